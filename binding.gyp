@@ -1,0 +1,31 @@
+{
+  # The vkmem addon: node-addon-api over VMA 3.x. The VMA header is fetched into vendor/vma/include
+  # (git-ignored) by vendor/vma/fetch.sh. Release builds define NDEBUG; VMA's asserts are routed
+  # to a recorder in native/vma_config.h so that nothing VMA checks can abort Node.
+  "targets": [
+    {
+      "target_name": "vkmem",
+      "sources": [
+        "native/addon.cpp",
+        "native/allocator.cpp",
+        "native/allocation.cpp",
+        "native/vma_impl.cpp"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "vendor/vma/include",
+        "native"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "NAPI_CPP_EXCEPTIONS",
+        "NDEBUG"
+      ],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc": ["-std=c++17", "-O2", "-fvisibility=hidden", "-Wall", "-Wno-unused-variable", "-Wno-unused-parameter", "-Wno-missing-field-initializers", "-Wno-unused-function"],
+      "libraries": ["-lvulkan"]
+    }
+  ]
+}

@@ -1,0 +1,152 @@
+// Per-environment state of the vkmem addon and the helpers every native file shares.
+//
+// Native objects live in slot tables with generation counters. JS only ever holds a Number that
+// encodes (generation, index); a stale handle (its slot was freed and maybe reused) or a forged one
+// (any other Number) fails the generation check and becomes a JS error, never a dangling pointer.
+//
+// Hot calls (create/destroy, allocate/free, info) take their arguments from, and write their results
+// into, one scratch ArrayBuffer that JS hands over once: no argument marshalling, no object per call.
+// The layout of that buffer is shared with engine/native.ts (see Scratch below); change both together.
+#pragma once
+
+#include <napi.h>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "vma_config.h"
+
+namespace vkmem {
+
+// Indices into the scratch buffer, in 8-byte units. Inputs and outputs do not overlap, so a call can
+// read its inputs while writing results. u64 slots carry Vulkan handles; f64 slots carry Numbers.
+namespace Scratch {
+constexpr int kSlots = 64;
+// Inputs: the resource description.
+constexpr int kIn0 = 0;          // ..kIn0+15: per-call resource parameters
+// Inputs: VmaAllocationCreateInfo.
+constexpr int kAllocFlags = 16;
+constexpr int kAllocUsage = 17;
+constexpr int kAllocRequired = 18;
+constexpr int kAllocPreferred = 19;
+constexpr int kAllocTypeBits = 20;
+constexpr int kAllocPool = 21;
+constexpr int kAllocPriority = 22;
+constexpr int kAllocMinAlignment = 23;
+// Outputs: (u64) resource handle and VkDeviceMemory, (f64) allocation handle and its info.
+constexpr int kOutResource = 32;   // u64
+constexpr int kOutMemory = 33;     // u64
+constexpr int kOutAllocation = 34; // f64 handle
+constexpr int kOutMemoryType = 35;
+constexpr int kOutOffset = 36;
+constexpr int kOutSize = 37;
+constexpr int kOutMapped = 38;     // pointer as a Number (0 when not mapped)
+constexpr int kOutUserData = 39;
+}  // namespace Scratch
+
+enum class Kind : uint8_t { Free = 0, Memory = 1, Buffer = 2, Image = 3 };
+
+struct AllocatorSlot {
+  VmaAllocator allocator = VK_NULL_HANDLE;
+  VkDevice device = VK_NULL_HANDLE;
+  PFN_vkDestroyBuffer destroyBuffer = nullptr;
+  PFN_vkDestroyImage destroyImage = nullptr;
+  uint32_t generation = 1;
+  uint32_t liveAllocations = 0;
+  bool live = false;
+};
+
+struct AllocationSlot {
+  VmaAllocation allocation = VK_NULL_HANDLE;
+  uint64_t resource = 0;        // VkBuffer / VkImage created with it or bound to it
+  uint32_t generation = 1;
+  uint32_t allocator = 0;       // index into allocators
+  uint32_t nextFree = 0;        // free-list link (index + 1; 0 ends the list)
+  uint32_t mapCount = 0;        // our own count of vmaMapMemory calls not yet unmapped
+  Kind kind = Kind::Free;
+  bool ownsResource = false;    // resource was created by vkmem and is destroyed with the allocation
+};
+
+// Handles are Numbers: generation * 2^24 + index for allocations, the same for allocators.
+constexpr uint32_t kIndexBits = 24;
+constexpr double kIndexSpan = 16777216.0;  // 2^24
+constexpr uint32_t kMaxGeneration = (1u << 28) - 1;
+
+class Addon : public Napi::Addon<Addon> {
+ public:
+  Addon(Napi::Env env, Napi::Object exports);
+
+  // Shared helpers (used by allocator.cpp and allocation.cpp).
+  double* f64 = nullptr;
+  uint64_t* u64 = nullptr;
+  Napi::Reference<Napi::ArrayBuffer> scratchRef;
+  Napi::FunctionReference makeVkError;  // (result, operation, label?, detail?) => VkError
+
+  std::vector<AllocatorSlot> allocators;
+  std::vector<AllocationSlot> allocations;
+  uint32_t freeAllocationHead = 0;  // index + 1 of the first free slot; 0: none
+
+  AllocatorSlot& AllocatorFrom(Napi::Env env, const Napi::Value& v, uint32_t* indexOut = nullptr);
+  AllocationSlot* AllocationFromNumber(double handle, uint32_t* indexOut);
+  AllocationSlot& AllocationFrom(Napi::Env env, const Napi::Value& v, uint32_t* indexOut = nullptr);
+  uint32_t NewAllocationSlot(uint32_t allocatorIndex, VmaAllocation allocation, Kind kind, uint64_t resource,
+                             bool ownsResource);
+  void ReleaseAllocationSlot(uint32_t index);
+  static double EncodeHandle(uint32_t generation, uint32_t index) {
+    return static_cast<double>(generation) * kIndexSpan + static_cast<double>(index);
+  }
+  [[noreturn]] void ThrowVk(Napi::Env env, VkResult result, const char* operation, const std::string& detail = "");
+  void ThrowIfVmaAsserted(Napi::Env env, const char* operation);
+  void RequireScratch(Napi::Env env);
+
+  // Exported methods.
+  Napi::Value SetScratch(const Napi::CallbackInfo& info);
+  Napi::Value SetErrorFactory(const Napi::CallbackInfo& info);
+  Napi::Value Detach(const Napi::CallbackInfo& info);
+  Napi::Value TakeVmaMessages(const Napi::CallbackInfo& info);
+  Napi::Value Version(const Napi::CallbackInfo& info);
+
+  // allocator.cpp
+  Napi::Value CreateAllocator(const Napi::CallbackInfo& info);
+  Napi::Value DestroyAllocator(const Napi::CallbackInfo& info);
+  Napi::Value GetMemoryProperties(const Napi::CallbackInfo& info);
+  Napi::Value GetHeapBudgets(const Napi::CallbackInfo& info);
+  Napi::Value CalculateStatistics(const Napi::CallbackInfo& info);
+  Napi::Value BuildStatsString(const Napi::CallbackInfo& info);
+  Napi::Value SetCurrentFrameIndex(const Napi::CallbackInfo& info);
+  Napi::Value FindMemoryTypeIndex(const Napi::CallbackInfo& info);
+  Napi::Value LiveAllocationCount(const Napi::CallbackInfo& info);
+
+  // allocation.cpp
+  Napi::Value CreateBuffer(const Napi::CallbackInfo& info);
+  Napi::Value CreateImage(const Napi::CallbackInfo& info);
+  Napi::Value AllocateMemory(const Napi::CallbackInfo& info);
+  Napi::Value AllocateMemoryForBuffer(const Napi::CallbackInfo& info);
+  Napi::Value AllocateMemoryForImage(const Napi::CallbackInfo& info);
+  Napi::Value BindBufferMemory(const Napi::CallbackInfo& info);
+  Napi::Value BindImageMemory(const Napi::CallbackInfo& info);
+  Napi::Value FreeAllocation(const Napi::CallbackInfo& info);
+  Napi::Value GetAllocationInfo(const Napi::CallbackInfo& info);
+  Napi::Value SetAllocationName(const Napi::CallbackInfo& info);
+  Napi::Value GetAllocationName(const Napi::CallbackInfo& info);
+  Napi::Value SetAllocationUserData(const Napi::CallbackInfo& info);
+  Napi::Value GetMemoryTypeProperties(const Napi::CallbackInfo& info);
+  Napi::Value Map(const Napi::CallbackInfo& info);
+  Napi::Value Unmap(const Napi::CallbackInfo& info);
+  Napi::Value Flush(const Napi::CallbackInfo& info);
+  Napi::Value Invalidate(const Napi::CallbackInfo& info);
+
+ private:
+  void FillAllocationOutputs(VmaAllocator allocator, VmaAllocation allocation, double handle);
+  bool ReadAllocationCreateInfo(Napi::Env env, VmaAllocationCreateInfo& out, const char* operation);
+  Napi::Value FinishAllocation(Napi::Env env, uint32_t allocatorIndex, VkResult result, VmaAllocation allocation,
+                               Kind kind, uint64_t resource, bool ownsResource);
+};
+
+// Checked conversions of scratch values: they come from JS and may hold anything a JS Number can.
+bool IsUint(double v, double max);
+Napi::Error TypeErrorFor(Napi::Env env, const std::string& message);
+Napi::Error RangeErrorFor(Napi::Env env, const std::string& message);
+uint64_t BigIntArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+
+}  // namespace vkmem

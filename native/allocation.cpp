@@ -1,0 +1,340 @@
+// Allocations: create buffer/image with memory, raw memory, bind, free, info, names, mapping.
+// The hot calls read their inputs from the scratch buffer and write results into it (addon.h).
+// Every value read from the scratch is checked here again: TS checks first and gives the good
+// messages, but nothing that reaches this file may crash the process.
+#include <cmath>
+
+#include "addon.h"
+
+namespace vkmem {
+
+namespace {
+constexpr double kMaxU32 = 4294967295.0;
+constexpr double kMaxSafe = 9007199254740991.0;  // 2^53 - 1
+}  // namespace
+
+bool Addon::ReadAllocationCreateInfo(Napi::Env env, VmaAllocationCreateInfo& out, const char* operation) {
+  const double flags = f64[Scratch::kAllocFlags], usage = f64[Scratch::kAllocUsage];
+  const double required = f64[Scratch::kAllocRequired], preferred = f64[Scratch::kAllocPreferred];
+  const double typeBits = f64[Scratch::kAllocTypeBits], pool = f64[Scratch::kAllocPool];
+  const double priority = f64[Scratch::kAllocPriority];
+  if (!IsUint(flags, kMaxU32)) throw RangeErrorFor(env, std::string(operation) + ": allocation flags out of range");
+  if (!IsUint(usage, VMA_MEMORY_USAGE_AUTO_PREFER_HOST)) {
+    throw RangeErrorFor(env, std::string(operation) + ": memory usage out of range");
+  }
+  if (!IsUint(required, kMaxU32) || !IsUint(preferred, kMaxU32) || !IsUint(typeBits, kMaxU32)) {
+    throw RangeErrorFor(env, std::string(operation) + ": memory property flags or type bits out of range");
+  }
+  if (pool != 0) throw RangeErrorFor(env, std::string(operation) + ": unknown pool handle");
+  if (!(priority >= 0 && priority <= 1)) throw RangeErrorFor(env, std::string(operation) + ": priority must be in [0, 1]");
+  out = {};
+  out.flags = static_cast<VmaAllocationCreateFlags>(flags);
+  out.usage = static_cast<VmaMemoryUsage>(static_cast<int>(usage));
+  out.requiredFlags = static_cast<VkMemoryPropertyFlags>(required);
+  out.preferredFlags = static_cast<VkMemoryPropertyFlags>(preferred);
+  out.memoryTypeBits = static_cast<uint32_t>(typeBits);
+  out.pool = VK_NULL_HANDLE;
+  out.priority = static_cast<float>(priority);
+  return true;
+}
+
+void Addon::FillAllocationOutputs(VmaAllocator allocator, VmaAllocation allocation, double handle) {
+  VmaAllocationInfo ai;
+  vmaGetAllocationInfo(allocator, allocation, &ai);
+  f64[Scratch::kOutAllocation] = handle;
+  u64[Scratch::kOutMemory] = reinterpret_cast<uint64_t>(ai.deviceMemory);
+  f64[Scratch::kOutMemoryType] = ai.memoryType;
+  f64[Scratch::kOutOffset] = static_cast<double>(ai.offset);
+  f64[Scratch::kOutSize] = static_cast<double>(ai.size);
+  f64[Scratch::kOutMapped] = static_cast<double>(reinterpret_cast<uintptr_t>(ai.pMappedData));
+  f64[Scratch::kOutUserData] = static_cast<double>(reinterpret_cast<uintptr_t>(ai.pUserData));
+}
+
+// Records a successful allocation in the slot table; on failure returns the VkResult for TS to throw.
+Napi::Value Addon::FinishAllocation(Napi::Env env, uint32_t allocatorIndex, VkResult result, VmaAllocation allocation,
+                                    Kind kind, uint64_t resource, bool ownsResource) {
+  AllocatorSlot& slot = allocators[allocatorIndex];
+  if (result != VK_SUCCESS) {
+    ThrowIfVmaAsserted(env, "vkmem allocation");
+    return Napi::Number::New(env, result);
+  }
+  uint32_t index = NewAllocationSlot(allocatorIndex, allocation, kind, resource, ownsResource);
+  if (index == 0) {  // 2^24 live allocations: give everything back rather than lose track of it
+    if (ownsResource && kind == Kind::Buffer) vmaDestroyBuffer(slot.allocator, reinterpret_cast<VkBuffer>(resource), allocation);
+    else if (ownsResource && kind == Kind::Image) vmaDestroyImage(slot.allocator, reinterpret_cast<VkImage>(resource), allocation);
+    else vmaFreeMemory(slot.allocator, allocation);
+    return Napi::Number::New(env, VK_ERROR_TOO_MANY_OBJECTS);
+  }
+  u64[Scratch::kOutResource] = resource;
+  FillAllocationOutputs(slot.allocator, allocation, EncodeHandle(allocations[index].generation, index));
+  return Napi::Number::New(env, VK_SUCCESS);
+}
+
+// createBuffer(allocator): in[0] size, in[1] usage, in[2] create flags, in[3] sharing mode.
+Napi::Value Addon::CreateBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireScratch(env);
+  uint32_t ai = 0;
+  AllocatorSlot& slot = AllocatorFrom(env, info[0], &ai);
+  const double* in = f64 + Scratch::kIn0;
+  if (!(in[0] >= 1 && in[0] <= kMaxSafe) || std::floor(in[0]) != in[0]) throw RangeErrorFor(env, "buffer size out of range");
+  if (!IsUint(in[1], kMaxU32) || !IsUint(in[2], kMaxU32) || !IsUint(in[3], 1)) {
+    throw RangeErrorFor(env, "buffer usage, flags or sharing mode out of range");
+  }
+  VkBufferCreateInfo bci = {VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+  bci.size = static_cast<VkDeviceSize>(in[0]);
+  bci.usage = static_cast<VkBufferUsageFlags>(in[1]);
+  bci.flags = static_cast<VkBufferCreateFlags>(in[2]);
+  bci.sharingMode = static_cast<VkSharingMode>(static_cast<int>(in[3]));
+  VmaAllocationCreateInfo aci;
+  ReadAllocationCreateInfo(env, aci, "vmaCreateBuffer");
+  const double minAlignment = f64[Scratch::kAllocMinAlignment];
+  if (!IsUint(minAlignment, kMaxSafe)) throw RangeErrorFor(env, "minAlignment out of range");
+  VkBuffer buffer = VK_NULL_HANDLE;
+  VmaAllocation allocation = VK_NULL_HANDLE;
+  VkResult r = minAlignment > 0
+                   ? vmaCreateBufferWithAlignment(slot.allocator, &bci, &aci, static_cast<VkDeviceSize>(minAlignment),
+                                                  &buffer, &allocation, nullptr)
+                   : vmaCreateBuffer(slot.allocator, &bci, &aci, &buffer, &allocation, nullptr);
+  return FinishAllocation(env, ai, r, allocation, Kind::Buffer, reinterpret_cast<uint64_t>(buffer), true);
+}
+
+// createImage(allocator): in[0] imageType, [1] format, [2..4] extent, [5] mipLevels, [6] arrayLayers,
+// [7] samples, [8] tiling, [9] usage, [10] flags, [11] initialLayout, [12] sharing mode.
+Napi::Value Addon::CreateImage(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireScratch(env);
+  uint32_t ai = 0;
+  AllocatorSlot& slot = AllocatorFrom(env, info[0], &ai);
+  const double* in = f64 + Scratch::kIn0;
+  for (int i = 0; i <= 12; ++i) {
+    if (!IsUint(in[i], kMaxU32)) throw RangeErrorFor(env, "image parameter " + std::to_string(i) + " out of range");
+  }
+  if (in[2] < 1 || in[3] < 1 || in[4] < 1 || in[5] < 1 || in[6] < 1 || in[7] < 1) {
+    throw RangeErrorFor(env, "image extent, mip levels, layers and samples must be >= 1");
+  }
+  VkImageCreateInfo ici = {VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO};
+  ici.imageType = static_cast<VkImageType>(static_cast<uint32_t>(in[0]));
+  ici.format = static_cast<VkFormat>(static_cast<uint32_t>(in[1]));
+  ici.extent = {static_cast<uint32_t>(in[2]), static_cast<uint32_t>(in[3]), static_cast<uint32_t>(in[4])};
+  ici.mipLevels = static_cast<uint32_t>(in[5]);
+  ici.arrayLayers = static_cast<uint32_t>(in[6]);
+  ici.samples = static_cast<VkSampleCountFlagBits>(static_cast<uint32_t>(in[7]));
+  ici.tiling = static_cast<VkImageTiling>(static_cast<uint32_t>(in[8]));
+  ici.usage = static_cast<VkImageUsageFlags>(in[9]);
+  ici.flags = static_cast<VkImageCreateFlags>(in[10]);
+  ici.initialLayout = static_cast<VkImageLayout>(static_cast<uint32_t>(in[11]));
+  ici.sharingMode = static_cast<VkSharingMode>(static_cast<uint32_t>(in[12]));
+  VmaAllocationCreateInfo aci;
+  ReadAllocationCreateInfo(env, aci, "vmaCreateImage");
+  VkImage image = VK_NULL_HANDLE;
+  VmaAllocation allocation = VK_NULL_HANDLE;
+  VkResult r = vmaCreateImage(slot.allocator, &ici, &aci, &image, &allocation, nullptr);
+  return FinishAllocation(env, ai, r, allocation, Kind::Image, reinterpret_cast<uint64_t>(image), true);
+}
+
+// allocateMemory(allocator): in[0] size, in[1] alignment, in[2] memoryTypeBits (a VkMemoryRequirements).
+Napi::Value Addon::AllocateMemory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireScratch(env);
+  uint32_t ai = 0;
+  AllocatorSlot& slot = AllocatorFrom(env, info[0], &ai);
+  const double* in = f64 + Scratch::kIn0;
+  if (!(in[0] >= 1 && in[0] <= kMaxSafe) || std::floor(in[0]) != in[0]) throw RangeErrorFor(env, "memory size out of range");
+  if (!IsUint(in[1], kMaxSafe) || !IsUint(in[2], kMaxU32)) throw RangeErrorFor(env, "alignment or memoryTypeBits out of range");
+  VkMemoryRequirements req = {static_cast<VkDeviceSize>(in[0]), static_cast<VkDeviceSize>(in[1] < 1 ? 1 : in[1]),
+                              static_cast<uint32_t>(in[2])};
+  VmaAllocationCreateInfo aci;
+  ReadAllocationCreateInfo(env, aci, "vmaAllocateMemory");
+  VmaAllocation allocation = VK_NULL_HANDLE;
+  VkResult r = vmaAllocateMemory(slot.allocator, &req, &aci, &allocation, nullptr);
+  return FinishAllocation(env, ai, r, allocation, Kind::Memory, 0, false);
+}
+
+// allocateMemoryForBuffer(allocator, buffer: bigint) / allocateMemoryForImage(allocator, image: bigint).
+// The caller created the resource and keeps owning it; bind it with bindBufferMemory / bindImageMemory.
+Napi::Value Addon::AllocateMemoryForBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireScratch(env);
+  uint32_t ai = 0;
+  AllocatorSlot& slot = AllocatorFrom(env, info[0], &ai);
+  uint64_t buffer = BigIntArg(info, 1, "buffer");
+  if (buffer == 0) throw TypeErrorFor(env, "buffer is a null handle");
+  VmaAllocationCreateInfo aci;
+  ReadAllocationCreateInfo(env, aci, "vmaAllocateMemoryForBuffer");
+  VmaAllocation allocation = VK_NULL_HANDLE;
+  VkResult r = vmaAllocateMemoryForBuffer(slot.allocator, reinterpret_cast<VkBuffer>(buffer), &aci, &allocation, nullptr);
+  return FinishAllocation(env, ai, r, allocation, Kind::Memory, 0, false);
+}
+
+Napi::Value Addon::AllocateMemoryForImage(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireScratch(env);
+  uint32_t ai = 0;
+  AllocatorSlot& slot = AllocatorFrom(env, info[0], &ai);
+  uint64_t image = BigIntArg(info, 1, "image");
+  if (image == 0) throw TypeErrorFor(env, "image is a null handle");
+  VmaAllocationCreateInfo aci;
+  ReadAllocationCreateInfo(env, aci, "vmaAllocateMemoryForImage");
+  VmaAllocation allocation = VK_NULL_HANDLE;
+  VkResult r = vmaAllocateMemoryForImage(slot.allocator, reinterpret_cast<VkImage>(image), &aci, &allocation, nullptr);
+  return FinishAllocation(env, ai, r, allocation, Kind::Memory, 0, false);
+}
+
+// bindBufferMemory(allocation, buffer: bigint, localOffset) -> VkResult; bindImageMemory likewise.
+Napi::Value Addon::BindBufferMemory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AllocationSlot& a = AllocationFrom(env, info[0]);
+  uint64_t buffer = BigIntArg(info, 1, "buffer");
+  double offset = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : -1;
+  if (!IsUint(offset, kMaxSafe)) throw RangeErrorFor(env, "bind offset out of range");
+  if (buffer == 0) throw TypeErrorFor(env, "buffer is a null handle");
+  if (a.kind != Kind::Memory || a.resource != 0) throw Napi::Error::New(env, "vkmem native: allocation is already bound");
+  VkResult r = vmaBindBufferMemory2(allocators[a.allocator].allocator, a.allocation, static_cast<VkDeviceSize>(offset),
+                                    reinterpret_cast<VkBuffer>(buffer), nullptr);
+  ThrowIfVmaAsserted(env, "vmaBindBufferMemory2");
+  if (r == VK_SUCCESS) a.resource = buffer;
+  return Napi::Number::New(env, r);
+}
+
+Napi::Value Addon::BindImageMemory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AllocationSlot& a = AllocationFrom(env, info[0]);
+  uint64_t image = BigIntArg(info, 1, "image");
+  double offset = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : -1;
+  if (!IsUint(offset, kMaxSafe)) throw RangeErrorFor(env, "bind offset out of range");
+  if (image == 0) throw TypeErrorFor(env, "image is a null handle");
+  if (a.kind != Kind::Memory || a.resource != 0) throw Napi::Error::New(env, "vkmem native: allocation is already bound");
+  VkResult r = vmaBindImageMemory2(allocators[a.allocator].allocator, a.allocation, static_cast<VkDeviceSize>(offset),
+                                   reinterpret_cast<VkImage>(image), nullptr);
+  ThrowIfVmaAsserted(env, "vmaBindImageMemory2");
+  if (r == VK_SUCCESS) a.resource = image;
+  return Napi::Number::New(env, r);
+}
+
+// freeAllocation(allocation): destroys the buffer or image vkmem created with it, unmaps what is still
+// mapped, and frees the memory. JS must have detached its ArrayBuffers over the mapping first.
+Napi::Value Addon::FreeAllocation(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t index = 0;
+  AllocationSlot& a = AllocationFrom(env, info[0], &index);
+  VmaAllocator allocator = allocators[a.allocator].allocator;
+  while (a.mapCount > 0) {
+    vmaUnmapMemory(allocator, a.allocation);
+    a.mapCount--;
+  }
+  if (a.ownsResource && a.kind == Kind::Buffer) {
+    vmaDestroyBuffer(allocator, reinterpret_cast<VkBuffer>(a.resource), a.allocation);
+  } else if (a.ownsResource && a.kind == Kind::Image) {
+    vmaDestroyImage(allocator, reinterpret_cast<VkImage>(a.resource), a.allocation);
+  } else {
+    vmaFreeMemory(allocator, a.allocation);
+  }
+  ReleaseAllocationSlot(index);
+  ThrowIfVmaAsserted(env, "vmaFreeMemory");
+  return env.Undefined();
+}
+
+Napi::Value Addon::GetAllocationInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireScratch(env);
+  uint32_t index = 0;
+  AllocationSlot& a = AllocationFrom(env, info[0], &index);
+  u64[Scratch::kOutResource] = a.resource;
+  FillAllocationOutputs(allocators[a.allocator].allocator, a.allocation, EncodeHandle(a.generation, index));
+  return env.Undefined();
+}
+
+Napi::Value Addon::SetAllocationName(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AllocationSlot& a = AllocationFrom(env, info[0]);
+  if (info.Length() < 2 || (!info[1].IsString() && !info[1].IsNull())) {
+    throw TypeErrorFor(env, "allocation name must be a string or null");
+  }
+  if (info[1].IsNull()) {
+    vmaSetAllocationName(allocators[a.allocator].allocator, a.allocation, nullptr);
+  } else {
+    std::string name = info[1].As<Napi::String>().Utf8Value();
+    if (name.find('\0') != std::string::npos) throw RangeErrorFor(env, "allocation name must not contain NUL");
+    vmaSetAllocationName(allocators[a.allocator].allocator, a.allocation, name.c_str());
+  }
+  return env.Undefined();
+}
+
+Napi::Value Addon::GetAllocationName(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AllocationSlot& a = AllocationFrom(env, info[0]);
+  VmaAllocationInfo ai;
+  vmaGetAllocationInfo(allocators[a.allocator].allocator, a.allocation, &ai);
+  return ai.pName ? Napi::Value(Napi::String::New(env, ai.pName)) : env.Null();
+}
+
+// setAllocationUserData(allocation, value: number): VMA's pUserData, shown as CustomData in the dump.
+Napi::Value Addon::SetAllocationUserData(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AllocationSlot& a = AllocationFrom(env, info[0]);
+  double v = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
+  if (!IsUint(v, kMaxSafe)) throw RangeErrorFor(env, "user data must be an integer in [0, 2^53)");
+  vmaSetAllocationUserData(allocators[a.allocator].allocator, a.allocation,
+                           reinterpret_cast<void*>(static_cast<uintptr_t>(v)));
+  return env.Undefined();
+}
+
+Napi::Value Addon::GetMemoryTypeProperties(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AllocationSlot& a = AllocationFrom(env, info[0]);
+  VkMemoryPropertyFlags flags = 0;
+  vmaGetAllocationMemoryProperties(allocators[a.allocator].allocator, a.allocation, &flags);
+  return Napi::Number::New(env, flags);
+}
+
+// map(allocation, wantView: boolean) -> ArrayBuffer over exactly the allocation's bytes, or undefined.
+// VMA counts maps per allocation; JS keeps one ArrayBuffer per mapping and detaches it before the
+// last unmap or the free, so no JS view ever outlives the mapping.
+Napi::Value Addon::Map(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AllocationSlot& a = AllocationFrom(env, info[0]);
+  bool wantView = info.Length() > 1 && info[1].ToBoolean().Value();
+  VmaAllocator allocator = allocators[a.allocator].allocator;
+  void* p = nullptr;
+  VkResult r = vmaMapMemory(allocator, a.allocation, &p);
+  ThrowIfVmaAsserted(env, "vmaMapMemory");
+  if (r != VK_SUCCESS) ThrowVk(env, r, "vmaMapMemory");
+  a.mapCount++;
+  if (!wantView) return env.Undefined();
+  VmaAllocationInfo ai;
+  vmaGetAllocationInfo(allocator, a.allocation, &ai);
+  return Napi::ArrayBuffer::New(env, p, static_cast<size_t>(ai.size));
+}
+
+// mappedView semantics folded in: unmap(allocation) -> number of maps left.
+Napi::Value Addon::Unmap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AllocationSlot& a = AllocationFrom(env, info[0]);
+  if (a.mapCount == 0) throw Napi::Error::New(env, "vkmem native: unmap without a matching map");
+  vmaUnmapMemory(allocators[a.allocator].allocator, a.allocation);
+  a.mapCount--;
+  ThrowIfVmaAsserted(env, "vmaUnmapMemory");
+  return Napi::Number::New(env, a.mapCount);
+}
+
+static Napi::Value FlushOrInvalidate(Addon& addon, const Napi::CallbackInfo& info, bool flush) {
+  Napi::Env env = info.Env();
+  AllocationSlot& a = addon.AllocationFrom(env, info[0]);
+  double offset = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
+  double size = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : -1;
+  if (!IsUint(offset, kMaxSafe) || !(IsUint(size, kMaxSafe) || std::isinf(size))) {
+    throw RangeErrorFor(env, "flush/invalidate range out of bounds");
+  }
+  VmaAllocator allocator = addon.allocators[a.allocator].allocator;
+  VkDeviceSize vkSize = std::isinf(size) ? VK_WHOLE_SIZE : static_cast<VkDeviceSize>(size);
+  VkResult r = flush ? vmaFlushAllocation(allocator, a.allocation, static_cast<VkDeviceSize>(offset), vkSize)
+                     : vmaInvalidateAllocation(allocator, a.allocation, static_cast<VkDeviceSize>(offset), vkSize);
+  addon.ThrowIfVmaAsserted(env, flush ? "vmaFlushAllocation" : "vmaInvalidateAllocation");
+  return Napi::Number::New(env, r);
+}
+
+Napi::Value Addon::Flush(const Napi::CallbackInfo& info) { return FlushOrInvalidate(*this, info, true); }
+Napi::Value Addon::Invalidate(const Napi::CallbackInfo& info) { return FlushOrInvalidate(*this, info, false); }
+
+}  // namespace vkmem

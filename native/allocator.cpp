@@ -1,0 +1,276 @@
+// VmaAllocator lifetime, memory properties, budgets, statistics and the JSON dump.
+#include <cmath>
+
+#include "addon.h"
+
+namespace vkmem {
+
+namespace {
+
+Napi::Object DetailedStats(Napi::Env env, const VmaDetailedStatistics& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("blockCount", static_cast<double>(s.statistics.blockCount));
+  o.Set("allocationCount", static_cast<double>(s.statistics.allocationCount));
+  o.Set("blockBytes", static_cast<double>(s.statistics.blockBytes));
+  o.Set("allocationBytes", static_cast<double>(s.statistics.allocationBytes));
+  o.Set("unusedRangeCount", static_cast<double>(s.unusedRangeCount));
+  // VMA reports VK_WHOLE_SIZE as the minimum of an empty set; in JS that is Infinity.
+  auto min = [](VkDeviceSize v) { return v == VK_WHOLE_SIZE ? INFINITY : static_cast<double>(v); };
+  o.Set("allocationSizeMin", min(s.allocationSizeMin));
+  o.Set("allocationSizeMax", static_cast<double>(s.allocationSizeMax));
+  o.Set("unusedRangeSizeMin", min(s.unusedRangeSizeMin));
+  o.Set("unusedRangeSizeMax", static_cast<double>(s.unusedRangeSizeMax));
+  return o;
+}
+
+}  // namespace
+
+// createAllocator(instance: bigint, physicalDevice: bigint, device: bigint, apiVersion: number,
+//                 flags: number, heapSizeLimits: number[] | undefined, preferredLargeHeapBlockSize: number)
+Napi::Value Addon::CreateAllocator(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint64_t instance = BigIntArg(info, 0, "instance");
+  uint64_t physicalDevice = BigIntArg(info, 1, "physicalDevice");
+  uint64_t device = BigIntArg(info, 2, "device");
+  if (instance == 0 || physicalDevice == 0 || device == 0) throw TypeErrorFor(env, "null Vulkan handle");
+  if (info.Length() < 7 || !info[3].IsNumber() || !info[4].IsNumber() || !info[6].IsNumber()) {
+    throw TypeErrorFor(env, "createAllocator(instance, physicalDevice, device, apiVersion, flags, limits, blockSize)");
+  }
+  double apiVersionD = info[3].As<Napi::Number>().DoubleValue();
+  double flagsD = info[4].As<Napi::Number>().DoubleValue();
+  double blockSizeD = info[6].As<Napi::Number>().DoubleValue();
+  if (!IsUint(apiVersionD, 4294967295.0)) throw RangeErrorFor(env, "apiVersion out of range");
+  if (!IsUint(flagsD, 4294967295.0)) throw RangeErrorFor(env, "allocator flags out of range");
+  if (!IsUint(blockSizeD, 9007199254740991.0)) throw RangeErrorFor(env, "preferredLargeHeapBlockSize out of range");
+
+  VkInstance vkInstance = reinterpret_cast<VkInstance>(instance);
+  VkPhysicalDevice vkPhysical = reinterpret_cast<VkPhysicalDevice>(physicalDevice);
+  VkDevice vkDevice = reinterpret_cast<VkDevice>(device);
+
+  auto getDeviceProcAddr =
+      reinterpret_cast<PFN_vkGetDeviceProcAddr>(vkGetInstanceProcAddr(vkInstance, "vkGetDeviceProcAddr"));
+  auto getMemoryProperties = reinterpret_cast<PFN_vkGetPhysicalDeviceMemoryProperties>(
+      vkGetInstanceProcAddr(vkInstance, "vkGetPhysicalDeviceMemoryProperties"));
+  if (getDeviceProcAddr == nullptr || getMemoryProperties == nullptr) {
+    ThrowVk(env, VK_ERROR_INITIALIZATION_FAILED, "vmaCreateAllocator", "the Vulkan loader gave no device functions");
+  }
+  VkPhysicalDeviceMemoryProperties memProps;
+  getMemoryProperties(vkPhysical, &memProps);
+
+  std::vector<VkDeviceSize> limits;
+  if (info.Length() > 5 && info[5].IsArray()) {
+    Napi::Array arr = info[5].As<Napi::Array>();
+    if (arr.Length() != memProps.memoryHeapCount) {
+      throw RangeErrorFor(env, "heapSizeLimits must have one entry per memory heap (" +
+                                   std::to_string(memProps.memoryHeapCount) + ")");
+    }
+    limits.resize(arr.Length());
+    for (uint32_t i = 0; i < arr.Length(); ++i) {
+      Napi::Value v = arr.Get(i);
+      double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+      if (!(d >= 0) || std::floor(d) != d) throw RangeErrorFor(env, "heapSizeLimits entries must be integers >= 0");
+      limits[i] = d == 0 || std::isinf(d) ? VK_WHOLE_SIZE : static_cast<VkDeviceSize>(d);
+    }
+  }
+
+  VmaVulkanFunctions functions = {};
+  functions.vkGetInstanceProcAddr = vkGetInstanceProcAddr;
+  functions.vkGetDeviceProcAddr = getDeviceProcAddr;
+
+  VmaAllocatorCreateInfo ci = {};
+  // Every call into an allocator comes from the one JS thread that owns it (handles are per
+  // environment), so VMA's internal mutexes are pure cost.
+  ci.flags = static_cast<VmaAllocatorCreateFlags>(flagsD) | VMA_ALLOCATOR_CREATE_EXTERNALLY_SYNCHRONIZED_BIT;
+  ci.instance = vkInstance;
+  ci.physicalDevice = vkPhysical;
+  ci.device = vkDevice;
+  ci.vulkanApiVersion = std::min<uint32_t>(static_cast<uint32_t>(apiVersionD), VMA_VULKAN_VERSION == 1003000
+                                                                                  ? VK_API_VERSION_1_3
+                                                                                  : VK_API_VERSION_1_0);
+  ci.preferredLargeHeapBlockSize = static_cast<VkDeviceSize>(blockSizeD);
+  ci.pVulkanFunctions = &functions;
+  ci.pHeapSizeLimit = limits.empty() ? nullptr : limits.data();
+
+  VmaAllocator allocator = VK_NULL_HANDLE;
+  VkResult r = vmaCreateAllocator(&ci, &allocator);
+  ThrowIfVmaAsserted(env, "vmaCreateAllocator");
+  if (r != VK_SUCCESS) ThrowVk(env, r, "vmaCreateAllocator");
+
+  uint32_t index = 0;
+  for (uint32_t i = 1; i < allocators.size(); ++i) {
+    if (!allocators[i].live) { index = i; break; }
+  }
+  if (index == 0) {
+    index = static_cast<uint32_t>(allocators.size());
+    allocators.emplace_back();
+  }
+  AllocatorSlot& slot = allocators[index];
+  slot.allocator = allocator;
+  slot.device = vkDevice;
+  slot.destroyBuffer = reinterpret_cast<PFN_vkDestroyBuffer>(getDeviceProcAddr(vkDevice, "vkDestroyBuffer"));
+  slot.destroyImage = reinterpret_cast<PFN_vkDestroyImage>(getDeviceProcAddr(vkDevice, "vkDestroyImage"));
+  slot.liveAllocations = 0;
+  slot.live = true;
+  return Napi::Number::New(env, EncodeHandle(slot.generation, index));
+}
+
+// destroyAllocator(handle) -> { leaks: [{ name, size, memoryType, offset, kind }], messages: string[] }
+// Frees every allocation still alive (destroying the buffers and images vkmem created with them)
+// before VMA sees the allocator go, so none of VMA's leak checks fire and nothing aborts.
+Napi::Value Addon::DestroyAllocator(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t index = 0;
+  AllocatorSlot& slot = AllocatorFrom(env, info[0], &index);
+  Napi::Array leaks = Napi::Array::New(env);
+  uint32_t n = 0;
+  for (uint32_t i = 1; i < allocations.size() && slot.liveAllocations > 0; ++i) {
+    AllocationSlot& a = allocations[i];
+    if (a.kind == Kind::Free || a.allocator != index) continue;
+    VmaAllocationInfo ai;
+    vmaGetAllocationInfo(slot.allocator, a.allocation, &ai);
+    Napi::Object leak = Napi::Object::New(env);
+    leak.Set("handle", EncodeHandle(a.generation, i));
+    leak.Set("name", ai.pName ? Napi::Value(Napi::String::New(env, ai.pName)) : env.Null());
+    leak.Set("size", static_cast<double>(ai.size));
+    leak.Set("offset", static_cast<double>(ai.offset));
+    leak.Set("memoryType", static_cast<double>(ai.memoryType));
+    leak.Set("kind", a.kind == Kind::Buffer ? "buffer" : a.kind == Kind::Image ? "image" : "memory");
+    leaks.Set(n++, leak);
+    while (a.mapCount > 0) {
+      vmaUnmapMemory(slot.allocator, a.allocation);
+      a.mapCount--;
+    }
+    if (a.ownsResource && a.kind == Kind::Buffer) {
+      vmaDestroyBuffer(slot.allocator, reinterpret_cast<VkBuffer>(a.resource), a.allocation);
+    } else if (a.ownsResource && a.kind == Kind::Image) {
+      vmaDestroyImage(slot.allocator, reinterpret_cast<VkImage>(a.resource), a.allocation);
+    } else {
+      vmaFreeMemory(slot.allocator, a.allocation);
+    }
+    ReleaseAllocationSlot(i);
+  }
+  vmaDestroyAllocator(slot.allocator);
+  slot.allocator = VK_NULL_HANDLE;
+  slot.live = false;
+  slot.generation = slot.generation >= kMaxGeneration ? 1 : slot.generation + 1;
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("leaks", leaks);
+  out.Set("messages", TakeVmaMessages(info));
+  return out;
+}
+
+Napi::Value Addon::LiveAllocationCount(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), AllocatorFrom(info.Env(), info[0]).liveAllocations);
+}
+
+Napi::Value Addon::GetMemoryProperties(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AllocatorSlot& slot = AllocatorFrom(env, info[0]);
+  const VkPhysicalDeviceMemoryProperties* mp = nullptr;
+  const VkPhysicalDeviceProperties* pp = nullptr;
+  vmaGetMemoryProperties(slot.allocator, &mp);
+  vmaGetPhysicalDeviceProperties(slot.allocator, &pp);
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Array heaps = Napi::Array::New(env, mp->memoryHeapCount);
+  for (uint32_t i = 0; i < mp->memoryHeapCount; ++i) {
+    Napi::Object h = Napi::Object::New(env);
+    h.Set("size", static_cast<double>(mp->memoryHeaps[i].size));
+    h.Set("flags", static_cast<double>(mp->memoryHeaps[i].flags));
+    heaps.Set(i, h);
+  }
+  Napi::Array types = Napi::Array::New(env, mp->memoryTypeCount);
+  for (uint32_t i = 0; i < mp->memoryTypeCount; ++i) {
+    Napi::Object t = Napi::Object::New(env);
+    t.Set("propertyFlags", static_cast<double>(mp->memoryTypes[i].propertyFlags));
+    t.Set("heapIndex", static_cast<double>(mp->memoryTypes[i].heapIndex));
+    types.Set(i, t);
+  }
+  o.Set("heaps", heaps);
+  o.Set("types", types);
+  o.Set("deviceName", pp->deviceName);
+  o.Set("deviceType", static_cast<double>(pp->deviceType));
+  o.Set("apiVersion", static_cast<double>(pp->apiVersion));
+  o.Set("vendorID", static_cast<double>(pp->vendorID));
+  o.Set("deviceID", static_cast<double>(pp->deviceID));
+  o.Set("nonCoherentAtomSize", static_cast<double>(pp->limits.nonCoherentAtomSize));
+  o.Set("bufferImageGranularity", static_cast<double>(pp->limits.bufferImageGranularity));
+  o.Set("maxMemoryAllocationCount", static_cast<double>(pp->limits.maxMemoryAllocationCount));
+  return o;
+}
+
+Napi::Value Addon::GetHeapBudgets(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AllocatorSlot& slot = AllocatorFrom(env, info[0]);
+  const VkPhysicalDeviceMemoryProperties* mp = nullptr;
+  vmaGetMemoryProperties(slot.allocator, &mp);
+  VmaBudget budgets[VK_MAX_MEMORY_HEAPS];
+  vmaGetHeapBudgets(slot.allocator, budgets);
+  Napi::Array out = Napi::Array::New(env, mp->memoryHeapCount);
+  for (uint32_t i = 0; i < mp->memoryHeapCount; ++i) {
+    Napi::Object b = Napi::Object::New(env);
+    b.Set("blockCount", static_cast<double>(budgets[i].statistics.blockCount));
+    b.Set("allocationCount", static_cast<double>(budgets[i].statistics.allocationCount));
+    b.Set("blockBytes", static_cast<double>(budgets[i].statistics.blockBytes));
+    b.Set("allocationBytes", static_cast<double>(budgets[i].statistics.allocationBytes));
+    b.Set("usage", static_cast<double>(budgets[i].usage));
+    b.Set("budget", static_cast<double>(budgets[i].budget));
+    out.Set(i, b);
+  }
+  return out;
+}
+
+Napi::Value Addon::CalculateStatistics(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AllocatorSlot& slot = AllocatorFrom(env, info[0]);
+  const VkPhysicalDeviceMemoryProperties* mp = nullptr;
+  vmaGetMemoryProperties(slot.allocator, &mp);
+  VmaTotalStatistics stats;
+  vmaCalculateStatistics(slot.allocator, &stats);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("total", DetailedStats(env, stats.total));
+  Napi::Array heaps = Napi::Array::New(env, mp->memoryHeapCount);
+  for (uint32_t i = 0; i < mp->memoryHeapCount; ++i) heaps.Set(i, DetailedStats(env, stats.memoryHeap[i]));
+  Napi::Array types = Napi::Array::New(env, mp->memoryTypeCount);
+  for (uint32_t i = 0; i < mp->memoryTypeCount; ++i) types.Set(i, DetailedStats(env, stats.memoryType[i]));
+  o.Set("memoryHeap", heaps);
+  o.Set("memoryType", types);
+  return o;
+}
+
+Napi::Value Addon::BuildStatsString(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AllocatorSlot& slot = AllocatorFrom(env, info[0]);
+  bool detailed = info.Length() > 1 && info[1].ToBoolean().Value();
+  char* s = nullptr;
+  vmaBuildStatsString(slot.allocator, &s, detailed ? VK_TRUE : VK_FALSE);
+  Napi::String out = Napi::String::New(env, s ? s : "");
+  vmaFreeStatsString(slot.allocator, s);
+  return out;
+}
+
+Napi::Value Addon::SetCurrentFrameIndex(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AllocatorSlot& slot = AllocatorFrom(env, info[0]);
+  double f = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
+  if (!IsUint(f, 4294967295.0)) throw RangeErrorFor(env, "frame index must be an integer in [0, 2^32)");
+  vmaSetCurrentFrameIndex(slot.allocator, static_cast<uint32_t>(f));
+  return env.Undefined();
+}
+
+// findMemoryTypeIndex(handle) with memoryTypeBits at scratch kIn0 and the allocation create info in
+// the scratch: returns the index, or the negative VkResult when no type fits.
+Napi::Value Addon::FindMemoryTypeIndex(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireScratch(env);
+  AllocatorSlot& slot = AllocatorFrom(env, info[0]);
+  double bits = f64[Scratch::kIn0];
+  if (!IsUint(bits, 4294967295.0)) throw RangeErrorFor(env, "memoryTypeBits out of range");
+  VmaAllocationCreateInfo aci;
+  if (!ReadAllocationCreateInfo(env, aci, "vmaFindMemoryTypeIndex")) return env.Undefined();
+  uint32_t index = 0;
+  VkResult r = vmaFindMemoryTypeIndex(slot.allocator, static_cast<uint32_t>(bits), &aci, &index);
+  ThrowIfVmaAsserted(env, "vmaFindMemoryTypeIndex");
+  return Napi::Number::New(env, r == VK_SUCCESS ? static_cast<double>(index) : static_cast<double>(r));
+}
+
+}  // namespace vkmem
