@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <atomic>
 #include <mutex>
 
 namespace vkmem {
@@ -12,7 +13,8 @@ namespace vkmem {
 // worker threads may each use their own allocator, so the record is guarded.
 static std::mutex gVmaMessagesMutex;
 static std::vector<std::string> gVmaMessages;
-static bool gVmaAsserted = false;
+// Checked after every VMA call on the hot path: an atomic load, the mutex only when something was recorded.
+static std::atomic<bool> gVmaAsserted{false};
 
 void RecordVmaAssert(const char* expr, const char* file, int line) {
   std::lock_guard<std::mutex> lock(gVmaMessagesMutex);
@@ -116,10 +118,10 @@ void Addon::ThrowVk(Napi::Env env, VkResult result, const char* operation, const
 }
 
 void Addon::ThrowIfVmaAsserted(Napi::Env env, const char* operation) {
+  if (!gVmaAsserted.load(std::memory_order_relaxed)) return;
   std::string first;
   {
     std::lock_guard<std::mutex> lock(gVmaMessagesMutex);
-    if (!gVmaAsserted) return;
     gVmaAsserted = false;
     for (auto& m : gVmaMessages) {
       if (m.rfind("VMA check failed", 0) == 0) { first = m; break; }

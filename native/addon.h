@@ -42,6 +42,8 @@ constexpr int kOutOffset = 36;
 constexpr int kOutSize = 37;
 constexpr int kOutMapped = 38;     // pointer as a Number (0 when not mapped)
 constexpr int kOutUserData = 39;
+constexpr int kOutBlockSize = 40;  // written by getAllocationInfo only
+constexpr int kOutDedicated = 41;  // 1 when the allocation owns its VkDeviceMemory
 }  // namespace Scratch
 
 enum class Kind : uint8_t { Free = 0, Memory = 1, Buffer = 2, Image = 3 };

@@ -18,7 +18,12 @@ bool Addon::ReadAllocationCreateInfo(Napi::Env env, VmaAllocationCreateInfo& out
   const double required = f64[Scratch::kAllocRequired], preferred = f64[Scratch::kAllocPreferred];
   const double typeBits = f64[Scratch::kAllocTypeBits], pool = f64[Scratch::kAllocPool];
   const double priority = f64[Scratch::kAllocPriority];
-  if (!IsUint(flags, kMaxU32)) throw RangeErrorFor(env, std::string(operation) + ": allocation flags out of range");
+  // The VMA flags vkmem knows. USER_DATA_COPY_STRING would make VMA read pUserData (a Number here) as
+  // a C string, and UPPER_ADDRESS needs a linear pool: both are refused.
+  constexpr uint32_t kKnownFlags = 0x71FC7 & ~0x40u;
+  if (!IsUint(flags, kMaxU32) || (static_cast<uint32_t>(flags) & ~kKnownFlags) != 0) {
+    throw RangeErrorFor(env, std::string(operation) + ": allocation flags out of range");
+  }
   if (!IsUint(usage, VMA_MEMORY_USAGE_AUTO_PREFER_HOST)) {
     throw RangeErrorFor(env, std::string(operation) + ": memory usage out of range");
   }
@@ -241,7 +246,12 @@ Napi::Value Addon::GetAllocationInfo(const Napi::CallbackInfo& info) {
   uint32_t index = 0;
   AllocationSlot& a = AllocationFrom(env, info[0], &index);
   u64[Scratch::kOutResource] = a.resource;
-  FillAllocationOutputs(allocators[a.allocator].allocator, a.allocation, EncodeHandle(a.generation, index));
+  VmaAllocator allocator = allocators[a.allocator].allocator;
+  FillAllocationOutputs(allocator, a.allocation, EncodeHandle(a.generation, index));
+  VmaAllocationInfo2 ai2;
+  vmaGetAllocationInfo2(allocator, a.allocation, &ai2);
+  f64[Scratch::kOutBlockSize] = static_cast<double>(ai2.blockSize);
+  f64[Scratch::kOutDedicated] = ai2.dedicatedMemory ? 1 : 0;
   return env.Undefined();
 }
 

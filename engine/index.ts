@@ -1,0 +1,38 @@
+/**
+ * vkmem: GPU memory for Node.js games on Vulkan. The public surface: re-exports only.
+ * @module
+ */
+export * from "./errors.js";
+export { createContext, Context } from "./vulkan/context.js";
+export type { ContextOptions, ValidationMessage } from "./vulkan/context.js";
+export { isNvkHandle, rawHandle, wrapHandle } from "./vulkan/handles.js";
+export type { NvkHandle, NvkHandleClass } from "./vulkan/handles.js";
+export { nvk } from "./vulkan/nvk.js";
+export * from "./vulkan/constants.js";
+export { createAllocator, Allocator } from "./memory/allocator.js";
+export type {
+  AllocatorDevice,
+  AllocatorOptions,
+  BufferInfo,
+  ImageInfo,
+  MemoryRequirements,
+  CreatedBuffer,
+  CreatedImage,
+  DetailedStatistics,
+  TotalStatistics,
+  HeapBudget,
+  MemoryHeap,
+  MemoryType,
+  LeakReport,
+} from "./memory/allocator.js";
+export { Allocation, AllocationInfo } from "./memory/allocation.js";
+export type { AllocationKind, MappedRange } from "./memory/allocation.js";
+export {
+  MemoryUsage,
+  AllocationCreateFlags,
+  MemoryPropertyFlags,
+  MemoryHeapFlags,
+  memoryPropertyNames,
+  memoryHeapNames,
+} from "./memory/usage.js";
+export type { AllocationOptions, HostAccess, AllocationStrategy } from "./memory/usage.js";

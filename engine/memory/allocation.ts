@@ -1,0 +1,373 @@
+/**
+ * Allocation: one piece of device memory handed out by an {@link Allocator}.
+ *
+ * Invariants:
+ * - An Allocation is created only by its Allocator (createBuffer, createImage, allocateMemory*) and freed
+ *   only through it (destroyBuffer, destroyImage, freeMemory) or by the allocator's own destroy().
+ *   After either, every method throws {@link DestroyedResourceError} and `destroyed` is true.
+ * - Mapped memory reaches JS only as an ArrayBuffer over exactly the allocation's bytes. There is at
+ *   most one such ArrayBuffer per allocation; it is detached (every view over it reads as length 0)
+ *   before the memory is unmapped for the last time or freed. JS can never touch unmapped or freed memory.
+ * - The map count here mirrors VMA's for this allocation: map() increments, unmap() decrements and
+ *   refuses to go below zero. A persistently mapped allocation (created with `mapped: true`) keeps one
+ *   extra native mapping for its whole life, so its ArrayBuffer survives the user's unmaps.
+ * @module
+ */
+import { DestroyedResourceError, describeValue, vkErrorFor } from "../errors.js";
+import { native, scratch, scratchU32, Slot } from "../native.js";
+import { nvk } from "../vulkan/nvk.js";
+import { rawHandle, wrapHandle, type NvkHandle } from "../vulkan/handles.js";
+import type { Allocator } from "./allocator.js";
+
+/** What kind of resource an allocation backs. */
+export type AllocationKind = "buffer" | "image" | "memory";
+
+/**
+ * A snapshot of where an allocation lives (VMA's VmaAllocationInfo). Cheap to make: the Vulkan memory
+ * handle is only wrapped as an nvk object when `deviceMemory` is read.
+ */
+export class AllocationInfo {
+  /** Index of the memory type the allocation is in. */
+  readonly memoryType: number;
+  /** Offset of the allocation in its VkDeviceMemory, in bytes. */
+  readonly offset: number;
+  /** Size of the allocation, in bytes (at least what was asked). */
+  readonly size: number;
+  /** The mapped bytes when the allocation is mapped (persistently or by map()), else null. */
+  readonly mappedData: ArrayBuffer | null;
+  /** The allocation's name, or null. */
+  readonly name: string | null;
+  /** The allocation's user data. */
+  readonly userData: unknown;
+  private readonly memoryLo: number;
+  private readonly memoryHi: number;
+
+  /** @internal Made by Allocator / Allocation from the scratch outputs. */
+  constructor(
+    memoryType: number,
+    offset: number,
+    size: number,
+    memoryLo: number,
+    memoryHi: number,
+    mappedData: ArrayBuffer | null,
+    name: string | null,
+    userData: unknown,
+  ) {
+    this.memoryType = memoryType;
+    this.offset = offset;
+    this.size = size;
+    this.memoryLo = memoryLo;
+    this.memoryHi = memoryHi;
+    this.mappedData = mappedData;
+    this.name = name;
+    this.userData = userData;
+  }
+
+  /** The raw VkDeviceMemory handle. */
+  get deviceMemoryHandle(): bigint {
+    return (BigInt(this.memoryHi) << 32n) | BigInt(this.memoryLo);
+  }
+
+  /** The VkDeviceMemory as a fresh nvk handle object (the memory stays VMA's: never free it yourself). */
+  get deviceMemory(): NvkHandle {
+    return wrapHandle(nvk.VkDeviceMemory, this.deviceMemoryHandle);
+  }
+
+  /** @internal An info object from the scratch outputs of the last native call. */
+  static fromScratch(mappedData: ArrayBuffer | null, name: string | null, userData: unknown): AllocationInfo {
+    return new AllocationInfo(
+      scratch[Slot.OutMemoryType],
+      scratch[Slot.OutOffset],
+      scratch[Slot.OutSize],
+      scratchU32[Slot.OutMemory * 2],
+      scratchU32[Slot.OutMemory * 2 + 1],
+      mappedData,
+      name,
+      userData,
+    );
+  }
+}
+
+/** The range a flush or invalidate covered, in the VkDeviceMemory, rounded as VMA rounds it. */
+export interface MappedRange {
+  /** Offset in the VkDeviceMemory, a multiple of nonCoherentAtomSize. */
+  offset: number;
+  /** Size, a multiple of nonCoherentAtomSize unless clamped to the end of the memory block. */
+  size: number;
+  /** False when the memory type is HOST_COHERENT, where VMA makes no Vulkan call. */
+  performed: boolean;
+}
+
+/**
+ * One allocation of device memory, with the buffer or image vkmem created with it, if any.
+ * Created by {@link Allocator}; freed by `allocator.destroyBuffer/destroyImage/freeMemory`.
+ */
+export class Allocation {
+  /** The allocator that made it. */
+  readonly allocator: Allocator;
+  /** What it backs. */
+  readonly kind: AllocationKind;
+  /** @internal Slot handle in the native table; 0 once freed. */
+  _handle: number;
+  /** @internal The nvk buffer/image created with it (createBuffer/createImage), else null. */
+  _resource: object | null;
+  private _name: string | null;
+  private _userData: unknown;
+  private _size: number;
+  private _mapCount = 0;
+  private _view: ArrayBuffer | null = null;
+  private _persistent: boolean;
+
+  /** @internal */
+  constructor(
+    allocator: Allocator,
+    kind: AllocationKind,
+    handle: number,
+    size: number,
+    resource: object | null,
+    persistent: boolean,
+    name: string | null,
+    userData: unknown,
+  ) {
+    this.allocator = allocator;
+    this.kind = kind;
+    this._handle = handle;
+    this._size = size;
+    this._resource = resource;
+    this._persistent = persistent;
+    this._name = name;
+    this._userData = userData;
+  }
+
+  /** True once the allocation was freed (or its allocator destroyed). */
+  get destroyed(): boolean {
+    return this._handle === 0;
+  }
+
+  /** Its label for messages: the name, or undefined. */
+  get label(): string | undefined {
+    return this._name ?? undefined;
+  }
+
+  /** @internal Throws DestroyedResourceError when freed; returns the native handle. */
+  _live(operation: string): number {
+    if (this._handle === 0) throw new DestroyedResourceError("Allocation", this.label, operation);
+    return this._handle;
+  }
+
+  /** Size in bytes. */
+  get size(): number {
+    this._live("size");
+    return this._size;
+  }
+
+  /** A fresh {@link AllocationInfo} snapshot. @throws DestroyedResourceError */
+  get info(): AllocationInfo {
+    const mapped = this.mappedData;
+    native.getAllocationInfo(this._live("info"));
+    return AllocationInfo.fromScratch(mapped, this._name, this._userData);
+  }
+
+  /** Index of its memory type. */
+  get memoryType(): number {
+    native.getAllocationInfo(this._live("memoryType"));
+    return scratch[Slot.OutMemoryType];
+  }
+
+  /** Offset in its VkDeviceMemory. */
+  get offset(): number {
+    native.getAllocationInfo(this._live("offset"));
+    return scratch[Slot.OutOffset];
+  }
+
+  /** True when it has a VkDeviceMemory of its own (dedicated allocation). */
+  get dedicated(): boolean {
+    native.getAllocationInfo(this._live("dedicated"));
+    return scratch[Slot.OutDedicated] === 1;
+  }
+
+  /** Size of the VkDeviceMemory block it lives in (its own size when dedicated). */
+  get blockSize(): number {
+    native.getAllocationInfo(this._live("blockSize"));
+    return scratch[Slot.OutBlockSize];
+  }
+
+  /** VkMemoryPropertyFlags of its memory type. */
+  get memoryProperties(): number {
+    return native.getMemoryTypeProperties(this._live("memoryProperties"));
+  }
+
+  /** Its name (shown in the JSON dump and leak reports), or null. */
+  get name(): string | null {
+    this._live("name");
+    return this._name;
+  }
+
+  set name(value: string | null) {
+    const h = this._live("name");
+    if (value !== null && typeof value !== "string") {
+      throw new TypeError(`Allocation.name must be a string or null, got ${describeValue(value)}`);
+    }
+    if (value !== null && value.includes("\0")) {
+      throw new RangeError(`Allocation.name must not contain NUL characters, got ${describeValue(value)}`);
+    }
+    native.setAllocationName(h, value);
+    this._name = value;
+  }
+
+  /** Any JS value; a safe non-negative integer is also VMA's pUserData (the dump's CustomData). */
+  get userData(): unknown {
+    this._live("userData");
+    return this._userData;
+  }
+
+  set userData(value: unknown) {
+    const h = this._live("userData");
+    native.setAllocationUserData(h, Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : 0);
+    this._userData = value;
+  }
+
+  /** How many map() calls are not yet matched by unmap(). */
+  get mapCount(): number {
+    this._live("mapCount");
+    return this._mapCount;
+  }
+
+  /** True when created with `mapped: true` and its memory type is host-visible. */
+  get persistentlyMapped(): boolean {
+    this._live("persistentlyMapped");
+    return this._persistent;
+  }
+
+  /**
+   * The mapped bytes while mapped (persistently, or between map() and the last unmap()), else null.
+   * The ArrayBuffer is the same object for every map of this allocation.
+   */
+  get mappedData(): ArrayBuffer | null {
+    const h = this._live("mappedData");
+    if (this._view === null && this._persistent) {
+      // The persistent mapping's own view: one native map held until free.
+      this._view = native.map(h, true) as ArrayBuffer;
+      this.allocator._trackMapped(this);
+    }
+    return this._view;
+  }
+
+  /**
+   * Maps the memory (reference-counted, as VMA does) and returns its bytes as an ArrayBuffer.
+   * @throws VkError (VK_ERROR_MEMORY_MAP_FAILED when the memory type is not host-visible)
+   * @throws DestroyedResourceError
+   */
+  map(): ArrayBuffer {
+    const h = this._live("map");
+    const view = this._view;
+    if (view !== null) {
+      native.map(h, false);
+      this._mapCount++;
+      return view;
+    }
+    if ((native.getMemoryTypeProperties(h) & 0x2) === 0) {
+      throw vkErrorFor(-5, "vmaMapMemory", this.label, `memory type ${this.memoryType} is not HOST_VISIBLE`);
+    }
+    this._view = native.map(h, true) as ArrayBuffer;
+    this._mapCount++;
+    if (this._persistent) {
+      // The persistent view was never made: this map's view serves as it; take the persistent map now.
+      native.map(h, false);
+    }
+    this.allocator._trackMapped(this);
+    return this._view;
+  }
+
+  /**
+   * Releases one map(). The last one detaches the ArrayBuffer (unless persistently mapped) before
+   * the memory is unmapped.
+   * @throws Error when there is no map() to match.
+   */
+  unmap(): void {
+    const h = this._live("unmap");
+    if (this._mapCount === 0) {
+      throw new Error(`Allocation${this._name === null ? "" : ` '${this._name}'`}.unmap(): it is not mapped (map count 0)`);
+    }
+    if (this._mapCount === 1 && !this._persistent && this._view !== null) {
+      native.detach(this._view);
+      this._view = null;
+      this.allocator._untrackMapped(this);
+    }
+    this._mapCount--;
+    native.unmap(h);
+  }
+
+  /**
+   * Flushes CPU writes in `[offset, offset + size)` (allocation-relative) to the device. Needed only
+   * for non-HOST_COHERENT memory; VMA widens the range to nonCoherentAtomSize and skips coherent memory.
+   * @returns the range as VMA flushes it.
+   * @throws RangeError when the range is outside the allocation.
+   */
+  flush(offset = 0, size?: number): MappedRange {
+    return this.flushOrInvalidate(true, offset, size);
+  }
+
+  /** Makes device writes in the range visible to the CPU; see {@link flush}. */
+  invalidate(offset = 0, size?: number): MappedRange {
+    return this.flushOrInvalidate(false, offset, size);
+  }
+
+  private flushOrInvalidate(flush: boolean, offset: number, size: number | undefined): MappedRange {
+    const op = flush ? "flush" : "invalidate";
+    const h = this._live(op);
+    const total = this._size;
+    if (!(typeof offset === "number" && Number.isSafeInteger(offset) && offset >= 0 && offset <= total)) {
+      throw new RangeError(`Allocation.${op}: offset must be an integer in [0, ${total}], got ${describeValue(offset)}`);
+    }
+    const length = size === undefined ? total - offset : size;
+    if (!(typeof length === "number" && Number.isSafeInteger(length) && length >= 0 && offset + length <= total)) {
+      throw new RangeError(
+        `Allocation.${op}: size must be an integer with offset + size <= ${total} (offset ${offset}), got ${describeValue(size)}`,
+      );
+    }
+    const range = this.atomRange(offset, length);
+    if (length === 0) return { ...range, size: 0, performed: false };
+    const r = flush ? native.flush(h, offset, length) : native.invalidate(h, offset, length);
+    if (r < 0) throw vkErrorFor(r, flush ? "vmaFlushAllocation" : "vmaInvalidateAllocation", this.label);
+    return range;
+  }
+
+  /** The range VMA computes for a flush/invalidate of [offset, offset+size) (see VMA's GetFlushOrInvalidateRange). */
+  private atomRange(offset: number, size: number): MappedRange {
+    const h = this._handle;
+    native.getAllocationInfo(h);
+    const allocOffset = scratch[Slot.OutOffset];
+    const blockSize = scratch[Slot.OutBlockSize];
+    const dedicated = scratch[Slot.OutDedicated] === 1;
+    const coherent = (native.getMemoryTypeProperties(h) & 0x4) !== 0;
+    const atom = this.allocator.nonCoherentAtomSize;
+    const start = Math.floor(offset / atom) * atom;
+    let length = Math.ceil((size + (offset - start)) / atom) * atom;
+    let memOffset = start;
+    if (dedicated) {
+      length = Math.min(length, this._size - start);
+    } else {
+      memOffset = allocOffset + start;
+      length = Math.min(length, blockSize - memOffset);
+    }
+    return { offset: memOffset, size: length, performed: !coherent };
+  }
+
+  /** @internal Raw handle of the buffer/image created with it or bound to it, 0n if none. */
+  get _resourceHandle(): bigint {
+    return this._resource === null ? 0n : rawHandle(this._resource as NvkHandle);
+  }
+
+  /** @internal Called by the allocator right before the native free: detach any view, mark freed. */
+  _release(): void {
+    if (this._view !== null) {
+      native.detach(this._view);
+      this._view = null;
+      this.allocator._untrackMapped(this);
+    }
+    this._mapCount = 0;
+    this._handle = 0;
+    this._resource = null;
+  }
+}

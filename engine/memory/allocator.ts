@@ -1,0 +1,716 @@
+/**
+ * Allocator: the typed face of one VmaAllocator.
+ *
+ * Who owns what:
+ * - {@link createAllocator} makes an Allocator over a device (a {@link Context} or raw nvk handles); the
+ *   caller destroys it with {@link Allocator.destroy} before destroying the device.
+ * - Every {@link Allocation} belongs to exactly one Allocator. Buffers and images made by createBuffer /
+ *   createImage belong to their allocation and are destroyed with it (destroyBuffer / destroyImage).
+ * - destroy() with allocations still alive does not fail: it reports each of them (name, size, memory
+ *   type, kind, creation stack when `captureStacks` is on), frees them, detaches their mapped views, and
+ *   only then destroys the VmaAllocator. Every object of the allocator then throws DestroyedResourceError.
+ *
+ * Hot paths (createBuffer/destroyBuffer and friends) check arguments in TS with exact messages, write
+ * Numbers into the shared scratch buffer and make one native call; they create no object beyond the
+ * ones they return.
+ * @module
+ */
+import { DestroyedResourceError, check, describeValue, vkErrorFor } from "../errors.js";
+import { native, scratch, scratchU64, Slot, type NativeDetailedStatistics, type NativeLeak } from "../native.js";
+import { nvk } from "../vulkan/nvk.js";
+import { isNvkHandle, rawHandle, wrapHandle } from "../vulkan/handles.js";
+import { Allocation, AllocationInfo } from "./allocation.js";
+import { AllocationCreateFlags, encodeAllocationOptions, type AllocationOptions, MemoryUsage } from "./usage.js";
+
+/** Where an allocator gets its device from: a Context, or raw nvk handles and the instance's apiVersion. */
+export interface AllocatorDevice {
+  /** nvk VkInstance. */
+  instance: object;
+  /** nvk VkPhysicalDevice. */
+  physicalDevice: object;
+  /** nvk VkDevice. */
+  device: object;
+  /** The apiVersion the instance was created with (VK_MAKE_API_VERSION form); Context calls it apiVersion. */
+  vulkanApiVersion?: number;
+  apiVersion?: number;
+  /** Device extensions that were enabled; VMA flags follow from them. */
+  enabledDeviceExtensions?: Iterable<string>;
+  /** Device features that were enabled. */
+  features?: { memoryPriority?: boolean; bufferDeviceAddress?: boolean; maintenance4?: boolean };
+}
+
+/** Options of {@link createAllocator}. */
+export interface AllocatorOptions {
+  /** Per memory heap: a size limit in bytes that VMA will not exceed (null/undefined/0: none). */
+  heapSizeLimits?: (number | null | undefined)[];
+  /** Size of the blocks VMA allocates for large heaps (default VMA's 256 MiB). */
+  preferredLargeHeapBlockSize?: number;
+  /** Extra VmaAllocatorCreateFlags bits. */
+  flags?: number;
+  /** Keep each allocation's creation stack for the leak report (costs a stack capture per allocation). */
+  captureStacks?: boolean;
+  /** Called by destroy() with the allocations still alive; default: one process warning listing them. */
+  onLeaks?: (leaks: LeakReport[]) => void;
+  /** A label for messages. */
+  label?: string;
+}
+
+/** One allocation that was still alive when its allocator was destroyed. */
+export interface LeakReport {
+  name: string | null;
+  size: number;
+  memoryType: number;
+  kind: "buffer" | "image" | "memory";
+  /** The creation stack, when the allocator was made with `captureStacks`. */
+  stack?: string;
+}
+
+/** VkBufferCreateInfo, the parts an allocator needs. */
+export interface BufferInfo {
+  /** Size in bytes, a positive integer. */
+  size: number;
+  /** VkBufferUsageFlags, not 0. */
+  usage: number;
+  /** VkBufferCreateFlags (default 0). */
+  flags?: number;
+  /** VkSharingMode: 0 exclusive (default), 1 concurrent. */
+  sharingMode?: number;
+}
+
+/** VkImageCreateInfo, the parts an allocator needs. */
+export interface ImageInfo {
+  /** VkImageType (default 1: VK_IMAGE_TYPE_2D). */
+  imageType?: number;
+  /** VkFormat. */
+  format: number;
+  /** Extent in texels; depth defaults to 1. */
+  extent: { width: number; height: number; depth?: number };
+  /** Default 1. */
+  mipLevels?: number;
+  /** Default 1. */
+  arrayLayers?: number;
+  /** VkSampleCountFlagBits (default 1). */
+  samples?: number;
+  /** VkImageTiling: 0 optimal (default), 1 linear. */
+  tiling?: number;
+  /** VkImageUsageFlags, not 0. */
+  usage: number;
+  /** VkImageCreateFlags (default 0). */
+  flags?: number;
+  /** VkImageLayout: 0 undefined (default) or 8 preinitialized. */
+  initialLayout?: number;
+  /** VkSharingMode (default 0). */
+  sharingMode?: number;
+}
+
+/** VkMemoryRequirements for {@link Allocator.allocateMemory}. */
+export interface MemoryRequirements {
+  size: number;
+  alignment: number;
+  memoryTypeBits: number;
+}
+
+/** Statistics, as VMA's VmaDetailedStatistics. Minimums of empty sets are Infinity. */
+export type DetailedStatistics = NativeDetailedStatistics;
+
+/** VMA's VmaTotalStatistics: totals, per heap and per memory type. */
+export interface TotalStatistics {
+  total: DetailedStatistics;
+  memoryHeap: DetailedStatistics[];
+  memoryType: DetailedStatistics[];
+}
+
+/** One heap's budget (VmaBudget): usage and budget from VK_EXT_memory_budget, or VMA's estimate. */
+export interface HeapBudget {
+  blockCount: number;
+  allocationCount: number;
+  blockBytes: number;
+  allocationBytes: number;
+  usage: number;
+  budget: number;
+}
+
+/** A memory heap. */
+export interface MemoryHeap {
+  size: number;
+  flags: number;
+}
+/** A memory type. */
+export interface MemoryType {
+  propertyFlags: number;
+  heapIndex: number;
+}
+
+/** Result of {@link Allocator.createBuffer}. */
+export interface CreatedBuffer {
+  /** nvk VkBuffer, bound to the allocation. */
+  buffer: any;
+  allocation: Allocation;
+  allocationInfo: AllocationInfo;
+}
+
+/** Result of {@link Allocator.createImage}. */
+export interface CreatedImage {
+  /** nvk VkImage, bound to the allocation. */
+  image: any;
+  allocation: Allocation;
+  allocationInfo: AllocationInfo;
+}
+
+const ALLOCATOR_FLAGS = {
+  KHR_DEDICATED_ALLOCATION: 0x2,
+  KHR_BIND_MEMORY2: 0x4,
+  EXT_MEMORY_BUDGET: 0x8,
+  AMD_DEVICE_COHERENT_MEMORY: 0x10,
+  BUFFER_DEVICE_ADDRESS: 0x20,
+  EXT_MEMORY_PRIORITY: 0x40,
+  KHR_MAINTENANCE4: 0x80,
+  KHR_MAINTENANCE5: 0x100,
+} as const;
+
+const VK_API_1_1 = (1 << 22) | (1 << 12);
+const VK_API_1_3 = (1 << 22) | (3 << 12);
+
+function isPositiveInt(v: unknown): v is number {
+  return typeof v === "number" && v >= 1 && v <= Number.MAX_SAFE_INTEGER && Math.floor(v) === v;
+}
+function isUint32(v: unknown): v is number {
+  return typeof v === "number" && v >= 0 && v <= 0xffffffff && Math.floor(v) === v;
+}
+function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeof TypeError = RangeError): never {
+  throw new Ctor(`${op}: ${arg} ${what}, got ${describeValue(value)}`);
+}
+function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${Number.isInteger(n) ? n : n.toFixed(1)} ${units[i]}`;
+}
+
+/** The VMA allocator flags that fit what the device enabled. */
+function allocatorFlagsFor(source: AllocatorDevice, apiVersion: number): number {
+  const ext = new Set(source.enabledDeviceExtensions ?? []);
+  const features = source.features ?? {};
+  let flags = 0;
+  if (apiVersion < VK_API_1_1) {
+    if (ext.has("VK_KHR_dedicated_allocation") && ext.has("VK_KHR_get_memory_requirements2")) {
+      flags |= ALLOCATOR_FLAGS.KHR_DEDICATED_ALLOCATION;
+    }
+    if (ext.has("VK_KHR_bind_memory2")) flags |= ALLOCATOR_FLAGS.KHR_BIND_MEMORY2;
+  }
+  if (ext.has("VK_EXT_memory_budget")) flags |= ALLOCATOR_FLAGS.EXT_MEMORY_BUDGET;
+  if (features.memoryPriority && ext.has("VK_EXT_memory_priority")) flags |= ALLOCATOR_FLAGS.EXT_MEMORY_PRIORITY;
+  if (features.bufferDeviceAddress) flags |= ALLOCATOR_FLAGS.BUFFER_DEVICE_ADDRESS;
+  if (ext.has("VK_KHR_maintenance4") || (apiVersion >= VK_API_1_3 && features.maintenance4)) {
+    flags |= ALLOCATOR_FLAGS.KHR_MAINTENANCE4;
+  }
+  if (ext.has("VK_KHR_maintenance5")) flags |= ALLOCATOR_FLAGS.KHR_MAINTENANCE5;
+  return flags;
+}
+
+/**
+ * Creates an allocator over a device.
+ * @param source a Context (from createContext) or `{ instance, physicalDevice, device, vulkanApiVersion }` nvk handles.
+ * @throws TypeError / RangeError for bad arguments; VkError when VMA cannot create it.
+ */
+export function createAllocator(source: AllocatorDevice, options: AllocatorOptions = {}): Allocator {
+  return new Allocator(source, options);
+}
+
+/**
+ * One VmaAllocator. Made by {@link createAllocator}; destroyed by {@link Allocator.destroy}.
+ */
+export class Allocator {
+  /** The label given at creation, if any. */
+  readonly label: string | undefined;
+  /** The nvk VkDevice it allocates from. */
+  readonly device: any;
+  /** The nvk VkPhysicalDevice. */
+  readonly physicalDevice: any;
+  /** The VmaAllocatorCreateFlags it was created with (VMA adds EXTERNALLY_SYNCHRONIZED itself). */
+  readonly flags: number;
+  /** nonCoherentAtomSize of the device: flush/invalidate granularity. */
+  readonly nonCoherentAtomSize: number;
+  /** bufferImageGranularity of the device. */
+  readonly bufferImageGranularity: number;
+  /** The device's name. */
+  readonly deviceName: string;
+  /** Memory heaps. */
+  readonly memoryHeaps: readonly MemoryHeap[];
+  /** Memory types. */
+  readonly memoryTypes: readonly MemoryType[];
+  /** The heap size limits it was created with (0: none). */
+  readonly heapSizeLimits: readonly number[];
+  /** @internal */
+  _handle: number;
+  private readonly maxAllocationSize: number;
+  private readonly mapped = new Set<Allocation>();
+  private readonly stacks: Map<number, string> | null;
+  private readonly onLeaks: ((leaks: LeakReport[]) => void) | undefined;
+  private readonly formatCache = new Map<string, { result: number; props: any }>();
+
+  /** @internal Use {@link createAllocator}. */
+  constructor(source: AllocatorDevice, options: AllocatorOptions) {
+    const op = "createAllocator";
+    if (source === null || typeof source !== "object") fail(op, "device", "must be a Context or { instance, physicalDevice, device, vulkanApiVersion }", source, TypeError);
+    if (options === null || typeof options !== "object") fail(op, "options", "must be an object", options, TypeError);
+    if (!isNvkHandle(source.instance, "VkInstance")) fail(op, "device.instance", "must be an nvk VkInstance", source.instance, TypeError);
+    if (!isNvkHandle(source.physicalDevice, "VkPhysicalDevice")) fail(op, "device.physicalDevice", "must be an nvk VkPhysicalDevice", source.physicalDevice, TypeError);
+    if (!isNvkHandle(source.device, "VkDevice")) fail(op, "device.device", "must be an nvk VkDevice", source.device, TypeError);
+    const apiVersion = source.vulkanApiVersion ?? source.apiVersion ?? (1 << 22);
+    if (!isUint32(apiVersion) || apiVersion < 1 << 22) fail(op, "device.vulkanApiVersion", "must be a VK_MAKE_API_VERSION value >= 1.0", apiVersion);
+    const extra = options.flags ?? 0;
+    if (!isUint32(extra) || (extra & ~0x3ff) !== 0) fail(op, "options.flags", "must be VmaAllocatorCreateFlags bits", extra);
+    const blockSize = options.preferredLargeHeapBlockSize ?? 0;
+    if (!(blockSize === 0 || isPositiveInt(blockSize))) fail(op, "options.preferredLargeHeapBlockSize", "must be a positive integer", blockSize);
+    if (options.onLeaks !== undefined && typeof options.onLeaks !== "function") fail(op, "options.onLeaks", "must be a function", options.onLeaks, TypeError);
+    if (options.label !== undefined && typeof options.label !== "string") fail(op, "options.label", "must be a string", options.label, TypeError);
+
+    let limits: number[] | undefined;
+    if (options.heapSizeLimits !== undefined) {
+      if (!Array.isArray(options.heapSizeLimits)) fail(op, "options.heapSizeLimits", "must be an array with one entry per heap", options.heapSizeLimits, TypeError);
+      limits = options.heapSizeLimits.map((v, i) => {
+        if (v === null || v === undefined) return 0;
+        if (!(v === 0 || isPositiveInt(v))) fail(op, `options.heapSizeLimits[${i}]`, "must be a positive integer number of bytes or null", v);
+        return v;
+      });
+    }
+
+    const flags = allocatorFlagsFor(source, apiVersion) | extra;
+    this.label = options.label;
+    this.device = source.device;
+    this.physicalDevice = source.physicalDevice;
+    this.flags = flags;
+    this._handle = native.createAllocator(
+      rawHandle(source.instance),
+      rawHandle(source.physicalDevice),
+      rawHandle(source.device),
+      Math.min(apiVersion, VK_API_1_3 | 0xfff),
+      flags,
+      limits,
+      blockSize,
+    );
+    const props = native.getMemoryProperties(this._handle);
+    if (limits !== undefined && limits.length !== props.heaps.length) {
+      // native checked this already; keep the TS state consistent all the same
+      native.destroyAllocator(this._handle);
+      fail(op, "options.heapSizeLimits", `must have ${props.heaps.length} entries (one per heap)`, limits);
+    }
+    this.nonCoherentAtomSize = props.nonCoherentAtomSize;
+    this.bufferImageGranularity = props.bufferImageGranularity;
+    this.deviceName = props.deviceName;
+    this.memoryHeaps = Object.freeze(props.heaps.map((h) => Object.freeze(h)));
+    this.memoryTypes = Object.freeze(props.types.map((t) => Object.freeze(t)));
+    this.heapSizeLimits = Object.freeze(props.heaps.map((_, i) => limits?.[i] ?? 0));
+    this.maxAllocationSize = Math.max(
+      ...props.heaps.map((h, i) => (this.heapSizeLimits[i] > 0 ? Math.min(h.size, this.heapSizeLimits[i]) : h.size)),
+    );
+    this.stacks = options.captureStacks ? new Map() : null;
+    this.onLeaks = options.onLeaks;
+  }
+
+  /** True once destroyed. */
+  get destroyed(): boolean {
+    return this._handle === 0;
+  }
+
+  private live(operation: string): number {
+    const h = this._handle;
+    if (h === 0) throw new DestroyedResourceError("Allocator", this.label, operation);
+    return h;
+  }
+
+  private checkAllocation(allocation: unknown, op: string, arg = "allocation"): Allocation {
+    if (!(allocation instanceof Allocation)) fail(op, arg, "must be an Allocation", allocation, TypeError);
+    if (allocation.allocator !== this) {
+      fail(op, arg, "belongs to another allocator", allocation.label ?? "(unnamed allocation)", TypeError);
+    }
+    return allocation;
+  }
+
+  /** Wraps the native result of a create call: the Allocation, named and with user data. */
+  private finish(
+    result: number,
+    kind: "buffer" | "image" | "memory",
+    resource: any,
+    vmaFlags: number,
+    options: AllocationOptions | undefined,
+    operation: string,
+  ): Allocation {
+    const name = options?.name;
+    if (result !== 0) throw vkErrorFor(result, operation, name);
+    const handle = scratch[Slot.OutAllocation];
+    const persistent = (vmaFlags & AllocationCreateFlags.MAPPED) !== 0 && scratch[Slot.OutMapped] !== 0;
+    let userData: unknown = undefined;
+    if (options !== undefined && (name !== undefined || options.userData !== undefined)) {
+      if (name !== undefined) {
+        if (typeof name !== "string" || name.includes("\0")) {
+          native.freeAllocation(handle); // nothing may leak on a bad name
+          fail(operation, "allocationOptions.name", "must be a string without NUL characters", name, TypeError);
+        }
+        native.setAllocationName(handle, name);
+      }
+      userData = options.userData;
+      if (Number.isSafeInteger(userData) && (userData as number) >= 0) native.setAllocationUserData(handle, userData as number);
+    }
+    const allocation = new Allocation(
+      this,
+      kind,
+      handle,
+      scratch[Slot.OutSize],
+      resource,
+      persistent,
+      name ?? null,
+      userData,
+    );
+    if (this.stacks !== null) this.stacks.set(handle, new Error().stack?.split("\n").slice(3).join("\n") ?? "");
+    return allocation;
+  }
+
+  /**
+   * The info snapshot of a just-created allocation: the scratch outputs are still those of its creation
+   * (naming, user data and mapping do not write the scratch).
+   */
+  private info(allocation: Allocation): AllocationInfo {
+    const view = allocation.persistentlyMapped ? allocation.mappedData : null;
+    return AllocationInfo.fromScratch(view, allocation.name, allocation.userData);
+  }
+
+  /**
+   * Creates a buffer, allocates memory for it and binds them (vmaCreateBuffer).
+   * @returns the nvk VkBuffer, its Allocation and a snapshot of the allocation's info.
+   * @throws TypeError / RangeError for bad arguments (the message names the argument and value).
+   * @throws OutOfDeviceMemoryError when no memory type, heap or budget can take it; VkError otherwise.
+   * @throws DestroyedResourceError after destroy().
+   */
+  createBuffer(bufferInfo: BufferInfo, allocationOptions?: AllocationOptions): CreatedBuffer {
+    const h = this.live("createBuffer");
+    if (bufferInfo === null || typeof bufferInfo !== "object") fail("createBuffer", "bufferInfo", "must be an object", bufferInfo, TypeError);
+    const { size, usage } = bufferInfo;
+    const flags = bufferInfo.flags ?? 0;
+    const sharingMode = bufferInfo.sharingMode ?? 0;
+    if (!isPositiveInt(size)) fail("createBuffer", "bufferInfo.size", "must be a positive integer number of bytes", size);
+    if (size > this.maxAllocationSize) {
+      fail("createBuffer", "bufferInfo.size", `is larger than any memory heap (largest ${formatBytes(this.maxAllocationSize)})`, size);
+    }
+    if (!isUint32(usage) || usage === 0) fail("createBuffer", "bufferInfo.usage", "must be non-zero VkBufferUsageFlags", usage);
+    if (!isUint32(flags)) fail("createBuffer", "bufferInfo.flags", "must be VkBufferCreateFlags", flags);
+    if (sharingMode !== 0 && sharingMode !== 1) fail("createBuffer", "bufferInfo.sharingMode", "must be 0 (exclusive) or 1 (concurrent)", sharingMode);
+    const vmaFlags = encodeAllocationOptions(allocationOptions, "createBuffer", "allocationOptions");
+    scratch[0] = size;
+    scratch[1] = usage;
+    scratch[2] = flags;
+    scratch[3] = sharingMode;
+    const result = native.createBuffer(h);
+    if (result !== 0) throw vkErrorFor(result, "vmaCreateBuffer", allocationOptions?.name);
+    const raw = scratchU64[Slot.OutResource];
+    const buffer = wrapHandle(nvk.VkBuffer, raw);
+    const allocation = this.finish(result, "buffer", buffer, vmaFlags, allocationOptions, "vmaCreateBuffer");
+    return { buffer, allocation, allocationInfo: this.info(allocation) };
+  }
+
+  /**
+   * Creates an image, allocates memory for it and binds them (vmaCreateImage). The format, type, tiling,
+   * usage and extent are first checked against vkGetPhysicalDeviceImageFormatProperties.
+   * @throws TypeError / RangeError for bad arguments, an unsupported format or an extent beyond the device's limit.
+   * @throws OutOfDeviceMemoryError / VkError when VMA fails.
+   */
+  createImage(imageInfo: ImageInfo, allocationOptions?: AllocationOptions): CreatedImage {
+    const op = "createImage";
+    const h = this.live(op);
+    if (imageInfo === null || typeof imageInfo !== "object") fail(op, "imageInfo", "must be an object", imageInfo, TypeError);
+    const imageType = imageInfo.imageType ?? 1;
+    const { format, extent, usage } = imageInfo;
+    if (extent === null || typeof extent !== "object") fail(op, "imageInfo.extent", "must be { width, height, depth? }", extent, TypeError);
+    const width = extent.width;
+    const height = extent.height;
+    const depth = extent.depth ?? 1;
+    const mipLevels = imageInfo.mipLevels ?? 1;
+    const arrayLayers = imageInfo.arrayLayers ?? 1;
+    const samples = imageInfo.samples ?? 1;
+    const tiling = imageInfo.tiling ?? 0;
+    const flags = imageInfo.flags ?? 0;
+    const initialLayout = imageInfo.initialLayout ?? 0;
+    const sharingMode = imageInfo.sharingMode ?? 0;
+    if (imageType !== 0 && imageType !== 1 && imageType !== 2) fail(op, "imageInfo.imageType", "must be 0 (1D), 1 (2D) or 2 (3D)", imageType);
+    if (!isPositiveInt(format) || format > 0xffffffff) fail(op, "imageInfo.format", "must be a VkFormat other than UNDEFINED", format);
+    if (!isPositiveInt(width) || width > 0xffffffff) fail(op, "imageInfo.extent.width", "must be a positive integer", width);
+    if (!isPositiveInt(height) || height > 0xffffffff) fail(op, "imageInfo.extent.height", "must be a positive integer", height);
+    if (!isPositiveInt(depth) || depth > 0xffffffff) fail(op, "imageInfo.extent.depth", "must be a positive integer", depth);
+    if (!isPositiveInt(mipLevels) || mipLevels > 32) fail(op, "imageInfo.mipLevels", "must be an integer in [1, 32]", mipLevels);
+    if (!isPositiveInt(arrayLayers) || arrayLayers > 0xffffffff) fail(op, "imageInfo.arrayLayers", "must be a positive integer", arrayLayers);
+    if (![1, 2, 4, 8, 16, 32, 64].includes(samples)) fail(op, "imageInfo.samples", "must be a VkSampleCountFlagBits value", samples);
+    if (tiling !== 0 && tiling !== 1) fail(op, "imageInfo.tiling", "must be 0 (optimal) or 1 (linear)", tiling);
+    if (!isUint32(usage) || usage === 0) fail(op, "imageInfo.usage", "must be non-zero VkImageUsageFlags", usage);
+    if (!isUint32(flags)) fail(op, "imageInfo.flags", "must be VkImageCreateFlags", flags);
+    if (initialLayout !== 0 && initialLayout !== 8) fail(op, "imageInfo.initialLayout", "must be 0 (UNDEFINED) or 8 (PREINITIALIZED)", initialLayout);
+    if (sharingMode !== 0 && sharingMode !== 1) fail(op, "imageInfo.sharingMode", "must be 0 (exclusive) or 1 (concurrent)", sharingMode);
+    if (imageType === 0 && (height !== 1 || depth !== 1)) fail(op, "imageInfo.extent", "of a 1D image must have height 1 and depth 1", extent);
+    if (imageType === 1 && depth !== 1) fail(op, "imageInfo.extent.depth", "of a 2D image must be 1", depth);
+    const maxMips = Math.floor(Math.log2(Math.max(width, height, depth))) + 1;
+    if (mipLevels > maxMips) fail(op, "imageInfo.mipLevels", `must be at most ${maxMips} for a ${width}x${height}x${depth} image`, mipLevels);
+
+    const support = this.imageFormatSupport(format, imageType, tiling, usage, flags);
+    if (support.result !== 0) {
+      fail(op, "imageInfo.format", `is not supported for this type, tiling and usage on ${this.deviceName} (${describeValue(support.result)})`, format);
+    }
+    const max = support.props;
+    if (width > max.maxExtent.width || height > max.maxExtent.height || depth > max.maxExtent.depth) {
+      fail(op, "imageInfo.extent", `exceeds the device's maximum ${max.maxExtent.width}x${max.maxExtent.height}x${max.maxExtent.depth} for this format`, extent);
+    }
+    if (mipLevels > max.maxMipLevels) fail(op, "imageInfo.mipLevels", `exceeds the device's maximum ${max.maxMipLevels}`, mipLevels);
+    if (arrayLayers > max.maxArrayLayers) fail(op, "imageInfo.arrayLayers", `exceeds the device's maximum ${max.maxArrayLayers}`, arrayLayers);
+    if ((max.sampleCounts & samples) === 0) fail(op, "imageInfo.samples", "is not supported for this format", samples);
+
+    const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions");
+    scratch[0] = imageType;
+    scratch[1] = format;
+    scratch[2] = width;
+    scratch[3] = height;
+    scratch[4] = depth;
+    scratch[5] = mipLevels;
+    scratch[6] = arrayLayers;
+    scratch[7] = samples;
+    scratch[8] = tiling;
+    scratch[9] = usage;
+    scratch[10] = flags;
+    scratch[11] = initialLayout;
+    scratch[12] = sharingMode;
+    const result = native.createImage(h);
+    if (result !== 0) throw vkErrorFor(result, "vmaCreateImage", allocationOptions?.name);
+    const raw = scratchU64[Slot.OutResource];
+    const image = wrapHandle(nvk.VkImage, raw);
+    const allocation = this.finish(result, "image", image, vmaFlags, allocationOptions, "vmaCreateImage");
+    return { image, allocation, allocationInfo: this.info(allocation) };
+  }
+
+  private imageFormatSupport(format: number, type: number, tiling: number, usage: number, flags: number) {
+    const key = `${format}:${type}:${tiling}:${usage}:${flags}`;
+    let entry = this.formatCache.get(key);
+    if (entry === undefined) {
+      const props = new nvk.VkImageFormatProperties();
+      const result = nvk.vkGetPhysicalDeviceImageFormatProperties(this.physicalDevice, format, type, tiling, usage, flags, props);
+      entry = { result, props };
+      this.formatCache.set(key, entry);
+    }
+    return entry;
+  }
+
+  /**
+   * Allocates memory for the given requirements (vmaAllocateMemory); bind it yourself or with
+   * bindBufferMemory / bindImageMemory. Free with {@link freeMemory}.
+   * @throws TypeError / RangeError, OutOfDeviceMemoryError, VkError
+   */
+  allocateMemory(requirements: MemoryRequirements, allocationOptions?: AllocationOptions): Allocation {
+    const op = "allocateMemory";
+    const h = this.live(op);
+    if (requirements === null || typeof requirements !== "object") fail(op, "requirements", "must be { size, alignment, memoryTypeBits }", requirements, TypeError);
+    const { size, alignment, memoryTypeBits } = requirements;
+    if (!isPositiveInt(size)) fail(op, "requirements.size", "must be a positive integer number of bytes", size);
+    if (size > this.maxAllocationSize) fail(op, "requirements.size", `is larger than any memory heap (largest ${formatBytes(this.maxAllocationSize)})`, size);
+    if (!isPositiveInt(alignment) || (alignment & (alignment - 1)) !== 0 || alignment > 2 ** 30) {
+      fail(op, "requirements.alignment", "must be a power of two", alignment);
+    }
+    if (!isUint32(memoryTypeBits) || memoryTypeBits === 0) fail(op, "requirements.memoryTypeBits", "must be a non-zero uint32 mask", memoryTypeBits);
+    const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions");
+    scratch[0] = size;
+    scratch[1] = alignment;
+    scratch[2] = memoryTypeBits;
+    return this.finish(native.allocateMemory(h), "memory", null, vmaFlags, allocationOptions, "vmaAllocateMemory");
+  }
+
+  /**
+   * Allocates memory fitting a buffer you created (vmaAllocateMemoryForBuffer); bind with bindBufferMemory.
+   * You keep owning the buffer.
+   */
+  allocateMemoryForBuffer(buffer: unknown, allocationOptions?: AllocationOptions): Allocation {
+    const op = "allocateMemoryForBuffer";
+    const h = this.live(op);
+    if (!isNvkHandle(buffer, "VkBuffer")) fail(op, "buffer", "must be an nvk VkBuffer", buffer, TypeError);
+    const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions");
+    return this.finish(native.allocateMemoryForBuffer(h, rawHandle(buffer)), "memory", null, vmaFlags, allocationOptions, "vmaAllocateMemoryForBuffer");
+  }
+
+  /** Allocates memory fitting an image you created (vmaAllocateMemoryForImage); bind with bindImageMemory. */
+  allocateMemoryForImage(image: unknown, allocationOptions?: AllocationOptions): Allocation {
+    const op = "allocateMemoryForImage";
+    const h = this.live(op);
+    if (!isNvkHandle(image, "VkImage")) fail(op, "image", "must be an nvk VkImage", image, TypeError);
+    const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions");
+    return this.finish(native.allocateMemoryForImage(h, rawHandle(image)), "memory", null, vmaFlags, allocationOptions, "vmaAllocateMemoryForImage");
+  }
+
+  /** Binds a buffer you created to an allocation (vmaBindBufferMemory2) at `localOffset` inside it. */
+  bindBufferMemory(allocation: Allocation, buffer: unknown, localOffset = 0): void {
+    this.bind(allocation, buffer, localOffset, "bindBufferMemory", "VkBuffer");
+  }
+
+  /** Binds an image you created to an allocation (vmaBindImageMemory2) at `localOffset` inside it. */
+  bindImageMemory(allocation: Allocation, image: unknown, localOffset = 0): void {
+    this.bind(allocation, image, localOffset, "bindImageMemory", "VkImage");
+  }
+
+  private bind(allocation: Allocation, resource: unknown, localOffset: number, op: string, cls: "VkBuffer" | "VkImage"): void {
+    this.live(op);
+    const a = this.checkAllocation(allocation, op);
+    const h = a._live(op);
+    const arg = cls === "VkBuffer" ? "buffer" : "image";
+    if (!isNvkHandle(resource, cls)) fail(op, arg, `must be an nvk ${cls}`, resource, TypeError);
+    if (a.kind !== "memory" || a._resourceHandle !== 0n) fail(op, "allocation", "is already bound to a resource", a.label ?? "(unnamed)");
+    if (!(Number.isSafeInteger(localOffset) && localOffset >= 0 && localOffset < a.size)) {
+      fail(op, "localOffset", `must be an integer in [0, ${a.size})`, localOffset);
+    }
+    const raw = rawHandle(resource);
+    const r = cls === "VkBuffer" ? native.bindBufferMemory(h, raw, localOffset) : native.bindImageMemory(h, raw, localOffset);
+    check(r, cls === "VkBuffer" ? "vmaBindBufferMemory2" : "vmaBindImageMemory2", a.label);
+    a._resource = resource as object;
+  }
+
+  /**
+   * Destroys a buffer and frees its allocation (vmaDestroyBuffer). A second call for the same
+   * allocation does nothing. `buffer` may be null to mean the buffer created with the allocation.
+   * @throws TypeError when the allocation is not this allocator's, or the buffer is not the one bound to it.
+   */
+  destroyBuffer(buffer: unknown, allocation: Allocation): void {
+    this.destroyResource(buffer, allocation, "destroyBuffer", "VkBuffer");
+  }
+
+  /** Destroys an image and frees its allocation (vmaDestroyImage); see {@link destroyBuffer}. */
+  destroyImage(image: unknown, allocation: Allocation): void {
+    this.destroyResource(image, allocation, "destroyImage", "VkImage");
+  }
+
+  private destroyResource(resource: unknown, allocation: Allocation, op: string, cls: "VkBuffer" | "VkImage"): void {
+    if (!(allocation instanceof Allocation) || allocation.allocator !== this) this.checkAllocation(allocation, op);
+    if (allocation._handle === 0) return; // already freed: destroying twice is a no-op
+    this.live(op);
+    const kind = cls === "VkBuffer" ? "buffer" : "image";
+    if (resource !== null && resource !== undefined && resource !== allocation._resource) {
+      if (!isNvkHandle(resource, cls)) fail(op, kind, `must be an nvk ${cls} or null`, resource, TypeError);
+      if (rawHandle(resource) !== allocation._resourceHandle) {
+        fail(op, kind, `is not the ${kind} bound to allocation${allocation.label ? ` '${allocation.label}'` : ""}`, resource, TypeError);
+      }
+    }
+    if (allocation.kind !== kind && allocation.kind !== "memory") {
+      fail(op, "allocation", `backs an ${allocation.kind}, not a ${kind}`, allocation.label ?? "(unnamed)", TypeError);
+    }
+    if (allocation.kind === "memory" && allocation._resource !== null) {
+      // A resource the caller created and bound: VMA's destroy semantics destroy it too.
+      if (cls === "VkBuffer") nvk.vkDestroyBuffer(this.device, allocation._resource, null);
+      else nvk.vkDestroyImage(this.device, allocation._resource, null);
+    }
+    this.free(allocation);
+  }
+
+  /** Frees an allocation from allocateMemory* (vmaFreeMemory); a second call is a no-op. */
+  freeMemory(allocation: Allocation): void {
+    this.checkAllocation(allocation, "freeMemory");
+    if (allocation._handle === 0) return;
+    this.live("freeMemory");
+    if (allocation.kind !== "memory") {
+      fail("freeMemory", "allocation", `backs a ${allocation.kind}: use destroy${allocation.kind === "buffer" ? "Buffer" : "Image"}()`, allocation.label ?? "(unnamed)", TypeError);
+    }
+    this.free(allocation);
+  }
+
+  private free(allocation: Allocation): void {
+    const h = allocation._handle;
+    allocation._release();
+    if (this.stacks !== null) this.stacks.delete(h);
+    native.freeAllocation(h);
+  }
+
+  /** @internal Allocation tells its allocator it holds a mapped view (detached on destroy). */
+  _trackMapped(allocation: Allocation): void {
+    this.mapped.add(allocation);
+  }
+  /** @internal */
+  _untrackMapped(allocation: Allocation): void {
+    this.mapped.delete(allocation);
+  }
+
+  /** Tells VMA the current frame index (budget refresh; VMA's frame-based bookkeeping). */
+  setCurrentFrameIndex(frameIndex: number): void {
+    const h = this.live("setCurrentFrameIndex");
+    if (!isUint32(frameIndex)) fail("setCurrentFrameIndex", "frameIndex", "must be an integer in [0, 2^32)", frameIndex);
+    native.setCurrentFrameIndex(h, frameIndex);
+  }
+
+  /** Per-heap usage and budget (vmaGetHeapBudgets). */
+  getHeapBudgets(): HeapBudget[] {
+    return native.getHeapBudgets(this.live("getHeapBudgets"));
+  }
+
+  /** Totals, per heap and per memory type (vmaCalculateStatistics). Walks every block: not for every frame. */
+  calculateStatistics(): TotalStatistics {
+    return native.calculateStatistics(this.live("calculateStatistics"));
+  }
+
+  /** VMA's JSON dump (vmaBuildStatsString); `detailed` adds every block and allocation. */
+  buildStatsString(detailed = true): string {
+    return native.buildStatsString(this.live("buildStatsString"), detailed === true);
+  }
+
+  /** Number of allocations alive now. */
+  get allocationCount(): number {
+    return native.liveAllocationCount(this.live("allocationCount"));
+  }
+
+  /**
+   * The memory type VMA would choose for `memoryTypeBits` and the options (vmaFindMemoryTypeIndex).
+   * The Auto usages need a resource description, so they are refused here.
+   * @throws VkError VK_ERROR_FEATURE_NOT_PRESENT when no type fits.
+   */
+  findMemoryTypeIndex(memoryTypeBits: number, allocationOptions?: AllocationOptions): number {
+    const op = "findMemoryTypeIndex";
+    const h = this.live(op);
+    if (!isUint32(memoryTypeBits)) fail(op, "memoryTypeBits", "must be a uint32 mask", memoryTypeBits);
+    const usage = allocationOptions?.usage ?? MemoryUsage.Unknown;
+    if (usage >= MemoryUsage.Auto) {
+      fail(op, "allocationOptions.usage", "cannot be an Auto usage without a buffer or image description", usage);
+    }
+    encodeAllocationOptions({ ...allocationOptions, usage }, op, "allocationOptions");
+    scratch[0] = memoryTypeBits;
+    const r = native.findMemoryTypeIndex(h);
+    if (r < 0) throw vkErrorFor(r, "vmaFindMemoryTypeIndex");
+    return r;
+  }
+
+  /**
+   * Destroys the allocator. Allocations still alive are reported (returned, and passed to `onLeaks` or
+   * emitted as one process warning), their buffers and images destroyed and their memory freed first,
+   * so nothing aborts. A second call does nothing and returns [].
+   */
+  destroy(): LeakReport[] {
+    const h = this._handle;
+    if (h === 0) return [];
+    for (const a of this.mapped) a._release();
+    this.mapped.clear();
+    this._handle = 0;
+    const { leaks, messages } = native.destroyAllocator(h);
+    const reports: LeakReport[] = leaks.map((l: NativeLeak) => {
+      const r: LeakReport = { name: l.name, size: l.size, memoryType: l.memoryType, kind: l.kind };
+      const stack = this.stacks?.get(l.handle);
+      if (stack !== undefined) r.stack = stack;
+      return r;
+    });
+    this.stacks?.clear();
+    if (reports.length > 0 || messages.length > 0) {
+      if (this.onLeaks !== undefined) this.onLeaks(reports);
+      else {
+        const lines = reports.map(
+          (r) => `  ${r.kind} ${r.name === null ? "(unnamed)" : `'${r.name}'`}: ${formatBytes(r.size)} in memory type ${r.memoryType}`,
+        );
+        process.emitWarning(
+          `Allocator${this.label ? ` '${this.label}'` : ""} destroyed with ${reports.length} live allocation(s); freed them:\n${lines.join("\n")}` +
+            (messages.length > 0 ? `\n${messages.join("\n")}` : ""),
+          "VkmemLeakWarning",
+        );
+      }
+    }
+    return reports;
+  }
+}

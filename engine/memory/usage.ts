@@ -1,0 +1,241 @@
+/**
+ * Memory intents: how an allocation says what memory it wants.
+ *
+ * Two vocabularies coexist, as in VMA 3. The legacy intents (GpuOnly, CpuOnly, CpuToGpu, GpuToCpu,
+ * CpuCopy) name a memory type by its role and still work, though VMA marks them deprecated; the
+ * modern ones (Auto, AutoPreferDevice, AutoPreferHost) let VMA choose from the resource's usage
+ * flags, and need {@link AllocationOptions.hostAccess} when the CPU will touch the memory. On top
+ * of either: required and preferred VkMemoryPropertyFlags, a memoryTypeBits mask, and flags for
+ * dedicated memory, never-allocate, persistent mapping, staying within budget, strategy and priority.
+ *
+ * {@link encodeAllocationOptions} turns an options object into the scratch slots the native hot
+ * calls read; it is on every allocation's path, so it checks cheaply and throws exact messages.
+ * @module
+ */
+import { describeValue } from "../errors.js";
+import { scratch, Slot } from "../native.js";
+
+/** VMA's VmaMemoryUsage values. */
+export const MemoryUsage = {
+  /** No intent: only required/preferred flags and memoryTypeBits choose the type. */
+  Unknown: 0,
+  /** Legacy: device-local memory, not mappable (VMA_MEMORY_USAGE_GPU_ONLY; deprecated in VMA 3). */
+  GpuOnly: 1,
+  /** Legacy: host-visible, host-coherent memory for staging (VMA_MEMORY_USAGE_CPU_ONLY; deprecated). */
+  CpuOnly: 2,
+  /** Legacy: host-visible memory the GPU reads fast, for per-frame uploads (CPU_TO_GPU; deprecated). */
+  CpuToGpu: 3,
+  /** Legacy: host-visible, preferably cached, memory for readback (GPU_TO_CPU; deprecated). */
+  GpuToCpu: 4,
+  /** Legacy: host memory that should not be device-local (CPU_COPY; deprecated). */
+  CpuCopy: 5,
+  /** Lazily allocated memory for transient attachments (GPU_LAZILY_ALLOCATED). */
+  GpuLazilyAllocated: 6,
+  /** VMA chooses from the buffer/image usage; add hostAccess when the CPU maps it. */
+  Auto: 7,
+  /** As Auto, preferring device-local memory. */
+  AutoPreferDevice: 8,
+  /** As Auto, preferring host memory. */
+  AutoPreferHost: 9,
+} as const;
+/** One of the {@link MemoryUsage} values. */
+export type MemoryUsage = (typeof MemoryUsage)[keyof typeof MemoryUsage];
+
+/** VMA's VmaAllocationCreateFlagBits, for {@link AllocationOptions.flags}. */
+export const AllocationCreateFlags = {
+  DEDICATED_MEMORY: 0x1,
+  NEVER_ALLOCATE: 0x2,
+  MAPPED: 0x4,
+  DONT_BIND: 0x80,
+  WITHIN_BUDGET: 0x100,
+  CAN_ALIAS: 0x200,
+  HOST_ACCESS_SEQUENTIAL_WRITE: 0x400,
+  HOST_ACCESS_RANDOM: 0x800,
+  HOST_ACCESS_ALLOW_TRANSFER_INSTEAD: 0x1000,
+  STRATEGY_MIN_MEMORY: 0x10000,
+  STRATEGY_MIN_TIME: 0x20000,
+  STRATEGY_MIN_OFFSET: 0x40000,
+} as const;
+const KNOWN_FLAGS = Object.values(AllocationCreateFlags).reduce((a, b) => a | b, 0);
+
+/** VkMemoryPropertyFlagBits. */
+export const MemoryPropertyFlags = {
+  DEVICE_LOCAL: 0x1,
+  HOST_VISIBLE: 0x2,
+  HOST_COHERENT: 0x4,
+  HOST_CACHED: 0x8,
+  LAZILY_ALLOCATED: 0x10,
+  PROTECTED: 0x20,
+  DEVICE_COHERENT_AMD: 0x40,
+  DEVICE_UNCACHED_AMD: 0x80,
+} as const;
+
+/** VkMemoryHeapFlagBits. */
+export const MemoryHeapFlags = { DEVICE_LOCAL: 0x1, MULTI_INSTANCE: 0x2 } as const;
+
+/** How the CPU will access the memory (VMA's HOST_ACCESS_* flags). */
+export type HostAccess = "none" | "sequentialWrite" | "random";
+
+/** Allocation strategy (VMA's STRATEGY_* flags). */
+export type AllocationStrategy = "minMemory" | "minTime" | "minOffset";
+
+/**
+ * What an allocation wants from memory. Every field is optional; the default is `usage: Auto`.
+ * The boolean and enum fields are spelled-out versions of {@link AllocationCreateFlags}; `flags` may
+ * carry the raw bits as well, and both are OR-ed.
+ */
+export interface AllocationOptions {
+  /** The intent (default {@link MemoryUsage.Auto}). */
+  usage?: MemoryUsage;
+  /** How the CPU accesses the memory; required for mapping with the Auto intents. */
+  hostAccess?: HostAccess;
+  /** With hostAccess: allow a non-mappable type when it is better, the app then copies through staging. */
+  allowTransferInstead?: boolean;
+  /** VkMemoryPropertyFlags the memory type must have. */
+  requiredFlags?: number;
+  /** VkMemoryPropertyFlags the memory type should have. */
+  preferredFlags?: number;
+  /** Bit i set: memory type i is acceptable (0 means all). */
+  memoryTypeBits?: number;
+  /** Give the allocation its own VkDeviceMemory. */
+  dedicated?: boolean;
+  /** Only sub-allocate from existing blocks; fail rather than allocate a new one. */
+  neverAllocate?: boolean;
+  /** Map persistently; {@link Allocation.mappedData} is valid until free. */
+  mapped?: boolean;
+  /** Fail with out-of-device-memory rather than exceed the heap's budget. */
+  withinBudget?: boolean;
+  /** VMA's allocation strategy. */
+  strategy?: AllocationStrategy;
+  /** Priority for VK_EXT_memory_priority, in [0, 1] (default 0.5 when the extension is used). */
+  priority?: number;
+  /** Raw {@link AllocationCreateFlags} bits, OR-ed with the fields above. */
+  flags?: number;
+  /** Minimum alignment of the allocation in bytes (a power of two), buffers only. */
+  minAlignment?: number;
+  /** Name of the allocation: shown in the JSON dump, leak reports and errors. */
+  name?: string;
+  /** Any JS value kept with the allocation; a safe non-negative integer also goes to VMA's pUserData. */
+  userData?: unknown;
+}
+
+const STRATEGY_FLAGS: Record<AllocationStrategy, number> = {
+  minMemory: AllocationCreateFlags.STRATEGY_MIN_MEMORY,
+  minTime: AllocationCreateFlags.STRATEGY_MIN_TIME,
+  minOffset: AllocationCreateFlags.STRATEGY_MIN_OFFSET,
+};
+
+function isUint32(v: unknown): v is number {
+  return typeof v === "number" && v >= 0 && v <= 0xffffffff && Math.floor(v) === v;
+}
+
+function bad(op: string, arg: string, what: string, value: unknown, Ctor: typeof TypeError = RangeError): never {
+  throw new Ctor(`${op}: ${arg} ${what}, got ${describeValue(value)}`);
+}
+
+/**
+ * Checks `options` and writes them into the scratch allocation slots. `op` and `arg` name the call
+ * and the argument in messages, e.g. `createBuffer`, `allocationOptions`.
+ * @returns the VMA flags written (so callers can see MAPPED etc.).
+ * @throws TypeError / RangeError naming the option and its value.
+ */
+export function encodeAllocationOptions(options: AllocationOptions | undefined, op: string, arg: string): number {
+  let usage = 7;
+  let flags = 0;
+  let required = 0;
+  let preferred = 0;
+  let typeBits = 0;
+  let priority = 0.5;
+  let minAlignment = 0;
+  if (options !== undefined) {
+    if (options === null || typeof options !== "object") bad(op, arg, "must be an object", options, TypeError);
+    const o = options;
+    if (o.usage !== undefined) {
+      usage = o.usage;
+      if (!(typeof usage === "number" && usage >= 0 && usage <= 9 && Math.floor(usage) === usage)) {
+        bad(op, `${arg}.usage`, "is not a MemoryUsage", o.usage);
+      }
+    }
+    if (o.flags !== undefined) {
+      if (!isUint32(o.flags)) bad(op, `${arg}.flags`, "must be a uint32 of AllocationCreateFlags", o.flags);
+      if ((o.flags & ~KNOWN_FLAGS) !== 0) {
+        bad(op, `${arg}.flags`, `has unknown bits 0x${(o.flags & ~KNOWN_FLAGS).toString(16)}`, o.flags);
+      }
+      flags = o.flags;
+    }
+    if (o.hostAccess !== undefined) {
+      if (o.hostAccess === "sequentialWrite") flags |= AllocationCreateFlags.HOST_ACCESS_SEQUENTIAL_WRITE;
+      else if (o.hostAccess === "random") flags |= AllocationCreateFlags.HOST_ACCESS_RANDOM;
+      else if (o.hostAccess !== "none") {
+        bad(op, `${arg}.hostAccess`, "must be 'none', 'sequentialWrite' or 'random'", o.hostAccess);
+      }
+    }
+    if (o.allowTransferInstead) flags |= AllocationCreateFlags.HOST_ACCESS_ALLOW_TRANSFER_INSTEAD;
+    if (o.dedicated) flags |= AllocationCreateFlags.DEDICATED_MEMORY;
+    if (o.neverAllocate) flags |= AllocationCreateFlags.NEVER_ALLOCATE;
+    if (o.mapped) flags |= AllocationCreateFlags.MAPPED;
+    if (o.withinBudget) flags |= AllocationCreateFlags.WITHIN_BUDGET;
+    if (o.strategy !== undefined) {
+      const s = STRATEGY_FLAGS[o.strategy];
+      if (s === undefined || !Object.hasOwn(STRATEGY_FLAGS, o.strategy)) {
+        bad(op, `${arg}.strategy`, "must be 'minMemory', 'minTime' or 'minOffset'", o.strategy);
+      }
+      flags |= s;
+    }
+    if (o.requiredFlags !== undefined) {
+      if (!isUint32(o.requiredFlags)) bad(op, `${arg}.requiredFlags`, "must be a uint32 of VkMemoryPropertyFlags", o.requiredFlags);
+      required = o.requiredFlags;
+    }
+    if (o.preferredFlags !== undefined) {
+      if (!isUint32(o.preferredFlags)) bad(op, `${arg}.preferredFlags`, "must be a uint32 of VkMemoryPropertyFlags", o.preferredFlags);
+      preferred = o.preferredFlags;
+    }
+    if (o.memoryTypeBits !== undefined) {
+      if (!isUint32(o.memoryTypeBits)) bad(op, `${arg}.memoryTypeBits`, "must be a uint32 bit mask", o.memoryTypeBits);
+      typeBits = o.memoryTypeBits;
+    }
+    if (o.priority !== undefined) {
+      if (!(typeof o.priority === "number" && o.priority >= 0 && o.priority <= 1)) {
+        bad(op, `${arg}.priority`, "must be a number in [0, 1]", o.priority);
+      }
+      priority = o.priority;
+    }
+    if (o.minAlignment !== undefined) {
+      const a = o.minAlignment;
+      if (!(typeof a === "number" && a >= 1 && a <= 2 ** 31 && Math.floor(a) === a && (a & (a - 1)) === 0)) {
+        bad(op, `${arg}.minAlignment`, "must be a power of two", a);
+      }
+      minAlignment = a;
+    }
+    if ((flags & 0x3) === 0x3) bad(op, arg, "cannot ask for dedicated memory together with neverAllocate", options);
+    if ((flags & 0x1000) !== 0 && (flags & 0xc00) === 0) {
+      bad(op, `${arg}.allowTransferInstead`, "needs hostAccess 'sequentialWrite' or 'random'", options);
+    }
+    if ((flags & 0xc00) === 0xc00) bad(op, `${arg}.hostAccess`, "cannot be both sequentialWrite and random", options);
+    const strategies = flags & 0x70000;
+    if (strategies !== 0 && (strategies & (strategies - 1)) !== 0) bad(op, `${arg}.flags`, "has more than one strategy", options);
+  }
+  scratch[Slot.AllocFlags] = flags;
+  scratch[Slot.AllocUsage] = usage;
+  scratch[Slot.AllocRequired] = required;
+  scratch[Slot.AllocPreferred] = preferred;
+  scratch[Slot.AllocTypeBits] = typeBits;
+  scratch[Slot.AllocPool] = 0;
+  scratch[Slot.AllocPriority] = priority;
+  scratch[Slot.AllocMinAlignment] = minAlignment;
+  return flags;
+}
+
+/** Readable names of a VkMemoryPropertyFlags value, e.g. `DEVICE_LOCAL|HOST_VISIBLE`. */
+export function memoryPropertyNames(flags: number): string[] {
+  return Object.entries(MemoryPropertyFlags)
+    .filter(([, bit]) => (flags & bit) !== 0)
+    .map(([name]) => name);
+}
+
+/** Readable names of a VkMemoryHeapFlags value. */
+export function memoryHeapNames(flags: number): string[] {
+  return Object.entries(MemoryHeapFlags)
+    .filter(([, bit]) => (flags & bit) !== 0)
+    .map(([name]) => name);
+}

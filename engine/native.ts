@@ -1,0 +1,163 @@
+/**
+ * Loads the vkmem addon (build/Release/vkmem.node) once and gives it a typed face.
+ *
+ * The hot calls (createBuffer, createImage, allocateMemory*, getAllocationInfo) do not take their
+ * parameters as arguments: the caller writes them into {@link scratch} (a Float64Array over one
+ * ArrayBuffer the addon keeps a pointer to) and the addon writes its results back into the same buffer.
+ * The slot indices below mirror `native/addon.h` (namespace Scratch) and must change together with it.
+ * Nothing here is part of the public API.
+ * @module
+ */
+import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { vkErrorFor } from "./errors.js";
+
+/** Scratch slot indices, in 8-byte units (see native/addon.h). */
+export const enum Slot {
+  In0 = 0,
+  AllocFlags = 16,
+  AllocUsage = 17,
+  AllocRequired = 18,
+  AllocPreferred = 19,
+  AllocTypeBits = 20,
+  AllocPool = 21,
+  AllocPriority = 22,
+  AllocMinAlignment = 23,
+  OutResource = 32,
+  OutMemory = 33,
+  OutAllocation = 34,
+  OutMemoryType = 35,
+  OutOffset = 36,
+  OutSize = 37,
+  OutMapped = 38,
+  OutUserData = 39,
+  OutBlockSize = 40,
+  OutDedicated = 41,
+}
+
+/** Detailed statistics of a set of blocks and allocations, as VMA's VmaDetailedStatistics. */
+export interface NativeDetailedStatistics {
+  blockCount: number;
+  allocationCount: number;
+  blockBytes: number;
+  allocationBytes: number;
+  unusedRangeCount: number;
+  allocationSizeMin: number;
+  allocationSizeMax: number;
+  unusedRangeSizeMin: number;
+  unusedRangeSizeMax: number;
+}
+
+/** One allocation the native side freed when its allocator was destroyed. */
+export interface NativeLeak {
+  handle: number;
+  name: string | null;
+  size: number;
+  offset: number;
+  memoryType: number;
+  kind: "buffer" | "image" | "memory";
+}
+
+/** Memory heaps and types, and the device limits VMA cares about. */
+export interface NativeMemoryProperties {
+  heaps: { size: number; flags: number }[];
+  types: { propertyFlags: number; heapIndex: number }[];
+  deviceName: string;
+  deviceType: number;
+  apiVersion: number;
+  vendorID: number;
+  deviceID: number;
+  nonCoherentAtomSize: number;
+  bufferImageGranularity: number;
+  maxMemoryAllocationCount: number;
+}
+
+/** The addon's exports. Handles are Numbers; Vulkan handles cross as BigInt. */
+export interface NativeAddon {
+  setScratch(buffer: ArrayBuffer): void;
+  setErrorFactory(factory: typeof vkErrorFor): void;
+  detach(buffer: ArrayBuffer): void;
+  takeVmaMessages(): string[];
+  version(): { vma: number | null; vmaVulkanVersion: number; headerVulkanVersion: number };
+  createAllocator(
+    instance: bigint,
+    physicalDevice: bigint,
+    device: bigint,
+    apiVersion: number,
+    flags: number,
+    heapSizeLimits: number[] | undefined,
+    preferredLargeHeapBlockSize: number,
+  ): number;
+  destroyAllocator(allocator: number): { leaks: NativeLeak[]; messages: string[] };
+  liveAllocationCount(allocator: number): number;
+  getMemoryProperties(allocator: number): NativeMemoryProperties;
+  getHeapBudgets(allocator: number): {
+    blockCount: number;
+    allocationCount: number;
+    blockBytes: number;
+    allocationBytes: number;
+    usage: number;
+    budget: number;
+  }[];
+  calculateStatistics(allocator: number): {
+    total: NativeDetailedStatistics;
+    memoryHeap: NativeDetailedStatistics[];
+    memoryType: NativeDetailedStatistics[];
+  };
+  buildStatsString(allocator: number, detailed: boolean): string;
+  setCurrentFrameIndex(allocator: number, frameIndex: number): void;
+  findMemoryTypeIndex(allocator: number): number;
+  createBuffer(allocator: number): number;
+  createImage(allocator: number): number;
+  allocateMemory(allocator: number): number;
+  allocateMemoryForBuffer(allocator: number, buffer: bigint): number;
+  allocateMemoryForImage(allocator: number, image: bigint): number;
+  bindBufferMemory(allocation: number, buffer: bigint, offset: number): number;
+  bindImageMemory(allocation: number, image: bigint, offset: number): number;
+  freeAllocation(allocation: number): void;
+  getAllocationInfo(allocation: number): void;
+  setAllocationName(allocation: number, name: string | null): void;
+  getAllocationName(allocation: number): string | null;
+  setAllocationUserData(allocation: number, value: number): void;
+  getMemoryTypeProperties(allocation: number): number;
+  map(allocation: number, wantView: boolean): ArrayBuffer | undefined;
+  unmap(allocation: number): number;
+  flush(allocation: number, offset: number, size: number): number;
+  invalidate(allocation: number, offset: number, size: number): number;
+}
+
+/** The package root: the nearest folder above this file holding package.json and binding.gyp. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, "binding.gyp")) && existsSync(join(dir, "package.json"))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error("vkmem: cannot find the package root (binding.gyp) above " + import.meta.url);
+    dir = up;
+  }
+}
+
+function load(): NativeAddon {
+  const root = packageRoot();
+  const file = process.env.VKMEM_ADDON ?? join(root, "build", "Release", "vkmem.node");
+  if (!existsSync(file)) {
+    throw new Error(`vkmem: the native addon is not built (${file} is missing); run 'npm run setup' in ${root}`);
+  }
+  const addon = createRequire(import.meta.url)(file) as NativeAddon;
+  addon.setErrorFactory(vkErrorFor);
+  return addon;
+}
+
+/** The addon, loaded on first import. */
+export const native: NativeAddon = load();
+
+const scratchBuffer = new ArrayBuffer(64 * 8);
+/** Numbers in and out of the hot calls. */
+export const scratch = new Float64Array(scratchBuffer);
+/** The same bytes as 64-bit unsigned integers, for Vulkan handles. */
+export const scratchU64 = new BigUint64Array(scratchBuffer);
+/** The same bytes as 32-bit halves, to move a handle without making a BigInt. */
+export const scratchU32 = new Uint32Array(scratchBuffer);
+native.setScratch(scratchBuffer);
