@@ -19,6 +19,7 @@ import { DestroyedResourceError, check, describeValue, vkErrorFor } from "../err
 import { native, scratch, scratchU64, Slot, type NativeDetailedStatistics, type NativeLeak } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
 import { isNvkHandle, rawHandle, wrapHandle } from "../vulkan/handles.js";
+import { formatBytes } from "../format.js";
 import { Allocation, AllocationInfo } from "./allocation.js";
 import { AllocationCreateFlags, encodeAllocationOptions, type AllocationOptions, MemoryUsage } from "./usage.js";
 
@@ -180,16 +181,6 @@ function isUint32(v: unknown): v is number {
 function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeof TypeError = RangeError): never {
   throw new Ctor(`${op}: ${arg} ${what}, got ${describeValue(value)}`);
 }
-function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${Number.isInteger(n) ? n : n.toFixed(1)} ${units[i]}`;
-}
-
 /** The VMA allocator flags that fit what the device enabled. */
 function allocatorFlagsFor(source: AllocatorDevice, apiVersion: number): number {
   const ext = new Set(source.enabledDeviceExtensions ?? []);
