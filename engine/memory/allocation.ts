@@ -141,7 +141,7 @@ export class Allocation {
 
   /** True once the allocation was freed (or its allocator destroyed). */
   get destroyed(): boolean {
-    return this._handle === 0;
+    return this._handle === 0 || this.allocator._handle === 0;
   }
 
   /** Its label for messages: the name, or undefined. */
@@ -151,8 +151,9 @@ export class Allocation {
 
   /** @internal Throws DestroyedResourceError when freed; returns the native handle. */
   _live(operation: string): number {
-    if (this._handle === 0) throw new DestroyedResourceError("Allocation", this.label, operation);
-    return this._handle;
+    const h = this._handle;
+    if (h === 0 || this.allocator._handle === 0) throw new DestroyedResourceError("Allocation", this.label, operation);
+    return h;
   }
 
   /** Size in bytes. */

@@ -181,6 +181,21 @@ function isUint32(v: unknown): v is number {
 function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeof TypeError = RangeError): never {
   throw new Ctor(`${op}: ${arg} ${what}, got ${describeValue(value)}`);
 }
+/** VkFormat ranges of Vulkan 1.3 and its registered extensions (core, PVRTC, ASTC HDR, YCbCr, 4444, ...). */
+const FORMAT_RANGES: readonly [number, number][] = [
+  [1, 184],
+  [1000054000, 1000054007],
+  [1000066000, 1000066013],
+  [1000156000, 1000156033],
+  [1000330000, 1000330003],
+  [1000340000, 1000340001],
+  [1000464000, 1000464000],
+  [1000470000, 1000470001],
+];
+function isKnownFormat(v: unknown): v is number {
+  return typeof v === "number" && FORMAT_RANGES.some(([lo, hi]) => v >= lo && v <= hi && Math.floor(v) === v);
+}
+
 /** The VMA allocator flags that fit what the device enabled. */
 function allocatorFlagsFor(source: AllocatorDevice, apiVersion: number): number {
   const ext = new Set(source.enabledDeviceExtensions ?? []);
@@ -427,7 +442,7 @@ export class Allocator {
     const initialLayout = imageInfo.initialLayout ?? 0;
     const sharingMode = imageInfo.sharingMode ?? 0;
     if (imageType !== 0 && imageType !== 1 && imageType !== 2) fail(op, "imageInfo.imageType", "must be 0 (1D), 1 (2D) or 2 (3D)", imageType);
-    if (!isPositiveInt(format) || format > 0xffffffff) fail(op, "imageInfo.format", "must be a VkFormat other than UNDEFINED", format);
+    if (!isKnownFormat(format)) fail(op, "imageInfo.format", "is not a known VkFormat (UNDEFINED is not allowed)", format);
     if (!isPositiveInt(width) || width > 0xffffffff) fail(op, "imageInfo.extent.width", "must be a positive integer", width);
     if (!isPositiveInt(height) || height > 0xffffffff) fail(op, "imageInfo.extent.height", "must be a positive integer", height);
     if (!isPositiveInt(depth) || depth > 0xffffffff) fail(op, "imageInfo.extent.depth", "must be a positive integer", depth);
@@ -576,8 +591,8 @@ export class Allocator {
 
   private destroyResource(resource: unknown, allocation: Allocation, op: string, cls: "VkBuffer" | "VkImage"): void {
     if (!(allocation instanceof Allocation) || allocation.allocator !== this) this.checkAllocation(allocation, op);
-    if (allocation._handle === 0) return; // already freed: destroying twice is a no-op
-    this.live(op);
+    // Already freed (here, or by this allocator's destroy()): destroying twice is a no-op.
+    if (allocation._handle === 0 || this._handle === 0) return;
     const kind = cls === "VkBuffer" ? "buffer" : "image";
     if (resource !== null && resource !== undefined && resource !== allocation._resource) {
       if (!isNvkHandle(resource, cls)) fail(op, kind, `must be an nvk ${cls} or null`, resource, TypeError);
@@ -599,8 +614,7 @@ export class Allocator {
   /** Frees an allocation from allocateMemory* (vmaFreeMemory); a second call is a no-op. */
   freeMemory(allocation: Allocation): void {
     this.checkAllocation(allocation, "freeMemory");
-    if (allocation._handle === 0) return;
-    this.live("freeMemory");
+    if (allocation._handle === 0 || this._handle === 0) return;
     if (allocation.kind !== "memory") {
       fail("freeMemory", "allocation", `backs a ${allocation.kind}: use destroy${allocation.kind === "buffer" ? "Buffer" : "Image"}()`, allocation.label ?? "(unnamed)", TypeError);
     }

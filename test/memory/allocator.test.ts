@@ -1,0 +1,315 @@
+/**
+ * The allocator core on real Vulkan (lavapipe here, the validation layer on): buffers and images of many
+ * sizes, usages and tilings; intents, required/preferred flags and memoryTypeBits; dedicated allocations;
+ * names and user data; statistics deltas; heap size limits; the leak report.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import {
+  Allocation,
+  createAllocator,
+  createContext,
+  MemoryPropertyFlags,
+  MemoryUsage,
+  OutOfDeviceMemoryError,
+  VkError,
+  type Allocator,
+  type Context,
+} from "../../engine/index.js";
+import * as vk from "../../engine/vulkan/constants.js";
+
+let context: Context;
+let allocator: Allocator;
+
+beforeAll(() => {
+  context = createContext({ validation: true, applicationName: "vkmem allocator tests" });
+  allocator = createAllocator(context, { label: "tests" });
+});
+afterEach(() => {
+  const messages = context.validationMessages.filter((m) => m.severity === "error" || m.severity === "warning");
+  context.clearValidationMessages();
+  expect(messages.map((m) => m.message)).toEqual([]);
+});
+afterAll(() => {
+  const leaks = allocator.destroy();
+  context.destroy();
+  expect(leaks).toEqual([]);
+});
+
+const VERTEX = vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+
+describe("createBuffer", () => {
+  test("the seed's example works as written", () => {
+    const { buffer, allocation, allocationInfo } = allocator.createBuffer(
+      { size: 16 * 1024, usage: vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT },
+      { usage: MemoryUsage.GpuOnly },
+    );
+    expect(allocationInfo.size).toBeGreaterThanOrEqual(16 * 1024);
+    expect(allocation).toBeInstanceOf(Allocation);
+    allocator.destroyBuffer(buffer, allocation);
+    expect(allocation.destroyed).toBe(true);
+  });
+
+  test("buffers of many sizes and usages get memory of at least their size, non-overlapping", () => {
+    const usages = [
+      vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+      vk.VK_BUFFER_USAGE_INDEX_BUFFER_BIT | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+      vk.VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT,
+      vk.VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
+      vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+      vk.VK_BUFFER_USAGE_INDIRECT_BUFFER_BIT,
+    ];
+    const sizes = [1, 3, 64, 255, 256, 4096, 65537, 1 << 20, 9 << 20];
+    const made = [];
+    for (const size of sizes) {
+      for (const usage of usages) {
+        const r = allocator.createBuffer({ size, usage }, { usage: MemoryUsage.Auto });
+        expect(r.allocationInfo.size).toBeGreaterThanOrEqual(size);
+        made.push(r);
+      }
+    }
+    // Two live allocations in the same VkDeviceMemory never overlap.
+    const byMemory = new Map<bigint, { offset: number; size: number }[]>();
+    for (const r of made) {
+      const list = byMemory.get(r.allocationInfo.deviceMemoryHandle) ?? [];
+      list.push({ offset: r.allocationInfo.offset, size: r.allocationInfo.size });
+      byMemory.set(r.allocationInfo.deviceMemoryHandle, list);
+    }
+    for (const list of byMemory.values()) {
+      list.sort((a, b) => a.offset - b.offset);
+      for (let i = 1; i < list.length; i++) expect(list[i].offset).toBeGreaterThanOrEqual(list[i - 1].offset + list[i - 1].size);
+    }
+    for (const r of made) allocator.destroyBuffer(r.buffer, r.allocation);
+    expect(allocator.allocationCount).toBe(0);
+  });
+
+  test("every intent gives memory with the flags it promises", () => {
+    const cases: [number, number][] = [
+      [MemoryUsage.GpuOnly, MemoryPropertyFlags.DEVICE_LOCAL],
+      [MemoryUsage.CpuOnly, MemoryPropertyFlags.HOST_VISIBLE | MemoryPropertyFlags.HOST_COHERENT],
+      [MemoryUsage.CpuToGpu, MemoryPropertyFlags.HOST_VISIBLE],
+      [MemoryUsage.GpuToCpu, MemoryPropertyFlags.HOST_VISIBLE],
+      [MemoryUsage.CpuCopy, MemoryPropertyFlags.HOST_VISIBLE],
+      [MemoryUsage.Auto, 0],
+      [MemoryUsage.AutoPreferDevice, 0],
+      [MemoryUsage.AutoPreferHost, 0],
+    ];
+    for (const [usage, flags] of cases) {
+      const r = allocator.createBuffer({ size: 1024, usage: VERTEX }, { usage: usage as MemoryUsage });
+      expect(r.allocation.memoryProperties & flags).toBe(flags);
+      allocator.destroyBuffer(r.buffer, r.allocation);
+    }
+    const mapped = allocator.createBuffer({ size: 1024, usage: VERTEX }, { usage: MemoryUsage.Auto, hostAccess: "random", mapped: true });
+    expect(mapped.allocation.memoryProperties & MemoryPropertyFlags.HOST_VISIBLE).toBeTruthy();
+    expect(mapped.allocationInfo.mappedData).toBeInstanceOf(ArrayBuffer);
+    allocator.destroyBuffer(mapped.buffer, mapped.allocation);
+  });
+
+  test("required and preferred flags and memoryTypeBits are honoured", () => {
+    const types = allocator.memoryTypes;
+    const withAll = types.findIndex((t) => (t.propertyFlags & 0x7) === 0x7);
+    const r = allocator.createBuffer(
+      { size: 4096, usage: VERTEX },
+      { usage: MemoryUsage.Unknown, requiredFlags: MemoryPropertyFlags.HOST_VISIBLE, preferredFlags: MemoryPropertyFlags.HOST_COHERENT },
+    );
+    expect(r.allocation.memoryProperties & MemoryPropertyFlags.HOST_VISIBLE).toBeTruthy();
+    allocator.destroyBuffer(r.buffer, r.allocation);
+    for (let t = 0; t < types.length; t++) {
+      const only = allocator.createBuffer({ size: 4096, usage: VERTEX }, { usage: MemoryUsage.Unknown, memoryTypeBits: 1 << t });
+      expect(only.allocationInfo.memoryType).toBe(t);
+      allocator.destroyBuffer(only.buffer, only.allocation);
+    }
+    expect(withAll).toBeGreaterThanOrEqual(0);
+    // A required flag no memory type has.
+    expect(() =>
+      allocator.createBuffer({ size: 4096, usage: VERTEX }, { usage: MemoryUsage.Unknown, requiredFlags: MemoryPropertyFlags.PROTECTED }),
+    ).toThrow(VkError);
+  });
+
+  test("dedicated allocations own their VkDeviceMemory at offset 0", () => {
+    const a = allocator.createBuffer({ size: 100_000, usage: VERTEX }, { usage: MemoryUsage.GpuOnly, dedicated: true });
+    const b = allocator.createBuffer({ size: 100_000, usage: VERTEX }, { usage: MemoryUsage.GpuOnly, dedicated: true });
+    expect(a.allocation.dedicated).toBe(true);
+    expect(a.allocationInfo.offset).toBe(0);
+    expect(a.allocationInfo.deviceMemoryHandle).not.toBe(b.allocationInfo.deviceMemoryHandle);
+    expect(a.allocation.blockSize).toBe(a.allocationInfo.size);
+    const shared = allocator.createBuffer({ size: 1000, usage: VERTEX }, { usage: MemoryUsage.GpuOnly });
+    expect(shared.allocation.dedicated).toBe(false);
+    for (const r of [a, b, shared]) allocator.destroyBuffer(r.buffer, r.allocation);
+  });
+
+  test("never-allocate reuses an existing block and fails when none has room", () => {
+    const first = allocator.createBuffer({ size: 1024, usage: VERTEX }, { usage: MemoryUsage.GpuOnly });
+    const again = allocator.createBuffer({ size: 1024, usage: VERTEX }, { usage: MemoryUsage.GpuOnly, neverAllocate: true });
+    expect(again.allocationInfo.deviceMemoryHandle).toBe(first.allocationInfo.deviceMemoryHandle);
+    expect(() =>
+      allocator.createBuffer({ size: 1 << 30, usage: VERTEX }, { usage: MemoryUsage.GpuOnly, neverAllocate: true }),
+    ).toThrow(OutOfDeviceMemoryError);
+    allocator.destroyBuffer(again.buffer, again.allocation);
+    allocator.destroyBuffer(first.buffer, first.allocation);
+  });
+});
+
+describe("createImage", () => {
+  test("images of several formats, tilings, mips and usages", () => {
+    const cases = [
+      { format: vk.VK_FORMAT_R8G8B8A8_UNORM, extent: { width: 128, height: 128 }, mipLevels: 8, usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT | vk.VK_IMAGE_USAGE_TRANSFER_DST_BIT },
+      { format: vk.VK_FORMAT_R8G8B8A8_UNORM, extent: { width: 512, height: 1 }, tiling: vk.VK_IMAGE_TILING_LINEAR, usage: vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT },
+      { format: vk.VK_FORMAT_D32_SFLOAT, extent: { width: 800, height: 600 }, usage: vk.VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT },
+      { format: vk.VK_FORMAT_R16G16B16A16_SFLOAT, extent: { width: 64, height: 64 }, arrayLayers: 6, flags: 0x10, usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT },
+      { format: vk.VK_FORMAT_R8_UNORM, extent: { width: 32, height: 32, depth: 32 }, imageType: vk.VK_IMAGE_TYPE_3D, usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT },
+      { format: vk.VK_FORMAT_R32_SFLOAT, extent: { width: 1024, height: 1 }, imageType: vk.VK_IMAGE_TYPE_1D, usage: vk.VK_IMAGE_USAGE_STORAGE_BIT },
+      { format: vk.VK_FORMAT_B8G8R8A8_UNORM, extent: { width: 1920, height: 1080 }, usage: vk.VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT },
+    ];
+    const made = cases.map((info) => {
+      const r = allocator.createImage(info, { usage: MemoryUsage.Auto, name: `image ${info.format}` });
+      const texels = info.extent.width * info.extent.height * (info.extent.depth ?? 1);
+      expect(r.allocationInfo.size).toBeGreaterThanOrEqual(texels);
+      expect(r.allocation.kind).toBe("image");
+      return r;
+    });
+    for (const r of made) allocator.destroyImage(r.image, r.allocation);
+  });
+});
+
+describe("raw memory", () => {
+  test("allocateMemoryForBuffer + bindBufferMemory, and destroyBuffer destroys the caller's buffer too", async () => {
+    const { nvk } = await import("../../engine/vulkan/nvk.js");
+    const buffer = new nvk.VkBuffer();
+    expect(nvk.vkCreateBuffer(context.device, new nvk.VkBufferCreateInfo({ size: 4096, usage: VERTEX, sharingMode: 0 }), null, buffer)).toBe(0);
+    const allocation = allocator.allocateMemoryForBuffer(buffer, { usage: MemoryUsage.GpuOnly, name: "own buffer" });
+    allocator.bindBufferMemory(allocation, buffer);
+    expect(() => allocator.bindBufferMemory(allocation, buffer)).toThrow(/already bound/);
+    allocator.destroyBuffer(buffer, allocation);
+    expect(allocation.destroyed).toBe(true);
+  });
+
+  test("allocateMemoryForImage + bindImageMemory", async () => {
+    const { nvk } = await import("../../engine/vulkan/nvk.js");
+    const image = new nvk.VkImage();
+    const info = new nvk.VkImageCreateInfo({
+      imageType: 1, format: vk.VK_FORMAT_R8G8B8A8_UNORM, extent: new nvk.VkExtent3D({ width: 64, height: 64, depth: 1 }),
+      mipLevels: 1, arrayLayers: 1, samples: 1, tiling: 0, usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT, sharingMode: 0, initialLayout: 0,
+    });
+    expect(nvk.vkCreateImage(context.device, info, null, image)).toBe(0);
+    const allocation = allocator.allocateMemoryForImage(image, { usage: MemoryUsage.GpuOnly });
+    allocator.bindImageMemory(allocation, image);
+    allocator.destroyImage(image, allocation);
+  });
+
+  test("allocateMemory gives raw memory that freeMemory frees; twice is a no-op", () => {
+    const a = allocator.allocateMemory({ size: 10_000, alignment: 4096, memoryTypeBits: 0xffffffff }, { usage: MemoryUsage.GpuOnly });
+    expect(a.offset % 4096).toBe(0);
+    expect(a.kind).toBe("memory");
+    allocator.freeMemory(a);
+    allocator.freeMemory(a);
+    expect(a.destroyed).toBe(true);
+  });
+});
+
+describe("names and user data", () => {
+  test("round-trip names with quotes, newlines and non-ASCII, and user data of any kind", () => {
+    const name = 'shadow "map"\nsecond line – ünïcödé 🎮';
+    const r = allocator.createBuffer({ size: 256, usage: VERTEX }, { usage: MemoryUsage.GpuOnly, name, userData: 42 });
+    expect(r.allocation.name).toBe(name);
+    expect(r.allocationInfo.name).toBe(name);
+    expect(r.allocation.userData).toBe(42);
+    const dump = JSON.parse(allocator.buildStatsString(true));
+    const subs = Object.values<any>(dump.DefaultPools).flatMap((p: any) => Object.values<any>(p.Blocks ?? {}).flatMap((b: any) => b.Suballocations ?? []));
+    const mine = subs.find((s: any) => s.Name === name);
+    expect(mine).toBeDefined();
+    expect(mine.CustomData).toMatch(/^(0x)?0*2a$/i);
+    const obj = { level: 3 };
+    r.allocation.userData = obj;
+    expect(r.allocation.userData).toBe(obj);
+    expect(r.allocation.info.userData).toBe(obj);
+    r.allocation.name = null;
+    expect(r.allocation.name).toBeNull();
+    r.allocation.name = "renamed";
+    expect(r.allocation.info.name).toBe("renamed");
+    allocator.destroyBuffer(r.buffer, r.allocation);
+  });
+});
+
+describe("statistics", () => {
+  test("deltas are exact after each step", () => {
+    const before = allocator.calculateStatistics().total;
+    const a = allocator.createBuffer({ size: 65536, usage: VERTEX }, { usage: MemoryUsage.GpuOnly });
+    const mid = allocator.calculateStatistics().total;
+    expect(mid.allocationCount - before.allocationCount).toBe(1);
+    expect(mid.allocationBytes - before.allocationBytes).toBe(a.allocationInfo.size);
+    const d = allocator.createBuffer({ size: 65536, usage: VERTEX }, { usage: MemoryUsage.GpuOnly, dedicated: true });
+    const after = allocator.calculateStatistics().total;
+    expect(after.blockCount - mid.blockCount).toBe(1);
+    expect(after.blockBytes - mid.blockBytes).toBe(d.allocationInfo.size);
+    allocator.destroyBuffer(d.buffer, d.allocation);
+    allocator.destroyBuffer(a.buffer, a.allocation);
+    const end = allocator.calculateStatistics().total;
+    expect(end.allocationCount).toBe(before.allocationCount);
+    expect(end.allocationBytes).toBe(before.allocationBytes);
+    const budgets = allocator.getHeapBudgets();
+    expect(budgets.length).toBe(allocator.memoryHeaps.length);
+    for (let i = 0; i < budgets.length; i++) {
+      expect(budgets[i].budget).toBeGreaterThan(0);
+      expect(budgets[i].budget).toBeLessThanOrEqual(allocator.memoryHeaps[i].size);
+    }
+  });
+});
+
+describe("heap size limit", () => {
+  test("leads to OutOfDeviceMemoryError with every earlier allocation intact", () => {
+    const limited = createAllocator(context, {
+      heapSizeLimits: allocator.memoryHeaps.map(() => 64 << 20),
+      preferredLargeHeapBlockSize: 8 << 20,
+      label: "limited",
+    });
+    const made = [];
+    let error: unknown;
+    try {
+      for (let i = 0; i < 100; i++) {
+        const r = limited.createBuffer({ size: 4 << 20, usage: VERTEX }, { usage: MemoryUsage.CpuToGpu, name: `chunk ${i}` });
+        new Uint32Array(r.allocation.map()).fill(i);
+        made.push(r);
+      }
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(OutOfDeviceMemoryError);
+    expect((error as VkError).code).toBe("VK_ERROR_OUT_OF_DEVICE_MEMORY");
+    expect(made.length).toBeGreaterThanOrEqual(12);
+    expect(made.length).toBeLessThanOrEqual(16);
+    made.forEach((r, i) => {
+      const words = new Uint32Array(r.allocation.mappedData!);
+      expect(words[0]).toBe(i);
+      expect(words[words.length - 1]).toBe(i);
+    });
+    // A valid, smaller call afterwards still succeeds once room is made.
+    const last = made.pop()!;
+    last.allocation.unmap();
+    limited.destroyBuffer(last.buffer, last.allocation);
+    const again = limited.createBuffer({ size: 1 << 20, usage: VERTEX }, { usage: MemoryUsage.CpuToGpu });
+    made.push(again);
+    for (const r of made) limited.destroyBuffer(r.buffer, r.allocation);
+    expect(limited.destroy()).toEqual([]);
+  });
+});
+
+describe("leak report", () => {
+  test("destroying an allocator with live allocations names each, frees them and detaches their views", () => {
+    const reported: unknown[] = [];
+    const leaky = createAllocator(context, { onLeaks: (l) => reported.push(...l), captureStacks: true });
+    const kept = leaky.createBuffer({ size: 3000, usage: VERTEX }, { usage: MemoryUsage.CpuToGpu, name: "forgotten vertex buffer" });
+    const view = new Uint8Array(kept.allocation.map());
+    leaky.createImage({ format: vk.VK_FORMAT_R8G8B8A8_UNORM, extent: { width: 16, height: 16 }, usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT }, { name: "forgotten texture" });
+    const leaks = leaky.destroy();
+    expect(leaks.map((l) => [l.name, l.kind])).toEqual([
+      ["forgotten vertex buffer", "buffer"],
+      ["forgotten texture", "image"],
+    ]);
+    expect(leaks[0].size).toBeGreaterThanOrEqual(3000);
+    expect(leaks[0].stack).toMatch(/allocator\.test\.ts/);
+    expect(reported).toEqual(leaks);
+    expect(view.length).toBe(0); // detached: JS can no longer reach freed memory
+    expect(() => kept.allocation.map()).toThrow(/destroyed/);
+    expect(leaky.destroy()).toEqual([]);
+  });
+});
