@@ -1,0 +1,406 @@
+/**
+ * bench/allocator: what one createBuffer + destroyBuffer pair costs through vkmem's public TS API, against the same
+ * loop in C++ straight on VMA (bench/native/allocator_bench.cpp) and against the raw Vulkan way from JS through nvk.
+ *
+ * The three loops:
+ * - ts: `allocator.createBuffer({ size, usage }, { usage: MemoryUsage.GpuOnly })` then
+ *   `allocator.destroyBuffer(buffer, allocation)`, as an application writes it (fresh argument objects per call).
+ * - cpp: vmaCreateBuffer + vmaDestroyBuffer in a C++ program built with the addon's VMA header, configuration
+ *   header (native/vma_config.h) and -O2 -DNDEBUG, on a device with the same extensions and features as the TS
+ *   context and a VmaAllocator with the same flags as the TS Allocator (see the .cpp's header comment). It runs as a
+ *   child process and prints its samples as JSON lines.
+ * - raw_nvk: per buffer vkCreateBuffer, vkGetBufferMemoryRequirements, choose a DEVICE_LOCAL memory type,
+ *   vkAllocateMemory, vkBindBufferMemory, vkDestroyBuffer, vkFreeMemory, through nvk. One VkDeviceMemory per
+ *   resource is what sub-allocation replaces; its cost differs by orders of magnitude between lavapipe (a malloc)
+ *   and a real driver (~0.7 ms on the H100), so its iteration count is calibrated to about 2 s per repetition,
+ *   at most 10,000 pairs.
+ * Each buffer is destroyed right after it is created; buffer i of every run has size {@link allocatorBenchSize}(i)
+ * (256 B to 64 KiB) and usage VERTEX_BUFFER | TRANSFER_DST. Reported: the median over the repetitions of the
+ * nanoseconds per pair. Targets: ts/cpp at most 1.5, raw_nvk/ts at least 10 (reported, never asserted).
+ *
+ * Options: see {@link USAGE}. `--cpp-binary PATH` uses a prebuilt C++ program as it is (the GPU machine has no
+ * compiler); without it the program is built into build/bench/allocator_bench when missing or older than its
+ * sources.
+ * @module
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import {
+  createAllocator,
+  createContext,
+  MemoryUsage,
+  nvk,
+  rawHandle,
+  VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+  VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+  VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT,
+  type Allocator,
+  type Context,
+} from "../engine/index.js";
+import { native } from "../engine/native.js";
+import {
+  calibrate,
+  describeDevice,
+  describeHost,
+  formatNs,
+  intFlag,
+  layersFromEnvironment,
+  measure,
+  parseFlags,
+  printTable,
+  readTextOrNull,
+  repoRoot,
+  summarize,
+  UsageError,
+  writeResults,
+  type Measurement,
+} from "./lib.js";
+
+export const description =
+  "100,000 createBuffer + destroyBuffer pairs (256 B - 64 KiB): vkmem TS API vs the same loop in C++ on VMA vs raw nvk";
+
+export const USAGE = `usage: npm run bench -- allocator [options]
+  --iterations N        pairs per repetition for ts and cpp (default 100000)
+  --repetitions N       repetitions of each loop; the median is reported (default 7)
+  --warmup N            unmeasured pairs before the repetitions (default 10000)
+  --raw-iterations N    pairs per repetition of the raw nvk loop (default: calibrated to ~2 s, at most 10000)
+  --cpp-binary PATH     use this prebuilt C++ program as is (never rebuilt); default build/bench/allocator_bench,
+                        built with g++ when missing or older than its sources
+  --no-cpp              skip the C++ loop
+  --no-raw              skip the raw nvk loop`;
+
+const FLAGS = {
+  "--iterations": "value",
+  "--repetitions": "value",
+  "--warmup": "value",
+  "--raw-iterations": "value",
+  "--cpp-binary": "value",
+  "--no-cpp": "boolean",
+  "--no-raw": "boolean",
+} as const;
+
+/** The targets of the spec. */
+const TARGET_RATIO_TS_VS_CPP = 1.5;
+const TARGET_SPEEDUP_VS_RAW = 10;
+
+const BUFFER_USAGE = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+
+/**
+ * Size of buffer i of a run: 256 B << (i mod 9), so 256 B, 512 B, ..., 64 KiB, repeating. The C++ program has the
+ * same function (SizeAt); change both together.
+ */
+export function allocatorBenchSize(i: number): number {
+  return 256 << (i % 9);
+}
+
+/** How the C++ program is compiled: the addon's optimisation and NDEBUG, VMA's header and vkmem's configuration. */
+const CPP_SOURCE = "bench/native/allocator_bench.cpp";
+const CPP_DEFAULT_BINARY = "build/bench/allocator_bench";
+const CPP_FLAGS = ["-O2", "-DNDEBUG", "-std=c++17", "-Inative", "-Ivendor/vma/include"];
+const CPP_INPUTS = [CPP_SOURCE, "native/vma_config.h", "vendor/vma/include/vk_mem_alloc.h"];
+
+interface CppBinary {
+  path: string;
+  /** What happened: "built", "up to date", "prebuilt (--cpp-binary)", "stale but no compiler". */
+  state: string;
+  compileCommand: string;
+}
+
+function mtime(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return -1;
+  }
+}
+
+/** Finds or builds the C++ program. Throws with the reason when there is none to run. */
+function cppBinary(root: string, explicit: string | undefined): CppBinary {
+  const compileCommand = `g++ ${CPP_FLAGS.join(" ")} ${CPP_SOURCE} -o ${CPP_DEFAULT_BINARY} -lvulkan`;
+  if (explicit !== undefined) {
+    const path = resolve(explicit);
+    if (!existsSync(path)) throw new Error(`--cpp-binary ${explicit}: no such file`);
+    return { path, state: "prebuilt (--cpp-binary)", compileCommand };
+  }
+  const path = join(root, CPP_DEFAULT_BINARY);
+  const built = mtime(path);
+  const newestInput = Math.max(...CPP_INPUTS.map((f) => mtime(join(root, f))));
+  if (built >= 0 && built >= newestInput) return { path, state: "up to date", compileCommand };
+  const missingInputs = CPP_INPUTS.filter((f) => mtime(join(root, f)) < 0);
+  const tmp = `${path}.tmp-${process.pid}`;
+  mkdirSync(dirname(path), { recursive: true });
+  const r =
+    missingInputs.length > 0
+      ? null
+      : spawnSync("g++", [...CPP_FLAGS, CPP_SOURCE, "-o", tmp, "-lvulkan"], { cwd: root, encoding: "utf8" });
+  if (r !== null && r.status === 0) {
+    renameSync(tmp, path);
+    return { path, state: "built", compileCommand };
+  }
+  rmSync(tmp, { force: true });
+  const why =
+    r === null
+      ? `missing ${missingInputs.join(", ")}`
+      : r.error !== undefined
+        ? `g++: ${r.error.message}`
+        : `g++ exited with ${r.status ?? r.signal}:\n${`${r.stderr}`.split("\n").filter((l) => /error/.test(l)).slice(0, 10).join("\n")}`;
+  if (built >= 0) {
+    console.warn(`bench allocator: warning: ${CPP_DEFAULT_BINARY} is older than its sources and cannot be rebuilt (${why}); using it as it is`);
+    return { path, state: "stale but no compiler", compileCommand };
+  }
+  throw new Error(`cannot build ${CPP_DEFAULT_BINARY} (${why})`);
+}
+
+/** The index of the context's physical device in vkEnumeratePhysicalDevices' list (for the C++ program). */
+function physicalDeviceIndex(context: Context): number {
+  const count = { $: 0 };
+  nvk.vkEnumeratePhysicalDevices(context.instance, count, null);
+  const handles = Array.from({ length: count.$ }, () => new nvk.VkPhysicalDevice());
+  nvk.vkEnumeratePhysicalDevices(context.instance, count, handles);
+  const want = rawHandle(context.physicalDevice);
+  const index = handles.findIndex((h) => rawHandle(h) === want);
+  if (index < 0) throw new Error("the context's physical device is not in vkEnumeratePhysicalDevices' list");
+  return index;
+}
+
+interface CppRun {
+  measurement: Measurement;
+  deviceName: string;
+  vmaFlags: number;
+  vmaAsserts: number;
+}
+
+/** Runs the C++ program with the context's device choices and parses its JSON lines. */
+function runCpp(binary: string, context: Context, allocator: Allocator, o: { iterations: number; repetitions: number; warmup: number }): CppRun {
+  const features = Object.entries(context.features)
+    .filter(([name, on]) => on === true && ["memoryPriority", "bufferDeviceAddress", "maintenance4"].includes(name))
+    .map(([name]) => name);
+  const args = [
+    "--iterations", String(o.iterations),
+    "--repetitions", String(o.repetitions),
+    "--warmup", String(o.warmup),
+    "--device-index", String(physicalDeviceIndex(context)),
+    "--api-version", String(context.apiVersion),
+    "--vma-flags", String(allocator.flags),
+    "--extensions", [...context.enabledDeviceExtensions].join(","),
+    "--features", features.join(","),
+  ];
+  const r = spawnSync(binary, args, { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 });
+  if (r.error !== undefined) throw new Error(`${binary}: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`${binary} exited with ${r.status ?? r.signal}: ${r.stderr.trim()}`);
+  let deviceName = "";
+  let vmaFlags = 0;
+  let vmaAsserts = 0;
+  const samples: number[] = [];
+  for (const line of r.stdout.split("\n")) {
+    if (line.trim() === "") continue;
+    const msg = JSON.parse(line) as Record<string, unknown>;
+    if (msg.type === "device") {
+      deviceName = String(msg.name);
+      vmaFlags = Number(msg.vmaFlags);
+    } else if (msg.type === "sample") samples.push(Number(msg.ns_per_pair));
+    else if (msg.type === "done") vmaAsserts = Number(msg.vmaAsserts);
+  }
+  if (samples.length === 0) throw new Error(`${binary} printed no samples:\n${r.stdout}\n${r.stderr}`);
+  if (r.stderr.trim() !== "") console.warn(`bench allocator: the C++ program said:\n${r.stderr.trim()}`);
+  return { measurement: summarize(samples, o.iterations, o.warmup), deviceName, vmaFlags, vmaAsserts };
+}
+
+/** The loop through vkmem's public API. */
+function tsLoop(allocator: Allocator): (n: number) => void {
+  return (n) => {
+    for (let i = 0; i < n; i++) {
+      const { buffer, allocation } = allocator.createBuffer(
+        { size: allocatorBenchSize(i), usage: BUFFER_USAGE },
+        { usage: MemoryUsage.GpuOnly },
+      );
+      allocator.destroyBuffer(buffer, allocation);
+    }
+  };
+}
+
+/** The raw Vulkan loop through nvk: one VkDeviceMemory per buffer. */
+function rawLoop(context: Context): (n: number) => void {
+  const device = context.device;
+  const types = context.memoryProperties.types;
+  const createInfo = new nvk.VkBufferCreateInfo({ size: 256, usage: BUFFER_USAGE, sharingMode: 0 });
+  const requirements = new nvk.VkMemoryRequirements();
+  const allocateInfo = new nvk.VkMemoryAllocateInfo();
+  const fail = (what: string, result: number): never => {
+    throw new Error(`${what} failed with VkResult ${result}`);
+  };
+  const memoryTypeFor = (bits: number): number => {
+    for (let t = 0; t < types.length; t++) {
+      if ((bits & (1 << t)) !== 0 && (types[t].propertyFlags & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) !== 0) return t;
+    }
+    for (let t = 0; t < types.length; t++) if ((bits & (1 << t)) !== 0) return t;
+    return fail("choosing a memory type", -2);
+  };
+  return (n) => {
+    for (let i = 0; i < n; i++) {
+      createInfo.size = allocatorBenchSize(i);
+      const buffer = new nvk.VkBuffer();
+      let r = nvk.vkCreateBuffer(device, createInfo, null, buffer);
+      if (r !== 0) fail("vkCreateBuffer", r);
+      nvk.vkGetBufferMemoryRequirements(device, buffer, requirements);
+      allocateInfo.allocationSize = requirements.size;
+      allocateInfo.memoryTypeIndex = memoryTypeFor(requirements.memoryTypeBits);
+      const memory = new nvk.VkDeviceMemory();
+      r = nvk.vkAllocateMemory(device, allocateInfo, null, memory);
+      if (r !== 0) fail("vkAllocateMemory", r);
+      r = nvk.vkBindBufferMemory(device, buffer, memory, 0);
+      if (r !== 0) fail("vkBindBufferMemory", r);
+      nvk.vkDestroyBuffer(device, buffer, null);
+      nvk.vkFreeMemory(device, memory, null);
+    }
+  };
+}
+
+const round = (x: number | null, digits = 1): number | null =>
+  x === null || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** Runs the benchmark: `argv` are the arguments after `allocator`. */
+export async function main(argv: readonly string[]): Promise<void> {
+  const flags = parseFlags(argv, FLAGS, USAGE);
+  const iterations = intFlag(flags, "--iterations", 100_000, USAGE);
+  const repetitions = intFlag(flags, "--repetitions", 7, USAGE);
+  const warmup = intFlag(flags, "--warmup", 10_000, USAGE);
+  const rawFixed = flags.has("--raw-iterations") ? intFlag(flags, "--raw-iterations", 1, USAGE) : undefined;
+  const explicitBinary = flags.get("--cpp-binary");
+  if (explicitBinary === true) throw new UsageError(`--cpp-binary wants a path\n${USAGE}`);
+  const root = repoRoot();
+  const layers = layersFromEnvironment();
+  if (layers.length > 0) console.warn(`bench allocator: warning: the environment enables Vulkan layers (${layers.join(", ")}): numbers will be off`);
+
+  const context = createContext({ applicationName: "vkmem bench allocator", validation: false });
+  let allocator: Allocator | undefined;
+  try {
+    allocator = createAllocator(context, { label: "bench" });
+    const device = describeDevice(context);
+    console.log(`device: ${device.name} (${device.type}, Vulkan ${device.apiVersion}); extensions: ${device.enabledDeviceExtensions.join(" ") || "none"}`);
+    console.log(`${iterations} pairs x ${repetitions} repetitions after ${warmup} warm-up pairs; sizes 256 B - 64 KiB\n`);
+
+    // C++ first: it is a separate process, and a failure to build it shows before the long loops.
+    let cpp: CppRun | null = null;
+    let cppInfo: CppBinary | null = null;
+    let cppError: string | null = null;
+    if (!flags.has("--no-cpp")) {
+      try {
+        cppInfo = cppBinary(root, explicitBinary);
+        console.log(`cpp:     ${relative(process.cwd(), cppInfo.path) || cppInfo.path} (${cppInfo.state})`);
+        cpp = runCpp(cppInfo.path, context, allocator, { iterations, repetitions, warmup });
+        if (cpp.deviceName !== context.deviceName) {
+          console.warn(`bench allocator: warning: the C++ program ran on '${cpp.deviceName}', the TS side on '${context.deviceName}'`);
+        }
+        console.log(`cpp:     median ${formatNs(cpp.measurement.median)} per pair  [${cpp.measurement.samples.map((s) => s.toFixed(0)).join(" ")}]`);
+      } catch (error) {
+        cppError = error instanceof Error ? error.message : String(error);
+        console.warn(`bench allocator: the C++ loop did not run: ${cppError}`);
+      }
+    }
+
+    const ts = measure(tsLoop(allocator), { iterations, repetitions, warmup });
+    console.log(`ts:      median ${formatNs(ts.median)} per pair  [${ts.samples.map((s) => s.toFixed(0)).join(" ")}]`);
+    const leftAlive = allocator.allocationCount;
+
+    let raw: Measurement | null = null;
+    if (!flags.has("--no-raw")) {
+      const loop = rawLoop(context);
+      const rawIterations = rawFixed ?? calibrate(loop, 2e9, 20, 10_000);
+      raw = measure(loop, { iterations: rawIterations, repetitions, warmup: Math.min(1000, rawIterations) });
+      console.log(`raw nvk: median ${formatNs(raw.median)} per pair over ${rawIterations} pairs  [${raw.samples.map((s) => s.toFixed(0)).join(" ")}]`);
+    }
+
+    const cppNs = cpp?.measurement.median ?? null;
+    const rawNs = raw?.median ?? null;
+    const ratio = cppNs !== null ? ts.median / cppNs : null;
+    const speedup = rawNs !== null ? rawNs / ts.median : null;
+    const met = (ok: boolean | null) => (ok === null ? "n/a" : ok ? "yes" : "NO");
+
+    console.log("");
+    printTable(
+      ["loop", "median/pair", "min/pair", "max/pair", "pairs x reps"],
+      [
+        ["vkmem TS API (createBuffer+destroyBuffer)", formatNs(ts.median), formatNs(ts.min), formatNs(ts.max), `${ts.iterations} x ${ts.repetitions}`],
+        cpp
+          ? ["C++ on VMA (vmaCreateBuffer+vmaDestroyBuffer)", formatNs(cpp.measurement.median), formatNs(cpp.measurement.min), formatNs(cpp.measurement.max), `${cpp.measurement.iterations} x ${cpp.measurement.repetitions}`]
+          : ["C++ on VMA (vmaCreateBuffer+vmaDestroyBuffer)", "n/a", "n/a", "n/a", ""],
+        raw
+          ? ["raw nvk (vkCreateBuffer+vkAllocateMemory+bind, destroy+free)", formatNs(raw.median), formatNs(raw.min), formatNs(raw.max), `${raw.iterations} x ${raw.repetitions}`]
+          : ["raw nvk (vkCreateBuffer+vkAllocateMemory+bind, destroy+free)", "n/a", "n/a", "n/a", ""],
+      ],
+    );
+    console.log("");
+    printTable(
+      ["ratio", "value", "target", "met"],
+      [
+        ["ts / cpp (ratio_ts_vs_cpp)", ratio === null ? "n/a" : `${ratio.toFixed(2)}x`, `<= ${TARGET_RATIO_TS_VS_CPP}x`, met(ratio === null ? null : ratio <= TARGET_RATIO_TS_VS_CPP)],
+        ["raw nvk / ts (speedup_vs_raw_nvk)", speedup === null ? "n/a" : `${speedup.toFixed(1)}x`, `>= ${TARGET_SPEEDUP_VS_RAW}x`, met(speedup === null ? null : speedup >= TARGET_SPEEDUP_VS_RAW)],
+      ],
+    );
+    const loops: [string, Measurement | null][] = [["ts", ts], ["cpp", cpp?.measurement ?? null], ["raw nvk", raw]];
+    const noisy = loops.filter(([, m]) => m !== null && (m.max - m.min) / m.median > 0.25).map(([name]) => name);
+    if (noisy.length > 0) {
+      console.warn(`bench allocator: note: repetitions of ${noisy.join(", ")} spread over more than 25% of the median: the machine was busy; rerun when it is quiet`);
+    }
+    if (leftAlive !== 0) console.warn(`bench allocator: warning: ${leftAlive} allocation(s) alive after the TS loop`);
+    if (cpp !== null && cpp.vmaAsserts > 0) console.warn(`bench allocator: warning: VMA checks failed ${cpp.vmaAsserts} time(s) in the C++ program`);
+
+    const version = native.version();
+    const file = writeResults("allocator", {
+      benchmark: "allocator",
+      timestamp: new Date().toISOString(),
+      ts_ns_per_pair: round(ts.median),
+      cpp_ns_per_pair: round(cppNs),
+      ratio_ts_vs_cpp: round(ratio, 3),
+      raw_nvk_ns_per_pair: round(rawNs),
+      speedup_vs_raw_nvk: round(speedup, 2),
+      device: context.deviceName,
+      targets: { ratio_ts_vs_cpp_max: TARGET_RATIO_TS_VS_CPP, speedup_vs_raw_nvk_min: TARGET_SPEEDUP_VS_RAW },
+      met: {
+        ratio_ts_vs_cpp: ratio === null ? null : ratio <= TARGET_RATIO_TS_VS_CPP,
+        speedup_vs_raw_nvk: speedup === null ? null : speedup >= TARGET_SPEEDUP_VS_RAW,
+      },
+      iterations,
+      repetitions,
+      warmup,
+      raw_nvk_iterations: raw?.iterations ?? null,
+      statistic: "median over repetitions of ns per pair",
+      workload: {
+        sizes: "256 << (i % 9) bytes for pair i of each run (256 B .. 64 KiB), each buffer destroyed right after creation",
+        buffer_usage: "VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT",
+        memory_usage: "VMA_MEMORY_USAGE_GPU_ONLY (MemoryUsage.GpuOnly); raw nvk: first DEVICE_LOCAL type allowed",
+      },
+      samples: {
+        ts_ns_per_pair: ts.samples.map((s) => round(s, 2)),
+        cpp_ns_per_pair: cpp?.measurement.samples ?? null,
+        raw_nvk_ns_per_pair: raw?.samples.map((s) => round(s, 2)) ?? null,
+      },
+      node: process.version,
+      vma: {
+        version: version.vma === null ? null : `${version.vma >>> 22}.${(version.vma >>> 12) & 0x3ff}.${version.vma & 0xfff}`,
+        package: readTextOrNull(join(root, "vendor/vma/VERSION.local")),
+        vma_vulkan_version: version.vmaVulkanVersion,
+        allocator_flags: allocator.flags,
+      },
+      cpp: {
+        binary: cppInfo === null ? null : relative(root, cppInfo.path),
+        state: cppInfo?.state ?? null,
+        compile_command: cppInfo?.compileCommand ?? null,
+        device: cpp?.deviceName ?? null,
+        vma_flags: cpp?.vmaFlags ?? null,
+        vma_asserts: cpp?.vmaAsserts ?? null,
+        error: cppError,
+      },
+      device_info: device,
+      host: describeHost(),
+      validation_layers: layers.length > 0 ? layers : "off",
+      nvk_js_checks: "on (nvk's default interfaces.js, as vkmem loads it)",
+    });
+    console.log(`\nwrote ${file}`);
+  } finally {
+    allocator?.destroy();
+    context.destroy();
+  }
+}
