@@ -30,8 +30,6 @@ void RecordVmaLeak(const char* message) {
   if (gVmaMessages.size() < 1000) gVmaMessages.push_back(std::string("VMA leak: ") + message);
 }
 
-bool IsUint(double v, double max) { return v >= 0 && v <= max && std::floor(v) == v; }
-
 Napi::Error TypeErrorFor(Napi::Env env, const std::string& message) {
   return Napi::TypeError::New(env, "vkmem native: " + message);
 }
@@ -48,6 +46,36 @@ uint64_t BigIntArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   if (!lossless) throw RangeErrorFor(info.Env(), std::string(name) + " does not fit in 64 bits");
   return v;
 }
+
+namespace {
+
+// The hot calls bypass node-addon-api's CallbackInfo (which costs tens of nanoseconds a call): one
+// napi_get_cb_info for the single Number argument, the Addon as the function's data, and C++
+// exceptions turned into JS exceptions here, at the boundary.
+using HotMethod = Napi::Value (Addon::*)(Napi::Env, napi_value);
+
+template <HotMethod Method>
+napi_value HotCall(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 1;
+  napi_value arg = nullptr;
+  void* data = nullptr;
+  napi_get_cb_info(env, cbinfo, &argc, &arg, nullptr, &data);
+  try {
+    return (static_cast<Addon*>(data)->*Method)(Napi::Env(env), argc >= 1 ? arg : nullptr);
+  } catch (const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();
+    return nullptr;
+  }
+}
+
+template <HotMethod Method>
+void DefineHot(Napi::Env env, Napi::Object exports, Addon* addon, const char* name) {
+  napi_value fn = nullptr;
+  NAPI_THROW_IF_FAILED_VOID(env, napi_create_function(env, name, NAPI_AUTO_LENGTH, HotCall<Method>, addon, &fn));
+  exports.Set(name, Napi::Value(env, fn));
+}
+
+}  // namespace
 
 Addon::Addon(Napi::Env env, Napi::Object exports) {
   allocators.resize(1);   // index 0 is never used: a zero handle is always invalid
@@ -67,15 +95,10 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
       InstanceMethod("setCurrentFrameIndex", &Addon::SetCurrentFrameIndex),
       InstanceMethod("findMemoryTypeIndex", &Addon::FindMemoryTypeIndex),
       InstanceMethod("liveAllocationCount", &Addon::LiveAllocationCount),
-      InstanceMethod("createBuffer", &Addon::CreateBuffer),
-      InstanceMethod("createImage", &Addon::CreateImage),
-      InstanceMethod("allocateMemory", &Addon::AllocateMemory),
       InstanceMethod("allocateMemoryForBuffer", &Addon::AllocateMemoryForBuffer),
       InstanceMethod("allocateMemoryForImage", &Addon::AllocateMemoryForImage),
       InstanceMethod("bindBufferMemory", &Addon::BindBufferMemory),
       InstanceMethod("bindImageMemory", &Addon::BindImageMemory),
-      InstanceMethod("freeAllocation", &Addon::FreeAllocation),
-      InstanceMethod("getAllocationInfo", &Addon::GetAllocationInfo),
       InstanceMethod("setAllocationName", &Addon::SetAllocationName),
       InstanceMethod("getAllocationName", &Addon::GetAllocationName),
       InstanceMethod("setAllocationUserData", &Addon::SetAllocationUserData),
@@ -85,6 +108,11 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
       InstanceMethod("flush", &Addon::Flush),
       InstanceMethod("invalidate", &Addon::Invalidate),
   });
+  DefineHot<&Addon::CreateBuffer>(env, exports, this, "createBuffer");
+  DefineHot<&Addon::CreateImage>(env, exports, this, "createImage");
+  DefineHot<&Addon::AllocateMemory>(env, exports, this, "allocateMemory");
+  DefineHot<&Addon::FreeAllocation>(env, exports, this, "freeAllocation");
+  DefineHot<&Addon::GetAllocationInfo>(env, exports, this, "getAllocationInfo");
 }
 
 Napi::Value Addon::SetScratch(const Napi::CallbackInfo& info) {
@@ -166,9 +194,9 @@ Napi::Value Addon::Version(const Napi::CallbackInfo& info) {
   return o;
 }
 
-AllocatorSlot& Addon::AllocatorFrom(Napi::Env env, const Napi::Value& v, uint32_t* indexOut) {
-  double h = 0;
-  if (!v.IsNumber() || !IsUint(h = v.As<Napi::Number>().DoubleValue(), 9007199254740991.0)) {
+AllocatorSlot& Addon::AllocatorFrom(Napi::Env env, napi_value v, uint32_t* indexOut) {
+  double h = -1;
+  if (v == nullptr || napi_get_value_double(env, v, &h) != napi_ok || !IsUint(h, 9007199254740991.0)) {
     throw TypeErrorFor(env, "allocator handle must be a non-negative integer Number");
   }
   uint64_t raw = static_cast<uint64_t>(h);
@@ -193,8 +221,10 @@ AllocationSlot* Addon::AllocationFromNumber(double h, uint32_t* indexOut) {
   return &s;
 }
 
-AllocationSlot& Addon::AllocationFrom(Napi::Env env, const Napi::Value& v, uint32_t* indexOut) {
-  AllocationSlot* s = v.IsNumber() ? AllocationFromNumber(v.As<Napi::Number>().DoubleValue(), indexOut) : nullptr;
+AllocationSlot& Addon::AllocationFrom(Napi::Env env, napi_value v, uint32_t* indexOut) {
+  double h = -1;
+  AllocationSlot* s =
+      v != nullptr && napi_get_value_double(env, v, &h) == napi_ok ? AllocationFromNumber(h, indexOut) : nullptr;
   if (s == nullptr) throw Napi::Error::New(env, "vkmem native: stale or invalid allocation handle");
   return *s;
 }

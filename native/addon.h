@@ -88,9 +88,9 @@ class Addon : public Napi::Addon<Addon> {
   std::vector<AllocationSlot> allocations;
   uint32_t freeAllocationHead = 0;  // index + 1 of the first free slot; 0: none
 
-  AllocatorSlot& AllocatorFrom(Napi::Env env, const Napi::Value& v, uint32_t* indexOut = nullptr);
+  AllocatorSlot& AllocatorFrom(Napi::Env env, napi_value v, uint32_t* indexOut = nullptr);
   AllocationSlot* AllocationFromNumber(double handle, uint32_t* indexOut);
-  AllocationSlot& AllocationFrom(Napi::Env env, const Napi::Value& v, uint32_t* indexOut = nullptr);
+  AllocationSlot& AllocationFrom(Napi::Env env, napi_value v, uint32_t* indexOut = nullptr);
   uint32_t NewAllocationSlot(uint32_t allocatorIndex, VmaAllocation allocation, Kind kind, uint64_t resource,
                              bool ownsResource);
   void ReleaseAllocationSlot(uint32_t index);
@@ -120,15 +120,15 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value LiveAllocationCount(const Napi::CallbackInfo& info);
 
   // allocation.cpp
-  Napi::Value CreateBuffer(const Napi::CallbackInfo& info);
-  Napi::Value CreateImage(const Napi::CallbackInfo& info);
-  Napi::Value AllocateMemory(const Napi::CallbackInfo& info);
+  Napi::Value CreateBuffer(Napi::Env env, napi_value arg);  // hot: registered raw (addon.cpp)
+  Napi::Value CreateImage(Napi::Env env, napi_value arg);  // hot: registered raw (addon.cpp)
+  Napi::Value AllocateMemory(Napi::Env env, napi_value arg);  // hot: registered raw (addon.cpp)
   Napi::Value AllocateMemoryForBuffer(const Napi::CallbackInfo& info);
   Napi::Value AllocateMemoryForImage(const Napi::CallbackInfo& info);
   Napi::Value BindBufferMemory(const Napi::CallbackInfo& info);
   Napi::Value BindImageMemory(const Napi::CallbackInfo& info);
-  Napi::Value FreeAllocation(const Napi::CallbackInfo& info);
-  Napi::Value GetAllocationInfo(const Napi::CallbackInfo& info);
+  Napi::Value FreeAllocation(Napi::Env env, napi_value arg);  // hot: registered raw (addon.cpp)
+  Napi::Value GetAllocationInfo(Napi::Env env, napi_value arg);  // hot: registered raw (addon.cpp)
   Napi::Value SetAllocationName(const Napi::CallbackInfo& info);
   Napi::Value GetAllocationName(const Napi::CallbackInfo& info);
   Napi::Value SetAllocationUserData(const Napi::CallbackInfo& info);
@@ -146,7 +146,7 @@ class Addon : public Napi::Addon<Addon> {
 };
 
 // Checked conversions of scratch values: they come from JS and may hold anything a JS Number can.
-bool IsUint(double v, double max);
+inline bool IsUint(double v, double max) { return v >= 0 && v <= max && static_cast<double>(static_cast<uint64_t>(v)) == v; }
 Napi::Error TypeErrorFor(Napi::Env env, const std::string& message);
 Napi::Error RangeErrorFor(Napi::Env env, const std::string& message);
 uint64_t BigIntArg(const Napi::CallbackInfo& info, size_t i, const char* name);

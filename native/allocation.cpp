@@ -76,11 +76,10 @@ Napi::Value Addon::FinishAllocation(Napi::Env env, uint32_t allocatorIndex, VkRe
 }
 
 // createBuffer(allocator): in[0] size, in[1] usage, in[2] create flags, in[3] sharing mode.
-Napi::Value Addon::CreateBuffer(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+Napi::Value Addon::CreateBuffer(Napi::Env env, napi_value arg) {
   RequireScratch(env);
   uint32_t ai = 0;
-  AllocatorSlot& slot = AllocatorFrom(env, info[0], &ai);
+  AllocatorSlot& slot = AllocatorFrom(env, arg, &ai);
   const double* in = f64 + Scratch::kIn0;
   if (!(in[0] >= 1 && in[0] <= kMaxSafe) || std::floor(in[0]) != in[0]) throw RangeErrorFor(env, "buffer size out of range");
   if (!IsUint(in[1], kMaxU32) || !IsUint(in[2], kMaxU32) || !IsUint(in[3], 1)) {
@@ -106,11 +105,10 @@ Napi::Value Addon::CreateBuffer(const Napi::CallbackInfo& info) {
 
 // createImage(allocator): in[0] imageType, [1] format, [2..4] extent, [5] mipLevels, [6] arrayLayers,
 // [7] samples, [8] tiling, [9] usage, [10] flags, [11] initialLayout, [12] sharing mode.
-Napi::Value Addon::CreateImage(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+Napi::Value Addon::CreateImage(Napi::Env env, napi_value arg) {
   RequireScratch(env);
   uint32_t ai = 0;
-  AllocatorSlot& slot = AllocatorFrom(env, info[0], &ai);
+  AllocatorSlot& slot = AllocatorFrom(env, arg, &ai);
   const double* in = f64 + Scratch::kIn0;
   for (int i = 0; i <= 12; ++i) {
     if (!IsUint(in[i], kMaxU32)) throw RangeErrorFor(env, "image parameter " + std::to_string(i) + " out of range");
@@ -139,11 +137,10 @@ Napi::Value Addon::CreateImage(const Napi::CallbackInfo& info) {
 }
 
 // allocateMemory(allocator): in[0] size, in[1] alignment, in[2] memoryTypeBits (a VkMemoryRequirements).
-Napi::Value Addon::AllocateMemory(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+Napi::Value Addon::AllocateMemory(Napi::Env env, napi_value arg) {
   RequireScratch(env);
   uint32_t ai = 0;
-  AllocatorSlot& slot = AllocatorFrom(env, info[0], &ai);
+  AllocatorSlot& slot = AllocatorFrom(env, arg, &ai);
   const double* in = f64 + Scratch::kIn0;
   if (!(in[0] >= 1 && in[0] <= kMaxSafe) || std::floor(in[0]) != in[0]) throw RangeErrorFor(env, "memory size out of range");
   if (!IsUint(in[1], kMaxSafe) || !IsUint(in[2], kMaxU32)) throw RangeErrorFor(env, "alignment or memoryTypeBits out of range");
@@ -219,10 +216,9 @@ Napi::Value Addon::BindImageMemory(const Napi::CallbackInfo& info) {
 
 // freeAllocation(allocation): destroys the buffer or image vkmem created with it, unmaps what is still
 // mapped, and frees the memory. JS must have detached its ArrayBuffers over the mapping first.
-Napi::Value Addon::FreeAllocation(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+Napi::Value Addon::FreeAllocation(Napi::Env env, napi_value arg) {
   uint32_t index = 0;
-  AllocationSlot& a = AllocationFrom(env, info[0], &index);
+  AllocationSlot& a = AllocationFrom(env, arg, &index);
   VmaAllocator allocator = allocators[a.allocator].allocator;
   while (a.mapCount > 0) {
     vmaUnmapMemory(allocator, a.allocation);
@@ -240,11 +236,10 @@ Napi::Value Addon::FreeAllocation(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-Napi::Value Addon::GetAllocationInfo(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+Napi::Value Addon::GetAllocationInfo(Napi::Env env, napi_value arg) {
   RequireScratch(env);
   uint32_t index = 0;
-  AllocationSlot& a = AllocationFrom(env, info[0], &index);
+  AllocationSlot& a = AllocationFrom(env, arg, &index);
   u64[Scratch::kOutResource] = a.resource;
   VmaAllocator allocator = allocators[a.allocator].allocator;
   FillAllocationOutputs(allocator, a.allocation, EncodeHandle(a.generation, index));
