@@ -1,5 +1,7 @@
-// nvk 0.8.0 ships its typings under generated/<version>/<platform>/ without a "types" entry that
-// TypeScript can resolve; this re-exports the Linux ones as the module "nvk".
+// nvk 0.8.0's own typings cannot be used: its generated index.d.ts declares every class as a non-exported
+// `declare var`. vkmem loads nvk in one place (engine/vulkan/nvk.ts) and treats it as untyped; the narrower
+// types it needs (handle objects, VkInout) live next to the code that uses them.
 declare module "nvk" {
-  export * from "nvk/generated/1.1.126/linux/index";
+  const nvk: any;
+  export default nvk;
 }
