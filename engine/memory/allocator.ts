@@ -16,9 +16,9 @@
  * @module
  */
 import { DestroyedResourceError, check, describeValue, vkErrorFor } from "../errors.js";
-import { native, scratch, scratchU64, Slot, type NativeDetailedStatistics, type NativeLeak } from "../native.js";
+import { native, scratch, scratchU32, Slot, type NativeDetailedStatistics, type NativeLeak } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
-import { isNvkHandle, rawHandle, wrapHandle } from "../vulkan/handles.js";
+import { HandleCellPool, isNvkHandle, rawHandle } from "../vulkan/handles.js";
 import { formatBytes } from "../format.js";
 import { Allocation, AllocationInfo } from "./allocation.js";
 import { AllocationCreateFlags, encodeAllocationOptions, type AllocationOptions, MemoryUsage } from "./usage.js";
@@ -181,6 +181,9 @@ function isUint32(v: unknown): v is number {
 function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeof TypeError = RangeError): never {
   throw new Ctor(`${op}: ${arg} ${what}, got ${describeValue(value)}`);
 }
+/** Cells for the nvk handle objects of the buffers and images allocators create (shared by all allocators). */
+const handleCells = new HandleCellPool();
+
 /** VkFormat ranges of Vulkan 1.3 and its registered extensions (core, PVRTC, ASTC HDR, YCbCr, 4444, ...). */
 const FORMAT_RANGES: readonly [number, number][] = [
   [1, 184],
@@ -412,8 +415,7 @@ export class Allocator {
     scratch[3] = sharingMode;
     const result = native.createBuffer(h);
     if (result !== 0) throw vkErrorFor(result, "vmaCreateBuffer", allocationOptions?.name);
-    const raw = scratchU64[Slot.OutResource];
-    const buffer = wrapHandle(nvk.VkBuffer, raw);
+    const buffer = handleCells.make(nvk.VkBuffer, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
     const allocation = this.finish(result, "buffer", buffer, vmaFlags, allocationOptions, "vmaCreateBuffer");
     return { buffer, allocation, allocationInfo: this.info(allocation) };
   }
@@ -487,8 +489,7 @@ export class Allocator {
     scratch[12] = sharingMode;
     const result = native.createImage(h);
     if (result !== 0) throw vkErrorFor(result, "vmaCreateImage", allocationOptions?.name);
-    const raw = scratchU64[Slot.OutResource];
-    const image = wrapHandle(nvk.VkImage, raw);
+    const image = handleCells.make(nvk.VkImage, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
     const allocation = this.finish(result, "image", image, vmaFlags, allocationOptions, "vmaCreateImage");
     return { image, allocation, allocationInfo: this.info(allocation) };
   }
@@ -623,9 +624,13 @@ export class Allocator {
 
   private free(allocation: Allocation): void {
     const h = allocation._handle;
+    const created = allocation.kind !== "memory" ? allocation._resource : null;
     allocation._release();
     if (this.stacks !== null) this.stacks.delete(h);
     native.freeAllocation(h);
+    // The buffer/image object vkmem made now names a destroyed object: it becomes a null handle and its
+    // cell serves the next one (HandleCellPool).
+    if (created !== null) handleCells.recycle(created);
   }
 
   /** @internal Allocation tells its allocator it holds a mapped view (detached on destroy). */
