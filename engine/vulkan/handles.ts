@@ -171,18 +171,35 @@ export class HandleCellPool {
 
   /** A handle object of class `cls` holding the 64-bit value `lo | hi << 32`. */
   make<T extends NvkHandle = NvkHandle>(cls: NvkHandleClass, lo: number, hi: number): T {
+    let Ctor = this.constructors.get(cls);
+    if (Ctor === undefined) Ctor = this.constructorFor(cls);
+    const words = this.free.pop() ?? new Uint32Array(new ArrayBuffer(8));
+    words[0] = lo;
+    words[1] = hi;
+    return new Ctor(words) as T;
+  }
+
+  private readonly constructors = new Map<NvkHandleClass, new (words: Uint32Array<ArrayBuffer>) => NvkHandle>();
+
+  /**
+   * A plain constructor whose instances share one hidden class and whose prototype is the one wrapHandle
+   * uses (derived from nvk's, so `constructor` is nvk's class): cheaper than Object.create plus stores.
+   */
+  private constructorFor(cls: NvkHandleClass) {
     const proto = WRAP_PROTOTYPES.get(cls);
     if (proto === undefined) {
       throw new TypeError(`HandleCellPool.make: cls must be an nvk handle class, got ${describeValue(cls)}`);
     }
-    const words = this.free.pop() ?? new Uint32Array(new ArrayBuffer(8));
-    words[0] = lo;
-    words[1] = hi;
-    const handle = Object.create(proto) as { memoryBuffer: ArrayBuffer; memoryOffset: number; [k: symbol]: unknown };
-    handle.memoryBuffer = words.buffer;
-    handle.memoryOffset = 0;
-    handle[HandleCellPool.cellOf] = words;
-    return handle as unknown as T;
+    const cellOf = HandleCellPool.cellOf;
+    function PooledHandle(this: Record<string | symbol, unknown>, words: Uint32Array<ArrayBuffer>) {
+      this.memoryBuffer = words.buffer;
+      this.memoryOffset = 0;
+      this[cellOf] = words;
+    }
+    PooledHandle.prototype = proto;
+    const Ctor = PooledHandle as unknown as new (words: Uint32Array<ArrayBuffer>) => NvkHandle;
+    this.constructors.set(cls, Ctor);
+    return Ctor;
   }
 
   /** Takes back the cell of a handle made by {@link make}; the handle reads as VK_NULL_HANDLE afterwards. */
