@@ -1,0 +1,182 @@
+/**
+ * Memory-type behaviour on a real GPU, as a plain Node program (the GPU machine has no vitest): lavapipe has one
+ * memory type carrying every flag, so what the intents choose, what mapping refuses, what budgets report and how a
+ * heap limit fails can only be seen on hardware. Each check prints PASS/FAIL with what it saw; the validation layer
+ * is on when present and any message fails the run; the exit code is the number of failures. Results are also
+ * written as JSON to bench/results/gpu-memory-types.json (and $OUT when set).
+ *
+ * Run: node dist/bench/gpu/memory-types.js
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  createAllocator,
+  createContext,
+  MemoryPropertyFlags as F,
+  MemoryUsage,
+  memoryPropertyNames,
+  OutOfDeviceMemoryError,
+  VkError,
+  type Allocator,
+  type AllocationOptions,
+  type Context,
+} from "../../engine/index.js";
+import { nvk } from "../../engine/vulkan/nvk.js";
+import * as vk from "../../engine/vulkan/constants.js";
+
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+const checks: Check[] = [];
+function check(name: string, ok: boolean, detail: string): void {
+  checks.push({ name, ok, detail });
+  console.log(`${ok ? "PASS" : "FAIL"}  ${name}: ${detail}`);
+}
+function flags(f: number): string {
+  return memoryPropertyNames(f).join("|") || "none";
+}
+
+function intents(allocator: Allocator): void {
+  const types = allocator.memoryTypes;
+  const hasDeviceOnly = types.some((t) => (t.propertyFlags & F.DEVICE_LOCAL) && !(t.propertyFlags & F.HOST_VISIBLE));
+  const hasHostOnly = types.some((t) => !(t.propertyFlags & F.DEVICE_LOCAL) && t.propertyFlags & F.HOST_VISIBLE);
+  const cases: [string, AllocationOptions, number, (f: number) => boolean][] = [
+    ["GpuOnly", { usage: MemoryUsage.GpuOnly }, vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, (f) => !!(f & F.DEVICE_LOCAL) && (!hasDeviceOnly || !(f & F.HOST_VISIBLE))],
+    ["CpuOnly", { usage: MemoryUsage.CpuOnly }, vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT, (f) => !!(f & F.HOST_VISIBLE) && !!(f & F.HOST_COHERENT) && (!hasHostOnly || !(f & F.DEVICE_LOCAL))],
+    ["CpuToGpu", { usage: MemoryUsage.CpuToGpu }, vk.VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT, (f) => !!(f & F.HOST_VISIBLE)],
+    ["GpuToCpu", { usage: MemoryUsage.GpuToCpu }, vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT, (f) => !!(f & F.HOST_VISIBLE)],
+    ["CpuCopy", { usage: MemoryUsage.CpuCopy }, vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT, (f) => !!(f & F.HOST_VISIBLE) && (!hasHostOnly || !(f & F.DEVICE_LOCAL))],
+    ["Auto (vertex buffer)", { usage: MemoryUsage.Auto }, vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, (f) => !!(f & F.DEVICE_LOCAL)],
+    ["Auto + sequentialWrite + mapped (staging)", { usage: MemoryUsage.Auto, hostAccess: "sequentialWrite", mapped: true }, vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT, (f) => !!(f & F.HOST_VISIBLE)],
+    ["Auto + random (readback)", { usage: MemoryUsage.Auto, hostAccess: "random" }, vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT, (f) => !!(f & F.HOST_VISIBLE)],
+    ["AutoPreferHost (vertex buffer)", { usage: MemoryUsage.AutoPreferHost }, vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, () => true],
+    ["required HOST_CACHED", { usage: MemoryUsage.Unknown, requiredFlags: F.HOST_VISIBLE | F.HOST_CACHED }, vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT, (f) => !!(f & F.HOST_CACHED)],
+  ];
+  for (const [name, options, usage, ok] of cases) {
+    try {
+      const r = allocator.createBuffer({ size: 1 << 20, usage }, { ...options, name });
+      const f = r.allocation.memoryProperties;
+      check(`intent ${name}`, ok(f), `memory type ${r.allocationInfo.memoryType} (${flags(f)})`);
+      allocator.destroyBuffer(r.buffer, r.allocation);
+    } catch (e) {
+      check(`intent ${name}`, false, `threw ${(e as Error).message}`);
+    }
+  }
+  for (let t = 0; t < types.length; t++) {
+    try {
+      const r = allocator.createBuffer({ size: 4096, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT }, { usage: MemoryUsage.Unknown, memoryTypeBits: 1 << t });
+      check(`memoryTypeBits 1<<${t}`, r.allocationInfo.memoryType === t, `got type ${r.allocationInfo.memoryType}`);
+      allocator.destroyBuffer(r.buffer, r.allocation);
+    } catch (e) {
+      // A type the buffer's memoryTypeBits exclude cannot be used; that is a correct refusal.
+      check(`memoryTypeBits 1<<${t}`, e instanceof VkError, `refused: ${(e as Error).message}`);
+    }
+  }
+}
+
+function mappingAndCopies(context: Context, allocator: Allocator): void {
+  const deviceOnly = allocator.memoryTypes.findIndex((t) => (t.propertyFlags & F.DEVICE_LOCAL) && !(t.propertyFlags & F.HOST_VISIBLE));
+  if (deviceOnly >= 0) {
+    const r = allocator.createBuffer({ size: 4096, usage: vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT }, { usage: MemoryUsage.Unknown, memoryTypeBits: 1 << deviceOnly });
+    let error: unknown;
+    try {
+      r.allocation.map();
+    } catch (e) {
+      error = e;
+    }
+    check("map of device-only memory refused", error instanceof VkError && (error as VkError).code === "VK_ERROR_MEMORY_MAP_FAILED", String((error as Error)?.message));
+    allocator.destroyBuffer(r.buffer, r.allocation);
+  }
+  // Upload through a staging buffer into device-local memory, copy back to a readback buffer, compare.
+  const size = 8 << 20;
+  const staging = allocator.createBuffer({ size, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT }, { usage: MemoryUsage.Auto, hostAccess: "sequentialWrite", mapped: true, name: "staging" });
+  const gpu = allocator.createBuffer({ size, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT }, { usage: MemoryUsage.GpuOnly, name: "device" });
+  const back = allocator.createBuffer({ size, usage: vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT }, { usage: MemoryUsage.GpuToCpu, mapped: true, name: "readback" });
+  const src = new Uint32Array(staging.allocation.mappedData!, 0, size / 4);
+  for (let i = 0; i < src.length; i++) src[i] = Math.imul(i, 2654435761) >>> 0;
+  const flushed = staging.allocation.flush();
+  context.submitAndWait((cmd) => {
+    nvk.vkCmdCopyBuffer(cmd, staging.buffer, gpu.buffer, 1, [new nvk.VkBufferCopy({ srcOffset: 0, dstOffset: 0, size })]);
+    const b1 = new nvk.VkMemoryBarrier({ srcAccessMask: 0x1000, dstAccessMask: 0x800 });
+    nvk.vkCmdPipelineBarrier(cmd, 0x1000, 0x1000, 0, 1, [b1], 0, null, 0, null);
+    nvk.vkCmdCopyBuffer(cmd, gpu.buffer, back.buffer, 1, [new nvk.VkBufferCopy({ srcOffset: 0, dstOffset: 0, size })]);
+    const b2 = new nvk.VkMemoryBarrier({ srcAccessMask: 0x1000, dstAccessMask: 0x2000 });
+    nvk.vkCmdPipelineBarrier(cmd, 0x1000, 0x4000, 0, 1, [b2], 0, null, 0, null);
+  });
+  const invalidated = back.allocation.invalidate();
+  const out = new Uint32Array(back.allocation.mappedData!, 0, size / 4);
+  let bad = 0;
+  for (let i = 0; i < out.length; i++) if (out[i] !== src[i]) bad++;
+  check("8 MiB staging -> device-local -> readback round trip", bad === 0, `${bad} words differ; staging type ${flags(staging.allocation.memoryProperties)}, device type ${flags(gpu.allocation.memoryProperties)}, readback type ${flags(back.allocation.memoryProperties)}`);
+  check("flush/invalidate ranges", flushed.size % allocator.nonCoherentAtomSize === 0 || flushed.offset + flushed.size === staging.allocation.blockSize, `flush ${JSON.stringify(flushed)}, invalidate ${JSON.stringify(invalidated)}, atom ${allocator.nonCoherentAtomSize}`);
+  for (const r of [staging, gpu, back]) allocator.destroyBuffer(r.buffer, r.allocation);
+}
+
+function budgets(context: Context, allocator: Allocator): void {
+  const hasBudget = context.enabledDeviceExtensions.has("VK_EXT_memory_budget");
+  check("VK_EXT_memory_budget enabled (not offered by lavapipe)", hasBudget || context.deviceType === "cpu", [...context.enabledDeviceExtensions].join(", ") || "(none)");
+  const before = allocator.getHeapBudgets();
+  const big = allocator.createBuffer({ size: 256 << 20, usage: vk.VK_BUFFER_USAGE_STORAGE_BUFFER_BIT }, { usage: MemoryUsage.GpuOnly, name: "256 MiB" });
+  allocator.setCurrentFrameIndex(1);
+  const after = allocator.getHeapBudgets();
+  const heap = allocator.memoryTypes[big.allocationInfo.memoryType].heapIndex;
+  check(
+    "budget reflects a 256 MiB allocation",
+    after[heap].usage - before[heap].usage >= 256 << 20 && after[heap].budget > 0 && after[heap].budget <= allocator.memoryHeaps[heap].size,
+    `heap ${heap}: usage ${before[heap].usage} -> ${after[heap].usage}, budget ${after[heap].budget} of ${allocator.memoryHeaps[heap].size}`,
+  );
+  allocator.destroyBuffer(big.buffer, big.allocation);
+}
+
+function heapLimit(context: Context): void {
+  const probe = createAllocator(context);
+  const deviceHeap = probe.memoryHeaps.findIndex((h) => h.flags & 1);
+  const limits = probe.memoryHeaps.map((_, i) => (i === deviceHeap ? 256 << 20 : null));
+  probe.destroy();
+  const limited = createAllocator(context, { heapSizeLimits: limits, label: "256 MiB device heap" });
+  const made = [];
+  let error: unknown;
+  try {
+    for (let i = 0; i < 100; i++) made.push(limited.createBuffer({ size: 16 << 20, usage: vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT }, { usage: MemoryUsage.GpuOnly }));
+  } catch (e) {
+    error = e;
+  }
+  check("heap size limit 256 MiB -> OutOfDeviceMemoryError", error instanceof OutOfDeviceMemoryError && made.length >= 14 && made.length <= 16, `${made.length} x 16 MiB before ${(error as Error)?.message}`);
+  for (const r of made) limited.destroyBuffer(r.buffer, r.allocation);
+  limited.destroy();
+}
+
+function main(): number {
+  const context = createContext({ validation: process.env.VKMEM_NO_VALIDATION !== "1", applicationName: "vkmem gpu memory types" });
+  const device = `${context.deviceName} (${context.deviceType})`;
+  const validation = context.validation;
+  console.log(`device: ${device}, validation ${validation ? "on" : "off"}`);
+  const allocator = createAllocator(context, { label: "gpu check" });
+  allocator.memoryHeaps.forEach((h, i) => console.log(`heap ${i}: ${(h.size / 2 ** 20).toFixed(0)} MiB flags ${h.flags}`));
+  allocator.memoryTypes.forEach((t, i) => console.log(`type ${i}: heap ${t.heapIndex} ${flags(t.propertyFlags)}`));
+  console.log(`allocator flags 0x${allocator.flags.toString(16)}; features ${JSON.stringify(context.features)}`);
+  try {
+    intents(allocator);
+    mappingAndCopies(context, allocator);
+    budgets(context, allocator);
+    heapLimit(context);
+    const leaks = allocator.destroy();
+    check("no leaks", leaks.length === 0, JSON.stringify(leaks));
+  } finally {
+    if (!allocator.destroyed) allocator.destroy();
+    context.destroy();
+  }
+  const messages = context.validationMessages.filter((m) => m.severity === "error" || m.severity === "warning");
+  check("zero validation messages", validation && messages.length === 0, validation ? `${messages.length} messages${messages.length ? ": " + messages.slice(0, 5).map((m) => m.message).join(" | ") : ""}` : "validation layer not available");
+  const failed = checks.filter((c) => !c.ok).length;
+  const result = { device, validation, checks, failed, passed: checks.length - failed };
+  mkdirSync("bench/results", { recursive: true });
+  writeFileSync(join("bench/results", "gpu-memory-types.json"), JSON.stringify(result, null, 2));
+  if (process.env.OUT) writeFileSync(join(process.env.OUT, "gpu-memory-types.json"), JSON.stringify(result, null, 2));
+  console.log(`${checks.length - failed} passed, ${failed} failed`);
+  return failed;
+}
+
+process.exitCode = main();
