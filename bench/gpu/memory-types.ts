@@ -47,7 +47,8 @@ function intents(allocator: Allocator): void {
     ["CpuOnly", { usage: MemoryUsage.CpuOnly }, vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT, (f) => !!(f & F.HOST_VISIBLE) && !!(f & F.HOST_COHERENT) && (!hasHostOnly || !(f & F.DEVICE_LOCAL))],
     ["CpuToGpu", { usage: MemoryUsage.CpuToGpu }, vk.VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT, (f) => !!(f & F.HOST_VISIBLE)],
     ["GpuToCpu", { usage: MemoryUsage.GpuToCpu }, vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT, (f) => !!(f & F.HOST_VISIBLE)],
-    ["CpuCopy", { usage: MemoryUsage.CpuCopy }, vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT, (f) => !!(f & F.HOST_VISIBLE) && (!hasHostOnly || !(f & F.DEVICE_LOCAL))],
+    // VMA: "preferably not DEVICE_LOCAL, but also not guaranteed to be HOST_VISIBLE" (paging copies).
+    ["CpuCopy", { usage: MemoryUsage.CpuCopy }, vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT, (f) => !hasHostOnly || !(f & F.DEVICE_LOCAL)],
     ["Auto (vertex buffer)", { usage: MemoryUsage.Auto }, vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, (f) => !!(f & F.DEVICE_LOCAL)],
     ["Auto + sequentialWrite + mapped (staging)", { usage: MemoryUsage.Auto, hostAccess: "sequentialWrite", mapped: true }, vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT, (f) => !!(f & F.HOST_VISIBLE)],
     ["Auto + random (readback)", { usage: MemoryUsage.Auto, hostAccess: "random" }, vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT, (f) => !!(f & F.HOST_VISIBLE)],
@@ -134,18 +135,36 @@ function heapLimit(context: Context): void {
   const probe = createAllocator(context);
   const deviceHeap = probe.memoryHeaps.findIndex((h) => h.flags & 1);
   const limits = probe.memoryHeaps.map((_, i) => (i === deviceHeap ? 256 << 20 : null));
+  const heapCount = probe.memoryHeaps.length;
   probe.destroy();
-  const limited = createAllocator(context, { heapSizeLimits: limits, label: "256 MiB device heap" });
-  const made = [];
-  let error: unknown;
-  try {
-    for (let i = 0; i < 100; i++) made.push(limited.createBuffer({ size: 16 << 20, usage: vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT }, { usage: MemoryUsage.GpuOnly }));
-  } catch (e) {
-    error = e;
-  }
-  check("heap size limit 256 MiB -> OutOfDeviceMemoryError", error instanceof OutOfDeviceMemoryError && made.length >= 14 && made.length <= 16, `${made.length} x 16 MiB before ${(error as Error)?.message}`);
-  for (const r of made) limited.destroyBuffer(r.buffer, r.allocation);
-  limited.destroy();
+  const fill = (options: AllocationOptions) => {
+    const limited = createAllocator(context, { heapSizeLimits: limits, label: "256 MiB device heap" });
+    const made = [];
+    let error: unknown;
+    try {
+      for (let i = 0; i < 40; i++) made.push(limited.createBuffer({ size: 16 << 20, usage: vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT }, options));
+    } catch (e) {
+      error = e;
+    }
+    const heaps = made.map((r) => limited.memoryTypes[r.allocationInfo.memoryType].heapIndex);
+    for (const r of made) limited.destroyBuffer(r.buffer, r.allocation);
+    limited.destroy();
+    return { count: made.length, onDevice: heaps.filter((h) => h === deviceHeap).length, error };
+  };
+  // DEVICE_LOCAL only preferred: once the device heap is full VMA falls back to another heap (when there is one).
+  const preferred = fill({ usage: MemoryUsage.GpuOnly });
+  check(
+    "heap limit with DEVICE_LOCAL preferred: spills to another heap",
+    heapCount > 1 ? preferred.count === 40 && preferred.onDevice >= 14 && preferred.onDevice <= 16 : preferred.error instanceof OutOfDeviceMemoryError,
+    `${preferred.count} x 16 MiB, ${preferred.onDevice} on the device heap${preferred.error ? `, then ${(preferred.error as Error).message}` : ""}`,
+  );
+  // DEVICE_LOCAL required: the limit is a hard wall.
+  const required = fill({ usage: MemoryUsage.Unknown, requiredFlags: F.DEVICE_LOCAL });
+  check(
+    "heap limit with DEVICE_LOCAL required: OutOfDeviceMemoryError",
+    required.error instanceof OutOfDeviceMemoryError && required.count >= 14 && required.count <= 16 && required.onDevice === required.count,
+    `${required.count} x 16 MiB before ${(required.error as Error)?.message}`,
+  );
 }
 
 function main(): number {
