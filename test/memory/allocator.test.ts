@@ -3,11 +3,10 @@
  * sizes, usages and tilings; intents, required/preferred flags and memoryTypeBits; dedicated allocations;
  * names and user data; statistics deltas; heap size limits; the leak report.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   Allocation,
   createAllocator,
-  createContext,
   MemoryPropertyFlags,
   MemoryUsage,
   OutOfDeviceMemoryError,
@@ -16,23 +15,19 @@ import {
   type Context,
 } from "../../engine/index.js";
 import * as vk from "../../engine/vulkan/constants.js";
+import { useGpuContext } from "../helpers/gpu.js";
 
 let context: Context;
 let allocator: Allocator;
 
+const gpu = useGpuContext({ applicationName: "vkmem allocator tests" });
+
 beforeAll(() => {
-  context = createContext({ validation: true, applicationName: "vkmem allocator tests" });
+  context = gpu.context;
   allocator = createAllocator(context, { label: "tests" });
 });
-afterEach(() => {
-  const messages = context.validationMessages.filter((m) => m.severity === "error" || m.severity === "warning");
-  context.clearValidationMessages();
-  expect(messages.map((m) => m.message)).toEqual([]);
-});
 afterAll(() => {
-  const leaks = allocator.destroy();
-  context.destroy();
-  expect(leaks).toEqual([]);
+  expect(allocator.destroy()).toEqual([]);
 });
 
 const VERTEX = vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT;

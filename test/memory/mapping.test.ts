@@ -2,26 +2,23 @@
  * Mapping on real Vulkan: reference counting as in VMA, persistent mapping, the ArrayBuffer's bytes reaching
  * the GPU (checked with a GPU copy), detaching on unmap and free, and flush/invalidate ranges.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { createAllocator, createContext, MemoryUsage, VkError, type Allocator, type Context } from "../../engine/index.js";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createAllocator, MemoryUsage, VkError, type Allocator, type Context } from "../../engine/index.js";
 import { nvk } from "../../engine/vulkan/nvk.js";
 import * as vk from "../../engine/vulkan/constants.js";
+import { useGpuContext } from "../helpers/gpu.js";
 
 let context: Context;
 let allocator: Allocator;
 
+const gpu = useGpuContext({ applicationName: "vkmem mapping tests" });
+
 beforeAll(() => {
-  context = createContext({ validation: true, applicationName: "vkmem mapping tests" });
+  context = gpu.context;
   allocator = createAllocator(context);
-});
-afterEach(() => {
-  const messages = context.validationMessages.filter((m) => m.severity === "error" || m.severity === "warning");
-  context.clearValidationMessages();
-  expect(messages.map((m) => m.message)).toEqual([]);
 });
 afterAll(() => {
   expect(allocator.destroy()).toEqual([]);
-  context.destroy();
 });
 
 const SRC = vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT;
