@@ -50,6 +50,16 @@ export interface NativeDetailedStatistics {
   unusedRangeSizeMax: number;
 }
 
+/** One heap's budget, as VMA's VmaBudget. */
+export interface NativeHeapBudget {
+  blockCount: number;
+  allocationCount: number;
+  blockBytes: number;
+  allocationBytes: number;
+  usage: number;
+  budget: number;
+}
+
 /** One allocation the native side freed when its allocator was destroyed. */
 export interface NativeLeak {
   handle: number;
@@ -93,14 +103,7 @@ export interface NativeAddon {
   destroyAllocator(allocator: number): { leaks: NativeLeak[]; messages: string[] };
   liveAllocationCount(allocator: number): number;
   getMemoryProperties(allocator: number): NativeMemoryProperties;
-  getHeapBudgets(allocator: number): {
-    blockCount: number;
-    allocationCount: number;
-    blockBytes: number;
-    allocationBytes: number;
-    usage: number;
-    budget: number;
-  }[];
+  getHeapBudgets(allocator: number): NativeHeapBudget[];
   calculateStatistics(allocator: number): {
     total: NativeDetailedStatistics;
     memoryHeap: NativeDetailedStatistics[];

@@ -139,6 +139,8 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value Invalidate(const Napi::CallbackInfo& info);
 
  private:
+  Napi::Value AllocateMemoryFor(const Napi::CallbackInfo& info, bool image);
+  Napi::Value BindMemory(const Napi::CallbackInfo& info, bool image);
   void FillAllocationOutputs(VmaAllocator allocator, VmaAllocation allocation, double handle);
   bool ReadAllocationCreateInfo(Napi::Env env, VmaAllocationCreateInfo& out, const char* operation);
   Napi::Value FinishAllocation(Napi::Env env, uint32_t allocatorIndex, VkResult result, VmaAllocation allocation,

@@ -155,64 +155,44 @@ Napi::Value Addon::AllocateMemory(Napi::Env env, napi_value arg) {
 
 // allocateMemoryForBuffer(allocator, buffer: bigint) / allocateMemoryForImage(allocator, image: bigint).
 // The caller created the resource and keeps owning it; bind it with bindBufferMemory / bindImageMemory.
-Napi::Value Addon::AllocateMemoryForBuffer(const Napi::CallbackInfo& info) {
+Napi::Value Addon::AllocateMemoryFor(const Napi::CallbackInfo& info, bool image) {
   Napi::Env env = info.Env();
   RequireScratch(env);
   uint32_t ai = 0;
   AllocatorSlot& slot = AllocatorFrom(env, info[0], &ai);
-  uint64_t buffer = BigIntArg(info, 1, "buffer");
-  if (buffer == 0) throw TypeErrorFor(env, "buffer is a null handle");
+  uint64_t resource = BigIntArg(info, 1, image ? "image" : "buffer");
+  if (resource == 0) throw TypeErrorFor(env, image ? "image is a null handle" : "buffer is a null handle");
   VmaAllocationCreateInfo aci;
-  ReadAllocationCreateInfo(env, aci, "vmaAllocateMemoryForBuffer");
+  ReadAllocationCreateInfo(env, aci, image ? "vmaAllocateMemoryForImage" : "vmaAllocateMemoryForBuffer");
   VmaAllocation allocation = VK_NULL_HANDLE;
-  VkResult r = vmaAllocateMemoryForBuffer(slot.allocator, reinterpret_cast<VkBuffer>(buffer), &aci, &allocation, nullptr);
+  VkResult r = image ? vmaAllocateMemoryForImage(slot.allocator, reinterpret_cast<VkImage>(resource), &aci, &allocation, nullptr)
+                     : vmaAllocateMemoryForBuffer(slot.allocator, reinterpret_cast<VkBuffer>(resource), &aci, &allocation, nullptr);
   return FinishAllocation(env, ai, r, allocation, Kind::Memory, 0, false);
 }
 
-Napi::Value Addon::AllocateMemoryForImage(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  RequireScratch(env);
-  uint32_t ai = 0;
-  AllocatorSlot& slot = AllocatorFrom(env, info[0], &ai);
-  uint64_t image = BigIntArg(info, 1, "image");
-  if (image == 0) throw TypeErrorFor(env, "image is a null handle");
-  VmaAllocationCreateInfo aci;
-  ReadAllocationCreateInfo(env, aci, "vmaAllocateMemoryForImage");
-  VmaAllocation allocation = VK_NULL_HANDLE;
-  VkResult r = vmaAllocateMemoryForImage(slot.allocator, reinterpret_cast<VkImage>(image), &aci, &allocation, nullptr);
-  return FinishAllocation(env, ai, r, allocation, Kind::Memory, 0, false);
-}
+Napi::Value Addon::AllocateMemoryForBuffer(const Napi::CallbackInfo& info) { return AllocateMemoryFor(info, false); }
+Napi::Value Addon::AllocateMemoryForImage(const Napi::CallbackInfo& info) { return AllocateMemoryFor(info, true); }
 
 // bindBufferMemory(allocation, buffer: bigint, localOffset) -> VkResult; bindImageMemory likewise.
-Napi::Value Addon::BindBufferMemory(const Napi::CallbackInfo& info) {
+Napi::Value Addon::BindMemory(const Napi::CallbackInfo& info, bool image) {
   Napi::Env env = info.Env();
   AllocationSlot& a = AllocationFrom(env, info[0]);
-  uint64_t buffer = BigIntArg(info, 1, "buffer");
+  uint64_t resource = BigIntArg(info, 1, image ? "image" : "buffer");
   double offset = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : -1;
   if (!IsUint(offset, kMaxSafe)) throw RangeErrorFor(env, "bind offset out of range");
-  if (buffer == 0) throw TypeErrorFor(env, "buffer is a null handle");
+  if (resource == 0) throw TypeErrorFor(env, image ? "image is a null handle" : "buffer is a null handle");
   if (a.kind != Kind::Memory || a.resource != 0) throw Napi::Error::New(env, "vkmem native: allocation is already bound");
-  VkResult r = vmaBindBufferMemory2(allocators[a.allocator].allocator, a.allocation, static_cast<VkDeviceSize>(offset),
-                                    reinterpret_cast<VkBuffer>(buffer), nullptr);
-  ThrowIfVmaAsserted(env, "vmaBindBufferMemory2");
-  if (r == VK_SUCCESS) a.resource = buffer;
+  VmaAllocator allocator = allocators[a.allocator].allocator;
+  VkDeviceSize vkOffset = static_cast<VkDeviceSize>(offset);
+  VkResult r = image ? vmaBindImageMemory2(allocator, a.allocation, vkOffset, reinterpret_cast<VkImage>(resource), nullptr)
+                     : vmaBindBufferMemory2(allocator, a.allocation, vkOffset, reinterpret_cast<VkBuffer>(resource), nullptr);
+  ThrowIfVmaAsserted(env, image ? "vmaBindImageMemory2" : "vmaBindBufferMemory2");
+  if (r == VK_SUCCESS) a.resource = resource;
   return Napi::Number::New(env, r);
 }
 
-Napi::Value Addon::BindImageMemory(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  AllocationSlot& a = AllocationFrom(env, info[0]);
-  uint64_t image = BigIntArg(info, 1, "image");
-  double offset = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : -1;
-  if (!IsUint(offset, kMaxSafe)) throw RangeErrorFor(env, "bind offset out of range");
-  if (image == 0) throw TypeErrorFor(env, "image is a null handle");
-  if (a.kind != Kind::Memory || a.resource != 0) throw Napi::Error::New(env, "vkmem native: allocation is already bound");
-  VkResult r = vmaBindImageMemory2(allocators[a.allocator].allocator, a.allocation, static_cast<VkDeviceSize>(offset),
-                                   reinterpret_cast<VkImage>(image), nullptr);
-  ThrowIfVmaAsserted(env, "vmaBindImageMemory2");
-  if (r == VK_SUCCESS) a.resource = image;
-  return Napi::Number::New(env, r);
-}
+Napi::Value Addon::BindBufferMemory(const Napi::CallbackInfo& info) { return BindMemory(info, false); }
+Napi::Value Addon::BindImageMemory(const Napi::CallbackInfo& info) { return BindMemory(info, true); }
 
 // freeAllocation(allocation): destroys the buffer or image vkmem created with it, unmaps what is still
 // mapped, and frees the memory. JS must have detached its ArrayBuffers over the mapping first.

@@ -16,7 +16,7 @@
  * @module
  */
 import { DestroyedResourceError, check, describeValue, vkErrorFor } from "../errors.js";
-import { native, scratch, scratchU32, Slot, type NativeDetailedStatistics, type NativeLeak } from "../native.js";
+import { native, scratch, scratchU32, Slot, type NativeDetailedStatistics, type NativeHeapBudget, type NativeLeak } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
 import { HandleCellPool, isNvkHandle, rawHandle } from "../vulkan/handles.js";
 import { formatBytes } from "../format.js";
@@ -122,14 +122,7 @@ export interface TotalStatistics {
 }
 
 /** One heap's budget (VmaBudget): usage and budget from VK_EXT_memory_budget, or VMA's estimate. */
-export interface HeapBudget {
-  blockCount: number;
-  allocationCount: number;
-  blockBytes: number;
-  allocationBytes: number;
-  usage: number;
-  budget: number;
-}
+export type HeapBudget = NativeHeapBudget;
 
 /** A memory heap. */
 export interface MemoryHeap {
