@@ -82,7 +82,8 @@ Napi::Value Addon::CreateBuffer(Napi::Env env, napi_value arg) {
   AllocatorSlot& slot = AllocatorFrom(env, arg, &ai);
   const double* in = f64 + Scratch::kIn0;
   if (!(in[0] >= 1 && in[0] <= kMaxSafe) || std::floor(in[0]) != in[0]) throw RangeErrorFor(env, "buffer size out of range");
-  if (!IsUint(in[1], kMaxU32) || !IsUint(in[2], kMaxU32) || !IsUint(in[3], 1)) {
+  // Sharing mode: exclusive only (concurrent would need pQueueFamilyIndices).
+  if (!IsUint(in[1], kMaxU32) || !IsUint(in[2], kMaxU32) || in[3] != 0) {
     throw RangeErrorFor(env, "buffer usage, flags or sharing mode out of range");
   }
   VkBufferCreateInfo bci = {VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
@@ -116,6 +117,7 @@ Napi::Value Addon::CreateImage(Napi::Env env, napi_value arg) {
   if (in[2] < 1 || in[3] < 1 || in[4] < 1 || in[5] < 1 || in[6] < 1 || in[7] < 1) {
     throw RangeErrorFor(env, "image extent, mip levels, layers and samples must be >= 1");
   }
+  if (in[12] != 0) throw RangeErrorFor(env, "image sharing mode must be exclusive");
   VkImageCreateInfo ici = {VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO};
   ici.imageType = static_cast<VkImageType>(static_cast<uint32_t>(in[0]));
   ici.format = static_cast<VkFormat>(static_cast<uint32_t>(in[1]));

@@ -74,7 +74,7 @@ export interface BufferInfo {
   usage: number;
   /** VkBufferCreateFlags (default 0). */
   flags?: number;
-  /** VkSharingMode: 0 exclusive (default), 1 concurrent. */
+  /** VkSharingMode: only 0, exclusive (the default); share between queues with ownership transfers. */
   sharingMode?: number;
 }
 
@@ -100,7 +100,7 @@ export interface ImageInfo {
   flags?: number;
   /** VkImageLayout: 0 undefined (default) or 8 preinitialized. */
   initialLayout?: number;
-  /** VkSharingMode (default 0). */
+  /** VkSharingMode: only 0, exclusive (the default). */
   sharingMode?: number;
 }
 
@@ -177,6 +177,10 @@ function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeo
 // The hot native functions, held directly: the addon's exports object is large enough to be a dictionary,
 // and a lookup on it per call showed in profiles.
 const { createBuffer: nativeCreateBuffer, createImage: nativeCreateImage, freeAllocation: nativeFree } = native;
+
+// VK_SHARING_MODE_CONCURRENT needs pQueueFamilyIndices, which the create calls do not take (yet).
+const CONCURRENT_UNSUPPORTED =
+  "must be 0 (VK_SHARING_MODE_EXCLUSIVE): concurrent sharing needs queue family indices, which vkmem does not take yet";
 
 /** Cells for the nvk handle objects of the buffers and images allocators create (shared by all allocators). */
 const handleCells = new HandleCellPool();
@@ -404,7 +408,7 @@ export class Allocator {
     }
     if (!isUint32(usage) || usage === 0) fail("createBuffer", "bufferInfo.usage", "must be non-zero VkBufferUsageFlags", usage);
     if (!isUint32(flags)) fail("createBuffer", "bufferInfo.flags", "must be VkBufferCreateFlags", flags);
-    if (sharingMode !== 0 && sharingMode !== 1) fail("createBuffer", "bufferInfo.sharingMode", "must be 0 (exclusive) or 1 (concurrent)", sharingMode);
+    if (sharingMode !== 0) fail("createBuffer", "bufferInfo.sharingMode", CONCURRENT_UNSUPPORTED, sharingMode);
     const vmaFlags = encodeAllocationOptions(allocationOptions, "createBuffer", "allocationOptions");
     scratch[0] = size;
     scratch[1] = usage;
@@ -452,7 +456,7 @@ export class Allocator {
     if (!isUint32(usage) || usage === 0) fail(op, "imageInfo.usage", "must be non-zero VkImageUsageFlags", usage);
     if (!isUint32(flags)) fail(op, "imageInfo.flags", "must be VkImageCreateFlags", flags);
     if (initialLayout !== 0 && initialLayout !== 8) fail(op, "imageInfo.initialLayout", "must be 0 (UNDEFINED) or 8 (PREINITIALIZED)", initialLayout);
-    if (sharingMode !== 0 && sharingMode !== 1) fail(op, "imageInfo.sharingMode", "must be 0 (exclusive) or 1 (concurrent)", sharingMode);
+    if (sharingMode !== 0) fail(op, "imageInfo.sharingMode", CONCURRENT_UNSUPPORTED, sharingMode);
     if (imageType === 0 && (height !== 1 || depth !== 1)) fail(op, "imageInfo.extent", "of a 1D image must have height 1 and depth 1", extent);
     if (imageType === 1 && depth !== 1) fail(op, "imageInfo.extent.depth", "of a 2D image must be 1", depth);
     const maxMips = Math.floor(Math.log2(Math.max(width, height, depth))) + 1;

@@ -75,6 +75,7 @@ describe("usage and flags", () => {
     expect(() => allocator.createBuffer({ size: 64, usage: VB }, { hostAccess: "sometimes" as "random" })).toThrow(/hostAccess .*got "sometimes"/);
     expect(() => allocator.createBuffer({ size: 64, usage: VB }, { dedicated: true, neverAllocate: true })).toThrow(/dedicated memory together with neverAllocate/);
     expect(() => allocator.createBuffer({ size: 64, usage: VB }, { minAlignment: 3 })).toThrow(/minAlignment must be a power of two, got 3/);
+    expect(() => allocator.createBuffer({ size: 64, usage: VB, sharingMode: 1 })).toThrow(/bufferInfo\.sharingMode must be 0 \(VK_SHARING_MODE_EXCLUSIVE\).*got 1/);
   });
 });
 
