@@ -9,6 +9,8 @@
         "native/addon.cpp",
         "native/allocator.cpp",
         "native/allocation.cpp",
+        "native/virtual_block.cpp",
+        "native/buddy.cpp",
         "native/vma_impl.cpp"
       ],
       "include_dirs": [

@@ -21,6 +21,11 @@ const BENCHMARKS: Record<string, { description: string; load: () => Promise<Benc
       "createBuffer + destroyBuffer pairs through the TS API vs the same loop in C++ on VMA vs raw nvk allocations",
     load: () => import("./allocator.js"),
   },
+  algorithms: {
+    description:
+      "virtual blocks (tlsf, linear, buddy): random/FIFO/LIFO allocate+free from TS vs the same loops in C++; fragmentation",
+    load: () => import("./algorithms.js"),
+  },
 };
 
 function list(): void {

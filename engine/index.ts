@@ -36,3 +36,13 @@ export {
   memoryHeapNames,
 } from "./memory/usage.js";
 export type { AllocationOptions, HostAccess, AllocationStrategy } from "./memory/usage.js";
+export { createVirtualBlock, VirtualBlock, VirtualAllocation, VirtualAllocationCreateFlags } from "./memory/virtual-block.js";
+export type {
+  VirtualBlockAlgorithm,
+  VirtualBlockOptions,
+  VirtualAllocationOptions,
+  VirtualAllocationInfo,
+  VirtualLeakReport,
+  VirtualBlockBasicStatistics,
+  VirtualBlockStatistics,
+} from "./memory/virtual-block.js";

@@ -35,6 +35,16 @@ export const enum Slot {
   OutUserData = 39,
   OutBlockSize = 40,
   OutDedicated = 41,
+  // Virtual blocks (native/virtual_block.cpp): inputs 52..56, outputs 58..61.
+  VbSize = 52,
+  VbAlignment = 53,
+  VbFlags = 54,
+  VbUserData = 55,
+  VbAllocation = 56,
+  OutVbAllocation = 58,
+  OutVbOffset = 59,
+  OutVbSize = 60,
+  OutVbUserData = 61,
 }
 
 /** Detailed statistics of a set of blocks and allocations, as VMA's VmaDetailedStatistics. */
@@ -84,6 +94,28 @@ export interface NativeMemoryProperties {
   maxMemoryAllocationCount: number;
 }
 
+/** Statistics of one virtual block: VmaStatistics, VmaDetailedStatistics' fields when detailed, and buddy waste. */
+export interface NativeVirtualBlockStatistics {
+  blockCount: number;
+  allocationCount: number;
+  blockBytes: number;
+  allocationBytes: number;
+  unusedRangeCount?: number;
+  allocationSizeMin?: number;
+  allocationSizeMax?: number;
+  unusedRangeSizeMin?: number;
+  unusedRangeSizeMax?: number;
+  internalWasteBytes: number;
+}
+
+/** One virtual allocation still alive when its block was destroyed. */
+export interface NativeVirtualLeak {
+  handle: number;
+  offset: number;
+  size: number;
+  userData: number;
+}
+
 /** The addon's exports. Handles are Numbers; Vulkan handles cross as BigInt. */
 export interface NativeAddon {
   setScratch(buffer: ArrayBuffer): void;
@@ -129,6 +161,18 @@ export interface NativeAddon {
   unmap(allocation: number): number;
   flush(allocation: number, offset: number, size: number): number;
   invalidate(allocation: number, offset: number, size: number): number;
+  // Virtual blocks (native/virtual_block.cpp). Hot calls take the block and use the Vb* scratch slots.
+  createVirtualBlock(size: number, algorithm: number, minNodeSize: number): number;
+  destroyVirtualBlock(block: number): { leaks: NativeVirtualLeak[]; messages: string[] };
+  clearVirtualBlock(block: number): number;
+  virtualBlockAllocationCount(block: number): number;
+  /** Returns the offset, or -1 when the block has no room. */
+  virtualAllocate(block: number): number;
+  virtualFree(block: number): void;
+  virtualAllocationInfo(block: number): void;
+  setVirtualAllocationUserData(block: number, allocation: number, value: number): void;
+  virtualBlockStatistics(block: number, detailed: boolean): NativeVirtualBlockStatistics;
+  buildVirtualBlockStatsString(block: number, detailed: boolean): string;
 }
 
 /** The package root: the nearest folder above this file holding package.json and binding.gyp. */

@@ -113,6 +113,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   DefineHot<&Addon::AllocateMemory>(env, exports, this, "allocateMemory");
   DefineHot<&Addon::FreeAllocation>(env, exports, this, "freeAllocation");
   DefineHot<&Addon::GetAllocationInfo>(env, exports, this, "getAllocationInfo");
+  RegisterVirtualBlocks(env, exports, this);
 }
 
 Napi::Value Addon::SetScratch(const Napi::CallbackInfo& info) {

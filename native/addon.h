@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "vma_config.h"
+#include "virtual_block.h"
 
 namespace vkmem {
 
@@ -44,6 +45,16 @@ constexpr int kOutMapped = 38;     // pointer as a Number (0 when not mapped)
 constexpr int kOutUserData = 39;
 constexpr int kOutBlockSize = 40;  // written by getAllocationInfo only
 constexpr int kOutDedicated = 41;  // 1 when the allocation owns its VkDeviceMemory
+// Virtual blocks (native/virtual_block.cpp): inputs 52..56, outputs 58..61, all f64.
+constexpr int kVbSize = 52;
+constexpr int kVbAlignment = 53;      // 0 or a power of two
+constexpr int kVbFlags = 54;          // VmaVirtualAllocationCreateFlags (UPPER_ADDRESS, STRATEGY_*)
+constexpr int kVbUserData = 55;       // an integer in [0, 2^53); 0: none
+constexpr int kVbAllocation = 56;     // the virtual allocation handle for free / info
+constexpr int kOutVbAllocation = 58;  // handle of the new virtual allocation
+constexpr int kOutVbOffset = 59;
+constexpr int kOutVbSize = 60;
+constexpr int kOutVbUserData = 61;
 }  // namespace Scratch
 
 enum class Kind : uint8_t { Free = 0, Memory = 1, Buffer = 2, Image = 3 };
@@ -87,6 +98,7 @@ class Addon : public Napi::Addon<Addon> {
   std::vector<AllocatorSlot> allocators;
   std::vector<AllocationSlot> allocations;
   uint32_t freeAllocationHead = 0;  // index + 1 of the first free slot; 0: none
+  VirtualBlocks virtualBlocks;      // virtual_block.cpp
 
   AllocatorSlot& AllocatorFrom(Napi::Env env, napi_value v, uint32_t* indexOut = nullptr);
   AllocationSlot* AllocationFromNumber(double handle, uint32_t* indexOut);

@@ -1,0 +1,290 @@
+/**
+ * bench/algorithms: allocate/free patterns through virtual blocks of each algorithm from TS (vkmem's fast path,
+ * `allocateOffset` + `freeHandle`), beside the same loops in C++ straight on VMA's virtual blocks and on vkmem's
+ * buddy allocator (bench/native/algorithms_bench.cpp), in the same run.
+ *
+ * Workload (identical in both languages; change both together): sizes 32 B - 1 KiB ("small", 1,000 live in a
+ * 4 MiB block) or 1 KiB - 1 MiB ("large", 64 live in a 128 MiB block), drawn by xorshift32; prefill, then
+ * `iterations` steps each freeing one slot and allocating into it (fifo: the oldest; lifo: the newest; random:
+ * a random slot), then drain. Linear runs fifo (ring buffer) and lifo (stack) only: it reclaims space only at its
+ * ends. Every allocation attempt and every free is one operation; reported: the median over repetitions of ns per
+ * operation, and the ts / cpp ratio per algorithm, pattern and size class. A failure count that differs between
+ * TS and C++ means the two did not run the same workload (it is printed).
+ *
+ * Fragmentation (not timed): the random pattern again in a block about twice the average live bytes
+ * (1 MiB small, 64 MiB large): failed allocations in percent, and at the end of the steady state the largest
+ * free range over all free bytes (1.0: all free space in one piece).
+ *
+ * Targets of issue 3 (reported, never asserted): buddy from TS at least as fast per operation as TLSF from TS;
+ * every algorithm from TS within 3x of the same algorithm in C++.
+ * @module
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import os from "node:os";
+import { createVirtualBlock, type VirtualBlock, type VirtualBlockAlgorithm } from "../engine/index.js";
+import { describeHost, formatNs, intFlag, parseFlags, printTable, repoRoot, summarize, writeResults, type Measurement } from "./lib.js";
+
+export const description =
+  "virtual blocks (tlsf, linear, buddy): random/FIFO/LIFO allocate+free, 32 B-1 KiB and 1 KiB-1 MiB, TS vs C++; fragmentation";
+
+export const USAGE = `usage: npm run bench -- algorithms [options]
+  --iterations N    free+allocate steps per repetition (default 100000)
+  --repetitions N   repetitions; the median is reported (default 7)
+  --no-cpp          skip the C++ loops`;
+
+const FLAGS = { "--iterations": "value", "--repetitions": "value", "--no-cpp": "boolean" } as const;
+
+const TARGET_RATIO = 3;
+type Pattern = "fifo" | "lifo" | "random";
+type Sizes = "small" | "large";
+const PATTERNS: Pattern[] = ["fifo", "lifo", "random"];
+const ALGORITHMS: VirtualBlockAlgorithm[] = ["tlsf", "linear", "buddy"];
+const SIZE_CLASSES: Record<Sizes, { label: string; live: number; block: number; tightBlock: number }> = {
+  small: { label: "32 B-1 KiB", live: 1000, block: 4 * 2 ** 20, tightBlock: 1 * 2 ** 20 },
+  large: { label: "1 KiB-1 MiB", live: 64, block: 128 * 2 ** 20, tightBlock: 64 * 2 ** 20 },
+};
+const SEED = 0x9e3779b9;
+
+/**
+ * One run of the workload on `block` (see the module header; bench/native/algorithms_bench.cpp's Run is the same).
+ * Returns the operation count and failures; `beforeDrain` sees the steady state.
+ */
+function runWorkload(block: VirtualBlock, pattern: Pattern, sizes: Sizes, live: number, iterations: number, beforeDrain?: () => void) {
+  let x = SEED;
+  const next = (n: number): number => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x % n;
+  };
+  const large = sizes === "large";
+  const slots = new Float64Array(live).fill(-1);
+  let ops = 0;
+  let failures = 0;
+  for (let i = 0; i < live; i++) {
+    const size = large ? 1024 + next(1048576 - 1024 + 1) : 32 + next(993);
+    ops++;
+    if (block.allocateOffset(size) < 0) failures++;
+    else slots[i] = block.lastHandle;
+  }
+  for (let step = 0; step < iterations; step++) {
+    const slot = pattern === "fifo" ? step % live : pattern === "lifo" ? live - 1 : next(live);
+    const h = slots[slot];
+    if (h >= 0) {
+      block.freeHandle(h);
+      ops++;
+    }
+    const size = large ? 1024 + next(1048576 - 1024 + 1) : 32 + next(993);
+    ops++;
+    if (block.allocateOffset(size) < 0) {
+      failures++;
+      slots[slot] = -1;
+    } else slots[slot] = block.lastHandle;
+  }
+  beforeDrain?.();
+  for (let k = 0; k < live; k++) {
+    const slot = pattern === "fifo" ? (iterations + k) % live : pattern === "lifo" ? live - 1 - k : k;
+    const h = slots[slot];
+    if (h >= 0) {
+      block.freeHandle(h);
+      ops++;
+    }
+  }
+  return { ops, failures };
+}
+
+interface Row {
+  algorithm: VirtualBlockAlgorithm;
+  pattern: Pattern;
+  sizes: Sizes;
+  ts: Measurement;
+  tsFailures: number;
+  cpp: Measurement | null;
+  cppFailures: number | null;
+}
+
+function measureTs(algorithm: VirtualBlockAlgorithm, pattern: Pattern, sizes: Sizes, iterations: number, repetitions: number): { m: Measurement; failures: number } {
+  const cls = SIZE_CLASSES[sizes];
+  const samples: number[] = [];
+  let failures = 0;
+  for (let r = 0; r <= repetitions; r++) {
+    const block = createVirtualBlock({ size: cls.block, algorithm });
+    const t0 = process.hrtime.bigint();
+    const res = runWorkload(block, pattern, sizes, cls.live, iterations);
+    const ns = Number(process.hrtime.bigint() - t0);
+    block.destroy();
+    if (r === 0) continue; // warm-up
+    samples.push(ns / res.ops);
+    failures = res.failures;
+  }
+  return { m: summarize(samples, iterations, 0), failures };
+}
+
+function fragmentation(algorithm: VirtualBlockAlgorithm, sizes: Sizes, iterations: number) {
+  const cls = SIZE_CLASSES[sizes];
+  const block = createVirtualBlock({ size: cls.tightBlock, algorithm });
+  let largestOverFree = NaN;
+  let fill = NaN;
+  let waste = 0;
+  const res = runWorkload(block, "random", sizes, cls.live, iterations, () => {
+    const s = block.statistics();
+    const free = s.blockBytes - s.allocationBytes - s.internalWasteBytes;
+    largestOverFree = free > 0 ? s.unusedRangeSizeMax / free : 1;
+    fill = s.allocationBytes / s.blockBytes;
+    waste = s.internalWasteBytes / s.blockBytes;
+  });
+  block.destroy();
+  const attempts = cls.live + iterations;
+  return { failedPercent: (100 * res.failures) / attempts, largestFreeOverFree: largestOverFree, fill, waste };
+}
+
+const CPP_SOURCE = "bench/native/algorithms_bench.cpp";
+const CPP_BINARY = "build/bench/algorithms_bench";
+const CPP_FLAGS = ["-O2", "-DNDEBUG", "-std=c++17", "-Inative", "-Ivendor/vma/include"];
+const CPP_INPUTS = [CPP_SOURCE, "native/buddy.cpp", "native/buddy.h", "native/vma_config.h", "vendor/vma/include/vk_mem_alloc.h"];
+
+function mtime(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return -1;
+  }
+}
+
+/** Builds the C++ program when missing or older than its sources; returns its path. */
+function cppBinary(root: string): string {
+  const path = join(root, CPP_BINARY);
+  if (mtime(path) >= Math.max(...CPP_INPUTS.map((f) => mtime(join(root, f))))) return path;
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  const r = spawnSync("g++", [...CPP_FLAGS, CPP_SOURCE, "native/buddy.cpp", "-o", tmp, "-lvulkan"], { cwd: root, encoding: "utf8" });
+  if (r.status !== 0) {
+    rmSync(tmp, { force: true });
+    if (existsSync(path)) return path;
+    throw new Error(`cannot build ${CPP_BINARY}: ${r.error?.message ?? r.stderr.split("\n").filter((l) => /error/.test(l)).slice(0, 5).join("\n")}`);
+  }
+  renameSync(tmp, path);
+  return path;
+}
+
+function runCpp(binary: string, iterations: number, repetitions: number): Map<string, { samples: number[]; failures: number }> {
+  const r = spawnSync(binary, ["--iterations", String(iterations), "--repetitions", String(repetitions)], { encoding: "utf8", maxBuffer: 16 << 20 });
+  if (r.status !== 0) throw new Error(`${binary} exited with ${r.status ?? r.signal}: ${r.stderr}`);
+  const out = new Map<string, { samples: number[]; failures: number }>();
+  for (const line of r.stdout.split("\n")) {
+    if (line.trim() === "") continue;
+    const msg = JSON.parse(line) as Record<string, string | number>;
+    if (msg.type === "done" && Number(msg.vmaAsserts) > 0) console.warn(`bench algorithms: VMA checks failed ${msg.vmaAsserts} time(s) in C++`);
+    if (msg.type !== "sample") continue;
+    const key = `${msg.algorithm}/${msg.pattern}/${msg.sizes}`;
+    const e = out.get(key) ?? { samples: [], failures: 0 };
+    e.samples.push(Number(msg.ns_per_op));
+    e.failures = Number(msg.failures);
+    out.set(key, e);
+  }
+  return out;
+}
+
+const round = (x: number | null, digits = 1): number | null => (x === null || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const flags = parseFlags(argv, FLAGS, USAGE);
+  const iterations = intFlag(flags, "--iterations", 100_000, USAGE);
+  const repetitions = intFlag(flags, "--repetitions", 7, USAGE);
+  const root = repoRoot();
+  const cpu = os.cpus()[0]?.model ?? "unknown CPU";
+  console.log(`virtual blocks use no GPU: device = ${cpu}`);
+  console.log(`${iterations} steps x ${repetitions} repetitions (+1 warm-up) per loop\n`);
+
+  let cpp: Map<string, { samples: number[]; failures: number }> | null = null;
+  let cppError: string | null = null;
+  if (!flags.has("--no-cpp")) {
+    try {
+      cpp = runCpp(cppBinary(root), iterations, repetitions);
+    } catch (error) {
+      cppError = error instanceof Error ? error.message : String(error);
+      console.warn(`bench algorithms: the C++ loops did not run: ${cppError}`);
+    }
+  }
+
+  const rows: Row[] = [];
+  for (const sizes of ["small", "large"] as Sizes[]) {
+    for (const pattern of PATTERNS) {
+      for (const algorithm of ALGORITHMS) {
+        if (algorithm === "linear" && pattern === "random") continue;
+        const { m, failures } = measureTs(algorithm, pattern, sizes, iterations, repetitions);
+        const c = cpp?.get(`${algorithm}/${pattern}/${sizes}`);
+        rows.push({
+          algorithm, pattern, sizes, ts: m, tsFailures: failures,
+          cpp: c ? summarize(c.samples, iterations, 0) : null, cppFailures: c ? c.failures : null,
+        });
+        if (c && c.failures !== failures) console.warn(`bench algorithms: ${algorithm}/${pattern}/${sizes}: ${failures} failures in TS, ${c.failures} in C++ (not the same workload?)`);
+      }
+    }
+  }
+
+  const frag = ALGORITHMS.filter((a) => a !== "linear").flatMap((algorithm) =>
+    (["small", "large"] as Sizes[]).map((sizes) => ({ algorithm, sizes, ...fragmentation(algorithm, sizes, Math.min(iterations, 20_000)) })),
+  );
+
+  const ratio = (r: Row) => (r.cpp ? r.ts.median / r.cpp.median : null);
+  printTable(
+    ["sizes", "pattern", "algorithm", "ts ns/op", "cpp ns/op", "ts/cpp", "<= 3x", "failures"],
+    rows.map((r) => {
+      const q = ratio(r);
+      return [SIZE_CLASSES[r.sizes].label, r.pattern, r.algorithm, r.ts.median.toFixed(1), r.cpp ? r.cpp.median.toFixed(1) : "n/a",
+        q === null ? "n/a" : `${q.toFixed(2)}x`, q === null ? "n/a" : q <= TARGET_RATIO ? "yes" : "NO", String(r.tsFailures)];
+    }),
+  );
+  console.log("");
+  printTable(
+    ["sizes", "algorithm", "block", "failed allocs %", "largest free / free", "fill", "buddy waste"],
+    frag.map((f) => [SIZE_CLASSES[f.sizes].label, f.algorithm, `${SIZE_CLASSES[f.sizes].tightBlock / 2 ** 20} MiB`, f.failedPercent.toFixed(2),
+      f.largestFreeOverFree.toFixed(3), `${(100 * f.fill).toFixed(1)}%`, `${(100 * f.waste).toFixed(1)}%`]),
+  );
+
+  const pick = (algorithm: string, pattern: Pattern, sizes: Sizes) => rows.find((r) => r.algorithm === algorithm && r.pattern === pattern && r.sizes === sizes)!;
+  const buddyTs = pick("buddy", "random", "small").ts.median;
+  const tlsfTs = pick("tlsf", "random", "small").ts.median;
+  const buddyNotSlower = rows.filter((r) => r.algorithm === "buddy").every((b) => b.ts.median <= pick("tlsf", b.pattern, b.sizes).ts.median);
+  const ratios = rows.map(ratio).filter((q): q is number => q !== null);
+  const worst = ratios.length > 0 ? Math.max(...ratios) : null;
+  console.log("");
+  printTable(
+    ["target", "value", "met"],
+    [
+      ["buddy ts <= tlsf ts (random, 32 B-1 KiB)", `${formatNs(buddyTs)} vs ${formatNs(tlsfTs)}`, buddyTs <= tlsfTs ? "yes" : "NO"],
+      ["buddy ts <= tlsf ts (every pattern and size)", "", buddyNotSlower ? "yes" : "NO"],
+      ["worst ts/cpp ratio", worst === null ? "n/a" : `${worst.toFixed(2)}x`, worst === null ? "n/a" : worst <= TARGET_RATIO ? "yes" : "NO"],
+    ],
+  );
+
+  const file = writeResults("algorithms", {
+    benchmark: "algorithms",
+    timestamp: new Date().toISOString(),
+    buddy_ts_ns: round(buddyTs),
+    tlsf_ts_ns: round(tlsfTs),
+    worst_ratio_ts_vs_cpp: round(worst, 3),
+    device: `${cpu} (virtual blocks use no GPU)`,
+    headline: "buddy_ts_ns / tlsf_ts_ns: random pattern, 32 B-1 KiB, ns per operation (allocate or free), median",
+    met: { buddy_not_slower_than_tlsf: buddyTs <= tlsfTs, buddy_not_slower_everywhere: buddyNotSlower, ratio_within_3x: worst === null ? null : worst <= TARGET_RATIO },
+    iterations,
+    repetitions,
+    statistic: "median over repetitions of ns per operation (every allocation attempt and every free)",
+    ts_api: "VirtualBlock.allocateOffset + VirtualBlock.freeHandle (no object per allocation)",
+    loops: rows.map((r) => ({
+      algorithm: r.algorithm, pattern: r.pattern, sizes: SIZE_CLASSES[r.sizes].label, live: SIZE_CLASSES[r.sizes].live, block_bytes: SIZE_CLASSES[r.sizes].block,
+      ts_ns: round(r.ts.median, 2), cpp_ns: round(r.cpp?.median ?? null, 2), ratio_ts_vs_cpp: round(ratio(r), 3),
+      failures_ts: r.tsFailures, failures_cpp: r.cppFailures,
+      samples_ts: r.ts.samples.map((s) => round(s, 2)), samples_cpp: r.cpp?.samples ?? null,
+    })),
+    fragmentation: frag.map((f) => ({ ...f, block_bytes: SIZE_CLASSES[f.sizes].tightBlock, sizes: SIZE_CLASSES[f.sizes].label })),
+    cpp: { binary: relative(root, join(root, CPP_BINARY)), compile: `g++ ${CPP_FLAGS.join(" ")} ${CPP_SOURCE} native/buddy.cpp -o ${CPP_BINARY} -lvulkan`, error: cppError },
+    host: describeHost(),
+  });
+  console.log(`\nwrote ${file}`);
+}
