@@ -9,6 +9,7 @@
         "native/addon.cpp",
         "native/allocator.cpp",
         "native/allocation.cpp",
+        "native/pool.cpp",
         "native/vma_impl.cpp"
       ],
       "include_dirs": [
