@@ -137,11 +137,21 @@ Napi::Value Addon::DestroyPool(const Napi::CallbackInfo& info) {
 }
 
 // getPoolStatistics(pool) -> VmaStatistics: cheap, kept up to date by VMA.
+// Except for linear pools: in VMA 3.4.0, VmaBlockMetadata_Linear::AddStatistics walks the second vector
+// of a ring buffer from index m_1stNullItemsBeginCount instead of 0 (every other walk starts at 0), so
+// once the ring has wrapped, allocationCount misses allocations. For linear pools the counts come from
+// the full walk (vmaCalculatePoolStatistics), which is exact; test/memory/pool.test.ts catches a regression.
 Napi::Value Addon::GetPoolStatistics(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   PoolSlot& p = PoolFrom(*this, info);
   VmaStatistics s;
-  vmaGetPoolStatistics(allocators[p.allocator].allocator, p.pool, &s);
+  if (p.linear) {
+    VmaDetailedStatistics d;
+    vmaCalculatePoolStatistics(allocators[p.allocator].allocator, p.pool, &d);
+    s = d.statistics;
+  } else {
+    vmaGetPoolStatistics(allocators[p.allocator].allocator, p.pool, &s);
+  }
   Napi::Object o = Napi::Object::New(env);
   o.Set("blockCount", static_cast<double>(s.blockCount));
   o.Set("allocationCount", static_cast<double>(s.allocationCount));
