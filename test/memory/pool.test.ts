@@ -375,6 +375,12 @@ describe("allocation parameters in pools (VMA TestPool_MinAllocationAlignment, T
     expect(d.allocationInfo.offset).toBe(0);
     expect(pool.getStatistics()).toMatchObject({ allocationCount: 1, allocationBytes: 64 * KiB });
     allocator.destroyBuffer(d.buffer, d.allocation);
+    // With a pool, usage defaults to Unknown (the pool fixes the type), so mapped needs no hostAccess.
+    const m = allocator.createBuffer({ size: 256, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT }, { pool, mapped: true });
+    new Uint8Array(m.allocation.mappedData!).fill(7);
+    expect(m.allocation.mappedData!.byteLength).toBe(256);
+    allocator.destroyBuffer(m.buffer, m.allocation);
+    expect(native.takeVmaMessages()).toEqual([]);
 
     const imageInfo = {
       format: vk.VK_FORMAT_R8G8B8A8_UNORM,
