@@ -25,6 +25,8 @@ export type {
   MemoryType,
   LeakReport,
 } from "./memory/allocator.js";
+export { Pool } from "./memory/pool.js";
+export type { PoolAlgorithm, PoolOptions, PoolStatistics, PoolTarget } from "./memory/pool.js";
 export { Allocation, AllocationInfo } from "./memory/allocation.js";
 export type { AllocationKind, MappedRange } from "./memory/allocation.js";
 export {

@@ -60,6 +60,14 @@ export interface NativeDetailedStatistics {
   unusedRangeSizeMax: number;
 }
 
+/** Statistics kept up to date by VMA, as VmaStatistics (vmaGetPoolStatistics). */
+export interface NativeStatistics {
+  blockCount: number;
+  allocationCount: number;
+  blockBytes: number;
+  allocationBytes: number;
+}
+
 /** One heap's budget, as VMA's VmaBudget. */
 export interface NativeHeapBudget {
   blockCount: number;
@@ -78,6 +86,8 @@ export interface NativeLeak {
   offset: number;
   memoryType: number;
   kind: "buffer" | "image" | "memory";
+  /** The name of the custom pool it was in ("" when unnamed), null for the default pools. */
+  pool: string | null;
 }
 
 /** Memory heaps and types, and the device limits VMA cares about. */
@@ -144,6 +154,23 @@ export interface NativeAddon {
   buildStatsString(allocator: number, detailed: boolean): string;
   setCurrentFrameIndex(allocator: number, frameIndex: number): void;
   findMemoryTypeIndex(allocator: number): number;
+  findMemoryTypeIndexForBufferInfo(allocator: number): number;
+  findMemoryTypeIndexForImageInfo(allocator: number): number;
+  createPool(
+    allocator: number,
+    memoryTypeIndex: number,
+    flags: number,
+    blockSize: number,
+    minBlockCount: number,
+    maxBlockCount: number,
+    priority: number,
+    minAllocationAlignment: number,
+  ): number;
+  destroyPool(pool: number): { leaks: NativeLeak[]; messages: string[] };
+  getPoolStatistics(pool: number): NativeStatistics;
+  calculatePoolStatistics(pool: number): NativeDetailedStatistics;
+  setPoolName(pool: number, name: string | null): void;
+  getPoolName(pool: number): string | null;
   createBuffer(allocator: number): number;
   createImage(allocator: number): number;
   allocateMemory(allocator: number): number;

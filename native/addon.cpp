@@ -80,6 +80,7 @@ void DefineHot(Napi::Env env, Napi::Object exports, Addon* addon, const char* na
 Addon::Addon(Napi::Env env, Napi::Object exports) {
   allocators.resize(1);   // index 0 is never used: a zero handle is always invalid
   allocations.resize(1);
+  pools.resize(1);
   DefineAddon(exports, {
       InstanceMethod("setScratch", &Addon::SetScratch),
       InstanceMethod("setErrorFactory", &Addon::SetErrorFactory),
@@ -95,6 +96,14 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
       InstanceMethod("setCurrentFrameIndex", &Addon::SetCurrentFrameIndex),
       InstanceMethod("findMemoryTypeIndex", &Addon::FindMemoryTypeIndex),
       InstanceMethod("liveAllocationCount", &Addon::LiveAllocationCount),
+      InstanceMethod("findMemoryTypeIndexForBufferInfo", &Addon::FindMemoryTypeIndexForBufferInfo),
+      InstanceMethod("findMemoryTypeIndexForImageInfo", &Addon::FindMemoryTypeIndexForImageInfo),
+      InstanceMethod("createPool", &Addon::CreatePool),
+      InstanceMethod("destroyPool", &Addon::DestroyPool),
+      InstanceMethod("getPoolStatistics", &Addon::GetPoolStatistics),
+      InstanceMethod("calculatePoolStatistics", &Addon::CalculatePoolStatistics),
+      InstanceMethod("setPoolName", &Addon::SetPoolName),
+      InstanceMethod("getPoolName", &Addon::GetPoolName),
       InstanceMethod("allocateMemoryForBuffer", &Addon::AllocateMemoryForBuffer),
       InstanceMethod("allocateMemoryForImage", &Addon::AllocateMemoryForImage),
       InstanceMethod("bindBufferMemory", &Addon::BindBufferMemory),
@@ -245,6 +254,7 @@ uint32_t Addon::NewAllocationSlot(uint32_t allocatorIndex, VmaAllocation allocat
   s.allocation = allocation;
   s.resource = resource;
   s.allocator = allocatorIndex;
+  s.pool = 0;
   s.kind = kind;
   s.ownsResource = ownsResource;
   s.mapCount = 0;
@@ -256,6 +266,8 @@ uint32_t Addon::NewAllocationSlot(uint32_t allocatorIndex, VmaAllocation allocat
 void Addon::ReleaseAllocationSlot(uint32_t index) {
   AllocationSlot& s = allocations[index];
   allocators[s.allocator].liveAllocations--;
+  if (s.pool != 0) pools[s.pool].liveAllocations--;
+  s.pool = 0;
   s.allocation = VK_NULL_HANDLE;
   s.resource = 0;
   s.kind = Kind::Free;

@@ -69,11 +69,24 @@ struct AllocatorSlot {
   bool live = false;
 };
 
+// A custom VmaPool (pool.cpp). Owned by its allocator: destroyed with it, after its allocations.
+struct PoolSlot {
+  VmaPool pool = VK_NULL_HANDLE;
+  uint32_t generation = 1;
+  uint32_t allocator = 0;         // index into allocators
+  uint32_t liveAllocations = 0;
+  bool live = false;
+  bool linear = false;            // VMA_POOL_CREATE_LINEAR_ALGORITHM_BIT: UPPER_ADDRESS allowed
+  bool singleBlock = false;       // maxBlockCount == 1: UPPER_ADDRESS needs it too
+  bool explicitBlockSize = false; // blockSize != 0: VMA refuses dedicated allocations in it
+};
+
 struct AllocationSlot {
   VmaAllocation allocation = VK_NULL_HANDLE;
   uint64_t resource = 0;        // VkBuffer / VkImage created with it or bound to it
   uint32_t generation = 1;
   uint32_t allocator = 0;       // index into allocators
+  uint32_t pool = 0;            // index into pools; 0: the allocator's default pools
   uint32_t nextFree = 0;        // free-list link (index + 1; 0 ends the list)
   uint32_t mapCount = 0;        // our own count of vmaMapMemory calls not yet unmapped
   Kind kind = Kind::Free;
@@ -99,6 +112,7 @@ class Addon : public Napi::Addon<Addon> {
   std::vector<AllocationSlot> allocations;
   uint32_t freeAllocationHead = 0;  // index + 1 of the first free slot; 0: none
   VirtualBlocks virtualBlocks;      // virtual_block.cpp
+  std::vector<PoolSlot> pools;
 
   AllocatorSlot& AllocatorFrom(Napi::Env env, napi_value v, uint32_t* indexOut = nullptr);
   AllocationSlot* AllocationFromNumber(double handle, uint32_t* indexOut);
@@ -106,6 +120,13 @@ class Addon : public Napi::Addon<Addon> {
   uint32_t NewAllocationSlot(uint32_t allocatorIndex, VmaAllocation allocation, Kind kind, uint64_t resource,
                              bool ownsResource);
   void ReleaseAllocationSlot(uint32_t index);
+  PoolSlot* PoolFromNumber(double handle, uint32_t* indexOut);
+  // Unmaps, destroys the resource vkmem created with it, frees the memory and releases the slot.
+  void FreeAllocationNow(uint32_t index);
+  // { handle, name, size, offset, memoryType, kind, pool } of a live allocation, for leak reports.
+  Napi::Object DescribeLeak(Napi::Env env, uint32_t index);
+  // Frees the pool's live allocations (described into leaks) and destroys it (pool.cpp).
+  void DestroyPoolNow(Napi::Env env, uint32_t poolIndex, Napi::Array* leaks);
   static double EncodeHandle(uint32_t generation, uint32_t index) {
     return static_cast<double>(generation) * kIndexSpan + static_cast<double>(index);
   }
@@ -130,6 +151,16 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value SetCurrentFrameIndex(const Napi::CallbackInfo& info);
   Napi::Value FindMemoryTypeIndex(const Napi::CallbackInfo& info);
   Napi::Value LiveAllocationCount(const Napi::CallbackInfo& info);
+  Napi::Value FindMemoryTypeIndexForBufferInfo(const Napi::CallbackInfo& info);
+  Napi::Value FindMemoryTypeIndexForImageInfo(const Napi::CallbackInfo& info);
+
+  // pool.cpp
+  Napi::Value CreatePool(const Napi::CallbackInfo& info);
+  Napi::Value DestroyPool(const Napi::CallbackInfo& info);
+  Napi::Value GetPoolStatistics(const Napi::CallbackInfo& info);
+  Napi::Value CalculatePoolStatistics(const Napi::CallbackInfo& info);
+  Napi::Value SetPoolName(const Napi::CallbackInfo& info);
+  Napi::Value GetPoolName(const Napi::CallbackInfo& info);
 
   // allocation.cpp
   Napi::Value CreateBuffer(Napi::Env env, napi_value arg);  // hot: registered raw (addon.cpp)
@@ -154,15 +185,23 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value AllocateMemoryFor(const Napi::CallbackInfo& info, bool image);
   Napi::Value BindMemory(const Napi::CallbackInfo& info, bool image);
   void FillAllocationOutputs(VmaAllocator allocator, VmaAllocation allocation, double handle);
-  bool ReadAllocationCreateInfo(Napi::Env env, VmaAllocationCreateInfo& out, const char* operation);
+  // Reads VmaAllocationCreateInfo from the scratch; a pool must be live and belong to allocatorIndex.
+  bool ReadAllocationCreateInfo(Napi::Env env, VmaAllocationCreateInfo& out, const char* operation,
+                                uint32_t allocatorIndex, uint32_t* poolIndexOut = nullptr);
   Napi::Value FinishAllocation(Napi::Env env, uint32_t allocatorIndex, VkResult result, VmaAllocation allocation,
-                               Kind kind, uint64_t resource, bool ownsResource);
+                               Kind kind, uint64_t resource, bool ownsResource, uint32_t poolIndex);
+
+ public:
+  // Resource descriptions in the scratch (kIn0..), as createBuffer / createImage lay them out.
+  void ReadBufferCreateInfo(Napi::Env env, VkBufferCreateInfo& out);
+  void ReadImageCreateInfo(Napi::Env env, VkImageCreateInfo& out);
 };
 
 // Checked conversions of scratch values: they come from JS and may hold anything a JS Number can.
 inline bool IsUint(double v, double max) { return v >= 0 && v <= max && static_cast<double>(static_cast<uint64_t>(v)) == v; }
 Napi::Error TypeErrorFor(Napi::Env env, const std::string& message);
 Napi::Error RangeErrorFor(Napi::Env env, const std::string& message);
+Napi::Object DetailedStats(Napi::Env env, const VmaDetailedStatistics& s);  // allocator.cpp
 uint64_t BigIntArg(const Napi::CallbackInfo& info, size_t i, const char* name);
 
 }  // namespace vkmem

@@ -13,14 +13,16 @@ constexpr double kMaxU32 = 4294967295.0;
 constexpr double kMaxSafe = 9007199254740991.0;  // 2^53 - 1
 }  // namespace
 
-bool Addon::ReadAllocationCreateInfo(Napi::Env env, VmaAllocationCreateInfo& out, const char* operation) {
+bool Addon::ReadAllocationCreateInfo(Napi::Env env, VmaAllocationCreateInfo& out, const char* operation,
+                                     uint32_t allocatorIndex, uint32_t* poolIndexOut) {
   const double flags = f64[Scratch::kAllocFlags], usage = f64[Scratch::kAllocUsage];
   const double required = f64[Scratch::kAllocRequired], preferred = f64[Scratch::kAllocPreferred];
   const double typeBits = f64[Scratch::kAllocTypeBits], pool = f64[Scratch::kAllocPool];
   const double priority = f64[Scratch::kAllocPriority];
   // The VMA flags vkmem knows. USER_DATA_COPY_STRING would make VMA read pUserData (a Number here) as
-  // a C string, and UPPER_ADDRESS needs a linear pool: both are refused.
-  constexpr uint32_t kKnownFlags = 0x71FC7 & ~0x40u;
+  // a C string: refused. UPPER_ADDRESS is checked below: it needs a single-block linear pool.
+  constexpr uint32_t kKnownFlags = 0x71FC7;
+  constexpr uint32_t kUpperAddress = 0x40, kDedicated = 0x1;
   if (!IsUint(flags, kMaxU32) || (static_cast<uint32_t>(flags) & ~kKnownFlags) != 0) {
     throw RangeErrorFor(env, std::string(operation) + ": allocation flags out of range");
   }
@@ -30,7 +32,24 @@ bool Addon::ReadAllocationCreateInfo(Napi::Env env, VmaAllocationCreateInfo& out
   if (!IsUint(required, kMaxU32) || !IsUint(preferred, kMaxU32) || !IsUint(typeBits, kMaxU32)) {
     throw RangeErrorFor(env, std::string(operation) + ": memory property flags or type bits out of range");
   }
-  if (pool != 0) throw RangeErrorFor(env, std::string(operation) + ": unknown pool handle");
+  // A pool is trusted only when its handle is live and it belongs to this very allocator: VMA would
+  // otherwise allocate another allocator's memory through this one.
+  uint32_t poolIndex = 0;
+  PoolSlot* poolSlot = nullptr;
+  if (pool != 0) {
+    poolSlot = PoolFromNumber(pool, &poolIndex);
+    if (poolSlot == nullptr) throw Napi::Error::New(env, std::string("vkmem native: ") + operation + ": stale or invalid pool handle");
+    if (poolSlot->allocator != allocatorIndex) {
+      throw TypeErrorFor(env, std::string(operation) + ": the pool belongs to another allocator");
+    }
+  }
+  const uint32_t flagBits = static_cast<uint32_t>(flags);
+  if ((flagBits & kUpperAddress) != 0 && (poolSlot == nullptr || !poolSlot->linear || !poolSlot->singleBlock)) {
+    throw RangeErrorFor(env, std::string(operation) + ": upper-address allocations need a linear pool of one block");
+  }
+  if ((flagBits & kDedicated) != 0 && poolSlot != nullptr && poolSlot->explicitBlockSize) {
+    throw RangeErrorFor(env, std::string(operation) + ": a pool with a fixed block size cannot make dedicated allocations");
+  }
   if (!(priority >= 0 && priority <= 1)) throw RangeErrorFor(env, std::string(operation) + ": priority must be in [0, 1]");
   out = {};
   out.flags = static_cast<VmaAllocationCreateFlags>(flags);
@@ -38,7 +57,8 @@ bool Addon::ReadAllocationCreateInfo(Napi::Env env, VmaAllocationCreateInfo& out
   out.requiredFlags = static_cast<VkMemoryPropertyFlags>(required);
   out.preferredFlags = static_cast<VkMemoryPropertyFlags>(preferred);
   out.memoryTypeBits = static_cast<uint32_t>(typeBits);
-  out.pool = VK_NULL_HANDLE;
+  out.pool = poolSlot != nullptr ? poolSlot->pool : VK_NULL_HANDLE;
+  if (poolIndexOut != nullptr) *poolIndexOut = poolIndex;
   out.priority = static_cast<float>(priority);
   return true;
 }
@@ -57,7 +77,7 @@ void Addon::FillAllocationOutputs(VmaAllocator allocator, VmaAllocation allocati
 
 // Records a successful allocation in the slot table; on failure returns the VkResult for TS to throw.
 Napi::Value Addon::FinishAllocation(Napi::Env env, uint32_t allocatorIndex, VkResult result, VmaAllocation allocation,
-                                    Kind kind, uint64_t resource, bool ownsResource) {
+                                    Kind kind, uint64_t resource, bool ownsResource, uint32_t poolIndex) {
   AllocatorSlot& slot = allocators[allocatorIndex];
   if (result != VK_SUCCESS) {
     ThrowIfVmaAsserted(env, "vkmem allocation");
@@ -70,29 +90,40 @@ Napi::Value Addon::FinishAllocation(Napi::Env env, uint32_t allocatorIndex, VkRe
     else vmaFreeMemory(slot.allocator, allocation);
     return Napi::Number::New(env, VK_ERROR_TOO_MANY_OBJECTS);
   }
+  if (poolIndex != 0) {
+    allocations[index].pool = poolIndex;
+    pools[poolIndex].liveAllocations++;
+  }
   u64[Scratch::kOutResource] = resource;
   FillAllocationOutputs(slot.allocator, allocation, EncodeHandle(allocations[index].generation, index));
   return Napi::Number::New(env, VK_SUCCESS);
 }
 
-// createBuffer(allocator): in[0] size, in[1] usage, in[2] create flags, in[3] sharing mode.
-Napi::Value Addon::CreateBuffer(Napi::Env env, napi_value arg) {
-  RequireScratch(env);
-  uint32_t ai = 0;
-  AllocatorSlot& slot = AllocatorFrom(env, arg, &ai);
+// A VkBufferCreateInfo from the scratch: in[0] size, in[1] usage, in[2] create flags, in[3] sharing mode.
+void Addon::ReadBufferCreateInfo(Napi::Env env, VkBufferCreateInfo& bci) {
   const double* in = f64 + Scratch::kIn0;
   if (!(in[0] >= 1 && in[0] <= kMaxSafe) || std::floor(in[0]) != in[0]) throw RangeErrorFor(env, "buffer size out of range");
   // Sharing mode: exclusive only (concurrent would need pQueueFamilyIndices).
   if (!IsUint(in[1], kMaxU32) || !IsUint(in[2], kMaxU32) || in[3] != 0) {
     throw RangeErrorFor(env, "buffer usage, flags or sharing mode out of range");
   }
-  VkBufferCreateInfo bci = {VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+  bci = {VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   bci.size = static_cast<VkDeviceSize>(in[0]);
   bci.usage = static_cast<VkBufferUsageFlags>(in[1]);
   bci.flags = static_cast<VkBufferCreateFlags>(in[2]);
   bci.sharingMode = static_cast<VkSharingMode>(static_cast<int>(in[3]));
+}
+
+// createBuffer(allocator): the buffer description (ReadBufferCreateInfo) and the allocation create info.
+Napi::Value Addon::CreateBuffer(Napi::Env env, napi_value arg) {
+  RequireScratch(env);
+  uint32_t ai = 0;
+  AllocatorSlot& slot = AllocatorFrom(env, arg, &ai);
+  VkBufferCreateInfo bci;
+  ReadBufferCreateInfo(env, bci);
   VmaAllocationCreateInfo aci;
-  ReadAllocationCreateInfo(env, aci, "vmaCreateBuffer");
+  uint32_t poolIndex = 0;
+  ReadAllocationCreateInfo(env, aci, "vmaCreateBuffer", ai, &poolIndex);
   const double minAlignment = f64[Scratch::kAllocMinAlignment];
   if (!IsUint(minAlignment, kMaxSafe)) throw RangeErrorFor(env, "minAlignment out of range");
   VkBuffer buffer = VK_NULL_HANDLE;
@@ -101,15 +132,12 @@ Napi::Value Addon::CreateBuffer(Napi::Env env, napi_value arg) {
                    ? vmaCreateBufferWithAlignment(slot.allocator, &bci, &aci, static_cast<VkDeviceSize>(minAlignment),
                                                   &buffer, &allocation, nullptr)
                    : vmaCreateBuffer(slot.allocator, &bci, &aci, &buffer, &allocation, nullptr);
-  return FinishAllocation(env, ai, r, allocation, Kind::Buffer, reinterpret_cast<uint64_t>(buffer), true);
+  return FinishAllocation(env, ai, r, allocation, Kind::Buffer, reinterpret_cast<uint64_t>(buffer), true, poolIndex);
 }
 
-// createImage(allocator): in[0] imageType, [1] format, [2..4] extent, [5] mipLevels, [6] arrayLayers,
-// [7] samples, [8] tiling, [9] usage, [10] flags, [11] initialLayout, [12] sharing mode.
-Napi::Value Addon::CreateImage(Napi::Env env, napi_value arg) {
-  RequireScratch(env);
-  uint32_t ai = 0;
-  AllocatorSlot& slot = AllocatorFrom(env, arg, &ai);
+// A VkImageCreateInfo from the scratch: in[0] imageType, [1] format, [2..4] extent, [5] mipLevels,
+// [6] arrayLayers, [7] samples, [8] tiling, [9] usage, [10] flags, [11] initialLayout, [12] sharing mode.
+void Addon::ReadImageCreateInfo(Napi::Env env, VkImageCreateInfo& ici) {
   const double* in = f64 + Scratch::kIn0;
   for (int i = 0; i <= 12; ++i) {
     if (!IsUint(in[i], kMaxU32)) throw RangeErrorFor(env, "image parameter " + std::to_string(i) + " out of range");
@@ -118,7 +146,7 @@ Napi::Value Addon::CreateImage(Napi::Env env, napi_value arg) {
     throw RangeErrorFor(env, "image extent, mip levels, layers and samples must be >= 1");
   }
   if (in[12] != 0) throw RangeErrorFor(env, "image sharing mode must be exclusive");
-  VkImageCreateInfo ici = {VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO};
+  ici = {VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO};
   ici.imageType = static_cast<VkImageType>(static_cast<uint32_t>(in[0]));
   ici.format = static_cast<VkFormat>(static_cast<uint32_t>(in[1]));
   ici.extent = {static_cast<uint32_t>(in[2]), static_cast<uint32_t>(in[3]), static_cast<uint32_t>(in[4])};
@@ -130,12 +158,22 @@ Napi::Value Addon::CreateImage(Napi::Env env, napi_value arg) {
   ici.flags = static_cast<VkImageCreateFlags>(in[10]);
   ici.initialLayout = static_cast<VkImageLayout>(static_cast<uint32_t>(in[11]));
   ici.sharingMode = static_cast<VkSharingMode>(static_cast<uint32_t>(in[12]));
+}
+
+// createImage(allocator): the image description (ReadImageCreateInfo) and the allocation create info.
+Napi::Value Addon::CreateImage(Napi::Env env, napi_value arg) {
+  RequireScratch(env);
+  uint32_t ai = 0;
+  AllocatorSlot& slot = AllocatorFrom(env, arg, &ai);
+  VkImageCreateInfo ici;
+  ReadImageCreateInfo(env, ici);
   VmaAllocationCreateInfo aci;
-  ReadAllocationCreateInfo(env, aci, "vmaCreateImage");
+  uint32_t poolIndex = 0;
+  ReadAllocationCreateInfo(env, aci, "vmaCreateImage", ai, &poolIndex);
   VkImage image = VK_NULL_HANDLE;
   VmaAllocation allocation = VK_NULL_HANDLE;
   VkResult r = vmaCreateImage(slot.allocator, &ici, &aci, &image, &allocation, nullptr);
-  return FinishAllocation(env, ai, r, allocation, Kind::Image, reinterpret_cast<uint64_t>(image), true);
+  return FinishAllocation(env, ai, r, allocation, Kind::Image, reinterpret_cast<uint64_t>(image), true, poolIndex);
 }
 
 // allocateMemory(allocator): in[0] size, in[1] alignment, in[2] memoryTypeBits (a VkMemoryRequirements).
@@ -149,10 +187,11 @@ Napi::Value Addon::AllocateMemory(Napi::Env env, napi_value arg) {
   VkMemoryRequirements req = {static_cast<VkDeviceSize>(in[0]), static_cast<VkDeviceSize>(in[1] < 1 ? 1 : in[1]),
                               static_cast<uint32_t>(in[2])};
   VmaAllocationCreateInfo aci;
-  ReadAllocationCreateInfo(env, aci, "vmaAllocateMemory");
+  uint32_t poolIndex = 0;
+  ReadAllocationCreateInfo(env, aci, "vmaAllocateMemory", ai, &poolIndex);
   VmaAllocation allocation = VK_NULL_HANDLE;
   VkResult r = vmaAllocateMemory(slot.allocator, &req, &aci, &allocation, nullptr);
-  return FinishAllocation(env, ai, r, allocation, Kind::Memory, 0, false);
+  return FinishAllocation(env, ai, r, allocation, Kind::Memory, 0, false, poolIndex);
 }
 
 // allocateMemoryForBuffer(allocator, buffer: bigint) / allocateMemoryForImage(allocator, image: bigint).
@@ -165,11 +204,12 @@ Napi::Value Addon::AllocateMemoryFor(const Napi::CallbackInfo& info, bool image)
   uint64_t resource = BigIntArg(info, 1, image ? "image" : "buffer");
   if (resource == 0) throw TypeErrorFor(env, image ? "image is a null handle" : "buffer is a null handle");
   VmaAllocationCreateInfo aci;
-  ReadAllocationCreateInfo(env, aci, image ? "vmaAllocateMemoryForImage" : "vmaAllocateMemoryForBuffer");
+  uint32_t poolIndex = 0;
+  ReadAllocationCreateInfo(env, aci, image ? "vmaAllocateMemoryForImage" : "vmaAllocateMemoryForBuffer", ai, &poolIndex);
   VmaAllocation allocation = VK_NULL_HANDLE;
   VkResult r = image ? vmaAllocateMemoryForImage(slot.allocator, reinterpret_cast<VkImage>(resource), &aci, &allocation, nullptr)
                      : vmaAllocateMemoryForBuffer(slot.allocator, reinterpret_cast<VkBuffer>(resource), &aci, &allocation, nullptr);
-  return FinishAllocation(env, ai, r, allocation, Kind::Memory, 0, false);
+  return FinishAllocation(env, ai, r, allocation, Kind::Memory, 0, false, poolIndex);
 }
 
 Napi::Value Addon::AllocateMemoryForBuffer(const Napi::CallbackInfo& info) { return AllocateMemoryFor(info, false); }
@@ -200,7 +240,14 @@ Napi::Value Addon::BindImageMemory(const Napi::CallbackInfo& info) { return Bind
 // mapped, and frees the memory. JS must have detached its ArrayBuffers over the mapping first.
 Napi::Value Addon::FreeAllocation(Napi::Env env, napi_value arg) {
   uint32_t index = 0;
-  AllocationSlot& a = AllocationFrom(env, arg, &index);
+  AllocationFrom(env, arg, &index);
+  FreeAllocationNow(index);
+  ThrowIfVmaAsserted(env, "vmaFreeMemory");
+  return env.Undefined();
+}
+
+void Addon::FreeAllocationNow(uint32_t index) {
+  AllocationSlot& a = allocations[index];
   VmaAllocator allocator = allocators[a.allocator].allocator;
   while (a.mapCount > 0) {
     vmaUnmapMemory(allocator, a.allocation);
@@ -214,8 +261,24 @@ Napi::Value Addon::FreeAllocation(Napi::Env env, napi_value arg) {
     vmaFreeMemory(allocator, a.allocation);
   }
   ReleaseAllocationSlot(index);
-  ThrowIfVmaAsserted(env, "vmaFreeMemory");
-  return env.Undefined();
+}
+
+Napi::Object Addon::DescribeLeak(Napi::Env env, uint32_t index) {
+  AllocationSlot& a = allocations[index];
+  VmaAllocator allocator = allocators[a.allocator].allocator;
+  VmaAllocationInfo ai;
+  vmaGetAllocationInfo(allocator, a.allocation, &ai);
+  Napi::Object leak = Napi::Object::New(env);
+  leak.Set("handle", EncodeHandle(a.generation, index));
+  leak.Set("name", ai.pName ? Napi::Value(Napi::String::New(env, ai.pName)) : env.Null());
+  leak.Set("size", static_cast<double>(ai.size));
+  leak.Set("offset", static_cast<double>(ai.offset));
+  leak.Set("memoryType", static_cast<double>(ai.memoryType));
+  leak.Set("kind", a.kind == Kind::Buffer ? "buffer" : a.kind == Kind::Image ? "image" : "memory");
+  const char* poolName = nullptr;
+  if (a.pool != 0) vmaGetPoolName(allocator, pools[a.pool].pool, &poolName);
+  leak.Set("pool", a.pool == 0 ? env.Null() : Napi::Value(Napi::String::New(env, poolName ? poolName : "")));
+  return leak;
 }
 
 Napi::Value Addon::GetAllocationInfo(Napi::Env env, napi_value arg) {

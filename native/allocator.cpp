@@ -5,8 +5,6 @@
 
 namespace vkmem {
 
-namespace {
-
 Napi::Object DetailedStats(Napi::Env env, const VmaDetailedStatistics& s) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("blockCount", static_cast<double>(s.statistics.blockCount));
@@ -22,8 +20,6 @@ Napi::Object DetailedStats(Napi::Env env, const VmaDetailedStatistics& s) {
   o.Set("unusedRangeSizeMax", static_cast<double>(s.unusedRangeSizeMax));
   return o;
 }
-
-}  // namespace
 
 // createAllocator(instance: bigint, physicalDevice: bigint, device: bigint, apiVersion: number,
 //                 flags: number, heapSizeLimits: number[] | undefined, preferredLargeHeapBlockSize: number)
@@ -114,9 +110,10 @@ Napi::Value Addon::CreateAllocator(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, EncodeHandle(slot.generation, index));
 }
 
-// destroyAllocator(handle) -> { leaks: [{ name, size, memoryType, offset, kind }], messages: string[] }
-// Frees every allocation still alive (destroying the buffers and images vkmem created with them)
-// before VMA sees the allocator go, so none of VMA's leak checks fire and nothing aborts.
+// destroyAllocator(handle) -> { leaks: [{ name, size, memoryType, offset, kind, pool }], messages: string[] }
+// Frees every allocation still alive (destroying the buffers and images vkmem created with them), then
+// destroys the allocator's pools, before VMA sees the allocator go, so none of VMA's leak checks fire
+// and nothing aborts.
 Napi::Value Addon::DestroyAllocator(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t index = 0;
@@ -126,28 +123,11 @@ Napi::Value Addon::DestroyAllocator(const Napi::CallbackInfo& info) {
   for (uint32_t i = 1; i < allocations.size() && slot.liveAllocations > 0; ++i) {
     AllocationSlot& a = allocations[i];
     if (a.kind == Kind::Free || a.allocator != index) continue;
-    VmaAllocationInfo ai;
-    vmaGetAllocationInfo(slot.allocator, a.allocation, &ai);
-    Napi::Object leak = Napi::Object::New(env);
-    leak.Set("handle", EncodeHandle(a.generation, i));
-    leak.Set("name", ai.pName ? Napi::Value(Napi::String::New(env, ai.pName)) : env.Null());
-    leak.Set("size", static_cast<double>(ai.size));
-    leak.Set("offset", static_cast<double>(ai.offset));
-    leak.Set("memoryType", static_cast<double>(ai.memoryType));
-    leak.Set("kind", a.kind == Kind::Buffer ? "buffer" : a.kind == Kind::Image ? "image" : "memory");
-    leaks.Set(n++, leak);
-    while (a.mapCount > 0) {
-      vmaUnmapMemory(slot.allocator, a.allocation);
-      a.mapCount--;
-    }
-    if (a.ownsResource && a.kind == Kind::Buffer) {
-      vmaDestroyBuffer(slot.allocator, reinterpret_cast<VkBuffer>(a.resource), a.allocation);
-    } else if (a.ownsResource && a.kind == Kind::Image) {
-      vmaDestroyImage(slot.allocator, reinterpret_cast<VkImage>(a.resource), a.allocation);
-    } else {
-      vmaFreeMemory(slot.allocator, a.allocation);
-    }
-    ReleaseAllocationSlot(i);
+    leaks.Set(n++, DescribeLeak(env, i));
+    FreeAllocationNow(i);
+  }
+  for (uint32_t p = 1; p < pools.size(); ++p) {
+    if (pools[p].live && pools[p].allocator == index) DestroyPoolNow(env, p, nullptr);
   }
   vmaDestroyAllocator(slot.allocator);
   slot.allocator = VK_NULL_HANDLE;
@@ -262,14 +242,48 @@ Napi::Value Addon::SetCurrentFrameIndex(const Napi::CallbackInfo& info) {
 Napi::Value Addon::FindMemoryTypeIndex(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireScratch(env);
-  AllocatorSlot& slot = AllocatorFrom(env, info[0]);
+  uint32_t ai = 0;
+  AllocatorSlot& slot = AllocatorFrom(env, info[0], &ai);
   double bits = f64[Scratch::kIn0];
   if (!IsUint(bits, 4294967295.0)) throw RangeErrorFor(env, "memoryTypeBits out of range");
   VmaAllocationCreateInfo aci;
-  if (!ReadAllocationCreateInfo(env, aci, "vmaFindMemoryTypeIndex")) return env.Undefined();
+  if (!ReadAllocationCreateInfo(env, aci, "vmaFindMemoryTypeIndex", ai)) return env.Undefined();
   uint32_t index = 0;
   VkResult r = vmaFindMemoryTypeIndex(slot.allocator, static_cast<uint32_t>(bits), &aci, &index);
   ThrowIfVmaAsserted(env, "vmaFindMemoryTypeIndex");
+  return Napi::Number::New(env, r == VK_SUCCESS ? static_cast<double>(index) : static_cast<double>(r));
+}
+
+// findMemoryTypeIndexForBufferInfo(handle) / ...ForImageInfo(handle): the resource description as
+// createBuffer / createImage lay it out and the allocation create info, in the scratch. These accept the
+// Auto usages (VMA reads the resource's usage). Returns the index, or the negative VkResult.
+Napi::Value Addon::FindMemoryTypeIndexForBufferInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireScratch(env);
+  uint32_t ai = 0;
+  AllocatorSlot& slot = AllocatorFrom(env, info[0], &ai);
+  VkBufferCreateInfo bci;
+  ReadBufferCreateInfo(env, bci);
+  VmaAllocationCreateInfo aci;
+  ReadAllocationCreateInfo(env, aci, "vmaFindMemoryTypeIndexForBufferInfo", ai);
+  uint32_t index = 0;
+  VkResult r = vmaFindMemoryTypeIndexForBufferInfo(slot.allocator, &bci, &aci, &index);
+  ThrowIfVmaAsserted(env, "vmaFindMemoryTypeIndexForBufferInfo");
+  return Napi::Number::New(env, r == VK_SUCCESS ? static_cast<double>(index) : static_cast<double>(r));
+}
+
+Napi::Value Addon::FindMemoryTypeIndexForImageInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireScratch(env);
+  uint32_t ai = 0;
+  AllocatorSlot& slot = AllocatorFrom(env, info[0], &ai);
+  VkImageCreateInfo ici;
+  ReadImageCreateInfo(env, ici);
+  VmaAllocationCreateInfo aci;
+  ReadAllocationCreateInfo(env, aci, "vmaFindMemoryTypeIndexForImageInfo", ai);
+  uint32_t index = 0;
+  VkResult r = vmaFindMemoryTypeIndexForImageInfo(slot.allocator, &ici, &aci, &index);
+  ThrowIfVmaAsserted(env, "vmaFindMemoryTypeIndexForImageInfo");
   return Napi::Number::New(env, r == VK_SUCCESS ? static_cast<double>(index) : static_cast<double>(r));
 }
 

@@ -3,8 +3,8 @@
  *
  * Invariants:
  * - An Allocation is created only by its Allocator (createBuffer, createImage, allocateMemory*) and freed
- *   only through it (destroyBuffer, destroyImage, freeMemory) or by the allocator's own destroy().
- *   After either, every method throws {@link DestroyedResourceError} and `destroyed` is true.
+ *   only through it (destroyBuffer, destroyImage, freeMemory), by the allocator's own destroy(), or by
+ *   destroying the custom pool it came from. After any of these, every method throws {@link DestroyedResourceError} and `destroyed` is true.
  * - Mapped memory reaches JS only as an ArrayBuffer over exactly the allocation's bytes. There is at
  *   most one such ArrayBuffer per allocation; it is detached (every view over it reads as length 0)
  *   before the memory is unmapped for the last time or freed. JS can never touch unmapped or freed memory.
@@ -18,6 +18,7 @@ import { native, scratch, scratchU32, Slot } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
 import { rawHandle, wrapHandle, type NvkHandle } from "../vulkan/handles.js";
 import type { Allocator } from "./allocator.js";
+import type { Pool } from "./pool.js";
 
 /** What kind of resource an allocation backs. */
 export type AllocationKind = "buffer" | "image" | "memory";
@@ -107,6 +108,8 @@ export class Allocation {
   readonly allocator: Allocator;
   /** What it backs. */
   readonly kind: AllocationKind;
+  /** The custom pool it came from, or null for the allocator's default pools. */
+  readonly pool: Pool | null;
   /** @internal Slot handle in the native table; 0 once freed. */
   _handle: number;
   /** @internal The nvk buffer/image created with it (createBuffer/createImage), else null. */
@@ -128,9 +131,11 @@ export class Allocation {
     persistent: boolean,
     name: string | null,
     userData: unknown,
+    pool: Pool | null = null,
   ) {
     this.allocator = allocator;
     this.kind = kind;
+    this.pool = pool;
     this._handle = handle;
     this._size = size;
     this._resource = resource;
@@ -139,9 +144,9 @@ export class Allocation {
     this._userData = userData;
   }
 
-  /** True once the allocation was freed (or its allocator destroyed). */
+  /** True once the allocation was freed (or its allocator or pool destroyed). */
   get destroyed(): boolean {
-    return this._handle === 0 || this.allocator._handle === 0;
+    return this._handle === 0 || this.allocator._handle === 0 || (this.pool !== null && this.pool._handle === 0);
   }
 
   /** Its label for messages: the name, or undefined. */
@@ -152,7 +157,9 @@ export class Allocation {
   /** @internal Throws DestroyedResourceError when freed; returns the native handle. */
   _live(operation: string): number {
     const h = this._handle;
-    if (h === 0 || this.allocator._handle === 0) throw new DestroyedResourceError("Allocation", this.label, operation);
+    if (h === 0 || this.allocator._handle === 0 || (this.pool !== null && this.pool._handle === 0)) {
+      throw new DestroyedResourceError("Allocation", this.label, operation);
+    }
     return h;
   }
 

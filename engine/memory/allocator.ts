@@ -6,9 +6,11 @@
  *   caller destroys it with {@link Allocator.destroy} before destroying the device.
  * - Every {@link Allocation} belongs to exactly one Allocator. Buffers and images made by createBuffer /
  *   createImage belong to their allocation and are destroyed with it (destroyBuffer / destroyImage).
+ * - Custom pools ({@link createPool}) belong to their allocator too; see engine/memory/pool.ts.
  * - destroy() with allocations still alive does not fail: it reports each of them (name, size, memory
- *   type, kind, creation stack when `captureStacks` is on), frees them, detaches their mapped views, and
- *   only then destroys the VmaAllocator. Every object of the allocator then throws DestroyedResourceError.
+ *   type, kind, pool, creation stack when `captureStacks` is on), frees them, detaches their mapped views,
+ *   destroys the pools left, and only then destroys the VmaAllocator. Every object of the allocator then
+ *   throws DestroyedResourceError.
  *
  * Hot paths (createBuffer/destroyBuffer and friends) check arguments in TS with exact messages, write
  * Numbers into the shared scratch buffer and make one native call; they create no object beyond the
@@ -22,6 +24,7 @@ import { HandleCellPool, isNvkHandle, rawHandle } from "../vulkan/handles.js";
 import { formatBytes } from "../format.js";
 import { Allocation, AllocationInfo } from "./allocation.js";
 import { AllocationCreateFlags, encodeAllocationOptions, type AllocationOptions, MemoryUsage } from "./usage.js";
+import { Pool, type PoolOptions, type PoolTarget } from "./pool.js";
 
 /** Where an allocator gets its device from: a Context, or raw nvk handles and the instance's apiVersion. */
 export interface AllocatorDevice {
@@ -62,6 +65,8 @@ export interface LeakReport {
   size: number;
   memoryType: number;
   kind: "buffer" | "image" | "memory";
+  /** The custom pool it was in (its name, "" when unnamed); absent for the default pools. */
+  pool?: string;
   /** The creation stack, when the allocator was made with `captureStacks`. */
   stack?: string;
 }
@@ -258,6 +263,7 @@ export class Allocator {
   _handle: number;
   private readonly maxAllocationSize: number;
   private readonly mapped = new Set<Allocation>();
+  private readonly pools = new Set<Pool>();
   private readonly stacks: Map<number, string> | null;
   private readonly onLeaks: ((leaks: LeakReport[]) => void) | undefined;
   private readonly formatCache = new Map<string, { result: number; props: any }>();
@@ -375,6 +381,7 @@ export class Allocator {
       persistent,
       name ?? null,
       userData,
+      options?.pool ?? null,
     );
     if (this.stacks !== null) this.stacks.set(handle, new Error().stack?.split("\n").slice(3).join("\n") ?? "");
     return allocation;
@@ -389,6 +396,25 @@ export class Allocator {
     return AllocationInfo.fromScratch(view, allocation.name, allocation.userData);
   }
 
+  /** Checks a buffer description (messages name `arg`) and writes it into the scratch (kIn0..). */
+  private encodeBufferInfo(bufferInfo: BufferInfo, op: string, arg: string): void {
+    if (bufferInfo === null || typeof bufferInfo !== "object") fail(op, arg, "must be an object", bufferInfo, TypeError);
+    const { size, usage } = bufferInfo;
+    const flags = bufferInfo.flags ?? 0;
+    const sharingMode = bufferInfo.sharingMode ?? 0;
+    if (!isPositiveInt(size)) fail(op, `${arg}.size`, "must be a positive integer number of bytes", size);
+    if (size > this.maxAllocationSize) {
+      fail(op, `${arg}.size`, `is larger than any memory heap (largest ${formatBytes(this.maxAllocationSize)})`, size);
+    }
+    if (!isUint32(usage) || usage === 0) fail(op, `${arg}.usage`, "must be non-zero VkBufferUsageFlags", usage);
+    if (!isUint32(flags)) fail(op, `${arg}.flags`, "must be VkBufferCreateFlags", flags);
+    if (sharingMode !== 0) fail(op, `${arg}.sharingMode`, CONCURRENT_UNSUPPORTED, sharingMode);
+    scratch[0] = size;
+    scratch[1] = usage;
+    scratch[2] = flags;
+    scratch[3] = sharingMode;
+  }
+
   /**
    * Creates a buffer, allocates memory for it and binds them (vmaCreateBuffer).
    * @returns the nvk VkBuffer, its Allocation and a snapshot of the allocation's info.
@@ -398,22 +424,8 @@ export class Allocator {
    */
   createBuffer(bufferInfo: BufferInfo, allocationOptions?: AllocationOptions): CreatedBuffer {
     const h = this.live("createBuffer");
-    if (bufferInfo === null || typeof bufferInfo !== "object") fail("createBuffer", "bufferInfo", "must be an object", bufferInfo, TypeError);
-    const { size, usage } = bufferInfo;
-    const flags = bufferInfo.flags ?? 0;
-    const sharingMode = bufferInfo.sharingMode ?? 0;
-    if (!isPositiveInt(size)) fail("createBuffer", "bufferInfo.size", "must be a positive integer number of bytes", size);
-    if (size > this.maxAllocationSize) {
-      fail("createBuffer", "bufferInfo.size", `is larger than any memory heap (largest ${formatBytes(this.maxAllocationSize)})`, size);
-    }
-    if (!isUint32(usage) || usage === 0) fail("createBuffer", "bufferInfo.usage", "must be non-zero VkBufferUsageFlags", usage);
-    if (!isUint32(flags)) fail("createBuffer", "bufferInfo.flags", "must be VkBufferCreateFlags", flags);
-    if (sharingMode !== 0) fail("createBuffer", "bufferInfo.sharingMode", CONCURRENT_UNSUPPORTED, sharingMode);
-    const vmaFlags = encodeAllocationOptions(allocationOptions, "createBuffer", "allocationOptions");
-    scratch[0] = size;
-    scratch[1] = usage;
-    scratch[2] = flags;
-    scratch[3] = sharingMode;
+    this.encodeBufferInfo(bufferInfo, "createBuffer", "bufferInfo");
+    const vmaFlags = encodeAllocationOptions(allocationOptions, "createBuffer", "allocationOptions", this);
     const result = nativeCreateBuffer(h);
     if (result !== 0) throw vkErrorFor(result, "vmaCreateBuffer", allocationOptions?.name);
     const buffer = handleCells.make(nvk.VkBuffer, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
@@ -430,10 +442,24 @@ export class Allocator {
   createImage(imageInfo: ImageInfo, allocationOptions?: AllocationOptions): CreatedImage {
     const op = "createImage";
     const h = this.live(op);
-    if (imageInfo === null || typeof imageInfo !== "object") fail(op, "imageInfo", "must be an object", imageInfo, TypeError);
+    this.encodeImageInfo(imageInfo, op, "imageInfo");
+    const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
+    const result = nativeCreateImage(h);
+    if (result !== 0) throw vkErrorFor(result, "vmaCreateImage", allocationOptions?.name);
+    const image = handleCells.make(nvk.VkImage, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
+    const allocation = this.finish(result, "image", image, vmaFlags, allocationOptions, "vmaCreateImage");
+    return { image, allocation, allocationInfo: this.info(allocation) };
+  }
+
+  /**
+   * Checks an image description against the device (messages name `arg`) and writes it into the scratch
+   * (kIn0..), in the order native ReadImageCreateInfo reads it.
+   */
+  private encodeImageInfo(imageInfo: ImageInfo, op: string, arg: string): void {
+    if (imageInfo === null || typeof imageInfo !== "object") fail(op, arg, "must be an object", imageInfo, TypeError);
     const imageType = imageInfo.imageType ?? 1;
     const { format, extent, usage } = imageInfo;
-    if (extent === null || typeof extent !== "object") fail(op, "imageInfo.extent", "must be { width, height, depth? }", extent, TypeError);
+    if (extent === null || typeof extent !== "object") fail(op, `${arg}.extent`, "must be { width, height, depth? }", extent, TypeError);
     const width = extent.width;
     const height = extent.height;
     const depth = extent.depth ?? 1;
@@ -444,37 +470,36 @@ export class Allocator {
     const flags = imageInfo.flags ?? 0;
     const initialLayout = imageInfo.initialLayout ?? 0;
     const sharingMode = imageInfo.sharingMode ?? 0;
-    if (imageType !== 0 && imageType !== 1 && imageType !== 2) fail(op, "imageInfo.imageType", "must be 0 (1D), 1 (2D) or 2 (3D)", imageType);
-    if (!isKnownFormat(format)) fail(op, "imageInfo.format", "is not a known VkFormat (UNDEFINED is not allowed)", format);
-    if (!isPositiveInt(width) || width > 0xffffffff) fail(op, "imageInfo.extent.width", "must be a positive integer", width);
-    if (!isPositiveInt(height) || height > 0xffffffff) fail(op, "imageInfo.extent.height", "must be a positive integer", height);
-    if (!isPositiveInt(depth) || depth > 0xffffffff) fail(op, "imageInfo.extent.depth", "must be a positive integer", depth);
-    if (!isPositiveInt(mipLevels) || mipLevels > 32) fail(op, "imageInfo.mipLevels", "must be an integer in [1, 32]", mipLevels);
-    if (!isPositiveInt(arrayLayers) || arrayLayers > 0xffffffff) fail(op, "imageInfo.arrayLayers", "must be a positive integer", arrayLayers);
-    if (![1, 2, 4, 8, 16, 32, 64].includes(samples)) fail(op, "imageInfo.samples", "must be a VkSampleCountFlagBits value", samples);
-    if (tiling !== 0 && tiling !== 1) fail(op, "imageInfo.tiling", "must be 0 (optimal) or 1 (linear)", tiling);
-    if (!isUint32(usage) || usage === 0) fail(op, "imageInfo.usage", "must be non-zero VkImageUsageFlags", usage);
-    if (!isUint32(flags)) fail(op, "imageInfo.flags", "must be VkImageCreateFlags", flags);
-    if (initialLayout !== 0 && initialLayout !== 8) fail(op, "imageInfo.initialLayout", "must be 0 (UNDEFINED) or 8 (PREINITIALIZED)", initialLayout);
-    if (sharingMode !== 0) fail(op, "imageInfo.sharingMode", CONCURRENT_UNSUPPORTED, sharingMode);
-    if (imageType === 0 && (height !== 1 || depth !== 1)) fail(op, "imageInfo.extent", "of a 1D image must have height 1 and depth 1", extent);
-    if (imageType === 1 && depth !== 1) fail(op, "imageInfo.extent.depth", "of a 2D image must be 1", depth);
+    if (imageType !== 0 && imageType !== 1 && imageType !== 2) fail(op, `${arg}.imageType`, "must be 0 (1D), 1 (2D) or 2 (3D)", imageType);
+    if (!isKnownFormat(format)) fail(op, `${arg}.format`, "is not a known VkFormat (UNDEFINED is not allowed)", format);
+    if (!isPositiveInt(width) || width > 0xffffffff) fail(op, `${arg}.extent.width`, "must be a positive integer", width);
+    if (!isPositiveInt(height) || height > 0xffffffff) fail(op, `${arg}.extent.height`, "must be a positive integer", height);
+    if (!isPositiveInt(depth) || depth > 0xffffffff) fail(op, `${arg}.extent.depth`, "must be a positive integer", depth);
+    if (!isPositiveInt(mipLevels) || mipLevels > 32) fail(op, `${arg}.mipLevels`, "must be an integer in [1, 32]", mipLevels);
+    if (!isPositiveInt(arrayLayers) || arrayLayers > 0xffffffff) fail(op, `${arg}.arrayLayers`, "must be a positive integer", arrayLayers);
+    if (![1, 2, 4, 8, 16, 32, 64].includes(samples)) fail(op, `${arg}.samples`, "must be a VkSampleCountFlagBits value", samples);
+    if (tiling !== 0 && tiling !== 1) fail(op, `${arg}.tiling`, "must be 0 (optimal) or 1 (linear)", tiling);
+    if (!isUint32(usage) || usage === 0) fail(op, `${arg}.usage`, "must be non-zero VkImageUsageFlags", usage);
+    if (!isUint32(flags)) fail(op, `${arg}.flags`, "must be VkImageCreateFlags", flags);
+    if (initialLayout !== 0 && initialLayout !== 8) fail(op, `${arg}.initialLayout`, "must be 0 (UNDEFINED) or 8 (PREINITIALIZED)", initialLayout);
+    if (sharingMode !== 0) fail(op, `${arg}.sharingMode`, CONCURRENT_UNSUPPORTED, sharingMode);
+    if (imageType === 0 && (height !== 1 || depth !== 1)) fail(op, `${arg}.extent`, "of a 1D image must have height 1 and depth 1", extent);
+    if (imageType === 1 && depth !== 1) fail(op, `${arg}.extent.depth`, "of a 2D image must be 1", depth);
     const maxMips = Math.floor(Math.log2(Math.max(width, height, depth))) + 1;
-    if (mipLevels > maxMips) fail(op, "imageInfo.mipLevels", `must be at most ${maxMips} for a ${width}x${height}x${depth} image`, mipLevels);
+    if (mipLevels > maxMips) fail(op, `${arg}.mipLevels`, `must be at most ${maxMips} for a ${width}x${height}x${depth} image`, mipLevels);
 
     const support = this.imageFormatSupport(format, imageType, tiling, usage, flags);
     if (support.result !== 0) {
-      fail(op, "imageInfo.format", `is not supported for this type, tiling and usage on ${this.deviceName} (${describeValue(support.result)})`, format);
+      fail(op, `${arg}.format`, `is not supported for this type, tiling and usage on ${this.deviceName} (${describeValue(support.result)})`, format);
     }
     const max = support.props;
     if (width > max.maxExtent.width || height > max.maxExtent.height || depth > max.maxExtent.depth) {
-      fail(op, "imageInfo.extent", `exceeds the device's maximum ${max.maxExtent.width}x${max.maxExtent.height}x${max.maxExtent.depth} for this format`, extent);
+      fail(op, `${arg}.extent`, `exceeds the device's maximum ${max.maxExtent.width}x${max.maxExtent.height}x${max.maxExtent.depth} for this format`, extent);
     }
-    if (mipLevels > max.maxMipLevels) fail(op, "imageInfo.mipLevels", `exceeds the device's maximum ${max.maxMipLevels}`, mipLevels);
-    if (arrayLayers > max.maxArrayLayers) fail(op, "imageInfo.arrayLayers", `exceeds the device's maximum ${max.maxArrayLayers}`, arrayLayers);
-    if ((max.sampleCounts & samples) === 0) fail(op, "imageInfo.samples", "is not supported for this format", samples);
+    if (mipLevels > max.maxMipLevels) fail(op, `${arg}.mipLevels`, `exceeds the device's maximum ${max.maxMipLevels}`, mipLevels);
+    if (arrayLayers > max.maxArrayLayers) fail(op, `${arg}.arrayLayers`, `exceeds the device's maximum ${max.maxArrayLayers}`, arrayLayers);
+    if ((max.sampleCounts & samples) === 0) fail(op, `${arg}.samples`, "is not supported for this format", samples);
 
-    const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions");
     scratch[0] = imageType;
     scratch[1] = format;
     scratch[2] = width;
@@ -488,11 +513,6 @@ export class Allocator {
     scratch[10] = flags;
     scratch[11] = initialLayout;
     scratch[12] = sharingMode;
-    const result = nativeCreateImage(h);
-    if (result !== 0) throw vkErrorFor(result, "vmaCreateImage", allocationOptions?.name);
-    const image = handleCells.make(nvk.VkImage, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
-    const allocation = this.finish(result, "image", image, vmaFlags, allocationOptions, "vmaCreateImage");
-    return { image, allocation, allocationInfo: this.info(allocation) };
   }
 
   private imageFormatSupport(format: number, type: number, tiling: number, usage: number, flags: number) {
@@ -523,7 +543,7 @@ export class Allocator {
       fail(op, "requirements.alignment", "must be a power of two", alignment);
     }
     if (!isUint32(memoryTypeBits) || memoryTypeBits === 0) fail(op, "requirements.memoryTypeBits", "must be a non-zero uint32 mask", memoryTypeBits);
-    const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions");
+    const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
     scratch[0] = size;
     scratch[1] = alignment;
     scratch[2] = memoryTypeBits;
@@ -538,7 +558,7 @@ export class Allocator {
     const op = "allocateMemoryForBuffer";
     const h = this.live(op);
     if (!isNvkHandle(buffer, "VkBuffer")) fail(op, "buffer", "must be an nvk VkBuffer", buffer, TypeError);
-    const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions");
+    const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
     return this.finish(native.allocateMemoryForBuffer(h, rawHandle(buffer)), "memory", null, vmaFlags, allocationOptions, "vmaAllocateMemoryForBuffer");
   }
 
@@ -547,7 +567,7 @@ export class Allocator {
     const op = "allocateMemoryForImage";
     const h = this.live(op);
     if (!isNvkHandle(image, "VkImage")) fail(op, "image", "must be an nvk VkImage", image, TypeError);
-    const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions");
+    const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
     return this.finish(native.allocateMemoryForImage(h, rawHandle(image)), "memory", null, vmaFlags, allocationOptions, "vmaAllocateMemoryForImage");
   }
 
@@ -593,8 +613,8 @@ export class Allocator {
 
   private destroyResource(resource: unknown, allocation: Allocation, op: string, cls: "VkBuffer" | "VkImage"): void {
     if (!(allocation instanceof Allocation) || allocation.allocator !== this) this.checkAllocation(allocation, op);
-    // Already freed (here, or by this allocator's destroy()): destroying twice is a no-op.
-    if (allocation._handle === 0 || this._handle === 0) return;
+    // Already freed (here, by this allocator's destroy() or its pool's): destroying twice is a no-op.
+    if (allocation.destroyed) return;
     const kind = cls === "VkBuffer" ? "buffer" : "image";
     if (resource !== null && resource !== undefined && resource !== allocation._resource) {
       if (!isNvkHandle(resource, cls)) fail(op, kind, `must be an nvk ${cls} or null`, resource, TypeError);
@@ -616,7 +636,7 @@ export class Allocator {
   /** Frees an allocation from allocateMemory* (vmaFreeMemory); a second call is a no-op. */
   freeMemory(allocation: Allocation): void {
     this.checkAllocation(allocation, "freeMemory");
-    if (allocation._handle === 0 || this._handle === 0) return;
+    if (allocation.destroyed) return;
     if (allocation.kind !== "memory") {
       fail("freeMemory", "allocation", `backs a ${allocation.kind}: use destroy${allocation.kind === "buffer" ? "Buffer" : "Image"}()`, allocation.label ?? "(unnamed)", TypeError);
     }
@@ -681,13 +701,132 @@ export class Allocator {
     if (!isUint32(memoryTypeBits)) fail(op, "memoryTypeBits", "must be a uint32 mask", memoryTypeBits);
     const usage = allocationOptions?.usage ?? MemoryUsage.Unknown;
     if (usage >= MemoryUsage.Auto) {
-      fail(op, "allocationOptions.usage", "cannot be an Auto usage without a buffer or image description", usage);
+      fail(op, "allocationOptions.usage", "cannot be an Auto usage without a buffer or image description (see findMemoryTypeIndexForBufferInfo)", usage);
     }
-    encodeAllocationOptions({ ...allocationOptions, usage }, op, "allocationOptions");
+    this.refusePool(allocationOptions, op, "allocationOptions");
+    encodeAllocationOptions({ ...allocationOptions, usage }, op, "allocationOptions", this);
     scratch[0] = memoryTypeBits;
     const r = native.findMemoryTypeIndex(h);
     if (r < 0) throw vkErrorFor(r, "vmaFindMemoryTypeIndex");
     return r;
+  }
+
+  /**
+   * The memory type VMA would choose for a buffer of this description and the options
+   * (vmaFindMemoryTypeIndexForBufferInfo). The Auto usages are allowed: VMA reads the buffer's usage.
+   * @throws TypeError / RangeError for bad arguments; VkError VK_ERROR_FEATURE_NOT_PRESENT when no type fits.
+   */
+  findMemoryTypeIndexForBufferInfo(bufferInfo: BufferInfo, allocationOptions?: AllocationOptions): number {
+    return this.findMemoryTypeIndexFor("buffer", bufferInfo, allocationOptions, "findMemoryTypeIndexForBufferInfo", "bufferInfo", "allocationOptions");
+  }
+
+  /**
+   * The memory type VMA would choose for an image of this description and the options
+   * (vmaFindMemoryTypeIndexForImageInfo). The description is checked as createImage checks it.
+   * @throws TypeError / RangeError for bad arguments; VkError VK_ERROR_FEATURE_NOT_PRESENT when no type fits.
+   */
+  findMemoryTypeIndexForImageInfo(imageInfo: ImageInfo, allocationOptions?: AllocationOptions): number {
+    return this.findMemoryTypeIndexFor("image", imageInfo, allocationOptions, "findMemoryTypeIndexForImageInfo", "imageInfo", "allocationOptions");
+  }
+
+  private findMemoryTypeIndexFor(
+    kind: "buffer" | "image",
+    info: BufferInfo | ImageInfo,
+    allocationOptions: AllocationOptions | undefined,
+    op: string,
+    infoArg: string,
+    optionsArg: string,
+  ): number {
+    const h = this.live(op);
+    if (kind === "buffer") this.encodeBufferInfo(info as BufferInfo, op, infoArg);
+    else this.encodeImageInfo(info as ImageInfo, op, infoArg);
+    this.refusePool(allocationOptions, op, optionsArg);
+    encodeAllocationOptions(allocationOptions, op, optionsArg, this);
+    const r = kind === "buffer" ? native.findMemoryTypeIndexForBufferInfo(h) : native.findMemoryTypeIndexForImageInfo(h);
+    if (r < 0) throw vkErrorFor(r, kind === "buffer" ? "vmaFindMemoryTypeIndexForBufferInfo" : "vmaFindMemoryTypeIndexForImageInfo");
+    return r;
+  }
+
+  private refusePool(options: AllocationOptions | undefined, op: string, arg: string): void {
+    if (options !== null && typeof options === "object" && options.pool !== undefined) {
+      fail(op, `${arg}.pool`, "has no place here: a pool has one memory type (pool.memoryTypeIndex)", options.pool.label ?? "(unnamed pool)", TypeError);
+    }
+  }
+
+  /**
+   * Creates a custom pool (vmaCreatePool) in a memory type given by index, or chosen for a buffer or image
+   * description and allocation options. Allocate from it with `{ pool }` in the allocation options; destroy
+   * it with {@link Pool.destroy} (or it goes with the allocator). See engine/memory/pool.ts.
+   *
+   * The pool's memory type must suit what is allocated from it: VMA does not check a resource's
+   * memoryTypeBits against a pool (the validation layer reports a bind into a type the resource refuses).
+   * @throws TypeError / RangeError naming the argument and value (bad block size, counts, algorithm, ...).
+   * @throws OutOfDeviceMemoryError when minBlockCount blocks cannot be allocated; VkError otherwise.
+   * @throws DestroyedResourceError after destroy().
+   */
+  createPool(target: PoolTarget, options?: PoolOptions): Pool {
+    const op = "createPool";
+    this.live(op);
+    if (target === null || typeof target !== "object") {
+      fail(op, "target", "must be { memoryTypeIndex } or { forBuffer, allocation? } or { forImage, allocation? }", target, TypeError);
+    }
+    const t = target as Partial<{ memoryTypeIndex: number; forBuffer: BufferInfo; forImage: ImageInfo; allocation: AllocationOptions }>;
+    const given = (["memoryTypeIndex", "forBuffer", "forImage"] as const).filter((k) => t[k] !== undefined);
+    if (given.length !== 1) {
+      fail(op, "target", "must have exactly one of memoryTypeIndex, forBuffer, forImage", target, TypeError);
+    }
+    let memoryTypeIndex: number;
+    if (t.memoryTypeIndex !== undefined) {
+      memoryTypeIndex = t.memoryTypeIndex;
+      if (!(Number.isInteger(memoryTypeIndex) && memoryTypeIndex >= 0 && memoryTypeIndex < this.memoryTypes.length)) {
+        fail(op, "target.memoryTypeIndex", `must be an integer in [0, ${this.memoryTypes.length})`, memoryTypeIndex);
+      }
+      if (t.allocation !== undefined) fail(op, "target.allocation", "is only used with forBuffer or forImage", t.allocation, TypeError);
+    } else if (t.forBuffer !== undefined) {
+      memoryTypeIndex = this.findMemoryTypeIndexFor("buffer", t.forBuffer, t.allocation, op, "target.forBuffer", "target.allocation");
+    } else {
+      memoryTypeIndex = this.findMemoryTypeIndexFor("image", t.forImage!, t.allocation, op, "target.forImage", "target.allocation");
+    }
+    const pool = new Pool(this, memoryTypeIndex, options, op);
+    this.pools.add(pool);
+    return pool;
+  }
+
+  /** @internal A pool is being destroyed: detach the mapped views of its allocations, forget it. */
+  _forgetPool(pool: Pool): void {
+    for (const a of this.mapped) if (a.pool === pool) a._release();
+    this.pools.delete(pool);
+  }
+
+  /**
+   * @internal Turns native leak records into reports (with creation stacks when captured), hands them to
+   * `onLeaks` or emits one process warning; `what` names who was destroyed ("Allocator 'x'", "Pool 'y'").
+   */
+  _reportLeaks(what: string, leaks: NativeLeak[], messages: string[]): LeakReport[] {
+    const reports: LeakReport[] = leaks.map((l: NativeLeak) => {
+      const r: LeakReport = { name: l.name, size: l.size, memoryType: l.memoryType, kind: l.kind };
+      if (l.pool !== null) r.pool = l.pool;
+      const stack = this.stacks?.get(l.handle);
+      if (stack !== undefined) r.stack = stack;
+      this.stacks?.delete(l.handle);
+      return r;
+    });
+    if (reports.length > 0 || messages.length > 0) {
+      if (this.onLeaks !== undefined) this.onLeaks(reports);
+      else {
+        const lines = reports.map(
+          (r) =>
+            `  ${r.kind} ${r.name === null ? "(unnamed)" : `'${r.name}'`}: ${formatBytes(r.size)} in memory type ${r.memoryType}` +
+            (r.pool !== undefined ? ` (pool ${r.pool === "" ? "(unnamed)" : `'${r.pool}'`})` : ""),
+        );
+        process.emitWarning(
+          `${what} destroyed with ${reports.length} live allocation(s); freed them:\n${lines.join("\n")}` +
+            (messages.length > 0 ? `\n${messages.join("\n")}` : ""),
+          "VkmemLeakWarning",
+        );
+      }
+    }
+    return reports;
   }
 
   /**
@@ -700,28 +839,12 @@ export class Allocator {
     if (h === 0) return [];
     for (const a of this.mapped) a._release();
     this.mapped.clear();
+    for (const p of this.pools) p._release();
+    this.pools.clear();
     this._handle = 0;
     const { leaks, messages } = native.destroyAllocator(h);
-    const reports: LeakReport[] = leaks.map((l: NativeLeak) => {
-      const r: LeakReport = { name: l.name, size: l.size, memoryType: l.memoryType, kind: l.kind };
-      const stack = this.stacks?.get(l.handle);
-      if (stack !== undefined) r.stack = stack;
-      return r;
-    });
+    const reports = this._reportLeaks(`Allocator${this.label ? ` '${this.label}'` : ""}`, leaks, messages);
     this.stacks?.clear();
-    if (reports.length > 0 || messages.length > 0) {
-      if (this.onLeaks !== undefined) this.onLeaks(reports);
-      else {
-        const lines = reports.map(
-          (r) => `  ${r.kind} ${r.name === null ? "(unnamed)" : `'${r.name}'`}: ${formatBytes(r.size)} in memory type ${r.memoryType}`,
-        );
-        process.emitWarning(
-          `Allocator${this.label ? ` '${this.label}'` : ""} destroyed with ${reports.length} live allocation(s); freed them:\n${lines.join("\n")}` +
-            (messages.length > 0 ? `\n${messages.join("\n")}` : ""),
-          "VkmemLeakWarning",
-        );
-      }
-    }
     return reports;
   }
 }

@@ -14,6 +14,7 @@
  */
 import { describeValue } from "../errors.js";
 import { scratch, Slot } from "../native.js";
+import { Pool } from "./pool.js";
 
 /** VMA's VmaMemoryUsage values. */
 export const MemoryUsage = {
@@ -46,6 +47,8 @@ export const AllocationCreateFlags = {
   DEDICATED_MEMORY: 0x1,
   NEVER_ALLOCATE: 0x2,
   MAPPED: 0x4,
+  /** Double stack: allocate from the top of a linear pool's one block (needs such a pool). */
+  UPPER_ADDRESS: 0x40,
   DONT_BIND: 0x80,
   WITHIN_BUDGET: 0x100,
   CAN_ALIAS: 0x200,
@@ -117,6 +120,13 @@ export interface AllocationOptions {
   name?: string;
   /** Any JS value kept with the allocation; a safe non-negative integer also goes to VMA's pUserData. */
   userData?: unknown;
+  /**
+   * Allocate from this custom pool (of the same allocator) instead of the default pools. The pool's memory
+   * type must be one the resource accepts. `usage` then defaults to Unknown: the pool fixes the memory type.
+   */
+  pool?: Pool;
+  /** Allocate at the top of a linear pool with maxBlockCount 1 (a double stack); VMA's UPPER_ADDRESS. */
+  upperAddress?: boolean;
 }
 
 const STRATEGY_FLAGS: Record<AllocationStrategy, number> = {
@@ -139,7 +149,7 @@ function bad(op: string, arg: string, what: string, value: unknown, Ctor: typeof
  * @returns the VMA flags written (so callers can see MAPPED etc.).
  * @throws TypeError / RangeError naming the option and its value.
  */
-export function encodeAllocationOptions(options: AllocationOptions | undefined, op: string, arg: string): number {
+export function encodeAllocationOptions(options: AllocationOptions | undefined, op: string, arg: string, owner?: object): number {
   let usage = 7;
   let flags = 0;
   let required = 0;
@@ -147,9 +157,19 @@ export function encodeAllocationOptions(options: AllocationOptions | undefined, 
   let typeBits = 0;
   let priority = 0.5;
   let minAlignment = 0;
+  let pool = 0;
   if (options !== undefined) {
     if (options === null || typeof options !== "object") bad(op, arg, "must be an object", options, TypeError);
     const o = options;
+    if (o.pool !== undefined) {
+      const p = o.pool;
+      if (!(p instanceof Pool)) bad(op, `${arg}.pool`, "must be a Pool", p, TypeError);
+      pool = p._live(op);
+      if (owner !== undefined && p.allocator !== owner) {
+        bad(op, `${arg}.pool`, "belongs to another allocator", p.label ?? "(unnamed pool)", TypeError);
+      }
+      usage = 0;
+    }
     if (o.usage !== undefined) {
       usage = o.usage;
       if (!(typeof usage === "number" && usage >= 0 && usage <= 9 && Math.floor(usage) === usage)) {
@@ -175,6 +195,7 @@ export function encodeAllocationOptions(options: AllocationOptions | undefined, 
     if (o.neverAllocate) flags |= AllocationCreateFlags.NEVER_ALLOCATE;
     if (o.mapped) flags |= AllocationCreateFlags.MAPPED;
     if (o.withinBudget) flags |= AllocationCreateFlags.WITHIN_BUDGET;
+    if (o.upperAddress) flags |= AllocationCreateFlags.UPPER_ADDRESS;
     if (o.strategy !== undefined) {
       const s = STRATEGY_FLAGS[o.strategy];
       if (s === undefined || !Object.hasOwn(STRATEGY_FLAGS, o.strategy)) {
@@ -208,6 +229,15 @@ export function encodeAllocationOptions(options: AllocationOptions | undefined, 
       minAlignment = a;
     }
     if ((flags & 0x3) === 0x3) bad(op, arg, "cannot ask for dedicated memory together with neverAllocate", options);
+    if ((flags & AllocationCreateFlags.UPPER_ADDRESS) !== 0) {
+      const p = o.pool;
+      if (p === undefined || p.algorithm !== "linear" || p.maxBlockCount !== 1) {
+        bad(op, `${arg}.upperAddress`, "needs a linear pool with maxBlockCount 1 (a double stack)", p === undefined ? "no pool" : `pool '${p.label ?? "(unnamed)"}' (${p.algorithm}, maxBlockCount ${p.maxBlockCount})`);
+      }
+    }
+    if ((flags & AllocationCreateFlags.DEDICATED_MEMORY) !== 0 && o.pool !== undefined && o.pool.blockSize !== 0) {
+      bad(op, `${arg}.dedicated`, "is not possible in a pool with a fixed blockSize", o.pool.label ?? "(unnamed pool)");
+    }
     if ((flags & 0x1000) !== 0 && (flags & 0xc00) === 0) {
       bad(op, `${arg}.allowTransferInstead`, "needs hostAccess 'sequentialWrite' or 'random'", options);
     }
@@ -220,7 +250,7 @@ export function encodeAllocationOptions(options: AllocationOptions | undefined, 
   scratch[Slot.AllocRequired] = required;
   scratch[Slot.AllocPreferred] = preferred;
   scratch[Slot.AllocTypeBits] = typeBits;
-  scratch[Slot.AllocPool] = 0;
+  scratch[Slot.AllocPool] = pool;
   scratch[Slot.AllocPriority] = priority;
   scratch[Slot.AllocMinAlignment] = minAlignment;
   return flags;

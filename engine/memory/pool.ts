@@ -1,0 +1,237 @@
+/**
+ * Pool: a custom pool of device memory (one VmaPool), for allocations that should live apart from the
+ * allocator's default pools: in one memory type, in blocks of a chosen size and count, under one algorithm.
+ *
+ * Who owns what:
+ * - {@link Allocator.createPool} makes a Pool; the caller destroys it with {@link Pool.destroy} before
+ *   destroying the allocator. If it does not, the allocator's destroy() frees the pool's allocations
+ *   (reporting them with every other live allocation) and then destroys the pool.
+ * - Allocations come from a pool by passing `{ pool }` in the {@link AllocationOptions} of createBuffer,
+ *   createImage or allocateMemory*. They still belong to the allocator (freed through it, counted in its
+ *   statistics) and remember their pool in {@link Allocation.pool}.
+ * - destroy() with allocations still in the pool does not fail: it reports each (name, size, kind, creation
+ *   stack when the allocator captures stacks), frees them and only then destroys the pool; VMA on its own
+ *   would assert and leak the memory. Those allocations, and the pool, then throw DestroyedResourceError.
+ *
+ * Algorithms:
+ * - `"tlsf"` (default): VMA's two-level segregated fit, any allocation and free order, O(1) operations.
+ * - `"linear"`: allocations are placed one after another. Used as free-at-once (allocate, then free
+ *   everything), as a stack (free the last first), as a ring buffer (free the oldest first, allocation
+ *   wraps to the block's start) or, with `upperAddress: true` allocations and `maxBlockCount: 1`, as a
+ *   double stack growing from both ends of the one block. Freeing in another order works but the space
+ *   is only reused once everything before it (or after it) is free as well.
+ *
+ * Where a buddy pool plugs in: VMA 3 has no buddy algorithm any more, and vkmem's own (power-of-two
+ * blocks, split and merged, as an offset allocator over a virtual block) is built separately. A buddy pool
+ * would be a `"tlsf"` pool with a fixed `blockSize` whose blocks are each taken whole as one allocation
+ * (`allocateMemory({ size: blockSize, ... }, { pool })`), sub-allocated by the buddy offset allocator,
+ * resources bound with `bindBufferMemory(allocation, buffer, offset)` / `bindImageMemory`. Until that
+ * lands, `algorithm: "buddy"` is refused with a RangeError rather than quietly served by TLSF.
+ * @module
+ */
+import { DestroyedResourceError, describeValue, vkErrorFor } from "../errors.js";
+import { native, type NativeDetailedStatistics, type NativeStatistics } from "../native.js";
+import type { Allocator, BufferInfo, ImageInfo, LeakReport } from "./allocator.js";
+import type { AllocationOptions } from "./usage.js";
+
+/** The allocation algorithm of a pool. */
+export type PoolAlgorithm = "tlsf" | "linear";
+
+/**
+ * Where a pool's memory comes from: a memory type index, or the type VMA would choose for a buffer or
+ * image description and allocation options (vmaFindMemoryTypeIndexForBufferInfo / ForImageInfo).
+ */
+export type PoolTarget =
+  | { memoryTypeIndex: number }
+  | { forBuffer: BufferInfo; allocation?: AllocationOptions }
+  | { forImage: ImageInfo; allocation?: AllocationOptions };
+
+/** Options of {@link Allocator.createPool}. */
+export interface PoolOptions {
+  /**
+   * Size of each VkDeviceMemory block in bytes. Default (or 0): VMA's preferred size for the heap, blocks may
+   * then differ in size and the pool may also make dedicated allocations. Set: every block has this size.
+   */
+  blockSize?: number;
+  /** Blocks allocated at creation and always kept, even empty (default 0). */
+  minBlockCount?: number;
+  /** At most this many blocks (default Infinity). Equal to minBlockCount: a pool of fixed size. */
+  maxBlockCount?: number;
+  /** Every allocation of the pool is aligned to at least this power of two (default: none). */
+  minAllocationAlignment?: number;
+  /** VK_EXT_memory_priority priority of the pool's blocks, in [0, 1] (default 0.5). */
+  priority?: number;
+  /** The pool's name: in the JSON dump, leak reports and errors. */
+  name?: string;
+  /** The allocation algorithm (default "tlsf"). */
+  algorithm?: PoolAlgorithm;
+  /** Treat buffers and optimal images as never conflicting in a block (VMA's IGNORE_BUFFER_IMAGE_GRANULARITY). */
+  ignoreBufferImageGranularity?: boolean;
+}
+
+/** What VMA keeps up to date about a pool (VmaStatistics). */
+export type PoolStatistics = NativeStatistics;
+
+const POOL_LINEAR = 0x4;
+const POOL_IGNORE_GRANULARITY = 0x2;
+
+function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeof TypeError = RangeError): never {
+  throw new Ctor(`${op}: ${arg} ${what}, got ${describeValue(value)}`);
+}
+function isCount(v: unknown): v is number {
+  return typeof v === "number" && v >= 0 && v <= 1_000_000 && Math.floor(v) === v;
+}
+
+/**
+ * One custom pool. Made by {@link Allocator.createPool}; destroyed by {@link Pool.destroy} or with its allocator.
+ */
+export class Pool {
+  /** The allocator it belongs to. */
+  readonly allocator: Allocator;
+  /** The memory type all its blocks are in. */
+  readonly memoryTypeIndex: number;
+  /** Its allocation algorithm. */
+  readonly algorithm: PoolAlgorithm;
+  /** The fixed block size, or 0 when VMA chooses block sizes. */
+  readonly blockSize: number;
+  /** Blocks always kept. */
+  readonly minBlockCount: number;
+  /** Most blocks it may have (Infinity: no limit). */
+  readonly maxBlockCount: number;
+  /** Minimum alignment of its allocations (0: none beyond the resource's). */
+  readonly minAllocationAlignment: number;
+  /** Priority of its blocks. */
+  readonly priority: number;
+  /** @internal Slot handle in the native pool table; 0 once destroyed. */
+  _handle: number;
+  private _label: string | undefined;
+
+  /** @internal Use {@link Allocator.createPool}. */
+  constructor(allocator: Allocator, memoryTypeIndex: number, options: PoolOptions | undefined, op: string) {
+    if (options !== undefined && (options === null || typeof options !== "object")) fail(op, "options", "must be an object", options, TypeError);
+    const o = options ?? {};
+    const algorithm = o.algorithm ?? "tlsf";
+    if (algorithm !== "tlsf" && algorithm !== "linear") {
+      const note = (algorithm as string) === "buddy" ? " (a buddy pool is not available yet: see Pool's documentation)" : "";
+      fail(op, "options.algorithm", `must be 'tlsf' or 'linear'${note}`, algorithm);
+    }
+    const heapIndex = allocator.memoryTypes[memoryTypeIndex].heapIndex;
+    const limit = allocator.heapSizeLimits[heapIndex];
+    const heapSize = limit > 0 ? Math.min(limit, allocator.memoryHeaps[heapIndex].size) : allocator.memoryHeaps[heapIndex].size;
+    const blockSize = o.blockSize ?? 0;
+    if (!(blockSize === 0 || (Number.isSafeInteger(blockSize) && blockSize > 0))) {
+      fail(op, "options.blockSize", "must be a positive integer number of bytes", blockSize);
+    }
+    if (blockSize > heapSize) {
+      fail(op, "options.blockSize", `is larger than heap ${heapIndex} of memory type ${memoryTypeIndex} (${heapSize} bytes${limit > 0 ? ", limited" : ""})`, blockSize);
+    }
+    const minBlockCount = o.minBlockCount ?? 0;
+    if (!isCount(minBlockCount)) fail(op, "options.minBlockCount", "must be an integer in [0, 1000000]", minBlockCount);
+    const maxBlockCount = o.maxBlockCount ?? Infinity;
+    if (!(maxBlockCount === Infinity || (isCount(maxBlockCount) && maxBlockCount >= 1))) {
+      fail(op, "options.maxBlockCount", "must be an integer in [1, 1000000] or Infinity", maxBlockCount);
+    }
+    if (maxBlockCount < minBlockCount) {
+      fail(op, "options.maxBlockCount", `must be at least options.minBlockCount (${minBlockCount})`, maxBlockCount);
+    }
+    const minAlignment = o.minAllocationAlignment ?? 0;
+    if (!(minAlignment === 0 || (Number.isInteger(minAlignment) && minAlignment >= 1 && minAlignment <= 2 ** 31 && (minAlignment & (minAlignment - 1)) === 0))) {
+      fail(op, "options.minAllocationAlignment", "must be a power of two", minAlignment);
+    }
+    const priority = o.priority ?? 0.5;
+    if (!(typeof priority === "number" && priority >= 0 && priority <= 1)) fail(op, "options.priority", "must be a number in [0, 1]", priority);
+    if (o.name !== undefined && (typeof o.name !== "string" || o.name.includes("\0"))) {
+      fail(op, "options.name", "must be a string without NUL characters", o.name, TypeError);
+    }
+    if (o.ignoreBufferImageGranularity !== undefined && typeof o.ignoreBufferImageGranularity !== "boolean") {
+      fail(op, "options.ignoreBufferImageGranularity", "must be a boolean", o.ignoreBufferImageGranularity, TypeError);
+    }
+    const flags = (algorithm === "linear" ? POOL_LINEAR : 0) | (o.ignoreBufferImageGranularity ? POOL_IGNORE_GRANULARITY : 0);
+    const handle = native.createPool(
+      allocator._handle,
+      memoryTypeIndex,
+      flags,
+      blockSize,
+      minBlockCount,
+      maxBlockCount === Infinity ? 0 : maxBlockCount,
+      priority,
+      minAlignment,
+    );
+    if (handle < 0) throw vkErrorFor(handle, "vmaCreatePool", o.name);
+    if (o.name !== undefined) native.setPoolName(handle, o.name);
+    this.allocator = allocator;
+    this.memoryTypeIndex = memoryTypeIndex;
+    this.algorithm = algorithm;
+    this.blockSize = blockSize;
+    this.minBlockCount = minBlockCount;
+    this.maxBlockCount = maxBlockCount;
+    this.minAllocationAlignment = minAlignment;
+    this.priority = priority;
+    this._handle = handle;
+    this._label = o.name;
+  }
+
+  /** True once destroyed (by destroy() or with its allocator). */
+  get destroyed(): boolean {
+    return this._handle === 0;
+  }
+
+  /** Its label for messages: the name, or undefined. */
+  get label(): string | undefined {
+    return this._label;
+  }
+
+  /** @internal Throws DestroyedResourceError when destroyed; returns the native handle. */
+  _live(operation: string): number {
+    const h = this._handle;
+    if (h === 0) throw new DestroyedResourceError("Pool", this._label, operation);
+    return h;
+  }
+
+  /** The pool's name as VMA holds it (vmaGetPoolName), or null. @throws DestroyedResourceError */
+  get name(): string | null {
+    return native.getPoolName(this._live("name"));
+  }
+
+  /** Renames the pool (vmaSetPoolName); null clears the name. @throws TypeError, DestroyedResourceError */
+  set name(value: string | null) {
+    const h = this._live("name");
+    if (value !== null && (typeof value !== "string" || value.includes("\0"))) {
+      fail("Pool.name", "value", "must be a string without NUL characters, or null", value, TypeError);
+    }
+    native.setPoolName(h, value);
+    this._label = value ?? undefined;
+  }
+
+  /** Blocks, allocations and their bytes, as VMA keeps them (vmaGetPoolStatistics; cheap). */
+  getStatistics(): PoolStatistics {
+    return native.getPoolStatistics(this._live("getStatistics"));
+  }
+
+  /**
+   * Detailed statistics, walking the pool's blocks (vmaCalculatePoolStatistics): adds unused ranges and the
+   * smallest and largest allocation and unused range (Infinity as the minimum of an empty set).
+   */
+  calculateStatistics(): NativeDetailedStatistics {
+    return native.calculatePoolStatistics(this._live("calculateStatistics"));
+  }
+
+  /**
+   * Destroys the pool and its memory blocks. Allocations still in it are reported (returned, and passed to
+   * the allocator's `onLeaks` or emitted as one process warning), freed with their buffers and images, and
+   * only then is the pool destroyed. A second call does nothing and returns [].
+   */
+  destroy(): LeakReport[] {
+    const h = this._handle;
+    if (h === 0) return [];
+    this.allocator._forgetPool(this);
+    this._handle = 0;
+    const { leaks, messages } = native.destroyPool(h);
+    return this.allocator._reportLeaks(`Pool${this._label !== undefined ? ` '${this._label}'` : ""}`, leaks, messages);
+  }
+
+  /** @internal The allocator is being destroyed: the native side destroys the pool with it. */
+  _release(): void {
+    this._handle = 0;
+  }
+}
