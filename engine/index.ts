@@ -36,3 +36,21 @@ export {
   memoryHeapNames,
 } from "./memory/usage.js";
 export type { AllocationOptions, HostAccess, AllocationStrategy } from "./memory/usage.js";
+export { parseStatsString, parseVirtualBlockStatsString, dumpKeyIndex, StatsDumpError, SUBALLOCATION_TYPES } from "./memory/dump.js";
+export type {
+  StatsDump,
+  VirtualBlockDump,
+  DumpStats,
+  DumpGeneral,
+  DumpFlags,
+  DumpHeap,
+  DumpMemoryType,
+  DumpDefaultPool,
+  DumpCustomPool,
+  DumpBlock,
+  DumpBlockDetails,
+  DumpSuballocation,
+  SuballocationType,
+} from "./memory/dump.js";
+export { formatStatistics } from "./memory/statistics.js";
+export type { FormatStatisticsOptions } from "./memory/statistics.js";
