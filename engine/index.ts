@@ -54,3 +54,5 @@ export type {
 } from "./memory/dump.js";
 export { formatStatistics } from "./memory/statistics.js";
 export type { FormatStatisticsOptions } from "./memory/statistics.js";
+export { renderDumpPicture, writeDumpPicture, encodeDumpPicturePng, allocationColor, DUMP_COLORS } from "./memory/dump-picture.js";
+export type { DumpPicture, DumpPictureBar, DumpPictureOptions, Rgb } from "./memory/dump-picture.js";
