@@ -14,7 +14,6 @@ import type { Allocation } from "../memory/allocation.js";
 import { MemoryUsage } from "../memory/usage.js";
 import { formatStatistics } from "../memory/statistics.js";
 import * as vk from "../vulkan/constants.js";
-import { formatBytes } from "../format.js";
 
 /** Options of {@link info}. */
 export interface InfoOptions {
@@ -98,8 +97,7 @@ export function info(options: InfoOptions = {}): number {
     const frees = demonstrationWorkload(allocator);
     const stats = allocator.calculateStatistics();
     if (!options.json) {
-      print(`Demonstration workload: ${stats.total.allocationCount} allocations, ${formatBytes(stats.total.allocationBytes)} in ${stats.total.blockCount} blocks of ${formatBytes(stats.total.blockBytes)}`);
-      print("");
+      print(`Demonstration workload: ${stats.total.allocationCount} allocations (buffers, images, raw memory of the usual kinds); the allocator now:`);
       print(formatStatistics(allocator, { allMemoryTypes: true }));
       print("");
     }
