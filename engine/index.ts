@@ -48,3 +48,23 @@ export type {
   VirtualBlockBasicStatistics,
   VirtualBlockStatistics,
 } from "./memory/virtual-block.js";
+export { parseStatsString, parseVirtualBlockStatsString, dumpKeyIndex, StatsDumpError, SUBALLOCATION_TYPES } from "./memory/dump.js";
+export type {
+  StatsDump,
+  VirtualBlockDump,
+  DumpStats,
+  DumpGeneral,
+  DumpFlags,
+  DumpHeap,
+  DumpMemoryType,
+  DumpDefaultPool,
+  DumpCustomPool,
+  DumpBlock,
+  DumpBlockDetails,
+  DumpSuballocation,
+  SuballocationType,
+} from "./memory/dump.js";
+export { formatStatistics } from "./memory/statistics.js";
+export type { FormatStatisticsOptions } from "./memory/statistics.js";
+export { renderDumpPicture, writeDumpPicture, encodeDumpPicturePng, allocationColor, DUMP_COLORS } from "./memory/dump-picture.js";
+export type { DumpPicture, DumpPictureBar, DumpPictureOptions, Rgb } from "./memory/dump-picture.js";

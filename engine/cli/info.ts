@@ -6,13 +6,14 @@
  * allocator's statistics and VMA's JSON dump of that state, and frees everything.
  * @module
  */
+import { writeFileSync } from "node:fs";
 import { createContext } from "../vulkan/context.js";
 import { vulkanVersionString } from "../vulkan/context.js";
 import { createAllocator, type Allocator } from "../memory/allocator.js";
 import type { Allocation } from "../memory/allocation.js";
-import { MemoryUsage, memoryHeapNames, memoryPropertyNames } from "../memory/usage.js";
+import { MemoryUsage } from "../memory/usage.js";
+import { formatStatistics } from "../memory/statistics.js";
 import * as vk from "../vulkan/constants.js";
-import { formatBytes, table } from "../format.js";
 
 /** Options of {@link info}. */
 export interface InfoOptions {
@@ -22,6 +23,8 @@ export interface InfoOptions {
   noDump?: boolean;
   /** Turn the validation layer on. */
   validation?: boolean;
+  /** Also write VMA's detailed JSON dump to this file (what `vkmem vis` reads). */
+  dumpJson?: string;
   /** Where to write lines (default console.log). */
   print?: (line: string) => void;
 }
@@ -90,43 +93,15 @@ export function info(options: InfoOptions = {}): number {
       print(`Device extensions used by VMA: ${[...context.enabledDeviceExtensions].filter((e) => /memory|dedicated|bind_memory|address|maintenance4/.test(e)).join(", ") || "(none)"}`);
       print(`nonCoherentAtomSize ${allocator.nonCoherentAtomSize}, bufferImageGranularity ${allocator.bufferImageGranularity}`);
       print("");
-      const budgets = allocator.getHeapBudgets();
-      print(
-        table(
-          ["heap", "size", "flags", "budget", "usage"],
-          allocator.memoryHeaps.map((h, i) => [
-            String(i),
-            formatBytes(h.size),
-            memoryHeapNames(h.flags).join("|") || "-",
-            formatBytes(budgets[i].budget),
-            formatBytes(budgets[i].usage),
-          ]),
-        ),
-      );
-      print("");
-      print(
-        table(
-          ["type", "heap", "property flags"],
-          allocator.memoryTypes.map((t, i) => [String(i), String(t.heapIndex), memoryPropertyNames(t.propertyFlags).join("|") || "-"]),
-        ),
-      );
-      print("");
     }
     const frees = demonstrationWorkload(allocator);
     const stats = allocator.calculateStatistics();
     if (!options.json) {
-      print(`Demonstration workload: ${stats.total.allocationCount} allocations, ${formatBytes(stats.total.allocationBytes)} in ${stats.total.blockCount} blocks of ${formatBytes(stats.total.blockBytes)}`);
-      print(
-        table(
-          ["type", "blocks", "block bytes", "allocations", "allocation bytes", "unused ranges"],
-          stats.memoryType
-            .map((s, i) => [i, s] as const)
-            .filter(([, s]) => s.blockCount > 0)
-            .map(([i, s]) => [String(i), String(s.blockCount), formatBytes(s.blockBytes), String(s.allocationCount), formatBytes(s.allocationBytes), String(s.unusedRangeCount)]),
-        ),
-      );
+      print(`Demonstration workload: ${stats.total.allocationCount} allocations (buffers, images, raw memory of the usual kinds); the allocator now:`);
+      print(formatStatistics(allocator, { allMemoryTypes: true }));
       print("");
     }
+    if (options.dumpJson !== undefined) writeFileSync(options.dumpJson, allocator.buildStatsString(true));
     if (!options.noDump) {
       if (!options.json) print("VMA JSON dump (vmaBuildStatsString, detailed):");
       print(JSON.stringify(JSON.parse(allocator.buildStatsString(true)), null, 2));

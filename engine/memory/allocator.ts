@@ -25,6 +25,7 @@ import { formatBytes } from "../format.js";
 import { Allocation, AllocationInfo } from "./allocation.js";
 import { AllocationCreateFlags, encodeAllocationOptions, type AllocationOptions, MemoryUsage } from "./usage.js";
 import { Pool, type PoolOptions, type PoolTarget } from "./pool.js";
+import { parseStatsString, type StatsDump } from "./dump.js";
 
 /** Where an allocator gets its device from: a Context, or raw nvk handles and the instance's apiVersion. */
 export interface AllocatorDevice {
@@ -683,6 +684,11 @@ export class Allocator {
   /** VMA's JSON dump (vmaBuildStatsString); `detailed` adds every block and allocation. */
   buildStatsString(detailed = true): string {
     return native.buildStatsString(this.live("buildStatsString"), detailed === true);
+  }
+
+  /** VMA's detailed JSON dump, parsed and typed ({@link parseStatsString}): what `vkmem vis` draws. */
+  dump(): StatsDump {
+    return parseStatsString(this.buildStatsString(true));
   }
 
   /** Number of allocations alive now. */

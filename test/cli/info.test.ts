@@ -10,6 +10,8 @@ test("info prints heaps, types, budgets, statistics and a JSON dump of the demon
   expect(text).toMatch(/^Device: .+ Vulkan 1\.\d/m);
   expect(text).toMatch(/^heap\s+size\s+flags\s+budget\s+usage/m);
   expect(text).toMatch(/DEVICE_LOCAL/);
+  expect(text).toMatch(/^type\s+heap\s+property flags\s+blocks\s+block bytes\s+allocations/m);
+  expect(text).toMatch(/^Total: 18 allocation\(s\)/m);
   expect(text).toMatch(/^Demonstration workload: 18 allocations/m);
   expect(text).not.toMatch(/validation (error|warning)/);
   const dump = JSON.parse(text.slice(text.indexOf("{")));
