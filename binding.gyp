@@ -11,6 +11,7 @@
         "native/allocation.cpp",
         "native/virtual_block.cpp",
         "native/buddy.cpp",
+        "native/buddy_pool.cpp",
         "native/pool.cpp",
         "native/vma_impl.cpp"
       ],

@@ -15,6 +15,10 @@
  * (1 MiB small, 64 MiB large): failed allocations in percent, and at the end of the steady state the largest
  * free range over all free bytes (1.0: all free space in one piece).
  *
+ * Pools (GPU, unless --no-pools): one createBuffer + destroyBuffer pair (256 B - 64 KiB, one buffer alive at a
+ * time) in a buddy pool and in a TLSF pool of the same 16 MiB block size, on the default Vulkan device with the
+ * validation layer off; reported as ns per pair, median over repetitions. Both pools keep their one block.
+ *
  * Targets of issue 3 (reported, never asserted): buddy from TS at least as fast per operation as TLSF from TS;
  * every algorithm from TS within 3x of the same algorithm in C++.
  * @module
@@ -23,8 +27,18 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import os from "node:os";
-import { createVirtualBlock, type VirtualBlock, type VirtualBlockAlgorithm } from "../engine/index.js";
-import { describeHost, formatNs, intFlag, parseFlags, printTable, repoRoot, summarize, writeResults, type Measurement } from "./lib.js";
+import {
+  createAllocator,
+  createContext,
+  createVirtualBlock,
+  MemoryUsage,
+  VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+  VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+  type Pool,
+  type VirtualBlock,
+  type VirtualBlockAlgorithm,
+} from "../engine/index.js";
+import { describeHost, formatNs, intFlag, measure, parseFlags, printTable, repoRoot, summarize, writeResults, type Measurement } from "./lib.js";
 
 export const description =
   "virtual blocks (tlsf, linear, buddy): random/FIFO/LIFO allocate+free, 32 B-1 KiB and 1 KiB-1 MiB, TS vs C++; fragmentation";
@@ -32,9 +46,10 @@ export const description =
 export const USAGE = `usage: npm run bench -- algorithms [options]
   --iterations N    free+allocate steps per repetition (default 100000)
   --repetitions N   repetitions; the median is reported (default 7)
-  --no-cpp          skip the C++ loops`;
+  --no-cpp          skip the C++ loops
+  --no-pools        skip the buddy-pool vs TLSF-pool createBuffer+destroyBuffer loops (they need a Vulkan device)`;
 
-const FLAGS = { "--iterations": "value", "--repetitions": "value", "--no-cpp": "boolean" } as const;
+const FLAGS = { "--iterations": "value", "--repetitions": "value", "--no-cpp": "boolean", "--no-pools": "boolean" } as const;
 
 const TARGET_RATIO = 3;
 type Pattern = "fifo" | "lifo" | "random";
@@ -191,6 +206,37 @@ function runCpp(binary: string, iterations: number, repetitions: number): Map<st
 
 const round = (x: number | null, digits = 1): number | null => (x === null || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
 
+/** createBuffer + destroyBuffer pairs in a buddy pool and in a TLSF pool (see the module header). */
+function measurePools(iterations: number, repetitions: number): { device: string; buddy: Measurement; tlsf: Measurement } {
+  const context = createContext({ applicationName: "vkmem bench algorithms", validation: false });
+  try {
+    const allocator = createAllocator(context, { label: "bench pools" });
+    try {
+      const usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT | VK_BUFFER_USAGE_VERTEX_BUFFER_BIT;
+      const memoryTypeIndex = allocator.findMemoryTypeIndexForBufferInfo({ size: 1024, usage }, { usage: MemoryUsage.Auto });
+      const common = { blockSize: 16 * 2 ** 20, minBlockCount: 1, maxBlockCount: 1 };
+      const loop = (pool: Pool) => (n: number) => {
+        for (let i = 0; i < n; ++i) {
+          const r = allocator.createBuffer({ size: 256 << i % 9, usage }, { pool });
+          allocator.destroyBuffer(r.buffer, r.allocation);
+        }
+      };
+      const run = (pool: Pool) => {
+        const m = measure(loop(pool), { iterations, repetitions, warmup: Math.min(1000, iterations) });
+        pool.destroy();
+        return m;
+      };
+      const buddy = run(allocator.createPool({ memoryTypeIndex }, { ...common, algorithm: "buddy", name: "bench buddy" }));
+      const tlsf = run(allocator.createPool({ memoryTypeIndex }, { ...common, algorithm: "tlsf", name: "bench tlsf" }));
+      return { device: context.deviceName, buddy, tlsf };
+    } finally {
+      allocator.destroy();
+    }
+  } finally {
+    context.destroy();
+  }
+}
+
 export async function main(argv: readonly string[]): Promise<void> {
   const flags = parseFlags(argv, FLAGS, USAGE);
   const iterations = intFlag(flags, "--iterations", 100_000, USAGE);
@@ -231,6 +277,17 @@ export async function main(argv: readonly string[]): Promise<void> {
     (["small", "large"] as Sizes[]).map((sizes) => ({ algorithm, sizes, ...fragmentation(algorithm, sizes, Math.min(iterations, 20_000)) })),
   );
 
+  let pools: ReturnType<typeof measurePools> | null = null;
+  let poolsError: string | null = null;
+  if (!flags.has("--no-pools")) {
+    try {
+      pools = measurePools(Math.min(iterations, 20_000), repetitions);
+    } catch (error) {
+      poolsError = error instanceof Error ? error.message : String(error);
+      console.warn(`bench algorithms: the pool loops did not run: ${poolsError}`);
+    }
+  }
+
   const ratio = (r: Row) => (r.cpp ? r.ts.median / r.cpp.median : null);
   printTable(
     ["sizes", "pattern", "algorithm", "ts ns/op", "cpp ns/op", "ts/cpp", "<= 3x", "failures"],
@@ -246,6 +303,17 @@ export async function main(argv: readonly string[]): Promise<void> {
     frag.map((f) => [SIZE_CLASSES[f.sizes].label, f.algorithm, `${SIZE_CLASSES[f.sizes].tightBlock / 2 ** 20} MiB`, f.failedPercent.toFixed(2),
       f.largestFreeOverFree.toFixed(3), `${(100 * f.fill).toFixed(1)}%`, `${(100 * f.waste).toFixed(1)}%`]),
   );
+
+  if (pools !== null) {
+    console.log("");
+    printTable(
+      ["pool (16 MiB block)", "createBuffer+destroyBuffer ns/pair", "device"],
+      [
+        ["buddy", pools.buddy.median.toFixed(0), pools.device],
+        ["tlsf", pools.tlsf.median.toFixed(0), pools.device],
+      ],
+    );
+  }
 
   const pick = (algorithm: string, pattern: Pattern, sizes: Sizes) => rows.find((r) => r.algorithm === algorithm && r.pattern === pattern && r.sizes === sizes)!;
   const buddyTs = pick("buddy", "random", "small").ts.median;
@@ -282,6 +350,14 @@ export async function main(argv: readonly string[]): Promise<void> {
       failures_ts: r.tsFailures, failures_cpp: r.cppFailures,
       samples_ts: r.ts.samples.map((s) => round(s, 2)), samples_cpp: r.cpp?.samples ?? null,
     })),
+    pools: pools === null ? { error: poolsError } : {
+      buddy_pool_pair_ns: round(pools.buddy.median, 1),
+      tlsf_pool_pair_ns: round(pools.tlsf.median, 1),
+      device: pools.device,
+      what: "createBuffer + destroyBuffer, 256 B-64 KiB, one buffer alive, pools of one 16 MiB block, validation off; median ns per pair",
+      samples_buddy: pools.buddy.samples.map((s) => round(s, 1)),
+      samples_tlsf: pools.tlsf.samples.map((s) => round(s, 1)),
+    },
     fragmentation: frag.map((f) => ({ ...f, block_bytes: SIZE_CLASSES[f.sizes].tightBlock, sizes: SIZE_CLASSES[f.sizes].label })),
     cpp: { binary: relative(root, join(root, CPP_BINARY)), compile: `g++ ${CPP_FLAGS.join(" ")} ${CPP_SOURCE} native/buddy.cpp -o ${CPP_BINARY} -lvulkan`, error: cppError },
     host: describeHost(),

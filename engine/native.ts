@@ -200,6 +200,9 @@ export interface NativeAddon {
   setVirtualAllocationUserData(block: number, allocation: number, value: number): void;
   virtualBlockStatistics(block: number, detailed: boolean): NativeVirtualBlockStatistics;
   buildVirtualBlockStatsString(block: number, detailed: boolean): string;
+  // Buddy pools (native/buddy_pool.cpp).
+  /** An ArrayBuffer over bytes [offset, offset + size) of a mapped allocation. */
+  mappedRange(allocation: number, offset: number, size: number): ArrayBuffer;
 }
 
 /** The package root: the nearest folder above this file holding package.json and binding.gyp. */

@@ -1,6 +1,7 @@
 // Addon entry: per-environment state, the slot tables, the scratch buffer, VMA's assert recorder and
 // the bridge to the JS error classes (built in TS: engine/errors.ts, handed over by engine/native.ts).
 #include "addon.h"
+#include "buddy_pool.h"
 
 #include <cmath>
 #include <cstring>
@@ -123,6 +124,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   DefineHot<&Addon::FreeAllocation>(env, exports, this, "freeAllocation");
   DefineHot<&Addon::GetAllocationInfo>(env, exports, this, "getAllocationInfo");
   RegisterVirtualBlocks(env, exports, this);
+  RegisterBuddyPools(env, exports, this);
 }
 
 Napi::Value Addon::SetScratch(const Napi::CallbackInfo& info) {

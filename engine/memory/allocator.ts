@@ -26,6 +26,7 @@ import { Allocation, AllocationInfo } from "./allocation.js";
 import { AllocationCreateFlags, encodeAllocationOptions, type AllocationOptions, MemoryUsage } from "./usage.js";
 import { Pool, type PoolOptions, type PoolTarget } from "./pool.js";
 import { parseStatsString, type StatsDump } from "./dump.js";
+import { BuddyAllocation, BuddyPool } from "./buddy-pool.js";
 
 /** Where an allocator gets its device from: a Context, or raw nvk handles and the instance's apiVersion. */
 export interface AllocatorDevice {
@@ -427,6 +428,7 @@ export class Allocator {
     const h = this.live("createBuffer");
     this.encodeBufferInfo(bufferInfo, "createBuffer", "bufferInfo");
     const vmaFlags = encodeAllocationOptions(allocationOptions, "createBuffer", "allocationOptions", this);
+    if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._createBuffer(bufferInfo, allocationOptions, vmaFlags);
     const result = nativeCreateBuffer(h);
     if (result !== 0) throw vkErrorFor(result, "vmaCreateBuffer", allocationOptions?.name);
     const buffer = handleCells.make(nvk.VkBuffer, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
@@ -445,6 +447,7 @@ export class Allocator {
     const h = this.live(op);
     this.encodeImageInfo(imageInfo, op, "imageInfo");
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
+    if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._createImage(imageInfo, allocationOptions, vmaFlags);
     const result = nativeCreateImage(h);
     if (result !== 0) throw vkErrorFor(result, "vmaCreateImage", allocationOptions?.name);
     const image = handleCells.make(nvk.VkImage, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
@@ -545,6 +548,7 @@ export class Allocator {
     }
     if (!isUint32(memoryTypeBits) || memoryTypeBits === 0) fail(op, "requirements.memoryTypeBits", "must be a non-zero uint32 mask", memoryTypeBits);
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
+    if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._allocateMemory(requirements, allocationOptions, vmaFlags, op);
     scratch[0] = size;
     scratch[1] = alignment;
     scratch[2] = memoryTypeBits;
@@ -560,6 +564,7 @@ export class Allocator {
     const h = this.live(op);
     if (!isNvkHandle(buffer, "VkBuffer")) fail(op, "buffer", "must be an nvk VkBuffer", buffer, TypeError);
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
+    if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._allocateMemoryFor(buffer, false, allocationOptions, vmaFlags, op);
     return this.finish(native.allocateMemoryForBuffer(h, rawHandle(buffer)), "memory", null, vmaFlags, allocationOptions, "vmaAllocateMemoryForBuffer");
   }
 
@@ -569,6 +574,7 @@ export class Allocator {
     const h = this.live(op);
     if (!isNvkHandle(image, "VkImage")) fail(op, "image", "must be an nvk VkImage", image, TypeError);
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
+    if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._allocateMemoryFor(image, true, allocationOptions, vmaFlags, op);
     return this.finish(native.allocateMemoryForImage(h, rawHandle(image)), "memory", null, vmaFlags, allocationOptions, "vmaAllocateMemoryForImage");
   }
 
@@ -592,6 +598,7 @@ export class Allocator {
     if (!(Number.isSafeInteger(localOffset) && localOffset >= 0 && localOffset < a.size)) {
       fail(op, "localOffset", `must be an integer in [0, ${a.size})`, localOffset);
     }
+    if (a instanceof BuddyAllocation) return (a.pool as BuddyPool)._bind(a, resource, localOffset, cls === "VkImage");
     const raw = rawHandle(resource);
     const r = cls === "VkBuffer" ? native.bindBufferMemory(h, raw, localOffset) : native.bindImageMemory(h, raw, localOffset);
     check(r, cls === "VkBuffer" ? "vmaBindBufferMemory2" : "vmaBindImageMemory2", a.label);
@@ -645,6 +652,7 @@ export class Allocator {
   }
 
   private free(allocation: Allocation): void {
+    if (allocation instanceof BuddyAllocation) return (allocation.pool as BuddyPool)._free(allocation);
     const h = allocation._handle;
     const created = allocation.kind !== "memory" ? allocation._resource : null;
     allocation._release();
@@ -766,10 +774,13 @@ export class Allocator {
    *
    * The pool's memory type must suit what is allocated from it: VMA does not check a resource's
    * memoryTypeBits against a pool (the validation layer reports a bind into a type the resource refuses).
+   * A buddy pool (`algorithm: "buddy"`, engine/memory/buddy-pool.ts) does check, and refuses such a resource.
    * @throws TypeError / RangeError naming the argument and value (bad block size, counts, algorithm, ...).
    * @throws OutOfDeviceMemoryError when minBlockCount blocks cannot be allocated; VkError otherwise.
    * @throws DestroyedResourceError after destroy().
    */
+  createPool(target: PoolTarget, options: PoolOptions & { algorithm: "buddy" }): BuddyPool;
+  createPool(target: PoolTarget, options?: PoolOptions): Pool;
   createPool(target: PoolTarget, options?: PoolOptions): Pool {
     const op = "createPool";
     this.live(op);
@@ -793,7 +804,7 @@ export class Allocator {
     } else {
       memoryTypeIndex = this.findMemoryTypeIndexFor("image", t.forImage!, t.allocation, op, "target.forImage", "target.allocation");
     }
-    const pool = new Pool(this, memoryTypeIndex, options, op);
+    const pool = options?.algorithm === "buddy" ? new BuddyPool(this, memoryTypeIndex, options, op) : new Pool(this, memoryTypeIndex, options, op);
     this.pools.add(pool);
     return pool;
   }
@@ -843,13 +854,16 @@ export class Allocator {
   destroy(): LeakReport[] {
     const h = this._handle;
     if (h === 0) return [];
+    // Buddy pools are built over this allocator's allocations: they go first, while it is alive.
+    const buddyLeaks: NativeLeak[] = [];
+    for (const p of this.pools) if (p instanceof BuddyPool) buddyLeaks.push(...p._destroyWithAllocator());
     for (const a of this.mapped) a._release();
     this.mapped.clear();
     for (const p of this.pools) p._release();
     this.pools.clear();
     this._handle = 0;
     const { leaks, messages } = native.destroyAllocator(h);
-    const reports = this._reportLeaks(`Allocator${this.label ? ` '${this.label}'` : ""}`, leaks, messages);
+    const reports = this._reportLeaks(`Allocator${this.label ? ` '${this.label}'` : ""}`, [...buddyLeaks, ...leaks], messages);
     this.stacks?.clear();
     return reports;
   }

@@ -21,21 +21,19 @@
  *   double stack growing from both ends of the one block. Freeing in another order works but the space
  *   is only reused once everything before it (or after it) is free as well.
  *
- * Where a buddy pool plugs in: VMA 3 has no buddy algorithm any more, and vkmem's own (power-of-two
- * blocks, split and merged, as an offset allocator over a virtual block) is built separately. A buddy pool
- * would be a `"tlsf"` pool with a fixed `blockSize` whose blocks are each taken whole as one allocation
- * (`allocateMemory({ size: blockSize, ... }, { pool })`), sub-allocated by the buddy offset allocator,
- * resources bound with `bindBufferMemory(allocation, buffer, offset)` / `bindImageMemory`. Until that
- * lands, `algorithm: "buddy"` is refused with a RangeError rather than quietly served by TLSF.
+ * - `"buddy"`: vkmem's own buddy allocator (VMA 3 dropped VMA's), power-of-two nodes split and merged, run
+ *   over whole VMA blocks: a {@link BuddyPool} (engine/memory/buddy-pool.ts, where its documentation says
+ *   when it beats TLSF and what it costs). It needs a power-of-two `blockSize`; `minNodeSize` is for it only.
  * @module
  */
 import { DestroyedResourceError, describeValue, vkErrorFor } from "../errors.js";
 import { native, type NativeDetailedStatistics, type NativeStatistics } from "../native.js";
 import type { Allocator, BufferInfo, ImageInfo, LeakReport } from "./allocator.js";
 import type { AllocationOptions } from "./usage.js";
+import type { BuddyPool } from "./buddy-pool.js";
 
 /** The allocation algorithm of a pool. */
-export type PoolAlgorithm = "tlsf" | "linear";
+export type PoolAlgorithm = "tlsf" | "linear" | "buddy";
 
 /**
  * Where a pool's memory comes from: a memory type index, or the type VMA would choose for a buffer or
@@ -63,14 +61,25 @@ export interface PoolOptions {
   priority?: number;
   /** The pool's name: in the JSON dump, leak reports and errors. */
   name?: string;
-  /** The allocation algorithm (default "tlsf"). */
+  /** The allocation algorithm (default "tlsf"). `"buddy"` makes a {@link BuddyPool}. */
   algorithm?: PoolAlgorithm;
+  /**
+   * Buddy pools only: the smallest node, a power of two no larger than blockSize (default 256). Raised to the
+   * device's bufferImageGranularity unless `ignoreBufferImageGranularity` (see {@link BuddyPool}).
+   */
+  minNodeSize?: number;
   /** Treat buffers and optimal images as never conflicting in a block (VMA's IGNORE_BUFFER_IMAGE_GRANULARITY). */
   ignoreBufferImageGranularity?: boolean;
 }
 
 /** What VMA keeps up to date about a pool (VmaStatistics). */
 export type PoolStatistics = NativeStatistics;
+
+/**
+ * @internal The handle of a live buddy pool: not a native pool (any native call given it fails its handle
+ * check), but not 0, which means destroyed.
+ */
+export const BUDDY_POOL_HANDLE = -1;
 
 const POOL_LINEAR = 0x4;
 const POOL_IGNORE_GRANULARITY = 0x2;
@@ -106,14 +115,19 @@ export class Pool {
   _handle: number;
   private _label: string | undefined;
 
-  /** @internal Use {@link Allocator.createPool}. */
+  /**
+   * @internal Use {@link Allocator.createPool}. Checks the options every algorithm shares; a buddy pool (only
+   * as a {@link BuddyPool}, which checks the rest) gets no VmaPool: its handle is {@link BUDDY_POOL_HANDLE}.
+   */
   constructor(allocator: Allocator, memoryTypeIndex: number, options: PoolOptions | undefined, op: string) {
     if (options !== undefined && (options === null || typeof options !== "object")) fail(op, "options", "must be an object", options, TypeError);
     const o = options ?? {};
     const algorithm = o.algorithm ?? "tlsf";
-    if (algorithm !== "tlsf" && algorithm !== "linear") {
-      const note = (algorithm as string) === "buddy" ? " (a buddy pool is not available yet: see Pool's documentation)" : "";
-      fail(op, "options.algorithm", `must be 'tlsf' or 'linear'${note}`, algorithm);
+    if (algorithm !== "tlsf" && algorithm !== "linear" && !(algorithm === "buddy" && new.target !== Pool)) {
+      fail(op, "options.algorithm", "must be 'tlsf', 'linear' or 'buddy'", algorithm);
+    }
+    if (algorithm !== "buddy" && o.minNodeSize !== undefined) {
+      fail(op, "options.minNodeSize", "is only for the buddy algorithm", o.minNodeSize, TypeError);
     }
     const heapIndex = allocator.memoryTypes[memoryTypeIndex].heapIndex;
     const limit = allocator.heapSizeLimits[heapIndex];
@@ -147,7 +161,7 @@ export class Pool {
       fail(op, "options.ignoreBufferImageGranularity", "must be a boolean", o.ignoreBufferImageGranularity, TypeError);
     }
     const flags = (algorithm === "linear" ? POOL_LINEAR : 0) | (o.ignoreBufferImageGranularity ? POOL_IGNORE_GRANULARITY : 0);
-    const handle = native.createPool(
+    const handle = algorithm === "buddy" ? BUDDY_POOL_HANDLE : native.createPool(
       allocator._handle,
       memoryTypeIndex,
       flags,
@@ -157,8 +171,10 @@ export class Pool {
       priority,
       minAlignment,
     );
-    if (handle < 0) throw vkErrorFor(handle, "vmaCreatePool", o.name);
-    if (o.name !== undefined) native.setPoolName(handle, o.name);
+    if (algorithm !== "buddy") {
+      if (handle < 0) throw vkErrorFor(handle, "vmaCreatePool", o.name);
+      if (o.name !== undefined) native.setPoolName(handle, o.name);
+    }
     this.allocator = allocator;
     this.memoryTypeIndex = memoryTypeIndex;
     this.algorithm = algorithm;
