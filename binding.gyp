@@ -2,34 +2,46 @@
   # The vkmem addon: node-addon-api over VMA 3.x. The VMA header is fetched into vendor/vma/include
   # (git-ignored) by vendor/vma/fetch.sh. Release builds define NDEBUG; VMA's asserts are routed
   # to a recorder in native/vma_config.h so that nothing VMA checks can abort Node.
+  #
+  # Two builds of the same sources: `vkmem` (build/Release/vkmem.node), the normal one, and `vkmem_debug`
+  # (build/Release/vkmem_debug.node) with VKMEM_DEBUG_BUILD, which turns on VMA's debug margin, corruption
+  # detection and allocation fill patterns (native/vma_config.h). VMA's debug settings are compile-time
+  # constants, hence a whole second build; an allocator created with `debug` options runs on it.
+  "target_defaults": {
+    "sources": [
+      "native/addon.cpp",
+      "native/allocator.cpp",
+      "native/allocation.cpp",
+      "native/corruption.cpp",
+      "native/virtual_block.cpp",
+      "native/buddy.cpp",
+      "native/buddy_pool.cpp",
+      "native/pool.cpp",
+      "native/vma_impl.cpp"
+    ],
+    "include_dirs": [
+      "<!(node -p \"require('node-addon-api').include_dir\")",
+      "vendor/vma/include",
+      "native"
+    ],
+    "defines": [
+      "NAPI_VERSION=8",
+      "NODE_ADDON_API_DISABLE_DEPRECATED",
+      "NAPI_CPP_EXCEPTIONS",
+      "NDEBUG"
+    ],
+    "cflags!": ["-fno-exceptions"],
+    "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+    "cflags_cc": ["-std=c++17", "-O2", "-fvisibility=hidden", "-Wall", "-Wno-unused-variable", "-Wno-unused-parameter", "-Wno-missing-field-initializers", "-Wno-unused-function"],
+    "libraries": ["-lvulkan"]
+  },
   "targets": [
     {
-      "target_name": "vkmem",
-      "sources": [
-        "native/addon.cpp",
-        "native/allocator.cpp",
-        "native/allocation.cpp",
-        "native/virtual_block.cpp",
-        "native/buddy.cpp",
-        "native/buddy_pool.cpp",
-        "native/pool.cpp",
-        "native/vma_impl.cpp"
-      ],
-      "include_dirs": [
-        "<!(node -p \"require('node-addon-api').include_dir\")",
-        "vendor/vma/include",
-        "native"
-      ],
-      "defines": [
-        "NAPI_VERSION=8",
-        "NODE_ADDON_API_DISABLE_DEPRECATED",
-        "NAPI_CPP_EXCEPTIONS",
-        "NDEBUG"
-      ],
-      "cflags!": ["-fno-exceptions"],
-      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
-      "cflags_cc": ["-std=c++17", "-O2", "-fvisibility=hidden", "-Wall", "-Wno-unused-variable", "-Wno-unused-parameter", "-Wno-missing-field-initializers", "-Wno-unused-function"],
-      "libraries": ["-lvulkan"]
+      "target_name": "vkmem"
+    },
+    {
+      "target_name": "vkmem_debug",
+      "defines": ["VKMEM_DEBUG_BUILD"]
     }
   ]
 }

@@ -6,6 +6,7 @@
  *   subclasses are the results a caller really branches on: {@link OutOfDeviceMemoryError},
  *   {@link OutOfHostMemoryError} and {@link DeviceLostError}. {@link vkErrorFor} picks the class for a result.
  * - {@link DestroyedResourceError}: an object was used after its `destroy()` (lifecycle misuse, never a Vulkan error).
+ * - {@link CorruptionError}: an allocator of the debug build found an allocation's margin overwritten.
  * - Bad arguments are plain `TypeError` / `RangeError` whose message names the argument and shows the bad value
  *   (see {@link describeValue}).
  *
@@ -103,6 +104,57 @@ export function vkErrorFor(result: number, operation: string, label?: string, de
 export function check(result: number, operation: string, label?: string): number {
   if (result < 0) throw vkErrorFor(result, operation, label);
   return result;
+}
+
+/** An allocation whose debug margin was found overwritten (see {@link CorruptionError}, `checkCorruption`). */
+export interface CorruptedAllocation {
+  /** Its name, or null. */
+  name: string | null;
+  /** Its size as VMA holds it (the request rounded up to 4 bytes in the debug build). */
+  size: number;
+  /** Its offset in its VkDeviceMemory block: the overwritten margin starts at offset + size. */
+  offset: number;
+  memoryType: number;
+  kind: "buffer" | "image" | "memory";
+  /** The custom pool it is in (its name, "" when unnamed), or null for the default pools. */
+  pool: string | null;
+}
+
+/**
+ * Memory corruption: something (the CPU through a mapping, or the GPU) wrote past the end of an allocation into
+ * the margin that an allocator created with `debug` options keeps after it (VMA's magic number 0x7F84E666 was
+ * gone). Thrown when such an allocation is freed (it is freed all the same); `checkCorruption()` reports the same
+ * finding as a value instead. Needs the debug build: the normal build has no margins to check.
+ */
+export class CorruptionError extends Error {
+  /** The operation that found it, e.g. "vmaFreeMemory". */
+  readonly operation: string;
+  /** The memory types where it was found, ascending. */
+  readonly memoryTypes: number[];
+  /** The allocations whose margin was overwritten. */
+  readonly allocations: CorruptedAllocation[];
+
+  constructor(operation: string, message: string, allocations: CorruptedAllocation[]) {
+    const who = allocations.map(describeCorrupted).join("; ");
+    super(`${operation}: memory corruption: ${message}${who ? `: ${who}` : ""}`);
+    this.name = "CorruptionError";
+    this.operation = operation;
+    this.allocations = allocations;
+    this.memoryTypes = [...new Set(allocations.map((a) => a.memoryType))].sort((a, b) => a - b);
+  }
+}
+
+/** "buffer 'name' (64 bytes at offset 256 of memory type 0, pool 'p')": one corrupted allocation for messages. */
+export function describeCorrupted(a: CorruptedAllocation): string {
+  const name = a.name === null ? "(unnamed)" : `'${a.name}'`;
+  const pool = a.pool === null ? "" : `, pool ${a.pool === "" ? "(unnamed)" : `'${a.pool}'`}`;
+  return `${a.kind} ${name} (${a.size} bytes at offset ${a.offset} of memory type ${a.memoryType}${pool})`;
+}
+
+/** The CorruptionError the native side throws (handed over by engine/native.ts). */
+export function corruptionErrorFor(operation: string, message: string, allocations: CorruptedAllocation[]): CorruptionError {
+  const clean = allocations.map(({ name, size, offset, memoryType, kind, pool }) => ({ name, size, offset, memoryType, kind, pool }));
+  return new CorruptionError(operation, message, clean);
 }
 
 /**

@@ -29,6 +29,8 @@ export { Pool } from "./memory/pool.js";
 export type { PoolAlgorithm, PoolOptions, PoolStatistics, PoolTarget } from "./memory/pool.js";
 export { BuddyPool, BuddyAllocation } from "./memory/buddy-pool.js";
 export type { BuddyPoolStatistics, BuddyPoolDetailedStatistics } from "./memory/buddy-pool.js";
+export { DEBUG_BUILD_MARGIN } from "./memory/corruption.js";
+export type { CorruptionReport, DebugOptions, DebugSettings } from "./memory/corruption.js";
 export { Allocation, AllocationInfo } from "./memory/allocation.js";
 export type { AllocationKind, MappedRange } from "./memory/allocation.js";
 export {

@@ -1,10 +1,16 @@
 /**
- * Loads the vkmem addon (build/Release/vkmem.node) once and gives it a typed face.
+ * Loads the vkmem addon (build/Release/vkmem.node) once and gives it a typed face; loads the debug build
+ * (build/Release/vkmem_debug.node: VMA's debug margin, corruption detection and fill patterns compiled in) the
+ * first time an allocator asks for it ({@link debugNative}).
  *
  * The hot calls (createBuffer, createImage, allocateMemory*, getAllocationInfo) do not take their
  * parameters as arguments: the caller writes them into {@link scratch} (a Float64Array over one
  * ArrayBuffer the addon keeps a pointer to) and the addon writes its results back into the same buffer.
  * The slot indices below mirror `native/addon.h` (namespace Scratch) and must change together with it.
+ * Both builds share the one scratch buffer: JS is single-threaded, and every hot call reads its inputs and
+ * writes its results within the call, so whichever addon is called owns the bytes for that call.
+ * Each build has its own slot tables: an allocator, its pools and allocations all live in one build, and
+ * call through the allocator's addon (`Allocator._native`), never through the module-level {@link native}.
  * Nothing here is part of the public API.
  * @module
  */
@@ -12,7 +18,7 @@ import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { vkErrorFor } from "./errors.js";
+import { corruptionErrorFor, vkErrorFor } from "./errors.js";
 
 /** Scratch slot indices, in 8-byte units (see native/addon.h). */
 export const enum Slot {
@@ -126,13 +132,28 @@ export interface NativeVirtualLeak {
   userData: number;
 }
 
+/** What native `version()` says about the VMA it was built with, and which build it is. */
+export interface NativeVersion {
+  vma: number | null;
+  vmaVulkanVersion: number;
+  headerVulkanVersion: number;
+  /** True for build/Release/vkmem_debug.node (VKMEM_DEBUG_BUILD). */
+  debugBuild: boolean;
+  /** VMA_DEBUG_MARGIN: bytes kept free after every allocation in a block (0 in the normal build). */
+  debugMargin: number;
+  /** VMA_DEBUG_DETECT_CORRUPTION with a margin: magic numbers in the margins, checked on free and on request. */
+  detectCorruption: boolean;
+  /** VMA_DEBUG_INITIALIZE_ALLOCATIONS: 0xDC on create, 0xEF on free. */
+  initializeAllocations: boolean;
+}
+
 /** The addon's exports. Handles are Numbers; Vulkan handles cross as BigInt. */
 export interface NativeAddon {
   setScratch(buffer: ArrayBuffer): void;
-  setErrorFactory(factory: typeof vkErrorFor): void;
+  setErrorFactory(factory: typeof vkErrorFor, corruptionFactory?: typeof corruptionErrorFor): void;
   detach(buffer: ArrayBuffer): void;
   takeVmaMessages(): string[];
-  version(): { vma: number | null; vmaVulkanVersion: number; headerVulkanVersion: number };
+  version(): NativeVersion;
   createAllocator(
     instance: bigint,
     physicalDevice: bigint,
@@ -188,6 +209,15 @@ export interface NativeAddon {
   unmap(allocation: number): number;
   flush(allocation: number, offset: number, size: number): number;
   invalidate(allocation: number, offset: number, size: number): number;
+  // Corruption detection (native/corruption.cpp). The VkResult of vmaCheckCorruption / vmaCheckPoolCorruption.
+  checkCorruption(allocator: number, memoryTypeBits: number): number;
+  checkPoolCorruption(pool: number): number;
+  /** Live allocations (of `pool` unless 0) in those memory types whose margin lost its magic number. */
+  corruptedAllocations(allocator: number, memoryTypeBits: number, pool: number): NativeLeak[];
+  /** Debug build only: writes a byte at the allocation's offset + relativeOffset in its block. */
+  debugPoke?(allocation: number, relativeOffset: number, value: number): void;
+  /** Debug build only: reads the byte at the allocation's offset + relativeOffset in its block. */
+  debugPeek?(allocation: number, relativeOffset: number): number;
   // Virtual blocks (native/virtual_block.cpp). Hot calls take the block and use the Vb* scratch slots.
   createVirtualBlock(size: number, algorithm: number, minNodeSize: number): number;
   destroyVirtualBlock(block: number): { leaks: NativeVirtualLeak[]; messages: string[] };
@@ -216,19 +246,35 @@ export function packageRoot(): string {
   }
 }
 
-function load(): NativeAddon {
+function load(envVar: string, name: string): NativeAddon {
   const root = packageRoot();
-  const file = process.env.VKMEM_ADDON ?? join(root, "build", "Release", "vkmem.node");
+  const file = process.env[envVar] ?? join(root, "build", "Release", name);
   if (!existsSync(file)) {
     throw new Error(`vkmem: the native addon is not built (${file} is missing); run 'npm run setup' in ${root}`);
   }
   const addon = createRequire(import.meta.url)(file) as NativeAddon;
-  addon.setErrorFactory(vkErrorFor);
+  addon.setErrorFactory(vkErrorFor, corruptionErrorFor);
   return addon;
 }
 
-/** The addon, loaded on first import. */
-export const native: NativeAddon = load();
+/** The normal addon, loaded on first import. */
+export const native: NativeAddon = load("VKMEM_ADDON", "vkmem.node");
+
+let debugAddon: NativeAddon | null = null;
+
+/**
+ * The debug build (build/Release/vkmem_debug.node, or $VKMEM_DEBUG_ADDON), loaded on first use and handed the
+ * same scratch buffer and error factories as {@link native}.
+ * @throws Error when it is not built, or is not a debug build.
+ */
+export function debugNative(): NativeAddon {
+  if (debugAddon !== null) return debugAddon;
+  const addon = load("VKMEM_DEBUG_ADDON", "vkmem_debug.node");
+  if (!addon.version().debugBuild) throw new Error("vkmem: the debug addon was built without VKMEM_DEBUG_BUILD");
+  addon.setScratch(scratchBuffer);
+  debugAddon = addon;
+  return addon;
+}
 
 const scratchBuffer = new ArrayBuffer(64 * 8);
 /** Numbers in and out of the hot calls. */

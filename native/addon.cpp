@@ -31,6 +31,22 @@ void RecordVmaLeak(const char* message) {
   if (gVmaMessages.size() < 1000) gVmaMessages.push_back(std::string("VMA leak: ") + message);
 }
 
+VmaMessageMark MarkVmaMessages() {
+  std::lock_guard<std::mutex> lock(gVmaMessagesMutex);
+  return {gVmaMessages.size(), gVmaAsserted.load()};
+}
+
+std::vector<std::string> TakeVmaMessagesSince(const VmaMessageMark& mark) {
+  std::lock_guard<std::mutex> lock(gVmaMessagesMutex);
+  std::vector<std::string> taken;
+  if (gVmaMessages.size() > mark.count) {
+    taken.assign(gVmaMessages.begin() + static_cast<std::ptrdiff_t>(mark.count), gVmaMessages.end());
+    gVmaMessages.resize(mark.count);
+  }
+  gVmaAsserted = mark.wasAsserted;
+  return taken;
+}
+
 Napi::Error TypeErrorFor(Napi::Env env, const std::string& message) {
   return Napi::TypeError::New(env, "vkmem native: " + message);
 }
@@ -117,6 +133,14 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
       InstanceMethod("unmap", &Addon::Unmap),
       InstanceMethod("flush", &Addon::Flush),
       InstanceMethod("invalidate", &Addon::Invalidate),
+      InstanceMethod("checkCorruption", &Addon::CheckCorruption),
+      InstanceMethod("checkPoolCorruption", &Addon::CheckPoolCorruption),
+      InstanceMethod("corruptedAllocations", &Addon::CorruptedAllocations),
+#ifdef VKMEM_DEBUG_BUILD
+      // Test hooks that write and read outside an allocation's bounds: the debug build only.
+      InstanceMethod("debugPoke", &Addon::DebugPoke),
+      InstanceMethod("debugPeek", &Addon::DebugPeek),
+#endif
   });
   DefineHot<&Addon::CreateBuffer>(env, exports, this, "createBuffer");
   DefineHot<&Addon::CreateImage>(env, exports, this, "createImage");
@@ -144,6 +168,7 @@ void Addon::RequireScratch(Napi::Env env) {
 Napi::Value Addon::SetErrorFactory(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsFunction()) throw TypeErrorFor(info.Env(), "error factory must be a function");
   makeVkError = Napi::Persistent(info[0].As<Napi::Function>());
+  if (info.Length() > 1 && info[1].IsFunction()) makeCorruptionError = Napi::Persistent(info[1].As<Napi::Function>());
   return info.Env().Undefined();
 }
 
@@ -203,6 +228,15 @@ Napi::Value Addon::Version(const Napi::CallbackInfo& info) {
 #endif
   o.Set("vmaVulkanVersion", Napi::Number::New(info.Env(), VMA_VULKAN_VERSION));
   o.Set("headerVulkanVersion", Napi::Number::New(info.Env(), VK_HEADER_VERSION_COMPLETE));
+  // Which build this is: VMA's compile-time debug settings (vma_config.h).
+#ifdef VKMEM_DEBUG_BUILD
+  o.Set("debugBuild", true);
+#else
+  o.Set("debugBuild", false);
+#endif
+  o.Set("debugMargin", Napi::Number::New(info.Env(), VMA_DEBUG_MARGIN));
+  o.Set("detectCorruption", VMA_DEBUG_DETECT_CORRUPTION != 0 && VMA_DEBUG_MARGIN > 0);
+  o.Set("initializeAllocations", VMA_DEBUG_INITIALIZE_ALLOCATIONS != 0);
   return o;
 }
 

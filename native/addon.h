@@ -107,6 +107,7 @@ class Addon : public Napi::Addon<Addon> {
   uint64_t* u64 = nullptr;
   Napi::Reference<Napi::ArrayBuffer> scratchRef;
   Napi::FunctionReference makeVkError;  // (result, operation, label?, detail?) => VkError
+  Napi::FunctionReference makeCorruptionError;  // (operation, message, allocations) => CorruptionError
 
   std::vector<AllocatorSlot> allocators;
   std::vector<AllocationSlot> allocations;
@@ -162,6 +163,17 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value SetPoolName(const Napi::CallbackInfo& info);
   Napi::Value GetPoolName(const Napi::CallbackInfo& info);
 
+  // corruption.cpp
+  Napi::Value CheckCorruption(const Napi::CallbackInfo& info);
+  Napi::Value CheckPoolCorruption(const Napi::CallbackInfo& info);
+  Napi::Value CorruptedAllocations(const Napi::CallbackInfo& info);
+  Napi::Value DebugPoke(const Napi::CallbackInfo& info);
+  Napi::Value DebugPeek(const Napi::CallbackInfo& info);
+  // False when the debug build's margin after this allocation no longer holds VMA's magic number.
+  bool MarginIntact(uint32_t index);
+  // Throws the JS CorruptionError (operation, message, [descriptions of the allocations]).
+  [[noreturn]] void ThrowCorruption(Napi::Env env, const char* operation, const std::string& message, Napi::Array allocations);
+
   // allocation.cpp
   Napi::Value CreateBuffer(Napi::Env env, napi_value arg);  // hot: registered raw (addon.cpp)
   Napi::Value CreateImage(Napi::Env env, napi_value arg);  // hot: registered raw (addon.cpp)
@@ -196,6 +208,21 @@ class Addon : public Napi::Addon<Addon> {
   void ReadBufferCreateInfo(Napi::Env env, VkBufferCreateInfo& out);
   void ReadImageCreateInfo(Napi::Env env, VkImageCreateInfo& out);
 };
+
+// VMA's assert recorder (addon.cpp): a mark, and the messages recorded since it, taken out of the record.
+// `wasAsserted` is what the asserted flag was at the mark; it is restored, so that an expected assert
+// (VMA reports found corruption through VMA_ASSERT) does not turn the next call into an error.
+struct VmaMessageMark {
+  size_t count;
+  bool wasAsserted;
+};
+VmaMessageMark MarkVmaMessages();
+std::vector<std::string> TakeVmaMessagesSince(const VmaMessageMark& mark);
+
+// vma_impl.cpp: the whole VkDeviceMemory block of an allocation, mapped through VMA's own block mapping
+// (reference-counted with VMA's other maps of it). VK_ERROR_FEATURE_NOT_PRESENT for dedicated allocations.
+VkResult MapAllocationBlock(VmaAllocator allocator, VmaAllocation allocation, char** base, VkDeviceSize* blockSize);
+void UnmapAllocationBlock(VmaAllocator allocator, VmaAllocation allocation);
 
 // Checked conversions of scratch values: they come from JS and may hold anything a JS Number can.
 inline bool IsUint(double v, double max) { return v >= 0 && v <= max && static_cast<double>(static_cast<uint64_t>(v)) == v; }

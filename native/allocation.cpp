@@ -241,6 +241,18 @@ Napi::Value Addon::BindImageMemory(const Napi::CallbackInfo& info) { return Bind
 Napi::Value Addon::FreeAllocation(Napi::Env env, napi_value arg) {
   uint32_t index = 0;
   AllocationFrom(env, arg, &index);
+#if VMA_DEBUG_MARGIN > 0 && VMA_DEBUG_DETECT_CORRUPTION
+  // The debug build: VMA checks the margin as it frees and only asserts; name the allocation instead,
+  // free it all the same (the memory is not lost), and throw a CorruptionError.
+  if (!MarginIntact(index)) {
+    Napi::Array found = Napi::Array::New(env, 1);
+    found.Set(0u, DescribeLeak(env, index));
+    const VmaMessageMark mark = MarkVmaMessages();
+    FreeAllocationNow(index);
+    TakeVmaMessagesSince(mark);  // VMA's "MEMORY CORRUPTION DETECTED AFTER FREED ALLOCATION!"
+    ThrowCorruption(env, "vmaFreeMemory", "the margin after the allocation was overwritten (it was freed all the same)", found);
+  }
+#endif
   FreeAllocationNow(index);
   ThrowIfVmaAsserted(env, "vmaFreeMemory");
   return env.Undefined();

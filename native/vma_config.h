@@ -14,6 +14,31 @@
 #define VMA_VULKAN_VERSION 1003000
 #endif
 
+// The debug build (binding.gyp target vkmem_debug, build/Release/vkmem_debug.node) defines VKMEM_DEBUG_BUILD.
+// VMA's debug features are compile-time constants, so an allocator that wants them runs on this second
+// build of the whole addon (engine/native.ts loads it on first use):
+// - VMA_DEBUG_MARGIN: bytes kept free after every allocation in a block (not for dedicated allocations,
+//   not in virtual blocks). VMA needs a multiple of 4; TS refuses any other `debug.margin` than this one.
+// - VMA_DEBUG_DETECT_CORRUPTION: VMA writes the magic number 0x7F84E666 into each margin and checks it when
+//   the allocation is freed and in vmaCheckCorruption / vmaCheckPoolCorruption. Only memory types that are
+//   HOST_VISIBLE and HOST_COHERENT, and only the TLSF and linear algorithms (VMA's own limits).
+// - VMA_DEBUG_INITIALIZE_ALLOCATIONS: VMA fills new allocations with 0xDC and freed ones with 0xEF, for
+//   allocations the CPU may map (HOST_ACCESS_* flags) in HOST_VISIBLE memory.
+// The normal build keeps all three at VMA's defaults (0): no margin, no magic, no fill, no cost.
+#ifdef VKMEM_DEBUG_BUILD
+#ifndef VKMEM_DEBUG_MARGIN
+#define VKMEM_DEBUG_MARGIN 16
+#endif
+#define VMA_DEBUG_MARGIN VKMEM_DEBUG_MARGIN
+#define VMA_DEBUG_DETECT_CORRUPTION 1
+#define VMA_DEBUG_INITIALIZE_ALLOCATIONS 1
+#else
+// VMA's defaults, spelled out: VMA defines them only in the implementation, and native code reports them.
+#define VMA_DEBUG_MARGIN 0
+#define VMA_DEBUG_DETECT_CORRUPTION 0
+#define VMA_DEBUG_INITIALIZE_ALLOCATIONS 0
+#endif
+
 // VMA's internal checks must never abort the JS process. A failed check is recorded (the first one
 // since the last read) and the native entry point that triggered it turns it into a JS error.
 // Leak checks are reported the same way; the allocator's own teardown frees what it can first.

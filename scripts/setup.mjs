@@ -7,7 +7,8 @@
 //   1. system packages (Vulkan loader/headers, lavapipe, validation layers, glslang, Xvfb & co, build tools)
 //   2. npm dependencies (skipped under --from-install: npm is installing them right now)
 //   3. the VMA header (vendor/vma/fetch.sh)
-//   4. the native addon (node-gyp -> build/Release/vkmem.node)
+//   4. the native addons (node-gyp -> build/Release/vkmem.node and, with VMA's debug margins, corruption
+//      detection and fill patterns, build/Release/vkmem_debug.node; make -j builds the two in parallel)
 //   5. TypeScript (tsc -p tsconfig.build.json -> dist/)
 //   6. shaders (glslangValidator -V -> build/shaders/**.spv)
 //
@@ -366,7 +367,8 @@ const vmaStep = {
 
 // ---------------------------------------------------------------------- step 4: the native addon
 
-const ADDON = 'build/Release/vkmem.node';
+// Both builds of binding.gyp: the normal addon and the debug one (native/vma_config.h, VKMEM_DEBUG_BUILD).
+const ADDONS = ['build/Release/vkmem.node', 'build/Release/vkmem_debug.node'];
 // Written after each successful build: an edit under native/ that make ignores (a note, an unused header)
 // does not relink vkmem.node, and must not make every later run rebuild.
 const ADDON_STAMP = 'build/.vkmem-addon-stamp';
@@ -412,10 +414,11 @@ const addonStep = {
   check() {
     // binding.gyp is being written alongside this script; until it exists there is no addon to build.
     if (!exists(path.join(ROOT, 'binding.gyp'))) return null;
-    const built = statMtime(path.join(ROOT, ADDON));
-    if (built < 0) return { why: `${ADDON} is missing` };
+    const missing = ADDONS.find((a) => statMtime(path.join(ROOT, a)) < 0);
+    if (missing) return { why: `${missing} is missing` };
+    const built = Math.min(...ADDONS.map((a) => statMtime(path.join(ROOT, a))));
     const stamp = Math.max(built, statMtime(path.join(ROOT, ADDON_STAMP)));
-    if (addonInputsNewest() > stamp) return { why: `${ADDON} is older than its sources` };
+    if (addonInputsNewest() > stamp) return { why: 'the native addons are older than their sources' };
     return null;
   },
   run() {
@@ -433,7 +436,7 @@ const addonStep = {
     if (exists(path.join(prefix, 'include/node/node_api.h'))) argv.push(`--nodedir=${prefix}`);
     const jobs = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
     argv.push('-j', String(Math.max(1, jobs)));
-    say('building the native addon (about 30 s)...');
+    say('building the native addons, normal and debug (about 30 s)...');
     const r = run(cmd, argv);
     if (!r.ok) {
       // make -j interleaves its jobs' output: the first compiler errors say more than the tail alone.
@@ -447,11 +450,12 @@ const addonStep = {
           `last lines:\n${tail(r.out, 20)}\n(full output: build/node-gyp.log)`,
       );
     }
-    if (!exists(path.join(ROOT, ADDON))) {
-      fail(`node-gyp succeeded but ${ADDON} was not produced (is binding.gyp's target_name "vkmem"?)`);
+    const notBuilt = ADDONS.find((a) => !exists(path.join(ROOT, a)));
+    if (notBuilt) {
+      fail(`node-gyp succeeded but ${notBuilt} was not produced (binding.gyp's targets must be "vkmem" and "vkmem_debug")`);
     }
     touch(path.join(ROOT, ADDON_STAMP));
-    if (VERBOSE) say(`addon built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    if (VERBOSE) say(`addons built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   },
 };
 

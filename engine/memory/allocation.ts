@@ -14,7 +14,7 @@
  * @module
  */
 import { DestroyedResourceError, describeValue, vkErrorFor } from "../errors.js";
-import { native, scratch, scratchU32, Slot } from "../native.js";
+import { scratch, scratchU32, Slot } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
 import { rawHandle, wrapHandle, type NvkHandle } from "../vulkan/handles.js";
 import type { Allocator } from "./allocator.js";
@@ -172,37 +172,37 @@ export class Allocation {
   /** A fresh {@link AllocationInfo} snapshot. @throws DestroyedResourceError */
   get info(): AllocationInfo {
     const mapped = this.mappedData;
-    native.getAllocationInfo(this._live("info"));
+    this.allocator._native.getAllocationInfo(this._live("info"));
     return AllocationInfo.fromScratch(mapped, this._name, this._userData);
   }
 
   /** Index of its memory type. */
   get memoryType(): number {
-    native.getAllocationInfo(this._live("memoryType"));
+    this.allocator._native.getAllocationInfo(this._live("memoryType"));
     return scratch[Slot.OutMemoryType];
   }
 
   /** Offset in its VkDeviceMemory. */
   get offset(): number {
-    native.getAllocationInfo(this._live("offset"));
+    this.allocator._native.getAllocationInfo(this._live("offset"));
     return scratch[Slot.OutOffset];
   }
 
   /** True when it has a VkDeviceMemory of its own (dedicated allocation). */
   get dedicated(): boolean {
-    native.getAllocationInfo(this._live("dedicated"));
+    this.allocator._native.getAllocationInfo(this._live("dedicated"));
     return scratch[Slot.OutDedicated] === 1;
   }
 
   /** Size of the VkDeviceMemory block it lives in (its own size when dedicated). */
   get blockSize(): number {
-    native.getAllocationInfo(this._live("blockSize"));
+    this.allocator._native.getAllocationInfo(this._live("blockSize"));
     return scratch[Slot.OutBlockSize];
   }
 
   /** VkMemoryPropertyFlags of its memory type. */
   get memoryProperties(): number {
-    return native.getMemoryTypeProperties(this._live("memoryProperties"));
+    return this.allocator._native.getMemoryTypeProperties(this._live("memoryProperties"));
   }
 
   /** Its name (shown in the JSON dump and leak reports), or null. */
@@ -219,7 +219,7 @@ export class Allocation {
     if (value !== null && value.includes("\0")) {
       throw new RangeError(`Allocation.name must not contain NUL characters, got ${describeValue(value)}`);
     }
-    native.setAllocationName(h, value);
+    this.allocator._native.setAllocationName(h, value);
     this._name = value;
   }
 
@@ -231,7 +231,7 @@ export class Allocation {
 
   set userData(value: unknown) {
     const h = this._live("userData");
-    native.setAllocationUserData(h, Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : 0);
+    this.allocator._native.setAllocationUserData(h, Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : 0);
     this._userData = value;
   }
 
@@ -255,7 +255,7 @@ export class Allocation {
     const h = this._live("mappedData");
     if (this._view === null && this._persistent) {
       // The persistent mapping's own view: one native map held until free.
-      this._view = native.map(h, true) as ArrayBuffer;
+      this._view = this.allocator._native.map(h, true) as ArrayBuffer;
       this.allocator._trackMapped(this);
     }
     return this._view;
@@ -270,18 +270,18 @@ export class Allocation {
     const h = this._live("map");
     const view = this._view;
     if (view !== null) {
-      native.map(h, false);
+      this.allocator._native.map(h, false);
       this._mapCount++;
       return view;
     }
-    if ((native.getMemoryTypeProperties(h) & 0x2) === 0) {
+    if ((this.allocator._native.getMemoryTypeProperties(h) & 0x2) === 0) {
       throw vkErrorFor(-5, "vmaMapMemory", this.label, `memory type ${this.memoryType} is not HOST_VISIBLE`);
     }
-    this._view = native.map(h, true) as ArrayBuffer;
+    this._view = this.allocator._native.map(h, true) as ArrayBuffer;
     this._mapCount++;
     if (this._persistent) {
       // The persistent view was never made: this map's view serves as it; take the persistent map now.
-      native.map(h, false);
+      this.allocator._native.map(h, false);
     }
     this.allocator._trackMapped(this);
     return this._view;
@@ -298,12 +298,12 @@ export class Allocation {
       throw new Error(`Allocation${this._name === null ? "" : ` '${this._name}'`}.unmap(): it is not mapped (map count 0)`);
     }
     if (this._mapCount === 1 && !this._persistent && this._view !== null) {
-      native.detach(this._view);
+      this.allocator._native.detach(this._view);
       this._view = null;
       this.allocator._untrackMapped(this);
     }
     this._mapCount--;
-    native.unmap(h);
+    this.allocator._native.unmap(h);
   }
 
   /**
@@ -336,7 +336,7 @@ export class Allocation {
     }
     const range = this.atomRange(offset, length);
     if (length === 0) return { ...range, size: 0, performed: false };
-    const r = flush ? native.flush(h, offset, length) : native.invalidate(h, offset, length);
+    const r = flush ? this.allocator._native.flush(h, offset, length) : this.allocator._native.invalidate(h, offset, length);
     if (r < 0) throw vkErrorFor(r, flush ? "vmaFlushAllocation" : "vmaInvalidateAllocation", this.label);
     return range;
   }
@@ -344,11 +344,11 @@ export class Allocation {
   /** The range VMA computes for a flush/invalidate of [offset, offset+size) (see VMA's GetFlushOrInvalidateRange). */
   private atomRange(offset: number, size: number): MappedRange {
     const h = this._handle;
-    native.getAllocationInfo(h);
+    this.allocator._native.getAllocationInfo(h);
     const allocOffset = scratch[Slot.OutOffset];
     const blockSize = scratch[Slot.OutBlockSize];
     const dedicated = scratch[Slot.OutDedicated] === 1;
-    const coherent = (native.getMemoryTypeProperties(h) & 0x4) !== 0;
+    const coherent = (this.allocator._native.getMemoryTypeProperties(h) & 0x4) !== 0;
     const atom = this.allocator.nonCoherentAtomSize;
     const start = Math.floor(offset / atom) * atom;
     let length = Math.ceil((size + (offset - start)) / atom) * atom;
@@ -370,7 +370,7 @@ export class Allocation {
   /** @internal Called by the allocator right before the native free: detach any view, mark freed. */
   _release(): void {
     if (this._view !== null) {
-      native.detach(this._view);
+      this.allocator._native.detach(this._view);
       this._view = null;
       this.allocator._untrackMapped(this);
     }

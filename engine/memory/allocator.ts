@@ -18,7 +18,7 @@
  * @module
  */
 import { DestroyedResourceError, check, describeValue, vkErrorFor } from "../errors.js";
-import { native, scratch, scratchU32, Slot, type NativeDetailedStatistics, type NativeHeapBudget, type NativeLeak } from "../native.js";
+import { debugNative, native, scratch, scratchU32, Slot, type NativeAddon, type NativeDetailedStatistics, type NativeHeapBudget, type NativeLeak } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
 import { HandleCellPool, isNvkHandle, rawHandle } from "../vulkan/handles.js";
 import { formatBytes } from "../format.js";
@@ -27,6 +27,7 @@ import { AllocationCreateFlags, encodeAllocationOptions, type AllocationOptions,
 import { Pool, type PoolOptions, type PoolTarget } from "./pool.js";
 import { parseStatsString, type StatsDump } from "./dump.js";
 import { BuddyAllocation, BuddyPool } from "./buddy-pool.js";
+import { checkCorruptionReport, parseDebugOptions, settingsOf, type CorruptionReport, type DebugOptions, type DebugSettings } from "./corruption.js";
 
 /** Where an allocator gets its device from: a Context, or raw nvk handles and the instance's apiVersion. */
 export interface AllocatorDevice {
@@ -59,6 +60,12 @@ export interface AllocatorOptions {
   onLeaks?: (leaks: LeakReport[]) => void;
   /** A label for messages. */
   label?: string;
+  /**
+   * Run on the debug build of the addon: VMA's debug margin after every allocation, corruption detection and
+   * fill patterns (see engine/memory/corruption.ts). `{}` or `true` takes the build's settings; they are
+   * compile-time constants, so other values are refused. Default: the normal build.
+   */
+  debug?: DebugOptions | boolean;
 }
 
 /** One allocation that was still alive when its allocator was destroyed. */
@@ -181,9 +188,6 @@ function isUint32(v: unknown): v is number {
 function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeof TypeError = RangeError): never {
   throw new Ctor(`${op}: ${arg} ${what}, got ${describeValue(value)}`);
 }
-// The hot native functions, held directly: the addon's exports object is large enough to be a dictionary,
-// and a lookup on it per call showed in profiles.
-const { createBuffer: nativeCreateBuffer, createImage: nativeCreateImage, freeAllocation: nativeFree } = native;
 
 // VK_SHARING_MODE_CONCURRENT needs pQueueFamilyIndices, which the create calls do not take (yet).
 const CONCURRENT_UNSUPPORTED =
@@ -261,8 +265,17 @@ export class Allocator {
   readonly memoryTypes: readonly MemoryType[];
   /** The heap size limits it was created with (0: none). */
   readonly heapSizeLimits: readonly number[];
+  /** The debug settings it runs with (all off for the normal build); see {@link AllocatorOptions.debug}. */
+  readonly debug: DebugSettings;
   /** @internal */
   _handle: number;
+  /** @internal The addon build this allocator, its pools and allocations live in; all their calls go through it. */
+  readonly _native: NativeAddon;
+  // The hot native functions of that build, held directly: the addon's exports object is large enough to be a
+  // dictionary, and a lookup on it per call showed in profiles.
+  private readonly nativeCreateBuffer: (allocator: number) => number;
+  private readonly nativeCreateImage: (allocator: number) => number;
+  private readonly nativeFree: (allocation: number) => void;
   private readonly maxAllocationSize: number;
   private readonly mapped = new Set<Allocation>();
   private readonly pools = new Set<Pool>();
@@ -286,6 +299,7 @@ export class Allocator {
     if (!(blockSize === 0 || isPositiveInt(blockSize))) fail(op, "options.preferredLargeHeapBlockSize", "must be a positive integer", blockSize);
     if (options.onLeaks !== undefined && typeof options.onLeaks !== "function") fail(op, "options.onLeaks", "must be a function", options.onLeaks, TypeError);
     if (options.label !== undefined && typeof options.label !== "string") fail(op, "options.label", "must be a string", options.label, TypeError);
+    const wanted = parseDebugOptions(options.debug, op);
 
     let limits: number[] | undefined;
     if (options.heapSizeLimits !== undefined) {
@@ -302,7 +316,13 @@ export class Allocator {
     this.device = source.device;
     this.physicalDevice = source.physicalDevice;
     this.flags = flags;
-    this._handle = native.createAllocator(
+    const addon = wanted.enabled ? debugNative() : native;
+    this._native = addon;
+    this.debug = settingsOf(addon);
+    this.nativeCreateBuffer = addon.createBuffer;
+    this.nativeCreateImage = addon.createImage;
+    this.nativeFree = addon.freeAllocation;
+    this._handle = addon.createAllocator(
       rawHandle(source.instance),
       rawHandle(source.physicalDevice),
       rawHandle(source.device),
@@ -311,10 +331,10 @@ export class Allocator {
       limits,
       blockSize,
     );
-    const props = native.getMemoryProperties(this._handle);
+    const props = this._native.getMemoryProperties(this._handle);
     if (limits !== undefined && limits.length !== props.heaps.length) {
       // native checked this already; keep the TS state consistent all the same
-      native.destroyAllocator(this._handle);
+      this._native.destroyAllocator(this._handle);
       fail(op, "options.heapSizeLimits", `must have ${props.heaps.length} entries (one per heap)`, limits);
     }
     this.nonCoherentAtomSize = props.nonCoherentAtomSize;
@@ -366,13 +386,13 @@ export class Allocator {
     if (options !== undefined && (name !== undefined || options.userData !== undefined)) {
       if (name !== undefined) {
         if (typeof name !== "string" || name.includes("\0")) {
-          native.freeAllocation(handle); // nothing may leak on a bad name
+          this._native.freeAllocation(handle); // nothing may leak on a bad name
           fail(operation, "allocationOptions.name", "must be a string without NUL characters", name, TypeError);
         }
-        native.setAllocationName(handle, name);
+        this._native.setAllocationName(handle, name);
       }
       userData = options.userData;
-      if (Number.isSafeInteger(userData) && (userData as number) >= 0) native.setAllocationUserData(handle, userData as number);
+      if (Number.isSafeInteger(userData) && (userData as number) >= 0) this._native.setAllocationUserData(handle, userData as number);
     }
     const allocation = new Allocation(
       this,
@@ -429,7 +449,7 @@ export class Allocator {
     this.encodeBufferInfo(bufferInfo, "createBuffer", "bufferInfo");
     const vmaFlags = encodeAllocationOptions(allocationOptions, "createBuffer", "allocationOptions", this);
     if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._createBuffer(bufferInfo, allocationOptions, vmaFlags);
-    const result = nativeCreateBuffer(h);
+    const result = this.nativeCreateBuffer(h);
     if (result !== 0) throw vkErrorFor(result, "vmaCreateBuffer", allocationOptions?.name);
     const buffer = handleCells.make(nvk.VkBuffer, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
     const allocation = this.finish(result, "buffer", buffer, vmaFlags, allocationOptions, "vmaCreateBuffer");
@@ -448,7 +468,7 @@ export class Allocator {
     this.encodeImageInfo(imageInfo, op, "imageInfo");
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
     if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._createImage(imageInfo, allocationOptions, vmaFlags);
-    const result = nativeCreateImage(h);
+    const result = this.nativeCreateImage(h);
     if (result !== 0) throw vkErrorFor(result, "vmaCreateImage", allocationOptions?.name);
     const image = handleCells.make(nvk.VkImage, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
     const allocation = this.finish(result, "image", image, vmaFlags, allocationOptions, "vmaCreateImage");
@@ -552,7 +572,7 @@ export class Allocator {
     scratch[0] = size;
     scratch[1] = alignment;
     scratch[2] = memoryTypeBits;
-    return this.finish(native.allocateMemory(h), "memory", null, vmaFlags, allocationOptions, "vmaAllocateMemory");
+    return this.finish(this._native.allocateMemory(h), "memory", null, vmaFlags, allocationOptions, "vmaAllocateMemory");
   }
 
   /**
@@ -565,7 +585,7 @@ export class Allocator {
     if (!isNvkHandle(buffer, "VkBuffer")) fail(op, "buffer", "must be an nvk VkBuffer", buffer, TypeError);
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
     if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._allocateMemoryFor(buffer, false, allocationOptions, vmaFlags, op);
-    return this.finish(native.allocateMemoryForBuffer(h, rawHandle(buffer)), "memory", null, vmaFlags, allocationOptions, "vmaAllocateMemoryForBuffer");
+    return this.finish(this._native.allocateMemoryForBuffer(h, rawHandle(buffer)), "memory", null, vmaFlags, allocationOptions, "vmaAllocateMemoryForBuffer");
   }
 
   /** Allocates memory fitting an image you created (vmaAllocateMemoryForImage); bind with bindImageMemory. */
@@ -575,7 +595,7 @@ export class Allocator {
     if (!isNvkHandle(image, "VkImage")) fail(op, "image", "must be an nvk VkImage", image, TypeError);
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
     if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._allocateMemoryFor(image, true, allocationOptions, vmaFlags, op);
-    return this.finish(native.allocateMemoryForImage(h, rawHandle(image)), "memory", null, vmaFlags, allocationOptions, "vmaAllocateMemoryForImage");
+    return this.finish(this._native.allocateMemoryForImage(h, rawHandle(image)), "memory", null, vmaFlags, allocationOptions, "vmaAllocateMemoryForImage");
   }
 
   /** Binds a buffer you created to an allocation (vmaBindBufferMemory2) at `localOffset` inside it. */
@@ -600,7 +620,7 @@ export class Allocator {
     }
     if (a instanceof BuddyAllocation) return (a.pool as BuddyPool)._bind(a, resource, localOffset, cls === "VkImage");
     const raw = rawHandle(resource);
-    const r = cls === "VkBuffer" ? native.bindBufferMemory(h, raw, localOffset) : native.bindImageMemory(h, raw, localOffset);
+    const r = cls === "VkBuffer" ? this._native.bindBufferMemory(h, raw, localOffset) : this._native.bindImageMemory(h, raw, localOffset);
     check(r, cls === "VkBuffer" ? "vmaBindBufferMemory2" : "vmaBindImageMemory2", a.label);
     a._resource = resource as object;
   }
@@ -657,7 +677,7 @@ export class Allocator {
     const created = allocation.kind !== "memory" ? allocation._resource : null;
     allocation._release();
     if (this.stacks !== null) this.stacks.delete(h);
-    nativeFree(h);
+    this.nativeFree(h);
     // The buffer/image object vkmem made now names a destroyed object: it becomes a null handle and its
     // cell serves the next one (HandleCellPool).
     if (created !== null) handleCells.recycle(created);
@@ -676,22 +696,22 @@ export class Allocator {
   setCurrentFrameIndex(frameIndex: number): void {
     const h = this.live("setCurrentFrameIndex");
     if (!isUint32(frameIndex)) fail("setCurrentFrameIndex", "frameIndex", "must be an integer in [0, 2^32)", frameIndex);
-    native.setCurrentFrameIndex(h, frameIndex);
+    this._native.setCurrentFrameIndex(h, frameIndex);
   }
 
   /** Per-heap usage and budget (vmaGetHeapBudgets). */
   getHeapBudgets(): HeapBudget[] {
-    return native.getHeapBudgets(this.live("getHeapBudgets"));
+    return this._native.getHeapBudgets(this.live("getHeapBudgets"));
   }
 
   /** Totals, per heap and per memory type (vmaCalculateStatistics). Walks every block: not for every frame. */
   calculateStatistics(): TotalStatistics {
-    return native.calculateStatistics(this.live("calculateStatistics"));
+    return this._native.calculateStatistics(this.live("calculateStatistics"));
   }
 
   /** VMA's JSON dump (vmaBuildStatsString); `detailed` adds every block and allocation. */
   buildStatsString(detailed = true): string {
-    return native.buildStatsString(this.live("buildStatsString"), detailed === true);
+    return this._native.buildStatsString(this.live("buildStatsString"), detailed === true);
   }
 
   /** VMA's detailed JSON dump, parsed and typed ({@link parseStatsString}): what `vkmem vis` draws. */
@@ -701,7 +721,7 @@ export class Allocator {
 
   /** Number of allocations alive now. */
   get allocationCount(): number {
-    return native.liveAllocationCount(this.live("allocationCount"));
+    return this._native.liveAllocationCount(this.live("allocationCount"));
   }
 
   /**
@@ -720,7 +740,7 @@ export class Allocator {
     this.refusePool(allocationOptions, op, "allocationOptions");
     encodeAllocationOptions({ ...allocationOptions, usage }, op, "allocationOptions", this);
     scratch[0] = memoryTypeBits;
-    const r = native.findMemoryTypeIndex(h);
+    const r = this._native.findMemoryTypeIndex(h);
     if (r < 0) throw vkErrorFor(r, "vmaFindMemoryTypeIndex");
     return r;
   }
@@ -756,7 +776,7 @@ export class Allocator {
     else this.encodeImageInfo(info as ImageInfo, op, infoArg);
     this.refusePool(allocationOptions, op, optionsArg);
     encodeAllocationOptions(allocationOptions, op, optionsArg, this);
-    const r = kind === "buffer" ? native.findMemoryTypeIndexForBufferInfo(h) : native.findMemoryTypeIndexForImageInfo(h);
+    const r = kind === "buffer" ? this._native.findMemoryTypeIndexForBufferInfo(h) : this._native.findMemoryTypeIndexForImageInfo(h);
     if (r < 0) throw vkErrorFor(r, kind === "buffer" ? "vmaFindMemoryTypeIndexForBufferInfo" : "vmaFindMemoryTypeIndexForImageInfo");
     return r;
   }
@@ -847,6 +867,27 @@ export class Allocator {
   }
 
   /**
+   * Checks the debug margins of every block (default pools and custom pools) in the given memory types
+   * (vmaCheckCorruption; default: all of them): were bytes written past the end of an allocation?
+   *
+   * Returns the finding rather than throwing it: `ok` is false when a margin was overwritten, and the report names
+   * the memory types and the live allocations whose margin it was. On the normal build nothing can be checked:
+   * `ok` is true, `result` is VK_ERROR_FEATURE_NOT_PRESENT and the message says detection is not compiled in; the
+   * same on the debug build for memory types that are not HOST_VISIBLE | HOST_COHERENT. See engine/memory/corruption.ts.
+   * @throws RangeError when memoryTypeBits is not a non-zero mask of this device's memory types.
+   * @throws VkError when VMA cannot map a block to check it; DestroyedResourceError after destroy().
+   */
+  checkCorruption(memoryTypeBits: number = 2 ** this.memoryTypes.length - 1): CorruptionReport {
+    const op = "checkCorruption";
+    const h = this.live(op);
+    const all = 2 ** this.memoryTypes.length - 1;
+    if (!(Number.isInteger(memoryTypeBits) && memoryTypeBits > 0 && memoryTypeBits <= all)) {
+      fail(op, "memoryTypeBits", `must be a non-zero mask of the device's ${this.memoryTypes.length} memory type(s) (at most 0x${all.toString(16)})`, memoryTypeBits);
+    }
+    return checkCorruptionReport(this._native, h, this.debug, memoryTypeBits, null);
+  }
+
+  /**
    * Destroys the allocator. Allocations still alive are reported (returned, and passed to `onLeaks` or
    * emitted as one process warning), their buffers and images destroyed and their memory freed first,
    * so nothing aborts. A second call does nothing and returns [].
@@ -862,7 +903,7 @@ export class Allocator {
     for (const p of this.pools) p._release();
     this.pools.clear();
     this._handle = 0;
-    const { leaks, messages } = native.destroyAllocator(h);
+    const { leaks, messages } = this._native.destroyAllocator(h);
     const reports = this._reportLeaks(`Allocator${this.label ? ` '${this.label}'` : ""}`, [...buddyLeaks, ...leaks], messages);
     this.stacks?.clear();
     return reports;

@@ -134,7 +134,7 @@ class BuddyBlock {
     if (this.mapUsers === 0) this.memory.map(); // the block's own whole view stays inside its Allocation
     this.mapUsers++;
     try {
-      return native.mappedRange(this.memory._handle, offset, size);
+      return this.memory.allocator._native.mappedRange(this.memory._handle, offset, size);
     } catch (e) {
       this.unview();
       throw e;

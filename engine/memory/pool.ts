@@ -27,7 +27,8 @@
  * @module
  */
 import { DestroyedResourceError, describeValue, vkErrorFor } from "../errors.js";
-import { native, type NativeDetailedStatistics, type NativeStatistics } from "../native.js";
+import type { NativeDetailedStatistics, NativeStatistics } from "../native.js";
+import { checkCorruptionReport, type CorruptionReport } from "./corruption.js";
 import type { Allocator, BufferInfo, ImageInfo, LeakReport } from "./allocator.js";
 import type { AllocationOptions } from "./usage.js";
 import type { BuddyPool } from "./buddy-pool.js";
@@ -161,7 +162,7 @@ export class Pool {
       fail(op, "options.ignoreBufferImageGranularity", "must be a boolean", o.ignoreBufferImageGranularity, TypeError);
     }
     const flags = (algorithm === "linear" ? POOL_LINEAR : 0) | (o.ignoreBufferImageGranularity ? POOL_IGNORE_GRANULARITY : 0);
-    const handle = algorithm === "buddy" ? BUDDY_POOL_HANDLE : native.createPool(
+    const handle = algorithm === "buddy" ? BUDDY_POOL_HANDLE : allocator._native.createPool(
       allocator._handle,
       memoryTypeIndex,
       flags,
@@ -173,7 +174,7 @@ export class Pool {
     );
     if (algorithm !== "buddy") {
       if (handle < 0) throw vkErrorFor(handle, "vmaCreatePool", o.name);
-      if (o.name !== undefined) native.setPoolName(handle, o.name);
+      if (o.name !== undefined) allocator._native.setPoolName(handle, o.name);
     }
     this.allocator = allocator;
     this.memoryTypeIndex = memoryTypeIndex;
@@ -206,7 +207,7 @@ export class Pool {
 
   /** The pool's name as VMA holds it (vmaGetPoolName), or null. @throws DestroyedResourceError */
   get name(): string | null {
-    return native.getPoolName(this._live("name"));
+    return this.allocator._native.getPoolName(this._live("name"));
   }
 
   /** Renames the pool (vmaSetPoolName); null clears the name. @throws TypeError, DestroyedResourceError */
@@ -215,13 +216,13 @@ export class Pool {
     if (value !== null && (typeof value !== "string" || value.includes("\0"))) {
       fail("Pool.name", "value", "must be a string without NUL characters, or null", value, TypeError);
     }
-    native.setPoolName(h, value);
+    this.allocator._native.setPoolName(h, value);
     this._label = value ?? undefined;
   }
 
   /** Blocks, allocations and their bytes, as VMA keeps them (vmaGetPoolStatistics; cheap). */
   getStatistics(): PoolStatistics {
-    return native.getPoolStatistics(this._live("getStatistics"));
+    return this.allocator._native.getPoolStatistics(this._live("getStatistics"));
   }
 
   /**
@@ -229,7 +230,23 @@ export class Pool {
    * smallest and largest allocation and unused range (Infinity as the minimum of an empty set).
    */
   calculateStatistics(): NativeDetailedStatistics {
-    return native.calculatePoolStatistics(this._live("calculateStatistics"));
+    return this.allocator._native.calculatePoolStatistics(this._live("calculateStatistics"));
+  }
+
+  /**
+   * Checks the debug margins of the pool's blocks (vmaCheckPoolCorruption); see {@link Allocator.checkCorruption}.
+   * Needs an allocator on the debug build, a memory type that is HOST_VISIBLE | HOST_COHERENT, and the TLSF or
+   * linear algorithm; otherwise `result` is VK_ERROR_FEATURE_NOT_PRESENT and `ok` true.
+   * @throws VkError when VMA cannot map a block; DestroyedResourceError after destroy().
+   */
+  checkCorruption(): CorruptionReport {
+    const h = this._live("checkCorruption");
+    const allocator = this.allocator;
+    return checkCorruptionReport(allocator._native, allocator._handle, allocator.debug, 2 ** this.memoryTypeIndex, {
+      handle: h,
+      memoryTypeIndex: this.memoryTypeIndex,
+      label: this._label,
+    });
   }
 
   /**
@@ -242,7 +259,7 @@ export class Pool {
     if (h === 0) return [];
     this.allocator._forgetPool(this);
     this._handle = 0;
-    const { leaks, messages } = native.destroyPool(h);
+    const { leaks, messages } = this.allocator._native.destroyPool(h);
     return this.allocator._reportLeaks(`Pool${this._label !== undefined ? ` '${this._label}'` : ""}`, leaks, messages);
   }
 
