@@ -167,6 +167,87 @@ function heapLimit(context: Context): void {
   );
 }
 
+function poolsAndDebug(context: Context, allocator: Allocator): void {
+  // A custom pool for device-local vertex buffers lands in a device-local type; a linear ring works there.
+  const forVertex = allocator.createPool(
+    { forBuffer: { size: 65536, usage: vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT }, allocation: { usage: MemoryUsage.Auto } },
+    { blockSize: 8 << 20, maxBlockCount: 2, name: "vertex pool" },
+  );
+  const typeFlags = allocator.memoryTypes[forVertex.memoryTypeIndex].propertyFlags;
+  const inPool = allocator.createBuffer({ size: 65536, usage: vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT }, { pool: forVertex });
+  check("pool forBuffer(Auto) picks a device-local type", !!(typeFlags & F.DEVICE_LOCAL) && inPool.allocationInfo.memoryType === forVertex.memoryTypeIndex, `type ${forVertex.memoryTypeIndex} (${flags(typeFlags)})`);
+  allocator.destroyBuffer(inPool.buffer, inPool.allocation);
+  forVertex.destroy();
+  const deviceLocalOnly = allocator.memoryTypes.findIndex((t) => t.propertyFlags === F.DEVICE_LOCAL);
+  const ring = allocator.createPool({ memoryTypeIndex: deviceLocalOnly >= 0 ? deviceLocalOnly : 0 }, { algorithm: "linear", blockSize: 1 << 20, minBlockCount: 1, maxBlockCount: 1, name: "ring" });
+  const live: { buffer: unknown; allocation: import("../../engine/index.js").Allocation }[] = [];
+  let wraps = 0;
+  let lastOffset = -1;
+  let outOfMemory = false;
+  try {
+    for (let i = 0; i < 400; i++) {
+      const r = allocator.createBuffer({ size: 16 << 10, usage: vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT }, { pool: ring });
+      if (r.allocationInfo.offset < lastOffset) wraps++;
+      lastOffset = r.allocationInfo.offset;
+      live.push(r);
+      if (live.length > 32) {
+        const old = live.shift()!;
+        allocator.destroyBuffer(old.buffer, old.allocation);
+      }
+    }
+  } catch (e) {
+    outOfMemory = e instanceof OutOfDeviceMemoryError;
+  }
+  check("linear ring-buffer pool in device-local memory wraps", wraps >= 5 && !outOfMemory, `${wraps} wraps over 400 x 16 KiB in a 1 MiB block`);
+  for (const r of live) allocator.destroyBuffer(r.buffer, r.allocation);
+  ring.destroy();
+  // A buddy pool in device-local, non-host-visible memory: bind works (a GPU fill then copy reads back right).
+  const deviceOnly = allocator.memoryTypes.findIndex((t) => (t.propertyFlags & F.DEVICE_LOCAL) && !(t.propertyFlags & F.HOST_VISIBLE));
+  if (deviceOnly >= 0) {
+    const buddy = allocator.createPool({ memoryTypeIndex: deviceOnly }, { algorithm: "buddy", blockSize: 4 << 20, name: "buddy" });
+    const a = allocator.createBuffer({ size: 100_000, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT }, { pool: buddy });
+    const b = allocator.createBuffer({ size: 100_000, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT }, { pool: buddy });
+    const back = allocator.createBuffer({ size: 200_000, usage: vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT }, { usage: MemoryUsage.GpuToCpu, mapped: true });
+    context.submitAndWait((cmd) => {
+      nvk.vkCmdFillBuffer(cmd, a.buffer, 0, 100_000, 0x11111111);
+      nvk.vkCmdFillBuffer(cmd, b.buffer, 0, 100_000, 0x22222222);
+      const b1 = new nvk.VkMemoryBarrier({ srcAccessMask: 0x1000, dstAccessMask: 0x800 });
+      nvk.vkCmdPipelineBarrier(cmd, 0x1000, 0x1000, 0, 1, [b1], 0, null, 0, null);
+      nvk.vkCmdCopyBuffer(cmd, a.buffer, back.buffer, 1, [new nvk.VkBufferCopy({ srcOffset: 0, dstOffset: 0, size: 100_000 })]);
+      nvk.vkCmdCopyBuffer(cmd, b.buffer, back.buffer, 1, [new nvk.VkBufferCopy({ srcOffset: 0, dstOffset: 100_000, size: 100_000 })]);
+      const b2 = new nvk.VkMemoryBarrier({ srcAccessMask: 0x1000, dstAccessMask: 0x2000 });
+      nvk.vkCmdPipelineBarrier(cmd, 0x1000, 0x4000, 0, 1, [b2], 0, null, 0, null);
+    });
+    const words = new Uint32Array(back.allocation.mappedData!, 0, 50_000);
+    const okA = words.subarray(0, 25_000).every((w) => w === 0x11111111);
+    const okB = words.subarray(25_000, 50_000).every((w) => w === 0x22222222);
+    const stats = buddy.getStatistics();
+    check("buddy pool in device-only memory: two buffers, GPU fill + copy", okA && okB && a.allocationInfo.memoryType === deviceOnly, `offsets ${a.allocationInfo.offset} / ${b.allocationInfo.offset}, waste ${stats.internalWasteBytes} B`);
+    for (const r of [a, b, back]) allocator.destroyBuffer(r.buffer, r.allocation);
+    buddy.destroy();
+  }
+  // The debug build: margins and corruption checks in the host-visible coherent types of a real GPU.
+  const debug = createAllocator(context, { debug: {}, label: "debug" });
+  const staging = debug.createBuffer({ size: 4096, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT }, { usage: MemoryUsage.CpuOnly, name: "victim" });
+  const clean = debug.checkCorruption();
+  (debug as unknown as { _native: { debugPoke(h: number, at: number, v: number): void } })._native.debugPoke(staging.allocation._handle, staging.allocationInfo.size + 2, 0x55);
+  const dirty = debug.checkCorruption();
+  check(
+    "debug build: a margin write is found in a real host-visible type",
+    clean.ok && !dirty.ok && dirty.corruptedMemoryTypes.includes(staging.allocationInfo.memoryType),
+    `checked types ${clean.checkedMemoryTypes.join(",")}; after the write: ${dirty.message}`,
+  );
+  (debug as unknown as { _native: { debugPoke(h: number, at: number, v: number): void } })._native.debugPoke(staging.allocation._handle, staging.allocationInfo.size + 2, 0x66);
+  let freeError: unknown;
+  try {
+    debug.destroyBuffer(staging.buffer, staging.allocation);
+  } catch (e) {
+    freeError = e;
+  }
+  check("debug build: freeing the corrupted allocation throws CorruptionError", (freeError as Error)?.name === "CorruptionError", String((freeError as Error)?.message));
+  debug.destroy();
+}
+
 function main(): number {
   const context = createContext({ validation: process.env.VKMEM_NO_VALIDATION !== "1", applicationName: "vkmem gpu memory types" });
   const device = `${context.deviceName} (${context.deviceType})`;
@@ -181,6 +262,7 @@ function main(): number {
     mappingAndCopies(context, allocator);
     budgets(context, allocator);
     heapLimit(context);
+    poolsAndDebug(context, allocator);
     const leaks = allocator.destroy();
     check("no leaks", leaks.length === 0, JSON.stringify(leaks));
   } finally {
