@@ -232,11 +232,17 @@ function poolsAndDebug(context: Context, allocator: Allocator): void {
   const clean = debug.checkCorruption();
   (debug as unknown as { _native: { debugPoke(h: number, at: number, v: number): void } })._native.debugPoke(staging.allocation._handle, staging.allocationInfo.size + 2, 0x55);
   const dirty = debug.checkCorruption();
+  const victimType = staging.allocationInfo.memoryType;
   check(
-    "debug build: a margin write is found in a real host-visible type",
-    clean.ok && !dirty.ok && dirty.corruptedMemoryTypes.includes(staging.allocationInfo.memoryType),
+    "debug build: a margin write is found in exactly its memory type",
+    clean.ok && !dirty.ok && dirty.corruptedMemoryTypes.length === 1 && dirty.corruptedMemoryTypes[0] === victimType,
     `checked types ${clean.checkedMemoryTypes.join(",")}; after the write: ${dirty.message}`,
   );
+  const other = clean.checkedMemoryTypes.find((t) => t !== victimType);
+  if (other !== undefined) {
+    const elsewhere = debug.checkCorruption(1 << other);
+    check("debug build: another memory type reads as intact (VMA 3.4 checks every default pool whatever the mask)", elsewhere.ok, `type ${other}: ${elsewhere.message}`);
+  }
   (debug as unknown as { _native: { debugPoke(h: number, at: number, v: number): void } })._native.debugPoke(staging.allocation._handle, staging.allocationInfo.size + 2, 0x66);
   let freeError: unknown;
   try {

@@ -884,7 +884,7 @@ export class Allocator {
     if (!(Number.isInteger(memoryTypeBits) && memoryTypeBits > 0 && memoryTypeBits <= all)) {
       fail(op, "memoryTypeBits", `must be a non-zero mask of the device's ${this.memoryTypes.length} memory type(s) (at most 0x${all.toString(16)})`, memoryTypeBits);
     }
-    return checkCorruptionReport(this._native, h, this.debug, memoryTypeBits, null);
+    return checkCorruptionReport(this._native, h, this.debug, memoryTypeBits, null, this.memoryTypes.map((t) => t.propertyFlags));
   }
 
   /**

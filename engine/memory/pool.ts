@@ -246,7 +246,7 @@ export class Pool {
       handle: h,
       memoryTypeIndex: this.memoryTypeIndex,
       label: this._label,
-    });
+    }, allocator.memoryTypes.map((t) => t.propertyFlags));
   }
 
   /**
