@@ -626,7 +626,12 @@ interface JsonFigures {
   unusedRangeSizeMax: number;
 }
 
-function statsJson(s: JsonFigures): string {
+/**
+ * The text follows VMA's VmaJsonWriter: one member per line, "Suballocations" items on one line each. `comma` is
+ * the separator before a line break: VMA writes ", " (linear blocks are byte-identical to VMA's JSON); the buddy
+ * JSON, which native/virtual_block.cpp used to write, has ",".
+ */
+function statsJson(s: JsonFigures, comma: string): string {
   const fields: string[] = [
     `"BlockCount": 1`,
     `"BlockBytes": ${s.blockBytes}`,
@@ -636,7 +641,7 @@ function statsJson(s: JsonFigures): string {
   ];
   if (s.allocationCount > 1) fields.push(`"AllocationSizeMin": ${s.allocationSizeMin}`, `"AllocationSizeMax": ${s.allocationSizeMax}`);
   if (s.unusedRangeCount > 1) fields.push(`"UnusedRangeSizeMin": ${s.unusedRangeSizeMin}`, `"UnusedRangeSizeMax": ${s.unusedRangeSizeMax}`);
-  return `{\n  "Stats": {\n    ${fields.join(",\n    ")}\n  }`;
+  return `{\n  "Stats": {\n    ${fields.join(`${comma}\n    `)}\n  }`;
 }
 
 function allocationJson(offset: number, size: number, userData: number): string {
@@ -649,15 +654,15 @@ function freeRangeJson(offset: number, size: number): string {
   return `{"Offset": ${offset}, "Type": "FREE", "Size": ${size}}`;
 }
 
-function detailsJson(head: string[], suballocations: string[]): string {
-  const list = suballocations.length === 0 ? "[]" : `[\n      ${suballocations.join(",\n      ")}\n    ]`;
-  return `,\n  "Details": {\n    ${head.join(",\n    ")},\n    "Suballocations": ${list}\n  }`;
+function detailsJson(head: string[], suballocations: string[], comma: string): string {
+  const list = suballocations.length === 0 ? "[]" : `[\n      ${suballocations.join(`${comma}\n      `)}\n    ]`;
+  return `${comma}\n  "Details": {\n    ${head.join(`${comma}\n    `)}${comma}\n    "Suballocations": ${list}\n  }`;
 }
 
 /** A buddy block's JSON: VMA's shape plus Algorithm, UsableBytes, MinNodeSize and InternalWasteBytes in Details. */
 function buddyStatsString(b: BuddyAllocator, detailed: boolean): string {
   const s = b.statistics(true);
-  let out = statsJson(s);
+  let out = statsJson(s, ",");
   if (detailed) {
     const subs: string[] = [];
     b.forEachRange((offset, size, node) => {
@@ -675,6 +680,7 @@ function buddyStatsString(b: BuddyAllocator, detailed: boolean): string {
         `"InternalWasteBytes": ${s.internalWasteBytes}`,
       ],
       subs,
+      ",",
     );
   }
   return `${out}\n}`;
@@ -683,7 +689,7 @@ function buddyStatsString(b: BuddyAllocator, detailed: boolean): string {
 /** A linear block's JSON, as VMA's VmaBlockMetadata_Linear::PrintDetailedMap writes it (exact figures). */
 function linearStatsString(l: LinearAllocator, detailed: boolean): string {
   const s = l.statistics(true);
-  let out = statsJson(s);
+  let out = statsJson(s, ", ");
   if (detailed) {
     const subs: string[] = [];
     let end = 0;
@@ -696,6 +702,7 @@ function linearStatsString(l: LinearAllocator, detailed: boolean): string {
     out += detailsJson(
       [`"TotalBytes": ${s.blockBytes}`, `"UnusedBytes": ${s.blockBytes - s.allocationBytes}`, `"Allocations": ${s.allocationCount}`, `"UnusedRanges": ${s.unusedRangeCount}`],
       subs,
+      ", ",
     );
   }
   return `${out}\n}`;
