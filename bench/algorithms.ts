@@ -67,14 +67,17 @@ const SEED = 0x9e3779b9;
  * Returns the operation count and failures; `beforeDrain` sees the steady state.
  */
 function runWorkload(block: VirtualBlock, pattern: Pattern, sizes: Sizes, live: number, iterations: number, beforeDrain?: () => void) {
-  let x = SEED;
+  // xorshift32 with its state in a typed array: a closure variable above 2^30 would be a heap number,
+  // allocated on every step, and the TS column would time the PRNG's garbage instead of the allocator.
+  const state = new Uint32Array(1);
+  state[0] = SEED;
   const next = (n: number): number => {
+    let x = state[0];
     x ^= x << 13;
-    x >>>= 0;
     x ^= x >>> 17;
     x ^= x << 5;
-    x >>>= 0;
-    return x % n;
+    state[0] = x;
+    return (x >>> 0) % n;
   };
   const large = sizes === "large";
   const slots = new Float64Array(live).fill(-1);

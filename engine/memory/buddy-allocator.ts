@@ -277,10 +277,11 @@ export class BuddyAllocator {
 
   /** The node a handle names when it is a live allocation, else -1. */
   nodeOf(handle: number): number {
-    if (!(handle >= 1 && handle <= 9007199254740991) || Math.floor(handle) !== handle) return -1;
-    const node = handle % HANDLE_INDEX_LIMIT;
+    // ToInt32 keeps the low 24 bits of any integer below 2^53 exactly; anything else (NaN, a fraction, a
+    // string, a negative or too large number) fails the equality with the one handle the node has.
+    const node = handle & 0xffffff;
     if (node >= this.count || this.type[node] !== TYPE_ALLOCATION) return -1;
-    return this.gen[node] === (handle - node) / HANDLE_INDEX_LIMIT ? node : -1;
+    return this.gen[node] * HANDLE_INDEX_LIMIT + node === handle ? node : -1;
   }
 
   /** Frees the allocation a handle names. Returns false (and changes nothing) when it is not live. */

@@ -169,11 +169,11 @@ export class LinearAllocator {
 
   /** The slot a handle names when it is a live allocation, else -1. */
   slotOf(handle: number): number {
-    if (!(handle >= 1 && handle <= 9007199254740991) || Math.floor(handle) !== handle) return -1;
-    const s = handle % HANDLE_INDEX_LIMIT;
+    // As BuddyAllocator.nodeOf: the low 24 bits name the slot, the equality checks everything else.
+    const s = handle & 0xffffff;
     if (s === 0 || s >= this.slotHigh) return -1;
     const g = this.slotGen[s];
-    return g !== 0 && g === (handle - s) / HANDLE_INDEX_LIMIT ? s : -1;
+    return g !== 0 && g * HANDLE_INDEX_LIMIT + s === handle ? s : -1;
   }
 
   offsetOf(slot: number): number {
