@@ -13,9 +13,13 @@
  * - destroy() with allocations alive does not fail (VMA asserts on that): it reports them (offset, size, the
  *   integer user data), frees them and only then destroys the block. Later use throws DestroyedResourceError.
  *
- * Invariants: the native side keeps every live allocation of a block in a slot table with generation counters
- * (native/virtual_block.cpp); JS only holds Numbers naming slots, so a stale, freed or forged handle is an error,
- * never a call into VMA with a bad value. Whether an allocation object is still live is known here without any
+ * Where each algorithm runs: TLSF on VMA through the addon; buddy and linear in TypeScript
+ * (./buddy-allocator.ts, a port of native/buddy.cpp; ./linear-allocator.ts, VMA's linear algorithm), so that
+ * their hot path crosses no native boundary. Their statistics and JSON keep the shapes the native side gave.
+ *
+ * Invariants: every live allocation of a block sits in a slot table with generation counters (the addon's for
+ * TLSF, native/virtual_block.cpp; typed arrays in the TS allocators); JS only holds Numbers naming slots, so a
+ * stale, freed or forged handle is an error, never a call into VMA or an allocator with a bad value. Whether an allocation object is still live is known here without any
  * per-allocation bookkeeping: each object records the block's epoch, which clear() and destroy() advance.
  *
  * Hot path: {@link VirtualBlock.allocateOffset} / {@link VirtualBlock.freeHandle} cross with Numbers through the
@@ -39,7 +43,7 @@ import { LinearAllocator } from "./linear-allocator.js";
  * - `"linear"` (VMA's linear algorithm): a bump allocator. Free-at-once (clear()), stack (free the last first),
  *   double stack (`upperAddress: true` allocates downwards from the end) and ring buffer (free the oldest
  *   first) are all cheap; space freed in the middle comes back only when everything around it is freed.
- * - `"buddy"` (vkmem's own, native/buddy.cpp): the block's largest power-of-two prefix is a binary tree of
+ * - `"buddy"` (vkmem's own, ./buddy-allocator.ts, ported from native/buddy.cpp): the block's largest power-of-two prefix is a binary tree of
  *   nodes; every allocation takes one whole node of size `max(nextPow2(size), alignment, minNodeSize)`.
  *
  * When buddy beats TLSF:
