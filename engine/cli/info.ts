@@ -79,7 +79,21 @@ export function demonstrationWorkload(allocator: Allocator): Array<() => void> {
   return frees;
 }
 
-const DEVICE_TYPES = ["other", "integrated GPU", "discrete GPU", "virtual GPU", "CPU"];
+const ALLOCATOR_FLAG_NAMES: [number, string][] = [
+  [0x2, "KHR_DEDICATED_ALLOCATION"],
+  [0x4, "KHR_BIND_MEMORY2"],
+  [0x8, "EXT_MEMORY_BUDGET"],
+  [0x10, "AMD_DEVICE_COHERENT_MEMORY"],
+  [0x20, "BUFFER_DEVICE_ADDRESS"],
+  [0x40, "EXT_MEMORY_PRIORITY"],
+  [0x80, "KHR_MAINTENANCE4"],
+  [0x100, "KHR_MAINTENANCE5"],
+];
+/** Names of VmaAllocatorCreateFlags bits. */
+function allocatorFlagNames(flags: number): string[] {
+  return ALLOCATOR_FLAG_NAMES.filter(([bit]) => (flags & bit) !== 0).map(([, name]) => name);
+}
+
 
 /** `vkmem info`. Returns the exit code. */
 export function info(options: InfoOptions = {}): number {
@@ -90,7 +104,8 @@ export function info(options: InfoOptions = {}): number {
     allocator = createAllocator(context, { label: "vkmem info" });
     if (!options.json) {
       print(`Device: ${context.deviceName} (${context.deviceType}), Vulkan ${vulkanVersionString(context.apiVersion)}`);
-      print(`Device extensions used by VMA: ${[...context.enabledDeviceExtensions].filter((e) => /memory|dedicated|bind_memory|address|maintenance4/.test(e)).join(", ") || "(none)"}`);
+      const extensions = [...context.enabledDeviceExtensions].filter((e) => /memory|dedicated|bind_memory|address|maintenance4/.test(e));
+      print(`Device extensions for VMA: ${extensions.join(", ") || "(none beyond core Vulkan)"}; VMA allocator flags: ${allocatorFlagNames(allocator.flags).join("|") || "none"}`);
       print(`nonCoherentAtomSize ${allocator.nonCoherentAtomSize}, bufferImageGranularity ${allocator.bufferImageGranularity}`);
       print("");
     }
