@@ -1,7 +1,9 @@
 /**
  * bench/algorithms: allocate/free patterns through virtual blocks of each algorithm from TS (vkmem's fast path,
  * `allocateOffset` + `freeHandle`), beside the same loops in C++ straight on VMA's virtual blocks and on vkmem's
- * buddy allocator (bench/native/algorithms_bench.cpp), in the same run.
+ * buddy allocator (bench/native/algorithms_bench.cpp), in the same run. From TS, TLSF crosses into the addon once
+ * per operation; buddy and linear run in TypeScript (engine/memory/buddy-allocator.ts, linear-allocator.ts), so
+ * their ts/cpp ratio compares a TS port with its C++ baseline (native/buddy.cpp, VMA's linear).
  *
  * Workload (identical in both languages; change both together): sizes 32 B - 1 KiB ("small", 1,000 live in a
  * 4 MiB block) or 1 KiB - 1 MiB ("large", 64 live in a 128 MiB block), drawn by xorshift32; prefill, then
@@ -67,14 +69,17 @@ const SEED = 0x9e3779b9;
  * Returns the operation count and failures; `beforeDrain` sees the steady state.
  */
 function runWorkload(block: VirtualBlock, pattern: Pattern, sizes: Sizes, live: number, iterations: number, beforeDrain?: () => void) {
-  let x = SEED;
+  // xorshift32 with its state in a typed array: a closure variable above 2^30 would be a heap number,
+  // allocated on every step, and the TS column would time the PRNG's garbage instead of the allocator.
+  const state = new Uint32Array(1);
+  state[0] = SEED;
   const next = (n: number): number => {
+    let x = state[0];
     x ^= x << 13;
-    x >>>= 0;
     x ^= x >>> 17;
     x ^= x << 5;
-    x >>>= 0;
-    return x % n;
+    state[0] = x;
+    return (x >>> 0) % n;
   };
   const large = sizes === "large";
   const slots = new Float64Array(live).fill(-1);

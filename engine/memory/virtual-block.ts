@@ -13,9 +13,13 @@
  * - destroy() with allocations alive does not fail (VMA asserts on that): it reports them (offset, size, the
  *   integer user data), frees them and only then destroys the block. Later use throws DestroyedResourceError.
  *
- * Invariants: the native side keeps every live allocation of a block in a slot table with generation counters
- * (native/virtual_block.cpp); JS only holds Numbers naming slots, so a stale, freed or forged handle is an error,
- * never a call into VMA with a bad value. Whether an allocation object is still live is known here without any
+ * Where each algorithm runs: TLSF on VMA through the addon; buddy and linear in TypeScript
+ * (./buddy-allocator.ts, a port of native/buddy.cpp; ./linear-allocator.ts, VMA's linear algorithm), so that
+ * their hot path crosses no native boundary. Their statistics and JSON keep the shapes the native side gave.
+ *
+ * Invariants: every live allocation of a block sits in a slot table with generation counters (the addon's for
+ * TLSF, native/virtual_block.cpp; typed arrays in the TS allocators); JS only holds Numbers naming slots, so a
+ * stale, freed or forged handle is an error, never a call into VMA or an allocator with a bad value. Whether an allocation object is still live is known here without any
  * per-allocation bookkeeping: each object records the block's epoch, which clear() and destroy() advance.
  *
  * Hot path: {@link VirtualBlock.allocateOffset} / {@link VirtualBlock.freeHandle} cross with Numbers through the
@@ -28,6 +32,8 @@ import { native, scratch, Slot, type NativeVirtualLeak } from "../native.js";
 import { formatBytes } from "../format.js";
 import type { DetailedStatistics } from "./allocator.js";
 import type { AllocationStrategy } from "./usage.js";
+import { BuddyAllocator } from "./buddy-allocator.js";
+import { LinearAllocator } from "./linear-allocator.js";
 
 /**
  * The algorithm of a virtual block.
@@ -37,7 +43,7 @@ import type { AllocationStrategy } from "./usage.js";
  * - `"linear"` (VMA's linear algorithm): a bump allocator. Free-at-once (clear()), stack (free the last first),
  *   double stack (`upperAddress: true` allocates downwards from the end) and ring buffer (free the oldest
  *   first) are all cheap; space freed in the middle comes back only when everything around it is freed.
- * - `"buddy"` (vkmem's own, native/buddy.cpp): the block's largest power-of-two prefix is a binary tree of
+ * - `"buddy"` (vkmem's own, ./buddy-allocator.ts, ported from native/buddy.cpp): the block's largest power-of-two prefix is a binary tree of
  *   nodes; every allocation takes one whole node of size `max(nextPow2(size), alignment, minNodeSize)`.
  *
  * When buddy beats TLSF:
@@ -120,6 +126,10 @@ export interface VirtualBlockStatistics extends DetailedStatistics {
 }
 
 const ALGORITHMS: Record<VirtualBlockAlgorithm, number> = { tlsf: 0, linear: 1, buddy: 2 };
+/** Where a block's algorithm runs: VMA through the addon, or one of the TypeScript allocators. */
+const KIND_NATIVE = 0;
+const KIND_LINEAR = 1;
+const KIND_BUDDY = 2;
 
 /** VmaVirtualAllocationCreateFlagBits. */
 export const VirtualAllocationCreateFlags = {
@@ -207,7 +217,14 @@ export class VirtualBlock {
   readonly label: string | undefined;
   /** @internal Advanced by clear() and destroy(): allocation objects of an older epoch are freed. */
   _epoch = 1;
+  /** The native handle (TLSF), or 1 for a live TS block; 0 once destroyed. */
   private _handle: number;
+  /** KIND_NATIVE, KIND_LINEAR or KIND_BUDDY. */
+  private readonly _kind: number;
+  /** @internal The TS allocator of a buddy block (else null). */
+  readonly _buddy: BuddyAllocator | null;
+  /** @internal The TS allocator of a linear block (else null). */
+  readonly _linear: LinearAllocator | null;
   private readonly onLeaks: ((leaks: VirtualLeakReport[]) => void) | undefined;
 
   /** @internal Use {@link createVirtualBlock}. */
@@ -239,7 +256,22 @@ export class VirtualBlock {
     this.minNodeSize = minNodeSize;
     this.label = options.label;
     this.onLeaks = options.onLeaks;
-    this._handle = native.createVirtualBlock(size, ALGORITHMS[algorithm], minNodeSize);
+    if (algorithm === "buddy") {
+      this._kind = KIND_BUDDY;
+      this._buddy = new BuddyAllocator(size, minNodeSize);
+      this._linear = null;
+      this._handle = 1;
+    } else if (algorithm === "linear") {
+      this._kind = KIND_LINEAR;
+      this._buddy = null;
+      this._linear = new LinearAllocator(size);
+      this._handle = 1;
+    } else {
+      this._kind = KIND_NATIVE;
+      this._buddy = null;
+      this._linear = null;
+      this._handle = native.createVirtualBlock(size, ALGORITHMS[algorithm], minNodeSize);
+    }
   }
 
   /** True once destroyed. */
@@ -299,11 +331,7 @@ export class VirtualBlock {
       }
       userData = options.userData;
     }
-    scratch[Slot.VbSize] = size;
-    scratch[Slot.VbAlignment] = alignment;
-    scratch[Slot.VbFlags] = flags;
-    scratch[Slot.VbUserData] = isNativeUserData(userData) ? userData : 0;
-    const offset = nativeAllocate(h);
+    const offset = this._kind === KIND_NATIVE ? this.allocateNative(h, size, alignment, flags, isNativeUserData(userData) ? userData : 0) : this.allocateTs(op, size, alignment, flags, isNativeUserData(userData) ? userData : 0);
     if (offset < 0) {
       throw vkErrorFor(-2, "VirtualBlock.allocate", this.label, `no free range of ${size} bytes (alignment ${alignment}) in this ${this.algorithm} block`);
     }
@@ -329,11 +357,48 @@ export class VirtualBlock {
         fail(op, "flags", `has UPPER_ADDRESS, which needs a linear block (this one is ${this.algorithm})`, flags);
       }
     }
+    const kind = this._kind;
+    if (kind === KIND_BUDDY) {
+      const buddy = this._buddy!;
+      const offset = buddy.allocate(size, alignment, 0);
+      if (offset >= 0) scratch[Slot.OutVbAllocation] = buddy.lastHandle;
+      return offset;
+    }
+    if (kind === KIND_LINEAR) return this.allocateLinear(op, size, alignment, flags, 0);
+    return this.allocateNative(h, size, alignment, flags, 0);
+  }
+
+  private allocateNative(h: number, size: number, alignment: number, flags: number, userData: number): number {
     scratch[Slot.VbSize] = size;
     scratch[Slot.VbAlignment] = alignment;
     scratch[Slot.VbFlags] = flags;
-    scratch[Slot.VbUserData] = 0;
+    scratch[Slot.VbUserData] = userData;
     return nativeAllocate(h);
+  }
+
+  private allocateTs(op: string, size: number, alignment: number, flags: number, userData: number): number {
+    if (this._kind === KIND_LINEAR) return this.allocateLinear(op, size, alignment, flags, userData);
+    const buddy = this._buddy!;
+    const offset = buddy.allocate(size, alignment, userData);
+    if (offset >= 0) scratch[Slot.OutVbAllocation] = buddy.lastHandle;
+    return offset;
+  }
+
+  private allocateLinear(op: string, size: number, alignment: number, flags: number, userData: number): number {
+    const linear = this._linear!;
+    const upper = (flags & VirtualAllocationCreateFlags.UPPER_ADDRESS) !== 0;
+    if (upper && linear.isRingBuffer) {
+      // VMA asserts here ("linear allocator used as double stack while it was already used as ring buffer").
+      throw new Error(`${op}: an upper-address allocation cannot be made while this linear block is used as a ring buffer`);
+    }
+    const offset = linear.allocate(size, alignment, upper, userData);
+    if (offset >= 0) scratch[Slot.OutVbAllocation] = linear.lastHandle;
+    else if (offset === -2) throw new RangeError(`${op}: a virtual block holds at most 2^24 - 1 live allocations`);
+    return offset;
+  }
+
+  private staleHandle(op: string, handle: unknown): never {
+    throw new Error(`${op}: stale or invalid virtual allocation handle, got ${describeValue(handle)}`);
   }
 
   /** The handle of the allocation the last successful {@link allocateOffset} (or allocate) made, on any block. */
@@ -347,8 +412,15 @@ export class VirtualBlock {
    */
   freeHandle(handle: number): void {
     const h = this.live("VirtualBlock.freeHandle");
-    scratch[Slot.VbAllocation] = handle;
-    nativeFree(h);
+    const kind = this._kind;
+    if (kind === KIND_BUDDY) {
+      if (!this._buddy!.free(handle)) this.staleHandle("VirtualBlock.freeHandle", handle);
+    } else if (kind === KIND_LINEAR) {
+      if (!this._linear!.free(handle)) this.staleHandle("VirtualBlock.freeHandle", handle);
+    } else {
+      scratch[Slot.VbAllocation] = handle;
+      nativeFree(h);
+    }
   }
 
   private checkAllocation(op: string, allocation: unknown): VirtualAllocation {
@@ -367,14 +439,31 @@ export class VirtualBlock {
     if (allocation.freed || this._handle === 0) return;
     const handle = allocation._handle;
     allocation._handle = 0;
-    scratch[Slot.VbAllocation] = handle;
-    nativeFree(this._handle);
+    const kind = this._kind;
+    if (kind === KIND_BUDDY) {
+      if (!this._buddy!.free(handle)) this.staleHandle("VirtualBlock.free", handle);
+    } else if (kind === KIND_LINEAR) {
+      if (!this._linear!.free(handle)) this.staleHandle("VirtualBlock.free", handle);
+    } else {
+      scratch[Slot.VbAllocation] = handle;
+      nativeFree(this._handle);
+    }
   }
 
   /** Frees every allocation at once (vmaClearVirtualBlock); their objects read as freed. Returns how many. */
   clear(): number {
     const h = this.live("VirtualBlock.clear");
     this._epoch++;
+    if (this._kind === KIND_BUDDY) {
+      const n = this._buddy!.allocationCount;
+      this._buddy!.clear();
+      return n;
+    }
+    if (this._kind === KIND_LINEAR) {
+      const n = this._linear!.allocationCount;
+      this._linear!.clear();
+      return n;
+    }
     return native.clearVirtualBlock(h);
   }
 
@@ -387,6 +476,16 @@ export class VirtualBlock {
     const h = this.live(op);
     this.checkAllocation(op, allocation);
     if (allocation.freed) throw new DestroyedResourceError("VirtualAllocation", this.label, op);
+    if (this._kind === KIND_BUDDY) {
+      const node = this._buddy!.nodeOf(allocation._handle);
+      if (node < 0) this.staleHandle(op, allocation._handle);
+      return { offset: this._buddy!.offsetOf(node), size: this._buddy!.requestedSizeOf(node), userData: allocation._userData };
+    }
+    if (this._kind === KIND_LINEAR) {
+      const slot = this._linear!.slotOf(allocation._handle);
+      if (slot < 0) this.staleHandle(op, allocation._handle);
+      return { offset: this._linear!.offsetOf(slot), size: this._linear!.sizeOf(slot), userData: allocation._userData };
+    }
     scratch[Slot.VbAllocation] = allocation._handle;
     nativeInfo(h);
     return { offset: scratch[Slot.OutVbOffset], size: scratch[Slot.OutVbSize], userData: allocation._userData };
@@ -401,13 +500,25 @@ export class VirtualBlock {
     const h = this.live(op);
     this.checkAllocation(op, allocation);
     if (allocation.freed) throw new DestroyedResourceError("VirtualAllocation", this.label, op);
-    native.setVirtualAllocationUserData(h, allocation._handle, isNativeUserData(userData) ? userData : 0);
+    const value = isNativeUserData(userData) ? userData : 0;
+    if (this._kind === KIND_BUDDY) {
+      const node = this._buddy!.nodeOf(allocation._handle);
+      if (node < 0) this.staleHandle(op, allocation._handle);
+      this._buddy!.setUserData(node, value);
+    } else if (this._kind === KIND_LINEAR) {
+      const slot = this._linear!.slotOf(allocation._handle);
+      if (slot < 0) this.staleHandle(op, allocation._handle);
+      this._linear!.setUserData(slot, value);
+    } else native.setVirtualAllocationUserData(h, allocation._handle, value);
     allocation._userData = userData;
   }
 
   /** Number of allocations alive now. */
   get allocationCount(): number {
-    return native.virtualBlockAllocationCount(this.live("VirtualBlock.allocationCount"));
+    const h = this.live("VirtualBlock.allocationCount");
+    if (this._kind === KIND_BUDDY) return this._buddy!.allocationCount;
+    if (this._kind === KIND_LINEAR) return this._linear!.allocationCount;
+    return native.virtualBlockAllocationCount(h);
   }
 
   /**
@@ -419,8 +530,26 @@ export class VirtualBlock {
   statistics(detailed: true): VirtualBlockStatistics;
   statistics(detailed: false): VirtualBlockBasicStatistics;
   statistics(detailed = true): VirtualBlockStatistics | VirtualBlockBasicStatistics {
-    const s = native.virtualBlockStatistics(this.live("VirtualBlock.statistics"), detailed !== false);
-    return s as VirtualBlockStatistics | VirtualBlockBasicStatistics;
+    const h = this.live("VirtualBlock.statistics");
+    const full = detailed !== false;
+    if (this._kind === KIND_NATIVE) return native.virtualBlockStatistics(h, full) as VirtualBlockStatistics | VirtualBlockBasicStatistics;
+    const s = this._kind === KIND_BUDDY ? this._buddy!.statistics(full) : this._linear!.statistics(full);
+    const waste = this._kind === KIND_BUDDY ? this._buddy!.wasteBytes : 0;
+    if (!full) {
+      return { blockCount: 1, allocationCount: s.allocationCount, blockBytes: s.blockBytes, allocationBytes: s.allocationBytes, internalWasteBytes: waste };
+    }
+    return {
+      blockCount: 1,
+      allocationCount: s.allocationCount,
+      blockBytes: s.blockBytes,
+      allocationBytes: s.allocationBytes,
+      unusedRangeCount: s.unusedRangeCount,
+      allocationSizeMin: s.allocationSizeMin,
+      allocationSizeMax: s.allocationSizeMax,
+      unusedRangeSizeMin: s.unusedRangeSizeMin,
+      unusedRangeSizeMax: s.unusedRangeSizeMax,
+      internalWasteBytes: waste,
+    };
   }
 
   /**
@@ -429,7 +558,11 @@ export class VirtualBlock {
    * Integer user data shows as "CustomData".
    */
   buildStatsString(detailed = true): string {
-    return native.buildVirtualBlockStatsString(this.live("VirtualBlock.buildStatsString"), detailed === true);
+    const h = this.live("VirtualBlock.buildStatsString");
+    const full = detailed === true;
+    if (this._kind === KIND_BUDDY) return buddyStatsString(this._buddy!, full);
+    if (this._kind === KIND_LINEAR) return linearStatsString(this._linear!, full);
+    return native.buildVirtualBlockStatsString(h, full);
   }
 
   /**
@@ -442,8 +575,23 @@ export class VirtualBlock {
     if (h === 0) return [];
     this._handle = 0;
     this._epoch++;
-    const { leaks, messages } = native.destroyVirtualBlock(h);
-    const reports = leaks.map((l: NativeVirtualLeak) => ({ offset: l.offset, size: l.size, userData: l.userData }));
+    let reports: VirtualLeakReport[];
+    let messages: string[] = [];
+    if (this._kind === KIND_BUDDY) {
+      const b = this._buddy!;
+      reports = [];
+      b.forEachAllocation((node) => reports.push({ offset: b.offsetOf(node), size: b.requestedSizeOf(node), userData: b.userDataOf(node) }));
+      b.clear();
+    } else if (this._kind === KIND_LINEAR) {
+      const l = this._linear!;
+      reports = [];
+      l.forEachAllocation((offset, size, slot) => reports.push({ offset, size, userData: l.userDataOf(slot) }));
+      l.clear();
+    } else {
+      const out = native.destroyVirtualBlock(h);
+      messages = out.messages;
+      reports = out.leaks.map((l: NativeVirtualLeak) => ({ offset: l.offset, size: l.size, userData: l.userData }));
+    }
     if (reports.length > 0 || messages.length > 0) {
       if (this.onLeaks !== undefined) this.onLeaks(reports);
       else {
@@ -467,4 +615,99 @@ export class VirtualBlock {
  */
 export function createVirtualBlock(options: VirtualBlockOptions): VirtualBlock {
   return new VirtualBlock(options);
+}
+
+// ---- the {"Stats", "Details"} JSON of the TS algorithms, in the exact text of vmaBuildVirtualBlockStatsString ----
+
+interface JsonFigures {
+  blockBytes: number;
+  allocationCount: number;
+  allocationBytes: number;
+  unusedRangeCount: number;
+  allocationSizeMin: number;
+  allocationSizeMax: number;
+  unusedRangeSizeMin: number;
+  unusedRangeSizeMax: number;
+}
+
+/**
+ * The text follows VMA's VmaJsonWriter: one member per line, "Suballocations" items on one line each. `comma` is
+ * the separator before a line break: VMA writes ", " (linear blocks are byte-identical to VMA's JSON); the buddy
+ * JSON, which native/virtual_block.cpp used to write, has ",".
+ */
+function statsJson(s: JsonFigures, comma: string): string {
+  const fields: string[] = [
+    `"BlockCount": 1`,
+    `"BlockBytes": ${s.blockBytes}`,
+    `"AllocationCount": ${s.allocationCount}`,
+    `"AllocationBytes": ${s.allocationBytes}`,
+    `"UnusedRangeCount": ${s.unusedRangeCount}`,
+  ];
+  if (s.allocationCount > 1) fields.push(`"AllocationSizeMin": ${s.allocationSizeMin}`, `"AllocationSizeMax": ${s.allocationSizeMax}`);
+  if (s.unusedRangeCount > 1) fields.push(`"UnusedRangeSizeMin": ${s.unusedRangeSizeMin}`, `"UnusedRangeSizeMax": ${s.unusedRangeSizeMax}`);
+  return `{\n  "Stats": {\n    ${fields.join(`${comma}\n    `)}\n  }`;
+}
+
+function allocationJson(offset: number, size: number, userData: number): string {
+  return userData !== 0
+    ? `{"Offset": ${offset}, "Size": ${size}, "CustomData": "0x${userData.toString(16)}"}`
+    : `{"Offset": ${offset}, "Size": ${size}}`;
+}
+
+function freeRangeJson(offset: number, size: number): string {
+  return `{"Offset": ${offset}, "Type": "FREE", "Size": ${size}}`;
+}
+
+function detailsJson(head: string[], suballocations: string[], comma: string): string {
+  const list = suballocations.length === 0 ? "[]" : `[\n      ${suballocations.join(`${comma}\n      `)}\n    ]`;
+  return `${comma}\n  "Details": {\n    ${head.join(`${comma}\n    `)}${comma}\n    "Suballocations": ${list}\n  }`;
+}
+
+/** A buddy block's JSON: VMA's shape plus Algorithm, UsableBytes, MinNodeSize and InternalWasteBytes in Details. */
+function buddyStatsString(b: BuddyAllocator, detailed: boolean): string {
+  const s = b.statistics(true);
+  let out = statsJson(s, ",");
+  if (detailed) {
+    const subs: string[] = [];
+    b.forEachRange((offset, size, node) => {
+      subs.push(node < 0 ? freeRangeJson(offset, size) : allocationJson(offset, b.requestedSizeOf(node), b.userDataOf(node)));
+    });
+    out += detailsJson(
+      [
+        `"TotalBytes": ${s.blockBytes}`,
+        `"UnusedBytes": ${s.blockBytes - s.allocationBytes - s.internalWasteBytes}`,
+        `"Allocations": ${s.allocationCount}`,
+        `"UnusedRanges": ${s.unusedRangeCount}`,
+        `"Algorithm": "Buddy"`,
+        `"UsableBytes": ${b.usable}`,
+        `"MinNodeSize": ${b.minNodeSize}`,
+        `"InternalWasteBytes": ${s.internalWasteBytes}`,
+      ],
+      subs,
+      ",",
+    );
+  }
+  return `${out}\n}`;
+}
+
+/** A linear block's JSON, as VMA's VmaBlockMetadata_Linear::PrintDetailedMap writes it (exact figures). */
+function linearStatsString(l: LinearAllocator, detailed: boolean): string {
+  const s = l.statistics(true);
+  let out = statsJson(s, ", ");
+  if (detailed) {
+    const subs: string[] = [];
+    let end = 0;
+    l.forEachAllocation((offset, size, slot) => {
+      if (offset > end) subs.push(freeRangeJson(end, offset - end));
+      subs.push(allocationJson(offset, size, l.userDataOf(slot)));
+      end = offset + size;
+    });
+    if (l.size > end) subs.push(freeRangeJson(end, l.size - end));
+    out += detailsJson(
+      [`"TotalBytes": ${s.blockBytes}`, `"UnusedBytes": ${s.blockBytes - s.allocationBytes}`, `"Allocations": ${s.allocationCount}`, `"UnusedRanges": ${s.unusedRangeCount}`],
+      subs,
+      ", ",
+    );
+  }
+  return `${out}\n}`;
 }

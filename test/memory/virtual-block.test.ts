@@ -1,8 +1,9 @@
 /**
  * Virtual blocks: VMA's TestVirtualBlocks and TestVirtualBlocksAlgorithms in our own words, random workloads
  * checked against a model (no two live allocations overlap; statistics exact after every step) for every
- * algorithm, the buddy allocator's own guarantees, and bad input. No GPU: virtual blocks only hand out offsets,
- * but every call goes through the real addon.
+ * algorithm, the buddy allocator's own guarantees, and bad input. No GPU: virtual blocks only hand out offsets.
+ * TLSF blocks go through the real addon; buddy and linear run in TypeScript (cross-checked against the native
+ * buddy and VMA's linear in buddy-allocator.test.ts and linear-allocator.test.ts).
  */
 import { describe, expect, test } from "vitest";
 import {
@@ -433,7 +434,7 @@ describe("bad input", () => {
       expect(block.statistics().allocationCount).toBe(1);
       expect(() => block.getAllocationInfo(a)).toThrow(DestroyedResourceError);
       expect(() => block.setUserData(a, 1)).toThrow(DestroyedResourceError);
-      // The same handle through the fast path: the native table refuses it.
+      // The same handle through the fast path: the slot table (native, or the TS allocator's) refuses it.
       expect(() => block.freeHandle(handle)).toThrow(/stale or invalid virtual allocation handle/);
       // Its slot is reused by the next allocation with a new generation: the old handle stays dead.
       const c = block.allocate(64);
