@@ -17,10 +17,18 @@
  * after freeing everything the only node is the free root. block bytes = allocation bytes + internal waste +
  * free node bytes + tail, exactly (all figures are integers below 2^53, so Float64 arithmetic is exact).
  *
+ * Storage. Nodes come in buddy pairs: a split takes one pair (nodes 2p and 2p + 1, left and right), so a node's
+ * buddy is `node ^ 1` and its parent, level and offset are stored once per pair (the root is node 0 of pair 0,
+ * whose node 1 is never used). A merge gives the pair back to a list of unused pairs. A split thus writes
+ * three pair fields and the right half's free-list links; nothing else is stored per node but its type, its
+ * free-list links and, for an allocation, its requested size, user data and generation. Node numbers differ
+ * from native/buddy.cpp's, but nodes are never chosen by number (always the head of a free list), so offsets,
+ * failures, statistics and JSON are the same.
+ *
  * Handles. An allocation is named by `generation * 2^24 + node`. Generations come from one counter per
  * allocator, advanced on every allocation, so no two live allocations share one: a freed, stale, forged or
  * neighbouring handle (handle + 1) never names a live node. Everything lives in typed arrays that grow by
- * doubling; the hot paths create no object.
+ * doubling; the hot paths create no object and call no function.
  * @module
  */
 
@@ -80,23 +88,28 @@ export class BuddyAllocator {
   /** levelSize[L] = usable / 2^L. */
   private readonly levelSize: Float64Array;
 
-  private cap = 0;
+  /** Node slots in use or on the unused-pair list: 2 * pairs. */
   private count = 0;
-  private offset = new Float64Array(0);
-  private requested = new Float64Array(0);
-  private parent = new Int32Array(0);
-  private buddy = new Int32Array(0);
+  private cap = 0;
+  // Per node.
+  private type = new Uint8Array(0);
+  /** Free nodes: free-list links. Split nodes: next = the left child. */
   private prev = new Int32Array(0);
   private next = new Int32Array(0);
-  private level = new Uint8Array(0);
-  private type = new Uint8Array(0);
-  private gen = new Int32Array(0);
+  private requested = new Float64Array(0);
   /** userData per allocation node (the integer VMA would see; 0: none). */
   private userData = new Float64Array(0);
+  private gen = new Int32Array(0);
+  // Per pair (index node >> 1).
+  /** The parent of the pair's nodes (NONE for pair 0, the root's); for an unused pair, the next unused pair. */
+  private pairParent = new Int32Array(0);
+  private pairLevel = new Uint8Array(0);
+  /** The offset of the pair's left node. */
+  private pairOffset = new Float64Array(0);
 
-  private unusedHead = NONE;
+  private unusedPairHead = NONE;
+  private unusedPairCount = 0;
   private readonly freeHead = new Int32Array(64);
-  private readonly freeCount = new Float64Array(64);
   private maskLo = 0;
   private maskHi = 0;
   private freeNodeCount = 0;
@@ -120,106 +133,78 @@ export class BuddyAllocator {
     this.clear();
   }
 
+  /** Grows the node arrays to at least `min` nodes (a power of two, at most HANDLE_INDEX_LIMIT). */
   private grow(min: number): void {
     let cap = this.cap === 0 ? 64 : this.cap * 2;
     while (cap < min) cap *= 2;
     if (cap > HANDLE_INDEX_LIMIT) cap = HANDLE_INDEX_LIMIT;
-    const f64 = (a: Float64Array) => {
-      const b = new Float64Array(cap);
-      b.set(a);
-      return b;
-    };
-    const i32 = (a: Int32Array) => {
-      const b = new Int32Array(cap);
-      b.set(a);
-      return b;
-    };
-    const u8 = (a: Uint8Array) => {
-      const b = new Uint8Array(cap);
-      b.set(a);
-      return b;
-    };
-    this.offset = f64(this.offset);
-    this.requested = f64(this.requested);
-    this.userData = f64(this.userData);
-    this.parent = i32(this.parent);
-    this.buddy = i32(this.buddy);
-    this.prev = i32(this.prev);
-    this.next = i32(this.next);
-    this.gen = i32(this.gen);
-    this.level = u8(this.level);
-    this.type = u8(this.type);
+    this.type = copyU8(this.type, cap);
+    this.prev = copyI32(this.prev, cap);
+    this.next = copyI32(this.next, cap);
+    this.requested = copyF64(this.requested, cap);
+    this.userData = copyF64(this.userData, cap);
+    this.gen = copyI32(this.gen, cap);
+    this.pairParent = copyI32(this.pairParent, cap >> 1);
+    this.pairLevel = copyU8(this.pairLevel, cap >> 1);
+    this.pairOffset = copyF64(this.pairOffset, cap >> 1);
     this.cap = cap;
   }
 
   /** Frees everything: one free root node; every handle made so far stays dead. */
   clear(): void {
-    this.count = 0;
-    this.unusedHead = NONE;
+    this.type.fill(TYPE_UNUSED);
+    this.gen.fill(0);
+    this.count = 2;
+    this.unusedPairHead = NONE;
+    this.unusedPairCount = 0;
+    this.pairParent[0] = NONE;
+    this.pairLevel[0] = 0;
+    this.pairOffset[0] = 0;
     this.freeHead.fill(NONE);
-    this.freeCount.fill(0);
     this.maskLo = this.maskHi = 0;
     this.freeNodeCount = 0;
     this.allocationCount = this.allocationBytes = this.wasteBytes = 0;
-    this.gen.fill(0);
-    this.pushFree(this.newNode(0, 0, NONE));
+    this.pushFree(0, 0);
   }
 
-  private newNode(offset: number, level: number, parent: number): number {
-    let i = this.unusedHead;
-    if (i !== NONE) this.unusedHead = this.next[i];
-    else {
-      i = this.count;
-      if (i >= this.cap) {
-        if (i >= HANDLE_INDEX_LIMIT) throw new RangeError("a virtual block holds at most 2^24 nodes");
-        this.grow(i + 1);
-      }
-      this.count = i + 1;
-    }
-    this.offset[i] = offset;
-    this.requested[i] = 0;
-    this.parent[i] = parent;
-    this.buddy[i] = NONE;
-    this.prev[i] = NONE;
-    this.next[i] = NONE;
-    this.level[i] = level;
-    this.type[i] = TYPE_FREE;
-    return i;
-  }
-
-  private releaseNode(i: number): void {
-    this.type[i] = TYPE_UNUSED;
-    this.gen[i] = 0;
-    this.next[i] = this.unusedHead;
-    this.unusedHead = i;
-  }
-
-  private pushFree(i: number): void {
-    const l = this.level[i];
+  private pushFree(i: number, l: number): void {
     const head = this.freeHead[l];
     this.type[i] = TYPE_FREE;
     this.prev[i] = NONE;
     this.next[i] = head;
     if (head !== NONE) this.prev[head] = i;
     this.freeHead[l] = i;
-    this.freeCount[l]++;
     if (l < 32) this.maskLo |= 1 << l;
     else this.maskHi |= 1 << (l - 32);
     this.freeNodeCount++;
   }
 
-  private removeFree(i: number): void {
-    const l = this.level[i];
-    const p = this.prev[i];
+  /** Takes free node i of level l off its list (the level's bit goes when the list becomes empty). */
+  private removeFree(i: number, l: number): void {
+    const prev = this.prev;
+    const p = prev[i];
     const n = this.next[i];
+    if (n !== NONE) prev[n] = p;
     if (p !== NONE) this.next[p] = n;
-    else this.freeHead[l] = n;
-    if (n !== NONE) this.prev[n] = p;
-    if (--this.freeCount[l] === 0) {
-      if (l < 32) this.maskLo &= ~(1 << l);
-      else this.maskHi &= ~(1 << (l - 32));
+    else {
+      this.freeHead[l] = n;
+      if (n === NONE) {
+        if (l < 32) this.maskLo &= ~(1 << l);
+        else this.maskHi &= ~(1 << (l - 32));
+      }
     }
     this.freeNodeCount--;
+  }
+
+  /**
+   * Makes sure `pairs` more pairs can be taken without growing (so a split never reallocates midway).
+   * @throws RangeError when that would pass 2^24 nodes (nothing has changed then).
+   */
+  private reserve(pairs: number): void {
+    const need = this.count + 2 * (pairs - this.unusedPairCount);
+    if (need <= this.cap) return;
+    if (need > HANDLE_INDEX_LIMIT) throw new RangeError("a virtual block holds at most 2^24 nodes");
+    this.grow(need);
   }
 
   /**
@@ -247,22 +232,62 @@ export class BuddyAllocator {
       if (lo === 0) return -1;
       level = 31 - Math.clz32(lo);
     }
-    let node = this.freeHead[level];
-    this.removeFree(node);
-    while (level < target) {
-      level++;
-      const base = this.offset[node];
-      // newNode may grow the arrays: read them through `this` after it.
-      const left = this.newNode(base, level, node);
-      const right = this.newNode(base + this.levelSize[level], level, node);
-      this.buddy[left] = right;
-      this.buddy[right] = left;
-      this.type[node] = TYPE_SPLIT;
-      this.next[node] = left;
-      this.pushFree(right);
-      node = left;
+    if (level < target) this.reserve(target - level);
+    const type = this.type;
+    const prev = this.prev;
+    const next = this.next;
+    const freeHead = this.freeHead;
+    const levelSize = this.levelSize;
+    // Take the head of the level's list.
+    let node = freeHead[level];
+    const after = next[node];
+    freeHead[level] = after;
+    if (after !== NONE) prev[after] = NONE;
+    else if (level < 32) this.maskLo &= ~(1 << level);
+    else this.maskHi &= ~(1 << (level - 32));
+    let freeNodes = this.freeNodeCount - 1;
+    const pair = node >> 1;
+    const base = (node & 1) === 0 ? this.pairOffset[pair] : this.pairOffset[pair] + levelSize[this.pairLevel[pair]];
+    if (level < target) {
+      const pairParent = this.pairParent;
+      const pairLevel = this.pairLevel;
+      const pairOffset = this.pairOffset;
+      let maskLo = this.maskLo;
+      let maskHi = this.maskHi;
+      do {
+        level++;
+        // Split: the left half (of the same offset) goes on splitting, the right half onto its free list.
+        let p = this.unusedPairHead;
+        if (p !== NONE) {
+          this.unusedPairHead = pairParent[p];
+          this.unusedPairCount--;
+        } else {
+          p = this.count >> 1;
+          this.count += 2;
+        }
+        pairParent[p] = node;
+        pairLevel[p] = level;
+        pairOffset[p] = base;
+        const left = p << 1;
+        const right = left + 1;
+        type[node] = TYPE_SPLIT;
+        next[node] = left;
+        const head = freeHead[level];
+        type[right] = TYPE_FREE;
+        prev[right] = NONE;
+        next[right] = head;
+        if (head !== NONE) prev[head] = right;
+        freeHead[level] = right;
+        if (level < 32) maskLo |= 1 << level;
+        else maskHi |= 1 << (level - 32);
+        freeNodes++;
+        node = left;
+      } while (level < target);
+      this.maskLo = maskLo;
+      this.maskHi = maskHi;
     }
-    this.type[node] = TYPE_ALLOCATION;
+    this.freeNodeCount = freeNodes;
+    type[node] = TYPE_ALLOCATION;
     this.requested[node] = size;
     this.userData[node] = userData;
     const g = this.nextGeneration;
@@ -270,9 +295,9 @@ export class BuddyAllocator {
     this.gen[node] = g;
     this.allocationCount++;
     this.allocationBytes += size;
-    this.wasteBytes += this.levelSize[this.level[node]] - size;
+    this.wasteBytes += levelSize[level] - size;
     this.lastHandle = g * HANDLE_INDEX_LIMIT + node;
-    return this.offset[node];
+    return base;
   }
 
   /** The node a handle names when it is a live allocation, else -1. */
@@ -286,33 +311,49 @@ export class BuddyAllocator {
 
   /** Frees the allocation a handle names. Returns false (and changes nothing) when it is not live. */
   free(handle: number): boolean {
-    let node = this.nodeOf(handle);
-    if (node < 0) return false;
-    const req = this.requested[node];
-    this.allocationCount--;
-    this.allocationBytes -= req;
-    this.wasteBytes -= this.levelSize[this.level[node]] - req;
-    this.requested[node] = 0;
-    this.userData[node] = 0;
-    this.gen[node] = 0;
-    const type = this.type;
-    // Merge upwards while the buddy is free as well.
-    for (;;) {
-      const parent = this.parent[node];
-      if (parent === NONE) break;
-      const b = this.buddy[node];
-      if (type[b] !== TYPE_FREE) break;
-      this.removeFree(b);
-      this.releaseNode(b);
-      this.releaseNode(node);
-      node = parent;
-    }
-    this.pushFree(node);
+    // Small on purpose, so that it inlines into its callers: the handle (a double above 2^31) then never has
+    // to be boxed to be passed on; release() gets the node, a small integer.
+    const node = handle & 0xffffff;
+    if (node >= this.count || this.type[node] !== TYPE_ALLOCATION || this.gen[node] * HANDLE_INDEX_LIMIT + node !== handle) return false;
+    this.release(node);
     return true;
   }
 
+  /** Frees live allocation node `node`. */
+  private release(node: number): void {
+    const type = this.type;
+    const pairParent = this.pairParent;
+    let pair = node >> 1;
+    let level = this.pairLevel[pair];
+    const req = this.requested[node];
+    this.allocationCount--;
+    this.allocationBytes -= req;
+    this.wasteBytes -= this.levelSize[level] - req;
+    // Merge upwards while the buddy is free as well; the pair goes back to the unused list.
+    for (;;) {
+      const parent = pairParent[pair];
+      if (parent === NONE) break;
+      const b = node ^ 1;
+      if (type[b] !== TYPE_FREE) break;
+      this.removeFree(b, level);
+      type[b] = TYPE_UNUSED;
+      type[node] = TYPE_UNUSED;
+      pairParent[pair] = this.unusedPairHead;
+      this.unusedPairHead = pair;
+      this.unusedPairCount++;
+      node = parent;
+      pair = node >> 1;
+      level--;
+    }
+    this.pushFree(node, level);
+  }
+
+  private levelOf(node: number): number {
+    return this.pairLevel[node >> 1];
+  }
   offsetOf(node: number): number {
-    return this.offset[node];
+    const pair = node >> 1;
+    return (node & 1) === 0 ? this.pairOffset[pair] : this.pairOffset[pair] + this.levelSize[this.pairLevel[pair]];
   }
   requestedSizeOf(node: number): number {
     return this.requested[node];
@@ -378,8 +419,8 @@ export class BuddyAllocator {
       if (this.type[i] === TYPE_SPLIT) {
         const left = this.next[i];
         walk(left);
-        walk(this.buddy[left]);
-      } else fn(this.offset[i], this.levelSize[this.level[i]], this.type[i] === TYPE_ALLOCATION ? i : -1);
+        walk(left + 1);
+      } else fn(this.offsetOf(i), this.levelSize[this.levelOf(i)], this.type[i] === TYPE_ALLOCATION ? i : -1);
     };
     walk(0);
     if (this.size > this.usable) fn(this.usable, this.size - this.usable, -1);
@@ -389,4 +430,20 @@ export class BuddyAllocator {
   forEachAllocation(fn: (node: number) => void): void {
     for (let i = 0; i < this.count; i++) if (this.type[i] === TYPE_ALLOCATION) fn(i);
   }
+}
+
+function copyF64(a: Float64Array, n: number) {
+  const b = new Float64Array(n);
+  b.set(a);
+  return b;
+}
+function copyI32(a: Int32Array, n: number) {
+  const b = new Int32Array(n);
+  b.set(a);
+  return b;
+}
+function copyU8(a: Uint8Array, n: number) {
+  const b = new Uint8Array(n);
+  b.set(a);
+  return b;
 }

@@ -345,8 +345,26 @@ export class VirtualBlock {
    * @throws TypeError / RangeError for bad arguments; DestroyedResourceError after destroy().
    */
   allocateOffset(size: number, alignment = 1, flags = 0): number {
+    // The common call (live block, integer size that fits, alignment 1, no flags) costs one test here; every
+    // other call gets all the checks in checkAllocateOffset. Kept small so that it inlines into the caller's loop.
+    if (this._handle === 0 || typeof size !== "number" || !(size >= 1 && size <= this.size) || Math.floor(size) !== size || alignment !== 1 || flags !== 0) {
+      this.checkAllocateOffset(size, alignment, flags);
+    }
+    const kind = this._kind;
+    if (kind === KIND_BUDDY) {
+      const buddy = this._buddy!;
+      const offset = buddy.allocate(size, alignment, 0);
+      if (offset >= 0) scratch[Slot.OutVbAllocation] = buddy.lastHandle;
+      return offset;
+    }
+    if (kind === KIND_LINEAR) return this.allocateLinear("VirtualBlock.allocateOffset", size, alignment, flags, 0);
+    return this.allocateNative(this._handle, size, alignment, flags, 0);
+  }
+
+  /** The argument checks of {@link allocateOffset}: throws for a destroyed block or a bad argument. */
+  private checkAllocateOffset(size: number, alignment: number, flags: number): void {
     const op = "VirtualBlock.allocateOffset";
-    const h = this.live(op);
+    this.live(op);
     if (typeof size !== "number" || !(size >= 1 && size <= this.size) || Math.floor(size) !== size) this.checkSize(op, size);
     if (alignment !== 1) this.checkAlignment(op, "alignment", alignment);
     if (flags !== 0) {
@@ -357,15 +375,6 @@ export class VirtualBlock {
         fail(op, "flags", `has UPPER_ADDRESS, which needs a linear block (this one is ${this.algorithm})`, flags);
       }
     }
-    const kind = this._kind;
-    if (kind === KIND_BUDDY) {
-      const buddy = this._buddy!;
-      const offset = buddy.allocate(size, alignment, 0);
-      if (offset >= 0) scratch[Slot.OutVbAllocation] = buddy.lastHandle;
-      return offset;
-    }
-    if (kind === KIND_LINEAR) return this.allocateLinear(op, size, alignment, flags, 0);
-    return this.allocateNative(h, size, alignment, flags, 0);
   }
 
   private allocateNative(h: number, size: number, alignment: number, flags: number, userData: number): number {
