@@ -34,6 +34,7 @@ import type { DetailedStatistics } from "./allocator.js";
 import type { AllocationStrategy } from "./usage.js";
 import { BuddyAllocator } from "./buddy-allocator.js";
 import { LinearAllocator } from "./linear-allocator.js";
+import { TlsfAllocator } from "./tlsf-allocator.js";
 
 /**
  * The algorithm of a virtual block.
@@ -685,6 +686,27 @@ function buddyStatsString(b: BuddyAllocator, detailed: boolean): string {
       ],
       subs,
       ",",
+    );
+  }
+  return `${out}\n}`;
+}
+
+/**
+ * @internal A TLSF block's JSON, as VMA's VmaBlockMetadata_TLSF::PrintDetailedMap writes it: physical blocks in
+ * address order (free ones as "FREE"), then the null block when it is not empty.
+ */
+export function tlsfStatsString(t: TlsfAllocator, detailed: boolean): string {
+  const s = t.statistics(true);
+  let out = statsJson(s, ", ");
+  if (detailed) {
+    const subs: string[] = [];
+    t.forEachRange((offset, size, node) => {
+      subs.push(node < 0 ? freeRangeJson(offset, size) : allocationJson(offset, size, t.userDataOf(node)));
+    });
+    out += detailsJson(
+      [`"TotalBytes": ${s.blockBytes}`, `"UnusedBytes": ${s.blockBytes - s.allocationBytes}`, `"Allocations": ${s.allocationCount}`, `"UnusedRanges": ${s.unusedRangeCount}`],
+      subs,
+      ", ",
     );
   }
   return `${out}\n}`;
