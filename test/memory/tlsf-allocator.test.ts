@@ -194,5 +194,6 @@ const WORKLOADS: (Workload & { name: string })[] = [
 describe("TLSF in TS agrees with VMA's TLSF virtual block, operation by operation", () => {
   for (const w of WORKLOADS) {
     test(`TlsfAllocator: ${w.name}: ${w.steps} steps`, () => run(bare, w));
+    test(`VirtualBlock "tlsf": ${w.name}: ${w.steps} steps`, () => run(viaVirtualBlock, w));
   }
 });
