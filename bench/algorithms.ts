@@ -1,9 +1,9 @@
 /**
  * bench/algorithms: allocate/free patterns through virtual blocks of each algorithm from TS (vkmem's fast path,
  * `allocateOffset` + `freeHandle`), beside the same loops in C++ straight on VMA's virtual blocks and on vkmem's
- * buddy allocator (bench/native/algorithms_bench.cpp), in the same run. From TS, TLSF crosses into the addon once
- * per operation; buddy and linear run in TypeScript (engine/memory/buddy-allocator.ts, linear-allocator.ts), so
- * their ts/cpp ratio compares a TS port with its C++ baseline (native/buddy.cpp, VMA's linear).
+ * buddy allocator (bench/native/algorithms_bench.cpp), in the same run. From TS all three run in TypeScript
+ * (engine/memory/tlsf-allocator.ts, linear-allocator.ts, buddy-allocator.ts) with no native call per operation,
+ * so each ts/cpp ratio compares a TS port with its C++ baseline (VMA's TLSF, VMA's linear, native/buddy.cpp).
  *
  * Workload (identical in both languages; change both together): sizes 32 B - 1 KiB ("small", 1,000 live in a
  * 4 MiB block) or 1 KiB - 1 MiB ("large", 64 live in a 128 MiB block), drawn by xorshift32; prefill, then

@@ -13,27 +13,29 @@
  * - destroy() with allocations alive does not fail (VMA asserts on that): it reports them (offset, size, the
  *   integer user data), frees them and only then destroys the block. Later use throws DestroyedResourceError.
  *
- * Where each algorithm runs: TLSF on VMA through the addon; buddy and linear in TypeScript
- * (./buddy-allocator.ts, a port of native/buddy.cpp; ./linear-allocator.ts, VMA's linear algorithm), so that
- * their hot path crosses no native boundary. Their statistics and JSON keep the shapes the native side gave.
+ * Where each algorithm runs: all three in TypeScript (./tlsf-allocator.ts, VMA's TLSF; ./linear-allocator.ts,
+ * VMA's linear algorithm; ./buddy-allocator.ts, a port of native/buddy.cpp), so that their hot path crosses no
+ * native boundary. TLSF and linear give the very offsets VMA gives (test/memory/tlsf-allocator.test.ts and
+ * linear-allocator.test.ts check that against VMA's own virtual blocks, operation by operation); their
+ * statistics and JSON keep the shapes, and the text, the native side gave.
  *
- * Invariants: every live allocation of a block sits in a slot table with generation counters (the addon's for
- * TLSF, native/virtual_block.cpp; typed arrays in the TS allocators); JS only holds Numbers naming slots, so a
- * stale, freed or forged handle is an error, never a call into VMA or an allocator with a bad value. Whether an allocation object is still live is known here without any
+ * Invariants: every live allocation of a block sits in a table of typed arrays with generation counters; JS only
+ * holds Numbers naming slots, so a stale, freed or forged handle is an error, never a use of a bad value. Whether an allocation object is still live is known here without any
  * per-allocation bookkeeping: each object records the block's epoch, which clear() and destroy() advance.
  *
- * Hot path: {@link VirtualBlock.allocateOffset} / {@link VirtualBlock.freeHandle} cross with Numbers through the
- * shared scratch buffer and create no object at all; {@link VirtualBlock.allocate} / {@link VirtualBlock.free}
+ * Hot path: {@link VirtualBlock.allocateOffset} / {@link VirtualBlock.freeHandle} take and give Numbers (the
+ * handle through the shared scratch slot, as before) and create no object at all; {@link VirtualBlock.allocate} / {@link VirtualBlock.free}
  * add one small object per allocation.
  * @module
  */
 import { DestroyedResourceError, describeValue, vkErrorFor } from "../errors.js";
-import { native, scratch, Slot, type NativeVirtualLeak } from "../native.js";
+import { scratch, Slot } from "../native.js";
 import { formatBytes } from "../format.js";
 import type { DetailedStatistics } from "./allocator.js";
 import type { AllocationStrategy } from "./usage.js";
 import { BuddyAllocator } from "./buddy-allocator.js";
 import { LinearAllocator } from "./linear-allocator.js";
+import { TlsfAllocator } from "./tlsf-allocator.js";
 
 /**
  * The algorithm of a virtual block.
@@ -126,8 +128,8 @@ export interface VirtualBlockStatistics extends DetailedStatistics {
 }
 
 const ALGORITHMS: Record<VirtualBlockAlgorithm, number> = { tlsf: 0, linear: 1, buddy: 2 };
-/** Where a block's algorithm runs: VMA through the addon, or one of the TypeScript allocators. */
-const KIND_NATIVE = 0;
+/** Which TypeScript allocator a block uses. */
+const KIND_TLSF = 0;
 const KIND_LINEAR = 1;
 const KIND_BUDDY = 2;
 
@@ -156,8 +158,6 @@ function isNativeUserData(v: unknown): v is number {
   return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 }
 
-// The hot native functions, held directly (a lookup on the large exports object showed in profiles).
-const { virtualAllocate: nativeAllocate, virtualFree: nativeFree, virtualAllocationInfo: nativeInfo } = native;
 
 /**
  * One range of a {@link VirtualBlock}: `[offset, offset + size)`. Made by {@link VirtualBlock.allocate}, freed by
@@ -217,14 +217,16 @@ export class VirtualBlock {
   readonly label: string | undefined;
   /** @internal Advanced by clear() and destroy(): allocation objects of an older epoch are freed. */
   _epoch = 1;
-  /** The native handle (TLSF), or 1 for a live TS block; 0 once destroyed. */
+  /** 1 while the block lives, 0 once destroyed. */
   private _handle: number;
-  /** KIND_NATIVE, KIND_LINEAR or KIND_BUDDY. */
+  /** KIND_TLSF, KIND_LINEAR or KIND_BUDDY. */
   private readonly _kind: number;
   /** @internal The TS allocator of a buddy block (else null). */
   readonly _buddy: BuddyAllocator | null;
   /** @internal The TS allocator of a linear block (else null). */
   readonly _linear: LinearAllocator | null;
+  /** @internal The TS allocator of a TLSF block (else null). */
+  readonly _tlsf: TlsfAllocator | null;
   private readonly onLeaks: ((leaks: VirtualLeakReport[]) => void) | undefined;
 
   /** @internal Use {@link createVirtualBlock}. */
@@ -260,18 +262,19 @@ export class VirtualBlock {
       this._kind = KIND_BUDDY;
       this._buddy = new BuddyAllocator(size, minNodeSize);
       this._linear = null;
-      this._handle = 1;
+      this._tlsf = null;
     } else if (algorithm === "linear") {
       this._kind = KIND_LINEAR;
       this._buddy = null;
       this._linear = new LinearAllocator(size);
-      this._handle = 1;
+      this._tlsf = null;
     } else {
-      this._kind = KIND_NATIVE;
+      this._kind = KIND_TLSF;
       this._buddy = null;
       this._linear = null;
-      this._handle = native.createVirtualBlock(size, ALGORITHMS[algorithm], minNodeSize);
+      this._tlsf = new TlsfAllocator(size);
     }
+    this._handle = 1;
   }
 
   /** True once destroyed. */
@@ -331,7 +334,7 @@ export class VirtualBlock {
       }
       userData = options.userData;
     }
-    const offset = this._kind === KIND_NATIVE ? this.allocateNative(h, size, alignment, flags, isNativeUserData(userData) ? userData : 0) : this.allocateTs(op, size, alignment, flags, isNativeUserData(userData) ? userData : 0);
+    const offset = this.allocateTs(op, size, alignment, flags, isNativeUserData(userData) ? userData : 0);
     if (offset < 0) {
       throw vkErrorFor(-2, "VirtualBlock.allocate", this.label, `no free range of ${size} bytes (alignment ${alignment}) in this ${this.algorithm} block`);
     }
@@ -358,7 +361,7 @@ export class VirtualBlock {
       return offset;
     }
     if (kind === KIND_LINEAR) return this.allocateLinear("VirtualBlock.allocateOffset", size, alignment, flags, 0);
-    return this.allocateNative(this._handle, size, alignment, flags, 0);
+    return this.allocateTlsf("VirtualBlock.allocateOffset", size, alignment, flags, 0);
   }
 
   /** The argument checks of {@link allocateOffset}: throws for a destroyed block or a bad argument. */
@@ -377,15 +380,16 @@ export class VirtualBlock {
     }
   }
 
-  private allocateNative(h: number, size: number, alignment: number, flags: number, userData: number): number {
-    scratch[Slot.VbSize] = size;
-    scratch[Slot.VbAlignment] = alignment;
-    scratch[Slot.VbFlags] = flags;
-    scratch[Slot.VbUserData] = userData;
-    return nativeAllocate(h);
+  private allocateTlsf(op: string, size: number, alignment: number, flags: number, userData: number): number {
+    const tlsf = this._tlsf!;
+    const offset = tlsf.allocate(size, alignment, flags, userData);
+    if (offset >= 0) scratch[Slot.OutVbAllocation] = tlsf.lastHandle;
+    else if (offset === -2) throw new RangeError(`${op}: a virtual block holds at most 2^24 - 1 live allocations`);
+    return offset;
   }
 
   private allocateTs(op: string, size: number, alignment: number, flags: number, userData: number): number {
+    if (this._kind === KIND_TLSF) return this.allocateTlsf(op, size, alignment, flags, userData);
     if (this._kind === KIND_LINEAR) return this.allocateLinear(op, size, alignment, flags, userData);
     const buddy = this._buddy!;
     const offset = buddy.allocate(size, alignment, userData);
@@ -420,16 +424,13 @@ export class VirtualBlock {
    * @throws Error when the handle is not a live allocation of this block (freed twice, stale or forged).
    */
   freeHandle(handle: number): void {
-    const h = this.live("VirtualBlock.freeHandle");
+    this.live("VirtualBlock.freeHandle");
     const kind = this._kind;
-    if (kind === KIND_BUDDY) {
-      if (!this._buddy!.free(handle)) this.staleHandle("VirtualBlock.freeHandle", handle);
-    } else if (kind === KIND_LINEAR) {
-      if (!this._linear!.free(handle)) this.staleHandle("VirtualBlock.freeHandle", handle);
-    } else {
-      scratch[Slot.VbAllocation] = handle;
-      nativeFree(h);
-    }
+    let ok: boolean;
+    if (kind === KIND_TLSF) ok = this._tlsf!.free(handle);
+    else if (kind === KIND_BUDDY) ok = this._buddy!.free(handle);
+    else ok = this._linear!.free(handle);
+    if (!ok) this.staleHandle("VirtualBlock.freeHandle", handle);
   }
 
   private checkAllocation(op: string, allocation: unknown): VirtualAllocation {
@@ -449,19 +450,16 @@ export class VirtualBlock {
     const handle = allocation._handle;
     allocation._handle = 0;
     const kind = this._kind;
-    if (kind === KIND_BUDDY) {
-      if (!this._buddy!.free(handle)) this.staleHandle("VirtualBlock.free", handle);
-    } else if (kind === KIND_LINEAR) {
-      if (!this._linear!.free(handle)) this.staleHandle("VirtualBlock.free", handle);
-    } else {
-      scratch[Slot.VbAllocation] = handle;
-      nativeFree(this._handle);
-    }
+    let ok: boolean;
+    if (kind === KIND_TLSF) ok = this._tlsf!.free(handle);
+    else if (kind === KIND_BUDDY) ok = this._buddy!.free(handle);
+    else ok = this._linear!.free(handle);
+    if (!ok) this.staleHandle("VirtualBlock.free", handle);
   }
 
   /** Frees every allocation at once (vmaClearVirtualBlock); their objects read as freed. Returns how many. */
   clear(): number {
-    const h = this.live("VirtualBlock.clear");
+    this.live("VirtualBlock.clear");
     this._epoch++;
     if (this._kind === KIND_BUDDY) {
       const n = this._buddy!.allocationCount;
@@ -473,7 +471,9 @@ export class VirtualBlock {
       this._linear!.clear();
       return n;
     }
-    return native.clearVirtualBlock(h);
+    const n = this._tlsf!.allocationCount;
+    this._tlsf!.clear();
+    return n;
   }
 
   /**
@@ -482,7 +482,7 @@ export class VirtualBlock {
    */
   getAllocationInfo(allocation: VirtualAllocation): VirtualAllocationInfo {
     const op = "VirtualBlock.getAllocationInfo";
-    const h = this.live(op);
+    this.live(op);
     this.checkAllocation(op, allocation);
     if (allocation.freed) throw new DestroyedResourceError("VirtualAllocation", this.label, op);
     if (this._kind === KIND_BUDDY) {
@@ -495,9 +495,10 @@ export class VirtualBlock {
       if (slot < 0) this.staleHandle(op, allocation._handle);
       return { offset: this._linear!.offsetOf(slot), size: this._linear!.sizeOf(slot), userData: allocation._userData };
     }
-    scratch[Slot.VbAllocation] = allocation._handle;
-    nativeInfo(h);
-    return { offset: scratch[Slot.OutVbOffset], size: scratch[Slot.OutVbSize], userData: allocation._userData };
+    const t = this._tlsf!;
+    const node = t.nodeOf(allocation._handle);
+    if (node < 0) this.staleHandle(op, allocation._handle);
+    return { offset: t.offsetOf(node), size: t.sizeOf(node), userData: allocation._userData };
   }
 
   /**
@@ -506,7 +507,7 @@ export class VirtualBlock {
    */
   setUserData(allocation: VirtualAllocation, userData: unknown): void {
     const op = "VirtualBlock.setUserData";
-    const h = this.live(op);
+    this.live(op);
     this.checkAllocation(op, allocation);
     if (allocation.freed) throw new DestroyedResourceError("VirtualAllocation", this.label, op);
     const value = isNativeUserData(userData) ? userData : 0;
@@ -518,16 +519,20 @@ export class VirtualBlock {
       const slot = this._linear!.slotOf(allocation._handle);
       if (slot < 0) this.staleHandle(op, allocation._handle);
       this._linear!.setUserData(slot, value);
-    } else native.setVirtualAllocationUserData(h, allocation._handle, value);
+    } else {
+      const node = this._tlsf!.nodeOf(allocation._handle);
+      if (node < 0) this.staleHandle(op, allocation._handle);
+      this._tlsf!.setUserData(node, value);
+    }
     allocation._userData = userData;
   }
 
   /** Number of allocations alive now. */
   get allocationCount(): number {
-    const h = this.live("VirtualBlock.allocationCount");
+    this.live("VirtualBlock.allocationCount");
     if (this._kind === KIND_BUDDY) return this._buddy!.allocationCount;
     if (this._kind === KIND_LINEAR) return this._linear!.allocationCount;
-    return native.virtualBlockAllocationCount(h);
+    return this._tlsf!.allocationCount;
   }
 
   /**
@@ -539,10 +544,9 @@ export class VirtualBlock {
   statistics(detailed: true): VirtualBlockStatistics;
   statistics(detailed: false): VirtualBlockBasicStatistics;
   statistics(detailed = true): VirtualBlockStatistics | VirtualBlockBasicStatistics {
-    const h = this.live("VirtualBlock.statistics");
+    this.live("VirtualBlock.statistics");
     const full = detailed !== false;
-    if (this._kind === KIND_NATIVE) return native.virtualBlockStatistics(h, full) as VirtualBlockStatistics | VirtualBlockBasicStatistics;
-    const s = this._kind === KIND_BUDDY ? this._buddy!.statistics(full) : this._linear!.statistics(full);
+    const s = this._kind === KIND_BUDDY ? this._buddy!.statistics(full) : this._kind === KIND_LINEAR ? this._linear!.statistics(full) : this._tlsf!.statistics(full);
     const waste = this._kind === KIND_BUDDY ? this._buddy!.wasteBytes : 0;
     if (!full) {
       return { blockCount: 1, allocationCount: s.allocationCount, blockBytes: s.blockBytes, allocationBytes: s.allocationBytes, internalWasteBytes: waste };
@@ -567,16 +571,16 @@ export class VirtualBlock {
    * Integer user data shows as "CustomData".
    */
   buildStatsString(detailed = true): string {
-    const h = this.live("VirtualBlock.buildStatsString");
+    this.live("VirtualBlock.buildStatsString");
     const full = detailed === true;
     if (this._kind === KIND_BUDDY) return buddyStatsString(this._buddy!, full);
     if (this._kind === KIND_LINEAR) return linearStatsString(this._linear!, full);
-    return native.buildVirtualBlockStatsString(h, full);
+    return tlsfStatsString(this._tlsf!, full);
   }
 
   /**
    * Destroys the block. Allocations still alive are reported (returned, and passed to `onLeaks` or emitted as
-   * one process warning) and freed first, so VMA's leak check never fires. A second call does nothing and
+   * one process warning) and freed first. A second call does nothing and
    * returns [].
    */
   destroy(): VirtualLeakReport[] {
@@ -585,7 +589,7 @@ export class VirtualBlock {
     this._handle = 0;
     this._epoch++;
     let reports: VirtualLeakReport[];
-    let messages: string[] = [];
+    const messages: string[] = [];
     if (this._kind === KIND_BUDDY) {
       const b = this._buddy!;
       reports = [];
@@ -597,9 +601,10 @@ export class VirtualBlock {
       l.forEachAllocation((offset, size, slot) => reports.push({ offset, size, userData: l.userDataOf(slot) }));
       l.clear();
     } else {
-      const out = native.destroyVirtualBlock(h);
-      messages = out.messages;
-      reports = out.leaks.map((l: NativeVirtualLeak) => ({ offset: l.offset, size: l.size, userData: l.userData }));
+      const t = this._tlsf!;
+      reports = [];
+      t.forEachAllocation((node) => reports.push({ offset: t.offsetOf(node), size: t.sizeOf(node), userData: t.userDataOf(node) }));
+      t.clear();
     }
     if (reports.length > 0 || messages.length > 0) {
       if (this.onLeaks !== undefined) this.onLeaks(reports);
@@ -694,6 +699,27 @@ function buddyStatsString(b: BuddyAllocator, detailed: boolean): string {
       ],
       subs,
       ",",
+    );
+  }
+  return `${out}\n}`;
+}
+
+/**
+ * @internal A TLSF block's JSON, as VMA's VmaBlockMetadata_TLSF::PrintDetailedMap writes it: physical blocks in
+ * address order (free ones as "FREE"), then the null block when it is not empty.
+ */
+export function tlsfStatsString(t: TlsfAllocator, detailed: boolean): string {
+  const s = t.statistics(true);
+  let out = statsJson(s, ", ");
+  if (detailed) {
+    const subs: string[] = [];
+    t.forEachRange((offset, size, node) => {
+      subs.push(node < 0 ? freeRangeJson(offset, size) : allocationJson(offset, size, t.userDataOf(node)));
+    });
+    out += detailsJson(
+      [`"TotalBytes": ${s.blockBytes}`, `"UnusedBytes": ${s.blockBytes - s.allocationBytes}`, `"Allocations": ${s.allocationCount}`, `"UnusedRanges": ${s.unusedRangeCount}`],
+      subs,
+      ", ",
     );
   }
   return `${out}\n}`;

@@ -40,6 +40,10 @@ export class NativeVirtualBlock {
   destroy(): void {
     native.destroyVirtualBlock(this.handle);
   }
+  /** destroy(), returning the allocations still alive (in the addon's handle order). */
+  destroyReport(): { offset: number; size: number; userData: number }[] {
+    return native.destroyVirtualBlock(this.handle).leaks;
+  }
 }
 
 /** A small deterministic PRNG (xorshift32), so that a failure can be replayed. */
