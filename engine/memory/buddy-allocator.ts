@@ -61,17 +61,24 @@ export function floorLog2(v: number): number {
   return k;
 }
 
-/** The figures of {@link BuddyAllocator.statistics}; minimums of empty sets are Infinity. */
-export interface BuddyStatistics {
+/**
+ * The figures every TS offset allocator (buddy, linear, TLSF) reports, as VMA's VmaDetailedStatistics of one
+ * block; minimums of empty sets are Infinity.
+ */
+export interface OffsetStatistics {
   blockBytes: number;
   allocationCount: number;
   allocationBytes: number;
-  internalWasteBytes: number;
   unusedRangeCount: number;
   allocationSizeMin: number;
   allocationSizeMax: number;
   unusedRangeSizeMin: number;
   unusedRangeSizeMax: number;
+}
+
+/** The figures of {@link BuddyAllocator.statistics}: {@link OffsetStatistics} plus the rounding waste. */
+export interface BuddyStatistics extends OffsetStatistics {
+  internalWasteBytes: number;
 }
 
 /**

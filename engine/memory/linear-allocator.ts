@@ -27,7 +27,7 @@
  * names a live allocation. The hot paths create no object.
  * @module
  */
-import { HANDLE_INDEX_LIMIT, MAX_GENERATION } from "./buddy-allocator.js";
+import { HANDLE_INDEX_LIMIT, MAX_GENERATION, type OffsetStatistics } from "./buddy-allocator.js";
 
 const MODE_EMPTY = 0;
 const MODE_RING_BUFFER = 1;
@@ -74,17 +74,8 @@ class Items {
   }
 }
 
-/** The figures of {@link LinearAllocator.statistics}; minimums of empty sets are Infinity. */
-export interface LinearStatistics {
-  blockBytes: number;
-  allocationCount: number;
-  allocationBytes: number;
-  unusedRangeCount: number;
-  allocationSizeMin: number;
-  allocationSizeMax: number;
-  unusedRangeSizeMin: number;
-  unusedRangeSizeMax: number;
-}
+/** The figures of {@link LinearAllocator.statistics}. */
+export type LinearStatistics = OffsetStatistics;
 
 /** VMA's linear algorithm over `[0, size)`. Made by VirtualBlock, which checks every argument first. */
 export class LinearAllocator {

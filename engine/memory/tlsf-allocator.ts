@@ -32,7 +32,7 @@
  * so a freed, stale or forged handle never names a live allocation. The hot paths create no object.
  * @module
  */
-import { floorLog2, HANDLE_INDEX_LIMIT, MAX_GENERATION } from "./buddy-allocator.js";
+import { floorLog2, HANDLE_INDEX_LIMIT, MAX_GENERATION, type OffsetStatistics } from "./buddy-allocator.js";
 
 const SECOND_LEVEL_INDEX = 5;
 const SMALL_BUFFER_SIZE = 256;
@@ -72,17 +72,8 @@ function lowestBit(v: number): number {
   return 31 - Math.clz32(v & -v);
 }
 
-/** The figures of {@link TlsfAllocator.statistics}; minimums of empty sets are Infinity. */
-export interface TlsfStatistics {
-  blockBytes: number;
-  allocationCount: number;
-  allocationBytes: number;
-  unusedRangeCount: number;
-  allocationSizeMin: number;
-  allocationSizeMax: number;
-  unusedRangeSizeMin: number;
-  unusedRangeSizeMax: number;
-}
+/** The figures of {@link TlsfAllocator.statistics}. */
+export type TlsfStatistics = OffsetStatistics;
 
 /** VMA's TLSF over `[0, size)`. Made by VirtualBlock, which checks every argument first. */
 export class TlsfAllocator {

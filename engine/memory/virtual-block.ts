@@ -33,7 +33,7 @@ import { scratch, Slot } from "../native.js";
 import { formatBytes } from "../format.js";
 import type { DetailedStatistics } from "./allocator.js";
 import type { AllocationStrategy } from "./usage.js";
-import { BuddyAllocator } from "./buddy-allocator.js";
+import { BuddyAllocator, type OffsetStatistics } from "./buddy-allocator.js";
 import { LinearAllocator } from "./linear-allocator.js";
 import { TlsfAllocator } from "./tlsf-allocator.js";
 
@@ -633,16 +633,8 @@ export function createVirtualBlock(options: VirtualBlockOptions): VirtualBlock {
 
 // ---- the {"Stats", "Details"} JSON of the TS algorithms, in the exact text of vmaBuildVirtualBlockStatsString ----
 
-interface JsonFigures {
-  blockBytes: number;
-  allocationCount: number;
-  allocationBytes: number;
-  unusedRangeCount: number;
-  allocationSizeMin: number;
-  allocationSizeMax: number;
-  unusedRangeSizeMin: number;
-  unusedRangeSizeMax: number;
-}
+/** What the JSON of a TS block needs. */
+type JsonFigures = OffsetStatistics;
 
 /**
  * The text follows VMA's VmaJsonWriter: one member per line, "Suballocations" items on one line each. `comma` is
