@@ -233,6 +233,12 @@ export interface NativeAddon {
   // Buddy pools (native/buddy_pool.cpp).
   /** An ArrayBuffer over bytes [offset, offset + size) of a mapped allocation. */
   mappedRange(allocation: number, offset: number, size: number): ArrayBuffer;
+  /** Buddy pools: a buffer/image from the scratch inputs, unbound; raw handle + requirements in the outputs. */
+  createUnbound(allocator: number, image: boolean): number;
+  /** Buddy pools: binds a createUnbound resource at localOffset inside an allocation. */
+  bindAt(allocation: number, resource: bigint, localOffset: number): number;
+  /** Buddy pools: destroys a createUnbound resource. */
+  destroyUnbound(allocator: number, resource: bigint): void;
 }
 
 /** The package root: the nearest folder above this file holding package.json and binding.gyp. */

@@ -12,6 +12,7 @@
 #include <napi.h>
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "vma_config.h"
@@ -64,6 +65,14 @@ struct AllocatorSlot {
   VkDevice device = VK_NULL_HANDLE;
   PFN_vkDestroyBuffer destroyBuffer = nullptr;
   PFN_vkDestroyImage destroyImage = nullptr;
+  // For resources a buddy pool creates unbound and binds inside one of its blocks (buddy_pool.cpp).
+  PFN_vkCreateBuffer createBuffer = nullptr;
+  PFN_vkCreateImage createImage = nullptr;
+  PFN_vkGetBufferMemoryRequirements getBufferMemoryRequirements = nullptr;
+  PFN_vkGetImageMemoryRequirements getImageMemoryRequirements = nullptr;
+  // The buffers (false) and images (true) made by createUnbound and not yet destroyed: only these may be
+  // bound with bindAt or destroyed with destroyUnbound, so no JS value can name another Vulkan object.
+  std::unordered_map<uint64_t, bool> unboundResources;
   uint32_t generation = 1;
   uint32_t liveAllocations = 0;
   bool live = false;

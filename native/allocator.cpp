@@ -105,6 +105,13 @@ Napi::Value Addon::CreateAllocator(const Napi::CallbackInfo& info) {
   slot.device = vkDevice;
   slot.destroyBuffer = reinterpret_cast<PFN_vkDestroyBuffer>(getDeviceProcAddr(vkDevice, "vkDestroyBuffer"));
   slot.destroyImage = reinterpret_cast<PFN_vkDestroyImage>(getDeviceProcAddr(vkDevice, "vkDestroyImage"));
+  slot.createBuffer = reinterpret_cast<PFN_vkCreateBuffer>(getDeviceProcAddr(vkDevice, "vkCreateBuffer"));
+  slot.createImage = reinterpret_cast<PFN_vkCreateImage>(getDeviceProcAddr(vkDevice, "vkCreateImage"));
+  slot.getBufferMemoryRequirements = reinterpret_cast<PFN_vkGetBufferMemoryRequirements>(
+      getDeviceProcAddr(vkDevice, "vkGetBufferMemoryRequirements"));
+  slot.getImageMemoryRequirements = reinterpret_cast<PFN_vkGetImageMemoryRequirements>(
+      getDeviceProcAddr(vkDevice, "vkGetImageMemoryRequirements"));
+  slot.unboundResources.clear();
   slot.liveAllocations = 0;
   slot.live = true;
   return Napi::Number::New(env, EncodeHandle(slot.generation, index));
@@ -120,6 +127,13 @@ Napi::Value Addon::DestroyAllocator(const Napi::CallbackInfo& info) {
   AllocatorSlot& slot = AllocatorFrom(env, info[0], &index);
   Napi::Array leaks = Napi::Array::New(env);
   uint32_t n = 0;
+  // Buddy-pool resources still alive (TS tears buddy pools down first; this is the backstop): they are bound
+  // into memory that is about to go, so they go first.
+  for (const auto& [raw, image] : slot.unboundResources) {
+    if (image) slot.destroyImage(slot.device, reinterpret_cast<VkImage>(raw), nullptr);
+    else slot.destroyBuffer(slot.device, reinterpret_cast<VkBuffer>(raw), nullptr);
+  }
+  slot.unboundResources.clear();
   for (uint32_t i = 1; i < allocations.size() && slot.liveAllocations > 0; ++i) {
     AllocationSlot& a = allocations[i];
     if (a.kind == Kind::Free || a.allocator != index) continue;

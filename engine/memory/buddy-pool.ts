@@ -8,10 +8,10 @@
  *   VkDeviceMemory, at offset 0, counted by VMA (heap size limits, budgets, the JSON dump, where it shows as a
  *   dedicated allocation named after the pool). Over each block runs a buddy virtual block
  *   (engine/memory/virtual-block.ts, native/buddy.cpp) through its fast path (allocateOffset / freeHandle).
- * - createBuffer / createImage with `{ pool }` create the resource with nvk (vkCreateBuffer / vkCreateImage), read
- *   its memory requirements, check that the pool's memory type is among its memoryTypeBits, take a node from the
- *   first block that has one (a new block when none has, up to maxBlockCount) and bind the resource at the node's
- *   offset (vkBindBufferMemory / vkBindImageMemory). A node of size 2^k lies at a multiple of 2^k in its block and
+ * - createBuffer / createImage with `{ pool }` create the resource natively, unbound, with its memory requirements
+ *   in one call (native/buddy_pool.cpp createUnbound), check that the pool's memory type is among its
+ *   memoryTypeBits, take a node from the first block that has one (a new block when none has, up to maxBlockCount)
+ *   and bind the resource at the node's offset inside the block's VMA allocation (bindAt: vmaBind*Memory2). A node of size 2^k lies at a multiple of 2^k in its block and
  *   the block at offset 0 of its VkDeviceMemory, so any alignment up to the node size holds with no padding.
  *   allocateMemory* give raw nodes, bound by the caller with bindBufferMemory / bindImageMemory.
  * - The result is the usual `{ buffer | image, allocation, allocationInfo }`; the allocation is a
@@ -32,12 +32,10 @@
  *   above), fixed-size slabs, 64 KiB pages. There the rounding costs nothing.
  *
  * What it costs:
- * - Today, the create path's speed: the buddy itself takes ~80 ns per allocate or free from TS (bench/algorithms,
- *   virtual blocks), but createBuffer / createImage here go through nvk's vkCreateBuffer, vkGet*MemoryRequirements,
- *   vkBind*Memory and vkDestroy*, each a slow JS binding: bench/algorithms measured ~11 us per createBuffer +
- *   destroyBuffer pair in a buddy pool against ~0.7 us in a TLSF pool, where VMA does all of it natively (lavapipe,
- *   validation off). allocateMemory + freeMemory, which touch no Vulkan object, cost ~2 us. A native create-and-bind
- *   call would remove most of the difference; until then the win is predictability, not raw create speed.
+ * - The create path's speed: createBuffer + destroyBuffer in a buddy pool cost ~1.8 us per pair against ~0.7 us in
+ *   a TLSF pool, where VMA does everything in one native call (bench/algorithms, lavapipe, validation off; it was
+ *   ~11 us while the resources went through nvk's bindings). The buddy itself takes ~30-40 ns per allocate or free
+ *   from TS. The win is predictability, not raw create speed.
  * - Internal waste: a request takes a node of the next power of two (at least minNodeSize and the alignment), so
  *   up to ~50% of a node is unused for sizes just over a power of two (65 KiB takes a 128 KiB node); uniformly
  *   random sizes waste about a quarter. It is reported apart as `internalWasteBytes`, never as free space.
@@ -67,9 +65,9 @@
  * @module
  */
 import { check, describeValue, vkErrorFor } from "../errors.js";
-import { native, type NativeDetailedStatistics, type NativeLeak, type NativeStatistics } from "../native.js";
+import { native, scratch, scratchU64, Slot, type NativeDetailedStatistics, type NativeLeak, type NativeStatistics } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
-import { wrapHandle, type NvkHandle } from "../vulkan/handles.js";
+import { rawHandle, wrapHandle, type NvkHandle } from "../vulkan/handles.js";
 import type { Allocator, BufferInfo, CreatedBuffer, CreatedImage, ImageInfo, LeakReport, MemoryRequirements } from "./allocator.js";
 import { Allocation, AllocationInfo, type AllocationKind, type MappedRange } from "./allocation.js";
 import { Pool, type PoolOptions } from "./pool.js";
@@ -360,8 +358,6 @@ export class BuddyPool extends Pool {
   private allocationBytes = 0;
   private wasteBytes = 0;
   // nvk structs cost ~0.6-0.9 us each to construct; the create path fills these in place instead.
-  private readonly bufferCreateInfo = new nvk.VkBufferCreateInfo({ size: 1, usage: 1, flags: 0, sharingMode: 0 });
-  private readonly requirements = new nvk.VkMemoryRequirements();
 
   /** @internal Use {@link Allocator.createPool} with `algorithm: "buddy"`. */
   constructor(allocator: Allocator, memoryTypeIndex: number, options: PoolOptions, op: string) {
@@ -541,7 +537,7 @@ export class BuddyPool extends Pool {
     options: AllocationOptions | undefined,
     flags: number,
     resource: object | null,
-    bind: ((memory: NvkHandle, offset: number) => number) | null,
+    bind: ((memory: NvkHandle, offset: number, block: BuddyBlock) => number) | null,
   ): BuddyAllocation {
     const name = options?.name ?? null;
     if (name !== null && (typeof name !== "string" || name.includes("\0"))) {
@@ -589,7 +585,7 @@ export class BuddyPool extends Pool {
     if (bind !== null) {
       let r: number;
       try {
-        r = bind(block.deviceMemory, offset);
+        r = bind(block.deviceMemory, offset, block);
       } catch (e) {
         r = -1;
         this.giveBack(block, handle);
@@ -624,8 +620,7 @@ export class BuddyPool extends Pool {
 
   private destroyCreatedResource(a: BuddyAllocation): void {
     if (a.kind === "memory" || a._resource === null) return;
-    if (a.kind === "buffer") nvk.vkDestroyBuffer(this.allocator.device, a._resource, null);
-    else nvk.vkDestroyImage(this.allocator.device, a._resource, null);
+    this.allocator._native.destroyUnbound(this.allocator._handle, rawHandle(a._resource as NvkHandle));
   }
 
   /** @internal allocator.destroyBuffer / destroyImage / freeMemory of one of its allocations. */
@@ -643,58 +638,39 @@ export class BuddyPool extends Pool {
     this.giveBack(block, handle);
   }
 
-  /** @internal allocator.createBuffer with `{ pool: this }`: the buffer info and options are checked already. */
+  /**
+   * @internal allocator.createBuffer with `{ pool: this }`: the buffer info is checked and already in the scratch
+   * (encodeBufferInfo), so one native call makes the buffer unbound and reports its requirements, and one more
+   * binds it at the chosen node.
+   */
   _createBuffer(info: BufferInfo, options: AllocationOptions, flags: number): CreatedBuffer {
-    const op = "createBuffer";
-    const device = this.allocator.device;
-    const buffer = new nvk.VkBuffer();
-    const createInfo = this.bufferCreateInfo;
-    createInfo.size = info.size;
-    createInfo.usage = info.usage;
-    createInfo.flags = info.flags ?? 0;
-    check(nvk.vkCreateBuffer(device, createInfo, null, buffer), "vkCreateBuffer", options.name);
-    try {
-      const req = this.requirements;
-      nvk.vkGetBufferMemoryRequirements(device, buffer, req);
-      const alignment = Math.max(Number(req.alignment), options.minAlignment ?? 1);
-      const allocation = this.suballocate(op, "buffer", Number(req.size), alignment, req.memoryTypeBits, options, flags, buffer, (memory, offset) =>
-        nvk.vkBindBufferMemory(device, buffer, memory, offset),
-      );
-      return { buffer, allocation, allocationInfo: allocation.info };
-    } catch (e) {
-      nvk.vkDestroyBuffer(device, buffer, null);
-      throw e;
-    }
+    const allocation = this.createResource("createBuffer", "buffer", options, flags);
+    return { buffer: allocation._resource, allocation, allocationInfo: allocation.info };
   }
 
-  /** @internal allocator.createImage with `{ pool: this }`: the image info and options are checked already. */
+  /** @internal allocator.createImage with `{ pool: this }`: as {@link _createBuffer}, for an image. */
   _createImage(info: ImageInfo, options: AllocationOptions, flags: number): CreatedImage {
-    const op = "createImage";
-    const device = this.allocator.device;
-    const image = new nvk.VkImage();
-    const createInfo = new nvk.VkImageCreateInfo({
-      imageType: info.imageType ?? 1,
-      format: info.format,
-      extent: new nvk.VkExtent3D({ width: info.extent.width, height: info.extent.height, depth: info.extent.depth ?? 1 }),
-      mipLevels: info.mipLevels ?? 1,
-      arrayLayers: info.arrayLayers ?? 1,
-      samples: info.samples ?? 1,
-      tiling: info.tiling ?? 0,
-      usage: info.usage,
-      flags: info.flags ?? 0,
-      sharingMode: 0,
-      initialLayout: info.initialLayout ?? 0,
-    });
-    check(nvk.vkCreateImage(device, createInfo, null, image), "vkCreateImage", options.name);
+    const allocation = this.createResource("createImage", "image", options, flags);
+    return { image: allocation._resource, allocation, allocationInfo: allocation.info };
+  }
+
+  private createResource(op: string, kind: "buffer" | "image", options: AllocationOptions, flags: number): BuddyAllocation {
+    const allocator = this.allocator;
+    const addon = allocator._native;
+    const image = kind === "image";
+    const r = addon.createUnbound(allocator._handle, image);
+    if (r !== 0) throw vkErrorFor(r, image ? "vkCreateImage" : "vkCreateBuffer", options.name);
+    const raw = scratchU64[Slot.OutResource];
+    const size = scratch[Slot.OutSize];
+    const alignment = Math.max(scratch[Slot.OutOffset], image ? 1 : (options.minAlignment ?? 1));
+    const typeBits = scratch[Slot.OutMemoryType];
+    const resource = wrapHandle(image ? nvk.VkImage : nvk.VkBuffer, raw);
     try {
-      const req = new nvk.VkMemoryRequirements();
-      nvk.vkGetImageMemoryRequirements(device, image, req);
-      const allocation = this.suballocate(op, "image", Number(req.size), Number(req.alignment), req.memoryTypeBits, options, flags, image, (memory, offset) =>
-        nvk.vkBindImageMemory(device, image, memory, offset),
+      return this.suballocate(op, kind, size, alignment, typeBits, options, flags, resource, (_memory, offset, block) =>
+        addon.bindAt(block.memory._handle, raw, offset),
       );
-      return { image, allocation, allocationInfo: allocation.info };
     } catch (e) {
-      nvk.vkDestroyImage(device, image, null);
+      addon.destroyUnbound(allocator._handle, raw);
       throw e;
     }
   }

@@ -547,3 +547,18 @@ describe("bad input", () => {
     expect(() => pool.name).toThrow(DestroyedResourceError);
   });
 });
+
+describe("native create-and-bind", () => {
+  test("only resources of createUnbound can be bound or destroyed: forged handles are errors, not crashes", async () => {
+    const { native } = await import("../../engine/native.js");
+    const pool = allocator.createPool({ memoryTypeIndex: 0 }, { algorithm: "buddy", blockSize: 1 << 20, name: "forgery" });
+    const r = allocator.createBuffer({ size: 4096, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT }, { pool });
+    const block = allocator.allocateMemory({ size: 65536, alignment: 256, memoryTypeBits: 1 }, { usage: 0 });
+    expect(() => native.bindAt(block._handle, 0xdeadbeefn, 0)).toThrow(/not a resource of createUnbound/);
+    expect(() => native.destroyUnbound(allocator._handle, 0xdeadbeefn)).toThrow(/not a resource of createUnbound/);
+    expect(() => native.destroyUnbound(allocator._handle, "x" as unknown as bigint)).toThrow(/BigInt/);
+    allocator.freeMemory(block);
+    allocator.destroyBuffer(r.buffer, r.allocation);
+    expect(pool.destroy()).toEqual([]);
+  });
+});
