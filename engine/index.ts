@@ -74,3 +74,5 @@ export { renderDumpPicture, writeDumpPicture, encodeDumpPicturePng, allocationCo
 export type { DumpPicture, DumpPictureBar, DumpPictureOptions, Rgb } from "./memory/dump-picture.js";
 export { ReleaseQueue } from "./resources/release-queue.js";
 export type { ReleaseItem, ReleaseQueueStatistics } from "./resources/release-queue.js";
+export { createFrameManager, FrameManager } from "./resources/frame-manager.js";
+export type { Frame, FrameManagerOptions, EndFrameOptions, FrameStatistics, FrameManagerStatistics } from "./resources/frame-manager.js";
