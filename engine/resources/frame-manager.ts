@@ -146,6 +146,8 @@ interface Slot {
   readonly pool: NvkHandle;
   readonly commandBuffer: NvkHandle;
   readonly fence: NvkHandle;
+  /** `[fence]`, made once: the fence calls take an array. */
+  readonly fences: readonly NvkHandle[];
   /** The serial of the last submission made with this slot's fence (0: none). */
   serial: number;
 }
@@ -180,6 +182,8 @@ export class FrameManager {
   #device: NvkHandle;
   #queue: NvkHandle;
   #slots: Slot[] | null;
+  // Made once and reused: beginFrame and endFrame allocate as little as they can.
+  readonly #beginInfo = new nvk.VkCommandBufferBeginInfo({ flags: COMMAND_BUFFER_ONE_TIME_SUBMIT });
   readonly #release = new ReleaseQueue();
   #frameNumber = 0;
   #submittedSerial = 0;
@@ -249,7 +253,7 @@ export class FrameManager {
         const commandBuffer = new nvk.VkCommandBuffer();
         const allocateInfo = new nvk.VkCommandBufferAllocateInfo({ commandPool: pool, level: nvk.VK_COMMAND_BUFFER_LEVEL_PRIMARY, commandBufferCount: 1 });
         const allocated = nvk.vkAllocateCommandBuffers(device, allocateInfo, [commandBuffer]);
-        slots.push({ pool, commandBuffer, fence, serial: 0 });
+        slots.push({ pool, commandBuffer, fence, fences: [fence], serial: 0 });
         check(allocated, "vkAllocateCommandBuffers", name);
         context.setObjectName(OBJECT_TYPE_COMMAND_POOL, pool, `${name} slot ${i} command pool`);
         context.setObjectName(OBJECT_TYPE_COMMAND_BUFFER, commandBuffer, `${name} slot ${i} command buffer`);
@@ -362,7 +366,7 @@ export class FrameManager {
       const status = nvk.vkGetFenceStatus(this.#device, slot.fence);
       if (status === VK_NOT_READY) {
         const waitStart = performance.now();
-        check(nvk.vkWaitForFences(this.#device, 1, [slot.fence], true, NO_TIMEOUT), "vkWaitForFences", this.label);
+        check(nvk.vkWaitForFences(this.#device, 1, slot.fences, true, NO_TIMEOUT), "vkWaitForFences", this.label);
         const waited = (performance.now() - waitStart) * 1000;
         stats.backPressureWaits = 1;
         stats.backPressureWaitUs = waited;
@@ -374,11 +378,7 @@ export class FrameManager {
       this.#completedSerial = slot.serial;
     }
     check(nvk.vkResetCommandPool(this.#device, slot.pool, 0), "vkResetCommandPool", this.label);
-    check(
-      nvk.vkBeginCommandBuffer(slot.commandBuffer, new nvk.VkCommandBufferBeginInfo({ flags: COMMAND_BUFFER_ONE_TIME_SUBMIT })),
-      "vkBeginCommandBuffer",
-      this.label,
-    );
+    check(nvk.vkBeginCommandBuffer(slot.commandBuffer, this.#beginInfo), "vkBeginCommandBuffer", this.label);
     this.allocator.setCurrentFrameIndex(frameNumber % FRAME_INDEX_MODULUS);
     const frame: Frame = Object.freeze({ index, serial, frameNumber, commandBuffer: slot.commandBuffer });
     this.#open = frame;
@@ -418,7 +418,7 @@ export class FrameManager {
     const slot = slots[frame.index]!;
     this.#open = null;
     check(nvk.vkEndCommandBuffer(slot.commandBuffer), "vkEndCommandBuffer", this.label);
-    check(nvk.vkResetFences(this.#device, 1, [slot.fence]), "vkResetFences", this.label);
+    check(nvk.vkResetFences(this.#device, 1, slot.fences), "vkResetFences", this.label);
     // On failure nothing was submitted: the slot keeps its old (complete) serial, so nobody waits on the fence left
     // unsignaled, and the next submission resets it again.
     check(nvk.vkQueueSubmit(this.#queue, 1, [submit], slot.fence), "vkQueueSubmit", this.label);
