@@ -72,3 +72,7 @@ export { formatStatistics } from "./memory/statistics.js";
 export type { FormatStatisticsOptions } from "./memory/statistics.js";
 export { renderDumpPicture, writeDumpPicture, encodeDumpPicturePng, allocationColor, DUMP_COLORS } from "./memory/dump-picture.js";
 export type { DumpPicture, DumpPictureBar, DumpPictureOptions, Rgb } from "./memory/dump-picture.js";
+export { ReleaseQueue } from "./resources/release-queue.js";
+export type { ReleaseItem, ReleaseQueueStatistics } from "./resources/release-queue.js";
+export { createFrameManager, FrameManager } from "./resources/frame-manager.js";
+export type { Frame, FrameManagerOptions, EndFrameOptions, FrameStatistics, FrameManagerStatistics } from "./resources/frame-manager.js";

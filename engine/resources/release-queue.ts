@@ -1,0 +1,191 @@
+/**
+ * ReleaseQueue: deferred destruction keyed by submission serial.
+ *
+ * The GPU runs behind the CPU. When the application is done with a buffer or an image, the command buffers that
+ * read or write it may still be queued or executing, and freeing its memory then is a GPU use-after-free that no
+ * error reports. So destruction is split in two: the owner hands a destroy callback to this queue under the serial
+ * of the last submission that used the resource, and the queue runs it once the fence of that submission is known
+ * to have signaled. Serials are the numbers the {@link FrameManager} gives its submissions, 1, 2, 3, ...; serial 0
+ * means "never used by the GPU".
+ *
+ * The invariants, and why they hold:
+ *
+ * - Nothing the GPU may still read is freed before its fence. An item queued under serial S runs only in
+ *   `retire(c)` with `c >= S`, and the caller passes as `c` only a serial whose fence it has waited on or seen
+ *   signaled. Fences of one queue signal in submission order (a fence's first synchronization scope covers every
+ *   command submitted earlier on that queue), so a signaled fence of serial `c` covers every serial up to `c`:
+ *   the queue may treat "completed" as a single high-water mark. The one exception is `drainAll()`, which runs
+ *   everything regardless of serials: it is for shutdown, after the device has been waited idle (or when the
+ *   submissions concerned will never happen).
+ * - Items retire in serial order, and items of the same serial in the order they were queued. The queue is kept
+ *   sorted by serial at insertion: an item whose serial is lower than the tail's (a resource last used several
+ *   frames ago, destroyed now) is placed before the later ones, after every item of its own serial. In practice
+ *   items arrive with the current serial, which is the highest, so insertion is an append.
+ * - The same resource cannot be queued twice. The queue does not look for duplicates; the resources that use it
+ *   guard their own `destroy()`: the first call marks the resource destroyed and queues its callback, a second call
+ *   returns at once, and every other use after the first throws {@link DestroyedResourceError}. Whoever calls
+ *   `enqueue` directly takes on that duty.
+ * - An item is taken off the queue before its callback runs, so a callback that throws is not run again. `retire`
+ *   and `drainAll` run every item that is due even when some throw, and then rethrow the first error (or an
+ *   AggregateError when several threw). A callback may queue more items: those that are due run in the same call.
+ *
+ * Counting: the queue keeps the number and bytes of items queued and retired since it was made, and of those
+ * pending now; the byte size is what the caller declares (for memory accounting and statistics), not measured.
+ * @module
+ */
+import { describeValue } from "../errors.js";
+
+/** One destruction waiting in a {@link ReleaseQueue}. */
+export interface ReleaseItem {
+  /** The serial of the last submission that used the resource: the item runs once its fence has signaled. */
+  readonly serial: number;
+  /** What is destroyed, for statistics and messages, e.g. "Buffer 'terrain'". */
+  readonly label: string;
+  /** The bytes the destruction frees (as declared by whoever queued it). */
+  readonly size: number;
+  /** Destroys the resource. Called exactly once, by `retire` or `drainAll`. */
+  readonly destroy: () => void;
+}
+
+/** Counters of a {@link ReleaseQueue} since it was made, and what is pending now. */
+export interface ReleaseQueueStatistics {
+  /** Items ever queued. */
+  queued: number;
+  /** Bytes ever queued. */
+  queuedBytes: number;
+  /** Items that have run (by `retire` or `drainAll`). */
+  retired: number;
+  /** Bytes of the items that have run. */
+  retiredBytes: number;
+  /** Items waiting now. */
+  pending: number;
+  /** Bytes of the items waiting now. */
+  pendingBytes: number;
+}
+
+function isSerial(v: unknown): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+}
+
+/**
+ * Destroy callbacks held until the submission serial that last used their resource has completed.
+ *
+ * Created with `new ReleaseQueue()` by whoever tracks the submissions (a {@link FrameManager} makes its own);
+ * it owns nothing Vulkan itself. Drain it with {@link ReleaseQueue.drainAll} at shutdown: items still queued when it
+ * is dropped are simply never run (their resources leak, which the allocator's leak report then shows).
+ */
+export class ReleaseQueue {
+  // Sorted by serial, stable; the live part is items[head..]. The head index spares an O(n) shift per retire;
+  // the array is compacted when the dead prefix grows past half of it.
+  private items: ReleaseItem[] = [];
+  private head = 0;
+  private queuedCount = 0;
+  private queuedBytes = 0;
+  private retiredCount = 0;
+  private retiredBytes = 0;
+  private pendingBytes = 0;
+
+  /** Items waiting now. */
+  get pending(): number {
+    return this.items.length - this.head;
+  }
+
+  /** The lowest serial an item is waiting for, or null when the queue is empty. */
+  get oldestSerial(): number | null {
+    return this.head < this.items.length ? this.items[this.head]!.serial : null;
+  }
+
+  /**
+   * Queues `destroy` to run once the submission `serial` has completed.
+   *
+   * Preconditions: the resource is not queued already (see the module comment), and the caller will call
+   * `retire` only with serials whose fences have signaled.
+   * @throws RangeError when `serial` is not a non-negative safe integer or `size` is not a non-negative safe integer.
+   * @throws TypeError when `label` is not a string or `destroy` not a function.
+   */
+  enqueue(serial: number, label: string, size: number, destroy: () => void): void {
+    if (!isSerial(serial)) throw new RangeError(`ReleaseQueue.enqueue: serial must be a non-negative safe integer, got ${describeValue(serial)}`);
+    if (typeof label !== "string") throw new TypeError(`ReleaseQueue.enqueue: label must be a string, got ${describeValue(label)}`);
+    if (!isSerial(size)) throw new RangeError(`ReleaseQueue.enqueue: size must be a non-negative safe integer number of bytes, got ${describeValue(size)}`);
+    if (typeof destroy !== "function") throw new TypeError(`ReleaseQueue.enqueue: destroy must be a function, got ${describeValue(destroy)}`);
+    const item: ReleaseItem = { serial, label, size, destroy };
+    const items = this.items;
+    let at = items.length;
+    while (at > this.head && items[at - 1]!.serial > serial) at--;
+    if (at === items.length) items.push(item);
+    else items.splice(at, 0, item);
+    this.queuedCount++;
+    this.queuedBytes += size;
+    this.pendingBytes += size;
+  }
+
+  /**
+   * Runs, in serial order, every item whose serial is at most `completedSerial`, and returns how many ran.
+   *
+   * Precondition: the fence of submission `completedSerial` has signaled (so have all earlier ones).
+   * @throws RangeError when `completedSerial` is not a non-negative safe integer.
+   * @throws whatever a callback threw (the first error, or an AggregateError of all), after running every due item.
+   */
+  retire(completedSerial: number): number {
+    if (!isSerial(completedSerial)) {
+      throw new RangeError(`ReleaseQueue.retire: completedSerial must be a non-negative safe integer, got ${describeValue(completedSerial)}`);
+    }
+    return this.run(completedSerial);
+  }
+
+  /**
+   * Runs every item, whatever its serial, in serial order; returns how many ran. For shutdown, once the device is
+   * idle (or the submissions concerned will never be made).
+   * @throws whatever a callback threw (the first error, or an AggregateError of all), after running every item.
+   */
+  drainAll(): number {
+    return this.run(Infinity);
+  }
+
+  /** A snapshot of the counters. */
+  get statistics(): ReleaseQueueStatistics {
+    return {
+      queued: this.queuedCount,
+      queuedBytes: this.queuedBytes,
+      retired: this.retiredCount,
+      retiredBytes: this.retiredBytes,
+      pending: this.pending,
+      pendingBytes: this.pendingBytes,
+    };
+  }
+
+  private run(limit: number): number {
+    let ran = 0;
+    let errors: unknown[] | null = null;
+    // items and head are re-read on each turn: a callback may enqueue (possibly due) items.
+    while (this.head < this.items.length && this.items[this.head]!.serial <= limit) {
+      const item = this.items[this.head]!;
+      (this.items as (ReleaseItem | undefined)[])[this.head] = undefined;
+      this.head++;
+      this.retiredCount++;
+      this.retiredBytes += item.size;
+      this.pendingBytes -= item.size;
+      ran++;
+      try {
+        item.destroy();
+      } catch (error) {
+        (errors ??= []).push(error);
+      }
+    }
+    this.compact();
+    if (errors !== null) {
+      throw errors.length === 1 ? errors[0] : new AggregateError(errors, `ReleaseQueue: ${errors.length} destroy callbacks threw`);
+    }
+    return ran;
+  }
+
+  private compact(): void {
+    if (this.head === this.items.length) {
+      this.items.length = 0;
+      this.head = 0;
+    } else if (this.head > 64 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+}

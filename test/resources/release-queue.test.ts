@@ -1,0 +1,160 @@
+/**
+ * The release queue (engine/resources/release-queue.ts) with fake serials, no GPU: items run only once their serial
+ * is retired, in serial order and queue order within a serial, exactly once; the counters add up; a throwing
+ * callback neither stops the others nor runs twice; bad arguments are refused with the value in the message.
+ */
+import { describe, expect, test } from "vitest";
+import { ReleaseQueue } from "../../engine/index.js";
+
+/** A queue and a log of the labels its callbacks ran, in order. */
+function logged(): { queue: ReleaseQueue; ran: string[]; add: (serial: number, label: string, size?: number) => void } {
+  const queue = new ReleaseQueue();
+  const ran: string[] = [];
+  return { queue, ran, add: (serial, label, size = 0) => queue.enqueue(serial, label, size, () => ran.push(label)) };
+}
+
+describe("ReleaseQueue", () => {
+  test("an item runs only when its serial is retired, and only once", () => {
+    const { queue, ran, add } = logged();
+    add(3, "a");
+    expect(queue.retire(0)).toBe(0);
+    expect(queue.retire(2)).toBe(0);
+    expect(ran).toEqual([]);
+    expect(queue.pending).toBe(1);
+    expect(queue.oldestSerial).toBe(3);
+    expect(queue.retire(3)).toBe(1);
+    expect(ran).toEqual(["a"]);
+    expect(queue.retire(3)).toBe(0);
+    expect(queue.retire(100)).toBe(0);
+    expect(ran).toEqual(["a"]);
+    expect(queue.pending).toBe(0);
+    expect(queue.oldestSerial).toBeNull();
+  });
+
+  test("items retire in serial order, and in queue order within a serial, whatever order they arrive in", () => {
+    const { queue, ran, add } = logged();
+    add(5, "5a");
+    add(5, "5b");
+    add(7, "7a");
+    add(2, "2a"); // last used long ago: goes before the later serials
+    add(5, "5c"); // after 5a and 5b, before 7a
+    add(7, "7b");
+    add(2, "2b");
+    expect(queue.retire(4)).toBe(2);
+    expect(ran).toEqual(["2a", "2b"]);
+    expect(queue.retire(6)).toBe(3);
+    expect(ran).toEqual(["2a", "2b", "5a", "5b", "5c"]);
+    expect(queue.retire(7)).toBe(2);
+    expect(ran).toEqual(["2a", "2b", "5a", "5b", "5c", "7a", "7b"]);
+  });
+
+  test("retiring serial by serial over many frames runs each item exactly once, in order (compaction included)", () => {
+    const queue = new ReleaseQueue();
+    const runs = new Map<number, number>();
+    const order: number[] = [];
+    let id = 0;
+    for (let frame = 1; frame <= 400; frame++) {
+      for (let k = 0; k < (frame % 5) + 1; k++) {
+        const mine = id++;
+        queue.enqueue(frame, `item ${mine}`, 16, () => {
+          runs.set(mine, (runs.get(mine) ?? 0) + 1);
+          order.push(mine);
+        });
+      }
+      if (frame > 2) queue.retire(frame - 2); // three frames in flight
+    }
+    queue.drainAll();
+    expect(runs.size).toBe(id);
+    expect([...runs.values()].every((n) => n === 1)).toBe(true);
+    expect(order).toEqual([...Array(id).keys()]);
+  });
+
+  test("the counters add up: queued = retired + pending, in items and in bytes", () => {
+    const { queue, add } = logged();
+    add(1, "a", 100);
+    add(2, "b", 20);
+    add(3, "c", 3);
+    expect(queue.statistics).toEqual({ queued: 3, queuedBytes: 123, retired: 0, retiredBytes: 0, pending: 3, pendingBytes: 123 });
+    queue.retire(2);
+    expect(queue.statistics).toEqual({ queued: 3, queuedBytes: 123, retired: 2, retiredBytes: 120, pending: 1, pendingBytes: 3 });
+    expect(queue.drainAll()).toBe(1);
+    expect(queue.statistics).toEqual({ queued: 3, queuedBytes: 123, retired: 3, retiredBytes: 123, pending: 0, pendingBytes: 0 });
+    expect(queue.drainAll()).toBe(0);
+  });
+
+  test("drainAll runs everything in serial order, whatever the serials", () => {
+    const { queue, ran, add } = logged();
+    add(9, "9");
+    add(1, "1");
+    add(Number.MAX_SAFE_INTEGER, "max");
+    add(0, "0");
+    expect(queue.drainAll()).toBe(4);
+    expect(ran).toEqual(["0", "1", "9", "max"]);
+  });
+
+  test("a throwing callback does not stop the others, does not run twice, and its error is rethrown", () => {
+    const { queue, ran, add } = logged();
+    add(1, "a");
+    queue.enqueue(1, "boom", 8, () => {
+      ran.push("boom");
+      throw new Error("boom");
+    });
+    add(1, "c");
+    add(2, "later");
+    expect(() => queue.retire(1)).toThrow("boom");
+    expect(ran).toEqual(["a", "boom", "c"]);
+    expect(queue.pending).toBe(1);
+    expect(queue.statistics.retired).toBe(3);
+    queue.retire(5);
+    expect(ran).toEqual(["a", "boom", "c", "later"]);
+  });
+
+  test("several throwing callbacks give one AggregateError holding each error", () => {
+    const queue = new ReleaseQueue();
+    queue.enqueue(1, "x", 0, () => {
+      throw new Error("x");
+    });
+    queue.enqueue(1, "y", 0, () => {
+      throw new Error("y");
+    });
+    let caught: unknown;
+    try {
+      queue.drainAll();
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(AggregateError);
+    expect((caught as AggregateError).errors.map((e) => (e as Error).message)).toEqual(["x", "y"]);
+    expect(queue.pending).toBe(0);
+  });
+
+  test("a callback may queue more: due items run in the same call, later ones wait", () => {
+    const { queue, ran, add } = logged();
+    queue.enqueue(1, "parent", 0, () => {
+      ran.push("parent");
+      add(1, "child now");
+      add(4, "child later");
+    });
+    expect(queue.retire(2)).toBe(2);
+    expect(ran).toEqual(["parent", "child now"]);
+    expect(queue.pending).toBe(1);
+    expect(queue.retire(4)).toBe(1);
+    expect(ran).toEqual(["parent", "child now", "child later"]);
+  });
+
+  test("bad arguments are refused with the value in the message, and nothing is queued", () => {
+    const queue = new ReleaseQueue();
+    const ok = (): void => {};
+    expect(() => queue.enqueue(-1, "a", 0, ok)).toThrow(new RangeError("ReleaseQueue.enqueue: serial must be a non-negative safe integer, got -1"));
+    expect(() => queue.enqueue(1.5, "a", 0, ok)).toThrow(RangeError);
+    expect(() => queue.enqueue(2 ** 53, "a", 0, ok)).toThrow(RangeError);
+    expect(() => queue.enqueue("1" as never, "a", 0, ok)).toThrow(/got "1"/);
+    expect(() => queue.enqueue(1, 7 as never, 0, ok)).toThrow(new TypeError("ReleaseQueue.enqueue: label must be a string, got 7"));
+    expect(() => queue.enqueue(1, "a", -4, ok)).toThrow(/size must be a non-negative safe integer number of bytes, got -4/);
+    expect(() => queue.enqueue(1, "a", NaN, ok)).toThrow(/got NaN/);
+    expect(() => queue.enqueue(1, "a", 0, null as never)).toThrow(new TypeError("ReleaseQueue.enqueue: destroy must be a function, got null"));
+    expect(() => queue.retire(-1)).toThrow(new RangeError("ReleaseQueue.retire: completedSerial must be a non-negative safe integer, got -1"));
+    expect(() => queue.retire(Infinity)).toThrow(RangeError);
+    expect(queue.statistics.queued).toBe(0);
+  });
+});
