@@ -106,19 +106,22 @@ export function check(result: number, operation: string, label?: string): number
   return result;
 }
 
-/** An allocation whose debug margin was found overwritten (see {@link CorruptionError}, `checkCorruption`). */
-export interface CorruptedAllocation {
+/** An allocation as native code describes it in reports (leaks, corruption). */
+export interface AllocationDescription {
   /** Its name, or null. */
   name: string | null;
-  /** Its size as VMA holds it (the request rounded up to 4 bytes in the debug build). */
+  /** Its size as VMA holds it (in the debug build, the request rounded up to 4 bytes). */
   size: number;
-  /** Its offset in its VkDeviceMemory block: the overwritten margin starts at offset + size. */
+  /** Its offset in its VkDeviceMemory block (for corruption: the overwritten margin starts at offset + size). */
   offset: number;
   memoryType: number;
   kind: "buffer" | "image" | "memory";
   /** The custom pool it is in (its name, "" when unnamed), or null for the default pools. */
   pool: string | null;
 }
+
+/** An allocation whose debug margin was found overwritten (see {@link CorruptionError}, `checkCorruption`). */
+export type CorruptedAllocation = AllocationDescription;
 
 /**
  * Memory corruption: something (the CPU through a mapping, or the GPU) wrote past the end of an allocation into

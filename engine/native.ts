@@ -18,7 +18,7 @@ import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { corruptionErrorFor, vkErrorFor } from "./errors.js";
+import { corruptionErrorFor, vkErrorFor, type AllocationDescription } from "./errors.js";
 
 /** Scratch slot indices, in 8-byte units (see native/addon.h). */
 export const enum Slot {
@@ -53,19 +53,6 @@ export const enum Slot {
   OutVbUserData = 61,
 }
 
-/** Detailed statistics of a set of blocks and allocations, as VMA's VmaDetailedStatistics. */
-export interface NativeDetailedStatistics {
-  blockCount: number;
-  allocationCount: number;
-  blockBytes: number;
-  allocationBytes: number;
-  unusedRangeCount: number;
-  allocationSizeMin: number;
-  allocationSizeMax: number;
-  unusedRangeSizeMin: number;
-  unusedRangeSizeMax: number;
-}
-
 /** Statistics kept up to date by VMA, as VmaStatistics (vmaGetPoolStatistics). */
 export interface NativeStatistics {
   blockCount: number;
@@ -74,26 +61,24 @@ export interface NativeStatistics {
   allocationBytes: number;
 }
 
+/** Detailed statistics of a set of blocks and allocations, as VMA's VmaDetailedStatistics. */
+export interface NativeDetailedStatistics extends NativeStatistics {
+  unusedRangeCount: number;
+  allocationSizeMin: number;
+  allocationSizeMax: number;
+  unusedRangeSizeMin: number;
+  unusedRangeSizeMax: number;
+}
+
 /** One heap's budget, as VMA's VmaBudget. */
-export interface NativeHeapBudget {
-  blockCount: number;
-  allocationCount: number;
-  blockBytes: number;
-  allocationBytes: number;
+export interface NativeHeapBudget extends NativeStatistics {
   usage: number;
   budget: number;
 }
 
 /** One allocation the native side freed when its allocator was destroyed. */
-export interface NativeLeak {
+export interface NativeLeak extends AllocationDescription {
   handle: number;
-  name: string | null;
-  size: number;
-  offset: number;
-  memoryType: number;
-  kind: "buffer" | "image" | "memory";
-  /** The name of the custom pool it was in ("" when unnamed), null for the default pools. */
-  pool: string | null;
 }
 
 /** Memory heaps and types, and the device limits VMA cares about. */

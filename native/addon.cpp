@@ -64,32 +64,25 @@ uint64_t BigIntArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   return v;
 }
 
+void DefineHotFunction(Napi::Env env, Napi::Object exports, Addon* addon, const char* name, napi_callback cb) {
+  napi_value fn = nullptr;
+  NAPI_THROW_IF_FAILED_VOID(env, napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, addon, &fn));
+  exports.Set(name, Napi::Value(env, fn));
+}
+
 namespace {
 
-// The hot calls bypass node-addon-api's CallbackInfo (which costs tens of nanoseconds a call): one
-// napi_get_cb_info for the single Number argument, the Addon as the function's data, and C++
-// exceptions turned into JS exceptions here, at the boundary.
+// The allocator's hot calls are Addon methods; HotCall (addon.h) takes a plain function.
 using HotMethod = Napi::Value (Addon::*)(Napi::Env, napi_value);
 
 template <HotMethod Method>
-napi_value HotCall(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 1;
-  napi_value arg = nullptr;
-  void* data = nullptr;
-  napi_get_cb_info(env, cbinfo, &argc, &arg, nullptr, &data);
-  try {
-    return (static_cast<Addon*>(data)->*Method)(Napi::Env(env), argc >= 1 ? arg : nullptr);
-  } catch (const Napi::Error& e) {
-    e.ThrowAsJavaScriptException();
-    return nullptr;
-  }
+napi_value CallMethod(Addon& addon, Napi::Env env, napi_value arg) {
+  return (addon.*Method)(env, arg);
 }
 
 template <HotMethod Method>
 void DefineHot(Napi::Env env, Napi::Object exports, Addon* addon, const char* name) {
-  napi_value fn = nullptr;
-  NAPI_THROW_IF_FAILED_VOID(env, napi_create_function(env, name, NAPI_AUTO_LENGTH, HotCall<Method>, addon, &fn));
-  exports.Set(name, Napi::Value(env, fn));
+  DefineHotFunction(env, exports, addon, name, HotCall<CallMethod<Method>>);
 }
 
 }  // namespace

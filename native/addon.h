@@ -203,6 +203,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value Invalidate(const Napi::CallbackInfo& info);
 
  private:
+  Napi::Value FindMemoryTypeIndexFor(const Napi::CallbackInfo& info, bool image);
   Napi::Value AllocateMemoryFor(const Napi::CallbackInfo& info, bool image);
   Napi::Value BindMemory(const Napi::CallbackInfo& info, bool image);
   void FillAllocationOutputs(VmaAllocator allocator, VmaAllocation allocation, double handle);
@@ -232,6 +233,27 @@ std::vector<std::string> TakeVmaMessagesSince(const VmaMessageMark& mark);
 // (reference-counted with VMA's other maps of it). VK_ERROR_FEATURE_NOT_PRESENT for dedicated allocations.
 VkResult MapAllocationBlock(VmaAllocator allocator, VmaAllocation allocation, char** base, VkDeviceSize* blockSize);
 void UnmapAllocationBlock(VmaAllocator allocator, VmaAllocation allocation);
+
+// The hot-call boundary. The hot calls bypass node-addon-api's CallbackInfo (which costs tens of nanoseconds
+// a call): one napi_get_cb_info for the single Number argument, the Addon as the function's data, and C++
+// exceptions turned into JS exceptions here. DefineHotFunction registers such a callback on `exports`.
+using HotFn = napi_value (*)(Addon&, Napi::Env, napi_value);
+
+template <HotFn Fn>
+napi_value HotCall(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 1;
+  napi_value arg = nullptr;
+  void* data = nullptr;
+  napi_get_cb_info(env, cbinfo, &argc, &arg, nullptr, &data);
+  try {
+    return Fn(*static_cast<Addon*>(data), Napi::Env(env), argc >= 1 ? arg : nullptr);
+  } catch (const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();
+    return nullptr;
+  }
+}
+
+void DefineHotFunction(Napi::Env env, Napi::Object exports, Addon* addon, const char* name, napi_callback cb);
 
 // Checked conversions of scratch values: they come from JS and may hold anything a JS Number can.
 inline bool IsUint(double v, double max) { return v >= 0 && v <= max && static_cast<double>(static_cast<uint64_t>(v)) == v; }

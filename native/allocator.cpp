@@ -271,34 +271,26 @@ Napi::Value Addon::FindMemoryTypeIndex(const Napi::CallbackInfo& info) {
 // findMemoryTypeIndexForBufferInfo(handle) / ...ForImageInfo(handle): the resource description as
 // createBuffer / createImage lay it out and the allocation create info, in the scratch. These accept the
 // Auto usages (VMA reads the resource's usage). Returns the index, or the negative VkResult.
-Napi::Value Addon::FindMemoryTypeIndexForBufferInfo(const Napi::CallbackInfo& info) {
+Napi::Value Addon::FindMemoryTypeIndexFor(const Napi::CallbackInfo& info, bool image) {
   Napi::Env env = info.Env();
   RequireScratch(env);
   uint32_t ai = 0;
   AllocatorSlot& slot = AllocatorFrom(env, info[0], &ai);
+  const char* operation = image ? "vmaFindMemoryTypeIndexForImageInfo" : "vmaFindMemoryTypeIndexForBufferInfo";
   VkBufferCreateInfo bci;
-  ReadBufferCreateInfo(env, bci);
+  VkImageCreateInfo ici;
+  if (image) ReadImageCreateInfo(env, ici);
+  else ReadBufferCreateInfo(env, bci);
   VmaAllocationCreateInfo aci;
-  ReadAllocationCreateInfo(env, aci, "vmaFindMemoryTypeIndexForBufferInfo", ai);
+  ReadAllocationCreateInfo(env, aci, operation, ai);
   uint32_t index = 0;
-  VkResult r = vmaFindMemoryTypeIndexForBufferInfo(slot.allocator, &bci, &aci, &index);
-  ThrowIfVmaAsserted(env, "vmaFindMemoryTypeIndexForBufferInfo");
+  VkResult r = image ? vmaFindMemoryTypeIndexForImageInfo(slot.allocator, &ici, &aci, &index)
+                     : vmaFindMemoryTypeIndexForBufferInfo(slot.allocator, &bci, &aci, &index);
+  ThrowIfVmaAsserted(env, operation);
   return Napi::Number::New(env, r == VK_SUCCESS ? static_cast<double>(index) : static_cast<double>(r));
 }
 
-Napi::Value Addon::FindMemoryTypeIndexForImageInfo(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  RequireScratch(env);
-  uint32_t ai = 0;
-  AllocatorSlot& slot = AllocatorFrom(env, info[0], &ai);
-  VkImageCreateInfo ici;
-  ReadImageCreateInfo(env, ici);
-  VmaAllocationCreateInfo aci;
-  ReadAllocationCreateInfo(env, aci, "vmaFindMemoryTypeIndexForImageInfo", ai);
-  uint32_t index = 0;
-  VkResult r = vmaFindMemoryTypeIndexForImageInfo(slot.allocator, &ici, &aci, &index);
-  ThrowIfVmaAsserted(env, "vmaFindMemoryTypeIndexForImageInfo");
-  return Napi::Number::New(env, r == VK_SUCCESS ? static_cast<double>(index) : static_cast<double>(r));
-}
+Napi::Value Addon::FindMemoryTypeIndexForBufferInfo(const Napi::CallbackInfo& info) { return FindMemoryTypeIndexFor(info, false); }
+Napi::Value Addon::FindMemoryTypeIndexForImageInfo(const Napi::CallbackInfo& info) { return FindMemoryTypeIndexFor(info, true); }
 
 }  // namespace vkmem

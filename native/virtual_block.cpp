@@ -226,22 +226,6 @@ napi_value VirtualAllocationInfo(Addon& addon, Napi::Env env, napi_value arg) {
   return nullptr;
 }
 
-using HotFn = napi_value (*)(Addon&, Napi::Env, napi_value);
-
-template <HotFn Fn>
-napi_value Hot(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 1;
-  napi_value arg = nullptr;
-  void* data = nullptr;
-  napi_get_cb_info(env, cbinfo, &argc, &arg, nullptr, &data);
-  try {
-    return Fn(*static_cast<Addon*>(data), Napi::Env(env), argc >= 1 ? arg : nullptr);
-  } catch (const Napi::Error& e) {
-    e.ThrowAsJavaScriptException();
-    return nullptr;
-  }
-}
-
 // ---- the rest: ordinary node-addon-api calls ----
 
 // createVirtualBlock(size, algorithm: 0 tlsf | 1 linear | 2 buddy, minNodeSize) -> handle
@@ -503,14 +487,9 @@ VirtualBlocks::~VirtualBlocks() {
 }
 
 void RegisterVirtualBlocks(Napi::Env env, Napi::Object exports, Addon* addon) {
-  auto hot = [&](const char* name, napi_callback cb) {
-    napi_value fn = nullptr;
-    NAPI_THROW_IF_FAILED_VOID(env, napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, addon, &fn));
-    exports.Set(name, Napi::Value(env, fn));
-  };
-  hot("virtualAllocate", Hot<VirtualAllocate>);
-  hot("virtualFree", Hot<VirtualFree>);
-  hot("virtualAllocationInfo", Hot<VirtualAllocationInfo>);
+  DefineHotFunction(env, exports, addon, "virtualAllocate", HotCall<VirtualAllocate>);
+  DefineHotFunction(env, exports, addon, "virtualFree", HotCall<VirtualFree>);
+  DefineHotFunction(env, exports, addon, "virtualAllocationInfo", HotCall<VirtualAllocationInfo>);
   auto plain = [&](const char* name, Napi::Value (*fn)(const Napi::CallbackInfo&)) {
     exports.Set(name, Napi::Function::New(env, fn, name, addon));
   };

@@ -580,22 +580,24 @@ export class Allocator {
    * You keep owning the buffer.
    */
   allocateMemoryForBuffer(buffer: unknown, allocationOptions?: AllocationOptions): Allocation {
-    const op = "allocateMemoryForBuffer";
-    const h = this.live(op);
-    if (!isNvkHandle(buffer, "VkBuffer")) fail(op, "buffer", "must be an nvk VkBuffer", buffer, TypeError);
-    const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
-    if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._allocateMemoryFor(buffer, false, allocationOptions, vmaFlags, op);
-    return this.finish(this._native.allocateMemoryForBuffer(h, rawHandle(buffer)), "memory", null, vmaFlags, allocationOptions, "vmaAllocateMemoryForBuffer");
+    return this.allocateMemoryFor(buffer, false, allocationOptions);
   }
 
   /** Allocates memory fitting an image you created (vmaAllocateMemoryForImage); bind with bindImageMemory. */
   allocateMemoryForImage(image: unknown, allocationOptions?: AllocationOptions): Allocation {
-    const op = "allocateMemoryForImage";
+    return this.allocateMemoryFor(image, true, allocationOptions);
+  }
+
+  private allocateMemoryFor(resource: unknown, image: boolean, allocationOptions: AllocationOptions | undefined): Allocation {
+    const op = image ? "allocateMemoryForImage" : "allocateMemoryForBuffer";
     const h = this.live(op);
-    if (!isNvkHandle(image, "VkImage")) fail(op, "image", "must be an nvk VkImage", image, TypeError);
+    const cls = image ? "VkImage" : "VkBuffer";
+    if (!isNvkHandle(resource, cls)) fail(op, image ? "image" : "buffer", `must be an nvk ${cls}`, resource, TypeError);
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
-    if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._allocateMemoryFor(image, true, allocationOptions, vmaFlags, op);
-    return this.finish(this._native.allocateMemoryForImage(h, rawHandle(image)), "memory", null, vmaFlags, allocationOptions, "vmaAllocateMemoryForImage");
+    if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._allocateMemoryFor(resource, image, allocationOptions, vmaFlags, op);
+    const raw = rawHandle(resource);
+    const result = image ? this._native.allocateMemoryForImage(h, raw) : this._native.allocateMemoryForBuffer(h, raw);
+    return this.finish(result, "memory", null, vmaFlags, allocationOptions, image ? "vmaAllocateMemoryForImage" : "vmaAllocateMemoryForBuffer");
   }
 
   /** Binds a buffer you created to an allocation (vmaBindBufferMemory2) at `localOffset` inside it. */

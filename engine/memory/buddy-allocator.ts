@@ -31,6 +31,7 @@
  * doubling; the hot paths create no object and call no function.
  * @module
  */
+import type { NativeDetailedStatistics } from "../native.js";
 
 const TYPE_UNUSED = 0;
 const TYPE_FREE = 1;
@@ -41,6 +42,19 @@ const NONE = -1;
 export const HANDLE_INDEX_LIMIT = 16777216;
 /** Generations run in [1, 2^28]: handles stay below 2^53. */
 export const MAX_GENERATION = 268435455;
+
+/**
+ * The index a handle names in a table whose live entries have a non-zero generation in `gen`, or -1. ToInt32
+ * keeps the low 24 bits of any integer below 2^53 exactly; anything else (NaN, a fraction, a negative or too
+ * large number, a stale generation) fails the equality with the one handle the entry has. Used by the linear
+ * and TLSF allocators (the buddy's check also looks at the node type).
+ */
+export function liveIndex(handle: number, high: number, gen: Int32Array): number {
+  const i = handle & 0xffffff;
+  if (i === 0 || i >= high) return -1;
+  const g = gen[i];
+  return g !== 0 && g * HANDLE_INDEX_LIMIT + i === handle ? i : -1;
+}
 
 /** ceil(log2(v)) for an integer v >= 1 below 2^53. */
 export function ceilLog2(v: number): number {
@@ -62,19 +76,10 @@ export function floorLog2(v: number): number {
 }
 
 /**
- * The figures every TS offset allocator (buddy, linear, TLSF) reports, as VMA's VmaDetailedStatistics of one
- * block; minimums of empty sets are Infinity.
+ * The figures every TS offset allocator (buddy, linear, TLSF) reports: VMA's VmaDetailedStatistics of its one
+ * block (so no block count); minimums of empty sets are Infinity.
  */
-export interface OffsetStatistics {
-  blockBytes: number;
-  allocationCount: number;
-  allocationBytes: number;
-  unusedRangeCount: number;
-  allocationSizeMin: number;
-  allocationSizeMax: number;
-  unusedRangeSizeMin: number;
-  unusedRangeSizeMax: number;
-}
+export type OffsetStatistics = Omit<NativeDetailedStatistics, "blockCount">;
 
 /** The figures of {@link BuddyAllocator.statistics}: {@link OffsetStatistics} plus the rounding waste. */
 export interface BuddyStatistics extends OffsetStatistics {
@@ -439,17 +444,20 @@ export class BuddyAllocator {
   }
 }
 
-function copyF64(a: Float64Array, n: number) {
+/** `a` copied into a new array of length `n` (the TS allocators' tables grow by these). */
+export function copyF64(a: Float64Array, n: number) {
   const b = new Float64Array(n);
   b.set(a);
   return b;
 }
-function copyI32(a: Int32Array, n: number) {
+/** As {@link copyF64}. */
+export function copyI32(a: Int32Array, n: number) {
   const b = new Int32Array(n);
   b.set(a);
   return b;
 }
-function copyU8(a: Uint8Array, n: number) {
+/** As {@link copyF64}. */
+export function copyU8(a: Uint8Array, n: number) {
   const b = new Uint8Array(n);
   b.set(a);
   return b;

@@ -27,7 +27,7 @@
  * names a live allocation. The hot paths create no object.
  * @module
  */
-import { HANDLE_INDEX_LIMIT, MAX_GENERATION, type OffsetStatistics } from "./buddy-allocator.js";
+import { copyF64, copyI32, HANDLE_INDEX_LIMIT, liveIndex, MAX_GENERATION, type OffsetStatistics } from "./buddy-allocator.js";
 
 const MODE_EMPTY = 0;
 const MODE_RING_BUFFER = 1;
@@ -134,21 +134,11 @@ export class LinearAllocator {
 
   private growSlots(): void {
     const cap = Math.min(this.slotGen.length * 2, HANDLE_INDEX_LIMIT);
-    const f64 = (a: Float64Array) => {
-      const b = new Float64Array(cap);
-      b.set(a);
-      return b;
-    };
-    const i32 = (a: Int32Array) => {
-      const b = new Int32Array(cap);
-      b.set(a);
-      return b;
-    };
-    this.slotOffset = f64(this.slotOffset);
-    this.slotSize = f64(this.slotSize);
-    this.slotUserData = f64(this.slotUserData);
-    this.slotGen = i32(this.slotGen);
-    this.slotNext = i32(this.slotNext);
+    this.slotOffset = copyF64(this.slotOffset, cap);
+    this.slotSize = copyF64(this.slotSize, cap);
+    this.slotUserData = copyF64(this.slotUserData, cap);
+    this.slotGen = copyI32(this.slotGen, cap);
+    this.slotNext = copyI32(this.slotNext, cap);
   }
 
   private releaseSlot(s: number): void {
@@ -160,11 +150,7 @@ export class LinearAllocator {
 
   /** The slot a handle names when it is a live allocation, else -1. */
   slotOf(handle: number): number {
-    // As BuddyAllocator.nodeOf: the low 24 bits name the slot, the equality checks everything else.
-    const s = handle & 0xffffff;
-    if (s === 0 || s >= this.slotHigh) return -1;
-    const g = this.slotGen[s];
-    return g !== 0 && g * HANDLE_INDEX_LIMIT + s === handle ? s : -1;
+    return liveIndex(handle, this.slotHigh, this.slotGen);
   }
 
   offsetOf(slot: number): number {

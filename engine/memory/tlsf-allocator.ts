@@ -32,7 +32,7 @@
  * so a freed, stale or forged handle never names a live allocation. The hot paths create no object.
  * @module
  */
-import { floorLog2, HANDLE_INDEX_LIMIT, MAX_GENERATION, type OffsetStatistics } from "./buddy-allocator.js";
+import { copyF64, copyI32, copyU8, floorLog2, HANDLE_INDEX_LIMIT, liveIndex, MAX_GENERATION, type OffsetStatistics } from "./buddy-allocator.js";
 
 const SECOND_LEVEL_INDEX = 5;
 const SMALL_BUFFER_SIZE = 256;
@@ -150,35 +150,20 @@ export class TlsfAllocator {
 
   private growNodes(): void {
     const cap = Math.min(this.gen.length * 2, HANDLE_INDEX_LIMIT);
-    const f64 = (a: Float64Array) => {
-      const b = new Float64Array(cap);
-      b.set(a);
-      return b;
-    };
-    const i32 = (a: Int32Array) => {
-      const b = new Int32Array(cap);
-      b.set(a);
-      return b;
-    };
-    this.offset = f64(this.offset);
-    this.bsize = f64(this.bsize);
-    this.userData = f64(this.userData);
-    this.prevPhys = i32(this.prevPhys);
-    this.nextPhys = i32(this.nextPhys);
-    this.prevFree = i32(this.prevFree);
-    this.nextFree = i32(this.nextFree);
-    this.gen = i32(this.gen);
-    const t = new Uint8Array(cap);
-    t.set(this.taken);
-    this.taken = t;
+    this.offset = copyF64(this.offset, cap);
+    this.bsize = copyF64(this.bsize, cap);
+    this.userData = copyF64(this.userData, cap);
+    this.prevPhys = copyI32(this.prevPhys, cap);
+    this.nextPhys = copyI32(this.nextPhys, cap);
+    this.prevFree = copyI32(this.prevFree, cap);
+    this.nextFree = copyI32(this.nextFree, cap);
+    this.gen = copyI32(this.gen, cap);
+    this.taken = copyU8(this.taken, cap);
   }
 
   /** The node a handle names when it is a live allocation, else -1. */
   nodeOf(handle: number): number {
-    const n = handle & 0xffffff;
-    if (n === 0 || n >= this.nodeHigh) return -1;
-    const g = this.gen[n];
-    return g !== 0 && g * HANDLE_INDEX_LIMIT + n === handle ? n : -1;
+    return liveIndex(handle, this.nodeHigh, this.gen);
   }
 
   offsetOf(node: number): number {

@@ -8,7 +8,8 @@
 import { describe, expect, test } from "vitest";
 import { createVirtualBlock, OutOfDeviceMemoryError } from "../../engine/index.js";
 import { ceilLog2, floorLog2 } from "../../engine/memory/buddy-allocator.js";
-import { NATIVE_BUDDY, NativeVirtualBlock, rng } from "./native-virtual-block.js";
+import { NATIVE_BUDDY, NativeVirtualBlock } from "./native-virtual-block.js";
+import { rng } from "../helpers/random.js";
 
 const ALIGNMENTS = [1, 1, 1, 8, 64, 4096];
 

@@ -20,6 +20,7 @@ import {
 import { nvk } from "../../engine/vulkan/nvk.js";
 import * as vk from "../../engine/vulkan/constants.js";
 import { useGpuContext } from "../helpers/gpu.js";
+import { random } from "../helpers/random.js";
 
 let context: Context;
 let allocator: Allocator;
@@ -40,19 +41,6 @@ beforeAll(() => {
 afterAll(() => {
   expect(allocator.destroy()).toEqual([]);
 });
-
-/** mulberry32, so failures reproduce. */
-function random(seed: number): (lo: number, hi: number) => number {
-  let a = seed >>> 0;
-  return (lo, hi) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const r = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    return lo + Math.floor(r * (hi - lo + 1));
-  };
-}
 
 function nextPow2(v: number): number {
   let p = 1;

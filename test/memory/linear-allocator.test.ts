@@ -13,7 +13,8 @@
  */
 import { describe, expect, test } from "vitest";
 import { createVirtualBlock, OutOfDeviceMemoryError, VirtualAllocationCreateFlags, type VirtualBlock } from "../../engine/index.js";
-import { NATIVE_LINEAR, NativeVirtualBlock, rng } from "./native-virtual-block.js";
+import { NATIVE_LINEAR, NativeVirtualBlock } from "./native-virtual-block.js";
+import { rng } from "../helpers/random.js";
 
 const UPPER = VirtualAllocationCreateFlags.UPPER_ADDRESS;
 const ALIGNMENTS = [1, 1, 1, 4, 16, 256];

@@ -45,16 +45,3 @@ export class NativeVirtualBlock {
     return native.destroyVirtualBlock(this.handle).leaks;
   }
 }
-
-/** A small deterministic PRNG (xorshift32), so that a failure can be replayed. */
-export function rng(seed: number): (n: number) => number {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x % n;
-  };
-}

@@ -22,7 +22,8 @@ import { describe, expect, test } from "vitest";
 import { createVirtualBlock, OutOfDeviceMemoryError, VirtualAllocationCreateFlags, type VirtualBlock } from "../../engine/index.js";
 import { TlsfAllocator } from "../../engine/memory/tlsf-allocator.js";
 import { tlsfStatsString } from "../../engine/memory/virtual-block.js";
-import { NativeVirtualBlock, rng } from "./native-virtual-block.js";
+import { NativeVirtualBlock } from "./native-virtual-block.js";
+import { rng } from "../helpers/random.js";
 
 const NATIVE_TLSF = 0;
 const { STRATEGY_MIN_MEMORY, STRATEGY_MIN_TIME, STRATEGY_MIN_OFFSET } = VirtualAllocationCreateFlags;

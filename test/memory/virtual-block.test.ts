@@ -16,22 +16,10 @@ import {
   type VirtualBlockAlgorithm,
   type VirtualLeakReport,
 } from "../../engine/index.js";
+import { rng } from "../helpers/random.js";
 
 const MiB = 2 ** 20;
 const ALGORITHMS: VirtualBlockAlgorithm[] = ["tlsf", "linear", "buddy"];
-
-/** A small deterministic PRNG (xorshift32), so that a failure can be replayed. */
-function rng(seed: number): (n: number) => number {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x % n;
-  };
-}
 
 const nextPow2 = (v: number) => 2 ** Math.ceil(Math.log2(v));
 
