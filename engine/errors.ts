@@ -7,6 +7,7 @@
  *   {@link OutOfHostMemoryError} and {@link DeviceLostError}. {@link vkErrorFor} picks the class for a result.
  * - {@link DestroyedResourceError}: an object was used after its `destroy()` (lifecycle misuse, never a Vulkan error).
  * - {@link CorruptionError}: an allocator of the debug build found an allocation's margin overwritten.
+ * - {@link AllocationLostError}: an allocation that can become lost was made lost and then used.
  * - Bad arguments are plain `TypeError` / `RangeError` whose message names the argument and shows the bad value
  *   (see {@link describeValue}).
  *
@@ -176,6 +177,30 @@ export class DestroyedResourceError extends Error {
     this.name = "DestroyedResourceError";
     this.kind = kind;
     this.label = label;
+  }
+}
+
+/**
+ * An allocation that can become lost was made lost (its memory given to a newer allocation created with
+ * `canMakeOtherLost`) and is used as if it still had memory. `touch()` returning false is how an owner learns it
+ * without this error; destroyBuffer / destroyImage / freeMemory release the lost allocation (see
+ * engine/memory/lost-allocations.ts).
+ */
+export class AllocationLostError extends Error {
+  /** Its label, or undefined when it had none. */
+  readonly label: string | undefined;
+  /** The allocator frame index in which it was made lost. */
+  readonly lostInFrame: number;
+  /** The operation that was refused. */
+  readonly operation: string | undefined;
+
+  constructor(label: string | undefined, lostInFrame: number, operation?: string) {
+    const who = label === undefined ? "Allocation" : `Allocation '${label}'`;
+    super(`${who} is lost (its memory was given to another allocation in frame ${lostInFrame})${operation ? ` (in ${operation})` : ""}: recreate the resource`);
+    this.name = "AllocationLostError";
+    this.label = label;
+    this.lostInFrame = lostInFrame;
+    this.operation = operation;
   }
 }
 

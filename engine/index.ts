@@ -32,6 +32,7 @@ export type { BuddyPoolStatistics, BuddyPoolDetailedStatistics } from "./memory/
 export { DEBUG_BUILD_MARGIN } from "./memory/corruption.js";
 export type { CorruptionReport, DebugOptions, DebugSettings } from "./memory/corruption.js";
 export { Allocation, AllocationInfo } from "./memory/allocation.js";
+export type { LostAllocationStatistics, AllocatorLostStatistics } from "./memory/lost-allocations.js";
 export type { AllocationKind, MappedRange } from "./memory/allocation.js";
 export {
   MemoryUsage,

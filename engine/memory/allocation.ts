@@ -8,17 +8,21 @@
  * - Mapped memory reaches JS only as an ArrayBuffer over exactly the allocation's bytes. There is at
  *   most one such ArrayBuffer per allocation; it is detached (every view over it reads as length 0)
  *   before the memory is unmapped for the last time or freed. JS can never touch unmapped or freed memory.
+ * - An allocation created with `canBecomeLost` may be made lost by its allocator (engine/memory/lost-allocations.ts):
+ *   its memory is then freed while the object lives on with `lost` true; `touch()` returns false and every other
+ *   member throws {@link AllocationLostError} until the owner releases it with destroyBuffer / destroyImage / freeMemory.
  * - The map count here mirrors VMA's for this allocation: map() increments, unmap() decrements and
  *   refuses to go below zero. A persistently mapped allocation (created with `mapped: true`) keeps one
  *   extra native mapping for its whole life, so its ArrayBuffer survives the user's unmaps.
  * @module
  */
-import { DestroyedResourceError, describeValue, vkErrorFor } from "../errors.js";
+import { AllocationLostError, DestroyedResourceError, describeValue, vkErrorFor } from "../errors.js";
 import { scratch, scratchU32, Slot } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
 import { rawHandle, wrapHandle, type NvkHandle } from "../vulkan/handles.js";
 import type { Allocator } from "./allocator.js";
 import type { Pool } from "./pool.js";
+import type { LostDomain } from "./lost-allocations.js";
 
 /** What kind of resource an allocation backs. */
 export type AllocationKind = "buffer" | "image" | "memory";
@@ -114,9 +118,29 @@ export class Allocation {
   _handle: number;
   /** @internal The nvk buffer/image created with it (createBuffer/createImage), else null. */
   _resource: object | null;
+  /**
+   * Called when the allocation is made lost, before its buffer or image is destroyed and its memory freed: the
+   * owner destroys what depends on it (views, descriptors). Set it after creation; see lost-allocations.ts.
+   */
+  onLost: ((allocation: Allocation) => void) | null = null;
+  /** @internal Lost-allocation bookkeeping (lost-allocations.ts): its domain's list links, null when not lost-able. */
+  _domain: LostDomain | null = null;
+  /** @internal */
+  _lruPrev: Allocation | null = null;
+  /** @internal */
+  _lruNext: Allocation | null = null;
+  /** @internal The frame index of its last use (creation or touch). */
+  _lastUse = 0;
+  /** @internal Made lost in this frame (-1: never lost). */
+  _lostFrame = -1;
+  /** @internal Lost, and then released by its owner (destroyBuffer, destroyImage or freeMemory on it). */
+  _lostReleased = false;
+  /** @internal Created with canBecomeLost. */
+  _canBecomeLost = false;
   private _name: string | null;
   private _userData: unknown;
-  private _size: number;
+  /** @internal */
+  _size: number;
   private _mapCount = 0;
   private _view: ArrayBuffer | null = null;
   private _persistent: boolean;
@@ -144,9 +168,35 @@ export class Allocation {
     this._userData = userData;
   }
 
-  /** True once the allocation was freed (or its allocator or pool destroyed). */
+  /**
+   * True once the allocation was freed (or its allocator or pool destroyed). A lost allocation is not destroyed
+   * until its owner releases it (destroyBuffer / destroyImage / freeMemory).
+   */
   get destroyed(): boolean {
-    return this._handle === 0 || this.allocator._handle === 0 || (this.pool !== null && this.pool._handle === 0);
+    return (
+      (this._handle === 0 && (this._lostFrame < 0 || this._lostReleased)) ||
+      this.allocator._handle === 0 ||
+      (this.pool !== null && this.pool._handle === 0)
+    );
+  }
+
+  /** True once it was made lost (see engine/memory/lost-allocations.ts); stays true after it is released. */
+  get lost(): boolean {
+    return this._lostFrame >= 0;
+  }
+
+  /** True when created with `canBecomeLost`. */
+  get canBecomeLost(): boolean {
+    return this._canBecomeLost;
+  }
+
+  /**
+   * Marks the allocation used in the allocator's current frame ({@link Allocator.touch}).
+   * @returns false when it is lost (its memory is gone), true otherwise.
+   * @throws DestroyedResourceError once released or freed.
+   */
+  touch(): boolean {
+    return this.allocator.touch(this);
   }
 
   /** Its label for messages: the name, or undefined. */
@@ -158,6 +208,7 @@ export class Allocation {
   _live(operation: string): number {
     const h = this._handle;
     if (h === 0 || this.allocator._handle === 0 || (this.pool !== null && this.pool._handle === 0)) {
+      if (this._lostFrame >= 0 && !this.destroyed) throw new AllocationLostError(this.label, this._lostFrame, operation);
       throw new DestroyedResourceError("Allocation", this.label, operation);
     }
     return h;
@@ -264,10 +315,14 @@ export class Allocation {
   /**
    * Maps the memory (reference-counted, as VMA does) and returns its bytes as an ArrayBuffer.
    * @throws VkError (VK_ERROR_MEMORY_MAP_FAILED when the memory type is not host-visible)
+   * @throws TypeError when it was created with `canBecomeLost`.
    * @throws DestroyedResourceError
    */
   map(): ArrayBuffer {
     const h = this._live("map");
+    if (this._canBecomeLost) {
+      throw new TypeError(`Allocation${this._name === null ? "" : ` '${this._name}'`}.map(): an allocation that can become lost cannot be mapped (its memory may be freed at any allocation)`);
+    }
     const view = this._view;
     if (view !== null) {
       this.allocator._native.map(h, false);

@@ -12,12 +12,17 @@
  *   destroys the pools left, and only then destroys the VmaAllocator. Every object of the allocator then
  *   throws DestroyedResourceError.
  *
+ * - Allocations created with `canBecomeLost` may be made lost by a later `canMakeOtherLost` allocation, or by
+ *   makePoolAllocationsLost: the rules (frame index, frameInUseCount, least recently used first, per pool or memory
+ *   type) are in engine/memory/lost-allocations.ts.
+ *
  * Hot paths (createBuffer/destroyBuffer and friends) check arguments in TS with exact messages, write
  * Numbers into the shared scratch buffer and make one native call; they create no object beyond the
  * ones they return.
  * @module
  */
 import { DestroyedResourceError, check, describeValue, vkErrorFor } from "../errors.js";
+import { LostDomain, checkFrameInUseCount, type AllocatorLostStatistics, type LostAllocationStatistics } from "./lost-allocations.js";
 import { debugNative, native, scratch, scratchU32, Slot, type NativeAddon, type NativeDetailedStatistics, type NativeHeapBudget, type NativeLeak } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
 import { HandleCellPool, isNvkHandle, rawHandle } from "../vulkan/handles.js";
@@ -66,6 +71,11 @@ export interface AllocatorOptions {
    * compile-time constants, so other values are refused. Default: the normal build.
    */
   debug?: DebugOptions | boolean;
+  /**
+   * Frames after its last `touch()` during which a `canBecomeLost` allocation cannot be made lost (default 1: right
+   * for 2 frames in flight; use at least framesInFlight - 1). Pools may set their own. See lost-allocations.ts.
+   */
+  frameInUseCount?: number;
 }
 
 /** One allocation that was still alive when its allocator was destroyed. */
@@ -267,6 +277,8 @@ export class Allocator {
   readonly heapSizeLimits: readonly number[];
   /** The debug settings it runs with (all off for the normal build); see {@link AllocatorOptions.debug}. */
   readonly debug: DebugSettings;
+  /** Frames after its last use during which a lost-able allocation of the default pools cannot be made lost. */
+  readonly frameInUseCount: number;
   /** @internal */
   _handle: number;
   /** @internal The addon build this allocator, its pools and allocations live in; all their calls go through it. */
@@ -282,6 +294,11 @@ export class Allocator {
   private readonly stacks: Map<number, string> | null;
   private readonly onLeaks: ((leaks: LeakReport[]) => void) | undefined;
   private readonly formatCache = new Map<string, { result: number; props: any }>();
+  // Lost allocations (lost-allocations.ts): the frame index, one domain per memory type of the default pools (the
+  // pools keep theirs), and the image sizes asked of the driver when making room for an image.
+  private frameIndex = 0;
+  private readonly typeDomains: LostDomain[];
+  private readonly imageSizeCache = new Map<string, number>();
 
   /** @internal Use {@link createAllocator}. */
   constructor(source: AllocatorDevice, options: AllocatorOptions) {
@@ -300,6 +317,7 @@ export class Allocator {
     if (options.onLeaks !== undefined && typeof options.onLeaks !== "function") fail(op, "options.onLeaks", "must be a function", options.onLeaks, TypeError);
     if (options.label !== undefined && typeof options.label !== "string") fail(op, "options.label", "must be a string", options.label, TypeError);
     const wanted = parseDebugOptions(options.debug, op);
+    const frameInUseCount = checkFrameInUseCount(options.frameInUseCount ?? 1, `${op}: options.frameInUseCount`);
 
     let limits: number[] | undefined;
     if (options.heapSizeLimits !== undefined) {
@@ -348,6 +366,8 @@ export class Allocator {
     );
     this.stacks = options.captureStacks ? new Map() : null;
     this.onLeaks = options.onLeaks;
+    this.frameInUseCount = frameInUseCount;
+    this.typeDomains = props.types.map(() => new LostDomain(frameInUseCount));
   }
 
   /** True once destroyed. */
@@ -406,6 +426,16 @@ export class Allocator {
       options?.pool ?? null,
     );
     if (this.stacks !== null) this.stacks.set(handle, new Error().stack?.split("\n").slice(3).join("\n") ?? "");
+    if (options !== undefined && options.canBecomeLost === true) {
+      const pool = options.pool;
+      const domain = pool !== undefined ? (pool._lostDomain ??= new LostDomain(pool.frameInUseCount ?? this.frameInUseCount)) : this.typeDomains[scratch[Slot.OutMemoryType]];
+      allocation._canBecomeLost = true;
+      allocation._domain = domain;
+      allocation._lastUse = this.frameIndex;
+      domain.push(allocation);
+      domain.count++;
+      domain.bytes += allocation._size;
+    }
     return allocation;
   }
 
@@ -449,8 +479,17 @@ export class Allocator {
     this.encodeBufferInfo(bufferInfo, "createBuffer", "bufferInfo");
     const vmaFlags = encodeAllocationOptions(allocationOptions, "createBuffer", "allocationOptions", this);
     if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._createBuffer(bufferInfo, allocationOptions, vmaFlags);
-    const result = this.nativeCreateBuffer(h);
-    if (result !== 0) throw vkErrorFor(result, "vmaCreateBuffer", allocationOptions?.name);
+    let result = this.nativeCreateBuffer(h);
+    if (result !== 0) {
+      if (result === -2 && allocationOptions?.canMakeOtherLost === true) {
+        result = this.makeRoom("buffer", bufferInfo, bufferInfo.size, allocationOptions, () => {
+          this.encodeBufferInfo(bufferInfo, "createBuffer", "bufferInfo");
+          encodeAllocationOptions(allocationOptions, "createBuffer", "allocationOptions", this);
+          return this.nativeCreateBuffer(h);
+        });
+      }
+      if (result !== 0) throw vkErrorFor(result, "vmaCreateBuffer", allocationOptions?.name);
+    }
     const buffer = handleCells.make(nvk.VkBuffer, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
     const allocation = this.finish(result, "buffer", buffer, vmaFlags, allocationOptions, "vmaCreateBuffer");
     return { buffer, allocation, allocationInfo: this.info(allocation) };
@@ -468,8 +507,17 @@ export class Allocator {
     this.encodeImageInfo(imageInfo, op, "imageInfo");
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
     if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._createImage(imageInfo, allocationOptions, vmaFlags);
-    const result = this.nativeCreateImage(h);
-    if (result !== 0) throw vkErrorFor(result, "vmaCreateImage", allocationOptions?.name);
+    let result = this.nativeCreateImage(h);
+    if (result !== 0) {
+      if (result === -2 && allocationOptions?.canMakeOtherLost === true) {
+        result = this.makeRoom("image", imageInfo, this.imageSize(imageInfo), allocationOptions, () => {
+          this.encodeImageInfo(imageInfo, op, "imageInfo");
+          encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
+          return this.nativeCreateImage(h);
+        });
+      }
+      if (result !== 0) throw vkErrorFor(result, "vmaCreateImage", allocationOptions?.name);
+    }
     const image = handleCells.make(nvk.VkImage, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
     const allocation = this.finish(result, "image", image, vmaFlags, allocationOptions, "vmaCreateImage");
     return { image, allocation, allocationInfo: this.info(allocation) };
@@ -572,7 +620,17 @@ export class Allocator {
     scratch[0] = size;
     scratch[1] = alignment;
     scratch[2] = memoryTypeBits;
-    return this.finish(this._native.allocateMemory(h), "memory", null, vmaFlags, allocationOptions, "vmaAllocateMemory");
+    let result = this._native.allocateMemory(h);
+    if (result === -2 && allocationOptions?.canMakeOtherLost === true) {
+      result = this.makeRoom("memory", memoryTypeBits, size, allocationOptions, () => {
+        encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
+        scratch[0] = size;
+        scratch[1] = alignment;
+        scratch[2] = memoryTypeBits;
+        return this._native.allocateMemory(h);
+      });
+    }
+    return this.finish(result, "memory", null, vmaFlags, allocationOptions, "vmaAllocateMemory");
   }
 
   /**
@@ -596,7 +654,17 @@ export class Allocator {
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
     if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._allocateMemoryFor(resource, image, allocationOptions, vmaFlags, op);
     const raw = rawHandle(resource);
-    const result = image ? this._native.allocateMemoryForImage(h, raw) : this._native.allocateMemoryForBuffer(h, raw);
+    const attempt = () => (image ? this._native.allocateMemoryForImage(h, raw) : this._native.allocateMemoryForBuffer(h, raw));
+    let result = attempt();
+    if (result === -2 && allocationOptions?.canMakeOtherLost === true) {
+      const requirements = new nvk.VkMemoryRequirements();
+      if (image) nvk.vkGetImageMemoryRequirements(this.device, resource, requirements);
+      else nvk.vkGetBufferMemoryRequirements(this.device, resource, requirements);
+      result = this.makeRoom("memory", requirements.memoryTypeBits, Number(requirements.size), allocationOptions, () => {
+        encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
+        return attempt();
+      });
+    }
     return this.finish(result, "memory", null, vmaFlags, allocationOptions, image ? "vmaAllocateMemoryForImage" : "vmaAllocateMemoryForBuffer");
   }
 
@@ -643,6 +711,11 @@ export class Allocator {
 
   private destroyResource(resource: unknown, allocation: Allocation, op: string, cls: "VkBuffer" | "VkImage"): void {
     if (!(allocation instanceof Allocation) || allocation.allocator !== this) this.checkAllocation(allocation, op);
+    // Lost: its buffer or image and memory are gone already (or going, when called from onLost); this releases it.
+    if (allocation._lostFrame >= 0) {
+      allocation._lostReleased = true;
+      return;
+    }
     // Already freed (here, by this allocator's destroy() or its pool's): destroying twice is a no-op.
     if (allocation.destroyed) return;
     const kind = cls === "VkBuffer" ? "buffer" : "image";
@@ -666,6 +739,10 @@ export class Allocator {
   /** Frees an allocation from allocateMemory* (vmaFreeMemory); a second call is a no-op. */
   freeMemory(allocation: Allocation): void {
     this.checkAllocation(allocation, "freeMemory");
+    if (allocation._lostFrame >= 0) {
+      allocation._lostReleased = true;
+      return;
+    }
     if (allocation.destroyed) return;
     if (allocation.kind !== "memory") {
       fail("freeMemory", "allocation", `backs a ${allocation.kind}: use destroy${allocation.kind === "buffer" ? "Buffer" : "Image"}()`, allocation.label ?? "(unnamed)", TypeError);
@@ -674,6 +751,7 @@ export class Allocator {
   }
 
   private free(allocation: Allocation): void {
+    if (allocation._domain !== null) this.unlinkLostable(allocation);
     if (allocation instanceof BuddyAllocation) return (allocation.pool as BuddyPool)._free(allocation);
     const h = allocation._handle;
     const created = allocation.kind !== "memory" ? allocation._resource : null;
@@ -694,11 +772,199 @@ export class Allocator {
     this.mapped.delete(allocation);
   }
 
-  /** Tells VMA the current frame index (budget refresh; VMA's frame-based bookkeeping). */
+  /**
+   * Tells VMA the current frame index (budget refresh) and sets the frame that `touch()` records and that decides
+   * which lost-able allocations are no longer in use (lost-allocations.ts). It should not decrease.
+   */
   setCurrentFrameIndex(frameIndex: number): void {
     const h = this.live("setCurrentFrameIndex");
     if (!isUint32(frameIndex)) fail("setCurrentFrameIndex", "frameIndex", "must be an integer in [0, 2^32)", frameIndex);
     this._native.setCurrentFrameIndex(h, frameIndex);
+    this.frameIndex = frameIndex;
+  }
+
+  /** The frame index last given to {@link setCurrentFrameIndex} (0 before the first). */
+  get currentFrameIndex(): number {
+    this.live("currentFrameIndex");
+    return this.frameIndex;
+  }
+
+  /**
+   * Marks `allocation` used in the current frame (VMA 2's vmaTouchAllocation): a lost-able allocation moves to the
+   * most recently used end of its domain, O(1). Other allocations are only checked.
+   * @returns false when the allocation is lost, true otherwise.
+   * @throws TypeError when it is not this allocator's; DestroyedResourceError once freed or released.
+   */
+  touch(allocation: Allocation): boolean {
+    if (!(allocation instanceof Allocation) || allocation.allocator !== this) this.checkAllocation(allocation, "touch");
+    const d = allocation._domain;
+    if (d === null) {
+      if (allocation._lostFrame >= 0 && !allocation.destroyed) return false;
+      allocation._live("touch");
+      return true;
+    }
+    allocation._lastUse = this.frameIndex;
+    if (d.tail !== allocation) {
+      d.unlink(allocation);
+      d.push(allocation);
+    }
+    return true;
+  }
+
+  /**
+   * Whether `allocation` was made lost (its memory is gone). Also true after the owner released it.
+   * @throws TypeError when it is not this allocator's.
+   */
+  isLost(allocation: Allocation): boolean {
+    this.checkAllocation(allocation, "isLost");
+    return allocation._lostFrame >= 0;
+  }
+
+  /**
+   * Makes lost every lost-able allocation of `pool` that is no longer in use (its last use + frameInUseCount is
+   * before the current frame), least recently used first (VMA 2's vmaMakePoolAllocationsLost).
+   * @returns how many were made lost.
+   * @throws TypeError when the pool is not this allocator's; DestroyedResourceError when it or the allocator is destroyed.
+   */
+  makePoolAllocationsLost(pool: Pool): number {
+    const op = "makePoolAllocationsLost";
+    this.live(op);
+    if (!(pool instanceof Pool)) fail(op, "pool", "must be a Pool", pool, TypeError);
+    if (pool.allocator !== this) fail(op, "pool", "belongs to another allocator", pool.label ?? "(unnamed pool)", TypeError);
+    pool._live(op);
+    const domain = pool._lostDomain;
+    if (domain === null) return 0;
+    let made = 0;
+    for (let v = domain.victim(this.frameIndex); v !== null; v = domain.victim(this.frameIndex)) {
+      this.makeLost(v, domain);
+      made++;
+    }
+    return made;
+  }
+
+  /**
+   * Lost-allocation counters of the default pools, per memory type and in total (custom pools' allocations are in
+   * {@link Pool.getLostAllocationStatistics} and in the total). Cheap: counters kept as allocations come and go.
+   */
+  getLostAllocationStatistics(): AllocatorLostStatistics {
+    this.live("getLostAllocationStatistics");
+    const memoryType = this.typeDomains.map((d) => d.statistics());
+    const total: LostAllocationStatistics = { canBecomeLostCount: 0, canBecomeLostBytes: 0, lostAllocationCount: 0, lostBytes: 0 };
+    const add = (s: LostAllocationStatistics) => {
+      total.canBecomeLostCount += s.canBecomeLostCount;
+      total.canBecomeLostBytes += s.canBecomeLostBytes;
+      total.lostAllocationCount += s.lostAllocationCount;
+      total.lostBytes += s.lostBytes;
+    };
+    memoryType.forEach(add);
+    for (const p of this.pools) if (p._lostDomain !== null) add(p._lostDomain.statistics());
+    return { ...total, frameIndex: this.frameIndex, frameInUseCount: this.frameInUseCount, memoryType };
+  }
+
+  private unlinkLostable(allocation: Allocation): void {
+    const d = allocation._domain!;
+    d.unlink(allocation);
+    d.count--;
+    d.bytes -= allocation._size;
+    allocation._domain = null;
+  }
+
+  /** Makes `victim` lost: out of its domain, the owner's onLost, then its resource and memory freed. */
+  private makeLost(victim: Allocation, domain: LostDomain): void {
+    this.unlinkLostable(victim);
+    domain.lostCount++;
+    domain.lostBytes += victim._size;
+    victim._lostFrame = this.frameIndex;
+    const onLost = victim.onLost;
+    if (onLost !== null) {
+      try {
+        onLost(victim);
+      } catch (error) {
+        process.emitWarning(
+          `onLost of allocation${victim.label ? ` '${victim.label}'` : ""} threw (the allocation is lost all the same): ${error instanceof Error ? error.message : String(error)}`,
+          "VkmemLostCallbackWarning",
+        );
+      }
+    }
+    if (victim._handle !== 0 && !victim.destroyed) this.free(victim);
+  }
+
+  /**
+   * An allocation with canMakeOtherLost did not fit: makes lost the coldest allocations of its domain that are not
+   * in use and retries `attempt` once the bytes freed since the last try reach `needed`, then after each further
+   * one. Returns the last attempt's result (-2 when nothing more could be taken). `target` is the buffer or image
+   * description, or for raw memory the acceptable memory type bits.
+   */
+  private makeRoom(kind: "buffer" | "image" | "memory", target: BufferInfo | ImageInfo | number, needed: number, options: AllocationOptions, attempt: () => number): number {
+    const domain = this.domainFor(kind, target, options);
+    if (domain === null) return -2;
+    let freed = 0;
+    let sinceTry = 0;
+    let tried = false;
+    for (;;) {
+      const victim = domain.victim(this.frameIndex);
+      if (victim === null) return sinceTry > 0 ? attempt() : -2;
+      freed += victim._size;
+      sinceTry += victim._size;
+      this.makeLost(victim, domain);
+      if (freed >= needed || tried) {
+        tried = true;
+        sinceTry = 0;
+        const result = attempt();
+        if (result !== -2) return result;
+      }
+    }
+  }
+
+  /** The domain a failed allocation competes in: its pool's, or that of the memory type VMA would choose first. */
+  private domainFor(kind: "buffer" | "image" | "memory", target: BufferInfo | ImageInfo | number, options: AllocationOptions): LostDomain | null {
+    const pool = options.pool;
+    if (pool !== undefined) return pool._lostDomain;
+    if (kind !== "memory") {
+      try {
+        const type = this.findMemoryTypeIndexFor(kind, target as BufferInfo | ImageInfo, options, "makeRoom", "info", "options");
+        return this.typeDomains[type];
+      } catch {
+        return null;
+      }
+    }
+    // Raw memory: the first acceptable memory type with the required flags and something to take.
+    const bits = (target as number) & (options.memoryTypeBits || 0xffffffff);
+    const required = options.requiredFlags ?? 0;
+    for (let i = 0; i < this.memoryTypes.length; i++) {
+      if ((bits & (1 << i)) === 0 || (this.memoryTypes[i].propertyFlags & required) !== required) continue;
+      if (this.typeDomains[i].victim(this.frameIndex) !== null) return this.typeDomains[i];
+    }
+    return null;
+  }
+
+  /** The memory an image of this description needs (vkGetImageMemoryRequirements on a probe image, cached). */
+  private imageSize(info: ImageInfo): number {
+    const key = `${info.imageType ?? 1}:${info.format}:${info.extent.width}:${info.extent.height}:${info.extent.depth ?? 1}:${info.mipLevels ?? 1}:${info.arrayLayers ?? 1}:${info.samples ?? 1}:${info.tiling ?? 0}:${info.usage}:${info.flags ?? 0}`;
+    let size = this.imageSizeCache.get(key);
+    if (size === undefined) {
+      const image = new nvk.VkImage();
+      const createInfo = new nvk.VkImageCreateInfo({
+        imageType: info.imageType ?? 1,
+        format: info.format,
+        extent: new nvk.VkExtent3D({ width: info.extent.width, height: info.extent.height, depth: info.extent.depth ?? 1 }),
+        mipLevels: info.mipLevels ?? 1,
+        arrayLayers: info.arrayLayers ?? 1,
+        samples: info.samples ?? 1,
+        tiling: info.tiling ?? 0,
+        usage: info.usage,
+        flags: info.flags ?? 0,
+        sharingMode: 0,
+        initialLayout: info.initialLayout ?? 0,
+      });
+      if (nvk.vkCreateImage(this.device, createInfo, null, image) !== 0) return 0;
+      const requirements = new nvk.VkMemoryRequirements();
+      nvk.vkGetImageMemoryRequirements(this.device, image, requirements);
+      nvk.vkDestroyImage(this.device, image, null);
+      size = Number(requirements.size);
+      this.imageSizeCache.set(key, size);
+    }
+    return size;
   }
 
   /** Per-heap usage and budget (vmaGetHeapBudgets). */
@@ -833,6 +1099,7 @@ export class Allocator {
 
   /** @internal A pool is being destroyed: detach the mapped views of its allocations, forget it. */
   _forgetPool(pool: Pool): void {
+    pool._lostDomain?.clear();
     for (const a of this.mapped) if (a.pool === pool) a._release();
     this.pools.delete(pool);
   }
@@ -902,8 +1169,12 @@ export class Allocator {
     for (const p of this.pools) if (p instanceof BuddyPool) buddyLeaks.push(...p._destroyWithAllocator());
     for (const a of this.mapped) a._release();
     this.mapped.clear();
-    for (const p of this.pools) p._release();
+    for (const p of this.pools) {
+      p._lostDomain?.clear();
+      p._release();
+    }
     this.pools.clear();
+    for (const d of this.typeDomains) d.clear();
     this._handle = 0;
     const { leaks, messages } = this._native.destroyAllocator(h);
     const reports = this._reportLeaks(`Allocator${this.label ? ` '${this.label}'` : ""}`, [...buddyLeaks, ...leaks], messages);

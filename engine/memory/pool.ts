@@ -32,6 +32,7 @@ import { checkCorruptionReport, type CorruptionReport } from "./corruption.js";
 import type { Allocator, BufferInfo, ImageInfo, LeakReport } from "./allocator.js";
 import type { AllocationOptions } from "./usage.js";
 import type { BuddyPool } from "./buddy-pool.js";
+import { checkFrameInUseCount, type LostAllocationStatistics, type LostDomain } from "./lost-allocations.js";
 
 /** The allocation algorithm of a pool. */
 export type PoolAlgorithm = "tlsf" | "linear" | "buddy";
@@ -71,6 +72,11 @@ export interface PoolOptions {
   minNodeSize?: number;
   /** Treat buffers and optimal images as never conflicting in a block (VMA's IGNORE_BUFFER_IMAGE_GRANULARITY). */
   ignoreBufferImageGranularity?: boolean;
+  /**
+   * Frames after its last touch during which a `canBecomeLost` allocation of this pool cannot be made lost (default:
+   * the allocator's). See engine/memory/lost-allocations.ts.
+   */
+  frameInUseCount?: number;
 }
 
 /** What VMA keeps up to date about a pool (VmaStatistics). */
@@ -112,6 +118,10 @@ export class Pool {
   readonly minAllocationAlignment: number;
   /** Priority of its blocks. */
   readonly priority: number;
+  /** Its frameInUseCount for lost-able allocations, or undefined to use the allocator's. */
+  readonly frameInUseCount: number | undefined;
+  /** @internal Its lost-able allocations (lost-allocations.ts), made with the first of them. */
+  _lostDomain: LostDomain | null = null;
   /** @internal Slot handle in the native pool table; 0 once destroyed. */
   _handle: number;
   private _label: string | undefined;
@@ -161,6 +171,7 @@ export class Pool {
     if (o.ignoreBufferImageGranularity !== undefined && typeof o.ignoreBufferImageGranularity !== "boolean") {
       fail(op, "options.ignoreBufferImageGranularity", "must be a boolean", o.ignoreBufferImageGranularity, TypeError);
     }
+    const frameInUseCount = o.frameInUseCount === undefined ? undefined : checkFrameInUseCount(o.frameInUseCount, `${op}: options.frameInUseCount`);
     const flags = (algorithm === "linear" ? POOL_LINEAR : 0) | (o.ignoreBufferImageGranularity ? POOL_IGNORE_GRANULARITY : 0);
     const handle = algorithm === "buddy" ? BUDDY_POOL_HANDLE : allocator._native.createPool(
       allocator._handle,
@@ -184,6 +195,7 @@ export class Pool {
     this.maxBlockCount = maxBlockCount;
     this.minAllocationAlignment = minAlignment;
     this.priority = priority;
+    this.frameInUseCount = frameInUseCount;
     this._handle = handle;
     this._label = o.name;
   }
@@ -223,6 +235,23 @@ export class Pool {
   /** Blocks, allocations and their bytes, as VMA keeps them (vmaGetPoolStatistics; cheap). */
   getStatistics(): PoolStatistics {
     return this.allocator._native.getPoolStatistics(this._live("getStatistics"));
+  }
+
+  /**
+   * Counters of the pool's lost-able allocations: alive now, and made lost since creation (with their bytes).
+   * @throws DestroyedResourceError
+   */
+  getLostAllocationStatistics(): LostAllocationStatistics {
+    this._live("getLostAllocationStatistics");
+    return this._lostDomain?.statistics() ?? { canBecomeLostCount: 0, canBecomeLostBytes: 0, lostAllocationCount: 0, lostBytes: 0 };
+  }
+
+  /**
+   * Makes lost every lost-able allocation of the pool no longer in use: {@link Allocator.makePoolAllocationsLost}.
+   * @returns how many were made lost.
+   */
+  makeAllocationsLost(): number {
+    return this.allocator.makePoolAllocationsLost(this);
   }
 
   /**

@@ -73,5 +73,13 @@ export function formatStatistics(allocator: Allocator, options: FormatStatistics
   );
   const hidden = types.length - shown.length;
   if (hidden > 0) lines.push(`(${hidden} unused memory type(s) not shown)`);
+  const lost = allocator.getLostAllocationStatistics();
+  if (lost.canBecomeLostCount > 0 || lost.lostAllocationCount > 0) {
+    lines.push(
+      "",
+      `Lost allocations (frame ${lost.frameIndex}, frameInUseCount ${lost.frameInUseCount}): ${lost.canBecomeLostCount} can become lost ` +
+        `(${formatBytes(lost.canBecomeLostBytes)}), ${lost.lostAllocationCount} made lost (${formatBytes(lost.lostBytes)})`,
+    );
+  }
   return lines.join("\n");
 }

@@ -127,6 +127,18 @@ export interface AllocationOptions {
   pool?: Pool;
   /** Allocate at the top of a linear pool with maxBlockCount 1 (a double stack); VMA's UPPER_ADDRESS. */
   upperAddress?: boolean;
+  /**
+   * The allocation may be made lost by a later `canMakeOtherLost` allocation of its pool or memory type once it has
+   * not been touched for more than frameInUseCount frames (VMA 2's CAN_BECOME_LOST; engine/memory/lost-allocations.ts).
+   * Not with `mapped`, not in buddy pools.
+   */
+  canBecomeLost?: boolean;
+  /**
+   * When the allocation does not fit (memory, heap size limit, pool size or budget), make lost-able allocations of
+   * the same pool or memory type lost, least recently used first, until it fits (VMA 2's CAN_MAKE_OTHER_LOST).
+   * Implies `withinBudget`.
+   */
+  canMakeOtherLost?: boolean;
 }
 
 const STRATEGY_FLAGS: Record<AllocationStrategy, number> = {
@@ -196,6 +208,15 @@ export function encodeAllocationOptions(options: AllocationOptions | undefined, 
     if (o.mapped) flags |= AllocationCreateFlags.MAPPED;
     if (o.withinBudget) flags |= AllocationCreateFlags.WITHIN_BUDGET;
     if (o.upperAddress) flags |= AllocationCreateFlags.UPPER_ADDRESS;
+    if (o.canBecomeLost !== undefined || o.canMakeOtherLost !== undefined) {
+      if (o.canBecomeLost !== undefined && typeof o.canBecomeLost !== "boolean") bad(op, `${arg}.canBecomeLost`, "must be a boolean", o.canBecomeLost, TypeError);
+      if (o.canMakeOtherLost !== undefined && typeof o.canMakeOtherLost !== "boolean") bad(op, `${arg}.canMakeOtherLost`, "must be a boolean", o.canMakeOtherLost, TypeError);
+      if (o.canMakeOtherLost) flags |= AllocationCreateFlags.WITHIN_BUDGET;
+      if (o.canBecomeLost) {
+        if ((flags & AllocationCreateFlags.MAPPED) !== 0) bad(op, `${arg}.canBecomeLost`, "cannot be combined with mapped (a lost allocation's memory is freed under its view)", options);
+        if (o.pool !== undefined && o.pool.algorithm === "buddy") bad(op, `${arg}.canBecomeLost`, "is not supported in buddy pools", o.pool.label ?? "(unnamed pool)", TypeError);
+      }
+    }
     if (o.strategy !== undefined) {
       const s = STRATEGY_FLAGS[o.strategy];
       if (s === undefined || !Object.hasOwn(STRATEGY_FLAGS, o.strategy)) {
