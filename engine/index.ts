@@ -93,3 +93,13 @@ export { UploadRing } from "./resources/upload-ring.js";
 export type { RingPolicy, UploadRingOptions, UploadRingStatistics } from "./resources/upload-ring.js";
 export { formatInfo, knownFormats, regionBytes, mipExtent, ASPECT_COLOR, ASPECT_DEPTH, ASPECT_STENCIL } from "./vulkan/formats.js";
 export type { FormatInfo } from "./vulkan/formats.js";
+export { createTextureStreamer, TextureStreamer, StreamedTexture } from "./resources/texture-streamer.js";
+export type {
+  MipData,
+  MipLoader,
+  StreamedTextureDescription,
+  TextureStreamerOptions,
+  TextureShow,
+  TextureStreamerFrameStatistics,
+  TextureStreamerStatistics,
+} from "./resources/texture-streamer.js";
