@@ -185,6 +185,11 @@ export class Allocation {
     return this._lostFrame >= 0;
   }
 
+  /** The allocator frame index in which it was made lost, or -1 when it was not. Readable after release too. */
+  get lostInFrame(): number {
+    return this._lostFrame;
+  }
+
   /** True when created with `canBecomeLost`. */
   get canBecomeLost(): boolean {
     return this._canBecomeLost;
