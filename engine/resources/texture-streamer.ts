@@ -96,6 +96,12 @@ export interface TextureStreamerOptions {
   usage?: number;
   /** A label for messages and the pool's name. */
   label?: string;
+  /**
+   * Allocate the whole budget's blocks at creation and keep them (default false: blocks come as textures need them
+   * and VMA frees a second empty one). Spares the frames the cost of vkAllocateMemory, at the price of holding the
+   * budget from the start.
+   */
+  preallocate?: boolean;
 }
 
 /** What a texture can show in the frame being recorded: {@link TextureStreamer.show}. */
@@ -164,7 +170,7 @@ export interface TextureStreamerStatistics {
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   "budgetBytes", "budgetFraction", "uploadBudgetBytes", "blockSize", "frameInUseCount", "maxLoadsInFlight",
-  "requestLifetimeFrames", "placeholder", "usage", "label",
+  "requestLifetimeFrames", "placeholder", "usage", "label", "preallocate",
 ]);
 const KNOWN_DESC: ReadonlySet<string> = new Set(["label", "width", "height", "format", "mipLevels", "load", "priority"]);
 const MiB = 1024 * 1024;
@@ -353,6 +359,7 @@ export class TextureStreamer {
     if (!(Number.isInteger(frameInUseCount) && frameInUseCount >= minimumInUse && frameInUseCount <= 1000)) {
       throw new RangeError(`${op}: option 'frameInUseCount' must be an integer from framesInFlight - 1 (${minimumInUse}) to 1000, got ${describeValue(frameInUseCount)}`);
     }
+    if (options.preallocate !== undefined && typeof options.preallocate !== "boolean") throw new TypeError(`${op}: option 'preallocate' must be a boolean, got ${describeValue(options.preallocate)}`);
     if (options.label !== undefined && typeof options.label !== "string") throw new TypeError(`${op}: option 'label' must be a string, got ${describeValue(options.label)}`);
     const usage = options.usage ?? IMAGE_USAGE_SAMPLED;
     if (!(Number.isInteger(usage) && usage > 0 && usage <= 0x7fffffff)) throw new RangeError(`${op}: option 'usage' must be VkImageUsageFlags, got ${describeValue(usage)}`);
@@ -392,7 +399,7 @@ export class TextureStreamer {
     this.budgetBytes = blockSize * blockCount;
     this.#pool = allocator.createPool(
       { memoryTypeIndex: this.memoryTypeIndex },
-      { blockSize, maxBlockCount: blockCount, frameInUseCount, name: `${this.label} pool` },
+      { blockSize, maxBlockCount: blockCount, minBlockCount: options.preallocate === true ? blockCount : 0, frameInUseCount, name: `${this.label} pool` },
     );
     try {
       if (options.placeholder !== undefined) {

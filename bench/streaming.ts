@@ -1,0 +1,357 @@
+/**
+ * bench/streaming: the TextureStreamer's CPU time per frame with many registered textures, and what one eviction
+ * costs (issue #6: at most 200 µs per frame at p99 with 10,000 registered textures, at most 20 µs per eviction
+ * decision, cost growing with what is evicted, not with what is registered).
+ *
+ * Two measurements:
+ * - Frames. A streamer with R registered textures (64, 128 and 256 px RGBA8, full mip chains; default R = 1,000 and
+ *   10,000), a 32 MiB budget in 8 MiB blocks and a 1 MiB upload budget per frame. Each frame a camera-like window of
+ *   150 textures, sweeping 2 textures per frame through the first 2,000 registered ones, is requested, updated and
+ *   shown: the same work whatever R is, with about 2 new textures to stream and as many going cold per frame, and
+ *   steady eviction once the budget is full. Timed: request() for the window + update() + show() for the window.
+ *   The headline (`streamer_us_per_frame_*`) subtracts the time the FrameManager spent copying pixels into its
+ *   staging ring (its own `uploadUs`: proportional to the bytes uploaded, not the streamer's bookkeeping); the time
+ *   with the copies is reported beside it. Loaders return pixels made once per size, so loading costs nothing.
+ *   The baseline in the same run: one pass over the R registered textures doing a field read each, what a streamer
+ *   that scanned its registrations every frame would pay before doing any work.
+ * - Evictions. A pool of N lost-able 4 KiB buffers (N = 1,024 and 10,240), full; each step advances the frame and
+ *   creates one more with canMakeOtherLost, which must take exactly the least recently used one. Against a baseline
+ *   of the same create after a plain destroy (room already made), the difference is what the eviction costs: the
+ *   failed first attempt, the choice of the victim, making it lost (onLost, destroy, free) and nothing that grows
+ *   with N. The streamer's own per-eviction cost (its onLost: views and Texture destroyed) is estimated from the
+ *   frames by least squares on (evictions, uploads) per frame.
+ *
+ * Writes bench/results/streaming.json with `streamer_us_per_frame_p99`, `us_per_eviction` and `device` among others.
+ * @module
+ */
+import {
+  createAllocator,
+  createContext,
+  createFrameManager,
+  createTextureStreamer,
+  MemoryUsage,
+  VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
+  VK_FORMAT_R8G8B8A8_UNORM,
+  type Allocator,
+  type Context,
+  type StreamedTexture,
+} from "../engine/index.js";
+import { mipExtent } from "../engine/vulkan/formats.js";
+import {
+  describeDevice,
+  describeHost,
+  formatNs,
+  intFlag,
+  layersFromEnvironment,
+  median,
+  parseFlags,
+  printTable,
+  UsageError,
+  writeResults,
+} from "./lib.js";
+
+export const description = "TextureStreamer CPU time per frame with 1,000 / 10,000 registered textures, and cost per eviction";
+
+export const USAGE = `usage: npm run bench -- streaming [options]
+  --registered LIST     registered texture counts, comma-separated (default 1000,10000; the last is the headline)
+  --frames N            measured frames per count (default 1500)
+  --warmup N            unmeasured frames first (default 300)
+  --evictions N         eviction steps per pool size (default 20000)`;
+
+const FLAGS = { "--registered": "value", "--frames": "value", "--warmup": "value", "--evictions": "value" } as const;
+const TARGET_US_PER_FRAME_P99 = 200;
+const TARGET_US_PER_EVICTION = 20;
+const MiB = 1024 * 1024;
+const WINDOW = 150;
+const SWEEP_SPAN = 2000;
+const SIZES = [64, 128, 256];
+
+const round = (x: number | null, digits = 2): number | null => (x === null || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
+
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Least squares of y on (1, x1, x2): [intercept, b1, b2]; null when singular. */
+function regress(y: readonly number[], x1: readonly number[], x2: readonly number[]): [number, number, number] | null {
+  const n = y.length;
+  const s = { x1: 0, x2: 0, x11: 0, x22: 0, x12: 0, y: 0, x1y: 0, x2y: 0 };
+  for (let i = 0; i < n; i++) {
+    s.x1 += x1[i]!;
+    s.x2 += x2[i]!;
+    s.x11 += x1[i]! * x1[i]!;
+    s.x22 += x2[i]! * x2[i]!;
+    s.x12 += x1[i]! * x2[i]!;
+    s.y += y[i]!;
+    s.x1y += x1[i]! * y[i]!;
+    s.x2y += x2[i]! * y[i]!;
+  }
+  const m = [
+    [n, s.x1, s.x2, s.y],
+    [s.x1, s.x11, s.x12, s.x1y],
+    [s.x2, s.x12, s.x22, s.x2y],
+  ];
+  for (let c = 0; c < 3; c++) {
+    let p = c;
+    for (let r = c + 1; r < 3; r++) if (Math.abs(m[r]![c]!) > Math.abs(m[p]![c]!)) p = r;
+    if (Math.abs(m[p]![c]!) < 1e-9) return null;
+    [m[c], m[p]] = [m[p]!, m[c]!];
+    for (let r = 0; r < 3; r++) {
+      if (r === c) continue;
+      const f = m[r]![c]! / m[c]![c]!;
+      for (let k = c; k < 4; k++) m[r]![k]! -= f * m[c]![k]!;
+    }
+  }
+  return [m[0]![3]! / m[0]![0]!, m[1]![3]! / m[1]![1]!, m[2]![3]! / m[2]![2]!];
+}
+
+interface FrameRun {
+  registered: number;
+  /** µs per frame without the staging copies, per measured frame. */
+  streamerUs: number[];
+  /** µs per frame with them. */
+  totalUs: number[];
+  evictions: number[];
+  uploads: number[];
+  uploadedBytes: number;
+  scanUs: number;
+  budgetBytes: number;
+  maxBudgetUsed: number;
+  registerUs: number;
+}
+
+function runFrames(context: Context, registered: number, frames: number, warmup: number): FrameRun {
+  const allocator = createAllocator(context, { label: `bench streaming ${registered}` });
+  const manager = createFrameManager(context, allocator, { label: "bench frames" });
+  const streamer = createTextureStreamer(manager, { label: "bench", budgetBytes: 32 * MiB, blockSize: 8 * MiB, uploadBudgetBytes: MiB });
+  try {
+    // Pixels made once per size and mip range: the loader costs nothing.
+    const cache = new Map<string, Uint8Array>();
+    const pixels = (size: number, first: number, count: number): Uint8Array => {
+      const key = `${size}:${first}:${count}`;
+      let p = cache.get(key);
+      if (p === undefined) {
+        let bytes = 0;
+        for (let m = first; m < first + count; m++) bytes += mipExtent(size, m) ** 2 * 4;
+        p = new Uint8Array(bytes).fill(0x80);
+        cache.set(key, p);
+      }
+      return p;
+    };
+    const t0 = performance.now();
+    const textures: StreamedTexture[] = [];
+    for (let i = 0; i < registered; i++) {
+      const size = SIZES[i % SIZES.length]!;
+      textures.push(streamer.register({ label: `tex${i}`, width: size, height: size, format: VK_FORMAT_R8G8B8A8_UNORM, load: (first, count) => pixels(size, first, count) }));
+    }
+    const registerUs = ((performance.now() - t0) * 1000) / registered;
+    const run: FrameRun = { registered, streamerUs: [], totalUs: [], evictions: [], uploads: [], uploadedBytes: 0, scanUs: 0, budgetBytes: streamer.budgetBytes, maxBudgetUsed: 0, registerUs };
+    const span = Math.min(SWEEP_SPAN, registered);
+    const window = Math.min(WINDOW, span);
+    const scans: number[] = [];
+    for (let f = 0; f < warmup + frames; f++) {
+      const start = (f * 2) % span;
+      manager.beginFrame();
+      const a = performance.now();
+      for (let k = 0; k < window; k++) streamer.request(textures[(start + k) % span]!);
+      const stats = streamer.update();
+      for (let k = 0; k < window; k++) streamer.show(textures[(start + k) % span]!);
+      const us = (performance.now() - a) * 1000;
+      const uploadUs = manager.frameStatistics?.uploadUs ?? 0;
+      // The baseline: one pass over every registration, as a scanning streamer would make each frame.
+      const s = performance.now();
+      let seen = 0;
+      for (let i = 0; i < textures.length; i++) if (textures[i]!._lastRequest === stats.frameIndex) seen++;
+      const scanUs = (performance.now() - s) * 1000;
+      if (seen !== window) throw new Error(`bench streaming: scan saw ${seen} textures requested this frame, expected ${window}`);
+      manager.endFrame();
+      if (f < warmup) continue;
+      run.totalUs.push(us);
+      run.streamerUs.push(us - uploadUs);
+      run.evictions.push(stats.evicted);
+      run.uploads.push(stats.uploads);
+      run.uploadedBytes += stats.uploadedBytes;
+      run.maxBudgetUsed = Math.max(run.maxBudgetUsed, stats.budgetUsedBytes);
+      scans.push(scanUs);
+    }
+    run.scanUs = median(scans);
+    return run;
+  } finally {
+    streamer.destroy();
+    manager.destroy();
+    allocator.destroy();
+  }
+}
+
+interface EvictionRun {
+  lostable: number;
+  /** ns per step: create with canMakeOtherLost into a full pool (one eviction each). */
+  evictNs: number;
+  /** ns per step: destroy the oldest, then the same create (no eviction). */
+  baselineNs: number;
+  evictions: number;
+}
+
+function runEvictions(context: Context, lostable: number, steps: number): EvictionRun {
+  const allocator: Allocator = createAllocator(context, { label: `bench evictions ${lostable}` });
+  try {
+    const size = 4096;
+    const usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
+    const perBlock = 1024;
+    const pool = allocator.createPool(
+      { forBuffer: { size, usage }, allocation: { usage: MemoryUsage.GpuOnly } },
+      { blockSize: perBlock * size, maxBlockCount: Math.ceil(lostable / perBlock), minBlockCount: Math.ceil(lostable / perBlock), name: "evictions" },
+    );
+    const fifo: { buffer: any; allocation: any }[] = [];
+    let frame = 0;
+    allocator.setCurrentFrameIndex(frame);
+    for (let i = 0; i < lostable; i++) fifo.push(allocator.createBuffer({ size, usage }, { pool, canBecomeLost: true }));
+    let head = 0;
+    const onLost = () => {};
+    const evictLoop = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        allocator.setCurrentFrameIndex((frame += 2));
+        const r = allocator.createBuffer({ size, usage }, { pool, canBecomeLost: true, canMakeOtherLost: true });
+        r.allocation.onLost = onLost;
+        fifo.push(r);
+      }
+    };
+    const baselineLoop = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        allocator.setCurrentFrameIndex((frame += 2));
+        const old = fifo[head++]!;
+        allocator.destroyBuffer(old.buffer, old.allocation);
+        const r = allocator.createBuffer({ size, usage }, { pool, canBecomeLost: true, canMakeOtherLost: true });
+        r.allocation.onLost = onLost;
+        fifo.push(r);
+      }
+    };
+    const time = (loop: (n: number) => void): number => {
+      loop(Math.min(2000, steps));
+      const samples: number[] = [];
+      for (let r = 0; r < 5; r++) {
+        const t = process.hrtime.bigint();
+        loop(steps);
+        samples.push(Number(process.hrtime.bigint() - t) / steps);
+      }
+      return median(samples);
+    };
+    const before = allocator.getLostAllocationStatistics().lostAllocationCount;
+    const evictNs = time(evictLoop);
+    const evictions = allocator.getLostAllocationStatistics().lostAllocationCount - before;
+    if (evictions !== Math.min(2000, steps) + 5 * steps) throw new Error(`bench streaming: ${evictions} evictions, expected one per step`);
+    // Lost ones are released (a no-op on memory) so the baseline's destroy frees live ones only.
+    head = fifo.length - lostable;
+    for (let i = 0; i < head; i++) allocator.destroyBuffer(fifo[i]!.buffer, fifo[i]!.allocation);
+    const baselineNs = time(baselineLoop);
+    for (let i = head; i < fifo.length; i++) allocator.destroyBuffer(fifo[i]!.buffer, fifo[i]!.allocation);
+    pool.destroy();
+    return { lostable, evictNs, baselineNs, evictions };
+  } finally {
+    allocator.destroy();
+  }
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const flags = parseFlags(argv, FLAGS, USAGE);
+  const frames = intFlag(flags, "--frames", 1500, USAGE);
+  const warmup = intFlag(flags, "--warmup", 300, USAGE);
+  const evictionSteps = intFlag(flags, "--evictions", 20000, USAGE);
+  const list = flags.get("--registered");
+  const counts = list === undefined ? [1000, 10000] : String(list).split(",").map((s) => Number(s));
+  if (counts.some((n) => !Number.isSafeInteger(n) || n < WINDOW)) throw new UsageError(`--registered wants counts of at least ${WINDOW}, got '${String(list)}'\n${USAGE}`);
+  const layers = layersFromEnvironment();
+  if (layers.length > 0) console.warn(`bench streaming: warning: the environment enables Vulkan layers (${layers.join(", ")}): numbers will be off`);
+
+  const context = createContext({ applicationName: "vkmem bench streaming", validation: false });
+  try {
+    const device = describeDevice(context);
+    console.log(`device: ${device.name} (${device.type}, Vulkan ${device.apiVersion})`);
+    console.log(`frames: window of ${WINDOW} textures sweeping 2/frame over ${SWEEP_SPAN}; ${warmup} warm-up + ${frames} measured frames per count\n`);
+    const runs = counts.map((n) => {
+      const r = runFrames(context, n, frames, warmup);
+      console.log(`registered ${n}: median ${r.streamerUs.length ? median(r.streamerUs).toFixed(1) : "n/a"} µs, p99 ${percentile(r.streamerUs, 99).toFixed(1)} µs per frame (without staging copies)`);
+      return r;
+    });
+    const evictions = [1024, 10240].map((n) => runEvictions(context, n, evictionSteps));
+    const head = runs[runs.length - 1]!;
+    const fit = regress(head.streamerUs, head.evictions, head.uploads);
+    const p99 = percentile(head.streamerUs, 99);
+    const perEviction = (e: EvictionRun) => (e.evictNs - e.baselineNs) / 1000;
+    const usPerEviction = perEviction(evictions[evictions.length - 1]!);
+    const met = (ok: boolean) => (ok ? "yes" : "NO");
+
+    console.log("");
+    printTable(
+      ["registered", "median µs/frame", "p99 µs/frame", "p99 with copies", "scan baseline µs", "evictions/frame", "uploads/frame", "MiB uploaded/frame", "register µs/texture"],
+      runs.map((r) => [
+        String(r.registered),
+        median(r.streamerUs).toFixed(1),
+        percentile(r.streamerUs, 99).toFixed(1),
+        percentile(r.totalUs, 99).toFixed(1),
+        r.scanUs.toFixed(1),
+        (r.evictions.reduce((a, b) => a + b, 0) / r.evictions.length).toFixed(2),
+        (r.uploads.reduce((a, b) => a + b, 0) / r.uploads.length).toFixed(2),
+        (r.uploadedBytes / r.uploads.length / MiB).toFixed(3),
+        r.registerUs.toFixed(2),
+      ]),
+    );
+    console.log("");
+    printTable(
+      ["lost-able in pool", "create + eviction", "create, room made", "eviction costs"],
+      evictions.map((e) => [String(e.lostable), formatNs(e.evictNs), formatNs(e.baselineNs), formatNs(perEviction(e) * 1000)]),
+    );
+    console.log("");
+    printTable(
+      ["figure", "value", "target", "met"],
+      [
+        [`streamer µs per frame, p99 (${head.registered} registered)`, p99.toFixed(1), `<= ${TARGET_US_PER_FRAME_P99}`, met(p99 <= TARGET_US_PER_FRAME_P99)],
+        [`µs per eviction (${evictions[evictions.length - 1]!.lostable} lost-able)`, usPerEviction.toFixed(2), `<= ${TARGET_US_PER_EVICTION}`, met(usPerEviction <= TARGET_US_PER_EVICTION)],
+        ["streamer µs per eviction (frame fit)", fit === null ? "n/a" : fit[1].toFixed(2), "", ""],
+        ["streamer µs per upload (frame fit)", fit === null ? "n/a" : fit[2].toFixed(2), "", ""],
+        ["p99 ratio, most/fewest registered", (p99 / percentile(runs[0]!.streamerUs, 99)).toFixed(2), "~1 (flat)", ""],
+      ],
+    );
+    const file = writeResults("streaming", {
+      benchmark: "streaming",
+      timestamp: new Date().toISOString(),
+      streamer_us_per_frame_p99: round(p99),
+      streamer_us_per_frame_median: round(median(head.streamerUs)),
+      streamer_with_copies_us_per_frame_p99: round(percentile(head.totalUs, 99)),
+      us_per_eviction: round(usPerEviction, 3),
+      streamer_us_per_eviction_fit: round(fit?.[1] ?? null, 3),
+      streamer_us_per_upload_fit: round(fit?.[2] ?? null, 3),
+      device: context.deviceName,
+      targets: { streamer_us_per_frame_p99_max: TARGET_US_PER_FRAME_P99, us_per_eviction_max: TARGET_US_PER_EVICTION },
+      met: { streamer_us_per_frame_p99: p99 <= TARGET_US_PER_FRAME_P99, us_per_eviction: usPerEviction <= TARGET_US_PER_EVICTION },
+      by_registered: runs.map((r) => ({
+        registered: r.registered,
+        median_us: round(median(r.streamerUs)),
+        p99_us: round(percentile(r.streamerUs, 99)),
+        p99_with_copies_us: round(percentile(r.totalUs, 99)),
+        scan_baseline_us: round(r.scanUs, 3),
+        evictions_per_frame: round(r.evictions.reduce((a, b) => a + b, 0) / r.evictions.length, 3),
+        uploads_per_frame: round(r.uploads.reduce((a, b) => a + b, 0) / r.uploads.length, 3),
+        register_us_per_texture: round(r.registerUs, 3),
+        budget_bytes: r.budgetBytes,
+        max_budget_used_bytes: r.maxBudgetUsed,
+        samples_us: r.streamerUs.map((x) => round(x, 1)),
+      })),
+      evictions: evictions.map((e) => ({ lostable: e.lostable, create_with_eviction_ns: round(e.evictNs, 1), create_room_made_ns: round(e.baselineNs, 1), us_per_eviction: round(perEviction(e), 3) })),
+      workload: {
+        frames: `${warmup} warm-up + ${frames} measured; window ${WINDOW} textures sweeping 2 per frame over the first ${SWEEP_SPAN}; request + update + show timed`,
+        textures: "64/128/256 px RGBA8, full mip chains, loaders return cached pixels",
+        streamer: "budget 32 MiB in 8 MiB blocks, upload budget 1 MiB/frame, 2 frames in flight",
+        headline: "streamer_us_per_frame excludes the FrameManager's staging copies (its uploadUs)",
+        evictions: `${evictionSteps} steps x 5 repetitions (median), 4 KiB buffers in a full pool; minus the same create after a destroy`,
+      },
+      device_info: device,
+      host: describeHost(),
+      validation_layers: layers.length > 0 ? layers : "off",
+    });
+    console.log(`\nwrote ${file}`);
+  } finally {
+    context.destroy();
+  }
+}
