@@ -70,6 +70,7 @@ export interface ImageRegion {
 }
 
 interface BufferCopy {
+  phase: number;
   src: NvkHandle;
   dst: Buffer;
   srcOffset: number;
@@ -77,6 +78,7 @@ interface BufferCopy {
   size: number;
 }
 interface ImageCopy {
+  phase: number;
   src: NvkHandle;
   dst: Texture;
   srcOffset: number;
@@ -97,6 +99,35 @@ class Batch {
   readonly touched = new Map<Texture, Map<number, number>>();
   /** Buffers the batch writes (for release barriers on the transfer queue). */
   readonly buffers = new Set<Buffer>();
+  /**
+   * Copies of one phase write disjoint bytes; a copy that overlaps an earlier one of its phase starts the next
+   * phase, and a TRANSFER -> TRANSFER barrier separates phases, so the later upload wins (write-after-write).
+   */
+  phase = 0;
+  /** What the current phase wrote: per buffer [start, end) pairs; per texture [sub, x0, y0, x1, y1] tuples. */
+  readonly #written = new Map<object, number[]>();
+
+  /** The phase a write of `dst` over the range lands in (a new one when it overlaps this phase's writes). */
+  phaseFor(dst: object, a: number, b: number, c = 0, d = 0, e = 0): number {
+    let list = this.#written.get(dst);
+    if (list === undefined) this.#written.set(dst, (list = []));
+    const image = dst !== null && !(dst instanceof Buffer);
+    const stride = image ? 5 : 2;
+    for (let i = 0; i < list.length; i += stride) {
+      const overlap = image
+        ? list[i] === a && list[i + 1]! < d && b < list[i + 3]! && list[i + 2]! < e && c < list[i + 4]!
+        : list[i]! < b && a < list[i + 1]!;
+      if (overlap) {
+        this.phase++;
+        this.#written.clear();
+        this.#written.set(dst, (list = []));
+        break;
+      }
+    }
+    if (image) list.push(a, b, c, d, e);
+    else list.push(a, b);
+    return this.phase;
+  }
   get empty(): boolean {
     return this.bufferCopies.length === 0 && this.imageCopies.length === 0;
   }
@@ -105,6 +136,8 @@ class Batch {
     this.imageCopies.length = 0;
     this.touched.clear();
     this.buffers.clear();
+    this.phase = 0;
+    this.#written.clear();
   }
 }
 
@@ -244,7 +277,8 @@ export class Transfers {
       const block = this.staging.block;
       const at = this.staging.offset;
       block.bytes.set(done === 0 && want === total ? bytes : bytes.subarray(done, done + want), at);
-      batch.bufferCopies.push({ src: block.buffer, dst, srcOffset: at, dstOffset: offset + done, size: want });
+      const phase = batch.phaseFor(dst, offset + done, offset + done + want);
+      batch.bufferCopies.push({ phase, src: block.buffer, dst, srcOffset: at, dstOffset: offset + done, size: want });
       done += want;
     }
     if (viaTransfer) {
@@ -304,7 +338,11 @@ export class Transfers {
     let subs = batch.touched.get(texture);
     if (subs === undefined) batch.touched.set(texture, (subs = new Map()));
     if (!subs.has(sub)) subs.set(sub, texture._layouts[sub]!);
+    const cy = batch === this.#transfer ? r.y : y;
+    const ch = batch === this.#transfer ? r.height : height;
+    const phase = batch.phaseFor(texture, sub, r.x, cy, r.x + r.width, cy + ch);
     batch.imageCopies.push({
+      phase,
       src: block.buffer,
       dst: texture,
       srcOffset: at,
@@ -312,9 +350,9 @@ export class Transfers {
       mip: r.mipLevel,
       layer: r.arrayLayer,
       x: r.x,
-      y: batch === this.#transfer ? r.y : y,
+      y: cy,
       width: r.width,
-      height: batch === this.#transfer ? r.height : height,
+      height: ch,
     });
   }
 
@@ -434,32 +472,41 @@ export class Transfers {
   }
 
   #recordCopies(cmd: NvkHandle, b: Batch): void {
-    // One vkCmdCopyBuffer per (source block, destination) run: the common case of many uploads into few buffers
-    // costs one call each, not one per upload.
     const copies = b.bufferCopies;
+    const images = b.imageCopies;
     let i = 0;
-    while (i < copies.length) {
-      const first = copies[i]!;
-      const regions = [];
-      let j = i;
-      while (j < copies.length && copies[j]!.src === first.src && copies[j]!.dst === first.dst) {
-        const c = copies[j]!;
-        regions.push(new nvk.VkBufferCopy({ srcOffset: c.srcOffset, dstOffset: c.dstOffset, size: c.size }));
-        j++;
+    let k = 0;
+    for (let phase = 0; phase <= b.phase; phase++) {
+      if (phase > 0) {
+        const barrier = new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_TRANSFER_WRITE, dstAccessMask: ACCESS_TRANSFER_WRITE });
+        nvk.vkCmdPipelineBarrier(cmd, STAGE_TRANSFER, STAGE_TRANSFER, 0, 1, [barrier], 0, null, 0, null);
       }
-      nvk.vkCmdCopyBuffer(cmd, first.src, first.dst._parts.handle, regions.length, regions);
-      i = j;
-    }
-    for (const c of b.imageCopies) {
-      const region = new nvk.VkBufferImageCopy({
-        bufferOffset: c.srcOffset,
-        bufferRowLength: 0,
-        bufferImageHeight: 0,
-        imageSubresource: new nvk.VkImageSubresourceLayers({ aspectMask: c.dst.aspect, mipLevel: c.mip, baseArrayLayer: c.layer, layerCount: 1 }),
-        imageOffset: new nvk.VkOffset3D({ x: c.x, y: c.y, z: 0 }),
-        imageExtent: new nvk.VkExtent3D({ width: c.width, height: c.height, depth: 1 }),
-      });
-      nvk.vkCmdCopyBufferToImage(cmd, c.src, c.dst._parts.image, LAYOUT_TRANSFER_DST, 1, [region]);
+      // One vkCmdCopyBuffer per run of copies from one ring block into one buffer: many uploads into few buffers
+      // cost one call each, not one per upload. Regions of one phase never overlap.
+      while (i < copies.length && copies[i]!.phase === phase) {
+        const first = copies[i]!;
+        const regions = [];
+        let j = i;
+        while (j < copies.length && copies[j]!.phase === phase && copies[j]!.src === first.src && copies[j]!.dst === first.dst) {
+          const c = copies[j]!;
+          regions.push(new nvk.VkBufferCopy({ srcOffset: c.srcOffset, dstOffset: c.dstOffset, size: c.size }));
+          j++;
+        }
+        nvk.vkCmdCopyBuffer(cmd, first.src, first.dst._parts.handle, regions.length, regions);
+        i = j;
+      }
+      while (k < images.length && images[k]!.phase === phase) {
+        const c = images[k++]!;
+        const region = new nvk.VkBufferImageCopy({
+          bufferOffset: c.srcOffset,
+          bufferRowLength: 0,
+          bufferImageHeight: 0,
+          imageSubresource: new nvk.VkImageSubresourceLayers({ aspectMask: c.dst.aspect, mipLevel: c.mip, baseArrayLayer: c.layer, layerCount: 1 }),
+          imageOffset: new nvk.VkOffset3D({ x: c.x, y: c.y, z: 0 }),
+          imageExtent: new nvk.VkExtent3D({ width: c.width, height: c.height, depth: 1 }),
+        });
+        nvk.vkCmdCopyBufferToImage(cmd, c.src, c.dst._parts.image, LAYOUT_TRANSFER_DST, 1, [region]);
+      }
     }
   }
 

@@ -201,25 +201,34 @@ export class UploadRing {
   allocate(size: number, alignment: number): boolean {
     if (this.#destroyed) throw new DestroyedResourceError("UploadRing", this.label);
     if (this.#tryAllocate(this.#current, size, alignment)) return true;
-    if (this.policy === "wait") {
-      for (;;) {
-        const serial = this.oldestPendingSerial();
-        if (serial === 0) break;
-        this.#waits++;
-        this.#waitOldest(serial);
-        if (this.#tryAllocate(this.#current, size, alignment)) return true;
-      }
+    if (this.policy === "wait" && this.#waitForSpace(size, alignment)) return true;
+    if (this.#grow(size) && this.#tryAllocate(this.#current, size, alignment)) return true;
+    // At the maximum size: older frames' bytes are the only ones that can come back.
+    return this.#waitForSpace(size, alignment);
+  }
+
+  /** Waits for the oldest frames in turn until the request fits; false when no older frame holds bytes. */
+  #waitForSpace(size: number, alignment: number): boolean {
+    for (;;) {
+      const serial = this.oldestPendingSerial();
+      if (serial === 0) return false;
+      this.#waits++;
+      this.#waitOldest(serial);
+      if (this.#tryAllocate(this.#current, size, alignment)) return true;
     }
+  }
+
+  /** Adds a block twice as large (or large enough for `size`), up to maxSize; false when it may not. */
+  #grow(size: number): boolean {
     const current = this.#current;
     if (current.capacity >= this.maxSize) return false;
     let next = current.capacity * 2;
     while (next < size) next *= 2;
     next = Math.min(next, this.maxSize);
     if (next < size) return false;
-    const block = this.#addBlock(next);
+    this.#current = this.#addBlock(next);
     this.#grows++;
-    this.#current = block;
-    return this.#tryAllocate(block, size, alignment);
+    return true;
   }
 
   #tryAllocate(b: RingBlock, size: number, alignment: number): boolean {
