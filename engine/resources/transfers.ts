@@ -579,12 +579,23 @@ export class Transfers {
   recordDownloads(cmd: NvkHandle, serial: number): void {
     const list = this.#downloads.filter((d) => d.serial === 0);
     if (list.length === 0) return;
-    const images = list.filter((d) => d.region !== null);
-    const toSrc = images.map((d) => {
+    // Each image subresource read goes to TRANSFER_SRC once and back once, however many downloads read it.
+    const subresources: { texture: Texture; sub: number }[] = [];
+    const seen = new Map<Texture, Set<number>>();
+    for (const d of list) {
+      if (d.region === null) continue;
       const t = d.source as Texture;
-      const sub = d.region!.mipLevel * t.arrayLayers + d.region!.arrayLayer;
-      return this.#imageBarrier(t, sub, t._layouts[sub]!, LAYOUT_TRANSFER_SRC, ACCESS_MEMORY_WRITE, ACCESS_TRANSFER_READ, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
-    });
+      const sub = d.region.mipLevel * t.arrayLayers + d.region.arrayLayer;
+      let subs = seen.get(t);
+      if (subs === undefined) seen.set(t, (subs = new Set()));
+      if (!subs.has(sub)) {
+        subs.add(sub);
+        subresources.push({ texture: t, sub });
+      }
+    }
+    const toSrc = subresources.map(({ texture: t, sub }) =>
+      this.#imageBarrier(t, sub, t._layouts[sub]!, LAYOUT_TRANSFER_SRC, ACCESS_MEMORY_WRITE, ACCESS_TRANSFER_READ, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED),
+    );
     nvk.vkCmdPipelineBarrier(cmd, STAGE_ALL, STAGE_TRANSFER, 0, 1, [new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_MEMORY_WRITE, dstAccessMask: ACCESS_TRANSFER_READ })], 0, null, toSrc.length, toSrc.length > 0 ? toSrc : null);
     for (const d of list) {
       if (d.region === null) {
@@ -605,11 +616,9 @@ export class Transfers {
       }
       d.serial = serial;
     }
-    const back = images.map((d) => {
-      const t = d.source as Texture;
-      const sub = d.region!.mipLevel * t.arrayLayers + d.region!.arrayLayer;
-      return this.#imageBarrier(t, sub, LAYOUT_TRANSFER_SRC, t._layouts[sub]!, ACCESS_TRANSFER_READ, ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
-    });
+    const back = subresources.map(({ texture: t, sub }) =>
+      this.#imageBarrier(t, sub, LAYOUT_TRANSFER_SRC, t._layouts[sub]!, ACCESS_TRANSFER_READ, ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED),
+    );
     nvk.vkCmdPipelineBarrier(cmd, STAGE_TRANSFER, STAGE_HOST | STAGE_ALL, 0, 1, [new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_TRANSFER_WRITE, dstAccessMask: ACCESS_HOST_READ })], 0, null, back.length, back.length > 0 ? back : null);
   }
 

@@ -23,7 +23,7 @@
  *   that one of them is still writing.
  * @module
  */
-import { DestroyedResourceError } from "../errors.js";
+import { DestroyedResourceError, OutOfDeviceMemoryError, OutOfHostMemoryError } from "../errors.js";
 import type { Allocation } from "../memory/allocation.js";
 import type { Allocator } from "../memory/allocator.js";
 import { MemoryPropertyFlags, MemoryUsage } from "../memory/usage.js";
@@ -226,7 +226,13 @@ export class UploadRing {
     while (next < size) next *= 2;
     next = Math.min(next, this.maxSize);
     if (next < size) return false;
-    this.#current = this.#addBlock(next);
+    try {
+      this.#current = this.#addBlock(next);
+    } catch (error) {
+      // Out of memory (a heap limit, a full VRAM): waiting for older frames is the other way to make room.
+      if (error instanceof OutOfDeviceMemoryError || error instanceof OutOfHostMemoryError) return false;
+      throw error;
+    }
     this.#grows++;
     return true;
   }
