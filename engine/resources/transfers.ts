@@ -113,7 +113,19 @@ class Batch {
     if (list === undefined) this.#written.set(dst, (list = []));
     const image = dst !== null && !(dst instanceof Buffer);
     const stride = image ? 5 : 2;
-    for (let i = 0; i < list.length; i += stride) {
+    // Buffers: list[0..1] hold the hull of the phase's ranges; a range outside it (the common case of uploads
+    // filling a buffer in order) cannot overlap, and the scan is skipped.
+    if (!image) {
+      if (list.length === 0) {
+        list.push(a, b);
+      } else if (b <= list[0]! || a >= list[1]!) {
+        list[0] = Math.min(list[0]!, a);
+        list[1] = Math.max(list[1]!, b);
+        list.push(a, b);
+        return this.phase;
+      }
+    }
+    for (let i = image ? 0 : 2; i < list.length; i += stride) {
       const overlap = image
         ? list[i] === a && list[i + 1]! < d && b < list[i + 3]! && list[i + 2]! < e && c < list[i + 4]!
         : list[i]! < b && a < list[i + 1]!;
@@ -125,7 +137,14 @@ class Batch {
       }
     }
     if (image) list.push(a, b, c, d, e);
-    else list.push(a, b);
+    else {
+      if (list.length === 0) list.push(a, b); // the hull of a new phase
+      else {
+        list[0] = Math.min(list[0]!, a);
+        list[1] = Math.max(list[1]!, b);
+      }
+      list.push(a, b);
+    }
     return this.phase;
   }
   get empty(): boolean {
@@ -240,6 +259,9 @@ export class Transfers {
   }
   get uploadedBytes(): number {
     return this.#uploadedBytes;
+  }
+  get earlySubmits(): number {
+    return this.#earlySubmits;
   }
 
   /** Whether anything is waiting to be recorded. */
@@ -488,9 +510,15 @@ export class Transfers {
         const regions = [];
         let j = i;
         while (j < copies.length && copies[j]!.phase === phase && copies[j]!.src === first.src && copies[j]!.dst === first.dst) {
+          // Copies that continue each other in both buffers (a stream of uploads packed in the ring) become one region.
           const c = copies[j]!;
-          regions.push(new nvk.VkBufferCopy({ srcOffset: c.srcOffset, dstOffset: c.dstOffset, size: c.size }));
+          let size = c.size;
           j++;
+          while (j < copies.length && copies[j]!.phase === phase && copies[j]!.src === c.src && copies[j]!.dst === c.dst && copies[j]!.srcOffset === c.srcOffset + size && copies[j]!.dstOffset === c.dstOffset + size) {
+            size += copies[j]!.size;
+            j++;
+          }
+          regions.push(new nvk.VkBufferCopy({ srcOffset: c.srcOffset, dstOffset: c.dstOffset, size }));
         }
         nvk.vkCmdCopyBuffer(cmd, first.src, first.dst._parts.handle, regions.length, regions);
         i = j;

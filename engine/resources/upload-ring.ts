@@ -173,6 +173,12 @@ export class UploadRing {
   get allocatedBytes(): number {
     return this.#allocatedBytes;
   }
+  /** Bytes not yet retired, in every block. */
+  get used(): number {
+    let used = 0;
+    for (const b of this.#blocks) used += b.used;
+    return used;
+  }
 
   #addBlock(size: number): RingBlock {
     const { buffer, allocation } = this.#allocator.createBuffer(
