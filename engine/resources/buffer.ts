@@ -19,6 +19,22 @@ export interface ResourceOwner {
   releaseResource(resource: Buffer | import("./texture.js").Texture): void;
 }
 
+/**
+ * How a resource is freed, made once when it is created so that destroying it allocates nothing: the release
+ * queue holds this record itself. @internal
+ */
+export class ResourceRelease {
+  serial = 0;
+  constructor(
+    readonly label: string,
+    readonly size: number,
+    private readonly free: () => void,
+  ) {}
+  destroy(): void {
+    this.free();
+  }
+}
+
 /** Queue-family ownership of a resource or subresource, for uploads through a dedicated transfer queue. @internal */
 export const enum Owner {
   /** No queue has used it: any queue may take it without an ownership transfer (its contents are undefined). */
@@ -45,9 +61,13 @@ export class Buffer {
   #owner: ResourceOwner;
   #destroyed = false;
 
+  /** @internal How the manager frees it. */
+  readonly _release: ResourceRelease;
+
   /** @internal Use FrameManager.createBuffer. */
-  constructor(owner: ResourceOwner, label: string, size: number, usage: number, handle: NvkHandle, allocation: Allocation) {
+  constructor(owner: ResourceOwner, label: string, size: number, usage: number, handle: NvkHandle, allocation: Allocation, release: ResourceRelease) {
     this.#owner = owner;
+    this._release = release;
     this.label = label;
     this.size = size;
     this.usage = usage;

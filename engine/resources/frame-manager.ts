@@ -38,7 +38,7 @@ import type { Context } from "../vulkan/context.js";
 import { formatInfo, mipExtent } from "../vulkan/formats.js";
 import { isNvkHandle, rawHandle, type NvkHandle } from "../vulkan/handles.js";
 import { nvk } from "../vulkan/nvk.js";
-import { Buffer, Owner, type ResourceOwner } from "./buffer.js";
+import { Buffer, Owner, ResourceRelease, type ResourceOwner } from "./buffer.js";
 import { ReleaseQueue } from "./release-queue.js";
 import { Texture } from "./texture.js";
 import { Transfers, completeRegion, type ImageRegion, type TransferStatistics } from "./transfers.js";
@@ -113,8 +113,6 @@ export interface FrameStatistics {
   uploads: number;
   /** Bytes they copied. */
   uploadedBytes: number;
-  /** CPU microseconds spent in `upload()` and `uploadImage()`. */
-  uploadUs: number;
   /** `allocateTransient()` calls during the frame. */
   transientAllocations: number;
   /** Bytes they handed out. */
@@ -264,6 +262,8 @@ interface Slot {
   readonly fences: readonly NvkHandle[];
   /** The serial of the last submission made with this slot's fence (0: none). */
   serial: number;
+  /** The submit info of a frame with no semaphores and no upload batch, made once. */
+  plainSubmit?: any;
 }
 
 /**
@@ -525,7 +525,6 @@ export class FrameManager implements ResourceOwner {
       resourcesDestroyed: 0,
       uploads: 0,
       uploadedBytes: 0,
-      uploadUs: 0,
       transientAllocations: 0,
       transientBytes: 0,
       ringWraps: 0,
@@ -607,7 +606,8 @@ export class FrameManager implements ResourceOwner {
       waits = [semaphore, ...waits];
       stages = [PIPELINE_STAGE_ALL_COMMANDS, ...stages];
     }
-    const submit = new nvk.VkSubmitInfo({
+    const plain = waits.length === 0 && mainCmd === null && sync.signals.length === 0;
+    const submit = plain ? (slot.plainSubmit ??= new nvk.VkSubmitInfo({ commandBufferCount: 1, pCommandBuffers: [slot.commandBuffer] })) : new nvk.VkSubmitInfo({
       waitSemaphoreCount: waits.length,
       pWaitSemaphores: waits.length > 0 ? [...waits] : null,
       pWaitDstStageMask: waits.length > 0 ? Int32Array.from(stages) : null,
@@ -632,7 +632,7 @@ export class FrameManager implements ResourceOwner {
       stats.ringGrows = now.grows - mark.grows;
       stats.ringWaits = now.waits - mark.waits;
       stats.earlySubmits = now.earlySubmits - mark.earlySubmits;
-      stats.ringUsedBytes = this.#transfers.staging.statistics.used + this.#transient.statistics.used;
+      stats.ringUsedBytes = this.#transfers.staging.used + this.#transient.used;
     }
     this.#endFrameUs += us;
   }
@@ -695,7 +695,9 @@ export class FrameManager implements ResourceOwner {
     this.context.setObjectName(OBJECT_TYPE_BUFFER, buffer, label);
     this.#resourcesCreated++;
     if (this.#frameStats !== null) this.#frameStats.resourcesCreated++;
-    return new Buffer(this, label, desc.size, usage, buffer, allocation);
+    const allocator = this.allocator;
+    const release = new ResourceRelease(`Buffer '${label}'`, allocation.size, () => allocator.destroyBuffer(buffer, allocation));
+    return new Buffer(this, label, desc.size, usage, buffer, allocation, release);
   }
 
   /**
@@ -751,40 +753,36 @@ export class FrameManager implements ResourceOwner {
     this.context.setObjectName(OBJECT_TYPE_IMAGE_VIEW, view, `${label} view`);
     this.#resourcesCreated++;
     if (this.#frameStats !== null) this.#frameStats.resourcesCreated++;
-    return new Texture(this, { label, width, height, depth, format: desc.format, mipLevels, arrayLayers, usage }, info, image, view, allocation);
+    const allocator = this.allocator;
+    const device = this.#device;
+    const release = new ResourceRelease(`Texture '${label}'`, allocation.size, () => {
+      nvk.vkDestroyImageView(device, view, null);
+      allocator.destroyImage(image, allocation);
+    });
+    return new Texture(this, { label, width, height, depth, format: desc.format, mipLevels, arrayLayers, usage }, info, image, view, allocation, release);
   }
 
   /** @internal Called once by Buffer/Texture.destroy(): frees now or after the last frame that used it. */
   releaseResource(resource: Buffer | Texture): void {
-    if (this.#slots === null) throw new DestroyedResourceError("FrameManager", this.label, `destroy of ${resource.label}`);
+    if (this.#slots === null) {
+      // The manager is gone: it waited for the GPU when it was destroyed, so nothing can be in flight.
+      if (!this.allocator.destroyed && !this.context.destroyed) resource._release.destroy();
+      return;
+    }
     this.#resourcesDestroyed++;
     const stats = this.#frameStats;
     if (stats !== null) stats.resourcesDestroyed++;
-    const allocator = this.allocator;
-    const device = this.#device;
-    let destroy: () => void;
-    let size: number;
-    if (resource instanceof Buffer) {
-      const { handle, allocation } = resource._parts;
-      size = allocation.size;
-      destroy = () => allocator.destroyBuffer(handle, allocation);
-    } else {
-      const { image, view, allocation } = resource._parts;
-      size = allocation.size;
-      destroy = () => {
-        nvk.vkDestroyImageView(device, view, null);
-        allocator.destroyImage(image, allocation);
-      };
-    }
+    const release = resource._release;
     const serial = resource.lastUsedSerial;
     if (serial <= this.#completedSerial) {
       this.#deferredImmediate++;
       if (stats !== null) stats.deferredImmediate++;
-      destroy();
+      release.destroy();
       return;
     }
     // A serial above the last submitted one is the next submission's: uploads made between frames wait for it.
-    this.#release.enqueue(serial, `${resource instanceof Buffer ? "Buffer" : "Texture"} '${resource.label}'`, size, destroy);
+    release.serial = serial;
+    this.#release.enqueueItem(release);
     if (stats !== null) stats.deferredQueued++;
   }
 
@@ -807,14 +805,12 @@ export class FrameManager implements ResourceOwner {
       throw new RangeError(`${op}: offset ${describeValue(offset)} + ${bytes.length} bytes must lie within buffer '${buffer.label}' of ${buffer.size} bytes`);
     }
     if (bytes.length === 0) return;
-    const start = performance.now();
     this.#transfers.upload(buffer, bytes, offset);
     buffer.lastUsedSerial = this.recordingSerial;
     const stats = this.#frameStats;
     if (stats !== null) {
       stats.uploads++;
       stats.uploadedBytes += bytes.length;
-      stats.uploadUs += (performance.now() - start) * 1000;
     }
   }
 
@@ -836,14 +832,12 @@ export class FrameManager implements ResourceOwner {
     const bytes = asBytes(op, data);
     const expected = regionBytesOf(texture, r);
     if (bytes.length !== expected) throw new RangeError(`${op}: data must hold ${expected} bytes for a ${r.width}x${r.height} region of texture '${texture.label}' (${texture.formatInfo.name}), got ${bytes.length}`);
-    const start = performance.now();
     this.#transfers.uploadImage(texture, bytes, r);
     texture.lastUsedSerial = this.recordingSerial;
     const stats = this.#frameStats;
     if (stats !== null) {
       stats.uploads++;
       stats.uploadedBytes += bytes.length;
-      stats.uploadUs += (performance.now() - start) * 1000;
     }
   }
 
@@ -916,7 +910,7 @@ export class FrameManager implements ResourceOwner {
   #ringCounters(): { wraps: number; grows: number; waits: number; earlySubmits: number } {
     const staging = this.#transfers.staging;
     const t = this.#transient;
-    return { wraps: staging.wraps + t.wraps, grows: staging.grows + t.grows, waits: staging.waits + t.waits, earlySubmits: this.#transfers.statistics.earlySubmits };
+    return { wraps: staging.wraps + t.wraps, grows: staging.grows + t.grows, waits: staging.waits + t.waits, earlySubmits: this.#transfers.earlySubmits };
   }
 
   /**

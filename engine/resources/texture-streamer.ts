@@ -152,6 +152,8 @@ export interface TextureStreamerFrameStatistics {
   budgetUse: number;
   /** CPU microseconds spent in `update()`. */
   updateUs: number;
+  /** Of those, microseconds inside `FrameManager.uploadImage` (copying pixels into the staging ring). */
+  uploadUs: number;
 }
 
 /** Totals since creation. */
@@ -450,6 +452,7 @@ export class TextureStreamer {
       budgetUsedBytes: 0,
       budgetUse: 0,
       updateUs: 0,
+      uploadUs: 0,
     };
   }
 
@@ -677,7 +680,9 @@ export class TextureStreamer {
         const m = next.uploadedFrom - 1;
         const bytes = data[m - t._dataBase]!;
         if (bytes.length > budget && uploaded > 0) break work;
+        const uploadStart = performance.now();
         this.frames.uploadImage(next.texture, bytes, { mipLevel: m - next.base });
+        stats.uploadUs += (performance.now() - uploadStart) * 1000;
         budget -= bytes.length;
         uploaded += bytes.length;
         stats.uploads++;

@@ -13,7 +13,7 @@ import { DestroyedResourceError, describeValue } from "../errors.js";
 import type { Allocation } from "../memory/allocation.js";
 import type { FormatInfo } from "../vulkan/formats.js";
 import type { NvkHandle } from "../vulkan/handles.js";
-import { Owner, type ResourceOwner } from "./buffer.js";
+import { Owner, type ResourceOwner, type ResourceRelease } from "./buffer.js";
 
 /** A GPU image made by {@link FrameManager.createTexture}; destroyed by {@link Texture.destroy}. */
 export class Texture {
@@ -37,6 +37,8 @@ export class Texture {
   readonly _layouts: Int32Array;
   /** @internal Queue-family owner per subresource. */
   readonly _owners: Uint8Array;
+  /** @internal How the manager frees it. */
+  readonly _release: ResourceRelease;
   #image: NvkHandle;
   #view: NvkHandle;
   #allocation: Allocation;
@@ -51,8 +53,10 @@ export class Texture {
     image: NvkHandle,
     view: NvkHandle,
     allocation: Allocation,
+    release: ResourceRelease,
   ) {
     this.#owner = owner;
+    this._release = release;
     this.label = desc.label;
     this.width = desc.width;
     this.height = desc.height;

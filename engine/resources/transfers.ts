@@ -70,6 +70,7 @@ export interface ImageRegion {
 }
 
 interface BufferCopy {
+  phase: number;
   src: NvkHandle;
   dst: Buffer;
   srcOffset: number;
@@ -77,6 +78,7 @@ interface BufferCopy {
   size: number;
 }
 interface ImageCopy {
+  phase: number;
   src: NvkHandle;
   dst: Texture;
   srcOffset: number;
@@ -97,6 +99,54 @@ class Batch {
   readonly touched = new Map<Texture, Map<number, number>>();
   /** Buffers the batch writes (for release barriers on the transfer queue). */
   readonly buffers = new Set<Buffer>();
+  /**
+   * Copies of one phase write disjoint bytes; a copy that overlaps an earlier one of its phase starts the next
+   * phase, and a TRANSFER -> TRANSFER barrier separates phases, so the later upload wins (write-after-write).
+   */
+  phase = 0;
+  /** What the current phase wrote: per buffer [start, end) pairs; per texture [sub, x0, y0, x1, y1] tuples. */
+  readonly #written = new Map<object, number[]>();
+
+  /** The phase a write of `dst` over the range lands in (a new one when it overlaps this phase's writes). */
+  phaseFor(dst: object, a: number, b: number, c = 0, d = 0, e = 0): number {
+    let list = this.#written.get(dst);
+    if (list === undefined) this.#written.set(dst, (list = []));
+    const image = dst !== null && !(dst instanceof Buffer);
+    const stride = image ? 5 : 2;
+    // Buffers: list[0..1] hold the hull of the phase's ranges; a range outside it (the common case of uploads
+    // filling a buffer in order) cannot overlap, and the scan is skipped.
+    if (!image) {
+      if (list.length === 0) {
+        list.push(a, b);
+      } else if (b <= list[0]! || a >= list[1]!) {
+        list[0] = Math.min(list[0]!, a);
+        list[1] = Math.max(list[1]!, b);
+        list.push(a, b);
+        return this.phase;
+      }
+    }
+    for (let i = image ? 0 : 2; i < list.length; i += stride) {
+      const overlap = image
+        ? list[i] === a && list[i + 1]! < d && b < list[i + 3]! && list[i + 2]! < e && c < list[i + 4]!
+        : list[i]! < b && a < list[i + 1]!;
+      if (overlap) {
+        this.phase++;
+        this.#written.clear();
+        this.#written.set(dst, (list = []));
+        break;
+      }
+    }
+    if (image) list.push(a, b, c, d, e);
+    else {
+      if (list.length === 0) list.push(a, b); // the hull of a new phase
+      else {
+        list[0] = Math.min(list[0]!, a);
+        list[1] = Math.max(list[1]!, b);
+      }
+      list.push(a, b);
+    }
+    return this.phase;
+  }
   get empty(): boolean {
     return this.bufferCopies.length === 0 && this.imageCopies.length === 0;
   }
@@ -105,6 +155,8 @@ class Batch {
     this.imageCopies.length = 0;
     this.touched.clear();
     this.buffers.clear();
+    this.phase = 0;
+    this.#written.clear();
   }
 }
 
@@ -208,6 +260,9 @@ export class Transfers {
   get uploadedBytes(): number {
     return this.#uploadedBytes;
   }
+  get earlySubmits(): number {
+    return this.#earlySubmits;
+  }
 
   /** Whether anything is waiting to be recorded. */
   get pending(): boolean {
@@ -244,7 +299,8 @@ export class Transfers {
       const block = this.staging.block;
       const at = this.staging.offset;
       block.bytes.set(done === 0 && want === total ? bytes : bytes.subarray(done, done + want), at);
-      batch.bufferCopies.push({ src: block.buffer, dst, srcOffset: at, dstOffset: offset + done, size: want });
+      const phase = batch.phaseFor(dst, offset + done, offset + done + want);
+      batch.bufferCopies.push({ phase, src: block.buffer, dst, srcOffset: at, dstOffset: offset + done, size: want });
       done += want;
     }
     if (viaTransfer) {
@@ -304,7 +360,11 @@ export class Transfers {
     let subs = batch.touched.get(texture);
     if (subs === undefined) batch.touched.set(texture, (subs = new Map()));
     if (!subs.has(sub)) subs.set(sub, texture._layouts[sub]!);
+    const cy = batch === this.#transfer ? r.y : y;
+    const ch = batch === this.#transfer ? r.height : height;
+    const phase = batch.phaseFor(texture, sub, r.x, cy, r.x + r.width, cy + ch);
     batch.imageCopies.push({
+      phase,
       src: block.buffer,
       dst: texture,
       srcOffset: at,
@@ -312,9 +372,9 @@ export class Transfers {
       mip: r.mipLevel,
       layer: r.arrayLayer,
       x: r.x,
-      y: batch === this.#transfer ? r.y : y,
+      y: cy,
       width: r.width,
-      height: batch === this.#transfer ? r.height : height,
+      height: ch,
     });
   }
 
@@ -434,32 +494,47 @@ export class Transfers {
   }
 
   #recordCopies(cmd: NvkHandle, b: Batch): void {
-    // One vkCmdCopyBuffer per (source block, destination) run: the common case of many uploads into few buffers
-    // costs one call each, not one per upload.
     const copies = b.bufferCopies;
+    const images = b.imageCopies;
     let i = 0;
-    while (i < copies.length) {
-      const first = copies[i]!;
-      const regions = [];
-      let j = i;
-      while (j < copies.length && copies[j]!.src === first.src && copies[j]!.dst === first.dst) {
-        const c = copies[j]!;
-        regions.push(new nvk.VkBufferCopy({ srcOffset: c.srcOffset, dstOffset: c.dstOffset, size: c.size }));
-        j++;
+    let k = 0;
+    for (let phase = 0; phase <= b.phase; phase++) {
+      if (phase > 0) {
+        const barrier = new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_TRANSFER_WRITE, dstAccessMask: ACCESS_TRANSFER_WRITE });
+        nvk.vkCmdPipelineBarrier(cmd, STAGE_TRANSFER, STAGE_TRANSFER, 0, 1, [barrier], 0, null, 0, null);
       }
-      nvk.vkCmdCopyBuffer(cmd, first.src, first.dst._parts.handle, regions.length, regions);
-      i = j;
-    }
-    for (const c of b.imageCopies) {
-      const region = new nvk.VkBufferImageCopy({
-        bufferOffset: c.srcOffset,
-        bufferRowLength: 0,
-        bufferImageHeight: 0,
-        imageSubresource: new nvk.VkImageSubresourceLayers({ aspectMask: c.dst.aspect, mipLevel: c.mip, baseArrayLayer: c.layer, layerCount: 1 }),
-        imageOffset: new nvk.VkOffset3D({ x: c.x, y: c.y, z: 0 }),
-        imageExtent: new nvk.VkExtent3D({ width: c.width, height: c.height, depth: 1 }),
-      });
-      nvk.vkCmdCopyBufferToImage(cmd, c.src, c.dst._parts.image, LAYOUT_TRANSFER_DST, 1, [region]);
+      // One vkCmdCopyBuffer per run of copies from one ring block into one buffer: many uploads into few buffers
+      // cost one call each, not one per upload. Regions of one phase never overlap.
+      while (i < copies.length && copies[i]!.phase === phase) {
+        const first = copies[i]!;
+        const regions = [];
+        let j = i;
+        while (j < copies.length && copies[j]!.phase === phase && copies[j]!.src === first.src && copies[j]!.dst === first.dst) {
+          // Copies that continue each other in both buffers (a stream of uploads packed in the ring) become one region.
+          const c = copies[j]!;
+          let size = c.size;
+          j++;
+          while (j < copies.length && copies[j]!.phase === phase && copies[j]!.src === c.src && copies[j]!.dst === c.dst && copies[j]!.srcOffset === c.srcOffset + size && copies[j]!.dstOffset === c.dstOffset + size) {
+            size += copies[j]!.size;
+            j++;
+          }
+          regions.push(new nvk.VkBufferCopy({ srcOffset: c.srcOffset, dstOffset: c.dstOffset, size }));
+        }
+        nvk.vkCmdCopyBuffer(cmd, first.src, first.dst._parts.handle, regions.length, regions);
+        i = j;
+      }
+      while (k < images.length && images[k]!.phase === phase) {
+        const c = images[k++]!;
+        const region = new nvk.VkBufferImageCopy({
+          bufferOffset: c.srcOffset,
+          bufferRowLength: 0,
+          bufferImageHeight: 0,
+          imageSubresource: new nvk.VkImageSubresourceLayers({ aspectMask: c.dst.aspect, mipLevel: c.mip, baseArrayLayer: c.layer, layerCount: 1 }),
+          imageOffset: new nvk.VkOffset3D({ x: c.x, y: c.y, z: 0 }),
+          imageExtent: new nvk.VkExtent3D({ width: c.width, height: c.height, depth: 1 }),
+        });
+        nvk.vkCmdCopyBufferToImage(cmd, c.src, c.dst._parts.image, LAYOUT_TRANSFER_DST, 1, [region]);
+      }
     }
   }
 
@@ -532,12 +607,23 @@ export class Transfers {
   recordDownloads(cmd: NvkHandle, serial: number): void {
     const list = this.#downloads.filter((d) => d.serial === 0);
     if (list.length === 0) return;
-    const images = list.filter((d) => d.region !== null);
-    const toSrc = images.map((d) => {
+    // Each image subresource read goes to TRANSFER_SRC once and back once, however many downloads read it.
+    const subresources: { texture: Texture; sub: number }[] = [];
+    const seen = new Map<Texture, Set<number>>();
+    for (const d of list) {
+      if (d.region === null) continue;
       const t = d.source as Texture;
-      const sub = d.region!.mipLevel * t.arrayLayers + d.region!.arrayLayer;
-      return this.#imageBarrier(t, sub, t._layouts[sub]!, LAYOUT_TRANSFER_SRC, ACCESS_MEMORY_WRITE, ACCESS_TRANSFER_READ, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
-    });
+      const sub = d.region.mipLevel * t.arrayLayers + d.region.arrayLayer;
+      let subs = seen.get(t);
+      if (subs === undefined) seen.set(t, (subs = new Set()));
+      if (!subs.has(sub)) {
+        subs.add(sub);
+        subresources.push({ texture: t, sub });
+      }
+    }
+    const toSrc = subresources.map(({ texture: t, sub }) =>
+      this.#imageBarrier(t, sub, t._layouts[sub]!, LAYOUT_TRANSFER_SRC, ACCESS_MEMORY_WRITE, ACCESS_TRANSFER_READ, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED),
+    );
     nvk.vkCmdPipelineBarrier(cmd, STAGE_ALL, STAGE_TRANSFER, 0, 1, [new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_MEMORY_WRITE, dstAccessMask: ACCESS_TRANSFER_READ })], 0, null, toSrc.length, toSrc.length > 0 ? toSrc : null);
     for (const d of list) {
       if (d.region === null) {
@@ -558,11 +644,9 @@ export class Transfers {
       }
       d.serial = serial;
     }
-    const back = images.map((d) => {
-      const t = d.source as Texture;
-      const sub = d.region!.mipLevel * t.arrayLayers + d.region!.arrayLayer;
-      return this.#imageBarrier(t, sub, LAYOUT_TRANSFER_SRC, t._layouts[sub]!, ACCESS_TRANSFER_READ, ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
-    });
+    const back = subresources.map(({ texture: t, sub }) =>
+      this.#imageBarrier(t, sub, LAYOUT_TRANSFER_SRC, t._layouts[sub]!, ACCESS_TRANSFER_READ, ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED),
+    );
     nvk.vkCmdPipelineBarrier(cmd, STAGE_TRANSFER, STAGE_HOST | STAGE_ALL, 0, 1, [new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_TRANSFER_WRITE, dstAccessMask: ACCESS_HOST_READ })], 0, null, back.length, back.length > 0 ? back : null);
   }
 

@@ -23,7 +23,7 @@
  *   that one of them is still writing.
  * @module
  */
-import { DestroyedResourceError } from "../errors.js";
+import { DestroyedResourceError, OutOfDeviceMemoryError, OutOfHostMemoryError } from "../errors.js";
 import type { Allocation } from "../memory/allocation.js";
 import type { Allocator } from "../memory/allocator.js";
 import { MemoryPropertyFlags, MemoryUsage } from "../memory/usage.js";
@@ -173,6 +173,12 @@ export class UploadRing {
   get allocatedBytes(): number {
     return this.#allocatedBytes;
   }
+  /** Bytes not yet retired, in every block. */
+  get used(): number {
+    let used = 0;
+    for (const b of this.#blocks) used += b.used;
+    return used;
+  }
 
   #addBlock(size: number): RingBlock {
     const { buffer, allocation } = this.#allocator.createBuffer(
@@ -201,25 +207,40 @@ export class UploadRing {
   allocate(size: number, alignment: number): boolean {
     if (this.#destroyed) throw new DestroyedResourceError("UploadRing", this.label);
     if (this.#tryAllocate(this.#current, size, alignment)) return true;
-    if (this.policy === "wait") {
-      for (;;) {
-        const serial = this.oldestPendingSerial();
-        if (serial === 0) break;
-        this.#waits++;
-        this.#waitOldest(serial);
-        if (this.#tryAllocate(this.#current, size, alignment)) return true;
-      }
+    if (this.policy === "wait" && this.#waitForSpace(size, alignment)) return true;
+    if (this.#grow(size) && this.#tryAllocate(this.#current, size, alignment)) return true;
+    // At the maximum size: older frames' bytes are the only ones that can come back.
+    return this.#waitForSpace(size, alignment);
+  }
+
+  /** Waits for the oldest frames in turn until the request fits; false when no older frame holds bytes. */
+  #waitForSpace(size: number, alignment: number): boolean {
+    for (;;) {
+      const serial = this.oldestPendingSerial();
+      if (serial === 0) return false;
+      this.#waits++;
+      this.#waitOldest(serial);
+      if (this.#tryAllocate(this.#current, size, alignment)) return true;
     }
+  }
+
+  /** Adds a block twice as large (or large enough for `size`), up to maxSize; false when it may not. */
+  #grow(size: number): boolean {
     const current = this.#current;
     if (current.capacity >= this.maxSize) return false;
     let next = current.capacity * 2;
     while (next < size) next *= 2;
     next = Math.min(next, this.maxSize);
     if (next < size) return false;
-    const block = this.#addBlock(next);
+    try {
+      this.#current = this.#addBlock(next);
+    } catch (error) {
+      // Out of memory (a heap limit, a full VRAM): waiting for older frames is the other way to make room.
+      if (error instanceof OutOfDeviceMemoryError || error instanceof OutOfHostMemoryError) return false;
+      throw error;
+    }
     this.#grows++;
-    this.#current = block;
-    return this.#tryAllocate(block, size, alignment);
+    return true;
   }
 
   #tryAllocate(b: RingBlock, size: number, alignment: number): boolean {
