@@ -40,7 +40,7 @@ import {
   type VirtualBlock,
   type VirtualBlockAlgorithm,
 } from "../engine/index.js";
-import { describeHost, formatNs, intFlag, measure, parseFlags, printTable, repoRoot, summarize, writeResults, type Measurement } from "./lib.js";
+import { describeHost, formatNs, intFlag, measure, parseFlags, printTable, repoRoot, round, summarize, writeResults, type Measurement } from "./lib.js";
 import { native, scratch, Slot } from "../engine/native.js";
 
 export const description =
@@ -247,7 +247,6 @@ function runCpp(binary: string, iterations: number, repetitions: number): Map<st
   return out;
 }
 
-const round = (x: number | null, digits = 1): number | null => (x === null || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
 
 /** createBuffer + destroyBuffer pairs in a buddy pool and in a TLSF pool (see the module header). */
 function measurePools(iterations: number, repetitions: number): { device: string; buddy: Measurement; tlsf: Measurement } {

@@ -51,6 +51,7 @@ import {
   printTable,
   readTextOrNull,
   repoRoot,
+  round,
   summarize,
   UsageError,
   writeResults,
@@ -257,8 +258,6 @@ function rawLoop(context: Context): (n: number) => void {
   };
 }
 
-const round = (x: number | null, digits = 1): number | null =>
-  x === null || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits;
 
 /** Runs the benchmark: `argv` are the arguments after `allocator`. */
 export async function main(argv: readonly string[]): Promise<void> {

@@ -24,18 +24,13 @@ import {
   type Buffer,
   type Texture,
 } from "../engine/index.js";
-import { describeDevice, describeHost, layersFromEnvironment, median, nowNs, printTable, writeResults } from "./lib.js";
+import { describeDevice, describeHost, layersFromEnvironment, median, nowNs, percentile, printTable, writeResults } from "./lib.js";
 
 export const description = "frame manager CPU time per frame (10k live, 1k deferred destroys, 1k transients) and upload throughput vs memcpy";
 export const USAGE = `frame [--frames N]   (default 400 measured frames after 50 warm-up frames)`;
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
 
 export async function main(argv: readonly string[]): Promise<void> {
   const framesArg = argv.indexOf("--frames");

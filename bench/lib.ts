@@ -49,6 +49,17 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** The `q` quantile of `values` (q in [0, 1]; 0.99 for the 99th percentile): the value at rank floor(q * n). */
+export function percentile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+/** `x` rounded to `digits` decimals for a results file; null for null, NaN and infinities. */
+export function round(x: number | null, digits = 1): number | null {
+  return x === null || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits;
+}
+
 /** One measured loop: the samples of every repetition and their median, per item (pair, call, ...). */
 export interface Measurement {
   /** Items per repetition. */

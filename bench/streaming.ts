@@ -45,7 +45,9 @@ import {
   layersFromEnvironment,
   median,
   parseFlags,
+  percentile,
   printTable,
+  round,
   UsageError,
   writeResults,
 } from "./lib.js";
@@ -66,12 +68,6 @@ const WINDOW = 150;
 const SWEEP_SPAN = 2000;
 const SIZES = [64, 128, 256];
 
-const round = (x: number | null, digits = 2): number | null => (x === null || !Number.isFinite(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 /** Least squares of y on (1, x1, x2): [intercept, b1, b2]; null when singular. */
 function regress(y: readonly number[], x1: readonly number[], x2: readonly number[]): [number, number, number] | null {
@@ -271,13 +267,13 @@ export async function main(argv: readonly string[]): Promise<void> {
     console.log(`frames: window of ${WINDOW} textures sweeping 2/frame over ${SWEEP_SPAN}; ${warmup} warm-up + ${frames} measured frames per count\n`);
     const runs = counts.map((n) => {
       const r = runFrames(context, n, frames, warmup);
-      console.log(`registered ${n}: median ${r.streamerUs.length ? median(r.streamerUs).toFixed(1) : "n/a"} µs, p99 ${percentile(r.streamerUs, 99).toFixed(1)} µs per frame (without staging copies)`);
+      console.log(`registered ${n}: median ${r.streamerUs.length ? median(r.streamerUs).toFixed(1) : "n/a"} µs, p99 ${percentile(r.streamerUs, 0.99).toFixed(1)} µs per frame (without staging copies)`);
       return r;
     });
     const evictions = [1024, 10240].map((n) => runEvictions(context, n, evictionSteps));
     const head = runs[runs.length - 1]!;
     const fit = regress(head.streamerUs, head.evictions, head.uploads);
-    const p99 = percentile(head.streamerUs, 99);
+    const p99 = percentile(head.streamerUs, 0.99);
     const perEviction = (e: EvictionRun) => (e.evictNs - e.baselineNs) / 1000;
     const usPerEviction = perEviction(evictions[evictions.length - 1]!);
     const met = (ok: boolean) => (ok ? "yes" : "NO");
@@ -288,8 +284,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       runs.map((r) => [
         String(r.registered),
         median(r.streamerUs).toFixed(1),
-        percentile(r.streamerUs, 99).toFixed(1),
-        percentile(r.totalUs, 99).toFixed(1),
+        percentile(r.streamerUs, 0.99).toFixed(1),
+        percentile(r.totalUs, 0.99).toFixed(1),
         r.scanUs.toFixed(1),
         (r.evictions.reduce((a, b) => a + b, 0) / r.evictions.length).toFixed(2),
         (r.uploads.reduce((a, b) => a + b, 0) / r.uploads.length).toFixed(2),
@@ -310,15 +306,15 @@ export async function main(argv: readonly string[]): Promise<void> {
         [`µs per eviction (${evictions[evictions.length - 1]!.lostable} lost-able)`, usPerEviction.toFixed(2), `<= ${TARGET_US_PER_EVICTION}`, met(usPerEviction <= TARGET_US_PER_EVICTION)],
         ["streamer µs per eviction (frame fit)", fit === null ? "n/a" : fit[1].toFixed(2), "", ""],
         ["streamer µs per upload (frame fit)", fit === null ? "n/a" : fit[2].toFixed(2), "", ""],
-        ["p99 ratio, most/fewest registered", (p99 / percentile(runs[0]!.streamerUs, 99)).toFixed(2), "~1 (flat)", ""],
+        ["p99 ratio, most/fewest registered", (p99 / percentile(runs[0]!.streamerUs, 0.99)).toFixed(2), "~1 (flat)", ""],
       ],
     );
     const file = writeResults("streaming", {
       benchmark: "streaming",
       timestamp: new Date().toISOString(),
-      streamer_us_per_frame_p99: round(p99),
-      streamer_us_per_frame_median: round(median(head.streamerUs)),
-      streamer_with_copies_us_per_frame_p99: round(percentile(head.totalUs, 99)),
+      streamer_us_per_frame_p99: round(p99, 2),
+      streamer_us_per_frame_median: round(median(head.streamerUs), 2),
+      streamer_with_copies_us_per_frame_p99: round(percentile(head.totalUs, 0.99), 2),
       us_per_eviction: round(usPerEviction, 3),
       streamer_us_per_eviction_fit: round(fit?.[1] ?? null, 3),
       streamer_us_per_upload_fit: round(fit?.[2] ?? null, 3),
@@ -328,8 +324,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       by_registered: runs.map((r) => ({
         registered: r.registered,
         median_us: round(median(r.streamerUs)),
-        p99_us: round(percentile(r.streamerUs, 99)),
-        p99_with_copies_us: round(percentile(r.totalUs, 99)),
+        p99_us: round(percentile(r.streamerUs, 0.99)),
+        p99_with_copies_us: round(percentile(r.totalUs, 0.99)),
         scan_baseline_us: round(r.scanUs, 3),
         evictions_per_frame: round(r.evictions.reduce((a, b) => a + b, 0) / r.evictions.length, 3),
         uploads_per_frame: round(r.uploads.reduce((a, b) => a + b, 0) / r.uploads.length, 3),
