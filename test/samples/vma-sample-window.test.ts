@@ -3,9 +3,10 @@
  * and synchronization validation on, is resized from 640x360 to 800x500 at frame 150, and pauses twice (after
  * frames 100 and 250) so that the test can take a screenshot of the X display. Each screenshot must show the
  * window at its size, filled with the clear colour, with the cube in it (its stripe colours, not only the clear
- * colour). The run must end with exit code 0, zero validation messages and zero leaks.
+ * colour). The run must end with exit code 0, zero validation messages and zero leaks. A second run without a
+ * frame limit is ended by pressing Escape in its window (xdotool), and must end as cleanly.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { RgbaImage } from "../../samples/common/png.js";
 import { startXvfb, type XDisplay } from "../helpers/xvfb.js";
@@ -47,25 +48,12 @@ function analyse(shot: RgbaImage): { width: number; height: number; clear: numbe
   return { width: maxX - minX + 1, height: maxY - minY + 1, clear, cube };
 }
 
-test("windowed under Xvfb: 300 frames with a resize, the cube on screen before and after, validation silent, no leaks", async () => {
-  const child = spawn(
-    process.execPath,
-    [
-      "dist/samples/vma-sample/main.js",
-      "--window",
-      "--validation",
-      "--frames", "300",
-      "--width", "640",
-      "--height", "360",
-      "--resize-at", "150:800x500",
-      "--pause-after", "100",
-      "--pause-after", "250",
-    ],
-    { env: x.env, stdio: ["pipe", "pipe", "pipe"] },
-  );
+/** Runs the compiled sample with `args` on the private display; `onPause` sees each "paused after frame N (WxH)". */
+async function runSample(args: readonly string[], onPause: (frame: number, size: string) => void): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ["dist/samples/vma-sample/main.js", ...args], { env: x.env, stdio: ["pipe", "pipe", "pipe"] });
   let output = "";
-  const shots: { frame: number; size: string; shot: RgbaImage }[] = [];
   let pending = "";
+  let failure: unknown = null;
   child.stdout.on("data", (chunk: Buffer) => {
     output += chunk.toString();
     pending += chunk.toString();
@@ -75,13 +63,27 @@ test("windowed under Xvfb: 300 frames with a resize, the cube on screen before a
       pending = pending.slice(newline + 1);
       const m = /^paused after frame (\d+) \((\d+x\d+)\)$/.exec(line);
       if (m !== null) {
-        shots.push({ frame: Number(m[1]), size: m[2]!, shot: x.screenshot() });
+        try {
+          onPause(Number(m[1]), m[2]!);
+        } catch (error) {
+          failure ??= error; // let the sample go on and end; the test fails below
+        }
         child.stdin.write("\n");
       }
     }
   });
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+  if (failure !== null) throw failure;
+  return { code, output };
+}
+
+test("windowed under Xvfb: 300 frames with a resize, the cube on screen before and after, validation silent, no leaks", async () => {
+  const shots: { frame: number; size: string; shot: RgbaImage }[] = [];
+  const { code, output } = await runSample(
+    ["--window", "--validation", "--frames", "300", "--width", "640", "--height", "360", "--resize-at", "150:800x500", "--pause-after", "100", "--pause-after", "250"],
+    (frame, size) => shots.push({ frame, size, shot: x.screenshot() }),
+  );
   expect(code, output).toBe(0);
   expect(output).toMatch(/^Window 640x360: swapchain of \d+ images, (MAILBOX|FIFO)/m);
   expect(output).toMatch(/^Windowed: 300 frames, ended by maxFrames, swapchain recreated [1-9]\d* time\(s\), now 800x500$/m);
@@ -97,4 +99,15 @@ test("windowed under Xvfb: 300 frames with a resize, the cube on screen before a
     expect(a.clear, size).toBeGreaterThan(w * h * 0.4); // mostly background
     expect(a.cube, size).toBeGreaterThan(w * h * 0.02); // and the cube's stripes
   }
+});
+
+test("Escape in the window ends the sample cleanly", async () => {
+  const { code, output } = await runSample(["--window", "--validation", "--quiet", "--width", "320", "--height", "240", "--pause-after", "5"], () => {
+    const r = spawnSync("sh", ["-c", `w=$(xdotool search --name 'Vulkan Memory Allocator Sample' | head -n 1) && xdotool key --window "$w" Escape`], { env: x.env, encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+  });
+  expect(code, output).toBe(0);
+  expect(output).toMatch(/^Windowed: \d+ frames, ended by escape, /m);
+  expect(output).toMatch(/^Leaks at exit: 0; allocations alive before destroy: 0$/m);
+  expect(output).toMatch(/^Validation messages: 0$/m);
 });
