@@ -182,6 +182,8 @@ const SYSTEM_PACKAGES = {
   xvfb: () => which('Xvfb') !== null,
   xauth: () => which('xauth') !== null,
   'x11-apps': () => which('xwd') !== null,
+  // Key presses into windows under Xvfb (the sample's Escape test).
+  xdotool: () => which('xdotool') !== null,
   // ImageMagick's own convert (a stand-in elsewhere on PATH does not count).
   imagemagick: () => exists('/usr/bin/convert'),
   // What node-gyp needs to build the addon.

@@ -63,6 +63,8 @@ export interface FrameStressReport {
   stagingRing: { wraps: number; grows: number; waits: number };
   transientRing: { wraps: number; grows: number; waits: number };
   earlySubmits: number;
+  /** Uploads that went through a dedicated transfer queue (0 on devices without one, such as lavapipe). */
+  transferQueueUploads: number;
   backPressureWaits: number;
   leaks: number;
   seconds: number;
@@ -160,6 +162,7 @@ export async function runFrameStress(options: FrameStressOptions): Promise<Frame
     stagingRing: { wraps: 0, grows: 0, waits: 0 },
     transientRing: { wraps: 0, grows: 0, waits: 0 },
     earlySubmits: 0,
+    transferQueueUploads: 0,
     backPressureWaits: 0,
     leaks: 0,
     seconds: 0,
@@ -327,6 +330,7 @@ export async function runFrameStress(options: FrameStressOptions): Promise<Frame
   report.stagingRing = { wraps: s.stagingRing.wraps, grows: s.stagingRing.grows, waits: s.stagingRing.waits };
   report.transientRing = { wraps: s.transientRing.wraps, grows: s.transientRing.grows, waits: s.transientRing.waits };
   report.earlySubmits = s.transfers.earlySubmits;
+  report.transferQueueUploads = s.transfers.transferQueueUploads;
   report.backPressureWaits = s.backPressureWaits;
   if (s.deferredPending !== 0) fail(`after waitIdle: ${s.deferredPending} destructions still queued`);
   manager.destroy();

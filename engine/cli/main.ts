@@ -1,5 +1,6 @@
 /**
- * The `vkmem` command: `vkmem info`, `vkmem vis`, and `vkmem start` (what `npm start` runs).
+ * The `vkmem` command: `vkmem info`, `vkmem vis`, and `vkmem start` (what `npm start` runs: the VMA sample,
+ * samples/vma-sample, windowed when DISPLAY is set and headless otherwise).
  * @module
  */
 import { info } from "./info.js";
@@ -12,12 +13,18 @@ commands:
                                               the device's memory heaps and types, budgets, and the
                                               allocator's statistics and JSON dump after a demonstration workload
   vis DUMP.json -o MAP.png [--width N]        VMA's JSON dump drawn as a memory map (as GpuMemDumpVis draws it)
-  start                                       what 'npm start' runs (currently: info)
+  start [SAMPLE OPTIONS]                      what 'npm start' runs: VMA's sample, the spinning cube, in a window when
+                                              DISPLAY is set, else headless into out/vma-sample.png ('start --help')
   help                                        this text`;
 
 /** Runs the CLI with `argv` (without node and the script); resolves to the exit code. */
 export async function run(argv: string[]): Promise<number> {
   const [command = "help", ...args] = argv;
+  if (command === "start") {
+    // The sample lives outside the library (samples/); load it only for this command.
+    const sample = (await import("../../samples/vma-sample/main.js")) as { main(argv: readonly string[]): number };
+    return sample.main(args);
+  }
   const valued = command === "vis" ? ["-o", "--output", "--width"] : ["--dump-json"];
   const values = new Map<string, string>();
   const rest: string[] = [];
@@ -39,7 +46,6 @@ export async function run(argv: string[]): Promise<number> {
         return vis({ input: rest[0], output, ...(width === undefined ? {} : { width: Number(width) }) });
       }
       case "info":
-      case "start":
         if (unknown.length > 0) {
           console.error(`vkmem ${command}: unknown option ${unknown[0]}\n\n${USAGE}`);
           return 2;

@@ -1,5 +1,11 @@
 /**
- * FrameManager: frames in flight over one queue, and the deferred destruction that rides on their fences.
+ * FrameManager: frames in flight over one queue, the deferred destruction that rides on their fences, and the
+ * resources, uploads and per-frame memory a game uses every frame.
+ *
+ * Buffers and textures (engine/resources/buffer.ts, texture.ts) are made by the manager and remember the serial of
+ * the last frame that used them; uploads and readbacks go through engine/resources/transfers.ts, and both the
+ * staging data and `allocateTransient` memory come from rings (engine/resources/upload-ring.ts) whose bytes are
+ * retired by the same fences. Each of those modules states its own invariants; this one states the frame's.
  *
  * A game records frame N+1 on the CPU while the GPU still executes frame N (and perhaps N-1). The manager keeps N
  * frame slots (2 or 3). Each slot owns a command pool with one primary command buffer and a fence; each submitted

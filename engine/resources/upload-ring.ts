@@ -117,6 +117,7 @@ export class UploadRing {
   readonly #blocks: RingBlock[] = [];
   #current!: RingBlock;
   #coherent = true;
+  readonly #forceNonCoherent: boolean;
   #destroyed = false;
   #allocations = 0;
   #allocatedBytes = 0;
@@ -129,13 +130,22 @@ export class UploadRing {
    * @param waitOldest waits for the fence of `serial` and retires everything up to it (the manager's job).
    * @throws VkError when the first block cannot be created.
    */
-  constructor(allocator: Allocator, label: string, nonCoherentAtomSize: number, options: Required<UploadRingOptions>, waitOldest: (serial: number) => void) {
+  constructor(
+    allocator: Allocator,
+    label: string,
+    nonCoherentAtomSize: number,
+    options: Required<UploadRingOptions>,
+    waitOldest: (serial: number) => void,
+    /** Tests only: run the non-coherent path (flushes, atom-aligned frames) on coherent memory, where flushing is harmless. */
+    forceNonCoherent = false,
+  ) {
     this.#allocator = allocator;
     this.label = label;
     this.policy = options.policy;
     this.maxSize = options.maxSize;
     this.#atom = nonCoherentAtomSize;
     this.#waitOldest = waitOldest;
+    this.#forceNonCoherent = forceNonCoherent;
     this.#current = this.#addBlock(options.size);
     this.block = this.#current;
   }
@@ -192,7 +202,7 @@ export class UploadRing {
       },
     );
     const data = allocation.mappedData!;
-    this.#coherent = (allocation.memoryProperties & MemoryPropertyFlags.HOST_COHERENT) !== 0;
+    this.#coherent = !this.#forceNonCoherent && (allocation.memoryProperties & MemoryPropertyFlags.HOST_COHERENT) !== 0;
     const block = new RingBlock(buffer, allocation, new Uint8Array(data), size);
     this.#blocks.push(block);
     return block;

@@ -1,4 +1,4 @@
-/** `vkmem info` (what `npm start` runs for now): the device's memory, the workload's statistics, VMA's JSON dump. */
+/** `vkmem info`: the device's memory, the workload's statistics, VMA's JSON dump. */
 import { execFileSync } from "node:child_process";
 import { expect, test } from "vitest";
 import { info } from "../../engine/cli/info.js";

@@ -1,0 +1,615 @@
+/**
+ * The renderer of VMA's sample: the spinning textured cube, drawn into whatever {@link ColorTarget} the loop hands
+ * it (a swapchain or an offscreen image).
+ *
+ * Everything with memory goes through the allocator, named: vertex and index buffers and the texture (uploaded
+ * through staging), and the depth image, which follows the target's size. Every Vulkan object is named for the
+ * validation layer and debuggers.
+ *
+ * Differences from the original, and why: viewport and scissor are dynamic state, so a resize rebuilds the depth
+ * image and framebuffers but not the pipeline; the render pass has explicit external dependencies (the original
+ * has none and relies on the implicit ones, which synchronization validation rejects when a frame's depth and
+ * colour writes meet the next frame's). The projection is the original's left-handed one, built with gl-matrix
+ * (see {@link modelViewProjection}).
+ *
+ * Synchronization: the render pass's incoming dependency orders this frame's colour and depth writes (and the
+ * layout transitions from UNDEFINED) after the previous frame's writes, and after the target's consumer (a readback
+ * copy) of the previous frame; for a swapchain the image-acquired semaphore, waited at COLOR_ATTACHMENT_OUTPUT,
+ * chains into the same first scope. The outgoing dependency makes the colour writes available to the target's
+ * consumer (presentation, or the readback copy). Resources the GPU may still use are destroyed through the
+ * FrameManager's release queue.
+ * @module
+ */
+import { mat4 } from "gl-matrix";
+import {
+  check,
+  DestroyedResourceError,
+  MemoryUsage,
+  nvk,
+  type Allocation,
+  type Allocator,
+  type Context,
+  type Frame,
+  type FrameManager,
+  type NvkHandle,
+} from "../../engine/index.js";
+import { createImageView, type ColorTarget } from "../common/color-target.js";
+import type { SampleRenderer } from "../common/sample-renderer.js";
+import { loadShaderModule } from "../common/shader-module.js";
+import { COLOR_OFFSET, POSITION_OFFSET, TEX_COORD_OFFSET, VERTEX_STRIDE, cubeIndices, cubeVertices } from "./mesh.js";
+import { createFilledBuffer, createFilledImage } from "./staging.js";
+import { TEXTURE_SIZE, stripeTexture } from "./texture.js";
+
+/** Depth formats in order of preference, as in the original. */
+export const DEPTH_FORMATS: readonly number[] = [nvk.VK_FORMAT_D32_SFLOAT, nvk.VK_FORMAT_D32_SFLOAT_S8_UINT, nvk.VK_FORMAT_D24_UNORM_S8_UINT];
+/** The clear colour (linear RGBA). */
+export const CLEAR_COLOR: readonly [number, number, number, number] = [0.25, 0.25, 0.5, 1];
+/** Rotation speed about Y, radians per second. */
+export const ROTATION_SPEED = 0.2 * Math.PI;
+/** Vertical field of view (60 degrees), near and far planes. */
+export const FIELD_OF_VIEW = Math.PI / 3;
+export const NEAR = 0.1;
+export const FAR = 1000;
+/** Where the camera is; it looks at the origin with +Y up. */
+export const EYE: readonly [number, number, number] = [0, -2, 4];
+
+const MIRROR_X = mat4.fromScaling(mat4.create(), [-1, 1, 1]);
+
+/**
+ * The model-view-projection matrix at `timeSeconds` for an aspect ratio, column-major as GLSL reads it.
+ *
+ * The original composes D3D-style left-handed matrices (row vectors, LookAtLH with eye (0,-2,4), PerspectiveLH
+ * with depth 0..1) and hands them to Vulkan, whose clip space has Y pointing down. gl-matrix builds right-handed
+ * ones; the left-handed view of the same camera is the right-handed one with view-space X and Z negated, and the
+ * left-handed projection reads Z negated, so the two agree but for X: clip-space X is mirrored. Hence
+ * `mirrorX * perspectiveZO * lookAt * rotateY`, which gives the original's numbers (test/samples checks them).
+ * @param out receives the matrix; also returned.
+ */
+export function modelViewProjection(out: mat4, timeSeconds: number, aspect: number): mat4 {
+  const projection = mat4.perspectiveZO(mat4.create(), FIELD_OF_VIEW, aspect, NEAR, FAR);
+  const view = mat4.lookAt(mat4.create(), EYE as [number, number, number], [0, 0, 0], [0, 1, 0]);
+  const model = mat4.fromYRotation(mat4.create(), timeSeconds * ROTATION_SPEED);
+  mat4.multiply(out, MIRROR_X, projection);
+  mat4.multiply(out, out, view);
+  return mat4.multiply(out, out, model);
+}
+
+/** The first of {@link DEPTH_FORMATS} usable as an optimal-tiling depth attachment on this device. */
+export function chooseDepthFormat(context: Context): number {
+  const props = new nvk.VkFormatProperties();
+  for (const format of DEPTH_FORMATS) {
+    nvk.vkGetPhysicalDeviceFormatProperties(context.physicalDevice, format, props);
+    if ((props.optimalTilingFeatures & nvk.VK_FORMAT_FEATURE_DEPTH_STENCIL_ATTACHMENT_BIT) !== 0) return format;
+  }
+  throw new Error("chooseDepthFormat: none of D32_SFLOAT, D32_SFLOAT_S8_UINT, D24_UNORM_S8_UINT is a depth attachment format here");
+}
+
+const FORMAT_NAMES: Record<number, string> = {
+  [nvk.VK_FORMAT_D32_SFLOAT]: "D32_SFLOAT",
+  [nvk.VK_FORMAT_D32_SFLOAT_S8_UINT]: "D32_SFLOAT_S8_UINT",
+  [nvk.VK_FORMAT_D24_UNORM_S8_UINT]: "D24_UNORM_S8_UINT",
+};
+
+/** What the render pass was built for; a target that differs needs a new render pass and pipeline. */
+interface PassKey {
+  format: number;
+  finalLayout: number;
+  consumerStageMask: number;
+  consumerAccessMask: number;
+}
+
+interface Depth {
+  readonly image: NvkHandle;
+  readonly allocation: Allocation;
+  readonly view: NvkHandle;
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * The cube renderer. Made by the sample with the context, allocator and frame manager it renders with; destroyed
+ * with `destroy()` after the frame manager's last frame completed (FrameManager.waitIdle()), before the frame
+ * manager, allocator and context.
+ */
+export class CubeRenderer implements SampleRenderer {
+  readonly label: string;
+  /** The chosen depth format. */
+  readonly depthFormat: number;
+  /** Whether the sampler uses anisotropic filtering (the device supports it), and how much. */
+  readonly maxAnisotropy: number;
+  readonly #context: Context;
+  readonly #allocator: Allocator;
+  readonly #frames: FrameManager;
+  readonly #device: NvkHandle;
+  #destroyed = false;
+  // Lifetime of the renderer
+  readonly #sampler: NvkHandle;
+  readonly #setLayout: NvkHandle;
+  readonly #descriptorPool: NvkHandle;
+  readonly #descriptorSet: NvkHandle;
+  readonly #pipelineLayout: NvkHandle;
+  readonly #vertexBuffer: { buffer: NvkHandle; allocation: Allocation };
+  readonly #indexBuffer: { buffer: NvkHandle; allocation: Allocation };
+  readonly #indexCount: number;
+  readonly #texture: { image: NvkHandle; allocation: Allocation };
+  readonly #textureView: NvkHandle;
+  // Per target
+  #passKey: PassKey | null = null;
+  #renderPass: NvkHandle | null = null;
+  #pipeline: NvkHandle | null = null;
+  #depth: Depth | null = null;
+  #framebuffers: NvkHandle[] = [];
+  #width = 0;
+  #height = 0;
+  // Made once, reused every frame
+  readonly #mvp = mat4.create();
+  readonly #pushConstants = new Float32Array(16);
+  readonly #clearValues: any[];
+  readonly #beginInfo: any;
+  readonly #viewport: any;
+  readonly #scissor: any;
+  readonly #vertexBuffers: NvkHandle[];
+  readonly #vertexOffsets = new BigUint64Array(1);
+  readonly #descriptorSets: NvkHandle[];
+
+  /**
+   * Creates the sampler, descriptor set, pipeline layout, mesh and texture (uploaded and waited for).
+   * The pipeline comes with the first {@link setTarget}.
+   * @throws VkError when Vulkan or VMA fails; Error when no depth format is usable or a shader is missing.
+   */
+  constructor(context: Context, allocator: Allocator, frames: FrameManager, label = "vma-sample") {
+    this.label = label;
+    this.#context = context;
+    this.#allocator = allocator;
+    this.#frames = frames;
+    const device = (this.#device = context.device);
+    this.depthFormat = chooseDepthFormat(context);
+
+    const props = new nvk.VkPhysicalDeviceProperties();
+    nvk.vkGetPhysicalDeviceProperties(context.physicalDevice, props);
+    this.maxAnisotropy = context.features.samplerAnisotropy ? Math.min(16, props.limits.maxSamplerAnisotropy as number) : 0;
+    const sampler = (this.#sampler = new nvk.VkSampler());
+    check(
+      nvk.vkCreateSampler(
+        device,
+        new nvk.VkSamplerCreateInfo({
+          magFilter: nvk.VK_FILTER_LINEAR,
+          minFilter: nvk.VK_FILTER_LINEAR,
+          mipmapMode: nvk.VK_SAMPLER_MIPMAP_MODE_LINEAR,
+          addressModeU: nvk.VK_SAMPLER_ADDRESS_MODE_REPEAT,
+          addressModeV: nvk.VK_SAMPLER_ADDRESS_MODE_REPEAT,
+          addressModeW: nvk.VK_SAMPLER_ADDRESS_MODE_REPEAT,
+          anisotropyEnable: this.maxAnisotropy > 0,
+          maxAnisotropy: Math.max(1, this.maxAnisotropy),
+          compareEnable: false,
+          compareOp: nvk.VK_COMPARE_OP_ALWAYS,
+          minLod: 0,
+          maxLod: nvk.VK_LOD_CLAMP_NONE ?? 1000,
+          borderColor: nvk.VK_BORDER_COLOR_INT_OPAQUE_BLACK,
+          unnormalizedCoordinates: false,
+        }),
+        null,
+        sampler,
+      ),
+      "vkCreateSampler",
+      label,
+    );
+    this.#name(nvk.VK_OBJECT_TYPE_SAMPLER, sampler, "texture sampler");
+
+    const setLayout = (this.#setLayout = new nvk.VkDescriptorSetLayout());
+    check(
+      nvk.vkCreateDescriptorSetLayout(
+        device,
+        new nvk.VkDescriptorSetLayoutCreateInfo({
+          bindingCount: 1,
+          pBindings: [
+            new nvk.VkDescriptorSetLayoutBinding({
+              binding: 1,
+              descriptorType: nvk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER,
+              descriptorCount: 1,
+              stageFlags: nvk.VK_SHADER_STAGE_FRAGMENT_BIT,
+            }),
+          ],
+        }),
+        null,
+        setLayout,
+      ),
+      "vkCreateDescriptorSetLayout",
+      label,
+    );
+    this.#name(nvk.VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT, setLayout, "descriptor set layout");
+    const pool = (this.#descriptorPool = new nvk.VkDescriptorPool());
+    check(
+      nvk.vkCreateDescriptorPool(
+        device,
+        new nvk.VkDescriptorPoolCreateInfo({
+          maxSets: 1,
+          poolSizeCount: 1,
+          pPoolSizes: [new nvk.VkDescriptorPoolSize({ type: nvk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, descriptorCount: 1 })],
+        }),
+        null,
+        pool,
+      ),
+      "vkCreateDescriptorPool",
+      label,
+    );
+    this.#name(nvk.VK_OBJECT_TYPE_DESCRIPTOR_POOL, pool, "descriptor pool");
+    const set = (this.#descriptorSet = new nvk.VkDescriptorSet());
+    check(
+      nvk.vkAllocateDescriptorSets(device, new nvk.VkDescriptorSetAllocateInfo({ descriptorPool: pool, descriptorSetCount: 1, pSetLayouts: [setLayout] }), [set]),
+      "vkAllocateDescriptorSets",
+      label,
+    );
+    this.#name(nvk.VK_OBJECT_TYPE_DESCRIPTOR_SET, set, "descriptor set");
+    this.#descriptorSets = [set];
+
+    const pipelineLayout = (this.#pipelineLayout = new nvk.VkPipelineLayout());
+    check(
+      nvk.vkCreatePipelineLayout(
+        device,
+        new nvk.VkPipelineLayoutCreateInfo({
+          setLayoutCount: 1,
+          pSetLayouts: [setLayout],
+          pushConstantRangeCount: 1,
+          pPushConstantRanges: [new nvk.VkPushConstantRange({ stageFlags: nvk.VK_SHADER_STAGE_VERTEX_BIT, offset: 0, size: 64 })],
+        }),
+        null,
+        pipelineLayout,
+      ),
+      "vkCreatePipelineLayout",
+      label,
+    );
+    this.#name(nvk.VK_OBJECT_TYPE_PIPELINE_LAYOUT, pipelineLayout, "pipeline layout");
+
+    const indices = cubeIndices();
+    this.#indexCount = indices.length;
+    this.#vertexBuffer = createFilledBuffer(context, allocator, `${label} cube vertices`, nvk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, cubeVertices());
+    this.#indexBuffer = createFilledBuffer(context, allocator, `${label} cube indices`, nvk.VK_BUFFER_USAGE_INDEX_BUFFER_BIT, indices);
+    this.#texture = createFilledImage(context, allocator, `${label} stripe texture`, TEXTURE_SIZE, TEXTURE_SIZE, stripeTexture());
+    this.#textureView = createImageView(context, this.#texture.image, nvk.VK_FORMAT_R8G8B8A8_UNORM, nvk.VK_IMAGE_ASPECT_COLOR_BIT, `${label} stripe texture view`);
+    nvk.vkUpdateDescriptorSets(
+      device,
+      1,
+      [
+        new nvk.VkWriteDescriptorSet({
+          dstSet: set,
+          dstBinding: 1,
+          dstArrayElement: 0,
+          descriptorCount: 1,
+          descriptorType: nvk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER,
+          pImageInfo: [new nvk.VkDescriptorImageInfo({ sampler, imageView: this.#textureView, imageLayout: nvk.VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL })],
+        }),
+      ],
+      0,
+      null,
+    );
+
+    // nvk's VkClearColorValue setter writes the four floats at byte offsets 0..3 (PLATFORM.md): write the bytes.
+    const colour = new nvk.VkClearValue();
+    new Float32Array(colour.memoryBuffer, colour.memoryOffset ?? 0, 4).set(CLEAR_COLOR);
+    const depth = new nvk.VkClearValue();
+    new Float32Array(depth.memoryBuffer, depth.memoryOffset ?? 0, 4).set([1, 0, 0, 0]); // depth 1.0, stencil 0
+    this.#clearValues = [colour, depth];
+    this.#beginInfo = new nvk.VkRenderPassBeginInfo({});
+    this.#viewport = new nvk.VkViewport({ x: 0, y: 0, width: 1, height: 1, minDepth: 0, maxDepth: 1 });
+    this.#scissor = new nvk.VkRect2D({ offset: new nvk.VkOffset2D({ x: 0, y: 0 }), extent: new nvk.VkExtent2D({ width: 1, height: 1 }) });
+    this.#vertexBuffers = [this.#vertexBuffer.buffer];
+  }
+
+  /** "D32_SFLOAT" and so on. */
+  get depthFormatName(): string {
+    return FORMAT_NAMES[this.depthFormat] ?? String(this.depthFormat);
+  }
+
+  setTarget(target: ColorTarget): void {
+    this.#live("setTarget");
+    const key: PassKey = {
+      format: target.format,
+      finalLayout: target.finalLayout,
+      consumerStageMask: target.consumerStageMask,
+      consumerAccessMask: target.consumerAccessMask,
+    };
+    const old = this.#passKey;
+    if (old === null || old.format !== key.format || old.finalLayout !== key.finalLayout || old.consumerStageMask !== key.consumerStageMask || old.consumerAccessMask !== key.consumerAccessMask) {
+      this.#releasePass();
+      this.#createPass(key);
+    }
+    if (this.#depth === null || this.#depth.width !== target.width || this.#depth.height !== target.height) {
+      this.#releaseDepth();
+      this.#depth = this.#createDepth(target.width, target.height);
+    }
+    this.#releaseFramebuffers();
+    this.#framebuffers = target.views.map((view, i) => {
+      const framebuffer = new nvk.VkFramebuffer();
+      check(
+        nvk.vkCreateFramebuffer(
+          this.#device,
+          new nvk.VkFramebufferCreateInfo({
+            renderPass: this.#renderPass,
+            attachmentCount: 2,
+            pAttachments: [view, this.#depth!.view],
+            width: target.width,
+            height: target.height,
+            layers: 1,
+          }),
+          null,
+          framebuffer,
+        ),
+        "vkCreateFramebuffer",
+        this.label,
+      );
+      this.#name(nvk.VK_OBJECT_TYPE_FRAMEBUFFER, framebuffer, `framebuffer ${target.label} ${i}`);
+      return framebuffer;
+    });
+    this.#width = target.width;
+    this.#height = target.height;
+  }
+
+  record(frame: Frame, imageIndex: number, timeSeconds: number): void {
+    this.#live("record");
+    const framebuffer = this.#framebuffers[imageIndex];
+    if (framebuffer === undefined) throw new RangeError(`CubeRenderer.record: no framebuffer for image ${imageIndex} (setTarget first)`);
+    const cmd = frame.commandBuffer;
+    const width = this.#width;
+    const height = this.#height;
+    const begin = this.#beginInfo;
+    begin.renderPass = this.#renderPass;
+    begin.framebuffer = framebuffer;
+    begin.renderArea = new nvk.VkRect2D({ offset: new nvk.VkOffset2D({ x: 0, y: 0 }), extent: new nvk.VkExtent2D({ width, height }) });
+    begin.clearValueCount = 2;
+    begin.pClearValues = this.#clearValues;
+    nvk.vkCmdBeginRenderPass(cmd, begin, nvk.VK_SUBPASS_CONTENTS_INLINE);
+    nvk.vkCmdBindPipeline(cmd, nvk.VK_PIPELINE_BIND_POINT_GRAPHICS, this.#pipeline);
+    this.#viewport.width = width;
+    this.#viewport.height = height;
+    nvk.vkCmdSetViewport(cmd, 0, 1, [this.#viewport]);
+    this.#scissor.extent = new nvk.VkExtent2D({ width, height });
+    nvk.vkCmdSetScissor(cmd, 0, 1, [this.#scissor]);
+    nvk.vkCmdBindDescriptorSets(cmd, nvk.VK_PIPELINE_BIND_POINT_GRAPHICS, this.#pipelineLayout, 0, 1, this.#descriptorSets, 0, null);
+    modelViewProjection(this.#mvp, timeSeconds, width / height);
+    this.#pushConstants.set(this.#mvp);
+    nvk.vkCmdPushConstants(cmd, this.#pipelineLayout, nvk.VK_SHADER_STAGE_VERTEX_BIT, 0, 64, this.#pushConstants.buffer);
+    nvk.vkCmdBindVertexBuffers(cmd, 0, 1, this.#vertexBuffers, this.#vertexOffsets);
+    nvk.vkCmdBindIndexBuffer(cmd, this.#indexBuffer.buffer, 0, nvk.VK_INDEX_TYPE_UINT16);
+    nvk.vkCmdDrawIndexed(cmd, this.#indexCount, 1, 0, 0, 0);
+    nvk.vkCmdEndRenderPass(cmd);
+  }
+
+  /**
+   * Destroys everything the renderer made: pipeline, render pass, framebuffers and depth image go through the
+   * FrameManager's release queue; the rest at once. Precondition: the GPU is done with the renderer's frames
+   * (FrameManager.waitIdle()). A second call does nothing.
+   */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#releaseFramebuffers();
+    this.#releaseDepth();
+    this.#releasePass();
+    this.#destroyed = true;
+    const d = this.#device;
+    nvk.vkDestroyImageView(d, this.#textureView, null);
+    this.#allocator.destroyImage(this.#texture.image, this.#texture.allocation);
+    this.#allocator.destroyBuffer(this.#indexBuffer.buffer, this.#indexBuffer.allocation);
+    this.#allocator.destroyBuffer(this.#vertexBuffer.buffer, this.#vertexBuffer.allocation);
+    nvk.vkDestroyPipelineLayout(d, this.#pipelineLayout, null);
+    nvk.vkDestroyDescriptorPool(d, this.#descriptorPool, null); // frees the set
+    nvk.vkDestroyDescriptorSetLayout(d, this.#setLayout, null);
+    nvk.vkDestroySampler(d, this.#sampler, null);
+  }
+
+  #createPass(key: PassKey): void {
+    const d = this.#device;
+    const attachments = [
+      new nvk.VkAttachmentDescription({
+        format: key.format,
+        samples: nvk.VK_SAMPLE_COUNT_1_BIT,
+        loadOp: nvk.VK_ATTACHMENT_LOAD_OP_CLEAR,
+        storeOp: nvk.VK_ATTACHMENT_STORE_OP_STORE,
+        stencilLoadOp: nvk.VK_ATTACHMENT_LOAD_OP_DONT_CARE,
+        stencilStoreOp: nvk.VK_ATTACHMENT_STORE_OP_DONT_CARE,
+        initialLayout: nvk.VK_IMAGE_LAYOUT_UNDEFINED,
+        finalLayout: key.finalLayout,
+      }),
+      new nvk.VkAttachmentDescription({
+        format: this.depthFormat,
+        samples: nvk.VK_SAMPLE_COUNT_1_BIT,
+        loadOp: nvk.VK_ATTACHMENT_LOAD_OP_CLEAR,
+        storeOp: nvk.VK_ATTACHMENT_STORE_OP_DONT_CARE,
+        stencilLoadOp: nvk.VK_ATTACHMENT_LOAD_OP_DONT_CARE,
+        stencilStoreOp: nvk.VK_ATTACHMENT_STORE_OP_DONT_CARE,
+        initialLayout: nvk.VK_IMAGE_LAYOUT_UNDEFINED,
+        finalLayout: nvk.VK_IMAGE_LAYOUT_DEPTH_STENCIL_ATTACHMENT_OPTIMAL,
+      }),
+    ];
+    const colourStage = nvk.VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT;
+    const fragmentTests = nvk.VK_PIPELINE_STAGE_EARLY_FRAGMENT_TESTS_BIT | nvk.VK_PIPELINE_STAGE_LATE_FRAGMENT_TESTS_BIT;
+    const consumerBefore = key.consumerStageMask === nvk.VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT ? 0 : key.consumerStageMask;
+    const dependencies = [
+      // The previous frame's colour and depth writes (and its readback copy, when there is one) before this
+      // frame's layout transitions, clears and writes.
+      new nvk.VkSubpassDependency({
+        srcSubpass: nvk.VK_SUBPASS_EXTERNAL,
+        dstSubpass: 0,
+        srcStageMask: colourStage | fragmentTests | consumerBefore,
+        dstStageMask: colourStage | fragmentTests,
+        srcAccessMask: nvk.VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT | nvk.VK_ACCESS_DEPTH_STENCIL_ATTACHMENT_WRITE_BIT,
+        dstAccessMask:
+          nvk.VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT | nvk.VK_ACCESS_DEPTH_STENCIL_ATTACHMENT_WRITE_BIT | nvk.VK_ACCESS_DEPTH_STENCIL_ATTACHMENT_READ_BIT,
+      }),
+      // This frame's colour writes before whoever uses the image next (presentation or the readback copy).
+      new nvk.VkSubpassDependency({
+        srcSubpass: 0,
+        dstSubpass: nvk.VK_SUBPASS_EXTERNAL,
+        srcStageMask: colourStage,
+        dstStageMask: key.consumerStageMask,
+        srcAccessMask: nvk.VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT,
+        dstAccessMask: key.consumerAccessMask,
+      }),
+    ];
+    const renderPass = new nvk.VkRenderPass();
+    check(
+      nvk.vkCreateRenderPass(
+        d,
+        new nvk.VkRenderPassCreateInfo({
+          attachmentCount: 2,
+          pAttachments: attachments,
+          subpassCount: 1,
+          pSubpasses: [
+            new nvk.VkSubpassDescription({
+              pipelineBindPoint: nvk.VK_PIPELINE_BIND_POINT_GRAPHICS,
+              colorAttachmentCount: 1,
+              pColorAttachments: [new nvk.VkAttachmentReference({ attachment: 0, layout: nvk.VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL })],
+              pDepthStencilAttachment: new nvk.VkAttachmentReference({ attachment: 1, layout: nvk.VK_IMAGE_LAYOUT_DEPTH_STENCIL_ATTACHMENT_OPTIMAL }),
+            }),
+          ],
+          dependencyCount: dependencies.length,
+          pDependencies: dependencies,
+        }),
+        null,
+        renderPass,
+      ),
+      "vkCreateRenderPass",
+      this.label,
+    );
+    try {
+      this.#name(nvk.VK_OBJECT_TYPE_RENDER_PASS, renderPass, "render pass");
+      this.#pipeline = this.#createPipeline(renderPass);
+    } catch (error) {
+      nvk.vkDestroyRenderPass(d, renderPass, null);
+      throw error;
+    }
+    this.#renderPass = renderPass;
+    this.#passKey = key;
+  }
+
+  #createPipeline(renderPass: NvkHandle): NvkHandle {
+    const d = this.#device;
+    const vertexShader = loadShaderModule(this.#context, "vma-sample.vert");
+    let fragmentShader: NvkHandle | null = null;
+    try {
+      fragmentShader = loadShaderModule(this.#context, "vma-sample.frag");
+      const attribute = (location: number, format: number, offset: number) =>
+        new nvk.VkVertexInputAttributeDescription({ location, binding: 0, format, offset });
+      const info = new nvk.VkGraphicsPipelineCreateInfo({
+        stageCount: 2,
+        pStages: [
+          new nvk.VkPipelineShaderStageCreateInfo({ stage: nvk.VK_SHADER_STAGE_VERTEX_BIT, module: vertexShader, pName: "main" }),
+          new nvk.VkPipelineShaderStageCreateInfo({ stage: nvk.VK_SHADER_STAGE_FRAGMENT_BIT, module: fragmentShader, pName: "main" }),
+        ],
+        pVertexInputState: new nvk.VkPipelineVertexInputStateCreateInfo({
+          vertexBindingDescriptionCount: 1,
+          pVertexBindingDescriptions: [new nvk.VkVertexInputBindingDescription({ binding: 0, stride: VERTEX_STRIDE, inputRate: nvk.VK_VERTEX_INPUT_RATE_VERTEX })],
+          vertexAttributeDescriptionCount: 3,
+          pVertexAttributeDescriptions: [
+            attribute(0, nvk.VK_FORMAT_R32G32B32_SFLOAT, POSITION_OFFSET),
+            attribute(1, nvk.VK_FORMAT_R32G32B32_SFLOAT, COLOR_OFFSET),
+            attribute(2, nvk.VK_FORMAT_R32G32_SFLOAT, TEX_COORD_OFFSET),
+          ],
+        }),
+        pInputAssemblyState: new nvk.VkPipelineInputAssemblyStateCreateInfo({
+          topology: nvk.VK_PRIMITIVE_TOPOLOGY_TRIANGLE_STRIP,
+          primitiveRestartEnable: true,
+        }),
+        pViewportState: new nvk.VkPipelineViewportStateCreateInfo({ viewportCount: 1, scissorCount: 1 }),
+        pRasterizationState: new nvk.VkPipelineRasterizationStateCreateInfo({
+          depthClampEnable: false,
+          rasterizerDiscardEnable: false,
+          polygonMode: nvk.VK_POLYGON_MODE_FILL,
+          cullMode: nvk.VK_CULL_MODE_BACK_BIT,
+          frontFace: nvk.VK_FRONT_FACE_COUNTER_CLOCKWISE,
+          depthBiasEnable: false,
+          lineWidth: 1,
+        }),
+        pMultisampleState: new nvk.VkPipelineMultisampleStateCreateInfo({ rasterizationSamples: nvk.VK_SAMPLE_COUNT_1_BIT, minSampleShading: 1 }),
+        pDepthStencilState: new nvk.VkPipelineDepthStencilStateCreateInfo({
+          depthTestEnable: true,
+          depthWriteEnable: true,
+          depthCompareOp: nvk.VK_COMPARE_OP_LESS,
+          depthBoundsTestEnable: false,
+          stencilTestEnable: false,
+        }),
+        pColorBlendState: new nvk.VkPipelineColorBlendStateCreateInfo({
+          logicOpEnable: false,
+          attachmentCount: 1,
+          pAttachments: [
+            new nvk.VkPipelineColorBlendAttachmentState({
+              blendEnable: false,
+              colorWriteMask:
+                nvk.VK_COLOR_COMPONENT_R_BIT | nvk.VK_COLOR_COMPONENT_G_BIT | nvk.VK_COLOR_COMPONENT_B_BIT | nvk.VK_COLOR_COMPONENT_A_BIT,
+            }),
+          ],
+        }),
+        pDynamicState: new nvk.VkPipelineDynamicStateCreateInfo({
+          dynamicStateCount: 2,
+          pDynamicStates: new Int32Array([nvk.VK_DYNAMIC_STATE_VIEWPORT, nvk.VK_DYNAMIC_STATE_SCISSOR]),
+        }),
+        layout: this.#pipelineLayout,
+        renderPass,
+        subpass: 0,
+        basePipelineIndex: -1,
+      });
+      const pipeline = new nvk.VkPipeline();
+      check(nvk.vkCreateGraphicsPipelines(d, null, 1, [info], null, [pipeline]), "vkCreateGraphicsPipelines", this.label);
+      this.#name(nvk.VK_OBJECT_TYPE_PIPELINE, pipeline, "pipeline");
+      return pipeline;
+    } finally {
+      if (fragmentShader !== null) nvk.vkDestroyShaderModule(d, fragmentShader, null);
+      nvk.vkDestroyShaderModule(d, vertexShader, null);
+    }
+  }
+
+  #createDepth(width: number, height: number): Depth {
+    const name = `${this.label} depth ${width}x${height}`;
+    const { image, allocation } = this.#allocator.createImage(
+      { format: this.depthFormat, extent: { width, height }, usage: nvk.VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT },
+      { usage: MemoryUsage.Auto, name },
+    );
+    this.#context.setObjectName(nvk.VK_OBJECT_TYPE_IMAGE, image, name);
+    const view = createImageView(this.#context, image, this.depthFormat, nvk.VK_IMAGE_ASPECT_DEPTH_BIT, `${name} view`);
+    return { image, allocation, view, width, height };
+  }
+
+  // The #release* methods hand what the GPU may still use to the FrameManager, which destroys it once the last
+  // frame that used it has completed (at once when that frame is already complete).
+  #releaseFramebuffers(): void {
+    const d = this.#device;
+    for (const framebuffer of this.#framebuffers) {
+      this.#frames.destroyLater(`${this.label} framebuffer`, 0, () => nvk.vkDestroyFramebuffer(d, framebuffer, null));
+    }
+    this.#framebuffers = [];
+  }
+
+  #releaseDepth(): void {
+    const depth = this.#depth;
+    if (depth === null) return;
+    this.#depth = null;
+    const d = this.#device;
+    const allocator = this.#allocator;
+    this.#frames.destroyLater(`${this.label} depth`, depth.allocation.size, () => {
+      nvk.vkDestroyImageView(d, depth.view, null);
+      allocator.destroyImage(depth.image, depth.allocation);
+    });
+  }
+
+  #releasePass(): void {
+    const pipeline = this.#pipeline;
+    const renderPass = this.#renderPass;
+    this.#pipeline = null;
+    this.#renderPass = null;
+    this.#passKey = null;
+    if (pipeline === null || renderPass === null) return;
+    const d = this.#device;
+    this.#frames.destroyLater(`${this.label} pipeline`, 0, () => {
+      nvk.vkDestroyPipeline(d, pipeline, null);
+      nvk.vkDestroyRenderPass(d, renderPass, null);
+    });
+  }
+
+  #name(type: number, handle: NvkHandle, what: string): void {
+    this.#context.setObjectName(type, handle, `${this.label} ${what}`);
+  }
+
+  #live(operation: string): void {
+    if (this.#destroyed) throw new DestroyedResourceError("CubeRenderer", this.label, operation);
+  }
+}
