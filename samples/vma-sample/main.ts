@@ -24,6 +24,7 @@ import {
   type FrameManager,
 } from "../../engine/index.js";
 import { formatFrameTimes } from "../common/frame-timer.js";
+import { finishSample, sampleMain } from "../common/sample-exit.js";
 import { runHeadless } from "../common/headless-loop.js";
 import { OffscreenTarget } from "../common/offscreen-target.js";
 import { writePng } from "../common/png.js";
@@ -238,50 +239,14 @@ export function runSample(options: SampleOptions, print: (line: string) => void 
     print(`vma-sample: ${(error as Error).stack ?? String(error)}`);
     code = 1;
   } finally {
-    try {
-      frames?.waitIdle();
-    } catch {
-      /* device lost: destroy anyway */
-    }
-    renderer?.destroy();
-    offscreen?.destroy();
-    swapchain?.destroy();
-    frames?.destroy();
-    if (allocator !== null) {
-      const live = allocator.allocationCount;
-      const leaks = allocator.destroy();
-      print(`Leaks at exit: ${leaks.length}${leaks.length > 0 ? ` (${leaks.map((l) => l.name ?? "(unnamed)").join(", ")})` : ""}; allocations alive before destroy: ${live}`);
-      if (leaks.length > 0 || live > 0) code = 1;
-    }
-    if (context !== null) {
-      context.destroy();
-      if (options.validation) {
-        const messages = context.validationMessages.filter((m) => m.severity === "error" || m.severity === "warning");
-        print(`Validation messages: ${messages.length}`);
-        for (const m of messages) print(`  [${m.severity}] ${m.id}: ${m.message}`);
-        if (messages.length > 0) code = 1;
-      }
-    }
-    if (window !== null) {
-      window.close();
-      window.pollEvents();
-    }
+    if (finishSample({ frames, made: [renderer, offscreen, swapchain], allocator, context, window, validation: options.validation }, print) !== 0) code = 1;
   }
   return code;
 }
 
 /** Parses `argv` and runs; the exit code. */
 export function main(argv: readonly string[]): number {
-  const parsed = parseArgs(argv);
-  if (parsed === "help") {
-    console.log(USAGE);
-    return 0;
-  }
-  if (typeof parsed === "string") {
-    console.error(`vma-sample: ${parsed}\n\n${USAGE}`);
-    return 2;
-  }
-  return runSample(parsed);
+  return sampleMain("vma-sample", argv, USAGE, parseArgs, (options) => runSample(options));
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
