@@ -154,6 +154,8 @@ export interface TextureStreamerFrameStatistics {
   updateUs: number;
   /** Of those, microseconds inside `FrameManager.uploadImage` (copying pixels into the staging ring). */
   uploadUs: number;
+  /** Of those, microseconds inside `FrameManager.createTexture` (VMA and the driver; evictions it caused included). */
+  createUs: number;
 }
 
 /** Totals since creation. */
@@ -453,6 +455,7 @@ export class TextureStreamer {
       budgetUse: 0,
       updateUs: 0,
       uploadUs: 0,
+      createUs: 0,
     };
   }
 
@@ -819,6 +822,7 @@ export class TextureStreamer {
   /** Creates the image for mips [base, mipLevels) in the pool, evicting cold images; null when nothing more fits. */
   #createImage(t: StreamedTexture, base: number, pool: Pool, stats: TextureStreamerFrameStatistics): ImageSlot | null {
     let texture: Texture;
+    const start = performance.now();
     try {
       texture = this.frames.createTexture({
         label: `${t.label} mips ${base}+`,
@@ -833,6 +837,8 @@ export class TextureStreamer {
       if (!(error instanceof OutOfDeviceMemoryError)) throw error;
       stats.outOfBudget++;
       return null;
+    } finally {
+      stats.createUs += (performance.now() - start) * 1000;
     }
     const allocation = texture.allocation;
     const slot = new ImageSlot(texture, allocation, allocation.size, base, t.mipLevels);
