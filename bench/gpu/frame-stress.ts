@@ -14,9 +14,9 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
+import { runStressProgram } from "./stress-program.js";
 import {
   createAllocator,
-  createContext,
   createFrameManager,
   MemoryHeapFlags,
   MemoryPropertyFlags,
@@ -91,7 +91,8 @@ export function checksum(data: Uint8Array): number {
   return h >>> 0;
 }
 
-function mulberry(seed: number): () => number {
+/** mulberry32: a seeded generator of numbers in [0, 1). */
+export function mulberry(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -344,12 +345,5 @@ export async function runFrameStress(options: FrameStressOptions): Promise<Frame
 // As a program (the GPU machine): node dist/bench/gpu/frame-stress.js [frames]
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const frames = Number(process.argv[2] ?? 2000);
-  const context = createContext({ applicationName: "vkmem frame stress", validation: true, synchronizationValidation: true, headless: true });
-  console.log(`device: ${context.deviceName}; validation ${context.validation ? "on" : "unavailable"}`);
-  const report = await runFrameStress({ context, frames });
-  const messages = context.validationMessages.filter((m) => m.severity === "error" || m.severity === "warning");
-  for (const m of messages.slice(0, 10)) console.log(`[${m.severity}] ${m.message.slice(0, 400)}`);
-  console.log(JSON.stringify({ device: context.deviceName, validationMessages: messages.length, ...report }, null, 2));
-  context.destroy();
-  process.exitCode = report.failures.length + messages.length;
+  await runStressProgram("vkmem frame stress", (context) => runFrameStress({ context, frames }));
 }

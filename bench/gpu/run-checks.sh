@@ -8,7 +8,8 @@
 # There, with .gpu carried:
 #   source .gpu/prelude.sh && bash bench/gpu/run-checks.sh
 # It runs `vkmem info` (device, heaps, types, budgets, JSON dump), the memory-type checks with the validation layer
-# on, and the allocator benchmark; outputs go to $OUT when set. Exit status: the number of failed steps.
+# on, the allocator benchmark, the streaming stress run (validation on) and the streaming benchmark; outputs go to
+# $OUT when set. Exit status: the number of failed steps.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -34,5 +35,11 @@ node bin/vkmem.js info > "$out/vkmem-info.txt" 2>&1 || failed=$((failed + 1))
 head -n 40 "$out/vkmem-info.txt"
 node dist/bench/gpu/memory-types.js 2>&1 | tee "$out/memory-types.txt" || failed=$((failed + 1))
 bash bench/gpu/run-allocator.sh "$@" || failed=$((failed + 1))
+# Texture streaming (#6): the stress run with the validation layer (exit status = failed checks + messages), then
+# the streamer benchmark (bench/results/streaming.json, copied to $out).
+node dist/bench/gpu/streaming-stress.js 6000 4 > "$out/streaming-stress.txt" 2>&1 || failed=$((failed + 1))
+tail -n 22 "$out/streaming-stress.txt"
+node dist/bench/run.js streaming 2>&1 | tee "$out/streaming.txt" || failed=$((failed + 1))
+[ "$out" = bench/results ] || cp bench/results/streaming.json "$out/" || failed=$((failed + 1))
 echo "run-checks: $failed step(s) failed"
 exit "$failed"

@@ -19,7 +19,7 @@ import {
 } from "../../engine/index.js";
 import * as vk from "../../engine/vulkan/constants.js";
 import { useGpuContext } from "../helpers/gpu.js";
-import { checksum, mipPixels, mipRange } from "../helpers/mip-pixels.js";
+import { checksum, mipPixels, mipRange } from "../../bench/gpu/mip-pixels.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -24,7 +24,7 @@ import { parseOptions } from "../../samples/texture-streaming/main.js";
 import { GalleryRenderer } from "../../samples/texture-streaming/renderer.js";
 import { cameraZ, makePanels, mipFor, panelBytes, panelMipPixels, SPACING, VIEW_DISTANCE, visiblePanels } from "../../samples/texture-streaming/scene.js";
 import { useGpuContext } from "../helpers/gpu.js";
-import { checksum } from "../helpers/mip-pixels.js";
+import { checksum } from "../../bench/gpu/mip-pixels.js";
 
 const GOLDEN = path.join(import.meta.dirname, "texture-streaming.golden.png");
 const MiB = 1024 * 1024;

@@ -1,6 +1,8 @@
 /**
- * Deterministic pixels for streamed-texture tests and benchmarks: every byte of mip `m` of texture `id` is a function
- * of (id, m, offset), so a readback can be checked against what the loader gave, whenever and however often it loaded.
+ * Deterministic pixels for the streamed-texture tests and the streaming stress run: every byte of mip `m` of texture
+ * `id` is a function of (id, m, offset), so a readback can be checked against what the loader gave, whenever and
+ * however often it loaded.
+ * @module
  */
 import { mipExtent } from "../../engine/vulkan/formats.js";
 
@@ -27,9 +29,5 @@ export function mipRange(id: number, width: number, height: number, first: numbe
   return out;
 }
 
-/** A 32-bit FNV-1a checksum of `bytes`. */
-export function checksum(bytes: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
-  return h >>> 0;
-}
+/** FNV-1a over a readback, as the frame stress run checksums its resources. */
+export { checksum } from "./frame-stress.js";
