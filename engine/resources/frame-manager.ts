@@ -485,6 +485,16 @@ export class FrameManager implements ResourceOwner {
   }
 
   /**
+   * The staging ring uploads copy through, for tools and benchmarks (its statistics and mapped blocks). Allocating
+   * from it directly bypasses the upload bookkeeping: use `upload()`.
+   * @throws DestroyedResourceError after destroy().
+   */
+  get stagingRing(): UploadRing {
+    this.#live("stagingRing");
+    return this.#transfers.staging;
+  }
+
+  /**
    * The serial that uses recorded now belong to: the frame being recorded, or between frames the next one (uploads
    * and transient allocations made between frames go with the next submission).
    * @throws DestroyedResourceError after destroy().
