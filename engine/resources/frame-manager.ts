@@ -103,6 +103,11 @@ export interface FrameStatistics {
   deferredRetired: number;
   /** Bytes those destructions freed (as declared to `destroyLater`). */
   deferredRetiredBytes: number;
+  /**
+   * CPU microseconds `beginFrame()` spent running those destructions (the VMA and Vulkan frees themselves, which
+   * the application would pay without a manager, plus the queue's walk over them).
+   */
+  deferredRetireUs: number;
   /** `destroyLater()` calls during the frame that were queued for a fence. */
   deferredQueued: number;
   /** `destroyLater()` calls during the frame that destroyed at once (the last use was already complete). */
@@ -485,6 +490,16 @@ export class FrameManager implements ResourceOwner {
   }
 
   /**
+   * The staging ring uploads copy through, for tools and benchmarks (its statistics and mapped blocks). Allocating
+   * from it directly bypasses the upload bookkeeping: use `upload()`.
+   * @throws DestroyedResourceError after destroy().
+   */
+  get stagingRing(): UploadRing {
+    this.#live("stagingRing");
+    return this.#transfers.staging;
+  }
+
+  /**
    * The serial that uses recorded now belong to: the frame being recorded, or between frames the next one (uploads
    * and transient allocations made between frames go with the next submission).
    * @throws DestroyedResourceError after destroy().
@@ -523,6 +538,7 @@ export class FrameManager implements ResourceOwner {
       backPressureWaitUs: 0,
       deferredRetired: 0,
       deferredRetiredBytes: 0,
+      deferredRetireUs: 0,
       deferredQueued: 0,
       deferredImmediate: 0,
       beginFrameUs: 0,
@@ -566,7 +582,15 @@ export class FrameManager implements ResourceOwner {
     let retireError: unknown = null;
     const before = this.#release.statistics;
     try {
-      this.#retire();
+      const completed = this.#completedSerial;
+      this.#transient.retire(completed);
+      this.#transfers.retire(completed);
+      const retireStart = performance.now();
+      try {
+        this.#release.retire(completed);
+      } finally {
+        stats.deferredRetireUs = (performance.now() - retireStart) * 1000;
+      }
     } catch (error) {
       retireError = error;
     }

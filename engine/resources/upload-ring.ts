@@ -150,6 +150,11 @@ export class UploadRing {
     this.block = this.#current;
   }
 
+  /** The block new allocations come from (tools and benchmarks read its mapped `bytes`). */
+  get currentBlock(): RingBlock {
+    return this.#current;
+  }
+
   /** Whether the memory is host-coherent (no flushes needed). */
   get coherent(): boolean {
     return this.#coherent;
