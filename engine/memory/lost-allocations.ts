@@ -29,6 +29,11 @@
  *   lost the coldest allocation that is no longer in use, and retries once the bytes freed since the last try reach
  *   the new allocation's size (fragmentation may need more); it stops when the allocation succeeds or nothing more
  *   may be taken, and then throws the OutOfDeviceMemoryError as before.
+ * - Discrete GPUs. VMA places an allocation that does not fit its first memory type in the next acceptable one: with
+ *   the Auto or GpuOnly intents that is host memory, so a device-local heap that is full (or at its size limit)
+ *   never reports out-of-memory and nothing is made lost; the resource lands in system memory instead. Lost-able
+ *   device resources should therefore ask for `requiredFlags: DEVICE_LOCAL` or come from a pool in a device-local
+ *   memory type (the TextureStreamer does the latter).
  * - What "lost" does. The owner's `onLost(allocation)` callback runs first, while the buffer or image still exists,
  *   so that it can destroy what depends on it (image views, descriptor sets). Then the allocator destroys the buffer
  *   or image it created with the allocation (createBuffer / createImage: VMA's vmaDestroyBuffer / vmaDestroyImage
