@@ -219,9 +219,12 @@ export class Allocation {
     return h;
   }
 
-  /** Size in bytes. */
+  /**
+   * Size in bytes. Still readable once the allocation is lost (until it is released), so that owners can account for
+   * what they release.
+   */
   get size(): number {
-    this._live("size");
+    if (this._lostFrame < 0 || this.destroyed) this._live("size");
     return this._size;
   }
 

@@ -263,6 +263,38 @@ describe("eviction under the budget", () => {
   });
 });
 
+describe("a Texture of the frame manager made lost outside a streamer", () => {
+  test("can still be destroyed later: its view goes, its image and memory were already freed", () => {
+    const limited = createAllocator(context, { label: "lost texture", heapSizeLimits: allocator.memoryHeaps.map(() => 16 * MiB) });
+    const fm = createFrameManager(context, limited, { label: "lost texture frames" });
+    const pool = limited.createPool(
+      { forImage: { format: RGBA8, extent: { width: 256, height: 256 }, mipLevels: 9, usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT | vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT | vk.VK_IMAGE_USAGE_TRANSFER_DST_BIT } },
+      { blockSize: MiB, maxBlockCount: 1, name: "one block" },
+    );
+    const make = (label: string) => fm.createTexture({ label, width: 256, height: 256, format: RGBA8, mipLevels: 9, memory: { pool, canBecomeLost: true, canMakeOtherLost: true } });
+    fm.beginFrame();
+    const a = make("a");
+    const b = make("b");
+    fm.endFrame();
+    for (let i = 0; i < 3; i++) {
+      fm.beginFrame();
+      fm.endFrame();
+    }
+    fm.beginFrame();
+    const c = make("c"); // takes a, the least recently used
+    fm.endFrame();
+    expect(a.allocation.lost).toBe(true);
+    expect(b.allocation.lost).toBe(false);
+    a.destroy(); // after the loss, not from onLost: a no-op on memory, the view destroyed
+    b.destroy();
+    c.destroy();
+    fm.waitIdle();
+    fm.destroy();
+    pool.destroy();
+    expect(limited.destroy()).toEqual([]);
+  });
+});
+
 describe("destroy", () => {
   test("releases images, views, the pool and the placeholder; nothing is left in the allocator", () => {
     const s = streamer({ label: "teardown" });
