@@ -191,7 +191,7 @@ export function runSample(options: SampleOptions, print: (line: string) => void 
     for (const line of [...memoryTypeLines(allocator), ...conclusionLines(context, allocator)]) say(line);
     frames = createFrameManager(context, allocator, { framesInFlight: FRAMES_IN_FLIGHT, label: "vma-sample frames" });
     renderer = new CubeRenderer(context, allocator, frames);
-    say(`Depth format ${renderer.depthFormatName}; sampler anisotropy ${renderer.maxAnisotropy > 0 ? renderer.maxAnisotropy : "off (not supported)"}; ${FRAMES_IN_FLIGHT} frames in flight`);
+    say(`Depth format ${renderer.depthFormatName}; sampler anisotropy ${renderer.maxAnisotropy > 0 ? renderer.maxAnisotropy : renderer.anisotropyReason}; ${FRAMES_IN_FLIGHT} frames in flight`);
 
     let statistics = "";
     if (window !== null) {

@@ -167,6 +167,15 @@ describe("headless rendering", () => {
     for (const [colour, n] of Object.entries(counts)) expect(n, colour).toBeGreaterThan(200);
   });
 
+  test("anisotropic filtering follows the device, and stays off on lavapipe, whose anisotropic sampling hangs", () => {
+    if (context.deviceType === "cpu") {
+      expect(renderer.maxAnisotropy).toBe(0);
+      expect(renderer.anisotropyReason).toMatch(/lavapipe/);
+    } else {
+      expect(renderer.maxAnisotropy > 0).toBe(context.features.samplerAnisotropy);
+    }
+  });
+
   test("the depth image follows the target: a second size rebuilds it (through the release queue) and renders", () => {
     const small = new OffscreenTarget(context, allocator, { width: 64, height: 48, label: "small" });
     try {
