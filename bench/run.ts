@@ -26,6 +26,10 @@ const BENCHMARKS: Record<string, { description: string; load: () => Promise<Benc
       "virtual blocks (tlsf, linear, buddy): random/FIFO/LIFO allocate+free from TS vs the same loops in C++; fragmentation",
     load: () => import("./algorithms.js"),
   },
+  frame: {
+    description: "frame manager CPU time per frame (10k live, 1k deferred destroys, 1k transients) and upload throughput vs memcpy",
+    load: () => import("./frame.js"),
+  },
 };
 
 function list(): void {

@@ -74,5 +74,21 @@ export { renderDumpPicture, writeDumpPicture, encodeDumpPicturePng, allocationCo
 export type { DumpPicture, DumpPictureBar, DumpPictureOptions, Rgb } from "./memory/dump-picture.js";
 export { ReleaseQueue } from "./resources/release-queue.js";
 export type { ReleaseItem, ReleaseQueueStatistics } from "./resources/release-queue.js";
-export { createFrameManager, FrameManager } from "./resources/frame-manager.js";
-export type { Frame, FrameManagerOptions, EndFrameOptions, FrameStatistics, FrameManagerStatistics } from "./resources/frame-manager.js";
+export { createFrameManager, FrameManager, TransientAllocation } from "./resources/frame-manager.js";
+export type {
+  Frame,
+  FrameManagerOptions,
+  EndFrameOptions,
+  FrameStatistics,
+  FrameManagerStatistics,
+  BufferDescription,
+  TextureDescription,
+  TransientUsage,
+} from "./resources/frame-manager.js";
+export { Buffer } from "./resources/buffer.js";
+export { Texture } from "./resources/texture.js";
+export type { ImageRegion, TransferStatistics } from "./resources/transfers.js";
+export { UploadRing } from "./resources/upload-ring.js";
+export type { RingPolicy, UploadRingOptions, UploadRingStatistics } from "./resources/upload-ring.js";
+export { formatInfo, knownFormats, regionBytes, mipExtent, ASPECT_COLOR, ASPECT_DEPTH, ASPECT_STENCIL } from "./vulkan/formats.js";
+export type { FormatInfo } from "./vulkan/formats.js";

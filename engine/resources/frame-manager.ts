@@ -1,5 +1,11 @@
 /**
- * FrameManager: frames in flight over one queue, and the deferred destruction that rides on their fences.
+ * FrameManager: frames in flight over one queue, the deferred destruction that rides on their fences, and the
+ * resources, uploads and per-frame memory a game uses every frame.
+ *
+ * Buffers and textures (engine/resources/buffer.ts, texture.ts) are made by the manager and remember the serial of
+ * the last frame that used them; uploads and readbacks go through engine/resources/transfers.ts, and both the
+ * staging data and `allocateTransient` memory come from rings (engine/resources/upload-ring.ts) whose bytes are
+ * retired by the same fences. Each of those modules states its own invariants; this one states the frame's.
  *
  * A game records frame N+1 on the CPU while the GPU still executes frame N (and perhaps N-1). The manager keeps N
  * frame slots (2 or 3). Each slot owns a command pool with one primary command buffer and a fence; each submitted
@@ -33,10 +39,16 @@
  */
 import { DestroyedResourceError, check, describeValue } from "../errors.js";
 import type { Allocator } from "../memory/allocator.js";
+import { MemoryUsage, type AllocationOptions } from "../memory/usage.js";
 import type { Context } from "../vulkan/context.js";
+import { formatInfo, mipExtent } from "../vulkan/formats.js";
 import { isNvkHandle, rawHandle, type NvkHandle } from "../vulkan/handles.js";
 import { nvk } from "../vulkan/nvk.js";
+import { Buffer, Owner, ResourceRelease, type ResourceOwner } from "./buffer.js";
 import { ReleaseQueue } from "./release-queue.js";
+import { Texture } from "./texture.js";
+import { Transfers, completeRegion, type ImageRegion, type TransferStatistics } from "./transfers.js";
+import { UploadRing, type UploadRingOptions, type UploadRingStatistics } from "./upload-ring.js";
 
 /** Options of {@link createFrameManager}. Every member is optional. */
 export interface FrameManagerOptions {
@@ -44,6 +56,10 @@ export interface FrameManagerOptions {
   framesInFlight?: number;
   /** A label for messages and Vulkan object names. */
   label?: string;
+  /** The staging ring that uploads copy through (default 4 MiB, growing to 64 MiB). */
+  stagingRing?: UploadRingOptions;
+  /** The ring {@link FrameManager.allocateTransient} hands out (default 4 MiB, growing to 64 MiB). */
+  transientRing?: UploadRingOptions;
 }
 
 /** The frame being recorded, as {@link FrameManager.beginFrame} hands it out. Valid until its `endFrame()`. */
@@ -87,6 +103,11 @@ export interface FrameStatistics {
   deferredRetired: number;
   /** Bytes those destructions freed (as declared to `destroyLater`). */
   deferredRetiredBytes: number;
+  /**
+   * CPU microseconds `beginFrame()` spent running those destructions (the VMA and Vulkan frees themselves, which
+   * the application would pay without a manager, plus the queue's walk over them).
+   */
+  deferredRetireUs: number;
   /** `destroyLater()` calls during the frame that were queued for a fence. */
   deferredQueued: number;
   /** `destroyLater()` calls during the frame that destroyed at once (the last use was already complete). */
@@ -95,6 +116,28 @@ export interface FrameStatistics {
   beginFrameUs: number;
   /** CPU microseconds spent in `endFrame()` (0 until it has run). */
   endFrameUs: number;
+  /** Buffers and textures created through the manager during the frame. */
+  resourcesCreated: number;
+  /** Buffers and textures destroyed (queued or at once) during the frame. */
+  resourcesDestroyed: number;
+  /** `upload()` and `uploadImage()` calls during the frame. */
+  uploads: number;
+  /** Bytes they copied. */
+  uploadedBytes: number;
+  /** `allocateTransient()` calls during the frame. */
+  transientAllocations: number;
+  /** Bytes they handed out. */
+  transientBytes: number;
+  /** Times a ring (staging or transient) wrapped around during the frame. */
+  ringWraps: number;
+  /** Blocks added to a ring because it was full. */
+  ringGrows: number;
+  /** Frames waited for because a ring was full (policy `wait`). */
+  ringWaits: number;
+  /** Upload batches submitted early because one frame's uploads filled the staging ring. */
+  earlySubmits: number;
+  /** Bytes in use in the two rings when the frame was submitted (not yet retired, padding included). */
+  ringUsedBytes: number;
 }
 
 /** Totals of a {@link FrameManager} since it was made. */
@@ -125,9 +168,89 @@ export interface FrameManagerStatistics {
   readonly beginFrameUs: number;
   /** CPU microseconds spent in `endFrame()`. */
   readonly endFrameUs: number;
+  /** Buffers and textures created through the manager, and destroyed. */
+  readonly resourcesCreated: number;
+  readonly resourcesDestroyed: number;
+  /** Uploads, readbacks and their queues. */
+  readonly transfers: TransferStatistics;
+  /** The staging ring. */
+  readonly stagingRing: UploadRingStatistics;
+  /** The transient ring. */
+  readonly transientRing: UploadRingStatistics;
 }
 
-const KNOWN_OPTIONS: ReadonlySet<string> = new Set(["framesInFlight", "label"]);
+/** A buffer description for {@link FrameManager.createBuffer}. */
+export interface BufferDescription {
+  /** Names the buffer in messages, in the VMA allocation and as the Vulkan object name. */
+  label: string;
+  /** Size in bytes, a positive integer. */
+  size: number;
+  /** VkBufferUsageFlags (TRANSFER_SRC and TRANSFER_DST are added). */
+  usage: number;
+  /** How to allocate it (default `{ usage: MemoryUsage.Auto }`); `name` is the label. */
+  memory?: AllocationOptions;
+}
+
+/** A texture description for {@link FrameManager.createTexture}. */
+export interface TextureDescription {
+  label: string;
+  width: number;
+  height: number;
+  /** Default 1 (above 1: a 3D image). */
+  depth?: number;
+  /** VkFormat: one that engine/vulkan/formats.ts knows. */
+  format: number;
+  /** Default 1. */
+  mipLevels?: number;
+  /** Default 1. */
+  arrayLayers?: number;
+  /** VkImageUsageFlags (default SAMPLED; TRANSFER_SRC and TRANSFER_DST are added). */
+  usage?: number;
+  /** How to allocate it (default `{ usage: MemoryUsage.Auto }`). */
+  memory?: AllocationOptions;
+  /** VkImageViewType of the default view (default 2D, 2D_ARRAY with several layers, 3D with depth > 1). */
+  viewType?: number;
+}
+
+/** What {@link FrameManager.allocateTransient} is for: it picks the alignment. */
+export type TransientUsage = "uniform" | "storage" | "vertex" | "index" | "copy";
+
+/**
+ * Memory from the transient ring, valid for one frame: the GPU may read it from the frame it was allocated for,
+ * and the manager reuses it once that frame's fence has signaled. Write it before the frame is submitted.
+ */
+export class TransientAllocation {
+  #bytes: Uint8Array | null = null;
+  /** @internal */
+  constructor(
+    /** The ring block's VkBuffer: bind it with `offset`. */
+    readonly buffer: NvkHandle,
+    /** Offset in `buffer`, aligned as the usage requires. */
+    readonly offset: number,
+    /** Size in bytes. */
+    readonly size: number,
+    /** The whole block's mapped memory (the bytes of this allocation start at `offset`). */
+    readonly mapped: ArrayBuffer,
+  ) {}
+  /** The allocation's bytes (made on first use). */
+  get bytes(): Uint8Array {
+    return (this.#bytes ??= new Uint8Array(this.mapped, this.offset, this.size));
+  }
+}
+
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set(["framesInFlight", "label", "stagingRing", "transientRing"]);
+const KNOWN_RING_OPTIONS: ReadonlySet<string> = new Set(["size", "maxSize", "policy"]);
+const KNOWN_BUFFER_DESC: ReadonlySet<string> = new Set(["label", "size", "usage", "memory"]);
+const KNOWN_TEXTURE_DESC: ReadonlySet<string> = new Set(["label", "width", "height", "depth", "format", "mipLevels", "arrayLayers", "usage", "memory", "viewType"]);
+const MiB = 1024 * 1024;
+const BUFFER_USAGE_TRANSFER = 0x1 | 0x2;
+const IMAGE_USAGE_TRANSFER = 0x1 | 0x2;
+const IMAGE_USAGE_SAMPLED = 0x4;
+const OBJECT_TYPE_BUFFER = 9;
+const OBJECT_TYPE_IMAGE = 10;
+const OBJECT_TYPE_IMAGE_VIEW = 14;
+const OBJECT_TYPE_SEMAPHORE = 5;
+
 const KNOWN_END_OPTIONS: ReadonlySet<string> = new Set(["waitSemaphores", "waitStages", "signalSemaphores"]);
 
 const COMMAND_POOL_CREATE_TRANSIENT = 0x1;
@@ -150,6 +273,8 @@ interface Slot {
   readonly fences: readonly NvkHandle[];
   /** The serial of the last submission made with this slot's fence (0: none). */
   serial: number;
+  /** The submit info of a frame with no semaphores and no upload batch, made once. */
+  plainSubmit?: any;
 }
 
 /**
@@ -170,7 +295,7 @@ export function createFrameManager(context: Context, allocator: Allocator, optio
  * Created by {@link createFrameManager} (or `new FrameManager`); destroyed by its owner with
  * {@link FrameManager.destroy}, before the allocator and the context it was made over.
  */
-export class FrameManager {
+export class FrameManager implements ResourceOwner {
   /** The label given at creation, if any. */
   readonly label: string | undefined;
   /** How many frames may be in flight: 2 or 3. */
@@ -195,6 +320,11 @@ export class FrameManager {
   #deferredImmediate = 0;
   #beginFrameUs = 0;
   #endFrameUs = 0;
+  #resourcesCreated = 0;
+  #resourcesDestroyed = 0;
+  #transfers: Transfers;
+  #transient: UploadRing;
+  readonly #transientAlign: Record<TransientUsage, number>;
 
   /**
    * Creates the frame slots (a command pool, a primary command buffer and a signaled fence each). Same as
@@ -232,7 +362,33 @@ export class FrameManager {
     this.allocator = allocator;
     this.#device = device;
     this.#queue = context.queue;
-    this.#slots = this.#createSlots(context, framesInFlight);
+    const stagingRing = ringOptions(op, "stagingRing", options.stagingRing);
+    const transientRing = ringOptions(op, "transientRing", options.transientRing);
+    const limits = context.properties;
+    this.#transientAlign = {
+      uniform: Math.max(16, limits.minUniformBufferOffsetAlignment),
+      storage: Math.max(16, limits.minStorageBufferOffsetAlignment),
+      vertex: 16,
+      index: 16,
+      copy: Math.max(16, limits.optimalBufferCopyOffsetAlignment),
+    };
+    const slots = this.#createSlots(context, framesInFlight);
+    const name = this.label ?? "FrameManager";
+    const waitSerial = (serial: number): void => this.#waitForSerial(serial);
+    let transfers: Transfers | null = null;
+    try {
+      transfers = new Transfers(context, allocator, name, slots.map((s) => s.pool), stagingRing, waitSerial);
+      this.#transient = new UploadRing(allocator, `${name} transient`, limits.nonCoherentAtomSize, transientRing, waitSerial);
+    } catch (error) {
+      transfers?.destroy(true);
+      for (const slot of slots) {
+        nvk.vkDestroyFence(device, slot.fence, null);
+        nvk.vkDestroyCommandPool(device, slot.pool, null);
+      }
+      throw error;
+    }
+    this.#transfers = transfers;
+    this.#slots = slots;
   }
 
   #createSlots(context: Context, count: number): Slot[] {
@@ -325,7 +481,32 @@ export class FrameManager {
       deferredPendingBytes: release.pendingBytes,
       beginFrameUs: this.#beginFrameUs,
       endFrameUs: this.#endFrameUs,
+      resourcesCreated: this.#resourcesCreated,
+      resourcesDestroyed: this.#resourcesDestroyed,
+      transfers: this.#transfers.statistics,
+      stagingRing: this.#transfers.staging.statistics,
+      transientRing: this.#transient.statistics,
     };
+  }
+
+  /**
+   * The staging ring uploads copy through, for tools and benchmarks (its statistics and mapped blocks). Allocating
+   * from it directly bypasses the upload bookkeeping: use `upload()`.
+   * @throws DestroyedResourceError after destroy().
+   */
+  get stagingRing(): UploadRing {
+    this.#live("stagingRing");
+    return this.#transfers.staging;
+  }
+
+  /**
+   * The serial that uses recorded now belong to: the frame being recorded, or between frames the next one (uploads
+   * and transient allocations made between frames go with the next submission).
+   * @throws DestroyedResourceError after destroy().
+   */
+  get recordingSerial(): number {
+    this.#live("recordingSerial");
+    return this.#open !== null ? this.#open.serial : this.#submittedSerial + 1;
   }
 
   /**
@@ -357,11 +538,24 @@ export class FrameManager {
       backPressureWaitUs: 0,
       deferredRetired: 0,
       deferredRetiredBytes: 0,
+      deferredRetireUs: 0,
       deferredQueued: 0,
       deferredImmediate: 0,
       beginFrameUs: 0,
       endFrameUs: 0,
+      resourcesCreated: 0,
+      resourcesDestroyed: 0,
+      uploads: 0,
+      uploadedBytes: 0,
+      transientAllocations: 0,
+      transientBytes: 0,
+      ringWraps: 0,
+      ringGrows: 0,
+      ringWaits: 0,
+      earlySubmits: 0,
+      ringUsedBytes: 0,
     };
+    this.#ringMarks = this.#ringCounters();
     if (slot.serial > this.#completedSerial) {
       const status = nvk.vkGetFenceStatus(this.#device, slot.fence);
       if (status === VK_NOT_READY) {
@@ -378,6 +572,7 @@ export class FrameManager {
       this.#completedSerial = slot.serial;
     }
     check(nvk.vkResetCommandPool(this.#device, slot.pool, 0), "vkResetCommandPool", this.label);
+    this.#transfers.beginSlot(index);
     check(nvk.vkBeginCommandBuffer(slot.commandBuffer, this.#beginInfo), "vkBeginCommandBuffer", this.label);
     this.allocator.setCurrentFrameIndex(frameNumber % FRAME_INDEX_MODULUS);
     const frame: Frame = Object.freeze({ index, serial, frameNumber, commandBuffer: slot.commandBuffer });
@@ -387,7 +582,15 @@ export class FrameManager {
     let retireError: unknown = null;
     const before = this.#release.statistics;
     try {
-      this.#release.retire(this.#completedSerial);
+      const completed = this.#completedSerial;
+      this.#transient.retire(completed);
+      this.#transfers.retire(completed);
+      const retireStart = performance.now();
+      try {
+        this.#release.retire(completed);
+      } finally {
+        stats.deferredRetireUs = (performance.now() - retireStart) * 1000;
+      }
     } catch (error) {
       retireError = error;
     }
@@ -413,11 +616,36 @@ export class FrameManager {
     const slots = this.#live("endFrame");
     const frame = this.#open;
     if (frame === null) throw new Error(`FrameManager${this.#labelText()}.endFrame: no frame is being recorded: call beginFrame() first`);
-    const submit = this.#submitInfo(frame, options);
+    const sync = this.#endOptions(options);
     const start = performance.now();
     const slot = slots[frame.index]!;
     this.#open = null;
+    const transfers = this.#transfers;
+    // The upload batch first: it runs before the frame's commands, and leaves the layouts the downloads start from.
+    const { transferCmd, mainCmd } = transfers.record();
+    transfers.recordDownloads(slot.commandBuffer, frame.serial);
     check(nvk.vkEndCommandBuffer(slot.commandBuffer), "vkEndCommandBuffer", this.label);
+    transfers.submitted(frame.serial);
+    this.#transient.endFrame(frame.serial);
+    let waits = sync.waits;
+    let stages = sync.stages;
+    if (transferCmd !== null) {
+      const semaphore = transfers.semaphore!;
+      const transferSubmit = new nvk.VkSubmitInfo({ commandBufferCount: 1, pCommandBuffers: [transferCmd], signalSemaphoreCount: 1, pSignalSemaphores: [semaphore] });
+      check(nvk.vkQueueSubmit(this.context.transferQueue, 1, [transferSubmit], null), "vkQueueSubmit", this.label);
+      waits = [semaphore, ...waits];
+      stages = [PIPELINE_STAGE_ALL_COMMANDS, ...stages];
+    }
+    const plain = waits.length === 0 && mainCmd === null && sync.signals.length === 0;
+    const submit = plain ? (slot.plainSubmit ??= new nvk.VkSubmitInfo({ commandBufferCount: 1, pCommandBuffers: [slot.commandBuffer] })) : new nvk.VkSubmitInfo({
+      waitSemaphoreCount: waits.length,
+      pWaitSemaphores: waits.length > 0 ? [...waits] : null,
+      pWaitDstStageMask: waits.length > 0 ? Int32Array.from(stages) : null,
+      commandBufferCount: mainCmd !== null ? 2 : 1,
+      pCommandBuffers: mainCmd !== null ? [mainCmd, slot.commandBuffer] : [slot.commandBuffer],
+      signalSemaphoreCount: sync.signals.length,
+      pSignalSemaphores: sync.signals.length > 0 ? [...sync.signals] : null,
+    });
     check(nvk.vkResetFences(this.#device, 1, slot.fences), "vkResetFences", this.label);
     // On failure nothing was submitted: the slot keeps its old (complete) serial, so nobody waits on the fence left
     // unsignaled, and the next submission resets it again.
@@ -425,11 +653,21 @@ export class FrameManager {
     slot.serial = frame.serial;
     this.#submittedSerial = frame.serial;
     const us = (performance.now() - start) * 1000;
-    if (this.#frameStats !== null) this.#frameStats.endFrameUs = us;
+    const stats = this.#frameStats;
+    if (stats !== null) {
+      stats.endFrameUs = us;
+      const now = this.#ringCounters();
+      const mark = this.#ringMarks;
+      stats.ringWraps = now.wraps - mark.wraps;
+      stats.ringGrows = now.grows - mark.grows;
+      stats.ringWaits = now.waits - mark.waits;
+      stats.earlySubmits = now.earlySubmits - mark.earlySubmits;
+      stats.ringUsedBytes = this.#transfers.staging.used + this.#transient.used;
+    }
     this.#endFrameUs += us;
   }
 
-  #submitInfo(frame: Frame, options: EndFrameOptions | undefined): any {
+  #endOptions(options: EndFrameOptions | undefined): { waits: readonly NvkHandle[]; stages: readonly number[]; signals: readonly NvkHandle[] } {
     const op = `FrameManager${this.#labelText()}.endFrame`;
     let waits: readonly NvkHandle[] = [];
     let stages: readonly number[] | undefined;
@@ -461,15 +699,248 @@ export class FrameManager {
         }
       }
     }
-    return new nvk.VkSubmitInfo({
-      waitSemaphoreCount: waits.length,
-      pWaitSemaphores: waits.length > 0 ? [...waits] : null,
-      pWaitDstStageMask: waits.length > 0 ? Int32Array.from(stages ?? waits.map(() => PIPELINE_STAGE_ALL_COMMANDS)) : null,
-      commandBufferCount: 1,
-      pCommandBuffers: [frame.commandBuffer],
-      signalSemaphoreCount: signals.length,
-      pSignalSemaphores: signals.length > 0 ? [...signals] : null,
+    return { waits, stages: stages ?? waits.map(() => PIPELINE_STAGE_ALL_COMMANDS), signals };
+  }
+
+
+  // ------------------------------------------------------------------ resources
+
+  /**
+   * Creates a buffer and its memory in one call (VMA's vmaCreateBuffer), named after `desc.label` both as the VMA
+   * allocation name and the Vulkan object name. The caller destroys it with {@link Buffer.destroy}.
+   * @throws TypeError / RangeError for a bad description (nothing is created then).
+   * @throws VkError (OutOfDeviceMemoryError, ...) when the allocation fails.
+   * @throws DestroyedResourceError after destroy().
+   */
+  createBuffer(desc: BufferDescription): Buffer {
+    this.#live("createBuffer");
+    const op = `FrameManager${this.#labelText()}.createBuffer`;
+    checkDescription(op, desc, KNOWN_BUFFER_DESC);
+    const label = checkLabel(op, desc.label);
+    if (!Number.isSafeInteger(desc.size) || desc.size <= 0) throw new RangeError(`${op}: desc.size must be a positive integer number of bytes, got ${describeValue(desc.size)}`);
+    if (!Number.isInteger(desc.usage) || desc.usage <= 0 || desc.usage > 0x7fffffff) throw new RangeError(`${op}: desc.usage must be non-zero VkBufferUsageFlags, got ${describeValue(desc.usage)}`);
+    const memory = checkMemory(op, desc.memory);
+    const usage = desc.usage | BUFFER_USAGE_TRANSFER;
+    const { buffer, allocation } = this.allocator.createBuffer({ size: desc.size, usage }, { ...memory, name: label });
+    this.context.setObjectName(OBJECT_TYPE_BUFFER, buffer, label);
+    this.#resourcesCreated++;
+    if (this.#frameStats !== null) this.#frameStats.resourcesCreated++;
+    const allocator = this.allocator;
+    const release = new ResourceRelease(`Buffer '${label}'`, allocation.size, () => allocator.destroyBuffer(buffer, allocation));
+    return new Buffer(this, label, desc.size, usage, buffer, allocation, release);
+  }
+
+  /**
+   * Creates a 2D (or 3D, or array) texture, its memory and its default view in one call. Every subresource starts
+   * in UNDEFINED layout; {@link uploadImage} fills it. The caller destroys it with {@link Texture.destroy}.
+   * @throws TypeError / RangeError for a bad description, including a format vkmem does not know.
+   * @throws VkError when the allocation or the view fails.
+   * @throws DestroyedResourceError after destroy().
+   */
+  createTexture(desc: TextureDescription): Texture {
+    this.#live("createTexture");
+    const op = `FrameManager${this.#labelText()}.createTexture`;
+    checkDescription(op, desc, KNOWN_TEXTURE_DESC);
+    const label = checkLabel(op, desc.label);
+    const dim = (name: "width" | "height" | "depth" | "mipLevels" | "arrayLayers", fallback: number | undefined): number => {
+      const v = desc[name] ?? fallback;
+      if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 65536) throw new RangeError(`${op}: desc.${name} must be an integer from 1 to 65536, got ${describeValue(v)}`);
+      return v as number;
+    };
+    const width = dim("width", undefined);
+    const height = dim("height", undefined);
+    const depth = dim("depth", 1);
+    const arrayLayers = dim("arrayLayers", 1);
+    const mipLevels = dim("mipLevels", 1);
+    const maxMips = Math.floor(Math.log2(Math.max(width, height, depth))) + 1;
+    if (mipLevels > maxMips) throw new RangeError(`${op}: desc.mipLevels must be at most ${maxMips} for a ${width}x${height}x${depth} texture, got ${mipLevels}`);
+    if (depth > 1 && arrayLayers > 1) throw new RangeError(`${op}: a 3D texture (depth ${depth}) cannot have array layers, got arrayLayers ${arrayLayers}`);
+    const info = formatInfo(desc.format);
+    if (info === undefined) throw new RangeError(`${op}: desc.format ${describeValue(desc.format)} is not a VkFormat vkmem knows (see engine/vulkan/formats.ts)`);
+    const baseUsage = desc.usage ?? IMAGE_USAGE_SAMPLED;
+    if (!Number.isInteger(baseUsage) || baseUsage < 0 || baseUsage > 0x7fffffff) throw new RangeError(`${op}: desc.usage must be VkImageUsageFlags, got ${describeValue(desc.usage)}`);
+    const usage = baseUsage | IMAGE_USAGE_TRANSFER;
+    const viewType = desc.viewType ?? (depth > 1 ? 2 /* 3D */ : arrayLayers > 1 ? 5 /* 2D_ARRAY */ : 1); /* 2D */
+    if (!Number.isInteger(viewType) || viewType < 0 || viewType > 6) throw new RangeError(`${op}: desc.viewType must be a VkImageViewType, got ${describeValue(desc.viewType)}`);
+    const memory = checkMemory(op, desc.memory);
+    const { image, allocation } = this.allocator.createImage(
+      { imageType: depth > 1 ? 2 : 1, format: desc.format, extent: { width, height, depth }, mipLevels, arrayLayers, usage },
+      { ...memory, name: label },
+    );
+    const view = new nvk.VkImageView();
+    const viewInfo = new nvk.VkImageViewCreateInfo({
+      image,
+      viewType,
+      format: desc.format,
+      subresourceRange: new nvk.VkImageSubresourceRange({ aspectMask: info.aspect, baseMipLevel: 0, levelCount: mipLevels, baseArrayLayer: 0, layerCount: arrayLayers }),
     });
+    const made = nvk.vkCreateImageView(this.#device, viewInfo, null, view);
+    if (made < 0) {
+      this.allocator.destroyImage(image, allocation);
+      check(made, "vkCreateImageView", label);
+    }
+    this.context.setObjectName(OBJECT_TYPE_IMAGE, image, label);
+    this.context.setObjectName(OBJECT_TYPE_IMAGE_VIEW, view, `${label} view`);
+    this.#resourcesCreated++;
+    if (this.#frameStats !== null) this.#frameStats.resourcesCreated++;
+    const allocator = this.allocator;
+    const device = this.#device;
+    const release = new ResourceRelease(`Texture '${label}'`, allocation.size, () => {
+      nvk.vkDestroyImageView(device, view, null);
+      allocator.destroyImage(image, allocation);
+    });
+    return new Texture(this, { label, width, height, depth, format: desc.format, mipLevels, arrayLayers, usage }, info, image, view, allocation, release);
+  }
+
+  /** @internal Called once by Buffer/Texture.destroy(): frees now or after the last frame that used it. */
+  releaseResource(resource: Buffer | Texture): void {
+    if (this.#slots === null) {
+      // The manager is gone: it waited for the GPU when it was destroyed, so nothing can be in flight.
+      if (!this.allocator.destroyed && !this.context.destroyed) resource._release.destroy();
+      return;
+    }
+    this.#resourcesDestroyed++;
+    const stats = this.#frameStats;
+    if (stats !== null) stats.resourcesDestroyed++;
+    const release = resource._release;
+    const serial = resource.lastUsedSerial;
+    if (serial <= this.#completedSerial) {
+      this.#deferredImmediate++;
+      if (stats !== null) stats.deferredImmediate++;
+      release.destroy();
+      return;
+    }
+    // A serial above the last submitted one is the next submission's: uploads made between frames wait for it.
+    release.serial = serial;
+    this.#release.enqueueItem(release);
+    if (stats !== null) stats.deferredQueued++;
+  }
+
+  // ------------------------------------------------------------------ uploads and readback
+
+  /**
+   * Copies `data` into `buffer` at `offset` through the staging ring. The copy runs before the commands of the frame
+   * being recorded (or, between frames, of the next one), and everything after it sees the data. The bytes are
+   * taken at once: the caller may reuse `data` when this returns. Marks the buffer used by that frame.
+   * @throws TypeError / RangeError for bad arguments (nothing is copied then), including a range past the end.
+   * @throws DestroyedResourceError for a destroyed buffer, or after destroy().
+   */
+  upload(buffer: Buffer, data: ArrayBufferView | ArrayBuffer, offset = 0): void {
+    this.#live("upload");
+    const op = `FrameManager${this.#labelText()}.upload`;
+    if (!(buffer instanceof Buffer)) throw new TypeError(`${op}: buffer must be a Buffer made by createBuffer, got ${describeValue(buffer)}`);
+    if (buffer.destroyed) throw new DestroyedResourceError("Buffer", buffer.label, "upload");
+    const bytes = asBytes(op, data);
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + bytes.length > buffer.size) {
+      throw new RangeError(`${op}: offset ${describeValue(offset)} + ${bytes.length} bytes must lie within buffer '${buffer.label}' of ${buffer.size} bytes`);
+    }
+    if (bytes.length === 0) return;
+    this.#transfers.upload(buffer, bytes, offset);
+    buffer.lastUsedSerial = this.recordingSerial;
+    const stats = this.#frameStats;
+    if (stats !== null) {
+      stats.uploads++;
+      stats.uploadedBytes += bytes.length;
+    }
+  }
+
+  /**
+   * Copies `data` (tightly packed rows; whole 4x4 blocks for compressed formats) into a region of one subresource of
+   * `texture` through the staging ring, with the layout transitions around it: afterwards the subresource is in
+   * SHADER_READ_ONLY_OPTIMAL for the frame being recorded (or the next one) and every later one.
+   * @throws TypeError / RangeError for bad arguments, including a data size that does not match the region.
+   * @throws DestroyedResourceError for a destroyed texture, or after destroy().
+   */
+  uploadImage(texture: Texture, data: ArrayBufferView | ArrayBuffer, region?: ImageRegion): void {
+    this.#live("uploadImage");
+    const op = `FrameManager${this.#labelText()}.uploadImage`;
+    if (!(texture instanceof Texture)) throw new TypeError(`${op}: texture must be a Texture made by createTexture, got ${describeValue(texture)}`);
+    if (texture.destroyed) throw new DestroyedResourceError("Texture", texture.label, "uploadImage");
+    if (texture.depth > 1) throw new RangeError(`${op}: texture '${texture.label}' is 3D; uploads take 2D textures (and arrays)`);
+    if (texture.aspect !== 1) throw new RangeError(`${op}: texture '${texture.label}' has a depth/stencil format; uploads take colour formats`);
+    const r = completeRegion(op, texture, region);
+    const bytes = asBytes(op, data);
+    const expected = regionBytesOf(texture, r);
+    if (bytes.length !== expected) throw new RangeError(`${op}: data must hold ${expected} bytes for a ${r.width}x${r.height} region of texture '${texture.label}' (${texture.formatInfo.name}), got ${bytes.length}`);
+    this.#transfers.uploadImage(texture, bytes, r);
+    texture.lastUsedSerial = this.recordingSerial;
+    const stats = this.#frameStats;
+    if (stats !== null) {
+      stats.uploads++;
+      stats.uploadedBytes += bytes.length;
+    }
+  }
+
+  /**
+   * Reads `size` bytes of `buffer` from `offset` back to the CPU, as they are after the commands of the frame
+   * being recorded (or of the next one). The promise resolves once that frame's fence is seen signaled, by a later
+   * `beginFrame()`, `waitIdle()` or `destroy()` (which rejects downloads never submitted). For tests and tools.
+   * @throws TypeError / RangeError for bad arguments; DestroyedResourceError for a destroyed buffer.
+   */
+  download(buffer: Buffer, offset = 0, size?: number): Promise<Uint8Array> {
+    this.#live("download");
+    const op = `FrameManager${this.#labelText()}.download`;
+    if (!(buffer instanceof Buffer)) throw new TypeError(`${op}: buffer must be a Buffer made by createBuffer, got ${describeValue(buffer)}`);
+    if (buffer.destroyed) throw new DestroyedResourceError("Buffer", buffer.label, "download");
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset >= buffer.size) throw new RangeError(`${op}: offset must be an integer from 0 to ${buffer.size - 1}, got ${describeValue(offset)}`);
+    const n = size ?? buffer.size - offset;
+    if (!Number.isSafeInteger(n) || n <= 0 || offset + n > buffer.size) throw new RangeError(`${op}: size must be a positive integer with offset + size <= ${buffer.size} (buffer '${buffer.label}'), got ${describeValue(size)}`);
+    if (buffer._owner === Owner.None) buffer._owner = Owner.Main;
+    const promise = this.#transfers.download(buffer, offset, n);
+    buffer.lastUsedSerial = this.recordingSerial;
+    return promise;
+  }
+
+  /**
+   * Reads a region of one subresource of `texture` back (tightly packed rows), as {@link download} does for buffers.
+   * The subresource keeps its layout. It must have contents (uploaded, or `assumeLayout` after the app wrote it).
+   * @throws TypeError / RangeError for bad arguments or a subresource without contents.
+   */
+  downloadImage(texture: Texture, region?: ImageRegion): Promise<Uint8Array> {
+    this.#live("downloadImage");
+    const op = `FrameManager${this.#labelText()}.downloadImage`;
+    if (!(texture instanceof Texture)) throw new TypeError(`${op}: texture must be a Texture made by createTexture, got ${describeValue(texture)}`);
+    if (texture.destroyed) throw new DestroyedResourceError("Texture", texture.label, "downloadImage");
+    if (texture.depth > 1 || texture.aspect !== 1) throw new RangeError(`${op}: texture '${texture.label}' must be a 2D colour texture`);
+    const r = completeRegion(op, texture, region);
+    const sub = r.mipLevel * texture.arrayLayers + r.arrayLayer;
+    if (texture._owners[sub] === Owner.None) throw new RangeError(`${op}: mip ${r.mipLevel} layer ${r.arrayLayer} of texture '${texture.label}' has no contents yet (nothing uploaded)`);
+    const promise = this.#transfers.downloadImage(texture, r);
+    texture.lastUsedSerial = this.recordingSerial;
+    return promise;
+  }
+
+  /**
+   * Hands out `size` bytes of the transient ring for the frame being recorded (or the next one): a buffer, an offset
+   * aligned for `usage` and the mapped bytes. Valid until that frame's fence; write it before the frame is submitted.
+   * @throws RangeError for a bad size or usage, or when this frame's transient data exceed the ring's maximum size.
+   * @throws DestroyedResourceError after destroy().
+   */
+  allocateTransient(size: number, usage: TransientUsage = "uniform"): TransientAllocation {
+    if (this.#slots === null) throw new DestroyedResourceError("FrameManager", this.label, "allocateTransient");
+    const align = this.#transientAlign[usage];
+    if (align === undefined || !Object.hasOwn(this.#transientAlign, usage)) {
+      throw new RangeError(`FrameManager${this.#labelText()}.allocateTransient: usage must be "uniform", "storage", "vertex", "index" or "copy", got ${describeValue(usage)}`);
+    }
+    if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`FrameManager${this.#labelText()}.allocateTransient: size must be a positive integer number of bytes, got ${describeValue(size)}`);
+    const ring = this.#transient;
+    if (!ring.allocate(size, align)) {
+      throw new RangeError(`FrameManager${this.#labelText()}.allocateTransient: ${size} bytes do not fit: this frame's transient data fill the ring (max ${ring.maxSize} bytes; raise transientRing.maxSize)`);
+    }
+    const stats = this.#frameStats;
+    if (stats !== null) {
+      stats.transientAllocations++;
+      stats.transientBytes += size;
+    }
+    const block = ring.block;
+    return new TransientAllocation(block.buffer, ring.offset, size, block.bytes.buffer as ArrayBuffer);
+  }
+
+  #ringMarks = { wraps: 0, grows: 0, waits: 0, earlySubmits: 0 };
+  #ringCounters(): { wraps: number; grows: number; waits: number; earlySubmits: number } {
+    const staging = this.#transfers.staging;
+    const t = this.#transient;
+    return { wraps: staging.wraps + t.wraps, grows: staging.grows + t.grows, waits: staging.waits + t.waits, earlySubmits: this.#transfers.earlySubmits };
   }
 
   /**
@@ -517,7 +988,30 @@ export class FrameManager {
   waitIdle(): void {
     const slots = this.#live("waitIdle");
     this.#waitSubmitted(slots, true);
-    this.#release.retire(this.#completedSerial);
+    this.#retire();
+  }
+
+  /** Retires everything up to the completed serial: rings, downloads, then the release queue. */
+  #retire(): void {
+    const completed = this.#completedSerial;
+    this.#transient.retire(completed);
+    this.#transfers.retire(completed);
+    this.#release.retire(completed);
+  }
+
+  /** Waits for the fence of `serial` (a ring under policy `wait` needs the oldest frame's bytes back). */
+  #waitForSerial(serial: number): void {
+    const slots = this.#slots;
+    if (slots === null || serial <= this.#completedSerial) return;
+    const slot = slots.find((s) => s.serial === serial);
+    if (slot !== undefined) {
+      check(nvk.vkWaitForFences(this.#device, 1, slot.fences, true, NO_TIMEOUT), "vkWaitForFences", this.label);
+      this.#completedSerial = Math.max(this.#completedSerial, serial);
+    } else {
+      this.#waitSubmitted(slots, true);
+    }
+    this.#transient.retire(this.#completedSerial);
+    this.#transfers.staging.retire(this.#completedSerial);
   }
 
   #waitSubmitted(slots: Slot[], strict: boolean): void {
@@ -550,6 +1044,14 @@ export class FrameManager {
       error = e;
     }
     this.#slots = null;
+    try {
+      // Downloads whose frames completed resolve; the rest reject. The rings go back to the allocator.
+      if (deviceAlive) this.#transfers.retire(this.#completedSerial);
+      this.#transfers.destroy(deviceAlive && !this.allocator.destroyed);
+      if (deviceAlive && !this.allocator.destroyed) this.#transient.destroy();
+    } catch (e) {
+      error ??= e;
+    }
     if (deviceAlive) {
       for (const slot of slots) {
         nvk.vkDestroyFence(this.#device, slot.fence, null);
@@ -562,4 +1064,52 @@ export class FrameManager {
   #labelText(): string {
     return this.label === undefined ? "" : ` '${this.label}'`;
   }
+}
+
+function ringOptions(op: string, name: string, value: unknown): Required<UploadRingOptions> {
+  if (value !== undefined && (value === null || typeof value !== "object" || Array.isArray(value))) {
+    throw new TypeError(`${op}: option '${name}' must be an object, got ${describeValue(value)}`);
+  }
+  const o = (value ?? {}) as UploadRingOptions;
+  for (const key of Object.keys(o)) {
+    if (!KNOWN_RING_OPTIONS.has(key)) throw new TypeError(`${op}: unknown option '${name}.${key}' (value ${describeValue((o as Record<string, unknown>)[key])})`);
+  }
+  const size = o.size ?? 4 * MiB;
+  if (!Number.isSafeInteger(size) || size < 4096 || size > 2 ** 40) throw new RangeError(`${op}: option '${name}.size' must be an integer number of bytes of at least 4096, got ${describeValue(o.size)}`);
+  const maxSize = o.maxSize ?? Math.max(size, 64 * MiB);
+  if (!Number.isSafeInteger(maxSize) || maxSize < size || maxSize > 2 ** 40) throw new RangeError(`${op}: option '${name}.maxSize' must be an integer of at least size (${size}), got ${describeValue(o.maxSize)}`);
+  const policy = o.policy ?? "grow";
+  if (policy !== "grow" && policy !== "wait") throw new RangeError(`${op}: option '${name}.policy' must be "grow" or "wait", got ${describeValue(o.policy)}`);
+  return { size, maxSize, policy };
+}
+
+function checkDescription(op: string, desc: unknown, known: ReadonlySet<string>): void {
+  if (desc === null || typeof desc !== "object" || Array.isArray(desc)) throw new TypeError(`${op}: desc must be an object, got ${describeValue(desc)}`);
+  for (const key of Object.keys(desc)) {
+    if (!known.has(key)) throw new TypeError(`${op}: unknown member desc.${key} (value ${describeValue((desc as Record<string, unknown>)[key])})`);
+  }
+}
+
+function checkLabel(op: string, label: unknown): string {
+  if (typeof label !== "string" || label.length === 0) throw new TypeError(`${op}: desc.label must be a non-empty string, got ${describeValue(label)}`);
+  return label;
+}
+
+function checkMemory(op: string, memory: unknown): AllocationOptions {
+  if (memory === undefined) return { usage: MemoryUsage.Auto };
+  if (memory === null || typeof memory !== "object" || Array.isArray(memory)) throw new TypeError(`${op}: desc.memory must be AllocationOptions, got ${describeValue(memory)}`);
+  if ((memory as AllocationOptions).name !== undefined) throw new TypeError(`${op}: desc.memory.name is the label: leave it out (got ${describeValue((memory as AllocationOptions).name)})`);
+  return memory as AllocationOptions;
+}
+
+function asBytes(op: string, data: unknown): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  throw new TypeError(`${op}: data must be an ArrayBuffer or a typed array / DataView, got ${describeValue(data)}`);
+}
+
+function regionBytesOf(texture: Texture, r: Required<ImageRegion>): number {
+  const info = texture.formatInfo;
+  return Math.ceil(r.width / info.blockWidth) * Math.ceil(r.height / info.blockHeight) * info.blockBytes;
 }

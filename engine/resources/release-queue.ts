@@ -108,7 +108,22 @@ export class ReleaseQueue {
     if (typeof label !== "string") throw new TypeError(`ReleaseQueue.enqueue: label must be a string, got ${describeValue(label)}`);
     if (!isSerial(size)) throw new RangeError(`ReleaseQueue.enqueue: size must be a non-negative safe integer number of bytes, got ${describeValue(size)}`);
     if (typeof destroy !== "function") throw new TypeError(`ReleaseQueue.enqueue: destroy must be a function, got ${describeValue(destroy)}`);
-    const item: ReleaseItem = { serial, label, size, destroy };
+    this.#insert({ serial, label, size, destroy });
+  }
+
+  /**
+   * Queues an item object as it is, without copying it (callers that make one record per resource up front, so
+   * that queueing allocates nothing). The item's fields must not change while it is queued.
+   *
+   * Preconditions: those of {@link enqueue}; the fields are not checked.
+   */
+  enqueueItem(item: ReleaseItem): void {
+    this.#insert(item);
+  }
+
+  #insert(item: ReleaseItem): void {
+    const serial = item.serial;
+    const size = item.size;
     const items = this.items;
     let at = items.length;
     while (at > this.head && items[at - 1]!.serial > serial) at--;

@@ -76,6 +76,7 @@ export interface DeviceLimits {
   readonly nonCoherentAtomSize: number;
   readonly bufferImageGranularity: number;
   readonly minUniformBufferOffsetAlignment: number;
+  readonly minStorageBufferOffsetAlignment: number;
   readonly optimalBufferCopyOffsetAlignment: number;
   readonly maxMemoryAllocationCount: number;
   readonly maxImageDimension2D: number;
@@ -897,6 +898,7 @@ function readLimits(props: any): DeviceLimits {
     nonCoherentAtomSize: Number(limits.nonCoherentAtomSize),
     bufferImageGranularity: Number(limits.bufferImageGranularity),
     minUniformBufferOffsetAlignment: Number(limits.minUniformBufferOffsetAlignment),
+    minStorageBufferOffsetAlignment: Number(limits.minStorageBufferOffsetAlignment),
     optimalBufferCopyOffsetAlignment: Number(limits.optimalBufferCopyOffsetAlignment),
     maxMemoryAllocationCount: Number(limits.maxMemoryAllocationCount),
     maxImageDimension2D: Number(limits.maxImageDimension2D),

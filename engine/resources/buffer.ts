@@ -1,0 +1,120 @@
+/**
+ * Buffer: a VkBuffer with its VMA allocation, created and destroyed through a {@link FrameManager}.
+ *
+ * A buffer remembers the serial of the last frame whose commands used it (`markUsed()`, and every upload or
+ * download through the manager). `destroy()` hands it to the manager's release queue under that serial, so its
+ * memory is freed only once that frame's fence has signaled; a buffer no submitted frame used is freed at once.
+ * A second `destroy()` does nothing; every other member then throws {@link DestroyedResourceError} naming the label.
+ * @module
+ */
+import { DestroyedResourceError } from "../errors.js";
+import type { Allocation } from "../memory/allocation.js";
+import type { NvkHandle } from "../vulkan/handles.js";
+
+/** What a Buffer or a Texture needs from the manager that made it. @internal */
+export interface ResourceOwner {
+  /** The serial a use recorded now belongs to: the frame being recorded, or the next one between frames. */
+  readonly recordingSerial: number;
+  /** Destroys `resource` now or after its last frame; called once, by the resource's own destroy(). */
+  releaseResource(resource: Buffer | import("./texture.js").Texture): void;
+}
+
+/**
+ * How a resource is freed, made once when it is created so that destroying it allocates nothing: the release
+ * queue holds this record itself. @internal
+ */
+export class ResourceRelease {
+  serial = 0;
+  constructor(
+    readonly label: string,
+    readonly size: number,
+    private readonly free: () => void,
+  ) {}
+  destroy(): void {
+    this.free();
+  }
+}
+
+/** Queue-family ownership of a resource or subresource, for uploads through a dedicated transfer queue. @internal */
+export const enum Owner {
+  /** No queue has used it: any queue may take it without an ownership transfer (its contents are undefined). */
+  None = 0,
+  /** The main (graphics) queue family owns it. */
+  Main = 1,
+  /** The transfer queue writes it in the batch being recorded; released to the main family when submitted. */
+  Transfer = 2,
+}
+
+/** A GPU buffer made by {@link FrameManager.createBuffer}; destroyed by {@link Buffer.destroy}. */
+export class Buffer {
+  /** The name given at creation, used in messages, the VMA allocation name and the debug-utils object name. */
+  readonly label: string;
+  /** Size in bytes. */
+  readonly size: number;
+  /** VkBufferUsageFlags it was created with (TRANSFER_SRC and TRANSFER_DST included). */
+  readonly usage: number;
+  /** Serial of the last frame that used it; 0 when none did. */
+  lastUsedSerial = 0;
+  /** @internal */ _owner: Owner = Owner.None;
+  #handle: NvkHandle;
+  #allocation: Allocation;
+  #owner: ResourceOwner;
+  #destroyed = false;
+
+  /** @internal How the manager frees it. */
+  readonly _release: ResourceRelease;
+
+  /** @internal Use FrameManager.createBuffer. */
+  constructor(owner: ResourceOwner, label: string, size: number, usage: number, handle: NvkHandle, allocation: Allocation, release: ResourceRelease) {
+    this.#owner = owner;
+    this._release = release;
+    this.label = label;
+    this.size = size;
+    this.usage = usage;
+    this.#handle = handle;
+    this.#allocation = allocation;
+  }
+
+  /** Whether destroy() has been called. */
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /** The nvk VkBuffer. @throws DestroyedResourceError after destroy(). */
+  get handle(): NvkHandle {
+    if (this.#destroyed) throw new DestroyedResourceError("Buffer", this.label, "handle");
+    return this.#handle;
+  }
+
+  /** The VMA allocation behind it. @throws DestroyedResourceError after destroy(). */
+  get allocation(): Allocation {
+    if (this.#destroyed) throw new DestroyedResourceError("Buffer", this.label, "allocation");
+    return this.#allocation;
+  }
+
+  /**
+   * Records that the frame being recorded (or, between frames, the next one) uses this buffer, so that
+   * destroy() waits for that frame's fence.
+   * @throws DestroyedResourceError after destroy().
+   */
+  markUsed(): void {
+    if (this.#destroyed) throw new DestroyedResourceError("Buffer", this.label, "markUsed");
+    this.lastUsedSerial = this.#owner.recordingSerial;
+    if (this._owner === Owner.None) this._owner = Owner.Main;
+  }
+
+  /**
+   * Destroys the buffer once no frame in flight uses it (at once when none does). A second call does nothing.
+   * @throws whatever freeing threw when it runs at once (the buffer counts as destroyed all the same).
+   */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#owner.releaseResource(this);
+  }
+
+  /** @internal The handle and allocation, for the manager's deferred destruction (no destroyed check). */
+  get _parts(): { handle: NvkHandle; allocation: Allocation } {
+    return { handle: this.#handle, allocation: this.#allocation };
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * Texture: a VkImage with its VMA allocation and a default image view, created and destroyed through a
+ * {@link FrameManager}.
+ *
+ * The manager tracks the layout of every subresource (mip level x array layer) it transitions: UNDEFINED at
+ * creation, SHADER_READ_ONLY_OPTIMAL after an upload. An application that transitions the image itself (a render
+ * target, a storage image) tells the manager with {@link Texture.assumeLayout}, so that later uploads and downloads
+ * start from the right layout. Lifetime rules are those of {@link Buffer}: `destroy()` goes through the release
+ * queue under the last frame that used the texture; the default view dies with it.
+ * @module
+ */
+import { DestroyedResourceError, describeValue } from "../errors.js";
+import type { Allocation } from "../memory/allocation.js";
+import type { FormatInfo } from "../vulkan/formats.js";
+import type { NvkHandle } from "../vulkan/handles.js";
+import { Owner, type ResourceOwner, type ResourceRelease } from "./buffer.js";
+
+/** A GPU image made by {@link FrameManager.createTexture}; destroyed by {@link Texture.destroy}. */
+export class Texture {
+  readonly label: string;
+  readonly width: number;
+  readonly height: number;
+  readonly depth: number;
+  /** VkFormat. */
+  readonly format: number;
+  readonly mipLevels: number;
+  readonly arrayLayers: number;
+  /** VkImageUsageFlags it was created with (TRANSFER_SRC and TRANSFER_DST included). */
+  readonly usage: number;
+  /** VkImageAspectFlags of its format. */
+  readonly aspect: number;
+  /** Texel layout of its format. */
+  readonly formatInfo: FormatInfo;
+  /** Serial of the last frame that used it; 0 when none did. */
+  lastUsedSerial = 0;
+  /** @internal Layout per subresource, index mip * arrayLayers + layer. */
+  readonly _layouts: Int32Array;
+  /** @internal Queue-family owner per subresource. */
+  readonly _owners: Uint8Array;
+  /** @internal How the manager frees it. */
+  readonly _release: ResourceRelease;
+  #image: NvkHandle;
+  #view: NvkHandle;
+  #allocation: Allocation;
+  #owner: ResourceOwner;
+  #destroyed = false;
+
+  /** @internal Use FrameManager.createTexture. */
+  constructor(
+    owner: ResourceOwner,
+    desc: { label: string; width: number; height: number; depth: number; format: number; mipLevels: number; arrayLayers: number; usage: number },
+    info: FormatInfo,
+    image: NvkHandle,
+    view: NvkHandle,
+    allocation: Allocation,
+    release: ResourceRelease,
+  ) {
+    this.#owner = owner;
+    this._release = release;
+    this.label = desc.label;
+    this.width = desc.width;
+    this.height = desc.height;
+    this.depth = desc.depth;
+    this.format = desc.format;
+    this.mipLevels = desc.mipLevels;
+    this.arrayLayers = desc.arrayLayers;
+    this.usage = desc.usage;
+    this.aspect = info.aspect;
+    this.formatInfo = info;
+    this.#image = image;
+    this.#view = view;
+    this.#allocation = allocation;
+    this._layouts = new Int32Array(desc.mipLevels * desc.arrayLayers);
+    this._owners = new Uint8Array(desc.mipLevels * desc.arrayLayers).fill(Owner.None);
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /** The nvk VkImage. @throws DestroyedResourceError after destroy(). */
+  get image(): NvkHandle {
+    if (this.#destroyed) throw new DestroyedResourceError("Texture", this.label, "image");
+    return this.#image;
+  }
+
+  /** The default VkImageView: every mip level and layer. @throws DestroyedResourceError after destroy(). */
+  get view(): NvkHandle {
+    if (this.#destroyed) throw new DestroyedResourceError("Texture", this.label, "view");
+    return this.#view;
+  }
+
+  /** The VMA allocation behind it. @throws DestroyedResourceError after destroy(). */
+  get allocation(): Allocation {
+    if (this.#destroyed) throw new DestroyedResourceError("Texture", this.label, "allocation");
+    return this.#allocation;
+  }
+
+  #subresource(op: string, mipLevel: unknown, arrayLayer: unknown): number {
+    if (this.#destroyed) throw new DestroyedResourceError("Texture", this.label, op);
+    if (!Number.isInteger(mipLevel) || (mipLevel as number) < 0 || (mipLevel as number) >= this.mipLevels) {
+      throw new RangeError(`Texture '${this.label}'.${op}: mipLevel must be an integer from 0 to ${this.mipLevels - 1}, got ${describeValue(mipLevel)}`);
+    }
+    if (!Number.isInteger(arrayLayer) || (arrayLayer as number) < 0 || (arrayLayer as number) >= this.arrayLayers) {
+      throw new RangeError(`Texture '${this.label}'.${op}: arrayLayer must be an integer from 0 to ${this.arrayLayers - 1}, got ${describeValue(arrayLayer)}`);
+    }
+    return (mipLevel as number) * this.arrayLayers + (arrayLayer as number);
+  }
+
+  /**
+   * The VkImageLayout the manager last left the subresource in (0, UNDEFINED, before any upload).
+   * @throws RangeError for a mip level or layer out of range; DestroyedResourceError after destroy().
+   */
+  layout(mipLevel = 0, arrayLayer = 0): number {
+    return this._layouts[this.#subresource("layout", mipLevel, arrayLayer)]!;
+  }
+
+  /**
+   * Tells the manager that the application's own commands left subresources in `layout` (every mip and layer
+   * when they are omitted), owned by the main queue family. Later uploads and downloads start from it.
+   * @throws RangeError for a bad layout, mip level or layer; DestroyedResourceError after destroy().
+   */
+  assumeLayout(layout: number, mipLevel?: number, arrayLayer?: number): void {
+    if (!Number.isInteger(layout) || layout < 0 || layout > 0x7fffffff) {
+      throw new RangeError(`Texture '${this.label}'.assumeLayout: layout must be a VkImageLayout, got ${describeValue(layout)}`);
+    }
+    if (mipLevel === undefined && arrayLayer === undefined) {
+      if (this.#destroyed) throw new DestroyedResourceError("Texture", this.label, "assumeLayout");
+      this._layouts.fill(layout);
+      this._owners.fill(Owner.Main);
+      return;
+    }
+    const i = this.#subresource("assumeLayout", mipLevel ?? 0, arrayLayer ?? 0);
+    this._layouts[i] = layout;
+    this._owners[i] = Owner.Main;
+  }
+
+  /** Records that the frame being recorded uses this texture. @throws DestroyedResourceError after destroy(). */
+  markUsed(): void {
+    if (this.#destroyed) throw new DestroyedResourceError("Texture", this.label, "markUsed");
+    this.lastUsedSerial = this.#owner.recordingSerial;
+  }
+
+  /** Destroys the texture and its view once no frame in flight uses it. A second call does nothing. */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#owner.releaseResource(this);
+  }
+
+  /** @internal */
+  get _parts(): { image: NvkHandle; view: NvkHandle; allocation: Allocation } {
+    return { image: this.#image, view: this.#view, allocation: this.#allocation };
+  }
+}

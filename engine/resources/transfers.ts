@@ -1,0 +1,740 @@
+/**
+ * Transfers: the staging uploads and readbacks of a {@link FrameManager}.
+ *
+ * An upload copies the caller's bytes into the staging ring at once and records nothing yet: it adds a copy to the
+ * pending batch. `endFrame()` records the batch into command buffers that run before the frame's own command buffer,
+ * so that the frame's commands see the data; downloads are recorded after the frame's commands, so that they see
+ * what the frame wrote. The invariants, and why they hold:
+ *
+ * - Ordering. On the main queue the batch is one command buffer submitted in the same vkQueueSubmit as the frame,
+ *   before it: a barrier at its start (every earlier command, ALL_COMMANDS / MEMORY_WRITE, before the copies) orders
+ *   the copies after what earlier frames did with the same resources (write-after-read and write-after-write), and a
+ *   barrier at its end (TRANSFER_WRITE before every later access) makes the data visible to the frame. Images go
+ *   from their tracked layout to TRANSFER_DST_OPTIMAL and then to SHADER_READ_ONLY_OPTIMAL in those same barriers.
+ * - The dedicated transfer queue. When the device has a transfer-only queue family, a resource (or an image
+ *   subresource) that no queue has used yet is written there: its contents are undefined, so the transfer queue may
+ *   take it without an ownership transfer. Its copies are followed by a release barrier to the main family, the
+ *   main queue's batch starts with the matching acquire barrier (same range, same layouts), and the main submission
+ *   waits on a semaphore the transfer submission signals. Anything the main queue already owns is uploaded on the
+ *   main queue, which needs no transfer of ownership; so does any image upload that does not cover a whole
+ *   subresource in one piece (a transfer queue's image granularity may forbid partial regions).
+ * - Ring space. Staging bytes belong to the frame whose submission carries the copy; the ring frees them after that
+ *   frame's fence. When one frame's uploads exceed the ring (and it may not grow), the batch so far is submitted at
+ *   once with a fence of its own, waited for, and the ring's bytes of this frame are given back; uploads larger
+ *   than the ring are split into pieces (whole rows for images) that go through it one after the other.
+ * - Readback. A download gets its own host-visible buffer, filled by a copy recorded at the end of the frame that
+ *   carries it, then a barrier to HOST_READ; the promise resolves with a copy of the bytes (invalidated first on
+ *   non-coherent memory) once that frame's fence has signaled, and the buffer is freed then.
+ * @module
+ */
+import { check, describeValue } from "../errors.js";
+import type { Allocator } from "../memory/allocator.js";
+import type { Allocation } from "../memory/allocation.js";
+import { MemoryUsage } from "../memory/usage.js";
+import type { Context } from "../vulkan/context.js";
+import { mipExtent, regionBytes } from "../vulkan/formats.js";
+import type { NvkHandle } from "../vulkan/handles.js";
+import { nvk } from "../vulkan/nvk.js";
+import { Buffer, Owner } from "./buffer.js";
+import type { Texture } from "./texture.js";
+import { UploadRing, type UploadRingOptions } from "./upload-ring.js";
+
+const STAGE_TOP = 0x1;
+const STAGE_TRANSFER = 0x1000;
+const STAGE_BOTTOM = 0x2000;
+const STAGE_HOST = 0x4000;
+const STAGE_ALL = 0x10000;
+const ACCESS_SHADER_READ = 0x20;
+const ACCESS_TRANSFER_READ = 0x800;
+const ACCESS_TRANSFER_WRITE = 0x1000;
+const ACCESS_HOST_READ = 0x2000;
+const ACCESS_MEMORY_READ = 0x8000;
+const ACCESS_MEMORY_WRITE = 0x10000;
+const LAYOUT_UNDEFINED = 0;
+const LAYOUT_SHADER_READ = 5;
+const LAYOUT_TRANSFER_SRC = 6;
+const LAYOUT_TRANSFER_DST = 7;
+const QUEUE_FAMILY_IGNORED = 0xffffffff;
+const WHOLE_SIZE = 0xffffffffffffffffn;
+const NO_TIMEOUT = (1n << 64n) - 1n;
+const COMMAND_BUFFER_ONE_TIME_SUBMIT = 0x1;
+
+/** A region of one image subresource (tightly packed rows in the data). */
+export interface ImageRegion {
+  mipLevel?: number;
+  arrayLayer?: number;
+  x?: number;
+  y?: number;
+  width?: number;
+  height?: number;
+}
+
+interface BufferCopy {
+  phase: number;
+  src: NvkHandle;
+  dst: Buffer;
+  srcOffset: number;
+  dstOffset: number;
+  size: number;
+}
+interface ImageCopy {
+  phase: number;
+  src: NvkHandle;
+  dst: Texture;
+  srcOffset: number;
+  sub: number;
+  mip: number;
+  layer: number;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** Copies waiting for one queue. */
+class Batch {
+  readonly bufferCopies: BufferCopy[] = [];
+  readonly imageCopies: ImageCopy[] = [];
+  /** Image subresources the batch writes, with the layout each had before it: texture -> sub -> old layout. */
+  readonly touched = new Map<Texture, Map<number, number>>();
+  /** Buffers the batch writes (for release barriers on the transfer queue). */
+  readonly buffers = new Set<Buffer>();
+  /**
+   * Copies of one phase write disjoint bytes; a copy that overlaps an earlier one of its phase starts the next
+   * phase, and a TRANSFER -> TRANSFER barrier separates phases, so the later upload wins (write-after-write).
+   */
+  phase = 0;
+  /** What the current phase wrote: per buffer [start, end) pairs; per texture [sub, x0, y0, x1, y1] tuples. */
+  readonly #written = new Map<object, number[]>();
+
+  /** The phase a write of `dst` over the range lands in (a new one when it overlaps this phase's writes). */
+  phaseFor(dst: object, a: number, b: number, c = 0, d = 0, e = 0): number {
+    let list = this.#written.get(dst);
+    if (list === undefined) this.#written.set(dst, (list = []));
+    const image = dst !== null && !(dst instanceof Buffer);
+    const stride = image ? 5 : 2;
+    // Buffers: list[0..1] hold the hull of the phase's ranges; a range outside it (the common case of uploads
+    // filling a buffer in order) cannot overlap, and the scan is skipped.
+    if (!image) {
+      if (list.length === 0) {
+        list.push(a, b);
+      } else if (b <= list[0]! || a >= list[1]!) {
+        list[0] = Math.min(list[0]!, a);
+        list[1] = Math.max(list[1]!, b);
+        list.push(a, b);
+        return this.phase;
+      }
+    }
+    for (let i = image ? 0 : 2; i < list.length; i += stride) {
+      const overlap = image
+        ? list[i] === a && list[i + 1]! < d && b < list[i + 3]! && list[i + 2]! < e && c < list[i + 4]!
+        : list[i]! < b && a < list[i + 1]!;
+      if (overlap) {
+        this.phase++;
+        this.#written.clear();
+        this.#written.set(dst, (list = []));
+        break;
+      }
+    }
+    if (image) list.push(a, b, c, d, e);
+    else {
+      if (list.length === 0) list.push(a, b); // the hull of a new phase
+      else {
+        list[0] = Math.min(list[0]!, a);
+        list[1] = Math.max(list[1]!, b);
+      }
+      list.push(a, b);
+    }
+    return this.phase;
+  }
+  get empty(): boolean {
+    return this.bufferCopies.length === 0 && this.imageCopies.length === 0;
+  }
+  clear(): void {
+    this.bufferCopies.length = 0;
+    this.imageCopies.length = 0;
+    this.touched.clear();
+    this.buffers.clear();
+    this.phase = 0;
+    this.#written.clear();
+  }
+}
+
+interface Download {
+  readonly source: Buffer | Texture;
+  readonly buffer: NvkHandle;
+  readonly allocation: Allocation;
+  readonly size: number;
+  readonly srcOffset: number;
+  readonly region: Required<ImageRegion> | null;
+  serial: number;
+  readonly resolve: (data: Uint8Array) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface SlotCommands {
+  readonly mainPool: NvkHandle;
+  readonly mainCmds: NvkHandle[];
+  mainUsed: number;
+  readonly transferPool: NvkHandle | null;
+  readonly transferCmds: NvkHandle[];
+  transferUsed: number;
+  readonly semaphore: NvkHandle | null;
+}
+
+/** Counters of uploads and downloads. */
+export interface TransferStatistics {
+  uploads: number;
+  uploadedBytes: number;
+  /** Uploads that went through the dedicated transfer queue. */
+  transferQueueUploads: number;
+  downloads: number;
+  /** Batches submitted early because one frame's uploads filled the staging ring. */
+  earlySubmits: number;
+}
+
+/** Owned by a FrameManager. @internal */
+export class Transfers {
+  readonly staging: UploadRing;
+  readonly dedicatedQueue: boolean;
+  readonly #context: Context;
+  readonly #allocator: Allocator;
+  readonly #device: NvkHandle;
+  readonly #label: string;
+  readonly #main = new Batch();
+  readonly #transfer = new Batch();
+  /** Acquires the main queue owes the transfer queue's releases, recorded at the start of its next batch. */
+  readonly #acquireBuffers: Buffer[] = [];
+  readonly #acquireImages: { texture: Texture; sub: number }[] = [];
+  readonly #downloads: Download[] = [];
+  readonly #slots: SlotCommands[];
+  readonly #copyAlign: number;
+  readonly #beginInfo = new nvk.VkCommandBufferBeginInfo({ flags: COMMAND_BUFFER_ONE_TIME_SUBMIT });
+  #flushFence: NvkHandle | null = null;
+  #slot = 0;
+  #uploads = 0;
+  #uploadedBytes = 0;
+  #transferQueueUploads = 0;
+  #downloadCount = 0;
+  #earlySubmits = 0;
+
+  constructor(context: Context, allocator: Allocator, label: string, slotPools: readonly NvkHandle[], ring: Required<UploadRingOptions>, waitSerial: (serial: number) => void) {
+    this.#context = context;
+    this.#allocator = allocator;
+    this.#device = context.device;
+    this.#label = label;
+    this.dedicatedQueue = context.transferQueueFamilyIndex !== context.queueFamilyIndex;
+    this.#copyAlign = Math.max(16, context.properties.optimalBufferCopyOffsetAlignment);
+    this.#slots = [];
+    try {
+      for (const pool of slotPools) {
+        let transferPool: NvkHandle | null = null;
+        let semaphore: NvkHandle | null = null;
+        if (this.dedicatedQueue) {
+          transferPool = new nvk.VkCommandPool();
+          const info = new nvk.VkCommandPoolCreateInfo({ flags: 0x1, queueFamilyIndex: context.transferQueueFamilyIndex });
+          check(nvk.vkCreateCommandPool(this.#device, info, null, transferPool), "vkCreateCommandPool", label);
+          semaphore = new nvk.VkSemaphore();
+          const created = nvk.vkCreateSemaphore(this.#device, new nvk.VkSemaphoreCreateInfo(), null, semaphore);
+          if (created < 0) nvk.vkDestroyCommandPool(this.#device, transferPool, null);
+          check(created, "vkCreateSemaphore", label);
+        }
+        this.#slots.push({ mainPool: pool, mainCmds: [], mainUsed: 0, transferPool, transferCmds: [], transferUsed: 0, semaphore });
+      }
+      this.staging = new UploadRing(allocator, `${label} staging`, context.properties.nonCoherentAtomSize, ring, waitSerial);
+    } catch (error) {
+      this.#destroySlots();
+      throw error;
+    }
+  }
+
+  get statistics(): TransferStatistics {
+    return {
+      uploads: this.#uploads,
+      uploadedBytes: this.#uploadedBytes,
+      transferQueueUploads: this.#transferQueueUploads,
+      downloads: this.#downloadCount,
+      earlySubmits: this.#earlySubmits,
+    };
+  }
+  get uploadedBytes(): number {
+    return this.#uploadedBytes;
+  }
+  get earlySubmits(): number {
+    return this.#earlySubmits;
+  }
+
+  /** Whether anything is waiting to be recorded. */
+  get pending(): boolean {
+    return !this.#main.empty || !this.#transfer.empty || this.#acquireBuffers.length > 0 || this.#acquireImages.length > 0;
+  }
+
+  /** The slot whose command buffers the next recording uses; its pools were reset after its fence. */
+  beginSlot(index: number): void {
+    this.#slot = index;
+    const s = this.#slots[index]!;
+    s.mainUsed = 0;
+    s.transferUsed = 0;
+    if (s.transferPool !== null) check(nvk.vkResetCommandPool(this.#device, s.transferPool, 0), "vkResetCommandPool", this.#label);
+  }
+
+  // ------------------------------------------------------------------ uploads
+
+  /** Queues a copy of `bytes` into `buffer` at `offset`. Arguments are checked by the manager. */
+  upload(buffer: Buffer, bytes: Uint8Array, offset: number): void {
+    const viaTransfer = this.dedicatedQueue && buffer._owner !== Owner.Main;
+    const batch = viaTransfer ? this.#transfer : this.#main;
+    const dst = buffer;
+    let done = 0;
+    const total = bytes.length;
+    let chunk = Math.min(total, this.staging.maxSize);
+    while (done < total) {
+      const want = Math.min(chunk, total - done);
+      if (!this.staging.allocate(want, this.#copyAlign)) {
+        if (this.pending && this.#submitEarly()) continue;
+        chunk = Math.max(1, chunk >>> 1);
+        if (want === 1) throw new RangeError(`${this.#label}: the staging ring cannot hold a single byte`);
+        continue;
+      }
+      const block = this.staging.block;
+      const at = this.staging.offset;
+      block.bytes.set(done === 0 && want === total ? bytes : bytes.subarray(done, done + want), at);
+      const phase = batch.phaseFor(dst, offset + done, offset + done + want);
+      batch.bufferCopies.push({ phase, src: block.buffer, dst, srcOffset: at, dstOffset: offset + done, size: want });
+      done += want;
+    }
+    if (viaTransfer) {
+      if (!batch.buffers.has(buffer)) {
+        batch.buffers.add(buffer);
+        buffer._owner = Owner.Transfer;
+      }
+      this.#transferQueueUploads++;
+    }
+    this.#uploads++;
+    this.#uploadedBytes += total;
+  }
+
+  /** Queues a copy of `bytes` (tightly packed rows) into a region of one subresource of `texture`. */
+  uploadImage(texture: Texture, bytes: Uint8Array, r: Required<ImageRegion>): void {
+    const sub = r.mipLevel * texture.arrayLayers + r.arrayLayer;
+    const info = texture.formatInfo;
+    const whole = r.x === 0 && r.y === 0 && r.width === mipExtent(texture.width, r.mipLevel) && r.height === mipExtent(texture.height, r.mipLevel);
+    const rowBytes = regionBytes(info, r.width, info.blockHeight);
+    const rows = Math.ceil(r.height / info.blockHeight);
+    const align = Math.max(this.#copyAlign, info.blockBytes);
+    const owner = texture._owners[sub]!;
+    const viaTransfer = this.dedicatedQueue && whole && owner !== Owner.Main && bytes.length <= this.staging.maxSize;
+    if (viaTransfer && this.staging.allocate(bytes.length, align)) {
+      this.#queueImageCopy(this.#transfer, texture, sub, r, this.staging.offset, 0, r.height, bytes, 0);
+      texture._owners[sub] = Owner.Transfer;
+      this.#transferQueueUploads++;
+    } else {
+      if (owner === Owner.Transfer) {
+        // Written by the transfer queue in this batch: the main queue must not touch it before the acquire.
+        this.#submitEarly();
+      }
+      let row = 0;
+      let rowsPerChunk = Math.max(1, Math.min(rows, Math.floor(this.staging.maxSize / rowBytes)));
+      while (row < rows) {
+        const n = Math.min(rowsPerChunk, rows - row);
+        if (!this.staging.allocate(n * rowBytes, align)) {
+          if (this.pending && this.#submitEarly()) continue;
+          if (rowsPerChunk === 1) throw new RangeError(`${this.#label}: the staging ring (max ${this.staging.maxSize} bytes) cannot hold one row of ${rowBytes} bytes of texture '${texture.label}'`);
+          rowsPerChunk = Math.max(1, rowsPerChunk >>> 1);
+          continue;
+        }
+        const y = r.y + row * info.blockHeight;
+        const h = Math.min(n * info.blockHeight, r.y + r.height - y);
+        this.#queueImageCopy(this.#main, texture, sub, r, this.staging.offset, y, h, bytes, row * rowBytes, n * rowBytes);
+        row += n;
+      }
+      texture._owners[sub] = Owner.Main;
+    }
+    this.#uploads++;
+    this.#uploadedBytes += bytes.length;
+  }
+
+  #queueImageCopy(batch: Batch, texture: Texture, sub: number, r: Required<ImageRegion>, at: number, y: number, height: number, bytes: Uint8Array, from: number, size = bytes.length): void {
+    const block = this.staging.block;
+    block.bytes.set(from === 0 && size === bytes.length ? bytes : bytes.subarray(from, from + size), at);
+    let subs = batch.touched.get(texture);
+    if (subs === undefined) batch.touched.set(texture, (subs = new Map()));
+    if (!subs.has(sub)) subs.set(sub, texture._layouts[sub]!);
+    const cy = batch === this.#transfer ? r.y : y;
+    const ch = batch === this.#transfer ? r.height : height;
+    const phase = batch.phaseFor(texture, sub, r.x, cy, r.x + r.width, cy + ch);
+    batch.imageCopies.push({
+      phase,
+      src: block.buffer,
+      dst: texture,
+      srcOffset: at,
+      sub,
+      mip: r.mipLevel,
+      layer: r.arrayLayer,
+      x: r.x,
+      y: cy,
+      width: r.width,
+      height: ch,
+    });
+  }
+
+  /**
+   * Submits what is pending now, with a fence of its own, waits for it and gives back this frame's staging bytes.
+   * Returns false when there was nothing to submit.
+   */
+  #submitEarly(): boolean {
+    if (!this.pending) return false;
+    const { transferCmd, mainCmd } = this.record();
+    const device = this.#device;
+    if (this.#flushFence === null) {
+      const fence = new nvk.VkFence();
+      check(nvk.vkCreateFence(device, new nvk.VkFenceCreateInfo(), null, fence), "vkCreateFence", this.#label);
+      this.#flushFence = fence;
+    }
+    const slot = this.#slots[this.#slot]!;
+    if (transferCmd !== null) {
+      const submit = new nvk.VkSubmitInfo({ commandBufferCount: 1, pCommandBuffers: [transferCmd], signalSemaphoreCount: 1, pSignalSemaphores: [slot.semaphore] });
+      check(nvk.vkQueueSubmit(this.#context.transferQueue, 1, [submit], null), "vkQueueSubmit", this.#label);
+    }
+    const submit = new nvk.VkSubmitInfo({
+      waitSemaphoreCount: transferCmd !== null ? 1 : 0,
+      pWaitSemaphores: transferCmd !== null ? [slot.semaphore] : null,
+      pWaitDstStageMask: transferCmd !== null ? new Int32Array([STAGE_ALL]) : null,
+      commandBufferCount: 1,
+      pCommandBuffers: [mainCmd],
+    });
+    check(nvk.vkQueueSubmit(this.#context.queue, 1, [submit], this.#flushFence), "vkQueueSubmit", this.#label);
+    check(nvk.vkWaitForFences(device, 1, [this.#flushFence], true, NO_TIMEOUT), "vkWaitForFences", this.#label);
+    check(nvk.vkResetFences(device, 1, [this.#flushFence]), "vkResetFences", this.#label);
+    this.staging.releasePending();
+    this.#earlySubmits++;
+    return true;
+  }
+
+  // ------------------------------------------------------------------ recording
+
+  #commandBuffer(transfer: boolean): NvkHandle {
+    const s = this.#slots[this.#slot]!;
+    const list = transfer ? s.transferCmds : s.mainCmds;
+    const used = transfer ? s.transferUsed++ : s.mainUsed++;
+    let cmd = list[used];
+    if (cmd === undefined) {
+      cmd = new nvk.VkCommandBuffer();
+      const info = new nvk.VkCommandBufferAllocateInfo({ commandPool: transfer ? s.transferPool : s.mainPool, level: nvk.VK_COMMAND_BUFFER_LEVEL_PRIMARY, commandBufferCount: 1 });
+      check(nvk.vkAllocateCommandBuffers(this.#device, info, [cmd]), "vkAllocateCommandBuffers", this.#label);
+      list.push(cmd);
+    }
+    check(nvk.vkBeginCommandBuffer(cmd, this.#beginInfo), "vkBeginCommandBuffer", this.#label);
+    return cmd;
+  }
+
+  /**
+   * Records the pending batches into command buffers of the current slot (ended, ready to submit) and clears them.
+   * `transferCmd` (dedicated transfer queue only) must be submitted first and signal {@link semaphore}; `mainCmd`
+   * goes first in the main queue's submission, which waits on that semaphore.
+   */
+  record(): { transferCmd: NvkHandle | null; mainCmd: NvkHandle | null } {
+    let transferCmd: NvkHandle | null = null;
+    let mainCmd: NvkHandle | null = null;
+    const fi = this.#context.transferQueueFamilyIndex;
+    const mi = this.#context.queueFamilyIndex;
+    if (!this.#transfer.empty) {
+      const b = this.#transfer;
+      transferCmd = this.#commandBuffer(true);
+      const pre = this.#imageBarriers(b, true, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
+      if (pre.length > 0) nvk.vkCmdPipelineBarrier(transferCmd, STAGE_TOP, STAGE_TRANSFER, 0, 0, null, 0, null, pre.length, pre);
+      this.#recordCopies(transferCmd, b);
+      const releaseImages = this.#imageBarriers(b, false, fi, mi);
+      const releaseBuffers = [...b.buffers].map((buf) => this.#bufferBarrier(buf, ACCESS_TRANSFER_WRITE, 0, fi, mi));
+      nvk.vkCmdPipelineBarrier(transferCmd, STAGE_TRANSFER, STAGE_BOTTOM, 0, 0, null, releaseBuffers.length, releaseBuffers.length > 0 ? releaseBuffers : null, releaseImages.length, releaseImages.length > 0 ? releaseImages : null);
+      check(nvk.vkEndCommandBuffer(transferCmd), "vkEndCommandBuffer", this.#label);
+      for (const buf of b.buffers) {
+        this.#acquireBuffers.push(buf);
+        buf._owner = Owner.Main;
+      }
+      for (const [texture, subs] of b.touched) {
+        for (const sub of subs.keys()) {
+          this.#acquireImages.push({ texture, sub });
+          texture._layouts[sub] = LAYOUT_SHADER_READ;
+          texture._owners[sub] = Owner.Main;
+        }
+      }
+      b.clear();
+    }
+    const m = this.#main;
+    if (!m.empty || this.#acquireBuffers.length > 0 || this.#acquireImages.length > 0) {
+      mainCmd = this.#commandBuffer(false);
+      if (this.#acquireBuffers.length > 0 || this.#acquireImages.length > 0) {
+        const bufs = this.#acquireBuffers.map((buf) => this.#bufferBarrier(buf, 0, ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE, fi, mi));
+        const imgs = this.#acquireImages.map(({ texture, sub }) => this.#imageBarrier(texture, sub, LAYOUT_TRANSFER_DST, LAYOUT_SHADER_READ, 0, ACCESS_SHADER_READ, fi, mi));
+        nvk.vkCmdPipelineBarrier(mainCmd, STAGE_ALL, STAGE_ALL, 0, 0, null, bufs.length, bufs.length > 0 ? bufs : null, imgs.length, imgs.length > 0 ? imgs : null);
+        this.#acquireBuffers.length = 0;
+        this.#acquireImages.length = 0;
+      }
+      if (!m.empty) {
+        const pre = this.#imageBarriers(m, true, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
+        const global = m.bufferCopies.length > 0 ? [new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_MEMORY_WRITE, dstAccessMask: ACCESS_TRANSFER_WRITE })] : null;
+        nvk.vkCmdPipelineBarrier(mainCmd, STAGE_ALL, STAGE_TRANSFER, 0, global === null ? 0 : 1, global, 0, null, pre.length, pre.length > 0 ? pre : null);
+        this.#recordCopies(mainCmd, m);
+        const post = this.#imageBarriers(m, false, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
+        const after = m.bufferCopies.length > 0 ? [new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_TRANSFER_WRITE, dstAccessMask: ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE })] : null;
+        nvk.vkCmdPipelineBarrier(mainCmd, STAGE_TRANSFER, STAGE_ALL, 0, after === null ? 0 : 1, after, 0, null, post.length, post.length > 0 ? post : null);
+        for (const [texture, subs] of m.touched) for (const sub of subs.keys()) texture._layouts[sub] = LAYOUT_SHADER_READ;
+        m.clear();
+      }
+      check(nvk.vkEndCommandBuffer(mainCmd), "vkEndCommandBuffer", this.#label);
+    }
+    if (!this.staging.coherent) this.staging.flushPending();
+    return { transferCmd, mainCmd };
+  }
+
+  /** The semaphore the current slot's transfer submission signals (dedicated transfer queue only). */
+  get semaphore(): NvkHandle | null {
+    return this.#slots[this.#slot]!.semaphore;
+  }
+
+  #recordCopies(cmd: NvkHandle, b: Batch): void {
+    const copies = b.bufferCopies;
+    const images = b.imageCopies;
+    let i = 0;
+    let k = 0;
+    for (let phase = 0; phase <= b.phase; phase++) {
+      if (phase > 0) {
+        const barrier = new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_TRANSFER_WRITE, dstAccessMask: ACCESS_TRANSFER_WRITE });
+        nvk.vkCmdPipelineBarrier(cmd, STAGE_TRANSFER, STAGE_TRANSFER, 0, 1, [barrier], 0, null, 0, null);
+      }
+      // One vkCmdCopyBuffer per run of copies from one ring block into one buffer: many uploads into few buffers
+      // cost one call each, not one per upload. Regions of one phase never overlap.
+      while (i < copies.length && copies[i]!.phase === phase) {
+        const first = copies[i]!;
+        const regions = [];
+        let j = i;
+        while (j < copies.length && copies[j]!.phase === phase && copies[j]!.src === first.src && copies[j]!.dst === first.dst) {
+          // Copies that continue each other in both buffers (a stream of uploads packed in the ring) become one region.
+          const c = copies[j]!;
+          let size = c.size;
+          j++;
+          while (j < copies.length && copies[j]!.phase === phase && copies[j]!.src === c.src && copies[j]!.dst === c.dst && copies[j]!.srcOffset === c.srcOffset + size && copies[j]!.dstOffset === c.dstOffset + size) {
+            size += copies[j]!.size;
+            j++;
+          }
+          regions.push(new nvk.VkBufferCopy({ srcOffset: c.srcOffset, dstOffset: c.dstOffset, size }));
+        }
+        nvk.vkCmdCopyBuffer(cmd, first.src, first.dst._parts.handle, regions.length, regions);
+        i = j;
+      }
+      while (k < images.length && images[k]!.phase === phase) {
+        const c = images[k++]!;
+        const region = new nvk.VkBufferImageCopy({
+          bufferOffset: c.srcOffset,
+          bufferRowLength: 0,
+          bufferImageHeight: 0,
+          imageSubresource: new nvk.VkImageSubresourceLayers({ aspectMask: c.dst.aspect, mipLevel: c.mip, baseArrayLayer: c.layer, layerCount: 1 }),
+          imageOffset: new nvk.VkOffset3D({ x: c.x, y: c.y, z: 0 }),
+          imageExtent: new nvk.VkExtent3D({ width: c.width, height: c.height, depth: 1 }),
+        });
+        nvk.vkCmdCopyBufferToImage(cmd, c.src, c.dst._parts.image, LAYOUT_TRANSFER_DST, 1, [region]);
+      }
+    }
+  }
+
+  #imageBarriers(b: Batch, before: boolean, srcFamily: number, dstFamily: number): any[] {
+    const out: any[] = [];
+    for (const [texture, subs] of b.touched) {
+      for (const [sub, oldLayout] of subs) {
+        out.push(
+          before
+            ? this.#imageBarrier(texture, sub, oldLayout, LAYOUT_TRANSFER_DST, oldLayout === LAYOUT_UNDEFINED ? 0 : ACCESS_MEMORY_WRITE, ACCESS_TRANSFER_WRITE, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED)
+            : this.#imageBarrier(texture, sub, LAYOUT_TRANSFER_DST, LAYOUT_SHADER_READ, ACCESS_TRANSFER_WRITE, srcFamily === QUEUE_FAMILY_IGNORED ? ACCESS_SHADER_READ : 0, srcFamily, dstFamily),
+        );
+      }
+    }
+    return out;
+  }
+
+  #imageBarrier(texture: Texture, sub: number, oldLayout: number, newLayout: number, srcAccess: number, dstAccess: number, srcFamily: number, dstFamily: number): any {
+    const mip = Math.floor(sub / texture.arrayLayers);
+    const layer = sub % texture.arrayLayers;
+    return new nvk.VkImageMemoryBarrier({
+      srcAccessMask: srcAccess,
+      dstAccessMask: dstAccess,
+      oldLayout,
+      newLayout,
+      srcQueueFamilyIndex: srcFamily,
+      dstQueueFamilyIndex: dstFamily,
+      image: texture._parts.image,
+      subresourceRange: new nvk.VkImageSubresourceRange({ aspectMask: texture.aspect, baseMipLevel: mip, levelCount: 1, baseArrayLayer: layer, layerCount: 1 }),
+    });
+  }
+
+  #bufferBarrier(buffer: Buffer, srcAccess: number, dstAccess: number, srcFamily: number, dstFamily: number): any {
+    return new nvk.VkBufferMemoryBarrier({
+      srcAccessMask: srcAccess,
+      dstAccessMask: dstAccess,
+      srcQueueFamilyIndex: srcFamily,
+      dstQueueFamilyIndex: dstFamily,
+      buffer: buffer._parts.handle,
+      offset: 0,
+      size: WHOLE_SIZE,
+    });
+  }
+
+  // ------------------------------------------------------------------ downloads
+
+  /** Queues a readback of `size` bytes of `buffer` from `offset`, recorded at the end of the carrying frame. */
+  download(buffer: Buffer, offset: number, size: number): Promise<Uint8Array> {
+    return this.#queueDownload(buffer, size, offset, null);
+  }
+
+  /** Queues a readback of a region of one subresource of `texture` (tightly packed rows). */
+  downloadImage(texture: Texture, r: Required<ImageRegion>): Promise<Uint8Array> {
+    const size = regionBytes(texture.formatInfo, r.width, r.height);
+    return this.#queueDownload(texture, size, 0, r);
+  }
+
+  #queueDownload(source: Buffer | Texture, size: number, srcOffset: number, region: Required<ImageRegion> | null): Promise<Uint8Array> {
+    const { buffer, allocation } = this.#allocator.createBuffer(
+      { size, usage: 0x2 /* TRANSFER_DST */ },
+      { usage: MemoryUsage.Auto, hostAccess: "random", mapped: true, name: `${this.#label} readback of '${source.label}'` },
+    );
+    return new Promise<Uint8Array>((resolve, reject) => {
+      this.#downloads.push({ source, buffer, allocation, size, srcOffset, region, serial: 0, resolve, reject });
+      this.#downloadCount++;
+    });
+  }
+
+  /** Records the downloads not yet recorded at the end of `cmd` (the frame's own command buffer), under `serial`. */
+  recordDownloads(cmd: NvkHandle, serial: number): void {
+    const list = this.#downloads.filter((d) => d.serial === 0);
+    if (list.length === 0) return;
+    // Each image subresource read goes to TRANSFER_SRC once and back once, however many downloads read it.
+    const subresources: { texture: Texture; sub: number }[] = [];
+    const seen = new Map<Texture, Set<number>>();
+    for (const d of list) {
+      if (d.region === null) continue;
+      const t = d.source as Texture;
+      const sub = d.region.mipLevel * t.arrayLayers + d.region.arrayLayer;
+      let subs = seen.get(t);
+      if (subs === undefined) seen.set(t, (subs = new Set()));
+      if (!subs.has(sub)) {
+        subs.add(sub);
+        subresources.push({ texture: t, sub });
+      }
+    }
+    const toSrc = subresources.map(({ texture: t, sub }) =>
+      this.#imageBarrier(t, sub, t._layouts[sub]!, LAYOUT_TRANSFER_SRC, ACCESS_MEMORY_WRITE, ACCESS_TRANSFER_READ, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED),
+    );
+    nvk.vkCmdPipelineBarrier(cmd, STAGE_ALL, STAGE_TRANSFER, 0, 1, [new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_MEMORY_WRITE, dstAccessMask: ACCESS_TRANSFER_READ })], 0, null, toSrc.length, toSrc.length > 0 ? toSrc : null);
+    for (const d of list) {
+      if (d.region === null) {
+        const b = d.source as Buffer;
+        nvk.vkCmdCopyBuffer(cmd, b._parts.handle, d.buffer, 1, [new nvk.VkBufferCopy({ srcOffset: d.srcOffset, dstOffset: 0, size: d.size })]);
+      } else {
+        const t = d.source as Texture;
+        const r = d.region;
+        const copy = new nvk.VkBufferImageCopy({
+          bufferOffset: 0,
+          bufferRowLength: 0,
+          bufferImageHeight: 0,
+          imageSubresource: new nvk.VkImageSubresourceLayers({ aspectMask: t.aspect, mipLevel: r.mipLevel, baseArrayLayer: r.arrayLayer, layerCount: 1 }),
+          imageOffset: new nvk.VkOffset3D({ x: r.x, y: r.y, z: 0 }),
+          imageExtent: new nvk.VkExtent3D({ width: r.width, height: r.height, depth: 1 }),
+        });
+        nvk.vkCmdCopyImageToBuffer(cmd, t._parts.image, LAYOUT_TRANSFER_SRC, d.buffer, 1, [copy]);
+      }
+      d.serial = serial;
+    }
+    const back = subresources.map(({ texture: t, sub }) =>
+      this.#imageBarrier(t, sub, LAYOUT_TRANSFER_SRC, t._layouts[sub]!, ACCESS_TRANSFER_READ, ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED),
+    );
+    nvk.vkCmdPipelineBarrier(cmd, STAGE_TRANSFER, STAGE_HOST | STAGE_ALL, 0, 1, [new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_TRANSFER_WRITE, dstAccessMask: ACCESS_HOST_READ })], 0, null, back.length, back.length > 0 ? back : null);
+  }
+
+  // ------------------------------------------------------------------ frame boundaries
+
+  /** The batch recorded now is submitted under `serial`: the staging ring's bytes become that frame's. */
+  submitted(serial: number): void {
+    this.staging.endFrame(serial);
+  }
+
+  /** Frees what every serial up to `completedSerial` held and resolves their downloads. */
+  retire(completedSerial: number): void {
+    this.staging.retire(completedSerial);
+    if (this.#downloads.length === 0) return;
+    const keep: Download[] = [];
+    for (const d of this.#downloads) {
+      if (d.serial === 0 || d.serial > completedSerial) {
+        keep.push(d);
+        continue;
+      }
+      try {
+        if ((d.allocation.memoryProperties & 0x4) === 0) d.allocation.invalidate(0, d.size);
+        const data = new Uint8Array(d.allocation.mappedData!, 0, d.size).slice();
+        this.#allocator.destroyBuffer(d.buffer, d.allocation);
+        d.resolve(data);
+      } catch (error) {
+        d.reject(error);
+      }
+    }
+    this.#downloads.length = 0;
+    this.#downloads.push(...keep);
+  }
+
+  /**
+   * Frees everything: the staging ring, readback buffers (their promises reject when never recorded), the
+   * transfer pools and semaphores. The caller has waited for the GPU and retired what completed.
+   */
+  destroy(deviceAlive: boolean): void {
+    for (const d of this.#downloads) {
+      if (deviceAlive && !this.#allocator.destroyed) this.#allocator.destroyBuffer(d.buffer, d.allocation);
+      d.reject(new Error(`${this.#label}: download of '${d.source.label}' was never submitted (the manager was destroyed first)`));
+    }
+    this.#downloads.length = 0;
+    this.#main.clear();
+    this.#transfer.clear();
+    if (deviceAlive) this.staging.destroy();
+    if (deviceAlive) this.#destroySlots();
+  }
+
+  #destroySlots(): void {
+    for (const s of this.#slots) {
+      if (s.transferPool !== null) nvk.vkDestroyCommandPool(this.#device, s.transferPool, null);
+      if (s.semaphore !== null) nvk.vkDestroySemaphore(this.#device, s.semaphore, null);
+    }
+    this.#slots.length = 0;
+    if (this.#flushFence !== null) nvk.vkDestroyFence(this.#device, this.#flushFence, null);
+    this.#flushFence = null;
+  }
+}
+
+/** Checks and completes an image region against `texture`. @internal */
+export function completeRegion(op: string, texture: Texture, region: unknown): Required<ImageRegion> {
+  if (region !== undefined && (region === null || typeof region !== "object" || Array.isArray(region))) {
+    throw new TypeError(`${op}: region must be an object, got ${describeValue(region)}`);
+  }
+  const r = (region ?? {}) as ImageRegion;
+  for (const key of Object.keys(r)) {
+    if (!["mipLevel", "arrayLayer", "x", "y", "width", "height"].includes(key)) {
+      throw new TypeError(`${op}: unknown region member '${key}' (value ${describeValue((r as Record<string, unknown>)[key])})`);
+    }
+  }
+  const int = (name: keyof ImageRegion, value: unknown, min: number, max: number): number => {
+    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
+      throw new RangeError(`${op}: region.${name} must be an integer from ${min} to ${max} for texture '${texture.label}', got ${describeValue(value)}`);
+    }
+    return value as number;
+  };
+  const mipLevel = int("mipLevel", r.mipLevel ?? 0, 0, texture.mipLevels - 1);
+  const arrayLayer = int("arrayLayer", r.arrayLayer ?? 0, 0, texture.arrayLayers - 1);
+  const w = mipExtent(texture.width, mipLevel);
+  const h = mipExtent(texture.height, mipLevel);
+  const x = int("x", r.x ?? 0, 0, w - 1);
+  const y = int("y", r.y ?? 0, 0, h - 1);
+  const width = int("width", r.width ?? w - x, 1, w - x);
+  const height = int("height", r.height ?? h - y, 1, h - y);
+  const info = texture.formatInfo;
+  if (info.blockWidth > 1 && (x % info.blockWidth !== 0 || y % info.blockHeight !== 0 || (width % info.blockWidth !== 0 && x + width !== w) || (height % info.blockHeight !== 0 && y + height !== h))) {
+    throw new RangeError(`${op}: a region of block-compressed texture '${texture.label}' must be aligned to ${info.blockWidth}x${info.blockHeight} blocks, got ${describeValue({ x, y, width, height })}`);
+  }
+  return { mipLevel, arrayLayer, x, y, width, height };
+}
