@@ -2,9 +2,10 @@
  * The renderer of VMA's sample: the spinning textured cube, drawn into whatever {@link ColorTarget} the loop hands
  * it (a swapchain or an offscreen image).
  *
- * Everything with memory goes through the allocator, named: vertex and index buffers and the texture (uploaded
- * through staging), and the depth image, which follows the target's size. Every Vulkan object is named for the
- * validation layer and debuggers.
+ * Everything with memory goes through the allocator, named: the vertex and index buffers and the texture are the
+ * FrameManager's Buffers and Textures, filled through its staging ring (the upload is submitted ahead of the first
+ * frame, which sees the data), and the depth image, which follows the target's size, comes from the allocator
+ * directly. Every Vulkan object is named for the validation layer and debuggers.
  *
  * Differences from the original, and why: viewport and scissor are dynamic state, so a resize rebuilds the depth
  * image and framebuffers but not the pipeline; the render pass has explicit external dependencies (the original
@@ -28,16 +29,17 @@ import {
   nvk,
   type Allocation,
   type Allocator,
+  type Buffer,
   type Context,
   type Frame,
   type FrameManager,
   type NvkHandle,
+  type Texture,
 } from "../../engine/index.js";
 import { createImageView, type ColorTarget } from "../common/color-target.js";
 import type { SampleRenderer } from "../common/sample-renderer.js";
 import { loadShaderModule } from "../common/shader-module.js";
 import { COLOR_OFFSET, POSITION_OFFSET, TEX_COORD_OFFSET, VERTEX_STRIDE, cubeIndices, cubeVertices } from "./mesh.js";
-import { createFilledBuffer, createFilledImage } from "./staging.js";
 import { TEXTURE_SIZE, stripeTexture } from "./texture.js";
 
 /** Depth formats in order of preference, as in the original. */
@@ -144,11 +146,10 @@ export class CubeRenderer implements SampleRenderer {
   readonly #descriptorPool: NvkHandle;
   readonly #descriptorSet: NvkHandle;
   readonly #pipelineLayout: NvkHandle;
-  readonly #vertexBuffer: { buffer: NvkHandle; allocation: Allocation };
-  readonly #indexBuffer: { buffer: NvkHandle; allocation: Allocation };
+  readonly #vertexBuffer: Buffer;
+  readonly #indexBuffer: Buffer;
   readonly #indexCount: number;
-  readonly #texture: { image: NvkHandle; allocation: Allocation };
-  readonly #textureView: NvkHandle;
+  readonly #texture: Texture;
   // Per target
   #passKey: PassKey | null = null;
   #renderPass: NvkHandle | null = null;
@@ -169,8 +170,8 @@ export class CubeRenderer implements SampleRenderer {
   readonly #descriptorSets: NvkHandle[];
 
   /**
-   * Creates the sampler, descriptor set, pipeline layout, mesh and texture (uploaded and waited for).
-   * The pipeline comes with the first {@link setTarget}.
+   * Creates the sampler, descriptor set, pipeline layout, mesh and texture; the uploads of the mesh and the texture
+   * go with the next frame the FrameManager submits. The pipeline comes with the first {@link setTarget}.
    * @throws VkError when Vulkan or VMA fails; Error when no depth format is usable or a shader is missing.
    */
   constructor(context: Context, allocator: Allocator, frames: FrameManager, options: { label?: string; anisotropy?: boolean | "auto" } = {}) {
@@ -280,12 +281,15 @@ export class CubeRenderer implements SampleRenderer {
     );
     this.#name(nvk.VK_OBJECT_TYPE_PIPELINE_LAYOUT, pipelineLayout, "pipeline layout");
 
+    const vertices = cubeVertices();
     const indices = cubeIndices();
     this.#indexCount = indices.length;
-    this.#vertexBuffer = createFilledBuffer(context, allocator, `${label} cube vertices`, nvk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, cubeVertices());
-    this.#indexBuffer = createFilledBuffer(context, allocator, `${label} cube indices`, nvk.VK_BUFFER_USAGE_INDEX_BUFFER_BIT, indices);
-    this.#texture = createFilledImage(context, allocator, `${label} stripe texture`, TEXTURE_SIZE, TEXTURE_SIZE, stripeTexture());
-    this.#textureView = createImageView(context, this.#texture.image, nvk.VK_FORMAT_R8G8B8A8_UNORM, nvk.VK_IMAGE_ASPECT_COLOR_BIT, `${label} stripe texture view`);
+    this.#vertexBuffer = frames.createBuffer({ label: `${label} cube vertices`, size: vertices.byteLength, usage: nvk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT });
+    frames.upload(this.#vertexBuffer, vertices);
+    this.#indexBuffer = frames.createBuffer({ label: `${label} cube indices`, size: indices.byteLength, usage: nvk.VK_BUFFER_USAGE_INDEX_BUFFER_BIT });
+    frames.upload(this.#indexBuffer, indices);
+    this.#texture = frames.createTexture({ label: `${label} stripe texture`, width: TEXTURE_SIZE, height: TEXTURE_SIZE, format: nvk.VK_FORMAT_R8G8B8A8_UNORM });
+    frames.uploadImage(this.#texture, stripeTexture()); // leaves it in SHADER_READ_ONLY_OPTIMAL
     nvk.vkUpdateDescriptorSets(
       device,
       1,
@@ -296,7 +300,7 @@ export class CubeRenderer implements SampleRenderer {
           dstArrayElement: 0,
           descriptorCount: 1,
           descriptorType: nvk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER,
-          pImageInfo: [new nvk.VkDescriptorImageInfo({ sampler, imageView: this.#textureView, imageLayout: nvk.VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL })],
+          pImageInfo: [new nvk.VkDescriptorImageInfo({ sampler, imageView: this.#texture.view, imageLayout: nvk.VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL })],
         }),
       ],
       0,
@@ -312,7 +316,7 @@ export class CubeRenderer implements SampleRenderer {
     this.#beginInfo = new nvk.VkRenderPassBeginInfo({});
     this.#viewport = new nvk.VkViewport({ x: 0, y: 0, width: 1, height: 1, minDepth: 0, maxDepth: 1 });
     this.#scissor = new nvk.VkRect2D({ offset: new nvk.VkOffset2D({ x: 0, y: 0 }), extent: new nvk.VkExtent2D({ width: 1, height: 1 }) });
-    this.#vertexBuffers = [this.#vertexBuffer.buffer];
+    this.#vertexBuffers = [this.#vertexBuffer.handle];
   }
 
   /** "D32_SFLOAT" and so on. */
@@ -389,15 +393,20 @@ export class CubeRenderer implements SampleRenderer {
     this.#pushConstants.set(this.#mvp);
     nvk.vkCmdPushConstants(cmd, this.#pipelineLayout, nvk.VK_SHADER_STAGE_VERTEX_BIT, 0, 64, this.#pushConstants.buffer);
     nvk.vkCmdBindVertexBuffers(cmd, 0, 1, this.#vertexBuffers, this.#vertexOffsets);
-    nvk.vkCmdBindIndexBuffer(cmd, this.#indexBuffer.buffer, 0, nvk.VK_INDEX_TYPE_UINT16);
+    nvk.vkCmdBindIndexBuffer(cmd, this.#indexBuffer.handle, 0, nvk.VK_INDEX_TYPE_UINT16);
+    // What the frame reads: their destroy() waits for this frame's fence.
+    this.#vertexBuffer.markUsed();
+    this.#indexBuffer.markUsed();
+    this.#texture.markUsed();
     nvk.vkCmdDrawIndexed(cmd, this.#indexCount, 1, 0, 0, 0);
     nvk.vkCmdEndRenderPass(cmd);
   }
 
   /**
-   * Destroys everything the renderer made: pipeline, render pass, framebuffers and depth image go through the
-   * FrameManager's release queue; the rest at once. Precondition: the GPU is done with the renderer's frames
-   * (FrameManager.waitIdle()). A second call does nothing.
+   * Destroys everything the renderer made: pipeline, render pass, framebuffers, depth image, mesh and texture go
+   * through the FrameManager's release queue; the sampler and descriptor objects at once. Precondition: the GPU is
+   * done with the renderer's frames (FrameManager.waitIdle()), and the FrameManager is alive. A second call does
+   * nothing.
    */
   destroy(): void {
     if (this.#destroyed) return;
@@ -406,10 +415,9 @@ export class CubeRenderer implements SampleRenderer {
     this.#releasePass();
     this.#destroyed = true;
     const d = this.#device;
-    nvk.vkDestroyImageView(d, this.#textureView, null);
-    this.#allocator.destroyImage(this.#texture.image, this.#texture.allocation);
-    this.#allocator.destroyBuffer(this.#indexBuffer.buffer, this.#indexBuffer.allocation);
-    this.#allocator.destroyBuffer(this.#vertexBuffer.buffer, this.#vertexBuffer.allocation);
+    this.#texture.destroy();
+    this.#indexBuffer.destroy();
+    this.#vertexBuffer.destroy();
     nvk.vkDestroyPipelineLayout(d, this.#pipelineLayout, null);
     nvk.vkDestroyDescriptorPool(d, this.#descriptorPool, null); // frees the set
     nvk.vkDestroyDescriptorSetLayout(d, this.#setLayout, null);
