@@ -23,7 +23,6 @@
  */
 import { mat4 } from "gl-matrix";
 import {
-  check,
   DestroyedResourceError,
   MemoryUsage,
   nvk,
@@ -37,6 +36,7 @@ import {
   type Texture,
 } from "../../engine/index.js";
 import { createImageView, type ColorTarget } from "../common/color-target.js";
+import { createNamed } from "../common/named-object.js";
 import type { SampleRenderer } from "../common/sample-renderer.js";
 import { loadShaderModule } from "../common/shader-module.js";
 import { COLOR_OFFSET, POSITION_OFFSET, TEX_COORD_OFFSET, VERTEX_STRIDE, cubeIndices, cubeVertices } from "./mesh.js";
@@ -188,8 +188,7 @@ export class CubeRenderer implements SampleRenderer {
     const anisotropy = chooseAnisotropy(context, props.limits.maxSamplerAnisotropy as number, options.anisotropy);
     this.maxAnisotropy = anisotropy.max;
     this.anisotropyReason = anisotropy.reason;
-    const sampler = (this.#sampler = new nvk.VkSampler());
-    check(
+    const sampler = (this.#sampler = this.#create(nvk.VkSampler, nvk.VK_OBJECT_TYPE_SAMPLER, "texture sampler", "vkCreateSampler", (out) =>
       nvk.vkCreateSampler(
         device,
         new nvk.VkSamplerCreateInfo({
@@ -209,15 +208,11 @@ export class CubeRenderer implements SampleRenderer {
           unnormalizedCoordinates: false,
         }),
         null,
-        sampler,
+        out,
       ),
-      "vkCreateSampler",
-      label,
-    );
-    this.#name(nvk.VK_OBJECT_TYPE_SAMPLER, sampler, "texture sampler");
+    ));
 
-    const setLayout = (this.#setLayout = new nvk.VkDescriptorSetLayout());
-    check(
+    const setLayout = (this.#setLayout = this.#create(nvk.VkDescriptorSetLayout, nvk.VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT, "descriptor set layout", "vkCreateDescriptorSetLayout", (out) =>
       nvk.vkCreateDescriptorSetLayout(
         device,
         new nvk.VkDescriptorSetLayoutCreateInfo({
@@ -232,14 +227,10 @@ export class CubeRenderer implements SampleRenderer {
           ],
         }),
         null,
-        setLayout,
+        out,
       ),
-      "vkCreateDescriptorSetLayout",
-      label,
-    );
-    this.#name(nvk.VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT, setLayout, "descriptor set layout");
-    const pool = (this.#descriptorPool = new nvk.VkDescriptorPool());
-    check(
+    ));
+    const pool = (this.#descriptorPool = this.#create(nvk.VkDescriptorPool, nvk.VK_OBJECT_TYPE_DESCRIPTOR_POOL, "descriptor pool", "vkCreateDescriptorPool", (out) =>
       nvk.vkCreateDescriptorPool(
         device,
         new nvk.VkDescriptorPoolCreateInfo({
@@ -248,23 +239,15 @@ export class CubeRenderer implements SampleRenderer {
           pPoolSizes: [new nvk.VkDescriptorPoolSize({ type: nvk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, descriptorCount: 1 })],
         }),
         null,
-        pool,
+        out,
       ),
-      "vkCreateDescriptorPool",
-      label,
-    );
-    this.#name(nvk.VK_OBJECT_TYPE_DESCRIPTOR_POOL, pool, "descriptor pool");
-    const set = (this.#descriptorSet = new nvk.VkDescriptorSet());
-    check(
-      nvk.vkAllocateDescriptorSets(device, new nvk.VkDescriptorSetAllocateInfo({ descriptorPool: pool, descriptorSetCount: 1, pSetLayouts: [setLayout] }), [set]),
-      "vkAllocateDescriptorSets",
-      label,
-    );
-    this.#name(nvk.VK_OBJECT_TYPE_DESCRIPTOR_SET, set, "descriptor set");
+    ));
+    const set = (this.#descriptorSet = this.#create(nvk.VkDescriptorSet, nvk.VK_OBJECT_TYPE_DESCRIPTOR_SET, "descriptor set", "vkAllocateDescriptorSets", (out) =>
+      nvk.vkAllocateDescriptorSets(device, new nvk.VkDescriptorSetAllocateInfo({ descriptorPool: pool, descriptorSetCount: 1, pSetLayouts: [setLayout] }), [out]),
+    ));
     this.#descriptorSets = [set];
 
-    const pipelineLayout = (this.#pipelineLayout = new nvk.VkPipelineLayout());
-    check(
+    this.#pipelineLayout = this.#create(nvk.VkPipelineLayout, nvk.VK_OBJECT_TYPE_PIPELINE_LAYOUT, "pipeline layout", "vkCreatePipelineLayout", (out) =>
       nvk.vkCreatePipelineLayout(
         device,
         new nvk.VkPipelineLayoutCreateInfo({
@@ -274,12 +257,9 @@ export class CubeRenderer implements SampleRenderer {
           pPushConstantRanges: [new nvk.VkPushConstantRange({ stageFlags: nvk.VK_SHADER_STAGE_VERTEX_BIT, offset: 0, size: 64 })],
         }),
         null,
-        pipelineLayout,
+        out,
       ),
-      "vkCreatePipelineLayout",
-      label,
     );
-    this.#name(nvk.VK_OBJECT_TYPE_PIPELINE_LAYOUT, pipelineLayout, "pipeline layout");
 
     const vertices = cubeVertices();
     const indices = cubeIndices();
@@ -342,9 +322,8 @@ export class CubeRenderer implements SampleRenderer {
       this.#depth = this.#createDepth(target.width, target.height);
     }
     this.#releaseFramebuffers();
-    this.#framebuffers = target.views.map((view, i) => {
-      const framebuffer = new nvk.VkFramebuffer();
-      check(
+    this.#framebuffers = target.views.map((view, i) =>
+      this.#create(nvk.VkFramebuffer, nvk.VK_OBJECT_TYPE_FRAMEBUFFER, `framebuffer ${target.label} ${i}`, "vkCreateFramebuffer", (out) =>
         nvk.vkCreateFramebuffer(
           this.#device,
           new nvk.VkFramebufferCreateInfo({
@@ -356,14 +335,10 @@ export class CubeRenderer implements SampleRenderer {
             layers: 1,
           }),
           null,
-          framebuffer,
+          out,
         ),
-        "vkCreateFramebuffer",
-        this.label,
-      );
-      this.#name(nvk.VK_OBJECT_TYPE_FRAMEBUFFER, framebuffer, `framebuffer ${target.label} ${i}`);
-      return framebuffer;
-    });
+      ),
+    );
     this.#width = target.width;
     this.#height = target.height;
   }
@@ -473,8 +448,7 @@ export class CubeRenderer implements SampleRenderer {
         dstAccessMask: key.consumerAccessMask,
       }),
     ];
-    const renderPass = new nvk.VkRenderPass();
-    check(
+    const renderPass = this.#create(nvk.VkRenderPass, nvk.VK_OBJECT_TYPE_RENDER_PASS, "render pass", "vkCreateRenderPass", (out) =>
       nvk.vkCreateRenderPass(
         d,
         new nvk.VkRenderPassCreateInfo({
@@ -493,13 +467,10 @@ export class CubeRenderer implements SampleRenderer {
           pDependencies: dependencies,
         }),
         null,
-        renderPass,
+        out,
       ),
-      "vkCreateRenderPass",
-      this.label,
     );
     try {
-      this.#name(nvk.VK_OBJECT_TYPE_RENDER_PASS, renderPass, "render pass");
       this.#pipeline = this.#createPipeline(renderPass);
     } catch (error) {
       nvk.vkDestroyRenderPass(d, renderPass, null);
@@ -575,10 +546,9 @@ export class CubeRenderer implements SampleRenderer {
         subpass: 0,
         basePipelineIndex: -1,
       });
-      const pipeline = new nvk.VkPipeline();
-      check(nvk.vkCreateGraphicsPipelines(d, null, 1, [info], null, [pipeline]), "vkCreateGraphicsPipelines", this.label);
-      this.#name(nvk.VK_OBJECT_TYPE_PIPELINE, pipeline, "pipeline");
-      return pipeline;
+      return this.#create(nvk.VkPipeline, nvk.VK_OBJECT_TYPE_PIPELINE, "pipeline", "vkCreateGraphicsPipelines", (out) =>
+        nvk.vkCreateGraphicsPipelines(d, null, 1, [info], null, [out]),
+      );
     } finally {
       if (fragmentShader !== null) nvk.vkDestroyShaderModule(d, fragmentShader, null);
       nvk.vkDestroyShaderModule(d, vertexShader, null);
@@ -632,8 +602,9 @@ export class CubeRenderer implements SampleRenderer {
     });
   }
 
-  #name(type: number, handle: NvkHandle, what: string): void {
-    this.#context.setObjectName(type, handle, `${this.label} ${what}`);
+  /** A Vulkan object of the renderer, named "<label> <what>". */
+  #create(HandleClass: new () => NvkHandle, objectType: number, what: string, operation: string, call: (out: NvkHandle) => number): NvkHandle {
+    return createNamed(this.#context, HandleClass, objectType, `${this.label} ${what}`, operation, call);
   }
 
   #live(operation: string): void {
