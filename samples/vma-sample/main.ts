@@ -178,7 +178,13 @@ export function runSample(options: SampleOptions, print: (line: string) => void 
   let code = 0;
   try {
     if (windowed) {
-      window = new nvk.VulkanWindow({ width: options.width, height: options.height, title: TITLE, resizable: true }) as LoopWindow;
+      try {
+        window = new nvk.VulkanWindow({ width: options.width, height: options.height, title: TITLE, resizable: true }) as LoopWindow;
+      } catch (error) {
+        // DISPLAY set but no X server behind it (a stale SSH session, say): auto mode renders headless instead.
+        if (options.mode === "window") throw error;
+        print(`No usable display (DISPLAY=${process.env.DISPLAY}: ${(error as Error).message}); rendering headless`);
+      }
     }
     context = createContext({
       applicationName: TITLE,

@@ -209,3 +209,18 @@ test("the compiled program renders headless with validation on: exit 0, zero mes
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("with DISPLAY set but no X server behind it, the default mode renders headless instead of failing", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "vkmem-sample-"));
+  try {
+    const out = path.join(dir, "frame.png");
+    const text = execFileSync(process.execPath, ["dist/samples/vma-sample/main.js", "--quiet", "--width", "64", "--height", "48", "--out", out], {
+      encoding: "utf8",
+      env: { ...process.env, DISPLAY: ":65000" },
+    });
+    expect(text).toMatch(/^No usable display \(DISPLAY=:65000: .*\); rendering headless$/m);
+    expect(existsSync(out)).toBe(true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
