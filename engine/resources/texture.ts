@@ -139,6 +139,9 @@ export class Texture {
   markUsed(): void {
     if (this.#destroyed) throw new DestroyedResourceError("Texture", this.label, "markUsed");
     this.lastUsedSerial = this.#owner.recordingSerial;
+    // The main queue uses it now: later uploads must stay on that queue (no transfer-queue write can race the use).
+    const owners = this._owners;
+    for (let i = 0; i < owners.length; i++) if (owners[i] === Owner.None) owners[i] = Owner.Main;
   }
 
   /** Destroys the texture and its view once no frame in flight uses it. A second call does nothing. */
