@@ -3,13 +3,15 @@
 #
 # Here (the dev machine), from the repository root:
 #   node scripts/setup.mjs && npm run bench -- allocator     # builds dist/, the addon and build/bench/allocator_bench
-#   bash ../shared/gpu/prepare.sh build/Release build/bench dist
+#   bash ../shared/gpu/prepare.sh build/Release build/bench build/shaders dist
 #   bash bench/gpu/run-checks.sh --pack-layer                # adds the validation layer to .gpu/layers
 # There, with .gpu carried:
 #   source .gpu/prelude.sh && bash bench/gpu/run-checks.sh
 # It runs `vkmem info` (device, heaps, types, budgets, JSON dump), the memory-type checks with the validation layer
-# on, the allocator benchmark, the streaming stress run (validation on) and the streaming benchmark; outputs go to
-# $OUT when set. Exit status: the number of failed steps.
+# on, the frame-budget and streaming stress runs (validation and synchronization validation on; on the GPU the
+# dedicated transfer queue carries the first uploads), the VMA sample headless (validation on, then off for its frame times), and the
+# allocator, frame and streaming benchmarks; outputs go to $OUT when set. `--only NAME...` runs some steps only
+# (info, types, stress, sample, allocator, frame, streaming). Exit status: the number of failed steps.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -31,15 +33,26 @@ fi
 out=${OUT:-bench/results}
 mkdir -p "$out"
 failed=0
-node bin/vkmem.js info > "$out/vkmem-info.txt" 2>&1 || failed=$((failed + 1))
-head -n 40 "$out/vkmem-info.txt"
-node dist/bench/gpu/memory-types.js 2>&1 | tee "$out/memory-types.txt" || failed=$((failed + 1))
-bash bench/gpu/run-allocator.sh "$@" || failed=$((failed + 1))
-# Texture streaming (#6): the stress run with the validation layer (exit status = failed checks + messages), then
-# the streamer benchmark (bench/results/streaming.json, copied to $out).
-node dist/bench/gpu/streaming-stress.js 6000 4 > "$out/streaming-stress.txt" 2>&1 || failed=$((failed + 1))
-tail -n 22 "$out/streaming-stress.txt"
-node dist/bench/run.js streaming 2>&1 | tee "$out/streaming.txt" || failed=$((failed + 1))
-[ "$out" = bench/results ] || cp bench/results/streaming.json "$out/" || failed=$((failed + 1))
+only=" ${*#--only} "
+want() { [ "$only" = "  " ] || [ "${only#* $1 }" != "$only" ]; }
+step() { # name, command...: runs it, tees to $out/name.txt, counts a failure
+  local name=$1; shift
+  echo "== $name"
+  "$@" > "$out/$name.txt" 2>&1 || { failed=$((failed + 1)); echo "FAILED: $name"; }
+  tail -n 40 "$out/$name.txt"
+}
+want info && step vkmem-info node bin/vkmem.js info
+want types && step memory-types node dist/bench/gpu/memory-types.js
+want stress && step frame-stress node dist/bench/gpu/frame-stress.js 2000
+want stress && step streaming-stress node dist/bench/gpu/streaming-stress.js 6000 4
+want sample && step vma-sample-validated node dist/samples/vma-sample/main.js --headless --validation --frames 60 --out "$out/vma-sample-gpu.png"
+layer_path=${VK_LAYER_PATH:-}
+unset VK_LAYER_PATH # benchmarks and frame times without layers
+want sample && step vma-sample-timing node dist/samples/vma-sample/main.js --headless --frames 600 --out "$out/vma-sample-gpu-timing.png"
+want allocator && { bash bench/gpu/run-allocator.sh > "$out/allocator.txt" 2>&1 || failed=$((failed + 1)); tail -n 20 "$out/allocator.txt"; }
+want frame && step bench-frame node dist/bench/run.js frame
+want streaming && [ -f dist/bench/streaming.js ] && step bench-streaming node dist/bench/run.js streaming
+cp bench/results/*.json "$out/" 2>/dev/null || true
+[ -n "$layer_path" ] && export VK_LAYER_PATH=$layer_path
 echo "run-checks: $failed step(s) failed"
 exit "$failed"

@@ -3,7 +3,8 @@
  * its render pass and framebuffers from this description and does not care which of the two it has.
  * @module
  */
-import { check, nvk, type Context, type NvkHandle } from "../../engine/index.js";
+import { nvk, type Context, type NvkHandle } from "../../engine/index.js";
+import { createNamed } from "./named-object.js";
 
 /** A set of colour images of one format and size that frames render into, one of them per frame. */
 export interface ColorTarget {
@@ -39,14 +40,13 @@ export function firstSubresource(aspectMask: number): any {
  * @throws VkError when vkCreateImageView fails.
  */
 export function createImageView(context: Context, image: NvkHandle, format: number, aspectMask: number, name: string): NvkHandle {
-  const view = new nvk.VkImageView();
   const info = new nvk.VkImageViewCreateInfo({
     image,
     viewType: nvk.VK_IMAGE_VIEW_TYPE_2D,
     format,
     subresourceRange: firstSubresource(aspectMask),
   });
-  check(nvk.vkCreateImageView(context.device, info, null, view), "vkCreateImageView", name);
-  context.setObjectName(nvk.VK_OBJECT_TYPE_IMAGE_VIEW, view, name);
-  return view;
+  return createNamed(context, nvk.VkImageView, nvk.VK_OBJECT_TYPE_IMAGE_VIEW, name, "vkCreateImageView", (out) =>
+    nvk.vkCreateImageView(context.device, info, null, out),
+  );
 }

@@ -9,7 +9,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { check, nvk, type Context, type NvkHandle } from "../../engine/index.js";
+import { nvk, type Context, type NvkHandle } from "../../engine/index.js";
+import { createNamed } from "./named-object.js";
 
 let root: string | null = null;
 
@@ -53,9 +54,8 @@ export function loadShaderModule(context: Context, name: string): NvkHandle {
   }
   // nvk takes the code as bytes (it passes their address as pCode).
   const code = new Uint8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
-  const module = new nvk.VkShaderModule();
   const info = new nvk.VkShaderModuleCreateInfo({ codeSize: code.byteLength, pCode: code });
-  check(nvk.vkCreateShaderModule(context.device, info, null, module), "vkCreateShaderModule", name);
-  context.setObjectName(nvk.VK_OBJECT_TYPE_SHADER_MODULE, module, name);
-  return module;
+  return createNamed(context, nvk.VkShaderModule, nvk.VK_OBJECT_TYPE_SHADER_MODULE, name, "vkCreateShaderModule", (out) =>
+    nvk.vkCreateShaderModule(context.device, info, null, out),
+  );
 }

@@ -21,6 +21,7 @@
  */
 import { check, describeValue, DestroyedResourceError, nvk, type Context, type NvkHandle } from "../../engine/index.js";
 import { createImageView, type ColorTarget } from "./color-target.js";
+import { createNamed } from "./named-object.js";
 
 /** What nvk's VulkanWindow offers that the swapchain uses. */
 export interface SurfaceWindow {
@@ -278,10 +279,10 @@ export class Swapchain implements ColorTarget {
   }
 
   #semaphore(name: string): NvkHandle {
-    const s = new nvk.VkSemaphore();
-    check(nvk.vkCreateSemaphore(this.#context.device, new nvk.VkSemaphoreCreateInfo(), null, s), "vkCreateSemaphore", name);
-    this.#context.setObjectName(nvk.VK_OBJECT_TYPE_SEMAPHORE, s, name);
-    return s;
+    const device = this.#context.device;
+    return createNamed(this.#context, nvk.VkSemaphore, nvk.VK_OBJECT_TYPE_SEMAPHORE, name, "vkCreateSemaphore", (out) =>
+      nvk.vkCreateSemaphore(device, new nvk.VkSemaphoreCreateInfo(), null, out),
+    );
   }
 
   #surfaceFormats(): { format: number; colorSpace: number }[] {

@@ -179,7 +179,13 @@ export function runSample(options: SampleOptions, print: (line: string) => void 
   let code = 0;
   try {
     if (windowed) {
-      window = new nvk.VulkanWindow({ width: options.width, height: options.height, title: TITLE, resizable: true }) as LoopWindow;
+      try {
+        window = new nvk.VulkanWindow({ width: options.width, height: options.height, title: TITLE, resizable: true }) as LoopWindow;
+      } catch (error) {
+        // DISPLAY set but no X server behind it (a stale SSH session, say): auto mode renders headless instead.
+        if (options.mode === "window") throw error;
+        print(`No usable display (DISPLAY=${process.env.DISPLAY}: ${(error as Error).message}); rendering headless`);
+      }
     }
     context = createContext({
       applicationName: TITLE,
@@ -192,7 +198,7 @@ export function runSample(options: SampleOptions, print: (line: string) => void 
     for (const line of [...memoryTypeLines(allocator), ...conclusionLines(context, allocator)]) say(line);
     frames = createFrameManager(context, allocator, { framesInFlight: FRAMES_IN_FLIGHT, label: "vma-sample frames" });
     renderer = new CubeRenderer(context, allocator, frames);
-    say(`Depth format ${renderer.depthFormatName}; sampler anisotropy ${renderer.maxAnisotropy > 0 ? renderer.maxAnisotropy : "off (not supported)"}; ${FRAMES_IN_FLIGHT} frames in flight`);
+    say(`Depth format ${renderer.depthFormatName}; sampler anisotropy ${renderer.maxAnisotropy > 0 ? renderer.maxAnisotropy : renderer.anisotropyReason}; ${FRAMES_IN_FLIGHT} frames in flight`);
 
     let statistics = "";
     if (window !== null) {

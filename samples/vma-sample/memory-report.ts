@@ -108,10 +108,10 @@ export function conclusionLines(context: Context, allocator: Allocator): string[
   if (unified) {
     lines.push("- Every memory type is DEVICE_LOCAL and HOST_VISIBLE (a CPU device or an integrated GPU): the GPU reads what the CPU");
     lines.push("  writes where it lies, so the staging copies of the mesh and the texture are one copy more than needed. The sample");
-    lines.push("  stages anyway, as the original does, because that is what a discrete GPU needs.");
+    lines.push("  stages anyway (through the FrameManager's staging ring), as the original does: a discrete GPU needs it.");
   } else if (deviceOnly) {
     lines.push("- The vertex and index buffers, the texture and the depth image go to DEVICE_LOCAL memory the CPU cannot map:");
-    lines.push("  the mesh and the texture arrive through mapped HOST_VISIBLE staging buffers and a GPU copy.");
+    lines.push("  the mesh and the texture arrive through the FrameManager's staging ring (mapped HOST_VISIBLE memory) and a GPU copy.");
     if (largeBar) lines.push("- A DEVICE_LOCAL | HOST_VISIBLE type spans a large heap (resizable BAR): per-frame data could be written in place.");
   }
   lines.push("- The depth image is re-created through the allocator on every resize; the old one is freed once no frame uses it.");

@@ -2,9 +2,10 @@
  * The renderer of VMA's sample: the spinning textured cube, drawn into whatever {@link ColorTarget} the loop hands
  * it (a swapchain or an offscreen image).
  *
- * Everything with memory goes through the allocator, named: vertex and index buffers and the texture (uploaded
- * through staging), and the depth image, which follows the target's size. Every Vulkan object is named for the
- * validation layer and debuggers.
+ * Everything with memory goes through the allocator, named: the vertex and index buffers and the texture are the
+ * FrameManager's Buffers and Textures, filled through its staging ring (the upload is submitted ahead of the first
+ * frame, which sees the data), and the depth image, which follows the target's size, comes from the allocator
+ * directly. Every Vulkan object is named for the validation layer and debuggers.
  *
  * Differences from the original, and why: viewport and scissor are dynamic state, so a resize rebuilds the depth
  * image and framebuffers but not the pipeline; the render pass has explicit external dependencies (the original
@@ -22,23 +23,23 @@
  */
 import { mat4 } from "gl-matrix";
 import {
-  check,
   DestroyedResourceError,
   MemoryUsage,
   nvk,
   type Allocation,
   type Allocator,
+  type Buffer,
   type Context,
   type Frame,
   type FrameManager,
   type NvkHandle,
+  type Texture,
 } from "../../engine/index.js";
 import { createImageView, type ColorTarget } from "../common/color-target.js";
+import { createNamed } from "../common/named-object.js";
 import type { SampleRenderer } from "../common/sample-renderer.js";
-import { PassRecorder, clearValue, createFramebuffers, releaseFramebuffers, releasePipeline } from "../common/pass-recorder.js";
-import { createGraphicsPipeline, createLinearSampler, createTexturedLayout, destroyTexturedLayout } from "../common/textured-layout.js";
+import { loadShaderModule } from "../common/shader-module.js";
 import { COLOR_OFFSET, POSITION_OFFSET, TEX_COORD_OFFSET, VERTEX_STRIDE, cubeIndices, cubeVertices } from "./mesh.js";
-import { createFilledBuffer, createFilledImage } from "./staging.js";
 import { TEXTURE_SIZE, stripeTexture } from "./texture.js";
 
 /** Depth formats in order of preference, as in the original. */
@@ -91,6 +92,20 @@ const FORMAT_NAMES: Record<number, string> = {
   [nvk.VK_FORMAT_D24_UNORM_S8_UINT]: "D24_UNORM_S8_UINT",
 };
 
+/**
+ * How much anisotropic filtering the sampler gets, and why: the original asks for 16 whenever the device has
+ * samplerAnisotropy. lavapipe (Mesa 22.3.6 with LLVM 15, measured here) advertises it but its anisotropic sampling
+ * never returns for some views of this cube (the first at t = 0.43 s with maxLod 0, at t = 2.07 s with the
+ * sampler below, at every maxAnisotropy from 2 to 16, 320x240 and 800x500 alike): the frame hangs the queue. So
+ * on CPU devices anisotropy stays off unless asked for; on GPUs it follows the device.
+ */
+export function chooseAnisotropy(context: Context, maxSamplerAnisotropy: number, request: boolean | "auto" = "auto"): { max: number; reason: string } {
+  if (!context.features.samplerAnisotropy) return { max: 0, reason: "off: the device has no samplerAnisotropy" };
+  if (request === false) return { max: 0, reason: "off: turned off" };
+  if (request === "auto" && context.deviceType === "cpu") return { max: 0, reason: "off: lavapipe's anisotropic sampling hangs on some views of the cube" };
+  return { max: Math.min(16, maxSamplerAnisotropy), reason: "on" };
+}
+
 /** What the render pass was built for; a target that differs needs a new render pass and pipeline. */
 interface PassKey {
   format: number;
@@ -116,8 +131,10 @@ export class CubeRenderer implements SampleRenderer {
   readonly label: string;
   /** The chosen depth format. */
   readonly depthFormat: number;
-  /** Whether the sampler uses anisotropic filtering (the device supports it), and how much. */
+  /** The sampler's maxAnisotropy, 0 when anisotropic filtering is off (see {@link chooseAnisotropy}). */
   readonly maxAnisotropy: number;
+  /** Why anisotropic filtering is on or off. */
+  readonly anisotropyReason: string;
   readonly #context: Context;
   readonly #allocator: Allocator;
   readonly #frames: FrameManager;
@@ -129,11 +146,10 @@ export class CubeRenderer implements SampleRenderer {
   readonly #descriptorPool: NvkHandle;
   readonly #descriptorSet: NvkHandle;
   readonly #pipelineLayout: NvkHandle;
-  readonly #vertexBuffer: { buffer: NvkHandle; allocation: Allocation };
-  readonly #indexBuffer: { buffer: NvkHandle; allocation: Allocation };
+  readonly #vertexBuffer: Buffer;
+  readonly #indexBuffer: Buffer;
   readonly #indexCount: number;
-  readonly #texture: { image: NvkHandle; allocation: Allocation };
-  readonly #textureView: NvkHandle;
+  readonly #texture: Texture;
   // Per target
   #passKey: PassKey | null = null;
   #renderPass: NvkHandle | null = null;
@@ -145,17 +161,21 @@ export class CubeRenderer implements SampleRenderer {
   // Made once, reused every frame
   readonly #mvp = mat4.create();
   readonly #pushConstants = new Float32Array(16);
-  readonly #pass: PassRecorder;
+  readonly #clearValues: any[];
+  readonly #beginInfo: any;
+  readonly #viewport: any;
+  readonly #scissor: any;
   readonly #vertexBuffers: NvkHandle[];
   readonly #vertexOffsets = new BigUint64Array(1);
   readonly #descriptorSets: NvkHandle[];
 
   /**
-   * Creates the sampler, descriptor set, pipeline layout, mesh and texture (uploaded and waited for).
-   * The pipeline comes with the first {@link setTarget}.
+   * Creates the sampler, descriptor set, pipeline layout, mesh and texture; the uploads of the mesh and the texture
+   * go with the next frame the FrameManager submits. The pipeline comes with the first {@link setTarget}.
    * @throws VkError when Vulkan or VMA fails; Error when no depth format is usable or a shader is missing.
    */
-  constructor(context: Context, allocator: Allocator, frames: FrameManager, label = "vma-sample") {
+  constructor(context: Context, allocator: Allocator, frames: FrameManager, options: { label?: string; anisotropy?: boolean | "auto" } = {}) {
+    const label = options.label ?? "vma-sample";
     this.label = label;
     this.#context = context;
     this.#allocator = allocator;
@@ -165,14 +185,52 @@ export class CubeRenderer implements SampleRenderer {
 
     const props = new nvk.VkPhysicalDeviceProperties();
     nvk.vkGetPhysicalDeviceProperties(context.physicalDevice, props);
-    this.maxAnisotropy = context.features.samplerAnisotropy ? Math.min(16, props.limits.maxSamplerAnisotropy as number) : 0;
-    const sampler = (this.#sampler = createLinearSampler(context, nvk.VK_SAMPLER_ADDRESS_MODE_REPEAT, this.maxAnisotropy, `${label} texture sampler`));
+    const anisotropy = chooseAnisotropy(context, props.limits.maxSamplerAnisotropy as number, options.anisotropy);
+    this.maxAnisotropy = anisotropy.max;
+    this.anisotropyReason = anisotropy.reason;
+    const sampler = (this.#sampler = this.#create(nvk.VkSampler, nvk.VK_OBJECT_TYPE_SAMPLER, "texture sampler", "vkCreateSampler", (out) =>
+      nvk.vkCreateSampler(
+        device,
+        new nvk.VkSamplerCreateInfo({
+          magFilter: nvk.VK_FILTER_LINEAR,
+          minFilter: nvk.VK_FILTER_LINEAR,
+          mipmapMode: nvk.VK_SAMPLER_MIPMAP_MODE_LINEAR,
+          addressModeU: nvk.VK_SAMPLER_ADDRESS_MODE_REPEAT,
+          addressModeV: nvk.VK_SAMPLER_ADDRESS_MODE_REPEAT,
+          addressModeW: nvk.VK_SAMPLER_ADDRESS_MODE_REPEAT,
+          anisotropyEnable: this.maxAnisotropy > 0,
+          maxAnisotropy: Math.max(1, this.maxAnisotropy),
+          compareEnable: false,
+          compareOp: nvk.VK_COMPARE_OP_ALWAYS,
+          minLod: 0,
+          maxLod: nvk.VK_LOD_CLAMP_NONE ?? 1000,
+          borderColor: nvk.VK_BORDER_COLOR_INT_OPAQUE_BLACK,
+          unnormalizedCoordinates: false,
+        }),
+        null,
+        out,
+      ),
+    ));
 
-    const layout = createTexturedLayout(context, 1, label);
-    const setLayout = (this.#setLayout = layout.setLayout);
-    this.#pipelineLayout = layout.pipelineLayout;
-    const pool = (this.#descriptorPool = new nvk.VkDescriptorPool());
-    check(
+    const setLayout = (this.#setLayout = this.#create(nvk.VkDescriptorSetLayout, nvk.VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT, "descriptor set layout", "vkCreateDescriptorSetLayout", (out) =>
+      nvk.vkCreateDescriptorSetLayout(
+        device,
+        new nvk.VkDescriptorSetLayoutCreateInfo({
+          bindingCount: 1,
+          pBindings: [
+            new nvk.VkDescriptorSetLayoutBinding({
+              binding: 1,
+              descriptorType: nvk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER,
+              descriptorCount: 1,
+              stageFlags: nvk.VK_SHADER_STAGE_FRAGMENT_BIT,
+            }),
+          ],
+        }),
+        null,
+        out,
+      ),
+    ));
+    const pool = (this.#descriptorPool = this.#create(nvk.VkDescriptorPool, nvk.VK_OBJECT_TYPE_DESCRIPTOR_POOL, "descriptor pool", "vkCreateDescriptorPool", (out) =>
       nvk.vkCreateDescriptorPool(
         device,
         new nvk.VkDescriptorPoolCreateInfo({
@@ -181,28 +239,37 @@ export class CubeRenderer implements SampleRenderer {
           pPoolSizes: [new nvk.VkDescriptorPoolSize({ type: nvk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, descriptorCount: 1 })],
         }),
         null,
-        pool,
+        out,
       ),
-      "vkCreateDescriptorPool",
-      label,
-    );
-    this.#name(nvk.VK_OBJECT_TYPE_DESCRIPTOR_POOL, pool, "descriptor pool");
-    const set = (this.#descriptorSet = new nvk.VkDescriptorSet());
-    check(
-      nvk.vkAllocateDescriptorSets(device, new nvk.VkDescriptorSetAllocateInfo({ descriptorPool: pool, descriptorSetCount: 1, pSetLayouts: [setLayout] }), [set]),
-      "vkAllocateDescriptorSets",
-      label,
-    );
-    this.#name(nvk.VK_OBJECT_TYPE_DESCRIPTOR_SET, set, "descriptor set");
+    ));
+    const set = (this.#descriptorSet = this.#create(nvk.VkDescriptorSet, nvk.VK_OBJECT_TYPE_DESCRIPTOR_SET, "descriptor set", "vkAllocateDescriptorSets", (out) =>
+      nvk.vkAllocateDescriptorSets(device, new nvk.VkDescriptorSetAllocateInfo({ descriptorPool: pool, descriptorSetCount: 1, pSetLayouts: [setLayout] }), [out]),
+    ));
     this.#descriptorSets = [set];
 
+    this.#pipelineLayout = this.#create(nvk.VkPipelineLayout, nvk.VK_OBJECT_TYPE_PIPELINE_LAYOUT, "pipeline layout", "vkCreatePipelineLayout", (out) =>
+      nvk.vkCreatePipelineLayout(
+        device,
+        new nvk.VkPipelineLayoutCreateInfo({
+          setLayoutCount: 1,
+          pSetLayouts: [setLayout],
+          pushConstantRangeCount: 1,
+          pPushConstantRanges: [new nvk.VkPushConstantRange({ stageFlags: nvk.VK_SHADER_STAGE_VERTEX_BIT, offset: 0, size: 64 })],
+        }),
+        null,
+        out,
+      ),
+    );
 
+    const vertices = cubeVertices();
     const indices = cubeIndices();
     this.#indexCount = indices.length;
-    this.#vertexBuffer = createFilledBuffer(context, allocator, `${label} cube vertices`, nvk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, cubeVertices());
-    this.#indexBuffer = createFilledBuffer(context, allocator, `${label} cube indices`, nvk.VK_BUFFER_USAGE_INDEX_BUFFER_BIT, indices);
-    this.#texture = createFilledImage(context, allocator, `${label} stripe texture`, TEXTURE_SIZE, TEXTURE_SIZE, stripeTexture());
-    this.#textureView = createImageView(context, this.#texture.image, nvk.VK_FORMAT_R8G8B8A8_UNORM, nvk.VK_IMAGE_ASPECT_COLOR_BIT, `${label} stripe texture view`);
+    this.#vertexBuffer = frames.createBuffer({ label: `${label} cube vertices`, size: vertices.byteLength, usage: nvk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT });
+    frames.upload(this.#vertexBuffer, vertices);
+    this.#indexBuffer = frames.createBuffer({ label: `${label} cube indices`, size: indices.byteLength, usage: nvk.VK_BUFFER_USAGE_INDEX_BUFFER_BIT });
+    frames.upload(this.#indexBuffer, indices);
+    this.#texture = frames.createTexture({ label: `${label} stripe texture`, width: TEXTURE_SIZE, height: TEXTURE_SIZE, format: nvk.VK_FORMAT_R8G8B8A8_UNORM });
+    frames.uploadImage(this.#texture, stripeTexture()); // leaves it in SHADER_READ_ONLY_OPTIMAL
     nvk.vkUpdateDescriptorSets(
       device,
       1,
@@ -213,15 +280,23 @@ export class CubeRenderer implements SampleRenderer {
           dstArrayElement: 0,
           descriptorCount: 1,
           descriptorType: nvk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER,
-          pImageInfo: [new nvk.VkDescriptorImageInfo({ sampler, imageView: this.#textureView, imageLayout: nvk.VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL })],
+          pImageInfo: [new nvk.VkDescriptorImageInfo({ sampler, imageView: this.#texture.view, imageLayout: nvk.VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL })],
         }),
       ],
       0,
       null,
     );
 
-    this.#pass = new PassRecorder([clearValue(CLEAR_COLOR), clearValue([1, 0, 0, 0])]); // depth 1.0, stencil 0
-    this.#vertexBuffers = [this.#vertexBuffer.buffer];
+    // nvk's VkClearColorValue setter writes the four floats at byte offsets 0..3 (PLATFORM.md): write the bytes.
+    const colour = new nvk.VkClearValue();
+    new Float32Array(colour.memoryBuffer, colour.memoryOffset ?? 0, 4).set(CLEAR_COLOR);
+    const depth = new nvk.VkClearValue();
+    new Float32Array(depth.memoryBuffer, depth.memoryOffset ?? 0, 4).set([1, 0, 0, 0]); // depth 1.0, stencil 0
+    this.#clearValues = [colour, depth];
+    this.#beginInfo = new nvk.VkRenderPassBeginInfo({});
+    this.#viewport = new nvk.VkViewport({ x: 0, y: 0, width: 1, height: 1, minDepth: 0, maxDepth: 1 });
+    this.#scissor = new nvk.VkRect2D({ offset: new nvk.VkOffset2D({ x: 0, y: 0 }), extent: new nvk.VkExtent2D({ width: 1, height: 1 }) });
+    this.#vertexBuffers = [this.#vertexBuffer.handle];
   }
 
   /** "D32_SFLOAT" and so on. */
@@ -247,7 +322,23 @@ export class CubeRenderer implements SampleRenderer {
       this.#depth = this.#createDepth(target.width, target.height);
     }
     this.#releaseFramebuffers();
-    this.#framebuffers = createFramebuffers(this.#context, this.#renderPass!, target, [this.#depth!.view], this.label);
+    this.#framebuffers = target.views.map((view, i) =>
+      this.#create(nvk.VkFramebuffer, nvk.VK_OBJECT_TYPE_FRAMEBUFFER, `framebuffer ${target.label} ${i}`, "vkCreateFramebuffer", (out) =>
+        nvk.vkCreateFramebuffer(
+          this.#device,
+          new nvk.VkFramebufferCreateInfo({
+            renderPass: this.#renderPass,
+            attachmentCount: 2,
+            pAttachments: [view, this.#depth!.view],
+            width: target.width,
+            height: target.height,
+            layers: 1,
+          }),
+          null,
+          out,
+        ),
+      ),
+    );
     this.#width = target.width;
     this.#height = target.height;
   }
@@ -259,21 +350,38 @@ export class CubeRenderer implements SampleRenderer {
     const cmd = frame.commandBuffer;
     const width = this.#width;
     const height = this.#height;
-    this.#pass.begin(cmd, this.#renderPass!, framebuffer, this.#pipeline!, width, height);
+    const begin = this.#beginInfo;
+    begin.renderPass = this.#renderPass;
+    begin.framebuffer = framebuffer;
+    begin.renderArea = new nvk.VkRect2D({ offset: new nvk.VkOffset2D({ x: 0, y: 0 }), extent: new nvk.VkExtent2D({ width, height }) });
+    begin.clearValueCount = 2;
+    begin.pClearValues = this.#clearValues;
+    nvk.vkCmdBeginRenderPass(cmd, begin, nvk.VK_SUBPASS_CONTENTS_INLINE);
+    nvk.vkCmdBindPipeline(cmd, nvk.VK_PIPELINE_BIND_POINT_GRAPHICS, this.#pipeline);
+    this.#viewport.width = width;
+    this.#viewport.height = height;
+    nvk.vkCmdSetViewport(cmd, 0, 1, [this.#viewport]);
+    this.#scissor.extent = new nvk.VkExtent2D({ width, height });
+    nvk.vkCmdSetScissor(cmd, 0, 1, [this.#scissor]);
     nvk.vkCmdBindDescriptorSets(cmd, nvk.VK_PIPELINE_BIND_POINT_GRAPHICS, this.#pipelineLayout, 0, 1, this.#descriptorSets, 0, null);
     modelViewProjection(this.#mvp, timeSeconds, width / height);
     this.#pushConstants.set(this.#mvp);
     nvk.vkCmdPushConstants(cmd, this.#pipelineLayout, nvk.VK_SHADER_STAGE_VERTEX_BIT, 0, 64, this.#pushConstants.buffer);
     nvk.vkCmdBindVertexBuffers(cmd, 0, 1, this.#vertexBuffers, this.#vertexOffsets);
-    nvk.vkCmdBindIndexBuffer(cmd, this.#indexBuffer.buffer, 0, nvk.VK_INDEX_TYPE_UINT16);
+    nvk.vkCmdBindIndexBuffer(cmd, this.#indexBuffer.handle, 0, nvk.VK_INDEX_TYPE_UINT16);
+    // What the frame reads: their destroy() waits for this frame's fence.
+    this.#vertexBuffer.markUsed();
+    this.#indexBuffer.markUsed();
+    this.#texture.markUsed();
     nvk.vkCmdDrawIndexed(cmd, this.#indexCount, 1, 0, 0, 0);
     nvk.vkCmdEndRenderPass(cmd);
   }
 
   /**
-   * Destroys everything the renderer made: pipeline, render pass, framebuffers and depth image go through the
-   * FrameManager's release queue; the rest at once. Precondition: the GPU is done with the renderer's frames
-   * (FrameManager.waitIdle()). A second call does nothing.
+   * Destroys everything the renderer made: pipeline, render pass, framebuffers, depth image, mesh and texture go
+   * through the FrameManager's release queue; the sampler and descriptor objects at once. Precondition: the GPU is
+   * done with the renderer's frames (FrameManager.waitIdle()), and the FrameManager is alive. A second call does
+   * nothing.
    */
   destroy(): void {
     if (this.#destroyed) return;
@@ -282,12 +390,12 @@ export class CubeRenderer implements SampleRenderer {
     this.#releasePass();
     this.#destroyed = true;
     const d = this.#device;
-    nvk.vkDestroyImageView(d, this.#textureView, null);
-    this.#allocator.destroyImage(this.#texture.image, this.#texture.allocation);
-    this.#allocator.destroyBuffer(this.#indexBuffer.buffer, this.#indexBuffer.allocation);
-    this.#allocator.destroyBuffer(this.#vertexBuffer.buffer, this.#vertexBuffer.allocation);
+    this.#texture.destroy();
+    this.#indexBuffer.destroy();
+    this.#vertexBuffer.destroy();
+    nvk.vkDestroyPipelineLayout(d, this.#pipelineLayout, null);
     nvk.vkDestroyDescriptorPool(d, this.#descriptorPool, null); // frees the set
-    destroyTexturedLayout(this.#context, { setLayout: this.#setLayout, pipelineLayout: this.#pipelineLayout });
+    nvk.vkDestroyDescriptorSetLayout(d, this.#setLayout, null);
     nvk.vkDestroySampler(d, this.#sampler, null);
   }
 
@@ -340,8 +448,7 @@ export class CubeRenderer implements SampleRenderer {
         dstAccessMask: key.consumerAccessMask,
       }),
     ];
-    const renderPass = new nvk.VkRenderPass();
-    check(
+    const renderPass = this.#create(nvk.VkRenderPass, nvk.VK_OBJECT_TYPE_RENDER_PASS, "render pass", "vkCreateRenderPass", (out) =>
       nvk.vkCreateRenderPass(
         d,
         new nvk.VkRenderPassCreateInfo({
@@ -360,13 +467,10 @@ export class CubeRenderer implements SampleRenderer {
           pDependencies: dependencies,
         }),
         null,
-        renderPass,
+        out,
       ),
-      "vkCreateRenderPass",
-      this.label,
     );
     try {
-      this.#name(nvk.VK_OBJECT_TYPE_RENDER_PASS, renderPass, "render pass");
       this.#pipeline = this.#createPipeline(renderPass);
     } catch (error) {
       nvk.vkDestroyRenderPass(d, renderPass, null);
@@ -377,52 +481,79 @@ export class CubeRenderer implements SampleRenderer {
   }
 
   #createPipeline(renderPass: NvkHandle): NvkHandle {
-    const attribute = (location: number, format: number, offset: number) =>
-      new nvk.VkVertexInputAttributeDescription({ location, binding: 0, format, offset });
-    return createGraphicsPipeline(this.#context, { vertex: "vma-sample.vert", fragment: "vma-sample.frag" }, this.#pipelineLayout, renderPass, {
-      vertexInput: new nvk.VkPipelineVertexInputStateCreateInfo({
-        vertexBindingDescriptionCount: 1,
-        pVertexBindingDescriptions: [new nvk.VkVertexInputBindingDescription({ binding: 0, stride: VERTEX_STRIDE, inputRate: nvk.VK_VERTEX_INPUT_RATE_VERTEX })],
-        vertexAttributeDescriptionCount: 3,
-        pVertexAttributeDescriptions: [
-          attribute(0, nvk.VK_FORMAT_R32G32B32_SFLOAT, POSITION_OFFSET),
-          attribute(1, nvk.VK_FORMAT_R32G32B32_SFLOAT, COLOR_OFFSET),
-          attribute(2, nvk.VK_FORMAT_R32G32_SFLOAT, TEX_COORD_OFFSET),
+    const d = this.#device;
+    const vertexShader = loadShaderModule(this.#context, "vma-sample.vert");
+    let fragmentShader: NvkHandle | null = null;
+    try {
+      fragmentShader = loadShaderModule(this.#context, "vma-sample.frag");
+      const attribute = (location: number, format: number, offset: number) =>
+        new nvk.VkVertexInputAttributeDescription({ location, binding: 0, format, offset });
+      const info = new nvk.VkGraphicsPipelineCreateInfo({
+        stageCount: 2,
+        pStages: [
+          new nvk.VkPipelineShaderStageCreateInfo({ stage: nvk.VK_SHADER_STAGE_VERTEX_BIT, module: vertexShader, pName: "main" }),
+          new nvk.VkPipelineShaderStageCreateInfo({ stage: nvk.VK_SHADER_STAGE_FRAGMENT_BIT, module: fragmentShader, pName: "main" }),
         ],
-      }),
-      inputAssembly: new nvk.VkPipelineInputAssemblyStateCreateInfo({
-        topology: nvk.VK_PRIMITIVE_TOPOLOGY_TRIANGLE_STRIP,
-        primitiveRestartEnable: true,
-      }),
-      rasterization: new nvk.VkPipelineRasterizationStateCreateInfo({
-        depthClampEnable: false,
-        rasterizerDiscardEnable: false,
-        polygonMode: nvk.VK_POLYGON_MODE_FILL,
-        cullMode: nvk.VK_CULL_MODE_BACK_BIT,
-        frontFace: nvk.VK_FRONT_FACE_COUNTER_CLOCKWISE,
-        depthBiasEnable: false,
-        lineWidth: 1,
-      }),
-      depthStencil: new nvk.VkPipelineDepthStencilStateCreateInfo({
-        depthTestEnable: true,
-        depthWriteEnable: true,
-        depthCompareOp: nvk.VK_COMPARE_OP_LESS,
-        depthBoundsTestEnable: false,
-        stencilTestEnable: false,
-      }),
-      colorBlend: new nvk.VkPipelineColorBlendStateCreateInfo({
-        logicOpEnable: false,
-        attachmentCount: 1,
-        pAttachments: [
-          new nvk.VkPipelineColorBlendAttachmentState({
-            blendEnable: false,
-            colorWriteMask: nvk.VK_COLOR_COMPONENT_R_BIT | nvk.VK_COLOR_COMPONENT_G_BIT | nvk.VK_COLOR_COMPONENT_B_BIT | nvk.VK_COLOR_COMPONENT_A_BIT,
-          }),
-        ],
-      }),
-    }, `${this.label} pipeline`);
+        pVertexInputState: new nvk.VkPipelineVertexInputStateCreateInfo({
+          vertexBindingDescriptionCount: 1,
+          pVertexBindingDescriptions: [new nvk.VkVertexInputBindingDescription({ binding: 0, stride: VERTEX_STRIDE, inputRate: nvk.VK_VERTEX_INPUT_RATE_VERTEX })],
+          vertexAttributeDescriptionCount: 3,
+          pVertexAttributeDescriptions: [
+            attribute(0, nvk.VK_FORMAT_R32G32B32_SFLOAT, POSITION_OFFSET),
+            attribute(1, nvk.VK_FORMAT_R32G32B32_SFLOAT, COLOR_OFFSET),
+            attribute(2, nvk.VK_FORMAT_R32G32_SFLOAT, TEX_COORD_OFFSET),
+          ],
+        }),
+        pInputAssemblyState: new nvk.VkPipelineInputAssemblyStateCreateInfo({
+          topology: nvk.VK_PRIMITIVE_TOPOLOGY_TRIANGLE_STRIP,
+          primitiveRestartEnable: true,
+        }),
+        pViewportState: new nvk.VkPipelineViewportStateCreateInfo({ viewportCount: 1, scissorCount: 1 }),
+        pRasterizationState: new nvk.VkPipelineRasterizationStateCreateInfo({
+          depthClampEnable: false,
+          rasterizerDiscardEnable: false,
+          polygonMode: nvk.VK_POLYGON_MODE_FILL,
+          cullMode: nvk.VK_CULL_MODE_BACK_BIT,
+          frontFace: nvk.VK_FRONT_FACE_COUNTER_CLOCKWISE,
+          depthBiasEnable: false,
+          lineWidth: 1,
+        }),
+        pMultisampleState: new nvk.VkPipelineMultisampleStateCreateInfo({ rasterizationSamples: nvk.VK_SAMPLE_COUNT_1_BIT, minSampleShading: 1 }),
+        pDepthStencilState: new nvk.VkPipelineDepthStencilStateCreateInfo({
+          depthTestEnable: true,
+          depthWriteEnable: true,
+          depthCompareOp: nvk.VK_COMPARE_OP_LESS,
+          depthBoundsTestEnable: false,
+          stencilTestEnable: false,
+        }),
+        pColorBlendState: new nvk.VkPipelineColorBlendStateCreateInfo({
+          logicOpEnable: false,
+          attachmentCount: 1,
+          pAttachments: [
+            new nvk.VkPipelineColorBlendAttachmentState({
+              blendEnable: false,
+              colorWriteMask:
+                nvk.VK_COLOR_COMPONENT_R_BIT | nvk.VK_COLOR_COMPONENT_G_BIT | nvk.VK_COLOR_COMPONENT_B_BIT | nvk.VK_COLOR_COMPONENT_A_BIT,
+            }),
+          ],
+        }),
+        pDynamicState: new nvk.VkPipelineDynamicStateCreateInfo({
+          dynamicStateCount: 2,
+          pDynamicStates: new Int32Array([nvk.VK_DYNAMIC_STATE_VIEWPORT, nvk.VK_DYNAMIC_STATE_SCISSOR]),
+        }),
+        layout: this.#pipelineLayout,
+        renderPass,
+        subpass: 0,
+        basePipelineIndex: -1,
+      });
+      return this.#create(nvk.VkPipeline, nvk.VK_OBJECT_TYPE_PIPELINE, "pipeline", "vkCreateGraphicsPipelines", (out) =>
+        nvk.vkCreateGraphicsPipelines(d, null, 1, [info], null, [out]),
+      );
+    } finally {
+      if (fragmentShader !== null) nvk.vkDestroyShaderModule(d, fragmentShader, null);
+      nvk.vkDestroyShaderModule(d, vertexShader, null);
+    }
   }
-
 
   #createDepth(width: number, height: number): Depth {
     const name = `${this.label} depth ${width}x${height}`;
@@ -438,7 +569,10 @@ export class CubeRenderer implements SampleRenderer {
   // The #release* methods hand what the GPU may still use to the FrameManager, which destroys it once the last
   // frame that used it has completed (at once when that frame is already complete).
   #releaseFramebuffers(): void {
-    releaseFramebuffers(this.#frames, this.#framebuffers, this.label);
+    const d = this.#device;
+    for (const framebuffer of this.#framebuffers) {
+      this.#frames.destroyLater(`${this.label} framebuffer`, 0, () => nvk.vkDestroyFramebuffer(d, framebuffer, null));
+    }
     this.#framebuffers = [];
   }
 
@@ -461,11 +595,16 @@ export class CubeRenderer implements SampleRenderer {
     this.#renderPass = null;
     this.#passKey = null;
     if (pipeline === null || renderPass === null) return;
-    releasePipeline(this.#frames, pipeline, renderPass, this.label);
+    const d = this.#device;
+    this.#frames.destroyLater(`${this.label} pipeline`, 0, () => {
+      nvk.vkDestroyPipeline(d, pipeline, null);
+      nvk.vkDestroyRenderPass(d, renderPass, null);
+    });
   }
 
-  #name(type: number, handle: NvkHandle, what: string): void {
-    this.#context.setObjectName(type, handle, `${this.label} ${what}`);
+  /** A Vulkan object of the renderer, named "<label> <what>". */
+  #create(HandleClass: new () => NvkHandle, objectType: number, what: string, operation: string, call: (out: NvkHandle) => number): NvkHandle {
+    return createNamed(this.#context, HandleClass, objectType, `${this.label} ${what}`, operation, call);
   }
 
   #live(operation: string): void {

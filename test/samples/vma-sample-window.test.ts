@@ -73,7 +73,15 @@ async function runSample(args: readonly string[], onPause: (frame: number, size:
     }
   });
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  // A run that hangs is killed (this child only) and reported with what it printed, instead of outliving the test.
+  let killed = false;
+  const watchdog = setTimeout(() => {
+    killed = true;
+    child.kill("SIGKILL");
+  }, 40_000);
   const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+  clearTimeout(watchdog);
+  if (killed) throw new Error(`the sample did not finish in 40 s; its output:\n${output}`);
   if (failure !== null) throw failure;
   return { code, output };
 }

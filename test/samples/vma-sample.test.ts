@@ -167,6 +167,15 @@ describe("headless rendering", () => {
     for (const [colour, n] of Object.entries(counts)) expect(n, colour).toBeGreaterThan(200);
   });
 
+  test("anisotropic filtering follows the device, and stays off on lavapipe, whose anisotropic sampling hangs", () => {
+    if (context.deviceType === "cpu") {
+      expect(renderer.maxAnisotropy).toBe(0);
+      expect(renderer.anisotropyReason).toMatch(/lavapipe/);
+    } else {
+      expect(renderer.maxAnisotropy > 0).toBe(context.features.samplerAnisotropy);
+    }
+  });
+
   test("the depth image follows the target: a second size rebuilds it (through the release queue) and renders", () => {
     const small = new OffscreenTarget(context, allocator, { width: 64, height: 48, label: "small" });
     try {
@@ -196,6 +205,21 @@ test("the compiled program renders headless with validation on: exit 0, zero mes
     expect(existsSync(out)).toBe(true);
     const diff = compareImages(readPng(out), readPng(GOLDEN), CHANNEL_TOLERANCE);
     expect(diff.differingPixels).toBeLessThanOrEqual(diff.pixels * MAX_DIFFERING_FRACTION);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("with DISPLAY set but no X server behind it, the default mode renders headless instead of failing", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "vkmem-sample-"));
+  try {
+    const out = path.join(dir, "frame.png");
+    const text = execFileSync(process.execPath, ["dist/samples/vma-sample/main.js", "--quiet", "--width", "64", "--height", "48", "--out", out], {
+      encoding: "utf8",
+      env: { ...process.env, DISPLAY: ":65000" },
+    });
+    expect(text).toMatch(/^No usable display \(DISPLAY=:65000: .*\); rendering headless$/m);
+    expect(existsSync(out)).toBe(true);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
