@@ -38,7 +38,8 @@ import {
 import { createImageView, type ColorTarget } from "../common/color-target.js";
 import { createNamed } from "../common/named-object.js";
 import type { SampleRenderer } from "../common/sample-renderer.js";
-import { loadShaderModule } from "../common/shader-module.js";
+import { PassRecorder, clearValue, createFramebuffers, releaseFramebuffers, releasePipeline } from "../common/pass-recorder.js";
+import { createGraphicsPipeline, createLinearSampler, createTexturedLayout, destroyTexturedLayout } from "../common/textured-layout.js";
 import { COLOR_OFFSET, POSITION_OFFSET, TEX_COORD_OFFSET, VERTEX_STRIDE, cubeIndices, cubeVertices } from "./mesh.js";
 import { TEXTURE_SIZE, stripeTexture } from "./texture.js";
 
@@ -161,10 +162,7 @@ export class CubeRenderer implements SampleRenderer {
   // Made once, reused every frame
   readonly #mvp = mat4.create();
   readonly #pushConstants = new Float32Array(16);
-  readonly #clearValues: any[];
-  readonly #beginInfo: any;
-  readonly #viewport: any;
-  readonly #scissor: any;
+  readonly #pass: PassRecorder;
   readonly #vertexBuffers: NvkHandle[];
   readonly #vertexOffsets = new BigUint64Array(1);
   readonly #descriptorSets: NvkHandle[];
@@ -188,48 +186,11 @@ export class CubeRenderer implements SampleRenderer {
     const anisotropy = chooseAnisotropy(context, props.limits.maxSamplerAnisotropy as number, options.anisotropy);
     this.maxAnisotropy = anisotropy.max;
     this.anisotropyReason = anisotropy.reason;
-    const sampler = (this.#sampler = this.#create(nvk.VkSampler, nvk.VK_OBJECT_TYPE_SAMPLER, "texture sampler", "vkCreateSampler", (out) =>
-      nvk.vkCreateSampler(
-        device,
-        new nvk.VkSamplerCreateInfo({
-          magFilter: nvk.VK_FILTER_LINEAR,
-          minFilter: nvk.VK_FILTER_LINEAR,
-          mipmapMode: nvk.VK_SAMPLER_MIPMAP_MODE_LINEAR,
-          addressModeU: nvk.VK_SAMPLER_ADDRESS_MODE_REPEAT,
-          addressModeV: nvk.VK_SAMPLER_ADDRESS_MODE_REPEAT,
-          addressModeW: nvk.VK_SAMPLER_ADDRESS_MODE_REPEAT,
-          anisotropyEnable: this.maxAnisotropy > 0,
-          maxAnisotropy: Math.max(1, this.maxAnisotropy),
-          compareEnable: false,
-          compareOp: nvk.VK_COMPARE_OP_ALWAYS,
-          minLod: 0,
-          maxLod: nvk.VK_LOD_CLAMP_NONE ?? 1000,
-          borderColor: nvk.VK_BORDER_COLOR_INT_OPAQUE_BLACK,
-          unnormalizedCoordinates: false,
-        }),
-        null,
-        out,
-      ),
-    ));
+    const sampler = (this.#sampler = createLinearSampler(context, nvk.VK_SAMPLER_ADDRESS_MODE_REPEAT, this.maxAnisotropy, `${label} texture sampler`));
 
-    const setLayout = (this.#setLayout = this.#create(nvk.VkDescriptorSetLayout, nvk.VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT, "descriptor set layout", "vkCreateDescriptorSetLayout", (out) =>
-      nvk.vkCreateDescriptorSetLayout(
-        device,
-        new nvk.VkDescriptorSetLayoutCreateInfo({
-          bindingCount: 1,
-          pBindings: [
-            new nvk.VkDescriptorSetLayoutBinding({
-              binding: 1,
-              descriptorType: nvk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER,
-              descriptorCount: 1,
-              stageFlags: nvk.VK_SHADER_STAGE_FRAGMENT_BIT,
-            }),
-          ],
-        }),
-        null,
-        out,
-      ),
-    ));
+    const layout = createTexturedLayout(context, 1, label);
+    const setLayout = (this.#setLayout = layout.setLayout);
+    this.#pipelineLayout = layout.pipelineLayout;
     const pool = (this.#descriptorPool = this.#create(nvk.VkDescriptorPool, nvk.VK_OBJECT_TYPE_DESCRIPTOR_POOL, "descriptor pool", "vkCreateDescriptorPool", (out) =>
       nvk.vkCreateDescriptorPool(
         device,
@@ -247,19 +208,6 @@ export class CubeRenderer implements SampleRenderer {
     ));
     this.#descriptorSets = [set];
 
-    this.#pipelineLayout = this.#create(nvk.VkPipelineLayout, nvk.VK_OBJECT_TYPE_PIPELINE_LAYOUT, "pipeline layout", "vkCreatePipelineLayout", (out) =>
-      nvk.vkCreatePipelineLayout(
-        device,
-        new nvk.VkPipelineLayoutCreateInfo({
-          setLayoutCount: 1,
-          pSetLayouts: [setLayout],
-          pushConstantRangeCount: 1,
-          pPushConstantRanges: [new nvk.VkPushConstantRange({ stageFlags: nvk.VK_SHADER_STAGE_VERTEX_BIT, offset: 0, size: 64 })],
-        }),
-        null,
-        out,
-      ),
-    );
 
     const vertices = cubeVertices();
     const indices = cubeIndices();
@@ -287,15 +235,7 @@ export class CubeRenderer implements SampleRenderer {
       null,
     );
 
-    // nvk's VkClearColorValue setter writes the four floats at byte offsets 0..3 (PLATFORM.md): write the bytes.
-    const colour = new nvk.VkClearValue();
-    new Float32Array(colour.memoryBuffer, colour.memoryOffset ?? 0, 4).set(CLEAR_COLOR);
-    const depth = new nvk.VkClearValue();
-    new Float32Array(depth.memoryBuffer, depth.memoryOffset ?? 0, 4).set([1, 0, 0, 0]); // depth 1.0, stencil 0
-    this.#clearValues = [colour, depth];
-    this.#beginInfo = new nvk.VkRenderPassBeginInfo({});
-    this.#viewport = new nvk.VkViewport({ x: 0, y: 0, width: 1, height: 1, minDepth: 0, maxDepth: 1 });
-    this.#scissor = new nvk.VkRect2D({ offset: new nvk.VkOffset2D({ x: 0, y: 0 }), extent: new nvk.VkExtent2D({ width: 1, height: 1 }) });
+    this.#pass = new PassRecorder([clearValue(CLEAR_COLOR), clearValue([1, 0, 0, 0])]); // depth 1.0, stencil 0
     this.#vertexBuffers = [this.#vertexBuffer.handle];
   }
 
@@ -322,23 +262,7 @@ export class CubeRenderer implements SampleRenderer {
       this.#depth = this.#createDepth(target.width, target.height);
     }
     this.#releaseFramebuffers();
-    this.#framebuffers = target.views.map((view, i) =>
-      this.#create(nvk.VkFramebuffer, nvk.VK_OBJECT_TYPE_FRAMEBUFFER, `framebuffer ${target.label} ${i}`, "vkCreateFramebuffer", (out) =>
-        nvk.vkCreateFramebuffer(
-          this.#device,
-          new nvk.VkFramebufferCreateInfo({
-            renderPass: this.#renderPass,
-            attachmentCount: 2,
-            pAttachments: [view, this.#depth!.view],
-            width: target.width,
-            height: target.height,
-            layers: 1,
-          }),
-          null,
-          out,
-        ),
-      ),
-    );
+    this.#framebuffers = createFramebuffers(this.#context, this.#renderPass!, target, [this.#depth!.view], this.label);
     this.#width = target.width;
     this.#height = target.height;
   }
@@ -350,19 +274,7 @@ export class CubeRenderer implements SampleRenderer {
     const cmd = frame.commandBuffer;
     const width = this.#width;
     const height = this.#height;
-    const begin = this.#beginInfo;
-    begin.renderPass = this.#renderPass;
-    begin.framebuffer = framebuffer;
-    begin.renderArea = new nvk.VkRect2D({ offset: new nvk.VkOffset2D({ x: 0, y: 0 }), extent: new nvk.VkExtent2D({ width, height }) });
-    begin.clearValueCount = 2;
-    begin.pClearValues = this.#clearValues;
-    nvk.vkCmdBeginRenderPass(cmd, begin, nvk.VK_SUBPASS_CONTENTS_INLINE);
-    nvk.vkCmdBindPipeline(cmd, nvk.VK_PIPELINE_BIND_POINT_GRAPHICS, this.#pipeline);
-    this.#viewport.width = width;
-    this.#viewport.height = height;
-    nvk.vkCmdSetViewport(cmd, 0, 1, [this.#viewport]);
-    this.#scissor.extent = new nvk.VkExtent2D({ width, height });
-    nvk.vkCmdSetScissor(cmd, 0, 1, [this.#scissor]);
+    this.#pass.begin(cmd, this.#renderPass!, framebuffer, this.#pipeline!, width, height);
     nvk.vkCmdBindDescriptorSets(cmd, nvk.VK_PIPELINE_BIND_POINT_GRAPHICS, this.#pipelineLayout, 0, 1, this.#descriptorSets, 0, null);
     modelViewProjection(this.#mvp, timeSeconds, width / height);
     this.#pushConstants.set(this.#mvp);
@@ -393,9 +305,8 @@ export class CubeRenderer implements SampleRenderer {
     this.#texture.destroy();
     this.#indexBuffer.destroy();
     this.#vertexBuffer.destroy();
-    nvk.vkDestroyPipelineLayout(d, this.#pipelineLayout, null);
     nvk.vkDestroyDescriptorPool(d, this.#descriptorPool, null); // frees the set
-    nvk.vkDestroyDescriptorSetLayout(d, this.#setLayout, null);
+    destroyTexturedLayout(this.#context, { setLayout: this.#setLayout, pipelineLayout: this.#pipelineLayout });
     nvk.vkDestroySampler(d, this.#sampler, null);
   }
 
@@ -481,79 +392,50 @@ export class CubeRenderer implements SampleRenderer {
   }
 
   #createPipeline(renderPass: NvkHandle): NvkHandle {
-    const d = this.#device;
-    const vertexShader = loadShaderModule(this.#context, "vma-sample.vert");
-    let fragmentShader: NvkHandle | null = null;
-    try {
-      fragmentShader = loadShaderModule(this.#context, "vma-sample.frag");
-      const attribute = (location: number, format: number, offset: number) =>
-        new nvk.VkVertexInputAttributeDescription({ location, binding: 0, format, offset });
-      const info = new nvk.VkGraphicsPipelineCreateInfo({
-        stageCount: 2,
-        pStages: [
-          new nvk.VkPipelineShaderStageCreateInfo({ stage: nvk.VK_SHADER_STAGE_VERTEX_BIT, module: vertexShader, pName: "main" }),
-          new nvk.VkPipelineShaderStageCreateInfo({ stage: nvk.VK_SHADER_STAGE_FRAGMENT_BIT, module: fragmentShader, pName: "main" }),
+    const attribute = (location: number, format: number, offset: number) =>
+      new nvk.VkVertexInputAttributeDescription({ location, binding: 0, format, offset });
+    const shaders = { vertex: "vma-sample.vert", fragment: "vma-sample.frag" };
+    return createGraphicsPipeline(this.#context, shaders, this.#pipelineLayout, renderPass, {
+      vertexInput: new nvk.VkPipelineVertexInputStateCreateInfo({
+        vertexBindingDescriptionCount: 1,
+        pVertexBindingDescriptions: [new nvk.VkVertexInputBindingDescription({ binding: 0, stride: VERTEX_STRIDE, inputRate: nvk.VK_VERTEX_INPUT_RATE_VERTEX })],
+        vertexAttributeDescriptionCount: 3,
+        pVertexAttributeDescriptions: [
+          attribute(0, nvk.VK_FORMAT_R32G32B32_SFLOAT, POSITION_OFFSET),
+          attribute(1, nvk.VK_FORMAT_R32G32B32_SFLOAT, COLOR_OFFSET),
+          attribute(2, nvk.VK_FORMAT_R32G32_SFLOAT, TEX_COORD_OFFSET),
         ],
-        pVertexInputState: new nvk.VkPipelineVertexInputStateCreateInfo({
-          vertexBindingDescriptionCount: 1,
-          pVertexBindingDescriptions: [new nvk.VkVertexInputBindingDescription({ binding: 0, stride: VERTEX_STRIDE, inputRate: nvk.VK_VERTEX_INPUT_RATE_VERTEX })],
-          vertexAttributeDescriptionCount: 3,
-          pVertexAttributeDescriptions: [
-            attribute(0, nvk.VK_FORMAT_R32G32B32_SFLOAT, POSITION_OFFSET),
-            attribute(1, nvk.VK_FORMAT_R32G32B32_SFLOAT, COLOR_OFFSET),
-            attribute(2, nvk.VK_FORMAT_R32G32_SFLOAT, TEX_COORD_OFFSET),
-          ],
-        }),
-        pInputAssemblyState: new nvk.VkPipelineInputAssemblyStateCreateInfo({
-          topology: nvk.VK_PRIMITIVE_TOPOLOGY_TRIANGLE_STRIP,
-          primitiveRestartEnable: true,
-        }),
-        pViewportState: new nvk.VkPipelineViewportStateCreateInfo({ viewportCount: 1, scissorCount: 1 }),
-        pRasterizationState: new nvk.VkPipelineRasterizationStateCreateInfo({
-          depthClampEnable: false,
-          rasterizerDiscardEnable: false,
-          polygonMode: nvk.VK_POLYGON_MODE_FILL,
-          cullMode: nvk.VK_CULL_MODE_BACK_BIT,
-          frontFace: nvk.VK_FRONT_FACE_COUNTER_CLOCKWISE,
-          depthBiasEnable: false,
-          lineWidth: 1,
-        }),
-        pMultisampleState: new nvk.VkPipelineMultisampleStateCreateInfo({ rasterizationSamples: nvk.VK_SAMPLE_COUNT_1_BIT, minSampleShading: 1 }),
-        pDepthStencilState: new nvk.VkPipelineDepthStencilStateCreateInfo({
-          depthTestEnable: true,
-          depthWriteEnable: true,
-          depthCompareOp: nvk.VK_COMPARE_OP_LESS,
-          depthBoundsTestEnable: false,
-          stencilTestEnable: false,
-        }),
-        pColorBlendState: new nvk.VkPipelineColorBlendStateCreateInfo({
-          logicOpEnable: false,
-          attachmentCount: 1,
-          pAttachments: [
-            new nvk.VkPipelineColorBlendAttachmentState({
-              blendEnable: false,
-              colorWriteMask:
-                nvk.VK_COLOR_COMPONENT_R_BIT | nvk.VK_COLOR_COMPONENT_G_BIT | nvk.VK_COLOR_COMPONENT_B_BIT | nvk.VK_COLOR_COMPONENT_A_BIT,
-            }),
-          ],
-        }),
-        pDynamicState: new nvk.VkPipelineDynamicStateCreateInfo({
-          dynamicStateCount: 2,
-          pDynamicStates: new Int32Array([nvk.VK_DYNAMIC_STATE_VIEWPORT, nvk.VK_DYNAMIC_STATE_SCISSOR]),
-        }),
-        layout: this.#pipelineLayout,
-        renderPass,
-        subpass: 0,
-        basePipelineIndex: -1,
-      });
-      return this.#create(nvk.VkPipeline, nvk.VK_OBJECT_TYPE_PIPELINE, "pipeline", "vkCreateGraphicsPipelines", (out) =>
-        nvk.vkCreateGraphicsPipelines(d, null, 1, [info], null, [out]),
-      );
-    } finally {
-      if (fragmentShader !== null) nvk.vkDestroyShaderModule(d, fragmentShader, null);
-      nvk.vkDestroyShaderModule(d, vertexShader, null);
-    }
+      }),
+      inputAssembly: new nvk.VkPipelineInputAssemblyStateCreateInfo({ topology: nvk.VK_PRIMITIVE_TOPOLOGY_TRIANGLE_STRIP, primitiveRestartEnable: true }),
+      rasterization: new nvk.VkPipelineRasterizationStateCreateInfo({
+        depthClampEnable: false,
+        rasterizerDiscardEnable: false,
+        polygonMode: nvk.VK_POLYGON_MODE_FILL,
+        cullMode: nvk.VK_CULL_MODE_BACK_BIT,
+        frontFace: nvk.VK_FRONT_FACE_COUNTER_CLOCKWISE,
+        depthBiasEnable: false,
+        lineWidth: 1,
+      }),
+      depthStencil: new nvk.VkPipelineDepthStencilStateCreateInfo({
+        depthTestEnable: true,
+        depthWriteEnable: true,
+        depthCompareOp: nvk.VK_COMPARE_OP_LESS,
+        depthBoundsTestEnable: false,
+        stencilTestEnable: false,
+      }),
+      colorBlend: new nvk.VkPipelineColorBlendStateCreateInfo({
+        logicOpEnable: false,
+        attachmentCount: 1,
+        pAttachments: [
+          new nvk.VkPipelineColorBlendAttachmentState({
+            blendEnable: false,
+            colorWriteMask: nvk.VK_COLOR_COMPONENT_R_BIT | nvk.VK_COLOR_COMPONENT_G_BIT | nvk.VK_COLOR_COMPONENT_B_BIT | nvk.VK_COLOR_COMPONENT_A_BIT,
+          }),
+        ],
+      }),
+    }, `${this.label} pipeline`);
   }
+
 
   #createDepth(width: number, height: number): Depth {
     const name = `${this.label} depth ${width}x${height}`;
@@ -569,10 +451,7 @@ export class CubeRenderer implements SampleRenderer {
   // The #release* methods hand what the GPU may still use to the FrameManager, which destroys it once the last
   // frame that used it has completed (at once when that frame is already complete).
   #releaseFramebuffers(): void {
-    const d = this.#device;
-    for (const framebuffer of this.#framebuffers) {
-      this.#frames.destroyLater(`${this.label} framebuffer`, 0, () => nvk.vkDestroyFramebuffer(d, framebuffer, null));
-    }
+    releaseFramebuffers(this.#frames, this.#framebuffers, this.label);
     this.#framebuffers = [];
   }
 
@@ -595,11 +474,7 @@ export class CubeRenderer implements SampleRenderer {
     this.#renderPass = null;
     this.#passKey = null;
     if (pipeline === null || renderPass === null) return;
-    const d = this.#device;
-    this.#frames.destroyLater(`${this.label} pipeline`, 0, () => {
-      nvk.vkDestroyPipeline(d, pipeline, null);
-      nvk.vkDestroyRenderPass(d, renderPass, null);
-    });
+    releasePipeline(this.#frames, pipeline, renderPass, this.label);
   }
 
   /** A Vulkan object of the renderer, named "<label> <what>". */
