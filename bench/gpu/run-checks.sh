@@ -45,6 +45,7 @@ want info && step vkmem-info node bin/vkmem.js info
 want types && step memory-types node dist/bench/gpu/memory-types.js
 want stress && step frame-stress node dist/bench/gpu/frame-stress.js 2000
 want stress && step streaming-stress node dist/bench/gpu/streaming-stress.js 6000 4
+want sample && step streaming-sample-validated node dist/samples/texture-streaming/main.js --headless --validation --frames 1200 --out "$out/texture-streaming-gpu.png"
 want sample && step vma-sample-validated node dist/samples/vma-sample/main.js --headless --validation --frames 60 --out "$out/vma-sample-gpu.png"
 layer_path=${VK_LAYER_PATH:-}
 unset VK_LAYER_PATH # benchmarks and frame times without layers
