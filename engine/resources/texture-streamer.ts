@@ -28,8 +28,20 @@
  *   sampled.
  * - Losing. The image's `onLost` destroys the streamer's partial views and the Texture (its default view and its
  *   VkImage), marks the texture non-resident and counts the eviction; the next request streams it again.
+ * - Mip tails. Every requested texture also keeps a small tail image holding its smallest mips, those no larger than
+ *   `tailSize` texels on the larger side (a texture no larger than that is all tail and has no other image), in a
+ *   second pool of the same DEVICE_LOCAL memory type. The budget is split: `tailBudgetFraction` of it for the tail
+ *   pool, the rest for the streamed images' pool; the two pools' blocks together never exceed the budget. Tails are
+ *   lost-able too, but only compete with other tails, so a tail goes only when the tail pool is full, least recently
+ *   used texture first (request and show touch the tail as well). `show()` gives the resident image; else the finer
+ *   of a filling image's uploaded mips and the tail; else the placeholder. So a texture whose large image was lost
+ *   shows its tail until the large image is streamed again, and shows the placeholder only when its tail is gone
+ *   too. The large images keep their whole chain down to the smallest mip (one view samples one image), so the tail
+ *   mips exist twice while both are resident: a few KiB per texture. A request for a mip the tail holds needs no
+ *   large image. Tails are queued apart and uploaded before large images within the same upload budget: a tail is
+ *   cheap and removes a placeholder.
  * - Per-frame cost grows with what changes, not with what is registered: requests are O(1) each; pending work sits in
- *   a binary heap (priority, then first request) with lazy removal of requests not renewed for
+ *   two binary heaps, tails and large images (priority, then first request), with lazy removal of requests not renewed for
  *   `requestLifetimeFrames`; eviction is the allocator's walk from the cold end of the pool's LRU list. Nothing
  *   iterates the registered textures except `destroy()`.
  * - Uploads go through `FrameManager.uploadImage` within `uploadBudgetBytes` per frame; one mip larger than the
@@ -82,8 +94,18 @@ export interface TextureStreamerOptions {
   budgetFraction?: number;
   /** Bytes uploaded per frame at most (default 4 MiB; one mip is always allowed). */
   uploadBudgetBytes?: number;
-  /** Size of the pool's blocks (default the budget, at most 32 MiB); no texture may be larger. */
+  /**
+   * Size of the streamed images' pool's blocks (default: the pool's share of the budget in equal blocks of at most
+   * 32 MiB); no texture may be larger. It must not exceed that share.
+   */
   blockSize?: number;
+  /**
+   * Mips no larger than this many texels on the larger side form a texture's resident tail (default 32; 0: no tails,
+   * a lost texture shows the placeholder).
+   */
+  tailSize?: number;
+  /** Share of the budget given to the tail pool (default 0.125; ignored when tailSize is 0). */
+  tailBudgetFraction?: number;
   /** Frames after its last use during which an image is not taken (default framesInFlight - 1, the minimum). */
   frameInUseCount?: number;
   /** Asynchronous loads in flight at most (default 16). */
@@ -106,7 +128,7 @@ export interface TextureStreamerOptions {
 
 /** What a texture can show in the frame being recorded: {@link TextureStreamer.show}. */
 export interface TextureShow {
-  /** The VkImageView to sample: over the resident mips, or the placeholder's. */
+  /** The VkImageView to sample: over the resident mips (of the large image or of the tail), or the placeholder's. */
   readonly view: NvkHandle;
   /** The Texture behind the view (the placeholder when nothing is resident). */
   readonly texture: Texture;
@@ -122,13 +144,20 @@ export interface TextureShow {
 export interface TextureStreamerFrameStatistics {
   /** The allocator's frame index of the update. */
   frameIndex: number;
-  /** Textures with at least one mip resident. */
+  /** Textures with at least one mip resident (in a large image or a tail). */
   residentTextures: number;
-  /** Bytes of the streamed images alive (VMA allocation sizes). */
+  /** Bytes of the streamed (large) images alive (VMA allocation sizes); tails are in tailBytes. */
   residentBytes: number;
+  /** Tails alive (complete or being filled), and their bytes (VMA allocation sizes). */
+  tails: number;
+  tailBytes: number;
+  /** Tails made lost during the frame (the tail pool was full). */
+  tailsEvicted: number;
+  /** Textures that `show()` gave the placeholder in this frame (counted once each, as show() is called). */
+  placeholders: number;
   /** Textures requested this frame. */
   requested: number;
-  /** Images made lost (evicted) during the frame. */
+  /** Large images made lost (evicted) during the frame. */
   evicted: number;
   /** Their bytes. */
   evictedBytes: number;
@@ -136,7 +165,7 @@ export interface TextureStreamerFrameStatistics {
   uploads: number;
   /** Their bytes. */
   uploadedBytes: number;
-  /** Textures waiting: queued for upload, or being loaded. */
+  /** Requests waiting: tails and large images queued for upload, or being loaded. */
   pendingRequests: number;
   /** Asynchronous loads in flight. */
   loadsInFlight: number;
@@ -144,10 +173,12 @@ export interface TextureStreamerFrameStatistics {
   outOfBudget: number;
   /** Loader calls that threw, rejected, or gave data of the wrong size, during the frame. */
   loadErrors: number;
-  /** The budget in bytes (the pool's block count times its block size). */
+  /** The budget in bytes (both pools' block counts times their block sizes). */
   budgetBytes: number;
-  /** Bytes of the pool's blocks now. */
+  /** Bytes of both pools' blocks now. */
   budgetUsedBytes: number;
+  /** Of those, the tail pool's. */
+  tailPoolBytes: number;
   /** budgetUsedBytes / budgetBytes. */
   budgetUse: number;
   /** CPU microseconds spent in `update()`. */
@@ -163,8 +194,11 @@ export interface TextureStreamerStatistics {
   registered: number;
   residentTextures: number;
   residentBytes: number;
+  tails: number;
+  tailBytes: number;
   evicted: number;
   evictedBytes: number;
+  tailsEvicted: number;
   uploads: number;
   uploadedBytes: number;
   loads: number;
@@ -174,7 +208,7 @@ export interface TextureStreamerStatistics {
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   "budgetBytes", "budgetFraction", "uploadBudgetBytes", "blockSize", "frameInUseCount", "maxLoadsInFlight",
-  "requestLifetimeFrames", "placeholder", "usage", "label", "preallocate",
+  "requestLifetimeFrames", "placeholder", "usage", "label", "preallocate", "tailSize", "tailBudgetFraction",
 ]);
 const KNOWN_DESC: ReadonlySet<string> = new Set(["label", "width", "height", "format", "mipLevels", "load", "priority"]);
 const MiB = 1024 * 1024;
@@ -220,6 +254,8 @@ export class StreamedTexture {
   readonly format: number;
   readonly mipLevels: number;
   readonly priority: number;
+  /** The finest mip its resident tail holds (every mip from it on is no larger than the streamer's tailSize); mipLevels when it has no tail. */
+  readonly tailFirstMip: number;
   /** @internal */
   readonly _streamer: TextureStreamer;
   /** @internal */
@@ -244,13 +280,22 @@ export class StreamedTexture {
   /** @internal Position in the streamer's heap (-1: not queued) and order of first request. */
   _heapIndex = -1;
   _sequence = 0;
+  /** @internal The tail image (complete or being filled), its loaded pixels, its load, its place in the tail heap. */
+  _tail: ImageSlot | null = null;
+  _tailData: Uint8Array[] | null = null;
+  _tailLoading = false;
+  _tailLoadGeneration = 0;
+  _tailHeapIndex = -1;
+  _tailSequence = 0;
+  /** @internal The last frame show() gave it the placeholder (counted once per frame). */
+  _placeholderFrame = -1;
   /** @internal */
   _destroyed = false;
   /** The last error of its loader (thrown, rejected, or data of the wrong size), or null. */
   lastLoadError: unknown = null;
 
   /** @internal Use TextureStreamer.register. */
-  constructor(streamer: TextureStreamer, desc: StreamedTextureDescription, mipLevels: number, info: FormatInfo, priority: number) {
+  constructor(streamer: TextureStreamer, desc: StreamedTextureDescription, mipLevels: number, info: FormatInfo, priority: number, tailSize: number) {
     this._streamer = streamer;
     this.label = desc.label;
     this.width = desc.width;
@@ -262,6 +307,9 @@ export class StreamedTexture {
     this._info = info;
     this._mipBytes = new Int32Array(mipLevels);
     for (let m = 0; m < mipLevels; m++) this._mipBytes[m] = regionBytes(info, mipExtent(desc.width, m), mipExtent(desc.height, m));
+    let tail = 0;
+    while (tail < mipLevels && Math.max(mipExtent(desc.width, tail), mipExtent(desc.height, tail)) > tailSize) tail++;
+    this.tailFirstMip = tail;
   }
 
   /** Whether {@link destroy} (or the streamer's) has run. */
@@ -269,16 +317,35 @@ export class StreamedTexture {
     return this._destroyed;
   }
 
-  /** Whether at least one mip is resident. */
+  /** Whether at least one mip is resident (in a large image or the tail). */
   get resident(): boolean {
-    return this._resident !== null || (this._next !== null && this._next.uploadedFrom < this.mipLevels);
+    return (
+      this._resident !== null ||
+      (this._next !== null && this._next.uploadedFrom < this.mipLevels) ||
+      (this._tail !== null && this._tail.uploadedFrom < this.mipLevels)
+    );
   }
 
   /** The finest resident mip, or -1 when none is. */
   get firstResidentMip(): number {
     if (this._resident !== null) return this._resident.uploadedFrom;
-    if (this._next !== null && this._next.uploadedFrom < this.mipLevels) return this._next.uploadedFrom;
-    return -1;
+    let best = this.mipLevels;
+    if (this._next !== null && this._next.uploadedFrom < best) best = this._next.uploadedFrom;
+    if (this._tail !== null && this._tail.uploadedFrom < best) best = this._tail.uploadedFrom;
+    return best < this.mipLevels ? best : -1;
+  }
+
+  /** Whether its whole tail (mips tailFirstMip to mipLevels - 1) is resident. */
+  get tailResident(): boolean {
+    return this._tail !== null && this._tail.uploadedFrom === this._tail.base;
+  }
+
+  /**
+   * The tail's image (its level 0 is mip tailFirstMip), complete or being filled, or null: for reading back and
+   * statistics. It belongs to the streamer: never destroy it, and do not keep it past the frame (it may be lost).
+   */
+  get tailTexture(): Texture | null {
+    return this._tail !== null ? this._tail.texture : null;
   }
 
   /** Unregisters the texture and releases its images (after the frames that used them). A second call does nothing. */
@@ -304,13 +371,19 @@ export function createTextureStreamer(frames: FrameManager, options?: TextureStr
  */
 export class TextureStreamer {
   readonly label: string;
-  /** The memory budget in bytes: the pool's block size times its block count. */
+  /** The memory budget in bytes: both pools' block sizes times their block counts (at most the budget asked for). */
   readonly budgetBytes: number;
+  /** The tail pool's share of it (0 without tails). */
+  readonly tailBudgetBytes: number;
+  /** Mips no larger than this (texels, larger side) form a texture's tail; 0: no tails. */
+  readonly tailSize: number;
+  /** The tail pool's block size (0 without tails): the largest tail it can hold. */
+  readonly tailBlockSize: number;
   /** Where the budget came from. */
   readonly budgetSource: "option" | "memory-budget" | "heap-size-limit" | "heap-estimate";
   /** Bytes uploaded per frame at most (one mip is always allowed). */
   readonly uploadBudgetBytes: number;
-  /** The pool's block size: the largest texture it can hold. */
+  /** The streamed images' pool's block size: the largest texture it can hold. */
   readonly blockSize: number;
   /** The memory type of the streamed images. */
   readonly memoryTypeIndex: number;
@@ -320,6 +393,7 @@ export class TextureStreamer {
   readonly #allocator: Allocator;
   readonly #device: NvkHandle;
   #pool: Pool | null;
+  #tailPool: Pool | null = null;
   readonly #placeholder: Texture;
   readonly #ownsPlaceholder: boolean;
   readonly #placeholderShow: TextureShow;
@@ -327,16 +401,21 @@ export class TextureStreamer {
   readonly #maxLoads: number;
   readonly #lifetime: number;
   readonly #registered = new Set<StreamedTexture>();
-  readonly #heap: StreamedTexture[] = [];
-  #sequence = 0;
+  readonly #heap = new RequestHeap(false);
+  readonly #tailHeap = new RequestHeap(true);
   #loadsInFlight = 0;
   #residentTextures = 0;
   #residentBytes = 0;
+  #tails = 0;
+  #tailBytes = 0;
   #requestedFrame = -1;
   #requested = 0;
   #frame: TextureStreamerFrameStatistics;
   #last: TextureStreamerFrameStatistics | null = null;
-  readonly #totals = { evicted: 0, evictedBytes: 0, uploads: 0, uploadedBytes: 0, loads: 0, loadErrors: 0 };
+  readonly #totals = { evicted: 0, evictedBytes: 0, tailsEvicted: 0, uploads: 0, uploadedBytes: 0, loads: 0, loadErrors: 0 };
+  /** Upload budget left in the update being run, and bytes uploaded in it. */
+  #uploadLeft = 0;
+  #uploadedNow = 0;
 
   /** Same as {@link createTextureStreamer}. */
   constructor(frames: FrameManager, options: TextureStreamerOptions = {}) {
@@ -396,16 +475,38 @@ export class TextureStreamer {
       budget = Math.floor(allocator.getHeapBudgets()[heap]!.budget * fraction);
       this.budgetSource = "heap-estimate";
     }
-    const blockSize = positive("blockSize", Math.min(budget, 32 * MiB))!;
-    if (blockSize > budget) throw new RangeError(`${op}: option 'blockSize' (${blockSize}) must not exceed the budget (${budget} bytes)`);
-    const blockCount = Math.floor(budget / blockSize);
+    const tailSize = options.tailSize ?? 32;
+    if (!(Number.isInteger(tailSize) && tailSize >= 0 && tailSize <= 16384)) throw new RangeError(`${op}: option 'tailSize' must be an integer from 0 to 16384, got ${describeValue(tailSize)}`);
+    const tailFraction = options.tailBudgetFraction ?? 0.125;
+    if (!(typeof tailFraction === "number" && tailFraction > 0 && tailFraction < 1)) throw new RangeError(`${op}: option 'tailBudgetFraction' must be a number in (0, 1), got ${describeValue(tailFraction)}`);
+    // The tail pool's share first (in equal blocks of at most 4 MiB), the streamed images' pool gets the rest: the
+    // two pools' blocks together never exceed the budget.
+    const tailShare = tailSize > 0 ? Math.floor(budget * tailFraction) : 0;
+    if (tailSize > 0 && tailShare < 64 * 1024) throw new RangeError(`${op}: the tail pool's share of the budget (${tailShare} bytes) is below 64 KiB: raise the budget or tailBudgetFraction, or set tailSize 0`);
+    const mainShare = budget - tailShare;
+    const evenBlocks = (share: number, most: number): number => Math.floor(share / Math.ceil(share / most));
+    const blockSize = positive("blockSize", evenBlocks(mainShare, 32 * MiB))!;
+    if (blockSize > mainShare) throw new RangeError(`${op}: option 'blockSize' (${blockSize}) must not exceed the streamed images' share of the budget (${mainShare} of ${budget} bytes)`);
+    const blockCount = Math.floor(mainShare / blockSize);
+    const tailBlockSize = tailShare > 0 ? evenBlocks(tailShare, 4 * MiB) : 0;
+    const tailBlockCount = tailShare > 0 ? Math.floor(tailShare / tailBlockSize) : 0;
     this.blockSize = blockSize;
-    this.budgetBytes = blockSize * blockCount;
+    this.tailSize = tailSize;
+    this.tailBlockSize = tailBlockSize;
+    this.tailBudgetBytes = tailBlockSize * tailBlockCount;
+    this.budgetBytes = blockSize * blockCount + this.tailBudgetBytes;
+    const preallocate = options.preallocate === true;
     this.#pool = allocator.createPool(
       { memoryTypeIndex: this.memoryTypeIndex },
-      { blockSize, maxBlockCount: blockCount, minBlockCount: options.preallocate === true ? blockCount : 0, frameInUseCount, name: `${this.label} pool` },
+      { blockSize, maxBlockCount: blockCount, minBlockCount: preallocate ? blockCount : 0, frameInUseCount, name: `${this.label} pool` },
     );
     try {
+      if (tailBlockCount > 0) {
+        this.#tailPool = allocator.createPool(
+          { memoryTypeIndex: this.memoryTypeIndex },
+          { blockSize: tailBlockSize, maxBlockCount: tailBlockCount, minBlockCount: preallocate ? tailBlockCount : 0, frameInUseCount, name: `${this.label} tail pool` },
+        );
+      }
       if (options.placeholder !== undefined) {
         if (options.placeholder === null || typeof options.placeholder !== "object" || options.placeholder.destroyed) {
           throw new TypeError(`${op}: option 'placeholder' must be a live Texture, got ${describeValue(options.placeholder)}`);
@@ -418,6 +519,7 @@ export class TextureStreamer {
       }
     } catch (error) {
       this.#pool.destroy();
+      this.#tailPool?.destroy();
       throw error;
     }
     const placeholder = this.#placeholder;
@@ -441,6 +543,10 @@ export class TextureStreamer {
       frameIndex,
       residentTextures: this.#residentTextures,
       residentBytes: this.#residentBytes,
+      tails: this.#tails,
+      tailBytes: this.#tailBytes,
+      tailsEvicted: 0,
+      placeholders: 0,
       requested: 0,
       evicted: 0,
       evictedBytes: 0,
@@ -452,11 +558,17 @@ export class TextureStreamer {
       loadErrors: 0,
       budgetBytes: this.budgetBytes,
       budgetUsedBytes: 0,
+      tailPoolBytes: 0,
       budgetUse: 0,
       updateUs: 0,
       uploadUs: 0,
       createUs: 0,
     };
+  }
+
+  /** The statistics object of frame `frame`, made when the frame's first event comes. */
+  #statisticsOf(frame: number): TextureStreamerFrameStatistics {
+    return this.#frame.frameIndex === frame ? this.#frame : (this.#frame = this.#emptyStatistics(frame));
   }
 
   #live(operation: string): Pool {
@@ -476,9 +588,15 @@ export class TextureStreamer {
     return this.#placeholder;
   }
 
-  /** The pool the streamed images live in (for statistics; do not allocate from it). */
+  /** The pool the streamed (large) images live in (for statistics; do not allocate from it). */
   get pool(): Pool {
     return this.#live("pool");
+  }
+
+  /** The pool the tails live in (for statistics; do not allocate from it), or null when tailSize is 0. */
+  get tailPool(): Pool | null {
+    this.#live("tailPool");
+    return this.#tailPool;
   }
 
   /**
@@ -513,11 +631,18 @@ export class TextureStreamer {
     if (typeof desc.load !== "function") throw new TypeError(`${op}: desc.load must be a function (firstMip, mipCount) => pixels, got ${describeValue(desc.load)}`);
     const priority = desc.priority ?? 0;
     if (!(typeof priority === "number" && Number.isFinite(priority))) throw new RangeError(`${op}: desc.priority must be a finite number, got ${describeValue(priority)}`);
-    const texture = new StreamedTexture(this, desc, mipLevels, info, priority);
+    const texture = new StreamedTexture(this, desc, mipLevels, info, priority, this.#tailPool !== null ? this.tailSize : 0);
     let total = 0;
-    for (let m = 0; m < mipLevels; m++) total += texture._mipBytes[m]!;
-    if (total > this.blockSize) {
+    let tail = 0;
+    for (let m = 0; m < mipLevels; m++) {
+      total += texture._mipBytes[m]!;
+      if (m >= texture.tailFirstMip) tail += texture._mipBytes[m]!;
+    }
+    if (texture.tailFirstMip > 0 && total > this.blockSize) {
       throw new RangeError(`${op}: texture '${desc.label}' needs ${total} bytes with all its mips, more than the pool's block size (${this.blockSize}); raise blockSize`);
+    }
+    if (tail > this.tailBlockSize) {
+      throw new RangeError(`${op}: texture '${desc.label}' needs ${tail} bytes for its tail (mips ${texture.tailFirstMip} to ${mipLevels - 1}), more than the tail pool's block size (${this.tailBlockSize}); raise the budget or tailBudgetFraction, or lower tailSize`);
     }
     this.#registered.add(texture);
     return texture;
@@ -527,10 +652,13 @@ export class TextureStreamer {
   _unregister(texture: StreamedTexture): void {
     texture._destroyed = true;
     this.#registered.delete(texture);
-    if (texture._heapIndex >= 0) this.#heapRemove(texture);
+    if (texture._heapIndex >= 0) this.#heap.remove(texture);
+    if (texture._tailHeapIndex >= 0) this.#tailHeap.remove(texture);
     texture._data = null;
+    texture._tailData = null;
     if (texture._resident !== null) this.#release(texture, texture._resident);
     if (texture._next !== null) this.#release(texture, texture._next);
+    if (texture._tail !== null) this.#release(texture, texture._tail);
   }
 
   /**
@@ -560,8 +688,22 @@ export class TextureStreamer {
     if (resident !== null) resident.allocation.touch();
     const next = texture._next;
     if (next !== null) next.allocation.touch();
-    if (texture._heapIndex < 0 && !texture._loading && (resident === null || resident.base > texture._wantMip || next !== null)) {
-      this.#heapPush(texture);
+    const tail = texture._tail;
+    if (tail !== null) tail.allocation.touch();
+    if (
+      texture._tailHeapIndex < 0 &&
+      !texture._tailLoading &&
+      texture.tailFirstMip < texture.mipLevels &&
+      (tail === null || tail.uploadedFrom > tail.base)
+    ) {
+      this.#tailHeap.push(texture);
+    }
+    if (
+      texture._heapIndex < 0 &&
+      !texture._loading &&
+      (next !== null || (texture._wantMip < texture.tailFirstMip && (resident === null || resident.base > texture._wantMip)))
+    ) {
+      this.#heap.push(texture);
     }
   }
 
@@ -573,10 +715,27 @@ export class TextureStreamer {
    */
   show(texture: StreamedTexture): TextureShow {
     this.#checkTexture(texture, "show");
+    const tail = texture._tail;
+    if (tail !== null) {
+      // The tail stays warm while its texture is in use, whichever image is shown.
+      tail.allocation.touch();
+      tail.texture.markUsed();
+    }
     let slot = texture._resident;
     if (slot === null) {
-      slot = texture._next;
-      if (slot === null || slot.uploadedFrom >= texture.mipLevels) return this.#placeholderShow;
+      // The finer of a filling image's uploaded mips and the tail's.
+      const next = texture._next;
+      const tailFrom = tail !== null ? tail.uploadedFrom : texture.mipLevels;
+      if (next !== null && next.uploadedFrom < tailFrom) slot = next;
+      else if (tail !== null && tailFrom < texture.mipLevels) slot = tail;
+      else {
+        const frame = this.#allocator.currentFrameIndex;
+        if (texture._placeholderFrame !== frame) {
+          texture._placeholderFrame = frame;
+          this.#statisticsOf(frame).placeholders++;
+        }
+        return this.#placeholderShow;
+      }
     }
     slot.allocation.touch();
     slot.texture.markUsed();
@@ -645,74 +804,127 @@ export class TextureStreamer {
     if (this.frames.currentFrame === null) throw new Error(`TextureStreamer '${this.label}'.update: no frame is being recorded: call it between beginFrame() and endFrame()`);
     const start = performance.now();
     const frame = this.#allocator.currentFrameIndex;
-    const stats = this.#frame.frameIndex === frame ? this.#frame : (this.#frame = this.#emptyStatistics(frame));
+    const stats = this.#statisticsOf(frame);
     stats.requested = this.#requestedFrame === frame ? this.#requested : 0;
-    let budget = this.uploadBudgetBytes;
-    let uploaded = 0;
+    this.#uploadLeft = this.uploadBudgetBytes;
+    this.#uploadedNow = 0;
+    let spent = false;
+    // Tails first: a few KiB each, and each one removes a placeholder.
+    const tails = this.#tailHeap;
+    const tailPool = this.#tailPool;
+    while (tailPool !== null && tails.length > 0) {
+      if (this.#uploadLeft <= 0) {
+        spent = true;
+        break;
+      }
+      const t = tails.top();
+      if (frame - t._lastRequest >= this.#lifetime) {
+        tails.pop();
+        t._tailData = null;
+        continue;
+      }
+      let tail = t._tail;
+      if (tail !== null && tail.uploadedFrom === tail.base) {
+        tails.pop();
+        continue;
+      }
+      if (t._tailData === null) {
+        if (this.#loadsInFlight >= this.#maxLoads) break;
+        if (!this.#startLoad(t, t.tailFirstMip, stats, true) || t._tailData === null) {
+          tails.pop();
+          continue;
+        }
+      }
+      if (tail === null) {
+        tail = this.#createImage(t, t.tailFirstMip, tailPool, stats, true);
+        if (tail === null) break; // the tail pool is full of tails in use: large images may still fit in theirs
+      }
+      if (!this.#upload(t, tail, t._tailData!, t.tailFirstMip, stats)) {
+        spent = true;
+        break;
+      }
+      tails.pop();
+      t._tailData = null;
+    }
     const heap = this.#heap;
-    work: while (heap.length > 0) {
-      const t = heap[0]!;
+    while (!spent && heap.length > 0 && this.#uploadLeft > 0) {
+      const t = heap.top();
       if (frame - t._lastRequest >= this.#lifetime) {
         // Not asked for lately: drop the request; the pixels loaded for it go too, the partial image stays (and is
         // evicted in its turn when it is cold).
-        this.#heapPop();
+        heap.pop();
         t._data = null;
         continue;
       }
       const resident = t._resident;
-      if (t._next === null && resident !== null && resident.base <= t._wantMip) {
-        this.#heapPop();
+      if (t._next === null && (t._wantMip >= t.tailFirstMip || (resident !== null && resident.base <= t._wantMip))) {
+        heap.pop();
         continue;
       }
       if (t._data === null) {
         if (this.#loadsInFlight >= this.#maxLoads) break;
         const base = t._next !== null ? t._next.base : t._wantMip;
-        if (!this.#startLoad(t, base, stats) || t._data === null) {
+        if (!this.#startLoad(t, base, stats, false) || t._data === null) {
           // Failed (counted; the next request tries again), or asynchronous: back in the queue when it resolves.
-          this.#heapPop();
+          heap.pop();
           continue;
         }
       }
       let next = t._next;
       if (next === null) {
-        next = this.#createImage(t, t._dataBase, pool, stats);
+        next = this.#createImage(t, t._dataBase, pool, stats, false);
         if (next === null) break; // nothing more fits this frame: everything left is in use
       }
-      const data = t._data!;
-      while (next.uploadedFrom > next.base) {
-        const m = next.uploadedFrom - 1;
-        const bytes = data[m - t._dataBase]!;
-        if (bytes.length > budget && uploaded > 0) break work;
-        const uploadStart = performance.now();
-        this.frames.uploadImage(next.texture, bytes, { mipLevel: m - next.base });
-        stats.uploadUs += (performance.now() - uploadStart) * 1000;
-        budget -= bytes.length;
-        uploaded += bytes.length;
-        stats.uploads++;
-        stats.uploadedBytes += bytes.length;
-        const was = t.resident;
-        next.uploadedFrom = m;
-        if (!was) this.#residentTextures++;
-        if (budget <= 0) break;
-      }
-      next.allocation.touch();
-      if (next.uploadedFrom > next.base) break; // the budget is spent
-      this.#heapPop();
+      if (!this.#upload(t, next, t._data!, t._dataBase, stats)) break; // the budget is spent
+      heap.pop();
       this.#promote(t, next);
-      if (t._resident !== null && t._resident.base > t._wantMip && frame - t._lastRequest < this.#lifetime) this.#heapPush(t);
+      if (t._resident !== null && t._resident.base > t._wantMip && frame - t._lastRequest < this.#lifetime) heap.push(t);
     }
     this.#totals.uploads += stats.uploads;
     this.#totals.uploadedBytes += stats.uploadedBytes;
-    const used = pool.getStatistics().blockBytes;
+    const tailUsed = tailPool !== null ? tailPool.getStatistics().blockBytes : 0;
+    const used = pool.getStatistics().blockBytes + tailUsed;
     stats.residentTextures = this.#residentTextures;
     stats.residentBytes = this.#residentBytes;
-    stats.pendingRequests = heap.length + this.#loadsInFlight;
+    stats.tails = this.#tails;
+    stats.tailBytes = this.#tailBytes;
+    stats.pendingRequests = heap.length + tails.length + this.#loadsInFlight;
     stats.loadsInFlight = this.#loadsInFlight;
     stats.budgetUsedBytes = used;
+    stats.tailPoolBytes = tailUsed;
     stats.budgetUse = used / this.budgetBytes;
     stats.updateUs += (performance.now() - start) * 1000;
     this.#last = stats;
     return stats;
+  }
+
+  /**
+   * Uploads the missing mips of `slot` from `data` (per mip from `dataBase`), smallest first, within what is left of
+   * the frame's upload budget. One mip larger than the budget goes when it is the first of the frame.
+   * @returns true when the slot is complete; false when the budget is spent first.
+   */
+  #upload(t: StreamedTexture, slot: ImageSlot, data: Uint8Array[], dataBase: number, stats: TextureStreamerFrameStatistics): boolean {
+    while (slot.uploadedFrom > slot.base) {
+      if (this.#uploadLeft <= 0) break;
+      const m = slot.uploadedFrom - 1;
+      const bytes = data[m - dataBase]!;
+      if (bytes.length > this.#uploadLeft && this.#uploadedNow > 0) {
+        this.#uploadLeft = 0;
+        break;
+      }
+      const uploadStart = performance.now();
+      this.frames.uploadImage(slot.texture, bytes, { mipLevel: m - slot.base });
+      stats.uploadUs += (performance.now() - uploadStart) * 1000;
+      this.#uploadLeft -= bytes.length;
+      this.#uploadedNow += bytes.length;
+      stats.uploads++;
+      stats.uploadedBytes += bytes.length;
+      const was = t.resident;
+      slot.uploadedFrom = m;
+      if (!was) this.#residentTextures++;
+    }
+    slot.allocation.touch();
+    return slot.uploadedFrom === slot.base;
   }
 
   /** The statistics of the last `update()`, or null before the first. */
@@ -728,13 +940,18 @@ export class TextureStreamer {
       registered: this.#registered.size,
       residentTextures: this.#residentTextures,
       residentBytes: this.#residentBytes,
+      tails: this.#tails,
+      tailBytes: this.#tailBytes,
       ...this.#totals,
       budgetBytes: this.budgetBytes,
     };
   }
 
-  /** Calls the loader; returns false when it failed at once. Sets _data for a synchronous loader. */
-  #startLoad(t: StreamedTexture, base: number, stats: TextureStreamerFrameStatistics): boolean {
+  /**
+   * Calls the loader for mips [base, mipLevels) of the large image or (`tail`) of the tail; returns false when it
+   * failed at once. Sets _data (or _tailData) for a synchronous loader.
+   */
+  #startLoad(t: StreamedTexture, base: number, stats: TextureStreamerFrameStatistics, tail: boolean): boolean {
     const count = t.mipLevels - base;
     let result: MipData | PromiseLike<MipData>;
     this.#totals.loads++;
@@ -745,32 +962,53 @@ export class TextureStreamer {
       return false;
     }
     if (result !== null && typeof result === "object" && typeof (result as PromiseLike<MipData>).then === "function") {
-      const generation = ++t._loadGeneration;
-      t._loading = true;
+      let generation: number;
+      if (tail) {
+        generation = ++t._tailLoadGeneration;
+        t._tailLoading = true;
+      } else {
+        generation = ++t._loadGeneration;
+        t._loading = true;
+      }
       this.#loadsInFlight++;
       (result as PromiseLike<MipData>).then(
-        (data) => this.#loaded(t, generation, base, data),
-        (error) => this.#loadSettledWithError(t, generation, error),
+        (data) => this.#loadSettled(t, tail, generation, base, true, data),
+        (error: unknown) => this.#loadSettled(t, tail, generation, base, false, error),
       );
       return true;
     }
-    return this.#accept(t, base, result as MipData, stats);
+    return this.#take(t, tail, base, this.#accept(t, base, result as MipData, stats));
   }
 
-  #loaded(t: StreamedTexture, generation: number, base: number, data: MipData): void {
-    if (generation !== t._loadGeneration || !t._loading) return;
-    t._loading = false;
+  /** An asynchronous load of the large image or the tail resolved (`data`) or rejected (`error`). */
+  #loadSettled(t: StreamedTexture, tail: boolean, generation: number, base: number, ok: boolean, value: unknown): void {
+    if (tail) {
+      if (generation !== t._tailLoadGeneration || !t._tailLoading) return;
+      t._tailLoading = false;
+    } else {
+      if (generation !== t._loadGeneration || !t._loading) return;
+      t._loading = false;
+    }
     this.#loadsInFlight--;
     if (t._destroyed || this.#pool === null) return;
-    if (this.#accept(t, base, data, this.#frame) && t._heapIndex < 0) this.#heapPush(t);
+    if (!ok) {
+      this.#loadFailed(t, value, this.#frame);
+      return;
+    }
+    if (!this.#take(t, tail, base, this.#accept(t, base, value as MipData, this.#frame))) return;
+    const heap = tail ? this.#tailHeap : this.#heap;
+    if ((tail ? t._tailHeapIndex : t._heapIndex) < 0) heap.push(t);
   }
 
-  #loadSettledWithError(t: StreamedTexture, generation: number, error: unknown): void {
-    if (generation !== t._loadGeneration || !t._loading) return;
-    t._loading = false;
-    this.#loadsInFlight--;
-    if (t._destroyed || this.#pool === null) return;
-    this.#loadFailed(t, error, this.#frame);
+  /** Keeps accepted pixels for the large image or the tail; false when there are none. */
+  #take(t: StreamedTexture, tail: boolean, base: number, mips: Uint8Array[] | null): boolean {
+    if (mips === null) return false;
+    if (tail) t._tailData = mips;
+    else {
+      t._data = mips;
+      t._dataBase = base;
+    }
+    return true;
   }
 
   #loadFailed(t: StreamedTexture, error: unknown, stats: TextureStreamerFrameStatistics): void {
@@ -779,8 +1017,8 @@ export class TextureStreamer {
     this.#totals.loadErrors++;
   }
 
-  /** Checks and splits loaded pixels into one view per mip; false (counted as a load error) when the sizes are wrong. */
-  #accept(t: StreamedTexture, base: number, data: MipData, stats: TextureStreamerFrameStatistics): boolean {
+  /** Checks and splits loaded pixels into one view per mip; null (counted as a load error) when the sizes are wrong. */
+  #accept(t: StreamedTexture, base: number, data: MipData, stats: TextureStreamerFrameStatistics): Uint8Array[] | null {
     const count = t.mipLevels - base;
     const mips: Uint8Array[] = [];
     const asBytes = (d: unknown): Uint8Array | null =>
@@ -788,14 +1026,14 @@ export class TextureStreamer {
     if (Array.isArray(data)) {
       if (data.length !== count) {
         this.#loadFailed(t, new RangeError(`loader of '${t.label}' gave ${data.length} mips for mips ${base} to ${t.mipLevels - 1} (${count})`), stats);
-        return false;
+        return null;
       }
       for (let i = 0; i < count; i++) {
         const bytes = asBytes(data[i]);
         const want = t._mipBytes[base + i]!;
         if (bytes === null || bytes.length !== want) {
           this.#loadFailed(t, new RangeError(`loader of '${t.label}' gave ${bytes === null ? describeValue(data[i]) : `${bytes.length} bytes`} for mip ${base + i}, which has ${want}`), stats);
-          return false;
+          return null;
         }
         mips.push(bytes);
       }
@@ -805,7 +1043,7 @@ export class TextureStreamer {
       for (let m = base; m < t.mipLevels; m++) want += t._mipBytes[m]!;
       if (bytes === null || bytes.length !== want) {
         this.#loadFailed(t, new RangeError(`loader of '${t.label}' gave ${bytes === null ? describeValue(data) : `${bytes.length} bytes`} for mips ${base} to ${t.mipLevels - 1}, which have ${want}`), stats);
-        return false;
+        return null;
       }
       let at = 0;
       for (let m = base; m < t.mipLevels; m++) {
@@ -814,18 +1052,19 @@ export class TextureStreamer {
         at += n;
       }
     }
-    t._data = mips;
-    t._dataBase = base;
-    return true;
+    return mips;
   }
 
-  /** Creates the image for mips [base, mipLevels) in the pool, evicting cold images; null when nothing more fits. */
-  #createImage(t: StreamedTexture, base: number, pool: Pool, stats: TextureStreamerFrameStatistics): ImageSlot | null {
+  /**
+   * Creates the image for mips [base, mipLevels) in `pool`, evicting cold images of that pool: the texture's next
+   * large image, or (`tail`) its tail. Null when nothing more fits.
+   */
+  #createImage(t: StreamedTexture, base: number, pool: Pool, stats: TextureStreamerFrameStatistics, tail: boolean): ImageSlot | null {
     let texture: Texture;
     const start = performance.now();
     try {
       texture = this.frames.createTexture({
-        label: `${t.label} mips ${base}+`,
+        label: tail ? `${t.label} tail ${base}+` : `${t.label} mips ${base}+`,
         width: mipExtent(t.width, base),
         height: mipExtent(t.height, base),
         format: t.format,
@@ -843,9 +1082,34 @@ export class TextureStreamer {
     const allocation = texture.allocation;
     const slot = new ImageSlot(texture, allocation, allocation.size, base, t.mipLevels);
     allocation.onLost = () => this.#lost(t, slot);
-    t._next = slot;
-    this.#residentBytes += slot.bytes;
+    if (tail) {
+      t._tail = slot;
+      this.#tails++;
+      this.#tailBytes += slot.bytes;
+    } else {
+      t._next = slot;
+      this.#residentBytes += slot.bytes;
+    }
     return slot;
+  }
+
+  /** Takes `slot` away from `t` and from the counts (released or lost). */
+  #detach(t: StreamedTexture, slot: ImageSlot): void {
+    const was = t.resident;
+    if (t._resident === slot) t._resident = null;
+    if (t._next === slot) {
+      t._next = null;
+      t._data = null;
+    }
+    if (t._tail === slot) {
+      t._tail = null;
+      t._tailData = null;
+      this.#tails--;
+      this.#tailBytes -= slot.bytes;
+    } else {
+      this.#residentBytes -= slot.bytes;
+    }
+    if (was && !t.resident) this.#residentTextures--;
   }
 
   /** `slot`, now complete, becomes the texture's resident image; the one it replaces is released. */
@@ -860,11 +1124,7 @@ export class TextureStreamer {
 
   /** Releases a slot through the frame manager's release queue (not lost: destroyed after its last frame). */
   #release(t: StreamedTexture, slot: ImageSlot): void {
-    const was = t.resident;
-    if (t._resident === slot) t._resident = null;
-    if (t._next === slot) t._next = null;
-    if (was && !t.resident) this.#residentTextures--;
-    this.#residentBytes -= slot.bytes;
+    this.#detach(t, slot);
     slot.allocation.onLost = null;
     this.#dropPartialView(slot, false);
     slot.texture.destroy();
@@ -873,98 +1133,136 @@ export class TextureStreamer {
   /** onLost of a slot's allocation: called by the allocator before it destroys the image and frees its memory. */
   #lost(t: StreamedTexture, slot: ImageSlot): void {
     const stats = this.#frame;
-    stats.evicted++;
-    stats.evictedBytes += slot.bytes;
-    this.#totals.evicted++;
-    this.#totals.evictedBytes += slot.bytes;
-    const wasShowing = t.resident;
-    if (t._resident === slot) t._resident = null;
-    if (t._next === slot) {
-      t._next = null;
-      t._data = null;
+    if (slot === t._tail) {
+      stats.tailsEvicted++;
+      this.#totals.tailsEvicted++;
+    } else {
+      stats.evicted++;
+      stats.evictedBytes += slot.bytes;
+      this.#totals.evicted++;
+      this.#totals.evictedBytes += slot.bytes;
     }
-    if (wasShowing && !t.resident) this.#residentTextures--;
-    this.#residentBytes -= slot.bytes;
+    this.#detach(t, slot);
     // Not used for frameInUseCount frames: the GPU is done with the views and the image.
     this.#dropPartialView(slot, true);
     slot.texture.destroy();
   }
 
   /**
-   * Releases every streamed image, the placeholder (when the streamer made it) and the pool, through the frame
-   * manager's release queue. Registered textures are destroyed. A second call does nothing.
+   * Releases every streamed image and tail, the placeholder (when the streamer made it) and both pools, through the
+   * frame manager's release queue. Registered textures are destroyed. A second call does nothing.
    */
   destroy(): void {
     const pool = this.#pool;
     if (pool === null) return;
     for (const t of [...this.#registered]) this._unregister(t);
-    this.#heap.length = 0;
+    this.#heap.clear();
+    this.#tailHeap.clear();
     if (this.#ownsPlaceholder) this.#placeholder.destroy();
     this.#pool = null;
-    // After the images queued above (same or earlier serial, queue order): the pool is empty by then.
-    if (this.frames.destroyed) pool.destroy();
-    else this.frames.destroyLater(`${this.label} pool`, 0, () => pool.destroy());
+    const tailPool = this.#tailPool;
+    this.#tailPool = null;
+    // After the images queued above (same or earlier serial, queue order): the pools are empty by then.
+    const destroyPools = (): void => {
+      pool.destroy();
+      tailPool?.destroy();
+    };
+    if (this.frames.destroyed) destroyPools();
+    else this.frames.destroyLater(`${this.label} pools`, 0, destroyPools);
+  }
+}
+
+/**
+ * A binary heap of queued textures: highest priority first, then earliest first request. Two of them, one for large
+ * images and one for tails; each texture keeps its position in each (_heapIndex, _tailHeapIndex) for O(log n) removal.
+ */
+class RequestHeap {
+  readonly #items: StreamedTexture[] = [];
+  #sequence = 0;
+
+  constructor(readonly tail: boolean) {}
+
+  get length(): number {
+    return this.#items.length;
   }
 
-  // A binary heap of queued textures: highest priority first, then earliest first request (_sequence).
+  top(): StreamedTexture {
+    return this.#items[0]!;
+  }
+
+  push(t: StreamedTexture): void {
+    const sequence = ++this.#sequence;
+    if (this.tail) t._tailSequence = sequence;
+    else t._sequence = sequence;
+    this.#items.push(t);
+    this.#siftUp(this.#items.length - 1);
+  }
+
+  pop(): void {
+    this.remove(this.#items[0]!);
+  }
+
+  remove(t: StreamedTexture): void {
+    const items = this.#items;
+    const i = this.#index(t);
+    this.#set(t, -1);
+    const last = items.pop()!;
+    if (last === t) return;
+    items[i] = last;
+    this.#set(last, i);
+    this.#siftDown(i);
+    this.#siftUp(this.#index(last));
+  }
+
+  clear(): void {
+    for (const t of this.#items) this.#set(t, -1);
+    this.#items.length = 0;
+  }
+
+  #index(t: StreamedTexture): number {
+    return this.tail ? t._tailHeapIndex : t._heapIndex;
+  }
+
+  #set(t: StreamedTexture, i: number): void {
+    if (this.tail) t._tailHeapIndex = i;
+    else t._heapIndex = i;
+  }
 
   #before(a: StreamedTexture, b: StreamedTexture): boolean {
-    return a.priority > b.priority || (a.priority === b.priority && a._sequence < b._sequence);
-  }
-
-  #heapPush(t: StreamedTexture): void {
-    t._sequence = ++this.#sequence;
-    const heap = this.#heap;
-    heap.push(t);
-    this.#siftUp(heap.length - 1);
-  }
-
-  #heapPop(): void {
-    this.#heapRemove(this.#heap[0]!);
-  }
-
-  #heapRemove(t: StreamedTexture): void {
-    const heap = this.#heap;
-    const i = t._heapIndex;
-    t._heapIndex = -1;
-    const last = heap.pop()!;
-    if (last === t) return;
-    heap[i] = last;
-    last._heapIndex = i;
-    this.#siftDown(i);
-    this.#siftUp(last._heapIndex);
+    if (a.priority !== b.priority) return a.priority > b.priority;
+    return this.tail ? a._tailSequence < b._tailSequence : a._sequence < b._sequence;
   }
 
   #siftUp(i: number): void {
-    const heap = this.#heap;
-    const t = heap[i]!;
+    const items = this.#items;
+    const t = items[i]!;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      const p = heap[parent]!;
+      const p = items[parent]!;
       if (!this.#before(t, p)) break;
-      heap[i] = p;
-      p._heapIndex = i;
+      items[i] = p;
+      this.#set(p, i);
       i = parent;
     }
-    heap[i] = t;
-    t._heapIndex = i;
+    items[i] = t;
+    this.#set(t, i);
   }
 
   #siftDown(i: number): void {
-    const heap = this.#heap;
-    const n = heap.length;
-    const t = heap[i]!;
+    const items = this.#items;
+    const n = items.length;
+    const t = items[i]!;
     for (;;) {
       let child = 2 * i + 1;
       if (child >= n) break;
-      if (child + 1 < n && this.#before(heap[child + 1]!, heap[child]!)) child++;
-      const c = heap[child]!;
+      if (child + 1 < n && this.#before(items[child + 1]!, items[child]!)) child++;
+      const c = items[child]!;
       if (!this.#before(c, t)) break;
-      heap[i] = c;
-      c._heapIndex = i;
+      items[i] = c;
+      this.#set(c, i);
       i = child;
     }
-    heap[i] = t;
-    t._heapIndex = i;
+    items[i] = t;
+    this.#set(t, i);
   }
 }

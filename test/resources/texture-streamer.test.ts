@@ -1,8 +1,10 @@
 /**
  * TextureStreamer (engine/resources/texture-streamer.ts) on real Vulkan, validation and synchronization validation on:
  * registration checks, smallest mips first under the upload budget, partial views, requested mips, eviction under the
- * budget through lost allocations (and re-streaming with the right pixels, read back), asynchronous and failing
- * loaders, statistics, and destruction leaving nothing behind.
+ * budget through lost allocations (and re-streaming with the right pixels, read back), resident mip tails (a lost
+ * texture shows its tail, read back; a full tail pool loses the least recently used tail; the two pools within their
+ * shares of the budget; small textures all tail), asynchronous and failing loaders, statistics, and destruction
+ * leaving nothing behind.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
@@ -40,8 +42,19 @@ afterAll(() => {
   expect(allocator.destroy()).toEqual([]);
 });
 
+/** A streamer whose large images get 2 MiB in two 1 MiB blocks and whose tails get 512 KiB (a fifth of 2.5 MiB). */
 function streamer(options: TextureStreamerOptions = {}): TextureStreamer {
-  return createTextureStreamer(frames, { budgetBytes: 2 * MiB, blockSize: MiB, uploadBudgetBytes: 256 * KiB, ...options });
+  return createTextureStreamer(frames, { budgetBytes: 2 * MiB + 512 * KiB, tailBudgetFraction: 0.2, blockSize: MiB, uploadBudgetBytes: 256 * KiB, ...options });
+}
+
+/** Both pools' blocks within their shares, and together within the budget. */
+function expectWithinBudget(s: TextureStreamer, budget: number): void {
+  const main = s.pool.getStatistics().blockBytes;
+  const tails = s.tailPool?.getStatistics().blockBytes ?? 0;
+  expect(main).toBeLessThanOrEqual(s.budgetBytes - s.tailBudgetBytes);
+  expect(tails).toBeLessThanOrEqual(s.tailBudgetBytes);
+  expect(main + tails).toBeLessThanOrEqual(s.budgetBytes);
+  expect(s.budgetBytes).toBeLessThanOrEqual(budget);
 }
 
 function square(s: TextureStreamer, id: number, size: number, extra: { priority?: number; async?: boolean } = {}): StreamedTexture {
@@ -102,8 +115,11 @@ describe("register", () => {
     const fm = createFrameManager(context, limited, { label: "limited frames" });
     const s = createTextureStreamer(fm, { label: "limited" });
     expect(s.budgetSource).toBe("heap-size-limit");
+    // An eighth for the tails (two 4 MiB blocks), the rest in two equal blocks: nothing of the 64 MiB left over.
     expect(s.budgetBytes).toBe(64 * MiB);
-    expect(s.blockSize).toBe(32 * MiB);
+    expect(s.tailBudgetBytes).toBe(8 * MiB);
+    expect(s.tailBlockSize).toBe(4 * MiB);
+    expect(s.blockSize).toBe(28 * MiB);
     s.destroy();
     fm.destroy();
     expect(limited.destroy()).toEqual([]);
@@ -116,8 +132,11 @@ describe("streaming", () => {
     const t = square(s, 7, 256); // mip 0 is 256 KiB: the whole upload budget
     expect(frame(s, () => s.show(t)).value.placeholder).toBe(true);
     const first = frame(s, () => s.request(t));
-    // Mips 8..1 (85 KiB together) fit in one frame's 256 KiB; mip 0 (256 KiB) does not fit behind them.
-    expect(first.stats.uploads).toBe(8);
+    // The tail first (mips 3..8, 32x32 down: 6 uploads, 5 KiB), then mips 8..1 of the large image (85 KiB together)
+    // fit in one frame's 256 KiB; mip 0 (256 KiB) does not fit behind them.
+    expect(t.tailFirstMip).toBe(3);
+    expect(first.stats.uploads).toBe(6 + 8);
+    expect(first.stats.tails).toBe(1);
     expect(first.stats.pendingRequests).toBe(1);
     expect(t.firstResidentMip).toBe(1);
     const partial = frame(s, () => {
@@ -150,7 +169,7 @@ describe("streaming", () => {
       },
     });
     frame(s, () => s.request(t, 2));
-    expect(calls).toEqual([[2, 7]]);
+    expect(calls).toEqual([[3, 6], [2, 7]]); // the tail (mips 3 to 8), then the large image from the wanted mip
     expect(t.firstResidentMip).toBe(2);
     const small = frame(s, () => s.show(t).texture).value;
     expect(small.width).toBe(64);
@@ -159,7 +178,7 @@ describe("streaming", () => {
       s.request(t, 0);
       return { ...s.show(t) };
     });
-    expect(calls).toEqual([[2, 7], [0, 9]]);
+    expect(calls).toEqual([[3, 6], [2, 7], [0, 9]]);
     expect(upgrade.value.firstMip).toBe(2); // shown before update() filled the new image
     expect(frame(s, () => ({ ...s.show(t) })).value.firstMip).toBe(0);
     expect(small.destroyed).toBe(true);
@@ -193,7 +212,7 @@ describe("streaming", () => {
     });
     expect(b.firstResidentMip).toBe(0);
     expect(a.resident).toBe(false);
-    expect(f1.stats.loadsInFlight).toBe(1);
+    expect(f1.stats.loadsInFlight).toBe(2); // its tail and its large image
     await Promise.resolve();
     await new Promise((r) => setImmediate(r));
     frame(s, () => s.request(a));
@@ -221,8 +240,9 @@ describe("streaming", () => {
 
 describe("eviction under the budget", () => {
   test("cold textures are evicted least recently used first, shown ones never; evicted ones come back with the right pixels", async () => {
-    // 2 MiB budget in two 1 MiB blocks; a 256x256 texture with its mips takes ~342 KiB, so a block holds 2 and the
-    // budget 4: each group of 3 visible textures must evict most of the previous group.
+    // 2 MiB for large images in two 1 MiB blocks; a 256x256 texture with its mips takes ~342 KiB, so a block holds 2
+    // and the budget 4: each group of 3 visible textures must evict most of the previous group. The 12 tails fit in
+    // the tail pool and stay.
     const s = streamer({ label: "evict", uploadBudgetBytes: 4 * MiB });
     const textures = Array.from({ length: 12 }, (_, i) => square(s, 100 + i, 256));
     let evicted = 0;
@@ -237,14 +257,20 @@ describe("eviction under the budget", () => {
           evicted += stats.evicted;
           expect(stats.budgetUsedBytes).toBeLessThanOrEqual(s.budgetBytes);
           expect(s.pool.getStatistics().blockBytes).toBeLessThanOrEqual(2 * MiB);
+          expectWithinBudget(s, 2 * MiB + 512 * KiB);
+          // Shown before update() in a group's first frame of the first round, a texture has nothing yet; after that
+          // it shows at worst its tail, which stays.
+          if (f > 0 || round > 0) expect(stats.placeholders).toBe(0);
         }
         for (const t of visible) expect(t.firstResidentMip).toBe(0);
       }
     }
     expect(evicted).toBeGreaterThan(10);
     expect(s.statistics.evicted).toBe(evicted);
-    const evictedOne = textures.find((t) => !t.resident)!;
-    expect(frame(s, () => s.show(evictedOne)).value.placeholder).toBe(true);
+    expect(s.statistics.tailsEvicted).toBe(0);
+    expect(s.statistics.tails).toBe(12);
+    const evictedOne = textures.find((t) => t.firstResidentMip === t.tailFirstMip)!;
+    expect(frame(s, () => ({ ...s.show(evictedOne) })).value).toMatchObject({ placeholder: false, firstMip: 3, lastMip: 8 });
     frame(s, () => s.request(evictedOne));
     frame(s, () => s.request(evictedOne));
     expect(checksum(await readMip(evictedOne, s, 0))).toBe(checksum(mipPixels(100 + textures.indexOf(evictedOne), 256, 256, 0)));
@@ -252,13 +278,161 @@ describe("eviction under the budget", () => {
   });
 
   test("when everything resident is in use, a new texture waits (outOfBudget) instead of taking a shown one", () => {
-    const s = streamer({ label: "full", uploadBudgetBytes: 8 * MiB, budgetBytes: MiB, blockSize: MiB });
+    const s = streamer({ label: "full", uploadBudgetBytes: 8 * MiB, budgetBytes: MiB + 256 * KiB, blockSize: MiB });
     const textures = Array.from({ length: 4 }, (_, i) => square(s, 200 + i, 256));
     const { stats } = frame(s, () => textures.forEach((t) => s.request(t)));
     expect(stats.outOfBudget).toBeGreaterThan(0);
     // Two 342 KiB textures fit in the one 1 MiB block; the third and fourth find only requested (in-use) ones.
     expect(textures.filter((t) => t.firstResidentMip === 0).length).toBe(2);
-    expect(textures.filter((t) => !t.resident).length).toBe(2);
+    expect(textures.filter((t) => t.firstResidentMip === t.tailFirstMip).length).toBe(2); // their tails, in the tail pool
+    s.destroy();
+  });
+});
+
+describe("resident mip tails", () => {
+  /** Reads mip `mip` (a mip of the description) of the tail image `shown` gives. */
+  async function readTail(shown: { texture: Parameters<FrameManager["downloadImage"]>[0] }, texture: StreamedTexture, mip: number): Promise<Uint8Array> {
+    const promise = frames.downloadImage(shown.texture, { mipLevel: mip - texture.tailFirstMip });
+    frames.endFrame();
+    frames.waitIdle();
+    return promise;
+  }
+
+  test("options: a tail share within the budget, checked arguments", () => {
+    for (const [budget, fraction] of [[2 * MiB + 512 * KiB, 0.2], [3 * MiB, 0.125], [100 * MiB + 12345, 0.3]] as const) {
+      const s = createTextureStreamer(frames, { label: "shares", budgetBytes: budget, tailBudgetFraction: fraction });
+      expect(s.tailBudgetBytes).toBeLessThanOrEqual(Math.floor(budget * fraction));
+      expect(s.tailBudgetBytes).toBeGreaterThan(0);
+      expect(s.budgetBytes).toBeLessThanOrEqual(budget);
+      expect(s.budgetBytes - s.tailBudgetBytes).toBeLessThanOrEqual(budget - Math.floor(budget * fraction));
+      expect(s.tailPool).not.toBeNull();
+      s.destroy();
+    }
+    expect(() => streamer({ tailSize: -1 })).toThrow(new RangeError("createTextureStreamer: option 'tailSize' must be an integer from 0 to 16384, got -1"));
+    expect(() => streamer({ tailBudgetFraction: 1 })).toThrow(/option 'tailBudgetFraction' must be a number in \(0, 1\), got 1/);
+    expect(() => streamer({ budgetBytes: 256 * KiB, blockSize: 128 * KiB, tailBudgetFraction: 0.1 })).toThrow(/tail pool's share of the budget \(26214 bytes\) is below 64 KiB/);
+    const none = streamer({ label: "no tails", tailSize: 0 });
+    expect(none.tailPool).toBeNull();
+    expect(none.tailBudgetBytes).toBe(0);
+    expect(square(none, 1, 64).tailFirstMip).toBe(7); // mipLevels: no tail
+    none.destroy();
+  });
+
+  test("a texture whose large image is lost shows its tail (the right pixels), then streams back to full when requested", async () => {
+    const s = streamer({ label: "tail fallback", uploadBudgetBytes: MiB });
+    const t = square(s, 41, 256);
+    expect(t.tailFirstMip).toBe(3);
+    frame(s, () => s.request(t));
+    expect(t.firstResidentMip).toBe(0);
+    expect(t.tailResident).toBe(true);
+    const tail = t.tailTexture!;
+    expect(tail.width).toBe(32);
+    expect(tail.mipLevels).toBe(6);
+    for (let i = 0; i < 3; i++) frame(s); // no longer in use
+    expect(s.pool.makeAllocationsLost()).toBe(1); // the large image only: the tails are in their own pool
+    expect(t.tailResident).toBe(true);
+    expect(t.firstResidentMip).toBe(3);
+    frames.beginFrame();
+    const shown = { ...s.show(t) };
+    expect(shown).toMatchObject({ placeholder: false, firstMip: 3, lastMip: 8 });
+    expect(shown.texture).toBe(tail);
+    expect(shown.view).toBe(tail.view);
+    const pixels = await readTail(shown, t, 3);
+    expect(checksum(pixels)).toBe(checksum(mipPixels(41, 256, 256, 3)));
+    for (const mip of [5, 8]) {
+      frames.beginFrame();
+      expect(checksum(await readTail(s.show(t), t, mip))).toBe(checksum(mipPixels(41, 256, 256, mip)));
+    }
+    // Asked for again: the large image streams back, the tail stays.
+    const back = frame(s, () => {
+      s.request(t);
+      return { ...s.show(t) };
+    });
+    expect(back.value.firstMip).toBe(3); // shown before update() streamed
+    expect(back.stats.uploads).toBe(9);
+    expect(frame(s, () => ({ ...s.show(t) })).value).toMatchObject({ placeholder: false, firstMip: 0, lastMip: 8 });
+    expect(t.tailTexture).toBe(tail);
+    expect(checksum(await readMip(t, s, 0))).toBe(checksum(mipPixels(41, 256, 256, 0)));
+    s.destroy();
+  });
+
+  test("a filling large image shows the finer of its uploaded mips and the tail", () => {
+    const s = streamer({ label: "upgrade", uploadBudgetBytes: 6 * KiB });
+    const t = square(s, 42, 256);
+    frame(s, () => s.request(t)); // the tail: 5 KiB, then the large image's 1x1 and 2x2 ... within 6 KiB
+    expect(t.tailResident).toBe(true);
+    expect(frame(s, () => ({ ...s.show(t) })).value).toMatchObject({ firstMip: 3, texture: t.tailTexture });
+    for (let i = 0; i < 4 && t.firstResidentMip > 2; i++) frame(s, () => s.request(t));
+    const before = t.firstResidentMip;
+    const shown = frame(s, () => ({ ...s.show(t) })).value;
+    expect(shown.firstMip).toBe(before);
+    expect(shown.firstMip).toBeLessThan(3);
+    expect(shown.texture).not.toBe(t.tailTexture);
+    s.destroy();
+  });
+
+  test("small textures are all tail: no large image, any mip asked for is served by the tail", async () => {
+    const s = streamer({ label: "small" });
+    const t = square(s, 43, 32);
+    const wide = s.register({ label: "wide", width: 64, height: 16, format: RGBA8, load: (first, count) => mipRange(44, 64, 16, first, count) });
+    expect(t.tailFirstMip).toBe(0);
+    expect(wide.tailFirstMip).toBe(1); // 32x8 is the first mip no larger than 32 on its larger side
+    const { stats } = frame(s, () => {
+      s.request(t, 0);
+      s.request(wide, 1);
+    });
+    expect(stats.tails).toBe(2);
+    expect(stats.residentBytes).toBe(0);
+    expect(s.pool.getStatistics().blockBytes).toBe(0);
+    frames.beginFrame();
+    const shown = { ...s.show(t) };
+    expect(shown).toMatchObject({ placeholder: false, firstMip: 0, lastMip: 5 });
+    expect(checksum(await readTail(shown, t, 0))).toBe(checksum(mipPixels(43, 32, 32, 0)));
+    expect(frame(s, () => ({ ...s.show(wide) })).value).toMatchObject({ placeholder: false, firstMip: 1, lastMip: 6 });
+    frame(s, () => s.request(wide, 0)); // mip 0 is not in the tail: a large image
+    expect(wide.firstResidentMip).toBe(0);
+    expect(s.statistics.residentBytes).toBeGreaterThan(0);
+    s.destroy();
+  });
+
+  test("a full tail pool loses the least recently used tail; that texture then shows the placeholder", () => {
+    // 64 KiB for tails: a few 32x32 tails (5 KiB each, plus alignment).
+    const s = streamer({ label: "tail lru", budgetBytes: MiB, blockSize: 512 * KiB, tailBudgetFraction: 0.0625 });
+    expect(s.tailBudgetBytes).toBe(64 * KiB);
+    const textures = Array.from({ length: 24 }, (_, i) => square(s, 500 + i, 32));
+    const order: StreamedTexture[] = [];
+    let evicted = 0;
+    for (const t of textures) {
+      // Each texture asked for in one frame; the first few are shown again now and then, so they stay warm.
+      const { stats } = frame(s, () => {
+        s.request(t);
+        for (const warm of textures.slice(0, 2)) s.show(warm);
+      });
+      evicted += stats.tailsEvicted;
+      expectWithinBudget(s, MiB);
+      order.push(t);
+    }
+    expect(evicted).toBeGreaterThan(0);
+    expect(s.statistics.tailsEvicted).toBe(evicted);
+    const alive = textures.filter((t) => t.tailResident);
+    expect(alive.length).toBe(24 - evicted);
+    // The two kept warm stayed; of the others, exactly the most recently requested ones kept their tails.
+    expect(textures[0]!.tailResident && textures[1]!.tailResident).toBe(true);
+    const others = textures.slice(2);
+    const kept = others.filter((t) => t.tailResident).length;
+    expect(others.slice(others.length - kept).every((t) => t.tailResident)).toBe(true);
+    const lost = others[0]!;
+    expect(lost.tailResident).toBe(false);
+    const { value, stats } = frame(s, () => {
+      const a = { ...s.show(lost) };
+      s.show(lost); // counted once
+      return a;
+    });
+    expect(value.placeholder).toBe(true);
+    expect(stats.placeholders).toBe(1);
+    frame(s, () => s.request(lost)); // asked for again: its tail comes back (taking the coldest one's place)
+    expect(lost.tailResident).toBe(true);
+    expect(frame(s, () => s.show(lost)).value.placeholder).toBe(false);
     s.destroy();
   });
 });
@@ -299,6 +473,7 @@ describe("destroy", () => {
   test("releases images, views, the pool and the placeholder; nothing is left in the allocator", () => {
     const s = streamer({ label: "teardown" });
     const pool = s.pool;
+    const tailPool = s.tailPool!;
     const placeholder = s.placeholder;
     const textures = Array.from({ length: 4 }, (_, i) => square(s, 300 + i, 128));
     frame(s, () => textures.forEach((t) => s.request(t)));
@@ -311,6 +486,7 @@ describe("destroy", () => {
     expect(pool.destroyed).toBe(false); // queued behind the images, which the last frame may still read
     frames.waitIdle();
     expect(pool.destroyed).toBe(true);
+    expect(tailPool.destroyed).toBe(true);
     expect(placeholder.destroyed).toBe(true);
     expect(images.every((i) => i.destroyed)).toBe(true);
     expect(textures.every((t) => t.destroyed)).toBe(true);
