@@ -9,7 +9,12 @@
  * a frame after F + frameInUseCount, when F's submission had completed; and every few frames a shown texture is
  * really read on the GPU, so a validation layer would report an image destroyed while in use); every texture
  * requested continuously becomes resident at the wanted mip within a bound computed from its set's bytes and the
- * upload budget. At the end: the pixels read back match what the loaders gave; nothing leaks.
+ * upload budget. Mip tails (the streamer's default: mips of 32 texels and less, in a tail pool of an eighth of the
+ * budget, so that 32x32 textures are all tail and the tail pool is under pressure too): the two pools within their
+ * shares; a texture whose tail is resident never shows the placeholder, so a lost large image falls back to the
+ * tail (counted), and the placeholder is counted apart, as shown before a first tail or after the tail was lost too;
+ * a sample of the tails shown is read back on the GPU. At the end: the pixels read back match what the loaders
+ * gave; nothing leaks.
  *
  * CI runs it on lavapipe through test/resources/texture-streamer.stress.test.ts (validation and synchronization
  * validation on, any message fails); the GPU machine runs it as a plain program:
@@ -54,9 +59,21 @@ export interface StreamingStressReport {
   frames: number;
   textures: number;
   budgetBytes: number;
-  /** The largest pool block bytes and resident bytes seen after any update. */
+  /** The largest block bytes of both pools together, and resident bytes, seen after any update. */
   maxPoolBytes: number;
   maxResidentBytes: number;
+  /** The tail pool's share of the budget, and the most its blocks held. */
+  tailBudgetBytes: number;
+  maxTailPoolBytes: number;
+  /** Tails made lost (the tail pool was full). */
+  tailsEvicted: number;
+  /** Shows of a tail in place of a large image that was shown before and then lost. */
+  tailFallbacks: number;
+  /** Shows of the placeholder: before the texture's first tail, and after its tail had been resident and was lost. */
+  placeholderShows: number;
+  placeholdersAfterTailLost: number;
+  /** GPU reads of shown tails (included in reads). */
+  tailReads: number;
   uploads: number;
   uploadedBytes: number;
   evictions: number;
@@ -79,6 +96,10 @@ interface Entry {
   size: number;
   texture: StreamedTexture;
   bytes: number;
+  /** Whether its tail has ever been resident. */
+  tailSeen: boolean;
+  /** The last large image (not the tail) it showed, while not yet seen lost. */
+  largeShown: Allocation | null;
 }
 
 interface Wanted {
@@ -99,6 +120,7 @@ export async function runStreamingStress(options: StreamingStressOptions): Promi
   const int = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
   const report: StreamingStressReport = {
     frames: frameCount, textures: textureCount, budgetBytes: budget, maxPoolBytes: 0, maxResidentBytes: 0, uploads: 0, uploadedBytes: 0,
+    tailBudgetBytes: 0, maxTailPoolBytes: 0, tailsEvicted: 0, tailFallbacks: 0, placeholderShows: 0, placeholdersAfterTailLost: 0, tailReads: 0,
     evictions: 0, lostChecked: 0, reads: 0, readFailures: 0, longestWait: 0, loadErrors: 0, leaks: 0, seconds: 0, failures: [],
   };
   const fail = (message: string): void => {
@@ -109,6 +131,9 @@ export async function runStreamingStress(options: StreamingStressOptions): Promi
   const frames = createFrameManager(options.context, allocator, { label: "streaming stress frames", framesInFlight: 2 });
   const streamer = createTextureStreamer(frames, { label: "stress", budgetBytes: budget, blockSize: Math.min(budget, MiB), uploadBudgetBytes: uploadBudget });
   const fic = streamer.frameInUseCount;
+  report.tailBudgetBytes = streamer.tailBudgetBytes;
+  const tailPool = streamer.tailPool;
+  if (tailPool === null) fail("the streamer has no tail pool");
   if ((allocator.memoryTypes[streamer.memoryTypeIndex]!.propertyFlags & MemoryPropertyFlags.DEVICE_LOCAL) === 0) {
     fail(`the streamer's pool is in memory type ${streamer.memoryTypeIndex}, which is not DEVICE_LOCAL`);
   }
@@ -128,7 +153,7 @@ export async function runStreamingStress(options: StreamingStressOptions): Promi
       });
       let bytes = 0;
       for (let m = 0; m < texture.mipLevels; m++) bytes += (size >> m) ** 2 * 4;
-      entries.push({ id, size, texture, bytes });
+      entries.push({ id, size, texture, bytes, tailSeen: false, largeShown: null });
     }
 
     let visible: Wanted[] = [];
@@ -167,18 +192,51 @@ export async function runStreamingStress(options: StreamingStressOptions): Promi
       for (const v of visible) streamer.request(v.entry.texture, v.mip);
       const stats = streamer.update();
       report.evictions += stats.evicted;
-      const poolBytes = streamer.pool.getStatistics().blockBytes;
+      report.tailsEvicted += stats.tailsEvicted;
+      const mainBytes = streamer.pool.getStatistics().blockBytes;
+      const tailBytes = tailPool?.getStatistics().blockBytes ?? 0;
+      const poolBytes = mainBytes + tailBytes;
       report.maxPoolBytes = Math.max(report.maxPoolBytes, poolBytes);
+      report.maxTailPoolBytes = Math.max(report.maxTailPoolBytes, tailBytes);
       report.maxResidentBytes = Math.max(report.maxResidentBytes, stats.residentBytes);
-      if (poolBytes > budget || stats.residentBytes > budget) fail(`frame ${frame}: pool ${poolBytes} / resident ${stats.residentBytes} bytes, above the budget of ${budget}`);
+      if (poolBytes > budget || stats.residentBytes + stats.tailBytes > budget) fail(`frame ${frame}: pools ${poolBytes} / resident ${stats.residentBytes} + tails ${stats.tailBytes} bytes, above the budget of ${budget}`);
+      if (mainBytes > streamer.budgetBytes - streamer.tailBudgetBytes || tailBytes > streamer.tailBudgetBytes) {
+        fail(`frame ${frame}: pool ${mainBytes} / tail pool ${tailBytes} bytes, above their shares (${streamer.budgetBytes - streamer.tailBudgetBytes} / ${streamer.tailBudgetBytes})`);
+      }
+      if (stats.budgetUsedBytes !== poolBytes || stats.tailPoolBytes !== tailBytes) fail(`frame ${frame}: statistics say ${stats.budgetUsedBytes} / ${stats.tailPoolBytes} pool bytes, the pools ${poolBytes} / ${tailBytes}`);
 
       let readThisFrame = false;
+      let tailReadThisFrame = false;
       const setBytes = visible.reduce((n, x) => n + x.entry.bytes, 0);
       const bound = Math.ceil(setBytes / uploadBudget) + visible.length + 4;
       for (const v of visible) {
         const t = v.entry.texture;
+        const tailResident = t.tailResident;
+        if (tailResident) v.entry.tailSeen = true;
         const s = streamer.show(t);
-        if (!s.placeholder) {
+        if (s.placeholder) {
+          // Only with no tail: never shown yet, or its tail was lost too (the tail pool was full).
+          report.placeholderShows++;
+          if (tailResident) fail(`frame ${frame}: ${t.label} shows the placeholder while its tail is resident`);
+          if (v.entry.tailSeen) report.placeholdersAfterTailLost++;
+        } else {
+          const isTail = s.texture === t.tailTexture;
+          if (s.lastMip !== t.mipLevels - 1 || s.firstMip < 0 || (isTail && s.firstMip < t.tailFirstMip)) fail(`frame ${frame}: ${t.label} shows mips ${s.firstMip} to ${s.lastMip}`);
+          if (tailResident && s.firstMip > t.tailFirstMip) fail(`frame ${frame}: ${t.label} shows mips from ${s.firstMip}, coarser than its resident tail (${t.tailFirstMip})`);
+          if (isTail) {
+            if (v.entry.largeShown !== null && v.entry.largeShown.lost) report.tailFallbacks++;
+            v.entry.largeShown = null;
+            if (!tailReadThisFrame && frame % 5 === 0 && s.firstMip === t.tailFirstMip) {
+              // The tail's pixels, on the GPU: one of its mips, in turn.
+              const mip = t.tailFirstMip + (frame % (t.mipLevels - t.tailFirstMip));
+              const promise = frames.downloadImage(s.texture, { mipLevel: mip - t.tailFirstMip });
+              reads.push({ promise, expected: checksum(mipPixels(v.entry.id, v.entry.size, v.entry.size, mip)), what: `${t.label} tail mip ${mip} in frame ${frame}` });
+              report.tailReads++;
+              tailReadThisFrame = true;
+            }
+          } else {
+            v.entry.largeShown = s.texture.allocation;
+          }
           shown.set(s.texture.allocation, { frame: frameIndex, serial: f.serial });
           if (!readThisFrame && frame % 7 === 0) {
             // A real GPU read of what is shown, in this frame: the smallest mip, now and then the finest resident one.
@@ -232,6 +290,7 @@ export async function runStreamingStress(options: StreamingStressOptions): Promi
   report.uploadedBytes = totals.uploadedBytes;
   report.loadErrors = totals.loadErrors;
   if (totals.evicted !== report.evictions) fail(`the streamer counted ${totals.evicted} evictions, the frames ${report.evictions}`);
+  if (totals.tailsEvicted !== report.tailsEvicted) fail(`the streamer counted ${totals.tailsEvicted} tail evictions, the frames ${report.tailsEvicted}`);
   streamer.destroy();
   frames.destroy();
   const leaks = allocator.destroy();
