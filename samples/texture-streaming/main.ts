@@ -131,6 +131,7 @@ class StatisticsPrinter {
   #last = performance.now();
   #frames = 0;
   #evicted = 0;
+  #tailsEvicted = 0;
   #uploaded = 0;
   #updateUs = 0;
   constructor(
@@ -142,17 +143,19 @@ class StatisticsPrinter {
   add(s: TextureStreamerFrameStatistics, timeSeconds: number): void {
     this.#frames++;
     this.#evicted += s.evicted;
+    this.#tailsEvicted += s.tailsEvicted;
     this.#uploaded += s.uploadedBytes;
     this.#updateUs += s.updateUs;
     const now = performance.now();
     if (now - this.#last < 1000) return;
     this.print(
       `t=${timeSeconds.toFixed(1)}s ${this.#frames} frames: resident ${s.residentTextures} textures, ${formatBytes(s.residentBytes)} ` +
-        `(${(100 * s.residentBytes / s.budgetBytes).toFixed(0)}% of the ${formatBytes(s.budgetBytes)} budget, pool blocks ${formatBytes(s.budgetUsedBytes)}); uploaded ${formatBytes(this.#uploaded)}, evicted ${this.#evicted}; ` +
+        `(${(100 * s.residentBytes / s.budgetBytes).toFixed(0)}% of the ${formatBytes(s.budgetBytes)} budget, pool blocks ${formatBytes(s.budgetUsedBytes)}), ` +
+        `${s.tails} tails ${formatBytes(s.tailBytes)}; uploaded ${formatBytes(this.#uploaded)}, evicted ${this.#evicted} (tails ${this.#tailsEvicted}); ` +
         `pending ${s.pendingRequests}; drawn ${this.renderer.lastDrawn} (${this.renderer.lastPlaceholders} placeholder); update ${(this.#updateUs / this.#frames).toFixed(0)} µs/frame`,
     );
     this.#last = now;
-    this.#frames = this.#evicted = this.#uploaded = this.#updateUs = 0;
+    this.#frames = this.#evicted = this.#tailsEvicted = this.#uploaded = this.#updateUs = 0;
   }
 }
 
@@ -220,7 +223,7 @@ export function runStreamingSample(options: StreamingOptions, print: (line: stri
       timeLine = formatFrameTimes("Settle frame time", result.timer.summary(0));
     }
     const totals = streamer.statistics;
-    print(`Streamer totals: ${totals.uploads} mip uploads (${formatBytes(totals.uploadedBytes)}), ${totals.evicted} evictions (${formatBytes(totals.evictedBytes)}), ${totals.loads} loads, ${totals.loadErrors} load errors; resident now ${totals.residentTextures} textures, ${formatBytes(totals.residentBytes)}`);
+    print(`Streamer totals: ${totals.uploads} mip uploads (${formatBytes(totals.uploadedBytes)}), ${totals.evicted} evictions (${formatBytes(totals.evictedBytes)}), ${totals.tailsEvicted} tails lost, ${totals.loads} loads, ${totals.loadErrors} load errors; resident now ${totals.residentTextures} textures, ${formatBytes(totals.residentBytes)} and ${totals.tails} tails, ${formatBytes(totals.tailBytes)}`);
     if (timeLine !== "") say(timeLine);
     say("Allocator statistics at exit (before destruction):");
     say(formatStatistics(allocator));
