@@ -827,20 +827,22 @@ export class FrameManager implements ResourceOwner {
    */
   upload(buffer: Buffer, data: ArrayBufferView | ArrayBuffer, offset = 0): void {
     this.#live("upload");
-    const op = `FrameManager${this.#labelText()}.upload`;
-    if (!(buffer instanceof Buffer)) throw new TypeError(`${op}: buffer must be a Buffer made by createBuffer, got ${describeValue(buffer)}`);
+    // The message prefix is built only on the error paths: this is a per-upload hot path.
+    const op = (): string => `FrameManager${this.#labelText()}.upload`;
+    if (!(buffer instanceof Buffer)) throw new TypeError(`${op()}: buffer must be a Buffer made by createBuffer, got ${describeValue(buffer)}`);
     if (buffer.destroyed) throw new DestroyedResourceError("Buffer", buffer.label, "upload");
-    const bytes = asBytes(op, data);
-    if (!Number.isSafeInteger(offset) || offset < 0 || offset + bytes.length > buffer.size) {
-      throw new RangeError(`${op}: offset ${describeValue(offset)} + ${bytes.length} bytes must lie within buffer '${buffer.label}' of ${buffer.size} bytes`);
+    const bytes = data instanceof Uint8Array ? data : asBytes(op(), data);
+    const length = bytes.length;
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > buffer.size) {
+      throw new RangeError(`${op()}: offset ${describeValue(offset)} + ${length} bytes must lie within buffer '${buffer.label}' of ${buffer.size} bytes`);
     }
-    if (bytes.length === 0) return;
+    if (length === 0) return;
     this.#transfers.upload(buffer, bytes, offset);
-    buffer.lastUsedSerial = this.recordingSerial;
+    buffer.lastUsedSerial = this.#open !== null ? this.#open.serial : this.#submittedSerial + 1;
     const stats = this.#frameStats;
     if (stats !== null) {
       stats.uploads++;
-      stats.uploadedBytes += bytes.length;
+      stats.uploadedBytes += length;
     }
   }
 

@@ -106,22 +106,32 @@ class Batch {
   phase = 0;
   /** What the current phase wrote: per buffer [start, end) pairs; per texture [sub, x0, y0, x1, y1] tuples. */
   readonly #written = new Map<object, number[]>();
+  #lastDst: object | null = null;
+  #lastList: number[] | null = null;
 
   /** The phase a write of `dst` over the range lands in (a new one when it overlaps this phase's writes). */
   phaseFor(dst: object, a: number, b: number, c = 0, d = 0, e = 0): number {
-    let list = this.#written.get(dst);
-    if (list === undefined) this.#written.set(dst, (list = []));
-    const image = dst !== null && !(dst instanceof Buffer);
+    let list: number[] | undefined;
+    if (dst === this.#lastDst) list = this.#lastList!;
+    else {
+      list = this.#written.get(dst);
+      if (list === undefined) this.#written.set(dst, (list = []));
+      this.#lastDst = dst;
+      this.#lastList = list;
+    }
+    const image = !(dst instanceof Buffer);
     const stride = image ? 5 : 2;
     // Buffers: list[0..1] hold the hull of the phase's ranges; a range outside it (the common case of uploads
-    // filling a buffer in order) cannot overlap, and the scan is skipped.
+    // filling a buffer in order) cannot overlap, and the scan is skipped. A range that starts where the last one
+    // ended extends it.
     if (!image) {
       if (list.length === 0) {
         list.push(a, b);
       } else if (b <= list[0]! || a >= list[1]!) {
         list[0] = Math.min(list[0]!, a);
         list[1] = Math.max(list[1]!, b);
-        list.push(a, b);
+        if (list.length > 2 && list[list.length - 1] === a) list[list.length - 1] = b;
+        else list.push(a, b);
         return this.phase;
       }
     }
@@ -133,6 +143,8 @@ class Batch {
         this.phase++;
         this.#written.clear();
         this.#written.set(dst, (list = []));
+        this.#lastDst = dst;
+        this.#lastList = list;
         break;
       }
     }
@@ -157,6 +169,8 @@ class Batch {
     this.buffers.clear();
     this.phase = 0;
     this.#written.clear();
+    this.#lastDst = null;
+    this.#lastList = null;
   }
 }
 
@@ -299,8 +313,16 @@ export class Transfers {
       const block = this.staging.block;
       const at = this.staging.offset;
       block.bytes.set(done === 0 && want === total ? bytes : bytes.subarray(done, done + want), at);
-      const phase = batch.phaseFor(dst, offset + done, offset + done + want);
-      batch.bufferCopies.push({ phase, src: block.buffer, dst, srcOffset: at, dstOffset: offset + done, size: want });
+      const dstOffset = offset + done;
+      const phase = batch.phaseFor(dst, dstOffset, dstOffset + want);
+      // A copy that continues the previous one in the ring and in the buffer (a stream of uploads) extends it.
+      const copies = batch.bufferCopies;
+      const last = copies.length > 0 ? copies[copies.length - 1]! : null;
+      if (last !== null && last.phase === phase && last.dst === dst && last.src === block.buffer && last.srcOffset + last.size === at && last.dstOffset + last.size === dstOffset) {
+        last.size += want;
+      } else {
+        copies.push({ phase, src: block.buffer, dst, srcOffset: at, dstOffset, size: want });
+      }
       done += want;
     }
     if (viaTransfer) {
