@@ -33,7 +33,7 @@
  *   second pool of the same DEVICE_LOCAL memory type. The budget is split: `tailBudgetFraction` of it for the tail
  *   pool, the rest for the streamed images' pool; the two pools' blocks together never exceed the budget. Tails are
  *   lost-able too, but only compete with other tails, so a tail goes only when the tail pool is full, least recently
- *   used texture first (request and show touch the tail as well). `show()` gives the resident image; else the finer
+ *   used texture first (request() touches the tail too; show() when it returns it). `show()` gives the resident image; else the finer
  *   of a filling image's uploaded mips and the tail; else the placeholder. So a texture whose large image was lost
  *   shows its tail until the large image is streamed again, and shows the placeholder only when its tail is gone
  *   too. The large images keep their whole chain down to the smallest mip (one view samples one image), so the tail
@@ -715,12 +715,9 @@ export class TextureStreamer {
    */
   show(texture: StreamedTexture): TextureShow {
     this.#checkTexture(texture, "show");
+    // Only what is returned is touched and marked used: a tail behind a large image is never sampled (request()
+    // keeps it warm in the LRU).
     const tail = texture._tail;
-    if (tail !== null) {
-      // The tail stays warm while its texture is in use, whichever image is shown.
-      tail.allocation.touch();
-      tail.texture.markUsed();
-    }
     let slot = texture._resident;
     if (slot === null) {
       // The finer of a filling image's uploaded mips and the tail's.
