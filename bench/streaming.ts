@@ -5,7 +5,9 @@
  *
  * Two measurements:
  * - Frames. A streamer with R registered textures (64, 128 and 256 px RGBA8, full mip chains; default R = 1,000 and
- *   10,000), a 32 MiB budget in 8 MiB blocks and a 1 MiB upload budget per frame. Each frame a camera-like window of
+ *   10,000), a 32 MiB budget in 8 MiB blocks and a 1 MiB upload budget per frame. The streamer's default mip tails
+ *   take an eighth of it (4 MiB; the images' 28 MiB share holds three 8 MiB blocks), so each new texture also gets
+ *   a tail image (and, once the tail pool is full, takes a cold texture's tail). Each frame a camera-like window of
  *   150 textures, sweeping 2 textures per frame through the first 2,000 registered ones, is requested, updated and
  *   shown: the same work whatever R is, with about 2 new textures to stream and as many going cold per frame, and
  *   steady eviction once the budget is full. Timed: request() for the window + update() + show() for the window.
@@ -309,7 +311,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       workload: {
         frames: `${warmup} warm-up + ${frames} measured; window ${WINDOW} textures sweeping 2 per frame over the first ${SWEEP_SPAN}; request + update + show timed`,
         textures: "64/128/256 px RGBA8, full mip chains, loaders return cached pixels",
-        streamer: "budget 32 MiB in 8 MiB blocks, upload budget 1 MiB/frame, 2 frames in flight",
+        streamer: "budget 32 MiB: 3 blocks of 8 MiB for images, 4 MiB for mip tails (default tailSize 32); upload budget 1 MiB/frame, 2 frames in flight",
         headline: "streamer_us_per_frame excludes the time inside FrameManager.uploadImage (the streamer's uploadUs)",
         evictions: `${evictionSteps} steps x 5 repetitions (median), 4 KiB buffers in a full pool; minus the same create after a destroy`,
       },
