@@ -64,6 +64,11 @@ export class Buffer {
   /** @internal How the manager frees it. */
   readonly _release: ResourceRelease;
 
+  /** @internal The manager that made it (uploads and readbacks check it). */
+  get _manager(): ResourceOwner {
+    return this.#owner;
+  }
+
   /** @internal Use FrameManager.createBuffer. */
   constructor(owner: ResourceOwner, label: string, size: number, usage: number, handle: NvkHandle, allocation: Allocation, release: ResourceRelease) {
     this.#owner = owner;

@@ -829,7 +829,7 @@ export class FrameManager implements ResourceOwner {
     this.#live("upload");
     // The message prefix is built only on the error paths: this is a per-upload hot path.
     const op = (): string => `FrameManager${this.#labelText()}.upload`;
-    if (!(buffer instanceof Buffer)) throw new TypeError(`${op()}: buffer must be a Buffer made by createBuffer, got ${describeValue(buffer)}`);
+    if (!(buffer instanceof Buffer) || buffer._manager !== this) throw new TypeError(`${op()}: buffer must be a Buffer made by this manager's createBuffer, got ${describeValue(buffer)}`);
     if (buffer.destroyed) throw new DestroyedResourceError("Buffer", buffer.label, "upload");
     const bytes = data instanceof Uint8Array ? data : asBytes(op(), data);
     const length = bytes.length;
@@ -856,7 +856,7 @@ export class FrameManager implements ResourceOwner {
   uploadImage(texture: Texture, data: ArrayBufferView | ArrayBuffer, region?: ImageRegion): void {
     this.#live("uploadImage");
     const op = `FrameManager${this.#labelText()}.uploadImage`;
-    if (!(texture instanceof Texture)) throw new TypeError(`${op}: texture must be a Texture made by createTexture, got ${describeValue(texture)}`);
+    if (!(texture instanceof Texture) || texture._manager !== this) throw new TypeError(`${op}: texture must be a Texture made by this manager's createTexture, got ${describeValue(texture)}`);
     if (texture.destroyed) throw new DestroyedResourceError("Texture", texture.label, "uploadImage");
     if (texture.depth > 1) throw new RangeError(`${op}: texture '${texture.label}' is 3D; uploads take 2D textures (and arrays)`);
     if (texture.aspect !== 1) throw new RangeError(`${op}: texture '${texture.label}' has a depth/stencil format; uploads take colour formats`);
@@ -882,7 +882,7 @@ export class FrameManager implements ResourceOwner {
   download(buffer: Buffer, offset = 0, size?: number): Promise<Uint8Array> {
     this.#live("download");
     const op = `FrameManager${this.#labelText()}.download`;
-    if (!(buffer instanceof Buffer)) throw new TypeError(`${op}: buffer must be a Buffer made by createBuffer, got ${describeValue(buffer)}`);
+    if (!(buffer instanceof Buffer) || buffer._manager !== this) throw new TypeError(`${op}: buffer must be a Buffer made by this manager's createBuffer, got ${describeValue(buffer)}`);
     if (buffer.destroyed) throw new DestroyedResourceError("Buffer", buffer.label, "download");
     if (!Number.isSafeInteger(offset) || offset < 0 || offset >= buffer.size) throw new RangeError(`${op}: offset must be an integer from 0 to ${buffer.size - 1}, got ${describeValue(offset)}`);
     const n = size ?? buffer.size - offset;
@@ -901,7 +901,7 @@ export class FrameManager implements ResourceOwner {
   downloadImage(texture: Texture, region?: ImageRegion): Promise<Uint8Array> {
     this.#live("downloadImage");
     const op = `FrameManager${this.#labelText()}.downloadImage`;
-    if (!(texture instanceof Texture)) throw new TypeError(`${op}: texture must be a Texture made by createTexture, got ${describeValue(texture)}`);
+    if (!(texture instanceof Texture) || texture._manager !== this) throw new TypeError(`${op}: texture must be a Texture made by this manager's createTexture, got ${describeValue(texture)}`);
     if (texture.destroyed) throw new DestroyedResourceError("Texture", texture.label, "downloadImage");
     if (texture.depth > 1 || texture.aspect !== 1) throw new RangeError(`${op}: texture '${texture.label}' must be a 2D colour texture`);
     const r = completeRegion(op, texture, region);

@@ -15,6 +15,15 @@ import type { FormatInfo } from "../vulkan/formats.js";
 import type { NvkHandle } from "../vulkan/handles.js";
 import { Owner, type ResourceOwner, type ResourceRelease } from "./buffer.js";
 
+/**
+ * The VkImageLayout values a texture may be said to be in: the core ones, PRESENT_SRC_KHR, the depth/stencil
+ * read-only variants, the separate depth and stencil layouts, and Vulkan 1.3's READ_ONLY / ATTACHMENT_OPTIMAL.
+ * Anything else would reach a barrier as an invalid enum.
+ */
+const KNOWN_LAYOUTS: ReadonlySet<unknown> = new Set([
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 1000001002, 1000117000, 1000117001, 1000241000, 1000241001, 1000241002, 1000241003, 1000314000, 1000314001,
+]);
+
 /** A GPU image made by {@link FrameManager.createTexture}; destroyed by {@link Texture.destroy}. */
 export class Texture {
   readonly label: string;
@@ -39,6 +48,11 @@ export class Texture {
   readonly _owners: Uint8Array;
   /** @internal How the manager frees it. */
   readonly _release: ResourceRelease;
+
+  /** @internal The manager that made it (uploads and readbacks check it). */
+  get _manager(): ResourceOwner {
+    return this.#owner;
+  }
   #image: NvkHandle;
   #view: NvkHandle;
   #allocation: Allocation;
@@ -121,8 +135,8 @@ export class Texture {
    * @throws RangeError for a bad layout, mip level or layer; DestroyedResourceError after destroy().
    */
   assumeLayout(layout: number, mipLevel?: number, arrayLayer?: number): void {
-    if (!Number.isInteger(layout) || layout < 0 || layout > 0x7fffffff) {
-      throw new RangeError(`Texture '${this.label}'.assumeLayout: layout must be a VkImageLayout, got ${describeValue(layout)}`);
+    if (!KNOWN_LAYOUTS.has(layout)) {
+      throw new RangeError(`Texture '${this.label}'.assumeLayout: layout must be a VkImageLayout (0 to 8, or one of the extension layouts vkmem knows), got ${describeValue(layout)}`);
     }
     if (mipLevel === undefined && arrayLayer === undefined) {
       if (this.#destroyed) throw new DestroyedResourceError("Texture", this.label, "assumeLayout");

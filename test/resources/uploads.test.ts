@@ -418,11 +418,14 @@ describe("bad input", () => {
         [() => m.createTexture({ label: "x", width: 4, height: 4, format: 37, mipLevels: 4 }), /desc.mipLevels must be at most 3/],
         [() => m.upload(buffer, data, 1), /offset 1 \+ 64 bytes must lie within buffer 'kept' of 64 bytes/],
         [() => m.upload(buffer, "text" as never), /data must be an ArrayBuffer or a typed array/],
-        [() => m.upload({} as never, data), /buffer must be a Buffer made by createBuffer/],
+        [() => m.upload({} as never, data), /buffer must be a Buffer made by this manager.s createBuffer/],
         [() => m.uploadImage(texture, new Uint8Array(10)), /data must hold 256 bytes for a 8x8 region of texture 'tex' \(R8G8B8A8_UNORM\), got 10/],
         [() => m.uploadImage(texture, new Uint8Array(16), { mipLevel: 2 }), /region.mipLevel must be an integer from 0 to 1 for texture 'tex', got 2/],
         [() => m.uploadImage(texture, new Uint8Array(16), { x: 7, width: 2 }), /region.width must be an integer from 1 to 1/],
         [() => m.downloadImage(texture, { mipLevel: 1 }), /mip 1 layer 0 of texture 'tex' has no contents yet/],
+        [() => texture.assumeLayout(12345), /assumeLayout: layout must be a VkImageLayout .*got 12345/],
+        [() => texture.assumeLayout(5, 2), /mipLevel must be an integer from 0 to 1, got 2/],
+        [() => texture.layout(0, 1), /arrayLayer must be an integer from 0 to 0, got 1/],
         [() => m.allocateTransient(0), /size must be a positive integer number of bytes, got 0/],
         [() => m.allocateTransient(16, "texture" as never), /usage must be "uniform", "storage", "vertex", "index" or "copy", got "texture"/],
         [() => m.download(buffer, 64), /offset must be an integer from 0 to 63, got 64/],
@@ -430,6 +433,17 @@ describe("bad input", () => {
         [() => createFrameManager(context, allocator, { transientRing: { policy: "drop" as never } }), /transientRing.policy' must be "grow" or "wait", got "drop"/],
       ];
       for (const [call, message] of bad) expect(call).toThrow(message);
+      // A resource of another manager (possibly over another device) is refused, never recorded.
+      const other = createFrameManager(context, allocator, { label: "other" });
+      const foreign = other.createBuffer({ label: "foreign", size: 64, usage: STORAGE });
+      const foreignTexture = other.createTexture({ label: "foreign tex", width: 4, height: 4, format: vk.VK_FORMAT_R8G8B8A8_UNORM });
+      expect(() => m.upload(foreign, data)).toThrow(/buffer must be a Buffer made by this manager's createBuffer/);
+      expect(() => m.download(foreign)).toThrow(/buffer must be a Buffer made by this manager's createBuffer/);
+      expect(() => m.uploadImage(foreignTexture, new Uint8Array(64))).toThrow(/texture must be a Texture made by this manager's createTexture/);
+      expect(() => m.downloadImage(foreignTexture)).toThrow(/texture must be a Texture made by this manager's createTexture/);
+      foreign.destroy();
+      foreignTexture.destroy();
+      other.destroy();
       const read = m.download(buffer);
       m.beginFrame();
       m.endFrame();
