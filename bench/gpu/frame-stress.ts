@@ -14,7 +14,8 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { runStressProgram } from "./stress-program.js";
+import { mulberry } from "../random.js";
+import { closeRun, runStressProgram } from "./stress-program.js";
 import {
   createAllocator,
   createFrameManager,
@@ -89,18 +90,6 @@ export function checksum(data: Uint8Array): number {
     h = Math.imul(h, 0x01000193);
   }
   return h >>> 0;
-}
-
-/** mulberry32: a seeded generator of numbers in [0, 1). */
-export function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Runs the stress workload on `options.context`; the caller owns the context (and its validation messages). */
@@ -335,10 +324,7 @@ export async function runFrameStress(options: FrameStressOptions): Promise<Frame
   report.backPressureWaits = s.backPressureWaits;
   if (s.deferredPending !== 0) fail(`after waitIdle: ${s.deferredPending} destructions still queued`);
   manager.destroy();
-  const leaks = allocator.destroy();
-  report.leaks = leaks.length;
-  if (leaks.length > 0) fail(`${leaks.length} allocations leaked: ${leaks.slice(0, 5).map((l) => l.name).join(", ")}`);
-  report.seconds = (performance.now() - started) / 1000;
+  closeRun(allocator, report, fail, started);
   return report;
 }
 

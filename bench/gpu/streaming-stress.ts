@@ -33,8 +33,8 @@ import {
   type Context,
   type StreamedTexture,
 } from "../../engine/index.js";
-import { mulberry } from "./frame-stress.js";
-import { runStressProgram } from "./stress-program.js";
+import { mulberry } from "../random.js";
+import { closeRun, runStressProgram } from "./stress-program.js";
 import { checksum, mipPixels, mipRange } from "./mip-pixels.js";
 
 const KiB = 1024;
@@ -293,10 +293,7 @@ export async function runStreamingStress(options: StreamingStressOptions): Promi
   if (totals.tailsEvicted !== report.tailsEvicted) fail(`the streamer counted ${totals.tailsEvicted} tail evictions, the frames ${report.tailsEvicted}`);
   streamer.destroy();
   frames.destroy();
-  const leaks = allocator.destroy();
-  report.leaks = leaks.length;
-  if (leaks.length > 0) fail(`${leaks.length} allocations leaked: ${leaks.slice(0, 5).map((l) => l.name).join(", ")}`);
-  report.seconds = (performance.now() - started) / 1000;
+  closeRun(allocator, report, fail, started);
   return report;
 }
 

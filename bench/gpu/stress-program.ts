@@ -4,7 +4,7 @@
  * number of failed checks plus validation messages.
  * @module
  */
-import { createContext, type Context } from "../../engine/index.js";
+import { createContext, type Allocator, type Context } from "../../engine/index.js";
 
 /** Runs `run` on a validated context and reports as described in the module comment. */
 export async function runStressProgram(applicationName: string, run: (context: Context) => Promise<{ failures: readonly string[] }>): Promise<void> {
@@ -16,4 +16,15 @@ export async function runStressProgram(applicationName: string, run: (context: C
   console.log(JSON.stringify({ device: context.deviceName, validationMessages: messages.length, ...report }, null, 2));
   context.destroy();
   process.exitCode = report.failures.length + messages.length;
+}
+
+/**
+ * The end of a stress run: destroys `allocator` (everything else must be gone by then), records in `report` how many
+ * allocations leaked (a failure when any did, naming the first five) and how long the run took since `started`.
+ */
+export function closeRun(allocator: Allocator, report: { leaks: number; seconds: number }, fail: (message: string) => void, started: number): void {
+  const leaks = allocator.destroy();
+  report.leaks = leaks.length;
+  if (leaks.length > 0) fail(`${leaks.length} allocations leaked: ${leaks.slice(0, 5).map((l) => l.name).join(", ")}`);
+  report.seconds = (performance.now() - started) / 1000;
 }

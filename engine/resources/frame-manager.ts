@@ -41,7 +41,7 @@ import { DestroyedResourceError, check, describeValue } from "../errors.js";
 import type { Allocator } from "../memory/allocator.js";
 import { MemoryUsage, type AllocationOptions } from "../memory/usage.js";
 import type { Context } from "../vulkan/context.js";
-import { formatInfo, mipExtent } from "../vulkan/formats.js";
+import { formatInfo, regionBytes } from "../vulkan/formats.js";
 import { isNvkHandle, rawHandle, type NvkHandle } from "../vulkan/handles.js";
 import { nvk } from "../vulkan/nvk.js";
 import { Buffer, Owner, ResourceRelease, type ResourceOwner } from "./buffer.js";
@@ -506,6 +506,11 @@ export class FrameManager implements ResourceOwner {
    */
   get recordingSerial(): number {
     this.#live("recordingSerial");
+    return this.#useSerial();
+  }
+
+  /** What {@link recordingSerial} returns, without the liveness check (the callers made it). */
+  #useSerial(): number {
     return this.#open !== null ? this.#open.serial : this.#submittedSerial + 1;
   }
 
@@ -555,7 +560,7 @@ export class FrameManager implements ResourceOwner {
       earlySubmits: 0,
       ringUsedBytes: 0,
     };
-    this.#ringMarks = this.#ringCounters();
+    this.#ringCounters(this.#ringMarks);
     if (slot.serial > this.#completedSerial) {
       const status = nvk.vkGetFenceStatus(this.#device, slot.fence);
       if (status === VK_NOT_READY) {
@@ -580,23 +585,11 @@ export class FrameManager implements ResourceOwner {
     this.#frameNumber = frameNumber + 1;
     this.#frameStats = stats;
     let retireError: unknown = null;
-    const before = this.#release.statistics;
     try {
-      const completed = this.#completedSerial;
-      this.#transient.retire(completed);
-      this.#transfers.retire(completed);
-      const retireStart = performance.now();
-      try {
-        this.#release.retire(completed);
-      } finally {
-        stats.deferredRetireUs = (performance.now() - retireStart) * 1000;
-      }
+      this.#retire(stats);
     } catch (error) {
       retireError = error;
     }
-    const after = this.#release.statistics;
-    stats.deferredRetired = after.retired - before.retired;
-    stats.deferredRetiredBytes = after.retiredBytes - before.retiredBytes;
     const us = (performance.now() - start) * 1000;
     stats.beginFrameUs = us;
     this.#beginFrameUs += us;
@@ -630,10 +623,7 @@ export class FrameManager implements ResourceOwner {
     let waits = sync.waits;
     let stages = sync.stages;
     if (transferCmd !== null) {
-      const semaphore = transfers.semaphore!;
-      const transferSubmit = new nvk.VkSubmitInfo({ commandBufferCount: 1, pCommandBuffers: [transferCmd], signalSemaphoreCount: 1, pSignalSemaphores: [semaphore] });
-      check(nvk.vkQueueSubmit(this.context.transferQueue, 1, [transferSubmit], null), "vkQueueSubmit", this.label);
-      waits = [semaphore, ...waits];
+      waits = [transfers.submitTransfer(transferCmd), ...waits];
       stages = [PIPELINE_STAGE_ALL_COMMANDS, ...stages];
     }
     const plain = waits.length === 0 && mainCmd === null && sync.signals.length === 0;
@@ -656,7 +646,7 @@ export class FrameManager implements ResourceOwner {
     const stats = this.#frameStats;
     if (stats !== null) {
       stats.endFrameUs = us;
-      const now = this.#ringCounters();
+      const now = this.#ringCounters(this.#ringNow);
       const mark = this.#ringMarks;
       stats.ringWraps = now.wraps - mark.wraps;
       stats.ringGrows = now.grows - mark.grows;
@@ -800,23 +790,27 @@ export class FrameManager implements ResourceOwner {
       return;
     }
     this.#resourcesDestroyed++;
-    const stats = this.#frameStats;
-    if (stats !== null) stats.resourcesDestroyed++;
-    const release = resource._release;
-    const serial = resource.lastUsedSerial;
-    if (serial <= this.#completedSerial) {
-      this.#deferredImmediate++;
-      if (stats !== null) stats.deferredImmediate++;
-      release.destroy();
-      return;
-    }
-    // A serial above the last submitted one is the next submission's: uploads made between frames wait for it.
-    release.serial = serial;
-    this.#release.enqueueItem(release);
-    if (stats !== null) stats.deferredQueued++;
+    if (this.#frameStats !== null) this.#frameStats.resourcesDestroyed++;
+    this.#releaseAfter(resource.lastUsedSerial, resource._release);
   }
 
   // ------------------------------------------------------------------ uploads and readback
+
+  /** Throws unless `buffer` is a live Buffer of this manager (a foreign handle must never be recorded). */
+  #ownBuffer(buffer: unknown, method: string): asserts buffer is Buffer {
+    if (!(buffer instanceof Buffer) || buffer._manager !== this) {
+      throw new TypeError(`FrameManager${this.#labelText()}.${method}: buffer must be a Buffer made by this manager's createBuffer, got ${describeValue(buffer)}`);
+    }
+    if (buffer.destroyed) throw new DestroyedResourceError("Buffer", buffer.label, method);
+  }
+
+  /** Throws unless `texture` is a live Texture of this manager. */
+  #ownTexture(texture: unknown, method: string): asserts texture is Texture {
+    if (!(texture instanceof Texture) || texture._manager !== this) {
+      throw new TypeError(`FrameManager${this.#labelText()}.${method}: texture must be a Texture made by this manager's createTexture, got ${describeValue(texture)}`);
+    }
+    if (texture.destroyed) throw new DestroyedResourceError("Texture", texture.label, method);
+  }
 
   /**
    * Copies `data` into `buffer` at `offset` through the staging ring. The copy runs before the commands of the frame
@@ -829,8 +823,7 @@ export class FrameManager implements ResourceOwner {
     this.#live("upload");
     // The message prefix is built only on the error paths: this is a per-upload hot path.
     const op = (): string => `FrameManager${this.#labelText()}.upload`;
-    if (!(buffer instanceof Buffer) || buffer._manager !== this) throw new TypeError(`${op()}: buffer must be a Buffer made by this manager's createBuffer, got ${describeValue(buffer)}`);
-    if (buffer.destroyed) throw new DestroyedResourceError("Buffer", buffer.label, "upload");
+    this.#ownBuffer(buffer, "upload");
     const bytes = data instanceof Uint8Array ? data : asBytes(op(), data);
     const length = bytes.length;
     if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > buffer.size) {
@@ -838,7 +831,7 @@ export class FrameManager implements ResourceOwner {
     }
     if (length === 0) return;
     this.#transfers.upload(buffer, bytes, offset);
-    buffer.lastUsedSerial = this.#open !== null ? this.#open.serial : this.#submittedSerial + 1;
+    buffer.lastUsedSerial = this.#useSerial();
     const stats = this.#frameStats;
     if (stats !== null) {
       stats.uploads++;
@@ -856,16 +849,15 @@ export class FrameManager implements ResourceOwner {
   uploadImage(texture: Texture, data: ArrayBufferView | ArrayBuffer, region?: ImageRegion): void {
     this.#live("uploadImage");
     const op = `FrameManager${this.#labelText()}.uploadImage`;
-    if (!(texture instanceof Texture) || texture._manager !== this) throw new TypeError(`${op}: texture must be a Texture made by this manager's createTexture, got ${describeValue(texture)}`);
-    if (texture.destroyed) throw new DestroyedResourceError("Texture", texture.label, "uploadImage");
+    this.#ownTexture(texture, "uploadImage");
     if (texture.depth > 1) throw new RangeError(`${op}: texture '${texture.label}' is 3D; uploads take 2D textures (and arrays)`);
     if (texture.aspect !== 1) throw new RangeError(`${op}: texture '${texture.label}' has a depth/stencil format; uploads take colour formats`);
     const r = completeRegion(op, texture, region);
     const bytes = asBytes(op, data);
-    const expected = regionBytesOf(texture, r);
+    const expected = regionBytes(texture.formatInfo, r.width, r.height);
     if (bytes.length !== expected) throw new RangeError(`${op}: data must hold ${expected} bytes for a ${r.width}x${r.height} region of texture '${texture.label}' (${texture.formatInfo.name}), got ${bytes.length}`);
     this.#transfers.uploadImage(texture, bytes, r);
-    texture.lastUsedSerial = this.recordingSerial;
+    texture.lastUsedSerial = this.#useSerial();
     const stats = this.#frameStats;
     if (stats !== null) {
       stats.uploads++;
@@ -882,14 +874,13 @@ export class FrameManager implements ResourceOwner {
   download(buffer: Buffer, offset = 0, size?: number): Promise<Uint8Array> {
     this.#live("download");
     const op = `FrameManager${this.#labelText()}.download`;
-    if (!(buffer instanceof Buffer) || buffer._manager !== this) throw new TypeError(`${op}: buffer must be a Buffer made by this manager's createBuffer, got ${describeValue(buffer)}`);
-    if (buffer.destroyed) throw new DestroyedResourceError("Buffer", buffer.label, "download");
+    this.#ownBuffer(buffer, "download");
     if (!Number.isSafeInteger(offset) || offset < 0 || offset >= buffer.size) throw new RangeError(`${op}: offset must be an integer from 0 to ${buffer.size - 1}, got ${describeValue(offset)}`);
     const n = size ?? buffer.size - offset;
     if (!Number.isSafeInteger(n) || n <= 0 || offset + n > buffer.size) throw new RangeError(`${op}: size must be a positive integer with offset + size <= ${buffer.size} (buffer '${buffer.label}'), got ${describeValue(size)}`);
     if (buffer._owner === Owner.None) buffer._owner = Owner.Main;
     const promise = this.#transfers.download(buffer, offset, n);
-    buffer.lastUsedSerial = this.recordingSerial;
+    buffer.lastUsedSerial = this.#useSerial();
     return promise;
   }
 
@@ -901,14 +892,13 @@ export class FrameManager implements ResourceOwner {
   downloadImage(texture: Texture, region?: ImageRegion): Promise<Uint8Array> {
     this.#live("downloadImage");
     const op = `FrameManager${this.#labelText()}.downloadImage`;
-    if (!(texture instanceof Texture) || texture._manager !== this) throw new TypeError(`${op}: texture must be a Texture made by this manager's createTexture, got ${describeValue(texture)}`);
-    if (texture.destroyed) throw new DestroyedResourceError("Texture", texture.label, "downloadImage");
+    this.#ownTexture(texture, "downloadImage");
     if (texture.depth > 1 || texture.aspect !== 1) throw new RangeError(`${op}: texture '${texture.label}' must be a 2D colour texture`);
     const r = completeRegion(op, texture, region);
     const sub = r.mipLevel * texture.arrayLayers + r.arrayLayer;
     if (texture._owners[sub] === Owner.None) throw new RangeError(`${op}: mip ${r.mipLevel} layer ${r.arrayLayer} of texture '${texture.label}' has no contents yet (nothing uploaded)`);
     const promise = this.#transfers.downloadImage(texture, r);
-    texture.lastUsedSerial = this.recordingSerial;
+    texture.lastUsedSerial = this.#useSerial();
     return promise;
   }
 
@@ -938,11 +928,17 @@ export class FrameManager implements ResourceOwner {
     return new TransientAllocation(block.buffer, ring.offset, size, block.bytes.buffer as ArrayBuffer);
   }
 
-  #ringMarks = { wraps: 0, grows: 0, waits: 0, earlySubmits: 0 };
-  #ringCounters(): { wraps: number; grows: number; waits: number; earlySubmits: number } {
+  // The ring counters when the frame began, and now (filled in place: no object per frame).
+  readonly #ringMarks = { wraps: 0, grows: 0, waits: 0, earlySubmits: 0 };
+  readonly #ringNow = { wraps: 0, grows: 0, waits: 0, earlySubmits: 0 };
+  #ringCounters(into: { wraps: number; grows: number; waits: number; earlySubmits: number }): typeof into {
     const staging = this.#transfers.staging;
     const t = this.#transient;
-    return { wraps: staging.wraps + t.wraps, grows: staging.grows + t.grows, waits: staging.waits + t.waits, earlySubmits: this.#transfers.earlySubmits };
+    into.wraps = staging.wraps + t.wraps;
+    into.grows = staging.grows + t.grows;
+    into.waits = staging.waits + t.waits;
+    into.earlySubmits = this.#transfers.earlySubmits;
+    return into;
   }
 
   /**
@@ -969,14 +965,23 @@ export class FrameManager implements ResourceOwner {
     if (!Number.isSafeInteger(serial) || serial < 0 || serial > newest) {
       throw new RangeError(`${op}: lastUsedSerial must be an integer from 0 to ${newest} (the newest frame's serial), got ${describeValue(serial)}`);
     }
+    return this.#releaseAfter(serial, new ResourceRelease(label, size, destroy));
+  }
+
+  /**
+   * Runs `release` now when submission `serial` is complete, else queues it under `serial` (which may be the next
+   * submission's, for uploads recorded between frames). Returns true when queued.
+   */
+  #releaseAfter(serial: number, release: ResourceRelease): boolean {
     const stats = this.#frameStats;
     if (serial <= this.#completedSerial) {
       this.#deferredImmediate++;
       if (stats !== null) stats.deferredImmediate++;
-      destroy();
+      release.destroy();
       return false;
     }
-    this.#release.enqueue(serial, label, size, destroy);
+    release.serial = serial;
+    this.#release.enqueueItem(release);
     if (stats !== null) stats.deferredQueued++;
     return true;
   }
@@ -990,15 +995,30 @@ export class FrameManager implements ResourceOwner {
   waitIdle(): void {
     const slots = this.#live("waitIdle");
     this.#waitSubmitted(slots, true);
-    this.#retire();
+    this.#retire(null);
   }
 
-  /** Retires everything up to the completed serial: rings, downloads, then the release queue. */
-  #retire(): void {
+  /**
+   * Retires everything up to the completed serial: rings, downloads, then the release queue, whose work is counted
+   * and timed into `stats` when given (beginFrame's frame).
+   */
+  #retire(stats: FrameStatistics | null): void {
     const completed = this.#completedSerial;
     this.#transient.retire(completed);
     this.#transfers.retire(completed);
-    this.#release.retire(completed);
+    const release = this.#release;
+    const before = stats === null ? null : release.statistics;
+    const start = performance.now();
+    try {
+      release.retire(completed);
+    } finally {
+      if (stats !== null) {
+        stats.deferredRetireUs = (performance.now() - start) * 1000;
+        const after = release.statistics;
+        stats.deferredRetired = after.retired - before!.retired;
+        stats.deferredRetiredBytes = after.retiredBytes - before!.retiredBytes;
+      }
+    }
   }
 
   /** Waits for the fence of `serial` (a ring under policy `wait` needs the oldest frame's bytes back). */
@@ -1109,9 +1129,4 @@ function asBytes(op: string, data: unknown): Uint8Array {
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   throw new TypeError(`${op}: data must be an ArrayBuffer or a typed array / DataView, got ${describeValue(data)}`);
-}
-
-function regionBytesOf(texture: Texture, r: Required<ImageRegion>): number {
-  const info = texture.formatInfo;
-  return Math.ceil(r.width / info.blockWidth) * Math.ceil(r.height / info.blockHeight) * info.blockBytes;
 }

@@ -58,6 +58,8 @@ export class Texture {
   #allocation: Allocation;
   #owner: ResourceOwner;
   #destroyed = false;
+  /** Whether markUsed has made the main queue the owner of every untouched subresource. */
+  #usedByMain = false;
 
   /** @internal Use FrameManager.createTexture. */
   constructor(
@@ -154,8 +156,12 @@ export class Texture {
     if (this.#destroyed) throw new DestroyedResourceError("Texture", this.label, "markUsed");
     this.lastUsedSerial = this.#owner.recordingSerial;
     // The main queue uses it now: later uploads must stay on that queue (no transfer-queue write can race the use).
-    const owners = this._owners;
-    for (let i = 0; i < owners.length; i++) if (owners[i] === Owner.None) owners[i] = Owner.Main;
+    // Once done, later calls (every frame that samples it) skip the walk over the subresources.
+    if (!this.#usedByMain) {
+      this.#usedByMain = true;
+      const owners = this._owners;
+      for (let i = 0; i < owners.length; i++) if (owners[i] === Owner.None) owners[i] = Owner.Main;
+    }
   }
 
   /** Destroys the texture and its view once no frame in flight uses it. A second call does nothing. */

@@ -271,9 +271,6 @@ export class Transfers {
       earlySubmits: this.#earlySubmits,
     };
   }
-  get uploadedBytes(): number {
-    return this.#uploadedBytes;
-  }
   get earlySubmits(): number {
     return this.#earlySubmits;
   }
@@ -304,10 +301,9 @@ export class Transfers {
     let chunk = Math.min(total, this.staging.maxSize);
     while (done < total) {
       const want = Math.min(chunk, total - done);
-      if (!this.staging.allocate(want, this.#copyAlign)) {
-        if (this.pending && this.#submitEarly()) continue;
-        chunk = Math.max(1, chunk >>> 1);
+      if (!this.#reserve(want, this.#copyAlign)) {
         if (want === 1) throw new RangeError(`${this.#label}: the staging ring cannot hold a single byte`);
+        chunk = Math.max(1, chunk >>> 1);
         continue;
       }
       const block = this.staging.block;
@@ -359,8 +355,7 @@ export class Transfers {
       let rowsPerChunk = Math.max(1, Math.min(rows, Math.floor(this.staging.maxSize / rowBytes)));
       while (row < rows) {
         const n = Math.min(rowsPerChunk, rows - row);
-        if (!this.staging.allocate(n * rowBytes, align)) {
-          if (this.pending && this.#submitEarly()) continue;
+        if (!this.#reserve(n * rowBytes, align)) {
           if (rowsPerChunk === 1) throw new RangeError(`${this.#label}: the staging ring (max ${this.staging.maxSize} bytes) cannot hold one row of ${rowBytes} bytes of texture '${texture.label}'`);
           rowsPerChunk = Math.max(1, rowsPerChunk >>> 1);
           continue;
@@ -401,6 +396,18 @@ export class Transfers {
   }
 
   /**
+   * Reserves `size` staging bytes (left in `staging.block` / `staging.offset`); when the ring is full of this frame's
+   * bytes, submits what is pending early and tries again. False when the request does not fit even in the emptied
+   * ring: the caller splits it.
+   */
+  #reserve(size: number, alignment: number): boolean {
+    while (!this.staging.allocate(size, alignment)) {
+      if (!this.#submitEarly()) return false;
+    }
+    return true;
+  }
+
+  /**
    * Submits what is pending now, with a fence of its own, waits for it and gives back this frame's staging bytes.
    * Returns false when there was nothing to submit.
    */
@@ -413,15 +420,11 @@ export class Transfers {
       check(nvk.vkCreateFence(device, new nvk.VkFenceCreateInfo(), null, fence), "vkCreateFence", this.#label);
       this.#flushFence = fence;
     }
-    const slot = this.#slots[this.#slot]!;
-    if (transferCmd !== null) {
-      const submit = new nvk.VkSubmitInfo({ commandBufferCount: 1, pCommandBuffers: [transferCmd], signalSemaphoreCount: 1, pSignalSemaphores: [slot.semaphore] });
-      check(nvk.vkQueueSubmit(this.#context.transferQueue, 1, [submit], null), "vkQueueSubmit", this.#label);
-    }
+    const semaphore = transferCmd !== null ? this.submitTransfer(transferCmd) : null;
     const submit = new nvk.VkSubmitInfo({
-      waitSemaphoreCount: transferCmd !== null ? 1 : 0,
-      pWaitSemaphores: transferCmd !== null ? [slot.semaphore] : null,
-      pWaitDstStageMask: transferCmd !== null ? new Int32Array([STAGE_ALL]) : null,
+      waitSemaphoreCount: semaphore !== null ? 1 : 0,
+      pWaitSemaphores: semaphore !== null ? [semaphore] : null,
+      pWaitDstStageMask: semaphore !== null ? new Int32Array([STAGE_ALL]) : null,
       commandBufferCount: 1,
       pCommandBuffers: [mainCmd],
     });
@@ -510,9 +513,16 @@ export class Transfers {
     return { transferCmd, mainCmd };
   }
 
-  /** The semaphore the current slot's transfer submission signals (dedicated transfer queue only). */
-  get semaphore(): NvkHandle | null {
-    return this.#slots[this.#slot]!.semaphore;
+  /**
+   * Submits `transferCmd` (from {@link record}) to the dedicated transfer queue, signaling the current slot's
+   * semaphore, and returns that semaphore: the main queue's submission must wait on it (at ALL_COMMANDS) before
+   * the acquire barriers run.
+   */
+  submitTransfer(transferCmd: NvkHandle): NvkHandle {
+    const semaphore = this.#slots[this.#slot]!.semaphore!;
+    const submit = new nvk.VkSubmitInfo({ commandBufferCount: 1, pCommandBuffers: [transferCmd], signalSemaphoreCount: 1, pSignalSemaphores: [semaphore] });
+    check(nvk.vkQueueSubmit(this.#context.transferQueue, 1, [submit], null), "vkQueueSubmit", this.#label);
+    return semaphore;
   }
 
   #recordCopies(cmd: NvkHandle, b: Batch): void {
@@ -627,6 +637,7 @@ export class Transfers {
 
   /** Records the downloads not yet recorded at the end of `cmd` (the frame's own command buffer), under `serial`. */
   recordDownloads(cmd: NvkHandle, serial: number): void {
+    if (this.#downloads.length === 0) return; // the common frame: nothing to filter
     const list = this.#downloads.filter((d) => d.serial === 0);
     if (list.length === 0) return;
     // Each image subresource read goes to TRANSFER_SRC once and back once, however many downloads read it.

@@ -161,12 +161,10 @@ export class UploadRing {
   }
 
   get statistics(): UploadRingStatistics {
-    let used = 0;
-    for (const b of this.#blocks) used += b.used;
     return {
       capacity: this.#current.capacity,
       blocks: this.#blocks.length,
-      used,
+      used: this.used,
       allocations: this.#allocations,
       allocatedBytes: this.#allocatedBytes,
       wraps: this.#wraps,
@@ -184,9 +182,6 @@ export class UploadRing {
   }
   get waits(): number {
     return this.#waits;
-  }
-  get allocatedBytes(): number {
-    return this.#allocatedBytes;
   }
   /** Bytes not yet retired, in every block. */
   get used(): number {

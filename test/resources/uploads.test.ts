@@ -54,6 +54,13 @@ async function withManager(options: Parameters<typeof createFrameManager>[2], bo
   expect(allocator.allocationCount).toBe(before);
 }
 
+/** Submits an empty frame (carrying what was recorded between frames) and waits for everything: readbacks resolve. */
+function submitEmptyFrameAndWait(m: FrameManager): void {
+  m.beginFrame();
+  m.endFrame();
+  m.waitIdle();
+}
+
 function firstDifference(a: Uint8Array, b: Uint8Array): number {
   if (a.length !== b.length) return -2;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
@@ -86,9 +93,7 @@ describe("buffer uploads", () => {
         m.endFrame();
       }
       const reads = buffers.map((b) => m.download(b));
-      m.beginFrame();
-      m.endFrame();
-      m.waitIdle();
+      submitEmptyFrameAndWait(m);
       const got = await Promise.all(reads);
       for (let i = 0; i < buffers.length; i++) expect(firstDifference(got[i]!, model[i]!)).toBe(-1);
       const stats = m.statistics;
@@ -150,9 +155,7 @@ describe("buffer uploads", () => {
       m.upload(buffer, data);
       expect(buffer.lastUsedSerial).toBe(1);
       const read = m.download(buffer);
-      m.beginFrame();
-      m.endFrame();
-      m.waitIdle();
+      submitEmptyFrameAndWait(m);
       expect(firstDifference(await read, data)).toBe(-1);
       buffer.destroy();
     });
@@ -274,9 +277,7 @@ describe("transient memory", () => {
         m.endFrame();
       }
       const read = m.download(target);
-      m.beginFrame();
-      m.endFrame();
-      m.waitIdle();
+      submitEmptyFrameAndWait(m);
       expect(firstDifference(await read, model)).toBe(-1);
       const s = m.statistics.transientRing;
       expect(s.wraps).toBeGreaterThan(0);
@@ -368,9 +369,7 @@ describe("resource lifetimes", () => {
       m.upload(buffer, new Uint8Array(1024).fill(1));
       buffer.destroy();
       expect(allocator.allocationCount).toBe(before + 1);
-      m.beginFrame();
-      m.endFrame();
-      m.waitIdle();
+      submitEmptyFrameAndWait(m);
       expect(allocator.allocationCount).toBe(before);
     });
   });
@@ -445,9 +444,7 @@ describe("bad input", () => {
       foreignTexture.destroy();
       other.destroy();
       const read = m.download(buffer);
-      m.beginFrame();
-      m.endFrame();
-      m.waitIdle();
+      submitEmptyFrameAndWait(m);
       expect(firstDifference(await read, data)).toBe(-1);
       buffer.destroy();
       texture.destroy();
