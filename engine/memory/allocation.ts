@@ -23,6 +23,7 @@ import { rawHandle, wrapHandle, type NvkHandle } from "../vulkan/handles.js";
 import type { Allocator } from "./allocator.js";
 import type { Pool } from "./pool.js";
 import type { LostDomain } from "./lost-allocations.js";
+import { unwatch } from "../lifetime.js";
 
 /** What kind of resource an allocation backs. */
 export type AllocationKind = "buffer" | "image" | "memory";
@@ -214,7 +215,9 @@ export class Allocation {
     const h = this._handle;
     if (h === 0 || this.allocator._handle === 0 || (this.pool !== null && this.pool._handle === 0)) {
       if (this._lostFrame >= 0 && !this.destroyed) throw new AllocationLostError(this.label, this._lostFrame, operation);
-      throw new DestroyedResourceError("Allocation", this.label, operation);
+      // Freed with its pool or allocator (engine/lifetime.ts): the message names the parent that went away.
+      const parent = this.allocator._handle === 0 ? this.allocator._lifetimeName : this.pool !== null && this.pool._handle === 0 ? this.pool._goneCause : undefined;
+      throw new DestroyedResourceError("Allocation", this.label, operation, parent);
     }
     return h;
   }
@@ -432,6 +435,7 @@ export class Allocation {
 
   /** @internal Called by the allocator right before the native free: detach any view, mark freed. */
   _release(): void {
+    unwatch(this);
     if (this._view !== null) {
       this.allocator._native.detach(this._view);
       this._view = null;

@@ -87,13 +87,13 @@ export class Buffer {
 
   /** The nvk VkBuffer. @throws DestroyedResourceError after destroy(). */
   get handle(): NvkHandle {
-    if (this.#destroyed) throw new DestroyedResourceError("Buffer", this.label, "handle");
+    if (this.#destroyed) throw new DestroyedResourceError("Buffer", this.label, "handle", this._goneCause);
     return this.#handle;
   }
 
   /** The VMA allocation behind it. @throws DestroyedResourceError after destroy(). */
   get allocation(): Allocation {
-    if (this.#destroyed) throw new DestroyedResourceError("Buffer", this.label, "allocation");
+    if (this.#destroyed) throw new DestroyedResourceError("Buffer", this.label, "allocation", this._goneCause);
     return this.#allocation;
   }
 
@@ -103,7 +103,7 @@ export class Buffer {
    * @throws DestroyedResourceError after destroy().
    */
   markUsed(): void {
-    if (this.#destroyed) throw new DestroyedResourceError("Buffer", this.label, "markUsed");
+    if (this.#destroyed) throw new DestroyedResourceError("Buffer", this.label, "markUsed", this._goneCause);
     this.lastUsedSerial = this.#owner.recordingSerial;
     if (this._owner === Owner.None) this._owner = Owner.Main;
   }
@@ -116,6 +116,24 @@ export class Buffer {
     if (this.#destroyed) return;
     this.#destroyed = true;
     this.#owner.releaseResource(this);
+  }
+
+  /**
+   * @internal The ancestor whose destroy() took it along (its FrameManager, or what destroyed that); undefined while
+   * it lives or when it was destroyed itself. Later uses name it (engine/lifetime.ts).
+   */
+  _goneCause: string | undefined = undefined;
+
+  /** @internal What reports and errors call it. */
+  get _lifetimeName(): string {
+    return `Buffer '${this.label}'`;
+  }
+
+  /** @internal Its manager is being destroyed on behalf of `cause`: destroy it now (through the release queue). */
+  _destroyWithParent(cause: string): void {
+    if (this.#destroyed) return;
+    this._goneCause = cause;
+    this.destroy();
   }
 
   /** @internal The handle and allocation, for the manager's deferred destruction (no destroyed check). */
