@@ -387,6 +387,11 @@ export class Allocator {
     return lifetimeName("Allocator", this.label);
   }
 
+  /** @internal What destroyed it, for the errors of what it made: the ancestor that took it along, or itself. */
+  get _destroyCause(): string {
+    return this.goneCause ?? this._lifetimeName;
+  }
+
   /** @internal Whether it was made with `captureStacks` (its dependents capture theirs too). */
   get _capturesStacks(): boolean {
     return this.stacks !== null;
