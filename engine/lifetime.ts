@@ -131,11 +131,12 @@ export function reportCascade(who: string, report: CascadeReport): string[] {
 // Devices: a Context registers its VkDevice, so that an Allocator made over it (from the Context or from its raw
 // handles) becomes the Context's dependent.
 
-const deviceOwners = new Map<bigint, Dependents>();
+// Weak: a Context dropped without destroy() must stay collectable, with everything made over its device.
+const deviceOwners = new Map<bigint, WeakRef<Dependents>>();
 
 /** @internal A Context's dependents, by the raw handle of its VkDevice (set while the Context lives). */
 export function registerDevice(device: bigint, dependents: Dependents): void {
-  deviceOwners.set(device, dependents);
+  deviceOwners.set(device, new WeakRef(dependents));
 }
 
 /** @internal The Context's device is being destroyed. */
@@ -145,7 +146,7 @@ export function unregisterDevice(device: bigint): void {
 
 /** @internal The dependents of the Context that owns `device`, or undefined for a device no Context of vkmem made. */
 export function dependentsOfDevice(device: bigint): Dependents | undefined {
-  return deviceOwners.get(device);
+  return deviceOwners.get(device)?.deref();
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -154,7 +155,11 @@ export function dependentsOfDevice(device: bigint): Dependents | undefined {
 interface Watched {
   readonly name: string;
   readonly stack: string | undefined;
-  /** A parent that frees the object with itself without visiting it (an allocation's pool or allocator). */
+  /**
+   * Whether the parent that frees the object with itself without visiting it (an allocation's pool or allocator) is
+   * destroyed: a flag object of that parent, never the parent itself (a held value that reaches the target would keep
+   * it alive forever).
+   */
   readonly owner: { readonly destroyed: boolean } | undefined;
 }
 
@@ -170,9 +175,9 @@ const collected = new FinalizationRegistry<Watched>((held) => {
 });
 
 function indent(stack: string): string {
-  return stack
-    .split("\n")
-    .slice(1)
+  const lines = stack.split("\n");
+  return lines
+    .slice(lines[0]!.startsWith("Error") ? 1 : 0)
     .map((l) => `  ${l.trim()}`)
     .join("\n");
 }

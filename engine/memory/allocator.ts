@@ -302,6 +302,11 @@ export class Allocator {
   private frameIndex = 0;
   private readonly typeDomains: LostDomain[];
   private readonly imageSizeCache = new Map<string, number>();
+  /**
+   * @internal Set when it is destroyed; the GC safety net of its allocations reads it (it must not hold the
+   * allocator itself: a registry's held value that reaches its target keeps the target alive).
+   */
+  readonly _liveness = { destroyed: false };
   /** @internal The FrameManagers made over it (engine/lifetime.ts): destroyed before it, in creation order. */
   readonly _dependents = new Dependents();
   /** The ancestor whose destroy() took it along (its Context), once that happened. */
@@ -461,7 +466,7 @@ export class Allocator {
     );
     if (this.stacks !== null) this.stacks.set(handle, new Error().stack?.split("\n").slice(3).join("\n") ?? "");
     // The safety net (engine/lifetime.ts): only a warning when GC finds it unfreed; its pool or allocator frees it.
-    watch(allocation, lifetimeName("Allocation", name), this.stacks?.get(handle), options?.pool ?? this);
+    watch(allocation, lifetimeName("Allocation", name), this.stacks?.get(handle), options?.pool?._liveness ?? this._liveness);
     if (options !== undefined && options.canBecomeLost === true) {
       const pool = options.pool;
       const domain = pool !== undefined ? (pool._lostDomain ??= new LostDomain(pool.frameInUseCount ?? this.frameInUseCount)) : this.typeDomains[scratch[Slot.OutMemoryType]];
@@ -1225,6 +1230,7 @@ export class Allocator {
     this.pools.clear();
     for (const d of this.typeDomains) d.clear();
     this._handle = 0;
+    this._liveness.destroyed = true;
     this.deviceDependents?.delete(this);
     unwatch(this);
     reportCascade(this._lifetimeName, cascade);
