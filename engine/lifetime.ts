@@ -152,15 +152,19 @@ export function dependentsOfDevice(device: bigint): Dependents | undefined {
 // ---------------------------------------------------------------------------------------------------------------
 // The safety net
 
-interface Watched {
-  readonly name: string;
-  readonly stack: string | undefined;
+/** What the registry holds for a watched object: its name is built only when it is reported (hot paths). */
+class Watched {
+  constructor(
+    readonly kind: string,
+    readonly label: string | undefined | null,
+    readonly stack: string | undefined,
   /**
    * Whether the parent that frees the object with itself without visiting it (an allocation's pool or allocator) is
    * destroyed: a flag object of that parent, never the parent itself (a held value that reaches the target would keep
    * it alive forever).
    */
-  readonly owner: { readonly destroyed: boolean } | undefined;
+    readonly owner: { readonly destroyed: boolean } | undefined,
+  ) {}
 }
 
 const collected = new FinalizationRegistry<Watched>((held) => {
@@ -168,7 +172,7 @@ const collected = new FinalizationRegistry<Watched>((held) => {
   if (held.owner?.destroyed === true) return;
   // Only a warning: GC never calls Vulkan (see the module comment).
   process.emitWarning(
-    `${held.name} was collected without destroy(); its Vulkan objects and memory stay allocated until its parent is destroyed` +
+    `${lifetimeName(held.kind, held.label)} was collected without destroy(); its Vulkan objects and memory stay allocated until its parent is destroyed` +
       (held.stack !== undefined ? `\n  created at:\n${indent(held.stack)}` : ""),
     "VkmemLeakWarning",
   );
@@ -184,11 +188,11 @@ function indent(stack: string): string {
 
 /**
  * Watches `target`: when GC collects it before {@link unwatch}, a "collected without destroy()" warning names it
- * (`name`, and `stack` when given), unless `owner` is destroyed by then (it freed the object along with itself and
- * reported it). Called by constructors; `destroy()` calls unwatch. @internal
+ * (`kind` and `label`, and `stack` when given), unless `owner` is destroyed by then (it freed the object along with
+ * itself and reported it). Called by constructors; `destroy()` calls unwatch. @internal
  */
-export function watch(target: object, name: string, stack?: string, owner?: { readonly destroyed: boolean }): void {
-  collected.register(target, { name, stack, owner }, target);
+export function watch(target: object, kind: string, label: string | undefined | null, stack?: string, owner?: { readonly destroyed: boolean }): void {
+  collected.register(target, new Watched(kind, label, stack, owner), target);
 }
 
 /** The object was destroyed: it will not be reported when collected. @internal */

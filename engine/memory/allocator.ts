@@ -384,7 +384,7 @@ export class Allocator {
     this.typeDomains = props.types.map(() => new LostDomain(frameInUseCount));
     this.deviceDependents = dependentsOfDevice(rawHandle(source.device));
     this.deviceDependents?.add(this);
-    watch(this, this._lifetimeName, creationStack(this.stacks !== null));
+    watch(this, "Allocator", this.label, creationStack(this.stacks !== null));
   }
 
   /** @internal What reports and errors call it: "Allocator 'label'". */
@@ -466,7 +466,7 @@ export class Allocator {
     );
     if (this.stacks !== null) this.stacks.set(handle, new Error().stack?.split("\n").slice(3).join("\n") ?? "");
     // The safety net (engine/lifetime.ts): only a warning when GC finds it unfreed; its pool or allocator frees it.
-    watch(allocation, lifetimeName("Allocation", name), this.stacks?.get(handle), options?.pool?._liveness ?? this._liveness);
+    watch(allocation, "Allocation", name, this.stacks?.get(handle), options?.pool?._liveness ?? this._liveness);
     if (options !== undefined && options.canBecomeLost === true) {
       const pool = options.pool;
       const domain = pool !== undefined ? (pool._lostDomain ??= new LostDomain(pool.frameInUseCount ?? this.frameInUseCount)) : this.typeDomains[scratch[Slot.OutMemoryType]];

@@ -73,7 +73,7 @@ import { Allocation, AllocationInfo, type AllocationKind, type MappedRange } fro
 import { Pool, type PoolOptions } from "./pool.js";
 import { AllocationCreateFlags, MemoryUsage, type AllocationOptions } from "./usage.js";
 import { createVirtualBlock, type VirtualBlock } from "./virtual-block.js";
-import { lifetimeName, unwatch, watch } from "../lifetime.js";
+import { unwatch } from "../lifetime.js";
 
 /** {@link BuddyPool.getStatistics}: the pool statistics every pool gives, plus the buddy's internal waste. */
 export interface BuddyPoolStatistics extends NativeStatistics {
@@ -615,7 +615,6 @@ export class BuddyPool extends Pool {
       this.giveBack(block, handle);
       throw e;
     }
-    watch(a, lifetimeName("Allocation", name));
     block.liveCount++;
     this.live.add(a);
     this.allocationCount++;

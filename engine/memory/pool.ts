@@ -199,7 +199,7 @@ export class Pool {
     this.frameInUseCount = frameInUseCount;
     this._handle = handle;
     this._label = o.name;
-    watch(this, lifetimeName("Pool", o.name), creationStack(allocator._capturesStacks));
+    watch(this, "Pool", o.name, creationStack(allocator._capturesStacks));
   }
 
   /** @internal What reports and errors call it: "Pool 'name'". */

@@ -36,7 +36,7 @@ import type { AllocationStrategy } from "./usage.js";
 import { BuddyAllocator, type OffsetStatistics } from "./buddy-allocator.js";
 import { LinearAllocator } from "./linear-allocator.js";
 import { TlsfAllocator } from "./tlsf-allocator.js";
-import { lifetimeName, unwatch, watch } from "../lifetime.js";
+import { unwatch, watch } from "../lifetime.js";
 
 /**
  * The algorithm of a virtual block.
@@ -276,7 +276,7 @@ export class VirtualBlock {
       this._tlsf = new TlsfAllocator(size);
     }
     this._handle = 1;
-    watch(this, lifetimeName("VirtualBlock", this.label));
+    watch(this, "VirtualBlock", this.label);
   }
 
   /** True once destroyed. */

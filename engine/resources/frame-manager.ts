@@ -413,7 +413,7 @@ export class FrameManager implements ResourceOwner {
     this.#transfers = transfers;
     this.#slots = slots;
     allocator._dependents.add(this);
-    watch(this, this._lifetimeName, creationStack(allocator._capturesStacks));
+    watch(this, "FrameManager", this.label, creationStack(allocator._capturesStacks));
   }
 
   /** @internal What reports and errors call it: "FrameManager 'label'". */
@@ -759,7 +759,7 @@ export class FrameManager implements ResourceOwner {
     const release = new ResourceRelease(`Buffer '${label}'`, allocation.size, () => allocator.destroyBuffer(buffer, allocation));
     const made = new Buffer(this, label, desc.size, usage, buffer, allocation, release);
     this.#resources.add(made);
-    watch(made, made._lifetimeName, creationStack(allocator._capturesStacks));
+    watch(made, "Buffer", label, creationStack(allocator._capturesStacks));
     return made;
   }
 
@@ -824,7 +824,7 @@ export class FrameManager implements ResourceOwner {
     });
     const texture = new Texture(this, { label, width, height, depth, format: desc.format, mipLevels, arrayLayers, usage }, info, image, view, allocation, release);
     this.#resources.add(texture);
-    watch(texture, texture._lifetimeName, creationStack(allocator._capturesStacks));
+    watch(texture, "Texture", label, creationStack(allocator._capturesStacks));
     return texture;
   }
 

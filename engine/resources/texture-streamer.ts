@@ -527,7 +527,7 @@ export class TextureStreamer {
     this.#placeholderShow = Object.freeze({ view: placeholder.view, texture: placeholder, firstMip: -1, lastMip: -1, placeholder: true });
     this.#frame = this.#emptyStatistics(-1);
     frames._dependents.add(this);
-    watch(this, this._lifetimeName, creationStack(frames.allocator._capturesStacks));
+    watch(this, "TextureStreamer", this.label, creationStack(frames.allocator._capturesStacks));
   }
 
   /** The ancestor whose destroy() took it along (its FrameManager, or what destroyed that), once that happened. */
