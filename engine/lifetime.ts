@@ -158,25 +158,24 @@ class Watched {
     readonly kind: string,
     readonly label: string | undefined | null,
     readonly stack: string | undefined,
-  /**
-   * Whether the parent that frees the object with itself without visiting it (an allocation's pool or allocator) is
-   * destroyed: a flag object of that parent, never the parent itself (a held value that reaches the target would keep
-   * it alive forever).
-   */
-    readonly owner: { readonly destroyed: boolean } | undefined,
   ) {}
 }
 
 const collected = new FinalizationRegistry<Watched>((held) => {
-  // Freed, and reported, by its parent's destroy(): nothing was left behind.
-  if (held.owner?.destroyed === true) return;
-  // Only a warning: GC never calls Vulkan (see the module comment).
+  reportCollected(held.kind, held.label, held.stack);
+});
+
+/**
+ * The warning for an object GC collected without destroy(). Only a warning: GC never calls Vulkan (see the module
+ * comment). @internal
+ */
+export function reportCollected(kind: string, label: string | undefined | null, stack: string | undefined): void {
   process.emitWarning(
-    `${lifetimeName(held.kind, held.label)} was collected without destroy(); its Vulkan objects and memory stay allocated until its parent is destroyed` +
-      (held.stack !== undefined ? `\n  created at:\n${indent(held.stack)}` : ""),
+    `${lifetimeName(kind, label)} was collected without destroy(); its Vulkan objects and memory stay allocated until its parent is destroyed` +
+      (stack !== undefined ? `\n  created at:\n${indent(stack)}` : ""),
     "VkmemLeakWarning",
   );
-});
+}
 
 function indent(stack: string): string {
   const lines = stack.split("\n");
@@ -188,16 +187,58 @@ function indent(stack: string): string {
 
 /**
  * Watches `target`: when GC collects it before {@link unwatch}, a "collected without destroy()" warning names it
- * (`kind` and `label`, and `stack` when given), unless `owner` is destroyed by then (it freed the object along with
- * itself and reported it). Called by constructors; `destroy()` calls unwatch. @internal
+ * (`kind` and `label`, and `stack` when given). Held values never reach the target (that would keep it alive).
+ * Called by constructors; `destroy()` calls unwatch. @internal
  */
-export function watch(target: object, kind: string, label: string | undefined | null, stack?: string, owner?: { readonly destroyed: boolean }): void {
-  collected.register(target, new Watched(kind, label, stack, owner), target);
+export function watch(target: object, kind: string, label: string | undefined | null, stack?: string): void {
+  collected.register(target, new Watched(kind, label, stack), target);
 }
 
 /** The object was destroyed: it will not be reported when collected. @internal */
 export function unwatch(target: object): void {
   collected.unregister(target);
+}
+
+const INDEX_SPAN = 2 ** 24;
+
+/**
+ * The safety net for objects named by a native handle (generation * 2^24 + slot index, engine/native.ts), made and
+ * freed on hot paths: allocations. Watching costs one registration without an unregister token and one store in a
+ * table of the live handle per slot index; forgetting (the free) one store. When GC collects an object whose handle
+ * is still the live one of its slot, `report(handle)` runs; a freed handle, even one whose slot was reused since,
+ * is not. @internal
+ */
+export class HandleWatch {
+  #live = new Float64Array(256);
+  readonly #registry: FinalizationRegistry<number>;
+
+  constructor(report: (handle: number) => void) {
+    this.#registry = new FinalizationRegistry<number>((handle) => {
+      const i = handle % INDEX_SPAN;
+      if (i < this.#live.length && this.#live[i] === handle) {
+        this.#live[i] = 0;
+        report(handle);
+      }
+    });
+  }
+
+  /** `target` now holds the live `handle`. */
+  watch(target: object, handle: number): void {
+    const i = handle % INDEX_SPAN;
+    if (i >= this.#live.length) {
+      const grown = new Float64Array(Math.max(i + 1, this.#live.length * 2));
+      grown.set(this.#live);
+      this.#live = grown;
+    }
+    this.#live[i] = handle;
+    this.#registry.register(target, handle);
+  }
+
+  /** `handle` was freed: its object is not reported when collected. */
+  forget(handle: number): void {
+    const i = handle % INDEX_SPAN;
+    if (i < this.#live.length && this.#live[i] === handle) this.#live[i] = 0;
+  }
 }
 
 /** A creation stack for leak reports when `capture` is set (the allocator's `captureStacks`), else undefined. @internal */

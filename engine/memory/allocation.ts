@@ -23,7 +23,6 @@ import { rawHandle, wrapHandle, type NvkHandle } from "../vulkan/handles.js";
 import type { Allocator } from "./allocator.js";
 import type { Pool } from "./pool.js";
 import type { LostDomain } from "./lost-allocations.js";
-import { unwatch } from "../lifetime.js";
 
 /** What kind of resource an allocation backs. */
 export type AllocationKind = "buffer" | "image" | "memory";
@@ -435,7 +434,6 @@ export class Allocation {
 
   /** @internal Called by the allocator right before the native free: detach any view, mark freed. */
   _release(): void {
-    unwatch(this);
     if (this._view !== null) {
       this.allocator._native.detach(this._view);
       this._view = null;

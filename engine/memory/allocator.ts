@@ -30,7 +30,7 @@ import { nvk } from "../vulkan/nvk.js";
 import { HandleCellPool, isNvkHandle, rawHandle } from "../vulkan/handles.js";
 import { formatBytes } from "../format.js";
 import { Allocation, AllocationInfo } from "./allocation.js";
-import { Dependents, cascadeReport, creationStack, dependentsOfDevice, lifetimeName, reportCascade, unwatch, watch } from "../lifetime.js";
+import { Dependents, HandleWatch, cascadeReport, creationStack, dependentsOfDevice, lifetimeName, reportCascade, reportCollected, unwatch, watch } from "../lifetime.js";
 import { AllocationCreateFlags, encodeAllocationOptions, type AllocationOptions, MemoryUsage } from "./usage.js";
 import { Pool, type PoolOptions, type PoolTarget } from "./pool.js";
 import { parseStatsString, type StatsDump } from "./dump.js";
@@ -302,11 +302,8 @@ export class Allocator {
   private frameIndex = 0;
   private readonly typeDomains: LostDomain[];
   private readonly imageSizeCache = new Map<string, number>();
-  /**
-   * @internal Set when it is destroyed; the GC safety net of its allocations reads it (it must not hold the
-   * allocator itself: a registry's held value that reaches its target keeps the target alive).
-   */
-  readonly _liveness = { destroyed: false };
+  /** The GC safety net of its allocations (engine/lifetime.ts): cheap enough for createBuffer / destroyBuffer. */
+  private readonly leakWatch = new HandleWatch((handle) => this.collectedUnfreed(handle));
   /** @internal The FrameManagers made over it (engine/lifetime.ts): destroyed before it, in creation order. */
   readonly _dependents = new Dependents();
   /** The ancestor whose destroy() took it along (its Context), once that happened. */
@@ -392,6 +389,18 @@ export class Allocator {
     return lifetimeName("Allocator", this.label);
   }
 
+  /** GC collected an Allocation whose handle was never freed: report it (its memory stays; GC calls no VMA). */
+  private collectedUnfreed(handle: number): void {
+    if (this._handle === 0) return; // freed and reported by destroy()
+    let name: string | null;
+    try {
+      name = this._native.getAllocationName(handle);
+    } catch {
+      return; // freed natively with its pool by the pool's destroy(), which reported it
+    }
+    reportCollected("Allocation", name, this.stacks?.get(handle));
+  }
+
   /** @internal What destroyed it, for the errors of what it made: the ancestor that took it along, or itself. */
   get _destroyCause(): string {
     return this.goneCause ?? this._lifetimeName;
@@ -466,7 +475,7 @@ export class Allocator {
     );
     if (this.stacks !== null) this.stacks.set(handle, new Error().stack?.split("\n").slice(3).join("\n") ?? "");
     // The safety net (engine/lifetime.ts): only a warning when GC finds it unfreed; its pool or allocator frees it.
-    watch(allocation, "Allocation", name, this.stacks?.get(handle), options?.pool?._liveness ?? this._liveness);
+    this.leakWatch.watch(allocation, handle);
     if (options !== undefined && options.canBecomeLost === true) {
       const pool = options.pool;
       const domain = pool !== undefined ? (pool._lostDomain ??= new LostDomain(pool.frameInUseCount ?? this.frameInUseCount)) : this.typeDomains[scratch[Slot.OutMemoryType]];
@@ -755,7 +764,6 @@ export class Allocator {
     // Lost: its buffer or image and memory are gone already (or going, when called from onLost); this releases it.
     if (allocation._lostFrame >= 0) {
       allocation._lostReleased = true;
-      unwatch(allocation);
       return;
     }
     // Already freed (here, by this allocator's destroy() or its pool's): destroying twice is a no-op.
@@ -783,7 +791,6 @@ export class Allocator {
     this.checkAllocation(allocation, "freeMemory");
     if (allocation._lostFrame >= 0) {
       allocation._lostReleased = true;
-      unwatch(allocation);
       return;
     }
     if (allocation.destroyed) return;
@@ -800,6 +807,7 @@ export class Allocator {
     const created = allocation.kind !== "memory" ? allocation._resource : null;
     allocation._release();
     if (this.stacks !== null) this.stacks.delete(h);
+    this.leakWatch.forget(h);
     this.nativeFree(h);
     // The buffer/image object vkmem made now names a destroyed object: it becomes a null handle and its
     // cell serves the next one (HandleCellPool).
@@ -1230,7 +1238,6 @@ export class Allocator {
     this.pools.clear();
     for (const d of this.typeDomains) d.clear();
     this._handle = 0;
-    this._liveness.destroyed = true;
     this.deviceDependents?.delete(this);
     unwatch(this);
     reportCascade(this._lifetimeName, cascade);

@@ -456,7 +456,6 @@ export class BuddyPool extends Pool {
   override destroy(): LeakReport[] {
     if (this._handle === 0) return [];
     unwatch(this);
-    this._liveness.destroyed = true;
     const leaks = this.teardown();
     this.allocator._forgetPool(this);
     return this.allocator._reportLeaks(`Pool${this.bLabel !== undefined ? ` '${this.bLabel}'` : ""}`, leaks, []);
@@ -466,14 +465,12 @@ export class BuddyPool extends Pool {
   _destroyWithAllocator(cause: string): NativeLeak[] {
     if (this._handle === 0) return [];
     unwatch(this);
-    this._liveness.destroyed = true;
     this._goneCause = cause;
     return this.teardown();
   }
 
   override _release(cause?: string): void {
     unwatch(this);
-    this._liveness.destroyed = true;
     if (this._handle !== 0) this._goneCause = cause;
     this._handle = 0;
   }

@@ -213,9 +213,6 @@ export class Pool {
    */
   _goneCause: string | undefined = undefined;
 
-  /** @internal Set when it is destroyed, for the GC safety net of its allocations (see Allocator._liveness). */
-  readonly _liveness = { destroyed: false };
-
   /** True once destroyed (by destroy() or with its allocator). */
   get destroyed(): boolean {
     return this._handle === 0;
@@ -303,7 +300,6 @@ export class Pool {
     const h = this._handle;
     if (h === 0) return [];
     unwatch(this);
-    this._liveness.destroyed = true;
     this.allocator._forgetPool(this);
     this._handle = 0;
     const { leaks, messages } = this.allocator._native.destroyPool(h);
@@ -313,7 +309,6 @@ export class Pool {
   /** @internal The allocator is being destroyed (on behalf of `cause`): the native side destroys the pool with it. */
   _release(cause?: string): void {
     unwatch(this);
-    this._liveness.destroyed = true;
     if (this._handle !== 0) this._goneCause = cause;
     this._handle = 0;
   }
