@@ -60,6 +60,11 @@ const allocator = vk.createAllocator(context, { label: "kept", captureStacks: tr
   allocator.createBuffer({ size: 256, usage: 0x20 }, { name: "dropped buffer memory" });
   const freed = allocator.createBuffer({ size: 256, usage: 0x20 }, { name: "freed properly" });
   allocator.destroyBuffer(freed.buffer, freed.allocation);
+  // Freed with their pool, which reported them: not reported again when collected.
+  const type = allocator.findMemoryTypeIndexForBufferInfo({ size: 256, usage: 0x20 }, { usage: vk.MemoryUsage.Auto });
+  const pool = allocator.createPool({ memoryTypeIndex: type }, { name: "short-lived" });
+  allocator.createBuffer({ size: 256, usage: 0x20 }, { pool, name: "freed with its pool" });
+  pool.destroy();
   vk.createVirtualBlock({ size: 4096, label: "dropped block" }).allocate(64);
   vk.createVirtualBlock({ size: 4096, label: "destroyed block" }).destroy();
 })();
@@ -101,6 +106,7 @@ console.log("done");
     expect(err).toMatch(/Allocation 'dropped buffer memory' was collected without destroy\(\)[^\n]*\n\s+created at:\n\s+at .*\[eval1\]:\d+/);
     expect(err).toMatch(/Buffer 'dropped buffer' was collected without destroy\(\)[^\n]*\n\s+created at:\n(.*\n)*?.*dropEverything/);
     expect(err).not.toContain("freed properly");
+    expect(err).not.toContain("'freed with its pool' was collected");
     expect(err).not.toContain("destroyed block");
     // GC freed nothing: the dropped allocation is still alive, and its allocator reports it at destroy().
     expect(r.stdout).toContain("live allocations: 1");
