@@ -170,7 +170,13 @@ export function vulkanVersionString(version: number): string {
 // ---------------------------------------------------------------------------------------------------------------
 // Which context nvk's extension-function pointers belong to.
 
-let currentContext: Context | null = null;
+// Weak: being the current context must not keep a Context dropped without destroy() (and every Allocator made over
+// its device, engine/lifetime.ts) from being collected and reported.
+let currentContext: WeakRef<Context> | null = null;
+
+function isCurrent(context: Context): boolean {
+  return currentContext !== null && currentContext.deref() === context;
+}
 
 function forgetCurrent(): void {
   currentContext = null;
@@ -554,10 +560,10 @@ export class Context {
    */
   makeCurrent(): void {
     const live = this.#use("makeCurrent");
-    if (currentContext === this) return;
+    if (isCurrent(this)) return;
     nvk.vkUseInstance(live.instance);
     nvk.vkUseDevice(live.device);
-    currentContext = this;
+    currentContext = new WeakRef(this);
   }
 
   /**
@@ -667,7 +673,7 @@ export class Context {
     nvk.vkDestroyDevice(live.device, null);
     if (live.messenger !== null) nvk.vkDestroyDebugUtilsMessengerEXT(live.instance, live.messenger, null);
     nvk.vkDestroyInstance(live.instance, null);
-    if (currentContext === this) forgetCurrent();
+    if (isCurrent(this)) forgetCurrent();
   }
 }
 
@@ -994,7 +1000,7 @@ export function createContext(options?: ContextOptions): Context {
     };
     const live: LiveObjects = { instance, messenger, physicalDevice: survey.handle, device, queue, transferQueue, commandPool };
     const context = new Context(live, info, messages);
-    currentContext = context; // nvk's pointers now belong to the instance and device just created
+    currentContext = new WeakRef(context); // nvk's pointers now belong to the instance and device just created
     return context;
   } catch (error) {
     if (device !== null) nvk.vkDestroyDevice(device, null);

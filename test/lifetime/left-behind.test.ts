@@ -78,7 +78,6 @@ const allocator = vk.createAllocator(context, { label: "kept", captureStacks: tr
   a.createPool({ memoryTypeIndex: 0 }, { name: "dropped pool" });
   vk.createTextureStreamer(frames, { label: "dropped streamer", budgetBytes: 2 << 20, blockSize: 1 << 20 });
 })();
-context.makeCurrent(); // nvk's extension pointers were switched to the other context, which held it
 await settle();
 console.log("live allocations:", allocator.allocationCount);
 console.log("leaks:", JSON.stringify(allocator.destroy().map((l) => l.name)));
