@@ -5,6 +5,8 @@
  * download through the manager). `destroy()` hands it to the manager's release queue under that serial, so its
  * memory is freed only once that frame's fence has signaled; a buffer no submitted frame used is freed at once.
  * A second `destroy()` does nothing; every other member then throws {@link DestroyedResourceError} naming the label.
+ * Destroying its manager (or the allocator or context above it) destroys a live buffer first; its errors then name
+ * that parent (engine/lifetime.ts).
  * @module
  */
 import { DestroyedResourceError } from "../errors.js";

@@ -293,7 +293,8 @@ interface Slot {
 /**
  * Creates a {@link FrameManager} over `context`'s queue, feeding `allocator` its frame index.
  *
- * The caller owns the manager and destroys it (before the allocator and the context).
+ * The caller owns the manager and destroys it; destroying the allocator or the context first destroys it along
+ * (engine/lifetime.ts).
  * @throws TypeError for a bad argument or an unknown option; RangeError when `framesInFlight` is not 2 or 3.
  * @throws DestroyedResourceError when the context or the allocator is destroyed.
  * @throws VkError when creating the fences or command pools fails.
@@ -306,7 +307,7 @@ export function createFrameManager(context: Context, allocator: Allocator, optio
  * N frames in flight on one queue, with a release queue retired by their fences. See the module comment.
  *
  * Created by {@link createFrameManager} (or `new FrameManager`); destroyed by its owner with
- * {@link FrameManager.destroy}, before the allocator and the context it was made over.
+ * {@link FrameManager.destroy}, or with the allocator or the context it was made over (engine/lifetime.ts).
  */
 export class FrameManager implements ResourceOwner {
   /** The label given at creation, if any. */

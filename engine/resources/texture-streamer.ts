@@ -368,7 +368,7 @@ export function createTextureStreamer(frames: FrameManager, options?: TextureStr
 
 /**
  * Streams registered textures under a memory budget; see the module comment. Made by {@link createTextureStreamer};
- * destroyed by {@link TextureStreamer.destroy}, before its frame manager.
+ * destroyed by {@link TextureStreamer.destroy}, or with its frame manager (engine/lifetime.ts).
  */
 export class TextureStreamer {
   readonly label: string;
