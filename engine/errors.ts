@@ -5,7 +5,8 @@
  *   (`code`), the `operation` that failed and the `label` of the resource involved, when there is one. The three
  *   subclasses are the results a caller really branches on: {@link OutOfDeviceMemoryError},
  *   {@link OutOfHostMemoryError} and {@link DeviceLostError}. {@link vkErrorFor} picks the class for a result.
- * - {@link DestroyedResourceError}: an object was used after its `destroy()` (lifecycle misuse, never a Vulkan error).
+ * - {@link DestroyedResourceError}: an object was used after its `destroy()` or its parent's (lifecycle misuse, never a
+ *   Vulkan error).
  * - {@link CorruptionError}: an allocator of the debug build found an allocation's margin overwritten.
  * - {@link AllocationLostError}: an allocation that can become lost was made lost and then used.
  * - Bad arguments are plain `TypeError` / `RangeError` whose message names the argument and shows the bad value
@@ -162,21 +163,28 @@ export function corruptionErrorFor(operation: string, message: string, allocatio
 }
 
 /**
- * An object was used after `destroy()` (or after its parent was destroyed).
- * The message names the kind and the label: "Buffer 'shadowMap' has been destroyed".
+ * An object was used after `destroy()`, or after a parent of it was destroyed (engine/lifetime.ts: destroying a
+ * parent destroys its dependents first).
+ *
+ * The message names the kind and the label: "Buffer 'shadowMap' has been destroyed"; when a parent went away, it
+ * names that parent too: "Buffer 'shadowMap' cannot be used: its Allocator 'main' was destroyed".
  */
 export class DestroyedResourceError extends Error {
   /** The kind of object, e.g. "Allocation", "Allocator", "Buffer". */
   readonly kind: string;
   /** Its label, or undefined when it had none. */
   readonly label: string | undefined;
+  /** The parent whose destruction took it along, e.g. "Allocator 'main'"; undefined when it was destroyed itself. */
+  readonly parent: string | undefined;
 
-  constructor(kind: string, label?: string, operation?: string) {
+  constructor(kind: string, label?: string, operation?: string, parent?: string) {
     const who = label === undefined ? `${kind}` : `${kind} '${label}'`;
-    super(`${who} has been destroyed${operation ? ` (in ${operation})` : ""}`);
+    const what = parent === undefined ? "has been destroyed" : `cannot be used: its ${parent} was destroyed`;
+    super(`${who} ${what}${operation ? ` (in ${operation})` : ""}`);
     this.name = "DestroyedResourceError";
     this.kind = kind;
     this.label = label;
+    this.parent = parent;
   }
 }
 

@@ -214,7 +214,9 @@ export class Allocation {
     const h = this._handle;
     if (h === 0 || this.allocator._handle === 0 || (this.pool !== null && this.pool._handle === 0)) {
       if (this._lostFrame >= 0 && !this.destroyed) throw new AllocationLostError(this.label, this._lostFrame, operation);
-      throw new DestroyedResourceError("Allocation", this.label, operation);
+      // Freed with its pool or allocator (engine/lifetime.ts): the message names the parent that went away.
+      const parent = this.allocator._handle === 0 ? this.allocator._destroyCause : this.pool !== null && this.pool._handle === 0 ? this.pool._goneCause : undefined;
+      throw new DestroyedResourceError("Allocation", this.label, operation, parent);
     }
     return h;
   }

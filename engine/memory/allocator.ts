@@ -7,10 +7,12 @@
  * - Every {@link Allocation} belongs to exactly one Allocator. Buffers and images made by createBuffer /
  *   createImage belong to their allocation and are destroyed with it (destroyBuffer / destroyImage).
  * - Custom pools ({@link createPool}) belong to their allocator too; see engine/memory/pool.ts.
- * - destroy() with allocations still alive does not fail: it reports each of them (name, size, memory
- *   type, kind, pool, creation stack when `captureStacks` is on), frees them, detaches their mapped views,
- *   destroys the pools left, and only then destroys the VmaAllocator. Every object of the allocator then
- *   throws DestroyedResourceError.
+ * - destroy() with dependents still alive does not fail (engine/lifetime.ts states the whole graph): it first
+ *   destroys the FrameManagers made over it (and what they hold), then its pools, reporting each by name in one
+ *   warning; then it reports each allocation still alive (name, size, memory type, kind, pool, creation stack when
+ *   `captureStacks` is on), frees them, detaches their mapped views, and only then destroys the VmaAllocator.
+ *   Every object of the allocator then throws DestroyedResourceError naming the allocator. An allocator made over
+ *   the device of a {@link Context} is that context's dependent: `context.destroy()` destroys it first.
  *
  * - Allocations created with `canBecomeLost` may be made lost by a later `canMakeOtherLost` allocation, or by
  *   makePoolAllocationsLost: the rules (frame index, frameInUseCount, least recently used first, per pool or memory
@@ -28,6 +30,7 @@ import { nvk } from "../vulkan/nvk.js";
 import { HandleCellPool, isNvkHandle, rawHandle } from "../vulkan/handles.js";
 import { formatBytes } from "../format.js";
 import { Allocation, AllocationInfo } from "./allocation.js";
+import { Dependents, HandleWatch, cascadeReport, creationStack, dependentsOfDevice, lifetimeName, reportCascade, reportCollected, unwatch, watch } from "../lifetime.js";
 import { AllocationCreateFlags, encodeAllocationOptions, type AllocationOptions, MemoryUsage } from "./usage.js";
 import { Pool, type PoolOptions, type PoolTarget } from "./pool.js";
 import { parseStatsString, type StatsDump } from "./dump.js";
@@ -299,6 +302,14 @@ export class Allocator {
   private frameIndex = 0;
   private readonly typeDomains: LostDomain[];
   private readonly imageSizeCache = new Map<string, number>();
+  /** The GC safety net of its allocations (engine/lifetime.ts): cheap enough for createBuffer / destroyBuffer. */
+  private readonly leakWatch = new HandleWatch((handle) => this.collectedUnfreed(handle));
+  /** @internal The FrameManagers made over it (engine/lifetime.ts): destroyed before it, in creation order. */
+  readonly _dependents = new Dependents();
+  /** The ancestor whose destroy() took it along (its Context), once that happened. */
+  private goneCause: string | undefined = undefined;
+  /** The dependents of the Context whose device it allocates from, when a Context of vkmem made that device. */
+  private readonly deviceDependents: Dependents | undefined;
 
   /** @internal Use {@link createAllocator}. */
   constructor(source: AllocatorDevice, options: AllocatorOptions) {
@@ -368,6 +379,43 @@ export class Allocator {
     this.onLeaks = options.onLeaks;
     this.frameInUseCount = frameInUseCount;
     this.typeDomains = props.types.map(() => new LostDomain(frameInUseCount));
+    this.deviceDependents = dependentsOfDevice(rawHandle(source.device));
+    this.deviceDependents?.add(this);
+    watch(this, "Allocator", this.label, creationStack(this.stacks !== null));
+  }
+
+  /** @internal What reports and errors call it: "Allocator 'label'". */
+  get _lifetimeName(): string {
+    return lifetimeName("Allocator", this.label);
+  }
+
+  /** GC collected an Allocation whose handle was never freed: report it (its memory stays; GC calls no VMA). */
+  private collectedUnfreed(handle: number): void {
+    if (this._handle === 0) return; // freed and reported by destroy()
+    let name: string | null;
+    try {
+      name = this._native.getAllocationName(handle);
+    } catch {
+      return; // freed natively with its pool by the pool's destroy(), which reported it
+    }
+    reportCollected("Allocation", name, this.stacks?.get(handle));
+  }
+
+  /** @internal What destroyed it, for the errors of what it made: the ancestor that took it along, or itself. */
+  get _destroyCause(): string {
+    return this.goneCause ?? this._lifetimeName;
+  }
+
+  /** @internal Whether it was made with `captureStacks` (its dependents capture theirs too). */
+  get _capturesStacks(): boolean {
+    return this.stacks !== null;
+  }
+
+  /** @internal Its Context is being destroyed (`cause`): destroy it, and its dependents, first. */
+  _destroyWithParent(cause: string): void {
+    if (this._handle === 0) return;
+    this.goneCause = cause;
+    this.destroy();
   }
 
   /** True once destroyed. */
@@ -377,7 +425,7 @@ export class Allocator {
 
   private live(operation: string): number {
     const h = this._handle;
-    if (h === 0) throw new DestroyedResourceError("Allocator", this.label, operation);
+    if (h === 0) throw new DestroyedResourceError("Allocator", this.label, operation, this.goneCause);
     return h;
   }
 
@@ -426,6 +474,8 @@ export class Allocator {
       options?.pool ?? null,
     );
     if (this.stacks !== null) this.stacks.set(handle, new Error().stack?.split("\n").slice(3).join("\n") ?? "");
+    // The safety net (engine/lifetime.ts): only a warning when GC finds it unfreed; its pool or allocator frees it.
+    this.leakWatch.watch(allocation, handle);
     if (options !== undefined && options.canBecomeLost === true) {
       const pool = options.pool;
       const domain = pool !== undefined ? (pool._lostDomain ??= new LostDomain(pool.frameInUseCount ?? this.frameInUseCount)) : this.typeDomains[scratch[Slot.OutMemoryType]];
@@ -757,6 +807,7 @@ export class Allocator {
     const created = allocation.kind !== "memory" ? allocation._resource : null;
     allocation._release();
     if (this.stacks !== null) this.stacks.delete(h);
+    this.leakWatch.forget(h);
     this.nativeFree(h);
     // The buffer/image object vkmem made now names a destroyed object: it becomes a null handle and its
     // cell serves the next one (HandleCellPool).
@@ -1157,27 +1208,41 @@ export class Allocator {
   }
 
   /**
-   * Destroys the allocator. Allocations still alive are reported (returned, and passed to `onLeaks` or
-   * emitted as one process warning), their buffers and images destroyed and their memory freed first,
-   * so nothing aborts. A second call does nothing and returns [].
+   * Destroys the allocator and everything made over it (engine/lifetime.ts). Live FrameManagers (with their
+   * streamers, buffers and textures) and pools are destroyed first and named in one process warning. Allocations
+   * still alive are reported (returned, and passed to `onLeaks` or emitted as one process warning), their buffers
+   * and images destroyed and their memory freed first, so nothing aborts. A second call does nothing and returns [].
+   * Afterwards every use of the allocator or of anything it made throws {@link DestroyedResourceError}.
    */
   destroy(): LeakReport[] {
     const h = this._handle;
     if (h === 0) return [];
+    const cause = this.goneCause ?? this._lifetimeName;
+    // Its dependents first, in the order of engine/lifetime.ts: frame managers (they free through it), then pools.
+    const cascade = cascadeReport();
+    this._dependents.destroyAll(cause, cascade);
     // Buddy pools are built over this allocator's allocations: they go first, while it is alive.
     const buddyLeaks: NativeLeak[] = [];
-    for (const p of this.pools) if (p instanceof BuddyPool) buddyLeaks.push(...p._destroyWithAllocator());
+    for (const p of this.pools) {
+      if (!(p instanceof BuddyPool)) continue;
+      cascade.names.push(p._lifetimeName);
+      buddyLeaks.push(...p._destroyWithAllocator(cause));
+    }
     for (const a of this.mapped) a._release();
     this.mapped.clear();
     for (const p of this.pools) {
+      if (!(p instanceof BuddyPool)) cascade.names.push(p._lifetimeName);
       p._lostDomain?.clear();
-      p._release();
+      p._release(cause);
     }
     this.pools.clear();
     for (const d of this.typeDomains) d.clear();
     this._handle = 0;
+    this.deviceDependents?.delete(this);
+    unwatch(this);
+    reportCascade(this._lifetimeName, cascade);
     const { leaks, messages } = this._native.destroyAllocator(h);
-    const reports = this._reportLeaks(`Allocator${this.label ? ` '${this.label}'` : ""}`, [...buddyLeaks, ...leaks], messages);
+    const reports = this._reportLeaks(this._lifetimeName, [...buddyLeaks, ...leaks], messages);
     this.stacks?.clear();
     return reports;
   }

@@ -73,6 +73,7 @@ import { Allocation, AllocationInfo, type AllocationKind, type MappedRange } fro
 import { Pool, type PoolOptions } from "./pool.js";
 import { AllocationCreateFlags, MemoryUsage, type AllocationOptions } from "./usage.js";
 import { createVirtualBlock, type VirtualBlock } from "./virtual-block.js";
+import { unwatch } from "../lifetime.js";
 
 /** {@link BuddyPool.getStatistics}: the pool statistics every pool gives, plus the buddy's internal waste. */
 export interface BuddyPoolStatistics extends NativeStatistics {
@@ -333,6 +334,7 @@ export class BuddyAllocation extends Allocation {
 
   /** @internal The pool frees it: detach the view, mark freed. */
   override _release(): void {
+    unwatch(this);
     this.dropView();
     this.bMapCount = 0;
     this._handle = 0;
@@ -453,17 +455,23 @@ export class BuddyPool extends Pool {
    */
   override destroy(): LeakReport[] {
     if (this._handle === 0) return [];
+    unwatch(this);
     const leaks = this.teardown();
     this.allocator._forgetPool(this);
     return this.allocator._reportLeaks(`Pool${this.bLabel !== undefined ? ` '${this.bLabel}'` : ""}`, leaks, []);
   }
 
   /** @internal The allocator is being destroyed: tear down now (it is still alive) and hand it the leaks. */
-  _destroyWithAllocator(): NativeLeak[] {
-    return this._handle === 0 ? [] : this.teardown();
+  _destroyWithAllocator(cause: string): NativeLeak[] {
+    if (this._handle === 0) return [];
+    unwatch(this);
+    this._goneCause = cause;
+    return this.teardown();
   }
 
-  override _release(): void {
+  override _release(cause?: string): void {
+    unwatch(this);
+    if (this._handle !== 0) this._goneCause = cause;
     this._handle = 0;
   }
 

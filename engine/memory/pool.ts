@@ -33,6 +33,7 @@ import type { Allocator, BufferInfo, ImageInfo, LeakReport } from "./allocator.j
 import type { AllocationOptions } from "./usage.js";
 import type { BuddyPool } from "./buddy-pool.js";
 import { checkFrameInUseCount, type LostAllocationStatistics, type LostDomain } from "./lost-allocations.js";
+import { creationStack, lifetimeName, unwatch, watch } from "../lifetime.js";
 
 /** The allocation algorithm of a pool. */
 export type PoolAlgorithm = "tlsf" | "linear" | "buddy";
@@ -198,7 +199,19 @@ export class Pool {
     this.frameInUseCount = frameInUseCount;
     this._handle = handle;
     this._label = o.name;
+    watch(this, "Pool", o.name, creationStack(allocator._capturesStacks));
   }
+
+  /** @internal What reports and errors call it: "Pool 'name'". */
+  get _lifetimeName(): string {
+    return lifetimeName("Pool", this.label);
+  }
+
+  /**
+   * @internal The ancestor whose destroy() took the pool along (its allocator, or what destroyed that), or undefined
+   * while it lives or when it was destroyed itself.
+   */
+  _goneCause: string | undefined = undefined;
 
   /** True once destroyed (by destroy() or with its allocator). */
   get destroyed(): boolean {
@@ -213,7 +226,7 @@ export class Pool {
   /** @internal Throws DestroyedResourceError when destroyed; returns the native handle. */
   _live(operation: string): number {
     const h = this._handle;
-    if (h === 0) throw new DestroyedResourceError("Pool", this._label, operation);
+    if (h === 0) throw new DestroyedResourceError("Pool", this.label, operation, this._goneCause);
     return h;
   }
 
@@ -286,14 +299,17 @@ export class Pool {
   destroy(): LeakReport[] {
     const h = this._handle;
     if (h === 0) return [];
+    unwatch(this);
     this.allocator._forgetPool(this);
     this._handle = 0;
     const { leaks, messages } = this.allocator._native.destroyPool(h);
     return this.allocator._reportLeaks(`Pool${this._label !== undefined ? ` '${this._label}'` : ""}`, leaks, messages);
   }
 
-  /** @internal The allocator is being destroyed: the native side destroys the pool with it. */
-  _release(): void {
+  /** @internal The allocator is being destroyed (on behalf of `cause`): the native side destroys the pool with it. */
+  _release(cause?: string): void {
+    unwatch(this);
+    if (this._handle !== 0) this._goneCause = cause;
     this._handle = 0;
   }
 }

@@ -36,6 +36,7 @@ import type { AllocationStrategy } from "./usage.js";
 import { BuddyAllocator, type OffsetStatistics } from "./buddy-allocator.js";
 import { LinearAllocator } from "./linear-allocator.js";
 import { TlsfAllocator } from "./tlsf-allocator.js";
+import { unwatch, watch } from "../lifetime.js";
 
 /**
  * The algorithm of a virtual block.
@@ -275,6 +276,7 @@ export class VirtualBlock {
       this._tlsf = new TlsfAllocator(size);
     }
     this._handle = 1;
+    watch(this, "VirtualBlock", this.label);
   }
 
   /** True once destroyed. */
@@ -586,6 +588,7 @@ export class VirtualBlock {
   destroy(): VirtualLeakReport[] {
     const h = this._handle;
     if (h === 0) return [];
+    unwatch(this);
     this._handle = 0;
     this._epoch++;
     let reports: VirtualLeakReport[];

@@ -5,6 +5,8 @@
  * download through the manager). `destroy()` hands it to the manager's release queue under that serial, so its
  * memory is freed only once that frame's fence has signaled; a buffer no submitted frame used is freed at once.
  * A second `destroy()` does nothing; every other member then throws {@link DestroyedResourceError} naming the label.
+ * Destroying its manager (or the allocator or context above it) destroys a live buffer first; its errors then name
+ * that parent (engine/lifetime.ts).
  * @module
  */
 import { DestroyedResourceError } from "../errors.js";
@@ -87,13 +89,13 @@ export class Buffer {
 
   /** The nvk VkBuffer. @throws DestroyedResourceError after destroy(). */
   get handle(): NvkHandle {
-    if (this.#destroyed) throw new DestroyedResourceError("Buffer", this.label, "handle");
+    if (this.#destroyed) throw new DestroyedResourceError("Buffer", this.label, "handle", this._goneCause);
     return this.#handle;
   }
 
   /** The VMA allocation behind it. @throws DestroyedResourceError after destroy(). */
   get allocation(): Allocation {
-    if (this.#destroyed) throw new DestroyedResourceError("Buffer", this.label, "allocation");
+    if (this.#destroyed) throw new DestroyedResourceError("Buffer", this.label, "allocation", this._goneCause);
     return this.#allocation;
   }
 
@@ -103,7 +105,7 @@ export class Buffer {
    * @throws DestroyedResourceError after destroy().
    */
   markUsed(): void {
-    if (this.#destroyed) throw new DestroyedResourceError("Buffer", this.label, "markUsed");
+    if (this.#destroyed) throw new DestroyedResourceError("Buffer", this.label, "markUsed", this._goneCause);
     this.lastUsedSerial = this.#owner.recordingSerial;
     if (this._owner === Owner.None) this._owner = Owner.Main;
   }
@@ -116,6 +118,24 @@ export class Buffer {
     if (this.#destroyed) return;
     this.#destroyed = true;
     this.#owner.releaseResource(this);
+  }
+
+  /**
+   * @internal The ancestor whose destroy() took it along (its FrameManager, or what destroyed that); undefined while
+   * it lives or when it was destroyed itself. Later uses name it (engine/lifetime.ts).
+   */
+  _goneCause: string | undefined = undefined;
+
+  /** @internal What reports and errors call it. */
+  get _lifetimeName(): string {
+    return `Buffer '${this.label}'`;
+  }
+
+  /** @internal Its manager is being destroyed on behalf of `cause`: destroy it now (through the release queue). */
+  _destroyWithParent(cause: string): void {
+    if (this.#destroyed) return;
+    this._goneCause = cause;
+    this.destroy();
   }
 
   /** @internal The handle and allocation, for the manager's deferred destruction (no destroyed check). */

@@ -33,8 +33,20 @@
  *   `destroy()` (see engine/resources/release-queue.ts).
  * - `waitIdle()` waits for every submitted frame and retires everything they held; `destroy()` does the same, then
  *   also runs what was queued under a frame that will now never be submitted, and destroys the slots' fences and
- *   command pools. The manager owns neither the Context nor the Allocator: destroy it before them. Every method but
- *   `destroy()` and `destroyed` then throws {@link DestroyedResourceError}.
+ *   command pools. The manager owns neither the Context nor the Allocator; it is their dependent (engine/lifetime.ts):
+ *   destroying either destroys the manager first. Its own dependents are its TextureStreamers and the Buffers and
+ *   Textures it made: `destroy()` destroys those still alive first (streamers, then resources, through the release
+ *   queue) and names them in one warning. Every method but `destroy()` and `destroyed` then throws
+ *   {@link DestroyedResourceError}, naming the parent when one took the manager along.
+ * - A download settles without the application's help. Its promise resolves once the fence of the submission that
+ *   carries it has signaled: a later `beginFrame()` or `waitIdle()` sees that, and so does the manager itself, which
+ *   polls the fences (vkGetFenceStatus, never blocking, on a timer that keeps Node alive) while a submitted download
+ *   is pending. A download queued between frames rides on the next frame; when no frame has begun by the next turn of
+ *   the event loop, the manager submits it (with the uploads queued before it) on its own, as Dawn's device tick
+ *   flushes pending commands, and waits for that small submission. A download left in a frame that is begun and
+ *   never ended cannot complete: when Node is about to exit with it pending, it is rejected with an Error saying so,
+ *   rather than Node exiting silently (code 13). `destroy()` waits for the submitted downloads and resolves them,
+ *   and rejects those never submitted with DestroyedResourceError.
  * @module
  */
 import { DestroyedResourceError, check, describeValue } from "../errors.js";
@@ -49,6 +61,7 @@ import { ReleaseQueue } from "./release-queue.js";
 import { Texture } from "./texture.js";
 import { Transfers, completeRegion, type ImageRegion, type TransferStatistics } from "./transfers.js";
 import { UploadRing, type UploadRingOptions, type UploadRingStatistics } from "./upload-ring.js";
+import { Dependents, cascadeReport, creationStack, lifetimeName, reportCascade, unwatch, watch } from "../lifetime.js";
 
 /** Options of {@link createFrameManager}. Every member is optional. */
 export interface FrameManagerOptions {
@@ -280,7 +293,8 @@ interface Slot {
 /**
  * Creates a {@link FrameManager} over `context`'s queue, feeding `allocator` its frame index.
  *
- * The caller owns the manager and destroys it (before the allocator and the context).
+ * The caller owns the manager and destroys it; destroying the allocator or the context first destroys it along
+ * (engine/lifetime.ts).
  * @throws TypeError for a bad argument or an unknown option; RangeError when `framesInFlight` is not 2 or 3.
  * @throws DestroyedResourceError when the context or the allocator is destroyed.
  * @throws VkError when creating the fences or command pools fails.
@@ -293,7 +307,7 @@ export function createFrameManager(context: Context, allocator: Allocator, optio
  * N frames in flight on one queue, with a release queue retired by their fences. See the module comment.
  *
  * Created by {@link createFrameManager} (or `new FrameManager`); destroyed by its owner with
- * {@link FrameManager.destroy}, before the allocator and the context it was made over.
+ * {@link FrameManager.destroy}, or with the allocator or the context it was made over (engine/lifetime.ts).
  */
 export class FrameManager implements ResourceOwner {
   /** The label given at creation, if any. */
@@ -325,6 +339,16 @@ export class FrameManager implements ResourceOwner {
   #transfers: Transfers;
   #transient: UploadRing;
   readonly #transientAlign: Record<TransientUsage, number>;
+  /** @internal Its TextureStreamers (engine/lifetime.ts): destroyed first by destroy(). */
+  readonly _dependents = new Dependents();
+  /** The Buffers and Textures it made that are not destroyed yet; destroy() destroys them. */
+  readonly #resources = new Set<Buffer | Texture>();
+  /** The ancestor whose destroy() took it along (its Allocator, or that allocator's Context), once that happened. */
+  #goneCause: string | undefined = undefined;
+  /** The timer that polls fences for pending downloads (null when none is armed). */
+  #downloadTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Registered on process 'beforeExit' while downloads are pending. */
+  #beforeExit: (() => void) | null = null;
 
   /**
    * Creates the frame slots (a command pool, a primary command buffer and a signaled fence each). Same as
@@ -380,7 +404,7 @@ export class FrameManager implements ResourceOwner {
       transfers = new Transfers(context, allocator, name, slots.map((s) => s.pool), stagingRing, waitSerial);
       this.#transient = new UploadRing(allocator, `${name} transient`, limits.nonCoherentAtomSize, transientRing, waitSerial);
     } catch (error) {
-      transfers?.destroy(true);
+      transfers?.destroy(true, name);
       for (const slot of slots) {
         nvk.vkDestroyFence(device, slot.fence, null);
         nvk.vkDestroyCommandPool(device, slot.pool, null);
@@ -389,6 +413,20 @@ export class FrameManager implements ResourceOwner {
     }
     this.#transfers = transfers;
     this.#slots = slots;
+    allocator._dependents.add(this);
+    watch(this, "FrameManager", this.label, creationStack(allocator._capturesStacks));
+  }
+
+  /** @internal What reports and errors call it: "FrameManager 'label'". */
+  get _lifetimeName(): string {
+    return lifetimeName("FrameManager", this.label);
+  }
+
+  /** @internal Its allocator (or that allocator's context) is being destroyed on behalf of `cause`. */
+  _destroyWithParent(cause: string): void {
+    if (this.#slots === null) return;
+    this.#goneCause = cause;
+    this.destroy();
   }
 
   #createSlots(context: Context, count: number): Slot[] {
@@ -427,7 +465,7 @@ export class FrameManager implements ResourceOwner {
 
   #live(operation: string): Slot[] {
     const slots = this.#slots;
-    if (slots === null) throw new DestroyedResourceError("FrameManager", this.label, operation);
+    if (slots === null) throw new DestroyedResourceError("FrameManager", this.label, operation, this.#goneCause);
     return slots;
   }
 
@@ -576,6 +614,8 @@ export class FrameManager implements ResourceOwner {
       }
       this.#completedSerial = slot.serial;
     }
+    // A download-only submission (see downloads in the module comment) may have used this slot's pool.
+    this.#transfers.waitFlush(index);
     check(nvk.vkResetCommandPool(this.#device, slot.pool, 0), "vkResetCommandPool", this.label);
     this.#transfers.beginSlot(index);
     check(nvk.vkBeginCommandBuffer(slot.commandBuffer, this.#beginInfo), "vkBeginCommandBuffer", this.label);
@@ -642,6 +682,7 @@ export class FrameManager implements ResourceOwner {
     check(nvk.vkQueueSubmit(this.#queue, 1, [submit], slot.fence), "vkQueueSubmit", this.label);
     slot.serial = frame.serial;
     this.#submittedSerial = frame.serial;
+    if (this.#beforeExit !== null) this.#watchDownloads();
     const us = (performance.now() - start) * 1000;
     const stats = this.#frameStats;
     if (stats !== null) {
@@ -717,7 +758,10 @@ export class FrameManager implements ResourceOwner {
     if (this.#frameStats !== null) this.#frameStats.resourcesCreated++;
     const allocator = this.allocator;
     const release = new ResourceRelease(`Buffer '${label}'`, allocation.size, () => allocator.destroyBuffer(buffer, allocation));
-    return new Buffer(this, label, desc.size, usage, buffer, allocation, release);
+    const made = new Buffer(this, label, desc.size, usage, buffer, allocation, release);
+    this.#resources.add(made);
+    watch(made, "Buffer", label, creationStack(allocator._capturesStacks));
+    return made;
   }
 
   /**
@@ -779,11 +823,16 @@ export class FrameManager implements ResourceOwner {
       nvk.vkDestroyImageView(device, view, null);
       allocator.destroyImage(image, allocation);
     });
-    return new Texture(this, { label, width, height, depth, format: desc.format, mipLevels, arrayLayers, usage }, info, image, view, allocation, release);
+    const texture = new Texture(this, { label, width, height, depth, format: desc.format, mipLevels, arrayLayers, usage }, info, image, view, allocation, release);
+    this.#resources.add(texture);
+    watch(texture, "Texture", label, creationStack(allocator._capturesStacks));
+    return texture;
   }
 
   /** @internal Called once by Buffer/Texture.destroy(): frees now or after the last frame that used it. */
   releaseResource(resource: Buffer | Texture): void {
+    this.#resources.delete(resource);
+    unwatch(resource);
     if (this.#slots === null) {
       // The manager is gone: it waited for the GPU when it was destroyed, so nothing can be in flight.
       if (!this.allocator.destroyed && !this.context.destroyed) resource._release.destroy();
@@ -867,8 +916,11 @@ export class FrameManager implements ResourceOwner {
 
   /**
    * Reads `size` bytes of `buffer` from `offset` back to the CPU, as they are after the commands of the frame
-   * being recorded (or of the next one). The promise resolves once that frame's fence is seen signaled, by a later
-   * `beginFrame()`, `waitIdle()` or `destroy()` (which rejects downloads never submitted). For tests and tools.
+   * being recorded (or of the next one). The promise resolves once that frame's fence is seen signaled: by a later
+   * `beginFrame()` or `waitIdle()`, or by the manager itself, which polls the fence meanwhile, and submits a download
+   * queued between frames on its own when no frame begins by the next turn of the event loop (see the module
+   * comment). `destroy()` resolves the submitted ones and rejects those never submitted with DestroyedResourceError;
+   * a download left in a frame that is never ended is rejected when Node is about to exit. For tests and tools.
    * @throws TypeError / RangeError for bad arguments; DestroyedResourceError for a destroyed buffer.
    */
   download(buffer: Buffer, offset = 0, size?: number): Promise<Uint8Array> {
@@ -881,6 +933,7 @@ export class FrameManager implements ResourceOwner {
     if (buffer._owner === Owner.None) buffer._owner = Owner.Main;
     const promise = this.#transfers.download(buffer, offset, n);
     buffer.lastUsedSerial = this.#useSerial();
+    this.#watchDownloads();
     return promise;
   }
 
@@ -899,6 +952,7 @@ export class FrameManager implements ResourceOwner {
     if (texture._owners[sub] === Owner.None) throw new RangeError(`${op}: mip ${r.mipLevel} layer ${r.arrayLayer} of texture '${texture.label}' has no contents yet (nothing uploaded)`);
     const promise = this.#transfers.downloadImage(texture, r);
     texture.lastUsedSerial = this.#useSerial();
+    this.#watchDownloads();
     return promise;
   }
 
@@ -909,7 +963,7 @@ export class FrameManager implements ResourceOwner {
    * @throws DestroyedResourceError after destroy().
    */
   allocateTransient(size: number, usage: TransientUsage = "uniform"): TransientAllocation {
-    if (this.#slots === null) throw new DestroyedResourceError("FrameManager", this.label, "allocateTransient");
+    if (this.#slots === null) throw new DestroyedResourceError("FrameManager", this.label, "allocateTransient", this.#goneCause);
     const align = this.#transientAlign[usage];
     if (align === undefined || !Object.hasOwn(this.#transientAlign, usage)) {
       throw new RangeError(`FrameManager${this.#labelText()}.allocateTransient: usage must be "uniform", "storage", "vertex", "index" or "copy", got ${describeValue(usage)}`);
@@ -1045,17 +1099,100 @@ export class FrameManager implements ResourceOwner {
     this.#completedSerial = this.#submittedSerial;
   }
 
+  // ------------------------------------------------------------------ downloads settle on their own
+
   /**
-   * Waits for every submitted frame, runs every queued destruction (those of a frame begun but not submitted too:
-   * it never will be), and destroys the slots' fences and command pools. A second call does nothing.
+   * Keeps pending downloads moving (see the module comment): arms the poll when a submitted download waits for its
+   * fence, or when an unrecorded one waits between frames; holds a 'beforeExit' hook while any is pending.
+   */
+  #watchDownloads(): void {
+    const t = this.#transfers;
+    const submitted = t.submittedDownloads;
+    const unrecorded = t.unrecordedDownloads;
+    if (submitted + unrecorded === 0) {
+      this.#stopWatchingDownloads();
+      return;
+    }
+    if (this.#beforeExit === null) {
+      this.#beforeExit = () => this.#onBeforeExit();
+      process.on("beforeExit", this.#beforeExit);
+    }
+    if (this.#downloadTimer === null && (submitted > 0 || this.#open === null)) {
+      // A ref'd timer: Node stays alive until the GPU has finished what the promises wait for.
+      this.#downloadTimer = setTimeout(() => this.#pollDownloads(), submitted > 0 ? 1 : 0);
+    }
+  }
+
+  #stopWatchingDownloads(): void {
+    if (this.#downloadTimer !== null) clearTimeout(this.#downloadTimer);
+    this.#downloadTimer = null;
+    if (this.#beforeExit !== null) process.off("beforeExit", this.#beforeExit);
+    this.#beforeExit = null;
+  }
+
+  /** One poll: which fences have signaled (without blocking), what settles, and a submission of its own if needed. */
+  #pollDownloads(): void {
+    this.#downloadTimer = null;
+    const slots = this.#slots;
+    if (slots === null) return;
+    const t = this.#transfers;
+    try {
+      // A signaled fence covers every earlier serial on the queue: the newest signaled one is the completed serial.
+      let done = this.#completedSerial;
+      for (const slot of slots) {
+        if (slot.serial > done && nvk.vkGetFenceStatus(this.#device, slot.fence) === 0) done = slot.serial;
+      }
+      this.#completedSerial = done;
+      t.settleDownloads(done);
+      t.pollFlush();
+      if (this.#open === null && t.unrecordedDownloads > 0) t.flushDownloads();
+    } catch (error) {
+      // Device lost or out of memory while submitting: every pending download is rejected, none left hanging.
+      t.rejectUnrecorded(error);
+      t.abandonSubmitted(error);
+    }
+    this.#watchDownloads();
+  }
+
+  /** Node is about to exit with downloads pending: finish them, or reject those that never can complete. */
+  #onBeforeExit(): void {
+    if (this.#slots === null) return this.#stopWatchingDownloads();
+    const open = this.#open;
+    if (open !== null && this.#transfers.unrecordedDownloads > 0) {
+      this.#transfers.rejectUnrecorded(
+        new Error(`FrameManager${this.#labelText()}: download(s) queued in frame ${open.frameNumber}, which was begun and never ended, cannot complete: call endFrame()`),
+      );
+    }
+    this.#pollDownloads();
+  }
+
+  /**
+   * Destroys the manager and its dependents (engine/lifetime.ts): its TextureStreamers, then its live Buffers and
+   * Textures (named in one warning), through the release queue. Then it waits for every submitted frame, runs every
+   * queued destruction (those of a frame begun but not submitted too: it never will be), settles the downloads
+   * (submitted ones resolve, the others reject with DestroyedResourceError), and destroys the rings and the slots'
+   * fences and command pools. A second call does nothing.
    *
-   * The Context and the Allocator stay alive: they are the caller's. When the context was destroyed first, no
-   * Vulkan call is made (its objects are gone with the device) and the queued destructions still run.
+   * The Context and the Allocator stay alive: they are the caller's (destroying either destroys the manager first).
    * @throws whatever a destroy callback threw (after everything is destroyed).
    */
   destroy(): void {
     const slots = this.#slots;
     if (slots === null) return;
+    const cause = this.#goneCause ?? this._lifetimeName;
+    // Dependents first, while the manager still works: streamers queue their images and pools here, then the live
+    // resources go through the release queue like any destroy().
+    const cascade = cascadeReport();
+    this._dependents.destroyAll(cause, cascade);
+    for (const r of [...this.#resources]) {
+      cascade.names.push(r._lifetimeName);
+      try {
+        r._destroyWithParent(cause);
+      } catch (e) {
+        cascade.errors.push(e);
+      }
+    }
+    this.#stopWatchingDownloads();
     const deviceAlive = !this.context.destroyed;
     if (deviceAlive) this.#waitSubmitted(slots, false);
     this.#open = null;
@@ -1069,7 +1206,7 @@ export class FrameManager implements ResourceOwner {
     try {
       // Downloads whose frames completed resolve; the rest reject. The rings go back to the allocator.
       if (deviceAlive) this.#transfers.retire(this.#completedSerial);
-      this.#transfers.destroy(deviceAlive && !this.allocator.destroyed);
+      this.#transfers.destroy(deviceAlive && !this.allocator.destroyed, cause);
       if (deviceAlive && !this.allocator.destroyed) this.#transient.destroy();
     } catch (e) {
       error ??= e;
@@ -1080,6 +1217,9 @@ export class FrameManager implements ResourceOwner {
         nvk.vkDestroyCommandPool(this.#device, slot.pool, null); // frees the slot's command buffer
       }
     }
+    this.allocator._dependents.delete(this);
+    unwatch(this);
+    reportCascade(this._lifetimeName, cascade);
     if (error !== null) throw error;
   }
 

@@ -53,6 +53,7 @@
  * @module
  */
 import { DestroyedResourceError, OutOfDeviceMemoryError, describeValue } from "../errors.js";
+import { creationStack, lifetimeName, unwatch, watch } from "../lifetime.js";
 import type { Allocation } from "../memory/allocation.js";
 import type { Allocator, ImageInfo } from "../memory/allocator.js";
 import type { Pool } from "../memory/pool.js";
@@ -367,7 +368,7 @@ export function createTextureStreamer(frames: FrameManager, options?: TextureStr
 
 /**
  * Streams registered textures under a memory budget; see the module comment. Made by {@link createTextureStreamer};
- * destroyed by {@link TextureStreamer.destroy}, before its frame manager.
+ * destroyed by {@link TextureStreamer.destroy}, or with its frame manager (engine/lifetime.ts).
  */
 export class TextureStreamer {
   readonly label: string;
@@ -525,6 +526,23 @@ export class TextureStreamer {
     const placeholder = this.#placeholder;
     this.#placeholderShow = Object.freeze({ view: placeholder.view, texture: placeholder, firstMip: -1, lastMip: -1, placeholder: true });
     this.#frame = this.#emptyStatistics(-1);
+    frames._dependents.add(this);
+    watch(this, "TextureStreamer", this.label, creationStack(frames.allocator._capturesStacks));
+  }
+
+  /** The ancestor whose destroy() took it along (its FrameManager, or what destroyed that), once that happened. */
+  #goneCause: string | undefined = undefined;
+
+  /** @internal What reports and errors call it: "TextureStreamer 'label'". */
+  get _lifetimeName(): string {
+    return lifetimeName("TextureStreamer", this.label);
+  }
+
+  /** @internal Its frame manager is being destroyed on behalf of `cause` (engine/lifetime.ts). */
+  _destroyWithParent(cause: string): void {
+    if (this.#pool === null) return;
+    this.#goneCause = cause;
+    this.destroy();
   }
 
   #makePlaceholder(): Texture {
@@ -573,7 +591,7 @@ export class TextureStreamer {
 
   #live(operation: string): Pool {
     const pool = this.#pool;
-    if (pool === null) throw new DestroyedResourceError("TextureStreamer", this.label, operation);
+    if (pool === null) throw new DestroyedResourceError("TextureStreamer", this.label, operation, this.#goneCause);
     return pool;
   }
 
@@ -1147,11 +1165,14 @@ export class TextureStreamer {
 
   /**
    * Releases every streamed image and tail, the placeholder (when the streamer made it) and both pools, through the
-   * frame manager's release queue. Registered textures are destroyed. A second call does nothing.
+   * frame manager's release queue. Registered textures are destroyed. A second call does nothing. Destroying the
+   * frame manager (or its allocator, or their context) destroys the streamer first (engine/lifetime.ts).
    */
   destroy(): void {
     const pool = this.#pool;
     if (pool === null) return;
+    this.frames._dependents.delete(this);
+    unwatch(this);
     for (const t of [...this.#registered]) this._unregister(t);
     this.#heap.clear();
     this.#tailHeap.clear();

@@ -96,24 +96,24 @@ export class Texture {
 
   /** The nvk VkImage. @throws DestroyedResourceError after destroy(). */
   get image(): NvkHandle {
-    if (this.#destroyed) throw new DestroyedResourceError("Texture", this.label, "image");
+    if (this.#destroyed) throw new DestroyedResourceError("Texture", this.label, "image", this._goneCause);
     return this.#image;
   }
 
   /** The default VkImageView: every mip level and layer. @throws DestroyedResourceError after destroy(). */
   get view(): NvkHandle {
-    if (this.#destroyed) throw new DestroyedResourceError("Texture", this.label, "view");
+    if (this.#destroyed) throw new DestroyedResourceError("Texture", this.label, "view", this._goneCause);
     return this.#view;
   }
 
   /** The VMA allocation behind it. @throws DestroyedResourceError after destroy(). */
   get allocation(): Allocation {
-    if (this.#destroyed) throw new DestroyedResourceError("Texture", this.label, "allocation");
+    if (this.#destroyed) throw new DestroyedResourceError("Texture", this.label, "allocation", this._goneCause);
     return this.#allocation;
   }
 
   #subresource(op: string, mipLevel: unknown, arrayLayer: unknown): number {
-    if (this.#destroyed) throw new DestroyedResourceError("Texture", this.label, op);
+    if (this.#destroyed) throw new DestroyedResourceError("Texture", this.label, op, this._goneCause);
     if (!Number.isInteger(mipLevel) || (mipLevel as number) < 0 || (mipLevel as number) >= this.mipLevels) {
       throw new RangeError(`Texture '${this.label}'.${op}: mipLevel must be an integer from 0 to ${this.mipLevels - 1}, got ${describeValue(mipLevel)}`);
     }
@@ -141,7 +141,7 @@ export class Texture {
       throw new RangeError(`Texture '${this.label}'.assumeLayout: layout must be a VkImageLayout (0 to 8, or one of the extension layouts vkmem knows), got ${describeValue(layout)}`);
     }
     if (mipLevel === undefined && arrayLayer === undefined) {
-      if (this.#destroyed) throw new DestroyedResourceError("Texture", this.label, "assumeLayout");
+      if (this.#destroyed) throw new DestroyedResourceError("Texture", this.label, "assumeLayout", this._goneCause);
       this._layouts.fill(layout);
       this._owners.fill(Owner.Main);
       return;
@@ -153,7 +153,7 @@ export class Texture {
 
   /** Records that the frame being recorded uses this texture. @throws DestroyedResourceError after destroy(). */
   markUsed(): void {
-    if (this.#destroyed) throw new DestroyedResourceError("Texture", this.label, "markUsed");
+    if (this.#destroyed) throw new DestroyedResourceError("Texture", this.label, "markUsed", this._goneCause);
     this.lastUsedSerial = this.#owner.recordingSerial;
     // The main queue uses it now: later uploads must stay on that queue (no transfer-queue write can race the use).
     // Once done, later calls (every frame that samples it) skip the walk over the subresources.
@@ -169,6 +169,24 @@ export class Texture {
     if (this.#destroyed) return;
     this.#destroyed = true;
     this.#owner.releaseResource(this);
+  }
+
+  /**
+   * @internal The ancestor whose destroy() took it along (its FrameManager, or what destroyed that); undefined while
+   * it lives or when it was destroyed itself. Later uses name it (engine/lifetime.ts).
+   */
+  _goneCause: string | undefined = undefined;
+
+  /** @internal What reports and errors call it. */
+  get _lifetimeName(): string {
+    return `Texture '${this.label}'`;
+  }
+
+  /** @internal Its manager is being destroyed on behalf of `cause`: destroy it now (through the release queue). */
+  _destroyWithParent(cause: string): void {
+    if (this.#destroyed) return;
+    this._goneCause = cause;
+    this.destroy();
   }
 
   /** @internal */

@@ -24,10 +24,16 @@
  *   than the ring are split into pieces (whole rows for images) that go through it one after the other.
  * - Readback. A download gets its own host-visible buffer, filled by a copy recorded at the end of the frame that
  *   carries it, then a barrier to HOST_READ; the promise resolves with a copy of the bytes (invalidated first on
- *   non-coherent memory) once that frame's fence has signaled, and the buffer is freed then.
+ *   non-coherent memory) once that frame's fence has signaled, and the buffer is freed then. A download queued
+ *   between frames, when the manager finds no frame coming (engine/resources/frame-manager.ts), is submitted on its
+ *   own: {@link Transfers.flushDownloads} records the pending upload batch and the downloads into one command buffer
+ *   of the current slot and submits it with a fence of its own, which {@link Transfers.pollFlush} checks without
+ *   blocking. Its staging bytes stay with the serial of the next frame (they are retired after that frame's fence,
+ *   which the queue signals after this submission's), and the slot's command pool is not reset before its fence:
+ *   {@link Transfers.waitFlush} waits for it first.
  * @module
  */
-import { check, describeValue } from "../errors.js";
+import { DestroyedResourceError, check, describeValue } from "../errors.js";
 import type { Allocator } from "../memory/allocator.js";
 import type { Allocation } from "../memory/allocation.js";
 import { MemoryUsage } from "../memory/usage.js";
@@ -58,6 +64,9 @@ const QUEUE_FAMILY_IGNORED = 0xffffffff;
 const WHOLE_SIZE = 0xffffffffffffffffn;
 const NO_TIMEOUT = (1n << 64n) - 1n;
 const COMMAND_BUFFER_ONE_TIME_SUBMIT = 0x1;
+const VK_SUCCESS = 0;
+/** The serial of a download submitted on its own by flushDownloads (its fence is the download fence). */
+const FLUSHED = -1;
 
 /** A region of one image subresource (tightly packed rows in the data). */
 export interface ImageRegion {
@@ -221,10 +230,16 @@ export class Transfers {
   readonly #acquireBuffers: Buffer[] = [];
   readonly #acquireImages: { texture: Texture; sub: number }[] = [];
   readonly #downloads: Download[] = [];
+  /** Downloads rejected while submitted (abandonSubmitted): their buffers are freed by destroy(). */
+  readonly #abandoned: Download[] = [];
   readonly #slots: SlotCommands[];
   readonly #copyAlign: number;
   readonly #beginInfo = new nvk.VkCommandBufferBeginInfo({ flags: COMMAND_BUFFER_ONE_TIME_SUBMIT });
   #flushFence: NvkHandle | null = null;
+  /** The fence of the download-only submission (flushDownloads), made on first use. */
+  #downloadFence: NvkHandle | null = null;
+  /** The slot whose command pool holds that submission's command buffer while it may run, else -1. */
+  #flushSlot = -1;
   #slot = 0;
   #uploads = 0;
   #uploadedBytes = 0;
@@ -693,10 +708,19 @@ export class Transfers {
   /** Frees what every serial up to `completedSerial` held and resolves their downloads. */
   retire(completedSerial: number): void {
     this.staging.retire(completedSerial);
+    this.settleDownloads(completedSerial);
+  }
+
+  /** Resolves the downloads of the frames up to `completedSerial` (their fences have signaled). */
+  settleDownloads(completedSerial: number): void {
     if (this.#downloads.length === 0) return;
+    this.#settle((d) => d.serial > 0 && d.serial <= completedSerial);
+  }
+
+  #settle(due: (d: Download) => boolean): void {
     const keep: Download[] = [];
     for (const d of this.#downloads) {
-      if (d.serial === 0 || d.serial > completedSerial) {
+      if (!due(d)) {
         keep.push(d);
         continue;
       }
@@ -713,14 +737,127 @@ export class Transfers {
     this.#downloads.push(...keep);
   }
 
+  /** Downloads not recorded in any submission yet. */
+  get unrecordedDownloads(): number {
+    let n = 0;
+    for (const d of this.#downloads) if (d.serial === 0) n++;
+    return n;
+  }
+
+  /** Downloads recorded in a submission whose fence is not known signaled yet. */
+  get submittedDownloads(): number {
+    return this.#downloads.length - this.unrecordedDownloads;
+  }
+
+  /** Rejects every download not recorded yet with `error` (and frees its readback buffer). */
+  rejectUnrecorded(error: unknown): void {
+    const keep: Download[] = [];
+    for (const d of this.#downloads) {
+      if (d.serial !== 0) {
+        keep.push(d);
+        continue;
+      }
+      try {
+        this.#allocator.destroyBuffer(d.buffer, d.allocation);
+      } finally {
+        d.reject(error);
+      }
+    }
+    this.#downloads.length = 0;
+    this.#downloads.push(...keep);
+  }
+
   /**
-   * Frees everything: the staging ring, readback buffers (their promises reject when never recorded), the
-   * transfer pools and semaphores. The caller has waited for the GPU and retired what completed.
+   * Rejects every submitted download with `error` (a fence or submission failed: it may never be seen complete). Its
+   * readback buffer is kept until destroy(), which frees it after waiting for the GPU.
    */
-  destroy(deviceAlive: boolean): void {
+  abandonSubmitted(error: unknown): void {
+    const keep: Download[] = [];
+    for (const d of this.#downloads) {
+      if (d.serial === 0) keep.push(d);
+      else {
+        this.#abandoned.push(d);
+        d.reject(error);
+      }
+    }
+    this.#downloads.length = 0;
+    this.#downloads.push(...keep);
+    this.#flushSlot = -1;
+  }
+
+  /**
+   * Submits the pending upload batch and the unrecorded downloads on their own, between frames (see the module
+   * comment), with the download fence. Does nothing while an earlier such submission may still run.
+   */
+  flushDownloads(): void {
+    if (this.#flushSlot >= 0 || this.unrecordedDownloads === 0) return;
+    const device = this.#device;
+    if (this.#downloadFence === null) {
+      const fence = new nvk.VkFence();
+      check(nvk.vkCreateFence(device, new nvk.VkFenceCreateInfo(), null, fence), "vkCreateFence", this.#label);
+      this.#downloadFence = fence;
+    }
+    const { transferCmd, mainCmd } = this.record();
+    const cmd = this.#commandBuffer(false);
+    this.recordDownloads(cmd, FLUSHED);
+    check(nvk.vkEndCommandBuffer(cmd), "vkEndCommandBuffer", this.#label);
+    const semaphore = transferCmd !== null ? this.submitTransfer(transferCmd) : null;
+    const submit = new nvk.VkSubmitInfo({
+      waitSemaphoreCount: semaphore !== null ? 1 : 0,
+      pWaitSemaphores: semaphore !== null ? [semaphore] : null,
+      pWaitDstStageMask: semaphore !== null ? new Int32Array([STAGE_ALL]) : null,
+      commandBufferCount: mainCmd !== null ? 2 : 1,
+      pCommandBuffers: mainCmd !== null ? [mainCmd, cmd] : [cmd],
+    });
+    check(nvk.vkQueueSubmit(this.#context.queue, 1, [submit], this.#downloadFence), "vkQueueSubmit", this.#label);
+    this.#flushSlot = this.#slot;
+  }
+
+  /** Whether a download-only submission may still run. */
+  get flushing(): boolean {
+    return this.#flushSlot >= 0;
+  }
+
+  /** Resolves the downloads of the download-only submission when its fence has signaled (never blocks). */
+  pollFlush(): void {
+    if (this.#flushSlot < 0) return;
+    const status = nvk.vkGetFenceStatus(this.#device, this.#downloadFence!);
+    if (status !== VK_SUCCESS) {
+      check(status, "vkGetFenceStatus", this.#label);
+      return;
+    }
+    this.#flushDone();
+  }
+
+  /**
+   * Waits for the download-only submission when it used slot `index` (all slots when omitted), before that slot's
+   * command pool is reset or destroyed, and resolves its downloads.
+   */
+  waitFlush(index?: number): void {
+    if (this.#flushSlot < 0 || (index !== undefined && index !== this.#flushSlot)) return;
+    check(nvk.vkWaitForFences(this.#device, 1, [this.#downloadFence!], true, NO_TIMEOUT), "vkWaitForFences", this.#label);
+    this.#flushDone();
+  }
+
+  #flushDone(): void {
+    this.#flushSlot = -1;
+    check(nvk.vkResetFences(this.#device, 1, [this.#downloadFence!]), "vkResetFences", this.#label);
+    this.#settle((d) => d.serial === FLUSHED);
+  }
+
+  /**
+   * Frees everything: the staging ring, readback buffers, the transfer pools and semaphores. The caller has waited
+   * for the GPU and retired what completed; a download-only submission is waited for here and its downloads
+   * resolve. Downloads never submitted are rejected with DestroyedResourceError naming `cause` (the manager, or
+   * the ancestor that destroyed it).
+   */
+  destroy(deviceAlive: boolean, cause: string): void {
+    if (deviceAlive) this.waitFlush();
+    for (const d of this.#abandoned) if (deviceAlive && !this.#allocator.destroyed) this.#allocator.destroyBuffer(d.buffer, d.allocation);
+    this.#abandoned.length = 0;
     for (const d of this.#downloads) {
       if (deviceAlive && !this.#allocator.destroyed) this.#allocator.destroyBuffer(d.buffer, d.allocation);
-      d.reject(new Error(`${this.#label}: download of '${d.source.label}' was never submitted (the manager was destroyed first)`));
+      d.reject(new DestroyedResourceError("Download", d.source.label, "download, never submitted", cause));
     }
     this.#downloads.length = 0;
     this.#main.clear();
@@ -737,6 +874,8 @@ export class Transfers {
     this.#slots.length = 0;
     if (this.#flushFence !== null) nvk.vkDestroyFence(this.#device, this.#flushFence, null);
     this.#flushFence = null;
+    if (this.#downloadFence !== null) nvk.vkDestroyFence(this.#device, this.#downloadFence, null);
+    this.#downloadFence = null;
   }
 }
 

@@ -4,9 +4,11 @@
  *
  * Invariants:
  * - A {@link Context} owns every Vulkan object it creates and destroys them all in `destroy()`, in reverse order
- *   of creation, after waiting for the device to go idle. Objects created by others on its device (VMA
- *   allocators, buffers, pipelines) must be destroyed before it; the validation layer reports any that are not
- *   as messages collected during `destroy()`, which stay readable afterwards.
+ *   of creation, after waiting for the device to go idle. Before that it destroys its dependents (engine/lifetime.ts):
+ *   every vkmem Allocator made over its device, and with them their FrameManagers, pools and allocations, named in
+ *   one warning. Objects created by others on its device (pipelines, raw nvk objects) must be destroyed before it;
+ *   the validation layer reports any that are not as messages collected during `destroy()`, which stay readable
+ *   afterwards.
  * - The device gets exactly the extensions and features VMA can use that this physical device has, plus those
  *   the caller asks for. Extensions promoted to core in the version in use are not enabled again. Unsupported
  *   extensions are refused before `vkCreateDevice` (asking lavapipe for one crashes the process instead of
@@ -24,6 +26,7 @@
 import { DestroyedResourceError, check, describeValue, vkErrorFor } from "../errors.js";
 import { isNvkHandle, rawHandle, type NvkHandle } from "./handles.js";
 import { addressOf, nvk, type VkInout } from "./nvk.js";
+import { Dependents, cascadeReport, registerDevice, reportCascade, unregisterDevice } from "../lifetime.js";
 
 /** The severity of a validation message, from the debug-utils severity bit. */
 export type ValidationSeverity = "error" | "warning" | "info" | "verbose";
@@ -167,7 +170,13 @@ export function vulkanVersionString(version: number): string {
 // ---------------------------------------------------------------------------------------------------------------
 // Which context nvk's extension-function pointers belong to.
 
-let currentContext: Context | null = null;
+// Weak: being the current context must not keep a Context dropped without destroy() (and every Allocator made over
+// its device, engine/lifetime.ts) from being collected and reported.
+let currentContext: WeakRef<Context> | null = null;
+
+function isCurrent(context: Context): boolean {
+  return currentContext !== null && currentContext.deref() === context;
+}
 
 function forgetCurrent(): void {
   currentContext = null;
@@ -404,12 +413,15 @@ export class Context {
   #live: LiveObjects | null;
   readonly #info: ContextInfo;
   readonly #messages: ValidationMessage[];
+  /** The Allocators made over its device (engine/lifetime.ts), destroyed by destroy() before the device. */
+  readonly #dependents = new Dependents();
 
   /** @internal Use {@link createContext}. */
   constructor(live: LiveObjects, info: ContextInfo, messages: ValidationMessage[]) {
     this.#live = live;
     this.#info = info;
     this.#messages = messages;
+    registerDevice(rawHandle(live.device), this.#dependents);
   }
 
   #use(member: string): LiveObjects {
@@ -548,10 +560,10 @@ export class Context {
    */
   makeCurrent(): void {
     const live = this.#use("makeCurrent");
-    if (currentContext === this) return;
+    if (isCurrent(this)) return;
     nvk.vkUseInstance(live.instance);
     nvk.vkUseDevice(live.device);
-    currentContext = this;
+    currentContext = new WeakRef(this);
   }
 
   /**
@@ -635,23 +647,33 @@ export class Context {
   }
 
   /**
-   * Waits for the device to go idle, then destroys the command pool, device, messenger and instance.
+   * Waits for the device to go idle, destroys its dependents (every Allocator made over its device, with their
+   * FrameManagers, pools and allocations: see engine/lifetime.ts), then the command pool, device, messenger and
+   * instance. Live dependents are named in one process warning; using them afterwards throws
+   * {@link DestroyedResourceError} naming the Context.
    *
    * A second call does nothing. Messages the validation layer reports meanwhile (e.g. objects still alive on the
    * device) are collected and stay readable in `validationMessages`. Never throws: a failed wait (device lost)
-   * does not stop the destruction.
+   * does not stop the destruction, and what a dependent's destruction threw is part of the warning.
    */
   destroy(): void {
     const live = this.#live;
     if (live === null) return;
     this.makeCurrent();
-    this.#live = null;
     nvk.vkDeviceWaitIdle(live.device);
+    // The dependents go while the device is alive (their frame managers still wait on their fences and free
+    // through VMA); no Vulkan or VMA call may reach the device after vkDestroyDevice.
+    const cascade = cascadeReport();
+    this.#dependents.destroyAll("Context", cascade);
+    reportCascade("Context", cascade);
+    unregisterDevice(rawHandle(live.device));
+    this.makeCurrent();
+    this.#live = null;
     nvk.vkDestroyCommandPool(live.device, live.commandPool, null);
     nvk.vkDestroyDevice(live.device, null);
     if (live.messenger !== null) nvk.vkDestroyDebugUtilsMessengerEXT(live.instance, live.messenger, null);
     nvk.vkDestroyInstance(live.instance, null);
-    if (currentContext === this) forgetCurrent();
+    if (isCurrent(this)) forgetCurrent();
   }
 }
 
@@ -978,7 +1000,7 @@ export function createContext(options?: ContextOptions): Context {
     };
     const live: LiveObjects = { instance, messenger, physicalDevice: survey.handle, device, queue, transferQueue, commandPool };
     const context = new Context(live, info, messages);
-    currentContext = context; // nvk's pointers now belong to the instance and device just created
+    currentContext = new WeakRef(context); // nvk's pointers now belong to the instance and device just created
     return context;
   } catch (error) {
     if (device !== null) nvk.vkDestroyDevice(device, null);
