@@ -1143,17 +1143,19 @@ export class Allocator {
    * the memory types and the live allocations whose margin it was. On the normal build nothing can be checked:
    * `ok` is true, `result` is VK_ERROR_FEATURE_NOT_PRESENT and the message says detection is not compiled in; the
    * same on the debug build for memory types that are not HOST_VISIBLE | HOST_COHERENT. See engine/memory/corruption.ts.
-   * @throws RangeError when memoryTypeBits is not a non-zero mask of this device's memory types.
+   * As in VMA, `memoryTypeBits` is a uint32 mask whose bits beyond the device's memory types are ignored, so
+   * 0xFFFFFFFF means every memory type.
+   * @throws RangeError when memoryTypeBits is not a uint32 mask or names none of this device's memory types.
    * @throws VkError when VMA cannot map a block to check it; DestroyedResourceError after destroy().
    */
-  checkCorruption(memoryTypeBits: number = 2 ** this.memoryTypes.length - 1): CorruptionReport {
+  checkCorruption(memoryTypeBits: number = 0xffffffff): CorruptionReport {
     const op = "checkCorruption";
     const h = this.live(op);
     const all = 2 ** this.memoryTypes.length - 1;
-    if (!(Number.isInteger(memoryTypeBits) && memoryTypeBits > 0 && memoryTypeBits <= all)) {
-      fail(op, "memoryTypeBits", `must be a non-zero mask of the device's ${this.memoryTypes.length} memory type(s) (at most 0x${all.toString(16)})`, memoryTypeBits);
+    if (!isUint32(memoryTypeBits) || (memoryTypeBits & all) === 0) {
+      fail(op, "memoryTypeBits", `must be a uint32 mask naming at least one of the device's ${this.memoryTypes.length} memory type(s) (0x${all.toString(16)}; 0xffffffff: all)`, memoryTypeBits);
     }
-    return checkCorruptionReport(this._native, h, this.debug, memoryTypeBits, null, this.memoryTypes.map((t) => t.propertyFlags));
+    return checkCorruptionReport(this._native, h, this.debug, (memoryTypeBits & all) >>> 0, null, this.memoryTypes.map((t) => t.propertyFlags));
   }
 
   /**

@@ -18,7 +18,8 @@
  * - Memory. Every streamed image is allocated from one custom pool of DEVICE_LOCAL memory (requiredFlags, so that a
  *   discrete GPU never places it in host memory) whose blocks add up to at most the budget: VK_EXT_memory_budget's
  *   budget for that heap times `budgetFraction` when the extension is there, else the heap size limit the allocator
- *   was made with, else VMA's estimate times `budgetFraction`; or `budgetBytes`. The pool's block count is the hard
+ *   was made with, else VMA's estimate times `budgetFraction`; or `budgetBytes`, lowered to the heap size limit
+ *   when there is one below it (the streamer fits itself to the heap rather than refusing). The pool's block count is the hard
  *   limit, so memory never goes above the budget. Images are created `canBecomeLost` and `canMakeOtherLost`: a new
  *   one that does not fit makes the least recently used images lost, never one used in the last frameInUseCount
  *   frames (the pool's, framesInFlight - 1 by default, so the GPU is done with whatever is taken).
@@ -88,7 +89,10 @@ export interface StreamedTextureDescription {
 
 /** Options of {@link createTextureStreamer}. */
 export interface TextureStreamerOptions {
-  /** The memory budget in bytes. Default: from VK_EXT_memory_budget, the heap size limit, or VMA's estimate. */
+  /**
+   * The memory budget in bytes. Default: from VK_EXT_memory_budget, the heap size limit, or VMA's estimate. A value
+   * above the allocator's heap size limit for the streamer's heap is lowered to that limit.
+   */
   budgetBytes?: number;
   /** Share of the heap's budget taken when `budgetBytes` and a heap size limit are absent (default 0.5). */
   budgetFraction?: number;
@@ -475,6 +479,10 @@ export class TextureStreamer {
       budget = Math.floor(allocator.getHeapBudgets()[heap]!.budget * fraction);
       this.budgetSource = "heap-estimate";
     }
+    // A heap size limit is a hard ceiling (VMA refuses any block beyond it): a budget asked above it is fitted to
+    // it, so that the pools' blocks are sized for the heap that exists rather than refused at creation.
+    const heapLimit = allocator.heapSizeLimits[heap]!;
+    if (heapLimit > 0 && budget > heapLimit) budget = heapLimit;
     const tailSize = options.tailSize ?? 32;
     if (!(Number.isInteger(tailSize) && tailSize >= 0 && tailSize <= 16384)) throw new RangeError(`${op}: option 'tailSize' must be an integer from 0 to 16384, got ${describeValue(tailSize)}`);
     const tailFraction = options.tailBudgetFraction ?? 0.125;
