@@ -32,6 +32,7 @@ import { AllocationCreateFlags, encodeAllocationOptions, type AllocationOptions,
 import { Pool, type PoolOptions, type PoolTarget } from "./pool.js";
 import { parseStatsString, type StatsDump } from "./dump.js";
 import { BuddyAllocation, BuddyPool } from "./buddy-pool.js";
+import { DeviceFlagPolicy } from "../vulkan/flag-bits.js";
 import { checkCorruptionReport, parseDebugOptions, settingsOf, type CorruptionReport, type DebugOptions, type DebugSettings } from "./corruption.js";
 
 /** Where an allocator gets its device from: a Context, or raw nvk handles and the instance's apiVersion. */
@@ -47,8 +48,26 @@ export interface AllocatorDevice {
   apiVersion?: number;
   /** Device extensions that were enabled; VMA flags follow from them. */
   enabledDeviceExtensions?: Iterable<string>;
-  /** Device features that were enabled. */
-  features?: { memoryPriority?: boolean; bufferDeviceAddress?: boolean; maintenance4?: boolean };
+  /**
+   * Device features that were enabled. VMA flags follow from the first three; the others decide which buffer and
+   * image flag bits are allowed (engine/vulkan/flag-bits.ts): a feature not listed counts as not enabled, so the
+   * bits it gates (sparse, PROTECTED, capture replay, ...) are refused.
+   */
+  features?: {
+    memoryPriority?: boolean;
+    bufferDeviceAddress?: boolean;
+    maintenance4?: boolean;
+    bufferDeviceAddressCaptureReplay?: boolean;
+    sparseBinding?: boolean;
+    sparseResidencyBuffer?: boolean;
+    sparseResidencyImage2D?: boolean;
+    sparseResidencyImage3D?: boolean;
+    sparseResidencyAliased?: boolean;
+    protectedMemory?: boolean;
+    descriptorBufferCaptureReplay?: boolean;
+    descriptorBufferPushDescriptors?: boolean;
+    hostImageCopy?: boolean;
+  };
 }
 
 /** Options of {@link createAllocator}. */
@@ -289,6 +308,8 @@ export class Allocator {
   private readonly nativeCreateImage: (allocator: number) => number;
   private readonly nativeFree: (allocation: number) => void;
   private readonly maxAllocationSize: number;
+  /** The buffer and image flag bits this device allows (flag-bits.ts). */
+  private readonly flagPolicy: DeviceFlagPolicy;
   private readonly mapped = new Set<Allocation>();
   private readonly pools = new Set<Pool>();
   private readonly stacks: Map<number, string> | null;
@@ -330,6 +351,11 @@ export class Allocator {
     }
 
     const flags = allocatorFlagsFor(source, apiVersion) | extra;
+    this.flagPolicy = new DeviceFlagPolicy({
+      apiVersion: Math.min(apiVersion, VK_API_1_3 | 0xfff),
+      extensions: source.enabledDeviceExtensions ?? [],
+      features: source.features ?? {},
+    });
     this.label = options.label;
     this.device = source.device;
     this.physicalDevice = source.physicalDevice;
@@ -449,7 +475,7 @@ export class Allocator {
   }
 
   /** Checks a buffer description (messages name `arg`) and writes it into the scratch (kIn0..). */
-  private encodeBufferInfo(bufferInfo: BufferInfo, op: string, arg: string): void {
+  private encodeBufferInfo(bufferInfo: BufferInfo, op: string, arg: string, bind = true): void {
     if (bufferInfo === null || typeof bufferInfo !== "object") fail(op, arg, "must be an object", bufferInfo, TypeError);
     const { size, usage } = bufferInfo;
     const flags = bufferInfo.flags ?? 0;
@@ -460,6 +486,8 @@ export class Allocator {
     }
     if (!isUint32(usage) || usage === 0) fail(op, `${arg}.usage`, "must be non-zero VkBufferUsageFlags", usage);
     if (!isUint32(flags)) fail(op, `${arg}.flags`, "must be VkBufferCreateFlags", flags);
+    this.flagPolicy.check(usage, "bufferUsage", bind, op, `${arg}.usage`);
+    this.flagPolicy.check(flags, "bufferCreate", bind, op, `${arg}.flags`);
     if (sharingMode !== 0) fail(op, `${arg}.sharingMode`, CONCURRENT_UNSUPPORTED, sharingMode);
     scratch[0] = size;
     scratch[1] = usage;
@@ -527,7 +555,7 @@ export class Allocator {
    * Checks an image description against the device (messages name `arg`) and writes it into the scratch
    * (kIn0..), in the order native ReadImageCreateInfo reads it.
    */
-  private encodeImageInfo(imageInfo: ImageInfo, op: string, arg: string): void {
+  private encodeImageInfo(imageInfo: ImageInfo, op: string, arg: string, bind = true): void {
     if (imageInfo === null || typeof imageInfo !== "object") fail(op, arg, "must be an object", imageInfo, TypeError);
     const imageType = imageInfo.imageType ?? 1;
     const { format, extent, usage } = imageInfo;
@@ -553,6 +581,8 @@ export class Allocator {
     if (tiling !== 0 && tiling !== 1) fail(op, `${arg}.tiling`, "must be 0 (optimal) or 1 (linear)", tiling);
     if (!isUint32(usage) || usage === 0) fail(op, `${arg}.usage`, "must be non-zero VkImageUsageFlags", usage);
     if (!isUint32(flags)) fail(op, `${arg}.flags`, "must be VkImageCreateFlags", flags);
+    this.flagPolicy.check(usage, "imageUsage", bind, op, `${arg}.usage`);
+    this.flagPolicy.check(flags, "imageCreate", bind, op, `${arg}.flags`);
     if (initialLayout !== 0 && initialLayout !== 8) fail(op, `${arg}.initialLayout`, "must be 0 (UNDEFINED) or 8 (PREINITIALIZED)", initialLayout);
     if (sharingMode !== 0) fail(op, `${arg}.sharingMode`, CONCURRENT_UNSUPPORTED, sharingMode);
     if (imageType === 0 && (height !== 1 || depth !== 1)) fail(op, `${arg}.extent`, "of a 1D image must have height 1 and depth 1", extent);
@@ -1040,8 +1070,9 @@ export class Allocator {
     optionsArg: string,
   ): number {
     const h = this.live(op);
-    if (kind === "buffer") this.encodeBufferInfo(info as BufferInfo, op, infoArg);
-    else this.encodeImageInfo(info as ImageInfo, op, infoArg);
+    // A query: the description may have bits VMA could not bind (sparse, DISJOINT) as long as the device allows them.
+    if (kind === "buffer") this.encodeBufferInfo(info as BufferInfo, op, infoArg, false);
+    else this.encodeImageInfo(info as ImageInfo, op, infoArg, false);
     this.refusePool(allocationOptions, op, optionsArg);
     encodeAllocationOptions(allocationOptions, op, optionsArg, this);
     const r = kind === "buffer" ? this._native.findMemoryTypeIndexForBufferInfo(h) : this._native.findMemoryTypeIndexForImageInfo(h);
