@@ -32,7 +32,7 @@ import { AllocationCreateFlags, encodeAllocationOptions, type AllocationOptions,
 import { Pool, type PoolOptions, type PoolTarget } from "./pool.js";
 import { parseStatsString, type StatsDump } from "./dump.js";
 import { BuddyAllocation, BuddyPool } from "./buddy-pool.js";
-import { DeviceFlagPolicy } from "../vulkan/flag-bits.js";
+import { DeviceFlagPolicy, type FlagField } from "../vulkan/flag-bits.js";
 import { checkCorruptionReport, parseDebugOptions, settingsOf, type CorruptionReport, type DebugOptions, type DebugSettings } from "./corruption.js";
 
 /** Where an allocator gets its device from: a Context, or raw nvk handles and the instance's apiVersion. */
@@ -67,6 +67,12 @@ export interface AllocatorDevice {
     descriptorBufferCaptureReplay?: boolean;
     descriptorBufferPushDescriptors?: boolean;
     hostImageCopy?: boolean;
+    geometryShader?: boolean;
+    tessellationShader?: boolean;
+    conditionalRendering?: boolean;
+    taskShader?: boolean;
+    meshShader?: boolean;
+    transformFeedback?: boolean;
   };
 }
 
@@ -791,6 +797,15 @@ export class Allocator {
     // The buffer/image object vkmem made now names a destroyed object: it becomes a null handle and its
     // cell serves the next one (HandleCellPool).
     if (created !== null) handleCells.recycle(created);
+  }
+
+  /**
+   * @internal Refuses a value of a Vulkan flags type with bits this allocator's device does not allow
+   * (engine/vulkan/flag-bits.ts), for the layers above that pass such values to Vulkan (endFrame's waitStages).
+   * @throws RangeError naming `arg` and the bits.
+   */
+  _checkFlagBits(value: number, field: FlagField, op: string, arg: string): void {
+    this.flagPolicy.check(value, field, false, op, arg);
   }
 
   /** @internal Allocation tells its allocator it holds a mapped view (detached on destroy). */

@@ -687,6 +687,7 @@ export class FrameManager implements ResourceOwner {
         if (stages.length !== waits.length) {
           throw new RangeError(`${op}: option 'waitStages' must have one entry per wait semaphore (${waits.length}), got ${describeValue(stages)}`);
         }
+        stages.forEach((s, i) => this.allocator._checkFlagBits(s, "pipelineStage", op, `option 'waitStages[${i}]'`));
       }
     }
     return { waits, stages: stages ?? waits.map(() => PIPELINE_STAGE_ALL_COMMANDS), signals };

@@ -1,6 +1,6 @@
 /**
  * Which bits of the Vulkan bitmasks vkmem passes through (VkBufferUsageFlags, VkBufferCreateFlags,
- * VkImageUsageFlags, VkImageCreateFlags) a device allows, so that a bit it does not allow is refused in TS with a
+ * VkImageUsageFlags, VkImageCreateFlags, and the VkPipelineStageFlags of endFrame's waitStages) a device allows, so that a bit it does not allow is refused in TS with a
  * RangeError before any Vulkan call sees it (the validation layer calls such a bit "-parameter" or a feature VUID; a
  * driver without the layer is free to do anything with it).
  *
@@ -11,7 +11,8 @@
  *   before it was promoted) is enabled.
  * - `extensions`: for a bit that no core version defines, at least one of them must be enabled.
  * - `features`: every entry must be an enabled feature (an entry "a|b" needs a or b): sparse binding, residency
- *   and aliasing need the sparse features, PROTECTED needs protectedMemory, SHADER_DEVICE_ADDRESS needs
+ *   and aliasing need the sparse features, PROTECTED needs protectedMemory, the geometry and tessellation stages
+ *   need geometryShader / tessellationShader, SHADER_DEVICE_ADDRESS needs
  *   bufferDeviceAddress (without it VMA cannot allocate the memory with VK_MEMORY_ALLOCATE_DEVICE_ADDRESS_BIT).
  * - `unbindable`: a resource with this bit cannot get one VkDeviceMemory bound with vkBind*Memory, which is what
  *   vmaCreateBuffer / vmaCreateImage do (sparse resources are bound with vkQueueBindSparse; DISJOINT images bind
@@ -41,8 +42,11 @@ export interface FlagBit {
   readonly unbindable?: boolean;
 }
 
-/** The four bitmasks vkmem passes to Vulkan: buffer usage and create flags, image usage and create flags. */
-export type FlagField = "bufferUsage" | "bufferCreate" | "imageUsage" | "imageCreate";
+/**
+ * The bitmasks vkmem passes to Vulkan: buffer usage and create flags, image usage and create flags, and the
+ * pipeline stages a FrameManager's submission waits in (endFrame's waitStages).
+ */
+export type FlagField = "bufferUsage" | "bufferCreate" | "imageUsage" | "imageCreate" | "pipelineStage";
 
 const BDA = ["VK_KHR_buffer_device_address", "VK_EXT_buffer_device_address"];
 const DECODE = ["VK_KHR_video_decode_queue"];
@@ -155,11 +159,44 @@ export const IMAGE_CREATE_BITS: readonly FlagBit[] = [
   { value: 0x40000, name: "MULTISAMPLED_RENDER_TO_SINGLE_SAMPLED_EXT", extensions: ["VK_EXT_multisampled_render_to_single_sampled"] },
 ];
 
+const MESH = ["VK_EXT_mesh_shader", "VK_NV_mesh_shader"];
+
+/** VkPipelineStageFlagBits (the 32-bit ones vkQueueSubmit's pWaitDstStageMask takes). */
+export const PIPELINE_STAGE_BITS: readonly FlagBit[] = [
+  { value: 0x1, name: "TOP_OF_PIPE" },
+  { value: 0x2, name: "DRAW_INDIRECT" },
+  { value: 0x4, name: "VERTEX_INPUT" },
+  { value: 0x8, name: "VERTEX_SHADER" },
+  { value: 0x10, name: "TESSELLATION_CONTROL_SHADER", features: ["tessellationShader"] },
+  { value: 0x20, name: "TESSELLATION_EVALUATION_SHADER", features: ["tessellationShader"] },
+  { value: 0x40, name: "GEOMETRY_SHADER", features: ["geometryShader"] },
+  { value: 0x80, name: "FRAGMENT_SHADER" },
+  { value: 0x100, name: "EARLY_FRAGMENT_TESTS" },
+  { value: 0x200, name: "LATE_FRAGMENT_TESTS" },
+  { value: 0x400, name: "COLOR_ATTACHMENT_OUTPUT" },
+  { value: 0x800, name: "COMPUTE_SHADER" },
+  { value: 0x1000, name: "TRANSFER" },
+  { value: 0x2000, name: "BOTTOM_OF_PIPE" },
+  { value: 0x4000, name: "HOST" },
+  { value: 0x8000, name: "ALL_GRAPHICS" },
+  { value: 0x10000, name: "ALL_COMMANDS" },
+  { value: 0x20000, name: "COMMAND_PREPROCESS_NV", extensions: ["VK_NV_device_generated_commands"] },
+  { value: 0x40000, name: "CONDITIONAL_RENDERING_EXT", extensions: ["VK_EXT_conditional_rendering"], features: ["conditionalRendering"] },
+  { value: 0x80000, name: "TASK_SHADER_EXT", extensions: MESH, features: ["taskShader"] },
+  { value: 0x100000, name: "MESH_SHADER_EXT", extensions: MESH, features: ["meshShader"] },
+  { value: 0x200000, name: "RAY_TRACING_SHADER_KHR", extensions: ["VK_KHR_ray_tracing_pipeline", "VK_NV_ray_tracing"] },
+  { value: 0x400000, name: "FRAGMENT_SHADING_RATE_ATTACHMENT_KHR", extensions: ["VK_KHR_fragment_shading_rate", "VK_NV_shading_rate_image"] },
+  { value: 0x800000, name: "FRAGMENT_DENSITY_PROCESS_EXT", extensions: ["VK_EXT_fragment_density_map"] },
+  { value: 0x1000000, name: "TRANSFORM_FEEDBACK_EXT", extensions: ["VK_EXT_transform_feedback"], features: ["transformFeedback"] },
+  { value: 0x2000000, name: "ACCELERATION_STRUCTURE_BUILD_KHR", extensions: ["VK_KHR_acceleration_structure", "VK_NV_ray_tracing"] },
+];
+
 const TABLES: Readonly<Record<FlagField, readonly FlagBit[]>> = {
   bufferUsage: BUFFER_USAGE_BITS,
   bufferCreate: BUFFER_CREATE_BITS,
   imageUsage: IMAGE_USAGE_BITS,
   imageCreate: IMAGE_CREATE_BITS,
+  pipelineStage: PIPELINE_STAGE_BITS,
 };
 
 const TYPE_NAMES: Readonly<Record<FlagField, string>> = {
@@ -167,6 +204,7 @@ const TYPE_NAMES: Readonly<Record<FlagField, string>> = {
   bufferCreate: "VkBufferCreateFlags",
   imageUsage: "VkImageUsageFlags",
   imageCreate: "VkImageCreateFlags",
+  pipelineStage: "VkPipelineStageFlags",
 };
 
 /** What a device enabled, as far as the flag tables care. */
@@ -210,9 +248,9 @@ export class DeviceFlagPolicy {
 
   constructor(caps: DeviceCapabilities) {
     const extensions = new Set(caps.extensions);
-    this.allowed = { bufferUsage: 0, bufferCreate: 0, imageUsage: 0, imageCreate: 0 };
-    this.bindable = { bufferUsage: 0, bufferCreate: 0, imageUsage: 0, imageCreate: 0 };
-    this.why = { bufferUsage: new Map(), bufferCreate: new Map(), imageUsage: new Map(), imageCreate: new Map() };
+    this.allowed = { bufferUsage: 0, bufferCreate: 0, imageUsage: 0, imageCreate: 0, pipelineStage: 0 };
+    this.bindable = { bufferUsage: 0, bufferCreate: 0, imageUsage: 0, imageCreate: 0, pipelineStage: 0 };
+    this.why = { bufferUsage: new Map(), bufferCreate: new Map(), imageUsage: new Map(), imageCreate: new Map(), pipelineStage: new Map() };
     for (const field of Object.keys(TABLES) as FlagField[]) {
       for (const bit of TABLES[field]) {
         const reason = missing(bit, caps.apiVersion, extensions, caps.features);

@@ -16,6 +16,7 @@ import {
   IMAGE_CREATE_BITS,
   IMAGE_USAGE_BITS,
 } from "../../engine/vulkan/flag-bits.js";
+import { nvk } from "../../engine/vulkan/nvk.js";
 import { useGpuContext } from "../helpers/gpu.js";
 
 const API_1_0 = 1 << 22;
@@ -107,6 +108,25 @@ describe("on the device", () => {
     const frames = createFrameManager(context, allocator, { label: "flag frames" });
     expect(() => frames.createBuffer({ label: "bad", size: 64, usage: 0x7fffffff })).toThrow(/usage has bits 0x[0-9a-f]+ that this device does not allow/);
     expect(() => frames.createTexture({ label: "bad", width: 4, height: 4, format: RGBA8, usage: 0x10000 })).toThrow(/usage has bits 0x10000/);
+    frames.destroy();
+  });
+
+  test("endFrame's waitStages: stages of features the device did not enable, and unknown bits, are refused", () => {
+    const frames = createFrameManager(context, allocator, { label: "stage frames" });
+    const semaphore = new nvk.VkSemaphore();
+    expect(nvk.vkCreateSemaphore(context.device, new nvk.VkSemaphoreCreateInfo(), null, semaphore)).toBe(0);
+    frames.beginFrame();
+    frames.endFrame({ signalSemaphores: [semaphore] });
+    frames.beginFrame();
+    // The Context enables no geometryShader feature: VUID-vkQueueSubmit-pWaitDstStageMask-04090 before.
+    expect(() => frames.endFrame({ waitSemaphores: [semaphore], waitStages: [0x40] })).toThrow(
+      /endFrame: option 'waitStages\[0\]' has bits 0x40 that this device does not allow \(GEOMETRY_SHADER needs feature geometryShader\), got 64/,
+    );
+    expect(() => frames.endFrame({ waitSemaphores: [semaphore], waitStages: [0x4000000] })).toThrow(/0x4000000 is not a VkPipelineStageFlags bit/);
+    // The frame is still being recorded: a good call ends it.
+    frames.endFrame({ waitSemaphores: [semaphore], waitStages: [0x1000 | 0x800] });
+    frames.waitIdle();
+    nvk.vkDestroySemaphore(context.device, semaphore, null);
     frames.destroy();
   });
 
