@@ -22,6 +22,7 @@
  * @module
  */
 import { DestroyedResourceError, check, describeValue, vkErrorFor } from "../errors.js";
+import { checkOptionalOptions, isOptionsObject, optionalBoolean } from "../checks.js";
 import { LostDomain, checkFrameInUseCount, type AllocatorLostStatistics, type LostAllocationStatistics } from "./lost-allocations.js";
 import { debugNative, native, scratch, scratchU32, Slot, type NativeAddon, type NativeDetailedStatistics, type NativeHeapBudget, type NativeLeak } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
@@ -247,9 +248,7 @@ function isKnownFormat(v: unknown): v is number {
 }
 
 /** The VMA allocator flags that fit what the device enabled. */
-function allocatorFlagsFor(source: AllocatorDevice, apiVersion: number): number {
-  const ext = new Set(source.enabledDeviceExtensions ?? []);
-  const features = source.features ?? {};
+function allocatorFlagsFor(ext: ReadonlySet<string>, features: NonNullable<AllocatorDevice["features"]>, apiVersion: number): number {
   let flags = 0;
   if (apiVersion < VK_API_1_1) {
     if (ext.has("VK_KHR_dedicated_allocation") && ext.has("VK_KHR_get_memory_requirements2")) {
@@ -331,12 +330,28 @@ export class Allocator {
   constructor(source: AllocatorDevice, options: AllocatorOptions) {
     const op = "createAllocator";
     if (source === null || typeof source !== "object") fail(op, "device", "must be a Context or { instance, physicalDevice, device, vulkanApiVersion }", source, TypeError);
-    if (options === null || typeof options !== "object") fail(op, "options", "must be an object", options, TypeError);
+    if (!isOptionsObject(options)) fail(op, "options", "must be an object", options, TypeError);
     if (!isNvkHandle(source.instance, "VkInstance")) fail(op, "device.instance", "must be an nvk VkInstance", source.instance, TypeError);
     if (!isNvkHandle(source.physicalDevice, "VkPhysicalDevice")) fail(op, "device.physicalDevice", "must be an nvk VkPhysicalDevice", source.physicalDevice, TypeError);
     if (!isNvkHandle(source.device, "VkDevice")) fail(op, "device.device", "must be an nvk VkDevice", source.device, TypeError);
     const apiVersion = source.vulkanApiVersion ?? source.apiVersion ?? (1 << 22);
-    if (!isUint32(apiVersion) || apiVersion < 1 << 22) fail(op, "device.vulkanApiVersion", "must be a VK_MAKE_API_VERSION value >= 1.0", apiVersion);
+    if (!isUint32(apiVersion) || apiVersion < 1 << 22) {
+      fail(op, source.vulkanApiVersion !== undefined ? "device.vulkanApiVersion" : "device.apiVersion", "must be a VK_MAKE_API_VERSION value >= 1.0", apiVersion);
+    }
+    // Read once (an iterable may be a one-shot generator): an array, a Set (a Context's) or another iterable of
+    // names; a string is iterable too, but by characters.
+    const given = source.enabledDeviceExtensions;
+    if (given !== undefined && !(isOptionsObject(given) && typeof (given as Iterable<string>)[Symbol.iterator] === "function")) {
+      fail(op, "device.enabledDeviceExtensions", "must be an iterable (array, Set) of extension name strings", given, TypeError);
+    }
+    const extensions = new Set(given ?? []);
+    for (const e of extensions) if (typeof e !== "string") fail(op, "device.enabledDeviceExtensions", "must hold extension name strings only", e, TypeError);
+    const features = source.features ?? {};
+    if (!isOptionsObject(features)) fail(op, "device.features", "must be an object of booleans", features, TypeError);
+    for (const [name, on] of Object.entries(features)) {
+      if (on !== undefined && typeof on !== "boolean") fail(op, `device.features.${name}`, "must be a boolean", on, TypeError);
+    }
+    optionalBoolean(options.captureStacks, false, op, "options.captureStacks");
     const extra = options.flags ?? 0;
     if (!isUint32(extra) || (extra & ~0x3ff) !== 0) fail(op, "options.flags", "must be VmaAllocatorCreateFlags bits", extra);
     const blockSize = options.preferredLargeHeapBlockSize ?? 0;
@@ -356,12 +371,8 @@ export class Allocator {
       });
     }
 
-    const flags = allocatorFlagsFor(source, apiVersion) | extra;
-    this.flagPolicy = new DeviceFlagPolicy({
-      apiVersion: Math.min(apiVersion, VK_API_1_3 | 0xfff),
-      extensions: source.enabledDeviceExtensions ?? [],
-      features: source.features ?? {},
-    });
+    const flags = allocatorFlagsFor(extensions, features, apiVersion) | extra;
+    this.flagPolicy = new DeviceFlagPolicy({ apiVersion: Math.min(apiVersion, VK_API_1_3 | 0xfff), extensions, features });
     this.label = options.label;
     this.device = source.device;
     this.physicalDevice = source.physicalDevice;
@@ -482,7 +493,7 @@ export class Allocator {
 
   /** Checks a buffer description (messages name `arg`) and writes it into the scratch (kIn0..). */
   private encodeBufferInfo(bufferInfo: BufferInfo, op: string, arg: string, bind = true): void {
-    if (bufferInfo === null || typeof bufferInfo !== "object") fail(op, arg, "must be an object", bufferInfo, TypeError);
+    if (!isOptionsObject(bufferInfo)) fail(op, arg, "must be an object", bufferInfo, TypeError);
     const { size, usage } = bufferInfo;
     const flags = bufferInfo.flags ?? 0;
     const sharingMode = bufferInfo.sharingMode ?? 0;
@@ -562,10 +573,10 @@ export class Allocator {
    * (kIn0..), in the order native ReadImageCreateInfo reads it.
    */
   private encodeImageInfo(imageInfo: ImageInfo, op: string, arg: string, bind = true): void {
-    if (imageInfo === null || typeof imageInfo !== "object") fail(op, arg, "must be an object", imageInfo, TypeError);
+    if (!isOptionsObject(imageInfo)) fail(op, arg, "must be an object", imageInfo, TypeError);
     const imageType = imageInfo.imageType ?? 1;
     const { format, extent, usage } = imageInfo;
-    if (extent === null || typeof extent !== "object") fail(op, `${arg}.extent`, "must be { width, height, depth? }", extent, TypeError);
+    if (!isOptionsObject(extent)) fail(op, `${arg}.extent`, "must be { width, height, depth? }", extent, TypeError);
     const width = extent.width;
     const height = extent.height;
     const depth = extent.depth ?? 1;
@@ -643,7 +654,7 @@ export class Allocator {
   allocateMemory(requirements: MemoryRequirements, allocationOptions?: AllocationOptions): Allocation {
     const op = "allocateMemory";
     const h = this.live(op);
-    if (requirements === null || typeof requirements !== "object") fail(op, "requirements", "must be { size, alignment, memoryTypeBits }", requirements, TypeError);
+    if (!isOptionsObject(requirements)) fail(op, "requirements", "must be { size, alignment, memoryTypeBits }", requirements, TypeError);
     const { size, alignment, memoryTypeBits } = requirements;
     if (!isPositiveInt(size)) fail(op, "requirements.size", "must be a positive integer number of bytes", size);
     if (size > this.maxAllocationSize) fail(op, "requirements.size", `is larger than any memory heap (largest ${formatBytes(this.maxAllocationSize)})`, size);
@@ -1024,7 +1035,8 @@ export class Allocator {
 
   /** VMA's JSON dump (vmaBuildStatsString); `detailed` adds every block and allocation. */
   buildStatsString(detailed = true): string {
-    return this._native.buildStatsString(this.live("buildStatsString"), detailed === true);
+    const h = this.live("buildStatsString");
+    return this._native.buildStatsString(h, optionalBoolean(detailed, true, "buildStatsString", "detailed"));
   }
 
   /** VMA's detailed JSON dump, parsed and typed ({@link parseStatsString}): what `vkmem vis` draws. */
@@ -1046,6 +1058,7 @@ export class Allocator {
     const op = "findMemoryTypeIndex";
     const h = this.live(op);
     if (!isUint32(memoryTypeBits)) fail(op, "memoryTypeBits", "must be a uint32 mask", memoryTypeBits);
+    checkOptionalOptions(allocationOptions, op, "allocationOptions");
     const usage = allocationOptions?.usage ?? MemoryUsage.Unknown;
     if (usage >= MemoryUsage.Auto) {
       fail(op, "allocationOptions.usage", "cannot be an Auto usage without a buffer or image description (see findMemoryTypeIndexForBufferInfo)", usage);
@@ -1118,7 +1131,7 @@ export class Allocator {
   createPool(target: PoolTarget, options?: PoolOptions): Pool {
     const op = "createPool";
     this.live(op);
-    if (target === null || typeof target !== "object") {
+    if (!isOptionsObject(target)) {
       fail(op, "target", "must be { memoryTypeIndex } or { forBuffer, allocation? } or { forImage, allocation? }", target, TypeError);
     }
     const t = target as Partial<{ memoryTypeIndex: number; forBuffer: BufferInfo; forImage: ImageInfo; allocation: AllocationOptions }>;

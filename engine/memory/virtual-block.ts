@@ -29,6 +29,7 @@
  * @module
  */
 import { DestroyedResourceError, describeValue, vkErrorFor } from "../errors.js";
+import { isIntegerIn, isOptionsObject, optionalBoolean } from "../checks.js";
 import { scratch, Slot } from "../native.js";
 import { formatBytes } from "../format.js";
 import type { DetailedStatistics } from "./allocator.js";
@@ -232,7 +233,7 @@ export class VirtualBlock {
   /** @internal Use {@link createVirtualBlock}. */
   constructor(options: VirtualBlockOptions) {
     const op = "createVirtualBlock";
-    if (options === null || typeof options !== "object") fail(op, "options", "must be { size, algorithm? }", options, TypeError);
+    if (!isOptionsObject(options)) fail(op, "options", "must be { size, algorithm? }", options, TypeError);
     const { size } = options;
     const algorithm = options.algorithm ?? "tlsf";
     if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 1) {
@@ -322,7 +323,7 @@ export class VirtualBlock {
     let flags = 0;
     let userData: unknown = undefined;
     if (options !== undefined) {
-      if (options === null || typeof options !== "object") fail(op, "options", "must be an object", options, TypeError);
+      if (!isOptionsObject(options)) fail(op, "options", "must be an object", options, TypeError);
       if (options.alignment !== undefined) alignment = this.checkAlignment(op, "options.alignment", options.alignment);
       if (options.upperAddress !== undefined) {
         if (typeof options.upperAddress !== "boolean") fail(op, "options.upperAddress", "must be a boolean", options.upperAddress, TypeError);
@@ -380,7 +381,7 @@ export class VirtualBlock {
     if (typeof size !== "number" || !(size >= 1 && size <= this.size) || Math.floor(size) !== size) this.checkSize(op, size);
     if (alignment !== 1) alignment = this.checkAlignment(op, "alignment", alignment);
     if (flags !== 0) {
-      if (typeof flags !== "number" || (flags & ~KNOWN_FLAGS) !== 0 || Math.floor(flags) !== flags || flags < 0) {
+      if (!isIntegerIn(flags, 0, 0xffffffff) || (flags & ~KNOWN_FLAGS) !== 0) {
         fail(op, "flags", "must be VirtualAllocationCreateFlags bits", flags);
       }
       if ((flags & VirtualAllocationCreateFlags.UPPER_ADDRESS) !== 0 && this.algorithm !== "linear") {
@@ -560,7 +561,7 @@ export class VirtualBlock {
   statistics(detailed: false): VirtualBlockBasicStatistics;
   statistics(detailed = true): VirtualBlockStatistics | VirtualBlockBasicStatistics {
     this.live("VirtualBlock.statistics");
-    const full = detailed !== false;
+    const full = optionalBoolean(detailed, true, "VirtualBlock.statistics", "detailed");
     const s = this._kind === KIND_BUDDY ? this._buddy!.statistics(full) : this._kind === KIND_LINEAR ? this._linear!.statistics(full) : this._tlsf!.statistics(full);
     const waste = this._kind === KIND_BUDDY ? this._buddy!.wasteBytes : 0;
     if (!full) {
@@ -587,7 +588,7 @@ export class VirtualBlock {
    */
   buildStatsString(detailed = true): string {
     this.live("VirtualBlock.buildStatsString");
-    const full = detailed === true;
+    const full = optionalBoolean(detailed, true, "VirtualBlock.buildStatsString", "detailed");
     if (this._kind === KIND_BUDDY) return buddyStatsString(this._buddy!, full);
     if (this._kind === KIND_LINEAR) return linearStatsString(this._linear!, full);
     return tlsfStatsString(this._tlsf!, full);

@@ -54,6 +54,7 @@
  * @module
  */
 import { DestroyedResourceError, OutOfDeviceMemoryError, describeValue } from "../errors.js";
+import { checkBytes, isDetached, isOptionsObject } from "../checks.js";
 import type { Allocation } from "../memory/allocation.js";
 import type { Allocator, ImageInfo } from "../memory/allocator.js";
 import type { Pool } from "../memory/pool.js";
@@ -62,7 +63,7 @@ import { formatInfo, mipExtent, regionBytes, type FormatInfo } from "../vulkan/f
 import type { NvkHandle } from "../vulkan/handles.js";
 import { nvk } from "../vulkan/nvk.js";
 import type { FrameManager } from "./frame-manager.js";
-import type { Texture } from "./texture.js";
+import { Texture } from "./texture.js";
 
 /** Pixels of a mip range: one buffer with the mips one after another (finest first), or one buffer per mip. */
 export type MipData = ArrayBufferView | ArrayBuffer | readonly (ArrayBufferView | ArrayBuffer)[];
@@ -427,7 +428,7 @@ export class TextureStreamer {
     if (frames === null || typeof frames !== "object" || typeof (frames as FrameManager).uploadImage !== "function") {
       throw new TypeError(`${op}: frames must be a FrameManager, got ${describeValue(frames)}`);
     }
-    if (options === null || typeof options !== "object" || Array.isArray(options)) throw new TypeError(`${op}: options must be an object, got ${describeValue(options)}`);
+    if (!isOptionsObject(options)) throw new TypeError(`${op}: options must be an object, got ${describeValue(options)}`);
     for (const key of Object.keys(options)) {
       if (!KNOWN_OPTIONS.has(key)) throw new TypeError(`${op}: unknown option '${key}' (value ${describeValue((options as Record<string, unknown>)[key])})`);
     }
@@ -516,7 +517,7 @@ export class TextureStreamer {
         );
       }
       if (options.placeholder !== undefined) {
-        if (options.placeholder === null || typeof options.placeholder !== "object" || options.placeholder.destroyed) {
+        if (!(options.placeholder instanceof Texture) || options.placeholder.destroyed) {
           throw new TypeError(`${op}: option 'placeholder' must be a live Texture, got ${describeValue(options.placeholder)}`);
         }
         this.#placeholder = options.placeholder;
@@ -616,7 +617,7 @@ export class TextureStreamer {
   register(desc: StreamedTextureDescription): StreamedTexture {
     this.#live("register");
     const op = `TextureStreamer '${this.label}'.register`;
-    if (desc === null || typeof desc !== "object") throw new TypeError(`${op}: desc must be an object, got ${describeValue(desc)}`);
+    if (!isOptionsObject(desc)) throw new TypeError(`${op}: desc must be an object, got ${describeValue(desc)}`);
     for (const key of Object.keys(desc)) {
       if (!KNOWN_DESC.has(key)) throw new TypeError(`${op}: unknown field '${key}' (value ${describeValue((desc as unknown as Record<string, unknown>)[key])})`);
     }
@@ -1026,8 +1027,11 @@ export class TextureStreamer {
   #accept(t: StreamedTexture, base: number, data: MipData, stats: TextureStreamerFrameStatistics): Uint8Array[] | null {
     const count = t.mipLevels - base;
     const mips: Uint8Array[] = [];
-    const asBytes = (d: unknown): Uint8Array | null =>
-      d instanceof Uint8Array ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : d instanceof ArrayBuffer ? new Uint8Array(d) : null;
+    // Anything but live bytes (a detached buffer or view included) is null: a load error, never an engine error.
+    const asBytes = (d: unknown): Uint8Array | null => {
+      if (!(d instanceof ArrayBuffer || ArrayBuffer.isView(d))) return null;
+      return isDetached(ArrayBuffer.isView(d) ? d.buffer : d) ? null : checkBytes(d, "load", "data");
+    };
     if (Array.isArray(data)) {
       if (data.length !== count) {
         this.#loadFailed(t, new RangeError(`loader of '${t.label}' gave ${data.length} mips for mips ${base} to ${t.mipLevels - 1} (${count})`), stats);

@@ -22,6 +22,7 @@
  * @module
  */
 import { DestroyedResourceError, check, describeValue, vkErrorFor } from "../errors.js";
+import { isOptionsObject } from "../checks.js";
 import { isNvkHandle, rawHandle, type NvkHandle } from "./handles.js";
 import { addressOf, nvk, type VkInout } from "./nvk.js";
 
@@ -178,7 +179,7 @@ function forgetCurrent(): void {
 
 function checkOptions(options: unknown): ContextOptions {
   if (options === undefined) return {};
-  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+  if (!isOptionsObject(options)) {
     throw new TypeError(`createContext: options must be an object, got ${describeValue(options)}`);
   }
   const o = options as Record<string, unknown>;

@@ -4,6 +4,7 @@
  * {@link formatInfo} returns undefined for the rest, and callers turn that into a RangeError naming the format.
  * @module
  */
+import { argumentError, checkInteger, isOptionsObject } from "../checks.js";
 
 /** VkImageAspectFlagBits. */
 export const ASPECT_COLOR = 0x1;
@@ -78,6 +79,10 @@ export function knownFormats(): number[] {
  * formats: a 2x2 region of BC1 is one 8-byte block).
  */
 export function regionBytes(info: FormatInfo, width: number, height: number, depth = 1): number {
+  if (!isOptionsObject(info)) argumentError("regionBytes", "info", "must be a FormatInfo (from formatInfo())", info, TypeError);
+  checkInteger(width, 0, 2 ** 32, "regionBytes", "width");
+  checkInteger(height, 0, 2 ** 32, "regionBytes", "height");
+  checkInteger(depth, 0, 2 ** 32, "regionBytes", "depth");
   const bw = Math.ceil(width / info.blockWidth);
   const bh = Math.ceil(height / info.blockHeight);
   return bw * bh * depth * info.blockBytes;
@@ -85,5 +90,7 @@ export function regionBytes(info: FormatInfo, width: number, height: number, dep
 
 /** The extent of mip `level` of a `base`-texel dimension: never below 1. */
 export function mipExtent(base: number, level: number): number {
+  checkInteger(base, 0, 0xffffffff, "mipExtent", "base");
+  checkInteger(level, 0, 31, "mipExtent", "level");
   return Math.max(1, base >>> level);
 }
