@@ -395,8 +395,18 @@ function drawDedicated(canvas: Canvas, bar: DumpPictureBar, d: DumpSuballocation
   if (names) drawName(canvas, bar.x, x1, bar.y, d.Name);
 }
 
-/** Encodes a picture as PNG (RGB, 8 bits per channel) with pngjs. */
+/**
+ * Encodes a picture as PNG (RGB, 8 bits per channel) with pngjs.
+ * @throws TypeError / RangeError when `picture` is not a DumpPicture (from renderDumpPicture).
+ */
 export function encodeDumpPicturePng(picture: DumpPicture): Buffer {
+  checkOptionsObject(picture, "encodeDumpPicturePng", "picture", "must be a DumpPicture (from renderDumpPicture)");
+  const { width, height, rgba } = picture;
+  if (!isIntegerIn(width, 1, 65535)) argumentError("encodeDumpPicturePng", "picture.width", "must be an integer from 1 to 65535", width, RangeError);
+  if (!isIntegerIn(height, 1, 65535)) argumentError("encodeDumpPicturePng", "picture.height", "must be an integer from 1 to 65535", height, RangeError);
+  if (!(rgba instanceof Uint8Array) || rgba.length !== width * height * 4) {
+    argumentError("encodeDumpPicturePng", "picture.rgba", `must be a Uint8Array of width * height * 4 = ${width * height * 4} bytes`, rgba, TypeError);
+  }
   const png = new PNG({ width: picture.width, height: picture.height });
   png.data = Buffer.from(picture.rgba.buffer, picture.rgba.byteOffset, picture.rgba.byteLength);
   return PNG.sync.write(png, { colorType: 2, inputColorType: 6, inputHasAlpha: true, deflateLevel: 9 });
@@ -405,9 +415,10 @@ export function encodeDumpPicturePng(picture: DumpPicture): Buffer {
 /**
  * Draws `dump` ({@link renderDumpPicture}) and writes it to `file` as PNG.
  * @returns the picture that was written.
- * @throws what renderDumpPicture throws; the file system's errors.
+ * @throws what renderDumpPicture throws; TypeError when `file` is not a path string; the file system's errors.
  */
 export function writeDumpPicture(dump: StatsDump, file: string, options: DumpPictureOptions = {}): DumpPicture {
+  if (typeof file !== "string" || file === "" || file.includes("\0")) argumentError("writeDumpPicture", "file", "must be a non-empty path string", file, TypeError);
   const picture = renderDumpPicture(dump, options);
   writeFileSync(file, encodeDumpPicturePng(picture));
   return picture;
