@@ -801,6 +801,9 @@ export class FrameManager implements ResourceOwner {
 
   /** @internal Called once by Buffer/Texture.destroy(): frees now or after the last frame that used it. */
   releaseResource(resource: Buffer | Texture): void {
+    if (!(resource instanceof Buffer || resource instanceof Texture) || resource._release === undefined) {
+      throw new TypeError(`FrameManager${this.#labelText()}.releaseResource: resource must be a Buffer or Texture, got ${describeValue(resource)}`);
+    }
     if (this.#slots === null) {
       // The manager is gone: it waited for the GPU when it was destroyed, so nothing can be in flight.
       if (!this.allocator.destroyed && !this.context.destroyed) resource._release.destroy();

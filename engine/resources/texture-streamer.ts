@@ -619,7 +619,7 @@ export class TextureStreamer {
     const op = `TextureStreamer '${this.label}'.register`;
     if (!isOptionsObject(desc)) throw new TypeError(`${op}: desc must be an object, got ${describeValue(desc)}`);
     for (const key of Object.keys(desc)) {
-      if (!KNOWN_DESC.has(key)) throw new TypeError(`${op}: unknown field '${key}' (value ${describeValue((desc as unknown as Record<string, unknown>)[key])})`);
+      if (!KNOWN_DESC.has(key)) throw new TypeError(`${op}: desc has an unknown field '${key}' (value ${describeValue((desc as unknown as Record<string, unknown>)[key])})`);
     }
     if (typeof desc.label !== "string" || desc.label.length === 0 || desc.label.includes("\0")) {
       throw new TypeError(`${op}: desc.label must be a non-empty string without NUL, got ${describeValue(desc.label)}`);
