@@ -4,7 +4,7 @@
  * {@link formatInfo} returns undefined for the rest, and callers turn that into a RangeError naming the format.
  * @module
  */
-import { argumentError, checkInteger, isOptionsObject } from "../checks.js";
+import { argumentError, checkInteger, isIntegerIn, isOptionsObject } from "../checks.js";
 
 /** VkImageAspectFlagBits. */
 export const ASPECT_COLOR = 0x1;
@@ -79,7 +79,9 @@ export function knownFormats(): number[] {
  * formats: a 2x2 region of BC1 is one 8-byte block).
  */
 export function regionBytes(info: FormatInfo, width: number, height: number, depth = 1): number {
-  if (!isOptionsObject(info)) argumentError("regionBytes", "info", "must be a FormatInfo (from formatInfo())", info, TypeError);
+  if (!isOptionsObject(info) || !isIntegerIn(info.blockWidth, 1, 16) || !isIntegerIn(info.blockHeight, 1, 16) || !isIntegerIn(info.blockBytes, 1, 64)) {
+    argumentError("regionBytes", "info", "must be a FormatInfo (from formatInfo())", info, TypeError);
+  }
   checkInteger(width, 0, 2 ** 32, "regionBytes", "width");
   checkInteger(height, 0, 2 ** 32, "regionBytes", "height");
   checkInteger(depth, 0, 2 ** 32, "regionBytes", "depth");
