@@ -73,7 +73,7 @@ const ENGINE_MESSAGE = /Cannot convert|Cannot mix BigInt|Cannot perform|is not a
  * Asserts that `call` refuses its hostile argument with a typed error naming `arg` (or lets the caller's own
  * {@link CallerError} through), and never with one of V8's conversion errors.
  */
-export function expectRefused(call: () => unknown, arg: string): void {
+export function expectRefused(call: () => unknown, arg: string, what = arg): void {
   let thrown: unknown = undefined;
   let returned = false;
   try {
@@ -83,12 +83,12 @@ export function expectRefused(call: () => unknown, arg: string): void {
   } catch (error) {
     thrown = error;
   }
-  expect(returned, `expected a TypeError or RangeError naming ${arg}, but the call returned`).toBe(false);
+  expect(returned, `${what}: expected a TypeError or RangeError naming ${arg}, but the call returned`).toBe(false);
   if (thrown instanceof CallerError) return;
   const error = thrown as Error;
-  expect([TypeError, RangeError], `${error?.constructor?.name}: ${error?.message}`).toContain(error?.constructor);
-  expect(error.message).not.toMatch(ENGINE_MESSAGE);
-  expect(error.message).toContain(arg);
+  expect([TypeError, RangeError], `${what}: ${error?.constructor?.name}: ${error?.message}`).toContain(error?.constructor);
+  expect(error.message, what).not.toMatch(ENGINE_MESSAGE);
+  expect(error.message, what).toContain(arg);
 }
 
 /** One row of a hostile-input table: a call with one argument replaced by the value. */
@@ -103,15 +103,16 @@ export interface HostileRow {
   accept?: readonly HostileName[];
 }
 
-/** The (row, hostile value) pairs of a table, for test.each. */
-export function hostileCases(rows: readonly HostileRow[]): [string, HostileName, HostileRow][] {
-  const cases: [string, HostileName, HostileRow][] = [];
-  for (const row of rows) {
-    for (const name of Object.keys(HOSTILE) as HostileName[]) {
-      if (!row.accept?.includes(name)) cases.push([row.name, name, row]);
-    }
+/**
+ * Runs one row with every hostile value it does not accept, asserting {@link expectRefused} for each; `after` runs
+ * after each value (the caller's check that nothing was lost).
+ */
+export function expectRowRefused(row: HostileRow, after: () => void = () => {}): void {
+  for (const name of Object.keys(HOSTILE) as HostileName[]) {
+    if (row.accept?.includes(name)) continue;
+    expectRefused(() => row.run(HOSTILE[name]()), row.arg, `${row.name} <- ${name}`);
+    after();
   }
-  return cases;
 }
 
 /**
