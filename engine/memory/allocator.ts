@@ -441,20 +441,34 @@ export class Allocator {
     options: AllocationOptions | undefined,
     operation: string,
   ): Allocation {
-    const name = options?.name;
-    if (result !== 0) throw vkErrorFor(result, operation, name);
+    if (result !== 0) throw vkErrorFor(result, operation, options?.name);
     const handle = scratch[Slot.OutAllocation];
     const persistent = (vmaFlags & AllocationCreateFlags.MAPPED) !== 0 && scratch[Slot.OutMapped] !== 0;
+    // The options not read before the native call, read once here: a getter that throws (the caller's error) or a
+    // bad name must not leave the allocation behind, so it is freed before the error goes on.
+    let name: string | undefined;
     let userData: unknown = undefined;
-    if (options !== undefined && (name !== undefined || options.userData !== undefined)) {
+    let pool: Pool | undefined;
+    let canBecomeLost = false;
+    if (options !== undefined) {
+      try {
+        name = options.name;
+        userData = options.userData;
+        pool = options.pool;
+        canBecomeLost = options.canBecomeLost === true;
+      } catch (error) {
+        this._native.freeAllocation(handle);
+        if (resource !== null) handleCells.recycle(resource);
+        throw error;
+      }
       if (name !== undefined) {
         if (typeof name !== "string" || name.includes("\0")) {
           this._native.freeAllocation(handle); // nothing may leak on a bad name
+          if (resource !== null) handleCells.recycle(resource);
           fail(operation, "allocationOptions.name", "must be a string without NUL characters", name, TypeError);
         }
         this._native.setAllocationName(handle, name);
       }
-      userData = options.userData;
       if (Number.isSafeInteger(userData) && (userData as number) >= 0) this._native.setAllocationUserData(handle, userData as number);
     }
     const allocation = new Allocation(
@@ -466,11 +480,10 @@ export class Allocator {
       persistent,
       name ?? null,
       userData,
-      options?.pool ?? null,
+      pool ?? null,
     );
     if (this.stacks !== null) this.stacks.set(handle, new Error().stack?.split("\n").slice(3).join("\n") ?? "");
-    if (options !== undefined && options.canBecomeLost === true) {
-      const pool = options.pool;
+    if (canBecomeLost) {
       const domain = pool !== undefined ? (pool._lostDomain ??= new LostDomain(pool.frameInUseCount ?? this.frameInUseCount)) : this.typeDomains[scratch[Slot.OutMemoryType]];
       allocation._canBecomeLost = true;
       allocation._domain = domain;

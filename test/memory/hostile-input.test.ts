@@ -29,7 +29,7 @@ import {
 } from "../../engine/index.js";
 import * as vk from "../../engine/vulkan/constants.js";
 import { useGpuContext } from "../helpers/gpu.js";
-import { expectRowRefused, fieldRows, OBJECT_OK, type HostileRow } from "../helpers/hostile.js";
+import { CallerError, expectRowRefused, fieldRows, OBJECT_OK, type HostileRow } from "../helpers/hostile.js";
 
 const gpu = useGpuContext({ applicationName: "vkmem hostile input (memory)" });
 const VB = vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT;
@@ -280,6 +280,19 @@ describe("the examples of the issue", () => {
   });
   test("freeHandle(1n) is a TypeError naming the handle", () => {
     expect(() => block.freeHandle(1n as never)).toThrow(new TypeError("VirtualBlock.freeHandle: handle must be a Number from allocateOffset (lastHandle), got 1n"));
+  });
+  test("a getter that throws is the caller's error, and leaves no allocation behind", () => {
+    const before = allocator.allocationCount;
+    for (const key of ["name", "userData", "pool", "canBecomeLost", "usage", "mapped"]) {
+      const options = Object.defineProperty({ usage: MemoryUsage.CpuOnly }, key, {
+        get() {
+          throw new CallerError(`getter ${key}`);
+        },
+      });
+      expect(() => allocator.createBuffer({ size: 64, usage: VB }, options)).toThrow(CallerError);
+      expect(() => allocator.allocateMemory({ size: 64, alignment: 16, memoryTypeBits: 1 }, options)).toThrow(CallerError);
+      expect(allocator.allocationCount).toBe(before);
+    }
   });
   test("options objects without a prototype work", () => {
     const options = Object.assign(Object.create(null), { usage: MemoryUsage.CpuOnly, name: "null prototype" });
