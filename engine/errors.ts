@@ -231,8 +231,15 @@ export function describeValue(value: unknown): string {
       return String(value);
     default: {
       if (value === null) return "null";
-      const ctor = (value as object).constructor;
-      const name = ctor && typeof ctor.name === "string" && ctor.name !== "Object" ? ctor.name + " " : "";
+      // Everything below may run user code (a Proxy's traps, getters, toJSON): whatever it throws, the message
+      // describing the bad value must still be built.
+      let name = "";
+      try {
+        const ctor = (value as object).constructor;
+        name = ctor && typeof ctor.name === "string" && ctor.name !== "Object" ? ctor.name + " " : "";
+      } catch {
+        /* a throwing getter or Proxy trap: no name */
+      }
       try {
         const s = JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? `${v}n` : v));
         if (s !== undefined) return name + (s.length > 80 ? `${s.slice(0, 77)}...` : s);

@@ -24,6 +24,7 @@
  * @module
  */
 import { DestroyedResourceError, check, describeValue, vkErrorFor } from "../errors.js";
+import { checkOptionalOptions, isOptionsObject, optionalBoolean } from "../checks.js";
 import { LostDomain, checkFrameInUseCount, type AllocatorLostStatistics, type LostAllocationStatistics } from "./lost-allocations.js";
 import { debugNative, native, scratch, scratchU32, Slot, type NativeAddon, type NativeDetailedStatistics, type NativeHeapBudget, type NativeLeak } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
@@ -35,6 +36,7 @@ import { AllocationCreateFlags, encodeAllocationOptions, type AllocationOptions,
 import { Pool, type PoolOptions, type PoolTarget } from "./pool.js";
 import { parseStatsString, type StatsDump } from "./dump.js";
 import { BuddyAllocation, BuddyPool } from "./buddy-pool.js";
+import { DeviceFlagPolicy, type FlagField } from "../vulkan/flag-bits.js";
 import { checkCorruptionReport, parseDebugOptions, settingsOf, type CorruptionReport, type DebugOptions, type DebugSettings } from "./corruption.js";
 
 /** Where an allocator gets its device from: a Context, or raw nvk handles and the instance's apiVersion. */
@@ -50,8 +52,32 @@ export interface AllocatorDevice {
   apiVersion?: number;
   /** Device extensions that were enabled; VMA flags follow from them. */
   enabledDeviceExtensions?: Iterable<string>;
-  /** Device features that were enabled. */
-  features?: { memoryPriority?: boolean; bufferDeviceAddress?: boolean; maintenance4?: boolean };
+  /**
+   * Device features that were enabled. VMA flags follow from the first three; the others decide which buffer and
+   * image flag bits are allowed (engine/vulkan/flag-bits.ts): a feature not listed counts as not enabled, so the
+   * bits it gates (sparse, PROTECTED, capture replay, ...) are refused.
+   */
+  features?: {
+    memoryPriority?: boolean;
+    bufferDeviceAddress?: boolean;
+    maintenance4?: boolean;
+    bufferDeviceAddressCaptureReplay?: boolean;
+    sparseBinding?: boolean;
+    sparseResidencyBuffer?: boolean;
+    sparseResidencyImage2D?: boolean;
+    sparseResidencyImage3D?: boolean;
+    sparseResidencyAliased?: boolean;
+    protectedMemory?: boolean;
+    descriptorBufferCaptureReplay?: boolean;
+    descriptorBufferPushDescriptors?: boolean;
+    hostImageCopy?: boolean;
+    geometryShader?: boolean;
+    tessellationShader?: boolean;
+    conditionalRendering?: boolean;
+    taskShader?: boolean;
+    meshShader?: boolean;
+    transformFeedback?: boolean;
+  };
 }
 
 /** Options of {@link createAllocator}. */
@@ -225,9 +251,7 @@ function isKnownFormat(v: unknown): v is number {
 }
 
 /** The VMA allocator flags that fit what the device enabled. */
-function allocatorFlagsFor(source: AllocatorDevice, apiVersion: number): number {
-  const ext = new Set(source.enabledDeviceExtensions ?? []);
-  const features = source.features ?? {};
+function allocatorFlagsFor(ext: ReadonlySet<string>, features: NonNullable<AllocatorDevice["features"]>, apiVersion: number): number {
   let flags = 0;
   if (apiVersion < VK_API_1_1) {
     if (ext.has("VK_KHR_dedicated_allocation") && ext.has("VK_KHR_get_memory_requirements2")) {
@@ -292,6 +316,8 @@ export class Allocator {
   private readonly nativeCreateImage: (allocator: number) => number;
   private readonly nativeFree: (allocation: number) => void;
   private readonly maxAllocationSize: number;
+  /** The buffer and image flag bits this device allows (flag-bits.ts). */
+  private readonly flagPolicy: DeviceFlagPolicy;
   private readonly mapped = new Set<Allocation>();
   private readonly pools = new Set<Pool>();
   private readonly stacks: Map<number, string> | null;
@@ -315,12 +341,28 @@ export class Allocator {
   constructor(source: AllocatorDevice, options: AllocatorOptions) {
     const op = "createAllocator";
     if (source === null || typeof source !== "object") fail(op, "device", "must be a Context or { instance, physicalDevice, device, vulkanApiVersion }", source, TypeError);
-    if (options === null || typeof options !== "object") fail(op, "options", "must be an object", options, TypeError);
+    if (!isOptionsObject(options)) fail(op, "options", "must be an object", options, TypeError);
     if (!isNvkHandle(source.instance, "VkInstance")) fail(op, "device.instance", "must be an nvk VkInstance", source.instance, TypeError);
     if (!isNvkHandle(source.physicalDevice, "VkPhysicalDevice")) fail(op, "device.physicalDevice", "must be an nvk VkPhysicalDevice", source.physicalDevice, TypeError);
     if (!isNvkHandle(source.device, "VkDevice")) fail(op, "device.device", "must be an nvk VkDevice", source.device, TypeError);
     const apiVersion = source.vulkanApiVersion ?? source.apiVersion ?? (1 << 22);
-    if (!isUint32(apiVersion) || apiVersion < 1 << 22) fail(op, "device.vulkanApiVersion", "must be a VK_MAKE_API_VERSION value >= 1.0", apiVersion);
+    if (!isUint32(apiVersion) || apiVersion < 1 << 22) {
+      fail(op, source.vulkanApiVersion !== undefined ? "device.vulkanApiVersion" : "device.apiVersion", "must be a VK_MAKE_API_VERSION value >= 1.0", apiVersion);
+    }
+    // Read once (an iterable may be a one-shot generator): an array, a Set (a Context's) or another iterable of
+    // names; a string is iterable too, but by characters.
+    const given = source.enabledDeviceExtensions;
+    if (given !== undefined && !(isOptionsObject(given) && typeof (given as Iterable<string>)[Symbol.iterator] === "function")) {
+      fail(op, "device.enabledDeviceExtensions", "must be an iterable (array, Set) of extension name strings", given, TypeError);
+    }
+    const extensions = new Set(given ?? []);
+    for (const e of extensions) if (typeof e !== "string") fail(op, "device.enabledDeviceExtensions", "must hold extension name strings only", e, TypeError);
+    const features = source.features ?? {};
+    if (!isOptionsObject(features)) fail(op, "device.features", "must be an object of booleans", features, TypeError);
+    for (const [name, on] of Object.entries(features)) {
+      if (on !== undefined && typeof on !== "boolean") fail(op, `device.features.${name}`, "must be a boolean", on, TypeError);
+    }
+    optionalBoolean(options.captureStacks, false, op, "options.captureStacks");
     const extra = options.flags ?? 0;
     if (!isUint32(extra) || (extra & ~0x3ff) !== 0) fail(op, "options.flags", "must be VmaAllocatorCreateFlags bits", extra);
     const blockSize = options.preferredLargeHeapBlockSize ?? 0;
@@ -340,7 +382,8 @@ export class Allocator {
       });
     }
 
-    const flags = allocatorFlagsFor(source, apiVersion) | extra;
+    const flags = allocatorFlagsFor(extensions, features, apiVersion) | extra;
+    this.flagPolicy = new DeviceFlagPolicy({ apiVersion: Math.min(apiVersion, VK_API_1_3 | 0xfff), extensions, features });
     this.label = options.label;
     this.device = source.device;
     this.physicalDevice = source.physicalDevice;
@@ -446,20 +489,34 @@ export class Allocator {
     options: AllocationOptions | undefined,
     operation: string,
   ): Allocation {
-    const name = options?.name;
-    if (result !== 0) throw vkErrorFor(result, operation, name);
+    if (result !== 0) throw vkErrorFor(result, operation, options?.name);
     const handle = scratch[Slot.OutAllocation];
     const persistent = (vmaFlags & AllocationCreateFlags.MAPPED) !== 0 && scratch[Slot.OutMapped] !== 0;
+    // The options not read before the native call, read once here: a getter that throws (the caller's error) or a
+    // bad name must not leave the allocation behind, so it is freed before the error goes on.
+    let name: string | undefined;
     let userData: unknown = undefined;
-    if (options !== undefined && (name !== undefined || options.userData !== undefined)) {
+    let pool: Pool | undefined;
+    let canBecomeLost = false;
+    if (options !== undefined) {
+      try {
+        name = options.name;
+        userData = options.userData;
+        pool = options.pool;
+        canBecomeLost = options.canBecomeLost === true;
+      } catch (error) {
+        this._native.freeAllocation(handle);
+        if (resource !== null) handleCells.recycle(resource);
+        throw error;
+      }
       if (name !== undefined) {
         if (typeof name !== "string" || name.includes("\0")) {
           this._native.freeAllocation(handle); // nothing may leak on a bad name
+          if (resource !== null) handleCells.recycle(resource);
           fail(operation, "allocationOptions.name", "must be a string without NUL characters", name, TypeError);
         }
         this._native.setAllocationName(handle, name);
       }
-      userData = options.userData;
       if (Number.isSafeInteger(userData) && (userData as number) >= 0) this._native.setAllocationUserData(handle, userData as number);
     }
     const allocation = new Allocation(
@@ -471,13 +528,12 @@ export class Allocator {
       persistent,
       name ?? null,
       userData,
-      options?.pool ?? null,
+      pool ?? null,
     );
     if (this.stacks !== null) this.stacks.set(handle, new Error().stack?.split("\n").slice(3).join("\n") ?? "");
     // The safety net (engine/lifetime.ts): only a warning when GC finds it unfreed; its pool or allocator frees it.
     this.leakWatch.watch(allocation, handle);
-    if (options !== undefined && options.canBecomeLost === true) {
-      const pool = options.pool;
+    if (canBecomeLost) {
       const domain = pool !== undefined ? (pool._lostDomain ??= new LostDomain(pool.frameInUseCount ?? this.frameInUseCount)) : this.typeDomains[scratch[Slot.OutMemoryType]];
       allocation._canBecomeLost = true;
       allocation._domain = domain;
@@ -499,8 +555,8 @@ export class Allocator {
   }
 
   /** Checks a buffer description (messages name `arg`) and writes it into the scratch (kIn0..). */
-  private encodeBufferInfo(bufferInfo: BufferInfo, op: string, arg: string): void {
-    if (bufferInfo === null || typeof bufferInfo !== "object") fail(op, arg, "must be an object", bufferInfo, TypeError);
+  private encodeBufferInfo(bufferInfo: BufferInfo, op: string, arg: string, bind = true): void {
+    if (!isOptionsObject(bufferInfo)) fail(op, arg, "must be an object", bufferInfo, TypeError);
     const { size, usage } = bufferInfo;
     const flags = bufferInfo.flags ?? 0;
     const sharingMode = bufferInfo.sharingMode ?? 0;
@@ -510,6 +566,8 @@ export class Allocator {
     }
     if (!isUint32(usage) || usage === 0) fail(op, `${arg}.usage`, "must be non-zero VkBufferUsageFlags", usage);
     if (!isUint32(flags)) fail(op, `${arg}.flags`, "must be VkBufferCreateFlags", flags);
+    this.flagPolicy.check(usage, "bufferUsage", bind, op, `${arg}.usage`);
+    this.flagPolicy.check(flags, "bufferCreate", bind, op, `${arg}.flags`);
     if (sharingMode !== 0) fail(op, `${arg}.sharingMode`, CONCURRENT_UNSUPPORTED, sharingMode);
     scratch[0] = size;
     scratch[1] = usage;
@@ -577,11 +635,11 @@ export class Allocator {
    * Checks an image description against the device (messages name `arg`) and writes it into the scratch
    * (kIn0..), in the order native ReadImageCreateInfo reads it.
    */
-  private encodeImageInfo(imageInfo: ImageInfo, op: string, arg: string): void {
-    if (imageInfo === null || typeof imageInfo !== "object") fail(op, arg, "must be an object", imageInfo, TypeError);
+  private encodeImageInfo(imageInfo: ImageInfo, op: string, arg: string, bind = true): void {
+    if (!isOptionsObject(imageInfo)) fail(op, arg, "must be an object", imageInfo, TypeError);
     const imageType = imageInfo.imageType ?? 1;
     const { format, extent, usage } = imageInfo;
-    if (extent === null || typeof extent !== "object") fail(op, `${arg}.extent`, "must be { width, height, depth? }", extent, TypeError);
+    if (!isOptionsObject(extent)) fail(op, `${arg}.extent`, "must be { width, height, depth? }", extent, TypeError);
     const width = extent.width;
     const height = extent.height;
     const depth = extent.depth ?? 1;
@@ -603,6 +661,8 @@ export class Allocator {
     if (tiling !== 0 && tiling !== 1) fail(op, `${arg}.tiling`, "must be 0 (optimal) or 1 (linear)", tiling);
     if (!isUint32(usage) || usage === 0) fail(op, `${arg}.usage`, "must be non-zero VkImageUsageFlags", usage);
     if (!isUint32(flags)) fail(op, `${arg}.flags`, "must be VkImageCreateFlags", flags);
+    this.flagPolicy.check(usage, "imageUsage", bind, op, `${arg}.usage`);
+    this.flagPolicy.check(flags, "imageCreate", bind, op, `${arg}.flags`);
     if (initialLayout !== 0 && initialLayout !== 8) fail(op, `${arg}.initialLayout`, "must be 0 (UNDEFINED) or 8 (PREINITIALIZED)", initialLayout);
     if (sharingMode !== 0) fail(op, `${arg}.sharingMode`, CONCURRENT_UNSUPPORTED, sharingMode);
     if (imageType === 0 && (height !== 1 || depth !== 1)) fail(op, `${arg}.extent`, "of a 1D image must have height 1 and depth 1", extent);
@@ -657,7 +717,7 @@ export class Allocator {
   allocateMemory(requirements: MemoryRequirements, allocationOptions?: AllocationOptions): Allocation {
     const op = "allocateMemory";
     const h = this.live(op);
-    if (requirements === null || typeof requirements !== "object") fail(op, "requirements", "must be { size, alignment, memoryTypeBits }", requirements, TypeError);
+    if (!isOptionsObject(requirements)) fail(op, "requirements", "must be { size, alignment, memoryTypeBits }", requirements, TypeError);
     const { size, alignment, memoryTypeBits } = requirements;
     if (!isPositiveInt(size)) fail(op, "requirements.size", "must be a positive integer number of bytes", size);
     if (size > this.maxAllocationSize) fail(op, "requirements.size", `is larger than any memory heap (largest ${formatBytes(this.maxAllocationSize)})`, size);
@@ -812,6 +872,15 @@ export class Allocator {
     // The buffer/image object vkmem made now names a destroyed object: it becomes a null handle and its
     // cell serves the next one (HandleCellPool).
     if (created !== null) handleCells.recycle(created);
+  }
+
+  /**
+   * @internal Refuses a value of a Vulkan flags type with bits this allocator's device does not allow
+   * (engine/vulkan/flag-bits.ts), for the layers above that pass such values to Vulkan (endFrame's waitStages).
+   * @throws RangeError naming `arg` and the bits.
+   */
+  _checkFlagBits(value: number, field: FlagField, op: string, arg: string): void {
+    this.flagPolicy.check(value, field, false, op, arg);
   }
 
   /** @internal Allocation tells its allocator it holds a mapped view (detached on destroy). */
@@ -1030,7 +1099,8 @@ export class Allocator {
 
   /** VMA's JSON dump (vmaBuildStatsString); `detailed` adds every block and allocation. */
   buildStatsString(detailed = true): string {
-    return this._native.buildStatsString(this.live("buildStatsString"), detailed === true);
+    const h = this.live("buildStatsString");
+    return this._native.buildStatsString(h, optionalBoolean(detailed, true, "buildStatsString", "detailed"));
   }
 
   /** VMA's detailed JSON dump, parsed and typed ({@link parseStatsString}): what `vkmem vis` draws. */
@@ -1052,6 +1122,7 @@ export class Allocator {
     const op = "findMemoryTypeIndex";
     const h = this.live(op);
     if (!isUint32(memoryTypeBits)) fail(op, "memoryTypeBits", "must be a uint32 mask", memoryTypeBits);
+    checkOptionalOptions(allocationOptions, op, "allocationOptions");
     const usage = allocationOptions?.usage ?? MemoryUsage.Unknown;
     if (usage >= MemoryUsage.Auto) {
       fail(op, "allocationOptions.usage", "cannot be an Auto usage without a buffer or image description (see findMemoryTypeIndexForBufferInfo)", usage);
@@ -1091,8 +1162,9 @@ export class Allocator {
     optionsArg: string,
   ): number {
     const h = this.live(op);
-    if (kind === "buffer") this.encodeBufferInfo(info as BufferInfo, op, infoArg);
-    else this.encodeImageInfo(info as ImageInfo, op, infoArg);
+    // A query: the description may have bits VMA could not bind (sparse, DISJOINT) as long as the device allows them.
+    if (kind === "buffer") this.encodeBufferInfo(info as BufferInfo, op, infoArg, false);
+    else this.encodeImageInfo(info as ImageInfo, op, infoArg, false);
     this.refusePool(allocationOptions, op, optionsArg);
     encodeAllocationOptions(allocationOptions, op, optionsArg, this);
     const r = kind === "buffer" ? this._native.findMemoryTypeIndexForBufferInfo(h) : this._native.findMemoryTypeIndexForImageInfo(h);
@@ -1123,7 +1195,7 @@ export class Allocator {
   createPool(target: PoolTarget, options?: PoolOptions): Pool {
     const op = "createPool";
     this.live(op);
-    if (target === null || typeof target !== "object") {
+    if (!isOptionsObject(target)) {
       fail(op, "target", "must be { memoryTypeIndex } or { forBuffer, allocation? } or { forImage, allocation? }", target, TypeError);
     }
     const t = target as Partial<{ memoryTypeIndex: number; forBuffer: BufferInfo; forImage: ImageInfo; allocation: AllocationOptions }>;
@@ -1194,17 +1266,19 @@ export class Allocator {
    * the memory types and the live allocations whose margin it was. On the normal build nothing can be checked:
    * `ok` is true, `result` is VK_ERROR_FEATURE_NOT_PRESENT and the message says detection is not compiled in; the
    * same on the debug build for memory types that are not HOST_VISIBLE | HOST_COHERENT. See engine/memory/corruption.ts.
-   * @throws RangeError when memoryTypeBits is not a non-zero mask of this device's memory types.
+   * As in VMA, `memoryTypeBits` is a uint32 mask whose bits beyond the device's memory types are ignored, so
+   * 0xFFFFFFFF means every memory type.
+   * @throws RangeError when memoryTypeBits is not a uint32 mask or names none of this device's memory types.
    * @throws VkError when VMA cannot map a block to check it; DestroyedResourceError after destroy().
    */
-  checkCorruption(memoryTypeBits: number = 2 ** this.memoryTypes.length - 1): CorruptionReport {
+  checkCorruption(memoryTypeBits: number = 0xffffffff): CorruptionReport {
     const op = "checkCorruption";
     const h = this.live(op);
     const all = 2 ** this.memoryTypes.length - 1;
-    if (!(Number.isInteger(memoryTypeBits) && memoryTypeBits > 0 && memoryTypeBits <= all)) {
-      fail(op, "memoryTypeBits", `must be a non-zero mask of the device's ${this.memoryTypes.length} memory type(s) (at most 0x${all.toString(16)})`, memoryTypeBits);
+    if (!isUint32(memoryTypeBits) || (memoryTypeBits & all) === 0) {
+      fail(op, "memoryTypeBits", `must be a uint32 mask naming at least one of the device's ${this.memoryTypes.length} memory type(s) (0x${all.toString(16)}; 0xffffffff: all)`, memoryTypeBits);
     }
-    return checkCorruptionReport(this._native, h, this.debug, memoryTypeBits, null, this.memoryTypes.map((t) => t.propertyFlags));
+    return checkCorruptionReport(this._native, h, this.debug, (memoryTypeBits & all) >>> 0, null, this.memoryTypes.map((t) => t.propertyFlags));
   }
 
   /**

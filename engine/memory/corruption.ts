@@ -19,6 +19,7 @@
  * @module
  */
 import { describeCorrupted, describeValue, resultName, vkErrorFor, type CorruptedAllocation } from "../errors.js";
+import { isOptionsObject } from "../checks.js";
 import type { NativeAddon } from "../native.js";
 
 /** The margin, in bytes, that the debug build keeps after each allocation (VKMEM_DEBUG_MARGIN in native/vma_config.h). */
@@ -83,7 +84,7 @@ const NORMAL_BUILD: DebugSettings = Object.freeze({ enabled: false, margin: 0, d
  */
 export function parseDebugOptions(debug: unknown, op: string): DebugSettings {
   if (debug === undefined || debug === false) return NORMAL_BUILD;
-  if (debug !== true && (debug === null || typeof debug !== "object" || Array.isArray(debug))) {
+  if (debug !== true && !isOptionsObject(debug)) {
     throw new TypeError(`${op}: options.debug must be an object { margin?, detectCorruption?, fillAllocations? } or a boolean, got ${describeValue(debug)}`);
   }
   const o = (debug === true ? {} : debug) as Record<string, unknown>;

@@ -20,6 +20,8 @@
 import { writeFileSync } from "node:fs";
 import { PNG } from "pngjs";
 import { formatBytes } from "../format.js";
+import { argumentError, checkOptionsObject, isIntegerIn, optionalBoolean } from "../checks.js";
+import { describeValue } from "../errors.js";
 import { drawText, textWidth, GLYPH_ADVANCE, GLYPH_HEIGHT, type RgbaTarget } from "../bitmap-font.js";
 import { dumpKeyIndex, type DumpBlock, type DumpSuballocation, type StatsDump } from "./dump.js";
 
@@ -69,6 +71,8 @@ const LEGEND_SWATCH = 12;
  * VkImageUsageFlags).
  */
 export function allocationColor(type: string | undefined, usage = 0): Rgb {
+  if (type !== undefined && typeof type !== "string") argumentError("allocationColor", "type", "must be a suballocation type string or undefined", type, TypeError);
+  if (!isIntegerIn(usage, 0, 0xffffffff)) argumentError("allocationColor", "usage", "must be VkBufferUsageFlags or VkImageUsageFlags (a uint32)", usage, RangeError);
   switch (type) {
     case "FREE":
       return DUMP_COLORS.free;
@@ -235,15 +239,24 @@ class Canvas implements RgbaTarget {
  * @throws RangeError when `options.width` is not an integer in [200, 16384].
  */
 export function renderDumpPicture(dump: StatsDump, options: DumpPictureOptions = {}): DumpPicture {
+  checkOptionsObject(dump, "renderDumpPicture", "dump", "must be a StatsDump (from parseStatsString or allocator.dump())");
+  checkOptionsObject(options, "renderDumpPicture", "options");
   const width = options.width ?? 1200;
   if (!Number.isInteger(width) || width < 200 || width > 16384) {
-    throw new RangeError(`renderDumpPicture: options.width must be an integer in [200, 16384], got ${String(width)}`);
+    throw new RangeError(`renderDumpPicture: options.width must be an integer in [200, 16384], got ${describeValue(width)}`);
   }
-  const showNames = options.names !== false;
-  const showLegend = options.legend !== false;
-  const types = collect(dump);
+  const showNames = optionalBoolean(options.names, true, "renderDumpPicture", "options.names");
+  const showLegend = optionalBoolean(options.legend, true, "renderDumpPicture", "options.legend");
+  let types: TypeContent[];
+  try {
+    types = collect(dump);
+  } catch (error) {
+    // An object that is not a checked StatsDump (parseStatsString checks one): name the argument, not V8's words.
+    if (!(error instanceof TypeError)) throw error;
+    throw new TypeError(`renderDumpPicture: dump is not a StatsDump (parse it with parseStatsString): ${error.message}`);
+  }
   if (types.length === 0) {
-    throw new Error("renderDumpPicture: nothing to draw: the dump has no block and no dedicated allocation (build it with detailed = true)");
+    throw new RangeError("renderDumpPicture: nothing to draw: the dump has no block and no dedicated allocation (build it with detailed = true)");
   }
 
   // Layout first: every bar's y, the legend's rows, the height.
@@ -382,8 +395,18 @@ function drawDedicated(canvas: Canvas, bar: DumpPictureBar, d: DumpSuballocation
   if (names) drawName(canvas, bar.x, x1, bar.y, d.Name);
 }
 
-/** Encodes a picture as PNG (RGB, 8 bits per channel) with pngjs. */
+/**
+ * Encodes a picture as PNG (RGB, 8 bits per channel) with pngjs.
+ * @throws TypeError / RangeError when `picture` is not a DumpPicture (from renderDumpPicture).
+ */
 export function encodeDumpPicturePng(picture: DumpPicture): Buffer {
+  checkOptionsObject(picture, "encodeDumpPicturePng", "picture", "must be a DumpPicture (from renderDumpPicture)");
+  const { width, height, rgba } = picture;
+  if (!isIntegerIn(width, 1, 65535)) argumentError("encodeDumpPicturePng", "picture.width", "must be an integer from 1 to 65535", width, RangeError);
+  if (!isIntegerIn(height, 1, 65535)) argumentError("encodeDumpPicturePng", "picture.height", "must be an integer from 1 to 65535", height, RangeError);
+  if (!(rgba instanceof Uint8Array) || rgba.length !== width * height * 4) {
+    argumentError("encodeDumpPicturePng", "picture.rgba", `must be a Uint8Array of width * height * 4 = ${width * height * 4} bytes`, rgba, TypeError);
+  }
   const png = new PNG({ width: picture.width, height: picture.height });
   png.data = Buffer.from(picture.rgba.buffer, picture.rgba.byteOffset, picture.rgba.byteLength);
   return PNG.sync.write(png, { colorType: 2, inputColorType: 6, inputHasAlpha: true, deflateLevel: 9 });
@@ -392,9 +415,10 @@ export function encodeDumpPicturePng(picture: DumpPicture): Buffer {
 /**
  * Draws `dump` ({@link renderDumpPicture}) and writes it to `file` as PNG.
  * @returns the picture that was written.
- * @throws what renderDumpPicture throws; the file system's errors.
+ * @throws what renderDumpPicture throws; TypeError when `file` is not a path string; the file system's errors.
  */
 export function writeDumpPicture(dump: StatsDump, file: string, options: DumpPictureOptions = {}): DumpPicture {
+  if (typeof file !== "string" || file === "" || file.includes("\0")) argumentError("writeDumpPicture", "file", "must be a non-empty path string", file, TypeError);
   const picture = renderDumpPicture(dump, options);
   writeFileSync(file, encodeDumpPicturePng(picture));
   return picture;

@@ -16,6 +16,7 @@
  * Sizes are JSON numbers; above 2^53 bytes they lose precision like any JSON number in JavaScript.
  * @module
  */
+import { describeValue } from "../errors.js";
 
 /** Totals of a set of blocks and allocations (VMA's VmaPrintDetailedStatistics). */
 export interface DumpStats {
@@ -154,8 +155,12 @@ export class StatsDumpError extends Error {
   }
 }
 
-/** `"Type 3"` gives 3, `"Heap 0"` gives 0; anything else gives -1. */
+/**
+ * `"Type 3"` gives 3, `"Heap 0"` gives 0; any other string gives -1.
+ * @throws TypeError when `key` is not a string.
+ */
 export function dumpKeyIndex(key: string): number {
+  if (typeof key !== "string") throw new TypeError(`dumpKeyIndex: key must be a string such as "Type 3", got ${describeValue(key)}`);
   const m = /^(?:Type|Heap) (\d+)$/.exec(key);
   return m === null ? -1 : Number(m[1]);
 }

@@ -27,6 +27,7 @@
  * @module
  */
 import { DestroyedResourceError, describeValue, vkErrorFor } from "../errors.js";
+import { isOptionsObject } from "../checks.js";
 import type { NativeDetailedStatistics, NativeStatistics } from "../native.js";
 import { checkCorruptionReport, type CorruptionReport } from "./corruption.js";
 import type { Allocator, BufferInfo, ImageInfo, LeakReport } from "./allocator.js";
@@ -132,7 +133,7 @@ export class Pool {
    * as a {@link BuddyPool}, which checks the rest) gets no VmaPool: its handle is {@link BUDDY_POOL_HANDLE}.
    */
   constructor(allocator: Allocator, memoryTypeIndex: number, options: PoolOptions | undefined, op: string) {
-    if (options !== undefined && (options === null || typeof options !== "object")) fail(op, "options", "must be an object", options, TypeError);
+    if (options !== undefined && !isOptionsObject(options)) fail(op, "options", "must be an object", options, TypeError);
     const o = options ?? {};
     const algorithm = o.algorithm ?? "tlsf";
     if (algorithm !== "tlsf" && algorithm !== "linear" && !(algorithm === "buddy" && new.target !== Pool)) {

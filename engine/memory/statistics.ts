@@ -6,7 +6,8 @@
  * allocation or unused range; those cells show "-".
  * @module
  */
-import type { Allocator, DetailedStatistics } from "./allocator.js";
+import { Allocator, type DetailedStatistics } from "./allocator.js";
+import { argumentError, checkOptionsObject, optionalBoolean } from "../checks.js";
 import { memoryHeapNames, memoryPropertyNames } from "./usage.js";
 import { formatBytes, table } from "../format.js";
 
@@ -39,9 +40,13 @@ function statCells(s: DetailedStatistics): string[] {
 /**
  * A plain-text summary of `allocator`: a totals line, then a heap table (size, flags, budget, usage, the
  * statistics) and a memory-type table (heap, property flags, the statistics).
+ * @throws TypeError when `allocator` is not an Allocator or an option has the wrong type.
  * @throws DestroyedResourceError when the allocator has been destroyed.
  */
 export function formatStatistics(allocator: Allocator, options: FormatStatisticsOptions = {}): string {
+  if (!(allocator instanceof Allocator)) argumentError("formatStatistics", "allocator", "must be an Allocator", allocator, TypeError);
+  checkOptionsObject(options, "formatStatistics", "options");
+  optionalBoolean(options.allMemoryTypes, false, "formatStatistics", "options.allMemoryTypes");
   const stats = allocator.calculateStatistics();
   const budgets = allocator.getHeapBudgets();
   const t = stats.total;

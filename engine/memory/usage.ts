@@ -13,6 +13,7 @@
  * @module
  */
 import { describeValue } from "../errors.js";
+import { isOptionsObject } from "../checks.js";
 import { scratch, Slot } from "../native.js";
 import { Pool } from "./pool.js";
 
@@ -155,6 +156,9 @@ function bad(op: string, arg: string, what: string, value: unknown, Ctor: typeof
   throw new Ctor(`${op}: ${arg} ${what}, got ${describeValue(value)}`);
 }
 
+/** The allocation options that are booleans (checked as such: `mapped: "no"` is refused, not taken as true). */
+const BOOLEAN_OPTIONS = ["allowTransferInstead", "dedicated", "neverAllocate", "mapped", "withinBudget", "upperAddress"] as const;
+
 /**
  * Checks `options` and writes them into the scratch allocation slots. `op` and `arg` name the call
  * and the argument in messages, e.g. `createBuffer`, `allocationOptions`.
@@ -171,7 +175,7 @@ export function encodeAllocationOptions(options: AllocationOptions | undefined, 
   let minAlignment = 0;
   let pool = 0;
   if (options !== undefined) {
-    if (options === null || typeof options !== "object") bad(op, arg, "must be an object", options, TypeError);
+    if (!isOptionsObject(options)) bad(op, arg, "must be an object", options, TypeError);
     const o = options;
     if (o.pool !== undefined) {
       const p = o.pool;
@@ -202,6 +206,10 @@ export function encodeAllocationOptions(options: AllocationOptions | undefined, 
         bad(op, `${arg}.hostAccess`, "must be 'none', 'sequentialWrite' or 'random'", o.hostAccess);
       }
     }
+    for (const key of BOOLEAN_OPTIONS) {
+      const v = o[key];
+      if (v !== undefined && typeof v !== "boolean") bad(op, `${arg}.${key}`, "must be a boolean", v, TypeError);
+    }
     if (o.allowTransferInstead) flags |= AllocationCreateFlags.HOST_ACCESS_ALLOW_TRANSFER_INSTEAD;
     if (o.dedicated) flags |= AllocationCreateFlags.DEDICATED_MEMORY;
     if (o.neverAllocate) flags |= AllocationCreateFlags.NEVER_ALLOCATE;
@@ -218,7 +226,7 @@ export function encodeAllocationOptions(options: AllocationOptions | undefined, 
       }
     }
     if (o.strategy !== undefined) {
-      const s = STRATEGY_FLAGS[o.strategy];
+      const s = typeof o.strategy === "string" ? STRATEGY_FLAGS[o.strategy] : undefined;
       if (s === undefined || !Object.hasOwn(STRATEGY_FLAGS, o.strategy)) {
         bad(op, `${arg}.strategy`, "must be 'minMemory', 'minTime' or 'minOffset'", o.strategy);
       }

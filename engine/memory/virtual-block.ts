@@ -29,6 +29,7 @@
  * @module
  */
 import { DestroyedResourceError, describeValue, vkErrorFor } from "../errors.js";
+import { isIntegerIn, isOptionsObject, optionalBoolean } from "../checks.js";
 import { scratch, Slot } from "../native.js";
 import { formatBytes } from "../format.js";
 import type { DetailedStatistics } from "./allocator.js";
@@ -233,7 +234,7 @@ export class VirtualBlock {
   /** @internal Use {@link createVirtualBlock}. */
   constructor(options: VirtualBlockOptions) {
     const op = "createVirtualBlock";
-    if (options === null || typeof options !== "object") fail(op, "options", "must be { size, algorithm? }", options, TypeError);
+    if (!isOptionsObject(options)) fail(op, "options", "must be { size, algorithm? }", options, TypeError);
     const { size } = options;
     const algorithm = options.algorithm ?? "tlsf";
     if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 1) {
@@ -290,16 +291,19 @@ export class VirtualBlock {
     return h;
   }
 
+  // A size larger than the whole block is not bad input: as in VMA it is a request that does not fit
+  // (VK_ERROR_OUT_OF_DEVICE_MEMORY from allocate, -1 from allocateOffset).
   private checkSize(op: string, size: unknown): number {
     if (typeof size !== "number" || !(size >= 1 && size <= Number.MAX_SAFE_INTEGER) || Math.floor(size) !== size) {
       fail(op, "size", "must be a positive integer number of bytes", size);
     }
-    if (size > this.size) fail(op, "size", `is larger than the block (${this.size} bytes)`, size);
     return size;
   }
 
+  /** A power of two, or 0, which means 1 as in VmaVirtualAllocationCreateInfo::alignment; returns the alignment to use. */
   private checkAlignment(op: string, arg: string, alignment: unknown): number {
-    if (typeof alignment !== "number" || !(alignment >= 1) || Math.floor(alignment) !== alignment || !isPowerOfTwo(alignment)) {
+    if (alignment === 0) return 1;
+    if (typeof alignment !== "number" || !(alignment >= 1 && alignment <= 2 ** 52) || Math.floor(alignment) !== alignment || !isPowerOfTwo(alignment)) {
       fail(op, arg, "must be a power of two", alignment);
     }
     return alignment;
@@ -307,9 +311,10 @@ export class VirtualBlock {
 
   /**
    * Allocates `size` bytes (vmaVirtualAllocate, or the buddy allocator).
-   * @throws TypeError / RangeError for a bad size (0, NaN, larger than the block), an alignment that is not a
-   *   power of two, upperAddress outside a linear block, an unknown strategy.
-   * @throws OutOfDeviceMemoryError (VK_ERROR_OUT_OF_DEVICE_MEMORY, as VMA returns) when no free range fits.
+   * @throws TypeError / RangeError for a bad size (0, NaN, not an integer), an alignment that is not a power of two
+   *   (0 means 1, as in VMA), upperAddress outside a linear block, an unknown strategy.
+   * @throws OutOfDeviceMemoryError (VK_ERROR_OUT_OF_DEVICE_MEMORY, as VMA returns) when no free range fits,
+   *   a size larger than the whole block included.
    * @throws DestroyedResourceError after destroy().
    */
   allocate(size: number, options?: VirtualAllocationOptions): VirtualAllocation {
@@ -320,7 +325,7 @@ export class VirtualBlock {
     let flags = 0;
     let userData: unknown = undefined;
     if (options !== undefined) {
-      if (options === null || typeof options !== "object") fail(op, "options", "must be an object", options, TypeError);
+      if (!isOptionsObject(options)) fail(op, "options", "must be an object", options, TypeError);
       if (options.alignment !== undefined) alignment = this.checkAlignment(op, "options.alignment", options.alignment);
       if (options.upperAddress !== undefined) {
         if (typeof options.upperAddress !== "boolean") fail(op, "options.upperAddress", "must be a boolean", options.upperAddress, TypeError);
@@ -336,7 +341,7 @@ export class VirtualBlock {
       }
       userData = options.userData;
     }
-    const offset = this.allocateTs(op, size, alignment, flags, isNativeUserData(userData) ? userData : 0);
+    const offset = size > this.size ? -1 : this.allocateTs(op, size, alignment, flags, isNativeUserData(userData) ? userData : 0);
     if (offset < 0) {
       throw vkErrorFor(-2, "VirtualBlock.allocate", this.label, `no free range of ${size} bytes (alignment ${alignment}) in this ${this.algorithm} block`);
     }
@@ -346,14 +351,16 @@ export class VirtualBlock {
   /**
    * The fast path of {@link allocate}: no object is made. Returns the offset, or -1 when no free range fits;
    * the handle to free it with is {@link lastHandle}, read right after this call. `flags` are
-   * {@link VirtualAllocationCreateFlags} bits (UPPER_ADDRESS for linear blocks, one STRATEGY_* bit).
+   * {@link VirtualAllocationCreateFlags} bits (UPPER_ADDRESS for linear blocks, one STRATEGY_* bit). An alignment
+   * of 0 means 1 and a size larger than the block gives -1, as in VMA.
    * @throws TypeError / RangeError for bad arguments; DestroyedResourceError after destroy().
    */
   allocateOffset(size: number, alignment = 1, flags = 0): number {
     // The common call (live block, integer size that fits, alignment 1, no flags) costs one test here; every
     // other call gets all the checks in checkAllocateOffset. Kept small so that it inlines into the caller's loop.
     if (this._handle === 0 || typeof size !== "number" || !(size >= 1 && size <= this.size) || Math.floor(size) !== size || alignment !== 1 || flags !== 0) {
-      this.checkAllocateOffset(size, alignment, flags);
+      alignment = this.checkAllocateOffset(size, alignment, flags);
+      if (size > this.size) return -1;
     }
     const kind = this._kind;
     if (kind === KIND_BUDDY) {
@@ -366,20 +373,24 @@ export class VirtualBlock {
     return this.allocateTlsf("VirtualBlock.allocateOffset", size, alignment, flags, 0);
   }
 
-  /** The argument checks of {@link allocateOffset}: throws for a destroyed block or a bad argument. */
-  private checkAllocateOffset(size: number, alignment: number, flags: number): void {
+  /**
+   * The argument checks of {@link allocateOffset}: throws for a destroyed block or a bad argument; returns the
+   * alignment to use (0 becomes 1).
+   */
+  private checkAllocateOffset(size: number, alignment: number, flags: number): number {
     const op = "VirtualBlock.allocateOffset";
     this.live(op);
     if (typeof size !== "number" || !(size >= 1 && size <= this.size) || Math.floor(size) !== size) this.checkSize(op, size);
-    if (alignment !== 1) this.checkAlignment(op, "alignment", alignment);
+    if (alignment !== 1) alignment = this.checkAlignment(op, "alignment", alignment);
     if (flags !== 0) {
-      if (typeof flags !== "number" || (flags & ~KNOWN_FLAGS) !== 0 || Math.floor(flags) !== flags || flags < 0) {
+      if (!isIntegerIn(flags, 0, 0xffffffff) || (flags & ~KNOWN_FLAGS) !== 0) {
         fail(op, "flags", "must be VirtualAllocationCreateFlags bits", flags);
       }
       if ((flags & VirtualAllocationCreateFlags.UPPER_ADDRESS) !== 0 && this.algorithm !== "linear") {
         fail(op, "flags", `has UPPER_ADDRESS, which needs a linear block (this one is ${this.algorithm})`, flags);
       }
     }
+    return alignment;
   }
 
   private allocateTlsf(op: string, size: number, alignment: number, flags: number, userData: number): number {
@@ -413,7 +424,7 @@ export class VirtualBlock {
   }
 
   private staleHandle(op: string, handle: unknown): never {
-    throw new Error(`${op}: stale or invalid virtual allocation handle, got ${describeValue(handle)}`);
+    throw new RangeError(`${op}: stale or invalid virtual allocation handle, got ${describeValue(handle)}`);
   }
 
   /** The handle of the allocation the last successful {@link allocateOffset} (or allocate) made, on any block. */
@@ -422,11 +433,15 @@ export class VirtualBlock {
   }
 
   /**
-   * Frees an allocation by its handle (the fast path of {@link free}).
-   * @throws Error when the handle is not a live allocation of this block (freed twice, stale or forged).
+   * Frees an allocation by its handle (the fast path of {@link free}). Handle 0, the null handle, does nothing
+   * (vmaVirtualFree(VK_NULL_HANDLE)).
+   * @throws TypeError when the handle is not a Number; RangeError when it is not a live allocation of this block
+   *   (freed twice, stale or forged).
    */
   freeHandle(handle: number): void {
     this.live("VirtualBlock.freeHandle");
+    if (typeof handle !== "number") fail("VirtualBlock.freeHandle", "handle", "must be a Number from allocateOffset (lastHandle)", handle, TypeError);
+    if (handle === 0) return;
     const kind = this._kind;
     let ok: boolean;
     if (kind === KIND_TLSF) ok = this._tlsf!.free(handle);
@@ -443,10 +458,11 @@ export class VirtualBlock {
 
   /**
    * Frees an allocation (vmaVirtualFree). A second call for the same allocation, or one after clear() or
-   * destroy(), does nothing.
+   * destroy(), does nothing; so does `null` (or undefined), as vmaVirtualFree(VK_NULL_HANDLE) does.
    * @throws TypeError when `allocation` is not a VirtualAllocation of this block.
    */
-  free(allocation: VirtualAllocation): void {
+  free(allocation: VirtualAllocation | null | undefined): void {
+    if (allocation === null || allocation === undefined) return;
     this.checkAllocation("VirtualBlock.free", allocation);
     if (allocation.freed || this._handle === 0) return;
     const handle = allocation._handle;
@@ -547,7 +563,7 @@ export class VirtualBlock {
   statistics(detailed: false): VirtualBlockBasicStatistics;
   statistics(detailed = true): VirtualBlockStatistics | VirtualBlockBasicStatistics {
     this.live("VirtualBlock.statistics");
-    const full = detailed !== false;
+    const full = optionalBoolean(detailed, true, "VirtualBlock.statistics", "detailed");
     const s = this._kind === KIND_BUDDY ? this._buddy!.statistics(full) : this._kind === KIND_LINEAR ? this._linear!.statistics(full) : this._tlsf!.statistics(full);
     const waste = this._kind === KIND_BUDDY ? this._buddy!.wasteBytes : 0;
     if (!full) {
@@ -574,7 +590,7 @@ export class VirtualBlock {
    */
   buildStatsString(detailed = true): string {
     this.live("VirtualBlock.buildStatsString");
-    const full = detailed === true;
+    const full = optionalBoolean(detailed, true, "VirtualBlock.buildStatsString", "detailed");
     if (this._kind === KIND_BUDDY) return buddyStatsString(this._buddy!, full);
     if (this._kind === KIND_LINEAR) return linearStatsString(this._linear!, full);
     return tlsfStatsString(this._tlsf!, full);

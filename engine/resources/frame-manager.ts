@@ -50,6 +50,7 @@
  * @module
  */
 import { DestroyedResourceError, check, describeValue } from "../errors.js";
+import { checkBytes, isOptionsObject } from "../checks.js";
 import type { Allocator } from "../memory/allocator.js";
 import { MemoryUsage, type AllocationOptions } from "../memory/usage.js";
 import type { Context } from "../vulkan/context.js";
@@ -221,7 +222,10 @@ export interface TextureDescription {
   usage?: number;
   /** How to allocate it (default `{ usage: MemoryUsage.Auto }`). */
   memory?: AllocationOptions;
-  /** VkImageViewType of the default view (default 2D, 2D_ARRAY with several layers, 3D with depth > 1). */
+  /**
+   * VkImageViewType of the default view (default 2D, 2D_ARRAY with several layers, 3D with depth > 1); 2D_ARRAY also
+   * suits one layer. Others (1D, cube) are refused: the image is made without the flags they need.
+   */
   viewType?: number;
 }
 
@@ -259,6 +263,8 @@ const MiB = 1024 * 1024;
 const BUFFER_USAGE_TRANSFER = 0x1 | 0x2;
 const IMAGE_USAGE_TRANSFER = 0x1 | 0x2;
 const IMAGE_USAGE_SAMPLED = 0x4;
+/** Image usages an image view may be created for: sampled, storage, the attachments, and their extension kin. */
+const IMAGE_USAGE_VIEWABLE = 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x1000 | 0x4000 | 0x8000 | 0x100000 | 0x200000;
 const OBJECT_TYPE_BUFFER = 9;
 const OBJECT_TYPE_IMAGE = 10;
 const OBJECT_TYPE_IMAGE_VIEW = 14;
@@ -362,7 +368,7 @@ export class FrameManager implements ResourceOwner {
     if (allocator === null || typeof allocator !== "object" || typeof (allocator as Allocator).setCurrentFrameIndex !== "function") {
       throw new TypeError(`${op}: allocator must be an Allocator, got ${describeValue(allocator)}`);
     }
-    if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    if (!isOptionsObject(options)) {
       throw new TypeError(`${op}: options must be an object, got ${describeValue(options)}`);
     }
     for (const key of Object.keys(options)) {
@@ -704,7 +710,7 @@ export class FrameManager implements ResourceOwner {
     let stages: readonly number[] | undefined;
     let signals: readonly NvkHandle[] = [];
     if (options !== undefined) {
-      if (options === null || typeof options !== "object" || Array.isArray(options)) {
+      if (!isOptionsObject(options)) {
         throw new TypeError(`${op}: options must be an object, got ${describeValue(options)}`);
       }
       for (const key of Object.keys(options)) {
@@ -728,6 +734,7 @@ export class FrameManager implements ResourceOwner {
         if (stages.length !== waits.length) {
           throw new RangeError(`${op}: option 'waitStages' must have one entry per wait semaphore (${waits.length}), got ${describeValue(stages)}`);
         }
+        stages.forEach((s, i) => this.allocator._checkFlagBits(s, "pipelineStage", op, `option 'waitStages[${i}]'`));
       }
     }
     return { waits, stages: stages ?? waits.map(() => PIPELINE_STAGE_ALL_COMMANDS), signals };
@@ -793,9 +800,19 @@ export class FrameManager implements ResourceOwner {
     if (info === undefined) throw new RangeError(`${op}: desc.format ${describeValue(desc.format)} is not a VkFormat vkmem knows (see engine/vulkan/formats.ts)`);
     const baseUsage = desc.usage ?? IMAGE_USAGE_SAMPLED;
     if (!Number.isInteger(baseUsage) || baseUsage < 0 || baseUsage > 0x7fffffff) throw new RangeError(`${op}: desc.usage must be VkImageUsageFlags, got ${describeValue(desc.usage)}`);
+    // The default view needs a usage a view can have (VUID-VkImageViewCreateInfo-image-04441): transfers alone are not.
+    if ((baseUsage & IMAGE_USAGE_VIEWABLE) === 0) {
+      throw new RangeError(`${op}: desc.usage must include a usage an image view can have (SAMPLED, STORAGE, an attachment, ...) for the texture's view, got ${describeValue(desc.usage)}`);
+    }
     const usage = baseUsage | IMAGE_USAGE_TRANSFER;
     const viewType = desc.viewType ?? (depth > 1 ? 2 /* 3D */ : arrayLayers > 1 ? 5 /* 2D_ARRAY */ : 1); /* 2D */
     if (!Number.isInteger(viewType) || viewType < 0 || viewType > 6) throw new RangeError(`${op}: desc.viewType must be a VkImageViewType, got ${describeValue(desc.viewType)}`);
+    // The view covers the whole image, which is 2D (3D with depth > 1) without create flags: 2D takes one layer,
+    // 2D_ARRAY any count, 3D a 3D image; 1D and cube views need an image createTexture does not make.
+    const fits = depth > 1 ? viewType === 2 : viewType === 5 || (viewType === 1 && arrayLayers === 1);
+    if (!fits) {
+      throw new RangeError(`${op}: desc.viewType must suit a ${depth > 1 ? "3D" : "2D"} image of ${arrayLayers} layer(s) (${depth > 1 ? "3D: 2" : arrayLayers === 1 ? "2D: 1, or 2D_ARRAY: 5" : "2D_ARRAY: 5"}), got ${describeValue(desc.viewType)}`);
+    }
     const memory = checkMemory(op, desc.memory);
     const { image, allocation } = this.allocator.createImage(
       { imageType: depth > 1 ? 2 : 1, format: desc.format, extent: { width, height, depth }, mipLevels, arrayLayers, usage },
@@ -831,6 +848,9 @@ export class FrameManager implements ResourceOwner {
 
   /** @internal Called once by Buffer/Texture.destroy(): frees now or after the last frame that used it. */
   releaseResource(resource: Buffer | Texture): void {
+    if (!(resource instanceof Buffer || resource instanceof Texture) || resource._release === undefined) {
+      throw new TypeError(`FrameManager${this.#labelText()}.releaseResource: resource must be a Buffer or Texture, got ${describeValue(resource)}`);
+    }
     this.#resources.delete(resource);
     unwatch(resource);
     if (this.#slots === null) {
@@ -873,7 +893,8 @@ export class FrameManager implements ResourceOwner {
     // The message prefix is built only on the error paths: this is a per-upload hot path.
     const op = (): string => `FrameManager${this.#labelText()}.upload`;
     this.#ownBuffer(buffer, "upload");
-    const bytes = data instanceof Uint8Array ? data : asBytes(op(), data);
+    // A Uint8Array with bytes is the fast path; an empty one may be a view of a detached buffer: asBytes tells.
+    const bytes = data instanceof Uint8Array && data.length !== 0 ? data : asBytes(op(), data);
     const length = bytes.length;
     if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > buffer.size) {
       throw new RangeError(`${op()}: offset ${describeValue(offset)} + ${length} bytes must lie within buffer '${buffer.label}' of ${buffer.size} bytes`);
@@ -964,7 +985,8 @@ export class FrameManager implements ResourceOwner {
    */
   allocateTransient(size: number, usage: TransientUsage = "uniform"): TransientAllocation {
     if (this.#slots === null) throw new DestroyedResourceError("FrameManager", this.label, "allocateTransient", this.#goneCause);
-    const align = this.#transientAlign[usage];
+    // Checked as a string first: an object without a prototype or a Symbol as a property key throws inside V8.
+    const align = typeof usage === "string" ? this.#transientAlign[usage] : undefined;
     if (align === undefined || !Object.hasOwn(this.#transientAlign, usage)) {
       throw new RangeError(`FrameManager${this.#labelText()}.allocateTransient: usage must be "uniform", "storage", "vertex", "index" or "copy", got ${describeValue(usage)}`);
     }
@@ -1229,7 +1251,7 @@ export class FrameManager implements ResourceOwner {
 }
 
 function ringOptions(op: string, name: string, value: unknown): Required<UploadRingOptions> {
-  if (value !== undefined && (value === null || typeof value !== "object" || Array.isArray(value))) {
+  if (value !== undefined && !isOptionsObject(value)) {
     throw new TypeError(`${op}: option '${name}' must be an object, got ${describeValue(value)}`);
   }
   const o = (value ?? {}) as UploadRingOptions;
@@ -1246,7 +1268,7 @@ function ringOptions(op: string, name: string, value: unknown): Required<UploadR
 }
 
 function checkDescription(op: string, desc: unknown, known: ReadonlySet<string>): void {
-  if (desc === null || typeof desc !== "object" || Array.isArray(desc)) throw new TypeError(`${op}: desc must be an object, got ${describeValue(desc)}`);
+  if (!isOptionsObject(desc)) throw new TypeError(`${op}: desc must be an object, got ${describeValue(desc)}`);
   for (const key of Object.keys(desc)) {
     if (!known.has(key)) throw new TypeError(`${op}: unknown member desc.${key} (value ${describeValue((desc as Record<string, unknown>)[key])})`);
   }
@@ -1259,14 +1281,11 @@ function checkLabel(op: string, label: unknown): string {
 
 function checkMemory(op: string, memory: unknown): AllocationOptions {
   if (memory === undefined) return { usage: MemoryUsage.Auto };
-  if (memory === null || typeof memory !== "object" || Array.isArray(memory)) throw new TypeError(`${op}: desc.memory must be AllocationOptions, got ${describeValue(memory)}`);
+  if (!isOptionsObject(memory)) throw new TypeError(`${op}: desc.memory must be AllocationOptions, got ${describeValue(memory)}`);
   if ((memory as AllocationOptions).name !== undefined) throw new TypeError(`${op}: desc.memory.name is the label: leave it out (got ${describeValue((memory as AllocationOptions).name)})`);
   return memory as AllocationOptions;
 }
 
 function asBytes(op: string, data: unknown): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  throw new TypeError(`${op}: data must be an ArrayBuffer or a typed array / DataView, got ${describeValue(data)}`);
+  return checkBytes(data, op, "data");
 }

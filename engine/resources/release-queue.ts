@@ -34,6 +34,7 @@
  * @module
  */
 import { describeValue } from "../errors.js";
+import { isOptionsObject } from "../checks.js";
 
 /** One destruction waiting in a {@link ReleaseQueue}. */
 export interface ReleaseItem {
@@ -115,9 +116,15 @@ export class ReleaseQueue {
    * Queues an item object as it is, without copying it (callers that make one record per resource up front, so
    * that queueing allocates nothing). The item's fields must not change while it is queued.
    *
-   * Preconditions: those of {@link enqueue}; the fields are not checked.
+   * Preconditions: those of {@link enqueue}.
+   * @throws TypeError / RangeError for an item whose fields {@link enqueue} would refuse (nothing is queued then).
    */
   enqueueItem(item: ReleaseItem): void {
+    if (!isOptionsObject(item)) throw new TypeError(`ReleaseQueue.enqueueItem: item must be a ReleaseItem object, got ${describeValue(item)}`);
+    if (!isSerial(item.serial)) throw new RangeError(`ReleaseQueue.enqueueItem: item.serial must be a non-negative safe integer, got ${describeValue(item.serial)}`);
+    if (typeof item.label !== "string") throw new TypeError(`ReleaseQueue.enqueueItem: item.label must be a string, got ${describeValue(item.label)}`);
+    if (!isSerial(item.size)) throw new RangeError(`ReleaseQueue.enqueueItem: item.size must be a non-negative safe integer number of bytes, got ${describeValue(item.size)}`);
+    if (typeof item.destroy !== "function") throw new TypeError(`ReleaseQueue.enqueueItem: item.destroy must be a function, got ${describeValue(item.destroy)}`);
     this.#insert(item);
   }
 

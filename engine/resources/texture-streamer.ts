@@ -18,7 +18,8 @@
  * - Memory. Every streamed image is allocated from one custom pool of DEVICE_LOCAL memory (requiredFlags, so that a
  *   discrete GPU never places it in host memory) whose blocks add up to at most the budget: VK_EXT_memory_budget's
  *   budget for that heap times `budgetFraction` when the extension is there, else the heap size limit the allocator
- *   was made with, else VMA's estimate times `budgetFraction`; or `budgetBytes`. The pool's block count is the hard
+ *   was made with, else VMA's estimate times `budgetFraction`; or `budgetBytes`, lowered to the heap size limit
+ *   when there is one below it (the streamer fits itself to the heap rather than refusing). The pool's block count is the hard
  *   limit, so memory never goes above the budget. Images are created `canBecomeLost` and `canMakeOtherLost`: a new
  *   one that does not fit makes the least recently used images lost, never one used in the last frameInUseCount
  *   frames (the pool's, framesInFlight - 1 by default, so the GPU is done with whatever is taken).
@@ -54,6 +55,7 @@
  */
 import { DestroyedResourceError, OutOfDeviceMemoryError, describeValue } from "../errors.js";
 import { creationStack, lifetimeName, unwatch, watch } from "../lifetime.js";
+import { checkBytes, isDetached, isOptionsObject } from "../checks.js";
 import type { Allocation } from "../memory/allocation.js";
 import type { Allocator, ImageInfo } from "../memory/allocator.js";
 import type { Pool } from "../memory/pool.js";
@@ -62,7 +64,7 @@ import { formatInfo, mipExtent, regionBytes, type FormatInfo } from "../vulkan/f
 import type { NvkHandle } from "../vulkan/handles.js";
 import { nvk } from "../vulkan/nvk.js";
 import type { FrameManager } from "./frame-manager.js";
-import type { Texture } from "./texture.js";
+import { Texture } from "./texture.js";
 
 /** Pixels of a mip range: one buffer with the mips one after another (finest first), or one buffer per mip. */
 export type MipData = ArrayBufferView | ArrayBuffer | readonly (ArrayBufferView | ArrayBuffer)[];
@@ -89,7 +91,10 @@ export interface StreamedTextureDescription {
 
 /** Options of {@link createTextureStreamer}. */
 export interface TextureStreamerOptions {
-  /** The memory budget in bytes. Default: from VK_EXT_memory_budget, the heap size limit, or VMA's estimate. */
+  /**
+   * The memory budget in bytes. Default: from VK_EXT_memory_budget, the heap size limit, or VMA's estimate. A value
+   * above the allocator's heap size limit for the streamer's heap is lowered to that limit.
+   */
   budgetBytes?: number;
   /** Share of the heap's budget taken when `budgetBytes` and a heap size limit are absent (default 0.5). */
   budgetFraction?: number;
@@ -424,7 +429,7 @@ export class TextureStreamer {
     if (frames === null || typeof frames !== "object" || typeof (frames as FrameManager).uploadImage !== "function") {
       throw new TypeError(`${op}: frames must be a FrameManager, got ${describeValue(frames)}`);
     }
-    if (options === null || typeof options !== "object" || Array.isArray(options)) throw new TypeError(`${op}: options must be an object, got ${describeValue(options)}`);
+    if (!isOptionsObject(options)) throw new TypeError(`${op}: options must be an object, got ${describeValue(options)}`);
     for (const key of Object.keys(options)) {
       if (!KNOWN_OPTIONS.has(key)) throw new TypeError(`${op}: unknown option '${key}' (value ${describeValue((options as Record<string, unknown>)[key])})`);
     }
@@ -476,6 +481,10 @@ export class TextureStreamer {
       budget = Math.floor(allocator.getHeapBudgets()[heap]!.budget * fraction);
       this.budgetSource = "heap-estimate";
     }
+    // A heap size limit is a hard ceiling (VMA refuses any block beyond it): a budget asked above it is fitted to
+    // it, so that the pools' blocks are sized for the heap that exists rather than refused at creation.
+    const heapLimit = allocator.heapSizeLimits[heap]!;
+    if (heapLimit > 0 && budget > heapLimit) budget = heapLimit;
     const tailSize = options.tailSize ?? 32;
     if (!(Number.isInteger(tailSize) && tailSize >= 0 && tailSize <= 16384)) throw new RangeError(`${op}: option 'tailSize' must be an integer from 0 to 16384, got ${describeValue(tailSize)}`);
     const tailFraction = options.tailBudgetFraction ?? 0.125;
@@ -509,7 +518,7 @@ export class TextureStreamer {
         );
       }
       if (options.placeholder !== undefined) {
-        if (options.placeholder === null || typeof options.placeholder !== "object" || options.placeholder.destroyed) {
+        if (!(options.placeholder instanceof Texture) || options.placeholder.destroyed) {
           throw new TypeError(`${op}: option 'placeholder' must be a live Texture, got ${describeValue(options.placeholder)}`);
         }
         this.#placeholder = options.placeholder;
@@ -626,9 +635,9 @@ export class TextureStreamer {
   register(desc: StreamedTextureDescription): StreamedTexture {
     this.#live("register");
     const op = `TextureStreamer '${this.label}'.register`;
-    if (desc === null || typeof desc !== "object") throw new TypeError(`${op}: desc must be an object, got ${describeValue(desc)}`);
+    if (!isOptionsObject(desc)) throw new TypeError(`${op}: desc must be an object, got ${describeValue(desc)}`);
     for (const key of Object.keys(desc)) {
-      if (!KNOWN_DESC.has(key)) throw new TypeError(`${op}: unknown field '${key}' (value ${describeValue((desc as unknown as Record<string, unknown>)[key])})`);
+      if (!KNOWN_DESC.has(key)) throw new TypeError(`${op}: desc has an unknown field '${key}' (value ${describeValue((desc as unknown as Record<string, unknown>)[key])})`);
     }
     if (typeof desc.label !== "string" || desc.label.length === 0 || desc.label.includes("\0")) {
       throw new TypeError(`${op}: desc.label must be a non-empty string without NUL, got ${describeValue(desc.label)}`);
@@ -1036,8 +1045,11 @@ export class TextureStreamer {
   #accept(t: StreamedTexture, base: number, data: MipData, stats: TextureStreamerFrameStatistics): Uint8Array[] | null {
     const count = t.mipLevels - base;
     const mips: Uint8Array[] = [];
-    const asBytes = (d: unknown): Uint8Array | null =>
-      d instanceof Uint8Array ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : d instanceof ArrayBuffer ? new Uint8Array(d) : null;
+    // Anything but live bytes (a detached buffer or view included) is null: a load error, never an engine error.
+    const asBytes = (d: unknown): Uint8Array | null => {
+      if (!(d instanceof ArrayBuffer || ArrayBuffer.isView(d))) return null;
+      return isDetached(ArrayBuffer.isView(d) ? d.buffer : d) ? null : checkBytes(d, "load", "data");
+    };
     if (Array.isArray(data)) {
       if (data.length !== count) {
         this.#loadFailed(t, new RangeError(`loader of '${t.label}' gave ${data.length} mips for mips ${base} to ${t.mipLevels - 1} (${count})`), stats);

@@ -34,6 +34,7 @@
  * @module
  */
 import { DestroyedResourceError, check, describeValue } from "../errors.js";
+import { isOptionsObject } from "../checks.js";
 import type { Allocator } from "../memory/allocator.js";
 import type { Allocation } from "../memory/allocation.js";
 import { MemoryUsage } from "../memory/usage.js";
@@ -881,7 +882,7 @@ export class Transfers {
 
 /** Checks and completes an image region against `texture`. @internal */
 export function completeRegion(op: string, texture: Texture, region: unknown): Required<ImageRegion> {
-  if (region !== undefined && (region === null || typeof region !== "object" || Array.isArray(region))) {
+  if (region !== undefined && !isOptionsObject(region)) {
     throw new TypeError(`${op}: region must be an object, got ${describeValue(region)}`);
   }
   const r = (region ?? {}) as ImageRegion;

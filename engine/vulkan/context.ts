@@ -24,6 +24,7 @@
  * @module
  */
 import { DestroyedResourceError, check, describeValue, vkErrorFor } from "../errors.js";
+import { isOptionsObject } from "../checks.js";
 import { isNvkHandle, rawHandle, type NvkHandle } from "./handles.js";
 import { addressOf, nvk, type VkInout } from "./nvk.js";
 import { Dependents, cascadeReport, registerDevice, reportCascade, unregisterDevice } from "../lifetime.js";
@@ -101,6 +102,17 @@ export interface ContextFeatures {
   readonly maintenance4: boolean;
   readonly samplerAnisotropy: boolean;
 }
+
+/** The VkObjectType of each nvk handle class (what setObjectName checks its objectType against). */
+const OBJECT_TYPE_OF_CLASS: ReadonlyMap<string, number> = new Map([
+  ["VkInstance", 1], ["VkPhysicalDevice", 2], ["VkDevice", 3], ["VkQueue", 4], ["VkSemaphore", 5], ["VkCommandBuffer", 6],
+  ["VkFence", 7], ["VkDeviceMemory", 8], ["VkBuffer", 9], ["VkImage", 10], ["VkEvent", 11], ["VkQueryPool", 12],
+  ["VkBufferView", 13], ["VkImageView", 14], ["VkShaderModule", 15], ["VkPipelineCache", 16], ["VkPipelineLayout", 17],
+  ["VkRenderPass", 18], ["VkPipeline", 19], ["VkDescriptorSetLayout", 20], ["VkSampler", 21], ["VkDescriptorPool", 22],
+  ["VkDescriptorSet", 23], ["VkFramebuffer", 24], ["VkCommandPool", 25], ["VkSamplerYcbcrConversion", 1000156000],
+  ["VkDescriptorUpdateTemplate", 1000085000], ["VkSurfaceKHR", 1000000000], ["VkSwapchainKHR", 1000001000],
+  ["VkDebugUtilsMessengerEXT", 1000128000],
+]);
 
 const VERSION_1_1 = makeVersion(1, 1, 0);
 const VERSION_1_2 = makeVersion(1, 2, 0);
@@ -187,7 +199,7 @@ function forgetCurrent(): void {
 
 function checkOptions(options: unknown): ContextOptions {
   if (options === undefined) return {};
-  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+  if (!isOptionsObject(options)) {
     throw new TypeError(`createContext: options must be an object, got ${describeValue(options)}`);
   }
   const o = options as Record<string, unknown>;
@@ -617,7 +629,7 @@ export class Context {
    */
   setObjectName(objectType: number, handle: bigint | NvkHandle, name: string): void {
     const live = this.#use("setObjectName");
-    if (!Number.isInteger(objectType) || objectType < 0 || objectType > 0x7fffffff) {
+    if (!Number.isInteger(objectType) || objectType < 1 || objectType > 0x7fffffff) {
       throw new TypeError(`setObjectName: objectType must be a VkObjectType value, got ${describeValue(objectType)}`);
     }
     let raw: bigint;
@@ -625,7 +637,14 @@ export class Context {
       if (handle <= 0n || handle >= 1n << 64n) throw new RangeError(`setObjectName: handle must be a non-null 64-bit handle, got ${describeValue(handle)}`);
       raw = handle;
     } else if (isNvkHandle(handle)) {
+      // An nvk object says what it is: a different objectType would name another object to the layer
+      // (VUID-VkDebugUtilsObjectNameInfoEXT-objectType-02590).
+      const own = OBJECT_TYPE_OF_CLASS.get((handle as { constructor: { name: string } }).constructor.name);
+      if (own !== undefined && own !== objectType) {
+        throw new RangeError(`setObjectName: objectType must be ${own} for a ${(handle as { constructor: { name: string } }).constructor.name}, got ${describeValue(objectType)}`);
+      }
       raw = rawHandle(handle);
+      if (raw === 0n) throw new RangeError(`setObjectName: handle must not be VK_NULL_HANDLE, got ${describeValue(handle)}`);
     } else {
       throw new TypeError(`setObjectName: handle must be a BigInt or an nvk handle object, got ${describeValue(handle)}`);
     }

@@ -4,6 +4,7 @@
  * {@link formatInfo} returns undefined for the rest, and callers turn that into a RangeError naming the format.
  * @module
  */
+import { argumentError, checkInteger, isIntegerIn, isOptionsObject } from "../checks.js";
 
 /** VkImageAspectFlagBits. */
 export const ASPECT_COLOR = 0x1;
@@ -76,14 +77,26 @@ export function knownFormats(): number[] {
 /**
  * Bytes of a tightly packed `width` x `height` x `depth` region of `info`'s format (whole blocks for compressed
  * formats: a 2x2 region of BC1 is one 8-byte block).
+ * @throws TypeError when `info` is not a FormatInfo; RangeError when a dimension is not an integer in [0, 2^32].
  */
 export function regionBytes(info: FormatInfo, width: number, height: number, depth = 1): number {
+  if (!isOptionsObject(info) || !isIntegerIn(info.blockWidth, 1, 16) || !isIntegerIn(info.blockHeight, 1, 16) || !isIntegerIn(info.blockBytes, 1, 64)) {
+    argumentError("regionBytes", "info", "must be a FormatInfo (from formatInfo())", info, TypeError);
+  }
+  checkInteger(width, 0, 2 ** 32, "regionBytes", "width");
+  checkInteger(height, 0, 2 ** 32, "regionBytes", "height");
+  checkInteger(depth, 0, 2 ** 32, "regionBytes", "depth");
   const bw = Math.ceil(width / info.blockWidth);
   const bh = Math.ceil(height / info.blockHeight);
   return bw * bh * depth * info.blockBytes;
 }
 
-/** The extent of mip `level` of a `base`-texel dimension: never below 1. */
+/**
+ * The extent of mip `level` of a `base`-texel dimension: never below 1.
+ * @throws RangeError when `base` is not a uint32 or `level` not an integer in [0, 31].
+ */
 export function mipExtent(base: number, level: number): number {
+  checkInteger(base, 0, 0xffffffff, "mipExtent", "base");
+  checkInteger(level, 0, 31, "mipExtent", "level");
   return Math.max(1, base >>> level);
 }

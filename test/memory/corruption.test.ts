@@ -262,7 +262,9 @@ describe("bad input", () => {
     const n = debug.memoryTypes.length;
     for (const bits of [0, -1, 1.5, 2 ** n, 2 ** 32, Number.NaN, "1", null]) {
       expect(() => debug.checkCorruption(bits as number)).toThrow(
-        new RangeError(`checkCorruption: memoryTypeBits must be a non-zero mask of the device's ${n} memory type(s) (at most 0x${(2 ** n - 1).toString(16)}), got ${bits === "1" ? '"1"' : String(bits)}`),
+        new RangeError(
+          `checkCorruption: memoryTypeBits must be a uint32 mask naming at least one of the device's ${n} memory type(s) (0x${(2 ** n - 1).toString(16)}; 0xffffffff: all), got ${bits === "1" ? '"1"' : String(bits)}`,
+        ),
       );
     }
     // Native checks again: no input crashes the process.
