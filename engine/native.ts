@@ -18,7 +18,7 @@ import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { corruptionErrorFor, vkErrorFor, type AllocationDescription } from "./errors.js";
+import { corruptionErrorFor, vkErrorFor, vmaAssertionErrorFor, type AllocationDescription } from "./errors.js";
 
 /** Scratch slot indices, in 8-byte units (see native/addon.h). */
 export const enum Slot {
@@ -135,7 +135,11 @@ export interface NativeVersion {
 /** The addon's exports. Handles are Numbers; Vulkan handles cross as BigInt. */
 export interface NativeAddon {
   setScratch(buffer: ArrayBuffer): void;
-  setErrorFactory(factory: typeof vkErrorFor, corruptionFactory?: typeof corruptionErrorFor): void;
+  setErrorFactory(
+    factory: typeof vkErrorFor,
+    corruptionFactory?: typeof corruptionErrorFor,
+    assertionFactory?: typeof vmaAssertionErrorFor,
+  ): void;
   detach(buffer: ArrayBuffer): void;
   takeVmaMessages(): string[];
   version(): NativeVersion;
@@ -244,7 +248,7 @@ function load(envVar: string, name: string): NativeAddon {
     throw new Error(`vkmem: the native addon is not built (${file} is missing); run 'npm run setup' in ${root}`);
   }
   const addon = createRequire(import.meta.url)(file) as NativeAddon;
-  addon.setErrorFactory(vkErrorFor, corruptionErrorFor);
+  addon.setErrorFactory(vkErrorFor, corruptionErrorFor, vmaAssertionErrorFor);
   return addon;
 }
 

@@ -89,7 +89,10 @@ Napi::Value Addon::CreateAllocator(const Napi::CallbackInfo& info) {
 
   VmaAllocator allocator = VK_NULL_HANDLE;
   VkResult r = vmaCreateAllocator(&ci, &allocator);
-  ThrowIfVmaAsserted(env, "vmaCreateAllocator");
+  if (VmaAssertedThisCall()) {
+    if (r == VK_SUCCESS) vmaDestroyAllocator(allocator);  // never handed out: nothing may be left behind
+    ThrowIfVmaAsserted(env, "vmaCreateAllocator");
+  }
   if (r != VK_SUCCESS) ThrowVk(env, r, "vmaCreateAllocator");
 
   uint32_t index = 0;

@@ -28,7 +28,7 @@ import { nvk } from "../vulkan/nvk.js";
 import { HandleCellPool, isNvkHandle, rawHandle } from "../vulkan/handles.js";
 import { formatBytes } from "../format.js";
 import { Allocation, AllocationInfo } from "./allocation.js";
-import { AllocationCreateFlags, encodeAllocationOptions, type AllocationOptions, MemoryUsage } from "./usage.js";
+import { AllocationCreateFlags, encodeAllocationOptions, encodedMappingAllowed, type AllocationOptions, MemoryUsage } from "./usage.js";
 import { Pool, type PoolOptions, type PoolTarget } from "./pool.js";
 import { parseStatsString, type StatsDump } from "./dump.js";
 import { BuddyAllocation, BuddyPool } from "./buddy-pool.js";
@@ -312,6 +312,8 @@ export class Allocator {
     if (!isUint32(apiVersion) || apiVersion < 1 << 22) fail(op, "device.vulkanApiVersion", "must be a VK_MAKE_API_VERSION value >= 1.0", apiVersion);
     const extra = options.flags ?? 0;
     if (!isUint32(extra) || (extra & ~0x3ff) !== 0) fail(op, "options.flags", "must be VmaAllocatorCreateFlags bits", extra);
+    // VMA asserts on KHR_EXTERNAL_MEMORY_WIN32 where its Win32 support is compiled out (every other platform).
+    if ((extra & 0x200) !== 0 && process.platform !== "win32") fail(op, "options.flags", "has KHR_EXTERNAL_MEMORY_WIN32 (0x200), which exists only on Windows", extra);
     const blockSize = options.preferredLargeHeapBlockSize ?? 0;
     if (!(blockSize === 0 || isPositiveInt(blockSize))) fail(op, "options.preferredLargeHeapBlockSize", "must be a positive integer", blockSize);
     if (options.onLeaks !== undefined && typeof options.onLeaks !== "function") fail(op, "options.onLeaks", "must be a function", options.onLeaks, TypeError);
@@ -425,6 +427,7 @@ export class Allocator {
       userData,
       options?.pool ?? null,
     );
+    allocation._mappingAllowed = encodedMappingAllowed();
     if (this.stacks !== null) this.stacks.set(handle, new Error().stack?.split("\n").slice(3).join("\n") ?? "");
     if (options !== undefined && options.canBecomeLost === true) {
       const pool = options.pool;
@@ -477,6 +480,10 @@ export class Allocator {
   createBuffer(bufferInfo: BufferInfo, allocationOptions?: AllocationOptions): CreatedBuffer {
     const h = this.live("createBuffer");
     this.encodeBufferInfo(bufferInfo, "createBuffer", "bufferInfo");
+    if ((bufferInfo.usage & 0x20000) !== 0 && (this.flags & ALLOCATOR_FLAGS.BUFFER_DEVICE_ADDRESS) === 0) {
+      // VMA asserts on SHADER_DEVICE_ADDRESS unless the allocator was made with BUFFER_DEVICE_ADDRESS.
+      fail("createBuffer", "bufferInfo.usage", "has SHADER_DEVICE_ADDRESS (0x20000), but the allocator was created without the bufferDeviceAddress feature", bufferInfo.usage);
+    }
     const vmaFlags = encodeAllocationOptions(allocationOptions, "createBuffer", "allocationOptions", this);
     if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._createBuffer(bufferInfo, allocationOptions, vmaFlags);
     let result = this.nativeCreateBuffer(h);
@@ -615,7 +622,7 @@ export class Allocator {
       fail(op, "requirements.alignment", "must be a power of two", alignment);
     }
     if (!isUint32(memoryTypeBits) || memoryTypeBits === 0) fail(op, "requirements.memoryTypeBits", "must be a non-zero uint32 mask", memoryTypeBits);
-    const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
+    const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this, true);
     if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._allocateMemory(requirements, allocationOptions, vmaFlags, op);
     scratch[0] = size;
     scratch[1] = alignment;
@@ -623,7 +630,7 @@ export class Allocator {
     let result = this._native.allocateMemory(h);
     if (result === -2 && allocationOptions?.canMakeOtherLost === true) {
       result = this.makeRoom("memory", memoryTypeBits, size, allocationOptions, () => {
-        encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
+        encodeAllocationOptions(allocationOptions, op, "allocationOptions", this, true);
         scratch[0] = size;
         scratch[1] = alignment;
         scratch[2] = memoryTypeBits;
@@ -651,7 +658,7 @@ export class Allocator {
     const h = this.live(op);
     const cls = image ? "VkImage" : "VkBuffer";
     if (!isNvkHandle(resource, cls)) fail(op, image ? "image" : "buffer", `must be an nvk ${cls}`, resource, TypeError);
-    const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
+    const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this, true);
     if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._allocateMemoryFor(resource, image, allocationOptions, vmaFlags, op);
     const raw = rawHandle(resource);
     const attempt = () => (image ? this._native.allocateMemoryForImage(h, raw) : this._native.allocateMemoryForBuffer(h, raw));
@@ -661,7 +668,7 @@ export class Allocator {
       if (image) nvk.vkGetImageMemoryRequirements(this.device, resource, requirements);
       else nvk.vkGetBufferMemoryRequirements(this.device, resource, requirements);
       result = this.makeRoom("memory", requirements.memoryTypeBits, Number(requirements.size), allocationOptions, () => {
-        encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
+        encodeAllocationOptions(allocationOptions, op, "allocationOptions", this, true);
         return attempt();
       });
     }
