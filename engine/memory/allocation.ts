@@ -19,7 +19,7 @@
 import { AllocationLostError, DestroyedResourceError, describeValue, vkErrorFor } from "../errors.js";
 import { scratch, scratchU32, Slot } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
-import { rawHandle, wrapHandle, type NvkHandle } from "../vulkan/handles.js";
+import { rawHandle, wrapHandle, type HandleKey, type NvkHandle } from "../vulkan/handles.js";
 import type { Allocator } from "./allocator.js";
 import type { Pool } from "./pool.js";
 import type { LostDomain } from "./lost-allocations.js";
@@ -140,6 +140,11 @@ export class Allocation {
   _lostReleased = false;
   /** @internal Created with canBecomeLost. */
   _canBecomeLost = false;
+  /**
+   * @internal The value of the buffer or image it was created with or bound to, as a HandleKey (0: none). Kept after
+   * free, so that the handle object can be recognised as dead (engine/vulkan/handles.ts, HandleRegistry).
+   */
+  _resourceKey: HandleKey = 0;
   /** @internal VMA lets it be mapped: created with hostAccess or a non-Auto usage (usage.ts, encodedMappingAllowed). */
   _mappingAllowed = true;
   private _name: string | null;

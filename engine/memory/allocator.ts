@@ -25,7 +25,7 @@ import { DestroyedResourceError, check, describeValue, vkErrorFor } from "../err
 import { LostDomain, checkFrameInUseCount, type AllocatorLostStatistics, type LostAllocationStatistics } from "./lost-allocations.js";
 import { debugNative, native, scratch, scratchU32, Slot, type NativeAddon, type NativeDetailedStatistics, type NativeHeapBudget, type NativeLeak } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
-import { HandleCellPool, isNvkHandle, rawHandle } from "../vulkan/handles.js";
+import { HandleCellPool, HandleRegistry, handleKeyOf, handleKeyOfRaw, isNvkHandle, rawHandle } from "../vulkan/handles.js";
 import { formatBytes } from "../format.js";
 import { Allocation, AllocationInfo } from "./allocation.js";
 import { AllocationCreateFlags, encodeAllocationOptions, encodedMappingAllowed, type AllocationOptions, MemoryUsage } from "./usage.js";
@@ -205,6 +205,13 @@ const CONCURRENT_UNSUPPORTED =
 
 /** Cells for the nvk handle objects of the buffers and images allocators create (shared by all allocators). */
 const handleCells = new HandleCellPool();
+
+/**
+ * The buffers and images of every allocator of the process (created by vkmem, or bound with bindBufferMemory /
+ * bindImageMemory), for the calls that take raw handles: dead ones by handle object, live ones by value
+ * (engine/vulkan/handles.ts, HandleRegistry).
+ */
+const knownHandles = new HandleRegistry<Allocation>();
 
 /** VkFormat ranges of Vulkan 1.3 and its registered extensions (core, PVRTC, ASTC HDR, YCbCr, 4444, ...). */
 const FORMAT_RANGES: readonly [number, number][] = [
@@ -428,6 +435,11 @@ export class Allocator {
       options?.pool ?? null,
     );
     allocation._mappingAllowed = encodedMappingAllowed();
+    if (resource !== null) {
+      const key = handleKeyOf(scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
+      allocation._resourceKey = key;
+      knownHandles.track(resource, key, allocation);
+    }
     if (this.stacks !== null) this.stacks.set(handle, new Error().stack?.split("\n").slice(3).join("\n") ?? "");
     if (options !== undefined && options.canBecomeLost === true) {
       const pool = options.pool;
@@ -440,6 +452,35 @@ export class Allocator {
       domain.bytes += allocation._size;
     }
     return allocation;
+  }
+
+  /** Records the buffer or image a buddy pool created (finish() does it for VMA's own). */
+  private tracked<T extends CreatedBuffer | CreatedImage>(created: T, kind: "buffer" | "image"): T {
+    const object = (kind === "buffer" ? (created as CreatedBuffer).buffer : (created as CreatedImage).image) as object;
+    const key = handleKeyOfRaw(rawHandle(object as never));
+    created.allocation._resourceKey = key;
+    knownHandles.track(object, key, created.allocation);
+    return created;
+  }
+
+  /**
+   * Checks a raw buffer or image handle given to allocateMemoryFor* / bind*Memory (messages name `arg`): an nvk handle
+   * object that is not VK_NULL_HANDLE, not one vkmem destroyed, and not the live buffer or image of any allocation.
+   * @returns its raw value.
+   */
+  private checkRawResource(resource: unknown, op: string, arg: string, cls: "VkBuffer" | "VkImage"): bigint {
+    if (!isNvkHandle(resource, cls)) fail(op, arg, `must be an nvk ${cls}`, resource, TypeError);
+    const raw = rawHandle(resource);
+    const dead = knownHandles.deadOwner(resource, raw);
+    if (dead !== undefined) throw new DestroyedResourceError(cls === "VkBuffer" ? "Buffer" : "Image", dead.label, op);
+    if (raw === 0n) fail(op, arg, "is VK_NULL_HANDLE", resource, TypeError);
+    const owner = knownHandles.liveOwner(handleKeyOfRaw(raw));
+    if (owner !== undefined) {
+      const name = owner.label === undefined ? "an unnamed allocation" : `allocation '${owner.label}'`;
+      const where = owner.allocator === this ? "of this allocator" : `of another allocator${owner.allocator.label ? ` ('${owner.allocator.label}')` : ""}${rawHandle(owner.allocator.device) !== rawHandle(this.device) ? " over another device" : ""}`;
+      fail(op, arg, `is the live ${cls === "VkBuffer" ? "buffer" : "image"} of ${name} ${where}: it has its memory already`, resource, TypeError);
+    }
+    return raw;
   }
 
   /**
@@ -485,7 +526,7 @@ export class Allocator {
       fail("createBuffer", "bufferInfo.usage", "has SHADER_DEVICE_ADDRESS (0x20000), but the allocator was created without the bufferDeviceAddress feature", bufferInfo.usage);
     }
     const vmaFlags = encodeAllocationOptions(allocationOptions, "createBuffer", "allocationOptions", this);
-    if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._createBuffer(bufferInfo, allocationOptions, vmaFlags);
+    if (allocationOptions?.pool instanceof BuddyPool) return this.tracked(allocationOptions.pool._createBuffer(bufferInfo, allocationOptions, vmaFlags), "buffer");
     let result = this.nativeCreateBuffer(h);
     if (result !== 0) {
       if (result === -2 && allocationOptions?.canMakeOtherLost === true) {
@@ -513,7 +554,7 @@ export class Allocator {
     const h = this.live(op);
     this.encodeImageInfo(imageInfo, op, "imageInfo");
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
-    if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._createImage(imageInfo, allocationOptions, vmaFlags);
+    if (allocationOptions?.pool instanceof BuddyPool) return this.tracked(allocationOptions.pool._createImage(imageInfo, allocationOptions, vmaFlags), "image");
     let result = this.nativeCreateImage(h);
     if (result !== 0) {
       if (result === -2 && allocationOptions?.canMakeOtherLost === true) {
@@ -656,11 +697,9 @@ export class Allocator {
   private allocateMemoryFor(resource: unknown, image: boolean, allocationOptions: AllocationOptions | undefined): Allocation {
     const op = image ? "allocateMemoryForImage" : "allocateMemoryForBuffer";
     const h = this.live(op);
-    const cls = image ? "VkImage" : "VkBuffer";
-    if (!isNvkHandle(resource, cls)) fail(op, image ? "image" : "buffer", `must be an nvk ${cls}`, resource, TypeError);
+    const raw = this.checkRawResource(resource, op, image ? "image" : "buffer", image ? "VkImage" : "VkBuffer");
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this, true);
-    if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._allocateMemoryFor(resource, image, allocationOptions, vmaFlags, op);
-    const raw = rawHandle(resource);
+    if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._allocateMemoryFor(resource as object, image, allocationOptions, vmaFlags, op);
     const attempt = () => (image ? this._native.allocateMemoryForImage(h, raw) : this._native.allocateMemoryForBuffer(h, raw));
     let result = attempt();
     if (result === -2 && allocationOptions?.canMakeOtherLost === true) {
@@ -690,16 +729,20 @@ export class Allocator {
     const a = this.checkAllocation(allocation, op);
     const h = a._live(op);
     const arg = cls === "VkBuffer" ? "buffer" : "image";
-    if (!isNvkHandle(resource, cls)) fail(op, arg, `must be an nvk ${cls}`, resource, TypeError);
+    const raw = this.checkRawResource(resource, op, arg, cls);
     if (a.kind !== "memory" || a._resourceHandle !== 0n) fail(op, "allocation", "is already bound to a resource", a.label ?? "(unnamed)");
     if (!(Number.isSafeInteger(localOffset) && localOffset >= 0 && localOffset < a.size)) {
       fail(op, "localOffset", `must be an integer in [0, ${a.size})`, localOffset);
     }
-    if (a instanceof BuddyAllocation) return (a.pool as BuddyPool)._bind(a, resource, localOffset, cls === "VkImage");
-    const raw = rawHandle(resource);
-    const r = cls === "VkBuffer" ? this._native.bindBufferMemory(h, raw, localOffset) : this._native.bindImageMemory(h, raw, localOffset);
-    check(r, cls === "VkBuffer" ? "vmaBindBufferMemory2" : "vmaBindImageMemory2", a.label);
-    a._resource = resource as object;
+    if (a instanceof BuddyAllocation) {
+      (a.pool as BuddyPool)._bind(a, resource as object, localOffset, cls === "VkImage");
+    } else {
+      const r = cls === "VkBuffer" ? this._native.bindBufferMemory(h, raw, localOffset) : this._native.bindImageMemory(h, raw, localOffset);
+      check(r, cls === "VkBuffer" ? "vmaBindBufferMemory2" : "vmaBindImageMemory2", a.label);
+      a._resource = resource as object;
+    }
+    a._resourceKey = handleKeyOfRaw(raw);
+    knownHandles.track(null, a._resourceKey, a);
   }
 
   /**
@@ -728,6 +771,8 @@ export class Allocator {
     const kind = cls === "VkBuffer" ? "buffer" : "image";
     if (resource !== null && resource !== undefined && resource !== allocation._resource) {
       if (!isNvkHandle(resource, cls)) fail(op, kind, `must be an nvk ${cls} or null`, resource, TypeError);
+      const dead = knownHandles.deadOwner(resource, rawHandle(resource));
+      if (dead !== undefined) throw new DestroyedResourceError(cls === "VkBuffer" ? "Buffer" : "Image", dead.label, op);
       if (rawHandle(resource) !== allocation._resourceHandle) {
         fail(op, kind, `is not the ${kind} bound to allocation${allocation.label ? ` '${allocation.label}'` : ""}`, resource, TypeError);
       }
@@ -736,7 +781,8 @@ export class Allocator {
       fail(op, "allocation", `backs an ${allocation.kind}, not a ${kind}`, allocation.label ?? "(unnamed)", TypeError);
     }
     if (allocation.kind === "memory" && allocation._resource !== null) {
-      // A resource the caller created and bound: VMA's destroy semantics destroy it too.
+      // A resource the caller created and bound: VMA's destroy semantics destroy it too. Its object is dead from now.
+      knownHandles.remember(allocation._resource, allocation);
       if (cls === "VkBuffer") nvk.vkDestroyBuffer(this.device, allocation._resource, null);
       else nvk.vkDestroyImage(this.device, allocation._resource, null);
     }
@@ -759,6 +805,7 @@ export class Allocator {
 
   private free(allocation: Allocation): void {
     if (allocation._domain !== null) this.unlinkLostable(allocation);
+    if (allocation._resourceKey !== 0) knownHandles.untrack(allocation._resourceKey, allocation);
     if (allocation instanceof BuddyAllocation) return (allocation.pool as BuddyPool)._free(allocation);
     const h = allocation._handle;
     const created = allocation.kind !== "memory" ? allocation._resource : null;
@@ -1183,6 +1230,7 @@ export class Allocator {
     this.pools.clear();
     for (const d of this.typeDomains) d.clear();
     this._handle = 0;
+    knownHandles.forget(this);
     const { leaks, messages } = this._native.destroyAllocator(h);
     const reports = this._reportLeaks(`Allocator${this.label ? ` '${this.label}'` : ""}`, [...buddyLeaks, ...leaks], messages);
     this.stacks?.clear();

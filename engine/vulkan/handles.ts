@@ -216,3 +216,86 @@ export class HandleCellPool {
     if (this.free.length < this.capacity) this.free.push(words);
   }
 }
+
+/** A 64-bit handle value as a Map key: a Number while it fits in 53 bits (every handle seen so far), else a BigInt. */
+export type HandleKey = number | bigint;
+
+/** The {@link HandleKey} of the value `lo | hi << 32` (two unsigned 32-bit halves), without making a BigInt when it fits. */
+export function handleKeyOf(lo: number, hi: number): HandleKey {
+  return hi < 0x200000 ? hi * 4294967296 + lo : (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+/** The {@link HandleKey} of a raw value. */
+export function handleKeyOfRaw(raw: bigint): HandleKey {
+  return raw <= 0x1fffffffffffffn ? Number(raw) : raw;
+}
+
+/** What owns a handle vkmem made or bound: an allocation (engine/memory/allocation.ts) and its allocator. */
+export interface HandleOwner {
+  /** 0 once its memory was freed (or made lost): its own buffer or image is gone then too. */
+  readonly _handle: number;
+  /** True once freed, or its allocator or pool destroyed. */
+  readonly destroyed: boolean;
+  /** The value of the buffer or image it was created with or bound to (0 when none). */
+  readonly _resourceKey: HandleKey;
+  readonly allocator: object;
+}
+
+/**
+ * The raw Vulkan handles vkmem knows, so that calls taking raw handles can refuse the ones that would crash a driver.
+ *
+ * Two facts, kept apart because drivers reuse handle values after destroy (a value vkmem destroyed may later name a
+ * live object the user made with nvk):
+ * - Dead handles are known by *object*: every nvk handle object vkmem handed out (createBuffer / createImage) or
+ *   destroyed (destroyBuffer / destroyImage of a bound resource) maps, in a WeakMap, to the allocation that owned it.
+ *   The object names a destroyed Vulkan object when that owner is gone and the object still holds the owner's value
+ *   (or VK_NULL_HANDLE: vkmem's own objects read as null once recycled, see {@link HandleCellPool}). An object the
+ *   user refilled with a new handle through nvk holds another value and is not dead.
+ * - Live handles are known by *value*: a Map from the 64-bit value of every buffer and image vkmem created or bound,
+ *   and has not destroyed, to its owning allocation. A value found there belongs to that allocation's allocator; an
+ *   entry whose owner is gone (its allocator or pool destroyed, or it was made lost) is stale and dropped when met.
+ * - Handles in neither are trusted as nvk trusts them.
+ */
+export class HandleRegistry<T extends HandleOwner> {
+  private readonly byObject = new WeakMap<object, T>();
+  private readonly byValue = new Map<HandleKey, T>();
+
+  /** Records `object` (holding the value `key`) as owned by `owner`, now live. */
+  track(object: object | null, key: HandleKey, owner: T): void {
+    if (object !== null) this.byObject.set(object, owner);
+    this.byValue.set(key, owner);
+  }
+
+  /** Records that `object` named the owner's resource, which vkmem destroyed (or will destroy with the owner). */
+  remember(object: object, owner: T): void {
+    this.byObject.set(object, owner);
+  }
+
+  /** The value `key` of `owner` is no longer live (its resource was destroyed or unbound by a free). */
+  untrack(key: HandleKey, owner: T): void {
+    if (this.byValue.get(key) === owner) this.byValue.delete(key);
+  }
+
+  /** The gone owner of `object` when it names a Vulkan object vkmem destroyed, else undefined. */
+  deadOwner(object: object, raw: bigint): T | undefined {
+    const owner = this.byObject.get(object);
+    if (owner === undefined || !(owner._handle === 0 || owner.destroyed)) return undefined;
+    return raw === 0n || handleKeyOfRaw(raw) === owner._resourceKey ? owner : undefined;
+  }
+
+  /** The live owner of the value `key`, or undefined (dropping a stale entry). */
+  liveOwner(key: HandleKey): T | undefined {
+    const owner = this.byValue.get(key);
+    if (owner === undefined) return undefined;
+    if (owner._handle === 0 || owner.destroyed) {
+      this.byValue.delete(key);
+      return undefined;
+    }
+    return owner;
+  }
+
+  /** Drops every value entry of `allocator` (it is being destroyed: they are all stale from now on). */
+  forget(allocator: object): void {
+    for (const [key, owner] of this.byValue) if (owner.allocator === allocator) this.byValue.delete(key);
+  }
+}
