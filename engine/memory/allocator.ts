@@ -650,7 +650,10 @@ export class Allocator {
   /**
    * Allocates memory for the given requirements (vmaAllocateMemory); bind it yourself or with
    * bindBufferMemory / bindImageMemory. Free with {@link freeMemory}.
-   * @throws TypeError / RangeError, OutOfDeviceMemoryError, VkError
+   *
+   * VMA cannot choose Auto memory without a resource description, so without `usage` the memory gets GpuOnly, or
+   * CpuToGpu / GpuToCpu with `hostAccess` (see defaultRawMemoryUsage in usage.ts); `minAlignment` raises the alignment.
+   * @throws TypeError / RangeError naming the argument (an Auto usage is a RangeError), OutOfDeviceMemoryError, VkError
    */
   allocateMemory(requirements: MemoryRequirements, allocationOptions?: AllocationOptions): Allocation {
     const op = "allocateMemory";
@@ -683,13 +686,19 @@ export class Allocator {
 
   /**
    * Allocates memory fitting a buffer you created (vmaAllocateMemoryForBuffer); bind with bindBufferMemory.
-   * You keep owning the buffer.
+   * You keep owning the buffer. Options default as for {@link allocateMemory}. A handle vkmem never saw (made with nvk directly) is trusted as nvk trusts it.
+   * @throws DestroyedResourceError when `buffer` is a handle object whose buffer vkmem destroyed.
+   * @throws TypeError naming `buffer` when it is not an nvk VkBuffer, is null, or is the live buffer of an allocation.
+   * @throws RangeError for bad options; OutOfDeviceMemoryError / VkError when VMA fails.
    */
   allocateMemoryForBuffer(buffer: unknown, allocationOptions?: AllocationOptions): Allocation {
     return this.allocateMemoryFor(buffer, false, allocationOptions);
   }
 
-  /** Allocates memory fitting an image you created (vmaAllocateMemoryForImage); bind with bindImageMemory. */
+  /**
+   * Allocates memory fitting an image you created (vmaAllocateMemoryForImage); bind with bindImageMemory. A handle vkmem never saw (made with nvk directly) is trusted as nvk trusts it.
+   * @throws DestroyedResourceError / TypeError / RangeError as {@link allocateMemoryForBuffer}, for `image`.
+   */
   allocateMemoryForImage(image: unknown, allocationOptions?: AllocationOptions): Allocation {
     return this.allocateMemoryFor(image, true, allocationOptions);
   }
@@ -714,12 +723,21 @@ export class Allocator {
     return this.finish(result, "memory", null, vmaFlags, allocationOptions, image ? "vmaAllocateMemoryForImage" : "vmaAllocateMemoryForBuffer");
   }
 
-  /** Binds a buffer you created to an allocation (vmaBindBufferMemory2) at `localOffset` inside it. */
+  /**
+   * Binds a buffer you created to an allocation (vmaBindBufferMemory2) at `localOffset` inside it; the buffer is then
+   * destroyed with the allocation by {@link destroyBuffer}. A handle vkmem never saw (made with nvk directly) is trusted as nvk trusts it.
+   * @throws DestroyedResourceError when `buffer` is a handle object whose buffer vkmem destroyed.
+   * @throws TypeError naming `buffer` when it is not an nvk VkBuffer, is null, or is the live buffer of an allocation.
+   * @throws RangeError for a bad `localOffset` or an allocation bound already; VkError when the bind fails.
+   */
   bindBufferMemory(allocation: Allocation, buffer: unknown, localOffset = 0): void {
     this.bind(allocation, buffer, localOffset, "bindBufferMemory", "VkBuffer");
   }
 
-  /** Binds an image you created to an allocation (vmaBindImageMemory2) at `localOffset` inside it. */
+  /**
+   * Binds an image you created to an allocation (vmaBindImageMemory2) at `localOffset` inside it. A handle vkmem never saw (made with nvk directly) is trusted as nvk trusts it.
+   * @throws DestroyedResourceError / TypeError / RangeError / VkError as {@link bindBufferMemory}, for `image`.
+   */
   bindImageMemory(allocation: Allocation, image: unknown, localOffset = 0): void {
     this.bind(allocation, image, localOffset, "bindImageMemory", "VkImage");
   }
@@ -747,14 +765,15 @@ export class Allocator {
 
   /**
    * Destroys a buffer and frees its allocation (vmaDestroyBuffer). A second call for the same
-   * allocation does nothing. `buffer` may be null to mean the buffer created with the allocation.
+   * allocation does nothing. `buffer` may be null to mean the buffer created with the allocation. A handle vkmem never saw (made with nvk directly) is trusted as nvk trusts it.
+   * @throws DestroyedResourceError when `buffer` is a handle object whose buffer vkmem destroyed (and the allocation lives).
    * @throws TypeError when the allocation is not this allocator's, or the buffer is not the one bound to it.
    */
   destroyBuffer(buffer: unknown, allocation: Allocation): void {
     this.destroyResource(buffer, allocation, "destroyBuffer", "VkBuffer");
   }
 
-  /** Destroys an image and frees its allocation (vmaDestroyImage); see {@link destroyBuffer}. */
+  /** Destroys an image and frees its allocation (vmaDestroyImage); see {@link destroyBuffer}. A handle vkmem never saw (made with nvk directly) is trusted as nvk trusts it. */
   destroyImage(image: unknown, allocation: Allocation): void {
     this.destroyResource(image, allocation, "destroyImage", "VkImage");
   }
