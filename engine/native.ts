@@ -243,7 +243,8 @@ export function packageRoot(): string {
 
 function load(envVar: string, name: string): NativeAddon {
   const root = packageRoot();
-  const file = process.env[envVar] ?? join(root, "build", "Release", name);
+  // $VKMEM_ADDON_DIR: a folder holding both builds, e.g. the sanitized ones of `npm run test:asan` (build/asan/...).
+  const file = process.env[envVar] ?? join(process.env.VKMEM_ADDON_DIR || join(root, "build", "Release"), name);
   if (!existsSync(file)) {
     throw new Error(`vkmem: the native addon is not built (${file} is missing); run 'npm run setup' in ${root}`);
   }
