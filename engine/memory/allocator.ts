@@ -747,8 +747,9 @@ export class Allocator {
     const a = this.checkAllocation(allocation, op);
     const h = a._live(op);
     const arg = cls === "VkBuffer" ? "buffer" : "image";
-    const raw = this.checkRawResource(resource, op, arg, cls);
+    if (!isNvkHandle(resource, cls)) fail(op, arg, `must be an nvk ${cls}`, resource, TypeError);
     if (a.kind !== "memory" || a._resourceHandle !== 0n) fail(op, "allocation", "is already bound to a resource", a.label ?? "(unnamed)");
+    const raw = this.checkRawResource(resource, op, arg, cls);
     if (!(Number.isSafeInteger(localOffset) && localOffset >= 0 && localOffset < a.size)) {
       fail(op, "localOffset", `must be an integer in [0, ${a.size})`, localOffset);
     }
