@@ -54,6 +54,14 @@ void BeginNativeCall() {
 
 bool VmaAssertedThisCall() { return gCall.asserted; }
 
+bool VmaAssertMentions(const char* needle) {
+  if (!gCall.asserted) return false;
+  for (const auto& m : gCall.messages) {
+    if (m.rfind("VMA check failed", 0) == 0 && m.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
 VmaMessageMark MarkVmaMessages() { return {gCall.messages.size(), gCall.asserted}; }
 
 std::vector<std::string> TakeVmaMessagesSince(const VmaMessageMark& mark) {

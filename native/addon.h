@@ -110,6 +110,8 @@ constexpr uint32_t kMaxGeneration = (1u << 28) - 1;
 // VMA's assert recorder (addon.cpp), per native call and per thread. BeginNativeCall() starts a call's record.
 void BeginNativeCall();
 bool VmaAssertedThisCall();
+// Whether a VMA check that failed in this call mentions `needle` (VMA's asserts carry their message in the expression).
+bool VmaAssertMentions(const char* needle);
 
 class Addon : public Napi::Addon<Addon> {
  public:
@@ -229,8 +231,9 @@ class Addon : public Napi::Addon<Addon> {
   // Reads VmaAllocationCreateInfo from the scratch; a pool must be live and belong to allocatorIndex.
   bool ReadAllocationCreateInfo(Napi::Env env, VmaAllocationCreateInfo& out, const char* operation,
                                 uint32_t allocatorIndex, uint32_t* poolIndexOut = nullptr);
-  Napi::Value FinishAllocation(Napi::Env env, uint32_t allocatorIndex, VkResult result, VmaAllocation allocation,
-                               Kind kind, uint64_t resource, bool ownsResource, uint32_t poolIndex);
+  Napi::Value FinishAllocation(Napi::Env env, const char* operation, uint32_t allocatorIndex, VkResult result,
+                               VmaAllocation allocation, Kind kind, uint64_t resource, bool ownsResource,
+                               uint32_t poolIndex);
 
  public:
   // Resource descriptions in the scratch (kIn0..), as createBuffer / createImage lay them out.

@@ -86,11 +86,21 @@ void Addon::FillAllocationOutputs(VmaAllocator allocator, VmaAllocation allocati
 }
 
 // Records a successful allocation in the slot table; on failure returns the VkResult for TS to throw.
-Napi::Value Addon::FinishAllocation(Napi::Env env, uint32_t allocatorIndex, VkResult result, VmaAllocation allocation,
-                                    Kind kind, uint64_t resource, bool ownsResource, uint32_t poolIndex) {
+Napi::Value Addon::FinishAllocation(Napi::Env env, const char* operation, uint32_t allocatorIndex, VkResult result,
+                                    VmaAllocation allocation, Kind kind, uint64_t resource, bool ownsResource,
+                                    uint32_t poolIndex) {
   AllocatorSlot& slot = allocators[allocatorIndex];
   if (result != VK_SUCCESS) {
-    ThrowIfVmaAsserted(env, "vkmem allocation");
+    // A linear pool of one block is a ring buffer or a double stack, whichever its allocations made it; which one it
+    // is now lives in VMA's metadata only, so this precondition is known after the call: VMA asserted and refused
+    // the allocation (nothing was made), and the caller gets a typed error naming the option.
+    if (VmaAssertMentions("already being used as ring buffer")) {
+      TakeVmaMessagesSince(VmaMessageMark{0, false});
+      throw RangeErrorFor(env, std::string(operation) +
+                                   ": allocationOptions.upperAddress cannot be used while the linear pool is in use as a "
+                                   "ring buffer (its allocations wrapped around the block); a pool is one or the other");
+    }
+    ThrowIfVmaAsserted(env, operation);
     return Napi::Number::New(env, result);
   }
   if (VmaAssertedThisCall()) {
@@ -99,7 +109,7 @@ Napi::Value Addon::FinishAllocation(Napi::Env env, uint32_t allocatorIndex, VkRe
     if (ownsResource && kind == Kind::Buffer) vmaDestroyBuffer(slot.allocator, reinterpret_cast<VkBuffer>(resource), allocation);
     else if (ownsResource && kind == Kind::Image) vmaDestroyImage(slot.allocator, reinterpret_cast<VkImage>(resource), allocation);
     else vmaFreeMemory(slot.allocator, allocation);
-    ThrowIfVmaAsserted(env, "vkmem allocation");
+    ThrowIfVmaAsserted(env, operation);
   }
   uint32_t index = NewAllocationSlot(allocatorIndex, allocation, kind, resource, ownsResource);
   if (index == 0) {  // 2^24 live allocations: give everything back rather than lose track of it
@@ -149,7 +159,7 @@ Napi::Value Addon::CreateBuffer(Napi::Env env, napi_value arg) {
                    ? vmaCreateBufferWithAlignment(slot.allocator, &bci, &aci, minAlignment,
                                                   &buffer, &allocation, nullptr)
                    : vmaCreateBuffer(slot.allocator, &bci, &aci, &buffer, &allocation, nullptr);
-  return FinishAllocation(env, ai, r, allocation, Kind::Buffer, reinterpret_cast<uint64_t>(buffer), true, poolIndex);
+  return FinishAllocation(env, "vmaCreateBuffer", ai, r, allocation, Kind::Buffer, reinterpret_cast<uint64_t>(buffer), true, poolIndex);
 }
 
 // A VkImageCreateInfo from the scratch: in[0] imageType, [1] format, [2..4] extent, [5] mipLevels,
@@ -190,7 +200,7 @@ Napi::Value Addon::CreateImage(Napi::Env env, napi_value arg) {
   VkImage image = VK_NULL_HANDLE;
   VmaAllocation allocation = VK_NULL_HANDLE;
   VkResult r = vmaCreateImage(slot.allocator, &ici, &aci, &image, &allocation, nullptr);
-  return FinishAllocation(env, ai, r, allocation, Kind::Image, reinterpret_cast<uint64_t>(image), true, poolIndex);
+  return FinishAllocation(env, "vmaCreateImage", ai, r, allocation, Kind::Image, reinterpret_cast<uint64_t>(image), true, poolIndex);
 }
 
 // allocateMemory(allocator): in[0] size, in[1] alignment, in[2] memoryTypeBits (a VkMemoryRequirements).
@@ -209,7 +219,7 @@ Napi::Value Addon::AllocateMemory(Napi::Env env, napi_value arg) {
   aci.minAlignment = ReadMinAlignment(env);
   VmaAllocation allocation = VK_NULL_HANDLE;
   VkResult r = vmaAllocateMemory(slot.allocator, &req, &aci, &allocation, nullptr);
-  return FinishAllocation(env, ai, r, allocation, Kind::Memory, 0, false, poolIndex);
+  return FinishAllocation(env, "vmaAllocateMemory", ai, r, allocation, Kind::Memory, 0, false, poolIndex);
 }
 
 // allocateMemoryForBuffer(allocator, buffer: bigint) / allocateMemoryForImage(allocator, image: bigint).
@@ -228,7 +238,8 @@ Napi::Value Addon::AllocateMemoryFor(const Napi::CallbackInfo& info, bool image)
   VmaAllocation allocation = VK_NULL_HANDLE;
   VkResult r = image ? vmaAllocateMemoryForImage(slot.allocator, reinterpret_cast<VkImage>(resource), &aci, &allocation, nullptr)
                      : vmaAllocateMemoryForBuffer(slot.allocator, reinterpret_cast<VkBuffer>(resource), &aci, &allocation, nullptr);
-  return FinishAllocation(env, ai, r, allocation, Kind::Memory, 0, false, poolIndex);
+  return FinishAllocation(env, image ? "vmaAllocateMemoryForImage" : "vmaAllocateMemoryForBuffer", ai, r, allocation,
+                          Kind::Memory, 0, false, poolIndex);
 }
 
 Napi::Value Addon::AllocateMemoryForBuffer(const Napi::CallbackInfo& info) { return AllocateMemoryFor(info, false); }

@@ -121,6 +121,24 @@ describe("preconditions checked before VMA sees them", () => {
     expect(destroyQuietly(plain)).toEqual({ reports: [], warnings: [] });
   });
 
+  test("upperAddress in a linear pool used as a ring buffer: a RangeError naming upperAddress, nothing allocated", () => {
+    const type = allocator.memoryTypes.findIndex((t) => (t.propertyFlags & 0x2) !== 0);
+    const pool = allocator.createPool({ memoryTypeIndex: type }, { algorithm: "linear", blockSize: 4096, maxBlockCount: 1, minBlockCount: 1 });
+    const req = { size: 1024, alignment: 1, memoryTypeBits: 1 << type };
+    const [x, y, z] = [0, 1, 2].map(() => allocator.allocateMemory(req, { pool }));
+    allocator.freeMemory(x);
+    const w = allocator.allocateMemory(req, { pool });
+    const wrapped = allocator.allocateMemory(req, { pool }); // at offset 0 again: the pool is a ring buffer now
+    expect(wrapped.offset).toBe(0);
+    const e = thrown(() => allocator.allocateMemory({ ...req, size: 16 }, { pool, upperAddress: true }));
+    expect(e).toBeInstanceOf(RangeError);
+    expect((e as Error).message).toMatch(/vmaAllocateMemory: allocationOptions\.upperAddress cannot be used while the linear pool is in use as a ring buffer/);
+    expect(pool.getStatistics().allocationCount).toBe(4);
+    expect(native.takeVmaMessages()).toEqual([]);
+    for (const a of [y, z, w, wrapped]) allocator.freeMemory(a);
+    pool.destroy();
+  });
+
   test.skipIf(process.platform === "win32")("the Win32 external memory allocator flag is refused off Windows, naming options.flags", () => {
     expect(() => createAllocator(context, { flags: 0x200 })).toThrow(/createAllocator: options\.flags has KHR_EXTERNAL_MEMORY_WIN32 \(0x200\)/);
     expect(native.takeVmaMessages()).toEqual([]);
