@@ -209,6 +209,15 @@ describe("raw memory (issue 10, item 8)", () => {
     allocator.freeMemory(first);
     allocator.freeMemory(aligned);
     pool.destroy();
+    // In a buddy pool too (vkmem's own sub-allocator honours it the same way).
+    const buddy = allocator.createPool({ memoryTypeIndex: type }, { algorithm: "buddy", blockSize: 1024 * KiB });
+    const small = allocator.allocateMemory(req, { pool: buddy });
+    const alignedInBuddy = allocator.allocateMemory(req, { pool: buddy, minAlignment: 64 * KiB });
+    expect(alignedInBuddy.offset % (64 * KiB)).toBe(0);
+    expect(alignedInBuddy.offset).toBeGreaterThan(small.offset);
+    allocator.freeMemory(small);
+    allocator.freeMemory(alignedInBuddy);
+    buddy.destroy();
     // Without a pool too.
     const plain = allocator.allocateMemory(req, { minAlignment: 4096, usage: MemoryUsage.CpuOnly });
     expect(plain.offset % 4096).toBe(0);
