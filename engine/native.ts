@@ -154,6 +154,8 @@ export interface NativeAddon {
   ): number;
   destroyAllocator(allocator: number): { leaks: NativeLeak[]; messages: string[] };
   liveAllocationCount(allocator: number): number;
+  /** The live allocation (its allocator's handle, its name) whose buffer or image has this value, or null. */
+  findResource(value: bigint): { allocator: number; name: string | null } | null;
   getMemoryProperties(allocator: number): NativeMemoryProperties;
   getHeapBudgets(allocator: number): NativeHeapBudget[];
   calculateStatistics(allocator: number): {

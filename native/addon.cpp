@@ -134,6 +134,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
       InstanceMethod<&Addon::Guarded<&Addon::SetCurrentFrameIndex>>("setCurrentFrameIndex"),
       InstanceMethod<&Addon::Guarded<&Addon::FindMemoryTypeIndex>>("findMemoryTypeIndex"),
       InstanceMethod<&Addon::Guarded<&Addon::LiveAllocationCount>>("liveAllocationCount"),
+      InstanceMethod<&Addon::Guarded<&Addon::FindResource>>("findResource"),
       InstanceMethod<&Addon::Guarded<&Addon::FindMemoryTypeIndexForBufferInfo>>("findMemoryTypeIndexForBufferInfo"),
       InstanceMethod<&Addon::Guarded<&Addon::FindMemoryTypeIndexForImageInfo>>("findMemoryTypeIndexForImageInfo"),
       InstanceMethod<&Addon::Guarded<&Addon::CreatePool>>("createPool"),

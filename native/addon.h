@@ -181,6 +181,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value SetCurrentFrameIndex(const Napi::CallbackInfo& info);
   Napi::Value FindMemoryTypeIndex(const Napi::CallbackInfo& info);
   Napi::Value LiveAllocationCount(const Napi::CallbackInfo& info);
+  Napi::Value FindResource(const Napi::CallbackInfo& info);
   Napi::Value FindMemoryTypeIndexForBufferInfo(const Napi::CallbackInfo& info);
   Napi::Value FindMemoryTypeIndexForImageInfo(const Napi::CallbackInfo& info);
 

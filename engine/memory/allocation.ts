@@ -141,8 +141,8 @@ export class Allocation {
   /** @internal Created with canBecomeLost. */
   _canBecomeLost = false;
   /**
-   * @internal The value of the buffer or image it was created with or bound to, as a HandleKey (0: none). Kept after
-   * free, so that the handle object can be recognised as dead (engine/vulkan/handles.ts, HandleRegistry).
+   * @internal The value of the buffer or image bound to it with bind*Memory, as a HandleKey (0: none). Kept after
+   * free, so that the user's handle object can be recognised as dead (engine/vulkan/handles.ts, HandleRegistry).
    */
   _resourceKey: HandleKey = 0;
   /** @internal VMA lets it be mapped: created with hostAccess or a non-Auto usage (usage.ts, encodedMappingAllowed). */

@@ -25,7 +25,7 @@ import { DestroyedResourceError, check, describeValue, vkErrorFor } from "../err
 import { LostDomain, checkFrameInUseCount, type AllocatorLostStatistics, type LostAllocationStatistics } from "./lost-allocations.js";
 import { debugNative, native, scratch, scratchU32, Slot, type NativeAddon, type NativeDetailedStatistics, type NativeHeapBudget, type NativeLeak } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
-import { HandleCellPool, HandleRegistry, handleKeyOf, handleKeyOfRaw, isNvkHandle, rawHandle } from "../vulkan/handles.js";
+import { HandleCellPool, HandleRegistry, handleKeyOfRaw, isNvkHandle, rawHandle } from "../vulkan/handles.js";
 import { formatBytes } from "../format.js";
 import { Allocation, AllocationInfo } from "./allocation.js";
 import { AllocationCreateFlags, encodeAllocationOptions, encodedMappingAllowed, type AllocationOptions, MemoryUsage } from "./usage.js";
@@ -213,6 +213,9 @@ const handleCells = new HandleCellPool();
  */
 const knownHandles = new HandleRegistry<Allocation>();
 
+/** The allocators alive in this process (few), to name the owner of a live handle found natively. */
+const liveAllocators = new Set<Allocator>();
+
 /** VkFormat ranges of Vulkan 1.3 and its registered extensions (core, PVRTC, ASTC HDR, YCbCr, 4444, ...). */
 const FORMAT_RANGES: readonly [number, number][] = [
   [1, 184],
@@ -377,6 +380,7 @@ export class Allocator {
     this.onLeaks = options.onLeaks;
     this.frameInUseCount = frameInUseCount;
     this.typeDomains = props.types.map(() => new LostDomain(frameInUseCount));
+    liveAllocators.add(this);
   }
 
   /** True once destroyed. */
@@ -435,11 +439,7 @@ export class Allocator {
       options?.pool ?? null,
     );
     allocation._mappingAllowed = encodedMappingAllowed();
-    if (resource !== null) {
-      const key = handleKeyOf(scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
-      allocation._resourceKey = key;
-      knownHandles.track(resource, key, allocation);
-    }
+    if (resource !== null) knownHandles.remember(resource, allocation);
     if (this.stacks !== null) this.stacks.set(handle, new Error().stack?.split("\n").slice(3).join("\n") ?? "");
     if (options !== undefined && options.canBecomeLost === true) {
       const pool = options.pool;
@@ -456,10 +456,7 @@ export class Allocator {
 
   /** Records the buffer or image a buddy pool created (finish() does it for VMA's own). */
   private tracked<T extends CreatedBuffer | CreatedImage>(created: T, kind: "buffer" | "image"): T {
-    const object = (kind === "buffer" ? (created as CreatedBuffer).buffer : (created as CreatedImage).image) as object;
-    const key = handleKeyOfRaw(rawHandle(object as never));
-    created.allocation._resourceKey = key;
-    knownHandles.track(object, key, created.allocation);
+    knownHandles.remember((kind === "buffer" ? (created as CreatedBuffer).buffer : (created as CreatedImage).image) as object, created.allocation);
     return created;
   }
 
@@ -474,10 +471,27 @@ export class Allocator {
     const dead = knownHandles.deadOwner(resource, raw);
     if (dead !== undefined) throw new DestroyedResourceError(cls === "VkBuffer" ? "Buffer" : "Image", dead.label, op);
     if (raw === 0n) fail(op, arg, "is VK_NULL_HANDLE", resource, TypeError);
-    const owner = knownHandles.liveOwner(handleKeyOfRaw(raw));
-    if (owner !== undefined) {
-      const name = owner.label === undefined ? "an unnamed allocation" : `allocation '${owner.label}'`;
-      const where = owner.allocator === this ? "of this allocator" : `of another allocator${owner.allocator.label ? ` ('${owner.allocator.label}')` : ""}${rawHandle(owner.allocator.device) !== rawHandle(this.device) ? " over another device" : ""}`;
+    let ownerAllocator: Allocator | undefined;
+    let ownerName: string | null = null;
+    const bound = knownHandles.liveOwner(handleKeyOfRaw(raw));
+    if (bound !== undefined) {
+      ownerAllocator = bound.allocator;
+      ownerName = bound.label ?? null;
+    } else {
+      for (const addon of new Set([...liveAllocators].map((a) => a._native))) {
+        const found = addon.findResource(raw);
+        if (found === null) continue;
+        ownerAllocator = [...liveAllocators].find((a) => a._native === addon && a._handle === found.allocator);
+        ownerName = found.name;
+        break;
+      }
+    }
+    if (ownerAllocator !== undefined) {
+      const name = ownerName === null ? "an unnamed allocation" : `allocation '${ownerName}'`;
+      const where =
+        ownerAllocator === this
+          ? "of this allocator"
+          : `of another allocator${ownerAllocator.label ? ` ('${ownerAllocator.label}')` : ""}${rawHandle(ownerAllocator.device) !== rawHandle(this.device) ? " over another device" : ""}`;
       fail(op, arg, `is the live ${cls === "VkBuffer" ? "buffer" : "image"} of ${name} ${where}: it has its memory already`, resource, TypeError);
     }
     return raw;
@@ -761,7 +775,7 @@ export class Allocator {
       a._resource = resource as object;
     }
     a._resourceKey = handleKeyOfRaw(raw);
-    knownHandles.track(null, a._resourceKey, a);
+    knownHandles.track(a._resourceKey, a);
   }
 
   /**
@@ -1251,6 +1265,7 @@ export class Allocator {
     for (const d of this.typeDomains) d.clear();
     this._handle = 0;
     knownHandles.forget(this);
+    liveAllocators.delete(this);
     const { leaks, messages } = this._native.destroyAllocator(h);
     const reports = this._reportLeaks(`Allocator${this.label ? ` '${this.label}'` : ""}`, [...buddyLeaks, ...leaks], messages);
     this.stacks?.clear();
