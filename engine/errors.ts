@@ -9,10 +9,14 @@
  *   Vulkan error).
  * - {@link CorruptionError}: an allocator of the debug build found an allocation's margin overwritten.
  * - {@link AllocationLostError}: an allocation that can become lost was made lost and then used.
+ * - {@link VmaAssertionError}: one of VMA's internal checks (VMA_ASSERT) failed during a call. vkmem checks every
+ *   precondition VMA asserts on before calling it, so this is a vkmem bug, never the caller's; the call had no
+ *   effect on what JS holds (the native side gives back what VMA made in that call).
  * - Bad arguments are plain `TypeError` / `RangeError` whose message names the argument and shows the bad value
  *   (see {@link describeValue}).
  *
- * The native addon throws these same classes: `engine/native.ts` hands it {@link vkErrorFor} once at load time.
+ * The native addon throws these same classes: `engine/native.ts` hands it {@link vkErrorFor},
+ * {@link corruptionErrorFor} and {@link vmaAssertionErrorFor} once at load time.
  * @module
  */
 
@@ -210,6 +214,33 @@ export class AllocationLostError extends Error {
     this.lostInFrame = lostInFrame;
     this.operation = operation;
   }
+}
+
+/**
+ * A VMA_ASSERT failed inside VMA during one native call: a precondition of VMA that vkmem did not check first.
+ *
+ * Created by the native addon (through {@link vmaAssertionErrorFor}), never by the user. It carries the messages
+ * of that call only (`messages`, each "VMA check failed: <expression> (vk_mem_alloc.h:<line>)"); the record is
+ * reset at the start of every native call. What VMA made during the call was given back before the throw, so the
+ * allocator's state is what it was before the call. Please report it: it is a vkmem bug.
+ */
+export class VmaAssertionError extends Error {
+  /** The VMA operation during which the check failed, e.g. "vmaMapMemory". */
+  readonly operation: string;
+  /** The failed checks of this call, in order. */
+  readonly messages: string[];
+
+  constructor(operation: string, messages: string[]) {
+    super(`${operation}: ${messages.length > 0 ? messages.join("; ") : "VMA check failed"} (a vkmem bug: please report it)`);
+    this.name = "VmaAssertionError";
+    this.operation = operation;
+    this.messages = messages;
+  }
+}
+
+/** The VmaAssertionError the native side throws (handed over by engine/native.ts). */
+export function vmaAssertionErrorFor(operation: string, messages: string[]): VmaAssertionError {
+  return new VmaAssertionError(String(operation), Array.isArray(messages) ? messages.map(String) : []);
 }
 
 /** A short, printable rendering of a bad argument value for error messages. */

@@ -18,7 +18,7 @@ import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { corruptionErrorFor, vkErrorFor, type AllocationDescription } from "./errors.js";
+import { corruptionErrorFor, vkErrorFor, vmaAssertionErrorFor, type AllocationDescription } from "./errors.js";
 
 /** Scratch slot indices, in 8-byte units (see native/addon.h). */
 export const enum Slot {
@@ -135,7 +135,11 @@ export interface NativeVersion {
 /** The addon's exports. Handles are Numbers; Vulkan handles cross as BigInt. */
 export interface NativeAddon {
   setScratch(buffer: ArrayBuffer): void;
-  setErrorFactory(factory: typeof vkErrorFor, corruptionFactory?: typeof corruptionErrorFor): void;
+  setErrorFactory(
+    factory: typeof vkErrorFor,
+    corruptionFactory?: typeof corruptionErrorFor,
+    assertionFactory?: typeof vmaAssertionErrorFor,
+  ): void;
   detach(buffer: ArrayBuffer): void;
   takeVmaMessages(): string[];
   version(): NativeVersion;
@@ -150,6 +154,8 @@ export interface NativeAddon {
   ): number;
   destroyAllocator(allocator: number): { leaks: NativeLeak[]; messages: string[] };
   liveAllocationCount(allocator: number): number;
+  /** The live allocation (its allocator's handle, its name) whose buffer or image has this value, or null. */
+  findResource(value: bigint): { allocator: number; name: string | null } | null;
   getMemoryProperties(allocator: number): NativeMemoryProperties;
   getHeapBudgets(allocator: number): NativeHeapBudget[];
   calculateStatistics(allocator: number): {
@@ -239,12 +245,13 @@ export function packageRoot(): string {
 
 function load(envVar: string, name: string): NativeAddon {
   const root = packageRoot();
-  const file = process.env[envVar] ?? join(root, "build", "Release", name);
+  // $VKMEM_ADDON_DIR: a folder holding both builds, e.g. the sanitized ones of `npm run test:asan` (build/asan/...).
+  const file = process.env[envVar] ?? join(process.env.VKMEM_ADDON_DIR || join(root, "build", "Release"), name);
   if (!existsSync(file)) {
     throw new Error(`vkmem: the native addon is not built (${file} is missing); run 'npm run setup' in ${root}`);
   }
   const addon = createRequire(import.meta.url)(file) as NativeAddon;
-  addon.setErrorFactory(vkErrorFor, corruptionErrorFor);
+  addon.setErrorFactory(vkErrorFor, corruptionErrorFor, vmaAssertionErrorFor);
   return addon;
 }
 

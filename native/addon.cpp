@@ -5,45 +5,73 @@
 
 #include <cmath>
 #include <cstring>
-#include <atomic>
-#include <mutex>
+#include <iterator>
 
 namespace vkmem {
 
-// VMA's checks, recorded instead of aborting. VMA is only ever entered from a JS thread, but several
-// worker threads may each use their own allocator, so the record is guarded.
-static std::mutex gVmaMessagesMutex;
-static std::vector<std::string> gVmaMessages;
-// Checked after every VMA call on the hot path: an atomic load, the mutex only when something was recorded.
-static std::atomic<bool> gVmaAsserted{false};
+// VMA's checks, recorded instead of aborting, per native call. VMA is entered only from the JS thread that
+// called us (each worker thread has its own addon instance and allocators), so the record is thread_local:
+// no lock, and a call on one thread never sees another thread's messages.
+//
+// - gCall: what VMA said during the current native call. BeginNativeCall() clears it at the start of every
+//   call (HotCall, GuardedMethod and GuardedFunction in addon.h do that), so an error always carries the
+//   messages of its own call, never those of an earlier one.
+// - gCallAsserted: a VMA_ASSERT failed during this call. Checked after VMA calls on the hot path (a plain
+//   load); EndNativeCall() turns an assert nobody claimed into a VmaAssertionError as the call returns.
+// - gUnclaimed: messages of earlier calls that no error or report carried out (a call that threw something
+//   else first), kept for takeVmaMessages() so they are never lost silently. Capped.
+namespace {
+struct CallRecord {
+  std::vector<std::string> messages;
+  bool asserted = false;
+};
+thread_local CallRecord gCall;
+thread_local std::vector<std::string> gUnclaimed;
+constexpr size_t kMaxMessages = 1000;
+}  // namespace
 
 void RecordVmaAssert(const char* expr, const char* file, int line) {
-  std::lock_guard<std::mutex> lock(gVmaMessagesMutex);
   const char* base = std::strrchr(file, '/');
   std::string msg = std::string("VMA check failed: ") + expr + " (" + (base ? base + 1 : file) + ":" +
                     std::to_string(line) + ")";
-  if (gVmaMessages.size() < 1000) gVmaMessages.push_back(msg);
-  gVmaAsserted = true;
+  if (gCall.messages.size() < kMaxMessages) gCall.messages.push_back(std::move(msg));
+  gCall.asserted = true;
 }
 
 void RecordVmaLeak(const char* message) {
-  std::lock_guard<std::mutex> lock(gVmaMessagesMutex);
-  if (gVmaMessages.size() < 1000) gVmaMessages.push_back(std::string("VMA leak: ") + message);
+  if (gCall.messages.size() < kMaxMessages) gCall.messages.push_back(std::string("VMA leak: ") + message);
 }
 
-VmaMessageMark MarkVmaMessages() {
-  std::lock_guard<std::mutex> lock(gVmaMessagesMutex);
-  return {gVmaMessages.size(), gVmaAsserted.load()};
+void BeginNativeCall() {
+  if (!gCall.messages.empty()) {
+    for (auto& m : gCall.messages) {
+      if (gUnclaimed.size() < kMaxMessages) gUnclaimed.push_back(std::move(m));
+    }
+    gCall.messages.clear();
+  }
+  gCall.asserted = false;
 }
+
+bool VmaAssertedThisCall() { return gCall.asserted; }
+
+bool VmaAssertMentions(const char* needle) {
+  if (!gCall.asserted) return false;
+  for (const auto& m : gCall.messages) {
+    if (m.rfind("VMA check failed", 0) == 0 && m.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
+VmaMessageMark MarkVmaMessages() { return {gCall.messages.size(), gCall.asserted}; }
 
 std::vector<std::string> TakeVmaMessagesSince(const VmaMessageMark& mark) {
-  std::lock_guard<std::mutex> lock(gVmaMessagesMutex);
   std::vector<std::string> taken;
-  if (gVmaMessages.size() > mark.count) {
-    taken.assign(gVmaMessages.begin() + static_cast<std::ptrdiff_t>(mark.count), gVmaMessages.end());
-    gVmaMessages.resize(mark.count);
+  if (gCall.messages.size() > mark.count) {
+    taken.assign(std::make_move_iterator(gCall.messages.begin() + static_cast<std::ptrdiff_t>(mark.count)),
+                 std::make_move_iterator(gCall.messages.end()));
+    gCall.messages.resize(mark.count);
   }
-  gVmaAsserted = mark.wasAsserted;
+  gCall.asserted = mark.wasAsserted;
   return taken;
 }
 
@@ -92,47 +120,48 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   allocations.resize(1);
   pools.resize(1);
   DefineAddon(exports, {
-      InstanceMethod("setScratch", &Addon::SetScratch),
-      InstanceMethod("setErrorFactory", &Addon::SetErrorFactory),
-      InstanceMethod("detach", &Addon::Detach),
-      InstanceMethod("takeVmaMessages", &Addon::TakeVmaMessages),
-      InstanceMethod("version", &Addon::Version),
-      InstanceMethod("createAllocator", &Addon::CreateAllocator),
-      InstanceMethod("destroyAllocator", &Addon::DestroyAllocator),
-      InstanceMethod("getMemoryProperties", &Addon::GetMemoryProperties),
-      InstanceMethod("getHeapBudgets", &Addon::GetHeapBudgets),
-      InstanceMethod("calculateStatistics", &Addon::CalculateStatistics),
-      InstanceMethod("buildStatsString", &Addon::BuildStatsString),
-      InstanceMethod("setCurrentFrameIndex", &Addon::SetCurrentFrameIndex),
-      InstanceMethod("findMemoryTypeIndex", &Addon::FindMemoryTypeIndex),
-      InstanceMethod("liveAllocationCount", &Addon::LiveAllocationCount),
-      InstanceMethod("findMemoryTypeIndexForBufferInfo", &Addon::FindMemoryTypeIndexForBufferInfo),
-      InstanceMethod("findMemoryTypeIndexForImageInfo", &Addon::FindMemoryTypeIndexForImageInfo),
-      InstanceMethod("createPool", &Addon::CreatePool),
-      InstanceMethod("destroyPool", &Addon::DestroyPool),
-      InstanceMethod("getPoolStatistics", &Addon::GetPoolStatistics),
-      InstanceMethod("calculatePoolStatistics", &Addon::CalculatePoolStatistics),
-      InstanceMethod("setPoolName", &Addon::SetPoolName),
-      InstanceMethod("getPoolName", &Addon::GetPoolName),
-      InstanceMethod("allocateMemoryForBuffer", &Addon::AllocateMemoryForBuffer),
-      InstanceMethod("allocateMemoryForImage", &Addon::AllocateMemoryForImage),
-      InstanceMethod("bindBufferMemory", &Addon::BindBufferMemory),
-      InstanceMethod("bindImageMemory", &Addon::BindImageMemory),
-      InstanceMethod("setAllocationName", &Addon::SetAllocationName),
-      InstanceMethod("getAllocationName", &Addon::GetAllocationName),
-      InstanceMethod("setAllocationUserData", &Addon::SetAllocationUserData),
-      InstanceMethod("getMemoryTypeProperties", &Addon::GetMemoryTypeProperties),
-      InstanceMethod("map", &Addon::Map),
-      InstanceMethod("unmap", &Addon::Unmap),
-      InstanceMethod("flush", &Addon::Flush),
-      InstanceMethod("invalidate", &Addon::Invalidate),
-      InstanceMethod("checkCorruption", &Addon::CheckCorruption),
-      InstanceMethod("checkPoolCorruption", &Addon::CheckPoolCorruption),
-      InstanceMethod("corruptedAllocations", &Addon::CorruptedAllocations),
+      InstanceMethod<&Addon::Guarded<&Addon::SetScratch>>("setScratch"),
+      InstanceMethod<&Addon::Guarded<&Addon::SetErrorFactory>>("setErrorFactory"),
+      InstanceMethod<&Addon::Guarded<&Addon::Detach>>("detach"),
+      InstanceMethod<&Addon::Guarded<&Addon::TakeVmaMessages>>("takeVmaMessages"),
+      InstanceMethod<&Addon::Guarded<&Addon::Version>>("version"),
+      InstanceMethod<&Addon::Guarded<&Addon::CreateAllocator>>("createAllocator"),
+      InstanceMethod<&Addon::Guarded<&Addon::DestroyAllocator>>("destroyAllocator"),
+      InstanceMethod<&Addon::Guarded<&Addon::GetMemoryProperties>>("getMemoryProperties"),
+      InstanceMethod<&Addon::Guarded<&Addon::GetHeapBudgets>>("getHeapBudgets"),
+      InstanceMethod<&Addon::Guarded<&Addon::CalculateStatistics>>("calculateStatistics"),
+      InstanceMethod<&Addon::Guarded<&Addon::BuildStatsString>>("buildStatsString"),
+      InstanceMethod<&Addon::Guarded<&Addon::SetCurrentFrameIndex>>("setCurrentFrameIndex"),
+      InstanceMethod<&Addon::Guarded<&Addon::FindMemoryTypeIndex>>("findMemoryTypeIndex"),
+      InstanceMethod<&Addon::Guarded<&Addon::LiveAllocationCount>>("liveAllocationCount"),
+      InstanceMethod<&Addon::Guarded<&Addon::FindResource>>("findResource"),
+      InstanceMethod<&Addon::Guarded<&Addon::FindMemoryTypeIndexForBufferInfo>>("findMemoryTypeIndexForBufferInfo"),
+      InstanceMethod<&Addon::Guarded<&Addon::FindMemoryTypeIndexForImageInfo>>("findMemoryTypeIndexForImageInfo"),
+      InstanceMethod<&Addon::Guarded<&Addon::CreatePool>>("createPool"),
+      InstanceMethod<&Addon::Guarded<&Addon::DestroyPool>>("destroyPool"),
+      InstanceMethod<&Addon::Guarded<&Addon::GetPoolStatistics>>("getPoolStatistics"),
+      InstanceMethod<&Addon::Guarded<&Addon::CalculatePoolStatistics>>("calculatePoolStatistics"),
+      InstanceMethod<&Addon::Guarded<&Addon::SetPoolName>>("setPoolName"),
+      InstanceMethod<&Addon::Guarded<&Addon::GetPoolName>>("getPoolName"),
+      InstanceMethod<&Addon::Guarded<&Addon::AllocateMemoryForBuffer>>("allocateMemoryForBuffer"),
+      InstanceMethod<&Addon::Guarded<&Addon::AllocateMemoryForImage>>("allocateMemoryForImage"),
+      InstanceMethod<&Addon::Guarded<&Addon::BindBufferMemory>>("bindBufferMemory"),
+      InstanceMethod<&Addon::Guarded<&Addon::BindImageMemory>>("bindImageMemory"),
+      InstanceMethod<&Addon::Guarded<&Addon::SetAllocationName>>("setAllocationName"),
+      InstanceMethod<&Addon::Guarded<&Addon::GetAllocationName>>("getAllocationName"),
+      InstanceMethod<&Addon::Guarded<&Addon::SetAllocationUserData>>("setAllocationUserData"),
+      InstanceMethod<&Addon::Guarded<&Addon::GetMemoryTypeProperties>>("getMemoryTypeProperties"),
+      InstanceMethod<&Addon::Guarded<&Addon::Map>>("map"),
+      InstanceMethod<&Addon::Guarded<&Addon::Unmap>>("unmap"),
+      InstanceMethod<&Addon::Guarded<&Addon::Flush>>("flush"),
+      InstanceMethod<&Addon::Guarded<&Addon::Invalidate>>("invalidate"),
+      InstanceMethod<&Addon::Guarded<&Addon::CheckCorruption>>("checkCorruption"),
+      InstanceMethod<&Addon::Guarded<&Addon::CheckPoolCorruption>>("checkPoolCorruption"),
+      InstanceMethod<&Addon::Guarded<&Addon::CorruptedAllocations>>("corruptedAllocations"),
 #ifdef VKMEM_DEBUG_BUILD
       // Test hooks that write and read outside an allocation's bounds: the debug build only.
-      InstanceMethod("debugPoke", &Addon::DebugPoke),
-      InstanceMethod("debugPeek", &Addon::DebugPeek),
+      InstanceMethod<&Addon::Guarded<&Addon::DebugPoke>>("debugPoke"),
+      InstanceMethod<&Addon::Guarded<&Addon::DebugPeek>>("debugPeek"),
 #endif
   });
   DefineHot<&Addon::CreateBuffer>(env, exports, this, "createBuffer");
@@ -162,6 +191,7 @@ Napi::Value Addon::SetErrorFactory(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsFunction()) throw TypeErrorFor(info.Env(), "error factory must be a function");
   makeVkError = Napi::Persistent(info[0].As<Napi::Function>());
   if (info.Length() > 1 && info[1].IsFunction()) makeCorruptionError = Napi::Persistent(info[1].As<Napi::Function>());
+  if (info.Length() > 2 && info[2].IsFunction()) makeVmaAssertionError = Napi::Persistent(info[2].As<Napi::Function>());
   return info.Env().Undefined();
 }
 
@@ -176,25 +206,36 @@ void Addon::ThrowVk(Napi::Env env, VkResult result, const char* operation, const
 }
 
 void Addon::ThrowIfVmaAsserted(Napi::Env env, const char* operation) {
-  if (!gVmaAsserted.load(std::memory_order_relaxed)) return;
-  std::string first;
-  {
-    std::lock_guard<std::mutex> lock(gVmaMessagesMutex);
-    gVmaAsserted = false;
-    for (auto& m : gVmaMessages) {
-      if (m.rfind("VMA check failed", 0) == 0) { first = m; break; }
-    }
+  if (!gCall.asserted) return;
+  // The messages of this call only; they are claimed by the error.
+  std::vector<std::string> messages;
+  messages.swap(gCall.messages);
+  gCall.asserted = false;
+  std::vector<std::string> checks;
+  for (auto& m : messages) {
+    if (m.rfind("VMA check failed", 0) == 0) checks.push_back(m);
   }
-  throw Napi::Error::New(env, std::string(operation) + ": " + first);
+  if (!makeVmaAssertionError.IsEmpty()) {
+    Napi::Array list = Napi::Array::New(env, checks.size());
+    for (size_t i = 0; i < checks.size(); ++i) list.Set(static_cast<uint32_t>(i), checks[i]);
+    Napi::Value err = makeVmaAssertionError.Call({Napi::String::New(env, operation), list});
+    throw Napi::Error(env, err);
+  }
+  throw Napi::Error::New(env, std::string(operation) + ": " + (checks.empty() ? "VMA check failed" : checks[0]));
+}
+
+void Addon::EndNativeCall(Napi::Env env, const char* operation) {
+  // An exception already pending (a JS error thrown by this call) wins; the messages then stay unclaimed.
+  if (gCall.asserted && !env.IsExceptionPending()) ThrowIfVmaAsserted(env, operation);
 }
 
 Napi::Value Addon::TakeVmaMessages(const Napi::CallbackInfo& info) {
+  // Earlier calls' unclaimed messages, then this call's (destroyAllocator / destroyPool report their leaks so).
   std::vector<std::string> taken;
-  {
-    std::lock_guard<std::mutex> lock(gVmaMessagesMutex);
-    taken.swap(gVmaMessages);
-    gVmaAsserted = false;
-  }
+  taken.swap(gUnclaimed);
+  for (auto& m : gCall.messages) taken.push_back(std::move(m));
+  gCall.messages.clear();
+  gCall.asserted = false;
   Napi::Array out = Napi::Array::New(info.Env(), taken.size());
   for (size_t i = 0; i < taken.size(); ++i) out.Set(static_cast<uint32_t>(i), taken[i]);
   return out;

@@ -107,6 +107,12 @@ constexpr uint32_t kIndexBits = 24;
 constexpr double kIndexSpan = 16777216.0;  // 2^24
 constexpr uint32_t kMaxGeneration = (1u << 28) - 1;
 
+// VMA's assert recorder (addon.cpp), per native call and per thread. BeginNativeCall() starts a call's record.
+void BeginNativeCall();
+bool VmaAssertedThisCall();
+// Whether a VMA check that failed in this call mentions `needle` (VMA's asserts carry their message in the expression).
+bool VmaAssertMentions(const char* needle);
+
 class Addon : public Napi::Addon<Addon> {
  public:
   Addon(Napi::Env env, Napi::Object exports);
@@ -117,6 +123,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Reference<Napi::ArrayBuffer> scratchRef;
   Napi::FunctionReference makeVkError;  // (result, operation, label?, detail?) => VkError
   Napi::FunctionReference makeCorruptionError;  // (operation, message, allocations) => CorruptionError
+  Napi::FunctionReference makeVmaAssertionError;  // (operation, messages) => VmaAssertionError
 
   std::vector<AllocatorSlot> allocators;
   std::vector<AllocationSlot> allocations;
@@ -140,7 +147,20 @@ class Addon : public Napi::Addon<Addon> {
   static double EncodeHandle(uint32_t generation, uint32_t index) {
     return static_cast<double>(generation) * kIndexSpan + static_cast<double>(index);
   }
+  // Every exported method runs inside Guarded: the VMA record is reset as the call starts and an assert that
+  // fired and was not turned into an error by the method becomes a VmaAssertionError as it returns.
+  template <Napi::Value (Addon::*Method)(const Napi::CallbackInfo&)>
+  Napi::Value Guarded(const Napi::CallbackInfo& info) {
+    BeginNativeCall();
+    Napi::Value result = (this->*Method)(info);
+    EndNativeCall(info.Env(), "vkmem native call");
+    return result;
+  }
+  void EndNativeCall(Napi::Env env, const char* operation);
   [[noreturn]] void ThrowVk(Napi::Env env, VkResult result, const char* operation, const std::string& detail = "");
+  // Throws VmaAssertionError (engine/errors.ts) with this call's VMA messages when a VMA_ASSERT failed in it.
+  // VMA's asserts guard preconditions TS checks before calling; one that fires is a vkmem bug. Callers keep
+  // the slot tables in step with what VMA did before calling this, so state stays consistent after the throw.
   void ThrowIfVmaAsserted(Napi::Env env, const char* operation);
   void RequireScratch(Napi::Env env);
 
@@ -161,6 +181,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value SetCurrentFrameIndex(const Napi::CallbackInfo& info);
   Napi::Value FindMemoryTypeIndex(const Napi::CallbackInfo& info);
   Napi::Value LiveAllocationCount(const Napi::CallbackInfo& info);
+  Napi::Value FindResource(const Napi::CallbackInfo& info);
   Napi::Value FindMemoryTypeIndexForBufferInfo(const Napi::CallbackInfo& info);
   Napi::Value FindMemoryTypeIndexForImageInfo(const Napi::CallbackInfo& info);
 
@@ -206,12 +227,14 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value FindMemoryTypeIndexFor(const Napi::CallbackInfo& info, bool image);
   Napi::Value AllocateMemoryFor(const Napi::CallbackInfo& info, bool image);
   Napi::Value BindMemory(const Napi::CallbackInfo& info, bool image);
+  VkDeviceSize ReadMinAlignment(Napi::Env env);
   void FillAllocationOutputs(VmaAllocator allocator, VmaAllocation allocation, double handle);
   // Reads VmaAllocationCreateInfo from the scratch; a pool must be live and belong to allocatorIndex.
   bool ReadAllocationCreateInfo(Napi::Env env, VmaAllocationCreateInfo& out, const char* operation,
                                 uint32_t allocatorIndex, uint32_t* poolIndexOut = nullptr);
-  Napi::Value FinishAllocation(Napi::Env env, uint32_t allocatorIndex, VkResult result, VmaAllocation allocation,
-                               Kind kind, uint64_t resource, bool ownsResource, uint32_t poolIndex);
+  Napi::Value FinishAllocation(Napi::Env env, const char* operation, uint32_t allocatorIndex, VkResult result,
+                               VmaAllocation allocation, Kind kind, uint64_t resource, bool ownsResource,
+                               uint32_t poolIndex);
 
  public:
   // Resource descriptions in the scratch (kIn0..), as createBuffer / createImage lay them out.
@@ -219,7 +242,7 @@ class Addon : public Napi::Addon<Addon> {
   void ReadImageCreateInfo(Napi::Env env, VkImageCreateInfo& out);
 };
 
-// VMA's assert recorder (addon.cpp): a mark, and the messages recorded since it, taken out of the record.
+// VMA's assert recorder: a mark, and the messages recorded since it, taken out of the record.
 // `wasAsserted` is what the asserted flag was at the mark; it is restored, so that an expected assert
 // (VMA reports found corruption through VMA_ASSERT) does not turn the next call into an error.
 struct VmaMessageMark {
@@ -245,8 +268,12 @@ napi_value HotCall(napi_env env, napi_callback_info cbinfo) {
   napi_value arg = nullptr;
   void* data = nullptr;
   napi_get_cb_info(env, cbinfo, &argc, &arg, nullptr, &data);
+  BeginNativeCall();
   try {
-    return Fn(*static_cast<Addon*>(data), Napi::Env(env), argc >= 1 ? arg : nullptr);
+    Addon& addon = *static_cast<Addon*>(data);
+    napi_value result = Fn(addon, Napi::Env(env), argc >= 1 ? arg : nullptr);
+    if (VmaAssertedThisCall()) addon.EndNativeCall(Napi::Env(env), "vkmem native call");
+    return result;
   } catch (const Napi::Error& e) {
     e.ThrowAsJavaScriptException();
     return nullptr;
@@ -254,6 +281,15 @@ napi_value HotCall(napi_env env, napi_callback_info cbinfo) {
 }
 
 void DefineHotFunction(Napi::Env env, Napi::Object exports, Addon* addon, const char* name, napi_callback cb);
+
+// The plain functions (virtual blocks, buddy pools) run inside GuardedFunction, as methods run inside Guarded.
+template <Napi::Value (*Fn)(const Napi::CallbackInfo&)>
+Napi::Value GuardedFunction(const Napi::CallbackInfo& info) {
+  BeginNativeCall();
+  Napi::Value result = Fn(info);
+  static_cast<Addon*>(info.Data())->EndNativeCall(info.Env(), "vkmem native call");
+  return result;
+}
 
 // Checked conversions of scratch values: they come from JS and may hold anything a JS Number can.
 inline bool IsUint(double v, double max) { return v >= 0 && v <= max && static_cast<double>(static_cast<uint64_t>(v)) == v; }

@@ -63,6 +63,16 @@ bool Addon::ReadAllocationCreateInfo(Napi::Env env, VmaAllocationCreateInfo& out
   return true;
 }
 
+// VmaAllocationCreateInfo::minAlignment (VMA 3.4 honours it in every allocation): 0 or a power of two, which
+// VMA asserts on.
+VkDeviceSize Addon::ReadMinAlignment(Napi::Env env) {
+  const double a = f64[Scratch::kAllocMinAlignment];
+  if (!IsUint(a, kMaxSafe)) throw RangeErrorFor(env, "minAlignment out of range");
+  const uint64_t v = static_cast<uint64_t>(a);
+  if ((v & (v - 1)) != 0) throw RangeErrorFor(env, "minAlignment must be 0 or a power of two");
+  return static_cast<VkDeviceSize>(v);
+}
+
 void Addon::FillAllocationOutputs(VmaAllocator allocator, VmaAllocation allocation, double handle) {
   VmaAllocationInfo ai;
   vmaGetAllocationInfo(allocator, allocation, &ai);
@@ -76,12 +86,30 @@ void Addon::FillAllocationOutputs(VmaAllocator allocator, VmaAllocation allocati
 }
 
 // Records a successful allocation in the slot table; on failure returns the VkResult for TS to throw.
-Napi::Value Addon::FinishAllocation(Napi::Env env, uint32_t allocatorIndex, VkResult result, VmaAllocation allocation,
-                                    Kind kind, uint64_t resource, bool ownsResource, uint32_t poolIndex) {
+Napi::Value Addon::FinishAllocation(Napi::Env env, const char* operation, uint32_t allocatorIndex, VkResult result,
+                                    VmaAllocation allocation, Kind kind, uint64_t resource, bool ownsResource,
+                                    uint32_t poolIndex) {
   AllocatorSlot& slot = allocators[allocatorIndex];
   if (result != VK_SUCCESS) {
-    ThrowIfVmaAsserted(env, "vkmem allocation");
+    // A linear pool of one block is a ring buffer or a double stack, whichever its allocations made it; which one it
+    // is now lives in VMA's metadata only, so this precondition is known after the call: VMA asserted and refused
+    // the allocation (nothing was made), and the caller gets a typed error naming the option.
+    if (VmaAssertMentions("already being used as ring buffer")) {
+      TakeVmaMessagesSince(VmaMessageMark{0, false});
+      throw RangeErrorFor(env, std::string(operation) +
+                                   ": allocationOptions.upperAddress cannot be used while the linear pool is in use as a "
+                                   "ring buffer (its allocations wrapped around the block); a pool is one or the other");
+    }
+    ThrowIfVmaAsserted(env, operation);
     return Napi::Number::New(env, result);
+  }
+  if (VmaAssertedThisCall()) {
+    // VMA asserted yet allocated: a precondition TS missed. Give the allocation back before throwing, so that
+    // JS (which never sees it) and VMA agree, and nothing is reported as a leak later.
+    if (ownsResource && kind == Kind::Buffer) vmaDestroyBuffer(slot.allocator, reinterpret_cast<VkBuffer>(resource), allocation);
+    else if (ownsResource && kind == Kind::Image) vmaDestroyImage(slot.allocator, reinterpret_cast<VkImage>(resource), allocation);
+    else vmaFreeMemory(slot.allocator, allocation);
+    ThrowIfVmaAsserted(env, operation);
   }
   uint32_t index = NewAllocationSlot(allocatorIndex, allocation, kind, resource, ownsResource);
   if (index == 0) {  // 2^24 live allocations: give everything back rather than lose track of it
@@ -124,15 +152,14 @@ Napi::Value Addon::CreateBuffer(Napi::Env env, napi_value arg) {
   VmaAllocationCreateInfo aci;
   uint32_t poolIndex = 0;
   ReadAllocationCreateInfo(env, aci, "vmaCreateBuffer", ai, &poolIndex);
-  const double minAlignment = f64[Scratch::kAllocMinAlignment];
-  if (!IsUint(minAlignment, kMaxSafe)) throw RangeErrorFor(env, "minAlignment out of range");
+  const VkDeviceSize minAlignment = ReadMinAlignment(env);
   VkBuffer buffer = VK_NULL_HANDLE;
   VmaAllocation allocation = VK_NULL_HANDLE;
   VkResult r = minAlignment > 0
-                   ? vmaCreateBufferWithAlignment(slot.allocator, &bci, &aci, static_cast<VkDeviceSize>(minAlignment),
+                   ? vmaCreateBufferWithAlignment(slot.allocator, &bci, &aci, minAlignment,
                                                   &buffer, &allocation, nullptr)
                    : vmaCreateBuffer(slot.allocator, &bci, &aci, &buffer, &allocation, nullptr);
-  return FinishAllocation(env, ai, r, allocation, Kind::Buffer, reinterpret_cast<uint64_t>(buffer), true, poolIndex);
+  return FinishAllocation(env, "vmaCreateBuffer", ai, r, allocation, Kind::Buffer, reinterpret_cast<uint64_t>(buffer), true, poolIndex);
 }
 
 // A VkImageCreateInfo from the scratch: in[0] imageType, [1] format, [2..4] extent, [5] mipLevels,
@@ -173,7 +200,7 @@ Napi::Value Addon::CreateImage(Napi::Env env, napi_value arg) {
   VkImage image = VK_NULL_HANDLE;
   VmaAllocation allocation = VK_NULL_HANDLE;
   VkResult r = vmaCreateImage(slot.allocator, &ici, &aci, &image, &allocation, nullptr);
-  return FinishAllocation(env, ai, r, allocation, Kind::Image, reinterpret_cast<uint64_t>(image), true, poolIndex);
+  return FinishAllocation(env, "vmaCreateImage", ai, r, allocation, Kind::Image, reinterpret_cast<uint64_t>(image), true, poolIndex);
 }
 
 // allocateMemory(allocator): in[0] size, in[1] alignment, in[2] memoryTypeBits (a VkMemoryRequirements).
@@ -189,9 +216,10 @@ Napi::Value Addon::AllocateMemory(Napi::Env env, napi_value arg) {
   VmaAllocationCreateInfo aci;
   uint32_t poolIndex = 0;
   ReadAllocationCreateInfo(env, aci, "vmaAllocateMemory", ai, &poolIndex);
+  aci.minAlignment = ReadMinAlignment(env);
   VmaAllocation allocation = VK_NULL_HANDLE;
   VkResult r = vmaAllocateMemory(slot.allocator, &req, &aci, &allocation, nullptr);
-  return FinishAllocation(env, ai, r, allocation, Kind::Memory, 0, false, poolIndex);
+  return FinishAllocation(env, "vmaAllocateMemory", ai, r, allocation, Kind::Memory, 0, false, poolIndex);
 }
 
 // allocateMemoryForBuffer(allocator, buffer: bigint) / allocateMemoryForImage(allocator, image: bigint).
@@ -206,10 +234,12 @@ Napi::Value Addon::AllocateMemoryFor(const Napi::CallbackInfo& info, bool image)
   VmaAllocationCreateInfo aci;
   uint32_t poolIndex = 0;
   ReadAllocationCreateInfo(env, aci, image ? "vmaAllocateMemoryForImage" : "vmaAllocateMemoryForBuffer", ai, &poolIndex);
+  aci.minAlignment = ReadMinAlignment(env);
   VmaAllocation allocation = VK_NULL_HANDLE;
   VkResult r = image ? vmaAllocateMemoryForImage(slot.allocator, reinterpret_cast<VkImage>(resource), &aci, &allocation, nullptr)
                      : vmaAllocateMemoryForBuffer(slot.allocator, reinterpret_cast<VkBuffer>(resource), &aci, &allocation, nullptr);
-  return FinishAllocation(env, ai, r, allocation, Kind::Memory, 0, false, poolIndex);
+  return FinishAllocation(env, image ? "vmaAllocateMemoryForImage" : "vmaAllocateMemoryForBuffer", ai, r, allocation,
+                          Kind::Memory, 0, false, poolIndex);
 }
 
 Napi::Value Addon::AllocateMemoryForBuffer(const Napi::CallbackInfo& info) { return AllocateMemoryFor(info, false); }
@@ -228,8 +258,8 @@ Napi::Value Addon::BindMemory(const Napi::CallbackInfo& info, bool image) {
   VkDeviceSize vkOffset = static_cast<VkDeviceSize>(offset);
   VkResult r = image ? vmaBindImageMemory2(allocator, a.allocation, vkOffset, reinterpret_cast<VkImage>(resource), nullptr)
                      : vmaBindBufferMemory2(allocator, a.allocation, vkOffset, reinterpret_cast<VkBuffer>(resource), nullptr);
+  if (r == VK_SUCCESS) a.resource = resource;  // what Vulkan did, recorded before any error
   ThrowIfVmaAsserted(env, image ? "vmaBindImageMemory2" : "vmaBindBufferMemory2");
-  if (r == VK_SUCCESS) a.resource = resource;
   return Napi::Number::New(env, r);
 }
 
@@ -360,7 +390,12 @@ Napi::Value Addon::Map(const Napi::CallbackInfo& info) {
   VmaAllocator allocator = allocators[a.allocator].allocator;
   void* p = nullptr;
   VkResult r = vmaMapMemory(allocator, a.allocation, &p);
-  ThrowIfVmaAsserted(env, "vmaMapMemory");
+  if (VmaAssertedThisCall()) {
+    // A map VMA asserted on (TS checks host access and the map count first): undone, so the map counts of
+    // VMA, this slot and JS stay equal.
+    if (r == VK_SUCCESS) vmaUnmapMemory(allocator, a.allocation);
+    ThrowIfVmaAsserted(env, "vmaMapMemory");
+  }
   if (r != VK_SUCCESS) ThrowVk(env, r, "vmaMapMemory");
   a.mapCount++;
   if (!wantView) return env.Undefined();

@@ -89,7 +89,10 @@ Napi::Value Addon::CreateAllocator(const Napi::CallbackInfo& info) {
 
   VmaAllocator allocator = VK_NULL_HANDLE;
   VkResult r = vmaCreateAllocator(&ci, &allocator);
-  ThrowIfVmaAsserted(env, "vmaCreateAllocator");
+  if (VmaAssertedThisCall()) {
+    if (r == VK_SUCCESS) vmaDestroyAllocator(allocator);  // never handed out: nothing may be left behind
+    ThrowIfVmaAsserted(env, "vmaCreateAllocator");
+  }
   if (r != VK_SUCCESS) ThrowVk(env, r, "vmaCreateAllocator");
 
   uint32_t index = 0;
@@ -151,6 +154,33 @@ Napi::Value Addon::DestroyAllocator(const Napi::CallbackInfo& info) {
   out.Set("leaks", leaks);
   out.Set("messages", TakeVmaMessages(info));
   return out;
+}
+
+// findResource(value: bigint) -> { allocator, name } | null: the live allocation whose buffer or image (created by
+// vkmem or bound with bindBufferMemory / bindImageMemory) has this value, or the allocator whose buddy pool made it.
+// A scan of the slot table: the calls that take raw handles are rare, and the hot create/destroy paths pay nothing.
+Napi::Value Addon::FindResource(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint64_t value = BigIntArg(info, 0, "value");
+  if (value == 0) return env.Null();
+  for (uint32_t i = 1; i < allocations.size(); ++i) {
+    const AllocationSlot& a = allocations[i];
+    if (a.kind == Kind::Free || a.resource != value) continue;
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("allocator", EncodeHandle(allocators[a.allocator].generation, a.allocator));
+    VmaAllocationInfo ai;
+    vmaGetAllocationInfo(allocators[a.allocator].allocator, a.allocation, &ai);
+    out.Set("name", ai.pName ? Napi::Value(Napi::String::New(env, ai.pName)) : env.Null());
+    return out;
+  }
+  for (uint32_t i = 1; i < allocators.size(); ++i) {
+    if (!allocators[i].live || allocators[i].unboundResources.count(value) == 0) continue;
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("allocator", EncodeHandle(allocators[i].generation, i));
+    out.Set("name", env.Null());
+    return out;
+  }
+  return env.Null();
 }
 
 Napi::Value Addon::LiveAllocationCount(const Napi::CallbackInfo& info) {

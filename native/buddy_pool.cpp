@@ -111,10 +111,10 @@ Napi::Value DestroyUnbound(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void RegisterBuddyPools(Napi::Env env, Napi::Object exports, Addon* addon) {
-  exports.Set("mappedRange", Napi::Function::New(env, MappedRange, "mappedRange", addon));
-  exports.Set("createUnbound", Napi::Function::New(env, CreateUnbound, "createUnbound", addon));
-  exports.Set("bindAt", Napi::Function::New(env, BindAt, "bindAt", addon));
-  exports.Set("destroyUnbound", Napi::Function::New(env, DestroyUnbound, "destroyUnbound", addon));
+  exports.Set("mappedRange", Napi::Function::New(env, GuardedFunction<MappedRange>, "mappedRange", addon));
+  exports.Set("createUnbound", Napi::Function::New(env, GuardedFunction<CreateUnbound>, "createUnbound", addon));
+  exports.Set("bindAt", Napi::Function::New(env, GuardedFunction<BindAt>, "bindAt", addon));
+  exports.Set("destroyUnbound", Napi::Function::New(env, GuardedFunction<DestroyUnbound>, "destroyUnbound", addon));
 }
 
 }  // namespace vkmem

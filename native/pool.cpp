@@ -79,7 +79,10 @@ Napi::Value Addon::CreatePool(const Napi::CallbackInfo& info) {
   ci.minAllocationAlignment = static_cast<VkDeviceSize>(minAlignment);
   VmaPool pool = VK_NULL_HANDLE;
   VkResult r = vmaCreatePool(slot.allocator, &ci, &pool);
-  ThrowIfVmaAsserted(env, "vmaCreatePool");
+  if (VmaAssertedThisCall()) {
+    if (r == VK_SUCCESS) vmaDestroyPool(slot.allocator, pool);  // never handed out
+    ThrowIfVmaAsserted(env, "vmaCreatePool");
+  }
   if (r != VK_SUCCESS) return Napi::Number::New(env, r);
 
   uint32_t index = 0;

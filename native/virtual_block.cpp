@@ -178,7 +178,10 @@ napi_value VirtualAllocate(Addon& addon, Napi::Env env, napi_value arg) {
     ci.pUserData = VmaUserData(block, static_cast<uint64_t>(userData));
     VmaVirtualAllocation va = VK_NULL_HANDLE;
     const VkResult r = vmaVirtualAllocate(block.vma, &ci, &va, &offset);
-    addon.ThrowIfVmaAsserted(env, "vmaVirtualAllocate");
+    if (VmaAssertedThisCall()) {
+      if (r == VK_SUCCESS) vmaVirtualFree(block.vma, va);  // never handed out
+      addon.ThrowIfVmaAsserted(env, "vmaVirtualAllocate");
+    }
     if (r != VK_SUCCESS) return Napi::Number::New(env, -1);
     id = reinterpret_cast<uint64_t>(va);
   }
@@ -264,7 +267,10 @@ Napi::Value CreateVirtualBlock(const Napi::CallbackInfo& info) {
     ci.flags = algo == VirtualAlgorithm::Linear ? VMA_VIRTUAL_BLOCK_CREATE_LINEAR_ALGORITHM_BIT : 0;
     VmaVirtualBlock vma = VK_NULL_HANDLE;
     const VkResult r = vmaCreateVirtualBlock(&ci, &vma);
-    addon.ThrowIfVmaAsserted(env, "vmaCreateVirtualBlock");
+    if (VmaAssertedThisCall()) {
+      if (r == VK_SUCCESS) vmaDestroyVirtualBlock(vma);  // never handed out
+      addon.ThrowIfVmaAsserted(env, "vmaCreateVirtualBlock");
+    }
     if (r != VK_SUCCESS) addon.ThrowVk(env, r, "vmaCreateVirtualBlock");
     block.vma = vma;
   }
@@ -490,16 +496,13 @@ void RegisterVirtualBlocks(Napi::Env env, Napi::Object exports, Addon* addon) {
   DefineHotFunction(env, exports, addon, "virtualAllocate", HotCall<VirtualAllocate>);
   DefineHotFunction(env, exports, addon, "virtualFree", HotCall<VirtualFree>);
   DefineHotFunction(env, exports, addon, "virtualAllocationInfo", HotCall<VirtualAllocationInfo>);
-  auto plain = [&](const char* name, Napi::Value (*fn)(const Napi::CallbackInfo&)) {
-    exports.Set(name, Napi::Function::New(env, fn, name, addon));
-  };
-  plain("createVirtualBlock", CreateVirtualBlock);
-  plain("destroyVirtualBlock", DestroyVirtualBlock);
-  plain("clearVirtualBlock", ClearVirtualBlock);
-  plain("virtualBlockAllocationCount", VirtualBlockAllocationCount);
-  plain("setVirtualAllocationUserData", SetVirtualAllocationUserData);
-  plain("virtualBlockStatistics", VirtualBlockStatistics);
-  plain("buildVirtualBlockStatsString", BuildVirtualBlockStatsString);
+  exports.Set("createVirtualBlock", Napi::Function::New(env, GuardedFunction<CreateVirtualBlock>, "createVirtualBlock", addon));
+  exports.Set("destroyVirtualBlock", Napi::Function::New(env, GuardedFunction<DestroyVirtualBlock>, "destroyVirtualBlock", addon));
+  exports.Set("clearVirtualBlock", Napi::Function::New(env, GuardedFunction<ClearVirtualBlock>, "clearVirtualBlock", addon));
+  exports.Set("virtualBlockAllocationCount", Napi::Function::New(env, GuardedFunction<VirtualBlockAllocationCount>, "virtualBlockAllocationCount", addon));
+  exports.Set("setVirtualAllocationUserData", Napi::Function::New(env, GuardedFunction<SetVirtualAllocationUserData>, "setVirtualAllocationUserData", addon));
+  exports.Set("virtualBlockStatistics", Napi::Function::New(env, GuardedFunction<VirtualBlockStatistics>, "virtualBlockStatistics", addon));
+  exports.Set("buildVirtualBlockStatsString", Napi::Function::New(env, GuardedFunction<BuildVirtualBlockStatsString>, "buildVirtualBlockStatsString", addon));
 }
 
 }  // namespace vkmem

@@ -39,9 +39,11 @@
 #define VMA_DEBUG_INITIALIZE_ALLOCATIONS 0
 #endif
 
-// VMA's internal checks must never abort the JS process. A failed check is recorded (the first one
-// since the last read) and the native entry point that triggered it turns it into a JS error.
-// Leak checks are reported the same way; the allocator's own teardown frees what it can first.
+// VMA's internal checks must never abort the JS process. A failed check is recorded in the record of the
+// current native call (addon.cpp: per call, per thread, reset as each call starts), and the call turns it into
+// a VmaAssertionError carrying that call's messages, after giving back what VMA made in it. TS checks every
+// precondition VMA asserts on first, so a check that fails is a vkmem bug. Leak messages are recorded the same
+// way and returned by the destroy calls; the allocator's own teardown frees what it can first.
 namespace vkmem {
 void RecordVmaAssert(const char* expr, const char* file, int line);
 void RecordVmaLeak(const char* message);

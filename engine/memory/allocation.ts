@@ -19,10 +19,13 @@
 import { AllocationLostError, DestroyedResourceError, describeValue, vkErrorFor } from "../errors.js";
 import { scratch, scratchU32, Slot } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
-import { rawHandle, wrapHandle, type NvkHandle } from "../vulkan/handles.js";
+import { rawHandle, wrapHandle, type HandleKey, type NvkHandle } from "../vulkan/handles.js";
 import type { Allocator } from "./allocator.js";
 import type { Pool } from "./pool.js";
 import type { LostDomain } from "./lost-allocations.js";
+
+/** VMA counts the maps of one allocation in 8 bits and asserts beyond 255 (VmaAllocation_T::BlockAllocMap). */
+const MAX_MAPS = 255;
 
 /** What kind of resource an allocation backs. */
 export type AllocationKind = "buffer" | "image" | "memory";
@@ -137,6 +140,13 @@ export class Allocation {
   _lostReleased = false;
   /** @internal Created with canBecomeLost. */
   _canBecomeLost = false;
+  /**
+   * @internal The value of the buffer or image bound to it with bind*Memory, as a HandleKey (0: none). Kept after
+   * free, so that the user's handle object can be recognised as dead (engine/vulkan/handles.ts, HandleRegistry).
+   */
+  _resourceKey: HandleKey = 0;
+  /** @internal VMA lets it be mapped: created with hostAccess or a non-Auto usage (usage.ts, encodedMappingAllowed). */
+  _mappingAllowed = true;
   private _name: string | null;
   private _userData: unknown;
   /** @internal */
@@ -332,6 +342,18 @@ export class Allocation {
     const h = this._live("map");
     if (this._canBecomeLost) {
       throw new TypeError(`Allocation${this._name === null ? "" : ` '${this._name}'`}.map(): an allocation that can become lost cannot be mapped (its memory may be freed at any allocation)`);
+    }
+    // VMA's preconditions on vmaMapMemory (it asserts on both): host access declared, and at most 255 maps at once.
+    if (!this._mappingAllowed) {
+      throw new TypeError(
+        `Allocation${this._name === null ? "" : ` '${this._name}'`}.map(): it was created with an Auto usage and no hostAccess, so VMA does not allow mapping it: create it with allocationOptions.hostAccess 'sequentialWrite' or 'random'`,
+      );
+    }
+    const limit = this._persistent ? MAX_MAPS - 1 : MAX_MAPS;
+    if (this._mapCount >= limit) {
+      throw new RangeError(
+        `Allocation${this._name === null ? "" : ` '${this._name}'`}.map(): it is mapped ${this._mapCount} times already, VMA's limit${this._persistent ? " beside the persistent mapping" : ""}; unmap() first, got map count ${this._mapCount}`,
+      );
     }
     const view = this._view;
     if (view !== null) {

@@ -28,11 +28,11 @@ import { checkOptionalOptions, isOptionsObject, optionalBoolean } from "../check
 import { LostDomain, checkFrameInUseCount, type AllocatorLostStatistics, type LostAllocationStatistics } from "./lost-allocations.js";
 import { debugNative, native, scratch, scratchU32, Slot, type NativeAddon, type NativeDetailedStatistics, type NativeHeapBudget, type NativeLeak } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
-import { HandleCellPool, isNvkHandle, rawHandle } from "../vulkan/handles.js";
+import { HandleCellPool, HandleRegistry, handleKeyOfRaw, isNvkHandle, rawHandle } from "../vulkan/handles.js";
 import { formatBytes } from "../format.js";
 import { Allocation, AllocationInfo } from "./allocation.js";
 import { Dependents, HandleWatch, cascadeReport, creationStack, dependentsOfDevice, lifetimeName, reportCascade, reportCollected, unwatch, watch } from "../lifetime.js";
-import { AllocationCreateFlags, encodeAllocationOptions, type AllocationOptions, MemoryUsage } from "./usage.js";
+import { AllocationCreateFlags, encodeAllocationOptions, encodedMappingAllowed, type AllocationOptions, MemoryUsage } from "./usage.js";
 import { Pool, type PoolOptions, type PoolTarget } from "./pool.js";
 import { parseStatsString, type StatsDump } from "./dump.js";
 import { BuddyAllocation, BuddyPool } from "./buddy-pool.js";
@@ -235,6 +235,16 @@ const CONCURRENT_UNSUPPORTED =
 /** Cells for the nvk handle objects of the buffers and images allocators create (shared by all allocators). */
 const handleCells = new HandleCellPool();
 
+/**
+ * The buffers and images of every allocator of the process (created by vkmem, or bound with bindBufferMemory /
+ * bindImageMemory), for the calls that take raw handles: dead ones by handle object, live ones by value
+ * (engine/vulkan/handles.ts, HandleRegistry).
+ */
+const knownHandles = new HandleRegistry<Allocation>();
+
+/** The allocators alive in this process (few), to name the owner of a live handle found natively. */
+const liveAllocators = new Set<Allocator>();
+
 /** VkFormat ranges of Vulkan 1.3 and its registered extensions (core, PVRTC, ASTC HDR, YCbCr, 4444, ...). */
 const FORMAT_RANGES: readonly [number, number][] = [
   [1, 184],
@@ -365,6 +375,8 @@ export class Allocator {
     optionalBoolean(options.captureStacks, false, op, "options.captureStacks");
     const extra = options.flags ?? 0;
     if (!isUint32(extra) || (extra & ~0x3ff) !== 0) fail(op, "options.flags", "must be VmaAllocatorCreateFlags bits", extra);
+    // VMA asserts on KHR_EXTERNAL_MEMORY_WIN32 where its Win32 support is compiled out (every other platform).
+    if ((extra & 0x200) !== 0 && process.platform !== "win32") fail(op, "options.flags", "has KHR_EXTERNAL_MEMORY_WIN32 (0x200), which exists only on Windows", extra);
     const blockSize = options.preferredLargeHeapBlockSize ?? 0;
     if (!(blockSize === 0 || isPositiveInt(blockSize))) fail(op, "options.preferredLargeHeapBlockSize", "must be a positive integer", blockSize);
     if (options.onLeaks !== undefined && typeof options.onLeaks !== "function") fail(op, "options.onLeaks", "must be a function", options.onLeaks, TypeError);
@@ -425,6 +437,7 @@ export class Allocator {
     this.deviceDependents = dependentsOfDevice(rawHandle(source.device));
     this.deviceDependents?.add(this);
     watch(this, "Allocator", this.label, creationStack(this.stacks !== null));
+    liveAllocators.add(this);
   }
 
   /** @internal What reports and errors call it: "Allocator 'label'". */
@@ -530,6 +543,8 @@ export class Allocator {
       userData,
       pool ?? null,
     );
+    allocation._mappingAllowed = encodedMappingAllowed();
+    if (resource !== null) knownHandles.remember(resource, allocation);
     if (this.stacks !== null) this.stacks.set(handle, new Error().stack?.split("\n").slice(3).join("\n") ?? "");
     // The safety net (engine/lifetime.ts): only a warning when GC finds it unfreed; its pool or allocator frees it.
     this.leakWatch.watch(allocation, handle);
@@ -543,6 +558,49 @@ export class Allocator {
       domain.bytes += allocation._size;
     }
     return allocation;
+  }
+
+  /** Records the buffer or image a buddy pool created (finish() does it for VMA's own). */
+  private tracked<T extends CreatedBuffer | CreatedImage>(created: T, kind: "buffer" | "image"): T {
+    knownHandles.remember((kind === "buffer" ? (created as CreatedBuffer).buffer : (created as CreatedImage).image) as object, created.allocation);
+    return created;
+  }
+
+  /**
+   * Checks a raw buffer or image handle given to allocateMemoryFor* / bind*Memory (messages name `arg`): an nvk handle
+   * object that is not VK_NULL_HANDLE, not one vkmem destroyed, and not the live buffer or image of any allocation.
+   * @returns its raw value.
+   */
+  private checkRawResource(resource: unknown, op: string, arg: string, cls: "VkBuffer" | "VkImage"): bigint {
+    if (!isNvkHandle(resource, cls)) fail(op, arg, `must be an nvk ${cls}`, resource, TypeError);
+    const raw = rawHandle(resource);
+    const dead = knownHandles.deadOwner(resource, raw);
+    if (dead !== undefined) throw new DestroyedResourceError(cls === "VkBuffer" ? "Buffer" : "Image", dead.label, op);
+    if (raw === 0n) fail(op, arg, "is VK_NULL_HANDLE", resource, TypeError);
+    let ownerAllocator: Allocator | undefined;
+    let ownerName: string | null = null;
+    const bound = knownHandles.liveOwner(handleKeyOfRaw(raw));
+    if (bound !== undefined) {
+      ownerAllocator = bound.allocator;
+      ownerName = bound.label ?? null;
+    } else {
+      for (const addon of new Set([...liveAllocators].map((a) => a._native))) {
+        const found = addon.findResource(raw);
+        if (found === null) continue;
+        ownerAllocator = [...liveAllocators].find((a) => a._native === addon && a._handle === found.allocator);
+        ownerName = found.name;
+        break;
+      }
+    }
+    if (ownerAllocator !== undefined) {
+      const name = ownerName === null ? "an unnamed allocation" : `allocation '${ownerName}'`;
+      const where =
+        ownerAllocator === this
+          ? "of this allocator"
+          : `of another allocator${ownerAllocator.label ? ` ('${ownerAllocator.label}')` : ""}${rawHandle(ownerAllocator.device) !== rawHandle(this.device) ? " over another device" : ""}`;
+      fail(op, arg, `is the live ${cls === "VkBuffer" ? "buffer" : "image"} of ${name} ${where}: it has its memory already`, resource, TypeError);
+    }
+    return raw;
   }
 
   /**
@@ -585,8 +643,12 @@ export class Allocator {
   createBuffer(bufferInfo: BufferInfo, allocationOptions?: AllocationOptions): CreatedBuffer {
     const h = this.live("createBuffer");
     this.encodeBufferInfo(bufferInfo, "createBuffer", "bufferInfo");
+    if ((bufferInfo.usage & 0x20000) !== 0 && (this.flags & ALLOCATOR_FLAGS.BUFFER_DEVICE_ADDRESS) === 0) {
+      // VMA asserts on SHADER_DEVICE_ADDRESS unless the allocator was made with BUFFER_DEVICE_ADDRESS.
+      fail("createBuffer", "bufferInfo.usage", "has SHADER_DEVICE_ADDRESS (0x20000), but the allocator was created without the bufferDeviceAddress feature", bufferInfo.usage);
+    }
     const vmaFlags = encodeAllocationOptions(allocationOptions, "createBuffer", "allocationOptions", this);
-    if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._createBuffer(bufferInfo, allocationOptions, vmaFlags);
+    if (allocationOptions?.pool instanceof BuddyPool) return this.tracked(allocationOptions.pool._createBuffer(bufferInfo, allocationOptions, vmaFlags), "buffer");
     let result = this.nativeCreateBuffer(h);
     if (result !== 0) {
       if (result === -2 && allocationOptions?.canMakeOtherLost === true) {
@@ -614,7 +676,7 @@ export class Allocator {
     const h = this.live(op);
     this.encodeImageInfo(imageInfo, op, "imageInfo");
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
-    if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._createImage(imageInfo, allocationOptions, vmaFlags);
+    if (allocationOptions?.pool instanceof BuddyPool) return this.tracked(allocationOptions.pool._createImage(imageInfo, allocationOptions, vmaFlags), "image");
     let result = this.nativeCreateImage(h);
     if (result !== 0) {
       if (result === -2 && allocationOptions?.canMakeOtherLost === true) {
@@ -712,7 +774,10 @@ export class Allocator {
   /**
    * Allocates memory for the given requirements (vmaAllocateMemory); bind it yourself or with
    * bindBufferMemory / bindImageMemory. Free with {@link freeMemory}.
-   * @throws TypeError / RangeError, OutOfDeviceMemoryError, VkError
+   *
+   * VMA cannot choose Auto memory without a resource description, so without `usage` the memory gets GpuOnly, or
+   * CpuToGpu / GpuToCpu with `hostAccess` (see defaultRawMemoryUsage in usage.ts); `minAlignment` raises the alignment.
+   * @throws TypeError / RangeError naming the argument (an Auto usage is a RangeError), OutOfDeviceMemoryError, VkError
    */
   allocateMemory(requirements: MemoryRequirements, allocationOptions?: AllocationOptions): Allocation {
     const op = "allocateMemory";
@@ -725,7 +790,7 @@ export class Allocator {
       fail(op, "requirements.alignment", "must be a power of two", alignment);
     }
     if (!isUint32(memoryTypeBits) || memoryTypeBits === 0) fail(op, "requirements.memoryTypeBits", "must be a non-zero uint32 mask", memoryTypeBits);
-    const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
+    const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this, true);
     if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._allocateMemory(requirements, allocationOptions, vmaFlags, op);
     scratch[0] = size;
     scratch[1] = alignment;
@@ -733,7 +798,7 @@ export class Allocator {
     let result = this._native.allocateMemory(h);
     if (result === -2 && allocationOptions?.canMakeOtherLost === true) {
       result = this.makeRoom("memory", memoryTypeBits, size, allocationOptions, () => {
-        encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
+        encodeAllocationOptions(allocationOptions, op, "allocationOptions", this, true);
         scratch[0] = size;
         scratch[1] = alignment;
         scratch[2] = memoryTypeBits;
@@ -745,13 +810,19 @@ export class Allocator {
 
   /**
    * Allocates memory fitting a buffer you created (vmaAllocateMemoryForBuffer); bind with bindBufferMemory.
-   * You keep owning the buffer.
+   * You keep owning the buffer. Options default as for {@link allocateMemory}. A handle vkmem never saw (made with nvk directly) is trusted as nvk trusts it.
+   * @throws DestroyedResourceError when `buffer` is a handle object whose buffer vkmem destroyed.
+   * @throws TypeError naming `buffer` when it is not an nvk VkBuffer, is null, or is the live buffer of an allocation.
+   * @throws RangeError for bad options; OutOfDeviceMemoryError / VkError when VMA fails.
    */
   allocateMemoryForBuffer(buffer: unknown, allocationOptions?: AllocationOptions): Allocation {
     return this.allocateMemoryFor(buffer, false, allocationOptions);
   }
 
-  /** Allocates memory fitting an image you created (vmaAllocateMemoryForImage); bind with bindImageMemory. */
+  /**
+   * Allocates memory fitting an image you created (vmaAllocateMemoryForImage); bind with bindImageMemory. A handle vkmem never saw (made with nvk directly) is trusted as nvk trusts it.
+   * @throws DestroyedResourceError / TypeError / RangeError as {@link allocateMemoryForBuffer}, for `image`.
+   */
   allocateMemoryForImage(image: unknown, allocationOptions?: AllocationOptions): Allocation {
     return this.allocateMemoryFor(image, true, allocationOptions);
   }
@@ -759,11 +830,9 @@ export class Allocator {
   private allocateMemoryFor(resource: unknown, image: boolean, allocationOptions: AllocationOptions | undefined): Allocation {
     const op = image ? "allocateMemoryForImage" : "allocateMemoryForBuffer";
     const h = this.live(op);
-    const cls = image ? "VkImage" : "VkBuffer";
-    if (!isNvkHandle(resource, cls)) fail(op, image ? "image" : "buffer", `must be an nvk ${cls}`, resource, TypeError);
-    const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
-    if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._allocateMemoryFor(resource, image, allocationOptions, vmaFlags, op);
-    const raw = rawHandle(resource);
+    const raw = this.checkRawResource(resource, op, image ? "image" : "buffer", image ? "VkImage" : "VkBuffer");
+    const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this, true);
+    if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._allocateMemoryFor(resource as object, image, allocationOptions, vmaFlags, op);
     const attempt = () => (image ? this._native.allocateMemoryForImage(h, raw) : this._native.allocateMemoryForBuffer(h, raw));
     let result = attempt();
     if (result === -2 && allocationOptions?.canMakeOtherLost === true) {
@@ -771,19 +840,28 @@ export class Allocator {
       if (image) nvk.vkGetImageMemoryRequirements(this.device, resource, requirements);
       else nvk.vkGetBufferMemoryRequirements(this.device, resource, requirements);
       result = this.makeRoom("memory", requirements.memoryTypeBits, Number(requirements.size), allocationOptions, () => {
-        encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
+        encodeAllocationOptions(allocationOptions, op, "allocationOptions", this, true);
         return attempt();
       });
     }
     return this.finish(result, "memory", null, vmaFlags, allocationOptions, image ? "vmaAllocateMemoryForImage" : "vmaAllocateMemoryForBuffer");
   }
 
-  /** Binds a buffer you created to an allocation (vmaBindBufferMemory2) at `localOffset` inside it. */
+  /**
+   * Binds a buffer you created to an allocation (vmaBindBufferMemory2) at `localOffset` inside it; the buffer is then
+   * destroyed with the allocation by {@link destroyBuffer}. A handle vkmem never saw (made with nvk directly) is trusted as nvk trusts it.
+   * @throws DestroyedResourceError when `buffer` is a handle object whose buffer vkmem destroyed.
+   * @throws TypeError naming `buffer` when it is not an nvk VkBuffer, is null, or is the live buffer of an allocation.
+   * @throws RangeError for a bad `localOffset` or an allocation bound already; VkError when the bind fails.
+   */
   bindBufferMemory(allocation: Allocation, buffer: unknown, localOffset = 0): void {
     this.bind(allocation, buffer, localOffset, "bindBufferMemory", "VkBuffer");
   }
 
-  /** Binds an image you created to an allocation (vmaBindImageMemory2) at `localOffset` inside it. */
+  /**
+   * Binds an image you created to an allocation (vmaBindImageMemory2) at `localOffset` inside it. A handle vkmem never saw (made with nvk directly) is trusted as nvk trusts it.
+   * @throws DestroyedResourceError / TypeError / RangeError / VkError as {@link bindBufferMemory}, for `image`.
+   */
   bindImageMemory(allocation: Allocation, image: unknown, localOffset = 0): void {
     this.bind(allocation, image, localOffset, "bindImageMemory", "VkImage");
   }
@@ -795,26 +873,32 @@ export class Allocator {
     const arg = cls === "VkBuffer" ? "buffer" : "image";
     if (!isNvkHandle(resource, cls)) fail(op, arg, `must be an nvk ${cls}`, resource, TypeError);
     if (a.kind !== "memory" || a._resourceHandle !== 0n) fail(op, "allocation", "is already bound to a resource", a.label ?? "(unnamed)");
+    const raw = this.checkRawResource(resource, op, arg, cls);
     if (!(Number.isSafeInteger(localOffset) && localOffset >= 0 && localOffset < a.size)) {
       fail(op, "localOffset", `must be an integer in [0, ${a.size})`, localOffset);
     }
-    if (a instanceof BuddyAllocation) return (a.pool as BuddyPool)._bind(a, resource, localOffset, cls === "VkImage");
-    const raw = rawHandle(resource);
-    const r = cls === "VkBuffer" ? this._native.bindBufferMemory(h, raw, localOffset) : this._native.bindImageMemory(h, raw, localOffset);
-    check(r, cls === "VkBuffer" ? "vmaBindBufferMemory2" : "vmaBindImageMemory2", a.label);
-    a._resource = resource as object;
+    if (a instanceof BuddyAllocation) {
+      (a.pool as BuddyPool)._bind(a, resource as object, localOffset, cls === "VkImage");
+    } else {
+      const r = cls === "VkBuffer" ? this._native.bindBufferMemory(h, raw, localOffset) : this._native.bindImageMemory(h, raw, localOffset);
+      check(r, cls === "VkBuffer" ? "vmaBindBufferMemory2" : "vmaBindImageMemory2", a.label);
+      a._resource = resource as object;
+    }
+    a._resourceKey = handleKeyOfRaw(raw);
+    knownHandles.track(a._resourceKey, a);
   }
 
   /**
    * Destroys a buffer and frees its allocation (vmaDestroyBuffer). A second call for the same
-   * allocation does nothing. `buffer` may be null to mean the buffer created with the allocation.
+   * allocation does nothing. `buffer` may be null to mean the buffer created with the allocation. A handle vkmem never saw (made with nvk directly) is trusted as nvk trusts it.
+   * @throws DestroyedResourceError when `buffer` is a handle object whose buffer vkmem destroyed (and the allocation lives).
    * @throws TypeError when the allocation is not this allocator's, or the buffer is not the one bound to it.
    */
   destroyBuffer(buffer: unknown, allocation: Allocation): void {
     this.destroyResource(buffer, allocation, "destroyBuffer", "VkBuffer");
   }
 
-  /** Destroys an image and frees its allocation (vmaDestroyImage); see {@link destroyBuffer}. */
+  /** Destroys an image and frees its allocation (vmaDestroyImage); see {@link destroyBuffer}. A handle vkmem never saw (made with nvk directly) is trusted as nvk trusts it. */
   destroyImage(image: unknown, allocation: Allocation): void {
     this.destroyResource(image, allocation, "destroyImage", "VkImage");
   }
@@ -831,6 +915,8 @@ export class Allocator {
     const kind = cls === "VkBuffer" ? "buffer" : "image";
     if (resource !== null && resource !== undefined && resource !== allocation._resource) {
       if (!isNvkHandle(resource, cls)) fail(op, kind, `must be an nvk ${cls} or null`, resource, TypeError);
+      const dead = knownHandles.deadOwner(resource, rawHandle(resource));
+      if (dead !== undefined) throw new DestroyedResourceError(cls === "VkBuffer" ? "Buffer" : "Image", dead.label, op);
       if (rawHandle(resource) !== allocation._resourceHandle) {
         fail(op, kind, `is not the ${kind} bound to allocation${allocation.label ? ` '${allocation.label}'` : ""}`, resource, TypeError);
       }
@@ -839,7 +925,8 @@ export class Allocator {
       fail(op, "allocation", `backs an ${allocation.kind}, not a ${kind}`, allocation.label ?? "(unnamed)", TypeError);
     }
     if (allocation.kind === "memory" && allocation._resource !== null) {
-      // A resource the caller created and bound: VMA's destroy semantics destroy it too.
+      // A resource the caller created and bound: VMA's destroy semantics destroy it too. Its object is dead from now.
+      knownHandles.remember(allocation._resource, allocation);
       if (cls === "VkBuffer") nvk.vkDestroyBuffer(this.device, allocation._resource, null);
       else nvk.vkDestroyImage(this.device, allocation._resource, null);
     }
@@ -862,6 +949,7 @@ export class Allocator {
 
   private free(allocation: Allocation): void {
     if (allocation._domain !== null) this.unlinkLostable(allocation);
+    if (allocation._resourceKey !== 0) knownHandles.untrack(allocation._resourceKey, allocation);
     if (allocation instanceof BuddyAllocation) return (allocation.pool as BuddyPool)._free(allocation);
     const h = allocation._handle;
     const created = allocation.kind !== "memory" ? allocation._resource : null;
@@ -1315,6 +1403,8 @@ export class Allocator {
     this.deviceDependents?.delete(this);
     unwatch(this);
     reportCascade(this._lifetimeName, cascade);
+    knownHandles.forget(this);
+    liveAllocators.delete(this);
     const { leaks, messages } = this._native.destroyAllocator(h);
     const reports = this._reportLeaks(this._lifetimeName, [...buddyLeaks, ...leaks], messages);
     this.stacks?.clear();

@@ -685,7 +685,8 @@ export class BuddyPool extends Pool {
 
   /** @internal allocator.allocateMemory with `{ pool: this }`: requirements and options are checked already. */
   _allocateMemory(requirements: MemoryRequirements, options: AllocationOptions, flags: number, op: string): BuddyAllocation {
-    return this.suballocate(op, "memory", requirements.size, requirements.alignment, requirements.memoryTypeBits, options, flags, null, null);
+    const alignment = Math.max(requirements.alignment, options.minAlignment ?? 1);
+    return this.suballocate(op, "memory", requirements.size, alignment, requirements.memoryTypeBits, options, flags, null, null);
   }
 
   /** @internal allocator.allocateMemoryForBuffer / ForImage with `{ pool: this }`: the caller's resource's requirements. */
@@ -693,7 +694,7 @@ export class BuddyPool extends Pool {
     const req = new nvk.VkMemoryRequirements();
     if (image) nvk.vkGetImageMemoryRequirements(this.allocator.device, resource, req);
     else nvk.vkGetBufferMemoryRequirements(this.allocator.device, resource, req);
-    const alignment = Math.max(Number(req.alignment), image ? 1 : (options.minAlignment ?? 1));
+    const alignment = Math.max(Number(req.alignment), options.minAlignment ?? 1);
     return this.suballocate(op, "memory", Number(req.size), alignment, req.memoryTypeBits, options, flags, null, null);
   }
 

@@ -89,7 +89,10 @@ export type AllocationStrategy = "minMemory" | "minTime" | "minOffset";
  * carry the raw bits as well, and both are OR-ed.
  */
 export interface AllocationOptions {
-  /** The intent (default {@link MemoryUsage.Auto}). */
+  /**
+   * The intent (default {@link MemoryUsage.Auto}; Unknown with a pool; for raw memory, which VMA cannot give an
+   * Auto usage, GpuOnly, or CpuToGpu / GpuToCpu with hostAccess: see {@link defaultRawMemoryUsage}).
+   */
   usage?: MemoryUsage;
   /** How the CPU accesses the memory; required for mapping with the Auto intents. */
   hostAccess?: HostAccess;
@@ -105,7 +108,7 @@ export interface AllocationOptions {
   dedicated?: boolean;
   /** Only sub-allocate from existing blocks; fail rather than allocate a new one. */
   neverAllocate?: boolean;
-  /** Map persistently; {@link Allocation.mappedData} is valid until free. */
+  /** Map persistently; {@link Allocation.mappedData} is valid until free. With an Auto usage it needs hostAccess. */
   mapped?: boolean;
   /** Fail with out-of-device-memory rather than exceed the heap's budget. */
   withinBudget?: boolean;
@@ -115,7 +118,7 @@ export interface AllocationOptions {
   priority?: number;
   /** Raw {@link AllocationCreateFlags} bits, OR-ed with the fields above. */
   flags?: number;
-  /** Minimum alignment of the allocation in bytes (a power of two), buffers only. */
+  /** Minimum alignment of the allocation in bytes (a power of two): buffers and raw memory (allocateMemory*). */
   minAlignment?: number;
   /** Name of the allocation: shown in the JSON dump, leak reports and errors. */
   name?: string;
@@ -165,8 +168,15 @@ const BOOLEAN_OPTIONS = ["allowTransferInstead", "dedicated", "neverAllocate", "
  * @returns the VMA flags written (so callers can see MAPPED etc.).
  * @throws TypeError / RangeError naming the option and its value.
  */
-export function encodeAllocationOptions(options: AllocationOptions | undefined, op: string, arg: string, owner?: object): number {
+export function encodeAllocationOptions(
+  options: AllocationOptions | undefined,
+  op: string,
+  arg: string,
+  owner?: object,
+  rawMemory = false,
+): number {
   let usage = 7;
+  let usageGiven = false;
   let flags = 0;
   let required = 0;
   let preferred = 0;
@@ -187,6 +197,7 @@ export function encodeAllocationOptions(options: AllocationOptions | undefined, 
       usage = 0;
     }
     if (o.usage !== undefined) {
+      usageGiven = true;
       usage = o.usage;
       if (!(typeof usage === "number" && usage >= 0 && usage <= 9 && Math.floor(usage) === usage)) {
         bad(op, `${arg}.usage`, "is not a MemoryUsage", o.usage);
@@ -274,6 +285,17 @@ export function encodeAllocationOptions(options: AllocationOptions | undefined, 
     const strategies = flags & 0x70000;
     if (strategies !== 0 && (strategies & (strategies - 1)) !== 0) bad(op, `${arg}.flags`, "has more than one strategy", options);
   }
+  // VMA's preconditions on usage (its VMA_ASSERTs in CalcAllocationParams / FindMemoryPreferences), checked here so
+  // that VMA never sees them broken.
+  if (rawMemory && pool === 0) {
+    if (usageGiven && usage >= MemoryUsage.Auto) {
+      bad(op, `${arg}.usage`, "cannot be an Auto usage for raw memory: VMA chooses Auto memory from a buffer or image description, which raw memory has not (leave usage out, or give GpuOnly, CpuToGpu, GpuToCpu or Unknown)", usage);
+    }
+    if (!usageGiven) usage = defaultRawMemoryUsage(flags);
+  }
+  if ((flags & AllocationCreateFlags.MAPPED) !== 0 && usage >= MemoryUsage.Auto && (flags & HOST_ACCESS_BITS) === 0) {
+    bad(op, `${arg}.mapped`, "needs hostAccess 'sequentialWrite' or 'random' with an Auto usage (VMA may otherwise place the memory where the CPU cannot map it)", options);
+  }
   scratch[Slot.AllocFlags] = flags;
   scratch[Slot.AllocUsage] = usage;
   scratch[Slot.AllocRequired] = required;
@@ -283,6 +305,30 @@ export function encodeAllocationOptions(options: AllocationOptions | undefined, 
   scratch[Slot.AllocPriority] = priority;
   scratch[Slot.AllocMinAlignment] = minAlignment;
   return flags;
+}
+
+const HOST_ACCESS_BITS = AllocationCreateFlags.HOST_ACCESS_SEQUENTIAL_WRITE | AllocationCreateFlags.HOST_ACCESS_RANDOM;
+
+/**
+ * The usage raw memory (allocateMemory, allocateMemoryForBuffer / ForImage) gets when the options give none. VMA
+ * refuses the Auto usages there (it resolves them from a buffer or image description, and in VMA 3.4 even
+ * vmaAllocateMemoryForBuffer passes none), so vkmem resolves Auto itself the way VMA would for a resource the GPU
+ * uses: GpuOnly (device-local preferred) without hostAccess, CpuToGpu (host-visible required, device-local
+ * preferred) with 'sequentialWrite', GpuToCpu (host-visible required, host-cached preferred) with 'random'.
+ */
+export function defaultRawMemoryUsage(flags: number): MemoryUsage {
+  if ((flags & AllocationCreateFlags.HOST_ACCESS_SEQUENTIAL_WRITE) !== 0) return MemoryUsage.CpuToGpu;
+  if ((flags & AllocationCreateFlags.HOST_ACCESS_RANDOM) !== 0) return MemoryUsage.GpuToCpu;
+  return MemoryUsage.GpuOnly;
+}
+
+/**
+ * Whether VMA lets the allocation just encoded (by {@link encodeAllocationOptions}) be mapped: VMA allows mapping
+ * when a HOST_ACCESS_* flag was given or the usage is not an Auto one (VMA adds HOST_ACCESS_RANDOM for those), and
+ * asserts on vmaMapMemory otherwise. Reads the scratch, so call it before the next encode.
+ */
+export function encodedMappingAllowed(): boolean {
+  return scratch[Slot.AllocUsage] < MemoryUsage.Auto || (scratch[Slot.AllocFlags] & HOST_ACCESS_BITS) !== 0;
 }
 
 /** Readable names of a VkMemoryPropertyFlags value, e.g. `DEVICE_LOCAL|HOST_VISIBLE`. */

@@ -56,6 +56,13 @@ const HANDLE_CLASSES: ReadonlyMap<string, NvkHandleClass> = new Map(
 );
 const HANDLE_CLASS_SET: ReadonlySet<unknown> = new Set(HANDLE_CLASSES.values());
 
+/**
+ * The slot on the handle objects vkmem makes ({@link wrapHandle}, {@link HandleCellPool}) where {@link HandleRegistry}
+ * keeps their owner: a property costs nothing on the hot path, where a WeakMap entry per object cost more than the
+ * whole createBuffer + destroyBuffer pair (ephemerons are expensive to collect).
+ */
+const HANDLE_OWNER = Symbol("vkmem.handleOwner");
+
 function ownValue<T>(target: object, key: string, value: T): T {
   Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
   return value;
@@ -141,9 +148,10 @@ export function wrapHandle<T extends NvkHandle = NvkHandle>(cls: NvkHandleClass,
   }
   const cell = new BigUint64Array(1);
   cell[0] = raw;
-  const handle = Object.create(proto) as { memoryBuffer: ArrayBuffer; memoryOffset: number };
+  const handle = Object.create(proto) as { memoryBuffer: ArrayBuffer; memoryOffset: number; [HANDLE_OWNER]: unknown };
   handle.memoryBuffer = cell.buffer;
   handle.memoryOffset = 0;
+  handle[HANDLE_OWNER] = null;
   return handle as unknown as T;
 }
 
@@ -195,6 +203,7 @@ export class HandleCellPool {
       this.memoryBuffer = words.buffer;
       this.memoryOffset = 0;
       this[cellOf] = words;
+      this[HANDLE_OWNER] = null;
     }
     PooledHandle.prototype = proto;
     const Ctor = PooledHandle as unknown as new (words: Uint32Array<ArrayBuffer>) => NvkHandle;
@@ -214,5 +223,88 @@ export class HandleCellPool {
     if (Object.hasOwn(h, "memoryView")) h.memoryView = HandleCellPool.nullView;
     if (Object.hasOwn(h, "memoryAddress")) delete h.memoryAddress;
     if (this.free.length < this.capacity) this.free.push(words);
+  }
+}
+
+/** A 64-bit handle value as a Map key: a Number while it fits in 53 bits (every handle seen so far), else a BigInt. */
+export type HandleKey = number | bigint;
+
+/** The {@link HandleKey} of a raw value. */
+export function handleKeyOfRaw(raw: bigint): HandleKey {
+  return raw <= 0x1fffffffffffffn ? Number(raw) : raw;
+}
+
+/** What owns a handle vkmem made or bound: an allocation (engine/memory/allocation.ts) and its allocator. */
+export interface HandleOwner {
+  /** 0 once its memory was freed (or made lost): its own buffer or image is gone then too. */
+  readonly _handle: number;
+  /** True once freed, or its allocator or pool destroyed. */
+  readonly destroyed: boolean;
+  /** The value of the buffer or image it was created with or bound to (0 when none). */
+  readonly _resourceKey: HandleKey;
+  readonly allocator: object;
+}
+
+/**
+ * The raw Vulkan handles vkmem knows, so that calls taking raw handles can refuse the ones that would crash a driver.
+ *
+ * Two facts, kept apart because drivers reuse handle values after destroy (a value vkmem destroyed may later name a
+ * live object the user made with nvk):
+ * - Dead handles are known by *object*: every nvk handle object vkmem handed out (createBuffer / createImage) or
+ *   destroyed (destroyBuffer / destroyImage of a bound resource) knows the allocation that owned it: in a slot of
+ *   its own for the objects vkmem made (a property store on the hot path, nothing more), in a WeakMap for the user's
+ *   (nvk's) objects. A vkmem object names a destroyed Vulkan object once its owner is gone; a user's object when its
+ *   owner is gone and it still holds the owner's value (one the user refilled through nvk holds another, and lives).
+ * - Live handles are known by *value*: the native slot tables hold the value of every buffer and image vkmem created
+ *   or bound through VMA (addon `findResource`, a scan made only by the rare calls that take raw handles), and this
+ *   registry's Map the values bound into buddy pools, which VMA never sees. An entry whose owner is gone (its
+ *   allocator or pool destroyed, or it was made lost) is stale and dropped when met.
+ * - Handles in neither are trusted as nvk trusts them.
+ */
+export class HandleRegistry<T extends HandleOwner> {
+  private readonly byObject = new WeakMap<object, T>();
+  private readonly byValue = new Map<HandleKey, T>();
+
+  /** Records the value `key` as live and owned by `owner` (a resource bound with bind*Memory). */
+  track(key: HandleKey, owner: T): void {
+    this.byValue.set(key, owner);
+  }
+
+  /** Records that `object` named the owner's resource, which vkmem destroyed (or will destroy with the owner). */
+  remember(object: object, owner: T): void {
+    if (HANDLE_OWNER in object) (object as { [HANDLE_OWNER]: unknown })[HANDLE_OWNER] = owner;
+    else this.byObject.set(object, owner);
+  }
+
+  /** The value `key` of `owner` is no longer live (its resource was destroyed or unbound by a free). */
+  untrack(key: HandleKey, owner: T): void {
+    if (this.byValue.get(key) === owner) this.byValue.delete(key);
+  }
+
+  /** The gone owner of `object` when it names a Vulkan object vkmem destroyed, else undefined. */
+  deadOwner(object: object, raw: bigint): T | undefined {
+    if (HANDLE_OWNER in object) {
+      const own = (object as { [HANDLE_OWNER]: T | null })[HANDLE_OWNER];
+      return own !== null && (own._handle === 0 || own.destroyed) ? own : undefined;
+    }
+    const owner = this.byObject.get(object);
+    if (owner === undefined || !(owner._handle === 0 || owner.destroyed)) return undefined;
+    return handleKeyOfRaw(raw) === owner._resourceKey ? owner : undefined;
+  }
+
+  /** The live owner of the value `key`, or undefined (dropping a stale entry). */
+  liveOwner(key: HandleKey): T | undefined {
+    const owner = this.byValue.get(key);
+    if (owner === undefined) return undefined;
+    if (owner._handle === 0 || owner.destroyed) {
+      this.byValue.delete(key);
+      return undefined;
+    }
+    return owner;
+  }
+
+  /** Drops every value entry of `allocator` (it is being destroyed: they are all stale from now on). */
+  forget(allocator: object): void {
+    for (const [key, owner] of this.byValue) if (owner.allocator === allocator) this.byValue.delete(key);
   }
 }
