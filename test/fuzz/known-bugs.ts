@@ -8,7 +8,7 @@
  * the patterns here may end in `*` to match every pattern with that prefix. Once a fix is merged, delete its entry:
  * the bounded run then exercises the pattern again and fails if the fix does not hold. `--known-bugs none` on the
  * runner ignores the whole list (how the fuzzer proves it finds these bugs); `--known-bugs 5,7` keeps only the
- * entries of those items.
+ * entries of those items, `--known-bugs except:7` all but those.
  * @module
  */
 
@@ -109,12 +109,16 @@ export const KNOWN_BUGS: readonly KnownBug[] = [
   },
 ];
 
-/** The entries in force: all of them, none (`"none"`), or those of the listed items (`"5,7"`, `"new"`). */
+/**
+ * The entries in force: all of them (`"all"`, the default), none (`"none"`), those of the listed items (`"5,7"`,
+ * `"new"`), or all but the listed items (`"except:1"`: proves the fuzzer finds item 1's bugs).
+ */
 export function selectKnownBugs(spec: string | undefined): KnownBug[] {
   if (spec === undefined || spec === "all") return [...KNOWN_BUGS];
   if (spec === "none" || spec === "") return [];
-  const items = new Set(spec.split(",").map((s) => s.trim()));
-  return KNOWN_BUGS.filter((b) => items.has(String(b.item)));
+  const except = spec.startsWith("except:");
+  const items = new Set((except ? spec.slice("except:".length) : spec).split(",").map((s) => s.trim()));
+  return KNOWN_BUGS.filter((b) => items.has(String(b.item)) !== except);
 }
 
 /** Whether `pattern` is disabled by one of `bugs`. */

@@ -951,7 +951,7 @@ export class World {
     } else {
       // A big canMakeOtherLost buffer: makes room by taking what is out of use.
       const name = `taker${++this.ids}`;
-      const size = this.size(owner.limited ? 16 * MiB : 8 * MiB);
+      const size = this.size(owner.limited ? 4 * MiB : 8 * MiB);
       const options: any = { name, canMakeOtherLost: true, usage: MemoryUsage.GpuOnly };
       const r = this.call(`createBuffer(${a.label}, ${size}, canMakeOtherLost)`, { kind: "ok", allow: [OutOfDeviceMemoryError] }, () => a.createBuffer({ size, usage: 0x80 }, options));
       this.checkLostRule(owner);
@@ -1531,7 +1531,7 @@ export class World {
   }
 
   private destroyFramesModel(f: FramesModel, orderly: boolean): void {
-    const hasResources = f.buffers.some((b) => b.alive) || f.textures.some((t) => t.alive);
+    const hasResources = f.buffers.some((b) => b.alive) || f.textures.some((t) => t.alive) || [...f.streamers].some((s) => s.alive);
     if (orderly || (hasResources && !this.allowed("destroy:frames-with-resources"))) {
       for (const s of f.streamers) if (s.alive) this.destroyStreamerModel(s);
       for (const b of f.buffers) if (b.alive) {
