@@ -32,6 +32,7 @@ import {
   parseStatsString,
   parseVirtualBlockStatsString,
   rawHandle,
+  wrapHandle,
   type Allocation,
   type Allocator,
   type Buffer,
@@ -94,6 +95,8 @@ interface PoolModel {
   alive: boolean;
   /** Made by a TextureStreamer (the fuzzer never allocates from it). */
   readonly streamer: boolean;
+  /** That streamer's id, or 0. */
+  readonly streamerId?: number;
 }
 
 interface AllocationModel {
@@ -795,8 +798,10 @@ export class World {
       }
     }
     const view = m.view;
+    const stale = m.alive && m.kind === "buffer" && m.resource !== null && !m.lost ? rawHandle(m.resource as any) : null;
     this.call(`free(${m.name})${m.alive ? "" : " [again]"}`, { kind: "ok" }, () => this.freeCall(m));
-    if (m.alive && m.kind === "buffer" && m.resource !== null && !m.lost) this.deadBuffers.push(m.resource);
+    // A fresh nvk object holding the raw handle of the buffer just destroyed: what an app that kept the raw value has.
+    if (m.alive && m.kind === "buffer" && stale !== null && !m.lost) this.deadBuffers.push(wrapHandle(nvk.VkBuffer, stale));
     if (this.deadBuffers.length > 16) this.deadBuffers.shift();
     m.alive = false;
     if (view !== null && view.byteLength !== 0) this.fail("model-mismatch", `'${m.name}': the mapped ArrayBuffer is not detached after free`);
@@ -908,6 +913,8 @@ export class World {
     const r = this.call(`destroyPool(${pool.p.label}, ${expected.length} live)`, { kind: "ok" }, () => pool.p.destroy());
     if (!r.ok) return;
     pool.alive = false;
+    // A streamer whose pool was taken from under it is dead too (its use throws DestroyedResourceError).
+    for (const st of this.streamers) if (st.id === pool.streamerId) st.alive = false;
     for (const m of live) {
       m.alive = false;
       this.releaseRaw(m);
@@ -1063,6 +1070,16 @@ export class World {
       if (m.view !== null && m.view.byteLength !== 0) this.fail("model-mismatch", `allocation '${m.name}' keeps a mapped view after its allocator was destroyed`);
     }
     for (const p of this.pools) if (p.owner === owner) p.alive = false;
+    // Its frame managers and their streamers and resources went with it: any use throws DestroyedResourceError.
+    for (const f of owner.frames) {
+      if (!f.alive) continue;
+      f.alive = false;
+      f.open = false;
+      for (const s of f.streamers) s.alive = false;
+      for (const b of f.buffers) b.alive = false;
+      for (const t of f.textures) t.alive = false;
+      this.call(`${f.fm.label}.beginFrame() [allocator destroyed]`, { kind: "dead" }, () => f.fm.beginFrame());
+    }
     // Frame managers and streamers over it allocate things the model does not name: compare names only without them.
     if (owner.frames.size === 0) this.expectLeaks(owner, before, live.map((m) => m.name), `allocator ${owner.a.label}`);
     // Use after destroy throws.
@@ -1437,7 +1454,8 @@ export class World {
     this.counts.downloadsChecked++;
     if (d.error !== null) {
       // Expected only when the manager went away before the frame was submitted.
-      const neverSubmitted = !f.alive && d.expected === null;
+      const neverSubmitted = !f.alive && (d.expected === null || f.owner.alive === false);
+      if (neverSubmitted && d.error instanceof DestroyedResourceError) return;
       if (neverSubmitted && d.error instanceof Error && /never submitted|destroyed/.test(d.error.message) && !isInternal(d.error)) return;
       this.fail(isInternal(d.error) ? "untyped-error" : "unexpected-error", `download of ${d.label} (serial ${d.serial}) rejected: ${describeError(d.error)}`);
     }
@@ -1578,7 +1596,7 @@ export class World {
     f.streamers.add(s);
     this.streamers.push(s);
     const pools = [r.value.pool, r.value.tailPool].filter((p): p is Pool => p !== null);
-    for (const p of pools) this.pools.push({ id: ++this.ids, p, owner: f.owner, algorithm: p.algorithm as any, alive: true, streamer: true });
+    for (const p of pools) this.pools.push({ id: ++this.ids, p, owner: f.owner, algorithm: p.algorithm as any, alive: true, streamer: true, streamerId: id });
   }
 
   private opStream(): void {
@@ -1646,7 +1664,7 @@ export class World {
     s.alive = false;
     for (const t of s.textures) t.alive = false;
     // Its pools go once the frames that used them are done: the model stops tracking them now.
-    for (const p of this.pools) if (p.streamer && (p.p === undefined || p.owner === s.frames.owner)) p.alive = p.alive && !p.p.destroyed && false;
+    for (const p of this.pools) if (p.streamerId === s.id) p.alive = false;
   }
 
   // ------------------------------------------------------------------ the context
