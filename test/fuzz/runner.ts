@@ -94,7 +94,10 @@ function runSeed(seed: number): Promise<Outcome> {
       clearTimeout(timer);
       const seconds = (performance.now() - start) / 1000;
       const line = stdout.split("\n").find((l) => l.startsWith("FUZZ-RESULT "));
-      const base = { seed, ops: perSeed, seconds, lastOps: lastLines(trace, 30) };
+      const lastOps = lastLines(trace, 30);
+      // For a seed that died: the number of the last operation it started.
+      const started = Number(/^#(\d+)/.exec(lastOps[lastOps.length - 1] ?? "")?.[1] ?? 0);
+      const base = { seed, ops: started, seconds, lastOps };
       let outcome: Outcome;
       if (hung) outcome = { ...base, passed: false, category: "hang", message: `no result after ${timeoutS} s (killed)` };
       else if (line !== undefined) {
