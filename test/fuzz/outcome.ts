@@ -179,7 +179,7 @@ const SURELY_BAD: Record<ArgKind, readonly HostileKind[]> = {
   unit: ["negative", "nan", "infinity", "huge", "string", "bigint", "symbol", "null", "object", "nullproto", "array"],
   enum: ["zero", "negative", "string", "bigint", "symbol", "null", "object", "nullproto", "array", "boolean", "function"],
   string: ["zero", "bigint", "symbol", "object", "nullproto", "array", "boolean", "function"],
-  object: ["zero", "string", "bigint", "symbol", "boolean"],
+  object: ["zero", "string", "bigint", "symbol", "boolean", "throwing"],
   function: ["zero", "string", "bigint", "symbol", "object", "nullproto", "array", "boolean"],
   handle: ["zero", "negative", "string", "bigint", "symbol", "null", "object", "nullproto", "array", "boolean"],
   bool: ["zero", "string", "bigint", "symbol", "object", "nullproto", "array"],

@@ -14,7 +14,8 @@
  *
  * Options: `--ops N` (default 10000), `--seed S` (default 1), `--seeds K` (default one per 4000 ops), `--jobs J`
  * (default 1), `--timeout S`, `--known-bugs all|none|ITEMS` (default all: step around every bug in known-bugs.ts),
- * `--json FILE` (the per-seed results).
+ * `--disable PATTERNS` (comma-separated op patterns to step around as well, as in known-bugs.ts), `--json FILE` (the
+ * per-seed results).
  * @module
  */
 import { spawn } from "node:child_process";
@@ -60,6 +61,7 @@ const jobs = integer("jobs", 1, 1);
 const perSeed = Math.ceil(totalOps / seeds);
 const timeoutS = integer("timeout", Math.ceil(60 + perSeed * 0.02), 1);
 const knownBugs = argument("known-bugs") ?? "all";
+const disable = argument("disable") ?? "";
 const jsonOut = argument("json");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "vkmem-fuzz-"));
 
@@ -74,7 +76,7 @@ function lastLines(file: string, n: number): string[] {
 
 function runSeed(seed: number): Promise<Outcome> {
   const trace = path.join(tmp, `seed-${seed}.trace`);
-  const args = [path.join(here, "seed.js"), "--seed", String(seed), "--ops", String(perSeed), "--known-bugs", knownBugs, "--trace", trace];
+  const args = [path.join(here, "seed.js"), "--seed", String(seed), "--ops", String(perSeed), "--known-bugs", knownBugs, "--disable", disable, "--trace", trace];
   const start = performance.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -124,7 +126,7 @@ function runSeed(seed: number): Promise<Outcome> {
 }
 
 function reproduction(o: Outcome): string {
-  return `npm run fuzz -- --ops ${perSeed} --seed ${o.seed} --seeds 1${knownBugs !== "all" ? ` --known-bugs ${knownBugs}` : ""}`;
+  return `npm run fuzz -- --ops ${perSeed} --seed ${o.seed} --seeds 1${knownBugs !== "all" ? ` --known-bugs ${knownBugs}` : ""}${disable !== "" ? ` --disable ${disable}` : ""}`;
 }
 
 async function main(): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * One seed of the fuzzer, run as its own Node process by the runner (runner.ts) so that a crash, a hang or an exit
- * without output is seen from outside: `node build/fuzz/seed.js --seed S --ops N [--known-bugs SPEC] [--trace FILE]`.
+ * without output is seen from outside: `node build/fuzz/seed.js --seed S --ops N [--known-bugs SPEC] [--disable PATTERNS] [--trace FILE]`.
  *
  * On the way out it prints one line `FUZZ-RESULT {json}` (the seed, its counters, and the failure with the last
  * operations when there was one) and exits 0 when the seed passed, 1 when it failed. An unhandled rejection is a
@@ -43,7 +43,10 @@ async function main(): Promise<void> {
     rejections.push(reason);
   });
   try {
-    world = new World({ seed, ops, bugs: selectKnownBugs(argument("known-bugs")), traceFd });
+    const bugs = selectKnownBugs(argument("known-bugs"));
+    const extra = argument("disable");
+    if (extra !== undefined && extra !== "") bugs.push({ item: "new", description: "--disable", disables: extra.split(",") });
+    world = new World({ seed, ops, bugs, traceFd });
     await world.run();
   } catch (error) {
     failure = error instanceof FuzzFailure ? { category: error.category, message: error.message } : { category: "unexpected-error", message: `fuzzer stopped: ${describeError(error)}\n${(error as Error)?.stack ?? ""}` };

@@ -64,6 +64,20 @@ const FORMATS: readonly (readonly [number, number])[] = [
   [97, 8], // R16G16B16A16_SFLOAT
 ];
 
+/** Option fields (call.arg) where null means the default, so the fuzzer does not count it as hostile. */
+const OPTIONAL: ReadonlySet<string> = new Set([
+  "createPool.blockSize",
+  "createPool.algorithm",
+  "createFrameManager.framesInFlight",
+  "createBuffer.strategy",
+  "createBuffer.hostAccess",
+  "createBuffer.priority",
+  "VirtualBlock.allocate.alignment",
+  "VirtualBlock.allocate.strategy",
+  "FrameManager.uploadImage.mipLevel",
+  "destroyBuffer.buffer", // null: the buffer made with the allocation
+]);
+
 /** Options of one seed's run. */
 export interface WorldOptions {
   readonly seed: number;
@@ -81,8 +95,6 @@ interface AllocatorModel {
   alive: boolean;
   /** Leak reports handed to onLeaks. */
   leaks: LeakReport[];
-  /** Names of allocations the fuzzer deliberately dropped (expected in a leak report). */
-  dropped: Set<string>;
   /** Frame managers made over it. */
   frames: Set<FramesModel>;
 }
@@ -110,6 +122,8 @@ interface AllocationModel {
   resource: object | null;
   alive: boolean;
   lost: boolean;
+  /** Forgotten by the fuzzer without a free (opDrop): expected in its parent's leak report, once. */
+  dropped: boolean;
   readonly canBecomeLost: boolean;
   lastUse: number;
   readonly persistent: boolean;
@@ -359,7 +373,9 @@ export class World {
 
   /** Calls `fn` with a hostile value for an argument of kind `kind`, expecting a typed error naming `arg`. */
   private hostile(call: string, arg: string, kind: ArgKind, fn: (value: unknown) => unknown, onAccepted?: (value: unknown) => void): void {
-    const kinds = hostileKinds(kind).filter((k) => this.allowed(`hostile:${call}.${arg}:${k}`));
+    // An optional option given as null means "not given" (the `??` convention of the whole API): not hostile.
+    const optional = OPTIONAL.has(`${call}.${arg}`);
+    const kinds = hostileKinds(kind).filter((k) => !(optional && k === "null") && this.allowed(`hostile:${call}.${arg}:${k}`));
     if (kinds.length === 0) {
       this.counts.skipped++;
       return;
@@ -412,6 +428,8 @@ export class World {
     [4, () => this.opTransient()],
     [4, () => this.opFrameResourceMisc()],
     [3, () => this.opHostileFrames()],
+    [3, () => this.opHostileMore()],
+    [1, () => this.opDrop()],
     [2, () => this.opAwaitDownloads()],
     [1, () => this.opDestroyFrames()],
     [1, () => this.opCreateStreamer()],
@@ -462,7 +480,7 @@ export class World {
     };
     const r = this.call(`createAllocator(limit=${limited}, debug=${debug})`, { kind: "ok" }, () => createAllocator(this.context, options));
     if (!r.ok) return;
-    this.allocators.push(Object.assign(model, { id, a: r.value, limited, debug, alive: true, dropped: new Set<string>(), frames: new Set<FramesModel>() }) as AllocatorModel);
+    this.allocators.push(Object.assign(model, { id, a: r.value, limited, debug, alive: true, frames: new Set<FramesModel>() }) as AllocatorModel);
   }
 
   private anyAllocator(): AllocatorModel | null {
@@ -512,6 +530,7 @@ export class World {
       resource,
       alive: true,
       lost: false,
+      dropped: false,
       canBecomeLost: options.canBecomeLost === true,
       lastUse: owner.a.currentFrameIndex,
       persistent,
@@ -773,7 +792,7 @@ export class World {
 
   private opInfo(): void {
     const m = this.pick(this.allocations.length > 0 ? this.allocations : [null]);
-    if (m === null) return;
+    if (m === null || m.dropped) return;
     const dead = this.deadOrLostExpect(m);
     const which = this.pick(["info", "memoryType", "offset", "dedicated", "blockSize", "memoryProperties", "mapCount", "persistentlyMapped"] as const);
     const r = this.call(`${m.name}.${which}`, dead ?? { kind: "ok" }, () => (m.a as any)[which]);
@@ -783,7 +802,7 @@ export class World {
   private opFree(): void {
     const pickDead = this.chance(0.1);
     const m = pickDead ? this.pick(this.allocations.length > 0 ? this.allocations : [null]) : this.liveAllocation();
-    if (m === null) return;
+    if (m === null || m.dropped) return;
     const a = m.owner.a;
     if (!m.owner.alive) {
       // Freeing through a destroyed allocator: a no-op or DestroyedResourceError, never a crash.
@@ -851,7 +870,7 @@ export class World {
       // Frame managers and streamers allocate rings, readback buffers and images of their own: compare only
       // allocators the fuzzer alone allocates from.
       if (r.ok && owner.frames.size === 0) {
-        const mine = this.allocations.filter((m) => m.owner === owner && m.alive && !m.lost && m.pool?.algorithm !== "buddy").length;
+        const mine = this.allocations.filter((m) => m.owner === owner && (m.alive || m.dropped) && !m.lost && m.pool?.algorithm !== "buddy").length;
         const buddyBlocks = this.pools.filter((p) => p.owner === owner && p.alive && p.algorithm === "buddy").length;
         if (buddyBlocks === 0 && r.value !== mine) this.fail("model-mismatch", `allocator ${a.label} counts ${r.value} live allocations, the model ${mine}`);
       }
@@ -908,7 +927,8 @@ export class World {
     if (pool === null) return;
     if (pool.streamer && !this.allowed("destroy:streamer-pool")) return;
     const live = this.allocations.filter((m) => m.alive && m.pool === pool);
-    const expected = live.filter((m) => !m.lost).map((m) => m.name);
+    const dropped = this.takeDropped((m) => m.pool === pool);
+    const expected = [...live.filter((m) => !m.lost).map((m) => m.name), ...dropped];
     const before = pool.owner.leaks.length;
     const r = this.call(`destroyPool(${pool.p.label}, ${expected.length} live)`, { kind: "ok" }, () => pool.p.destroy());
     if (!r.ok) return;
@@ -922,6 +942,18 @@ export class World {
       if (m.view !== null && m.view.byteLength !== 0) this.fail("model-mismatch", `allocation '${m.name}' of destroyed pool keeps a mapped view`);
     }
     this.expectLeaks(pool.owner, before, expected, `pool ${pool.p.label}`);
+  }
+
+  /** The names of the dropped allocations `which` selects; they are reported now, so they are taken off the list. */
+  private takeDropped(which: (m: AllocationModel) => boolean): string[] {
+    const names: string[] = [];
+    for (const m of this.allocations) {
+      if (m.dropped && which(m)) {
+        m.dropped = false;
+        names.push(m.name);
+      }
+    }
+    return names;
   }
 
   /** The leak reports since index `before` must be exactly `names` (as a multiset). */
@@ -1039,7 +1071,7 @@ export class World {
     if (!framesAlive && this.chance(0.5)) {
       // The orderly way first (children before the parent), half the time.
       for (const m of this.allocations) if (m.owner === owner && m.alive) this.freeModel(m);
-      for (const p of this.pools) if (p.owner === owner && p.alive && !p.streamer) this.destroyPoolModel(p);
+      for (const p of this.pools) if (p.owner === owner && p.alive && !p.streamer) this.destroyPoolModel(p, this.takeDropped((m) => m.pool === p));
     }
     this.destroyAllocatorModel(owner);
   }
@@ -1049,17 +1081,18 @@ export class World {
     m.alive = false;
   }
 
-  private destroyPoolModel(p: PoolModel): void {
+  private destroyPoolModel(p: PoolModel, dropped: string[]): void {
     const before = p.owner.leaks.length;
-    this.call(`destroyPool(${p.p.label})`, { kind: "ok" }, () => p.p.destroy());
+    this.call(`destroyPool(${p.p.label}, ${dropped.length} dropped)`, { kind: "ok" }, () => p.p.destroy());
     p.alive = false;
-    this.expectLeaks(p.owner, before, [], `pool ${p.p.label}`);
+    this.expectLeaks(p.owner, before, dropped, `pool ${p.p.label}`);
   }
 
   private destroyAllocatorModel(owner: AllocatorModel): void {
     const live = this.allocations.filter((m) => m.owner === owner && m.alive && !m.lost);
+    const dropped = this.takeDropped((m) => m.owner === owner);
     const before = owner.leaks.length;
-    const r = this.call(`destroyAllocator(${owner.a.label}, ${live.length} live)`, { kind: "ok" }, () => owner.a.destroy());
+    const r = this.call(`destroyAllocator(${owner.a.label}, ${live.length} live, ${dropped.length} dropped)`, { kind: "ok" }, () => owner.a.destroy());
     if (!r.ok) return;
     owner.alive = false;
     for (const m of this.allocations) {
@@ -1081,7 +1114,7 @@ export class World {
       this.call(`${f.fm.label}.beginFrame() [allocator destroyed]`, { kind: "dead" }, () => f.fm.beginFrame());
     }
     // Frame managers and streamers over it allocate things the model does not name: compare names only without them.
-    if (owner.frames.size === 0) this.expectLeaks(owner, before, live.map((m) => m.name), `allocator ${owner.a.label}`);
+    if (owner.frames.size === 0) this.expectLeaks(owner, before, [...live.map((m) => m.name), ...dropped], `allocator ${owner.a.label}`);
     // Use after destroy throws.
     this.call(`${owner.a.label}.createBuffer [destroyed]`, { kind: "dead" }, () => owner.a.createBuffer({ size: 16, usage: 0x80 }));
   }
@@ -1528,9 +1561,9 @@ export class World {
       this.hostile("FrameManager.upload", "data", "object", (d) => f.fm.upload(b.b, d as any));
     } else if (which === 4 && b !== null) {
       if (!this.allowed("hostile:FrameManager.upload.data:detached")) return;
-      const data = new Uint8Array(16);
-      structuredClone(data.buffer, { transfer: [data.buffer] });
-      this.call(`upload(${b.b.label}, detached)`, { kind: "hostile", arg: "data" }, () => f.fm.upload(b.b, data));
+      const data = new ArrayBuffer(16);
+      structuredClone(data, { transfer: [data] });
+      this.call(`upload(${b.b.label}, detached ArrayBuffer)`, { kind: "hostile", arg: "data" }, () => f.fm.upload(b.b, data));
     } else if (which === 5 && b !== null) {
       this.hostile("FrameManager.download", "offset", "count", (o) => f.fm.download(b.b, o as number).catch(() => {}));
     } else if (which === 6) {
@@ -1540,6 +1573,73 @@ export class World {
       const ob = other.buffers.find((x) => x.alive)!;
       this.call(`${f.fm.label}.upload(${ob.b.label} of ${other.fm.label})`, { kind: "hostile", arg: "buffer" }, () => f.fm.upload(ob.b, new Uint8Array(1)));
     }
+  }
+
+  /** Hostile options and arguments on the rest of the surface: pools, allocators, frames, textures, streamers. */
+  private opHostileMore(): void {
+    const owner = this.anyAllocator();
+    const f = this.liveFrames();
+    const which = this.int(0, 11);
+    const destroyPool = (p: unknown): void => void (p as Pool).destroy();
+    switch (which) {
+      case 0:
+        if (owner) this.hostile("createPool", "blockSize", "count", (v) => owner.a.createPool({ memoryTypeIndex: 0 }, { blockSize: v as number }), destroyPool); // 0 means VMA's size: "count" has no zero
+        return;
+      case 1:
+        if (owner) this.hostile("createPool", "algorithm", "enum", (v) => owner.a.createPool({ memoryTypeIndex: 0 }, { algorithm: v as any }), destroyPool);
+        return;
+      case 2:
+        if (owner) this.hostile("createPool", "memoryTypeIndex", "count", (v) => owner.a.createPool({ memoryTypeIndex: v as number }), destroyPool);
+        return;
+      case 3:
+        if (owner && owner.frames.size === 0) this.hostile("setCurrentFrameIndex", "frameIndex", "count", (v) => owner.a.setCurrentFrameIndex(v as number));
+        return;
+      case 4:
+        this.hostile("createAllocator", "heapSizeLimits", "object", (v) => createAllocator(this.context, { heapSizeLimits: v as any }), (a) => (a as Allocator).destroy());
+        return;
+      case 5:
+        if (owner) this.hostile("createFrameManager", "framesInFlight", "count", (v) => createFrameManager(this.context, owner.a, { framesInFlight: v as number }), (x) => (x as FrameManager).destroy());
+        return;
+      case 6: {
+        const t = f === null ? null : this.pickLive(f.textures);
+        if (t !== null) this.hostile("Texture.assumeLayout", "layout", "count", (v) => t.t.assumeLayout(v as number));
+        return;
+      }
+      case 7: {
+        const t = f === null ? null : this.pickLive(f.textures);
+        if (f !== null && t !== null) this.hostile("FrameManager.uploadImage", "region", "object", (v) => f.fm.uploadImage(t.t, new Uint8Array(t.texel), v as any));
+        return;
+      }
+      case 8: {
+        const t = f === null ? null : this.pickLive(f.textures);
+        if (f !== null && t !== null) this.hostile("FrameManager.uploadImage", "mipLevel", "count", (v) => f.fm.uploadImage(t.t, new Uint8Array(t.texel), { mipLevel: v as number, width: 1, height: 1 }));
+        return;
+      }
+      case 9: {
+        const s = this.pickLive(this.streamers);
+        if (s !== null) this.hostile("TextureStreamer.register", "width", "size", (v) => s.s.register({ label: "hostile", width: v as number, height: 4, format: 37, load: () => new Uint8Array(0) }), (t) => (t as StreamedTexture).destroy());
+        return;
+      }
+      case 10:
+        if (f !== null) this.hostile("createTextureStreamer", "budgetBytes", "size", (v) => createTextureStreamer(f.fm, { budgetBytes: v as number }), (x) => (x as TextureStreamer).destroy());
+        return;
+      default: {
+        const m = this.liveAllocation((x) => x.kind === "buffer" && !x.lost);
+        if (m !== null) this.hostile("destroyBuffer", "buffer", "handle", (v) => m.owner.a.destroyBuffer(v, m.a), () => (m.alive = false));
+      }
+    }
+  }
+
+  /**
+   * Forgets an allocation without freeing it (the app lost track of it): its pool or allocator must report it by
+   * name when destroyed.
+   */
+  private opDrop(): void {
+    const m = this.liveAllocation((x) => !x.lost && !x.canBecomeLost && x.kind !== "memory" && x.mapCount === 0);
+    if (m === null) return;
+    this.log(`drop ${m.name}`);
+    m.alive = false;
+    m.dropped = true;
   }
 
   private opDestroyFrames(): void {
@@ -1715,15 +1815,16 @@ export class World {
       if (r.ok && r.value.length !== 0) this.fail("leak", `${v.vb.label}.destroy() reported ${r.value.length} leaks after everything was freed`);
     }
     for (const m of this.allocations) if (m.alive && m.owner.alive) this.freeModel(m);
-    for (const p of this.pools) if (p.alive && !p.streamer && p.owner.alive) this.destroyPoolModel(p);
+    for (const p of this.pools) if (p.alive && !p.streamer && p.owner.alive) this.destroyPoolModel(p, this.takeDropped((m) => m.pool === p));
     for (const owner of this.allocators) {
       if (!owner.alive) continue;
-      const count = owner.a.allocationCount;
+      const dropped = this.takeDropped((m) => m.owner === owner);
+      const count = owner.a.allocationCount - dropped.length;
       const before = owner.leaks.length;
       const r = this.call(`destroyAllocator(${owner.a.label}) [teardown]`, { kind: "ok" }, () => owner.a.destroy());
       owner.alive = false;
       if (count !== 0) this.fail("leak", `allocator ${owner.a.label} still counts ${count} live allocation(s) after everything was destroyed`);
-      if (r.ok) this.expectLeaks(owner, before, [...owner.dropped], `allocator ${owner.a.label}`);
+      if (r.ok) this.expectLeaks(owner, before, dropped, `allocator ${owner.a.label}`);
     }
     this.context.destroy();
     this.checkValidation("teardown: context.destroy()");
