@@ -17,11 +17,9 @@
  */
 import * as fs from "node:fs";
 import {
-  AllocationLostError,
   DestroyedResourceError,
   MemoryUsage,
   OutOfDeviceMemoryError,
-  VkError,
   createAllocator,
   createContext,
   createFrameManager,
@@ -556,11 +554,11 @@ export class World {
 
   /** After an allocation that may make others lost: every newly lost one must have been out of use. */
   private checkLostRule(owner: AllocatorModel): void {
-    const frame = owner.a.currentFrameIndex;
     for (const m of this.allocations) {
       if (!m.alive || m.lost || !m.canBecomeLost || m.owner !== owner) continue;
       if (!m.a.lost) continue;
       m.lost = true;
+      const frame = m.a.lostInFrame;
       const fic = m.pool?.p.frameInUseCount ?? owner.a.frameInUseCount;
       if (!(m.lastUse + fic < frame)) {
         this.fail("model-mismatch", `allocation '${m.name}' was made lost in frame ${frame} though last used in frame ${m.lastUse} (frameInUseCount ${fic})`);
@@ -658,6 +656,8 @@ export class World {
   }
 
   private liveAllocation(filter: (m: AllocationModel) => boolean = () => true): AllocationModel | null {
+    // Any canMakeOtherLost attempt (a failed one too) may have made lost-able allocations lost: learn it first.
+    for (const owner of this.allocators) if (owner.alive) this.checkLostRule(owner);
     const live = this.allocations.filter((m) => m.alive && filter(m));
     return live.length === 0 ? null : this.pick(live);
   }
@@ -796,6 +796,7 @@ export class World {
   }
 
   private opInfo(): void {
+    for (const owner of this.allocators) if (owner.alive) this.checkLostRule(owner);
     const m = this.pick(this.allocations.length > 0 ? this.allocations : [null]);
     if (m === null || m.dropped) return;
     const dead = this.deadOrLostExpect(m);
@@ -1859,5 +1860,3 @@ function firstDifference(got: Uint8Array, want: Uint8Array, mask: Uint8Array | n
   }
   return -1;
 }
-
-export { AllocationLostError, VkError, rawHandle };
