@@ -29,6 +29,7 @@ import {
   nvk,
   parseStatsString,
   parseVirtualBlockStatsString,
+  renderDumpPicture,
   rawHandle,
   wrapHandle,
   type Allocation,
@@ -864,7 +865,14 @@ export class World {
           this.fail("model-mismatch", `buildStatsString does not parse: ${describeError(error)}`);
         }
       }
-    } else if (which === 1) this.call(`dump(${a.label})`, { kind: "ok" }, () => a.dump());
+    } else if (which === 1) {
+      const r = this.call(`dump(${a.label})`, { kind: "ok" }, () => a.dump());
+      if (r.ok && this.chance(0.2)) {
+        // Nothing to draw (no block at all) is refused with a plain Error naming the call.
+        const empty = a.calculateStatistics().total.blockCount === 0;
+        this.call(`renderDumpPicture(${a.label})`, empty ? { kind: "state", prefix: "renderDumpPicture" } : { kind: "ok" }, () => renderDumpPicture(r.value, { width: 256 }));
+      }
+    }
     else if (which === 2) this.call(`calculateStatistics(${a.label})`, { kind: "ok" }, () => a.calculateStatistics());
     else if (which === 3) this.call(`formatStatistics(${a.label})`, { kind: "ok" }, () => formatStatistics(a));
     else if (which === 4) {
@@ -1297,7 +1305,10 @@ export class World {
     for (const s of f.streamers) {
       if (s.alive && s.updatedInFrame !== this.counts.frames) {
         s.updatedInFrame = this.counts.frames;
-        this.call(`${s.s.label}.update()`, { kind: "ok" }, () => s.s.update());
+        const u = this.call(`${s.s.label}.update()`, { kind: "ok" }, () => s.s.update());
+        if (u.ok && u.value.budgetUsedBytes > s.s.budgetBytes) {
+          this.fail("model-mismatch", `${s.s.label}: ${u.value.budgetUsedBytes} bytes in use, above its budget of ${s.s.budgetBytes}`);
+        }
       }
     }
     const serial = f.fm.recordingSerial;
