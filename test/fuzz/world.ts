@@ -1024,8 +1024,14 @@ export class World {
     const cleanupImage = (r: any): void => {
       if (r && r.allocation) a.destroyImage(r.image, r.allocation);
     };
-    const which = this.int(0, 14);
+    const which = this.int(0, 15);
     switch (which) {
+      case 15: {
+        if (!this.allowed("hostile:unknown-bits-image")) return;
+        const usage = this.pick([0x80000000 | 0x4, 0x40000 | 0x4]);
+        this.call(`createImage(usage=0x${usage.toString(16)}) [unknown bits]`, { kind: "hostile", arg: "usage" }, () => a.createImage({ format: 37, extent: { width: 4, height: 4 }, usage }), cleanupImage);
+        return;
+      }
       case 0:
         return this.hostile("createBuffer", "size", "size", (v) => a.createBuffer({ size: v as number, usage: 0x80 }), cleanupBuffer);
       case 1:
