@@ -17,11 +17,11 @@
  * @module
  */
 import { createRequire } from "node:module";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { corruptionErrorFor, vkErrorFor, type AllocationDescription, type VulkanUnavailableError } from "./errors.js";
 import { loaderMissingError } from "./vulkan/availability.js";
+import { packageRoot } from "./package-root.js";
 
 /** Scratch slot indices, in 8-byte units (see native/addon.h). */
 export const enum Slot {
@@ -229,21 +229,7 @@ export interface NativeAddon {
   destroyUnbound(allocator: number, resource: bigint): void;
 }
 
-/**
- * The package root: the nearest folder above this file whose package.json is named "vkmem" (the repository in
- * development, `node_modules/vkmem` when installed).
- * @throws Error when there is none.
- */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, "package.json");
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "vkmem") return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`vkmem: cannot find the package root (package.json named "vkmem") above ${import.meta.url}`);
-    dir = up;
-  }
-}
+export { packageRoot } from "./package-root.js";
 
 /** The prebuilt addons' folder for this platform and architecture, as node-gyp-build (prebuildify) lays it out. */
 export function prebuildDir(root: string = packageRoot()): string {
