@@ -82,7 +82,7 @@ function loadNvk(): any {
  *
  * Loaded once at import time and never unloaded. Typed `any`: see the module comment for its conventions.
  * Where the Vulkan loader is not installed, every member throws the {@link VulkanUnavailableError} that
- * {@link nvkUnavailable} returns.
+ * `nvkUnavailable()` (internal) returns; `createContext` throws it first.
  */
 export const nvk: any = loadNvk();
 
