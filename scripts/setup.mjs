@@ -385,7 +385,7 @@ const addonStep = {
 
 // ---------------------------------------------------------------------- step 5: TypeScript
 
-const TS_DIRS = ['engine', 'bench', 'samples'];
+const TS_DIRS = ['engine', 'bench', 'samples', 'examples'];
 const TS_CONFIGS = ['tsconfig.json', 'tsconfig.build.json'];
 const TS_STAMP = 'dist/.build-stamp';
 const isTs = (n) => /\.(c|m)?ts$/.test(n);
