@@ -22,9 +22,9 @@ export function driverAdvice(platform: NodeJS.Platform = process.platform): stri
 /** What to install for the Vulkan loader, per platform. */
 export function loaderAdvice(platform: NodeJS.Platform = process.platform): string {
   return platform === "win32"
-    ? "the Vulkan loader (vulkan-1.dll) is not installed: install your GPU vendor's driver or the Vulkan Runtime " +
+    ? "the Vulkan loader (vulkan-1.dll) cannot be loaded: install your GPU vendor's driver or the Vulkan Runtime " +
         "(LunarG), which bring it"
-    : "the Vulkan loader (libvulkan.so.1) is not installed: install it (Debian/Ubuntu: libvulkan1; Fedora: " +
+    : "the Vulkan loader (libvulkan.so.1) cannot be loaded: install it (Debian/Ubuntu: libvulkan1; Fedora: " +
         "vulkan-loader; Arch: vulkan-icd-loader)";
 }
 
