@@ -10,7 +10,7 @@
  * As root (CI), the unprivileged user is `vkmem-test`, created with useradd when missing; otherwise the current
  * user, who is unprivileged already.
  */
-import { execFileSync, spawnSync, type SpawnSyncOptions } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -76,7 +76,7 @@ function networkEnvironment(): Record<string, string> {
  * Runs a command as the unprivileged user in `cwd`, with PATH holding only `node` (the one under test) and `sh`
  * (npm exec runs commands through it): no compiler, no make, no python.
  */
-function asGamer(cwd: string, node: string, args: string[], options: SpawnSyncOptions = {}) {
+function asGamer(cwd: string, node: string, args: string[]) {
   const bin = join(cwd, ".bin-node");
   if (!existsSync(bin)) {
     mkdirSync(bin);
@@ -99,7 +99,6 @@ function asGamer(cwd: string, node: string, args: string[], options: SpawnSyncOp
       LANG: "C.UTF-8",
     },
     ...(isRoot ? owner : {}),
-    ...options,
   });
 }
 
