@@ -288,6 +288,17 @@ export function positionalNumbers(argv: readonly string[], names: readonly strin
   });
 }
 
+/** {@link positionalNumbers} for a program's own command line: a wrong one prints `program: why` and exits with status 2. */
+export function programNumbers(program: string, argv: readonly string[], names: readonly string[], defaults: readonly number[]): number[] {
+  try {
+    return positionalNumbers(argv, names, defaults);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`${program}: ${e.message}`);
+    process.exit(2);
+  }
+}
+
 /** A positive integer flag value, or `fallback` when absent. */
 export function intFlag(flags: Map<string, string | true>, name: string, fallback: number, usage: string): number {
   const v = flags.get(name);
