@@ -25,7 +25,7 @@ import {
   type Texture,
 } from "../engine/index.js";
 import { PerformanceObserver } from "node:perf_hooks";
-import { describeDevice, describeHost, layersFromEnvironment, median, nowNs, percentile, printTable, writeResults } from "./lib.js";
+import { describeDevice, describeHost, intFlag, layersFromEnvironment, median, nowNs, percentile, parseFlags, printTable, writeResults } from "./lib.js";
 
 export const description = "frame manager CPU time per frame (10k live, 1k deferred destroys, 1k transients) and upload throughput vs memcpy";
 export const USAGE = `frame [--frames N]   (default 400 measured frames after 50 warm-up frames)`;
@@ -34,8 +34,7 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 
 export async function main(argv: readonly string[]): Promise<void> {
-  const framesArg = argv.indexOf("--frames");
-  const frames = framesArg >= 0 ? Number(argv[framesArg + 1]) : 400;
+  const frames = intFlag(parseFlags(argv, { "--frames": "value" }, USAGE), "--frames", 400, USAGE);
   const warmup = 50;
   const layers = layersFromEnvironment();
   const context = createContext({ applicationName: "vkmem bench frame", validation: false, headless: true });

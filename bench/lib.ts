@@ -17,6 +17,7 @@ import { mkdirSync, writeFileSync, existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseCommandLine, UsageError as CliUsageError, type OptionSpec } from "../engine/cli/args.js";
 
 /** The repository root: the nearest folder above this file holding package.json (works from bench/ and dist/bench/). */
 export function repoRoot(): string {
@@ -242,30 +243,60 @@ export function readTextOrNull(path: string): string | null {
 }
 
 /**
- * Command-line flags of the form `--name value` and `--flag`, against a list of known names. Unknown flags and
- * missing values throw with a message that lists what is accepted.
+ * Command-line flags of the form `--name value` (or `--name=value`) and `--flag`, against a list of known names,
+ * parsed with `node:util` parseArgs (engine/cli/args.ts). Unknown flags and missing values throw with a message
+ * that lists what is accepted.
  */
 export function parseFlags(
   argv: readonly string[],
   known: Readonly<Record<string, "value" | "boolean">>,
   usage: string,
 ): Map<string, string | true> {
-  const out = new Map<string, string | true>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const eq = arg.indexOf("=");
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const kind = known[name];
-    if (kind === undefined) throw new UsageError(`unknown argument '${arg}'\n${usage}`);
-    if (kind === "boolean") {
-      out.set(name, true);
-      continue;
-    }
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new UsageError(`${name} wants a value\n${usage}`);
-    out.set(name, value);
+  const options: Record<string, OptionSpec> = {};
+  for (const [flag, kind] of Object.entries(known)) options[flag.replace(/^--/, "")] = { type: kind === "value" ? "string" : "boolean", value: "VALUE" };
+  let values;
+  try {
+    values = parseCommandLine(argv, options).values;
+  } catch (e) {
+    if (e instanceof CliUsageError) throw new UsageError(`${e.message}\n${usage}`);
+    throw e;
   }
+  const out = new Map<string, string | true>();
+  for (const [name, v] of Object.entries(values)) if (v !== undefined) out.set(`--${name}`, v === true ? true : String(v));
   return out;
+}
+
+/**
+ * A bench program's positional arguments (`node dist/bench/gpu/x.js [A] [B]`), parsed with parseArgs: each a whole
+ * number from 1 up, or its default when absent.
+ * @throws UsageError naming the argument and the bad value.
+ */
+export function positionalNumbers(argv: readonly string[], names: readonly string[], defaults: readonly number[]): number[] {
+  let positionals;
+  try {
+    positionals = parseCommandLine(argv, {}, names.length).positionals;
+  } catch (e) {
+    if (e instanceof CliUsageError) throw new UsageError(`${e.message} (arguments: ${names.map((n) => `[${n}]`).join(" ")})`);
+    throw e;
+  }
+  return names.map((name, i) => {
+    const text = positionals[i];
+    if (text === undefined) return defaults[i]!;
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < 1) throw new UsageError(`${name} must be a whole number from 1, got ${text}`);
+    return n;
+  });
+}
+
+/** {@link positionalNumbers} for a program's own command line: a wrong one prints `program: why` and exits with status 2. */
+export function programNumbers(program: string, argv: readonly string[], names: readonly string[], defaults: readonly number[]): number[] {
+  try {
+    return positionalNumbers(argv, names, defaults);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`${program}: ${e.message}`);
+    process.exit(2);
+  }
 }
 
 /** A positive integer flag value, or `fallback` when absent. */

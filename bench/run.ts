@@ -7,6 +7,7 @@
  * Exit status: 0 when the benchmark ran (whatever its numbers), 2 for a wrong command line, 1 when it failed.
  * @module
  */
+import { parseArgs } from "node:util";
 import { UsageError } from "./lib.js";
 
 interface BenchModule {
@@ -56,7 +57,8 @@ async function run(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const mod = await bench.load();
-  if (rest.includes("--help") || rest.includes("-h")) {
+  // Only --help is looked at here (node:util parseArgs, lenient: the rest belongs to the benchmark's own parser).
+  if (parseArgs({ args: [...rest], strict: false, allowPositionals: true, options: { help: { type: "boolean", short: "h" } } }).values.help) {
     const usage = (mod as BenchModule & { USAGE?: string }).USAGE;
     console.log(usage ?? `${name}: ${mod.description} (no options)`);
     return 0;

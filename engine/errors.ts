@@ -281,3 +281,20 @@ export function describeValue(value: unknown): string {
     }
   }
 }
+
+/**
+ * Vulkan cannot be used on this machine: the Vulkan loader library is not installed (`missing: "loader"`), or it is
+ * but finds no driver (`missing: "driver"`). The message names what to install.
+ *
+ * Thrown by `createContext` (and by any vkmem call that needs the native addon when the loader is what is missing);
+ * never by the user. `result` is VK_ERROR_INCOMPATIBLE_DRIVER (-9), which is what Vulkan reports for a missing driver.
+ */
+export class VulkanUnavailableError extends VkError {
+  /** What is missing: the loader library (libvulkan.so.1, vulkan-1.dll) or a driver (ICD) behind it. */
+  readonly missing: "loader" | "driver";
+
+  constructor(missing: "loader" | "driver", operation: string, detail: string) {
+    super(-9, operation, undefined, detail);
+    this.missing = missing;
+  }
+}

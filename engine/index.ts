@@ -4,7 +4,16 @@
  */
 export * from "./errors.js";
 export { createContext, Context } from "./vulkan/context.js";
-export type { ContextOptions, ValidationMessage } from "./vulkan/context.js";
+export type {
+  ContextOptions,
+  ValidationMessage,
+  ValidationSeverity,
+  DeviceType,
+  DeviceLimits,
+  MemoryProperties,
+  ContextFeatures,
+} from "./vulkan/context.js";
+export type { NativeStatistics, NativeDetailedStatistics, NativeHeapBudget } from "./native.js";
 export { isNvkHandle, rawHandle, wrapHandle } from "./vulkan/handles.js";
 export type { NvkHandle, NvkHandleClass } from "./vulkan/handles.js";
 export { nvk } from "./vulkan/nvk.js";
@@ -90,7 +99,7 @@ export { Buffer } from "./resources/buffer.js";
 export { Texture } from "./resources/texture.js";
 export type { ImageRegion, TransferStatistics } from "./resources/transfers.js";
 export { UploadRing } from "./resources/upload-ring.js";
-export type { RingPolicy, UploadRingOptions, UploadRingStatistics } from "./resources/upload-ring.js";
+export type { RingBlock, RingPolicy, UploadRingOptions, UploadRingStatistics } from "./resources/upload-ring.js";
 export { formatInfo, knownFormats, regionBytes, mipExtent, ASPECT_COLOR, ASPECT_DEPTH, ASPECT_STENCIL } from "./vulkan/formats.js";
 export type { FormatInfo } from "./vulkan/formats.js";
 export { createTextureStreamer, TextureStreamer, StreamedTexture } from "./resources/texture-streamer.js";

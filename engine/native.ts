@@ -1,7 +1,9 @@
 /**
- * Loads the vkmem addon (build/Release/vkmem.node) once and gives it a typed face; loads the debug build
- * (build/Release/vkmem_debug.node: VMA's debug margin, corruption detection and fill patterns compiled in) the
- * first time an allocator asks for it ({@link debugNative}).
+ * Loads the vkmem addon once and gives it a typed face; loads the debug build (VMA's debug margin, corruption
+ * detection and fill patterns compiled in) the first time an allocator asks for it ({@link debugNative}). Both are
+ * Node-API addons, so one binary serves every Node version: a local build (`build/Release/vkmem.node`,
+ * `vkmem_debug.node`) or the package's prebuilt ones (`prebuilds/<platform>-<arch>/vkmem.napi.node`,
+ * `vkmem_debug.napi.node`), found as {@link addonPaths} says.
  *
  * The hot calls (createBuffer, createImage, allocateMemory*, getAllocationInfo) do not take their
  * parameters as arguments: the caller writes them into {@link scratch} (a Float64Array over one
@@ -16,9 +18,10 @@
  */
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { corruptionErrorFor, vkErrorFor, vmaAssertionErrorFor, type AllocationDescription } from "./errors.js";
+import { basename, dirname, join } from "node:path";
+import { corruptionErrorFor, vkErrorFor, vmaAssertionErrorFor, type AllocationDescription, type VulkanUnavailableError } from "./errors.js";
+import { loaderMissingError } from "./vulkan/availability.js";
+import { packageRoot } from "./package-root.js";
 
 /** Scratch slot indices, in 8-byte units (see native/addon.h). */
 export const enum Slot {
@@ -232,42 +235,98 @@ export interface NativeAddon {
   destroyUnbound(allocator: number, resource: bigint): void;
 }
 
-/** The package root: the nearest folder above this file holding package.json and binding.gyp. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, "binding.gyp")) && existsSync(join(dir, "package.json"))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error("vkmem: cannot find the package root (binding.gyp) above " + import.meta.url);
-    dir = up;
-  }
+export { packageRoot } from "./package-root.js";
+
+/** The prebuilt addons' folder for this platform and architecture, as node-gyp-build (prebuildify) lays it out. */
+export function prebuildDir(root: string = packageRoot()): string {
+  return join(root, "prebuilds", `${process.platform}-${process.arch}`);
 }
 
-function load(envVar: string, name: string): NativeAddon {
-  const root = packageRoot();
-  // $VKMEM_ADDON_DIR: a folder holding both builds, e.g. the sanitized ones of `npm run test:asan` (build/asan/...).
-  const file = process.env[envVar] ?? join(process.env.VKMEM_ADDON_DIR || join(root, "build", "Release"), name);
+/**
+ * Where the two addons are, as [normal, debug] paths.
+ *
+ * The normal addon is found by node-gyp-build, whose order is: a local build (`build/Release/*.node`, which exists
+ * in the repository and after a build from source), then `prebuilds/<platform>-<arch>/` (what the package ships:
+ * `vkmem.napi.node`), then the same beside the Node executable. node-gyp-build cannot tell two addons in one folder
+ * apart (it ignores names), so the debug addon is taken from where the normal one was found, by name
+ * (`vkmem_debug.node` beside `vkmem.node`, `vkmem_debug.napi.node` beside `vkmem.napi.node`): the two are always
+ * one build of one source. `VKMEM_ADDON` and `VKMEM_DEBUG_ADDON` name a file directly; `VKMEM_ADDON_DIR` names a
+ * folder holding `vkmem.node` and `vkmem_debug.node`.
+ * @throws Error when no addon is there, naming the places looked at and how to get one.
+ */
+export function addonPaths(root: string = packageRoot()): [normal: string, debug: string] {
+  let normal = process.env.VKMEM_ADDON;
+  // $VKMEM_ADDON_DIR: a folder holding both builds by their build names, e.g. the sanitized ones of
+  // `npm run test:asan` (build/asan/...).
+  if (normal === undefined && process.env.VKMEM_ADDON_DIR) normal = join(process.env.VKMEM_ADDON_DIR, "vkmem.node");
+  if (normal === undefined) {
+    try {
+      normal = (createRequire(import.meta.url)("node-gyp-build") as { resolve(dir: string): string }).resolve(root);
+    } catch (e) {
+      throw new Error(
+        `vkmem: no native addon for ${process.platform}-${process.arch} (looked in ${join(root, "build", "Release")} and ` +
+          `${prebuildDir(root)}): this package has no prebuilt addon for this platform; build it with ` +
+          `'npm rebuild vkmem' (needs a C++ compiler, make, python3 and the VMA header)\n  ${(e as Error).message.split("\n")[0]}`,
+      );
+    }
+  }
+  const base = basename(normal);
+  // node-gyp-build takes the first *.node of a folder; in a folder of both addons that must be the normal one.
+  if (base.includes("_debug")) throw new Error(`vkmem: the addon found is the debug build (${normal}); expected vkmem.node beside it`);
+  const debug = process.env.VKMEM_DEBUG_ADDON ?? join(dirname(normal), base.replace(/^vkmem/, "vkmem_debug"));
+  return [normal, debug];
+}
+
+function load(file: string): NativeAddon {
   if (!existsSync(file)) {
-    throw new Error(`vkmem: the native addon is not built (${file} is missing); run 'npm run setup' in ${root}`);
+    throw new Error(`vkmem: the native addon ${file} is missing; run 'npm run setup' (in the repository) or 'npm rebuild vkmem'`);
   }
   const addon = createRequire(import.meta.url)(file) as NativeAddon;
   addon.setErrorFactory(vkErrorFor, corruptionErrorFor, vmaAssertionErrorFor);
   return addon;
 }
 
+let loadFailure: VulkanUnavailableError | null = null;
+
+/**
+ * The normal addon; where the Vulkan loader library is missing (the addon links it), an object whose every member
+ * throws that {@link VulkanUnavailableError}, so that importing vkmem works and `createContext` says what to install.
+ */
+function loadNormal(): NativeAddon {
+  const file = addonPaths()[0];
+  try {
+    return load(file);
+  } catch (e) {
+    const readable = loaderMissingError(e, `the vkmem addon (${file})`);
+    if (readable === null) throw e;
+    loadFailure = readable;
+    return new Proxy({} as NativeAddon, {
+      get(_target, key) {
+        if (key === "then" || typeof key === "symbol") return undefined;
+        throw readable;
+      },
+    });
+  }
+}
+
 /** The normal addon, loaded on first import. */
-export const native: NativeAddon = load("VKMEM_ADDON", "vkmem.node");
+export const native: NativeAddon = loadNormal();
+
+/** Why the addon could not be loaded (the Vulkan loader library is missing), or `null` when it is loaded. */
+export function nativeUnavailable(): VulkanUnavailableError | null {
+  return loadFailure;
+}
 
 let debugAddon: NativeAddon | null = null;
 
 /**
- * The debug build (build/Release/vkmem_debug.node, or $VKMEM_DEBUG_ADDON), loaded on first use and handed the
- * same scratch buffer and error factories as {@link native}.
+ * The debug build (`vkmem_debug.node` or `vkmem_debug.napi.node` beside the normal addon, or $VKMEM_DEBUG_ADDON),
+ * loaded on first use and handed the same scratch buffer and error factories as {@link native}.
  * @throws Error when it is not built, or is not a debug build.
  */
 export function debugNative(): NativeAddon {
   if (debugAddon !== null) return debugAddon;
-  const addon = load("VKMEM_DEBUG_ADDON", "vkmem_debug.node");
+  const addon = load(addonPaths()[1]);
   if (!addon.version().debugBuild) throw new Error("vkmem: the debug addon was built without VKMEM_DEBUG_BUILD");
   addon.setScratch(scratchBuffer);
   debugAddon = addon;
@@ -281,4 +340,4 @@ export const scratch = new Float64Array(scratchBuffer);
 export const scratchU64 = new BigUint64Array(scratchBuffer);
 /** The same bytes as 32-bit halves, to move a handle without making a BigInt. */
 export const scratchU32 = new Uint32Array(scratchBuffer);
-native.setScratch(scratchBuffer);
+if (loadFailure === null) native.setScratch(scratchBuffer);

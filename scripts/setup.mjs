@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// vkmem's set-up step. `npm install`, `npm start`, `npm test` and `npm run bench` all run it first, so a fresh
-// clone works with one command. Idempotent: every step checks cheaply whether it has anything to do, and a run
+// vkmem's developer set-up step, for the repository only. `npm install` in a clone (through scripts/install.mjs),
+// `npm start`, `npm test` and `npm run bench` all run it first, so a fresh clone works with one command.
+// A game that depends on vkmem never runs it: its install is scripts/install.mjs, which uses the prebuilt addons
+// and installs nothing on the system. Idempotent: every step checks cheaply whether it has anything to do, and a run
 // with nothing to do spawns no process and prints nothing (a few tens of milliseconds).
 //
 // Steps, in order:
@@ -12,7 +14,8 @@
 //   5. TypeScript (tsc -p tsconfig.build.json -> dist/)
 //   6. shaders (glslangValidator -V -> build/shaders/**.spv)
 //
-// Flags: --from-install  invoked by npm's install lifecycle: skip step 2 (npm is installing the dependencies)
+// Flags: --from-install  invoked by npm's install lifecycle (scripts/install.mjs): skip step 2 (npm is installing
+//                        the dependencies)
 //        --verbose       print each step's decision and timing
 //        --check         report what would be done, change nothing (exit 0: all done, 2: work pending, 1: error)
 // Environment: VKMEM_SKIP_SYSTEM_PACKAGES=1 skips step 1 (for images that provide the pieces some other way).
@@ -22,20 +25,15 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ADDONS, buildAddons, tail, which } from './lib/addons.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
 const FROM_INSTALL = args.has('--from-install');
 const VERBOSE = args.has('--verbose');
 const CHECK = args.has('--check');
-// Installed as somebody else's dependency (…/node_modules/vkmem). npm runs our install script with the cwd at
-// ROOT, so ROOT is what tells; it also stays right when the script is started from another folder.
-// A consumer gets steps 1, 3, 4, 6 and, only when dist/ is missing and typescript can be resolved, 5;
-// its dependencies are the consumer's business (npm hoists them), so never step 2.
-const CONSUMER = ROOT.split(path.sep).includes('node_modules');
 
 class StepError extends Error {}
 const fail = (why) => {
@@ -96,20 +94,6 @@ function filesUnder(dir, keep) {
   return out;
 }
 
-function which(cmd) {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const p = path.join(dir, cmd);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      if (fs.statSync(p).isFile()) return p;
-    } catch {
-      /* not here */
-    }
-  }
-  return null;
-}
-
 /** Runs a command with its output captured; returns { ok, out } (stdout and stderr together). */
 function run(cmd, argv, opts = {}) {
   const r = spawnSync(cmd, argv, {
@@ -123,11 +107,6 @@ function run(cmd, argv, opts = {}) {
   const ok = r.status === 0;
   const why = r.signal ? `killed by ${r.signal}` : `exit status ${r.status}`;
   return { ok, out, why };
-}
-
-function tail(text, lines = 30) {
-  const all = text.trimEnd().split('\n');
-  return all.slice(-lines).join('\n');
 }
 
 function say(msg) {
@@ -369,8 +348,6 @@ const vmaStep = {
 
 // ---------------------------------------------------------------------- step 4: the native addon
 
-// Both builds of binding.gyp: the normal addon and the debug one (native/vma_config.h, VKMEM_DEBUG_BUILD).
-const ADDONS = ['build/Release/vkmem.node', 'build/Release/vkmem_debug.node'];
 // Written after each successful build: an edit under native/ that make ignores (a note, an unused header)
 // does not relink vkmem.node, and must not make every later run rebuild.
 const ADDON_STAMP = 'build/.vkmem-addon-stamp';
@@ -382,33 +359,6 @@ function addonInputsNewest() {
     statMtime(path.join(ROOT, VMA_HEADER)),
     statMtime(path.join(ROOT, 'native/vma_config.h')),
   );
-}
-
-function findNodeGyp() {
-  const candidates = [];
-  // npm tells its scripts where its own node-gyp is.
-  if (process.env.npm_config_node_gyp) candidates.push(process.env.npm_config_node_gyp);
-  // Beside the npm that runs us: <npm>/bin/npm-cli.js -> <npm>/node_modules/node-gyp/bin/node-gyp.js
-  if (process.env.npm_execpath) {
-    candidates.push(path.resolve(path.dirname(process.env.npm_execpath), '../node_modules/node-gyp/bin/node-gyp.js'));
-  }
-  // Beside npm on PATH.
-  const npm = which('npm');
-  if (npm) {
-    try {
-      const real = fs.realpathSync(npm);
-      candidates.push(path.resolve(path.dirname(real), '../node_modules/node-gyp/bin/node-gyp.js'));
-    } catch {
-      /* dangling */
-    }
-  }
-  // Beside node: <prefix>/lib/node_modules/npm/node_modules/node-gyp
-  const prefix = path.dirname(path.dirname(process.execPath));
-  candidates.push(path.join(prefix, 'lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js'));
-  for (const c of candidates) if (c.endsWith('.js') && exists(c)) return [process.execPath, [c]];
-  const onPath = which('node-gyp');
-  if (onPath) return [onPath, []];
-  return null;
 }
 
 const addonStep = {
@@ -424,38 +374,10 @@ const addonStep = {
     return null;
   },
   run() {
-    const gyp = findNodeGyp();
-    if (!gyp) fail("node-gyp not found (neither npm's own nor on PATH)");
-    const [cmd, pre] = gyp;
     const started = Date.now();
-    // Configure when there is no Makefile yet or binding.gyp changed since. Not `rebuild`: its `clean` deletes
-    // all of build/, shaders included.
-    const makefile = statMtime(path.join(ROOT, 'build/Makefile'));
-    const configure = makefile < 0 || statMtime(path.join(ROOT, 'binding.gyp')) > makefile ||
-      !exists(path.join(ROOT, 'build/config.gypi'));
-    const argv = [...pre, ...(configure ? ['configure', 'build'] : ['build'])];
-    const prefix = path.dirname(path.dirname(process.execPath));
-    if (exists(path.join(prefix, 'include/node/node_api.h'))) argv.push(`--nodedir=${prefix}`);
-    const jobs = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-    argv.push('-j', String(Math.max(1, jobs)));
     say('building the native addons, normal and debug (about 30 s)...');
-    const r = run(cmd, argv);
-    if (!r.ok) {
-      // make -j interleaves its jobs' output: the first compiler errors say more than the tail alone.
-      const log = path.join(ROOT, 'build/node-gyp.log');
-      fs.mkdirSync(path.dirname(log), { recursive: true });
-      fs.writeFileSync(log, r.out);
-      const errors = r.out.split('\n').filter((l) => /\berror\b|No rule to make/.test(l) && !/^gyp ERR!/.test(l));
-      fail(
-        `node-gyp ${argv.slice(pre.length).join(' ')}: ${r.why}\n` +
-          (errors.length ? `first errors:\n${errors.slice(0, 10).join('\n')}\n` : '') +
-          `last lines:\n${tail(r.out, 20)}\n(full output: build/node-gyp.log)`,
-      );
-    }
-    const notBuilt = ADDONS.find((a) => !exists(path.join(ROOT, a)));
-    if (notBuilt) {
-      fail(`node-gyp succeeded but ${notBuilt} was not produced (binding.gyp's targets must be "vkmem" and "vkmem_debug")`);
-    }
+    const why = buildAddons(ROOT);
+    if (why) fail(why);
     touch(path.join(ROOT, ADDON_STAMP));
     if (VERBOSE) say(`addons built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   },
@@ -463,7 +385,7 @@ const addonStep = {
 
 // ---------------------------------------------------------------------- step 5: TypeScript
 
-const TS_DIRS = ['engine', 'bench', 'samples'];
+const TS_DIRS = ['engine', 'bench', 'samples', 'examples'];
 const TS_CONFIGS = ['tsconfig.json', 'tsconfig.build.json'];
 const TS_STAMP = 'dist/.build-stamp';
 const isTs = (n) => /\.(c|m)?ts$/.test(n);
@@ -482,13 +404,7 @@ const tsStep = {
   check() {
     const hasSources = TS_DIRS.some((d) => filesUnder(path.join(ROOT, d), isTs).length > 0);
     if (!hasSources) return null;
-    if (!exists(path.join(ROOT, 'dist'))) {
-      // A consumer without typescript keeps whatever the package brought.
-      if (CONSUMER && !findTsc()) return null;
-      return { why: 'dist/ is missing' };
-    }
-    // A consumer gets dist/ from the package; only build it there when it is missing.
-    if (CONSUMER) return null;
+    if (!exists(path.join(ROOT, 'dist'))) return { why: 'dist/ is missing' };
     const stamp = statMtime(path.join(ROOT, TS_STAMP));
     if (stamp < 0) return { why: `${TS_STAMP} is missing` };
     const newest = Math.max(
@@ -499,23 +415,11 @@ const tsStep = {
   },
   run() {
     const tsc = findTsc();
-    if (!tsc) {
-      if (CONSUMER) return; // nothing to compile with; the package's own dist/ is what there is
-      fail('typescript is not installed (node_modules/typescript); run npm install');
-    }
-    if (!exists(path.join(ROOT, 'tsconfig.build.json'))) {
-      if (CONSUMER) return;
-      fail('tsconfig.build.json is missing');
-    }
+    if (!tsc) fail('typescript is not installed (node_modules/typescript); run npm install');
+    if (!exists(path.join(ROOT, 'tsconfig.build.json'))) fail('tsconfig.build.json is missing');
     say('compiling TypeScript...');
     const r = run(process.execPath, [tsc, '-p', 'tsconfig.build.json']);
-    if (!r.ok) {
-      if (CONSUMER) {
-        console.warn(`vkmem: warning: could not compile TypeScript (${r.why}):\n${tail(r.out, 10)}`);
-        return;
-      }
-      fail(`tsc -p tsconfig.build.json: ${r.why}\n${tail(r.out, 40)}`);
-    }
+    if (!r.ok) fail(`tsc -p tsconfig.build.json: ${r.why}\n${tail(r.out, 40)}`);
     touch(path.join(ROOT, TS_STAMP));
   },
 };
@@ -567,7 +471,7 @@ const shaderStep = {
 
 function steps() {
   const list = [systemStep];
-  if (!FROM_INSTALL && !CONSUMER) list.push(npmStep);
+  if (!FROM_INSTALL) list.push(npmStep);
   list.push(vmaStep, addonStep, tsStep, shaderStep);
   return list;
 }
@@ -669,7 +573,7 @@ function main() {
   }
   if (VERBOSE) {
     console.log(`vkmem setup: total ${(performance.now() - t0).toFixed(1)} ms` +
-      `${CONSUMER ? ' (consumer install)' : ''}${FROM_INSTALL ? ' (from npm install)' : ''}`);
+      `${FROM_INSTALL ? ' (from npm install)' : ''}`);
   }
   if (CHECK && pending) process.exit(2);
 }

@@ -16,6 +16,7 @@
 import { fileURLToPath } from "node:url";
 import { mulberry } from "../random.js";
 import { closeRun, runStressProgram } from "./stress-program.js";
+import { programNumbers } from "../lib.js";
 import {
   createAllocator,
   createFrameManager,
@@ -330,6 +331,6 @@ export async function runFrameStress(options: FrameStressOptions): Promise<Frame
 
 // As a program (the GPU machine): node dist/bench/gpu/frame-stress.js [frames]
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const frames = Number(process.argv[2] ?? 2000);
+  const [frames] = programNumbers("frame-stress", process.argv.slice(2), ["frames"], [2000]);
   await runStressProgram("vkmem frame stress", (context) => runFrameStress({ context, frames }));
 }

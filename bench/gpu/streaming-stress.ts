@@ -35,6 +35,7 @@ import {
 } from "../../engine/index.js";
 import { mulberry } from "../random.js";
 import { closeRun, runStressProgram } from "./stress-program.js";
+import { programNumbers } from "../lib.js";
 import { checksum, mipPixels, mipRange } from "./mip-pixels.js";
 
 const KiB = 1024;
@@ -299,7 +300,7 @@ export async function runStreamingStress(options: StreamingStressOptions): Promi
 
 // As a program (the GPU machine): node dist/bench/gpu/streaming-stress.js [frames] [budget MiB]
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const frames = Number(process.argv[2] ?? 6000);
-  const budgetBytes = Number(process.argv[3] ?? 4) * MiB;
+  const [frames, budgetMiB] = programNumbers("streaming-stress", process.argv.slice(2), ["frames", "budget MiB"], [6000, 4]);
+  const budgetBytes = budgetMiB! * MiB;
   await runStressProgram("vkmem streaming stress", (context) => runStreamingStress({ context, frames, budgetBytes }));
 }

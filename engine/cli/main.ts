@@ -1,72 +1,155 @@
 /**
  * The `vkmem` command: `vkmem info`, `vkmem vis`, and `vkmem start` (what `npm start` runs: the VMA sample,
  * samples/vma-sample, windowed when DISPLAY is set and headless otherwise).
+ *
+ * Arguments are parsed with `node:util` parseArgs (./args.ts). Exit codes: 0 done (and for `--help`, `--version`),
+ * 1 the command failed, 2 a wrong command line (no command, an unknown one, an unknown option, a missing or bad
+ * value), with the message and the usage on stderr. `--help` and `--version` load neither Vulkan nor the addon.
  * @module
  */
-import { info } from "./info.js";
-import { vis } from "./vis.js";
+import path from "node:path";
+import { isInstalledPackage, packageVersion } from "../package-root.js";
+import { parseCommandLine, UsageError, wholeNumber, type OptionSpec } from "./args.js";
+
+interface Command {
+  /** One line for the command list. */
+  summary: string;
+  /** The command's own usage text (`vkmem CMD --help`). */
+  usage: string;
+}
+
+const HELP: OptionSpec = { type: "boolean", short: "h" };
+
+const INFO_OPTIONS = {
+  json: { type: "boolean" },
+  "no-dump": { type: "boolean" },
+  validation: { type: "boolean" },
+  "dump-json": { type: "string", value: "FILE" },
+  help: HELP,
+} as const satisfies Record<string, OptionSpec>;
+
+const VIS_OPTIONS = {
+  output: { type: "string", short: "o", value: "MAP.png" },
+  width: { type: "string", value: "N" },
+  help: HELP,
+} as const satisfies Record<string, OptionSpec>;
+
+/** Where `vkmem start` writes its picture by default from an installed package: not the game's own out/. */
+export const INSTALLED_SAMPLE_OUT = path.join("vkmem-out", "vma-sample.png");
+
+const COMMANDS: Record<string, Command> = {
+  info: {
+    summary: "the device's memory heaps and types, budgets, and the allocator's statistics and JSON dump after a demonstration workload",
+    usage: `usage: vkmem info [--json] [--no-dump] [--validation] [--dump-json FILE]
+
+  --json             print only VMA's JSON dump
+  --no-dump          leave out the JSON dump
+  --validation       turn the validation layer on
+  --dump-json FILE   also write VMA's detailed JSON dump to FILE (what 'vkmem vis' reads)`,
+  },
+  vis: {
+    summary: "VMA's JSON dump drawn as a memory map (as GpuMemDumpVis draws it)",
+    usage: `usage: vkmem vis DUMP.json -o MAP.png [--width N]
+
+  DUMP.json          VMA's JSON dump ('vkmem info --dump-json', Allocator.buildStatsString(true))
+  -o, --output FILE  the PNG to write
+  --width N          picture width in pixels, 64 to 16384 (default 1200)`,
+  },
+  start: {
+    summary: "VMA's sample, the spinning cube: in a window when DISPLAY is set, else headless into a PNG ('vkmem start --help')",
+    usage: "", // the sample's own (samples/vma-sample/main.ts)
+  },
+  help: { summary: "this text, or a command's ('vkmem help info')", usage: "usage: vkmem help [COMMAND]" },
+};
 
 const USAGE = `usage: vkmem <command> [options]
+       vkmem --version | --help
 
 commands:
-  info [--json] [--no-dump] [--validation] [--dump-json FILE]
-                                              the device's memory heaps and types, budgets, and the
-                                              allocator's statistics and JSON dump after a demonstration workload
-  vis DUMP.json -o MAP.png [--width N]        VMA's JSON dump drawn as a memory map (as GpuMemDumpVis draws it)
-  start [SAMPLE OPTIONS]                      what 'npm start' runs: VMA's sample, the spinning cube, in a window when
-                                              DISPLAY is set, else headless into out/vma-sample.png ('start --help')
-  help                                        this text`;
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(7)}${c.summary}`)
+  .join("\n")}
+
+'vkmem <command> --help' shows a command's options.`;
 
 /** Runs the CLI with `argv` (without node and the script); resolves to the exit code. */
 export async function run(argv: string[]): Promise<number> {
-  const [command = "help", ...args] = argv;
-  if (command === "start") {
-    // The sample lives outside the library (samples/); load it only for this command.
-    const sample = (await import("../../samples/vma-sample/main.js")) as { main(argv: readonly string[]): number };
-    return sample.main(args);
+  const [command, ...args] = argv;
+  if (command === undefined) {
+    console.error(`vkmem: no command given\n\n${USAGE}`);
+    return 2;
   }
-  const valued = command === "vis" ? ["-o", "--output", "--width"] : ["--dump-json"];
-  const values = new Map<string, string>();
-  const rest: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    if (valued.includes(args[i]) && i + 1 < args.length) values.set(args[i], args[++i]);
-    else rest.push(args[i]);
+  if (command === "--version" || command === "-v") {
+    console.log(`vkmem ${packageVersion()}`);
+    return 0;
   }
-  const flags = new Set(rest);
-  const unknown = rest.filter((a) => !["--json", "--no-dump", "--validation"].includes(a));
+  if (command === "--help" || command === "-h") {
+    console.log(USAGE);
+    return 0;
+  }
+  if (command === "start") return start(args);
+  const spec = COMMANDS[command];
+  if (spec === undefined) {
+    console.error(`vkmem: unknown command '${command}'\n\n${USAGE}`);
+    return 2;
+  }
   try {
     switch (command) {
-      case "vis": {
-        const output = values.get("-o") ?? values.get("--output");
-        const width = values.get("--width");
-        if (rest.length !== 1 || rest[0].startsWith("-") || output === undefined || (width !== undefined && !/^\d+$/.test(width))) {
-          console.error(`vkmem vis: expected one dump file, -o MAP.png and optionally --width N\n\n${USAGE}`);
-          return 2;
-        }
-        return vis({ input: rest[0], output, ...(width === undefined ? {} : { width: Number(width) }) });
-      }
-      case "info":
-        if (unknown.length > 0) {
-          console.error(`vkmem ${command}: unknown option ${unknown[0]}\n\n${USAGE}`);
-          return 2;
-        }
-        return info({
-          json: flags.has("--json"),
-          noDump: flags.has("--no-dump"),
-          validation: flags.has("--validation"),
-          ...(values.has("--dump-json") ? { dumpJson: values.get("--dump-json") } : {}),
-        });
-      case "help":
-      case "--help":
-      case "-h":
-        console.log(USAGE);
+      case "help": {
+        const { values, positionals } = parseCommandLine(args, { help: HELP }, 1);
+        if (values.help) return help(spec);
+        const topic = positionals[0];
+        if (topic === undefined) console.log(USAGE);
+        else if (topic === "start") return start(["--help"]);
+        else if (COMMANDS[topic] !== undefined) console.log(COMMANDS[topic].usage);
+        else throw new UsageError(`unknown command '${topic}'`);
         return 0;
-      default:
-        console.error(`vkmem: unknown command '${command}'\n\n${USAGE}`);
-        return 2;
+      }
+      case "info": {
+        const { values } = parseCommandLine(args, INFO_OPTIONS);
+        if (values.help) return help(spec);
+        const { info } = await import("./info.js");
+        return info({
+          json: values.json === true,
+          noDump: values["no-dump"] === true,
+          validation: values.validation === true,
+          ...(typeof values["dump-json"] === "string" ? { dumpJson: values["dump-json"] } : {}),
+        });
+      }
+      case "vis": {
+        const { values, positionals } = parseCommandLine(args, VIS_OPTIONS, 1);
+        if (values.help) return help(spec);
+        if (positionals.length === 0) throw new UsageError("missing the dump file (DUMP.json)");
+        if (typeof values.output !== "string") throw new UsageError("missing -o MAP.png (the PNG to write)");
+        const width = wholeNumber("width", values.width, undefined, 64, 16384);
+        const { vis } = await import("./vis.js");
+        return vis({ input: positionals[0]!, output: values.output, ...(width === undefined ? {} : { width }) });
+      }
     }
   } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`vkmem ${command}: ${e.message}\n\n${spec.usage}`);
+      return 2;
+    }
     console.error(`vkmem ${command}: ${(e as Error).message}`);
     return 1;
   }
+  return 0;
+}
+
+function help(spec: Command): number {
+  console.log(spec.usage);
+  return 0;
+}
+
+/**
+ * `vkmem start`: the VMA sample with its own options. From an installed package, and without `--out`, the
+ * headless picture goes to {@link INSTALLED_SAMPLE_OUT} rather than the sample's default out/, which a game
+ * may use for its own build.
+ */
+async function start(args: string[]): Promise<number> {
+  // The sample lives outside the library (samples/); load it only for this command.
+  const sample = (await import("../../samples/vma-sample/main.js")) as { main(argv: readonly string[]): number };
+  const hasOut = args.some((a) => a === "--out" || a.startsWith("--out="));
+  return sample.main(isInstalledPackage() && !hasOut ? [...args, "--out", INSTALLED_SAMPLE_OUT] : args);
 }

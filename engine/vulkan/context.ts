@@ -26,8 +26,9 @@
 import { DestroyedResourceError, check, describeValue, vkErrorFor } from "../errors.js";
 import { isOptionsObject } from "../checks.js";
 import { isNvkHandle, rawHandle, type NvkHandle } from "./handles.js";
-import { addressOf, nvk, type VkInout } from "./nvk.js";
+import { addressOf, nvk, nvkUnavailable, type VkInout } from "./nvk.js";
 import { Dependents, cascadeReport, registerDevice, reportCascade, unregisterDevice } from "../lifetime.js";
+import { driverMissingError } from "./availability.js";
 
 /** The severity of a validation message, from the debug-utils severity bit. */
 export type ValidationSeverity = "error" | "warning" | "info" | "verbose";
@@ -911,7 +912,9 @@ function createInstance(o: ContextOptions, validation: boolean): InstanceSetup {
   const instance = new nvk.VkInstance();
   forgetCurrent(); // nvk reloads its instance-level pointers on creation
   try {
-    check(nvk.vkCreateInstance(createInfo, null, instance), "vkCreateInstance");
+    const result = nvk.vkCreateInstance(createInfo, null, instance);
+    if (result === -9) throw driverMissingError("vkCreateInstance");
+    check(result, "vkCreateInstance");
   } finally {
     if (syncByEnvironment) {
       if (layerEnablesBefore === undefined) delete process.env.VK_LAYER_ENABLES;
@@ -958,6 +961,8 @@ function readLimits(props: any): DeviceLimits {
  */
 export function createContext(options?: ContextOptions): Context {
   const o = checkOptions(options);
+  const unavailable = nvkUnavailable();
+  if (unavailable !== null) throw unavailable;
   const validation = o.validation === true || o.synchronizationValidation === true;
   const envIndex = deviceIndexFromEnvironment();
   const { instance, apiVersion: instanceApiVersion, extensions: instanceExtensions, messengerInfo, messages } = createInstance(o, validation);
@@ -975,7 +980,7 @@ export function createContext(options?: ContextOptions): Context {
       (c, out) => nvk.vkEnumeratePhysicalDevices(instance, c, out),
       "vkEnumeratePhysicalDevices",
     );
-    if (handles.length === 0) throw vkErrorFor(-9, "vkEnumeratePhysicalDevices", undefined, "no Vulkan device found");
+    if (handles.length === 0) throw driverMissingError("vkEnumeratePhysicalDevices");
     const required = [...(o.deviceExtensions ?? []), ...(o.headless === false ? ["VK_KHR_swapchain"] : [])];
     const surveys = handles.map((h, i) => surveyDevice(i, h, required));
     const survey =

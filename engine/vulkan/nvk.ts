@@ -24,6 +24,8 @@
  * @module
  */
 import { createRequire } from "node:module";
+import type { VulkanUnavailableError } from "../errors.js";
+import { loaderMissingError } from "./availability.js";
 
 /** nvk's `{ $: number }` out-parameter for counts and 32-bit values (e.g. `vkEnumeratePhysicalDevices`). */
 export interface VkInout {
@@ -50,12 +52,44 @@ function loadQuietly(): any {
   }
 }
 
+let loadFailure: VulkanUnavailableError | null = null;
+
+/**
+ * nvk, or, when it cannot load because the Vulkan loader library is missing, an object whose every member throws
+ * that {@link VulkanUnavailableError}: importing vkmem still works, and `createContext` reports what to install.
+ */
+function loadNvk(): any {
+  try {
+    return loadQuietly();
+  } catch (e) {
+    const readable = loaderMissingError(e, "nvk");
+    if (readable === null) throw e;
+    loadFailure = readable;
+    return new Proxy(
+      {},
+      {
+        get(_target, key) {
+          if (key === "then" || typeof key === "symbol") return undefined;
+          throw readable;
+        },
+      },
+    );
+  }
+}
+
 /**
  * The nvk module: every `vk*` function, `Vk*` struct and handle class and `VK_*` constant of Vulkan 1.1.126.
  *
  * Loaded once at import time and never unloaded. Typed `any`: see the module comment for its conventions.
+ * Where the Vulkan loader is not installed, every member throws the {@link VulkanUnavailableError} that
+ * `nvkUnavailable()` (internal) returns; `createContext` throws it first.
  */
-export const nvk: any = loadQuietly();
+export const nvk: any = loadNvk();
+
+/** Why nvk could not be loaded (the Vulkan loader library is missing), or `null` when it is loaded. */
+export function nvkUnavailable(): VulkanUnavailableError | null {
+  return loadFailure;
+}
 
 /**
  * The native address of an ArrayBuffer's memory, e.g. to write into a struct's pointer member by hand.

@@ -15,7 +15,6 @@
  */
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
 import {
   createAllocator,
   createContext,
@@ -29,6 +28,7 @@ import {
   type TextureStreamer,
   type TextureStreamerFrameStatistics,
 } from "../../engine/index.js";
+import { decimalNumber, parseCommandLine, UsageError, wholeNumber } from "../../engine/cli/args.js";
 import { formatBytes } from "../../engine/format.js";
 import { formatFrameTimes } from "../common/frame-timer.js";
 import { finishSample, sampleMain } from "../common/sample-exit.js";
@@ -75,47 +75,42 @@ export interface StreamingOptions {
   quiet: boolean;
 }
 
-/** Parses `argv`; returns the options, "help", or an error message. */
+/** Parses `argv` with `node:util` parseArgs (engine/cli/args.ts); returns the options, "help", or an error message. */
 export function parseOptions(argv: readonly string[]): StreamingOptions | string {
-  let parsed;
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      options: {
-        headless: { type: "boolean" }, window: { type: "boolean" }, frames: { type: "string" }, settle: { type: "string" },
-        time: { type: "string" }, out: { type: "string" }, width: { type: "string" }, height: { type: "string" },
-        budget: { type: "string" }, "upload-budget": { type: "string" }, panels: { type: "string" },
-        validation: { type: "boolean" }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" },
-      },
-    }).values;
-  } catch (error) {
-    return (error as Error).message;
+    return parseStreamingOptions(argv);
+  } catch (e) {
+    if (e instanceof UsageError) return e.message;
+    throw e;
   }
+}
+
+function parseStreamingOptions(argv: readonly string[]): StreamingOptions | "help" {
+  const parsed = parseCommandLine(argv, {
+    headless: { type: "boolean" }, window: { type: "boolean" }, frames: { type: "string", value: "N" },
+    settle: { type: "string", value: "N" }, time: { type: "string", value: "T" }, out: { type: "string", value: "FILE" },
+    width: { type: "string", value: "W" }, height: { type: "string", value: "H" }, budget: { type: "string", value: "MIB" },
+    "upload-budget": { type: "string", value: "MIB" }, panels: { type: "string", value: "N" },
+    validation: { type: "boolean" }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" },
+  }).values as Record<string, string | boolean | undefined>;
   if (parsed.help) return "help";
-  if (parsed.headless && parsed.window) return "--headless and --window exclude each other";
-  const whole = (name: string, text: string | undefined, fallback: number, min = 1, max = 1e9): number | string => {
-    if (text === undefined) return fallback;
-    const n = Number(text);
-    return /^\d+$/.test(text) && n >= min && n <= max ? n : `--${name} needs a whole number from ${min} to ${max}, got ${text}`;
-  };
+  if (parsed.headless && parsed.window) throw new UsageError("--headless and --window exclude each other");
   const o = {
-    frames: parsed.frames === undefined ? undefined : whole("frames", parsed.frames, 0),
-    settle: whole("settle", parsed.settle, 40),
-    width: whole("width", parsed.width, 960, 1, 16384),
-    height: whole("height", parsed.height, 540, 1, 16384),
-    budgetMiB: whole("budget", parsed.budget, 128, 8, 1 << 20),
-    uploadBudgetMiB: whole("upload-budget", parsed["upload-budget"], 8, 1, 1024),
-    panels: whole("panels", parsed.panels, PANEL_COUNT, 1, 100000),
+    frames: wholeNumber("frames", parsed.frames, undefined),
+    settle: wholeNumber("settle", parsed.settle, 40),
+    width: wholeNumber("width", parsed.width, 960, 1, 16384),
+    height: wholeNumber("height", parsed.height, 540, 1, 16384),
+    budgetMiB: wholeNumber("budget", parsed.budget, 128, 8, 1 << 20),
+    uploadBudgetMiB: wholeNumber("upload-budget", parsed["upload-budget"], 8, 1, 1024),
+    panels: wholeNumber("panels", parsed.panels, PANEL_COUNT, 1, 100000),
   };
-  for (const v of Object.values(o)) if (typeof v === "string") return v;
-  const time = parsed.time === undefined ? 0 : Number(parsed.time);
-  if (!Number.isFinite(time) || time < 0) return `--time needs a number of seconds, got ${parsed.time}`;
+  const time = decimalNumber("time", parsed.time, 0, "a number of seconds", 0)!;
   return {
     mode: parsed.headless ? "headless" : parsed.window ? "window" : "auto",
     frames: o.frames as number | undefined,
     settle: o.settle as number,
     time,
-    out: parsed.out ?? path.join("out", "texture-streaming.png"),
+    out: typeof parsed.out === "string" ? parsed.out : path.join("out", "texture-streaming.png"),
     width: o.width as number,
     height: o.height as number,
     budgetMiB: o.budgetMiB as number,

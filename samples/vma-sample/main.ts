@@ -23,6 +23,7 @@ import {
   type Context,
   type FrameManager,
 } from "../../engine/index.js";
+import { decimalNumber, parseCommandLine, UsageError, wholeNumber } from "../../engine/cli/args.js";
 import { formatFrameTimes } from "../common/frame-timer.js";
 import { finishSample, sampleMain } from "../common/sample-exit.js";
 import { runHeadless } from "../common/headless-loop.js";
@@ -73,72 +74,53 @@ export const USAGE = `usage: vma-sample [--headless | --window] [--frames N] [--
   --quiet            leave out the memory report and the statistics`;
 
 /**
- * Parses `argv` (without node and the script).
+ * Parses `argv` (without node and the script) with `node:util` parseArgs (engine/cli/args.ts).
  * @returns the options, or a string: the error message (usage problems) or "help".
  */
 export function parseArgs(argv: readonly string[]): SampleOptions | string {
-  const o: SampleOptions = { mode: "auto", out: path.join("out", "vma-sample.png"), width: 800, height: 600, validation: false, resizes: [], pauseAfter: [], quiet: false };
-  const positive = (flag: string, text: string | undefined, max = 1e9): number | string => {
-    const n = Number(text);
-    return text !== undefined && /^\d+$/.test(text) && n >= 1 && n <= max ? n : `${flag} needs a whole number from 1 to ${max}, got ${text ?? "nothing"}`;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const next = (): string | undefined => argv[++i];
-    let v: number | string;
-    switch (a) {
-      case "--headless":
-      case "--window":
-        if (o.mode !== "auto" && o.mode !== a.slice(2)) return "--headless and --window exclude each other";
-        o.mode = a.slice(2) as "headless" | "window";
-        break;
-      case "--frames":
-        if (typeof (v = positive(a, next())) === "string") return v;
-        o.frames = v;
-        break;
-      case "--width":
-      case "--height":
-        if (typeof (v = positive(a, next(), 16384)) === "string") return v;
-        o[a === "--width" ? "width" : "height"] = v;
-        break;
-      case "--time": {
-        const t = next();
-        if (t === undefined || !Number.isFinite(Number(t)) || t.trim() === "") return `--time needs a number of seconds, got ${t ?? "nothing"}`;
-        o.time = Number(t);
-        break;
-      }
-      case "--out": {
-        const f = next();
-        if (f === undefined || f === "") return "--out needs a file name";
-        o.out = f;
-        break;
-      }
-      case "--resize-at": {
-        const m = /^(\d+):(\d+)x(\d+)$/.exec(next() ?? "");
-        if (m === null || Number(m[2]) < 1 || Number(m[3]) < 1) return "--resize-at needs FRAME:WIDTHxHEIGHT, e.g. 100:800x600";
-        o.resizes.push({ atFrame: Number(m[1]), width: Number(m[2]), height: Number(m[3]) });
-        break;
-      }
-      case "--pause-after": {
-        const t = next();
-        if (t === undefined || !/^\d+$/.test(t)) return `--pause-after needs a frame number, got ${t ?? "nothing"}`;
-        o.pauseAfter.push(Number(t));
-        break;
-      }
-      case "--validation":
-        o.validation = true;
-        break;
-      case "--quiet":
-        o.quiet = true;
-        break;
-      case "--help":
-      case "-h":
-        return "help";
-      default:
-        return `unknown argument ${a}`;
+  try {
+    const { values: v } = parseCommandLine(argv, {
+      headless: { type: "boolean" },
+      window: { type: "boolean" },
+      frames: { type: "string", value: "N" },
+      time: { type: "string", value: "T" },
+      out: { type: "string", value: "FILE" },
+      width: { type: "string", value: "W" },
+      height: { type: "string", value: "H" },
+      validation: { type: "boolean" },
+      "resize-at": { type: "string", value: "N:WxH", multiple: true },
+      "pause-after": { type: "string", value: "N", multiple: true },
+      quiet: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    });
+    if (v.help) return "help";
+    if (v.headless && v.window) return "--headless and --window exclude each other";
+    if (v.out === "") return "--out needs a file name";
+    const o: SampleOptions = {
+      mode: v.headless ? "headless" : v.window ? "window" : "auto",
+      out: typeof v.out === "string" ? v.out : path.join("out", "vma-sample.png"),
+      width: wholeNumber("width", v.width, 800, 1, 16384),
+      height: wholeNumber("height", v.height, 600, 1, 16384),
+      validation: v.validation === true,
+      resizes: [],
+      pauseAfter: [],
+      quiet: v.quiet === true,
+    };
+    const frames = wholeNumber("frames", v.frames, undefined);
+    if (frames !== undefined) o.frames = frames;
+    const time = decimalNumber("time", v.time, undefined, "a number of seconds");
+    if (time !== undefined) o.time = time;
+    for (const text of (v["resize-at"] ?? []) as string[]) {
+      const m = /^(\d+):(\d+)x(\d+)$/.exec(text);
+      if (m === null || Number(m[2]) < 1 || Number(m[3]) < 1) return `--resize-at needs FRAME:WIDTHxHEIGHT, e.g. 100:800x600, got '${text}'`;
+      o.resizes.push({ atFrame: Number(m[1]), width: Number(m[2]), height: Number(m[3]) });
     }
+    for (const text of (v["pause-after"] ?? []) as string[]) o.pauseAfter.push(wholeNumber("pause-after", text, 0, 0));
+    return o;
+  } catch (e) {
+    if (e instanceof UsageError) return e.message;
+    throw e;
   }
-  return o;
 }
 
 /** Whether the options ask for a window (auto: when DISPLAY is set). */

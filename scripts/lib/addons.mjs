@@ -1,0 +1,117 @@
+// Building vkmem's two native addons from source: what the repository's set-up step (scripts/setup.mjs), the
+// prebuilt packaging (scripts/prebuild.mjs) and a consumer's install without a matching prebuilt
+// (scripts/install.mjs) share. Both addons come from binding.gyp: build/Release/vkmem.node and, with VMA's
+// debug margins, corruption detection and fill patterns, build/Release/vkmem_debug.node; make -j builds the two
+// in parallel. Nothing here installs system packages: a missing tool is reported, with what provides it.
+
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/** The two builds, relative to the package root. */
+export const ADDONS = ['build/Release/vkmem.node', 'build/Release/vkmem_debug.node'];
+
+/** The prebuilt layout node-gyp-build reads (prebuildify's): prebuilds/<platform>-<arch>/<name>.napi.node. */
+export function prebuiltPaths(root, platform = process.platform, arch = process.arch) {
+  const dir = path.join(root, 'prebuilds', `${platform}-${arch}`);
+  return [path.join(dir, 'vkmem.napi.node'), path.join(dir, 'vkmem_debug.napi.node')];
+}
+
+export function which(cmd) {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const p = path.join(dir, cmd);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      if (fs.statSync(p).isFile()) return p;
+    } catch {
+      /* not here */
+    }
+  }
+  return null;
+}
+
+export function tail(text, lines = 30) {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/** node-gyp as [command, leading args], or null: npm's own first, then beside npm or node, then on PATH. */
+export function findNodeGyp() {
+  const candidates = [];
+  // npm tells its scripts where its own node-gyp is.
+  if (process.env.npm_config_node_gyp) candidates.push(process.env.npm_config_node_gyp);
+  // Beside the npm that runs us: <npm>/bin/npm-cli.js -> <npm>/node_modules/node-gyp/bin/node-gyp.js
+  if (process.env.npm_execpath) {
+    candidates.push(path.resolve(path.dirname(process.env.npm_execpath), '../node_modules/node-gyp/bin/node-gyp.js'));
+  }
+  // Beside npm on PATH.
+  const npm = which('npm');
+  if (npm) {
+    try {
+      candidates.push(path.resolve(path.dirname(fs.realpathSync(npm)), '../node_modules/node-gyp/bin/node-gyp.js'));
+    } catch {
+      /* dangling */
+    }
+  }
+  // Beside node: <prefix>/lib/node_modules/npm/node_modules/node-gyp
+  const prefix = path.dirname(path.dirname(process.execPath));
+  candidates.push(path.join(prefix, 'lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js'));
+  for (const c of candidates) if (c.endsWith('.js') && fs.existsSync(c)) return [process.execPath, [c]];
+  const onPath = which('node-gyp');
+  return onPath ? [onPath, []] : null;
+}
+
+/** The build tools node-gyp needs that are not on PATH, each with what provides it. */
+export function missingBuildTools() {
+  const missing = [];
+  if (!which('c++') && !which('g++') && !which('clang++')) missing.push('a C++17 compiler (Debian/Ubuntu: g++)');
+  if (!which('make')) missing.push('make');
+  if (!which('python3') && !which('python')) missing.push('python3');
+  if (!findNodeGyp()) missing.push("node-gyp (comes with npm; or 'npm install -g node-gyp')");
+  return missing;
+}
+
+/**
+ * Runs node-gyp (configure when needed, then build) in `root`. Returns null on success, else a message saying
+ * why, with the first compiler errors; the whole output goes to build/node-gyp.log.
+ */
+export function buildAddons(root) {
+  const gyp = findNodeGyp();
+  if (!gyp) return "node-gyp not found (neither npm's own nor on PATH)";
+  const [cmd, pre] = gyp;
+  // Configure when there is no Makefile yet or binding.gyp changed since. Not `rebuild`: its `clean` deletes
+  // all of build/, shaders included.
+  const mtime = (p) => {
+    try {
+      return fs.statSync(path.join(root, p)).mtimeMs;
+    } catch {
+      return -1;
+    }
+  };
+  const makefile = mtime('build/Makefile');
+  const configure = makefile < 0 || mtime('binding.gyp') > makefile || mtime('build/config.gypi') < 0;
+  const argv = [...pre, ...(configure ? ['configure', 'build'] : ['build'])];
+  const prefix = path.dirname(path.dirname(process.execPath));
+  if (fs.existsSync(path.join(prefix, 'include/node/node_api.h'))) argv.push(`--nodedir=${prefix}`);
+  const jobs = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  argv.push('-j', String(Math.max(1, jobs)));
+  const r = spawnSync(cmd, argv, { cwd: root, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? r.error.message : ''}`;
+  if (r.error || r.status !== 0) {
+    // make -j interleaves its jobs' output: the first compiler errors say more than the tail alone.
+    const log = path.join(root, 'build/node-gyp.log');
+    fs.mkdirSync(path.dirname(log), { recursive: true });
+    fs.writeFileSync(log, out);
+    const errors = out.split('\n').filter((l) => /\berror\b|No rule to make/.test(l) && !/^gyp ERR!/.test(l));
+    const why = r.signal ? `killed by ${r.signal}` : `exit status ${r.status}`;
+    return (
+      `node-gyp ${argv.slice(pre.length).join(' ')}: ${why}\n` +
+      (errors.length ? `first errors:\n${errors.slice(0, 10).join('\n')}\n` : '') +
+      `last lines:\n${tail(out, 20)}\n(full output: build/node-gyp.log)`
+    );
+  }
+  const notBuilt = ADDONS.find((a) => !fs.existsSync(path.join(root, a)));
+  if (notBuilt) return `node-gyp succeeded but ${notBuilt} was not produced (binding.gyp's targets must be "vkmem" and "vkmem_debug")`;
+  return null;
+}

@@ -1,0 +1,69 @@
+/** The `vkmem` command line itself, as a process: --version, --help everywhere, exact usage errors with exit 2. */
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { expect, test } from "vitest";
+
+const vkmem = (...args: string[]) => spawnSync(process.execPath, ["bin/vkmem.js", ...args], { encoding: "utf8" });
+const version = (JSON.parse(readFileSync("package.json", "utf8")) as { version: string }).version;
+
+test("--version and -v print the package's version", () => {
+  for (const flag of ["--version", "-v"]) {
+    const r = vkmem(flag);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`vkmem ${version}\n`);
+  }
+});
+
+test("no command prints the usage on stderr with exit 2; --help and help print it on stdout with exit 0", () => {
+  const none = vkmem();
+  expect(none.status).toBe(2);
+  expect(none.stdout).toBe("");
+  expect(none.stderr).toMatch(/^vkmem: no command given\n\nusage: vkmem <command> \[options\]/);
+  for (const args of [["--help"], ["-h"], ["help"]]) {
+    const r = vkmem(...args);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^usage: vkmem <command> \[options\]\n/);
+    for (const c of ["info", "vis", "start", "help"]) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, "m"));
+  }
+});
+
+test("every subcommand has --help (and help COMMAND), with its own options", () => {
+  const expected: Record<string, RegExp> = {
+    info: /^usage: vkmem info \[--json\] \[--no-dump\] \[--validation\] \[--dump-json FILE\]\n/,
+    vis: /^usage: vkmem vis DUMP\.json -o MAP\.png \[--width N\]\n/,
+    start: /^usage: vma-sample \[--headless \| --window\]/,
+    help: /^usage: vkmem help \[COMMAND\]\n/,
+  };
+  for (const [command, usage] of Object.entries(expected)) {
+    for (const args of [[command, "--help"], [command, "-h"], ["help", command]]) {
+      const r = vkmem(...args);
+      expect({ args, status: r.status, stderr: r.stderr }).toEqual({ args, status: 0, stderr: "" });
+      expect(r.stdout).toMatch(usage);
+    }
+  }
+});
+
+test("wrong command lines: the exact message, the command's usage, exit 2", () => {
+  const cases: Array<[string[], string]> = [
+    [["bogus"], "vkmem: unknown command 'bogus'\n\nusage: vkmem <command>"],
+    [["info", "--bogus"], "vkmem info: unknown argument --bogus\n\nusage: vkmem info "],
+    [["info", "--dump-json"], "vkmem info: --dump-json needs a value (FILE)\n\nusage: vkmem info "],
+    [["info", "--dump-json", "--json"], "vkmem info: --dump-json needs a value (FILE)\n"],
+    [["info", "--json=yes"], "vkmem info: --json takes no value\n"],
+    [["info", "extra"], "vkmem info: unexpected argument 'extra'\n"],
+    [["vis", "d.json", "-o"], "vkmem vis: --output needs a value (MAP.png)\n\nusage: vkmem vis "],
+    [["vis", "d.json", "-o", "m.png", "--width"], "vkmem vis: --width needs a value (N)\n"],
+    [["vis", "d.json", "-o", "m.png", "--width", "wide"], "vkmem vis: --width needs a whole number from 64 to 16384, got wide\n"],
+    [["vis", "d.json", "-o", "m.png", "--width", "10"], "vkmem vis: --width needs a whole number from 64 to 16384, got 10\n"],
+    [["vis", "a.json", "b.json", "-o", "m.png"], "vkmem vis: unexpected argument 'b.json'\n"],
+    [["help", "bogus"], "vkmem help: unknown command 'bogus'\n"],
+    [["start", "--frames"], "vma-sample: --frames needs a value (N)\n\nusage: vma-sample "],
+    [["start", "--frames", "many"], "vma-sample: --frames needs a whole number from 1 to 1000000000, got many\n"],
+    [["start", "--bogus"], "vma-sample: unknown argument --bogus\n"],
+  ];
+  for (const [args, message] of cases) {
+    const r = vkmem(...args);
+    expect({ args, status: r.status, stdout: r.stdout }).toEqual({ args, status: 2, stdout: "" });
+    expect(r.stderr.startsWith(message), `${args.join(" ")}: ${r.stderr}`).toBe(true);
+  }
+});
