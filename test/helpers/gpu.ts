@@ -42,6 +42,9 @@ export async function withValidationCheck<T>(context: Context, fn: () => T | Pro
 /** Whether GPU tests run with the validation layer: everywhere but Windows, where none is installed (see above). */
 export const validationAvailable = process.platform !== "win32";
 
+/** A sample program's `--validation` flag where {@link validationAvailable}, else nothing. */
+export const validationArgs: readonly string[] = validationAvailable ? ["--validation"] : [];
+
 let toldNoValidation = false;
 
 /** What {@link useGpuContext} returns: the context, available inside tests and hooks once beforeAll has run. */
