@@ -16,7 +16,8 @@
 //   few lines of C forwarding to BCryptGenRandom, built with MinGW into the prefix's system32.
 // The Windows addons are handed to engine/native.ts by VKMEM_ADDON / VKMEM_DEBUG_ADDON (their Windows paths).
 // node.exe's stdout must not be a pipe under Wine (`open EBADF`): vitest writes to .win/vitest.out, printed after.
-// Arguments after `--` go to vitest (e.g. `npm run test:win -- test/memory/dump.test.ts`).
+// Arguments after `--` go to vitest (e.g. `npm run test:win -- test/memory/dump.test.ts`); with `--node` first, the
+// rest is a node.exe command line instead (e.g. `npm run test:win -- --node bin/vkmem.js info`).
 
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -100,6 +101,8 @@ function main() {
     const outFile = path.join(WIN, 'vitest.out');
     fs.rmSync(outFile, { force: true });
     const extra = process.argv.slice(2).filter((a) => a !== '--');
+    const plainNode = extra[0] === '--node';
+    const command = plainNode ? extra.slice(1) : [windowsPath(path.join(ROOT, 'node_modules/vitest/vitest.mjs')), 'run', ...extra];
     const timeout = process.env.VKMEM_WIN_TIMEOUT ?? '1500';
     const env = {
       ...WINE_ENV,
@@ -109,12 +112,12 @@ function main() {
       CI: process.env.CI ?? '',
       NO_COLOR: '1',
     };
-    say(`running vitest under Wine (node.exe ${process.version}, outer timeout ${timeout} s)...`);
+    say(`running ${plainNode ? command.join(' ') : 'vitest'} under Wine (node.exe ${process.version}, outer timeout ${timeout} s)...`);
     const t0 = performance.now();
     const fd = fs.openSync(outFile, 'w');
     const r = spawnSync(
       'timeout',
-      ['-k', '30', timeout, 'xvfb-run', '-a', '-s', '-screen 0 1280x720x24', 'wine', node, windowsPath(path.join(ROOT, 'node_modules/vitest/vitest.mjs')), 'run', ...extra],
+      ['-k', '30', timeout, 'xvfb-run', '-a', '-s', '-screen 0 1280x720x24', 'wine', node, ...command],
       { cwd: ROOT, env, stdio: ['ignore', fd, fd] },
     );
     fs.closeSync(fd);
@@ -126,7 +129,7 @@ function main() {
       console.error(`vkmem test:win: the run under Wine passed the outer timeout (${timeout} s)`);
       return 1;
     }
-    say(`vitest under Wine exited with ${r.status ?? r.signal} after ${seconds} s`);
+    say(`${plainNode ? 'node.exe' : 'vitest'} under Wine exited with ${r.status ?? r.signal} after ${seconds} s`);
     return r.status ?? 1;
   });
 }
