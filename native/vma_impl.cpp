@@ -10,7 +10,7 @@ namespace vkmem {
 // comes here instead, where "%p" becomes "0x%llx", so that dumps read the same on every platform (null is
 // 0x0). Pointers and unsigned long long travel alike through varargs on the 64-bit ABIs vkmem builds for.
 int FormatForVma(char* out, size_t size, const char* format, ...) {
-  char rewritten[256];
+  char rewritten[1024];  // VMA's formats are short (its leak reports, the longest, are about 100 characters)
   const char* use = format;
   if (std::strstr(format, "%p") != nullptr && std::strlen(format) * 3 < sizeof rewritten) {
     char* w = rewritten;

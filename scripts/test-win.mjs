@@ -20,7 +20,6 @@
 // rest is a node.exe command line instead (e.g. `npm run test:win -- --node bin/vkmem.js info`).
 
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { BuildError, ROOT, WIN, WIN_ADDONS, PREBUILDS, buildWin, ensureAptPackages, npmUnpack, run, say } from './build-win.mjs';
@@ -68,7 +67,6 @@ function installShim() {
 
 /** The Windows twin of each installed package that has a linux-x64 native binding vitest needs. */
 function installBindings() {
-  const require = createRequire(path.join(ROOT, 'package.json'));
   const twins = [
     ['rolldown', '@rolldown/binding-win32-x64-msvc'],
     ['lightningcss', 'lightningcss-win32-x64-msvc'],
@@ -77,7 +75,7 @@ function installBindings() {
   for (const [owner, twin] of twins) {
     let pkg;
     try {
-      pkg = JSON.parse(fs.readFileSync(path.join(path.dirname(require.resolve(`${owner}/package.json`)), 'package.json'), 'utf8'));
+      pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', owner, 'package.json'), 'utf8'));
     } catch {
       continue; // not in this vitest's tree
     }
