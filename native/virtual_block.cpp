@@ -450,7 +450,8 @@ std::string BuddyStatsString(const VirtualBlockSlot& block, bool detailed) {
         const uint64_t ud = node < userData.size() ? userData[node] : 0;
         if (ud != 0) {
           char buf[32];
-          std::snprintf(buf, sizeof buf, "%p", reinterpret_cast<void*>(static_cast<uintptr_t>(ud)));
+          // As VMA's dumps print it (vma_impl.cpp, FormatForVma): 0x2a on every platform, not %p's own form.
+          std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(ud));
           out += ", \"CustomData\": \"";
           out += buf;
           out += "\"";

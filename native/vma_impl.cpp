@@ -1,6 +1,47 @@
 // The one translation unit that compiles VMA's implementation, with the configuration of vma_config.h.
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+
+namespace vkmem {
+
+// VMA prints pointers (the "CustomData" of stats strings, the UserData of leak reports) with "%p", which
+// glibc writes as 0x2a and Windows C runtimes as 000000000000002A. Every snprintf of VMA's implementation
+// comes here instead, where "%p" becomes "0x%llx", so that dumps read the same on every platform (null is
+// 0x0). Pointers and unsigned long long travel alike through varargs on the 64-bit ABIs vkmem builds for.
+int FormatForVma(char* out, size_t size, const char* format, ...) {
+  char rewritten[1024];  // VMA's formats are short (its leak reports, the longest, are about 100 characters)
+  const char* use = format;
+  if (std::strstr(format, "%p") != nullptr && std::strlen(format) * 3 < sizeof rewritten) {
+    char* w = rewritten;
+    for (const char* r = format; *r != '\0'; ++r) {
+      if (r[0] == '%' && r[1] == '%') {
+        *w++ = *r++;
+        *w++ = *r;
+      } else if (r[0] == '%' && r[1] == 'p') {
+        std::memcpy(w, "0x%llx", 6);
+        w += 6;
+        ++r;
+      } else {
+        *w++ = *r;
+      }
+    }
+    *w = '\0';
+    use = rewritten;
+  }
+  va_list args;
+  va_start(args, format);
+  const int n = std::vsnprintf(out, size, use, args);
+  va_end(args);
+  return n;
+}
+
+}  // namespace vkmem
+
+#define snprintf ::vkmem::FormatForVma
 #define VMA_IMPLEMENTATION
 #include "vma_config.h"
+#undef snprintf
 
 namespace vkmem {
 

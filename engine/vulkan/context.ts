@@ -15,6 +15,11 @@
  *   returning VK_ERROR_EXTENSION_NOT_PRESENT).
  * - `apiVersion` is the version the application may use: the instance's (at most Vulkan 1.3, which VMA is
  *   compiled for), lowered to the physical device's when that is older. Hand exactly this to VMA.
+ * - Portability (macOS over MoltenVK, on paper: see README): when the loader offers VK_KHR_portability_enumeration
+ *   the instance enables it with the ENUMERATE_PORTABILITY flag, and a device that offers VK_KHR_portability_subset
+ *   gets it enabled, as the spec requires ({@link portabilityPlan}). Elsewhere neither is offered and nothing changes.
+ * - Vulkan 1.1 is enough: a loader of 1.1 (nvk's own on Windows) gives a 1.1 context, where buffer device address
+ *   and maintenance4 come from their KHR extensions when the device has them; nothing in vkmem needs 1.2 or 1.3.
  * - Validation messages are collected synchronously: the layer calls the messenger from inside the Vulkan call
  *   that caused them, so a message is in `validationMessages` when that call returns. Only warnings and errors are
  *   collected unless `validationVerbose` is set.
@@ -300,6 +305,43 @@ function rawStruct(sType: number, byteLength: number): RawStruct {
 function linkChain(head: { memoryView: DataView } | RawStruct, chain: readonly RawStruct[]): void {
   const views = ["memoryView" in head ? head.memoryView : head.view, ...chain.map((s) => s.view)];
   for (let i = 0; i < views.length; i++) views[i]!.setBigUint64(8, i < chain.length ? chain[i]!.address : 0n, true);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Portability (macOS over MoltenVK; untested there, decided by one pure function tested on Linux)
+
+/** VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR (VK_KHR_portability_enumeration). */
+export const INSTANCE_CREATE_ENUMERATE_PORTABILITY = 0x1;
+
+/** What {@link portabilityPlan} decides for a loader and (once chosen) a device. */
+export interface PortabilityPlan {
+  /** Instance extensions to enable for portability: VK_KHR_portability_enumeration when the loader offers it. */
+  readonly instanceExtensions: readonly string[];
+  /** Bits for VkInstanceCreateInfo::flags: {@link INSTANCE_CREATE_ENUMERATE_PORTABILITY} with that extension. */
+  readonly instanceFlags: number;
+  /**
+   * Device extensions to enable: VK_KHR_portability_subset whenever the device offers it (the spec requires it
+   * then: the device is a portability implementation such as MoltenVK).
+   */
+  readonly deviceExtensions: readonly string[];
+}
+
+/**
+ * Decides the portability extensions and flag from what the loader and the device enumerate. Pure.
+ *
+ * Since Vulkan loader 1.3.216 a portability driver (MoltenVK) is listed only for an instance created with
+ * VK_KHR_portability_enumeration and the ENUMERATE_PORTABILITY flag; where the loader does not offer the
+ * extension (Linux, Windows, older loaders) nothing is added and the instance is created as before.
+ * @param instanceExtensions the loader's instance extensions (vkEnumerateInstanceExtensionProperties).
+ * @param deviceExtensions the chosen device's extensions, or an empty set before a device is chosen.
+ */
+export function portabilityPlan(instanceExtensions: ReadonlySet<string>, deviceExtensions: ReadonlySet<string> = new Set()): PortabilityPlan {
+  const enumeration = instanceExtensions.has("VK_KHR_portability_enumeration");
+  return {
+    instanceExtensions: enumeration ? ["VK_KHR_portability_enumeration"] : [],
+    instanceFlags: enumeration ? INSTANCE_CREATE_ENUMERATE_PORTABILITY : 0,
+    deviceExtensions: deviceExtensions.has("VK_KHR_portability_subset") ? ["VK_KHR_portability_subset"] : [],
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -798,6 +840,7 @@ function planDevice(survey: DeviceSurvey, apiVersion: number, properties2: boole
     if (features.bufferDeviceAddress) chain.push(enable(STYPE_BUFFER_DEVICE_ADDRESS_FEATURES, 32));
     if (features.maintenance4) chain.push(enable(STYPE_MAINTENANCE_4_FEATURES, 24));
   }
+  for (const name of portabilityPlan(new Set(), survey.extensions).deviceExtensions) extensions.add(name);
   for (const name of options.deviceExtensions ?? []) extensions.add(name);
   if (options.headless === false) extensions.add("VK_KHR_swapchain");
   return { extensions: [...extensions], features, chain };
@@ -866,6 +909,8 @@ function createInstance(o: ContextOptions, validation: boolean): InstanceSetup {
     extensions.add("VK_KHR_get_physical_device_properties2");
   }
   if (o.headless === false) extensions.add("VK_KHR_surface");
+  const portability = portabilityPlan(available);
+  for (const e of portability.instanceExtensions) extensions.add(e);
   for (const e of o.instanceExtensions ?? []) extensions.add(e);
   const missing = [...extensions].filter((e) => !available.has(e));
   if (missing.length > 0) {
@@ -888,6 +933,8 @@ function createInstance(o: ContextOptions, validation: boolean): InstanceSetup {
     enabledExtensionCount: extensionList.length,
     ppEnabledExtensionNames: extensionList.length > 0 ? extensionList : null,
   });
+  // flags (after sType and pNext) is a reserved VkFlags in nvk's 1.1.126 headers: written by hand.
+  if (portability.instanceFlags !== 0) createInfo.memoryView.setUint32(16, portability.instanceFlags, true);
   // pNext: the messenger (so that vkCreateInstance/vkDestroyInstance are watched too), after the validation
   // features when synchronization validation goes that way. nvk's setters refuse a longer chain: link by address.
   if (syncByFeature) {

@@ -192,9 +192,15 @@ const WORKLOADS: (Workload & { name: string })[] = [
   { name: "default strategy, mixed frees, 2^42 block, sizes to 2^41 (classes above 31)", seed: 0x9009, steps: 5000, blockSize: 2 ** 42, maxLog2: 41, strategy: "each", order: "mixed", allocatePercent: 55, every: 5 },
 ];
 
+// VMA marks a memory class non-empty with `m_IsFreeBitmap |= 1UL << memClass` (a uint32_t bitmap): with 64-bit longs
+// (Linux) a class of 32 or more sets no bit, which the TS port follows; with Windows' 32-bit longs the shift wraps
+// and marks a wrong class, and VMA's own check `innerFreeMap != 0` then fails. Only free ranges of 2^39 bytes and
+// more reach class 32, so the 2^42 workload compares the two on Linux only.
+const vmaClassesAbove31Differ = (w: { blockSize: number }): boolean => process.platform === "win32" && w.blockSize >= 2 ** 39;
+
 describe("TLSF in TS agrees with VMA's TLSF virtual block, operation by operation", () => {
   for (const w of WORKLOADS) {
-    test(`TlsfAllocator: ${w.name}: ${w.steps} steps`, () => run(bare, w));
-    test(`VirtualBlock "tlsf": ${w.name}: ${w.steps} steps`, () => run(viaVirtualBlock, w));
+    test.skipIf(vmaClassesAbove31Differ(w))(`TlsfAllocator: ${w.name}: ${w.steps} steps`, () => run(bare, w));
+    test.skipIf(vmaClassesAbove31Differ(w))(`VirtualBlock "tlsf": ${w.name}: ${w.steps} steps`, () => run(viaVirtualBlock, w));
   }
 });

@@ -10,9 +10,10 @@ import {
   VK_BUFFER_USAGE_TRANSFER_DST_BIT,
   VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
 } from "vkmem";
+import { validationAvailable } from "./helpers/gpu.js";
 
 test("import { createContext, createAllocator, MemoryUsage } from 'vkmem' and the seed's example", () => {
-  const context = createContext({ validation: true });
+  const context = createContext({ validation: validationAvailable });
   const allocator = createAllocator(context);
   const { buffer, allocation, allocationInfo } = allocator.createBuffer(
     { size: 16 * 1024, usage: VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT },

@@ -28,7 +28,7 @@ import { parseArgs, wantsWindow } from "../../samples/vma-sample/main.js";
 import { COLOR_OFFSET, FACE_COLORS, PRIMITIVE_RESTART, VERTEX_FLOATS, cubeIndices, cubeVertices } from "../../samples/vma-sample/mesh.js";
 import { CubeRenderer, FIELD_OF_VIEW, FAR, NEAR, ROTATION_SPEED, modelViewProjection } from "../../samples/vma-sample/renderer.js";
 import { TEXTURE_SIZE, stripeTexture } from "../../samples/vma-sample/texture.js";
-import { useGpuContext } from "../helpers/gpu.js";
+import { useGpuContext, validationArgs, validationAvailable } from "../helpers/gpu.js";
 
 const GOLDEN = path.join(import.meta.dirname, "vma-sample.golden.png");
 const GOLDEN_TIME = 1.25;
@@ -194,14 +194,14 @@ test("the compiled program renders headless with validation on: exit 0, zero mes
   const dir = mkdtempSync(path.join(tmpdir(), "vkmem-sample-"));
   try {
     const out = path.join(dir, "frame.png");
-    const text = execFileSync(process.execPath, ["dist/samples/vma-sample/main.js", "--headless", "--validation", "--frames", "5", "--width", "320", "--height", "240", "--time", String(GOLDEN_TIME), "--out", out], { encoding: "utf8" });
+    const text = execFileSync(process.execPath, ["dist/samples/vma-sample/main.js", "--headless", ...validationArgs, "--frames", "5", "--width", "320", "--height", "240", "--time", String(GOLDEN_TIME), "--out", out], { encoding: "utf8" });
     expect(text).toMatch(/^Memory heaps: \d+, memory types: \d+$/m);
     expect(text).toMatch(/^Conclusions:$/m);
     expect(text).toMatch(/^Headless: 5 frame\(s\) of 320x240 at t = 1.25 s written to /m);
     expect(text).toMatch(/^Headless frame time: median [\d.]+ ms\/frame/m);
     expect(text).toMatch(/^Allocator statistics at exit/m);
     expect(text).toMatch(/^Leaks at exit: 0; allocations alive before destroy: 0$/m);
-    expect(text).toMatch(/^Validation messages: 0$/m);
+    if (validationAvailable) expect(text).toMatch(/^Validation messages: 0$/m);
     expect(existsSync(out)).toBe(true);
     const diff = compareImages(readPng(out), readPng(GOLDEN), CHANNEL_TOLERANCE);
     expect(diff.differingPixels).toBeLessThanOrEqual(diff.pixels * MAX_DIFFERING_FRACTION);
@@ -210,7 +210,9 @@ test("the compiled program renders headless with validation on: exit 0, zero mes
   }
 });
 
-test("with DISPLAY set but no X server behind it, the default mode renders headless instead of failing", () => {
+// X11's DISPLAY: Linux only. A Windows process ignores DISPLAY (under Wine the window would open on Wine's display and
+// the run, having no frame limit, would never end).
+test.runIf(process.platform === "linux")("with DISPLAY set but no X server behind it, the default mode renders headless instead of failing", () => {
   const dir = mkdtempSync(path.join(tmpdir(), "vkmem-sample-"));
   try {
     const out = path.join(dir, "frame.png");

@@ -1,0 +1,263 @@
+#!/usr/bin/env node
+// `npm run build:win`: cross-builds the vkmem addons for win32-x64 with MinGW-w64 (POSIX thread model), into
+//   prebuilds/win32-x64/vkmem.napi.node        the normal build
+//   prebuilds/win32-x64/vkmem_debug.napi.node  VKMEM_DEBUG_BUILD (VMA's debug margin, corruption detection, fills)
+//
+// What it takes from where:
+// - sources, include folders, defines and C++ flags: binding.gyp, read here (its comments stripped, then JSON), so
+//   the two builds cannot drift apart; `-DBUILDING_NODE_EXTENSION` is added as node-gyp does on Windows.
+// - Node-API: the npm package node-api-headers (its include/ and def/node_api.def); the import library for
+//   node.exe is made from that .def with x86_64-w64-mingw32-dlltool.
+// - Vulkan: a private copy of the host's /usr/include/vulkan (adding /usr/include itself would pull in glibc's
+//   headers) and an import library for vulkan-1.dll made from a two-symbol .def: VMA is built with dynamic Vulkan
+//   functions (native/vma_config.h), so the addon calls only vkGetInstanceProcAddr and vkGetDeviceProcAddr.
+// - libstdc++, libgcc and winpthread are linked statically; the imports are then checked
+//   (x86_64-w64-mingw32-objdump -p) to be only node.exe, vulkan-1.dll, KERNEL32 and the C runtime.
+//
+// Incremental: each addon is rebuilt only when a hash of its inputs (sources and headers under native/, the VMA
+// header, binding.gyp, the flags, this script, the compiler's version) differs from the one stored beside it.
+// Everything it fetches or builds on the way lives in .win/ (git-ignored). Installs the cross compiler with
+// apt-get when run as root; otherwise says what to install.
+// Flags: --force  rebuild even when nothing changed.
+
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const WIN = path.join(ROOT, '.win');
+export const PREBUILDS = path.join(ROOT, 'prebuilds', 'win32-x64');
+/** The addons this script builds: binding.gyp target name -> file in PREBUILDS. */
+export const WIN_ADDONS = { vkmem: 'vkmem.napi.node', vkmem_debug: 'vkmem_debug.napi.node' };
+
+const NODE_API_HEADERS = 'node-api-headers@1.9.0';
+const CXX = 'x86_64-w64-mingw32-g++-posix';
+const DLLTOOL = 'x86_64-w64-mingw32-dlltool';
+const OBJDUMP = 'x86_64-w64-mingw32-objdump';
+/** DLLs the addon may import (lower case; api-ms-win-crt-* are the UCRT's forwarders). */
+const ALLOWED_IMPORTS = [/^node\.exe$/, /^vulkan-1\.dll$/, /^kernel32\.dll$/, /^msvcrt\.dll$/, /^api-ms-win-crt-[a-z0-9-]+\.dll$/];
+
+export class BuildError extends Error {}
+
+export function say(msg) {
+  console.log(`vkmem win: ${msg}`);
+}
+
+/** The path of `cmd` on PATH (or `cmd` itself when it is an absolute path that exists), else null. */
+export function which(cmd) {
+  if (path.isAbsolute(cmd)) return fs.existsSync(cmd) ? cmd : null;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir && fs.existsSync(path.join(dir, cmd))) return path.join(dir, cmd);
+  }
+  return null;
+}
+
+/** Runs a command, output captured; throws BuildError with its tail when it fails. */
+export function run(cmd, argv, opts = {}) {
+  const r = spawnSync(cmd, argv, { cwd: ROOT, encoding: 'utf8', maxBuffer: 256 << 20, ...opts });
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  if (r.error) throw new BuildError(`${cmd}: ${r.error.message}`);
+  if (r.status !== 0) {
+    const tail = out.trimEnd().split('\n').slice(-30).join('\n');
+    throw new BuildError(`${cmd} ${argv.join(' ')}: ${r.signal ?? `exit status ${r.status}`}\n${tail}`);
+  }
+  return out;
+}
+
+/**
+ * Makes sure the commands in `need` (command or absolute path -> Debian package) are there: apt-get installs the missing packages
+ * when we are root, otherwise a BuildError says what to run.
+ */
+export function ensureAptPackages(need) {
+  const missing = [...new Set(Object.entries(need).filter(([cmd]) => !which(cmd)).map(([, pkg]) => pkg))];
+  if (missing.length === 0) return;
+  const cmd = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+  if (!which('apt-get')) throw new BuildError(`missing ${missing.join(' ')} and no apt-get here: install their equivalents`);
+  if (process.getuid?.() !== 0) throw new BuildError(`missing system packages. Run:\n  sudo apt-get update && sudo ${cmd}\nthen run this again.`);
+  say(`installing ${missing.join(' ')} (apt-get, a minute or two)...`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  try {
+    run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
+  } catch {
+    run('apt-get', ['update', '-qq'], { env }); // stale or absent package lists: refresh once and try again
+    run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
+  }
+  const still = Object.keys(need).filter((c) => !which(c));
+  if (still.length) throw new BuildError(`apt-get succeeded but ${still.join(', ')} still missing`);
+}
+
+/** Unpacks the npm package `spec` (name@version) into `dir` (its `package/` folder's contents), once. */
+export function npmUnpack(spec, dir) {
+  const stamp = path.join(dir, '.spec');
+  if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === spec) return dir;
+  fs.rmSync(dir, { recursive: true, force: true });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vkmem-pack-'));
+  try {
+    say(`fetching ${spec} (npm pack)...`);
+    const name = run('npm', ['pack', spec, '--silent', '--pack-destination', tmp]).trim().split('\n').pop();
+    fs.mkdirSync(dir, { recursive: true });
+    run('tar', ['xzf', path.join(tmp, name), '-C', dir, '--strip-components=1']);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  fs.writeFileSync(stamp, spec);
+  return dir;
+}
+
+/** binding.gyp as an object: gyp is JSON plus # comments (and, in general, trailing commas). */
+export function readBindingGyp() {
+  const text = fs
+    .readFileSync(path.join(ROOT, 'binding.gyp'), 'utf8')
+    .split('\n')
+    .filter((l) => !/^\s*#/.test(l))
+    .join('\n')
+    .replace(/,(\s*[\]}])/g, '$1');
+  return JSON.parse(text);
+}
+
+/** Sources, include folders, defines and C++ flags of one binding.gyp target, as node-gyp would combine them. */
+function targetConfig(gyp, name) {
+  const base = gyp.target_defaults ?? {};
+  const target = gyp.targets.find((t) => t.target_name === name);
+  if (!target) throw new BuildError(`binding.gyp has no target '${name}'`);
+  const list = (key) => [...(base[key] ?? []), ...(target[key] ?? [])];
+  const includes = list('include_dirs').map((dir) => {
+    if (dir.includes('node-addon-api')) return createRequire(path.join(ROOT, 'package.json'))('node-addon-api').include_dir;
+    if (dir.startsWith('<')) throw new BuildError(`binding.gyp: cannot evaluate include_dirs entry ${dir}`);
+    return dir;
+  });
+  const removed = new Set([...(base['cflags_cc!'] ?? []), ...(target['cflags_cc!'] ?? [])]);
+  const flags = list('cflags_cc').filter((f) => !removed.has(f));
+  return { sources: list('sources'), includes, defines: [...list('defines'), 'BUILDING_NODE_EXTENSION'], flags };
+}
+
+function hashInputs(config, compilerVersion) {
+  const h = crypto.createHash('sha256');
+  h.update(JSON.stringify(config));
+  h.update(compilerVersion);
+  h.update(fs.readFileSync(fileURLToPath(import.meta.url)));
+  const files = [
+    ...fs.readdirSync(path.join(ROOT, 'native')).sort().map((n) => path.join('native', n)),
+    'vendor/vma/include/vk_mem_alloc.h',
+  ];
+  for (const f of files) {
+    h.update(f);
+    h.update(fs.readFileSync(path.join(ROOT, f)));
+  }
+  return h.digest('hex');
+}
+
+/** The import libraries (node.exe from node-api-headers' .def, vulkan-1.dll from two symbols) and headers. */
+function prepareToolchainInputs() {
+  const headers = npmUnpack(NODE_API_HEADERS, path.join(WIN, 'node-api-headers'));
+  const lib = path.join(WIN, 'lib');
+  fs.mkdirSync(lib, { recursive: true });
+  const libnode = path.join(lib, 'libnode.a');
+  if (!fs.existsSync(libnode)) run(DLLTOOL, ['-d', path.join(headers, 'def', 'node_api.def'), '-l', libnode, '-D', 'node.exe']);
+  const libvulkan = path.join(lib, 'libvulkan-1.a');
+  if (!fs.existsSync(libvulkan)) {
+    const def = path.join(lib, 'vulkan-1.def');
+    fs.writeFileSync(def, 'LIBRARY vulkan-1.dll\nEXPORTS\nvkGetInstanceProcAddr\nvkGetDeviceProcAddr\n');
+    run(DLLTOOL, ['-d', def, '-l', libvulkan, '-D', 'vulkan-1.dll']);
+  }
+  const vulkanInclude = path.join(WIN, 'include');
+  if (!fs.existsSync(path.join(vulkanInclude, 'vulkan', 'vulkan.h'))) {
+    if (!fs.existsSync('/usr/include/vulkan/vulkan.h')) throw new BuildError('/usr/include/vulkan is missing (Debian package libvulkan-dev; npm run setup installs it)');
+    fs.mkdirSync(vulkanInclude, { recursive: true });
+    for (const d of ['vulkan', 'vk_video']) {
+      if (fs.existsSync(`/usr/include/${d}`)) fs.cpSync(`/usr/include/${d}`, path.join(vulkanInclude, d), { recursive: true });
+    }
+  }
+  return { nodeInclude: path.join(headers, 'include'), vulkanInclude, lib };
+}
+
+/** Compiles the sources two at a time (this machine's usual two cores), then links. */
+async function buildAddon(name, config, inputs, out) {
+  const obj = path.join(WIN, 'obj', name);
+  fs.rmSync(obj, { recursive: true, force: true });
+  fs.mkdirSync(obj, { recursive: true });
+  const cflags = [
+    ...config.flags,
+    ...config.defines.map((d) => `-D${d}`),
+    ...config.includes.map((d) => `-I${path.resolve(ROOT, d)}`),
+    `-I${inputs.nodeInclude}`,
+    `-I${inputs.vulkanInclude}`,
+  ];
+  const { spawn } = await import('node:child_process');
+  const compile = (src) =>
+    new Promise((resolve, reject) => {
+      const o = path.join(obj, `${path.basename(src, '.cpp')}.o`);
+      const child = spawn(CXX, [...cflags, '-c', src, '-o', o], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let text = '';
+      child.stdout.on('data', (d) => (text += d));
+      child.stderr.on('data', (d) => (text += d));
+      child.on('error', (e) => reject(new BuildError(`${CXX}: ${e.message}`)));
+      child.on('exit', (code) => (code === 0 ? resolve({ o, text }) : reject(new BuildError(`${CXX} -c ${src} (${name}) failed:\n${text}`))));
+    });
+  const queue = [...config.sources];
+  const results = [];
+  const worker = async () => {
+    for (let src; (src = queue.shift()) !== undefined; ) results.push(await compile(src));
+  };
+  await Promise.all([worker(), worker()]);
+  const warnings = results.map((r) => r.text).join('').trim();
+  if (warnings) console.log(warnings);
+  const tmpOut = `${out}.tmp`;
+  run(CXX, [
+    '-shared', '-o', tmpOut, ...results.map((r) => r.o).sort(),
+    `-L${inputs.lib}`, '-lnode', '-lvulkan-1',
+    '-static-libgcc', '-static-libstdc++', '-Wl,-Bstatic', '-lwinpthread', '-Wl,-Bdynamic', '-s',
+  ]);
+  checkImports(tmpOut);
+  fs.renameSync(tmpOut, out);
+}
+
+/** The DLLs a PE file imports; throws when any is outside ALLOWED_IMPORTS. */
+export function checkImports(file) {
+  const dlls = [...run(OBJDUMP, ['-p', file]).matchAll(/DLL Name:\s*(\S+)/g)].map((m) => m[1]);
+  const bad = dlls.filter((d) => !ALLOWED_IMPORTS.some((re) => re.test(d.toLowerCase())));
+  if (bad.length) throw new BuildError(`${path.relative(ROOT, file)} imports ${bad.join(', ')} (allowed: node.exe, vulkan-1.dll, KERNEL32, the C runtime)`);
+  return dlls;
+}
+
+/** Builds what is out of date; returns the files in PREBUILDS. */
+export async function buildWin({ force = false } = {}) {
+  ensureAptPackages({ [CXX]: 'g++-mingw-w64-x86-64-posix', [DLLTOOL]: 'binutils-mingw-w64-x86-64', [OBJDUMP]: 'binutils-mingw-w64-x86-64' });
+  if (!fs.existsSync(path.join(ROOT, 'vendor/vma/include/vk_mem_alloc.h')) || !fs.existsSync(path.join(ROOT, 'node_modules/node-addon-api'))) {
+    run(process.execPath, [path.join(ROOT, 'scripts/setup.mjs')], { stdio: 'inherit' });
+  }
+  const gyp = readBindingGyp();
+  const compilerVersion = run(CXX, ['--version']).split('\n')[0];
+  let inputs = null;
+  fs.mkdirSync(PREBUILDS, { recursive: true });
+  const built = [];
+  for (const [name, file] of Object.entries(WIN_ADDONS)) {
+    const config = targetConfig(gyp, name);
+    const out = path.join(PREBUILDS, file);
+    const stamp = path.join(WIN, `${name}.inputs`);
+    const hash = hashInputs(config, compilerVersion);
+    if (!force && fs.existsSync(out) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === hash) {
+      built.push(out);
+      continue;
+    }
+    inputs ??= prepareToolchainInputs();
+    const t0 = performance.now();
+    say(`building ${path.relative(ROOT, out)} (${CXX}, about 30 s)...`);
+    await buildAddon(name, config, inputs, out);
+    fs.writeFileSync(stamp, hash);
+    say(`built ${path.relative(ROOT, out)} in ${((performance.now() - t0) / 1000).toFixed(1)} s; imports ${checkImports(out).join(', ')}`);
+    built.push(out);
+  }
+  return built;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  buildWin({ force: process.argv.includes('--force') }).catch((e) => {
+    console.error(`vkmem build:win failed: ${e instanceof BuildError ? e.message : (e?.stack ?? e)}`);
+    process.exit(1);
+  });
+}
