@@ -10,7 +10,7 @@ import {
   VK_BUFFER_USAGE_TRANSFER_DST_BIT,
   VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
 } from "vkmem";
-import { validationAvailable } from "./helpers/gpu.js";
+import { validationAvailable } from "../helpers/gpu.js";
 
 test("import { createContext, createAllocator, MemoryUsage } from 'vkmem' and the seed's example", () => {
   const context = createContext({ validation: validationAvailable });
