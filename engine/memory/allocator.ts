@@ -242,8 +242,22 @@ const handleCells = new HandleCellPool();
  */
 const knownHandles = new HandleRegistry<Allocation>();
 
-/** The allocators alive in this process (few), to name the owner of a live handle found natively. */
-const liveAllocators = new Set<Allocator>();
+/**
+ * The allocators alive in this process (few), to name the owner of a live handle found natively; weakly, so that an
+ * allocator dropped without destroy() is still collected (and reported).
+ */
+const liveAllocators = new Set<WeakRef<Allocator>>();
+
+/** The allocators of {@link liveAllocators} still reachable (dropping the collected ones' entries). */
+function reachableAllocators(): Allocator[] {
+  const out: Allocator[] = [];
+  for (const ref of liveAllocators) {
+    const a = ref.deref();
+    if (a === undefined) liveAllocators.delete(ref);
+    else out.push(a);
+  }
+  return out;
+}
 
 /** VkFormat ranges of Vulkan 1.3 and its registered extensions (core, PVRTC, ASTC HDR, YCbCr, 4444, ...). */
 const FORMAT_RANGES: readonly [number, number][] = [
@@ -331,6 +345,8 @@ export class Allocator {
   private readonly mapped = new Set<Allocation>();
   private readonly pools = new Set<Pool>();
   private readonly stacks: Map<number, string> | null;
+  /** Its entry in the process's list of live allocators (weak: see liveAllocators). */
+  private readonly liveRef = new WeakRef<Allocator>(this);
   private readonly onLeaks: ((leaks: LeakReport[]) => void) | undefined;
   private readonly formatCache = new Map<string, { result: number; props: any }>();
   // Lost allocations (lost-allocations.ts): the frame index, one domain per memory type of the default pools (the
@@ -437,7 +453,7 @@ export class Allocator {
     this.deviceDependents = dependentsOfDevice(rawHandle(source.device));
     this.deviceDependents?.add(this);
     watch(this, "Allocator", this.label, creationStack(this.stacks !== null));
-    liveAllocators.add(this);
+    liveAllocators.add(this.liveRef);
   }
 
   /** @internal What reports and errors call it: "Allocator 'label'". */
@@ -584,10 +600,11 @@ export class Allocator {
       ownerAllocator = bound.allocator;
       ownerName = bound.label ?? null;
     } else {
-      for (const addon of new Set([...liveAllocators].map((a) => a._native))) {
+      const allocators = reachableAllocators();
+      for (const addon of new Set(allocators.map((a) => a._native))) {
         const found = addon.findResource(raw);
         if (found === null) continue;
-        ownerAllocator = [...liveAllocators].find((a) => a._native === addon && a._handle === found.allocator);
+        ownerAllocator = allocators.find((a) => a._native === addon && a._handle === found.allocator);
         ownerName = found.name;
         break;
       }
@@ -1404,7 +1421,7 @@ export class Allocator {
     unwatch(this);
     reportCascade(this._lifetimeName, cascade);
     knownHandles.forget(this);
-    liveAllocators.delete(this);
+    liveAllocators.delete(this.liveRef);
     const { leaks, messages } = this._native.destroyAllocator(h);
     const reports = this._reportLeaks(this._lifetimeName, [...buddyLeaks, ...leaks], messages);
     this.stacks?.clear();

@@ -91,7 +91,7 @@ export type AllocationStrategy = "minMemory" | "minTime" | "minOffset";
 export interface AllocationOptions {
   /**
    * The intent (default {@link MemoryUsage.Auto}; Unknown with a pool; for raw memory, which VMA cannot give an
-   * Auto usage, GpuOnly, or CpuToGpu / GpuToCpu with hostAccess: see {@link defaultRawMemoryUsage}).
+   * Auto usage: GpuOnly without hostAccess, CpuToGpu with 'sequentialWrite', GpuToCpu with 'random').
    */
   usage?: MemoryUsage;
   /** How the CPU accesses the memory; required for mapping with the Auto intents. */

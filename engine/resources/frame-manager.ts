@@ -304,10 +304,15 @@ interface Slot {
  * @throws TypeError for a bad argument or an unknown option; RangeError when `framesInFlight` is not 2 or 3.
  * @throws DestroyedResourceError when the context or the allocator is destroyed.
  * @throws VkError when creating the fences or command pools fails.
+ * @throws Error when `allocator` already has a live FrameManager: its frame index, by which lost allocations are
+ *   judged, is one manager's frame number.
  */
 export function createFrameManager(context: Context, allocator: Allocator, options?: FrameManagerOptions): FrameManager {
   return new FrameManager(context, allocator, options);
 }
+
+/** The live FrameManager of each Allocator: there is at most one. */
+const managerOfAllocator = new WeakMap<Allocator, FrameManager>();
 
 /**
  * N frames in flight on one queue, with a release queue retired by their fences. See the module comment.
@@ -386,6 +391,15 @@ export class FrameManager implements ResourceOwner {
     if (rawHandle(allocator.device) !== rawHandle(device)) {
       throw new TypeError(`${op}: allocator${allocator.label ? ` '${allocator.label}'` : ""} was made over another device than the context's`);
     }
+    // The allocator's frame index is its manager's frame number, and lost allocations are judged by it: a second
+    // manager would move it back and forth, and eviction would free what the other's frames in flight still use.
+    const driver = managerOfAllocator.get(allocator);
+    if (driver !== undefined && !driver.destroyed) {
+      throw new Error(
+        `${op}: allocator${allocator.label ? ` '${allocator.label}'` : ""} already has ${driver._lifetimeName}: one FrameManager per Allocator ` +
+          "(its frame index, by which lost allocations are judged, is the manager's frame number); destroy that one first or make another allocator",
+      );
+    }
     this.label = options.label;
     this.framesInFlight = framesInFlight;
     this.context = context;
@@ -418,6 +432,7 @@ export class FrameManager implements ResourceOwner {
       throw error;
     }
     this.#transfers = transfers;
+    managerOfAllocator.set(allocator, this);
     this.#slots = slots;
     allocator._dependents.add(this);
     watch(this, "FrameManager", this.label, creationStack(allocator._capturesStacks));
@@ -1118,6 +1133,12 @@ export class FrameManager implements ResourceOwner {
       const result = nvk.vkWaitForFences(this.#device, pending.length, pending, true, NO_TIMEOUT);
       if (strict) check(result, "vkWaitForFences", this.label);
     }
+    // A download-only submission made between frames may use what the serials about to retire release.
+    try {
+      this.#transfers.waitFlush();
+    } catch (e) {
+      if (strict) throw e;
+    }
     this.#completedSerial = this.#submittedSerial;
   }
 
@@ -1240,6 +1261,7 @@ export class FrameManager implements ResourceOwner {
       }
     }
     this.allocator._dependents.delete(this);
+    if (managerOfAllocator.get(this.allocator) === this) managerOfAllocator.delete(this.allocator);
     unwatch(this);
     reportCascade(this._lifetimeName, cascade);
     if (error !== null) throw error;

@@ -435,7 +435,7 @@ export class TextureStreamer {
     }
     if (frames.destroyed) throw new DestroyedResourceError("FrameManager", frames.label, op);
     const positive = (name: keyof TextureStreamerOptions, fallback: number | undefined): number | undefined => {
-      const v = options[name] ?? fallback;
+      const v = options[name] === undefined ? fallback : options[name];
       if (v !== undefined && !(typeof v === "number" && Number.isSafeInteger(v) && v > 0)) {
         throw new RangeError(`${op}: option '${name}' must be a positive integer, got ${describeValue(v)}`);
       }

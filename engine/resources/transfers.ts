@@ -58,6 +58,8 @@ const ACCESS_HOST_READ = 0x2000;
 const ACCESS_MEMORY_READ = 0x8000;
 const ACCESS_MEMORY_WRITE = 0x10000;
 const LAYOUT_UNDEFINED = 0;
+const LAYOUT_GENERAL = 1;
+const LAYOUT_PREINITIALIZED = 8;
 const LAYOUT_SHADER_READ = 5;
 const LAYOUT_TRANSFER_SRC = 6;
 const LAYOUT_TRANSFER_DST = 7;
@@ -693,9 +695,14 @@ export class Transfers {
       }
       d.serial = serial;
     }
-    const back = subresources.map(({ texture: t, sub }) =>
-      this.#imageBarrier(t, sub, LAYOUT_TRANSFER_SRC, t._layouts[sub]!, ACCESS_TRANSFER_READ, ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED),
-    );
+    // Back to the layout each had; one that had none yet (UNDEFINED or PREINITIALIZED: marked used, never written)
+    // cannot be transitioned to, so it goes to GENERAL and is tracked there.
+    const back = subresources.map(({ texture: t, sub }) => {
+      const before = t._layouts[sub]!;
+      const after = before === LAYOUT_UNDEFINED || before === LAYOUT_PREINITIALIZED ? LAYOUT_GENERAL : before;
+      t._layouts[sub] = after;
+      return this.#imageBarrier(t, sub, LAYOUT_TRANSFER_SRC, after, ACCESS_TRANSFER_READ, ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
+    });
     nvk.vkCmdPipelineBarrier(cmd, STAGE_TRANSFER, STAGE_HOST | STAGE_ALL, 0, 1, [new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_TRANSFER_WRITE, dstAccessMask: ACCESS_HOST_READ })], 0, null, back.length, back.length > 0 ? back : null);
   }
 

@@ -263,11 +263,12 @@ export interface HandleOwner {
  */
 export class HandleRegistry<T extends HandleOwner> {
   private readonly byObject = new WeakMap<object, T>();
-  private readonly byValue = new Map<HandleKey, T>();
+  // Weakly: an owner dropped without free (and its allocator) stays collectable, for the leak reports.
+  private readonly byValue = new Map<HandleKey, WeakRef<T>>();
 
   /** Records the value `key` as live and owned by `owner` (a resource bound with bind*Memory). */
   track(key: HandleKey, owner: T): void {
-    this.byValue.set(key, owner);
+    this.byValue.set(key, new WeakRef(owner));
   }
 
   /** Records that `object` named the owner's resource, which vkmem destroyed (or will destroy with the owner). */
@@ -278,7 +279,7 @@ export class HandleRegistry<T extends HandleOwner> {
 
   /** The value `key` of `owner` is no longer live (its resource was destroyed or unbound by a free). */
   untrack(key: HandleKey, owner: T): void {
-    if (this.byValue.get(key) === owner) this.byValue.delete(key);
+    if (this.byValue.get(key)?.deref() === owner) this.byValue.delete(key);
   }
 
   /** The gone owner of `object` when it names a Vulkan object vkmem destroyed, else undefined. */
@@ -294,9 +295,8 @@ export class HandleRegistry<T extends HandleOwner> {
 
   /** The live owner of the value `key`, or undefined (dropping a stale entry). */
   liveOwner(key: HandleKey): T | undefined {
-    const owner = this.byValue.get(key);
-    if (owner === undefined) return undefined;
-    if (owner._handle === 0 || owner.destroyed) {
+    const owner = this.byValue.get(key)?.deref();
+    if (owner === undefined || owner._handle === 0 || owner.destroyed) {
       this.byValue.delete(key);
       return undefined;
     }
@@ -305,6 +305,9 @@ export class HandleRegistry<T extends HandleOwner> {
 
   /** Drops every value entry of `allocator` (it is being destroyed: they are all stale from now on). */
   forget(allocator: object): void {
-    for (const [key, owner] of this.byValue) if (owner.allocator === allocator) this.byValue.delete(key);
+    for (const [key, ref] of this.byValue) {
+      const owner = ref.deref();
+      if (owner === undefined || owner.allocator === allocator) this.byValue.delete(key);
+    }
   }
 }

@@ -62,7 +62,7 @@ const INTERNAL = [
   /is not a function/,
   /is not iterable/,
   /is not a constructor/,
-  /detached ArrayBuffer/,
+  /on a detached ArrayBuffer/,
   /Symbol value/,
   /vkmem native:/,
   /Maximum call stack/,
@@ -181,7 +181,8 @@ const SURELY_BAD: Record<ArgKind, readonly HostileKind[]> = {
   string: ["zero", "bigint", "symbol", "object", "nullproto", "array", "boolean", "function"],
   object: ["zero", "string", "bigint", "symbol", "boolean", "throwing"],
   function: ["zero", "string", "bigint", "symbol", "object", "nullproto", "array", "boolean"],
-  handle: ["zero", "negative", "string", "bigint", "symbol", "null", "object", "nullproto", "array", "boolean"],
+  // 0 is the null handle, which frees nothing (vmaVirtualFree(VK_NULL_HANDLE)): not hostile.
+  handle: ["negative", "string", "bigint", "symbol", "null", "object", "nullproto", "array", "boolean"],
   bool: ["zero", "string", "bigint", "symbol", "object", "nullproto", "array"],
 };
 

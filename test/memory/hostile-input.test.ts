@@ -15,6 +15,7 @@ import {
   encodeDumpPicturePng,
   formatStatistics,
   MemoryUsage,
+  nvk,
   parseStatsString,
   parseVirtualBlockStatsString,
   renderDumpPicture,
@@ -42,6 +43,8 @@ let raw: Allocation;
 let pool: Pool;
 let block: VirtualBlock;
 let kept: VirtualAllocation;
+/** A buffer made with nvk and never bound: bindBufferMemory's arguments after it are checked against it. */
+let unbound: InstanceType<typeof nvk.VkBuffer>;
 
 beforeAll(() => {
   context = gpu.context;
@@ -52,6 +55,8 @@ beforeAll(() => {
   pool = allocator.createPool({ memoryTypeIndex: 0 }, { blockSize: 1 << 20, name: "hostile pool" });
   block = createVirtualBlock({ size: 1 << 20, label: "hostile block" });
   kept = block.allocate(100, { userData: 7 });
+  unbound = new nvk.VkBuffer();
+  expect(nvk.vkCreateBuffer(context.device, new nvk.VkBufferCreateInfo({ size: 256, usage: VB, sharingMode: 0 }), null, unbound)).toBe(0);
 });
 
 afterEach(() => everyValue());
@@ -69,6 +74,7 @@ function everyValue(): void {
 }
 
 afterAll(() => {
+  nvk.vkDestroyBuffer(context.device, unbound, null);
   block.free(kept);
   expect(block.destroy()).toEqual([]);
   pool.destroy();
@@ -178,8 +184,8 @@ const allocatorRows = (): HostileRow[] => [
   { name: "allocateMemoryForImage", arg: "image", run: (v) => allocator.allocateMemoryForImage(v) },
   { name: "bindBufferMemory", arg: "allocation", run: (v) => allocator.bindBufferMemory(v as never, witness.buffer) },
   { name: "bindBufferMemory", arg: "buffer", run: (v) => allocator.bindBufferMemory(raw, v) },
-  // -0 is offset 0: valid, and it would bind (the witness's buffer is bound already: not run).
-  { name: "bindBufferMemory", arg: "localOffset", accept: ["negativeZero"], run: (v) => allocator.bindBufferMemory(raw, witness.buffer, v as never) },
+  // -0 is offset 0: valid, and it would bind (not run).
+  { name: "bindBufferMemory", arg: "localOffset", accept: ["negativeZero"], run: (v) => allocator.bindBufferMemory(raw, unbound, v as never) },
   { name: "destroyBuffer", arg: "allocation", run: (v) => allocator.destroyBuffer(null, v as never) },
   { name: "destroyBuffer", arg: "buffer", run: (v) => allocator.destroyBuffer(v, witness.allocation) },
   { name: "freeMemory", arg: "allocation", run: (v) => allocator.freeMemory(v as never) },
