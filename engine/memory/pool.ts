@@ -213,6 +213,11 @@ export class Pool {
    * while it lives or when it was destroyed itself.
    */
   _goneCause: string | undefined = undefined;
+  /**
+   * @internal The lifetime name of the object that made the pool for itself and destroys it ("TextureStreamer
+   * 'x'"), or null: destroy() refuses while it is set, since images of frames in flight may still be in it.
+   */
+  _ownedBy: string | null = null;
 
   /** True once destroyed (by destroy() or with its allocator). */
   get destroyed(): boolean {
@@ -296,10 +301,14 @@ export class Pool {
    * Destroys the pool and its memory blocks. Allocations still in it are reported (returned, and passed to
    * the allocator's `onLeaks` or emitted as one process warning), freed with their buffers and images, and
    * only then is the pool destroyed. A second call does nothing and returns [].
+   * @throws Error for a pool another vkmem object made for itself (a TextureStreamer's): destroy that object.
    */
   destroy(): LeakReport[] {
     const h = this._handle;
     if (h === 0) return [];
+    if (this._ownedBy !== null) {
+      throw new Error(`Pool${this._label !== undefined ? ` '${this._label}'` : ""}.destroy: the pool belongs to ${this._ownedBy}, which destroys it (after the frames that use its images); destroy that instead`);
+    }
     unwatch(this);
     this.allocator._forgetPool(this);
     this._handle = 0;

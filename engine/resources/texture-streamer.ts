@@ -510,12 +510,14 @@ export class TextureStreamer {
       { memoryTypeIndex: this.memoryTypeIndex },
       { blockSize, maxBlockCount: blockCount, minBlockCount: preallocate ? blockCount : 0, frameInUseCount, name: `${this.label} pool` },
     );
+    this.#pool._ownedBy = this._lifetimeName;
     try {
       if (tailBlockCount > 0) {
         this.#tailPool = allocator.createPool(
           { memoryTypeIndex: this.memoryTypeIndex },
           { blockSize: tailBlockSize, maxBlockCount: tailBlockCount, minBlockCount: preallocate ? tailBlockCount : 0, frameInUseCount, name: `${this.label} tail pool` },
         );
+        this.#tailPool._ownedBy = this._lifetimeName;
       }
       if (options.placeholder !== undefined) {
         if (!(options.placeholder instanceof Texture) || options.placeholder.destroyed) {
@@ -528,8 +530,11 @@ export class TextureStreamer {
         this.#ownsPlaceholder = true;
       }
     } catch (error) {
-      this.#pool.destroy();
-      this.#tailPool?.destroy();
+      for (const p of [this.#pool, this.#tailPool]) {
+        if (p === null) continue;
+        p._ownedBy = null;
+        p.destroy();
+      }
       throw error;
     }
     const placeholder = this.#placeholder;
@@ -615,7 +620,7 @@ export class TextureStreamer {
     return this.#placeholder;
   }
 
-  /** The pool the streamed (large) images live in (for statistics; do not allocate from it). */
+  /** The pool the streamed (large) images live in (for statistics; do not allocate from it; it refuses destroy()). */
   get pool(): Pool {
     return this.#live("pool");
   }
@@ -1194,8 +1199,11 @@ export class TextureStreamer {
     this.#tailPool = null;
     // After the images queued above (same or earlier serial, queue order): the pools are empty by then.
     const destroyPools = (): void => {
-      pool.destroy();
-      tailPool?.destroy();
+      for (const p of [pool, tailPool]) {
+        if (p === null) continue;
+        p._ownedBy = null;
+        p.destroy();
+      }
     };
     if (this.frames.destroyed) destroyPools();
     else this.frames.destroyLater(`${this.label} pools`, 0, destroyPools);

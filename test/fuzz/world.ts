@@ -956,7 +956,11 @@ export class World {
   private opDestroyPool(): void {
     const pool = this.pickLive(this.pools);
     if (pool === null) return;
-    if (pool.streamer && !this.allowed("destroy:streamer-pool")) return;
+    if (pool.streamer) {
+      // A streamer's pool is the streamer's to destroy (its images may be in frames in flight): refused.
+      this.call(`destroyPool(${pool.p.label}) [a streamer's]`, { kind: "state", prefix: "Pool" }, () => pool.p.destroy());
+      return;
+    }
     const live = this.allocations.filter((m) => m.alive && m.pool === pool);
     const dropped = this.takeDropped((m) => m.pool === pool);
     const expected = [...live.filter((m) => !m.lost).map((m) => m.name), ...dropped];
