@@ -365,19 +365,25 @@ export class BuddyPool extends Pool {
   constructor(allocator: Allocator, memoryTypeIndex: number, options: PoolOptions, op: string) {
     super(allocator, memoryTypeIndex, options, op);
     const { blockSize } = this;
-    if (!isPowerOfTwo(blockSize)) fail(op, "options.blockSize", "must be a power of two for a buddy pool", options.blockSize);
-    const ignore = options.ignoreBufferImageGranularity === true;
-    const given = options.minNodeSize ?? Math.min(DEFAULT_MIN_NODE_SIZE, blockSize);
-    if (!isPowerOfTwo(given)) fail(op, "options.minNodeSize", "must be a power of two", options.minNodeSize);
-    if (given > blockSize) fail(op, "options.minNodeSize", `must not exceed options.blockSize (${blockSize})`, given);
-    this.ignoreBufferImageGranularity = ignore;
-    this.minNodeSize = ignore ? given : Math.min(blockSize, Math.max(given, allocator.bufferImageGranularity));
+    try {
+      if (!isPowerOfTwo(blockSize)) fail(op, "options.blockSize", "must be a power of two for a buddy pool", options.blockSize);
+      const ignore = options.ignoreBufferImageGranularity === true;
+      const given = options.minNodeSize ?? Math.min(DEFAULT_MIN_NODE_SIZE, blockSize);
+      if (!isPowerOfTwo(given)) fail(op, "options.minNodeSize", "must be a power of two", options.minNodeSize);
+      if (given > blockSize) fail(op, "options.minNodeSize", `must not exceed options.blockSize (${blockSize})`, given);
+      this.ignoreBufferImageGranularity = ignore;
+      this.minNodeSize = ignore ? given : Math.min(blockSize, Math.max(given, allocator.bufferImageGranularity));
+    } catch (e) {
+      unwatch(this); // never handed out: not a leak for the GC safety net to report
+      throw e;
+    }
     this.bLabel = options.name;
     try {
       for (let i = 0; i < this.minBlockCount; ++i) this.addBlock(op, false);
     } catch (e) {
       this.freeBlocks();
       this._handle = 0;
+      unwatch(this);
       throw e;
     }
   }

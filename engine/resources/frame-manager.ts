@@ -391,15 +391,6 @@ export class FrameManager implements ResourceOwner {
     if (rawHandle(allocator.device) !== rawHandle(device)) {
       throw new TypeError(`${op}: allocator${allocator.label ? ` '${allocator.label}'` : ""} was made over another device than the context's`);
     }
-    // The allocator's frame index is its manager's frame number, and lost allocations are judged by it: a second
-    // manager would move it back and forth, and eviction would free what the other's frames in flight still use.
-    const driver = managerOfAllocator.get(allocator);
-    if (driver !== undefined && !driver.destroyed) {
-      throw new Error(
-        `${op}: allocator${allocator.label ? ` '${allocator.label}'` : ""} already has ${driver._lifetimeName}: one FrameManager per Allocator ` +
-          "(its frame index, by which lost allocations are judged, is the manager's frame number); destroy that one first or make another allocator",
-      );
-    }
     this.label = options.label;
     this.framesInFlight = framesInFlight;
     this.context = context;
@@ -416,6 +407,15 @@ export class FrameManager implements ResourceOwner {
       index: 16,
       copy: Math.max(16, limits.optimalBufferCopyOffsetAlignment),
     };
+    // The allocator's frame index is its manager's frame number, and lost allocations are judged by it: a second
+    // manager would move it back and forth, and eviction would free what the other's frames in flight still use.
+    const driver = managerOfAllocator.get(allocator);
+    if (driver !== undefined && !driver.destroyed) {
+      throw new Error(
+        `${op}: allocator${allocator.label ? ` '${allocator.label}'` : ""} already has ${driver._lifetimeName}: one FrameManager per Allocator ` +
+          "(its frame index, by which lost allocations are judged, is the manager's frame number); destroy that one first or make another allocator",
+      );
+    }
     const slots = this.#createSlots(context, framesInFlight);
     const name = this.label ?? "FrameManager";
     const waitSerial = (serial: number): void => this.#waitForSerial(serial);
