@@ -433,7 +433,10 @@ describe("bad input", () => {
       ];
       for (const [call, message] of bad) expect(call).toThrow(message);
       // A resource of another manager (possibly over another device) is refused, never recorded.
-      const other = createFrameManager(context, allocator, { label: "other" });
+      // One manager per allocator: the allocator's frame index is its manager's frame number.
+      expect(() => createFrameManager(context, allocator, { label: "second" })).toThrow(/allocator 'uploads' already has FrameManager: one FrameManager per Allocator/);
+      const otherAllocator = createAllocator(context, { label: "other" });
+      const other = createFrameManager(context, otherAllocator, { label: "other" });
       const foreign = other.createBuffer({ label: "foreign", size: 64, usage: STORAGE });
       const foreignTexture = other.createTexture({ label: "foreign tex", width: 4, height: 4, format: vk.VK_FORMAT_R8G8B8A8_UNORM });
       expect(() => m.upload(foreign, data)).toThrow(/buffer must be a Buffer made by this manager's createBuffer/);
@@ -443,6 +446,7 @@ describe("bad input", () => {
       foreign.destroy();
       foreignTexture.destroy();
       other.destroy();
+      expect(otherAllocator.destroy()).toEqual([]);
       const read = m.download(buffer);
       submitEmptyFrameAndWait(m);
       expect(firstDifference(await read, data)).toBe(-1);
