@@ -372,7 +372,11 @@ export class BuddyPool extends Pool {
       if (!isPowerOfTwo(given)) fail(op, "options.minNodeSize", "must be a power of two", options.minNodeSize);
       if (given > blockSize) fail(op, "options.minNodeSize", `must not exceed options.blockSize (${blockSize})`, given);
       this.ignoreBufferImageGranularity = ignore;
-      this.minNodeSize = ignore ? given : Math.min(blockSize, Math.max(given, allocator.bufferImageGranularity));
+      // In host-visible memory that is not coherent, flush and invalidate work in whole nonCoherentAtomSize units
+      // (VMA aligns its own allocations there to it): nodes never start inside another node's atom.
+      const flags = allocator.memoryTypes[memoryTypeIndex]!.propertyFlags;
+      const atom = (flags & 0x2) !== 0 && (flags & 0x4) === 0 ? allocator.nonCoherentAtomSize : 1;
+      this.minNodeSize = Math.min(blockSize, Math.max(given, atom, ignore ? 1 : allocator.bufferImageGranularity));
     } catch (e) {
       unwatch(this); // never handed out: not a leak for the GC safety net to report
       throw e;
