@@ -234,6 +234,9 @@ export class UploadRing {
       this.#waits++;
       this.#waitOldest(serial);
       if (this.#tryAllocate(this.#current, size, alignment)) return true;
+      // Nothing retired: the oldest bytes belong to a serial not submitted yet (a download-only submission between
+      // frames carries the next frame's uploads under its serial). Waiting again would wait forever.
+      if (this.oldestPendingSerial() === serial) return false;
     }
   }
 
