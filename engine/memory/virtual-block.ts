@@ -415,7 +415,8 @@ export class VirtualBlock {
     const upper = (flags & VirtualAllocationCreateFlags.UPPER_ADDRESS) !== 0;
     if (upper && linear.isRingBuffer) {
       // VMA asserts here ("linear allocator used as double stack while it was already used as ring buffer").
-      throw new Error(`${op}: an upper-address allocation cannot be made while this linear block is used as a ring buffer`);
+      // VMA fails the request; vkmem says why, typed like the pool case (the same rule, checked before VMA).
+      throw new RangeError(`${op}: upperAddress (VIRTUAL_ALLOCATION_CREATE_UPPER_ADDRESS) cannot be used while this linear block is used as a ring buffer`);
     }
     const offset = linear.allocate(size, alignment, upper, userData);
     if (offset >= 0) scratch[Slot.OutVbAllocation] = linear.lastHandle;

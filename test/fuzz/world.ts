@@ -1181,7 +1181,7 @@ export class World {
     const size = this.chance(0.05) && this.allowed("semantics:virtual-too-large") ? v.size + this.int(1, 100) : this.size(Math.max(2, v.size / 4));
     let alignment = 2 ** this.int(0, 8);
     if (this.chance(0.1) && this.allowed("semantics:virtual-alignment-0")) alignment = 0;
-    // An upper-address allocation in a linear block used as a ring buffer is a plain Error today (known-bugs.ts).
+    // An upper-address allocation in a linear block used as a ring buffer is refused with a RangeError.
     const upper = v.algorithm === "linear" && this.chance(0.3) && (!v.freed || this.allowed("virtual:linear-upper-on-ring"));
     const fast = this.chance(0.3);
     const expect: Expect = { kind: "ok", allow: upper ? [OutOfDeviceMemoryError, RangeError] : [OutOfDeviceMemoryError] };
