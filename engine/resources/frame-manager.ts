@@ -311,9 +311,6 @@ export function createFrameManager(context: Context, allocator: Allocator, optio
   return new FrameManager(context, allocator, options);
 }
 
-/** The live FrameManager of each Allocator: there is at most one. */
-const managerOfAllocator = new WeakMap<Allocator, FrameManager>();
-
 /**
  * N frames in flight on one queue, with a release queue retired by their fences. See the module comment.
  *
@@ -409,8 +406,9 @@ export class FrameManager implements ResourceOwner {
     };
     // The allocator's frame index is its manager's frame number, and lost allocations are judged by it: a second
     // manager would move it back and forth, and eviction would free what the other's frames in flight still use.
-    const driver = managerOfAllocator.get(allocator);
-    if (driver !== undefined && !driver.destroyed) {
+    // The allocator's dependents (engine/lifetime.ts) hold its live manager, if any.
+    const driver = allocator._dependents.list().find((d): d is FrameManager => d instanceof FrameManager);
+    if (driver !== undefined) {
       throw new Error(
         `${op}: allocator${allocator.label ? ` '${allocator.label}'` : ""} already has ${driver._lifetimeName}: one FrameManager per Allocator ` +
           "(its frame index, by which lost allocations are judged, is the manager's frame number); destroy that one first or make another allocator",
@@ -432,7 +430,6 @@ export class FrameManager implements ResourceOwner {
       throw error;
     }
     this.#transfers = transfers;
-    managerOfAllocator.set(allocator, this);
     this.#slots = slots;
     allocator._dependents.add(this);
     watch(this, "FrameManager", this.label, creationStack(allocator._capturesStacks));
@@ -1261,7 +1258,6 @@ export class FrameManager implements ResourceOwner {
       }
     }
     this.allocator._dependents.delete(this);
-    if (managerOfAllocator.get(this.allocator) === this) managerOfAllocator.delete(this.allocator);
     unwatch(this);
     reportCascade(this._lifetimeName, cascade);
     if (error !== null) throw error;
