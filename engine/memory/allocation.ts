@@ -102,7 +102,10 @@ export interface MappedRange {
   offset: number;
   /** Size, a multiple of nonCoherentAtomSize unless clamped to the end of the memory block. */
   size: number;
-  /** False when the memory type is HOST_COHERENT, where VMA makes no Vulkan call. */
+  /**
+   * Whether VMA called vkFlushMappedMemoryRanges / vkInvalidateMappedMemoryRanges: only for a HOST_VISIBLE memory type
+   * without HOST_COHERENT. Coherent memory needs no call, and memory the CPU cannot see has nothing to flush.
+   */
   performed: boolean;
 }
 
@@ -435,7 +438,9 @@ export class Allocation {
     const allocOffset = scratch[Slot.OutOffset];
     const blockSize = scratch[Slot.OutBlockSize];
     const dedicated = scratch[Slot.OutDedicated] === 1;
-    const coherent = (this.allocator._native.getMemoryTypeProperties(h) & 0x4) !== 0;
+    // VMA's IsMemoryTypeNonCoherent: HOST_VISIBLE (0x2) without HOST_COHERENT (0x4). Only there are offsets aligned
+    // to nonCoherentAtomSize (VMA's GetMemoryTypeMinAlignment) and a Vulkan call made.
+    const nonCoherent = (this.allocator._native.getMemoryTypeProperties(h) & 0x6) === 0x2;
     const atom = this.allocator.nonCoherentAtomSize;
     const start = Math.floor(offset / atom) * atom;
     let length = Math.ceil((size + (offset - start)) / atom) * atom;
@@ -446,7 +451,7 @@ export class Allocation {
       memOffset = allocOffset + start;
       length = Math.min(length, blockSize - memOffset);
     }
-    return { offset: memOffset, size: length, performed: !coherent };
+    return { offset: memOffset, size: length, performed: nonCoherent };
   }
 
   /** @internal Raw handle of the buffer/image created with it or bound to it, 0n if none. */
