@@ -7,6 +7,8 @@
  *   {@link OutOfHostMemoryError} and {@link DeviceLostError}. {@link vkErrorFor} picks the class for a result.
  * - {@link DestroyedResourceError}: an object was used after its `destroy()` or its parent's (lifecycle misuse, never a
  *   Vulkan error).
+ * - {@link InvalidStateError}: a live object was asked for something its state does not allow now (a frame begun
+ *   twice, an unmap with nothing mapped, a pool destroyed by someone other than its owner). Nothing was changed.
  * - {@link CorruptionError}: an allocator of the debug build found an allocation's margin overwritten.
  * - {@link AllocationLostError}: an allocation that can become lost was made lost and then used.
  * - {@link VmaAssertionError}: one of VMA's internal checks (VMA_ASSERT) failed during a call. vkmem checks every
@@ -189,6 +191,28 @@ export class DestroyedResourceError extends Error {
     this.kind = kind;
     this.label = label;
     this.parent = parent;
+  }
+}
+
+/**
+ * A call came at the wrong moment for a live object: `beginFrame()` while a frame is being recorded, `endFrame()` with
+ * none, `unmap()` of an allocation that is not mapped, `destroy()` of a pool that a TextureStreamer owns, a second
+ * FrameManager over one allocator. The call changed nothing; the message says what the state is and what to call
+ * instead.
+ *
+ * Created by vkmem, never by the user. `object` names the object ("FrameManager 'main'"), `operation` the call.
+ */
+export class InvalidStateError extends Error {
+  /** The object, as messages name it, e.g. "FrameManager 'main'" or "Allocation". */
+  readonly object: string;
+  /** The call that was refused, e.g. "beginFrame". */
+  readonly operation: string;
+
+  constructor(object: string, operation: string, message: string) {
+    super(`${object}.${operation}: ${message}`);
+    this.name = "InvalidStateError";
+    this.object = object;
+    this.operation = operation;
   }
 }
 
