@@ -53,18 +53,19 @@
  *   them through the frame manager's release queue. Destroy the streamer before the frame manager.
  * @module
  */
-import { DestroyedResourceError, OutOfDeviceMemoryError, describeValue } from "../errors.js";
-import { creationStack, lifetimeName, unwatch, watch } from "../lifetime.js";
-import { checkBytes, isDetached, isOptionsObject } from "../checks.js";
-import type { Allocation } from "../memory/allocation.js";
-import type { Allocator, ImageInfo } from "../memory/allocator.js";
-import type { Pool } from "../memory/pool.js";
-import { MemoryPropertyFlags, MemoryUsage } from "../memory/usage.js";
-import { formatInfo, mipExtent, regionBytes, type FormatInfo } from "../vulkan/formats.js";
-import type { NvkHandle } from "../vulkan/handles.js";
-import { nvk } from "../vulkan/nvk.js";
-import type { FrameManager } from "./frame-manager.js";
-import { Texture } from "./texture.js";
+import { DestroyedResourceError, OutOfDeviceMemoryError, describeValue } from "../../errors.js";
+import { creationStack, lifetimeName, unwatch, watch } from "../../lifetime.js";
+import { checkBytes, isDetached, isOptionsObject } from "../../checks.js";
+import type { Allocation } from "../../memory/allocation.js";
+import type { Allocator, ImageInfo } from "../../memory/allocator.js";
+import type { Pool } from "../../memory/pool.js";
+import { MemoryPropertyFlags, MemoryUsage } from "../../memory/usage.js";
+import { formatInfo, mipExtent, regionBytes, type FormatInfo } from "../../vulkan/formats.js";
+import type { NvkHandle } from "../../vulkan/handles.js";
+import { nvk } from "../../vulkan/nvk.js";
+import type { FrameManager } from "../frame-manager.js";
+import { Texture } from "../texture.js";
+import { ALLOCATOR_EXT_MEMORY_BUDGET, FORMAT_R8G8B8A8_UNORM, IMAGE_USAGE_SAMPLED, IMAGE_USAGE_TRANSFER, OBJECT_TYPE_IMAGE_VIEW, VIEW_TYPE_2D } from "../../vulkan/vk.js";
 
 /** Pixels of a mip range: one buffer with the mips one after another (finest first), or one buffer per mip. */
 export type MipData = ArrayBufferView | ArrayBuffer | readonly (ArrayBufferView | ArrayBuffer)[];
@@ -218,12 +219,6 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
 ]);
 const KNOWN_DESC: ReadonlySet<string> = new Set(["label", "width", "height", "format", "mipLevels", "load", "priority"]);
 const MiB = 1024 * 1024;
-const IMAGE_USAGE_SAMPLED = 0x4;
-const IMAGE_USAGE_TRANSFER = 0x1 | 0x2;
-const ALLOCATOR_EXT_MEMORY_BUDGET = 0x8;
-const FORMAT_R8G8B8A8_UNORM = 37;
-const VIEW_TYPE_2D = 1;
-const OBJECT_TYPE_IMAGE_VIEW = 14;
 
 /** One image of a streamed texture: resident, or being filled. */
 class ImageSlot {
