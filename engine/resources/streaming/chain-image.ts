@@ -10,6 +10,7 @@
  * @module
  */
 import type { Allocation } from "../../memory/allocation.js";
+import { ASPECT_COLOR } from "../../vulkan/formats.js";
 import type { NvkHandle } from "../../vulkan/handles.js";
 import { nvk } from "../../vulkan/nvk.js";
 import { OBJECT_TYPE_IMAGE_VIEW, VIEW_TYPE_2D } from "../../vulkan/vk.js";
@@ -90,7 +91,7 @@ export class ChainImage {
       viewType: VIEW_TYPE_2D,
       format: this.texture.format,
       subresourceRange: new nvk.VkImageSubresourceRange({
-        aspectMask: 1,
+        aspectMask: ASPECT_COLOR,
         baseMipLevel: this.uploadedFrom - this.base,
         levelCount: this.mipLevels - this.uploadedFrom,
         baseArrayLayer: 0,

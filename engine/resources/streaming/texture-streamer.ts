@@ -43,7 +43,7 @@ import { isOptionsObject } from "../../checks.js";
 import type { Allocator, ImageInfo } from "../../memory/allocator.js";
 import type { Pool } from "../../memory/pool.js";
 import { MemoryPropertyFlags, MemoryUsage } from "../../memory/usage.js";
-import { formatInfo } from "../../vulkan/formats.js";
+import { ASPECT_COLOR, formatInfo } from "../../vulkan/formats.js";
 import { ALLOCATOR_EXT_MEMORY_BUDGET, FORMAT_R8G8B8A8_UNORM, IMAGE_USAGE_SAMPLED, IMAGE_USAGE_TRANSFER } from "../../vulkan/vk.js";
 import type { FrameManager } from "../frame-manager.js";
 import { Texture } from "../texture.js";
@@ -350,7 +350,7 @@ export class TextureStreamer {
       if (!(Number.isInteger(v) && v >= 1 && v <= 16384)) throw new RangeError(`${op}: desc.${name} must be an integer from 1 to 16384, got ${describeValue(v)}`);
     }
     const info = formatInfo(desc.format);
-    if (info === undefined || info.aspect !== 1) {
+    if (info === undefined || info.aspect !== ASPECT_COLOR) {
       throw new RangeError(`${op}: desc.format must be a colour VkFormat vkmem knows (engine/vulkan/formats.ts), got ${describeValue(desc.format)}`);
     }
     const maxMips = Math.floor(Math.log2(Math.max(desc.width, desc.height))) + 1;
