@@ -130,7 +130,7 @@ function runFrames(context: Context, registered: number, frames: number, warmup:
       // The baseline: one pass over every registration, as a scanning streamer would make each frame.
       const s = performance.now();
       let seen = 0;
-      for (let i = 0; i < textures.length; i++) if (textures[i]!._lastRequest === stats.frameIndex) seen++;
+      for (let i = 0; i < textures.length; i++) if (textures[i]!._residency.lastRequest === stats.frameIndex) seen++;
       const scanUs = (performance.now() - s) * 1000;
       if (seen !== window) throw new Error(`bench streaming: scan saw ${seen} textures requested this frame, expected ${window}`);
       manager.endFrame();

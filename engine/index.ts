@@ -102,7 +102,7 @@ export { UploadRing } from "./resources/upload-ring.js";
 export type { RingBlock, RingPolicy, UploadRingOptions, UploadRingStatistics } from "./resources/upload-ring.js";
 export { formatInfo, knownFormats, regionBytes, mipExtent, ASPECT_COLOR, ASPECT_DEPTH, ASPECT_STENCIL } from "./vulkan/formats.js";
 export type { FormatInfo } from "./vulkan/formats.js";
-export { createTextureStreamer, TextureStreamer, StreamedTexture } from "./resources/texture-streamer.js";
+export { createTextureStreamer, TextureStreamer, StreamedTexture } from "./resources/streaming/index.js";
 export type {
   MipData,
   MipLoader,
@@ -111,4 +111,4 @@ export type {
   TextureShow,
   TextureStreamerFrameStatistics,
   TextureStreamerStatistics,
-} from "./resources/texture-streamer.js";
+} from "./resources/streaming/index.js";

@@ -1,5 +1,5 @@
 /**
- * TextureStreamer (engine/resources/texture-streamer.ts) on real Vulkan, validation and synchronization validation on:
+ * TextureStreamer (engine/resources/streaming/) on real Vulkan, validation and synchronization validation on:
  * registration checks, smallest mips first under the upload budget, partial views, requested mips, eviction under the
  * budget through lost allocations (and re-streaming with the right pixels, read back), resident mip tails (a lost
  * texture shows its tail, read back; a full tail pool loses the least recently used tail; the two pools within their

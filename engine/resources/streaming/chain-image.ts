@@ -1,0 +1,118 @@
+/**
+ * One image of a mip chain: a Texture holding mips [base, mipLevels) of a streamed texture, filled from its smallest
+ * mip up, and the partial view that shows the mips uploaded so far while it is being filled.
+ *
+ * Invariants: `uploadedFrom` only decreases, from mipLevels (nothing uploaded) to `base` (complete); a partial view
+ * exists only for the `uploadedFrom` it was made for (`partialFrom`) and is remade when more mips arrive; the view is
+ * destroyed through the frame manager's release queue after the last frame that used the image, or at once when the
+ * image is being lost (the allocator takes only images unused for frameInUseCount frames, so the GPU is done with
+ * it). The image does not destroy its Texture: the residency that holds it does (engine/resources/streaming/residency.ts).
+ * @module
+ */
+import type { Allocation } from "../../memory/allocation.js";
+import { ASPECT_COLOR } from "../../vulkan/formats.js";
+import type { NvkHandle } from "../../vulkan/handles.js";
+import { nvk } from "../../vulkan/nvk.js";
+import { OBJECT_TYPE_IMAGE_VIEW, VIEW_TYPE_2D } from "../../vulkan/vk.js";
+import type { FrameManager } from "../frame-manager.js";
+import type { Texture } from "../texture.js";
+import type { TextureShow } from "./types.js";
+
+/** What an image needs to make and drop its views: shared by every image of one streamer. */
+export interface ViewContext {
+  readonly frames: FrameManager;
+  readonly device: NvkHandle;
+  /** The streamer's label, for error messages. */
+  readonly label: string;
+}
+
+/** A TextureShow the streamer rewrites in place (show() returns it without allocating). */
+type MutableShow = { -readonly [K in keyof TextureShow]: TextureShow[K] };
+
+/** One image of a mip chain, resident or being filled. Made by the upload scheduler; destroyed by the residency. */
+export class ChainImage {
+  /** The finest mip of the description it holds (its level 0). */
+  readonly base: number;
+  /** The finest mip uploaded so far (mipLevels while none). */
+  uploadedFrom: number;
+  /** Bytes of its allocation (VMA's size). */
+  readonly bytes: number;
+  readonly allocation: Allocation;
+  /** A view over [uploadedFrom, mipLevels) while partial, and the uploadedFrom it was made for. */
+  #partialView: NvkHandle | null = null;
+  #partialFrom = -1;
+  readonly #show: MutableShow;
+
+  constructor(
+    readonly texture: Texture,
+    base: number,
+    readonly mipLevels: number,
+    /** The streamed texture's label, for view names and messages. */
+    readonly label: string,
+    readonly views: ViewContext,
+  ) {
+    this.base = base;
+    this.uploadedFrom = mipLevels;
+    this.allocation = texture.allocation;
+    this.bytes = this.allocation.size;
+    this.#show = { view: texture.view, texture, firstMip: -1, lastMip: mipLevels - 1, placeholder: false };
+  }
+
+  /** Whether every mip from base is uploaded. */
+  get complete(): boolean {
+    return this.uploadedFrom === this.base;
+  }
+
+  /**
+   * What the image shows now: its whole view when complete, else a view over the uploaded mips (made when they
+   * changed). Touches the allocation and marks the texture used by the frame being recorded.
+   * @throws Error when vkCreateImageView fails.
+   */
+  show(): TextureShow {
+    this.allocation.touch();
+    this.texture.markUsed();
+    const show = this.#show;
+    if (this.uploadedFrom === this.base) {
+      show.view = this.texture.view;
+    } else {
+      if (this.#partialFrom !== this.uploadedFrom) this.#remakePartialView();
+      show.view = this.#partialView!;
+    }
+    show.firstMip = this.uploadedFrom;
+    return show;
+  }
+
+  #remakePartialView(): void {
+    this.dropPartialView(false);
+    const { frames, device } = this.views;
+    const view = new nvk.VkImageView();
+    const info = new nvk.VkImageViewCreateInfo({
+      image: this.texture.image,
+      viewType: VIEW_TYPE_2D,
+      format: this.texture.format,
+      subresourceRange: new nvk.VkImageSubresourceRange({
+        aspectMask: ASPECT_COLOR,
+        baseMipLevel: this.uploadedFrom - this.base,
+        levelCount: this.mipLevels - this.uploadedFrom,
+        baseArrayLayer: 0,
+        layerCount: 1,
+      }),
+    });
+    const result = nvk.vkCreateImageView(device, info, null, view);
+    if (result < 0) throw new Error(`TextureStreamer '${this.views.label}': vkCreateImageView for '${this.label}' failed (${result})`);
+    frames.context.setObjectName(OBJECT_TYPE_IMAGE_VIEW, view, `${this.label} mips ${this.uploadedFrom}+`);
+    this.#partialView = view;
+    this.#partialFrom = this.uploadedFrom;
+  }
+
+  /** Destroys the partial view, if any: at once (`now`, the image is being lost) or after the frames that used it. */
+  dropPartialView(now: boolean): void {
+    const view = this.#partialView;
+    if (view === null) return;
+    this.#partialView = null;
+    this.#partialFrom = -1;
+    const { frames, device } = this.views;
+    if (now) nvk.vkDestroyImageView(device, view, null);
+    else frames.destroyLater("partial view", 0, () => nvk.vkDestroyImageView(device, view, null), this.texture.lastUsedSerial);
+  }
+}
