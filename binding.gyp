@@ -13,6 +13,7 @@
       "native/allocator.cpp",
       "native/allocation.cpp",
       "native/corruption.cpp",
+      "native/defragmentation.cpp",
       "native/virtual_block.cpp",
       "native/buddy.cpp",
       "native/buddy_pool.cpp",

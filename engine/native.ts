@@ -121,6 +121,15 @@ export interface NativeVirtualLeak {
 }
 
 /** What native `version()` says about the VMA it was built with, and which build it is. */
+/** VMA's VmaDefragmentationStats, and whether an open pass was ended with its moves ignored. */
+export interface NativeDefragmentationStats {
+  bytesMoved: number;
+  bytesFreed: number;
+  allocationsMoved: number;
+  deviceMemoryBlocksFreed: number;
+  abandonedPass: boolean;
+}
+
 export interface NativeVersion {
   vma: number | null;
   vmaVulkanVersion: number;
@@ -186,6 +195,24 @@ export interface NativeAddon {
   calculatePoolStatistics(pool: number): NativeDetailedStatistics;
   setPoolName(pool: number, name: string | null): void;
   getPoolName(pool: number): string | null;
+  // Defragmentation (native/defragmentation.cpp): VMA 3's pass API over the slot tables.
+  /** Context handle, or the negative VkResult of vmaBeginDefragmentation. `pool` 0: the default pools. */
+  beginDefragmentation(
+    allocator: number,
+    pool: number,
+    algorithmFlags: number,
+    maxBytesPerPass: number,
+    maxAllocationsPerPass: number,
+    maxPlanningMicroseconds: number,
+  ): number;
+  /** null: nothing left to move (no pass open); else [source, destination] allocation handles per move. */
+  beginDefragmentationPass(context: number): Float64Array | null;
+  setDefragmentationMoveOperation(context: number, move: number, operation: 0 | 1 | 2): void;
+  /** The replacement buffer (image) from the scratch description, bound at the destination; kOutResource. */
+  createDefragmentationMoveResource(context: number, move: number, image: boolean): number;
+  /** True when nothing more can be moved. */
+  endDefragmentationPass(context: number): boolean;
+  endDefragmentation(context: number): NativeDefragmentationStats;
   createBuffer(allocator: number): number;
   createImage(allocator: number): number;
   allocateMemory(allocator: number): number;

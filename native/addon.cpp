@@ -119,6 +119,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   allocators.resize(1);   // index 0 is never used: a zero handle is always invalid
   allocations.resize(1);
   pools.resize(1);
+  defrags.resize(1);
   DefineAddon(exports, {
       InstanceMethod<&Addon::Guarded<&Addon::SetScratch>>("setScratch"),
       InstanceMethod<&Addon::Guarded<&Addon::SetErrorFactory>>("setErrorFactory"),
@@ -155,6 +156,12 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
       InstanceMethod<&Addon::Guarded<&Addon::Unmap>>("unmap"),
       InstanceMethod<&Addon::Guarded<&Addon::Flush>>("flush"),
       InstanceMethod<&Addon::Guarded<&Addon::Invalidate>>("invalidate"),
+      InstanceMethod<&Addon::Guarded<&Addon::BeginDefragmentation>>("beginDefragmentation"),
+      InstanceMethod<&Addon::Guarded<&Addon::BeginDefragmentationPass>>("beginDefragmentationPass"),
+      InstanceMethod<&Addon::Guarded<&Addon::SetDefragmentationMoveOperation>>("setDefragmentationMoveOperation"),
+      InstanceMethod<&Addon::Guarded<&Addon::CreateDefragmentationMoveResource>>("createDefragmentationMoveResource"),
+      InstanceMethod<&Addon::Guarded<&Addon::EndDefragmentationPass>>("endDefragmentationPass"),
+      InstanceMethod<&Addon::Guarded<&Addon::EndDefragmentation>>("endDefragmentation"),
       InstanceMethod<&Addon::Guarded<&Addon::CheckCorruption>>("checkCorruption"),
       InstanceMethod<&Addon::Guarded<&Addon::CheckPoolCorruption>>("checkPoolCorruption"),
       InstanceMethod<&Addon::Guarded<&Addon::CorruptedAllocations>>("corruptedAllocations"),
@@ -343,6 +350,8 @@ void Addon::ReleaseAllocationSlot(uint32_t index) {
   s.kind = Kind::Free;
   s.ownsResource = false;
   s.mapCount = 0;
+  s.moving = false;
+  s.defragTemp = false;
   s.generation = s.generation >= kMaxGeneration ? 1 : s.generation + 1;
   s.nextFree = freeAllocationHead;
   freeAllocationHead = index + 1;

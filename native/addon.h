@@ -11,6 +11,7 @@
 
 #include <napi.h>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -100,6 +101,38 @@ struct AllocationSlot {
   uint32_t mapCount = 0;        // our own count of vmaMapMemory calls not yet unmapped
   Kind kind = Kind::Free;
   bool ownsResource = false;    // resource was created by vkmem and is destroyed with the allocation
+  // Defragmentation (defragmentation.cpp): the source of a move in an open pass, or a pass's temporary destination.
+  // Neither may be freed until the pass ends (VMA would then touch a freed allocation).
+  bool moving = false;
+  bool defragTemp = false;
+};
+
+// One move of an open defragmentation pass: VMA's VmaDefragmentationMove, with our slot indices.
+struct DefragMove {
+  uint32_t src = 0;          // allocation slot of the allocation being moved
+  uint32_t tmp = 0;          // allocation slot standing for VMA's dstTmpAllocation
+  uint64_t newResource = 0;  // the replacement buffer/image vkmem created and bound at the destination, if any
+  bool newIsImage = false;
+};
+
+// Wall-clock limit of a pass's planning, read by VMA's break callback (heap-held: its address is given to VMA).
+struct DefragBreak {
+  int64_t startNs = 0;
+  int64_t limitNs = 0;  // 0: no limit
+  bool fired = false;
+};
+
+// A VmaDefragmentationContext (defragmentation.cpp). Owned by its allocator: ended with it or with its pool.
+struct DefragSlot {
+  VmaDefragmentationContext context = VK_NULL_HANDLE;
+  uint32_t generation = 1;
+  uint32_t allocator = 0;  // index into allocators
+  uint32_t pool = 0;       // index into pools; 0: the default pools
+  bool live = false;
+  bool passOpen = false;
+  VmaDefragmentationPassMoveInfo pass = {};
+  std::vector<DefragMove> moves;
+  std::unique_ptr<DefragBreak> breaker;
 };
 
 // Handles are Numbers: generation * 2^24 + index for allocations, the same for allocators.
@@ -130,6 +163,7 @@ class Addon : public Napi::Addon<Addon> {
   uint32_t freeAllocationHead = 0;  // index + 1 of the first free slot; 0: none
   VirtualBlocks virtualBlocks;      // virtual_block.cpp
   std::vector<PoolSlot> pools;
+  std::vector<DefragSlot> defrags;  // defragmentation.cpp; index 0 unused
 
   AllocatorSlot& AllocatorFrom(Napi::Env env, napi_value v, uint32_t* indexOut = nullptr);
   AllocationSlot* AllocationFromNumber(double handle, uint32_t* indexOut);
@@ -192,6 +226,19 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value CalculatePoolStatistics(const Napi::CallbackInfo& info);
   Napi::Value SetPoolName(const Napi::CallbackInfo& info);
   Napi::Value GetPoolName(const Napi::CallbackInfo& info);
+
+  // defragmentation.cpp
+  Napi::Value BeginDefragmentation(const Napi::CallbackInfo& info);
+  Napi::Value BeginDefragmentationPass(const Napi::CallbackInfo& info);
+  Napi::Value SetDefragmentationMoveOperation(const Napi::CallbackInfo& info);
+  Napi::Value CreateDefragmentationMoveResource(const Napi::CallbackInfo& info);
+  Napi::Value EndDefragmentationPass(const Napi::CallbackInfo& info);
+  Napi::Value EndDefragmentation(const Napi::CallbackInfo& info);
+  // Ends every defragmentation of the allocator (poolIndex 0) or of one pool, as if each move of an open pass had
+  // been ignored: run before the allocations they name are freed (pool and allocator destruction).
+  void AbandonDefragmentations(uint32_t allocatorIndex, uint32_t poolIndex);
+  // Commits or abandons the open pass of a context: `abandon` turns every move into IGNORE first.
+  VkResult FinishPass(DefragSlot& d, bool abandon);
 
   // corruption.cpp
   Napi::Value CheckCorruption(const Napi::CallbackInfo& info);

@@ -270,7 +270,11 @@ Napi::Value Addon::BindImageMemory(const Napi::CallbackInfo& info) { return Bind
 // mapped, and frees the memory. JS must have detached its ArrayBuffers over the mapping first.
 Napi::Value Addon::FreeAllocation(Napi::Env env, napi_value arg) {
   uint32_t index = 0;
-  AllocationFrom(env, arg, &index);
+  const AllocationSlot& slot = AllocationFrom(env, arg, &index);
+  if (slot.moving || slot.defragTemp) {
+    throw Napi::Error::New(env, slot.moving ? "vkmem native: the allocation is being moved by an open defragmentation pass"
+                                            : "vkmem native: a defragmentation pass's destination is freed by that pass");
+  }
 #if VMA_DEBUG_MARGIN > 0 && VMA_DEBUG_DETECT_CORRUPTION
   // The debug build: VMA checks the margin as it frees and only asserts; name the allocation instead,
   // free it all the same (the memory is not lost), and throw a CorruptionError.

@@ -130,6 +130,8 @@ Napi::Value Addon::DestroyAllocator(const Napi::CallbackInfo& info) {
   AllocatorSlot& slot = AllocatorFrom(env, info[0], &index);
   Napi::Array leaks = Napi::Array::New(env);
   uint32_t n = 0;
+  // Open defragmentation passes name allocations about to be freed: end them first (their moves ignored).
+  AbandonDefragmentations(index, 0);
   // Buddy-pool resources still alive (TS tears buddy pools down first; this is the backstop): they are bound
   // into memory that is about to go, so they go first.
   for (const auto& [raw, image] : slot.unboundResources) {

@@ -109,6 +109,7 @@ Napi::Value Addon::CreatePool(const Napi::CallbackInfo& info) {
 }
 
 void Addon::DestroyPoolNow(Napi::Env env, uint32_t poolIndex, Napi::Array* leaks) {
+  AbandonDefragmentations(pools[poolIndex].allocator, poolIndex);
   PoolSlot& p = pools[poolIndex];
   uint32_t n = leaks != nullptr ? leaks->Length() : 0;
   for (uint32_t i = 1; i < allocations.size() && p.liveAllocations > 0; ++i) {
