@@ -88,7 +88,7 @@ describe("VMA's defragmentation through the native layer", () => {
   test("a full defragmentation moves allocations, frees blocks, and the CPU copy carries every byte", () => {
     const { live, pattern } = fragment();
     expect(blocks()).toBe(3);
-    const before = new Map(live.map((a) => [a, `${a.deviceMemoryHandle}:${a.offset}`]));
+    const before = new Map(live.map((a) => [a, `${a.info.deviceMemoryHandle}:${a.offset}`]));
     const handleOf = new Map(live.map((a) => [a._handle, a]));
     const { moves, stats } = defragmentByCpu(handleOf);
 
@@ -98,7 +98,7 @@ describe("VMA's defragmentation through the native layer", () => {
     expect(stats.deviceMemoryBlocksFreed).toBeGreaterThanOrEqual(1);
     expect(stats.abandonedPass).toBe(false);
     expect(blocks()).toBe(3 - stats.deviceMemoryBlocksFreed);
-    const moved = live.filter((a) => `${a.deviceMemoryHandle}:${a.offset}` !== before.get(a));
+    const moved = live.filter((a) => `${a.info.deviceMemoryHandle}:${a.offset}` !== before.get(a));
     expect(moved.length).toBe(moves);
     for (const a of live) {
       const words = new Uint32Array(a.map());
@@ -122,11 +122,11 @@ describe("VMA's defragmentation through the native layer", () => {
     expect(pass.length).toBe(4); // maxAllocationsPerPass 2
     const ignored = handleOf.get(pass[0])!;
     const doomed = handleOf.get(pass[2])!;
-    const where = `${ignored.deviceMemoryHandle}:${ignored.offset}`;
+    const where = `${ignored.info.deviceMemoryHandle}:${ignored.offset}`;
     n.setDefragmentationMoveOperation(context, 0, IGNORE);
     n.setDefragmentationMoveOperation(context, 1, DESTROY);
     n.endDefragmentationPass(context);
-    expect(`${ignored.deviceMemoryHandle}:${ignored.offset}`).toBe(where);
+    expect(`${ignored.info.deviceMemoryHandle}:${ignored.offset}`).toBe(where);
     // The destroyed allocation's native slot is gone: its handle is stale now.
     expect(() => n.getAllocationInfo(doomed._handle)).toThrow(/stale or invalid allocation handle/);
     const stats = n.endDefragmentation(context);
@@ -148,10 +148,10 @@ describe("VMA's defragmentation through the native layer", () => {
     expect(() => n.setDefragmentationMoveOperation(context, pass.length / 2, COPY)).toThrow(RangeError);
     expect(() => n.setDefragmentationMoveOperation(context, 0, 3 as 0)).toThrow(/must be 0 \(copy\), 1 \(ignore\) or 2 \(destroy\)/);
     // Ending the whole defragmentation with the pass open ignores its moves: nothing moved, everything still there.
-    const where = live.map((a) => `${a.deviceMemoryHandle}:${a.offset}`);
+    const where = live.map((a) => `${a.info.deviceMemoryHandle}:${a.offset}`);
     const stats = n.endDefragmentation(context);
     expect(stats.abandonedPass).toBe(true);
-    expect(live.map((a) => `${a.deviceMemoryHandle}:${a.offset}`)).toEqual(where);
+    expect(live.map((a) => `${a.info.deviceMemoryHandle}:${a.offset}`)).toEqual(where);
     // The source is free to go once the pass is over.
     for (const a of live) allocator.freeMemory(a);
     expect(allocator.destroy()).toEqual([]);

@@ -1,0 +1,442 @@
+/**
+ * Writes a vkmem trace (./format.ts) to a file as the program runs.
+ *
+ * Records go into one preallocated buffer and reach the file (a synchronous write) at every frame's end, when the
+ * buffer fills, and at close: a crash loses at most what was recorded since the last frame ended (or the last
+ * buffer's worth, for a frame that records more than the buffer holds). The reader (`readTrace(bytes, { partial:
+ * true })`) returns everything before such a cut.
+ *
+ * Cost: recording sits on the allocation path, so nothing here allocates per record. Integers are written as
+ * varints byte by byte, ASCII names char by char (others through TextEncoder), and each record's payload length is
+ * a 3-byte varint patched in when the payload is done (so payloads are limited to 2 MiB; the longest, an
+ * allocator's options, is a few hundred bytes).
+ * @module
+ */
+import * as fs from "node:fs";
+import { RecordKind, TRACE_MAGIC, TRACE_MAJOR, TRACE_MINOR } from "./format.js";
+
+const BUFFER_BYTES = 256 * 1024;
+/** Room kept free for one record before it starts (larger records flush first, then check again). */
+const RECORD_ROOM = 4096;
+const MAX_PAYLOAD = 2 ** 21 - 1;
+const encoder = new TextEncoder();
+
+/** Options of {@link TraceWriter.open}. */
+export interface TraceWriterOptions {
+  /** Who writes the trace ("vkmem 0.1.0" by default). */
+  producer?: string;
+  /** The device's name, for the Session record. */
+  device?: string;
+  /** The Vulkan API version of the device. */
+  apiVersion?: number;
+}
+
+/**
+ * A trace being written. Created by {@link TraceWriter.open}; {@link close} writes what is left and closes the file.
+ * Methods write one record each; see ./format.ts for what each field means.
+ */
+export class TraceWriter {
+  /** The file being written. */
+  readonly file: string;
+  #fd: number;
+  readonly #buf = new Uint8Array(BUFFER_BYTES);
+  readonly #view = new DataView(this.#buf.buffer);
+  #pos = 0;
+  #lastUs = 0;
+  #recordStart = 0;
+  #bytesWritten = 0;
+  #records = 0;
+
+  private constructor(file: string, fd: number) {
+    this.file = file;
+    this.#fd = fd;
+  }
+
+  /**
+   * Creates (or truncates) `file` and writes the header and the Session record.
+   * @throws Error from the file system (the path in its message) when the file cannot be created.
+   */
+  static open(file: string, options: TraceWriterOptions = {}): TraceWriter {
+    const fd = fs.openSync(file, "w");
+    const w = new TraceWriter(file, fd);
+    for (let i = 0; i < 8; i++) w.#buf[i] = TRACE_MAGIC.charCodeAt(i);
+    w.#view.setUint16(8, TRACE_MAJOR, true);
+    w.#view.setUint16(10, TRACE_MINOR, true);
+    w.#view.setUint32(12, 0, true);
+    w.#pos = 16;
+    w.#lastUs = nowUs();
+    w.#begin(RecordKind.Session);
+    w.#f64(Date.now());
+    w.#str(options.producer ?? "vkmem");
+    w.#str(options.device ?? "");
+    w.#u(options.apiVersion ?? 0);
+    w.#end();
+    w.flush();
+    return w;
+  }
+
+  /** Whether {@link close} was called. */
+  get closed(): boolean {
+    return this.#fd < 0;
+  }
+
+  /** Bytes written to the file so far (not counting what waits in the buffer). */
+  get bytesWritten(): number {
+    return this.#bytesWritten;
+  }
+
+  /** Records written so far, the buffered ones included. */
+  get recordCount(): number {
+    return this.#records;
+  }
+
+  // --- records -----------------------------------------------------------------------------------------------
+
+  /** An allocator and the device's heaps ([size, flags] per heap) and types ([flags, heap] per type). */
+  allocatorCreate(
+    allocator: number,
+    label: string | null,
+    nonCoherentAtomSize: number,
+    bufferImageGranularity: number,
+    heaps: readonly number[],
+    types: readonly number[],
+    optionsJson: string,
+  ): void {
+    this.#begin(RecordKind.AllocatorCreate);
+    this.#u(allocator);
+    this.#str(label ?? "");
+    this.#u(nonCoherentAtomSize);
+    this.#u(bufferImageGranularity);
+    this.#list(heaps, heaps.length);
+    this.#list(types, types.length);
+    this.#str(optionsJson);
+    this.#end();
+  }
+
+  allocatorDestroy(allocator: number): void {
+    this.#one(RecordKind.AllocatorDestroy, allocator);
+  }
+
+  poolCreate(
+    pool: number,
+    allocator: number,
+    memoryType: number,
+    algorithm: number,
+    blockSize: number,
+    minBlockCount: number,
+    maxBlockCount: number,
+    minAllocationAlignment: number,
+    name: string | null,
+  ): void {
+    this.#begin(RecordKind.PoolCreate);
+    this.#u(pool);
+    this.#u(allocator);
+    this.#u(memoryType);
+    this.#u(algorithm);
+    this.#u(blockSize);
+    this.#u(minBlockCount);
+    this.#u(maxBlockCount);
+    this.#u(minAllocationAlignment);
+    this.#str(name ?? "");
+    this.#end();
+  }
+
+  poolDestroy(pool: number): void {
+    this.#one(RecordKind.PoolDestroy, pool);
+  }
+
+  /**
+   * An allocation as handed to VMA. `resource[0..resourceCount)` is the resource description and `createInfo[0..7)`
+   * the VmaAllocationCreateInfo (flags, usage, required, preferred, memoryTypeBits, pool (ignored), priority,
+   * minAlignment), both as the native scratch lays them out, so the caller passes slices of one array it already
+   * has. `result` 0: `memoryType` .. `memoryHi` say where it went.
+   */
+  allocate(
+    allocation: number,
+    allocator: number,
+    pool: number,
+    resourceKind: number,
+    resource: ArrayLike<number>,
+    resourceStart: number,
+    resourceCount: number,
+    createInfo: ArrayLike<number>,
+    createInfoStart: number,
+    name: string | null,
+    result: number,
+    memoryType: number,
+    offset: number,
+    size: number,
+    memoryLo: number,
+    memoryHi: number,
+  ): void {
+    this.#begin(RecordKind.Allocate);
+    this.#u(allocation);
+    this.#u(allocator);
+    this.#u(pool);
+    this.#u(resourceKind);
+    this.#u(resourceCount);
+    for (let i = 0; i < resourceCount; i++) this.#u(resource[resourceStart + i]!);
+    this.#u(createInfo[createInfoStart]!); // flags
+    this.#u(createInfo[createInfoStart + 1]!); // usage
+    this.#u(createInfo[createInfoStart + 2]!); // required
+    this.#u(createInfo[createInfoStart + 3]!); // preferred
+    this.#u(createInfo[createInfoStart + 4]!); // memoryTypeBits
+    this.#f64(createInfo[createInfoStart + 6]!); // priority (slot 5 is the pool handle, recorded above)
+    this.#u(createInfo[createInfoStart + 7]!); // minAlignment
+    this.#str(name ?? "");
+    this.#i(result);
+    this.#u(memoryType);
+    this.#u(offset);
+    this.#u(size);
+    this.#u(memoryLo);
+    this.#u(memoryHi);
+    this.#end();
+  }
+
+  free(allocation: number): void {
+    this.#one(RecordKind.Free, allocation);
+  }
+
+  map(allocation: number): void {
+    this.#one(RecordKind.Map, allocation);
+  }
+
+  unmap(allocation: number): void {
+    this.#one(RecordKind.Unmap, allocation);
+  }
+
+  setName(allocation: number, name: string | null): void {
+    this.#begin(RecordKind.SetName);
+    this.#u(allocation);
+    this.#str(name ?? "");
+    this.#end();
+  }
+
+  lost(allocation: number, frame: number): void {
+    this.#begin(RecordKind.Lost);
+    this.#u(allocation);
+    this.#u(frame);
+    this.#end();
+  }
+
+  frameBegin(frame: number): void {
+    this.#one(RecordKind.FrameBegin, frame);
+  }
+
+  /** The end of a frame with `allocator`'s heaps' [usage, budget] pairs; writes the buffered records to the file. */
+  frameEnd(frame: number, allocator: number, budgets: ArrayLike<number>, budgetCount: number): void {
+    this.#begin(RecordKind.FrameEnd);
+    this.#u(frame);
+    this.#u(allocator);
+    this.#list(budgets, budgetCount);
+    this.#end();
+    this.flush();
+  }
+
+  virtualBlockCreate(block: number, size: number, algorithm: number, name: string | null): void {
+    this.#begin(RecordKind.VirtualBlockCreate);
+    this.#u(block);
+    this.#u(size);
+    this.#u(algorithm);
+    this.#str(name ?? "");
+    this.#end();
+  }
+
+  virtualAllocate(block: number, allocation: number, size: number, alignment: number, flags: number, result: number, offset: number): void {
+    this.#begin(RecordKind.VirtualAllocate);
+    this.#u(block);
+    this.#u(allocation);
+    this.#u(size);
+    this.#u(alignment);
+    this.#u(flags);
+    this.#i(result);
+    this.#u(offset);
+    this.#end();
+  }
+
+  virtualFree(block: number, allocation: number): void {
+    this.#begin(RecordKind.VirtualFree);
+    this.#u(block);
+    this.#u(allocation);
+    this.#end();
+  }
+
+  virtualBlockDestroy(block: number): void {
+    this.#one(RecordKind.VirtualBlockDestroy, block);
+  }
+
+  streamerRequest(streamer: number, texture: number, mip: number): void {
+    this.#begin(RecordKind.StreamerRequest);
+    this.#u(streamer);
+    this.#u(texture);
+    this.#u(mip);
+    this.#end();
+  }
+
+  streamerEvict(streamer: number, texture: number, bytes: number): void {
+    this.#begin(RecordKind.StreamerEvict);
+    this.#u(streamer);
+    this.#u(texture);
+    this.#u(bytes);
+    this.#end();
+  }
+
+  upload(source: number, bytes: number): void {
+    this.#begin(RecordKind.Upload);
+    this.#u(source);
+    this.#u(bytes);
+    this.#end();
+  }
+
+  move(allocation: number, memoryType: number, offset: number, memoryLo: number, memoryHi: number): void {
+    this.#begin(RecordKind.Move);
+    this.#u(allocation);
+    this.#u(memoryType);
+    this.#u(offset);
+    this.#u(memoryLo);
+    this.#u(memoryHi);
+    this.#end();
+  }
+
+  /** A marker for the timeline ("level 2 loaded"). */
+  note(text: string): void {
+    this.#begin(RecordKind.Note);
+    this.#str(text);
+    this.#end();
+  }
+
+  // --- file --------------------------------------------------------------------------------------------------
+
+  /**
+   * Writes the buffered records to the file now (frameEnd and close do it too).
+   * @throws Error from the file system (disk full, ...) with the trace's path.
+   */
+  flush(): void {
+    if (this.#fd < 0 || this.#pos === 0) return;
+    let done = 0;
+    try {
+      while (done < this.#pos) done += fs.writeSync(this.#fd, this.#buf, done, this.#pos - done);
+    } catch (e) {
+      throw new Error(`vkmem trace '${this.file}': writing failed: ${(e as Error).message}`, { cause: e });
+    }
+    this.#bytesWritten += this.#pos;
+    this.#pos = 0;
+  }
+
+  /** Writes what is buffered and closes the file. A second call does nothing. */
+  close(): void {
+    if (this.#fd < 0) return;
+    try {
+      this.flush();
+    } finally {
+      fs.closeSync(this.#fd);
+      this.#fd = -1;
+    }
+  }
+
+  // --- encoding ----------------------------------------------------------------------------------------------
+
+  #begin(kind: RecordKind): void {
+    if (this.#fd < 0) throw new Error(`vkmem trace '${this.file}': the trace is closed`);
+    if (this.#pos + RECORD_ROOM > BUFFER_BYTES) this.flush();
+    const buf = this.#buf;
+    this.#recordStart = this.#pos;
+    buf[this.#pos] = kind;
+    this.#pos += 4; // kind, then a 3-byte payload length patched by #end
+    const now = nowUs();
+    this.#u(now - this.#lastUs);
+    this.#lastUs = now;
+  }
+
+  #end(): void {
+    const length = this.#pos - this.#recordStart - 4;
+    if (length > MAX_PAYLOAD) throw new Error(`vkmem trace '${this.file}': a record of ${length} bytes (the most is ${MAX_PAYLOAD})`);
+    const at = this.#recordStart + 1;
+    this.#buf[at] = (length & 0x7f) | 0x80;
+    this.#buf[at + 1] = ((length >>> 7) & 0x7f) | 0x80;
+    this.#buf[at + 2] = (length >>> 14) & 0x7f;
+    this.#records++;
+  }
+
+  #one(kind: RecordKind, value: number): void {
+    this.#begin(kind);
+    this.#u(value);
+    this.#end();
+  }
+
+  #room(bytes: number): void {
+    if (this.#pos + bytes <= BUFFER_BYTES) return;
+    // A record larger than what is left: move its start to the front after writing out what precedes it.
+    const partial = this.#buf.slice(this.#recordStart, this.#pos);
+    this.#pos = this.#recordStart;
+    this.flush();
+    if (partial.length + bytes > BUFFER_BYTES) throw new Error(`vkmem trace '${this.file}': a record larger than ${BUFFER_BYTES} bytes`);
+    this.#buf.set(partial, 0);
+    this.#pos = partial.length;
+    this.#recordStart = 0;
+  }
+
+  #u(value: number): void {
+    if (!(value >= 0 && value <= Number.MAX_SAFE_INTEGER)) value = 0; // never corrupt the stream on a bad number
+    const buf = this.#buf;
+    let pos = this.#pos;
+    if (pos + 8 > BUFFER_BYTES) {
+      this.#room(8);
+      pos = this.#pos;
+    }
+    while (value >= 128) {
+      buf[pos++] = (value % 128) | 0x80;
+      value = Math.floor(value / 128);
+    }
+    buf[pos++] = value;
+    this.#pos = pos;
+  }
+
+  #i(value: number): void {
+    this.#u(value >= 0 ? value * 2 : -value * 2 - 1);
+  }
+
+  #f64(value: number): void {
+    if (this.#pos + 8 > BUFFER_BYTES) this.#room(8);
+    this.#view.setFloat64(this.#pos, value, true);
+    this.#pos += 8;
+  }
+
+  #list(values: ArrayLike<number>, count: number): void {
+    this.#u(count);
+    for (let i = 0; i < count; i++) this.#u(values[i]!);
+  }
+
+  #str(s: string): void {
+    const n = s.length;
+    if (n < 128) {
+      // ASCII fast path: one length byte, one byte per char, no allocation.
+      if (this.#pos + 1 + n > BUFFER_BYTES) this.#room(1 + n);
+      const buf = this.#buf;
+      let pos = this.#pos + 1;
+      let ascii = true;
+      for (let i = 0; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) {
+          ascii = false;
+          break;
+        }
+        buf[pos++] = c;
+      }
+      if (ascii) {
+        buf[this.#pos] = n;
+        this.#pos = pos;
+        return;
+      }
+    }
+    const bytes = encoder.encode(s);
+    this.#u(bytes.length);
+    this.#room(bytes.length);
+    this.#buf.set(bytes, this.#pos);
+    this.#pos += bytes.length;
+  }
+}
+
+function nowUs(): number {
+  return Math.floor(performance.now() * 1000);
+}
