@@ -92,13 +92,14 @@ export const FIELDS = {
    * width, height, depth, mip levels, array layers, samples, tiling, usage, flags, sharing mode, initial layout; raw
    * memory: size, alignment, memoryTypeBits); the VmaAllocationCreateInfo (`vmaFlags`, `vmaUsage`, `requiredFlags`,
    * `preferredFlags`, `memoryTypeBits`, `priority`, `minAlignment`); `pool` 0 for the default pools. `result` is the
-   * VkResult (0 success); on success `memoryType`, `offset`, `size`, `memoryLo`, `memoryHi` say where it went.
+   * VkResult (0 success); on success `memoryType`, `offset`, `size`, `memoryLo`, `memoryHi` say where it went and
+   * `blockSize` how large that VkDeviceMemory is (the allocation's own size when it is dedicated).
    */
   [RecordKind.Allocate]: [
     ["allocation", "u"], ["allocator", "u"], ["pool", "u"], ["resourceKind", "u"], ["resource", "u*"],
     ["vmaFlags", "u"], ["vmaUsage", "u"], ["requiredFlags", "u"], ["preferredFlags", "u"], ["memoryTypeBits", "u"],
     ["priority", "f"], ["minAlignment", "u"], ["name", "s"], ["result", "i"], ["memoryType", "u"], ["offset", "u"],
-    ["size", "u"], ["memoryLo", "u"], ["memoryHi", "u"],
+    ["size", "u"], ["memoryLo", "u"], ["memoryHi", "u"], ["blockSize", "u"],
   ],
   [RecordKind.Free]: [["allocation", "u"]],
   [RecordKind.Map]: [["allocation", "u"]],
@@ -124,7 +125,9 @@ export const FIELDS = {
   /** Bytes copied to the GPU in the current frame through `source` (0 FrameManager upload, 1 streamer). */
   [RecordKind.Upload]: [["source", "u"], ["bytes", "u"]],
   /** Defragmentation moved `allocation` to a new place. */
-  [RecordKind.Move]: [["allocation", "u"], ["memoryType", "u"], ["offset", "u"], ["memoryLo", "u"], ["memoryHi", "u"]],
+  [RecordKind.Move]: [
+    ["allocation", "u"], ["memoryType", "u"], ["offset", "u"], ["memoryLo", "u"], ["memoryHi", "u"], ["blockSize", "u"],
+  ],
   /** A marker the application wrote (e.g. "level 2 loaded"). */
   [RecordKind.Note]: [["text", "s"]],
 } as const satisfies Record<RecordKind, readonly (readonly [string, FieldType])[]>;

@@ -168,6 +168,7 @@ export class TraceWriter {
     size: number,
     memoryLo: number,
     memoryHi: number,
+    blockSize: number,
   ): void {
     this.#begin(RecordKind.Allocate);
     this.#u(allocation);
@@ -190,6 +191,7 @@ export class TraceWriter {
     this.#u(size);
     this.#u(memoryLo);
     this.#u(memoryHi);
+    this.#u(blockSize);
     this.#end();
   }
 
@@ -288,13 +290,14 @@ export class TraceWriter {
     this.#end();
   }
 
-  move(allocation: number, memoryType: number, offset: number, memoryLo: number, memoryHi: number): void {
+  move(allocation: number, memoryType: number, offset: number, memoryLo: number, memoryHi: number, blockSize: number): void {
     this.#begin(RecordKind.Move);
     this.#u(allocation);
     this.#u(memoryType);
     this.#u(offset);
     this.#u(memoryLo);
     this.#u(memoryHi);
+    this.#u(blockSize);
     this.#end();
   }
 
