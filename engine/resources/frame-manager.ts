@@ -63,6 +63,29 @@ import { Texture } from "./texture.js";
 import { Transfers, completeRegion, type ImageRegion, type TransferStatistics } from "./transfers.js";
 import { UploadRing, type UploadRingOptions, type UploadRingStatistics } from "./upload-ring.js";
 import { Dependents, cascadeReport, creationStack, lifetimeName, reportCascade, unwatch, watch } from "../lifetime.js";
+import {
+  BUFFER_USAGE_TRANSFER,
+  COMMAND_BUFFER_ONE_TIME_SUBMIT,
+  COMMAND_POOL_CREATE_TRANSIENT,
+  FENCE_CREATE_SIGNALED,
+  IMAGE_TYPE_2D,
+  IMAGE_TYPE_3D,
+  IMAGE_USAGE_SAMPLED,
+  IMAGE_USAGE_TRANSFER,
+  IMAGE_USAGE_VIEWABLE,
+  NO_TIMEOUT,
+  OBJECT_TYPE_BUFFER,
+  OBJECT_TYPE_COMMAND_BUFFER,
+  OBJECT_TYPE_COMMAND_POOL,
+  OBJECT_TYPE_FENCE,
+  OBJECT_TYPE_IMAGE,
+  OBJECT_TYPE_IMAGE_VIEW,
+  STAGE_ALL,
+  VIEW_TYPE_2D,
+  VIEW_TYPE_2D_ARRAY,
+  VIEW_TYPE_3D,
+  VK_NOT_READY,
+} from "../vulkan/vk.js";
 
 /** Options of {@link createFrameManager}. Every member is optional. */
 export interface FrameManagerOptions {
@@ -260,27 +283,9 @@ const KNOWN_RING_OPTIONS: ReadonlySet<string> = new Set(["size", "maxSize", "pol
 const KNOWN_BUFFER_DESC: ReadonlySet<string> = new Set(["label", "size", "usage", "memory"]);
 const KNOWN_TEXTURE_DESC: ReadonlySet<string> = new Set(["label", "width", "height", "depth", "format", "mipLevels", "arrayLayers", "usage", "memory", "viewType"]);
 const MiB = 1024 * 1024;
-const BUFFER_USAGE_TRANSFER = 0x1 | 0x2;
-const IMAGE_USAGE_TRANSFER = 0x1 | 0x2;
-const IMAGE_USAGE_SAMPLED = 0x4;
-/** Image usages an image view may be created for: sampled, storage, the attachments, and their extension kin. */
-const IMAGE_USAGE_VIEWABLE = 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x1000 | 0x4000 | 0x8000 | 0x100000 | 0x200000;
-const OBJECT_TYPE_BUFFER = 9;
-const OBJECT_TYPE_IMAGE = 10;
-const OBJECT_TYPE_IMAGE_VIEW = 14;
-const OBJECT_TYPE_SEMAPHORE = 5;
 
 const KNOWN_END_OPTIONS: ReadonlySet<string> = new Set(["waitSemaphores", "waitStages", "signalSemaphores"]);
 
-const COMMAND_POOL_CREATE_TRANSIENT = 0x1;
-const FENCE_CREATE_SIGNALED = 0x1;
-const COMMAND_BUFFER_ONE_TIME_SUBMIT = 0x1;
-const PIPELINE_STAGE_ALL_COMMANDS = 0x10000;
-const VK_NOT_READY = 1;
-const NO_TIMEOUT = (1n << 64n) - 1n;
-const OBJECT_TYPE_FENCE = 7;
-const OBJECT_TYPE_COMMAND_BUFFER = 6;
-const OBJECT_TYPE_COMMAND_POOL = 25;
 // VMA's VMA_FRAME_INDEX_LOST is 0xFFFFFFFF: frame indices handed to it wrap below that.
 const FRAME_INDEX_MODULUS = 0xffffffff;
 
@@ -682,7 +687,7 @@ export class FrameManager implements ResourceOwner {
     let stages = sync.stages;
     if (transferCmd !== null) {
       waits = [transfers.submitTransfer(transferCmd), ...waits];
-      stages = [PIPELINE_STAGE_ALL_COMMANDS, ...stages];
+      stages = [STAGE_ALL, ...stages];
     }
     const plain = waits.length === 0 && mainCmd === null && sync.signals.length === 0;
     const submit = plain ? (slot.plainSubmit ??= new nvk.VkSubmitInfo({ commandBufferCount: 1, pCommandBuffers: [slot.commandBuffer] })) : new nvk.VkSubmitInfo({
@@ -749,7 +754,7 @@ export class FrameManager implements ResourceOwner {
         stages.forEach((s, i) => this.allocator._checkFlagBits(s, "pipelineStage", op, `option 'waitStages[${i}]'`));
       }
     }
-    return { waits, stages: stages ?? waits.map(() => PIPELINE_STAGE_ALL_COMMANDS), signals };
+    return { waits, stages: stages ?? waits.map(() => STAGE_ALL), signals };
   }
 
 
@@ -817,17 +822,17 @@ export class FrameManager implements ResourceOwner {
       throw new RangeError(`${op}: desc.usage must include a usage an image view can have (SAMPLED, STORAGE, an attachment, ...) for the texture's view, got ${describeValue(desc.usage)}`);
     }
     const usage = baseUsage | IMAGE_USAGE_TRANSFER;
-    const viewType = desc.viewType ?? (depth > 1 ? 2 /* 3D */ : arrayLayers > 1 ? 5 /* 2D_ARRAY */ : 1); /* 2D */
+    const viewType = desc.viewType ?? (depth > 1 ? VIEW_TYPE_3D : arrayLayers > 1 ? VIEW_TYPE_2D_ARRAY : VIEW_TYPE_2D);
     if (!Number.isInteger(viewType) || viewType < 0 || viewType > 6) throw new RangeError(`${op}: desc.viewType must be a VkImageViewType, got ${describeValue(desc.viewType)}`);
     // The view covers the whole image, which is 2D (3D with depth > 1) without create flags: 2D takes one layer,
     // 2D_ARRAY any count, 3D a 3D image; 1D and cube views need an image createTexture does not make.
-    const fits = depth > 1 ? viewType === 2 : viewType === 5 || (viewType === 1 && arrayLayers === 1);
+    const fits = depth > 1 ? viewType === VIEW_TYPE_3D : viewType === VIEW_TYPE_2D_ARRAY || (viewType === VIEW_TYPE_2D && arrayLayers === 1);
     if (!fits) {
       throw new RangeError(`${op}: desc.viewType must suit a ${depth > 1 ? "3D" : "2D"} image of ${arrayLayers} layer(s) (${depth > 1 ? "3D: 2" : arrayLayers === 1 ? "2D: 1, or 2D_ARRAY: 5" : "2D_ARRAY: 5"}), got ${describeValue(desc.viewType)}`);
     }
     const memory = checkMemory(op, desc.memory);
     const { image, allocation } = this.allocator.createImage(
-      { imageType: depth > 1 ? 2 : 1, format: desc.format, extent: { width, height, depth }, mipLevels, arrayLayers, usage },
+      { imageType: depth > 1 ? IMAGE_TYPE_3D : IMAGE_TYPE_2D, format: desc.format, extent: { width, height, depth }, mipLevels, arrayLayers, usage },
       { ...memory, name: label },
     );
     const view = new nvk.VkImageView();

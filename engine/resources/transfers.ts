@@ -45,29 +45,34 @@ import { nvk } from "../vulkan/nvk.js";
 import { Buffer, Owner } from "./buffer.js";
 import type { Texture } from "./texture.js";
 import { UploadRing, type UploadRingOptions } from "./upload-ring.js";
+import {
+  ACCESS_HOST_READ,
+  ACCESS_MEMORY_READ,
+  ACCESS_MEMORY_WRITE,
+  ACCESS_SHADER_READ,
+  ACCESS_TRANSFER_READ,
+  ACCESS_TRANSFER_WRITE,
+  BUFFER_USAGE_TRANSFER_DST,
+  COMMAND_BUFFER_ONE_TIME_SUBMIT,
+  COMMAND_POOL_CREATE_TRANSIENT,
+  LAYOUT_GENERAL,
+  LAYOUT_PREINITIALIZED,
+  LAYOUT_SHADER_READ,
+  LAYOUT_TRANSFER_DST,
+  LAYOUT_TRANSFER_SRC,
+  LAYOUT_UNDEFINED,
+  MEMORY_PROPERTY_HOST_COHERENT,
+  NO_TIMEOUT,
+  QUEUE_FAMILY_IGNORED,
+  STAGE_ALL,
+  STAGE_BOTTOM,
+  STAGE_HOST,
+  STAGE_TOP,
+  STAGE_TRANSFER,
+  VK_SUCCESS,
+  WHOLE_SIZE,
+} from "../vulkan/vk.js";
 
-const STAGE_TOP = 0x1;
-const STAGE_TRANSFER = 0x1000;
-const STAGE_BOTTOM = 0x2000;
-const STAGE_HOST = 0x4000;
-const STAGE_ALL = 0x10000;
-const ACCESS_SHADER_READ = 0x20;
-const ACCESS_TRANSFER_READ = 0x800;
-const ACCESS_TRANSFER_WRITE = 0x1000;
-const ACCESS_HOST_READ = 0x2000;
-const ACCESS_MEMORY_READ = 0x8000;
-const ACCESS_MEMORY_WRITE = 0x10000;
-const LAYOUT_UNDEFINED = 0;
-const LAYOUT_GENERAL = 1;
-const LAYOUT_PREINITIALIZED = 8;
-const LAYOUT_SHADER_READ = 5;
-const LAYOUT_TRANSFER_SRC = 6;
-const LAYOUT_TRANSFER_DST = 7;
-const QUEUE_FAMILY_IGNORED = 0xffffffff;
-const WHOLE_SIZE = 0xffffffffffffffffn;
-const NO_TIMEOUT = (1n << 64n) - 1n;
-const COMMAND_BUFFER_ONE_TIME_SUBMIT = 0x1;
-const VK_SUCCESS = 0;
 /** The serial of a download submitted on its own by flushDownloads (its fence is the download fence). */
 const FLUSHED = -1;
 
@@ -264,7 +269,7 @@ export class Transfers {
         let semaphore: NvkHandle | null = null;
         if (this.dedicatedQueue) {
           transferPool = new nvk.VkCommandPool();
-          const info = new nvk.VkCommandPoolCreateInfo({ flags: 0x1, queueFamilyIndex: context.transferQueueFamilyIndex });
+          const info = new nvk.VkCommandPoolCreateInfo({ flags: COMMAND_POOL_CREATE_TRANSIENT, queueFamilyIndex: context.transferQueueFamilyIndex });
           check(nvk.vkCreateCommandPool(this.#device, info, null, transferPool), "vkCreateCommandPool", label);
           semaphore = new nvk.VkSemaphore();
           const created = nvk.vkCreateSemaphore(this.#device, new nvk.VkSemaphoreCreateInfo(), null, semaphore);
@@ -644,7 +649,7 @@ export class Transfers {
 
   #queueDownload(source: Buffer | Texture, size: number, srcOffset: number, region: Required<ImageRegion> | null): Promise<Uint8Array> {
     const { buffer, allocation } = this.#allocator.createBuffer(
-      { size, usage: 0x2 /* TRANSFER_DST */ },
+      { size, usage: BUFFER_USAGE_TRANSFER_DST },
       { usage: MemoryUsage.Auto, hostAccess: "random", mapped: true, name: `${this.#label} readback of '${source.label}'` },
     );
     return new Promise<Uint8Array>((resolve, reject) => {
@@ -733,7 +738,7 @@ export class Transfers {
         continue;
       }
       try {
-        if ((d.allocation.memoryProperties & 0x4) === 0) d.allocation.invalidate(0, d.size);
+        if ((d.allocation.memoryProperties & MEMORY_PROPERTY_HOST_COHERENT) === 0) d.allocation.invalidate(0, d.size);
         const data = new Uint8Array(d.allocation.mappedData!, 0, d.size).slice();
         this.#allocator.destroyBuffer(d.buffer, d.allocation);
         d.resolve(data);

@@ -34,6 +34,29 @@ import { isNvkHandle, rawHandle, type NvkHandle } from "./handles.js";
 import { addressOf, nvk, nvkUnavailable, type VkInout } from "./nvk.js";
 import { Dependents, cascadeReport, registerDevice, reportCascade, unregisterDevice } from "../lifetime.js";
 import { driverMissingError } from "./availability.js";
+import {
+  COMMAND_BUFFER_ONE_TIME_SUBMIT,
+  COMMAND_POOL_RESET_COMMAND_BUFFER,
+  MESSAGE_TYPE_GENERAL,
+  MESSAGE_TYPE_PERFORMANCE,
+  MESSAGE_TYPE_VALIDATION,
+  NO_TIMEOUT,
+  QUEUE_COMPUTE,
+  QUEUE_GRAPHICS,
+  QUEUE_TRANSFER,
+  SEVERITY_ERROR,
+  SEVERITY_INFO,
+  SEVERITY_VERBOSE,
+  SEVERITY_WARNING,
+  STYPE_BUFFER_DEVICE_ADDRESS_FEATURES,
+  STYPE_MAINTENANCE_4_FEATURES,
+  STYPE_MEMORY_PRIORITY_FEATURES,
+  VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION,
+  VK_ERROR_EXTENSION_NOT_PRESENT,
+  VK_ERROR_INCOMPATIBLE_DRIVER,
+  VK_ERROR_INITIALIZATION_FAILED,
+  VK_ERROR_LAYER_NOT_PRESENT,
+} from "./vk.js";
 
 /** The severity of a validation message, from the debug-utils severity bit. */
 export type ValidationSeverity = "error" | "warning" | "info" | "verbose";
@@ -123,28 +146,6 @@ const OBJECT_TYPE_OF_CLASS: ReadonlyMap<string, number> = new Map([
 const VERSION_1_1 = makeVersion(1, 1, 0);
 const VERSION_1_2 = makeVersion(1, 2, 0);
 const VERSION_1_3 = makeVersion(1, 3, 0);
-
-const QUEUE_GRAPHICS = 0x1;
-const QUEUE_COMPUTE = 0x2;
-const QUEUE_TRANSFER = 0x4;
-
-const SEVERITY_VERBOSE = 0x1;
-const SEVERITY_INFO = 0x10;
-const SEVERITY_WARNING = 0x100;
-const SEVERITY_ERROR = 0x1000;
-const TYPE_GENERAL = 0x1;
-const TYPE_VALIDATION = 0x2;
-const TYPE_PERFORMANCE = 0x4;
-
-// sTypes newer than nvk's 1.1.126 headers (or whose nvk struct has the wrong sType): written by hand.
-const STYPE_MEMORY_PRIORITY_FEATURES = 1000238000;
-const STYPE_BUFFER_DEVICE_ADDRESS_FEATURES = 1000257000; // core 1.2 and KHR share it
-const STYPE_MAINTENANCE_4_FEATURES = 1000413000; // core 1.3 and KHR share it
-const VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION = 4;
-
-const COMMAND_POOL_RESET_COMMAND_BUFFER = 0x2;
-const COMMAND_BUFFER_ONE_TIME_SUBMIT = 0x1;
-const NO_TIMEOUT = (1n << 64n) - 1n;
 
 const VALIDATION_LAYER = "VK_LAYER_KHRONOS_validation";
 
@@ -411,7 +412,7 @@ function chooseDevice(devices: readonly DeviceSurvey[], index: number | undefine
       throw new RangeError(`createContext: ${source} ${index} is out of range: ${devices.length} device(s): ${list}`);
     }
     if (device.unusable !== null) {
-      throw vkErrorFor(-7, "createContext", undefined, `device #${index} ${device.name} cannot be used: ${device.unusable}`);
+      throw vkErrorFor(VK_ERROR_EXTENSION_NOT_PRESENT, "createContext", undefined, `device #${index} ${device.name} cannot be used: ${device.unusable}`);
     }
     return device;
   }
@@ -423,7 +424,7 @@ function chooseDevice(devices: readonly DeviceSurvey[], index: number | undefine
   const chosen = usable[0];
   if (chosen === undefined) {
     // When extensions are what every device lacks, say so with the result Vulkan would have given.
-    const result = devices.every((d) => d.missingExtensions.length > 0) ? -7 : -3;
+    const result = devices.every((d) => d.missingExtensions.length > 0) ? VK_ERROR_EXTENSION_NOT_PRESENT : VK_ERROR_INITIALIZATION_FAILED;
     throw vkErrorFor(result, "createContext", undefined, `no usable Vulkan device: ${list}`);
   }
   return chosen;
@@ -750,8 +751,8 @@ function severityOf(bits: number): ValidationSeverity {
 }
 
 function typeOf(bits: number): ValidationMessage["type"] {
-  if (bits & TYPE_VALIDATION) return "validation";
-  if (bits & TYPE_PERFORMANCE) return "performance";
+  if (bits & MESSAGE_TYPE_VALIDATION) return "validation";
+  if (bits & MESSAGE_TYPE_PERFORMANCE) return "performance";
   return "general";
 }
 
@@ -759,7 +760,7 @@ function makeMessengerInfo(messages: ValidationMessage[], verbose: boolean, list
   const severities = SEVERITY_WARNING | SEVERITY_ERROR | (verbose ? SEVERITY_INFO | SEVERITY_VERBOSE : 0);
   return new nvk.VkDebugUtilsMessengerCreateInfoEXT({
     messageSeverity: severities,
-    messageType: TYPE_GENERAL | TYPE_VALIDATION | TYPE_PERFORMANCE,
+    messageType: MESSAGE_TYPE_GENERAL | MESSAGE_TYPE_VALIDATION | MESSAGE_TYPE_PERFORMANCE,
     // Called synchronously from inside the Vulkan call that caused the message: it must never throw through
     // native code, so a throwing listener's error is rethrown on the next tick instead.
     pfnUserCallback: (severity: number, type: number, data: any): boolean => {
@@ -896,7 +897,7 @@ function createInstance(o: ContextOptions, validation: boolean): InstanceSetup {
   let syncByFeature = false;
   if (validation) {
     if (!instanceLayerNames().has(VALIDATION_LAYER)) {
-      throw vkErrorFor(-6, "vkCreateInstance", undefined, `${VALIDATION_LAYER} is not installed (Debian: vulkan-validationlayers)`);
+      throw vkErrorFor(VK_ERROR_LAYER_NOT_PRESENT, "vkCreateInstance", undefined, `${VALIDATION_LAYER} is not installed (Debian: vulkan-validationlayers)`);
     }
     layers.push(VALIDATION_LAYER);
     for (const e of instanceExtensionNames(VALIDATION_LAYER)) available.add(e);
@@ -914,7 +915,7 @@ function createInstance(o: ContextOptions, validation: boolean): InstanceSetup {
   for (const e of o.instanceExtensions ?? []) extensions.add(e);
   const missing = [...extensions].filter((e) => !available.has(e));
   if (missing.length > 0) {
-    throw vkErrorFor(-7, "vkCreateInstance", undefined, `instance extension(s) not available: ${missing.join(", ")}`);
+    throw vkErrorFor(VK_ERROR_EXTENSION_NOT_PRESENT, "vkCreateInstance", undefined, `instance extension(s) not available: ${missing.join(", ")}`);
   }
 
   const messages: ValidationMessage[] = [];
@@ -960,7 +961,7 @@ function createInstance(o: ContextOptions, validation: boolean): InstanceSetup {
   forgetCurrent(); // nvk reloads its instance-level pointers on creation
   try {
     const result = nvk.vkCreateInstance(createInfo, null, instance);
-    if (result === -9) throw driverMissingError("vkCreateInstance");
+    if (result === VK_ERROR_INCOMPATIBLE_DRIVER) throw driverMissingError("vkCreateInstance");
     check(result, "vkCreateInstance");
   } finally {
     if (syncByEnvironment) {
