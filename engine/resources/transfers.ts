@@ -42,7 +42,8 @@ import type { Context } from "../vulkan/context.js";
 import { mipExtent, regionBytes } from "../vulkan/formats.js";
 import type { NvkHandle } from "../vulkan/handles.js";
 import { nvk } from "../vulkan/nvk.js";
-import { Buffer, Owner } from "./buffer.js";
+import { Buffer } from "./buffer.js";
+import { Owner } from "./resource.js";
 import type { Texture } from "./texture.js";
 import { UploadRing, type UploadRingOptions } from "./upload-ring.js";
 import {
