@@ -61,7 +61,8 @@ import { Buffer } from "./buffer.js";
 import { Owner, ResourceRelease, type ResourceOwner } from "./resource.js";
 import { ReleaseQueue } from "./release-queue.js";
 import { Texture } from "./texture.js";
-import { Transfers, completeRegion, type ImageRegion, type TransferStatistics } from "./transfers.js";
+import { completeRegion, type ImageRegion } from "./image-region.js";
+import { Transfers, type TransferStatistics } from "./transfers.js";
 import { UploadRing, type UploadRingOptions, type UploadRingStatistics } from "./upload-ring.js";
 import { Dependents, cascadeReport, creationStack, lifetimeName, reportCascade, unwatch, watch } from "../lifetime.js";
 import {
