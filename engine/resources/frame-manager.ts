@@ -36,24 +36,21 @@
  */
 import { DestroyedResourceError, check, describeValue } from "../errors.js";
 import { checkBytes } from "../checks.js";
+import { Dependents, cascadeReport, creationStack, lifetimeName, reportCascade, unwatch, watch } from "../lifetime.js";
 import type { Allocator } from "../memory/allocator.js";
 import type { Context } from "../vulkan/context.js";
 import { regionBytes } from "../vulkan/formats.js";
 import { rawHandle, type NvkHandle } from "../vulkan/handles.js";
 import { nvk } from "../vulkan/nvk.js";
-import {
-  COMMAND_BUFFER_ONE_TIME_SUBMIT,
-  STAGE_ALL,
-} from "../vulkan/vk.js";
-import { Dependents, cascadeReport, creationStack, lifetimeName, reportCascade, unwatch, watch } from "../lifetime.js";
+import { COMMAND_BUFFER_ONE_TIME_SUBMIT, STAGE_ALL } from "../vulkan/vk.js";
 import { Buffer } from "./buffer.js";
+import { DeferredDestruction } from "./deferred-destruction.js";
+import { DownloadWatch } from "./download-watch.js";
 import { checkManagerArguments, endFrameSync, ringOptions, type EndFrameOptions, type FrameManagerOptions } from "./frame-options.js";
+import { FrameSlots } from "./frame-slots.js";
 import { managerStatistics, newFrameStatistics, newFrameTotals, newRingCounters, readRingCounters, recordRingUse, type FrameManagerStatistics, type FrameStatistics } from "./frame-statistics.js";
 import { completeRegion, type ImageRegion } from "./image-region.js";
-import { DeferredDestruction } from "./deferred-destruction.js";
 import { Owner, ResourceRelease, type ResourceOwner } from "./resource.js";
-import { DownloadWatch } from "./download-watch.js";
-import { FrameSlots } from "./frame-slots.js";
 import { createBufferResource, createTextureResource, type BufferDescription, type TextureDescription } from "./resource-creation.js";
 import { Texture } from "./texture.js";
 import { Transfers } from "./transfers.js";

@@ -24,7 +24,7 @@
  *   than the ring are split into pieces (whole rows for images) that go through it one after the other.
  * - Readback. Downloads are recorded after the frame's commands, into the frame's own command buffer, and settle
  *   after its fence (engine/resources/readback.ts states their rules). A download queued between frames, when the
- *   manager finds no frame coming (engine/resources/frame-manager.ts), is submitted on its own:
+ *   manager finds no frame coming (engine/resources/download-watch.ts), is submitted on its own:
  *   {@link Transfers.flushDownloads} records the pending upload batch and the downloads into one command buffer
  *   of the current slot and submits it with a fence of its own, which {@link Transfers.pollFlush} checks without
  *   blocking. Its staging bytes stay with the serial of the next frame (they are retired after that frame's fence,
