@@ -116,9 +116,8 @@ export class FrameSlots {
   }
 
   /**
-   * Waits for the fence of `serial` when a slot still holds it, and returns true; false when none does (an older
-   * serial whose slot was reused is complete already, so the caller only gets false for one it must wait for
-   * otherwise).
+   * Waits for the fence of `serial` when a slot still holds it, and returns true; returns false when no slot does
+   * (the caller then waits for every submission).
    * @throws VkError when the wait fails.
    */
   waitForSerial(serial: number): boolean {
