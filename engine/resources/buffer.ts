@@ -12,40 +12,10 @@
 import { DestroyedResourceError } from "../errors.js";
 import type { Allocation } from "../memory/allocation.js";
 import type { NvkHandle } from "../vulkan/handles.js";
+import { Owner, type ResourceOwner, type ResourceRelease } from "./resource.js";
 
-/** What a Buffer or a Texture needs from the manager that made it. @internal */
-export interface ResourceOwner {
-  /** The serial a use recorded now belongs to: the frame being recorded, or the next one between frames. */
-  readonly recordingSerial: number;
-  /** Destroys `resource` now or after its last frame; called once, by the resource's own destroy(). */
-  releaseResource(resource: Buffer | import("./texture.js").Texture): void;
-}
-
-/**
- * How a resource is freed, made once when it is created so that destroying it allocates nothing: the release
- * queue holds this record itself. @internal
- */
-export class ResourceRelease {
-  serial = 0;
-  constructor(
-    readonly label: string,
-    readonly size: number,
-    private readonly free: () => void,
-  ) {}
-  destroy(): void {
-    this.free();
-  }
-}
-
-/** Queue-family ownership of a resource or subresource, for uploads through a dedicated transfer queue. @internal */
-export const enum Owner {
-  /** No queue has used it: any queue may take it without an ownership transfer (its contents are undefined). */
-  None = 0,
-  /** The main (graphics) queue family owns it. */
-  Main = 1,
-  /** The transfer queue writes it in the batch being recorded; released to the main family when submitted. */
-  Transfer = 2,
-}
+// Still importable from here, where they lived before resource.ts.
+export { Owner, ResourceRelease, type ResourceOwner } from "./resource.js";
 
 /** A GPU buffer made by {@link FrameManager.createBuffer}; destroyed by {@link Buffer.destroy}. */
 export class Buffer {

@@ -13,7 +13,7 @@ import { DestroyedResourceError, describeValue } from "../errors.js";
 import type { Allocation } from "../memory/allocation.js";
 import type { FormatInfo } from "../vulkan/formats.js";
 import type { NvkHandle } from "../vulkan/handles.js";
-import { Owner, type ResourceOwner, type ResourceRelease } from "./buffer.js";
+import { Owner, type ResourceOwner, type ResourceRelease } from "./resource.js";
 
 /**
  * The VkImageLayout values a texture may be said to be in: the core ones, PRESENT_SRC_KHR, the depth/stencil

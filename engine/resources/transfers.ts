@@ -22,182 +22,52 @@
  *   frame's fence. When one frame's uploads exceed the ring (and it may not grow), the batch so far is submitted at
  *   once with a fence of its own, waited for, and the ring's bytes of this frame are given back; uploads larger
  *   than the ring are split into pieces (whole rows for images) that go through it one after the other.
- * - Readback. A download gets its own host-visible buffer, filled by a copy recorded at the end of the frame that
- *   carries it, then a barrier to HOST_READ; the promise resolves with a copy of the bytes (invalidated first on
- *   non-coherent memory) once that frame's fence has signaled, and the buffer is freed then. A download queued
- *   between frames, when the manager finds no frame coming (engine/resources/frame-manager.ts), is submitted on its
- *   own: {@link Transfers.flushDownloads} records the pending upload batch and the downloads into one command buffer
+ * - Readback. Downloads are recorded after the frame's commands, into the frame's own command buffer, and settle
+ *   after its fence (engine/resources/readback.ts states their rules). A download queued between frames, when the
+ *   manager finds no frame coming (engine/resources/download-watch.ts), is submitted on its own:
+ *   {@link Transfers.flushDownloads} records the pending upload batch and the downloads into one command buffer
  *   of the current slot and submits it with a fence of its own, which {@link Transfers.pollFlush} checks without
  *   blocking. Its staging bytes stay with the serial of the next frame (they are retired after that frame's fence,
  *   which the queue signals after this submission's), and the slot's command pool is not reset before its fence:
  *   {@link Transfers.waitFlush} waits for it first.
  * @module
  */
-import { DestroyedResourceError, check, describeValue } from "../errors.js";
-import { isOptionsObject } from "../checks.js";
+import { check } from "../errors.js";
 import type { Allocator } from "../memory/allocator.js";
-import type { Allocation } from "../memory/allocation.js";
-import { MemoryUsage } from "../memory/usage.js";
 import type { Context } from "../vulkan/context.js";
 import { mipExtent, regionBytes } from "../vulkan/formats.js";
 import type { NvkHandle } from "../vulkan/handles.js";
 import { nvk } from "../vulkan/nvk.js";
-import { Buffer, Owner } from "./buffer.js";
+import {
+  ACCESS_MEMORY_READ,
+  ACCESS_MEMORY_WRITE,
+  ACCESS_SHADER_READ,
+  ACCESS_TRANSFER_WRITE,
+  COMMAND_BUFFER_ONE_TIME_SUBMIT,
+  COMMAND_POOL_CREATE_TRANSIENT,
+  LAYOUT_SHADER_READ,
+  LAYOUT_TRANSFER_DST,
+  NO_TIMEOUT,
+  QUEUE_FAMILY_IGNORED,
+  STAGE_ALL,
+  STAGE_BOTTOM,
+  STAGE_TOP,
+  STAGE_TRANSFER,
+  VK_SUCCESS,
+} from "../vulkan/vk.js";
+import { bufferBarrier, imageBarrier } from "./barriers.js";
+import type { Buffer } from "./buffer.js";
+import type { ImageRegion } from "./image-region.js";
+import { FLUSHED, Readbacks } from "./readback.js";
+import { Owner } from "./resource.js";
 import type { Texture } from "./texture.js";
+import { Batch } from "./upload-batch.js";
 import { UploadRing, type UploadRingOptions } from "./upload-ring.js";
 
-const STAGE_TOP = 0x1;
-const STAGE_TRANSFER = 0x1000;
-const STAGE_BOTTOM = 0x2000;
-const STAGE_HOST = 0x4000;
-const STAGE_ALL = 0x10000;
-const ACCESS_SHADER_READ = 0x20;
-const ACCESS_TRANSFER_READ = 0x800;
-const ACCESS_TRANSFER_WRITE = 0x1000;
-const ACCESS_HOST_READ = 0x2000;
-const ACCESS_MEMORY_READ = 0x8000;
-const ACCESS_MEMORY_WRITE = 0x10000;
-const LAYOUT_UNDEFINED = 0;
-const LAYOUT_GENERAL = 1;
-const LAYOUT_PREINITIALIZED = 8;
-const LAYOUT_SHADER_READ = 5;
-const LAYOUT_TRANSFER_SRC = 6;
-const LAYOUT_TRANSFER_DST = 7;
-const QUEUE_FAMILY_IGNORED = 0xffffffff;
-const WHOLE_SIZE = 0xffffffffffffffffn;
-const NO_TIMEOUT = (1n << 64n) - 1n;
-const COMMAND_BUFFER_ONE_TIME_SUBMIT = 0x1;
-const VK_SUCCESS = 0;
-/** The serial of a download submitted on its own by flushDownloads (its fence is the download fence). */
-const FLUSHED = -1;
+// Still importable from here, where they lived before image-region.ts.
+export { completeRegion, type ImageRegion } from "./image-region.js";
 
-/** A region of one image subresource (tightly packed rows in the data). */
-export interface ImageRegion {
-  mipLevel?: number;
-  arrayLayer?: number;
-  x?: number;
-  y?: number;
-  width?: number;
-  height?: number;
-}
-
-interface BufferCopy {
-  phase: number;
-  src: NvkHandle;
-  dst: Buffer;
-  srcOffset: number;
-  dstOffset: number;
-  size: number;
-}
-interface ImageCopy {
-  phase: number;
-  src: NvkHandle;
-  dst: Texture;
-  srcOffset: number;
-  sub: number;
-  mip: number;
-  layer: number;
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
-/** Copies waiting for one queue. */
-class Batch {
-  readonly bufferCopies: BufferCopy[] = [];
-  readonly imageCopies: ImageCopy[] = [];
-  /** Image subresources the batch writes, with the layout each had before it: texture -> sub -> old layout. */
-  readonly touched = new Map<Texture, Map<number, number>>();
-  /** Buffers the batch writes (for release barriers on the transfer queue). */
-  readonly buffers = new Set<Buffer>();
-  /**
-   * Copies of one phase write disjoint bytes; a copy that overlaps an earlier one of its phase starts the next
-   * phase, and a TRANSFER -> TRANSFER barrier separates phases, so the later upload wins (write-after-write).
-   */
-  phase = 0;
-  /** What the current phase wrote: per buffer [start, end) pairs; per texture [sub, x0, y0, x1, y1] tuples. */
-  readonly #written = new Map<object, number[]>();
-  #lastDst: object | null = null;
-  #lastList: number[] | null = null;
-
-  /** The phase a write of `dst` over the range lands in (a new one when it overlaps this phase's writes). */
-  phaseFor(dst: object, a: number, b: number, c = 0, d = 0, e = 0): number {
-    let list: number[] | undefined;
-    if (dst === this.#lastDst) list = this.#lastList!;
-    else {
-      list = this.#written.get(dst);
-      if (list === undefined) this.#written.set(dst, (list = []));
-      this.#lastDst = dst;
-      this.#lastList = list;
-    }
-    const image = !(dst instanceof Buffer);
-    const stride = image ? 5 : 2;
-    // Buffers: list[0..1] hold the hull of the phase's ranges; a range outside it (the common case of uploads
-    // filling a buffer in order) cannot overlap, and the scan is skipped. A range that starts where the last one
-    // ended extends it.
-    if (!image) {
-      if (list.length === 0) {
-        list.push(a, b);
-      } else if (b <= list[0]! || a >= list[1]!) {
-        list[0] = Math.min(list[0]!, a);
-        list[1] = Math.max(list[1]!, b);
-        if (list.length > 2 && list[list.length - 1] === a) list[list.length - 1] = b;
-        else list.push(a, b);
-        return this.phase;
-      }
-    }
-    for (let i = image ? 0 : 2; i < list.length; i += stride) {
-      const overlap = image
-        ? list[i] === a && list[i + 1]! < d && b < list[i + 3]! && list[i + 2]! < e && c < list[i + 4]!
-        : list[i]! < b && a < list[i + 1]!;
-      if (overlap) {
-        this.phase++;
-        this.#written.clear();
-        this.#written.set(dst, (list = []));
-        this.#lastDst = dst;
-        this.#lastList = list;
-        break;
-      }
-    }
-    if (image) list.push(a, b, c, d, e);
-    else {
-      if (list.length === 0) list.push(a, b); // the hull of a new phase
-      else {
-        list[0] = Math.min(list[0]!, a);
-        list[1] = Math.max(list[1]!, b);
-      }
-      list.push(a, b);
-    }
-    return this.phase;
-  }
-  get empty(): boolean {
-    return this.bufferCopies.length === 0 && this.imageCopies.length === 0;
-  }
-  clear(): void {
-    this.bufferCopies.length = 0;
-    this.imageCopies.length = 0;
-    this.touched.clear();
-    this.buffers.clear();
-    this.phase = 0;
-    this.#written.clear();
-    this.#lastDst = null;
-    this.#lastList = null;
-  }
-}
-
-interface Download {
-  readonly source: Buffer | Texture;
-  readonly buffer: NvkHandle;
-  readonly allocation: Allocation;
-  readonly size: number;
-  readonly srcOffset: number;
-  readonly region: Required<ImageRegion> | null;
-  serial: number;
-  readonly resolve: (data: Uint8Array) => void;
-  readonly reject: (error: unknown) => void;
-}
-
+/** The command buffers of one frame slot: the main queue's from the slot's pool, the transfer queue's from its own. */
 interface SlotCommands {
   readonly mainPool: NvkHandle;
   readonly mainCmds: NvkHandle[];
@@ -210,16 +80,22 @@ interface SlotCommands {
 
 /** Counters of uploads and downloads. */
 export interface TransferStatistics {
+  /** `upload()` and `uploadImage()` calls that copied something. */
   uploads: number;
+  /** Bytes they copied. */
   uploadedBytes: number;
   /** Uploads that went through the dedicated transfer queue. */
   transferQueueUploads: number;
+  /** `download()` and `downloadImage()` calls. */
   downloads: number;
   /** Batches submitted early because one frame's uploads filled the staging ring. */
   earlySubmits: number;
 }
 
-/** Owned by a FrameManager. @internal */
+/**
+ * The uploads and downloads of one FrameManager: made by its constructor, destroyed by its destroy(). See the module
+ * comment. @internal
+ */
 export class Transfers {
   readonly staging: UploadRing;
   readonly dedicatedQueue: boolean;
@@ -229,12 +105,11 @@ export class Transfers {
   readonly #label: string;
   readonly #main = new Batch();
   readonly #transfer = new Batch();
+  /** The downloads queued and not settled. */
+  readonly readbacks: Readbacks;
   /** Acquires the main queue owes the transfer queue's releases, recorded at the start of its next batch. */
   readonly #acquireBuffers: Buffer[] = [];
   readonly #acquireImages: { texture: Texture; sub: number }[] = [];
-  readonly #downloads: Download[] = [];
-  /** Downloads rejected while submitted (abandonSubmitted): their buffers are freed by destroy(). */
-  readonly #abandoned: Download[] = [];
   readonly #slots: SlotCommands[];
   readonly #copyAlign: number;
   readonly #beginInfo = new nvk.VkCommandBufferBeginInfo({ flags: COMMAND_BUFFER_ONE_TIME_SUBMIT });
@@ -247,7 +122,6 @@ export class Transfers {
   #uploads = 0;
   #uploadedBytes = 0;
   #transferQueueUploads = 0;
-  #downloadCount = 0;
   #earlySubmits = 0;
 
   constructor(context: Context, allocator: Allocator, label: string, slotPools: readonly NvkHandle[], ring: Required<UploadRingOptions>, waitSerial: (serial: number) => void) {
@@ -255,6 +129,7 @@ export class Transfers {
     this.#allocator = allocator;
     this.#device = context.device;
     this.#label = label;
+    this.readbacks = new Readbacks(allocator, label);
     this.dedicatedQueue = context.transferQueueFamilyIndex !== context.queueFamilyIndex;
     this.#copyAlign = Math.max(16, context.properties.optimalBufferCopyOffsetAlignment);
     this.#slots = [];
@@ -264,7 +139,7 @@ export class Transfers {
         let semaphore: NvkHandle | null = null;
         if (this.dedicatedQueue) {
           transferPool = new nvk.VkCommandPool();
-          const info = new nvk.VkCommandPoolCreateInfo({ flags: 0x1, queueFamilyIndex: context.transferQueueFamilyIndex });
+          const info = new nvk.VkCommandPoolCreateInfo({ flags: COMMAND_POOL_CREATE_TRANSIENT, queueFamilyIndex: context.transferQueueFamilyIndex });
           check(nvk.vkCreateCommandPool(this.#device, info, null, transferPool), "vkCreateCommandPool", label);
           semaphore = new nvk.VkSemaphore();
           const created = nvk.vkCreateSemaphore(this.#device, new nvk.VkSemaphoreCreateInfo(), null, semaphore);
@@ -285,7 +160,7 @@ export class Transfers {
       uploads: this.#uploads,
       uploadedBytes: this.#uploadedBytes,
       transferQueueUploads: this.#transferQueueUploads,
-      downloads: this.#downloadCount,
+      downloads: this.readbacks.count,
       earlySubmits: this.#earlySubmits,
     };
   }
@@ -484,11 +359,11 @@ export class Transfers {
     if (!this.#transfer.empty) {
       const b = this.#transfer;
       transferCmd = this.#commandBuffer(true);
-      const pre = this.#imageBarriers(b, true, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
+      const pre = b.layoutBarriers(true, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
       if (pre.length > 0) nvk.vkCmdPipelineBarrier(transferCmd, STAGE_TOP, STAGE_TRANSFER, 0, 0, null, 0, null, pre.length, pre);
-      this.#recordCopies(transferCmd, b);
-      const releaseImages = this.#imageBarriers(b, false, fi, mi);
-      const releaseBuffers = [...b.buffers].map((buf) => this.#bufferBarrier(buf, ACCESS_TRANSFER_WRITE, 0, fi, mi));
+      b.recordCopies(transferCmd);
+      const releaseImages = b.layoutBarriers(false, fi, mi);
+      const releaseBuffers = [...b.buffers].map((buf) => bufferBarrier(buf, ACCESS_TRANSFER_WRITE, 0, fi, mi));
       nvk.vkCmdPipelineBarrier(transferCmd, STAGE_TRANSFER, STAGE_BOTTOM, 0, 0, null, releaseBuffers.length, releaseBuffers.length > 0 ? releaseBuffers : null, releaseImages.length, releaseImages.length > 0 ? releaseImages : null);
       check(nvk.vkEndCommandBuffer(transferCmd), "vkEndCommandBuffer", this.#label);
       for (const buf of b.buffers) {
@@ -508,18 +383,18 @@ export class Transfers {
     if (!m.empty || this.#acquireBuffers.length > 0 || this.#acquireImages.length > 0) {
       mainCmd = this.#commandBuffer(false);
       if (this.#acquireBuffers.length > 0 || this.#acquireImages.length > 0) {
-        const bufs = this.#acquireBuffers.map((buf) => this.#bufferBarrier(buf, 0, ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE, fi, mi));
-        const imgs = this.#acquireImages.map(({ texture, sub }) => this.#imageBarrier(texture, sub, LAYOUT_TRANSFER_DST, LAYOUT_SHADER_READ, 0, ACCESS_SHADER_READ, fi, mi));
+        const bufs = this.#acquireBuffers.map((buf) => bufferBarrier(buf, 0, ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE, fi, mi));
+        const imgs = this.#acquireImages.map(({ texture, sub }) => imageBarrier(texture, sub, LAYOUT_TRANSFER_DST, LAYOUT_SHADER_READ, 0, ACCESS_SHADER_READ, fi, mi));
         nvk.vkCmdPipelineBarrier(mainCmd, STAGE_ALL, STAGE_ALL, 0, 0, null, bufs.length, bufs.length > 0 ? bufs : null, imgs.length, imgs.length > 0 ? imgs : null);
         this.#acquireBuffers.length = 0;
         this.#acquireImages.length = 0;
       }
       if (!m.empty) {
-        const pre = this.#imageBarriers(m, true, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
+        const pre = m.layoutBarriers(true, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
         const global = m.bufferCopies.length > 0 ? [new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_MEMORY_WRITE, dstAccessMask: ACCESS_TRANSFER_WRITE })] : null;
         nvk.vkCmdPipelineBarrier(mainCmd, STAGE_ALL, STAGE_TRANSFER, 0, global === null ? 0 : 1, global, 0, null, pre.length, pre.length > 0 ? pre : null);
-        this.#recordCopies(mainCmd, m);
-        const post = this.#imageBarriers(m, false, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
+        m.recordCopies(mainCmd);
+        const post = m.layoutBarriers(false, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
         const after = m.bufferCopies.length > 0 ? [new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_TRANSFER_WRITE, dstAccessMask: ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE })] : null;
         nvk.vkCmdPipelineBarrier(mainCmd, STAGE_TRANSFER, STAGE_ALL, 0, after === null ? 0 : 1, after, 0, null, post.length, post.length > 0 ? post : null);
         for (const [texture, subs] of m.touched) for (const sub of subs.keys()) texture._layouts[sub] = LAYOUT_SHADER_READ;
@@ -543,167 +418,22 @@ export class Transfers {
     return semaphore;
   }
 
-  #recordCopies(cmd: NvkHandle, b: Batch): void {
-    const copies = b.bufferCopies;
-    const images = b.imageCopies;
-    let i = 0;
-    let k = 0;
-    for (let phase = 0; phase <= b.phase; phase++) {
-      if (phase > 0) {
-        const barrier = new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_TRANSFER_WRITE, dstAccessMask: ACCESS_TRANSFER_WRITE });
-        nvk.vkCmdPipelineBarrier(cmd, STAGE_TRANSFER, STAGE_TRANSFER, 0, 1, [barrier], 0, null, 0, null);
-      }
-      // One vkCmdCopyBuffer per run of copies from one ring block into one buffer: many uploads into few buffers
-      // cost one call each, not one per upload. Regions of one phase never overlap.
-      while (i < copies.length && copies[i]!.phase === phase) {
-        const first = copies[i]!;
-        const regions = [];
-        let j = i;
-        while (j < copies.length && copies[j]!.phase === phase && copies[j]!.src === first.src && copies[j]!.dst === first.dst) {
-          // Copies that continue each other in both buffers (a stream of uploads packed in the ring) become one region.
-          const c = copies[j]!;
-          let size = c.size;
-          j++;
-          while (j < copies.length && copies[j]!.phase === phase && copies[j]!.src === c.src && copies[j]!.dst === c.dst && copies[j]!.srcOffset === c.srcOffset + size && copies[j]!.dstOffset === c.dstOffset + size) {
-            size += copies[j]!.size;
-            j++;
-          }
-          regions.push(new nvk.VkBufferCopy({ srcOffset: c.srcOffset, dstOffset: c.dstOffset, size }));
-        }
-        nvk.vkCmdCopyBuffer(cmd, first.src, first.dst._parts.handle, regions.length, regions);
-        i = j;
-      }
-      while (k < images.length && images[k]!.phase === phase) {
-        const c = images[k++]!;
-        const region = new nvk.VkBufferImageCopy({
-          bufferOffset: c.srcOffset,
-          bufferRowLength: 0,
-          bufferImageHeight: 0,
-          imageSubresource: new nvk.VkImageSubresourceLayers({ aspectMask: c.dst.aspect, mipLevel: c.mip, baseArrayLayer: c.layer, layerCount: 1 }),
-          imageOffset: new nvk.VkOffset3D({ x: c.x, y: c.y, z: 0 }),
-          imageExtent: new nvk.VkExtent3D({ width: c.width, height: c.height, depth: 1 }),
-        });
-        nvk.vkCmdCopyBufferToImage(cmd, c.src, c.dst._parts.image, LAYOUT_TRANSFER_DST, 1, [region]);
-      }
-    }
-  }
-
-  #imageBarriers(b: Batch, before: boolean, srcFamily: number, dstFamily: number): any[] {
-    const out: any[] = [];
-    for (const [texture, subs] of b.touched) {
-      for (const [sub, oldLayout] of subs) {
-        out.push(
-          before
-            ? this.#imageBarrier(texture, sub, oldLayout, LAYOUT_TRANSFER_DST, oldLayout === LAYOUT_UNDEFINED ? 0 : ACCESS_MEMORY_WRITE, ACCESS_TRANSFER_WRITE, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED)
-            : this.#imageBarrier(texture, sub, LAYOUT_TRANSFER_DST, LAYOUT_SHADER_READ, ACCESS_TRANSFER_WRITE, srcFamily === QUEUE_FAMILY_IGNORED ? ACCESS_SHADER_READ : 0, srcFamily, dstFamily),
-        );
-      }
-    }
-    return out;
-  }
-
-  #imageBarrier(texture: Texture, sub: number, oldLayout: number, newLayout: number, srcAccess: number, dstAccess: number, srcFamily: number, dstFamily: number): any {
-    const mip = Math.floor(sub / texture.arrayLayers);
-    const layer = sub % texture.arrayLayers;
-    return new nvk.VkImageMemoryBarrier({
-      srcAccessMask: srcAccess,
-      dstAccessMask: dstAccess,
-      oldLayout,
-      newLayout,
-      srcQueueFamilyIndex: srcFamily,
-      dstQueueFamilyIndex: dstFamily,
-      image: texture._parts.image,
-      subresourceRange: new nvk.VkImageSubresourceRange({ aspectMask: texture.aspect, baseMipLevel: mip, levelCount: 1, baseArrayLayer: layer, layerCount: 1 }),
-    });
-  }
-
-  #bufferBarrier(buffer: Buffer, srcAccess: number, dstAccess: number, srcFamily: number, dstFamily: number): any {
-    return new nvk.VkBufferMemoryBarrier({
-      srcAccessMask: srcAccess,
-      dstAccessMask: dstAccess,
-      srcQueueFamilyIndex: srcFamily,
-      dstQueueFamilyIndex: dstFamily,
-      buffer: buffer._parts.handle,
-      offset: 0,
-      size: WHOLE_SIZE,
-    });
-  }
-
   // ------------------------------------------------------------------ downloads
 
   /** Queues a readback of `size` bytes of `buffer` from `offset`, recorded at the end of the carrying frame. */
   download(buffer: Buffer, offset: number, size: number): Promise<Uint8Array> {
-    return this.#queueDownload(buffer, size, offset, null);
+    return this.readbacks.queue(buffer, size, offset, null);
   }
 
   /** Queues a readback of a region of one subresource of `texture` (tightly packed rows). */
   downloadImage(texture: Texture, r: Required<ImageRegion>): Promise<Uint8Array> {
     const size = regionBytes(texture.formatInfo, r.width, r.height);
-    return this.#queueDownload(texture, size, 0, r);
-  }
-
-  #queueDownload(source: Buffer | Texture, size: number, srcOffset: number, region: Required<ImageRegion> | null): Promise<Uint8Array> {
-    const { buffer, allocation } = this.#allocator.createBuffer(
-      { size, usage: 0x2 /* TRANSFER_DST */ },
-      { usage: MemoryUsage.Auto, hostAccess: "random", mapped: true, name: `${this.#label} readback of '${source.label}'` },
-    );
-    return new Promise<Uint8Array>((resolve, reject) => {
-      this.#downloads.push({ source, buffer, allocation, size, srcOffset, region, serial: 0, resolve, reject });
-      this.#downloadCount++;
-    });
+    return this.readbacks.queue(texture, size, 0, r);
   }
 
   /** Records the downloads not yet recorded at the end of `cmd` (the frame's own command buffer), under `serial`. */
   recordDownloads(cmd: NvkHandle, serial: number): void {
-    if (this.#downloads.length === 0) return; // the common frame: nothing to filter
-    const list = this.#downloads.filter((d) => d.serial === 0);
-    if (list.length === 0) return;
-    // Each image subresource read goes to TRANSFER_SRC once and back once, however many downloads read it.
-    const subresources: { texture: Texture; sub: number }[] = [];
-    const seen = new Map<Texture, Set<number>>();
-    for (const d of list) {
-      if (d.region === null) continue;
-      const t = d.source as Texture;
-      const sub = d.region.mipLevel * t.arrayLayers + d.region.arrayLayer;
-      let subs = seen.get(t);
-      if (subs === undefined) seen.set(t, (subs = new Set()));
-      if (!subs.has(sub)) {
-        subs.add(sub);
-        subresources.push({ texture: t, sub });
-      }
-    }
-    const toSrc = subresources.map(({ texture: t, sub }) =>
-      this.#imageBarrier(t, sub, t._layouts[sub]!, LAYOUT_TRANSFER_SRC, ACCESS_MEMORY_WRITE, ACCESS_TRANSFER_READ, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED),
-    );
-    nvk.vkCmdPipelineBarrier(cmd, STAGE_ALL, STAGE_TRANSFER, 0, 1, [new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_MEMORY_WRITE, dstAccessMask: ACCESS_TRANSFER_READ })], 0, null, toSrc.length, toSrc.length > 0 ? toSrc : null);
-    for (const d of list) {
-      if (d.region === null) {
-        const b = d.source as Buffer;
-        nvk.vkCmdCopyBuffer(cmd, b._parts.handle, d.buffer, 1, [new nvk.VkBufferCopy({ srcOffset: d.srcOffset, dstOffset: 0, size: d.size })]);
-      } else {
-        const t = d.source as Texture;
-        const r = d.region;
-        const copy = new nvk.VkBufferImageCopy({
-          bufferOffset: 0,
-          bufferRowLength: 0,
-          bufferImageHeight: 0,
-          imageSubresource: new nvk.VkImageSubresourceLayers({ aspectMask: t.aspect, mipLevel: r.mipLevel, baseArrayLayer: r.arrayLayer, layerCount: 1 }),
-          imageOffset: new nvk.VkOffset3D({ x: r.x, y: r.y, z: 0 }),
-          imageExtent: new nvk.VkExtent3D({ width: r.width, height: r.height, depth: 1 }),
-        });
-        nvk.vkCmdCopyImageToBuffer(cmd, t._parts.image, LAYOUT_TRANSFER_SRC, d.buffer, 1, [copy]);
-      }
-      d.serial = serial;
-    }
-    // Back to the layout each had; one that had none yet (UNDEFINED or PREINITIALIZED: marked used, never written)
-    // cannot be transitioned to, so it goes to GENERAL and is tracked there.
-    const back = subresources.map(({ texture: t, sub }) => {
-      const before = t._layouts[sub]!;
-      const after = before === LAYOUT_UNDEFINED || before === LAYOUT_PREINITIALIZED ? LAYOUT_GENERAL : before;
-      t._layouts[sub] = after;
-      return this.#imageBarrier(t, sub, LAYOUT_TRANSFER_SRC, after, ACCESS_TRANSFER_READ, ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
-    });
-    nvk.vkCmdPipelineBarrier(cmd, STAGE_TRANSFER, STAGE_HOST | STAGE_ALL, 0, 1, [new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_TRANSFER_WRITE, dstAccessMask: ACCESS_HOST_READ })], 0, null, back.length, back.length > 0 ? back : null);
+    this.readbacks.record(cmd, serial);
   }
 
   // ------------------------------------------------------------------ frame boundaries
@@ -721,75 +451,30 @@ export class Transfers {
 
   /** Resolves the downloads of the frames up to `completedSerial` (their fences have signaled). */
   settleDownloads(completedSerial: number): void {
-    if (this.#downloads.length === 0) return;
-    this.#settle((d) => d.serial > 0 && d.serial <= completedSerial);
-  }
-
-  #settle(due: (d: Download) => boolean): void {
-    const keep: Download[] = [];
-    for (const d of this.#downloads) {
-      if (!due(d)) {
-        keep.push(d);
-        continue;
-      }
-      try {
-        if ((d.allocation.memoryProperties & 0x4) === 0) d.allocation.invalidate(0, d.size);
-        const data = new Uint8Array(d.allocation.mappedData!, 0, d.size).slice();
-        this.#allocator.destroyBuffer(d.buffer, d.allocation);
-        d.resolve(data);
-      } catch (error) {
-        d.reject(error);
-      }
-    }
-    this.#downloads.length = 0;
-    this.#downloads.push(...keep);
+    this.readbacks.settle(completedSerial);
   }
 
   /** Downloads not recorded in any submission yet. */
   get unrecordedDownloads(): number {
-    let n = 0;
-    for (const d of this.#downloads) if (d.serial === 0) n++;
-    return n;
+    return this.readbacks.unrecorded;
   }
 
   /** Downloads recorded in a submission whose fence is not known signaled yet. */
   get submittedDownloads(): number {
-    return this.#downloads.length - this.unrecordedDownloads;
+    return this.readbacks.submitted;
   }
 
   /** Rejects every download not recorded yet with `error` (and frees its readback buffer). */
   rejectUnrecorded(error: unknown): void {
-    const keep: Download[] = [];
-    for (const d of this.#downloads) {
-      if (d.serial !== 0) {
-        keep.push(d);
-        continue;
-      }
-      try {
-        this.#allocator.destroyBuffer(d.buffer, d.allocation);
-      } finally {
-        d.reject(error);
-      }
-    }
-    this.#downloads.length = 0;
-    this.#downloads.push(...keep);
+    this.readbacks.rejectUnrecorded(error);
   }
 
   /**
-   * Rejects every submitted download with `error` (a fence or submission failed: it may never be seen complete). Its
-   * readback buffer is kept until destroy(), which frees it after waiting for the GPU.
+   * Rejects every submitted download with `error` (a fence or submission failed: it may never be seen complete);
+   * a download-only submission is no longer waited for.
    */
   abandonSubmitted(error: unknown): void {
-    const keep: Download[] = [];
-    for (const d of this.#downloads) {
-      if (d.serial === 0) keep.push(d);
-      else {
-        this.#abandoned.push(d);
-        d.reject(error);
-      }
-    }
-    this.#downloads.length = 0;
-    this.#downloads.push(...keep);
+    this.readbacks.abandonSubmitted(error);
     this.#flushSlot = -1;
   }
 
@@ -850,7 +535,7 @@ export class Transfers {
   #flushDone(): void {
     this.#flushSlot = -1;
     check(nvk.vkResetFences(this.#device, 1, [this.#downloadFence!]), "vkResetFences", this.#label);
-    this.#settle((d) => d.serial === FLUSHED);
+    this.readbacks.settleFlushed();
   }
 
   /**
@@ -861,13 +546,7 @@ export class Transfers {
    */
   destroy(deviceAlive: boolean, cause: string): void {
     if (deviceAlive) this.waitFlush();
-    for (const d of this.#abandoned) if (deviceAlive && !this.#allocator.destroyed) this.#allocator.destroyBuffer(d.buffer, d.allocation);
-    this.#abandoned.length = 0;
-    for (const d of this.#downloads) {
-      if (deviceAlive && !this.#allocator.destroyed) this.#allocator.destroyBuffer(d.buffer, d.allocation);
-      d.reject(new DestroyedResourceError("Download", d.source.label, "download, never submitted", cause));
-    }
-    this.#downloads.length = 0;
+    this.readbacks.destroy(deviceAlive && !this.#allocator.destroyed, cause);
     this.#main.clear();
     this.#transfer.clear();
     if (deviceAlive) this.staging.destroy();
@@ -887,34 +566,3 @@ export class Transfers {
   }
 }
 
-/** Checks and completes an image region against `texture`. @internal */
-export function completeRegion(op: string, texture: Texture, region: unknown): Required<ImageRegion> {
-  if (region !== undefined && !isOptionsObject(region)) {
-    throw new TypeError(`${op}: region must be an object, got ${describeValue(region)}`);
-  }
-  const r = (region ?? {}) as ImageRegion;
-  for (const key of Object.keys(r)) {
-    if (!["mipLevel", "arrayLayer", "x", "y", "width", "height"].includes(key)) {
-      throw new TypeError(`${op}: unknown region member '${key}' (value ${describeValue((r as Record<string, unknown>)[key])})`);
-    }
-  }
-  const int = (name: keyof ImageRegion, value: unknown, min: number, max: number): number => {
-    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
-      throw new RangeError(`${op}: region.${name} must be an integer from ${min} to ${max} for texture '${texture.label}', got ${describeValue(value)}`);
-    }
-    return value as number;
-  };
-  const mipLevel = int("mipLevel", r.mipLevel ?? 0, 0, texture.mipLevels - 1);
-  const arrayLayer = int("arrayLayer", r.arrayLayer ?? 0, 0, texture.arrayLayers - 1);
-  const w = mipExtent(texture.width, mipLevel);
-  const h = mipExtent(texture.height, mipLevel);
-  const x = int("x", r.x ?? 0, 0, w - 1);
-  const y = int("y", r.y ?? 0, 0, h - 1);
-  const width = int("width", r.width ?? w - x, 1, w - x);
-  const height = int("height", r.height ?? h - y, 1, h - y);
-  const info = texture.formatInfo;
-  if (info.blockWidth > 1 && (x % info.blockWidth !== 0 || y % info.blockHeight !== 0 || (width % info.blockWidth !== 0 && x + width !== w) || (height % info.blockHeight !== 0 && y + height !== h))) {
-    throw new RangeError(`${op}: a region of block-compressed texture '${texture.label}' must be aligned to ${info.blockWidth}x${info.blockHeight} blocks, got ${describeValue({ x, y, width, height })}`);
-  }
-  return { mipLevel, arrayLayer, x, y, width, height };
-}

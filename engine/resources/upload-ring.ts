@@ -29,6 +29,7 @@ import type { Allocation } from "../memory/allocation.js";
 import type { Allocator } from "../memory/allocator.js";
 import { MemoryPropertyFlags, MemoryUsage } from "../memory/usage.js";
 import type { NvkHandle } from "../vulkan/handles.js";
+import { BUFFER_USAGE_RING } from "../vulkan/vk.js";
 
 /** What happens when a frame needs more ring space than is free. */
 export type RingPolicy = "grow" | "wait";
@@ -98,7 +99,6 @@ export class RingBlock {
 }
 
 const MiB = 1024 * 1024;
-const BUFFER_USAGE_ALL = 0x1 /* TRANSFER_SRC */ | 0x10 /* UNIFORM */ | 0x20 /* STORAGE */ | 0x40 /* INDEX */ | 0x80 /* VERTEX */ | 0x100; /* INDIRECT */
 
 /**
  * A ring of persistently mapped memory owned by a {@link FrameManager} (which creates it and destroys it).
@@ -193,7 +193,7 @@ export class UploadRing {
 
   #addBlock(size: number): RingBlock {
     const { buffer, allocation } = this.#allocator.createBuffer(
-      { size, usage: BUFFER_USAGE_ALL },
+      { size, usage: BUFFER_USAGE_RING },
       {
         usage: MemoryUsage.Auto,
         hostAccess: "sequentialWrite",

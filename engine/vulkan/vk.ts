@@ -9,6 +9,10 @@
 // VkResult
 export const VK_SUCCESS = 0;
 export const VK_NOT_READY = 1;
+export const VK_ERROR_INITIALIZATION_FAILED = -3;
+export const VK_ERROR_LAYER_NOT_PRESENT = -6;
+export const VK_ERROR_EXTENSION_NOT_PRESENT = -7;
+export const VK_ERROR_INCOMPATIBLE_DRIVER = -9;
 
 /** vkWaitForFences / vkAcquireNextImageKHR: wait as long as it takes (UINT64_MAX). */
 export const NO_TIMEOUT = (1n << 64n) - 1n;
@@ -52,16 +56,26 @@ export const LAYOUT_TRANSFER_DST = 7;
 export const LAYOUT_PREINITIALIZED = 8;
 
 // VkBufferUsageFlagBits, VkImageUsageFlagBits (the combinations vkmem's managers add)
+export const BUFFER_USAGE_TRANSFER_DST = 0x2;
 export const BUFFER_USAGE_TRANSFER = 0x1 | 0x2;
+/** What an upload or transient ring block may serve: TRANSFER_SRC, UNIFORM, STORAGE, INDEX, VERTEX, INDIRECT. */
+export const BUFFER_USAGE_RING = 0x1 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100;
 export const IMAGE_USAGE_TRANSFER = 0x1 | 0x2;
 export const IMAGE_USAGE_SAMPLED = 0x4;
 /** Image usages an image view may be created for: sampled, storage, the attachments, and their extension kin. */
 export const IMAGE_USAGE_VIEWABLE =
   0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x1000 | 0x4000 | 0x8000 | 0x100000 | 0x200000;
 
-// VkFormat, VkImageViewType
+// VkFormat, VkImageType, VkImageViewType
 export const FORMAT_R8G8B8A8_UNORM = 37;
+export const IMAGE_TYPE_2D = 1;
+export const IMAGE_TYPE_3D = 2;
 export const VIEW_TYPE_2D = 1;
+export const VIEW_TYPE_3D = 2;
+export const VIEW_TYPE_2D_ARRAY = 5;
+
+// VkMemoryPropertyFlagBits
+export const MEMORY_PROPERTY_HOST_COHERENT = 0x4;
 
 // VkObjectType (vkSetDebugUtilsObjectNameEXT)
 export const OBJECT_TYPE_SEMAPHORE = 5;

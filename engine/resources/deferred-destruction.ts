@@ -1,0 +1,70 @@
+/**
+ * Deferred destruction: how a {@link FrameManager} frees what the GPU may still read, on the fences of its frames.
+ *
+ * The invariants, and why they hold:
+ *
+ * - Nothing the GPU may still read is freed before its fence. A destruction comes with the serial of the last
+ *   submission that used the resource (`destroyLater()`'s `lastUsedSerial`, by default the frame being recorded or,
+ *   between frames, the last submitted one; a Buffer's or Texture's `lastUsedSerial`). When that serial is already
+ *   complete it runs at once; otherwise it is queued in the {@link ReleaseQueue} under that serial, and the queue is
+ *   retired only up to the completed serial, which grows only after a fence said so (engine/resources/frame-slots.ts).
+ *   A frame that is begun but never submitted keeps its items until a later serial completes (its serial is reused
+ *   by the next frame) or until the manager's `destroy()`, which runs everything left once the GPU is idle.
+ * - The same resource is never destroyed twice: the release queue does not deduplicate, so resources guard their own
+ *   `destroy()` (see engine/resources/release-queue.ts).
+ * - Destroying allocates nothing: a Buffer or Texture carries its {@link ResourceRelease} from creation, and the
+ *   queue holds that record itself.
+ * @internal
+ * @module
+ */
+import type { FrameStatistics } from "./frame-statistics.js";
+import { ReleaseQueue } from "./release-queue.js";
+import type { ResourceRelease } from "./resource.js";
+
+/** The deferred destructions of one FrameManager, made with it; its destroy() drains them. @internal */
+export class DeferredDestruction {
+  /** The destructions waiting for their serial. */
+  readonly queue = new ReleaseQueue();
+  /** Destructions run at once because their last use was already complete. */
+  immediate = 0;
+
+  /**
+   * Runs `release` now when submission `serial` is complete (`serial <= completed`), else queues it under `serial`
+   * (which may be the next submission's, for uploads recorded between frames). Counts it into `stats` when given.
+   * Returns true when queued.
+   * @throws whatever `release` throws when it runs at once.
+   */
+  releaseAfter(serial: number, completed: number, release: ResourceRelease, stats: FrameStatistics | null): boolean {
+    if (serial <= completed) {
+      this.immediate++;
+      if (stats !== null) stats.deferredImmediate++;
+      release.destroy();
+      return false;
+    }
+    release.serial = serial;
+    this.queue.enqueueItem(release);
+    if (stats !== null) stats.deferredQueued++;
+    return true;
+  }
+
+  /**
+   * Runs every destruction queued under a serial up to `completed`, counting and timing the work into `stats` when
+   * given (beginFrame's frame).
+   * @throws whatever a destroy callback threw, after running them all (see ReleaseQueue.retire).
+   */
+  retire(completed: number, stats: FrameStatistics | null): void {
+    const release = this.queue;
+    const before = stats === null ? null : release.statistics;
+    const start = performance.now();
+    try {
+      release.retire(completed);
+    } finally {
+      if (stats !== null) {
+        stats.deferredRetireUs = (performance.now() - start) * 1000;
+        const after = release.statistics;
+        stats.deferredRetired = after.retired - before!.retired;
+        stats.deferredRetiredBytes = after.retiredBytes - before!.retiredBytes;
+      }
+    }
+  }
+}

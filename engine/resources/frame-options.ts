@@ -1,0 +1,141 @@
+/**
+ * The options of a {@link FrameManager} and of its `endFrame()`, and their checks.
+ *
+ * Every check runs before anything is created or recorded: a bad option throws a TypeError or RangeError naming
+ * the option and showing the bad value, and leaves the manager (or the frame) as it was. Unknown members are
+ * refused rather than ignored, so that a misspelt option is an error, not a silent default.
+ * @module
+ */
+import { describeValue } from "../errors.js";
+import { isOptionsObject } from "../checks.js";
+import type { Allocator } from "../memory/allocator.js";
+import type { Context } from "../vulkan/context.js";
+import { isNvkHandle, type NvkHandle } from "../vulkan/handles.js";
+import { STAGE_ALL } from "../vulkan/vk.js";
+import type { UploadRingOptions } from "./upload-ring.js";
+
+/** Options of {@link createFrameManager}. Every member is optional. */
+export interface FrameManagerOptions {
+  /** How many frames the CPU may record ahead of the GPU: 2 (the default) or 3. */
+  framesInFlight?: number;
+  /** A label for messages and Vulkan object names. */
+  label?: string;
+  /** The staging ring that uploads copy through (default 4 MiB, growing to 64 MiB). */
+  stagingRing?: UploadRingOptions;
+  /** The ring {@link FrameManager.allocateTransient} hands out (default 4 MiB, growing to 64 MiB). */
+  transientRing?: UploadRingOptions;
+}
+
+/** Options of {@link FrameManager.endFrame}: the synchronization with presentation (or other queues). */
+export interface EndFrameOptions {
+  /** Semaphores the submission waits on (e.g. the swapchain's image-acquired semaphore). */
+  waitSemaphores?: readonly NvkHandle[];
+  /** One VkPipelineStageFlags per wait semaphore. Default: ALL_COMMANDS for each. */
+  waitStages?: readonly number[];
+  /** Semaphores the submission signals (e.g. render-finished, for vkQueuePresentKHR). */
+  signalSemaphores?: readonly NvkHandle[];
+}
+
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set(["framesInFlight", "label", "stagingRing", "transientRing"]);
+const KNOWN_RING_OPTIONS: ReadonlySet<string> = new Set(["size", "maxSize", "policy"]);
+const KNOWN_END_OPTIONS: ReadonlySet<string> = new Set(["waitSemaphores", "waitStages", "signalSemaphores"]);
+const MiB = 1024 * 1024;
+
+/**
+ * Checks createFrameManager's arguments (`op` names the call) and returns `framesInFlight`, defaulted. Whether the
+ * context and the allocator are alive and share a device is the constructor's to check, after this.
+ * @throws TypeError / RangeError for a bad argument or option.
+ * @internal
+ */
+export function checkManagerArguments(op: string, context: unknown, allocator: unknown, options: FrameManagerOptions): number {
+  if (context === null || typeof context !== "object" || typeof (context as Context).submitAndWait !== "function") {
+    throw new TypeError(`${op}: context must be a Context, got ${describeValue(context)}`);
+  }
+  if (allocator === null || typeof allocator !== "object" || typeof (allocator as Allocator).setCurrentFrameIndex !== "function") {
+    throw new TypeError(`${op}: allocator must be an Allocator, got ${describeValue(allocator)}`);
+  }
+  if (!isOptionsObject(options)) {
+    throw new TypeError(`${op}: options must be an object, got ${describeValue(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) throw new TypeError(`${op}: unknown option '${key}' (value ${describeValue((options as Record<string, unknown>)[key])})`);
+  }
+  const framesInFlight = options.framesInFlight ?? 2;
+  if (framesInFlight !== 2 && framesInFlight !== 3) {
+    throw new RangeError(`${op}: option 'framesInFlight' must be 2 or 3, got ${describeValue(framesInFlight)}`);
+  }
+  if (options.label !== undefined && typeof options.label !== "string") {
+    throw new TypeError(`${op}: option 'label' must be a string, got ${describeValue(options.label)}`);
+  }
+  return framesInFlight;
+}
+
+/**
+ * Checks the ring option `name` and completes it: 4 MiB, growing up to 64 MiB (or `size` when larger), policy grow.
+ * @throws TypeError / RangeError for a bad member.
+ * @internal
+ */
+export function ringOptions(op: string, name: string, value: unknown): Required<UploadRingOptions> {
+  if (value !== undefined && !isOptionsObject(value)) {
+    throw new TypeError(`${op}: option '${name}' must be an object, got ${describeValue(value)}`);
+  }
+  const o = (value ?? {}) as UploadRingOptions;
+  for (const key of Object.keys(o)) {
+    if (!KNOWN_RING_OPTIONS.has(key)) throw new TypeError(`${op}: unknown option '${name}.${key}' (value ${describeValue((o as Record<string, unknown>)[key])})`);
+  }
+  const size = o.size ?? 4 * MiB;
+  if (!Number.isSafeInteger(size) || size < 4096 || size > 2 ** 40) throw new RangeError(`${op}: option '${name}.size' must be an integer number of bytes of at least 4096, got ${describeValue(o.size)}`);
+  const maxSize = o.maxSize ?? Math.max(size, 64 * MiB);
+  if (!Number.isSafeInteger(maxSize) || maxSize < size || maxSize > 2 ** 40) throw new RangeError(`${op}: option '${name}.maxSize' must be an integer of at least size (${size}), got ${describeValue(o.maxSize)}`);
+  const policy = o.policy ?? "grow";
+  if (policy !== "grow" && policy !== "wait") throw new RangeError(`${op}: option '${name}.policy' must be "grow" or "wait", got ${describeValue(o.policy)}`);
+  return { size, maxSize, policy };
+}
+
+/** What {@link endFrameSync} makes of EndFrameOptions: the semaphores, and one stage mask per wait. @internal */
+export interface EndFrameSync {
+  readonly waits: readonly NvkHandle[];
+  readonly stages: readonly number[];
+  readonly signals: readonly NvkHandle[];
+}
+
+/**
+ * Checks `endFrame()`'s options (`op` names the call in messages; `allocator` checks the stage bits against the
+ * Vulkan version in use) and completes the wait stages (ALL_COMMANDS for each wait by default).
+ * @throws TypeError / RangeError for bad options, naming the option and showing the value.
+ * @internal
+ */
+export function endFrameSync(op: string, options: EndFrameOptions | undefined, allocator: Allocator): EndFrameSync {
+  let waits: readonly NvkHandle[] = [];
+  let stages: readonly number[] | undefined;
+  let signals: readonly NvkHandle[] = [];
+  if (options !== undefined) {
+    if (!isOptionsObject(options)) {
+      throw new TypeError(`${op}: options must be an object, got ${describeValue(options)}`);
+    }
+    for (const key of Object.keys(options)) {
+      if (!KNOWN_END_OPTIONS.has(key)) throw new TypeError(`${op}: unknown option '${key}' (value ${describeValue((options as Record<string, unknown>)[key])})`);
+    }
+    const semaphores = (name: "waitSemaphores" | "signalSemaphores"): readonly NvkHandle[] => {
+      const list = options[name];
+      if (list === undefined) return [];
+      if (!Array.isArray(list) || !list.every((s) => isNvkHandle(s, "VkSemaphore"))) {
+        throw new TypeError(`${op}: option '${name}' must be an array of nvk VkSemaphore handles, got ${describeValue(list)}`);
+      }
+      return list;
+    };
+    waits = semaphores("waitSemaphores");
+    signals = semaphores("signalSemaphores");
+    stages = options.waitStages;
+    if (stages !== undefined) {
+      if (!Array.isArray(stages) || !stages.every((s) => Number.isInteger(s) && s > 0 && s <= 0x7fffffff)) {
+        throw new TypeError(`${op}: option 'waitStages' must be an array of non-zero VkPipelineStageFlags, got ${describeValue(stages)}`);
+      }
+      if (stages.length !== waits.length) {
+        throw new RangeError(`${op}: option 'waitStages' must have one entry per wait semaphore (${waits.length}), got ${describeValue(stages)}`);
+      }
+      stages.forEach((s, i) => allocator._checkFlagBits(s, "pipelineStage", op, `option 'waitStages[${i}]'`));
+    }
+  }
+  return { waits, stages: stages ?? waits.map(() => STAGE_ALL), signals };
+}

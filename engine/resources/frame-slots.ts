@@ -1,0 +1,175 @@
+/**
+ * Frame slots and the serials their fences complete: the part of a {@link FrameManager} that talks to fences.
+ *
+ * The manager keeps N slots (2 or 3). Each slot owns a command pool with one primary command buffer and a fence; each
+ * submission made with a slot's fence gets the next serial, 1, 2, 3, ... in submission order, and the slot remembers
+ * it. The invariants, and why they hold:
+ *
+ * - Completion is one number. Fences signaled by submissions to one queue cover every command submitted earlier on
+ *   that queue, so once the fence of serial S is seen signaled, every serial up to S is complete. {@link completed}
+ *   is the highest such serial; it only grows, and only after a fence wait or status check said so.
+ * - A slot's command pool is reset only after its fence has signaled, that is, after the GPU finished the command
+ *   buffer recorded in it: {@link waitForSlot} comes first. The fence is created signaled, so the first use of each
+ *   slot does not wait, and {@link submit} resets it just before the submission that will signal it again, so a frame
+ *   that is begun but never submitted leaves it signaled.
+ * - A failed submission changes nothing: the slot keeps its old (complete) serial, so nobody waits on the fence left
+ *   unsignaled, and the next submission resets it again.
+ * @internal
+ * @module
+ */
+import { check } from "../errors.js";
+import type { Context } from "../vulkan/context.js";
+import type { NvkHandle } from "../vulkan/handles.js";
+import { nvk } from "../vulkan/nvk.js";
+import {
+  COMMAND_POOL_CREATE_TRANSIENT,
+  FENCE_CREATE_SIGNALED,
+  NO_TIMEOUT,
+  OBJECT_TYPE_COMMAND_BUFFER,
+  OBJECT_TYPE_COMMAND_POOL,
+  OBJECT_TYPE_FENCE,
+  VK_NOT_READY,
+} from "../vulkan/vk.js";
+
+/** One frame slot: its Vulkan objects live as long as the manager; `serial` changes with each submission. */
+export interface Slot {
+  readonly pool: NvkHandle;
+  readonly commandBuffer: NvkHandle;
+  readonly fence: NvkHandle;
+  /** `[fence]`, made once: the fence calls take an array. */
+  readonly fences: readonly NvkHandle[];
+  /** The serial of the last submission made with this slot's fence (0: none). */
+  serial: number;
+  /** The submit info of a frame with no semaphores and no upload batch, made once. */
+  plainSubmit?: any;
+}
+
+/** The slots of one FrameManager: made by its constructor, destroyed by its destroy(). @internal */
+export class FrameSlots {
+  /** The slots, index = frame number modulo their count. */
+  readonly list: readonly Slot[];
+  /** The highest serial known complete (its fence, or a later one, seen signaled). */
+  completed = 0;
+  /** The serial of the last submission (0 before the first). */
+  submitted = 0;
+  readonly #device: NvkHandle;
+  readonly #queue: NvkHandle;
+  /** The manager's label, for VkError messages. */
+  readonly #label: string | undefined;
+
+  /**
+   * Creates `count` slots on `context`'s queue family, naming their objects after `name`; on failure destroys what
+   * was made and rethrows.
+   * @throws VkError when creating a command pool, fence or command buffer fails.
+   */
+  constructor(context: Context, device: NvkHandle, count: number, name: string, label: string | undefined) {
+    this.#device = device;
+    this.#queue = context.queue;
+    this.#label = label;
+    const slots: Slot[] = [];
+    this.list = slots;
+    try {
+      for (let i = 0; i < count; i++) {
+        const pool = new nvk.VkCommandPool();
+        const poolInfo = new nvk.VkCommandPoolCreateInfo({ flags: COMMAND_POOL_CREATE_TRANSIENT, queueFamilyIndex: context.queueFamilyIndex });
+        check(nvk.vkCreateCommandPool(device, poolInfo, null, pool), "vkCreateCommandPool", name);
+        const fence = new nvk.VkFence();
+        const fenceResult = nvk.vkCreateFence(device, new nvk.VkFenceCreateInfo({ flags: FENCE_CREATE_SIGNALED }), null, fence);
+        if (fenceResult < 0) {
+          nvk.vkDestroyCommandPool(device, pool, null);
+          check(fenceResult, "vkCreateFence", name);
+        }
+        const commandBuffer = new nvk.VkCommandBuffer();
+        const allocateInfo = new nvk.VkCommandBufferAllocateInfo({ commandPool: pool, level: nvk.VK_COMMAND_BUFFER_LEVEL_PRIMARY, commandBufferCount: 1 });
+        const allocated = nvk.vkAllocateCommandBuffers(device, allocateInfo, [commandBuffer]);
+        slots.push({ pool, commandBuffer, fence, fences: [fence], serial: 0 });
+        check(allocated, "vkAllocateCommandBuffers", name);
+        context.setObjectName(OBJECT_TYPE_COMMAND_POOL, pool, `${name} slot ${i} command pool`);
+        context.setObjectName(OBJECT_TYPE_COMMAND_BUFFER, commandBuffer, `${name} slot ${i} command buffer`);
+        context.setObjectName(OBJECT_TYPE_FENCE, fence, `${name} slot ${i} fence`);
+      }
+    } catch (error) {
+      this.destroy();
+      throw error;
+    }
+  }
+
+  /**
+   * Back-pressure: when the frame that last used `slot` is not known complete, checks its fence and, when it has
+   * not signaled, waits for it. Afterwards that frame's serial is complete and the slot's pool may be reset.
+   * Returns the microseconds waited, or -1 when there was no wait.
+   * @throws VkError when the status check or the wait fails (e.g. device lost).
+   */
+  waitForSlot(slot: Slot): number {
+    if (slot.serial <= this.completed) return -1;
+    let waited = -1;
+    const status = nvk.vkGetFenceStatus(this.#device, slot.fence);
+    if (status === VK_NOT_READY) {
+      const waitStart = performance.now();
+      check(nvk.vkWaitForFences(this.#device, 1, slot.fences, true, NO_TIMEOUT), "vkWaitForFences", this.#label);
+      waited = (performance.now() - waitStart) * 1000;
+    } else {
+      check(status, "vkGetFenceStatus", this.#label);
+    }
+    this.completed = slot.serial;
+    return waited;
+  }
+
+  /**
+   * Waits for the fence of `serial` when a slot still holds it, and returns true; returns false when no slot does
+   * (the caller then waits for every submission).
+   * @throws VkError when the wait fails.
+   */
+  waitForSerial(serial: number): boolean {
+    const slot = this.list.find((s) => s.serial === serial);
+    if (slot === undefined) return false;
+    check(nvk.vkWaitForFences(this.#device, 1, slot.fences, true, NO_TIMEOUT), "vkWaitForFences", this.#label);
+    this.completed = Math.max(this.completed, serial);
+    return true;
+  }
+
+  /**
+   * Waits for the fences of every submission not known complete. Does not raise {@link completed}: the caller does,
+   * once whatever else it waits for is done. With `strict` false a failed wait is ignored (destruction goes on).
+   * @throws VkError when the wait fails and `strict` is true.
+   */
+  waitAll(strict: boolean): void {
+    const pending = this.list.filter((s) => s.serial > this.completed).map((s) => s.fence);
+    if (pending.length > 0) {
+      const result = nvk.vkWaitForFences(this.#device, pending.length, pending, true, NO_TIMEOUT);
+      if (strict) check(result, "vkWaitForFences", this.#label);
+    }
+  }
+
+  /**
+   * Checks the fences without blocking and raises {@link completed} to the newest serial whose fence has signaled
+   * (a signaled fence covers every earlier serial on the queue). Returns it.
+   */
+  poll(): number {
+    let done = this.completed;
+    for (const slot of this.list) {
+      if (slot.serial > done && nvk.vkGetFenceStatus(this.#device, slot.fence) === 0) done = slot.serial;
+    }
+    this.completed = done;
+    return done;
+  }
+
+  /**
+   * Resets `slot`'s fence and submits `submit` to the queue with it; the slot and {@link submitted} then hold `serial`.
+   * @throws VkError when the reset or the submission fails (nothing was submitted then).
+   */
+  submit(slot: Slot, submit: unknown, serial: number): void {
+    check(nvk.vkResetFences(this.#device, 1, slot.fences), "vkResetFences", this.#label);
+    check(nvk.vkQueueSubmit(this.#queue, 1, [submit], slot.fence), "vkQueueSubmit", this.#label);
+    slot.serial = serial;
+    this.submitted = serial;
+  }
+
+  /** Destroys every slot's fence and command pool (which frees its command buffer). The GPU must be done with them. */
+  destroy(): void {
+    for (const slot of this.list) {
+      nvk.vkDestroyFence(this.#device, slot.fence, null);
+      nvk.vkDestroyCommandPool(this.#device, slot.pool, null);
+    }
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * What a {@link FrameManager} counts: per frame ({@link FrameStatistics}, one new object per `beginFrame()`) and in
+ * total since it was made ({@link FrameManagerStatistics}, built when asked for).
+ *
+ * A frame's statistics cover the time from its `beginFrame()` to the next `beginFrame()`: the manager writes into the
+ * object of the latest frame only, and never into an older one, so an application may keep the objects it read. The
+ * ring counters are totals kept by the rings themselves; a frame's share is the difference between their values when
+ * it began and when it was submitted, read into two records made once (no object per frame).
+ * @module
+ */
+import type { ReleaseQueueStatistics } from "./release-queue.js";
+import type { Transfers, TransferStatistics } from "./transfers.js";
+import type { UploadRing, UploadRingStatistics } from "./upload-ring.js";
+
+/**
+ * What the manager did for one frame: from its `beginFrame()` until the next `beginFrame()`. A new object per frame;
+ * the manager keeps writing into it until the next frame begins, and never after.
+ */
+export interface FrameStatistics {
+  /** The frame's number (0 for the first). */
+  readonly frameNumber: number;
+  /** Its slot. */
+  readonly index: number;
+  /** Its serial. */
+  readonly serial: number;
+  /** 1 when `beginFrame()` had to wait for the GPU to finish the slot's previous frame, else 0. */
+  backPressureWaits: number;
+  /** Microseconds spent in that wait. */
+  backPressureWaitUs: number;
+  /** Destructions `beginFrame()` retired (their fence had signaled). */
+  deferredRetired: number;
+  /** Bytes those destructions freed (as declared to `destroyLater`). */
+  deferredRetiredBytes: number;
+  /**
+   * CPU microseconds `beginFrame()` spent running those destructions (the VMA and Vulkan frees themselves, which
+   * the application would pay without a manager, plus the queue's walk over them).
+   */
+  deferredRetireUs: number;
+  /** `destroyLater()` calls during the frame that were queued for a fence. */
+  deferredQueued: number;
+  /** `destroyLater()` calls during the frame that destroyed at once (the last use was already complete). */
+  deferredImmediate: number;
+  /** CPU microseconds spent in `beginFrame()` (the back-pressure wait included). */
+  beginFrameUs: number;
+  /** CPU microseconds spent in `endFrame()` (0 until it has run). */
+  endFrameUs: number;
+  /** Buffers and textures created through the manager during the frame. */
+  resourcesCreated: number;
+  /** Buffers and textures destroyed (queued or at once) during the frame. */
+  resourcesDestroyed: number;
+  /** `upload()` and `uploadImage()` calls during the frame. */
+  uploads: number;
+  /** Bytes they copied. */
+  uploadedBytes: number;
+  /** `allocateTransient()` calls during the frame. */
+  transientAllocations: number;
+  /** Bytes they handed out. */
+  transientBytes: number;
+  /** Times a ring (staging or transient) wrapped around during the frame. */
+  ringWraps: number;
+  /** Blocks added to a ring because it was full. */
+  ringGrows: number;
+  /** Frames waited for because a ring was full (policy `wait`). */
+  ringWaits: number;
+  /** Upload batches submitted early because one frame's uploads filled the staging ring. */
+  earlySubmits: number;
+  /** Bytes in use in the two rings when the frame was submitted (not yet retired, padding included). */
+  ringUsedBytes: number;
+}
+
+/** Totals of a {@link FrameManager} since it was made. */
+export interface FrameManagerStatistics {
+  /** 2 or 3, as created. */
+  readonly framesInFlight: number;
+  /** Frames submitted. */
+  readonly framesSubmitted: number;
+  /** The serial of the last submission (0 before the first). */
+  readonly submittedSerial: number;
+  /** The highest serial known complete. */
+  readonly completedSerial: number;
+  /** Times `beginFrame()` had to wait for the GPU (the CPU was framesInFlight frames ahead). */
+  readonly backPressureWaits: number;
+  /** Microseconds spent in those waits. */
+  readonly backPressureWaitUs: number;
+  /** Destructions queued for a fence. */
+  readonly deferredQueued: number;
+  /** Destructions run at once by `destroyLater` (last use already complete). */
+  readonly deferredImmediate: number;
+  /** Queued destructions that have run. */
+  readonly deferredRetired: number;
+  /** Queued destructions still waiting. */
+  readonly deferredPending: number;
+  /** Bytes of the destructions still waiting (as declared to `destroyLater`). */
+  readonly deferredPendingBytes: number;
+  /** CPU microseconds spent in `beginFrame()`, waits included. */
+  readonly beginFrameUs: number;
+  /** CPU microseconds spent in `endFrame()`. */
+  readonly endFrameUs: number;
+  /** Buffers and textures created through the manager, and destroyed. */
+  readonly resourcesCreated: number;
+  readonly resourcesDestroyed: number;
+  /** Uploads, readbacks and their queues. */
+  readonly transfers: TransferStatistics;
+  /** The staging ring. */
+  readonly stagingRing: UploadRingStatistics;
+  /** The transient ring. */
+  readonly transientRing: UploadRingStatistics;
+}
+
+/** A new frame's statistics, every counter 0. @internal */
+export function newFrameStatistics(frameNumber: number, index: number, serial: number): FrameStatistics {
+  return {
+    frameNumber,
+    index,
+    serial,
+    backPressureWaits: 0,
+    backPressureWaitUs: 0,
+    deferredRetired: 0,
+    deferredRetiredBytes: 0,
+    deferredRetireUs: 0,
+    deferredQueued: 0,
+    deferredImmediate: 0,
+    beginFrameUs: 0,
+    endFrameUs: 0,
+    resourcesCreated: 0,
+    resourcesDestroyed: 0,
+    uploads: 0,
+    uploadedBytes: 0,
+    transientAllocations: 0,
+    transientBytes: 0,
+    ringWraps: 0,
+    ringGrows: 0,
+    ringWaits: 0,
+    earlySubmits: 0,
+    ringUsedBytes: 0,
+  };
+}
+
+/** The staging and transient rings' running totals, added up. @internal */
+export interface RingCounters {
+  wraps: number;
+  grows: number;
+  waits: number;
+  earlySubmits: number;
+}
+
+/** A record for {@link readRingCounters}, made once per use site. @internal */
+export function newRingCounters(): RingCounters {
+  return { wraps: 0, grows: 0, waits: 0, earlySubmits: 0 };
+}
+
+/** Reads the rings' totals now into `into` (in place) and returns it. @internal */
+export function readRingCounters(into: RingCounters, transfers: Transfers, transient: UploadRing): RingCounters {
+  const staging = transfers.staging;
+  into.wraps = staging.wraps + transient.wraps;
+  into.grows = staging.grows + transient.grows;
+  into.waits = staging.waits + transient.waits;
+  into.earlySubmits = transfers.earlySubmits;
+  return into;
+}
+
+/** Writes a frame's share of the ring counters (`now` minus `mark`) and the rings' use into `stats`. @internal */
+export function recordRingUse(stats: FrameStatistics, mark: RingCounters, now: RingCounters, transfers: Transfers, transient: UploadRing): void {
+  stats.ringWraps = now.wraps - mark.wraps;
+  stats.ringGrows = now.grows - mark.grows;
+  stats.ringWaits = now.waits - mark.waits;
+  stats.earlySubmits = now.earlySubmits - mark.earlySubmits;
+  stats.ringUsedBytes = transfers.staging.used + transient.used;
+}
+
+/** The running totals a FrameManager keeps itself (the release queue, transfers and rings keep theirs). @internal */
+export interface FrameTotals {
+  backPressureWaits: number;
+  backPressureWaitUs: number;
+  beginFrameUs: number;
+  endFrameUs: number;
+  resourcesCreated: number;
+  resourcesDestroyed: number;
+}
+
+/** Totals at creation: all 0. @internal */
+export function newFrameTotals(): FrameTotals {
+  return { backPressureWaits: 0, backPressureWaitUs: 0, beginFrameUs: 0, endFrameUs: 0, resourcesCreated: 0, resourcesDestroyed: 0 };
+}
+
+/**
+ * A manager's {@link FrameManagerStatistics}, gathered from its totals and its parts' (`deferred` is its
+ * DeferredDestruction, described by shape: that module imports this one). @internal
+ */
+export function managerStatistics(
+  framesInFlight: number,
+  submittedSerial: number,
+  completedSerial: number,
+  totals: FrameTotals,
+  deferred: { readonly queue: { readonly statistics: ReleaseQueueStatistics }; readonly immediate: number },
+  transfers: Transfers,
+  transient: UploadRing,
+): FrameManagerStatistics {
+  const release = deferred.queue.statistics;
+  return {
+    framesInFlight,
+    framesSubmitted: submittedSerial,
+    submittedSerial,
+    completedSerial,
+    backPressureWaits: totals.backPressureWaits,
+    backPressureWaitUs: totals.backPressureWaitUs,
+    deferredQueued: release.queued,
+    deferredImmediate: deferred.immediate,
+    deferredRetired: release.retired,
+    deferredPending: release.pending,
+    deferredPendingBytes: release.pendingBytes,
+    beginFrameUs: totals.beginFrameUs,
+    endFrameUs: totals.endFrameUs,
+    resourcesCreated: totals.resourcesCreated,
+    resourcesDestroyed: totals.resourcesDestroyed,
+    transfers: transfers.statistics,
+    stagingRing: transfers.staging.statistics,
+    transientRing: transient.statistics,
+  };
+}

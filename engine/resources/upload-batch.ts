@@ -1,0 +1,207 @@
+/**
+ * An upload batch: the staging copies waiting for one queue, in the order they were queued, until the transfers
+ * record them (engine/resources/transfers.ts).
+ *
+ * Copies are grouped in phases. Copies of one phase write disjoint bytes, so they may run in any order; a copy that
+ * overlaps an earlier one of its phase (the same buffer bytes, or the same texels of the same subresource) starts
+ * the next phase, and a TRANSFER -> TRANSFER barrier separates phases when they are recorded, so that the later
+ * upload wins (write-after-write). Finding the phase is the per-upload hot path: for buffers the batch keeps the
+ * hull of the phase's ranges, and a range outside it (uploads filling a buffer in order) skips the scan; the last
+ * destination's list is cached so that a run of uploads into one buffer does no map lookup.
+ *
+ * Recording merges what can be merged: one vkCmdCopyBuffer per run of copies from one ring block into one buffer,
+ * and one region per run of copies that continue each other in both buffers.
+ * @internal
+ * @module
+ */
+import type { NvkHandle } from "../vulkan/handles.js";
+import { nvk } from "../vulkan/nvk.js";
+import {
+  ACCESS_MEMORY_WRITE,
+  ACCESS_SHADER_READ,
+  ACCESS_TRANSFER_WRITE,
+  LAYOUT_SHADER_READ,
+  LAYOUT_TRANSFER_DST,
+  LAYOUT_UNDEFINED,
+  QUEUE_FAMILY_IGNORED,
+  STAGE_TRANSFER,
+} from "../vulkan/vk.js";
+import { imageBarrier } from "./barriers.js";
+import { Buffer } from "./buffer.js";
+import type { Texture } from "./texture.js";
+
+/** A copy from a staging ring block into a buffer. */
+export interface BufferCopy {
+  phase: number;
+  src: NvkHandle;
+  dst: Buffer;
+  srcOffset: number;
+  dstOffset: number;
+  size: number;
+}
+/** A copy from a staging ring block into one region of one image subresource. */
+export interface ImageCopy {
+  phase: number;
+  src: NvkHandle;
+  dst: Texture;
+  srcOffset: number;
+  sub: number;
+  mip: number;
+  layer: number;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** Copies waiting for one queue, made once per queue by the Transfers and cleared after each recording. */
+export class Batch {
+  readonly bufferCopies: BufferCopy[] = [];
+  readonly imageCopies: ImageCopy[] = [];
+  /** Image subresources the batch writes, with the layout each had before it: texture -> sub -> old layout. */
+  readonly touched = new Map<Texture, Map<number, number>>();
+  /** Buffers the batch writes (for release barriers on the transfer queue). */
+  readonly buffers = new Set<Buffer>();
+  /**
+   * Copies of one phase write disjoint bytes; a copy that overlaps an earlier one of its phase starts the next
+   * phase, and a TRANSFER -> TRANSFER barrier separates phases, so the later upload wins (write-after-write).
+   */
+  phase = 0;
+  /** What the current phase wrote: per buffer [start, end) pairs; per texture [sub, x0, y0, x1, y1] tuples. */
+  readonly #written = new Map<object, number[]>();
+  #lastDst: object | null = null;
+  #lastList: number[] | null = null;
+
+  /** The phase a write of `dst` over the range lands in (a new one when it overlaps this phase's writes). */
+  phaseFor(dst: object, a: number, b: number, c = 0, d = 0, e = 0): number {
+    let list: number[] | undefined;
+    if (dst === this.#lastDst) list = this.#lastList!;
+    else {
+      list = this.#written.get(dst);
+      if (list === undefined) this.#written.set(dst, (list = []));
+      this.#lastDst = dst;
+      this.#lastList = list;
+    }
+    const image = !(dst instanceof Buffer);
+    const stride = image ? 5 : 2;
+    // Buffers: list[0..1] hold the hull of the phase's ranges; a range outside it (the common case of uploads
+    // filling a buffer in order) cannot overlap, and the scan is skipped. A range that starts where the last one
+    // ended extends it.
+    if (!image) {
+      if (list.length === 0) {
+        list.push(a, b);
+      } else if (b <= list[0]! || a >= list[1]!) {
+        list[0] = Math.min(list[0]!, a);
+        list[1] = Math.max(list[1]!, b);
+        if (list.length > 2 && list[list.length - 1] === a) list[list.length - 1] = b;
+        else list.push(a, b);
+        return this.phase;
+      }
+    }
+    for (let i = image ? 0 : 2; i < list.length; i += stride) {
+      const overlap = image
+        ? list[i] === a && list[i + 1]! < d && b < list[i + 3]! && list[i + 2]! < e && c < list[i + 4]!
+        : list[i]! < b && a < list[i + 1]!;
+      if (overlap) {
+        this.phase++;
+        this.#written.clear();
+        this.#written.set(dst, (list = []));
+        this.#lastDst = dst;
+        this.#lastList = list;
+        break;
+      }
+    }
+    if (image) list.push(a, b, c, d, e);
+    else {
+      if (list.length === 0) list.push(a, b); // the hull of a new phase
+      else {
+        list[0] = Math.min(list[0]!, a);
+        list[1] = Math.max(list[1]!, b);
+      }
+      list.push(a, b);
+    }
+    return this.phase;
+  }
+
+  /**
+   * The image barriers around the batch's copies, one per subresource it writes: `before`, from the layout each had
+   * to TRANSFER_DST_OPTIMAL (on one queue); after, from TRANSFER_DST_OPTIMAL to SHADER_READ_ONLY_OPTIMAL, a release
+   * to `dstFamily` when the families differ.
+   */
+  layoutBarriers(before: boolean, srcFamily: number, dstFamily: number): any[] {
+    const out: any[] = [];
+    for (const [texture, subs] of this.touched) {
+      for (const [sub, oldLayout] of subs) {
+        out.push(
+          before
+            ? imageBarrier(texture, sub, oldLayout, LAYOUT_TRANSFER_DST, oldLayout === LAYOUT_UNDEFINED ? 0 : ACCESS_MEMORY_WRITE, ACCESS_TRANSFER_WRITE, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED)
+            : imageBarrier(texture, sub, LAYOUT_TRANSFER_DST, LAYOUT_SHADER_READ, ACCESS_TRANSFER_WRITE, srcFamily === QUEUE_FAMILY_IGNORED ? ACCESS_SHADER_READ : 0, srcFamily, dstFamily),
+        );
+      }
+    }
+    return out;
+  }
+
+  /** Records the batch's copies into `cmd`, phase by phase, with a TRANSFER -> TRANSFER barrier between phases. */
+  recordCopies(cmd: NvkHandle): void {
+    const copies = this.bufferCopies;
+    const images = this.imageCopies;
+    let i = 0;
+    let k = 0;
+    for (let phase = 0; phase <= this.phase; phase++) {
+      if (phase > 0) {
+        const barrier = new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_TRANSFER_WRITE, dstAccessMask: ACCESS_TRANSFER_WRITE });
+        nvk.vkCmdPipelineBarrier(cmd, STAGE_TRANSFER, STAGE_TRANSFER, 0, 1, [barrier], 0, null, 0, null);
+      }
+      // One vkCmdCopyBuffer per run of copies from one ring block into one buffer: many uploads into few buffers
+      // cost one call each, not one per upload. Regions of one phase never overlap.
+      while (i < copies.length && copies[i]!.phase === phase) {
+        const first = copies[i]!;
+        const regions = [];
+        let j = i;
+        while (j < copies.length && copies[j]!.phase === phase && copies[j]!.src === first.src && copies[j]!.dst === first.dst) {
+          // Copies that continue each other in both buffers (a stream of uploads packed in the ring) become one region.
+          const c = copies[j]!;
+          let size = c.size;
+          j++;
+          while (j < copies.length && copies[j]!.phase === phase && copies[j]!.src === c.src && copies[j]!.dst === c.dst && copies[j]!.srcOffset === c.srcOffset + size && copies[j]!.dstOffset === c.dstOffset + size) {
+            size += copies[j]!.size;
+            j++;
+          }
+          regions.push(new nvk.VkBufferCopy({ srcOffset: c.srcOffset, dstOffset: c.dstOffset, size }));
+        }
+        nvk.vkCmdCopyBuffer(cmd, first.src, first.dst._parts.handle, regions.length, regions);
+        i = j;
+      }
+      while (k < images.length && images[k]!.phase === phase) {
+        const c = images[k++]!;
+        const region = new nvk.VkBufferImageCopy({
+          bufferOffset: c.srcOffset,
+          bufferRowLength: 0,
+          bufferImageHeight: 0,
+          imageSubresource: new nvk.VkImageSubresourceLayers({ aspectMask: c.dst.aspect, mipLevel: c.mip, baseArrayLayer: c.layer, layerCount: 1 }),
+          imageOffset: new nvk.VkOffset3D({ x: c.x, y: c.y, z: 0 }),
+          imageExtent: new nvk.VkExtent3D({ width: c.width, height: c.height, depth: 1 }),
+        });
+        nvk.vkCmdCopyBufferToImage(cmd, c.src, c.dst._parts.image, LAYOUT_TRANSFER_DST, 1, [region]);
+      }
+    }
+  }
+
+  /** Whether it holds no copy. */
+  get empty(): boolean {
+    return this.bufferCopies.length === 0 && this.imageCopies.length === 0;
+  }
+
+  /** Forgets every copy and phase (after recording, or when the manager is destroyed). */
+  clear(): void {
+    this.bufferCopies.length = 0;
+    this.imageCopies.length = 0;
+    this.touched.clear();
+    this.buffers.clear();
+    this.phase = 0;
+    this.#written.clear();
+    this.#lastDst = null;
+    this.#lastList = null;
+  }
+}
