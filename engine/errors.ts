@@ -203,13 +203,13 @@ export class DestroyedResourceError extends Error {
  * Created by vkmem, never by the user. `object` names the object ("FrameManager 'main'"), `operation` the call.
  */
 export class InvalidStateError extends Error {
-  /** The object, as messages name it, e.g. "FrameManager 'main'" or "Allocation". */
-  readonly object: string;
-  /** The call that was refused, e.g. "beginFrame". */
+  /** The object, as messages name it, e.g. "FrameManager 'main'" or "Allocation"; null for a free function. */
+  readonly object: string | null;
+  /** The call that was refused, e.g. "beginFrame" or "createFrameManager". */
   readonly operation: string;
 
-  constructor(object: string, operation: string, message: string) {
-    super(`${object}.${operation}: ${message}`);
+  constructor(object: string | null, operation: string, message: string) {
+    super(`${object === null ? "" : `${object}.`}${operation}: ${message}`);
     this.name = "InvalidStateError";
     this.object = object;
     this.operation = operation;

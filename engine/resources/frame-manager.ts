@@ -34,7 +34,7 @@
  *   submitted with DestroyedResourceError.
  * @module
  */
-import { DestroyedResourceError, check, describeValue } from "../errors.js";
+import { DestroyedResourceError, InvalidStateError, check, describeValue } from "../errors.js";
 import { checkBytes } from "../checks.js";
 import { Dependents, cascadeReport, creationStack, lifetimeName, reportCascade, unwatch, watch } from "../lifetime.js";
 import type { Allocator } from "../memory/allocator.js";
@@ -161,8 +161,10 @@ export class FrameManager implements ResourceOwner {
     // The allocator's dependents (engine/lifetime.ts) hold its live manager, if any.
     const driver = allocator._dependents.list().find((d): d is FrameManager => d instanceof FrameManager);
     if (driver !== undefined) {
-      throw new Error(
-        `${op}: allocator${allocator.label ? ` '${allocator.label}'` : ""} already has ${driver._lifetimeName}: one FrameManager per Allocator ` +
+      throw new InvalidStateError(
+        null,
+        op,
+        `allocator${allocator.label ? ` '${allocator.label}'` : ""} already has ${driver._lifetimeName}: one FrameManager per Allocator ` +
           "(its frame index, by which lost allocations are judged, is the manager's frame number); destroy that one first or make another allocator",
       );
     }
@@ -278,7 +280,7 @@ export class FrameManager implements ResourceOwner {
   beginFrame(): Frame {
     const slots = this.#live("beginFrame");
     if (this.#open !== null) {
-      throw new Error(`FrameManager${this.#labelText()}.beginFrame: frame ${this.#open.frameNumber} is still being recorded: call endFrame() first`);
+      throw new InvalidStateError(`FrameManager${this.#labelText()}`, "beginFrame", `frame ${this.#open.frameNumber} is still being recorded: call endFrame() first`);
     }
     const start = performance.now();
     const frameNumber = this.#frameNumber;
@@ -328,7 +330,7 @@ export class FrameManager implements ResourceOwner {
   endFrame(options?: EndFrameOptions): void {
     const slots = this.#live("endFrame");
     const frame = this.#open;
-    if (frame === null) throw new Error(`FrameManager${this.#labelText()}.endFrame: no frame is being recorded: call beginFrame() first`);
+    if (frame === null) throw new InvalidStateError(`FrameManager${this.#labelText()}`, "endFrame", "no frame is being recorded: call beginFrame() first");
     const sync = endFrameSync(`FrameManager${this.#labelText()}.endFrame`, options, this.allocator);
     const start = performance.now();
     const slot = slots.list[frame.index]!;

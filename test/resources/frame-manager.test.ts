@@ -18,7 +18,7 @@ import {
   type Context,
   type Frame,
   type FrameStatistics,
-  type NvkHandle,
+  type NvkHandle, InvalidStateError
 } from "../../engine/index.js";
 import * as vk from "../../engine/vulkan/constants.js";
 import { useGpuContext } from "../helpers/gpu.js";
@@ -168,8 +168,10 @@ describe("frames in flight", () => {
   test("beginFrame twice, or endFrame without a frame, is refused and leaves the manager usable", () => {
     withManager({ label: "misuse" }, (manager) => {
       expect(() => manager.endFrame()).toThrow("FrameManager 'misuse'.endFrame: no frame is being recorded: call beginFrame() first");
+      expect(() => manager.endFrame()).toThrow(InvalidStateError);
       manager.beginFrame();
       expect(() => manager.beginFrame()).toThrow("FrameManager 'misuse'.beginFrame: frame 0 is still being recorded: call endFrame() first");
+      expect(() => manager.beginFrame()).toThrow(InvalidStateError);
       manager.endFrame();
       manager.beginFrame();
       manager.endFrame();

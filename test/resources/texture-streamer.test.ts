@@ -17,7 +17,7 @@ import {
   type FrameManager,
   type StreamedTexture,
   type TextureStreamer,
-  type TextureStreamerOptions,
+  type TextureStreamerOptions, InvalidStateError
 } from "../../engine/index.js";
 import * as vk from "../../engine/vulkan/constants.js";
 import { useGpuContext } from "../helpers/gpu.js";
@@ -103,6 +103,7 @@ describe("register", () => {
     expect(() => s.request(t, 5)).toThrow(/mip must be an integer from 0 to 4 for 't1', got 5/);
     expect(() => s.request({} as StreamedTexture)).toThrow(TypeError);
     expect(() => s.update()).toThrow(/no frame is being recorded/);
+    expect(() => s.update()).toThrow(InvalidStateError);
     expect(() => createTextureStreamer(frames, { frameInUseCount: 0 })).toThrow(/frameInUseCount' must be an integer from framesInFlight - 1 \(1\)/);
     expect(() => createTextureStreamer(frames, { bogus: 1 } as never)).toThrow(/unknown option 'bogus'/);
     s.destroy();

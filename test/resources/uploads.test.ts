@@ -15,7 +15,7 @@ import {
   regionBytes,
   type Allocator,
   type Context,
-  type FrameManager,
+  type FrameManager, InvalidStateError
 } from "../../engine/index.js";
 import * as vk from "../../engine/vulkan/constants.js";
 import { useGpuContext } from "../helpers/gpu.js";
@@ -435,6 +435,7 @@ describe("bad input", () => {
       // A resource of another manager (possibly over another device) is refused, never recorded.
       // One manager per allocator: the allocator's frame index is its manager's frame number.
       expect(() => createFrameManager(context, allocator, { label: "second" })).toThrow(/allocator 'uploads' already has FrameManager: one FrameManager per Allocator/);
+      expect(() => createFrameManager(context, allocator, { label: "second" })).toThrow(InvalidStateError);
       const otherAllocator = createAllocator(context, { label: "other" });
       const other = createFrameManager(context, otherAllocator, { label: "other" });
       const foreign = other.createBuffer({ label: "foreign", size: 64, usage: STORAGE });

@@ -37,7 +37,7 @@
  *   them through the frame manager's release queue. Destroy the streamer before the frame manager.
  * @module
  */
-import { DestroyedResourceError, describeValue } from "../../errors.js";
+import { DestroyedResourceError, InvalidStateError, describeValue } from "../../errors.js";
 import { creationStack, lifetimeName, unwatch, watch } from "../../lifetime.js";
 import { isOptionsObject } from "../../checks.js";
 import type { Allocator, ImageInfo } from "../../memory/allocator.js";
@@ -460,7 +460,9 @@ export class TextureStreamer {
    */
   update(): TextureStreamerFrameStatistics {
     const pool = this.#live("update");
-    if (this.frames.currentFrame === null) throw new Error(`TextureStreamer '${this.label}'.update: no frame is being recorded: call it between beginFrame() and endFrame()`);
+    if (this.frames.currentFrame === null) {
+      throw new InvalidStateError(`TextureStreamer '${this.label}'`, "update", "no frame is being recorded: call it between beginFrame() and endFrame()");
+    }
     const start = performance.now();
     const frame = this.#allocator.currentFrameIndex;
     const stats = this.#statisticsOf(frame);
