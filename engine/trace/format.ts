@@ -89,16 +89,17 @@ export const FIELDS = {
   /**
    * An allocation, as vkmem handed it to VMA: `resourceKind` 0 raw memory, 1 buffer, 2 image; `resource`: the resource
    * description in the order the native layer reads it (buffer: size, usage, flags, sharing mode; image: type, format,
-   * width, height, depth, mip levels, array layers, samples, tiling, usage, flags, sharing mode, initial layout; raw
+   * width, height, depth, mip levels, array layers, samples, tiling, usage, flags, initial layout, sharing mode; raw
    * memory: size, alignment, memoryTypeBits); the VmaAllocationCreateInfo (`vmaFlags`, `vmaUsage`, `requiredFlags`,
-   * `preferredFlags`, `memoryTypeBits`, `priority`, `minAlignment`); `pool` 0 for the default pools. `result` is the
+   * `preferredFlags`, `memoryTypeBits`, `priority`, `minAlignment`); `vkmemFlags`, what vkmem adds (1 canBecomeLost,
+   * 2 canMakeOtherLost); `pool` 0 for the default pools. `result` is the
    * VkResult (0 success); on success `memoryType`, `offset`, `size`, `memoryLo`, `memoryHi` say where it went and
    * `blockSize` how large that VkDeviceMemory is (the allocation's own size when it is dedicated).
    */
   [RecordKind.Allocate]: [
     ["allocation", "u"], ["allocator", "u"], ["pool", "u"], ["resourceKind", "u"], ["resource", "u*"],
     ["vmaFlags", "u"], ["vmaUsage", "u"], ["requiredFlags", "u"], ["preferredFlags", "u"], ["memoryTypeBits", "u"],
-    ["priority", "f"], ["minAlignment", "u"], ["name", "s"], ["result", "i"], ["memoryType", "u"], ["offset", "u"],
+    ["priority", "f"], ["minAlignment", "u"], ["vkmemFlags", "u"], ["name", "s"], ["result", "i"], ["memoryType", "u"], ["offset", "u"],
     ["size", "u"], ["memoryLo", "u"], ["memoryHi", "u"], ["blockSize", "u"],
   ],
   [RecordKind.Free]: [["allocation", "u"]],

@@ -149,7 +149,7 @@ export class TraceWriter {
    * An allocation as handed to VMA. `resource[0..resourceCount)` is the resource description and `createInfo[0..7)`
    * the VmaAllocationCreateInfo (flags, usage, required, preferred, memoryTypeBits, pool (ignored), priority,
    * minAlignment), both as the native scratch lays them out, so the caller passes slices of one array it already
-   * has. `result` 0: `memoryType` .. `memoryHi` say where it went.
+   * has. `vkmemFlags`: 1 canBecomeLost, 2 canMakeOtherLost. `result` 0: `memoryType` .. `blockSize` say where it went.
    */
   allocate(
     allocation: number,
@@ -161,6 +161,7 @@ export class TraceWriter {
     resourceCount: number,
     createInfo: ArrayLike<number>,
     createInfoStart: number,
+    vkmemFlags: number,
     name: string | null,
     result: number,
     memoryType: number,
@@ -184,6 +185,7 @@ export class TraceWriter {
     this.#u(createInfo[createInfoStart + 4]!); // memoryTypeBits
     this.#f64(createInfo[createInfoStart + 6]!); // priority (slot 5 is the pool handle, recorded above)
     this.#u(createInfo[createInfoStart + 7]!); // minAlignment
+    this.#u(vkmemFlags);
     this.#str(name ?? "");
     this.#i(result);
     this.#u(memoryType);

@@ -24,8 +24,8 @@ function writeEveryKind(w: TraceWriter): void {
   const scratch = new Float64Array(24);
   scratch.set([65536, 0x80 | 0x2, 0, 0], 0);
   scratch.set([0x400, 7, 0, 1, 0xffffffff, 33554433, 0.75, 16], 16);
-  w.allocate(2 ** 40 + 5, 16777217, 33554433, 1, scratch, 0, 4, scratch, 16, "vertex buffer", 0, 2, 2 ** 33 + 256, 65536, 0xdeadbeef, 0x7f, 2 ** 34);
-  w.allocate(7, 16777217, 0, 0, scratch, 0, 3, scratch, 16, null, -2, 0, 0, 0, 0, 0, 0);
+  w.allocate(2 ** 40 + 5, 16777217, 33554433, 1, scratch, 0, 4, scratch, 16, 3, "vertex buffer", 0, 2, 2 ** 33 + 256, 65536, 0xdeadbeef, 0x7f, 2 ** 34);
+  w.allocate(7, 16777217, 0, 0, scratch, 0, 3, scratch, 16, 0, null, -2, 0, 0, 0, 0, 0, 0);
   w.map(2 ** 40 + 5);
   w.unmap(2 ** 40 + 5);
   w.setName(2 ** 40 + 5, "Vertexpuffer für Ebene 2 ✓");
@@ -78,7 +78,7 @@ describe("trace format", () => {
     const [ok, failed] = byKind(RecordKind.Allocate);
     expect(ok).toMatchObject({
       allocation: 2 ** 40 + 5, allocator: 16777217, pool: 33554433, resourceKind: 1, resource: [65536, 0x82, 0, 0],
-      vmaFlags: 0x400, vmaUsage: 7, requiredFlags: 0, preferredFlags: 1, memoryTypeBits: 0xffffffff, priority: 0.75, minAlignment: 16,
+      vmaFlags: 0x400, vmaUsage: 7, requiredFlags: 0, preferredFlags: 1, memoryTypeBits: 0xffffffff, priority: 0.75, minAlignment: 16, vkmemFlags: 3,
       name: "vertex buffer", result: 0, memoryType: 2, offset: 2 ** 33 + 256, size: 65536, memoryLo: 0xdeadbeef, memoryHi: 0x7f, blockSize: 2 ** 34,
     });
     expect(failed).toMatchObject({ allocation: 7, pool: 0, resourceKind: 0, resource: [65536, 0x82, 0], name: "", result: -2 });
@@ -103,11 +103,11 @@ describe("trace format", () => {
     const scratch = new Float64Array(24);
     for (let frame = 0; frame < 3; frame++) {
       w.frameBegin(frame);
-      for (let i = 0; i < 100; i++) w.allocate(frame * 1000 + i, 1, 0, 1, scratch, 0, 4, scratch, 16, `b${i}`, 0, 0, i * 256, 256, 1, 0, 65536);
+      for (let i = 0; i < 100; i++) w.allocate(frame * 1000 + i, 1, 0, 1, scratch, 0, 4, scratch, 16, 0, `b${i}`, 0, 0, i * 256, 256, 1, 0, 65536);
       w.frameEnd(frame, 1, [], 0);
     }
     w.frameBegin(3);
-    w.allocate(3000, 1, 0, 1, scratch, 0, 4, scratch, 16, "in flight", 0, 0, 0, 256, 1, 0, 65536);
+    w.allocate(3000, 1, 0, 1, scratch, 0, 4, scratch, 16, 0, "in flight", 0, 0, 0, 256, 1, 0, 65536);
     // No close(): the process "dies" here. What is on disk is the three whole frames.
     const trace = readTrace(fs.readFileSync(file), { partial: true });
     expect(trace.truncated).toBeNull();
