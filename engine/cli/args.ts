@@ -94,3 +94,21 @@ export function decimalNumber(name: string, text: unknown, fallback: number | un
   }
   return n;
 }
+
+const UNIT: Readonly<Record<string, number>> = { "": 1, k: 2 ** 10, kib: 2 ** 10, m: 2 ** 20, mib: 2 ** 20, g: 2 ** 30, gib: 2 ** 30, t: 2 ** 40, tib: 2 ** 40 };
+
+/**
+ * A byte count option value: a whole number with an optional binary unit (K/KiB, M/MiB, G/GiB, T/TiB, any case),
+ * e.g. `256M`; `undefined` when the option was not given.
+ * @throws UsageError naming the option and the bad value.
+ */
+export function byteCount(name: string, text: unknown): number | undefined {
+  if (text === undefined) return undefined;
+  const m = typeof text === "string" ? /^(\d+)\s*([a-zA-Z]*)$/.exec(text) : null;
+  const unit = m === null ? undefined : UNIT[m[2]!.toLowerCase()];
+  const n = m === null || unit === undefined ? NaN : Number(m[1]) * unit;
+  if (!(Number.isSafeInteger(n) && n > 0)) {
+    throw new UsageError(`--${name} needs a positive number of bytes, optionally with K, M, G or T (binary units), got ${String(text)}`);
+  }
+  return n;
+}

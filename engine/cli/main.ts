@@ -9,7 +9,7 @@
  */
 import path from "node:path";
 import { isInstalledPackage, packageVersion } from "../package-root.js";
-import { parseCommandLine, UsageError, wholeNumber, type OptionSpec } from "./args.js";
+import { byteCount, parseCommandLine, UsageError, wholeNumber, type OptionSpec } from "./args.js";
 
 interface Command {
   /** One line for the command list. */
@@ -34,6 +34,15 @@ const VIS_OPTIONS = {
   help: HELP,
 } as const satisfies Record<string, OptionSpec>;
 
+const REPLAY_OPTIONS = {
+  algorithm: { type: "string", value: "tlsf|linear|buddy" },
+  "block-size": { type: "string", value: "BYTES" },
+  "heap-limit": { type: "string", value: "BYTES" },
+  budget: { type: "string", value: "BYTES" },
+  validation: { type: "boolean" },
+  help: HELP,
+} as const satisfies Record<string, OptionSpec>;
+
 /** Where `vkmem start` writes its picture by default from an installed package: not the game's own out/. */
 export const INSTALLED_SAMPLE_OUT = path.join("vkmem-out", "vma-sample.png");
 
@@ -54,6 +63,19 @@ const COMMANDS: Record<string, Command> = {
   DUMP.json          VMA's JSON dump ('vkmem info --dump-json', Allocator.buildStatsString(true))
   -o, --output FILE  the PNG to write
   --width N          picture width in pixels, 64 to 16384 (default 1200)`,
+  },
+  replay: {
+    summary: "replays a recorded trace on this device: calls per second, peak memory, failures; what-if runs side by side",
+    usage: `usage: vkmem replay TRACE [--algorithm A] [--block-size BYTES] [--heap-limit BYTES] [--budget BYTES] [--validation]
+
+  TRACE               a trace recorded with { record: { file } } (createAllocator, createFrameManager)
+  --algorithm A       what-if: custom pools use tlsf, linear or buddy
+  --block-size BYTES  what-if: pools' block size and the allocator's preferred block size (e.g. 64M)
+  --heap-limit BYTES  what-if: cap every memory heap (VMA's heapSizeLimit)
+  --budget BYTES      what-if: refuse allocations that take a heap's memory past BYTES
+  --validation        turn the validation layer on
+
+With a what-if option the trace is replayed twice, as recorded and changed, and the two are printed side by side.`,
   },
   start: {
     summary: "VMA's sample, the spinning cube: in a window when DISPLAY is set, else headless into a PNG ('vkmem start --help')",
@@ -125,6 +147,24 @@ export async function run(argv: string[]): Promise<number> {
         const { vis } = await import("./vis.js");
         return vis({ input: positionals[0]!, output: values.output, ...(width === undefined ? {} : { width }) });
       }
+      case "replay": {
+        const { values, positionals } = parseCommandLine(args, REPLAY_OPTIONS, 1);
+        if (values.help) return help(spec);
+        if (positionals.length === 0) throw new UsageError("missing the trace file (TRACE)");
+        const algorithm = values.algorithm;
+        if (algorithm !== undefined && algorithm !== "tlsf" && algorithm !== "linear" && algorithm !== "buddy") {
+          throw new UsageError(`--algorithm needs tlsf, linear or buddy, got ${String(algorithm)}`);
+        }
+        const { replay } = await import("./replay.js");
+        return replay({
+          input: positionals[0]!,
+          ...(algorithm === undefined ? {} : { algorithm }),
+          ...optional("blockSize", byteCount("block-size", values["block-size"])),
+          ...optional("heapLimit", byteCount("heap-limit", values["heap-limit"])),
+          ...optional("budget", byteCount("budget", values.budget)),
+          validation: values.validation === true,
+        });
+      }
     }
   } catch (e) {
     if (e instanceof UsageError) {
@@ -135,6 +175,10 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+function optional<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: number };
 }
 
 function help(spec: Command): number {

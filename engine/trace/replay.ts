@@ -1,0 +1,448 @@
+/**
+ * Replays a trace (./format.ts) on the device at hand, through vkmem's public API, and says what happened.
+ *
+ * Every record that changes memory becomes the call the application made: allocators with the options they were
+ * created with, pools, buffers, images and raw memory with the exact descriptions and VMA create infos that were
+ * recorded, frees, maps, names, virtual blocks, frame boundaries (which drive lost allocations). Records that only
+ * describe (streamer requests and evictions, uploads, notes) are counted, not replayed.
+ *
+ * Checks, reported and never fatal: an allocation that succeeded when recorded and fails now is a failure; with
+ * the same device and options, an allocation placed in another memory type or at another offset is a difference.
+ *
+ * What-if runs change the settings and replay the same calls: `algorithm` and `blockSize` for custom pools (the
+ * block size also becomes the allocator's preferred large-heap block size), `heapLimit` caps every heap (VMA's
+ * heapSizeLimit), `budget` refuses any allocation that takes a heap's memory blocks past that many bytes (as VMA's
+ * WITHIN_BUDGET refuses, counted apart from other failures). The result carries peak memory per heap, block counts
+ * and fragmentation frame by frame, so two runs can be put side by side.
+ * @module
+ */
+import type { Allocation } from "../memory/allocation.js";
+import { createAllocator, type Allocator, type AllocatorOptions } from "../memory/allocator.js";
+import type { Pool, PoolAlgorithm } from "../memory/pool.js";
+import type { AllocationOptions, MemoryUsage } from "../memory/usage.js";
+import { createVirtualBlock, type VirtualAllocation, type VirtualBlock } from "../memory/virtual-block.js";
+import type { Context } from "../vulkan/context.js";
+import { KIND_NAMES, RecordKind, type RecordOf, type TraceRecord } from "./format.js";
+import type { Trace } from "./reader.js";
+
+/** What-if settings and progress reporting for {@link replayTrace}. */
+export interface ReplayOptions {
+  /** Replace the algorithm of every custom pool. */
+  algorithm?: PoolAlgorithm;
+  /** Block size for custom pools and the allocator's preferred large-heap block size, in bytes. */
+  blockSize?: number;
+  /** Cap every memory heap at this many bytes (VMA's heapSizeLimit). */
+  heapLimit?: number;
+  /** Refuse allocations that take a heap's memory blocks past this many bytes. */
+  budget?: number;
+  /** Called about every `progressEveryMs` (default 100) and once at the end. */
+  onProgress?: (progress: ReplayProgress) => void;
+  progressEveryMs?: number;
+}
+
+/** Where a replay is. */
+export interface ReplayProgress {
+  records: number;
+  recordsTotal: number;
+  frames: number;
+  framesTotal: number;
+  calls: number;
+  elapsedMs: number;
+  /** Estimated time left from the records per millisecond so far; null until there is a rate. */
+  etaMs: number | null;
+}
+
+/** One frame's figures, taken at its FrameEnd. */
+export interface ReplayFrame {
+  frame: number;
+  /** Bytes of VkDeviceMemory per heap, over every allocator of the trace. */
+  blockBytes: number[];
+  /** Bytes of live allocations per heap. */
+  allocationBytes: number[];
+  /** VkDeviceMemory blocks, all heaps. */
+  blocks: number;
+  /** Largest free range over total free bytes, over all blocks (1: one free range; lower: fragmented). */
+  largestFreeOverTotalFree: number;
+}
+
+/** An allocation that was placed differently from the recording. */
+export interface ReplayDifference {
+  name: string;
+  recorded: { memoryType: number; offset: number };
+  replayed: { memoryType: number; offset: number };
+}
+
+/** What {@link replayTrace} found. */
+export interface ReplayResult {
+  /** API calls made. */
+  calls: number;
+  elapsedMs: number;
+  callsPerSecond: number;
+  /** Calls and milliseconds per record kind. */
+  byKind: Record<string, { count: number; totalMs: number }>;
+  /** The most VkDeviceMemory each heap held at any FrameEnd (and at the end). */
+  peakBlockBytesPerHeap: number[];
+  /** Allocations that succeeded when recorded and failed now, with the error. */
+  failures: { name: string; fileOffset: number; error: string }[];
+  /** Allocations refused by the `budget` what-if. */
+  overBudget: number;
+  /** Allocations that failed when recorded and fail now too. */
+  expectedFailures: number;
+  /** Allocations that failed when recorded and succeed now. */
+  newSuccesses: number;
+  /** Placement differences (the first 100) and their count. */
+  differences: ReplayDifference[];
+  differenceCount: number;
+  /** Records counted but not replayed (descriptions, notes), and frees/maps of allocations the trace never made. */
+  notReplayed: number;
+  unknownObjects: number;
+  frames: ReplayFrame[];
+}
+
+interface LiveAllocation {
+  allocation: Allocation;
+  kind: number;
+  resource: unknown;
+  allocator: Allocator;
+}
+
+const ALGORITHMS: readonly PoolAlgorithm[] = ["tlsf", "linear", "buddy"];
+const CAN_BECOME_LOST = 1;
+const CAN_MAKE_OTHER_LOST = 2;
+const MAX_DIFFERENCES = 100;
+
+/**
+ * Replays `trace` with `context`'s device. Everything the replay creates is destroyed before it returns.
+ * @throws RangeError for what-if values that are not positive integers.
+ */
+export function replayTrace(context: Context, trace: Trace, options: ReplayOptions = {}): ReplayResult {
+  for (const key of ["blockSize", "heapLimit", "budget"] as const) {
+    const v = options[key];
+    if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) throw new RangeError(`replayTrace: options.${key} must be a positive integer number of bytes, got ${String(v)}`);
+  }
+  if (options.algorithm !== undefined && !ALGORITHMS.includes(options.algorithm)) {
+    throw new RangeError(`replayTrace: options.algorithm must be 'tlsf', 'linear' or 'buddy', got ${String(options.algorithm)}`);
+  }
+  return new Replay(context, trace, options).run();
+}
+
+class Replay {
+  readonly allocators = new Map<number, Allocator>();
+  readonly pools = new Map<number, Pool>();
+  readonly allocations = new Map<number, LiveAllocation>();
+  readonly blocks = new Map<number, VirtualBlock>();
+  readonly virtual = new Map<string, VirtualAllocation>();
+  readonly result: ReplayResult = {
+    calls: 0, elapsedMs: 0, callsPerSecond: 0, byKind: {}, peakBlockBytesPerHeap: [], failures: [], overBudget: 0,
+    expectedFailures: 0, newSuccesses: 0, differences: [], differenceCount: 0, notReplayed: 0, unknownObjects: 0, frames: [],
+  };
+  readonly heapOfType: number[];
+  readonly heapCount: number;
+  readonly framesTotal: number;
+
+  constructor(
+    readonly context: Context,
+    readonly trace: Trace,
+    readonly options: ReplayOptions,
+  ) {
+    const mp = context.memoryProperties;
+    this.heapCount = mp.heaps.length;
+    this.heapOfType = mp.types.map((t) => t.heapIndex);
+    this.result.peakBlockBytesPerHeap = new Array<number>(this.heapCount).fill(0);
+    this.framesTotal = trace.records.filter((r) => r.kind === RecordKind.FrameEnd).length;
+  }
+
+  run(): ReplayResult {
+    const start = performance.now();
+    const every = this.options.progressEveryMs ?? 100;
+    let lastProgress = start;
+    const total = this.trace.records.length;
+    try {
+      for (let i = 0; i < total; i++) {
+        const record = this.trace.records[i]!;
+        const t0 = performance.now();
+        const called = this.apply(record);
+        if (called) {
+          const t1 = performance.now();
+          const name = KIND_NAMES[record.kind];
+          const entry = (this.result.byKind[name] ??= { count: 0, totalMs: 0 });
+          entry.count++;
+          entry.totalMs += t1 - t0;
+          this.result.calls++;
+        }
+        if (this.options.onProgress && t0 - lastProgress >= every) {
+          lastProgress = t0;
+          this.options.onProgress(this.progress(i + 1, start));
+        }
+      }
+    } finally {
+      this.teardown();
+    }
+    this.sample(-1);
+    const r = this.result;
+    r.elapsedMs = performance.now() - start;
+    r.callsPerSecond = r.elapsedMs > 0 ? (r.calls * 1000) / r.elapsedMs : 0;
+    this.options.onProgress?.(this.progress(total, start));
+    return r;
+  }
+
+  progress(records: number, start: number): ReplayProgress {
+    const elapsedMs = performance.now() - start;
+    const recordsTotal = this.trace.records.length;
+    const rate = records / Math.max(elapsedMs, 1e-3);
+    return {
+      records, recordsTotal, frames: this.result.frames.length, framesTotal: this.framesTotal, calls: this.result.calls, elapsedMs,
+      etaMs: records > 0 && elapsedMs > 0 ? (recordsTotal - records) / rate : null,
+    };
+  }
+
+  /** Applies one record; true when it made an API call. */
+  apply(record: TraceRecord): boolean {
+    switch (record.kind) {
+      case RecordKind.AllocatorCreate:
+        return this.allocatorCreate(record);
+      case RecordKind.AllocatorDestroy: {
+        const a = this.allocators.get(record.allocator);
+        if (a === undefined) return this.unknown();
+        for (const [id, live] of this.allocations) if (live.allocator === a) this.allocations.delete(id);
+        a.destroy();
+        this.allocators.delete(record.allocator);
+        return true;
+      }
+      case RecordKind.PoolCreate:
+        return this.poolCreate(record);
+      case RecordKind.PoolDestroy: {
+        const p = this.pools.get(record.pool);
+        if (p === undefined) return this.unknown();
+        for (const [id, live] of this.allocations) if (live.allocation.pool === p) this.allocations.delete(id);
+        p.destroy();
+        this.pools.delete(record.pool);
+        return true;
+      }
+      case RecordKind.Allocate:
+        return this.allocate(record);
+      case RecordKind.Free:
+        return this.free(record.allocation);
+      case RecordKind.Map: {
+        const live = this.allocations.get(record.allocation);
+        if (live === undefined) return this.unknown();
+        live.allocation.map();
+        return true;
+      }
+      case RecordKind.Unmap: {
+        const live = this.allocations.get(record.allocation);
+        if (live === undefined) return this.unknown();
+        live.allocation.unmap();
+        return true;
+      }
+      case RecordKind.SetName: {
+        const live = this.allocations.get(record.allocation);
+        if (live === undefined) return this.unknown();
+        live.allocation.name = record.name === "" ? null : record.name;
+        return true;
+      }
+      case RecordKind.FrameBegin:
+        for (const a of this.allocators.values()) a.setCurrentFrameIndex(record.frame);
+        return true;
+      case RecordKind.FrameEnd:
+        this.sample(record.frame);
+        return false;
+      case RecordKind.VirtualBlockCreate:
+        this.blocks.set(record.block, createVirtualBlock({ size: record.size, algorithm: ALGORITHMS[record.algorithm] ?? "tlsf", label: record.name || undefined }));
+        return true;
+      case RecordKind.VirtualAllocate: {
+        const block = this.blocks.get(record.block);
+        if (block === undefined) return this.unknown();
+        try {
+          const v = block.allocate(record.size, { alignment: record.alignment || 1, upperAddress: (record.flags & 0x40) !== 0 });
+          if (record.result === 0) this.virtual.set(`${record.block}:${record.allocation}`, v);
+          else block.free(v);
+        } catch (e) {
+          if (record.result === 0) this.fail(record.fileOffset, `virtual ${record.size} B in block ${record.block}`, e);
+        }
+        return true;
+      }
+      case RecordKind.VirtualFree: {
+        const key = `${record.block}:${record.allocation}`;
+        const v = this.virtual.get(key);
+        if (v === undefined) return this.unknown();
+        this.blocks.get(record.block)!.free(v);
+        this.virtual.delete(key);
+        return true;
+      }
+      case RecordKind.VirtualBlockDestroy: {
+        const block = this.blocks.get(record.block);
+        if (block === undefined) return this.unknown();
+        for (const key of [...this.virtual.keys()]) if (key.startsWith(`${record.block}:`)) this.virtual.delete(key);
+        block.destroy();
+        this.blocks.delete(record.block);
+        return true;
+      }
+      default:
+        // Session, Lost (vkmem makes allocations lost again by itself), streamer records, uploads, moves, notes.
+        if (record.kind !== RecordKind.Session) this.result.notReplayed++;
+        return false;
+    }
+  }
+
+  unknown(): boolean {
+    this.result.unknownObjects++;
+    return false;
+  }
+
+  allocatorCreate(r: RecordOf<RecordKind.AllocatorCreate>): boolean {
+    let recorded: AllocatorOptions = {};
+    try {
+      recorded = JSON.parse(r.options) as AllocatorOptions;
+    } catch {
+      // A trace written by hand or damaged there: the defaults.
+    }
+    const options: AllocatorOptions = { ...recorded, label: r.label || recorded.label };
+    if (this.options.blockSize !== undefined) options.preferredLargeHeapBlockSize = this.options.blockSize;
+    if (this.options.heapLimit !== undefined) options.heapSizeLimits = new Array(this.heapCount).fill(this.options.heapLimit);
+    this.allocators.set(r.allocator, createAllocator(this.context, options));
+    return true;
+  }
+
+  poolCreate(r: RecordOf<RecordKind.PoolCreate>): boolean {
+    const allocator = this.allocators.get(r.allocator);
+    if (allocator === undefined) return this.unknown();
+    const algorithm = this.options.algorithm ?? ALGORITHMS[r.algorithm] ?? "tlsf";
+    let blockSize = this.options.blockSize ?? (r.blockSize || undefined);
+    // A buddy pool's block is a power of two.
+    if (algorithm === "buddy") blockSize = 2 ** Math.ceil(Math.log2(blockSize ?? 64 * 1024 * 1024));
+    try {
+      const pool = allocator.createPool(
+        { memoryTypeIndex: r.memoryType },
+        {
+          algorithm, blockSize, minBlockCount: r.minBlockCount, maxBlockCount: r.maxBlockCount || undefined,
+          minAllocationAlignment: r.minAllocationAlignment || undefined, name: r.name || undefined,
+        },
+      );
+      this.pools.set(r.pool, pool);
+    } catch (e) {
+      this.fail(r.fileOffset, `pool '${r.name}'`, e);
+    }
+    return true;
+  }
+
+  allocate(r: RecordOf<RecordKind.Allocate>): boolean {
+    const allocator = this.allocators.get(r.allocator);
+    if (allocator === undefined) return this.unknown();
+    const pool = r.pool === 0 ? undefined : this.pools.get(r.pool);
+    const name = r.name || `#${r.allocation}`;
+    if (r.pool !== 0 && pool === undefined) {
+      if (r.result === 0) this.fail(r.fileOffset, name, new Error("its pool was not created in the replay"));
+      else this.result.expectedFailures++;
+      return false;
+    }
+    const options: AllocationOptions = {
+      usage: r.vmaUsage as MemoryUsage, flags: r.vmaFlags, requiredFlags: r.requiredFlags, preferredFlags: r.preferredFlags,
+      memoryTypeBits: r.memoryTypeBits, priority: r.priority, pool, name: r.name || undefined,
+    };
+    if (r.minAlignment > 0 && r.resourceKind !== 2) options.minAlignment = r.minAlignment;
+    if (r.vkmemFlags & CAN_BECOME_LOST) options.canBecomeLost = true;
+    if (r.vkmemFlags & CAN_MAKE_OTHER_LOST) options.canMakeOtherLost = true;
+    const p = r.resource;
+    let live: LiveAllocation;
+    try {
+      if (r.resourceKind === 1) {
+        const b = allocator.createBuffer({ size: p[0]!, usage: p[1]!, flags: p[2], sharingMode: p[3] }, options);
+        live = { allocation: b.allocation, kind: 1, resource: b.buffer, allocator };
+      } else if (r.resourceKind === 2) {
+        const image = allocator.createImage(
+          {
+            imageType: p[0], format: p[1]!, extent: { width: p[2]!, height: p[3]!, depth: p[4] }, mipLevels: p[5], arrayLayers: p[6],
+            samples: p[7], tiling: p[8], usage: p[9]!, flags: p[10], initialLayout: p[11], sharingMode: p[12],
+          },
+          options,
+        );
+        live = { allocation: image.allocation, kind: 2, resource: image.image, allocator };
+      } else {
+        const m = allocator.allocateMemory({ size: p[0]!, alignment: p[1]!, memoryTypeBits: p[2]! }, options);
+        live = { allocation: m, kind: 0, resource: null, allocator };
+      }
+    } catch (e) {
+      if (r.result === 0) this.fail(r.fileOffset, name, e);
+      else this.result.expectedFailures++;
+      return true;
+    }
+    if (this.options.budget !== undefined && this.overBudget(allocator, live.allocation.memoryType)) {
+      this.release(live);
+      this.result.overBudget++;
+      return true;
+    }
+    if (r.result !== 0) this.result.newSuccesses++;
+    else if (live.allocation.memoryType !== r.memoryType || live.allocation.offset !== r.offset) {
+      this.result.differenceCount++;
+      if (this.result.differences.length < MAX_DIFFERENCES) {
+        this.result.differences.push({
+          name,
+          recorded: { memoryType: r.memoryType, offset: r.offset },
+          replayed: { memoryType: live.allocation.memoryType, offset: live.allocation.offset },
+        });
+      }
+    }
+    this.allocations.set(r.allocation, live);
+    return true;
+  }
+
+  overBudget(allocator: Allocator, memoryType: number): boolean {
+    const heap = this.heapOfType[memoryType]!;
+    return allocator.getHeapBudgets()[heap]!.blockBytes > this.options.budget!;
+  }
+
+  free(id: number): boolean {
+    const live = this.allocations.get(id);
+    if (live === undefined) return this.unknown();
+    this.allocations.delete(id);
+    this.release(live);
+    return true;
+  }
+
+  release(live: LiveAllocation): void {
+    if (live.kind === 1) live.allocator.destroyBuffer(live.resource, live.allocation);
+    else if (live.kind === 2) live.allocator.destroyImage(live.resource, live.allocation);
+    else live.allocator.freeMemory(live.allocation);
+  }
+
+  fail(fileOffset: number, name: string, e: unknown): void {
+    this.result.failures.push({ name, fileOffset, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+  }
+
+  /** The figures of the frame that just ended (frame -1: the end of the trace). */
+  sample(frame: number): void {
+    const blockBytes = new Array<number>(this.heapCount).fill(0);
+    const allocationBytes = new Array<number>(this.heapCount).fill(0);
+    let blocks = 0;
+    let largestFree = 0;
+    let totalFree = 0;
+    for (const a of this.allocators.values()) {
+      if (a.destroyed) continue;
+      a.getHeapBudgets().forEach((b, heap) => {
+        blockBytes[heap]! += b.blockBytes;
+        allocationBytes[heap]! += b.allocationBytes;
+      });
+      const total = a.calculateStatistics().total;
+      blocks += total.blockCount;
+      largestFree = Math.max(largestFree, Number.isFinite(total.unusedRangeSizeMax) ? total.unusedRangeSizeMax : 0);
+      totalFree += total.blockBytes - total.allocationBytes;
+    }
+    blockBytes.forEach((bytes, heap) => {
+      this.result.peakBlockBytesPerHeap[heap] = Math.max(this.result.peakBlockBytesPerHeap[heap]!, bytes);
+    });
+    if (frame >= 0) {
+      this.result.frames.push({ frame, blockBytes, allocationBytes, blocks, largestFreeOverTotalFree: totalFree > 0 ? largestFree / totalFree : 1 });
+    }
+  }
+
+  teardown(): void {
+    for (const live of this.allocations.values()) {
+      if (!live.allocator.destroyed && !live.allocation.destroyed) this.release(live);
+    }
+    this.allocations.clear();
+    for (const p of this.pools.values()) if (!p.destroyed) p.destroy();
+    for (const b of this.blocks.values()) b.destroy();
+    for (const a of this.allocators.values()) if (!a.destroyed) a.destroy();
+  }
+}
