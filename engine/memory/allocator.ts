@@ -37,6 +37,7 @@ import { Pool, type PoolOptions, type PoolTarget } from "./pool.js";
 import { parseStatsString, type StatsDump } from "./dump.js";
 import { BuddyAllocation, BuddyPool } from "./buddy-pool.js";
 import { DeviceFlagPolicy, type FlagField } from "../vulkan/flag-bits.js";
+import type { BufferInfo, DetailedStatistics, HeapBudget, ImageInfo, LeakReport, MemoryHeap, MemoryRequirements, MemoryType, TotalStatistics } from "./types.js";
 import { checkCorruptionReport, parseDebugOptions, settingsOf, type CorruptionReport, type DebugOptions, type DebugSettings } from "./corruption.js";
 
 /** Where an allocator gets its device from: a Context, or raw nvk handles and the instance's apiVersion. */
@@ -107,86 +108,7 @@ export interface AllocatorOptions {
   frameInUseCount?: number;
 }
 
-/** One allocation that was still alive when its allocator was destroyed. */
-export interface LeakReport {
-  name: string | null;
-  size: number;
-  memoryType: number;
-  kind: "buffer" | "image" | "memory";
-  /** The custom pool it was in (its name, "" when unnamed); absent for the default pools. */
-  pool?: string;
-  /** The creation stack, when the allocator was made with `captureStacks`. */
-  stack?: string;
-}
-
-/** VkBufferCreateInfo, the parts an allocator needs. */
-export interface BufferInfo {
-  /** Size in bytes, a positive integer. */
-  size: number;
-  /** VkBufferUsageFlags, not 0. */
-  usage: number;
-  /** VkBufferCreateFlags (default 0). */
-  flags?: number;
-  /** VkSharingMode: only 0, exclusive (the default); share between queues with ownership transfers. */
-  sharingMode?: number;
-}
-
-/** VkImageCreateInfo, the parts an allocator needs. */
-export interface ImageInfo {
-  /** VkImageType (default 1: VK_IMAGE_TYPE_2D). */
-  imageType?: number;
-  /** VkFormat. */
-  format: number;
-  /** Extent in texels; depth defaults to 1. */
-  extent: { width: number; height: number; depth?: number };
-  /** Default 1. */
-  mipLevels?: number;
-  /** Default 1. */
-  arrayLayers?: number;
-  /** VkSampleCountFlagBits (default 1). */
-  samples?: number;
-  /** VkImageTiling: 0 optimal (default), 1 linear. */
-  tiling?: number;
-  /** VkImageUsageFlags, not 0. */
-  usage: number;
-  /** VkImageCreateFlags (default 0). */
-  flags?: number;
-  /** VkImageLayout: 0 undefined (default) or 8 preinitialized. */
-  initialLayout?: number;
-  /** VkSharingMode: only 0, exclusive (the default). */
-  sharingMode?: number;
-}
-
-/** VkMemoryRequirements for {@link Allocator.allocateMemory}. */
-export interface MemoryRequirements {
-  size: number;
-  alignment: number;
-  memoryTypeBits: number;
-}
-
-/** Statistics, as VMA's VmaDetailedStatistics. Minimums of empty sets are Infinity. */
-export type DetailedStatistics = NativeDetailedStatistics;
-
-/** VMA's VmaTotalStatistics: totals, per heap and per memory type. */
-export interface TotalStatistics {
-  total: DetailedStatistics;
-  memoryHeap: DetailedStatistics[];
-  memoryType: DetailedStatistics[];
-}
-
-/** One heap's budget (VmaBudget): usage and budget from VK_EXT_memory_budget, or VMA's estimate. */
-export type HeapBudget = NativeHeapBudget;
-
-/** A memory heap. */
-export interface MemoryHeap {
-  size: number;
-  flags: number;
-}
-/** A memory type. */
-export interface MemoryType {
-  propertyFlags: number;
-  heapIndex: number;
-}
+export type { BufferInfo, DetailedStatistics, HeapBudget, ImageInfo, LeakReport, MemoryHeap, MemoryRequirements, MemoryType, TotalStatistics } from "./types.js";
 
 /** Result of {@link Allocator.createBuffer}. */
 export interface CreatedBuffer {

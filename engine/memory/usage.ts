@@ -16,6 +16,7 @@ import { describeValue } from "../errors.js";
 import { isOptionsObject } from "../checks.js";
 import { scratch, Slot } from "../native.js";
 import { Pool } from "./pool.js";
+import type { AllocationStrategy } from "./types.js";
 
 /** VMA's VmaMemoryUsage values. */
 export const MemoryUsage = {
@@ -80,8 +81,7 @@ export const MemoryHeapFlags = { DEVICE_LOCAL: 0x1, MULTI_INSTANCE: 0x2 } as con
 /** How the CPU will access the memory (VMA's HOST_ACCESS_* flags). */
 export type HostAccess = "none" | "sequentialWrite" | "random";
 
-/** Allocation strategy (VMA's STRATEGY_* flags). */
-export type AllocationStrategy = "minMemory" | "minTime" | "minOffset";
+export type { AllocationStrategy } from "./types.js";
 
 /**
  * What an allocation wants from memory. Every field is optional; the default is `usage: Auto`.
