@@ -25,7 +25,7 @@
  */
 import { DestroyedResourceError, check, describeValue, vkErrorFor } from "../errors.js";
 import { checkOptionalOptions, isOptionsObject, optionalBoolean } from "../checks.js";
-import { LostDomain, checkFrameInUseCount, type AllocatorLostStatistics, type LostAllocationStatistics } from "./lost-allocations.js";
+import { LostAllocations, LostDomain, checkFrameInUseCount, type AllocatorLostStatistics } from "./lost-allocations.js";
 import { debugNative, native, scratch, scratchU32, Slot, type NativeAddon, type NativeDetailedStatistics, type NativeHeapBudget, type NativeLeak } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
 import { HandleCellPool, HandleRegistry, handleKeyOfRaw, isNvkHandle, rawHandle } from "../vulkan/handles.js";
@@ -38,6 +38,7 @@ import { parseStatsString, type StatsDump } from "./dump.js";
 import { BuddyAllocation, BuddyPool } from "./buddy-pool.js";
 import { DeviceFlagPolicy, type FlagField } from "../vulkan/flag-bits.js";
 import type { BufferInfo, DetailedStatistics, HeapBudget, ImageInfo, LeakReport, MemoryHeap, MemoryRequirements, MemoryType, TotalStatistics } from "./types.js";
+import { reportLeaks } from "./leak-report.js";
 import { checkCorruptionReport, parseDebugOptions, settingsOf, type CorruptionReport, type DebugOptions, type DebugSettings } from "./corruption.js";
 
 /** Where an allocator gets its device from: a Context, or raw nvk handles and the instance's apiVersion. */
@@ -271,11 +272,8 @@ export class Allocator {
   private readonly liveRef = new WeakRef<Allocator>(this);
   private readonly onLeaks: ((leaks: LeakReport[]) => void) | undefined;
   private readonly formatCache = new Map<string, { result: number; props: any }>();
-  // Lost allocations (lost-allocations.ts): the frame index, one domain per memory type of the default pools (the
-  // pools keep theirs), and the image sizes asked of the driver when making room for an image.
-  private frameIndex = 0;
-  private readonly typeDomains: LostDomain[];
-  private readonly imageSizeCache = new Map<string, number>();
+  /** Lost allocations (lost-allocations.ts): the frame index, the default pools' domains, eviction. */
+  private readonly lost: LostAllocations;
   /** The GC safety net of its allocations (engine/lifetime.ts): cheap enough for createBuffer / destroyBuffer. */
   private readonly leakWatch = new HandleWatch((handle) => this.collectedUnfreed(handle));
   /** @internal The FrameManagers made over it (engine/lifetime.ts): destroyed before it, in creation order. */
@@ -371,7 +369,10 @@ export class Allocator {
     this.stacks = options.captureStacks ? new Map() : null;
     this.onLeaks = options.onLeaks;
     this.frameInUseCount = frameInUseCount;
-    this.typeDomains = props.types.map(() => new LostDomain(frameInUseCount));
+    this.lost = new LostAllocations(frameInUseCount, this.memoryTypes, source.device, {
+      free: (allocation) => this.free(allocation),
+      memoryTypeFor: (kind, info, options) => this.findMemoryTypeIndexFor(kind, info, options, "makeRoom", "info", "options"),
+    });
     this.deviceDependents = dependentsOfDevice(rawHandle(source.device));
     this.deviceDependents?.add(this);
     watch(this, "Allocator", this.label, creationStack(this.stacks !== null));
@@ -487,13 +488,8 @@ export class Allocator {
     // The safety net (engine/lifetime.ts): only a warning when GC finds it unfreed; its pool or allocator frees it.
     this.leakWatch.watch(allocation, handle);
     if (canBecomeLost) {
-      const domain = pool !== undefined ? (pool._lostDomain ??= new LostDomain(pool.frameInUseCount ?? this.frameInUseCount)) : this.typeDomains[scratch[Slot.OutMemoryType]];
-      allocation._canBecomeLost = true;
-      allocation._domain = domain;
-      allocation._lastUse = this.frameIndex;
-      domain.push(allocation);
-      domain.count++;
-      domain.bytes += allocation._size;
+      const p = pool;
+      this.lost.track(allocation, () => (p!._lostDomain ??= new LostDomain(p!.frameInUseCount ?? this.frameInUseCount)), p !== undefined, scratch[Slot.OutMemoryType]);
     }
     return allocation;
   }
@@ -591,7 +587,7 @@ export class Allocator {
     let result = this.nativeCreateBuffer(h);
     if (result !== 0) {
       if (result === -2 && allocationOptions?.canMakeOtherLost === true) {
-        result = this.makeRoom("buffer", bufferInfo, bufferInfo.size, allocationOptions, () => {
+        result = this.lost.makeRoom("buffer", bufferInfo, bufferInfo.size, allocationOptions, () => {
           this.encodeBufferInfo(bufferInfo, "createBuffer", "bufferInfo");
           encodeAllocationOptions(allocationOptions, "createBuffer", "allocationOptions", this);
           return this.nativeCreateBuffer(h);
@@ -619,7 +615,7 @@ export class Allocator {
     let result = this.nativeCreateImage(h);
     if (result !== 0) {
       if (result === -2 && allocationOptions?.canMakeOtherLost === true) {
-        result = this.makeRoom("image", imageInfo, this.imageSize(imageInfo), allocationOptions, () => {
+        result = this.lost.makeRoom("image", imageInfo, this.lost.imageSize(imageInfo), allocationOptions, () => {
           this.encodeImageInfo(imageInfo, op, "imageInfo");
           encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
           return this.nativeCreateImage(h);
@@ -736,7 +732,7 @@ export class Allocator {
     scratch[2] = memoryTypeBits;
     let result = this._native.allocateMemory(h);
     if (result === -2 && allocationOptions?.canMakeOtherLost === true) {
-      result = this.makeRoom("memory", memoryTypeBits, size, allocationOptions, () => {
+      result = this.lost.makeRoom("memory", memoryTypeBits, size, allocationOptions, () => {
         encodeAllocationOptions(allocationOptions, op, "allocationOptions", this, true);
         scratch[0] = size;
         scratch[1] = alignment;
@@ -778,7 +774,7 @@ export class Allocator {
       const requirements = new nvk.VkMemoryRequirements();
       if (image) nvk.vkGetImageMemoryRequirements(this.device, resource, requirements);
       else nvk.vkGetBufferMemoryRequirements(this.device, resource, requirements);
-      result = this.makeRoom("memory", requirements.memoryTypeBits, Number(requirements.size), allocationOptions, () => {
+      result = this.lost.makeRoom("memory", requirements.memoryTypeBits, Number(requirements.size), allocationOptions, () => {
         encodeAllocationOptions(allocationOptions, op, "allocationOptions", this, true);
         return attempt();
       });
@@ -887,7 +883,7 @@ export class Allocator {
   }
 
   private free(allocation: Allocation): void {
-    if (allocation._domain !== null) this.unlinkLostable(allocation);
+    if (allocation._domain !== null) this.lost.unlink(allocation);
     if (allocation._resourceKey !== 0) knownHandles.untrack(allocation._resourceKey, allocation);
     if (allocation instanceof BuddyAllocation) return (allocation.pool as BuddyPool)._free(allocation);
     const h = allocation._handle;
@@ -927,13 +923,13 @@ export class Allocator {
     const h = this.live("setCurrentFrameIndex");
     if (!isUint32(frameIndex)) fail("setCurrentFrameIndex", "frameIndex", "must be an integer in [0, 2^32)", frameIndex);
     this._native.setCurrentFrameIndex(h, frameIndex);
-    this.frameIndex = frameIndex;
+    this.lost.frameIndex = frameIndex;
   }
 
   /** The frame index last given to {@link setCurrentFrameIndex} (0 before the first). */
   get currentFrameIndex(): number {
     this.live("currentFrameIndex");
-    return this.frameIndex;
+    return this.lost.frameIndex;
   }
 
   /**
@@ -950,11 +946,7 @@ export class Allocator {
       allocation._live("touch");
       return true;
     }
-    allocation._lastUse = this.frameIndex;
-    if (d.tail !== allocation) {
-      d.unlink(allocation);
-      d.push(allocation);
-    }
+    this.lost.touch(allocation, d);
     return true;
   }
 
@@ -980,13 +972,7 @@ export class Allocator {
     if (pool.allocator !== this) fail(op, "pool", "belongs to another allocator", pool.label ?? "(unnamed pool)", TypeError);
     pool._live(op);
     const domain = pool._lostDomain;
-    if (domain === null) return 0;
-    let made = 0;
-    for (let v = domain.victim(this.frameIndex); v !== null; v = domain.victim(this.frameIndex)) {
-      this.makeLost(v, domain);
-      made++;
-    }
-    return made;
+    return domain === null ? 0 : this.lost.makeAllLost(domain);
   }
 
   /**
@@ -995,123 +981,7 @@ export class Allocator {
    */
   getLostAllocationStatistics(): AllocatorLostStatistics {
     this.live("getLostAllocationStatistics");
-    const memoryType = this.typeDomains.map((d) => d.statistics());
-    const total: LostAllocationStatistics = { canBecomeLostCount: 0, canBecomeLostBytes: 0, lostAllocationCount: 0, lostBytes: 0 };
-    const add = (s: LostAllocationStatistics) => {
-      total.canBecomeLostCount += s.canBecomeLostCount;
-      total.canBecomeLostBytes += s.canBecomeLostBytes;
-      total.lostAllocationCount += s.lostAllocationCount;
-      total.lostBytes += s.lostBytes;
-    };
-    memoryType.forEach(add);
-    for (const p of this.pools) if (p._lostDomain !== null) add(p._lostDomain.statistics());
-    return { ...total, frameIndex: this.frameIndex, frameInUseCount: this.frameInUseCount, memoryType };
-  }
-
-  private unlinkLostable(allocation: Allocation): void {
-    const d = allocation._domain!;
-    d.unlink(allocation);
-    d.count--;
-    d.bytes -= allocation._size;
-    allocation._domain = null;
-  }
-
-  /** Makes `victim` lost: out of its domain, the owner's onLost, then its resource and memory freed. */
-  private makeLost(victim: Allocation, domain: LostDomain): void {
-    this.unlinkLostable(victim);
-    domain.lostCount++;
-    domain.lostBytes += victim._size;
-    victim._lostFrame = this.frameIndex;
-    const onLost = victim.onLost;
-    if (onLost !== null) {
-      try {
-        onLost(victim);
-      } catch (error) {
-        process.emitWarning(
-          `onLost of allocation${victim.label ? ` '${victim.label}'` : ""} threw (the allocation is lost all the same): ${error instanceof Error ? error.message : String(error)}`,
-          "VkmemLostCallbackWarning",
-        );
-      }
-    }
-    if (victim._handle !== 0 && !victim.destroyed) this.free(victim);
-  }
-
-  /**
-   * An allocation with canMakeOtherLost did not fit: makes lost the coldest allocations of its domain that are not
-   * in use and retries `attempt` once the bytes freed since the last try reach `needed`, then after each further
-   * one. Returns the last attempt's result (-2 when nothing more could be taken). `target` is the buffer or image
-   * description, or for raw memory the acceptable memory type bits.
-   */
-  private makeRoom(kind: "buffer" | "image" | "memory", target: BufferInfo | ImageInfo | number, needed: number, options: AllocationOptions, attempt: () => number): number {
-    const domain = this.domainFor(kind, target, options);
-    if (domain === null) return -2;
-    let freed = 0;
-    let sinceTry = 0;
-    let tried = false;
-    for (;;) {
-      const victim = domain.victim(this.frameIndex);
-      if (victim === null) return sinceTry > 0 ? attempt() : -2;
-      freed += victim._size;
-      sinceTry += victim._size;
-      this.makeLost(victim, domain);
-      if (freed >= needed || tried) {
-        tried = true;
-        sinceTry = 0;
-        const result = attempt();
-        if (result !== -2) return result;
-      }
-    }
-  }
-
-  /** The domain a failed allocation competes in: its pool's, or that of the memory type VMA would choose first. */
-  private domainFor(kind: "buffer" | "image" | "memory", target: BufferInfo | ImageInfo | number, options: AllocationOptions): LostDomain | null {
-    const pool = options.pool;
-    if (pool !== undefined) return pool._lostDomain;
-    if (kind !== "memory") {
-      try {
-        const type = this.findMemoryTypeIndexFor(kind, target as BufferInfo | ImageInfo, options, "makeRoom", "info", "options");
-        return this.typeDomains[type];
-      } catch {
-        return null;
-      }
-    }
-    // Raw memory: the first acceptable memory type with the required flags and something to take.
-    const bits = (target as number) & (options.memoryTypeBits || 0xffffffff);
-    const required = options.requiredFlags ?? 0;
-    for (let i = 0; i < this.memoryTypes.length; i++) {
-      if ((bits & (1 << i)) === 0 || (this.memoryTypes[i].propertyFlags & required) !== required) continue;
-      if (this.typeDomains[i].victim(this.frameIndex) !== null) return this.typeDomains[i];
-    }
-    return null;
-  }
-
-  /** The memory an image of this description needs (vkGetImageMemoryRequirements on a probe image, cached). */
-  private imageSize(info: ImageInfo): number {
-    const key = `${info.imageType ?? 1}:${info.format}:${info.extent.width}:${info.extent.height}:${info.extent.depth ?? 1}:${info.mipLevels ?? 1}:${info.arrayLayers ?? 1}:${info.samples ?? 1}:${info.tiling ?? 0}:${info.usage}:${info.flags ?? 0}`;
-    let size = this.imageSizeCache.get(key);
-    if (size === undefined) {
-      const image = new nvk.VkImage();
-      const createInfo = new nvk.VkImageCreateInfo({
-        imageType: info.imageType ?? 1,
-        format: info.format,
-        extent: new nvk.VkExtent3D({ width: info.extent.width, height: info.extent.height, depth: info.extent.depth ?? 1 }),
-        mipLevels: info.mipLevels ?? 1,
-        arrayLayers: info.arrayLayers ?? 1,
-        samples: info.samples ?? 1,
-        tiling: info.tiling ?? 0,
-        usage: info.usage,
-        flags: info.flags ?? 0,
-        sharingMode: 0,
-        initialLayout: info.initialLayout ?? 0,
-      });
-      if (nvk.vkCreateImage(this.device, createInfo, null, image) !== 0) return 0;
-      const requirements = new nvk.VkMemoryRequirements();
-      nvk.vkGetImageMemoryRequirements(this.device, image, requirements);
-      nvk.vkDestroyImage(this.device, image, null);
-      size = Number(requirements.size);
-      this.imageSizeCache.set(key, size);
-    }
-    return size;
+    return this.lost.statistics(this.pools);
   }
 
   /** Per-heap usage and budget (vmaGetHeapBudgets). */
@@ -1259,30 +1129,7 @@ export class Allocator {
    * `onLeaks` or emits one process warning; `what` names who was destroyed ("Allocator 'x'", "Pool 'y'").
    */
   _reportLeaks(what: string, leaks: NativeLeak[], messages: string[]): LeakReport[] {
-    const reports: LeakReport[] = leaks.map((l: NativeLeak) => {
-      const r: LeakReport = { name: l.name, size: l.size, memoryType: l.memoryType, kind: l.kind };
-      if (l.pool !== null) r.pool = l.pool;
-      const stack = this.stacks?.get(l.handle);
-      if (stack !== undefined) r.stack = stack;
-      this.stacks?.delete(l.handle);
-      return r;
-    });
-    if (reports.length > 0 || messages.length > 0) {
-      if (this.onLeaks !== undefined) this.onLeaks(reports);
-      else {
-        const lines = reports.map(
-          (r) =>
-            `  ${r.kind} ${r.name === null ? "(unnamed)" : `'${r.name}'`}: ${formatBytes(r.size)} in memory type ${r.memoryType}` +
-            (r.pool !== undefined ? ` (pool ${r.pool === "" ? "(unnamed)" : `'${r.pool}'`})` : ""),
-        );
-        process.emitWarning(
-          `${what} destroyed with ${reports.length} live allocation(s); freed them:\n${lines.join("\n")}` +
-            (messages.length > 0 ? `\n${messages.join("\n")}` : ""),
-          "VkmemLeakWarning",
-        );
-      }
-    }
-    return reports;
+    return reportLeaks(what, leaks, messages, this.stacks, this.onLeaks);
   }
 
   /**
@@ -1337,7 +1184,7 @@ export class Allocator {
       p._release(cause);
     }
     this.pools.clear();
-    for (const d of this.typeDomains) d.clear();
+    this.lost.clear();
     this._handle = 0;
     this.deviceDependents?.delete(this);
     unwatch(this);
