@@ -39,6 +39,7 @@ import { BuddyAllocation, BuddyPool } from "./buddy-pool.js";
 import { DeviceFlagPolicy, type FlagField } from "../vulkan/flag-bits.js";
 import type { BufferInfo, DetailedStatistics, HeapBudget, ImageInfo, LeakReport, MemoryHeap, MemoryRequirements, MemoryType, TotalStatistics } from "./types.js";
 import { reportLeaks } from "./leak-report.js";
+import { ResourceDescriptions } from "./resource-descriptions.js";
 import { checkCorruptionReport, parseDebugOptions, settingsOf, type CorruptionReport, type DebugOptions, type DebugSettings } from "./corruption.js";
 
 /** Where an allocator gets its device from: a Context, or raw nvk handles and the instance's apiVersion. */
@@ -151,10 +152,6 @@ function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeo
   throw new Ctor(`${op}: ${arg} ${what}, got ${describeValue(value)}`);
 }
 
-// VK_SHARING_MODE_CONCURRENT needs pQueueFamilyIndices, which the create calls do not take (yet).
-const CONCURRENT_UNSUPPORTED =
-  "must be 0 (VK_SHARING_MODE_EXCLUSIVE): concurrent sharing needs queue family indices, which vkmem does not take yet";
-
 /** Cells for the nvk handle objects of the buffers and images allocators create (shared by all allocators). */
 const handleCells = new HandleCellPool();
 
@@ -180,21 +177,6 @@ function reachableAllocators(): Allocator[] {
     else out.push(a);
   }
   return out;
-}
-
-/** VkFormat ranges of Vulkan 1.3 and its registered extensions (core, PVRTC, ASTC HDR, YCbCr, 4444, ...). */
-const FORMAT_RANGES: readonly [number, number][] = [
-  [1, 184],
-  [1000054000, 1000054007],
-  [1000066000, 1000066013],
-  [1000156000, 1000156033],
-  [1000330000, 1000330003],
-  [1000340000, 1000340001],
-  [1000464000, 1000464000],
-  [1000470000, 1000470001],
-];
-function isKnownFormat(v: unknown): v is number {
-  return typeof v === "number" && FORMAT_RANGES.some(([lo, hi]) => v >= lo && v <= hi && Math.floor(v) === v);
 }
 
 /** The VMA allocator flags that fit what the device enabled. */
@@ -271,7 +253,8 @@ export class Allocator {
   /** Its entry in the process's list of live allocators (weak: see liveAllocators). */
   private readonly liveRef = new WeakRef<Allocator>(this);
   private readonly onLeaks: ((leaks: LeakReport[]) => void) | undefined;
-  private readonly formatCache = new Map<string, { result: number; props: any }>();
+  /** The buffer and image description checks and their encoding (resource-descriptions.ts). */
+  private readonly descriptions: ResourceDescriptions;
   /** Lost allocations (lost-allocations.ts): the frame index, the default pools' domains, eviction. */
   private readonly lost: LostAllocations;
   /** The GC safety net of its allocations (engine/lifetime.ts): cheap enough for createBuffer / destroyBuffer. */
@@ -366,6 +349,12 @@ export class Allocator {
     this.maxAllocationSize = Math.max(
       ...props.heaps.map((h, i) => (this.heapSizeLimits[i] > 0 ? Math.min(h.size, this.heapSizeLimits[i]) : h.size)),
     );
+    this.descriptions = new ResourceDescriptions({
+      physicalDevice: this.physicalDevice,
+      deviceName: this.deviceName,
+      maxAllocationSize: this.maxAllocationSize,
+      flagPolicy: this.flagPolicy,
+    });
     this.stacks = options.captureStacks ? new Map() : null;
     this.onLeaks = options.onLeaks;
     this.frameInUseCount = frameInUseCount;
@@ -547,27 +536,6 @@ export class Allocator {
     return AllocationInfo.fromScratch(view, allocation.name, allocation.userData);
   }
 
-  /** Checks a buffer description (messages name `arg`) and writes it into the scratch (kIn0..). */
-  private encodeBufferInfo(bufferInfo: BufferInfo, op: string, arg: string, bind = true): void {
-    if (!isOptionsObject(bufferInfo)) fail(op, arg, "must be an object", bufferInfo, TypeError);
-    const { size, usage } = bufferInfo;
-    const flags = bufferInfo.flags ?? 0;
-    const sharingMode = bufferInfo.sharingMode ?? 0;
-    if (!isPositiveInt(size)) fail(op, `${arg}.size`, "must be a positive integer number of bytes", size);
-    if (size > this.maxAllocationSize) {
-      fail(op, `${arg}.size`, `is larger than any memory heap (largest ${formatBytes(this.maxAllocationSize)})`, size);
-    }
-    if (!isUint32(usage) || usage === 0) fail(op, `${arg}.usage`, "must be non-zero VkBufferUsageFlags", usage);
-    if (!isUint32(flags)) fail(op, `${arg}.flags`, "must be VkBufferCreateFlags", flags);
-    this.flagPolicy.check(usage, "bufferUsage", bind, op, `${arg}.usage`);
-    this.flagPolicy.check(flags, "bufferCreate", bind, op, `${arg}.flags`);
-    if (sharingMode !== 0) fail(op, `${arg}.sharingMode`, CONCURRENT_UNSUPPORTED, sharingMode);
-    scratch[0] = size;
-    scratch[1] = usage;
-    scratch[2] = flags;
-    scratch[3] = sharingMode;
-  }
-
   /**
    * Creates a buffer, allocates memory for it and binds them (vmaCreateBuffer).
    * @returns the nvk VkBuffer, its Allocation and a snapshot of the allocation's info.
@@ -577,7 +545,7 @@ export class Allocator {
    */
   createBuffer(bufferInfo: BufferInfo, allocationOptions?: AllocationOptions): CreatedBuffer {
     const h = this.live("createBuffer");
-    this.encodeBufferInfo(bufferInfo, "createBuffer", "bufferInfo");
+    this.descriptions.encodeBuffer(bufferInfo, "createBuffer", "bufferInfo");
     if ((bufferInfo.usage & 0x20000) !== 0 && (this.flags & ALLOCATOR_FLAGS.BUFFER_DEVICE_ADDRESS) === 0) {
       // VMA asserts on SHADER_DEVICE_ADDRESS unless the allocator was made with BUFFER_DEVICE_ADDRESS.
       fail("createBuffer", "bufferInfo.usage", "has SHADER_DEVICE_ADDRESS (0x20000), but the allocator was created without the bufferDeviceAddress feature", bufferInfo.usage);
@@ -588,7 +556,7 @@ export class Allocator {
     if (result !== 0) {
       if (result === -2 && allocationOptions?.canMakeOtherLost === true) {
         result = this.lost.makeRoom("buffer", bufferInfo, bufferInfo.size, allocationOptions, () => {
-          this.encodeBufferInfo(bufferInfo, "createBuffer", "bufferInfo");
+          this.descriptions.encodeBuffer(bufferInfo, "createBuffer", "bufferInfo");
           encodeAllocationOptions(allocationOptions, "createBuffer", "allocationOptions", this);
           return this.nativeCreateBuffer(h);
         });
@@ -609,14 +577,14 @@ export class Allocator {
   createImage(imageInfo: ImageInfo, allocationOptions?: AllocationOptions): CreatedImage {
     const op = "createImage";
     const h = this.live(op);
-    this.encodeImageInfo(imageInfo, op, "imageInfo");
+    this.descriptions.encodeImage(imageInfo, op, "imageInfo");
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
     if (allocationOptions?.pool instanceof BuddyPool) return this.tracked(allocationOptions.pool._createImage(imageInfo, allocationOptions, vmaFlags), "image");
     let result = this.nativeCreateImage(h);
     if (result !== 0) {
       if (result === -2 && allocationOptions?.canMakeOtherLost === true) {
         result = this.lost.makeRoom("image", imageInfo, this.lost.imageSize(imageInfo), allocationOptions, () => {
-          this.encodeImageInfo(imageInfo, op, "imageInfo");
+          this.descriptions.encodeImage(imageInfo, op, "imageInfo");
           encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
           return this.nativeCreateImage(h);
         });
@@ -626,84 +594,6 @@ export class Allocator {
     const image = handleCells.make(nvk.VkImage, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
     const allocation = this.finish(result, "image", image, vmaFlags, allocationOptions, "vmaCreateImage");
     return { image, allocation, allocationInfo: this.info(allocation) };
-  }
-
-  /**
-   * Checks an image description against the device (messages name `arg`) and writes it into the scratch
-   * (kIn0..), in the order native ReadImageCreateInfo reads it.
-   */
-  private encodeImageInfo(imageInfo: ImageInfo, op: string, arg: string, bind = true): void {
-    if (!isOptionsObject(imageInfo)) fail(op, arg, "must be an object", imageInfo, TypeError);
-    const imageType = imageInfo.imageType ?? 1;
-    const { format, extent, usage } = imageInfo;
-    if (!isOptionsObject(extent)) fail(op, `${arg}.extent`, "must be { width, height, depth? }", extent, TypeError);
-    const width = extent.width;
-    const height = extent.height;
-    const depth = extent.depth ?? 1;
-    const mipLevels = imageInfo.mipLevels ?? 1;
-    const arrayLayers = imageInfo.arrayLayers ?? 1;
-    const samples = imageInfo.samples ?? 1;
-    const tiling = imageInfo.tiling ?? 0;
-    const flags = imageInfo.flags ?? 0;
-    const initialLayout = imageInfo.initialLayout ?? 0;
-    const sharingMode = imageInfo.sharingMode ?? 0;
-    if (imageType !== 0 && imageType !== 1 && imageType !== 2) fail(op, `${arg}.imageType`, "must be 0 (1D), 1 (2D) or 2 (3D)", imageType);
-    if (!isKnownFormat(format)) fail(op, `${arg}.format`, "is not a known VkFormat (UNDEFINED is not allowed)", format);
-    if (!isPositiveInt(width) || width > 0xffffffff) fail(op, `${arg}.extent.width`, "must be a positive integer", width);
-    if (!isPositiveInt(height) || height > 0xffffffff) fail(op, `${arg}.extent.height`, "must be a positive integer", height);
-    if (!isPositiveInt(depth) || depth > 0xffffffff) fail(op, `${arg}.extent.depth`, "must be a positive integer", depth);
-    if (!isPositiveInt(mipLevels) || mipLevels > 32) fail(op, `${arg}.mipLevels`, "must be an integer in [1, 32]", mipLevels);
-    if (!isPositiveInt(arrayLayers) || arrayLayers > 0xffffffff) fail(op, `${arg}.arrayLayers`, "must be a positive integer", arrayLayers);
-    if (![1, 2, 4, 8, 16, 32, 64].includes(samples)) fail(op, `${arg}.samples`, "must be a VkSampleCountFlagBits value", samples);
-    if (tiling !== 0 && tiling !== 1) fail(op, `${arg}.tiling`, "must be 0 (optimal) or 1 (linear)", tiling);
-    if (!isUint32(usage) || usage === 0) fail(op, `${arg}.usage`, "must be non-zero VkImageUsageFlags", usage);
-    if (!isUint32(flags)) fail(op, `${arg}.flags`, "must be VkImageCreateFlags", flags);
-    this.flagPolicy.check(usage, "imageUsage", bind, op, `${arg}.usage`);
-    this.flagPolicy.check(flags, "imageCreate", bind, op, `${arg}.flags`);
-    if (initialLayout !== 0 && initialLayout !== 8) fail(op, `${arg}.initialLayout`, "must be 0 (UNDEFINED) or 8 (PREINITIALIZED)", initialLayout);
-    if (sharingMode !== 0) fail(op, `${arg}.sharingMode`, CONCURRENT_UNSUPPORTED, sharingMode);
-    if (imageType === 0 && (height !== 1 || depth !== 1)) fail(op, `${arg}.extent`, "of a 1D image must have height 1 and depth 1", extent);
-    if (imageType === 1 && depth !== 1) fail(op, `${arg}.extent.depth`, "of a 2D image must be 1", depth);
-    const maxMips = Math.floor(Math.log2(Math.max(width, height, depth))) + 1;
-    if (mipLevels > maxMips) fail(op, `${arg}.mipLevels`, `must be at most ${maxMips} for a ${width}x${height}x${depth} image`, mipLevels);
-
-    const support = this.imageFormatSupport(format, imageType, tiling, usage, flags);
-    if (support.result !== 0) {
-      fail(op, `${arg}.format`, `is not supported for this type, tiling and usage on ${this.deviceName} (${describeValue(support.result)})`, format);
-    }
-    const max = support.props;
-    if (width > max.maxExtent.width || height > max.maxExtent.height || depth > max.maxExtent.depth) {
-      fail(op, `${arg}.extent`, `exceeds the device's maximum ${max.maxExtent.width}x${max.maxExtent.height}x${max.maxExtent.depth} for this format`, extent);
-    }
-    if (mipLevels > max.maxMipLevels) fail(op, `${arg}.mipLevels`, `exceeds the device's maximum ${max.maxMipLevels}`, mipLevels);
-    if (arrayLayers > max.maxArrayLayers) fail(op, `${arg}.arrayLayers`, `exceeds the device's maximum ${max.maxArrayLayers}`, arrayLayers);
-    if ((max.sampleCounts & samples) === 0) fail(op, `${arg}.samples`, "is not supported for this format", samples);
-
-    scratch[0] = imageType;
-    scratch[1] = format;
-    scratch[2] = width;
-    scratch[3] = height;
-    scratch[4] = depth;
-    scratch[5] = mipLevels;
-    scratch[6] = arrayLayers;
-    scratch[7] = samples;
-    scratch[8] = tiling;
-    scratch[9] = usage;
-    scratch[10] = flags;
-    scratch[11] = initialLayout;
-    scratch[12] = sharingMode;
-  }
-
-  private imageFormatSupport(format: number, type: number, tiling: number, usage: number, flags: number) {
-    const key = `${format}:${type}:${tiling}:${usage}:${flags}`;
-    let entry = this.formatCache.get(key);
-    if (entry === undefined) {
-      const props = new nvk.VkImageFormatProperties();
-      const result = nvk.vkGetPhysicalDeviceImageFormatProperties(this.physicalDevice, format, type, tiling, usage, flags, props);
-      entry = { result, props };
-      this.formatCache.set(key, entry);
-    }
-    return entry;
   }
 
   /**
@@ -1060,8 +950,8 @@ export class Allocator {
   ): number {
     const h = this.live(op);
     // A query: the description may have bits VMA could not bind (sparse, DISJOINT) as long as the device allows them.
-    if (kind === "buffer") this.encodeBufferInfo(info as BufferInfo, op, infoArg, false);
-    else this.encodeImageInfo(info as ImageInfo, op, infoArg, false);
+    if (kind === "buffer") this.descriptions.encodeBuffer(info as BufferInfo, op, infoArg, false);
+    else this.descriptions.encodeImage(info as ImageInfo, op, infoArg, false);
     this.refusePool(allocationOptions, op, optionsArg);
     encodeAllocationOptions(allocationOptions, op, optionsArg, this);
     const r = kind === "buffer" ? this._native.findMemoryTypeIndexForBufferInfo(h) : this._native.findMemoryTypeIndexForImageInfo(h);
