@@ -186,7 +186,7 @@ export class Allocation {
     return (
       (this._handle === 0 && (this._lostFrame < 0 || this._lostReleased)) ||
       this.allocator._handle === 0 ||
-      (this.pool !== null && this.pool._handle === 0)
+      (this.pool !== null && !this.pool._alive)
     );
   }
 
@@ -222,10 +222,10 @@ export class Allocation {
   /** @internal Throws DestroyedResourceError when freed; returns the native handle. */
   _live(operation: string): number {
     const h = this._handle;
-    if (h === 0 || this.allocator._handle === 0 || (this.pool !== null && this.pool._handle === 0)) {
+    if (h === 0 || this.allocator._handle === 0 || (this.pool !== null && !this.pool._alive)) {
       if (this._lostFrame >= 0 && !this.destroyed) throw new AllocationLostError(this.label, this._lostFrame, operation);
       // Freed with its pool or allocator (engine/lifetime.ts): the message names the parent that went away.
-      const parent = this.allocator._handle === 0 ? this.allocator._destroyCause : this.pool !== null && this.pool._handle === 0 ? this.pool._goneCause : undefined;
+      const parent = this.allocator._handle === 0 ? this.allocator._destroyCause : this.pool !== null && !this.pool._alive ? this.pool._goneCause : undefined;
       throw new DestroyedResourceError("Allocation", this.label, operation, parent);
     }
     return h;

@@ -35,7 +35,8 @@ import { Dependents, HandleWatch, cascadeReport, creationStack, dependentsOfDevi
 import { AllocationCreateFlags, encodeAllocationOptions, encodedMappingAllowed, type AllocationOptions, MemoryUsage } from "./usage.js";
 import { Pool, type PoolOptions, type PoolTarget } from "./pool.js";
 import { parseStatsString, type StatsDump } from "./dump.js";
-import { BuddyAllocation, BuddyPool } from "./buddy-pool.js";
+import { BuddyPool } from "./buddy-pool.js";
+import { VmaMemory } from "./vma-memory.js";
 import { DeviceFlagPolicy, type FlagField } from "../vulkan/flag-bits.js";
 import type { BufferInfo, DetailedStatistics, HeapBudget, ImageInfo, LeakReport, MemoryHeap, MemoryRequirements, MemoryType, TotalStatistics } from "./types.js";
 import { reportLeaks } from "./leak-report.js";
@@ -152,9 +153,6 @@ function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeo
   throw new Ctor(`${op}: ${arg} ${what}, got ${describeValue(value)}`);
 }
 
-/** Cells for the nvk handle objects of the buffers and images allocators create (shared by all allocators). */
-const handleCells = new HandleCellPool();
-
 /**
  * The buffers and images of every allocator of the process (created by vkmem, or bound with bindBufferMemory /
  * bindImageMemory), for the calls that take raw handles: dead ones by handle object, live ones by value
@@ -239,11 +237,8 @@ export class Allocator {
   _handle: number;
   /** @internal The addon build this allocator, its pools and allocations live in; all their calls go through it. */
   readonly _native: NativeAddon;
-  // The hot native functions of that build, held directly: the addon's exports object is large enough to be a
-  // dictionary, and a lookup on it per call showed in profiles.
-  private readonly nativeCreateBuffer: (allocator: number) => number;
-  private readonly nativeCreateImage: (allocator: number) => number;
-  private readonly nativeFree: (allocation: number) => void;
+  /** @internal VMA's allocation calls (vma-memory.ts): the memory source of the default pools and of every VmaPool. */
+  readonly _vma: VmaMemory;
   private readonly maxAllocationSize: number;
   /** The buffer and image flag bits this device allows (flag-bits.ts). */
   private readonly flagPolicy: DeviceFlagPolicy;
@@ -322,9 +317,6 @@ export class Allocator {
     const addon = wanted.enabled ? debugNative() : native;
     this._native = addon;
     this.debug = settingsOf(addon);
-    this.nativeCreateBuffer = addon.createBuffer;
-    this.nativeCreateImage = addon.createImage;
-    this.nativeFree = addon.freeAllocation;
     this._handle = addon.createAllocator(
       rawHandle(source.instance),
       rawHandle(source.physicalDevice),
@@ -362,6 +354,7 @@ export class Allocator {
       free: (allocation) => this.free(allocation),
       memoryTypeFor: (kind, info, options) => this.findMemoryTypeIndexFor(kind, info, options, "makeRoom", "info", "options"),
     });
+    this._vma = new VmaMemory(this, { stacks: this.stacks, leakWatch: this.leakWatch, lost: this.lost, descriptions: this.descriptions });
     this.deviceDependents = dependentsOfDevice(rawHandle(source.device));
     this.deviceDependents?.add(this);
     watch(this, "Allocator", this.label, creationStack(this.stacks !== null));
@@ -421,74 +414,6 @@ export class Allocator {
     return allocation;
   }
 
-  /** Wraps the native result of a create call: the Allocation, named and with user data. */
-  private finish(
-    result: number,
-    kind: "buffer" | "image" | "memory",
-    resource: any,
-    vmaFlags: number,
-    options: AllocationOptions | undefined,
-    operation: string,
-  ): Allocation {
-    if (result !== 0) throw vkErrorFor(result, operation, options?.name);
-    const handle = scratch[Slot.OutAllocation];
-    const persistent = (vmaFlags & AllocationCreateFlags.MAPPED) !== 0 && scratch[Slot.OutMapped] !== 0;
-    // The options not read before the native call, read once here: a getter that throws (the caller's error) or a
-    // bad name must not leave the allocation behind, so it is freed before the error goes on.
-    let name: string | undefined;
-    let userData: unknown = undefined;
-    let pool: Pool | undefined;
-    let canBecomeLost = false;
-    if (options !== undefined) {
-      try {
-        name = options.name;
-        userData = options.userData;
-        pool = options.pool;
-        canBecomeLost = options.canBecomeLost === true;
-      } catch (error) {
-        this._native.freeAllocation(handle);
-        if (resource !== null) handleCells.recycle(resource);
-        throw error;
-      }
-      if (name !== undefined) {
-        if (typeof name !== "string" || name.includes("\0")) {
-          this._native.freeAllocation(handle); // nothing may leak on a bad name
-          if (resource !== null) handleCells.recycle(resource);
-          fail(operation, "allocationOptions.name", "must be a string without NUL characters", name, TypeError);
-        }
-        this._native.setAllocationName(handle, name);
-      }
-      if (Number.isSafeInteger(userData) && (userData as number) >= 0) this._native.setAllocationUserData(handle, userData as number);
-    }
-    const allocation = new Allocation(
-      this,
-      kind,
-      handle,
-      scratch[Slot.OutSize],
-      resource,
-      persistent,
-      name ?? null,
-      userData,
-      pool ?? null,
-    );
-    allocation._mappingAllowed = encodedMappingAllowed();
-    if (resource !== null) knownHandles.remember(resource, allocation);
-    if (this.stacks !== null) this.stacks.set(handle, new Error().stack?.split("\n").slice(3).join("\n") ?? "");
-    // The safety net (engine/lifetime.ts): only a warning when GC finds it unfreed; its pool or allocator frees it.
-    this.leakWatch.watch(allocation, handle);
-    if (canBecomeLost) {
-      const p = pool;
-      this.lost.track(allocation, () => (p!._lostDomain ??= new LostDomain(p!.frameInUseCount ?? this.frameInUseCount)), p !== undefined, scratch[Slot.OutMemoryType]);
-    }
-    return allocation;
-  }
-
-  /** Records the buffer or image a buddy pool created (finish() does it for VMA's own). */
-  private tracked<T extends CreatedBuffer | CreatedImage>(created: T, kind: "buffer" | "image"): T {
-    knownHandles.remember((kind === "buffer" ? (created as CreatedBuffer).buffer : (created as CreatedImage).image) as object, created.allocation);
-    return created;
-  }
-
   /**
    * Checks a raw buffer or image handle given to allocateMemoryFor* / bind*Memory (messages name `arg`): an nvk handle
    * object that is not VK_NULL_HANDLE, not one vkmem destroyed, and not the live buffer or image of any allocation.
@@ -528,15 +453,6 @@ export class Allocator {
   }
 
   /**
-   * The info snapshot of a just-created allocation: the scratch outputs are still those of its creation
-   * (naming, user data and mapping do not write the scratch).
-   */
-  private info(allocation: Allocation): AllocationInfo {
-    const view = allocation.persistentlyMapped ? allocation.mappedData : null;
-    return AllocationInfo.fromScratch(view, allocation.name, allocation.userData);
-  }
-
-  /**
    * Creates a buffer, allocates memory for it and binds them (vmaCreateBuffer).
    * @returns the nvk VkBuffer, its Allocation and a snapshot of the allocation's info.
    * @throws TypeError / RangeError for bad arguments (the message names the argument and value).
@@ -551,21 +467,9 @@ export class Allocator {
       fail("createBuffer", "bufferInfo.usage", "has SHADER_DEVICE_ADDRESS (0x20000), but the allocator was created without the bufferDeviceAddress feature", bufferInfo.usage);
     }
     const vmaFlags = encodeAllocationOptions(allocationOptions, "createBuffer", "allocationOptions", this);
-    if (allocationOptions?.pool instanceof BuddyPool) return this.tracked(allocationOptions.pool._createBuffer(bufferInfo, allocationOptions, vmaFlags), "buffer");
-    let result = this.nativeCreateBuffer(h);
-    if (result !== 0) {
-      if (result === -2 && allocationOptions?.canMakeOtherLost === true) {
-        result = this.lost.makeRoom("buffer", bufferInfo, bufferInfo.size, allocationOptions, () => {
-          this.descriptions.encodeBuffer(bufferInfo, "createBuffer", "bufferInfo");
-          encodeAllocationOptions(allocationOptions, "createBuffer", "allocationOptions", this);
-          return this.nativeCreateBuffer(h);
-        });
-      }
-      if (result !== 0) throw vkErrorFor(result, "vmaCreateBuffer", allocationOptions?.name);
-    }
-    const buffer = handleCells.make(nvk.VkBuffer, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
-    const allocation = this.finish(result, "buffer", buffer, vmaFlags, allocationOptions, "vmaCreateBuffer");
-    return { buffer, allocation, allocationInfo: this.info(allocation) };
+    const created = (allocationOptions?.pool ?? this._vma)._createBuffer(bufferInfo, allocationOptions, vmaFlags);
+    knownHandles.remember(created.buffer, created.allocation);
+    return created;
   }
 
   /**
@@ -579,21 +483,9 @@ export class Allocator {
     const h = this.live(op);
     this.descriptions.encodeImage(imageInfo, op, "imageInfo");
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
-    if (allocationOptions?.pool instanceof BuddyPool) return this.tracked(allocationOptions.pool._createImage(imageInfo, allocationOptions, vmaFlags), "image");
-    let result = this.nativeCreateImage(h);
-    if (result !== 0) {
-      if (result === -2 && allocationOptions?.canMakeOtherLost === true) {
-        result = this.lost.makeRoom("image", imageInfo, this.lost.imageSize(imageInfo), allocationOptions, () => {
-          this.descriptions.encodeImage(imageInfo, op, "imageInfo");
-          encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
-          return this.nativeCreateImage(h);
-        });
-      }
-      if (result !== 0) throw vkErrorFor(result, "vmaCreateImage", allocationOptions?.name);
-    }
-    const image = handleCells.make(nvk.VkImage, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
-    const allocation = this.finish(result, "image", image, vmaFlags, allocationOptions, "vmaCreateImage");
-    return { image, allocation, allocationInfo: this.info(allocation) };
+    const created = (allocationOptions?.pool ?? this._vma)._createImage(imageInfo, allocationOptions, vmaFlags);
+    knownHandles.remember(created.image, created.allocation);
+    return created;
   }
 
   /**
@@ -616,21 +508,7 @@ export class Allocator {
     }
     if (!isUint32(memoryTypeBits) || memoryTypeBits === 0) fail(op, "requirements.memoryTypeBits", "must be a non-zero uint32 mask", memoryTypeBits);
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this, true);
-    if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._allocateMemory(requirements, allocationOptions, vmaFlags, op);
-    scratch[0] = size;
-    scratch[1] = alignment;
-    scratch[2] = memoryTypeBits;
-    let result = this._native.allocateMemory(h);
-    if (result === -2 && allocationOptions?.canMakeOtherLost === true) {
-      result = this.lost.makeRoom("memory", memoryTypeBits, size, allocationOptions, () => {
-        encodeAllocationOptions(allocationOptions, op, "allocationOptions", this, true);
-        scratch[0] = size;
-        scratch[1] = alignment;
-        scratch[2] = memoryTypeBits;
-        return this._native.allocateMemory(h);
-      });
-    }
-    return this.finish(result, "memory", null, vmaFlags, allocationOptions, "vmaAllocateMemory");
+    return (allocationOptions?.pool ?? this._vma)._allocateMemory(requirements, allocationOptions, vmaFlags, op);
   }
 
   /**
@@ -657,19 +535,7 @@ export class Allocator {
     const h = this.live(op);
     const raw = this.checkRawResource(resource, op, image ? "image" : "buffer", image ? "VkImage" : "VkBuffer");
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this, true);
-    if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._allocateMemoryFor(resource as object, image, allocationOptions, vmaFlags, op);
-    const attempt = () => (image ? this._native.allocateMemoryForImage(h, raw) : this._native.allocateMemoryForBuffer(h, raw));
-    let result = attempt();
-    if (result === -2 && allocationOptions?.canMakeOtherLost === true) {
-      const requirements = new nvk.VkMemoryRequirements();
-      if (image) nvk.vkGetImageMemoryRequirements(this.device, resource, requirements);
-      else nvk.vkGetBufferMemoryRequirements(this.device, resource, requirements);
-      result = this.lost.makeRoom("memory", requirements.memoryTypeBits, Number(requirements.size), allocationOptions, () => {
-        encodeAllocationOptions(allocationOptions, op, "allocationOptions", this, true);
-        return attempt();
-      });
-    }
-    return this.finish(result, "memory", null, vmaFlags, allocationOptions, image ? "vmaAllocateMemoryForImage" : "vmaAllocateMemoryForBuffer");
+    return (allocationOptions?.pool ?? this._vma)._allocateMemoryFor(resource as object, raw, image, allocationOptions, vmaFlags, op);
   }
 
   /**
@@ -702,13 +568,7 @@ export class Allocator {
     if (!(Number.isSafeInteger(localOffset) && localOffset >= 0 && localOffset < a.size)) {
       fail(op, "localOffset", `must be an integer in [0, ${a.size})`, localOffset);
     }
-    if (a instanceof BuddyAllocation) {
-      (a.pool as BuddyPool)._bind(a, resource as object, localOffset, cls === "VkImage");
-    } else {
-      const r = cls === "VkBuffer" ? this._native.bindBufferMemory(h, raw, localOffset) : this._native.bindImageMemory(h, raw, localOffset);
-      check(r, cls === "VkBuffer" ? "vmaBindBufferMemory2" : "vmaBindImageMemory2", a.label);
-      a._resource = resource as object;
-    }
+    (a.pool ?? this._vma)._bind(a, resource as object, raw, localOffset, cls === "VkImage");
     a._resourceKey = handleKeyOfRaw(raw);
     knownHandles.track(a._resourceKey, a);
   }
@@ -775,16 +635,7 @@ export class Allocator {
   private free(allocation: Allocation): void {
     if (allocation._domain !== null) this.lost.unlink(allocation);
     if (allocation._resourceKey !== 0) knownHandles.untrack(allocation._resourceKey, allocation);
-    if (allocation instanceof BuddyAllocation) return (allocation.pool as BuddyPool)._free(allocation);
-    const h = allocation._handle;
-    const created = allocation.kind !== "memory" ? allocation._resource : null;
-    allocation._release();
-    if (this.stacks !== null) this.stacks.delete(h);
-    this.leakWatch.forget(h);
-    this.nativeFree(h);
-    // The buffer/image object vkmem made now names a destroyed object: it becomes a null handle and its
-    // cell serves the next one (HandleCellPool).
-    if (created !== null) handleCells.recycle(created);
+    (allocation.pool ?? this._vma)._free(allocation);
   }
 
   /**
@@ -1059,17 +910,18 @@ export class Allocator {
     // Its dependents first, in the order of engine/lifetime.ts: frame managers (they free through it), then pools.
     const cascade = cascadeReport();
     this._dependents.destroyAll(cause, cascade);
-    // Buddy pools are built over this allocator's allocations: they go first, while it is alive.
-    const buddyLeaks: NativeLeak[] = [];
+    // Pools built over this allocator's allocations (buddy pools) go first, while it is alive.
+    const poolLeaks: NativeLeak[] = [];
     for (const p of this.pools) {
-      if (!(p instanceof BuddyPool)) continue;
+      const leaks = p._destroyBeforeAllocator(cause);
+      if (leaks === null) continue;
       cascade.names.push(p._lifetimeName);
-      buddyLeaks.push(...p._destroyWithAllocator(cause));
+      poolLeaks.push(...leaks);
     }
     for (const a of this.mapped) a._release();
     this.mapped.clear();
     for (const p of this.pools) {
-      if (!(p instanceof BuddyPool)) cascade.names.push(p._lifetimeName);
+      if (!p.destroyed) cascade.names.push(p._lifetimeName);
       p._lostDomain?.clear();
       p._release(cause);
     }
@@ -1082,7 +934,7 @@ export class Allocator {
     knownHandles.forget(this);
     liveAllocators.delete(this.liveRef);
     const { leaks, messages } = this._native.destroyAllocator(h);
-    const reports = this._reportLeaks(this._lifetimeName, [...buddyLeaks, ...leaks], messages);
+    const reports = this._reportLeaks(this._lifetimeName, [...poolLeaks, ...leaks], messages);
     this.stacks?.clear();
     return reports;
   }

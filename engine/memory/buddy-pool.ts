@@ -68,7 +68,9 @@ import { check, describeValue, vkErrorFor } from "../errors.js";
 import { native, scratch, scratchU64, Slot, type NativeDetailedStatistics, type NativeLeak, type NativeStatistics } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
 import { rawHandle, wrapHandle, type NvkHandle } from "../vulkan/handles.js";
-import type { Allocator, BufferInfo, CreatedBuffer, CreatedImage, ImageInfo, LeakReport, MemoryRequirements } from "./allocator.js";
+import type { Allocator } from "./allocator.js";
+import type { BufferInfo, ImageInfo, LeakReport, MemoryRequirements } from "./types.js";
+import type { CreatedBuffer, CreatedImage } from "./pool-backend.js";
 import { Allocation, AllocationInfo, type AllocationKind, type MappedRange } from "./allocation.js";
 import { Pool, type PoolOptions } from "./pool.js";
 import { AllocationCreateFlags, MemoryUsage, type AllocationOptions } from "./usage.js";
@@ -363,7 +365,7 @@ export class BuddyPool extends Pool {
 
   /** @internal Use {@link Allocator.createPool} with `algorithm: "buddy"`. */
   constructor(allocator: Allocator, memoryTypeIndex: number, options: PoolOptions, op: string) {
-    super(allocator, memoryTypeIndex, options, op);
+    super(allocator, memoryTypeIndex, options, op, true);
     const { blockSize } = this;
     try {
       if (!isPowerOfTwo(blockSize)) fail(op, "options.blockSize", "must be a power of two for a buddy pool", options.blockSize);
@@ -386,7 +388,7 @@ export class BuddyPool extends Pool {
       for (let i = 0; i < this.minBlockCount; ++i) this.addBlock(op, false);
     } catch (e) {
       this.freeBlocks();
-      this._handle = 0;
+      this._alive = false;
       unwatch(this);
       throw e;
     }
@@ -464,7 +466,7 @@ export class BuddyPool extends Pool {
    * A second call does nothing and returns [].
    */
   override destroy(): LeakReport[] {
-    if (this._handle === 0) return [];
+    if (!this._alive) return [];
     unwatch(this);
     const leaks = this.teardown();
     this.allocator._forgetPool(this);
@@ -472,8 +474,8 @@ export class BuddyPool extends Pool {
   }
 
   /** @internal The allocator is being destroyed: tear down now (it is still alive) and hand it the leaks. */
-  _destroyWithAllocator(cause: string): NativeLeak[] {
-    if (this._handle === 0) return [];
+  override _destroyBeforeAllocator(cause: string): NativeLeak[] {
+    if (!this._alive) return [];
     unwatch(this);
     this._goneCause = cause;
     return this.teardown();
@@ -481,8 +483,8 @@ export class BuddyPool extends Pool {
 
   override _release(cause?: string): void {
     unwatch(this);
-    if (this._handle !== 0) this._goneCause = cause;
-    this._handle = 0;
+    if (this._alive) this._goneCause = cause;
+    this._alive = false;
   }
 
   private teardown(): NativeLeak[] {
@@ -496,7 +498,7 @@ export class BuddyPool extends Pool {
     this.live.clear();
     this.allocationCount = this.allocationBytes = this.wasteBytes = 0;
     this.freeBlocks();
-    this._handle = 0;
+    this._alive = false;
     return leaks;
   }
 
@@ -642,7 +644,7 @@ export class BuddyPool extends Pool {
   }
 
   /** @internal allocator.destroyBuffer / destroyImage / freeMemory of one of its allocations. */
-  _free(a: BuddyAllocation): void {
+  override _free(a: BuddyAllocation): void {
     if (!this.live.delete(a)) return;
     this.destroyCreatedResource(a);
     const block = a._block;
@@ -661,13 +663,13 @@ export class BuddyPool extends Pool {
    * (encodeBufferInfo), so one native call makes the buffer unbound and reports its requirements, and one more
    * binds it at the chosen node.
    */
-  _createBuffer(info: BufferInfo, options: AllocationOptions, flags: number): CreatedBuffer {
+  override _createBuffer(info: BufferInfo, options: AllocationOptions, flags: number): CreatedBuffer {
     const allocation = this.createResource("createBuffer", "buffer", options, flags);
     return { buffer: allocation._resource, allocation, allocationInfo: allocation.info };
   }
 
   /** @internal allocator.createImage with `{ pool: this }`: as {@link _createBuffer}, for an image. */
-  _createImage(info: ImageInfo, options: AllocationOptions, flags: number): CreatedImage {
+  override _createImage(info: ImageInfo, options: AllocationOptions, flags: number): CreatedImage {
     const allocation = this.createResource("createImage", "image", options, flags);
     return { image: allocation._resource, allocation, allocationInfo: allocation.info };
   }
@@ -694,13 +696,13 @@ export class BuddyPool extends Pool {
   }
 
   /** @internal allocator.allocateMemory with `{ pool: this }`: requirements and options are checked already. */
-  _allocateMemory(requirements: MemoryRequirements, options: AllocationOptions, flags: number, op: string): BuddyAllocation {
+  override _allocateMemory(requirements: MemoryRequirements, options: AllocationOptions, flags: number, op: string): BuddyAllocation {
     const alignment = Math.max(requirements.alignment, options.minAlignment ?? 1);
     return this.suballocate(op, "memory", requirements.size, alignment, requirements.memoryTypeBits, options, flags, null, null);
   }
 
   /** @internal allocator.allocateMemoryForBuffer / ForImage with `{ pool: this }`: the caller's resource's requirements. */
-  _allocateMemoryFor(resource: object, image: boolean, options: AllocationOptions, flags: number, op: string): BuddyAllocation {
+  override _allocateMemoryFor(resource: object, _raw: bigint, image: boolean, options: AllocationOptions, flags: number, op: string): BuddyAllocation {
     const req = new nvk.VkMemoryRequirements();
     if (image) nvk.vkGetImageMemoryRequirements(this.allocator.device, resource, req);
     else nvk.vkGetBufferMemoryRequirements(this.allocator.device, resource, req);
@@ -712,7 +714,7 @@ export class BuddyPool extends Pool {
    * @internal allocator.bindBufferMemory / bindImageMemory of one of its allocations (arguments checked): binds
    * at the node's offset + localOffset after checking the resource's requirements against the node.
    */
-  _bind(a: BuddyAllocation, resource: unknown, localOffset: number, image: boolean): void {
+  override _bind(a: BuddyAllocation, resource: object, _raw: bigint, localOffset: number, image: boolean): void {
     const op = image ? "bindImageMemory" : "bindBufferMemory";
     const device = this.allocator.device;
     const req = new nvk.VkMemoryRequirements();

@@ -164,6 +164,12 @@ export function checkFrameInUseCount(value: unknown, where: string): number {
   return value;
 }
 
+/** What a custom pool holds of the mechanism: its domain (null before its first lost-able allocation) and count. */
+export interface LostDomainOwner {
+  _lostDomain: LostDomain | null;
+  readonly frameInUseCount: number | undefined;
+}
+
 /** The allocator calls given to {@link LostAllocations}: what only the allocator can do. */
 export interface LostAllocationsHost {
   /** Frees a victim's resource and memory (the allocator's free path). */
@@ -196,9 +202,12 @@ export class LostAllocations {
     this.typeDomains = memoryTypes.map(() => new LostDomain(frameInUseCount));
   }
 
-  /** A new lost-able allocation enters its domain (its pool's, or its memory type's) as the most recently used. */
-  track(allocation: Allocation, poolDomain: () => LostDomain, pooled: boolean, memoryType: number): void {
-    const domain = pooled ? poolDomain() : this.typeDomains[memoryType];
+  /**
+   * A new lost-able allocation enters its domain as the most recently used: its pool's (made with the pool's first
+   * lost-able allocation), or that of the memory type it is in.
+   */
+  track(allocation: Allocation, pool: LostDomainOwner | undefined, memoryType: number): void {
+    const domain = pool !== undefined ? (pool._lostDomain ??= new LostDomain(pool.frameInUseCount ?? this.frameInUseCount)) : this.typeDomains[memoryType];
     allocation._canBecomeLost = true;
     allocation._domain = domain;
     allocation._lastUse = this.frameIndex;
@@ -236,7 +245,7 @@ export class LostAllocations {
   }
 
   /** The counters of the default pools per memory type, and the total with `pools`' domains added. */
-  statistics(pools: Iterable<{ _lostDomain: LostDomain | null }>): AllocatorLostStatistics {
+  statistics(pools: Iterable<LostDomainOwner>): AllocatorLostStatistics {
     const memoryType = this.typeDomains.map((d) => d.statistics());
     const total: LostAllocationStatistics = { canBecomeLostCount: 0, canBecomeLostBytes: 0, lostAllocationCount: 0, lostBytes: 0 };
     const add = (s: LostAllocationStatistics) => {
