@@ -23,125 +23,31 @@
  * ones they return.
  * @module
  */
-import { DestroyedResourceError, check, describeValue, vkErrorFor } from "../errors.js";
+import { DestroyedResourceError, describeValue, vkErrorFor } from "../errors.js";
 import { checkOptionalOptions, isOptionsObject, optionalBoolean } from "../checks.js";
-import { LostAllocations, LostDomain, checkFrameInUseCount, type AllocatorLostStatistics } from "./lost-allocations.js";
-import { debugNative, native, scratch, scratchU32, Slot, type NativeAddon, type NativeDetailedStatistics, type NativeHeapBudget, type NativeLeak } from "../native.js";
+import { LostAllocations, type AllocatorLostStatistics } from "./lost-allocations.js";
+import { debugNative, native, scratch, type NativeAddon, type NativeLeak } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
-import { HandleCellPool, HandleRegistry, handleKeyOfRaw, isNvkHandle, rawHandle } from "../vulkan/handles.js";
+import { HandleRegistry, handleKeyOfRaw, isNvkHandle, rawHandle, type NvkHandle } from "../vulkan/handles.js";
 import { formatBytes } from "../format.js";
-import { Allocation, AllocationInfo } from "./allocation.js";
+import { Allocation } from "./allocation.js";
 import { Dependents, HandleWatch, cascadeReport, creationStack, dependentsOfDevice, lifetimeName, reportCascade, reportCollected, unwatch, watch } from "../lifetime.js";
-import { AllocationCreateFlags, encodeAllocationOptions, encodedMappingAllowed, type AllocationOptions, MemoryUsage } from "./usage.js";
+import { encodeAllocationOptions, type AllocationOptions, MemoryUsage } from "./usage.js";
 import { Pool, type PoolOptions, type PoolTarget } from "./pool.js";
 import { parseStatsString, type StatsDump } from "./dump.js";
 import { BuddyPool } from "./buddy-pool.js";
 import { VmaMemory } from "./vma-memory.js";
 import { DeviceFlagPolicy, type FlagField } from "../vulkan/flag-bits.js";
-import type { BufferInfo, DetailedStatistics, HeapBudget, ImageInfo, LeakReport, MemoryHeap, MemoryRequirements, MemoryType, TotalStatistics } from "./types.js";
+import type { BufferInfo, HeapBudget, ImageInfo, LeakReport, MemoryHeap, MemoryRequirements, MemoryType, TotalStatistics } from "./types.js";
 import { reportLeaks } from "./leak-report.js";
+import { ALLOCATOR_FLAGS, MAX_VMA_API_VERSION, checkAllocatorOptions, type AllocatorDevice, type AllocatorOptions } from "./allocator-options.js";
+import type { CreatedBuffer, CreatedImage } from "./pool-backend.js";
 import { ResourceDescriptions } from "./resource-descriptions.js";
-import { checkCorruptionReport, parseDebugOptions, settingsOf, type CorruptionReport, type DebugOptions, type DebugSettings } from "./corruption.js";
+import { checkCorruptionReport, settingsOf, type CorruptionReport, type DebugSettings } from "./corruption.js";
 
-/** Where an allocator gets its device from: a Context, or raw nvk handles and the instance's apiVersion. */
-export interface AllocatorDevice {
-  /** nvk VkInstance. */
-  instance: object;
-  /** nvk VkPhysicalDevice. */
-  physicalDevice: object;
-  /** nvk VkDevice. */
-  device: object;
-  /** The apiVersion the instance was created with (VK_MAKE_API_VERSION form); Context calls it apiVersion. */
-  vulkanApiVersion?: number;
-  apiVersion?: number;
-  /** Device extensions that were enabled; VMA flags follow from them. */
-  enabledDeviceExtensions?: Iterable<string>;
-  /**
-   * Device features that were enabled. VMA flags follow from the first three; the others decide which buffer and
-   * image flag bits are allowed (engine/vulkan/flag-bits.ts): a feature not listed counts as not enabled, so the
-   * bits it gates (sparse, PROTECTED, capture replay, ...) are refused.
-   */
-  features?: {
-    memoryPriority?: boolean;
-    bufferDeviceAddress?: boolean;
-    maintenance4?: boolean;
-    bufferDeviceAddressCaptureReplay?: boolean;
-    sparseBinding?: boolean;
-    sparseResidencyBuffer?: boolean;
-    sparseResidencyImage2D?: boolean;
-    sparseResidencyImage3D?: boolean;
-    sparseResidencyAliased?: boolean;
-    protectedMemory?: boolean;
-    descriptorBufferCaptureReplay?: boolean;
-    descriptorBufferPushDescriptors?: boolean;
-    hostImageCopy?: boolean;
-    geometryShader?: boolean;
-    tessellationShader?: boolean;
-    conditionalRendering?: boolean;
-    taskShader?: boolean;
-    meshShader?: boolean;
-    transformFeedback?: boolean;
-  };
-}
-
-/** Options of {@link createAllocator}. */
-export interface AllocatorOptions {
-  /** Per memory heap: a size limit in bytes that VMA will not exceed (null/undefined/0: none). */
-  heapSizeLimits?: (number | null | undefined)[];
-  /** Size of the blocks VMA allocates for large heaps (default VMA's 256 MiB). */
-  preferredLargeHeapBlockSize?: number;
-  /** Extra VmaAllocatorCreateFlags bits. */
-  flags?: number;
-  /** Keep each allocation's creation stack for the leak report (costs a stack capture per allocation). */
-  captureStacks?: boolean;
-  /** Called by destroy() with the allocations still alive; default: one process warning listing them. */
-  onLeaks?: (leaks: LeakReport[]) => void;
-  /** A label for messages. */
-  label?: string;
-  /**
-   * Run on the debug build of the addon: VMA's debug margin after every allocation, corruption detection and
-   * fill patterns (see engine/memory/corruption.ts). `{}` or `true` takes the build's settings; they are
-   * compile-time constants, so other values are refused. Default: the normal build.
-   */
-  debug?: DebugOptions | boolean;
-  /**
-   * Frames after its last `touch()` during which a `canBecomeLost` allocation cannot be made lost (default 1: right
-   * for 2 frames in flight; use at least framesInFlight - 1). Pools may set their own. See lost-allocations.ts.
-   */
-  frameInUseCount?: number;
-}
-
+export type { AllocatorDevice, AllocatorOptions } from "./allocator-options.js";
+export type { CreatedBuffer, CreatedImage } from "./pool-backend.js";
 export type { BufferInfo, DetailedStatistics, HeapBudget, ImageInfo, LeakReport, MemoryHeap, MemoryRequirements, MemoryType, TotalStatistics } from "./types.js";
-
-/** Result of {@link Allocator.createBuffer}. */
-export interface CreatedBuffer {
-  /** nvk VkBuffer, bound to the allocation. */
-  buffer: any;
-  allocation: Allocation;
-  allocationInfo: AllocationInfo;
-}
-
-/** Result of {@link Allocator.createImage}. */
-export interface CreatedImage {
-  /** nvk VkImage, bound to the allocation. */
-  image: any;
-  allocation: Allocation;
-  allocationInfo: AllocationInfo;
-}
-
-const ALLOCATOR_FLAGS = {
-  KHR_DEDICATED_ALLOCATION: 0x2,
-  KHR_BIND_MEMORY2: 0x4,
-  EXT_MEMORY_BUDGET: 0x8,
-  AMD_DEVICE_COHERENT_MEMORY: 0x10,
-  BUFFER_DEVICE_ADDRESS: 0x20,
-  EXT_MEMORY_PRIORITY: 0x40,
-  KHR_MAINTENANCE4: 0x80,
-  KHR_MAINTENANCE5: 0x100,
-} as const;
-
-const VK_API_1_1 = (1 << 22) | (1 << 12);
-const VK_API_1_3 = (1 << 22) | (3 << 12);
 
 function isPositiveInt(v: unknown): v is number {
   return typeof v === "number" && v >= 1 && v <= Number.MAX_SAFE_INTEGER && Math.floor(v) === v;
@@ -175,25 +81,6 @@ function reachableAllocators(): Allocator[] {
     else out.push(a);
   }
   return out;
-}
-
-/** The VMA allocator flags that fit what the device enabled. */
-function allocatorFlagsFor(ext: ReadonlySet<string>, features: NonNullable<AllocatorDevice["features"]>, apiVersion: number): number {
-  let flags = 0;
-  if (apiVersion < VK_API_1_1) {
-    if (ext.has("VK_KHR_dedicated_allocation") && ext.has("VK_KHR_get_memory_requirements2")) {
-      flags |= ALLOCATOR_FLAGS.KHR_DEDICATED_ALLOCATION;
-    }
-    if (ext.has("VK_KHR_bind_memory2")) flags |= ALLOCATOR_FLAGS.KHR_BIND_MEMORY2;
-  }
-  if (ext.has("VK_EXT_memory_budget")) flags |= ALLOCATOR_FLAGS.EXT_MEMORY_BUDGET;
-  if (features.memoryPriority && ext.has("VK_EXT_memory_priority")) flags |= ALLOCATOR_FLAGS.EXT_MEMORY_PRIORITY;
-  if (features.bufferDeviceAddress) flags |= ALLOCATOR_FLAGS.BUFFER_DEVICE_ADDRESS;
-  if (ext.has("VK_KHR_maintenance4") || (apiVersion >= VK_API_1_3 && features.maintenance4)) {
-    flags |= ALLOCATOR_FLAGS.KHR_MAINTENANCE4;
-  }
-  if (ext.has("VK_KHR_maintenance5")) flags |= ALLOCATOR_FLAGS.KHR_MAINTENANCE5;
-  return flags;
 }
 
 /**
@@ -263,53 +150,8 @@ export class Allocator {
 
   /** @internal Use {@link createAllocator}. */
   constructor(source: AllocatorDevice, options: AllocatorOptions) {
-    const op = "createAllocator";
-    if (source === null || typeof source !== "object") fail(op, "device", "must be a Context or { instance, physicalDevice, device, vulkanApiVersion }", source, TypeError);
-    if (!isOptionsObject(options)) fail(op, "options", "must be an object", options, TypeError);
-    if (!isNvkHandle(source.instance, "VkInstance")) fail(op, "device.instance", "must be an nvk VkInstance", source.instance, TypeError);
-    if (!isNvkHandle(source.physicalDevice, "VkPhysicalDevice")) fail(op, "device.physicalDevice", "must be an nvk VkPhysicalDevice", source.physicalDevice, TypeError);
-    if (!isNvkHandle(source.device, "VkDevice")) fail(op, "device.device", "must be an nvk VkDevice", source.device, TypeError);
-    const apiVersion = source.vulkanApiVersion ?? source.apiVersion ?? (1 << 22);
-    if (!isUint32(apiVersion) || apiVersion < 1 << 22) {
-      fail(op, source.vulkanApiVersion !== undefined ? "device.vulkanApiVersion" : "device.apiVersion", "must be a VK_MAKE_API_VERSION value >= 1.0", apiVersion);
-    }
-    // Read once (an iterable may be a one-shot generator): an array, a Set (a Context's) or another iterable of
-    // names; a string is iterable too, but by characters.
-    const given = source.enabledDeviceExtensions;
-    if (given !== undefined && !(isOptionsObject(given) && typeof (given as Iterable<string>)[Symbol.iterator] === "function")) {
-      fail(op, "device.enabledDeviceExtensions", "must be an iterable (array, Set) of extension name strings", given, TypeError);
-    }
-    const extensions = new Set(given ?? []);
-    for (const e of extensions) if (typeof e !== "string") fail(op, "device.enabledDeviceExtensions", "must hold extension name strings only", e, TypeError);
-    const features = source.features ?? {};
-    if (!isOptionsObject(features)) fail(op, "device.features", "must be an object of booleans", features, TypeError);
-    for (const [name, on] of Object.entries(features)) {
-      if (on !== undefined && typeof on !== "boolean") fail(op, `device.features.${name}`, "must be a boolean", on, TypeError);
-    }
-    optionalBoolean(options.captureStacks, false, op, "options.captureStacks");
-    const extra = options.flags ?? 0;
-    if (!isUint32(extra) || (extra & ~0x3ff) !== 0) fail(op, "options.flags", "must be VmaAllocatorCreateFlags bits", extra);
-    // VMA asserts on KHR_EXTERNAL_MEMORY_WIN32 where its Win32 support is compiled out (every other platform).
-    if ((extra & 0x200) !== 0 && process.platform !== "win32") fail(op, "options.flags", "has KHR_EXTERNAL_MEMORY_WIN32 (0x200), which exists only on Windows", extra);
-    const blockSize = options.preferredLargeHeapBlockSize ?? 0;
-    if (!(blockSize === 0 || isPositiveInt(blockSize))) fail(op, "options.preferredLargeHeapBlockSize", "must be a positive integer", blockSize);
-    if (options.onLeaks !== undefined && typeof options.onLeaks !== "function") fail(op, "options.onLeaks", "must be a function", options.onLeaks, TypeError);
-    if (options.label !== undefined && typeof options.label !== "string") fail(op, "options.label", "must be a string", options.label, TypeError);
-    const wanted = parseDebugOptions(options.debug, op);
-    const frameInUseCount = checkFrameInUseCount(options.frameInUseCount ?? 1, `${op}: options.frameInUseCount`);
-
-    let limits: number[] | undefined;
-    if (options.heapSizeLimits !== undefined) {
-      if (!Array.isArray(options.heapSizeLimits)) fail(op, "options.heapSizeLimits", "must be an array with one entry per heap", options.heapSizeLimits, TypeError);
-      limits = options.heapSizeLimits.map((v, i) => {
-        if (v === null || v === undefined) return 0;
-        if (!(v === 0 || isPositiveInt(v))) fail(op, `options.heapSizeLimits[${i}]`, "must be a positive integer number of bytes or null", v);
-        return v;
-      });
-    }
-
-    const flags = allocatorFlagsFor(extensions, features, apiVersion) | extra;
-    this.flagPolicy = new DeviceFlagPolicy({ apiVersion: Math.min(apiVersion, VK_API_1_3 | 0xfff), extensions, features });
+    const { apiVersion, extensions, features, flags, blockSize, limits, debug: wanted, frameInUseCount } = checkAllocatorOptions(source, options);
+    this.flagPolicy = new DeviceFlagPolicy({ apiVersion: Math.min(apiVersion, MAX_VMA_API_VERSION), extensions, features });
     this.label = options.label;
     this.device = source.device;
     this.physicalDevice = source.physicalDevice;
@@ -318,10 +160,10 @@ export class Allocator {
     this._native = addon;
     this.debug = settingsOf(addon);
     this._handle = addon.createAllocator(
-      rawHandle(source.instance),
-      rawHandle(source.physicalDevice),
-      rawHandle(source.device),
-      Math.min(apiVersion, VK_API_1_3 | 0xfff),
+      rawHandle(source.instance as NvkHandle),
+      rawHandle(source.physicalDevice as NvkHandle),
+      rawHandle(source.device as NvkHandle),
+      Math.min(apiVersion, MAX_VMA_API_VERSION),
       flags,
       limits,
       blockSize,
@@ -330,7 +172,7 @@ export class Allocator {
     if (limits !== undefined && limits.length !== props.heaps.length) {
       // native checked this already; keep the TS state consistent all the same
       this._native.destroyAllocator(this._handle);
-      fail(op, "options.heapSizeLimits", `must have ${props.heaps.length} entries (one per heap)`, limits);
+      fail("createAllocator", "options.heapSizeLimits", `must have ${props.heaps.length} entries (one per heap)`, limits);
     }
     this.nonCoherentAtomSize = props.nonCoherentAtomSize;
     this.bufferImageGranularity = props.bufferImageGranularity;
@@ -355,7 +197,7 @@ export class Allocator {
       memoryTypeFor: (kind, info, options) => this.findMemoryTypeIndexFor(kind, info, options, "makeRoom", "info", "options"),
     });
     this._vma = new VmaMemory(this, { stacks: this.stacks, leakWatch: this.leakWatch, lost: this.lost, descriptions: this.descriptions });
-    this.deviceDependents = dependentsOfDevice(rawHandle(source.device));
+    this.deviceDependents = dependentsOfDevice(rawHandle(source.device as NvkHandle));
     this.deviceDependents?.add(this);
     watch(this, "Allocator", this.label, creationStack(this.stacks !== null));
     liveAllocators.add(this.liveRef);
