@@ -24,16 +24,15 @@
  * @module
  */
 import { DestroyedResourceError, describeValue, vkErrorFor } from "../errors.js";
-import { checkOptionalOptions, isOptionsObject, optionalBoolean } from "../checks.js";
+import { checkOptionalOptions, optionalBoolean } from "../checks.js";
 import { LostAllocations, type AllocatorLostStatistics } from "./lost-allocations.js";
 import { debugNative, native, scratch, type NativeAddon, type NativeLeak } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
-import { HandleRegistry, handleKeyOfRaw, isNvkHandle, rawHandle, type NvkHandle } from "../vulkan/handles.js";
-import { formatBytes } from "../format.js";
+import { handleKeyOfRaw, isNvkHandle, rawHandle, type NvkHandle } from "../vulkan/handles.js";
 import { Allocation } from "./allocation.js";
 import { Dependents, HandleWatch, cascadeReport, creationStack, dependentsOfDevice, lifetimeName, reportCascade, reportCollected, unwatch, watch } from "../lifetime.js";
 import { encodeAllocationOptions, type AllocationOptions, MemoryUsage } from "./usage.js";
-import { Pool, type PoolOptions, type PoolTarget } from "./pool.js";
+import { Pool, resolvePoolTarget, type PoolOptions, type PoolTarget } from "./pool.js";
 import { parseStatsString, type StatsDump } from "./dump.js";
 import { BuddyPool } from "./buddy-pool.js";
 import { VmaMemory } from "./vma-memory.js";
@@ -43,44 +42,18 @@ import { reportLeaks } from "./leak-report.js";
 import { ALLOCATOR_FLAGS, MAX_VMA_API_VERSION, checkAllocatorOptions, type AllocatorDevice, type AllocatorOptions } from "./allocator-options.js";
 import type { CreatedBuffer, CreatedImage } from "./pool-backend.js";
 import { ResourceDescriptions } from "./resource-descriptions.js";
+import { checkRawResource, knownHandles, registerAllocator, unregisterAllocator } from "./resource-registry.js";
 import { checkCorruptionReport, settingsOf, type CorruptionReport, type DebugSettings } from "./corruption.js";
 
 export type { AllocatorDevice, AllocatorOptions } from "./allocator-options.js";
 export type { CreatedBuffer, CreatedImage } from "./pool-backend.js";
 export type { BufferInfo, DetailedStatistics, HeapBudget, ImageInfo, LeakReport, MemoryHeap, MemoryRequirements, MemoryType, TotalStatistics } from "./types.js";
 
-function isPositiveInt(v: unknown): v is number {
-  return typeof v === "number" && v >= 1 && v <= Number.MAX_SAFE_INTEGER && Math.floor(v) === v;
-}
 function isUint32(v: unknown): v is number {
   return typeof v === "number" && v >= 0 && v <= 0xffffffff && Math.floor(v) === v;
 }
 function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeof TypeError = RangeError): never {
   throw new Ctor(`${op}: ${arg} ${what}, got ${describeValue(value)}`);
-}
-
-/**
- * The buffers and images of every allocator of the process (created by vkmem, or bound with bindBufferMemory /
- * bindImageMemory), for the calls that take raw handles: dead ones by handle object, live ones by value
- * (engine/vulkan/handles.ts, HandleRegistry).
- */
-const knownHandles = new HandleRegistry<Allocation>();
-
-/**
- * The allocators alive in this process (few), to name the owner of a live handle found natively; weakly, so that an
- * allocator dropped without destroy() is still collected (and reported).
- */
-const liveAllocators = new Set<WeakRef<Allocator>>();
-
-/** The allocators of {@link liveAllocators} still reachable (dropping the collected ones' entries). */
-function reachableAllocators(): Allocator[] {
-  const out: Allocator[] = [];
-  for (const ref of liveAllocators) {
-    const a = ref.deref();
-    if (a === undefined) liveAllocators.delete(ref);
-    else out.push(a);
-  }
-  return out;
 }
 
 /**
@@ -200,7 +173,7 @@ export class Allocator {
     this.deviceDependents = dependentsOfDevice(rawHandle(source.device as NvkHandle));
     this.deviceDependents?.add(this);
     watch(this, "Allocator", this.label, creationStack(this.stacks !== null));
-    liveAllocators.add(this.liveRef);
+    registerAllocator(this.liveRef);
   }
 
   /** @internal What reports and errors call it: "Allocator 'label'". */
@@ -257,44 +230,6 @@ export class Allocator {
   }
 
   /**
-   * Checks a raw buffer or image handle given to allocateMemoryFor* / bind*Memory (messages name `arg`): an nvk handle
-   * object that is not VK_NULL_HANDLE, not one vkmem destroyed, and not the live buffer or image of any allocation.
-   * @returns its raw value.
-   */
-  private checkRawResource(resource: unknown, op: string, arg: string, cls: "VkBuffer" | "VkImage"): bigint {
-    if (!isNvkHandle(resource, cls)) fail(op, arg, `must be an nvk ${cls}`, resource, TypeError);
-    const raw = rawHandle(resource);
-    const dead = knownHandles.deadOwner(resource, raw);
-    if (dead !== undefined) throw new DestroyedResourceError(cls === "VkBuffer" ? "Buffer" : "Image", dead.label, op);
-    if (raw === 0n) fail(op, arg, "is VK_NULL_HANDLE", resource, TypeError);
-    let ownerAllocator: Allocator | undefined;
-    let ownerName: string | null = null;
-    const bound = knownHandles.liveOwner(handleKeyOfRaw(raw));
-    if (bound !== undefined) {
-      ownerAllocator = bound.allocator;
-      ownerName = bound.label ?? null;
-    } else {
-      const allocators = reachableAllocators();
-      for (const addon of new Set(allocators.map((a) => a._native))) {
-        const found = addon.findResource(raw);
-        if (found === null) continue;
-        ownerAllocator = allocators.find((a) => a._native === addon && a._handle === found.allocator);
-        ownerName = found.name;
-        break;
-      }
-    }
-    if (ownerAllocator !== undefined) {
-      const name = ownerName === null ? "an unnamed allocation" : `allocation '${ownerName}'`;
-      const where =
-        ownerAllocator === this
-          ? "of this allocator"
-          : `of another allocator${ownerAllocator.label ? ` ('${ownerAllocator.label}')` : ""}${rawHandle(ownerAllocator.device) !== rawHandle(this.device) ? " over another device" : ""}`;
-      fail(op, arg, `is the live ${cls === "VkBuffer" ? "buffer" : "image"} of ${name} ${where}: it has its memory already`, resource, TypeError);
-    }
-    return raw;
-  }
-
-  /**
    * Creates a buffer, allocates memory for it and binds them (vmaCreateBuffer).
    * @returns the nvk VkBuffer, its Allocation and a snapshot of the allocation's info.
    * @throws TypeError / RangeError for bad arguments (the message names the argument and value).
@@ -341,14 +276,7 @@ export class Allocator {
   allocateMemory(requirements: MemoryRequirements, allocationOptions?: AllocationOptions): Allocation {
     const op = "allocateMemory";
     const h = this.live(op);
-    if (!isOptionsObject(requirements)) fail(op, "requirements", "must be { size, alignment, memoryTypeBits }", requirements, TypeError);
-    const { size, alignment, memoryTypeBits } = requirements;
-    if (!isPositiveInt(size)) fail(op, "requirements.size", "must be a positive integer number of bytes", size);
-    if (size > this.maxAllocationSize) fail(op, "requirements.size", `is larger than any memory heap (largest ${formatBytes(this.maxAllocationSize)})`, size);
-    if (!isPositiveInt(alignment) || (alignment & (alignment - 1)) !== 0 || alignment > 2 ** 30) {
-      fail(op, "requirements.alignment", "must be a power of two", alignment);
-    }
-    if (!isUint32(memoryTypeBits) || memoryTypeBits === 0) fail(op, "requirements.memoryTypeBits", "must be a non-zero uint32 mask", memoryTypeBits);
+    this.descriptions.checkRequirements(requirements, op);
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this, true);
     return (allocationOptions?.pool ?? this._vma)._allocateMemory(requirements, allocationOptions, vmaFlags, op);
   }
@@ -375,7 +303,7 @@ export class Allocator {
   private allocateMemoryFor(resource: unknown, image: boolean, allocationOptions: AllocationOptions | undefined): Allocation {
     const op = image ? "allocateMemoryForImage" : "allocateMemoryForBuffer";
     const h = this.live(op);
-    const raw = this.checkRawResource(resource, op, image ? "image" : "buffer", image ? "VkImage" : "VkBuffer");
+    const raw = checkRawResource(this, resource, op, image ? "image" : "buffer", image ? "VkImage" : "VkBuffer");
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this, true);
     return (allocationOptions?.pool ?? this._vma)._allocateMemoryFor(resource as object, raw, image, allocationOptions, vmaFlags, op);
   }
@@ -406,7 +334,7 @@ export class Allocator {
     const arg = cls === "VkBuffer" ? "buffer" : "image";
     if (!isNvkHandle(resource, cls)) fail(op, arg, `must be an nvk ${cls}`, resource, TypeError);
     if (a.kind !== "memory" || a._resourceHandle !== 0n) fail(op, "allocation", "is already bound to a resource", a.label ?? "(unnamed)");
-    const raw = this.checkRawResource(resource, op, arg, cls);
+    const raw = checkRawResource(this, resource, op, arg, cls);
     if (!(Number.isSafeInteger(localOffset) && localOffset >= 0 && localOffset < a.size)) {
       fail(op, "localOffset", `must be an integer in [0, ${a.size})`, localOffset);
     }
@@ -675,26 +603,9 @@ export class Allocator {
   createPool(target: PoolTarget, options?: PoolOptions): Pool {
     const op = "createPool";
     this.live(op);
-    if (!isOptionsObject(target)) {
-      fail(op, "target", "must be { memoryTypeIndex } or { forBuffer, allocation? } or { forImage, allocation? }", target, TypeError);
-    }
-    const t = target as Partial<{ memoryTypeIndex: number; forBuffer: BufferInfo; forImage: ImageInfo; allocation: AllocationOptions }>;
-    const given = (["memoryTypeIndex", "forBuffer", "forImage"] as const).filter((k) => t[k] !== undefined);
-    if (given.length !== 1) {
-      fail(op, "target", "must have exactly one of memoryTypeIndex, forBuffer, forImage", target, TypeError);
-    }
-    let memoryTypeIndex: number;
-    if (t.memoryTypeIndex !== undefined) {
-      memoryTypeIndex = t.memoryTypeIndex;
-      if (!(Number.isInteger(memoryTypeIndex) && memoryTypeIndex >= 0 && memoryTypeIndex < this.memoryTypes.length)) {
-        fail(op, "target.memoryTypeIndex", `must be an integer in [0, ${this.memoryTypes.length})`, memoryTypeIndex);
-      }
-      if (t.allocation !== undefined) fail(op, "target.allocation", "is only used with forBuffer or forImage", t.allocation, TypeError);
-    } else if (t.forBuffer !== undefined) {
-      memoryTypeIndex = this.findMemoryTypeIndexFor("buffer", t.forBuffer, t.allocation, op, "target.forBuffer", "target.allocation");
-    } else {
-      memoryTypeIndex = this.findMemoryTypeIndexFor("image", t.forImage!, t.allocation, op, "target.forImage", "target.allocation");
-    }
+    const memoryTypeIndex = resolvePoolTarget(target, this.memoryTypes.length, op, (kind, info, allocation, arg) =>
+      this.findMemoryTypeIndexFor(kind, info, allocation, op, arg, "target.allocation"),
+    );
     const pool = options?.algorithm === "buddy" ? new BuddyPool(this, memoryTypeIndex, options, op) : new Pool(this, memoryTypeIndex, options, op);
     this.pools.add(pool);
     return pool;
@@ -774,7 +685,7 @@ export class Allocator {
     unwatch(this);
     reportCascade(this._lifetimeName, cascade);
     knownHandles.forget(this);
-    liveAllocators.delete(this.liveRef);
+    unregisterAllocator(this.liveRef);
     const { leaks, messages } = this._native.destroyAllocator(h);
     const reports = this._reportLeaks(this._lifetimeName, [...poolLeaks, ...leaks], messages);
     this.stacks?.clear();

@@ -87,6 +87,40 @@ export interface PoolOptions {
   frameInUseCount?: number;
 }
 
+/**
+ * @internal The memory type of a {@link PoolTarget}: the index given, or the one `typeFor` (the allocator's
+ * vmaFindMemoryTypeIndexFor*Info, whose messages name `arg`) chooses for the description and options.
+ * @throws TypeError / RangeError naming `target` or its member and the value.
+ */
+export function resolvePoolTarget(
+  target: PoolTarget,
+  memoryTypeCount: number,
+  op: string,
+  typeFor: (kind: "buffer" | "image", info: BufferInfo | ImageInfo, allocation: AllocationOptions | undefined, arg: string) => number,
+): number {
+  if (!isOptionsObject(target)) {
+    fail(op, "target", "must be { memoryTypeIndex } or { forBuffer, allocation? } or { forImage, allocation? }", target, TypeError);
+  }
+  const t = target as Partial<{ memoryTypeIndex: number; forBuffer: BufferInfo; forImage: ImageInfo; allocation: AllocationOptions }>;
+  const given = (["memoryTypeIndex", "forBuffer", "forImage"] as const).filter((k) => t[k] !== undefined);
+  if (given.length !== 1) {
+    fail(op, "target", "must have exactly one of memoryTypeIndex, forBuffer, forImage", target, TypeError);
+  }
+  let memoryTypeIndex: number;
+  if (t.memoryTypeIndex !== undefined) {
+    memoryTypeIndex = t.memoryTypeIndex;
+    if (!(Number.isInteger(memoryTypeIndex) && memoryTypeIndex >= 0 && memoryTypeIndex < memoryTypeCount)) {
+      fail(op, "target.memoryTypeIndex", `must be an integer in [0, ${memoryTypeCount})`, memoryTypeIndex);
+    }
+    if (t.allocation !== undefined) fail(op, "target.allocation", "is only used with forBuffer or forImage", t.allocation, TypeError);
+  } else if (t.forBuffer !== undefined) {
+    memoryTypeIndex = typeFor("buffer", t.forBuffer, t.allocation, "target.forBuffer");
+  } else {
+    memoryTypeIndex = typeFor("image", t.forImage!, t.allocation, "target.forImage");
+  }
+  return memoryTypeIndex;
+}
+
 /** What VMA keeps up to date about a pool (VmaStatistics). */
 export type PoolStatistics = NativeStatistics;
 

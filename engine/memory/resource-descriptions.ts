@@ -16,7 +16,7 @@ import { scratch } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
 import { formatBytes } from "../format.js";
 import type { DeviceFlagPolicy } from "../vulkan/flag-bits.js";
-import type { BufferInfo, ImageInfo } from "./types.js";
+import type { BufferInfo, ImageInfo, MemoryRequirements } from "./types.js";
 
 function isPositiveInt(v: unknown): v is number {
   return typeof v === "number" && v >= 1 && v <= Number.MAX_SAFE_INTEGER && Math.floor(v) === v;
@@ -165,5 +165,21 @@ export class ResourceDescriptions {
       this.formatCache.set(key, entry);
     }
     return entry;
+  }
+
+  /**
+   * Checks VkMemoryRequirements given to allocateMemory (messages name `requirements.*`): a size no heap refuses, a
+   * power-of-two alignment up to 2^30, a non-zero uint32 type mask. Writes nothing.
+   */
+  checkRequirements(requirements: MemoryRequirements, op: string): void {
+    if (!isOptionsObject(requirements)) fail(op, "requirements", "must be { size, alignment, memoryTypeBits }", requirements, TypeError);
+    const { size, alignment, memoryTypeBits } = requirements;
+    const max = this.device.maxAllocationSize;
+    if (!isPositiveInt(size)) fail(op, "requirements.size", "must be a positive integer number of bytes", size);
+    if (size > max) fail(op, "requirements.size", `is larger than any memory heap (largest ${formatBytes(max)})`, size);
+    if (!isPositiveInt(alignment) || (alignment & (alignment - 1)) !== 0 || alignment > 2 ** 30) {
+      fail(op, "requirements.alignment", "must be a power of two", alignment);
+    }
+    if (!isUint32(memoryTypeBits) || memoryTypeBits === 0) fail(op, "requirements.memoryTypeBits", "must be a non-zero uint32 mask", memoryTypeBits);
   }
 }
