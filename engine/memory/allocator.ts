@@ -31,7 +31,7 @@ import { nvk } from "../vulkan/nvk.js";
 import { handleKeyOfRaw, isNvkHandle, rawHandle, type NvkHandle } from "../vulkan/handles.js";
 import { Allocation } from "./allocation.js";
 import { Dependents, HandleWatch, cascadeReport, creationStack, dependentsOfDevice, lifetimeName, reportCascade, reportCollected, unwatch, watch } from "../lifetime.js";
-import { encodeAllocationOptions, type AllocationOptions, MemoryUsage } from "./usage.js";
+import { encodeAllocationOptions, refusePool, type AllocationOptions, MemoryUsage } from "./usage.js";
 import { Pool, resolvePoolTarget, type PoolOptions, type PoolTarget } from "./pool.js";
 import { parseStatsString, type StatsDump } from "./dump.js";
 import { BuddyPool } from "./buddy-pool.js";
@@ -40,7 +40,7 @@ import { DeviceFlagPolicy, type FlagField } from "../vulkan/flag-bits.js";
 import type { BufferInfo, HeapBudget, ImageInfo, LeakReport, MemoryHeap, MemoryRequirements, MemoryType, TotalStatistics } from "./types.js";
 import { reportLeaks } from "./leak-report.js";
 import { ALLOCATOR_FLAGS, MAX_VMA_API_VERSION, checkAllocatorOptions, type AllocatorDevice, type AllocatorOptions } from "./allocator-options.js";
-import type { CreatedBuffer, CreatedImage } from "./pool-backend.js";
+import type { CreatedBuffer, CreatedImage, PoolBackend } from "./pool-backend.js";
 import { ResourceDescriptions } from "./resource-descriptions.js";
 import { checkRawResource, knownHandles, registerAllocator, unregisterAllocator } from "./resource-registry.js";
 import { checkCorruptionReport, settingsOf, type CorruptionReport, type DebugSettings } from "./corruption.js";
@@ -48,6 +48,20 @@ import { checkCorruptionReport, settingsOf, type CorruptionReport, type DebugSet
 export type { AllocatorDevice, AllocatorOptions } from "./allocator-options.js";
 export type { CreatedBuffer, CreatedImage } from "./pool-backend.js";
 export type { BufferInfo, DetailedStatistics, HeapBudget, ImageInfo, LeakReport, MemoryHeap, MemoryRequirements, MemoryType, TotalStatistics } from "./types.js";
+
+// The upward links of the classes below the allocator (allocation.ts and pool.ts import nothing above them).
+declare module "./allocation.js" {
+  interface Allocation {
+    /** The allocator that made it. */
+    readonly allocator: Allocator;
+  }
+}
+declare module "./pool.js" {
+  interface Pool {
+    /** The allocator it belongs to. */
+    readonly allocator: Allocator;
+  }
+}
 
 function isUint32(v: unknown): v is number {
   return typeof v === "number" && v >= 0 && v <= 0xffffffff && Math.floor(v) === v;
@@ -451,14 +465,7 @@ export class Allocator {
    */
   touch(allocation: Allocation): boolean {
     if (!(allocation instanceof Allocation) || allocation.allocator !== this) this.checkAllocation(allocation, "touch");
-    const d = allocation._domain;
-    if (d === null) {
-      if (allocation._lostFrame >= 0 && !allocation.destroyed) return false;
-      allocation._live("touch");
-      return true;
-    }
-    this.lost.touch(allocation, d);
-    return true;
+    return this.lost.touch(allocation);
   }
 
   /**
@@ -535,7 +542,7 @@ export class Allocator {
     if (usage >= MemoryUsage.Auto) {
       fail(op, "allocationOptions.usage", "cannot be an Auto usage without a buffer or image description (see findMemoryTypeIndexForBufferInfo)", usage);
     }
-    this.refusePool(allocationOptions, op, "allocationOptions");
+    refusePool(allocationOptions, op, "allocationOptions");
     encodeAllocationOptions({ ...allocationOptions, usage }, op, "allocationOptions", this);
     scratch[0] = memoryTypeBits;
     const r = this._native.findMemoryTypeIndex(h);
@@ -573,17 +580,11 @@ export class Allocator {
     // A query: the description may have bits VMA could not bind (sparse, DISJOINT) as long as the device allows them.
     if (kind === "buffer") this.descriptions.encodeBuffer(info as BufferInfo, op, infoArg, false);
     else this.descriptions.encodeImage(info as ImageInfo, op, infoArg, false);
-    this.refusePool(allocationOptions, op, optionsArg);
+    refusePool(allocationOptions, op, optionsArg);
     encodeAllocationOptions(allocationOptions, op, optionsArg, this);
     const r = kind === "buffer" ? this._native.findMemoryTypeIndexForBufferInfo(h) : this._native.findMemoryTypeIndexForImageInfo(h);
     if (r < 0) throw vkErrorFor(r, kind === "buffer" ? "vmaFindMemoryTypeIndexForBufferInfo" : "vmaFindMemoryTypeIndexForImageInfo");
     return r;
-  }
-
-  private refusePool(options: AllocationOptions | undefined, op: string, arg: string): void {
-    if (options !== null && typeof options === "object" && options.pool !== undefined) {
-      fail(op, `${arg}.pool`, "has no place here: a pool has one memory type (pool.memoryTypeIndex)", options.pool.label ?? "(unnamed pool)", TypeError);
-    }
   }
 
   /**
@@ -665,7 +666,8 @@ export class Allocator {
     this._dependents.destroyAll(cause, cascade);
     // Pools built over this allocator's allocations (buddy pools) go first, while it is alive.
     const poolLeaks: NativeLeak[] = [];
-    for (const p of this.pools) {
+    for (const pool of this.pools) {
+      const p: PoolBackend & Pool = pool; // every pool is a PoolBackend (pool-backend.ts)
       const leaks = p._destroyBeforeAllocator(cause);
       if (leaks === null) continue;
       cascade.names.push(p._lifetimeName);

@@ -68,7 +68,6 @@ import { check, describeValue, vkErrorFor } from "../errors.js";
 import { scratch, scratchU64, Slot, type NativeDetailedStatistics, type NativeLeak, type NativeStatistics } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
 import { rawHandle, wrapHandle, type NvkHandle } from "../vulkan/handles.js";
-import type { Allocator } from "./allocator.js";
 import type { BufferInfo, ImageInfo, LeakReport, MemoryRequirements } from "./types.js";
 import type { CreatedBuffer, CreatedImage } from "./pool-backend.js";
 import type { AllocationKind } from "./allocation.js";
@@ -129,7 +128,7 @@ export class BuddyPool extends Pool {
   // nvk structs cost ~0.6-0.9 us each to construct; the create path fills these in place instead.
 
   /** @internal Use {@link Allocator.createPool} with `algorithm: "buddy"`. */
-  constructor(allocator: Allocator, memoryTypeIndex: number, options: PoolOptions, op: string) {
+  constructor(allocator: Pool["allocator"], memoryTypeIndex: number, options: PoolOptions, op: string) {
     super(allocator, memoryTypeIndex, options, op, true);
     const { blockSize } = this;
     try {

@@ -49,7 +49,7 @@
  * Frame indices are plain numbers compared as such; the FrameManager wraps them below 2^32 - 1, which at 60 frames
  * per second takes over two years.
  *
- * The code: {@link LostDomain} is one domain's list; {@link LostAllocations} is an allocator's part of the
+ * The code: {@link LostDomain} (./lost-domain.ts) is one domain's list; {@link LostAllocations} is an allocator's part of the
  * mechanism (its frame index, one domain per memory type of the default pools, eviction and making room, and the
  * image sizes it measures with a throwaway vkCreateImage to know how many bytes an image needs). The allocator
  * owns one, calls it from its create, free and touch paths, and gives it the two things it cannot know: how to
@@ -58,20 +58,12 @@
  */
 import { nvk } from "../vulkan/nvk.js";
 import type { Allocation } from "./allocation.js";
+import { LostDomain, type LostAllocationStatistics } from "./lost-domain.js";
 import type { AllocationOptions } from "./usage.js";
 import type { BufferInfo, ImageInfo, MemoryType } from "./types.js";
 
-/** Counters of lost-able allocations: of one domain, a pool, a memory type or the whole allocator. */
-export interface LostAllocationStatistics {
-  /** Lost-able allocations alive now (not lost, not freed). */
-  canBecomeLostCount: number;
-  /** Their bytes. */
-  canBecomeLostBytes: number;
-  /** Allocations made lost since creation. */
-  lostAllocationCount: number;
-  /** Their bytes. */
-  lostBytes: number;
-}
+export { LostDomain } from "./lost-domain.js";
+export type { LostAllocationStatistics } from "./lost-domain.js";
 
 /** {@link LostAllocationStatistics} of a whole allocator, with the frame bookkeeping and a per-memory-type split. */
 export interface AllocatorLostStatistics extends LostAllocationStatistics {
@@ -81,79 +73,6 @@ export interface AllocatorLostStatistics extends LostAllocationStatistics {
   frameInUseCount: number;
   /** The default pools' allocations per memory type (custom pools are in {@link Pool.getLostAllocationStatistics}). */
   memoryType: LostAllocationStatistics[];
-}
-
-/**
- * One competition domain: a memory type of the default pools, or one custom pool. Holds the lost-able allocations
- * as an intrusive list, coldest first (see the module comment).
- * @internal
- */
-export class LostDomain {
-  /** Least recently used. */
-  head: Allocation | null = null;
-  /** Most recently used. */
-  tail: Allocation | null = null;
-  count = 0;
-  bytes = 0;
-  lostCount = 0;
-  lostBytes = 0;
-  /** Frames after its last use during which an allocation of this domain cannot be made lost. */
-  frameInUseCount: number;
-
-  constructor(frameInUseCount: number) {
-    this.frameInUseCount = frameInUseCount;
-  }
-
-  /** Appends `a` at the tail (most recently used). */
-  push(a: Allocation): void {
-    a._lruPrev = this.tail;
-    a._lruNext = null;
-    if (this.tail === null) this.head = a;
-    else this.tail._lruNext = a;
-    this.tail = a;
-  }
-
-  /** Takes `a` out of the list. */
-  unlink(a: Allocation): void {
-    const prev = a._lruPrev;
-    const next = a._lruNext;
-    if (prev === null) this.head = next;
-    else prev._lruNext = next;
-    if (next === null) this.tail = prev;
-    else next._lruPrev = prev;
-    a._lruPrev = null;
-    a._lruNext = null;
-  }
-
-  /** The coldest allocation that may be made lost in frame `frame`, or null when the coldest is still in use. */
-  victim(frame: number): Allocation | null {
-    const a = this.head;
-    return a !== null && a._lastUse + this.frameInUseCount < frame ? a : null;
-  }
-
-  statistics(): LostAllocationStatistics {
-    return {
-      canBecomeLostCount: this.count,
-      canBecomeLostBytes: this.bytes,
-      lostAllocationCount: this.lostCount,
-      lostBytes: this.lostBytes,
-    };
-  }
-
-  /** Forgets every allocation (its pool or allocator is being destroyed and frees them natively). */
-  clear(): void {
-    for (let a = this.head; a !== null; ) {
-      const next: Allocation | null = a._lruNext;
-      a._lruPrev = null;
-      a._lruNext = null;
-      a._domain = null;
-      a = next;
-    }
-    this.head = null;
-    this.tail = null;
-    this.count = 0;
-    this.bytes = 0;
-  }
 }
 
 /** Checks a frameInUseCount option. @throws RangeError naming `where`. */
@@ -166,7 +85,7 @@ export function checkFrameInUseCount(value: unknown, where: string): number {
 
 /** What a custom pool holds of the mechanism: its domain (null before its first lost-able allocation) and count. */
 export interface LostDomainOwner {
-  _lostDomain: LostDomain | null;
+  _lostDomain: LostDomain<Allocation> | null;
   readonly frameInUseCount: number | undefined;
 }
 
@@ -187,7 +106,7 @@ export class LostAllocations {
   /** The frame given to setCurrentFrameIndex: what touch() records and eviction compares with. */
   frameIndex = 0;
   /** One domain per memory type of the default pools. */
-  readonly typeDomains: LostDomain[];
+  readonly typeDomains: LostDomain<Allocation>[];
   /** Bytes an image description needs, measured once per description (see {@link imageSize}). */
   private readonly imageSizeCache = new Map<string, number>();
 
@@ -199,7 +118,7 @@ export class LostAllocations {
     private readonly device: unknown,
     private readonly host: LostAllocationsHost,
   ) {
-    this.typeDomains = memoryTypes.map(() => new LostDomain(frameInUseCount));
+    this.typeDomains = memoryTypes.map(() => new LostDomain<Allocation>(frameInUseCount));
   }
 
   /**
@@ -207,7 +126,7 @@ export class LostAllocations {
    * lost-able allocation), or that of the memory type it is in.
    */
   track(allocation: Allocation, pool: LostDomainOwner | undefined, memoryType: number): void {
-    const domain = pool !== undefined ? (pool._lostDomain ??= new LostDomain(pool.frameInUseCount ?? this.frameInUseCount)) : this.typeDomains[memoryType];
+    const domain = pool !== undefined ? (pool._lostDomain ??= new LostDomain<Allocation>(pool.frameInUseCount ?? this.frameInUseCount)) : this.typeDomains[memoryType];
     allocation._canBecomeLost = true;
     allocation._domain = domain;
     allocation._lastUse = this.frameIndex;
@@ -216,13 +135,24 @@ export class LostAllocations {
     domain.bytes += allocation._size;
   }
 
-  /** A tracked allocation used in the current frame moves to the most recently used end, O(1). */
-  touch(allocation: Allocation, domain: LostDomain): void {
+  /**
+   * `allocation` was used in the current frame: a tracked one moves to the most recently used end of its domain,
+   * O(1); another is only checked. Returns false when it is lost.
+   * @throws DestroyedResourceError once freed or released.
+   */
+  touch(allocation: Allocation): boolean {
+    const domain = allocation._domain;
+    if (domain === null) {
+      if (allocation._lostFrame >= 0 && !allocation.destroyed) return false;
+      allocation._live("touch");
+      return true;
+    }
     allocation._lastUse = this.frameIndex;
     if (domain.tail !== allocation) {
       domain.unlink(allocation);
       domain.push(allocation);
     }
+    return true;
   }
 
   /** Takes a tracked allocation out of its domain (it is being freed or made lost). */
@@ -235,7 +165,7 @@ export class LostAllocations {
   }
 
   /** Makes lost every allocation of `domain` no longer in use, coldest first; returns how many. */
-  makeAllLost(domain: LostDomain): number {
+  makeAllLost(domain: LostDomain<Allocation>): number {
     let made = 0;
     for (let v = domain.victim(this.frameIndex); v !== null; v = domain.victim(this.frameIndex)) {
       this.makeLost(v, domain);
@@ -265,7 +195,7 @@ export class LostAllocations {
   }
 
   /** Makes `victim` lost: out of its domain, the owner's onLost, then its resource and memory freed. */
-  private makeLost(victim: Allocation, domain: LostDomain): void {
+  private makeLost(victim: Allocation, domain: LostDomain<Allocation>): void {
     this.unlink(victim);
     domain.lostCount++;
     domain.lostBytes += victim._size;
@@ -312,7 +242,7 @@ export class LostAllocations {
   }
 
   /** The domain a failed allocation competes in: its pool's, or that of the memory type VMA would choose first. */
-  private domainFor(kind: "buffer" | "image" | "memory", target: BufferInfo | ImageInfo | number, options: AllocationOptions): LostDomain | null {
+  private domainFor(kind: "buffer" | "image" | "memory", target: BufferInfo | ImageInfo | number, options: AllocationOptions): LostDomain<Allocation> | null {
     const pool = options.pool;
     if (pool !== undefined) return pool._lostDomain;
     if (kind !== "memory") {

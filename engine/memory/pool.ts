@@ -25,7 +25,7 @@
  *   over whole VMA blocks: a {@link BuddyPool} (engine/memory/buddy-pool.ts, where its documentation says
  *   when it beats TLSF and what it costs). It needs a power-of-two `blockSize`; `minNodeSize` is for it only.
  *
- * A Pool is a {@link PoolBackend} (./pool-backend.ts): the allocator creates, binds and frees through the pool an
+ * A Pool is a PoolBackend (./pool-backend.ts; structurally, the interface being internal): the allocator creates, binds and frees through the pool an
  * allocation names, never asking which kind it is. A VMA pool's allocation half is its allocator's VmaMemory (the
  * VmaPool travels in the encoded options); its statistics and destroy are its VmaPool's. A BuddyPool overrides all.
  * @module
@@ -34,13 +34,30 @@ import { DestroyedResourceError, describeValue, vkErrorFor } from "../errors.js"
 import { isOptionsObject } from "../checks.js";
 import type { NativeDetailedStatistics, NativeLeak, NativeStatistics } from "../native.js";
 import { checkCorruptionReport, type CorruptionReport } from "./corruption.js";
-import type { Allocator } from "./allocator.js";
 import type { Allocation } from "./allocation.js";
-import type { AllocationOptions } from "./usage.js";
+import { poolObjects, type AllocationOptions } from "./usage.js";
+import type { LostDomain } from "./lost-domain.js";
 import type { BufferInfo, ImageInfo, LeakReport, MemoryRequirements } from "./types.js";
-import type { CreatedBuffer, CreatedImage, PoolBackend } from "./pool-backend.js";
-import { checkFrameInUseCount, type LostAllocationStatistics, type LostDomain } from "./lost-allocations.js";
+import type { CreatedBuffer, CreatedImage } from "./pool-backend.js";
+import { checkFrameInUseCount, type LostAllocationStatistics } from "./lost-allocations.js";
 import { creationStack, lifetimeName, unwatch, watch } from "../lifetime.js";
+
+// The upward links of the modules below the pool: an allocation's pool, and the pool of the allocation options.
+declare module "./allocation.js" {
+  interface Allocation {
+    /** The custom pool it came from, or null for the allocator's default pools. */
+    readonly pool: Pool | null;
+  }
+}
+declare module "./usage.js" {
+  interface AllocationOptions {
+    /**
+     * Allocate from this custom pool (of the same allocator) instead of the default pools. The pool's memory
+     * type must be one the resource accepts. `usage` then defaults to Unknown: the pool fixes the memory type.
+     */
+    pool?: Pool;
+  }
+}
 
 /** The allocation algorithm of a pool. */
 export type PoolAlgorithm = "tlsf" | "linear" | "buddy";
@@ -137,9 +154,7 @@ function isCount(v: unknown): v is number {
 /**
  * One custom pool. Made by {@link Allocator.createPool}; destroyed by {@link Pool.destroy} or with its allocator.
  */
-export class Pool implements PoolBackend {
-  /** The allocator it belongs to. */
-  readonly allocator: Allocator;
+export class Pool {
   /** The memory type all its blocks are in. */
   readonly memoryTypeIndex: number;
   /** Its allocation algorithm. */
@@ -157,7 +172,7 @@ export class Pool implements PoolBackend {
   /** Its frameInUseCount for lost-able allocations, or undefined to use the allocator's. */
   readonly frameInUseCount: number | undefined;
   /** @internal Its lost-able allocations (lost-allocations.ts), made with the first of them. */
-  _lostDomain: LostDomain | null = null;
+  _lostDomain: LostDomain<Allocation> | null = null;
   /**
    * @internal Its VmaPool's slot handle in the native pool table, what the encoded allocation options carry; 0 once
    * destroyed, and always 0 for a pool that runs its own blocks (BuddyPool): the allocation options then name the
@@ -172,7 +187,7 @@ export class Pool implements PoolBackend {
    * @internal Use {@link Allocator.createPool}. Checks the options every algorithm shares and makes the VmaPool,
    * unless `ownBlocks`: a subclass that runs its own blocks (BuddyPool, which checks the rest) gets none.
    */
-  constructor(allocator: Allocator, memoryTypeIndex: number, options: PoolOptions | undefined, op: string, ownBlocks = false) {
+  constructor(allocator: Pool["allocator"], memoryTypeIndex: number, options: PoolOptions | undefined, op: string, ownBlocks = false) {
     if (options !== undefined && !isOptionsObject(options)) fail(op, "options", "must be an object", options, TypeError);
     const o = options ?? {};
     const algorithm = o.algorithm ?? "tlsf";
@@ -230,7 +245,7 @@ export class Pool implements PoolBackend {
       if (handle < 0) throw vkErrorFor(handle, "vmaCreatePool", o.name);
       if (o.name !== undefined) allocator._native.setPoolName(handle, o.name);
     }
-    this.allocator = allocator;
+    (this as { allocator: Pool["allocator"] }).allocator = allocator; // declared by allocator.ts (see allocation.ts)
     this.memoryTypeIndex = memoryTypeIndex;
     this.algorithm = algorithm;
     this.blockSize = blockSize;
@@ -242,6 +257,7 @@ export class Pool implements PoolBackend {
     this._handle = handle;
     this._label = o.name;
     watch(this, "Pool", o.name, creationStack(allocator._capturesStacks));
+    poolObjects.add(this);
   }
 
   /** @internal What reports and errors call it: "Pool 'name'". */

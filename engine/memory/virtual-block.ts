@@ -33,7 +33,7 @@ import { isIntegerIn, isOptionsObject, optionalBoolean } from "../checks.js";
 import { scratch, Slot } from "../native.js";
 import { formatBytes } from "../format.js";
 import type { AllocationStrategy, DetailedStatistics } from "./types.js";
-import { NO_FIT, TABLE_FULL, UPPER_REFUSED, type OffsetAllocator, type OffsetLeak } from "./offset-allocator.js";
+import { NO_FIT, TABLE_FULL, UPPER_REFUSED, type OffsetAllocator } from "./offset-allocator.js";
 import { BuddyAllocator } from "./buddy-allocator.js";
 import { LinearAllocator } from "./linear-allocator.js";
 import { TlsfAllocator } from "./tlsf-allocator.js";
@@ -105,8 +105,13 @@ export interface VirtualAllocationInfo {
   userData: unknown;
 }
 
-/** One allocation still alive when its block was destroyed: offset, size and the integer user data VMA knew (0: none). */
-export type VirtualLeakReport = OffsetLeak;
+/** One allocation still alive when its block was destroyed. */
+export interface VirtualLeakReport {
+  offset: number;
+  size: number;
+  /** The integer user data VMA knew (0: none). */
+  userData: number;
+}
 
 /** VmaStatistics of one virtual block, plus buddy's internal waste (0 for TLSF and linear). */
 export interface VirtualBlockBasicStatistics {

@@ -30,7 +30,6 @@ import type { LostAllocations } from "./lost-allocations.js";
 import type { ResourceDescriptions } from "./resource-descriptions.js";
 import type { CreatedBuffer, CreatedImage, MemorySource } from "./pool-backend.js";
 import type { BufferInfo, ImageInfo, MemoryRequirements } from "./types.js";
-import type { Allocator } from "./allocator.js";
 
 /** Cells for the nvk handle objects of the buffers and images allocators create (shared by all allocators). */
 const handleCells = new HandleCellPool();
@@ -63,7 +62,7 @@ export class VmaMemory implements MemorySource {
   private readonly nativeFree: (allocation: number) => void;
 
   constructor(
-    private readonly allocator: Allocator,
+    private readonly allocator: Allocation["allocator"],
     private readonly parts: VmaMemoryParts,
   ) {
     const addon = allocator._native;
