@@ -13,7 +13,6 @@
  *   `captureStacks` is on), frees them, detaches their mapped views, and only then destroys the VmaAllocator.
  *   Every object of the allocator then throws DestroyedResourceError naming the allocator. An allocator made over
  *   the device of a {@link Context} is that context's dependent: `context.destroy()` destroys it first.
- *
  * - Allocations created with `canBecomeLost` may be made lost by a later `canMakeOtherLost` allocation, or by
  *   makePoolAllocationsLost: the rules (frame index, frameInUseCount, least recently used first, per pool or memory
  *   type) are in engine/memory/lost-allocations.ts.
@@ -21,6 +20,11 @@
  * Hot paths (createBuffer/destroyBuffer and friends) check arguments in TS with exact messages, write
  * Numbers into the shared scratch buffer and make one native call; they create no object beyond the
  * ones they return.
+ *
+ * This module is the facade: each call checks liveness and ownership, then delegates: descriptions to
+ * resource-descriptions.ts, options to usage.ts, memory to a MemorySource (pool-backend.ts: the pool of the options
+ * or allocation, else VMA's calls in vma-memory.ts), raw handles to resource-registry.ts, lost allocations to
+ * lost-allocations.ts, leak reports to leak-report.ts, createAllocator's arguments to allocator-options.ts.
  * @module
  */
 import { DestroyedResourceError, describeValue, vkErrorFor } from "../errors.js";
@@ -49,7 +53,7 @@ export type { AllocatorDevice, AllocatorOptions } from "./allocator-options.js";
 export type { CreatedBuffer, CreatedImage } from "./pool-backend.js";
 export type { BufferInfo, DetailedStatistics, HeapBudget, ImageInfo, LeakReport, MemoryHeap, MemoryRequirements, MemoryType, TotalStatistics } from "./types.js";
 
-// The upward links of the classes below the allocator (allocation.ts and pool.ts import nothing above them).
+// The upward links of the classes below (allocation.ts and pool.ts import nothing above them).
 declare module "./allocation.js" {
   interface Allocation {
     /** The allocator that made it. */

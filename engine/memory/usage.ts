@@ -16,6 +16,7 @@ import { describeValue } from "../errors.js";
 import { isOptionsObject } from "../checks.js";
 import { scratch, Slot } from "../native.js";
 import type { AllocationStrategy } from "./types.js";
+// AllocationOptions.pool is declared by pool.ts (declaration merging): this module imports nothing above it.
 
 /** VMA's VmaMemoryUsage values. */
 export const MemoryUsage = {

@@ -13,6 +13,10 @@
  * - destroy() with allocations alive does not fail (VMA asserts on that): it reports them (offset, size, the
  *   integer user data), frees them and only then destroys the block. Later use throws DestroyedResourceError.
  *
+ * One interface: each algorithm is an {@link OffsetAllocator} (./offset-allocator.ts); a block holds exactly one,
+ * made by the ALGORITHMS table, and never asks which: this class checks arguments, owns the allocation objects and
+ * turns the allocator's refusals into typed errors; the allocator places, frees and writes its own statistics JSON.
+ *
  * Where each algorithm runs: all three in TypeScript (./tlsf-allocator.ts, VMA's TLSF; ./linear-allocator.ts,
  * VMA's linear algorithm; ./buddy-allocator.ts, a port of native/buddy.cpp), so that their hot path crosses no
  * native boundary. TLSF and linear give the very offsets VMA gives (test/memory/tlsf-allocator.test.ts and
