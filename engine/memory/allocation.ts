@@ -14,15 +14,18 @@
  * - The map count here mirrors VMA's for this allocation: map() increments, unmap() decrements and
  *   refuses to go below zero. A persistently mapped allocation (created with `mapped: true`) keeps one
  *   extra native mapping for its whole life, so its ArrayBuffer survives the user's unmaps.
+ *
+ * Imports: this module names nothing above it. Its two public links upward, `allocator` and `pool`, are declared
+ * by the modules that define those classes (allocator.ts and pool.ts, by declaration merging into this class), so
+ * that engine/memory has no import cycle while the public shape stays `allocation.allocator: Allocator` and
+ * `allocation.pool: Pool | null`.
  * @module
  */
 import { AllocationLostError, DestroyedResourceError, describeValue, vkErrorFor } from "../errors.js";
 import { scratch, scratchU32, Slot } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
 import { rawHandle, wrapHandle, type HandleKey, type NvkHandle } from "../vulkan/handles.js";
-import type { Allocator } from "./allocator.js";
-import type { Pool } from "./pool.js";
-import type { LostDomain } from "./lost-allocations.js";
+import type { LostDomain } from "./lost-domain.js";
 
 /** VMA counts the maps of one allocation in 8 bits and asserts beyond 255 (VmaAllocation_T::BlockAllocMap). */
 const MAX_MAPS = 255;
@@ -114,12 +117,8 @@ export interface MappedRange {
  * Created by {@link Allocator}; freed by `allocator.destroyBuffer/destroyImage/freeMemory`.
  */
 export class Allocation {
-  /** The allocator that made it. */
-  readonly allocator: Allocator;
   /** What it backs. */
   readonly kind: AllocationKind;
-  /** The custom pool it came from, or null for the allocator's default pools. */
-  readonly pool: Pool | null;
   /** @internal Slot handle in the native table; 0 once freed. */
   _handle: number;
   /** @internal The nvk buffer/image created with it (createBuffer/createImage), else null. */
@@ -130,7 +129,7 @@ export class Allocation {
    */
   onLost: ((allocation: Allocation) => void) | null = null;
   /** @internal Lost-allocation bookkeeping (lost-allocations.ts): its domain's list links, null when not lost-able. */
-  _domain: LostDomain | null = null;
+  _domain: LostDomain<Allocation> | null = null;
   /** @internal */
   _lruPrev: Allocation | null = null;
   /** @internal */
@@ -160,7 +159,7 @@ export class Allocation {
 
   /** @internal */
   constructor(
-    allocator: Allocator,
+    allocator: Allocation["allocator"],
     kind: AllocationKind,
     handle: number,
     size: number,
@@ -168,11 +167,12 @@ export class Allocation {
     persistent: boolean,
     name: string | null,
     userData: unknown,
-    pool: Pool | null = null,
+    pool: Allocation["pool"] = null,
   ) {
-    this.allocator = allocator;
+    // Declared by allocator.ts and pool.ts (see the module comment); set first, as a field would be.
+    (this as { allocator: Allocation["allocator"] }).allocator = allocator;
     this.kind = kind;
-    this.pool = pool;
+    (this as { pool: Allocation["pool"] }).pool = pool;
     this._handle = handle;
     this._size = size;
     this._resource = resource;
@@ -189,7 +189,7 @@ export class Allocation {
     return (
       (this._handle === 0 && (this._lostFrame < 0 || this._lostReleased)) ||
       this.allocator._handle === 0 ||
-      (this.pool !== null && this.pool._handle === 0)
+      (this.pool !== null && !this.pool._alive)
     );
   }
 
@@ -225,10 +225,10 @@ export class Allocation {
   /** @internal Throws DestroyedResourceError when freed; returns the native handle. */
   _live(operation: string): number {
     const h = this._handle;
-    if (h === 0 || this.allocator._handle === 0 || (this.pool !== null && this.pool._handle === 0)) {
+    if (h === 0 || this.allocator._handle === 0 || (this.pool !== null && !this.pool._alive)) {
       if (this._lostFrame >= 0 && !this.destroyed) throw new AllocationLostError(this.label, this._lostFrame, operation);
       // Freed with its pool or allocator (engine/lifetime.ts): the message names the parent that went away.
-      const parent = this.allocator._handle === 0 ? this.allocator._destroyCause : this.pool !== null && this.pool._handle === 0 ? this.pool._goneCause : undefined;
+      const parent = this.allocator._handle === 0 ? this.allocator._destroyCause : this.pool !== null && !this.pool._alive ? this.pool._goneCause : undefined;
       throw new DestroyedResourceError("Allocation", this.label, operation, parent);
     }
     return h;

@@ -13,7 +13,6 @@
  *   `captureStacks` is on), frees them, detaches their mapped views, and only then destroys the VmaAllocator.
  *   Every object of the allocator then throws DestroyedResourceError naming the allocator. An allocator made over
  *   the device of a {@link Context} is that context's dependent: `context.destroy()` destroys it first.
- *
  * - Allocations created with `canBecomeLost` may be made lost by a later `canMakeOtherLost` allocation, or by
  *   makePoolAllocationsLost: the rules (frame index, frameInUseCount, least recently used first, per pool or memory
  *   type) are in engine/memory/lost-allocations.ts.
@@ -21,276 +20,58 @@
  * Hot paths (createBuffer/destroyBuffer and friends) check arguments in TS with exact messages, write
  * Numbers into the shared scratch buffer and make one native call; they create no object beyond the
  * ones they return.
+ *
+ * This module is the facade: each call checks liveness and ownership, then delegates: descriptions to
+ * resource-descriptions.ts, options to usage.ts, memory to a MemorySource (pool-backend.ts: the pool of the options
+ * or allocation, else VMA's calls in vma-memory.ts), raw handles to resource-registry.ts, lost allocations to
+ * lost-allocations.ts, leak reports to leak-report.ts, createAllocator's arguments to allocator-options.ts.
  * @module
  */
-import { DestroyedResourceError, check, describeValue, vkErrorFor } from "../errors.js";
-import { checkOptionalOptions, isOptionsObject, optionalBoolean } from "../checks.js";
-import { LostDomain, checkFrameInUseCount, type AllocatorLostStatistics, type LostAllocationStatistics } from "./lost-allocations.js";
-import { debugNative, native, scratch, scratchU32, Slot, type NativeAddon, type NativeDetailedStatistics, type NativeHeapBudget, type NativeLeak } from "../native.js";
+import { DestroyedResourceError, describeValue, vkErrorFor } from "../errors.js";
+import { checkOptionalOptions, optionalBoolean } from "../checks.js";
+import { LostAllocations, type AllocatorLostStatistics } from "./lost-allocations.js";
+import { debugNative, native, scratch, type NativeAddon, type NativeLeak } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
-import { HandleCellPool, HandleRegistry, handleKeyOfRaw, isNvkHandle, rawHandle } from "../vulkan/handles.js";
-import { formatBytes } from "../format.js";
-import { Allocation, AllocationInfo } from "./allocation.js";
+import { handleKeyOfRaw, isNvkHandle, rawHandle, type NvkHandle } from "../vulkan/handles.js";
+import { Allocation } from "./allocation.js";
 import { Dependents, HandleWatch, cascadeReport, creationStack, dependentsOfDevice, lifetimeName, reportCascade, reportCollected, unwatch, watch } from "../lifetime.js";
-import { AllocationCreateFlags, encodeAllocationOptions, encodedMappingAllowed, type AllocationOptions, MemoryUsage } from "./usage.js";
-import { Pool, type PoolOptions, type PoolTarget } from "./pool.js";
+import { encodeAllocationOptions, refusePool, type AllocationOptions, MemoryUsage } from "./usage.js";
+import { Pool, resolvePoolTarget, type PoolOptions, type PoolTarget } from "./pool.js";
 import { parseStatsString, type StatsDump } from "./dump.js";
-import { BuddyAllocation, BuddyPool } from "./buddy-pool.js";
+import { BuddyPool } from "./buddy-pool.js";
+import { VmaMemory } from "./vma-memory.js";
 import { DeviceFlagPolicy, type FlagField } from "../vulkan/flag-bits.js";
-import { checkCorruptionReport, parseDebugOptions, settingsOf, type CorruptionReport, type DebugOptions, type DebugSettings } from "./corruption.js";
+import type { BufferInfo, HeapBudget, ImageInfo, LeakReport, MemoryHeap, MemoryRequirements, MemoryType, TotalStatistics } from "./types.js";
+import { reportLeaks } from "./leak-report.js";
+import { ALLOCATOR_FLAGS, MAX_VMA_API_VERSION, checkAllocatorOptions, type AllocatorDevice, type AllocatorOptions } from "./allocator-options.js";
+import type { CreatedBuffer, CreatedImage, PoolBackend } from "./pool-backend.js";
+import { ResourceDescriptions } from "./resource-descriptions.js";
+import { checkRawResource, knownHandles, registerAllocator, unregisterAllocator } from "./resource-registry.js";
+import { checkCorruptionReport, settingsOf, type CorruptionReport, type DebugSettings } from "./corruption.js";
 
-/** Where an allocator gets its device from: a Context, or raw nvk handles and the instance's apiVersion. */
-export interface AllocatorDevice {
-  /** nvk VkInstance. */
-  instance: object;
-  /** nvk VkPhysicalDevice. */
-  physicalDevice: object;
-  /** nvk VkDevice. */
-  device: object;
-  /** The apiVersion the instance was created with (VK_MAKE_API_VERSION form); Context calls it apiVersion. */
-  vulkanApiVersion?: number;
-  apiVersion?: number;
-  /** Device extensions that were enabled; VMA flags follow from them. */
-  enabledDeviceExtensions?: Iterable<string>;
-  /**
-   * Device features that were enabled. VMA flags follow from the first three; the others decide which buffer and
-   * image flag bits are allowed (engine/vulkan/flag-bits.ts): a feature not listed counts as not enabled, so the
-   * bits it gates (sparse, PROTECTED, capture replay, ...) are refused.
-   */
-  features?: {
-    memoryPriority?: boolean;
-    bufferDeviceAddress?: boolean;
-    maintenance4?: boolean;
-    bufferDeviceAddressCaptureReplay?: boolean;
-    sparseBinding?: boolean;
-    sparseResidencyBuffer?: boolean;
-    sparseResidencyImage2D?: boolean;
-    sparseResidencyImage3D?: boolean;
-    sparseResidencyAliased?: boolean;
-    protectedMemory?: boolean;
-    descriptorBufferCaptureReplay?: boolean;
-    descriptorBufferPushDescriptors?: boolean;
-    hostImageCopy?: boolean;
-    geometryShader?: boolean;
-    tessellationShader?: boolean;
-    conditionalRendering?: boolean;
-    taskShader?: boolean;
-    meshShader?: boolean;
-    transformFeedback?: boolean;
-  };
+export type { AllocatorDevice, AllocatorOptions } from "./allocator-options.js";
+export type { CreatedBuffer, CreatedImage } from "./pool-backend.js";
+export type { BufferInfo, DetailedStatistics, HeapBudget, ImageInfo, LeakReport, MemoryHeap, MemoryRequirements, MemoryType, TotalStatistics } from "./types.js";
+
+// The upward links of the classes below (allocation.ts and pool.ts import nothing above them).
+declare module "./allocation.js" {
+  interface Allocation {
+    /** The allocator that made it. */
+    readonly allocator: Allocator;
+  }
+}
+declare module "./pool.js" {
+  interface Pool {
+    /** The allocator it belongs to. */
+    readonly allocator: Allocator;
+  }
 }
 
-/** Options of {@link createAllocator}. */
-export interface AllocatorOptions {
-  /** Per memory heap: a size limit in bytes that VMA will not exceed (null/undefined/0: none). */
-  heapSizeLimits?: (number | null | undefined)[];
-  /** Size of the blocks VMA allocates for large heaps (default VMA's 256 MiB). */
-  preferredLargeHeapBlockSize?: number;
-  /** Extra VmaAllocatorCreateFlags bits. */
-  flags?: number;
-  /** Keep each allocation's creation stack for the leak report (costs a stack capture per allocation). */
-  captureStacks?: boolean;
-  /** Called by destroy() with the allocations still alive; default: one process warning listing them. */
-  onLeaks?: (leaks: LeakReport[]) => void;
-  /** A label for messages. */
-  label?: string;
-  /**
-   * Run on the debug build of the addon: VMA's debug margin after every allocation, corruption detection and
-   * fill patterns (see engine/memory/corruption.ts). `{}` or `true` takes the build's settings; they are
-   * compile-time constants, so other values are refused. Default: the normal build.
-   */
-  debug?: DebugOptions | boolean;
-  /**
-   * Frames after its last `touch()` during which a `canBecomeLost` allocation cannot be made lost (default 1: right
-   * for 2 frames in flight; use at least framesInFlight - 1). Pools may set their own. See lost-allocations.ts.
-   */
-  frameInUseCount?: number;
-}
-
-/** One allocation that was still alive when its allocator was destroyed. */
-export interface LeakReport {
-  name: string | null;
-  size: number;
-  memoryType: number;
-  kind: "buffer" | "image" | "memory";
-  /** The custom pool it was in (its name, "" when unnamed); absent for the default pools. */
-  pool?: string;
-  /** The creation stack, when the allocator was made with `captureStacks`. */
-  stack?: string;
-}
-
-/** VkBufferCreateInfo, the parts an allocator needs. */
-export interface BufferInfo {
-  /** Size in bytes, a positive integer. */
-  size: number;
-  /** VkBufferUsageFlags, not 0. */
-  usage: number;
-  /** VkBufferCreateFlags (default 0). */
-  flags?: number;
-  /** VkSharingMode: only 0, exclusive (the default); share between queues with ownership transfers. */
-  sharingMode?: number;
-}
-
-/** VkImageCreateInfo, the parts an allocator needs. */
-export interface ImageInfo {
-  /** VkImageType (default 1: VK_IMAGE_TYPE_2D). */
-  imageType?: number;
-  /** VkFormat. */
-  format: number;
-  /** Extent in texels; depth defaults to 1. */
-  extent: { width: number; height: number; depth?: number };
-  /** Default 1. */
-  mipLevels?: number;
-  /** Default 1. */
-  arrayLayers?: number;
-  /** VkSampleCountFlagBits (default 1). */
-  samples?: number;
-  /** VkImageTiling: 0 optimal (default), 1 linear. */
-  tiling?: number;
-  /** VkImageUsageFlags, not 0. */
-  usage: number;
-  /** VkImageCreateFlags (default 0). */
-  flags?: number;
-  /** VkImageLayout: 0 undefined (default) or 8 preinitialized. */
-  initialLayout?: number;
-  /** VkSharingMode: only 0, exclusive (the default). */
-  sharingMode?: number;
-}
-
-/** VkMemoryRequirements for {@link Allocator.allocateMemory}. */
-export interface MemoryRequirements {
-  size: number;
-  alignment: number;
-  memoryTypeBits: number;
-}
-
-/** Statistics, as VMA's VmaDetailedStatistics. Minimums of empty sets are Infinity. */
-export type DetailedStatistics = NativeDetailedStatistics;
-
-/** VMA's VmaTotalStatistics: totals, per heap and per memory type. */
-export interface TotalStatistics {
-  total: DetailedStatistics;
-  memoryHeap: DetailedStatistics[];
-  memoryType: DetailedStatistics[];
-}
-
-/** One heap's budget (VmaBudget): usage and budget from VK_EXT_memory_budget, or VMA's estimate. */
-export type HeapBudget = NativeHeapBudget;
-
-/** A memory heap. */
-export interface MemoryHeap {
-  size: number;
-  flags: number;
-}
-/** A memory type. */
-export interface MemoryType {
-  propertyFlags: number;
-  heapIndex: number;
-}
-
-/** Result of {@link Allocator.createBuffer}. */
-export interface CreatedBuffer {
-  /** nvk VkBuffer, bound to the allocation. */
-  buffer: any;
-  allocation: Allocation;
-  allocationInfo: AllocationInfo;
-}
-
-/** Result of {@link Allocator.createImage}. */
-export interface CreatedImage {
-  /** nvk VkImage, bound to the allocation. */
-  image: any;
-  allocation: Allocation;
-  allocationInfo: AllocationInfo;
-}
-
-const ALLOCATOR_FLAGS = {
-  KHR_DEDICATED_ALLOCATION: 0x2,
-  KHR_BIND_MEMORY2: 0x4,
-  EXT_MEMORY_BUDGET: 0x8,
-  AMD_DEVICE_COHERENT_MEMORY: 0x10,
-  BUFFER_DEVICE_ADDRESS: 0x20,
-  EXT_MEMORY_PRIORITY: 0x40,
-  KHR_MAINTENANCE4: 0x80,
-  KHR_MAINTENANCE5: 0x100,
-} as const;
-
-const VK_API_1_1 = (1 << 22) | (1 << 12);
-const VK_API_1_3 = (1 << 22) | (3 << 12);
-
-function isPositiveInt(v: unknown): v is number {
-  return typeof v === "number" && v >= 1 && v <= Number.MAX_SAFE_INTEGER && Math.floor(v) === v;
-}
 function isUint32(v: unknown): v is number {
   return typeof v === "number" && v >= 0 && v <= 0xffffffff && Math.floor(v) === v;
 }
 function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeof TypeError = RangeError): never {
   throw new Ctor(`${op}: ${arg} ${what}, got ${describeValue(value)}`);
-}
-
-// VK_SHARING_MODE_CONCURRENT needs pQueueFamilyIndices, which the create calls do not take (yet).
-const CONCURRENT_UNSUPPORTED =
-  "must be 0 (VK_SHARING_MODE_EXCLUSIVE): concurrent sharing needs queue family indices, which vkmem does not take yet";
-
-/** Cells for the nvk handle objects of the buffers and images allocators create (shared by all allocators). */
-const handleCells = new HandleCellPool();
-
-/**
- * The buffers and images of every allocator of the process (created by vkmem, or bound with bindBufferMemory /
- * bindImageMemory), for the calls that take raw handles: dead ones by handle object, live ones by value
- * (engine/vulkan/handles.ts, HandleRegistry).
- */
-const knownHandles = new HandleRegistry<Allocation>();
-
-/**
- * The allocators alive in this process (few), to name the owner of a live handle found natively; weakly, so that an
- * allocator dropped without destroy() is still collected (and reported).
- */
-const liveAllocators = new Set<WeakRef<Allocator>>();
-
-/** The allocators of {@link liveAllocators} still reachable (dropping the collected ones' entries). */
-function reachableAllocators(): Allocator[] {
-  const out: Allocator[] = [];
-  for (const ref of liveAllocators) {
-    const a = ref.deref();
-    if (a === undefined) liveAllocators.delete(ref);
-    else out.push(a);
-  }
-  return out;
-}
-
-/** VkFormat ranges of Vulkan 1.3 and its registered extensions (core, PVRTC, ASTC HDR, YCbCr, 4444, ...). */
-const FORMAT_RANGES: readonly [number, number][] = [
-  [1, 184],
-  [1000054000, 1000054007],
-  [1000066000, 1000066013],
-  [1000156000, 1000156033],
-  [1000330000, 1000330003],
-  [1000340000, 1000340001],
-  [1000464000, 1000464000],
-  [1000470000, 1000470001],
-];
-function isKnownFormat(v: unknown): v is number {
-  return typeof v === "number" && FORMAT_RANGES.some(([lo, hi]) => v >= lo && v <= hi && Math.floor(v) === v);
-}
-
-/** The VMA allocator flags that fit what the device enabled. */
-function allocatorFlagsFor(ext: ReadonlySet<string>, features: NonNullable<AllocatorDevice["features"]>, apiVersion: number): number {
-  let flags = 0;
-  if (apiVersion < VK_API_1_1) {
-    if (ext.has("VK_KHR_dedicated_allocation") && ext.has("VK_KHR_get_memory_requirements2")) {
-      flags |= ALLOCATOR_FLAGS.KHR_DEDICATED_ALLOCATION;
-    }
-    if (ext.has("VK_KHR_bind_memory2")) flags |= ALLOCATOR_FLAGS.KHR_BIND_MEMORY2;
-  }
-  if (ext.has("VK_EXT_memory_budget")) flags |= ALLOCATOR_FLAGS.EXT_MEMORY_BUDGET;
-  if (features.memoryPriority && ext.has("VK_EXT_memory_priority")) flags |= ALLOCATOR_FLAGS.EXT_MEMORY_PRIORITY;
-  if (features.bufferDeviceAddress) flags |= ALLOCATOR_FLAGS.BUFFER_DEVICE_ADDRESS;
-  if (ext.has("VK_KHR_maintenance4") || (apiVersion >= VK_API_1_3 && features.maintenance4)) {
-    flags |= ALLOCATOR_FLAGS.KHR_MAINTENANCE4;
-  }
-  if (ext.has("VK_KHR_maintenance5")) flags |= ALLOCATOR_FLAGS.KHR_MAINTENANCE5;
-  return flags;
 }
 
 /**
@@ -334,11 +115,8 @@ export class Allocator {
   _handle: number;
   /** @internal The addon build this allocator, its pools and allocations live in; all their calls go through it. */
   readonly _native: NativeAddon;
-  // The hot native functions of that build, held directly: the addon's exports object is large enough to be a
-  // dictionary, and a lookup on it per call showed in profiles.
-  private readonly nativeCreateBuffer: (allocator: number) => number;
-  private readonly nativeCreateImage: (allocator: number) => number;
-  private readonly nativeFree: (allocation: number) => void;
+  /** @internal VMA's allocation calls (vma-memory.ts): the memory source of the default pools and of every VmaPool. */
+  readonly _vma: VmaMemory;
   private readonly maxAllocationSize: number;
   /** The buffer and image flag bits this device allows (flag-bits.ts). */
   private readonly flagPolicy: DeviceFlagPolicy;
@@ -348,12 +126,10 @@ export class Allocator {
   /** Its entry in the process's list of live allocators (weak: see liveAllocators). */
   private readonly liveRef = new WeakRef<Allocator>(this);
   private readonly onLeaks: ((leaks: LeakReport[]) => void) | undefined;
-  private readonly formatCache = new Map<string, { result: number; props: any }>();
-  // Lost allocations (lost-allocations.ts): the frame index, one domain per memory type of the default pools (the
-  // pools keep theirs), and the image sizes asked of the driver when making room for an image.
-  private frameIndex = 0;
-  private readonly typeDomains: LostDomain[];
-  private readonly imageSizeCache = new Map<string, number>();
+  /** The buffer and image description checks and their encoding (resource-descriptions.ts). */
+  private readonly descriptions: ResourceDescriptions;
+  /** Lost allocations (lost-allocations.ts): the frame index, the default pools' domains, eviction. */
+  private readonly lost: LostAllocations;
   /** The GC safety net of its allocations (engine/lifetime.ts): cheap enough for createBuffer / destroyBuffer. */
   private readonly leakWatch = new HandleWatch((handle) => this.collectedUnfreed(handle));
   /** @internal The FrameManagers made over it (engine/lifetime.ts): destroyed before it, in creation order. */
@@ -365,53 +141,8 @@ export class Allocator {
 
   /** @internal Use {@link createAllocator}. */
   constructor(source: AllocatorDevice, options: AllocatorOptions) {
-    const op = "createAllocator";
-    if (source === null || typeof source !== "object") fail(op, "device", "must be a Context or { instance, physicalDevice, device, vulkanApiVersion }", source, TypeError);
-    if (!isOptionsObject(options)) fail(op, "options", "must be an object", options, TypeError);
-    if (!isNvkHandle(source.instance, "VkInstance")) fail(op, "device.instance", "must be an nvk VkInstance", source.instance, TypeError);
-    if (!isNvkHandle(source.physicalDevice, "VkPhysicalDevice")) fail(op, "device.physicalDevice", "must be an nvk VkPhysicalDevice", source.physicalDevice, TypeError);
-    if (!isNvkHandle(source.device, "VkDevice")) fail(op, "device.device", "must be an nvk VkDevice", source.device, TypeError);
-    const apiVersion = source.vulkanApiVersion ?? source.apiVersion ?? (1 << 22);
-    if (!isUint32(apiVersion) || apiVersion < 1 << 22) {
-      fail(op, source.vulkanApiVersion !== undefined ? "device.vulkanApiVersion" : "device.apiVersion", "must be a VK_MAKE_API_VERSION value >= 1.0", apiVersion);
-    }
-    // Read once (an iterable may be a one-shot generator): an array, a Set (a Context's) or another iterable of
-    // names; a string is iterable too, but by characters.
-    const given = source.enabledDeviceExtensions;
-    if (given !== undefined && !(isOptionsObject(given) && typeof (given as Iterable<string>)[Symbol.iterator] === "function")) {
-      fail(op, "device.enabledDeviceExtensions", "must be an iterable (array, Set) of extension name strings", given, TypeError);
-    }
-    const extensions = new Set(given ?? []);
-    for (const e of extensions) if (typeof e !== "string") fail(op, "device.enabledDeviceExtensions", "must hold extension name strings only", e, TypeError);
-    const features = source.features ?? {};
-    if (!isOptionsObject(features)) fail(op, "device.features", "must be an object of booleans", features, TypeError);
-    for (const [name, on] of Object.entries(features)) {
-      if (on !== undefined && typeof on !== "boolean") fail(op, `device.features.${name}`, "must be a boolean", on, TypeError);
-    }
-    optionalBoolean(options.captureStacks, false, op, "options.captureStacks");
-    const extra = options.flags ?? 0;
-    if (!isUint32(extra) || (extra & ~0x3ff) !== 0) fail(op, "options.flags", "must be VmaAllocatorCreateFlags bits", extra);
-    // VMA asserts on KHR_EXTERNAL_MEMORY_WIN32 where its Win32 support is compiled out (every other platform).
-    if ((extra & 0x200) !== 0 && process.platform !== "win32") fail(op, "options.flags", "has KHR_EXTERNAL_MEMORY_WIN32 (0x200), which exists only on Windows", extra);
-    const blockSize = options.preferredLargeHeapBlockSize ?? 0;
-    if (!(blockSize === 0 || isPositiveInt(blockSize))) fail(op, "options.preferredLargeHeapBlockSize", "must be a positive integer", blockSize);
-    if (options.onLeaks !== undefined && typeof options.onLeaks !== "function") fail(op, "options.onLeaks", "must be a function", options.onLeaks, TypeError);
-    if (options.label !== undefined && typeof options.label !== "string") fail(op, "options.label", "must be a string", options.label, TypeError);
-    const wanted = parseDebugOptions(options.debug, op);
-    const frameInUseCount = checkFrameInUseCount(options.frameInUseCount ?? 1, `${op}: options.frameInUseCount`);
-
-    let limits: number[] | undefined;
-    if (options.heapSizeLimits !== undefined) {
-      if (!Array.isArray(options.heapSizeLimits)) fail(op, "options.heapSizeLimits", "must be an array with one entry per heap", options.heapSizeLimits, TypeError);
-      limits = options.heapSizeLimits.map((v, i) => {
-        if (v === null || v === undefined) return 0;
-        if (!(v === 0 || isPositiveInt(v))) fail(op, `options.heapSizeLimits[${i}]`, "must be a positive integer number of bytes or null", v);
-        return v;
-      });
-    }
-
-    const flags = allocatorFlagsFor(extensions, features, apiVersion) | extra;
-    this.flagPolicy = new DeviceFlagPolicy({ apiVersion: Math.min(apiVersion, VK_API_1_3 | 0xfff), extensions, features });
+    const { apiVersion, extensions, features, flags, blockSize, limits, debug: wanted, frameInUseCount } = checkAllocatorOptions(source, options);
+    this.flagPolicy = new DeviceFlagPolicy({ apiVersion: Math.min(apiVersion, MAX_VMA_API_VERSION), extensions, features });
     this.label = options.label;
     this.device = source.device;
     this.physicalDevice = source.physicalDevice;
@@ -419,14 +150,11 @@ export class Allocator {
     const addon = wanted.enabled ? debugNative() : native;
     this._native = addon;
     this.debug = settingsOf(addon);
-    this.nativeCreateBuffer = addon.createBuffer;
-    this.nativeCreateImage = addon.createImage;
-    this.nativeFree = addon.freeAllocation;
     this._handle = addon.createAllocator(
-      rawHandle(source.instance),
-      rawHandle(source.physicalDevice),
-      rawHandle(source.device),
-      Math.min(apiVersion, VK_API_1_3 | 0xfff),
+      rawHandle(source.instance as NvkHandle),
+      rawHandle(source.physicalDevice as NvkHandle),
+      rawHandle(source.device as NvkHandle),
+      Math.min(apiVersion, MAX_VMA_API_VERSION),
       flags,
       limits,
       blockSize,
@@ -435,7 +163,7 @@ export class Allocator {
     if (limits !== undefined && limits.length !== props.heaps.length) {
       // native checked this already; keep the TS state consistent all the same
       this._native.destroyAllocator(this._handle);
-      fail(op, "options.heapSizeLimits", `must have ${props.heaps.length} entries (one per heap)`, limits);
+      fail("createAllocator", "options.heapSizeLimits", `must have ${props.heaps.length} entries (one per heap)`, limits);
     }
     this.nonCoherentAtomSize = props.nonCoherentAtomSize;
     this.bufferImageGranularity = props.bufferImageGranularity;
@@ -446,14 +174,24 @@ export class Allocator {
     this.maxAllocationSize = Math.max(
       ...props.heaps.map((h, i) => (this.heapSizeLimits[i] > 0 ? Math.min(h.size, this.heapSizeLimits[i]) : h.size)),
     );
+    this.descriptions = new ResourceDescriptions({
+      physicalDevice: this.physicalDevice,
+      deviceName: this.deviceName,
+      maxAllocationSize: this.maxAllocationSize,
+      flagPolicy: this.flagPolicy,
+    });
     this.stacks = options.captureStacks ? new Map() : null;
     this.onLeaks = options.onLeaks;
     this.frameInUseCount = frameInUseCount;
-    this.typeDomains = props.types.map(() => new LostDomain(frameInUseCount));
-    this.deviceDependents = dependentsOfDevice(rawHandle(source.device));
+    this.lost = new LostAllocations(frameInUseCount, this.memoryTypes, source.device, {
+      free: (allocation) => this.free(allocation),
+      memoryTypeFor: (kind, info, options) => this.findMemoryTypeIndexFor(kind, info, options, "makeRoom", "info", "options"),
+    });
+    this._vma = new VmaMemory(this, { stacks: this.stacks, leakWatch: this.leakWatch, lost: this.lost, descriptions: this.descriptions });
+    this.deviceDependents = dependentsOfDevice(rawHandle(source.device as NvkHandle));
     this.deviceDependents?.add(this);
     watch(this, "Allocator", this.label, creationStack(this.stacks !== null));
-    liveAllocators.add(this.liveRef);
+    registerAllocator(this.liveRef);
   }
 
   /** @internal What reports and errors call it: "Allocator 'label'". */
@@ -509,147 +247,6 @@ export class Allocator {
     return allocation;
   }
 
-  /** Wraps the native result of a create call: the Allocation, named and with user data. */
-  private finish(
-    result: number,
-    kind: "buffer" | "image" | "memory",
-    resource: any,
-    vmaFlags: number,
-    options: AllocationOptions | undefined,
-    operation: string,
-  ): Allocation {
-    if (result !== 0) throw vkErrorFor(result, operation, options?.name);
-    const handle = scratch[Slot.OutAllocation];
-    const persistent = (vmaFlags & AllocationCreateFlags.MAPPED) !== 0 && scratch[Slot.OutMapped] !== 0;
-    // The options not read before the native call, read once here: a getter that throws (the caller's error) or a
-    // bad name must not leave the allocation behind, so it is freed before the error goes on.
-    let name: string | undefined;
-    let userData: unknown = undefined;
-    let pool: Pool | undefined;
-    let canBecomeLost = false;
-    if (options !== undefined) {
-      try {
-        name = options.name;
-        userData = options.userData;
-        pool = options.pool;
-        canBecomeLost = options.canBecomeLost === true;
-      } catch (error) {
-        this._native.freeAllocation(handle);
-        if (resource !== null) handleCells.recycle(resource);
-        throw error;
-      }
-      if (name !== undefined) {
-        if (typeof name !== "string" || name.includes("\0")) {
-          this._native.freeAllocation(handle); // nothing may leak on a bad name
-          if (resource !== null) handleCells.recycle(resource);
-          fail(operation, "allocationOptions.name", "must be a string without NUL characters", name, TypeError);
-        }
-        this._native.setAllocationName(handle, name);
-      }
-      if (Number.isSafeInteger(userData) && (userData as number) >= 0) this._native.setAllocationUserData(handle, userData as number);
-    }
-    const allocation = new Allocation(
-      this,
-      kind,
-      handle,
-      scratch[Slot.OutSize],
-      resource,
-      persistent,
-      name ?? null,
-      userData,
-      pool ?? null,
-    );
-    allocation._mappingAllowed = encodedMappingAllowed();
-    if (resource !== null) knownHandles.remember(resource, allocation);
-    if (this.stacks !== null) this.stacks.set(handle, new Error().stack?.split("\n").slice(3).join("\n") ?? "");
-    // The safety net (engine/lifetime.ts): only a warning when GC finds it unfreed; its pool or allocator frees it.
-    this.leakWatch.watch(allocation, handle);
-    if (canBecomeLost) {
-      const domain = pool !== undefined ? (pool._lostDomain ??= new LostDomain(pool.frameInUseCount ?? this.frameInUseCount)) : this.typeDomains[scratch[Slot.OutMemoryType]];
-      allocation._canBecomeLost = true;
-      allocation._domain = domain;
-      allocation._lastUse = this.frameIndex;
-      domain.push(allocation);
-      domain.count++;
-      domain.bytes += allocation._size;
-    }
-    return allocation;
-  }
-
-  /** Records the buffer or image a buddy pool created (finish() does it for VMA's own). */
-  private tracked<T extends CreatedBuffer | CreatedImage>(created: T, kind: "buffer" | "image"): T {
-    knownHandles.remember((kind === "buffer" ? (created as CreatedBuffer).buffer : (created as CreatedImage).image) as object, created.allocation);
-    return created;
-  }
-
-  /**
-   * Checks a raw buffer or image handle given to allocateMemoryFor* / bind*Memory (messages name `arg`): an nvk handle
-   * object that is not VK_NULL_HANDLE, not one vkmem destroyed, and not the live buffer or image of any allocation.
-   * @returns its raw value.
-   */
-  private checkRawResource(resource: unknown, op: string, arg: string, cls: "VkBuffer" | "VkImage"): bigint {
-    if (!isNvkHandle(resource, cls)) fail(op, arg, `must be an nvk ${cls}`, resource, TypeError);
-    const raw = rawHandle(resource);
-    const dead = knownHandles.deadOwner(resource, raw);
-    if (dead !== undefined) throw new DestroyedResourceError(cls === "VkBuffer" ? "Buffer" : "Image", dead.label, op);
-    if (raw === 0n) fail(op, arg, "is VK_NULL_HANDLE", resource, TypeError);
-    let ownerAllocator: Allocator | undefined;
-    let ownerName: string | null = null;
-    const bound = knownHandles.liveOwner(handleKeyOfRaw(raw));
-    if (bound !== undefined) {
-      ownerAllocator = bound.allocator;
-      ownerName = bound.label ?? null;
-    } else {
-      const allocators = reachableAllocators();
-      for (const addon of new Set(allocators.map((a) => a._native))) {
-        const found = addon.findResource(raw);
-        if (found === null) continue;
-        ownerAllocator = allocators.find((a) => a._native === addon && a._handle === found.allocator);
-        ownerName = found.name;
-        break;
-      }
-    }
-    if (ownerAllocator !== undefined) {
-      const name = ownerName === null ? "an unnamed allocation" : `allocation '${ownerName}'`;
-      const where =
-        ownerAllocator === this
-          ? "of this allocator"
-          : `of another allocator${ownerAllocator.label ? ` ('${ownerAllocator.label}')` : ""}${rawHandle(ownerAllocator.device) !== rawHandle(this.device) ? " over another device" : ""}`;
-      fail(op, arg, `is the live ${cls === "VkBuffer" ? "buffer" : "image"} of ${name} ${where}: it has its memory already`, resource, TypeError);
-    }
-    return raw;
-  }
-
-  /**
-   * The info snapshot of a just-created allocation: the scratch outputs are still those of its creation
-   * (naming, user data and mapping do not write the scratch).
-   */
-  private info(allocation: Allocation): AllocationInfo {
-    const view = allocation.persistentlyMapped ? allocation.mappedData : null;
-    return AllocationInfo.fromScratch(view, allocation.name, allocation.userData);
-  }
-
-  /** Checks a buffer description (messages name `arg`) and writes it into the scratch (kIn0..). */
-  private encodeBufferInfo(bufferInfo: BufferInfo, op: string, arg: string, bind = true): void {
-    if (!isOptionsObject(bufferInfo)) fail(op, arg, "must be an object", bufferInfo, TypeError);
-    const { size, usage } = bufferInfo;
-    const flags = bufferInfo.flags ?? 0;
-    const sharingMode = bufferInfo.sharingMode ?? 0;
-    if (!isPositiveInt(size)) fail(op, `${arg}.size`, "must be a positive integer number of bytes", size);
-    if (size > this.maxAllocationSize) {
-      fail(op, `${arg}.size`, `is larger than any memory heap (largest ${formatBytes(this.maxAllocationSize)})`, size);
-    }
-    if (!isUint32(usage) || usage === 0) fail(op, `${arg}.usage`, "must be non-zero VkBufferUsageFlags", usage);
-    if (!isUint32(flags)) fail(op, `${arg}.flags`, "must be VkBufferCreateFlags", flags);
-    this.flagPolicy.check(usage, "bufferUsage", bind, op, `${arg}.usage`);
-    this.flagPolicy.check(flags, "bufferCreate", bind, op, `${arg}.flags`);
-    if (sharingMode !== 0) fail(op, `${arg}.sharingMode`, CONCURRENT_UNSUPPORTED, sharingMode);
-    scratch[0] = size;
-    scratch[1] = usage;
-    scratch[2] = flags;
-    scratch[3] = sharingMode;
-  }
-
   /**
    * Creates a buffer, allocates memory for it and binds them (vmaCreateBuffer).
    * @returns the nvk VkBuffer, its Allocation and a snapshot of the allocation's info.
@@ -659,27 +256,15 @@ export class Allocator {
    */
   createBuffer(bufferInfo: BufferInfo, allocationOptions?: AllocationOptions): CreatedBuffer {
     const h = this.live("createBuffer");
-    this.encodeBufferInfo(bufferInfo, "createBuffer", "bufferInfo");
+    this.descriptions.encodeBuffer(bufferInfo, "createBuffer", "bufferInfo");
     if ((bufferInfo.usage & 0x20000) !== 0 && (this.flags & ALLOCATOR_FLAGS.BUFFER_DEVICE_ADDRESS) === 0) {
       // VMA asserts on SHADER_DEVICE_ADDRESS unless the allocator was made with BUFFER_DEVICE_ADDRESS.
       fail("createBuffer", "bufferInfo.usage", "has SHADER_DEVICE_ADDRESS (0x20000), but the allocator was created without the bufferDeviceAddress feature", bufferInfo.usage);
     }
     const vmaFlags = encodeAllocationOptions(allocationOptions, "createBuffer", "allocationOptions", this);
-    if (allocationOptions?.pool instanceof BuddyPool) return this.tracked(allocationOptions.pool._createBuffer(bufferInfo, allocationOptions, vmaFlags), "buffer");
-    let result = this.nativeCreateBuffer(h);
-    if (result !== 0) {
-      if (result === -2 && allocationOptions?.canMakeOtherLost === true) {
-        result = this.makeRoom("buffer", bufferInfo, bufferInfo.size, allocationOptions, () => {
-          this.encodeBufferInfo(bufferInfo, "createBuffer", "bufferInfo");
-          encodeAllocationOptions(allocationOptions, "createBuffer", "allocationOptions", this);
-          return this.nativeCreateBuffer(h);
-        });
-      }
-      if (result !== 0) throw vkErrorFor(result, "vmaCreateBuffer", allocationOptions?.name);
-    }
-    const buffer = handleCells.make(nvk.VkBuffer, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
-    const allocation = this.finish(result, "buffer", buffer, vmaFlags, allocationOptions, "vmaCreateBuffer");
-    return { buffer, allocation, allocationInfo: this.info(allocation) };
+    const created = (allocationOptions?.pool ?? this._vma)._createBuffer(bufferInfo, allocationOptions, vmaFlags);
+    knownHandles.remember(created.buffer, created.allocation);
+    return created;
   }
 
   /**
@@ -691,101 +276,11 @@ export class Allocator {
   createImage(imageInfo: ImageInfo, allocationOptions?: AllocationOptions): CreatedImage {
     const op = "createImage";
     const h = this.live(op);
-    this.encodeImageInfo(imageInfo, op, "imageInfo");
+    this.descriptions.encodeImage(imageInfo, op, "imageInfo");
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
-    if (allocationOptions?.pool instanceof BuddyPool) return this.tracked(allocationOptions.pool._createImage(imageInfo, allocationOptions, vmaFlags), "image");
-    let result = this.nativeCreateImage(h);
-    if (result !== 0) {
-      if (result === -2 && allocationOptions?.canMakeOtherLost === true) {
-        result = this.makeRoom("image", imageInfo, this.imageSize(imageInfo), allocationOptions, () => {
-          this.encodeImageInfo(imageInfo, op, "imageInfo");
-          encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
-          return this.nativeCreateImage(h);
-        });
-      }
-      if (result !== 0) throw vkErrorFor(result, "vmaCreateImage", allocationOptions?.name);
-    }
-    const image = handleCells.make(nvk.VkImage, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
-    const allocation = this.finish(result, "image", image, vmaFlags, allocationOptions, "vmaCreateImage");
-    return { image, allocation, allocationInfo: this.info(allocation) };
-  }
-
-  /**
-   * Checks an image description against the device (messages name `arg`) and writes it into the scratch
-   * (kIn0..), in the order native ReadImageCreateInfo reads it.
-   */
-  private encodeImageInfo(imageInfo: ImageInfo, op: string, arg: string, bind = true): void {
-    if (!isOptionsObject(imageInfo)) fail(op, arg, "must be an object", imageInfo, TypeError);
-    const imageType = imageInfo.imageType ?? 1;
-    const { format, extent, usage } = imageInfo;
-    if (!isOptionsObject(extent)) fail(op, `${arg}.extent`, "must be { width, height, depth? }", extent, TypeError);
-    const width = extent.width;
-    const height = extent.height;
-    const depth = extent.depth ?? 1;
-    const mipLevels = imageInfo.mipLevels ?? 1;
-    const arrayLayers = imageInfo.arrayLayers ?? 1;
-    const samples = imageInfo.samples ?? 1;
-    const tiling = imageInfo.tiling ?? 0;
-    const flags = imageInfo.flags ?? 0;
-    const initialLayout = imageInfo.initialLayout ?? 0;
-    const sharingMode = imageInfo.sharingMode ?? 0;
-    if (imageType !== 0 && imageType !== 1 && imageType !== 2) fail(op, `${arg}.imageType`, "must be 0 (1D), 1 (2D) or 2 (3D)", imageType);
-    if (!isKnownFormat(format)) fail(op, `${arg}.format`, "is not a known VkFormat (UNDEFINED is not allowed)", format);
-    if (!isPositiveInt(width) || width > 0xffffffff) fail(op, `${arg}.extent.width`, "must be a positive integer", width);
-    if (!isPositiveInt(height) || height > 0xffffffff) fail(op, `${arg}.extent.height`, "must be a positive integer", height);
-    if (!isPositiveInt(depth) || depth > 0xffffffff) fail(op, `${arg}.extent.depth`, "must be a positive integer", depth);
-    if (!isPositiveInt(mipLevels) || mipLevels > 32) fail(op, `${arg}.mipLevels`, "must be an integer in [1, 32]", mipLevels);
-    if (!isPositiveInt(arrayLayers) || arrayLayers > 0xffffffff) fail(op, `${arg}.arrayLayers`, "must be a positive integer", arrayLayers);
-    if (![1, 2, 4, 8, 16, 32, 64].includes(samples)) fail(op, `${arg}.samples`, "must be a VkSampleCountFlagBits value", samples);
-    if (tiling !== 0 && tiling !== 1) fail(op, `${arg}.tiling`, "must be 0 (optimal) or 1 (linear)", tiling);
-    if (!isUint32(usage) || usage === 0) fail(op, `${arg}.usage`, "must be non-zero VkImageUsageFlags", usage);
-    if (!isUint32(flags)) fail(op, `${arg}.flags`, "must be VkImageCreateFlags", flags);
-    this.flagPolicy.check(usage, "imageUsage", bind, op, `${arg}.usage`);
-    this.flagPolicy.check(flags, "imageCreate", bind, op, `${arg}.flags`);
-    if (initialLayout !== 0 && initialLayout !== 8) fail(op, `${arg}.initialLayout`, "must be 0 (UNDEFINED) or 8 (PREINITIALIZED)", initialLayout);
-    if (sharingMode !== 0) fail(op, `${arg}.sharingMode`, CONCURRENT_UNSUPPORTED, sharingMode);
-    if (imageType === 0 && (height !== 1 || depth !== 1)) fail(op, `${arg}.extent`, "of a 1D image must have height 1 and depth 1", extent);
-    if (imageType === 1 && depth !== 1) fail(op, `${arg}.extent.depth`, "of a 2D image must be 1", depth);
-    const maxMips = Math.floor(Math.log2(Math.max(width, height, depth))) + 1;
-    if (mipLevels > maxMips) fail(op, `${arg}.mipLevels`, `must be at most ${maxMips} for a ${width}x${height}x${depth} image`, mipLevels);
-
-    const support = this.imageFormatSupport(format, imageType, tiling, usage, flags);
-    if (support.result !== 0) {
-      fail(op, `${arg}.format`, `is not supported for this type, tiling and usage on ${this.deviceName} (${describeValue(support.result)})`, format);
-    }
-    const max = support.props;
-    if (width > max.maxExtent.width || height > max.maxExtent.height || depth > max.maxExtent.depth) {
-      fail(op, `${arg}.extent`, `exceeds the device's maximum ${max.maxExtent.width}x${max.maxExtent.height}x${max.maxExtent.depth} for this format`, extent);
-    }
-    if (mipLevels > max.maxMipLevels) fail(op, `${arg}.mipLevels`, `exceeds the device's maximum ${max.maxMipLevels}`, mipLevels);
-    if (arrayLayers > max.maxArrayLayers) fail(op, `${arg}.arrayLayers`, `exceeds the device's maximum ${max.maxArrayLayers}`, arrayLayers);
-    if ((max.sampleCounts & samples) === 0) fail(op, `${arg}.samples`, "is not supported for this format", samples);
-
-    scratch[0] = imageType;
-    scratch[1] = format;
-    scratch[2] = width;
-    scratch[3] = height;
-    scratch[4] = depth;
-    scratch[5] = mipLevels;
-    scratch[6] = arrayLayers;
-    scratch[7] = samples;
-    scratch[8] = tiling;
-    scratch[9] = usage;
-    scratch[10] = flags;
-    scratch[11] = initialLayout;
-    scratch[12] = sharingMode;
-  }
-
-  private imageFormatSupport(format: number, type: number, tiling: number, usage: number, flags: number) {
-    const key = `${format}:${type}:${tiling}:${usage}:${flags}`;
-    let entry = this.formatCache.get(key);
-    if (entry === undefined) {
-      const props = new nvk.VkImageFormatProperties();
-      const result = nvk.vkGetPhysicalDeviceImageFormatProperties(this.physicalDevice, format, type, tiling, usage, flags, props);
-      entry = { result, props };
-      this.formatCache.set(key, entry);
-    }
-    return entry;
+    const created = (allocationOptions?.pool ?? this._vma)._createImage(imageInfo, allocationOptions, vmaFlags);
+    knownHandles.remember(created.image, created.allocation);
+    return created;
   }
 
   /**
@@ -799,30 +294,9 @@ export class Allocator {
   allocateMemory(requirements: MemoryRequirements, allocationOptions?: AllocationOptions): Allocation {
     const op = "allocateMemory";
     const h = this.live(op);
-    if (!isOptionsObject(requirements)) fail(op, "requirements", "must be { size, alignment, memoryTypeBits }", requirements, TypeError);
-    const { size, alignment, memoryTypeBits } = requirements;
-    if (!isPositiveInt(size)) fail(op, "requirements.size", "must be a positive integer number of bytes", size);
-    if (size > this.maxAllocationSize) fail(op, "requirements.size", `is larger than any memory heap (largest ${formatBytes(this.maxAllocationSize)})`, size);
-    if (!isPositiveInt(alignment) || (alignment & (alignment - 1)) !== 0 || alignment > 2 ** 30) {
-      fail(op, "requirements.alignment", "must be a power of two", alignment);
-    }
-    if (!isUint32(memoryTypeBits) || memoryTypeBits === 0) fail(op, "requirements.memoryTypeBits", "must be a non-zero uint32 mask", memoryTypeBits);
+    this.descriptions.checkRequirements(requirements, op);
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this, true);
-    if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._allocateMemory(requirements, allocationOptions, vmaFlags, op);
-    scratch[0] = size;
-    scratch[1] = alignment;
-    scratch[2] = memoryTypeBits;
-    let result = this._native.allocateMemory(h);
-    if (result === -2 && allocationOptions?.canMakeOtherLost === true) {
-      result = this.makeRoom("memory", memoryTypeBits, size, allocationOptions, () => {
-        encodeAllocationOptions(allocationOptions, op, "allocationOptions", this, true);
-        scratch[0] = size;
-        scratch[1] = alignment;
-        scratch[2] = memoryTypeBits;
-        return this._native.allocateMemory(h);
-      });
-    }
-    return this.finish(result, "memory", null, vmaFlags, allocationOptions, "vmaAllocateMemory");
+    return (allocationOptions?.pool ?? this._vma)._allocateMemory(requirements, allocationOptions, vmaFlags, op);
   }
 
   /**
@@ -847,21 +321,9 @@ export class Allocator {
   private allocateMemoryFor(resource: unknown, image: boolean, allocationOptions: AllocationOptions | undefined): Allocation {
     const op = image ? "allocateMemoryForImage" : "allocateMemoryForBuffer";
     const h = this.live(op);
-    const raw = this.checkRawResource(resource, op, image ? "image" : "buffer", image ? "VkImage" : "VkBuffer");
+    const raw = checkRawResource(this, resource, op, image ? "image" : "buffer", image ? "VkImage" : "VkBuffer");
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this, true);
-    if (allocationOptions?.pool instanceof BuddyPool) return allocationOptions.pool._allocateMemoryFor(resource as object, image, allocationOptions, vmaFlags, op);
-    const attempt = () => (image ? this._native.allocateMemoryForImage(h, raw) : this._native.allocateMemoryForBuffer(h, raw));
-    let result = attempt();
-    if (result === -2 && allocationOptions?.canMakeOtherLost === true) {
-      const requirements = new nvk.VkMemoryRequirements();
-      if (image) nvk.vkGetImageMemoryRequirements(this.device, resource, requirements);
-      else nvk.vkGetBufferMemoryRequirements(this.device, resource, requirements);
-      result = this.makeRoom("memory", requirements.memoryTypeBits, Number(requirements.size), allocationOptions, () => {
-        encodeAllocationOptions(allocationOptions, op, "allocationOptions", this, true);
-        return attempt();
-      });
-    }
-    return this.finish(result, "memory", null, vmaFlags, allocationOptions, image ? "vmaAllocateMemoryForImage" : "vmaAllocateMemoryForBuffer");
+    return (allocationOptions?.pool ?? this._vma)._allocateMemoryFor(resource as object, raw, image, allocationOptions, vmaFlags, op);
   }
 
   /**
@@ -890,17 +352,11 @@ export class Allocator {
     const arg = cls === "VkBuffer" ? "buffer" : "image";
     if (!isNvkHandle(resource, cls)) fail(op, arg, `must be an nvk ${cls}`, resource, TypeError);
     if (a.kind !== "memory" || a._resourceHandle !== 0n) fail(op, "allocation", "is already bound to a resource", a.label ?? "(unnamed)");
-    const raw = this.checkRawResource(resource, op, arg, cls);
+    const raw = checkRawResource(this, resource, op, arg, cls);
     if (!(Number.isSafeInteger(localOffset) && localOffset >= 0 && localOffset < a.size)) {
       fail(op, "localOffset", `must be an integer in [0, ${a.size})`, localOffset);
     }
-    if (a instanceof BuddyAllocation) {
-      (a.pool as BuddyPool)._bind(a, resource as object, localOffset, cls === "VkImage");
-    } else {
-      const r = cls === "VkBuffer" ? this._native.bindBufferMemory(h, raw, localOffset) : this._native.bindImageMemory(h, raw, localOffset);
-      check(r, cls === "VkBuffer" ? "vmaBindBufferMemory2" : "vmaBindImageMemory2", a.label);
-      a._resource = resource as object;
-    }
+    (a.pool ?? this._vma)._bind(a, resource as object, raw, localOffset, cls === "VkImage");
     a._resourceKey = handleKeyOfRaw(raw);
     knownHandles.track(a._resourceKey, a);
   }
@@ -965,18 +421,9 @@ export class Allocator {
   }
 
   private free(allocation: Allocation): void {
-    if (allocation._domain !== null) this.unlinkLostable(allocation);
+    if (allocation._domain !== null) this.lost.unlink(allocation);
     if (allocation._resourceKey !== 0) knownHandles.untrack(allocation._resourceKey, allocation);
-    if (allocation instanceof BuddyAllocation) return (allocation.pool as BuddyPool)._free(allocation);
-    const h = allocation._handle;
-    const created = allocation.kind !== "memory" ? allocation._resource : null;
-    allocation._release();
-    if (this.stacks !== null) this.stacks.delete(h);
-    this.leakWatch.forget(h);
-    this.nativeFree(h);
-    // The buffer/image object vkmem made now names a destroyed object: it becomes a null handle and its
-    // cell serves the next one (HandleCellPool).
-    if (created !== null) handleCells.recycle(created);
+    (allocation.pool ?? this._vma)._free(allocation);
   }
 
   /**
@@ -1005,13 +452,13 @@ export class Allocator {
     const h = this.live("setCurrentFrameIndex");
     if (!isUint32(frameIndex)) fail("setCurrentFrameIndex", "frameIndex", "must be an integer in [0, 2^32)", frameIndex);
     this._native.setCurrentFrameIndex(h, frameIndex);
-    this.frameIndex = frameIndex;
+    this.lost.frameIndex = frameIndex;
   }
 
   /** The frame index last given to {@link setCurrentFrameIndex} (0 before the first). */
   get currentFrameIndex(): number {
     this.live("currentFrameIndex");
-    return this.frameIndex;
+    return this.lost.frameIndex;
   }
 
   /**
@@ -1022,18 +469,7 @@ export class Allocator {
    */
   touch(allocation: Allocation): boolean {
     if (!(allocation instanceof Allocation) || allocation.allocator !== this) this.checkAllocation(allocation, "touch");
-    const d = allocation._domain;
-    if (d === null) {
-      if (allocation._lostFrame >= 0 && !allocation.destroyed) return false;
-      allocation._live("touch");
-      return true;
-    }
-    allocation._lastUse = this.frameIndex;
-    if (d.tail !== allocation) {
-      d.unlink(allocation);
-      d.push(allocation);
-    }
-    return true;
+    return this.lost.touch(allocation);
   }
 
   /**
@@ -1058,13 +494,7 @@ export class Allocator {
     if (pool.allocator !== this) fail(op, "pool", "belongs to another allocator", pool.label ?? "(unnamed pool)", TypeError);
     pool._live(op);
     const domain = pool._lostDomain;
-    if (domain === null) return 0;
-    let made = 0;
-    for (let v = domain.victim(this.frameIndex); v !== null; v = domain.victim(this.frameIndex)) {
-      this.makeLost(v, domain);
-      made++;
-    }
-    return made;
+    return domain === null ? 0 : this.lost.makeAllLost(domain);
   }
 
   /**
@@ -1073,123 +503,7 @@ export class Allocator {
    */
   getLostAllocationStatistics(): AllocatorLostStatistics {
     this.live("getLostAllocationStatistics");
-    const memoryType = this.typeDomains.map((d) => d.statistics());
-    const total: LostAllocationStatistics = { canBecomeLostCount: 0, canBecomeLostBytes: 0, lostAllocationCount: 0, lostBytes: 0 };
-    const add = (s: LostAllocationStatistics) => {
-      total.canBecomeLostCount += s.canBecomeLostCount;
-      total.canBecomeLostBytes += s.canBecomeLostBytes;
-      total.lostAllocationCount += s.lostAllocationCount;
-      total.lostBytes += s.lostBytes;
-    };
-    memoryType.forEach(add);
-    for (const p of this.pools) if (p._lostDomain !== null) add(p._lostDomain.statistics());
-    return { ...total, frameIndex: this.frameIndex, frameInUseCount: this.frameInUseCount, memoryType };
-  }
-
-  private unlinkLostable(allocation: Allocation): void {
-    const d = allocation._domain!;
-    d.unlink(allocation);
-    d.count--;
-    d.bytes -= allocation._size;
-    allocation._domain = null;
-  }
-
-  /** Makes `victim` lost: out of its domain, the owner's onLost, then its resource and memory freed. */
-  private makeLost(victim: Allocation, domain: LostDomain): void {
-    this.unlinkLostable(victim);
-    domain.lostCount++;
-    domain.lostBytes += victim._size;
-    victim._lostFrame = this.frameIndex;
-    const onLost = victim.onLost;
-    if (onLost !== null) {
-      try {
-        onLost(victim);
-      } catch (error) {
-        process.emitWarning(
-          `onLost of allocation${victim.label ? ` '${victim.label}'` : ""} threw (the allocation is lost all the same): ${error instanceof Error ? error.message : String(error)}`,
-          "VkmemLostCallbackWarning",
-        );
-      }
-    }
-    if (victim._handle !== 0 && !victim.destroyed) this.free(victim);
-  }
-
-  /**
-   * An allocation with canMakeOtherLost did not fit: makes lost the coldest allocations of its domain that are not
-   * in use and retries `attempt` once the bytes freed since the last try reach `needed`, then after each further
-   * one. Returns the last attempt's result (-2 when nothing more could be taken). `target` is the buffer or image
-   * description, or for raw memory the acceptable memory type bits.
-   */
-  private makeRoom(kind: "buffer" | "image" | "memory", target: BufferInfo | ImageInfo | number, needed: number, options: AllocationOptions, attempt: () => number): number {
-    const domain = this.domainFor(kind, target, options);
-    if (domain === null) return -2;
-    let freed = 0;
-    let sinceTry = 0;
-    let tried = false;
-    for (;;) {
-      const victim = domain.victim(this.frameIndex);
-      if (victim === null) return sinceTry > 0 ? attempt() : -2;
-      freed += victim._size;
-      sinceTry += victim._size;
-      this.makeLost(victim, domain);
-      if (freed >= needed || tried) {
-        tried = true;
-        sinceTry = 0;
-        const result = attempt();
-        if (result !== -2) return result;
-      }
-    }
-  }
-
-  /** The domain a failed allocation competes in: its pool's, or that of the memory type VMA would choose first. */
-  private domainFor(kind: "buffer" | "image" | "memory", target: BufferInfo | ImageInfo | number, options: AllocationOptions): LostDomain | null {
-    const pool = options.pool;
-    if (pool !== undefined) return pool._lostDomain;
-    if (kind !== "memory") {
-      try {
-        const type = this.findMemoryTypeIndexFor(kind, target as BufferInfo | ImageInfo, options, "makeRoom", "info", "options");
-        return this.typeDomains[type];
-      } catch {
-        return null;
-      }
-    }
-    // Raw memory: the first acceptable memory type with the required flags and something to take.
-    const bits = (target as number) & (options.memoryTypeBits || 0xffffffff);
-    const required = options.requiredFlags ?? 0;
-    for (let i = 0; i < this.memoryTypes.length; i++) {
-      if ((bits & (1 << i)) === 0 || (this.memoryTypes[i].propertyFlags & required) !== required) continue;
-      if (this.typeDomains[i].victim(this.frameIndex) !== null) return this.typeDomains[i];
-    }
-    return null;
-  }
-
-  /** The memory an image of this description needs (vkGetImageMemoryRequirements on a probe image, cached). */
-  private imageSize(info: ImageInfo): number {
-    const key = `${info.imageType ?? 1}:${info.format}:${info.extent.width}:${info.extent.height}:${info.extent.depth ?? 1}:${info.mipLevels ?? 1}:${info.arrayLayers ?? 1}:${info.samples ?? 1}:${info.tiling ?? 0}:${info.usage}:${info.flags ?? 0}`;
-    let size = this.imageSizeCache.get(key);
-    if (size === undefined) {
-      const image = new nvk.VkImage();
-      const createInfo = new nvk.VkImageCreateInfo({
-        imageType: info.imageType ?? 1,
-        format: info.format,
-        extent: new nvk.VkExtent3D({ width: info.extent.width, height: info.extent.height, depth: info.extent.depth ?? 1 }),
-        mipLevels: info.mipLevels ?? 1,
-        arrayLayers: info.arrayLayers ?? 1,
-        samples: info.samples ?? 1,
-        tiling: info.tiling ?? 0,
-        usage: info.usage,
-        flags: info.flags ?? 0,
-        sharingMode: 0,
-        initialLayout: info.initialLayout ?? 0,
-      });
-      if (nvk.vkCreateImage(this.device, createInfo, null, image) !== 0) return 0;
-      const requirements = new nvk.VkMemoryRequirements();
-      nvk.vkGetImageMemoryRequirements(this.device, image, requirements);
-      nvk.vkDestroyImage(this.device, image, null);
-      size = Number(requirements.size);
-      this.imageSizeCache.set(key, size);
-    }
-    return size;
+    return this.lost.statistics(this.pools);
   }
 
   /** Per-heap usage and budget (vmaGetHeapBudgets). */
@@ -1232,7 +546,7 @@ export class Allocator {
     if (usage >= MemoryUsage.Auto) {
       fail(op, "allocationOptions.usage", "cannot be an Auto usage without a buffer or image description (see findMemoryTypeIndexForBufferInfo)", usage);
     }
-    this.refusePool(allocationOptions, op, "allocationOptions");
+    refusePool(allocationOptions, op, "allocationOptions");
     encodeAllocationOptions({ ...allocationOptions, usage }, op, "allocationOptions", this);
     scratch[0] = memoryTypeBits;
     const r = this._native.findMemoryTypeIndex(h);
@@ -1268,19 +582,13 @@ export class Allocator {
   ): number {
     const h = this.live(op);
     // A query: the description may have bits VMA could not bind (sparse, DISJOINT) as long as the device allows them.
-    if (kind === "buffer") this.encodeBufferInfo(info as BufferInfo, op, infoArg, false);
-    else this.encodeImageInfo(info as ImageInfo, op, infoArg, false);
-    this.refusePool(allocationOptions, op, optionsArg);
+    if (kind === "buffer") this.descriptions.encodeBuffer(info as BufferInfo, op, infoArg, false);
+    else this.descriptions.encodeImage(info as ImageInfo, op, infoArg, false);
+    refusePool(allocationOptions, op, optionsArg);
     encodeAllocationOptions(allocationOptions, op, optionsArg, this);
     const r = kind === "buffer" ? this._native.findMemoryTypeIndexForBufferInfo(h) : this._native.findMemoryTypeIndexForImageInfo(h);
     if (r < 0) throw vkErrorFor(r, kind === "buffer" ? "vmaFindMemoryTypeIndexForBufferInfo" : "vmaFindMemoryTypeIndexForImageInfo");
     return r;
-  }
-
-  private refusePool(options: AllocationOptions | undefined, op: string, arg: string): void {
-    if (options !== null && typeof options === "object" && options.pool !== undefined) {
-      fail(op, `${arg}.pool`, "has no place here: a pool has one memory type (pool.memoryTypeIndex)", options.pool.label ?? "(unnamed pool)", TypeError);
-    }
   }
 
   /**
@@ -1300,26 +608,9 @@ export class Allocator {
   createPool(target: PoolTarget, options?: PoolOptions): Pool {
     const op = "createPool";
     this.live(op);
-    if (!isOptionsObject(target)) {
-      fail(op, "target", "must be { memoryTypeIndex } or { forBuffer, allocation? } or { forImage, allocation? }", target, TypeError);
-    }
-    const t = target as Partial<{ memoryTypeIndex: number; forBuffer: BufferInfo; forImage: ImageInfo; allocation: AllocationOptions }>;
-    const given = (["memoryTypeIndex", "forBuffer", "forImage"] as const).filter((k) => t[k] !== undefined);
-    if (given.length !== 1) {
-      fail(op, "target", "must have exactly one of memoryTypeIndex, forBuffer, forImage", target, TypeError);
-    }
-    let memoryTypeIndex: number;
-    if (t.memoryTypeIndex !== undefined) {
-      memoryTypeIndex = t.memoryTypeIndex;
-      if (!(Number.isInteger(memoryTypeIndex) && memoryTypeIndex >= 0 && memoryTypeIndex < this.memoryTypes.length)) {
-        fail(op, "target.memoryTypeIndex", `must be an integer in [0, ${this.memoryTypes.length})`, memoryTypeIndex);
-      }
-      if (t.allocation !== undefined) fail(op, "target.allocation", "is only used with forBuffer or forImage", t.allocation, TypeError);
-    } else if (t.forBuffer !== undefined) {
-      memoryTypeIndex = this.findMemoryTypeIndexFor("buffer", t.forBuffer, t.allocation, op, "target.forBuffer", "target.allocation");
-    } else {
-      memoryTypeIndex = this.findMemoryTypeIndexFor("image", t.forImage!, t.allocation, op, "target.forImage", "target.allocation");
-    }
+    const memoryTypeIndex = resolvePoolTarget(target, this.memoryTypes.length, op, (kind, info, allocation, arg) =>
+      this.findMemoryTypeIndexFor(kind, info, allocation, op, arg, "target.allocation"),
+    );
     const pool = options?.algorithm === "buddy" ? new BuddyPool(this, memoryTypeIndex, options, op) : new Pool(this, memoryTypeIndex, options, op);
     this.pools.add(pool);
     return pool;
@@ -1337,30 +628,7 @@ export class Allocator {
    * `onLeaks` or emits one process warning; `what` names who was destroyed ("Allocator 'x'", "Pool 'y'").
    */
   _reportLeaks(what: string, leaks: NativeLeak[], messages: string[]): LeakReport[] {
-    const reports: LeakReport[] = leaks.map((l: NativeLeak) => {
-      const r: LeakReport = { name: l.name, size: l.size, memoryType: l.memoryType, kind: l.kind };
-      if (l.pool !== null) r.pool = l.pool;
-      const stack = this.stacks?.get(l.handle);
-      if (stack !== undefined) r.stack = stack;
-      this.stacks?.delete(l.handle);
-      return r;
-    });
-    if (reports.length > 0 || messages.length > 0) {
-      if (this.onLeaks !== undefined) this.onLeaks(reports);
-      else {
-        const lines = reports.map(
-          (r) =>
-            `  ${r.kind} ${r.name === null ? "(unnamed)" : `'${r.name}'`}: ${formatBytes(r.size)} in memory type ${r.memoryType}` +
-            (r.pool !== undefined ? ` (pool ${r.pool === "" ? "(unnamed)" : `'${r.pool}'`})` : ""),
-        );
-        process.emitWarning(
-          `${what} destroyed with ${reports.length} live allocation(s); freed them:\n${lines.join("\n")}` +
-            (messages.length > 0 ? `\n${messages.join("\n")}` : ""),
-          "VkmemLeakWarning",
-        );
-      }
-    }
-    return reports;
+    return reportLeaks(what, leaks, messages, this.stacks, this.onLeaks);
   }
 
   /**
@@ -1400,30 +668,32 @@ export class Allocator {
     // Its dependents first, in the order of engine/lifetime.ts: frame managers (they free through it), then pools.
     const cascade = cascadeReport();
     this._dependents.destroyAll(cause, cascade);
-    // Buddy pools are built over this allocator's allocations: they go first, while it is alive.
-    const buddyLeaks: NativeLeak[] = [];
-    for (const p of this.pools) {
-      if (!(p instanceof BuddyPool)) continue;
+    // Pools built over this allocator's allocations (buddy pools) go first, while it is alive.
+    const poolLeaks: NativeLeak[] = [];
+    for (const pool of this.pools) {
+      const p: PoolBackend & Pool = pool; // every pool is a PoolBackend (pool-backend.ts)
+      const leaks = p._destroyBeforeAllocator(cause);
+      if (leaks === null) continue;
       cascade.names.push(p._lifetimeName);
-      buddyLeaks.push(...p._destroyWithAllocator(cause));
+      poolLeaks.push(...leaks);
     }
     for (const a of this.mapped) a._release();
     this.mapped.clear();
     for (const p of this.pools) {
-      if (!(p instanceof BuddyPool)) cascade.names.push(p._lifetimeName);
+      if (!p.destroyed) cascade.names.push(p._lifetimeName);
       p._lostDomain?.clear();
       p._release(cause);
     }
     this.pools.clear();
-    for (const d of this.typeDomains) d.clear();
+    this.lost.clear();
     this._handle = 0;
     this.deviceDependents?.delete(this);
     unwatch(this);
     reportCascade(this._lifetimeName, cascade);
     knownHandles.forget(this);
-    liveAllocators.delete(this.liveRef);
+    unregisterAllocator(this.liveRef);
     const { leaks, messages } = this._native.destroyAllocator(h);
-    const reports = this._reportLeaks(this._lifetimeName, [...buddyLeaks, ...leaks], messages);
+    const reports = this._reportLeaks(this._lifetimeName, [...poolLeaks, ...leaks], messages);
     this.stacks?.clear();
     return reports;
   }

@@ -31,56 +31,15 @@
  * doubling; the hot paths create no object and call no function.
  * @module
  */
-import type { NativeDetailedStatistics } from "../native.js";
+import { ceilLog2, copyF64, copyI32, copyU8, floorLog2, HANDLE_INDEX_LIMIT, MAX_GENERATION } from "./node-table.js";
+import type { OffsetAllocator, OffsetLeak, OffsetStatistics } from "./offset-allocator.js";
+import { allocationJson, detailsJson, freeRangeJson, statsJson } from "./virtual-block-json.js";
 
 const TYPE_UNUSED = 0;
 const TYPE_FREE = 1;
 const TYPE_SPLIT = 2;
 const TYPE_ALLOCATION = 3;
 const NONE = -1;
-/** Handles are generation * 2^24 + index (as native/addon.h's EncodeHandle). */
-export const HANDLE_INDEX_LIMIT = 16777216;
-/** Generations run in [1, 2^28]: handles stay below 2^53. */
-export const MAX_GENERATION = 268435455;
-
-/**
- * The index a handle names in a table whose live entries have a non-zero generation in `gen`, or -1. ToInt32
- * keeps the low 24 bits of any integer below 2^53 exactly; anything else (NaN, a fraction, a negative or too
- * large number, a stale generation) fails the equality with the one handle the entry has. Used by the linear
- * and TLSF allocators (the buddy's check also looks at the node type).
- */
-export function liveIndex(handle: number, high: number, gen: Int32Array): number {
-  const i = handle & 0xffffff;
-  if (i === 0 || i >= high) return -1;
-  const g = gen[i];
-  return g !== 0 && g * HANDLE_INDEX_LIMIT + i === handle ? i : -1;
-}
-
-/** ceil(log2(v)) for an integer v >= 1 below 2^53. */
-export function ceilLog2(v: number): number {
-  if (v <= 1) return 0;
-  if (v <= 0x80000000) return 32 - Math.clz32(v - 1);
-  let k = Math.ceil(Math.log2(v));
-  if (2 ** k < v) k++;
-  while (k > 0 && 2 ** (k - 1) >= v) k--;
-  return k;
-}
-
-/** floor(log2(v)) for an integer v >= 1 below 2^53. */
-export function floorLog2(v: number): number {
-  if (v < 0x100000000) return 31 - Math.clz32(v);
-  let k = Math.floor(Math.log2(v));
-  if (2 ** k > v) k--;
-  while (2 ** (k + 1) <= v) k++;
-  return k;
-}
-
-/**
- * The figures every TS offset allocator (buddy, linear, TLSF) reports: VMA's VmaDetailedStatistics of its one
- * block (so no block count); minimums of empty sets are Infinity.
- */
-export type OffsetStatistics = Omit<NativeDetailedStatistics, "blockCount">;
-
 /** The figures of {@link BuddyAllocator.statistics}: {@link OffsetStatistics} plus the rounding waste. */
 export interface BuddyStatistics extends OffsetStatistics {
   internalWasteBytes: number;
@@ -90,7 +49,7 @@ export interface BuddyStatistics extends OffsetStatistics {
  * A buddy allocator over `[0, size)`. Made by VirtualBlock (which checks the arguments: size >= 1, minNodeSize a
  * power of two no larger than size); dropped with it.
  */
-export class BuddyAllocator {
+export class BuddyAllocator implements OffsetAllocator {
   readonly size: number;
   readonly usable: number;
   readonly minNodeSize: number;
@@ -130,6 +89,8 @@ export class BuddyAllocator {
   allocationCount = 0;
   allocationBytes = 0;
   wasteBytes = 0;
+  /** No upper-address allocations in a buddy. */
+  readonly offersUpperAddress = false;
   /** The handle made by the last successful {@link allocate}. */
   lastHandle = 0;
 
@@ -221,9 +182,10 @@ export class BuddyAllocator {
 
   /**
    * Allocates a node for `size` bytes aligned to `alignment` (a power of two). Returns its offset, or -1 when
-   * nothing fits; the handle is {@link lastHandle}. `userData` is the integer for the JSON (0: none).
+   * nothing fits; the handle is {@link lastHandle}. `userData` is the integer for the JSON (0: none); `flags` (a
+   * strategy) are ignored.
    */
-  allocate(size: number, alignment: number, userData: number): number {
+  allocate(size: number, alignment: number, flags: number, userData: number): number {
     const usable = this.usable;
     if (size > usable || alignment > usable) return -1;
     let want = size < this.minNodeSize ? this.minNodeSize : size;
@@ -313,7 +275,7 @@ export class BuddyAllocator {
   }
 
   /** The node a handle names when it is a live allocation, else -1. */
-  nodeOf(handle: number): number {
+  entryOf(handle: number): number {
     // ToInt32 keeps the low 24 bits of any integer below 2^53 exactly; anything else (NaN, a fraction, a
     // string, a negative or too large number) fails the equality with the one handle the node has.
     const node = handle & 0xffffff;
@@ -367,7 +329,8 @@ export class BuddyAllocator {
     const pair = node >> 1;
     return (node & 1) === 0 ? this.pairOffset[pair] : this.pairOffset[pair] + this.levelSize[this.pairLevel[pair]];
   }
-  requestedSizeOf(node: number): number {
+  /** The size asked for (the node may be larger: the difference is waste). */
+  sizeOf(node: number): number {
     return this.requested[node];
   }
   userDataOf(node: number): number {
@@ -438,27 +401,46 @@ export class BuddyAllocator {
     if (this.size > this.usable) fn(this.usable, this.size - this.usable, -1);
   }
 
+  liveAllocations(): OffsetLeak[] {
+    const out: OffsetLeak[] = [];
+    this.forEachAllocation((node) => out.push({ offset: this.offsetOf(node), size: this.requested[node], userData: this.userData[node] }));
+    return out;
+  }
+
+  /** The JSON of a buddy block: VMA's shape plus Algorithm, UsableBytes, MinNodeSize and InternalWasteBytes in Details. */
+  statsString(detailed: boolean): string {
+    return buddyStatsString(this, detailed);
+  }
+
   /** Calls fn(node) for every live allocation, in node order. */
   forEachAllocation(fn: (node: number) => void): void {
     for (let i = 0; i < this.count; i++) if (this.type[i] === TYPE_ALLOCATION) fn(i);
   }
 }
 
-/** `a` copied into a new array of length `n` (the TS allocators' tables grow by these). */
-export function copyF64(a: Float64Array, n: number) {
-  const b = new Float64Array(n);
-  b.set(a);
-  return b;
-}
-/** As {@link copyF64}. */
-export function copyI32(a: Int32Array, n: number) {
-  const b = new Int32Array(n);
-  b.set(a);
-  return b;
-}
-/** As {@link copyF64}. */
-export function copyU8(a: Uint8Array, n: number) {
-  const b = new Uint8Array(n);
-  b.set(a);
-  return b;
+/** A buddy block's JSON: VMA's shape plus Algorithm, UsableBytes, MinNodeSize and InternalWasteBytes in Details. */
+function buddyStatsString(b: BuddyAllocator, detailed: boolean): string {
+  const s = b.statistics(true);
+  let out = statsJson(s, ",");
+  if (detailed) {
+    const subs: string[] = [];
+    b.forEachRange((offset, size, node) => {
+      subs.push(node < 0 ? freeRangeJson(offset, size) : allocationJson(offset, b.sizeOf(node), b.userDataOf(node)));
+    });
+    out += detailsJson(
+      [
+        `"TotalBytes": ${s.blockBytes}`,
+        `"UnusedBytes": ${s.blockBytes - s.allocationBytes - s.internalWasteBytes}`,
+        `"Allocations": ${s.allocationCount}`,
+        `"UnusedRanges": ${s.unusedRangeCount}`,
+        `"Algorithm": "Buddy"`,
+        `"UsableBytes": ${b.usable}`,
+        `"MinNodeSize": ${b.minNodeSize}`,
+        `"InternalWasteBytes": ${s.internalWasteBytes}`,
+      ],
+      subs,
+      ",",
+    );
+  }
+  return `${out}\n}`;
 }

@@ -65,15 +65,19 @@
  * @module
  */
 import { check, describeValue, vkErrorFor } from "../errors.js";
-import { native, scratch, scratchU64, Slot, type NativeDetailedStatistics, type NativeLeak, type NativeStatistics } from "../native.js";
+import { scratch, scratchU64, Slot, type NativeDetailedStatistics, type NativeLeak, type NativeStatistics } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
 import { rawHandle, wrapHandle, type NvkHandle } from "../vulkan/handles.js";
-import type { Allocator, BufferInfo, CreatedBuffer, CreatedImage, ImageInfo, LeakReport, MemoryRequirements } from "./allocator.js";
-import { Allocation, AllocationInfo, type AllocationKind, type MappedRange } from "./allocation.js";
+import type { BufferInfo, ImageInfo, LeakReport, MemoryRequirements } from "./types.js";
+import type { CreatedBuffer, CreatedImage } from "./pool-backend.js";
+import type { AllocationKind } from "./allocation.js";
+import { BuddyAllocation, BuddyBlock } from "./buddy-allocation.js";
 import { Pool, type PoolOptions } from "./pool.js";
 import { AllocationCreateFlags, MemoryUsage, type AllocationOptions } from "./usage.js";
 import { createVirtualBlock, type VirtualBlock } from "./virtual-block.js";
 import { unwatch } from "../lifetime.js";
+
+export { BuddyAllocation } from "./buddy-allocation.js";
 
 /** {@link BuddyPool.getStatistics}: the pool statistics every pool gives, plus the buddy's internal waste. */
 export interface BuddyPoolStatistics extends NativeStatistics {
@@ -104,244 +108,6 @@ function nextPowerOfTwo(v: number): number {
   return p;
 }
 
-/** One block: a dedicated VMA allocation of blockSize bytes and the buddy over it. */
-class BuddyBlock {
-  /** The block's own VMA allocation (offset 0 in its VkDeviceMemory). */
-  readonly memory: Allocation;
-  /** The buddy allocator of offsets in it. */
-  readonly buddy: VirtualBlock;
-  /** The VkDeviceMemory, as an nvk handle for binds, and its halves for AllocationInfo. */
-  readonly deviceMemory: NvkHandle;
-  readonly memoryLo: number;
-  readonly memoryHi: number;
-  /** Sub-allocations alive in it. */
-  liveCount = 0;
-  /** Sub-allocations holding a view: the block is mapped while this is > 0. */
-  mapUsers = 0;
-
-  constructor(memory: Allocation, buddy: VirtualBlock) {
-    this.memory = memory;
-    this.buddy = buddy;
-    const raw = memory.info.deviceMemoryHandle;
-    this.deviceMemory = wrapHandle(nvk.VkDeviceMemory, raw);
-    this.memoryLo = Number(raw & 0xffffffffn);
-    this.memoryHi = Number(raw >> 32n);
-  }
-
-  /** A view over [offset, offset + size) of the block, mapping the block if no view is out yet. */
-  view(offset: number, size: number): ArrayBuffer {
-    if (this.mapUsers === 0) this.memory.map(); // the block's own whole view stays inside its Allocation
-    this.mapUsers++;
-    try {
-      return this.memory.allocator._native.mappedRange(this.memory._handle, offset, size);
-    } catch (e) {
-      this.unview();
-      throw e;
-    }
-  }
-
-  /** One view fewer (already detached by the caller); the last one unmaps the block. */
-  unview(): void {
-    if (--this.mapUsers === 0) this.memory.unmap();
-  }
-}
-
-/**
- * An allocation in a {@link BuddyPool}: one buddy node of a block. It behaves as any {@link Allocation} (the same
- * getters, map/unmap, flush/invalidate, freed through the allocator), and adds {@link nodeSize}.
- * Made by the allocator's create calls with `{ pool: buddyPool }`; freed by destroyBuffer / destroyImage /
- * freeMemory, by the pool's destroy() or the allocator's.
- */
-export class BuddyAllocation extends Allocation {
-  /** @internal The block it lives in. */
-  readonly _block: BuddyBlock;
-  /** @internal Offset of its node in the block (= in the VkDeviceMemory). */
-  readonly _offset: number;
-  /** @internal Size of its node. */
-  readonly _nodeSize: number;
-  private bName: string | null;
-  private bUserData: unknown;
-  private bMapCount = 0;
-  private bView: ArrayBuffer | null = null;
-  private readonly bPersistent: boolean;
-
-  /** @internal Made by BuddyPool; `handle` is the node's handle in the block's buddy. */
-  constructor(
-    pool: BuddyPool,
-    kind: AllocationKind,
-    handle: number,
-    block: BuddyBlock,
-    offset: number,
-    size: number,
-    nodeSize: number,
-    resource: object | null,
-    persistent: boolean,
-    name: string | null,
-    userData: unknown,
-  ) {
-    super(pool.allocator, kind, handle, size, resource, false, name, userData, pool);
-    this._block = block;
-    this._offset = offset;
-    this._nodeSize = nodeSize;
-    this.bName = name;
-    this.bUserData = userData;
-    this.bPersistent = persistent;
-    if (persistent) this.bView = block.view(offset, size);
-  }
-
-  /** Size of the buddy node it occupies (a power of two >= size); the difference is internal waste. */
-  get nodeSize(): number {
-    this._live("nodeSize");
-    return this._nodeSize;
-  }
-
-  override get label(): string | undefined {
-    return this.bName ?? undefined;
-  }
-
-  override get info(): AllocationInfo {
-    this._live("info");
-    const b = this._block;
-    return new AllocationInfo(this.memoryType, this._offset, this.size, b.memoryLo, b.memoryHi, this.bView, this.bName, this.bUserData);
-  }
-
-  override get memoryType(): number {
-    this._live("memoryType");
-    return this.pool!.memoryTypeIndex;
-  }
-
-  override get offset(): number {
-    this._live("offset");
-    return this._offset;
-  }
-
-  /** Always false: a buddy allocation shares its block's VkDeviceMemory. */
-  override get dedicated(): boolean {
-    this._live("dedicated");
-    return false;
-  }
-
-  override get blockSize(): number {
-    this._live("blockSize");
-    return this.pool!.blockSize;
-  }
-
-  override get memoryProperties(): number {
-    this._live("memoryProperties");
-    return this.allocator.memoryTypes[this.pool!.memoryTypeIndex].propertyFlags;
-  }
-
-  override get name(): string | null {
-    this._live("name");
-    return this.bName;
-  }
-
-  override set name(value: string | null) {
-    this._live("name");
-    if (value !== null && typeof value !== "string") throw new TypeError(`Allocation.name must be a string or null, got ${describeValue(value)}`);
-    if (value !== null && value.includes("\0")) throw new RangeError(`Allocation.name must not contain NUL characters, got ${describeValue(value)}`);
-    this.bName = value;
-  }
-
-  override get userData(): unknown {
-    this._live("userData");
-    return this.bUserData;
-  }
-
-  override set userData(value: unknown) {
-    this._live("userData");
-    this.bUserData = value;
-  }
-
-  override get mapCount(): number {
-    this._live("mapCount");
-    return this.bMapCount;
-  }
-
-  override get persistentlyMapped(): boolean {
-    this._live("persistentlyMapped");
-    return this.bPersistent;
-  }
-
-  override get mappedData(): ArrayBuffer | null {
-    this._live("mappedData");
-    return this.bView;
-  }
-
-  /**
-   * Maps its bytes: the block is mapped once (vmaMapMemory) while any of its allocations holds a view; the
-   * ArrayBuffer covers exactly this allocation's `size` bytes and is the same object for every map.
-   * @throws VkError VK_ERROR_MEMORY_MAP_FAILED when the pool's memory type is not HOST_VISIBLE.
-   */
-  override map(): ArrayBuffer {
-    this._live("map");
-    if (this.bView === null) {
-      if ((this.memoryProperties & HOST_VISIBLE) === 0) {
-        throw vkErrorFor(-5, "vmaMapMemory", this.label, `memory type ${this.memoryType} is not HOST_VISIBLE`);
-      }
-      this.bView = this._block.view(this._offset, this._byteSize());
-    }
-    this.bMapCount++;
-    return this.bView;
-  }
-
-  /** Releases one map(); the last one detaches the ArrayBuffer (unless persistently mapped). */
-  override unmap(): void {
-    this._live("unmap");
-    if (this.bMapCount === 0) {
-      throw new Error(`Allocation${this.bName === null ? "" : ` '${this.bName}'`}.unmap(): it is not mapped (map count 0)`);
-    }
-    this.bMapCount--;
-    if (this.bMapCount === 0 && !this.bPersistent) this.dropView();
-  }
-
-  override flush(offset = 0, size?: number): MappedRange {
-    return this.flushOrInvalidateRange(true, offset, size);
-  }
-
-  override invalidate(offset = 0, size?: number): MappedRange {
-    return this.flushOrInvalidateRange(false, offset, size);
-  }
-
-  private flushOrInvalidateRange(flush: boolean, offset: number, size: number | undefined): MappedRange {
-    const op = flush ? "flush" : "invalidate";
-    this._live(op);
-    const total = this._byteSize();
-    if (!(typeof offset === "number" && Number.isSafeInteger(offset) && offset >= 0 && offset <= total)) {
-      throw new RangeError(`Allocation.${op}: offset must be an integer in [0, ${total}], got ${describeValue(offset)}`);
-    }
-    const length = size === undefined ? total - offset : size;
-    if (!(typeof length === "number" && Number.isSafeInteger(length) && length >= 0 && offset + length <= total)) {
-      throw new RangeError(`Allocation.${op}: size must be an integer with offset + size <= ${total} (offset ${offset}), got ${describeValue(size)}`);
-    }
-    // The block is a dedicated allocation at offset 0: its ranges are VkDeviceMemory ranges.
-    const memory = this._block.memory;
-    return flush ? memory.flush(this._offset + offset, length) : memory.invalidate(this._offset + offset, length);
-  }
-
-  /** @internal The size, without the liveness check (the base keeps its field private). */
-  _byteSize(): number {
-    return super.size;
-  }
-
-  private dropView(): void {
-    const view = this.bView;
-    if (view === null) return;
-    native.detach(view);
-    this.bView = null;
-    this._block.unview();
-  }
-
-  /** @internal The pool frees it: detach the view, mark freed. */
-  override _release(): void {
-    unwatch(this);
-    this.dropView();
-    this.bMapCount = 0;
-    this._handle = 0;
-    this._resource = null;
-  }
-}
-
 /**
  * A pool run by vkmem's buddy allocator: see the module documentation for how it works, when it beats TLSF and
  * what it costs. Made by `allocator.createPool(target, { algorithm: "buddy", blockSize, ... })`; destroyed by
@@ -362,8 +128,8 @@ export class BuddyPool extends Pool {
   // nvk structs cost ~0.6-0.9 us each to construct; the create path fills these in place instead.
 
   /** @internal Use {@link Allocator.createPool} with `algorithm: "buddy"`. */
-  constructor(allocator: Allocator, memoryTypeIndex: number, options: PoolOptions, op: string) {
-    super(allocator, memoryTypeIndex, options, op);
+  constructor(allocator: Pool["allocator"], memoryTypeIndex: number, options: PoolOptions, op: string) {
+    super(allocator, memoryTypeIndex, options, op, true);
     const { blockSize } = this;
     try {
       if (!isPowerOfTwo(blockSize)) fail(op, "options.blockSize", "must be a power of two for a buddy pool", options.blockSize);
@@ -386,7 +152,7 @@ export class BuddyPool extends Pool {
       for (let i = 0; i < this.minBlockCount; ++i) this.addBlock(op, false);
     } catch (e) {
       this.freeBlocks();
-      this._handle = 0;
+      this._alive = false;
       unwatch(this);
       throw e;
     }
@@ -464,7 +230,7 @@ export class BuddyPool extends Pool {
    * A second call does nothing and returns [].
    */
   override destroy(): LeakReport[] {
-    if (this._handle === 0) return [];
+    if (!this._alive) return [];
     unwatch(this);
     const leaks = this.teardown();
     this.allocator._forgetPool(this);
@@ -472,8 +238,8 @@ export class BuddyPool extends Pool {
   }
 
   /** @internal The allocator is being destroyed: tear down now (it is still alive) and hand it the leaks. */
-  _destroyWithAllocator(cause: string): NativeLeak[] {
-    if (this._handle === 0) return [];
+  override _destroyBeforeAllocator(cause: string): NativeLeak[] {
+    if (!this._alive) return [];
     unwatch(this);
     this._goneCause = cause;
     return this.teardown();
@@ -481,8 +247,8 @@ export class BuddyPool extends Pool {
 
   override _release(cause?: string): void {
     unwatch(this);
-    if (this._handle !== 0) this._goneCause = cause;
-    this._handle = 0;
+    if (this._alive) this._goneCause = cause;
+    this._alive = false;
   }
 
   private teardown(): NativeLeak[] {
@@ -496,7 +262,7 @@ export class BuddyPool extends Pool {
     this.live.clear();
     this.allocationCount = this.allocationBytes = this.wasteBytes = 0;
     this.freeBlocks();
-    this._handle = 0;
+    this._alive = false;
     return leaks;
   }
 
@@ -642,7 +408,7 @@ export class BuddyPool extends Pool {
   }
 
   /** @internal allocator.destroyBuffer / destroyImage / freeMemory of one of its allocations. */
-  _free(a: BuddyAllocation): void {
+  override _free(a: BuddyAllocation): void {
     if (!this.live.delete(a)) return;
     this.destroyCreatedResource(a);
     const block = a._block;
@@ -661,13 +427,13 @@ export class BuddyPool extends Pool {
    * (encodeBufferInfo), so one native call makes the buffer unbound and reports its requirements, and one more
    * binds it at the chosen node.
    */
-  _createBuffer(info: BufferInfo, options: AllocationOptions, flags: number): CreatedBuffer {
+  override _createBuffer(info: BufferInfo, options: AllocationOptions, flags: number): CreatedBuffer {
     const allocation = this.createResource("createBuffer", "buffer", options, flags);
     return { buffer: allocation._resource, allocation, allocationInfo: allocation.info };
   }
 
   /** @internal allocator.createImage with `{ pool: this }`: as {@link _createBuffer}, for an image. */
-  _createImage(info: ImageInfo, options: AllocationOptions, flags: number): CreatedImage {
+  override _createImage(info: ImageInfo, options: AllocationOptions, flags: number): CreatedImage {
     const allocation = this.createResource("createImage", "image", options, flags);
     return { image: allocation._resource, allocation, allocationInfo: allocation.info };
   }
@@ -694,13 +460,13 @@ export class BuddyPool extends Pool {
   }
 
   /** @internal allocator.allocateMemory with `{ pool: this }`: requirements and options are checked already. */
-  _allocateMemory(requirements: MemoryRequirements, options: AllocationOptions, flags: number, op: string): BuddyAllocation {
+  override _allocateMemory(requirements: MemoryRequirements, options: AllocationOptions, flags: number, op: string): BuddyAllocation {
     const alignment = Math.max(requirements.alignment, options.minAlignment ?? 1);
     return this.suballocate(op, "memory", requirements.size, alignment, requirements.memoryTypeBits, options, flags, null, null);
   }
 
   /** @internal allocator.allocateMemoryForBuffer / ForImage with `{ pool: this }`: the caller's resource's requirements. */
-  _allocateMemoryFor(resource: object, image: boolean, options: AllocationOptions, flags: number, op: string): BuddyAllocation {
+  override _allocateMemoryFor(resource: object, _raw: bigint, image: boolean, options: AllocationOptions, flags: number, op: string): BuddyAllocation {
     const req = new nvk.VkMemoryRequirements();
     if (image) nvk.vkGetImageMemoryRequirements(this.allocator.device, resource, req);
     else nvk.vkGetBufferMemoryRequirements(this.allocator.device, resource, req);
@@ -712,7 +478,7 @@ export class BuddyPool extends Pool {
    * @internal allocator.bindBufferMemory / bindImageMemory of one of its allocations (arguments checked): binds
    * at the node's offset + localOffset after checking the resource's requirements against the node.
    */
-  _bind(a: BuddyAllocation, resource: unknown, localOffset: number, image: boolean): void {
+  override _bind(a: BuddyAllocation, resource: object, _raw: bigint, localOffset: number, image: boolean): void {
     const op = image ? "bindImageMemory" : "bindBufferMemory";
     const device = this.allocator.device;
     const req = new nvk.VkMemoryRequirements();

@@ -27,8 +27,12 @@
  * names a live allocation. The hot paths create no object.
  * @module
  */
-import { copyF64, copyI32, HANDLE_INDEX_LIMIT, liveIndex, MAX_GENERATION, type OffsetStatistics } from "./buddy-allocator.js";
+import { copyF64, copyI32, HANDLE_INDEX_LIMIT, liveIndex, MAX_GENERATION } from "./node-table.js";
+import { UPPER_REFUSED, type OffsetAllocator, type OffsetLeak, type OffsetStatistics } from "./offset-allocator.js";
+import { allocationJson, detailsJson, freeRangeJson, statsJson } from "./virtual-block-json.js";
 
+/** VirtualAllocationCreateFlags.UPPER_ADDRESS. */
+const UPPER_ADDRESS = 0x40;
 const MODE_EMPTY = 0;
 const MODE_RING_BUFFER = 1;
 const MODE_DOUBLE_STACK = 2;
@@ -78,7 +82,7 @@ class Items {
 export type LinearStatistics = OffsetStatistics;
 
 /** VMA's linear algorithm over `[0, size)`. Made by VirtualBlock, which checks every argument first. */
-export class LinearAllocator {
+export class LinearAllocator implements OffsetAllocator {
   readonly size: number;
   private first = new Items(64);
   private second = new Items(16);
@@ -101,6 +105,10 @@ export class LinearAllocator {
   allocationBytes = 0;
   /** The handle made by the last successful {@link allocate}. */
   lastHandle = 0;
+  /** Linear allocations take what they ask: no waste. */
+  readonly wasteBytes = 0;
+  /** UPPER_ADDRESS makes the block a double stack. */
+  readonly offersUpperAddress = true;
 
   constructor(size: number) {
     this.size = size;
@@ -149,7 +157,7 @@ export class LinearAllocator {
   }
 
   /** The slot a handle names when it is a live allocation, else -1. */
-  slotOf(handle: number): number {
+  entryOf(handle: number): number {
     return liveIndex(handle, this.slotHigh, this.slotGen);
   }
 
@@ -170,11 +178,14 @@ export class LinearAllocator {
   }
 
   /**
-   * Allocates `size` bytes aligned to `alignment` (a power of two), from the top down when `upper`. Returns the
-   * offset or -1 when it does not fit; the handle is {@link lastHandle}. -2: the table of 2^24 - 1 live
-   * allocations is full. The caller refuses `upper` in ring-buffer mode beforehand.
+   * Allocates `size` bytes aligned to `alignment` (a power of two), from the top down when `flags` has
+   * UPPER_ADDRESS (0x40; strategies are ignored). Returns the offset or -1 when it does not fit; the handle is
+   * {@link lastHandle}. -2: the table of 2^24 - 1 live allocations is full. -3: UPPER_ADDRESS in ring-buffer mode
+   * (VMA asserts there), nothing changed.
    */
-  allocate(size: number, alignment: number, upper: boolean, userData: number): number {
+  allocate(size: number, alignment: number, flags: number, userData: number): number {
+    const upper = (flags & UPPER_ADDRESS) !== 0;
+    if (upper && this.mode === MODE_RING_BUFFER) return UPPER_REFUSED;
     const blockSize = this.size;
     if (size > blockSize) return -1;
     const first = this.first;
@@ -237,7 +248,7 @@ export class LinearAllocator {
 
   /** Frees the allocation a handle names. Returns false (and changes nothing) when it is not live. */
   free(handle: number): boolean {
-    const s = this.slotOf(handle);
+    const s = this.entryOf(handle);
     if (s < 0) return false;
     const offset = this.slotOffset[s];
     this.allocationCount--;
@@ -367,6 +378,17 @@ export class LinearAllocator {
     this.allocationBytes = 0;
   }
 
+  liveAllocations(): OffsetLeak[] {
+    const out: OffsetLeak[] = [];
+    this.forEachAllocation((offset, size, slot) => out.push({ offset, size, userData: this.slotUserData[slot] }));
+    return out;
+  }
+
+  /** A linear block's JSON, as VMA's VmaBlockMetadata_Linear::PrintDetailedMap writes it (exact figures). */
+  statsString(detailed: boolean): string {
+    return linearStatsString(this, detailed);
+  }
+
   /** Calls fn(offset, size, slot) for every live allocation in increasing offsets. */
   forEachAllocation(fn: (offset: number, size: number, slot: number) => void): void {
     const first = this.first;
@@ -434,4 +456,26 @@ function lowerBoundDescending(a: Float64Array, from: number, to: number, v: numb
     else hi = mid;
   }
   return lo;
+}
+
+/** A linear block's JSON, as VMA's VmaBlockMetadata_Linear::PrintDetailedMap writes it (exact figures). */
+function linearStatsString(l: LinearAllocator, detailed: boolean): string {
+  const s = l.statistics(true);
+  let out = statsJson(s, ", ");
+  if (detailed) {
+    const subs: string[] = [];
+    let end = 0;
+    l.forEachAllocation((offset, size, slot) => {
+      if (offset > end) subs.push(freeRangeJson(end, offset - end));
+      subs.push(allocationJson(offset, size, l.userDataOf(slot)));
+      end = offset + size;
+    });
+    if (l.size > end) subs.push(freeRangeJson(end, l.size - end));
+    out += detailsJson(
+      [`"TotalBytes": ${s.blockBytes}`, `"UnusedBytes": ${s.blockBytes - s.allocationBytes}`, `"Allocations": ${s.allocationCount}`, `"UnusedRanges": ${s.unusedRangeCount}`],
+      subs,
+      ", ",
+    );
+  }
+  return `${out}\n}`;
 }

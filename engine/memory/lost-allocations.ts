@@ -48,21 +48,22 @@
  *
  * Frame indices are plain numbers compared as such; the FrameManager wraps them below 2^32 - 1, which at 60 frames
  * per second takes over two years.
+ *
+ * The code: {@link LostDomain} (./lost-domain.ts) is one domain's list; {@link LostAllocations} is an allocator's part of the
+ * mechanism (its frame index, one domain per memory type of the default pools, eviction and making room, and the
+ * image sizes it measures with a throwaway vkCreateImage to know how many bytes an image needs). The allocator
+ * owns one, calls it from its create, free and touch paths, and gives it the two things it cannot know: how to
+ * free an allocation and which memory type VMA would choose.
  * @module
  */
+import { nvk } from "../vulkan/nvk.js";
 import type { Allocation } from "./allocation.js";
+import { LostDomain, type LostAllocationStatistics } from "./lost-domain.js";
+import type { AllocationOptions } from "./usage.js";
+import type { BufferInfo, ImageInfo, MemoryType } from "./types.js";
 
-/** Counters of lost-able allocations: of one domain, a pool, a memory type or the whole allocator. */
-export interface LostAllocationStatistics {
-  /** Lost-able allocations alive now (not lost, not freed). */
-  canBecomeLostCount: number;
-  /** Their bytes. */
-  canBecomeLostBytes: number;
-  /** Allocations made lost since creation. */
-  lostAllocationCount: number;
-  /** Their bytes. */
-  lostBytes: number;
-}
+export { LostDomain } from "./lost-domain.js";
+export type { LostAllocationStatistics } from "./lost-domain.js";
 
 /** {@link LostAllocationStatistics} of a whole allocator, with the frame bookkeeping and a per-memory-type split. */
 export interface AllocatorLostStatistics extends LostAllocationStatistics {
@@ -74,83 +75,219 @@ export interface AllocatorLostStatistics extends LostAllocationStatistics {
   memoryType: LostAllocationStatistics[];
 }
 
-/**
- * One competition domain: a memory type of the default pools, or one custom pool. Holds the lost-able allocations
- * as an intrusive list, coldest first (see the module comment).
- * @internal
- */
-export class LostDomain {
-  /** Least recently used. */
-  head: Allocation | null = null;
-  /** Most recently used. */
-  tail: Allocation | null = null;
-  count = 0;
-  bytes = 0;
-  lostCount = 0;
-  lostBytes = 0;
-  /** Frames after its last use during which an allocation of this domain cannot be made lost. */
-  frameInUseCount: number;
-
-  constructor(frameInUseCount: number) {
-    this.frameInUseCount = frameInUseCount;
-  }
-
-  /** Appends `a` at the tail (most recently used). */
-  push(a: Allocation): void {
-    a._lruPrev = this.tail;
-    a._lruNext = null;
-    if (this.tail === null) this.head = a;
-    else this.tail._lruNext = a;
-    this.tail = a;
-  }
-
-  /** Takes `a` out of the list. */
-  unlink(a: Allocation): void {
-    const prev = a._lruPrev;
-    const next = a._lruNext;
-    if (prev === null) this.head = next;
-    else prev._lruNext = next;
-    if (next === null) this.tail = prev;
-    else next._lruPrev = prev;
-    a._lruPrev = null;
-    a._lruNext = null;
-  }
-
-  /** The coldest allocation that may be made lost in frame `frame`, or null when the coldest is still in use. */
-  victim(frame: number): Allocation | null {
-    const a = this.head;
-    return a !== null && a._lastUse + this.frameInUseCount < frame ? a : null;
-  }
-
-  statistics(): LostAllocationStatistics {
-    return {
-      canBecomeLostCount: this.count,
-      canBecomeLostBytes: this.bytes,
-      lostAllocationCount: this.lostCount,
-      lostBytes: this.lostBytes,
-    };
-  }
-
-  /** Forgets every allocation (its pool or allocator is being destroyed and frees them natively). */
-  clear(): void {
-    for (let a = this.head; a !== null; ) {
-      const next: Allocation | null = a._lruNext;
-      a._lruPrev = null;
-      a._lruNext = null;
-      a._domain = null;
-      a = next;
-    }
-    this.head = null;
-    this.tail = null;
-    this.count = 0;
-    this.bytes = 0;
-  }
-}
-
 /** Checks a frameInUseCount option. @throws RangeError naming `where`. */
 export function checkFrameInUseCount(value: unknown, where: string): number {
   if (!(typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 1000)) {
     throw new RangeError(`${where} must be an integer in [0, 1000], got ${typeof value === "number" ? String(value) : typeof value}`);
   }
   return value;
+}
+
+/** What a custom pool holds of the mechanism: its domain (null before its first lost-able allocation) and count. */
+export interface LostDomainOwner {
+  _lostDomain: LostDomain<Allocation> | null;
+  readonly frameInUseCount: number | undefined;
+}
+
+/** The allocator calls given to {@link LostAllocations}: what only the allocator can do. */
+export interface LostAllocationsHost {
+  /** Frees a victim's resource and memory (the allocator's free path). */
+  free(allocation: Allocation): void;
+  /** The memory type VMA would choose for a buffer or image description; throws when none fits. */
+  memoryTypeFor(kind: "buffer" | "image", info: BufferInfo | ImageInfo, options: AllocationOptions): number;
+}
+
+/**
+ * An allocator's lost allocations: the frame index, the domains of its default pools, eviction. Made and dropped
+ * with its allocator (engine/memory/allocator.ts); custom pools keep their own domain (`pool._lostDomain`).
+ * @internal
+ */
+export class LostAllocations {
+  /** The frame given to setCurrentFrameIndex: what touch() records and eviction compares with. */
+  frameIndex = 0;
+  /** One domain per memory type of the default pools. */
+  readonly typeDomains: LostDomain<Allocation>[];
+  /** Bytes an image description needs, measured once per description (see {@link imageSize}). */
+  private readonly imageSizeCache = new Map<string, number>();
+
+  constructor(
+    /** The allocator's frameInUseCount (pools may set their own). */
+    readonly frameInUseCount: number,
+    private readonly memoryTypes: readonly MemoryType[],
+    /** The nvk VkDevice, for the throwaway images of {@link imageSize}. */
+    private readonly device: unknown,
+    private readonly host: LostAllocationsHost,
+  ) {
+    this.typeDomains = memoryTypes.map(() => new LostDomain<Allocation>(frameInUseCount));
+  }
+
+  /**
+   * A new lost-able allocation enters its domain as the most recently used: its pool's (made with the pool's first
+   * lost-able allocation), or that of the memory type it is in.
+   */
+  track(allocation: Allocation, pool: LostDomainOwner | undefined, memoryType: number): void {
+    const domain = pool !== undefined ? (pool._lostDomain ??= new LostDomain<Allocation>(pool.frameInUseCount ?? this.frameInUseCount)) : this.typeDomains[memoryType];
+    allocation._canBecomeLost = true;
+    allocation._domain = domain;
+    allocation._lastUse = this.frameIndex;
+    domain.push(allocation);
+    domain.count++;
+    domain.bytes += allocation._size;
+  }
+
+  /**
+   * `allocation` was used in the current frame: a tracked one moves to the most recently used end of its domain,
+   * O(1); another is only checked. Returns false when it is lost.
+   * @throws DestroyedResourceError once freed or released.
+   */
+  touch(allocation: Allocation): boolean {
+    const domain = allocation._domain;
+    if (domain === null) {
+      if (allocation._lostFrame >= 0 && !allocation.destroyed) return false;
+      allocation._live("touch");
+      return true;
+    }
+    allocation._lastUse = this.frameIndex;
+    if (domain.tail !== allocation) {
+      domain.unlink(allocation);
+      domain.push(allocation);
+    }
+    return true;
+  }
+
+  /** Takes a tracked allocation out of its domain (it is being freed or made lost). */
+  unlink(allocation: Allocation): void {
+    const d = allocation._domain!;
+    d.unlink(allocation);
+    d.count--;
+    d.bytes -= allocation._size;
+    allocation._domain = null;
+  }
+
+  /** Makes lost every allocation of `domain` no longer in use, coldest first; returns how many. */
+  makeAllLost(domain: LostDomain<Allocation>): number {
+    let made = 0;
+    for (let v = domain.victim(this.frameIndex); v !== null; v = domain.victim(this.frameIndex)) {
+      this.makeLost(v, domain);
+      made++;
+    }
+    return made;
+  }
+
+  /** The counters of the default pools per memory type, and the total with `pools`' domains added. */
+  statistics(pools: Iterable<LostDomainOwner>): AllocatorLostStatistics {
+    const memoryType = this.typeDomains.map((d) => d.statistics());
+    const total: LostAllocationStatistics = { canBecomeLostCount: 0, canBecomeLostBytes: 0, lostAllocationCount: 0, lostBytes: 0 };
+    const add = (s: LostAllocationStatistics) => {
+      total.canBecomeLostCount += s.canBecomeLostCount;
+      total.canBecomeLostBytes += s.canBecomeLostBytes;
+      total.lostAllocationCount += s.lostAllocationCount;
+      total.lostBytes += s.lostBytes;
+    };
+    memoryType.forEach(add);
+    for (const p of pools) if (p._lostDomain !== null) add(p._lostDomain.statistics());
+    return { ...total, frameIndex: this.frameIndex, frameInUseCount: this.frameInUseCount, memoryType };
+  }
+
+  /** Forgets every tracked allocation of the default pools (the allocator is being destroyed). */
+  clear(): void {
+    for (const d of this.typeDomains) d.clear();
+  }
+
+  /** Makes `victim` lost: out of its domain, the owner's onLost, then its resource and memory freed. */
+  private makeLost(victim: Allocation, domain: LostDomain<Allocation>): void {
+    this.unlink(victim);
+    domain.lostCount++;
+    domain.lostBytes += victim._size;
+    victim._lostFrame = this.frameIndex;
+    const onLost = victim.onLost;
+    if (onLost !== null) {
+      try {
+        onLost(victim);
+      } catch (error) {
+        process.emitWarning(
+          `onLost of allocation${victim.label ? ` '${victim.label}'` : ""} threw (the allocation is lost all the same): ${error instanceof Error ? error.message : String(error)}`,
+          "VkmemLostCallbackWarning",
+        );
+      }
+    }
+    if (victim._handle !== 0 && !victim.destroyed) this.host.free(victim);
+  }
+
+  /**
+   * An allocation with canMakeOtherLost did not fit: makes lost the coldest allocations of its domain that are not
+   * in use and retries `attempt` once the bytes freed since the last try reach `needed`, then after each further
+   * one. Returns the last attempt's result (-2 when nothing more could be taken). `target` is the buffer or image
+   * description, or for raw memory the acceptable memory type bits.
+   */
+  makeRoom(kind: "buffer" | "image" | "memory", target: BufferInfo | ImageInfo | number, needed: number, options: AllocationOptions, attempt: () => number): number {
+    const domain = this.domainFor(kind, target, options);
+    if (domain === null) return -2;
+    let freed = 0;
+    let sinceTry = 0;
+    let tried = false;
+    for (;;) {
+      const victim = domain.victim(this.frameIndex);
+      if (victim === null) return sinceTry > 0 ? attempt() : -2;
+      freed += victim._size;
+      sinceTry += victim._size;
+      this.makeLost(victim, domain);
+      if (freed >= needed || tried) {
+        tried = true;
+        sinceTry = 0;
+        const result = attempt();
+        if (result !== -2) return result;
+      }
+    }
+  }
+
+  /** The domain a failed allocation competes in: its pool's, or that of the memory type VMA would choose first. */
+  private domainFor(kind: "buffer" | "image" | "memory", target: BufferInfo | ImageInfo | number, options: AllocationOptions): LostDomain<Allocation> | null {
+    const pool = options.pool;
+    if (pool !== undefined) return pool._lostDomain;
+    if (kind !== "memory") {
+      try {
+        return this.typeDomains[this.host.memoryTypeFor(kind, target as BufferInfo | ImageInfo, options)];
+      } catch {
+        return null;
+      }
+    }
+    // Raw memory: the first acceptable memory type with the required flags and something to take.
+    const bits = (target as number) & (options.memoryTypeBits || 0xffffffff);
+    const required = options.requiredFlags ?? 0;
+    for (let i = 0; i < this.memoryTypes.length; i++) {
+      if ((bits & (1 << i)) === 0 || (this.memoryTypes[i].propertyFlags & required) !== required) continue;
+      if (this.typeDomains[i].victim(this.frameIndex) !== null) return this.typeDomains[i];
+    }
+    return null;
+  }
+
+  /** The memory an image of this description needs (vkGetImageMemoryRequirements on a probe image, cached). */
+  imageSize(info: ImageInfo): number {
+    const key = `${info.imageType ?? 1}:${info.format}:${info.extent.width}:${info.extent.height}:${info.extent.depth ?? 1}:${info.mipLevels ?? 1}:${info.arrayLayers ?? 1}:${info.samples ?? 1}:${info.tiling ?? 0}:${info.usage}:${info.flags ?? 0}`;
+    let size = this.imageSizeCache.get(key);
+    if (size === undefined) {
+      const image = new nvk.VkImage();
+      const createInfo = new nvk.VkImageCreateInfo({
+        imageType: info.imageType ?? 1,
+        format: info.format,
+        extent: new nvk.VkExtent3D({ width: info.extent.width, height: info.extent.height, depth: info.extent.depth ?? 1 }),
+        mipLevels: info.mipLevels ?? 1,
+        arrayLayers: info.arrayLayers ?? 1,
+        samples: info.samples ?? 1,
+        tiling: info.tiling ?? 0,
+        usage: info.usage,
+        flags: info.flags ?? 0,
+        sharingMode: 0,
+        initialLayout: info.initialLayout ?? 0,
+      });
+      if (nvk.vkCreateImage(this.device, createInfo, null, image) !== 0) return 0;
+      const requirements = new nvk.VkMemoryRequirements();
+      nvk.vkGetImageMemoryRequirements(this.device, image, requirements);
+      nvk.vkDestroyImage(this.device, image, null);
+      size = Number(requirements.size);
+      this.imageSizeCache.set(key, size);
+    }
+    return size;
+  }
 }

@@ -24,17 +24,40 @@
  * - `"buddy"`: vkmem's own buddy allocator (VMA 3 dropped VMA's), power-of-two nodes split and merged, run
  *   over whole VMA blocks: a {@link BuddyPool} (engine/memory/buddy-pool.ts, where its documentation says
  *   when it beats TLSF and what it costs). It needs a power-of-two `blockSize`; `minNodeSize` is for it only.
+ *
+ * A Pool is a PoolBackend (./pool-backend.ts; structurally, the interface being internal): the allocator creates, binds and frees through the pool an
+ * allocation names, never asking which kind it is. A VMA pool's allocation half is its allocator's VmaMemory (the
+ * VmaPool travels in the encoded options); its statistics and destroy are its VmaPool's. A BuddyPool overrides all.
  * @module
  */
 import { DestroyedResourceError, describeValue, vkErrorFor } from "../errors.js";
 import { isOptionsObject } from "../checks.js";
-import type { NativeDetailedStatistics, NativeStatistics } from "../native.js";
+import type { NativeDetailedStatistics, NativeLeak, NativeStatistics } from "../native.js";
 import { checkCorruptionReport, type CorruptionReport } from "./corruption.js";
-import type { Allocator, BufferInfo, ImageInfo, LeakReport } from "./allocator.js";
-import type { AllocationOptions } from "./usage.js";
-import type { BuddyPool } from "./buddy-pool.js";
-import { checkFrameInUseCount, type LostAllocationStatistics, type LostDomain } from "./lost-allocations.js";
+import type { Allocation } from "./allocation.js";
+import { poolObjects, type AllocationOptions } from "./usage.js";
+import type { LostDomain } from "./lost-domain.js";
+import type { BufferInfo, ImageInfo, LeakReport, MemoryRequirements } from "./types.js";
+import type { CreatedBuffer, CreatedImage } from "./pool-backend.js";
+import { checkFrameInUseCount, type LostAllocationStatistics } from "./lost-allocations.js";
 import { creationStack, lifetimeName, unwatch, watch } from "../lifetime.js";
+
+// The upward links of the modules below the pool: an allocation's pool, and the pool of the allocation options.
+declare module "./allocation.js" {
+  interface Allocation {
+    /** The custom pool it came from, or null for the allocator's default pools. */
+    readonly pool: Pool | null;
+  }
+}
+declare module "./usage.js" {
+  interface AllocationOptions {
+    /**
+     * Allocate from this custom pool (of the same allocator) instead of the default pools. The pool's memory
+     * type must be one the resource accepts. `usage` then defaults to Unknown: the pool fixes the memory type.
+     */
+    pool?: Pool;
+  }
+}
 
 /** The allocation algorithm of a pool. */
 export type PoolAlgorithm = "tlsf" | "linear" | "buddy";
@@ -81,14 +104,42 @@ export interface PoolOptions {
   frameInUseCount?: number;
 }
 
+/**
+ * @internal The memory type of a {@link PoolTarget}: the index given, or the one `typeFor` (the allocator's
+ * vmaFindMemoryTypeIndexFor*Info, whose messages name `arg`) chooses for the description and options.
+ * @throws TypeError / RangeError naming `target` or its member and the value.
+ */
+export function resolvePoolTarget(
+  target: PoolTarget,
+  memoryTypeCount: number,
+  op: string,
+  typeFor: (kind: "buffer" | "image", info: BufferInfo | ImageInfo, allocation: AllocationOptions | undefined, arg: string) => number,
+): number {
+  if (!isOptionsObject(target)) {
+    fail(op, "target", "must be { memoryTypeIndex } or { forBuffer, allocation? } or { forImage, allocation? }", target, TypeError);
+  }
+  const t = target as Partial<{ memoryTypeIndex: number; forBuffer: BufferInfo; forImage: ImageInfo; allocation: AllocationOptions }>;
+  const given = (["memoryTypeIndex", "forBuffer", "forImage"] as const).filter((k) => t[k] !== undefined);
+  if (given.length !== 1) {
+    fail(op, "target", "must have exactly one of memoryTypeIndex, forBuffer, forImage", target, TypeError);
+  }
+  let memoryTypeIndex: number;
+  if (t.memoryTypeIndex !== undefined) {
+    memoryTypeIndex = t.memoryTypeIndex;
+    if (!(Number.isInteger(memoryTypeIndex) && memoryTypeIndex >= 0 && memoryTypeIndex < memoryTypeCount)) {
+      fail(op, "target.memoryTypeIndex", `must be an integer in [0, ${memoryTypeCount})`, memoryTypeIndex);
+    }
+    if (t.allocation !== undefined) fail(op, "target.allocation", "is only used with forBuffer or forImage", t.allocation, TypeError);
+  } else if (t.forBuffer !== undefined) {
+    memoryTypeIndex = typeFor("buffer", t.forBuffer, t.allocation, "target.forBuffer");
+  } else {
+    memoryTypeIndex = typeFor("image", t.forImage!, t.allocation, "target.forImage");
+  }
+  return memoryTypeIndex;
+}
+
 /** What VMA keeps up to date about a pool (VmaStatistics). */
 export type PoolStatistics = NativeStatistics;
-
-/**
- * @internal The handle of a live buddy pool: not a native pool (any native call given it fails its handle
- * check), but not 0, which means destroyed.
- */
-export const BUDDY_POOL_HANDLE = -1;
 
 const POOL_LINEAR = 0x4;
 const POOL_IGNORE_GRANULARITY = 0x2;
@@ -104,8 +155,6 @@ function isCount(v: unknown): v is number {
  * One custom pool. Made by {@link Allocator.createPool}; destroyed by {@link Pool.destroy} or with its allocator.
  */
 export class Pool {
-  /** The allocator it belongs to. */
-  readonly allocator: Allocator;
   /** The memory type all its blocks are in. */
   readonly memoryTypeIndex: number;
   /** Its allocation algorithm. */
@@ -123,20 +172,26 @@ export class Pool {
   /** Its frameInUseCount for lost-able allocations, or undefined to use the allocator's. */
   readonly frameInUseCount: number | undefined;
   /** @internal Its lost-able allocations (lost-allocations.ts), made with the first of them. */
-  _lostDomain: LostDomain | null = null;
-  /** @internal Slot handle in the native pool table; 0 once destroyed. */
+  _lostDomain: LostDomain<Allocation> | null = null;
+  /**
+   * @internal Its VmaPool's slot handle in the native pool table, what the encoded allocation options carry; 0 once
+   * destroyed, and always 0 for a pool that runs its own blocks (BuddyPool): the allocation options then name the
+   * default pools, which no call of such a pool reads.
+   */
   _handle: number;
+  /** @internal False once destroyed (by destroy() or with its allocator). */
+  _alive = true;
   private _label: string | undefined;
 
   /**
-   * @internal Use {@link Allocator.createPool}. Checks the options every algorithm shares; a buddy pool (only
-   * as a {@link BuddyPool}, which checks the rest) gets no VmaPool: its handle is {@link BUDDY_POOL_HANDLE}.
+   * @internal Use {@link Allocator.createPool}. Checks the options every algorithm shares and makes the VmaPool,
+   * unless `ownBlocks`: a subclass that runs its own blocks (BuddyPool, which checks the rest) gets none.
    */
-  constructor(allocator: Allocator, memoryTypeIndex: number, options: PoolOptions | undefined, op: string) {
+  constructor(allocator: Pool["allocator"], memoryTypeIndex: number, options: PoolOptions | undefined, op: string, ownBlocks = false) {
     if (options !== undefined && !isOptionsObject(options)) fail(op, "options", "must be an object", options, TypeError);
     const o = options ?? {};
     const algorithm = o.algorithm ?? "tlsf";
-    if (algorithm !== "tlsf" && algorithm !== "linear" && !(algorithm === "buddy" && new.target !== Pool)) {
+    if (algorithm !== "tlsf" && algorithm !== "linear" && !(algorithm === "buddy" && ownBlocks)) {
       fail(op, "options.algorithm", "must be 'tlsf', 'linear' or 'buddy'", algorithm);
     }
     if (algorithm !== "buddy" && o.minNodeSize !== undefined) {
@@ -175,21 +230,22 @@ export class Pool {
     }
     const frameInUseCount = o.frameInUseCount === undefined ? undefined : checkFrameInUseCount(o.frameInUseCount, `${op}: options.frameInUseCount`);
     const flags = (algorithm === "linear" ? POOL_LINEAR : 0) | (o.ignoreBufferImageGranularity ? POOL_IGNORE_GRANULARITY : 0);
-    const handle = algorithm === "buddy" ? BUDDY_POOL_HANDLE : allocator._native.createPool(
-      allocator._handle,
-      memoryTypeIndex,
-      flags,
-      blockSize,
-      minBlockCount,
-      maxBlockCount === Infinity ? 0 : maxBlockCount,
-      priority,
-      minAlignment,
-    );
-    if (algorithm !== "buddy") {
+    let handle = 0;
+    if (!ownBlocks) {
+      handle = allocator._native.createPool(
+        allocator._handle,
+        memoryTypeIndex,
+        flags,
+        blockSize,
+        minBlockCount,
+        maxBlockCount === Infinity ? 0 : maxBlockCount,
+        priority,
+        minAlignment,
+      );
       if (handle < 0) throw vkErrorFor(handle, "vmaCreatePool", o.name);
       if (o.name !== undefined) allocator._native.setPoolName(handle, o.name);
     }
-    this.allocator = allocator;
+    (this as { allocator: Pool["allocator"] }).allocator = allocator; // declared by allocator.ts (see allocation.ts)
     this.memoryTypeIndex = memoryTypeIndex;
     this.algorithm = algorithm;
     this.blockSize = blockSize;
@@ -201,6 +257,7 @@ export class Pool {
     this._handle = handle;
     this._label = o.name;
     watch(this, "Pool", o.name, creationStack(allocator._capturesStacks));
+    poolObjects.add(this);
   }
 
   /** @internal What reports and errors call it: "Pool 'name'". */
@@ -221,7 +278,7 @@ export class Pool {
 
   /** True once destroyed (by destroy() or with its allocator). */
   get destroyed(): boolean {
-    return this._handle === 0;
+    return !this._alive;
   }
 
   /** Its label for messages: the name, or undefined. */
@@ -231,9 +288,8 @@ export class Pool {
 
   /** @internal Throws DestroyedResourceError when destroyed; returns the native handle. */
   _live(operation: string): number {
-    const h = this._handle;
-    if (h === 0) throw new DestroyedResourceError("Pool", this.label, operation, this._goneCause);
-    return h;
+    if (!this._alive) throw new DestroyedResourceError("Pool", this.label, operation, this._goneCause);
+    return this._handle;
   }
 
   /** The pool's name as VMA holds it (vmaGetPoolName), or null. @throws DestroyedResourceError */
@@ -305,13 +361,14 @@ export class Pool {
    */
   destroy(): LeakReport[] {
     const h = this._handle;
-    if (h === 0) return [];
+    if (!this._alive) return [];
     if (this._ownedBy !== null) {
       throw new Error(`Pool${this._label !== undefined ? ` '${this._label}'` : ""}.destroy: the pool belongs to ${this._ownedBy}, which destroys it (after the frames that use its images); destroy that instead`);
     }
     unwatch(this);
     this.allocator._forgetPool(this);
     this._handle = 0;
+    this._alive = false;
     const { leaks, messages } = this.allocator._native.destroyPool(h);
     return this.allocator._reportLeaks(`Pool${this._label !== undefined ? ` '${this._label}'` : ""}`, leaks, messages);
   }
@@ -319,7 +376,40 @@ export class Pool {
   /** @internal The allocator is being destroyed (on behalf of `cause`): the native side destroys the pool with it. */
   _release(cause?: string): void {
     unwatch(this);
-    if (this._handle !== 0) this._goneCause = cause;
+    if (this._alive) this._goneCause = cause;
     this._handle = 0;
+    this._alive = false;
+  }
+
+  /** @internal A VmaPool goes with the native allocator: nothing to tear down first. */
+  _destroyBeforeAllocator(_cause: string): NativeLeak[] | null {
+    return null;
+  }
+
+  // The allocation half (pool-backend.ts): VMA's calls, with this pool's VmaPool in the encoded options.
+
+  /** @internal */
+  _createBuffer(info: BufferInfo, options: AllocationOptions | undefined, flags: number): CreatedBuffer {
+    return this.allocator._vma._createBuffer(info, options, flags);
+  }
+  /** @internal */
+  _createImage(info: ImageInfo, options: AllocationOptions | undefined, flags: number): CreatedImage {
+    return this.allocator._vma._createImage(info, options, flags);
+  }
+  /** @internal */
+  _allocateMemory(requirements: MemoryRequirements, options: AllocationOptions | undefined, flags: number, op: string): Allocation {
+    return this.allocator._vma._allocateMemory(requirements, options, flags, op);
+  }
+  /** @internal */
+  _allocateMemoryFor(resource: object, raw: bigint, image: boolean, options: AllocationOptions | undefined, flags: number, op: string): Allocation {
+    return this.allocator._vma._allocateMemoryFor(resource, raw, image, options, flags, op);
+  }
+  /** @internal */
+  _bind(allocation: Allocation, resource: object, raw: bigint, localOffset: number, image: boolean): void {
+    this.allocator._vma._bind(allocation, resource, raw, localOffset, image);
+  }
+  /** @internal */
+  _free(allocation: Allocation): void {
+    this.allocator._vma._free(allocation);
   }
 }

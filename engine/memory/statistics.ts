@@ -6,7 +6,8 @@
  * allocation or unused range; those cells show "-".
  * @module
  */
-import { Allocator, type DetailedStatistics } from "./allocator.js";
+import { Allocator } from "./allocator.js";
+import type { DetailedStatistics } from "./types.js";
 import { argumentError, checkOptionsObject, optionalBoolean } from "../checks.js";
 import { memoryHeapNames, memoryPropertyNames } from "./usage.js";
 import { formatBytes, table } from "../format.js";

@@ -32,7 +32,9 @@
  * so a freed, stale or forged handle never names a live allocation. The hot paths create no object.
  * @module
  */
-import { copyF64, copyI32, copyU8, floorLog2, HANDLE_INDEX_LIMIT, liveIndex, MAX_GENERATION, type OffsetStatistics } from "./buddy-allocator.js";
+import { copyF64, copyI32, copyU8, floorLog2, HANDLE_INDEX_LIMIT, liveIndex, MAX_GENERATION } from "./node-table.js";
+import type { OffsetAllocator, OffsetLeak, OffsetStatistics } from "./offset-allocator.js";
+import { allocationJson, detailsJson, freeRangeJson, statsJson } from "./virtual-block-json.js";
 
 const SECOND_LEVEL_INDEX = 5;
 const SMALL_BUFFER_SIZE = 256;
@@ -76,7 +78,7 @@ function lowestBit(v: number): number {
 export type TlsfStatistics = OffsetStatistics;
 
 /** VMA's TLSF over `[0, size)`. Made by VirtualBlock, which checks every argument first. */
-export class TlsfAllocator {
+export class TlsfAllocator implements OffsetAllocator {
   readonly size: number;
   /** m_ListsCount: one past the list of the whole block's size. */
   private readonly listsCount: number;
@@ -114,6 +116,10 @@ export class TlsfAllocator {
   allocationCount = 0;
   /** The handle made by the last successful {@link allocate}. */
   lastHandle = 0;
+  /** TLSF allocations take what they ask (plus alignment, which is free space): no waste. */
+  readonly wasteBytes = 0;
+  /** No upper-address allocations in TLSF. */
+  readonly offersUpperAddress = false;
 
   constructor(size: number) {
     this.size = size;
@@ -162,7 +168,7 @@ export class TlsfAllocator {
   }
 
   /** The node a handle names when it is a live allocation, else -1. */
-  nodeOf(handle: number): number {
+  entryOf(handle: number): number {
     return liveIndex(handle, this.nodeHigh, this.gen);
   }
 
@@ -429,7 +435,7 @@ export class TlsfAllocator {
 
   /** Frees the allocation a handle names. Returns false (and changes nothing) when it is not live. */
   free(handle: number): boolean {
-    const b = this.nodeOf(handle);
+    const b = this.entryOf(handle);
     if (b < 0) return false;
     this.gen[b] = 0;
     this.userData[b] = 0;
@@ -501,6 +507,17 @@ export class TlsfAllocator {
     for (let b = this.firstBlock(); b !== 0; b = this.nextPhys[b]) if (b !== this.nullBlock && this.taken[b] !== 0) fn(b);
   }
 
+  liveAllocations(): OffsetLeak[] {
+    const out: OffsetLeak[] = [];
+    this.forEachAllocation((node) => out.push({ offset: this.offset[node], size: this.bsize[node], userData: this.userData[node] }));
+    return out;
+  }
+
+  /** The JSON of a TLSF block: see {@link tlsfStatsString}. */
+  statsString(detailed: boolean): string {
+    return tlsfStatsString(this, detailed);
+  }
+
   /** Statistics as VMA's AddDetailedStatistics (`detailed` false: only count and bytes, O(1)). */
   statistics(detailed: boolean): TlsfStatistics {
     const s: TlsfStatistics = {
@@ -534,6 +551,27 @@ export class TlsfAllocator {
     s.allocationBytes = bytes;
     return s;
   }
+}
+
+/**
+A TLSF block's JSON, as VMA's VmaBlockMetadata_TLSF::PrintDetailedMap writes it: physical blocks in
+ * address order (free ones as "FREE"), then the null block when it is not empty.
+ */
+export function tlsfStatsString(t: TlsfAllocator, detailed: boolean): string {
+  const s = t.statistics(true);
+  let out = statsJson(s, ", ");
+  if (detailed) {
+    const subs: string[] = [];
+    t.forEachRange((offset, size, node) => {
+      subs.push(node < 0 ? freeRangeJson(offset, size) : allocationJson(offset, size, t.userDataOf(node)));
+    });
+    out += detailsJson(
+      [`"TotalBytes": ${s.blockBytes}`, `"UnusedBytes": ${s.blockBytes - s.allocationBytes}`, `"Allocations": ${s.allocationCount}`, `"UnusedRanges": ${s.unusedRangeCount}`],
+      subs,
+      ", ",
+    );
+  }
+  return `${out}\n}`;
 }
 
 export { MAX_MEMORY_CLASSES as TLSF_MAX_MEMORY_CLASSES };

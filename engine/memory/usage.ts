@@ -15,7 +15,8 @@
 import { describeValue } from "../errors.js";
 import { isOptionsObject } from "../checks.js";
 import { scratch, Slot } from "../native.js";
-import { Pool } from "./pool.js";
+import type { AllocationStrategy } from "./types.js";
+// AllocationOptions.pool is declared by pool.ts (declaration merging): this module imports nothing above it.
 
 /** VMA's VmaMemoryUsage values. */
 export const MemoryUsage = {
@@ -80,8 +81,7 @@ export const MemoryHeapFlags = { DEVICE_LOCAL: 0x1, MULTI_INSTANCE: 0x2 } as con
 /** How the CPU will access the memory (VMA's HOST_ACCESS_* flags). */
 export type HostAccess = "none" | "sequentialWrite" | "random";
 
-/** Allocation strategy (VMA's STRATEGY_* flags). */
-export type AllocationStrategy = "minMemory" | "minTime" | "minOffset";
+export type { AllocationStrategy } from "./types.js";
 
 /**
  * What an allocation wants from memory. Every field is optional; the default is `usage: Auto`.
@@ -124,11 +124,6 @@ export interface AllocationOptions {
   name?: string;
   /** Any JS value kept with the allocation; a safe non-negative integer also goes to VMA's pUserData. */
   userData?: unknown;
-  /**
-   * Allocate from this custom pool (of the same allocator) instead of the default pools. The pool's memory
-   * type must be one the resource accepts. `usage` then defaults to Unknown: the pool fixes the memory type.
-   */
-  pool?: Pool;
   /** Allocate at the top of a linear pool with maxBlockCount 1 (a double stack); VMA's UPPER_ADDRESS. */
   upperAddress?: boolean;
   /**
@@ -160,6 +155,23 @@ function bad(op: string, arg: string, what: string, value: unknown, Ctor: typeof
 }
 
 /** The allocation options that are booleans (checked as such: `mapped: "no"` is refused, not taken as true). */
+/**
+ * @internal Every object the Pool constructor made (pool.ts adds each): how the options check that `pool` is a Pool
+ * without importing the class (pool.ts imports this module, and declares `AllocationOptions.pool` itself).
+ */
+export const poolObjects = new WeakSet<object>();
+
+/**
+ * Refuses a pool in the options of a call that has no place for one (findMemoryTypeIndex*: a pool has one memory
+ * type, pool.memoryTypeIndex).
+ * @throws TypeError naming `arg.pool`.
+ */
+export function refusePool(options: AllocationOptions | undefined, op: string, arg: string): void {
+  if (options !== null && typeof options === "object" && options.pool !== undefined) {
+    bad(op, `${arg}.pool`, "has no place here: a pool has one memory type (pool.memoryTypeIndex)", options.pool.label ?? "(unnamed pool)", TypeError);
+  }
+}
+
 const BOOLEAN_OPTIONS = ["allowTransferInstead", "dedicated", "neverAllocate", "mapped", "withinBudget", "upperAddress"] as const;
 
 /**
@@ -189,7 +201,7 @@ export function encodeAllocationOptions(
     const o = options;
     if (o.pool !== undefined) {
       const p = o.pool;
-      if (!(p instanceof Pool)) bad(op, `${arg}.pool`, "must be a Pool", p, TypeError);
+      if (!poolObjects.has(p)) bad(op, `${arg}.pool`, "must be a Pool", p, TypeError);
       pool = p._live(op);
       if (owner !== undefined && p.allocator !== owner) {
         bad(op, `${arg}.pool`, "belongs to another allocator", p.label ?? "(unnamed pool)", TypeError);

@@ -13,6 +13,10 @@
  * - destroy() with allocations alive does not fail (VMA asserts on that): it reports them (offset, size, the
  *   integer user data), frees them and only then destroys the block. Later use throws DestroyedResourceError.
  *
+ * One interface: each algorithm is an {@link OffsetAllocator} (./offset-allocator.ts); a block holds exactly one,
+ * made by the ALGORITHMS table, and never asks which: this class checks arguments, owns the allocation objects and
+ * turns the allocator's refusals into typed errors; the allocator places, frees and writes its own statistics JSON.
+ *
  * Where each algorithm runs: all three in TypeScript (./tlsf-allocator.ts, VMA's TLSF; ./linear-allocator.ts,
  * VMA's linear algorithm; ./buddy-allocator.ts, a port of native/buddy.cpp), so that their hot path crosses no
  * native boundary. TLSF and linear give the very offsets VMA gives (test/memory/tlsf-allocator.test.ts and
@@ -32,9 +36,9 @@ import { DestroyedResourceError, describeValue, vkErrorFor } from "../errors.js"
 import { isIntegerIn, isOptionsObject, optionalBoolean } from "../checks.js";
 import { scratch, Slot } from "../native.js";
 import { formatBytes } from "../format.js";
-import type { DetailedStatistics } from "./allocator.js";
-import type { AllocationStrategy } from "./usage.js";
-import { BuddyAllocator, type OffsetStatistics } from "./buddy-allocator.js";
+import type { AllocationStrategy, DetailedStatistics } from "./types.js";
+import { NO_FIT, TABLE_FULL, UPPER_REFUSED, type OffsetAllocator } from "./offset-allocator.js";
+import { BuddyAllocator } from "./buddy-allocator.js";
 import { LinearAllocator } from "./linear-allocator.js";
 import { TlsfAllocator } from "./tlsf-allocator.js";
 import { unwatch, watch } from "../lifetime.js";
@@ -129,11 +133,12 @@ export interface VirtualBlockStatistics extends DetailedStatistics {
   internalWasteBytes: number;
 }
 
-const ALGORITHMS: Record<VirtualBlockAlgorithm, number> = { tlsf: 0, linear: 1, buddy: 2 };
-/** Which TypeScript allocator a block uses. */
-const KIND_TLSF = 0;
-const KIND_LINEAR = 1;
-const KIND_BUDDY = 2;
+/** The offset allocator of each algorithm (arguments checked by the VirtualBlock constructor). */
+const ALGORITHMS: Record<VirtualBlockAlgorithm, (size: number, minNodeSize: number) => OffsetAllocator> = {
+  tlsf: (size) => new TlsfAllocator(size),
+  linear: (size) => new LinearAllocator(size),
+  buddy: (size, minNodeSize) => new BuddyAllocator(size, minNodeSize),
+};
 
 /** VmaVirtualAllocationCreateFlagBits. */
 export const VirtualAllocationCreateFlags = {
@@ -221,14 +226,8 @@ export class VirtualBlock {
   _epoch = 1;
   /** 1 while the block lives, 0 once destroyed. */
   private _handle: number;
-  /** KIND_TLSF, KIND_LINEAR or KIND_BUDDY. */
-  private readonly _kind: number;
-  /** @internal The TS allocator of a buddy block (else null). */
-  readonly _buddy: BuddyAllocator | null;
-  /** @internal The TS allocator of a linear block (else null). */
-  readonly _linear: LinearAllocator | null;
-  /** @internal The TS allocator of a TLSF block (else null). */
-  readonly _tlsf: TlsfAllocator | null;
+  /** The algorithm's allocator: places and frees; this class checks arguments and owns the objects. */
+  private readonly alloc: OffsetAllocator;
   private readonly onLeaks: ((leaks: VirtualLeakReport[]) => void) | undefined;
 
   /** @internal Use {@link createVirtualBlock}. */
@@ -260,22 +259,7 @@ export class VirtualBlock {
     this.minNodeSize = minNodeSize;
     this.label = options.label;
     this.onLeaks = options.onLeaks;
-    if (algorithm === "buddy") {
-      this._kind = KIND_BUDDY;
-      this._buddy = new BuddyAllocator(size, minNodeSize);
-      this._linear = null;
-      this._tlsf = null;
-    } else if (algorithm === "linear") {
-      this._kind = KIND_LINEAR;
-      this._buddy = null;
-      this._linear = new LinearAllocator(size);
-      this._tlsf = null;
-    } else {
-      this._kind = KIND_TLSF;
-      this._buddy = null;
-      this._linear = null;
-      this._tlsf = new TlsfAllocator(size);
-    }
+    this.alloc = ALGORITHMS[algorithm](size, minNodeSize);
     this._handle = 1;
     watch(this, "VirtualBlock", this.label);
   }
@@ -283,6 +267,14 @@ export class VirtualBlock {
   /** True once destroyed. */
   get destroyed(): boolean {
     return this._handle === 0;
+  }
+
+  /**
+   * @internal For the tests that compare a linear block with VMA's step by step (they read its ring-buffer mode):
+   * the linear allocator of a linear block, else null.
+   */
+  get _linear(): LinearAllocator | null {
+    return this.algorithm === "linear" ? (this.alloc as LinearAllocator) : null;
   }
 
   private live(operation: string): number {
@@ -330,7 +322,7 @@ export class VirtualBlock {
       if (options.upperAddress !== undefined) {
         if (typeof options.upperAddress !== "boolean") fail(op, "options.upperAddress", "must be a boolean", options.upperAddress, TypeError);
         if (options.upperAddress) {
-          if (this.algorithm !== "linear") fail(op, "options.upperAddress", `needs a linear block (this one is ${this.algorithm})`, true);
+          if (!this.alloc.offersUpperAddress) fail(op, "options.upperAddress", `needs a linear block (this one is ${this.algorithm})`, true);
           flags |= VirtualAllocationCreateFlags.UPPER_ADDRESS;
         }
       }
@@ -341,7 +333,7 @@ export class VirtualBlock {
       }
       userData = options.userData;
     }
-    const offset = size > this.size ? -1 : this.allocateTs(op, size, alignment, flags, isNativeUserData(userData) ? userData : 0);
+    const offset = size > this.size ? NO_FIT : this.place(op, size, alignment, flags, isNativeUserData(userData) ? userData : 0);
     if (offset < 0) {
       throw vkErrorFor(-2, "VirtualBlock.allocate", this.label, `no free range of ${size} bytes (alignment ${alignment}) in this ${this.algorithm} block`);
     }
@@ -362,15 +354,13 @@ export class VirtualBlock {
       alignment = this.checkAllocateOffset(size, alignment, flags);
       if (size > this.size) return -1;
     }
-    const kind = this._kind;
-    if (kind === KIND_BUDDY) {
-      const buddy = this._buddy!;
-      const offset = buddy.allocate(size, alignment, 0);
-      if (offset >= 0) scratch[Slot.OutVbAllocation] = buddy.lastHandle;
+    const alloc = this.alloc;
+    const offset = alloc.allocate(size, alignment, flags, 0);
+    if (offset >= 0) {
+      scratch[Slot.OutVbAllocation] = alloc.lastHandle;
       return offset;
     }
-    if (kind === KIND_LINEAR) return this.allocateLinear("VirtualBlock.allocateOffset", size, alignment, flags, 0);
-    return this.allocateTlsf("VirtualBlock.allocateOffset", size, alignment, flags, 0);
+    return offset === NO_FIT ? NO_FIT : this.refused("VirtualBlock.allocateOffset", offset);
   }
 
   /**
@@ -386,42 +376,32 @@ export class VirtualBlock {
       if (!isIntegerIn(flags, 0, 0xffffffff) || (flags & ~KNOWN_FLAGS) !== 0) {
         fail(op, "flags", "must be VirtualAllocationCreateFlags bits", flags);
       }
-      if ((flags & VirtualAllocationCreateFlags.UPPER_ADDRESS) !== 0 && this.algorithm !== "linear") {
+      if ((flags & VirtualAllocationCreateFlags.UPPER_ADDRESS) !== 0 && !this.alloc.offersUpperAddress) {
         fail(op, "flags", `has UPPER_ADDRESS, which needs a linear block (this one is ${this.algorithm})`, flags);
       }
     }
     return alignment;
   }
 
-  private allocateTlsf(op: string, size: number, alignment: number, flags: number, userData: number): number {
-    const tlsf = this._tlsf!;
-    const offset = tlsf.allocate(size, alignment, flags, userData);
-    if (offset >= 0) scratch[Slot.OutVbAllocation] = tlsf.lastHandle;
-    else if (offset === -2) throw new RangeError(`${op}: a virtual block holds at most 2^24 - 1 live allocations`);
-    return offset;
+  /** Places through the algorithm; the handle goes to the scratch slot. Returns the offset or NO_FIT. */
+  private place(op: string, size: number, alignment: number, flags: number, userData: number): number {
+    const offset = this.alloc.allocate(size, alignment, flags, userData);
+    if (offset >= 0) {
+      scratch[Slot.OutVbAllocation] = this.alloc.lastHandle;
+      return offset;
+    }
+    return offset === NO_FIT ? NO_FIT : this.refused(op, offset);
   }
 
-  private allocateTs(op: string, size: number, alignment: number, flags: number, userData: number): number {
-    if (this._kind === KIND_TLSF) return this.allocateTlsf(op, size, alignment, flags, userData);
-    if (this._kind === KIND_LINEAR) return this.allocateLinear(op, size, alignment, flags, userData);
-    const buddy = this._buddy!;
-    const offset = buddy.allocate(size, alignment, userData);
-    if (offset >= 0) scratch[Slot.OutVbAllocation] = buddy.lastHandle;
-    return offset;
-  }
-
-  private allocateLinear(op: string, size: number, alignment: number, flags: number, userData: number): number {
-    const linear = this._linear!;
-    const upper = (flags & VirtualAllocationCreateFlags.UPPER_ADDRESS) !== 0;
-    if (upper && linear.isRingBuffer) {
+  /** Throws the error of a refusal the algorithm reported (TABLE_FULL, UPPER_REFUSED). */
+  private refused(op: string, code: number): never {
+    if (code === UPPER_REFUSED) {
       // VMA asserts here ("linear allocator used as double stack while it was already used as ring buffer").
       // VMA fails the request; vkmem says why, typed like the pool case (the same rule, checked before VMA).
       throw new RangeError(`${op}: upperAddress (VIRTUAL_ALLOCATION_CREATE_UPPER_ADDRESS) cannot be used while this linear block is used as a ring buffer`);
     }
-    const offset = linear.allocate(size, alignment, upper, userData);
-    if (offset >= 0) scratch[Slot.OutVbAllocation] = linear.lastHandle;
-    else if (offset === -2) throw new RangeError(`${op}: a virtual block holds at most 2^24 - 1 live allocations`);
-    return offset;
+    if (code === TABLE_FULL) throw new RangeError(`${op}: a virtual block holds at most 2^24 - 1 live allocations`);
+    throw new Error(`${op}: the ${this.algorithm} allocator returned ${code}`);
   }
 
   private staleHandle(op: string, handle: unknown): never {
@@ -443,12 +423,7 @@ export class VirtualBlock {
     this.live("VirtualBlock.freeHandle");
     if (typeof handle !== "number") fail("VirtualBlock.freeHandle", "handle", "must be a Number from allocateOffset (lastHandle)", handle, TypeError);
     if (handle === 0) return;
-    const kind = this._kind;
-    let ok: boolean;
-    if (kind === KIND_TLSF) ok = this._tlsf!.free(handle);
-    else if (kind === KIND_BUDDY) ok = this._buddy!.free(handle);
-    else ok = this._linear!.free(handle);
-    if (!ok) this.staleHandle("VirtualBlock.freeHandle", handle);
+    if (!this.alloc.free(handle)) this.staleHandle("VirtualBlock.freeHandle", handle);
   }
 
   private checkAllocation(op: string, allocation: unknown): VirtualAllocation {
@@ -468,30 +443,15 @@ export class VirtualBlock {
     if (allocation.freed || this._handle === 0) return;
     const handle = allocation._handle;
     allocation._handle = 0;
-    const kind = this._kind;
-    let ok: boolean;
-    if (kind === KIND_TLSF) ok = this._tlsf!.free(handle);
-    else if (kind === KIND_BUDDY) ok = this._buddy!.free(handle);
-    else ok = this._linear!.free(handle);
-    if (!ok) this.staleHandle("VirtualBlock.free", handle);
+    if (!this.alloc.free(handle)) this.staleHandle("VirtualBlock.free", handle);
   }
 
   /** Frees every allocation at once (vmaClearVirtualBlock); their objects read as freed. Returns how many. */
   clear(): number {
     this.live("VirtualBlock.clear");
     this._epoch++;
-    if (this._kind === KIND_BUDDY) {
-      const n = this._buddy!.allocationCount;
-      this._buddy!.clear();
-      return n;
-    }
-    if (this._kind === KIND_LINEAR) {
-      const n = this._linear!.allocationCount;
-      this._linear!.clear();
-      return n;
-    }
-    const n = this._tlsf!.allocationCount;
-    this._tlsf!.clear();
+    const n = this.alloc.allocationCount;
+    this.alloc.clear();
     return n;
   }
 
@@ -504,20 +464,9 @@ export class VirtualBlock {
     this.live(op);
     this.checkAllocation(op, allocation);
     if (allocation.freed) throw new DestroyedResourceError("VirtualAllocation", this.label, op);
-    if (this._kind === KIND_BUDDY) {
-      const node = this._buddy!.nodeOf(allocation._handle);
-      if (node < 0) this.staleHandle(op, allocation._handle);
-      return { offset: this._buddy!.offsetOf(node), size: this._buddy!.requestedSizeOf(node), userData: allocation._userData };
-    }
-    if (this._kind === KIND_LINEAR) {
-      const slot = this._linear!.slotOf(allocation._handle);
-      if (slot < 0) this.staleHandle(op, allocation._handle);
-      return { offset: this._linear!.offsetOf(slot), size: this._linear!.sizeOf(slot), userData: allocation._userData };
-    }
-    const t = this._tlsf!;
-    const node = t.nodeOf(allocation._handle);
-    if (node < 0) this.staleHandle(op, allocation._handle);
-    return { offset: t.offsetOf(node), size: t.sizeOf(node), userData: allocation._userData };
+    const entry = this.alloc.entryOf(allocation._handle);
+    if (entry < 0) this.staleHandle(op, allocation._handle);
+    return { offset: this.alloc.offsetOf(entry), size: this.alloc.sizeOf(entry), userData: allocation._userData };
   }
 
   /**
@@ -530,28 +479,16 @@ export class VirtualBlock {
     this.checkAllocation(op, allocation);
     if (allocation.freed) throw new DestroyedResourceError("VirtualAllocation", this.label, op);
     const value = isNativeUserData(userData) ? userData : 0;
-    if (this._kind === KIND_BUDDY) {
-      const node = this._buddy!.nodeOf(allocation._handle);
-      if (node < 0) this.staleHandle(op, allocation._handle);
-      this._buddy!.setUserData(node, value);
-    } else if (this._kind === KIND_LINEAR) {
-      const slot = this._linear!.slotOf(allocation._handle);
-      if (slot < 0) this.staleHandle(op, allocation._handle);
-      this._linear!.setUserData(slot, value);
-    } else {
-      const node = this._tlsf!.nodeOf(allocation._handle);
-      if (node < 0) this.staleHandle(op, allocation._handle);
-      this._tlsf!.setUserData(node, value);
-    }
+    const entry = this.alloc.entryOf(allocation._handle);
+    if (entry < 0) this.staleHandle(op, allocation._handle);
+    this.alloc.setUserData(entry, value);
     allocation._userData = userData;
   }
 
   /** Number of allocations alive now. */
   get allocationCount(): number {
     this.live("VirtualBlock.allocationCount");
-    if (this._kind === KIND_BUDDY) return this._buddy!.allocationCount;
-    if (this._kind === KIND_LINEAR) return this._linear!.allocationCount;
-    return this._tlsf!.allocationCount;
+    return this.alloc.allocationCount;
   }
 
   /**
@@ -565,8 +502,8 @@ export class VirtualBlock {
   statistics(detailed = true): VirtualBlockStatistics | VirtualBlockBasicStatistics {
     this.live("VirtualBlock.statistics");
     const full = optionalBoolean(detailed, true, "VirtualBlock.statistics", "detailed");
-    const s = this._kind === KIND_BUDDY ? this._buddy!.statistics(full) : this._kind === KIND_LINEAR ? this._linear!.statistics(full) : this._tlsf!.statistics(full);
-    const waste = this._kind === KIND_BUDDY ? this._buddy!.wasteBytes : 0;
+    const s = this.alloc.statistics(full);
+    const waste = this.alloc.wasteBytes;
     if (!full) {
       return { blockCount: 1, allocationCount: s.allocationCount, blockBytes: s.blockBytes, allocationBytes: s.allocationBytes, internalWasteBytes: waste };
     }
@@ -592,9 +529,7 @@ export class VirtualBlock {
   buildStatsString(detailed = true): string {
     this.live("VirtualBlock.buildStatsString");
     const full = optionalBoolean(detailed, true, "VirtualBlock.buildStatsString", "detailed");
-    if (this._kind === KIND_BUDDY) return buddyStatsString(this._buddy!, full);
-    if (this._kind === KIND_LINEAR) return linearStatsString(this._linear!, full);
-    return tlsfStatsString(this._tlsf!, full);
+    return this.alloc.statsString(full);
   }
 
   /**
@@ -608,24 +543,9 @@ export class VirtualBlock {
     unwatch(this);
     this._handle = 0;
     this._epoch++;
-    let reports: VirtualLeakReport[];
+    const reports: VirtualLeakReport[] = this.alloc.liveAllocations();
+    this.alloc.clear();
     const messages: string[] = [];
-    if (this._kind === KIND_BUDDY) {
-      const b = this._buddy!;
-      reports = [];
-      b.forEachAllocation((node) => reports.push({ offset: b.offsetOf(node), size: b.requestedSizeOf(node), userData: b.userDataOf(node) }));
-      b.clear();
-    } else if (this._kind === KIND_LINEAR) {
-      const l = this._linear!;
-      reports = [];
-      l.forEachAllocation((offset, size, slot) => reports.push({ offset, size, userData: l.userDataOf(slot) }));
-      l.clear();
-    } else {
-      const t = this._tlsf!;
-      reports = [];
-      t.forEachAllocation((node) => reports.push({ offset: t.offsetOf(node), size: t.sizeOf(node), userData: t.userDataOf(node) }));
-      t.clear();
-    }
     if (reports.length > 0 || messages.length > 0) {
       if (this.onLeaks !== undefined) this.onLeaks(reports);
       else {
@@ -649,112 +569,4 @@ export class VirtualBlock {
  */
 export function createVirtualBlock(options: VirtualBlockOptions): VirtualBlock {
   return new VirtualBlock(options);
-}
-
-// ---- the {"Stats", "Details"} JSON of the TS algorithms, in the exact text of vmaBuildVirtualBlockStatsString ----
-
-/** What the JSON of a TS block needs. */
-type JsonFigures = OffsetStatistics;
-
-/**
- * The text follows VMA's VmaJsonWriter: one member per line, "Suballocations" items on one line each. `comma` is
- * the separator before a line break: VMA writes ", " (linear blocks are byte-identical to VMA's JSON); the buddy
- * JSON, which native/virtual_block.cpp used to write, has ",".
- */
-function statsJson(s: JsonFigures, comma: string): string {
-  const fields: string[] = [
-    `"BlockCount": 1`,
-    `"BlockBytes": ${s.blockBytes}`,
-    `"AllocationCount": ${s.allocationCount}`,
-    `"AllocationBytes": ${s.allocationBytes}`,
-    `"UnusedRangeCount": ${s.unusedRangeCount}`,
-  ];
-  if (s.allocationCount > 1) fields.push(`"AllocationSizeMin": ${s.allocationSizeMin}`, `"AllocationSizeMax": ${s.allocationSizeMax}`);
-  if (s.unusedRangeCount > 1) fields.push(`"UnusedRangeSizeMin": ${s.unusedRangeSizeMin}`, `"UnusedRangeSizeMax": ${s.unusedRangeSizeMax}`);
-  return `{\n  "Stats": {\n    ${fields.join(`${comma}\n    `)}\n  }`;
-}
-
-function allocationJson(offset: number, size: number, userData: number): string {
-  return userData !== 0
-    ? `{"Offset": ${offset}, "Size": ${size}, "CustomData": "0x${userData.toString(16)}"}`
-    : `{"Offset": ${offset}, "Size": ${size}}`;
-}
-
-function freeRangeJson(offset: number, size: number): string {
-  return `{"Offset": ${offset}, "Type": "FREE", "Size": ${size}}`;
-}
-
-function detailsJson(head: string[], suballocations: string[], comma: string): string {
-  const list = suballocations.length === 0 ? "[]" : `[\n      ${suballocations.join(`${comma}\n      `)}\n    ]`;
-  return `${comma}\n  "Details": {\n    ${head.join(`${comma}\n    `)}${comma}\n    "Suballocations": ${list}\n  }`;
-}
-
-/** A buddy block's JSON: VMA's shape plus Algorithm, UsableBytes, MinNodeSize and InternalWasteBytes in Details. */
-function buddyStatsString(b: BuddyAllocator, detailed: boolean): string {
-  const s = b.statistics(true);
-  let out = statsJson(s, ",");
-  if (detailed) {
-    const subs: string[] = [];
-    b.forEachRange((offset, size, node) => {
-      subs.push(node < 0 ? freeRangeJson(offset, size) : allocationJson(offset, b.requestedSizeOf(node), b.userDataOf(node)));
-    });
-    out += detailsJson(
-      [
-        `"TotalBytes": ${s.blockBytes}`,
-        `"UnusedBytes": ${s.blockBytes - s.allocationBytes - s.internalWasteBytes}`,
-        `"Allocations": ${s.allocationCount}`,
-        `"UnusedRanges": ${s.unusedRangeCount}`,
-        `"Algorithm": "Buddy"`,
-        `"UsableBytes": ${b.usable}`,
-        `"MinNodeSize": ${b.minNodeSize}`,
-        `"InternalWasteBytes": ${s.internalWasteBytes}`,
-      ],
-      subs,
-      ",",
-    );
-  }
-  return `${out}\n}`;
-}
-
-/**
- * @internal A TLSF block's JSON, as VMA's VmaBlockMetadata_TLSF::PrintDetailedMap writes it: physical blocks in
- * address order (free ones as "FREE"), then the null block when it is not empty.
- */
-export function tlsfStatsString(t: TlsfAllocator, detailed: boolean): string {
-  const s = t.statistics(true);
-  let out = statsJson(s, ", ");
-  if (detailed) {
-    const subs: string[] = [];
-    t.forEachRange((offset, size, node) => {
-      subs.push(node < 0 ? freeRangeJson(offset, size) : allocationJson(offset, size, t.userDataOf(node)));
-    });
-    out += detailsJson(
-      [`"TotalBytes": ${s.blockBytes}`, `"UnusedBytes": ${s.blockBytes - s.allocationBytes}`, `"Allocations": ${s.allocationCount}`, `"UnusedRanges": ${s.unusedRangeCount}`],
-      subs,
-      ", ",
-    );
-  }
-  return `${out}\n}`;
-}
-
-/** A linear block's JSON, as VMA's VmaBlockMetadata_Linear::PrintDetailedMap writes it (exact figures). */
-function linearStatsString(l: LinearAllocator, detailed: boolean): string {
-  const s = l.statistics(true);
-  let out = statsJson(s, ", ");
-  if (detailed) {
-    const subs: string[] = [];
-    let end = 0;
-    l.forEachAllocation((offset, size, slot) => {
-      if (offset > end) subs.push(freeRangeJson(end, offset - end));
-      subs.push(allocationJson(offset, size, l.userDataOf(slot)));
-      end = offset + size;
-    });
-    if (l.size > end) subs.push(freeRangeJson(end, l.size - end));
-    out += detailsJson(
-      [`"TotalBytes": ${s.blockBytes}`, `"UnusedBytes": ${s.blockBytes - s.allocationBytes}`, `"Allocations": ${s.allocationCount}`, `"UnusedRanges": ${s.unusedRangeCount}`],
-      subs,
-      ", ",
-    );
-  }
-  return `${out}\n}`;
 }

@@ -7,7 +7,7 @@
  */
 import { describe, expect, test } from "vitest";
 import { createVirtualBlock, OutOfDeviceMemoryError } from "../../engine/index.js";
-import { ceilLog2, floorLog2 } from "../../engine/memory/buddy-allocator.js";
+import { ceilLog2, floorLog2 } from "../../engine/memory/node-table.js";
 import { NATIVE_BUDDY, NativeVirtualBlock } from "./native-virtual-block.js";
 import { rng } from "../helpers/random.js";
 

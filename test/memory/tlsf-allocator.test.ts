@@ -21,7 +21,7 @@
 import { describe, expect, test } from "vitest";
 import { createVirtualBlock, OutOfDeviceMemoryError, VirtualAllocationCreateFlags, type VirtualBlock } from "../../engine/index.js";
 import { TlsfAllocator } from "../../engine/memory/tlsf-allocator.js";
-import { tlsfStatsString } from "../../engine/memory/virtual-block.js";
+import { tlsfStatsString } from "../../engine/memory/tlsf-allocator.js";
 import { NativeVirtualBlock } from "./native-virtual-block.js";
 import { rng } from "../helpers/random.js";
 

@@ -1,0 +1,228 @@
+/**
+ * VmaMemory: the {@link MemorySource} of VMA's own calls, one per allocator. It serves the allocator's default pools
+ * and every VMA custom pool (a VmaPool travels in the encoded allocation options, so a {@link Pool} delegates its
+ * allocation half here); buddy pools are the other source (./buddy-pool.ts).
+ *
+ * What each call is made of: createBuffer is vmaCreateBuffer, one native call that reads the description and the
+ * options the allocator encoded into the scratch and writes the allocation's figures back; createImage,
+ * allocateMemory and allocateMemoryFor* the same for their VMA function; bind is vmaBind*Memory2; free is
+ * vmaFreeMemory (vmaDestroyBuffer / vmaDestroyImage for the buffers and images it created).
+ *
+ * Invariants:
+ * - Nothing leaks on an error: an allocation whose name or options fail after the native call is freed, and the
+ *   nvk handle object made for its buffer or image goes back to the cell pool, before the error is thrown.
+ * - When a creation fails with VK_ERROR_OUT_OF_DEVICE_MEMORY and the options say `canMakeOtherLost`, the
+ *   allocator's LostAllocations makes room (lost-allocations.ts) and the call is retried with the description and
+ *   options encoded again (eviction callbacks may have used the scratch).
+ * - The nvk handle objects of the buffers and images it creates come from one process-wide {@link HandleCellPool};
+ *   after free an object names a destroyed object: it reads as a null handle and its cell serves the next one.
+ * - Hot path: one native call, no object beyond the ones returned.
+ * @module
+ */
+import { check, describeValue, vkErrorFor } from "../errors.js";
+import { scratch, scratchU32, Slot } from "../native.js";
+import { nvk } from "../vulkan/nvk.js";
+import { HandleCellPool } from "../vulkan/handles.js";
+import type { HandleWatch } from "../lifetime.js";
+import { Allocation, AllocationInfo, type AllocationKind } from "./allocation.js";
+import { AllocationCreateFlags, encodeAllocationOptions, encodedMappingAllowed, type AllocationOptions } from "./usage.js";
+import type { LostAllocations } from "./lost-allocations.js";
+import type { ResourceDescriptions } from "./resource-descriptions.js";
+import type { CreatedBuffer, CreatedImage, MemorySource } from "./pool-backend.js";
+import type { BufferInfo, ImageInfo, MemoryRequirements } from "./types.js";
+
+/** Cells for the nvk handle objects of the buffers and images allocators create (shared by all allocators). */
+const handleCells = new HandleCellPool();
+
+function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeof TypeError = RangeError): never {
+  throw new Ctor(`${op}: ${arg} ${what}, got ${describeValue(value)}`);
+}
+
+/** The parts of its allocator VmaMemory works with, handed over by the allocator's constructor. */
+export interface VmaMemoryParts {
+  /** Creation stacks by allocation handle, when the allocator captures them. */
+  readonly stacks: Map<number, string> | null;
+  /** The GC safety net of the allocator's allocations (engine/lifetime.ts). */
+  readonly leakWatch: HandleWatch;
+  /** Lost allocations: tracking new lost-able ones, making room. */
+  readonly lost: LostAllocations;
+  /** The description encoder, for the retries after making room. */
+  readonly descriptions: ResourceDescriptions;
+}
+
+/**
+ * VMA's allocation calls for one allocator. Made by the allocator's constructor; dropped with it.
+ * @internal
+ */
+export class VmaMemory implements MemorySource {
+  // The hot native functions of the allocator's addon build, held directly: the addon's exports object is large
+  // enough to be a dictionary, and a lookup on it per call showed in profiles.
+  private readonly nativeCreateBuffer: (allocator: number) => number;
+  private readonly nativeCreateImage: (allocator: number) => number;
+  private readonly nativeFree: (allocation: number) => void;
+
+  constructor(
+    private readonly allocator: Allocation["allocator"],
+    private readonly parts: VmaMemoryParts,
+  ) {
+    const addon = allocator._native;
+    this.nativeCreateBuffer = addon.createBuffer;
+    this.nativeCreateImage = addon.createImage;
+    this.nativeFree = addon.freeAllocation;
+  }
+
+  _createBuffer(bufferInfo: BufferInfo, options: AllocationOptions | undefined, flags: number): CreatedBuffer {
+    const h = this.allocator._handle;
+    let result = this.nativeCreateBuffer(h);
+    if (result !== 0) {
+      if (result === -2 && options?.canMakeOtherLost === true) {
+        result = this.parts.lost.makeRoom("buffer", bufferInfo, bufferInfo.size, options, () => {
+          this.parts.descriptions.encodeBuffer(bufferInfo, "createBuffer", "bufferInfo");
+          encodeAllocationOptions(options, "createBuffer", "allocationOptions", this.allocator);
+          return this.nativeCreateBuffer(h);
+        });
+      }
+      if (result !== 0) throw vkErrorFor(result, "vmaCreateBuffer", options?.name);
+    }
+    const buffer = handleCells.make(nvk.VkBuffer, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
+    const allocation = this.finish(result, "buffer", buffer, flags, options, "vmaCreateBuffer");
+    return { buffer, allocation, allocationInfo: this.info(allocation) };
+  }
+
+  _createImage(imageInfo: ImageInfo, options: AllocationOptions | undefined, flags: number): CreatedImage {
+    const op = "createImage";
+    const h = this.allocator._handle;
+    let result = this.nativeCreateImage(h);
+    if (result !== 0) {
+      if (result === -2 && options?.canMakeOtherLost === true) {
+        const lost = this.parts.lost;
+        result = lost.makeRoom("image", imageInfo, lost.imageSize(imageInfo), options, () => {
+          this.parts.descriptions.encodeImage(imageInfo, op, "imageInfo");
+          encodeAllocationOptions(options, op, "allocationOptions", this.allocator);
+          return this.nativeCreateImage(h);
+        });
+      }
+      if (result !== 0) throw vkErrorFor(result, "vmaCreateImage", options?.name);
+    }
+    const image = handleCells.make(nvk.VkImage, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
+    const allocation = this.finish(result, "image", image, flags, options, "vmaCreateImage");
+    return { image, allocation, allocationInfo: this.info(allocation) };
+  }
+
+  _allocateMemory(requirements: MemoryRequirements, options: AllocationOptions | undefined, flags: number, op: string): Allocation {
+    const { size, alignment, memoryTypeBits } = requirements;
+    const addon = this.allocator._native;
+    const h = this.allocator._handle;
+    scratch[0] = size;
+    scratch[1] = alignment;
+    scratch[2] = memoryTypeBits;
+    let result = addon.allocateMemory(h);
+    if (result === -2 && options?.canMakeOtherLost === true) {
+      result = this.parts.lost.makeRoom("memory", memoryTypeBits, size, options, () => {
+        encodeAllocationOptions(options, op, "allocationOptions", this.allocator, true);
+        scratch[0] = size;
+        scratch[1] = alignment;
+        scratch[2] = memoryTypeBits;
+        return addon.allocateMemory(h);
+      });
+    }
+    return this.finish(result, "memory", null, flags, options, "vmaAllocateMemory");
+  }
+
+  _allocateMemoryFor(resource: object, raw: bigint, image: boolean, options: AllocationOptions | undefined, flags: number, op: string): Allocation {
+    const addon = this.allocator._native;
+    const h = this.allocator._handle;
+    const attempt = () => (image ? addon.allocateMemoryForImage(h, raw) : addon.allocateMemoryForBuffer(h, raw));
+    let result = attempt();
+    if (result === -2 && options?.canMakeOtherLost === true) {
+      const device = this.allocator.device;
+      const requirements = new nvk.VkMemoryRequirements();
+      if (image) nvk.vkGetImageMemoryRequirements(device, resource, requirements);
+      else nvk.vkGetBufferMemoryRequirements(device, resource, requirements);
+      result = this.parts.lost.makeRoom("memory", requirements.memoryTypeBits, Number(requirements.size), options, () => {
+        encodeAllocationOptions(options, op, "allocationOptions", this.allocator, true);
+        return attempt();
+      });
+    }
+    return this.finish(result, "memory", null, flags, options, image ? "vmaAllocateMemoryForImage" : "vmaAllocateMemoryForBuffer");
+  }
+
+  _bind(allocation: Allocation, resource: object, raw: bigint, localOffset: number, image: boolean): void {
+    const addon = this.allocator._native;
+    const h = allocation._handle;
+    const r = image ? addon.bindImageMemory(h, raw, localOffset) : addon.bindBufferMemory(h, raw, localOffset);
+    check(r, image ? "vmaBindImageMemory2" : "vmaBindBufferMemory2", allocation.label);
+    allocation._resource = resource;
+  }
+
+  _free(allocation: Allocation): void {
+    const h = allocation._handle;
+    const created = allocation.kind !== "memory" ? allocation._resource : null;
+    allocation._release();
+    if (this.parts.stacks !== null) this.parts.stacks.delete(h);
+    this.parts.leakWatch.forget(h);
+    this.nativeFree(h);
+    // The buffer/image object vkmem made now names a destroyed object: it becomes a null handle and its
+    // cell serves the next one (HandleCellPool).
+    if (created !== null) handleCells.recycle(created);
+  }
+
+  /** Wraps the native result of a create call: the Allocation, named and with user data. */
+  private finish(
+    result: number,
+    kind: AllocationKind,
+    resource: any,
+    vmaFlags: number,
+    options: AllocationOptions | undefined,
+    operation: string,
+  ): Allocation {
+    if (result !== 0) throw vkErrorFor(result, operation, options?.name);
+    const addon = this.allocator._native;
+    const handle = scratch[Slot.OutAllocation];
+    const persistent = (vmaFlags & AllocationCreateFlags.MAPPED) !== 0 && scratch[Slot.OutMapped] !== 0;
+    // The options not read before the native call, read once here: a getter that throws (the caller's error) or a
+    // bad name must not leave the allocation behind, so it is freed before the error goes on.
+    let name: string | undefined;
+    let userData: unknown = undefined;
+    let pool: AllocationOptions["pool"];
+    let canBecomeLost = false;
+    if (options !== undefined) {
+      try {
+        name = options.name;
+        userData = options.userData;
+        pool = options.pool;
+        canBecomeLost = options.canBecomeLost === true;
+      } catch (error) {
+        addon.freeAllocation(handle);
+        if (resource !== null) handleCells.recycle(resource);
+        throw error;
+      }
+      if (name !== undefined) {
+        if (typeof name !== "string" || name.includes("\0")) {
+          addon.freeAllocation(handle); // nothing may leak on a bad name
+          if (resource !== null) handleCells.recycle(resource);
+          fail(operation, "allocationOptions.name", "must be a string without NUL characters", name, TypeError);
+        }
+        addon.setAllocationName(handle, name);
+      }
+      if (Number.isSafeInteger(userData) && (userData as number) >= 0) addon.setAllocationUserData(handle, userData as number);
+    }
+    const allocation = new Allocation(this.allocator, kind, handle, scratch[Slot.OutSize], resource, persistent, name ?? null, userData, pool ?? null);
+    allocation._mappingAllowed = encodedMappingAllowed();
+    const stacks = this.parts.stacks;
+    if (stacks !== null) stacks.set(handle, new Error().stack?.split("\n").slice(4).join("\n") ?? "");
+    // The safety net (engine/lifetime.ts): only a warning when GC finds it unfreed; its pool or allocator frees it.
+    this.parts.leakWatch.watch(allocation, handle);
+    if (canBecomeLost) this.parts.lost.track(allocation, pool, scratch[Slot.OutMemoryType]);
+    return allocation;
+  }
+
+  /**
+   * The info snapshot of a just-created allocation: the scratch outputs are still those of its creation
+   * (naming, user data and mapping do not write the scratch).
+   */
+  private info(allocation: Allocation): AllocationInfo {
+    const view = allocation.persistentlyMapped ? allocation.mappedData : null;
+    return AllocationInfo.fromScratch(view, allocation.name, allocation.userData);
+  }
+}
