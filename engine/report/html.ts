@@ -68,6 +68,7 @@ function formatBytes(n) {
 `;
 
 const STYLE = `
+[hidden] { display: none !important; }
 body { font: 14px/1.4 system-ui, sans-serif; margin: 16px 24px; color: #222; background: #fafafa; }
 h1 { margin: 0 0 4px; font-size: 22px; }
 h2 { font-size: 17px; margin: 22px 0 8px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }

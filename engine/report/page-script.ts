@@ -153,7 +153,10 @@ export const PAGE_SCRIPT = String.raw`
     var xs = model.frames.map(function (_, i) { return i; });
     var palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"];
     var axisX = { values: function (u, ticks) { return ticks.map(function (t) { var f = model.frames[t]; return f ? (f.frame === null ? f.label : String(f.frame)) : ""; }); } };
-    var bytesAxis = { size: 70, values: function (u, ticks) { return ticks.map(formatBytes); } };
+    // Byte axes step in powers of two, as memory sizes do.
+    var incrs = [];
+    for (var e = 0; e < 50; e++) incrs.push(Math.pow(2, e));
+    var bytesAxis = { size: 84, incrs: incrs, values: function (u, ticks) { return ticks.map(formatBytes); } };
     function chart(title, series, data, yAxis, id) {
       var box = el("div", undefined, "chart");
       box.id = id;
