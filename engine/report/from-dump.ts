@@ -33,7 +33,7 @@ export function modelFromDump(dump: StatsDump): ReportModel {
   const addAllocation = (s: DumpSuballocation, block: number, offset: number, pool: string | null) => {
     const type = s.Type ?? "UNKNOWN";
     const usage = s.Usage ?? 0;
-    model.allocations.push({ id: id++, name: s.Name ?? "", size: s.Size, offset, block, type, usage, kind: allocationKind(type, usage), pool, born: 0, died: null, bornUs: null });
+    model.allocations.push({ id: id++, name: s.Name ?? "", size: s.Size, offset, block, type, usage, kind: allocationKind(type, usage), pool, born: 0, died: null, made: 0, bornUs: null });
   };
   const addBlock = (memoryType: number, block: DumpBlock, pool: string | null) => {
     model.blocks.push({ memoryType, pool, dedicated: false, size: block.TotalBytes, born: 0, died: null });

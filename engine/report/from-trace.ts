@@ -147,7 +147,7 @@ export function modelFromTrace(trace: Trace): ReportModel {
         const block = place(r.allocator, r.memoryType, r.memoryLo, r.memoryHi, r.blockSize, r.offset, r.size, pool);
         model.allocations.push({
           id: r.allocation, name: r.name, size: r.size, offset: r.offset, block, type, usage, kind: allocationKind(type, usage), pool,
-          born: position, died: null, bornUs: r.timeUs,
+          born: position, died: null, made: position, bornUs: r.timeUs,
         });
         current.set(r.allocation, model.allocations.length - 1);
         break;

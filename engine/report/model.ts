@@ -92,6 +92,8 @@ export interface ReportAllocation {
   pool: string | null;
   born: number;
   died: number | null;
+  /** The position the allocation was made in (its first placement's `born`: a move does not make it younger). */
+  made: number;
   /** µs since the trace's start when it was made (the first placement's time for a moved one); null in a dump. */
   bornUs: number | null;
 }

@@ -37,7 +37,7 @@ export const PAGE_SCRIPT = String.raw`
   slider.value = String(last);
   function ageText(a, p) {
     if (a.bornUs === null || model.frames[p].timeUs === null) return "unknown (a dump has no time)";
-    var frames = p - a.born;
+    var frames = p - a.made;
     var ms = (model.frames[p].timeUs - a.bornUs) / 1000;
     return frames + " frame" + (frames === 1 ? "" : "s") + " (" + (ms < 1000 ? ms.toFixed(1) + " ms" : (ms / 1000).toFixed(2) + " s") + ")";
   }
@@ -130,7 +130,7 @@ export const PAGE_SCRIPT = String.raw`
   function where(a) { var b = model.blocks[a.block]; return model.memoryTypes[b.memoryType].label + (b.dedicated ? ", dedicated" : ""); }
   fill("largest-table", model.largest, function (a, n) {
     return [String(n + 1), a.name || "(unnamed)", formatBytes(a.size), kinds[a.kind].label, where(a), a.pool === null ? "default" : a.pool,
-      model.source === "trace" ? model.frames[Math.min(a.born, last)].label : "-", a.died === null ? "alive at the end" : model.frames[Math.min(a.died, last)].label];
+      model.source === "trace" ? model.frames[Math.min(a.made, last)].label : "-", model.source === "dump" ? "-" : a.died === null ? "alive at the end" : model.frames[Math.min(a.died, last)].label];
   });
   if (model.leaks === null) {
     $("leaks-note").textContent = "A JSON dump is one moment: it cannot tell leaks. Record a trace to see what is alive at the end.";
@@ -140,7 +140,7 @@ export const PAGE_SCRIPT = String.raw`
     $("leaks-note").textContent = model.leaks.length === 0 ? "Nothing was alive at the end of the trace." :
       model.leaks.length + " allocation" + (model.leaks.length === 1 ? "" : "s") + " (" + formatBytes(leakBytes) + ") never freed by the end of the trace.";
     fill("leaks-table", model.leaks, function (a) {
-      return [a.name || "(unnamed)", formatBytes(a.size), kinds[a.kind].label, where(a), a.pool === null ? "default" : a.pool, model.frames[Math.min(a.born, last)].label, ageText(a, last)];
+      return [a.name || "(unnamed)", formatBytes(a.size), kinds[a.kind].label, where(a), a.pool === null ? "default" : a.pool, model.frames[Math.min(a.made, last)].label, ageText(a, last)];
     });
   }
 
@@ -164,7 +164,7 @@ export const PAGE_SCRIPT = String.raw`
       $("charts").appendChild(box);
       var u = new uPlot({
         width: 560, height: 220,
-        scales: { x: { time: false } },
+        scales: { x: { time: false }, y: { range: function (u, min, max) { return [Math.min(0, min), max > 0 ? max * 1.08 : 1]; } } },
         axes: [axisX, yAxis || {}],
         series: [{ label: "frame", value: function (u, v) { return v === null || !model.frames[v] ? "" : model.frames[v].label; } }].concat(series),
         cursor: { drag: { x: false, y: false } },

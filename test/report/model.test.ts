@@ -66,7 +66,7 @@ describe("a trace as a model", () => {
     expect(liveNames(m, 50).sort()).toEqual([...F.leaks].sort());
     const hero = named(m, F.hero.name);
     expect(hero).toHaveLength(1);
-    expect(hero[0]).toMatchObject({ size: F.hero.size, offset: F.hero.offset, type: "IMAGE_OPTIMAL", usage: 0x6, kind: "sampledImage", born: 0, died: 50, pool: null });
+    expect(hero[0]).toMatchObject({ size: F.hero.size, offset: F.hero.offset, type: "IMAGE_OPTIMAL", usage: 0x6, kind: "sampledImage", born: 0, made: 0, died: 50, pool: null });
     expect(() => stateAt(m, 51)).toThrow(/position must be a whole number from 0 to 50, got 51/);
   });
 
@@ -90,7 +90,7 @@ describe("a trace as a model", () => {
     expect(places).toHaveLength(2);
     expect(places[0]!.id).toBe(places[1]!.id);
     expect(places[0]!.died).toBe(45);
-    expect(places[1]).toMatchObject({ born: 45, offset: 0, bornUs: places[0]!.bornUs });
+    expect(places[1]).toMatchObject({ born: 45, made: 25, offset: 0, bornUs: places[0]!.bornUs });
     expect(places[1]!.block).not.toBe(places[0]!.block);
   });
 

@@ -88,8 +88,8 @@ describe.skipIf(!haveChromium)(haveChromium ? "in chromium" : `in chromium (skip
     await browser?.close();
   });
 
-  async function open(file: string): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
+  async function open(file: string, width = 1280): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width, height: 900 }, deviceScaleFactor: 1 });
     page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
     page.on("console", (m) => {
       if (m.type() === "error" || m.type() === "warning") problems.push(`console ${m.type()}: ${m.text()}`);
@@ -132,6 +132,9 @@ describe.skipIf(!haveChromium)(haveChromium ? "in chromium" : `in chromium (skip
     expect(firstLargest.slice(0, 5)).toEqual(["1", F.largest.name, "48 MiB", "depth/stencil image", "Type 0, dedicated"]);
     const leakRows = page.locator("#leaks-table tbody tr");
     expect(await leakRows.count()).toBe(2);
+    // A moved allocation keeps the frame it was made in.
+    const moved = page.locator("#largest-table tbody tr", { hasText: F.moved });
+    expect((await moved.locator("td").allInnerTexts()).slice(6)).toEqual(["frame 25", "end"]);
     expect(await leakRows.nth(0).locator("td").first().innerText()).toBe("screenshot readback");
     expect(await leakRows.nth(1).locator("td").allInnerTexts()).toEqual(["debug overlay font", "512 KiB", "sampled image", "Type 0", "default", "frame 10", expect.stringMatching(/^40 frames \(/)]);
     expect(await text(page, "#leaks-note")).toMatch(/^2 allocations \(8\.5 MiB\) never freed by the end of the trace\.$/);
@@ -167,7 +170,7 @@ describe.skipIf(!haveChromium)(haveChromium ? "in chromium" : `in chromium (skip
   });
 
   test("the slider moves the map through time: counts, and the pixels where level 2's mesh will be", async () => {
-    const page = await open(traceHtml);
+    const page = await open(traceHtml, 1100);
     await setSlider(page, 30);
     const at = await locate(page, F.level2.name);
     expect(at).not.toBeNull();
@@ -189,6 +192,14 @@ describe.skipIf(!haveChromium)(haveChromium ? "in chromium" : `in chromium (skip
     expect(await text(page, "#frame-notes")).toBe("");
     await setSlider(page, 25);
     expect(await text(page, "#frame-notes")).toBe("notes: level 2 loaded");
+    // The README's picture (docs/report.png is a copy): frame 30, the pointer on level 2's mesh.
+    await setSlider(page, 30);
+    await page.locator("#map-section").evaluate((e: any) => e.scrollIntoView());
+    const box = (await page.locator("#map").boundingBox())!;
+    const mesh = (await locate(page, F.level2.name))!;
+    await page.mouse.move(box.x + mesh.x, box.y + mesh.y);
+    expect(await page.locator("#tooltip").innerText()).toMatch(/^level 2 terrain mesh\n/);
+    await page.screenshot({ path: join(out, "readme.png"), clip: { x: 0, y: 0, width: 1100, height: Math.min(900, box.y + box.height + 4) } });
     expect(problems).toEqual([]);
     await page.close();
   });
