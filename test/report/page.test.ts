@@ -192,6 +192,12 @@ describe.skipIf(!haveChromium)(haveChromium ? "in chromium" : `in chromium (skip
     expect(await text(page, "#frame-notes")).toBe("");
     await setSlider(page, 25);
     expect(await text(page, "#frame-notes")).toBe("notes: level 2 loaded");
+    // Clicking a chart moves the slider to the frame under the pointer: the middle of 51 positions.
+    const over = page.locator("#chart-counts .u-over");
+    const overBox = (await over.boundingBox())!;
+    await over.click({ position: { x: overBox.width / 2, y: overBox.height / 2 } });
+    expect(await text(page, "#frame-label")).toBe("frame 25 (26 of 51)");
+    expect(await page.locator("#frame-slider").inputValue()).toBe("25");
     // The README's picture (docs/report.png is a copy): frame 30, the pointer on level 2's mesh.
     await setSlider(page, 30);
     await page.locator("#map-section").evaluate((e: any) => e.scrollIntoView());
