@@ -163,6 +163,8 @@ const SYSTEM_PACKAGES = {
   'x11-apps': () => which('xwd') !== null,
   // Key presses into windows under Xvfb (the sample's Escape test).
   xdotool: () => which('xdotool') !== null,
+  // The `vkmem report` page's browser test (test/report/page.test.ts) drives it headless.
+  chromium: () => exists('/usr/bin/chromium'),
   // ImageMagick's own convert (a stand-in elsewhere on PATH does not count).
   imagemagick: () => exists('/usr/bin/convert'),
   // What node-gyp needs to build the addon.

@@ -1,5 +1,5 @@
 /**
- * The `vkmem` command: `vkmem info`, `vkmem vis`, and `vkmem start` (what `npm start` runs: the VMA sample,
+ * The `vkmem` command: `vkmem info`, `vkmem vis`, `vkmem report`, and `vkmem start` (what `npm start` runs: the VMA sample,
  * samples/vma-sample, windowed when DISPLAY is set and headless otherwise).
  *
  * Arguments are parsed with `node:util` parseArgs (./args.ts). Exit codes: 0 done (and for `--help`, `--version`),
@@ -43,6 +43,11 @@ const REPLAY_OPTIONS = {
   help: HELP,
 } as const satisfies Record<string, OptionSpec>;
 
+const REPORT_OPTIONS = {
+  output: { type: "string", short: "o", value: "report.html" },
+  help: HELP,
+} as const satisfies Record<string, OptionSpec>;
+
 /** Where `vkmem start` writes its picture by default from an installed package: not the game's own out/. */
 export const INSTALLED_SAMPLE_OUT = path.join("vkmem-out", "vma-sample.png");
 
@@ -76,6 +81,14 @@ const COMMANDS: Record<string, Command> = {
   --validation        turn the validation layer on
 
 With a what-if option the trace is replayed twice, as recorded and changed, and the two are printed side by side.`,
+  },
+  report: {
+    summary: "a trace or a JSON dump as one self-contained HTML page: memory map through time, budgets, leaks",
+    usage: `usage: vkmem report TRACE|DUMP.json -o report.html
+
+  TRACE              a vkmem trace (the memory map frame by frame, the timeline, the leaks at the end)
+  DUMP.json          VMA's JSON dump (the memory map of that moment; no timeline)
+  -o, --output FILE  the HTML file to write (self-contained: open it in any browser, offline)`,
   },
   start: {
     summary: "VMA's sample, the spinning cube: in a window when DISPLAY is set, else headless into a PNG ('vkmem start --help')",
@@ -164,6 +177,14 @@ export async function run(argv: string[]): Promise<number> {
           ...optional("budget", byteCount("budget", values.budget)),
           validation: values.validation === true,
         });
+      }
+      case "report": {
+        const { values, positionals } = parseCommandLine(args, REPORT_OPTIONS, 1);
+        if (values.help) return help(spec);
+        if (positionals.length === 0) throw new UsageError("missing the trace or dump to read (TRACE|DUMP.json)");
+        if (typeof values.output !== "string") throw new UsageError("missing -o report.html (the HTML file to write)");
+        const { report } = await import("./report.js");
+        return report({ input: positionals[0]!, output: values.output });
       }
     }
   } catch (e) {

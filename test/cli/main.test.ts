@@ -23,7 +23,7 @@ test("no command prints the usage on stderr with exit 2; --help and help print i
     const r = vkmem(...args);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^usage: vkmem <command> \[options\]\n/);
-    for (const c of ["info", "vis", "start", "help"]) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, "m"));
+    for (const c of ["info", "vis", "report", "start", "help"]) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, "m"));
   }
 });
 
@@ -31,6 +31,7 @@ test("every subcommand has --help (and help COMMAND), with its own options", () 
   const expected: Record<string, RegExp> = {
     info: /^usage: vkmem info \[--json\] \[--no-dump\] \[--validation\] \[--dump-json FILE\]\n/,
     vis: /^usage: vkmem vis DUMP\.json -o MAP\.png \[--width N\]\n/,
+    report: /^usage: vkmem report TRACE\|DUMP\.json -o report\.html\n/,
     start: /^usage: vma-sample \[--headless \| --window\]/,
     help: /^usage: vkmem help \[COMMAND\]\n/,
   };

@@ -11,7 +11,7 @@
  * user, who is unprivileged already.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -214,6 +214,12 @@ test("npx vkmem from the installed package: --version, and `start` writes its pi
   expect(start.status, start.stderr).toBe(0);
   expect(existsSync(join(game, "vkmem-out", "vma-sample.png"))).toBe(true);
   expect(existsSync(join(game, "out"))).toBe(false);
+  // `vkmem report` finds uplot (a dependency) from the installed package and inlines it.
+  expect(asGamer(game, node, [cli, "info", "--no-dump", "--dump-json", "dump.json"]).status).toBe(0);
+  const report = asGamer(game, node, [cli, "report", "dump.json", "-o", "report.html"]);
+  expect(report.stderr).toBe("");
+  expect(report.status).toBe(0);
+  expect(readFileSync(join(game, "report.html"), "utf8")).toMatch(/uPlot/);
 });
 
 test("pnpm 10 (npx pnpm@10, no dependency install scripts) installs the tarball and the game runs", () => {
