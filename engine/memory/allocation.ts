@@ -21,7 +21,7 @@
  * `allocation.pool: Pool | null`.
  * @module
  */
-import { AllocationLostError, DestroyedResourceError, describeValue, vkErrorFor } from "../errors.js";
+import { AllocationLostError, DestroyedResourceError, describeValue, vkErrorFor, InvalidStateError } from "../errors.js";
 import { scratch, scratchU32, Slot } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
 import { rawHandle, wrapHandle, type HandleKey, type NvkHandle } from "../vulkan/handles.js";
@@ -385,7 +385,7 @@ export class Allocation {
   unmap(): void {
     const h = this._live("unmap");
     if (this._mapCount === 0) {
-      throw new Error(`Allocation${this._name === null ? "" : ` '${this._name}'`}.unmap(): it is not mapped (map count 0)`);
+      throw new InvalidStateError(`Allocation${this._name === null ? "" : ` '${this._name}'`}`, "unmap()", "it is not mapped (map count 0)");
     }
     if (this._mapCount === 1 && !this._persistent && this._view !== null) {
       this.allocator._native.detach(this._view);

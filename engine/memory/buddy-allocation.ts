@@ -12,7 +12,7 @@
  * allocation at the node's offset.
  * @module
  */
-import { describeValue, vkErrorFor } from "../errors.js";
+import { describeValue, vkErrorFor, InvalidStateError } from "../errors.js";
 import { native } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
 import { wrapHandle, type NvkHandle } from "../vulkan/handles.js";
@@ -212,7 +212,7 @@ export class BuddyAllocation extends Allocation {
   override unmap(): void {
     this._live("unmap");
     if (this.bMapCount === 0) {
-      throw new Error(`Allocation${this.bName === null ? "" : ` '${this.bName}'`}.unmap(): it is not mapped (map count 0)`);
+      throw new InvalidStateError(`Allocation${this.bName === null ? "" : ` '${this.bName}'`}`, "unmap()", "it is not mapped (map count 0)");
     }
     this.bMapCount--;
     if (this.bMapCount === 0 && !this.bPersistent) this.dropView();

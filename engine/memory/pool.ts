@@ -30,7 +30,7 @@
  * VmaPool travels in the encoded options); its statistics and destroy are its VmaPool's. A BuddyPool overrides all.
  * @module
  */
-import { DestroyedResourceError, describeValue, vkErrorFor } from "../errors.js";
+import { DestroyedResourceError, describeValue, vkErrorFor, InvalidStateError } from "../errors.js";
 import { isOptionsObject } from "../checks.js";
 import type { NativeDetailedStatistics, NativeLeak, NativeStatistics } from "../native.js";
 import { checkCorruptionReport, type CorruptionReport } from "./corruption.js";
@@ -363,7 +363,7 @@ export class Pool {
     const h = this._handle;
     if (!this._alive) return [];
     if (this._ownedBy !== null) {
-      throw new Error(`Pool${this._label !== undefined ? ` '${this._label}'` : ""}.destroy: the pool belongs to ${this._ownedBy}, which destroys it (after the frames that use its images); destroy that instead`);
+      throw new InvalidStateError(`Pool${this._label !== undefined ? ` '${this._label}'` : ""}`, "destroy", `the pool belongs to ${this._ownedBy}, which destroys it (after the frames that use its images); destroy that instead`);
     }
     unwatch(this);
     this.allocator._forgetPool(this);

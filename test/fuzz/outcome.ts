@@ -14,7 +14,7 @@
  * as "Cannot convert object to primitive value", or the native addon's "vkmem native: ..."): always a failure.
  * @module
  */
-import { AllocationLostError, DestroyedResourceError, VkError } from "../../engine/index.js";
+import { AllocationLostError, DestroyedResourceError, InvalidStateError, VkError } from "../../engine/index.js";
 
 /** What the model expects of one call. */
 export type Expect =
@@ -108,8 +108,10 @@ export function judgeError(expect: Expect, error: unknown): FuzzFailure | null {
       return new FuzzFailure("wrong-error", `expected ${expect.lost ? "AllocationLostError" : "DestroyedResourceError"}, got ${describeError(e)}`);
     case "state":
       if (e instanceof TypeError || e instanceof RangeError || e instanceof DestroyedResourceError || e instanceof VkError) return null;
-      if (e.message.startsWith(expect.prefix)) return null;
-      return new FuzzFailure("wrong-error", `expected an error from ${expect.prefix} for a misuse, got ${describeError(e)}`);
+      // A misuse of a live object's state is an InvalidStateError from that object (issue 10), never a plain Error.
+      if (e instanceof InvalidStateError && e.message.startsWith(expect.prefix)) return null;
+      if (e.constructor === Error) return new FuzzFailure("untyped-error", `plain Error for a misuse of ${expect.prefix}: ${describeError(e)}`);
+      return new FuzzFailure("wrong-error", `expected an InvalidStateError from ${expect.prefix} for a misuse, got ${describeError(e)}`);
   }
 }
 

@@ -9,8 +9,7 @@ import {
   MemoryUsage,
   type Allocator,
   type Context,
-  type CreatedBuffer,
-} from "../../engine/index.js";
+  type CreatedBuffer, InvalidStateError } from "../../engine/index.js";
 import { nvk } from "../../engine/vulkan/nvk.js";
 import * as vk from "../../engine/vulkan/constants.js";
 import { useGpuContext } from "../helpers/gpu.js";
@@ -137,6 +136,7 @@ describe("lifecycle misuse", () => {
     r.allocation.map();
     r.allocation.unmap();
     expect(() => r.allocation.unmap()).toThrow("Allocation 'once'.unmap(): it is not mapped (map count 0)");
+    expect(() => r.allocation.unmap()).toThrow(InvalidStateError);
     allocator.destroyBuffer(r.buffer, r.allocation);
   });
 

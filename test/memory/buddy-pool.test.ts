@@ -15,8 +15,7 @@ import {
   type Allocation,
   type Allocator,
   type Context,
-  type LeakReport,
-} from "../../engine/index.js";
+  type LeakReport, InvalidStateError } from "../../engine/index.js";
 import { nvk } from "../../engine/vulkan/nvk.js";
 import * as vk from "../../engine/vulkan/constants.js";
 import { useGpuContext } from "../helpers/gpu.js";
@@ -421,6 +420,7 @@ describe("mapping", () => {
     expect(va.byteLength).toBe(0); // detached
     expect(a.mappedData).toBeNull();
     expect(() => a.unmap()).toThrow(/Allocation 'a'\.unmap\(\): it is not mapped/);
+    expect(() => a.unmap()).toThrow(InvalidStateError);
     expect(block.mapCount).toBe(1);
     const bytes = new Uint8Array(vb);
     allocator.freeMemory(b);
