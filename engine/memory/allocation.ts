@@ -294,6 +294,7 @@ export class Allocation {
       throw new RangeError(`Allocation.name must not contain NUL characters, got ${describeValue(value)}`);
     }
     this.allocator._native.setAllocationName(h, value);
+    this.allocator._recording?.writer.setName(h, value);
     this._name = value;
   }
 
@@ -362,6 +363,7 @@ export class Allocation {
     if (view !== null) {
       this.allocator._native.map(h, false);
       this._mapCount++;
+      this.allocator._recording?.writer.map(h);
       return view;
     }
     if ((this.allocator._native.getMemoryTypeProperties(h) & 0x2) === 0) {
@@ -374,6 +376,7 @@ export class Allocation {
       this.allocator._native.map(h, false);
     }
     this.allocator._trackMapped(this);
+    this.allocator._recording?.writer.map(h);
     return this._view;
   }
 
@@ -394,6 +397,7 @@ export class Allocation {
     }
     this._mapCount--;
     this.allocator._native.unmap(h);
+    this.allocator._recording?.writer.unmap(h);
   }
 
   /**

@@ -80,6 +80,11 @@ export interface AllocatorOptions {
    * for 2 frames in flight; use at least framesInFlight - 1). Pools may set their own. See lost-allocations.ts.
    */
   frameInUseCount?: number;
+  /**
+   * Record every call that changes memory into a trace file (engine/trace/format.ts), for `vkmem replay` and
+   * `vkmem report`. Written at every frame's end and at destroy(); see engine/memory/recording.ts.
+   */
+  record?: { file: string };
 }
 
 /** VmaAllocatorCreateFlagBits that vkmem sets from the device. */
@@ -183,6 +188,11 @@ export function checkAllocatorOptions(source: AllocatorDevice, options: Allocato
   if (!(blockSize === 0 || isPositiveInt(blockSize))) fail(op, "options.preferredLargeHeapBlockSize", "must be a positive integer", blockSize);
   if (options.onLeaks !== undefined && typeof options.onLeaks !== "function") fail(op, "options.onLeaks", "must be a function", options.onLeaks, TypeError);
   if (options.label !== undefined && typeof options.label !== "string") fail(op, "options.label", "must be a string", options.label, TypeError);
+  if (options.record !== undefined) {
+    if (!isOptionsObject(options.record)) fail(op, "options.record", "must be { file: string }", options.record, TypeError);
+    const file = (options.record as { file?: unknown }).file;
+    if (typeof file !== "string" || file.length === 0) fail(op, "options.record.file", "must be a non-empty path string", file, TypeError);
+  }
   const wanted = parseDebugOptions(options.debug, op);
   const frameInUseCount = checkFrameInUseCount(options.frameInUseCount ?? 1, `${op}: options.frameInUseCount`);
 

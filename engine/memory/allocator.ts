@@ -48,6 +48,9 @@ import type { CreatedBuffer, CreatedImage, PoolBackend } from "./pool-backend.js
 import { ResourceDescriptions } from "./resource-descriptions.js";
 import { checkRawResource, knownHandles, registerAllocator, unregisterAllocator } from "./resource-registry.js";
 import { checkCorruptionReport, settingsOf, type CorruptionReport, type DebugSettings } from "./corruption.js";
+import { AllocatorRecording, type RecordedOptions } from "./recording.js";
+import type { TraceWriter } from "../trace/writer.js";
+import { packageVersion } from "../package-root.js";
 
 export type { AllocatorDevice, AllocatorOptions } from "./allocator-options.js";
 export type { CreatedBuffer, CreatedImage } from "./pool-backend.js";
@@ -117,9 +120,12 @@ export class Allocator {
   readonly _native: NativeAddon;
   /** @internal VMA's allocation calls (vma-memory.ts): the memory source of the default pools and of every VmaPool. */
   readonly _vma: VmaMemory;
+  /** @internal The recording, when the allocator records (engine/memory/recording.ts). */
+  _recording: AllocatorRecording | null = null;
   private readonly maxAllocationSize: number;
   /** The buffer and image flag bits this device allows (flag-bits.ts). */
   private readonly flagPolicy: DeviceFlagPolicy;
+  private readonly vulkanApiVersion: number;
   private readonly mapped = new Set<Allocation>();
   private readonly pools = new Set<Pool>();
   private readonly stacks: Map<number, string> | null;
@@ -143,6 +149,7 @@ export class Allocator {
   constructor(source: AllocatorDevice, options: AllocatorOptions) {
     const { apiVersion, extensions, features, flags, blockSize, limits, debug: wanted, frameInUseCount } = checkAllocatorOptions(source, options);
     this.flagPolicy = new DeviceFlagPolicy({ apiVersion: Math.min(apiVersion, MAX_VMA_API_VERSION), extensions, features });
+    this.vulkanApiVersion = apiVersion;
     this.label = options.label;
     this.device = source.device;
     this.physicalDevice = source.physicalDevice;
@@ -192,6 +199,17 @@ export class Allocator {
     this.deviceDependents?.add(this);
     watch(this, "Allocator", this.label, creationStack(this.stacks !== null));
     registerAllocator(this.liveRef);
+    if (options.record !== undefined) this._startRecording(options.record.file, options);
+  }
+
+  /** @internal Starts recording into `file` (createAllocator's `record`, or a FrameManager's). */
+  _startRecording(file: string, options: RecordedOptions): void {
+    this._recording = AllocatorRecording.start(this, file, options, `vkmem ${packageVersion()}`, this.vulkanApiVersion);
+  }
+
+  /** The trace this allocator records into (`record` option), for notes of your own; null when not recording. */
+  get recording(): TraceWriter | null {
+    return this._recording?.writer ?? null;
   }
 
   /** @internal What reports and errors call it: "Allocator 'label'". */
@@ -453,6 +471,7 @@ export class Allocator {
     if (!isUint32(frameIndex)) fail("setCurrentFrameIndex", "frameIndex", "must be an integer in [0, 2^32)", frameIndex);
     this._native.setCurrentFrameIndex(h, frameIndex);
     this.lost.frameIndex = frameIndex;
+    this._recording?.writer.frameBegin(frameIndex);
   }
 
   /** The frame index last given to {@link setCurrentFrameIndex} (0 before the first). */
@@ -613,11 +632,13 @@ export class Allocator {
     );
     const pool = options?.algorithm === "buddy" ? new BuddyPool(this, memoryTypeIndex, options, op) : new Pool(this, memoryTypeIndex, options, op);
     this.pools.add(pool);
+    this._recording?.poolCreated(pool);
     return pool;
   }
 
   /** @internal A pool is being destroyed: detach the mapped views of its allocations, forget it. */
   _forgetPool(pool: Pool): void {
+    this._recording?.poolDestroyed(pool);
     pool._lostDomain?.clear();
     for (const a of this.mapped) if (a.pool === pool) a._release();
     this.pools.delete(pool);
@@ -692,6 +713,8 @@ export class Allocator {
     reportCascade(this._lifetimeName, cascade);
     knownHandles.forget(this);
     unregisterAllocator(this.liveRef);
+    this._recording?.stop();
+    this._recording = null;
     const { leaks, messages } = this._native.destroyAllocator(h);
     const reports = this._reportLeaks(this._lifetimeName, [...poolLeaks, ...leaks], messages);
     this.stacks?.clear();

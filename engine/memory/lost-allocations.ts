@@ -200,6 +200,7 @@ export class LostAllocations {
     domain.lostCount++;
     domain.lostBytes += victim._size;
     victim._lostFrame = this.frameIndex;
+    victim.allocator._recording?.writer.lost(victim._handle, this.frameIndex);
     const onLost = victim.onLost;
     if (onLost !== null) {
       try {

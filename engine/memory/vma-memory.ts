@@ -27,6 +27,7 @@ import type { HandleWatch } from "../lifetime.js";
 import { Allocation, AllocationInfo, type AllocationKind } from "./allocation.js";
 import { AllocationCreateFlags, encodeAllocationOptions, encodedMappingAllowed, type AllocationOptions } from "./usage.js";
 import type { LostAllocations } from "./lost-allocations.js";
+import { vkmemFlagsOf } from "./recording.js";
 import type { ResourceDescriptions } from "./resource-descriptions.js";
 import type { CreatedBuffer, CreatedImage, MemorySource } from "./pool-backend.js";
 import type { BufferInfo, ImageInfo, MemoryRequirements } from "./types.js";
@@ -82,7 +83,10 @@ export class VmaMemory implements MemorySource {
           return this.nativeCreateBuffer(h);
         });
       }
-      if (result !== 0) throw vkErrorFor(result, "vmaCreateBuffer", options?.name);
+      if (result !== 0) {
+        this.allocator._recording?.failed(this.allocator._recording.poolId(options?.pool), "buffer", vkmemFlagsOf(options), options?.name, result);
+        throw vkErrorFor(result, "vmaCreateBuffer", options?.name);
+      }
     }
     const buffer = handleCells.make(nvk.VkBuffer, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
     const allocation = this.finish(result, "buffer", buffer, flags, options, "vmaCreateBuffer");
@@ -102,7 +106,10 @@ export class VmaMemory implements MemorySource {
           return this.nativeCreateImage(h);
         });
       }
-      if (result !== 0) throw vkErrorFor(result, "vmaCreateImage", options?.name);
+      if (result !== 0) {
+        this.allocator._recording?.failed(this.allocator._recording.poolId(options?.pool), "image", vkmemFlagsOf(options), options?.name, result);
+        throw vkErrorFor(result, "vmaCreateImage", options?.name);
+      }
     }
     const image = handleCells.make(nvk.VkImage, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
     const allocation = this.finish(result, "image", image, flags, options, "vmaCreateImage");
@@ -158,6 +165,7 @@ export class VmaMemory implements MemorySource {
   _free(allocation: Allocation): void {
     const h = allocation._handle;
     const created = allocation.kind !== "memory" ? allocation._resource : null;
+    this.allocator._recording?.writer.free(h);
     allocation._release();
     if (this.parts.stacks !== null) this.parts.stacks.delete(h);
     this.parts.leakWatch.forget(h);
@@ -176,7 +184,11 @@ export class VmaMemory implements MemorySource {
     options: AllocationOptions | undefined,
     operation: string,
   ): Allocation {
-    if (result !== 0) throw vkErrorFor(result, operation, options?.name);
+    const recording = this.allocator._recording;
+    if (result !== 0) {
+      recording?.failed(recording.poolId(options?.pool), kind, vkmemFlagsOf(options), options?.name, result);
+      throw vkErrorFor(result, operation, options?.name);
+    }
     const addon = this.allocator._native;
     const handle = scratch[Slot.OutAllocation];
     const persistent = (vmaFlags & AllocationCreateFlags.MAPPED) !== 0 && scratch[Slot.OutMapped] !== 0;
@@ -214,6 +226,10 @@ export class VmaMemory implements MemorySource {
     // The safety net (engine/lifetime.ts): only a warning when GC finds it unfreed; its pool or allocator frees it.
     this.parts.leakWatch.watch(allocation, handle);
     if (canBecomeLost) this.parts.lost.track(allocation, pool, scratch[Slot.OutMemoryType]);
+    // Recorded last: its getAllocationInfo rewrites the scratch outputs (with the same values).
+    if (recording !== null) {
+      recording.allocated(handle, recording.poolId(pool), kind, vkmemFlagsOf(options), name ?? null, kind === "memory" && operation !== "vmaAllocateMemory");
+    }
     return allocation;
   }
 

@@ -35,6 +35,7 @@
  * @module
  */
 import { DestroyedResourceError, InvalidStateError, check, describeValue } from "../errors.js";
+import { recordFrameEnd, startFrameRecording } from "./frame-recording.js";
 import { checkBytes } from "../checks.js";
 import { Dependents, cascadeReport, creationStack, lifetimeName, reportCascade, unwatch, watch } from "../lifetime.js";
 import type { Allocator } from "../memory/allocator.js";
@@ -168,6 +169,7 @@ export class FrameManager implements ResourceOwner {
           "(its frame index, by which lost allocations are judged, is the manager's frame number); destroy that one first or make another allocator",
       );
     }
+    startFrameRecording(op, allocator, options.record);
     const name = this.label ?? "FrameManager";
     const slots = new FrameSlots(context, device, framesInFlight, name, this.label);
     this.#slots = slots;
@@ -367,6 +369,7 @@ export class FrameManager implements ResourceOwner {
       recordRingUse(stats, this.#ringMarks, readRingCounters(this.#ringNow, this.#transfers, this.#transient), this.#transfers, this.#transient);
     }
     this.#totals.endFrameUs += us;
+    recordFrameEnd(this.allocator, frame.frameNumber, stats?.uploadedBytes ?? 0);
   }
 
   // ------------------------------------------------------------------ resources

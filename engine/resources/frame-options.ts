@@ -24,6 +24,8 @@ export interface FrameManagerOptions {
   stagingRing?: UploadRingOptions;
   /** The ring {@link FrameManager.allocateTransient} hands out (default 4 MiB, growing to 64 MiB). */
   transientRing?: UploadRingOptions;
+  /** Record the allocator's calls and the frames into a trace file (see engine/resources/frame-recording.ts). */
+  record?: { file: string };
 }
 
 /** Options of {@link FrameManager.endFrame}: the synchronization with presentation (or other queues). */
@@ -36,7 +38,7 @@ export interface EndFrameOptions {
   signalSemaphores?: readonly NvkHandle[];
 }
 
-const KNOWN_OPTIONS: ReadonlySet<string> = new Set(["framesInFlight", "label", "stagingRing", "transientRing"]);
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set(["framesInFlight", "label", "stagingRing", "transientRing", "record"]);
 const KNOWN_RING_OPTIONS: ReadonlySet<string> = new Set(["size", "maxSize", "policy"]);
 const KNOWN_END_OPTIONS: ReadonlySet<string> = new Set(["waitSemaphores", "waitStages", "signalSemaphores"]);
 const MiB = 1024 * 1024;
@@ -59,6 +61,10 @@ export function checkManagerArguments(op: string, context: unknown, allocator: u
   }
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) throw new TypeError(`${op}: unknown option '${key}' (value ${describeValue((options as Record<string, unknown>)[key])})`);
+  }
+  if (options.record !== undefined) {
+    const file = isOptionsObject(options.record) ? (options.record as { file?: unknown }).file : undefined;
+    if (typeof file !== "string" || file.length === 0) throw new TypeError(`${op}: options.record must be { file: string } with a non-empty path, got ${describeValue(options.record)}`);
   }
   const framesInFlight = options.framesInFlight ?? 2;
   if (framesInFlight !== 2 && framesInFlight !== 3) {

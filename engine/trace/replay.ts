@@ -161,7 +161,14 @@ class Replay {
       for (let i = 0; i < total; i++) {
         const record = this.trace.records[i]!;
         const t0 = performance.now();
-        const called = this.apply(record);
+        let called = false;
+        try {
+          called = this.apply(record);
+        } catch (e) {
+          // A call the recording says succeeded and the replay's state refuses (a map of memory that is not
+          // host-visible here, ...): reported like a failed allocation, and the replay goes on.
+          this.fail(record.fileOffset, KIND_NAMES[record.kind], e);
+        }
         if (called) {
           const t1 = performance.now();
           const name = KIND_NAMES[record.kind];

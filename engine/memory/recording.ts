@@ -1,0 +1,162 @@
+/**
+ * Recording an allocator's calls into a trace (engine/trace/format.ts): what `createAllocator(..., { record: { file } })`
+ * (or a FrameManager's `record` option) turns on. One {@link AllocatorRecording} per recording allocator; the
+ * allocator's parts call it at the points where memory changes, and it writes one record each.
+ *
+ * What it records and from where:
+ * - Allocations (VmaMemory): the description and VMA create info exactly as the allocator encoded them in the scratch
+ *   for its native call (they are still there: the native layer writes outputs elsewhere), the name, vkmem's own
+ *   flags, and the result: the placement on success (with the block's size, one getAllocationInfo call), the
+ *   VkResult on failure. Memory allocated for a caller's own buffer or image is recorded as raw memory of the size,
+ *   alignment 1 and memory type it got, since its description is the caller's.
+ * - Frees, maps, unmaps, names (VmaMemory, Allocation); pools of VMA's algorithms and buddy pools (Pool, BuddyPool;
+ *   a buddy pool's own sub-allocations are not recorded yet: its blocks appear as raw memory); lost allocations
+ *   (LostAllocations); the frame index (setCurrentFrameIndex: FrameBegin); frame ends, with budgets, and uploads
+ *   (the FrameManager).
+ *
+ * Cost: nothing happens when an allocator does not record (one null check per call). When it does, the writer
+ * allocates nothing per record (engine/trace/writer.ts); `npm run bench -- allocator` measures record_overhead.
+ * @module
+ */
+import { scratch, scratchU32, Slot, type NativeAddon } from "../native.js";
+import { TraceWriter } from "../trace/writer.js";
+import type { AllocationKind } from "./allocation.js";
+
+/** Where {@link AllocatorRecording.start} takes the allocator's description from. */
+export interface RecordedAllocator {
+  readonly _handle: number;
+  readonly _native: NativeAddon;
+  readonly label: string | undefined;
+  readonly deviceName: string;
+  readonly nonCoherentAtomSize: number;
+  readonly bufferImageGranularity: number;
+  readonly memoryHeaps: readonly { readonly size: number; readonly flags: number }[];
+  readonly memoryTypes: readonly { readonly propertyFlags: number; readonly heapIndex: number }[];
+}
+
+/** The part of createAllocator's options a replay needs (JSON-able). */
+export interface RecordedOptions {
+  heapSizeLimits?: (number | null | undefined)[];
+  preferredLargeHeapBlockSize?: number;
+  flags?: number;
+  frameInUseCount?: number;
+  debug?: unknown;
+}
+
+/** What {@link AllocatorRecording.poolCreated} reads of a pool. */
+export interface RecordedPool {
+  readonly memoryTypeIndex: number;
+  readonly algorithm: string;
+  readonly blockSize: number;
+  readonly minBlockCount: number;
+  readonly maxBlockCount: number;
+  readonly minAllocationAlignment: number;
+  readonly name: string | null;
+}
+
+const RESOURCE_COUNT: Readonly<Record<AllocationKind, number>> = { buffer: 4, image: 13, memory: 3 };
+const KIND_CODE: Readonly<Record<AllocationKind, number>> = { memory: 0, buffer: 1, image: 2 };
+/** Algorithm codes of the trace format. */
+export const ALGORITHM_CODE: Readonly<Record<string, number>> = { tlsf: 0, linear: 1, buddy: 2 };
+
+/**
+ * One allocator's recording. Created by {@link AllocatorRecording.start}; {@link stop} writes the allocator's end and
+ * closes the file (the allocator's destroy() does).
+ * @internal
+ */
+export class AllocatorRecording {
+  private readonly poolIds = new WeakMap<object, number>();
+  private nextPool = 1;
+  /** The allocator's number in the trace: its handle when recording started (it reads 0 once destroyed). */
+  private readonly id: number;
+
+  private constructor(
+    /** The trace being written: FrameManagers and streamers of the allocator write theirs into it. */
+    readonly writer: TraceWriter,
+    private readonly allocator: RecordedAllocator,
+  ) {
+    this.id = allocator._handle;
+  }
+
+  /**
+   * Opens `file` and writes the allocator's description: heaps, memory types and options.
+   * @throws Error from the file system when the file cannot be created (nothing is recorded then).
+   */
+  static start(allocator: RecordedAllocator, file: string, options: RecordedOptions, producer: string, apiVersion: number): AllocatorRecording {
+    const writer = TraceWriter.open(file, { producer, device: allocator.deviceName, apiVersion });
+    writer.allocatorCreate(
+      allocator._handle,
+      allocator.label ?? null,
+      allocator.nonCoherentAtomSize,
+      allocator.bufferImageGranularity,
+      allocator.memoryHeaps.flatMap((h) => [h.size, h.flags]),
+      allocator.memoryTypes.flatMap((t) => [t.propertyFlags, t.heapIndex]),
+      JSON.stringify({
+        heapSizeLimits: options.heapSizeLimits,
+        preferredLargeHeapBlockSize: options.preferredLargeHeapBlockSize,
+        flags: options.flags,
+        frameInUseCount: options.frameInUseCount,
+        debug: options.debug === undefined || options.debug === false ? undefined : true,
+      }),
+    );
+    writer.flush();
+    return new AllocatorRecording(writer, allocator);
+  }
+
+  /**
+   * A successful allocation whose native call just returned: its inputs are still in the scratch, its outputs too.
+   * `forResource`: memory for the caller's own buffer or image (recorded as raw memory of what it got).
+   */
+  allocated(handle: number, pool: number, kind: AllocationKind, vkmemFlags: number, name: string | null, forResource: boolean): void {
+    const type = scratch[Slot.OutMemoryType]!;
+    const offset = scratch[Slot.OutOffset]!;
+    const size = scratch[Slot.OutSize]!;
+    const memoryLo = scratchU32[Slot.OutMemory * 2]!;
+    const memoryHi = scratchU32[Slot.OutMemory * 2 + 1]!;
+    if (forResource) {
+      scratch[0] = size;
+      scratch[1] = 1;
+      scratch[2] = 2 ** type;
+    }
+    // The block's size: the one figure the creation call does not give back.
+    this.allocator._native.getAllocationInfo(handle);
+    const blockSize = scratch[Slot.OutBlockSize]!;
+    this.writer.allocate(handle, this.id, pool, KIND_CODE[kind], scratch, 0, RESOURCE_COUNT[kind], scratch, 16, vkmemFlags, name, 0, type, offset, size, memoryLo, memoryHi, blockSize);
+  }
+
+  /** An allocation VMA refused with `result`; its inputs are still in the scratch. */
+  failed(pool: number, kind: AllocationKind, vkmemFlags: number, name: string | null | undefined, result: number): void {
+    this.writer.allocate(0, this.id, pool, KIND_CODE[kind], scratch, 0, RESOURCE_COUNT[kind], scratch, 16, vkmemFlags, name ?? null, result, 0, 0, 0, 0, 0, 0);
+  }
+
+  /** The trace's number for a pool (0: the default pools); pools are numbered as they are recorded. */
+  poolId(pool: object | null | undefined): number {
+    return pool === null || pool === undefined ? 0 : (this.poolIds.get(pool) ?? 0);
+  }
+
+  /** A pool was created. */
+  poolCreated(pool: RecordedPool): void {
+    const id = this.nextPool++;
+    this.poolIds.set(pool, id);
+    this.writer.poolCreate(id, this.id, pool.memoryTypeIndex, ALGORITHM_CODE[pool.algorithm] ?? 0, pool.blockSize, pool.minBlockCount, pool.maxBlockCount, pool.minAllocationAlignment, pool.name);
+  }
+
+  /** A pool is being destroyed (its allocations go with it, as the replay's destroy does). */
+  poolDestroyed(pool: object): void {
+    const id = this.poolIds.get(pool);
+    if (id !== undefined) this.writer.poolDestroy(id);
+  }
+
+  /** The end of the allocator: its record, then the file closes. */
+  stop(): void {
+    if (this.writer.closed) return;
+    this.writer.allocatorDestroy(this.id);
+    this.writer.close();
+  }
+}
+
+/** vkmem's own allocation flags as the trace format codes them. */
+export function vkmemFlagsOf(options: { canBecomeLost?: boolean; canMakeOtherLost?: boolean } | undefined): number {
+  if (options === undefined) return 0;
+  return (options.canBecomeLost === true ? 1 : 0) | (options.canMakeOtherLost === true ? 2 : 0);
+}
