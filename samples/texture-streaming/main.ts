@@ -46,6 +46,7 @@ const MiB = 1024 * 1024;
 
 export const USAGE = `usage: texture-streaming [--headless | --window] [--frames N] [--settle N] [--time T] [--out FILE]
                          [--width W] [--height H] [--budget MIB] [--upload-budget MIB] [--panels N] [--validation] [--quiet]
+                         [--record TRACE]
 
   --headless / --window   offscreen to a PNG (default without DISPLAY) / a window (default with DISPLAY)
   --frames N              frames with the camera moving (headless default 600; windowed default: until closed)
@@ -57,7 +58,8 @@ export const USAGE = `usage: texture-streaming [--headless | --window] [--frames
   --upload-budget MIB     bytes uploaded per frame at most (default 8)
   --panels N              panels in the gallery (default ${PANEL_COUNT})
   --validation            validation layer with synchronization validation; any message fails the run (exit 1)
-  --quiet                 only the summary lines`;
+  --quiet                 only the summary lines
+  --record TRACE          record every call that changes memory into TRACE ('vkmem replay', 'vkmem report')`;
 
 /** Parsed command line. */
 export interface StreamingOptions {
@@ -73,6 +75,8 @@ export interface StreamingOptions {
   panels: number;
   validation: boolean;
   quiet: boolean;
+  /** Record the allocator's calls into this trace file (`vkmem replay`, `vkmem report`). */
+  record: string | undefined;
 }
 
 /** Parses `argv` with `node:util` parseArgs (engine/cli/args.ts); returns the options, "help", or an error message. */
@@ -91,7 +95,8 @@ function parseStreamingOptions(argv: readonly string[]): StreamingOptions | "hel
     settle: { type: "string", value: "N" }, time: { type: "string", value: "T" }, out: { type: "string", value: "FILE" },
     width: { type: "string", value: "W" }, height: { type: "string", value: "H" }, budget: { type: "string", value: "MIB" },
     "upload-budget": { type: "string", value: "MIB" }, panels: { type: "string", value: "N" },
-    validation: { type: "boolean" }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" },
+    validation: { type: "boolean" }, quiet: { type: "boolean" }, record: { type: "string", value: "TRACE" },
+    help: { type: "boolean", short: "h" },
   }).values as Record<string, string | boolean | undefined>;
   if (parsed.help) return "help";
   if (parsed.headless && parsed.window) throw new UsageError("--headless and --window exclude each other");
@@ -118,6 +123,7 @@ function parseStreamingOptions(argv: readonly string[]): StreamingOptions | "hel
     panels: o.panels as number,
     validation: parsed.validation === true,
     quiet: parsed.quiet === true,
+    record: typeof parsed.record === "string" && parsed.record !== "" ? parsed.record : undefined,
   };
 }
 
@@ -176,7 +182,7 @@ export function runStreamingSample(options: StreamingOptions, print: (line: stri
       ...(options.validation ? { validation: true, synchronizationValidation: true } : {}),
       ...(window !== null ? { headless: false, instanceExtensions: (window as unknown as { getRequiredInstanceExtensions(): string[] }).getRequiredInstanceExtensions() } : {}),
     });
-    allocator = createAllocator(context, { label: "texture-streaming" });
+    allocator = createAllocator(context, { label: "texture-streaming", ...(options.record === undefined ? {} : { record: { file: options.record } }) });
     frames = createFrameManager(context, allocator, { framesInFlight: FRAMES_IN_FLIGHT, label: "texture-streaming frames" });
     streamer = createTextureStreamer(frames, { label: "gallery", budgetBytes: options.budgetMiB * MiB, uploadBudgetBytes: options.uploadBudgetMiB * MiB });
     renderer = new GalleryRenderer(context, frames, streamer, options.panels);

@@ -56,10 +56,12 @@ export interface SampleOptions {
   /** Frame numbers after which the windowed loop prints "paused after frame N" and waits for a line on stdin. */
   pauseAfter: number[];
   quiet: boolean;
+  /** Record the allocator's calls into this trace file (`vkmem replay`, `vkmem report`). */
+  record?: string;
 }
 
 export const USAGE = `usage: vma-sample [--headless | --window] [--frames N] [--time T] [--out FILE] [--width W] [--height H]
-                  [--validation] [--resize-at N:WxH] [--pause-after N] [--quiet]
+                  [--validation] [--resize-at N:WxH] [--pause-after N] [--quiet] [--record TRACE]
 
   --headless         render offscreen and write a PNG (the default when DISPLAY is not set)
   --window           open a window (the default when DISPLAY is set); Escape or closing it ends the sample
@@ -71,7 +73,8 @@ export const USAGE = `usage: vma-sample [--headless | --window] [--frames N] [--
   --resize-at N:WxH  resize the window to W x H before frame N (windowed; repeatable)
   --pause-after N    after presenting frame N print "paused after frame N" and wait for a line on stdin
                      (for taking a screenshot of the display; windowed; repeatable)
-  --quiet            leave out the memory report and the statistics`;
+  --quiet            leave out the memory report and the statistics
+  --record TRACE     record every call that changes memory into TRACE ('vkmem replay', 'vkmem report')`;
 
 /**
  * Parses `argv` (without node and the script) with `node:util` parseArgs (engine/cli/args.ts).
@@ -91,11 +94,13 @@ export function parseArgs(argv: readonly string[]): SampleOptions | string {
       "resize-at": { type: "string", value: "N:WxH", multiple: true },
       "pause-after": { type: "string", value: "N", multiple: true },
       quiet: { type: "boolean" },
+      record: { type: "string", value: "TRACE" },
       help: { type: "boolean", short: "h" },
     });
     if (v.help) return "help";
     if (v.headless && v.window) return "--headless and --window exclude each other";
     if (v.out === "") return "--out needs a file name";
+    if (v.record === "") return "--record needs a file name";
     const o: SampleOptions = {
       mode: v.headless ? "headless" : v.window ? "window" : "auto",
       out: typeof v.out === "string" ? v.out : path.join("out", "vma-sample.png"),
@@ -106,6 +111,7 @@ export function parseArgs(argv: readonly string[]): SampleOptions | string {
       pauseAfter: [],
       quiet: v.quiet === true,
     };
+    if (typeof v.record === "string") o.record = v.record;
     const frames = wholeNumber("frames", v.frames, undefined);
     if (frames !== undefined) o.frames = frames;
     const time = decimalNumber("time", v.time, undefined, "a number of seconds");
@@ -174,7 +180,7 @@ export function runSample(options: SampleOptions, print: (line: string) => void 
       ...(options.validation ? { validation: true, synchronizationValidation: true } : {}),
       ...(window !== null ? { headless: false, instanceExtensions: (window as unknown as { getRequiredInstanceExtensions(): string[] }).getRequiredInstanceExtensions() } : {}),
     });
-    allocator = createAllocator(context, { label: "vma-sample" });
+    allocator = createAllocator(context, { label: "vma-sample", ...(options.record === undefined ? {} : { record: { file: options.record } }) });
     say(TITLE);
     say(`Device: ${context.deviceName} (${context.deviceType})`);
     for (const line of [...memoryTypeLines(allocator), ...conclusionLines(context, allocator)]) say(line);
