@@ -9,8 +9,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-/** The two builds, relative to the package root. */
+/** The two builds that ship, relative to the package root. */
 export const ADDONS = ['build/Release/vkmem.node', 'build/Release/vkmem_debug.node'];
+
+/**
+ * binding.gyp's third target, for the repository's tests and benches only: the normal build plus the C++
+ * cross-check oracles (VMA's virtual blocks, the C++ buddy allocator). node-gyp builds it with the others; nothing
+ * copies it into prebuilds/.
+ */
+export const ORACLES = 'build/Release/vkmem_oracles.node';
 
 /** The prebuilt layout node-gyp-build reads (prebuildify's): prebuilds/<platform>-<arch>/<name>.napi.node. */
 export function prebuiltPaths(root, platform = process.platform, arch = process.arch) {
