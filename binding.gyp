@@ -7,6 +7,12 @@
   # (build/Release/vkmem_debug.node) with VKMEM_DEBUG_BUILD, which turns on VMA's debug margin, corruption
   # detection and allocation fill patterns (native/vma_config.h). VMA's debug settings are compile-time
   # constants, hence a whole second build; an allocator created with `debug` options runs on it.
+  #
+  # A third, `vkmem_oracles` (build/Release/vkmem_oracles.node), is for the repository's tests and benches only: the
+  # normal build plus the cross-check oracles that the TypeScript TLSF, linear and buddy allocators are compared
+  # with (VMA's virtual blocks through native/virtual_block.cpp, vkmem's C++ buddy allocator native/buddy.cpp),
+  # exported only there (VKMEM_ORACLES). It is never copied into prebuilds/ (scripts/prebuild.mjs copies the two
+  # above) and nothing under engine/ loads it unless a test or bench asks (engine/native.ts, oracleNative).
   "target_defaults": {
     "sources": [
       "native/addon.cpp",
@@ -14,8 +20,6 @@
       "native/allocation.cpp",
       "native/corruption.cpp",
       "native/defragmentation.cpp",
-      "native/virtual_block.cpp",
-      "native/buddy.cpp",
       "native/buddy_pool.cpp",
       "native/pool.cpp",
       "native/vma_impl.cpp"
@@ -43,6 +47,11 @@
     {
       "target_name": "vkmem_debug",
       "defines": ["VKMEM_DEBUG_BUILD"]
+    },
+    {
+      "target_name": "vkmem_oracles",
+      "sources": ["native/virtual_block.cpp", "native/buddy.cpp"],
+      "defines": ["VKMEM_ORACLES"]
     }
   ]
 }

@@ -41,7 +41,7 @@ import {
   type VirtualBlockAlgorithm,
 } from "../engine/index.js";
 import { describeHost, formatNs, intFlag, measure, parseFlags, printTable, repoRoot, round, summarize, writeResults, type Measurement } from "./lib.js";
-import { native, scratch, Slot } from "../engine/native.js";
+import { oracleNative, scratch, Slot } from "../engine/native.js";
 
 export const description =
   "virtual blocks (tlsf, linear, buddy): random/FIFO/LIFO allocate+free, 32 B-1 KiB and 1 KiB-1 MiB, TS vs C++; fragmentation";
@@ -84,25 +84,26 @@ interface FastBlock {
  */
 class VmaTlsfFromTs implements FastBlock {
   private readonly handle: number;
+  private readonly native = oracleNative(); // VMA's virtual blocks are in the oracles build only
   constructor(size: number) {
-    this.handle = native.createVirtualBlock(size, 0, 0);
+    this.handle = this.native.createVirtualBlock(size, 0, 0);
   }
   allocateOffset(size: number): number {
     scratch[Slot.VbSize] = size;
     scratch[Slot.VbAlignment] = 1;
     scratch[Slot.VbFlags] = 0;
     scratch[Slot.VbUserData] = 0;
-    return native.virtualAllocate(this.handle);
+    return this.native.virtualAllocate(this.handle);
   }
   get lastHandle(): number {
     return scratch[Slot.OutVbAllocation];
   }
   freeHandle(handle: number): void {
     scratch[Slot.VbAllocation] = handle;
-    native.virtualFree(this.handle);
+    this.native.virtualFree(this.handle);
   }
   destroy(): void {
-    native.destroyVirtualBlock(this.handle);
+    this.native.destroyVirtualBlock(this.handle);
   }
 }
 

@@ -136,6 +136,8 @@ export interface NativeVersion {
   headerVulkanVersion: number;
   /** True for build/Release/vkmem_debug.node (VKMEM_DEBUG_BUILD). */
   debugBuild: boolean;
+  /** Whether this is the oracles build (virtual blocks exported: tests and benches only). */
+  oracles: boolean;
   /** VMA_DEBUG_MARGIN: bytes kept free after every allocation in a block (0 in the normal build). */
   debugMargin: number;
   /** VMA_DEBUG_DETECT_CORRUPTION with a margin: magic numbers in the margins, checked on free and on request. */
@@ -239,6 +241,23 @@ export interface NativeAddon {
   debugPoke?(allocation: number, relativeOffset: number, value: number): void;
   /** Debug build only: reads the byte at the allocation's offset + relativeOffset in its block. */
   debugPeek?(allocation: number, relativeOffset: number): number;
+  // Buddy pools (native/buddy_pool.cpp).
+  /** An ArrayBuffer over bytes [offset, offset + size) of a mapped allocation. */
+  mappedRange(allocation: number, offset: number, size: number): ArrayBuffer;
+  /** Buddy pools: a buffer/image from the scratch inputs, unbound; raw handle + requirements in the outputs. */
+  createUnbound(allocator: number, image: boolean): number;
+  /** Buddy pools: binds a createUnbound resource at localOffset inside an allocation. */
+  bindAt(allocation: number, resource: bigint, localOffset: number): number;
+  /** Buddy pools: destroys a createUnbound resource. */
+  destroyUnbound(allocator: number, resource: bigint): void;
+}
+
+/**
+ * The oracles build (`vkmem_oracles.node`, binding.gyp): everything of {@link NativeAddon} plus the C++ cross-check
+ * oracles the tests and benches compare the TypeScript allocators with: VMA's virtual blocks (TLSF, linear) and
+ * vkmem's C++ buddy allocator, behind native/virtual_block.cpp. Never shipped; loaded by {@link oracleNative}.
+ */
+export interface NativeOracles extends NativeAddon {
   // Virtual blocks (native/virtual_block.cpp). Hot calls take the block and use the Vb* scratch slots.
   createVirtualBlock(size: number, algorithm: number, minNodeSize: number): number;
   destroyVirtualBlock(block: number): { leaks: NativeVirtualLeak[]; messages: string[] };
@@ -251,15 +270,6 @@ export interface NativeAddon {
   setVirtualAllocationUserData(block: number, allocation: number, value: number): void;
   virtualBlockStatistics(block: number, detailed: boolean): NativeVirtualBlockStatistics;
   buildVirtualBlockStatsString(block: number, detailed: boolean): string;
-  // Buddy pools (native/buddy_pool.cpp).
-  /** An ArrayBuffer over bytes [offset, offset + size) of a mapped allocation. */
-  mappedRange(allocation: number, offset: number, size: number): ArrayBuffer;
-  /** Buddy pools: a buffer/image from the scratch inputs, unbound; raw handle + requirements in the outputs. */
-  createUnbound(allocator: number, image: boolean): number;
-  /** Buddy pools: binds a createUnbound resource at localOffset inside an allocation. */
-  bindAt(allocation: number, resource: bigint, localOffset: number): number;
-  /** Buddy pools: destroys a createUnbound resource. */
-  destroyUnbound(allocator: number, resource: bigint): void;
 }
 
 export { packageRoot } from "./package-root.js";
@@ -357,6 +367,29 @@ export function debugNative(): NativeAddon {
   if (!addon.version().debugBuild) throw new Error("vkmem: the debug addon was built without VKMEM_DEBUG_BUILD");
   addon.setScratch(scratchBuffer);
   debugAddon = addon;
+  return addon;
+}
+
+let oracleAddon: NativeOracles | null = null;
+
+/**
+ * The oracles build, for the repository's tests and benches: `$VKMEM_ORACLES_ADDON`, else `vkmem_oracles.node`
+ * beside the normal addon (build/Release/, or $VKMEM_ADDON_DIR's), else the repository's build/Release/. Loaded on
+ * first use and handed the same scratch buffer and error factories as {@link native}; its slot tables are its own.
+ * @throws Error when it is not built (the package never has it: `npm run setup` in the repository builds it).
+ */
+export function oracleNative(): NativeOracles {
+  if (oracleAddon !== null) return oracleAddon;
+  const normal = addonPaths()[0];
+  const candidates = [process.env.VKMEM_ORACLES_ADDON, join(dirname(normal), "vkmem_oracles.node"), join(packageRoot(), "build", "Release", "vkmem_oracles.node")];
+  const file = candidates.find((f): f is string => f !== undefined && existsSync(f));
+  if (file === undefined) {
+    throw new Error(`vkmem: the test oracles addon (vkmem_oracles.node) is not built (looked at ${candidates.filter(Boolean).join(", ")}); run 'npm run setup' in the repository`);
+  }
+  const addon = load(file) as NativeOracles;
+  if (!addon.version().oracles) throw new Error(`vkmem: ${file} was built without VKMEM_ORACLES`);
+  addon.setScratch(scratchBuffer);
+  oracleAddon = addon;
   return addon;
 }
 

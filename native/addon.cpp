@@ -176,8 +176,10 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   DefineHot<&Addon::AllocateMemory>(env, exports, this, "allocateMemory");
   DefineHot<&Addon::FreeAllocation>(env, exports, this, "freeAllocation");
   DefineHot<&Addon::GetAllocationInfo>(env, exports, this, "getAllocationInfo");
-  RegisterVirtualBlocks(env, exports, this);
   RegisterBuddyPools(env, exports, this);
+#ifdef VKMEM_ORACLES
+  RegisterVirtualBlocks(env, exports, this);  // the oracles build only (addon.h)
+#endif
 }
 
 Napi::Value Addon::SetScratch(const Napi::CallbackInfo& info) {
@@ -274,6 +276,11 @@ Napi::Value Addon::Version(const Napi::CallbackInfo& info) {
   o.Set("debugBuild", true);
 #else
   o.Set("debugBuild", false);
+#endif
+#ifdef VKMEM_ORACLES
+  o.Set("oracles", true);
+#else
+  o.Set("oracles", false);
 #endif
   o.Set("debugMargin", Napi::Number::New(info.Env(), VMA_DEBUG_MARGIN));
   o.Set("detectCorruption", VMA_DEBUG_DETECT_CORRUPTION != 0 && VMA_DEBUG_MARGIN > 0);

@@ -17,7 +17,11 @@
 #include <vector>
 
 #include "vma_config.h"
+#ifdef VKMEM_ORACLES
+// The cross-check oracles (VMA's virtual blocks, vkmem's C++ buddy allocator) exist only in the vkmem_oracles
+// build that tests and benches load (binding.gyp); the addons that ship neither compile nor export them.
 #include "virtual_block.h"
+#endif
 
 namespace vkmem {
 
@@ -161,7 +165,9 @@ class Addon : public Napi::Addon<Addon> {
   std::vector<AllocatorSlot> allocators;
   std::vector<AllocationSlot> allocations;
   uint32_t freeAllocationHead = 0;  // index + 1 of the first free slot; 0: none
+#ifdef VKMEM_ORACLES
   VirtualBlocks virtualBlocks;      // virtual_block.cpp
+#endif
   std::vector<PoolSlot> pools;
   std::vector<DefragSlot> defrags;  // defragmentation.cpp; index 0 unused
 

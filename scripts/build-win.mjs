@@ -2,6 +2,8 @@
 // `npm run build:win`: cross-builds the vkmem addons for win32-x64 with MinGW-w64 (POSIX thread model), into
 //   prebuilds/win32-x64/vkmem.napi.node        the normal build
 //   prebuilds/win32-x64/vkmem_debug.napi.node  VKMEM_DEBUG_BUILD (VMA's debug margin, corruption detection, fills)
+// and, with --oracles (test:win asks for it), the tests' vkmem_oracles build into .win/vkmem_oracles.node, outside
+// prebuilds/ so that the package never carries it.
 //
 // What it takes from where:
 // - sources, include folders, defines and C++ flags: binding.gyp, read here (its comments stripped, then JSON), so
@@ -18,7 +20,7 @@
 // header, binding.gyp, the flags, this script, the compiler's version) differs from the one stored beside it.
 // Everything it fetches or builds on the way lives in .win/ (git-ignored). Installs the cross compiler with
 // apt-get when run as root; otherwise says what to install.
-// Flags: --force  rebuild even when nothing changed.
+// Flags: --force  rebuild even when nothing changed; --oracles  build the tests' oracles build too.
 
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -31,8 +33,10 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const WIN = path.join(ROOT, '.win');
 export const PREBUILDS = path.join(ROOT, 'prebuilds', 'win32-x64');
-/** The addons this script builds: binding.gyp target name -> file in PREBUILDS. */
+/** The addons that ship: binding.gyp target name -> file in PREBUILDS. */
 export const WIN_ADDONS = { vkmem: 'vkmem.napi.node', vkmem_debug: 'vkmem_debug.napi.node' };
+/** The test oracles build (binding.gyp's vkmem_oracles), for test:win only: in .win/, never in prebuilds/. */
+export const WIN_ORACLES = path.join(WIN, 'vkmem_oracles.node');
 
 const NODE_API_HEADERS = 'node-api-headers@1.9.0';
 const CXX = 'x86_64-w64-mingw32-g++-posix';
@@ -224,8 +228,8 @@ export function checkImports(file) {
   return dlls;
 }
 
-/** Builds what is out of date; returns the files in PREBUILDS. */
-export async function buildWin({ force = false } = {}) {
+/** Builds what is out of date (with `oracles`, the test oracles build too); returns the files built or up to date. */
+export async function buildWin({ force = false, oracles = false } = {}) {
   ensureAptPackages({ [CXX]: 'g++-mingw-w64-x86-64-posix', [DLLTOOL]: 'binutils-mingw-w64-x86-64', [OBJDUMP]: 'binutils-mingw-w64-x86-64' });
   if (!fs.existsSync(path.join(ROOT, 'vendor/vma/include/vk_mem_alloc.h')) || !fs.existsSync(path.join(ROOT, 'node_modules/node-addon-api'))) {
     run(process.execPath, [path.join(ROOT, 'scripts/setup.mjs')], { stdio: 'inherit' });
@@ -235,9 +239,9 @@ export async function buildWin({ force = false } = {}) {
   let inputs = null;
   fs.mkdirSync(PREBUILDS, { recursive: true });
   const built = [];
-  for (const [name, file] of Object.entries(WIN_ADDONS)) {
+  const targets = [...Object.entries(WIN_ADDONS).map(([name, file]) => [name, path.join(PREBUILDS, file)]), ...(oracles ? [['vkmem_oracles', WIN_ORACLES]] : [])];
+  for (const [name, out] of targets) {
     const config = targetConfig(gyp, name);
-    const out = path.join(PREBUILDS, file);
     const stamp = path.join(WIN, `${name}.inputs`);
     const hash = hashInputs(config, compilerVersion);
     if (!force && fs.existsSync(out) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === hash) {
@@ -256,7 +260,7 @@ export async function buildWin({ force = false } = {}) {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  buildWin({ force: process.argv.includes('--force') }).catch((e) => {
+  buildWin({ force: process.argv.includes('--force'), oracles: process.argv.includes('--oracles') }).catch((e) => {
     console.error(`vkmem build:win failed: ${e instanceof BuildError ? e.message : (e?.stack ?? e)}`);
     process.exit(1);
   });

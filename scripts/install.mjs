@@ -47,10 +47,18 @@ say(
     'building it from source (about a minute)...',
 );
 const missing = missingBuildTools();
-const vulkanHeader = ['/usr/include', '/usr/local/include', process.env.VULKAN_SDK && path.join(process.env.VULKAN_SDK, 'include')]
+// On Windows only the SDK counts: '/usr/include' there is a folder of the current drive (under Wine, the Linux one).
+const windows = process.platform === 'win32';
+const vulkanHeader = [...(windows ? [] : ['/usr/include', '/usr/local/include']), process.env.VULKAN_SDK && path.join(process.env.VULKAN_SDK, 'include')]
   .filter(Boolean)
   .some((d) => fs.existsSync(path.join(d, 'vulkan', 'vulkan.h')));
-if (!vulkanHeader) missing.push('the Vulkan headers and libvulkan.so (Debian/Ubuntu: libvulkan-dev; Fedora: vulkan-loader-devel vulkan-headers)');
+if (!vulkanHeader) {
+  missing.push(
+    windows
+      ? 'the Vulkan SDK (LunarG: its headers and vulkan-1.lib; it sets VULKAN_SDK)'
+      : 'the Vulkan headers and libvulkan.so (Debian/Ubuntu: libvulkan-dev; Fedora: vulkan-loader-devel vulkan-headers)',
+  );
+}
 if (missing.length > 0) {
   fail(
     `cannot build the native addon for ${tuple}: missing ${missing.join('; ')}.\n` +

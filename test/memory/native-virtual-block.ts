@@ -1,9 +1,11 @@
 /**
- * Test helper: the addon's native virtual blocks called directly (no VirtualBlock), so that the TypeScript
- * buddy and linear allocators can be checked operation by operation against native/buddy.cpp and VMA's linear
- * algorithm. Each block made here must be destroyed with destroy().
+ * Test helper: the native virtual blocks of the oracles build (vkmem_oracles.node: the addon that ships has none)
+ * called directly (no VirtualBlock), so that the TypeScript buddy and linear allocators can be checked operation by
+ * operation against native/buddy.cpp and VMA's linear algorithm. Each block made here must be destroyed with destroy().
  */
-import { native, scratch, Slot } from "../../engine/native.js";
+import { oracleNative, scratch, Slot } from "../../engine/native.js";
+
+const native = oracleNative();
 
 export const NATIVE_LINEAR = 1;
 export const NATIVE_BUDDY = 2;
