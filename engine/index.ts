@@ -112,3 +112,8 @@ export type {
   TextureStreamerFrameStatistics,
   TextureStreamerStatistics,
 } from "./resources/streaming/index.js";
+// Traces: recording (createAllocator's `record` option writes one), reading and replaying them (engine/trace).
+export { TraceWriter, type TraceWriterOptions } from "./trace/writer.js";
+export { readTrace, type ReadTraceOptions, type Trace } from "./trace/reader.js";
+export { FIELDS, KIND_NAMES, RecordKind, TraceFormatError, TRACE_MAJOR, TRACE_MINOR, type FieldType, type FieldValue, type Fields, type RecordOf, type TraceRecord } from "./trace/format.js";
+export { replayTrace, type ReplayDifference, type ReplayFrame, type ReplayOptions, type ReplayProgress, type ReplayResult } from "./trace/replay.js";

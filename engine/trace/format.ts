@@ -133,8 +133,10 @@ export const FIELDS = {
   [RecordKind.Note]: [["text", "s"]],
 } as const satisfies Record<RecordKind, readonly (readonly [string, FieldType])[]>;
 
-type FieldValue<T extends FieldType> = T extends "s" ? string : T extends "u*" ? number[] : number;
-type Fields<L extends readonly (readonly [string, FieldType])[]> = { [E in L[number] as E[0]]: FieldValue<E[1]> };
+/** The JS type of a field of wire type T. */
+export type FieldValue<T extends FieldType> = T extends "s" ? string : T extends "u*" ? number[] : number;
+/** The fields of a record kind, by name, from its FIELDS entry. */
+export type Fields<L extends readonly (readonly [string, FieldType])[]> = { [E in L[number] as E[0]]: FieldValue<E[1]> };
 
 /**
  * One decoded record: its kind, where it starts in the file (`fileOffset`), its time (µs since the Session record),

@@ -20,8 +20,13 @@ const dist = path.resolve(import.meta.dirname, "../../dist");
 const cli = path.resolve(import.meta.dirname, "../../bin/vkmem.js");
 
 const SAMPLES = [
-  { name: "vma-sample", args: ["--headless", "--frames", "30", "--quiet"], allocation: /cube|texture|vertex|index/i },
-  { name: "texture-streaming", args: ["--headless", "--frames", "200", "--budget", "8", "--panels", "300", "--width", "320", "--height", "180", "--quiet"], allocation: /panel|streamer|tail/i },
+  { name: "vma-sample", args: ["--headless", "--frames", "30", "--quiet"], allocation: /cube|texture|vertex|index/i, evicts: false },
+  {
+    name: "texture-streaming",
+    args: ["--headless", "--frames", "400", "--budget", "8", "--panels", "300", "--width", "640", "--height", "360", "--quiet"],
+    allocation: /panel|streamer|tail/i,
+    evicts: true,
+  },
 ];
 
 describe("traces recorded by the samples", () => {
@@ -36,6 +41,10 @@ describe("traces recorded by the samples", () => {
       expect(allocations.length).toBeGreaterThan(5);
       expect(parsed.records.filter((r) => r.kind === RecordKind.FrameEnd).length).toBeGreaterThanOrEqual(30);
       expect(parsed.records.at(-1)!.kind).toBe(RecordKind.AllocatorDestroy);
+      // Under an 8 MiB budget the streamer evicts, and says so in the trace.
+      expect(parsed.records.some((r) => r.kind === RecordKind.StreamerEvict)).toBe(sample.evicts);
+      // An eviction is the allocator making the image lost: both are recorded, and the replay makes it lost again.
+      expect(parsed.records.filter((r) => r.kind === RecordKind.Lost).length).toBe(parsed.records.filter((r) => r.kind === RecordKind.StreamerEvict).length);
 
       const same = replayTrace(gpu.context, parsed);
       expect(same.failures).toEqual([]);

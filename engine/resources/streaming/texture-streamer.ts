@@ -68,6 +68,9 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
 const KNOWN_DESC: ReadonlySet<string> = new Set(["label", "width", "height", "format", "mipLevels", "load", "priority"]);
 const MiB = 1024 * 1024;
 
+/** Streamers made in this process: a streamer's number in traces. */
+let streamersMade = 0;
+
 /**
  * Creates a {@link TextureStreamer} over a frame manager.
  * @throws TypeError / RangeError for bad options; RangeError when the allocator's or the given frameInUseCount is
@@ -210,6 +213,7 @@ export class TextureStreamer {
     // The two kinds of mip chain differ only in the mip each one should hold (mip-chain.ts) and in how an eviction
     // is counted.
     const totals = this.#totals;
+    const streamerNumber = ++streamersMade;
     this.#large = new ChainLane<TextureResidency>(
       "mips",
       pool,
@@ -220,6 +224,8 @@ export class TextureStreamer {
         stats.evictedBytes += bytes;
         totals.evicted++;
         totals.evictedBytes += bytes;
+        // Into the allocator's trace when it records (the texture is not named: the lane knows only the bytes).
+        frames.allocator._recording?.writer.streamerEvict(streamerNumber, 0, bytes);
       },
     );
     this.#tails = new ChainLane<TextureResidency>(
