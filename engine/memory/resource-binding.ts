@@ -1,8 +1,9 @@
 /**
  * The caller's buffers and images, and the release of allocations: the work behind the allocator's
  * allocateMemoryForBuffer / ForImage, bindBufferMemory / bindImageMemory, destroyBuffer / destroyImage and freeMemory.
- * The allocator checks its own liveness and delegates here; each function ends in one call to the memory source
- * of the allocation or options (pool-backend.ts), through the allocator's `_freeAllocation` for frees.
+ * The allocator delegates here; each function checks the allocator's liveness and the allocation's owner through
+ * the allocator (`_live`, `_checkAllocation`) and ends in one call to the memory source of the allocation or options
+ * (pool-backend.ts), through the allocator's `_freeAllocation` for frees.
  *
  * Invariants:
  * - A raw handle from the caller is checked against the process's registry (resource-registry.ts) before any VMA
@@ -29,7 +30,11 @@ function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeo
   throw new Ctor(`${op}: ${arg} ${what}, got ${describeValue(value)}`);
 }
 
-/** allocateMemoryForBuffer / ForImage: memory fitting the caller's `resource`, from the options' pool or VMA. */
+/**
+ * allocateMemoryForBuffer / ForImage: memory fitting the caller's `resource`, from the options' pool or VMA.
+ * @throws DestroyedResourceError / TypeError for a bad handle (resource-registry.ts); RangeError for bad options;
+ * OutOfDeviceMemoryError / VkError when VMA fails.
+ */
 export function allocateMemoryFor(
   allocator: Allocator,
   resource: unknown,
@@ -44,7 +49,11 @@ export function allocateMemoryFor(
   return source._allocateMemoryFor(resource as object, raw, image, allocationOptions, vmaFlags, op);
 }
 
-/** bindBufferMemory / bindImageMemory: binds the caller's `resource` to an unbound allocation of `allocator`. */
+/**
+ * bindBufferMemory / bindImageMemory: binds the caller's `resource` to an unbound allocation of `allocator`.
+ * @throws DestroyedResourceError / TypeError for a bad handle or allocation; RangeError for a bad `localOffset` or
+ * an allocation bound already; VkError when the bind fails.
+ */
 export function bind(
   allocator: Allocator,
   allocation: Allocation,
