@@ -21,33 +21,39 @@
  * Numbers into the shared scratch buffer and make one native call; they create no object beyond the
  * ones they return.
  *
- * This module is the facade: each call checks liveness and ownership, then delegates: descriptions to
- * resource-descriptions.ts, options to usage.ts, memory to a MemorySource (pool-backend.ts: the pool of the options
- * or allocation, else VMA's calls in vma-memory.ts), raw handles to resource-registry.ts, lost allocations to
- * lost-allocations.ts, leak reports to leak-report.ts, createAllocator's arguments to allocator-options.ts.
+ * This module is the facade: each call checks liveness and ownership, then delegates: its construction to
+ * allocator-creation.ts (the arguments to allocator-options.ts), descriptions to resource-descriptions.ts, options to
+ * usage.ts, memory to a MemorySource (pool-backend.ts: the pool of the options or allocation, else VMA's calls in
+ * vma-memory.ts), the caller's buffers and images and the release of allocations to resource-binding.ts (raw handles
+ * to resource-registry.ts), memory-type queries to memory-type-query.ts, corruption checks to corruption.ts, lost
+ * allocations to lost-allocations.ts, pool teardown to pool.ts, leak reports to leak-report.ts.
  * @module
  */
-import { DestroyedResourceError, describeValue, vkErrorFor } from "../errors.js";
-import { checkOptionalOptions, optionalBoolean } from "../checks.js";
+import { DestroyedResourceError, describeValue } from "../errors.js";
+import { optionalBoolean } from "../checks.js";
 import { LostAllocations, type AllocatorLostStatistics } from "./lost-allocations.js";
-import { debugNative, native, scratch, type NativeAddon, type NativeLeak } from "../native.js";
-import { nvk } from "../vulkan/nvk.js";
-import { handleKeyOfRaw, isNvkHandle, rawHandle, type NvkHandle } from "../vulkan/handles.js";
+import type { NativeAddon, NativeLeak } from "../native.js";
+import { rawHandle, type NvkHandle } from "../vulkan/handles.js";
 import { Allocation } from "./allocation.js";
-import { Dependents, HandleWatch, cascadeReport, creationStack, dependentsOfDevice, lifetimeName, reportCascade, reportCollected, unwatch, watch } from "../lifetime.js";
-import { encodeAllocationOptions, refusePool, type AllocationOptions, MemoryUsage } from "./usage.js";
-import { Pool, resolvePoolTarget, type PoolOptions, type PoolTarget } from "./pool.js";
+import { Dependents, HandleWatch, cascadeReport, creationStack, dependentsOfDevice, lifetimeName } from "../lifetime.js";
+import { reportCascade, unwatch, watch } from "../lifetime.js";
+import { encodeAllocationOptions, type AllocationOptions } from "./usage.js";
+import { Pool, releasePools, resolvePoolTarget, type PoolOptions, type PoolTarget } from "./pool.js";
 import { parseStatsString, type StatsDump } from "./dump.js";
 import { BuddyPool } from "./buddy-pool.js";
 import { VmaMemory } from "./vma-memory.js";
-import { DeviceFlagPolicy, type FlagField } from "../vulkan/flag-bits.js";
-import type { BufferInfo, HeapBudget, ImageInfo, LeakReport, MemoryHeap, MemoryRequirements, MemoryType, TotalStatistics } from "./types.js";
-import { reportLeaks } from "./leak-report.js";
-import { ALLOCATOR_FLAGS, MAX_VMA_API_VERSION, checkAllocatorOptions, type AllocatorDevice, type AllocatorOptions } from "./allocator-options.js";
-import type { CreatedBuffer, CreatedImage, PoolBackend } from "./pool-backend.js";
-import { ResourceDescriptions } from "./resource-descriptions.js";
-import { checkRawResource, knownHandles, registerAllocator, unregisterAllocator } from "./resource-registry.js";
-import { checkCorruptionReport, settingsOf, type CorruptionReport, type DebugSettings } from "./corruption.js";
+import type { DeviceFlagPolicy, FlagField } from "../vulkan/flag-bits.js";
+import type { BufferInfo, HeapBudget, ImageInfo, LeakReport, MemoryHeap, MemoryRequirements } from "./types.js";
+import type { MemoryType, TotalStatistics } from "./types.js";
+import { reportCollectedAllocation, reportLeaks } from "./leak-report.js";
+import { ALLOCATOR_FLAGS, type AllocatorDevice, type AllocatorOptions } from "./allocator-options.js";
+import { openAllocator } from "./allocator-creation.js";
+import type { CreatedBuffer, CreatedImage } from "./pool-backend.js";
+import type { ResourceDescriptions } from "./resource-descriptions.js";
+import { knownHandles, registerAllocator, unregisterAllocator } from "./resource-registry.js";
+import { allocateMemoryFor, bind, destroyResource, freeMemory } from "./resource-binding.js";
+import { MemoryTypeQuery } from "./memory-type-query.js";
+import { checkAllocatorCorruption, type CorruptionReport, type DebugSettings } from "./corruption.js";
 import { AllocatorRecording, type RecordedOptions } from "./recording.js";
 import type { TraceWriter } from "../trace/writer.js";
 import { packageVersion } from "../package-root.js";
@@ -122,7 +128,6 @@ export class Allocator {
   readonly _vma: VmaMemory;
   /** @internal The recording, when the allocator records (engine/memory/recording.ts). */
   _recording: AllocatorRecording | null = null;
-  private readonly maxAllocationSize: number;
   /** The buffer and image flag bits this device allows (flag-bits.ts). */
   private readonly flagPolicy: DeviceFlagPolicy;
   private readonly vulkanApiVersion: number;
@@ -134,6 +139,8 @@ export class Allocator {
   private readonly onLeaks: ((leaks: LeakReport[]) => void) | undefined;
   /** The buffer and image description checks and their encoding (resource-descriptions.ts). */
   private readonly descriptions: ResourceDescriptions;
+  /** The memory-type queries (memory-type-query.ts). */
+  private readonly typeQuery: MemoryTypeQuery;
   /** Lost allocations (lost-allocations.ts): the frame index, the default pools' domains, eviction. */
   private readonly lost: LostAllocations;
   /** The GC safety net of its allocations (engine/lifetime.ts): cheap enough for createBuffer / destroyBuffer. */
@@ -147,54 +154,33 @@ export class Allocator {
 
   /** @internal Use {@link createAllocator}. */
   constructor(source: AllocatorDevice, options: AllocatorOptions) {
-    const { apiVersion, extensions, features, flags, blockSize, limits, debug: wanted, frameInUseCount } = checkAllocatorOptions(source, options);
-    this.flagPolicy = new DeviceFlagPolicy({ apiVersion: Math.min(apiVersion, MAX_VMA_API_VERSION), extensions, features });
-    this.vulkanApiVersion = apiVersion;
+    const opened = openAllocator(source, options);
+    this._native = opened.addon;
+    this._handle = opened.handle;
+    this.debug = opened.debug;
+    this.flags = opened.flags;
+    this.vulkanApiVersion = opened.vulkanApiVersion;
+    this.flagPolicy = opened.flagPolicy;
     this.label = options.label;
     this.device = source.device;
     this.physicalDevice = source.physicalDevice;
-    this.flags = flags;
-    const addon = wanted.enabled ? debugNative() : native;
-    this._native = addon;
-    this.debug = settingsOf(addon);
-    this._handle = addon.createAllocator(
-      rawHandle(source.instance as NvkHandle),
-      rawHandle(source.physicalDevice as NvkHandle),
-      rawHandle(source.device as NvkHandle),
-      Math.min(apiVersion, MAX_VMA_API_VERSION),
-      flags,
-      limits,
-      blockSize,
-    );
-    const props = this._native.getMemoryProperties(this._handle);
-    if (limits !== undefined && limits.length !== props.heaps.length) {
-      // native checked this already; keep the TS state consistent all the same
-      this._native.destroyAllocator(this._handle);
-      fail("createAllocator", "options.heapSizeLimits", `must have ${props.heaps.length} entries (one per heap)`, limits);
-    }
-    this.nonCoherentAtomSize = props.nonCoherentAtomSize;
-    this.bufferImageGranularity = props.bufferImageGranularity;
-    this.deviceName = props.deviceName;
-    this.memoryHeaps = Object.freeze(props.heaps.map((h) => Object.freeze(h)));
-    this.memoryTypes = Object.freeze(props.types.map((t) => Object.freeze(t)));
-    this.heapSizeLimits = Object.freeze(props.heaps.map((_, i) => limits?.[i] ?? 0));
-    this.maxAllocationSize = Math.max(
-      ...props.heaps.map((h, i) => (this.heapSizeLimits[i] > 0 ? Math.min(h.size, this.heapSizeLimits[i]) : h.size)),
-    );
-    this.descriptions = new ResourceDescriptions({
-      physicalDevice: this.physicalDevice,
-      deviceName: this.deviceName,
-      maxAllocationSize: this.maxAllocationSize,
-      flagPolicy: this.flagPolicy,
-    });
+    this.nonCoherentAtomSize = opened.nonCoherentAtomSize;
+    this.bufferImageGranularity = opened.bufferImageGranularity;
+    this.deviceName = opened.deviceName;
+    this.memoryHeaps = opened.memoryHeaps;
+    this.memoryTypes = opened.memoryTypes;
+    this.heapSizeLimits = opened.heapSizeLimits;
+    this.descriptions = opened.descriptions;
+    this.typeQuery = new MemoryTypeQuery(this, this.descriptions);
     this.stacks = options.captureStacks ? new Map() : null;
     this.onLeaks = options.onLeaks;
-    this.frameInUseCount = frameInUseCount;
-    this.lost = new LostAllocations(frameInUseCount, this.memoryTypes, source.device, {
-      free: (allocation) => this.free(allocation),
-      memoryTypeFor: (kind, info, options) => this.findMemoryTypeIndexFor(kind, info, options, "makeRoom", "info", "options"),
+    this.frameInUseCount = opened.frameInUseCount;
+    this.lost = new LostAllocations(this.frameInUseCount, this.memoryTypes, source.device, {
+      free: (allocation) => this._freeAllocation(allocation),
+      memoryTypeFor: (kind, info, options) => this.typeQuery.forInfo(kind, info, options, "makeRoom", "info", "options"),
     });
-    this._vma = new VmaMemory(this, { stacks: this.stacks, leakWatch: this.leakWatch, lost: this.lost, descriptions: this.descriptions });
+    const { stacks, leakWatch, lost } = this;
+    this._vma = new VmaMemory(this, { stacks, leakWatch, lost, descriptions: this.descriptions });
     this.deviceDependents = dependentsOfDevice(rawHandle(source.device as NvkHandle));
     this.deviceDependents?.add(this);
     watch(this, "Allocator", this.label, creationStack(this.stacks !== null));
@@ -217,16 +203,9 @@ export class Allocator {
     return lifetimeName("Allocator", this.label);
   }
 
-  /** GC collected an Allocation whose handle was never freed: report it (its memory stays; GC calls no VMA). */
+  /** GC collected an Allocation whose handle was never freed: report it (leak-report.ts). */
   private collectedUnfreed(handle: number): void {
-    if (this._handle === 0) return; // freed and reported by destroy()
-    let name: string | null;
-    try {
-      name = this._native.getAllocationName(handle);
-    } catch {
-      return; // freed natively with its pool by the pool's destroy(), which reported it
-    }
-    reportCollected("Allocation", name, this.stacks?.get(handle));
+    if (this._handle !== 0) reportCollectedAllocation(this._native, handle, this.stacks);
   }
 
   /** @internal What destroyed it, for the errors of what it made: the ancestor that took it along, or itself. */
@@ -251,13 +230,15 @@ export class Allocator {
     return this._handle === 0;
   }
 
-  private live(operation: string): number {
+  /** @internal Its native handle; DestroyedResourceError naming `operation` once destroyed. */
+  _live(operation: string): number {
     const h = this._handle;
     if (h === 0) throw new DestroyedResourceError("Allocator", this.label, operation, this.goneCause);
     return h;
   }
 
-  private checkAllocation(allocation: unknown, op: string, arg = "allocation"): Allocation {
+  /** @internal Refuses what is not an Allocation of this allocator (TypeError naming `arg`). */
+  _checkAllocation(allocation: unknown, op: string, arg = "allocation"): Allocation {
     if (!(allocation instanceof Allocation)) fail(op, arg, "must be an Allocation", allocation, TypeError);
     if (allocation.allocator !== this) {
       fail(op, arg, "belongs to another allocator", allocation.label ?? "(unnamed allocation)", TypeError);
@@ -273,11 +254,12 @@ export class Allocator {
    * @throws DestroyedResourceError after destroy().
    */
   createBuffer(bufferInfo: BufferInfo, allocationOptions?: AllocationOptions): CreatedBuffer {
-    const h = this.live("createBuffer");
+    const h = this._live("createBuffer");
     this.descriptions.encodeBuffer(bufferInfo, "createBuffer", "bufferInfo");
     if ((bufferInfo.usage & 0x20000) !== 0 && (this.flags & ALLOCATOR_FLAGS.BUFFER_DEVICE_ADDRESS) === 0) {
       // VMA asserts on SHADER_DEVICE_ADDRESS unless the allocator was made with BUFFER_DEVICE_ADDRESS.
-      fail("createBuffer", "bufferInfo.usage", "has SHADER_DEVICE_ADDRESS (0x20000), but the allocator was created without the bufferDeviceAddress feature", bufferInfo.usage);
+      const why = "has SHADER_DEVICE_ADDRESS (0x20000), but the allocator was created without the bufferDeviceAddress feature";
+      fail("createBuffer", "bufferInfo.usage", why, bufferInfo.usage);
     }
     const vmaFlags = encodeAllocationOptions(allocationOptions, "createBuffer", "allocationOptions", this);
     const created = (allocationOptions?.pool ?? this._vma)._createBuffer(bufferInfo, allocationOptions, vmaFlags);
@@ -293,7 +275,7 @@ export class Allocator {
    */
   createImage(imageInfo: ImageInfo, allocationOptions?: AllocationOptions): CreatedImage {
     const op = "createImage";
-    const h = this.live(op);
+    const h = this._live(op);
     this.descriptions.encodeImage(imageInfo, op, "imageInfo");
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
     const created = (allocationOptions?.pool ?? this._vma)._createImage(imageInfo, allocationOptions, vmaFlags);
@@ -311,7 +293,7 @@ export class Allocator {
    */
   allocateMemory(requirements: MemoryRequirements, allocationOptions?: AllocationOptions): Allocation {
     const op = "allocateMemory";
-    const h = this.live(op);
+    const h = this._live(op);
     this.descriptions.checkRequirements(requirements, op);
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this, true);
     return (allocationOptions?.pool ?? this._vma)._allocateMemory(requirements, allocationOptions, vmaFlags, op);
@@ -325,7 +307,7 @@ export class Allocator {
    * @throws RangeError for bad options; OutOfDeviceMemoryError / VkError when VMA fails.
    */
   allocateMemoryForBuffer(buffer: unknown, allocationOptions?: AllocationOptions): Allocation {
-    return this.allocateMemoryFor(buffer, false, allocationOptions);
+    return allocateMemoryFor(this, buffer, false, allocationOptions, "allocateMemoryForBuffer");
   }
 
   /**
@@ -333,15 +315,7 @@ export class Allocator {
    * @throws DestroyedResourceError / TypeError / RangeError as {@link allocateMemoryForBuffer}, for `image`.
    */
   allocateMemoryForImage(image: unknown, allocationOptions?: AllocationOptions): Allocation {
-    return this.allocateMemoryFor(image, true, allocationOptions);
-  }
-
-  private allocateMemoryFor(resource: unknown, image: boolean, allocationOptions: AllocationOptions | undefined): Allocation {
-    const op = image ? "allocateMemoryForImage" : "allocateMemoryForBuffer";
-    const h = this.live(op);
-    const raw = checkRawResource(this, resource, op, image ? "image" : "buffer", image ? "VkImage" : "VkBuffer");
-    const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this, true);
-    return (allocationOptions?.pool ?? this._vma)._allocateMemoryFor(resource as object, raw, image, allocationOptions, vmaFlags, op);
+    return allocateMemoryFor(this, image, true, allocationOptions, "allocateMemoryForImage");
   }
 
   /**
@@ -352,7 +326,7 @@ export class Allocator {
    * @throws RangeError for a bad `localOffset` or an allocation bound already; VkError when the bind fails.
    */
   bindBufferMemory(allocation: Allocation, buffer: unknown, localOffset = 0): void {
-    this.bind(allocation, buffer, localOffset, "bindBufferMemory", "VkBuffer");
+    bind(this, allocation, buffer, localOffset, "bindBufferMemory", "VkBuffer");
   }
 
   /**
@@ -360,23 +334,7 @@ export class Allocator {
    * @throws DestroyedResourceError / TypeError / RangeError / VkError as {@link bindBufferMemory}, for `image`.
    */
   bindImageMemory(allocation: Allocation, image: unknown, localOffset = 0): void {
-    this.bind(allocation, image, localOffset, "bindImageMemory", "VkImage");
-  }
-
-  private bind(allocation: Allocation, resource: unknown, localOffset: number, op: string, cls: "VkBuffer" | "VkImage"): void {
-    this.live(op);
-    const a = this.checkAllocation(allocation, op);
-    const h = a._live(op);
-    const arg = cls === "VkBuffer" ? "buffer" : "image";
-    if (!isNvkHandle(resource, cls)) fail(op, arg, `must be an nvk ${cls}`, resource, TypeError);
-    if (a.kind !== "memory" || a._resourceHandle !== 0n) fail(op, "allocation", "is already bound to a resource", a.label ?? "(unnamed)");
-    const raw = checkRawResource(this, resource, op, arg, cls);
-    if (!(Number.isSafeInteger(localOffset) && localOffset >= 0 && localOffset < a.size)) {
-      fail(op, "localOffset", `must be an integer in [0, ${a.size})`, localOffset);
-    }
-    (a.pool ?? this._vma)._bind(a, resource as object, raw, localOffset, cls === "VkImage");
-    a._resourceKey = handleKeyOfRaw(raw);
-    knownHandles.track(a._resourceKey, a);
+    bind(this, allocation, image, localOffset, "bindImageMemory", "VkImage");
   }
 
   /**
@@ -386,59 +344,21 @@ export class Allocator {
    * @throws TypeError when the allocation is not this allocator's, or the buffer is not the one bound to it.
    */
   destroyBuffer(buffer: unknown, allocation: Allocation): void {
-    this.destroyResource(buffer, allocation, "destroyBuffer", "VkBuffer");
+    destroyResource(this, buffer, allocation, "destroyBuffer", "VkBuffer");
   }
 
   /** Destroys an image and frees its allocation (vmaDestroyImage); see {@link destroyBuffer}. A handle vkmem never saw (made with nvk directly) is trusted as nvk trusts it. */
   destroyImage(image: unknown, allocation: Allocation): void {
-    this.destroyResource(image, allocation, "destroyImage", "VkImage");
-  }
-
-  private destroyResource(resource: unknown, allocation: Allocation, op: string, cls: "VkBuffer" | "VkImage"): void {
-    if (!(allocation instanceof Allocation) || allocation.allocator !== this) this.checkAllocation(allocation, op);
-    // Lost: its buffer or image and memory are gone already (or going, when called from onLost); this releases it.
-    if (allocation._lostFrame >= 0) {
-      allocation._lostReleased = true;
-      return;
-    }
-    // Already freed (here, by this allocator's destroy() or its pool's): destroying twice is a no-op.
-    if (allocation.destroyed) return;
-    const kind = cls === "VkBuffer" ? "buffer" : "image";
-    if (resource !== null && resource !== undefined && resource !== allocation._resource) {
-      if (!isNvkHandle(resource, cls)) fail(op, kind, `must be an nvk ${cls} or null`, resource, TypeError);
-      const dead = knownHandles.deadOwner(resource, rawHandle(resource));
-      if (dead !== undefined) throw new DestroyedResourceError(cls === "VkBuffer" ? "Buffer" : "Image", dead.label, op);
-      if (rawHandle(resource) !== allocation._resourceHandle) {
-        fail(op, kind, `is not the ${kind} bound to allocation${allocation.label ? ` '${allocation.label}'` : ""}`, resource, TypeError);
-      }
-    }
-    if (allocation.kind !== kind && allocation.kind !== "memory") {
-      fail(op, "allocation", `backs an ${allocation.kind}, not a ${kind}`, allocation.label ?? "(unnamed)", TypeError);
-    }
-    if (allocation.kind === "memory" && allocation._resource !== null) {
-      // A resource the caller created and bound: VMA's destroy semantics destroy it too. Its object is dead from now.
-      knownHandles.remember(allocation._resource, allocation);
-      if (cls === "VkBuffer") nvk.vkDestroyBuffer(this.device, allocation._resource, null);
-      else nvk.vkDestroyImage(this.device, allocation._resource, null);
-    }
-    this.free(allocation);
+    destroyResource(this, image, allocation, "destroyImage", "VkImage");
   }
 
   /** Frees an allocation from allocateMemory* (vmaFreeMemory); a second call is a no-op. */
   freeMemory(allocation: Allocation): void {
-    this.checkAllocation(allocation, "freeMemory");
-    if (allocation._lostFrame >= 0) {
-      allocation._lostReleased = true;
-      return;
-    }
-    if (allocation.destroyed) return;
-    if (allocation.kind !== "memory") {
-      fail("freeMemory", "allocation", `backs a ${allocation.kind}: use destroy${allocation.kind === "buffer" ? "Buffer" : "Image"}()`, allocation.label ?? "(unnamed)", TypeError);
-    }
-    this.free(allocation);
+    freeMemory(this, allocation);
   }
 
-  private free(allocation: Allocation): void {
+  /** @internal Frees an allocation of this allocator (checked, alive): unlinks it, then its memory source frees it. */
+  _freeAllocation(allocation: Allocation): void {
     if (allocation._domain !== null) this.lost.unlink(allocation);
     if (allocation._resourceKey !== 0) knownHandles.untrack(allocation._resourceKey, allocation);
     (allocation.pool ?? this._vma)._free(allocation);
@@ -467,7 +387,7 @@ export class Allocator {
    * which lost-able allocations are no longer in use (lost-allocations.ts). It should not decrease.
    */
   setCurrentFrameIndex(frameIndex: number): void {
-    const h = this.live("setCurrentFrameIndex");
+    const h = this._live("setCurrentFrameIndex");
     if (!isUint32(frameIndex)) fail("setCurrentFrameIndex", "frameIndex", "must be an integer in [0, 2^32)", frameIndex);
     this._native.setCurrentFrameIndex(h, frameIndex);
     this.lost.frameIndex = frameIndex;
@@ -476,7 +396,7 @@ export class Allocator {
 
   /** The frame index last given to {@link setCurrentFrameIndex} (0 before the first). */
   get currentFrameIndex(): number {
-    this.live("currentFrameIndex");
+    this._live("currentFrameIndex");
     return this.lost.frameIndex;
   }
 
@@ -487,7 +407,7 @@ export class Allocator {
    * @throws TypeError when it is not this allocator's; DestroyedResourceError once freed or released.
    */
   touch(allocation: Allocation): boolean {
-    if (!(allocation instanceof Allocation) || allocation.allocator !== this) this.checkAllocation(allocation, "touch");
+    if (!(allocation instanceof Allocation) || allocation.allocator !== this) this._checkAllocation(allocation, "touch");
     return this.lost.touch(allocation);
   }
 
@@ -496,7 +416,7 @@ export class Allocator {
    * @throws TypeError when it is not this allocator's.
    */
   isLost(allocation: Allocation): boolean {
-    this.checkAllocation(allocation, "isLost");
+    this._checkAllocation(allocation, "isLost");
     return allocation._lostFrame >= 0;
   }
 
@@ -508,7 +428,7 @@ export class Allocator {
    */
   makePoolAllocationsLost(pool: Pool): number {
     const op = "makePoolAllocationsLost";
-    this.live(op);
+    this._live(op);
     if (!(pool instanceof Pool)) fail(op, "pool", "must be a Pool", pool, TypeError);
     if (pool.allocator !== this) fail(op, "pool", "belongs to another allocator", pool.label ?? "(unnamed pool)", TypeError);
     pool._live(op);
@@ -521,23 +441,23 @@ export class Allocator {
    * {@link Pool.getLostAllocationStatistics} and in the total). Cheap: counters kept as allocations come and go.
    */
   getLostAllocationStatistics(): AllocatorLostStatistics {
-    this.live("getLostAllocationStatistics");
+    this._live("getLostAllocationStatistics");
     return this.lost.statistics(this.pools);
   }
 
   /** Per-heap usage and budget (vmaGetHeapBudgets). */
   getHeapBudgets(): HeapBudget[] {
-    return this._native.getHeapBudgets(this.live("getHeapBudgets"));
+    return this._native.getHeapBudgets(this._live("getHeapBudgets"));
   }
 
   /** Totals, per heap and per memory type (vmaCalculateStatistics). Walks every block: not for every frame. */
   calculateStatistics(): TotalStatistics {
-    return this._native.calculateStatistics(this.live("calculateStatistics"));
+    return this._native.calculateStatistics(this._live("calculateStatistics"));
   }
 
   /** VMA's JSON dump (vmaBuildStatsString); `detailed` adds every block and allocation. */
   buildStatsString(detailed = true): string {
-    const h = this.live("buildStatsString");
+    const h = this._live("buildStatsString");
     return this._native.buildStatsString(h, optionalBoolean(detailed, true, "buildStatsString", "detailed"));
   }
 
@@ -548,7 +468,7 @@ export class Allocator {
 
   /** Number of allocations alive now. */
   get allocationCount(): number {
-    return this._native.liveAllocationCount(this.live("allocationCount"));
+    return this._native.liveAllocationCount(this._live("allocationCount"));
   }
 
   /**
@@ -557,20 +477,7 @@ export class Allocator {
    * @throws VkError VK_ERROR_FEATURE_NOT_PRESENT when no type fits.
    */
   findMemoryTypeIndex(memoryTypeBits: number, allocationOptions?: AllocationOptions): number {
-    const op = "findMemoryTypeIndex";
-    const h = this.live(op);
-    if (!isUint32(memoryTypeBits)) fail(op, "memoryTypeBits", "must be a uint32 mask", memoryTypeBits);
-    checkOptionalOptions(allocationOptions, op, "allocationOptions");
-    const usage = allocationOptions?.usage ?? MemoryUsage.Unknown;
-    if (usage >= MemoryUsage.Auto) {
-      fail(op, "allocationOptions.usage", "cannot be an Auto usage without a buffer or image description (see findMemoryTypeIndexForBufferInfo)", usage);
-    }
-    refusePool(allocationOptions, op, "allocationOptions");
-    encodeAllocationOptions({ ...allocationOptions, usage }, op, "allocationOptions", this);
-    scratch[0] = memoryTypeBits;
-    const r = this._native.findMemoryTypeIndex(h);
-    if (r < 0) throw vkErrorFor(r, "vmaFindMemoryTypeIndex");
-    return r;
+    return this.typeQuery.forMask(memoryTypeBits, allocationOptions);
   }
 
   /**
@@ -579,7 +486,8 @@ export class Allocator {
    * @throws TypeError / RangeError for bad arguments; VkError VK_ERROR_FEATURE_NOT_PRESENT when no type fits.
    */
   findMemoryTypeIndexForBufferInfo(bufferInfo: BufferInfo, allocationOptions?: AllocationOptions): number {
-    return this.findMemoryTypeIndexFor("buffer", bufferInfo, allocationOptions, "findMemoryTypeIndexForBufferInfo", "bufferInfo", "allocationOptions");
+    const op = "findMemoryTypeIndexForBufferInfo";
+    return this.typeQuery.forInfo("buffer", bufferInfo, allocationOptions, op, "bufferInfo", "allocationOptions");
   }
 
   /**
@@ -588,26 +496,8 @@ export class Allocator {
    * @throws TypeError / RangeError for bad arguments; VkError VK_ERROR_FEATURE_NOT_PRESENT when no type fits.
    */
   findMemoryTypeIndexForImageInfo(imageInfo: ImageInfo, allocationOptions?: AllocationOptions): number {
-    return this.findMemoryTypeIndexFor("image", imageInfo, allocationOptions, "findMemoryTypeIndexForImageInfo", "imageInfo", "allocationOptions");
-  }
-
-  private findMemoryTypeIndexFor(
-    kind: "buffer" | "image",
-    info: BufferInfo | ImageInfo,
-    allocationOptions: AllocationOptions | undefined,
-    op: string,
-    infoArg: string,
-    optionsArg: string,
-  ): number {
-    const h = this.live(op);
-    // A query: the description may have bits VMA could not bind (sparse, DISJOINT) as long as the device allows them.
-    if (kind === "buffer") this.descriptions.encodeBuffer(info as BufferInfo, op, infoArg, false);
-    else this.descriptions.encodeImage(info as ImageInfo, op, infoArg, false);
-    refusePool(allocationOptions, op, optionsArg);
-    encodeAllocationOptions(allocationOptions, op, optionsArg, this);
-    const r = kind === "buffer" ? this._native.findMemoryTypeIndexForBufferInfo(h) : this._native.findMemoryTypeIndexForImageInfo(h);
-    if (r < 0) throw vkErrorFor(r, kind === "buffer" ? "vmaFindMemoryTypeIndexForBufferInfo" : "vmaFindMemoryTypeIndexForImageInfo");
-    return r;
+    const op = "findMemoryTypeIndexForImageInfo";
+    return this.typeQuery.forInfo("image", imageInfo, allocationOptions, op, "imageInfo", "allocationOptions");
   }
 
   /**
@@ -626,9 +516,9 @@ export class Allocator {
   createPool(target: PoolTarget, options?: PoolOptions): Pool;
   createPool(target: PoolTarget, options?: PoolOptions): Pool {
     const op = "createPool";
-    this.live(op);
+    this._live(op);
     const memoryTypeIndex = resolvePoolTarget(target, this.memoryTypes.length, op, (kind, info, allocation, arg) =>
-      this.findMemoryTypeIndexFor(kind, info, allocation, op, arg, "target.allocation"),
+      this.typeQuery.forInfo(kind, info, allocation, op, arg, "target.allocation"),
     );
     const pool = options?.algorithm === "buddy" ? new BuddyPool(this, memoryTypeIndex, options, op) : new Pool(this, memoryTypeIndex, options, op);
     this.pools.add(pool);
@@ -666,13 +556,8 @@ export class Allocator {
    * @throws VkError when VMA cannot map a block to check it; DestroyedResourceError after destroy().
    */
   checkCorruption(memoryTypeBits: number = 0xffffffff): CorruptionReport {
-    const op = "checkCorruption";
-    const h = this.live(op);
-    const all = 2 ** this.memoryTypes.length - 1;
-    if (!isUint32(memoryTypeBits) || (memoryTypeBits & all) === 0) {
-      fail(op, "memoryTypeBits", `must be a uint32 mask naming at least one of the device's ${this.memoryTypes.length} memory type(s) (0x${all.toString(16)}; 0xffffffff: all)`, memoryTypeBits);
-    }
-    return checkCorruptionReport(this._native, h, this.debug, (memoryTypeBits & all) >>> 0, null, this.memoryTypes.map((t) => t.propertyFlags));
+    const h = this._live("checkCorruption");
+    return checkAllocatorCorruption(this._native, h, this.debug, memoryTypeBits, this.memoryTypes.map((t) => t.propertyFlags));
   }
 
   /**
@@ -689,23 +574,7 @@ export class Allocator {
     // Its dependents first, in the order of engine/lifetime.ts: frame managers (they free through it), then pools.
     const cascade = cascadeReport();
     this._dependents.destroyAll(cause, cascade);
-    // Pools built over this allocator's allocations (buddy pools) go first, while it is alive.
-    const poolLeaks: NativeLeak[] = [];
-    for (const pool of this.pools) {
-      const p: PoolBackend & Pool = pool; // every pool is a PoolBackend (pool-backend.ts)
-      const leaks = p._destroyBeforeAllocator(cause);
-      if (leaks === null) continue;
-      cascade.names.push(p._lifetimeName);
-      poolLeaks.push(...leaks);
-    }
-    for (const a of this.mapped) a._release();
-    this.mapped.clear();
-    for (const p of this.pools) {
-      if (!p.destroyed) cascade.names.push(p._lifetimeName);
-      p._lostDomain?.clear();
-      p._release(cause);
-    }
-    this.pools.clear();
+    const poolLeaks = releasePools(this.pools, this.mapped, cause, cascade.names);
     this.lost.clear();
     this._handle = 0;
     this.deviceDependents?.delete(this);

@@ -200,3 +200,26 @@ export function checkCorruptionReport(
     message,
   });
 }
+
+/**
+ * The allocator's checkCorruption: checks `memoryTypeBits` (a uint32 mask; bits beyond the device's memory types
+ * ignored, as in VMA) and reports with {@link checkCorruptionReport} over every block of those memory types.
+ * @throws RangeError when the mask is not a uint32 or names none of the device's memory types; VkError as
+ * {@link checkCorruptionReport}.
+ */
+export function checkAllocatorCorruption(
+  addon: NativeAddon,
+  allocatorHandle: number,
+  settings: DebugSettings,
+  memoryTypeBits: number,
+  memoryTypeFlags: readonly number[],
+): CorruptionReport {
+  const count = memoryTypeFlags.length;
+  const all = 2 ** count - 1;
+  const isMask = typeof memoryTypeBits === "number" && memoryTypeBits >= 0 && memoryTypeBits <= 0xffffffff;
+  if (!isMask || Math.floor(memoryTypeBits) !== memoryTypeBits || (memoryTypeBits & all) === 0) {
+    const what = `must be a uint32 mask naming at least one of the device's ${count} memory type(s) (0x${all.toString(16)}; 0xffffffff: all)`;
+    throw new RangeError(`checkCorruption: memoryTypeBits ${what}, got ${describeValue(memoryTypeBits)}`);
+  }
+  return checkCorruptionReport(addon, allocatorHandle, settings, (memoryTypeBits & all) >>> 0, null, memoryTypeFlags);
+}

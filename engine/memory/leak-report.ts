@@ -5,7 +5,8 @@
  * (VkmemLeakWarning); the native side has freed them already, so reporting never fails and never frees.
  * @module
  */
-import type { NativeLeak } from "../native.js";
+import type { NativeAddon, NativeLeak } from "../native.js";
+import { reportCollected } from "../lifetime.js";
 import { formatBytes } from "../format.js";
 import type { LeakReport } from "./types.js";
 
@@ -46,4 +47,18 @@ export function reportLeaks(
     }
   }
   return reports;
+}
+
+/**
+ * GC collected an Allocation of a live allocator whose handle was never freed: warns, with its creation stack when
+ * captured. Its memory stays (GC calls no VMA); its pool or allocator frees and reports it on destroy().
+ */
+export function reportCollectedAllocation(addon: NativeAddon, handle: number, stacks: Map<number, string> | null): void {
+  let name: string | null;
+  try {
+    name = addon.getAllocationName(handle);
+  } catch {
+    return; // freed natively with its pool by the pool's destroy(), which reported it
+  }
+  reportCollected("Allocation", name, stacks?.get(handle));
 }

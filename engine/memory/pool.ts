@@ -38,7 +38,7 @@ import type { Allocation } from "./allocation.js";
 import { poolObjects, type AllocationOptions } from "./usage.js";
 import type { LostDomain } from "./lost-domain.js";
 import type { BufferInfo, ImageInfo, LeakReport, MemoryRequirements } from "./types.js";
-import type { CreatedBuffer, CreatedImage } from "./pool-backend.js";
+import type { CreatedBuffer, CreatedImage, PoolBackend } from "./pool-backend.js";
 import { checkFrameInUseCount, type LostAllocationStatistics } from "./lost-allocations.js";
 import { creationStack, lifetimeName, unwatch, watch } from "../lifetime.js";
 
@@ -412,4 +412,31 @@ export class Pool {
   _free(allocation: Allocation): void {
     this.allocator._vma._free(allocation);
   }
+}
+
+/**
+ * Tears down the pools of an allocator being destroyed on behalf of `cause` (engine/lifetime.ts): first what must go
+ * while the allocator lives (buddy pools: {@link PoolBackend._destroyBeforeAllocator}), then the mapped views of the
+ * allocator's allocations are detached, then every pool is released (a VmaPool goes with the VmaAllocator). Each
+ * pool still alive is named in `names`; both sets are emptied.
+ * @returns the leaks of the pools torn down first, for the allocator's report.
+ */
+export function releasePools(pools: Set<Pool>, mapped: Set<Allocation>, cause: string, names: string[]): NativeLeak[] {
+  const poolLeaks: NativeLeak[] = [];
+  for (const pool of pools) {
+    const p: PoolBackend & Pool = pool; // every pool is a PoolBackend (pool-backend.ts)
+    const leaks = p._destroyBeforeAllocator(cause);
+    if (leaks === null) continue;
+    names.push(p._lifetimeName);
+    poolLeaks.push(...leaks);
+  }
+  for (const a of mapped) a._release();
+  mapped.clear();
+  for (const p of pools) {
+    if (!p.destroyed) names.push(p._lifetimeName);
+    p._lostDomain?.clear();
+    p._release(cause);
+  }
+  pools.clear();
+  return poolLeaks;
 }
