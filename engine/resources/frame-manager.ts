@@ -36,24 +36,23 @@
  */
 import { DestroyedResourceError, InvalidStateError, check, describeValue } from "../errors.js";
 import { recordFrameEnd, startFrameRecording } from "./frame-recording.js";
-import { checkBytes } from "../checks.js";
 import { Dependents, cascadeReport, creationStack, lifetimeName, reportCascade, unwatch, watch } from "../lifetime.js";
 import type { Allocator } from "../memory/allocator.js";
 import type { Context } from "../vulkan/context.js";
-import { regionBytes } from "../vulkan/formats.js";
-import { rawHandle, type NvkHandle } from "../vulkan/handles.js";
+import type { NvkHandle } from "../vulkan/handles.js";
 import { nvk } from "../vulkan/nvk.js";
-import { COMMAND_BUFFER_ONE_TIME_SUBMIT, STAGE_ALL } from "../vulkan/vk.js";
+import { COMMAND_BUFFER_ONE_TIME_SUBMIT } from "../vulkan/vk.js";
 import { Buffer } from "./buffer.js";
 import { DeferredDestruction } from "./deferred-destruction.js";
 import { DownloadWatch } from "./download-watch.js";
-import { checkManagerArguments, endFrameSync, ringOptions, type EndFrameOptions, type FrameManagerOptions } from "./frame-options.js";
+import { checkManagerArguments, endFrameSync, type EndFrameOptions, type FrameManagerOptions } from "./frame-options.js";
 import { FrameSlots } from "./frame-slots.js";
 import { managerStatistics, newFrameStatistics, newFrameTotals, newRingCounters, readRingCounters, recordRingUse, type FrameManagerStatistics, type FrameStatistics } from "./frame-statistics.js";
-import { completeRegion, type ImageRegion } from "./image-region.js";
-import { Owner, ResourceRelease, type ResourceOwner } from "./resource.js";
+import type { ImageRegion } from "./image-region.js";
+import { Owner, type ResourceOwner } from "./resource.js";
 import { createBufferResource, createTextureResource, type BufferDescription, type TextureDescription } from "./resource-creation.js";
 import { Texture } from "./texture.js";
+import { TransferChecks } from "./transfer-checks.js";
 import { Transfers } from "./transfers.js";
 import { TransientAllocation, transientAlignments, type TransientUsage } from "./transient-memory.js";
 import { UploadRing } from "./upload-ring.js";
@@ -123,7 +122,8 @@ export class FrameManager implements ResourceOwner {
   readonly #totals = newFrameTotals();
   #transfers: Transfers;
   #transient: UploadRing;
-  readonly #transientAlign: Record<TransientUsage, number>;
+  /** The argument checks of the transfer calls and allocateTransient. */
+  readonly #checks: TransferChecks;
   // The ring counters when the frame began, and now (filled in place: no object per frame).
   readonly #ringMarks = newRingCounters();
   readonly #ringNow = newRingCounters();
@@ -142,33 +142,14 @@ export class FrameManager implements ResourceOwner {
    */
   constructor(context: Context, allocator: Allocator, options: FrameManagerOptions = {}) {
     const op = "createFrameManager";
-    const framesInFlight = checkManagerArguments(op, context, allocator, options);
-    const device = context.device; // throws DestroyedResourceError for a destroyed context
-    if (allocator._handle === 0) throw new DestroyedResourceError("Allocator", allocator.label, op);
-    if (rawHandle(allocator.device) !== rawHandle(device)) {
-      throw new TypeError(`${op}: allocator${allocator.label ? ` '${allocator.label}'` : ""} was made over another device than the context's`);
-    }
+    const { framesInFlight, device, stagingRing, transientRing } = checkManagerArguments(op, context, allocator, options, FrameManager);
     this.label = options.label;
     this.framesInFlight = framesInFlight;
     this.context = context;
     this.allocator = allocator;
     this.#device = device;
-    const stagingRing = ringOptions(op, "stagingRing", options.stagingRing);
-    const transientRing = ringOptions(op, "transientRing", options.transientRing);
     const limits = context.properties;
-    this.#transientAlign = transientAlignments(limits);
-    // The allocator's frame index is its manager's frame number, and lost allocations are judged by it: a second
-    // manager would move it back and forth, and eviction would free what the other's frames in flight still use.
-    // The allocator's dependents (engine/lifetime.ts) hold its live manager, if any.
-    const driver = allocator._dependents.list().find((d): d is FrameManager => d instanceof FrameManager);
-    if (driver !== undefined) {
-      throw new InvalidStateError(
-        null,
-        op,
-        `allocator${allocator.label ? ` '${allocator.label}'` : ""} already has ${driver._lifetimeName}: one FrameManager per Allocator ` +
-          "(its frame index, by which lost allocations are judged, is the manager's frame number); destroy that one first or make another allocator",
-      );
-    }
+    this.#checks = new TransferChecks(this, `FrameManager${this.#labelText()}`, transientAlignments(limits));
     startFrameRecording(op, allocator, options.record);
     const name = this.label ?? "FrameManager";
     const slots = new FrameSlots(context, device, framesInFlight, name, this.label);
@@ -344,23 +325,8 @@ export class FrameManager implements ResourceOwner {
     check(nvk.vkEndCommandBuffer(slot.commandBuffer), "vkEndCommandBuffer", this.label);
     transfers.submitted(frame.serial);
     this.#transient.endFrame(frame.serial);
-    let waits = sync.waits;
-    let stages = sync.stages;
-    if (transferCmd !== null) {
-      waits = [transfers.submitTransfer(transferCmd), ...waits];
-      stages = [STAGE_ALL, ...stages];
-    }
-    const plain = waits.length === 0 && mainCmd === null && sync.signals.length === 0;
-    const submit = plain ? (slot.plainSubmit ??= new nvk.VkSubmitInfo({ commandBufferCount: 1, pCommandBuffers: [slot.commandBuffer] })) : new nvk.VkSubmitInfo({
-      waitSemaphoreCount: waits.length,
-      pWaitSemaphores: waits.length > 0 ? [...waits] : null,
-      pWaitDstStageMask: waits.length > 0 ? Int32Array.from(stages) : null,
-      commandBufferCount: mainCmd !== null ? 2 : 1,
-      pCommandBuffers: mainCmd !== null ? [mainCmd, slot.commandBuffer] : [slot.commandBuffer],
-      signalSemaphoreCount: sync.signals.length,
-      pSignalSemaphores: sync.signals.length > 0 ? [...sync.signals] : null,
-    });
-    slots.submit(slot, submit, frame.serial);
+    const transferWait = transferCmd !== null ? transfers.submitTransfer(transferCmd) : null;
+    slots.submitFrame(slot, frame.serial, mainCmd, transferWait, sync);
     if (this.#downloads.watching) this.#downloads.update();
     const us = (performance.now() - start) * 1000;
     const stats = this.#frameStats;
@@ -429,22 +395,6 @@ export class FrameManager implements ResourceOwner {
 
   // ------------------------------------------------------------------ uploads and readback
 
-  /** Throws unless `buffer` is a live Buffer of this manager (a foreign handle must never be recorded). */
-  #ownBuffer(buffer: unknown, method: string): asserts buffer is Buffer {
-    if (!(buffer instanceof Buffer) || buffer._manager !== this) {
-      throw new TypeError(`FrameManager${this.#labelText()}.${method}: buffer must be a Buffer made by this manager's createBuffer, got ${describeValue(buffer)}`);
-    }
-    if (buffer.destroyed) throw new DestroyedResourceError("Buffer", buffer.label, method);
-  }
-
-  /** Throws unless `texture` is a live Texture of this manager. */
-  #ownTexture(texture: unknown, method: string): asserts texture is Texture {
-    if (!(texture instanceof Texture) || texture._manager !== this) {
-      throw new TypeError(`FrameManager${this.#labelText()}.${method}: texture must be a Texture made by this manager's createTexture, got ${describeValue(texture)}`);
-    }
-    if (texture.destroyed) throw new DestroyedResourceError("Texture", texture.label, method);
-  }
-
   /**
    * Copies `data` into `buffer` at `offset` through the staging ring. The copy runs before the commands of the frame
    * being recorded (or, between frames, of the next one), and everything after it sees the data. The bytes are
@@ -454,15 +404,8 @@ export class FrameManager implements ResourceOwner {
    */
   upload(buffer: Buffer, data: ArrayBufferView | ArrayBuffer, offset = 0): void {
     this.#live("upload");
-    // The message prefix is built only on the error paths: this is a per-upload hot path.
-    const op = (): string => `FrameManager${this.#labelText()}.upload`;
-    this.#ownBuffer(buffer, "upload");
-    // A Uint8Array with bytes is the fast path; an empty one may be a view of a detached buffer: asBytes tells.
-    const bytes = data instanceof Uint8Array && data.length !== 0 ? data : asBytes(op(), data);
+    const bytes = this.#checks.upload(buffer, data, offset);
     const length = bytes.length;
-    if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > buffer.size) {
-      throw new RangeError(`${op()}: offset ${describeValue(offset)} + ${length} bytes must lie within buffer '${buffer.label}' of ${buffer.size} bytes`);
-    }
     if (length === 0) return;
     this.#transfers.upload(buffer, bytes, offset);
     buffer.lastUsedSerial = this.#useSerial();
@@ -482,15 +425,8 @@ export class FrameManager implements ResourceOwner {
    */
   uploadImage(texture: Texture, data: ArrayBufferView | ArrayBuffer, region?: ImageRegion): void {
     this.#live("uploadImage");
-    const op = `FrameManager${this.#labelText()}.uploadImage`;
-    this.#ownTexture(texture, "uploadImage");
-    if (texture.depth > 1) throw new RangeError(`${op}: texture '${texture.label}' is 3D; uploads take 2D textures (and arrays)`);
-    if (texture.aspect !== 1) throw new RangeError(`${op}: texture '${texture.label}' has a depth/stencil format; uploads take colour formats`);
-    const r = completeRegion(op, texture, region);
-    const bytes = asBytes(op, data);
-    const expected = regionBytes(texture.formatInfo, r.width, r.height);
-    if (bytes.length !== expected) throw new RangeError(`${op}: data must hold ${expected} bytes for a ${r.width}x${r.height} region of texture '${texture.label}' (${texture.formatInfo.name}), got ${bytes.length}`);
-    this.#transfers.uploadImage(texture, bytes, r);
+    const bytes = this.#checks.uploadImage(texture, data, region);
+    this.#transfers.uploadImage(texture, bytes, this.#checks.region!);
     texture.lastUsedSerial = this.#useSerial();
     const stats = this.#frameStats;
     if (stats !== null) {
@@ -510,11 +446,7 @@ export class FrameManager implements ResourceOwner {
    */
   download(buffer: Buffer, offset = 0, size?: number): Promise<Uint8Array> {
     this.#live("download");
-    const op = `FrameManager${this.#labelText()}.download`;
-    this.#ownBuffer(buffer, "download");
-    if (!Number.isSafeInteger(offset) || offset < 0 || offset >= buffer.size) throw new RangeError(`${op}: offset must be an integer from 0 to ${buffer.size - 1}, got ${describeValue(offset)}`);
-    const n = size ?? buffer.size - offset;
-    if (!Number.isSafeInteger(n) || n <= 0 || offset + n > buffer.size) throw new RangeError(`${op}: size must be a positive integer with offset + size <= ${buffer.size} (buffer '${buffer.label}'), got ${describeValue(size)}`);
+    const n = this.#checks.download(buffer, offset, size);
     if (buffer._owner === Owner.None) buffer._owner = Owner.Main;
     const promise = this.#transfers.download(buffer, offset, n);
     buffer.lastUsedSerial = this.#useSerial();
@@ -529,12 +461,7 @@ export class FrameManager implements ResourceOwner {
    */
   downloadImage(texture: Texture, region?: ImageRegion): Promise<Uint8Array> {
     this.#live("downloadImage");
-    const op = `FrameManager${this.#labelText()}.downloadImage`;
-    this.#ownTexture(texture, "downloadImage");
-    if (texture.depth > 1 || texture.aspect !== 1) throw new RangeError(`${op}: texture '${texture.label}' must be a 2D colour texture`);
-    const r = completeRegion(op, texture, region);
-    const sub = r.mipLevel * texture.arrayLayers + r.arrayLayer;
-    if (texture._owners[sub] === Owner.None) throw new RangeError(`${op}: mip ${r.mipLevel} layer ${r.arrayLayer} of texture '${texture.label}' has no contents yet (nothing uploaded)`);
+    const r = this.#checks.downloadImage(texture, region);
     const promise = this.#transfers.downloadImage(texture, r);
     texture.lastUsedSerial = this.#useSerial();
     this.#downloads.update();
@@ -549,12 +476,7 @@ export class FrameManager implements ResourceOwner {
    */
   allocateTransient(size: number, usage: TransientUsage = "uniform"): TransientAllocation {
     if (this.#destroyed) throw new DestroyedResourceError("FrameManager", this.label, "allocateTransient", this.#goneCause);
-    // Checked as a string first: an object without a prototype or a Symbol as a property key throws inside V8.
-    const align = typeof usage === "string" ? this.#transientAlign[usage] : undefined;
-    if (align === undefined || !Object.hasOwn(this.#transientAlign, usage)) {
-      throw new RangeError(`FrameManager${this.#labelText()}.allocateTransient: usage must be "uniform", "storage", "vertex", "index" or "copy", got ${describeValue(usage)}`);
-    }
-    if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`FrameManager${this.#labelText()}.allocateTransient: size must be a positive integer number of bytes, got ${describeValue(size)}`);
+    const align = this.#checks.transient(size, usage);
     const ring = this.#transient;
     if (!ring.allocate(size, align)) {
       throw new RangeError(`FrameManager${this.#labelText()}.allocateTransient: ${size} bytes do not fit: this frame's transient data fill the ring (max ${ring.maxSize} bytes; raise transientRing.maxSize)`);
@@ -584,15 +506,8 @@ export class FrameManager implements ResourceOwner {
   destroyLater(label: string, size: number, destroy: () => void, lastUsedSerial?: number): boolean {
     const slots = this.#live("destroyLater");
     const op = `FrameManager${this.#labelText()}.destroyLater`;
-    if (typeof label !== "string") throw new TypeError(`${op}: label must be a string, got ${describeValue(label)}`);
-    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`${op}: size must be a non-negative safe integer number of bytes, got ${describeValue(size)}`);
-    if (typeof destroy !== "function") throw new TypeError(`${op}: destroy must be a function, got ${describeValue(destroy)}`);
     const newest = this.#open !== null ? this.#open.serial : slots.submitted;
-    const serial = lastUsedSerial ?? newest;
-    if (!Number.isSafeInteger(serial) || serial < 0 || serial > newest) {
-      throw new RangeError(`${op}: lastUsedSerial must be an integer from 0 to ${newest} (the newest frame's serial), got ${describeValue(serial)}`);
-    }
-    return this.#deferred.releaseAfter(serial, slots.completed, new ResourceRelease(label, size, destroy), this.#frameStats);
+    return this.#deferred.destroyLater(op, label, size, destroy, lastUsedSerial ?? newest, newest, slots.completed, this.#frameStats);
   }
 
   /**
@@ -692,8 +607,4 @@ export class FrameManager implements ResourceOwner {
   #labelText(): string {
     return this.label === undefined ? "" : ` '${this.label}'`;
   }
-}
-
-function asBytes(op: string, data: unknown): Uint8Array {
-  return checkBytes(data, op, "data");
 }
