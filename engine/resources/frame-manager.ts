@@ -47,7 +47,7 @@ import { DeferredDestruction } from "./deferred-destruction.js";
 import { DownloadWatch } from "./download-watch.js";
 import { checkManagerArguments, endFrameSync, type EndFrameOptions, type FrameManagerOptions } from "./frame-options.js";
 import { FrameSlots } from "./frame-slots.js";
-import { managerStatistics, newFrameStatistics, newFrameTotals, newRingCounters, readRingCounters, recordRingUse, type FrameManagerStatistics, type FrameStatistics } from "./frame-statistics.js";
+import { FrameCounters, countTransient, countUpload, type FrameManagerStatistics, type FrameStatistics } from "./frame-statistics.js";
 import type { ImageRegion } from "./image-region.js";
 import { Owner, type ResourceOwner } from "./resource.js";
 import { createBufferResource, createTextureResource, type BufferDescription, type TextureDescription } from "./resource-creation.js";
@@ -118,19 +118,16 @@ export class FrameManager implements ResourceOwner {
   #frameNumber = 0;
   #open: Frame | null = null;
   #frameStats: FrameStatistics | null = null;
-  /** The totals its parts do not keep themselves. */
-  readonly #totals = newFrameTotals();
+  /** The totals its parts do not keep themselves, and the rings' counters when the frame began. */
+  readonly #counters: FrameCounters;
   #transfers: Transfers;
   #transient: UploadRing;
   /** The argument checks of the transfer calls and allocateTransient. */
   readonly #checks: TransferChecks;
-  // The ring counters when the frame began, and now (filled in place: no object per frame).
-  readonly #ringMarks = newRingCounters();
-  readonly #ringNow = newRingCounters();
   /** @internal Its TextureStreamers (engine/lifetime.ts): destroyed first by destroy(). */
   readonly _dependents = new Dependents();
   /** The Buffers and Textures it made that are not destroyed yet; destroy() destroys them. */
-  readonly #resources = new Set<Buffer | Texture>();
+  readonly #resources = new Dependents<Buffer | Texture>();
   /** The ancestor whose destroy() took it along (its Allocator, or that allocator's Context), once that happened. */
   #goneCause: string | undefined = undefined;
   /** Keeps pending downloads moving between frames. */
@@ -165,6 +162,7 @@ export class FrameManager implements ResourceOwner {
       throw error;
     }
     this.#transfers = transfers;
+    this.#counters = new FrameCounters(transfers, this.#transient);
     const openFrame = (): number => (this.#open === null ? -1 : this.#open.frameNumber);
     this.#downloads = new DownloadWatch(transfers, slots, openFrame, () => !this.#destroyed, `FrameManager${this.#labelText()}`);
     allocator._dependents.add(this);
@@ -221,7 +219,7 @@ export class FrameManager implements ResourceOwner {
   /** Totals since creation. @throws DestroyedResourceError after destroy(). */
   get statistics(): FrameManagerStatistics {
     const slots = this.#live("statistics");
-    return managerStatistics(this.framesInFlight, slots.submitted, slots.completed, this.#totals, this.#deferred, this.#transfers, this.#transient);
+    return this.#counters.statistics(this.framesInFlight, slots.submitted, slots.completed, this.#deferred);
   }
 
   /**
@@ -270,15 +268,8 @@ export class FrameManager implements ResourceOwner {
     const index = frameNumber % this.framesInFlight;
     const slot = slots.list[index]!;
     const serial = slots.submitted + 1;
-    const stats = newFrameStatistics(frameNumber, index, serial);
-    readRingCounters(this.#ringMarks, this.#transfers, this.#transient);
-    const waited = slots.waitForSlot(slot);
-    if (waited >= 0) {
-      stats.backPressureWaits = 1;
-      stats.backPressureWaitUs = waited;
-      this.#totals.backPressureWaits++;
-      this.#totals.backPressureWaitUs += waited;
-    }
+    const stats = this.#counters.beginFrame(frameNumber, index, serial);
+    this.#counters.backPressure(stats, slots.waitForSlot(slot));
     // A download-only submission (transfers.ts, download-watch.ts) may have used this slot's pool.
     this.#transfers.waitFlush(index);
     check(nvk.vkResetCommandPool(this.#device, slot.pool, 0), "vkResetCommandPool", this.label);
@@ -295,9 +286,7 @@ export class FrameManager implements ResourceOwner {
     } catch (error) {
       retireError = error;
     }
-    const us = (performance.now() - start) * 1000;
-    stats.beginFrameUs = us;
-    this.#totals.beginFrameUs += us;
+    this.#counters.beganFrame(stats, (performance.now() - start) * 1000);
     if (retireError !== null) throw retireError;
     return frame;
   }
@@ -328,13 +317,8 @@ export class FrameManager implements ResourceOwner {
     const transferWait = transferCmd !== null ? transfers.submitTransfer(transferCmd) : null;
     slots.submitFrame(slot, frame.serial, mainCmd, transferWait, sync);
     if (this.#downloads.watching) this.#downloads.update();
-    const us = (performance.now() - start) * 1000;
     const stats = this.#frameStats;
-    if (stats !== null) {
-      stats.endFrameUs = us;
-      recordRingUse(stats, this.#ringMarks, readRingCounters(this.#ringNow, this.#transfers, this.#transient), this.#transfers, this.#transient);
-    }
-    this.#totals.endFrameUs += us;
+    this.#counters.endedFrame(stats, (performance.now() - start) * 1000);
     recordFrameEnd(this.allocator, frame.frameNumber, stats?.uploadedBytes ?? 0);
   }
 
@@ -351,8 +335,7 @@ export class FrameManager implements ResourceOwner {
     this.#live("createBuffer");
     const op = `FrameManager${this.#labelText()}.createBuffer`;
     const made = createBufferResource(this, this.context, this.allocator, op, desc);
-    this.#totals.resourcesCreated++;
-    if (this.#frameStats !== null) this.#frameStats.resourcesCreated++;
+    this.#counters.countResource(this.#frameStats, true);
     this.#resources.add(made);
     watch(made, "Buffer", made.label, creationStack(this.allocator._capturesStacks));
     return made;
@@ -369,8 +352,7 @@ export class FrameManager implements ResourceOwner {
     this.#live("createTexture");
     const op = `FrameManager${this.#labelText()}.createTexture`;
     const texture = createTextureResource(this, this.context, this.allocator, op, desc);
-    this.#totals.resourcesCreated++;
-    if (this.#frameStats !== null) this.#frameStats.resourcesCreated++;
+    this.#counters.countResource(this.#frameStats, true);
     this.#resources.add(texture);
     watch(texture, "Texture", texture.label, creationStack(this.allocator._capturesStacks));
     return texture;
@@ -388,8 +370,7 @@ export class FrameManager implements ResourceOwner {
       if (!this.allocator.destroyed && !this.context.destroyed) resource._release.destroy();
       return;
     }
-    this.#totals.resourcesDestroyed++;
-    if (this.#frameStats !== null) this.#frameStats.resourcesDestroyed++;
+    this.#counters.countResource(this.#frameStats, false);
     this.#deferred.releaseAfter(resource.lastUsedSerial, this.#slots.completed, resource._release, this.#frameStats);
   }
 
@@ -409,11 +390,7 @@ export class FrameManager implements ResourceOwner {
     if (length === 0) return;
     this.#transfers.upload(buffer, bytes, offset);
     buffer.lastUsedSerial = this.#useSerial();
-    const stats = this.#frameStats;
-    if (stats !== null) {
-      stats.uploads++;
-      stats.uploadedBytes += length;
-    }
+    countUpload(this.#frameStats, length);
   }
 
   /**
@@ -428,11 +405,7 @@ export class FrameManager implements ResourceOwner {
     const bytes = this.#checks.uploadImage(texture, data, region);
     this.#transfers.uploadImage(texture, bytes, this.#checks.region!);
     texture.lastUsedSerial = this.#useSerial();
-    const stats = this.#frameStats;
-    if (stats !== null) {
-      stats.uploads++;
-      stats.uploadedBytes += bytes.length;
-    }
+    countUpload(this.#frameStats, bytes.length);
   }
 
   /**
@@ -481,11 +454,7 @@ export class FrameManager implements ResourceOwner {
     if (!ring.allocate(size, align)) {
       throw new RangeError(`FrameManager${this.#labelText()}.allocateTransient: ${size} bytes do not fit: this frame's transient data fill the ring (max ${ring.maxSize} bytes; raise transientRing.maxSize)`);
     }
-    const stats = this.#frameStats;
-    if (stats !== null) {
-      stats.transientAllocations++;
-      stats.transientBytes += size;
-    }
+    countTransient(this.#frameStats, size);
     const block = ring.block;
     return new TransientAllocation(block.buffer, ring.offset, size, block.bytes.buffer as ArrayBuffer);
   }
@@ -570,14 +539,7 @@ export class FrameManager implements ResourceOwner {
     // resources go through the release queue like any destroy().
     const cascade = cascadeReport();
     this._dependents.destroyAll(cause, cascade);
-    for (const r of [...this.#resources]) {
-      cascade.names.push(r._lifetimeName);
-      try {
-        r._destroyWithParent(cause);
-      } catch (e) {
-        cascade.errors.push(e);
-      }
-    }
+    this.#resources.destroyAll(cause, cascade);
     this.#downloads.stop();
     const deviceAlive = !this.context.destroyed;
     if (deviceAlive) this.#waitSubmitted(false);
