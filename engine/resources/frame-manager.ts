@@ -2,10 +2,11 @@
  * FrameManager: frames in flight over one queue, the deferred destruction that rides on their fences, and the
  * resources, uploads and per-frame memory a game uses every frame.
  *
- * Buffers and textures (engine/resources/buffer.ts, texture.ts) are made by the manager (resource-creation.ts) and
- * remember the serial of the last frame that used them; uploads and readbacks go through transfers.ts, and both the
- * staging data and `allocateTransient` memory come from rings (upload-ring.ts) whose bytes are retired by the same
- * fences. Each of those modules states its own invariants; this one states the frame's, and says where the rest are.
+ * Buffers and textures (engine/resources/buffer.ts, texture.ts) are made by the manager (resource-creation.ts), held
+ * until they are destroyed (managed-resources.ts) and remember the serial of the last frame that used them; uploads
+ * and readbacks go through transfers.ts, after their arguments are checked (transfer-checks.ts), and both the staging
+ * data and `allocateTransient` memory come from rings (upload-ring.ts) whose bytes are retired by the same fences.
+ * Each of those modules states its own invariants; this one states the frame's, and says where the rest are.
  *
  * A game records frame N+1 on the CPU while the GPU still executes frame N (and perhaps N-1). The manager keeps N
  * frame slots (2 or 3), each with a command pool, one primary command buffer and a fence; each submitted frame gets
@@ -34,7 +35,7 @@
  *   submitted with DestroyedResourceError.
  * @module
  */
-import { DestroyedResourceError, InvalidStateError, check, describeValue } from "../errors.js";
+import { DestroyedResourceError, InvalidStateError, check } from "../errors.js";
 import { recordFrameEnd, startFrameRecording } from "./frame-recording.js";
 import { Dependents, cascadeReport, creationStack, lifetimeName, reportCascade, unwatch, watch } from "../lifetime.js";
 import type { Allocator } from "../memory/allocator.js";
@@ -42,16 +43,17 @@ import type { Context } from "../vulkan/context.js";
 import type { NvkHandle } from "../vulkan/handles.js";
 import { nvk } from "../vulkan/nvk.js";
 import { COMMAND_BUFFER_ONE_TIME_SUBMIT } from "../vulkan/vk.js";
-import { Buffer } from "./buffer.js";
+import type { Buffer } from "./buffer.js";
 import { DeferredDestruction } from "./deferred-destruction.js";
 import { DownloadWatch } from "./download-watch.js";
 import { checkManagerArguments, endFrameSync, type EndFrameOptions, type FrameManagerOptions } from "./frame-options.js";
 import { FrameSlots } from "./frame-slots.js";
 import { FrameCounters, countTransient, countUpload, type FrameManagerStatistics, type FrameStatistics } from "./frame-statistics.js";
 import type { ImageRegion } from "./image-region.js";
+import { ManagedResources } from "./managed-resources.js";
 import { Owner, type ResourceOwner } from "./resource.js";
-import { createBufferResource, createTextureResource, type BufferDescription, type TextureDescription } from "./resource-creation.js";
-import { Texture } from "./texture.js";
+import type { BufferDescription, TextureDescription } from "./resource-creation.js";
+import type { Texture } from "./texture.js";
 import { TransferChecks } from "./transfer-checks.js";
 import { Transfers } from "./transfers.js";
 import { TransientAllocation, transientAlignments, type TransientUsage } from "./transient-memory.js";
@@ -127,7 +129,7 @@ export class FrameManager implements ResourceOwner {
   /** @internal Its TextureStreamers (engine/lifetime.ts): destroyed first by destroy(). */
   readonly _dependents = new Dependents();
   /** The Buffers and Textures it made that are not destroyed yet; destroy() destroys them. */
-  readonly #resources = new Dependents<Buffer | Texture>();
+  readonly #resources: ManagedResources;
   /** The ancestor whose destroy() took it along (its Allocator, or that allocator's Context), once that happened. */
   #goneCause: string | undefined = undefined;
   /** Keeps pending downloads moving between frames. */
@@ -163,6 +165,7 @@ export class FrameManager implements ResourceOwner {
     }
     this.#transfers = transfers;
     this.#counters = new FrameCounters(transfers, this.#transient);
+    this.#resources = new ManagedResources(this, this._lifetimeName, context, allocator, this.#counters, this.#deferred);
     const openFrame = (): number => (this.#open === null ? -1 : this.#open.frameNumber);
     this.#downloads = new DownloadWatch(transfers, slots, openFrame, () => !this.#destroyed, `FrameManager${this.#labelText()}`);
     allocator._dependents.add(this);
@@ -333,12 +336,7 @@ export class FrameManager implements ResourceOwner {
    */
   createBuffer(desc: BufferDescription): Buffer {
     this.#live("createBuffer");
-    const op = `FrameManager${this.#labelText()}.createBuffer`;
-    const made = createBufferResource(this, this.context, this.allocator, op, desc);
-    this.#counters.countResource(this.#frameStats, true);
-    this.#resources.add(made);
-    watch(made, "Buffer", made.label, creationStack(this.allocator._capturesStacks));
-    return made;
+    return this.#resources.createBuffer(desc, this.#frameStats);
   }
 
   /**
@@ -350,28 +348,12 @@ export class FrameManager implements ResourceOwner {
    */
   createTexture(desc: TextureDescription): Texture {
     this.#live("createTexture");
-    const op = `FrameManager${this.#labelText()}.createTexture`;
-    const texture = createTextureResource(this, this.context, this.allocator, op, desc);
-    this.#counters.countResource(this.#frameStats, true);
-    this.#resources.add(texture);
-    watch(texture, "Texture", texture.label, creationStack(this.allocator._capturesStacks));
-    return texture;
+    return this.#resources.createTexture(desc, this.#frameStats);
   }
 
   /** @internal Called once by Buffer/Texture.destroy(): frees now or after the last frame that used it. */
   releaseResource(resource: Buffer | Texture): void {
-    if (!(resource instanceof Buffer || resource instanceof Texture) || resource._release === undefined) {
-      throw new TypeError(`FrameManager${this.#labelText()}.releaseResource: resource must be a Buffer or Texture, got ${describeValue(resource)}`);
-    }
-    this.#resources.delete(resource);
-    unwatch(resource);
-    if (this.#destroyed) {
-      // The manager is gone: it waited for the GPU when it was destroyed, so nothing can be in flight.
-      if (!this.allocator.destroyed && !this.context.destroyed) resource._release.destroy();
-      return;
-    }
-    this.#counters.countResource(this.#frameStats, false);
-    this.#deferred.releaseAfter(resource.lastUsedSerial, this.#slots.completed, resource._release, this.#frameStats);
+    this.#resources.release(resource, this.#destroyed, this.#slots.completed, this.#frameStats);
   }
 
   // ------------------------------------------------------------------ uploads and readback
