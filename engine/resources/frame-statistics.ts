@@ -188,6 +188,9 @@ export function newFrameTotals(): FrameTotals {
   return { backPressureWaits: 0, backPressureWaitUs: 0, beginFrameUs: 0, endFrameUs: 0, resourcesCreated: 0, resourcesDestroyed: 0 };
 }
 
+/** What the statistics read of a manager's DeferredDestruction (described by shape: that module imports this one). */
+type DeferredCounts = { readonly queue: { readonly statistics: ReleaseQueueStatistics }; readonly immediate: number };
+
 /**
  * A manager's {@link FrameManagerStatistics}, gathered from its totals and its parts' (`deferred` is its
  * DeferredDestruction, described by shape: that module imports this one). @internal
@@ -197,7 +200,7 @@ export function managerStatistics(
   submittedSerial: number,
   completedSerial: number,
   totals: FrameTotals,
-  deferred: { readonly queue: { readonly statistics: ReleaseQueueStatistics }; readonly immediate: number },
+  deferred: DeferredCounts,
   transfers: Transfers,
   transient: UploadRing,
 ): FrameManagerStatistics {
@@ -253,6 +256,7 @@ export class FrameCounters {
   readonly #transfers: Transfers;
   readonly #transient: UploadRing;
 
+  /** Over the manager's transfers (their staging ring) and its transient ring, whose counters it reads. */
   constructor(transfers: Transfers, transient: UploadRing) {
     this.#transfers = transfers;
     this.#transient = transient;
@@ -302,7 +306,7 @@ export class FrameCounters {
   }
 
   /** The manager's statistics now: see {@link managerStatistics}. */
-  statistics(framesInFlight: number, submitted: number, completed: number, deferred: Parameters<typeof managerStatistics>[4]): FrameManagerStatistics {
+  statistics(framesInFlight: number, submitted: number, completed: number, deferred: DeferredCounts): FrameManagerStatistics {
     return managerStatistics(framesInFlight, submitted, completed, this.#totals, deferred, this.#transfers, this.#transient);
   }
 }

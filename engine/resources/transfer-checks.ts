@@ -41,6 +41,7 @@ export class TransferChecks {
   /** The alignment of each transient usage (transient-memory.ts). */
   readonly #transientAlign: Record<TransientUsage, number>;
 
+  /** `name` is the manager's ("FrameManager 'label'"); `transientAlign` its transientAlignments(). */
   constructor(manager: ResourceOwner, name: string, transientAlign: Record<TransientUsage, number>) {
     this.#manager = manager;
     this.#name = name;

@@ -60,9 +60,9 @@ import { bufferBarrier, imageBarrier } from "./barriers.js";
 import type { Buffer } from "./buffer.js";
 import type { ImageRegion } from "./image-region.js";
 import { FLUSHED, Readbacks } from "./readback.js";
-import { TransferCommands } from "./transfer-commands.js";
 import { Owner } from "./resource.js";
 import type { Texture } from "./texture.js";
+import { TransferCommands } from "./transfer-commands.js";
 import { Batch } from "./upload-batch.js";
 import { UploadRing, type UploadRingOptions } from "./upload-ring.js";
 
