@@ -13,13 +13,15 @@
  * - The same resource is never destroyed twice: the release queue does not deduplicate, so resources guard their own
  *   `destroy()` (see engine/resources/release-queue.ts).
  * - Destroying allocates nothing: a Buffer or Texture carries its {@link ResourceRelease} from creation, and the
- *   queue holds that record itself.
+ *   queue holds that record itself. `destroyLater()` makes one record per call, after checking its arguments here:
+ *   a bad one throws with nothing queued or run.
  * @internal
  * @module
  */
+import { describeValue } from "../errors.js";
 import type { FrameStatistics } from "./frame-statistics.js";
 import { ReleaseQueue } from "./release-queue.js";
-import type { ResourceRelease } from "./resource.js";
+import { ResourceRelease } from "./resource.js";
 
 /** The deferred destructions of one FrameManager, made with it; its destroy() drains them. @internal */
 export class DeferredDestruction {
@@ -45,6 +47,22 @@ export class DeferredDestruction {
     this.queue.enqueueItem(release);
     if (stats !== null) stats.deferredQueued++;
     return true;
+  }
+
+  /**
+   * What `destroyLater()` does once the manager is known alive: checks the arguments (`op` names the call, `newest`
+   * is the newest frame's serial, the bound of `serial`) and releases a new record of `destroy` after `serial`.
+   * @throws TypeError / RangeError for a bad argument, with nothing run or queued.
+   * @throws whatever `destroy` throws when it runs at once.
+   */
+  destroyLater(op: string, label: string, size: number, destroy: () => void, serial: number, newest: number, completed: number, stats: FrameStatistics | null): boolean {
+    if (typeof label !== "string") throw new TypeError(`${op}: label must be a string, got ${describeValue(label)}`);
+    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`${op}: size must be a non-negative safe integer number of bytes, got ${describeValue(size)}`);
+    if (typeof destroy !== "function") throw new TypeError(`${op}: destroy must be a function, got ${describeValue(destroy)}`);
+    if (!Number.isSafeInteger(serial) || serial < 0 || serial > newest) {
+      throw new RangeError(`${op}: lastUsedSerial must be an integer from 0 to ${newest} (the newest frame's serial), got ${describeValue(serial)}`);
+    }
+    return this.releaseAfter(serial, completed, new ResourceRelease(label, size, destroy), stats);
   }
 
   /**

@@ -2,10 +2,11 @@
  * FrameManager: frames in flight over one queue, the deferred destruction that rides on their fences, and the
  * resources, uploads and per-frame memory a game uses every frame.
  *
- * Buffers and textures (engine/resources/buffer.ts, texture.ts) are made by the manager (resource-creation.ts) and
- * remember the serial of the last frame that used them; uploads and readbacks go through transfers.ts, and both the
- * staging data and `allocateTransient` memory come from rings (upload-ring.ts) whose bytes are retired by the same
- * fences. Each of those modules states its own invariants; this one states the frame's, and says where the rest are.
+ * Buffers and textures (engine/resources/buffer.ts, texture.ts) are made by the manager (resource-creation.ts), held
+ * until they are destroyed (managed-resources.ts) and remember the serial of the last frame that used them; uploads
+ * and readbacks go through transfers.ts, after their arguments are checked (transfer-checks.ts), and both the staging
+ * data and `allocateTransient` memory come from rings (upload-ring.ts) whose bytes are retired by the same fences.
+ * Each of those modules states its own invariants; this one states the frame's, and says where the rest are.
  *
  * A game records frame N+1 on the CPU while the GPU still executes frame N (and perhaps N-1). The manager keeps N
  * frame slots (2 or 3), each with a command pool, one primary command buffer and a fence; each submitted frame gets
@@ -34,26 +35,26 @@
  *   submitted with DestroyedResourceError.
  * @module
  */
-import { DestroyedResourceError, InvalidStateError, check, describeValue } from "../errors.js";
+import { DestroyedResourceError, InvalidStateError, check } from "../errors.js";
 import { recordFrameEnd, startFrameRecording } from "./frame-recording.js";
-import { checkBytes } from "../checks.js";
 import { Dependents, cascadeReport, creationStack, lifetimeName, reportCascade, unwatch, watch } from "../lifetime.js";
 import type { Allocator } from "../memory/allocator.js";
 import type { Context } from "../vulkan/context.js";
-import { regionBytes } from "../vulkan/formats.js";
-import { rawHandle, type NvkHandle } from "../vulkan/handles.js";
+import type { NvkHandle } from "../vulkan/handles.js";
 import { nvk } from "../vulkan/nvk.js";
-import { COMMAND_BUFFER_ONE_TIME_SUBMIT, STAGE_ALL } from "../vulkan/vk.js";
-import { Buffer } from "./buffer.js";
+import { COMMAND_BUFFER_ONE_TIME_SUBMIT } from "../vulkan/vk.js";
+import type { Buffer } from "./buffer.js";
 import { DeferredDestruction } from "./deferred-destruction.js";
 import { DownloadWatch } from "./download-watch.js";
-import { checkManagerArguments, endFrameSync, ringOptions, type EndFrameOptions, type FrameManagerOptions } from "./frame-options.js";
+import { checkManagerArguments, endFrameSync, type EndFrameOptions, type FrameManagerOptions } from "./frame-options.js";
 import { FrameSlots } from "./frame-slots.js";
-import { managerStatistics, newFrameStatistics, newFrameTotals, newRingCounters, readRingCounters, recordRingUse, type FrameManagerStatistics, type FrameStatistics } from "./frame-statistics.js";
-import { completeRegion, type ImageRegion } from "./image-region.js";
-import { Owner, ResourceRelease, type ResourceOwner } from "./resource.js";
-import { createBufferResource, createTextureResource, type BufferDescription, type TextureDescription } from "./resource-creation.js";
-import { Texture } from "./texture.js";
+import { FrameCounters, countTransient, countUpload, type FrameManagerStatistics, type FrameStatistics } from "./frame-statistics.js";
+import type { ImageRegion } from "./image-region.js";
+import { ManagedResources } from "./managed-resources.js";
+import { Owner, type ResourceOwner } from "./resource.js";
+import type { BufferDescription, TextureDescription } from "./resource-creation.js";
+import type { Texture } from "./texture.js";
+import { TransferChecks } from "./transfer-checks.js";
 import { Transfers } from "./transfers.js";
 import { TransientAllocation, transientAlignments, type TransientUsage } from "./transient-memory.js";
 import { UploadRing } from "./upload-ring.js";
@@ -119,18 +120,16 @@ export class FrameManager implements ResourceOwner {
   #frameNumber = 0;
   #open: Frame | null = null;
   #frameStats: FrameStatistics | null = null;
-  /** The totals its parts do not keep themselves. */
-  readonly #totals = newFrameTotals();
+  /** The totals its parts do not keep themselves, and the rings' counters when the frame began. */
+  readonly #counters: FrameCounters;
   #transfers: Transfers;
   #transient: UploadRing;
-  readonly #transientAlign: Record<TransientUsage, number>;
-  // The ring counters when the frame began, and now (filled in place: no object per frame).
-  readonly #ringMarks = newRingCounters();
-  readonly #ringNow = newRingCounters();
+  /** The argument checks of the transfer calls and allocateTransient. */
+  readonly #checks: TransferChecks;
   /** @internal Its TextureStreamers (engine/lifetime.ts): destroyed first by destroy(). */
   readonly _dependents = new Dependents();
   /** The Buffers and Textures it made that are not destroyed yet; destroy() destroys them. */
-  readonly #resources = new Set<Buffer | Texture>();
+  readonly #resources: ManagedResources;
   /** The ancestor whose destroy() took it along (its Allocator, or that allocator's Context), once that happened. */
   #goneCause: string | undefined = undefined;
   /** Keeps pending downloads moving between frames. */
@@ -142,33 +141,14 @@ export class FrameManager implements ResourceOwner {
    */
   constructor(context: Context, allocator: Allocator, options: FrameManagerOptions = {}) {
     const op = "createFrameManager";
-    const framesInFlight = checkManagerArguments(op, context, allocator, options);
-    const device = context.device; // throws DestroyedResourceError for a destroyed context
-    if (allocator._handle === 0) throw new DestroyedResourceError("Allocator", allocator.label, op);
-    if (rawHandle(allocator.device) !== rawHandle(device)) {
-      throw new TypeError(`${op}: allocator${allocator.label ? ` '${allocator.label}'` : ""} was made over another device than the context's`);
-    }
+    const { framesInFlight, device, stagingRing, transientRing } = checkManagerArguments(op, context, allocator, options, FrameManager);
     this.label = options.label;
     this.framesInFlight = framesInFlight;
     this.context = context;
     this.allocator = allocator;
     this.#device = device;
-    const stagingRing = ringOptions(op, "stagingRing", options.stagingRing);
-    const transientRing = ringOptions(op, "transientRing", options.transientRing);
     const limits = context.properties;
-    this.#transientAlign = transientAlignments(limits);
-    // The allocator's frame index is its manager's frame number, and lost allocations are judged by it: a second
-    // manager would move it back and forth, and eviction would free what the other's frames in flight still use.
-    // The allocator's dependents (engine/lifetime.ts) hold its live manager, if any.
-    const driver = allocator._dependents.list().find((d): d is FrameManager => d instanceof FrameManager);
-    if (driver !== undefined) {
-      throw new InvalidStateError(
-        null,
-        op,
-        `allocator${allocator.label ? ` '${allocator.label}'` : ""} already has ${driver._lifetimeName}: one FrameManager per Allocator ` +
-          "(its frame index, by which lost allocations are judged, is the manager's frame number); destroy that one first or make another allocator",
-      );
-    }
+    this.#checks = new TransferChecks(this, `FrameManager${this.#labelText()}`, transientAlignments(limits));
     startFrameRecording(op, allocator, options.record);
     const name = this.label ?? "FrameManager";
     const slots = new FrameSlots(context, device, framesInFlight, name, this.label);
@@ -184,6 +164,8 @@ export class FrameManager implements ResourceOwner {
       throw error;
     }
     this.#transfers = transfers;
+    this.#counters = new FrameCounters(transfers, this.#transient);
+    this.#resources = new ManagedResources(this, this._lifetimeName, context, allocator, this.#counters, this.#deferred);
     const openFrame = (): number => (this.#open === null ? -1 : this.#open.frameNumber);
     this.#downloads = new DownloadWatch(transfers, slots, openFrame, () => !this.#destroyed, `FrameManager${this.#labelText()}`);
     allocator._dependents.add(this);
@@ -240,7 +222,7 @@ export class FrameManager implements ResourceOwner {
   /** Totals since creation. @throws DestroyedResourceError after destroy(). */
   get statistics(): FrameManagerStatistics {
     const slots = this.#live("statistics");
-    return managerStatistics(this.framesInFlight, slots.submitted, slots.completed, this.#totals, this.#deferred, this.#transfers, this.#transient);
+    return this.#counters.statistics(this.framesInFlight, slots.submitted, slots.completed, this.#deferred);
   }
 
   /**
@@ -289,15 +271,8 @@ export class FrameManager implements ResourceOwner {
     const index = frameNumber % this.framesInFlight;
     const slot = slots.list[index]!;
     const serial = slots.submitted + 1;
-    const stats = newFrameStatistics(frameNumber, index, serial);
-    readRingCounters(this.#ringMarks, this.#transfers, this.#transient);
-    const waited = slots.waitForSlot(slot);
-    if (waited >= 0) {
-      stats.backPressureWaits = 1;
-      stats.backPressureWaitUs = waited;
-      this.#totals.backPressureWaits++;
-      this.#totals.backPressureWaitUs += waited;
-    }
+    const stats = this.#counters.beginFrame(frameNumber, index, serial);
+    this.#counters.backPressure(stats, slots.waitForSlot(slot));
     // A download-only submission (transfers.ts, download-watch.ts) may have used this slot's pool.
     this.#transfers.waitFlush(index);
     check(nvk.vkResetCommandPool(this.#device, slot.pool, 0), "vkResetCommandPool", this.label);
@@ -314,9 +289,7 @@ export class FrameManager implements ResourceOwner {
     } catch (error) {
       retireError = error;
     }
-    const us = (performance.now() - start) * 1000;
-    stats.beginFrameUs = us;
-    this.#totals.beginFrameUs += us;
+    this.#counters.beganFrame(stats, (performance.now() - start) * 1000);
     if (retireError !== null) throw retireError;
     return frame;
   }
@@ -344,31 +317,11 @@ export class FrameManager implements ResourceOwner {
     check(nvk.vkEndCommandBuffer(slot.commandBuffer), "vkEndCommandBuffer", this.label);
     transfers.submitted(frame.serial);
     this.#transient.endFrame(frame.serial);
-    let waits = sync.waits;
-    let stages = sync.stages;
-    if (transferCmd !== null) {
-      waits = [transfers.submitTransfer(transferCmd), ...waits];
-      stages = [STAGE_ALL, ...stages];
-    }
-    const plain = waits.length === 0 && mainCmd === null && sync.signals.length === 0;
-    const submit = plain ? (slot.plainSubmit ??= new nvk.VkSubmitInfo({ commandBufferCount: 1, pCommandBuffers: [slot.commandBuffer] })) : new nvk.VkSubmitInfo({
-      waitSemaphoreCount: waits.length,
-      pWaitSemaphores: waits.length > 0 ? [...waits] : null,
-      pWaitDstStageMask: waits.length > 0 ? Int32Array.from(stages) : null,
-      commandBufferCount: mainCmd !== null ? 2 : 1,
-      pCommandBuffers: mainCmd !== null ? [mainCmd, slot.commandBuffer] : [slot.commandBuffer],
-      signalSemaphoreCount: sync.signals.length,
-      pSignalSemaphores: sync.signals.length > 0 ? [...sync.signals] : null,
-    });
-    slots.submit(slot, submit, frame.serial);
+    const transferWait = transferCmd !== null ? transfers.submitTransfer(transferCmd) : null;
+    slots.submitFrame(slot, frame.serial, mainCmd, transferWait, sync);
     if (this.#downloads.watching) this.#downloads.update();
-    const us = (performance.now() - start) * 1000;
     const stats = this.#frameStats;
-    if (stats !== null) {
-      stats.endFrameUs = us;
-      recordRingUse(stats, this.#ringMarks, readRingCounters(this.#ringNow, this.#transfers, this.#transient), this.#transfers, this.#transient);
-    }
-    this.#totals.endFrameUs += us;
+    this.#counters.endedFrame(stats, (performance.now() - start) * 1000);
     recordFrameEnd(this.allocator, frame.frameNumber, stats?.uploadedBytes ?? 0);
   }
 
@@ -383,13 +336,7 @@ export class FrameManager implements ResourceOwner {
    */
   createBuffer(desc: BufferDescription): Buffer {
     this.#live("createBuffer");
-    const op = `FrameManager${this.#labelText()}.createBuffer`;
-    const made = createBufferResource(this, this.context, this.allocator, op, desc);
-    this.#totals.resourcesCreated++;
-    if (this.#frameStats !== null) this.#frameStats.resourcesCreated++;
-    this.#resources.add(made);
-    watch(made, "Buffer", made.label, creationStack(this.allocator._capturesStacks));
-    return made;
+    return this.#resources.createBuffer(desc, this.#frameStats);
   }
 
   /**
@@ -401,49 +348,15 @@ export class FrameManager implements ResourceOwner {
    */
   createTexture(desc: TextureDescription): Texture {
     this.#live("createTexture");
-    const op = `FrameManager${this.#labelText()}.createTexture`;
-    const texture = createTextureResource(this, this.context, this.allocator, op, desc);
-    this.#totals.resourcesCreated++;
-    if (this.#frameStats !== null) this.#frameStats.resourcesCreated++;
-    this.#resources.add(texture);
-    watch(texture, "Texture", texture.label, creationStack(this.allocator._capturesStacks));
-    return texture;
+    return this.#resources.createTexture(desc, this.#frameStats);
   }
 
   /** @internal Called once by Buffer/Texture.destroy(): frees now or after the last frame that used it. */
   releaseResource(resource: Buffer | Texture): void {
-    if (!(resource instanceof Buffer || resource instanceof Texture) || resource._release === undefined) {
-      throw new TypeError(`FrameManager${this.#labelText()}.releaseResource: resource must be a Buffer or Texture, got ${describeValue(resource)}`);
-    }
-    this.#resources.delete(resource);
-    unwatch(resource);
-    if (this.#destroyed) {
-      // The manager is gone: it waited for the GPU when it was destroyed, so nothing can be in flight.
-      if (!this.allocator.destroyed && !this.context.destroyed) resource._release.destroy();
-      return;
-    }
-    this.#totals.resourcesDestroyed++;
-    if (this.#frameStats !== null) this.#frameStats.resourcesDestroyed++;
-    this.#deferred.releaseAfter(resource.lastUsedSerial, this.#slots.completed, resource._release, this.#frameStats);
+    this.#resources.release(resource, this.#destroyed, this.#slots.completed, this.#frameStats);
   }
 
   // ------------------------------------------------------------------ uploads and readback
-
-  /** Throws unless `buffer` is a live Buffer of this manager (a foreign handle must never be recorded). */
-  #ownBuffer(buffer: unknown, method: string): asserts buffer is Buffer {
-    if (!(buffer instanceof Buffer) || buffer._manager !== this) {
-      throw new TypeError(`FrameManager${this.#labelText()}.${method}: buffer must be a Buffer made by this manager's createBuffer, got ${describeValue(buffer)}`);
-    }
-    if (buffer.destroyed) throw new DestroyedResourceError("Buffer", buffer.label, method);
-  }
-
-  /** Throws unless `texture` is a live Texture of this manager. */
-  #ownTexture(texture: unknown, method: string): asserts texture is Texture {
-    if (!(texture instanceof Texture) || texture._manager !== this) {
-      throw new TypeError(`FrameManager${this.#labelText()}.${method}: texture must be a Texture made by this manager's createTexture, got ${describeValue(texture)}`);
-    }
-    if (texture.destroyed) throw new DestroyedResourceError("Texture", texture.label, method);
-  }
 
   /**
    * Copies `data` into `buffer` at `offset` through the staging ring. The copy runs before the commands of the frame
@@ -454,23 +367,12 @@ export class FrameManager implements ResourceOwner {
    */
   upload(buffer: Buffer, data: ArrayBufferView | ArrayBuffer, offset = 0): void {
     this.#live("upload");
-    // The message prefix is built only on the error paths: this is a per-upload hot path.
-    const op = (): string => `FrameManager${this.#labelText()}.upload`;
-    this.#ownBuffer(buffer, "upload");
-    // A Uint8Array with bytes is the fast path; an empty one may be a view of a detached buffer: asBytes tells.
-    const bytes = data instanceof Uint8Array && data.length !== 0 ? data : asBytes(op(), data);
+    const bytes = this.#checks.upload(buffer, data, offset);
     const length = bytes.length;
-    if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > buffer.size) {
-      throw new RangeError(`${op()}: offset ${describeValue(offset)} + ${length} bytes must lie within buffer '${buffer.label}' of ${buffer.size} bytes`);
-    }
     if (length === 0) return;
     this.#transfers.upload(buffer, bytes, offset);
     buffer.lastUsedSerial = this.#useSerial();
-    const stats = this.#frameStats;
-    if (stats !== null) {
-      stats.uploads++;
-      stats.uploadedBytes += length;
-    }
+    countUpload(this.#frameStats, length);
   }
 
   /**
@@ -482,21 +384,10 @@ export class FrameManager implements ResourceOwner {
    */
   uploadImage(texture: Texture, data: ArrayBufferView | ArrayBuffer, region?: ImageRegion): void {
     this.#live("uploadImage");
-    const op = `FrameManager${this.#labelText()}.uploadImage`;
-    this.#ownTexture(texture, "uploadImage");
-    if (texture.depth > 1) throw new RangeError(`${op}: texture '${texture.label}' is 3D; uploads take 2D textures (and arrays)`);
-    if (texture.aspect !== 1) throw new RangeError(`${op}: texture '${texture.label}' has a depth/stencil format; uploads take colour formats`);
-    const r = completeRegion(op, texture, region);
-    const bytes = asBytes(op, data);
-    const expected = regionBytes(texture.formatInfo, r.width, r.height);
-    if (bytes.length !== expected) throw new RangeError(`${op}: data must hold ${expected} bytes for a ${r.width}x${r.height} region of texture '${texture.label}' (${texture.formatInfo.name}), got ${bytes.length}`);
-    this.#transfers.uploadImage(texture, bytes, r);
+    const bytes = this.#checks.uploadImage(texture, data, region);
+    this.#transfers.uploadImage(texture, bytes, this.#checks.region!);
     texture.lastUsedSerial = this.#useSerial();
-    const stats = this.#frameStats;
-    if (stats !== null) {
-      stats.uploads++;
-      stats.uploadedBytes += bytes.length;
-    }
+    countUpload(this.#frameStats, bytes.length);
   }
 
   /**
@@ -510,11 +401,7 @@ export class FrameManager implements ResourceOwner {
    */
   download(buffer: Buffer, offset = 0, size?: number): Promise<Uint8Array> {
     this.#live("download");
-    const op = `FrameManager${this.#labelText()}.download`;
-    this.#ownBuffer(buffer, "download");
-    if (!Number.isSafeInteger(offset) || offset < 0 || offset >= buffer.size) throw new RangeError(`${op}: offset must be an integer from 0 to ${buffer.size - 1}, got ${describeValue(offset)}`);
-    const n = size ?? buffer.size - offset;
-    if (!Number.isSafeInteger(n) || n <= 0 || offset + n > buffer.size) throw new RangeError(`${op}: size must be a positive integer with offset + size <= ${buffer.size} (buffer '${buffer.label}'), got ${describeValue(size)}`);
+    const n = this.#checks.download(buffer, offset, size);
     if (buffer._owner === Owner.None) buffer._owner = Owner.Main;
     const promise = this.#transfers.download(buffer, offset, n);
     buffer.lastUsedSerial = this.#useSerial();
@@ -529,12 +416,7 @@ export class FrameManager implements ResourceOwner {
    */
   downloadImage(texture: Texture, region?: ImageRegion): Promise<Uint8Array> {
     this.#live("downloadImage");
-    const op = `FrameManager${this.#labelText()}.downloadImage`;
-    this.#ownTexture(texture, "downloadImage");
-    if (texture.depth > 1 || texture.aspect !== 1) throw new RangeError(`${op}: texture '${texture.label}' must be a 2D colour texture`);
-    const r = completeRegion(op, texture, region);
-    const sub = r.mipLevel * texture.arrayLayers + r.arrayLayer;
-    if (texture._owners[sub] === Owner.None) throw new RangeError(`${op}: mip ${r.mipLevel} layer ${r.arrayLayer} of texture '${texture.label}' has no contents yet (nothing uploaded)`);
+    const r = this.#checks.downloadImage(texture, region);
     const promise = this.#transfers.downloadImage(texture, r);
     texture.lastUsedSerial = this.#useSerial();
     this.#downloads.update();
@@ -549,21 +431,12 @@ export class FrameManager implements ResourceOwner {
    */
   allocateTransient(size: number, usage: TransientUsage = "uniform"): TransientAllocation {
     if (this.#destroyed) throw new DestroyedResourceError("FrameManager", this.label, "allocateTransient", this.#goneCause);
-    // Checked as a string first: an object without a prototype or a Symbol as a property key throws inside V8.
-    const align = typeof usage === "string" ? this.#transientAlign[usage] : undefined;
-    if (align === undefined || !Object.hasOwn(this.#transientAlign, usage)) {
-      throw new RangeError(`FrameManager${this.#labelText()}.allocateTransient: usage must be "uniform", "storage", "vertex", "index" or "copy", got ${describeValue(usage)}`);
-    }
-    if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`FrameManager${this.#labelText()}.allocateTransient: size must be a positive integer number of bytes, got ${describeValue(size)}`);
+    const align = this.#checks.transient(size, usage);
     const ring = this.#transient;
     if (!ring.allocate(size, align)) {
       throw new RangeError(`FrameManager${this.#labelText()}.allocateTransient: ${size} bytes do not fit: this frame's transient data fill the ring (max ${ring.maxSize} bytes; raise transientRing.maxSize)`);
     }
-    const stats = this.#frameStats;
-    if (stats !== null) {
-      stats.transientAllocations++;
-      stats.transientBytes += size;
-    }
+    countTransient(this.#frameStats, size);
     const block = ring.block;
     return new TransientAllocation(block.buffer, ring.offset, size, block.bytes.buffer as ArrayBuffer);
   }
@@ -584,15 +457,8 @@ export class FrameManager implements ResourceOwner {
   destroyLater(label: string, size: number, destroy: () => void, lastUsedSerial?: number): boolean {
     const slots = this.#live("destroyLater");
     const op = `FrameManager${this.#labelText()}.destroyLater`;
-    if (typeof label !== "string") throw new TypeError(`${op}: label must be a string, got ${describeValue(label)}`);
-    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`${op}: size must be a non-negative safe integer number of bytes, got ${describeValue(size)}`);
-    if (typeof destroy !== "function") throw new TypeError(`${op}: destroy must be a function, got ${describeValue(destroy)}`);
     const newest = this.#open !== null ? this.#open.serial : slots.submitted;
-    const serial = lastUsedSerial ?? newest;
-    if (!Number.isSafeInteger(serial) || serial < 0 || serial > newest) {
-      throw new RangeError(`${op}: lastUsedSerial must be an integer from 0 to ${newest} (the newest frame's serial), got ${describeValue(serial)}`);
-    }
-    return this.#deferred.releaseAfter(serial, slots.completed, new ResourceRelease(label, size, destroy), this.#frameStats);
+    return this.#deferred.destroyLater(op, label, size, destroy, lastUsedSerial ?? newest, newest, slots.completed, this.#frameStats);
   }
 
   /**
@@ -655,14 +521,7 @@ export class FrameManager implements ResourceOwner {
     // resources go through the release queue like any destroy().
     const cascade = cascadeReport();
     this._dependents.destroyAll(cause, cascade);
-    for (const r of [...this.#resources]) {
-      cascade.names.push(r._lifetimeName);
-      try {
-        r._destroyWithParent(cause);
-      } catch (e) {
-        cascade.errors.push(e);
-      }
-    }
+    this.#resources.destroyAll(cause, cascade);
     this.#downloads.stop();
     const deviceAlive = !this.context.destroyed;
     if (deviceAlive) this.#waitSubmitted(false);
@@ -692,8 +551,4 @@ export class FrameManager implements ResourceOwner {
   #labelText(): string {
     return this.label === undefined ? "" : ` '${this.label}'`;
   }
-}
-
-function asBytes(op: string, data: unknown): Uint8Array {
-  return checkBytes(data, op, "data");
 }

@@ -3,14 +3,15 @@
  *
  * Every check runs before anything is created or recorded: a bad option throws a TypeError or RangeError naming
  * the option and showing the bad value, and leaves the manager (or the frame) as it was. Unknown members are
- * refused rather than ignored, so that a misspelt option is an error, not a silent default.
+ * refused rather than ignored, so that a misspelt option is an error, not a silent default. The arguments of
+ * createFrameManager are checked here too, before the manager creates anything: an allocator serves one manager.
  * @module
  */
-import { describeValue } from "../errors.js";
+import { DestroyedResourceError, InvalidStateError, describeValue } from "../errors.js";
 import { isOptionsObject } from "../checks.js";
 import type { Allocator } from "../memory/allocator.js";
 import type { Context } from "../vulkan/context.js";
-import { isNvkHandle, type NvkHandle } from "../vulkan/handles.js";
+import { isNvkHandle, rawHandle, type NvkHandle } from "../vulkan/handles.js";
 import { STAGE_ALL } from "../vulkan/vk.js";
 import type { UploadRingOptions } from "./upload-ring.js";
 
@@ -43,13 +44,58 @@ const KNOWN_RING_OPTIONS: ReadonlySet<string> = new Set(["size", "maxSize", "pol
 const KNOWN_END_OPTIONS: ReadonlySet<string> = new Set(["waitSemaphores", "waitStages", "signalSemaphores"]);
 const MiB = 1024 * 1024;
 
+/** What {@link checkManagerArguments} makes of createFrameManager's arguments. @internal */
+export interface ManagerSetup {
+  readonly framesInFlight: number;
+  /** The context's device, which the allocator shares. */
+  readonly device: NvkHandle;
+  readonly stagingRing: Required<UploadRingOptions>;
+  readonly transientRing: Required<UploadRingOptions>;
+}
+
 /**
- * Checks createFrameManager's arguments (`op` names the call) and returns `framesInFlight`, defaulted. Whether the
- * context and the allocator are alive and share a device is the constructor's to check, after this.
- * @throws TypeError / RangeError for a bad argument or option.
+ * Checks createFrameManager's arguments (`op` names the call), in this order: their types and the options; that the
+ * context and the allocator are alive and the allocator was made over the context's device; the ring options; and
+ * that the allocator has no live manager yet, that is, no dependent that is an instance of `managerClass` (the
+ * FrameManager class, passed in so that this module does not import it).
+ *
+ * The allocator's frame index is its manager's frame number, and lost allocations are judged by it: a second manager
+ * would move it back and forth, and eviction would free what the other's frames in flight still use.
+ * @throws TypeError / RangeError for a bad argument or option, or an allocator over another device.
+ * @throws DestroyedResourceError when the context or the allocator is destroyed.
+ * @throws InvalidStateError when the allocator already has a live FrameManager.
  * @internal
  */
-export function checkManagerArguments(op: string, context: unknown, allocator: unknown, options: FrameManagerOptions): number {
+export function checkManagerArguments(
+  op: string,
+  context: Context,
+  allocator: Allocator,
+  options: FrameManagerOptions,
+  managerClass: abstract new (...args: never[]) => { readonly _lifetimeName: string },
+): ManagerSetup {
+  const framesInFlight = checkArgumentTypes(op, context, allocator, options);
+  const device = context.device; // throws DestroyedResourceError for a destroyed context
+  if (allocator._handle === 0) throw new DestroyedResourceError("Allocator", allocator.label, op);
+  if (rawHandle(allocator.device) !== rawHandle(device)) {
+    throw new TypeError(`${op}: allocator${allocator.label ? ` '${allocator.label}'` : ""} was made over another device than the context's`);
+  }
+  const stagingRing = ringOptions(op, "stagingRing", options.stagingRing);
+  const transientRing = ringOptions(op, "transientRing", options.transientRing);
+  // The allocator's dependents (engine/lifetime.ts) hold its live manager, if any.
+  const driver = allocator._dependents.list().find((d) => d instanceof managerClass) as { readonly _lifetimeName: string } | undefined;
+  if (driver !== undefined) {
+    throw new InvalidStateError(
+      null,
+      op,
+      `allocator${allocator.label ? ` '${allocator.label}'` : ""} already has ${driver._lifetimeName}: one FrameManager per Allocator ` +
+        "(its frame index, by which lost allocations are judged, is the manager's frame number); destroy that one first or make another allocator",
+    );
+  }
+  return { framesInFlight, device, stagingRing, transientRing };
+}
+
+/** The types of createFrameManager's arguments and its options; returns `framesInFlight`, defaulted. */
+function checkArgumentTypes(op: string, context: unknown, allocator: unknown, options: FrameManagerOptions): number {
   if (context === null || typeof context !== "object" || typeof (context as Context).submitAndWait !== "function") {
     throw new TypeError(`${op}: context must be a Context, got ${describeValue(context)}`);
   }

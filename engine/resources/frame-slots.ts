@@ -28,8 +28,10 @@ import {
   OBJECT_TYPE_COMMAND_BUFFER,
   OBJECT_TYPE_COMMAND_POOL,
   OBJECT_TYPE_FENCE,
+  STAGE_ALL,
   VK_NOT_READY,
 } from "../vulkan/vk.js";
+import type { EndFrameSync } from "./frame-options.js";
 
 /** One frame slot: its Vulkan objects live as long as the manager; `serial` changes with each submission. */
 export interface Slot {
@@ -163,6 +165,33 @@ export class FrameSlots {
     check(nvk.vkQueueSubmit(this.#queue, 1, [submit], slot.fence), "vkQueueSubmit", this.#label);
     slot.serial = serial;
     this.submitted = serial;
+  }
+
+  /**
+   * Submits a frame with `slot`'s fence under `serial` (see {@link submit}): `mainCmd` (the upload batch, when there
+   * is one), then the slot's command buffer, waiting on `transferWait` (the transfer queue's semaphore, at
+   * ALL_COMMANDS) and on `sync`'s semaphores, signaling `sync`'s. A frame with none of those reuses the slot's
+   * submit info, made once.
+   * @throws VkError when the reset or the submission fails (nothing was submitted then).
+   */
+  submitFrame(slot: Slot, serial: number, mainCmd: NvkHandle | null, transferWait: NvkHandle | null, sync: EndFrameSync): void {
+    let waits = sync.waits;
+    let stages = sync.stages;
+    if (transferWait !== null) {
+      waits = [transferWait, ...waits];
+      stages = [STAGE_ALL, ...stages];
+    }
+    const plain = waits.length === 0 && mainCmd === null && sync.signals.length === 0;
+    const submit = plain ? (slot.plainSubmit ??= new nvk.VkSubmitInfo({ commandBufferCount: 1, pCommandBuffers: [slot.commandBuffer] })) : new nvk.VkSubmitInfo({
+      waitSemaphoreCount: waits.length,
+      pWaitSemaphores: waits.length > 0 ? [...waits] : null,
+      pWaitDstStageMask: waits.length > 0 ? Int32Array.from(stages) : null,
+      commandBufferCount: mainCmd !== null ? 2 : 1,
+      pCommandBuffers: mainCmd !== null ? [mainCmd, slot.commandBuffer] : [slot.commandBuffer],
+      signalSemaphoreCount: sync.signals.length,
+      pSignalSemaphores: sync.signals.length > 0 ? [...sync.signals] : null,
+    });
+    this.submit(slot, submit, serial);
   }
 
   /** Destroys every slot's fence and command pool (which frees its command buffer). The GPU must be done with them. */

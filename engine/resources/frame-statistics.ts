@@ -5,7 +5,8 @@
  * A frame's statistics cover the time from its `beginFrame()` to the next `beginFrame()`: the manager writes into the
  * object of the latest frame only, and never into an older one, so an application may keep the objects it read. The
  * ring counters are totals kept by the rings themselves; a frame's share is the difference between their values when
- * it began and when it was submitted, read into two records made once (no object per frame).
+ * it began and when it was submitted, read into two records made once (no object per frame). The manager counts
+ * through {@link FrameCounters} and the `count*` functions, which add and nothing else: they run on per-call paths.
  * @module
  */
 import type { ReleaseQueueStatistics } from "./release-queue.js";
@@ -159,8 +160,12 @@ export function readRingCounters(into: RingCounters, transfers: Transfers, trans
   return into;
 }
 
-/** Writes a frame's share of the ring counters (`now` minus `mark`) and the rings' use into `stats`. @internal */
+/**
+ * Reads the rings' totals into `now` and writes a frame's share of them (`now` minus `mark`) and the rings' use into
+ * `stats`. @internal
+ */
 export function recordRingUse(stats: FrameStatistics, mark: RingCounters, now: RingCounters, transfers: Transfers, transient: UploadRing): void {
+  readRingCounters(now, transfers, transient);
   stats.ringWraps = now.wraps - mark.wraps;
   stats.ringGrows = now.grows - mark.grows;
   stats.ringWaits = now.waits - mark.waits;
@@ -183,6 +188,9 @@ export function newFrameTotals(): FrameTotals {
   return { backPressureWaits: 0, backPressureWaitUs: 0, beginFrameUs: 0, endFrameUs: 0, resourcesCreated: 0, resourcesDestroyed: 0 };
 }
 
+/** What the statistics read of a manager's DeferredDestruction (described by shape: that module imports this one). */
+type DeferredCounts = { readonly queue: { readonly statistics: ReleaseQueueStatistics }; readonly immediate: number };
+
 /**
  * A manager's {@link FrameManagerStatistics}, gathered from its totals and its parts' (`deferred` is its
  * DeferredDestruction, described by shape: that module imports this one). @internal
@@ -192,7 +200,7 @@ export function managerStatistics(
   submittedSerial: number,
   completedSerial: number,
   totals: FrameTotals,
-  deferred: { readonly queue: { readonly statistics: ReleaseQueueStatistics }; readonly immediate: number },
+  deferred: DeferredCounts,
   transfers: Transfers,
   transient: UploadRing,
 ): FrameManagerStatistics {
@@ -217,4 +225,88 @@ export function managerStatistics(
     stagingRing: transfers.staging.statistics,
     transientRing: transient.statistics,
   };
+}
+
+/** Counts an upload of `bytes` into the frame's statistics, if a frame has begun. @internal */
+export function countUpload(stats: FrameStatistics | null, bytes: number): void {
+  if (stats !== null) {
+    stats.uploads++;
+    stats.uploadedBytes += bytes;
+  }
+}
+
+/** Counts a transient allocation of `bytes` into the frame's statistics, if a frame has begun. @internal */
+export function countTransient(stats: FrameStatistics | null, bytes: number): void {
+  if (stats !== null) {
+    stats.transientAllocations++;
+    stats.transientBytes += bytes;
+  }
+}
+
+/**
+ * What one FrameManager counts itself: its running totals, and the rings' counters when the latest frame began.
+ * Made by its constructor once the rings exist; dropped with it. Each method only adds (beginFrame also makes the
+ * frame's statistics object), so that counting costs a frame no object of its own. @internal
+ */
+export class FrameCounters {
+  readonly #totals = newFrameTotals();
+  // The ring counters when the frame began, and now (filled in place: no object per frame).
+  readonly #mark = newRingCounters();
+  readonly #now = newRingCounters();
+  readonly #transfers: Transfers;
+  readonly #transient: UploadRing;
+
+  /** Over the manager's transfers (their staging ring) and its transient ring, whose counters it reads. */
+  constructor(transfers: Transfers, transient: UploadRing) {
+    this.#transfers = transfers;
+    this.#transient = transient;
+  }
+
+  /** A new frame's statistics, every counter 0; the rings' counters are marked now. */
+  beginFrame(frameNumber: number, index: number, serial: number): FrameStatistics {
+    const stats = newFrameStatistics(frameNumber, index, serial);
+    readRingCounters(this.#mark, this.#transfers, this.#transient);
+    return stats;
+  }
+
+  /** `beginFrame()` waited `us` microseconds for its slot's fence (negative: it did not wait). */
+  backPressure(stats: FrameStatistics, us: number): void {
+    if (us >= 0) {
+      stats.backPressureWaits = 1;
+      stats.backPressureWaitUs = us;
+      this.#totals.backPressureWaits++;
+      this.#totals.backPressureWaitUs += us;
+    }
+  }
+
+  /** `beginFrame()` took `us` microseconds. */
+  beganFrame(stats: FrameStatistics, us: number): void {
+    stats.beginFrameUs = us;
+    this.#totals.beginFrameUs += us;
+  }
+
+  /** `endFrame()` took `us` microseconds; the frame's share of the ring counters is written into `stats`. */
+  endedFrame(stats: FrameStatistics | null, us: number): void {
+    if (stats !== null) {
+      stats.endFrameUs = us;
+      recordRingUse(stats, this.#mark, this.#now, this.#transfers, this.#transient);
+    }
+    this.#totals.endFrameUs += us;
+  }
+
+  /** A Buffer or Texture was made (`created`) or let go of. */
+  countResource(stats: FrameStatistics | null, created: boolean): void {
+    if (created) {
+      this.#totals.resourcesCreated++;
+      if (stats !== null) stats.resourcesCreated++;
+    } else {
+      this.#totals.resourcesDestroyed++;
+      if (stats !== null) stats.resourcesDestroyed++;
+    }
+  }
+
+  /** The manager's statistics now: see {@link managerStatistics}. */
+  statistics(framesInFlight: number, submitted: number, completed: number, deferred: DeferredCounts): FrameManagerStatistics {
+    return managerStatistics(framesInFlight, submitted, completed, this.#totals, deferred, this.#transfers, this.#transient);
+  }
 }

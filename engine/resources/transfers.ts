@@ -30,6 +30,9 @@
  *   blocking. Its staging bytes stay with the serial of the next frame (they are retired after that frame's fence,
  *   which the queue signals after this submission's), and the slot's command pool is not reset before its fence:
  *   {@link Transfers.waitFlush} waits for it first.
+ *
+ * The command buffers all of this is recorded into, and the transfer queue's pools and semaphores, are each slot's
+ * (engine/resources/transfer-commands.ts); the copies waiting for each queue are an upload batch (upload-batch.ts).
  * @module
  */
 import { check } from "../errors.js";
@@ -43,8 +46,6 @@ import {
   ACCESS_MEMORY_WRITE,
   ACCESS_SHADER_READ,
   ACCESS_TRANSFER_WRITE,
-  COMMAND_BUFFER_ONE_TIME_SUBMIT,
-  COMMAND_POOL_CREATE_TRANSIENT,
   LAYOUT_SHADER_READ,
   LAYOUT_TRANSFER_DST,
   NO_TIMEOUT,
@@ -61,22 +62,12 @@ import type { ImageRegion } from "./image-region.js";
 import { FLUSHED, Readbacks } from "./readback.js";
 import { Owner } from "./resource.js";
 import type { Texture } from "./texture.js";
+import { TransferCommands } from "./transfer-commands.js";
 import { Batch } from "./upload-batch.js";
 import { UploadRing, type UploadRingOptions } from "./upload-ring.js";
 
 // Still importable from here, where they lived before image-region.ts.
 export { completeRegion, type ImageRegion } from "./image-region.js";
-
-/** The command buffers of one frame slot: the main queue's from the slot's pool, the transfer queue's from its own. */
-interface SlotCommands {
-  readonly mainPool: NvkHandle;
-  readonly mainCmds: NvkHandle[];
-  mainUsed: number;
-  readonly transferPool: NvkHandle | null;
-  readonly transferCmds: NvkHandle[];
-  transferUsed: number;
-  readonly semaphore: NvkHandle | null;
-}
 
 /** Counters of uploads and downloads. */
 export interface TransferStatistics {
@@ -110,15 +101,14 @@ export class Transfers {
   /** Acquires the main queue owes the transfer queue's releases, recorded at the start of its next batch. */
   readonly #acquireBuffers: Buffer[] = [];
   readonly #acquireImages: { texture: Texture; sub: number }[] = [];
-  readonly #slots: SlotCommands[];
+  /** The command buffers of each frame slot, and the transfer queue's pools and semaphores. */
+  readonly #commands: TransferCommands;
   readonly #copyAlign: number;
-  readonly #beginInfo = new nvk.VkCommandBufferBeginInfo({ flags: COMMAND_BUFFER_ONE_TIME_SUBMIT });
   #flushFence: NvkHandle | null = null;
   /** The fence of the download-only submission (flushDownloads), made on first use. */
   #downloadFence: NvkHandle | null = null;
   /** The slot whose command pool holds that submission's command buffer while it may run, else -1. */
   #flushSlot = -1;
-  #slot = 0;
   #uploads = 0;
   #uploadedBytes = 0;
   #transferQueueUploads = 0;
@@ -132,25 +122,11 @@ export class Transfers {
     this.readbacks = new Readbacks(allocator, label);
     this.dedicatedQueue = context.transferQueueFamilyIndex !== context.queueFamilyIndex;
     this.#copyAlign = Math.max(16, context.properties.optimalBufferCopyOffsetAlignment);
-    this.#slots = [];
+    this.#commands = new TransferCommands(context, label, slotPools, this.dedicatedQueue);
     try {
-      for (const pool of slotPools) {
-        let transferPool: NvkHandle | null = null;
-        let semaphore: NvkHandle | null = null;
-        if (this.dedicatedQueue) {
-          transferPool = new nvk.VkCommandPool();
-          const info = new nvk.VkCommandPoolCreateInfo({ flags: COMMAND_POOL_CREATE_TRANSIENT, queueFamilyIndex: context.transferQueueFamilyIndex });
-          check(nvk.vkCreateCommandPool(this.#device, info, null, transferPool), "vkCreateCommandPool", label);
-          semaphore = new nvk.VkSemaphore();
-          const created = nvk.vkCreateSemaphore(this.#device, new nvk.VkSemaphoreCreateInfo(), null, semaphore);
-          if (created < 0) nvk.vkDestroyCommandPool(this.#device, transferPool, null);
-          check(created, "vkCreateSemaphore", label);
-        }
-        this.#slots.push({ mainPool: pool, mainCmds: [], mainUsed: 0, transferPool, transferCmds: [], transferUsed: 0, semaphore });
-      }
       this.staging = new UploadRing(allocator, `${label} staging`, context.properties.nonCoherentAtomSize, ring, waitSerial);
     } catch (error) {
-      this.#destroySlots();
+      this.#commands.destroy();
       throw error;
     }
   }
@@ -175,11 +151,7 @@ export class Transfers {
 
   /** The slot whose command buffers the next recording uses; its pools were reset after its fence. */
   beginSlot(index: number): void {
-    this.#slot = index;
-    const s = this.#slots[index]!;
-    s.mainUsed = 0;
-    s.transferUsed = 0;
-    if (s.transferPool !== null) check(nvk.vkResetCommandPool(this.#device, s.transferPool, 0), "vkResetCommandPool", this.#label);
+    this.#commands.beginSlot(index);
   }
 
   // ------------------------------------------------------------------ uploads
@@ -331,21 +303,6 @@ export class Transfers {
 
   // ------------------------------------------------------------------ recording
 
-  #commandBuffer(transfer: boolean): NvkHandle {
-    const s = this.#slots[this.#slot]!;
-    const list = transfer ? s.transferCmds : s.mainCmds;
-    const used = transfer ? s.transferUsed++ : s.mainUsed++;
-    let cmd = list[used];
-    if (cmd === undefined) {
-      cmd = new nvk.VkCommandBuffer();
-      const info = new nvk.VkCommandBufferAllocateInfo({ commandPool: transfer ? s.transferPool : s.mainPool, level: nvk.VK_COMMAND_BUFFER_LEVEL_PRIMARY, commandBufferCount: 1 });
-      check(nvk.vkAllocateCommandBuffers(this.#device, info, [cmd]), "vkAllocateCommandBuffers", this.#label);
-      list.push(cmd);
-    }
-    check(nvk.vkBeginCommandBuffer(cmd, this.#beginInfo), "vkBeginCommandBuffer", this.#label);
-    return cmd;
-  }
-
   /**
    * Records the pending batches into command buffers of the current slot (ended, ready to submit) and clears them.
    * `transferCmd` (dedicated transfer queue only) must be submitted first and signal {@link semaphore}; `mainCmd`
@@ -358,7 +315,7 @@ export class Transfers {
     const mi = this.#context.queueFamilyIndex;
     if (!this.#transfer.empty) {
       const b = this.#transfer;
-      transferCmd = this.#commandBuffer(true);
+      transferCmd = this.#commands.begin(true);
       const pre = b.layoutBarriers(true, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
       if (pre.length > 0) nvk.vkCmdPipelineBarrier(transferCmd, STAGE_TOP, STAGE_TRANSFER, 0, 0, null, 0, null, pre.length, pre);
       b.recordCopies(transferCmd);
@@ -381,7 +338,7 @@ export class Transfers {
     }
     const m = this.#main;
     if (!m.empty || this.#acquireBuffers.length > 0 || this.#acquireImages.length > 0) {
-      mainCmd = this.#commandBuffer(false);
+      mainCmd = this.#commands.begin(false);
       if (this.#acquireBuffers.length > 0 || this.#acquireImages.length > 0) {
         const bufs = this.#acquireBuffers.map((buf) => bufferBarrier(buf, 0, ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE, fi, mi));
         const imgs = this.#acquireImages.map(({ texture, sub }) => imageBarrier(texture, sub, LAYOUT_TRANSFER_DST, LAYOUT_SHADER_READ, 0, ACCESS_SHADER_READ, fi, mi));
@@ -412,7 +369,7 @@ export class Transfers {
    * the acquire barriers run.
    */
   submitTransfer(transferCmd: NvkHandle): NvkHandle {
-    const semaphore = this.#slots[this.#slot]!.semaphore!;
+    const semaphore = this.#commands.semaphore;
     const submit = new nvk.VkSubmitInfo({ commandBufferCount: 1, pCommandBuffers: [transferCmd], signalSemaphoreCount: 1, pSignalSemaphores: [semaphore] });
     check(nvk.vkQueueSubmit(this.#context.transferQueue, 1, [submit], null), "vkQueueSubmit", this.#label);
     return semaphore;
@@ -491,7 +448,7 @@ export class Transfers {
       this.#downloadFence = fence;
     }
     const { transferCmd, mainCmd } = this.record();
-    const cmd = this.#commandBuffer(false);
+    const cmd = this.#commands.begin(false);
     this.recordDownloads(cmd, FLUSHED);
     check(nvk.vkEndCommandBuffer(cmd), "vkEndCommandBuffer", this.#label);
     const semaphore = transferCmd !== null ? this.submitTransfer(transferCmd) : null;
@@ -503,7 +460,7 @@ export class Transfers {
       pCommandBuffers: mainCmd !== null ? [mainCmd, cmd] : [cmd],
     });
     check(nvk.vkQueueSubmit(this.#context.queue, 1, [submit], this.#downloadFence), "vkQueueSubmit", this.#label);
-    this.#flushSlot = this.#slot;
+    this.#flushSlot = this.#commands.slot;
   }
 
   /** Whether a download-only submission may still run. */
@@ -550,15 +507,11 @@ export class Transfers {
     this.#main.clear();
     this.#transfer.clear();
     if (deviceAlive) this.staging.destroy();
-    if (deviceAlive) this.#destroySlots();
+    if (deviceAlive) this.#destroyObjects();
   }
 
-  #destroySlots(): void {
-    for (const s of this.#slots) {
-      if (s.transferPool !== null) nvk.vkDestroyCommandPool(this.#device, s.transferPool, null);
-      if (s.semaphore !== null) nvk.vkDestroySemaphore(this.#device, s.semaphore, null);
-    }
-    this.#slots.length = 0;
+  #destroyObjects(): void {
+    this.#commands.destroy();
     if (this.#flushFence !== null) nvk.vkDestroyFence(this.#device, this.#flushFence, null);
     this.#flushFence = null;
     if (this.#downloadFence !== null) nvk.vkDestroyFence(this.#device, this.#downloadFence, null);

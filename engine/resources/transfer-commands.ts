@@ -1,0 +1,124 @@
+/**
+ * The command buffers the transfers of a {@link FrameManager} record into, per frame slot (engine/resources/transfers.ts).
+ *
+ * The main queue's command buffers are allocated from the slot's own command pool (engine/resources/frame-slots.ts),
+ * which the manager resets after the slot's fence, before the frame begins; with a dedicated transfer queue, each slot
+ * also gets a command pool of the transfer family and a semaphore that the transfer submission signals and the main
+ * submission waits on. The invariants, and why they hold:
+ *
+ * - A command buffer is reused only after the GPU is done with it. The buffers of a slot are handed out in order from
+ *   index 0 after {@link TransferCommands.beginSlot}, which runs once the slot's fence has signaled (the main pool was
+ *   reset then, and the transfer pool is reset here); a buffer is allocated only when the slot has none left, so a
+ *   slot keeps as many as its busiest frame needed and allocates nothing in a steady state.
+ * - The semaphore pairs two submissions: each submission to the transfer queue signals the current slot's semaphore
+ *   and is followed by the main queue's submission that waits on it (transfers.ts: `submitTransfer`), so a signal
+ *   is waited on before the slot's semaphore is signaled again.
+ * - Nothing is left behind: a constructor that fails destroys what it made before throwing, and
+ *   {@link TransferCommands.destroy} frees the transfer pools (and with them their command buffers) and the
+ *   semaphores; the main pools are the slots' and are freed with them.
+ * @internal
+ * @module
+ */
+import { check } from "../errors.js";
+import type { Context } from "../vulkan/context.js";
+import type { NvkHandle } from "../vulkan/handles.js";
+import { nvk } from "../vulkan/nvk.js";
+import { COMMAND_BUFFER_ONE_TIME_SUBMIT, COMMAND_POOL_CREATE_TRANSIENT } from "../vulkan/vk.js";
+
+/** The command buffers of one frame slot: the main queue's from the slot's pool, the transfer queue's from its own. */
+interface SlotCommands {
+  readonly mainPool: NvkHandle;
+  readonly mainCmds: NvkHandle[];
+  mainUsed: number;
+  readonly transferPool: NvkHandle | null;
+  readonly transferCmds: NvkHandle[];
+  transferUsed: number;
+  readonly semaphore: NvkHandle | null;
+}
+
+/** The per-slot command buffers of one FrameManager's Transfers: made and destroyed by them. @internal */
+export class TransferCommands {
+  readonly #device: NvkHandle;
+  readonly #label: string;
+  readonly #slots: SlotCommands[] = [];
+  readonly #beginInfo = new nvk.VkCommandBufferBeginInfo({ flags: COMMAND_BUFFER_ONE_TIME_SUBMIT });
+  #slot = 0;
+
+  /**
+   * Takes the slots' command pools (`slotPools`, in slot order) and, when `dedicated`, creates a transfer pool and a
+   * semaphore per slot.
+   * @throws VkError when creating one fails (what was made is destroyed first).
+   */
+  constructor(context: Context, label: string, slotPools: readonly NvkHandle[], dedicated: boolean) {
+    const device = context.device;
+    this.#device = device;
+    this.#label = label;
+    try {
+      for (const pool of slotPools) {
+        let transferPool: NvkHandle | null = null;
+        let semaphore: NvkHandle | null = null;
+        if (dedicated) {
+          transferPool = new nvk.VkCommandPool();
+          const info = new nvk.VkCommandPoolCreateInfo({ flags: COMMAND_POOL_CREATE_TRANSIENT, queueFamilyIndex: context.transferQueueFamilyIndex });
+          check(nvk.vkCreateCommandPool(device, info, null, transferPool), "vkCreateCommandPool", label);
+          semaphore = new nvk.VkSemaphore();
+          const created = nvk.vkCreateSemaphore(device, new nvk.VkSemaphoreCreateInfo(), null, semaphore);
+          if (created < 0) nvk.vkDestroyCommandPool(device, transferPool, null);
+          check(created, "vkCreateSemaphore", label);
+        }
+        this.#slots.push({ mainPool: pool, mainCmds: [], mainUsed: 0, transferPool, transferCmds: [], transferUsed: 0, semaphore });
+      }
+    } catch (error) {
+      this.destroy();
+      throw error;
+    }
+  }
+
+  /** The slot whose command buffers {@link begin} hands out. */
+  get slot(): number {
+    return this.#slot;
+  }
+
+  /** The current slot's semaphore, which its transfer submission signals (dedicated transfer queue only). */
+  get semaphore(): NvkHandle {
+    return this.#slots[this.#slot]!.semaphore!;
+  }
+
+  /** Makes slot `index` current and its command buffers free again; its fence has signaled and its pool was reset. */
+  beginSlot(index: number): void {
+    this.#slot = index;
+    const s = this.#slots[index]!;
+    s.mainUsed = 0;
+    s.transferUsed = 0;
+    if (s.transferPool !== null) check(nvk.vkResetCommandPool(this.#device, s.transferPool, 0), "vkResetCommandPool", this.#label);
+  }
+
+  /**
+   * The next free command buffer of the current slot, for the transfer queue or the main queue, begun
+   * (ONE_TIME_SUBMIT); allocated when the slot has none left.
+   * @throws VkError when allocating or beginning it fails.
+   */
+  begin(transfer: boolean): NvkHandle {
+    const s = this.#slots[this.#slot]!;
+    const list = transfer ? s.transferCmds : s.mainCmds;
+    const used = transfer ? s.transferUsed++ : s.mainUsed++;
+    let cmd = list[used];
+    if (cmd === undefined) {
+      cmd = new nvk.VkCommandBuffer();
+      const info = new nvk.VkCommandBufferAllocateInfo({ commandPool: transfer ? s.transferPool : s.mainPool, level: nvk.VK_COMMAND_BUFFER_LEVEL_PRIMARY, commandBufferCount: 1 });
+      check(nvk.vkAllocateCommandBuffers(this.#device, info, [cmd]), "vkAllocateCommandBuffers", this.#label);
+      list.push(cmd);
+    }
+    check(nvk.vkBeginCommandBuffer(cmd, this.#beginInfo), "vkBeginCommandBuffer", this.#label);
+    return cmd;
+  }
+
+  /** Destroys the transfer pools and the semaphores. The GPU must be done with them. */
+  destroy(): void {
+    for (const s of this.#slots) {
+      if (s.transferPool !== null) nvk.vkDestroyCommandPool(this.#device, s.transferPool, null);
+      if (s.semaphore !== null) nvk.vkDestroySemaphore(this.#device, s.semaphore, null);
+    }
+    this.#slots.length = 0;
+  }
+}
