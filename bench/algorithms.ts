@@ -40,7 +40,19 @@ import {
   type VirtualBlock,
   type VirtualBlockAlgorithm,
 } from "../engine/index.js";
-import { describeHost, formatNs, intFlag, measure, parseFlags, printTable, repoRoot, round, summarize, writeResults, type Measurement } from "./lib.js";
+import {
+  describeHost,
+  formatNs,
+  intFlag,
+  measure,
+  parseFlags,
+  printTable,
+  repoRoot,
+  round,
+  summarize,
+  writeResults,
+  type Measurement,
+} from "./lib.js";
 import { oracleNative, scratch, Slot } from "../engine/native.js";
 
 export const description =
@@ -52,7 +64,12 @@ export const USAGE = `usage: npm run bench -- algorithms [options]
   --no-cpp          skip the C++ loops
   --no-pools        skip the buddy-pool vs TLSF-pool createBuffer+destroyBuffer loops (they need a Vulkan device)`;
 
-const FLAGS = { "--iterations": "value", "--repetitions": "value", "--no-cpp": "boolean", "--no-pools": "boolean" } as const;
+const FLAGS = {
+  "--iterations": "value",
+  "--repetitions": "value",
+  "--no-cpp": "boolean",
+  "--no-pools": "boolean",
+} as const;
 
 const TARGET_RATIO = 3;
 type Pattern = "fifo" | "lifo" | "random";
@@ -107,7 +124,14 @@ class VmaTlsfFromTs implements FastBlock {
   }
 }
 
-function runWorkload(block: FastBlock, pattern: Pattern, sizes: Sizes, live: number, iterations: number, beforeDrain?: () => void) {
+function runWorkload(
+  block: FastBlock,
+  pattern: Pattern,
+  sizes: Sizes,
+  live: number,
+  iterations: number,
+  beforeDrain?: () => void,
+) {
   // xorshift32 with its state in a typed array: a closure variable above 2^30 would be a heap number,
   // allocated on every step, and the TS column would time the PRNG's garbage instead of the allocator.
   const state = new Uint32Array(1);
@@ -166,12 +190,19 @@ interface Row {
   cppFailures: number | null;
 }
 
-function measureTs(algorithm: VirtualBlockAlgorithm | "vma-tlsf", pattern: Pattern, sizes: Sizes, iterations: number, repetitions: number): { m: Measurement; failures: number } {
+function measureTs(
+  algorithm: VirtualBlockAlgorithm | "vma-tlsf",
+  pattern: Pattern,
+  sizes: Sizes,
+  iterations: number,
+  repetitions: number,
+): { m: Measurement; failures: number } {
   const cls = SIZE_CLASSES[sizes];
   const samples: number[] = [];
   let failures = 0;
   for (let r = 0; r <= repetitions; r++) {
-    const block: FastBlock = algorithm === "vma-tlsf" ? new VmaTlsfFromTs(cls.block) : createVirtualBlock({ size: cls.block, algorithm });
+    const block: FastBlock =
+      algorithm === "vma-tlsf" ? new VmaTlsfFromTs(cls.block) : createVirtualBlock({ size: cls.block, algorithm });
     const t0 = process.hrtime.bigint();
     const res = runWorkload(block, pattern, sizes, cls.live, iterations);
     const ns = Number(process.hrtime.bigint() - t0);
@@ -204,7 +235,13 @@ function fragmentation(algorithm: VirtualBlockAlgorithm, sizes: Sizes, iteration
 const CPP_SOURCE = "bench/native/algorithms_bench.cpp";
 const CPP_BINARY = "build/bench/algorithms_bench";
 const CPP_FLAGS = ["-O2", "-DNDEBUG", "-std=c++17", "-Inative", "-Ivendor/vma/include"];
-const CPP_INPUTS = [CPP_SOURCE, "native/buddy.cpp", "native/buddy.h", "native/vma_config.h", "vendor/vma/include/vk_mem_alloc.h"];
+const CPP_INPUTS = [
+  CPP_SOURCE,
+  "native/buddy.cpp",
+  "native/buddy.h",
+  "native/vma_config.h",
+  "vendor/vma/include/vk_mem_alloc.h",
+];
 
 function mtime(path: string): number {
   try {
@@ -220,24 +257,44 @@ function cppBinary(root: string): string {
   if (mtime(path) >= Math.max(...CPP_INPUTS.map((f) => mtime(join(root, f))))) return path;
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
-  const r = spawnSync("g++", [...CPP_FLAGS, CPP_SOURCE, "native/buddy.cpp", "-o", tmp, "-lvulkan"], { cwd: root, encoding: "utf8" });
+  const r = spawnSync("g++", [...CPP_FLAGS, CPP_SOURCE, "native/buddy.cpp", "-o", tmp, "-lvulkan"], {
+    cwd: root,
+    encoding: "utf8",
+  });
   if (r.status !== 0) {
     rmSync(tmp, { force: true });
     if (existsSync(path)) return path;
-    throw new Error(`cannot build ${CPP_BINARY}: ${r.error?.message ?? r.stderr.split("\n").filter((l) => /error/.test(l)).slice(0, 5).join("\n")}`);
+    throw new Error(
+      `cannot build ${CPP_BINARY}: ${
+        r.error?.message ??
+        r.stderr
+          .split("\n")
+          .filter((l) => /error/.test(l))
+          .slice(0, 5)
+          .join("\n")
+      }`,
+    );
   }
   renameSync(tmp, path);
   return path;
 }
 
-function runCpp(binary: string, iterations: number, repetitions: number): Map<string, { samples: number[]; failures: number }> {
-  const r = spawnSync(binary, ["--iterations", String(iterations), "--repetitions", String(repetitions)], { encoding: "utf8", maxBuffer: 16 << 20 });
+function runCpp(
+  binary: string,
+  iterations: number,
+  repetitions: number,
+): Map<string, { samples: number[]; failures: number }> {
+  const r = spawnSync(binary, ["--iterations", String(iterations), "--repetitions", String(repetitions)], {
+    encoding: "utf8",
+    maxBuffer: 16 << 20,
+  });
   if (r.status !== 0) throw new Error(`${binary} exited with ${r.status ?? r.signal}: ${r.stderr}`);
   const out = new Map<string, { samples: number[]; failures: number }>();
   for (const line of r.stdout.split("\n")) {
     if (line.trim() === "") continue;
     const msg = JSON.parse(line) as Record<string, string | number>;
-    if (msg.type === "done" && Number(msg.vmaAsserts) > 0) console.warn(`bench algorithms: VMA checks failed ${msg.vmaAsserts} time(s) in C++`);
+    if (msg.type === "done" && Number(msg.vmaAsserts) > 0)
+      console.warn(`bench algorithms: VMA checks failed ${msg.vmaAsserts} time(s) in C++`);
     if (msg.type !== "sample") continue;
     const key = `${msg.algorithm}/${msg.pattern}/${msg.sizes}`;
     const e = out.get(key) ?? { samples: [], failures: 0 };
@@ -248,19 +305,24 @@ function runCpp(binary: string, iterations: number, repetitions: number): Map<st
   return out;
 }
 
-
 /** createBuffer + destroyBuffer pairs in a buddy pool and in a TLSF pool (see the module header). */
-function measurePools(iterations: number, repetitions: number): { device: string; buddy: Measurement; tlsf: Measurement } {
+function measurePools(
+  iterations: number,
+  repetitions: number,
+): { device: string; buddy: Measurement; tlsf: Measurement } {
   const context = createContext({ applicationName: "vkmem bench algorithms", validation: false });
   try {
     const allocator = createAllocator(context, { label: "bench pools" });
     try {
       const usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT | VK_BUFFER_USAGE_VERTEX_BUFFER_BIT;
-      const memoryTypeIndex = allocator.findMemoryTypeIndexForBufferInfo({ size: 1024, usage }, { usage: MemoryUsage.Auto });
+      const memoryTypeIndex = allocator.findMemoryTypeIndexForBufferInfo(
+        { size: 1024, usage },
+        { usage: MemoryUsage.Auto },
+      );
       const common = { blockSize: 16 * 2 ** 20, minBlockCount: 1, maxBlockCount: 1 };
       const loop = (pool: Pool) => (n: number) => {
         for (let i = 0; i < n; ++i) {
-          const r = allocator.createBuffer({ size: 256 << i % 9, usage }, { pool });
+          const r = allocator.createBuffer({ size: 256 << (i % 9), usage }, { pool });
           allocator.destroyBuffer(r.buffer, r.allocation);
         }
       };
@@ -269,7 +331,9 @@ function measurePools(iterations: number, repetitions: number): { device: string
         pool.destroy();
         return m;
       };
-      const buddy = run(allocator.createPool({ memoryTypeIndex }, { ...common, algorithm: "buddy", name: "bench buddy" }));
+      const buddy = run(
+        allocator.createPool({ memoryTypeIndex }, { ...common, algorithm: "buddy", name: "bench buddy" }),
+      );
       const tlsf = run(allocator.createPool({ memoryTypeIndex }, { ...common, algorithm: "tlsf", name: "bench tlsf" }));
       return { device: context.deviceName, buddy, tlsf };
     } finally {
@@ -308,10 +372,18 @@ export async function main(argv: readonly string[]): Promise<void> {
         const { m, failures } = measureTs(algorithm, pattern, sizes, iterations, repetitions);
         const c = cpp?.get(`${algorithm}/${pattern}/${sizes}`);
         rows.push({
-          algorithm, pattern, sizes, ts: m, tsFailures: failures,
-          cpp: c ? summarize(c.samples, iterations, 0) : null, cppFailures: c ? c.failures : null,
+          algorithm,
+          pattern,
+          sizes,
+          ts: m,
+          tsFailures: failures,
+          cpp: c ? summarize(c.samples, iterations, 0) : null,
+          cppFailures: c ? c.failures : null,
         });
-        if (c && c.failures !== failures) console.warn(`bench algorithms: ${algorithm}/${pattern}/${sizes}: ${failures} failures in TS, ${c.failures} in C++ (not the same workload?)`);
+        if (c && c.failures !== failures)
+          console.warn(
+            `bench algorithms: ${algorithm}/${pattern}/${sizes}: ${failures} failures in TS, ${c.failures} in C++ (not the same workload?)`,
+          );
       }
     }
   }
@@ -319,11 +391,16 @@ export async function main(argv: readonly string[]): Promise<void> {
   // VMA's TLSF through the addon, per pattern and size: the reference of the "buddy at least as fast" target.
   const vmaTlsf = new Map<string, Measurement>();
   for (const sizes of ["small", "large"] as Sizes[]) {
-    for (const pattern of PATTERNS) vmaTlsf.set(`${pattern}/${sizes}`, measureTs("vma-tlsf", pattern, sizes, iterations, repetitions).m);
+    for (const pattern of PATTERNS)
+      vmaTlsf.set(`${pattern}/${sizes}`, measureTs("vma-tlsf", pattern, sizes, iterations, repetitions).m);
   }
 
   const frag = ALGORITHMS.filter((a) => a !== "linear").flatMap((algorithm) =>
-    (["small", "large"] as Sizes[]).map((sizes) => ({ algorithm, sizes, ...fragmentation(algorithm, sizes, Math.min(iterations, 20_000)) })),
+    (["small", "large"] as Sizes[]).map((sizes) => ({
+      algorithm,
+      sizes,
+      ...fragmentation(algorithm, sizes, Math.min(iterations, 20_000)),
+    })),
   );
 
   let pools: ReturnType<typeof measurePools> | null = null;
@@ -342,15 +419,30 @@ export async function main(argv: readonly string[]): Promise<void> {
     ["sizes", "pattern", "algorithm", "ts ns/op", "cpp ns/op", "ts/cpp", "<= 3x", "failures"],
     rows.map((r) => {
       const q = ratio(r);
-      return [SIZE_CLASSES[r.sizes].label, r.pattern, r.algorithm, r.ts.median.toFixed(1), r.cpp ? r.cpp.median.toFixed(1) : "n/a",
-        q === null ? "n/a" : `${q.toFixed(2)}x`, q === null ? "n/a" : q <= TARGET_RATIO ? "yes" : "NO", String(r.tsFailures)];
+      return [
+        SIZE_CLASSES[r.sizes].label,
+        r.pattern,
+        r.algorithm,
+        r.ts.median.toFixed(1),
+        r.cpp ? r.cpp.median.toFixed(1) : "n/a",
+        q === null ? "n/a" : `${q.toFixed(2)}x`,
+        q === null ? "n/a" : q <= TARGET_RATIO ? "yes" : "NO",
+        String(r.tsFailures),
+      ];
     }),
   );
   console.log("");
   printTable(
     ["sizes", "algorithm", "block", "failed allocs %", "largest free / free", "fill", "buddy waste"],
-    frag.map((f) => [SIZE_CLASSES[f.sizes].label, f.algorithm, `${SIZE_CLASSES[f.sizes].tightBlock / 2 ** 20} MiB`, f.failedPercent.toFixed(2),
-      f.largestFreeOverFree.toFixed(3), `${(100 * f.fill).toFixed(1)}%`, `${(100 * f.waste).toFixed(1)}%`]),
+    frag.map((f) => [
+      SIZE_CLASSES[f.sizes].label,
+      f.algorithm,
+      `${SIZE_CLASSES[f.sizes].tightBlock / 2 ** 20} MiB`,
+      f.failedPercent.toFixed(2),
+      f.largestFreeOverFree.toFixed(3),
+      `${(100 * f.fill).toFixed(1)}%`,
+      `${(100 * f.waste).toFixed(1)}%`,
+    ]),
   );
 
   if (pools !== null) {
@@ -364,17 +456,29 @@ export async function main(argv: readonly string[]): Promise<void> {
     );
   }
 
-  const pick = (algorithm: string, pattern: Pattern, sizes: Sizes) => rows.find((r) => r.algorithm === algorithm && r.pattern === pattern && r.sizes === sizes)!;
+  const pick = (algorithm: string, pattern: Pattern, sizes: Sizes) =>
+    rows.find((r) => r.algorithm === algorithm && r.pattern === pattern && r.sizes === sizes)!;
   const buddyTs = pick("buddy", "random", "small").ts.median;
   const tlsfTs = pick("tlsf", "random", "small").ts.median;
-  const buddyNotSlower = rows.filter((r) => r.algorithm === "buddy").every((b) => b.ts.median <= pick("tlsf", b.pattern, b.sizes).ts.median);
+  const buddyNotSlower = rows
+    .filter((r) => r.algorithm === "buddy")
+    .every((b) => b.ts.median <= pick("tlsf", b.pattern, b.sizes).ts.median);
   const vmaTlsfTs = vmaTlsf.get("random/small")!.median;
-  const buddyNotSlowerThanVma = rows.filter((r) => r.algorithm === "buddy").every((b) => b.ts.median <= vmaTlsf.get(`${b.pattern}/${b.sizes}`)!.median);
+  const buddyNotSlowerThanVma = rows
+    .filter((r) => r.algorithm === "buddy")
+    .every((b) => b.ts.median <= vmaTlsf.get(`${b.pattern}/${b.sizes}`)!.median);
   console.log("");
   printTable(
     ["sizes", "pattern", "buddy ts ns/op", "VMA tlsf via addon ns/op", "vkmem tlsf (TS) ns/op"],
-    rows.filter((r) => r.algorithm === "buddy").map((b) => [SIZE_CLASSES[b.sizes].label, b.pattern, b.ts.median.toFixed(1),
-      vmaTlsf.get(`${b.pattern}/${b.sizes}`)!.median.toFixed(1), pick("tlsf", b.pattern, b.sizes).ts.median.toFixed(1)]),
+    rows
+      .filter((r) => r.algorithm === "buddy")
+      .map((b) => [
+        SIZE_CLASSES[b.sizes].label,
+        b.pattern,
+        b.ts.median.toFixed(1),
+        vmaTlsf.get(`${b.pattern}/${b.sizes}`)!.median.toFixed(1),
+        pick("tlsf", b.pattern, b.sizes).ts.median.toFixed(1),
+      ]),
   );
   const ratios = rows.map(ratio).filter((q): q is number => q !== null);
   const worst = ratios.length > 0 ? Math.max(...ratios) : null;
@@ -382,11 +486,23 @@ export async function main(argv: readonly string[]): Promise<void> {
   printTable(
     ["target", "value", "met"],
     [
-      ["buddy ts <= tlsf ts (random, 32 B-1 KiB)", `${formatNs(buddyTs)} vs ${formatNs(tlsfTs)}`, buddyTs <= tlsfTs ? "yes" : "NO"],
-      ["buddy ts <= VMA's tlsf via the addon (random, 32 B-1 KiB)", `${formatNs(buddyTs)} vs ${formatNs(vmaTlsfTs)}`, buddyTs <= vmaTlsfTs ? "yes" : "NO"],
+      [
+        "buddy ts <= tlsf ts (random, 32 B-1 KiB)",
+        `${formatNs(buddyTs)} vs ${formatNs(tlsfTs)}`,
+        buddyTs <= tlsfTs ? "yes" : "NO",
+      ],
+      [
+        "buddy ts <= VMA's tlsf via the addon (random, 32 B-1 KiB)",
+        `${formatNs(buddyTs)} vs ${formatNs(vmaTlsfTs)}`,
+        buddyTs <= vmaTlsfTs ? "yes" : "NO",
+      ],
       ["buddy ts <= VMA's tlsf via the addon (every pattern and size)", "", buddyNotSlowerThanVma ? "yes" : "NO"],
       ["buddy ts <= vkmem's TS tlsf (every pattern and size)", "", buddyNotSlower ? "yes" : "NO"],
-      ["worst ts/cpp ratio", worst === null ? "n/a" : `${worst.toFixed(2)}x`, worst === null ? "n/a" : worst <= TARGET_RATIO ? "yes" : "NO"],
+      [
+        "worst ts/cpp ratio",
+        worst === null ? "n/a" : `${worst.toFixed(2)}x`,
+        worst === null ? "n/a" : worst <= TARGET_RATIO ? "yes" : "NO",
+      ],
     ],
   );
 
@@ -399,27 +515,50 @@ export async function main(argv: readonly string[]): Promise<void> {
     worst_ratio_ts_vs_cpp: round(worst, 3),
     device: `${cpu} (virtual blocks use no GPU)`,
     headline: "buddy_ts_ns / tlsf_ts_ns: random pattern, 32 B-1 KiB, ns per operation (allocate or free), median",
-    met: { buddy_not_slower_than_tlsf: buddyTs <= tlsfTs, buddy_not_slower_everywhere: buddyNotSlower, ratio_within_3x: worst === null ? null : worst <= TARGET_RATIO },
+    met: {
+      buddy_not_slower_than_tlsf: buddyTs <= tlsfTs,
+      buddy_not_slower_everywhere: buddyNotSlower,
+      ratio_within_3x: worst === null ? null : worst <= TARGET_RATIO,
+    },
     iterations,
     repetitions,
     statistic: "median over repetitions of ns per operation (every allocation attempt and every free)",
     ts_api: "VirtualBlock.allocateOffset + VirtualBlock.freeHandle (no object per allocation)",
     loops: rows.map((r) => ({
-      algorithm: r.algorithm, pattern: r.pattern, sizes: SIZE_CLASSES[r.sizes].label, live: SIZE_CLASSES[r.sizes].live, block_bytes: SIZE_CLASSES[r.sizes].block,
-      ts_ns: round(r.ts.median, 2), cpp_ns: round(r.cpp?.median ?? null, 2), ratio_ts_vs_cpp: round(ratio(r), 3),
-      failures_ts: r.tsFailures, failures_cpp: r.cppFailures,
-      samples_ts: r.ts.samples.map((s) => round(s, 2)), samples_cpp: r.cpp?.samples ?? null,
+      algorithm: r.algorithm,
+      pattern: r.pattern,
+      sizes: SIZE_CLASSES[r.sizes].label,
+      live: SIZE_CLASSES[r.sizes].live,
+      block_bytes: SIZE_CLASSES[r.sizes].block,
+      ts_ns: round(r.ts.median, 2),
+      cpp_ns: round(r.cpp?.median ?? null, 2),
+      ratio_ts_vs_cpp: round(ratio(r), 3),
+      failures_ts: r.tsFailures,
+      failures_cpp: r.cppFailures,
+      samples_ts: r.ts.samples.map((s) => round(s, 2)),
+      samples_cpp: r.cpp?.samples ?? null,
     })),
-    pools: pools === null ? { error: poolsError } : {
-      buddy_pool_pair_ns: round(pools.buddy.median, 1),
-      tlsf_pool_pair_ns: round(pools.tlsf.median, 1),
-      device: pools.device,
-      what: "createBuffer + destroyBuffer, 256 B-64 KiB, one buffer alive, pools of one 16 MiB block, validation off; median ns per pair",
-      samples_buddy: pools.buddy.samples.map((s) => round(s, 1)),
-      samples_tlsf: pools.tlsf.samples.map((s) => round(s, 1)),
+    pools:
+      pools === null
+        ? { error: poolsError }
+        : {
+            buddy_pool_pair_ns: round(pools.buddy.median, 1),
+            tlsf_pool_pair_ns: round(pools.tlsf.median, 1),
+            device: pools.device,
+            what: "createBuffer + destroyBuffer, 256 B-64 KiB, one buffer alive, pools of one 16 MiB block, validation off; median ns per pair",
+            samples_buddy: pools.buddy.samples.map((s) => round(s, 1)),
+            samples_tlsf: pools.tlsf.samples.map((s) => round(s, 1)),
+          },
+    fragmentation: frag.map((f) => ({
+      ...f,
+      block_bytes: SIZE_CLASSES[f.sizes].tightBlock,
+      sizes: SIZE_CLASSES[f.sizes].label,
+    })),
+    cpp: {
+      binary: relative(root, join(root, CPP_BINARY)),
+      compile: `g++ ${CPP_FLAGS.join(" ")} ${CPP_SOURCE} native/buddy.cpp -o ${CPP_BINARY} -lvulkan`,
+      error: cppError,
     },
-    fragmentation: frag.map((f) => ({ ...f, block_bytes: SIZE_CLASSES[f.sizes].tightBlock, sizes: SIZE_CLASSES[f.sizes].label })),
-    cpp: { binary: relative(root, join(root, CPP_BINARY)), compile: `g++ ${CPP_FLAGS.join(" ")} ${CPP_SOURCE} native/buddy.cpp -o ${CPP_BINARY} -lvulkan`, error: cppError },
     host: describeHost(),
   });
   console.log(`\nwrote ${file}`);

@@ -145,9 +145,15 @@ function cppBinary(root: string, explicit: string | undefined): CppBinary {
       ? `missing ${missingInputs.join(", ")}`
       : r.error !== undefined
         ? `g++: ${r.error.message}`
-        : `g++ exited with ${r.status ?? r.signal}:\n${`${r.stderr}`.split("\n").filter((l) => /error/.test(l)).slice(0, 10).join("\n")}`;
+        : `g++ exited with ${r.status ?? r.signal}:\n${`${r.stderr}`
+            .split("\n")
+            .filter((l) => /error/.test(l))
+            .slice(0, 10)
+            .join("\n")}`;
   if (built >= 0) {
-    console.warn(`bench allocator: warning: ${CPP_DEFAULT_BINARY} is older than its sources and cannot be rebuilt (${why}); using it as it is`);
+    console.warn(
+      `bench allocator: warning: ${CPP_DEFAULT_BINARY} is older than its sources and cannot be rebuilt (${why}); using it as it is`,
+    );
     return { path, state: "stale but no compiler", compileCommand };
   }
   throw new Error(`cannot build ${CPP_DEFAULT_BINARY} (${why})`);
@@ -173,19 +179,32 @@ interface CppRun {
 }
 
 /** Runs the C++ program with the context's device choices and parses its JSON lines. */
-function runCpp(binary: string, context: Context, allocator: Allocator, o: { iterations: number; repetitions: number; warmup: number }): CppRun {
+function runCpp(
+  binary: string,
+  context: Context,
+  allocator: Allocator,
+  o: { iterations: number; repetitions: number; warmup: number },
+): CppRun {
   const features = Object.entries(context.features)
     .filter(([name, on]) => on === true && ["memoryPriority", "bufferDeviceAddress", "maintenance4"].includes(name))
     .map(([name]) => name);
   const args = [
-    "--iterations", String(o.iterations),
-    "--repetitions", String(o.repetitions),
-    "--warmup", String(o.warmup),
-    "--device-index", String(physicalDeviceIndex(context)),
-    "--api-version", String(context.apiVersion),
-    "--vma-flags", String(allocator.flags),
-    "--extensions", [...context.enabledDeviceExtensions].join(","),
-    "--features", features.join(","),
+    "--iterations",
+    String(o.iterations),
+    "--repetitions",
+    String(o.repetitions),
+    "--warmup",
+    String(o.warmup),
+    "--device-index",
+    String(physicalDeviceIndex(context)),
+    "--api-version",
+    String(context.apiVersion),
+    "--vma-flags",
+    String(allocator.flags),
+    "--extensions",
+    [...context.enabledDeviceExtensions].join(","),
+    "--features",
+    features.join(","),
   ];
   const r = spawnSync(binary, args, { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 });
   if (r.error !== undefined) throw new Error(`${binary}: ${r.error.message}`);
@@ -258,7 +277,6 @@ function rawLoop(context: Context): (n: number) => void {
   };
 }
 
-
 /** Runs the benchmark: `argv` are the arguments after `allocator`. */
 export async function main(argv: readonly string[]): Promise<void> {
   const flags = parseFlags(argv, FLAGS, USAGE);
@@ -270,15 +288,22 @@ export async function main(argv: readonly string[]): Promise<void> {
   if (explicitBinary === true) throw new UsageError(`--cpp-binary wants a path\n${USAGE}`);
   const root = repoRoot();
   const layers = layersFromEnvironment();
-  if (layers.length > 0) console.warn(`bench allocator: warning: the environment enables Vulkan layers (${layers.join(", ")}): numbers will be off`);
+  if (layers.length > 0)
+    console.warn(
+      `bench allocator: warning: the environment enables Vulkan layers (${layers.join(", ")}): numbers will be off`,
+    );
 
   const context = createContext({ applicationName: "vkmem bench allocator", validation: false });
   let allocator: Allocator | undefined;
   try {
     allocator = createAllocator(context, { label: "bench" });
     const device = describeDevice(context);
-    console.log(`device: ${device.name} (${device.type}, Vulkan ${device.apiVersion}); extensions: ${device.enabledDeviceExtensions.join(" ") || "none"}`);
-    console.log(`${iterations} pairs x ${repetitions} repetitions after ${warmup} warm-up pairs; sizes 256 B - 64 KiB\n`);
+    console.log(
+      `device: ${device.name} (${device.type}, Vulkan ${device.apiVersion}); extensions: ${device.enabledDeviceExtensions.join(" ") || "none"}`,
+    );
+    console.log(
+      `${iterations} pairs x ${repetitions} repetitions after ${warmup} warm-up pairs; sizes 256 B - 64 KiB\n`,
+    );
 
     // C++ first: it is a separate process, and a failure to build it shows before the long loops.
     let cpp: CppRun | null = null;
@@ -290,9 +315,13 @@ export async function main(argv: readonly string[]): Promise<void> {
         console.log(`cpp:     ${relative(process.cwd(), cppInfo.path) || cppInfo.path} (${cppInfo.state})`);
         cpp = runCpp(cppInfo.path, context, allocator, { iterations, repetitions, warmup });
         if (cpp.deviceName !== context.deviceName) {
-          console.warn(`bench allocator: warning: the C++ program ran on '${cpp.deviceName}', the TS side on '${context.deviceName}'`);
+          console.warn(
+            `bench allocator: warning: the C++ program ran on '${cpp.deviceName}', the TS side on '${context.deviceName}'`,
+          );
         }
-        console.log(`cpp:     median ${formatNs(cpp.measurement.median)} per pair  [${cpp.measurement.samples.map((s) => s.toFixed(0)).join(" ")}]`);
+        console.log(
+          `cpp:     median ${formatNs(cpp.measurement.median)} per pair  [${cpp.measurement.samples.map((s) => s.toFixed(0)).join(" ")}]`,
+        );
       } catch (error) {
         cppError = error instanceof Error ? error.message : String(error);
         console.warn(`bench allocator: the C++ loop did not run: ${cppError}`);
@@ -308,7 +337,9 @@ export async function main(argv: readonly string[]): Promise<void> {
       const loop = rawLoop(context);
       const rawIterations = rawFixed ?? calibrate(loop, 2e9, 20, 10_000);
       raw = measure(loop, { iterations: rawIterations, repetitions, warmup: Math.min(1000, rawIterations) });
-      console.log(`raw nvk: median ${formatNs(raw.median)} per pair over ${rawIterations} pairs  [${raw.samples.map((s) => s.toFixed(0)).join(" ")}]`);
+      console.log(
+        `raw nvk: median ${formatNs(raw.median)} per pair over ${rawIterations} pairs  [${raw.samples.map((s) => s.toFixed(0)).join(" ")}]`,
+      );
     }
 
     const cppNs = cpp?.measurement.median ?? null;
@@ -321,12 +352,30 @@ export async function main(argv: readonly string[]): Promise<void> {
     printTable(
       ["loop", "median/pair", "min/pair", "max/pair", "pairs x reps"],
       [
-        ["vkmem TS API (createBuffer+destroyBuffer)", formatNs(ts.median), formatNs(ts.min), formatNs(ts.max), `${ts.iterations} x ${ts.repetitions}`],
+        [
+          "vkmem TS API (createBuffer+destroyBuffer)",
+          formatNs(ts.median),
+          formatNs(ts.min),
+          formatNs(ts.max),
+          `${ts.iterations} x ${ts.repetitions}`,
+        ],
         cpp
-          ? ["C++ on VMA (vmaCreateBuffer+vmaDestroyBuffer)", formatNs(cpp.measurement.median), formatNs(cpp.measurement.min), formatNs(cpp.measurement.max), `${cpp.measurement.iterations} x ${cpp.measurement.repetitions}`]
+          ? [
+              "C++ on VMA (vmaCreateBuffer+vmaDestroyBuffer)",
+              formatNs(cpp.measurement.median),
+              formatNs(cpp.measurement.min),
+              formatNs(cpp.measurement.max),
+              `${cpp.measurement.iterations} x ${cpp.measurement.repetitions}`,
+            ]
           : ["C++ on VMA (vmaCreateBuffer+vmaDestroyBuffer)", "n/a", "n/a", "n/a", ""],
         raw
-          ? ["raw nvk (vkCreateBuffer+vkAllocateMemory+bind, destroy+free)", formatNs(raw.median), formatNs(raw.min), formatNs(raw.max), `${raw.iterations} x ${raw.repetitions}`]
+          ? [
+              "raw nvk (vkCreateBuffer+vkAllocateMemory+bind, destroy+free)",
+              formatNs(raw.median),
+              formatNs(raw.min),
+              formatNs(raw.max),
+              `${raw.iterations} x ${raw.repetitions}`,
+            ]
           : ["raw nvk (vkCreateBuffer+vkAllocateMemory+bind, destroy+free)", "n/a", "n/a", "n/a", ""],
       ],
     );
@@ -334,17 +383,34 @@ export async function main(argv: readonly string[]): Promise<void> {
     printTable(
       ["ratio", "value", "target", "met"],
       [
-        ["ts / cpp (ratio_ts_vs_cpp)", ratio === null ? "n/a" : `${ratio.toFixed(2)}x`, `<= ${TARGET_RATIO_TS_VS_CPP}x`, met(ratio === null ? null : ratio <= TARGET_RATIO_TS_VS_CPP)],
-        ["raw nvk / ts (speedup_vs_raw_nvk)", speedup === null ? "n/a" : `${speedup.toFixed(1)}x`, `>= ${TARGET_SPEEDUP_VS_RAW}x`, met(speedup === null ? null : speedup >= TARGET_SPEEDUP_VS_RAW)],
+        [
+          "ts / cpp (ratio_ts_vs_cpp)",
+          ratio === null ? "n/a" : `${ratio.toFixed(2)}x`,
+          `<= ${TARGET_RATIO_TS_VS_CPP}x`,
+          met(ratio === null ? null : ratio <= TARGET_RATIO_TS_VS_CPP),
+        ],
+        [
+          "raw nvk / ts (speedup_vs_raw_nvk)",
+          speedup === null ? "n/a" : `${speedup.toFixed(1)}x`,
+          `>= ${TARGET_SPEEDUP_VS_RAW}x`,
+          met(speedup === null ? null : speedup >= TARGET_SPEEDUP_VS_RAW),
+        ],
       ],
     );
-    const loops: [string, Measurement | null][] = [["ts", ts], ["cpp", cpp?.measurement ?? null], ["raw nvk", raw]];
+    const loops: [string, Measurement | null][] = [
+      ["ts", ts],
+      ["cpp", cpp?.measurement ?? null],
+      ["raw nvk", raw],
+    ];
     const noisy = loops.filter(([, m]) => m !== null && (m.max - m.min) / m.median > 0.25).map(([name]) => name);
     if (noisy.length > 0) {
-      console.warn(`bench allocator: note: repetitions of ${noisy.join(", ")} spread over more than 25% of the median: the machine was busy; rerun when it is quiet`);
+      console.warn(
+        `bench allocator: note: repetitions of ${noisy.join(", ")} spread over more than 25% of the median: the machine was busy; rerun when it is quiet`,
+      );
     }
     if (leftAlive !== 0) console.warn(`bench allocator: warning: ${leftAlive} allocation(s) alive after the TS loop`);
-    if (cpp !== null && cpp.vmaAsserts > 0) console.warn(`bench allocator: warning: VMA checks failed ${cpp.vmaAsserts} time(s) in the C++ program`);
+    if (cpp !== null && cpp.vmaAsserts > 0)
+      console.warn(`bench allocator: warning: VMA checks failed ${cpp.vmaAsserts} time(s) in the C++ program`);
 
     const version = native.version();
     const file = writeResults("allocator", {
@@ -367,7 +433,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       raw_nvk_iterations: raw?.iterations ?? null,
       statistic: "median over repetitions of ns per pair",
       workload: {
-        sizes: "256 << (i % 9) bytes for pair i of each run (256 B .. 64 KiB), each buffer destroyed right after creation",
+        sizes:
+          "256 << (i % 9) bytes for pair i of each run (256 B .. 64 KiB), each buffer destroyed right after creation",
         buffer_usage: "VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT",
         memory_usage: "VMA_MEMORY_USAGE_GPU_ONLY (MemoryUsage.GpuOnly); raw nvk: first DEVICE_LOCAL type allowed",
       },
@@ -378,7 +445,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       },
       node: process.version,
       vma: {
-        version: version.vma === null ? null : `${version.vma >>> 22}.${(version.vma >>> 12) & 0x3ff}.${version.vma & 0xfff}`,
+        version:
+          version.vma === null ? null : `${version.vma >>> 22}.${(version.vma >>> 12) & 0x3ff}.${version.vma & 0xfff}`,
         package: readTextOrNull(join(root, "vendor/vma/VERSION.local")),
         vma_vulkan_version: version.vmaVulkanVersion,
         allocator_flags: allocator.flags,

@@ -25,9 +25,21 @@ import {
   type Texture,
 } from "../engine/index.js";
 import { PerformanceObserver } from "node:perf_hooks";
-import { describeDevice, describeHost, intFlag, layersFromEnvironment, median, nowNs, percentile, parseFlags, printTable, writeResults } from "./lib.js";
+import {
+  describeDevice,
+  describeHost,
+  intFlag,
+  layersFromEnvironment,
+  median,
+  nowNs,
+  percentile,
+  parseFlags,
+  printTable,
+  writeResults,
+} from "./lib.js";
 
-export const description = "frame manager CPU time per frame (10k live, 1k deferred destroys, 1k transients) and upload throughput vs memcpy";
+export const description =
+  "frame manager CPU time per frame (10k live, 1k deferred destroys, 1k transients) and upload throughput vs memcpy";
 export const USAGE = `frame [--frames N]   (default 400 measured frames after 50 warm-up frames)`;
 
 const KiB = 1024;
@@ -41,7 +53,10 @@ export async function main(argv: readonly string[]): Promise<void> {
   const allocator = createAllocator(context, { label: "bench frame" });
   try {
     // ------------------------------------------------------------ 1. manager time per frame
-    const manager = createFrameManager(context, allocator, { framesInFlight: 2, transientRing: { size: 8 * MiB, maxSize: 8 * MiB } });
+    const manager = createFrameManager(context, allocator, {
+      framesInFlight: 2,
+      transientRing: { size: 8 * MiB, maxSize: 8 * MiB },
+    });
     const live: (Buffer | Texture)[] = [];
     let seed = 12345;
     const rand = (n: number): number => {
@@ -49,8 +64,10 @@ export async function main(argv: readonly string[]): Promise<void> {
       return seed % n;
     };
     const memory = { usage: MemoryUsage.Auto };
-    const makeBuffer = (i: number): Buffer => manager.createBuffer({ label: `b${i}`, size: 256 << rand(6), usage: 0x20, memory });
-    const makeTexture = (i: number): Texture => manager.createTexture({ label: `t${i}`, width: 16 << rand(3), height: 16 << rand(3), format: 37 });
+    const makeBuffer = (i: number): Buffer =>
+      manager.createBuffer({ label: `b${i}`, size: 256 << rand(6), usage: 0x20, memory });
+    const makeTexture = (i: number): Texture =>
+      manager.createTexture({ label: `t${i}`, width: 16 << rand(3), height: 16 << rand(3), format: 37 });
     for (let i = 0; i < 9000; i++) live.push(makeBuffer(i));
     for (let i = 0; i < 1000; i++) live.push(makeTexture(i));
     let made = 10000;
@@ -135,7 +152,23 @@ export async function main(argv: readonly string[]): Promise<void> {
         const size = 16 << rand(3);
         const img = allocator.createImage({ format: 37, extent: { width: size, height: size }, usage: 0x7 }, memory);
         const view = new nvk.VkImageView();
-        nvk.vkCreateImageView(device, new nvk.VkImageViewCreateInfo({ image: img.image, viewType: 1, format: 37, subresourceRange: new nvk.VkImageSubresourceRange({ aspectMask: 1, baseMipLevel: 0, levelCount: 1, baseArrayLayer: 0, layerCount: 1 }) }), null, view);
+        nvk.vkCreateImageView(
+          device,
+          new nvk.VkImageViewCreateInfo({
+            image: img.image,
+            viewType: 1,
+            format: 37,
+            subresourceRange: new nvk.VkImageSubresourceRange({
+              aspectMask: 1,
+              baseMipLevel: 0,
+              levelCount: 1,
+              baseArrayLayer: 0,
+              layerCount: 1,
+            }),
+          }),
+          null,
+          view,
+        );
         return () => {
           nvk.vkDestroyImageView(device, view, null);
           allocator.destroyImage(img.image, img.allocation);
@@ -148,12 +181,27 @@ export async function main(argv: readonly string[]): Promise<void> {
       // same churn of frees and creations as the manager's frames, which makes the driver's submit slower.
       const slots = [0, 1].map(() => {
         const pool = new nvk.VkCommandPool();
-        nvk.vkCreateCommandPool(device, new nvk.VkCommandPoolCreateInfo({ flags: 0x1, queueFamilyIndex: context.queueFamilyIndex }), null, pool);
+        nvk.vkCreateCommandPool(
+          device,
+          new nvk.VkCommandPoolCreateInfo({ flags: 0x1, queueFamilyIndex: context.queueFamilyIndex }),
+          null,
+          pool,
+        );
         const cmd = new nvk.VkCommandBuffer();
-        nvk.vkAllocateCommandBuffers(device, new nvk.VkCommandBufferAllocateInfo({ commandPool: pool, level: 0, commandBufferCount: 1 }), [cmd]);
+        nvk.vkAllocateCommandBuffers(
+          device,
+          new nvk.VkCommandBufferAllocateInfo({ commandPool: pool, level: 0, commandBufferCount: 1 }),
+          [cmd],
+        );
         const fence = new nvk.VkFence();
         nvk.vkCreateFence(device, new nvk.VkFenceCreateInfo({ flags: 0x1 }), null, fence);
-        return { pool, cmd, fence, fences: [fence], submit: [new nvk.VkSubmitInfo({ commandBufferCount: 1, pCommandBuffers: [cmd] })] };
+        return {
+          pool,
+          cmd,
+          fence,
+          fences: [fence],
+          submit: [new nvk.VkSubmitInfo({ commandBufferCount: 1, pCommandBuffers: [cmd] })],
+        };
       });
       const begin = new nvk.VkCommandBufferBeginInfo({ flags: 0x1 });
       for (let rep = 0; rep < 160; rep++) {
@@ -200,7 +248,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     for (let rep = 0; rep < 60; rep++) {
       manager.beginFrame();
       const batch: Buffer[] = [];
-      for (let k = 0; k < 1000; k++) batch.push(manager.createBuffer({ label: "tight", size: 256, usage: 0x20, memory }));
+      for (let k = 0; k < 1000; k++)
+        batch.push(manager.createBuffer({ label: "tight", size: 256, usage: 0x20, memory }));
       for (const b of batch) b.markUsed();
       const t0 = nowNs();
       for (const b of batch) b.destroy();
@@ -266,7 +315,13 @@ export async function main(argv: readonly string[]): Promise<void> {
       }
       const uploadMs = median(uploadSamples);
       const memcpyMs = median(memcpySamples);
-      uploadRows.push({ size, uploadMs, memcpyMs, ratio: memcpyMs / uploadMs, gibPerS: PER_FRAME / 2 ** 30 / (uploadMs / 1000) });
+      uploadRows.push({
+        size,
+        uploadMs,
+        memcpyMs,
+        ratio: memcpyMs / uploadMs,
+        gibPerS: PER_FRAME / 2 ** 30 / (uploadMs / 1000),
+      });
     }
     const uploadStats = uploads.statistics;
     target.destroy();
@@ -279,7 +334,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     const totalUpload = uploadRows.reduce((a, r) => a + r.uploadMs, 0);
     const totalMemcpy = uploadRows.reduce((a, r) => a + r.memcpyMs, 0);
     const uploadVsMemcpy = Math.min(...uploadRows.map((r) => r.ratio));
-    console.log(`frame manager on ${context.deviceName}: ${frames} frames after ${warmup} warm-up; 10,000 live resources, 1,000 deferred destroys, 1,000 transient allocations per frame`);
+    console.log(
+      `frame manager on ${context.deviceName}: ${frames} frames after ${warmup} warm-up; 10,000 live resources, 1,000 deferred destroys, 1,000 transient allocations per frame`,
+    );
     if (layers.length > 0) console.log(`warning: layers enabled by the environment: ${layers.join(", ")}`);
     printTable(
       ["part of the frame", "median µs", "p99 µs"],
@@ -289,25 +346,67 @@ export async function main(argv: readonly string[]): Promise<void> {
         ["1,000 allocateTransient()", median(transientUs).toFixed(1), percentile(transientUs, 0.99).toFixed(1)],
         ["endFrame (record, submit)", median(endUs).toFixed(1), percentile(endUs, 0.99).toFixed(1)],
         ["manager total", p50.toFixed(1), p99.toFixed(1)],
-        ["  of which running the deferred frees (VMA, Vulkan)", median(retireUs).toFixed(1), percentile(retireUs, 0.99).toFixed(1)],
-        ["  of which waiting for the GPU (back-pressure)", median(waitUs).toFixed(1), percentile(waitUs, 0.99).toFixed(1)],
+        [
+          "  of which running the deferred frees (VMA, Vulkan)",
+          median(retireUs).toFixed(1),
+          percentile(retireUs, 0.99).toFixed(1),
+        ],
+        [
+          "  of which waiting for the GPU (back-pressure)",
+          median(waitUs).toFixed(1),
+          percentile(waitUs, 0.99).toFixed(1),
+        ],
         ["manager's own work (total - frees - waits)", median(ownUs).toFixed(1), percentile(ownUs, 0.99).toFixed(1)],
-        [`  the same, the ${ownNoGc.length} frames no GC ran in`, median(ownNoGc).toFixed(1), percentile(ownNoGc, 0.99).toFixed(1)],
-        ["the same 1,000 frees called directly (baseline)", freeMedian.toFixed(1), percentile(directFreeUs, 0.99).toFixed(1)],
-        ["raw nvk frame under the same churn: wait, reset, begin, end, submit (baseline)", median(rawUs).toFixed(1), percentile(rawUs, 0.99).toFixed(1)],
-        ["manager's own work - raw nvk frame", (median(ownUs) - median(rawUs)).toFixed(1), (percentile(ownUs, 0.99) - median(rawUs)).toFixed(1)],
-        ["tight loop: 1,000 destroy() of buffers just made", median(tightDestroyNs).toFixed(1), percentile(tightDestroyNs, 0.99).toFixed(1)],
-        ["tight loop: 1,000 allocateTransient()", median(tightTransientNs).toFixed(1), percentile(tightTransientNs, 0.99).toFixed(1)],
-
+        [
+          `  the same, the ${ownNoGc.length} frames no GC ran in`,
+          median(ownNoGc).toFixed(1),
+          percentile(ownNoGc, 0.99).toFixed(1),
+        ],
+        [
+          "the same 1,000 frees called directly (baseline)",
+          freeMedian.toFixed(1),
+          percentile(directFreeUs, 0.99).toFixed(1),
+        ],
+        [
+          "raw nvk frame under the same churn: wait, reset, begin, end, submit (baseline)",
+          median(rawUs).toFixed(1),
+          percentile(rawUs, 0.99).toFixed(1),
+        ],
+        [
+          "manager's own work - raw nvk frame",
+          (median(ownUs) - median(rawUs)).toFixed(1),
+          (percentile(ownUs, 0.99) - median(rawUs)).toFixed(1),
+        ],
+        [
+          "tight loop: 1,000 destroy() of buffers just made",
+          median(tightDestroyNs).toFixed(1),
+          percentile(tightDestroyNs, 0.99).toFixed(1),
+        ],
+        [
+          "tight loop: 1,000 allocateTransient()",
+          median(tightTransientNs).toFixed(1),
+          percentile(tightTransientNs, 0.99).toFixed(1),
+        ],
       ],
     );
     const ownP99 = percentile(ownUs, 0.99);
-    console.log(`target: manager p99 <= 100 µs: ${ownP99 <= 100 ? "met" : "NOT MET"} for the manager's own work (${ownP99.toFixed(1)} µs; ${percentile(ownNoGc, 0.99).toFixed(1)} µs in frames without GC); with the frees it runs: ${p99.toFixed(1)} µs\n`);
+    console.log(
+      `target: manager p99 <= 100 µs: ${ownP99 <= 100 ? "met" : "NOT MET"} for the manager's own work (${ownP99.toFixed(1)} µs; ${percentile(ownNoGc, 0.99).toFixed(1)} µs in frames without GC); with the frees it runs: ${p99.toFixed(1)} µs\n`,
+    );
     printTable(
       ["upload size", "uploads/frame", "upload ms", "memcpy ms", "GiB/s", "upload vs memcpy"],
-      uploadRows.map((r) => [r.size >= MiB ? `${r.size / MiB} MiB` : `${r.size / KiB} KiB`, String(PER_FRAME / r.size), r.uploadMs.toFixed(2), r.memcpyMs.toFixed(2), r.gibPerS.toFixed(2), `${(r.ratio * 100).toFixed(1)}%`]),
+      uploadRows.map((r) => [
+        r.size >= MiB ? `${r.size / MiB} MiB` : `${r.size / KiB} KiB`,
+        String(PER_FRAME / r.size),
+        r.uploadMs.toFixed(2),
+        r.memcpyMs.toFixed(2),
+        r.gibPerS.toFixed(2),
+        `${(r.ratio * 100).toFixed(1)}%`,
+      ]),
     );
-    console.log(`target: upload >= 90% of memcpy at every size: ${uploadVsMemcpy >= 0.9 ? "met" : "NOT MET"} (worst ${(uploadVsMemcpy * 100).toFixed(1)}%; all sizes together ${((totalMemcpy / totalUpload) * 100).toFixed(1)}%)`);
+    console.log(
+      `target: upload >= 90% of memcpy at every size: ${uploadVsMemcpy >= 0.9 ? "met" : "NOT MET"} (worst ${(uploadVsMemcpy * 100).toFixed(1)}%; all sizes together ${((totalMemcpy / totalUpload) * 100).toFixed(1)}%)`,
+    );
     const file = writeResults("frame", {
       // The manager's own CPU time per frame: beginFrame + destroy() x1000 + allocateTransient() x1000 + endFrame,
       // less the deferred frees beginFrame runs (VMA/Vulkan work the app pays with or without a manager) and the
@@ -324,7 +423,12 @@ export async function main(argv: readonly string[]): Promise<void> {
       manager_own_minus_raw_frame_us_p50: median(ownUs) - median(rawUs),
       tight_destroy_ns_per_call: median(tightDestroyNs),
       tight_allocate_transient_ns_per_call: median(tightTransientNs),
-      parts_us_median: { beginFrame: median(beginUs), destroy: median(destroyUs), allocateTransient: median(transientUs), endFrame: median(endUs) },
+      parts_us_median: {
+        beginFrame: median(beginUs),
+        destroy: median(destroyUs),
+        allocateTransient: median(transientUs),
+        endFrame: median(endUs),
+      },
       upload_vs_memcpy: uploadVsMemcpy,
       upload_vs_memcpy_all_sizes: totalMemcpy / totalUpload,
       uploads: uploadRows,

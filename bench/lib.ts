@@ -152,7 +152,10 @@ export function printTable(header: readonly string[], rows: readonly (readonly s
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? "").length)));
   const numeric = header.map((_, c) => rows.every((r) => /^[-+]?[\d.]|^n\/a$|^$/.test(r[c] ?? "")));
   const line = (cells: readonly string[]) =>
-    cells.map((cell, c) => (numeric[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join("  ").trimEnd();
+    cells
+      .map((cell, c) => (numeric[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+      .join("  ")
+      .trimEnd();
   console.log(line(header));
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
   for (const r of rows) console.log(line(r));
@@ -216,7 +219,10 @@ export function describeDevice(context: DescribableContext): DeviceDescription {
     enabledDeviceExtensions: [...context.enabledDeviceExtensions].sort(),
     features: Object.fromEntries(Object.entries(context.features).map(([k, on]) => [k, on === true])),
     heaps: context.memoryProperties.heaps.map((h) => ({ sizeMiB: Math.round(h.size / 2 ** 20), flags: h.flags })),
-    memoryTypes: context.memoryProperties.types.map((t) => ({ propertyFlags: t.propertyFlags, heapIndex: t.heapIndex })),
+    memoryTypes: context.memoryProperties.types.map((t) => ({
+      propertyFlags: t.propertyFlags,
+      heapIndex: t.heapIndex,
+    })),
   };
 }
 
@@ -253,7 +259,8 @@ export function parseFlags(
   usage: string,
 ): Map<string, string | true> {
   const options: Record<string, OptionSpec> = {};
-  for (const [flag, kind] of Object.entries(known)) options[flag.replace(/^--/, "")] = { type: kind === "value" ? "string" : "boolean", value: "VALUE" };
+  for (const [flag, kind] of Object.entries(known))
+    options[flag.replace(/^--/, "")] = { type: kind === "value" ? "string" : "boolean", value: "VALUE" };
   let values;
   try {
     values = parseCommandLine(argv, options).values;
@@ -262,7 +269,8 @@ export function parseFlags(
     throw e;
   }
   const out = new Map<string, string | true>();
-  for (const [name, v] of Object.entries(values)) if (v !== undefined) out.set(`--${name}`, v === true ? true : String(v));
+  for (const [name, v] of Object.entries(values))
+    if (v !== undefined) out.set(`--${name}`, v === true ? true : String(v));
   return out;
 }
 
@@ -271,12 +279,17 @@ export function parseFlags(
  * number from 1 up, or its default when absent.
  * @throws UsageError naming the argument and the bad value.
  */
-export function positionalNumbers(argv: readonly string[], names: readonly string[], defaults: readonly number[]): number[] {
+export function positionalNumbers(
+  argv: readonly string[],
+  names: readonly string[],
+  defaults: readonly number[],
+): number[] {
   let positionals;
   try {
     positionals = parseCommandLine(argv, {}, names.length).positionals;
   } catch (e) {
-    if (e instanceof CliUsageError) throw new UsageError(`${e.message} (arguments: ${names.map((n) => `[${n}]`).join(" ")})`);
+    if (e instanceof CliUsageError)
+      throw new UsageError(`${e.message} (arguments: ${names.map((n) => `[${n}]`).join(" ")})`);
     throw e;
   }
   return names.map((name, i) => {
@@ -289,7 +302,12 @@ export function positionalNumbers(argv: readonly string[], names: readonly strin
 }
 
 /** {@link positionalNumbers} for a program's own command line: a wrong one prints `program: why` and exits with status 2. */
-export function programNumbers(program: string, argv: readonly string[], names: readonly string[], defaults: readonly number[]): number[] {
+export function programNumbers(
+  program: string,
+  argv: readonly string[],
+  names: readonly string[],
+  defaults: readonly number[],
+): number[] {
   try {
     return positionalNumbers(argv, names, defaults);
   } catch (e) {

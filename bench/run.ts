@@ -28,7 +28,8 @@ const BENCHMARKS: Record<string, { description: string; load: () => Promise<Benc
     load: () => import("./algorithms.js"),
   },
   frame: {
-    description: "frame manager CPU time per frame (10k live, 1k deferred destroys, 1k transients) and upload throughput vs memcpy",
+    description:
+      "frame manager CPU time per frame (10k live, 1k deferred destroys, 1k transients) and upload throughput vs memcpy",
     load: () => import("./frame.js"),
   },
   streaming: {
@@ -58,7 +59,14 @@ async function run(argv: readonly string[]): Promise<number> {
   }
   const mod = await bench.load();
   // Only --help is looked at here (node:util parseArgs, lenient: the rest belongs to the benchmark's own parser).
-  if (parseArgs({ args: [...rest], strict: false, allowPositionals: true, options: { help: { type: "boolean", short: "h" } } }).values.help) {
+  if (
+    parseArgs({
+      args: [...rest],
+      strict: false,
+      allowPositionals: true,
+      options: { help: { type: "boolean", short: "h" } },
+    }).values.help
+  ) {
     const usage = (mod as BenchModule & { USAGE?: string }).USAGE;
     console.log(usage ?? `${name}: ${mod.description} (no options)`);
     return 0;

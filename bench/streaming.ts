@@ -55,7 +55,8 @@ import {
   writeResults,
 } from "./lib.js";
 
-export const description = "TextureStreamer CPU time per frame with 1,000 / 10,000 registered textures, and cost per eviction";
+export const description =
+  "TextureStreamer CPU time per frame with 1,000 / 10,000 registered textures, and cost per eviction";
 
 export const USAGE = `usage: npm run bench -- streaming [options]
   --registered LIST     registered texture counts, comma-separated (default 1000,10000; the last is the headline)
@@ -70,7 +71,6 @@ const MiB = 1024 * 1024;
 const WINDOW = 150;
 const SWEEP_SPAN = 2000;
 const SIZES = [64, 128, 256];
-
 
 interface FrameRun {
   registered: number;
@@ -92,7 +92,12 @@ interface FrameRun {
 function runFrames(context: Context, registered: number, frames: number, warmup: number): FrameRun {
   const allocator = createAllocator(context, { label: `bench streaming ${registered}` });
   const manager = createFrameManager(context, allocator, { label: "bench frames" });
-  const streamer = createTextureStreamer(manager, { label: "bench", budgetBytes: 32 * MiB, blockSize: 8 * MiB, uploadBudgetBytes: MiB });
+  const streamer = createTextureStreamer(manager, {
+    label: "bench",
+    budgetBytes: 32 * MiB,
+    blockSize: 8 * MiB,
+    uploadBudgetBytes: MiB,
+  });
   try {
     // Pixels made once per size and mip range: the loader costs nothing.
     const cache = new Map<string, Uint8Array>();
@@ -111,10 +116,30 @@ function runFrames(context: Context, registered: number, frames: number, warmup:
     const textures: StreamedTexture[] = [];
     for (let i = 0; i < registered; i++) {
       const size = SIZES[i % SIZES.length]!;
-      textures.push(streamer.register({ label: `tex${i}`, width: size, height: size, format: VK_FORMAT_R8G8B8A8_UNORM, load: (first, count) => pixels(size, first, count) }));
+      textures.push(
+        streamer.register({
+          label: `tex${i}`,
+          width: size,
+          height: size,
+          format: VK_FORMAT_R8G8B8A8_UNORM,
+          load: (first, count) => pixels(size, first, count),
+        }),
+      );
     }
     const registerUs = ((performance.now() - t0) * 1000) / registered;
-    const run: FrameRun = { registered, streamerUs: [], totalUs: [], ownUs: [], evictions: [], uploads: [], uploadedBytes: 0, scanUs: 0, budgetBytes: streamer.budgetBytes, maxBudgetUsed: 0, registerUs };
+    const run: FrameRun = {
+      registered,
+      streamerUs: [],
+      totalUs: [],
+      ownUs: [],
+      evictions: [],
+      uploads: [],
+      uploadedBytes: 0,
+      scanUs: 0,
+      budgetBytes: streamer.budgetBytes,
+      maxBudgetUsed: 0,
+      registerUs,
+    };
     const span = Math.min(SWEEP_SPAN, registered);
     const window = Math.min(WINDOW, span);
     const scans: number[] = [];
@@ -132,7 +157,8 @@ function runFrames(context: Context, registered: number, frames: number, warmup:
       let seen = 0;
       for (let i = 0; i < textures.length; i++) if (textures[i]!._residency.lastRequest === stats.frameIndex) seen++;
       const scanUs = (performance.now() - s) * 1000;
-      if (seen !== window) throw new Error(`bench streaming: scan saw ${seen} textures requested this frame, expected ${window}`);
+      if (seen !== window)
+        throw new Error(`bench streaming: scan saw ${seen} textures requested this frame, expected ${window}`);
       manager.endFrame();
       if (f < warmup) continue;
       run.totalUs.push(us);
@@ -170,12 +196,18 @@ function runEvictions(context: Context, lostable: number, steps: number): Evicti
     const perBlock = 1024;
     const pool = allocator.createPool(
       { forBuffer: { size, usage }, allocation: { usage: MemoryUsage.GpuOnly } },
-      { blockSize: perBlock * size, maxBlockCount: Math.ceil(lostable / perBlock), minBlockCount: Math.ceil(lostable / perBlock), name: "evictions" },
+      {
+        blockSize: perBlock * size,
+        maxBlockCount: Math.ceil(lostable / perBlock),
+        minBlockCount: Math.ceil(lostable / perBlock),
+        name: "evictions",
+      },
     );
     const fifo: { buffer: any; allocation: any }[] = [];
     let frame = 0;
     allocator.setCurrentFrameIndex(frame);
-    for (let i = 0; i < lostable; i++) fifo.push(allocator.createBuffer({ size, usage }, { pool, canBecomeLost: true }));
+    for (let i = 0; i < lostable; i++)
+      fifo.push(allocator.createBuffer({ size, usage }, { pool, canBecomeLost: true }));
     let head = 0;
     const onLost = () => {};
     const evictLoop = (n: number) => {
@@ -209,7 +241,8 @@ function runEvictions(context: Context, lostable: number, steps: number): Evicti
     const before = allocator.getLostAllocationStatistics().lostAllocationCount;
     const evictNs = time(evictLoop);
     const evictions = allocator.getLostAllocationStatistics().lostAllocationCount - before;
-    if (evictions !== Math.min(2000, steps) + 5 * steps) throw new Error(`bench streaming: ${evictions} evictions, expected one per step`);
+    if (evictions !== Math.min(2000, steps) + 5 * steps)
+      throw new Error(`bench streaming: ${evictions} evictions, expected one per step`);
     // Lost ones are released (a no-op on memory) so the baseline's destroy frees live ones only.
     head = fifo.length - lostable;
     for (let i = 0; i < head; i++) allocator.destroyBuffer(fifo[i]!.buffer, fifo[i]!.allocation);
@@ -228,19 +261,32 @@ export async function main(argv: readonly string[]): Promise<void> {
   const warmup = intFlag(flags, "--warmup", 300, USAGE);
   const evictionSteps = intFlag(flags, "--evictions", 20000, USAGE);
   const list = flags.get("--registered");
-  const counts = list === undefined ? [1000, 10000] : String(list).split(",").map((s) => Number(s));
-  if (counts.some((n) => !Number.isSafeInteger(n) || n < WINDOW)) throw new UsageError(`--registered wants counts of at least ${WINDOW}, got '${String(list)}'\n${USAGE}`);
+  const counts =
+    list === undefined
+      ? [1000, 10000]
+      : String(list)
+          .split(",")
+          .map((s) => Number(s));
+  if (counts.some((n) => !Number.isSafeInteger(n) || n < WINDOW))
+    throw new UsageError(`--registered wants counts of at least ${WINDOW}, got '${String(list)}'\n${USAGE}`);
   const layers = layersFromEnvironment();
-  if (layers.length > 0) console.warn(`bench streaming: warning: the environment enables Vulkan layers (${layers.join(", ")}): numbers will be off`);
+  if (layers.length > 0)
+    console.warn(
+      `bench streaming: warning: the environment enables Vulkan layers (${layers.join(", ")}): numbers will be off`,
+    );
 
   const context = createContext({ applicationName: "vkmem bench streaming", validation: false });
   try {
     const device = describeDevice(context);
     console.log(`device: ${device.name} (${device.type}, Vulkan ${device.apiVersion})`);
-    console.log(`frames: window of ${WINDOW} textures sweeping 2/frame over ${SWEEP_SPAN}; ${warmup} warm-up + ${frames} measured frames per count\n`);
+    console.log(
+      `frames: window of ${WINDOW} textures sweeping 2/frame over ${SWEEP_SPAN}; ${warmup} warm-up + ${frames} measured frames per count\n`,
+    );
     const runs = counts.map((n) => {
       const r = runFrames(context, n, frames, warmup);
-      console.log(`registered ${n}: median ${r.streamerUs.length ? median(r.streamerUs).toFixed(1) : "n/a"} µs, p99 ${percentile(r.streamerUs, 0.99).toFixed(1)} µs per frame (without staging copies)`);
+      console.log(
+        `registered ${n}: median ${r.streamerUs.length ? median(r.streamerUs).toFixed(1) : "n/a"} µs, p99 ${percentile(r.streamerUs, 0.99).toFixed(1)} µs per frame (without staging copies)`,
+      );
       return r;
     });
     const evictions = [1024, 10240].map((n) => runEvictions(context, n, evictionSteps));
@@ -252,7 +298,18 @@ export async function main(argv: readonly string[]): Promise<void> {
 
     console.log("");
     printTable(
-      ["registered", "median µs/frame", "p99 µs/frame", "p99 with copies", "p99 own work", "scan baseline µs", "evictions/frame", "uploads/frame", "MiB uploaded/frame", "register µs/texture"],
+      [
+        "registered",
+        "median µs/frame",
+        "p99 µs/frame",
+        "p99 with copies",
+        "p99 own work",
+        "scan baseline µs",
+        "evictions/frame",
+        "uploads/frame",
+        "MiB uploaded/frame",
+        "register µs/texture",
+      ],
       runs.map((r) => [
         String(r.registered),
         median(r.streamerUs).toFixed(1),
@@ -269,16 +326,41 @@ export async function main(argv: readonly string[]): Promise<void> {
     console.log("");
     printTable(
       ["lost-able in pool", "create + eviction", "create, room made", "eviction costs"],
-      evictions.map((e) => [String(e.lostable), formatNs(e.evictNs), formatNs(e.baselineNs), formatNs(perEviction(e) * 1000)]),
+      evictions.map((e) => [
+        String(e.lostable),
+        formatNs(e.evictNs),
+        formatNs(e.baselineNs),
+        formatNs(perEviction(e) * 1000),
+      ]),
     );
     console.log("");
     printTable(
       ["figure", "value", "target", "met"],
       [
-        [`streamer µs per frame, p99 (${head.registered} registered)`, p99.toFixed(1), `<= ${TARGET_US_PER_FRAME_P99}`, met(p99 <= TARGET_US_PER_FRAME_P99)],
-        [`µs per eviction (${evictions[evictions.length - 1]!.lostable} lost-able)`, usPerEviction.toFixed(2), `<= ${TARGET_US_PER_EVICTION}`, met(usPerEviction <= TARGET_US_PER_EVICTION)],
-        [`streamer's own work, µs per frame p99 (without createTexture)`, percentile(head.ownUs, 0.99).toFixed(1), "", ""],
-        ["p99 ratio, most/fewest registered", (p99 / percentile(runs[0]!.streamerUs, 0.99)).toFixed(2), "~1 (flat)", ""],
+        [
+          `streamer µs per frame, p99 (${head.registered} registered)`,
+          p99.toFixed(1),
+          `<= ${TARGET_US_PER_FRAME_P99}`,
+          met(p99 <= TARGET_US_PER_FRAME_P99),
+        ],
+        [
+          `µs per eviction (${evictions[evictions.length - 1]!.lostable} lost-able)`,
+          usPerEviction.toFixed(2),
+          `<= ${TARGET_US_PER_EVICTION}`,
+          met(usPerEviction <= TARGET_US_PER_EVICTION),
+        ],
+        [
+          `streamer's own work, µs per frame p99 (without createTexture)`,
+          percentile(head.ownUs, 0.99).toFixed(1),
+          "",
+          "",
+        ],
+        [
+          "p99 ratio, most/fewest registered",
+          (p99 / percentile(runs[0]!.streamerUs, 0.99)).toFixed(2),
+          "~1 (flat)",
+          "",
+        ],
       ],
     );
     const file = writeResults("streaming", {
@@ -292,7 +374,10 @@ export async function main(argv: readonly string[]): Promise<void> {
       streamer_own_us_per_frame_median: round(median(head.ownUs), 2),
       device: context.deviceName,
       targets: { streamer_us_per_frame_p99_max: TARGET_US_PER_FRAME_P99, us_per_eviction_max: TARGET_US_PER_EVICTION },
-      met: { streamer_us_per_frame_p99: p99 <= TARGET_US_PER_FRAME_P99, us_per_eviction: usPerEviction <= TARGET_US_PER_EVICTION },
+      met: {
+        streamer_us_per_frame_p99: p99 <= TARGET_US_PER_FRAME_P99,
+        us_per_eviction: usPerEviction <= TARGET_US_PER_EVICTION,
+      },
       by_registered: runs.map((r) => ({
         registered: r.registered,
         median_us: round(median(r.streamerUs)),
@@ -307,11 +392,17 @@ export async function main(argv: readonly string[]): Promise<void> {
         max_budget_used_bytes: r.maxBudgetUsed,
         samples_us: r.streamerUs.map((x) => round(x, 1)),
       })),
-      evictions: evictions.map((e) => ({ lostable: e.lostable, create_with_eviction_ns: round(e.evictNs, 1), create_room_made_ns: round(e.baselineNs, 1), us_per_eviction: round(perEviction(e), 3) })),
+      evictions: evictions.map((e) => ({
+        lostable: e.lostable,
+        create_with_eviction_ns: round(e.evictNs, 1),
+        create_room_made_ns: round(e.baselineNs, 1),
+        us_per_eviction: round(perEviction(e), 3),
+      })),
       workload: {
         frames: `${warmup} warm-up + ${frames} measured; window ${WINDOW} textures sweeping 2 per frame over the first ${SWEEP_SPAN}; request + update + show timed`,
         textures: "64/128/256 px RGBA8, full mip chains, loaders return cached pixels",
-        streamer: "budget 32 MiB: 3 blocks of 8 MiB for images, 4 MiB for mip tails (default tailSize 32); upload budget 1 MiB/frame, 2 frames in flight",
+        streamer:
+          "budget 32 MiB: 3 blocks of 8 MiB for images, 4 MiB for mip tails (default tailSize 32); upload budget 1 MiB/frame, 2 frames in flight",
         headline: "streamer_us_per_frame excludes the time inside FrameManager.uploadImage (the streamer's uploadUs)",
         evictions: `${evictionSteps} steps x 5 repetitions (median), 4 KiB buffers in a full pool; minus the same create after a destroy`,
       },

@@ -143,7 +143,14 @@ export interface RgbaTarget {
  * Draws `text` with its top-left corner at (x, y), each font pixel a `scale` x `scale` square of `color`
  * (r, g, b; alpha 255). Pixels outside the image are skipped.
  */
-export function drawText(target: RgbaTarget, x: number, y: number, text: string, color: readonly number[], scale = 1): void {
+export function drawText(
+  target: RgbaTarget,
+  x: number,
+  y: number,
+  text: string,
+  color: readonly number[],
+  scale = 1,
+): void {
   const { width, height, rgba } = target;
   for (let c = 0; c < text.length; c++) {
     const code = text.charCodeAt(c);

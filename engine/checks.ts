@@ -16,7 +16,13 @@
 import { describeValue } from "./errors.js";
 
 /** Throws `new Ctor("op: arg what, got value")`. */
-export function argumentError(op: string, arg: string, what: string, value: unknown, Ctor: typeof TypeError = TypeError): never {
+export function argumentError(
+  op: string,
+  arg: string,
+  what: string,
+  value: unknown,
+  Ctor: typeof TypeError = TypeError,
+): never {
   throw new Ctor(`${op}: ${arg} ${what}, got ${describeValue(value)}`);
 }
 
@@ -36,13 +42,19 @@ export function isOptionsObject(value: unknown): value is object {
 }
 
 /** Refuses anything but an options object (see {@link isOptionsObject}). @throws TypeError */
-export function checkOptionsObject(value: unknown, op: string, arg: string, what = "must be an object"): asserts value is object {
+export function checkOptionsObject(
+  value: unknown,
+  op: string,
+  arg: string,
+  what = "must be an object",
+): asserts value is object {
   if (!isOptionsObject(value)) argumentError(op, arg, what, value, TypeError);
 }
 
 /** Refuses anything but undefined or an options object. @throws TypeError */
 export function checkOptionalOptions(value: unknown, op: string, arg: string): asserts value is object | undefined {
-  if (value !== undefined && !isOptionsObject(value)) argumentError(op, arg, "must be an object or undefined", value, TypeError);
+  if (value !== undefined && !isOptionsObject(value))
+    argumentError(op, arg, "must be an object or undefined", value, TypeError);
 }
 
 /** Refuses anything but undefined or a boolean; returns the value or `fallback`. @throws TypeError */
@@ -69,7 +81,8 @@ export function isIntegerIn(value: unknown, min: number, max: number): value is 
  * @throws RangeError "op: arg must be an integer from min to max, got value".
  */
 export function checkInteger(value: unknown, min: number, max: number, op: string, arg: string, what?: string): number {
-  if (!isIntegerIn(value, min, max)) argumentError(op, arg, what ?? `must be an integer from ${min} to ${max}`, value, RangeError);
+  if (!isIntegerIn(value, min, max))
+    argumentError(op, arg, what ?? `must be an integer from ${min} to ${max}`, value, RangeError);
   return value;
 }
 
@@ -97,7 +110,8 @@ export function checkBytes(data: unknown, op: string, arg: string): Uint8Array {
     return new Uint8Array(data);
   }
   if (ArrayBuffer.isView(data)) {
-    if (isDetached(data.buffer)) argumentError(op, arg, "is a view of a detached ArrayBuffer (transferred away)", data, TypeError);
+    if (isDetached(data.buffer))
+      argumentError(op, arg, "is a view of a detached ArrayBuffer (transferred away)", data, TypeError);
     return data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   }
   argumentError(op, arg, "must be an ArrayBuffer or a typed array / DataView", data, TypeError);

@@ -163,8 +163,19 @@ export function describeCorrupted(a: CorruptedAllocation): string {
 }
 
 /** The CorruptionError the native side throws (handed over by engine/native.ts). */
-export function corruptionErrorFor(operation: string, message: string, allocations: CorruptedAllocation[]): CorruptionError {
-  const clean = allocations.map(({ name, size, offset, memoryType, kind, pool }) => ({ name, size, offset, memoryType, kind, pool }));
+export function corruptionErrorFor(
+  operation: string,
+  message: string,
+  allocations: CorruptedAllocation[],
+): CorruptionError {
+  const clean = allocations.map(({ name, size, offset, memoryType, kind, pool }) => ({
+    name,
+    size,
+    offset,
+    memoryType,
+    kind,
+    pool,
+  }));
   return new CorruptionError(operation, message, clean);
 }
 
@@ -232,7 +243,9 @@ export class AllocationLostError extends Error {
 
   constructor(label: string | undefined, lostInFrame: number, operation?: string) {
     const who = label === undefined ? "Allocation" : `Allocation '${label}'`;
-    super(`${who} is lost (its memory was given to another allocation in frame ${lostInFrame})${operation ? ` (in ${operation})` : ""}: recreate the resource`);
+    super(
+      `${who} is lost (its memory was given to another allocation in frame ${lostInFrame})${operation ? ` (in ${operation})` : ""}: recreate the resource`,
+    );
     this.name = "AllocationLostError";
     this.label = label;
     this.lostInFrame = lostInFrame;
@@ -255,7 +268,9 @@ export class VmaAssertionError extends Error {
   readonly messages: string[];
 
   constructor(operation: string, messages: string[]) {
-    super(`${operation}: ${messages.length > 0 ? messages.join("; ") : "VMA check failed"} (a vkmem bug: please report it)`);
+    super(
+      `${operation}: ${messages.length > 0 ? messages.join("; ") : "VMA check failed"} (a vkmem bug: please report it)`,
+    );
     this.name = "VmaAssertionError";
     this.operation = operation;
     this.messages = messages;

@@ -52,7 +52,12 @@ export {
   memoryHeapNames,
 } from "./memory/usage.js";
 export type { AllocationOptions, HostAccess, AllocationStrategy } from "./memory/usage.js";
-export { createVirtualBlock, VirtualBlock, VirtualAllocation, VirtualAllocationCreateFlags } from "./memory/virtual-block.js";
+export {
+  createVirtualBlock,
+  VirtualBlock,
+  VirtualAllocation,
+  VirtualAllocationCreateFlags,
+} from "./memory/virtual-block.js";
 export type {
   VirtualBlockAlgorithm,
   VirtualBlockOptions,
@@ -62,7 +67,13 @@ export type {
   VirtualBlockBasicStatistics,
   VirtualBlockStatistics,
 } from "./memory/virtual-block.js";
-export { parseStatsString, parseVirtualBlockStatsString, dumpKeyIndex, StatsDumpError, SUBALLOCATION_TYPES } from "./memory/dump.js";
+export {
+  parseStatsString,
+  parseVirtualBlockStatsString,
+  dumpKeyIndex,
+  StatsDumpError,
+  SUBALLOCATION_TYPES,
+} from "./memory/dump.js";
 export type {
   StatsDump,
   VirtualBlockDump,
@@ -80,7 +91,13 @@ export type {
 } from "./memory/dump.js";
 export { formatStatistics } from "./memory/statistics.js";
 export type { FormatStatisticsOptions } from "./memory/statistics.js";
-export { renderDumpPicture, writeDumpPicture, encodeDumpPicturePng, allocationColor, DUMP_COLORS } from "./memory/dump-picture.js";
+export {
+  renderDumpPicture,
+  writeDumpPicture,
+  encodeDumpPicturePng,
+  allocationColor,
+  DUMP_COLORS,
+} from "./memory/dump-picture.js";
 export type { DumpPicture, DumpPictureBar, DumpPictureOptions, Rgb } from "./memory/dump-picture.js";
 export { ReleaseQueue } from "./resources/release-queue.js";
 export type { ReleaseItem, ReleaseQueueStatistics } from "./resources/release-queue.js";
@@ -100,7 +117,15 @@ export { Texture } from "./resources/texture.js";
 export type { ImageRegion, TransferStatistics } from "./resources/transfers.js";
 export { UploadRing } from "./resources/upload-ring.js";
 export type { RingBlock, RingPolicy, UploadRingOptions, UploadRingStatistics } from "./resources/upload-ring.js";
-export { formatInfo, knownFormats, regionBytes, mipExtent, ASPECT_COLOR, ASPECT_DEPTH, ASPECT_STENCIL } from "./vulkan/formats.js";
+export {
+  formatInfo,
+  knownFormats,
+  regionBytes,
+  mipExtent,
+  ASPECT_COLOR,
+  ASPECT_DEPTH,
+  ASPECT_STENCIL,
+} from "./vulkan/formats.js";
 export type { FormatInfo } from "./vulkan/formats.js";
 export { createTextureStreamer, TextureStreamer, StreamedTexture } from "./resources/streaming/index.js";
 export type {
@@ -115,5 +140,24 @@ export type {
 // Traces: recording (createAllocator's `record` option writes one), reading and replaying them (engine/trace).
 export { TraceWriter, type TraceWriterOptions } from "./trace/writer.js";
 export { readTrace, type ReadTraceOptions, type Trace } from "./trace/reader.js";
-export { FIELDS, KIND_NAMES, RecordKind, TraceFormatError, TRACE_MAJOR, TRACE_MINOR, type FieldType, type FieldValue, type Fields, type RecordOf, type TraceRecord } from "./trace/format.js";
-export { replayTrace, type ReplayDifference, type ReplayFrame, type ReplayOptions, type ReplayProgress, type ReplayResult } from "./trace/replay.js";
+export {
+  FIELDS,
+  KIND_NAMES,
+  RecordKind,
+  TraceFormatError,
+  TRACE_MAJOR,
+  TRACE_MINOR,
+  type FieldType,
+  type FieldValue,
+  type Fields,
+  type RecordOf,
+  type TraceRecord,
+} from "./trace/format.js";
+export {
+  replayTrace,
+  type ReplayDifference,
+  type ReplayFrame,
+  type ReplayOptions,
+  type ReplayProgress,
+  type ReplayResult,
+} from "./trace/replay.js";

@@ -60,7 +60,12 @@ export function lifetimeName(kind: string, label: string | undefined | null): st
 }
 
 /** The error for a use of an object that is gone: its own destroy() (`cause` null) or an ancestor's. */
-export function destroyedError(kind: string, label: string | undefined, operation: string | undefined, cause: string | null): DestroyedResourceError {
+export function destroyedError(
+  kind: string,
+  label: string | undefined,
+  operation: string | undefined,
+  cause: string | null,
+): DestroyedResourceError {
   return new DestroyedResourceError(kind, label, operation, cause ?? undefined);
 }
 
@@ -127,7 +132,10 @@ export function reportCascade(who: string, report: CascadeReport): string[] {
   if (report.names.length === 0 && report.errors.length === 0) return report.names;
   const lines = report.names.map((n) => `  ${n}`);
   for (const e of report.errors) lines.push(`  error while destroying: ${e instanceof Error ? e.message : String(e)}`);
-  process.emitWarning(`${who} destroyed with ${report.names.length} live dependent(s); destroyed them first:\n${lines.join("\n")}`, "VkmemLeakWarning");
+  process.emitWarning(
+    `${who} destroyed with ${report.names.length} live dependent(s); destroyed them first:\n${lines.join("\n")}`,
+    "VkmemLeakWarning",
+  );
   return report.names;
 }
 

@@ -19,7 +19,13 @@
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { corruptionErrorFor, vkErrorFor, vmaAssertionErrorFor, type AllocationDescription, type VulkanUnavailableError } from "./errors.js";
+import {
+  corruptionErrorFor,
+  vkErrorFor,
+  vmaAssertionErrorFor,
+  type AllocationDescription,
+  type VulkanUnavailableError,
+} from "./errors.js";
 import { loaderMissingError } from "./vulkan/availability.js";
 import { packageRoot } from "./package-root.js";
 
@@ -309,14 +315,17 @@ export function addonPaths(root: string = packageRoot()): [normal: string, debug
   }
   const base = basename(normal);
   // node-gyp-build takes the first *.node of a folder; in a folder of both addons that must be the normal one.
-  if (base.includes("_debug")) throw new Error(`vkmem: the addon found is the debug build (${normal}); expected vkmem.node beside it`);
+  if (base.includes("_debug"))
+    throw new Error(`vkmem: the addon found is the debug build (${normal}); expected vkmem.node beside it`);
   const debug = process.env.VKMEM_DEBUG_ADDON ?? join(dirname(normal), base.replace(/^vkmem/, "vkmem_debug"));
   return [normal, debug];
 }
 
 function load(file: string): NativeAddon {
   if (!existsSync(file)) {
-    throw new Error(`vkmem: the native addon ${file} is missing; run 'npm run setup' (in the repository) or 'npm rebuild vkmem'`);
+    throw new Error(
+      `vkmem: the native addon ${file} is missing; run 'npm run setup' (in the repository) or 'npm rebuild vkmem'`,
+    );
   }
   const addon = createRequire(import.meta.url)(file) as NativeAddon;
   addon.setErrorFactory(vkErrorFor, corruptionErrorFor, vmaAssertionErrorFor);
@@ -381,10 +390,16 @@ let oracleAddon: NativeOracles | null = null;
 export function oracleNative(): NativeOracles {
   if (oracleAddon !== null) return oracleAddon;
   const normal = addonPaths()[0];
-  const candidates = [process.env.VKMEM_ORACLES_ADDON, join(dirname(normal), "vkmem_oracles.node"), join(packageRoot(), "build", "Release", "vkmem_oracles.node")];
+  const candidates = [
+    process.env.VKMEM_ORACLES_ADDON,
+    join(dirname(normal), "vkmem_oracles.node"),
+    join(packageRoot(), "build", "Release", "vkmem_oracles.node"),
+  ];
   const file = candidates.find((f): f is string => f !== undefined && existsSync(f));
   if (file === undefined) {
-    throw new Error(`vkmem: the test oracles addon (vkmem_oracles.node) is not built (looked at ${candidates.filter(Boolean).join(", ")}); run 'npm run setup' in the repository`);
+    throw new Error(
+      `vkmem: the test oracles addon (vkmem_oracles.node) is not built (looked at ${candidates.filter(Boolean).join(", ")}); run 'npm run setup' in the repository`,
+    );
   }
   const addon = load(file) as NativeOracles;
   if (!addon.version().oracles) throw new Error(`vkmem: ${file} was built without VKMEM_ORACLES`);

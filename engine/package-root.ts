@@ -18,9 +18,11 @@ export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const pkg = join(dir, "package.json");
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "vkmem") return (root = dir);
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "vkmem")
+      return (root = dir);
     const up = dirname(dir);
-    if (up === dir) throw new Error(`vkmem: cannot find the package root (package.json named "vkmem") above ${import.meta.url}`);
+    if (up === dir)
+      throw new Error(`vkmem: cannot find the package root (package.json named "vkmem") above ${import.meta.url}`);
     dir = up;
   }
 }

@@ -22,8 +22,10 @@ let compile: { status: number | null; out: string };
 beforeAll(() => {
   rmSync(DIR, { recursive: true, force: true });
   mkdirSync(DIR, { recursive: true });
-  if (!validationAvailable) console.log(`vkmem-test: ${process.platform}: no Vulkan validation layer here; README's blocks run without it`);
-  const asRun = (code: string) => (validationAvailable ? code : code.replaceAll("validation: true", "validation: false"));
+  if (!validationAvailable)
+    console.log(`vkmem-test: ${process.platform}: no Vulkan validation layer here; README's blocks run without it`);
+  const asRun = (code: string) =>
+    validationAvailable ? code : code.replaceAll("validation: true", "validation: false");
   blocks.forEach((code, i) => writeFileSync(join(DIR, `block-${i}.ts`), asRun(code)));
   writeFileSync(
     join(DIR, "tsconfig.json"),
@@ -52,7 +54,10 @@ test("every TypeScript block in README compiles (tsc, strict, importing 'vkmem' 
 
 test.each(blocks.map((_, i) => i))("README TypeScript block %i runs: exit 0, no stderr, no leak", (i) => {
   expect(compile.status).toBe(0);
-  const r = spawnSync(process.execPath, [join(process.cwd(), DIR, "out", `block-${i}.js`)], { cwd: runDir, encoding: "utf8" });
+  const r = spawnSync(process.execPath, [join(process.cwd(), DIR, "out", `block-${i}.js`)], {
+    cwd: runDir,
+    encoding: "utf8",
+  });
   expect(r.stderr).toBe("");
   expect(r.status).toBe(0);
   expect(r.stdout).toMatch(/^leaks: 0$/m); // each block reports what its allocator.destroy() found
@@ -60,6 +65,9 @@ test.each(blocks.map((_, i) => i))("README TypeScript block %i runs: exit 0, no 
 
 test("the smallest program prints its three frames and no leak", () => {
   const i = blocks.findIndex((b) => b.includes("createFrameManager") && b.includes("context.destroy()"));
-  const out = execFileSync(process.execPath, [join(process.cwd(), DIR, "out", `block-${i}.js`)], { cwd: runDir, encoding: "utf8" });
+  const out = execFileSync(process.execPath, [join(process.cwd(), DIR, "out", `block-${i}.js`)], {
+    cwd: runDir,
+    encoding: "utf8",
+  });
   expect(out).toBe("frame 0 submitted\nframe 1 submitted\nframe 2 submitted\nleaks: 0\n");
 });

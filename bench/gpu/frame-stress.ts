@@ -103,7 +103,8 @@ export async function runFrameStress(options: FrameStressOptions): Promise<Frame
   const random = mulberry(options.seed ?? 1);
   const int = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
   /** Log-uniform sizes: many small, a few large. */
-  const size = (lo: number, hi: number): number => Math.round(Math.exp(Math.log(lo) + random() * (Math.log(hi) - Math.log(lo))));
+  const size = (lo: number, hi: number): number =>
+    Math.round(Math.exp(Math.log(lo) + random() * (Math.log(hi) - Math.log(lo))));
   const fill = (data: Uint8Array): Uint8Array => {
     // Random words, then bytes: fast enough for tens of MiB per second.
     const words = new Uint32Array(data.buffer, data.byteOffset, data.byteLength >>> 2);
@@ -118,10 +119,14 @@ export async function runFrameStress(options: FrameStressOptions): Promise<Frame
   };
 
   const heaps = context.memoryProperties.heaps;
-  const deviceHeaps = heaps.map((h, i) => ((h.flags & MemoryHeapFlags.DEVICE_LOCAL) !== 0 ? i : -1)).filter((i) => i >= 0);
+  const deviceHeaps = heaps
+    .map((h, i) => ((h.flags & MemoryHeapFlags.DEVICE_LOCAL) !== 0 ? i : -1))
+    .filter((i) => i >= 0);
   const allocator = createAllocator(context, {
     label: "frame stress",
-    heapSizeLimits: heaps.map((h) => ((h.flags & MemoryHeapFlags.DEVICE_LOCAL) !== 0 ? Math.min(heapLimit, h.size) : null)),
+    heapSizeLimits: heaps.map((h) =>
+      (h.flags & MemoryHeapFlags.DEVICE_LOCAL) !== 0 ? Math.min(heapLimit, h.size) : null,
+    ),
   });
   const manager = createFrameManager(context, allocator, {
     label: "stress",
@@ -176,7 +181,12 @@ export async function runFrameStress(options: FrameStressOptions): Promise<Frame
     const bytes = size(256, 4 * MiB);
     let buffer: Buffer;
     try {
-      buffer = manager.createBuffer({ label: `buffer ${frame}.${report.buffersCreated}`, size: bytes, usage: 0x20 /* STORAGE */ | 0x80 /* VERTEX */, memory });
+      buffer = manager.createBuffer({
+        label: `buffer ${frame}.${report.buffersCreated}`,
+        size: bytes,
+        usage: 0x20 /* STORAGE */ | 0x80 /* VERTEX */,
+        memory,
+      });
     } catch (error) {
       if (error instanceof OutOfDeviceMemoryError) {
         report.refusedOutOfMemory++;
@@ -202,7 +212,14 @@ export async function runFrameStress(options: FrameStressOptions): Promise<Frame
     const mipLevels = int(1, maxMips);
     let texture: Texture;
     try {
-      texture = manager.createTexture({ label: `texture ${frame}.${report.texturesCreated}`, width, height, format, mipLevels, memory });
+      texture = manager.createTexture({
+        label: `texture ${frame}.${report.texturesCreated}`,
+        width,
+        height,
+        format,
+        mipLevels,
+        memory,
+      });
     } catch (error) {
       if (error instanceof OutOfDeviceMemoryError) {
         report.refusedOutOfMemory++;
@@ -228,7 +245,10 @@ export async function runFrameStress(options: FrameStressOptions): Promise<Frame
     const label = item.resource.label;
     let read: Promise<Uint8Array>;
     try {
-      read = item.kind === "buffer" ? manager.download(item.resource as Buffer) : manager.downloadImage(item.resource as Texture);
+      read =
+        item.kind === "buffer"
+          ? manager.download(item.resource as Buffer)
+          : manager.downloadImage(item.resource as Texture);
     } catch (error) {
       // The readback buffer shares the limited heap on devices with one heap (lavapipe): a refusal is the limit holding.
       if (error instanceof OutOfDeviceMemoryError) {
@@ -255,22 +275,39 @@ export async function runFrameStress(options: FrameStressOptions): Promise<Frame
       manager.beginFrame();
       await null; // let the readbacks that beginFrame resolved run their checks before the counts are compared
       // The model after retirement: queued destructions of completed serials have run.
-      for (let i = pendingDestroys.length - 1; i >= 0; i--) if (pendingDestroys[i]! <= manager.completedSerial) pendingDestroys.splice(i, 1);
+      for (let i = pendingDestroys.length - 1; i >= 0; i--)
+        if (pendingDestroys[i]! <= manager.completedSerial) pendingDestroys.splice(i, 1);
       const stats = manager.statistics;
-      if (stats.deferredPending !== pendingDestroys.length) fail(`frame ${frame}: manager has ${stats.deferredPending} destructions queued, the model ${pendingDestroys.length}`);
-      if (stats.resourcesDestroyed !== report.destroyed) fail(`frame ${frame}: manager counts ${stats.resourcesDestroyed} destroyed, the model ${report.destroyed}`);
-      if (stats.resourcesCreated !== report.buffersCreated + report.texturesCreated) fail(`frame ${frame}: manager counts ${stats.resourcesCreated} created, the model ${report.buffersCreated + report.texturesCreated}`);
+      if (stats.deferredPending !== pendingDestroys.length)
+        fail(
+          `frame ${frame}: manager has ${stats.deferredPending} destructions queued, the model ${pendingDestroys.length}`,
+        );
+      if (stats.resourcesDestroyed !== report.destroyed)
+        fail(`frame ${frame}: manager counts ${stats.resourcesDestroyed} destroyed, the model ${report.destroyed}`);
+      if (stats.resourcesCreated !== report.buffersCreated + report.texturesCreated)
+        fail(
+          `frame ${frame}: manager counts ${stats.resourcesCreated} created, the model ${report.buffersCreated + report.texturesCreated}`,
+        );
       if (stats.transfers.uploads !== report.uploads || stats.transfers.uploadedBytes !== report.uploadedBytes) {
-        fail(`frame ${frame}: manager counts ${stats.transfers.uploads} uploads / ${stats.transfers.uploadedBytes} bytes, the model ${report.uploads} / ${report.uploadedBytes}`);
+        fail(
+          `frame ${frame}: manager counts ${stats.transfers.uploads} uploads / ${stats.transfers.uploadedBytes} bytes, the model ${report.uploads} / ${report.uploadedBytes}`,
+        );
       }
-      const expectedAllocations = live.length + pendingDestroys.length + stats.stagingRing.blocks + stats.transientRing.blocks + unresolvedReads;
-      if (allocator.allocationCount !== expectedAllocations) fail(`frame ${frame}: allocator has ${allocator.allocationCount} allocations, the model ${expectedAllocations}`);
+      const expectedAllocations =
+        live.length + pendingDestroys.length + stats.stagingRing.blocks + stats.transientRing.blocks + unresolvedReads;
+      if (allocator.allocationCount !== expectedAllocations)
+        fail(
+          `frame ${frame}: allocator has ${allocator.allocationCount} allocations, the model ${expectedAllocations}`,
+        );
       const totals = allocator.calculateStatistics();
       let deviceBytes = 0;
       for (const h of deviceHeaps) deviceBytes += totals.memoryHeap[h]!.blockBytes;
       report.maxDeviceLocalBytes = Math.max(report.maxDeviceLocalBytes, deviceBytes);
       for (const h of deviceHeaps) {
-        if (totals.memoryHeap[h]!.blockBytes > Math.min(heapLimit, heaps[h]!.size)) fail(`frame ${frame}: heap ${h} holds ${totals.memoryHeap[h]!.blockBytes} bytes, above the limit ${heapLimit}`);
+        if (totals.memoryHeap[h]!.blockBytes > Math.min(heapLimit, heaps[h]!.size))
+          fail(
+            `frame ${frame}: heap ${h} holds ${totals.memoryHeap[h]!.blockBytes} bytes, above the limit ${heapLimit}`,
+          );
       }
 
       // Destroy: a few at random, more when above the target.
@@ -306,7 +343,6 @@ export async function runFrameStress(options: FrameStressOptions): Promise<Frame
       }
       manager.endFrame();
     }
-
   } catch (error) {
     // Leave nothing alive on the device for the caller's context, then report.
     for (const item of live) item.resource.destroy();

@@ -120,17 +120,45 @@ export async function runStreamingStress(options: StreamingStressOptions): Promi
   const random = mulberry(options.seed ?? 0xc0ffee);
   const int = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
   const report: StreamingStressReport = {
-    frames: frameCount, textures: textureCount, budgetBytes: budget, maxPoolBytes: 0, maxResidentBytes: 0, uploads: 0, uploadedBytes: 0,
-    tailBudgetBytes: 0, maxTailPoolBytes: 0, tailsEvicted: 0, tailFallbacks: 0, placeholderShows: 0, placeholdersAfterTailLost: 0, tailReads: 0,
-    evictions: 0, lostChecked: 0, reads: 0, readFailures: 0, longestWait: 0, loadErrors: 0, leaks: 0, seconds: 0, failures: [],
+    frames: frameCount,
+    textures: textureCount,
+    budgetBytes: budget,
+    maxPoolBytes: 0,
+    maxResidentBytes: 0,
+    uploads: 0,
+    uploadedBytes: 0,
+    tailBudgetBytes: 0,
+    maxTailPoolBytes: 0,
+    tailsEvicted: 0,
+    tailFallbacks: 0,
+    placeholderShows: 0,
+    placeholdersAfterTailLost: 0,
+    tailReads: 0,
+    evictions: 0,
+    lostChecked: 0,
+    reads: 0,
+    readFailures: 0,
+    longestWait: 0,
+    loadErrors: 0,
+    leaks: 0,
+    seconds: 0,
+    failures: [],
   };
   const fail = (message: string): void => {
     if (report.failures.length < 50) report.failures.push(message);
   };
 
   const allocator = createAllocator(options.context, { label: "streaming stress", frameInUseCount: 1 });
-  const frames = createFrameManager(options.context, allocator, { label: "streaming stress frames", framesInFlight: 2 });
-  const streamer = createTextureStreamer(frames, { label: "stress", budgetBytes: budget, blockSize: Math.min(budget, MiB), uploadBudgetBytes: uploadBudget });
+  const frames = createFrameManager(options.context, allocator, {
+    label: "streaming stress frames",
+    framesInFlight: 2,
+  });
+  const streamer = createTextureStreamer(frames, {
+    label: "stress",
+    budgetBytes: budget,
+    blockSize: Math.min(budget, MiB),
+    uploadBudgetBytes: uploadBudget,
+  });
   const fic = streamer.frameInUseCount;
   report.tailBudgetBytes = streamer.tailBudgetBytes;
   const tailPool = streamer.tailPool;
@@ -150,7 +178,8 @@ export async function runStreamingStress(options: StreamingStressOptions): Promi
         height: size,
         format: VK_FORMAT_R8G8B8A8_UNORM,
         priority: id % 5 === 0 ? 1 : 0,
-        load: (first, count) => (asyncLoad ? Promise.resolve(mipRange(id, size, size, first, count)) : mipRange(id, size, size, first, count)),
+        load: (first, count) =>
+          asyncLoad ? Promise.resolve(mipRange(id, size, size, first, count)) : mipRange(id, size, size, first, count),
       });
       let bytes = 0;
       for (let m = 0; m < texture.mipLevels; m++) bytes += (size >> m) ** 2 * 4;
@@ -200,11 +229,19 @@ export async function runStreamingStress(options: StreamingStressOptions): Promi
       report.maxPoolBytes = Math.max(report.maxPoolBytes, poolBytes);
       report.maxTailPoolBytes = Math.max(report.maxTailPoolBytes, tailBytes);
       report.maxResidentBytes = Math.max(report.maxResidentBytes, stats.residentBytes);
-      if (poolBytes > budget || stats.residentBytes + stats.tailBytes > budget) fail(`frame ${frame}: pools ${poolBytes} / resident ${stats.residentBytes} + tails ${stats.tailBytes} bytes, above the budget of ${budget}`);
+      if (poolBytes > budget || stats.residentBytes + stats.tailBytes > budget)
+        fail(
+          `frame ${frame}: pools ${poolBytes} / resident ${stats.residentBytes} + tails ${stats.tailBytes} bytes, above the budget of ${budget}`,
+        );
       if (mainBytes > streamer.budgetBytes - streamer.tailBudgetBytes || tailBytes > streamer.tailBudgetBytes) {
-        fail(`frame ${frame}: pool ${mainBytes} / tail pool ${tailBytes} bytes, above their shares (${streamer.budgetBytes - streamer.tailBudgetBytes} / ${streamer.tailBudgetBytes})`);
+        fail(
+          `frame ${frame}: pool ${mainBytes} / tail pool ${tailBytes} bytes, above their shares (${streamer.budgetBytes - streamer.tailBudgetBytes} / ${streamer.tailBudgetBytes})`,
+        );
       }
-      if (stats.budgetUsedBytes !== poolBytes || stats.tailPoolBytes !== tailBytes) fail(`frame ${frame}: statistics say ${stats.budgetUsedBytes} / ${stats.tailPoolBytes} pool bytes, the pools ${poolBytes} / ${tailBytes}`);
+      if (stats.budgetUsedBytes !== poolBytes || stats.tailPoolBytes !== tailBytes)
+        fail(
+          `frame ${frame}: statistics say ${stats.budgetUsedBytes} / ${stats.tailPoolBytes} pool bytes, the pools ${poolBytes} / ${tailBytes}`,
+        );
 
       let readThisFrame = false;
       let tailReadThisFrame = false;
@@ -222,8 +259,12 @@ export async function runStreamingStress(options: StreamingStressOptions): Promi
           if (v.entry.tailSeen) report.placeholdersAfterTailLost++;
         } else {
           const isTail = s.texture === t.tailTexture;
-          if (s.lastMip !== t.mipLevels - 1 || s.firstMip < 0 || (isTail && s.firstMip < t.tailFirstMip)) fail(`frame ${frame}: ${t.label} shows mips ${s.firstMip} to ${s.lastMip}`);
-          if (tailResident && s.firstMip > t.tailFirstMip) fail(`frame ${frame}: ${t.label} shows mips from ${s.firstMip}, coarser than its resident tail (${t.tailFirstMip})`);
+          if (s.lastMip !== t.mipLevels - 1 || s.firstMip < 0 || (isTail && s.firstMip < t.tailFirstMip))
+            fail(`frame ${frame}: ${t.label} shows mips ${s.firstMip} to ${s.lastMip}`);
+          if (tailResident && s.firstMip > t.tailFirstMip)
+            fail(
+              `frame ${frame}: ${t.label} shows mips from ${s.firstMip}, coarser than its resident tail (${t.tailFirstMip})`,
+            );
           if (isTail) {
             if (v.entry.largeShown !== null && v.entry.largeShown.lost) report.tailFallbacks++;
             v.entry.largeShown = null;
@@ -231,7 +272,11 @@ export async function runStreamingStress(options: StreamingStressOptions): Promi
               // The tail's pixels, on the GPU: one of its mips, in turn.
               const mip = t.tailFirstMip + (frame % (t.mipLevels - t.tailFirstMip));
               const promise = frames.downloadImage(s.texture, { mipLevel: mip - t.tailFirstMip });
-              reads.push({ promise, expected: checksum(mipPixels(v.entry.id, v.entry.size, v.entry.size, mip)), what: `${t.label} tail mip ${mip} in frame ${frame}` });
+              reads.push({
+                promise,
+                expected: checksum(mipPixels(v.entry.id, v.entry.size, v.entry.size, mip)),
+                what: `${t.label} tail mip ${mip} in frame ${frame}`,
+              });
               report.tailReads++;
               tailReadThisFrame = true;
             }
@@ -244,14 +289,19 @@ export async function runStreamingStress(options: StreamingStressOptions): Promi
             const mip = frame % 91 === 0 ? s.firstMip : t.mipLevels - 1;
             const levelOffset = t.mipLevels - s.texture.mipLevels; // the image's level 0 is the description's mip levelOffset
             const promise = frames.downloadImage(s.texture, { mipLevel: mip - levelOffset });
-            reads.push({ promise, expected: checksum(mipPixels(v.entry.id, v.entry.size, v.entry.size, mip)), what: `${t.label} mip ${mip} in frame ${frame}` });
+            reads.push({
+              promise,
+              expected: checksum(mipPixels(v.entry.id, v.entry.size, v.entry.size, mip)),
+              what: `${t.label} mip ${mip} in frame ${frame}`,
+            });
             readThisFrame = true;
           }
         }
         if (t.firstResidentMip > v.mip || t.firstResidentMip < 0) {
           const wait = frame - v.since;
           report.longestWait = Math.max(report.longestWait, wait);
-          if (wait > bound) fail(`frame ${frame}: ${t.label} (mip ${v.mip}) not resident after ${wait} frames (bound ${bound})`);
+          if (wait > bound)
+            fail(`frame ${frame}: ${t.label} (mip ${v.mip}) not resident after ${wait} frames (bound ${bound})`);
         }
       }
       frames.endFrame();
@@ -260,9 +310,11 @@ export async function runStreamingStress(options: StreamingStressOptions): Promi
       // frameInUseCount, when that showing's submission had completed.
       for (const [allocation, last] of shown) {
         if (allocation.lost) {
-          if (!(last.frame + fic < allocation.lostInFrame)) fail(`an image shown in frame ${last.frame} was lost in frame ${allocation.lostInFrame}`);
+          if (!(last.frame + fic < allocation.lostInFrame))
+            fail(`an image shown in frame ${last.frame} was lost in frame ${allocation.lostInFrame}`);
           const completed = completedAt.get(allocation.lostInFrame);
-          if (completed === undefined || last.serial > completed) fail(`an image shown in submission ${last.serial} was lost when only ${completed} had completed`);
+          if (completed === undefined || last.serial > completed)
+            fail(`an image shown in submission ${last.serial} was lost when only ${completed} had completed`);
           shown.delete(allocation);
           report.lostChecked++;
         } else if (allocation.destroyed) {
@@ -290,8 +342,10 @@ export async function runStreamingStress(options: StreamingStressOptions): Promi
   report.uploads = totals.uploads;
   report.uploadedBytes = totals.uploadedBytes;
   report.loadErrors = totals.loadErrors;
-  if (totals.evicted !== report.evictions) fail(`the streamer counted ${totals.evicted} evictions, the frames ${report.evictions}`);
-  if (totals.tailsEvicted !== report.tailsEvicted) fail(`the streamer counted ${totals.tailsEvicted} tail evictions, the frames ${report.tailsEvicted}`);
+  if (totals.evicted !== report.evictions)
+    fail(`the streamer counted ${totals.evicted} evictions, the frames ${report.evictions}`);
+  if (totals.tailsEvicted !== report.tailsEvicted)
+    fail(`the streamer counted ${totals.tailsEvicted} tail evictions, the frames ${report.tailsEvicted}`);
   streamer.destroy();
   frames.destroy();
   closeRun(allocator, report, fail, started);
@@ -300,7 +354,12 @@ export async function runStreamingStress(options: StreamingStressOptions): Promi
 
 // As a program (the GPU machine): node dist/bench/gpu/streaming-stress.js [frames] [budget MiB]
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [frames, budgetMiB] = programNumbers("streaming-stress", process.argv.slice(2), ["frames", "budget MiB"], [6000, 4]);
+  const [frames, budgetMiB] = programNumbers(
+    "streaming-stress",
+    process.argv.slice(2),
+    ["frames", "budget MiB"],
+    [6000, 4],
+  );
   const budgetBytes = budgetMiB! * MiB;
   await runStressProgram("vkmem streaming stress", (context) => runStreamingStress({ context, frames, budgetBytes }));
 }

@@ -32,10 +32,18 @@ export interface ParsedCommandLine {
  * Parses `argv` against `options` (long names without the dashes); at most `maxPositionals` positional arguments.
  * @throws UsageError for an unknown option, a missing value, a value given to a flag, or a stray argument.
  */
-export function parseCommandLine(argv: readonly string[], options: Readonly<Record<string, OptionSpec>>, maxPositionals = 0): ParsedCommandLine {
+export function parseCommandLine(
+  argv: readonly string[],
+  options: Readonly<Record<string, OptionSpec>>,
+  maxPositionals = 0,
+): ParsedCommandLine {
   const config: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {};
   for (const [name, spec] of Object.entries(options)) {
-    config[name] = { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.multiple ? { multiple: true } : {}) };
+    config[name] = {
+      type: spec.type,
+      ...(spec.short ? { short: spec.short } : {}),
+      ...(spec.multiple ? { multiple: true } : {}),
+    };
   }
   let parsed;
   try {
@@ -50,9 +58,18 @@ export function parseCommandLine(argv: readonly string[], options: Readonly<Reco
 }
 
 /** parseArgs' error as one line: which option, what was wrong. */
-function explain(e: Error & { code?: string }, argv: readonly string[], options: Readonly<Record<string, OptionSpec>>): string {
+function explain(
+  e: Error & { code?: string },
+  argv: readonly string[],
+  options: Readonly<Record<string, OptionSpec>>,
+): string {
   const named = /'(-{1,2}[\w-]+)/.exec(e.message)?.[1];
-  const long = named === undefined ? undefined : named.startsWith("--") ? named.slice(2) : Object.entries(options).find(([, s]) => `-${s.short}` === named)?.[0];
+  const long =
+    named === undefined
+      ? undefined
+      : named.startsWith("--")
+        ? named.slice(2)
+        : Object.entries(options).find(([, s]) => `-${s.short}` === named)?.[0];
   const spec = long === undefined ? undefined : options[long];
   switch (e.code) {
     case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
@@ -72,8 +89,20 @@ function explain(e: Error & { code?: string }, argv: readonly string[], options:
  * @throws UsageError naming the option and the bad value.
  */
 export function wholeNumber(name: string, text: unknown, fallback: number, min?: number, max?: number): number;
-export function wholeNumber(name: string, text: unknown, fallback: undefined, min?: number, max?: number): number | undefined;
-export function wholeNumber(name: string, text: unknown, fallback: number | undefined, min = 1, max = 1e9): number | undefined {
+export function wholeNumber(
+  name: string,
+  text: unknown,
+  fallback: undefined,
+  min?: number,
+  max?: number,
+): number | undefined;
+export function wholeNumber(
+  name: string,
+  text: unknown,
+  fallback: number | undefined,
+  min = 1,
+  max = 1e9,
+): number | undefined {
   if (text === undefined) return fallback;
   const n = Number(text);
   if (typeof text !== "string" || !/^\d+$/.test(text) || n < min || n > max) {
@@ -86,7 +115,13 @@ export function wholeNumber(name: string, text: unknown, fallback: number | unde
  * A finite number option value no smaller than `min`, or `fallback` when the option was not given.
  * @throws UsageError naming the option and the bad value.
  */
-export function decimalNumber(name: string, text: unknown, fallback: number | undefined, what = "a number", min = -Infinity): number | undefined {
+export function decimalNumber(
+  name: string,
+  text: unknown,
+  fallback: number | undefined,
+  what = "a number",
+  min = -Infinity,
+): number | undefined {
   if (text === undefined) return fallback;
   const n = Number(text);
   if (typeof text !== "string" || text.trim() === "" || !Number.isFinite(n) || n < min) {
@@ -95,7 +130,17 @@ export function decimalNumber(name: string, text: unknown, fallback: number | un
   return n;
 }
 
-const UNIT: Readonly<Record<string, number>> = { "": 1, k: 2 ** 10, kib: 2 ** 10, m: 2 ** 20, mib: 2 ** 20, g: 2 ** 30, gib: 2 ** 30, t: 2 ** 40, tib: 2 ** 40 };
+const UNIT: Readonly<Record<string, number>> = {
+  "": 1,
+  k: 2 ** 10,
+  kib: 2 ** 10,
+  m: 2 ** 20,
+  mib: 2 ** 20,
+  g: 2 ** 30,
+  gib: 2 ** 30,
+  t: 2 ** 40,
+  tib: 2 ** 40,
+};
 
 /**
  * A byte count option value: a whole number with an optional binary unit (K/KiB, M/MiB, G/GiB, T/TiB, any case),
@@ -108,7 +153,9 @@ export function byteCount(name: string, text: unknown): number | undefined {
   const unit = m === null ? undefined : UNIT[m[2]!.toLowerCase()];
   const n = m === null || unit === undefined ? NaN : Number(m[1]) * unit;
   if (!(Number.isSafeInteger(n) && n > 0)) {
-    throw new UsageError(`--${name} needs a positive number of bytes, optionally with K, M, G or T (binary units), got ${String(text)}`);
+    throw new UsageError(
+      `--${name} needs a positive number of bytes, optionally with K, M, G or T (binary units), got ${String(text)}`,
+    );
   }
   return n;
 }

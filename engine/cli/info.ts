@@ -68,13 +68,29 @@ export function demonstrationWorkload(allocator: Allocator): Array<() => void> {
     usage: MemoryUsage.GpuOnly,
     dedicated: true,
   });
-  image("cube texture", 128, 128, vk.VK_FORMAT_R8G8B8A8_UNORM, vk.VK_IMAGE_USAGE_SAMPLED_BIT | vk.VK_IMAGE_USAGE_TRANSFER_DST_BIT, 8);
+  image(
+    "cube texture",
+    128,
+    128,
+    vk.VK_FORMAT_R8G8B8A8_UNORM,
+    vk.VK_IMAGE_USAGE_SAMPLED_BIT | vk.VK_IMAGE_USAGE_TRANSFER_DST_BIT,
+    8,
+  );
   image("depth", 800, 600, vk.VK_FORMAT_D32_SFLOAT, vk.VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT);
-  image("colour target", 800, 600, vk.VK_FORMAT_R8G8B8A8_UNORM, vk.VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT);
-  const raw = allocator.allocateMemory({ size: 64 * 1024, alignment: 256, memoryTypeBits: 0xffffffff }, {
-    usage: MemoryUsage.GpuOnly,
-    name: "raw memory",
-  });
+  image(
+    "colour target",
+    800,
+    600,
+    vk.VK_FORMAT_R8G8B8A8_UNORM,
+    vk.VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT,
+  );
+  const raw = allocator.allocateMemory(
+    { size: 64 * 1024, alignment: 256, memoryTypeBits: 0xffffffff },
+    {
+      usage: MemoryUsage.GpuOnly,
+      name: "raw memory",
+    },
+  );
   frees.push(() => allocator.freeMemory(raw));
   return frees;
 }
@@ -94,7 +110,6 @@ function allocatorFlagNames(flags: number): string[] {
   return ALLOCATOR_FLAG_NAMES.filter(([bit]) => (flags & bit) !== 0).map(([, name]) => name);
 }
 
-
 /** `vkmem info`. Returns the exit code. */
 export function info(options: InfoOptions = {}): number {
   const print = options.print ?? ((l: string) => console.log(l));
@@ -104,15 +119,23 @@ export function info(options: InfoOptions = {}): number {
     allocator = createAllocator(context, { label: "vkmem info" });
     if (!options.json) {
       print(`Device: ${context.deviceName} (${context.deviceType}), Vulkan ${vulkanVersionString(context.apiVersion)}`);
-      const extensions = [...context.enabledDeviceExtensions].filter((e) => /memory|dedicated|bind_memory|address|maintenance4/.test(e));
-      print(`Device extensions for VMA: ${extensions.join(", ") || "(none beyond core Vulkan)"}; VMA allocator flags: ${allocatorFlagNames(allocator.flags).join("|") || "none"}`);
-      print(`nonCoherentAtomSize ${allocator.nonCoherentAtomSize}, bufferImageGranularity ${allocator.bufferImageGranularity}`);
+      const extensions = [...context.enabledDeviceExtensions].filter((e) =>
+        /memory|dedicated|bind_memory|address|maintenance4/.test(e),
+      );
+      print(
+        `Device extensions for VMA: ${extensions.join(", ") || "(none beyond core Vulkan)"}; VMA allocator flags: ${allocatorFlagNames(allocator.flags).join("|") || "none"}`,
+      );
+      print(
+        `nonCoherentAtomSize ${allocator.nonCoherentAtomSize}, bufferImageGranularity ${allocator.bufferImageGranularity}`,
+      );
       print("");
     }
     const frees = demonstrationWorkload(allocator);
     const stats = allocator.calculateStatistics();
     if (!options.json) {
-      print(`Demonstration workload: ${stats.total.allocationCount} allocations (buffers, images, raw memory of the usual kinds); the allocator now:`);
+      print(
+        `Demonstration workload: ${stats.total.allocationCount} allocations (buffers, images, raw memory of the usual kinds); the allocator now:`,
+      );
       print(formatStatistics(allocator, { allMemoryTypes: true }));
       print("");
     }

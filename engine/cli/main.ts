@@ -53,7 +53,8 @@ export const INSTALLED_SAMPLE_OUT = path.join("vkmem-out", "vma-sample.png");
 
 const COMMANDS: Record<string, Command> = {
   info: {
-    summary: "the device's memory heaps and types, budgets, and the allocator's statistics and JSON dump after a demonstration workload",
+    summary:
+      "the device's memory heaps and types, budgets, and the allocator's statistics and JSON dump after a demonstration workload",
     usage: `usage: vkmem info [--json] [--no-dump] [--validation] [--dump-json FILE]
 
   --json             print only VMA's JSON dump
@@ -70,7 +71,8 @@ const COMMANDS: Record<string, Command> = {
   --width N          picture width in pixels, 64 to 16384 (default 1200)`,
   },
   replay: {
-    summary: "replays a recorded trace on this device: calls per second, peak memory, failures; what-if runs side by side",
+    summary:
+      "replays a recorded trace on this device: calls per second, peak memory, failures; what-if runs side by side",
     usage: `usage: vkmem replay TRACE [--algorithm A] [--block-size BYTES] [--heap-limit BYTES] [--budget BYTES] [--validation]
 
   TRACE               a trace recorded with { record: { file } } (createAllocator, createFrameManager)
@@ -91,7 +93,8 @@ With a what-if option the trace is replayed twice, as recorded and changed, and 
   -o, --output FILE  the HTML file to write (self-contained: open it in any browser, offline)`,
   },
   start: {
-    summary: "VMA's sample, the spinning cube: in a window when DISPLAY is set, else headless into a PNG ('vkmem start --help')",
+    summary:
+      "VMA's sample, the spinning cube: in a window when DISPLAY is set, else headless into a PNG ('vkmem start --help')",
     usage: "", // the sample's own (samples/vma-sample/main.ts)
   },
   help: { summary: "this text, or a command's ('vkmem help info')", usage: "usage: vkmem help [COMMAND]" },

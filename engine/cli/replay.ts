@@ -38,7 +38,9 @@ export function replay(options: ReplayCommandOptions): number {
   const out = options.progress ?? process.stderr;
   const trace = readTrace(readFileSync(options.input), { partial: true });
   if (trace.truncated !== null) {
-    print(`vkmem replay: the trace is cut at byte ${trace.truncated.offset} (expected ${trace.truncated.expected}): replaying the ${trace.records.length} records before it`);
+    print(
+      `vkmem replay: the trace is cut at byte ${trace.truncated.offset} (expected ${trace.truncated.expected}): replaying the ${trace.records.length} records before it`,
+    );
   }
   const whatIf: ReplayOptions = {};
   if (options.algorithm !== undefined) whatIf.algorithm = options.algorithm;
@@ -49,7 +51,9 @@ export function replay(options: ReplayCommandOptions): number {
   try {
     const session = trace.records[0];
     const device = session !== undefined && "device" in session ? session.device : "";
-    print(`vkmem replay: ${trace.records.length} records${device ? ` recorded on ${device}` : ""}, replayed on ${context.deviceName}`);
+    print(
+      `vkmem replay: ${trace.records.length} records${device ? ` recorded on ${device}` : ""}, replayed on ${context.deviceName}`,
+    );
     const recorded = replayTrace(context, trace, { onProgress: progressPrinter("as recorded", out) });
     const runs: [string, ReplayResult][] = [["as recorded", recorded]];
     if (Object.keys(whatIf).length > 0) {
@@ -72,7 +76,10 @@ function describeWhatIf(o: ReplayOptions): string {
   return parts.join(", ");
 }
 
-function progressPrinter(label: string, out: { write(text: string): void; isTTY?: boolean }): (p: ReplayProgress) => void {
+function progressPrinter(
+  label: string,
+  out: { write(text: string): void; isTTY?: boolean },
+): (p: ReplayProgress) => void {
   let lastPlain = -Infinity;
   return (p) => {
     const done = p.records === p.recordsTotal;
@@ -98,7 +105,8 @@ export function report(runs: readonly [string, ReplayResult][], heapCount: numbe
   row("calls", (r) => String(r.calls));
   row("calls per second", (r) => Math.round(r.callsPerSecond).toLocaleString("en-US"));
   row("frames", (r) => String(r.frames.length));
-  for (let h = 0; h < heapCount; h++) row(`peak memory, heap ${h}`, (r) => formatBytes(r.peakBlockBytesPerHeap[h] ?? 0));
+  for (let h = 0; h < heapCount; h++)
+    row(`peak memory, heap ${h}`, (r) => formatBytes(r.peakBlockBytesPerHeap[h] ?? 0));
   row("peak blocks", (r) => String(Math.max(0, ...r.frames.map((f) => f.blocks))));
   row("worst fragmentation (largest free / free)", (r) => {
     const worst = Math.min(1, ...r.frames.map((f) => f.largestFreeOverTotalFree));
@@ -118,14 +126,22 @@ export function report(runs: readonly [string, ReplayResult][], heapCount: numbe
   lines.push(
     ...table([
       ["kind", "calls", "total ms", "µs per call"],
-      ...kinds.map(([kind, k]): [string, ...string[]] => [kind, String(k.count), k.totalMs.toFixed(1), ((k.totalMs * 1000) / Math.max(k.count, 1)).toFixed(2)]),
+      ...kinds.map(([kind, k]): [string, ...string[]] => [
+        kind,
+        String(k.count),
+        k.totalMs.toFixed(1),
+        ((k.totalMs * 1000) / Math.max(k.count, 1)).toFixed(2),
+      ]),
     ]),
   );
   for (const [label, r] of runs) {
-    for (const f of r.failures.slice(0, 10)) lines.push(`failure (${label}): '${f.name}' at byte ${f.fileOffset}: ${f.error}`);
+    for (const f of r.failures.slice(0, 10))
+      lines.push(`failure (${label}): '${f.name}' at byte ${f.fileOffset}: ${f.error}`);
     if (r.failures.length > 10) lines.push(`failure (${label}): ... and ${r.failures.length - 10} more`);
     for (const d of r.differences.slice(0, 5)) {
-      lines.push(`difference (${label}): '${d.name}' was type ${d.recorded.memoryType} @${d.recorded.offset}, now type ${d.replayed.memoryType} @${d.replayed.offset}`);
+      lines.push(
+        `difference (${label}): '${d.name}' was type ${d.recorded.memoryType} @${d.recorded.offset}, now type ${d.replayed.memoryType} @${d.replayed.offset}`,
+      );
     }
   }
   return lines;
@@ -133,5 +149,10 @@ export function report(runs: readonly [string, ReplayResult][], heapCount: numbe
 
 function table(rows: readonly (readonly string[])[]): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ").trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+      .join("  ")
+      .trimEnd(),
+  );
 }

@@ -36,7 +36,10 @@ export function report(options: ReportOptions): number {
   let model;
   if (bytes.subarray(0, TRACE_MAGIC.length).toString("latin1") === TRACE_MAGIC) {
     const trace = readTrace(bytes, { partial: true });
-    if (trace.truncated) print(`vkmem report: the trace is cut short at byte ${trace.truncated.offset}; showing the ${trace.records.length} records before it`);
+    if (trace.truncated)
+      print(
+        `vkmem report: the trace is cut short at byte ${trace.truncated.offset}; showing the ${trace.records.length} records before it`,
+      );
     model = modelFromTrace(trace);
   } else {
     const text = bytes.toString("utf8");
@@ -45,7 +48,10 @@ export function report(options: ReportOptions): number {
   }
   const html = renderReportHtml(model, { sourceName: path.basename(options.input) });
   writeFileSync(options.output, html);
-  const what = model.source === "trace" ? `${model.frames.length} frames, ${model.leaks?.length ?? 0} leaks` : "a dump, no timeline";
+  const what =
+    model.source === "trace"
+      ? `${model.frames.length} frames, ${model.leaks?.length ?? 0} leaks`
+      : "a dump, no timeline";
   print(`vkmem report: wrote ${options.output} (${formatBytes(Buffer.byteLength(html))}; ${what})`);
   return 0;
 }

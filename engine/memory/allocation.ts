@@ -21,7 +21,13 @@
  * `allocation.pool: Pool | null`.
  * @module
  */
-import { AllocationLostError, DestroyedResourceError, describeValue, vkErrorFor, InvalidStateError } from "../errors.js";
+import {
+  AllocationLostError,
+  DestroyedResourceError,
+  describeValue,
+  vkErrorFor,
+  InvalidStateError,
+} from "../errors.js";
 import { scratch, scratchU32, Slot } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
 import { rawHandle, wrapHandle, type HandleKey, type NvkHandle } from "../vulkan/handles.js";
@@ -226,9 +232,15 @@ export class Allocation {
   _live(operation: string): number {
     const h = this._handle;
     if (h === 0 || this.allocator._handle === 0 || (this.pool !== null && !this.pool._alive)) {
-      if (this._lostFrame >= 0 && !this.destroyed) throw new AllocationLostError(this.label, this._lostFrame, operation);
+      if (this._lostFrame >= 0 && !this.destroyed)
+        throw new AllocationLostError(this.label, this._lostFrame, operation);
       // Freed with its pool or allocator (engine/lifetime.ts): the message names the parent that went away.
-      const parent = this.allocator._handle === 0 ? this.allocator._destroyCause : this.pool !== null && !this.pool._alive ? this.pool._goneCause : undefined;
+      const parent =
+        this.allocator._handle === 0
+          ? this.allocator._destroyCause
+          : this.pool !== null && !this.pool._alive
+            ? this.pool._goneCause
+            : undefined;
       throw new DestroyedResourceError("Allocation", this.label, operation, parent);
     }
     return h;
@@ -306,7 +318,10 @@ export class Allocation {
 
   set userData(value: unknown) {
     const h = this._live("userData");
-    this.allocator._native.setAllocationUserData(h, Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : 0);
+    this.allocator._native.setAllocationUserData(
+      h,
+      Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : 0,
+    );
     this._userData = value;
   }
 
@@ -345,7 +360,9 @@ export class Allocation {
   map(): ArrayBuffer {
     const h = this._live("map");
     if (this._canBecomeLost) {
-      throw new TypeError(`Allocation${this._name === null ? "" : ` '${this._name}'`}.map(): an allocation that can become lost cannot be mapped (its memory may be freed at any allocation)`);
+      throw new TypeError(
+        `Allocation${this._name === null ? "" : ` '${this._name}'`}.map(): an allocation that can become lost cannot be mapped (its memory may be freed at any allocation)`,
+      );
     }
     // VMA's preconditions on vmaMapMemory (it asserts on both): host access declared, and at most 255 maps at once.
     if (!this._mappingAllowed) {
@@ -388,7 +405,11 @@ export class Allocation {
   unmap(): void {
     const h = this._live("unmap");
     if (this._mapCount === 0) {
-      throw new InvalidStateError(`Allocation${this._name === null ? "" : ` '${this._name}'`}`, "unmap()", "it is not mapped (map count 0)");
+      throw new InvalidStateError(
+        `Allocation${this._name === null ? "" : ` '${this._name}'`}`,
+        "unmap()",
+        "it is not mapped (map count 0)",
+      );
     }
     if (this._mapCount === 1 && !this._persistent && this._view !== null) {
       this.allocator._native.detach(this._view);
@@ -420,7 +441,9 @@ export class Allocation {
     const h = this._live(op);
     const total = this._size;
     if (!(typeof offset === "number" && Number.isSafeInteger(offset) && offset >= 0 && offset <= total)) {
-      throw new RangeError(`Allocation.${op}: offset must be an integer in [0, ${total}], got ${describeValue(offset)}`);
+      throw new RangeError(
+        `Allocation.${op}: offset must be an integer in [0, ${total}], got ${describeValue(offset)}`,
+      );
     }
     const length = size === undefined ? total - offset : size;
     if (!(typeof length === "number" && Number.isSafeInteger(length) && length >= 0 && offset + length <= total)) {
@@ -430,7 +453,9 @@ export class Allocation {
     }
     const range = this.atomRange(offset, length);
     if (length === 0) return { ...range, size: 0, performed: false };
-    const r = flush ? this.allocator._native.flush(h, offset, length) : this.allocator._native.invalidate(h, offset, length);
+    const r = flush
+      ? this.allocator._native.flush(h, offset, length)
+      : this.allocator._native.invalidate(h, offset, length);
     if (r < 0) throw vkErrorFor(r, flush ? "vmaFlushAllocation" : "vmaInvalidateAllocation", this.label);
     return range;
   }

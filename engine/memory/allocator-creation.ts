@@ -13,7 +13,12 @@ import { describeValue } from "../errors.js";
 import { debugNative, native, type NativeAddon } from "../native.js";
 import { rawHandle, type NvkHandle } from "../vulkan/handles.js";
 import { DeviceFlagPolicy } from "../vulkan/flag-bits.js";
-import { MAX_VMA_API_VERSION, checkAllocatorOptions, type AllocatorDevice, type AllocatorOptions } from "./allocator-options.js";
+import {
+  MAX_VMA_API_VERSION,
+  checkAllocatorOptions,
+  type AllocatorDevice,
+  type AllocatorOptions,
+} from "./allocator-options.js";
 import { settingsOf, type DebugSettings } from "./corruption.js";
 import { ResourceDescriptions } from "./resource-descriptions.js";
 import type { MemoryHeap, MemoryType } from "./types.js";
@@ -58,7 +63,15 @@ export function openAllocator(source: AllocatorDevice, options: AllocatorOptions
   const instance = rawHandle(source.instance as NvkHandle);
   const physicalDevice = rawHandle(source.physicalDevice as NvkHandle);
   const device = rawHandle(source.device as NvkHandle);
-  const handle = addon.createAllocator(instance, physicalDevice, device, vmaApiVersion, flags, limits, checked.blockSize);
+  const handle = addon.createAllocator(
+    instance,
+    physicalDevice,
+    device,
+    vmaApiVersion,
+    flags,
+    limits,
+    checked.blockSize,
+  );
   const props = addon.getMemoryProperties(handle);
   if (limits !== undefined && limits.length !== props.heaps.length) {
     // native checked this already; keep the TS state consistent all the same

@@ -116,7 +116,11 @@ function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeo
 }
 
 /** The VMA allocator flags that fit what the device enabled. */
-function allocatorFlagsFor(ext: ReadonlySet<string>, features: NonNullable<AllocatorDevice["features"]>, apiVersion: number): number {
+function allocatorFlagsFor(
+  ext: ReadonlySet<string>,
+  features: NonNullable<AllocatorDevice["features"]>,
+  apiVersion: number,
+): number {
   let flags = 0;
   if (apiVersion < VK_API_1_1) {
     if (ext.has("VK_KHR_dedicated_allocation") && ext.has("VK_KHR_get_memory_requirements2")) {
@@ -157,51 +161,87 @@ export interface CheckedAllocatorOptions {
  */
 export function checkAllocatorOptions(source: AllocatorDevice, options: AllocatorOptions): CheckedAllocatorOptions {
   const op = "createAllocator";
-  if (source === null || typeof source !== "object") fail(op, "device", "must be a Context or { instance, physicalDevice, device, vulkanApiVersion }", source, TypeError);
+  if (source === null || typeof source !== "object")
+    fail(
+      op,
+      "device",
+      "must be a Context or { instance, physicalDevice, device, vulkanApiVersion }",
+      source,
+      TypeError,
+    );
   if (!isOptionsObject(options)) fail(op, "options", "must be an object", options, TypeError);
-  if (!isNvkHandle(source.instance, "VkInstance")) fail(op, "device.instance", "must be an nvk VkInstance", source.instance, TypeError);
-  if (!isNvkHandle(source.physicalDevice, "VkPhysicalDevice")) fail(op, "device.physicalDevice", "must be an nvk VkPhysicalDevice", source.physicalDevice, TypeError);
-  if (!isNvkHandle(source.device, "VkDevice")) fail(op, "device.device", "must be an nvk VkDevice", source.device, TypeError);
-  const apiVersion = source.vulkanApiVersion ?? source.apiVersion ?? (1 << 22);
+  if (!isNvkHandle(source.instance, "VkInstance"))
+    fail(op, "device.instance", "must be an nvk VkInstance", source.instance, TypeError);
+  if (!isNvkHandle(source.physicalDevice, "VkPhysicalDevice"))
+    fail(op, "device.physicalDevice", "must be an nvk VkPhysicalDevice", source.physicalDevice, TypeError);
+  if (!isNvkHandle(source.device, "VkDevice"))
+    fail(op, "device.device", "must be an nvk VkDevice", source.device, TypeError);
+  const apiVersion = source.vulkanApiVersion ?? source.apiVersion ?? 1 << 22;
   if (!isUint32(apiVersion) || apiVersion < 1 << 22) {
-    fail(op, source.vulkanApiVersion !== undefined ? "device.vulkanApiVersion" : "device.apiVersion", "must be a VK_MAKE_API_VERSION value >= 1.0", apiVersion);
+    fail(
+      op,
+      source.vulkanApiVersion !== undefined ? "device.vulkanApiVersion" : "device.apiVersion",
+      "must be a VK_MAKE_API_VERSION value >= 1.0",
+      apiVersion,
+    );
   }
   // Read once (an iterable may be a one-shot generator): an array, a Set (a Context's) or another iterable of
   // names; a string is iterable too, but by characters.
   const given = source.enabledDeviceExtensions;
-  if (given !== undefined && !(isOptionsObject(given) && typeof (given as Iterable<string>)[Symbol.iterator] === "function")) {
-    fail(op, "device.enabledDeviceExtensions", "must be an iterable (array, Set) of extension name strings", given, TypeError);
+  if (
+    given !== undefined &&
+    !(isOptionsObject(given) && typeof (given as Iterable<string>)[Symbol.iterator] === "function")
+  ) {
+    fail(
+      op,
+      "device.enabledDeviceExtensions",
+      "must be an iterable (array, Set) of extension name strings",
+      given,
+      TypeError,
+    );
   }
   const extensions = new Set(given ?? []);
-  for (const e of extensions) if (typeof e !== "string") fail(op, "device.enabledDeviceExtensions", "must hold extension name strings only", e, TypeError);
+  for (const e of extensions)
+    if (typeof e !== "string")
+      fail(op, "device.enabledDeviceExtensions", "must hold extension name strings only", e, TypeError);
   const features = source.features ?? {};
   if (!isOptionsObject(features)) fail(op, "device.features", "must be an object of booleans", features, TypeError);
   for (const [name, on] of Object.entries(features)) {
-    if (on !== undefined && typeof on !== "boolean") fail(op, `device.features.${name}`, "must be a boolean", on, TypeError);
+    if (on !== undefined && typeof on !== "boolean")
+      fail(op, `device.features.${name}`, "must be a boolean", on, TypeError);
   }
   optionalBoolean(options.captureStacks, false, op, "options.captureStacks");
   const extra = options.flags ?? 0;
-  if (!isUint32(extra) || (extra & ~0x3ff) !== 0) fail(op, "options.flags", "must be VmaAllocatorCreateFlags bits", extra);
+  if (!isUint32(extra) || (extra & ~0x3ff) !== 0)
+    fail(op, "options.flags", "must be VmaAllocatorCreateFlags bits", extra);
   // VMA asserts on KHR_EXTERNAL_MEMORY_WIN32 where its Win32 support is compiled out (every other platform).
-  if ((extra & 0x200) !== 0 && process.platform !== "win32") fail(op, "options.flags", "has KHR_EXTERNAL_MEMORY_WIN32 (0x200), which exists only on Windows", extra);
+  if ((extra & 0x200) !== 0 && process.platform !== "win32")
+    fail(op, "options.flags", "has KHR_EXTERNAL_MEMORY_WIN32 (0x200), which exists only on Windows", extra);
   const blockSize = options.preferredLargeHeapBlockSize ?? 0;
-  if (!(blockSize === 0 || isPositiveInt(blockSize))) fail(op, "options.preferredLargeHeapBlockSize", "must be a positive integer", blockSize);
-  if (options.onLeaks !== undefined && typeof options.onLeaks !== "function") fail(op, "options.onLeaks", "must be a function", options.onLeaks, TypeError);
-  if (options.label !== undefined && typeof options.label !== "string") fail(op, "options.label", "must be a string", options.label, TypeError);
+  if (!(blockSize === 0 || isPositiveInt(blockSize)))
+    fail(op, "options.preferredLargeHeapBlockSize", "must be a positive integer", blockSize);
+  if (options.onLeaks !== undefined && typeof options.onLeaks !== "function")
+    fail(op, "options.onLeaks", "must be a function", options.onLeaks, TypeError);
+  if (options.label !== undefined && typeof options.label !== "string")
+    fail(op, "options.label", "must be a string", options.label, TypeError);
   if (options.record !== undefined) {
-    if (!isOptionsObject(options.record)) fail(op, "options.record", "must be { file: string }", options.record, TypeError);
+    if (!isOptionsObject(options.record))
+      fail(op, "options.record", "must be { file: string }", options.record, TypeError);
     const file = (options.record as { file?: unknown }).file;
-    if (typeof file !== "string" || file.length === 0) fail(op, "options.record.file", "must be a non-empty path string", file, TypeError);
+    if (typeof file !== "string" || file.length === 0)
+      fail(op, "options.record.file", "must be a non-empty path string", file, TypeError);
   }
   const wanted = parseDebugOptions(options.debug, op);
   const frameInUseCount = checkFrameInUseCount(options.frameInUseCount ?? 1, `${op}: options.frameInUseCount`);
 
   let limits: number[] | undefined;
   if (options.heapSizeLimits !== undefined) {
-    if (!Array.isArray(options.heapSizeLimits)) fail(op, "options.heapSizeLimits", "must be an array with one entry per heap", options.heapSizeLimits, TypeError);
+    if (!Array.isArray(options.heapSizeLimits))
+      fail(op, "options.heapSizeLimits", "must be an array with one entry per heap", options.heapSizeLimits, TypeError);
     limits = options.heapSizeLimits.map((v, i) => {
       if (v === null || v === undefined) return 0;
-      if (!(v === 0 || isPositiveInt(v))) fail(op, `options.heapSizeLimits[${i}]`, "must be a positive integer number of bytes or null", v);
+      if (!(v === 0 || isPositiveInt(v)))
+        fail(op, `options.heapSizeLimits[${i}]`, "must be a positive integer number of bytes or null", v);
       return v;
     });
   }

@@ -35,7 +35,14 @@ import { LostAllocations, type AllocatorLostStatistics } from "./lost-allocation
 import type { NativeAddon, NativeLeak } from "../native.js";
 import { rawHandle, type NvkHandle } from "../vulkan/handles.js";
 import { Allocation } from "./allocation.js";
-import { Dependents, HandleWatch, cascadeReport, creationStack, dependentsOfDevice, lifetimeName } from "../lifetime.js";
+import {
+  Dependents,
+  HandleWatch,
+  cascadeReport,
+  creationStack,
+  dependentsOfDevice,
+  lifetimeName,
+} from "../lifetime.js";
 import { reportCascade, unwatch, watch } from "../lifetime.js";
 import { encodeAllocationOptions, type AllocationOptions } from "./usage.js";
 import { Pool, releasePools, resolvePoolTarget, type PoolOptions, type PoolTarget } from "./pool.js";
@@ -60,7 +67,17 @@ import { packageVersion } from "../package-root.js";
 
 export type { AllocatorDevice, AllocatorOptions } from "./allocator-options.js";
 export type { CreatedBuffer, CreatedImage } from "./pool-backend.js";
-export type { BufferInfo, DetailedStatistics, HeapBudget, ImageInfo, LeakReport, MemoryHeap, MemoryRequirements, MemoryType, TotalStatistics } from "./types.js";
+export type {
+  BufferInfo,
+  DetailedStatistics,
+  HeapBudget,
+  ImageInfo,
+  LeakReport,
+  MemoryHeap,
+  MemoryRequirements,
+  MemoryType,
+  TotalStatistics,
+} from "./types.js";
 
 // The upward links of the classes below (allocation.ts and pool.ts import nothing above them).
 declare module "./allocation.js" {
@@ -177,7 +194,8 @@ export class Allocator {
     this.frameInUseCount = opened.frameInUseCount;
     this.lost = new LostAllocations(this.frameInUseCount, this.memoryTypes, source.device, {
       free: (allocation) => this._freeAllocation(allocation),
-      memoryTypeFor: (kind, info, options) => this.typeQuery.forInfo(kind, info, options, "makeRoom", "info", "options"),
+      memoryTypeFor: (kind, info, options) =>
+        this.typeQuery.forInfo(kind, info, options, "makeRoom", "info", "options"),
     });
     const { stacks, leakWatch, lost } = this;
     this._vma = new VmaMemory(this, { stacks, leakWatch, lost, descriptions: this.descriptions });
@@ -258,7 +276,8 @@ export class Allocator {
     this.descriptions.encodeBuffer(bufferInfo, "createBuffer", "bufferInfo");
     if ((bufferInfo.usage & 0x20000) !== 0 && (this.flags & ALLOCATOR_FLAGS.BUFFER_DEVICE_ADDRESS) === 0) {
       // VMA asserts on SHADER_DEVICE_ADDRESS unless the allocator was made with BUFFER_DEVICE_ADDRESS.
-      const why = "has SHADER_DEVICE_ADDRESS (0x20000), but the allocator was created without the bufferDeviceAddress feature";
+      const why =
+        "has SHADER_DEVICE_ADDRESS (0x20000), but the allocator was created without the bufferDeviceAddress feature";
       fail("createBuffer", "bufferInfo.usage", why, bufferInfo.usage);
     }
     const vmaFlags = encodeAllocationOptions(allocationOptions, "createBuffer", "allocationOptions", this);
@@ -388,7 +407,8 @@ export class Allocator {
    */
   setCurrentFrameIndex(frameIndex: number): void {
     const h = this._live("setCurrentFrameIndex");
-    if (!isUint32(frameIndex)) fail("setCurrentFrameIndex", "frameIndex", "must be an integer in [0, 2^32)", frameIndex);
+    if (!isUint32(frameIndex))
+      fail("setCurrentFrameIndex", "frameIndex", "must be an integer in [0, 2^32)", frameIndex);
     this._native.setCurrentFrameIndex(h, frameIndex);
     this.lost.frameIndex = frameIndex;
     this._recording?.writer.frameBegin(frameIndex);
@@ -407,7 +427,8 @@ export class Allocator {
    * @throws TypeError when it is not this allocator's; DestroyedResourceError once freed or released.
    */
   touch(allocation: Allocation): boolean {
-    if (!(allocation instanceof Allocation) || allocation.allocator !== this) this._checkAllocation(allocation, "touch");
+    if (!(allocation instanceof Allocation) || allocation.allocator !== this)
+      this._checkAllocation(allocation, "touch");
     return this.lost.touch(allocation);
   }
 
@@ -430,7 +451,8 @@ export class Allocator {
     const op = "makePoolAllocationsLost";
     this._live(op);
     if (!(pool instanceof Pool)) fail(op, "pool", "must be a Pool", pool, TypeError);
-    if (pool.allocator !== this) fail(op, "pool", "belongs to another allocator", pool.label ?? "(unnamed pool)", TypeError);
+    if (pool.allocator !== this)
+      fail(op, "pool", "belongs to another allocator", pool.label ?? "(unnamed pool)", TypeError);
     pool._live(op);
     const domain = pool._lostDomain;
     return domain === null ? 0 : this.lost.makeAllLost(domain);
@@ -520,7 +542,10 @@ export class Allocator {
     const memoryTypeIndex = resolvePoolTarget(target, this.memoryTypes.length, op, (kind, info, allocation, arg) =>
       this.typeQuery.forInfo(kind, info, allocation, op, arg, "target.allocation"),
     );
-    const pool = options?.algorithm === "buddy" ? new BuddyPool(this, memoryTypeIndex, options, op) : new Pool(this, memoryTypeIndex, options, op);
+    const pool =
+      options?.algorithm === "buddy"
+        ? new BuddyPool(this, memoryTypeIndex, options, op)
+        : new Pool(this, memoryTypeIndex, options, op);
     this.pools.add(pool);
     this._recording?.poolCreated(pool);
     return pool;
@@ -557,7 +582,13 @@ export class Allocator {
    */
   checkCorruption(memoryTypeBits: number = 0xffffffff): CorruptionReport {
     const h = this._live("checkCorruption");
-    return checkAllocatorCorruption(this._native, h, this.debug, memoryTypeBits, this.memoryTypes.map((t) => t.propertyFlags));
+    return checkAllocatorCorruption(
+      this._native,
+      h,
+      this.debug,
+      memoryTypeBits,
+      this.memoryTypes.map((t) => t.propertyFlags),
+    );
   }
 
   /**

@@ -125,7 +125,16 @@ export class BuddyAllocation extends Allocation {
   override get info(): AllocationInfo {
     this._live("info");
     const b = this._block;
-    return new AllocationInfo(this.memoryType, this._offset, this.size, b.memoryLo, b.memoryHi, this.bView, this.bName, this.bUserData);
+    return new AllocationInfo(
+      this.memoryType,
+      this._offset,
+      this.size,
+      b.memoryLo,
+      b.memoryHi,
+      this.bView,
+      this.bName,
+      this.bUserData,
+    );
   }
 
   override get memoryType(): number {
@@ -161,8 +170,10 @@ export class BuddyAllocation extends Allocation {
 
   override set name(value: string | null) {
     this._live("name");
-    if (value !== null && typeof value !== "string") throw new TypeError(`Allocation.name must be a string or null, got ${describeValue(value)}`);
-    if (value !== null && value.includes("\0")) throw new RangeError(`Allocation.name must not contain NUL characters, got ${describeValue(value)}`);
+    if (value !== null && typeof value !== "string")
+      throw new TypeError(`Allocation.name must be a string or null, got ${describeValue(value)}`);
+    if (value !== null && value.includes("\0"))
+      throw new RangeError(`Allocation.name must not contain NUL characters, got ${describeValue(value)}`);
     this.bName = value;
   }
 
@@ -212,7 +223,11 @@ export class BuddyAllocation extends Allocation {
   override unmap(): void {
     this._live("unmap");
     if (this.bMapCount === 0) {
-      throw new InvalidStateError(`Allocation${this.bName === null ? "" : ` '${this.bName}'`}`, "unmap()", "it is not mapped (map count 0)");
+      throw new InvalidStateError(
+        `Allocation${this.bName === null ? "" : ` '${this.bName}'`}`,
+        "unmap()",
+        "it is not mapped (map count 0)",
+      );
     }
     this.bMapCount--;
     if (this.bMapCount === 0 && !this.bPersistent) this.dropView();
@@ -231,11 +246,15 @@ export class BuddyAllocation extends Allocation {
     this._live(op);
     const total = this._byteSize();
     if (!(typeof offset === "number" && Number.isSafeInteger(offset) && offset >= 0 && offset <= total)) {
-      throw new RangeError(`Allocation.${op}: offset must be an integer in [0, ${total}], got ${describeValue(offset)}`);
+      throw new RangeError(
+        `Allocation.${op}: offset must be an integer in [0, ${total}], got ${describeValue(offset)}`,
+      );
     }
     const length = size === undefined ? total - offset : size;
     if (!(typeof length === "number" && Number.isSafeInteger(length) && length >= 0 && offset + length <= total)) {
-      throw new RangeError(`Allocation.${op}: size must be an integer with offset + size <= ${total} (offset ${offset}), got ${describeValue(size)}`);
+      throw new RangeError(
+        `Allocation.${op}: size must be an integer with offset + size <= ${total} (offset ${offset}), got ${describeValue(size)}`,
+      );
     }
     // The block is a dedicated allocation at offset 0: its ranges are VkDeviceMemory ranges.
     const memory = this._block.memory;

@@ -288,7 +288,12 @@ export class BuddyAllocator implements OffsetAllocator {
     // Small on purpose, so that it inlines into its callers: the handle (a double above 2^31) then never has
     // to be boxed to be passed on; release() gets the node, a small integer.
     const node = handle & 0xffffff;
-    if (node >= this.count || this.type[node] !== TYPE_ALLOCATION || this.gen[node] * HANDLE_INDEX_LIMIT + node !== handle) return false;
+    if (
+      node >= this.count ||
+      this.type[node] !== TYPE_ALLOCATION ||
+      this.gen[node] * HANDLE_INDEX_LIMIT + node !== handle
+    )
+      return false;
     this.release(node);
     return true;
   }
@@ -351,7 +356,8 @@ export class BuddyAllocator implements OffsetAllocator {
     let ranges = this.freeNodeCount;
     if (this.maskLo !== 0 || this.maskHi !== 0) {
       // The shallowest non-empty level has the largest free nodes, the deepest the smallest.
-      const shallow = this.maskLo !== 0 ? 31 - Math.clz32(this.maskLo & -this.maskLo) : 63 - Math.clz32(this.maskHi & -this.maskHi);
+      const shallow =
+        this.maskLo !== 0 ? 31 - Math.clz32(this.maskLo & -this.maskLo) : 63 - Math.clz32(this.maskHi & -this.maskHi);
       const deep = this.maskHi !== 0 ? 63 - Math.clz32(this.maskHi) : 31 - Math.clz32(this.maskLo);
       rangeMax = this.levelSize[shallow];
       rangeMin = this.levelSize[deep];
@@ -403,7 +409,9 @@ export class BuddyAllocator implements OffsetAllocator {
 
   liveAllocations(): OffsetLeak[] {
     const out: OffsetLeak[] = [];
-    this.forEachAllocation((node) => out.push({ offset: this.offsetOf(node), size: this.requested[node], userData: this.userData[node] }));
+    this.forEachAllocation((node) =>
+      out.push({ offset: this.offsetOf(node), size: this.requested[node], userData: this.userData[node] }),
+    );
     return out;
   }
 

@@ -65,7 +65,14 @@
  * @module
  */
 import { check, describeValue, vkErrorFor } from "../errors.js";
-import { scratch, scratchU64, Slot, type NativeDetailedStatistics, type NativeLeak, type NativeStatistics } from "../native.js";
+import {
+  scratch,
+  scratchU64,
+  Slot,
+  type NativeDetailedStatistics,
+  type NativeLeak,
+  type NativeStatistics,
+} from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
 import { rawHandle, wrapHandle, type NvkHandle } from "../vulkan/handles.js";
 import type { BufferInfo, ImageInfo, LeakReport, MemoryRequirements } from "./types.js";
@@ -98,7 +105,9 @@ function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeo
   throw new Ctor(`${op}: ${arg} ${what}, got ${describeValue(value)}`);
 }
 function isPowerOfTwo(v: unknown): v is number {
-  return typeof v === "number" && Number.isSafeInteger(v) && v >= 1 && v <= MAX_BLOCK_SIZE && Number.isInteger(Math.log2(v));
+  return (
+    typeof v === "number" && Number.isSafeInteger(v) && v >= 1 && v <= MAX_BLOCK_SIZE && Number.isInteger(Math.log2(v))
+  );
 }
 /** The smallest power of two >= v (v >= 1, a safe integer). */
 function nextPowerOfTwo(v: number): number {
@@ -132,7 +141,8 @@ export class BuddyPool extends Pool {
     super(allocator, memoryTypeIndex, options, op, true);
     const { blockSize } = this;
     try {
-      if (!isPowerOfTwo(blockSize)) fail(op, "options.blockSize", "must be a power of two for a buddy pool", options.blockSize);
+      if (!isPowerOfTwo(blockSize))
+        fail(op, "options.blockSize", "must be a power of two for a buddy pool", options.blockSize);
       const ignore = options.ignoreBufferImageGranularity === true;
       const given = options.minNodeSize ?? Math.min(DEFAULT_MIN_NODE_SIZE, blockSize);
       if (!isPowerOfTwo(given)) fail(op, "options.minNodeSize", "must be a power of two", options.minNodeSize);
@@ -255,7 +265,15 @@ export class BuddyPool extends Pool {
     const leaks: NativeLeak[] = [];
     const poolName = this.bLabel ?? "";
     for (const a of this.live) {
-      leaks.push({ handle: 0, name: a.label ?? null, size: a._byteSize(), offset: a._offset, memoryType: this.memoryTypeIndex, kind: a.kind, pool: poolName });
+      leaks.push({
+        handle: 0,
+        name: a.label ?? null,
+        size: a._byteSize(),
+        offset: a._offset,
+        memoryType: this.memoryTypeIndex,
+        kind: a.kind,
+        pool: poolName,
+      });
       this.destroyCreatedResource(a);
       a._release();
     }
@@ -289,9 +307,16 @@ export class BuddyPool extends Pool {
     let buddy: VirtualBlock;
     try {
       if (memory.offset !== 0 || memory.memoryType !== this.memoryTypeIndex) {
-        throw new Error(`${op}: a buddy pool block must be its own VkDeviceMemory at offset 0 in memory type ${this.memoryTypeIndex}`);
+        throw new Error(
+          `${op}: a buddy pool block must be its own VkDeviceMemory at offset 0 in memory type ${this.memoryTypeIndex}`,
+        );
       }
-      buddy = createVirtualBlock({ size: this.blockSize, algorithm: "buddy", minNodeSize: this.minNodeSize, label: this.bLabel });
+      buddy = createVirtualBlock({
+        size: this.blockSize,
+        algorithm: "buddy",
+        minNodeSize: this.minNodeSize,
+        label: this.bLabel,
+      });
     } catch (e) {
       this.allocator.freeMemory(memory);
       throw e;
@@ -329,7 +354,12 @@ export class BuddyPool extends Pool {
     }
     const t = this.memoryTypeIndex;
     if (((memoryTypeBits >>> t) & 1) === 0) {
-      fail(op, "allocationOptions.pool", `is in memory type ${t}, which the ${kind === "memory" ? "requirements" : kind} do${kind === "memory" ? "" : "es"} not accept (memoryTypeBits 0x${(memoryTypeBits >>> 0).toString(16)})`, this.bLabel ?? "(unnamed pool)");
+      fail(
+        op,
+        "allocationOptions.pool",
+        `is in memory type ${t}, which the ${kind === "memory" ? "requirements" : kind} do${kind === "memory" ? "" : "es"} not accept (memoryTypeBits 0x${(memoryTypeBits >>> 0).toString(16)})`,
+        this.bLabel ?? "(unnamed pool)",
+      );
     }
     const typeBits = options?.memoryTypeBits ?? 0;
     if (typeBits !== 0 && ((typeBits >>> t) & 1) === 0) {
@@ -338,13 +368,24 @@ export class BuddyPool extends Pool {
     const required = options?.requiredFlags ?? 0;
     const props = this.allocator.memoryTypes[t].propertyFlags;
     if ((required & props) !== required) {
-      fail(op, "allocationOptions.requiredFlags", `are not all in the pool's memory type ${t} (flags 0x${props.toString(16)})`, required);
+      fail(
+        op,
+        "allocationOptions.requiredFlags",
+        `are not all in the pool's memory type ${t} (flags 0x${props.toString(16)})`,
+        required,
+      );
     }
-    if ((flags & AllocationCreateFlags.DONT_BIND) !== 0) fail(op, "allocationOptions.flags", "has DONT_BIND, which a buddy pool does not offer", flags);
+    if ((flags & AllocationCreateFlags.DONT_BIND) !== 0)
+      fail(op, "allocationOptions.flags", "has DONT_BIND, which a buddy pool does not offer", flags);
     const align = Math.max(alignment, this.minAllocationAlignment, 1);
     const nodeSize = Math.max(nextPowerOfTwo(size), align, this.minNodeSize);
     if (nodeSize > this.blockSize) {
-      throw vkErrorFor(-2, op, name ?? undefined, `${size} bytes (alignment ${align}) need a ${nodeSize}-byte node, larger than the buddy pool's blockSize ${this.blockSize}`);
+      throw vkErrorFor(
+        -2,
+        op,
+        name ?? undefined,
+        `${size} bytes (alignment ${align}) need a ${nodeSize}-byte node, larger than the buddy pool's blockSize ${this.blockSize}`,
+      );
     }
     let block: BuddyBlock | null = null;
     let offset = -1;
@@ -357,10 +398,20 @@ export class BuddyPool extends Pool {
     }
     if (block === null) {
       if ((flags & AllocationCreateFlags.NEVER_ALLOCATE) !== 0) {
-        throw vkErrorFor(-2, op, name ?? undefined, `no free ${nodeSize}-byte node in the buddy pool's ${this._blocks.length} block(s), and neverAllocate`);
+        throw vkErrorFor(
+          -2,
+          op,
+          name ?? undefined,
+          `no free ${nodeSize}-byte node in the buddy pool's ${this._blocks.length} block(s), and neverAllocate`,
+        );
       }
       if (this._blocks.length >= this.maxBlockCount) {
-        throw vkErrorFor(-2, op, name ?? undefined, `no free ${nodeSize}-byte node in the buddy pool's blocks, and maxBlockCount (${this.maxBlockCount}) is reached`);
+        throw vkErrorFor(
+          -2,
+          op,
+          name ?? undefined,
+          `no free ${nodeSize}-byte node in the buddy pool's blocks, and maxBlockCount (${this.maxBlockCount}) is reached`,
+        );
       }
       block = this.addBlock(op, (flags & AllocationCreateFlags.WITHIN_BUDGET) !== 0);
       offset = block.buddy.allocateOffset(size, align);
@@ -383,7 +434,19 @@ export class BuddyPool extends Pool {
     const persistent = (flags & AllocationCreateFlags.MAPPED) !== 0 && (props & HOST_VISIBLE) !== 0;
     let a: BuddyAllocation;
     try {
-      a = new BuddyAllocation(this, kind, handle, block, offset, size, nodeSize, resource, persistent, name, options?.userData);
+      a = new BuddyAllocation(
+        this,
+        kind,
+        handle,
+        block,
+        offset,
+        size,
+        nodeSize,
+        resource,
+        persistent,
+        name,
+        options?.userData,
+      );
     } catch (e) {
       this.giveBack(block, handle);
       throw e;
@@ -438,7 +501,12 @@ export class BuddyPool extends Pool {
     return { image: allocation._resource, allocation, allocationInfo: allocation.info };
   }
 
-  private createResource(op: string, kind: "buffer" | "image", options: AllocationOptions, flags: number): BuddyAllocation {
+  private createResource(
+    op: string,
+    kind: "buffer" | "image",
+    options: AllocationOptions,
+    flags: number,
+  ): BuddyAllocation {
     const allocator = this.allocator;
     const addon = allocator._native;
     const image = kind === "image";
@@ -460,13 +528,35 @@ export class BuddyPool extends Pool {
   }
 
   /** @internal allocator.allocateMemory with `{ pool: this }`: requirements and options are checked already. */
-  override _allocateMemory(requirements: MemoryRequirements, options: AllocationOptions, flags: number, op: string): BuddyAllocation {
+  override _allocateMemory(
+    requirements: MemoryRequirements,
+    options: AllocationOptions,
+    flags: number,
+    op: string,
+  ): BuddyAllocation {
     const alignment = Math.max(requirements.alignment, options.minAlignment ?? 1);
-    return this.suballocate(op, "memory", requirements.size, alignment, requirements.memoryTypeBits, options, flags, null, null);
+    return this.suballocate(
+      op,
+      "memory",
+      requirements.size,
+      alignment,
+      requirements.memoryTypeBits,
+      options,
+      flags,
+      null,
+      null,
+    );
   }
 
   /** @internal allocator.allocateMemoryForBuffer / ForImage with `{ pool: this }`: the caller's resource's requirements. */
-  override _allocateMemoryFor(resource: object, _raw: bigint, image: boolean, options: AllocationOptions, flags: number, op: string): BuddyAllocation {
+  override _allocateMemoryFor(
+    resource: object,
+    _raw: bigint,
+    image: boolean,
+    options: AllocationOptions,
+    flags: number,
+    op: string,
+  ): BuddyAllocation {
     const req = new nvk.VkMemoryRequirements();
     if (image) nvk.vkGetImageMemoryRequirements(this.allocator.device, resource, req);
     else nvk.vkGetBufferMemoryRequirements(this.allocator.device, resource, req);
@@ -487,14 +577,28 @@ export class BuddyPool extends Pool {
     const offset = a._offset + localOffset;
     const alignment = Number(req.alignment);
     if (((req.memoryTypeBits >>> this.memoryTypeIndex) & 1) === 0) {
-      fail(op, image ? "image" : "buffer", `does not accept the pool's memory type ${this.memoryTypeIndex}`, a.label ?? "(unnamed)", TypeError);
+      fail(
+        op,
+        image ? "image" : "buffer",
+        `does not accept the pool's memory type ${this.memoryTypeIndex}`,
+        a.label ?? "(unnamed)",
+        TypeError,
+      );
     }
-    if (offset % alignment !== 0) fail(op, "localOffset", `must keep the ${alignment}-byte alignment the resource needs`, localOffset);
+    if (offset % alignment !== 0)
+      fail(op, "localOffset", `must keep the ${alignment}-byte alignment the resource needs`, localOffset);
     if (localOffset + Number(req.size) > a.size) {
-      fail(op, image ? "image" : "buffer", `needs ${Number(req.size)} bytes, more than the allocation has from localOffset ${localOffset}`, a.label ?? "(unnamed)");
+      fail(
+        op,
+        image ? "image" : "buffer",
+        `needs ${Number(req.size)} bytes, more than the allocation has from localOffset ${localOffset}`,
+        a.label ?? "(unnamed)",
+      );
     }
     check(
-      image ? nvk.vkBindImageMemory(device, resource, a._block.deviceMemory, offset) : nvk.vkBindBufferMemory(device, resource, a._block.deviceMemory, offset),
+      image
+        ? nvk.vkBindImageMemory(device, resource, a._block.deviceMemory, offset)
+        : nvk.vkBindBufferMemory(device, resource, a._block.deviceMemory, offset),
       image ? "vkBindImageMemory" : "vkBindBufferMemory",
       a.label,
     );

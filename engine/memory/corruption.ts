@@ -75,7 +75,12 @@ function allTypes(count: number): number {
   return count >= 32 ? 0xffffffff : (2 ** count - 1) >>> 0;
 }
 
-const NORMAL_BUILD: DebugSettings = Object.freeze({ enabled: false, margin: 0, detectCorruption: false, fillAllocations: false });
+const NORMAL_BUILD: DebugSettings = Object.freeze({
+  enabled: false,
+  margin: 0,
+  detectCorruption: false,
+  fillAllocations: false,
+});
 
 /**
  * Checks `createAllocator`'s `debug` option: undefined or false for the normal build, an object (or true, meaning
@@ -85,16 +90,21 @@ const NORMAL_BUILD: DebugSettings = Object.freeze({ enabled: false, margin: 0, d
 export function parseDebugOptions(debug: unknown, op: string): DebugSettings {
   if (debug === undefined || debug === false) return NORMAL_BUILD;
   if (debug !== true && !isOptionsObject(debug)) {
-    throw new TypeError(`${op}: options.debug must be an object { margin?, detectCorruption?, fillAllocations? } or a boolean, got ${describeValue(debug)}`);
+    throw new TypeError(
+      `${op}: options.debug must be an object { margin?, detectCorruption?, fillAllocations? } or a boolean, got ${describeValue(debug)}`,
+    );
   }
   const o = (debug === true ? {} : debug) as Record<string, unknown>;
   for (const key of Object.keys(o)) {
     if (key !== "margin" && key !== "detectCorruption" && key !== "fillAllocations") {
-      throw new TypeError(`${op}: options.debug.${key} is not a debug option (margin, detectCorruption, fillAllocations), got ${describeValue(o[key])}`);
+      throw new TypeError(
+        `${op}: options.debug.${key} is not a debug option (margin, detectCorruption, fillAllocations), got ${describeValue(o[key])}`,
+      );
     }
   }
   const margin = o.margin ?? DEBUG_BUILD_MARGIN;
-  if (typeof margin !== "number") throw new TypeError(`${op}: options.debug.margin must be a number of bytes, got ${describeValue(margin)}`);
+  if (typeof margin !== "number")
+    throw new TypeError(`${op}: options.debug.margin must be a number of bytes, got ${describeValue(margin)}`);
   if (margin !== DEBUG_BUILD_MARGIN) {
     throw new RangeError(
       `${op}: options.debug.margin must be ${DEBUG_BUILD_MARGIN}: VMA's margin is a compile-time constant and the debug build ` +
@@ -103,9 +113,12 @@ export function parseDebugOptions(debug: unknown, op: string): DebugSettings {
   }
   for (const key of ["detectCorruption", "fillAllocations"] as const) {
     const v = o[key] ?? true;
-    if (typeof v !== "boolean") throw new TypeError(`${op}: options.debug.${key} must be a boolean, got ${describeValue(v)}`);
+    if (typeof v !== "boolean")
+      throw new TypeError(`${op}: options.debug.${key} must be a boolean, got ${describeValue(v)}`);
     if (!v) {
-      throw new RangeError(`${op}: options.debug.${key} cannot be false: the debug build compiles it in (leave out options.debug for the normal build), got false`);
+      throw new RangeError(
+        `${op}: options.debug.${key} cannot be false: the debug build compiles it in (leave out options.debug for the normal build), got false`,
+      );
     }
   }
   return Object.freeze({ enabled: true, margin: DEBUG_BUILD_MARGIN, detectCorruption: true, fillAllocations: true });
@@ -153,29 +166,42 @@ export function checkCorruptionReport(
   const checkableBits = checkable.reduce((m, i) => (m | (1 << i)) >>> 0, 0);
   let checked: number[] = [];
   let corrupted: number[] = [];
-  const r = checkableBits === 0 ? VK_ERROR_FEATURE_NOT_PRESENT : pool !== null ? addon.checkPoolCorruption(pool.handle) : addon.checkCorruption(allocatorHandle, checkableBits);
+  const r =
+    checkableBits === 0
+      ? VK_ERROR_FEATURE_NOT_PRESENT
+      : pool !== null
+        ? addon.checkPoolCorruption(pool.handle)
+        : addon.checkCorruption(allocatorHandle, checkableBits);
   if (r === VK_SUCCESS) checked = checkable;
   else if (r === VK_ERROR_UNKNOWN) {
     checked = checkable;
     const everywhere = addon.corruptedAllocations(allocatorHandle, allTypes(memoryTypeFlags.length), pool?.handle ?? 0);
     const mine = new Set(everywhere.map((a) => a.memoryType).filter((t) => ((checkableBits >>> t) & 1) !== 0));
     // Broken margins only in types that were not asked for: VMA's default-pool loop saw them, these are intact.
-    corrupted = everywhere.length > 0 && mine.size === 0 ? [] : mine.size > 0 ? [...mine].sort((x, y) => x - y) : checkable;
-  } else if (r !== VK_ERROR_FEATURE_NOT_PRESENT) throw vkErrorFor(r, pool !== null ? "vmaCheckPoolCorruption" : "vmaCheckCorruption", pool?.label);
+    corrupted =
+      everywhere.length > 0 && mine.size === 0 ? [] : mine.size > 0 ? [...mine].sort((x, y) => x - y) : checkable;
+  } else if (r !== VK_ERROR_FEATURE_NOT_PRESENT)
+    throw vkErrorFor(r, pool !== null ? "vmaCheckPoolCorruption" : "vmaCheckCorruption", pool?.label);
   const corruptedBits = corrupted.reduce((m, i) => (m | (1 << i)) >>> 0, 0);
   const found: CorruptedAllocation[] =
     corrupted.length === 0
       ? []
-      : addon.corruptedAllocations(allocatorHandle, corruptedBits, pool?.handle ?? 0).map(({ name, size, offset, memoryType, kind, pool: p }) => ({
-          name,
-          size,
-          offset,
-          memoryType,
-          kind,
-          pool: p,
-        }));
-  const result = corrupted.length > 0 ? VK_ERROR_UNKNOWN : checked.length > 0 ? VK_SUCCESS : VK_ERROR_FEATURE_NOT_PRESENT;
-  const where = pool !== null ? `pool${pool.label !== undefined ? ` '${pool.label}'` : ""} (memory type ${pool.memoryTypeIndex})` : typeList(types);
+      : addon
+          .corruptedAllocations(allocatorHandle, corruptedBits, pool?.handle ?? 0)
+          .map(({ name, size, offset, memoryType, kind, pool: p }) => ({
+            name,
+            size,
+            offset,
+            memoryType,
+            kind,
+            pool: p,
+          }));
+  const result =
+    corrupted.length > 0 ? VK_ERROR_UNKNOWN : checked.length > 0 ? VK_SUCCESS : VK_ERROR_FEATURE_NOT_PRESENT;
+  const where =
+    pool !== null
+      ? `pool${pool.label !== undefined ? ` '${pool.label}'` : ""} (memory type ${pool.memoryTypeIndex})`
+      : typeList(types);
   let message: string;
   if (corrupted.length > 0) {
     message =
@@ -184,7 +210,9 @@ export function checkCorruptionReport(
         ? `the margin after ${found.length} allocation(s) was overwritten: ${found.map(describeCorrupted).join("; ")}`
         : "a margin was overwritten (the allocation was freed since)");
   } else if (checked.length > 0) {
-    message = `no corruption found in ${typeList(checked)}` + (checked.length < types.length && pool === null ? ` (the others of ${where} cannot be checked)` : "");
+    message =
+      `no corruption found in ${typeList(checked)}` +
+      (checked.length < types.length && pool === null ? ` (the others of ${where} cannot be checked)` : "");
   } else if (!settings.detectCorruption) {
     message = `corruption detection is not compiled in: this allocator runs on the normal build (create it with { debug: {} } for the debug build)`;
   } else {

@@ -71,8 +71,16 @@ const LEGEND_SWATCH = 12;
  * VkImageUsageFlags).
  */
 export function allocationColor(type: string | undefined, usage = 0): Rgb {
-  if (type !== undefined && typeof type !== "string") argumentError("allocationColor", "type", "must be a suballocation type string or undefined", type, TypeError);
-  if (!isIntegerIn(usage, 0, 0xffffffff)) argumentError("allocationColor", "usage", "must be VkBufferUsageFlags or VkImageUsageFlags (a uint32)", usage, RangeError);
+  if (type !== undefined && typeof type !== "string")
+    argumentError("allocationColor", "type", "must be a suballocation type string or undefined", type, TypeError);
+  if (!isIntegerIn(usage, 0, 0xffffffff))
+    argumentError(
+      "allocationColor",
+      "usage",
+      "must be VkBufferUsageFlags or VkImageUsageFlags (a uint32)",
+      usage,
+      RangeError,
+    );
   switch (type) {
     case "FREE":
       return DUMP_COLORS.free;
@@ -169,21 +177,51 @@ function collect(dump: StatsDump): TypeContent[] {
   for (const [key, pool] of Object.entries(dump.DefaultPools ?? {})) {
     const c = content(key);
     for (const [id, block] of Object.entries(pool.Blocks)) {
-      c.bars.push({ kind: "block", memoryType: c.memoryType, id, label: `Default pool block ${id}`, bytes: block.TotalBytes, block });
+      c.bars.push({
+        kind: "block",
+        memoryType: c.memoryType,
+        id,
+        label: `Default pool block ${id}`,
+        bytes: block.TotalBytes,
+        block,
+      });
     }
     pool.DedicatedAllocations.forEach((d, i) => {
-      c.bars.push({ kind: "dedicated", memoryType: c.memoryType, id: String(i), label: `Dedicated allocation ${i}`, bytes: d.Size, dedicated: d });
+      c.bars.push({
+        kind: "dedicated",
+        memoryType: c.memoryType,
+        id: String(i),
+        label: `Dedicated allocation ${i}`,
+        bytes: d.Size,
+        dedicated: d,
+      });
     });
   }
   for (const [key, pools] of Object.entries(dump.CustomPools ?? {})) {
     const c = content(key);
     for (const pool of pools) {
       for (const [id, block] of Object.entries(pool.Blocks)) {
-        c.bars.push({ kind: "customBlock", memoryType: c.memoryType, pool: pool.Name, id, label: `Custom pool ${pool.Name} block ${id}`, bytes: block.TotalBytes, block });
+        c.bars.push({
+          kind: "customBlock",
+          memoryType: c.memoryType,
+          pool: pool.Name,
+          id,
+          label: `Custom pool ${pool.Name} block ${id}`,
+          bytes: block.TotalBytes,
+          block,
+        });
       }
       pool.DedicatedAllocations.forEach((d, i) => {
         const label = `Custom pool ${pool.Name} dedicated allocation ${i}`;
-        c.bars.push({ kind: "customDedicated", memoryType: c.memoryType, pool: pool.Name, id: String(i), label, bytes: d.Size, dedicated: d });
+        c.bars.push({
+          kind: "customDedicated",
+          memoryType: c.memoryType,
+          pool: pool.Name,
+          id: String(i),
+          label,
+          bytes: d.Size,
+          dedicated: d,
+        });
       });
     }
   }
@@ -239,11 +277,18 @@ class Canvas implements RgbaTarget {
  * @throws RangeError when `options.width` is not an integer in [200, 16384].
  */
 export function renderDumpPicture(dump: StatsDump, options: DumpPictureOptions = {}): DumpPicture {
-  checkOptionsObject(dump, "renderDumpPicture", "dump", "must be a StatsDump (from parseStatsString or allocator.dump())");
+  checkOptionsObject(
+    dump,
+    "renderDumpPicture",
+    "dump",
+    "must be a StatsDump (from parseStatsString or allocator.dump())",
+  );
   checkOptionsObject(options, "renderDumpPicture", "options");
   const width = options.width ?? 1200;
   if (!Number.isInteger(width) || width < 200 || width > 16384) {
-    throw new RangeError(`renderDumpPicture: options.width must be an integer in [200, 16384], got ${describeValue(width)}`);
+    throw new RangeError(
+      `renderDumpPicture: options.width must be an integer in [200, 16384], got ${describeValue(width)}`,
+    );
   }
   const showNames = optionalBoolean(options.names, true, "renderDumpPicture", "options.names");
   const showLegend = optionalBoolean(options.legend, true, "renderDumpPicture", "options.legend");
@@ -253,10 +298,14 @@ export function renderDumpPicture(dump: StatsDump, options: DumpPictureOptions =
   } catch (error) {
     // An object that is not a checked StatsDump (parseStatsString checks one): name the argument, not V8's words.
     if (!(error instanceof TypeError)) throw error;
-    throw new TypeError(`renderDumpPicture: dump is not a StatsDump (parse it with parseStatsString): ${error.message}`);
+    throw new TypeError(
+      `renderDumpPicture: dump is not a StatsDump (parse it with parseStatsString): ${error.message}`,
+    );
   }
   if (types.length === 0) {
-    throw new RangeError("renderDumpPicture: nothing to draw: the dump has no block and no dedicated allocation (build it with detailed = true)");
+    throw new RangeError(
+      "renderDumpPicture: nothing to draw: the dump has no block and no dedicated allocation (build it with detailed = true)",
+    );
   }
 
   // Layout first: every bar's y, the legend's rows, the height.
@@ -389,7 +438,13 @@ function drawBlock(canvas: Canvas, bar: DumpPictureBar, block: DumpBlock, pixels
   }
 }
 
-function drawDedicated(canvas: Canvas, bar: DumpPictureBar, d: DumpSuballocation, pixelsPerByte: number, names: boolean): void {
+function drawDedicated(
+  canvas: Canvas,
+  bar: DumpPictureBar,
+  d: DumpSuballocation,
+  pixelsPerByte: number,
+  names: boolean,
+): void {
   const x1 = bar.x + Math.floor(d.Size * pixelsPerByte);
   canvas.box(bar.x, bar.y, x1, bar.y + MAP_SIZE, allocationColor(d.Type, d.Usage), OUTLINE);
   if (names) drawName(canvas, bar.x, x1, bar.y, d.Name);
@@ -402,10 +457,18 @@ function drawDedicated(canvas: Canvas, bar: DumpPictureBar, d: DumpSuballocation
 export function encodeDumpPicturePng(picture: DumpPicture): Buffer {
   checkOptionsObject(picture, "encodeDumpPicturePng", "picture", "must be a DumpPicture (from renderDumpPicture)");
   const { width, height, rgba } = picture;
-  if (!isIntegerIn(width, 1, 65535)) argumentError("encodeDumpPicturePng", "picture.width", "must be an integer from 1 to 65535", width, RangeError);
-  if (!isIntegerIn(height, 1, 65535)) argumentError("encodeDumpPicturePng", "picture.height", "must be an integer from 1 to 65535", height, RangeError);
+  if (!isIntegerIn(width, 1, 65535))
+    argumentError("encodeDumpPicturePng", "picture.width", "must be an integer from 1 to 65535", width, RangeError);
+  if (!isIntegerIn(height, 1, 65535))
+    argumentError("encodeDumpPicturePng", "picture.height", "must be an integer from 1 to 65535", height, RangeError);
   if (!(rgba instanceof Uint8Array) || rgba.length !== width * height * 4) {
-    argumentError("encodeDumpPicturePng", "picture.rgba", `must be a Uint8Array of width * height * 4 = ${width * height * 4} bytes`, rgba, TypeError);
+    argumentError(
+      "encodeDumpPicturePng",
+      "picture.rgba",
+      `must be a Uint8Array of width * height * 4 = ${width * height * 4} bytes`,
+      rgba,
+      TypeError,
+    );
   }
   const png = new PNG({ width: picture.width, height: picture.height });
   png.data = Buffer.from(picture.rgba.buffer, picture.rgba.byteOffset, picture.rgba.byteLength);
@@ -418,7 +481,8 @@ export function encodeDumpPicturePng(picture: DumpPicture): Buffer {
  * @throws what renderDumpPicture throws; TypeError when `file` is not a path string; the file system's errors.
  */
 export function writeDumpPicture(dump: StatsDump, file: string, options: DumpPictureOptions = {}): DumpPicture {
-  if (typeof file !== "string" || file === "" || file.includes("\0")) argumentError("writeDumpPicture", "file", "must be a non-empty path string", file, TypeError);
+  if (typeof file !== "string" || file === "" || file.includes("\0"))
+    argumentError("writeDumpPicture", "file", "must be a non-empty path string", file, TypeError);
   const picture = renderDumpPicture(dump, options);
   writeFileSync(file, encodeDumpPicturePng(picture));
   return picture;

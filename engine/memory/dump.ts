@@ -160,7 +160,8 @@ export class StatsDumpError extends Error {
  * @throws TypeError when `key` is not a string.
  */
 export function dumpKeyIndex(key: string): number {
-  if (typeof key !== "string") throw new TypeError(`dumpKeyIndex: key must be a string such as "Type 3", got ${describeValue(key)}`);
+  if (typeof key !== "string")
+    throw new TypeError(`dumpKeyIndex: key must be a string such as "Type 3", got ${describeValue(key)}`);
   const m = /^(?:Type|Heap) (\d+)$/.exec(key);
   return m === null ? -1 : Number(m[1]);
 }
@@ -199,7 +200,8 @@ class Checker {
   count(o: Record<string, Json>, key: string, path: string, optional = false): void {
     const v = o[key];
     if (v === undefined && optional) return;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 0) this.fail(`${path}.${key}`, "a non-negative integer", v);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0)
+      this.fail(`${path}.${key}`, "a non-negative integer", v);
   }
 
   string(o: Record<string, Json>, key: string, path: string, optional = false): void {
@@ -225,14 +227,23 @@ class Checker {
 
   stats(v: Json, path: string): void {
     const o = this.object(v, path);
-    for (const k of ["BlockCount", "BlockBytes", "AllocationCount", "AllocationBytes", "UnusedRangeCount"]) this.count(o, k, path);
-    for (const k of ["AllocationSizeMin", "AllocationSizeMax", "UnusedRangeSizeMin", "UnusedRangeSizeMax"]) this.count(o, k, path, true);
+    for (const k of ["BlockCount", "BlockBytes", "AllocationCount", "AllocationBytes", "UnusedRangeCount"])
+      this.count(o, k, path);
+    for (const k of ["AllocationSizeMin", "AllocationSizeMax", "UnusedRangeSizeMin", "UnusedRangeSizeMax"])
+      this.count(o, k, path, true);
   }
 
   general(v: Json, path: string): void {
     const o = this.object(v, path);
     for (const k of ["API", "apiVersion", "GPU"]) this.string(o, k, path);
-    for (const k of ["deviceType", "maxMemoryAllocationCount", "bufferImageGranularity", "nonCoherentAtomSize", "memoryHeapCount", "memoryTypeCount"]) {
+    for (const k of [
+      "deviceType",
+      "maxMemoryAllocationCount",
+      "bufferImageGranularity",
+      "nonCoherentAtomSize",
+      "memoryHeapCount",
+      "memoryTypeCount",
+    ]) {
       this.count(o, k, path);
     }
   }
@@ -245,7 +256,12 @@ class Checker {
     this.count(budget, "BudgetBytes", `${path}.Budget`);
     this.count(budget, "UsageBytes", `${path}.Budget`);
     this.stats(o.Stats, `${path}.Stats`);
-    for (const [, t, tp] of this.keyed(this.object(o.MemoryPools, `${path}.MemoryPools`), /^Type \d+$/, `${path}.MemoryPools`, '"Type N"')) {
+    for (const [, t, tp] of this.keyed(
+      this.object(o.MemoryPools, `${path}.MemoryPools`),
+      /^Type \d+$/,
+      `${path}.MemoryPools`,
+      '"Type N"',
+    )) {
       const type = this.object(t, tp);
       this.flags(type.Flags, `${tp}.Flags`);
       this.stats(type.Stats, `${tp}.Stats`);
@@ -276,7 +292,12 @@ class Checker {
 
   pool(o: Record<string, Json>, path: string): void {
     this.count(o, "PreferredBlockSize", path);
-    for (const [, b, bp] of this.keyed(this.object(o.Blocks, `${path}.Blocks`), /^\d+$/, `${path}.Blocks`, "block id")) {
+    for (const [, b, bp] of this.keyed(
+      this.object(o.Blocks, `${path}.Blocks`),
+      /^\d+$/,
+      `${path}.Blocks`,
+      "block id",
+    )) {
       const block = this.object(b, bp);
       this.count(block, "MapRefCount", bp);
       this.blockDetails(block, bp, false);
@@ -289,14 +310,30 @@ class Checker {
     const o = this.object(v, "$");
     this.general(o.General, "$.General");
     this.stats(o.Total, "$.Total");
-    for (const [, h, hp] of this.keyed(this.object(o.MemoryInfo, "$.MemoryInfo"), /^Heap \d+$/, "$.MemoryInfo", '"Heap N"')) this.heap(h, hp);
+    for (const [, h, hp] of this.keyed(
+      this.object(o.MemoryInfo, "$.MemoryInfo"),
+      /^Heap \d+$/,
+      "$.MemoryInfo",
+      '"Heap N"',
+    ))
+      this.heap(h, hp);
     if (o.DefaultPools !== undefined) {
-      for (const [, p, pp] of this.keyed(this.object(o.DefaultPools, "$.DefaultPools"), /^Type \d+$/, "$.DefaultPools", '"Type N"')) {
+      for (const [, p, pp] of this.keyed(
+        this.object(o.DefaultPools, "$.DefaultPools"),
+        /^Type \d+$/,
+        "$.DefaultPools",
+        '"Type N"',
+      )) {
         this.pool(this.object(p, pp), pp);
       }
     }
     if (o.CustomPools !== undefined) {
-      for (const [, list, lp] of this.keyed(this.object(o.CustomPools, "$.CustomPools"), /^Type \d+$/, "$.CustomPools", '"Type N"')) {
+      for (const [, list, lp] of this.keyed(
+        this.object(o.CustomPools, "$.CustomPools"),
+        /^Type \d+$/,
+        "$.CustomPools",
+        '"Type N"',
+      )) {
         this.array(list, lp).forEach((p, i) => {
           const pp = `${lp}[${i}]`;
           const pool = this.object(p, pp);

@@ -53,7 +53,11 @@ export function reportLeaks(
  * GC collected an Allocation of a live allocator whose handle was never freed: warns, with its creation stack when
  * captured. Its memory stays (GC calls no VMA); its pool or allocator frees and reports it on destroy().
  */
-export function reportCollectedAllocation(addon: NativeAddon, handle: number, stacks: Map<number, string> | null): void {
+export function reportCollectedAllocation(
+  addon: NativeAddon,
+  handle: number,
+  stacks: Map<number, string> | null,
+): void {
   let name: string | null;
   try {
     name = addon.getAllocationName(handle);

@@ -287,7 +287,10 @@ export class LinearAllocator implements OffsetAllocator {
       return true;
     }
     if (this.mode !== MODE_EMPTY) {
-      i = this.mode === MODE_RING_BUFFER ? lowerBound(second.off, 0, second.len, offset) : lowerBoundDescending(second.off, 0, second.len, offset);
+      i =
+        this.mode === MODE_RING_BUFFER
+          ? lowerBound(second.off, 0, second.len, offset)
+          : lowerBoundDescending(second.off, 0, second.len, offset);
       if (i < second.len && second.off[i] === offset) {
         second.slot[i] = 0;
         this.null2nd++;
@@ -396,9 +399,10 @@ export class LinearAllocator implements OffsetAllocator {
     if (this.mode === MODE_RING_BUFFER) {
       for (let i = 0; i < second.len; i++) if (second.slot[i] !== 0) fn(second.off[i], second.size[i], second.slot[i]);
     }
-    for (let i = this.nullBegin; i < first.len; i++) if (first.slot[i] !== 0) fn(first.off[i], first.size[i], first.slot[i]);
+    for (let i = this.nullBegin; i < first.len; i++)
+      if (first.slot[i] !== 0) fn(first.off[i], first.size[i], first.slot[i]);
     if (this.mode === MODE_DOUBLE_STACK) {
-      for (let i = second.len; i-- > 0; ) if (second.slot[i] !== 0) fn(second.off[i], second.size[i], second.slot[i]);
+      for (let i = second.len; i-- > 0;) if (second.slot[i] !== 0) fn(second.off[i], second.size[i], second.slot[i]);
     }
   }
 
@@ -472,7 +476,12 @@ function linearStatsString(l: LinearAllocator, detailed: boolean): string {
     });
     if (l.size > end) subs.push(freeRangeJson(end, l.size - end));
     out += detailsJson(
-      [`"TotalBytes": ${s.blockBytes}`, `"UnusedBytes": ${s.blockBytes - s.allocationBytes}`, `"Allocations": ${s.allocationCount}`, `"UnusedRanges": ${s.unusedRangeCount}`],
+      [
+        `"TotalBytes": ${s.blockBytes}`,
+        `"UnusedBytes": ${s.blockBytes - s.allocationBytes}`,
+        `"Allocations": ${s.allocationCount}`,
+        `"UnusedRanges": ${s.unusedRangeCount}`,
+      ],
       subs,
       ", ",
     );

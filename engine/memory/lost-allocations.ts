@@ -78,7 +78,9 @@ export interface AllocatorLostStatistics extends LostAllocationStatistics {
 /** Checks a frameInUseCount option. @throws RangeError naming `where`. */
 export function checkFrameInUseCount(value: unknown, where: string): number {
   if (!(typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 1000)) {
-    throw new RangeError(`${where} must be an integer in [0, 1000], got ${typeof value === "number" ? String(value) : typeof value}`);
+    throw new RangeError(
+      `${where} must be an integer in [0, 1000], got ${typeof value === "number" ? String(value) : typeof value}`,
+    );
   }
   return value;
 }
@@ -126,7 +128,10 @@ export class LostAllocations {
    * lost-able allocation), or that of the memory type it is in.
    */
   track(allocation: Allocation, pool: LostDomainOwner | undefined, memoryType: number): void {
-    const domain = pool !== undefined ? (pool._lostDomain ??= new LostDomain<Allocation>(pool.frameInUseCount ?? this.frameInUseCount)) : this.typeDomains[memoryType];
+    const domain =
+      pool !== undefined
+        ? (pool._lostDomain ??= new LostDomain<Allocation>(pool.frameInUseCount ?? this.frameInUseCount))
+        : this.typeDomains[memoryType];
     allocation._canBecomeLost = true;
     allocation._domain = domain;
     allocation._lastUse = this.frameIndex;
@@ -177,7 +182,12 @@ export class LostAllocations {
   /** The counters of the default pools per memory type, and the total with `pools`' domains added. */
   statistics(pools: Iterable<LostDomainOwner>): AllocatorLostStatistics {
     const memoryType = this.typeDomains.map((d) => d.statistics());
-    const total: LostAllocationStatistics = { canBecomeLostCount: 0, canBecomeLostBytes: 0, lostAllocationCount: 0, lostBytes: 0 };
+    const total: LostAllocationStatistics = {
+      canBecomeLostCount: 0,
+      canBecomeLostBytes: 0,
+      lostAllocationCount: 0,
+      lostBytes: 0,
+    };
     const add = (s: LostAllocationStatistics) => {
       total.canBecomeLostCount += s.canBecomeLostCount;
       total.canBecomeLostBytes += s.canBecomeLostBytes;
@@ -221,7 +231,13 @@ export class LostAllocations {
    * one. Returns the last attempt's result (-2 when nothing more could be taken). `target` is the buffer or image
    * description, or for raw memory the acceptable memory type bits.
    */
-  makeRoom(kind: "buffer" | "image" | "memory", target: BufferInfo | ImageInfo | number, needed: number, options: AllocationOptions, attempt: () => number): number {
+  makeRoom(
+    kind: "buffer" | "image" | "memory",
+    target: BufferInfo | ImageInfo | number,
+    needed: number,
+    options: AllocationOptions,
+    attempt: () => number,
+  ): number {
     const domain = this.domainFor(kind, target, options);
     if (domain === null) return -2;
     let freed = 0;
@@ -243,7 +259,11 @@ export class LostAllocations {
   }
 
   /** The domain a failed allocation competes in: its pool's, or that of the memory type VMA would choose first. */
-  private domainFor(kind: "buffer" | "image" | "memory", target: BufferInfo | ImageInfo | number, options: AllocationOptions): LostDomain<Allocation> | null {
+  private domainFor(
+    kind: "buffer" | "image" | "memory",
+    target: BufferInfo | ImageInfo | number,
+    options: AllocationOptions,
+  ): LostDomain<Allocation> | null {
     const pool = options.pool;
     if (pool !== undefined) return pool._lostDomain;
     if (kind !== "memory") {
@@ -272,7 +292,11 @@ export class LostAllocations {
       const createInfo = new nvk.VkImageCreateInfo({
         imageType: info.imageType ?? 1,
         format: info.format,
-        extent: new nvk.VkExtent3D({ width: info.extent.width, height: info.extent.height, depth: info.extent.depth ?? 1 }),
+        extent: new nvk.VkExtent3D({
+          width: info.extent.width,
+          height: info.extent.height,
+          depth: info.extent.depth ?? 1,
+        }),
         mipLevels: info.mipLevels ?? 1,
         arrayLayers: info.arrayLayers ?? 1,
         samples: info.samples ?? 1,

@@ -90,7 +90,7 @@ export class LostDomain<T extends LostListMember<T>> {
 
   /** Forgets every allocation (its pool or allocator is being destroyed and frees them natively). */
   clear(): void {
-    for (let a = this.head; a !== null; ) {
+    for (let a = this.head; a !== null;) {
       const next: T | null = a._lruNext;
       a._lruPrev = null;
       a._lruNext = null;

@@ -45,11 +45,13 @@ export class MemoryTypeQuery {
     const op = "findMemoryTypeIndex";
     const h = this.allocator._live(op);
     const isMask = typeof memoryTypeBits === "number" && memoryTypeBits >= 0 && memoryTypeBits <= 0xffffffff;
-    if (!isMask || Math.floor(memoryTypeBits) !== memoryTypeBits) fail(op, "memoryTypeBits", "must be a uint32 mask", memoryTypeBits);
+    if (!isMask || Math.floor(memoryTypeBits) !== memoryTypeBits)
+      fail(op, "memoryTypeBits", "must be a uint32 mask", memoryTypeBits);
     checkOptionalOptions(allocationOptions, op, "allocationOptions");
     const usage = allocationOptions?.usage ?? MemoryUsage.Unknown;
     if (usage >= MemoryUsage.Auto) {
-      const why = "cannot be an Auto usage without a buffer or image description (see findMemoryTypeIndexForBufferInfo)";
+      const why =
+        "cannot be an Auto usage without a buffer or image description (see findMemoryTypeIndexForBufferInfo)";
       fail(op, "allocationOptions.usage", why, usage);
     }
     refusePool(allocationOptions, op, "allocationOptions");
@@ -82,7 +84,10 @@ export class MemoryTypeQuery {
     const addon = this.allocator._native;
     const r = kind === "buffer" ? addon.findMemoryTypeIndexForBufferInfo(h) : addon.findMemoryTypeIndexForImageInfo(h);
     if (r < 0) {
-      throw vkErrorFor(r, kind === "buffer" ? "vmaFindMemoryTypeIndexForBufferInfo" : "vmaFindMemoryTypeIndexForImageInfo");
+      throw vkErrorFor(
+        r,
+        kind === "buffer" ? "vmaFindMemoryTypeIndexForBufferInfo" : "vmaFindMemoryTypeIndexForImageInfo",
+      );
     }
     return r;
   }

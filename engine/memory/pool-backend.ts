@@ -46,9 +46,21 @@ export interface MemorySource {
   /** As {@link _createBuffer}, for the image the scratch describes. */
   _createImage(info: ImageInfo, options: AllocationOptions | undefined, flags: number): CreatedImage;
   /** Allocates unbound memory for checked requirements. */
-  _allocateMemory(requirements: MemoryRequirements, options: AllocationOptions | undefined, flags: number, op: string): Allocation;
+  _allocateMemory(
+    requirements: MemoryRequirements,
+    options: AllocationOptions | undefined,
+    flags: number,
+    op: string,
+  ): Allocation;
   /** Allocates unbound memory fitting the caller's buffer or image (`raw` its checked handle value). */
-  _allocateMemoryFor(resource: object, raw: bigint, image: boolean, options: AllocationOptions | undefined, flags: number, op: string): Allocation;
+  _allocateMemoryFor(
+    resource: object,
+    raw: bigint,
+    image: boolean,
+    options: AllocationOptions | undefined,
+    flags: number,
+    op: string,
+  ): Allocation;
   /** Binds the caller's buffer or image to an unbound allocation of this source at `localOffset` (checked). */
   _bind(allocation: Allocation, resource: object, raw: bigint, localOffset: number, image: boolean): void;
   /** Frees an allocation of this source, with the buffer or image it created with it; its object reads as freed. */

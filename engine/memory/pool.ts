@@ -113,12 +113,28 @@ export function resolvePoolTarget(
   target: PoolTarget,
   memoryTypeCount: number,
   op: string,
-  typeFor: (kind: "buffer" | "image", info: BufferInfo | ImageInfo, allocation: AllocationOptions | undefined, arg: string) => number,
+  typeFor: (
+    kind: "buffer" | "image",
+    info: BufferInfo | ImageInfo,
+    allocation: AllocationOptions | undefined,
+    arg: string,
+  ) => number,
 ): number {
   if (!isOptionsObject(target)) {
-    fail(op, "target", "must be { memoryTypeIndex } or { forBuffer, allocation? } or { forImage, allocation? }", target, TypeError);
+    fail(
+      op,
+      "target",
+      "must be { memoryTypeIndex } or { forBuffer, allocation? } or { forImage, allocation? }",
+      target,
+      TypeError,
+    );
   }
-  const t = target as Partial<{ memoryTypeIndex: number; forBuffer: BufferInfo; forImage: ImageInfo; allocation: AllocationOptions }>;
+  const t = target as Partial<{
+    memoryTypeIndex: number;
+    forBuffer: BufferInfo;
+    forImage: ImageInfo;
+    allocation: AllocationOptions;
+  }>;
   const given = (["memoryTypeIndex", "forBuffer", "forImage"] as const).filter((k) => t[k] !== undefined);
   if (given.length !== 1) {
     fail(op, "target", "must have exactly one of memoryTypeIndex, forBuffer, forImage", target, TypeError);
@@ -129,7 +145,8 @@ export function resolvePoolTarget(
     if (!(Number.isInteger(memoryTypeIndex) && memoryTypeIndex >= 0 && memoryTypeIndex < memoryTypeCount)) {
       fail(op, "target.memoryTypeIndex", `must be an integer in [0, ${memoryTypeCount})`, memoryTypeIndex);
     }
-    if (t.allocation !== undefined) fail(op, "target.allocation", "is only used with forBuffer or forImage", t.allocation, TypeError);
+    if (t.allocation !== undefined)
+      fail(op, "target.allocation", "is only used with forBuffer or forImage", t.allocation, TypeError);
   } else if (t.forBuffer !== undefined) {
     memoryTypeIndex = typeFor("buffer", t.forBuffer, t.allocation, "target.forBuffer");
   } else {
@@ -187,8 +204,15 @@ export class Pool {
    * @internal Use {@link Allocator.createPool}. Checks the options every algorithm shares and makes the VmaPool,
    * unless `ownBlocks`: a subclass that runs its own blocks (BuddyPool, which checks the rest) gets none.
    */
-  constructor(allocator: Pool["allocator"], memoryTypeIndex: number, options: PoolOptions | undefined, op: string, ownBlocks = false) {
-    if (options !== undefined && !isOptionsObject(options)) fail(op, "options", "must be an object", options, TypeError);
+  constructor(
+    allocator: Pool["allocator"],
+    memoryTypeIndex: number,
+    options: PoolOptions | undefined,
+    op: string,
+    ownBlocks = false,
+  ) {
+    if (options !== undefined && !isOptionsObject(options))
+      fail(op, "options", "must be an object", options, TypeError);
     const o = options ?? {};
     const algorithm = o.algorithm ?? "tlsf";
     if (algorithm !== "tlsf" && algorithm !== "linear" && !(algorithm === "buddy" && ownBlocks)) {
@@ -199,13 +223,19 @@ export class Pool {
     }
     const heapIndex = allocator.memoryTypes[memoryTypeIndex].heapIndex;
     const limit = allocator.heapSizeLimits[heapIndex];
-    const heapSize = limit > 0 ? Math.min(limit, allocator.memoryHeaps[heapIndex].size) : allocator.memoryHeaps[heapIndex].size;
+    const heapSize =
+      limit > 0 ? Math.min(limit, allocator.memoryHeaps[heapIndex].size) : allocator.memoryHeaps[heapIndex].size;
     const blockSize = o.blockSize ?? 0;
     if (!(blockSize === 0 || (Number.isSafeInteger(blockSize) && blockSize > 0))) {
       fail(op, "options.blockSize", "must be a positive integer number of bytes", blockSize);
     }
     if (blockSize > heapSize) {
-      fail(op, "options.blockSize", `is larger than heap ${heapIndex} of memory type ${memoryTypeIndex} (${heapSize} bytes${limit > 0 ? ", limited" : ""})`, blockSize);
+      fail(
+        op,
+        "options.blockSize",
+        `is larger than heap ${heapIndex} of memory type ${memoryTypeIndex} (${heapSize} bytes${limit > 0 ? ", limited" : ""})`,
+        blockSize,
+      );
     }
     const minBlockCount = o.minBlockCount ?? 0;
     if (!isCount(minBlockCount)) fail(op, "options.minBlockCount", "must be an integer in [0, 1000000]", minBlockCount);
@@ -217,19 +247,30 @@ export class Pool {
       fail(op, "options.maxBlockCount", `must be at least options.minBlockCount (${minBlockCount})`, maxBlockCount);
     }
     const minAlignment = o.minAllocationAlignment ?? 0;
-    if (!(minAlignment === 0 || (Number.isInteger(minAlignment) && minAlignment >= 1 && minAlignment <= 2 ** 31 && (minAlignment & (minAlignment - 1)) === 0))) {
+    if (!(
+      minAlignment === 0 ||
+      (Number.isInteger(minAlignment) &&
+        minAlignment >= 1 &&
+        minAlignment <= 2 ** 31 &&
+        (minAlignment & (minAlignment - 1)) === 0)
+    )) {
       fail(op, "options.minAllocationAlignment", "must be a power of two", minAlignment);
     }
     const priority = o.priority ?? 0.5;
-    if (!(typeof priority === "number" && priority >= 0 && priority <= 1)) fail(op, "options.priority", "must be a number in [0, 1]", priority);
+    if (!(typeof priority === "number" && priority >= 0 && priority <= 1))
+      fail(op, "options.priority", "must be a number in [0, 1]", priority);
     if (o.name !== undefined && (typeof o.name !== "string" || o.name.includes("\0"))) {
       fail(op, "options.name", "must be a string without NUL characters", o.name, TypeError);
     }
     if (o.ignoreBufferImageGranularity !== undefined && typeof o.ignoreBufferImageGranularity !== "boolean") {
       fail(op, "options.ignoreBufferImageGranularity", "must be a boolean", o.ignoreBufferImageGranularity, TypeError);
     }
-    const frameInUseCount = o.frameInUseCount === undefined ? undefined : checkFrameInUseCount(o.frameInUseCount, `${op}: options.frameInUseCount`);
-    const flags = (algorithm === "linear" ? POOL_LINEAR : 0) | (o.ignoreBufferImageGranularity ? POOL_IGNORE_GRANULARITY : 0);
+    const frameInUseCount =
+      o.frameInUseCount === undefined
+        ? undefined
+        : checkFrameInUseCount(o.frameInUseCount, `${op}: options.frameInUseCount`);
+    const flags =
+      (algorithm === "linear" ? POOL_LINEAR : 0) | (o.ignoreBufferImageGranularity ? POOL_IGNORE_GRANULARITY : 0);
     let handle = 0;
     if (!ownBlocks) {
       handle = allocator._native.createPool(
@@ -318,7 +359,14 @@ export class Pool {
    */
   getLostAllocationStatistics(): LostAllocationStatistics {
     this._live("getLostAllocationStatistics");
-    return this._lostDomain?.statistics() ?? { canBecomeLostCount: 0, canBecomeLostBytes: 0, lostAllocationCount: 0, lostBytes: 0 };
+    return (
+      this._lostDomain?.statistics() ?? {
+        canBecomeLostCount: 0,
+        canBecomeLostBytes: 0,
+        lostAllocationCount: 0,
+        lostBytes: 0,
+      }
+    );
   }
 
   /**
@@ -346,11 +394,18 @@ export class Pool {
   checkCorruption(): CorruptionReport {
     const h = this._live("checkCorruption");
     const allocator = this.allocator;
-    return checkCorruptionReport(allocator._native, allocator._handle, allocator.debug, 2 ** this.memoryTypeIndex, {
-      handle: h,
-      memoryTypeIndex: this.memoryTypeIndex,
-      label: this._label,
-    }, allocator.memoryTypes.map((t) => t.propertyFlags));
+    return checkCorruptionReport(
+      allocator._native,
+      allocator._handle,
+      allocator.debug,
+      2 ** this.memoryTypeIndex,
+      {
+        handle: h,
+        memoryTypeIndex: this.memoryTypeIndex,
+        label: this._label,
+      },
+      allocator.memoryTypes.map((t) => t.propertyFlags),
+    );
   }
 
   /**
@@ -363,7 +418,11 @@ export class Pool {
     const h = this._handle;
     if (!this._alive) return [];
     if (this._ownedBy !== null) {
-      throw new InvalidStateError(`Pool${this._label !== undefined ? ` '${this._label}'` : ""}`, "destroy", `the pool belongs to ${this._ownedBy}, which destroys it (after the frames that use its images); destroy that instead`);
+      throw new InvalidStateError(
+        `Pool${this._label !== undefined ? ` '${this._label}'` : ""}`,
+        "destroy",
+        `the pool belongs to ${this._ownedBy}, which destroys it (after the frames that use its images); destroy that instead`,
+      );
     }
     unwatch(this);
     this.allocator._forgetPool(this);
@@ -397,11 +456,23 @@ export class Pool {
     return this.allocator._vma._createImage(info, options, flags);
   }
   /** @internal */
-  _allocateMemory(requirements: MemoryRequirements, options: AllocationOptions | undefined, flags: number, op: string): Allocation {
+  _allocateMemory(
+    requirements: MemoryRequirements,
+    options: AllocationOptions | undefined,
+    flags: number,
+    op: string,
+  ): Allocation {
     return this.allocator._vma._allocateMemory(requirements, options, flags, op);
   }
   /** @internal */
-  _allocateMemoryFor(resource: object, raw: bigint, image: boolean, options: AllocationOptions | undefined, flags: number, op: string): Allocation {
+  _allocateMemoryFor(
+    resource: object,
+    raw: bigint,
+    image: boolean,
+    options: AllocationOptions | undefined,
+    flags: number,
+    op: string,
+  ): Allocation {
     return this.allocator._vma._allocateMemoryFor(resource, raw, image, options, flags, op);
   }
   /** @internal */

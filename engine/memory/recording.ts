@@ -82,7 +82,13 @@ export class AllocatorRecording {
    * Opens `file` and writes the allocator's description: heaps, memory types and options.
    * @throws Error from the file system when the file cannot be created (nothing is recorded then).
    */
-  static start(allocator: RecordedAllocator, file: string, options: RecordedOptions, producer: string, apiVersion: number): AllocatorRecording {
+  static start(
+    allocator: RecordedAllocator,
+    file: string,
+    options: RecordedOptions,
+    producer: string,
+    apiVersion: number,
+  ): AllocatorRecording {
     const writer = TraceWriter.open(file, { producer, device: allocator.deviceName, apiVersion });
     writer.allocatorCreate(
       allocator._handle,
@@ -107,7 +113,14 @@ export class AllocatorRecording {
    * A successful allocation whose native call just returned: its inputs are still in the scratch, its outputs too.
    * `forResource`: memory for the caller's own buffer or image (recorded as raw memory of what it got).
    */
-  allocated(handle: number, pool: number, kind: AllocationKind, vkmemFlags: number, name: string | null, forResource: boolean): void {
+  allocated(
+    handle: number,
+    pool: number,
+    kind: AllocationKind,
+    vkmemFlags: number,
+    name: string | null,
+    forResource: boolean,
+  ): void {
     const type = scratch[Slot.OutMemoryType]!;
     const offset = scratch[Slot.OutOffset]!;
     const size = scratch[Slot.OutSize]!;
@@ -121,12 +134,56 @@ export class AllocatorRecording {
     // The block's size: the one figure the creation call does not give back.
     this.allocator._native.getAllocationInfo(handle);
     const blockSize = scratch[Slot.OutBlockSize]!;
-    this.writer.allocate(handle, this.id, pool, KIND_CODE[kind], scratch, 0, RESOURCE_COUNT[kind], scratch, 16, vkmemFlags, name, 0, type, offset, size, memoryLo, memoryHi, blockSize);
+    this.writer.allocate(
+      handle,
+      this.id,
+      pool,
+      KIND_CODE[kind],
+      scratch,
+      0,
+      RESOURCE_COUNT[kind],
+      scratch,
+      16,
+      vkmemFlags,
+      name,
+      0,
+      type,
+      offset,
+      size,
+      memoryLo,
+      memoryHi,
+      blockSize,
+    );
   }
 
   /** An allocation VMA refused with `result`; its inputs are still in the scratch. */
-  failed(pool: number, kind: AllocationKind, vkmemFlags: number, name: string | null | undefined, result: number): void {
-    this.writer.allocate(0, this.id, pool, KIND_CODE[kind], scratch, 0, RESOURCE_COUNT[kind], scratch, 16, vkmemFlags, name ?? null, result, 0, 0, 0, 0, 0, 0);
+  failed(
+    pool: number,
+    kind: AllocationKind,
+    vkmemFlags: number,
+    name: string | null | undefined,
+    result: number,
+  ): void {
+    this.writer.allocate(
+      0,
+      this.id,
+      pool,
+      KIND_CODE[kind],
+      scratch,
+      0,
+      RESOURCE_COUNT[kind],
+      scratch,
+      16,
+      vkmemFlags,
+      name ?? null,
+      result,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+    );
   }
 
   /** The trace's number for a pool (0: the default pools); pools are numbered as they are recorded. */
@@ -138,7 +195,17 @@ export class AllocatorRecording {
   poolCreated(pool: RecordedPool): void {
     const id = this.nextPool++;
     this.poolIds.set(pool, id);
-    this.writer.poolCreate(id, this.id, pool.memoryTypeIndex, ALGORITHM_CODE[pool.algorithm] ?? 0, pool.blockSize, pool.minBlockCount, pool.maxBlockCount, pool.minAllocationAlignment, pool.name);
+    this.writer.poolCreate(
+      id,
+      this.id,
+      pool.memoryTypeIndex,
+      ALGORITHM_CODE[pool.algorithm] ?? 0,
+      pool.blockSize,
+      pool.minBlockCount,
+      pool.maxBlockCount,
+      pool.minAllocationAlignment,
+      pool.name,
+    );
   }
 
   /** A pool is being destroyed (its allocations go with it, as the replay's destroy does). */

@@ -91,7 +91,8 @@ export function destroyResource(
   op: string,
   cls: "VkBuffer" | "VkImage",
 ): void {
-  if (!(allocation instanceof Allocation) || allocation.allocator !== allocator) allocator._checkAllocation(allocation, op);
+  if (!(allocation instanceof Allocation) || allocation.allocator !== allocator)
+    allocator._checkAllocation(allocation, op);
   // Lost: its buffer or image and memory are gone already (or going, when called from onLost); this releases it.
   if (allocation._lostFrame >= 0) {
     allocation._lostReleased = true;

@@ -76,7 +76,12 @@ export class ResourceDescriptions {
     const sharingMode = bufferInfo.sharingMode ?? 0;
     if (!isPositiveInt(size)) fail(op, `${arg}.size`, "must be a positive integer number of bytes", size);
     if (size > this.device.maxAllocationSize) {
-      fail(op, `${arg}.size`, `is larger than any memory heap (largest ${formatBytes(this.device.maxAllocationSize)})`, size);
+      fail(
+        op,
+        `${arg}.size`,
+        `is larger than any memory heap (largest ${formatBytes(this.device.maxAllocationSize)})`,
+        size,
+      );
     }
     if (!isUint32(usage) || usage === 0) fail(op, `${arg}.usage`, "must be non-zero VkBufferUsageFlags", usage);
     if (!isUint32(flags)) fail(op, `${arg}.flags`, "must be VkBufferCreateFlags", flags);
@@ -108,36 +113,58 @@ export class ResourceDescriptions {
     const flags = imageInfo.flags ?? 0;
     const initialLayout = imageInfo.initialLayout ?? 0;
     const sharingMode = imageInfo.sharingMode ?? 0;
-    if (imageType !== 0 && imageType !== 1 && imageType !== 2) fail(op, `${arg}.imageType`, "must be 0 (1D), 1 (2D) or 2 (3D)", imageType);
+    if (imageType !== 0 && imageType !== 1 && imageType !== 2)
+      fail(op, `${arg}.imageType`, "must be 0 (1D), 1 (2D) or 2 (3D)", imageType);
     if (!isKnownFormat(format)) fail(op, `${arg}.format`, "is not a known VkFormat (UNDEFINED is not allowed)", format);
-    if (!isPositiveInt(width) || width > 0xffffffff) fail(op, `${arg}.extent.width`, "must be a positive integer", width);
-    if (!isPositiveInt(height) || height > 0xffffffff) fail(op, `${arg}.extent.height`, "must be a positive integer", height);
-    if (!isPositiveInt(depth) || depth > 0xffffffff) fail(op, `${arg}.extent.depth`, "must be a positive integer", depth);
-    if (!isPositiveInt(mipLevels) || mipLevels > 32) fail(op, `${arg}.mipLevels`, "must be an integer in [1, 32]", mipLevels);
-    if (!isPositiveInt(arrayLayers) || arrayLayers > 0xffffffff) fail(op, `${arg}.arrayLayers`, "must be a positive integer", arrayLayers);
-    if (![1, 2, 4, 8, 16, 32, 64].includes(samples)) fail(op, `${arg}.samples`, "must be a VkSampleCountFlagBits value", samples);
+    if (!isPositiveInt(width) || width > 0xffffffff)
+      fail(op, `${arg}.extent.width`, "must be a positive integer", width);
+    if (!isPositiveInt(height) || height > 0xffffffff)
+      fail(op, `${arg}.extent.height`, "must be a positive integer", height);
+    if (!isPositiveInt(depth) || depth > 0xffffffff)
+      fail(op, `${arg}.extent.depth`, "must be a positive integer", depth);
+    if (!isPositiveInt(mipLevels) || mipLevels > 32)
+      fail(op, `${arg}.mipLevels`, "must be an integer in [1, 32]", mipLevels);
+    if (!isPositiveInt(arrayLayers) || arrayLayers > 0xffffffff)
+      fail(op, `${arg}.arrayLayers`, "must be a positive integer", arrayLayers);
+    if (![1, 2, 4, 8, 16, 32, 64].includes(samples))
+      fail(op, `${arg}.samples`, "must be a VkSampleCountFlagBits value", samples);
     if (tiling !== 0 && tiling !== 1) fail(op, `${arg}.tiling`, "must be 0 (optimal) or 1 (linear)", tiling);
     if (!isUint32(usage) || usage === 0) fail(op, `${arg}.usage`, "must be non-zero VkImageUsageFlags", usage);
     if (!isUint32(flags)) fail(op, `${arg}.flags`, "must be VkImageCreateFlags", flags);
     this.device.flagPolicy.check(usage, "imageUsage", bind, op, `${arg}.usage`);
     this.device.flagPolicy.check(flags, "imageCreate", bind, op, `${arg}.flags`);
-    if (initialLayout !== 0 && initialLayout !== 8) fail(op, `${arg}.initialLayout`, "must be 0 (UNDEFINED) or 8 (PREINITIALIZED)", initialLayout);
+    if (initialLayout !== 0 && initialLayout !== 8)
+      fail(op, `${arg}.initialLayout`, "must be 0 (UNDEFINED) or 8 (PREINITIALIZED)", initialLayout);
     if (sharingMode !== 0) fail(op, `${arg}.sharingMode`, CONCURRENT_UNSUPPORTED, sharingMode);
-    if (imageType === 0 && (height !== 1 || depth !== 1)) fail(op, `${arg}.extent`, "of a 1D image must have height 1 and depth 1", extent);
+    if (imageType === 0 && (height !== 1 || depth !== 1))
+      fail(op, `${arg}.extent`, "of a 1D image must have height 1 and depth 1", extent);
     if (imageType === 1 && depth !== 1) fail(op, `${arg}.extent.depth`, "of a 2D image must be 1", depth);
     const maxMips = Math.floor(Math.log2(Math.max(width, height, depth))) + 1;
-    if (mipLevels > maxMips) fail(op, `${arg}.mipLevels`, `must be at most ${maxMips} for a ${width}x${height}x${depth} image`, mipLevels);
+    if (mipLevels > maxMips)
+      fail(op, `${arg}.mipLevels`, `must be at most ${maxMips} for a ${width}x${height}x${depth} image`, mipLevels);
 
     const support = this.imageFormatSupport(format, imageType, tiling, usage, flags);
     if (support.result !== 0) {
-      fail(op, `${arg}.format`, `is not supported for this type, tiling and usage on ${this.device.deviceName} (${describeValue(support.result)})`, format);
+      fail(
+        op,
+        `${arg}.format`,
+        `is not supported for this type, tiling and usage on ${this.device.deviceName} (${describeValue(support.result)})`,
+        format,
+      );
     }
     const max = support.props;
     if (width > max.maxExtent.width || height > max.maxExtent.height || depth > max.maxExtent.depth) {
-      fail(op, `${arg}.extent`, `exceeds the device's maximum ${max.maxExtent.width}x${max.maxExtent.height}x${max.maxExtent.depth} for this format`, extent);
+      fail(
+        op,
+        `${arg}.extent`,
+        `exceeds the device's maximum ${max.maxExtent.width}x${max.maxExtent.height}x${max.maxExtent.depth} for this format`,
+        extent,
+      );
     }
-    if (mipLevels > max.maxMipLevels) fail(op, `${arg}.mipLevels`, `exceeds the device's maximum ${max.maxMipLevels}`, mipLevels);
-    if (arrayLayers > max.maxArrayLayers) fail(op, `${arg}.arrayLayers`, `exceeds the device's maximum ${max.maxArrayLayers}`, arrayLayers);
+    if (mipLevels > max.maxMipLevels)
+      fail(op, `${arg}.mipLevels`, `exceeds the device's maximum ${max.maxMipLevels}`, mipLevels);
+    if (arrayLayers > max.maxArrayLayers)
+      fail(op, `${arg}.arrayLayers`, `exceeds the device's maximum ${max.maxArrayLayers}`, arrayLayers);
     if ((max.sampleCounts & samples) === 0) fail(op, `${arg}.samples`, "is not supported for this format", samples);
 
     scratch[0] = imageType;
@@ -160,7 +187,15 @@ export class ResourceDescriptions {
     let entry = this.formatCache.get(key);
     if (entry === undefined) {
       const props = new nvk.VkImageFormatProperties();
-      const result = nvk.vkGetPhysicalDeviceImageFormatProperties(this.device.physicalDevice, format, type, tiling, usage, flags, props);
+      const result = nvk.vkGetPhysicalDeviceImageFormatProperties(
+        this.device.physicalDevice,
+        format,
+        type,
+        tiling,
+        usage,
+        flags,
+        props,
+      );
       entry = { result, props };
       this.formatCache.set(key, entry);
     }
@@ -172,7 +207,8 @@ export class ResourceDescriptions {
    * power-of-two alignment up to 2^30, a non-zero uint32 type mask. Writes nothing.
    */
   checkRequirements(requirements: MemoryRequirements, op: string): void {
-    if (!isOptionsObject(requirements)) fail(op, "requirements", "must be { size, alignment, memoryTypeBits }", requirements, TypeError);
+    if (!isOptionsObject(requirements))
+      fail(op, "requirements", "must be { size, alignment, memoryTypeBits }", requirements, TypeError);
     const { size, alignment, memoryTypeBits } = requirements;
     const max = this.device.maxAllocationSize;
     if (!isPositiveInt(size)) fail(op, "requirements.size", "must be a positive integer number of bytes", size);
@@ -180,6 +216,7 @@ export class ResourceDescriptions {
     if (!isPositiveInt(alignment) || (alignment & (alignment - 1)) !== 0 || alignment > 2 ** 30) {
       fail(op, "requirements.alignment", "must be a power of two", alignment);
     }
-    if (!isUint32(memoryTypeBits) || memoryTypeBits === 0) fail(op, "requirements.memoryTypeBits", "must be a non-zero uint32 mask", memoryTypeBits);
+    if (!isUint32(memoryTypeBits) || memoryTypeBits === 0)
+      fail(op, "requirements.memoryTypeBits", "must be a non-zero uint32 mask", memoryTypeBits);
   }
 }

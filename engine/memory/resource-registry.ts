@@ -65,7 +65,13 @@ export function unregisterAllocator(ref: WeakRef<RegisteredAllocator>): void {
  * object that is not VK_NULL_HANDLE, not one vkmem destroyed, and not the live buffer or image of any allocation.
  * @returns its raw value.
  */
-export function checkRawResource(self: RegisteredAllocator, resource: unknown, op: string, arg: string, cls: "VkBuffer" | "VkImage"): bigint {
+export function checkRawResource(
+  self: RegisteredAllocator,
+  resource: unknown,
+  op: string,
+  arg: string,
+  cls: "VkBuffer" | "VkImage",
+): bigint {
   if (!isNvkHandle(resource, cls)) fail(op, arg, `must be an nvk ${cls}`, resource, TypeError);
   const raw = rawHandle(resource);
   const dead = knownHandles.deadOwner(resource, raw);
@@ -93,7 +99,13 @@ export function checkRawResource(self: RegisteredAllocator, resource: unknown, o
       ownerAllocator === self
         ? "of this allocator"
         : `of another allocator${ownerAllocator.label ? ` ('${ownerAllocator.label}')` : ""}${rawHandle(ownerAllocator.device) !== rawHandle(self.device) ? " over another device" : ""}`;
-    fail(op, arg, `is the live ${cls === "VkBuffer" ? "buffer" : "image"} of ${name} ${where}: it has its memory already`, resource, TypeError);
+    fail(
+      op,
+      arg,
+      `is the live ${cls === "VkBuffer" ? "buffer" : "image"} of ${name} ${where}: it has its memory already`,
+      resource,
+      TypeError,
+    );
   }
   return raw;
 }

@@ -24,7 +24,15 @@ function minMax(min: number, max: number): string {
 }
 
 /** The statistics columns shared by both tables. */
-const STAT_HEADER = ["blocks", "block bytes", "allocations", "allocation bytes", "unused ranges", "allocation min..max", "unused range min..max"];
+const STAT_HEADER = [
+  "blocks",
+  "block bytes",
+  "allocations",
+  "allocation bytes",
+  "unused ranges",
+  "allocation min..max",
+  "unused range min..max",
+];
 
 function statCells(s: DetailedStatistics): string[] {
   return [
@@ -45,7 +53,8 @@ function statCells(s: DetailedStatistics): string[] {
  * @throws DestroyedResourceError when the allocator has been destroyed.
  */
 export function formatStatistics(allocator: Allocator, options: FormatStatisticsOptions = {}): string {
-  if (!(allocator instanceof Allocator)) argumentError("formatStatistics", "allocator", "must be an Allocator", allocator, TypeError);
+  if (!(allocator instanceof Allocator))
+    argumentError("formatStatistics", "allocator", "must be an Allocator", allocator, TypeError);
   checkOptionsObject(options, "formatStatistics", "options");
   optionalBoolean(options.allMemoryTypes, false, "formatStatistics", "options.allMemoryTypes");
   const stats = allocator.calculateStatistics();
@@ -74,7 +83,12 @@ export function formatStatistics(allocator: Allocator, options: FormatStatistics
   lines.push(
     table(
       ["type", "heap", "property flags", ...STAT_HEADER],
-      shown.map(({ type, i, s }) => [String(i), String(type.heapIndex), memoryPropertyNames(type.propertyFlags).join("|") || "-", ...statCells(s)]),
+      shown.map(({ type, i, s }) => [
+        String(i),
+        String(type.heapIndex),
+        memoryPropertyNames(type.propertyFlags).join("|") || "-",
+        ...statCells(s),
+      ]),
     ),
   );
   const hidden = types.length - shown.length;

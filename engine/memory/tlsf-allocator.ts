@@ -305,7 +305,8 @@ export class TlsfAllocator implements OffsetAllocator {
       if (first !== 0) nextListIndex = this.foundList;
       if (first !== 0 && this.checkBlock(first, nextListIndex, allocSize, alignment)) return true;
       if (this.checkBlock(nullBlock, listsCount, allocSize, alignment)) return true;
-      for (b = first; b !== 0; b = nextFree[b]) if (this.checkBlock(b, nextListIndex, allocSize, alignment)) return true;
+      for (b = first; b !== 0; b = nextFree[b])
+        if (this.checkBlock(b, nextListIndex, allocSize, alignment)) return true;
       b = this.findFreeBlock(allocSize);
       const prevListIndex = b !== 0 ? this.foundList : listsCount;
       for (; b !== 0; b = nextFree[b]) if (this.checkBlock(b, prevListIndex, allocSize, alignment)) return true;
@@ -342,7 +343,8 @@ export class TlsfAllocator implements OffsetAllocator {
     }
     // The worst case: every list above the next one.
     while (++nextListIndex < listsCount) {
-      for (b = this.freeList[nextListIndex]; b !== 0; b = nextFree[b]) if (this.checkBlock(b, nextListIndex, allocSize, alignment)) return true;
+      for (b = this.freeList[nextListIndex]; b !== 0; b = nextFree[b])
+        if (this.checkBlock(b, nextListIndex, allocSize, alignment)) return true;
     }
     return false;
   }
@@ -504,12 +506,15 @@ export class TlsfAllocator implements OffsetAllocator {
 
   /** Calls fn(node) for every live allocation in increasing offsets. */
   forEachAllocation(fn: (node: number) => void): void {
-    for (let b = this.firstBlock(); b !== 0; b = this.nextPhys[b]) if (b !== this.nullBlock && this.taken[b] !== 0) fn(b);
+    for (let b = this.firstBlock(); b !== 0; b = this.nextPhys[b])
+      if (b !== this.nullBlock && this.taken[b] !== 0) fn(b);
   }
 
   liveAllocations(): OffsetLeak[] {
     const out: OffsetLeak[] = [];
-    this.forEachAllocation((node) => out.push({ offset: this.offset[node], size: this.bsize[node], userData: this.userData[node] }));
+    this.forEachAllocation((node) =>
+      out.push({ offset: this.offset[node], size: this.bsize[node], userData: this.userData[node] }),
+    );
     return out;
   }
 
@@ -566,7 +571,12 @@ export function tlsfStatsString(t: TlsfAllocator, detailed: boolean): string {
       subs.push(node < 0 ? freeRangeJson(offset, size) : allocationJson(offset, size, t.userDataOf(node)));
     });
     out += detailsJson(
-      [`"TotalBytes": ${s.blockBytes}`, `"UnusedBytes": ${s.blockBytes - s.allocationBytes}`, `"Allocations": ${s.allocationCount}`, `"UnusedRanges": ${s.unusedRangeCount}`],
+      [
+        `"TotalBytes": ${s.blockBytes}`,
+        `"UnusedBytes": ${s.blockBytes - s.allocationBytes}`,
+        `"Allocations": ${s.allocationCount}`,
+        `"UnusedRanges": ${s.unusedRangeCount}`,
+      ],
       subs,
       ", ",
     );

@@ -168,11 +168,24 @@ export const poolObjects = new WeakSet<object>();
  */
 export function refusePool(options: AllocationOptions | undefined, op: string, arg: string): void {
   if (options !== null && typeof options === "object" && options.pool !== undefined) {
-    bad(op, `${arg}.pool`, "has no place here: a pool has one memory type (pool.memoryTypeIndex)", options.pool.label ?? "(unnamed pool)", TypeError);
+    bad(
+      op,
+      `${arg}.pool`,
+      "has no place here: a pool has one memory type (pool.memoryTypeIndex)",
+      options.pool.label ?? "(unnamed pool)",
+      TypeError,
+    );
   }
 }
 
-const BOOLEAN_OPTIONS = ["allowTransferInstead", "dedicated", "neverAllocate", "mapped", "withinBudget", "upperAddress"] as const;
+const BOOLEAN_OPTIONS = [
+  "allowTransferInstead",
+  "dedicated",
+  "neverAllocate",
+  "mapped",
+  "withinBudget",
+  "upperAddress",
+] as const;
 
 /**
  * Checks `options` and writes them into the scratch allocation slots. `op` and `arg` name the call
@@ -240,12 +253,27 @@ export function encodeAllocationOptions(
     if (o.withinBudget) flags |= AllocationCreateFlags.WITHIN_BUDGET;
     if (o.upperAddress) flags |= AllocationCreateFlags.UPPER_ADDRESS;
     if (o.canBecomeLost !== undefined || o.canMakeOtherLost !== undefined) {
-      if (o.canBecomeLost !== undefined && typeof o.canBecomeLost !== "boolean") bad(op, `${arg}.canBecomeLost`, "must be a boolean", o.canBecomeLost, TypeError);
-      if (o.canMakeOtherLost !== undefined && typeof o.canMakeOtherLost !== "boolean") bad(op, `${arg}.canMakeOtherLost`, "must be a boolean", o.canMakeOtherLost, TypeError);
+      if (o.canBecomeLost !== undefined && typeof o.canBecomeLost !== "boolean")
+        bad(op, `${arg}.canBecomeLost`, "must be a boolean", o.canBecomeLost, TypeError);
+      if (o.canMakeOtherLost !== undefined && typeof o.canMakeOtherLost !== "boolean")
+        bad(op, `${arg}.canMakeOtherLost`, "must be a boolean", o.canMakeOtherLost, TypeError);
       if (o.canMakeOtherLost) flags |= AllocationCreateFlags.WITHIN_BUDGET;
       if (o.canBecomeLost) {
-        if ((flags & AllocationCreateFlags.MAPPED) !== 0) bad(op, `${arg}.canBecomeLost`, "cannot be combined with mapped (a lost allocation's memory is freed under its view)", options);
-        if (o.pool !== undefined && o.pool.algorithm === "buddy") bad(op, `${arg}.canBecomeLost`, "is not supported in buddy pools", o.pool.label ?? "(unnamed pool)", TypeError);
+        if ((flags & AllocationCreateFlags.MAPPED) !== 0)
+          bad(
+            op,
+            `${arg}.canBecomeLost`,
+            "cannot be combined with mapped (a lost allocation's memory is freed under its view)",
+            options,
+          );
+        if (o.pool !== undefined && o.pool.algorithm === "buddy")
+          bad(
+            op,
+            `${arg}.canBecomeLost`,
+            "is not supported in buddy pools",
+            o.pool.label ?? "(unnamed pool)",
+            TypeError,
+          );
       }
     }
     if (o.strategy !== undefined) {
@@ -256,11 +284,13 @@ export function encodeAllocationOptions(
       flags |= s;
     }
     if (o.requiredFlags !== undefined) {
-      if (!isUint32(o.requiredFlags)) bad(op, `${arg}.requiredFlags`, "must be a uint32 of VkMemoryPropertyFlags", o.requiredFlags);
+      if (!isUint32(o.requiredFlags))
+        bad(op, `${arg}.requiredFlags`, "must be a uint32 of VkMemoryPropertyFlags", o.requiredFlags);
       required = o.requiredFlags;
     }
     if (o.preferredFlags !== undefined) {
-      if (!isUint32(o.preferredFlags)) bad(op, `${arg}.preferredFlags`, "must be a uint32 of VkMemoryPropertyFlags", o.preferredFlags);
+      if (!isUint32(o.preferredFlags))
+        bad(op, `${arg}.preferredFlags`, "must be a uint32 of VkMemoryPropertyFlags", o.preferredFlags);
       preferred = o.preferredFlags;
     }
     if (o.memoryTypeBits !== undefined) {
@@ -284,7 +314,14 @@ export function encodeAllocationOptions(
     if ((flags & AllocationCreateFlags.UPPER_ADDRESS) !== 0) {
       const p = o.pool;
       if (p === undefined || p.algorithm !== "linear" || p.maxBlockCount !== 1) {
-        bad(op, `${arg}.upperAddress`, "needs a linear pool with maxBlockCount 1 (a double stack)", p === undefined ? "no pool" : `pool '${p.label ?? "(unnamed)"}' (${p.algorithm}, maxBlockCount ${p.maxBlockCount})`);
+        bad(
+          op,
+          `${arg}.upperAddress`,
+          "needs a linear pool with maxBlockCount 1 (a double stack)",
+          p === undefined
+            ? "no pool"
+            : `pool '${p.label ?? "(unnamed)"}' (${p.algorithm}, maxBlockCount ${p.maxBlockCount})`,
+        );
       }
     }
     if ((flags & AllocationCreateFlags.DEDICATED_MEMORY) !== 0 && o.pool !== undefined && o.pool.blockSize !== 0) {
@@ -295,18 +332,29 @@ export function encodeAllocationOptions(
     }
     if ((flags & 0xc00) === 0xc00) bad(op, `${arg}.hostAccess`, "cannot be both sequentialWrite and random", options);
     const strategies = flags & 0x70000;
-    if (strategies !== 0 && (strategies & (strategies - 1)) !== 0) bad(op, `${arg}.flags`, "has more than one strategy", options);
+    if (strategies !== 0 && (strategies & (strategies - 1)) !== 0)
+      bad(op, `${arg}.flags`, "has more than one strategy", options);
   }
   // VMA's preconditions on usage (its VMA_ASSERTs in CalcAllocationParams / FindMemoryPreferences), checked here so
   // that VMA never sees them broken.
   if (rawMemory && pool === 0) {
     if (usageGiven && usage >= MemoryUsage.Auto) {
-      bad(op, `${arg}.usage`, "cannot be an Auto usage for raw memory: VMA chooses Auto memory from a buffer or image description, which raw memory has not (leave usage out, or give GpuOnly, CpuToGpu, GpuToCpu or Unknown)", usage);
+      bad(
+        op,
+        `${arg}.usage`,
+        "cannot be an Auto usage for raw memory: VMA chooses Auto memory from a buffer or image description, which raw memory has not (leave usage out, or give GpuOnly, CpuToGpu, GpuToCpu or Unknown)",
+        usage,
+      );
     }
     if (!usageGiven) usage = defaultRawMemoryUsage(flags);
   }
   if ((flags & AllocationCreateFlags.MAPPED) !== 0 && usage >= MemoryUsage.Auto && (flags & HOST_ACCESS_BITS) === 0) {
-    bad(op, `${arg}.mapped`, "needs hostAccess 'sequentialWrite' or 'random' with an Auto usage (VMA may otherwise place the memory where the CPU cannot map it)", options);
+    bad(
+      op,
+      `${arg}.mapped`,
+      "needs hostAccess 'sequentialWrite' or 'random' with an Auto usage (VMA may otherwise place the memory where the CPU cannot map it)",
+      options,
+    );
   }
   scratch[Slot.AllocFlags] = flags;
   scratch[Slot.AllocUsage] = usage;

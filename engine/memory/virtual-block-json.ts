@@ -20,8 +20,10 @@ export function statsJson(s: OffsetStatistics, comma: string): string {
     `"AllocationBytes": ${s.allocationBytes}`,
     `"UnusedRangeCount": ${s.unusedRangeCount}`,
   ];
-  if (s.allocationCount > 1) fields.push(`"AllocationSizeMin": ${s.allocationSizeMin}`, `"AllocationSizeMax": ${s.allocationSizeMax}`);
-  if (s.unusedRangeCount > 1) fields.push(`"UnusedRangeSizeMin": ${s.unusedRangeSizeMin}`, `"UnusedRangeSizeMax": ${s.unusedRangeSizeMax}`);
+  if (s.allocationCount > 1)
+    fields.push(`"AllocationSizeMin": ${s.allocationSizeMin}`, `"AllocationSizeMax": ${s.allocationSizeMax}`);
+  if (s.unusedRangeCount > 1)
+    fields.push(`"UnusedRangeSizeMin": ${s.unusedRangeSizeMin}`, `"UnusedRangeSizeMax": ${s.unusedRangeSizeMax}`);
   return `{\n  "Stats": {\n    ${fields.join(`${comma}\n    `)}\n  }`;
 }
 

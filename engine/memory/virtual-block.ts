@@ -165,7 +165,6 @@ function isNativeUserData(v: unknown): v is number {
   return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 }
 
-
 /**
  * One range of a {@link VirtualBlock}: `[offset, offset + size)`. Made by {@link VirtualBlock.allocate}, freed by
  * {@link VirtualBlock.free} / clear() / destroy().
@@ -245,15 +244,22 @@ export class VirtualBlock {
     let minNodeSize = 0;
     if (algorithm === "buddy") {
       minNodeSize = options.minNodeSize ?? Math.min(16, 2 ** Math.floor(Math.log2(size)));
-      if (typeof minNodeSize !== "number" || !Number.isSafeInteger(minNodeSize) || minNodeSize < 1 || !isPowerOfTwo(minNodeSize)) {
+      if (
+        typeof minNodeSize !== "number" ||
+        !Number.isSafeInteger(minNodeSize) ||
+        minNodeSize < 1 ||
+        !isPowerOfTwo(minNodeSize)
+      ) {
         fail(op, "options.minNodeSize", "must be a power of two", minNodeSize);
       }
       if (minNodeSize > size) fail(op, "options.minNodeSize", `must not exceed options.size (${size})`, minNodeSize);
     } else if (options.minNodeSize !== undefined) {
       fail(op, "options.minNodeSize", "is only for the buddy algorithm", options.minNodeSize, TypeError);
     }
-    if (options.label !== undefined && typeof options.label !== "string") fail(op, "options.label", "must be a string", options.label, TypeError);
-    if (options.onLeaks !== undefined && typeof options.onLeaks !== "function") fail(op, "options.onLeaks", "must be a function", options.onLeaks, TypeError);
+    if (options.label !== undefined && typeof options.label !== "string")
+      fail(op, "options.label", "must be a string", options.label, TypeError);
+    if (options.onLeaks !== undefined && typeof options.onLeaks !== "function")
+      fail(op, "options.onLeaks", "must be a function", options.onLeaks, TypeError);
     this.size = size;
     this.algorithm = algorithm;
     this.minNodeSize = minNodeSize;
@@ -295,7 +301,12 @@ export class VirtualBlock {
   /** A power of two, or 0, which means 1 as in VmaVirtualAllocationCreateInfo::alignment; returns the alignment to use. */
   private checkAlignment(op: string, arg: string, alignment: unknown): number {
     if (alignment === 0) return 1;
-    if (typeof alignment !== "number" || !(alignment >= 1 && alignment <= 2 ** 52) || Math.floor(alignment) !== alignment || !isPowerOfTwo(alignment)) {
+    if (
+      typeof alignment !== "number" ||
+      !(alignment >= 1 && alignment <= 2 ** 52) ||
+      Math.floor(alignment) !== alignment ||
+      !isPowerOfTwo(alignment)
+    ) {
       fail(op, arg, "must be a power of two", alignment);
     }
     return alignment;
@@ -320,22 +331,33 @@ export class VirtualBlock {
       if (!isOptionsObject(options)) fail(op, "options", "must be an object", options, TypeError);
       if (options.alignment !== undefined) alignment = this.checkAlignment(op, "options.alignment", options.alignment);
       if (options.upperAddress !== undefined) {
-        if (typeof options.upperAddress !== "boolean") fail(op, "options.upperAddress", "must be a boolean", options.upperAddress, TypeError);
+        if (typeof options.upperAddress !== "boolean")
+          fail(op, "options.upperAddress", "must be a boolean", options.upperAddress, TypeError);
         if (options.upperAddress) {
-          if (!this.alloc.offersUpperAddress) fail(op, "options.upperAddress", `needs a linear block (this one is ${this.algorithm})`, true);
+          if (!this.alloc.offersUpperAddress)
+            fail(op, "options.upperAddress", `needs a linear block (this one is ${this.algorithm})`, true);
           flags |= VirtualAllocationCreateFlags.UPPER_ADDRESS;
         }
       }
       if (options.strategy !== undefined) {
-        const bit = typeof options.strategy === "string" && Object.hasOwn(STRATEGIES, options.strategy) ? STRATEGIES[options.strategy] : 0;
+        const bit =
+          typeof options.strategy === "string" && Object.hasOwn(STRATEGIES, options.strategy)
+            ? STRATEGIES[options.strategy]
+            : 0;
         if (bit === 0) fail(op, "options.strategy", 'must be "minMemory", "minTime" or "minOffset"', options.strategy);
         flags |= bit;
       }
       userData = options.userData;
     }
-    const offset = size > this.size ? NO_FIT : this.place(op, size, alignment, flags, isNativeUserData(userData) ? userData : 0);
+    const offset =
+      size > this.size ? NO_FIT : this.place(op, size, alignment, flags, isNativeUserData(userData) ? userData : 0);
     if (offset < 0) {
-      throw vkErrorFor(-2, "VirtualBlock.allocate", this.label, `no free range of ${size} bytes (alignment ${alignment}) in this ${this.algorithm} block`);
+      throw vkErrorFor(
+        -2,
+        "VirtualBlock.allocate",
+        this.label,
+        `no free range of ${size} bytes (alignment ${alignment}) in this ${this.algorithm} block`,
+      );
     }
     return new VirtualAllocation(this, scratch[Slot.OutVbAllocation], offset, size, userData, this._epoch);
   }
@@ -350,7 +372,14 @@ export class VirtualBlock {
   allocateOffset(size: number, alignment = 1, flags = 0): number {
     // The common call (live block, integer size that fits, alignment 1, no flags) costs one test here; every
     // other call gets all the checks in checkAllocateOffset. Kept small so that it inlines into the caller's loop.
-    if (this._handle === 0 || typeof size !== "number" || !(size >= 1 && size <= this.size) || Math.floor(size) !== size || alignment !== 1 || flags !== 0) {
+    if (
+      this._handle === 0 ||
+      typeof size !== "number" ||
+      !(size >= 1 && size <= this.size) ||
+      Math.floor(size) !== size ||
+      alignment !== 1 ||
+      flags !== 0
+    ) {
       alignment = this.checkAllocateOffset(size, alignment, flags);
       if (size > this.size) return -1;
     }
@@ -370,7 +399,8 @@ export class VirtualBlock {
   private checkAllocateOffset(size: number, alignment: number, flags: number): number {
     const op = "VirtualBlock.allocateOffset";
     this.live(op);
-    if (typeof size !== "number" || !(size >= 1 && size <= this.size) || Math.floor(size) !== size) this.checkSize(op, size);
+    if (typeof size !== "number" || !(size >= 1 && size <= this.size) || Math.floor(size) !== size)
+      this.checkSize(op, size);
     if (alignment !== 1) alignment = this.checkAlignment(op, "alignment", alignment);
     if (flags !== 0) {
       if (!isIntegerIn(flags, 0, 0xffffffff) || (flags & ~KNOWN_FLAGS) !== 0) {
@@ -398,7 +428,9 @@ export class VirtualBlock {
     if (code === UPPER_REFUSED) {
       // VMA asserts here ("linear allocator used as double stack while it was already used as ring buffer").
       // VMA fails the request; vkmem says why, typed like the pool case (the same rule, checked before VMA).
-      throw new RangeError(`${op}: upperAddress (VIRTUAL_ALLOCATION_CREATE_UPPER_ADDRESS) cannot be used while this linear block is used as a ring buffer`);
+      throw new RangeError(
+        `${op}: upperAddress (VIRTUAL_ALLOCATION_CREATE_UPPER_ADDRESS) cannot be used while this linear block is used as a ring buffer`,
+      );
     }
     if (code === TABLE_FULL) throw new RangeError(`${op}: a virtual block holds at most 2^24 - 1 live allocations`);
     throw new Error(`${op}: the ${this.algorithm} allocator returned ${code}`);
@@ -421,14 +453,17 @@ export class VirtualBlock {
    */
   freeHandle(handle: number): void {
     this.live("VirtualBlock.freeHandle");
-    if (typeof handle !== "number") fail("VirtualBlock.freeHandle", "handle", "must be a Number from allocateOffset (lastHandle)", handle, TypeError);
+    if (typeof handle !== "number")
+      fail("VirtualBlock.freeHandle", "handle", "must be a Number from allocateOffset (lastHandle)", handle, TypeError);
     if (handle === 0) return;
     if (!this.alloc.free(handle)) this.staleHandle("VirtualBlock.freeHandle", handle);
   }
 
   private checkAllocation(op: string, allocation: unknown): VirtualAllocation {
-    if (!(allocation instanceof VirtualAllocation)) fail(op, "allocation", "must be a VirtualAllocation", allocation, TypeError);
-    if (allocation.block !== this) fail(op, "allocation", "belongs to another virtual block", allocation.block.label ?? "(unlabelled)", TypeError);
+    if (!(allocation instanceof VirtualAllocation))
+      fail(op, "allocation", "must be a VirtualAllocation", allocation, TypeError);
+    if (allocation.block !== this)
+      fail(op, "allocation", "belongs to another virtual block", allocation.block.label ?? "(unlabelled)", TypeError);
     return allocation;
   }
 
@@ -505,7 +540,13 @@ export class VirtualBlock {
     const s = this.alloc.statistics(full);
     const waste = this.alloc.wasteBytes;
     if (!full) {
-      return { blockCount: 1, allocationCount: s.allocationCount, blockBytes: s.blockBytes, allocationBytes: s.allocationBytes, internalWasteBytes: waste };
+      return {
+        blockCount: 1,
+        allocationCount: s.allocationCount,
+        blockBytes: s.blockBytes,
+        allocationBytes: s.allocationBytes,
+        internalWasteBytes: waste,
+      };
     }
     return {
       blockCount: 1,
@@ -549,7 +590,9 @@ export class VirtualBlock {
     if (reports.length > 0 || messages.length > 0) {
       if (this.onLeaks !== undefined) this.onLeaks(reports);
       else {
-        const lines = reports.slice(0, 20).map((r) => `  offset ${r.offset}: ${formatBytes(r.size)}${r.userData ? ` (userData ${r.userData})` : ""}`);
+        const lines = reports
+          .slice(0, 20)
+          .map((r) => `  offset ${r.offset}: ${formatBytes(r.size)}${r.userData ? ` (userData ${r.userData})` : ""}`);
         if (reports.length > 20) lines.push(`  ... and ${reports.length - 20} more`);
         process.emitWarning(
           `VirtualBlock${this.label ? ` '${this.label}'` : ""} destroyed with ${reports.length} live allocation(s); freed them:\n${lines.join("\n")}` +

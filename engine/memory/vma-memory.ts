@@ -25,7 +25,12 @@ import { nvk } from "../vulkan/nvk.js";
 import { HandleCellPool } from "../vulkan/handles.js";
 import type { HandleWatch } from "../lifetime.js";
 import { Allocation, AllocationInfo, type AllocationKind } from "./allocation.js";
-import { AllocationCreateFlags, encodeAllocationOptions, encodedMappingAllowed, type AllocationOptions } from "./usage.js";
+import {
+  AllocationCreateFlags,
+  encodeAllocationOptions,
+  encodedMappingAllowed,
+  type AllocationOptions,
+} from "./usage.js";
 import type { LostAllocations } from "./lost-allocations.js";
 import { vkmemFlagsOf } from "./recording.js";
 import type { ResourceDescriptions } from "./resource-descriptions.js";
@@ -84,11 +89,21 @@ export class VmaMemory implements MemorySource {
         });
       }
       if (result !== 0) {
-        this.allocator._recording?.failed(this.allocator._recording.poolId(options?.pool), "buffer", vkmemFlagsOf(options), options?.name, result);
+        this.allocator._recording?.failed(
+          this.allocator._recording.poolId(options?.pool),
+          "buffer",
+          vkmemFlagsOf(options),
+          options?.name,
+          result,
+        );
         throw vkErrorFor(result, "vmaCreateBuffer", options?.name);
       }
     }
-    const buffer = handleCells.make(nvk.VkBuffer, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
+    const buffer = handleCells.make(
+      nvk.VkBuffer,
+      scratchU32[Slot.OutResource * 2],
+      scratchU32[Slot.OutResource * 2 + 1],
+    );
     const allocation = this.finish(result, "buffer", buffer, flags, options, "vmaCreateBuffer");
     return { buffer, allocation, allocationInfo: this.info(allocation) };
   }
@@ -107,7 +122,13 @@ export class VmaMemory implements MemorySource {
         });
       }
       if (result !== 0) {
-        this.allocator._recording?.failed(this.allocator._recording.poolId(options?.pool), "image", vkmemFlagsOf(options), options?.name, result);
+        this.allocator._recording?.failed(
+          this.allocator._recording.poolId(options?.pool),
+          "image",
+          vkmemFlagsOf(options),
+          options?.name,
+          result,
+        );
         throw vkErrorFor(result, "vmaCreateImage", options?.name);
       }
     }
@@ -116,7 +137,12 @@ export class VmaMemory implements MemorySource {
     return { image, allocation, allocationInfo: this.info(allocation) };
   }
 
-  _allocateMemory(requirements: MemoryRequirements, options: AllocationOptions | undefined, flags: number, op: string): Allocation {
+  _allocateMemory(
+    requirements: MemoryRequirements,
+    options: AllocationOptions | undefined,
+    flags: number,
+    op: string,
+  ): Allocation {
     const { size, alignment, memoryTypeBits } = requirements;
     const addon = this.allocator._native;
     const h = this.allocator._handle;
@@ -136,7 +162,14 @@ export class VmaMemory implements MemorySource {
     return this.finish(result, "memory", null, flags, options, "vmaAllocateMemory");
   }
 
-  _allocateMemoryFor(resource: object, raw: bigint, image: boolean, options: AllocationOptions | undefined, flags: number, op: string): Allocation {
+  _allocateMemoryFor(
+    resource: object,
+    raw: bigint,
+    image: boolean,
+    options: AllocationOptions | undefined,
+    flags: number,
+    op: string,
+  ): Allocation {
     const addon = this.allocator._native;
     const h = this.allocator._handle;
     const attempt = () => (image ? addon.allocateMemoryForImage(h, raw) : addon.allocateMemoryForBuffer(h, raw));
@@ -146,12 +179,25 @@ export class VmaMemory implements MemorySource {
       const requirements = new nvk.VkMemoryRequirements();
       if (image) nvk.vkGetImageMemoryRequirements(device, resource, requirements);
       else nvk.vkGetBufferMemoryRequirements(device, resource, requirements);
-      result = this.parts.lost.makeRoom("memory", requirements.memoryTypeBits, Number(requirements.size), options, () => {
-        encodeAllocationOptions(options, op, "allocationOptions", this.allocator, true);
-        return attempt();
-      });
+      result = this.parts.lost.makeRoom(
+        "memory",
+        requirements.memoryTypeBits,
+        Number(requirements.size),
+        options,
+        () => {
+          encodeAllocationOptions(options, op, "allocationOptions", this.allocator, true);
+          return attempt();
+        },
+      );
     }
-    return this.finish(result, "memory", null, flags, options, image ? "vmaAllocateMemoryForImage" : "vmaAllocateMemoryForBuffer");
+    return this.finish(
+      result,
+      "memory",
+      null,
+      flags,
+      options,
+      image ? "vmaAllocateMemoryForImage" : "vmaAllocateMemoryForBuffer",
+    );
   }
 
   _bind(allocation: Allocation, resource: object, raw: bigint, localOffset: number, image: boolean): void {
@@ -217,9 +263,20 @@ export class VmaMemory implements MemorySource {
         }
         addon.setAllocationName(handle, name);
       }
-      if (Number.isSafeInteger(userData) && (userData as number) >= 0) addon.setAllocationUserData(handle, userData as number);
+      if (Number.isSafeInteger(userData) && (userData as number) >= 0)
+        addon.setAllocationUserData(handle, userData as number);
     }
-    const allocation = new Allocation(this.allocator, kind, handle, scratch[Slot.OutSize], resource, persistent, name ?? null, userData, pool ?? null);
+    const allocation = new Allocation(
+      this.allocator,
+      kind,
+      handle,
+      scratch[Slot.OutSize],
+      resource,
+      persistent,
+      name ?? null,
+      userData,
+      pool ?? null,
+    );
     allocation._mappingAllowed = encodedMappingAllowed();
     const stacks = this.parts.stacks;
     if (stacks !== null) stacks.set(handle, new Error().stack?.split("\n").slice(4).join("\n") ?? "");
@@ -228,7 +285,14 @@ export class VmaMemory implements MemorySource {
     if (canBecomeLost) this.parts.lost.track(allocation, pool, scratch[Slot.OutMemoryType]);
     // Recorded last: its getAllocationInfo rewrites the scratch outputs (with the same values).
     if (recording !== null) {
-      recording.allocated(handle, recording.poolId(pool), kind, vkmemFlagsOf(options), name ?? null, kind === "memory" && operation !== "vmaAllocateMemory");
+      recording.allocated(
+        handle,
+        recording.poolId(pool),
+        kind,
+        vkmemFlagsOf(options),
+        name ?? null,
+        kind === "memory" && operation !== "vmaAllocateMemory",
+      );
     }
     return allocation;
   }

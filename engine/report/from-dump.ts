@@ -19,11 +19,26 @@ export function modelFromDump(dump: StatsDump): ReportModel {
   for (const [heapKey, heap] of heaps) {
     const heapIndex = model.heaps.length;
     const flags = heap.Flags.map(String);
-    model.heaps.push({ label: `${heapKey} (${flags.length ? flags.join(" ") : "no flags"})`, size: heap.Size, flags, usage: [heap.Budget.UsageBytes], budget: [heap.Budget.BudgetBytes] });
+    model.heaps.push({
+      label: `${heapKey} (${flags.length ? flags.join(" ") : "no flags"})`,
+      size: heap.Size,
+      flags,
+      usage: [heap.Budget.UsageBytes],
+      budget: [heap.Budget.BudgetBytes],
+    });
     const types = Object.entries(heap.MemoryPools).sort(([a], [b]) => dumpKeyIndex(a) - dumpKeyIndex(b));
     for (const [typeKey, type] of types) {
       typeOf.set(dumpKeyIndex(typeKey), model.memoryTypes.length);
-      model.memoryTypes.push({ label: typeKey, index: dumpKeyIndex(typeKey), heap: heapIndex, flags: type.Flags.map(String), allocationCount: [], allocatedBytes: [], blockBytes: [], fragmentation: [] });
+      model.memoryTypes.push({
+        label: typeKey,
+        index: dumpKeyIndex(typeKey),
+        heap: heapIndex,
+        flags: type.Flags.map(String),
+        allocationCount: [],
+        allocatedBytes: [],
+        blockBytes: [],
+        fragmentation: [],
+      });
     }
   }
   model.memoryTypes.sort((a, b) => a.index - b.index);
@@ -33,7 +48,21 @@ export function modelFromDump(dump: StatsDump): ReportModel {
   const addAllocation = (s: DumpSuballocation, block: number, offset: number, pool: string | null) => {
     const type = s.Type ?? "UNKNOWN";
     const usage = s.Usage ?? 0;
-    model.allocations.push({ id: id++, name: s.Name ?? "", size: s.Size, offset, block, type, usage, kind: allocationKind(type, usage), pool, born: 0, died: null, made: 0, bornUs: null });
+    model.allocations.push({
+      id: id++,
+      name: s.Name ?? "",
+      size: s.Size,
+      offset,
+      block,
+      type,
+      usage,
+      kind: allocationKind(type, usage),
+      pool,
+      born: 0,
+      died: null,
+      made: 0,
+      bornUs: null,
+    });
   };
   const addBlock = (memoryType: number, block: DumpBlock, pool: string | null) => {
     model.blocks.push({ memoryType, pool, dedicated: false, size: block.TotalBytes, born: 0, died: null });
@@ -50,11 +79,13 @@ export function modelFromDump(dump: StatsDump): ReportModel {
     if (t === undefined) continue;
     const defaults = dump.DefaultPools?.[typeKey];
     if (defaults !== undefined) {
-      for (const [, block] of Object.entries(defaults.Blocks).sort(([a], [b]) => Number(a) - Number(b))) addBlock(t, block, null);
+      for (const [, block] of Object.entries(defaults.Blocks).sort(([a], [b]) => Number(a) - Number(b)))
+        addBlock(t, block, null);
       for (const d of defaults.DedicatedAllocations) addDedicated(t, d, null);
     }
     for (const pool of dump.CustomPools?.[typeKey] ?? []) {
-      for (const [, block] of Object.entries(pool.Blocks).sort(([a], [b]) => Number(a) - Number(b))) addBlock(t, block, pool.Name);
+      for (const [, block] of Object.entries(pool.Blocks).sort(([a], [b]) => Number(a) - Number(b)))
+        addBlock(t, block, pool.Name);
       for (const d of pool.DedicatedAllocations) addDedicated(t, d, pool.Name);
     }
   }

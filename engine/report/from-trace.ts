@@ -52,7 +52,10 @@ function resourceType(r: Extract<TraceRecord, { kind: RecordKind.Allocate }>): {
   if (r.resourceKind === 1) return { type: "BUFFER", usage: r.resource[1] ?? 0 };
   if (r.resourceKind === 2) {
     const tiling = r.resource[8];
-    return { type: tiling === 0 ? "IMAGE_OPTIMAL" : tiling === 1 ? "IMAGE_LINEAR" : "IMAGE_UNKNOWN", usage: r.resource[9] ?? 0 };
+    return {
+      type: tiling === 0 ? "IMAGE_OPTIMAL" : tiling === 1 ? "IMAGE_LINEAR" : "IMAGE_UNKNOWN",
+      usage: r.resource[9] ?? 0,
+    };
   }
   return { type: "UNKNOWN", usage: 0 };
 }
@@ -60,7 +63,9 @@ function resourceType(r: Extract<TraceRecord, { kind: RecordKind.Allocate }>): {
 /** Builds the report's model of a trace read by `readTrace`. */
 export function modelFromTrace(trace: Trace): ReportModel {
   const session = trace.records.find((r) => r.kind === RecordKind.Session);
-  const title = session ? `${session.device || "unknown device"}, recorded by ${session.producer || "unknown"}` : "a vkmem trace";
+  const title = session
+    ? `${session.device || "unknown device"}, recorded by ${session.producer || "unknown"}`
+    : "a vkmem trace";
   const model = emptyModel("trace", title);
   const creates = trace.records.filter((r) => r.kind === RecordKind.AllocatorCreate);
   const several = creates.length > 1;
@@ -96,13 +101,29 @@ export function modelFromTrace(trace: Trace): ReportModel {
     return a;
   };
 
-  const place = (allocator: number, memoryType: number, lo: number, hi: number, blockSize: number, offset: number, size: number, pool: string | null) => {
+  const place = (
+    allocator: number,
+    memoryType: number,
+    lo: number,
+    hi: number,
+    blockSize: number,
+    offset: number,
+    size: number,
+    pool: string | null,
+  ) => {
     const info = allocators.get(allocator)!;
     const key = `${allocator}:${memoryType}:${lo}:${hi}`;
     let open = blocks.get(key);
     if (open === undefined) {
       const dedicated = offset === 0 && blockSize === size;
-      model.blocks.push({ memoryType: info.typeBase + memoryType, pool, dedicated, size: blockSize, born: position, died: null });
+      model.blocks.push({
+        memoryType: info.typeBase + memoryType,
+        pool,
+        dedicated,
+        size: blockSize,
+        born: position,
+        died: null,
+      });
       open = { index: model.blocks.length - 1, live: 0 };
       blockKeys.push(key);
       blocks.set(key, open);
@@ -119,13 +140,25 @@ export function modelFromTrace(trace: Trace): ReportModel {
         const prefix = several ? `${r.label || `allocator ${creates.indexOf(r)}`}: ` : "";
         for (let h = 0; h + 1 < r.heaps.length; h += 2) {
           const flags = flagNames(r.heaps[h + 1]!, HEAP_FLAGS);
-          model.heaps.push({ label: `${prefix}Heap ${h / 2} (${formatBytes(r.heaps[h]!)}${flags.length ? `, ${flags.join(" ")}` : ""})`, size: r.heaps[h]!, flags, usage: [], budget: [] });
+          model.heaps.push({
+            label: `${prefix}Heap ${h / 2} (${formatBytes(r.heaps[h]!)}${flags.length ? `, ${flags.join(" ")}` : ""})`,
+            size: r.heaps[h]!,
+            flags,
+            usage: [],
+            budget: [],
+          });
         }
         const typeBase = model.memoryTypes.length;
         for (let t = 0; t + 1 < r.types.length; t += 2) {
           model.memoryTypes.push({
-            label: `${prefix}Type ${t / 2}`, index: t / 2, heap: heapBase + r.types[t + 1]!, flags: flagNames(r.types[t]!, TYPE_FLAGS),
-            allocationCount: [], allocatedBytes: [], blockBytes: [], fragmentation: [],
+            label: `${prefix}Type ${t / 2}`,
+            index: t / 2,
+            heap: heapBase + r.types[t + 1]!,
+            flags: flagNames(r.types[t]!, TYPE_FLAGS),
+            allocationCount: [],
+            allocatedBytes: [],
+            blockBytes: [],
+            fragmentation: [],
           });
         }
         allocators.set(r.allocator, { heapBase, typeBase, typeCount: r.types.length / 2 });
@@ -146,8 +179,19 @@ export function modelFromTrace(trace: Trace): ReportModel {
         const { type, usage } = resourceType(r);
         const block = place(r.allocator, r.memoryType, r.memoryLo, r.memoryHi, r.blockSize, r.offset, r.size, pool);
         model.allocations.push({
-          id: r.allocation, name: r.name, size: r.size, offset: r.offset, block, type, usage, kind: allocationKind(type, usage), pool,
-          born: position, died: null, made: position, bornUs: r.timeUs,
+          id: r.allocation,
+          name: r.name,
+          size: r.size,
+          offset: r.offset,
+          block,
+          type,
+          usage,
+          kind: allocationKind(type, usage),
+          pool,
+          born: position,
+          died: null,
+          made: position,
+          bornUs: r.timeUs,
         });
         current.set(r.allocation, model.allocations.length - 1);
         break;
@@ -166,9 +210,22 @@ export function modelFromTrace(trace: Trace): ReportModel {
       case RecordKind.Move: {
         const old = endPlacement(r.allocation);
         if (old === undefined) break;
-        const allocator = [...allocators].find(([, v]) => v.typeBase <= model.blocks[old.block]!.memoryType && model.blocks[old.block]!.memoryType < v.typeBase + v.typeCount);
+        const allocator = [...allocators].find(
+          ([, v]) =>
+            v.typeBase <= model.blocks[old.block]!.memoryType &&
+            model.blocks[old.block]!.memoryType < v.typeBase + v.typeCount,
+        );
         if (allocator === undefined) break;
-        const block = place(allocator[0], r.memoryType, r.memoryLo, r.memoryHi, r.blockSize, r.offset, old.size, old.pool);
+        const block = place(
+          allocator[0],
+          r.memoryType,
+          r.memoryLo,
+          r.memoryHi,
+          r.blockSize,
+          r.offset,
+          old.size,
+          old.pool,
+        );
         model.allocations.push({ ...old, offset: r.offset, block, born: position, died: null });
         current.set(r.allocation, model.allocations.length - 1);
         break;

@@ -31,8 +31,11 @@ const KIND_LABELS: Record<AllocationKind, string> = {
 
 /** The kinds' labels and CSS colours, as the page reads them; `free` first. */
 function kindTable(): Record<string, { label: string; css: string }> {
-  const table: Record<string, { label: string; css: string }> = { free: { label: "free", css: `rgb(${DUMP_COLORS.free.join(",")})` } };
-  for (const [key, label] of Object.entries(KIND_LABELS)) table[key] = { label, css: `rgb(${DUMP_COLORS[key as AllocationKind].join(",")})` };
+  const table: Record<string, { label: string; css: string }> = {
+    free: { label: "free", css: `rgb(${DUMP_COLORS.free.join(",")})` },
+  };
+  for (const [key, label] of Object.entries(KIND_LABELS))
+    table[key] = { label, css: `rgb(${DUMP_COLORS[key as AllocationKind].join(",")})` };
   return table;
 }
 
@@ -46,7 +49,10 @@ function uplotSources(): { js: string; css: string } {
 
 /** JSON that is safe inside a script element. */
 function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  return JSON.stringify(value)
+    .replace(/</g, "\\u003c")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
 }
 
 /** Script text that cannot close its element. */

@@ -164,7 +164,10 @@ export function aliveAt(o: { born: number; died: number | null }, position: numb
 }
 
 /** The free ranges of one block given its live allocations: total free bytes and the largest free range. */
-export function freeRanges(size: number, allocations: Iterable<{ offset: number; size: number }>): { totalFree: number; largestFree: number } {
+export function freeRanges(
+  size: number,
+  allocations: Iterable<{ offset: number; size: number }>,
+): { totalFree: number; largestFree: number } {
   const sorted = [...allocations].sort((a, b) => a.offset - b.offset);
   let end = 0;
   let totalFree = 0;
@@ -248,7 +251,13 @@ export function finishModel(model: ReportModel): ReportModel {
     for (const b of dirty) {
       const live = liveIn.get(b);
       if (live === undefined) continue;
-      free.set(b, freeRanges(model.blocks[b]!.size, [...live].map((i) => model.allocations[i]!)));
+      free.set(
+        b,
+        freeRanges(
+          model.blocks[b]!.size,
+          [...live].map((i) => model.allocations[i]!),
+        ),
+      );
     }
     const totalFree = new Array<number>(types.length).fill(0);
     const largestFree = new Array<number>(types.length).fill(0);
@@ -273,7 +282,10 @@ export function finishModel(model: ReportModel): ReportModel {
     .filter((i) => visible(model.allocations[i]!))
     .sort((x, y) => model.allocations[y]!.size - model.allocations[x]!.size || x - y)
     .slice(0, LARGEST_ROWS);
-  if (model.source === "trace") model.leaks = finals.filter((i) => model.allocations[i]!.died === null).sort((x, y) => model.allocations[y]!.size - model.allocations[x]!.size || x - y);
+  if (model.source === "trace")
+    model.leaks = finals
+      .filter((i) => model.allocations[i]!.died === null)
+      .sort((x, y) => model.allocations[y]!.size - model.allocations[x]!.size || x - y);
   return model;
 }
 
@@ -294,7 +306,9 @@ export interface ReportState {
  */
 export function stateAt(model: ReportModel, position: number): ReportState {
   if (!Number.isInteger(position) || position < 0 || position >= model.frames.length) {
-    throw new RangeError(`stateAt: position must be a whole number from 0 to ${model.frames.length - 1}, got ${String(position)}`);
+    throw new RangeError(
+      `stateAt: position must be a whole number from 0 to ${model.frames.length - 1}, got ${String(position)}`,
+    );
   }
   const byBlock = new Map<number, number[]>();
   model.blocks.forEach((b, i) => {
@@ -303,6 +317,9 @@ export function stateAt(model: ReportModel, position: number): ReportState {
   model.allocations.forEach((a, i) => {
     if (aliveAt(a, position)) byBlock.get(a.block)?.push(i);
   });
-  const blocks = [...byBlock].map(([block, list]) => ({ block, allocations: list.sort((x, y) => model.allocations[x]!.offset - model.allocations[y]!.offset) }));
+  const blocks = [...byBlock].map(([block, list]) => ({
+    block,
+    allocations: list.sort((x, y) => model.allocations[x]!.offset - model.allocations[y]!.offset),
+  }));
   return { position, blocks };
 }

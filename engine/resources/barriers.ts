@@ -19,7 +19,16 @@ import type { Texture } from "./texture.js";
  * A VkImageMemoryBarrier for subresource `sub` of `texture` from `oldLayout` to `newLayout`. Pass
  * QUEUE_FAMILY_IGNORED for both families unless the barrier is half of an ownership transfer.
  */
-export function imageBarrier(texture: Texture, sub: number, oldLayout: number, newLayout: number, srcAccess: number, dstAccess: number, srcFamily: number, dstFamily: number): any {
+export function imageBarrier(
+  texture: Texture,
+  sub: number,
+  oldLayout: number,
+  newLayout: number,
+  srcAccess: number,
+  dstAccess: number,
+  srcFamily: number,
+  dstFamily: number,
+): any {
   const mip = Math.floor(sub / texture.arrayLayers);
   const layer = sub % texture.arrayLayers;
   return new nvk.VkImageMemoryBarrier({
@@ -30,12 +39,24 @@ export function imageBarrier(texture: Texture, sub: number, oldLayout: number, n
     srcQueueFamilyIndex: srcFamily,
     dstQueueFamilyIndex: dstFamily,
     image: texture._parts.image,
-    subresourceRange: new nvk.VkImageSubresourceRange({ aspectMask: texture.aspect, baseMipLevel: mip, levelCount: 1, baseArrayLayer: layer, layerCount: 1 }),
+    subresourceRange: new nvk.VkImageSubresourceRange({
+      aspectMask: texture.aspect,
+      baseMipLevel: mip,
+      levelCount: 1,
+      baseArrayLayer: layer,
+      layerCount: 1,
+    }),
   });
 }
 
 /** A VkBufferMemoryBarrier over the whole of `buffer` (used for ownership transfers between queue families). */
-export function bufferBarrier(buffer: Buffer, srcAccess: number, dstAccess: number, srcFamily: number, dstFamily: number): any {
+export function bufferBarrier(
+  buffer: Buffer,
+  srcAccess: number,
+  dstAccess: number,
+  srcFamily: number,
+  dstFamily: number,
+): any {
   return new nvk.VkBufferMemoryBarrier({
     srcAccessMask: srcAccess,
     dstAccessMask: dstAccess,

@@ -42,7 +42,15 @@ export class Buffer {
   }
 
   /** @internal Use FrameManager.createBuffer. */
-  constructor(owner: ResourceOwner, label: string, size: number, usage: number, handle: NvkHandle, allocation: Allocation, release: ResourceRelease) {
+  constructor(
+    owner: ResourceOwner,
+    label: string,
+    size: number,
+    usage: number,
+    handle: NvkHandle,
+    allocation: Allocation,
+    release: ResourceRelease,
+  ) {
     this.#owner = owner;
     this._release = release;
     this.label = label;

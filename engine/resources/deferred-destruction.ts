@@ -55,12 +55,27 @@ export class DeferredDestruction {
    * @throws TypeError / RangeError for a bad argument, with nothing run or queued.
    * @throws whatever `destroy` throws when it runs at once.
    */
-  destroyLater(op: string, label: string, size: number, destroy: () => void, serial: number, newest: number, completed: number, stats: FrameStatistics | null): boolean {
+  destroyLater(
+    op: string,
+    label: string,
+    size: number,
+    destroy: () => void,
+    serial: number,
+    newest: number,
+    completed: number,
+    stats: FrameStatistics | null,
+  ): boolean {
     if (typeof label !== "string") throw new TypeError(`${op}: label must be a string, got ${describeValue(label)}`);
-    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`${op}: size must be a non-negative safe integer number of bytes, got ${describeValue(size)}`);
-    if (typeof destroy !== "function") throw new TypeError(`${op}: destroy must be a function, got ${describeValue(destroy)}`);
+    if (!Number.isSafeInteger(size) || size < 0)
+      throw new RangeError(
+        `${op}: size must be a non-negative safe integer number of bytes, got ${describeValue(size)}`,
+      );
+    if (typeof destroy !== "function")
+      throw new TypeError(`${op}: destroy must be a function, got ${describeValue(destroy)}`);
     if (!Number.isSafeInteger(serial) || serial < 0 || serial > newest) {
-      throw new RangeError(`${op}: lastUsedSerial must be an integer from 0 to ${newest} (the newest frame's serial), got ${describeValue(serial)}`);
+      throw new RangeError(
+        `${op}: lastUsedSerial must be an integer from 0 to ${newest} (the newest frame's serial), got ${describeValue(serial)}`,
+      );
     }
     return this.releaseAfter(serial, completed, new ResourceRelease(label, size, destroy), stats);
   }

@@ -101,7 +101,9 @@ export class DownloadWatch {
     const open = this.#openFrame();
     if (open >= 0 && this.#transfers.unrecordedDownloads > 0) {
       this.#transfers.rejectUnrecorded(
-        new Error(`${this.#name}: download(s) queued in frame ${open}, which was begun and never ended, cannot complete: call endFrame()`),
+        new Error(
+          `${this.#name}: download(s) queued in frame ${open}, which was begun and never ended, cannot complete: call endFrame()`,
+        ),
       );
     }
     this.#poll();

@@ -46,9 +46,20 @@ import { COMMAND_BUFFER_ONE_TIME_SUBMIT } from "../vulkan/vk.js";
 import type { Buffer } from "./buffer.js";
 import { DeferredDestruction } from "./deferred-destruction.js";
 import { DownloadWatch } from "./download-watch.js";
-import { checkManagerArguments, endFrameSync, type EndFrameOptions, type FrameManagerOptions } from "./frame-options.js";
+import {
+  checkManagerArguments,
+  endFrameSync,
+  type EndFrameOptions,
+  type FrameManagerOptions,
+} from "./frame-options.js";
 import { FrameSlots } from "./frame-slots.js";
-import { FrameCounters, countTransient, countUpload, type FrameManagerStatistics, type FrameStatistics } from "./frame-statistics.js";
+import {
+  FrameCounters,
+  countTransient,
+  countUpload,
+  type FrameManagerStatistics,
+  type FrameStatistics,
+} from "./frame-statistics.js";
 import type { ImageRegion } from "./image-region.js";
 import { ManagedResources } from "./managed-resources.js";
 import { Owner, type ResourceOwner } from "./resource.js";
@@ -91,7 +102,11 @@ const FRAME_INDEX_MODULUS = 0xffffffff;
  * @throws Error when `allocator` already has a live FrameManager: its frame index, by which lost allocations are
  *   judged, is one manager's frame number.
  */
-export function createFrameManager(context: Context, allocator: Allocator, options?: FrameManagerOptions): FrameManager {
+export function createFrameManager(
+  context: Context,
+  allocator: Allocator,
+  options?: FrameManagerOptions,
+): FrameManager {
   return new FrameManager(context, allocator, options);
 }
 
@@ -141,7 +156,13 @@ export class FrameManager implements ResourceOwner {
    */
   constructor(context: Context, allocator: Allocator, options: FrameManagerOptions = {}) {
     const op = "createFrameManager";
-    const { framesInFlight, device, stagingRing, transientRing } = checkManagerArguments(op, context, allocator, options, FrameManager);
+    const { framesInFlight, device, stagingRing, transientRing } = checkManagerArguments(
+      op,
+      context,
+      allocator,
+      options,
+      FrameManager,
+    );
     this.label = options.label;
     this.framesInFlight = framesInFlight;
     this.context = context;
@@ -156,8 +177,21 @@ export class FrameManager implements ResourceOwner {
     const waitSerial = (serial: number): void => this.#waitForSerial(serial);
     let transfers: Transfers | null = null;
     try {
-      transfers = new Transfers(context, allocator, name, slots.list.map((s) => s.pool), stagingRing, waitSerial);
-      this.#transient = new UploadRing(allocator, `${name} transient`, limits.nonCoherentAtomSize, transientRing, waitSerial);
+      transfers = new Transfers(
+        context,
+        allocator,
+        name,
+        slots.list.map((s) => s.pool),
+        stagingRing,
+        waitSerial,
+      );
+      this.#transient = new UploadRing(
+        allocator,
+        `${name} transient`,
+        limits.nonCoherentAtomSize,
+        transientRing,
+        waitSerial,
+      );
     } catch (error) {
       transfers?.destroy(true, name);
       slots.destroy();
@@ -165,9 +199,22 @@ export class FrameManager implements ResourceOwner {
     }
     this.#transfers = transfers;
     this.#counters = new FrameCounters(transfers, this.#transient);
-    this.#resources = new ManagedResources(this, this._lifetimeName, context, allocator, this.#counters, this.#deferred);
+    this.#resources = new ManagedResources(
+      this,
+      this._lifetimeName,
+      context,
+      allocator,
+      this.#counters,
+      this.#deferred,
+    );
     const openFrame = (): number => (this.#open === null ? -1 : this.#open.frameNumber);
-    this.#downloads = new DownloadWatch(transfers, slots, openFrame, () => !this.#destroyed, `FrameManager${this.#labelText()}`);
+    this.#downloads = new DownloadWatch(
+      transfers,
+      slots,
+      openFrame,
+      () => !this.#destroyed,
+      `FrameManager${this.#labelText()}`,
+    );
     allocator._dependents.add(this);
     watch(this, "FrameManager", this.label, creationStack(allocator._capturesStacks));
   }
@@ -264,7 +311,11 @@ export class FrameManager implements ResourceOwner {
   beginFrame(): Frame {
     const slots = this.#live("beginFrame");
     if (this.#open !== null) {
-      throw new InvalidStateError(`FrameManager${this.#labelText()}`, "beginFrame", `frame ${this.#open.frameNumber} is still being recorded: call endFrame() first`);
+      throw new InvalidStateError(
+        `FrameManager${this.#labelText()}`,
+        "beginFrame",
+        `frame ${this.#open.frameNumber} is still being recorded: call endFrame() first`,
+      );
     }
     const start = performance.now();
     const frameNumber = this.#frameNumber;
@@ -305,7 +356,12 @@ export class FrameManager implements ResourceOwner {
   endFrame(options?: EndFrameOptions): void {
     const slots = this.#live("endFrame");
     const frame = this.#open;
-    if (frame === null) throw new InvalidStateError(`FrameManager${this.#labelText()}`, "endFrame", "no frame is being recorded: call beginFrame() first");
+    if (frame === null)
+      throw new InvalidStateError(
+        `FrameManager${this.#labelText()}`,
+        "endFrame",
+        "no frame is being recorded: call beginFrame() first",
+      );
     const sync = endFrameSync(`FrameManager${this.#labelText()}.endFrame`, options, this.allocator);
     const start = performance.now();
     const slot = slots.list[frame.index]!;
@@ -430,11 +486,14 @@ export class FrameManager implements ResourceOwner {
    * @throws DestroyedResourceError after destroy().
    */
   allocateTransient(size: number, usage: TransientUsage = "uniform"): TransientAllocation {
-    if (this.#destroyed) throw new DestroyedResourceError("FrameManager", this.label, "allocateTransient", this.#goneCause);
+    if (this.#destroyed)
+      throw new DestroyedResourceError("FrameManager", this.label, "allocateTransient", this.#goneCause);
     const align = this.#checks.transient(size, usage);
     const ring = this.#transient;
     if (!ring.allocate(size, align)) {
-      throw new RangeError(`FrameManager${this.#labelText()}.allocateTransient: ${size} bytes do not fit: this frame's transient data fill the ring (max ${ring.maxSize} bytes; raise transientRing.maxSize)`);
+      throw new RangeError(
+        `FrameManager${this.#labelText()}.allocateTransient: ${size} bytes do not fit: this frame's transient data fill the ring (max ${ring.maxSize} bytes; raise transientRing.maxSize)`,
+      );
     }
     countTransient(this.#frameStats, size);
     const block = ring.block;
@@ -458,7 +517,16 @@ export class FrameManager implements ResourceOwner {
     const slots = this.#live("destroyLater");
     const op = `FrameManager${this.#labelText()}.destroyLater`;
     const newest = this.#open !== null ? this.#open.serial : slots.submitted;
-    return this.#deferred.destroyLater(op, label, size, destroy, lastUsedSerial ?? newest, newest, slots.completed, this.#frameStats);
+    return this.#deferred.destroyLater(
+      op,
+      label,
+      size,
+      destroy,
+      lastUsedSerial ?? newest,
+      newest,
+      slots.completed,
+      this.#frameStats,
+    );
   }
 
   /**

@@ -39,7 +39,13 @@ export interface EndFrameOptions {
   signalSemaphores?: readonly NvkHandle[];
 }
 
-const KNOWN_OPTIONS: ReadonlySet<string> = new Set(["framesInFlight", "label", "stagingRing", "transientRing", "record"]);
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
+  "framesInFlight",
+  "label",
+  "stagingRing",
+  "transientRing",
+  "record",
+]);
 const KNOWN_RING_OPTIONS: ReadonlySet<string> = new Set(["size", "maxSize", "policy"]);
 const KNOWN_END_OPTIONS: ReadonlySet<string> = new Set(["waitSemaphores", "waitStages", "signalSemaphores"]);
 const MiB = 1024 * 1024;
@@ -77,12 +83,15 @@ export function checkManagerArguments(
   const device = context.device; // throws DestroyedResourceError for a destroyed context
   if (allocator._handle === 0) throw new DestroyedResourceError("Allocator", allocator.label, op);
   if (rawHandle(allocator.device) !== rawHandle(device)) {
-    throw new TypeError(`${op}: allocator${allocator.label ? ` '${allocator.label}'` : ""} was made over another device than the context's`);
+    throw new TypeError(
+      `${op}: allocator${allocator.label ? ` '${allocator.label}'` : ""} was made over another device than the context's`,
+    );
   }
   const stagingRing = ringOptions(op, "stagingRing", options.stagingRing);
   const transientRing = ringOptions(op, "transientRing", options.transientRing);
   // The allocator's dependents (engine/lifetime.ts) hold its live manager, if any.
-  const driver = allocator._dependents.list().find((d) => d instanceof managerClass) as { readonly _lifetimeName: string } | undefined;
+  const driver = allocator._dependents.list().find((d) => d instanceof managerClass) as
+    { readonly _lifetimeName: string } | undefined;
   if (driver !== undefined) {
     throw new InvalidStateError(
       null,
@@ -99,18 +108,28 @@ function checkArgumentTypes(op: string, context: unknown, allocator: unknown, op
   if (context === null || typeof context !== "object" || typeof (context as Context).submitAndWait !== "function") {
     throw new TypeError(`${op}: context must be a Context, got ${describeValue(context)}`);
   }
-  if (allocator === null || typeof allocator !== "object" || typeof (allocator as Allocator).setCurrentFrameIndex !== "function") {
+  if (
+    allocator === null ||
+    typeof allocator !== "object" ||
+    typeof (allocator as Allocator).setCurrentFrameIndex !== "function"
+  ) {
     throw new TypeError(`${op}: allocator must be an Allocator, got ${describeValue(allocator)}`);
   }
   if (!isOptionsObject(options)) {
     throw new TypeError(`${op}: options must be an object, got ${describeValue(options)}`);
   }
   for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) throw new TypeError(`${op}: unknown option '${key}' (value ${describeValue((options as Record<string, unknown>)[key])})`);
+    if (!KNOWN_OPTIONS.has(key))
+      throw new TypeError(
+        `${op}: unknown option '${key}' (value ${describeValue((options as Record<string, unknown>)[key])})`,
+      );
   }
   if (options.record !== undefined) {
     const file = isOptionsObject(options.record) ? (options.record as { file?: unknown }).file : undefined;
-    if (typeof file !== "string" || file.length === 0) throw new TypeError(`${op}: options.record must be { file: string } with a non-empty path, got ${describeValue(options.record)}`);
+    if (typeof file !== "string" || file.length === 0)
+      throw new TypeError(
+        `${op}: options.record must be { file: string } with a non-empty path, got ${describeValue(options.record)}`,
+      );
   }
   const framesInFlight = options.framesInFlight ?? 2;
   if (framesInFlight !== 2 && framesInFlight !== 3) {
@@ -133,14 +152,24 @@ export function ringOptions(op: string, name: string, value: unknown): Required<
   }
   const o = (value ?? {}) as UploadRingOptions;
   for (const key of Object.keys(o)) {
-    if (!KNOWN_RING_OPTIONS.has(key)) throw new TypeError(`${op}: unknown option '${name}.${key}' (value ${describeValue((o as Record<string, unknown>)[key])})`);
+    if (!KNOWN_RING_OPTIONS.has(key))
+      throw new TypeError(
+        `${op}: unknown option '${name}.${key}' (value ${describeValue((o as Record<string, unknown>)[key])})`,
+      );
   }
   const size = o.size ?? 4 * MiB;
-  if (!Number.isSafeInteger(size) || size < 4096 || size > 2 ** 40) throw new RangeError(`${op}: option '${name}.size' must be an integer number of bytes of at least 4096, got ${describeValue(o.size)}`);
+  if (!Number.isSafeInteger(size) || size < 4096 || size > 2 ** 40)
+    throw new RangeError(
+      `${op}: option '${name}.size' must be an integer number of bytes of at least 4096, got ${describeValue(o.size)}`,
+    );
   const maxSize = o.maxSize ?? Math.max(size, 64 * MiB);
-  if (!Number.isSafeInteger(maxSize) || maxSize < size || maxSize > 2 ** 40) throw new RangeError(`${op}: option '${name}.maxSize' must be an integer of at least size (${size}), got ${describeValue(o.maxSize)}`);
+  if (!Number.isSafeInteger(maxSize) || maxSize < size || maxSize > 2 ** 40)
+    throw new RangeError(
+      `${op}: option '${name}.maxSize' must be an integer of at least size (${size}), got ${describeValue(o.maxSize)}`,
+    );
   const policy = o.policy ?? "grow";
-  if (policy !== "grow" && policy !== "wait") throw new RangeError(`${op}: option '${name}.policy' must be "grow" or "wait", got ${describeValue(o.policy)}`);
+  if (policy !== "grow" && policy !== "wait")
+    throw new RangeError(`${op}: option '${name}.policy' must be "grow" or "wait", got ${describeValue(o.policy)}`);
   return { size, maxSize, policy };
 }
 
@@ -166,13 +195,18 @@ export function endFrameSync(op: string, options: EndFrameOptions | undefined, a
       throw new TypeError(`${op}: options must be an object, got ${describeValue(options)}`);
     }
     for (const key of Object.keys(options)) {
-      if (!KNOWN_END_OPTIONS.has(key)) throw new TypeError(`${op}: unknown option '${key}' (value ${describeValue((options as Record<string, unknown>)[key])})`);
+      if (!KNOWN_END_OPTIONS.has(key))
+        throw new TypeError(
+          `${op}: unknown option '${key}' (value ${describeValue((options as Record<string, unknown>)[key])})`,
+        );
     }
     const semaphores = (name: "waitSemaphores" | "signalSemaphores"): readonly NvkHandle[] => {
       const list = options[name];
       if (list === undefined) return [];
       if (!Array.isArray(list) || !list.every((s) => isNvkHandle(s, "VkSemaphore"))) {
-        throw new TypeError(`${op}: option '${name}' must be an array of nvk VkSemaphore handles, got ${describeValue(list)}`);
+        throw new TypeError(
+          `${op}: option '${name}' must be an array of nvk VkSemaphore handles, got ${describeValue(list)}`,
+        );
       }
       return list;
     };
@@ -181,10 +215,14 @@ export function endFrameSync(op: string, options: EndFrameOptions | undefined, a
     stages = options.waitStages;
     if (stages !== undefined) {
       if (!Array.isArray(stages) || !stages.every((s) => Number.isInteger(s) && s > 0 && s <= 0x7fffffff)) {
-        throw new TypeError(`${op}: option 'waitStages' must be an array of non-zero VkPipelineStageFlags, got ${describeValue(stages)}`);
+        throw new TypeError(
+          `${op}: option 'waitStages' must be an array of non-zero VkPipelineStageFlags, got ${describeValue(stages)}`,
+        );
       }
       if (stages.length !== waits.length) {
-        throw new RangeError(`${op}: option 'waitStages' must have one entry per wait semaphore (${waits.length}), got ${describeValue(stages)}`);
+        throw new RangeError(
+          `${op}: option 'waitStages' must have one entry per wait semaphore (${waits.length}), got ${describeValue(stages)}`,
+        );
       }
       stages.forEach((s, i) => allocator._checkFlagBits(s, "pipelineStage", op, `option 'waitStages[${i}]'`));
     }

@@ -17,9 +17,15 @@ export function startFrameRecording(op: string, allocator: Allocator, record: { 
   const current = allocator._recording;
   if (current === null) {
     allocator._startRecording(record.file, {});
-    allocator.recording?.note(`recording started by a FrameManager with ${allocator.allocationCount} live allocation(s) not in the trace`);
+    allocator.recording?.note(
+      `recording started by a FrameManager with ${allocator.allocationCount} live allocation(s) not in the trace`,
+    );
   } else if (current.writer.file !== record.file) {
-    throw new InvalidStateError(null, op, `allocator${allocator.label ? ` '${allocator.label}'` : ""} already records into '${current.writer.file}', not '${record.file}': one trace per allocator`);
+    throw new InvalidStateError(
+      null,
+      op,
+      `allocator${allocator.label ? ` '${allocator.label}'` : ""} already records into '${current.writer.file}', not '${record.file}': one trace per allocator`,
+    );
   }
 }
 

@@ -73,16 +73,28 @@ export class FrameSlots {
     try {
       for (let i = 0; i < count; i++) {
         const pool = new nvk.VkCommandPool();
-        const poolInfo = new nvk.VkCommandPoolCreateInfo({ flags: COMMAND_POOL_CREATE_TRANSIENT, queueFamilyIndex: context.queueFamilyIndex });
+        const poolInfo = new nvk.VkCommandPoolCreateInfo({
+          flags: COMMAND_POOL_CREATE_TRANSIENT,
+          queueFamilyIndex: context.queueFamilyIndex,
+        });
         check(nvk.vkCreateCommandPool(device, poolInfo, null, pool), "vkCreateCommandPool", name);
         const fence = new nvk.VkFence();
-        const fenceResult = nvk.vkCreateFence(device, new nvk.VkFenceCreateInfo({ flags: FENCE_CREATE_SIGNALED }), null, fence);
+        const fenceResult = nvk.vkCreateFence(
+          device,
+          new nvk.VkFenceCreateInfo({ flags: FENCE_CREATE_SIGNALED }),
+          null,
+          fence,
+        );
         if (fenceResult < 0) {
           nvk.vkDestroyCommandPool(device, pool, null);
           check(fenceResult, "vkCreateFence", name);
         }
         const commandBuffer = new nvk.VkCommandBuffer();
-        const allocateInfo = new nvk.VkCommandBufferAllocateInfo({ commandPool: pool, level: nvk.VK_COMMAND_BUFFER_LEVEL_PRIMARY, commandBufferCount: 1 });
+        const allocateInfo = new nvk.VkCommandBufferAllocateInfo({
+          commandPool: pool,
+          level: nvk.VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+          commandBufferCount: 1,
+        });
         const allocated = nvk.vkAllocateCommandBuffers(device, allocateInfo, [commandBuffer]);
         slots.push({ pool, commandBuffer, fence, fences: [fence], serial: 0 });
         check(allocated, "vkAllocateCommandBuffers", name);
@@ -174,7 +186,13 @@ export class FrameSlots {
    * submit info, made once.
    * @throws VkError when the reset or the submission fails (nothing was submitted then).
    */
-  submitFrame(slot: Slot, serial: number, mainCmd: NvkHandle | null, transferWait: NvkHandle | null, sync: EndFrameSync): void {
+  submitFrame(
+    slot: Slot,
+    serial: number,
+    mainCmd: NvkHandle | null,
+    transferWait: NvkHandle | null,
+    sync: EndFrameSync,
+  ): void {
     let waits = sync.waits;
     let stages = sync.stages;
     if (transferWait !== null) {
@@ -182,15 +200,17 @@ export class FrameSlots {
       stages = [STAGE_ALL, ...stages];
     }
     const plain = waits.length === 0 && mainCmd === null && sync.signals.length === 0;
-    const submit = plain ? (slot.plainSubmit ??= new nvk.VkSubmitInfo({ commandBufferCount: 1, pCommandBuffers: [slot.commandBuffer] })) : new nvk.VkSubmitInfo({
-      waitSemaphoreCount: waits.length,
-      pWaitSemaphores: waits.length > 0 ? [...waits] : null,
-      pWaitDstStageMask: waits.length > 0 ? Int32Array.from(stages) : null,
-      commandBufferCount: mainCmd !== null ? 2 : 1,
-      pCommandBuffers: mainCmd !== null ? [mainCmd, slot.commandBuffer] : [slot.commandBuffer],
-      signalSemaphoreCount: sync.signals.length,
-      pSignalSemaphores: sync.signals.length > 0 ? [...sync.signals] : null,
-    });
+    const submit = plain
+      ? (slot.plainSubmit ??= new nvk.VkSubmitInfo({ commandBufferCount: 1, pCommandBuffers: [slot.commandBuffer] }))
+      : new nvk.VkSubmitInfo({
+          waitSemaphoreCount: waits.length,
+          pWaitSemaphores: waits.length > 0 ? [...waits] : null,
+          pWaitDstStageMask: waits.length > 0 ? Int32Array.from(stages) : null,
+          commandBufferCount: mainCmd !== null ? 2 : 1,
+          pCommandBuffers: mainCmd !== null ? [mainCmd, slot.commandBuffer] : [slot.commandBuffer],
+          signalSemaphoreCount: sync.signals.length,
+          pSignalSemaphores: sync.signals.length > 0 ? [...sync.signals] : null,
+        });
     this.submit(slot, submit, serial);
   }
 

@@ -164,7 +164,13 @@ export function readRingCounters(into: RingCounters, transfers: Transfers, trans
  * Reads the rings' totals into `now` and writes a frame's share of them (`now` minus `mark`) and the rings' use into
  * `stats`. @internal
  */
-export function recordRingUse(stats: FrameStatistics, mark: RingCounters, now: RingCounters, transfers: Transfers, transient: UploadRing): void {
+export function recordRingUse(
+  stats: FrameStatistics,
+  mark: RingCounters,
+  now: RingCounters,
+  transfers: Transfers,
+  transient: UploadRing,
+): void {
   readRingCounters(now, transfers, transient);
   stats.ringWraps = now.wraps - mark.wraps;
   stats.ringGrows = now.grows - mark.grows;
@@ -185,7 +191,14 @@ export interface FrameTotals {
 
 /** Totals at creation: all 0. @internal */
 export function newFrameTotals(): FrameTotals {
-  return { backPressureWaits: 0, backPressureWaitUs: 0, beginFrameUs: 0, endFrameUs: 0, resourcesCreated: 0, resourcesDestroyed: 0 };
+  return {
+    backPressureWaits: 0,
+    backPressureWaitUs: 0,
+    beginFrameUs: 0,
+    endFrameUs: 0,
+    resourcesCreated: 0,
+    resourcesDestroyed: 0,
+  };
 }
 
 /** What the statistics read of a manager's DeferredDestruction (described by shape: that module imports this one). */
@@ -306,7 +319,20 @@ export class FrameCounters {
   }
 
   /** The manager's statistics now: see {@link managerStatistics}. */
-  statistics(framesInFlight: number, submitted: number, completed: number, deferred: DeferredCounts): FrameManagerStatistics {
-    return managerStatistics(framesInFlight, submitted, completed, this.#totals, deferred, this.#transfers, this.#transient);
+  statistics(
+    framesInFlight: number,
+    submitted: number,
+    completed: number,
+    deferred: DeferredCounts,
+  ): FrameManagerStatistics {
+    return managerStatistics(
+      framesInFlight,
+      submitted,
+      completed,
+      this.#totals,
+      deferred,
+      this.#transfers,
+      this.#transient,
+    );
   }
 }

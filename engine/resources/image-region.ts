@@ -39,12 +39,16 @@ export function completeRegion(op: string, texture: Texture, region: unknown): R
   const r = (region ?? {}) as ImageRegion;
   for (const key of Object.keys(r)) {
     if (!["mipLevel", "arrayLayer", "x", "y", "width", "height"].includes(key)) {
-      throw new TypeError(`${op}: unknown region member '${key}' (value ${describeValue((r as Record<string, unknown>)[key])})`);
+      throw new TypeError(
+        `${op}: unknown region member '${key}' (value ${describeValue((r as Record<string, unknown>)[key])})`,
+      );
     }
   }
   const int = (name: keyof ImageRegion, value: unknown, min: number, max: number): number => {
     if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
-      throw new RangeError(`${op}: region.${name} must be an integer from ${min} to ${max} for texture '${texture.label}', got ${describeValue(value)}`);
+      throw new RangeError(
+        `${op}: region.${name} must be an integer from ${min} to ${max} for texture '${texture.label}', got ${describeValue(value)}`,
+      );
     }
     return value as number;
   };
@@ -57,8 +61,16 @@ export function completeRegion(op: string, texture: Texture, region: unknown): R
   const width = int("width", r.width ?? w - x, 1, w - x);
   const height = int("height", r.height ?? h - y, 1, h - y);
   const info = texture.formatInfo;
-  if (info.blockWidth > 1 && (x % info.blockWidth !== 0 || y % info.blockHeight !== 0 || (width % info.blockWidth !== 0 && x + width !== w) || (height % info.blockHeight !== 0 && y + height !== h))) {
-    throw new RangeError(`${op}: a region of block-compressed texture '${texture.label}' must be aligned to ${info.blockWidth}x${info.blockHeight} blocks, got ${describeValue({ x, y, width, height })}`);
+  if (
+    info.blockWidth > 1 &&
+    (x % info.blockWidth !== 0 ||
+      y % info.blockHeight !== 0 ||
+      (width % info.blockWidth !== 0 && x + width !== w) ||
+      (height % info.blockHeight !== 0 && y + height !== h))
+  ) {
+    throw new RangeError(
+      `${op}: a region of block-compressed texture '${texture.label}' must be aligned to ${info.blockWidth}x${info.blockHeight} blocks, got ${describeValue({ x, y, width, height })}`,
+    );
   }
   return { mipLevel, arrayLayer, x, y, width, height };
 }

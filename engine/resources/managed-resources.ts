@@ -22,7 +22,12 @@ import type { Context } from "../vulkan/context.js";
 import { Buffer } from "./buffer.js";
 import type { DeferredDestruction } from "./deferred-destruction.js";
 import type { FrameCounters, FrameStatistics } from "./frame-statistics.js";
-import { createBufferResource, createTextureResource, type BufferDescription, type TextureDescription } from "./resource-creation.js";
+import {
+  createBufferResource,
+  createTextureResource,
+  type BufferDescription,
+  type TextureDescription,
+} from "./resource-creation.js";
 import type { ResourceOwner } from "./resource.js";
 import { Texture } from "./texture.js";
 
@@ -40,7 +45,14 @@ export class ManagedResources {
   readonly #releaseOp: string;
 
   /** `name` is the manager's ("FrameManager 'label'"); the counters and the deferred destruction are its own. */
-  constructor(manager: ResourceOwner, name: string, context: Context, allocator: Allocator, counters: FrameCounters, deferred: DeferredDestruction) {
+  constructor(
+    manager: ResourceOwner,
+    name: string,
+    context: Context,
+    allocator: Allocator,
+    counters: FrameCounters,
+    deferred: DeferredDestruction,
+  ) {
     this.#manager = manager;
     this.#context = context;
     this.#allocator = allocator;

@@ -90,10 +90,20 @@ export class Readbacks {
    * readback buffer of its own, made now; it is recorded by the next {@link record}.
    * @throws VkError when the readback buffer cannot be allocated (nothing is queued then).
    */
-  queue(source: Buffer | Texture, size: number, srcOffset: number, region: Required<ImageRegion> | null): Promise<Uint8Array> {
+  queue(
+    source: Buffer | Texture,
+    size: number,
+    srcOffset: number,
+    region: Required<ImageRegion> | null,
+  ): Promise<Uint8Array> {
     const { buffer, allocation } = this.#allocator.createBuffer(
       { size, usage: BUFFER_USAGE_TRANSFER_DST },
-      { usage: MemoryUsage.Auto, hostAccess: "random", mapped: true, name: `${this.#label} readback of '${source.label}'` },
+      {
+        usage: MemoryUsage.Auto,
+        hostAccess: "random",
+        mapped: true,
+        name: `${this.#label} readback of '${source.label}'`,
+      },
     );
     return new Promise<Uint8Array>((resolve, reject) => {
       this.#pending.push({ source, buffer, allocation, size, srcOffset, region, serial: 0, resolve, reject });
@@ -124,13 +134,35 @@ export class Readbacks {
       }
     }
     const toSrc = subresources.map(({ texture: t, sub }) =>
-      imageBarrier(t, sub, t._layouts[sub]!, LAYOUT_TRANSFER_SRC, ACCESS_MEMORY_WRITE, ACCESS_TRANSFER_READ, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED),
+      imageBarrier(
+        t,
+        sub,
+        t._layouts[sub]!,
+        LAYOUT_TRANSFER_SRC,
+        ACCESS_MEMORY_WRITE,
+        ACCESS_TRANSFER_READ,
+        QUEUE_FAMILY_IGNORED,
+        QUEUE_FAMILY_IGNORED,
+      ),
     );
-    nvk.vkCmdPipelineBarrier(cmd, STAGE_ALL, STAGE_TRANSFER, 0, 1, [new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_MEMORY_WRITE, dstAccessMask: ACCESS_TRANSFER_READ })], 0, null, toSrc.length, toSrc.length > 0 ? toSrc : null);
+    nvk.vkCmdPipelineBarrier(
+      cmd,
+      STAGE_ALL,
+      STAGE_TRANSFER,
+      0,
+      1,
+      [new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_MEMORY_WRITE, dstAccessMask: ACCESS_TRANSFER_READ })],
+      0,
+      null,
+      toSrc.length,
+      toSrc.length > 0 ? toSrc : null,
+    );
     for (const d of list) {
       if (d.region === null) {
         const b = d.source as Buffer;
-        nvk.vkCmdCopyBuffer(cmd, b._parts.handle, d.buffer, 1, [new nvk.VkBufferCopy({ srcOffset: d.srcOffset, dstOffset: 0, size: d.size })]);
+        nvk.vkCmdCopyBuffer(cmd, b._parts.handle, d.buffer, 1, [
+          new nvk.VkBufferCopy({ srcOffset: d.srcOffset, dstOffset: 0, size: d.size }),
+        ]);
       } else {
         const t = d.source as Texture;
         const r = d.region;
@@ -138,7 +170,12 @@ export class Readbacks {
           bufferOffset: 0,
           bufferRowLength: 0,
           bufferImageHeight: 0,
-          imageSubresource: new nvk.VkImageSubresourceLayers({ aspectMask: t.aspect, mipLevel: r.mipLevel, baseArrayLayer: r.arrayLayer, layerCount: 1 }),
+          imageSubresource: new nvk.VkImageSubresourceLayers({
+            aspectMask: t.aspect,
+            mipLevel: r.mipLevel,
+            baseArrayLayer: r.arrayLayer,
+            layerCount: 1,
+          }),
           imageOffset: new nvk.VkOffset3D({ x: r.x, y: r.y, z: 0 }),
           imageExtent: new nvk.VkExtent3D({ width: r.width, height: r.height, depth: 1 }),
         });
@@ -152,9 +189,29 @@ export class Readbacks {
       const before = t._layouts[sub]!;
       const after = before === LAYOUT_UNDEFINED || before === LAYOUT_PREINITIALIZED ? LAYOUT_GENERAL : before;
       t._layouts[sub] = after;
-      return imageBarrier(t, sub, LAYOUT_TRANSFER_SRC, after, ACCESS_TRANSFER_READ, ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
+      return imageBarrier(
+        t,
+        sub,
+        LAYOUT_TRANSFER_SRC,
+        after,
+        ACCESS_TRANSFER_READ,
+        ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE,
+        QUEUE_FAMILY_IGNORED,
+        QUEUE_FAMILY_IGNORED,
+      );
     });
-    nvk.vkCmdPipelineBarrier(cmd, STAGE_TRANSFER, STAGE_HOST | STAGE_ALL, 0, 1, [new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_TRANSFER_WRITE, dstAccessMask: ACCESS_HOST_READ })], 0, null, back.length, back.length > 0 ? back : null);
+    nvk.vkCmdPipelineBarrier(
+      cmd,
+      STAGE_TRANSFER,
+      STAGE_HOST | STAGE_ALL,
+      0,
+      1,
+      [new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_TRANSFER_WRITE, dstAccessMask: ACCESS_HOST_READ })],
+      0,
+      null,
+      back.length,
+      back.length > 0 ? back : null,
+    );
   }
 
   /** Resolves the downloads of the frames up to `completedSerial` (their fences have signaled). */

@@ -105,10 +105,18 @@ export class ReleaseQueue {
    * @throws TypeError when `label` is not a string or `destroy` not a function.
    */
   enqueue(serial: number, label: string, size: number, destroy: () => void): void {
-    if (!isSerial(serial)) throw new RangeError(`ReleaseQueue.enqueue: serial must be a non-negative safe integer, got ${describeValue(serial)}`);
-    if (typeof label !== "string") throw new TypeError(`ReleaseQueue.enqueue: label must be a string, got ${describeValue(label)}`);
-    if (!isSerial(size)) throw new RangeError(`ReleaseQueue.enqueue: size must be a non-negative safe integer number of bytes, got ${describeValue(size)}`);
-    if (typeof destroy !== "function") throw new TypeError(`ReleaseQueue.enqueue: destroy must be a function, got ${describeValue(destroy)}`);
+    if (!isSerial(serial))
+      throw new RangeError(
+        `ReleaseQueue.enqueue: serial must be a non-negative safe integer, got ${describeValue(serial)}`,
+      );
+    if (typeof label !== "string")
+      throw new TypeError(`ReleaseQueue.enqueue: label must be a string, got ${describeValue(label)}`);
+    if (!isSerial(size))
+      throw new RangeError(
+        `ReleaseQueue.enqueue: size must be a non-negative safe integer number of bytes, got ${describeValue(size)}`,
+      );
+    if (typeof destroy !== "function")
+      throw new TypeError(`ReleaseQueue.enqueue: destroy must be a function, got ${describeValue(destroy)}`);
     this.#insert({ serial, label, size, destroy });
   }
 
@@ -120,11 +128,22 @@ export class ReleaseQueue {
    * @throws TypeError / RangeError for an item whose fields {@link enqueue} would refuse (nothing is queued then).
    */
   enqueueItem(item: ReleaseItem): void {
-    if (!isOptionsObject(item)) throw new TypeError(`ReleaseQueue.enqueueItem: item must be a ReleaseItem object, got ${describeValue(item)}`);
-    if (!isSerial(item.serial)) throw new RangeError(`ReleaseQueue.enqueueItem: item.serial must be a non-negative safe integer, got ${describeValue(item.serial)}`);
-    if (typeof item.label !== "string") throw new TypeError(`ReleaseQueue.enqueueItem: item.label must be a string, got ${describeValue(item.label)}`);
-    if (!isSerial(item.size)) throw new RangeError(`ReleaseQueue.enqueueItem: item.size must be a non-negative safe integer number of bytes, got ${describeValue(item.size)}`);
-    if (typeof item.destroy !== "function") throw new TypeError(`ReleaseQueue.enqueueItem: item.destroy must be a function, got ${describeValue(item.destroy)}`);
+    if (!isOptionsObject(item))
+      throw new TypeError(`ReleaseQueue.enqueueItem: item must be a ReleaseItem object, got ${describeValue(item)}`);
+    if (!isSerial(item.serial))
+      throw new RangeError(
+        `ReleaseQueue.enqueueItem: item.serial must be a non-negative safe integer, got ${describeValue(item.serial)}`,
+      );
+    if (typeof item.label !== "string")
+      throw new TypeError(`ReleaseQueue.enqueueItem: item.label must be a string, got ${describeValue(item.label)}`);
+    if (!isSerial(item.size))
+      throw new RangeError(
+        `ReleaseQueue.enqueueItem: item.size must be a non-negative safe integer number of bytes, got ${describeValue(item.size)}`,
+      );
+    if (typeof item.destroy !== "function")
+      throw new TypeError(
+        `ReleaseQueue.enqueueItem: item.destroy must be a function, got ${describeValue(item.destroy)}`,
+      );
     this.#insert(item);
   }
 
@@ -150,7 +169,9 @@ export class ReleaseQueue {
    */
   retire(completedSerial: number): number {
     if (!isSerial(completedSerial)) {
-      throw new RangeError(`ReleaseQueue.retire: completedSerial must be a non-negative safe integer, got ${describeValue(completedSerial)}`);
+      throw new RangeError(
+        `ReleaseQueue.retire: completedSerial must be a non-negative safe integer, got ${describeValue(completedSerial)}`,
+      );
     }
     return this.run(completedSerial);
   }
@@ -196,7 +217,9 @@ export class ReleaseQueue {
     }
     this.compact();
     if (errors !== null) {
-      throw errors.length === 1 ? errors[0] : new AggregateError(errors, `ReleaseQueue: ${errors.length} destroy callbacks threw`);
+      throw errors.length === 1
+        ? errors[0]
+        : new AggregateError(errors, `ReleaseQueue: ${errors.length} destroy callbacks threw`);
     }
     return ran;
   }

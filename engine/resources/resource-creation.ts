@@ -73,7 +73,18 @@ export interface TextureDescription {
 }
 
 const KNOWN_BUFFER_DESC: ReadonlySet<string> = new Set(["label", "size", "usage", "memory"]);
-const KNOWN_TEXTURE_DESC: ReadonlySet<string> = new Set(["label", "width", "height", "depth", "format", "mipLevels", "arrayLayers", "usage", "memory", "viewType"]);
+const KNOWN_TEXTURE_DESC: ReadonlySet<string> = new Set([
+  "label",
+  "width",
+  "height",
+  "depth",
+  "format",
+  "mipLevels",
+  "arrayLayers",
+  "usage",
+  "memory",
+  "viewType",
+]);
 
 /**
  * Checks `desc` and creates the buffer it describes for `owner` (`op` names the call in messages).
@@ -81,16 +92,28 @@ const KNOWN_TEXTURE_DESC: ReadonlySet<string> = new Set(["label", "width", "heig
  * @throws VkError (OutOfDeviceMemoryError, ...) when the allocation fails.
  * @internal
  */
-export function createBufferResource(owner: ResourceOwner, context: Context, allocator: Allocator, op: string, desc: BufferDescription): Buffer {
+export function createBufferResource(
+  owner: ResourceOwner,
+  context: Context,
+  allocator: Allocator,
+  op: string,
+  desc: BufferDescription,
+): Buffer {
   checkDescription(op, desc, KNOWN_BUFFER_DESC);
   const label = checkLabel(op, desc.label);
-  if (!Number.isSafeInteger(desc.size) || desc.size <= 0) throw new RangeError(`${op}: desc.size must be a positive integer number of bytes, got ${describeValue(desc.size)}`);
-  if (!Number.isInteger(desc.usage) || desc.usage <= 0 || desc.usage > 0x7fffffff) throw new RangeError(`${op}: desc.usage must be non-zero VkBufferUsageFlags, got ${describeValue(desc.usage)}`);
+  if (!Number.isSafeInteger(desc.size) || desc.size <= 0)
+    throw new RangeError(
+      `${op}: desc.size must be a positive integer number of bytes, got ${describeValue(desc.size)}`,
+    );
+  if (!Number.isInteger(desc.usage) || desc.usage <= 0 || desc.usage > 0x7fffffff)
+    throw new RangeError(`${op}: desc.usage must be non-zero VkBufferUsageFlags, got ${describeValue(desc.usage)}`);
   const memory = checkMemory(op, desc.memory);
   const usage = desc.usage | BUFFER_USAGE_TRANSFER;
   const { buffer, allocation } = allocator.createBuffer({ size: desc.size, usage }, { ...memory, name: label });
   context.setObjectName(OBJECT_TYPE_BUFFER, buffer, label);
-  const release = new ResourceRelease(`Buffer '${label}'`, allocation.size, () => allocator.destroyBuffer(buffer, allocation));
+  const release = new ResourceRelease(`Buffer '${label}'`, allocation.size, () =>
+    allocator.destroyBuffer(buffer, allocation),
+  );
   return new Buffer(owner, label, desc.size, usage, buffer, allocation, release);
 }
 
@@ -100,12 +123,22 @@ export function createBufferResource(owner: ResourceOwner, context: Context, all
  * @throws VkError when the allocation or the view fails (nothing is left allocated then).
  * @internal
  */
-export function createTextureResource(owner: ResourceOwner, context: Context, allocator: Allocator, op: string, desc: TextureDescription): Texture {
+export function createTextureResource(
+  owner: ResourceOwner,
+  context: Context,
+  allocator: Allocator,
+  op: string,
+  desc: TextureDescription,
+): Texture {
   checkDescription(op, desc, KNOWN_TEXTURE_DESC);
   const label = checkLabel(op, desc.label);
-  const dim = (name: "width" | "height" | "depth" | "mipLevels" | "arrayLayers", fallback: number | undefined): number => {
+  const dim = (
+    name: "width" | "height" | "depth" | "mipLevels" | "arrayLayers",
+    fallback: number | undefined,
+  ): number => {
     const v = desc[name] ?? fallback;
-    if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 65536) throw new RangeError(`${op}: desc.${name} must be an integer from 1 to 65536, got ${describeValue(v)}`);
+    if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 65536)
+      throw new RangeError(`${op}: desc.${name} must be an integer from 1 to 65536, got ${describeValue(v)}`);
     return v as number;
   };
   const width = dim("width", undefined);
@@ -114,28 +147,53 @@ export function createTextureResource(owner: ResourceOwner, context: Context, al
   const arrayLayers = dim("arrayLayers", 1);
   const mipLevels = dim("mipLevels", 1);
   const maxMips = Math.floor(Math.log2(Math.max(width, height, depth))) + 1;
-  if (mipLevels > maxMips) throw new RangeError(`${op}: desc.mipLevels must be at most ${maxMips} for a ${width}x${height}x${depth} texture, got ${mipLevels}`);
-  if (depth > 1 && arrayLayers > 1) throw new RangeError(`${op}: a 3D texture (depth ${depth}) cannot have array layers, got arrayLayers ${arrayLayers}`);
+  if (mipLevels > maxMips)
+    throw new RangeError(
+      `${op}: desc.mipLevels must be at most ${maxMips} for a ${width}x${height}x${depth} texture, got ${mipLevels}`,
+    );
+  if (depth > 1 && arrayLayers > 1)
+    throw new RangeError(
+      `${op}: a 3D texture (depth ${depth}) cannot have array layers, got arrayLayers ${arrayLayers}`,
+    );
   const info = formatInfo(desc.format);
-  if (info === undefined) throw new RangeError(`${op}: desc.format ${describeValue(desc.format)} is not a VkFormat vkmem knows (see engine/vulkan/formats.ts)`);
+  if (info === undefined)
+    throw new RangeError(
+      `${op}: desc.format ${describeValue(desc.format)} is not a VkFormat vkmem knows (see engine/vulkan/formats.ts)`,
+    );
   const baseUsage = desc.usage ?? IMAGE_USAGE_SAMPLED;
-  if (!Number.isInteger(baseUsage) || baseUsage < 0 || baseUsage > 0x7fffffff) throw new RangeError(`${op}: desc.usage must be VkImageUsageFlags, got ${describeValue(desc.usage)}`);
+  if (!Number.isInteger(baseUsage) || baseUsage < 0 || baseUsage > 0x7fffffff)
+    throw new RangeError(`${op}: desc.usage must be VkImageUsageFlags, got ${describeValue(desc.usage)}`);
   // The default view needs a usage a view can have (VUID-VkImageViewCreateInfo-image-04441): transfers alone are not.
   if ((baseUsage & IMAGE_USAGE_VIEWABLE) === 0) {
-    throw new RangeError(`${op}: desc.usage must include a usage an image view can have (SAMPLED, STORAGE, an attachment, ...) for the texture's view, got ${describeValue(desc.usage)}`);
+    throw new RangeError(
+      `${op}: desc.usage must include a usage an image view can have (SAMPLED, STORAGE, an attachment, ...) for the texture's view, got ${describeValue(desc.usage)}`,
+    );
   }
   const usage = baseUsage | IMAGE_USAGE_TRANSFER;
   const viewType = desc.viewType ?? (depth > 1 ? VIEW_TYPE_3D : arrayLayers > 1 ? VIEW_TYPE_2D_ARRAY : VIEW_TYPE_2D);
-  if (!Number.isInteger(viewType) || viewType < 0 || viewType > 6) throw new RangeError(`${op}: desc.viewType must be a VkImageViewType, got ${describeValue(desc.viewType)}`);
+  if (!Number.isInteger(viewType) || viewType < 0 || viewType > 6)
+    throw new RangeError(`${op}: desc.viewType must be a VkImageViewType, got ${describeValue(desc.viewType)}`);
   // The view covers the whole image, which is 2D (3D with depth > 1) without create flags: 2D takes one layer,
   // 2D_ARRAY any count, 3D a 3D image; 1D and cube views need an image createTexture does not make.
-  const fits = depth > 1 ? viewType === VIEW_TYPE_3D : viewType === VIEW_TYPE_2D_ARRAY || (viewType === VIEW_TYPE_2D && arrayLayers === 1);
+  const fits =
+    depth > 1
+      ? viewType === VIEW_TYPE_3D
+      : viewType === VIEW_TYPE_2D_ARRAY || (viewType === VIEW_TYPE_2D && arrayLayers === 1);
   if (!fits) {
-    throw new RangeError(`${op}: desc.viewType must suit a ${depth > 1 ? "3D" : "2D"} image of ${arrayLayers} layer(s) (${depth > 1 ? "3D: 2" : arrayLayers === 1 ? "2D: 1, or 2D_ARRAY: 5" : "2D_ARRAY: 5"}), got ${describeValue(desc.viewType)}`);
+    throw new RangeError(
+      `${op}: desc.viewType must suit a ${depth > 1 ? "3D" : "2D"} image of ${arrayLayers} layer(s) (${depth > 1 ? "3D: 2" : arrayLayers === 1 ? "2D: 1, or 2D_ARRAY: 5" : "2D_ARRAY: 5"}), got ${describeValue(desc.viewType)}`,
+    );
   }
   const memory = checkMemory(op, desc.memory);
   const { image, allocation } = allocator.createImage(
-    { imageType: depth > 1 ? IMAGE_TYPE_3D : IMAGE_TYPE_2D, format: desc.format, extent: { width, height, depth }, mipLevels, arrayLayers, usage },
+    {
+      imageType: depth > 1 ? IMAGE_TYPE_3D : IMAGE_TYPE_2D,
+      format: desc.format,
+      extent: { width, height, depth },
+      mipLevels,
+      arrayLayers,
+      usage,
+    },
     { ...memory, name: label },
   );
   const view = new nvk.VkImageView();
@@ -143,7 +201,13 @@ export function createTextureResource(owner: ResourceOwner, context: Context, al
     image,
     viewType,
     format: desc.format,
-    subresourceRange: new nvk.VkImageSubresourceRange({ aspectMask: info.aspect, baseMipLevel: 0, levelCount: mipLevels, baseArrayLayer: 0, layerCount: arrayLayers }),
+    subresourceRange: new nvk.VkImageSubresourceRange({
+      aspectMask: info.aspect,
+      baseMipLevel: 0,
+      levelCount: mipLevels,
+      baseArrayLayer: 0,
+      layerCount: arrayLayers,
+    }),
   });
   const device = context.device;
   const made = nvk.vkCreateImageView(device, viewInfo, null, view);
@@ -157,24 +221,40 @@ export function createTextureResource(owner: ResourceOwner, context: Context, al
     nvk.vkDestroyImageView(device, view, null);
     allocator.destroyImage(image, allocation);
   });
-  return new Texture(owner, { label, width, height, depth, format: desc.format, mipLevels, arrayLayers, usage }, info, image, view, allocation, release);
+  return new Texture(
+    owner,
+    { label, width, height, depth, format: desc.format, mipLevels, arrayLayers, usage },
+    info,
+    image,
+    view,
+    allocation,
+    release,
+  );
 }
 
 function checkDescription(op: string, desc: unknown, known: ReadonlySet<string>): void {
   if (!isOptionsObject(desc)) throw new TypeError(`${op}: desc must be an object, got ${describeValue(desc)}`);
   for (const key of Object.keys(desc)) {
-    if (!known.has(key)) throw new TypeError(`${op}: unknown member desc.${key} (value ${describeValue((desc as Record<string, unknown>)[key])})`);
+    if (!known.has(key))
+      throw new TypeError(
+        `${op}: unknown member desc.${key} (value ${describeValue((desc as Record<string, unknown>)[key])})`,
+      );
   }
 }
 
 function checkLabel(op: string, label: unknown): string {
-  if (typeof label !== "string" || label.length === 0) throw new TypeError(`${op}: desc.label must be a non-empty string, got ${describeValue(label)}`);
+  if (typeof label !== "string" || label.length === 0)
+    throw new TypeError(`${op}: desc.label must be a non-empty string, got ${describeValue(label)}`);
   return label;
 }
 
 function checkMemory(op: string, memory: unknown): AllocationOptions {
   if (memory === undefined) return { usage: MemoryUsage.Auto };
-  if (!isOptionsObject(memory)) throw new TypeError(`${op}: desc.memory must be AllocationOptions, got ${describeValue(memory)}`);
-  if ((memory as AllocationOptions).name !== undefined) throw new TypeError(`${op}: desc.memory.name is the label: leave it out (got ${describeValue((memory as AllocationOptions).name)})`);
+  if (!isOptionsObject(memory))
+    throw new TypeError(`${op}: desc.memory must be AllocationOptions, got ${describeValue(memory)}`);
+  if ((memory as AllocationOptions).name !== undefined)
+    throw new TypeError(
+      `${op}: desc.memory.name is the label: leave it out (got ${describeValue((memory as AllocationOptions).name)})`,
+    );
   return memory as AllocationOptions;
 }

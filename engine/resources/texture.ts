@@ -21,7 +21,8 @@ import { Owner, type ResourceOwner, type ResourceRelease } from "./resource.js";
  * Anything else would reach a barrier as an invalid enum.
  */
 const KNOWN_LAYOUTS: ReadonlySet<unknown> = new Set([
-  0, 1, 2, 3, 4, 5, 6, 7, 8, 1000001002, 1000117000, 1000117001, 1000241000, 1000241001, 1000241002, 1000241003, 1000314000, 1000314001,
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 1000001002, 1000117000, 1000117001, 1000241000, 1000241001, 1000241002, 1000241003,
+  1000314000, 1000314001,
 ]);
 
 /** A GPU image made by {@link FrameManager.createTexture}; destroyed by {@link Texture.destroy}. */
@@ -64,7 +65,16 @@ export class Texture {
   /** @internal Use FrameManager.createTexture. */
   constructor(
     owner: ResourceOwner,
-    desc: { label: string; width: number; height: number; depth: number; format: number; mipLevels: number; arrayLayers: number; usage: number },
+    desc: {
+      label: string;
+      width: number;
+      height: number;
+      depth: number;
+      format: number;
+      mipLevels: number;
+      arrayLayers: number;
+      usage: number;
+    },
     info: FormatInfo,
     image: NvkHandle,
     view: NvkHandle,
@@ -115,10 +125,14 @@ export class Texture {
   #subresource(op: string, mipLevel: unknown, arrayLayer: unknown): number {
     if (this.#destroyed) throw new DestroyedResourceError("Texture", this.label, op, this._goneCause);
     if (!Number.isInteger(mipLevel) || (mipLevel as number) < 0 || (mipLevel as number) >= this.mipLevels) {
-      throw new RangeError(`Texture '${this.label}'.${op}: mipLevel must be an integer from 0 to ${this.mipLevels - 1}, got ${describeValue(mipLevel)}`);
+      throw new RangeError(
+        `Texture '${this.label}'.${op}: mipLevel must be an integer from 0 to ${this.mipLevels - 1}, got ${describeValue(mipLevel)}`,
+      );
     }
     if (!Number.isInteger(arrayLayer) || (arrayLayer as number) < 0 || (arrayLayer as number) >= this.arrayLayers) {
-      throw new RangeError(`Texture '${this.label}'.${op}: arrayLayer must be an integer from 0 to ${this.arrayLayers - 1}, got ${describeValue(arrayLayer)}`);
+      throw new RangeError(
+        `Texture '${this.label}'.${op}: arrayLayer must be an integer from 0 to ${this.arrayLayers - 1}, got ${describeValue(arrayLayer)}`,
+      );
     }
     return (mipLevel as number) * this.arrayLayers + (arrayLayer as number);
   }
@@ -138,7 +152,9 @@ export class Texture {
    */
   assumeLayout(layout: number, mipLevel?: number, arrayLayer?: number): void {
     if (!KNOWN_LAYOUTS.has(layout)) {
-      throw new RangeError(`Texture '${this.label}'.assumeLayout: layout must be a VkImageLayout (0 to 8, or one of the extension layouts vkmem knows), got ${describeValue(layout)}`);
+      throw new RangeError(
+        `Texture '${this.label}'.assumeLayout: layout must be a VkImageLayout (0 to 8, or one of the extension layouts vkmem knows), got ${describeValue(layout)}`,
+      );
     }
     if (mipLevel === undefined && arrayLayer === undefined) {
       if (this.#destroyed) throw new DestroyedResourceError("Texture", this.label, "assumeLayout", this._goneCause);

@@ -57,10 +57,13 @@ export class TransferChecks {
   upload(buffer: Buffer, data: ArrayBufferView | ArrayBuffer, offset: number): Uint8Array {
     this.#ownBuffer(buffer, "upload");
     // A Uint8Array with bytes is the fast path; an empty one may be a view of a detached buffer: checkBytes tells.
-    const bytes = data instanceof Uint8Array && data.length !== 0 ? data : checkBytes(data, `${this.#name}.upload`, "data");
+    const bytes =
+      data instanceof Uint8Array && data.length !== 0 ? data : checkBytes(data, `${this.#name}.upload`, "data");
     const length = bytes.length;
     if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > buffer.size) {
-      throw new RangeError(`${this.#name}.upload: offset ${describeValue(offset)} + ${length} bytes must lie within buffer '${buffer.label}' of ${buffer.size} bytes`);
+      throw new RangeError(
+        `${this.#name}.upload: offset ${describeValue(offset)} + ${length} bytes must lie within buffer '${buffer.label}' of ${buffer.size} bytes`,
+      );
     }
     return bytes;
   }
@@ -73,12 +76,17 @@ export class TransferChecks {
   uploadImage(texture: Texture, data: ArrayBufferView | ArrayBuffer, region: ImageRegion | undefined): Uint8Array {
     const op = this.#uploadImageOp;
     this.#ownTexture(texture, "uploadImage");
-    if (texture.depth > 1) throw new RangeError(`${op}: texture '${texture.label}' is 3D; uploads take 2D textures (and arrays)`);
-    if (texture.aspect !== 1) throw new RangeError(`${op}: texture '${texture.label}' has a depth/stencil format; uploads take colour formats`);
+    if (texture.depth > 1)
+      throw new RangeError(`${op}: texture '${texture.label}' is 3D; uploads take 2D textures (and arrays)`);
+    if (texture.aspect !== 1)
+      throw new RangeError(`${op}: texture '${texture.label}' has a depth/stencil format; uploads take colour formats`);
     const r = completeRegion(op, texture, region);
     const bytes = checkBytes(data, op, "data");
     const expected = regionBytes(texture.formatInfo, r.width, r.height);
-    if (bytes.length !== expected) throw new RangeError(`${op}: data must hold ${expected} bytes for a ${r.width}x${r.height} region of texture '${texture.label}' (${texture.formatInfo.name}), got ${bytes.length}`);
+    if (bytes.length !== expected)
+      throw new RangeError(
+        `${op}: data must hold ${expected} bytes for a ${r.width}x${r.height} region of texture '${texture.label}' (${texture.formatInfo.name}), got ${bytes.length}`,
+      );
     this.region = r;
     return bytes;
   }
@@ -89,9 +97,15 @@ export class TransferChecks {
    */
   download(buffer: Buffer, offset: number, size: number | undefined): number {
     this.#ownBuffer(buffer, "download");
-    if (!Number.isSafeInteger(offset) || offset < 0 || offset >= buffer.size) throw new RangeError(`${this.#name}.download: offset must be an integer from 0 to ${buffer.size - 1}, got ${describeValue(offset)}`);
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset >= buffer.size)
+      throw new RangeError(
+        `${this.#name}.download: offset must be an integer from 0 to ${buffer.size - 1}, got ${describeValue(offset)}`,
+      );
     const n = size ?? buffer.size - offset;
-    if (!Number.isSafeInteger(n) || n <= 0 || offset + n > buffer.size) throw new RangeError(`${this.#name}.download: size must be a positive integer with offset + size <= ${buffer.size} (buffer '${buffer.label}'), got ${describeValue(size)}`);
+    if (!Number.isSafeInteger(n) || n <= 0 || offset + n > buffer.size)
+      throw new RangeError(
+        `${this.#name}.download: size must be a positive integer with offset + size <= ${buffer.size} (buffer '${buffer.label}'), got ${describeValue(size)}`,
+      );
     return n;
   }
 
@@ -102,10 +116,14 @@ export class TransferChecks {
   downloadImage(texture: Texture, region: ImageRegion | undefined): Required<ImageRegion> {
     const op = this.#downloadImageOp;
     this.#ownTexture(texture, "downloadImage");
-    if (texture.depth > 1 || texture.aspect !== 1) throw new RangeError(`${op}: texture '${texture.label}' must be a 2D colour texture`);
+    if (texture.depth > 1 || texture.aspect !== 1)
+      throw new RangeError(`${op}: texture '${texture.label}' must be a 2D colour texture`);
     const r = completeRegion(op, texture, region);
     const sub = r.mipLevel * texture.arrayLayers + r.arrayLayer;
-    if (texture._owners[sub] === Owner.None) throw new RangeError(`${op}: mip ${r.mipLevel} layer ${r.arrayLayer} of texture '${texture.label}' has no contents yet (nothing uploaded)`);
+    if (texture._owners[sub] === Owner.None)
+      throw new RangeError(
+        `${op}: mip ${r.mipLevel} layer ${r.arrayLayer} of texture '${texture.label}' has no contents yet (nothing uploaded)`,
+      );
     return r;
   }
 
@@ -117,16 +135,23 @@ export class TransferChecks {
     // Checked as a string first: an object without a prototype or a Symbol as a property key throws inside V8.
     const align = typeof usage === "string" ? this.#transientAlign[usage] : undefined;
     if (align === undefined || !Object.hasOwn(this.#transientAlign, usage)) {
-      throw new RangeError(`${this.#name}.allocateTransient: usage must be "uniform", "storage", "vertex", "index" or "copy", got ${describeValue(usage)}`);
+      throw new RangeError(
+        `${this.#name}.allocateTransient: usage must be "uniform", "storage", "vertex", "index" or "copy", got ${describeValue(usage)}`,
+      );
     }
-    if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`${this.#name}.allocateTransient: size must be a positive integer number of bytes, got ${describeValue(size)}`);
+    if (!Number.isSafeInteger(size) || size <= 0)
+      throw new RangeError(
+        `${this.#name}.allocateTransient: size must be a positive integer number of bytes, got ${describeValue(size)}`,
+      );
     return align;
   }
 
   /** Throws unless `buffer` is a live Buffer of this manager (a foreign handle must never be recorded). */
   #ownBuffer(buffer: unknown, method: string): asserts buffer is Buffer {
     if (!(buffer instanceof Buffer) || buffer._manager !== this.#manager) {
-      throw new TypeError(`${this.#name}.${method}: buffer must be a Buffer made by this manager's createBuffer, got ${describeValue(buffer)}`);
+      throw new TypeError(
+        `${this.#name}.${method}: buffer must be a Buffer made by this manager's createBuffer, got ${describeValue(buffer)}`,
+      );
     }
     if (buffer.destroyed) throw new DestroyedResourceError("Buffer", buffer.label, method);
   }
@@ -134,7 +159,9 @@ export class TransferChecks {
   /** Throws unless `texture` is a live Texture of this manager. */
   #ownTexture(texture: unknown, method: string): asserts texture is Texture {
     if (!(texture instanceof Texture) || texture._manager !== this.#manager) {
-      throw new TypeError(`${this.#name}.${method}: texture must be a Texture made by this manager's createTexture, got ${describeValue(texture)}`);
+      throw new TypeError(
+        `${this.#name}.${method}: texture must be a Texture made by this manager's createTexture, got ${describeValue(texture)}`,
+      );
     }
     if (texture.destroyed) throw new DestroyedResourceError("Texture", texture.label, method);
   }

@@ -59,14 +59,25 @@ export class TransferCommands {
         let semaphore: NvkHandle | null = null;
         if (dedicated) {
           transferPool = new nvk.VkCommandPool();
-          const info = new nvk.VkCommandPoolCreateInfo({ flags: COMMAND_POOL_CREATE_TRANSIENT, queueFamilyIndex: context.transferQueueFamilyIndex });
+          const info = new nvk.VkCommandPoolCreateInfo({
+            flags: COMMAND_POOL_CREATE_TRANSIENT,
+            queueFamilyIndex: context.transferQueueFamilyIndex,
+          });
           check(nvk.vkCreateCommandPool(device, info, null, transferPool), "vkCreateCommandPool", label);
           semaphore = new nvk.VkSemaphore();
           const created = nvk.vkCreateSemaphore(device, new nvk.VkSemaphoreCreateInfo(), null, semaphore);
           if (created < 0) nvk.vkDestroyCommandPool(device, transferPool, null);
           check(created, "vkCreateSemaphore", label);
         }
-        this.#slots.push({ mainPool: pool, mainCmds: [], mainUsed: 0, transferPool, transferCmds: [], transferUsed: 0, semaphore });
+        this.#slots.push({
+          mainPool: pool,
+          mainCmds: [],
+          mainUsed: 0,
+          transferPool,
+          transferCmds: [],
+          transferUsed: 0,
+          semaphore,
+        });
       }
     } catch (error) {
       this.destroy();
@@ -90,7 +101,8 @@ export class TransferCommands {
     const s = this.#slots[index]!;
     s.mainUsed = 0;
     s.transferUsed = 0;
-    if (s.transferPool !== null) check(nvk.vkResetCommandPool(this.#device, s.transferPool, 0), "vkResetCommandPool", this.#label);
+    if (s.transferPool !== null)
+      check(nvk.vkResetCommandPool(this.#device, s.transferPool, 0), "vkResetCommandPool", this.#label);
   }
 
   /**
@@ -105,7 +117,11 @@ export class TransferCommands {
     let cmd = list[used];
     if (cmd === undefined) {
       cmd = new nvk.VkCommandBuffer();
-      const info = new nvk.VkCommandBufferAllocateInfo({ commandPool: transfer ? s.transferPool : s.mainPool, level: nvk.VK_COMMAND_BUFFER_LEVEL_PRIMARY, commandBufferCount: 1 });
+      const info = new nvk.VkCommandBufferAllocateInfo({
+        commandPool: transfer ? s.transferPool : s.mainPool,
+        level: nvk.VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+        commandBufferCount: 1,
+      });
       check(nvk.vkAllocateCommandBuffers(this.#device, info, [cmd]), "vkAllocateCommandBuffers", this.#label);
       list.push(cmd);
     }

@@ -114,7 +114,14 @@ export class Transfers {
   #transferQueueUploads = 0;
   #earlySubmits = 0;
 
-  constructor(context: Context, allocator: Allocator, label: string, slotPools: readonly NvkHandle[], ring: Required<UploadRingOptions>, waitSerial: (serial: number) => void) {
+  constructor(
+    context: Context,
+    allocator: Allocator,
+    label: string,
+    slotPools: readonly NvkHandle[],
+    ring: Required<UploadRingOptions>,
+    waitSerial: (serial: number) => void,
+  ) {
     this.#context = context;
     this.#allocator = allocator;
     this.#device = context.device;
@@ -124,7 +131,13 @@ export class Transfers {
     this.#copyAlign = Math.max(16, context.properties.optimalBufferCopyOffsetAlignment);
     this.#commands = new TransferCommands(context, label, slotPools, this.dedicatedQueue);
     try {
-      this.staging = new UploadRing(allocator, `${label} staging`, context.properties.nonCoherentAtomSize, ring, waitSerial);
+      this.staging = new UploadRing(
+        allocator,
+        `${label} staging`,
+        context.properties.nonCoherentAtomSize,
+        ring,
+        waitSerial,
+      );
     } catch (error) {
       this.#commands.destroy();
       throw error;
@@ -146,7 +159,9 @@ export class Transfers {
 
   /** Whether anything is waiting to be recorded. */
   get pending(): boolean {
-    return !this.#main.empty || !this.#transfer.empty || this.#acquireBuffers.length > 0 || this.#acquireImages.length > 0;
+    return (
+      !this.#main.empty || !this.#transfer.empty || this.#acquireBuffers.length > 0 || this.#acquireImages.length > 0
+    );
   }
 
   /** The slot whose command buffers the next recording uses; its pools were reset after its fence. */
@@ -179,7 +194,14 @@ export class Transfers {
       // A copy that continues the previous one in the ring and in the buffer (a stream of uploads) extends it.
       const copies = batch.bufferCopies;
       const last = copies.length > 0 ? copies[copies.length - 1]! : null;
-      if (last !== null && last.phase === phase && last.dst === dst && last.src === block.buffer && last.srcOffset + last.size === at && last.dstOffset + last.size === dstOffset) {
+      if (
+        last !== null &&
+        last.phase === phase &&
+        last.dst === dst &&
+        last.src === block.buffer &&
+        last.srcOffset + last.size === at &&
+        last.dstOffset + last.size === dstOffset
+      ) {
         last.size += want;
       } else {
         copies.push({ phase, src: block.buffer, dst, srcOffset: at, dstOffset, size: want });
@@ -201,7 +223,11 @@ export class Transfers {
   uploadImage(texture: Texture, bytes: Uint8Array, r: Required<ImageRegion>): void {
     const sub = r.mipLevel * texture.arrayLayers + r.arrayLayer;
     const info = texture.formatInfo;
-    const whole = r.x === 0 && r.y === 0 && r.width === mipExtent(texture.width, r.mipLevel) && r.height === mipExtent(texture.height, r.mipLevel);
+    const whole =
+      r.x === 0 &&
+      r.y === 0 &&
+      r.width === mipExtent(texture.width, r.mipLevel) &&
+      r.height === mipExtent(texture.height, r.mipLevel);
     const rowBytes = regionBytes(info, r.width, info.blockHeight);
     const rows = Math.ceil(r.height / info.blockHeight);
     const align = Math.max(this.#copyAlign, info.blockBytes);
@@ -221,13 +247,27 @@ export class Transfers {
       while (row < rows) {
         const n = Math.min(rowsPerChunk, rows - row);
         if (!this.#reserve(n * rowBytes, align)) {
-          if (rowsPerChunk === 1) throw new RangeError(`${this.#label}: the staging ring (max ${this.staging.maxSize} bytes) cannot hold one row of ${rowBytes} bytes of texture '${texture.label}'`);
+          if (rowsPerChunk === 1)
+            throw new RangeError(
+              `${this.#label}: the staging ring (max ${this.staging.maxSize} bytes) cannot hold one row of ${rowBytes} bytes of texture '${texture.label}'`,
+            );
           rowsPerChunk = Math.max(1, rowsPerChunk >>> 1);
           continue;
         }
         const y = r.y + row * info.blockHeight;
         const h = Math.min(n * info.blockHeight, r.y + r.height - y);
-        this.#queueImageCopy(this.#main, texture, sub, r, this.staging.offset, y, h, bytes, row * rowBytes, n * rowBytes);
+        this.#queueImageCopy(
+          this.#main,
+          texture,
+          sub,
+          r,
+          this.staging.offset,
+          y,
+          h,
+          bytes,
+          row * rowBytes,
+          n * rowBytes,
+        );
         row += n;
       }
       texture._owners[sub] = Owner.Main;
@@ -236,7 +276,18 @@ export class Transfers {
     this.#uploadedBytes += bytes.length;
   }
 
-  #queueImageCopy(batch: Batch, texture: Texture, sub: number, r: Required<ImageRegion>, at: number, y: number, height: number, bytes: Uint8Array, from: number, size = bytes.length): void {
+  #queueImageCopy(
+    batch: Batch,
+    texture: Texture,
+    sub: number,
+    r: Required<ImageRegion>,
+    at: number,
+    y: number,
+    height: number,
+    bytes: Uint8Array,
+    from: number,
+    size = bytes.length,
+  ): void {
     const block = this.staging.block;
     block.bytes.set(from === 0 && size === bytes.length ? bytes : bytes.subarray(from, from + size), at);
     let subs = batch.touched.get(texture);
@@ -317,11 +368,23 @@ export class Transfers {
       const b = this.#transfer;
       transferCmd = this.#commands.begin(true);
       const pre = b.layoutBarriers(true, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
-      if (pre.length > 0) nvk.vkCmdPipelineBarrier(transferCmd, STAGE_TOP, STAGE_TRANSFER, 0, 0, null, 0, null, pre.length, pre);
+      if (pre.length > 0)
+        nvk.vkCmdPipelineBarrier(transferCmd, STAGE_TOP, STAGE_TRANSFER, 0, 0, null, 0, null, pre.length, pre);
       b.recordCopies(transferCmd);
       const releaseImages = b.layoutBarriers(false, fi, mi);
       const releaseBuffers = [...b.buffers].map((buf) => bufferBarrier(buf, ACCESS_TRANSFER_WRITE, 0, fi, mi));
-      nvk.vkCmdPipelineBarrier(transferCmd, STAGE_TRANSFER, STAGE_BOTTOM, 0, 0, null, releaseBuffers.length, releaseBuffers.length > 0 ? releaseBuffers : null, releaseImages.length, releaseImages.length > 0 ? releaseImages : null);
+      nvk.vkCmdPipelineBarrier(
+        transferCmd,
+        STAGE_TRANSFER,
+        STAGE_BOTTOM,
+        0,
+        0,
+        null,
+        releaseBuffers.length,
+        releaseBuffers.length > 0 ? releaseBuffers : null,
+        releaseImages.length,
+        releaseImages.length > 0 ? releaseImages : null,
+      );
       check(nvk.vkEndCommandBuffer(transferCmd), "vkEndCommandBuffer", this.#label);
       for (const buf of b.buffers) {
         this.#acquireBuffers.push(buf);
@@ -340,21 +403,70 @@ export class Transfers {
     if (!m.empty || this.#acquireBuffers.length > 0 || this.#acquireImages.length > 0) {
       mainCmd = this.#commands.begin(false);
       if (this.#acquireBuffers.length > 0 || this.#acquireImages.length > 0) {
-        const bufs = this.#acquireBuffers.map((buf) => bufferBarrier(buf, 0, ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE, fi, mi));
-        const imgs = this.#acquireImages.map(({ texture, sub }) => imageBarrier(texture, sub, LAYOUT_TRANSFER_DST, LAYOUT_SHADER_READ, 0, ACCESS_SHADER_READ, fi, mi));
-        nvk.vkCmdPipelineBarrier(mainCmd, STAGE_ALL, STAGE_ALL, 0, 0, null, bufs.length, bufs.length > 0 ? bufs : null, imgs.length, imgs.length > 0 ? imgs : null);
+        const bufs = this.#acquireBuffers.map((buf) =>
+          bufferBarrier(buf, 0, ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE, fi, mi),
+        );
+        const imgs = this.#acquireImages.map(({ texture, sub }) =>
+          imageBarrier(texture, sub, LAYOUT_TRANSFER_DST, LAYOUT_SHADER_READ, 0, ACCESS_SHADER_READ, fi, mi),
+        );
+        nvk.vkCmdPipelineBarrier(
+          mainCmd,
+          STAGE_ALL,
+          STAGE_ALL,
+          0,
+          0,
+          null,
+          bufs.length,
+          bufs.length > 0 ? bufs : null,
+          imgs.length,
+          imgs.length > 0 ? imgs : null,
+        );
         this.#acquireBuffers.length = 0;
         this.#acquireImages.length = 0;
       }
       if (!m.empty) {
         const pre = m.layoutBarriers(true, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
-        const global = m.bufferCopies.length > 0 ? [new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_MEMORY_WRITE, dstAccessMask: ACCESS_TRANSFER_WRITE })] : null;
-        nvk.vkCmdPipelineBarrier(mainCmd, STAGE_ALL, STAGE_TRANSFER, 0, global === null ? 0 : 1, global, 0, null, pre.length, pre.length > 0 ? pre : null);
+        const global =
+          m.bufferCopies.length > 0
+            ? [new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_MEMORY_WRITE, dstAccessMask: ACCESS_TRANSFER_WRITE })]
+            : null;
+        nvk.vkCmdPipelineBarrier(
+          mainCmd,
+          STAGE_ALL,
+          STAGE_TRANSFER,
+          0,
+          global === null ? 0 : 1,
+          global,
+          0,
+          null,
+          pre.length,
+          pre.length > 0 ? pre : null,
+        );
         m.recordCopies(mainCmd);
         const post = m.layoutBarriers(false, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
-        const after = m.bufferCopies.length > 0 ? [new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_TRANSFER_WRITE, dstAccessMask: ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE })] : null;
-        nvk.vkCmdPipelineBarrier(mainCmd, STAGE_TRANSFER, STAGE_ALL, 0, after === null ? 0 : 1, after, 0, null, post.length, post.length > 0 ? post : null);
-        for (const [texture, subs] of m.touched) for (const sub of subs.keys()) texture._layouts[sub] = LAYOUT_SHADER_READ;
+        const after =
+          m.bufferCopies.length > 0
+            ? [
+                new nvk.VkMemoryBarrier({
+                  srcAccessMask: ACCESS_TRANSFER_WRITE,
+                  dstAccessMask: ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE,
+                }),
+              ]
+            : null;
+        nvk.vkCmdPipelineBarrier(
+          mainCmd,
+          STAGE_TRANSFER,
+          STAGE_ALL,
+          0,
+          after === null ? 0 : 1,
+          after,
+          0,
+          null,
+          post.length,
+          post.length > 0 ? post : null,
+        );
+        for (const [texture, subs] of m.touched)
+          for (const sub of subs.keys()) texture._layouts[sub] = LAYOUT_SHADER_READ;
         m.clear();
       }
       check(nvk.vkEndCommandBuffer(mainCmd), "vkEndCommandBuffer", this.#label);
@@ -370,7 +482,12 @@ export class Transfers {
    */
   submitTransfer(transferCmd: NvkHandle): NvkHandle {
     const semaphore = this.#commands.semaphore;
-    const submit = new nvk.VkSubmitInfo({ commandBufferCount: 1, pCommandBuffers: [transferCmd], signalSemaphoreCount: 1, pSignalSemaphores: [semaphore] });
+    const submit = new nvk.VkSubmitInfo({
+      commandBufferCount: 1,
+      pCommandBuffers: [transferCmd],
+      signalSemaphoreCount: 1,
+      pSignalSemaphores: [semaphore],
+    });
     check(nvk.vkQueueSubmit(this.#context.transferQueue, 1, [submit], null), "vkQueueSubmit", this.#label);
     return semaphore;
   }
@@ -485,7 +602,11 @@ export class Transfers {
    */
   waitFlush(index?: number): void {
     if (this.#flushSlot < 0 || (index !== undefined && index !== this.#flushSlot)) return;
-    check(nvk.vkWaitForFences(this.#device, 1, [this.#downloadFence!], true, NO_TIMEOUT), "vkWaitForFences", this.#label);
+    check(
+      nvk.vkWaitForFences(this.#device, 1, [this.#downloadFence!], true, NO_TIMEOUT),
+      "vkWaitForFences",
+      this.#label,
+    );
     this.#flushDone();
   }
 
@@ -518,4 +639,3 @@ export class Transfers {
     this.#downloadFence = null;
   }
 }
-

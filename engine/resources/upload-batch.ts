@@ -113,7 +113,8 @@ export class Batch {
     }
     if (image) list.push(a, b, c, d, e);
     else {
-      if (list.length === 0) list.push(a, b); // the hull of a new phase
+      if (list.length === 0)
+        list.push(a, b); // the hull of a new phase
       else {
         list[0] = Math.min(list[0]!, a);
         list[1] = Math.max(list[1]!, b);
@@ -134,8 +135,26 @@ export class Batch {
       for (const [sub, oldLayout] of subs) {
         out.push(
           before
-            ? imageBarrier(texture, sub, oldLayout, LAYOUT_TRANSFER_DST, oldLayout === LAYOUT_UNDEFINED ? 0 : ACCESS_MEMORY_WRITE, ACCESS_TRANSFER_WRITE, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED)
-            : imageBarrier(texture, sub, LAYOUT_TRANSFER_DST, LAYOUT_SHADER_READ, ACCESS_TRANSFER_WRITE, srcFamily === QUEUE_FAMILY_IGNORED ? ACCESS_SHADER_READ : 0, srcFamily, dstFamily),
+            ? imageBarrier(
+                texture,
+                sub,
+                oldLayout,
+                LAYOUT_TRANSFER_DST,
+                oldLayout === LAYOUT_UNDEFINED ? 0 : ACCESS_MEMORY_WRITE,
+                ACCESS_TRANSFER_WRITE,
+                QUEUE_FAMILY_IGNORED,
+                QUEUE_FAMILY_IGNORED,
+              )
+            : imageBarrier(
+                texture,
+                sub,
+                LAYOUT_TRANSFER_DST,
+                LAYOUT_SHADER_READ,
+                ACCESS_TRANSFER_WRITE,
+                srcFamily === QUEUE_FAMILY_IGNORED ? ACCESS_SHADER_READ : 0,
+                srcFamily,
+                dstFamily,
+              ),
         );
       }
     }
@@ -150,7 +169,10 @@ export class Batch {
     let k = 0;
     for (let phase = 0; phase <= this.phase; phase++) {
       if (phase > 0) {
-        const barrier = new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_TRANSFER_WRITE, dstAccessMask: ACCESS_TRANSFER_WRITE });
+        const barrier = new nvk.VkMemoryBarrier({
+          srcAccessMask: ACCESS_TRANSFER_WRITE,
+          dstAccessMask: ACCESS_TRANSFER_WRITE,
+        });
         nvk.vkCmdPipelineBarrier(cmd, STAGE_TRANSFER, STAGE_TRANSFER, 0, 1, [barrier], 0, null, 0, null);
       }
       // One vkCmdCopyBuffer per run of copies from one ring block into one buffer: many uploads into few buffers
@@ -159,12 +181,24 @@ export class Batch {
         const first = copies[i]!;
         const regions = [];
         let j = i;
-        while (j < copies.length && copies[j]!.phase === phase && copies[j]!.src === first.src && copies[j]!.dst === first.dst) {
+        while (
+          j < copies.length &&
+          copies[j]!.phase === phase &&
+          copies[j]!.src === first.src &&
+          copies[j]!.dst === first.dst
+        ) {
           // Copies that continue each other in both buffers (a stream of uploads packed in the ring) become one region.
           const c = copies[j]!;
           let size = c.size;
           j++;
-          while (j < copies.length && copies[j]!.phase === phase && copies[j]!.src === c.src && copies[j]!.dst === c.dst && copies[j]!.srcOffset === c.srcOffset + size && copies[j]!.dstOffset === c.dstOffset + size) {
+          while (
+            j < copies.length &&
+            copies[j]!.phase === phase &&
+            copies[j]!.src === c.src &&
+            copies[j]!.dst === c.dst &&
+            copies[j]!.srcOffset === c.srcOffset + size &&
+            copies[j]!.dstOffset === c.dstOffset + size
+          ) {
             size += copies[j]!.size;
             j++;
           }
@@ -179,7 +213,12 @@ export class Batch {
           bufferOffset: c.srcOffset,
           bufferRowLength: 0,
           bufferImageHeight: 0,
-          imageSubresource: new nvk.VkImageSubresourceLayers({ aspectMask: c.dst.aspect, mipLevel: c.mip, baseArrayLayer: c.layer, layerCount: 1 }),
+          imageSubresource: new nvk.VkImageSubresourceLayers({
+            aspectMask: c.dst.aspect,
+            mipLevel: c.mip,
+            baseArrayLayer: c.layer,
+            layerCount: 1,
+          }),
           imageOffset: new nvk.VkOffset3D({ x: c.x, y: c.y, z: 0 }),
           imageExtent: new nvk.VkExtent3D({ width: c.width, height: c.height, depth: 1 }),
         });

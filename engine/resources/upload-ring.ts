@@ -217,8 +217,10 @@ export class UploadRing {
    */
   allocate(size: number, alignment: number): boolean {
     if (this.#destroyed) throw new DestroyedResourceError("UploadRing", this.label);
-    if (!isIntegerIn(size, 1, Number.MAX_SAFE_INTEGER)) argumentError("UploadRing.allocate", "size", "must be a positive integer number of bytes", size, RangeError);
-    if (!isIntegerIn(alignment, 1, 2 ** 30) || (alignment & (alignment - 1)) !== 0) argumentError("UploadRing.allocate", "alignment", "must be a power of two", alignment, RangeError);
+    if (!isIntegerIn(size, 1, Number.MAX_SAFE_INTEGER))
+      argumentError("UploadRing.allocate", "size", "must be a positive integer number of bytes", size, RangeError);
+    if (!isIntegerIn(alignment, 1, 2 ** 30) || (alignment & (alignment - 1)) !== 0)
+      argumentError("UploadRing.allocate", "alignment", "must be a power of two", alignment, RangeError);
     if (this.#tryAllocate(this.#current, size, alignment)) return true;
     if (this.policy === "wait" && this.#waitForSpace(size, alignment)) return true;
     if (this.#grow(size) && this.#tryAllocate(this.#current, size, alignment)) return true;
@@ -308,7 +310,8 @@ export class UploadRing {
    * bytes written are flushed. Called by the manager right before it submits.
    */
   endFrame(serial: number): void {
-    if (!isIntegerIn(serial, 0, Number.MAX_SAFE_INTEGER)) argumentError("UploadRing.endFrame", "serial", "must be a non-negative safe integer", serial, RangeError);
+    if (!isIntegerIn(serial, 0, Number.MAX_SAFE_INTEGER))
+      argumentError("UploadRing.endFrame", "serial", "must be a non-negative safe integer", serial, RangeError);
     for (const b of this.#blocks) {
       if (b.pending === 0) continue;
       if (!this.#coherent) {
@@ -366,7 +369,14 @@ export class UploadRing {
 
   /** Frees the bytes of every serial up to `completedSerial`, and the drained old blocks. */
   retire(completedSerial: number): void {
-    if (!isIntegerIn(completedSerial, 0, Number.MAX_SAFE_INTEGER)) argumentError("UploadRing.retire", "completedSerial", "must be a non-negative safe integer", completedSerial, RangeError);
+    if (!isIntegerIn(completedSerial, 0, Number.MAX_SAFE_INTEGER))
+      argumentError(
+        "UploadRing.retire",
+        "completedSerial",
+        "must be a non-negative safe integer",
+        completedSerial,
+        RangeError,
+      );
     const blocks = this.#blocks;
     for (let i = 0; i < blocks.length; i++) {
       const b = blocks[i]!;

@@ -70,20 +70,37 @@ export type FieldType = "u" | "i" | "f" | "s" | "u*";
  */
 export const FIELDS = {
   /** Once, first: who wrote the trace and on what. `startMs`: wall clock at the start (ms since 1970). */
-  [RecordKind.Session]: [["startMs", "f"], ["producer", "s"], ["device", "s"], ["apiVersion", "u"]],
+  [RecordKind.Session]: [
+    ["startMs", "f"],
+    ["producer", "s"],
+    ["device", "s"],
+    ["apiVersion", "u"],
+  ],
   /**
    * An allocator: the device's heaps (`heaps`: size, flags per heap) and memory types (`types`: property flags, heap
    * index per type), and the options createAllocator got, as JSON (for what-if replays).
    */
   [RecordKind.AllocatorCreate]: [
-    ["allocator", "u"], ["label", "s"], ["nonCoherentAtomSize", "u"], ["bufferImageGranularity", "u"],
-    ["heaps", "u*"], ["types", "u*"], ["options", "s"],
+    ["allocator", "u"],
+    ["label", "s"],
+    ["nonCoherentAtomSize", "u"],
+    ["bufferImageGranularity", "u"],
+    ["heaps", "u*"],
+    ["types", "u*"],
+    ["options", "s"],
   ],
   [RecordKind.AllocatorDestroy]: [["allocator", "u"]],
   /** `algorithm`: 0 TLSF, 1 linear, 2 buddy. `maxBlockCount` 0: no limit; `blockSize` 0: VMA's choice. */
   [RecordKind.PoolCreate]: [
-    ["pool", "u"], ["allocator", "u"], ["memoryType", "u"], ["algorithm", "u"], ["blockSize", "u"],
-    ["minBlockCount", "u"], ["maxBlockCount", "u"], ["minAllocationAlignment", "u"], ["name", "s"],
+    ["pool", "u"],
+    ["allocator", "u"],
+    ["memoryType", "u"],
+    ["algorithm", "u"],
+    ["blockSize", "u"],
+    ["minBlockCount", "u"],
+    ["maxBlockCount", "u"],
+    ["minAllocationAlignment", "u"],
+    ["name", "s"],
   ],
   [RecordKind.PoolDestroy]: [["pool", "u"]],
   /**
@@ -97,37 +114,94 @@ export const FIELDS = {
    * `blockSize` how large that VkDeviceMemory is (the allocation's own size when it is dedicated).
    */
   [RecordKind.Allocate]: [
-    ["allocation", "u"], ["allocator", "u"], ["pool", "u"], ["resourceKind", "u"], ["resource", "u*"],
-    ["vmaFlags", "u"], ["vmaUsage", "u"], ["requiredFlags", "u"], ["preferredFlags", "u"], ["memoryTypeBits", "u"],
-    ["priority", "f"], ["minAlignment", "u"], ["vkmemFlags", "u"], ["name", "s"], ["result", "i"], ["memoryType", "u"], ["offset", "u"],
-    ["size", "u"], ["memoryLo", "u"], ["memoryHi", "u"], ["blockSize", "u"],
+    ["allocation", "u"],
+    ["allocator", "u"],
+    ["pool", "u"],
+    ["resourceKind", "u"],
+    ["resource", "u*"],
+    ["vmaFlags", "u"],
+    ["vmaUsage", "u"],
+    ["requiredFlags", "u"],
+    ["preferredFlags", "u"],
+    ["memoryTypeBits", "u"],
+    ["priority", "f"],
+    ["minAlignment", "u"],
+    ["vkmemFlags", "u"],
+    ["name", "s"],
+    ["result", "i"],
+    ["memoryType", "u"],
+    ["offset", "u"],
+    ["size", "u"],
+    ["memoryLo", "u"],
+    ["memoryHi", "u"],
+    ["blockSize", "u"],
   ],
   [RecordKind.Free]: [["allocation", "u"]],
   [RecordKind.Map]: [["allocation", "u"]],
   [RecordKind.Unmap]: [["allocation", "u"]],
-  [RecordKind.SetName]: [["allocation", "u"], ["name", "s"]],
+  [RecordKind.SetName]: [
+    ["allocation", "u"],
+    ["name", "s"],
+  ],
   /** vkmem made the allocation lost (its memory went to a newer allocation) in `frame`. */
-  [RecordKind.Lost]: [["allocation", "u"], ["frame", "u"]],
+  [RecordKind.Lost]: [
+    ["allocation", "u"],
+    ["frame", "u"],
+  ],
   [RecordKind.FrameBegin]: [["frame", "u"]],
   /** The end of a frame, with each heap's usage and budget then (`budgets`: usage, budget per heap of `allocator`). */
-  [RecordKind.FrameEnd]: [["frame", "u"], ["allocator", "u"], ["budgets", "u*"]],
+  [RecordKind.FrameEnd]: [
+    ["frame", "u"],
+    ["allocator", "u"],
+    ["budgets", "u*"],
+  ],
   /** `algorithm`: 0 TLSF, 1 linear, 2 buddy. */
-  [RecordKind.VirtualBlockCreate]: [["block", "u"], ["size", "u"], ["algorithm", "u"], ["name", "s"]],
+  [RecordKind.VirtualBlockCreate]: [
+    ["block", "u"],
+    ["size", "u"],
+    ["algorithm", "u"],
+    ["name", "s"],
+  ],
   /** `result` 0: placed at `offset`; else the VkResult and `offset` 0. */
   [RecordKind.VirtualAllocate]: [
-    ["block", "u"], ["allocation", "u"], ["size", "u"], ["alignment", "u"], ["flags", "u"], ["result", "i"], ["offset", "u"],
+    ["block", "u"],
+    ["allocation", "u"],
+    ["size", "u"],
+    ["alignment", "u"],
+    ["flags", "u"],
+    ["result", "i"],
+    ["offset", "u"],
   ],
-  [RecordKind.VirtualFree]: [["block", "u"], ["allocation", "u"]],
+  [RecordKind.VirtualFree]: [
+    ["block", "u"],
+    ["allocation", "u"],
+  ],
   [RecordKind.VirtualBlockDestroy]: [["block", "u"]],
   /** A TextureStreamer asked for `mip` of `texture` (its registration number). */
-  [RecordKind.StreamerRequest]: [["streamer", "u"], ["texture", "u"], ["mip", "u"]],
+  [RecordKind.StreamerRequest]: [
+    ["streamer", "u"],
+    ["texture", "u"],
+    ["mip", "u"],
+  ],
   /** A TextureStreamer evicted `bytes` of `texture` to stay within its budget. */
-  [RecordKind.StreamerEvict]: [["streamer", "u"], ["texture", "u"], ["bytes", "u"]],
+  [RecordKind.StreamerEvict]: [
+    ["streamer", "u"],
+    ["texture", "u"],
+    ["bytes", "u"],
+  ],
   /** Bytes copied to the GPU in the current frame through `source` (0 FrameManager upload, 1 streamer). */
-  [RecordKind.Upload]: [["source", "u"], ["bytes", "u"]],
+  [RecordKind.Upload]: [
+    ["source", "u"],
+    ["bytes", "u"],
+  ],
   /** Defragmentation moved `allocation` to a new place. */
   [RecordKind.Move]: [
-    ["allocation", "u"], ["memoryType", "u"], ["offset", "u"], ["memoryLo", "u"], ["memoryHi", "u"], ["blockSize", "u"],
+    ["allocation", "u"],
+    ["memoryType", "u"],
+    ["offset", "u"],
+    ["memoryLo", "u"],
+    ["memoryHi", "u"],
+    ["blockSize", "u"],
   ],
   /** A marker the application wrote (e.g. "level 2 loaded"). */
   [RecordKind.Note]: [["text", "s"]],
@@ -136,7 +210,9 @@ export const FIELDS = {
 /** The JS type of a field of wire type T. */
 export type FieldValue<T extends FieldType> = T extends "s" ? string : T extends "u*" ? number[] : number;
 /** The fields of a record kind, by name, from its FIELDS entry. */
-export type Fields<L extends readonly (readonly [string, FieldType])[]> = { [E in L[number] as E[0]]: FieldValue<E[1]> };
+export type Fields<L extends readonly (readonly [string, FieldType])[]> = {
+  [E in L[number] as E[0]]: FieldValue<E[1]>;
+};
 
 /**
  * One decoded record: its kind, where it starts in the file (`fileOffset`), its time (µs since the Session record),

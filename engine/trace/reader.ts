@@ -9,7 +9,17 @@
  * are skipped by its length.
  * @module
  */
-import { FIELDS, KIND_NAMES, RecordKind, TRACE_HEADER_BYTES, TRACE_MAGIC, TRACE_MAJOR, TraceFormatError, type FieldType, type TraceRecord } from "./format.js";
+import {
+  FIELDS,
+  KIND_NAMES,
+  RecordKind,
+  TRACE_HEADER_BYTES,
+  TRACE_MAGIC,
+  TRACE_MAJOR,
+  TraceFormatError,
+  type FieldType,
+  type TraceRecord,
+} from "./format.js";
 
 /** What {@link readTrace} returns. */
 export interface Trace {
@@ -55,7 +65,8 @@ class Cursor {
       scale *= 128;
       if (i === 7) throw new TraceFormatError(start, `a varint of at most 8 bytes (${what})`, "a longer one");
     }
-    if (value > Number.MAX_SAFE_INTEGER) throw new TraceFormatError(start, `a varint below 2^53 (${what})`, String(value));
+    if (value > Number.MAX_SAFE_INTEGER)
+      throw new TraceFormatError(start, `a varint below 2^53 (${what})`, String(value));
     return value;
   }
 
@@ -125,7 +136,11 @@ function readField(cursor: Cursor, type: FieldType, what: string): number | stri
 export function readTrace(bytes: Uint8Array, options: ReadTraceOptions = {}): Trace {
   if (bytes.length < TRACE_HEADER_BYTES) {
     if (bytes.length >= 8 && new TextDecoder().decode(bytes.subarray(0, 8)) !== TRACE_MAGIC) {
-      throw new TraceFormatError(0, `the magic "${TRACE_MAGIC}"`, JSON.stringify(new TextDecoder().decode(bytes.subarray(0, 8))));
+      throw new TraceFormatError(
+        0,
+        `the magic "${TRACE_MAGIC}"`,
+        JSON.stringify(new TextDecoder().decode(bytes.subarray(0, 8))),
+      );
     }
     throw new TraceFormatError(bytes.length, `a ${TRACE_HEADER_BYTES}-byte header`, `${bytes.length} bytes`);
   }
@@ -162,7 +177,8 @@ export function readTrace(bytes: Uint8Array, options: ReadTraceOptions = {}): Tr
       inPayload = true;
       timeUs += cursor.varint(`field 'dt' of a ${name} record`);
       const record: Record<string, unknown> = { kind, fileOffset: start, timeUs };
-      for (const [field, type] of fields) record[field] = readField(cursor, type, `field '${field}' of a ${name} record`);
+      for (const [field, type] of fields)
+        record[field] = readField(cursor, type, `field '${field}' of a ${name} record`);
       cursor.offset = payloadEnd; // fields a newer minor version appended
       records.push(record as TraceRecord);
     }
@@ -170,7 +186,12 @@ export function readTrace(bytes: Uint8Array, options: ReadTraceOptions = {}): Tr
     // A read that ran out at the file's end is a cut (a crash); one that ran out inside a payload whose length
     // fits the file is damage.
     if (e instanceof Truncation && options.partial && !inPayload) {
-      return { version: { major, minor }, records, skippedRecords: skipped, truncated: { offset: e.offset, expected: e.expected } };
+      return {
+        version: { major, minor },
+        records,
+        skippedRecords: skipped,
+        truncated: { offset: e.offset, expected: e.expected },
+      };
     }
     throw e;
   }

@@ -118,10 +118,13 @@ const MAX_DIFFERENCES = 100;
 export function replayTrace(context: Context, trace: Trace, options: ReplayOptions = {}): ReplayResult {
   for (const key of ["blockSize", "heapLimit", "budget"] as const) {
     const v = options[key];
-    if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) throw new RangeError(`replayTrace: options.${key} must be a positive integer number of bytes, got ${String(v)}`);
+    if (v !== undefined && !(Number.isSafeInteger(v) && v > 0))
+      throw new RangeError(`replayTrace: options.${key} must be a positive integer number of bytes, got ${String(v)}`);
   }
   if (options.algorithm !== undefined && !ALGORITHMS.includes(options.algorithm)) {
-    throw new RangeError(`replayTrace: options.algorithm must be 'tlsf', 'linear' or 'buddy', got ${String(options.algorithm)}`);
+    throw new RangeError(
+      `replayTrace: options.algorithm must be 'tlsf', 'linear' or 'buddy', got ${String(options.algorithm)}`,
+    );
   }
   return new Replay(context, trace, options).run();
 }
@@ -133,8 +136,20 @@ class Replay {
   readonly blocks = new Map<number, VirtualBlock>();
   readonly virtual = new Map<string, VirtualAllocation>();
   readonly result: ReplayResult = {
-    calls: 0, elapsedMs: 0, callsPerSecond: 0, byKind: {}, peakBlockBytesPerHeap: [], failures: [], overBudget: 0,
-    expectedFailures: 0, newSuccesses: 0, differences: [], differenceCount: 0, notReplayed: 0, unknownObjects: 0, frames: [],
+    calls: 0,
+    elapsedMs: 0,
+    callsPerSecond: 0,
+    byKind: {},
+    peakBlockBytesPerHeap: [],
+    failures: [],
+    overBudget: 0,
+    expectedFailures: 0,
+    newSuccesses: 0,
+    differences: [],
+    differenceCount: 0,
+    notReplayed: 0,
+    unknownObjects: 0,
+    frames: [],
   };
   readonly heapOfType: number[];
   readonly heapCount: number;
@@ -198,7 +213,12 @@ class Replay {
     const recordsTotal = this.trace.records.length;
     const rate = records / Math.max(elapsedMs, 1e-3);
     return {
-      records, recordsTotal, frames: this.result.frames.length, framesTotal: this.framesTotal, calls: this.result.calls, elapsedMs,
+      records,
+      recordsTotal,
+      frames: this.result.frames.length,
+      framesTotal: this.framesTotal,
+      calls: this.result.calls,
+      elapsedMs,
       etaMs: records > 0 && elapsedMs > 0 ? (recordsTotal - records) / rate : null,
     };
   }
@@ -255,13 +275,23 @@ class Replay {
         this.sample(record.frame);
         return false;
       case RecordKind.VirtualBlockCreate:
-        this.blocks.set(record.block, createVirtualBlock({ size: record.size, algorithm: ALGORITHMS[record.algorithm] ?? "tlsf", label: record.name || undefined }));
+        this.blocks.set(
+          record.block,
+          createVirtualBlock({
+            size: record.size,
+            algorithm: ALGORITHMS[record.algorithm] ?? "tlsf",
+            label: record.name || undefined,
+          }),
+        );
         return true;
       case RecordKind.VirtualAllocate: {
         const block = this.blocks.get(record.block);
         if (block === undefined) return this.unknown();
         try {
-          const v = block.allocate(record.size, { alignment: record.alignment || 1, upperAddress: (record.flags & 0x40) !== 0 });
+          const v = block.allocate(record.size, {
+            alignment: record.alignment || 1,
+            upperAddress: (record.flags & 0x40) !== 0,
+          });
           if (record.result === 0) this.virtual.set(`${record.block}:${record.allocation}`, v);
           else block.free(v);
         } catch (e) {
@@ -306,7 +336,8 @@ class Replay {
     }
     const options: AllocatorOptions = { ...recorded, label: r.label || recorded.label };
     if (this.options.blockSize !== undefined) options.preferredLargeHeapBlockSize = this.options.blockSize;
-    if (this.options.heapLimit !== undefined) options.heapSizeLimits = new Array(this.heapCount).fill(this.options.heapLimit);
+    if (this.options.heapLimit !== undefined)
+      options.heapSizeLimits = new Array(this.heapCount).fill(this.options.heapLimit);
     this.allocators.set(r.allocator, createAllocator(this.context, options));
     return true;
   }
@@ -322,8 +353,12 @@ class Replay {
       const pool = allocator.createPool(
         { memoryTypeIndex: r.memoryType },
         {
-          algorithm, blockSize, minBlockCount: r.minBlockCount, maxBlockCount: r.maxBlockCount || undefined,
-          minAllocationAlignment: r.minAllocationAlignment || undefined, name: r.name || undefined,
+          algorithm,
+          blockSize,
+          minBlockCount: r.minBlockCount,
+          maxBlockCount: r.maxBlockCount || undefined,
+          minAllocationAlignment: r.minAllocationAlignment || undefined,
+          name: r.name || undefined,
         },
       );
       this.pools.set(r.pool, pool);
@@ -344,8 +379,14 @@ class Replay {
       return false;
     }
     const options: AllocationOptions = {
-      usage: r.vmaUsage as MemoryUsage, flags: r.vmaFlags, requiredFlags: r.requiredFlags, preferredFlags: r.preferredFlags,
-      memoryTypeBits: r.memoryTypeBits, priority: r.priority, pool, name: r.name || undefined,
+      usage: r.vmaUsage as MemoryUsage,
+      flags: r.vmaFlags,
+      requiredFlags: r.requiredFlags,
+      preferredFlags: r.preferredFlags,
+      memoryTypeBits: r.memoryTypeBits,
+      priority: r.priority,
+      pool,
+      name: r.name || undefined,
     };
     if (r.minAlignment > 0 && r.resourceKind !== 2) options.minAlignment = r.minAlignment;
     if (r.vkmemFlags & CAN_BECOME_LOST) options.canBecomeLost = true;
@@ -359,8 +400,17 @@ class Replay {
       } else if (r.resourceKind === 2) {
         const image = allocator.createImage(
           {
-            imageType: p[0], format: p[1]!, extent: { width: p[2]!, height: p[3]!, depth: p[4] }, mipLevels: p[5], arrayLayers: p[6],
-            samples: p[7], tiling: p[8], usage: p[9]!, flags: p[10], initialLayout: p[11], sharingMode: p[12],
+            imageType: p[0],
+            format: p[1]!,
+            extent: { width: p[2]!, height: p[3]!, depth: p[4] },
+            mipLevels: p[5],
+            arrayLayers: p[6],
+            samples: p[7],
+            tiling: p[8],
+            usage: p[9]!,
+            flags: p[10],
+            initialLayout: p[11],
+            sharingMode: p[12],
           },
           options,
         );
@@ -439,7 +489,13 @@ class Replay {
       this.result.peakBlockBytesPerHeap[heap] = Math.max(this.result.peakBlockBytesPerHeap[heap]!, bytes);
     });
     if (frame >= 0) {
-      this.result.frames.push({ frame, blockBytes, allocationBytes, blocks, largestFreeOverTotalFree: totalFree > 0 ? largestFree / totalFree : 1 });
+      this.result.frames.push({
+        frame,
+        blockBytes,
+        allocationBytes,
+        blocks,
+        largestFreeOverTotalFree: totalFree > 0 ? largestFree / totalFree : 1,
+      });
     }
   }
 

@@ -246,7 +246,15 @@ export class TraceWriter {
     this.#end();
   }
 
-  virtualAllocate(block: number, allocation: number, size: number, alignment: number, flags: number, result: number, offset: number): void {
+  virtualAllocate(
+    block: number,
+    allocation: number,
+    size: number,
+    alignment: number,
+    flags: number,
+    result: number,
+    offset: number,
+  ): void {
     this.#begin(RecordKind.VirtualAllocate);
     this.#u(block);
     this.#u(allocation);
@@ -292,7 +300,14 @@ export class TraceWriter {
     this.#end();
   }
 
-  move(allocation: number, memoryType: number, offset: number, memoryLo: number, memoryHi: number, blockSize: number): void {
+  move(
+    allocation: number,
+    memoryType: number,
+    offset: number,
+    memoryLo: number,
+    memoryHi: number,
+    blockSize: number,
+  ): void {
     this.#begin(RecordKind.Move);
     this.#u(allocation);
     this.#u(memoryType);
@@ -355,7 +370,8 @@ export class TraceWriter {
 
   #end(): void {
     const length = this.#pos - this.#recordStart - 4;
-    if (length > MAX_PAYLOAD) throw new Error(`vkmem trace '${this.file}': a record of ${length} bytes (the most is ${MAX_PAYLOAD})`);
+    if (length > MAX_PAYLOAD)
+      throw new Error(`vkmem trace '${this.file}': a record of ${length} bytes (the most is ${MAX_PAYLOAD})`);
     const at = this.#recordStart + 1;
     this.#buf[at] = (length & 0x7f) | 0x80;
     this.#buf[at + 1] = ((length >>> 7) & 0x7f) | 0x80;
@@ -375,7 +391,8 @@ export class TraceWriter {
     const partial = this.#buf.slice(this.#recordStart, this.#pos);
     this.#pos = this.#recordStart;
     this.flush();
-    if (partial.length + bytes > BUFFER_BYTES) throw new Error(`vkmem trace '${this.file}': a record larger than ${BUFFER_BYTES} bytes`);
+    if (partial.length + bytes > BUFFER_BYTES)
+      throw new Error(`vkmem trace '${this.file}': a record larger than ${BUFFER_BYTES} bytes`);
     this.#buf.set(partial, 0);
     this.#pos = partial.length;
     this.#recordStart = 0;

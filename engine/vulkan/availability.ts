@@ -32,15 +32,30 @@ export function loaderAdvice(platform: NodeJS.Platform = process.platform): stri
  * The readable error for a failure to load a native module (`what`: "nvk", "the vkmem addon") when the cause is a
  * missing Vulkan loader library; `null` when the failure has another cause.
  */
-export function loaderMissingError(cause: unknown, what: string, platform: NodeJS.Platform = process.platform): VulkanUnavailableError | null {
+export function loaderMissingError(
+  cause: unknown,
+  what: string,
+  platform: NodeJS.Platform = process.platform,
+): VulkanUnavailableError | null {
   const message = cause instanceof Error ? cause.message : String(cause);
   if (!/libvulkan\.so|vulkan-1\.dll|libvulkan[.\d]*\.dylib/i.test(message)) return null;
-  const error = new VulkanUnavailableError("loader", `loading ${what}`, `${loaderAdvice(platform)}; then ${driverAdvice(platform)} (${message.split("\n")[0]})`);
+  const error = new VulkanUnavailableError(
+    "loader",
+    `loading ${what}`,
+    `${loaderAdvice(platform)}; then ${driverAdvice(platform)} (${message.split("\n")[0]})`,
+  );
   (error as { cause?: unknown }).cause = cause;
   return error;
 }
 
 /** The readable error for "the loader is there but finds no driver" (vkCreateInstance's VK_ERROR_INCOMPATIBLE_DRIVER, or no physical device). */
-export function driverMissingError(operation: string, platform: NodeJS.Platform = process.platform): VulkanUnavailableError {
-  return new VulkanUnavailableError("driver", operation, `the Vulkan loader found no driver: ${driverAdvice(platform)}`);
+export function driverMissingError(
+  operation: string,
+  platform: NodeJS.Platform = process.platform,
+): VulkanUnavailableError {
+  return new VulkanUnavailableError(
+    "driver",
+    operation,
+    `the Vulkan loader found no driver: ${driverAdvice(platform)}`,
+  );
 }

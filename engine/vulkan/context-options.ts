@@ -66,14 +66,16 @@ export function checkOptions(options: unknown): ContextOptions {
   }
   const o = options as Record<string, unknown>;
   for (const key of Object.keys(o)) {
-    if (!KNOWN_OPTIONS.has(key)) throw new TypeError(`createContext: unknown option '${key}' (value ${describeValue(o[key])})`);
+    if (!KNOWN_OPTIONS.has(key))
+      throw new TypeError(`createContext: unknown option '${key}' (value ${describeValue(o[key])})`);
   }
   const bad = (name: string, expected: string): TypeError =>
     new TypeError(`createContext: option '${name}' must be ${expected}, got ${describeValue(o[name])}`);
   for (const name of ["validation", "synchronizationValidation", "validationVerbose", "preferDiscrete", "headless"]) {
     if (o[name] !== undefined && typeof o[name] !== "boolean") throw bad(name, "a boolean");
   }
-  if (o.applicationName !== undefined && typeof o.applicationName !== "string") throw bad("applicationName", "a string");
+  if (o.applicationName !== undefined && typeof o.applicationName !== "string")
+    throw bad("applicationName", "a string");
   if (o.onValidationMessage !== undefined && typeof o.onValidationMessage !== "function") {
     throw bad("onValidationMessage", "a function");
   }
@@ -86,7 +88,9 @@ export function checkOptions(options: unknown): ContextOptions {
   if (o.deviceIndex !== undefined) {
     if (typeof o.deviceIndex !== "number") throw bad("deviceIndex", "a number");
     if (!Number.isInteger(o.deviceIndex) || o.deviceIndex < 0) {
-      throw new RangeError(`createContext: option 'deviceIndex' must be a non-negative integer, got ${describeValue(o.deviceIndex)}`);
+      throw new RangeError(
+        `createContext: option 'deviceIndex' must be a non-negative integer, got ${describeValue(o.deviceIndex)}`,
+      );
     }
   }
   if (o.apiVersion !== undefined) {
@@ -112,7 +116,9 @@ export function deviceIndexFromEnvironment(): number | undefined {
   if (text === undefined || text.trim() === "") return undefined;
   const index = Number(text);
   if (!Number.isInteger(index) || index < 0) {
-    throw new RangeError(`createContext: environment variable VKMEM_DEVICE_INDEX must be a non-negative integer, got ${describeValue(text)}`);
+    throw new RangeError(
+      `createContext: environment variable VKMEM_DEVICE_INDEX must be a non-negative integer, got ${describeValue(text)}`,
+    );
   }
   return index;
 }

@@ -55,12 +55,35 @@ export { vulkanVersionString } from "./versions.js";
 
 /** The VkObjectType of each nvk handle class (what setObjectName checks its objectType against). */
 const OBJECT_TYPE_OF_CLASS: ReadonlyMap<string, number> = new Map([
-  ["VkInstance", 1], ["VkPhysicalDevice", 2], ["VkDevice", 3], ["VkQueue", 4], ["VkSemaphore", 5], ["VkCommandBuffer", 6],
-  ["VkFence", 7], ["VkDeviceMemory", 8], ["VkBuffer", 9], ["VkImage", 10], ["VkEvent", 11], ["VkQueryPool", 12],
-  ["VkBufferView", 13], ["VkImageView", 14], ["VkShaderModule", 15], ["VkPipelineCache", 16], ["VkPipelineLayout", 17],
-  ["VkRenderPass", 18], ["VkPipeline", 19], ["VkDescriptorSetLayout", 20], ["VkSampler", 21], ["VkDescriptorPool", 22],
-  ["VkDescriptorSet", 23], ["VkFramebuffer", 24], ["VkCommandPool", 25], ["VkSamplerYcbcrConversion", 1000156000],
-  ["VkDescriptorUpdateTemplate", 1000085000], ["VkSurfaceKHR", 1000000000], ["VkSwapchainKHR", 1000001000],
+  ["VkInstance", 1],
+  ["VkPhysicalDevice", 2],
+  ["VkDevice", 3],
+  ["VkQueue", 4],
+  ["VkSemaphore", 5],
+  ["VkCommandBuffer", 6],
+  ["VkFence", 7],
+  ["VkDeviceMemory", 8],
+  ["VkBuffer", 9],
+  ["VkImage", 10],
+  ["VkEvent", 11],
+  ["VkQueryPool", 12],
+  ["VkBufferView", 13],
+  ["VkImageView", 14],
+  ["VkShaderModule", 15],
+  ["VkPipelineCache", 16],
+  ["VkPipelineLayout", 17],
+  ["VkRenderPass", 18],
+  ["VkPipeline", 19],
+  ["VkDescriptorSetLayout", 20],
+  ["VkSampler", 21],
+  ["VkDescriptorPool", 22],
+  ["VkDescriptorSet", 23],
+  ["VkFramebuffer", 24],
+  ["VkCommandPool", 25],
+  ["VkSamplerYcbcrConversion", 1000156000],
+  ["VkDescriptorUpdateTemplate", 1000085000],
+  ["VkSurfaceKHR", 1000000000],
+  ["VkSwapchainKHR", 1000001000],
   ["VkDebugUtilsMessengerEXT", 1000128000],
 ]);
 
@@ -286,21 +309,28 @@ export class Context {
     }
     let raw: bigint;
     if (typeof handle === "bigint") {
-      if (handle <= 0n || handle >= 1n << 64n) throw new RangeError(`setObjectName: handle must be a non-null 64-bit handle, got ${describeValue(handle)}`);
+      if (handle <= 0n || handle >= 1n << 64n)
+        throw new RangeError(`setObjectName: handle must be a non-null 64-bit handle, got ${describeValue(handle)}`);
       raw = handle;
     } else if (isNvkHandle(handle)) {
       // An nvk object says what it is: a different objectType would name another object to the layer
       // (VUID-VkDebugUtilsObjectNameInfoEXT-objectType-02590).
       const own = OBJECT_TYPE_OF_CLASS.get((handle as { constructor: { name: string } }).constructor.name);
       if (own !== undefined && own !== objectType) {
-        throw new RangeError(`setObjectName: objectType must be ${own} for a ${(handle as { constructor: { name: string } }).constructor.name}, got ${describeValue(objectType)}`);
+        throw new RangeError(
+          `setObjectName: objectType must be ${own} for a ${(handle as { constructor: { name: string } }).constructor.name}, got ${describeValue(objectType)}`,
+        );
       }
       raw = rawHandle(handle);
-      if (raw === 0n) throw new RangeError(`setObjectName: handle must not be VK_NULL_HANDLE, got ${describeValue(handle)}`);
+      if (raw === 0n)
+        throw new RangeError(`setObjectName: handle must not be VK_NULL_HANDLE, got ${describeValue(handle)}`);
     } else {
-      throw new TypeError(`setObjectName: handle must be a BigInt or an nvk handle object, got ${describeValue(handle)}`);
+      throw new TypeError(
+        `setObjectName: handle must be a BigInt or an nvk handle object, got ${describeValue(handle)}`,
+      );
     }
-    if (typeof name !== "string") throw new TypeError(`setObjectName: name must be a string, got ${describeValue(name)}`);
+    if (typeof name !== "string")
+      throw new TypeError(`setObjectName: name must be a string, got ${describeValue(name)}`);
     if (live.messenger === null) return;
     this.makeCurrent();
     const info = new nvk.VkDebugUtilsObjectNameInfoEXT({ objectHandle: raw, pObjectName: name });
@@ -364,14 +394,23 @@ export function createContext(options?: ContextOptions): Context {
   if (unavailable !== null) throw unavailable;
   const validation = o.validation === true || o.synchronizationValidation === true;
   const envIndex = deviceIndexFromEnvironment();
-  const { instance, apiVersion: instanceApiVersion, extensions: instanceExtensions, messengerInfo, messages } = createInstance(o, validation);
+  const {
+    instance,
+    apiVersion: instanceApiVersion,
+    extensions: instanceExtensions,
+    messengerInfo,
+    messages,
+  } = createInstance(o, validation);
 
   let messenger: NvkHandle | null = null;
   let device: NvkHandle | null = null;
   try {
     if (messengerInfo !== null) {
       messenger = new nvk.VkDebugUtilsMessengerEXT();
-      check(nvk.vkCreateDebugUtilsMessengerEXT(instance, messengerInfo, null, messenger), "vkCreateDebugUtilsMessengerEXT");
+      check(
+        nvk.vkCreateDebugUtilsMessengerEXT(instance, messengerInfo, null, messenger),
+        "vkCreateDebugUtilsMessengerEXT",
+      );
     }
 
     const handles = enumerate(
@@ -404,7 +443,10 @@ export function createContext(options?: ContextOptions): Context {
       nvk.vkGetDeviceQueue(device, transferFamily, 0, transferQueue);
     }
     const commandPool = new nvk.VkCommandPool();
-    const poolInfo = new nvk.VkCommandPoolCreateInfo({ flags: COMMAND_POOL_RESET_COMMAND_BUFFER, queueFamilyIndex: mainFamily });
+    const poolInfo = new nvk.VkCommandPoolCreateInfo({
+      flags: COMMAND_POOL_RESET_COMMAND_BUFFER,
+      queueFamilyIndex: mainFamily,
+    });
     check(nvk.vkCreateCommandPool(device, poolInfo, null, commandPool), "vkCreateCommandPool");
 
     const info: ContextInfo = {
@@ -421,7 +463,15 @@ export function createContext(options?: ContextOptions): Context {
       transferQueueFamilyIndex: transferFamily,
       validation,
     };
-    const live: LiveObjects = { instance, messenger, physicalDevice: survey.handle, device, queue, transferQueue, commandPool };
+    const live: LiveObjects = {
+      instance,
+      messenger,
+      physicalDevice: survey.handle,
+      device,
+      queue,
+      transferQueue,
+      commandPool,
+    };
     const context = new Context(live, info, messages);
     setCurrent(context); // nvk's pointers now belong to the instance and device just created
     return context;

@@ -24,7 +24,11 @@ import type { NvkHandle } from "./handles.js";
 import { addressOf, nvk } from "./nvk.js";
 import { portabilityPlan } from "./portability.js";
 import { VERSION_1_1, VERSION_1_2, VERSION_1_3 } from "./versions.js";
-import { STYPE_BUFFER_DEVICE_ADDRESS_FEATURES, STYPE_MAINTENANCE_4_FEATURES, STYPE_MEMORY_PRIORITY_FEATURES } from "./vk.js";
+import {
+  STYPE_BUFFER_DEVICE_ADDRESS_FEATURES,
+  STYPE_MAINTENANCE_4_FEATURES,
+  STYPE_MEMORY_PRIORITY_FEATURES,
+} from "./vk.js";
 
 /** A pNext-chainable struct made by hand: sType at 0, pNext at 8, VkBool32 members from 16. @internal */
 export interface RawStruct {
@@ -62,7 +66,12 @@ export interface DevicePlan {
  * VK_KHR_get_physical_device_properties2, which VK_EXT_memory_budget needs there.
  * @internal
  */
-export function planDevice(survey: DeviceSurvey, apiVersion: number, properties2: boolean, options: ContextOptions): DevicePlan {
+export function planDevice(
+  survey: DeviceSurvey,
+  apiVersion: number,
+  properties2: boolean,
+  options: ContextOptions,
+): DevicePlan {
   const extensions = new Set<string>();
   const want = (name: string): boolean => survey.extensions.has(name) && extensions.add(name) !== undefined;
   // VK_AMD_device_coherent_memory is deliberately left off: it only adds slow DEVICE_COHERENT memory types,
@@ -76,14 +85,26 @@ export function planDevice(survey: DeviceSurvey, apiVersion: number, properties2
     // Without features2 the feature structs cannot be queried or enabled.
     const supported = new nvk.VkPhysicalDeviceFeatures();
     nvk.vkGetPhysicalDeviceFeatures(survey.handle, supported);
-    features = { memoryPriority: false, bufferDeviceAddress: false, maintenance4: false, samplerAnisotropy: !!supported.samplerAnisotropy };
+    features = {
+      memoryPriority: false,
+      bufferDeviceAddress: false,
+      maintenance4: false,
+      samplerAnisotropy: !!supported.samplerAnisotropy,
+    };
   } else {
     const has = (name: string): boolean => survey.extensions.has(name);
     const priority = has("VK_EXT_memory_priority") ? rawStruct(STYPE_MEMORY_PRIORITY_FEATURES, 24) : null;
-    const bda = apiVersion >= VERSION_1_2 || has("VK_KHR_buffer_device_address") ? rawStruct(STYPE_BUFFER_DEVICE_ADDRESS_FEATURES, 32) : null;
-    const m4 = apiVersion >= VERSION_1_3 || has("VK_KHR_maintenance4") ? rawStruct(STYPE_MAINTENANCE_4_FEATURES, 24) : null;
+    const bda =
+      apiVersion >= VERSION_1_2 || has("VK_KHR_buffer_device_address")
+        ? rawStruct(STYPE_BUFFER_DEVICE_ADDRESS_FEATURES, 32)
+        : null;
+    const m4 =
+      apiVersion >= VERSION_1_3 || has("VK_KHR_maintenance4") ? rawStruct(STYPE_MAINTENANCE_4_FEATURES, 24) : null;
     const query = new nvk.VkPhysicalDeviceFeatures2();
-    linkChain(query, [priority, bda, m4].filter((s): s is RawStruct => s !== null));
+    linkChain(
+      query,
+      [priority, bda, m4].filter((s): s is RawStruct => s !== null),
+    );
     nvk.vkGetPhysicalDeviceFeatures2(survey.handle, query);
     const supported = (s: RawStruct | null): boolean => s !== null && s.view.getUint32(16, true) !== 0;
 
@@ -117,7 +138,12 @@ export function planDevice(survey: DeviceSurvey, apiVersion: number, properties2
  */
 export function createDevice(survey: DeviceSurvey, plan: DevicePlan, families: readonly number[]): NvkHandle {
   const queueInfos = families.map(
-    (family) => new nvk.VkDeviceQueueCreateInfo({ queueFamilyIndex: family, queueCount: 1, pQueuePriorities: new Float32Array([1]) }),
+    (family) =>
+      new nvk.VkDeviceQueueCreateInfo({
+        queueFamilyIndex: family,
+        queueCount: 1,
+        pQueuePriorities: new Float32Array([1]),
+      }),
   );
   const createInfo = new nvk.VkDeviceCreateInfo({
     queueCreateInfoCount: queueInfos.length,

@@ -12,7 +12,11 @@ import { nvk, type VkInout } from "./nvk.js";
  * @throws VkError when either call returns an error.
  * @internal
  */
-export function enumerate<T>(make: () => T, call: (count: VkInout, out: T[] | null) => number | void, operation: string): T[] {
+export function enumerate<T>(
+  make: () => T,
+  call: (count: VkInout, out: T[] | null) => number | void,
+  operation: string,
+): T[] {
   const count: VkInout = { $: 0 };
   const first = call(count, null);
   if (typeof first === "number") check(first, operation);

@@ -72,7 +72,11 @@ export const BUFFER_USAGE_BITS: readonly FlagBit[] = [
   { value: 0x8000, name: "VIDEO_ENCODE_DST_KHR", extensions: ENCODE },
   { value: 0x10000, name: "VIDEO_ENCODE_SRC_KHR", extensions: ENCODE },
   { value: 0x20000, name: "SHADER_DEVICE_ADDRESS", since: "1.2", extensions: BDA, features: ["bufferDeviceAddress"] },
-  { value: 0x80000, name: "ACCELERATION_STRUCTURE_BUILD_INPUT_READ_ONLY_KHR", extensions: ["VK_KHR_acceleration_structure"] },
+  {
+    value: 0x80000,
+    name: "ACCELERATION_STRUCTURE_BUILD_INPUT_READ_ONLY_KHR",
+    extensions: ["VK_KHR_acceleration_structure"],
+  },
   { value: 0x100000, name: "ACCELERATION_STRUCTURE_STORAGE_KHR", extensions: ["VK_KHR_acceleration_structure"] },
   { value: 0x200000, name: "SAMPLER_DESCRIPTOR_BUFFER_EXT", extensions: ["VK_EXT_descriptor_buffer"] },
   { value: 0x400000, name: "RESOURCE_DESCRIPTOR_BUFFER_EXT", extensions: ["VK_EXT_descriptor_buffer"] },
@@ -92,7 +96,13 @@ export const BUFFER_CREATE_BITS: readonly FlagBit[] = [
   { value: 0x2, name: "SPARSE_RESIDENCY", features: ["sparseBinding", "sparseResidencyBuffer"], unbindable: true },
   { value: 0x4, name: "SPARSE_ALIASED", features: ["sparseBinding", "sparseResidencyAliased"], unbindable: true },
   { value: 0x8, name: "PROTECTED", since: "1.1", features: ["protectedMemory"] },
-  { value: 0x10, name: "DEVICE_ADDRESS_CAPTURE_REPLAY", since: "1.2", extensions: BDA, features: ["bufferDeviceAddressCaptureReplay"] },
+  {
+    value: 0x10,
+    name: "DEVICE_ADDRESS_CAPTURE_REPLAY",
+    since: "1.2",
+    extensions: BDA,
+    features: ["bufferDeviceAddressCaptureReplay"],
+  },
   {
     value: 0x20,
     name: "DESCRIPTOR_BUFFER_CAPTURE_REPLAY_EXT",
@@ -111,7 +121,11 @@ export const IMAGE_USAGE_BITS: readonly FlagBit[] = [
   { value: 0x20, name: "DEPTH_STENCIL_ATTACHMENT" },
   { value: 0x40, name: "TRANSIENT_ATTACHMENT" },
   { value: 0x80, name: "INPUT_ATTACHMENT" },
-  { value: 0x100, name: "FRAGMENT_SHADING_RATE_ATTACHMENT_KHR", extensions: ["VK_KHR_fragment_shading_rate", "VK_NV_shading_rate_image"] },
+  {
+    value: 0x100,
+    name: "FRAGMENT_SHADING_RATE_ATTACHMENT_KHR",
+    extensions: ["VK_KHR_fragment_shading_rate", "VK_NV_shading_rate_image"],
+  },
   { value: 0x200, name: "FRAGMENT_DENSITY_MAP_EXT", extensions: ["VK_EXT_fragment_density_map"] },
   { value: 0x400, name: "VIDEO_DECODE_DST_KHR", extensions: DECODE },
   { value: 0x800, name: "VIDEO_DECODE_SRC_KHR", extensions: DECODE },
@@ -156,7 +170,11 @@ export const IMAGE_CREATE_BITS: readonly FlagBit[] = [
     features: ["descriptorBufferCaptureReplay"],
   },
   { value: 0x20000, name: "2D_VIEW_COMPATIBLE_EXT", extensions: ["VK_EXT_image_2d_view_of_3d"] },
-  { value: 0x40000, name: "MULTISAMPLED_RENDER_TO_SINGLE_SAMPLED_EXT", extensions: ["VK_EXT_multisampled_render_to_single_sampled"] },
+  {
+    value: 0x40000,
+    name: "MULTISAMPLED_RENDER_TO_SINGLE_SAMPLED_EXT",
+    extensions: ["VK_EXT_multisampled_render_to_single_sampled"],
+  },
 ];
 
 const MESH = ["VK_EXT_mesh_shader", "VK_NV_mesh_shader"];
@@ -181,14 +199,32 @@ export const PIPELINE_STAGE_BITS: readonly FlagBit[] = [
   { value: 0x8000, name: "ALL_GRAPHICS" },
   { value: 0x10000, name: "ALL_COMMANDS" },
   { value: 0x20000, name: "COMMAND_PREPROCESS_NV", extensions: ["VK_NV_device_generated_commands"] },
-  { value: 0x40000, name: "CONDITIONAL_RENDERING_EXT", extensions: ["VK_EXT_conditional_rendering"], features: ["conditionalRendering"] },
+  {
+    value: 0x40000,
+    name: "CONDITIONAL_RENDERING_EXT",
+    extensions: ["VK_EXT_conditional_rendering"],
+    features: ["conditionalRendering"],
+  },
   { value: 0x80000, name: "TASK_SHADER_EXT", extensions: MESH, features: ["taskShader"] },
   { value: 0x100000, name: "MESH_SHADER_EXT", extensions: MESH, features: ["meshShader"] },
   { value: 0x200000, name: "RAY_TRACING_SHADER_KHR", extensions: ["VK_KHR_ray_tracing_pipeline", "VK_NV_ray_tracing"] },
-  { value: 0x400000, name: "FRAGMENT_SHADING_RATE_ATTACHMENT_KHR", extensions: ["VK_KHR_fragment_shading_rate", "VK_NV_shading_rate_image"] },
+  {
+    value: 0x400000,
+    name: "FRAGMENT_SHADING_RATE_ATTACHMENT_KHR",
+    extensions: ["VK_KHR_fragment_shading_rate", "VK_NV_shading_rate_image"],
+  },
   { value: 0x800000, name: "FRAGMENT_DENSITY_PROCESS_EXT", extensions: ["VK_EXT_fragment_density_map"] },
-  { value: 0x1000000, name: "TRANSFORM_FEEDBACK_EXT", extensions: ["VK_EXT_transform_feedback"], features: ["transformFeedback"] },
-  { value: 0x2000000, name: "ACCELERATION_STRUCTURE_BUILD_KHR", extensions: ["VK_KHR_acceleration_structure", "VK_NV_ray_tracing"] },
+  {
+    value: 0x1000000,
+    name: "TRANSFORM_FEEDBACK_EXT",
+    extensions: ["VK_EXT_transform_feedback"],
+    features: ["transformFeedback"],
+  },
+  {
+    value: 0x2000000,
+    name: "ACCELERATION_STRUCTURE_BUILD_KHR",
+    extensions: ["VK_KHR_acceleration_structure", "VK_NV_ray_tracing"],
+  },
 ];
 
 const TABLES: Readonly<Record<FlagField, readonly FlagBit[]>> = {
@@ -222,7 +258,12 @@ function versionOf(since: "1.1" | "1.2" | "1.3"): number {
 }
 
 /** Why the device does not allow `bit` ("" when it does). */
-function missing(bit: FlagBit, apiVersion: number, extensions: ReadonlySet<string>, features: DeviceCapabilities["features"]): string {
+function missing(
+  bit: FlagBit,
+  apiVersion: number,
+  extensions: ReadonlySet<string>,
+  features: DeviceCapabilities["features"],
+): string {
   const needs: string[] = [];
   const inCore = bit.since !== undefined && apiVersion >= versionOf(bit.since);
   const viaExtension = bit.extensions !== undefined && bit.extensions.some((e) => extensions.has(e));
@@ -250,7 +291,13 @@ export class DeviceFlagPolicy {
     const extensions = new Set(caps.extensions);
     this.allowed = { bufferUsage: 0, bufferCreate: 0, imageUsage: 0, imageCreate: 0, pipelineStage: 0 };
     this.bindable = { bufferUsage: 0, bufferCreate: 0, imageUsage: 0, imageCreate: 0, pipelineStage: 0 };
-    this.why = { bufferUsage: new Map(), bufferCreate: new Map(), imageUsage: new Map(), imageCreate: new Map(), pipelineStage: new Map() };
+    this.why = {
+      bufferUsage: new Map(),
+      bufferCreate: new Map(),
+      imageUsage: new Map(),
+      imageCreate: new Map(),
+      pipelineStage: new Map(),
+    };
     for (const field of Object.keys(TABLES) as FlagField[]) {
       for (const bit of TABLES[field]) {
         const reason = missing(bit, caps.apiVersion, extensions, caps.features);
@@ -259,7 +306,11 @@ export class DeviceFlagPolicy {
           continue;
         }
         this.allowed[field] |= bit.value;
-        if (bit.unbindable === true) this.why[field].set(bit.value, `${bit.name}: VMA binds one VkDeviceMemory, which such a resource cannot take`);
+        if (bit.unbindable === true)
+          this.why[field].set(
+            bit.value,
+            `${bit.name}: VMA binds one VkDeviceMemory, which such a resource cannot take`,
+          );
         else this.bindable[field] |= bit.value;
       }
     }
@@ -281,14 +332,17 @@ export class DeviceFlagPolicy {
     // Bits no table knows first, as one mask; then each known bit with what it needs.
     const reasons: string[] = [];
     let unknown = 0;
-    for (let rest = bad; rest !== 0; ) {
+    for (let rest = bad; rest !== 0;) {
       const low = (rest & -rest) >>> 0;
       rest = (rest & ~low) >>> 0;
       const why = this.why[field].get(low);
       if (why === undefined) unknown = (unknown | low) >>> 0;
       else reasons.push(why);
     }
-    if (unknown !== 0) reasons.unshift(`0x${unknown.toString(16)} ${unknown & (unknown - 1) ? "are not" : "is not a"} ${TYPE_NAMES[field]} bit${unknown & (unknown - 1) ? "s" : ""}`);
+    if (unknown !== 0)
+      reasons.unshift(
+        `0x${unknown.toString(16)} ${unknown & (unknown - 1) ? "are not" : "is not a"} ${TYPE_NAMES[field]} bit${unknown & (unknown - 1) ? "s" : ""}`,
+      );
     const shown = reasons.length > 6 ? [...reasons.slice(0, 6), `${reasons.length - 6} more`] : reasons;
     throw new RangeError(
       `${op}: ${arg} has bits 0x${bad.toString(16)} that this device does not allow (${shown.join("; ")}), got ${describeValue(value)}`,

@@ -80,7 +80,12 @@ export function knownFormats(): number[] {
  * @throws TypeError when `info` is not a FormatInfo; RangeError when a dimension is not an integer in [0, 2^32].
  */
 export function regionBytes(info: FormatInfo, width: number, height: number, depth = 1): number {
-  if (!isOptionsObject(info) || !isIntegerIn(info.blockWidth, 1, 16) || !isIntegerIn(info.blockHeight, 1, 16) || !isIntegerIn(info.blockBytes, 1, 64)) {
+  if (
+    !isOptionsObject(info) ||
+    !isIntegerIn(info.blockWidth, 1, 16) ||
+    !isIntegerIn(info.blockHeight, 1, 16) ||
+    !isIntegerIn(info.blockBytes, 1, 64)
+  ) {
     argumentError("regionBytes", "info", "must be a FormatInfo (from formatInfo())", info, TypeError);
   }
   checkInteger(width, 0, 2 ** 32, "regionBytes", "width");

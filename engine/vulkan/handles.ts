@@ -121,7 +121,9 @@ export function isNvkHandle(value: unknown, className?: string): value is NvkHan
  */
 export function rawHandle(handle: NvkHandle): bigint {
   if (!isNvkHandle(handle)) {
-    throw new TypeError(`rawHandle: expected an nvk handle object (VkBuffer, VkDevice, ...), got ${describeValue(handle)}`);
+    throw new TypeError(
+      `rawHandle: expected an nvk handle object (VkBuffer, VkDevice, ...), got ${describeValue(handle)}`,
+    );
   }
   return handle.memoryView.getBigUint64(0, true);
 }
@@ -213,7 +215,12 @@ export class HandleCellPool {
 
   /** Takes back the cell of a handle made by {@link make}; the handle reads as VK_NULL_HANDLE afterwards. */
   recycle(handle: object): void {
-    const h = handle as { memoryBuffer: ArrayBuffer; memoryView?: DataView; memoryAddress?: bigint; [k: symbol]: unknown };
+    const h = handle as {
+      memoryBuffer: ArrayBuffer;
+      memoryView?: DataView;
+      memoryAddress?: bigint;
+      [k: symbol]: unknown;
+    };
     const words = h[HandleCellPool.cellOf] as Uint32Array<ArrayBuffer> | undefined;
     if (words === undefined) return;
     h[HandleCellPool.cellOf] = undefined;

@@ -23,7 +23,12 @@ import { nvk, type VkInout } from "./nvk.js";
 import { portabilityPlan } from "./portability.js";
 import { VALIDATION_LAYER, makeMessengerInfo, type ValidationMessage } from "./validation.js";
 import { VERSION_1_1, VERSION_1_3, majorMinor, makeVersion, vulkanVersionString } from "./versions.js";
-import { VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION, VK_ERROR_EXTENSION_NOT_PRESENT, VK_ERROR_INCOMPATIBLE_DRIVER, VK_ERROR_LAYER_NOT_PRESENT } from "./vk.js";
+import {
+  VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION,
+  VK_ERROR_EXTENSION_NOT_PRESENT,
+  VK_ERROR_INCOMPATIBLE_DRIVER,
+  VK_ERROR_LAYER_NOT_PRESENT,
+} from "./vk.js";
 
 /** The instance and what was decided for it. @internal */
 export interface InstanceSetup {
@@ -58,7 +63,12 @@ export function createInstance(o: ContextOptions, validation: boolean): Instance
   let syncByFeature = false;
   if (validation) {
     if (!instanceLayerNames().has(VALIDATION_LAYER)) {
-      throw vkErrorFor(VK_ERROR_LAYER_NOT_PRESENT, "vkCreateInstance", undefined, `${VALIDATION_LAYER} is not installed (Debian: vulkan-validationlayers)`);
+      throw vkErrorFor(
+        VK_ERROR_LAYER_NOT_PRESENT,
+        "vkCreateInstance",
+        undefined,
+        `${VALIDATION_LAYER} is not installed (Debian: vulkan-validationlayers)`,
+      );
     }
     layers.push(VALIDATION_LAYER);
     for (const e of instanceExtensionNames(VALIDATION_LAYER)) available.add(e);
@@ -76,11 +86,18 @@ export function createInstance(o: ContextOptions, validation: boolean): Instance
   for (const e of o.instanceExtensions ?? []) extensions.add(e);
   const missing = [...extensions].filter((e) => !available.has(e));
   if (missing.length > 0) {
-    throw vkErrorFor(VK_ERROR_EXTENSION_NOT_PRESENT, "vkCreateInstance", undefined, `instance extension(s) not available: ${missing.join(", ")}`);
+    throw vkErrorFor(
+      VK_ERROR_EXTENSION_NOT_PRESENT,
+      "vkCreateInstance",
+      undefined,
+      `instance extension(s) not available: ${missing.join(", ")}`,
+    );
   }
 
   const messages: ValidationMessage[] = [];
-  const messengerInfo = validation ? makeMessengerInfo(messages, o.validationVerbose === true, o.onValidationMessage) : null;
+  const messengerInfo = validation
+    ? makeMessengerInfo(messages, o.validationVerbose === true, o.onValidationMessage)
+    : null;
   const extensionList = [...extensions];
   const createInfo = new nvk.VkInstanceCreateInfo({
     pApplicationInfo: new nvk.VkApplicationInfo({

@@ -107,5 +107,8 @@ export function addressOf(buffer: ArrayBuffer): bigint {
  * touching it after that is undefined behaviour. Use it in tests and bootstrap code, not for long-lived mappings.
  */
 export function arrayBufferAt(address: bigint, byteLength: number): ArrayBuffer {
-  return (ArrayBuffer as unknown as { fromAddress(a: bigint, n: number): ArrayBuffer }).fromAddress(address, byteLength);
+  return (ArrayBuffer as unknown as { fromAddress(a: bigint, n: number): ArrayBuffer }).fromAddress(
+    address,
+    byteLength,
+  );
 }

@@ -17,19 +17,31 @@ import { COMMAND_BUFFER_ONE_TIME_SUBMIT, NO_TIMEOUT } from "./vk.js";
  * @throws VkError when a Vulkan call fails; whatever `record` throws is rethrown.
  * @internal
  */
-export function submitOneShot(device: NvkHandle, commandPool: NvkHandle, queue: NvkHandle, record: (commandBuffer: NvkHandle) => void): void {
+export function submitOneShot(
+  device: NvkHandle,
+  commandPool: NvkHandle,
+  queue: NvkHandle,
+  record: (commandBuffer: NvkHandle) => void,
+): void {
   const cmd = new nvk.VkCommandBuffer();
   check(
     nvk.vkAllocateCommandBuffers(
       device,
-      new nvk.VkCommandBufferAllocateInfo({ commandPool, level: nvk.VK_COMMAND_BUFFER_LEVEL_PRIMARY, commandBufferCount: 1 }),
+      new nvk.VkCommandBufferAllocateInfo({
+        commandPool,
+        level: nvk.VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+        commandBufferCount: 1,
+      }),
       [cmd],
     ),
     "vkAllocateCommandBuffers",
   );
   let fence: NvkHandle | null = null;
   try {
-    check(nvk.vkBeginCommandBuffer(cmd, new nvk.VkCommandBufferBeginInfo({ flags: COMMAND_BUFFER_ONE_TIME_SUBMIT })), "vkBeginCommandBuffer");
+    check(
+      nvk.vkBeginCommandBuffer(cmd, new nvk.VkCommandBufferBeginInfo({ flags: COMMAND_BUFFER_ONE_TIME_SUBMIT })),
+      "vkBeginCommandBuffer",
+    );
     record(cmd);
     check(nvk.vkEndCommandBuffer(cmd), "vkEndCommandBuffer");
     fence = new nvk.VkFence();

@@ -116,7 +116,12 @@ export function surveyDevice(index: number, handle: NvkHandle, requiredExtension
  * @throws RangeError for an index out of range; VkError when the device named cannot serve, or none can.
  * @internal
  */
-export function chooseDevice(devices: readonly DeviceSurvey[], index: number | undefined, source: string, preferDiscrete: boolean): DeviceSurvey {
+export function chooseDevice(
+  devices: readonly DeviceSurvey[],
+  index: number | undefined,
+  source: string,
+  preferDiscrete: boolean,
+): DeviceSurvey {
   const list = devices.map((d) => `#${d.index} ${d.name} (${d.type})${d.unusable ? `: ${d.unusable}` : ""}`).join("; ");
   if (index !== undefined) {
     const device = devices[index];
@@ -124,7 +129,12 @@ export function chooseDevice(devices: readonly DeviceSurvey[], index: number | u
       throw new RangeError(`createContext: ${source} ${index} is out of range: ${devices.length} device(s): ${list}`);
     }
     if (device.unusable !== null) {
-      throw vkErrorFor(VK_ERROR_EXTENSION_NOT_PRESENT, "createContext", undefined, `device #${index} ${device.name} cannot be used: ${device.unusable}`);
+      throw vkErrorFor(
+        VK_ERROR_EXTENSION_NOT_PRESENT,
+        "createContext",
+        undefined,
+        `device #${index} ${device.name} cannot be used: ${device.unusable}`,
+      );
     }
     return device;
   }
@@ -136,7 +146,9 @@ export function chooseDevice(devices: readonly DeviceSurvey[], index: number | u
   const chosen = usable[0];
   if (chosen === undefined) {
     // When extensions are what every device lacks, say so with the result Vulkan would have given.
-    const result = devices.every((d) => d.missingExtensions.length > 0) ? VK_ERROR_EXTENSION_NOT_PRESENT : VK_ERROR_INITIALIZATION_FAILED;
+    const result = devices.every((d) => d.missingExtensions.length > 0)
+      ? VK_ERROR_EXTENSION_NOT_PRESENT
+      : VK_ERROR_INITIALIZATION_FAILED;
     throw vkErrorFor(result, "createContext", undefined, `no usable Vulkan device: ${list}`);
   }
   return chosen;

@@ -33,7 +33,10 @@ export interface PortabilityPlan {
  * @param instanceExtensions the loader's instance extensions (vkEnumerateInstanceExtensionProperties).
  * @param deviceExtensions the chosen device's extensions, or an empty set before a device is chosen.
  */
-export function portabilityPlan(instanceExtensions: ReadonlySet<string>, deviceExtensions: ReadonlySet<string> = new Set()): PortabilityPlan {
+export function portabilityPlan(
+  instanceExtensions: ReadonlySet<string>,
+  deviceExtensions: ReadonlySet<string> = new Set(),
+): PortabilityPlan {
   const enumeration = instanceExtensions.has("VK_KHR_portability_enumeration");
   return {
     instanceExtensions: enumeration ? ["VK_KHR_portability_enumeration"] : [],

@@ -53,7 +53,11 @@ function typeOf(bits: number): ValidationMessage["type"] {
  * The create info of a messenger that appends each message to `messages` (warnings and errors; info and verbose too
  * when `verbose`) and hands it to `listener`. @internal
  */
-export function makeMessengerInfo(messages: ValidationMessage[], verbose: boolean, listener: ((message: ValidationMessage) => void) | undefined): any {
+export function makeMessengerInfo(
+  messages: ValidationMessage[],
+  verbose: boolean,
+  listener: ((message: ValidationMessage) => void) | undefined,
+): any {
   const severities = SEVERITY_WARNING | SEVERITY_ERROR | (verbose ? SEVERITY_INFO | SEVERITY_VERBOSE : 0);
   return new nvk.VkDebugUtilsMessengerCreateInfoEXT({
     messageSeverity: severities,

@@ -31,7 +31,9 @@ export const VERSION_1_3 = makeVersion(1, 3, 0);
  */
 export function vulkanVersionString(version: number): string {
   if (!Number.isInteger(version) || version < 0 || version > 0xffffffff) {
-    throw new TypeError(`vulkanVersionString: version must be a 32-bit unsigned integer, got ${describeValue(version)}`);
+    throw new TypeError(
+      `vulkanVersionString: version must be a 32-bit unsigned integer, got ${describeValue(version)}`,
+    );
   }
   return `${(version >>> 22) & 0x7f}.${(version >>> 12) & 0x3ff}.${version & 0xfff}`;
 }

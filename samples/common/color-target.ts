@@ -30,7 +30,13 @@ export interface ColorTarget {
 
 /** VkImageSubresourceRange of mip 0, layer 0 of `aspectMask`. */
 export function firstSubresource(aspectMask: number): any {
-  return new nvk.VkImageSubresourceRange({ aspectMask, baseMipLevel: 0, levelCount: 1, baseArrayLayer: 0, layerCount: 1 });
+  return new nvk.VkImageSubresourceRange({
+    aspectMask,
+    baseMipLevel: 0,
+    levelCount: 1,
+    baseArrayLayer: 0,
+    layerCount: 1,
+  });
 }
 
 /**
@@ -39,7 +45,13 @@ export function firstSubresource(aspectMask: number): any {
  * The caller owns the view (vkDestroyImageView).
  * @throws VkError when vkCreateImageView fails.
  */
-export function createImageView(context: Context, image: NvkHandle, format: number, aspectMask: number, name: string): NvkHandle {
+export function createImageView(
+  context: Context,
+  image: NvkHandle,
+  format: number,
+  aspectMask: number,
+  name: string,
+): NvkHandle {
   const info = new nvk.VkImageViewCreateInfo({
     image,
     viewType: nvk.VK_IMAGE_VIEW_TYPE_2D,

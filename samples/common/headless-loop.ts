@@ -39,7 +39,8 @@ export interface HeadlessResult {
  */
 export function runHeadless(options: HeadlessOptions): HeadlessResult {
   const { frames, target, renderer, frameCount, timeSeconds } = options;
-  if (!Number.isInteger(frameCount) || frameCount < 1) throw new RangeError(`runHeadless: frameCount must be a positive integer, got ${frameCount}`);
+  if (!Number.isInteger(frameCount) || frameCount < 1)
+    throw new RangeError(`runHeadless: frameCount must be a positive integer, got ${frameCount}`);
   renderer.setTarget(target);
   const timer = new FrameTimer();
   const start = performance.now();

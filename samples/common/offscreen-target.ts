@@ -57,8 +57,12 @@ export class OffscreenTarget implements ColorTarget {
    */
   constructor(context: Context, allocator: Allocator, options: OffscreenTargetOptions) {
     const { width, height } = options;
-    for (const [name, v] of [["width", width], ["height", height]] as const) {
-      if (!Number.isInteger(v) || v < 1 || v > 16384) throw new RangeError(`OffscreenTarget: ${name} must be an integer from 1 to 16384, got ${v}`);
+    for (const [name, v] of [
+      ["width", width],
+      ["height", height],
+    ] as const) {
+      if (!Number.isInteger(v) || v < 1 || v > 16384)
+        throw new RangeError(`OffscreenTarget: ${name} must be an integer from 1 to 16384, got ${v}`);
     }
     this.label = options.label ?? "offscreen";
     this.width = width;
@@ -76,7 +80,13 @@ export class OffscreenTarget implements ColorTarget {
     this.#image = colour.image;
     this.#imageAllocation = colour.allocation;
     context.setObjectName(nvk.VK_OBJECT_TYPE_IMAGE, colour.image, `${this.label} colour`);
-    this.#view = createImageView(context, colour.image, this.format, nvk.VK_IMAGE_ASPECT_COLOR_BIT, `${this.label} colour view`);
+    this.#view = createImageView(
+      context,
+      colour.image,
+      this.format,
+      nvk.VK_IMAGE_ASPECT_COLOR_BIT,
+      `${this.label} colour view`,
+    );
     const readback = allocator.createBuffer(
       { size: width * height * 4, usage: nvk.VK_BUFFER_USAGE_TRANSFER_DST_BIT },
       { usage: MemoryUsage.Auto, hostAccess: "random", mapped: true, name: `${this.label} readback` },
@@ -88,7 +98,12 @@ export class OffscreenTarget implements ColorTarget {
       bufferOffset: 0,
       bufferRowLength: 0,
       bufferImageHeight: 0,
-      imageSubresource: new nvk.VkImageSubresourceLayers({ aspectMask: nvk.VK_IMAGE_ASPECT_COLOR_BIT, mipLevel: 0, baseArrayLayer: 0, layerCount: 1 }),
+      imageSubresource: new nvk.VkImageSubresourceLayers({
+        aspectMask: nvk.VK_IMAGE_ASPECT_COLOR_BIT,
+        mipLevel: 0,
+        baseArrayLayer: 0,
+        layerCount: 1,
+      }),
       imageOffset: new nvk.VkOffset3D({ x: 0, y: 0, z: 0 }),
       imageExtent: new nvk.VkExtent3D({ width, height, depth: 1 }),
     });
@@ -159,4 +174,3 @@ export class OffscreenTarget implements ColorTarget {
     return this.#image;
   }
 }
-

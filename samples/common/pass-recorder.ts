@@ -23,7 +23,13 @@ export function clearValue(values: readonly number[]): any {
  * `${label} framebuffer ${target.label} ${i}`. The caller releases them with {@link releaseFramebuffers}.
  * @throws VkError when vkCreateFramebuffer fails.
  */
-export function createFramebuffers(context: Context, renderPass: NvkHandle, target: ColorTarget, extra: readonly NvkHandle[], label: string): NvkHandle[] {
+export function createFramebuffers(
+  context: Context,
+  renderPass: NvkHandle,
+  target: ColorTarget,
+  extra: readonly NvkHandle[],
+  label: string,
+): NvkHandle[] {
   return target.views.map((view, i) => {
     const framebuffer = new nvk.VkFramebuffer();
     const info = new nvk.VkFramebufferCreateInfo({
@@ -43,7 +49,8 @@ export function createFramebuffers(context: Context, renderPass: NvkHandle, targ
 /** Destroys `framebuffers` once no frame in flight uses them (at once when none does). */
 export function releaseFramebuffers(frames: FrameManager, framebuffers: readonly NvkHandle[], label: string): void {
   const device = frames.context.device;
-  for (const framebuffer of framebuffers) frames.destroyLater(`${label} framebuffer`, 0, () => nvk.vkDestroyFramebuffer(device, framebuffer, null));
+  for (const framebuffer of framebuffers)
+    frames.destroyLater(`${label} framebuffer`, 0, () => nvk.vkDestroyFramebuffer(device, framebuffer, null));
 }
 
 /** Destroys a pipeline and its render pass once no frame in flight uses them. */
@@ -62,7 +69,10 @@ export function releasePipeline(frames: FrameManager, pipeline: NvkHandle, rende
 export class PassRecorder {
   readonly #begin = new nvk.VkRenderPassBeginInfo({});
   readonly #viewport = new nvk.VkViewport({ x: 0, y: 0, width: 1, height: 1, minDepth: 0, maxDepth: 1 });
-  readonly #scissor = new nvk.VkRect2D({ offset: new nvk.VkOffset2D({ x: 0, y: 0 }), extent: new nvk.VkExtent2D({ width: 1, height: 1 }) });
+  readonly #scissor = new nvk.VkRect2D({
+    offset: new nvk.VkOffset2D({ x: 0, y: 0 }),
+    extent: new nvk.VkExtent2D({ width: 1, height: 1 }),
+  });
   readonly #clearValues: readonly any[];
 
   /** @param clearValues one {@link clearValue} per attachment, in attachment order. */
@@ -74,11 +84,21 @@ export class PassRecorder {
    * Records vkCmdBeginRenderPass over `width` x `height` with the clear values, binds `pipeline`, and sets the
    * dynamic viewport and scissor to the whole area. End it with vkCmdEndRenderPass.
    */
-  begin(commandBuffer: NvkHandle, renderPass: NvkHandle, framebuffer: NvkHandle, pipeline: NvkHandle, width: number, height: number): void {
+  begin(
+    commandBuffer: NvkHandle,
+    renderPass: NvkHandle,
+    framebuffer: NvkHandle,
+    pipeline: NvkHandle,
+    width: number,
+    height: number,
+  ): void {
     const begin = this.#begin;
     begin.renderPass = renderPass;
     begin.framebuffer = framebuffer;
-    begin.renderArea = new nvk.VkRect2D({ offset: new nvk.VkOffset2D({ x: 0, y: 0 }), extent: new nvk.VkExtent2D({ width, height }) });
+    begin.renderArea = new nvk.VkRect2D({
+      offset: new nvk.VkOffset2D({ x: 0, y: 0 }),
+      extent: new nvk.VkExtent2D({ width, height }),
+    });
     begin.clearValueCount = this.#clearValues.length;
     begin.pClearValues = this.#clearValues;
     nvk.vkCmdBeginRenderPass(commandBuffer, begin, nvk.VK_SUBPASS_CONTENTS_INLINE);

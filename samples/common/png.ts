@@ -36,7 +36,11 @@ export function writePng(file: string, image: RgbaImage, opaque = true): void {
 /** Reads a PNG as 8-bit RGBA. */
 export function readPng(file: string): RgbaImage {
   const png = PNG.sync.read(readFileSync(file));
-  return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length) };
+  return {
+    width: png.width,
+    height: png.height,
+    data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length),
+  };
 }
 
 /** What {@link compareImages} found. */
@@ -56,7 +60,9 @@ export interface ImageDifference {
  */
 export function compareImages(actual: RgbaImage, expected: RgbaImage, tolerance: number): ImageDifference {
   if (actual.width !== expected.width || actual.height !== expected.height) {
-    throw new RangeError(`compareImages: sizes differ: ${actual.width}x${actual.height} against ${expected.width}x${expected.height}`);
+    throw new RangeError(
+      `compareImages: sizes differ: ${actual.width}x${actual.height} against ${expected.width}x${expected.height}`,
+    );
   }
   let differingPixels = 0;
   let maxChannelDifference = 0;

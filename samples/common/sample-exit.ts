@@ -36,7 +36,9 @@ export function finishSample(parts: SampleParts, print: (line: string) => void):
   if (allocator !== null) {
     const live = allocator.allocationCount;
     const leaks = allocator.destroy();
-    print(`Leaks at exit: ${leaks.length}${leaks.length > 0 ? ` (${leaks.map((l) => l.name ?? "(unnamed)").join(", ")})` : ""}; allocations alive before destroy: ${live}`);
+    print(
+      `Leaks at exit: ${leaks.length}${leaks.length > 0 ? ` (${leaks.map((l) => l.name ?? "(unnamed)").join(", ")})` : ""}; allocations alive before destroy: ${live}`,
+    );
     if (leaks.length > 0 || live > 0) code = 1;
   }
   if (context !== null) {
@@ -59,7 +61,13 @@ export function finishSample(parts: SampleParts, print: (line: string) => void):
  * A sample's `main`: parses `argv` with `parse` ("help" prints `usage`, another string is a usage error: printed
  * with the usage, exit code 2), then runs. Returns the exit code.
  */
-export function sampleMain<T>(name: string, argv: readonly string[], usage: string, parse: (argv: readonly string[]) => T | string, run: (options: T) => number): number {
+export function sampleMain<T>(
+  name: string,
+  argv: readonly string[],
+  usage: string,
+  parse: (argv: readonly string[]) => T | string,
+  run: (options: T) => number,
+): number {
   const parsed = parse(argv);
   if (parsed === "help") {
     console.log(usage);

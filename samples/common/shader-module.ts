@@ -28,7 +28,8 @@ export function projectRoot(): string {
       return dir;
     }
     const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`projectRoot: no package.json named "vkmem" above ${fileURLToPath(import.meta.url)}`);
+    if (parent === dir)
+      throw new Error(`projectRoot: no package.json named "vkmem" above ${fileURLToPath(import.meta.url)}`);
     dir = parent;
   }
 }
@@ -47,7 +48,8 @@ export function shaderPath(name: string): string {
  */
 export function loadShaderModule(context: Context, name: string): NvkHandle {
   const file = shaderPath(name);
-  if (!existsSync(file)) throw new Error(`loadShaderModule: ${file} is missing; run 'npm run setup' to compile the shaders`);
+  if (!existsSync(file))
+    throw new Error(`loadShaderModule: ${file} is missing; run 'npm run setup' to compile the shaders`);
   const bytes = readFileSync(file);
   if (bytes.length === 0 || bytes.length % 4 !== 0 || bytes.readUInt32LE(0) !== 0x07230203) {
     throw new Error(`loadShaderModule: ${file} is not SPIR-V (${bytes.length} bytes)`);
@@ -55,7 +57,12 @@ export function loadShaderModule(context: Context, name: string): NvkHandle {
   // nvk takes the code as bytes (it passes their address as pCode).
   const code = new Uint8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
   const info = new nvk.VkShaderModuleCreateInfo({ codeSize: code.byteLength, pCode: code });
-  return createNamed(context, nvk.VkShaderModule, nvk.VK_OBJECT_TYPE_SHADER_MODULE, name, "vkCreateShaderModule", (out) =>
-    nvk.vkCreateShaderModule(context.device, info, null, out),
+  return createNamed(
+    context,
+    nvk.VkShaderModule,
+    nvk.VK_OBJECT_TYPE_SHADER_MODULE,
+    name,
+    "vkCreateShaderModule",
+    (out) => nvk.vkCreateShaderModule(context.device, info, null, out),
   );
 }

@@ -92,7 +92,9 @@ export class Swapchain implements ColorTarget {
    */
   constructor(context: Context, window: SurfaceWindow, options: SwapchainOptions) {
     if (!Number.isInteger(options.framesInFlight) || options.framesInFlight < 1) {
-      throw new RangeError(`Swapchain: framesInFlight must be a positive integer, got ${describeValue(options.framesInFlight)}`);
+      throw new RangeError(
+        `Swapchain: framesInFlight must be a positive integer, got ${describeValue(options.framesInFlight)}`,
+      );
     }
     this.label = options.label ?? "swapchain";
     this.#context = context;
@@ -103,18 +105,32 @@ export class Swapchain implements ColorTarget {
     this.#surface = surface;
     try {
       const supported = { $: false };
-      check(nvk.vkGetPhysicalDeviceSurfaceSupportKHR(context.physicalDevice, context.queueFamilyIndex, surface, supported), "vkGetPhysicalDeviceSurfaceSupportKHR");
-      if (!supported.$) throw new Error(`Swapchain: queue family ${context.queueFamilyIndex} cannot present to this window's surface`);
+      check(
+        nvk.vkGetPhysicalDeviceSurfaceSupportKHR(context.physicalDevice, context.queueFamilyIndex, surface, supported),
+        "vkGetPhysicalDeviceSurfaceSupportKHR",
+      );
+      if (!supported.$)
+        throw new Error(`Swapchain: queue family ${context.queueFamilyIndex} cannot present to this window's surface`);
       const formats = this.#surfaceFormats();
-      const preferred = formats.find((f) => f.format === nvk.VK_FORMAT_B8G8R8A8_UNORM && f.colorSpace === nvk.VK_COLOR_SPACE_SRGB_NONLINEAR_KHR);
-      const chosen = formats.length === 1 && formats[0]!.format === nvk.VK_FORMAT_UNDEFINED
-        ? { format: nvk.VK_FORMAT_B8G8R8A8_UNORM as number, colorSpace: nvk.VK_COLOR_SPACE_SRGB_NONLINEAR_KHR as number }
-        : (preferred ?? formats[0]!);
+      const preferred = formats.find(
+        (f) => f.format === nvk.VK_FORMAT_B8G8R8A8_UNORM && f.colorSpace === nvk.VK_COLOR_SPACE_SRGB_NONLINEAR_KHR,
+      );
+      const chosen =
+        formats.length === 1 && formats[0]!.format === nvk.VK_FORMAT_UNDEFINED
+          ? {
+              format: nvk.VK_FORMAT_B8G8R8A8_UNORM as number,
+              colorSpace: nvk.VK_COLOR_SPACE_SRGB_NONLINEAR_KHR as number,
+            }
+          : (preferred ?? formats[0]!);
       this.format = chosen.format;
       this.colorSpace = chosen.colorSpace;
       const modes = this.#presentModes();
-      this.presentMode = options.preferMailbox !== false && modes.includes(nvk.VK_PRESENT_MODE_MAILBOX_KHR) ? nvk.VK_PRESENT_MODE_MAILBOX_KHR : nvk.VK_PRESENT_MODE_FIFO_KHR;
-      for (let i = 0; i < options.framesInFlight; i++) this.#acquired.push(this.#semaphore(`${this.label} image acquired (slot ${i})`));
+      this.presentMode =
+        options.preferMailbox !== false && modes.includes(nvk.VK_PRESENT_MODE_MAILBOX_KHR)
+          ? nvk.VK_PRESENT_MODE_MAILBOX_KHR
+          : nvk.VK_PRESENT_MODE_FIFO_KHR;
+      for (let i = 0; i < options.framesInFlight; i++)
+        this.#acquired.push(this.#semaphore(`${this.label} image acquired (slot ${i})`));
       this.#presentInfo = new nvk.VkPresentInfoKHR({});
       this.#create();
     } catch (error) {
@@ -157,9 +173,19 @@ export class Swapchain implements ColorTarget {
   acquire(slot: number): AcquiredImage | null {
     const swapchain = this.#live("acquire");
     const acquired = this.#acquired[slot];
-    if (acquired === undefined) throw new RangeError(`Swapchain.acquire: slot must be 0 to ${this.#acquired.length - 1}, got ${describeValue(slot)}`);
+    if (acquired === undefined)
+      throw new RangeError(
+        `Swapchain.acquire: slot must be 0 to ${this.#acquired.length - 1}, got ${describeValue(slot)}`,
+      );
     this.#context.makeCurrent();
-    const result = nvk.vkAcquireNextImageKHR(this.#context.device, swapchain, NO_TIMEOUT, acquired, null, this.#imageIndex);
+    const result = nvk.vkAcquireNextImageKHR(
+      this.#context.device,
+      swapchain,
+      NO_TIMEOUT,
+      acquired,
+      null,
+      this.#imageIndex,
+    );
     if (result === VK_ERROR_OUT_OF_DATE_KHR) return null;
     if (result !== VK_SUBOPTIMAL_KHR) check(result, "vkAcquireNextImageKHR", this.label);
     const imageIndex = this.#imageIndex.$;
@@ -223,12 +249,18 @@ export class Swapchain implements ColorTarget {
     const surface = this.#surface!;
     context.makeCurrent();
     const caps = new nvk.VkSurfaceCapabilitiesKHR();
-    check(nvk.vkGetPhysicalDeviceSurfaceCapabilitiesKHR(context.physicalDevice, surface, caps), "vkGetPhysicalDeviceSurfaceCapabilitiesKHR");
+    check(
+      nvk.vkGetPhysicalDeviceSurfaceCapabilitiesKHR(context.physicalDevice, surface, caps),
+      "vkGetPhysicalDeviceSurfaceCapabilitiesKHR",
+    );
     let width = caps.currentExtent.width as number;
     let height = caps.currentExtent.height as number;
     if (width === 0xffffffff) {
       width = Math.max(caps.minImageExtent.width, Math.min(caps.maxImageExtent.width, this.#window.frameBufferWidth));
-      height = Math.max(caps.minImageExtent.height, Math.min(caps.maxImageExtent.height, this.#window.frameBufferHeight));
+      height = Math.max(
+        caps.minImageExtent.height,
+        Math.min(caps.maxImageExtent.height, this.#window.frameBufferHeight),
+      );
     }
     let imageCount = (caps.minImageCount as number) + 1;
     if (caps.maxImageCount > 0 && imageCount > caps.maxImageCount) imageCount = caps.maxImageCount;
@@ -288,23 +320,36 @@ export class Swapchain implements ColorTarget {
   #surfaceFormats(): { format: number; colorSpace: number }[] {
     const c = this.#context;
     const count = { $: 0 };
-    check(nvk.vkGetPhysicalDeviceSurfaceFormatsKHR(c.physicalDevice, this.#surface, count, null), "vkGetPhysicalDeviceSurfaceFormatsKHR");
+    check(
+      nvk.vkGetPhysicalDeviceSurfaceFormatsKHR(c.physicalDevice, this.#surface, count, null),
+      "vkGetPhysicalDeviceSurfaceFormatsKHR",
+    );
     const formats = Array.from({ length: count.$ }, () => new nvk.VkSurfaceFormatKHR());
-    check(nvk.vkGetPhysicalDeviceSurfaceFormatsKHR(c.physicalDevice, this.#surface, count, formats), "vkGetPhysicalDeviceSurfaceFormatsKHR");
+    check(
+      nvk.vkGetPhysicalDeviceSurfaceFormatsKHR(c.physicalDevice, this.#surface, count, formats),
+      "vkGetPhysicalDeviceSurfaceFormatsKHR",
+    );
     return formats.map((f) => ({ format: f.format as number, colorSpace: f.colorSpace as number }));
   }
 
   #presentModes(): number[] {
     const c = this.#context;
     const count = { $: 0 };
-    check(nvk.vkGetPhysicalDeviceSurfacePresentModesKHR(c.physicalDevice, this.#surface, count, null), "vkGetPhysicalDeviceSurfacePresentModesKHR");
+    check(
+      nvk.vkGetPhysicalDeviceSurfacePresentModesKHR(c.physicalDevice, this.#surface, count, null),
+      "vkGetPhysicalDeviceSurfacePresentModesKHR",
+    );
     const modes = new Int32Array(count.$);
-    check(nvk.vkGetPhysicalDeviceSurfacePresentModesKHR(c.physicalDevice, this.#surface, count, modes), "vkGetPhysicalDeviceSurfacePresentModesKHR");
+    check(
+      nvk.vkGetPhysicalDeviceSurfacePresentModesKHR(c.physicalDevice, this.#surface, count, modes),
+      "vkGetPhysicalDeviceSurfacePresentModesKHR",
+    );
     return [...modes];
   }
 
   #live(operation: string): NvkHandle {
-    if (this.#swapchain === null || this.#surface === null) throw new DestroyedResourceError("Swapchain", this.label, operation);
+    if (this.#swapchain === null || this.#surface === null)
+      throw new DestroyedResourceError("Swapchain", this.label, operation);
     return this.#swapchain;
   }
 }

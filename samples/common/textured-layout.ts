@@ -27,14 +27,25 @@ export function createTexturedLayout(context: Context, binding: number, label: s
     descriptorCount: 1,
     stageFlags: nvk.VK_SHADER_STAGE_FRAGMENT_BIT,
   });
-  check(nvk.vkCreateDescriptorSetLayout(device, new nvk.VkDescriptorSetLayoutCreateInfo({ bindingCount: 1, pBindings: [bindingInfo] }), null, setLayout), "vkCreateDescriptorSetLayout", label);
+  check(
+    nvk.vkCreateDescriptorSetLayout(
+      device,
+      new nvk.VkDescriptorSetLayoutCreateInfo({ bindingCount: 1, pBindings: [bindingInfo] }),
+      null,
+      setLayout,
+    ),
+    "vkCreateDescriptorSetLayout",
+    label,
+  );
   context.setObjectName(nvk.VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT, setLayout, `${label} descriptor set layout`);
   const pipelineLayout = new nvk.VkPipelineLayout();
   const info = new nvk.VkPipelineLayoutCreateInfo({
     setLayoutCount: 1,
     pSetLayouts: [setLayout],
     pushConstantRangeCount: 1,
-    pPushConstantRanges: [new nvk.VkPushConstantRange({ stageFlags: nvk.VK_SHADER_STAGE_VERTEX_BIT, offset: 0, size: 64 })],
+    pPushConstantRanges: [
+      new nvk.VkPushConstantRange({ stageFlags: nvk.VK_SHADER_STAGE_VERTEX_BIT, offset: 0, size: 64 }),
+    ],
   });
   const result = nvk.vkCreatePipelineLayout(device, info, null, pipelineLayout);
   if (result < 0) {
@@ -82,14 +93,25 @@ export function createGraphicsPipeline(
     const info = new nvk.VkGraphicsPipelineCreateInfo({
       stageCount: 2,
       pStages: [
-        new nvk.VkPipelineShaderStageCreateInfo({ stage: nvk.VK_SHADER_STAGE_VERTEX_BIT, module: vertexShader, pName: "main" }),
-        new nvk.VkPipelineShaderStageCreateInfo({ stage: nvk.VK_SHADER_STAGE_FRAGMENT_BIT, module: fragmentShader, pName: "main" }),
+        new nvk.VkPipelineShaderStageCreateInfo({
+          stage: nvk.VK_SHADER_STAGE_VERTEX_BIT,
+          module: vertexShader,
+          pName: "main",
+        }),
+        new nvk.VkPipelineShaderStageCreateInfo({
+          stage: nvk.VK_SHADER_STAGE_FRAGMENT_BIT,
+          module: fragmentShader,
+          pName: "main",
+        }),
       ],
       pVertexInputState: states.vertexInput,
       pInputAssemblyState: states.inputAssembly,
       pViewportState: new nvk.VkPipelineViewportStateCreateInfo({ viewportCount: 1, scissorCount: 1 }),
       pRasterizationState: states.rasterization,
-      pMultisampleState: new nvk.VkPipelineMultisampleStateCreateInfo({ rasterizationSamples: nvk.VK_SAMPLE_COUNT_1_BIT, minSampleShading: 1 }),
+      pMultisampleState: new nvk.VkPipelineMultisampleStateCreateInfo({
+        rasterizationSamples: nvk.VK_SAMPLE_COUNT_1_BIT,
+        minSampleShading: 1,
+      }),
       ...(states.depthStencil !== undefined ? { pDepthStencilState: states.depthStencil } : {}),
       pColorBlendState: states.colorBlend,
       pDynamicState: new nvk.VkPipelineDynamicStateCreateInfo({
@@ -116,7 +138,12 @@ export function createGraphicsPipeline(
  * `maxAnisotropy` (0: off), named `name`. The caller destroys it (vkDestroySampler).
  * @throws VkError when vkCreateSampler fails.
  */
-export function createLinearSampler(context: Context, addressMode: number, maxAnisotropy: number, name: string): NvkHandle {
+export function createLinearSampler(
+  context: Context,
+  addressMode: number,
+  maxAnisotropy: number,
+  name: string,
+): NvkHandle {
   const sampler = new nvk.VkSampler();
   const info = new nvk.VkSamplerCreateInfo({
     magFilter: nvk.VK_FILTER_LINEAR,

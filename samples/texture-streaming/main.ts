@@ -91,11 +91,20 @@ export function parseOptions(argv: readonly string[]): StreamingOptions | string
 
 function parseStreamingOptions(argv: readonly string[]): StreamingOptions | "help" {
   const parsed = parseCommandLine(argv, {
-    headless: { type: "boolean" }, window: { type: "boolean" }, frames: { type: "string", value: "N" },
-    settle: { type: "string", value: "N" }, time: { type: "string", value: "T" }, out: { type: "string", value: "FILE" },
-    width: { type: "string", value: "W" }, height: { type: "string", value: "H" }, budget: { type: "string", value: "MIB" },
-    "upload-budget": { type: "string", value: "MIB" }, panels: { type: "string", value: "N" },
-    validation: { type: "boolean" }, quiet: { type: "boolean" }, record: { type: "string", value: "TRACE" },
+    headless: { type: "boolean" },
+    window: { type: "boolean" },
+    frames: { type: "string", value: "N" },
+    settle: { type: "string", value: "N" },
+    time: { type: "string", value: "T" },
+    out: { type: "string", value: "FILE" },
+    width: { type: "string", value: "W" },
+    height: { type: "string", value: "H" },
+    budget: { type: "string", value: "MIB" },
+    "upload-budget": { type: "string", value: "MIB" },
+    panels: { type: "string", value: "N" },
+    validation: { type: "boolean" },
+    quiet: { type: "boolean" },
+    record: { type: "string", value: "TRACE" },
     help: { type: "boolean", short: "h" },
   }).values as Record<string, string | boolean | undefined>;
   if (parsed.help) return "help";
@@ -151,7 +160,7 @@ class StatisticsPrinter {
     if (now - this.#last < 1000) return;
     this.print(
       `t=${timeSeconds.toFixed(1)}s ${this.#frames} frames: resident ${s.residentTextures} textures, ${formatBytes(s.residentBytes)} ` +
-        `(${(100 * s.residentBytes / s.budgetBytes).toFixed(0)}% of the ${formatBytes(s.budgetBytes)} budget, pool blocks ${formatBytes(s.budgetUsedBytes)}), ` +
+        `(${((100 * s.residentBytes) / s.budgetBytes).toFixed(0)}% of the ${formatBytes(s.budgetBytes)} budget, pool blocks ${formatBytes(s.budgetUsedBytes)}), ` +
         `${s.tails} tails ${formatBytes(s.tailBytes)}; uploaded ${formatBytes(this.#uploaded)}, evicted ${this.#evicted} (tails ${this.#tailsEvicted}); ` +
         `pending ${s.pendingRequests}; drawn ${this.renderer.lastDrawn} (${this.renderer.lastPlaceholders} placeholder); update ${(this.#updateUs / this.#frames).toFixed(0)} µs/frame`,
     );
@@ -161,7 +170,10 @@ class StatisticsPrinter {
 }
 
 /** Runs the sample; `print` receives every line. Returns the exit code. Creates and destroys everything itself. */
-export function runStreamingSample(options: StreamingOptions, print: (line: string) => void = (l) => console.log(l)): number {
+export function runStreamingSample(
+  options: StreamingOptions,
+  print: (line: string) => void = (l) => console.log(l),
+): number {
   const windowed = options.mode === "window" || (options.mode === "auto" && (process.env.DISPLAY ?? "") !== "");
   const say = (line: string): void => {
     if (!options.quiet) print(line);
@@ -176,27 +188,55 @@ export function runStreamingSample(options: StreamingOptions, print: (line: stri
   let offscreen: OffscreenTarget | null = null;
   let code = 0;
   try {
-    if (windowed) window = new nvk.VulkanWindow({ width: options.width, height: options.height, title: TITLE, resizable: true }) as LoopWindow;
+    if (windowed)
+      window = new nvk.VulkanWindow({
+        width: options.width,
+        height: options.height,
+        title: TITLE,
+        resizable: true,
+      }) as LoopWindow;
     context = createContext({
       applicationName: TITLE,
       ...(options.validation ? { validation: true, synchronizationValidation: true } : {}),
-      ...(window !== null ? { headless: false, instanceExtensions: (window as unknown as { getRequiredInstanceExtensions(): string[] }).getRequiredInstanceExtensions() } : {}),
+      ...(window !== null
+        ? {
+            headless: false,
+            instanceExtensions: (
+              window as unknown as { getRequiredInstanceExtensions(): string[] }
+            ).getRequiredInstanceExtensions(),
+          }
+        : {}),
     });
-    allocator = createAllocator(context, { label: "texture-streaming", ...(options.record === undefined ? {} : { record: { file: options.record } }) });
-    frames = createFrameManager(context, allocator, { framesInFlight: FRAMES_IN_FLIGHT, label: "texture-streaming frames" });
-    streamer = createTextureStreamer(frames, { label: "gallery", budgetBytes: options.budgetMiB * MiB, uploadBudgetBytes: options.uploadBudgetMiB * MiB });
+    allocator = createAllocator(context, {
+      label: "texture-streaming",
+      ...(options.record === undefined ? {} : { record: { file: options.record } }),
+    });
+    frames = createFrameManager(context, allocator, {
+      framesInFlight: FRAMES_IN_FLIGHT,
+      label: "texture-streaming frames",
+    });
+    streamer = createTextureStreamer(frames, {
+      label: "gallery",
+      budgetBytes: options.budgetMiB * MiB,
+      uploadBudgetBytes: options.uploadBudgetMiB * MiB,
+    });
     renderer = new GalleryRenderer(context, frames, streamer, options.panels);
     const totalBytes = renderer.textures.reduce((n, t) => {
       for (let m = 0; m < t.mipLevels; m++) n += Math.max(1, t.width >> m) ** 2 * 4;
       return n;
     }, 0);
-    print(`${TITLE} on ${context.deviceName}: ${renderer.panels.length} textures, ${formatBytes(totalBytes)} of pixels, budget ${formatBytes(streamer.budgetBytes)} (${streamer.budgetSource}), upload budget ${formatBytes(streamer.uploadBudgetBytes)}/frame`);
+    print(
+      `${TITLE} on ${context.deviceName}: ${renderer.panels.length} textures, ${formatBytes(totalBytes)} of pixels, budget ${formatBytes(streamer.budgetBytes)} (${streamer.budgetSource}), upload budget ${formatBytes(streamer.uploadBudgetBytes)}/frame`,
+    );
     const printer = new StatisticsPrinter(streamer, renderer, say);
     renderer.onStatistics = (s, t) => printer.add(s, t);
 
     let timeLine = "";
     if (window !== null) {
-      swapchain = new Swapchain(context, window, { framesInFlight: FRAMES_IN_FLIGHT, label: "texture-streaming swapchain" });
+      swapchain = new Swapchain(context, window, {
+        framesInFlight: FRAMES_IN_FLIGHT,
+        label: "texture-streaming swapchain",
+      });
       const start = performance.now();
       const result = runWindowLoop({
         window,
@@ -207,9 +247,14 @@ export function runStreamingSample(options: StreamingOptions, print: (line: stri
         time: () => options.time + (performance.now() - start) / 1000,
       });
       print(`Windowed: ${result.frames} frames, ended by ${result.reason}`);
-      if (result.frames > 0) timeLine = formatFrameTimes("Windowed frame time", result.timer.summary(Math.min(10, result.frames >> 2)));
+      if (result.frames > 0)
+        timeLine = formatFrameTimes("Windowed frame time", result.timer.summary(Math.min(10, result.frames >> 2)));
     } else {
-      offscreen = new OffscreenTarget(context, allocator, { width: options.width, height: options.height, label: "texture-streaming offscreen" });
+      offscreen = new OffscreenTarget(context, allocator, {
+        width: options.width,
+        height: options.height,
+        label: "texture-streaming offscreen",
+      });
       renderer.setTarget(offscreen);
       const moving = options.frames ?? 600;
       for (let i = 0; i < moving; i++) {
@@ -218,13 +263,23 @@ export function runStreamingSample(options: StreamingOptions, print: (line: stri
         frames.endFrame();
       }
       const final = options.time + moving / 60;
-      const result = runHeadless({ frames, target: offscreen, renderer, frameCount: options.settle, timeSeconds: final });
+      const result = runHeadless({
+        frames,
+        target: offscreen,
+        renderer,
+        frameCount: options.settle,
+        timeSeconds: final,
+      });
       writePng(options.out, result.image);
-      print(`Headless: ${moving} moving frames from t = ${options.time} s, ${options.settle} at t = ${final.toFixed(2)} s; ${options.width}x${options.height} written to ${options.out} (${renderer.lastDrawn} panels drawn, ${renderer.lastPlaceholders} placeholder)`);
+      print(
+        `Headless: ${moving} moving frames from t = ${options.time} s, ${options.settle} at t = ${final.toFixed(2)} s; ${options.width}x${options.height} written to ${options.out} (${renderer.lastDrawn} panels drawn, ${renderer.lastPlaceholders} placeholder)`,
+      );
       timeLine = formatFrameTimes("Settle frame time", result.timer.summary(0));
     }
     const totals = streamer.statistics;
-    print(`Streamer totals: ${totals.uploads} mip uploads (${formatBytes(totals.uploadedBytes)}), ${totals.evicted} evictions (${formatBytes(totals.evictedBytes)}), ${totals.tailsEvicted} tails lost, ${totals.loads} loads, ${totals.loadErrors} load errors; resident now ${totals.residentTextures} textures, ${formatBytes(totals.residentBytes)} and ${totals.tails} tails, ${formatBytes(totals.tailBytes)}`);
+    print(
+      `Streamer totals: ${totals.uploads} mip uploads (${formatBytes(totals.uploadedBytes)}), ${totals.evicted} evictions (${formatBytes(totals.evictedBytes)}), ${totals.tailsEvicted} tails lost, ${totals.loads} loads, ${totals.loadErrors} load errors; resident now ${totals.residentTextures} textures, ${formatBytes(totals.residentBytes)} and ${totals.tails} tails, ${formatBytes(totals.tailBytes)}`,
+    );
     if (timeLine !== "") say(timeLine);
     say("Allocator statistics at exit (before destruction):");
     say(formatStatistics(allocator));
@@ -232,7 +287,20 @@ export function runStreamingSample(options: StreamingOptions, print: (line: stri
     print(`texture-streaming: ${(error as Error).stack ?? String(error)}`);
     code = 1;
   } finally {
-    if (finishSample({ frames, made: [renderer, streamer, offscreen, swapchain], allocator, context, window, validation: options.validation }, print) !== 0) code = 1;
+    if (
+      finishSample(
+        {
+          frames,
+          made: [renderer, streamer, offscreen, swapchain],
+          allocator,
+          context,
+          window,
+          validation: options.validation,
+        },
+        print,
+      ) !== 0
+    )
+      code = 1;
   }
   return code;
 }

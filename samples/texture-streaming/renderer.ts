@@ -30,8 +30,19 @@ import {
 } from "../../engine/index.js";
 import type { ColorTarget } from "../common/color-target.js";
 import type { SampleRenderer } from "../common/sample-renderer.js";
-import { PassRecorder, clearValue, createFramebuffers, releaseFramebuffers, releasePipeline } from "../common/pass-recorder.js";
-import { createGraphicsPipeline, createLinearSampler, createTexturedLayout, destroyTexturedLayout } from "../common/textured-layout.js";
+import {
+  PassRecorder,
+  clearValue,
+  createFramebuffers,
+  releaseFramebuffers,
+  releasePipeline,
+} from "../common/pass-recorder.js";
+import {
+  createGraphicsPipeline,
+  createLinearSampler,
+  createTexturedLayout,
+  destroyTexturedLayout,
+} from "../common/textured-layout.js";
 import { FIELD_OF_VIEW, PANEL_SIZE, cameraZ, makePanels, panelMipRange, visiblePanels, type Panel } from "./scene.js";
 
 /** Most panels drawn in one frame (descriptor sets per frame slot). */
@@ -85,7 +96,13 @@ export class GalleryRenderer implements SampleRenderer {
    * The render pass and pipeline come with the first {@link setTarget}.
    * @throws VkError when Vulkan fails.
    */
-  constructor(context: Context, frames: FrameManager, streamer: TextureStreamer, panelCount?: number, label = "texture-streaming") {
+  constructor(
+    context: Context,
+    frames: FrameManager,
+    streamer: TextureStreamer,
+    panelCount?: number,
+    label = "texture-streaming",
+  ) {
     this.label = label;
     this.#context = context;
     this.#frames = frames;
@@ -109,8 +126,20 @@ export class GalleryRenderer implements SampleRenderer {
     this.#layouts = Array.from({ length: MAX_DRAWN }, () => setLayout);
     this.#pools = Array.from({ length: frames.framesInFlight }, (_, i) => {
       const pool = new nvk.VkDescriptorPool();
-      const size = new nvk.VkDescriptorPoolSize({ type: nvk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, descriptorCount: MAX_DRAWN });
-      check(nvk.vkCreateDescriptorPool(device, new nvk.VkDescriptorPoolCreateInfo({ maxSets: MAX_DRAWN, poolSizeCount: 1, pPoolSizes: [size] }), null, pool), "vkCreateDescriptorPool", label);
+      const size = new nvk.VkDescriptorPoolSize({
+        type: nvk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER,
+        descriptorCount: MAX_DRAWN,
+      });
+      check(
+        nvk.vkCreateDescriptorPool(
+          device,
+          new nvk.VkDescriptorPoolCreateInfo({ maxSets: MAX_DRAWN, poolSizeCount: 1, pPoolSizes: [size] }),
+          null,
+          pool,
+        ),
+        "vkCreateDescriptorPool",
+        label,
+      );
       context.setObjectName(nvk.VK_OBJECT_TYPE_DESCRIPTOR_POOL, pool, `${label} descriptor pool ${i}`);
       return pool;
     });
@@ -119,7 +148,13 @@ export class GalleryRenderer implements SampleRenderer {
   setTarget(target: ColorTarget): void {
     this.#live("setTarget");
     const t = this.#target;
-    if (t === null || t.format !== target.format || t.finalLayout !== target.finalLayout || t.consumerStageMask !== target.consumerStageMask || t.consumerAccessMask !== target.consumerAccessMask) {
+    if (
+      t === null ||
+      t.format !== target.format ||
+      t.finalLayout !== target.finalLayout ||
+      t.consumerStageMask !== target.consumerStageMask ||
+      t.consumerAccessMask !== target.consumerAccessMask
+    ) {
       this.#releasePass();
       this.#createPass(target);
     }
@@ -134,7 +169,8 @@ export class GalleryRenderer implements SampleRenderer {
   record(frame: Frame, imageIndex: number, timeSeconds: number): void {
     this.#live("record");
     const framebuffer = this.#framebuffers[imageIndex];
-    if (framebuffer === undefined) throw new RangeError(`GalleryRenderer.record: no framebuffer for image ${imageIndex} (setTarget first)`);
+    if (framebuffer === undefined)
+      throw new RangeError(`GalleryRenderer.record: no framebuffer for image ${imageIndex} (setTarget first)`);
     const streamer = this.#streamer;
 
     // Stream: what the camera sees now, at the mip each panel needs.
@@ -150,7 +186,15 @@ export class GalleryRenderer implements SampleRenderer {
     const sets = visible.map(() => new nvk.VkDescriptorSet());
     if (sets.length > 0) {
       check(
-        nvk.vkAllocateDescriptorSets(this.#device, new nvk.VkDescriptorSetAllocateInfo({ descriptorPool: pool, descriptorSetCount: sets.length, pSetLayouts: this.#layouts.slice(0, sets.length) }), sets),
+        nvk.vkAllocateDescriptorSets(
+          this.#device,
+          new nvk.VkDescriptorSetAllocateInfo({
+            descriptorPool: pool,
+            descriptorSetCount: sets.length,
+            pSetLayouts: this.#layouts.slice(0, sets.length),
+          }),
+          sets,
+        ),
         "vkAllocateDescriptorSets",
         this.label,
       );
@@ -166,7 +210,13 @@ export class GalleryRenderer implements SampleRenderer {
         dstArrayElement: 0,
         descriptorCount: 1,
         descriptorType: nvk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER,
-        pImageInfo: [new nvk.VkDescriptorImageInfo({ sampler: this.#sampler, imageView: shown.view, imageLayout: nvk.VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL })],
+        pImageInfo: [
+          new nvk.VkDescriptorImageInfo({
+            sampler: this.#sampler,
+            imageView: shown.view,
+            imageLayout: nvk.VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL,
+          }),
+        ],
       });
     });
     if (writes.length > 0) nvk.vkUpdateDescriptorSets(this.#device, writes.length, writes, 0, null);
@@ -184,7 +234,16 @@ export class GalleryRenderer implements SampleRenderer {
       mat4.scale(this.#model, this.#model, [PANEL_SIZE, PANEL_SIZE, 1]);
       mat4.multiply(this.#model, this.#view, this.#model);
       mat4.multiply(this.#mvp as unknown as mat4, this.#projection, this.#model);
-      nvk.vkCmdBindDescriptorSets(cmd, nvk.VK_PIPELINE_BIND_POINT_GRAPHICS, this.#pipelineLayout, 0, 1, [sets[i]], 0, null);
+      nvk.vkCmdBindDescriptorSets(
+        cmd,
+        nvk.VK_PIPELINE_BIND_POINT_GRAPHICS,
+        this.#pipelineLayout,
+        0,
+        1,
+        [sets[i]],
+        0,
+        null,
+      );
       nvk.vkCmdPushConstants(cmd, this.#pipelineLayout, nvk.VK_SHADER_STAGE_VERTEX_BIT, 0, 64, this.#mvp.buffer);
       nvk.vkCmdDraw(cmd, 4, 1, 0, 0);
     }
@@ -211,7 +270,8 @@ export class GalleryRenderer implements SampleRenderer {
   #createPass(target: ColorTarget): void {
     const d = this.#device;
     const colourStage = nvk.VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT;
-    const consumerBefore = target.consumerStageMask === nvk.VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT ? 0 : target.consumerStageMask;
+    const consumerBefore =
+      target.consumerStageMask === nvk.VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT ? 0 : target.consumerStageMask;
     const renderPass = new nvk.VkRenderPass();
     const info = new nvk.VkRenderPassCreateInfo({
       attachmentCount: 1,
@@ -232,7 +292,9 @@ export class GalleryRenderer implements SampleRenderer {
         new nvk.VkSubpassDescription({
           pipelineBindPoint: nvk.VK_PIPELINE_BIND_POINT_GRAPHICS,
           colorAttachmentCount: 1,
-          pColorAttachments: [new nvk.VkAttachmentReference({ attachment: 0, layout: nvk.VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL })],
+          pColorAttachments: [
+            new nvk.VkAttachmentReference({ attachment: 0, layout: nvk.VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL }),
+          ],
         }),
       ],
       dependencyCount: 2,
@@ -265,22 +327,42 @@ export class GalleryRenderer implements SampleRenderer {
       throw error;
     }
     this.#renderPass = renderPass;
-    this.#target = { format: target.format, finalLayout: target.finalLayout, consumerStageMask: target.consumerStageMask, consumerAccessMask: target.consumerAccessMask };
+    this.#target = {
+      format: target.format,
+      finalLayout: target.finalLayout,
+      consumerStageMask: target.consumerStageMask,
+      consumerAccessMask: target.consumerAccessMask,
+    };
   }
 
   #createPipeline(renderPass: NvkHandle): NvkHandle {
-    const shaders = { vertex: "samples/texture-streaming/panel.vert", fragment: "samples/texture-streaming/panel.frag" };
-    return createGraphicsPipeline(this.#context, shaders, this.#pipelineLayout, renderPass, {
-      vertexInput: new nvk.VkPipelineVertexInputStateCreateInfo({}),
-      inputAssembly: new nvk.VkPipelineInputAssemblyStateCreateInfo({ topology: nvk.VK_PRIMITIVE_TOPOLOGY_TRIANGLE_STRIP }),
-      rasterization: new nvk.VkPipelineRasterizationStateCreateInfo({ polygonMode: nvk.VK_POLYGON_MODE_FILL, cullMode: nvk.VK_CULL_MODE_NONE, lineWidth: 1 }),
-      colorBlend: new nvk.VkPipelineColorBlendStateCreateInfo({
-        attachmentCount: 1,
-        pAttachments: [new nvk.VkPipelineColorBlendAttachmentState({ colorWriteMask: 0xf })],
-      }),
-    }, `${this.label} pipeline`);
+    const shaders = {
+      vertex: "samples/texture-streaming/panel.vert",
+      fragment: "samples/texture-streaming/panel.frag",
+    };
+    return createGraphicsPipeline(
+      this.#context,
+      shaders,
+      this.#pipelineLayout,
+      renderPass,
+      {
+        vertexInput: new nvk.VkPipelineVertexInputStateCreateInfo({}),
+        inputAssembly: new nvk.VkPipelineInputAssemblyStateCreateInfo({
+          topology: nvk.VK_PRIMITIVE_TOPOLOGY_TRIANGLE_STRIP,
+        }),
+        rasterization: new nvk.VkPipelineRasterizationStateCreateInfo({
+          polygonMode: nvk.VK_POLYGON_MODE_FILL,
+          cullMode: nvk.VK_CULL_MODE_NONE,
+          lineWidth: 1,
+        }),
+        colorBlend: new nvk.VkPipelineColorBlendStateCreateInfo({
+          attachmentCount: 1,
+          pAttachments: [new nvk.VkPipelineColorBlendAttachmentState({ colorWriteMask: 0xf })],
+        }),
+      },
+      `${this.label} pipeline`,
+    );
   }
-
 
   // What the GPU may still use goes through the frame manager's release queue (at once when no frame in flight did).
   #releaseFramebuffers(): void {

@@ -77,7 +77,11 @@ export function cameraZ(timeSeconds: number, count = PANEL_COUNT): number {
  * The panels visible from `z` (between the camera and VIEW_DISTANCE ahead), with the finest mip each needs for a
  * viewport `heightPixels` tall. Costs what is visible, not what exists: panels are sorted along z.
  */
-export function visiblePanels(panels: readonly Panel[], z: number, heightPixels: number): { panel: Panel; mip: number; distance: number }[] {
+export function visiblePanels(
+  panels: readonly Panel[],
+  z: number,
+  heightPixels: number,
+): { panel: Panel; mip: number; distance: number }[] {
   const first = Math.max(0, Math.floor((z - 4) / SPACING));
   const last = Math.min(panels.length - 1, Math.ceil((z + VIEW_DISTANCE - 4) / SPACING));
   const pixelsPerUnitAtOne = heightPixels / (2 * Math.tan(FIELD_OF_VIEW / 2));
@@ -135,7 +139,8 @@ export function panelMipPixels(panel: Panel, mip: number): Uint8Array {
   const row = (phase: number): Uint32Array => {
     const line = new Uint32Array(size);
     for (let x = 0; x < size; x++) {
-      line[x] = x < frame || x >= size - frame ? edge : ((Math.floor((x * cells) / size) + phase) & 1) === 0 ? light : dark;
+      line[x] =
+        x < frame || x >= size - frame ? edge : ((Math.floor((x * cells) / size) + phase) & 1) === 0 ? light : dark;
     }
     return line;
   };

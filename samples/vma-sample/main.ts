@@ -118,7 +118,8 @@ export function parseArgs(argv: readonly string[]): SampleOptions | string {
     if (time !== undefined) o.time = time;
     for (const text of (v["resize-at"] ?? []) as string[]) {
       const m = /^(\d+):(\d+)x(\d+)$/.exec(text);
-      if (m === null || Number(m[2]) < 1 || Number(m[3]) < 1) return `--resize-at needs FRAME:WIDTHxHEIGHT, e.g. 100:800x600, got '${text}'`;
+      if (m === null || Number(m[2]) < 1 || Number(m[3]) < 1)
+        return `--resize-at needs FRAME:WIDTHxHEIGHT, e.g. 100:800x600, got '${text}'`;
       o.resizes.push({ atFrame: Number(m[1]), width: Number(m[2]), height: Number(m[3]) });
     }
     for (const text of (v["pause-after"] ?? []) as string[]) o.pauseAfter.push(wholeNumber("pause-after", text, 0, 0));
@@ -168,7 +169,12 @@ export function runSample(options: SampleOptions, print: (line: string) => void 
   try {
     if (windowed) {
       try {
-        window = new nvk.VulkanWindow({ width: options.width, height: options.height, title: TITLE, resizable: true }) as LoopWindow;
+        window = new nvk.VulkanWindow({
+          width: options.width,
+          height: options.height,
+          title: TITLE,
+          resizable: true,
+        }) as LoopWindow;
       } catch (error) {
         // DISPLAY set but no X server behind it (a stale SSH session, say): auto mode renders headless instead.
         if (options.mode === "window") throw error;
@@ -178,20 +184,34 @@ export function runSample(options: SampleOptions, print: (line: string) => void 
     context = createContext({
       applicationName: TITLE,
       ...(options.validation ? { validation: true, synchronizationValidation: true } : {}),
-      ...(window !== null ? { headless: false, instanceExtensions: (window as unknown as { getRequiredInstanceExtensions(): string[] }).getRequiredInstanceExtensions() } : {}),
+      ...(window !== null
+        ? {
+            headless: false,
+            instanceExtensions: (
+              window as unknown as { getRequiredInstanceExtensions(): string[] }
+            ).getRequiredInstanceExtensions(),
+          }
+        : {}),
     });
-    allocator = createAllocator(context, { label: "vma-sample", ...(options.record === undefined ? {} : { record: { file: options.record } }) });
+    allocator = createAllocator(context, {
+      label: "vma-sample",
+      ...(options.record === undefined ? {} : { record: { file: options.record } }),
+    });
     say(TITLE);
     say(`Device: ${context.deviceName} (${context.deviceType})`);
     for (const line of [...memoryTypeLines(allocator), ...conclusionLines(context, allocator)]) say(line);
     frames = createFrameManager(context, allocator, { framesInFlight: FRAMES_IN_FLIGHT, label: "vma-sample frames" });
     renderer = new CubeRenderer(context, allocator, frames);
-    say(`Depth format ${renderer.depthFormatName}; sampler anisotropy ${renderer.maxAnisotropy > 0 ? renderer.maxAnisotropy : renderer.anisotropyReason}; ${FRAMES_IN_FLIGHT} frames in flight`);
+    say(
+      `Depth format ${renderer.depthFormatName}; sampler anisotropy ${renderer.maxAnisotropy > 0 ? renderer.maxAnisotropy : renderer.anisotropyReason}; ${FRAMES_IN_FLIGHT} frames in flight`,
+    );
 
     let statistics = "";
     if (window !== null) {
       swapchain = new Swapchain(context, window, { framesInFlight: FRAMES_IN_FLIGHT, label: "vma-sample swapchain" });
-      say(`Window ${options.width}x${options.height}: swapchain of ${swapchain.imageCount} images, ${swapchain.presentModeName}, format ${swapchain.format}`);
+      say(
+        `Window ${options.width}x${options.height}: swapchain of ${swapchain.imageCount} images, ${swapchain.presentModeName}, format ${swapchain.format}`,
+      );
       const pauses = new Set(options.pauseAfter);
       const fixed = options.time;
       const result = runWindowLoop({
@@ -210,30 +230,49 @@ export function runSample(options: SampleOptions, print: (line: string) => void 
         },
       });
       statistics = formatStatistics(allocator);
-      print(`Windowed: ${result.frames} frames, ended by ${result.reason}, swapchain recreated ${result.swapchainRecreations} time(s), now ${swapchain.width}x${swapchain.height}`);
-      if (result.frames > 0) print(formatFrameTimes("Windowed frame time", result.timer.summary(Math.min(10, result.frames >> 2))));
+      print(
+        `Windowed: ${result.frames} frames, ended by ${result.reason}, swapchain recreated ${result.swapchainRecreations} time(s), now ${swapchain.width}x${swapchain.height}`,
+      );
+      if (result.frames > 0)
+        print(formatFrameTimes("Windowed frame time", result.timer.summary(Math.min(10, result.frames >> 2))));
     } else {
-      offscreen = new OffscreenTarget(context, allocator, { width: options.width, height: options.height, label: "vma-sample offscreen" });
+      offscreen = new OffscreenTarget(context, allocator, {
+        width: options.width,
+        height: options.height,
+        label: "vma-sample offscreen",
+      });
       const frameCount = options.frames ?? 1;
       const time = options.time ?? 1.25;
       const result = runHeadless({ frames, target: offscreen, renderer, frameCount, timeSeconds: time });
       statistics = formatStatistics(allocator);
       writePng(options.out, result.image);
-      print(`Headless: ${frameCount} frame(s) of ${options.width}x${options.height} at t = ${time} s written to ${options.out}`);
+      print(
+        `Headless: ${frameCount} frame(s) of ${options.width}x${options.height} at t = ${time} s written to ${options.out}`,
+      );
       if (frameCount > 1) {
         print(formatFrameTimes("Headless frame time", result.timer.summary(Math.min(10, frameCount >> 2))));
-        print(`Headless total: ${result.totalMs.toFixed(1)} ms for ${frameCount} frames (${(result.totalMs / frameCount).toFixed(3)} ms/frame, PNG encoding excluded)`);
+        print(
+          `Headless total: ${result.totalMs.toFixed(1)} ms for ${frameCount} frames (${(result.totalMs / frameCount).toFixed(3)} ms/frame, PNG encoding excluded)`,
+        );
       }
     }
     const fm = frames.statistics;
-    say(`Frames: ${fm.framesSubmitted} submitted, back-pressure waits ${fm.backPressureWaits}, deferred destructions ${fm.deferredQueued} queued / ${fm.deferredImmediate} immediate`);
+    say(
+      `Frames: ${fm.framesSubmitted} submitted, back-pressure waits ${fm.backPressureWaits}, deferred destructions ${fm.deferredQueued} queued / ${fm.deferredImmediate} immediate`,
+    );
     say("Allocator statistics at exit (before destruction):");
     say(statistics);
   } catch (error) {
     print(`vma-sample: ${(error as Error).stack ?? String(error)}`);
     code = 1;
   } finally {
-    if (finishSample({ frames, made: [renderer, offscreen, swapchain], allocator, context, window, validation: options.validation }, print) !== 0) code = 1;
+    if (
+      finishSample(
+        { frames, made: [renderer, offscreen, swapchain], allocator, context, window, validation: options.validation },
+        print,
+      ) !== 0
+    )
+      code = 1;
   }
   return code;
 }

@@ -20,7 +20,8 @@ export function memoryTypeLines(allocator: Allocator): string[] {
   allocator.memoryHeaps.forEach((heap, h) => {
     lines.push(`Heap ${h}: ${formatBytes(heap.size)} ${memoryHeapNames(heap.flags).join(", ")}`.trimEnd());
     allocator.memoryTypes.forEach((type, t) => {
-      if (type.heapIndex === h) lines.push(`  Type ${t}: ${memoryPropertyNames(type.propertyFlags).join(", ") || "(no flags)"}`);
+      if (type.heapIndex === h)
+        lines.push(`  Type ${t}: ${memoryPropertyNames(type.propertyFlags).join(", ") || "(no flags)"}`);
     });
   });
   return lines;
@@ -49,7 +50,10 @@ function fitsTypes(context: Context, typeBits: number, image: boolean): boolean 
     nvk.vkDestroyImage(device, handle, null);
   } else {
     const handle = new nvk.VkBuffer();
-    const info = new nvk.VkBufferCreateInfo({ size: 0x10000, usage: nvk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | nvk.VK_BUFFER_USAGE_TRANSFER_DST_BIT });
+    const info = new nvk.VkBufferCreateInfo({
+      size: 0x10000,
+      usage: nvk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | nvk.VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+    });
     if (nvk.vkCreateBuffer(device, info, null, handle) !== 0) return false;
     nvk.vkGetBufferMemoryRequirements(device, handle, requirements);
     nvk.vkDestroyBuffer(device, handle, null);
@@ -64,8 +68,14 @@ function fitsTypes(context: Context, typeBits: number, image: boolean): boolean 
 export function conclusionLines(context: Context, allocator: Allocator): string[] {
   const heaps = allocator.memoryHeaps;
   const types = allocator.memoryTypes;
-  const heapHasType = (h: number, flag: number) => types.some((t) => t.heapIndex === h && (t.propertyFlags & flag) !== 0);
-  let deviceLocal = 0, deviceLocalBytes = 0, hostVisible = 0, hostVisibleBytes = 0, both = 0, bothBytes = 0;
+  const heapHasType = (h: number, flag: number) =>
+    types.some((t) => t.heapIndex === h && (t.propertyFlags & flag) !== 0);
+  let deviceLocal = 0,
+    deviceLocalBytes = 0,
+    hostVisible = 0,
+    hostVisibleBytes = 0,
+    both = 0,
+    bothBytes = 0;
   heaps.forEach((heap, h) => {
     const dl = (heap.flags & HEAP_DEVICE_LOCAL) !== 0;
     const hv = heapHasType(h, HOST_VISIBLE);
@@ -78,17 +88,40 @@ export function conclusionLines(context: Context, allocator: Allocator): string[
   const neither = count((f) => (f & (DEVICE_LOCAL | HOST_VISIBLE)) === 0);
   const amd = count((f) => (f & AMD_SPECIFIC) !== 0);
   const lazy = count((f) => (f & LAZILY_ALLOCATED) !== 0);
-  const some = (n: number, what: string, none: string) => (n === 0 ? `- ${none}` : `- ${n} type${n > 1 ? "s are" : " is"} ${what}.`);
+  const some = (n: number, what: string, none: string) =>
+    n === 0 ? `- ${none}` : `- ${n} type${n > 1 ? "s are" : " is"} ${what}.`;
 
   const lines = ["Conclusions:"];
-  lines.push(deviceLocal === heaps.length ? "- All heaps are DEVICE_LOCAL." : `- ${deviceLocal} heap(s) are DEVICE_LOCAL, ${formatBytes(deviceLocalBytes)} in all.`);
-  lines.push(hostVisible === heaps.length ? "- All heaps are HOST_VISIBLE." : `- ${hostVisible} heap(s) are HOST_VISIBLE, ${formatBytes(hostVisibleBytes)} in all.`);
+  lines.push(
+    deviceLocal === heaps.length
+      ? "- All heaps are DEVICE_LOCAL."
+      : `- ${deviceLocal} heap(s) are DEVICE_LOCAL, ${formatBytes(deviceLocalBytes)} in all.`,
+  );
+  lines.push(
+    hostVisible === heaps.length
+      ? "- All heaps are HOST_VISIBLE."
+      : `- ${hostVisible} heap(s) are HOST_VISIBLE, ${formatBytes(hostVisibleBytes)} in all.`,
+  );
   if (deviceLocal < heaps.length && hostVisible < heaps.length) {
-    lines.push(both === 0 ? "- No heap is both DEVICE_LOCAL and HOST_VISIBLE." : `- ${both} heap(s) are both DEVICE_LOCAL and HOST_VISIBLE, ${formatBytes(bothBytes)} in all.`);
+    lines.push(
+      both === 0
+        ? "- No heap is both DEVICE_LOCAL and HOST_VISIBLE."
+        : `- ${both} heap(s) are both DEVICE_LOCAL and HOST_VISIBLE, ${formatBytes(bothBytes)} in all.`,
+    );
   }
-  lines.push(some(visibleNotCoherent, "HOST_VISIBLE but not HOST_COHERENT", "No type is HOST_VISIBLE but not HOST_COHERENT."));
-  lines.push(some(neither, "neither DEVICE_LOCAL nor HOST_VISIBLE", "No type is neither DEVICE_LOCAL nor HOST_VISIBLE."));
-  lines.push(some(amd, "AMD-specific DEVICE_COHERENT or DEVICE_UNCACHED", "No type is AMD-specific DEVICE_COHERENT or DEVICE_UNCACHED."));
+  lines.push(
+    some(visibleNotCoherent, "HOST_VISIBLE but not HOST_COHERENT", "No type is HOST_VISIBLE but not HOST_COHERENT."),
+  );
+  lines.push(
+    some(neither, "neither DEVICE_LOCAL nor HOST_VISIBLE", "No type is neither DEVICE_LOCAL nor HOST_VISIBLE."),
+  );
+  lines.push(
+    some(
+      amd,
+      "AMD-specific DEVICE_COHERENT or DEVICE_UNCACHED",
+      "No type is AMD-specific DEVICE_COHERENT or DEVICE_UNCACHED.",
+    ),
+  );
   lines.push(some(lazy, "LAZILY_ALLOCATED", "No type is LAZILY_ALLOCATED."));
   const props = new nvk.VkPhysicalDeviceProperties();
   nvk.vkGetPhysicalDeviceProperties(context.physicalDevice, props);
@@ -96,24 +129,55 @@ export function conclusionLines(context: Context, allocator: Allocator): string[
     lines.push("- AMD Smart Access Memory (resizable BAR) is on.");
   }
   if (deviceLocal < heaps.length) {
-    const nonDeviceLocalTypes = types.reduce((bits, t, i) => ((t.propertyFlags & DEVICE_LOCAL) === 0 ? bits | (1 << i) : bits), 0);
-    lines.push(`- A VERTEX_BUFFER buffer ${fitsTypes(context, nonDeviceLocalTypes, false) ? "can" : "cannot"} live in a non-DEVICE_LOCAL type.`);
-    lines.push(`- An OPTIMAL, SAMPLED image ${fitsTypes(context, nonDeviceLocalTypes, true) ? "can" : "cannot"} live in a non-DEVICE_LOCAL type.`);
+    const nonDeviceLocalTypes = types.reduce(
+      (bits, t, i) => ((t.propertyFlags & DEVICE_LOCAL) === 0 ? bits | (1 << i) : bits),
+      0,
+    );
+    lines.push(
+      `- A VERTEX_BUFFER buffer ${fitsTypes(context, nonDeviceLocalTypes, false) ? "can" : "cannot"} live in a non-DEVICE_LOCAL type.`,
+    );
+    lines.push(
+      `- An OPTIMAL, SAMPLED image ${fitsTypes(context, nonDeviceLocalTypes, true) ? "can" : "cannot"} live in a non-DEVICE_LOCAL type.`,
+    );
   }
 
   lines.push("For this sample:");
-  const unified = types.every((t) => (t.propertyFlags & (DEVICE_LOCAL | HOST_VISIBLE)) === (DEVICE_LOCAL | HOST_VISIBLE));
-  const deviceOnly = types.some((t) => (t.propertyFlags & DEVICE_LOCAL) !== 0 && (t.propertyFlags & HOST_VISIBLE) === 0);
-  const largeBar = types.some((t) => (t.propertyFlags & (DEVICE_LOCAL | HOST_VISIBLE)) === (DEVICE_LOCAL | HOST_VISIBLE) && heaps[t.heapIndex]!.size > 256 * 1024 * 1024 && (heaps[t.heapIndex]!.flags & HEAP_DEVICE_LOCAL) !== 0);
+  const unified = types.every(
+    (t) => (t.propertyFlags & (DEVICE_LOCAL | HOST_VISIBLE)) === (DEVICE_LOCAL | HOST_VISIBLE),
+  );
+  const deviceOnly = types.some(
+    (t) => (t.propertyFlags & DEVICE_LOCAL) !== 0 && (t.propertyFlags & HOST_VISIBLE) === 0,
+  );
+  const largeBar = types.some(
+    (t) =>
+      (t.propertyFlags & (DEVICE_LOCAL | HOST_VISIBLE)) === (DEVICE_LOCAL | HOST_VISIBLE) &&
+      heaps[t.heapIndex]!.size > 256 * 1024 * 1024 &&
+      (heaps[t.heapIndex]!.flags & HEAP_DEVICE_LOCAL) !== 0,
+  );
   if (unified) {
-    lines.push("- Every memory type is DEVICE_LOCAL and HOST_VISIBLE (a CPU device or an integrated GPU): the GPU reads what the CPU");
-    lines.push("  writes where it lies, so the staging copies of the mesh and the texture are one copy more than needed. The sample");
-    lines.push("  stages anyway (through the FrameManager's staging ring), as the original does: a discrete GPU needs it.");
+    lines.push(
+      "- Every memory type is DEVICE_LOCAL and HOST_VISIBLE (a CPU device or an integrated GPU): the GPU reads what the CPU",
+    );
+    lines.push(
+      "  writes where it lies, so the staging copies of the mesh and the texture are one copy more than needed. The sample",
+    );
+    lines.push(
+      "  stages anyway (through the FrameManager's staging ring), as the original does: a discrete GPU needs it.",
+    );
   } else if (deviceOnly) {
-    lines.push("- The vertex and index buffers, the texture and the depth image go to DEVICE_LOCAL memory the CPU cannot map:");
-    lines.push("  the mesh and the texture arrive through the FrameManager's staging ring (mapped HOST_VISIBLE memory) and a GPU copy.");
-    if (largeBar) lines.push("- A DEVICE_LOCAL | HOST_VISIBLE type spans a large heap (resizable BAR): per-frame data could be written in place.");
+    lines.push(
+      "- The vertex and index buffers, the texture and the depth image go to DEVICE_LOCAL memory the CPU cannot map:",
+    );
+    lines.push(
+      "  the mesh and the texture arrive through the FrameManager's staging ring (mapped HOST_VISIBLE memory) and a GPU copy.",
+    );
+    if (largeBar)
+      lines.push(
+        "- A DEVICE_LOCAL | HOST_VISIBLE type spans a large heap (resizable BAR): per-frame data could be written in place.",
+      );
   }
-  lines.push("- The depth image is re-created through the allocator on every resize; the old one is freed once no frame uses it.");
+  lines.push(
+    "- The depth image is re-created through the allocator on every resize; the old one is freed once no frame uses it.",
+  );
   return lines;
 }

@@ -27,14 +27,49 @@ export const FACE_COLORS: readonly (readonly [number, number, number])[] = [
 
 // Per face, its four corners in strip order; texture coordinates run (0,0) (1,0) (0,1) (1,1) on every face.
 const FACE_CORNERS: readonly (readonly [number, number, number])[][] = [
-  [[-1, -1, -1], [-1, -1, 1], [-1, 1, -1], [-1, 1, 1]], // -X
-  [[1, -1, 1], [1, -1, -1], [1, 1, 1], [1, 1, -1]], // +X
-  [[1, -1, -1], [-1, -1, -1], [1, 1, -1], [-1, 1, -1]], // -Z
-  [[-1, -1, 1], [1, -1, 1], [-1, 1, 1], [1, 1, 1]], // +Z
-  [[-1, -1, -1], [1, -1, -1], [-1, -1, 1], [1, -1, 1]], // -Y
-  [[1, 1, -1], [-1, 1, -1], [1, 1, 1], [-1, 1, 1]], // +Y
+  [
+    [-1, -1, -1],
+    [-1, -1, 1],
+    [-1, 1, -1],
+    [-1, 1, 1],
+  ], // -X
+  [
+    [1, -1, 1],
+    [1, -1, -1],
+    [1, 1, 1],
+    [1, 1, -1],
+  ], // +X
+  [
+    [1, -1, -1],
+    [-1, -1, -1],
+    [1, 1, -1],
+    [-1, 1, -1],
+  ], // -Z
+  [
+    [-1, -1, 1],
+    [1, -1, 1],
+    [-1, 1, 1],
+    [1, 1, 1],
+  ], // +Z
+  [
+    [-1, -1, -1],
+    [1, -1, -1],
+    [-1, -1, 1],
+    [1, -1, 1],
+  ], // -Y
+  [
+    [1, 1, -1],
+    [-1, 1, -1],
+    [1, 1, 1],
+    [-1, 1, 1],
+  ], // +Y
 ];
-const CORNER_UV: readonly (readonly [number, number])[] = [[0, 0], [1, 0], [0, 1], [1, 1]];
+const CORNER_UV: readonly (readonly [number, number])[] = [
+  [0, 0],
+  [1, 0],
+  [0, 1],
+  [1, 1],
+];
 
 /** The interleaved vertex data, 24 * 8 floats (768 bytes). */
 export function cubeVertices(): Float32Array {

@@ -38,13 +38,28 @@ import {
 import { createImageView, type ColorTarget } from "../common/color-target.js";
 import { createNamed } from "../common/named-object.js";
 import type { SampleRenderer } from "../common/sample-renderer.js";
-import { PassRecorder, clearValue, createFramebuffers, releaseFramebuffers, releasePipeline } from "../common/pass-recorder.js";
-import { createGraphicsPipeline, createLinearSampler, createTexturedLayout, destroyTexturedLayout } from "../common/textured-layout.js";
+import {
+  PassRecorder,
+  clearValue,
+  createFramebuffers,
+  releaseFramebuffers,
+  releasePipeline,
+} from "../common/pass-recorder.js";
+import {
+  createGraphicsPipeline,
+  createLinearSampler,
+  createTexturedLayout,
+  destroyTexturedLayout,
+} from "../common/textured-layout.js";
 import { COLOR_OFFSET, POSITION_OFFSET, TEX_COORD_OFFSET, VERTEX_STRIDE, cubeIndices, cubeVertices } from "./mesh.js";
 import { TEXTURE_SIZE, stripeTexture } from "./texture.js";
 
 /** Depth formats in order of preference, as in the original. */
-export const DEPTH_FORMATS: readonly number[] = [nvk.VK_FORMAT_D32_SFLOAT, nvk.VK_FORMAT_D32_SFLOAT_S8_UINT, nvk.VK_FORMAT_D24_UNORM_S8_UINT];
+export const DEPTH_FORMATS: readonly number[] = [
+  nvk.VK_FORMAT_D32_SFLOAT,
+  nvk.VK_FORMAT_D32_SFLOAT_S8_UINT,
+  nvk.VK_FORMAT_D24_UNORM_S8_UINT,
+];
 /** The clear colour (linear RGBA). */
 export const CLEAR_COLOR: readonly [number, number, number, number] = [0.25, 0.25, 0.5, 1];
 /** Rotation speed about Y, radians per second. */
@@ -84,7 +99,9 @@ export function chooseDepthFormat(context: Context): number {
     nvk.vkGetPhysicalDeviceFormatProperties(context.physicalDevice, format, props);
     if ((props.optimalTilingFeatures & nvk.VK_FORMAT_FEATURE_DEPTH_STENCIL_ATTACHMENT_BIT) !== 0) return format;
   }
-  throw new Error("chooseDepthFormat: none of D32_SFLOAT, D32_SFLOAT_S8_UINT, D24_UNORM_S8_UINT is a depth attachment format here");
+  throw new Error(
+    "chooseDepthFormat: none of D32_SFLOAT, D32_SFLOAT_S8_UINT, D24_UNORM_S8_UINT is a depth attachment format here",
+  );
 }
 
 const FORMAT_NAMES: Record<number, string> = {
@@ -100,10 +117,15 @@ const FORMAT_NAMES: Record<number, string> = {
  * sampler below, at every maxAnisotropy from 2 to 16, 320x240 and 800x500 alike): the frame hangs the queue. So
  * on CPU devices anisotropy stays off unless asked for; on GPUs it follows the device.
  */
-export function chooseAnisotropy(context: Context, maxSamplerAnisotropy: number, request: boolean | "auto" = "auto"): { max: number; reason: string } {
+export function chooseAnisotropy(
+  context: Context,
+  maxSamplerAnisotropy: number,
+  request: boolean | "auto" = "auto",
+): { max: number; reason: string } {
   if (!context.features.samplerAnisotropy) return { max: 0, reason: "off: the device has no samplerAnisotropy" };
   if (request === false) return { max: 0, reason: "off: turned off" };
-  if (request === "auto" && context.deviceType === "cpu") return { max: 0, reason: "off: lavapipe's anisotropic sampling hangs on some views of the cube" };
+  if (request === "auto" && context.deviceType === "cpu")
+    return { max: 0, reason: "off: lavapipe's anisotropic sampling hangs on some views of the cube" };
   return { max: Math.min(16, maxSamplerAnisotropy), reason: "on" };
 }
 
@@ -172,7 +194,12 @@ export class CubeRenderer implements SampleRenderer {
    * go with the next frame the FrameManager submits. The pipeline comes with the first {@link setTarget}.
    * @throws VkError when Vulkan or VMA fails; Error when no depth format is usable or a shader is missing.
    */
-  constructor(context: Context, allocator: Allocator, frames: FrameManager, options: { label?: string; anisotropy?: boolean | "auto" } = {}) {
+  constructor(
+    context: Context,
+    allocator: Allocator,
+    frames: FrameManager,
+    options: { label?: string; anisotropy?: boolean | "auto" } = {},
+  ) {
     const label = options.label ?? "vma-sample";
     this.label = label;
     this.#context = context;
@@ -186,37 +213,74 @@ export class CubeRenderer implements SampleRenderer {
     const anisotropy = chooseAnisotropy(context, props.limits.maxSamplerAnisotropy as number, options.anisotropy);
     this.maxAnisotropy = anisotropy.max;
     this.anisotropyReason = anisotropy.reason;
-    const sampler = (this.#sampler = createLinearSampler(context, nvk.VK_SAMPLER_ADDRESS_MODE_REPEAT, this.maxAnisotropy, `${label} texture sampler`));
+    const sampler = (this.#sampler = createLinearSampler(
+      context,
+      nvk.VK_SAMPLER_ADDRESS_MODE_REPEAT,
+      this.maxAnisotropy,
+      `${label} texture sampler`,
+    ));
 
     const layout = createTexturedLayout(context, 1, label);
     const setLayout = (this.#setLayout = layout.setLayout);
     this.#pipelineLayout = layout.pipelineLayout;
-    const pool = (this.#descriptorPool = this.#create(nvk.VkDescriptorPool, nvk.VK_OBJECT_TYPE_DESCRIPTOR_POOL, "descriptor pool", "vkCreateDescriptorPool", (out) =>
-      nvk.vkCreateDescriptorPool(
-        device,
-        new nvk.VkDescriptorPoolCreateInfo({
-          maxSets: 1,
-          poolSizeCount: 1,
-          pPoolSizes: [new nvk.VkDescriptorPoolSize({ type: nvk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, descriptorCount: 1 })],
-        }),
-        null,
-        out,
-      ),
+    const pool = (this.#descriptorPool = this.#create(
+      nvk.VkDescriptorPool,
+      nvk.VK_OBJECT_TYPE_DESCRIPTOR_POOL,
+      "descriptor pool",
+      "vkCreateDescriptorPool",
+      (out) =>
+        nvk.vkCreateDescriptorPool(
+          device,
+          new nvk.VkDescriptorPoolCreateInfo({
+            maxSets: 1,
+            poolSizeCount: 1,
+            pPoolSizes: [
+              new nvk.VkDescriptorPoolSize({ type: nvk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, descriptorCount: 1 }),
+            ],
+          }),
+          null,
+          out,
+        ),
     ));
-    const set = (this.#descriptorSet = this.#create(nvk.VkDescriptorSet, nvk.VK_OBJECT_TYPE_DESCRIPTOR_SET, "descriptor set", "vkAllocateDescriptorSets", (out) =>
-      nvk.vkAllocateDescriptorSets(device, new nvk.VkDescriptorSetAllocateInfo({ descriptorPool: pool, descriptorSetCount: 1, pSetLayouts: [setLayout] }), [out]),
+    const set = (this.#descriptorSet = this.#create(
+      nvk.VkDescriptorSet,
+      nvk.VK_OBJECT_TYPE_DESCRIPTOR_SET,
+      "descriptor set",
+      "vkAllocateDescriptorSets",
+      (out) =>
+        nvk.vkAllocateDescriptorSets(
+          device,
+          new nvk.VkDescriptorSetAllocateInfo({
+            descriptorPool: pool,
+            descriptorSetCount: 1,
+            pSetLayouts: [setLayout],
+          }),
+          [out],
+        ),
     ));
     this.#descriptorSets = [set];
-
 
     const vertices = cubeVertices();
     const indices = cubeIndices();
     this.#indexCount = indices.length;
-    this.#vertexBuffer = frames.createBuffer({ label: `${label} cube vertices`, size: vertices.byteLength, usage: nvk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT });
+    this.#vertexBuffer = frames.createBuffer({
+      label: `${label} cube vertices`,
+      size: vertices.byteLength,
+      usage: nvk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+    });
     frames.upload(this.#vertexBuffer, vertices);
-    this.#indexBuffer = frames.createBuffer({ label: `${label} cube indices`, size: indices.byteLength, usage: nvk.VK_BUFFER_USAGE_INDEX_BUFFER_BIT });
+    this.#indexBuffer = frames.createBuffer({
+      label: `${label} cube indices`,
+      size: indices.byteLength,
+      usage: nvk.VK_BUFFER_USAGE_INDEX_BUFFER_BIT,
+    });
     frames.upload(this.#indexBuffer, indices);
-    this.#texture = frames.createTexture({ label: `${label} stripe texture`, width: TEXTURE_SIZE, height: TEXTURE_SIZE, format: nvk.VK_FORMAT_R8G8B8A8_UNORM });
+    this.#texture = frames.createTexture({
+      label: `${label} stripe texture`,
+      width: TEXTURE_SIZE,
+      height: TEXTURE_SIZE,
+      format: nvk.VK_FORMAT_R8G8B8A8_UNORM,
+    });
     frames.uploadImage(this.#texture, stripeTexture()); // leaves it in SHADER_READ_ONLY_OPTIMAL
     nvk.vkUpdateDescriptorSets(
       device,
@@ -228,7 +292,13 @@ export class CubeRenderer implements SampleRenderer {
           dstArrayElement: 0,
           descriptorCount: 1,
           descriptorType: nvk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER,
-          pImageInfo: [new nvk.VkDescriptorImageInfo({ sampler, imageView: this.#texture.view, imageLayout: nvk.VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL })],
+          pImageInfo: [
+            new nvk.VkDescriptorImageInfo({
+              sampler,
+              imageView: this.#texture.view,
+              imageLayout: nvk.VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL,
+            }),
+          ],
         }),
       ],
       0,
@@ -253,7 +323,13 @@ export class CubeRenderer implements SampleRenderer {
       consumerAccessMask: target.consumerAccessMask,
     };
     const old = this.#passKey;
-    if (old === null || old.format !== key.format || old.finalLayout !== key.finalLayout || old.consumerStageMask !== key.consumerStageMask || old.consumerAccessMask !== key.consumerAccessMask) {
+    if (
+      old === null ||
+      old.format !== key.format ||
+      old.finalLayout !== key.finalLayout ||
+      old.consumerStageMask !== key.consumerStageMask ||
+      old.consumerAccessMask !== key.consumerAccessMask
+    ) {
       this.#releasePass();
       this.#createPass(key);
     }
@@ -270,15 +346,32 @@ export class CubeRenderer implements SampleRenderer {
   record(frame: Frame, imageIndex: number, timeSeconds: number): void {
     this.#live("record");
     const framebuffer = this.#framebuffers[imageIndex];
-    if (framebuffer === undefined) throw new RangeError(`CubeRenderer.record: no framebuffer for image ${imageIndex} (setTarget first)`);
+    if (framebuffer === undefined)
+      throw new RangeError(`CubeRenderer.record: no framebuffer for image ${imageIndex} (setTarget first)`);
     const cmd = frame.commandBuffer;
     const width = this.#width;
     const height = this.#height;
     this.#pass.begin(cmd, this.#renderPass!, framebuffer, this.#pipeline!, width, height);
-    nvk.vkCmdBindDescriptorSets(cmd, nvk.VK_PIPELINE_BIND_POINT_GRAPHICS, this.#pipelineLayout, 0, 1, this.#descriptorSets, 0, null);
+    nvk.vkCmdBindDescriptorSets(
+      cmd,
+      nvk.VK_PIPELINE_BIND_POINT_GRAPHICS,
+      this.#pipelineLayout,
+      0,
+      1,
+      this.#descriptorSets,
+      0,
+      null,
+    );
     modelViewProjection(this.#mvp, timeSeconds, width / height);
     this.#pushConstants.set(this.#mvp);
-    nvk.vkCmdPushConstants(cmd, this.#pipelineLayout, nvk.VK_SHADER_STAGE_VERTEX_BIT, 0, 64, this.#pushConstants.buffer);
+    nvk.vkCmdPushConstants(
+      cmd,
+      this.#pipelineLayout,
+      nvk.VK_SHADER_STAGE_VERTEX_BIT,
+      0,
+      64,
+      this.#pushConstants.buffer,
+    );
     nvk.vkCmdBindVertexBuffers(cmd, 0, 1, this.#vertexBuffers, this.#vertexOffsets);
     nvk.vkCmdBindIndexBuffer(cmd, this.#indexBuffer.handle, 0, nvk.VK_INDEX_TYPE_UINT16);
     // What the frame reads: their destroy() waits for this frame's fence.
@@ -335,8 +428,10 @@ export class CubeRenderer implements SampleRenderer {
       }),
     ];
     const colourStage = nvk.VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT;
-    const fragmentTests = nvk.VK_PIPELINE_STAGE_EARLY_FRAGMENT_TESTS_BIT | nvk.VK_PIPELINE_STAGE_LATE_FRAGMENT_TESTS_BIT;
-    const consumerBefore = key.consumerStageMask === nvk.VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT ? 0 : key.consumerStageMask;
+    const fragmentTests =
+      nvk.VK_PIPELINE_STAGE_EARLY_FRAGMENT_TESTS_BIT | nvk.VK_PIPELINE_STAGE_LATE_FRAGMENT_TESTS_BIT;
+    const consumerBefore =
+      key.consumerStageMask === nvk.VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT ? 0 : key.consumerStageMask;
     const dependencies = [
       // The previous frame's colour and depth writes (and its readback copy, when there is one) before this
       // frame's layout transitions, clears and writes.
@@ -347,7 +442,9 @@ export class CubeRenderer implements SampleRenderer {
         dstStageMask: colourStage | fragmentTests,
         srcAccessMask: nvk.VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT | nvk.VK_ACCESS_DEPTH_STENCIL_ATTACHMENT_WRITE_BIT,
         dstAccessMask:
-          nvk.VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT | nvk.VK_ACCESS_DEPTH_STENCIL_ATTACHMENT_WRITE_BIT | nvk.VK_ACCESS_DEPTH_STENCIL_ATTACHMENT_READ_BIT,
+          nvk.VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT |
+          nvk.VK_ACCESS_DEPTH_STENCIL_ATTACHMENT_WRITE_BIT |
+          nvk.VK_ACCESS_DEPTH_STENCIL_ATTACHMENT_READ_BIT,
       }),
       // This frame's colour writes before whoever uses the image next (presentation or the readback copy).
       new nvk.VkSubpassDependency({
@@ -359,27 +456,40 @@ export class CubeRenderer implements SampleRenderer {
         dstAccessMask: key.consumerAccessMask,
       }),
     ];
-    const renderPass = this.#create(nvk.VkRenderPass, nvk.VK_OBJECT_TYPE_RENDER_PASS, "render pass", "vkCreateRenderPass", (out) =>
-      nvk.vkCreateRenderPass(
-        d,
-        new nvk.VkRenderPassCreateInfo({
-          attachmentCount: 2,
-          pAttachments: attachments,
-          subpassCount: 1,
-          pSubpasses: [
-            new nvk.VkSubpassDescription({
-              pipelineBindPoint: nvk.VK_PIPELINE_BIND_POINT_GRAPHICS,
-              colorAttachmentCount: 1,
-              pColorAttachments: [new nvk.VkAttachmentReference({ attachment: 0, layout: nvk.VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL })],
-              pDepthStencilAttachment: new nvk.VkAttachmentReference({ attachment: 1, layout: nvk.VK_IMAGE_LAYOUT_DEPTH_STENCIL_ATTACHMENT_OPTIMAL }),
-            }),
-          ],
-          dependencyCount: dependencies.length,
-          pDependencies: dependencies,
-        }),
-        null,
-        out,
-      ),
+    const renderPass = this.#create(
+      nvk.VkRenderPass,
+      nvk.VK_OBJECT_TYPE_RENDER_PASS,
+      "render pass",
+      "vkCreateRenderPass",
+      (out) =>
+        nvk.vkCreateRenderPass(
+          d,
+          new nvk.VkRenderPassCreateInfo({
+            attachmentCount: 2,
+            pAttachments: attachments,
+            subpassCount: 1,
+            pSubpasses: [
+              new nvk.VkSubpassDescription({
+                pipelineBindPoint: nvk.VK_PIPELINE_BIND_POINT_GRAPHICS,
+                colorAttachmentCount: 1,
+                pColorAttachments: [
+                  new nvk.VkAttachmentReference({
+                    attachment: 0,
+                    layout: nvk.VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL,
+                  }),
+                ],
+                pDepthStencilAttachment: new nvk.VkAttachmentReference({
+                  attachment: 1,
+                  layout: nvk.VK_IMAGE_LAYOUT_DEPTH_STENCIL_ATTACHMENT_OPTIMAL,
+                }),
+              }),
+            ],
+            dependencyCount: dependencies.length,
+            pDependencies: dependencies,
+          }),
+          null,
+          out,
+        ),
     );
     try {
       this.#pipeline = this.#createPipeline(renderPass);
@@ -395,47 +505,66 @@ export class CubeRenderer implements SampleRenderer {
     const attribute = (location: number, format: number, offset: number) =>
       new nvk.VkVertexInputAttributeDescription({ location, binding: 0, format, offset });
     const shaders = { vertex: "vma-sample.vert", fragment: "vma-sample.frag" };
-    return createGraphicsPipeline(this.#context, shaders, this.#pipelineLayout, renderPass, {
-      vertexInput: new nvk.VkPipelineVertexInputStateCreateInfo({
-        vertexBindingDescriptionCount: 1,
-        pVertexBindingDescriptions: [new nvk.VkVertexInputBindingDescription({ binding: 0, stride: VERTEX_STRIDE, inputRate: nvk.VK_VERTEX_INPUT_RATE_VERTEX })],
-        vertexAttributeDescriptionCount: 3,
-        pVertexAttributeDescriptions: [
-          attribute(0, nvk.VK_FORMAT_R32G32B32_SFLOAT, POSITION_OFFSET),
-          attribute(1, nvk.VK_FORMAT_R32G32B32_SFLOAT, COLOR_OFFSET),
-          attribute(2, nvk.VK_FORMAT_R32G32_SFLOAT, TEX_COORD_OFFSET),
-        ],
-      }),
-      inputAssembly: new nvk.VkPipelineInputAssemblyStateCreateInfo({ topology: nvk.VK_PRIMITIVE_TOPOLOGY_TRIANGLE_STRIP, primitiveRestartEnable: true }),
-      rasterization: new nvk.VkPipelineRasterizationStateCreateInfo({
-        depthClampEnable: false,
-        rasterizerDiscardEnable: false,
-        polygonMode: nvk.VK_POLYGON_MODE_FILL,
-        cullMode: nvk.VK_CULL_MODE_BACK_BIT,
-        frontFace: nvk.VK_FRONT_FACE_COUNTER_CLOCKWISE,
-        depthBiasEnable: false,
-        lineWidth: 1,
-      }),
-      depthStencil: new nvk.VkPipelineDepthStencilStateCreateInfo({
-        depthTestEnable: true,
-        depthWriteEnable: true,
-        depthCompareOp: nvk.VK_COMPARE_OP_LESS,
-        depthBoundsTestEnable: false,
-        stencilTestEnable: false,
-      }),
-      colorBlend: new nvk.VkPipelineColorBlendStateCreateInfo({
-        logicOpEnable: false,
-        attachmentCount: 1,
-        pAttachments: [
-          new nvk.VkPipelineColorBlendAttachmentState({
-            blendEnable: false,
-            colorWriteMask: nvk.VK_COLOR_COMPONENT_R_BIT | nvk.VK_COLOR_COMPONENT_G_BIT | nvk.VK_COLOR_COMPONENT_B_BIT | nvk.VK_COLOR_COMPONENT_A_BIT,
-          }),
-        ],
-      }),
-    }, `${this.label} pipeline`);
+    return createGraphicsPipeline(
+      this.#context,
+      shaders,
+      this.#pipelineLayout,
+      renderPass,
+      {
+        vertexInput: new nvk.VkPipelineVertexInputStateCreateInfo({
+          vertexBindingDescriptionCount: 1,
+          pVertexBindingDescriptions: [
+            new nvk.VkVertexInputBindingDescription({
+              binding: 0,
+              stride: VERTEX_STRIDE,
+              inputRate: nvk.VK_VERTEX_INPUT_RATE_VERTEX,
+            }),
+          ],
+          vertexAttributeDescriptionCount: 3,
+          pVertexAttributeDescriptions: [
+            attribute(0, nvk.VK_FORMAT_R32G32B32_SFLOAT, POSITION_OFFSET),
+            attribute(1, nvk.VK_FORMAT_R32G32B32_SFLOAT, COLOR_OFFSET),
+            attribute(2, nvk.VK_FORMAT_R32G32_SFLOAT, TEX_COORD_OFFSET),
+          ],
+        }),
+        inputAssembly: new nvk.VkPipelineInputAssemblyStateCreateInfo({
+          topology: nvk.VK_PRIMITIVE_TOPOLOGY_TRIANGLE_STRIP,
+          primitiveRestartEnable: true,
+        }),
+        rasterization: new nvk.VkPipelineRasterizationStateCreateInfo({
+          depthClampEnable: false,
+          rasterizerDiscardEnable: false,
+          polygonMode: nvk.VK_POLYGON_MODE_FILL,
+          cullMode: nvk.VK_CULL_MODE_BACK_BIT,
+          frontFace: nvk.VK_FRONT_FACE_COUNTER_CLOCKWISE,
+          depthBiasEnable: false,
+          lineWidth: 1,
+        }),
+        depthStencil: new nvk.VkPipelineDepthStencilStateCreateInfo({
+          depthTestEnable: true,
+          depthWriteEnable: true,
+          depthCompareOp: nvk.VK_COMPARE_OP_LESS,
+          depthBoundsTestEnable: false,
+          stencilTestEnable: false,
+        }),
+        colorBlend: new nvk.VkPipelineColorBlendStateCreateInfo({
+          logicOpEnable: false,
+          attachmentCount: 1,
+          pAttachments: [
+            new nvk.VkPipelineColorBlendAttachmentState({
+              blendEnable: false,
+              colorWriteMask:
+                nvk.VK_COLOR_COMPONENT_R_BIT |
+                nvk.VK_COLOR_COMPONENT_G_BIT |
+                nvk.VK_COLOR_COMPONENT_B_BIT |
+                nvk.VK_COLOR_COMPONENT_A_BIT,
+            }),
+          ],
+        }),
+      },
+      `${this.label} pipeline`,
+    );
   }
-
 
   #createDepth(width: number, height: number): Depth {
     const name = `${this.label} depth ${width}x${height}`;
@@ -478,7 +607,13 @@ export class CubeRenderer implements SampleRenderer {
   }
 
   /** A Vulkan object of the renderer, named "<label> <what>". */
-  #create(HandleClass: new () => NvkHandle, objectType: number, what: string, operation: string, call: (out: NvkHandle) => number): NvkHandle {
+  #create(
+    HandleClass: new () => NvkHandle,
+    objectType: number,
+    what: string,
+    operation: string,
+    call: (out: NvkHandle) => number,
+  ): NvkHandle {
     return createNamed(this.#context, HandleClass, objectType, `${this.label} ${what}`, operation, call);
   }
 

@@ -19,7 +19,8 @@ test("info prints heaps, types, budgets, statistics and a JSON dump of the demon
   expect(dump.General.API).toBe("Vulkan");
   expect(dump.Total.AllocationCount).toBe(18);
   const names = JSON.stringify(dump);
-  for (const name of ["cube vertices", "staging", "depth", "cube texture", "big mesh (dedicated)", "raw memory"]) expect(names).toContain(name);
+  for (const name of ["cube vertices", "staging", "depth", "cube texture", "big mesh (dedicated)", "raw memory"])
+    expect(names).toContain(name);
 });
 
 test("the vkmem command runs `info --json` as a process and rejects unknown options", () => {

@@ -36,7 +36,11 @@ test("every subcommand has --help (and help COMMAND), with its own options", () 
     help: /^usage: vkmem help \[COMMAND\]\n/,
   };
   for (const [command, usage] of Object.entries(expected)) {
-    for (const args of [[command, "--help"], [command, "-h"], ["help", command]]) {
+    for (const args of [
+      [command, "--help"],
+      [command, "-h"],
+      ["help", command],
+    ]) {
       const r = vkmem(...args);
       expect({ args, status: r.status, stderr: r.stderr }).toEqual({ args, status: 0, stderr: "" });
       expect(r.stdout).toMatch(usage);
@@ -54,8 +58,14 @@ test("wrong command lines: the exact message, the command's usage, exit 2", () =
     [["info", "extra"], "vkmem info: unexpected argument 'extra'\n"],
     [["vis", "d.json", "-o"], "vkmem vis: --output needs a value (MAP.png)\n\nusage: vkmem vis "],
     [["vis", "d.json", "-o", "m.png", "--width"], "vkmem vis: --width needs a value (N)\n"],
-    [["vis", "d.json", "-o", "m.png", "--width", "wide"], "vkmem vis: --width needs a whole number from 64 to 16384, got wide\n"],
-    [["vis", "d.json", "-o", "m.png", "--width", "10"], "vkmem vis: --width needs a whole number from 64 to 16384, got 10\n"],
+    [
+      ["vis", "d.json", "-o", "m.png", "--width", "wide"],
+      "vkmem vis: --width needs a whole number from 64 to 16384, got wide\n",
+    ],
+    [
+      ["vis", "d.json", "-o", "m.png", "--width", "10"],
+      "vkmem vis: --width needs a whole number from 64 to 16384, got 10\n",
+    ],
     [["vis", "a.json", "b.json", "-o", "m.png"], "vkmem vis: unexpected argument 'b.json'\n"],
     [["help", "bogus"], "vkmem help: unknown command 'bogus'\n"],
     [["start", "--frames"], "vma-sample: --frames needs a value (N)\n\nusage: vma-sample "],

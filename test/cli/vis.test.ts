@@ -25,13 +25,25 @@ test("info --dump-json writes the dump; vis draws it as a 1200-px PNG with the w
   const colours = new Set<string>();
   for (let i = 0; i < png.data.length; i += 4) colours.add(`${png.data[i]},${png.data[i + 1]},${png.data[i + 2]}`);
   // The workload's kinds: free, vertex buffers, storage buffer, depth, colour target, sampled texture, raw memory.
-  for (const c of ["220,220,220", "255,148,148", "255,187,121", "246,128,255", "179,179,255", "0,255,255", "175,175,175"]) expect(colours).toContain(c);
+  for (const c of [
+    "220,220,220",
+    "255,148,148",
+    "255,187,121",
+    "246,128,255",
+    "179,179,255",
+    "0,255,255",
+    "175,175,175",
+  ])
+    expect(colours).toContain(c);
 });
 
 test("vis reads `vkmem info`'s printed output too (lines before the dump), and --width scales the picture", () => {
   const json = join(dir, "stdout.txt");
   const dump = JSON.parse(readFileSync(join(dir, "d.json"), "utf8"));
-  writeFileSync(json, `Device: test\nVMA JSON dump (vmaBuildStatsString, detailed):\n${JSON.stringify(dump, null, 2)}\n`);
+  writeFileSync(
+    json,
+    `Device: test\nVMA JSON dump (vmaBuildStatsString, detailed):\n${JSON.stringify(dump, null, 2)}\n`,
+  );
   const map = join(dir, "narrow.png");
   expect(vkmem("vis", json, "--width", "600", "-o", map).status).toBe(0);
   expect(PNG.sync.read(readFileSync(map)).width).toBe(600);

@@ -44,7 +44,8 @@ export function isDisabled(bugs: readonly KnownBug[], pattern: string): boolean 
       if (p === pattern) return true;
       if (p.endsWith("*") && pattern.startsWith(p.slice(0, -1))) return true;
       // "hostile:*:kind": any call, one kind of hostile value.
-      if (p.startsWith("hostile:*:") && pattern.startsWith("hostile:") && pattern.endsWith(p.slice("hostile:*".length))) return true;
+      if (p.startsWith("hostile:*:") && pattern.startsWith("hostile:") && pattern.endsWith(p.slice("hostile:*".length)))
+        return true;
     }
   }
   return false;

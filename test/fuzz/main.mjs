@@ -13,7 +13,9 @@ const out = path.join(root, "build", "fuzz");
 
 async function build() {
   fs.mkdirSync(out, { recursive: true });
-  const sources = fs.readdirSync(here).filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts") && !f.endsWith(".d.ts"));
+  const sources = fs
+    .readdirSync(here)
+    .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts") && !f.endsWith(".d.ts"));
   let ts = null;
   for (const file of sources) {
     const src = path.join(here, file);

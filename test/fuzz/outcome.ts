@@ -100,18 +100,35 @@ export function judgeError(expect: Expect, error: unknown): FuzzFailure | null {
       // The hostile getter's own exception, passed through: the caller's error, not the engine's.
       if (e.message.startsWith("hostile ")) return null;
       if ((e instanceof TypeError || e instanceof RangeError) && e.message.includes(expect.arg)) return null;
-      if (e.constructor === Error) return new FuzzFailure("untyped-error", `plain Error for bad ${expect.arg}: ${describeError(e)}`);
-      return new FuzzFailure("wrong-error", `expected a TypeError/RangeError naming '${expect.arg}', got ${describeError(e)}`);
+      if (e.constructor === Error)
+        return new FuzzFailure("untyped-error", `plain Error for bad ${expect.arg}: ${describeError(e)}`);
+      return new FuzzFailure(
+        "wrong-error",
+        `expected a TypeError/RangeError naming '${expect.arg}', got ${describeError(e)}`,
+      );
     case "dead":
       if (e instanceof DestroyedResourceError) return null;
       if (expect.lost && e instanceof AllocationLostError) return null;
-      return new FuzzFailure("wrong-error", `expected ${expect.lost ? "AllocationLostError" : "DestroyedResourceError"}, got ${describeError(e)}`);
+      return new FuzzFailure(
+        "wrong-error",
+        `expected ${expect.lost ? "AllocationLostError" : "DestroyedResourceError"}, got ${describeError(e)}`,
+      );
     case "state":
-      if (e instanceof TypeError || e instanceof RangeError || e instanceof DestroyedResourceError || e instanceof VkError) return null;
+      if (
+        e instanceof TypeError ||
+        e instanceof RangeError ||
+        e instanceof DestroyedResourceError ||
+        e instanceof VkError
+      )
+        return null;
       // A misuse of a live object's state is an InvalidStateError from that object (issue 10), never a plain Error.
       if (e instanceof InvalidStateError && e.message.startsWith(expect.prefix)) return null;
-      if (e.constructor === Error) return new FuzzFailure("untyped-error", `plain Error for a misuse of ${expect.prefix}: ${describeError(e)}`);
-      return new FuzzFailure("wrong-error", `expected an InvalidStateError from ${expect.prefix} for a misuse, got ${describeError(e)}`);
+      if (e.constructor === Error)
+        return new FuzzFailure("untyped-error", `plain Error for a misuse of ${expect.prefix}: ${describeError(e)}`);
+      return new FuzzFailure(
+        "wrong-error",
+        `expected an InvalidStateError from ${expect.prefix} for a misuse, got ${describeError(e)}`,
+      );
   }
 }
 
@@ -141,7 +158,8 @@ export interface Hostile {
 }
 
 /** What an argument should be: decides which hostile values are surely wrong for it. */
-export type ArgKind = "size" | "count" | "bits" | "unit" | "enum" | "string" | "object" | "function" | "handle" | "bool";
+export type ArgKind =
+  "size" | "count" | "bits" | "unit" | "enum" | "string" | "object" | "function" | "handle" | "bool";
 
 function throwingObject(): object {
   return new Proxy(
@@ -178,11 +196,66 @@ const ALL: Record<HostileKind, () => unknown> = {
 
 // For each argument kind, the hostile kinds that are surely invalid for it.
 const SURELY_BAD: Record<ArgKind, readonly HostileKind[]> = {
-  size: ["zero", "negative", "fraction", "nan", "infinity", "huge", "string", "bigint", "symbol", "null", "object", "nullproto", "array", "boolean"],
-  count: ["negative", "fraction", "nan", "infinity", "huge", "string", "bigint", "symbol", "null", "object", "nullproto", "array", "boolean"],
-  bits: ["negative", "fraction", "nan", "infinity", "huge", "string", "bigint", "symbol", "null", "object", "nullproto", "array", "boolean"],
+  size: [
+    "zero",
+    "negative",
+    "fraction",
+    "nan",
+    "infinity",
+    "huge",
+    "string",
+    "bigint",
+    "symbol",
+    "null",
+    "object",
+    "nullproto",
+    "array",
+    "boolean",
+  ],
+  count: [
+    "negative",
+    "fraction",
+    "nan",
+    "infinity",
+    "huge",
+    "string",
+    "bigint",
+    "symbol",
+    "null",
+    "object",
+    "nullproto",
+    "array",
+    "boolean",
+  ],
+  bits: [
+    "negative",
+    "fraction",
+    "nan",
+    "infinity",
+    "huge",
+    "string",
+    "bigint",
+    "symbol",
+    "null",
+    "object",
+    "nullproto",
+    "array",
+    "boolean",
+  ],
   unit: ["negative", "nan", "infinity", "huge", "string", "bigint", "symbol", "null", "object", "nullproto", "array"],
-  enum: ["zero", "negative", "string", "bigint", "symbol", "null", "object", "nullproto", "array", "boolean", "function"],
+  enum: [
+    "zero",
+    "negative",
+    "string",
+    "bigint",
+    "symbol",
+    "null",
+    "object",
+    "nullproto",
+    "array",
+    "boolean",
+    "function",
+  ],
   string: ["zero", "bigint", "symbol", "object", "nullproto", "array", "boolean", "function"],
   object: ["zero", "string", "bigint", "symbol", "boolean", "throwing"],
   function: ["zero", "string", "bigint", "symbol", "object", "nullproto", "array", "boolean"],
@@ -224,13 +297,21 @@ export function show(value: unknown): string {
         if (Object.getPrototypeOf(value) === null) return "Object.create(null)";
         if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as ArrayBufferView).byteLength})`;
         if (value instanceof ArrayBuffer) return `ArrayBuffer(${value.byteLength})`;
-        if (Array.isArray(value)) return `[${value.map((v) => (typeof v === "object" && v !== null ? "..." : show(v))).join(",")}]`;
-        if (Object.getPrototypeOf(value) !== Object.prototype && "label" in (value as object) && typeof (value as { label: unknown }).label === "string") {
+        if (Array.isArray(value))
+          return `[${value.map((v) => (typeof v === "object" && v !== null ? "..." : show(v))).join(",")}]`;
+        if (
+          Object.getPrototypeOf(value) !== Object.prototype &&
+          "label" in (value as object) &&
+          typeof (value as { label: unknown }).label === "string"
+        ) {
           return `${(value as object).constructor.name}(${(value as { label: string }).label})`;
         }
         return `{${Object.entries(value as object)
           .slice(0, 16)
-          .map(([k, v]) => `${k}:${typeof v === "object" && v !== null && Object.getPrototypeOf(v) === Object.prototype ? show(v) : typeof v === "object" && v !== null ? (v.constructor?.name ?? "object") : show(v)}`)
+          .map(
+            ([k, v]) =>
+              `${k}:${typeof v === "object" && v !== null && Object.getPrototypeOf(v) === Object.prototype ? show(v) : typeof v === "object" && v !== null ? (v.constructor?.name ?? "object") : show(v)}`,
+          )
           .join(",")}}`;
     }
   } catch {

@@ -67,7 +67,10 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "vkmem-fuzz-"));
 
 function lastLines(file: string, n: number): string[] {
   try {
-    const lines = fs.readFileSync(file, "utf8").split("\n").filter((l) => l.length > 0);
+    const lines = fs
+      .readFileSync(file, "utf8")
+      .split("\n")
+      .filter((l) => l.length > 0);
     return lines.slice(-n);
   } catch {
     return [];
@@ -76,7 +79,19 @@ function lastLines(file: string, n: number): string[] {
 
 function runSeed(seed: number): Promise<Outcome> {
   const trace = path.join(tmp, `seed-${seed}.trace`);
-  const args = [path.join(here, "seed.js"), "--seed", String(seed), "--ops", String(perSeed), "--known-bugs", knownBugs, "--disable", disable, "--trace", trace];
+  const args = [
+    path.join(here, "seed.js"),
+    "--seed",
+    String(seed),
+    "--ops",
+    String(perSeed),
+    "--known-bugs",
+    knownBugs,
+    "--disable",
+    disable,
+    "--trace",
+    trace,
+  ];
   const start = performance.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -101,7 +116,8 @@ function runSeed(seed: number): Promise<Outcome> {
       const started = Number(/^#(\d+)/.exec(lastOps[lastOps.length - 1] ?? "")?.[1] ?? 0);
       const base = { seed, ops: started, seconds, lastOps };
       let outcome: Outcome;
-      if (hung) outcome = { ...base, passed: false, category: "hang", message: `no result after ${timeoutS} s (killed)` };
+      if (hung)
+        outcome = { ...base, passed: false, category: "hang", message: `no result after ${timeoutS} s (killed)` };
       else if (line !== undefined) {
         const r = JSON.parse(line.slice("FUZZ-RESULT ".length)) as SeedResult;
         outcome = {
@@ -114,10 +130,21 @@ function runSeed(seed: number): Promise<Outcome> {
           message: r.message ?? (code === 0 ? "" : `exit code ${code} after its report`),
           lastOps: r.lastOps ?? base.lastOps,
         };
-      } else if (code === 13) outcome = { ...base, passed: false, category: "exit-13", message: "Node exited with code 13: an await that never settles (nothing left to run)" };
+      } else if (code === 13)
+        outcome = {
+          ...base,
+          passed: false,
+          category: "exit-13",
+          message: "Node exited with code 13: an await that never settles (nothing left to run)",
+        };
       else {
         const tail = stderr.trim().split("\n").slice(-4).join(" | ");
-        outcome = { ...base, passed: false, category: "crash", message: `${signal !== null ? `killed by ${signal}` : `exit code ${code}`}${tail ? `: ${tail}` : ""}` };
+        outcome = {
+          ...base,
+          passed: false,
+          category: "crash",
+          message: `${signal !== null ? `killed by ${signal}` : `exit code ${code}`}${tail ? `: ${tail}` : ""}`,
+        };
       }
       if (outcome.passed) fs.rmSync(trace, { force: true });
       resolve(outcome);
@@ -130,7 +157,9 @@ function reproduction(o: Outcome): string {
 }
 
 async function main(): Promise<void> {
-  console.log(`fuzz: ${totalOps} ops over ${seeds} seed(s) from ${firstSeed} (${perSeed} each), ${jobs} job(s), known bugs: ${knownBugs}`);
+  console.log(
+    `fuzz: ${totalOps} ops over ${seeds} seed(s) from ${firstSeed} (${perSeed} each), ${jobs} job(s), known bugs: ${knownBugs}`,
+  );
   const start = performance.now();
   const queue = Array.from({ length: seeds }, (_, i) => firstSeed + i);
   const outcomes: Outcome[] = [];
@@ -138,8 +167,12 @@ async function main(): Promise<void> {
     for (let seed = queue.shift(); seed !== undefined; seed = queue.shift()) {
       const o = await runSeed(seed);
       outcomes.push(o);
-      const counts = o.counts ? `, ${o.counts.hostile} hostile, ${o.counts.frames} frames, ${o.counts.downloadsChecked} downloads checked` : "";
-      console.log(`seed ${seed}: ${o.passed ? "passed" : `FAILED (${o.category})`} ${o.ops} ops in ${o.seconds.toFixed(1)} s${counts}`);
+      const counts = o.counts
+        ? `, ${o.counts.hostile} hostile, ${o.counts.frames} frames, ${o.counts.downloadsChecked} downloads checked`
+        : "";
+      console.log(
+        `seed ${seed}: ${o.passed ? "passed" : `FAILED (${o.category})`} ${o.ops} ops in ${o.seconds.toFixed(1)} s${counts}`,
+      );
       if (!o.passed) {
         console.log(`  ${o.message.split("\n").join("\n  ")}`);
         console.log(`  last operations:`);
@@ -152,12 +185,14 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - start) / 1000;
   const ops = outcomes.reduce((s, o) => s + o.ops, 0);
   const failed = outcomes.filter((o) => !o.passed);
-  if (jsonOut !== undefined) fs.writeFileSync(jsonOut, JSON.stringify({ totalOps, seeds, jobs, seconds, ops, outcomes }, null, 2));
+  if (jsonOut !== undefined)
+    fs.writeFileSync(jsonOut, JSON.stringify({ totalOps, seeds, jobs, seconds, ops, outcomes }, null, 2));
   fs.rmSync(tmp, { recursive: true, force: true });
   console.log(`fuzz: ${ops} ops in ${seconds.toFixed(1)} s (${Math.round(ops / seconds)} ops/s)`);
   if (failed.length > 0) {
     console.log(`failed seeds:`);
-    for (const o of failed.sort((a, b) => a.seed - b.seed)) console.log(`  seed ${o.seed} (${o.category}): ${reproduction(o)}`);
+    for (const o of failed.sort((a, b) => a.seed - b.seed))
+      console.log(`  seed ${o.seed} (${o.category}): ${reproduction(o)}`);
   }
   console.log(`${outcomes.length - failed.length} passed, ${failed.length} failed`);
   process.exitCode = failed.length === 0 ? 0 : 1;

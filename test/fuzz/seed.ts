@@ -45,14 +45,22 @@ async function main(): Promise<void> {
   try {
     const bugs = selectKnownBugs(argument("known-bugs"));
     const extra = argument("disable");
-    if (extra !== undefined && extra !== "") bugs.push({ item: "new", description: "--disable", disables: extra.split(",") });
+    if (extra !== undefined && extra !== "")
+      bugs.push({ item: "new", description: "--disable", disables: extra.split(",") });
     world = new World({ seed, ops, bugs, traceFd });
     await world.run();
   } catch (error) {
-    failure = error instanceof FuzzFailure ? { category: error.category, message: error.message } : { category: "unexpected-error", message: `fuzzer stopped: ${describeError(error)}\n${(error as Error)?.stack ?? ""}` };
+    failure =
+      error instanceof FuzzFailure
+        ? { category: error.category, message: error.message }
+        : {
+            category: "unexpected-error",
+            message: `fuzzer stopped: ${describeError(error)}\n${(error as Error)?.stack ?? ""}`,
+          };
   }
   await new Promise<void>((resolve) => setImmediate(resolve));
-  if (failure === null && rejections.length > 0) failure = { category: "unhandled-rejection", message: describeError(rejections[0]) };
+  if (failure === null && rejections.length > 0)
+    failure = { category: "unhandled-rejection", message: describeError(rejections[0]) };
   const result: SeedResult = {
     seed,
     ops: world?.counts.ops ?? 0,

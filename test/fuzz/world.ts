@@ -45,7 +45,16 @@ import {
 } from "../../engine/index.js";
 import { mulberry } from "../../bench/random.js";
 import { isDisabled, type KnownBug } from "./known-bugs.js";
-import { FuzzFailure, describeError, hostileKinds, hostileValue, judgeError, show, type ArgKind, type Expect } from "./outcome.js";
+import {
+  FuzzFailure,
+  describeError,
+  hostileKinds,
+  hostileValue,
+  judgeError,
+  show,
+  type ArgKind,
+  type Expect,
+} from "./outcome.js";
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
@@ -268,7 +277,15 @@ function hashString(s: string): number {
 
 /** The fuzzer's world for one seed. */
 export class World {
-  readonly counts: WorldCounts = { ops: 0, skipped: 0, hostile: 0, allowedErrors: 0, contentChecks: 0, downloadsChecked: 0, frames: 0 };
+  readonly counts: WorldCounts = {
+    ops: 0,
+    skipped: 0,
+    hostile: 0,
+    allowedErrors: 0,
+    contentChecks: 0,
+    downloadsChecked: 0,
+    frames: 0,
+  };
   /** The last ~30 operations, for the failure report. */
   readonly ring: string[] = [];
   private readonly next: () => number;
@@ -350,7 +367,12 @@ export class World {
    * Throws FuzzFailure when the outcome is not what the model expects. `onAccepted` cleans up what a hostile call
    * that wrongly succeeded made.
    */
-  private call<T>(desc: string, expect: Expect, fn: () => T, onAccepted?: (value: T) => void): { ok: true; value: T } | { ok: false; error: unknown } {
+  private call<T>(
+    desc: string,
+    expect: Expect,
+    fn: () => T,
+    onAccepted?: (value: T) => void,
+  ): { ok: true; value: T } | { ok: false; error: unknown } {
     this.counts.ops++;
     if (expect.kind === "hostile") this.counts.hostile++;
     this.log(desc);
@@ -371,7 +393,12 @@ export class World {
     this.checkValidation(desc);
     if (expect.kind !== "ok") {
       onAccepted?.(value);
-      const what = expect.kind === "hostile" ? `bad ${expect.arg} was accepted` : expect.kind === "dead" ? "use after destroy was accepted" : "misuse was accepted";
+      const what =
+        expect.kind === "hostile"
+          ? `bad ${expect.arg} was accepted`
+          : expect.kind === "dead"
+            ? "use after destroy was accepted"
+            : "misuse was accepted";
       throw new FuzzFailure(expect.kind === "hostile" ? "accepted-hostile" : "model-mismatch", `${desc}: ${what}`);
     }
     return { ok: true, value };
@@ -390,10 +417,18 @@ export class World {
   }
 
   /** Calls `fn` with a hostile value for an argument of kind `kind`, expecting a typed error naming `arg`. */
-  private hostile(call: string, arg: string, kind: ArgKind, fn: (value: unknown) => unknown, onAccepted?: (value: unknown) => void): void {
+  private hostile(
+    call: string,
+    arg: string,
+    kind: ArgKind,
+    fn: (value: unknown) => unknown,
+    onAccepted?: (value: unknown) => void,
+  ): void {
     // An optional option given as null means "not given" (the `??` convention of the whole API): not hostile.
     const optional = OPTIONAL.has(`${call}.${arg}`);
-    const kinds = hostileKinds(kind).filter((k) => !(optional && k === "null") && this.allowed(`hostile:${call}.${arg}:${k}`));
+    const kinds = hostileKinds(kind).filter(
+      (k) => !(optional && k === "null") && this.allowed(`hostile:${call}.${arg}:${k}`),
+    );
     if (kinds.length === 0) {
       this.counts.skipped++;
       return;
@@ -406,7 +441,10 @@ export class World {
   // ------------------------------------------------------------------ the context
 
   private newContext(): Context {
-    const context = createContext({ applicationName: "vkmem-fuzz", validation: process.platform !== "win32" /* Wine has no validation layer */ });
+    const context = createContext({
+      applicationName: "vkmem-fuzz",
+      validation: process.platform !== "win32" /* Wine has no validation layer */,
+    });
     this.contextMessages = 0;
     return context;
   }
@@ -496,9 +534,20 @@ export class World {
       frameInUseCount: this.int(0, 2),
       onLeaks: (leaks: LeakReport[]) => model.leaks.push(...leaks),
     };
-    const r = this.call(`createAllocator(limit=${limited}, debug=${debug})`, { kind: "ok" }, () => createAllocator(this.context, options));
+    const r = this.call(`createAllocator(limit=${limited}, debug=${debug})`, { kind: "ok" }, () =>
+      createAllocator(this.context, options),
+    );
     if (!r.ok) return;
-    this.allocators.push(Object.assign(model, { id, a: r.value, limited, debug, alive: true, frames: new Set<FramesModel>() }) as AllocatorModel);
+    this.allocators.push(
+      Object.assign(model, {
+        id,
+        a: r.value,
+        limited,
+        debug,
+        alive: true,
+        frames: new Set<FramesModel>(),
+      }) as AllocatorModel,
+    );
   }
 
   private anyAllocator(): AllocatorModel | null {
@@ -506,7 +555,11 @@ export class World {
   }
 
   /** Random valid allocation options for `owner`; `pool` when allocating from one. */
-  private allocationOptions(owner: AllocatorModel, kind: "buffer" | "image" | "memory", name: string): { options: any; pool: PoolModel | null } {
+  private allocationOptions(
+    owner: AllocatorModel,
+    kind: "buffer" | "image" | "memory",
+    name: string,
+  ): { options: any; pool: PoolModel | null } {
     const o: any = { name };
     let pool: PoolModel | null = null;
     if (this.chance(0.3)) {
@@ -517,16 +570,31 @@ export class World {
       o.pool = pool.p;
       if (pool.algorithm === "linear" && pool.p.maxBlockCount === 1 && this.chance(0.3)) o.upperAddress = true;
     } else if (kind === "memory") {
-      o.usage = this.pick([MemoryUsage.GpuOnly, MemoryUsage.CpuOnly, MemoryUsage.CpuToGpu, MemoryUsage.GpuToCpu, MemoryUsage.Unknown]);
+      o.usage = this.pick([
+        MemoryUsage.GpuOnly,
+        MemoryUsage.CpuOnly,
+        MemoryUsage.CpuToGpu,
+        MemoryUsage.GpuToCpu,
+        MemoryUsage.Unknown,
+      ]);
     } else {
-      o.usage = this.pick([MemoryUsage.Auto, MemoryUsage.AutoPreferDevice, MemoryUsage.AutoPreferHost, MemoryUsage.GpuOnly, MemoryUsage.CpuOnly, MemoryUsage.CpuToGpu, MemoryUsage.GpuToCpu]);
+      o.usage = this.pick([
+        MemoryUsage.Auto,
+        MemoryUsage.AutoPreferDevice,
+        MemoryUsage.AutoPreferHost,
+        MemoryUsage.GpuOnly,
+        MemoryUsage.CpuOnly,
+        MemoryUsage.CpuToGpu,
+        MemoryUsage.GpuToCpu,
+      ]);
       if (o.usage >= MemoryUsage.Auto && this.chance(0.6)) o.hostAccess = this.pick(["sequentialWrite", "random"]);
       if (o.usage >= MemoryUsage.Auto && o.hostAccess !== undefined && this.chance(0.2)) o.allowTransferInstead = true;
       if (this.chance(0.1)) o.dedicated = true;
     }
     const canLose = pool?.algorithm !== "buddy" && this.chance(0.12);
     if (canLose) o.canBecomeLost = true;
-    else if (this.chance(0.35) && (o.usage === undefined || o.usage < MemoryUsage.Auto || o.hostAccess !== undefined)) o.mapped = true;
+    else if (this.chance(0.35) && (o.usage === undefined || o.usage < MemoryUsage.Auto || o.hostAccess !== undefined))
+      o.mapped = true;
     if (this.chance(0.1)) o.canMakeOtherLost = true;
     if (this.chance(0.15)) o.strategy = this.pick(["minMemory", "minTime", "minOffset"]);
     if (this.chance(0.1)) o.priority = this.next();
@@ -536,7 +604,15 @@ export class World {
     return { options: o, pool };
   }
 
-  private register(owner: AllocatorModel, pool: PoolModel | null, kind: "buffer" | "image" | "memory", name: string, a: Allocation, resource: object | null, options: any): AllocationModel {
+  private register(
+    owner: AllocatorModel,
+    pool: PoolModel | null,
+    kind: "buffer" | "image" | "memory",
+    name: string,
+    a: Allocation,
+    resource: object | null,
+    options: any,
+  ): AllocationModel {
     const persistent = a.persistentlyMapped;
     const m: AllocationModel = {
       id: ++this.ids,
@@ -554,7 +630,10 @@ export class World {
       persistent,
       hostVisible: (a.memoryProperties & HOST_VISIBLE) !== 0,
       // Raw memory with no usage gets GpuOnly (VMA takes no Auto usage there), which maps wherever it is host-visible.
-      noHostAccess: pool === null && (options.usage ?? (kind === "memory" ? MemoryUsage.GpuOnly : MemoryUsage.Auto)) >= MemoryUsage.Auto && options.hostAccess === undefined,
+      noHostAccess:
+        pool === null &&
+        (options.usage ?? (kind === "memory" ? MemoryUsage.GpuOnly : MemoryUsage.Auto)) >= MemoryUsage.Auto &&
+        options.hostAccess === undefined,
       mapCount: 0,
       shadow: null,
       view: null,
@@ -562,8 +641,16 @@ export class World {
     };
     this.allocations.push(m);
     if (options.canMakeOtherLost) this.checkLostRule(owner);
-    if (options.minAlignment !== undefined && kind === "buffer" && a.offset % options.minAlignment !== 0 && pool?.algorithm !== "buddy") {
-      this.fail("model-mismatch", `allocation '${name}' at offset ${a.offset} ignores minAlignment ${options.minAlignment}`);
+    if (
+      options.minAlignment !== undefined &&
+      kind === "buffer" &&
+      a.offset % options.minAlignment !== 0 &&
+      pool?.algorithm !== "buddy"
+    ) {
+      this.fail(
+        "model-mismatch",
+        `allocation '${name}' at offset ${a.offset} ignores minAlignment ${options.minAlignment}`,
+      );
     }
     return m;
   }
@@ -577,9 +664,13 @@ export class World {
       const frame = m.a.lostInFrame;
       const fic = m.pool?.p.frameInUseCount ?? owner.a.frameInUseCount;
       if (!(m.lastUse + fic < frame)) {
-        this.fail("model-mismatch", `allocation '${m.name}' was made lost in frame ${frame} though last used in frame ${m.lastUse} (frameInUseCount ${fic})`);
+        this.fail(
+          "model-mismatch",
+          `allocation '${m.name}' was made lost in frame ${frame} though last used in frame ${m.lastUse} (frameInUseCount ${fic})`,
+        );
       }
-      if (m.view !== null && m.view.byteLength !== 0) this.fail("model-mismatch", `lost allocation '${m.name}' still has a mapped view`);
+      if (m.view !== null && m.view.byteLength !== 0)
+        this.fail("model-mismatch", `lost allocation '${m.name}' still has a mapped view`);
     }
   }
 
@@ -590,8 +681,10 @@ export class World {
     const usage = BUFFER_USAGES.filter(() => this.chance(0.3)).reduce((a, b) => a | b, 0) || 0x80;
     const size = this.size(owner.limited ? 4 * MiB : 8 * MiB);
     const { options, pool } = this.allocationOptions(owner, "buffer", name);
-    const r = this.call(`createBuffer(${owner.a.label}, size=${size}, usage=0x${usage.toString(16)}, ${show(options)}${pool ? ` pool=${pool.algorithm}` : ""})`, { kind: "ok", allow: [OutOfDeviceMemoryError] }, () =>
-      owner.a.createBuffer({ size, usage }, options),
+    const r = this.call(
+      `createBuffer(${owner.a.label}, size=${size}, usage=0x${usage.toString(16)}, ${show(options)}${pool ? ` pool=${pool.algorithm}` : ""})`,
+      { kind: "ok", allow: [OutOfDeviceMemoryError] },
+      () => owner.a.createBuffer({ size, usage }, options),
     );
     if (!r.ok) return;
     this.register(owner, pool, "buffer", name, r.value.allocation, r.value.buffer, options);
@@ -609,9 +702,17 @@ export class World {
     const tiling = this.chance(0.2) ? 1 : 0;
     const { options, pool } = this.allocationOptions(owner, "image", name);
     delete options.minAlignment;
-    const info = { format, extent: { width, height }, mipLevels: tiling === 1 ? 1 : mipLevels, usage: tiling === 1 ? usage & 0x3 || 0x1 : usage, tiling };
-    const r = this.call(`createImage(${owner.a.label}, ${width}x${height} f${format} mips ${info.mipLevels} tiling ${tiling}, ${show(options)})`, { kind: "ok", allow: [OutOfDeviceMemoryError] }, () =>
-      owner.a.createImage(info, options),
+    const info = {
+      format,
+      extent: { width, height },
+      mipLevels: tiling === 1 ? 1 : mipLevels,
+      usage: tiling === 1 ? usage & 0x3 || 0x1 : usage,
+      tiling,
+    };
+    const r = this.call(
+      `createImage(${owner.a.label}, ${width}x${height} f${format} mips ${info.mipLevels} tiling ${tiling}, ${show(options)})`,
+      { kind: "ok", allow: [OutOfDeviceMemoryError] },
+      () => owner.a.createImage(info, options),
     );
     if (!r.ok) return;
     this.register(owner, pool, "image", name, r.value.allocation, r.value.image, options);
@@ -629,11 +730,19 @@ export class World {
       opts = { name }; // VMA accepts raw memory with the default options once the default usage is one it takes
     }
     if (opts.minAlignment !== undefined && !this.allowed("semantics:raw-min-alignment")) delete opts.minAlignment;
-    if (this.chance(0.15) && pool === null && this.allowed("semantics:raw-min-alignment")) opts.minAlignment = 2 ** this.int(8, 16);
+    if (this.chance(0.15) && pool === null && this.allowed("semantics:raw-min-alignment"))
+      opts.minAlignment = 2 ** this.int(8, 16);
     // A pool in a type the bits leave out is refused by name (on real GPUs pools are not all in type 0).
-    const bits = pool !== null && (pool.p.memoryTypeIndex !== 0 || this.chance(0.5)) ? 0xffffffff : this.chance(0.5) ? 0xffffffff : 1;
-    const r = this.call(`allocateMemory(${owner.a.label}, size=${size}, align=${alignment}, bits=0x${bits.toString(16)}, ${show(opts)})`, { kind: "ok", allow: [OutOfDeviceMemoryError] }, () =>
-      owner.a.allocateMemory({ size, alignment, memoryTypeBits: bits }, opts),
+    const bits =
+      pool !== null && (pool.p.memoryTypeIndex !== 0 || this.chance(0.5))
+        ? 0xffffffff
+        : this.chance(0.5)
+          ? 0xffffffff
+          : 1;
+    const r = this.call(
+      `allocateMemory(${owner.a.label}, size=${size}, align=${alignment}, bits=0x${bits.toString(16)}, ${show(opts)})`,
+      { kind: "ok", allow: [OutOfDeviceMemoryError] },
+      () => owner.a.allocateMemory({ size, alignment, memoryTypeBits: bits }, opts),
     );
     if (!r.ok) return;
     const m = this.register(owner, pool, "memory", name, r.value, null, opts);
@@ -651,23 +760,41 @@ export class World {
     if (this.deadBuffers.length > 0 && this.chance(0.3)) {
       if (!this.allowed("hostile:stale-raw-handle")) return;
       const stale = this.pick(this.deadBuffers);
-      this.call(`allocateMemoryForBuffer(${owner.a.label}, stale handle)`, { kind: "dead" }, () => owner.a.allocateMemoryForBuffer(stale, { usage: MemoryUsage.GpuOnly }), (a) => owner.a.freeMemory(a));
+      this.call(
+        `allocateMemoryForBuffer(${owner.a.label}, stale handle)`,
+        { kind: "dead" },
+        () => owner.a.allocateMemoryForBuffer(stale, { usage: MemoryUsage.GpuOnly }),
+        (a) => owner.a.freeMemory(a),
+      );
       return;
     }
     const buffer = new nvk.VkBuffer();
     const size = this.size(MiB);
-    const created = nvk.vkCreateBuffer(device, new nvk.VkBufferCreateInfo({ size, usage: 0x80 | 0x2, sharingMode: 0 }), null, buffer);
+    const created = nvk.vkCreateBuffer(
+      device,
+      new nvk.VkBufferCreateInfo({ size, usage: 0x80 | 0x2, sharingMode: 0 }),
+      null,
+      buffer,
+    );
     if (created !== 0) this.fail("unexpected-error", `vkCreateBuffer failed: ${created}`);
     const name = `raw${++this.ids}`;
-    const r = this.call(`allocateMemoryForBuffer(${owner.a.label}, size=${size})`, { kind: "ok", allow: [OutOfDeviceMemoryError] }, () =>
-      owner.a.allocateMemoryForBuffer(buffer, { usage: this.pick([MemoryUsage.GpuOnly, MemoryUsage.CpuToGpu]), name }),
+    const r = this.call(
+      `allocateMemoryForBuffer(${owner.a.label}, size=${size})`,
+      { kind: "ok", allow: [OutOfDeviceMemoryError] },
+      () =>
+        owner.a.allocateMemoryForBuffer(buffer, {
+          usage: this.pick([MemoryUsage.GpuOnly, MemoryUsage.CpuToGpu]),
+          name,
+        }),
     );
     if (!r.ok) {
       nvk.vkDestroyBuffer(device, buffer, null);
       return;
     }
     const m = this.register(owner, null, "memory", name, r.value, null, { name });
-    const bound = this.call(`bindBufferMemory(${name})`, { kind: "ok" }, () => owner.a.bindBufferMemory(r.value, buffer, 0));
+    const bound = this.call(`bindBufferMemory(${name})`, { kind: "ok" }, () =>
+      owner.a.bindBufferMemory(r.value, buffer, 0),
+    );
     if (bound.ok) m.resource = buffer;
     else nvk.vkDestroyBuffer(device, buffer, null);
   }
@@ -695,7 +822,12 @@ export class World {
     if (m.noHostAccess) {
       // VMA asserts on this: vkmem must refuse it first, naming the option (issue item 4).
       if (!this.allowed("hostile:vma-precondition-map")) return;
-      this.call(`map(${m.name}) [Auto without hostAccess]`, { kind: "hostile", arg: "hostAccess" }, () => m.a.map(), () => m.a.unmap());
+      this.call(
+        `map(${m.name}) [Auto without hostAccess]`,
+        { kind: "hostile", arg: "hostAccess" },
+        () => m.a.map(),
+        () => m.a.unmap(),
+      );
       return;
     }
     let view: ArrayBuffer | null = m.persistent || m.mapCount > 0 ? m.a.mappedData : null;
@@ -703,12 +835,17 @@ export class World {
       const r = this.call(`map(${m.name})`, { kind: "ok" }, () => m.a.map());
       if (!r.ok) return;
       m.mapCount++;
-      if (view !== null && r.value !== view) this.fail("model-mismatch", `map(${m.name}) gave another ArrayBuffer than the one already mapped`);
+      if (view !== null && r.value !== view)
+        this.fail("model-mismatch", `map(${m.name}) gave another ArrayBuffer than the one already mapped`);
       view = r.value;
     }
     m.view = view;
     const size = m.a.size;
-    if (view.byteLength !== size) this.fail("model-mismatch", `mapped view of '${m.name}' has ${view.byteLength} bytes, allocation size is ${size}`);
+    if (view.byteLength !== size)
+      this.fail(
+        "model-mismatch",
+        `mapped view of '${m.name}' has ${view.byteLength} bytes, allocation size is ${size}`,
+      );
     const bytes = new Uint8Array(view);
     if (m.shadow === null) {
       m.shadow = this.bytes(size);
@@ -736,8 +873,10 @@ export class World {
     if (!r.ok) return;
     m.mapCount--;
     if (m.mapCount === 0 && !m.persistent) {
-      if (view !== null && view.byteLength !== 0) this.fail("model-mismatch", `'${m.name}': the mapped ArrayBuffer is not detached after the last unmap`);
-      if (m.a.mappedData !== null) this.fail("model-mismatch", `'${m.name}': mappedData is not null after the last unmap`);
+      if (view !== null && view.byteLength !== 0)
+        this.fail("model-mismatch", `'${m.name}': the mapped ArrayBuffer is not detached after the last unmap`);
+      if (m.a.mappedData !== null)
+        this.fail("model-mismatch", `'${m.name}': mappedData is not null after the last unmap`);
       m.view = null;
     }
   }
@@ -756,7 +895,11 @@ export class World {
       }
       const bytes = new Uint8Array(view!);
       const at = firstDifference(bytes, m.shadow, null);
-      if (at >= 0) this.fail("content-mismatch", `allocation '${m.name}' (${m.pool ? `${m.pool.algorithm} pool` : "default pools"}) byte ${at}: read ${bytes[at]}, wrote ${m.shadow[at]}`);
+      if (at >= 0)
+        this.fail(
+          "content-mismatch",
+          `allocation '${m.name}' (${m.pool ? `${m.pool.algorithm} pool` : "default pools"}) byte ${at}: read ${bytes[at]}, wrote ${m.shadow[at]}`,
+        );
       if (temporary) {
         this.call(`unmap(${m.name}) [check]`, { kind: "ok" }, () => m.a.unmap());
       }
@@ -772,15 +915,18 @@ export class World {
     if (this.chance(0.3)) {
       const bad = this.pick([-1, size + 1, 1.5, NaN]);
       const offsetBad = this.chance(0.5);
-      this.call(`${name}(${m.name}, ${offsetBad ? `offset=${bad}` : `size=${bad}`})`, { kind: "hostile", arg: offsetBad ? "offset" : "size" }, () =>
-        offsetBad ? m.a[name](bad) : m.a[name](0, bad),
+      this.call(
+        `${name}(${m.name}, ${offsetBad ? `offset=${bad}` : `size=${bad}`})`,
+        { kind: "hostile", arg: offsetBad ? "offset" : "size" },
+        () => (offsetBad ? m.a[name](bad) : m.a[name](0, bad)),
       );
       return;
     }
     const offset = this.int(0, size);
     const n = this.int(0, size - offset);
     const r = this.call(`${name}(${m.name}, ${offset}, ${n})`, { kind: "ok" }, () => m.a[name](offset, n));
-    if (r.ok && n > 0 && r.value.performed && r.value.offset % m.owner.a.nonCoherentAtomSize !== 0) this.fail("model-mismatch", `${name} range offset ${r.value.offset} not atom-aligned`);
+    if (r.ok && n > 0 && r.value.performed && r.value.offset % m.owner.a.nonCoherentAtomSize !== 0)
+      this.fail("model-mismatch", `${name} range offset ${r.value.offset} not atom-aligned`);
   }
 
   private opNameUserData(): void {
@@ -798,7 +944,8 @@ export class World {
       const r = this.call(`${m.name}.name = ${show(name)}`, dead ?? { kind: "ok" }, () => {
         m.a.name = name;
       });
-      if (r.ok && m.a.name !== name) this.fail("model-mismatch", `name of '${m.name}' reads ${show(m.a.name)} after setting ${show(name)}`);
+      if (r.ok && m.a.name !== name)
+        this.fail("model-mismatch", `name of '${m.name}' reads ${show(m.a.name)} after setting ${show(name)}`);
       if (r.ok) m.a.name = m.name; // keep leak reports matchable by the original name
     } else {
       const v = this.pick([this.int(0, 2 ** 40), -5, "text", null, { k: 1 }, 1n, Symbol("u"), Object.create(null)]);
@@ -817,9 +964,19 @@ export class World {
     const m = this.pick(this.allocations.length > 0 ? this.allocations : [null]);
     if (m === null || m.dropped) return;
     const dead = this.deadOrLostExpect(m);
-    const which = this.pick(["info", "memoryType", "offset", "dedicated", "blockSize", "memoryProperties", "mapCount", "persistentlyMapped"] as const);
+    const which = this.pick([
+      "info",
+      "memoryType",
+      "offset",
+      "dedicated",
+      "blockSize",
+      "memoryProperties",
+      "mapCount",
+      "persistentlyMapped",
+    ] as const);
     const r = this.call(`${m.name}.${which}`, dead ?? { kind: "ok" }, () => (m.a as any)[which]);
-    if (r.ok && which === "info" && (r.value.size < 1 || r.value.name !== m.a.name)) this.fail("model-mismatch", `info of '${m.name}' is inconsistent`);
+    if (r.ok && which === "info" && (r.value.size < 1 || r.value.name !== m.a.name))
+      this.fail("model-mismatch", `info of '${m.name}' is inconsistent`);
   }
 
   private opFree(): void {
@@ -829,7 +986,9 @@ export class World {
     const a = m.owner.a;
     if (!m.owner.alive) {
       // Freeing through a destroyed allocator: a no-op or DestroyedResourceError, never a crash.
-      this.call(`free(${m.name}) [allocator destroyed]`, { kind: "ok", allow: [DestroyedResourceError] }, () => this.freeCall(m));
+      this.call(`free(${m.name}) [allocator destroyed]`, { kind: "ok", allow: [DestroyedResourceError] }, () =>
+        this.freeCall(m),
+      );
       return;
     }
     // Wrong free call for the kind: a TypeError naming the allocation.
@@ -848,7 +1007,8 @@ export class World {
     if (m.alive && m.kind === "buffer" && stale !== null && !m.lost) this.deadBuffers.push(stale);
     if (this.deadBuffers.length > 16) this.deadBuffers.shift();
     m.alive = false;
-    if (view !== null && view.byteLength !== 0) this.fail("model-mismatch", `'${m.name}': the mapped ArrayBuffer is not detached after free`);
+    if (view !== null && view.byteLength !== 0)
+      this.fail("model-mismatch", `'${m.name}': the mapped ArrayBuffer is not detached after free`);
     if (!m.a.destroyed) this.fail("model-mismatch", `'${m.name}'.destroyed is false after free`);
     // Any use now throws.
     this.call(`${m.name}.size [after free]`, { kind: "dead" }, () => m.a.size);
@@ -888,23 +1048,31 @@ export class World {
       if (r.ok && this.chance(0.2)) {
         // Nothing to draw (no block at all) is refused with a plain Error naming the call.
         const empty = a.calculateStatistics().total.blockCount === 0;
-        this.call(`renderDumpPicture(${a.label})`, empty ? { kind: "state", prefix: "renderDumpPicture" } : { kind: "ok" }, () => renderDumpPicture(r.value, { width: 256 }));
+        this.call(
+          `renderDumpPicture(${a.label})`,
+          empty ? { kind: "state", prefix: "renderDumpPicture" } : { kind: "ok" },
+          () => renderDumpPicture(r.value, { width: 256 }),
+        );
       }
-    }
-    else if (which === 2) this.call(`calculateStatistics(${a.label})`, { kind: "ok" }, () => a.calculateStatistics());
+    } else if (which === 2) this.call(`calculateStatistics(${a.label})`, { kind: "ok" }, () => a.calculateStatistics());
     else if (which === 3) this.call(`formatStatistics(${a.label})`, { kind: "ok" }, () => formatStatistics(a));
     else if (which === 4) {
       const all = this.chance(0.5) && this.allowed("semantics:corruption-all-bits");
-      const r = this.call(`checkCorruption(${a.label}${all ? ", 0xFFFFFFFF" : ""})`, { kind: "ok" }, () => (all ? a.checkCorruption(0xffffffff) : a.checkCorruption()));
+      const r = this.call(`checkCorruption(${a.label}${all ? ", 0xFFFFFFFF" : ""})`, { kind: "ok" }, () =>
+        all ? a.checkCorruption(0xffffffff) : a.checkCorruption(),
+      );
       if (r.ok && !r.value.ok) this.fail("content-mismatch", `checkCorruption found corruption: ${r.value.message}`);
     } else {
       const r = this.call(`allocationCount(${a.label})`, { kind: "ok" }, () => a.allocationCount);
       // Frame managers and streamers allocate rings, readback buffers and images of their own: compare only
       // allocators the fuzzer alone allocates from.
       if (r.ok && owner.frames.size === 0) {
-        const mine = this.allocations.filter((m) => m.owner === owner && (m.alive || m.dropped) && !m.lost && m.pool?.algorithm !== "buddy").length;
+        const mine = this.allocations.filter(
+          (m) => m.owner === owner && (m.alive || m.dropped) && !m.lost && m.pool?.algorithm !== "buddy",
+        ).length;
         const buddyBlocks = this.pools.filter((p) => p.owner === owner && p.alive && p.algorithm === "buddy").length;
-        if (buddyBlocks === 0 && r.value !== mine) this.fail("model-mismatch", `allocator ${a.label} counts ${r.value} live allocations, the model ${mine}`);
+        if (buddyBlocks === 0 && r.value !== mine)
+          this.fail("model-mismatch", `allocator ${a.label} counts ${r.value} live allocations, the model ${mine}`);
       }
       this.call(`getHeapBudgets(${a.label})`, { kind: "ok" }, () => a.getHeapBudgets());
       this.call(`getLostAllocationStatistics(${a.label})`, { kind: "ok" }, () => a.getLostAllocationStatistics());
@@ -926,8 +1094,14 @@ export class World {
     if (this.chance(0.2)) options.minAllocationAlignment = 2 ** this.int(0, 10);
     if (algorithm === "buddy" && this.chance(0.5)) options.minNodeSize = 2 ** this.int(4, 12);
     if (this.chance(0.2)) options.frameInUseCount = this.int(0, 2);
-    const target = this.chance(0.5) ? { memoryTypeIndex: 0 } : { forBuffer: { size: 1024, usage: 0x80 }, allocation: { usage: MemoryUsage.Auto } };
-    const r = this.call(`createPool(${owner.a.label}, ${show(options)})`, { kind: "ok", allow: [OutOfDeviceMemoryError] }, () => owner.a.createPool(target, options));
+    const target = this.chance(0.5)
+      ? { memoryTypeIndex: 0 }
+      : { forBuffer: { size: 1024, usage: 0x80 }, allocation: { usage: MemoryUsage.Auto } };
+    const r = this.call(
+      `createPool(${owner.a.label}, ${show(options)})`,
+      { kind: "ok", allow: [OutOfDeviceMemoryError] },
+      () => owner.a.createPool(target, options),
+    );
     if (!r.ok) return;
     this.pools.push({ id, p: r.value, owner, algorithm, alive: true, streamer: false });
   }
@@ -948,10 +1122,12 @@ export class World {
     } else if (which === 3) {
       const r = this.call(`${p.label}.makeAllocationsLost()`, { kind: "ok" }, () => p.makeAllocationsLost());
       if (r.ok) this.checkLostRule(pool.owner);
-    } else if (which === 4) this.call(`${p.label}.getLostAllocationStatistics()`, { kind: "ok" }, () => p.getLostAllocationStatistics());
-    else this.hostile("Pool.name", "value", "string", (v) => {
-      p.name = v as string;
-    });
+    } else if (which === 4)
+      this.call(`${p.label}.getLostAllocationStatistics()`, { kind: "ok" }, () => p.getLostAllocationStatistics());
+    else
+      this.hostile("Pool.name", "value", "string", (v) => {
+        p.name = v as string;
+      });
   }
 
   private opDestroyPool(): void {
@@ -959,14 +1135,18 @@ export class World {
     if (pool === null) return;
     if (pool.streamer) {
       // A streamer's pool is the streamer's to destroy (its images may be in frames in flight): refused.
-      this.call(`destroyPool(${pool.p.label}) [a streamer's]`, { kind: "state", prefix: "Pool" }, () => pool.p.destroy());
+      this.call(`destroyPool(${pool.p.label}) [a streamer's]`, { kind: "state", prefix: "Pool" }, () =>
+        pool.p.destroy(),
+      );
       return;
     }
     const live = this.allocations.filter((m) => m.alive && m.pool === pool);
     const dropped = this.takeDropped((m) => m.pool === pool);
     const expected = [...live.filter((m) => !m.lost).map((m) => m.name), ...dropped];
     const before = pool.owner.leaks.length;
-    const r = this.call(`destroyPool(${pool.p.label}, ${expected.length} live)`, { kind: "ok" }, () => pool.p.destroy());
+    const r = this.call(`destroyPool(${pool.p.label}, ${expected.length} live)`, { kind: "ok" }, () =>
+      pool.p.destroy(),
+    );
     if (!r.ok) return;
     pool.alive = false;
     // A streamer whose pool was taken from under it is dead too (its use throws DestroyedResourceError).
@@ -974,8 +1154,10 @@ export class World {
     for (const m of live) {
       m.alive = false;
       this.releaseRaw(m);
-      if (!m.a.destroyed) this.fail("model-mismatch", `allocation '${m.name}' of destroyed pool ${pool.p.label} is not destroyed`);
-      if (m.view !== null && m.view.byteLength !== 0) this.fail("model-mismatch", `allocation '${m.name}' of destroyed pool keeps a mapped view`);
+      if (!m.a.destroyed)
+        this.fail("model-mismatch", `allocation '${m.name}' of destroyed pool ${pool.p.label} is not destroyed`);
+      if (m.view !== null && m.view.byteLength !== 0)
+        this.fail("model-mismatch", `allocation '${m.name}' of destroyed pool keeps a mapped view`);
     }
     this.expectLeaks(pool.owner, before, expected, `pool ${pool.p.label}`);
   }
@@ -994,7 +1176,10 @@ export class World {
 
   /** The leak reports since index `before` must be exactly `names` (as a multiset). */
   private expectLeaks(owner: AllocatorModel, before: number, names: string[], what: string): void {
-    const got = owner.leaks.slice(before).map((l) => l.name ?? "(unnamed)").sort();
+    const got = owner.leaks
+      .slice(before)
+      .map((l) => l.name ?? "(unnamed)")
+      .sort();
     const want = [...names].sort();
     if (got.join(",") !== want.join(",")) {
       this.fail("leak", `${what} reported leaks [${got.join(", ")}], the model expected [${want.join(", ")}]`);
@@ -1010,14 +1195,17 @@ export class World {
     const which = this.int(0, 3);
     if (which === 0 && owner.frames.size === 0) {
       const frame = a.currentFrameIndex + this.int(0, 3);
-      const r = this.call(`setCurrentFrameIndex(${a.label}, ${frame})`, { kind: "ok" }, () => a.setCurrentFrameIndex(frame));
+      const r = this.call(`setCurrentFrameIndex(${a.label}, ${frame})`, { kind: "ok" }, () =>
+        a.setCurrentFrameIndex(frame),
+      );
       if (r.ok && a.currentFrameIndex !== frame) this.fail("model-mismatch", "currentFrameIndex does not read back");
     } else if (which === 1) {
       const m = this.liveAllocation((x) => x.owner === owner);
       if (m === null) return;
       const r = this.call(`touch(${m.name})`, { kind: "ok" }, () => m.a.touch());
       if (!r.ok) return;
-      if (r.value !== !m.lost) this.fail("model-mismatch", `touch(${m.name}) gave ${r.value}, the model says lost=${m.lost}`);
+      if (r.value !== !m.lost)
+        this.fail("model-mismatch", `touch(${m.name}) gave ${r.value}, the model says lost=${m.lost}`);
       if (!m.lost) m.lastUse = a.currentFrameIndex;
     } else if (which === 2) {
       const m = this.liveAllocation((x) => x.lost);
@@ -1028,7 +1216,11 @@ export class World {
       const name = `taker${++this.ids}`;
       const size = this.size(owner.limited ? 4 * MiB : 8 * MiB);
       const options: any = { name, canMakeOtherLost: true, usage: MemoryUsage.GpuOnly };
-      const r = this.call(`createBuffer(${a.label}, ${size}, canMakeOtherLost)`, { kind: "ok", allow: [OutOfDeviceMemoryError] }, () => a.createBuffer({ size, usage: 0x80 }, options));
+      const r = this.call(
+        `createBuffer(${a.label}, ${size}, canMakeOtherLost)`,
+        { kind: "ok", allow: [OutOfDeviceMemoryError] },
+        () => a.createBuffer({ size, usage: 0x80 }, options),
+      );
       this.checkLostRule(owner);
       if (r.ok) this.register(owner, null, "buffer", name, r.value.allocation, r.value.buffer, options);
     }
@@ -1051,56 +1243,146 @@ export class World {
       case 15: {
         if (!this.allowed("hostile:unknown-bits-image")) return;
         const usage = this.pick([0x80000000 | 0x4, 0x40000 | 0x4]);
-        this.call(`createImage(usage=0x${usage.toString(16)}) [unknown bits]`, { kind: "hostile", arg: "usage" }, () => a.createImage({ format: 37, extent: { width: 4, height: 4 }, usage }), cleanupImage);
+        this.call(
+          `createImage(usage=0x${usage.toString(16)}) [unknown bits]`,
+          { kind: "hostile", arg: "usage" },
+          () => a.createImage({ format: 37, extent: { width: 4, height: 4 }, usage }),
+          cleanupImage,
+        );
         return;
       }
       case 0:
-        return this.hostile("createBuffer", "size", "size", (v) => a.createBuffer({ size: v as number, usage: 0x80 }), cleanupBuffer);
+        return this.hostile(
+          "createBuffer",
+          "size",
+          "size",
+          (v) => a.createBuffer({ size: v as number, usage: 0x80 }),
+          cleanupBuffer,
+        );
       case 1:
-        return this.hostile("createBuffer", "usage", "bits", (v) => a.createBuffer({ size: 64, usage: v as number }), cleanupBuffer);
+        return this.hostile(
+          "createBuffer",
+          "usage",
+          "bits",
+          (v) => a.createBuffer({ size: 64, usage: v as number }),
+          cleanupBuffer,
+        );
       case 2:
-        return this.hostile("createBuffer", "strategy", "enum", (v) => a.createBuffer({ size: 64, usage: 0x80 }, { strategy: v as any }), cleanupBuffer);
+        return this.hostile(
+          "createBuffer",
+          "strategy",
+          "enum",
+          (v) => a.createBuffer({ size: 64, usage: 0x80 }, { strategy: v as any }),
+          cleanupBuffer,
+        );
       case 3:
-        return this.hostile("createBuffer", "hostAccess", "enum", (v) => a.createBuffer({ size: 64, usage: 0x80 }, { hostAccess: v as any }), cleanupBuffer);
+        return this.hostile(
+          "createBuffer",
+          "hostAccess",
+          "enum",
+          (v) => a.createBuffer({ size: 64, usage: 0x80 }, { hostAccess: v as any }),
+          cleanupBuffer,
+        );
       case 4:
-        return this.hostile("createBuffer", "priority", "unit", (v) => a.createBuffer({ size: 64, usage: 0x80 }, { priority: v as number }), cleanupBuffer);
+        return this.hostile(
+          "createBuffer",
+          "priority",
+          "unit",
+          (v) => a.createBuffer({ size: 64, usage: 0x80 }, { priority: v as number }),
+          cleanupBuffer,
+        );
       case 5:
-        return this.hostile("createBuffer", "allocationOptions", "object", (v) => a.createBuffer({ size: 64, usage: 0x80 }, v as any), cleanupBuffer);
+        return this.hostile(
+          "createBuffer",
+          "allocationOptions",
+          "object",
+          (v) => a.createBuffer({ size: 64, usage: 0x80 }, v as any),
+          cleanupBuffer,
+        );
       case 6:
-        return this.hostile("createImage", "width", "size", (v) => a.createImage({ format: 37, extent: { width: v as number, height: 4 }, usage: 0x4 }), cleanupImage);
+        return this.hostile(
+          "createImage",
+          "width",
+          "size",
+          (v) => a.createImage({ format: 37, extent: { width: v as number, height: 4 }, usage: 0x4 }),
+          cleanupImage,
+        );
       case 7:
-        return this.hostile("createImage", "format", "enum", (v) => a.createImage({ format: v as number, extent: { width: 4, height: 4 }, usage: 0x4 }), cleanupImage);
+        return this.hostile(
+          "createImage",
+          "format",
+          "enum",
+          (v) => a.createImage({ format: v as number, extent: { width: 4, height: 4 }, usage: 0x4 }),
+          cleanupImage,
+        );
       case 8:
-        return this.hostile("allocateMemory", "requirements", "object", (v) => a.allocateMemory(v as any, { usage: MemoryUsage.GpuOnly }), (m) => a.freeMemory(m as Allocation));
+        return this.hostile(
+          "allocateMemory",
+          "requirements",
+          "object",
+          (v) => a.allocateMemory(v as any, { usage: MemoryUsage.GpuOnly }),
+          (m) => a.freeMemory(m as Allocation),
+        );
       case 9:
-        return this.hostile("allocateMemory", "alignment", "size", (v) => a.allocateMemory({ size: 64, alignment: v as number, memoryTypeBits: 1 }, { usage: MemoryUsage.GpuOnly }), (m) => a.freeMemory(m as Allocation));
+        return this.hostile(
+          "allocateMemory",
+          "alignment",
+          "size",
+          (v) =>
+            a.allocateMemory({ size: 64, alignment: v as number, memoryTypeBits: 1 }, { usage: MemoryUsage.GpuOnly }),
+          (m) => a.freeMemory(m as Allocation),
+        );
       case 10: {
         if (!this.allowed("hostile:unknown-bits")) return;
         const bits = this.pick([0xffffffff, 0x80000000 | 0x80, 0x40000000 | 0x80]);
-        this.call(`createBuffer(usage=0x${bits.toString(16)}) [unknown bits]`, { kind: "hostile", arg: "usage" }, () => a.createBuffer({ size: 64, usage: bits }), cleanupBuffer);
+        this.call(
+          `createBuffer(usage=0x${bits.toString(16)}) [unknown bits]`,
+          { kind: "hostile", arg: "usage" },
+          () => a.createBuffer({ size: 64, usage: bits }),
+          cleanupBuffer,
+        );
         return;
       }
       case 11: {
         if (!this.allowed("hostile:unknown-bits")) return;
         const flags = this.pick([7, 1, 0x10000]);
-        this.call(`createBuffer(flags=${flags}) [sparse/unknown bits]`, { kind: "hostile", arg: "flags" }, () => a.createBuffer({ size: 64, usage: 0x80, flags }), cleanupBuffer);
+        this.call(
+          `createBuffer(flags=${flags}) [sparse/unknown bits]`,
+          { kind: "hostile", arg: "flags" },
+          () => a.createBuffer({ size: 64, usage: 0x80, flags }),
+          cleanupBuffer,
+        );
         return;
       }
       case 12: {
         if (!this.allowed("hostile:vma-precondition")) return;
-        this.call(`createBuffer(Auto, mapped, no hostAccess) [VMA precondition]`, { kind: "hostile", arg: "mapped" }, () => a.createBuffer({ size: 64, usage: 0x80 }, { usage: MemoryUsage.Auto, mapped: true }), cleanupBuffer);
+        this.call(
+          `createBuffer(Auto, mapped, no hostAccess) [VMA precondition]`,
+          { kind: "hostile", arg: "mapped" },
+          () => a.createBuffer({ size: 64, usage: 0x80 }, { usage: MemoryUsage.Auto, mapped: true }),
+          cleanupBuffer,
+        );
         return;
       }
       case 13: {
         if (!this.allowed("hostile:vma-precondition")) return;
-        this.call(`allocateMemory(usage=Auto) [VMA precondition]`, { kind: "hostile", arg: "usage" }, () => a.allocateMemory({ size: 64, alignment: 1, memoryTypeBits: 1 }, { usage: MemoryUsage.Auto }), (m) => a.freeMemory(m as Allocation));
+        this.call(
+          `allocateMemory(usage=Auto) [VMA precondition]`,
+          { kind: "hostile", arg: "usage" },
+          () => a.allocateMemory({ size: 64, alignment: 1, memoryTypeBits: 1 }, { usage: MemoryUsage.Auto }),
+          (m) => a.freeMemory(m as Allocation),
+        );
         return;
       }
       default: {
         // Another allocator's allocation.
         const other = this.liveAllocation((m) => m.owner !== owner && !m.lost);
         if (other === null) return;
-        this.call(`${a.label}.freeMemory(${other.name}) [other allocator]`, { kind: "hostile", arg: "allocation" }, () => a.freeMemory(other.a));
+        this.call(
+          `${a.label}.freeMemory(${other.name}) [other allocator]`,
+          { kind: "hostile", arg: "allocation" },
+          () => a.freeMemory(other.a),
+        );
       }
     }
   }
@@ -1113,7 +1395,12 @@ export class World {
     if (!framesAlive && this.chance(0.5)) {
       // The orderly way first (children before the parent), half the time.
       for (const m of this.allocations) if (m.owner === owner && m.alive) this.freeModel(m);
-      for (const p of this.pools) if (p.owner === owner && p.alive && !p.streamer) this.destroyPoolModel(p, this.takeDropped((m) => m.pool === p));
+      for (const p of this.pools)
+        if (p.owner === owner && p.alive && !p.streamer)
+          this.destroyPoolModel(
+            p,
+            this.takeDropped((m) => m.pool === p),
+          );
     }
     this.destroyAllocatorModel(owner);
   }
@@ -1136,7 +1423,11 @@ export class World {
     const before = owner.leaks.length;
     this.cascadeParents.add(`Allocator '${owner.a.label}'`);
     for (const f of owner.frames) if (f.alive) this.cascadeParents.add(`FrameManager '${f.fm.label}'`);
-    const r = this.call(`destroyAllocator(${owner.a.label}, ${live.length} live, ${dropped.length} dropped)`, { kind: "ok" }, () => owner.a.destroy());
+    const r = this.call(
+      `destroyAllocator(${owner.a.label}, ${live.length} live, ${dropped.length} dropped)`,
+      { kind: "ok" },
+      () => owner.a.destroy(),
+    );
     if (!r.ok) return;
     owner.alive = false;
     for (const m of this.allocations) {
@@ -1144,7 +1435,8 @@ export class World {
       m.alive = false;
       this.releaseRaw(m);
       if (!m.a.destroyed) this.fail("model-mismatch", `allocation '${m.name}' is not destroyed with its allocator`);
-      if (m.view !== null && m.view.byteLength !== 0) this.fail("model-mismatch", `allocation '${m.name}' keeps a mapped view after its allocator was destroyed`);
+      if (m.view !== null && m.view.byteLength !== 0)
+        this.fail("model-mismatch", `allocation '${m.name}' keeps a mapped view after its allocator was destroyed`);
     }
     for (const p of this.pools) if (p.owner === owner) p.alive = false;
     // Its frame managers and their streamers and resources went with it: any use throws DestroyedResourceError.
@@ -1158,9 +1450,12 @@ export class World {
       this.call(`${f.fm.label}.beginFrame() [allocator destroyed]`, { kind: "dead" }, () => f.fm.beginFrame());
     }
     // Frame managers and streamers over it allocate things the model does not name: compare names only without them.
-    if (owner.frames.size === 0) this.expectLeaks(owner, before, [...live.map((m) => m.name), ...dropped], `allocator ${owner.a.label}`);
+    if (owner.frames.size === 0)
+      this.expectLeaks(owner, before, [...live.map((m) => m.name), ...dropped], `allocator ${owner.a.label}`);
     // Use after destroy throws.
-    this.call(`${owner.a.label}.createBuffer [destroyed]`, { kind: "dead" }, () => owner.a.createBuffer({ size: 16, usage: 0x80 }));
+    this.call(`${owner.a.label}.createBuffer [destroyed]`, { kind: "dead" }, () =>
+      owner.a.createBuffer({ size: 16, usage: 0x80 }),
+    );
   }
 
   // ------------------------------------------------------------------ virtual blocks
@@ -1170,7 +1465,9 @@ export class World {
     const algorithm = this.pick(["tlsf", "linear", "buddy"] as const);
     const size = this.chance(0.5) ? 2 ** this.int(8, 24) : this.int(1, 1 << 22);
     const id = ++this.ids;
-    const r = this.call(`createVirtualBlock(${algorithm}, ${size})`, { kind: "ok" }, () => createVirtualBlock({ size, algorithm, label: `vb${id}`, onLeaks: () => {} }));
+    const r = this.call(`createVirtualBlock(${algorithm}, ${size})`, { kind: "ok" }, () =>
+      createVirtualBlock({ size, algorithm, label: `vb${id}`, onLeaks: () => {} }),
+    );
     if (!r.ok) return;
     this.virtuals.push({ id, vb: r.value, size, algorithm, alive: true, allocs: [], freed: false });
   }
@@ -1178,15 +1475,24 @@ export class World {
   private opVirtualAllocate(): void {
     const v = this.pickLive(this.virtuals);
     if (v === null) return;
-    const size = this.chance(0.05) && this.allowed("semantics:virtual-too-large") ? v.size + this.int(1, 100) : this.size(Math.max(2, v.size / 4));
+    const size =
+      this.chance(0.05) && this.allowed("semantics:virtual-too-large")
+        ? v.size + this.int(1, 100)
+        : this.size(Math.max(2, v.size / 4));
     let alignment = 2 ** this.int(0, 8);
     if (this.chance(0.1) && this.allowed("semantics:virtual-alignment-0")) alignment = 0;
     // An upper-address allocation in a linear block used as a ring buffer is refused with a RangeError.
-    const upper = v.algorithm === "linear" && this.chance(0.3) && (!v.freed || this.allowed("virtual:linear-upper-on-ring"));
+    const upper =
+      v.algorithm === "linear" && this.chance(0.3) && (!v.freed || this.allowed("virtual:linear-upper-on-ring"));
     const fast = this.chance(0.3);
-    const expect: Expect = { kind: "ok", allow: upper ? [OutOfDeviceMemoryError, RangeError] : [OutOfDeviceMemoryError] };
+    const expect: Expect = {
+      kind: "ok",
+      allow: upper ? [OutOfDeviceMemoryError, RangeError] : [OutOfDeviceMemoryError],
+    };
     if (fast) {
-      const r = this.call(`${v.vb.label}.allocateOffset(${size}, ${alignment}${upper ? ", upper" : ""})`, expect, () => v.vb.allocateOffset(size, alignment, upper ? 0x40 : 0));
+      const r = this.call(`${v.vb.label}.allocateOffset(${size}, ${alignment}${upper ? ", upper" : ""})`, expect, () =>
+        v.vb.allocateOffset(size, alignment, upper ? 0x40 : 0),
+      );
       if (!r.ok) return;
       if (r.value < 0) return; // no room: -1
       this.addVirtual(v, null, v.vb.lastHandle, r.value, size, alignment);
@@ -1199,12 +1505,24 @@ export class World {
     }
   }
 
-  private addVirtual(v: VirtualModel, va: VirtualAllocation | null, handle: number, offset: number, size: number, alignment: number): void {
-    if (offset % Math.max(1, alignment) !== 0) this.fail("model-mismatch", `${v.vb.label}: offset ${offset} not aligned to ${alignment}`);
-    if (offset < 0 || offset + size > v.size) this.fail("model-mismatch", `${v.vb.label}: [${offset}, ${offset + size}) outside the block of ${v.size}`);
+  private addVirtual(
+    v: VirtualModel,
+    va: VirtualAllocation | null,
+    handle: number,
+    offset: number,
+    size: number,
+    alignment: number,
+  ): void {
+    if (offset % Math.max(1, alignment) !== 0)
+      this.fail("model-mismatch", `${v.vb.label}: offset ${offset} not aligned to ${alignment}`);
+    if (offset < 0 || offset + size > v.size)
+      this.fail("model-mismatch", `${v.vb.label}: [${offset}, ${offset + size}) outside the block of ${v.size}`);
     for (const o of v.allocs) {
       if (offset < o.offset + o.size && o.offset < offset + size) {
-        this.fail("model-mismatch", `${v.vb.label} (${v.algorithm}): [${offset}, ${offset + size}) overlaps [${o.offset}, ${o.offset + o.size})`);
+        this.fail(
+          "model-mismatch",
+          `${v.vb.label} (${v.algorithm}): [${offset}, ${offset + size}) overlaps [${o.offset}, ${o.offset + o.size})`,
+        );
       }
     }
     v.allocs.push({ va, handle, offset, size });
@@ -1218,7 +1536,8 @@ export class World {
     if (x.va !== null && this.chance(0.7)) {
       this.call(`${v.vb.label}.free(@${x.offset})`, { kind: "ok" }, () => v.vb.free(x.va!));
       if (!x.va.freed) this.fail("model-mismatch", "virtual allocation not freed after free()");
-      if (this.chance(0.2)) this.call(`${v.vb.label}.free(@${x.offset}) [again]`, { kind: "ok" }, () => v.vb.free(x.va!));
+      if (this.chance(0.2))
+        this.call(`${v.vb.label}.free(@${x.offset}) [again]`, { kind: "ok" }, () => v.vb.free(x.va!));
     } else {
       this.call(`${v.vb.label}.freeHandle(${x.handle})`, { kind: "ok" }, () => v.vb.freeHandle(x.handle));
     }
@@ -1236,11 +1555,16 @@ export class World {
         const count = v.allocs.length;
         const bytes = v.allocs.reduce((s, x) => s + x.size, 0);
         if (r.value.allocationCount !== count || r.value.allocationBytes !== bytes) {
-          this.fail("model-mismatch", `${v.vb.label}: statistics say ${r.value.allocationCount} allocations / ${r.value.allocationBytes} bytes, the model ${count} / ${bytes}`);
+          this.fail(
+            "model-mismatch",
+            `${v.vb.label}: statistics say ${r.value.allocationCount} allocations / ${r.value.allocationBytes} bytes, the model ${count} / ${bytes}`,
+          );
         }
       }
     } else if (which === 1) {
-      const r = this.call(`${v.vb.label}.buildStatsString()`, { kind: "ok" }, () => v.vb.buildStatsString(this.chance(0.7)));
+      const r = this.call(`${v.vb.label}.buildStatsString()`, { kind: "ok" }, () =>
+        v.vb.buildStatsString(this.chance(0.7)),
+      );
       if (r.ok) {
         try {
           parseVirtualBlockStatsString(r.value);
@@ -1250,14 +1574,21 @@ export class World {
       }
     } else if (which === 2) {
       const r = this.call(`${v.vb.label}.clear()`, { kind: "ok" }, () => v.vb.clear());
-      if (r.ok && r.value !== v.allocs.length) this.fail("model-mismatch", `${v.vb.label}.clear() freed ${r.value}, the model had ${v.allocs.length}`);
+      if (r.ok && r.value !== v.allocs.length)
+        this.fail("model-mismatch", `${v.vb.label}.clear() freed ${r.value}, the model had ${v.allocs.length}`);
       v.allocs = [];
       v.freed = false;
     } else if (which === 3) {
       const x = v.allocs.find((a) => a.va !== null);
       if (x === undefined) return;
-      const r = this.call(`${v.vb.label}.getAllocationInfo(@${x.offset})`, { kind: "ok" }, () => v.vb.getAllocationInfo(x.va!));
-      if (r.ok && (r.value.offset !== x.offset || r.value.size !== x.size)) this.fail("model-mismatch", `${v.vb.label}: info ${r.value.offset}+${r.value.size}, the model ${x.offset}+${x.size}`);
+      const r = this.call(`${v.vb.label}.getAllocationInfo(@${x.offset})`, { kind: "ok" }, () =>
+        v.vb.getAllocationInfo(x.va!),
+      );
+      if (r.ok && (r.value.offset !== x.offset || r.value.size !== x.size))
+        this.fail(
+          "model-mismatch",
+          `${v.vb.label}: info ${r.value.offset}+${r.value.size}, the model ${x.offset}+${x.size}`,
+        );
     } else if (which === 4) {
       if (!this.allowed("semantics:virtual-free-null")) return;
       this.call(`${v.vb.label}.free(null)`, { kind: "ok" }, () => v.vb.free(null as any));
@@ -1265,7 +1596,8 @@ export class World {
       const leaks = v.allocs.length;
       const r = this.call(`${v.vb.label}.destroy(${leaks} live)`, { kind: "ok" }, () => v.vb.destroy());
       v.alive = false;
-      if (r.ok && r.value.length !== leaks) this.fail("leak", `${v.vb.label}.destroy() reported ${r.value.length} leaks, the model has ${leaks}`);
+      if (r.ok && r.value.length !== leaks)
+        this.fail("leak", `${v.vb.label}.destroy() reported ${r.value.length} leaks, the model has ${leaks}`);
       this.call(`${v.vb.label}.allocate [destroyed]`, { kind: "dead" }, () => v.vb.allocate(16));
     }
   }
@@ -1278,10 +1610,32 @@ export class World {
       if (typeof x === "object" && x !== null) v.vb.free(x as VirtualAllocation);
     };
     if (which === 0) this.hostile("VirtualBlock.allocate", "size", "size", (s) => v.vb.allocate(s as number), cleanup);
-    else if (which === 1) this.hostile("VirtualBlock.allocate", "alignment", "count", (s) => v.vb.allocate(16, { alignment: s as number }), cleanup);
-    else if (which === 2) this.hostile("VirtualBlock.allocate", "strategy", "enum", (s) => v.vb.allocate(16, { strategy: s as any }), cleanup);
-    else if (which === 3) this.hostile("VirtualBlock.freeHandle", "handle", "handle", (h) => v.vb.freeHandle(h as number));
-    else this.hostile("createVirtualBlock", "size", "size", (s) => createVirtualBlock({ size: s as number }), (b) => (b as VirtualBlock).destroy());
+    else if (which === 1)
+      this.hostile(
+        "VirtualBlock.allocate",
+        "alignment",
+        "count",
+        (s) => v.vb.allocate(16, { alignment: s as number }),
+        cleanup,
+      );
+    else if (which === 2)
+      this.hostile(
+        "VirtualBlock.allocate",
+        "strategy",
+        "enum",
+        (s) => v.vb.allocate(16, { strategy: s as any }),
+        cleanup,
+      );
+    else if (which === 3)
+      this.hostile("VirtualBlock.freeHandle", "handle", "handle", (h) => v.vb.freeHandle(h as number));
+    else
+      this.hostile(
+        "createVirtualBlock",
+        "size",
+        "size",
+        (s) => createVirtualBlock({ size: s as number }),
+        (b) => (b as VirtualBlock).destroy(),
+      );
   }
 
   // ------------------------------------------------------------------ frame managers
@@ -1292,19 +1646,42 @@ export class World {
     // A second manager over one allocator is refused: the allocator's frame index is its manager's frame number.
     const driving = [...owner.frames].find((f) => f.alive);
     if (driving !== undefined) {
-      this.call(`createFrameManager(${owner.a.label}) [already has ${driving.fm.label}]`, { kind: "state", prefix: "createFrameManager" }, () => createFrameManager(this.context, owner.a));
+      this.call(
+        `createFrameManager(${owner.a.label}) [already has ${driving.fm.label}]`,
+        { kind: "state", prefix: "createFrameManager" },
+        () => createFrameManager(this.context, owner.a),
+      );
       return;
     }
     const id = ++this.ids;
-    const ring = (): any => (this.chance(0.5) ? { size: 2 ** this.int(12, 18), maxSize: 2 ** this.int(18, 22), policy: this.pick(["grow", "wait"]) } : undefined);
+    const ring = (): any =>
+      this.chance(0.5)
+        ? { size: 2 ** this.int(12, 18), maxSize: 2 ** this.int(18, 22), policy: this.pick(["grow", "wait"]) }
+        : undefined;
     const options: any = { label: `frames${id}`, framesInFlight: this.pick([2, 3]) };
     const staging = ring();
     if (staging) options.stagingRing = staging;
     const transient = ring();
     if (transient) options.transientRing = transient;
-    const r = this.call(`createFrameManager(${owner.a.label}, ${show(options)})`, { kind: "ok", allow: [OutOfDeviceMemoryError] }, () => createFrameManager(this.context, owner.a, options));
+    const r = this.call(
+      `createFrameManager(${owner.a.label}, ${show(options)})`,
+      { kind: "ok", allow: [OutOfDeviceMemoryError] },
+      () => createFrameManager(this.context, owner.a, options),
+    );
     if (!r.ok) return;
-    const f: FramesModel = { id, fm: r.value, owner, alive: true, open: false, submitted: 0, buffers: [], textures: [], downloads: [], transients: [], streamers: new Set() };
+    const f: FramesModel = {
+      id,
+      fm: r.value,
+      owner,
+      alive: true,
+      open: false,
+      submitted: 0,
+      buffers: [],
+      textures: [],
+      downloads: [],
+      transients: [],
+      streamers: new Set(),
+    };
     owner.frames.add(f);
     this.frames.push(f);
   }
@@ -1314,8 +1691,14 @@ export class World {
     if (f === null) return;
     if (this.chance(0.05)) {
       // Misuse: begin while open, end while closed.
-      if (f.open) this.call(`${f.fm.label}.beginFrame() [open]`, { kind: "state", prefix: "FrameManager" }, () => f.fm.beginFrame());
-      else this.call(`${f.fm.label}.endFrame() [closed]`, { kind: "state", prefix: "FrameManager" }, () => f.fm.endFrame());
+      if (f.open)
+        this.call(`${f.fm.label}.beginFrame() [open]`, { kind: "state", prefix: "FrameManager" }, () =>
+          f.fm.beginFrame(),
+        );
+      else
+        this.call(`${f.fm.label}.endFrame() [closed]`, { kind: "state", prefix: "FrameManager" }, () =>
+          f.fm.endFrame(),
+        );
       return;
     }
     if (!f.open) {
@@ -1333,7 +1716,11 @@ export class World {
     // Transient memory: every allocation of the frame still holds what was written (no overlap in the ring).
     for (const t of f.transients) {
       const at = firstDifference(t.bytes, t.pattern, null);
-      if (at >= 0) this.fail("content-mismatch", `${f.fm.label}: transient allocation byte ${at} was overwritten before the frame was submitted`);
+      if (at >= 0)
+        this.fail(
+          "content-mismatch",
+          `${f.fm.label}: transient allocation byte ${at} was overwritten before the frame was submitted`,
+        );
     }
     f.transients = [];
     for (const s of f.streamers) {
@@ -1341,7 +1728,10 @@ export class World {
         s.updatedInFrame = this.counts.frames;
         const u = this.call(`${s.s.label}.update()`, { kind: "ok" }, () => s.s.update());
         if (u.ok && u.value.budgetUsedBytes > s.s.budgetBytes) {
-          this.fail("model-mismatch", `${s.s.label}: ${u.value.budgetUsedBytes} bytes in use, above its budget of ${s.s.budgetBytes}`);
+          this.fail(
+            "model-mismatch",
+            `${s.s.label}: ${u.value.budgetUsedBytes} bytes in use, above its budget of ${s.s.budgetBytes}`,
+          );
         }
       }
     }
@@ -1370,8 +1760,14 @@ export class World {
     if (this.chance(0.6)) {
       const size = this.size(f.owner.limited ? MiB : 4 * MiB);
       const usage = this.pick([0x80, 0x40, 0x10, 0x20]);
-      const memory = this.chance(0.3) ? { usage: this.pick([MemoryUsage.GpuOnly, MemoryUsage.Auto, MemoryUsage.AutoPreferDevice]) } : undefined;
-      const r = this.call(`${f.fm.label}.createBuffer(fb${n}, ${size})`, { kind: "ok", allow: [OutOfDeviceMemoryError] }, () => f.fm.createBuffer({ label: `fb${n}`, size, usage, memory }));
+      const memory = this.chance(0.3)
+        ? { usage: this.pick([MemoryUsage.GpuOnly, MemoryUsage.Auto, MemoryUsage.AutoPreferDevice]) }
+        : undefined;
+      const r = this.call(
+        `${f.fm.label}.createBuffer(fb${n}, ${size})`,
+        { kind: "ok", allow: [OutOfDeviceMemoryError] },
+        () => f.fm.createBuffer({ label: `fb${n}`, size, usage, memory }),
+      );
       if (!r.ok) return;
       f.buffers.push({ b: r.value, size, shadow: new Uint8Array(size), defined: new Uint8Array(size), alive: true });
     } else {
@@ -1380,8 +1776,10 @@ export class World {
       const height = this.size(256);
       const mips = this.int(1, Math.floor(Math.log2(Math.max(width, height))) + 1);
       const layers = this.chance(0.2) ? this.int(2, 4) : 1;
-      const r = this.call(`${f.fm.label}.createTexture(ft${n}, ${width}x${height} f${format} mips ${mips} layers ${layers})`, { kind: "ok", allow: [OutOfDeviceMemoryError] }, () =>
-        f.fm.createTexture({ label: `ft${n}`, width, height, format, mipLevels: mips, arrayLayers: layers }),
+      const r = this.call(
+        `${f.fm.label}.createTexture(ft${n}, ${width}x${height} f${format} mips ${mips} layers ${layers})`,
+        { kind: "ok", allow: [OutOfDeviceMemoryError] },
+        () => f.fm.createTexture({ label: `ft${n}`, width, height, format, mipLevels: mips, arrayLayers: layers }),
       );
       if (!r.ok) return;
       const subs = mips * layers;
@@ -1394,7 +1792,19 @@ export class World {
           defined.push(new Uint8Array(bytes));
         }
       }
-      f.textures.push({ t: r.value, width, height, mips, layers, texel, shadow, defined, contents: new Array(subs).fill(false), uploaded: new Array(subs).fill(false), alive: true });
+      f.textures.push({
+        t: r.value,
+        width,
+        height,
+        mips,
+        layers,
+        texel,
+        shadow,
+        defined,
+        contents: new Array(subs).fill(false),
+        uploaded: new Array(subs).fill(false),
+        alive: true,
+      });
     }
   }
 
@@ -1408,7 +1818,9 @@ export class World {
       const n = this.int(1, Math.min(b.size - offset, this.size(256 * KiB)));
       const data = this.bytes(n);
       const view = this.chance(0.3) ? new DataView(data.buffer) : data;
-      const r = this.call(`${f.fm.label}.upload(${b.b.label}, ${n} bytes @${offset})`, OOM_OK, () => f.fm.upload(b.b, view, offset));
+      const r = this.call(`${f.fm.label}.upload(${b.b.label}, ${n} bytes @${offset})`, OOM_OK, () =>
+        f.fm.upload(b.b, view, offset),
+      );
       if (r.ok) {
         b.shadow.set(data, offset);
         b.defined.fill(1, offset, offset + n);
@@ -1427,8 +1839,10 @@ export class World {
     const w = this.int(1, mw - x);
     const h = this.int(1, mh - y);
     const data = this.bytes(w * h * t.texel);
-    const r = this.call(`${f.fm.label}.uploadImage(${t.t.label}, mip ${mip} layer ${layer} ${x},${y} ${w}x${h})`, OOM_OK, () =>
-      f.fm.uploadImage(t.t, data, { mipLevel: mip, arrayLayer: layer, x, y, width: w, height: h }),
+    const r = this.call(
+      `${f.fm.label}.uploadImage(${t.t.label}, mip ${mip} layer ${layer} ${x},${y} ${w}x${h})`,
+      OOM_OK,
+      () => f.fm.uploadImage(t.t, data, { mipLevel: mip, arrayLayer: layer, x, y, width: w, height: h }),
     );
     const sub = mip * t.layers + layer;
     if (!r.ok) {
@@ -1449,7 +1863,8 @@ export class World {
 
   /** An upload changed `source`: its downloads not yet submitted may see the new bytes or the ones before. */
   private sourceChanged(f: FramesModel, source: object): void {
-    for (const d of f.downloads) if (d.source === source && d.expected === null && !d.settled) d.candidates.push(d.snapshot());
+    for (const d of f.downloads)
+      if (d.source === source && d.expected === null && !d.settled) d.candidates.push(d.snapshot());
   }
 
   private opDownload(): void {
@@ -1461,9 +1876,14 @@ export class World {
       const offset = this.int(0, b.size - 1);
       const n = this.int(1, b.size - offset);
       const serial = f.fm.recordingSerial;
-      const r = this.call(`${f.fm.label}.download(${b.b.label}, @${offset}, ${n})`, OOM_OK, () => f.fm.download(b.b, offset, n));
+      const r = this.call(`${f.fm.label}.download(${b.b.label}, @${offset}, ${n})`, OOM_OK, () =>
+        f.fm.download(b.b, offset, n),
+      );
       if (!r.ok) return;
-      this.track(f, b.b, `${b.b.label}@${offset}+${n}`, serial, r.value, () => ({ expected: b.shadow.slice(offset, offset + n), defined: b.defined.slice(offset, offset + n) }));
+      this.track(f, b.b, `${b.b.label}@${offset}+${n}`, serial, r.value, () => ({
+        expected: b.shadow.slice(offset, offset + n),
+        defined: b.defined.slice(offset, offset + n),
+      }));
       return;
     }
     const t = this.pickLive(f.textures);
@@ -1479,13 +1899,19 @@ export class World {
     const h = this.int(1, mh - y);
     const desc = `${f.fm.label}.downloadImage(${t.t.label}, mip ${mip} layer ${layer} ${x},${y} ${w}x${h})`;
     if (!t.contents[sub]) {
-      this.call(`${desc} [no contents]`, { kind: "hostile", arg: "contents" }, () => f.fm.downloadImage(t.t, { mipLevel: mip, arrayLayer: layer, x, y, width: w, height: h }));
+      this.call(`${desc} [no contents]`, { kind: "hostile", arg: "contents" }, () =>
+        f.fm.downloadImage(t.t, { mipLevel: mip, arrayLayer: layer, x, y, width: w, height: h }),
+      );
       return;
     }
     // Marked used but never written: its layout is UNDEFINED (a typed refusal or a plain read are both fine).
     if (!t.uploaded[sub] && !this.allowed("download:image-marked-only")) return;
     const serial = f.fm.recordingSerial;
-    const r = this.call(desc, { kind: "ok", allow: t.uploaded[sub] ? [OutOfDeviceMemoryError] : [RangeError, OutOfDeviceMemoryError] }, () => f.fm.downloadImage(t.t, { mipLevel: mip, arrayLayer: layer, x, y, width: w, height: h }));
+    const r = this.call(
+      desc,
+      { kind: "ok", allow: t.uploaded[sub] ? [OutOfDeviceMemoryError] : [RangeError, OutOfDeviceMemoryError] },
+      () => f.fm.downloadImage(t.t, { mipLevel: mip, arrayLayer: layer, x, y, width: w, height: h }),
+    );
     if (!r.ok) return;
     this.track(f, t.t, `${t.t.label} mip ${mip} layer ${layer}`, serial, r.value, () => {
       const expected = new Uint8Array(w * h * t.texel);
@@ -1500,8 +1926,29 @@ export class World {
     });
   }
 
-  private track(f: FramesModel, source: object, label: string, serial: number, promise: Promise<Uint8Array>, snapshot: DownloadModel["snapshot"]): void {
-    const d: DownloadModel = { label, serial, frames: f, expected: null, defined: null, snapshot, source, candidates: [snapshot()], inFrame: f.open, settled: false, done: null, result: null, error: null };
+  private track(
+    f: FramesModel,
+    source: object,
+    label: string,
+    serial: number,
+    promise: Promise<Uint8Array>,
+    snapshot: DownloadModel["snapshot"],
+  ): void {
+    const d: DownloadModel = {
+      label,
+      serial,
+      frames: f,
+      expected: null,
+      defined: null,
+      snapshot,
+      source,
+      candidates: [snapshot()],
+      inFrame: f.open,
+      settled: false,
+      done: null,
+      result: null,
+      error: null,
+    };
     d.done = promise.then(
       (bytes) => {
         d.settled = true;
@@ -1556,12 +2003,25 @@ export class World {
       // Expected only when the manager went away before the frame was submitted.
       const neverSubmitted = !f.alive && (d.expected === null || f.owner.alive === false);
       if (neverSubmitted && d.error instanceof DestroyedResourceError) return;
-      if (neverSubmitted && d.error instanceof Error && /never submitted|destroyed/.test(d.error.message) && !isInternal(d.error)) return;
-      this.fail(isInternal(d.error) ? "untyped-error" : "unexpected-error", `download of ${d.label} (serial ${d.serial}) rejected: ${describeError(d.error)}`);
+      if (
+        neverSubmitted &&
+        d.error instanceof Error &&
+        /never submitted|destroyed/.test(d.error.message) &&
+        !isInternal(d.error)
+      )
+        return;
+      this.fail(
+        isInternal(d.error) ? "untyped-error" : "unexpected-error",
+        `download of ${d.label} (serial ${d.serial}) rejected: ${describeError(d.error)}`,
+      );
     }
     if (d.expected === null) {
       // Resolved before its frame was submitted: only a download queued between frames, submitted on its own.
-      if (d.inFrame) this.fail("model-mismatch", `download of ${d.label} (serial ${d.serial}) resolved before its frame was submitted`);
+      if (d.inFrame)
+        this.fail(
+          "model-mismatch",
+          `download of ${d.label} (serial ${d.serial}) resolved before its frame was submitted`,
+        );
       const s = d.snapshot();
       d.expected = s.expected;
       d.defined = s.defined;
@@ -1571,21 +2031,29 @@ export class World {
     for (let i = 0; i < d.result!.length && at < 0; i++) {
       if (!seen.some((c) => c.defined[i] !== 1 || c.expected[i] === d.result![i])) at = i;
     }
-    if (d.result!.length !== d.expected.length) this.fail("content-mismatch", `download of ${d.label}: ${d.result!.length} bytes, expected ${d.expected.length}`);
-    if (at >= 0) this.fail("content-mismatch", `download of ${d.label} (serial ${d.serial}) byte ${at}: read ${d.result![at]}, uploaded ${d.expected[at]}`);
+    if (d.result!.length !== d.expected.length)
+      this.fail("content-mismatch", `download of ${d.label}: ${d.result!.length} bytes, expected ${d.expected.length}`);
+    if (at >= 0)
+      this.fail(
+        "content-mismatch",
+        `download of ${d.label} (serial ${d.serial}) byte ${at}: read ${d.result![at]}, uploaded ${d.expected[at]}`,
+      );
   }
 
   private opTransient(): void {
     const f = this.liveFrames();
     if (f === null) return;
     if (this.chance(0.15)) {
-      if (this.chance(0.5)) this.hostile("allocateTransient", "size", "size", (s) => f.fm.allocateTransient(s as number));
+      if (this.chance(0.5))
+        this.hostile("allocateTransient", "size", "size", (s) => f.fm.allocateTransient(s as number));
       else this.hostile("allocateTransient", "usage", "enum", (u) => f.fm.allocateTransient(16, u as any));
       return;
     }
     const size = this.size(64 * KiB);
     const usage = this.pick(["uniform", "storage", "vertex", "index", "copy"] as const);
-    const r = this.call(`${f.fm.label}.allocateTransient(${size}, ${usage})`, { kind: "ok", allow: [RangeError] }, () => f.fm.allocateTransient(size, usage));
+    const r = this.call(`${f.fm.label}.allocateTransient(${size}, ${usage})`, { kind: "ok", allow: [RangeError] }, () =>
+      f.fm.allocateTransient(size, usage),
+    );
     if (!r.ok) return;
     const bytes = r.value.bytes;
     if (bytes.length !== size) this.fail("model-mismatch", `transient of ${size} bytes has ${bytes.length}`);
@@ -1631,16 +2099,39 @@ export class World {
     if (f === null) return;
     const b = this.pickLive(f.buffers);
     const which = this.int(0, 6);
-    if (which === 0) this.hostile("FrameManager.createBuffer", "size", "size", (s) => f.fm.createBuffer({ label: "hostile", size: s as number, usage: 0x80 }), (x) => (x as Buffer).destroy());
-    else if (which === 1) this.hostile("FrameManager.createBuffer", "label", "string", (s) => f.fm.createBuffer({ label: s as string, size: 16, usage: 0x80 }), (x) => (x as Buffer).destroy());
-    else if (which === 2) this.hostile("FrameManager.createTexture", "format", "enum", (s) => f.fm.createTexture({ label: "hostile", width: 4, height: 4, format: s as number }), (x) => (x as Texture).destroy());
+    if (which === 0)
+      this.hostile(
+        "FrameManager.createBuffer",
+        "size",
+        "size",
+        (s) => f.fm.createBuffer({ label: "hostile", size: s as number, usage: 0x80 }),
+        (x) => (x as Buffer).destroy(),
+      );
+    else if (which === 1)
+      this.hostile(
+        "FrameManager.createBuffer",
+        "label",
+        "string",
+        (s) => f.fm.createBuffer({ label: s as string, size: 16, usage: 0x80 }),
+        (x) => (x as Buffer).destroy(),
+      );
+    else if (which === 2)
+      this.hostile(
+        "FrameManager.createTexture",
+        "format",
+        "enum",
+        (s) => f.fm.createTexture({ label: "hostile", width: 4, height: 4, format: s as number }),
+        (x) => (x as Texture).destroy(),
+      );
     else if (which === 3 && b !== null) {
       this.hostile("FrameManager.upload", "data", "object", (d) => f.fm.upload(b.b, d as any));
     } else if (which === 4 && b !== null) {
       if (!this.allowed("hostile:FrameManager.upload.data:detached")) return;
       const data = new ArrayBuffer(16);
       structuredClone(data, { transfer: [data] });
-      this.call(`upload(${b.b.label}, detached ArrayBuffer)`, { kind: "hostile", arg: "data" }, () => f.fm.upload(b.b, data));
+      this.call(`upload(${b.b.label}, detached ArrayBuffer)`, { kind: "hostile", arg: "data" }, () =>
+        f.fm.upload(b.b, data),
+      );
     } else if (which === 5 && b !== null) {
       this.hostile("FrameManager.download", "offset", "count", (o) => f.fm.download(b.b, o as number).catch(() => {}));
     } else if (which === 6) {
@@ -1648,7 +2139,9 @@ export class World {
       const other = this.frames.find((g) => g !== f && g.alive && g.buffers.some((x) => x.alive));
       if (other === undefined) return;
       const ob = other.buffers.find((x) => x.alive)!;
-      this.call(`${f.fm.label}.upload(${ob.b.label} of ${other.fm.label})`, { kind: "hostile", arg: "buffer" }, () => f.fm.upload(ob.b, new Uint8Array(1)));
+      this.call(`${f.fm.label}.upload(${ob.b.label} of ${other.fm.label})`, { kind: "hostile", arg: "buffer" }, () =>
+        f.fm.upload(ob.b, new Uint8Array(1)),
+      );
     }
   }
 
@@ -1660,22 +2153,57 @@ export class World {
     const destroyPool = (p: unknown): void => void (p as Pool).destroy();
     switch (which) {
       case 0:
-        if (owner) this.hostile("createPool", "blockSize", "count", (v) => owner.a.createPool({ memoryTypeIndex: 0 }, { blockSize: v as number }), destroyPool); // 0 means VMA's size: "count" has no zero
+        if (owner)
+          this.hostile(
+            "createPool",
+            "blockSize",
+            "count",
+            (v) => owner.a.createPool({ memoryTypeIndex: 0 }, { blockSize: v as number }),
+            destroyPool,
+          ); // 0 means VMA's size: "count" has no zero
         return;
       case 1:
-        if (owner) this.hostile("createPool", "algorithm", "enum", (v) => owner.a.createPool({ memoryTypeIndex: 0 }, { algorithm: v as any }), destroyPool);
+        if (owner)
+          this.hostile(
+            "createPool",
+            "algorithm",
+            "enum",
+            (v) => owner.a.createPool({ memoryTypeIndex: 0 }, { algorithm: v as any }),
+            destroyPool,
+          );
         return;
       case 2:
-        if (owner) this.hostile("createPool", "memoryTypeIndex", "count", (v) => owner.a.createPool({ memoryTypeIndex: v as number }), destroyPool);
+        if (owner)
+          this.hostile(
+            "createPool",
+            "memoryTypeIndex",
+            "count",
+            (v) => owner.a.createPool({ memoryTypeIndex: v as number }),
+            destroyPool,
+          );
         return;
       case 3:
-        if (owner && owner.frames.size === 0) this.hostile("setCurrentFrameIndex", "frameIndex", "count", (v) => owner.a.setCurrentFrameIndex(v as number));
+        if (owner && owner.frames.size === 0)
+          this.hostile("setCurrentFrameIndex", "frameIndex", "count", (v) => owner.a.setCurrentFrameIndex(v as number));
         return;
       case 4:
-        this.hostile("createAllocator", "heapSizeLimits", "object", (v) => createAllocator(this.context, { heapSizeLimits: v as any }), (a) => (a as Allocator).destroy());
+        this.hostile(
+          "createAllocator",
+          "heapSizeLimits",
+          "object",
+          (v) => createAllocator(this.context, { heapSizeLimits: v as any }),
+          (a) => (a as Allocator).destroy(),
+        );
         return;
       case 5:
-        if (owner) this.hostile("createFrameManager", "framesInFlight", "count", (v) => createFrameManager(this.context, owner.a, { framesInFlight: v as number }), (x) => (x as FrameManager).destroy());
+        if (owner)
+          this.hostile(
+            "createFrameManager",
+            "framesInFlight",
+            "count",
+            (v) => createFrameManager(this.context, owner.a, { framesInFlight: v as number }),
+            (x) => (x as FrameManager).destroy(),
+          );
         return;
       case 6: {
         const t = f === null ? null : this.pickLive(f.textures);
@@ -1684,25 +2212,59 @@ export class World {
       }
       case 7: {
         const t = f === null ? null : this.pickLive(f.textures);
-        if (f !== null && t !== null) this.hostile("FrameManager.uploadImage", "region", "object", (v) => f.fm.uploadImage(t.t, new Uint8Array(t.texel), v as any));
+        if (f !== null && t !== null)
+          this.hostile("FrameManager.uploadImage", "region", "object", (v) =>
+            f.fm.uploadImage(t.t, new Uint8Array(t.texel), v as any),
+          );
         return;
       }
       case 8: {
         const t = f === null ? null : this.pickLive(f.textures);
-        if (f !== null && t !== null) this.hostile("FrameManager.uploadImage", "mipLevel", "count", (v) => f.fm.uploadImage(t.t, new Uint8Array(t.texel), { mipLevel: v as number, width: 1, height: 1 }));
+        if (f !== null && t !== null)
+          this.hostile("FrameManager.uploadImage", "mipLevel", "count", (v) =>
+            f.fm.uploadImage(t.t, new Uint8Array(t.texel), { mipLevel: v as number, width: 1, height: 1 }),
+          );
         return;
       }
       case 9: {
         const s = this.pickLive(this.streamers);
-        if (s !== null) this.hostile("TextureStreamer.register", "width", "size", (v) => s.s.register({ label: "hostile", width: v as number, height: 4, format: 37, load: () => new Uint8Array(0) }), (t) => (t as StreamedTexture).destroy());
+        if (s !== null)
+          this.hostile(
+            "TextureStreamer.register",
+            "width",
+            "size",
+            (v) =>
+              s.s.register({
+                label: "hostile",
+                width: v as number,
+                height: 4,
+                format: 37,
+                load: () => new Uint8Array(0),
+              }),
+            (t) => (t as StreamedTexture).destroy(),
+          );
         return;
       }
       case 10:
-        if (f !== null) this.hostile("createTextureStreamer", "budgetBytes", "size", (v) => createTextureStreamer(f.fm, { budgetBytes: v as number }), (x) => (x as TextureStreamer).destroy());
+        if (f !== null)
+          this.hostile(
+            "createTextureStreamer",
+            "budgetBytes",
+            "size",
+            (v) => createTextureStreamer(f.fm, { budgetBytes: v as number }),
+            (x) => (x as TextureStreamer).destroy(),
+          );
         return;
       default: {
         const m = this.liveAllocation((x) => x.kind === "buffer" && !x.lost);
-        if (m !== null) this.hostile("destroyBuffer", "buffer", "handle", (v) => m.owner.a.destroyBuffer(v, m.a), () => (m.alive = false));
+        if (m !== null)
+          this.hostile(
+            "destroyBuffer",
+            "buffer",
+            "handle",
+            (v) => m.owner.a.destroyBuffer(v, m.a),
+            () => (m.alive = false),
+          );
       }
     }
   }
@@ -1726,17 +2288,20 @@ export class World {
   }
 
   private destroyFramesModel(f: FramesModel, orderly: boolean): void {
-    const hasResources = f.buffers.some((b) => b.alive) || f.textures.some((t) => t.alive) || [...f.streamers].some((s) => s.alive);
+    const hasResources =
+      f.buffers.some((b) => b.alive) || f.textures.some((t) => t.alive) || [...f.streamers].some((s) => s.alive);
     if (orderly || (hasResources && !this.allowed("destroy:frames-with-resources"))) {
       for (const s of f.streamers) if (s.alive) this.destroyStreamerModel(s);
-      for (const b of f.buffers) if (b.alive) {
-        this.call(`${b.b.label}.destroy() [before manager]`, { kind: "ok" }, () => b.b.destroy());
-        b.alive = false;
-      }
-      for (const t of f.textures) if (t.alive) {
-        this.call(`${t.t.label}.destroy() [before manager]`, { kind: "ok" }, () => t.t.destroy());
-        t.alive = false;
-      }
+      for (const b of f.buffers)
+        if (b.alive) {
+          this.call(`${b.b.label}.destroy() [before manager]`, { kind: "ok" }, () => b.b.destroy());
+          b.alive = false;
+        }
+      for (const t of f.textures)
+        if (t.alive) {
+          this.call(`${t.t.label}.destroy() [before manager]`, { kind: "ok" }, () => t.t.destroy());
+          t.alive = false;
+        }
     }
     this.cascadeParents.add(`FrameManager '${f.fm.label}'`);
     this.call(`${f.fm.label}.destroy()`, { kind: "ok" }, () => f.fm.destroy());
@@ -1768,13 +2333,26 @@ export class World {
       tailSize: this.pick([0, 8, 32]),
     };
     if (f.owner.limited && this.chance(0.5)) delete options.budgetBytes;
-    const r = this.call(`createTextureStreamer(${f.fm.label}, ${show(options)})`, { kind: "ok", allow: [OutOfDeviceMemoryError] }, () => createTextureStreamer(f.fm, options));
+    const r = this.call(
+      `createTextureStreamer(${f.fm.label}, ${show(options)})`,
+      { kind: "ok", allow: [OutOfDeviceMemoryError] },
+      () => createTextureStreamer(f.fm, options),
+    );
     if (!r.ok) return;
     const s: StreamerModel = { id, s: r.value, frames: f, alive: true, textures: [], updatedInFrame: -1 };
     f.streamers.add(s);
     this.streamers.push(s);
     const pools = [r.value.pool, r.value.tailPool].filter((p): p is Pool => p !== null);
-    for (const p of pools) this.pools.push({ id: ++this.ids, p, owner: f.owner, algorithm: p.algorithm as any, alive: true, streamer: true, streamerId: id });
+    for (const p of pools)
+      this.pools.push({
+        id: ++this.ids,
+        p,
+        owner: f.owner,
+        algorithm: p.algorithm as any,
+        alive: true,
+        streamer: true,
+        streamerId: id,
+      });
   }
 
   private opStream(): void {
@@ -1795,7 +2373,11 @@ export class World {
         for (let m = first; m < first + count; m++) out.push(mipPixels(key, width, height, m));
         return sync ? out : Promise.resolve(out);
       };
-      const r = this.call(`${s.s.label}.register(${label}, ${width}x${height})`, { kind: "ok", allow: [RangeError] }, () => s.s.register({ label, width, height, format: 37, load, priority: this.int(0, 3) }));
+      const r = this.call(
+        `${s.s.label}.register(${label}, ${width}x${height})`,
+        { kind: "ok", allow: [RangeError] },
+        () => s.s.register({ label, width, height, format: 37, load, priority: this.int(0, 3) }),
+      );
       if (r.ok) s.textures.push({ st: r.value, label, width, height, mips, alive: true });
       return;
     }
@@ -1809,19 +2391,26 @@ export class World {
       if (!r.ok) return;
       const sh = r.value;
       if (sh.placeholder) return;
-      if (!(sh.firstMip >= 0 && sh.firstMip < t.mips)) this.fail("model-mismatch", `show(${t.label}) firstMip ${sh.firstMip} out of [0, ${t.mips})`);
+      if (!(sh.firstMip >= 0 && sh.firstMip < t.mips))
+        this.fail("model-mismatch", `show(${t.label}) firstMip ${sh.firstMip} out of [0, ${t.mips})`);
       const texture = sh.texture;
       const base = t.mips - texture.mipLevels;
       const level = sh.firstMip - base;
-      if (level < 0 || level >= texture.mipLevels) this.fail("model-mismatch", `show(${t.label}): firstMip ${sh.firstMip} is not in the texture (mips ${base}+)`);
+      if (level < 0 || level >= texture.mipLevels)
+        this.fail("model-mismatch", `show(${t.label}): firstMip ${sh.firstMip} is not in the texture (mips ${base}+)`);
       const w = Math.max(1, t.width >> sh.firstMip);
       const h = Math.max(1, t.height >> sh.firstMip);
       const serial = f.fm.recordingSerial;
-      const d = this.call(`downloadImage(${texture.label}, mip ${level}) [shown]`, OOM_OK, () => f.fm.downloadImage(texture, { mipLevel: level }));
+      const d = this.call(`downloadImage(${texture.label}, mip ${level}) [shown]`, OOM_OK, () =>
+        f.fm.downloadImage(texture, { mipLevel: level }),
+      );
       if (!d.ok) return;
       const expected = mipPixels(hashString(t.label), t.width, t.height, sh.firstMip);
       if (expected.length !== w * h * 4) this.fail("model-mismatch", "mip size");
-      this.track(f, texture, `${t.label} mip ${sh.firstMip} (shown)`, serial, d.value, () => ({ expected, defined: new Uint8Array(expected.length).fill(1) }));
+      this.track(f, texture, `${t.label} mip ${sh.firstMip} (shown)`, serial, d.value, () => ({
+        expected,
+        defined: new Uint8Array(expected.length).fill(1),
+      }));
     } else if (which === 8) {
       this.call(`${t.label}.destroy()`, { kind: "ok" }, () => t.st.destroy());
       t.alive = false;
@@ -1862,14 +2451,16 @@ export class World {
     for (const f of this.frames) if (f.alive) this.cascadeParents.add(`FrameManager '${f.fm.label}'`);
     this.call(`context.destroy()`, { kind: "ok" }, () => this.context.destroy());
     // Everything made over it is dead now: any use throws DestroyedResourceError, destroy() is a no-op.
-    for (const f of this.frames) if (f.alive) {
-      this.call(`${f.fm.label}.destroy() [context gone]`, { kind: "ok" }, () => f.fm.destroy());
-      f.alive = false;
-    }
-    for (const a of this.allocators) if (a.alive) {
-      this.call(`${a.a.label}.destroy() [context gone]`, { kind: "ok" }, () => a.a.destroy());
-      a.alive = false;
-    }
+    for (const f of this.frames)
+      if (f.alive) {
+        this.call(`${f.fm.label}.destroy() [context gone]`, { kind: "ok" }, () => f.fm.destroy());
+        f.alive = false;
+      }
+    for (const a of this.allocators)
+      if (a.alive) {
+        this.call(`${a.a.label}.destroy() [context gone]`, { kind: "ok" }, () => a.a.destroy());
+        a.alive = false;
+      }
     for (const m of this.allocations) m.alive = false;
     for (const p of this.pools) p.alive = false;
     for (const s of this.streamers) s.alive = false;
@@ -1888,7 +2479,8 @@ export class World {
       for (const s of f.streamers) if (s.alive) this.destroyStreamerModel(s);
       this.destroyFramesModel(f, true);
       await this.settleDownloads(f, false);
-      for (const d of f.downloads) if (!d.settled) this.fail("hang", `download of ${d.label} never settled after ${f.fm.label}.destroy()`);
+      for (const d of f.downloads)
+        if (!d.settled) this.fail("hang", `download of ${d.label} never settled after ${f.fm.label}.destroy()`);
     }
     for (const v of this.virtuals) {
       if (!v.alive) continue;
@@ -1899,10 +2491,16 @@ export class World {
       v.allocs = [];
       const r = this.call(`${v.vb.label}.destroy()`, { kind: "ok" }, () => v.vb.destroy());
       v.alive = false;
-      if (r.ok && r.value.length !== 0) this.fail("leak", `${v.vb.label}.destroy() reported ${r.value.length} leaks after everything was freed`);
+      if (r.ok && r.value.length !== 0)
+        this.fail("leak", `${v.vb.label}.destroy() reported ${r.value.length} leaks after everything was freed`);
     }
     for (const m of this.allocations) if (m.alive && m.owner.alive) this.freeModel(m);
-    for (const p of this.pools) if (p.alive && !p.streamer && p.owner.alive) this.destroyPoolModel(p, this.takeDropped((m) => m.pool === p));
+    for (const p of this.pools)
+      if (p.alive && !p.streamer && p.owner.alive)
+        this.destroyPoolModel(
+          p,
+          this.takeDropped((m) => m.pool === p),
+        );
     for (const owner of this.allocators) {
       if (!owner.alive) continue;
       const dropped = this.takeDropped((m) => m.owner === owner);
@@ -1910,7 +2508,11 @@ export class World {
       const before = owner.leaks.length;
       const r = this.call(`destroyAllocator(${owner.a.label}) [teardown]`, { kind: "ok" }, () => owner.a.destroy());
       owner.alive = false;
-      if (count !== 0) this.fail("leak", `allocator ${owner.a.label} still counts ${count} live allocation(s) after everything was destroyed`);
+      if (count !== 0)
+        this.fail(
+          "leak",
+          `allocator ${owner.a.label} still counts ${count} live allocation(s) after everything was destroyed`,
+        );
       if (r.ok) this.expectLeaks(owner, before, dropped, `allocator ${owner.a.label}`);
     }
     this.context.destroy();

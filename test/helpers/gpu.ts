@@ -12,7 +12,12 @@
  * @module
  */
 import { afterAll, afterEach, beforeAll } from "vitest";
-import { createContext, type Context, type ContextOptions, type ValidationMessage } from "../../engine/vulkan/context.js";
+import {
+  createContext,
+  type Context,
+  type ContextOptions,
+  type ValidationMessage,
+} from "../../engine/vulkan/context.js";
 
 /** Warnings and errors among `messages`: the ones that fail a test. */
 export function failingMessages(messages: readonly ValidationMessage[]): ValidationMessage[] {
@@ -68,7 +73,12 @@ export function useGpuContext(options: ContextOptions = {}): GpuFixture {
     }
     context = validationAvailable
       ? createContext({ applicationName: "vkmem-test", ...options, validation: true })
-      : createContext({ applicationName: "vkmem-test", ...options, validation: false, synchronizationValidation: false });
+      : createContext({
+          applicationName: "vkmem-test",
+          ...options,
+          validation: false,
+          synchronizationValidation: false,
+        });
   });
   afterEach(() => {
     if (context === null) return;
@@ -85,7 +95,8 @@ export function useGpuContext(options: ContextOptions = {}): GpuFixture {
   });
   return {
     get context(): Context {
-      if (context === null) throw new Error("useGpuContext: the context exists only inside the suite's tests and hooks");
+      if (context === null)
+        throw new Error("useGpuContext: the context exists only inside the suite's tests and hooks");
       return context;
     },
   };

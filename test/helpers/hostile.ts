@@ -29,7 +29,16 @@ function throwingProxy(): object {
   const trap = (what: string) => () => {
     throw new CallerError(`hostile ${what}`);
   };
-  return new Proxy({}, { get: trap("get"), has: trap("has"), ownKeys: trap("ownKeys"), getPrototypeOf: trap("getPrototypeOf"), getOwnPropertyDescriptor: trap("getOwnPropertyDescriptor") });
+  return new Proxy(
+    {},
+    {
+      get: trap("get"),
+      has: trap("has"),
+      ownKeys: trap("ownKeys"),
+      getPrototypeOf: trap("getPrototypeOf"),
+      getOwnPropertyDescriptor: trap("getOwnPropertyDescriptor"),
+    },
+  );
 }
 
 /** The hostile values by name. */
@@ -67,7 +76,8 @@ export type HostileName = keyof typeof HOSTILE;
 export const OBJECT_OK: readonly HostileName[] = ["nullPrototype", "throwingValueOf"];
 
 /** V8's messages for values that reached an operator unchecked. */
-const ENGINE_MESSAGE = /Cannot convert|Cannot mix BigInt|Cannot perform|is not a function|Cannot read prop|is not iterable|Cannot destructure|Maximum call stack|Invalid typed array|Invalid array length|Do not know how to serialize/;
+const ENGINE_MESSAGE =
+  /Cannot convert|Cannot mix BigInt|Cannot perform|is not a function|Cannot read prop|is not iterable|Cannot destructure|Maximum call stack|Invalid typed array|Invalid array length|Do not know how to serialize/;
 
 /**
  * Asserts that `call` refuses its hostile argument with a typed error naming `arg` (or lets the caller's own
@@ -86,7 +96,9 @@ export function expectRefused(call: () => unknown, arg: string, what = arg): voi
   expect(returned, `${what}: expected a TypeError or RangeError naming ${arg}, but the call returned`).toBe(false);
   if (thrown instanceof CallerError) return;
   const error = thrown as Error;
-  expect([TypeError, RangeError], `${what}: ${error?.constructor?.name}: ${error?.message}`).toContain(error?.constructor);
+  expect([TypeError, RangeError], `${what}: ${error?.constructor?.name}: ${error?.message}`).toContain(
+    error?.constructor,
+  );
   expect(error.message, what).not.toMatch(ENGINE_MESSAGE);
   expect(error.message, what).toContain(arg);
 }

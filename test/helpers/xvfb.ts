@@ -30,9 +30,13 @@ export interface XDisplay {
  */
 export async function startXvfb(width = 1280, height = 720): Promise<XDisplay> {
   const runtime = mkdtempSync(path.join(tmpdir(), "vkmem-xdg-"));
-  const child: ChildProcess = spawn("Xvfb", ["-displayfd", "3", "-screen", "0", `${width}x${height}x24`, "-nolisten", "tcp"], {
-    stdio: ["ignore", "ignore", "pipe", "pipe"],
-  });
+  const child: ChildProcess = spawn(
+    "Xvfb",
+    ["-displayfd", "3", "-screen", "0", `${width}x${height}x24`, "-nolisten", "tcp"],
+    {
+      stdio: ["ignore", "ignore", "pipe", "pipe"],
+    },
+  );
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
   const number = await new Promise<string>((resolve, reject) => {
@@ -60,10 +64,16 @@ export async function startXvfb(width = 1280, height = 720): Promise<XDisplay> {
     display,
     env: { ...process.env, DISPLAY: display, XDG_RUNTIME_DIR: runtime },
     screenshot(): RgbaImage {
-      const r = spawnSync("sh", ["-c", `xwd -root -silent -display ${display} | convert xwd:- png:-`], { maxBuffer: 64 << 20 });
+      const r = spawnSync("sh", ["-c", `xwd -root -silent -display ${display} | convert xwd:- png:-`], {
+        maxBuffer: 64 << 20,
+      });
       if (r.status !== 0) throw new Error(`screenshot of ${display} failed: ${r.stderr?.toString()}`);
       const png = PNG.sync.read(r.stdout);
-      return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length) };
+      return {
+        width: png.width,
+        height: png.height,
+        data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length),
+      };
     },
     async stop(): Promise<void> {
       if (child.exitCode === null && child.signalCode === null) {

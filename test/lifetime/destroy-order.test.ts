@@ -35,15 +35,27 @@ console.log("validation:", JSON.stringify(failing(context)));
 `);
     expect(r.status, describeResult(r)).toBe(0);
     const out = r.stdout;
-    expect(out).toContain("upload: DestroyedResourceError: FrameManager 'frames' cannot be used: its Allocator 'main' was destroyed (in upload)");
-    expect(out).toContain("endFrame: DestroyedResourceError: FrameManager 'frames' cannot be used: its Allocator 'main' was destroyed (in endFrame)");
+    expect(out).toContain(
+      "upload: DestroyedResourceError: FrameManager 'frames' cannot be used: its Allocator 'main' was destroyed (in upload)",
+    );
+    expect(out).toContain(
+      "endFrame: DestroyedResourceError: FrameManager 'frames' cannot be used: its Allocator 'main' was destroyed (in endFrame)",
+    );
     expect(out).toContain("beginFrame: DestroyedResourceError: FrameManager 'frames' cannot be used");
-    expect(out).toContain("handle: DestroyedResourceError: Buffer 'x' cannot be used: its Allocator 'main' was destroyed (in handle)");
-    expect(out).toContain("createBuffer: DestroyedResourceError: Allocator 'main' has been destroyed (in createBuffer)");
+    expect(out).toContain(
+      "handle: DestroyedResourceError: Buffer 'x' cannot be used: its Allocator 'main' was destroyed (in handle)",
+    );
+    expect(out).toContain(
+      "createBuffer: DestroyedResourceError: Allocator 'main' has been destroyed (in createBuffer)",
+    );
     expect(out).toContain("validation: []");
     // The cascade is reported, by label, as the allocator reports live allocations.
-    expect(r.stderr).toMatch(/Allocator 'main' destroyed with 1 live dependent\(s\); destroyed them first:\n\s+FrameManager 'frames'/);
-    expect(r.stderr).toMatch(/FrameManager 'frames' destroyed with 1 live dependent\(s\); destroyed them first:\n\s+Buffer 'x'/);
+    expect(r.stderr).toMatch(
+      /Allocator 'main' destroyed with 1 live dependent\(s\); destroyed them first:\n\s+FrameManager 'frames'/,
+    );
+    expect(r.stderr).toMatch(
+      /FrameManager 'frames' destroyed with 1 live dependent\(s\); destroyed them first:\n\s+Buffer 'x'/,
+    );
   });
 
   test("context.destroy() with frames in flight, then frames.destroy(): the cascade ran before vkDestroyDevice", () => {
@@ -70,12 +82,20 @@ console.log("done");
     expect(r.status, describeResult(r)).toBe(0);
     const out = r.stdout;
     expect(out).toContain("validation: []");
-    expect(out).toContain("beginFrame: DestroyedResourceError: FrameManager 'frames' cannot be used: its Context was destroyed (in beginFrame)");
-    expect(out).toContain("createBuffer: DestroyedResourceError: Allocator 'main' cannot be used: its Context was destroyed (in createBuffer)");
-    expect(out).toContain("allocation: DestroyedResourceError: Buffer 'x' cannot be used: its Context was destroyed (in allocation)");
+    expect(out).toContain(
+      "beginFrame: DestroyedResourceError: FrameManager 'frames' cannot be used: its Context was destroyed (in beginFrame)",
+    );
+    expect(out).toContain(
+      "createBuffer: DestroyedResourceError: Allocator 'main' cannot be used: its Context was destroyed (in createBuffer)",
+    );
+    expect(out).toContain(
+      "allocation: DestroyedResourceError: Buffer 'x' cannot be used: its Context was destroyed (in allocation)",
+    );
     expect(out).toContain("download: DestroyedResourceError: Download 'x' cannot be used: its Context was destroyed");
     expect(out).toContain("done");
-    expect(r.stderr).toMatch(/Context destroyed with 1 live dependent\(s\); destroyed them first:\n\s+Allocator 'main'/);
+    expect(r.stderr).toMatch(
+      /Context destroyed with 1 live dependent\(s\); destroyed them first:\n\s+Allocator 'main'/,
+    );
   });
 
   test("pools, buddy pools and their allocations after their allocator's or context's destroy()", () => {
@@ -111,16 +131,28 @@ console.log("done");
     expect(r.status, describeResult(r)).toBe(0);
     const out = r.stdout;
     expect(out).toContain("validation: []");
-    expect(out).toContain("pool: DestroyedResourceError: Pool 'level' cannot be used: its Context was destroyed (in getStatistics)");
-    expect(out).toContain("buddy: DestroyedResourceError: Pool 'buddy' cannot be used: its Context was destroyed (in getStatistics)");
-    expect(out).toContain("inPool: DestroyedResourceError: Allocation 'in pool' cannot be used: its Context was destroyed (in ");
-    expect(out).toContain("inBuddy: DestroyedResourceError: Allocation 'in buddy' cannot be used: its Context was destroyed (in ");
-    expect(out).toContain("plain: DestroyedResourceError: Allocation 'plain' cannot be used: its Context was destroyed (in map)");
+    expect(out).toContain(
+      "pool: DestroyedResourceError: Pool 'level' cannot be used: its Context was destroyed (in getStatistics)",
+    );
+    expect(out).toContain(
+      "buddy: DestroyedResourceError: Pool 'buddy' cannot be used: its Context was destroyed (in getStatistics)",
+    );
+    expect(out).toContain(
+      "inPool: DestroyedResourceError: Allocation 'in pool' cannot be used: its Context was destroyed (in ",
+    );
+    expect(out).toContain(
+      "inBuddy: DestroyedResourceError: Allocation 'in buddy' cannot be used: its Context was destroyed (in ",
+    );
+    expect(out).toContain(
+      "plain: DestroyedResourceError: Allocation 'plain' cannot be used: its Context was destroyed (in map)",
+    );
     expect(out).toContain("pool.destroy: [] [] []");
     expect(out).toContain("virtual: 0 false");
     expect(out).toContain("range: DestroyedResourceError: VirtualBlock 'offsets' has been destroyed");
     expect(out).toContain("done");
-    expect(r.stderr).toMatch(/Allocator 'main' destroyed with 2 live dependent\(s\); destroyed them first:\n\s+Pool 'buddy'\n\s+Pool 'level'/);
+    expect(r.stderr).toMatch(
+      /Allocator 'main' destroyed with 2 live dependent\(s\); destroyed them first:\n\s+Pool 'buddy'\n\s+Pool 'level'/,
+    );
   });
 
   test("TextureStreamers go with their FrameManager, and with the context above it", () => {
@@ -165,11 +197,17 @@ console.log("done");
 `);
     expect(r.status, describeResult(r)).toBe(0);
     const out = r.stdout;
-    expect(out).toContain("update: DestroyedResourceError: TextureStreamer 'first' cannot be used: its FrameManager 'frames' was destroyed (in update)");
+    expect(out).toContain(
+      "update: DestroyedResourceError: TextureStreamer 'first' cannot be used: its FrameManager 'frames' was destroyed (in update)",
+    );
     expect(out).toContain("show: DestroyedResourceError: TextureStreamer 'first' cannot be used");
-    expect(out).toContain("update2: DestroyedResourceError: TextureStreamer 'second' cannot be used: its Context was destroyed (in update)");
+    expect(out).toContain(
+      "update2: DestroyedResourceError: TextureStreamer 'second' cannot be used: its Context was destroyed (in update)",
+    );
     expect(out).toContain("validation: []");
     expect(out).toContain("done");
-    expect(r.stderr).toMatch(/FrameManager 'frames' destroyed with 1 live dependent\(s\); destroyed them first:\n\s+TextureStreamer 'first'/);
+    expect(r.stderr).toMatch(
+      /FrameManager 'frames' destroyed with 1 live dependent\(s\); destroyed them first:\n\s+TextureStreamer 'first'/,
+    );
   });
 });

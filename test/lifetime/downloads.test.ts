@@ -74,7 +74,9 @@ context.destroy();
 console.log("validation:", JSON.stringify(failing(context)));
 `);
     expect(r.status, describeResult(r)).toBe(0);
-    expect(r.stdout).toContain("rejected: FrameManager 'frames': download(s) queued in frame 0, which was begun and never ended, cannot complete: call endFrame()");
+    expect(r.stdout).toContain(
+      "rejected: FrameManager 'frames': download(s) queued in frame 0, which was begun and never ended, cannot complete: call endFrame()",
+    );
     expect(r.stdout).toContain("validation: []");
   });
 });
@@ -105,7 +107,9 @@ describe("FrameManager.destroy() with pending downloads", () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(DestroyedResourceError);
-    expect((error as Error).message).toBe("Download 'data' cannot be used: its FrameManager 'shutdown' was destroyed (in download, never submitted)");
+    expect((error as Error).message).toBe(
+      "Download 'data' cannot be used: its FrameManager 'shutdown' was destroyed (in download, never submitted)",
+    );
     expect(b.destroyed).toBe(true);
   });
 

@@ -36,12 +36,18 @@ console.log("validation:", JSON.stringify(failing(context)));
     expect(r.status, describeResult(r)).toBe(0);
     const out = r.stdout;
     expect(out).toContain("destroyed: true true");
-    expect(out).toContain("view: DestroyedResourceError: Texture 'albedo' cannot be used: its FrameManager 'frames' was destroyed (in view)");
-    expect(out).toContain("handle: DestroyedResourceError: Buffer 'vertices' cannot be used: its FrameManager 'frames' was destroyed (in handle)");
+    expect(out).toContain(
+      "view: DestroyedResourceError: Texture 'albedo' cannot be used: its FrameManager 'frames' was destroyed (in view)",
+    );
+    expect(out).toContain(
+      "handle: DestroyedResourceError: Buffer 'vertices' cannot be used: its FrameManager 'frames' was destroyed (in handle)",
+    );
     // The manager freed them: the allocator has nothing left to report, and the device no live image view.
     expect(out).toContain("leaks: []");
     expect(out).toContain("validation: []");
-    expect(r.stderr).toMatch(/FrameManager 'frames' destroyed with 2 live dependent\(s\); destroyed them first:\n\s+Buffer 'vertices'\n\s+Texture 'albedo'/);
+    expect(r.stderr).toMatch(
+      /FrameManager 'frames' destroyed with 2 live dependent\(s\); destroyed them first:\n\s+Buffer 'vertices'\n\s+Texture 'albedo'/,
+    );
     expect(r.stderr).not.toContain("destroyed first");
   });
 
@@ -102,8 +108,12 @@ console.log("done");
       expect(err, describeResult(r)).toContain(`${name} was collected without destroy()`);
     }
     // With captureStacks, the report says where it was made.
-    expect(err).toMatch(/Allocation 'dropped buffer memory' was collected without destroy\(\)[^\n]*\n\s+created at:\n\s+at .*\[eval1\]:\d+/);
-    expect(err).toMatch(/Buffer 'dropped buffer' was collected without destroy\(\)[^\n]*\n\s+created at:\n(.*\n)*?.*dropEverything/);
+    expect(err).toMatch(
+      /Allocation 'dropped buffer memory' was collected without destroy\(\)[^\n]*\n\s+created at:\n\s+at .*\[eval1\]:\d+/,
+    );
+    expect(err).toMatch(
+      /Buffer 'dropped buffer' was collected without destroy\(\)[^\n]*\n\s+created at:\n(.*\n)*?.*dropEverything/,
+    );
     expect(err).not.toContain("freed properly");
     expect(err).not.toContain("'freed with its pool' was collected");
     expect(err).not.toContain("destroyed block");

@@ -49,7 +49,10 @@ describe("Dependents", () => {
     process.on("warning", listen);
     try {
       reportCascade("Context", cascadeReport());
-      reportCascade("Allocator 'main'", { names: ["FrameManager 'frames'", "Pool 'level'"], errors: [new Error("boom")] });
+      reportCascade("Allocator 'main'", {
+        names: ["FrameManager 'frames'", "Pool 'level'"],
+        errors: [new Error("boom")],
+      });
       await new Promise((resolve) => setImmediate(resolve));
     } finally {
       process.off("warning", listen);

@@ -71,7 +71,8 @@ describe("createBuffer", () => {
     }
     for (const list of byMemory.values()) {
       list.sort((a, b) => a.offset - b.offset);
-      for (let i = 1; i < list.length; i++) expect(list[i].offset).toBeGreaterThanOrEqual(list[i - 1].offset + list[i - 1].size);
+      for (let i = 1; i < list.length; i++)
+        expect(list[i].offset).toBeGreaterThanOrEqual(list[i - 1].offset + list[i - 1].size);
     }
     for (const r of made) allocator.destroyBuffer(r.buffer, r.allocation);
     expect(allocator.allocationCount).toBe(0);
@@ -93,7 +94,10 @@ describe("createBuffer", () => {
       expect(r.allocation.memoryProperties & flags).toBe(flags);
       allocator.destroyBuffer(r.buffer, r.allocation);
     }
-    const mapped = allocator.createBuffer({ size: 1024, usage: VERTEX }, { usage: MemoryUsage.Auto, hostAccess: "random", mapped: true });
+    const mapped = allocator.createBuffer(
+      { size: 1024, usage: VERTEX },
+      { usage: MemoryUsage.Auto, hostAccess: "random", mapped: true },
+    );
     expect(mapped.allocation.memoryProperties & MemoryPropertyFlags.HOST_VISIBLE).toBeTruthy();
     expect(mapped.allocationInfo.mappedData).toBeInstanceOf(ArrayBuffer);
     allocator.destroyBuffer(mapped.buffer, mapped.allocation);
@@ -104,19 +108,29 @@ describe("createBuffer", () => {
     const withAll = types.findIndex((t) => (t.propertyFlags & 0x7) === 0x7);
     const r = allocator.createBuffer(
       { size: 4096, usage: VERTEX },
-      { usage: MemoryUsage.Unknown, requiredFlags: MemoryPropertyFlags.HOST_VISIBLE, preferredFlags: MemoryPropertyFlags.HOST_COHERENT },
+      {
+        usage: MemoryUsage.Unknown,
+        requiredFlags: MemoryPropertyFlags.HOST_VISIBLE,
+        preferredFlags: MemoryPropertyFlags.HOST_COHERENT,
+      },
     );
     expect(r.allocation.memoryProperties & MemoryPropertyFlags.HOST_VISIBLE).toBeTruthy();
     allocator.destroyBuffer(r.buffer, r.allocation);
     for (let t = 0; t < types.length; t++) {
-      const only = allocator.createBuffer({ size: 4096, usage: VERTEX }, { usage: MemoryUsage.Unknown, memoryTypeBits: 1 << t });
+      const only = allocator.createBuffer(
+        { size: 4096, usage: VERTEX },
+        { usage: MemoryUsage.Unknown, memoryTypeBits: 1 << t },
+      );
       expect(only.allocationInfo.memoryType).toBe(t);
       allocator.destroyBuffer(only.buffer, only.allocation);
     }
     expect(withAll).toBeGreaterThanOrEqual(0);
     // A required flag no memory type has.
     expect(() =>
-      allocator.createBuffer({ size: 4096, usage: VERTEX }, { usage: MemoryUsage.Unknown, requiredFlags: MemoryPropertyFlags.PROTECTED }),
+      allocator.createBuffer(
+        { size: 4096, usage: VERTEX },
+        { usage: MemoryUsage.Unknown, requiredFlags: MemoryPropertyFlags.PROTECTED },
+      ),
     ).toThrow(VkError);
   });
 
@@ -134,7 +148,10 @@ describe("createBuffer", () => {
 
   test("never-allocate reuses an existing block and fails when none has room", () => {
     const first = allocator.createBuffer({ size: 1024, usage: VERTEX }, { usage: MemoryUsage.GpuOnly });
-    const again = allocator.createBuffer({ size: 1024, usage: VERTEX }, { usage: MemoryUsage.GpuOnly, neverAllocate: true });
+    const again = allocator.createBuffer(
+      { size: 1024, usage: VERTEX },
+      { usage: MemoryUsage.GpuOnly, neverAllocate: true },
+    );
     expect(again.allocationInfo.deviceMemoryHandle).toBe(first.allocationInfo.deviceMemoryHandle);
     expect(() =>
       allocator.createBuffer({ size: 1 << 30, usage: VERTEX }, { usage: MemoryUsage.GpuOnly, neverAllocate: true }),
@@ -147,13 +164,47 @@ describe("createBuffer", () => {
 describe("createImage", () => {
   test("images of several formats, tilings, mips and usages", () => {
     const cases = [
-      { format: vk.VK_FORMAT_R8G8B8A8_UNORM, extent: { width: 128, height: 128 }, mipLevels: 8, usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT | vk.VK_IMAGE_USAGE_TRANSFER_DST_BIT },
-      { format: vk.VK_FORMAT_R8G8B8A8_UNORM, extent: { width: 512, height: 1 }, tiling: vk.VK_IMAGE_TILING_LINEAR, usage: vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT },
-      { format: vk.VK_FORMAT_D32_SFLOAT, extent: { width: 800, height: 600 }, usage: vk.VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT },
-      { format: vk.VK_FORMAT_R16G16B16A16_SFLOAT, extent: { width: 64, height: 64 }, arrayLayers: 6, flags: 0x10, usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT },
-      { format: vk.VK_FORMAT_R8_UNORM, extent: { width: 32, height: 32, depth: 32 }, imageType: vk.VK_IMAGE_TYPE_3D, usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT },
-      { format: vk.VK_FORMAT_R32_SFLOAT, extent: { width: 1024, height: 1 }, imageType: vk.VK_IMAGE_TYPE_1D, usage: vk.VK_IMAGE_USAGE_STORAGE_BIT },
-      { format: vk.VK_FORMAT_B8G8R8A8_UNORM, extent: { width: 1920, height: 1080 }, usage: vk.VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT },
+      {
+        format: vk.VK_FORMAT_R8G8B8A8_UNORM,
+        extent: { width: 128, height: 128 },
+        mipLevels: 8,
+        usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT | vk.VK_IMAGE_USAGE_TRANSFER_DST_BIT,
+      },
+      {
+        format: vk.VK_FORMAT_R8G8B8A8_UNORM,
+        extent: { width: 512, height: 1 },
+        tiling: vk.VK_IMAGE_TILING_LINEAR,
+        usage: vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT,
+      },
+      {
+        format: vk.VK_FORMAT_D32_SFLOAT,
+        extent: { width: 800, height: 600 },
+        usage: vk.VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT,
+      },
+      {
+        format: vk.VK_FORMAT_R16G16B16A16_SFLOAT,
+        extent: { width: 64, height: 64 },
+        arrayLayers: 6,
+        flags: 0x10,
+        usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT,
+      },
+      {
+        format: vk.VK_FORMAT_R8_UNORM,
+        extent: { width: 32, height: 32, depth: 32 },
+        imageType: vk.VK_IMAGE_TYPE_3D,
+        usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT,
+      },
+      {
+        format: vk.VK_FORMAT_R32_SFLOAT,
+        extent: { width: 1024, height: 1 },
+        imageType: vk.VK_IMAGE_TYPE_1D,
+        usage: vk.VK_IMAGE_USAGE_STORAGE_BIT,
+      },
+      {
+        format: vk.VK_FORMAT_B8G8R8A8_UNORM,
+        extent: { width: 1920, height: 1080 },
+        usage: vk.VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT,
+      },
     ];
     const made = cases.map((info) => {
       const r = allocator.createImage(info, { usage: MemoryUsage.Auto, name: `image ${info.format}` });
@@ -170,7 +221,14 @@ describe("raw memory", () => {
   test("allocateMemoryForBuffer + bindBufferMemory, and destroyBuffer destroys the caller's buffer too", async () => {
     const { nvk } = await import("../../engine/vulkan/nvk.js");
     const buffer = new nvk.VkBuffer();
-    expect(nvk.vkCreateBuffer(context.device, new nvk.VkBufferCreateInfo({ size: 4096, usage: VERTEX, sharingMode: 0 }), null, buffer)).toBe(0);
+    expect(
+      nvk.vkCreateBuffer(
+        context.device,
+        new nvk.VkBufferCreateInfo({ size: 4096, usage: VERTEX, sharingMode: 0 }),
+        null,
+        buffer,
+      ),
+    ).toBe(0);
     const allocation = allocator.allocateMemoryForBuffer(buffer, { usage: MemoryUsage.GpuOnly, name: "own buffer" });
     allocator.bindBufferMemory(allocation, buffer);
     expect(() => allocator.bindBufferMemory(allocation, buffer)).toThrow(/already bound/);
@@ -182,8 +240,16 @@ describe("raw memory", () => {
     const { nvk } = await import("../../engine/vulkan/nvk.js");
     const image = new nvk.VkImage();
     const info = new nvk.VkImageCreateInfo({
-      imageType: 1, format: vk.VK_FORMAT_R8G8B8A8_UNORM, extent: new nvk.VkExtent3D({ width: 64, height: 64, depth: 1 }),
-      mipLevels: 1, arrayLayers: 1, samples: 1, tiling: 0, usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT, sharingMode: 0, initialLayout: 0,
+      imageType: 1,
+      format: vk.VK_FORMAT_R8G8B8A8_UNORM,
+      extent: new nvk.VkExtent3D({ width: 64, height: 64, depth: 1 }),
+      mipLevels: 1,
+      arrayLayers: 1,
+      samples: 1,
+      tiling: 0,
+      usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT,
+      sharingMode: 0,
+      initialLayout: 0,
     });
     expect(nvk.vkCreateImage(context.device, info, null, image)).toBe(0);
     const allocation = allocator.allocateMemoryForImage(image, { usage: MemoryUsage.GpuOnly });
@@ -192,7 +258,10 @@ describe("raw memory", () => {
   });
 
   test("allocateMemory gives raw memory that freeMemory frees; twice is a no-op", () => {
-    const a = allocator.allocateMemory({ size: 10_000, alignment: 4096, memoryTypeBits: 0xffffffff }, { usage: MemoryUsage.GpuOnly });
+    const a = allocator.allocateMemory(
+      { size: 10_000, alignment: 4096, memoryTypeBits: 0xffffffff },
+      { usage: MemoryUsage.GpuOnly },
+    );
     expect(a.offset % 4096).toBe(0);
     expect(a.kind).toBe("memory");
     allocator.freeMemory(a);
@@ -209,7 +278,9 @@ describe("names and user data", () => {
     expect(r.allocationInfo.name).toBe(name);
     expect(r.allocation.userData).toBe(42);
     const dump = JSON.parse(allocator.buildStatsString(true));
-    const subs = Object.values<any>(dump.DefaultPools).flatMap((p: any) => Object.values<any>(p.Blocks ?? {}).flatMap((b: any) => b.Suballocations ?? []));
+    const subs = Object.values<any>(dump.DefaultPools).flatMap((p: any) =>
+      Object.values<any>(p.Blocks ?? {}).flatMap((b: any) => b.Suballocations ?? []),
+    );
     const mine = subs.find((s: any) => s.Name === name);
     expect(mine).toBeDefined();
     expect(mine.CustomData).toMatch(/^(0x)?0*2a$/i);
@@ -261,7 +332,10 @@ describe("heap size limit", () => {
     let error: unknown;
     try {
       for (let i = 0; i < 100; i++) {
-        const r = limited.createBuffer({ size: 4 << 20, usage: VERTEX }, { usage: MemoryUsage.CpuToGpu, name: `chunk ${i}` });
+        const r = limited.createBuffer(
+          { size: 4 << 20, usage: VERTEX },
+          { usage: MemoryUsage.CpuToGpu, name: `chunk ${i}` },
+        );
         new Uint32Array(r.allocation.map()).fill(i);
         made.push(r);
       }
@@ -292,9 +366,15 @@ describe("leak report", () => {
   test("destroying an allocator with live allocations names each, frees them and detaches their views", () => {
     const reported: unknown[] = [];
     const leaky = createAllocator(context, { onLeaks: (l) => reported.push(...l), captureStacks: true });
-    const kept = leaky.createBuffer({ size: 3000, usage: VERTEX }, { usage: MemoryUsage.CpuToGpu, name: "forgotten vertex buffer" });
+    const kept = leaky.createBuffer(
+      { size: 3000, usage: VERTEX },
+      { usage: MemoryUsage.CpuToGpu, name: "forgotten vertex buffer" },
+    );
     const view = new Uint8Array(kept.allocation.map());
-    leaky.createImage({ format: vk.VK_FORMAT_R8G8B8A8_UNORM, extent: { width: 16, height: 16 }, usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT }, { name: "forgotten texture" });
+    leaky.createImage(
+      { format: vk.VK_FORMAT_R8G8B8A8_UNORM, extent: { width: 16, height: 16 }, usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT },
+      { name: "forgotten texture" },
+    );
     const leaks = leaky.destroy();
     expect(leaks.map((l) => [l.name, l.kind])).toEqual([
       ["forgotten vertex buffer", "buffer"],

@@ -19,7 +19,10 @@ function run(seed: number, steps: number, blockSize: number, minNodeSize: number
   const cpp = new NativeVirtualBlock(blockSize, NATIVE_BUDDY, minNodeSize);
   const live: { ts: number; cpp: number }[] = [];
   const compare = (step: number, detailed: boolean) => {
-    expect({ step, ...(detailed ? ts.statistics(true) : ts.statistics(false)) }).toEqual({ step, ...cpp.statistics(detailed) });
+    expect({ step, ...(detailed ? ts.statistics(true) : ts.statistics(false)) }).toEqual({
+      step,
+      ...cpp.statistics(detailed),
+    });
     expect(ts.buildStatsString(detailed)).toBe(cpp.statsString(detailed));
   };
   try {
@@ -74,7 +77,8 @@ function run(seed: number, steps: number, blockSize: number, minNodeSize: number
 describe("buddy virtual block in TS agrees with the C++ buddy, operation by operation", () => {
   test("1 MiB block, minNodeSize 16: 8,000 random steps", () => run(0xb0dd1, 8000, 2 ** 20, 16, 64 * 1024));
   test("tight 64 KiB block (many failures), minNodeSize 64", () => run(0xb0dd2, 8000, 64 * 1024, 64, 16 * 1024));
-  test("non-power-of-two block (tail), minNodeSize 256", () => run(0xb0dd3, 6000, 3 * 2 ** 20 + 12345, 256, 512 * 1024));
+  test("non-power-of-two block (tail), minNodeSize 256", () =>
+    run(0xb0dd3, 6000, 3 * 2 ** 20 + 12345, 256, 512 * 1024));
   test("huge block (levels past 32), minNodeSize 1", () => run(0xb0dd4, 4000, 2 ** 45 + 7, 1, 2 ** 40));
   test("minNodeSize equal to the block: one node", () => run(0xb0dd5, 500, 4096, 4096, 4096));
 });

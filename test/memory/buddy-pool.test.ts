@@ -15,7 +15,9 @@ import {
   type Allocation,
   type Allocator,
   type Context,
-  type LeakReport, InvalidStateError } from "../../engine/index.js";
+  type LeakReport,
+  InvalidStateError,
+} from "../../engine/index.js";
 import { nvk } from "../../engine/vulkan/nvk.js";
 import * as vk from "../../engine/vulkan/constants.js";
 import { useGpuContext } from "../helpers/gpu.js";
@@ -63,7 +65,10 @@ function freeNodes(offset: number, size: number, live: readonly { offset: number
 function gpuCopyBuffer(src: unknown, dst: unknown, size: number): void {
   context.submitAndWait((cmd) => {
     nvk.vkCmdCopyBuffer(cmd, src, dst, 1, [new nvk.VkBufferCopy({ srcOffset: 0, dstOffset: 0, size })]);
-    const barrier = new nvk.VkMemoryBarrier({ srcAccessMask: 0x1000 /* TRANSFER_WRITE */, dstAccessMask: 0x2000 /* HOST_READ */ });
+    const barrier = new nvk.VkMemoryBarrier({
+      srcAccessMask: 0x1000 /* TRANSFER_WRITE */,
+      dstAccessMask: 0x2000 /* HOST_READ */,
+    });
     nvk.vkCmdPipelineBarrier(cmd, 0x1000 /* TRANSFER */, 0x4000 /* HOST */, 0, 1, [barrier], 0, null, 0, null);
   });
 }
@@ -83,7 +88,10 @@ describe("resources in a buddy pool", () => {
     expect(pool).toBeInstanceOf(BuddyPool);
     expect(pool.algorithm).toBe("buddy");
     expect(pool.minNodeSize).toBe(Math.max(256, allocator.bufferImageGranularity));
-    const src = allocator.createBuffer({ size: 3000, usage: SRC }, { pool, name: "src", mapped: true, userData: { id: 1 } });
+    const src = allocator.createBuffer(
+      { size: 3000, usage: SRC },
+      { pool, name: "src", mapped: true, userData: { id: 1 } },
+    );
     const dst = allocator.createBuffer({ size: 3000, usage: DST }, { pool, name: "dst" });
     for (const r of [src, dst]) {
       const a = r.allocation as BuddyAllocation;
@@ -120,7 +128,13 @@ describe("resources in a buddy pool", () => {
     expect(src.allocation.destroyed).toBe(true);
     expect(() => src.allocation.offset).toThrow(DestroyedResourceError);
     allocator.destroyBuffer(src.buffer, src.allocation); // twice: a no-op
-    expect(pool.getStatistics()).toEqual({ blockCount: 0, allocationCount: 0, blockBytes: 0, allocationBytes: 0, internalWasteBytes: 0 });
+    expect(pool.getStatistics()).toEqual({
+      blockCount: 0,
+      allocationCount: 0,
+      blockBytes: 0,
+      allocationBytes: 0,
+      internalWasteBytes: 0,
+    });
     expect(pool.destroy()).toEqual([]);
   });
 
@@ -131,7 +145,11 @@ describe("resources in a buddy pool", () => {
     const size = W * H * 4;
     const upload = allocator.createBuffer({ size, usage: SRC }, { pool, mapped: true });
     const image = allocator.createImage(
-      { format: vk.VK_FORMAT_R8G8B8A8_UNORM, extent: { width: W, height: H }, usage: vk.VK_IMAGE_USAGE_TRANSFER_DST_BIT | vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT },
+      {
+        format: vk.VK_FORMAT_R8G8B8A8_UNORM,
+        extent: { width: W, height: H },
+        usage: vk.VK_IMAGE_USAGE_TRANSFER_DST_BIT | vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT,
+      },
       { pool, name: "image" },
     );
     const readback = allocator.createBuffer({ size, usage: DST }, { pool });
@@ -142,23 +160,45 @@ describe("resources in a buddy pool", () => {
     expect(image.allocationInfo.deviceMemoryHandle).toBe(upload.allocationInfo.deviceMemoryHandle);
     const words = new Uint32Array(upload.allocationInfo.mappedData!, 0, W * H);
     for (let i = 0; i < words.length; ++i) words[i] = (i * 2654435761) >>> 0;
-    const range = new nvk.VkImageSubresourceRange({ aspectMask: 1, baseMipLevel: 0, levelCount: 1, baseArrayLayer: 0, layerCount: 1 });
+    const range = new nvk.VkImageSubresourceRange({
+      aspectMask: 1,
+      baseMipLevel: 0,
+      levelCount: 1,
+      baseArrayLayer: 0,
+      layerCount: 1,
+    });
     const layers = new nvk.VkImageSubresourceLayers({ aspectMask: 1, mipLevel: 0, baseArrayLayer: 0, layerCount: 1 });
     const region = new nvk.VkBufferImageCopy({
-      bufferOffset: 0, bufferRowLength: 0, bufferImageHeight: 0, imageSubresource: layers,
-      imageOffset: new nvk.VkOffset3D({ x: 0, y: 0, z: 0 }), imageExtent: new nvk.VkExtent3D({ width: W, height: H, depth: 1 }),
+      bufferOffset: 0,
+      bufferRowLength: 0,
+      bufferImageHeight: 0,
+      imageSubresource: layers,
+      imageOffset: new nvk.VkOffset3D({ x: 0, y: 0, z: 0 }),
+      imageExtent: new nvk.VkExtent3D({ width: W, height: H, depth: 1 }),
     });
     const IGNORED = 0xffffffff;
     context.submitAndWait((cmd) => {
       const toDst = new nvk.VkImageMemoryBarrier({
-        srcAccessMask: 0, dstAccessMask: 0x1000, oldLayout: 0, newLayout: 7 /* TRANSFER_DST */,
-        srcQueueFamilyIndex: IGNORED, dstQueueFamilyIndex: IGNORED, image: image.image, subresourceRange: range,
+        srcAccessMask: 0,
+        dstAccessMask: 0x1000,
+        oldLayout: 0,
+        newLayout: 7 /* TRANSFER_DST */,
+        srcQueueFamilyIndex: IGNORED,
+        dstQueueFamilyIndex: IGNORED,
+        image: image.image,
+        subresourceRange: range,
       });
       nvk.vkCmdPipelineBarrier(cmd, 0x1 /* TOP */, 0x1000, 0, 0, null, 0, null, 1, [toDst]);
       nvk.vkCmdCopyBufferToImage(cmd, upload.buffer, image.image, 7, 1, [region]);
       const toSrc = new nvk.VkImageMemoryBarrier({
-        srcAccessMask: 0x1000, dstAccessMask: 0x800, oldLayout: 7, newLayout: 6 /* TRANSFER_SRC */,
-        srcQueueFamilyIndex: IGNORED, dstQueueFamilyIndex: IGNORED, image: image.image, subresourceRange: range,
+        srcAccessMask: 0x1000,
+        dstAccessMask: 0x800,
+        oldLayout: 7,
+        newLayout: 6 /* TRANSFER_SRC */,
+        srcQueueFamilyIndex: IGNORED,
+        dstQueueFamilyIndex: IGNORED,
+        image: image.image,
+        subresourceRange: range,
       });
       nvk.vkCmdPipelineBarrier(cmd, 0x1000, 0x1000, 0, 0, null, 0, null, 1, [toSrc]);
       nvk.vkCmdCopyImageToBuffer(cmd, image.image, 6, readback.buffer, 1, [region]);
@@ -171,20 +211,35 @@ describe("resources in a buddy pool", () => {
     allocator.destroyBuffer(upload.buffer, upload.allocation);
     allocator.destroyBuffer(readback.buffer, readback.allocation);
     const s = pool.calculateStatistics();
-    expect(s).toMatchObject({ blockCount: 1, allocationCount: 0, unusedRangeCount: 1, unusedRangeSizeMax: MiB, internalWasteBytes: 0 });
+    expect(s).toMatchObject({
+      blockCount: 1,
+      allocationCount: 0,
+      unusedRangeCount: 1,
+      unusedRangeSizeMax: MiB,
+      internalWasteBytes: 0,
+    });
     expect(pool.destroy()).toEqual([]);
   });
 
   test("allocateMemoryForBuffer / bindBufferMemory and allocateMemory bind the caller's resources at the node", () => {
     const pool = allocator.createPool(T, { algorithm: "buddy", blockSize: 256 * KiB, name: "raw" });
     const buffer = new nvk.VkBuffer();
-    expect(nvk.vkCreateBuffer(context.device, new nvk.VkBufferCreateInfo({ size: 5000, usage: DST, sharingMode: 0 }), null, buffer)).toBe(0);
+    expect(
+      nvk.vkCreateBuffer(
+        context.device,
+        new nvk.VkBufferCreateInfo({ size: 5000, usage: DST, sharingMode: 0 }),
+        null,
+        buffer,
+      ),
+    ).toBe(0);
     const filler = allocator.allocateMemory({ size: 300, alignment: 16, memoryTypeBits: 1 }, { pool });
     const a = allocator.allocateMemoryForBuffer(buffer, { pool, name: "own" }) as BuddyAllocation;
     expect(a.kind).toBe("memory");
     expect(a.offset).toBeGreaterThan(0);
     expect(a.offset % a.nodeSize).toBe(0);
-    expect(() => allocator.bindBufferMemory(a, buffer, 8)).toThrow(/bindBufferMemory: localOffset must keep the \d+-byte alignment/);
+    expect(() => allocator.bindBufferMemory(a, buffer, 8)).toThrow(
+      /bindBufferMemory: localOffset must keep the \d+-byte alignment/,
+    );
     allocator.bindBufferMemory(a, buffer);
     expect(() => allocator.bindBufferMemory(a, buffer)).toThrow(/already bound/);
     allocator.destroyBuffer(buffer, a); // destroys the caller's buffer too, as VMA does
@@ -199,9 +254,22 @@ describe("random workload against a model of the buddy tree", () => {
     const blockSize = MiB;
     const minBlockCount = 2;
     const minNode = Math.max(256, allocator.bufferImageGranularity);
-    const pool = allocator.createPool(T, { algorithm: "buddy", blockSize, minBlockCount, minNodeSize: 256, name: "random" });
+    const pool = allocator.createPool(T, {
+      algorithm: "buddy",
+      blockSize,
+      minBlockCount,
+      minNodeSize: 256,
+      name: "random",
+    });
     const rnd = random(0xb0dd1e5);
-    interface Live { a: Allocation; buffer: unknown; memory: string; offset: number; size: number; nodeSize: number }
+    interface Live {
+      a: Allocation;
+      buffer: unknown;
+      memory: string;
+      offset: number;
+      size: number;
+      nodeSize: number;
+    }
     const live: Live[] = [];
     let bytes = 0;
     let waste = 0;
@@ -230,7 +298,8 @@ describe("random workload against a model of the buddy tree", () => {
       const blocks = byBlock();
       const free: number[] = [];
       for (const list of blocks.values()) {
-        for (let i = 1; i < list.length; ++i) expect(list[i].offset).toBeGreaterThanOrEqual(list[i - 1].offset + list[i - 1].nodeSize);
+        for (let i = 1; i < list.length; ++i)
+          expect(list[i].offset).toBeGreaterThanOrEqual(list[i - 1].offset + list[i - 1].nodeSize);
         expect(list[list.length - 1].offset + list[list.length - 1].nodeSize).toBeLessThanOrEqual(blockSize);
         free.push(...freeNodes(0, blockSize, list));
       }
@@ -271,13 +340,27 @@ describe("random workload against a model of the buddy tree", () => {
         if (rnd(0, 1) === 0) {
           const r = allocator.createBuffer({ size, usage: DST }, { pool });
           const a = r.allocation as BuddyAllocation;
-          l = { a, buffer: r.buffer, memory: String(r.allocationInfo.deviceMemoryHandle), offset: a.offset, size: a.size, nodeSize: a.nodeSize };
+          l = {
+            a,
+            buffer: r.buffer,
+            memory: String(r.allocationInfo.deviceMemoryHandle),
+            offset: a.offset,
+            size: a.size,
+            nodeSize: a.nodeSize,
+          };
           expect(a.size).toBeGreaterThanOrEqual(size);
           expect(a.nodeSize).toBe(Math.max(nextPow2(a.size), minNode));
         } else {
           const alignment = [1, 256, 4096, 65536][rnd(0, 3)];
           const a = allocator.allocateMemory({ size, alignment, memoryTypeBits: 1 }, { pool }) as BuddyAllocation;
-          l = { a, buffer: null, memory: String(a.info.deviceMemoryHandle), offset: a.offset, size, nodeSize: a.nodeSize };
+          l = {
+            a,
+            buffer: null,
+            memory: String(a.info.deviceMemoryHandle),
+            offset: a.offset,
+            size,
+            nodeSize: a.nodeSize,
+          };
           expect(a.size).toBe(size);
           expect(a.nodeSize).toBe(Math.max(nextPow2(size), alignment, minNode));
         }
@@ -286,7 +369,8 @@ describe("random workload against a model of the buddy tree", () => {
         if (after > blocksBefore) {
           // a new block only when no block had a free node that large
           expect(blocksBefore).toBe(before.size);
-          for (const list of before.values()) expect(Math.max(0, ...freeNodes(0, blockSize, list))).toBeLessThan(l.nodeSize);
+          for (const list of before.values())
+            expect(Math.max(0, ...freeNodes(0, blockSize, list))).toBeLessThan(l.nodeSize);
         }
         live.push(l);
         bytes += l.size;
@@ -300,9 +384,16 @@ describe("random workload against a model of the buddy tree", () => {
     while (live.length > 0) release(live.length - 1);
     // Full free: one free node per block, and only minBlockCount blocks left.
     expect(pool.calculateStatistics()).toEqual({
-      blockCount: minBlockCount, allocationCount: 0, blockBytes: minBlockCount * blockSize, allocationBytes: 0,
-      unusedRangeCount: minBlockCount, allocationSizeMin: Infinity, allocationSizeMax: 0,
-      unusedRangeSizeMin: blockSize, unusedRangeSizeMax: blockSize, internalWasteBytes: 0,
+      blockCount: minBlockCount,
+      allocationCount: 0,
+      blockBytes: minBlockCount * blockSize,
+      allocationBytes: 0,
+      unusedRangeCount: minBlockCount,
+      allocationSizeMin: Infinity,
+      allocationSizeMax: 0,
+      unusedRangeSizeMin: blockSize,
+      unusedRangeSizeMax: blockSize,
+      internalWasteBytes: 0,
     });
     expect(pool.destroy()).toEqual([]);
   });
@@ -311,10 +402,17 @@ describe("random workload against a model of the buddy tree", () => {
 describe("blocks and limits", () => {
   test("surplus blocks go as soon as they are empty, down to minBlockCount; the allocator sees each block as one dedicated allocation", () => {
     const count = allocator.allocationCount;
-    const pool = allocator.createPool(T, { algorithm: "buddy", blockSize: 64 * KiB, minBlockCount: 1, name: "release" });
+    const pool = allocator.createPool(T, {
+      algorithm: "buddy",
+      blockSize: 64 * KiB,
+      minBlockCount: 1,
+      name: "release",
+    });
     expect(pool.getStatistics().blockCount).toBe(1);
     expect(allocator.allocationCount).toBe(count + 1);
-    const all = Array.from({ length: 6 }, () => allocator.allocateMemory({ size: 32 * KiB, alignment: 1, memoryTypeBits: 1 }, { pool }));
+    const all = Array.from({ length: 6 }, () =>
+      allocator.allocateMemory({ size: 32 * KiB, alignment: 1, memoryTypeBits: 1 }, { pool }),
+    );
     expect(pool.getStatistics().blockCount).toBe(3);
     expect(allocator.allocationCount).toBe(count + 3);
     const dump = JSON.parse(allocator.buildStatsString(true));
@@ -338,7 +436,9 @@ describe("blocks and limits", () => {
     const four = Array.from({ length: 4 }, () => allocator.allocateMemory(req, { pool }));
     const e1 = thrown(() => allocator.allocateMemory(req, { pool, name: "fifth" }));
     expect(e1).toBeInstanceOf(OutOfDeviceMemoryError);
-    expect(String(e1)).toMatch(/allocateMemory for 'fifth' failed: VK_ERROR_OUT_OF_DEVICE_MEMORY.*maxBlockCount \(2\) is reached/);
+    expect(String(e1)).toMatch(
+      /allocateMemory for 'fifth' failed: VK_ERROR_OUT_OF_DEVICE_MEMORY.*maxBlockCount \(2\) is reached/,
+    );
     const e2 = thrown(() => allocator.createBuffer({ size: 64 * KiB + 1, usage: DST }, { pool }));
     expect(e2).toBeInstanceOf(OutOfDeviceMemoryError);
     expect(String(e2)).toMatch(/larger than the buddy pool's blockSize 65536/);
@@ -364,14 +464,32 @@ describe("blocks and limits", () => {
 
   test("internal waste: 65 KiB takes a 128 KiB node, and the waste is counted apart", () => {
     const pool = allocator.createPool(T, { algorithm: "buddy", blockSize: MiB });
-    const a = allocator.allocateMemory({ size: 65 * KiB, alignment: 1, memoryTypeBits: 1 }, { pool }) as BuddyAllocation;
-    const b = allocator.allocateMemory({ size: 64 * KiB, alignment: 1, memoryTypeBits: 1 }, { pool }) as BuddyAllocation;
+    const a = allocator.allocateMemory(
+      { size: 65 * KiB, alignment: 1, memoryTypeBits: 1 },
+      { pool },
+    ) as BuddyAllocation;
+    const b = allocator.allocateMemory(
+      { size: 64 * KiB, alignment: 1, memoryTypeBits: 1 },
+      { pool },
+    ) as BuddyAllocation;
     expect(a.nodeSize).toBe(128 * KiB);
     expect(b.nodeSize).toBe(64 * KiB);
-    expect(pool.getStatistics()).toEqual({ blockCount: 1, allocationCount: 2, blockBytes: MiB, allocationBytes: 129 * KiB, internalWasteBytes: 63 * KiB });
+    expect(pool.getStatistics()).toEqual({
+      blockCount: 1,
+      allocationCount: 2,
+      blockBytes: MiB,
+      allocationBytes: 129 * KiB,
+      internalWasteBytes: 63 * KiB,
+    });
     const s = pool.calculateStatistics();
     // free nodes: 64 KiB (beside b), 256 KiB, 512 KiB
-    expect(s).toMatchObject({ unusedRangeCount: 3, unusedRangeSizeMin: 64 * KiB, unusedRangeSizeMax: 512 * KiB, allocationSizeMin: 64 * KiB, allocationSizeMax: 65 * KiB });
+    expect(s).toMatchObject({
+      unusedRangeCount: 3,
+      unusedRangeSizeMin: 64 * KiB,
+      unusedRangeSizeMax: 512 * KiB,
+      allocationSizeMin: 64 * KiB,
+      allocationSizeMax: 65 * KiB,
+    });
     expect(s.blockBytes).toBe(s.allocationBytes + s.internalWasteBytes + 64 * KiB + 256 * KiB + 512 * KiB);
     allocator.freeMemory(a);
     allocator.freeMemory(b);
@@ -380,13 +498,24 @@ describe("blocks and limits", () => {
 
   test("minAllocationAlignment and ignoreBufferImageGranularity shape the nodes", () => {
     const aligned = allocator.createPool(T, { algorithm: "buddy", blockSize: MiB, minAllocationAlignment: 16 * KiB });
-    const a = allocator.allocateMemory({ size: 100, alignment: 1, memoryTypeBits: 1 }, { pool: aligned }) as BuddyAllocation;
+    const a = allocator.allocateMemory(
+      { size: 100, alignment: 1, memoryTypeBits: 1 },
+      { pool: aligned },
+    ) as BuddyAllocation;
     expect(a.nodeSize).toBe(16 * KiB);
     allocator.freeMemory(a);
     aligned.destroy();
-    const oneKind = allocator.createPool(T, { algorithm: "buddy", blockSize: 64 * KiB, minNodeSize: 16, ignoreBufferImageGranularity: true });
+    const oneKind = allocator.createPool(T, {
+      algorithm: "buddy",
+      blockSize: 64 * KiB,
+      minNodeSize: 16,
+      ignoreBufferImageGranularity: true,
+    });
     expect(oneKind.minNodeSize).toBe(16);
-    const b = allocator.allocateMemory({ size: 20, alignment: 1, memoryTypeBits: 1 }, { pool: oneKind }) as BuddyAllocation;
+    const b = allocator.allocateMemory(
+      { size: 20, alignment: 1, memoryTypeBits: 1 },
+      { pool: oneKind },
+    ) as BuddyAllocation;
     expect(b.nodeSize).toBe(32);
     allocator.freeMemory(b);
     oneKind.destroy();
@@ -428,7 +557,9 @@ describe("mapping", () => {
     expect(block.mapCount).toBe(0); // the last view gone: the block is unmapped
     // remapping reads what was written
     expect(new Uint8Array(a.map())[999]).toBe(0xaa);
-    expect(a.flush(10, 100)).toMatchObject({ offset: Math.floor((a.offset + 10) / allocator.nonCoherentAtomSize) * allocator.nonCoherentAtomSize });
+    expect(a.flush(10, 100)).toMatchObject({
+      offset: Math.floor((a.offset + 10) / allocator.nonCoherentAtomSize) * allocator.nonCoherentAtomSize,
+    });
     expect(() => a.flush(0, 1001)).toThrow(/Allocation\.flush: size must be an integer with offset \+ size <= 1000/);
     a.unmap();
     allocator.freeMemory(a);
@@ -456,7 +587,10 @@ describe("leaks", () => {
     const pool = allocator.createPool(T, { algorithm: "buddy", blockSize: MiB, name: "leaky" });
     const before = allocator.allocationCount;
     const r = allocator.createBuffer({ size: 4000, usage: DST }, { pool, name: "forgotten buffer", mapped: true });
-    const i = allocator.createImage({ format: vk.VK_FORMAT_R8G8B8A8_UNORM, extent: { width: 16, height: 16 }, usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT }, { pool });
+    const i = allocator.createImage(
+      { format: vk.VK_FORMAT_R8G8B8A8_UNORM, extent: { width: 16, height: 16 }, usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT },
+      { pool },
+    );
     const m = allocator.allocateMemory({ size: 100, alignment: 1, memoryTypeBits: 1 }, { pool, name: "raw" });
     const view = r.allocationInfo.mappedData!;
     leaked.length = 0;
@@ -483,7 +617,10 @@ describe("leaks", () => {
     const other = createAllocator(context, { label: "other", onLeaks: (l) => seen.push(l) });
     const pool = other.createPool(T, { algorithm: "buddy", blockSize: 256 * KiB, minBlockCount: 2, name: "abandoned" });
     const r = other.createBuffer({ size: 1000, usage: DST }, { pool, name: "in buddy", mapped: true });
-    const i = other.createImage({ format: vk.VK_FORMAT_R8G8B8A8_UNORM, extent: { width: 8, height: 8 }, usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT }, { pool, name: "img" });
+    const i = other.createImage(
+      { format: vk.VK_FORMAT_R8G8B8A8_UNORM, extent: { width: 8, height: 8 }, usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT },
+      { pool, name: "img" },
+    );
     const plain = other.createBuffer({ size: 100, usage: DST }, { name: "plain" });
     const view = r.allocationInfo.mappedData!;
     const reports = other.destroy();
@@ -503,12 +640,21 @@ describe("leaks", () => {
 describe("bad input", () => {
   test.each([
     [{ algorithm: "buddy" }, /createPool: options\.blockSize must be a power of two for a buddy pool, got undefined/],
-    [{ algorithm: "buddy", blockSize: 3 * MiB }, /options\.blockSize must be a power of two for a buddy pool, got 3145728/],
+    [
+      { algorithm: "buddy", blockSize: 3 * MiB },
+      /options\.blockSize must be a power of two for a buddy pool, got 3145728/,
+    ],
     [{ algorithm: "buddy", blockSize: MiB, minNodeSize: 100 }, /options\.minNodeSize must be a power of two, got 100/],
     [{ algorithm: "buddy", blockSize: MiB, minNodeSize: 0 }, /options\.minNodeSize must be a power of two, got 0/],
-    [{ algorithm: "buddy", blockSize: 64 * KiB, minNodeSize: 128 * KiB }, /options\.minNodeSize must not exceed options\.blockSize \(65536\), got 131072/],
+    [
+      { algorithm: "buddy", blockSize: 64 * KiB, minNodeSize: 128 * KiB },
+      /options\.minNodeSize must not exceed options\.blockSize \(65536\), got 131072/,
+    ],
     [{ algorithm: "tlsf", minNodeSize: 64 }, /options\.minNodeSize is only for the buddy algorithm, got 64/],
-    [{ algorithm: "buddy", blockSize: MiB, minBlockCount: 2, maxBlockCount: 1 }, /options\.maxBlockCount must be at least options\.minBlockCount \(2\), got 1/],
+    [
+      { algorithm: "buddy", blockSize: MiB, minBlockCount: 2, maxBlockCount: 1 },
+      /options\.maxBlockCount must be at least options\.minBlockCount \(2\), got 1/,
+    ],
   ])("createPool options %o", (options, message) => {
     const count = allocator.allocationCount;
     expect(() => allocator.createPool(T, options as object)).toThrow(message);
@@ -518,19 +664,31 @@ describe("bad input", () => {
   test("allocation options a buddy pool refuses, and resources that refuse its memory type", () => {
     const pool = allocator.createPool(T, { algorithm: "buddy", blockSize: MiB, name: "strict" });
     const B = { size: 64, usage: DST };
-    expect(() => allocator.createBuffer(B, { pool, upperAddress: true })).toThrow(/allocationOptions\.upperAddress needs a linear pool.*\(buddy, maxBlockCount Infinity\)/);
-    expect(() => allocator.createBuffer(B, { pool, dedicated: true })).toThrow(/allocationOptions\.dedicated is not possible in a pool with a fixed blockSize, got "strict"/);
+    expect(() => allocator.createBuffer(B, { pool, upperAddress: true })).toThrow(
+      /allocationOptions\.upperAddress needs a linear pool.*\(buddy, maxBlockCount Infinity\)/,
+    );
+    expect(() => allocator.createBuffer(B, { pool, dedicated: true })).toThrow(
+      /allocationOptions\.dedicated is not possible in a pool with a fixed blockSize, got "strict"/,
+    );
     expect(() => allocator.allocateMemory({ size: 64, alignment: 1, memoryTypeBits: 0b10 }, { pool })).toThrow(
       /allocateMemory: allocationOptions\.pool is in memory type 0, which the requirements do not accept \(memoryTypeBits 0x2\), got "strict"/,
     );
-    expect(() => allocator.createBuffer(B, { pool, memoryTypeBits: 0b10 })).toThrow(/createBuffer: allocationOptions\.memoryTypeBits excludes the pool's memory type 0, got 2/);
-    expect(() => allocator.createBuffer(B, { pool, requiredFlags: 0x40 })).toThrow(/allocationOptions\.requiredFlags are not all in the pool's memory type 0/);
+    expect(() => allocator.createBuffer(B, { pool, memoryTypeBits: 0b10 })).toThrow(
+      /createBuffer: allocationOptions\.memoryTypeBits excludes the pool's memory type 0, got 2/,
+    );
+    expect(() => allocator.createBuffer(B, { pool, requiredFlags: 0x40 })).toThrow(
+      /allocationOptions\.requiredFlags are not all in the pool's memory type 0/,
+    );
     expect(() => allocator.createBuffer(B, { pool, flags: 0x80 })).toThrow(/has DONT_BIND/);
-    expect(() => allocator.createBuffer(B, { pool, name: "a\0b" })).toThrow(/allocationOptions\.name must be a string without NUL characters/);
+    expect(() => allocator.createBuffer(B, { pool, name: "a\0b" })).toThrow(
+      /allocationOptions\.name must be a string without NUL characters/,
+    );
     expect(pool.getStatistics()).toMatchObject({ blockCount: 0, allocationCount: 0 });
     pool.name = "renamed";
     expect(pool.name).toBe("renamed");
-    expect(() => { pool.name = 5 as never; }).toThrow(TypeError);
+    expect(() => {
+      pool.name = 5 as never;
+    }).toThrow(TypeError);
     pool.destroy();
     expect(() => pool.name).toThrow(DestroyedResourceError);
   });
@@ -539,7 +697,10 @@ describe("bad input", () => {
 describe("native create-and-bind", () => {
   test("only resources of createUnbound can be bound or destroyed: forged handles are errors, not crashes", async () => {
     const { native } = await import("../../engine/native.js");
-    const pool = allocator.createPool({ memoryTypeIndex: 0 }, { algorithm: "buddy", blockSize: 1 << 20, name: "forgery" });
+    const pool = allocator.createPool(
+      { memoryTypeIndex: 0 },
+      { algorithm: "buddy", blockSize: 1 << 20, name: "forgery" },
+    );
     const r = allocator.createBuffer({ size: 4096, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT }, { pool });
     const block = allocator.allocateMemory({ size: 65536, alignment: 256, memoryTypeBits: 1 }, { usage: 0 });
     expect(() => native.bindAt(block._handle, 0xdeadbeefn, 0)).toThrow(/not a resource of createUnbound/);

@@ -42,7 +42,10 @@ let normal: Allocator;
 let hostType: number;
 
 beforeAll(() => {
-  debug = createAllocator(gpu.context, { label: "debug", debug: { margin: 16, detectCorruption: true, fillAllocations: true } });
+  debug = createAllocator(gpu.context, {
+    label: "debug",
+    debug: { margin: 16, detectCorruption: true, fillAllocations: true },
+  });
   normal = createAllocator(gpu.context, { label: "normal" });
   hostType = debug.findMemoryTypeIndexForBufferInfo({ size: 256, usage: USAGE }, HOST);
 });
@@ -61,7 +64,12 @@ function peek(a: Allocation, relative: number): number {
 /** Buffers of the given sizes, then their offsets checked block by block in address order. */
 function placed(allocator: Allocator, sizes: number[], options: AllocationOptions) {
   const made = sizes.map((size, i) => allocator.createBuffer({ size, usage: USAGE }, { ...options, name: `b${i}` }));
-  const rows = made.map((m) => ({ m, memory: m.allocationInfo.deviceMemoryHandle, offset: m.allocationInfo.offset, size: m.allocationInfo.size }));
+  const rows = made.map((m) => ({
+    m,
+    memory: m.allocationInfo.deviceMemoryHandle,
+    offset: m.allocationInfo.offset,
+    size: m.allocationInfo.size,
+  }));
   rows.sort((a, b) => (a.memory === b.memory ? a.offset - b.offset : a.memory < b.memory ? -1 : 1));
   const gaps: number[] = [];
   for (let i = 1; i < rows.length; i++) {
@@ -78,8 +86,18 @@ describe("the debug build", () => {
     expect(normal.debug).toEqual({ enabled: false, margin: 0, detectCorruption: false, fillAllocations: false });
     expect(debug._native).toBe(debugNative());
     expect(normal._native).toBe(native);
-    expect(debugNative().version()).toMatchObject({ debugBuild: true, debugMargin: 16, detectCorruption: true, initializeAllocations: true });
-    expect(native.version()).toMatchObject({ debugBuild: false, debugMargin: 0, detectCorruption: false, initializeAllocations: false });
+    expect(debugNative().version()).toMatchObject({
+      debugBuild: true,
+      debugMargin: 16,
+      detectCorruption: true,
+      initializeAllocations: true,
+    });
+    expect(native.version()).toMatchObject({
+      debugBuild: false,
+      debugMargin: 0,
+      detectCorruption: false,
+      initializeAllocations: false,
+    });
     expect(native.debugPoke).toBeUndefined(); // the test hooks exist in the debug build only
     for (const d of [{}, true]) {
       const a = createAllocator(gpu.context, { debug: d });
@@ -96,7 +114,13 @@ describe("the debug build", () => {
       expect(gaps.length).toBeGreaterThan(0);
       for (const g of gaps) expect(g).toBeGreaterThanOrEqual(DEBUG_BUILD_MARGIN);
       const report = debug.checkCorruption();
-      expect(report).toMatchObject({ ok: true, result: 0, code: "VK_SUCCESS", corruptedMemoryTypes: [], corruptedAllocations: [] });
+      expect(report).toMatchObject({
+        ok: true,
+        result: 0,
+        code: "VK_SUCCESS",
+        corruptedMemoryTypes: [],
+        corruptedAllocations: [],
+      });
       expect(report.checkedMemoryTypes).toContain(hostType);
       expect(report.message).toMatch(/no corruption found in memory type/);
       free();
@@ -104,7 +128,10 @@ describe("the debug build", () => {
   });
 
   test("keeps the margin in a linear pool too, and checks the pool on its own", () => {
-    const pool = debug.createPool({ memoryTypeIndex: hostType }, { algorithm: "linear", blockSize: 256 * 1024, maxBlockCount: 1, name: "ring" });
+    const pool = debug.createPool(
+      { memoryTypeIndex: hostType },
+      { algorithm: "linear", blockSize: 256 * 1024, maxBlockCount: 1, name: "ring" },
+    );
     const { gaps, free } = placed(debug, [256, 12, 100, 4096, 3, 64, 1024, 8, 300, 40], { ...HOST, pool });
     expect(gaps).toHaveLength(9);
     for (const g of gaps) expect(g).toBeGreaterThanOrEqual(DEBUG_BUILD_MARGIN);
@@ -144,7 +171,9 @@ describe("the debug build", () => {
     expect(report.corruptedAllocations).toEqual([
       { name: "victim", size, offset: victim.allocationInfo.offset, memoryType: hostType, kind: "buffer", pool: null },
     ]);
-    expect(report.message).toMatch(new RegExp(`memory corruption in memory type ${hostType}: .*buffer 'victim' \\(${size} bytes`));
+    expect(report.message).toMatch(
+      new RegExp(`memory corruption in memory type ${hostType}: .*buffer 'victim' \\(${size} bytes`),
+    );
     // Only the types asked are checked.
     const others = (2 ** debug.memoryTypes.length - 1) & ~(1 << hostType);
     if (others !== 0) expect(debug.checkCorruption(others).ok).toBe(true);
@@ -158,11 +187,16 @@ describe("the debug build", () => {
 
   test("reports a corrupted pool through the pool and through the allocator", () => {
     const pool = debug.createPool({ memoryTypeIndex: hostType }, { blockSize: 64 * 1024, name: "arena" });
-    const m = debug.allocateMemory({ size: 96, alignment: 16, memoryTypeBits: 1 << hostType }, { ...HOST, pool, name: "in-pool" });
+    const m = debug.allocateMemory(
+      { size: 96, alignment: 16, memoryTypeBits: 1 << hostType },
+      { ...HOST, pool, name: "in-pool" },
+    );
     poke(m, m.size + DEBUG_BUILD_MARGIN - 1, 0);
     const fromPool = pool.checkCorruption();
     expect(fromPool).toMatchObject({ ok: false, result: -13, corruptedMemoryTypes: [hostType] });
-    expect(fromPool.corruptedAllocations).toEqual([{ name: "in-pool", size: m.size, offset: m.offset, memoryType: hostType, kind: "memory", pool: "arena" }]);
+    expect(fromPool.corruptedAllocations).toEqual([
+      { name: "in-pool", size: m.size, offset: m.offset, memoryType: hostType, kind: "memory", pool: "arena" },
+    ]);
     expect(fromPool.message).toMatch(/memory corruption in memory type \d+: .*memory 'in-pool' .*pool 'arena'/);
     expect(debug.checkCorruption(1 << hostType).corruptedAllocations.map((c) => c.name)).toEqual(["in-pool"]);
     poke(m, m.size + DEBUG_BUILD_MARGIN - 1, MAGIC_BYTES[3]);
@@ -185,8 +219,12 @@ describe("the debug build", () => {
     const err = caught as CorruptionError;
     expect(err.operation).toBe("vmaFreeMemory");
     expect(err.memoryTypes).toEqual([hostType]);
-    expect(err.allocations).toEqual([{ name: "overrun", size: 64, offset: c.allocationInfo.offset, memoryType: hostType, kind: "buffer", pool: null }]);
-    expect(err.message).toMatch(/^vmaFreeMemory: memory corruption: .*buffer 'overrun' \(64 bytes at offset \d+ of memory type \d+\)/);
+    expect(err.allocations).toEqual([
+      { name: "overrun", size: 64, offset: c.allocationInfo.offset, memoryType: hostType, kind: "buffer", pool: null },
+    ]);
+    expect(err.message).toMatch(
+      /^vmaFreeMemory: memory corruption: .*buffer 'overrun' \(64 bytes at offset \d+ of memory type \d+\)/,
+    );
     // It was freed all the same, the next call sees no stale assert, and the block is clean again.
     expect(c.allocation.destroyed).toBe(true);
     expect(debug.allocationCount).toBe(1);
@@ -195,7 +233,10 @@ describe("the debug build", () => {
   });
 
   test("fills new allocations with 0xDC and freed ones with 0xEF (TestAllocationsInitialization)", () => {
-    const pool = debug.createPool({ memoryTypeIndex: hostType }, { blockSize: 64 * 1024, maxBlockCount: 1, algorithm: "linear" });
+    const pool = debug.createPool(
+      { memoryTypeIndex: hostType },
+      { blockSize: 64 * 1024, maxBlockCount: 1, algorithm: "linear" },
+    );
     const first = debug.createBuffer({ size: 512, usage: USAGE }, { ...HOST, pool });
     const second = debug.createBuffer({ size: 512, usage: USAGE }, { ...HOST, pool, mapped: true });
     expect(second.allocationInfo.deviceMemoryHandle).toBe(first.allocationInfo.deviceMemoryHandle);
@@ -218,7 +259,10 @@ describe("the debug build", () => {
 
 describe("the normal build", () => {
   test("puts consecutive allocations of a linear pool back to back, without margin", () => {
-    const pool = normal.createPool({ memoryTypeIndex: hostType }, { algorithm: "linear", blockSize: 64 * 1024, maxBlockCount: 1 });
+    const pool = normal.createPool(
+      { memoryTypeIndex: hostType },
+      { algorithm: "linear", blockSize: 64 * 1024, maxBlockCount: 1 },
+    );
     const { gaps, free } = placed(normal, [256, 64, 128, 512, 1024], { ...HOST, pool });
     expect(gaps).toEqual([0, 0, 0, 0]);
     free();
@@ -226,7 +270,10 @@ describe("the normal build", () => {
   });
 
   test("neither fills on create nor on free", () => {
-    const pool = normal.createPool({ memoryTypeIndex: hostType }, { algorithm: "linear", blockSize: 64 * 1024, maxBlockCount: 1 });
+    const pool = normal.createPool(
+      { memoryTypeIndex: hostType },
+      { algorithm: "linear", blockSize: 64 * 1024, maxBlockCount: 1 },
+    );
     const a = normal.createBuffer({ size: 256, usage: USAGE }, { ...HOST, pool });
     new Uint8Array(a.allocation.map()).fill(0x11);
     a.allocation.unmap();
@@ -245,8 +292,16 @@ describe("the normal build", () => {
     const m = normal.createBuffer({ size: 256, usage: USAGE }, HOST);
     const pool = normal.createPool({ memoryTypeIndex: hostType });
     for (const report of [normal.checkCorruption(), pool.checkCorruption()]) {
-      expect(report).toMatchObject({ ok: true, result: -8, code: "VK_ERROR_FEATURE_NOT_PRESENT", checkedMemoryTypes: [], corruptedMemoryTypes: [] });
-      expect(report.message).toMatch(/corruption detection is not compiled in: this allocator runs on the normal build/);
+      expect(report).toMatchObject({
+        ok: true,
+        result: -8,
+        code: "VK_ERROR_FEATURE_NOT_PRESENT",
+        checkedMemoryTypes: [],
+        corruptedMemoryTypes: [],
+      });
+      expect(report.message).toMatch(
+        /corruption detection is not compiled in: this allocator runs on the normal build/,
+      );
     }
     expect(native.corruptedAllocations(normal._handle, 1 << hostType, 0)).toEqual([]);
     pool.destroy();
@@ -265,22 +320,40 @@ describe("bad input", () => {
       );
     }
     // Native checks again: no input crashes the process.
-    expect(() => debugNative().checkCorruption(debug._handle, 2 ** n)).toThrow(/memoryTypeBits must be a mask of the device's memory types/);
+    expect(() => debugNative().checkCorruption(debug._handle, 2 ** n)).toThrow(
+      /memoryTypeBits must be a mask of the device's memory types/,
+    );
     expect(() => debugNative().checkCorruption(12345, 1)).toThrow(/stale or invalid allocator handle/);
     expect(() => debugNative().checkPoolCorruption(12345)).toThrow(/stale or invalid pool handle/);
   });
 
   test("debug options of wrong types or values", () => {
     const cases: [unknown, typeof TypeError, RegExp][] = [
-      [{ margin: 8 }, RangeError, /options\.debug\.margin must be 16: VMA's margin is a compile-time constant and the debug build has 16 bytes .*got 8$/],
+      [
+        { margin: 8 },
+        RangeError,
+        /options\.debug\.margin must be 16: VMA's margin is a compile-time constant and the debug build has 16 bytes .*got 8$/,
+      ],
       [{ margin: 32 }, RangeError, /margin must be 16.*got 32$/],
       [{ margin: "16" }, TypeError, /options\.debug\.margin must be a number of bytes, got "16"$/],
       [{ detectCorruption: "yes" }, TypeError, /options\.debug\.detectCorruption must be a boolean, got "yes"$/],
       [{ fillAllocations: 1 }, TypeError, /options\.debug\.fillAllocations must be a boolean, got 1$/],
-      [{ detectCorruption: false }, RangeError, /options\.debug\.detectCorruption cannot be false: the debug build compiles it in/],
+      [
+        { detectCorruption: false },
+        RangeError,
+        /options\.debug\.detectCorruption cannot be false: the debug build compiles it in/,
+      ],
       [{ fillAllocations: false }, RangeError, /options\.debug\.fillAllocations cannot be false/],
-      [{ margins: 16 }, TypeError, /options\.debug\.margins is not a debug option \(margin, detectCorruption, fillAllocations\), got 16$/],
-      [5, TypeError, /options\.debug must be an object \{ margin\?, detectCorruption\?, fillAllocations\? \} or a boolean, got 5$/],
+      [
+        { margins: 16 },
+        TypeError,
+        /options\.debug\.margins is not a debug option \(margin, detectCorruption, fillAllocations\), got 16$/,
+      ],
+      [
+        5,
+        TypeError,
+        /options\.debug must be an object \{ margin\?, detectCorruption\?, fillAllocations\? \} or a boolean, got 5$/,
+      ],
       [null, TypeError, /options\.debug must be an object .*got null$/],
       [[], TypeError, /options\.debug must be an object .*got Array \[\]$/],
     ];
@@ -293,7 +366,9 @@ describe("bad input", () => {
   test("poke and peek refuse offsets outside the block, bad bytes and dedicated allocations", () => {
     const m = debug.createBuffer({ size: 256, usage: USAGE }, { ...HOST, name: "probe" });
     const blockEnd = m.allocation.blockSize - m.allocationInfo.offset;
-    expect(() => poke(m.allocation, blockEnd, 1)).toThrow(/debugPoke: allocation offset \d+ \+ \d+ is outside its block of \d+ bytes/);
+    expect(() => poke(m.allocation, blockEnd, 1)).toThrow(
+      /debugPoke: allocation offset \d+ \+ \d+ is outside its block of \d+ bytes/,
+    );
     expect(() => peek(m.allocation, -m.allocationInfo.offset - 1)).toThrow(/debugPeek: .* is outside its block/);
     expect(() => poke(m.allocation, 0, 256)).toThrow(/value must be a byte/);
     expect(() => peek(m.allocation, 0.5)).toThrow(/relative offset must be an integer/);
@@ -321,8 +396,14 @@ describe("bad input", () => {
 describe("debug allocators and buddy pools", () => {
   test("a buddy pool on a debug allocator maps through the debug addon", () => {
     const debugAllocator = createAllocator(gpu.context, { debug: {}, label: "debug buddy" });
-    const pool = debugAllocator.createPool({ memoryTypeIndex: 0 }, { algorithm: "buddy", blockSize: 1 << 20, name: "debug buddy pool" });
-    const r = debugAllocator.createBuffer({ size: 1000, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT }, { pool, mapped: true, name: "in buddy" });
+    const pool = debugAllocator.createPool(
+      { memoryTypeIndex: 0 },
+      { algorithm: "buddy", blockSize: 1 << 20, name: "debug buddy pool" },
+    );
+    const r = debugAllocator.createBuffer(
+      { size: 1000, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT },
+      { pool, mapped: true, name: "in buddy" },
+    );
     const bytes = new Uint8Array(r.allocation.mappedData!);
     expect(bytes.length).toBe(1000);
     bytes.fill(7);

@@ -39,7 +39,12 @@ afterEach(() => {
 function fragment(): { live: Allocation[]; pattern: Map<Allocation, number> } {
   const all: Allocation[] = [];
   for (let i = 0; i < 48; i++) {
-    all.push(allocator.allocateMemory({ size: 64 * KiB, alignment: 256, memoryTypeBits: 1 << memoryType }, { pool, usage: MemoryUsage.CpuToGpu, name: `a${i}` }));
+    all.push(
+      allocator.allocateMemory(
+        { size: 64 * KiB, alignment: 256, memoryTypeBits: 1 << memoryType },
+        { pool, usage: MemoryUsage.CpuToGpu, name: `a${i}` },
+      ),
+    );
   }
   const live: Allocation[] = [];
   const pattern = new Map<Allocation, number>();
@@ -58,7 +63,11 @@ function blocks(): number {
 }
 
 /** Runs a whole defragmentation, copying each move's bytes on the CPU; returns VMA's statistics and the moves seen. */
-function defragmentByCpu(handleOf: Map<number, Allocation>): { moves: number; passes: number; stats: ReturnType<Allocator["_native"]["endDefragmentation"]> } {
+function defragmentByCpu(handleOf: Map<number, Allocation>): {
+  moves: number;
+  passes: number;
+  stats: ReturnType<Allocator["_native"]["endDefragmentation"]>;
+} {
   const n = allocator._native;
   const context = n.beginDefragmentation(allocator._handle, pool._handle, ALGORITHM_FULL, 0, 0, 0);
   expect(context).toBeGreaterThan(0);
@@ -132,21 +141,27 @@ describe("VMA's defragmentation through the native layer", () => {
     const stats = n.endDefragmentation(context);
     expect(stats.allocationsMoved).toBe(0);
     expect(stats.bytesFreed).toBeGreaterThanOrEqual(0);
-    expect(() => n.setDefragmentationMoveOperation(context, 0, COPY)).toThrow(/stale or invalid defragmentation handle/);
+    expect(() => n.setDefragmentationMoveOperation(context, 0, COPY)).toThrow(
+      /stale or invalid defragmentation handle/,
+    );
   });
 
   test("sources and destinations of an open pass cannot be freed; a second pass or context is refused", () => {
     const { live } = fragment();
     const n = allocator._native;
     const context = n.beginDefragmentation(allocator._handle, pool._handle, ALGORITHM_FULL, 0, 0, 0);
-    expect(() => n.beginDefragmentation(allocator._handle, 0, ALGORITHM_FULL, 0, 0, 0)).toThrow(/already has a defragmentation in progress/);
+    expect(() => n.beginDefragmentation(allocator._handle, 0, ALGORITHM_FULL, 0, 0, 0)).toThrow(
+      /already has a defragmentation in progress/,
+    );
     const pass = n.beginDefragmentationPass(context)!;
     expect(pass.length).toBeGreaterThan(0);
     expect(() => n.beginDefragmentationPass(context)).toThrow(/already open/);
     expect(() => n.freeAllocation(pass[0])).toThrow(/being moved by an open defragmentation pass/);
     expect(() => n.freeAllocation(pass[1])).toThrow(/destination is freed by that pass/);
     expect(() => n.setDefragmentationMoveOperation(context, pass.length / 2, COPY)).toThrow(RangeError);
-    expect(() => n.setDefragmentationMoveOperation(context, 0, 3 as 0)).toThrow(/must be 0 \(copy\), 1 \(ignore\) or 2 \(destroy\)/);
+    expect(() => n.setDefragmentationMoveOperation(context, 0, 3 as 0)).toThrow(
+      /must be 0 \(copy\), 1 \(ignore\) or 2 \(destroy\)/,
+    );
     // Ending the whole defragmentation with the pass open ignores its moves: nothing moved, everything still there.
     const where = live.map((a) => `${a.info.deviceMemoryHandle}:${a.offset}`);
     const stats = n.endDefragmentation(context);
@@ -160,14 +175,18 @@ describe("VMA's defragmentation through the native layer", () => {
   test("a copy move of an allocation whose buffer vkmem made needs its replacement before the pass can end", () => {
     const buffers = [];
     for (let i = 0; i < 24; i++) {
-      buffers.push(allocator.createBuffer({ size: 64 * KiB, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT }, { pool, name: `b${i}` }));
+      buffers.push(
+        allocator.createBuffer({ size: 64 * KiB, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT }, { pool, name: `b${i}` }),
+      );
     }
     for (let i = 0; i < 24; i++) if (i % 2 === 1) allocator.destroyBuffer(buffers[i].buffer, buffers[i].allocation);
     const n = allocator._native;
     const context = n.beginDefragmentation(allocator._handle, pool._handle, ALGORITHM_FULL, 0, 0, 0);
     const pass = n.beginDefragmentationPass(context)!;
     expect(pass.length).toBeGreaterThan(0);
-    expect(() => n.endDefragmentationPass(context)).toThrow(/has no replacement resource: create it, or set the move's operation to ignore/);
+    expect(() => n.endDefragmentationPass(context)).toThrow(
+      /has no replacement resource: create it, or set the move's operation to ignore/,
+    );
     // Refused means untouched: the pass is still open and can be ended once every move is ignored.
     for (let m = 0; m < pass.length / 2; m++) n.setDefragmentationMoveOperation(context, m, IGNORE);
     n.endDefragmentationPass(context);
@@ -179,7 +198,9 @@ describe("VMA's defragmentation through the native layer", () => {
   test("replacement buffers made at the destinations take the place of vkmem's buffers when the pass ends", () => {
     const buffers = [];
     for (let i = 0; i < 24; i++) {
-      buffers.push(allocator.createBuffer({ size: 64 * KiB, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT }, { pool, name: `b${i}` }));
+      buffers.push(
+        allocator.createBuffer({ size: 64 * KiB, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT }, { pool, name: `b${i}` }),
+      );
     }
     for (let i = 0; i < 24; i++) if (i % 2 === 1) allocator.destroyBuffer(buffers[i].buffer, buffers[i].allocation);
     const kept = buffers.filter((_, i) => i % 2 === 0);
@@ -211,9 +232,16 @@ describe("VMA's defragmentation through the native layer", () => {
   });
 
   test("linear pools are refused, as VMA does not defragment them", () => {
-    const linear = allocator.createPool({ memoryTypeIndex: memoryType }, { algorithm: "linear", blockSize: 1024 * KiB });
-    expect(() => allocator._native.beginDefragmentation(allocator._handle, linear._handle, ALGORITHM_FULL, 0, 0, 0)).toThrow(/does not defragment linear pools/);
-    expect(() => allocator._native.beginDefragmentation(allocator._handle, pool._handle, 0x10, 0, 0, 0)).toThrow(/algorithm flags out of range/);
+    const linear = allocator.createPool(
+      { memoryTypeIndex: memoryType },
+      { algorithm: "linear", blockSize: 1024 * KiB },
+    );
+    expect(() =>
+      allocator._native.beginDefragmentation(allocator._handle, linear._handle, ALGORITHM_FULL, 0, 0, 0),
+    ).toThrow(/does not defragment linear pools/);
+    expect(() => allocator._native.beginDefragmentation(allocator._handle, pool._handle, 0x10, 0, 0, 0)).toThrow(
+      /algorithm flags out of range/,
+    );
   });
 
   for (const order of ["pool", "allocator"] as const) {

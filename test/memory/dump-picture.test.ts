@@ -61,7 +61,10 @@ beforeAll(() => {
     frees.push(() => allocator.destroyBuffer(r.buffer, r.allocation));
   };
   const image = (name: string, size: number, format: number, usage: number) => {
-    const r = allocator.createImage({ format, extent: { width: size, height: size }, usage }, { usage: MemoryUsage.GpuOnly, name });
+    const r = allocator.createImage(
+      { format, extent: { width: size, height: size }, usage },
+      { usage: MemoryUsage.GpuOnly, name },
+    );
     frees.push(() => allocator.destroyImage(r.image, r.allocation));
   };
   buffer("mesh", 1 << 20, vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT);
@@ -73,9 +76,14 @@ beforeAll(() => {
   // 1200 px on lavapipe (32 MiB blocks); wider where blocks are larger (256 MiB on discrete GPUs), so that the
   // 512 KiB..2 MiB allocations tested below stay several pixels wide.
   const largest = Math.max(
-    ...Object.values(dump.DefaultPools!).flatMap((p) => [...Object.values(p.Blocks).map((b) => b.TotalBytes), ...p.DedicatedAllocations.map((d) => d.Size)]),
+    ...Object.values(dump.DefaultPools!).flatMap((p) => [
+      ...Object.values(p.Blocks).map((b) => b.TotalBytes),
+      ...p.DedicatedAllocations.map((d) => d.Size),
+    ]),
   );
-  picture = renderDumpPicture(dump, { width: Math.min(16384, Math.max(1200, 16 + 32 * Math.ceil(largest / (1 << 20)))) });
+  picture = renderDumpPicture(dump, {
+    width: Math.min(16384, Math.max(1200, 16 + 32 * Math.ceil(largest / (1 << 20)))),
+  });
 });
 afterAll(() => {
   for (const f of frees.reverse()) f();
@@ -163,13 +171,40 @@ describe("GpuMemDumpVis's colours and geometry on a hand-made dump", () => {
   /** A one-block dump whose block is 1184 KiB: exactly 1 KiB per pixel at the default width. */
   function handMade(subs: DumpSuballocation[], extra: Partial<StatsDump> = {}): StatsDump {
     return {
-      General: { API: "Vulkan", apiVersion: "1.3.0", GPU: "test", deviceType: 4, maxMemoryAllocationCount: 4096, bufferImageGranularity: 1, nonCoherentAtomSize: 64, memoryHeapCount: 1, memoryTypeCount: 1 },
+      General: {
+        API: "Vulkan",
+        apiVersion: "1.3.0",
+        GPU: "test",
+        deviceType: 4,
+        maxMemoryAllocationCount: 4096,
+        bufferImageGranularity: 1,
+        nonCoherentAtomSize: 64,
+        memoryHeapCount: 1,
+        memoryTypeCount: 1,
+      },
       Total: stats,
-      MemoryInfo: { "Heap 0": { Flags: ["DEVICE_LOCAL"], Size: 1 << 30, Budget: { BudgetBytes: 1 << 30, UsageBytes: 0 }, Stats: stats, MemoryPools: { "Type 0": { Flags: ["DEVICE_LOCAL"], Stats: stats } } } },
+      MemoryInfo: {
+        "Heap 0": {
+          Flags: ["DEVICE_LOCAL"],
+          Size: 1 << 30,
+          Budget: { BudgetBytes: 1 << 30, UsageBytes: 0 },
+          Stats: stats,
+          MemoryPools: { "Type 0": { Flags: ["DEVICE_LOCAL"], Stats: stats } },
+        },
+      },
       DefaultPools: {
         "Type 0": {
           PreferredBlockSize: 1 << 28,
-          Blocks: { "0": { MapRefCount: 0, TotalBytes: 1184 * 1024, UnusedBytes: 0, Allocations: subs.length, UnusedRanges: 0, Suballocations: subs } },
+          Blocks: {
+            "0": {
+              MapRefCount: 0,
+              TotalBytes: 1184 * 1024,
+              UnusedBytes: 0,
+              Allocations: subs.length,
+              UnusedRanges: 0,
+              Suballocations: subs,
+            },
+          },
           DedicatedAllocations: [],
         },
       },
@@ -186,7 +221,11 @@ describe("GpuMemDumpVis's colours and geometry on a hand-made dump", () => {
       ["BUFFER", 0x8 /* STORAGE_TEXEL */, [255, 187, 121]],
       ["BUFFER", 0x4 /* UNIFORM_TEXEL */, [255, 255, 0]],
       ["BUFFER", vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT, [255, 255, 165]],
-      ["IMAGE_OPTIMAL", vk.VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT | vk.VK_IMAGE_USAGE_SAMPLED_BIT, [246, 128, 255]],
+      [
+        "IMAGE_OPTIMAL",
+        vk.VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT | vk.VK_IMAGE_USAGE_SAMPLED_BIT,
+        [246, 128, 255],
+      ],
       ["IMAGE_OPTIMAL", vk.VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | vk.VK_IMAGE_USAGE_SAMPLED_BIT, [179, 179, 255]],
       ["IMAGE_OPTIMAL", 0x8 /* STORAGE */, [179, 179, 255]],
       ["IMAGE_OPTIMAL", 0x40 /* TRANSIENT_ATTACHMENT */, [179, 179, 255]],
@@ -197,7 +236,13 @@ describe("GpuMemDumpVis's colours and geometry on a hand-made dump", () => {
       ["IMAGE_UNKNOWN", 0, [0, 255, 164]],
       ["UNKNOWN", 0, [175, 175, 175]],
     ];
-    const subs: DumpSuballocation[] = kinds.map(([Type, Usage], i) => ({ Offset: i * 40 * 1024, Type, Size: 40 * 1024, Usage, Name: `k${i}` }));
+    const subs: DumpSuballocation[] = kinds.map(([Type, Usage], i) => ({
+      Offset: i * 40 * 1024,
+      Type,
+      Size: 40 * 1024,
+      Usage,
+      Name: `k${i}`,
+    }));
     const end = kinds.length * 40 * 1024;
     subs.push({ Offset: end, Type: "FREE", Size: 1184 * 1024 - end });
     const p = renderDumpPicture(handMade(subs), { names: false, legend: false });
@@ -232,11 +277,25 @@ describe("GpuMemDumpVis's colours and geometry on a hand-made dump", () => {
   });
 
   test("custom pools and their dedicated allocations get bars of their own, under their memory type", () => {
-    const block = { MapRefCount: 0, TotalBytes: 512 * 1024, UnusedBytes: 0, Allocations: 1, UnusedRanges: 0, Suballocations: [{ Offset: 0, Type: "IMAGE_LINEAR" as const, Size: 512 * 1024, Usage: 4 }] };
+    const block = {
+      MapRefCount: 0,
+      TotalBytes: 512 * 1024,
+      UnusedBytes: 0,
+      Allocations: 1,
+      UnusedRanges: 0,
+      Suballocations: [{ Offset: 0, Type: "IMAGE_LINEAR" as const, Size: 512 * 1024, Usage: 4 }],
+    };
     const p = renderDumpPicture(
       handMade([{ Offset: 0, Type: "FREE", Size: 1184 * 1024 }], {
         CustomPools: {
-          "Type 3": [{ Name: "0 - terrain", PreferredBlockSize: 1 << 20, Blocks: { "7": block }, DedicatedAllocations: [{ Type: "BUFFER", Size: 64 * 1024, Usage: 0x100 }] }],
+          "Type 3": [
+            {
+              Name: "0 - terrain",
+              PreferredBlockSize: 1 << 20,
+              Blocks: { "7": block },
+              DedicatedAllocations: [{ Type: "BUFFER", Size: 64 * 1024, Usage: 0x100 }],
+            },
+          ],
         },
       }),
     );
@@ -253,8 +312,12 @@ describe("GpuMemDumpVis's colours and geometry on a hand-made dump", () => {
     const summary = handMade([]);
     delete summary.DefaultPools;
     expect(() => renderDumpPicture(summary)).toThrow(/nothing to draw.*detailed = true/);
-    expect(() => renderDumpPicture(handMade([]), { width: 10 })).toThrow(new RangeError("renderDumpPicture: options.width must be an integer in [200, 16384], got 10"));
-    expect(renderDumpPicture(handMade([{ Offset: 0, Type: "FREE", Size: 1184 * 1024 }]), { width: 600 }).pixelsPerByte).toBe(584 / (1184 * 1024));
+    expect(() => renderDumpPicture(handMade([]), { width: 10 })).toThrow(
+      new RangeError("renderDumpPicture: options.width must be an integer in [200, 16384], got 10"),
+    );
+    expect(
+      renderDumpPicture(handMade([{ Offset: 0, Type: "FREE", Size: 1184 * 1024 }]), { width: 600 }).pixelsPerByte,
+    ).toBe(584 / (1184 * 1024));
   });
 });
 

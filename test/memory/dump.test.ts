@@ -39,7 +39,8 @@ function schemaErrors(validate: typeof validateDump, value: unknown): string {
 function allocationsOf(dump: StatsDump): Array<DumpSuballocation & { memoryType: number; block: string | null }> {
   const out: Array<DumpSuballocation & { memoryType: number; block: string | null }> = [];
   for (const [key, pool] of Object.entries(dump.DefaultPools ?? {})) {
-    for (const [id, b] of Object.entries(pool.Blocks)) for (const s of b.Suballocations) out.push({ ...s, memoryType: dumpKeyIndex(key), block: id });
+    for (const [id, b] of Object.entries(pool.Blocks))
+      for (const s of b.Suballocations) out.push({ ...s, memoryType: dumpKeyIndex(key), block: id });
     for (const d of pool.DedicatedAllocations) out.push({ ...d, memoryType: dumpKeyIndex(key), block: null });
   }
   return out;
@@ -51,8 +52,16 @@ beforeAll(() => {
     const r = allocator.createBuffer({ size, usage }, { usage: MemoryUsage.GpuOnly, name, ...options });
     frees.push(() => allocator.destroyBuffer(r.buffer, r.allocation));
   };
-  const image = (name: string, usage: number, tiling = vk.VK_IMAGE_TILING_OPTIMAL, format = vk.VK_FORMAT_R8G8B8A8_UNORM) => {
-    const r = allocator.createImage({ format, extent: { width: 256, height: 256 }, usage, tiling }, { usage: MemoryUsage.GpuOnly, name });
+  const image = (
+    name: string,
+    usage: number,
+    tiling = vk.VK_IMAGE_TILING_OPTIMAL,
+    format = vk.VK_FORMAT_R8G8B8A8_UNORM,
+  ) => {
+    const r = allocator.createImage(
+      { format, extent: { width: 256, height: 256 }, usage, tiling },
+      { usage: MemoryUsage.GpuOnly, name },
+    );
     frees.push(() => allocator.destroyImage(r.image, r.allocation));
   };
   buffer("vertices", 1 << 20, vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT);
@@ -61,7 +70,10 @@ beforeAll(() => {
   image("albedo", vk.VK_IMAGE_USAGE_SAMPLED_BIT | vk.VK_IMAGE_USAGE_TRANSFER_DST_BIT);
   image("depth", vk.VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT, vk.VK_IMAGE_TILING_OPTIMAL, vk.VK_FORMAT_D32_SFLOAT);
   image("readable", vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT, vk.VK_IMAGE_TILING_LINEAR);
-  const raw = allocator.allocateMemory({ size: 8192, alignment: 256, memoryTypeBits: 0xffffffff }, { usage: MemoryUsage.GpuOnly, name: "raw" });
+  const raw = allocator.allocateMemory(
+    { size: 8192, alignment: 256, memoryTypeBits: 0xffffffff },
+    { usage: MemoryUsage.GpuOnly, name: "raw" },
+  );
   frees.push(() => allocator.freeMemory(raw));
 });
 afterAll(() => {
@@ -81,13 +93,27 @@ describe("parseStatsString on a real dump", () => {
       expect(found, name).toHaveLength(1);
       return found[0];
     };
-    expect(named("vertices")).toMatchObject({ Type: "BUFFER", Size: 1 << 20, Usage: vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT });
+    expect(named("vertices")).toMatchObject({
+      Type: "BUFFER",
+      Size: 1 << 20,
+      Usage: vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+    });
     expect(named("vertices").Offset).toEqual(expect.any(Number));
-    expect(named("uniforms")).toMatchObject({ Type: "BUFFER", Usage: vk.VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT, CustomData: "0x2a" });
+    expect(named("uniforms")).toMatchObject({
+      Type: "BUFFER",
+      Usage: vk.VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT,
+      CustomData: "0x2a",
+    });
     expect(named("particles (dedicated)")).toMatchObject({ Type: "BUFFER", Size: 2 << 20, block: null });
     expect(named("particles (dedicated)").Offset).toBeUndefined();
-    expect(named("albedo")).toMatchObject({ Type: "IMAGE_OPTIMAL", Usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT | vk.VK_IMAGE_USAGE_TRANSFER_DST_BIT });
-    expect(named("depth")).toMatchObject({ Type: "IMAGE_OPTIMAL", Usage: vk.VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT });
+    expect(named("albedo")).toMatchObject({
+      Type: "IMAGE_OPTIMAL",
+      Usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT | vk.VK_IMAGE_USAGE_TRANSFER_DST_BIT,
+    });
+    expect(named("depth")).toMatchObject({
+      Type: "IMAGE_OPTIMAL",
+      Usage: vk.VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT,
+    });
     expect(named("readable")).toMatchObject({ Type: "IMAGE_LINEAR" });
     expect(named("raw")).toMatchObject({ Type: "UNKNOWN", Size: 8192, Usage: 0 });
   });
@@ -156,14 +182,26 @@ describe("the dumps pass a schema written from GpuMemDump.schema.json", () => {
     const firstBlock = (d: any) => Object.values<any>(Object.values<any>(d.DefaultPools)[0].Blocks)[0];
     expect(validateDump(mutate((d) => (d.Total.BlockCnt = 1)))).toBe(false);
     expect(validateDump(mutate((d) => (firstBlock(d).Suballocations[0].Type = "TEXTURE")))).toBe(false);
-    expect(validateDump(mutate((d) => delete firstBlock(d).Suballocations.find((s: any) => s.Type !== "FREE").Usage))).toBe(false);
+    expect(
+      validateDump(mutate((d) => delete firstBlock(d).Suballocations.find((s: any) => s.Type !== "FREE").Usage)),
+    ).toBe(false);
     expect(validateDump(mutate((d) => (d.MemoryInfo["Heap X"] = {})))).toBe(false);
   });
 
   test("a virtual block's dump ({Stats, Details}) parses and validates", () => {
     // As vmaBuildVirtualBlockStatsString(detailed) writes it for a 1 MiB block with two allocations.
     const json = JSON.stringify({
-      Stats: { BlockCount: 1, BlockBytes: 1048576, AllocationCount: 2, AllocationBytes: 1536, UnusedRangeCount: 1, AllocationSizeMin: 512, AllocationSizeMax: 1024, UnusedRangeSizeMin: 1047040, UnusedRangeSizeMax: 1047040 },
+      Stats: {
+        BlockCount: 1,
+        BlockBytes: 1048576,
+        AllocationCount: 2,
+        AllocationBytes: 1536,
+        UnusedRangeCount: 1,
+        AllocationSizeMin: 512,
+        AllocationSizeMax: 1024,
+        UnusedRangeSizeMin: 1047040,
+        UnusedRangeSizeMax: 1047040,
+      },
       Details: {
         TotalBytes: 1048576,
         UnusedBytes: 1047040,
@@ -179,7 +217,9 @@ describe("the dumps pass a schema written from GpuMemDump.schema.json", () => {
     const v = parseVirtualBlockStatsString(json);
     expect(v.Details!.Suballocations[0]).toEqual({ Offset: 0, Size: 1024, CustomData: "0x7" });
     expect(schemaErrors(validateVirtual, JSON.parse(json))).toBe("");
-    expect(() => parseVirtualBlockStatsString('{"Stats":{}}')).toThrow(/\$\.Stats\.BlockCount must be a non-negative integer, got undefined/);
+    expect(() => parseVirtualBlockStatsString('{"Stats":{}}')).toThrow(
+      /\$\.Stats\.BlockCount must be a non-negative integer, got undefined/,
+    );
   });
 });
 
@@ -198,7 +238,9 @@ describe("parseStatsString on malformed input", () => {
     expect(error("{ nope").message).toMatch(/^parseStatsString: not valid JSON \(/);
     expect(error("{ nope")).toBeInstanceOf(StatsDumpError);
     expect(error("[]").message).toBe("parseStatsString: $ must be an object, got an array");
-    expect(() => parseStatsString(42 as unknown as string)).toThrow(new TypeError("parseStatsString: json must be a string, got number 42"));
+    expect(() => parseStatsString(42 as unknown as string)).toThrow(
+      new TypeError("parseStatsString: json must be a string, got number 42"),
+    );
   });
 
   test("the first wrong field is named by its path", () => {
@@ -216,11 +258,15 @@ describe("parseStatsString on malformed input", () => {
 
     const f = good();
     f.DefaultPools[pool].Blocks[block].Suballocations[0].Type = "TEXTURE2D";
-    expect(error(f).message).toMatch(/Suballocations\[0\]\.Type must be one of FREE, UNKNOWN, BUFFER, IMAGE_UNKNOWN, IMAGE_LINEAR, IMAGE_OPTIMAL, got the string "TEXTURE2D"$/);
+    expect(error(f).message).toMatch(
+      /Suballocations\[0\]\.Type must be one of FREE, UNKNOWN, BUFFER, IMAGE_UNKNOWN, IMAGE_LINEAR, IMAGE_OPTIMAL, got the string "TEXTURE2D"$/,
+    );
 
     const g = good();
     g.MemoryInfo.Heaps = g.MemoryInfo["Heap 0"];
-    expect(error(g).message).toBe('parseStatsString: $.MemoryInfo["Heaps"] must be keyed by "Heap N", got the string "Heaps"');
+    expect(error(g).message).toBe(
+      'parseStatsString: $.MemoryInfo["Heaps"] must be keyed by "Heap N", got the string "Heaps"',
+    );
 
     const h = good();
     h.CustomPools = { "Type 0": [{ Name: 3 }] };
@@ -238,10 +284,14 @@ test("formatStatistics: totals, a heap table with budgets and a memory-type tabl
   const text = formatStatistics(allocator);
   const stats = allocator.calculateStatistics();
   expect(text).toMatch(new RegExp(`^Total: 7 allocation\\(s\\), .+ in ${stats.total.blockCount} block\\(s\\)`));
-  expect(text).toMatch(/^heap\s+size\s+flags\s+budget\s+usage\s+usage %\s+blocks\s+block bytes\s+allocations\s+allocation bytes\s+unused ranges\s+allocation min\.\.max\s+unused range min\.\.max$/m);
+  expect(text).toMatch(
+    /^heap\s+size\s+flags\s+budget\s+usage\s+usage %\s+blocks\s+block bytes\s+allocations\s+allocation bytes\s+unused ranges\s+allocation min\.\.max\s+unused range min\.\.max$/m,
+  );
   expect(text).toMatch(/^type\s+heap\s+property flags\s+blocks/m);
   const used = stats.memoryType.findIndex((s) => s.allocationCount > 0);
-  const row = text.split("\n").find((l) => l.startsWith(`${used} `) && l.includes("DEVICE_LOCAL") && /\d+ (B|KiB|MiB)\.\./.test(l));
+  const row = text
+    .split("\n")
+    .find((l) => l.startsWith(`${used} `) && l.includes("DEVICE_LOCAL") && /\d+ (B|KiB|MiB)\.\./.test(l));
   expect(row).toBeDefined();
   expect(row).toContain(`${stats.memoryType[used].allocationCount}`);
   // Smallest allocation 4 KiB (uniforms), largest 2 MiB (the dedicated storage buffer) in the only type used here.

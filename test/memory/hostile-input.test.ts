@@ -49,14 +49,27 @@ let unbound: InstanceType<typeof nvk.VkBuffer>;
 beforeAll(() => {
   context = gpu.context;
   allocator = createAllocator(context, { label: "hostile" });
-  witness = allocator.createBuffer({ size: 4096, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT }, { usage: MemoryUsage.CpuOnly, name: "witness" });
+  witness = allocator.createBuffer(
+    { size: 4096, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT },
+    { usage: MemoryUsage.CpuOnly, name: "witness" },
+  );
   new Uint32Array(witness.allocation.map()).fill(PATTERN);
-  raw = allocator.allocateMemory({ size: 1024, alignment: 16, memoryTypeBits: 1 }, { usage: MemoryUsage.CpuOnly, name: "raw" });
+  raw = allocator.allocateMemory(
+    { size: 1024, alignment: 16, memoryTypeBits: 1 },
+    { usage: MemoryUsage.CpuOnly, name: "raw" },
+  );
   pool = allocator.createPool({ memoryTypeIndex: 0 }, { blockSize: 1 << 20, name: "hostile pool" });
   block = createVirtualBlock({ size: 1 << 20, label: "hostile block" });
   kept = block.allocate(100, { userData: 7 });
   unbound = new nvk.VkBuffer();
-  expect(nvk.vkCreateBuffer(context.device, new nvk.VkBufferCreateInfo({ size: 256, usage: VB, sharingMode: 0 }), null, unbound)).toBe(0);
+  expect(
+    nvk.vkCreateBuffer(
+      context.device,
+      new nvk.VkBufferCreateInfo({ size: 256, usage: VB, sharingMode: 0 }),
+      null,
+      unbound,
+    ),
+  ).toBe(0);
 });
 
 afterEach(() => everyValue());
@@ -92,7 +105,12 @@ function made(f: () => { buffer: unknown; allocation: Allocation }): void {
 
 const allocatorRows = (): HostileRow[] => [
   { name: "createAllocator", arg: "device", run: (v) => createAllocator(v as never).destroy() },
-  { name: "createAllocator", arg: "options", accept: OBJECT_OK, run: (v) => createAllocator(context, v as never).destroy() },
+  {
+    name: "createAllocator",
+    arg: "options",
+    accept: OBJECT_OK,
+    run: (v) => createAllocator(context, v as never).destroy(),
+  },
   ...fieldRows(
     "createAllocator",
     "options",
@@ -113,11 +131,32 @@ const allocatorRows = (): HostileRow[] => [
     "device",
     { vulkanApiVersion: [], enabledDeviceExtensions: [], features: OBJECT_OK },
     (o) => createAllocator(o as never).destroy(),
-    { get instance() { return context.instance; }, get physicalDevice() { return context.physicalDevice; }, get device() { return context.device; } },
+    {
+      get instance() {
+        return context.instance;
+      },
+      get physicalDevice() {
+        return context.physicalDevice;
+      },
+      get device() {
+        return context.device;
+      },
+    },
   ),
   { name: "createBuffer", arg: "bufferInfo", run: (v) => made(() => allocator.createBuffer(v as never)) },
-  { name: "createBuffer", arg: "allocationOptions", accept: OBJECT_OK, run: (v) => made(() => allocator.createBuffer({ size: 64, usage: VB }, v as never)) },
-  ...fieldRows("createBuffer", "bufferInfo", { size: [], usage: [], flags: ["negativeZero"], sharingMode: ["negativeZero"] }, (o) => made(() => allocator.createBuffer(o as never)), { size: 64, usage: VB }),
+  {
+    name: "createBuffer",
+    arg: "allocationOptions",
+    accept: OBJECT_OK,
+    run: (v) => made(() => allocator.createBuffer({ size: 64, usage: VB }, v as never)),
+  },
+  ...fieldRows(
+    "createBuffer",
+    "bufferInfo",
+    { size: [], usage: [], flags: ["negativeZero"], sharingMode: ["negativeZero"] },
+    (o) => made(() => allocator.createBuffer(o as never)),
+    { size: 64, usage: VB },
+  ),
   ...fieldRows(
     "createBuffer",
     "allocationOptions",
@@ -171,35 +210,83 @@ const allocatorRows = (): HostileRow[] => [
     "createImage",
     "imageInfo.extent",
     { width: [], height: [], depth: [] },
-    (o) => allocator.createImage({ format: vk.VK_FORMAT_R8G8B8A8_UNORM, extent: o as never, usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT }),
+    (o) =>
+      allocator.createImage({
+        format: vk.VK_FORMAT_R8G8B8A8_UNORM,
+        extent: o as never,
+        usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT,
+      }),
     { width: 4, height: 4 },
   ),
-  { name: "allocateMemory", arg: "requirements", run: (v) => allocator.allocateMemory(v as never, { usage: MemoryUsage.CpuOnly }) },
-  ...fieldRows("allocateMemory", "requirements", { size: [], alignment: [], memoryTypeBits: [] }, (o) => allocator.allocateMemory(o as never, { usage: MemoryUsage.CpuOnly }), {
-    size: 64,
-    alignment: 16,
-    memoryTypeBits: 1,
-  }),
+  {
+    name: "allocateMemory",
+    arg: "requirements",
+    run: (v) => allocator.allocateMemory(v as never, { usage: MemoryUsage.CpuOnly }),
+  },
+  ...fieldRows(
+    "allocateMemory",
+    "requirements",
+    { size: [], alignment: [], memoryTypeBits: [] },
+    (o) => allocator.allocateMemory(o as never, { usage: MemoryUsage.CpuOnly }),
+    {
+      size: 64,
+      alignment: 16,
+      memoryTypeBits: 1,
+    },
+  ),
   { name: "allocateMemoryForBuffer", arg: "buffer", run: (v) => allocator.allocateMemoryForBuffer(v) },
   { name: "allocateMemoryForImage", arg: "image", run: (v) => allocator.allocateMemoryForImage(v) },
   { name: "bindBufferMemory", arg: "allocation", run: (v) => allocator.bindBufferMemory(v as never, witness.buffer) },
   { name: "bindBufferMemory", arg: "buffer", run: (v) => allocator.bindBufferMemory(raw, v) },
   // -0 is offset 0: valid, and it would bind (not run).
-  { name: "bindBufferMemory", arg: "localOffset", accept: ["negativeZero"], run: (v) => allocator.bindBufferMemory(raw, unbound, v as never) },
+  {
+    name: "bindBufferMemory",
+    arg: "localOffset",
+    accept: ["negativeZero"],
+    run: (v) => allocator.bindBufferMemory(raw, unbound, v as never),
+  },
   { name: "destroyBuffer", arg: "allocation", run: (v) => allocator.destroyBuffer(null, v as never) },
   { name: "destroyBuffer", arg: "buffer", run: (v) => allocator.destroyBuffer(v, witness.allocation) },
   { name: "freeMemory", arg: "allocation", run: (v) => allocator.freeMemory(v as never) },
   { name: "touch", arg: "allocation", run: (v) => allocator.touch(v as never) },
   { name: "isLost", arg: "allocation", run: (v) => allocator.isLost(v as never) },
   { name: "makePoolAllocationsLost", arg: "pool", run: (v) => allocator.makePoolAllocationsLost(v as never) },
-  { name: "setCurrentFrameIndex", arg: "frameIndex", accept: ["negativeZero"], run: (v) => allocator.setCurrentFrameIndex(v as never) },
+  {
+    name: "setCurrentFrameIndex",
+    arg: "frameIndex",
+    accept: ["negativeZero"],
+    run: (v) => allocator.setCurrentFrameIndex(v as never),
+  },
   // memoryTypeBits -0 is the mask 0: VMA's answer is VK_ERROR_FEATURE_NOT_PRESENT, not bad input.
-  { name: "findMemoryTypeIndex", arg: "memoryTypeBits", accept: ["negativeZero"], run: (v) => allocator.findMemoryTypeIndex(v as never) },
-  { name: "findMemoryTypeIndex", arg: "allocationOptions", accept: OBJECT_OK, run: (v) => allocator.findMemoryTypeIndex(1, v as never) },
-  { name: "findMemoryTypeIndexForBufferInfo", arg: "bufferInfo", run: (v) => allocator.findMemoryTypeIndexForBufferInfo(v as never) },
-  { name: "findMemoryTypeIndexForImageInfo", arg: "imageInfo", run: (v) => allocator.findMemoryTypeIndexForImageInfo(v as never) },
+  {
+    name: "findMemoryTypeIndex",
+    arg: "memoryTypeBits",
+    accept: ["negativeZero"],
+    run: (v) => allocator.findMemoryTypeIndex(v as never),
+  },
+  {
+    name: "findMemoryTypeIndex",
+    arg: "allocationOptions",
+    accept: OBJECT_OK,
+    run: (v) => allocator.findMemoryTypeIndex(1, v as never),
+  },
+  {
+    name: "findMemoryTypeIndexForBufferInfo",
+    arg: "bufferInfo",
+    run: (v) => allocator.findMemoryTypeIndexForBufferInfo(v as never),
+  },
+  {
+    name: "findMemoryTypeIndexForImageInfo",
+    arg: "imageInfo",
+    run: (v) => allocator.findMemoryTypeIndexForImageInfo(v as never),
+  },
   { name: "createPool", arg: "target", run: (v) => allocator.createPool(v as never).destroy() },
-  { name: "createPool", arg: "options", accept: OBJECT_OK, run: (v) => allocator.createPool({ memoryTypeIndex: 0 }, v as never).destroy() },
+  {
+    name: "createPool",
+    arg: "options",
+    accept: OBJECT_OK,
+    run: (v) => allocator.createPool({ memoryTypeIndex: 0 }, v as never).destroy(),
+  },
   ...fieldRows(
     "createPool",
     "options",
@@ -223,24 +310,75 @@ const allocatorRows = (): HostileRow[] => [
 
 const allocationRows = (): HostileRow[] => [
   { name: "Allocation", arg: "name", accept: ["numericString"], run: (v) => void (raw.name = v as never) },
-  { name: "Allocation.flush", arg: "offset", accept: ["negativeZero"], run: (v) => witness.allocation.flush(v as never, 16) },
-  { name: "Allocation.flush", arg: "size", accept: ["negativeZero"], run: (v) => witness.allocation.flush(0, v as never) },
-  { name: "Allocation.invalidate", arg: "offset", accept: ["negativeZero"], run: (v) => witness.allocation.invalidate(v as never, 16) },
-  { name: "Allocation.invalidate", arg: "size", accept: ["negativeZero"], run: (v) => witness.allocation.invalidate(0, v as never) },
+  {
+    name: "Allocation.flush",
+    arg: "offset",
+    accept: ["negativeZero"],
+    run: (v) => witness.allocation.flush(v as never, 16),
+  },
+  {
+    name: "Allocation.flush",
+    arg: "size",
+    accept: ["negativeZero"],
+    run: (v) => witness.allocation.flush(0, v as never),
+  },
+  {
+    name: "Allocation.invalidate",
+    arg: "offset",
+    accept: ["negativeZero"],
+    run: (v) => witness.allocation.invalidate(v as never, 16),
+  },
+  {
+    name: "Allocation.invalidate",
+    arg: "size",
+    accept: ["negativeZero"],
+    run: (v) => witness.allocation.invalidate(0, v as never),
+  },
   { name: "Pool", arg: "name", accept: ["numericString"], run: (v) => void (pool.name = v as never) },
 ];
 
 const virtualRows = (): HostileRow[] => [
   { name: "createVirtualBlock", arg: "options", run: (v) => createVirtualBlock(v as never).destroy() },
-  ...fieldRows("createVirtualBlock", "options", { size: [], algorithm: [], minNodeSize: [], label: ["numericString"], onLeaks: ["function"] }, (o) => createVirtualBlock(o as never).destroy(), { size: 4096 }),
+  ...fieldRows(
+    "createVirtualBlock",
+    "options",
+    { size: [], algorithm: [], minNodeSize: [], label: ["numericString"], onLeaks: ["function"] },
+    (o) => createVirtualBlock(o as never).destroy(),
+    { size: 4096 },
+  ),
   { name: "VirtualBlock.allocate", arg: "size", run: (v) => block.allocate(v as never) },
-  { name: "VirtualBlock.allocate", arg: "options", accept: OBJECT_OK, run: (v) => block.free(block.allocate(16, v as never)) },
-  ...fieldRows("VirtualBlock.allocate", "options", { alignment: ["negativeZero"], upperAddress: [], strategy: [] }, (o) => block.free(block.allocate(16, o as never))),
+  {
+    name: "VirtualBlock.allocate",
+    arg: "options",
+    accept: OBJECT_OK,
+    run: (v) => block.free(block.allocate(16, v as never)),
+  },
+  ...fieldRows(
+    "VirtualBlock.allocate",
+    "options",
+    { alignment: ["negativeZero"], upperAddress: [], strategy: [] },
+    (o) => block.free(block.allocate(16, o as never)),
+  ),
   { name: "VirtualBlock.allocateOffset", arg: "size", run: (v) => block.allocateOffset(v as never) },
-  { name: "VirtualBlock.allocateOffset", arg: "alignment", accept: ["negativeZero"], run: (v) => block.allocateOffset(16, v as never) },
-  { name: "VirtualBlock.allocateOffset", arg: "flags", accept: ["negativeZero"], run: (v) => block.allocateOffset(16, 1, v as never) },
+  {
+    name: "VirtualBlock.allocateOffset",
+    arg: "alignment",
+    accept: ["negativeZero"],
+    run: (v) => block.allocateOffset(16, v as never),
+  },
+  {
+    name: "VirtualBlock.allocateOffset",
+    arg: "flags",
+    accept: ["negativeZero"],
+    run: (v) => block.allocateOffset(16, 1, v as never),
+  },
   { name: "VirtualBlock.free", arg: "allocation", run: (v) => block.free(v as never) },
-  { name: "VirtualBlock.freeHandle", arg: "handle", accept: ["negativeZero"], run: (v) => block.freeHandle(v as never) },
+  {
+    name: "VirtualBlock.freeHandle",
+    arg: "handle",
+    accept: ["negativeZero"],
+    run: (v) => block.freeHandle(v as never),
+  },
   { name: "VirtualBlock.getAllocationInfo", arg: "allocation", run: (v) => block.getAllocationInfo(v as never) },
   { name: "VirtualBlock.setUserData", arg: "allocation", run: (v) => block.setUserData(v as never, 1) },
   { name: "VirtualBlock.statistics", arg: "detailed", run: (v) => block.statistics(v as never) },
@@ -250,18 +388,44 @@ const virtualRows = (): HostileRow[] => [
 const reportRows = (): HostileRow[] => [
   { name: "formatStatistics", arg: "allocator", run: (v) => formatStatistics(v as never) },
   { name: "formatStatistics", arg: "options", accept: OBJECT_OK, run: (v) => formatStatistics(allocator, v as never) },
-  { name: "formatStatistics", arg: "options.allMemoryTypes", run: (v) => formatStatistics(allocator, { allMemoryTypes: v as never }) },
+  {
+    name: "formatStatistics",
+    arg: "options.allMemoryTypes",
+    run: (v) => formatStatistics(allocator, { allMemoryTypes: v as never }),
+  },
   // "1" is a string: parsed, and refused as a dump by StatsDumpError (tested in dump.test.ts).
   { name: "parseStatsString", arg: "json", accept: ["numericString"], run: (v) => parseStatsString(v as never) },
-  { name: "parseVirtualBlockStatsString", arg: "json", accept: ["numericString"], run: (v) => parseVirtualBlockStatsString(v as never) },
+  {
+    name: "parseVirtualBlockStatsString",
+    arg: "json",
+    accept: ["numericString"],
+    run: (v) => parseVirtualBlockStatsString(v as never),
+  },
   { name: "renderDumpPicture", arg: "dump", run: (v) => renderDumpPicture(v as never) },
-  { name: "renderDumpPicture", arg: "options", accept: OBJECT_OK, run: (v) => renderDumpPicture(allocator.dump(), v as never) },
-  ...fieldRows("renderDumpPicture", "options", { width: [], names: [], legend: [] }, (o) => renderDumpPicture(allocator.dump(), o as never)),
+  {
+    name: "renderDumpPicture",
+    arg: "options",
+    accept: OBJECT_OK,
+    run: (v) => renderDumpPicture(allocator.dump(), v as never),
+  },
+  ...fieldRows("renderDumpPicture", "options", { width: [], names: [], legend: [] }, (o) =>
+    renderDumpPicture(allocator.dump(), o as never),
+  ),
   { name: "encodeDumpPicturePng", arg: "picture", run: (v) => encodeDumpPicturePng(v as never) },
   // "1" is a file name: valid, and not written here.
-  { name: "writeDumpPicture", arg: "file", accept: ["numericString"], run: (v) => writeDumpPicture(allocator.dump(), v as never) },
+  {
+    name: "writeDumpPicture",
+    arg: "file",
+    accept: ["numericString"],
+    run: (v) => writeDumpPicture(allocator.dump(), v as never),
+  },
   { name: "allocationColor", arg: "type", accept: ["numericString"], run: (v) => allocationColor(v as never) },
-  { name: "allocationColor", arg: "usage", accept: ["negativeZero"], run: (v) => allocationColor("BUFFER", v as never) },
+  {
+    name: "allocationColor",
+    arg: "usage",
+    accept: ["negativeZero"],
+    run: (v) => allocationColor("BUFFER", v as never),
+  },
   { name: "dumpKeyIndex", arg: "key", accept: ["numericString"], run: (v) => dumpKeyIndex(v as never) },
 ];
 
@@ -272,7 +436,10 @@ describe.each([
   ["statistics, dump and picture", reportRows],
 ])("%s", (_area, rows) => {
   // The rows' calls read the fixtures of beforeAll when they run, not when the table is built.
-  test.each(rows().map((row) => [row.name.includes(row.arg) ? row.name : `${row.name} ${row.arg}`, row] as const))("%s", (_title, row) => expectRowRefused(row, everyValue));
+  test.each(rows().map((row) => [row.name.includes(row.arg) ? row.name : `${row.name} ${row.arg}`, row] as const))(
+    "%s",
+    (_title, row) => expectRowRefused(row, everyValue),
+  );
 });
 
 describe("the examples of the issue", () => {
@@ -285,7 +452,9 @@ describe("the examples of the issue", () => {
     );
   });
   test("freeHandle(1n) is a TypeError naming the handle", () => {
-    expect(() => block.freeHandle(1n as never)).toThrow(new TypeError("VirtualBlock.freeHandle: handle must be a Number from allocateOffset (lastHandle), got 1n"));
+    expect(() => block.freeHandle(1n as never)).toThrow(
+      new TypeError("VirtualBlock.freeHandle: handle must be a Number from allocateOffset (lastHandle), got 1n"),
+    );
   });
   test("a getter that throws is the caller's error, and leaves no allocation behind", () => {
     const before = allocator.allocationCount;
@@ -296,7 +465,9 @@ describe("the examples of the issue", () => {
         },
       });
       expect(() => allocator.createBuffer({ size: 64, usage: VB }, options)).toThrow(CallerError);
-      expect(() => allocator.allocateMemory({ size: 64, alignment: 16, memoryTypeBits: 1 }, options)).toThrow(CallerError);
+      expect(() => allocator.allocateMemory({ size: 64, alignment: 16, memoryTypeBits: 1 }, options)).toThrow(
+        CallerError,
+      );
       expect(allocator.allocationCount).toBe(before);
     }
   });

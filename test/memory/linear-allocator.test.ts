@@ -12,7 +12,12 @@
  * basic allocationCount is checked against VMA's detailed count (vmaCalculateVirtualBlockStatistics walks from 0).
  */
 import { describe, expect, test } from "vitest";
-import { createVirtualBlock, OutOfDeviceMemoryError, VirtualAllocationCreateFlags, type VirtualBlock } from "../../engine/index.js";
+import {
+  createVirtualBlock,
+  OutOfDeviceMemoryError,
+  VirtualAllocationCreateFlags,
+  type VirtualBlock,
+} from "../../engine/index.js";
 import { NATIVE_LINEAR, NativeVirtualBlock } from "./native-virtual-block.js";
 import { rng } from "../helpers/random.js";
 
@@ -34,7 +39,7 @@ function run(workload: Workload, seed: number, steps: number, blockSize: number,
   const live: Live[] = []; // in allocation order
   let ringMode = false;
   const compare = (step: number, detailed: boolean) => {
-    const a = (detailed ? ts.statistics(true) : ts.statistics(false));
+    const a = detailed ? ts.statistics(true) : ts.statistics(false);
     const b = vma.statistics(detailed);
     if (!detailed && ringMode) b.allocationCount = vma.statistics(true).allocationCount; // VMA's miscount: see the header
     expect({ step, ...a }).toEqual({ step, ...b });

@@ -56,7 +56,10 @@ function lostable(pool: Pool, name: string, lostOrder?: string[]): Made {
 }
 
 function maker(pool: Pool, name: string): Made {
-  return allocator.createBuffer({ size: MiB, usage: USAGE }, { pool, canBecomeLost: true, canMakeOtherLost: true, name });
+  return allocator.createBuffer(
+    { size: MiB, usage: USAGE },
+    { pool, canBecomeLost: true, canMakeOtherLost: true, name },
+  );
 }
 
 function fill(pool: Pool, prefix: string, lostOrder?: string[]): Made[] {
@@ -131,14 +134,21 @@ describe("which allocations are taken", () => {
     expect(() => maker(pool, "n7")).toThrow(OutOfDeviceMemoryError);
     expect(order.length).toBe(7);
     const stats = pool.getLostAllocationStatistics();
-    expect(stats).toEqual({ canBecomeLostCount: 8, canBecomeLostBytes: 8 * MiB, lostAllocationCount: 7, lostBytes: 7 * MiB });
+    expect(stats).toEqual({
+      canBecomeLostCount: 8,
+      canBecomeLostBytes: 8 * MiB,
+      lostAllocationCount: 7,
+      lostBytes: 7 * MiB,
+    });
     release(pool, [...made, ...newer]);
   });
 
   test("allocations that cannot become lost are never taken, and a maker that cannot be placed changes nothing", () => {
     const pool = smallPool("fixed");
     allocator.setCurrentFrameIndex(400);
-    const fixed = Array.from({ length: 8 }, (_, i) => allocator.createBuffer({ size: MiB, usage: USAGE }, { pool, name: `fixed${i}` }));
+    const fixed = Array.from({ length: 8 }, (_, i) =>
+      allocator.createBuffer({ size: MiB, usage: USAGE }, { pool, name: `fixed${i}` }),
+    );
     allocator.setCurrentFrameIndex(500);
     expect(() => maker(pool, "no room")).toThrow(OutOfDeviceMemoryError);
     expect(fixed.every((m) => !m.allocation.lost && m.allocation.touch())).toBe(true);
@@ -216,7 +226,9 @@ describe("a lost allocation", () => {
     return new Promise<void>((resolve) =>
       setImmediate(() => {
         process.off("warning", onWarning);
-        expect(warnings.some((w) => w.includes("onLost of allocation 'c1' threw") && w.includes("owner bug"))).toBe(true);
+        expect(warnings.some((w) => w.includes("onLost of allocation 'c1' threw") && w.includes("owner bug"))).toBe(
+          true,
+        );
         release(pool, [...made.slice(1), n0, n1]);
         resolve();
       }),
@@ -235,7 +247,12 @@ describe("makePoolAllocationsLost and statistics", () => {
     expect(pool.makeAllocationsLost()).toBe(4); // m0..m3 (frame 900); m4..m7 were touched in 901
     expect(made.map((m) => m.allocation.lost)).toEqual([true, true, true, true, false, false, false, false]);
     expect(allocator.makePoolAllocationsLost(pool)).toBe(0);
-    expect(pool.getLostAllocationStatistics()).toEqual({ canBecomeLostCount: 4, canBecomeLostBytes: 4 * MiB, lostAllocationCount: 4, lostBytes: 4 * MiB });
+    expect(pool.getLostAllocationStatistics()).toEqual({
+      canBecomeLostCount: 4,
+      canBecomeLostBytes: 4 * MiB,
+      lostAllocationCount: 4,
+      lostBytes: 4 * MiB,
+    });
     const total = allocator.getLostAllocationStatistics();
     expect(total.frameIndex).toBe(902);
     expect(total.frameInUseCount).toBe(1);
@@ -253,7 +270,9 @@ describe("makePoolAllocationsLost and statistics", () => {
       { blockSize: 4 * MiB, maxBlockCount: 2, name: "destroyed with" },
     );
     own.setCurrentFrameIndex(1000);
-    const made = Array.from({ length: 8 }, (_, i) => own.createBuffer({ size: MiB, usage: USAGE }, { pool, canBecomeLost: true, name: `d${i}` }));
+    const made = Array.from({ length: 8 }, (_, i) =>
+      own.createBuffer({ size: MiB, usage: USAGE }, { pool, canBecomeLost: true, name: `d${i}` }),
+    );
     own.setCurrentFrameIndex(1001);
     for (const m of made.slice(4)) m.allocation.touch();
     own.setCurrentFrameIndex(1002);
@@ -307,7 +326,12 @@ describe("budgets hold", () => {
         } else {
           const side = 256 << next(0, 2);
           const r = limited.createImage(
-            { format: vk.VK_FORMAT_R8G8B8A8_UNORM, extent: { width: side, height: side }, mipLevels: 1, usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT },
+            {
+              format: vk.VK_FORMAT_R8G8B8A8_UNORM,
+              extent: { width: side, height: side },
+              mipLevels: 1,
+              usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT,
+            },
             { usage: MemoryUsage.GpuOnly, canBecomeLost: true, canMakeOtherLost: true },
           );
           live.push({ kind: "image", handle: r.image, allocation: r.allocation, lastUse: frame });
@@ -345,22 +369,35 @@ describe("budgets hold", () => {
 
 describe("misuse", () => {
   test("is refused with exact messages", () => {
-    expect(() => allocator.createBuffer({ size: 1024, usage: USAGE }, { usage: MemoryUsage.CpuToGpu, mapped: true, canBecomeLost: true })).toThrow(
-      /createBuffer: allocationOptions.canBecomeLost cannot be combined with mapped/,
+    expect(() =>
+      allocator.createBuffer(
+        { size: 1024, usage: USAGE },
+        { usage: MemoryUsage.CpuToGpu, mapped: true, canBecomeLost: true },
+      ),
+    ).toThrow(/createBuffer: allocationOptions.canBecomeLost cannot be combined with mapped/);
+    expect(() =>
+      allocator.createBuffer({ size: 1024, usage: USAGE }, { canBecomeLost: 1 as unknown as boolean }),
+    ).toThrow(new TypeError("createBuffer: allocationOptions.canBecomeLost must be a boolean, got 1"));
+    const r = allocator.createBuffer(
+      { size: 1024, usage: USAGE },
+      { usage: MemoryUsage.CpuToGpu, canBecomeLost: true, name: "lostable" },
     );
-    expect(() => allocator.createBuffer({ size: 1024, usage: USAGE }, { canBecomeLost: 1 as unknown as boolean })).toThrow(
-      new TypeError("createBuffer: allocationOptions.canBecomeLost must be a boolean, got 1"),
-    );
-    const r = allocator.createBuffer({ size: 1024, usage: USAGE }, { usage: MemoryUsage.CpuToGpu, canBecomeLost: true, name: "lostable" });
     expect(() => r.allocation.map()).toThrow(TypeError);
-    expect(() => r.allocation.map()).toThrow(/Allocation 'lostable'.map\(\): an allocation that can become lost cannot be mapped/);
+    expect(() => r.allocation.map()).toThrow(
+      /Allocation 'lostable'.map\(\): an allocation that can become lost cannot be mapped/,
+    );
     allocator.destroyBuffer(r.buffer, r.allocation);
-    const buddy = allocator.createPool({ forBuffer: { size: 1024, usage: USAGE } }, { algorithm: "buddy", blockSize: MiB, name: "buddy" });
+    const buddy = allocator.createPool(
+      { forBuffer: { size: 1024, usage: USAGE } },
+      { algorithm: "buddy", blockSize: MiB, name: "buddy" },
+    );
     expect(() => allocator.createBuffer({ size: 1024, usage: USAGE }, { pool: buddy, canBecomeLost: true })).toThrow(
       new TypeError('createBuffer: allocationOptions.canBecomeLost is not supported in buddy pools, got "buddy"'),
     );
     buddy.destroy();
-    expect(() => createAllocator(context, { frameInUseCount: -1 })).toThrow(new RangeError("createAllocator: options.frameInUseCount must be an integer in [0, 1000], got -1"));
+    expect(() => createAllocator(context, { frameInUseCount: -1 })).toThrow(
+      new RangeError("createAllocator: options.frameInUseCount must be an integer in [0, 1000], got -1"),
+    );
     expect(() => allocator.touch({} as Allocation)).toThrow(TypeError);
     expect(() => allocator.makePoolAllocationsLost({} as Pool)).toThrow(TypeError);
   });
@@ -369,7 +406,9 @@ describe("misuse", () => {
     const pool = smallPool("nothing");
     const fixed = Array.from({ length: 8 }, () => allocator.createBuffer({ size: MiB, usage: USAGE }, { pool }));
     allocator.setCurrentFrameIndex(5000);
-    expect(() => allocator.createBuffer({ size: MiB, usage: USAGE }, { pool, canMakeOtherLost: true })).toThrow(OutOfDeviceMemoryError);
+    expect(() => allocator.createBuffer({ size: MiB, usage: USAGE }, { pool, canMakeOtherLost: true })).toThrow(
+      OutOfDeviceMemoryError,
+    );
     release(pool, fixed);
   });
 });

@@ -27,7 +27,10 @@ const DST = vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT;
 function gpuCopy(src: unknown, dst: unknown, size: number) {
   context.submitAndWait((cmd) => {
     nvk.vkCmdCopyBuffer(cmd, src, dst, 1, [new nvk.VkBufferCopy({ srcOffset: 0, dstOffset: 0, size })]);
-    const barrier = new nvk.VkMemoryBarrier({ srcAccessMask: 0x1000 /* TRANSFER_WRITE */, dstAccessMask: 0x2000 /* HOST_READ */ });
+    const barrier = new nvk.VkMemoryBarrier({
+      srcAccessMask: 0x1000 /* TRANSFER_WRITE */,
+      dstAccessMask: 0x2000 /* HOST_READ */,
+    });
     nvk.vkCmdPipelineBarrier(cmd, 0x1000 /* TRANSFER */, 0x4000 /* HOST */, 0, 1, [barrier], 0, null, 0, null);
   });
 }
@@ -78,7 +81,10 @@ describe("map / unmap", () => {
       allocator.destroyBuffer(r.buffer, r.allocation);
       return;
     }
-    const r = allocator.createBuffer({ size: 64, usage: DST }, { usage: MemoryUsage.Unknown, memoryTypeBits: 1 << deviceOnly });
+    const r = allocator.createBuffer(
+      { size: 64, usage: DST },
+      { usage: MemoryUsage.Unknown, memoryTypeBits: 1 << deviceOnly },
+    );
     expect(() => r.allocation.map()).toThrow(VkError);
     allocator.destroyBuffer(r.buffer, r.allocation);
   });
@@ -86,7 +92,10 @@ describe("map / unmap", () => {
 
 describe("persistent mapping", () => {
   test("the mapping survives unmaps and lasts until free", () => {
-    const r = allocator.createBuffer({ size: 512, usage: SRC }, { usage: MemoryUsage.Auto, hostAccess: "sequentialWrite", mapped: true });
+    const r = allocator.createBuffer(
+      { size: 512, usage: SRC },
+      { usage: MemoryUsage.Auto, hostAccess: "sequentialWrite", mapped: true },
+    );
     const view = r.allocationInfo.mappedData!;
     expect(view).toBeInstanceOf(ArrayBuffer);
     expect(r.allocation.persistentlyMapped).toBe(true);
@@ -100,7 +109,10 @@ describe("persistent mapping", () => {
 
   test("bytes written through the ArrayBuffer reach the GPU (read back through a GPU copy)", () => {
     const size = 256 * 1024 + 12;
-    const src = allocator.createBuffer({ size, usage: SRC }, { usage: MemoryUsage.Auto, hostAccess: "sequentialWrite", mapped: true });
+    const src = allocator.createBuffer(
+      { size, usage: SRC },
+      { usage: MemoryUsage.Auto, hostAccess: "sequentialWrite", mapped: true },
+    );
     const dst = allocator.createBuffer({ size, usage: DST }, { usage: MemoryUsage.GpuToCpu, mapped: true });
     const data = new Uint8Array(src.allocation.mappedData!, 0, size);
     for (let i = 0; i < size; i++) data[i] = (i * 2654435761) >>> 24;
@@ -134,7 +146,9 @@ describe("flush / invalidate", () => {
     expect(range.performed).toBe(nonCoherent);
     expect(() => r.allocation.flush(-1, 4)).toThrow(/offset/);
     expect(() => r.allocation.flush(0, r.allocationInfo.size + 1)).toThrow(/size/);
-    expect(() => r.allocation.flush(r.allocationInfo.size + 1)).toThrow(/offset must be an integer in \[0, \d+\], got \d+/);
+    expect(() => r.allocation.flush(r.allocationInfo.size + 1)).toThrow(
+      /offset must be an integer in \[0, \d+\], got \d+/,
+    );
     expect(() => r.allocation.invalidate(1.5, 3)).toThrow(RangeError);
     allocator.destroyBuffer(r.buffer, r.allocation);
   });

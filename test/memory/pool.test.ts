@@ -105,17 +105,22 @@ describe("findMemoryTypeIndex for buffer and image descriptions", () => {
 
   test("no fitting type is VK_ERROR_FEATURE_NOT_PRESENT; bad descriptions name the argument", () => {
     const e = thrown(() =>
-      allocator.findMemoryTypeIndexForBufferInfo({ size: 256, usage: USAGE }, { requiredFlags: 0x40 /* DEVICE_COHERENT_AMD */ }),
+      allocator.findMemoryTypeIndexForBufferInfo(
+        { size: 256, usage: USAGE },
+        { requiredFlags: 0x40 /* DEVICE_COHERENT_AMD */ },
+      ),
     );
     expect(e).toBeInstanceOf(VkError);
     expect((e as VkError).code).toBe("VK_ERROR_FEATURE_NOT_PRESENT");
     expect(() => allocator.findMemoryTypeIndexForBufferInfo({ size: 0, usage: USAGE })).toThrow(
       /findMemoryTypeIndexForBufferInfo: bufferInfo\.size must be a positive integer number of bytes, got 0/,
     );
-    expect(() => allocator.findMemoryTypeIndexForImageInfo({ format: 0, extent: { width: 1, height: 1 }, usage: 4 })).toThrow(
-      /findMemoryTypeIndexForImageInfo: imageInfo\.format is not a known VkFormat.*got 0/,
+    expect(() =>
+      allocator.findMemoryTypeIndexForImageInfo({ format: 0, extent: { width: 1, height: 1 }, usage: 4 }),
+    ).toThrow(/findMemoryTypeIndexForImageInfo: imageInfo\.format is not a known VkFormat.*got 0/);
+    expect(() => allocator.findMemoryTypeIndex(1, { usage: MemoryUsage.Auto })).toThrow(
+      /findMemoryTypeIndexForBufferInfo/,
     );
-    expect(() => allocator.findMemoryTypeIndex(1, { usage: MemoryUsage.Auto })).toThrow(/findMemoryTypeIndexForBufferInfo/);
   });
 });
 
@@ -123,12 +128,16 @@ describe("the linear algorithm on one 300 KiB block, 64 B to 1 KiB buffers (VMA 
   const BLOCK = 300 * KiB;
   let pool: Pool;
   beforeAll(() => {
-    pool = allocator.createPool({ memoryTypeIndex: bufferType }, { algorithm: "linear", blockSize: BLOCK, minBlockCount: 1, maxBlockCount: 1, name: "linear" });
+    pool = allocator.createPool(
+      { memoryTypeIndex: bufferType },
+      { algorithm: "linear", blockSize: BLOCK, minBlockCount: 1, maxBlockCount: 1, name: "linear" },
+    );
   });
   afterAll(() => {
     expect(pool.destroy()).toEqual([]);
   });
-  const make = (size: number, upperAddress = false) => place(allocator.createBuffer({ size, usage: USAGE }, { pool, upperAddress }));
+  const make = (size: number, upperAddress = false) =>
+    place(allocator.createBuffer({ size, usage: USAGE }, { pool, upperAddress }));
 
   test("free-at-once: allocations follow one another until the block is full, then all go and it starts over", () => {
     const rnd = random(1);
@@ -204,7 +213,8 @@ describe("the linear algorithm on one 300 KiB block, 64 B to 1 KiB buffers (VMA 
           }
           upper.push(p);
         } else {
-          if (lower.length > 0) expect(p.offset).toBeGreaterThanOrEqual(lower[lower.length - 1].offset + lower[lower.length - 1].size);
+          if (lower.length > 0)
+            expect(p.offset).toBeGreaterThanOrEqual(lower[lower.length - 1].offset + lower[lower.length - 1].size);
           lower.push(p);
         }
       } catch (e) {
@@ -277,15 +287,26 @@ describe("pools of same-size allocations (VMA TestPool_SameSize)", () => {
     pool.name = null;
     expect(pool.name).toBeNull();
     pool.name = "same size";
-    expect(pool.getStatistics()).toEqual({ blockCount: 10, allocationCount: 0, blockBytes: 100 * MiB, allocationBytes: 0 });
+    expect(pool.getStatistics()).toEqual({
+      blockCount: 10,
+      allocationCount: 0,
+      blockBytes: 100 * MiB,
+      allocationBytes: 0,
+    });
 
     const made: CreatedBuffer[] = [];
-    for (let i = 0; i < 100; ++i) made.push(allocator.createBuffer({ size: MiB, usage: USAGE }, { pool, name: `b${i}` }));
+    for (let i = 0; i < 100; ++i)
+      made.push(allocator.createBuffer({ size: MiB, usage: USAGE }, { pool, name: `b${i}` }));
     expect(made.every((b) => b.allocation.pool === pool && b.allocationInfo.memoryType === bufferType)).toBe(true);
     const e = thrown(() => allocator.createBuffer({ size: MiB, usage: USAGE }, { pool, name: "one too many" }));
     expect(e).toBeInstanceOf(OutOfDeviceMemoryError);
     expect((e as VkError).label).toBe("one too many");
-    expect(pool.getStatistics()).toEqual({ blockCount: 10, allocationCount: 100, blockBytes: 100 * MiB, allocationBytes: 100 * MiB });
+    expect(pool.getStatistics()).toEqual({
+      blockCount: 10,
+      allocationCount: 100,
+      blockBytes: 100 * MiB,
+      allocationBytes: 100 * MiB,
+    });
     expect(pool.calculateStatistics().unusedRangeCount).toBe(0);
 
     const dump = allocator.buildStatsString(true);
@@ -306,7 +327,12 @@ describe("pools of same-size allocations (VMA TestPool_SameSize)", () => {
 describe("minimum block count (VMA TestPool_MinBlockCount)", () => {
   test("2 blocks preallocated, 3 for 5 x 512 KiB; one emptied block is kept, a second is released", () => {
     const pool = allocator.createPool({ memoryTypeIndex: bufferType }, { blockSize: MiB, minBlockCount: 2 });
-    expect(pool.getStatistics()).toEqual({ blockCount: 2, allocationCount: 0, blockBytes: 2 * MiB, allocationBytes: 0 });
+    expect(pool.getStatistics()).toEqual({
+      blockCount: 2,
+      allocationCount: 0,
+      blockBytes: 2 * MiB,
+      allocationBytes: 0,
+    });
     const made: CreatedBuffer[] = [];
     for (let i = 0; i < 5; ++i) made.push(allocator.createBuffer({ size: 512 * KiB, usage: USAGE }, { pool }));
     expect(pool.getStatistics()).toMatchObject({ blockCount: 3, allocationCount: 5 });
@@ -331,9 +357,14 @@ describe("minimum block count (VMA TestPool_MinBlockCount)", () => {
 
 describe("allocation parameters in pools (VMA TestPool_MinAllocationAlignment, TestPoolsAndAllocationParameters)", () => {
   test("minAllocationAlignment 64 KiB is honoured by every allocation", () => {
-    const pool = allocator.createPool({ memoryTypeIndex: bufferType }, { blockSize: MiB, minAllocationAlignment: 64 * KiB });
+    const pool = allocator.createPool(
+      { memoryTypeIndex: bufferType },
+      { blockSize: MiB, minAllocationAlignment: 64 * KiB },
+    );
     const rnd = random(6);
-    const made = Array.from({ length: 12 }, () => allocator.createBuffer({ size: rnd(1, 5000), usage: USAGE }, { pool }));
+    const made = Array.from({ length: 12 }, () =>
+      allocator.createBuffer({ size: rnd(1, 5000), usage: USAGE }, { pool }),
+    );
     for (const b of made) expect(b.allocationInfo.offset % (64 * KiB)).toBe(0);
     expect(new Set(made.map((b) => b.allocationInfo.offset)).size).toBe(made.length);
     destroyAll(made);
@@ -342,13 +373,19 @@ describe("allocation parameters in pools (VMA TestPool_MinAllocationAlignment, T
 
   test("neverAllocate uses the blocks there are and fails when they are full; without it a block is added", () => {
     const empty = allocator.createPool({ memoryTypeIndex: bufferType }, { blockSize: MiB });
-    expect(() => allocator.createBuffer({ size: 256, usage: USAGE }, { pool: empty, neverAllocate: true })).toThrow(OutOfDeviceMemoryError);
+    expect(() => allocator.createBuffer({ size: 256, usage: USAGE }, { pool: empty, neverAllocate: true })).toThrow(
+      OutOfDeviceMemoryError,
+    );
     empty.destroy();
 
     const pool = allocator.createPool({ memoryTypeIndex: bufferType }, { blockSize: MiB, minBlockCount: 1 });
-    const made = Array.from({ length: 4 }, () => allocator.createBuffer({ size: 256 * KiB, usage: USAGE }, { pool, neverAllocate: true }));
+    const made = Array.from({ length: 4 }, () =>
+      allocator.createBuffer({ size: 256 * KiB, usage: USAGE }, { pool, neverAllocate: true }),
+    );
     expect(new Set(made.map((b) => b.allocationInfo.deviceMemoryHandle)).size).toBe(1);
-    expect(() => allocator.createBuffer({ size: 256 * KiB, usage: USAGE }, { pool, neverAllocate: true })).toThrow(OutOfDeviceMemoryError);
+    expect(() => allocator.createBuffer({ size: 256 * KiB, usage: USAGE }, { pool, neverAllocate: true })).toThrow(
+      OutOfDeviceMemoryError,
+    );
     expect(pool.getStatistics()).toMatchObject({ blockCount: 1, allocationCount: 4 });
     made.push(allocator.createBuffer({ size: 256 * KiB, usage: USAGE }, { pool }));
     expect(pool.getStatistics()).toMatchObject({ blockCount: 2, allocationCount: 5 });
@@ -375,11 +412,17 @@ describe("allocation parameters in pools (VMA TestPool_MinAllocationAlignment, T
       extent: { width: 64, height: 64 },
       usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT | vk.VK_IMAGE_USAGE_TRANSFER_DST_BIT,
     };
-    const images = allocator.createPool({ forImage: imageInfo, allocation: { usage: MemoryUsage.AutoPreferDevice } }, { blockSize: MiB, name: "textures" });
+    const images = allocator.createPool(
+      { forImage: imageInfo, allocation: { usage: MemoryUsage.AutoPreferDevice } },
+      { blockSize: MiB, name: "textures" },
+    );
     const img = allocator.createImage(imageInfo, { pool: images, name: "albedo" });
     expect(img.allocation.pool).toBe(images);
     expect(img.allocation.memoryType).toBe(images.memoryTypeIndex);
-    const raw = allocator.allocateMemory({ size: 4096, alignment: 256, memoryTypeBits: 1 << images.memoryTypeIndex }, { pool: images });
+    const raw = allocator.allocateMemory(
+      { size: 4096, alignment: 256, memoryTypeBits: 1 << images.memoryTypeIndex },
+      { pool: images },
+    );
     expect(raw.offset % 256).toBe(0);
     expect(images.getStatistics()).toMatchObject({ blockCount: 1, allocationCount: 2 });
     allocator.freeMemory(raw);
@@ -393,11 +436,21 @@ describe("statistics (VMA TestStatistics)", () => {
   test("pool statistics and the allocator's totals move by exactly each allocation and block", () => {
     const pool = allocator.createPool({ memoryTypeIndex: bufferType }, { blockSize: MiB, name: "stats" });
     const empty = pool.calculateStatistics();
-    expect(empty).toMatchObject({ blockCount: 0, allocationCount: 0, allocationSizeMin: Infinity, allocationSizeMax: 0 });
+    expect(empty).toMatchObject({
+      blockCount: 0,
+      allocationCount: 0,
+      allocationSizeMin: Infinity,
+      allocationSizeMax: 0,
+    });
     const total0 = allocator.calculateStatistics().total;
 
     const a = allocator.createBuffer({ size: 100 * KiB, usage: USAGE }, { pool });
-    expect(pool.getStatistics()).toEqual({ blockCount: 1, allocationCount: 1, blockBytes: MiB, allocationBytes: a.allocationInfo.size });
+    expect(pool.getStatistics()).toEqual({
+      blockCount: 1,
+      allocationCount: 1,
+      blockBytes: MiB,
+      allocationBytes: a.allocationInfo.size,
+    });
     const total1 = allocator.calculateStatistics().total;
     expect(total1.blockCount - total0.blockCount).toBe(1);
     expect(total1.blockBytes - total0.blockBytes).toBe(MiB);
@@ -406,7 +459,12 @@ describe("statistics (VMA TestStatistics)", () => {
 
     const b = allocator.createBuffer({ size: 300 * KiB, usage: USAGE }, { pool });
     const sizes = a.allocationInfo.size + b.allocationInfo.size;
-    expect(pool.getStatistics()).toEqual({ blockCount: 1, allocationCount: 2, blockBytes: MiB, allocationBytes: sizes });
+    expect(pool.getStatistics()).toEqual({
+      blockCount: 1,
+      allocationCount: 2,
+      blockBytes: MiB,
+      allocationBytes: sizes,
+    });
     const detailed = pool.calculateStatistics();
     expect(detailed.allocationSizeMin).toBe(a.allocationInfo.size);
     expect(detailed.allocationSizeMax).toBe(b.allocationInfo.size);
@@ -415,7 +473,12 @@ describe("statistics (VMA TestStatistics)", () => {
     expect(total2.allocationBytes - total0.allocationBytes).toBe(sizes);
 
     allocator.destroyBuffer(a.buffer, a.allocation);
-    expect(pool.getStatistics()).toEqual({ blockCount: 1, allocationCount: 1, blockBytes: MiB, allocationBytes: b.allocationInfo.size });
+    expect(pool.getStatistics()).toEqual({
+      blockCount: 1,
+      allocationCount: 1,
+      blockBytes: MiB,
+      allocationBytes: b.allocationInfo.size,
+    });
     allocator.destroyBuffer(b.buffer, b.allocation);
     // VMA keeps the last empty block of a pool (it would be allocated again right away otherwise).
     expect(pool.getStatistics()).toEqual({ blockCount: 1, allocationCount: 0, blockBytes: MiB, allocationBytes: 0 });
@@ -429,12 +492,17 @@ describe("statistics (VMA TestStatistics)", () => {
 
 describe("heap size limits with pools (VMA TestHeapSizeLimit)", () => {
   test("a pool fills the limited heap; then neither it nor the default pools get more, until it is destroyed", () => {
-    const limited = createAllocator(context, { label: "limited", heapSizeLimits: allocator.memoryHeaps.map(() => 16 * MiB) });
+    const limited = createAllocator(context, {
+      label: "limited",
+      heapSizeLimits: allocator.memoryHeaps.map(() => 16 * MiB),
+    });
     try {
       expect(() => limited.createPool({ memoryTypeIndex: bufferType }, { blockSize: 32 * MiB })).toThrow(
         /createPool: options\.blockSize is larger than heap 0 of memory type \d+ \(16777216 bytes, limited\), got 33554432/,
       );
-      expect(() => limited.createPool({ memoryTypeIndex: bufferType }, { blockSize: 4 * MiB, minBlockCount: 5 })).toThrow(OutOfDeviceMemoryError);
+      expect(() =>
+        limited.createPool({ memoryTypeIndex: bufferType }, { blockSize: 4 * MiB, minBlockCount: 5 }),
+      ).toThrow(OutOfDeviceMemoryError);
 
       const pool = limited.createPool({ memoryTypeIndex: bufferType }, { blockSize: 4 * MiB, name: "filler" });
       const made: CreatedBuffer[] = [];
@@ -458,7 +526,10 @@ describe("lifetime", () => {
     const own = createAllocator(context, { label: "leaky pools", captureStacks: true, onLeaks: (l) => (reported = l) });
     const pool = own.createPool({ memoryTypeIndex: bufferType }, { blockSize: MiB, name: "level 3" });
     const kept = own.createBuffer({ size: 4096, usage: USAGE }, { name: "outside the pool" });
-    const left = own.createBuffer({ size: 3000, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT }, { pool, name: "left behind" });
+    const left = own.createBuffer(
+      { size: 3000, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT },
+      { pool, name: "left behind" },
+    );
     const raw = own.allocateMemory({ size: 8192, alignment: 64, memoryTypeBits: 1 << bufferType }, { pool });
     const view = left.allocation.map();
     expect(view.byteLength).toBe(left.allocation.size);
@@ -486,8 +557,12 @@ describe("lifetime", () => {
     expect(() => pool.getStatistics()).toThrow(/Pool 'level 3' has been destroyed \(in getStatistics\)/);
     expect(() => pool.name).toThrow(DestroyedResourceError);
     expect(() => (pool.name = "again")).toThrow(DestroyedResourceError);
-    expect(() => own.createBuffer({ size: 64, usage: USAGE }, { pool })).toThrow(/Pool 'level 3' has been destroyed \(in createBuffer\)/);
-    expect(() => own.allocateMemory({ size: 64, alignment: 64, memoryTypeBits: 1 }, { pool })).toThrow(DestroyedResourceError);
+    expect(() => own.createBuffer({ size: 64, usage: USAGE }, { pool })).toThrow(
+      /Pool 'level 3' has been destroyed \(in createBuffer\)/,
+    );
+    expect(() => own.allocateMemory({ size: 64, alignment: 64, memoryTypeBits: 1 }, { pool })).toThrow(
+      DestroyedResourceError,
+    );
 
     own.destroyBuffer(kept.buffer, kept.allocation);
     expect(own.destroy()).toEqual([]);
@@ -495,14 +570,19 @@ describe("lifetime", () => {
 
   test("destroying the allocator frees the allocations in its pools and destroys the pools", () => {
     const own = createAllocator(context, { label: "owner", onLeaks: () => {} });
-    const pool = own.createPool({ memoryTypeIndex: bufferType }, { algorithm: "linear", blockSize: MiB, name: "frame" });
+    const pool = own.createPool(
+      { memoryTypeIndex: bufferType },
+      { algorithm: "linear", blockSize: MiB, name: "frame" },
+    );
     const b = own.createBuffer({ size: 1000, usage: USAGE }, { pool, name: "per frame" });
     const leaks = own.destroy();
     expect(leaks.map((l) => [l.name, l.pool])).toEqual([["per frame", "frame"]]);
     expect(pool.destroyed).toBe(true);
     expect(b.allocation.destroyed).toBe(true);
     expect(pool.destroy()).toEqual([]);
-    expect(() => own.createPool({ memoryTypeIndex: 0 })).toThrow(/Allocator 'owner' has been destroyed \(in createPool\)/);
+    expect(() => own.createPool({ memoryTypeIndex: 0 })).toThrow(
+      /Allocator 'owner' has been destroyed \(in createPool\)/,
+    );
   });
 
   test("another allocator's pool is refused, in TS and natively; so are stale and forged pool handles", () => {
@@ -512,7 +592,9 @@ describe("lifetime", () => {
     expect(() => allocator.createBuffer({ size: 64, usage: USAGE }, { pool: foreign })).toThrow(
       /createBuffer: allocationOptions\.pool belongs to another allocator, got "theirs"/,
     );
-    expect(() => allocator.allocateMemory({ size: 64, alignment: 64, memoryTypeBits: 1 }, { pool: foreign })).toThrow(/belongs to another allocator/);
+    expect(() => allocator.allocateMemory({ size: 64, alignment: 64, memoryTypeBits: 1 }, { pool: foreign })).toThrow(
+      /belongs to another allocator/,
+    );
 
     // Past the TS checks: the native side checks the pool handle in the scratch again.
     const nativeCreate = (poolHandle: number) => {
@@ -544,7 +626,10 @@ describe("bad input", () => {
     [{ blockSize: 2 ** 40 }, /options\.blockSize is larger than heap 0 .*got 1099511627776/],
     [{ minBlockCount: -1 }, /options\.minBlockCount must be an integer in \[0, 1000000\], got -1/],
     [{ maxBlockCount: 0 }, /options\.maxBlockCount must be an integer in \[1, 1000000\] or Infinity, got 0/],
-    [{ minBlockCount: 3, maxBlockCount: 2 }, /options\.maxBlockCount must be at least options\.minBlockCount \(3\), got 2/],
+    [
+      { minBlockCount: 3, maxBlockCount: 2 },
+      /options\.maxBlockCount must be at least options\.minBlockCount \(3\), got 2/,
+    ],
     [{ algorithm: "fast" }, /options\.algorithm must be 'tlsf', 'linear' or 'buddy', got "fast"/],
     [{ algorithm: "buddy" }, /options\.blockSize must be a power of two for a buddy pool, got undefined/],
     [{ minNodeSize: 256 }, /options\.minNodeSize is only for the buddy algorithm, got 256/],
@@ -556,38 +641,73 @@ describe("bad input", () => {
   });
 
   test("pool targets", () => {
-    expect(() => allocator.createPool(null as never)).toThrow(/createPool: target must be \{ memoryTypeIndex \}.*got null/);
-    expect(() => allocator.createPool({} as never)).toThrow(/target must have exactly one of memoryTypeIndex, forBuffer, forImage, got \{\}/);
-    expect(() => allocator.createPool({ memoryTypeIndex: 0, forBuffer: { size: 64, usage: USAGE } } as never)).toThrow(/exactly one of/);
-    expect(() => allocator.createPool({ memoryTypeIndex: allocator.memoryTypes.length })).toThrow(
-      new RegExp(`target\\.memoryTypeIndex must be an integer in \\[0, ${allocator.memoryTypes.length}\\), got ${allocator.memoryTypes.length}`),
+    expect(() => allocator.createPool(null as never)).toThrow(
+      /createPool: target must be \{ memoryTypeIndex \}.*got null/,
     );
-    expect(() => allocator.createPool({ forBuffer: { size: 0, usage: USAGE } })).toThrow(/createPool: target\.forBuffer\.size must be a positive integer number of bytes, got 0/);
-    expect(() => allocator.createPool({ forImage: { format: 37, extent: { width: 0, height: 1 }, usage: 4 } })).toThrow(/target\.forImage\.extent\.width must be a positive integer, got 0/);
-    expect(() => allocator.createPool({ forBuffer: { size: 64, usage: USAGE }, allocation: { usage: 42 as MemoryUsage } })).toThrow(/target\.allocation\.usage is not a MemoryUsage, got 42/);
-    expect(() => allocator.createPool({ memoryTypeIndex: 0, allocation: {} } as never)).toThrow(/target\.allocation is only used with forBuffer or forImage/);
+    expect(() => allocator.createPool({} as never)).toThrow(
+      /target must have exactly one of memoryTypeIndex, forBuffer, forImage, got \{\}/,
+    );
+    expect(() => allocator.createPool({ memoryTypeIndex: 0, forBuffer: { size: 64, usage: USAGE } } as never)).toThrow(
+      /exactly one of/,
+    );
+    expect(() => allocator.createPool({ memoryTypeIndex: allocator.memoryTypes.length })).toThrow(
+      new RegExp(
+        `target\\.memoryTypeIndex must be an integer in \\[0, ${allocator.memoryTypes.length}\\), got ${allocator.memoryTypes.length}`,
+      ),
+    );
+    expect(() => allocator.createPool({ forBuffer: { size: 0, usage: USAGE } })).toThrow(
+      /createPool: target\.forBuffer\.size must be a positive integer number of bytes, got 0/,
+    );
+    expect(() => allocator.createPool({ forImage: { format: 37, extent: { width: 0, height: 1 }, usage: 4 } })).toThrow(
+      /target\.forImage\.extent\.width must be a positive integer, got 0/,
+    );
+    expect(() =>
+      allocator.createPool({ forBuffer: { size: 64, usage: USAGE }, allocation: { usage: 42 as MemoryUsage } }),
+    ).toThrow(/target\.allocation\.usage is not a MemoryUsage, got 42/);
+    expect(() => allocator.createPool({ memoryTypeIndex: 0, allocation: {} } as never)).toThrow(
+      /target\.allocation is only used with forBuffer or forImage/,
+    );
     const p = allocator.createPool(T, { name: "p" });
-    expect(() => allocator.createPool({ forBuffer: { size: 64, usage: USAGE }, allocation: { pool: p } })).toThrow(/target\.allocation\.pool has no place here/);
-    expect(() => allocator.findMemoryTypeIndex(1, { pool: p })).toThrow(/findMemoryTypeIndex: allocationOptions\.pool has no place here/);
+    expect(() => allocator.createPool({ forBuffer: { size: 64, usage: USAGE }, allocation: { pool: p } })).toThrow(
+      /target\.allocation\.pool has no place here/,
+    );
+    expect(() => allocator.findMemoryTypeIndex(1, { pool: p })).toThrow(
+      /findMemoryTypeIndex: allocationOptions\.pool has no place here/,
+    );
     p.destroy();
   });
 
   test("allocation options naming pools", () => {
     const tlsf = allocator.createPool(T, { name: "tlsf", blockSize: MiB });
-    const linear2 = allocator.createPool(T, { name: "two blocks", algorithm: "linear", blockSize: MiB, maxBlockCount: 2 });
+    const linear2 = allocator.createPool(T, {
+      name: "two blocks",
+      algorithm: "linear",
+      blockSize: MiB,
+      maxBlockCount: 2,
+    });
     const B = { size: 64, usage: USAGE };
     expect(() => allocator.createBuffer(B, { upperAddress: true })).toThrow(
       /createBuffer: allocationOptions\.upperAddress needs a linear pool with maxBlockCount 1 \(a double stack\), got "no pool"/,
     );
-    expect(() => allocator.createBuffer(B, { flags: 0x40 })).toThrow(/allocationOptions\.upperAddress needs a linear pool/);
-    expect(() => allocator.createBuffer(B, { pool: tlsf, upperAddress: true })).toThrow(/got "pool 'tlsf' \(tlsf, maxBlockCount Infinity\)"/);
-    expect(() => allocator.allocateMemory({ size: 64, alignment: 64, memoryTypeBits: 1 }, { pool: linear2, upperAddress: true })).toThrow(
-      /allocateMemory: allocationOptions\.upperAddress .*maxBlockCount 2/,
+    expect(() => allocator.createBuffer(B, { flags: 0x40 })).toThrow(
+      /allocationOptions\.upperAddress needs a linear pool/,
     );
-    expect(() => allocator.createBuffer(B, { pool: tlsf, dedicated: true })).toThrow(/allocationOptions\.dedicated is not possible in a pool with a fixed blockSize, got "tlsf"/);
+    expect(() => allocator.createBuffer(B, { pool: tlsf, upperAddress: true })).toThrow(
+      /got "pool 'tlsf' \(tlsf, maxBlockCount Infinity\)"/,
+    );
+    expect(() =>
+      allocator.allocateMemory({ size: 64, alignment: 64, memoryTypeBits: 1 }, { pool: linear2, upperAddress: true }),
+    ).toThrow(/allocateMemory: allocationOptions\.upperAddress .*maxBlockCount 2/);
+    expect(() => allocator.createBuffer(B, { pool: tlsf, dedicated: true })).toThrow(
+      /allocationOptions\.dedicated is not possible in a pool with a fixed blockSize, got "tlsf"/,
+    );
     expect(() => allocator.createBuffer(B, { pool: {} as Pool })).toThrow(TypeError);
-    expect(() => allocator.createBuffer(B, { pool: {} as Pool })).toThrow(/allocationOptions\.pool must be a Pool, got \{\}/);
-    expect(() => (tlsf.name = 5 as never)).toThrow(/Pool\.name: value must be a string without NUL characters, or null, got 5/);
+    expect(() => allocator.createBuffer(B, { pool: {} as Pool })).toThrow(
+      /allocationOptions\.pool must be a Pool, got \{\}/,
+    );
+    expect(() => (tlsf.name = 5 as never)).toThrow(
+      /Pool\.name: value must be a string without NUL characters, or null, got 5/,
+    );
 
     // Natively: upper address without a linear one-block pool is refused before VMA sees it.
     encodeAllocationOptions(undefined, "test", "options");
@@ -596,7 +716,9 @@ describe("bad input", () => {
     scratch[1] = USAGE;
     scratch[2] = 0;
     scratch[3] = 0;
-    expect(() => native.createBuffer(allocator._handle)).toThrow(/upper-address allocations need a linear pool of one block/);
+    expect(() => native.createBuffer(allocator._handle)).toThrow(
+      /upper-address allocations need a linear pool of one block/,
+    );
     expect(native.takeVmaMessages()).toEqual([]);
     tlsf.destroy();
     linear2.destroy();

@@ -11,7 +11,15 @@ import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createAllocator, DestroyedResourceError, MemoryUsage, wrapHandle, rawHandle, type Allocator, type Context } from "../../engine/index.js";
+import {
+  createAllocator,
+  DestroyedResourceError,
+  MemoryUsage,
+  wrapHandle,
+  rawHandle,
+  type Allocator,
+  type Context,
+} from "../../engine/index.js";
 import { nvk } from "../../engine/vulkan/nvk.js";
 import * as vk from "../../engine/vulkan/constants.js";
 import { useGpuContext } from "../helpers/gpu.js";
@@ -37,7 +45,9 @@ const GPU = { usage: MemoryUsage.GpuOnly };
 
 function userBuffer(size = 256): object {
   const buffer = new nvk.VkBuffer();
-  expect(nvk.vkCreateBuffer(context.device, new nvk.VkBufferCreateInfo({ size, usage: SRC, sharingMode: 0 }), null, buffer)).toBe(0);
+  expect(
+    nvk.vkCreateBuffer(context.device, new nvk.VkBufferCreateInfo({ size, usage: SRC, sharingMode: 0 }), null, buffer),
+  ).toBe(0);
   return buffer;
 }
 
@@ -113,16 +123,26 @@ describe("dead handles (the issue's reproduction, in a child process)", () => {
     let out: string;
     try {
       const url = (p: string) => pathToFileURL(path.join(root, p)).href; // import() takes a URL: on Windows a path is not one
-      out = execFileSync(process.execPath, ["--input-type=module", "-e", CHILD, url("dist/engine/index.js"), url("dist/engine/vulkan/nvk.js")], {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "pipe"],
-        timeout: 60_000,
-      });
+      out = execFileSync(
+        process.execPath,
+        ["--input-type=module", "-e", CHILD, url("dist/engine/index.js"), url("dist/engine/vulkan/nvk.js")],
+        {
+          encoding: "utf8",
+          stdio: ["ignore", "pipe", "pipe"],
+          timeout: 60_000,
+        },
+      );
     } catch (e) {
       const err = e as { status: number | null; signal: string | null; stdout: string; stderr: string };
-      throw new Error(`the child died (status ${err.status}, signal ${err.signal}):\n${err.stdout}\n${err.stderr.slice(-2000)}`);
+      throw new Error(
+        `the child died (status ${err.status}, signal ${err.signal}):\n${err.stdout}\n${err.stderr.slice(-2000)}`,
+      );
     }
-    const results = out.trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { name: string; error: string | null; message: string | null });
+    const results = out
+      .trim()
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { name: string; error: string | null; message: string | null });
     const byName = new Map(results.map((r) => [r.name, r]));
     const expectDead = (name: string, kind: string, label: string, op: string) => {
       const r = byName.get(name);
@@ -152,12 +172,20 @@ describe("live handles of vkmem (by value)", () => {
         /^allocateMemoryForBuffer: buffer is the live buffer of allocation 'theirs' of another allocator \('other'\): it has its memory already, got /,
       );
       const m = allocator.allocateMemory({ size: 4096, alignment: 256, memoryTypeBits: 0xffffffff }, GPU);
-      expect(() => allocator.bindBufferMemory(m, handle)).toThrow(/^bindBufferMemory: buffer is the live buffer of allocation 'theirs' of another allocator/);
+      expect(() => allocator.bindBufferMemory(m, handle)).toThrow(
+        /^bindBufferMemory: buffer is the live buffer of allocation 'theirs' of another allocator/,
+      );
       allocator.freeMemory(m);
     }
-    const img = other.createImage({ format: vk.VK_FORMAT_R8G8B8A8_UNORM, extent: { width: 8, height: 8 }, usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT });
+    const img = other.createImage({
+      format: vk.VK_FORMAT_R8G8B8A8_UNORM,
+      extent: { width: 8, height: 8 },
+      usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT,
+    });
     expect(() => allocator.allocateMemoryForImage(img.image, GPU)).toThrow(TypeError);
-    expect(() => allocator.allocateMemoryForImage(img.image, GPU)).toThrow(/^allocateMemoryForImage: image is the live image of an unnamed allocation of another allocator/);
+    expect(() => allocator.allocateMemoryForImage(img.image, GPU)).toThrow(
+      /^allocateMemoryForImage: image is the live image of an unnamed allocation of another allocator/,
+    );
     other.destroyImage(img.image, img.allocation);
     other.destroyBuffer(b.buffer, b.allocation);
     expect(allocator.allocationCount).toBe(0);
@@ -167,8 +195,12 @@ describe("live handles of vkmem (by value)", () => {
     const buffer = userBuffer();
     const a = allocator.allocateMemoryForBuffer(buffer, { ...GPU, name: "bound-by-user" });
     allocator.bindBufferMemory(a, buffer);
-    expect(() => other.allocateMemoryForBuffer(buffer, GPU)).toThrow(/buffer is the live buffer of allocation 'bound-by-user' of another allocator \('main'\)/);
-    expect(() => allocator.allocateMemoryForBuffer(buffer, GPU)).toThrow(/buffer is the live buffer of allocation 'bound-by-user' of this allocator/);
+    expect(() => other.allocateMemoryForBuffer(buffer, GPU)).toThrow(
+      /buffer is the live buffer of allocation 'bound-by-user' of another allocator \('main'\)/,
+    );
+    expect(() => allocator.allocateMemoryForBuffer(buffer, GPU)).toThrow(
+      /buffer is the live buffer of allocation 'bound-by-user' of this allocator/,
+    );
     // freeMemory leaves the user's buffer alive (Vulkan binds a buffer once: it is the user's to destroy now).
     allocator.freeMemory(a);
     const again = other.allocateMemoryForBuffer(buffer, GPU);
@@ -178,7 +210,9 @@ describe("live handles of vkmem (by value)", () => {
 
   test("this allocator's own buffer from createBuffer has its memory already", () => {
     const b = allocator.createBuffer({ size: 256, usage: SRC });
-    expect(() => allocator.allocateMemoryForBuffer(b.buffer, GPU)).toThrow(/^allocateMemoryForBuffer: buffer is the live buffer of an unnamed allocation of this allocator/);
+    expect(() => allocator.allocateMemoryForBuffer(b.buffer, GPU)).toThrow(
+      /^allocateMemoryForBuffer: buffer is the live buffer of an unnamed allocation of this allocator/,
+    );
     allocator.destroyBuffer(b.buffer, b.allocation);
   });
 });
@@ -210,10 +244,17 @@ describe("handles vkmem never saw are trusted", () => {
   });
 
   test("a null handle is a TypeError naming the argument; a destroyed one a DestroyedResourceError", () => {
-    expect(() => allocator.allocateMemoryForBuffer(new nvk.VkBuffer(), GPU)).toThrow(/^allocateMemoryForBuffer: buffer is VK_NULL_HANDLE, got /);
-    const b = allocator.createImage({ format: vk.VK_FORMAT_R8G8B8A8_UNORM, extent: { width: 8, height: 8 }, usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT }, { name: "pic" });
+    expect(() => allocator.allocateMemoryForBuffer(new nvk.VkBuffer(), GPU)).toThrow(
+      /^allocateMemoryForBuffer: buffer is VK_NULL_HANDLE, got /,
+    );
+    const b = allocator.createImage(
+      { format: vk.VK_FORMAT_R8G8B8A8_UNORM, extent: { width: 8, height: 8 }, usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT },
+      { name: "pic" },
+    );
     allocator.destroyImage(b.image, b.allocation);
     expect(() => allocator.allocateMemoryForImage(b.image, GPU)).toThrow(DestroyedResourceError);
-    expect(() => allocator.allocateMemoryForImage(b.image, GPU)).toThrow("Image 'pic' has been destroyed (in allocateMemoryForImage)");
+    expect(() => allocator.allocateMemoryForImage(b.image, GPU)).toThrow(
+      "Image 'pic' has been destroyed (in allocateMemoryForImage)",
+    );
   });
 });

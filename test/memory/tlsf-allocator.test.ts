@@ -19,7 +19,12 @@
  * statistics, buildStatsString, clear, destroy's leak report).
  */
 import { describe, expect, test } from "vitest";
-import { createVirtualBlock, OutOfDeviceMemoryError, VirtualAllocationCreateFlags, type VirtualBlock } from "../../engine/index.js";
+import {
+  createVirtualBlock,
+  OutOfDeviceMemoryError,
+  VirtualAllocationCreateFlags,
+  type VirtualBlock,
+} from "../../engine/index.js";
 import { TlsfAllocator } from "../../engine/memory/tlsf-allocator.js";
 import { tlsfStatsString } from "../../engine/memory/tlsf-allocator.js";
 import { NativeVirtualBlock } from "./native-virtual-block.js";
@@ -52,10 +57,22 @@ function bare(size: number): Subject {
     },
     statistics(detailed) {
       const s = t.statistics(detailed);
-      const basic = { blockCount: 1, allocationCount: s.allocationCount, blockBytes: s.blockBytes, allocationBytes: s.allocationBytes, internalWasteBytes: 0 };
+      const basic = {
+        blockCount: 1,
+        allocationCount: s.allocationCount,
+        blockBytes: s.blockBytes,
+        allocationBytes: s.allocationBytes,
+        internalWasteBytes: 0,
+      };
       if (!detailed) return basic;
-      return { ...basic, unusedRangeCount: s.unusedRangeCount, allocationSizeMin: s.allocationSizeMin, allocationSizeMax: s.allocationSizeMax,
-        unusedRangeSizeMin: s.unusedRangeSizeMin, unusedRangeSizeMax: s.unusedRangeSizeMax };
+      return {
+        ...basic,
+        unusedRangeCount: s.unusedRangeCount,
+        allocationSizeMin: s.allocationSizeMin,
+        allocationSizeMax: s.allocationSizeMax,
+        unusedRangeSizeMin: s.unusedRangeSizeMin,
+        unusedRangeSizeMax: s.unusedRangeSizeMax,
+      };
     },
     statsString: (detailed) => tlsfStatsString(t, detailed),
     clear() {
@@ -80,7 +97,14 @@ function viaVirtualBlock(size: number): Subject {
         const offset = b.allocateOffset(size, alignment, flags);
         return { offset, handle: offset >= 0 ? b.lastHandle : 0 };
       }
-      const strategy = flags === STRATEGY_MIN_MEMORY ? "minMemory" : flags === STRATEGY_MIN_TIME ? "minTime" : flags === STRATEGY_MIN_OFFSET ? "minOffset" : undefined;
+      const strategy =
+        flags === STRATEGY_MIN_MEMORY
+          ? "minMemory"
+          : flags === STRATEGY_MIN_TIME
+            ? "minTime"
+            : flags === STRATEGY_MIN_OFFSET
+              ? "minOffset"
+              : undefined;
       try {
         const a = b.allocate(size, { alignment, userData, ...(strategy ? { strategy } : {}) });
         return { offset: a.offset, handle: a.handle };
@@ -90,7 +114,8 @@ function viaVirtualBlock(size: number): Subject {
       }
     },
     free: (handle) => b.freeHandle(handle),
-    statistics: (detailed) => (detailed ? b.statistics(true) : b.statistics(false)) as unknown as Record<string, number>,
+    statistics: (detailed) =>
+      (detailed ? b.statistics(true) : b.statistics(false)) as unknown as Record<string, number>,
     statsString: (detailed) => b.buildStatsString(detailed),
     clear: () => b.clear(),
     destroy: () => b.destroy(),
@@ -142,7 +167,13 @@ function run(make: (size: number) => Subject, w: Workload): void {
         const userData = next(4) === 0 ? 1 + next(1 << 20) : 0;
         const a = ts.allocate(size, alignment, flags, userData);
         const o2 = vma.allocate(size, alignment, flags, userData);
-        expect({ step, size, alignment, flags, offset: a.offset }).toEqual({ step, size, alignment, flags, offset: o2 });
+        expect({ step, size, alignment, flags, offset: a.offset }).toEqual({
+          step,
+          size,
+          alignment,
+          flags,
+          offset: o2,
+        });
         if (a.offset >= 0) {
           live.push({ ts: a.handle, vma: vma.lastHandle });
           successes++;
@@ -181,26 +212,119 @@ function run(make: (size: number) => Subject, w: Workload): void {
 }
 
 const WORKLOADS: (Workload & { name: string })[] = [
-  { name: "default strategy, random frees, 16 MiB", seed: 0x1001, steps: 6000, blockSize: 16 * 2 ** 20, maxLog2: 20, strategy: 0, order: "random", allocatePercent: 55, every: 5 },
-  { name: "MIN_MEMORY, random frees, 16 MiB", seed: 0x2002, steps: 6000, blockSize: 16 * 2 ** 20, maxLog2: 20, strategy: STRATEGY_MIN_MEMORY, order: "random", allocatePercent: 55, every: 5 },
-  { name: "MIN_TIME, random frees, 16 MiB", seed: 0x3003, steps: 6000, blockSize: 16 * 2 ** 20, maxLog2: 20, strategy: STRATEGY_MIN_TIME, order: "random", allocatePercent: 55, every: 5 },
-  { name: "MIN_OFFSET, random frees, 16 MiB", seed: 0x4004, steps: 6000, blockSize: 16 * 2 ** 20, maxLog2: 20, strategy: STRATEGY_MIN_OFFSET, order: "random", allocatePercent: 55, every: 5 },
-  { name: "each strategy, FIFO frees, 4 MiB (many failures)", seed: 0x5005, steps: 6000, blockSize: 4 * 2 ** 20, maxLog2: 20, strategy: "each", order: "fifo", allocatePercent: 55, every: 5 },
-  { name: "each strategy, LIFO frees, 1 MiB, small sizes", seed: 0x6006, steps: 6000, blockSize: 2 ** 20, maxLog2: 12, strategy: "each", order: "lifo", allocatePercent: 52, every: 5 },
-  { name: "each strategy, mixed frees, 64 KiB, tiny sizes (small-buffer lists)", seed: 0x7007, steps: 8000, blockSize: 64 * 1024, maxLog2: 9, strategy: "each", order: "mixed", allocatePercent: 55, every: 3 },
-  { name: "each strategy, random frees, odd block size 10,000,007", seed: 0x8008, steps: 6000, blockSize: 10_000_007, maxLog2: 20, strategy: "each", order: "random", allocatePercent: 60, every: 5 },
-  { name: "default strategy, mixed frees, 2^42 block, sizes to 2^41 (classes above 31)", seed: 0x9009, steps: 5000, blockSize: 2 ** 42, maxLog2: 41, strategy: "each", order: "mixed", allocatePercent: 55, every: 5 },
+  {
+    name: "default strategy, random frees, 16 MiB",
+    seed: 0x1001,
+    steps: 6000,
+    blockSize: 16 * 2 ** 20,
+    maxLog2: 20,
+    strategy: 0,
+    order: "random",
+    allocatePercent: 55,
+    every: 5,
+  },
+  {
+    name: "MIN_MEMORY, random frees, 16 MiB",
+    seed: 0x2002,
+    steps: 6000,
+    blockSize: 16 * 2 ** 20,
+    maxLog2: 20,
+    strategy: STRATEGY_MIN_MEMORY,
+    order: "random",
+    allocatePercent: 55,
+    every: 5,
+  },
+  {
+    name: "MIN_TIME, random frees, 16 MiB",
+    seed: 0x3003,
+    steps: 6000,
+    blockSize: 16 * 2 ** 20,
+    maxLog2: 20,
+    strategy: STRATEGY_MIN_TIME,
+    order: "random",
+    allocatePercent: 55,
+    every: 5,
+  },
+  {
+    name: "MIN_OFFSET, random frees, 16 MiB",
+    seed: 0x4004,
+    steps: 6000,
+    blockSize: 16 * 2 ** 20,
+    maxLog2: 20,
+    strategy: STRATEGY_MIN_OFFSET,
+    order: "random",
+    allocatePercent: 55,
+    every: 5,
+  },
+  {
+    name: "each strategy, FIFO frees, 4 MiB (many failures)",
+    seed: 0x5005,
+    steps: 6000,
+    blockSize: 4 * 2 ** 20,
+    maxLog2: 20,
+    strategy: "each",
+    order: "fifo",
+    allocatePercent: 55,
+    every: 5,
+  },
+  {
+    name: "each strategy, LIFO frees, 1 MiB, small sizes",
+    seed: 0x6006,
+    steps: 6000,
+    blockSize: 2 ** 20,
+    maxLog2: 12,
+    strategy: "each",
+    order: "lifo",
+    allocatePercent: 52,
+    every: 5,
+  },
+  {
+    name: "each strategy, mixed frees, 64 KiB, tiny sizes (small-buffer lists)",
+    seed: 0x7007,
+    steps: 8000,
+    blockSize: 64 * 1024,
+    maxLog2: 9,
+    strategy: "each",
+    order: "mixed",
+    allocatePercent: 55,
+    every: 3,
+  },
+  {
+    name: "each strategy, random frees, odd block size 10,000,007",
+    seed: 0x8008,
+    steps: 6000,
+    blockSize: 10_000_007,
+    maxLog2: 20,
+    strategy: "each",
+    order: "random",
+    allocatePercent: 60,
+    every: 5,
+  },
+  {
+    name: "default strategy, mixed frees, 2^42 block, sizes to 2^41 (classes above 31)",
+    seed: 0x9009,
+    steps: 5000,
+    blockSize: 2 ** 42,
+    maxLog2: 41,
+    strategy: "each",
+    order: "mixed",
+    allocatePercent: 55,
+    every: 5,
+  },
 ];
 
 // VMA marks a memory class non-empty with `m_IsFreeBitmap |= 1UL << memClass` (a uint32_t bitmap): with 64-bit longs
 // (Linux) a class of 32 or more sets no bit, which the TS port follows; with Windows' 32-bit longs the shift wraps
 // and marks a wrong class, and VMA's own check `innerFreeMap != 0` then fails. Only free ranges of 2^39 bytes and
 // more reach class 32, so the 2^42 workload compares the two on Linux only.
-const vmaClassesAbove31Differ = (w: { blockSize: number }): boolean => process.platform === "win32" && w.blockSize >= 2 ** 39;
+const vmaClassesAbove31Differ = (w: { blockSize: number }): boolean =>
+  process.platform === "win32" && w.blockSize >= 2 ** 39;
 
 describe("TLSF in TS agrees with VMA's TLSF virtual block, operation by operation", () => {
   for (const w of WORKLOADS) {
     test.skipIf(vmaClassesAbove31Differ(w))(`TlsfAllocator: ${w.name}: ${w.steps} steps`, () => run(bare, w));
-    test.skipIf(vmaClassesAbove31Differ(w))(`VirtualBlock "tlsf": ${w.name}: ${w.steps} steps`, () => run(viaVirtualBlock, w));
+    test.skipIf(vmaClassesAbove31Differ(w))(`VirtualBlock "tlsf": ${w.name}: ${w.steps} steps`, () =>
+      run(viaVirtualBlock, w),
+    );
   }
 });

@@ -40,14 +40,16 @@ class Model {
     }
     this.live.set(a, { offset: a.offset, size, alignment });
     this.bytes += size;
-    if (this.block.algorithm === "buddy") this.waste += nextPow2(Math.max(size, alignment, this.block.minNodeSize)) - size;
+    if (this.block.algorithm === "buddy")
+      this.waste += nextPow2(Math.max(size, alignment, this.block.minNodeSize)) - size;
   }
 
   remove(a: VirtualAllocation): void {
     const m = this.live.get(a)!;
     this.live.delete(a);
     this.bytes -= m.size;
-    if (this.block.algorithm === "buddy") this.waste -= nextPow2(Math.max(m.size, m.alignment, this.block.minNodeSize)) - m.size;
+    if (this.block.algorithm === "buddy")
+      this.waste -= nextPow2(Math.max(m.size, m.alignment, this.block.minNodeSize)) - m.size;
     this.block.free(a);
   }
 
@@ -66,51 +68,57 @@ class Model {
 }
 
 describe("TestVirtualBlocks", () => {
-  test.each(ALGORITHMS)("%s: 16 MiB block, 8 + 4 MiB fit, a second 8 MiB does not; stats, JSON, alignment, clear", (algorithm) => {
-    const leaks: VirtualLeakReport[][] = [];
-    const block = createVirtualBlock({ size: 16 * MiB, algorithm, onLeaks: (l) => leaks.push(l) });
-    const a = block.allocate(8 * MiB, { userData: 1 });
-    const b = block.allocate(4 * MiB);
-    expect(a.offset + a.size <= b.offset || b.offset + b.size <= a.offset).toBe(true);
-    expect(() => block.allocate(8 * MiB)).toThrow(OutOfDeviceMemoryError);
-    expect(block.allocateOffset(8 * MiB)).toBe(-1);
+  test.each(ALGORITHMS)(
+    "%s: 16 MiB block, 8 + 4 MiB fit, a second 8 MiB does not; stats, JSON, alignment, clear",
+    (algorithm) => {
+      const leaks: VirtualLeakReport[][] = [];
+      const block = createVirtualBlock({ size: 16 * MiB, algorithm, onLeaks: (l) => leaks.push(l) });
+      const a = block.allocate(8 * MiB, { userData: 1 });
+      const b = block.allocate(4 * MiB);
+      expect(a.offset + a.size <= b.offset || b.offset + b.size <= a.offset).toBe(true);
+      expect(() => block.allocate(8 * MiB)).toThrow(OutOfDeviceMemoryError);
+      expect(block.allocateOffset(8 * MiB)).toBe(-1);
 
-    const info = block.getAllocationInfo(a);
-    expect(info).toEqual({ offset: a.offset, size: 8 * MiB, userData: 1 });
-    const s = block.statistics();
-    expect(s).toMatchObject({ blockCount: 1, allocationCount: 2, allocationBytes: 12 * MiB, blockBytes: 16 * MiB });
-    expect(block.statistics(false)).toMatchObject({ allocationCount: 2, allocationBytes: 12 * MiB });
+      const info = block.getAllocationInfo(a);
+      expect(info).toEqual({ offset: a.offset, size: 8 * MiB, userData: 1 });
+      const s = block.statistics();
+      expect(s).toMatchObject({ blockCount: 1, allocationCount: 2, allocationBytes: 12 * MiB, blockBytes: 16 * MiB });
+      expect(block.statistics(false)).toMatchObject({ allocationCount: 2, allocationBytes: 12 * MiB });
 
-    const json = JSON.parse(block.buildStatsString(true));
-    expect(Object.keys(json)).toEqual(["Stats", "Details"]);
-    expect(json.Stats).toMatchObject({ BlockCount: 1, AllocationCount: 2, AllocationBytes: 12 * MiB });
-    expect(json.Details.Allocations).toBe(2);
-    const withData = json.Details.Suballocations.filter((x: { CustomData?: string }) => x.CustomData !== undefined);
-    expect(withData).toEqual([{ Offset: a.offset, Size: 8 * MiB, CustomData: "0x1" }]);
-    expect(Object.keys(JSON.parse(block.buildStatsString(false)))).toEqual(["Stats"]);
+      const json = JSON.parse(block.buildStatsString(true));
+      expect(Object.keys(json)).toEqual(["Stats", "Details"]);
+      expect(json.Stats).toMatchObject({ BlockCount: 1, AllocationCount: 2, AllocationBytes: 12 * MiB });
+      expect(json.Details.Allocations).toBe(2);
+      const withData = json.Details.Suballocations.filter((x: { CustomData?: string }) => x.CustomData !== undefined);
+      expect(withData).toEqual([{ Offset: a.offset, Size: 8 * MiB, CustomData: "0x1" }]);
+      expect(Object.keys(JSON.parse(block.buildStatsString(false)))).toEqual(["Stats"]);
 
-    block.setUserData(b, 0xabc);
-    expect(block.getAllocationInfo(b).userData).toBe(0xabc);
-    expect(block.buildStatsString()).toContain('"CustomData": "0xabc"');
-    block.setUserData(b, { not: "an integer" });
-    expect(block.buildStatsString()).not.toContain("0xabc");
+      block.setUserData(b, 0xabc);
+      expect(block.getAllocationInfo(b).userData).toBe(0xabc);
+      expect(block.buildStatsString()).toContain('"CustomData": "0xabc"');
+      block.setUserData(b, { not: "an integer" });
+      expect(block.buildStatsString()).not.toContain("0xabc");
 
-    block.free(a);
-    block.free(b);
-    expect(block.statistics().allocationCount).toBe(0);
+      block.free(a);
+      block.free(b);
+      expect(block.statistics().allocationCount).toBe(0);
 
-    // Alignment: offsets are multiples of what was asked for.
-    const aligned = [1, 16, 64, 256, 4096].map((alignment, i) => ({ alignment, a: block.allocate(100 + i * 37, { alignment }) }));
-    for (const { alignment, a: x } of aligned) expect(x.offset % alignment).toBe(0);
+      // Alignment: offsets are multiples of what was asked for.
+      const aligned = [1, 16, 64, 256, 4096].map((alignment, i) => ({
+        alignment,
+        a: block.allocate(100 + i * 37, { alignment }),
+      }));
+      for (const { alignment, a: x } of aligned) expect(x.offset % alignment).toBe(0);
 
-    expect(block.clear()).toBe(5);
-    expect(aligned.every(({ a: x }) => x.freed)).toBe(true);
-    expect(block.statistics().allocationCount).toBe(0);
-    block.free(aligned[0].a); // freed by clear(): a no-op
-    expect(block.allocate(16 * MiB).offset).toBe(0);
-    expect(block.destroy()).toEqual([{ offset: 0, size: 16 * MiB, userData: 0 }]);
-    expect(leaks).toHaveLength(1);
-  });
+      expect(block.clear()).toBe(5);
+      expect(aligned.every(({ a: x }) => x.freed)).toBe(true);
+      expect(block.statistics().allocationCount).toBe(0);
+      block.free(aligned[0].a); // freed by clear(): a no-op
+      expect(block.allocate(16 * MiB).offset).toBe(0);
+      expect(block.destroy()).toEqual([{ offset: 0, size: 16 * MiB, userData: 0 }]);
+      expect(leaks).toHaveLength(1);
+    },
+  );
 });
 
 describe("TestVirtualBlocksAlgorithms", () => {
@@ -129,7 +137,11 @@ describe("TestVirtualBlocksAlgorithms", () => {
       for (const a of [...model.live.keys()]) if (k++ % 2 === 0) model.remove(a);
       for (let i = 0; i < 50; i++) {
         const size = 1 + next(1000);
-        const off = block.allocateOffset(size, 16, { minMemory: 0x10000, minTime: 0x20000, minOffset: 0x40000 }[strategy]);
+        const off = block.allocateOffset(
+          size,
+          16,
+          { minMemory: 0x10000, minTime: 0x20000, minOffset: 0x40000 }[strategy],
+        );
         if (off >= 0) block.freeHandle(block.lastHandle);
       }
       model.check();
@@ -206,7 +218,12 @@ describe("TestVirtualBlocksAlgorithms", () => {
       expect(a.offset).toBe(0);
       expect(b.offset).toBe(1024);
       const s = block.statistics();
-      expect(s).toMatchObject({ allocationCount: 2, allocationBytes: 2048, allocationSizeMin: 1024, allocationSizeMax: 1024 });
+      expect(s).toMatchObject({
+        allocationCount: 2,
+        allocationBytes: 2048,
+        allocationSizeMin: 1024,
+        allocationSizeMax: 1024,
+      });
       block.clear();
       block.destroy();
     }
@@ -277,9 +294,11 @@ describe("random workloads: no two live allocations overlap, statistics match th
     }
     const json = JSON.parse(block.buildStatsString(true));
     const allocations = json.Details.Suballocations.filter((x: { Type?: string }) => x.Type !== "FREE");
-    expect(allocations.map((x: { Offset: number; Size: number }) => [x.Offset, x.Size]).sort((a: number[], b: number[]) => a[0] - b[0])).toEqual(
-      [...live.values()].map((o) => [o.offset, o.size]).sort((a, b) => a[0] - b[0]),
-    );
+    expect(
+      allocations
+        .map((x: { Offset: number; Size: number }) => [x.Offset, x.Size])
+        .sort((a: number[], b: number[]) => a[0] - b[0]),
+    ).toEqual([...live.values()].map((o) => [o.offset, o.size]).sort((a, b) => a[0] - b[0]));
     // The ranges of the JSON tile the block exactly.
     let end = 0;
     for (const x of json.Details.Suballocations) {
@@ -308,7 +327,9 @@ describe("buddy", () => {
       unusedRangeSizeMin: 1 * MiB,
       unusedRangeSizeMax: 1 * MiB,
     });
-    expect(JSON.parse(block.buildStatsString()).Details.Suballocations).toEqual([{ Offset: 0, Type: "FREE", Size: 1 * MiB }]);
+    expect(JSON.parse(block.buildStatsString()).Details.Suballocations).toEqual([
+      { Offset: 0, Type: "FREE", Size: 1 * MiB },
+    ]);
     // The whole block can be taken again in one piece.
     expect(block.allocate(1 * MiB).offset).toBe(0);
     block.clear();
@@ -365,11 +386,16 @@ describe("buddy", () => {
 });
 
 describe("bad input", () => {
-  const blocks = () => ALGORITHMS.map((algorithm) => createVirtualBlock({ size: 1 * MiB, algorithm, label: algorithm }));
+  const blocks = () =>
+    ALGORITHMS.map((algorithm) => createVirtualBlock({ size: 1 * MiB, algorithm, label: algorithm }));
 
   test("createVirtualBlock: size, algorithm, minNodeSize", () => {
-    expect(() => createVirtualBlock({ size: 0 })).toThrow(new RangeError("createVirtualBlock: options.size must be a positive integer number of bytes, got 0"));
-    expect(() => createVirtualBlock({ size: NaN })).toThrow(new RangeError("createVirtualBlock: options.size must be a positive integer number of bytes, got NaN"));
+    expect(() => createVirtualBlock({ size: 0 })).toThrow(
+      new RangeError("createVirtualBlock: options.size must be a positive integer number of bytes, got 0"),
+    );
+    expect(() => createVirtualBlock({ size: NaN })).toThrow(
+      new RangeError("createVirtualBlock: options.size must be a positive integer number of bytes, got NaN"),
+    );
     expect(() => createVirtualBlock({ size: 1.5 })).toThrow(RangeError);
     expect(() => createVirtualBlock({ size: 1024, algorithm: "best" as never })).toThrow(
       new RangeError('createVirtualBlock: options.algorithm must be "tlsf", "linear" or "buddy", got "best"'),
@@ -387,18 +413,28 @@ describe("bad input", () => {
   test("allocate: size 0, NaN, alignment not a power of two, upperAddress outside linear", () => {
     for (const block of blocks()) {
       const keep = block.allocate(100, { userData: 7 });
-      expect(() => block.allocate(0)).toThrow(new RangeError("VirtualBlock.allocate: size must be a positive integer number of bytes, got 0"));
-      expect(() => block.allocate(NaN)).toThrow(new RangeError("VirtualBlock.allocate: size must be a positive integer number of bytes, got NaN"));
+      expect(() => block.allocate(0)).toThrow(
+        new RangeError("VirtualBlock.allocate: size must be a positive integer number of bytes, got 0"),
+      );
+      expect(() => block.allocate(NaN)).toThrow(
+        new RangeError("VirtualBlock.allocate: size must be a positive integer number of bytes, got NaN"),
+      );
       expect(() => block.allocate("5" as never)).toThrow(RangeError);
       // Larger than the whole block, alignment 0: VMA's semantics, tested in vma-semantics.test.ts.
-      expect(() => block.allocate(16, { alignment: 3 })).toThrow(new RangeError("VirtualBlock.allocate: options.alignment must be a power of two, got 3"));
+      expect(() => block.allocate(16, { alignment: 3 })).toThrow(
+        new RangeError("VirtualBlock.allocate: options.alignment must be a power of two, got 3"),
+      );
       expect(() => block.allocate(16, { alignment: -1 })).toThrow(RangeError);
-      expect(() => block.allocateOffset(16, 12)).toThrow(new RangeError("VirtualBlock.allocateOffset: alignment must be a power of two, got 12"));
+      expect(() => block.allocateOffset(16, 12)).toThrow(
+        new RangeError("VirtualBlock.allocateOffset: alignment must be a power of two, got 12"),
+      );
       expect(() => block.allocateOffset(0)).toThrow(RangeError);
       expect(() => block.allocate(16, { strategy: "fast" as never })).toThrow(RangeError);
       if (block.algorithm !== "linear") {
         expect(() => block.allocate(16, { upperAddress: true })).toThrow(
-          new RangeError(`VirtualBlock.allocate: options.upperAddress needs a linear block (this one is ${block.algorithm}), got true`),
+          new RangeError(
+            `VirtualBlock.allocate: options.upperAddress needs a linear block (this one is ${block.algorithm}), got true`,
+          ),
         );
         expect(() => block.allocateOffset(16, 1, VirtualAllocationCreateFlags.UPPER_ADDRESS)).toThrow(RangeError);
       }
@@ -435,7 +471,9 @@ describe("bad input", () => {
       const other = createVirtualBlock({ size: 4096, algorithm: block.algorithm });
       const foreign = other.allocate(16);
       expect(() => block.free(foreign)).toThrow(TypeError);
-      expect(() => block.free({ offset: 0 } as never)).toThrow(new TypeError('VirtualBlock.free: allocation must be a VirtualAllocation, got {"offset":0}'));
+      expect(() => block.free({ offset: 0 } as never)).toThrow(
+        new TypeError('VirtualBlock.free: allocation must be a VirtualAllocation, got {"offset":0}'),
+      );
       other.free(foreign);
       expect(block.statistics()).toMatchObject({ allocationCount: 2, allocationBytes: 128 });
       block.free(b);
@@ -448,7 +486,12 @@ describe("bad input", () => {
   test("use after destroy throws DestroyedResourceError; destroy reports and frees live allocations", () => {
     for (const algorithm of ALGORITHMS) {
       const seen: VirtualLeakReport[][] = [];
-      const block = createVirtualBlock({ size: 1 * MiB, algorithm, label: `leaky ${algorithm}`, onLeaks: (l) => seen.push(l) });
+      const block = createVirtualBlock({
+        size: 1 * MiB,
+        algorithm,
+        label: `leaky ${algorithm}`,
+        onLeaks: (l) => seen.push(l),
+      });
       const a = block.allocate(1000, { userData: 42 });
       block.allocateOffset(50);
       const reports = block.destroy();
@@ -459,7 +502,9 @@ describe("bad input", () => {
       expect(a.freed).toBe(true);
       expect(block.destroy()).toEqual([]);
       block.free(a); // a no-op, like a second destroy
-      expect(() => block.allocate(16)).toThrow(new DestroyedResourceError("VirtualBlock", `leaky ${algorithm}`, "VirtualBlock.allocate"));
+      expect(() => block.allocate(16)).toThrow(
+        new DestroyedResourceError("VirtualBlock", `leaky ${algorithm}`, "VirtualBlock.allocate"),
+      );
       expect(() => block.allocateOffset(16)).toThrow(DestroyedResourceError);
       expect(() => block.freeHandle(1)).toThrow(DestroyedResourceError);
       expect(() => block.statistics()).toThrow(DestroyedResourceError);

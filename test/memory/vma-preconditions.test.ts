@@ -56,10 +56,19 @@ describe("preconditions checked before VMA sees them", () => {
     for (const usage of [MemoryUsage.Auto, MemoryUsage.AutoPreferDevice, MemoryUsage.AutoPreferHost]) {
       const e = thrown(() => allocator.allocateMemory(req, { usage }));
       expect(e).toBeInstanceOf(RangeError);
-      expect((e as Error).message).toMatch(/^allocateMemory: allocationOptions\.usage cannot be an Auto usage for raw memory.*got \d$/);
+      expect((e as Error).message).toMatch(
+        /^allocateMemory: allocationOptions\.usage cannot be an Auto usage for raw memory.*got \d$/,
+      );
     }
     const buffer = new nvk.VkBuffer();
-    expect(nvk.vkCreateBuffer(context.device, new nvk.VkBufferCreateInfo({ size: 256, usage: SRC, sharingMode: 0 }), null, buffer)).toBe(0);
+    expect(
+      nvk.vkCreateBuffer(
+        context.device,
+        new nvk.VkBufferCreateInfo({ size: 256, usage: SRC, sharingMode: 0 }),
+        null,
+        buffer,
+      ),
+    ).toBe(0);
     expect(() => allocator.allocateMemoryForBuffer(buffer, { usage: MemoryUsage.Auto })).toThrow(
       /allocateMemoryForBuffer: allocationOptions\.usage cannot be an Auto usage for raw memory/,
     );
@@ -72,7 +81,9 @@ describe("preconditions checked before VMA sees them", () => {
     const before = allocator.allocationCount;
     const e = thrown(() => allocator.createBuffer({ size: 256, usage: SRC }, { mapped: true, name: "no-host-access" }));
     expect(e).toBeInstanceOf(RangeError);
-    expect((e as Error).message).toMatch(/^createBuffer: allocationOptions\.mapped needs hostAccess 'sequentialWrite' or 'random' with an Auto usage/);
+    expect((e as Error).message).toMatch(
+      /^createBuffer: allocationOptions\.mapped needs hostAccess 'sequentialWrite' or 'random' with an Auto usage/,
+    );
     expect(allocator.allocationCount).toBe(before);
     // The next call is not handed an earlier call's message.
     const ok = allocator.createBuffer({ size: 256, usage: SRC }, { mapped: true, hostAccess: "sequentialWrite" });
@@ -85,7 +96,9 @@ describe("preconditions checked before VMA sees them", () => {
     const r = allocator.createBuffer({ size: 256, usage: SRC }, { name: "device-only" });
     const e = thrown(() => r.allocation.map());
     expect(e).toBeInstanceOf(TypeError);
-    expect((e as Error).message).toMatch(/^Allocation 'device-only'\.map\(\): it was created with an Auto usage and no hostAccess.*allocationOptions\.hostAccess/);
+    expect((e as Error).message).toMatch(
+      /^Allocation 'device-only'\.map\(\): it was created with an Auto usage and no hostAccess.*allocationOptions\.hostAccess/,
+    );
     expect(r.allocation.mapCount).toBe(0);
     allocator.destroyBuffer(r.buffer, r.allocation);
     expect(native.takeVmaMessages()).toEqual([]);
@@ -98,9 +111,14 @@ describe("preconditions checked before VMA sees them", () => {
     expect(e).toBeInstanceOf(RangeError);
     expect((e as Error).message).toMatch(/^Allocation 'mapped-a-lot'\.map\(\): it is mapped 255 times already/);
     expect(r.allocation.mapCount).toBe(255);
-    const p = allocator.createBuffer({ size: 64, usage: SRC }, { usage: MemoryUsage.CpuOnly, mapped: true, name: "persistent" });
+    const p = allocator.createBuffer(
+      { size: 64, usage: SRC },
+      { usage: MemoryUsage.CpuOnly, mapped: true, name: "persistent" },
+    );
     for (let i = 0; i < 254; i++) p.allocation.map();
-    expect(() => p.allocation.map()).toThrow(/it is mapped 254 times already, VMA's limit beside the persistent mapping/);
+    expect(() => p.allocation.map()).toThrow(
+      /it is mapped 254 times already, VMA's limit beside the persistent mapping/,
+    );
     allocator.destroyBuffer(r.buffer, r.allocation);
     allocator.destroyBuffer(p.buffer, p.allocation);
     expect(native.takeVmaMessages()).toEqual([]);
@@ -116,11 +134,14 @@ describe("preconditions checked before VMA sees them", () => {
     expect(plain.flags & 0x20).toBe(0);
     // Passed no extensions, the allocator has buffer device address from the core version alone: Vulkan 1.2 and later
     // (Linux here) lack only the feature; Vulkan 1.1 (nvk's loader on Windows) lacks the version or an extension too.
-    const needs = context.apiVersion >= vk.makeApiVersion(1, 2)
-      ? "SHADER_DEVICE_ADDRESS needs feature bufferDeviceAddress"
-      : "SHADER_DEVICE_ADDRESS needs Vulkan 1.2 or VK_KHR_buffer_device_address or VK_EXT_buffer_device_address and feature bufferDeviceAddress";
+    const needs =
+      context.apiVersion >= vk.makeApiVersion(1, 2)
+        ? "SHADER_DEVICE_ADDRESS needs feature bufferDeviceAddress"
+        : "SHADER_DEVICE_ADDRESS needs Vulkan 1.2 or VK_KHR_buffer_device_address or VK_EXT_buffer_device_address and feature bufferDeviceAddress";
     expect(() => plain.createBuffer({ size: 256, usage: SRC | vk.VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT })).toThrow(
-      new RangeError(`createBuffer: bufferInfo.usage has bits 0x20000 that this device does not allow (${needs}), got 131073`),
+      new RangeError(
+        `createBuffer: bufferInfo.usage has bits 0x20000 that this device does not allow (${needs}), got 131073`,
+      ),
     );
     expect(native.takeVmaMessages()).toEqual([]);
     expect(destroyQuietly(plain)).toEqual({ reports: [], warnings: [] });
@@ -128,7 +149,10 @@ describe("preconditions checked before VMA sees them", () => {
 
   test("upperAddress in a linear pool used as a ring buffer: a RangeError naming upperAddress, nothing allocated", () => {
     const type = allocator.memoryTypes.findIndex((t) => (t.propertyFlags & 0x2) !== 0);
-    const pool = allocator.createPool({ memoryTypeIndex: type }, { algorithm: "linear", blockSize: 4096, maxBlockCount: 1, minBlockCount: 1 });
+    const pool = allocator.createPool(
+      { memoryTypeIndex: type },
+      { algorithm: "linear", blockSize: 4096, maxBlockCount: 1, minBlockCount: 1 },
+    );
     const req = { size: 1024, alignment: 1, memoryTypeBits: 1 << type };
     const [x, y, z] = [0, 1, 2].map(() => allocator.allocateMemory(req, { pool }));
     allocator.freeMemory(x);
@@ -137,17 +161,24 @@ describe("preconditions checked before VMA sees them", () => {
     expect(wrapped.offset).toBe(0);
     const e = thrown(() => allocator.allocateMemory({ ...req, size: 16 }, { pool, upperAddress: true }));
     expect(e).toBeInstanceOf(RangeError);
-    expect((e as Error).message).toMatch(/vmaAllocateMemory: allocationOptions\.upperAddress cannot be used while the linear pool is in use as a ring buffer/);
+    expect((e as Error).message).toMatch(
+      /vmaAllocateMemory: allocationOptions\.upperAddress cannot be used while the linear pool is in use as a ring buffer/,
+    );
     expect(pool.getStatistics().allocationCount).toBe(4);
     expect(native.takeVmaMessages()).toEqual([]);
     for (const a of [y, z, w, wrapped]) allocator.freeMemory(a);
     pool.destroy();
   });
 
-  test.skipIf(process.platform === "win32")("the Win32 external memory allocator flag is refused off Windows, naming options.flags", () => {
-    expect(() => createAllocator(context, { flags: 0x200 })).toThrow(/createAllocator: options\.flags has KHR_EXTERNAL_MEMORY_WIN32 \(0x200\)/);
-    expect(native.takeVmaMessages()).toEqual([]);
-  });
+  test.skipIf(process.platform === "win32")(
+    "the Win32 external memory allocator flag is refused off Windows, naming options.flags",
+    () => {
+      expect(() => createAllocator(context, { flags: 0x200 })).toThrow(
+        /createAllocator: options\.flags has KHR_EXTERNAL_MEMORY_WIN32 \(0x200\)/,
+      );
+      expect(native.takeVmaMessages()).toEqual([]);
+    },
+  );
 });
 
 describe("raw memory (issue 10, item 8)", () => {
@@ -162,7 +193,10 @@ describe("raw memory (issue 10, item 8)", () => {
       a.unmap();
     }
     allocator.freeMemory(a);
-    const b = allocator.allocateMemory({ size: 4 * KiB, alignment: 256, memoryTypeBits: 0xffffffff }, { hostAccess: "sequentialWrite" });
+    const b = allocator.allocateMemory(
+      { size: 4 * KiB, alignment: 256, memoryTypeBits: 0xffffffff },
+      { hostAccess: "sequentialWrite" },
+    );
     expect(b.memoryProperties & 0x2).toBe(0x2);
     new Uint8Array(b.map()).fill(1);
     b.unmap();
@@ -172,7 +206,14 @@ describe("raw memory (issue 10, item 8)", () => {
 
   test("allocateMemoryForBuffer / ForImage with default options", () => {
     const buffer = new nvk.VkBuffer();
-    expect(nvk.vkCreateBuffer(context.device, new nvk.VkBufferCreateInfo({ size: 1024, usage: SRC, sharingMode: 0 }), null, buffer)).toBe(0);
+    expect(
+      nvk.vkCreateBuffer(
+        context.device,
+        new nvk.VkBufferCreateInfo({ size: 1024, usage: SRC, sharingMode: 0 }),
+        null,
+        buffer,
+      ),
+    ).toBe(0);
     const a = allocator.allocateMemoryForBuffer(buffer, { name: "own" });
     allocator.bindBufferMemory(a, buffer);
     allocator.destroyBuffer(buffer, a);
@@ -205,7 +246,14 @@ describe("raw memory (issue 10, item 8)", () => {
     expect(aligned.offset % (64 * KiB)).toBe(0);
     expect(aligned.offset).toBeGreaterThan(0);
     const buffer = new nvk.VkBuffer();
-    expect(nvk.vkCreateBuffer(context.device, new nvk.VkBufferCreateInfo({ size: 256, usage: SRC, sharingMode: 0 }), null, buffer)).toBe(0);
+    expect(
+      nvk.vkCreateBuffer(
+        context.device,
+        new nvk.VkBufferCreateInfo({ size: 256, usage: SRC, sharingMode: 0 }),
+        null,
+        buffer,
+      ),
+    ).toBe(0);
     const forBuffer = allocator.allocateMemoryForBuffer(buffer, { pool, minAlignment: 128 * KiB });
     expect(forBuffer.offset % (128 * KiB)).toBe(0);
     expect(forBuffer.offset).toBeGreaterThan(0);
@@ -247,7 +295,9 @@ describe("an assert that still fires (the addon called past the TS checks)", () 
     rawBufferRequest(0x4 /* MAPPED */, MemoryUsage.Auto);
     const e1 = thrown(() => native.createBuffer(a._handle));
     expect(e1).toBeInstanceOf(VmaAssertionError);
-    expect((e1 as VmaAssertionError).messages[0]).toMatch(/^VMA check failed: .*When using VMA_ALLOCATION_CREATE_MAPPED_BIT and usage = VMA_MEMORY_USAGE_AUTO\*/);
+    expect((e1 as VmaAssertionError).messages[0]).toMatch(
+      /^VMA check failed: .*When using VMA_ALLOCATION_CREATE_MAPPED_BIT and usage = VMA_MEMORY_USAGE_AUTO\*/,
+    );
     expect(a.allocationCount).toBe(0);
     // A different assert in the next call carries its own message, not the first one.
     encodeAllocationOptions(undefined, "test", "options");
@@ -257,7 +307,9 @@ describe("an assert that still fires (the addon called past the TS checks)", () 
     const e2 = thrown(() => native.allocateMemory(a._handle));
     expect(e2).toBeInstanceOf(VmaAssertionError);
     expect((e2 as VmaAssertionError).messages).toHaveLength(1);
-    expect((e2 as VmaAssertionError).messages[0]).toMatch(/VMA_MEMORY_USAGE_AUTO\* values can only be used with functions like vmaCreateBuffer/);
+    expect((e2 as VmaAssertionError).messages[0]).toMatch(
+      /VMA_MEMORY_USAGE_AUTO\* values can only be used with functions like vmaCreateBuffer/,
+    );
     // A call that asserts nothing succeeds, whatever came before.
     const ok = a.createBuffer({ size: 256, usage: SRC }, { hostAccess: "random", mapped: true });
     expect(ok.allocation.mappedData).not.toBeNull();

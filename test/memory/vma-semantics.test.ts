@@ -92,7 +92,10 @@ describe("on the GPU", () => {
 
   test("a TextureStreamer whose budget is above the heap size limit fits itself to the limit", () => {
     const limit = 16 * MiB;
-    const limited = createAllocator(context, { label: "limited", heapSizeLimits: allocator.memoryHeaps.map(() => limit) });
+    const limited = createAllocator(context, {
+      label: "limited",
+      heapSizeLimits: allocator.memoryHeaps.map(() => limit),
+    });
     const frames = createFrameManager(context, limited, { label: "limited frames" });
     const streamer = createTextureStreamer(frames, { label: "fitted", budgetBytes: 256 * MiB });
     expect(streamer.budgetBytes).toBeGreaterThan(0);

@@ -13,7 +13,11 @@ const context = createContext();
 const allocator = createAllocator(context);
 const frames = createFrameManager(context, allocator, { framesInFlight: 2 });
 const vertices = Float32Array.from({ length: 1024 }, (_, i) => i * 0.5);
-const buffer = frames.createBuffer({ label: "mesh", size: vertices.byteLength, usage: VK_BUFFER_USAGE_VERTEX_BUFFER_BIT });
+const buffer = frames.createBuffer({
+  label: "mesh",
+  size: vertices.byteLength,
+  usage: VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+});
 const texture = frames.createTexture({ label: "albedo", width: 32, height: 32, format: VK_FORMAT_R8G8B8A8_UNORM });
 const pixels = Uint8Array.from({ length: 32 * 32 * 4 }, (_, i) => (i * 7) & 255);
 
@@ -39,12 +43,14 @@ frames.destroy();
 const debugLeaks = debugAllocator.destroy();
 const leaks = allocator.destroy();
 context.destroy();
-console.log(JSON.stringify({
-  node: process.version,
-  bufferRoundTrip: floats.length === vertices.length && floats.every((v, i) => v === vertices[i]),
-  textureRoundTrip: texels.length === pixels.length && texels.every((v, i) => v === pixels[i]),
-  debugBuild: debugSettings.enabled,
-  debugMargin: debugSettings.margin,
-  corruptionChecked: corruption.code,
-  leaks: leaks.length + debugLeaks.length,
-}));
+console.log(
+  JSON.stringify({
+    node: process.version,
+    bufferRoundTrip: floats.length === vertices.length && floats.every((v, i) => v === vertices[i]),
+    textureRoundTrip: texels.length === pixels.length && texels.every((v, i) => v === pixels[i]),
+    debugBuild: debugSettings.enabled,
+    debugMargin: debugSettings.margin,
+    corruptionChecked: corruption.code,
+    leaks: leaks.length + debugLeaks.length,
+  }),
+);

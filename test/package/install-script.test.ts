@@ -21,7 +21,15 @@ const node = join(bin, windows ? "node.exe" : "node");
 beforeAll(() => {
   if (!windows) spawnSync(process.execPath, ["scripts/prebuild.mjs"], { encoding: "utf8" });
   mkdirSync(pkg, { recursive: true });
-  for (const f of ["package.json", "scripts/install.mjs", "scripts/lib", "binding.gyp", "native", "vendor/vma/fetch.sh"]) cpSync(f, join(pkg, f), { recursive: true });
+  for (const f of [
+    "package.json",
+    "scripts/install.mjs",
+    "scripts/lib",
+    "binding.gyp",
+    "native",
+    "vendor/vma/fetch.sh",
+  ])
+    cpSync(f, join(pkg, f), { recursive: true });
   mkdirSync(bin);
   if (windows) copyFileSync(process.execPath, node);
   else symlinkSync(process.execPath, node);
@@ -29,12 +37,15 @@ beforeAll(() => {
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const install = () => spawnSync(node, [join(pkg, "scripts/install.mjs")], { cwd: pkg, encoding: "utf8", env: { PATH: bin, HOME: work } });
+const install = () =>
+  spawnSync(node, [join(pkg, "scripts/install.mjs")], { cwd: pkg, encoding: "utf8", env: { PATH: bin, HOME: work } });
 
 test("no prebuilt for this platform and no compiler: the install fails naming every missing tool", () => {
   const r = install();
   expect(r.status).toBe(1);
-  expect(r.stdout).toBe(`vkmem: this package has no prebuilt addon for ${process.platform}-${process.arch} (it has: none); building it from source (about a minute)...\n`);
+  expect(r.stdout).toBe(
+    `vkmem: this package has no prebuilt addon for ${process.platform}-${process.arch} (it has: none); building it from source (about a minute)...\n`,
+  );
   expect(r.stderr).toMatch(
     windows
       ? /^vkmem install: cannot build the native addon for win32-x64: missing Visual Studio 2019 or later with the 'Desktop development with C\+\+' workload .*; python3 .*; node-gyp .*; the Vulkan SDK \(LunarG/
@@ -44,7 +55,11 @@ test("no prebuilt for this platform and no compiler: the install fails naming ev
 });
 
 test("with the prebuilt addons of this platform the install does nothing and prints nothing", () => {
-  cpSync(join("prebuilds", `${process.platform}-${process.arch}`), join(pkg, "prebuilds", `${process.platform}-${process.arch}`), { recursive: true });
+  cpSync(
+    join("prebuilds", `${process.platform}-${process.arch}`),
+    join(pkg, "prebuilds", `${process.platform}-${process.arch}`),
+    { recursive: true },
+  );
   const r = install();
   expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 0, stdout: "", stderr: "" });
 });

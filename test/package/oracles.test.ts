@@ -25,14 +25,22 @@ test("the shipped addons, normal and debug, export no oracle function and say th
   const require = createRequire(import.meta.url);
   for (const file of addonPaths()) {
     const addon = require(file) as Record<string, unknown> & { version(): { oracles: boolean } };
-    expect(ORACLE_FUNCTIONS.filter((f) => f in addon), file).toEqual([]);
-    expect(Object.keys(addon).filter((k) => /virtual/i.test(k)), file).toEqual([]);
+    expect(
+      ORACLE_FUNCTIONS.filter((f) => f in addon),
+      file,
+    ).toEqual([]);
+    expect(
+      Object.keys(addon).filter((k) => /virtual/i.test(k)),
+      file,
+    ).toEqual([]);
     expect(addon.version().oracles, file).toBe(false);
   }
 });
 
 test("the oracles build exports every oracle function beside the normal addon's", () => {
-  const oracles = oracleNative() as unknown as Record<string, unknown> & { version(): { oracles: boolean; debugBuild: boolean } };
+  const oracles = oracleNative() as unknown as Record<string, unknown> & {
+    version(): { oracles: boolean; debugBuild: boolean };
+  };
   expect(ORACLE_FUNCTIONS.filter((f) => typeof oracles[f] !== "function")).toEqual([]);
   expect(oracles.version()).toMatchObject({ oracles: true, debugBuild: false });
   expect(typeof oracles.createAllocator).toBe("function");

@@ -52,7 +52,11 @@ interface Placed {
 
 /** Writes the trace to `file`. */
 export function writeGameTrace(file: string): void {
-  const w = TraceWriter.open(file, { producer: "vkmem report test", device: "lavapipe (simulated game)", apiVersion: (1 << 22) | (3 << 12) });
+  const w = TraceWriter.open(file, {
+    producer: "vkmem report test",
+    device: "lavapipe (simulated game)",
+    apiVersion: (1 << 22) | (3 << 12),
+  });
   w.allocatorCreate(ALLOCATOR, "main", 64, 1024, [HEAPS[0]!, 1, HEAPS[1]!, 0], [1, 0, 6, 1, 14, 1], "{}");
   w.poolCreate(POOL, ALLOCATOR, HOST, 0, 4 * MiB, 0, 0, 0, "particles");
   // blocks[type] = list of { id, size, allocations }
@@ -92,7 +96,26 @@ export function writeGameTrace(file: string): void {
     else scratch.set([size, 256, 7], 0);
     scratch.set([0, 0, 0, 0, 0xffffffff, pool, 0.5, 0], 16);
     const count = kind === 1 ? 4 : kind === 2 ? 13 : 3;
-    w.allocate(id, ALLOCATOR, pool, kind, scratch, 0, count, scratch, 16, 0, name, 0, type, where.offset, size, where.block, 0, where.blockSize);
+    w.allocate(
+      id,
+      ALLOCATOR,
+      pool,
+      kind,
+      scratch,
+      0,
+      count,
+      scratch,
+      16,
+      0,
+      name,
+      0,
+      type,
+      where.offset,
+      size,
+      where.block,
+      0,
+      where.blockSize,
+    );
     const placed = { id, type, block: where.block, offset: where.offset, size };
     live.set(id, placed);
     blocks[type]!.find((b) => b.id === where.block)?.live.push(placed);
@@ -108,7 +131,8 @@ export function writeGameTrace(file: string): void {
   const heapUsage = (): number[] => {
     const usage = [0, 0];
     for (let t = 0; t < 3; t++) for (const b of blocks[t]!) usage[HEAP_OF_TYPE[t]!]! += b.size;
-    for (const p of live.values()) if (!blocks[p.type]!.some((b) => b.id === p.block)) usage[HEAP_OF_TYPE[p.type]!]! += p.size;
+    for (const p of live.values())
+      if (!blocks[p.type]!.some((b) => b.id === p.block)) usage[HEAP_OF_TYPE[p.type]!]! += p.size;
     return [usage[0]!, BUDGETS[0]!, usage[1]!, BUDGETS[1]!];
   };
 
@@ -129,7 +153,10 @@ export function writeGameTrace(file: string): void {
       alloc("camera uniforms", HOST, 64 * KiB, 1, 0x10);
       alloc("light storage", DEVICE, 2 * MiB, 1, 0x20 | 0x2);
       alloc("raw upload heap", HOST, 1 * MiB, 0, 0);
-      level1 = [alloc("level 1 terrain mesh", DEVICE, 24 * MiB, 1, VERTEX), alloc("level 1 terrain indices", DEVICE, 6 * MiB, 1, INDEX)];
+      level1 = [
+        alloc("level 1 terrain mesh", DEVICE, 24 * MiB, 1, VERTEX),
+        alloc("level 1 terrain indices", DEVICE, 6 * MiB, 1, INDEX),
+      ];
       for (let i = 0; i < 6; i++) level1.push(alloc(`level 1 prop ${i}`, DEVICE, (1 + i) * MiB, 1, VERTEX));
       w.upload(0, 60 * MiB);
     }
@@ -173,7 +200,8 @@ export function writeGameTrace(file: string): void {
     }
     w.frameEnd(f, ALLOCATOR, heapUsage(), 4);
   }
-  if (evictions !== GAME_TRACE_FACTS.evictions) throw new Error(`the trace has ${evictions} evictions, facts say ${GAME_TRACE_FACTS.evictions}`);
+  if (evictions !== GAME_TRACE_FACTS.evictions)
+    throw new Error(`the trace has ${evictions} evictions, facts say ${GAME_TRACE_FACTS.evictions}`);
   // The end: everything but the leaks is freed, after the last frame.
   for (const p of [...live.values()]) {
     const name = names.get(p.id);

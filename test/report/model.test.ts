@@ -26,7 +26,8 @@ function gameModel(): ReportModel {
   return modelFromTrace(readTrace(fs.readFileSync(file)));
 }
 const named = (m: ReportModel, name: string) => m.allocations.filter((a) => a.name === name);
-const liveNames = (m: ReportModel, p: number) => stateAt(m, p).blocks.flatMap((b) => b.allocations.map((i) => m.allocations[i]!.name));
+const liveNames = (m: ReportModel, p: number) =>
+  stateAt(m, p).blocks.flatMap((b) => b.allocations.map((i) => m.allocations[i]!.name));
 
 describe("a trace as a model", () => {
   const m = gameModel();
@@ -38,11 +39,15 @@ describe("a trace as a model", () => {
     expect(m.frames[49]).toMatchObject({ label: "frame 49", frame: 49 });
     expect(m.frames[50]).toMatchObject({ label: "end", frame: null });
     expect(m.title).toBe("lavapipe (simulated game), recorded by vkmem report test");
-    for (let i = 1; i < m.frames.length; i++) expect(m.frames[i]!.timeUs!).toBeGreaterThanOrEqual(m.frames[i - 1]!.timeUs!);
+    for (let i = 1; i < m.frames.length; i++)
+      expect(m.frames[i]!.timeUs!).toBeGreaterThanOrEqual(m.frames[i - 1]!.timeUs!);
   });
 
   test("heaps and memory types come from AllocatorCreate; usage and budget per frame from FrameEnd", () => {
-    expect(m.heaps.map((h) => [h.size, h.flags])).toEqual([[512 * MiB, ["DEVICE_LOCAL"]], [256 * MiB, []]]);
+    expect(m.heaps.map((h) => [h.size, h.flags])).toEqual([
+      [512 * MiB, ["DEVICE_LOCAL"]],
+      [256 * MiB, []],
+    ]);
     expect(m.memoryTypes.map((t) => [t.label, t.heap, t.flags])).toEqual([
       ["Type 0", 0, ["DEVICE_LOCAL"]],
       ["Type 1", 1, ["HOST_VISIBLE", "HOST_COHERENT"]],
@@ -66,7 +71,17 @@ describe("a trace as a model", () => {
     expect(liveNames(m, 50).sort()).toEqual([...F.leaks].sort());
     const hero = named(m, F.hero.name);
     expect(hero).toHaveLength(1);
-    expect(hero[0]).toMatchObject({ size: F.hero.size, offset: F.hero.offset, type: "IMAGE_OPTIMAL", usage: 0x6, kind: "sampledImage", born: 0, made: 0, died: 50, pool: null });
+    expect(hero[0]).toMatchObject({
+      size: F.hero.size,
+      offset: F.hero.offset,
+      type: "IMAGE_OPTIMAL",
+      usage: 0x6,
+      kind: "sampledImage",
+      born: 0,
+      made: 0,
+      died: 50,
+      pool: null,
+    });
     expect(() => stateAt(m, 51)).toThrow(/position must be a whole number from 0 to 50, got 51/);
   });
 
@@ -78,7 +93,12 @@ describe("a trace as a model", () => {
     expect(named(m, "raw upload heap")[0]!).toMatchObject({ type: "UNKNOWN", kind: "unknown" });
     const particle = named(m, "particles 10")[0]!;
     expect(particle.pool).toBe(F.poolName);
-    expect(m.blocks[particle.block]).toMatchObject({ pool: F.poolName, size: 4 * MiB, dedicated: false, memoryType: 1 });
+    expect(m.blocks[particle.block]).toMatchObject({
+      pool: F.poolName,
+      size: 4 * MiB,
+      dedicated: false,
+      memoryType: 1,
+    });
     // Each particle lives three frames.
     expect([particle.born, particle.died]).toEqual([10, 13]);
     const atlas = named(m, F.largest.name)[0]!;
@@ -115,7 +135,10 @@ describe("a trace as a model", () => {
         let total = 0;
         let largest = 0;
         for (const b of inType) {
-          const f = freeRanges(m.blocks[b.block]!.size, b.allocations.map((i) => m.allocations[i]!));
+          const f = freeRanges(
+            m.blocks[b.block]!.size,
+            b.allocations.map((i) => m.allocations[i]!),
+          );
           total += f.totalFree;
           largest = Math.max(largest, f.largestFree);
         }
@@ -152,7 +175,10 @@ describe("edge cases of traces", () => {
     w.close();
     const m = modelFromTrace(readTrace(fs.readFileSync(file)));
     expect(m.frames.map((f) => f.label)).toEqual(["frame 7"]);
-    expect(m.heaps.map((h) => [h.label.split(":")[0], h.budget[0]])).toEqual([["a", 1000], ["b", 2000]]);
+    expect(m.heaps.map((h) => [h.label.split(":")[0], h.budget[0]])).toEqual([
+      ["a", 1000],
+      ["b", 2000],
+    ]);
     // Same handle 9 under two allocators: two blocks, not one.
     expect(m.blocks).toHaveLength(2);
     expect(m.memoryTypes.map((t) => t.label)).toEqual(["a: Type 0", "b: Type 0"]);
@@ -170,8 +196,19 @@ describe("edge cases of traces", () => {
 
   test("freeRanges: gaps between sorted allocations, aliasing overlaps counted once", () => {
     expect(freeRanges(100, [])).toEqual({ totalFree: 100, largestFree: 100 });
-    expect(freeRanges(100, [{ offset: 50, size: 10 }, { offset: 0, size: 10 }])).toEqual({ totalFree: 80, largestFree: 40 });
-    expect(freeRanges(100, [{ offset: 0, size: 60 }, { offset: 20, size: 20 }, { offset: 70, size: 30 }])).toEqual({ totalFree: 10, largestFree: 10 });
+    expect(
+      freeRanges(100, [
+        { offset: 50, size: 10 },
+        { offset: 0, size: 10 },
+      ]),
+    ).toEqual({ totalFree: 80, largestFree: 40 });
+    expect(
+      freeRanges(100, [
+        { offset: 0, size: 60 },
+        { offset: 20, size: 20 },
+        { offset: 70, size: 30 },
+      ]),
+    ).toEqual({ totalFree: 10, largestFree: 10 });
     expect(allocationKind("IMAGE_OPTIMAL", 0x20)).toBe("depthStencilImage");
     expect(allocationKind("IMAGE_LINEAR", 0)).toBe("linearImage");
   });
@@ -180,32 +217,82 @@ describe("edge cases of traces", () => {
 describe("a JSON dump as a model", () => {
   test("one position, GpuMemDumpVis's order of blocks, no leaks", () => {
     const dump = {
-      General: { API: "Vulkan", apiVersion: "1.3.0", GPU: "llvmpipe", deviceType: 4, maxMemoryAllocationCount: 4096, bufferImageGranularity: 64, nonCoherentAtomSize: 64, memoryHeapCount: 1, memoryTypeCount: 2 },
+      General: {
+        API: "Vulkan",
+        apiVersion: "1.3.0",
+        GPU: "llvmpipe",
+        deviceType: 4,
+        maxMemoryAllocationCount: 4096,
+        bufferImageGranularity: 64,
+        nonCoherentAtomSize: 64,
+        memoryHeapCount: 1,
+        memoryTypeCount: 2,
+      },
       Total: { BlockCount: 2, BlockBytes: 3072, AllocationCount: 3, AllocationBytes: 1792, UnusedRangeCount: 2 },
       MemoryInfo: {
         "Heap 0": {
-          Flags: ["DEVICE_LOCAL"], Size: 1 << 30, Budget: { BudgetBytes: 900, UsageBytes: 3072 },
+          Flags: ["DEVICE_LOCAL"],
+          Size: 1 << 30,
+          Budget: { BudgetBytes: 900, UsageBytes: 3072 },
           Stats: { BlockCount: 2, BlockBytes: 3072, AllocationCount: 3, AllocationBytes: 1792, UnusedRangeCount: 2 },
           MemoryPools: {
-            "Type 1": { Flags: ["HOST_VISIBLE"], Stats: { BlockCount: 1, BlockBytes: 1024, AllocationCount: 1, AllocationBytes: 512, UnusedRangeCount: 1 } },
-            "Type 0": { Flags: ["DEVICE_LOCAL"], Stats: { BlockCount: 1, BlockBytes: 2048, AllocationCount: 2, AllocationBytes: 1280, UnusedRangeCount: 1 } },
+            "Type 1": {
+              Flags: ["HOST_VISIBLE"],
+              Stats: { BlockCount: 1, BlockBytes: 1024, AllocationCount: 1, AllocationBytes: 512, UnusedRangeCount: 1 },
+            },
+            "Type 0": {
+              Flags: ["DEVICE_LOCAL"],
+              Stats: {
+                BlockCount: 1,
+                BlockBytes: 2048,
+                AllocationCount: 2,
+                AllocationBytes: 1280,
+                UnusedRangeCount: 1,
+              },
+            },
           },
         },
       },
       DefaultPools: {
         "Type 0": {
           PreferredBlockSize: 2048,
-          Blocks: { "0": { MapRefCount: 0, TotalBytes: 2048, UnusedBytes: 768, Allocations: 1, UnusedRanges: 1, Suballocations: [
-            { Offset: 0, Type: "IMAGE_OPTIMAL", Size: 1024, Usage: 0x4, Name: "albedo" },
-            { Offset: 1024, Type: "FREE", Size: 1024 },
-          ] } },
+          Blocks: {
+            "0": {
+              MapRefCount: 0,
+              TotalBytes: 2048,
+              UnusedBytes: 768,
+              Allocations: 1,
+              UnusedRanges: 1,
+              Suballocations: [
+                { Offset: 0, Type: "IMAGE_OPTIMAL", Size: 1024, Usage: 0x4, Name: "albedo" },
+                { Offset: 1024, Type: "FREE", Size: 1024 },
+              ],
+            },
+          },
           DedicatedAllocations: [{ Type: "BUFFER", Size: 256, Usage: 0x80, Name: "big vb" }],
         },
       },
       CustomPools: {
-        "Type 1": [{ Name: "0 - particles", PreferredBlockSize: 1024, Blocks: { "0": { MapRefCount: 1, TotalBytes: 1024, UnusedBytes: 512, Allocations: 1, UnusedRanges: 1, Suballocations: [
-          { Offset: 0, Type: "FREE", Size: 512 }, { Offset: 512, Type: "BUFFER", Size: 512, Usage: 0x20 },
-        ] } }, DedicatedAllocations: [] }],
+        "Type 1": [
+          {
+            Name: "0 - particles",
+            PreferredBlockSize: 1024,
+            Blocks: {
+              "0": {
+                MapRefCount: 1,
+                TotalBytes: 1024,
+                UnusedBytes: 512,
+                Allocations: 1,
+                UnusedRanges: 1,
+                Suballocations: [
+                  { Offset: 0, Type: "FREE", Size: 512 },
+                  { Offset: 512, Type: "BUFFER", Size: 512, Usage: 0x20 },
+                ],
+              },
+            },
+            DedicatedAllocations: [],
+          },
+        ],
       },
     };
     const m = modelFromDump(parseStatsString(JSON.stringify(dump)));
@@ -213,8 +300,16 @@ describe("a JSON dump as a model", () => {
     expect(m.frames).toEqual([{ label: "dump", frame: null, timeUs: null }]);
     expect(m.heaps[0]).toMatchObject({ usage: [3072], budget: [900], flags: ["DEVICE_LOCAL"] });
     expect(m.memoryTypes.map((t) => t.label)).toEqual(["Type 0", "Type 1"]);
-    expect(m.blocks.map((b) => [b.memoryType, b.pool, b.dedicated, b.size])).toEqual([[0, null, false, 2048], [0, null, true, 256], [1, "0 - particles", false, 1024]]);
-    expect(m.allocations.map((a) => [a.name, a.kind, a.offset, a.bornUs])).toEqual([["albedo", "sampledImage", 0, null], ["big vb", "vertexIndexIndirectBuffer", 0, null], ["", "storageBuffer", 512, null]]);
+    expect(m.blocks.map((b) => [b.memoryType, b.pool, b.dedicated, b.size])).toEqual([
+      [0, null, false, 2048],
+      [0, null, true, 256],
+      [1, "0 - particles", false, 1024],
+    ]);
+    expect(m.allocations.map((a) => [a.name, a.kind, a.offset, a.bornUs])).toEqual([
+      ["albedo", "sampledImage", 0, null],
+      ["big vb", "vertexIndexIndirectBuffer", 0, null],
+      ["", "storageBuffer", 512, null],
+    ]);
     expect(m.memoryTypes.map((t) => t.allocationCount[0])).toEqual([2, 1]);
     expect(m.memoryTypes.map((t) => t.fragmentation[0])).toEqual([1, 1]);
     expect(m.largest.map((i) => m.allocations[i]!.name)).toEqual(["albedo", "", "big vb"]);

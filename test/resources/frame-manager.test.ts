@@ -18,7 +18,8 @@ import {
   type Context,
   type Frame,
   type FrameStatistics,
-  type NvkHandle, InvalidStateError
+  type NvkHandle,
+  InvalidStateError,
 } from "../../engine/index.js";
 import * as vk from "../../engine/vulkan/constants.js";
 import { useGpuContext } from "../helpers/gpu.js";
@@ -111,8 +112,22 @@ describe("frames in flight", () => {
       );
       const frame = manager.beginFrame();
       nvk.vkCmdFillBuffer(frame.commandBuffer, buffer, 0, size, 0xc0ffee11);
-      const barrier = new nvk.VkMemoryBarrier({ srcAccessMask: nvk.VK_ACCESS_TRANSFER_WRITE_BIT, dstAccessMask: nvk.VK_ACCESS_HOST_READ_BIT });
-      nvk.vkCmdPipelineBarrier(frame.commandBuffer, nvk.VK_PIPELINE_STAGE_TRANSFER_BIT, nvk.VK_PIPELINE_STAGE_HOST_BIT, 0, 1, [barrier], 0, null, 0, null);
+      const barrier = new nvk.VkMemoryBarrier({
+        srcAccessMask: nvk.VK_ACCESS_TRANSFER_WRITE_BIT,
+        dstAccessMask: nvk.VK_ACCESS_HOST_READ_BIT,
+      });
+      nvk.vkCmdPipelineBarrier(
+        frame.commandBuffer,
+        nvk.VK_PIPELINE_STAGE_TRANSFER_BIT,
+        nvk.VK_PIPELINE_STAGE_HOST_BIT,
+        0,
+        1,
+        [barrier],
+        0,
+        null,
+        0,
+        null,
+      );
       manager.endFrame();
       manager.beginFrame();
       manager.endFrame();
@@ -167,10 +182,14 @@ describe("frames in flight", () => {
 
   test("beginFrame twice, or endFrame without a frame, is refused and leaves the manager usable", () => {
     withManager({ label: "misuse" }, (manager) => {
-      expect(() => manager.endFrame()).toThrow("FrameManager 'misuse'.endFrame: no frame is being recorded: call beginFrame() first");
+      expect(() => manager.endFrame()).toThrow(
+        "FrameManager 'misuse'.endFrame: no frame is being recorded: call beginFrame() first",
+      );
       expect(() => manager.endFrame()).toThrow(InvalidStateError);
       manager.beginFrame();
-      expect(() => manager.beginFrame()).toThrow("FrameManager 'misuse'.beginFrame: frame 0 is still being recorded: call endFrame() first");
+      expect(() => manager.beginFrame()).toThrow(
+        "FrameManager 'misuse'.beginFrame: frame 0 is still being recorded: call endFrame() first",
+      );
       expect(() => manager.beginFrame()).toThrow(InvalidStateError);
       manager.endFrame();
       manager.beginFrame();
@@ -182,14 +201,22 @@ describe("frames in flight", () => {
   test("bad endFrame options are refused before anything is ended or submitted", () => {
     withManager({}, (manager) => {
       manager.beginFrame();
-      expect(() => manager.endFrame({ signalSemaphore: 1 } as never)).toThrow(new TypeError("FrameManager.endFrame: unknown option 'signalSemaphore' (value 1)"));
-      expect(() => manager.endFrame({ waitSemaphores: [42] } as never)).toThrow(/option 'waitSemaphores' must be an array of nvk VkSemaphore handles, got Array \[42\]/);
+      expect(() => manager.endFrame({ signalSemaphore: 1 } as never)).toThrow(
+        new TypeError("FrameManager.endFrame: unknown option 'signalSemaphore' (value 1)"),
+      );
+      expect(() => manager.endFrame({ waitSemaphores: [42] } as never)).toThrow(
+        /option 'waitSemaphores' must be an array of nvk VkSemaphore handles, got Array \[42\]/,
+      );
       expect(() => manager.endFrame({ signalSemaphores: new nvk.VkFence() } as never)).toThrow(TypeError);
       expect(() => manager.endFrame({ waitStages: [nvk.VK_PIPELINE_STAGE_TRANSFER_BIT] })).toThrow(
-        new RangeError("FrameManager.endFrame: option 'waitStages' must have one entry per wait semaphore (0), got Array [4096]"),
+        new RangeError(
+          "FrameManager.endFrame: option 'waitStages' must have one entry per wait semaphore (0), got Array [4096]",
+        ),
       );
       expect(() => manager.endFrame({ waitStages: [0] })).toThrow(/non-zero VkPipelineStageFlags, got Array \[0\]/);
-      expect(() => manager.endFrame(7 as never)).toThrow(new TypeError("FrameManager.endFrame: options must be an object, got 7"));
+      expect(() => manager.endFrame(7 as never)).toThrow(
+        new TypeError("FrameManager.endFrame: options must be an object, got 7"),
+      );
       expect(manager.currentFrame).not.toBeNull();
       expect(manager.submittedSerial).toBe(0);
       manager.endFrame();
@@ -262,8 +289,13 @@ describe("deferred destruction", () => {
     withManager({ label: "now" }, (manager) => {
       const log: string[] = [];
       // Never used by the GPU: serial 0.
-      const idle = allocator.createBuffer({ size: 256, usage: vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT }, { usage: MemoryUsage.GpuOnly, name: "idle" });
-      expect(manager.destroyLater("idle", 256, () => allocator.destroyBuffer(idle.buffer, idle.allocation), 0)).toBe(false);
+      const idle = allocator.createBuffer(
+        { size: 256, usage: vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT },
+        { usage: MemoryUsage.GpuOnly, name: "idle" },
+      );
+      expect(manager.destroyLater("idle", 256, () => allocator.destroyBuffer(idle.buffer, idle.allocation), 0)).toBe(
+        false,
+      );
       expect(idle.allocation.destroyed).toBe(true);
 
       const frame = manager.beginFrame();
@@ -278,9 +310,13 @@ describe("deferred destruction", () => {
       expect(manager.statistics.deferredQueued).toBe(0);
 
       expect(() => manager.destroyLater("x", 0, () => {}, frame.serial + 1)).toThrow(
-        new RangeError(`FrameManager 'now'.destroyLater: lastUsedSerial must be an integer from 0 to ${frame.serial} (the newest frame's serial), got ${frame.serial + 1}`),
+        new RangeError(
+          `FrameManager 'now'.destroyLater: lastUsedSerial must be an integer from 0 to ${frame.serial} (the newest frame's serial), got ${frame.serial + 1}`,
+        ),
       );
-      expect(() => manager.destroyLater(5 as never, 0, () => {})).toThrow(new TypeError("FrameManager 'now'.destroyLater: label must be a string, got 5"));
+      expect(() => manager.destroyLater(5 as never, 0, () => {})).toThrow(
+        new TypeError("FrameManager 'now'.destroyLater: label must be a string, got 5"),
+      );
       expect(() => manager.destroyLater("x", -1, () => {})).toThrow(RangeError);
       expect(() => manager.destroyLater("x", 0, "no" as never)).toThrow(TypeError);
       expect(manager.statistics.deferredImmediate).toBe(2);
@@ -295,10 +331,17 @@ describe("deferred destruction", () => {
       manager.endFrame();
       manager.beginFrame();
       // Queued now, under the serial of the frame that used it (not the one being recorded).
-      expect(manager.destroyLater("old", old.size, () => {
-        log.push("old");
-        allocator.destroyBuffer(old.buffer, old.allocation);
-      }, first.serial)).toBe(manager.completedSerial < first.serial);
+      expect(
+        manager.destroyLater(
+          "old",
+          old.size,
+          () => {
+            log.push("old");
+            allocator.destroyBuffer(old.buffer, old.allocation);
+          },
+          first.serial,
+        ),
+      ).toBe(manager.completedSerial < first.serial);
       manager.endFrame();
       manager.beginFrame(); // slot 2: first use, no wait
       manager.endFrame();
@@ -375,7 +418,10 @@ describe("shutdown", () => {
       for (let k = 0; k < 3; k++) {
         const size = 4096 * (k + 1);
         const label = `f${n}.${k}`;
-        const { buffer, allocation } = own.createBuffer({ size, usage: vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT }, { usage: MemoryUsage.GpuOnly, name: label });
+        const { buffer, allocation } = own.createBuffer(
+          { size, usage: vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT },
+          { usage: MemoryUsage.GpuOnly, name: label },
+        );
         nvk.vkCmdFillBuffer(frame.commandBuffer, buffer, 0, size, n);
         manager.destroyLater(label, size, () => {
           log.push(label);
@@ -433,10 +479,18 @@ describe("creation", () => {
         new RangeError(`createFrameManager: option 'framesInFlight' must be 2 or 3, got ${String(framesInFlight)}`),
       );
     }
-    expect(() => createFrameManager(context, allocator, { framesInFlight: "2" as never })).toThrow(/must be 2 or 3, got "2"/);
-    expect(() => createFrameManager(context, allocator, { frames: 2 } as never)).toThrow(new TypeError("createFrameManager: unknown option 'frames' (value 2)"));
-    expect(() => createFrameManager(context, allocator, { label: 3 as never })).toThrow(new TypeError("createFrameManager: option 'label' must be a string, got 3"));
-    expect(() => createFrameManager(context, allocator, null as never)).toThrow(new TypeError("createFrameManager: options must be an object, got null"));
+    expect(() => createFrameManager(context, allocator, { framesInFlight: "2" as never })).toThrow(
+      /must be 2 or 3, got "2"/,
+    );
+    expect(() => createFrameManager(context, allocator, { frames: 2 } as never)).toThrow(
+      new TypeError("createFrameManager: unknown option 'frames' (value 2)"),
+    );
+    expect(() => createFrameManager(context, allocator, { label: 3 as never })).toThrow(
+      new TypeError("createFrameManager: option 'label' must be a string, got 3"),
+    );
+    expect(() => createFrameManager(context, allocator, null as never)).toThrow(
+      new TypeError("createFrameManager: options must be an object, got null"),
+    );
     expect(() => createFrameManager({} as never, allocator)).toThrow(/context must be a Context/);
     expect(() => createFrameManager(context, {} as never)).toThrow(/allocator must be an Allocator/);
   });
@@ -444,7 +498,9 @@ describe("creation", () => {
   test("a destroyed allocator is refused; new FrameManager works like createFrameManager", () => {
     const dead = createAllocator(context, { label: "dead" });
     dead.destroy();
-    expect(() => createFrameManager(context, dead)).toThrow(new DestroyedResourceError("Allocator", "dead", "createFrameManager"));
+    expect(() => createFrameManager(context, dead)).toThrow(
+      new DestroyedResourceError("Allocator", "dead", "createFrameManager"),
+    );
     const manager = new FrameManager(context, allocator, { framesInFlight: 3 });
     expect(manager.framesInFlight).toBe(3);
     manager.destroy();

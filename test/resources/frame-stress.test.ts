@@ -11,7 +11,13 @@ import { useGpuContext } from "../helpers/gpu.js";
 const gpu = useGpuContext({ applicationName: "vkmem frame stress", synchronizationValidation: true });
 
 test("2,000 frames under a 256 MiB device-local limit: data intact, counts match the model, nothing leaks", async () => {
-  const report = await runFrameStress({ context: gpu.context, frames: 2000, framesInFlight: 3, heapLimit: 256 * 1024 * 1024, seed: 2026 });
+  const report = await runFrameStress({
+    context: gpu.context,
+    frames: 2000,
+    framesInFlight: 3,
+    heapLimit: 256 * 1024 * 1024,
+    seed: 2026,
+  });
   console.log(
     `frame stress: ${report.frames} frames in ${report.seconds.toFixed(1)} s; ${report.buffersCreated} buffers + ${report.texturesCreated} textures created, ` +
       `${report.destroyed} destroyed, ${report.refusedOutOfMemory} refused (out of memory); ${report.uploads} uploads, ${(report.uploadedBytes / 2 ** 20).toFixed(0)} MiB; ` +

@@ -41,10 +41,20 @@ beforeAll(async () => {
   context = gpu.context;
   allocator = createAllocator(context, { label: "hostile resources" });
   frames = createFrameManager(context, allocator, { label: "hostile" });
-  buffer = frames.createBuffer({ label: "witness", size: 256, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT });
+  buffer = frames.createBuffer({
+    label: "witness",
+    size: 256,
+    usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+  });
   texture = frames.createTexture({ label: "tex", width: 4, height: 4, format: RGBA8 });
   streamer = createTextureStreamer(frames, { label: "hostile streamer", budgetBytes: 4 << 20, blockSize: 1 << 20 });
-  streamed = streamer.register({ label: "streamed", width: 4, height: 4, format: RGBA8, load: () => new Uint8Array(64 + 16 + 4) });
+  streamed = streamer.register({
+    label: "streamed",
+    width: 4,
+    height: 4,
+    format: RGBA8,
+    load: () => new Uint8Array(64 + 16 + 4),
+  });
   queue = new ReleaseQueue();
   frames.beginFrame();
   frames.upload(buffer, BYTES);
@@ -85,7 +95,12 @@ afterAll(() => {
 const frameManagerRows = (): HostileRow[] => [
   { name: "createFrameManager", arg: "context", run: (v) => createFrameManager(v as never, allocator).destroy() },
   { name: "createFrameManager", arg: "allocator", run: (v) => createFrameManager(context, v as never).destroy() },
-  { name: "createFrameManager", arg: "options", accept: OBJECT_OK, run: (v) => createFrameManager(context, allocator, v as never).destroy() },
+  {
+    name: "createFrameManager",
+    arg: "options",
+    accept: OBJECT_OK,
+    run: (v) => createFrameManager(context, allocator, v as never).destroy(),
+  },
   ...fieldRows(
     "createFrameManager",
     "options",
@@ -103,11 +118,17 @@ const frameManagerRows = (): HostileRow[] => [
     (field) => field,
   ),
   { name: "createBuffer", arg: "desc", run: (v) => frames.createBuffer(v as never).destroy() },
-  ...fieldRows("createBuffer", "desc", { label: ["numericString"], size: [], usage: [], memory: OBJECT_OK }, (o) => frames.createBuffer(o as never).destroy(), {
-    label: "x",
-    size: 64,
-    usage: vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
-  }),
+  ...fieldRows(
+    "createBuffer",
+    "desc",
+    { label: ["numericString"], size: [], usage: [], memory: OBJECT_OK },
+    (o) => frames.createBuffer(o as never).destroy(),
+    {
+      label: "x",
+      size: 64,
+      usage: vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+    },
+  ),
   { name: "createTexture", arg: "desc", run: (v) => frames.createTexture(v as never).destroy() },
   ...fieldRows(
     "createTexture",
@@ -129,14 +150,31 @@ const frameManagerRows = (): HostileRow[] => [
   ),
   { name: "upload", arg: "buffer", run: (v) => frames.upload(v as never, BYTES) },
   { name: "upload", arg: "data", run: (v) => frames.upload(buffer, v as never) },
-  { name: "upload", arg: "offset", accept: ["negativeZero"], run: (v) => frames.upload(buffer, BYTES.subarray(0, 4), v as never) },
+  {
+    name: "upload",
+    arg: "offset",
+    accept: ["negativeZero"],
+    run: (v) => frames.upload(buffer, BYTES.subarray(0, 4), v as never),
+  },
   { name: "uploadImage", arg: "texture", run: (v) => frames.uploadImage(v as never, new Uint8Array(64)) },
   { name: "uploadImage", arg: "data", run: (v) => frames.uploadImage(texture, v as never) },
-  { name: "uploadImage", arg: "region", accept: OBJECT_OK, run: (v) => frames.uploadImage(texture, new Uint8Array(64), v as never) },
+  {
+    name: "uploadImage",
+    arg: "region",
+    accept: OBJECT_OK,
+    run: (v) => frames.uploadImage(texture, new Uint8Array(64), v as never),
+  },
   ...fieldRows(
     "uploadImage",
     "region",
-    { mipLevel: ["negativeZero"], arrayLayer: ["negativeZero"], x: ["negativeZero"], y: ["negativeZero"], width: [], height: [] },
+    {
+      mipLevel: ["negativeZero"],
+      arrayLayer: ["negativeZero"],
+      x: ["negativeZero"],
+      y: ["negativeZero"],
+      width: [],
+      height: [],
+    },
     (o) => frames.uploadImage(texture, new Uint8Array(4), o as never),
     { width: 1, height: 1 },
   ),
@@ -149,20 +187,57 @@ const frameManagerRows = (): HostileRow[] => [
   { name: "allocateTransient", arg: "usage", run: (v) => frames.allocateTransient(16, v as never) },
   // Accepted options would end the frame: the afterEach begins a new one when they do.
   { name: "endFrame", arg: "options", accept: OBJECT_OK, run: (v) => frames.endFrame(v as never) },
-  ...fieldRows("endFrame", "options", { waitSemaphores: [], waitStages: [], signalSemaphores: [] }, (o) => frames.endFrame(o as never), {}, (field) => `option '${field}'`),
-  { name: "destroyLater", arg: "label", accept: ["numericString"], run: (v) => frames.destroyLater(v as never, 1, () => {}) },
-  { name: "destroyLater", arg: "size", accept: ["negativeZero"], run: (v) => frames.destroyLater("x", v as never, () => {}) },
+  ...fieldRows(
+    "endFrame",
+    "options",
+    { waitSemaphores: [], waitStages: [], signalSemaphores: [] },
+    (o) => frames.endFrame(o as never),
+    {},
+    (field) => `option '${field}'`,
+  ),
+  {
+    name: "destroyLater",
+    arg: "label",
+    accept: ["numericString"],
+    run: (v) => frames.destroyLater(v as never, 1, () => {}),
+  },
+  {
+    name: "destroyLater",
+    arg: "size",
+    accept: ["negativeZero"],
+    run: (v) => frames.destroyLater("x", v as never, () => {}),
+  },
   { name: "destroyLater", arg: "destroy", accept: ["function"], run: (v) => frames.destroyLater("x", 1, v as never) },
-  { name: "destroyLater", arg: "lastUsedSerial", accept: ["negativeZero"], run: (v) => frames.destroyLater("x", 1, () => {}, v as never) },
+  {
+    name: "destroyLater",
+    arg: "lastUsedSerial",
+    accept: ["negativeZero"],
+    run: (v) => frames.destroyLater("x", 1, () => {}, v as never),
+  },
   { name: "releaseResource", arg: "resource", run: (v) => frames.releaseResource(v as never) },
   { name: "Texture.layout", arg: "mipLevel", accept: ["negativeZero"], run: (v) => texture.layout(v as never) },
-  { name: "Texture.assumeLayout", arg: "layout", accept: ["negativeZero"], run: (v) => texture.assumeLayout(v as never) },
-  { name: "Texture.assumeLayout", arg: "mipLevel", accept: ["negativeZero"], run: (v) => texture.assumeLayout(5, v as never) },
+  {
+    name: "Texture.assumeLayout",
+    arg: "layout",
+    accept: ["negativeZero"],
+    run: (v) => texture.assumeLayout(v as never),
+  },
+  {
+    name: "Texture.assumeLayout",
+    arg: "mipLevel",
+    accept: ["negativeZero"],
+    run: (v) => texture.assumeLayout(5, v as never),
+  },
 ];
 
 const streamerRows = (): HostileRow[] => [
   { name: "createTextureStreamer", arg: "frames", run: (v) => createTextureStreamer(v as never).destroy() },
-  { name: "createTextureStreamer", arg: "options", accept: OBJECT_OK, run: (v) => createTextureStreamer(frames, v as never).destroy() },
+  {
+    name: "createTextureStreamer",
+    arg: "options",
+    accept: OBJECT_OK,
+    run: (v) => createTextureStreamer(frames, v as never).destroy(),
+  },
   ...fieldRows(
     "createTextureStreamer",
     "options",
@@ -189,7 +264,15 @@ const streamerRows = (): HostileRow[] => [
   ...fieldRows(
     "register",
     "desc",
-    { label: ["numericString"], width: [], height: [], format: [], mipLevels: [], load: ["function"], priority: ["negative", "fraction", "huge", "negativeZero"] },
+    {
+      label: ["numericString"],
+      width: [],
+      height: [],
+      format: [],
+      mipLevels: [],
+      load: ["function"],
+      priority: ["negative", "fraction", "huge", "negativeZero"],
+    },
     (o) => streamer.register(o as never).destroy(),
     { label: "x", width: 4, height: 4, format: RGBA8, load: () => new Uint8Array(84) },
   ),
@@ -202,12 +285,42 @@ const lowLevelRows = (): HostileRow[] => [
   { name: "UploadRing.allocate", arg: "size", run: (v) => frames.stagingRing.allocate(v as never, 4) },
   { name: "UploadRing.allocate", arg: "alignment", run: (v) => frames.stagingRing.allocate(4, v as never) },
   // -0 is serial 0: a valid serial, which would close or retire the manager's own ring (not run).
-  { name: "UploadRing.endFrame", arg: "serial", accept: ["negativeZero"], run: (v) => frames.stagingRing.endFrame(v as never) },
-  { name: "UploadRing.retire", arg: "completedSerial", accept: ["negativeZero"], run: (v) => frames.stagingRing.retire(v as never) },
-  { name: "ReleaseQueue.enqueue", arg: "serial", accept: ["negativeZero"], run: (v) => queue.enqueue(v as never, "x", 1, () => {}) },
-  { name: "ReleaseQueue.enqueue", arg: "label", accept: ["numericString"], run: (v) => queue.enqueue(1, v as never, 1, () => {}) },
-  { name: "ReleaseQueue.enqueue", arg: "size", accept: ["negativeZero"], run: (v) => queue.enqueue(1, "x", v as never, () => {}) },
-  { name: "ReleaseQueue.enqueue", arg: "destroy", accept: ["function"], run: (v) => queue.enqueue(1, "x", 1, v as never) },
+  {
+    name: "UploadRing.endFrame",
+    arg: "serial",
+    accept: ["negativeZero"],
+    run: (v) => frames.stagingRing.endFrame(v as never),
+  },
+  {
+    name: "UploadRing.retire",
+    arg: "completedSerial",
+    accept: ["negativeZero"],
+    run: (v) => frames.stagingRing.retire(v as never),
+  },
+  {
+    name: "ReleaseQueue.enqueue",
+    arg: "serial",
+    accept: ["negativeZero"],
+    run: (v) => queue.enqueue(v as never, "x", 1, () => {}),
+  },
+  {
+    name: "ReleaseQueue.enqueue",
+    arg: "label",
+    accept: ["numericString"],
+    run: (v) => queue.enqueue(1, v as never, 1, () => {}),
+  },
+  {
+    name: "ReleaseQueue.enqueue",
+    arg: "size",
+    accept: ["negativeZero"],
+    run: (v) => queue.enqueue(1, "x", v as never, () => {}),
+  },
+  {
+    name: "ReleaseQueue.enqueue",
+    arg: "destroy",
+    accept: ["function"],
+    run: (v) => queue.enqueue(1, "x", 1, v as never),
+  },
   { name: "ReleaseQueue.enqueueItem", arg: "item", run: (v) => queue.enqueueItem(v as never) },
   ...fieldRows(
     "ReleaseQueue.enqueueItem",
@@ -216,7 +329,12 @@ const lowLevelRows = (): HostileRow[] => [
     (o) => queue.enqueueItem(o as never),
     { serial: 1, label: "x", size: 1, destroy: () => {} },
   ),
-  { name: "ReleaseQueue.retire", arg: "completedSerial", accept: ["negativeZero"], run: (v) => queue.retire(v as never) },
+  {
+    name: "ReleaseQueue.retire",
+    arg: "completedSerial",
+    accept: ["negativeZero"],
+    run: (v) => queue.retire(v as never),
+  },
 ];
 
 describe.each([
@@ -224,17 +342,26 @@ describe.each([
   ["TextureStreamer", streamerRows],
   ["UploadRing and ReleaseQueue", lowLevelRows],
 ])("%s", (_area, rows) => {
-  test.each(rows().map((row) => [row.name.includes(row.arg) ? row.name : `${row.name} ${row.arg}`, row] as const))("%s", (_title, row) => expectRowRefused(row, everyValue));
+  test.each(rows().map((row) => [row.name.includes(row.arg) ? row.name : `${row.name} ${row.arg}`, row] as const))(
+    "%s",
+    (_title, row) => expectRowRefused(row, everyValue),
+  );
 });
 
 describe("the examples of the issue", () => {
   test("allocateTransient(16, Object.create(null)) and an upload of a detached buffer are typed errors", () => {
     expect(() => frames.allocateTransient(16, Object.create(null))).toThrow(
-      new RangeError(`FrameManager 'hostile'.allocateTransient: usage must be "uniform", "storage", "vertex", "index" or "copy", got {}`),
+      new RangeError(
+        `FrameManager 'hostile'.allocateTransient: usage must be "uniform", "storage", "vertex", "index" or "copy", got {}`,
+      ),
     );
     const data = new Uint8Array(16);
     structuredClone(data.buffer, { transfer: [data.buffer] });
-    expect(() => frames.upload(buffer, data.buffer)).toThrow(new TypeError("FrameManager 'hostile'.upload: data is a detached ArrayBuffer (transferred away), got ArrayBuffer {}"));
+    expect(() => frames.upload(buffer, data.buffer)).toThrow(
+      new TypeError(
+        "FrameManager 'hostile'.upload: data is a detached ArrayBuffer (transferred away), got ArrayBuffer {}",
+      ),
+    );
     expect(() => frames.upload(buffer, data)).toThrow(/data is a view of a detached ArrayBuffer/);
   });
   test("a loader that gives a detached buffer is a load error, not an exception from update()", async () => {

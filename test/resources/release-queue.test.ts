@@ -74,11 +74,32 @@ describe("ReleaseQueue", () => {
     add(1, "a", 100);
     add(2, "b", 20);
     add(3, "c", 3);
-    expect(queue.statistics).toEqual({ queued: 3, queuedBytes: 123, retired: 0, retiredBytes: 0, pending: 3, pendingBytes: 123 });
+    expect(queue.statistics).toEqual({
+      queued: 3,
+      queuedBytes: 123,
+      retired: 0,
+      retiredBytes: 0,
+      pending: 3,
+      pendingBytes: 123,
+    });
     queue.retire(2);
-    expect(queue.statistics).toEqual({ queued: 3, queuedBytes: 123, retired: 2, retiredBytes: 120, pending: 1, pendingBytes: 3 });
+    expect(queue.statistics).toEqual({
+      queued: 3,
+      queuedBytes: 123,
+      retired: 2,
+      retiredBytes: 120,
+      pending: 1,
+      pendingBytes: 3,
+    });
     expect(queue.drainAll()).toBe(1);
-    expect(queue.statistics).toEqual({ queued: 3, queuedBytes: 123, retired: 3, retiredBytes: 123, pending: 0, pendingBytes: 0 });
+    expect(queue.statistics).toEqual({
+      queued: 3,
+      queuedBytes: 123,
+      retired: 3,
+      retiredBytes: 123,
+      pending: 0,
+      pendingBytes: 0,
+    });
     expect(queue.drainAll()).toBe(0);
   });
 
@@ -145,15 +166,25 @@ describe("ReleaseQueue", () => {
   test("bad arguments are refused with the value in the message, and nothing is queued", () => {
     const queue = new ReleaseQueue();
     const ok = (): void => {};
-    expect(() => queue.enqueue(-1, "a", 0, ok)).toThrow(new RangeError("ReleaseQueue.enqueue: serial must be a non-negative safe integer, got -1"));
+    expect(() => queue.enqueue(-1, "a", 0, ok)).toThrow(
+      new RangeError("ReleaseQueue.enqueue: serial must be a non-negative safe integer, got -1"),
+    );
     expect(() => queue.enqueue(1.5, "a", 0, ok)).toThrow(RangeError);
     expect(() => queue.enqueue(2 ** 53, "a", 0, ok)).toThrow(RangeError);
     expect(() => queue.enqueue("1" as never, "a", 0, ok)).toThrow(/got "1"/);
-    expect(() => queue.enqueue(1, 7 as never, 0, ok)).toThrow(new TypeError("ReleaseQueue.enqueue: label must be a string, got 7"));
-    expect(() => queue.enqueue(1, "a", -4, ok)).toThrow(/size must be a non-negative safe integer number of bytes, got -4/);
+    expect(() => queue.enqueue(1, 7 as never, 0, ok)).toThrow(
+      new TypeError("ReleaseQueue.enqueue: label must be a string, got 7"),
+    );
+    expect(() => queue.enqueue(1, "a", -4, ok)).toThrow(
+      /size must be a non-negative safe integer number of bytes, got -4/,
+    );
     expect(() => queue.enqueue(1, "a", NaN, ok)).toThrow(/got NaN/);
-    expect(() => queue.enqueue(1, "a", 0, null as never)).toThrow(new TypeError("ReleaseQueue.enqueue: destroy must be a function, got null"));
-    expect(() => queue.retire(-1)).toThrow(new RangeError("ReleaseQueue.retire: completedSerial must be a non-negative safe integer, got -1"));
+    expect(() => queue.enqueue(1, "a", 0, null as never)).toThrow(
+      new TypeError("ReleaseQueue.enqueue: destroy must be a function, got null"),
+    );
+    expect(() => queue.retire(-1)).toThrow(
+      new RangeError("ReleaseQueue.retire: completedSerial must be a non-negative safe integer, got -1"),
+    );
     expect(() => queue.retire(Infinity)).toThrow(RangeError);
     expect(queue.statistics.queued).toBe(0);
   });

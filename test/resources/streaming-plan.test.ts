@@ -14,7 +14,11 @@ const heap: BudgetHeap = { memoryBudget: false, heapBudget: 6 * 1024 * MiB, heap
 
 describe("where the budget comes from", () => {
   test("budgetBytes, when given, wins over every heap figure", () => {
-    const plan = planBudget({ memoryBudget: true, heapBudget: 6 * 1024 * MiB, heapSizeLimit: 0 }, { budgetBytes: 256 * MiB }, op);
+    const plan = planBudget(
+      { memoryBudget: true, heapBudget: 6 * 1024 * MiB, heapSizeLimit: 0 },
+      { budgetBytes: 256 * MiB },
+      op,
+    );
     expect(plan.source).toBe("option");
     expect(plan.requestedBytes).toBe(256 * MiB);
   });
@@ -22,15 +26,24 @@ describe("where the budget comes from", () => {
   test("VK_EXT_memory_budget: the heap's budget times budgetFraction (default one half)", () => {
     const tracked = { ...heap, memoryBudget: true, heapSizeLimit: 2048 * MiB };
     expect(planBudget(tracked, {}, op)).toMatchObject({ source: "memory-budget", requestedBytes: 2048 * MiB }); // 3 GiB fitted to the limit
-    expect(planBudget({ ...tracked, heapSizeLimit: 0 }, { budgetFraction: 0.25 }, op)).toMatchObject({ source: "memory-budget", requestedBytes: 1536 * MiB });
+    expect(planBudget({ ...tracked, heapSizeLimit: 0 }, { budgetFraction: 0.25 }, op)).toMatchObject({
+      source: "memory-budget",
+      requestedBytes: 1536 * MiB,
+    });
   });
 
   test("without the extension, the heap size limit, whole", () => {
-    expect(planBudget({ ...heap, heapSizeLimit: 512 * MiB }, { budgetFraction: 0.25 }, op)).toMatchObject({ source: "heap-size-limit", requestedBytes: 512 * MiB });
+    expect(planBudget({ ...heap, heapSizeLimit: 512 * MiB }, { budgetFraction: 0.25 }, op)).toMatchObject({
+      source: "heap-size-limit",
+      requestedBytes: 512 * MiB,
+    });
   });
 
   test("without either, VMA's estimate times budgetFraction, rounded down", () => {
-    expect(planBudget({ ...heap, heapBudget: 1001 }, { budgetFraction: 0.5, tailSize: 0 }, op)).toMatchObject({ source: "heap-estimate", requestedBytes: 500 });
+    expect(planBudget({ ...heap, heapBudget: 1001 }, { budgetFraction: 0.5, tailSize: 0 }, op)).toMatchObject({
+      source: "heap-estimate",
+      requestedBytes: 500,
+    });
     expect(planBudget(heap, {}, op)).toMatchObject({ source: "heap-estimate", requestedBytes: 3 * 1024 * MiB });
   });
 
@@ -80,7 +93,13 @@ describe("the pools' blocks", () => {
   test("an explicit blockSize and tailBudgetFraction", () => {
     const plan = planBudget(heap, { budgetBytes: 96 * MiB, blockSize: 10 * MiB, tailBudgetFraction: 0.25 }, op);
     // Tails: 24 MiB in 6 blocks of 4 MiB; images: 72 MiB in 7 blocks of 10 MiB (2 MiB left unplanned).
-    expect(plan).toMatchObject({ blockSize: 10 * MiB, blockCount: 7, tailBlockSize: 4 * MiB, tailBlockCount: 6, budgetBytes: 94 * MiB });
+    expect(plan).toMatchObject({
+      blockSize: 10 * MiB,
+      blockCount: 7,
+      tailBlockSize: 4 * MiB,
+      tailBlockCount: 6,
+      budgetBytes: 94 * MiB,
+    });
   });
 
   test("for any budget, the plan stays within it and within the block size caps", () => {
@@ -113,7 +132,10 @@ describe("bad options are refused with the option and the value", () => {
     [{ budgetFraction: 0 }, "plan: option 'budgetFraction' must be a number in (0, 1], got 0"],
     [{ budgetFraction: 1.5 }, "plan: option 'budgetFraction' must be a number in (0, 1], got 1.5"],
     [{ budgetBytes: MiB, tailSize: -1 }, "plan: option 'tailSize' must be an integer from 0 to 16384, got -1"],
-    [{ budgetBytes: MiB, tailBudgetFraction: 1 }, "plan: option 'tailBudgetFraction' must be a number in (0, 1), got 1"],
+    [
+      { budgetBytes: MiB, tailBudgetFraction: 1 },
+      "plan: option 'tailBudgetFraction' must be a number in (0, 1), got 1",
+    ],
     [{ budgetBytes: MiB, blockSize: -4 }, "plan: option 'blockSize' must be a positive integer, got -4"],
   ])("%j", (options, message) => {
     expect(() => planBudget(heap, options, op)).toThrow(RangeError);

@@ -13,7 +13,12 @@ const FRAMES = Number(process.env.VKMEM_STRESS_FRAMES ?? 6000);
 const gpu = useGpuContext({ applicationName: "vkmem streaming stress", synchronizationValidation: true });
 
 test(`streaming stress: ${FRAMES} frames, 500 textures, random, sweeping and flickering access, 4 MiB budget`, async () => {
-  const report = await runStreamingStress({ context: gpu.context, frames: FRAMES, textures: 500, budgetBytes: 4 * 2 ** 20 });
+  const report = await runStreamingStress({
+    context: gpu.context,
+    frames: FRAMES,
+    textures: 500,
+    budgetBytes: 4 * 2 ** 20,
+  });
   console.log(
     `streaming stress: ${report.frames} frames in ${report.seconds.toFixed(1)} s, ${report.uploads} uploads (${(report.uploadedBytes / 2 ** 20).toFixed(1)} MiB), ` +
       `${report.evictions} evictions, ${report.lostChecked} lost images checked against their last showing, ${report.reads} GPU reads verified, ` +

@@ -17,7 +17,8 @@ import {
   type FrameManager,
   type StreamedTexture,
   type TextureStreamer,
-  type TextureStreamerOptions, InvalidStateError
+  type TextureStreamerOptions,
+  InvalidStateError,
 } from "../../engine/index.js";
 import * as vk from "../../engine/vulkan/constants.js";
 import { useGpuContext } from "../helpers/gpu.js";
@@ -44,7 +45,13 @@ afterAll(() => {
 
 /** A streamer whose large images get 2 MiB in two 1 MiB blocks and whose tails get 512 KiB (a fifth of 2.5 MiB). */
 function streamer(options: TextureStreamerOptions = {}): TextureStreamer {
-  return createTextureStreamer(frames, { budgetBytes: 2 * MiB + 512 * KiB, tailBudgetFraction: 0.2, blockSize: MiB, uploadBudgetBytes: 256 * KiB, ...options });
+  return createTextureStreamer(frames, {
+    budgetBytes: 2 * MiB + 512 * KiB,
+    tailBudgetFraction: 0.2,
+    blockSize: MiB,
+    uploadBudgetBytes: 256 * KiB,
+    ...options,
+  });
 }
 
 /** Both pools' blocks within their shares, and together within the budget. */
@@ -57,19 +64,28 @@ function expectWithinBudget(s: TextureStreamer, budget: number): void {
   expect(s.budgetBytes).toBeLessThanOrEqual(budget);
 }
 
-function square(s: TextureStreamer, id: number, size: number, extra: { priority?: number; async?: boolean } = {}): StreamedTexture {
+function square(
+  s: TextureStreamer,
+  id: number,
+  size: number,
+  extra: { priority?: number; async?: boolean } = {},
+): StreamedTexture {
   return s.register({
     label: `t${id}`,
     width: size,
     height: size,
     format: RGBA8,
     priority: extra.priority,
-    load: (first, count) => (extra.async ? Promise.resolve(mipRange(id, size, size, first, count)) : mipRange(id, size, size, first, count)),
+    load: (first, count) =>
+      extra.async ? Promise.resolve(mipRange(id, size, size, first, count)) : mipRange(id, size, size, first, count),
   });
 }
 
 /** Runs one frame: `body` requests and shows, then update(); returns update's statistics. */
-function frame<T>(s: TextureStreamer, body: () => T = () => undefined as T): { stats: ReturnType<TextureStreamer["update"]>; value: T } {
+function frame<T>(
+  s: TextureStreamer,
+  body: () => T = () => undefined as T,
+): { stats: ReturnType<TextureStreamer["update"]>; value: T } {
   frames.beginFrame();
   const value = body();
   const stats = s.update();
@@ -81,7 +97,9 @@ async function readMip(texture: StreamedTexture, s: TextureStreamer, mip: number
   frames.beginFrame();
   const shown = s.show(texture);
   expect(shown.placeholder).toBe(false);
-  const promise = frames.downloadImage(shown.texture, { mipLevel: mip - (texture.mipLevels - shown.texture.mipLevels) });
+  const promise = frames.downloadImage(shown.texture, {
+    mipLevel: mip - (texture.mipLevels - shown.texture.mipLevels),
+  });
   frames.endFrame();
   frames.waitIdle();
   return promise;
@@ -90,21 +108,41 @@ async function readMip(texture: StreamedTexture, s: TextureStreamer, mip: number
 describe("register", () => {
   test("refuses bad descriptions with exact messages", () => {
     const s = streamer({ label: "checks" });
-    expect(() => s.register({ label: "", width: 4, height: 4, format: RGBA8, load: () => new Uint8Array() })).toThrow(TypeError);
+    expect(() => s.register({ label: "", width: 4, height: 4, format: RGBA8, load: () => new Uint8Array() })).toThrow(
+      TypeError,
+    );
     expect(() => s.register({ label: "x", width: 0, height: 4, format: RGBA8, load: () => new Uint8Array() })).toThrow(
       new RangeError("TextureStreamer 'checks'.register: desc.width must be an integer from 1 to 16384, got 0"),
     );
-    expect(() => s.register({ label: "x", width: 4, height: 4, format: vk.VK_FORMAT_D32_SFLOAT ?? 126, load: () => new Uint8Array() })).toThrow(/colour VkFormat/);
-    expect(() => s.register({ label: "x", width: 4, height: 4, format: RGBA8, mipLevels: 4, load: () => new Uint8Array() })).toThrow(/mipLevels must be an integer from 1 to 3/);
-    expect(() => s.register({ label: "x", width: 4, height: 4, format: RGBA8, load: 5 as never })).toThrow(/desc.load must be a function/);
-    expect(() => s.register({ label: "big", width: 1024, height: 1024, format: RGBA8, load: () => new Uint8Array() })).toThrow(/more than the pool's block size/);
-    expect(() => s.register({ label: "x", width: 4, height: 4, format: RGBA8, load: () => new Uint8Array(), colour: 1 } as never)).toThrow(/unknown field 'colour'/);
+    expect(() =>
+      s.register({
+        label: "x",
+        width: 4,
+        height: 4,
+        format: vk.VK_FORMAT_D32_SFLOAT ?? 126,
+        load: () => new Uint8Array(),
+      }),
+    ).toThrow(/colour VkFormat/);
+    expect(() =>
+      s.register({ label: "x", width: 4, height: 4, format: RGBA8, mipLevels: 4, load: () => new Uint8Array() }),
+    ).toThrow(/mipLevels must be an integer from 1 to 3/);
+    expect(() => s.register({ label: "x", width: 4, height: 4, format: RGBA8, load: 5 as never })).toThrow(
+      /desc.load must be a function/,
+    );
+    expect(() =>
+      s.register({ label: "big", width: 1024, height: 1024, format: RGBA8, load: () => new Uint8Array() }),
+    ).toThrow(/more than the pool's block size/);
+    expect(() =>
+      s.register({ label: "x", width: 4, height: 4, format: RGBA8, load: () => new Uint8Array(), colour: 1 } as never),
+    ).toThrow(/unknown field 'colour'/);
     const t = square(s, 1, 16);
     expect(() => s.request(t, 5)).toThrow(/mip must be an integer from 0 to 4 for 't1', got 5/);
     expect(() => s.request({} as StreamedTexture)).toThrow(TypeError);
     expect(() => s.update()).toThrow(/no frame is being recorded/);
     expect(() => s.update()).toThrow(InvalidStateError);
-    expect(() => createTextureStreamer(frames, { frameInUseCount: 0 })).toThrow(/frameInUseCount' must be an integer from framesInFlight - 1 \(1\)/);
+    expect(() => createTextureStreamer(frames, { frameInUseCount: 0 })).toThrow(
+      /frameInUseCount' must be an integer from framesInFlight - 1 \(1\)/,
+    );
     expect(() => createTextureStreamer(frames, { bogus: 1 } as never)).toThrow(/unknown option 'bogus'/);
     s.destroy();
     expect(() => s.request(t)).toThrow(DestroyedResourceError);
@@ -112,7 +150,10 @@ describe("register", () => {
   });
 
   test("takes the budget from a heap size limit when no number is given", () => {
-    const limited = createAllocator(context, { label: "limited", heapSizeLimits: allocator.memoryHeaps.map(() => 64 * MiB) });
+    const limited = createAllocator(context, {
+      label: "limited",
+      heapSizeLimits: allocator.memoryHeaps.map(() => 64 * MiB),
+    });
     const fm = createFrameManager(context, limited, { label: "limited frames" });
     const s = createTextureStreamer(fm, { label: "limited" });
     expect(s.budgetSource).toBe("heap-size-limit");
@@ -170,7 +211,10 @@ describe("streaming", () => {
       },
     });
     frame(s, () => s.request(t, 2));
-    expect(calls).toEqual([[3, 6], [2, 7]]); // the tail (mips 3 to 8), then the large image from the wanted mip
+    expect(calls).toEqual([
+      [3, 6],
+      [2, 7],
+    ]); // the tail (mips 3 to 8), then the large image from the wanted mip
     expect(t.firstResidentMip).toBe(2);
     const small = frame(s, () => s.show(t).texture).value;
     expect(small.width).toBe(64);
@@ -179,7 +223,11 @@ describe("streaming", () => {
       s.request(t, 0);
       return { ...s.show(t) };
     });
-    expect(calls).toEqual([[3, 6], [2, 7], [0, 9]]);
+    expect(calls).toEqual([
+      [3, 6],
+      [2, 7],
+      [0, 9],
+    ]);
     expect(upgrade.value.firstMip).toBe(2); // shown before update() filled the new image
     expect(frame(s, () => ({ ...s.show(t) })).value.firstMip).toBe(0);
     expect(small.destroyed).toBe(true);
@@ -224,13 +272,29 @@ describe("streaming", () => {
 
   test("failing loaders are counted and kept, never thrown", async () => {
     const s = streamer({ label: "failing" });
-    const throws = s.register({ label: "throws", width: 8, height: 8, format: RGBA8, load: () => { throw new Error("disk on fire"); } });
+    const throws = s.register({
+      label: "throws",
+      width: 8,
+      height: 8,
+      format: RGBA8,
+      load: () => {
+        throw new Error("disk on fire");
+      },
+    });
     const short = s.register({ label: "short", width: 8, height: 8, format: RGBA8, load: () => new Uint8Array(3) });
-    const rejects = s.register({ label: "rejects", width: 8, height: 8, format: RGBA8, load: () => Promise.reject(new Error("404")) });
+    const rejects = s.register({
+      label: "rejects",
+      width: 8,
+      height: 8,
+      format: RGBA8,
+      load: () => Promise.reject(new Error("404")),
+    });
     const { stats } = frame(s, () => [throws, short, rejects].forEach((t) => s.request(t)));
     expect(stats.loadErrors).toBe(2);
     expect((throws.lastLoadError as Error).message).toBe("disk on fire");
-    expect((short.lastLoadError as Error).message).toBe("loader of 'short' gave 3 bytes for mips 0 to 3, which have 340");
+    expect((short.lastLoadError as Error).message).toBe(
+      "loader of 'short' gave 3 bytes for mips 0 to 3, which have 340",
+    );
     await new Promise((r) => setImmediate(r));
     expect((rejects.lastLoadError as Error).message).toBe("404");
     expect(s.statistics.loadErrors).toBe(3);
@@ -271,10 +335,16 @@ describe("eviction under the budget", () => {
     expect(s.statistics.tailsEvicted).toBe(0);
     expect(s.statistics.tails).toBe(12);
     const evictedOne = textures.find((t) => t.firstResidentMip === t.tailFirstMip)!;
-    expect(frame(s, () => ({ ...s.show(evictedOne) })).value).toMatchObject({ placeholder: false, firstMip: 3, lastMip: 8 });
+    expect(frame(s, () => ({ ...s.show(evictedOne) })).value).toMatchObject({
+      placeholder: false,
+      firstMip: 3,
+      lastMip: 8,
+    });
     frame(s, () => s.request(evictedOne));
     frame(s, () => s.request(evictedOne));
-    expect(checksum(await readMip(evictedOne, s, 0))).toBe(checksum(mipPixels(100 + textures.indexOf(evictedOne), 256, 256, 0)));
+    expect(checksum(await readMip(evictedOne, s, 0))).toBe(
+      checksum(mipPixels(100 + textures.indexOf(evictedOne), 256, 256, 0)),
+    );
     s.destroy();
   });
 
@@ -292,7 +362,11 @@ describe("eviction under the budget", () => {
 
 describe("resident mip tails", () => {
   /** Reads mip `mip` (a mip of the description) of the tail image `shown` gives. */
-  async function readTail(shown: { texture: Parameters<FrameManager["downloadImage"]>[0] }, texture: StreamedTexture, mip: number): Promise<Uint8Array> {
+  async function readTail(
+    shown: { texture: Parameters<FrameManager["downloadImage"]>[0] },
+    texture: StreamedTexture,
+    mip: number,
+  ): Promise<Uint8Array> {
     const promise = frames.downloadImage(shown.texture, { mipLevel: mip - texture.tailFirstMip });
     frames.endFrame();
     frames.waitIdle();
@@ -300,7 +374,11 @@ describe("resident mip tails", () => {
   }
 
   test("options: a tail share within the budget, checked arguments", () => {
-    for (const [budget, fraction] of [[2 * MiB + 512 * KiB, 0.2], [3 * MiB, 0.125], [100 * MiB + 12345, 0.3]] as const) {
+    for (const [budget, fraction] of [
+      [2 * MiB + 512 * KiB, 0.2],
+      [3 * MiB, 0.125],
+      [100 * MiB + 12345, 0.3],
+    ] as const) {
       const s = createTextureStreamer(frames, { label: "shares", budgetBytes: budget, tailBudgetFraction: fraction });
       expect(s.tailBudgetBytes).toBeLessThanOrEqual(Math.floor(budget * fraction));
       expect(s.tailBudgetBytes).toBeGreaterThan(0);
@@ -309,9 +387,15 @@ describe("resident mip tails", () => {
       expect(s.tailPool).not.toBeNull();
       s.destroy();
     }
-    expect(() => streamer({ tailSize: -1 })).toThrow(new RangeError("createTextureStreamer: option 'tailSize' must be an integer from 0 to 16384, got -1"));
-    expect(() => streamer({ tailBudgetFraction: 1 })).toThrow(/option 'tailBudgetFraction' must be a number in \(0, 1\), got 1/);
-    expect(() => streamer({ budgetBytes: 256 * KiB, blockSize: 128 * KiB, tailBudgetFraction: 0.1 })).toThrow(/tail pool's share of the budget \(26214 bytes\) is below 64 KiB/);
+    expect(() => streamer({ tailSize: -1 })).toThrow(
+      new RangeError("createTextureStreamer: option 'tailSize' must be an integer from 0 to 16384, got -1"),
+    );
+    expect(() => streamer({ tailBudgetFraction: 1 })).toThrow(
+      /option 'tailBudgetFraction' must be a number in \(0, 1\), got 1/,
+    );
+    expect(() => streamer({ budgetBytes: 256 * KiB, blockSize: 128 * KiB, tailBudgetFraction: 0.1 })).toThrow(
+      /tail pool's share of the budget \(26214 bytes\) is below 64 KiB/,
+    );
     const none = streamer({ label: "no tails", tailSize: 0 });
     expect(none.tailPool).toBeNull();
     expect(none.tailBudgetBytes).toBe(0);
@@ -375,7 +459,13 @@ describe("resident mip tails", () => {
   test("small textures are all tail: no large image, any mip asked for is served by the tail", async () => {
     const s = streamer({ label: "small" });
     const t = square(s, 43, 32);
-    const wide = s.register({ label: "wide", width: 64, height: 16, format: RGBA8, load: (first, count) => mipRange(44, 64, 16, first, count) });
+    const wide = s.register({
+      label: "wide",
+      width: 64,
+      height: 16,
+      format: RGBA8,
+      load: (first, count) => mipRange(44, 64, 16, first, count),
+    });
     expect(t.tailFirstMip).toBe(0);
     expect(wide.tailFirstMip).toBe(1); // 32x8 is the first mip no larger than 32 on its larger side
     const { stats } = frame(s, () => {
@@ -440,13 +530,32 @@ describe("resident mip tails", () => {
 
 describe("a Texture of the frame manager made lost outside a streamer", () => {
   test("can still be destroyed later: its view goes, its image and memory were already freed", () => {
-    const limited = createAllocator(context, { label: "lost texture", heapSizeLimits: allocator.memoryHeaps.map(() => 16 * MiB) });
+    const limited = createAllocator(context, {
+      label: "lost texture",
+      heapSizeLimits: allocator.memoryHeaps.map(() => 16 * MiB),
+    });
     const fm = createFrameManager(context, limited, { label: "lost texture frames" });
     const pool = limited.createPool(
-      { forImage: { format: RGBA8, extent: { width: 256, height: 256 }, mipLevels: 9, usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT | vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT | vk.VK_IMAGE_USAGE_TRANSFER_DST_BIT } },
+      {
+        forImage: {
+          format: RGBA8,
+          extent: { width: 256, height: 256 },
+          mipLevels: 9,
+          usage:
+            vk.VK_IMAGE_USAGE_SAMPLED_BIT | vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT | vk.VK_IMAGE_USAGE_TRANSFER_DST_BIT,
+        },
+      },
       { blockSize: MiB, maxBlockCount: 1, name: "one block" },
     );
-    const make = (label: string) => fm.createTexture({ label, width: 256, height: 256, format: RGBA8, mipLevels: 9, memory: { pool, canBecomeLost: true, canMakeOtherLost: true } });
+    const make = (label: string) =>
+      fm.createTexture({
+        label,
+        width: 256,
+        height: 256,
+        format: RGBA8,
+        mipLevels: 9,
+        memory: { pool, canBecomeLost: true, canMakeOtherLost: true },
+      });
     fm.beginFrame();
     const a = make("a");
     const b = make("b");

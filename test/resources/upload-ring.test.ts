@@ -35,7 +35,14 @@ function simulate(policy: "grow" | "wait", nonCoherent: boolean, seed: number) {
     completed = Math.max(completed, serial);
     ring.retire(completed);
   };
-  const ring = new UploadRing(allocator, "test", atom, { size: 64 * 1024, maxSize: policy === "grow" ? 256 * 1024 : 64 * 1024, policy }, retire, nonCoherent);
+  const ring = new UploadRing(
+    allocator,
+    "test",
+    atom,
+    { size: 64 * 1024, maxSize: policy === "grow" ? 256 * 1024 : 64 * 1024, policy },
+    retire,
+    nonCoherent,
+  );
   let waitsSeen = 0;
   for (let serial = 1; serial <= 400; serial++) {
     // The fence of serial - inFlight is waited for before the frame starts, as beginFrame does.
@@ -55,7 +62,8 @@ function simulate(policy: "grow" | "wait", nonCoherent: boolean, seed: number) {
       if (i === 0 && nonCoherent && r.start !== 0) expect(r.start % atom).toBe(0);
       for (const ranges of frames.values()) {
         for (const o of ranges) {
-          if (o.block === r.block && o.start < r.end && r.start < o.end) throw new Error(`frame ${serial}: [${r.start}, ${r.end}) overlaps a live range [${o.start}, ${o.end})`);
+          if (o.block === r.block && o.start < r.end && r.start < o.end)
+            throw new Error(`frame ${serial}: [${r.start}, ${r.end}) overlaps a live range [${o.start}, ${o.end})`);
         }
       }
       mine.push(r);

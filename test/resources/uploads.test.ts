@@ -15,7 +15,8 @@ import {
   regionBytes,
   type Allocator,
   type Context,
-  type FrameManager, InvalidStateError
+  type FrameManager,
+  InvalidStateError,
 } from "../../engine/index.js";
 import * as vk from "../../engine/vulkan/constants.js";
 import { useGpuContext } from "../helpers/gpu.js";
@@ -43,7 +44,10 @@ function randomBytes(next: (n: number) => number, size: number): Uint8Array {
 }
 
 /** Runs `body` with a manager that is destroyed afterwards (its allocations must all be gone then). */
-async function withManager(options: Parameters<typeof createFrameManager>[2], body: (m: FrameManager) => Promise<void> | void): Promise<void> {
+async function withManager(
+  options: Parameters<typeof createFrameManager>[2],
+  body: (m: FrameManager) => Promise<void> | void,
+): Promise<void> {
   const before = allocator.allocationCount;
   const m = createFrameManager(context, allocator, options);
   try {
@@ -186,7 +190,14 @@ describe("image uploads", () => {
       }
       await withManager({ stagingRing: { size: 64 * KiB, maxSize: 64 * KiB } }, async (m) => {
         const next = rng(f.format);
-        const texture = m.createTexture({ label: `${name} texture`, width: f.width, height: f.height, format: f.format, mipLevels: f.mips, arrayLayers: f.layers });
+        const texture = m.createTexture({
+          label: `${name} texture`,
+          width: f.width,
+          height: f.height,
+          format: f.format,
+          mipLevels: f.mips,
+          arrayLayers: f.layers,
+        });
         const info = texture.formatInfo;
         const model = new Map<string, Uint8Array>();
         m.beginFrame();
@@ -268,7 +279,10 @@ describe("transient memory", () => {
           t.bytes.set(data);
           const dst = (frame * slots + i) * slotSize;
           model.set(data, dst);
-          regions.push({ buffer: t.buffer, copy: new nvk.VkBufferCopy({ srcOffset: t.offset, dstOffset: dst, size: t.size }) });
+          regions.push({
+            buffer: t.buffer,
+            copy: new nvk.VkBufferCopy({ srcOffset: t.offset, dstOffset: dst, size: t.size }),
+          });
           src = t.buffer;
         }
         expect(src).not.toBeNull();
@@ -310,7 +324,9 @@ describe("transient memory", () => {
     await withManager({ transientRing: { size: 64 * KiB, maxSize: 64 * KiB } }, (m) => {
       m.beginFrame();
       m.allocateTransient(40 * KiB, "vertex");
-      expect(() => m.allocateTransient(40 * KiB, "vertex")).toThrow(/40960 bytes do not fit.*raise transientRing.maxSize/);
+      expect(() => m.allocateTransient(40 * KiB, "vertex")).toThrow(
+        /40960 bytes do not fit.*raise transientRing.maxSize/,
+      );
       const ok = m.allocateTransient(1024, "index");
       expect(ok.offset % 16).toBe(0);
       m.endFrame();
@@ -404,46 +420,99 @@ describe("bad input", () => {
   test("is refused with the argument and the value named, and what was uploaded survives", async () => {
     await withManager({}, async (m) => {
       const buffer = m.createBuffer({ label: "kept", size: 64, usage: STORAGE });
-      const texture = m.createTexture({ label: "tex", width: 8, height: 8, format: vk.VK_FORMAT_R8G8B8A8_UNORM, mipLevels: 2 });
+      const texture = m.createTexture({
+        label: "tex",
+        width: 8,
+        height: 8,
+        format: vk.VK_FORMAT_R8G8B8A8_UNORM,
+        mipLevels: 2,
+      });
       const data = new Uint8Array(64).map((_, i) => i);
       m.upload(buffer, data);
       const bad: [() => unknown, RegExp][] = [
         [() => m.createBuffer({ label: "", size: 4, usage: STORAGE }), /desc.label must be a non-empty string, got ""/],
-        [() => m.createBuffer({ label: "x", size: -1, usage: STORAGE }), /desc.size must be a positive integer number of bytes, got -1/],
-        [() => m.createBuffer({ label: "x", size: 4, usage: 0 }), /desc.usage must be non-zero VkBufferUsageFlags, got 0/],
-        [() => m.createBuffer({ label: "x", size: 4, usage: STORAGE, colour: 1 } as never), /unknown member desc.colour/],
-        [() => m.createTexture({ label: "x", width: 0, height: 4, format: 37 }), /desc.width must be an integer from 1 to 65536, got 0/],
-        [() => m.createTexture({ label: "x", width: 4, height: 4, format: 12345 }), /desc.format 12345 is not a VkFormat vkmem knows/],
-        [() => m.createTexture({ label: "x", width: 4, height: 4, format: 37, mipLevels: 4 }), /desc.mipLevels must be at most 3/],
+        [
+          () => m.createBuffer({ label: "x", size: -1, usage: STORAGE }),
+          /desc.size must be a positive integer number of bytes, got -1/,
+        ],
+        [
+          () => m.createBuffer({ label: "x", size: 4, usage: 0 }),
+          /desc.usage must be non-zero VkBufferUsageFlags, got 0/,
+        ],
+        [
+          () => m.createBuffer({ label: "x", size: 4, usage: STORAGE, colour: 1 } as never),
+          /unknown member desc.colour/,
+        ],
+        [
+          () => m.createTexture({ label: "x", width: 0, height: 4, format: 37 }),
+          /desc.width must be an integer from 1 to 65536, got 0/,
+        ],
+        [
+          () => m.createTexture({ label: "x", width: 4, height: 4, format: 12345 }),
+          /desc.format 12345 is not a VkFormat vkmem knows/,
+        ],
+        [
+          () => m.createTexture({ label: "x", width: 4, height: 4, format: 37, mipLevels: 4 }),
+          /desc.mipLevels must be at most 3/,
+        ],
         [() => m.upload(buffer, data, 1), /offset 1 \+ 64 bytes must lie within buffer 'kept' of 64 bytes/],
         [() => m.upload(buffer, "text" as never), /data must be an ArrayBuffer or a typed array/],
         [() => m.upload({} as never, data), /buffer must be a Buffer made by this manager.s createBuffer/],
-        [() => m.uploadImage(texture, new Uint8Array(10)), /data must hold 256 bytes for a 8x8 region of texture 'tex' \(R8G8B8A8_UNORM\), got 10/],
-        [() => m.uploadImage(texture, new Uint8Array(16), { mipLevel: 2 }), /region.mipLevel must be an integer from 0 to 1 for texture 'tex', got 2/],
-        [() => m.uploadImage(texture, new Uint8Array(16), { x: 7, width: 2 }), /region.width must be an integer from 1 to 1/],
+        [
+          () => m.uploadImage(texture, new Uint8Array(10)),
+          /data must hold 256 bytes for a 8x8 region of texture 'tex' \(R8G8B8A8_UNORM\), got 10/,
+        ],
+        [
+          () => m.uploadImage(texture, new Uint8Array(16), { mipLevel: 2 }),
+          /region.mipLevel must be an integer from 0 to 1 for texture 'tex', got 2/,
+        ],
+        [
+          () => m.uploadImage(texture, new Uint8Array(16), { x: 7, width: 2 }),
+          /region.width must be an integer from 1 to 1/,
+        ],
         [() => m.downloadImage(texture, { mipLevel: 1 }), /mip 1 layer 0 of texture 'tex' has no contents yet/],
         [() => texture.assumeLayout(12345), /assumeLayout: layout must be a VkImageLayout .*got 12345/],
         [() => texture.assumeLayout(5, 2), /mipLevel must be an integer from 0 to 1, got 2/],
         [() => texture.layout(0, 1), /arrayLayer must be an integer from 0 to 0, got 1/],
         [() => m.allocateTransient(0), /size must be a positive integer number of bytes, got 0/],
-        [() => m.allocateTransient(16, "texture" as never), /usage must be "uniform", "storage", "vertex", "index" or "copy", got "texture"/],
+        [
+          () => m.allocateTransient(16, "texture" as never),
+          /usage must be "uniform", "storage", "vertex", "index" or "copy", got "texture"/,
+        ],
         [() => m.download(buffer, 64), /offset must be an integer from 0 to 63, got 64/],
-        [() => createFrameManager(context, allocator, { stagingRing: { size: 100 } }), /stagingRing.size' must be an integer number of bytes of at least 4096, got 100/],
-        [() => createFrameManager(context, allocator, { transientRing: { policy: "drop" as never } }), /transientRing.policy' must be "grow" or "wait", got "drop"/],
+        [
+          () => createFrameManager(context, allocator, { stagingRing: { size: 100 } }),
+          /stagingRing.size' must be an integer number of bytes of at least 4096, got 100/,
+        ],
+        [
+          () => createFrameManager(context, allocator, { transientRing: { policy: "drop" as never } }),
+          /transientRing.policy' must be "grow" or "wait", got "drop"/,
+        ],
       ];
       for (const [call, message] of bad) expect(call).toThrow(message);
       // A resource of another manager (possibly over another device) is refused, never recorded.
       // One manager per allocator: the allocator's frame index is its manager's frame number.
-      expect(() => createFrameManager(context, allocator, { label: "second" })).toThrow(/allocator 'uploads' already has FrameManager: one FrameManager per Allocator/);
+      expect(() => createFrameManager(context, allocator, { label: "second" })).toThrow(
+        /allocator 'uploads' already has FrameManager: one FrameManager per Allocator/,
+      );
       expect(() => createFrameManager(context, allocator, { label: "second" })).toThrow(InvalidStateError);
       const otherAllocator = createAllocator(context, { label: "other" });
       const other = createFrameManager(context, otherAllocator, { label: "other" });
       const foreign = other.createBuffer({ label: "foreign", size: 64, usage: STORAGE });
-      const foreignTexture = other.createTexture({ label: "foreign tex", width: 4, height: 4, format: vk.VK_FORMAT_R8G8B8A8_UNORM });
+      const foreignTexture = other.createTexture({
+        label: "foreign tex",
+        width: 4,
+        height: 4,
+        format: vk.VK_FORMAT_R8G8B8A8_UNORM,
+      });
       expect(() => m.upload(foreign, data)).toThrow(/buffer must be a Buffer made by this manager's createBuffer/);
       expect(() => m.download(foreign)).toThrow(/buffer must be a Buffer made by this manager's createBuffer/);
-      expect(() => m.uploadImage(foreignTexture, new Uint8Array(64))).toThrow(/texture must be a Texture made by this manager's createTexture/);
-      expect(() => m.downloadImage(foreignTexture)).toThrow(/texture must be a Texture made by this manager's createTexture/);
+      expect(() => m.uploadImage(foreignTexture, new Uint8Array(64))).toThrow(
+        /texture must be a Texture made by this manager's createTexture/,
+      );
+      expect(() => m.downloadImage(foreignTexture)).toThrow(
+        /texture must be a Texture made by this manager's createTexture/,
+      );
       foreign.destroy();
       foreignTexture.destroy();
       other.destroy();

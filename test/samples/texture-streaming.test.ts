@@ -22,7 +22,16 @@ import { OffscreenTarget } from "../../samples/common/offscreen-target.js";
 import { compareImages, readPng, writePng } from "../../samples/common/png.js";
 import { parseOptions } from "../../samples/texture-streaming/main.js";
 import { GalleryRenderer } from "../../samples/texture-streaming/renderer.js";
-import { cameraZ, makePanels, mipFor, panelBytes, panelMipPixels, SPACING, VIEW_DISTANCE, visiblePanels } from "../../samples/texture-streaming/scene.js";
+import {
+  cameraZ,
+  makePanels,
+  mipFor,
+  panelBytes,
+  panelMipPixels,
+  SPACING,
+  VIEW_DISTANCE,
+  visiblePanels,
+} from "../../samples/texture-streaming/scene.js";
 import { useGpuContext, validationArgs, validationAvailable } from "../helpers/gpu.js";
 import { checksum } from "../../bench/gpu/mip-pixels.js";
 
@@ -63,7 +72,15 @@ describe("the scene", () => {
   });
 
   test("the command line", () => {
-    expect(parseOptions([])).toMatchObject({ mode: "auto", settle: 40, budgetMiB: 128, uploadBudgetMiB: 8, panels: 1000, width: 960, height: 540 });
+    expect(parseOptions([])).toMatchObject({
+      mode: "auto",
+      settle: 40,
+      budgetMiB: 128,
+      uploadBudgetMiB: 8,
+      panels: 1000,
+      width: 960,
+      height: 540,
+    });
     expect(parseOptions(["--headless", "--window"])).toBe("--headless and --window exclude each other");
     expect(parseOptions(["--budget", "4"])).toBe("--budget needs a whole number from 8 to 1048576, got 4");
     expect(parseOptions(["--help"])).toBe("help");
@@ -71,13 +88,20 @@ describe("the scene", () => {
 });
 
 describe("on the GPU", () => {
-  const gpu = useGpuContext({ applicationName: "vkmem texture-streaming sample test", synchronizationValidation: true });
+  const gpu = useGpuContext({
+    applicationName: "vkmem texture-streaming sample test",
+    synchronizationValidation: true,
+  });
 
   test("the golden image: the gallery after walking, every visible panel resident, no placeholder", () => {
     const context = gpu.context;
     const allocator = createAllocator(context, { label: "golden" });
     const frames = createFrameManager(context, allocator, { label: "golden frames" });
-    const streamer = createTextureStreamer(frames, { label: "golden", budgetBytes: 16 * MiB, uploadBudgetBytes: 4 * MiB });
+    const streamer = createTextureStreamer(frames, {
+      label: "golden",
+      budgetBytes: 16 * MiB,
+      uploadBudgetBytes: 4 * MiB,
+    });
     const renderer = new GalleryRenderer(context, frames, streamer, 200);
     const target = new OffscreenTarget(context, allocator, { width: 320, height: 180, label: "golden offscreen" });
     try {
@@ -106,20 +130,43 @@ describe("on the GPU", () => {
 
 describe("the compiled program", () => {
   const program = path.resolve(import.meta.dirname, "../../dist/samples/texture-streaming/main.js");
-  test.skipIf(!existsSync(program))("headless under an 8 MiB budget: evicts, writes the PNG, no validation message, no leak", () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "vkmem-streaming-"));
-    try {
-      const out = path.join(dir, "shot.png");
-      const text = execFileSync(process.execPath, [program, "--headless", "--frames", "900", "--budget", "8", "--panels", "300", "--width", "640", "--height", "360", ...validationArgs, "--out", out], { encoding: "utf8" });
-      expect(text).toMatch(/budget 8 MiB \(option\)/);
-      expect(text).toMatch(/Headless: 900 moving frames/);
-      const evictions = Number(/Streamer totals: .* (\d+) evictions/.exec(text)?.[1]);
-      expect(evictions).toBeGreaterThan(0);
-      expect(text).toMatch(/Leaks at exit: 0/);
-      if (validationAvailable) expect(text).toMatch(/Validation messages: 0/);
-      expect(readPng(out).width).toBe(640);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  test.skipIf(!existsSync(program))(
+    "headless under an 8 MiB budget: evicts, writes the PNG, no validation message, no leak",
+    () => {
+      const dir = mkdtempSync(path.join(tmpdir(), "vkmem-streaming-"));
+      try {
+        const out = path.join(dir, "shot.png");
+        const text = execFileSync(
+          process.execPath,
+          [
+            program,
+            "--headless",
+            "--frames",
+            "900",
+            "--budget",
+            "8",
+            "--panels",
+            "300",
+            "--width",
+            "640",
+            "--height",
+            "360",
+            ...validationArgs,
+            "--out",
+            out,
+          ],
+          { encoding: "utf8" },
+        );
+        expect(text).toMatch(/budget 8 MiB \(option\)/);
+        expect(text).toMatch(/Headless: 900 moving frames/);
+        const evictions = Number(/Streamer totals: .* (\d+) evictions/.exec(text)?.[1]);
+        expect(evictions).toBeGreaterThan(0);
+        expect(text).toMatch(/Leaks at exit: 0/);
+        if (validationAvailable) expect(text).toMatch(/Validation messages: 0/);
+        expect(readPng(out).width).toBe(640);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -27,7 +27,11 @@ afterAll(async () => {
 
 /** The bounding box of the clear colour (64, 64, 128), and how many pixels inside it have the cube's colours. */
 function analyse(shot: RgbaImage): { width: number; height: number; clear: number; cube: number } {
-  let minX = Infinity, minY = Infinity, maxX = -1, maxY = -1, clear = 0;
+  let minX = Infinity,
+    minY = Infinity,
+    maxX = -1,
+    maxY = -1,
+    clear = 0;
   const d = shot.data;
   for (let y = 0; y < shot.height; y++) {
     for (let x0 = 0; x0 < shot.width; x0++) {
@@ -54,8 +58,14 @@ function analyse(shot: RgbaImage): { width: number; height: number; clear: numbe
 }
 
 /** Runs the compiled sample with `args` on the private display; `onPause` sees each "paused after frame N (WxH)". */
-async function runSample(args: readonly string[], onPause: (frame: number, size: string) => void): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ["dist/samples/vma-sample/main.js", ...args], { env: x.env, stdio: ["pipe", "pipe", "pipe"] });
+async function runSample(
+  args: readonly string[],
+  onPause: (frame: number, size: string) => void,
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ["dist/samples/vma-sample/main.js", ...args], {
+    env: x.env,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   let output = "";
   let pending = "";
   let failure: unknown = null;
@@ -91,36 +101,74 @@ async function runSample(args: readonly string[], onPause: (frame: number, size:
   return { code, output };
 }
 
-test.runIf(x11Tools)("windowed under Xvfb: 300 frames with a resize, the cube on screen before and after, validation silent, no leaks", async () => {
-  const shots: { frame: number; size: string; shot: RgbaImage }[] = [];
-  const { code, output } = await runSample(
-    ["--window", "--validation", "--frames", "300", "--width", "640", "--height", "360", "--resize-at", "150:800x500", "--pause-after", "100", "--pause-after", "250"],
-    (frame, size) => shots.push({ frame, size, shot: x.screenshot() }),
-  );
-  expect(code, output).toBe(0);
-  expect(output).toMatch(/^Window 640x360: swapchain of \d+ images, (MAILBOX|FIFO)/m);
-  expect(output).toMatch(/^Windowed: 300 frames, ended by maxFrames, swapchain recreated [1-9]\d* time\(s\), now 800x500$/m);
-  expect(output).toMatch(/^Windowed frame time: median [\d.]+ ms\/frame/m);
-  expect(output).toMatch(/^Leaks at exit: 0; allocations alive before destroy: 0$/m);
-  expect(output).toMatch(/^Validation messages: 0$/m);
+test.runIf(x11Tools)(
+  "windowed under Xvfb: 300 frames with a resize, the cube on screen before and after, validation silent, no leaks",
+  async () => {
+    const shots: { frame: number; size: string; shot: RgbaImage }[] = [];
+    const { code, output } = await runSample(
+      [
+        "--window",
+        "--validation",
+        "--frames",
+        "300",
+        "--width",
+        "640",
+        "--height",
+        "360",
+        "--resize-at",
+        "150:800x500",
+        "--pause-after",
+        "100",
+        "--pause-after",
+        "250",
+      ],
+      (frame, size) => shots.push({ frame, size, shot: x.screenshot() }),
+    );
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/^Window 640x360: swapchain of \d+ images, (MAILBOX|FIFO)/m);
+    expect(output).toMatch(
+      /^Windowed: 300 frames, ended by maxFrames, swapchain recreated [1-9]\d* time\(s\), now 800x500$/m,
+    );
+    expect(output).toMatch(/^Windowed frame time: median [\d.]+ ms\/frame/m);
+    expect(output).toMatch(/^Leaks at exit: 0; allocations alive before destroy: 0$/m);
+    expect(output).toMatch(/^Validation messages: 0$/m);
 
-  expect(shots.map((s) => [s.frame, s.size])).toEqual([[100, "640x360"], [250, "800x500"]]);
-  for (const { size, shot } of shots) {
-    const [w, h] = size.split("x").map(Number) as [number, number];
-    const a = analyse(shot);
-    expect([a.width, a.height], size).toEqual([w, h]);
-    expect(a.clear, size).toBeGreaterThan(w * h * 0.4); // mostly background
-    expect(a.cube, size).toBeGreaterThan(w * h * 0.02); // and the cube's stripes
-  }
-}, 150_000); // the watchdog ends a hung run at 100 s; CI's two cores run 300 validated frames well inside
+    expect(shots.map((s) => [s.frame, s.size])).toEqual([
+      [100, "640x360"],
+      [250, "800x500"],
+    ]);
+    for (const { size, shot } of shots) {
+      const [w, h] = size.split("x").map(Number) as [number, number];
+      const a = analyse(shot);
+      expect([a.width, a.height], size).toEqual([w, h]);
+      expect(a.clear, size).toBeGreaterThan(w * h * 0.4); // mostly background
+      expect(a.cube, size).toBeGreaterThan(w * h * 0.02); // and the cube's stripes
+    }
+  },
+  150_000,
+); // the watchdog ends a hung run at 100 s; CI's two cores run 300 validated frames well inside
 
-test.runIf(x11Tools)("Escape in the window ends the sample cleanly", async () => {
-  const { code, output } = await runSample(["--window", "--validation", "--quiet", "--width", "320", "--height", "240", "--pause-after", "5"], () => {
-    const r = spawnSync("sh", ["-c", `w=$(xdotool search --name 'Vulkan Memory Allocator Sample' | head -n 1) && xdotool key --window "$w" Escape`], { env: x.env, encoding: "utf8" });
-    expect(r.status, r.stderr).toBe(0);
-  });
-  expect(code, output).toBe(0);
-  expect(output).toMatch(/^Windowed: \d+ frames, ended by escape, /m);
-  expect(output).toMatch(/^Leaks at exit: 0; allocations alive before destroy: 0$/m);
-  expect(output).toMatch(/^Validation messages: 0$/m);
-}, 150_000); // the watchdog ends a hung run at 100 s; CI's two cores run 300 validated frames well inside
+test.runIf(x11Tools)(
+  "Escape in the window ends the sample cleanly",
+  async () => {
+    const { code, output } = await runSample(
+      ["--window", "--validation", "--quiet", "--width", "320", "--height", "240", "--pause-after", "5"],
+      () => {
+        const r = spawnSync(
+          "sh",
+          [
+            "-c",
+            `w=$(xdotool search --name 'Vulkan Memory Allocator Sample' | head -n 1) && xdotool key --window "$w" Escape`,
+          ],
+          { env: x.env, encoding: "utf8" },
+        );
+        expect(r.status, r.stderr).toBe(0);
+      },
+    );
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/^Windowed: \d+ frames, ended by escape, /m);
+    expect(output).toMatch(/^Leaks at exit: 0; allocations alive before destroy: 0$/m);
+    expect(output).toMatch(/^Validation messages: 0$/m);
+  },
+  150_000,
+); // the watchdog ends a hung run at 100 s; CI's two cores run 300 validated frames well inside

@@ -20,13 +20,33 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { mat4 } from "gl-matrix";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createAllocator, createFrameManager, type Allocator, type Context, type FrameManager } from "../../engine/index.js";
+import {
+  createAllocator,
+  createFrameManager,
+  type Allocator,
+  type Context,
+  type FrameManager,
+} from "../../engine/index.js";
 import { runHeadless } from "../../samples/common/headless-loop.js";
 import { OffscreenTarget } from "../../samples/common/offscreen-target.js";
 import { compareImages, readPng, type RgbaImage } from "../../samples/common/png.js";
 import { parseArgs, wantsWindow } from "../../samples/vma-sample/main.js";
-import { COLOR_OFFSET, FACE_COLORS, PRIMITIVE_RESTART, VERTEX_FLOATS, cubeIndices, cubeVertices } from "../../samples/vma-sample/mesh.js";
-import { CubeRenderer, FIELD_OF_VIEW, FAR, NEAR, ROTATION_SPEED, modelViewProjection } from "../../samples/vma-sample/renderer.js";
+import {
+  COLOR_OFFSET,
+  FACE_COLORS,
+  PRIMITIVE_RESTART,
+  VERTEX_FLOATS,
+  cubeIndices,
+  cubeVertices,
+} from "../../samples/vma-sample/mesh.js";
+import {
+  CubeRenderer,
+  FIELD_OF_VIEW,
+  FAR,
+  NEAR,
+  ROTATION_SPEED,
+  modelViewProjection,
+} from "../../samples/vma-sample/renderer.js";
 import { TEXTURE_SIZE, stripeTexture } from "../../samples/vma-sample/texture.js";
 import { useGpuContext, validationArgs, validationAvailable } from "../helpers/gpu.js";
 
@@ -40,11 +60,23 @@ describe("the parts", () => {
     const vertices = cubeVertices();
     const indices = cubeIndices();
     expect(vertices.length).toBe(24 * VERTEX_FLOATS);
-    expect([...indices]).toEqual([0, 1, 2, 3, 0xffff, 4, 5, 6, 7, 0xffff, 8, 9, 10, 11, 0xffff, 12, 13, 14, 15, 0xffff, 16, 17, 18, 19, 0xffff, 20, 21, 22, 23, 0xffff]);
+    expect([...indices]).toEqual([
+      0, 1, 2, 3, 0xffff, 4, 5, 6, 7, 0xffff, 8, 9, 10, 11, 0xffff, 12, 13, 14, 15, 0xffff, 16, 17, 18, 19, 0xffff, 20,
+      21, 22, 23, 0xffff,
+    ]);
     expect(PRIMITIVE_RESTART).toBe(0xffff);
-    expect(FACE_COLORS).toEqual([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [0, 1, 1], [1, 0, 1]]);
+    expect(FACE_COLORS).toEqual([
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+      [1, 1, 0],
+      [0, 1, 1],
+      [1, 0, 1],
+    ]);
     for (let v = 0; v < 24; v++) {
-      const colour = [...vertices.subarray(v * VERTEX_FLOATS + COLOR_OFFSET / 4, v * VERTEX_FLOATS + COLOR_OFFSET / 4 + 3)];
+      const colour = [
+        ...vertices.subarray(v * VERTEX_FLOATS + COLOR_OFFSET / 4, v * VERTEX_FLOATS + COLOR_OFFSET / 4 + 3),
+      ];
       expect(colour).toEqual(FACE_COLORS[v >> 2]);
       // Each face lies in one plane: the axis of its colour's face (-X, +X, -Z, +Z, -Y, +Y) is constant.
       const axis = [0, 0, 2, 2, 1, 1][v >> 2]!;
@@ -71,23 +103,68 @@ describe("the parts", () => {
   test("the matrix equals the original's left-handed, row-vector one (LookAt, Perspective, RotationY from its Common.h)", () => {
     // The original's math (VMA src/Common.h), written out here: row-major, v' = v * M.
     type M = number[]; // 16, row-major
-    const mul = (a: M, b: M): M => Array.from({ length: 16 }, (_, i) => [0, 1, 2, 3].reduce((s, k) => s + a[(i >> 2) * 4 + k]! * b[k * 4 + (i & 3)]!, 0));
+    const mul = (a: M, b: M): M =>
+      Array.from({ length: 16 }, (_, i) =>
+        [0, 1, 2, 3].reduce((s, k) => s + a[(i >> 2) * 4 + k]! * b[k * 4 + (i & 3)]!, 0),
+      );
     const sub = (a: number[], b: number[]) => a.map((v, i) => v - b[i]!);
     const dot = (a: number[], b: number[]) => a.reduce((s, v, i) => s + v * b[i]!, 0);
     const norm = (a: number[]) => a.map((v) => v / Math.hypot(...a));
-    const cross = (a: number[], b: number[]) => [a[1]! * b[2]! - a[2]! * b[1]!, a[2]! * b[0]! - a[0]! * b[2]!, a[0]! * b[1]! - a[1]! * b[0]!];
+    const cross = (a: number[], b: number[]) => [
+      a[1]! * b[2]! - a[2]! * b[1]!,
+      a[2]! * b[0]! - a[0]! * b[2]!,
+      a[0]! * b[1]! - a[1]! * b[0]!,
+    ];
     const lookAt = (at: number[], eye: number[], up: number[]): M => {
       const z = norm(sub(at, eye));
       const x = norm(cross(up, z));
       const y = cross(z, x);
-      return [x[0]!, y[0]!, z[0]!, 0, x[1]!, y[1]!, z[1]!, 0, x[2]!, y[2]!, z[2]!, 0, -dot(x, eye), -dot(y, eye), -dot(z, eye), 1];
+      return [
+        x[0]!,
+        y[0]!,
+        z[0]!,
+        0,
+        x[1]!,
+        y[1]!,
+        z[1]!,
+        0,
+        x[2]!,
+        y[2]!,
+        z[2]!,
+        0,
+        -dot(x, eye),
+        -dot(y, eye),
+        -dot(z, eye),
+        1,
+      ];
     };
     const perspective = (fovY: number, aspect: number, n: number, f: number): M => {
       const ys = 1 / Math.tan(fovY / 2);
       return [ys / aspect, 0, 0, 0, 0, ys, 0, 0, 0, 0, f / (f - n), 1, 0, 0, (-n * f) / (f - n), 0];
     };
-    const rotationY = (a: number): M => [Math.cos(a), 0, -Math.sin(a), 0, 0, 1, 0, 0, Math.sin(a), 0, Math.cos(a), 0, 0, 0, 0, 1];
-    for (const [t, aspect] of [[0, 4 / 3], [1.25, 16 / 9], [3.7, 1]] as const) {
+    const rotationY = (a: number): M => [
+      Math.cos(a),
+      0,
+      -Math.sin(a),
+      0,
+      0,
+      1,
+      0,
+      0,
+      Math.sin(a),
+      0,
+      Math.cos(a),
+      0,
+      0,
+      0,
+      0,
+      1,
+    ];
+    for (const [t, aspect] of [
+      [0, 4 / 3],
+      [1.25, 16 / 9],
+      [3.7, 1],
+    ] as const) {
       const viewProj = mul(lookAt([0, 0, 0], [0, -2, 4], [0, 1, 0]), perspective(FIELD_OF_VIEW, aspect, NEAR, FAR));
       const original = mul(rotationY(t * ROTATION_SPEED), viewProj); // row-major storage = what GLSL reads as column-major
       const ours = modelViewProjection(mat4.create(), t, aspect);
@@ -101,8 +178,37 @@ describe("the parts", () => {
     expect(wantsWindow(d as Exclude<typeof d, string>, { DISPLAY: ":1" })).toBe(true);
     expect(wantsWindow(d as Exclude<typeof d, string>, {})).toBe(false);
     expect(
-      parseArgs(["--window", "--frames", "300", "--time", "2.5", "--out", "x.png", "--width", "640", "--height", "360", "--validation", "--resize-at", "100:800x600", "--pause-after", "7", "--quiet"]),
-    ).toEqual({ mode: "window", frames: 300, time: 2.5, out: "x.png", width: 640, height: 360, validation: true, resizes: [{ atFrame: 100, width: 800, height: 600 }], pauseAfter: [7], quiet: true });
+      parseArgs([
+        "--window",
+        "--frames",
+        "300",
+        "--time",
+        "2.5",
+        "--out",
+        "x.png",
+        "--width",
+        "640",
+        "--height",
+        "360",
+        "--validation",
+        "--resize-at",
+        "100:800x600",
+        "--pause-after",
+        "7",
+        "--quiet",
+      ]),
+    ).toEqual({
+      mode: "window",
+      frames: 300,
+      time: 2.5,
+      out: "x.png",
+      width: 640,
+      height: 360,
+      validation: true,
+      resizes: [{ atFrame: 100, width: 800, height: 600 }],
+      pauseAfter: [7],
+      quiet: true,
+    });
     expect(parseArgs(["--headless", "--window"])).toMatch(/exclude each other/);
     expect(parseArgs(["--frames", "0"])).toMatch(/--frames needs a whole number from 1/);
     expect(parseArgs(["--time", "soon"])).toMatch(/--time needs a number of seconds, got soon/);
@@ -146,7 +252,9 @@ describe("headless rendering", () => {
     const golden = readPng(GOLDEN);
     const image = render(GOLDEN_TIME);
     const diff = compareImages(image, golden, CHANNEL_TOLERANCE);
-    expect(diff.differingPixels, `max channel difference ${diff.maxChannelDifference}`).toBeLessThanOrEqual(diff.pixels * MAX_DIFFERING_FRACTION);
+    expect(diff.differingPixels, `max channel difference ${diff.maxChannelDifference}`).toBeLessThanOrEqual(
+      diff.pixels * MAX_DIFFERING_FRACTION,
+    );
     const other = compareImages(render(0), golden, CHANNEL_TOLERANCE);
     expect(other.differingPixels).toBeGreaterThan(diff.pixels * 0.05);
   });
@@ -181,7 +289,14 @@ describe("headless rendering", () => {
     try {
       const { image } = runHeadless({ frames, target: small, renderer, frameCount: 2, timeSeconds: 0.5 });
       expect(image.width).toBe(64);
-      expect(new Set(Array.from({ length: 64 * 48 }, (_, i) => image.data[i * 4]! * 65536 + image.data[i * 4 + 1]! * 256 + image.data[i * 4 + 2]!)).size).toBeGreaterThan(3);
+      expect(
+        new Set(
+          Array.from(
+            { length: 64 * 48 },
+            (_, i) => image.data[i * 4]! * 65536 + image.data[i * 4 + 1]! * 256 + image.data[i * 4 + 2]!,
+          ),
+        ).size,
+      ).toBeGreaterThan(3);
     } finally {
       frames.waitIdle();
       renderer.setTarget(target);
@@ -194,7 +309,25 @@ test("the compiled program renders headless with validation on: exit 0, zero mes
   const dir = mkdtempSync(path.join(tmpdir(), "vkmem-sample-"));
   try {
     const out = path.join(dir, "frame.png");
-    const text = execFileSync(process.execPath, ["dist/samples/vma-sample/main.js", "--headless", ...validationArgs, "--frames", "5", "--width", "320", "--height", "240", "--time", String(GOLDEN_TIME), "--out", out], { encoding: "utf8" });
+    const text = execFileSync(
+      process.execPath,
+      [
+        "dist/samples/vma-sample/main.js",
+        "--headless",
+        ...validationArgs,
+        "--frames",
+        "5",
+        "--width",
+        "320",
+        "--height",
+        "240",
+        "--time",
+        String(GOLDEN_TIME),
+        "--out",
+        out,
+      ],
+      { encoding: "utf8" },
+    );
     expect(text).toMatch(/^Memory heaps: \d+, memory types: \d+$/m);
     expect(text).toMatch(/^Conclusions:$/m);
     expect(text).toMatch(/^Headless: 5 frame\(s\) of 320x240 at t = 1.25 s written to /m);
@@ -212,17 +345,24 @@ test("the compiled program renders headless with validation on: exit 0, zero mes
 
 // X11's DISPLAY: Linux only. A Windows process ignores DISPLAY (under Wine the window would open on Wine's display and
 // the run, having no frame limit, would never end).
-test.runIf(process.platform === "linux")("with DISPLAY set but no X server behind it, the default mode renders headless instead of failing", () => {
-  const dir = mkdtempSync(path.join(tmpdir(), "vkmem-sample-"));
-  try {
-    const out = path.join(dir, "frame.png");
-    const text = execFileSync(process.execPath, ["dist/samples/vma-sample/main.js", "--quiet", "--width", "64", "--height", "48", "--out", out], {
-      encoding: "utf8",
-      env: { ...process.env, DISPLAY: ":65000" },
-    });
-    expect(text).toMatch(/^No usable display \(DISPLAY=:65000: .*\); rendering headless$/m);
-    expect(existsSync(out)).toBe(true);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test.runIf(process.platform === "linux")(
+  "with DISPLAY set but no X server behind it, the default mode renders headless instead of failing",
+  () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "vkmem-sample-"));
+    try {
+      const out = path.join(dir, "frame.png");
+      const text = execFileSync(
+        process.execPath,
+        ["dist/samples/vma-sample/main.js", "--quiet", "--width", "64", "--height", "48", "--out", out],
+        {
+          encoding: "utf8",
+          env: { ...process.env, DISPLAY: ":65000" },
+        },
+      );
+      expect(text).toMatch(/^No usable display \(DISPLAY=:65000: .*\); rendering headless$/m);
+      expect(existsSync(out)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -19,12 +19,39 @@ const tmp = (): string => path.join(dir, `t${++n}.vkmtrace`);
 
 /** One record of every kind, with values that exercise each encoding (large integers, negative results, UTF-8). */
 function writeEveryKind(w: TraceWriter): void {
-  w.allocatorCreate(16777217, "main", 64, 1024, [2 ** 34, 1, 2 ** 28, 0], [1, 0, 6, 1, 14, 1], JSON.stringify({ blockSize: 2 ** 26 }));
+  w.allocatorCreate(
+    16777217,
+    "main",
+    64,
+    1024,
+    [2 ** 34, 1, 2 ** 28, 0],
+    [1, 0, 6, 1, 14, 1],
+    JSON.stringify({ blockSize: 2 ** 26 }),
+  );
   w.poolCreate(33554433, 16777217, 2, 1, 1 << 20, 1, 4, 256, "particles");
   const scratch = new Float64Array(24);
   scratch.set([65536, 0x80 | 0x2, 0, 0], 0);
   scratch.set([0x400, 7, 0, 1, 0xffffffff, 33554433, 0.75, 16], 16);
-  w.allocate(2 ** 40 + 5, 16777217, 33554433, 1, scratch, 0, 4, scratch, 16, 3, "vertex buffer", 0, 2, 2 ** 33 + 256, 65536, 0xdeadbeef, 0x7f, 2 ** 34);
+  w.allocate(
+    2 ** 40 + 5,
+    16777217,
+    33554433,
+    1,
+    scratch,
+    0,
+    4,
+    scratch,
+    16,
+    3,
+    "vertex buffer",
+    0,
+    2,
+    2 ** 33 + 256,
+    65536,
+    0xdeadbeef,
+    0x7f,
+    2 ** 34,
+  );
   w.allocate(7, 16777217, 0, 0, scratch, 0, 3, scratch, 16, 0, null, -2, 0, 0, 0, 0, 0, 0);
   w.map(2 ** 40 + 5);
   w.unmap(2 ** 40 + 5);
@@ -61,39 +88,101 @@ describe("trace format", () => {
     const kinds = trace.records.map((r) => r.kind);
     // Every kind in the format appears.
     expect(new Set(kinds)).toEqual(new Set(Object.keys(FIELDS).map(Number)));
-    for (let i = 1; i < trace.records.length; i++) expect(trace.records[i]!.timeUs).toBeGreaterThanOrEqual(trace.records[i - 1]!.timeUs);
+    for (let i = 1; i < trace.records.length; i++)
+      expect(trace.records[i]!.timeUs).toBeGreaterThanOrEqual(trace.records[i - 1]!.timeUs);
 
     const session = trace.records[0] as RecordOf<RecordKind.Session>;
-    expect(session).toMatchObject({ kind: RecordKind.Session, fileOffset: TRACE_HEADER_BYTES, producer: "vkmem test", device: "lavapipe", apiVersion: (1 << 22) | (3 << 12) });
+    expect(session).toMatchObject({
+      kind: RecordKind.Session,
+      fileOffset: TRACE_HEADER_BYTES,
+      producer: "vkmem test",
+      device: "lavapipe",
+      apiVersion: (1 << 22) | (3 << 12),
+    });
     expect(Math.abs(session.startMs - Date.now())).toBeLessThan(60_000);
 
-    const byKind = <K extends RecordKind>(k: K): RecordOf<K>[] => trace.records.filter((r) => r.kind === k) as RecordOf<K>[];
+    const byKind = <K extends RecordKind>(k: K): RecordOf<K>[] =>
+      trace.records.filter((r) => r.kind === k) as RecordOf<K>[];
     expect(byKind(RecordKind.AllocatorCreate)[0]).toMatchObject({
-      allocator: 16777217, label: "main", nonCoherentAtomSize: 64, bufferImageGranularity: 1024,
-      heaps: [2 ** 34, 1, 2 ** 28, 0], types: [1, 0, 6, 1, 14, 1], options: '{"blockSize":67108864}',
+      allocator: 16777217,
+      label: "main",
+      nonCoherentAtomSize: 64,
+      bufferImageGranularity: 1024,
+      heaps: [2 ** 34, 1, 2 ** 28, 0],
+      types: [1, 0, 6, 1, 14, 1],
+      options: '{"blockSize":67108864}',
     });
     expect(byKind(RecordKind.PoolCreate)[0]).toMatchObject({
-      pool: 33554433, allocator: 16777217, memoryType: 2, algorithm: 1, blockSize: 1 << 20, minBlockCount: 1, maxBlockCount: 4, minAllocationAlignment: 256, name: "particles",
+      pool: 33554433,
+      allocator: 16777217,
+      memoryType: 2,
+      algorithm: 1,
+      blockSize: 1 << 20,
+      minBlockCount: 1,
+      maxBlockCount: 4,
+      minAllocationAlignment: 256,
+      name: "particles",
     });
     const [ok, failed] = byKind(RecordKind.Allocate);
     expect(ok).toMatchObject({
-      allocation: 2 ** 40 + 5, allocator: 16777217, pool: 33554433, resourceKind: 1, resource: [65536, 0x82, 0, 0],
-      vmaFlags: 0x400, vmaUsage: 7, requiredFlags: 0, preferredFlags: 1, memoryTypeBits: 0xffffffff, priority: 0.75, minAlignment: 16, vkmemFlags: 3,
-      name: "vertex buffer", result: 0, memoryType: 2, offset: 2 ** 33 + 256, size: 65536, memoryLo: 0xdeadbeef, memoryHi: 0x7f, blockSize: 2 ** 34,
+      allocation: 2 ** 40 + 5,
+      allocator: 16777217,
+      pool: 33554433,
+      resourceKind: 1,
+      resource: [65536, 0x82, 0, 0],
+      vmaFlags: 0x400,
+      vmaUsage: 7,
+      requiredFlags: 0,
+      preferredFlags: 1,
+      memoryTypeBits: 0xffffffff,
+      priority: 0.75,
+      minAlignment: 16,
+      vkmemFlags: 3,
+      name: "vertex buffer",
+      result: 0,
+      memoryType: 2,
+      offset: 2 ** 33 + 256,
+      size: 65536,
+      memoryLo: 0xdeadbeef,
+      memoryHi: 0x7f,
+      blockSize: 2 ** 34,
     });
-    expect(failed).toMatchObject({ allocation: 7, pool: 0, resourceKind: 0, resource: [65536, 0x82, 0], name: "", result: -2 });
+    expect(failed).toMatchObject({
+      allocation: 7,
+      pool: 0,
+      resourceKind: 0,
+      resource: [65536, 0x82, 0],
+      name: "",
+      result: -2,
+    });
     expect(byKind(RecordKind.SetName)[0]!.name).toBe("Vertexpuffer für Ebene 2 ✓");
     expect(byKind(RecordKind.Lost)[0]).toMatchObject({ allocation: 9, frame: 120 });
     expect(byKind(RecordKind.FrameBegin)[0]!.frame).toBe(4294967294);
-    expect(byKind(RecordKind.FrameEnd)[0]).toMatchObject({ frame: 4294967294, allocator: 16777217, budgets: [100, 200, 300, 400] });
-    expect(byKind(RecordKind.VirtualBlockCreate)[0]).toMatchObject({ block: 3, size: 2 ** 50, algorithm: 2, name: "suballocator" });
+    expect(byKind(RecordKind.FrameEnd)[0]).toMatchObject({
+      frame: 4294967294,
+      allocator: 16777217,
+      budgets: [100, 200, 300, 400],
+    });
+    expect(byKind(RecordKind.VirtualBlockCreate)[0]).toMatchObject({
+      block: 3,
+      size: 2 ** 50,
+      algorithm: 2,
+      name: "suballocator",
+    });
     expect(byKind(RecordKind.VirtualAllocate)).toMatchObject([
       { block: 3, allocation: 11, size: 4096, alignment: 256, flags: 0x40, result: 0, offset: 2 ** 49 },
       { block: 3, allocation: 0, size: 2 ** 51, result: -2 },
     ]);
     expect(byKind(RecordKind.StreamerEvict)[0]).toMatchObject({ streamer: 5, texture: 1234, bytes: 4 * 2 ** 20 });
     expect(byKind(RecordKind.Upload)[0]).toMatchObject({ source: 1, bytes: 12345678 });
-    expect(byKind(RecordKind.Move)[0]).toMatchObject({ allocation: 2 ** 40 + 5, memoryType: 2, offset: 512, memoryLo: 0xcafe, memoryHi: 0, blockSize: 1 << 20 });
+    expect(byKind(RecordKind.Move)[0]).toMatchObject({
+      allocation: 2 ** 40 + 5,
+      memoryType: 2,
+      offset: 512,
+      memoryLo: 0xcafe,
+      memoryHi: 0,
+      blockSize: 1 << 20,
+    });
     expect(byKind(RecordKind.Note)[0]!.text).toBe("level 2 loaded");
   });
 
@@ -103,7 +192,8 @@ describe("trace format", () => {
     const scratch = new Float64Array(24);
     for (let frame = 0; frame < 3; frame++) {
       w.frameBegin(frame);
-      for (let i = 0; i < 100; i++) w.allocate(frame * 1000 + i, 1, 0, 1, scratch, 0, 4, scratch, 16, 0, `b${i}`, 0, 0, i * 256, 256, 1, 0, 65536);
+      for (let i = 0; i < 100; i++)
+        w.allocate(frame * 1000 + i, 1, 0, 1, scratch, 0, 4, scratch, 16, 0, `b${i}`, 0, 0, i * 256, 256, 1, 0, 65536);
       w.frameEnd(frame, 1, [], 0);
     }
     w.frameBegin(3);
@@ -111,7 +201,9 @@ describe("trace format", () => {
     // No close(): the process "dies" here. What is on disk is the three whole frames.
     const trace = readTrace(fs.readFileSync(file), { partial: true });
     expect(trace.truncated).toBeNull();
-    const frames = trace.records.filter((r) => r.kind === RecordKind.FrameEnd).map((r) => (r as RecordOf<RecordKind.FrameEnd>).frame);
+    const frames = trace.records
+      .filter((r) => r.kind === RecordKind.FrameEnd)
+      .map((r) => (r as RecordOf<RecordKind.FrameEnd>).frame);
     expect(frames).toEqual([0, 1, 2]);
     expect(trace.records.filter((r) => r.kind === RecordKind.Allocate)).toHaveLength(300);
     expect(w.bytesWritten).toBe(fs.statSync(file).size);
@@ -126,7 +218,9 @@ describe("trace format", () => {
     for (let i = 0; i < 400; i++) w.note(`${long}${i}`); // about 1.2 MB, several buffer flushes
     w.note("é".repeat(5000)); // a non-ASCII string longer than the fast path
     w.close();
-    const notes = readTrace(fs.readFileSync(file)).records.filter((r) => r.kind === RecordKind.Note) as RecordOf<RecordKind.Note>[];
+    const notes = readTrace(fs.readFileSync(file)).records.filter(
+      (r) => r.kind === RecordKind.Note,
+    ) as RecordOf<RecordKind.Note>[];
     expect(notes).toHaveLength(401);
     expect(notes[399]!.text).toBe(`${long}399`);
     expect(notes[400]!.text).toBe("é".repeat(5000));
@@ -166,7 +260,9 @@ describe("trace format", () => {
   });
 
   test("not a trace, a newer major version, and damage inside a record are refused with offset and expectation", () => {
-    expect(() => readTrace(new TextEncoder().encode("GIF89a, certainly not a trace"))).toThrow(/at byte 0: expected the magic "VKMTRACE", found "GIF89a, "/);
+    expect(() => readTrace(new TextEncoder().encode("GIF89a, certainly not a trace"))).toThrow(
+      /at byte 0: expected the magic "VKMTRACE", found "GIF89a, "/,
+    );
     const file = tmp();
     const w = TraceWriter.open(file);
     w.free(42);
@@ -180,7 +276,8 @@ describe("trace format", () => {
     const records = readTrace(bytes).records;
     const free = records[1]!;
     const damaged = bytes.slice();
-    damaged[free.fileOffset + 1] = (damaged[free.fileOffset + 1]! & 0x80) | ((damaged[free.fileOffset + 1]! & 0x7f) - 1);
+    damaged[free.fileOffset + 1] =
+      (damaged[free.fileOffset + 1]! & 0x80) | ((damaged[free.fileOffset + 1]! & 0x7f) - 1);
     damaged[free.fileOffset + 1]! |= 0x80;
     const cut = damaged.slice(0, damaged.length - 1);
     expect(() => readTrace(cut, { partial: true })).toThrow(TraceFormatError);
@@ -208,7 +305,20 @@ describe("trace format", () => {
     // Rebuild: header (minor 1), Session as is, a kind-200 record, then the Free record with two extra bytes.
     const session = base.subarray(TRACE_HEADER_BYTES, free.fileOffset);
     const freePayload = base.subarray(free.fileOffset + 4);
-    const out = [...base.subarray(0, TRACE_HEADER_BYTES), ...session, 200, 3, 9, 9, 9, RecordKind.Free, freePayload.length + 2, ...freePayload, 0x7f, 0x01];
+    const out = [
+      ...base.subarray(0, TRACE_HEADER_BYTES),
+      ...session,
+      200,
+      3,
+      9,
+      9,
+      9,
+      RecordKind.Free,
+      freePayload.length + 2,
+      ...freePayload,
+      0x7f,
+      0x01,
+    ];
     const bytes = new Uint8Array(out);
     new DataView(bytes.buffer).setUint16(10, 1, true);
     const trace = readTrace(bytes);

@@ -31,7 +31,11 @@ function byKind<K extends RecordKind>(records: readonly { kind: RecordKind }[], 
 describe("recording", () => {
   test("an allocator and its FrameManager write every call; the trace replays identically and feeds the report", () => {
     const file = path.join(dir, "game.vkmtrace");
-    const allocator = createAllocator(gpu.context, { label: "game", record: { file }, preferredLargeHeapBlockSize: 8 * MiB });
+    const allocator = createAllocator(gpu.context, {
+      label: "game",
+      record: { file },
+      preferredLargeHeapBlockSize: 8 * MiB,
+    });
     expect(allocator.recording?.file).toBe(file);
     const type = allocator.findMemoryTypeIndexForBufferInfo({ size: 1024, usage: USAGE }, { usage: MemoryUsage.Auto });
     const pool = allocator.createPool({ memoryTypeIndex: type }, { name: "particles", blockSize: 2 * MiB });
@@ -42,7 +46,10 @@ describe("recording", () => {
       const b = frames.createBuffer({ label: `mesh ${f}`, size: (4 + f) * KiB, usage: USAGE });
       frames.upload(b, new Uint8Array(4 * KiB).fill(f));
       const p = allocator.createBuffer({ size: 16 * KiB, usage: USAGE }, { pool, name: `particles ${f}` });
-      const staging = allocator.createBuffer({ size: 8 * KiB, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT }, { usage: MemoryUsage.Auto, hostAccess: "sequentialWrite", name: `staging ${f}` });
+      const staging = allocator.createBuffer(
+        { size: 8 * KiB, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT },
+        { usage: MemoryUsage.Auto, hostAccess: "sequentialWrite", name: `staging ${f}` },
+      );
       staging.allocation.map();
       staging.allocation.unmap();
       staging.allocation.name = `staging ${f} (done)`;
@@ -65,13 +72,22 @@ describe("recording", () => {
     expect(r[0]!.kind).toBe(RecordKind.Session);
     expect(byKind(r, RecordKind.AllocatorCreate)).toHaveLength(1);
     expect(byKind(r, RecordKind.AllocatorCreate)[0]!.options).toContain('"preferredLargeHeapBlockSize":8388608');
-    expect(byKind(r, RecordKind.PoolCreate)[0]).toMatchObject({ name: "particles", blockSize: 2 * MiB, memoryType: type, algorithm: 0 });
+    expect(byKind(r, RecordKind.PoolCreate)[0]).toMatchObject({
+      name: "particles",
+      blockSize: 2 * MiB,
+      memoryType: type,
+      algorithm: 0,
+    });
     const allocs = byKind(r, RecordKind.Allocate);
     // 12 meshes + 12 particles + 12 staging buffers, and the FrameManager's own ring buffers.
     expect(allocs.filter((a) => /^(mesh|particles|staging) \d+$/.test(a.name))).toHaveLength(36);
     expect(allocs.every((a) => a.result === 0 && a.blockSize >= a.size)).toBe(true);
     const particles = allocs.find((a) => a.name === "particles 3")!;
-    expect(particles).toMatchObject({ resourceKind: 1, pool: byKind(r, RecordKind.PoolCreate)[0]!.pool, resource: [16 * KiB, USAGE, 0, 0] });
+    expect(particles).toMatchObject({
+      resourceKind: 1,
+      pool: byKind(r, RecordKind.PoolCreate)[0]!.pool,
+      resource: [16 * KiB, USAGE, 0, 0],
+    });
     expect(byKind(r, RecordKind.Map)).toHaveLength(12);
     expect(byKind(r, RecordKind.Unmap)).toHaveLength(12);
     expect(byKind(r, RecordKind.SetName).map((x) => x.name)).toContain("staging 5 (done)");
@@ -90,7 +106,11 @@ describe("recording", () => {
     expect(replayed.unknownObjects).toBe(0);
 
     const model = modelFromTrace(trace);
-    expect(model.largest.map((i) => model.allocations[i]!.name).some((n) => n.startsWith("particles") || n.startsWith("mesh"))).toBe(true);
+    expect(
+      model.largest
+        .map((i) => model.allocations[i]!.name)
+        .some((n) => n.startsWith("particles") || n.startsWith("mesh")),
+    ).toBe(true);
   });
 
   test("a failed allocation is recorded with its VkResult and fails again in the replay", () => {
@@ -99,7 +119,9 @@ describe("recording", () => {
     const allocator = createAllocator(gpu.context, { record: { file }, heapSizeLimits: heaps });
     const first = allocator.createBuffer({ size: 3 * MiB, usage: USAGE }, { name: "first" });
     // Not over the heap's size (vkmem refuses that before VMA), but over what is left of it: VMA refuses.
-    expect(() => allocator.createBuffer({ size: 3 * MiB, usage: USAGE }, { name: "too big" })).toThrow(/VK_ERROR_OUT_OF_DEVICE_MEMORY/);
+    expect(() => allocator.createBuffer({ size: 3 * MiB, usage: USAGE }, { name: "too big" })).toThrow(
+      /VK_ERROR_OUT_OF_DEVICE_MEMORY/,
+    );
     allocator.destroyBuffer(first.buffer, first.allocation);
     const ok = allocator.createBuffer({ size: 64 * KiB, usage: USAGE }, { name: "fits" });
     allocator.destroyBuffer(ok.buffer, ok.allocation);
@@ -122,22 +144,36 @@ describe("recording", () => {
     frames.beginFrame();
     frames.endFrame();
     frames.destroy();
-    expect(() => createFrameManager(gpu.context, allocator, { record: { file: path.join(dir, "other.vkmtrace") } })).toThrow(InvalidStateError);
-    expect(() => createFrameManager(gpu.context, allocator, { record: { file: path.join(dir, "other.vkmtrace") } })).toThrow(/already records into '.*frames\.vkmtrace'.*one trace per allocator/);
+    expect(() =>
+      createFrameManager(gpu.context, allocator, { record: { file: path.join(dir, "other.vkmtrace") } }),
+    ).toThrow(InvalidStateError);
+    expect(() =>
+      createFrameManager(gpu.context, allocator, { record: { file: path.join(dir, "other.vkmtrace") } }),
+    ).toThrow(/already records into '.*frames\.vkmtrace'.*one trace per allocator/);
     allocator.destroyBuffer(early.buffer, early.allocation);
     allocator.destroy();
     const trace = readTrace(fs.readFileSync(file));
-    expect(byKind(trace.records, RecordKind.Note)[0]!.text).toMatch(/recording started by a FrameManager with 1 live allocation/);
+    expect(byKind(trace.records, RecordKind.Note)[0]!.text).toMatch(
+      /recording started by a FrameManager with 1 live allocation/,
+    );
     // The free of the allocation made before the recording is of an object the trace never made.
     expect(replayTrace(gpu.context, trace).unknownObjects).toBe(1);
   });
 
   test("bad record options are refused naming the option, and nothing is created", () => {
-    expect(() => createAllocator(gpu.context, { record: { file: "" } })).toThrow(/createAllocator: options\.record\.file must be a non-empty path string, got ""/);
-    expect(() => createAllocator(gpu.context, { record: "trace.bin" as never })).toThrow(/options\.record must be \{ file: string \}/);
-    expect(() => createAllocator(gpu.context, { record: { file: path.join(dir, "missing", "x.vkmtrace") } })).toThrow(/missing/);
+    expect(() => createAllocator(gpu.context, { record: { file: "" } })).toThrow(
+      /createAllocator: options\.record\.file must be a non-empty path string, got ""/,
+    );
+    expect(() => createAllocator(gpu.context, { record: "trace.bin" as never })).toThrow(
+      /options\.record must be \{ file: string \}/,
+    );
+    expect(() => createAllocator(gpu.context, { record: { file: path.join(dir, "missing", "x.vkmtrace") } })).toThrow(
+      /missing/,
+    );
     const allocator = createAllocator(gpu.context);
-    expect(() => createFrameManager(gpu.context, allocator, { record: { file: 7 } as never })).toThrow(/createFrameManager: options\.record must be \{ file: string \}/);
+    expect(() => createFrameManager(gpu.context, allocator, { record: { file: 7 } as never })).toThrow(
+      /createFrameManager: options\.record must be \{ file: string \}/,
+    );
     allocator.destroy();
   });
 });

@@ -47,7 +47,10 @@ function recordWorkload(file: string, frames: number, placementNoise = false): {
     JSON.stringify({ preferredLargeHeapBlockSize: 4 * MiB }),
   );
   const type = allocator.findMemoryTypeIndexForBufferInfo({ size: 1024, usage: USAGE }, { usage: MemoryUsage.Auto });
-  const pool: Pool = allocator.createPool({ memoryTypeIndex: type }, { name: "particles", blockSize: 2 * MiB, maxBlockCount: 4 });
+  const pool: Pool = allocator.createPool(
+    { memoryTypeIndex: type },
+    { name: "particles", blockSize: 2 * MiB, maxBlockCount: 4 },
+  );
   w.poolCreate(pool._handle, allocator._handle, type, 0, 2 * MiB, 0, 4, 0, "particles");
   const live: { a: Allocation; free: () => void }[] = [];
   let count = 0;
@@ -60,8 +63,26 @@ function recordWorkload(file: string, frames: number, placementNoise = false): {
     // What the allocator encoded for its native call is still in the scratch's input slots.
     const shift = placementNoise && count % 7 === 3 ? 256 : 0;
     allocator._native.getAllocationInfo(a._handle);
-    w.allocate(a._handle, allocator._handle, inPool ? pool._handle : 0, kind, scratch, 0, resourceCount, scratch, 16, 0, a.name, 0,
-      a.memoryType, a.offset + shift, a.size, scratchU32[Slot.OutMemory * 2]!, scratchU32[Slot.OutMemory * 2 + 1]!, scratch[Slot.OutBlockSize]!);
+    w.allocate(
+      a._handle,
+      allocator._handle,
+      inPool ? pool._handle : 0,
+      kind,
+      scratch,
+      0,
+      resourceCount,
+      scratch,
+      16,
+      0,
+      a.name,
+      0,
+      a.memoryType,
+      a.offset + shift,
+      a.size,
+      scratchU32[Slot.OutMemory * 2]!,
+      scratchU32[Slot.OutMemory * 2 + 1]!,
+      scratch[Slot.OutBlockSize]!,
+    );
     count++;
   };
   for (let frame = 0; frame < frames; frame++) {
@@ -80,7 +101,15 @@ function recordWorkload(file: string, frames: number, placementNoise = false): {
         live.push({ a: b.allocation, free: () => allocator.destroyBuffer(b.buffer, b.allocation) });
       } else {
         const size = 8 << rand(6);
-        const img = allocator.createImage({ format: vk.VK_FORMAT_R8G8B8A8_UNORM, extent: { width: size, height: size }, usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT | vk.VK_IMAGE_USAGE_TRANSFER_DST_BIT, mipLevels: 1 }, { name });
+        const img = allocator.createImage(
+          {
+            format: vk.VK_FORMAT_R8G8B8A8_UNORM,
+            extent: { width: size, height: size },
+            usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT | vk.VK_IMAGE_USAGE_TRANSFER_DST_BIT,
+            mipLevels: 1,
+          },
+          { name },
+        );
         record(img.allocation, 2, 13, false);
         live.push({ a: img.allocation, free: () => allocator.destroyImage(img.image, img.allocation) });
       }
@@ -145,15 +174,22 @@ describe("replay", () => {
     const linear = replayTrace(gpu.context, trace, { algorithm: "linear" });
     // A linear pool only reuses space at its ends: the same frees leave more blocks than TLSF, or failures once
     // its 4 blocks are full.
-    expect(linear.failures.length > 0 || Math.max(...linear.frames.map((f) => f.blocks)) >= Math.max(...base.frames.map((f) => f.blocks))).toBe(true);
+    expect(
+      linear.failures.length > 0 ||
+        Math.max(...linear.frames.map((f) => f.blocks)) >= Math.max(...base.frames.map((f) => f.blocks)),
+    ).toBe(true);
     const small = replayTrace(gpu.context, trace, { blockSize: 1 * MiB });
-    expect(Math.max(...small.frames.map((f) => f.blocks))).toBeGreaterThan(Math.max(...base.frames.map((f) => f.blocks)));
+    expect(Math.max(...small.frames.map((f) => f.blocks))).toBeGreaterThan(
+      Math.max(...base.frames.map((f) => f.blocks)),
+    );
     const tight = replayTrace(gpu.context, trace, { budget: 2 * MiB });
     expect(tight.overBudget).toBeGreaterThan(0);
     const capped = replayTrace(gpu.context, trace, { heapLimit: 3 * MiB });
     expect(capped.failures.length).toBeGreaterThan(0);
     expect(capped.failures[0]!.error).toMatch(/OutOfDeviceMemoryError/);
-    expect(() => replayTrace(gpu.context, trace, { blockSize: -1 })).toThrow(/options.blockSize must be a positive integer number of bytes, got -1/);
+    expect(() => replayTrace(gpu.context, trace, { blockSize: -1 })).toThrow(
+      /options.blockSize must be a positive integer number of bytes, got -1/,
+    );
   });
 
   test("vkmem replay prints the side-by-side report and plain progress lines off a terminal", () => {
@@ -161,7 +197,12 @@ describe("replay", () => {
     recordWorkload(file, 10);
     const lines: string[] = [];
     const progress: string[] = [];
-    const code = replay({ input: file, algorithm: "linear", print: (l) => lines.push(l), progress: { write: (t) => progress.push(t), isTTY: false } });
+    const code = replay({
+      input: file,
+      algorithm: "linear",
+      print: (l) => lines.push(l),
+      progress: { write: (t) => progress.push(t), isTTY: false },
+    });
     expect(code).toBe(0);
     const text = lines.join("\n");
     expect(text).toMatch(/^calls\s+\d+\s+\d+$/m);
@@ -169,7 +210,9 @@ describe("replay", () => {
     expect(text).toMatch(/^placement differences\s+0\s+\d+$/m);
     expect(text).toMatch(/time per call kind \(as recorded\):/);
     expect(text).toMatch(/^Allocate\s+\d+/m);
-    expect(progress.some((l) => /^replay \(as recorded\): frame 10\/10, \d+ calls, [\d.]+ s, done\n$/.test(l))).toBe(true);
+    expect(progress.some((l) => /^replay \(as recorded\): frame 10\/10, \d+ calls, [\d.]+ s, done\n$/.test(l))).toBe(
+      true,
+    );
     expect(progress.every((l) => !l.includes("\r"))).toBe(true);
   });
 
@@ -180,6 +223,8 @@ describe("replay", () => {
     fs.writeFileSync(file, bytes.subarray(0, bytes.length - 3));
     const lines: string[] = [];
     expect(replay({ input: file, print: (l) => lines.push(l), progress: { write: () => {} } })).toBe(0);
-    expect(lines[0]).toMatch(/^vkmem replay: the trace is cut at byte \d+ \(expected .+\): replaying the \d+ records before it$/);
+    expect(lines[0]).toMatch(
+      /^vkmem replay: the trace is cut at byte \d+ \(expected .+\): replaying the \d+ records before it$/,
+    );
   });
 });

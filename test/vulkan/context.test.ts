@@ -15,7 +15,9 @@ function createHostBuffer(context: Context, size: number, usage: number) {
   const requirements = new nvk.VkMemoryRequirements();
   nvk.vkGetBufferMemoryRequirements(device, buffer, requirements);
   const typeIndex = context.memoryProperties.types.findIndex(
-    (t, i) => (requirements.memoryTypeBits & (1 << i)) !== 0 && (t.propertyFlags & HOST_VISIBLE_COHERENT) === HOST_VISIBLE_COHERENT,
+    (t, i) =>
+      (requirements.memoryTypeBits & (1 << i)) !== 0 &&
+      (t.propertyFlags & HOST_VISIBLE_COHERENT) === HOST_VISIBLE_COHERENT,
   );
   expect(typeIndex).toBeGreaterThanOrEqual(0);
   const memory = new nvk.VkDeviceMemory();
@@ -42,8 +44,22 @@ function createHostBuffer(context: Context, size: number, usage: number) {
 
 /** Makes transfer writes visible to host reads (needed before mapping results, fence or not). */
 function transferToHostBarrier(cmd: NvkHandle): void {
-  const barrier = new nvk.VkMemoryBarrier({ srcAccessMask: nvk.VK_ACCESS_TRANSFER_WRITE_BIT, dstAccessMask: nvk.VK_ACCESS_HOST_READ_BIT });
-  nvk.vkCmdPipelineBarrier(cmd, nvk.VK_PIPELINE_STAGE_TRANSFER_BIT, nvk.VK_PIPELINE_STAGE_HOST_BIT, 0, 1, [barrier], 0, null, 0, null);
+  const barrier = new nvk.VkMemoryBarrier({
+    srcAccessMask: nvk.VK_ACCESS_TRANSFER_WRITE_BIT,
+    dstAccessMask: nvk.VK_ACCESS_HOST_READ_BIT,
+  });
+  nvk.vkCmdPipelineBarrier(
+    cmd,
+    nvk.VK_PIPELINE_STAGE_TRANSFER_BIT,
+    nvk.VK_PIPELINE_STAGE_HOST_BIT,
+    0,
+    1,
+    [barrier],
+    0,
+    null,
+    0,
+    null,
+  );
 }
 
 describe("a validated context on the test device", () => {
@@ -129,7 +145,12 @@ describe("a validated context on the test device", () => {
   it.runIf(validationAvailable)("collects a provoked validation error (vkCreateBuffer with size 0)", () => {
     const { context } = gpu;
     const buffer = new nvk.VkBuffer();
-    nvk.vkCreateBuffer(context.device, new nvk.VkBufferCreateInfo({ size: 0, usage: nvk.VK_BUFFER_USAGE_TRANSFER_DST_BIT }), null, buffer);
+    nvk.vkCreateBuffer(
+      context.device,
+      new nvk.VkBufferCreateInfo({ size: 0, usage: nvk.VK_BUFFER_USAGE_TRANSFER_DST_BIT }),
+      null,
+      buffer,
+    );
     nvk.vkDestroyBuffer(context.device, buffer, null);
     const errors = context.validationMessages.filter((m) => m.severity === "error");
     expect(errors.map((m) => m.id)).toContain("VUID-VkBufferCreateInfo-size-00912");
@@ -145,7 +166,9 @@ describe("a validated context on the test device", () => {
     expect(context.validationMessages).toEqual([]);
     // Binding a buffer twice is invalid; the message names the buffer.
     nvk.vkBindBufferMemory(context.device, target.buffer, target.memory, 0);
-    expect(context.validationMessages.some((m) => m.severity === "error" && m.message.includes("fill-target"))).toBe(true);
+    expect(context.validationMessages.some((m) => m.severity === "error" && m.message.includes("fill-target"))).toBe(
+      true,
+    );
     context.clearValidationMessages();
     target.destroy();
     expect(() => context.setObjectName(1.5, target.buffer, "x")).toThrow(TypeError);
@@ -205,7 +228,12 @@ describe("Context lifecycle", () => {
     const context = createContext({ validation: true, onValidationMessage: (m) => seen.push(m.id) });
     try {
       const buffer = new nvk.VkBuffer();
-      nvk.vkCreateBuffer(context.device, new nvk.VkBufferCreateInfo({ size: 0, usage: nvk.VK_BUFFER_USAGE_TRANSFER_DST_BIT }), null, buffer);
+      nvk.vkCreateBuffer(
+        context.device,
+        new nvk.VkBufferCreateInfo({ size: 0, usage: nvk.VK_BUFFER_USAGE_TRANSFER_DST_BIT }),
+        null,
+        buffer,
+      );
       expect(seen).toContain("VUID-VkBufferCreateInfo-size-00912");
       nvk.vkDestroyBuffer(context.device, buffer, null);
     } finally {
@@ -224,7 +252,10 @@ describe("createContext options", () => {
   it.each([
     [{ validation: "yes" }, /option 'validation' must be a boolean, got "yes"/],
     [{ applicationName: 5 }, /option 'applicationName' must be a string, got 5/],
-    [{ deviceExtensions: "VK_KHR_swapchain" }, /option 'deviceExtensions' must be an array of extension names, got "VK_KHR_swapchain"/],
+    [
+      { deviceExtensions: "VK_KHR_swapchain" },
+      /option 'deviceExtensions' must be an array of extension names, got "VK_KHR_swapchain"/,
+    ],
     [{ instanceExtensions: [1] }, /option 'instanceExtensions' must be an array/],
     [{ onValidationMessage: true }, /option 'onValidationMessage' must be a function, got true/],
     [{ apiVersion: "1.3" }, /option 'apiVersion' must be a number/],
@@ -237,7 +268,10 @@ describe("createContext options", () => {
   });
 
   it.each([
-    [{ apiVersion: nvk.VK_MAKE_VERSION(1, 4, 0) }, /option 'apiVersion' must be a Vulkan version from 1.0 to 1.3.*\(1\.4\.0\)/],
+    [
+      { apiVersion: nvk.VK_MAKE_VERSION(1, 4, 0) },
+      /option 'apiVersion' must be a Vulkan version from 1.0 to 1.3.*\(1\.4\.0\)/,
+    ],
     [{ deviceIndex: -1 }, /option 'deviceIndex' must be a non-negative integer, got -1/],
     [{ deviceIndex: 1.5 }, /option 'deviceIndex' must be a non-negative integer, got 1.5/],
     [{ deviceIndex: 99 }, /option 'deviceIndex' 99 is out of range: 1 device\(s\): #0 llvmpipe/],
@@ -265,7 +299,9 @@ describe("createContext options", () => {
   it("accepts an older apiVersion and refuses unsupported extensions before Vulkan sees them", () => {
     const context = createContext({ apiVersion: nvk.VK_MAKE_VERSION(1, 1, 0) });
     expect(vulkanVersionString(context.apiVersion)).toBe("1.1.0");
-    expect(context.features.bufferDeviceAddress).toBe(context.enabledDeviceExtensions.has("VK_KHR_buffer_device_address"));
+    expect(context.features.bufferDeviceAddress).toBe(
+      context.enabledDeviceExtensions.has("VK_KHR_buffer_device_address"),
+    );
     context.destroy();
     const error = (() => {
       try {
@@ -277,6 +313,8 @@ describe("createContext options", () => {
     expect(error).toBeInstanceOf(VkError);
     expect((error as VkError).code).toBe("VK_ERROR_EXTENSION_NOT_PRESENT");
     expect((error as VkError).message).toMatch(/VK_NV_no_such_extension/);
-    expect(() => createContext({ instanceExtensions: ["VK_NV_no_such_extension"] })).toThrow(/instance extension\(s\) not available/);
+    expect(() => createContext({ instanceExtensions: ["VK_NV_no_such_extension"] })).toThrow(
+      /instance extension\(s\) not available/,
+    );
   });
 });

@@ -48,7 +48,11 @@ describe("raw handles", () => {
   it("wrapped handles work in handle arrays (vkFreeCommandBuffers)", () => {
     const { device, commandPool } = gpu.context;
     const cmd = new nvk.VkCommandBuffer();
-    const info = new nvk.VkCommandBufferAllocateInfo({ commandPool, level: nvk.VK_COMMAND_BUFFER_LEVEL_PRIMARY, commandBufferCount: 1 });
+    const info = new nvk.VkCommandBufferAllocateInfo({
+      commandPool,
+      level: nvk.VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+      commandBufferCount: 1,
+    });
     expect(nvk.vkAllocateCommandBuffers(device, info, [cmd])).toBe(0);
     nvk.vkFreeCommandBuffers(device, commandPool, 1, [wrapHandle(nvk.VkCommandBuffer, rawHandle(cmd))]);
   });
@@ -60,7 +64,9 @@ describe("raw handles", () => {
     expect(isNvkHandle(new nvk.VkExtent2D())).toBe(false); // an 8-byte struct, not a handle
     expect(isNvkHandle({ memoryBuffer: new ArrayBuffer(8) })).toBe(false);
     expect(isNvkHandle(null)).toBe(false);
-    expect(() => isNvkHandle(gpu.context.device, "VkNope")).toThrow(/className must name an nvk handle class, got "VkNope"/);
+    expect(() => isNvkHandle(gpu.context.device, "VkNope")).toThrow(
+      /className must name an nvk handle class, got "VkNope"/,
+    );
   });
 
   it("rejects bad arguments with exact errors", () => {

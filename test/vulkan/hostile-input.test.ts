@@ -5,7 +5,16 @@
  * keeps working.
  */
 import { beforeAll, describe, expect, test } from "vitest";
-import { createContext, formatInfo, isNvkHandle, mipExtent, rawHandle, regionBytes, wrapHandle, type Context } from "../../engine/index.js";
+import {
+  createContext,
+  formatInfo,
+  isNvkHandle,
+  mipExtent,
+  rawHandle,
+  regionBytes,
+  wrapHandle,
+  type Context,
+} from "../../engine/index.js";
 import { nvk } from "../../engine/vulkan/nvk.js";
 import * as vk from "../../engine/vulkan/constants.js";
 import { useGpuContext } from "../helpers/gpu.js";
@@ -51,8 +60,18 @@ const rows = (): HostileRow[] => [
   ),
   { name: "setObjectName", arg: "objectType", run: (v) => context.setObjectName(v as never, context.device, "x") },
   // A BigInt is a raw handle, which is trusted as nvk trusts it: 1n names no object (not run).
-  { name: "setObjectName", arg: "handle", accept: ["bigint"], run: (v) => context.setObjectName(nvk.VK_OBJECT_TYPE_DEVICE, v as never, "x") },
-  { name: "setObjectName", arg: "name", accept: ["numericString"], run: (v) => context.setObjectName(nvk.VK_OBJECT_TYPE_DEVICE, context.device, v as never) },
+  {
+    name: "setObjectName",
+    arg: "handle",
+    accept: ["bigint"],
+    run: (v) => context.setObjectName(nvk.VK_OBJECT_TYPE_DEVICE, v as never, "x"),
+  },
+  {
+    name: "setObjectName",
+    arg: "name",
+    accept: ["numericString"],
+    run: (v) => context.setObjectName(nvk.VK_OBJECT_TYPE_DEVICE, context.device, v as never),
+  },
   { name: "submitAndWait", arg: "record", accept: ["function"], run: (v) => context.submitAndWait(v as never) },
   { name: "rawHandle", arg: "nvk handle", run: (v) => rawHandle(v as never) },
   { name: "wrapHandle", arg: "cls", run: (v) => wrapHandle(v as never, 0n) },
@@ -67,7 +86,10 @@ const rows = (): HostileRow[] => [
 ];
 
 describe("Vulkan glue", () => {
-  test.each(rows().map((row) => [row.name.includes(row.arg) ? row.name : `${row.name} ${row.arg}`, row] as const))("%s", (_title, row) => expectRowRefused(row, everyValue));
+  test.each(rows().map((row) => [row.name.includes(row.arg) ? row.name : `${row.name} ${row.arg}`, row] as const))(
+    "%s",
+    (_title, row) => expectRowRefused(row, everyValue),
+  );
   test("the context recorded a command buffer after every case", () => {
     expect(commandBuffers).toBeGreaterThan(100);
   });

@@ -7,7 +7,12 @@ import { INSTANCE_CREATE_ENUMERATE_PORTABILITY, portabilityPlan } from "../../en
 
 describe("portabilityPlan", () => {
   it("adds nothing where the loader offers no portability enumeration (Linux, Windows)", () => {
-    const linux = new Set(["VK_KHR_surface", "VK_KHR_xcb_surface", "VK_EXT_debug_utils", "VK_KHR_get_physical_device_properties2"]);
+    const linux = new Set([
+      "VK_KHR_surface",
+      "VK_KHR_xcb_surface",
+      "VK_EXT_debug_utils",
+      "VK_KHR_get_physical_device_properties2",
+    ]);
     expect(portabilityPlan(linux, new Set(["VK_KHR_swapchain", "VK_EXT_memory_budget"]))).toEqual({
       instanceExtensions: [],
       instanceFlags: 0,
@@ -16,7 +21,12 @@ describe("portabilityPlan", () => {
   });
 
   it("enables VK_KHR_portability_enumeration with the ENUMERATE_PORTABILITY flag when the loader offers it (MoltenVK's loader)", () => {
-    const macos = new Set(["VK_KHR_surface", "VK_EXT_metal_surface", "VK_KHR_portability_enumeration", "VK_KHR_get_physical_device_properties2"]);
+    const macos = new Set([
+      "VK_KHR_surface",
+      "VK_EXT_metal_surface",
+      "VK_KHR_portability_enumeration",
+      "VK_KHR_get_physical_device_properties2",
+    ]);
     const plan = portabilityPlan(macos);
     expect(plan.instanceExtensions).toEqual(["VK_KHR_portability_enumeration"]);
     expect(plan.instanceFlags).toBe(INSTANCE_CREATE_ENUMERATE_PORTABILITY);
@@ -26,8 +36,14 @@ describe("portabilityPlan", () => {
 
   it("enables VK_KHR_portability_subset whenever the device offers it, as the spec requires", () => {
     const moltenVk = new Set(["VK_KHR_swapchain", "VK_KHR_portability_subset", "VK_EXT_memory_budget"]);
-    expect(portabilityPlan(new Set(["VK_KHR_portability_enumeration"]), moltenVk).deviceExtensions).toEqual(["VK_KHR_portability_subset"]);
+    expect(portabilityPlan(new Set(["VK_KHR_portability_enumeration"]), moltenVk).deviceExtensions).toEqual([
+      "VK_KHR_portability_subset",
+    ]);
     // A portability device listed by an older loader without the enumeration extension still needs the subset.
-    expect(portabilityPlan(new Set(), moltenVk)).toEqual({ instanceExtensions: [], instanceFlags: 0, deviceExtensions: ["VK_KHR_portability_subset"] });
+    expect(portabilityPlan(new Set(), moltenVk)).toEqual({
+      instanceExtensions: [],
+      instanceFlags: 0,
+      deviceExtensions: ["VK_KHR_portability_subset"],
+    });
   });
 });

@@ -66,7 +66,12 @@ export interface BudgetPlan {
  * Checks an option that must be a positive safe integer; returns it, or `fallback` when it is absent.
  * @throws RangeError naming the option and the bad value.
  */
-export function positiveOption(op: string, name: string, value: unknown, fallback: number | undefined): number | undefined {
+export function positiveOption(
+  op: string,
+  name: string,
+  value: unknown,
+  fallback: number | undefined,
+): number | undefined {
   const v = value === undefined ? fallback : value;
   if (v !== undefined && !(typeof v === "number" && Number.isSafeInteger(v) && v > 0)) {
     throw new RangeError(`${op}: option '${name}' must be a positive integer, got ${describeValue(v)}`);
@@ -121,16 +126,22 @@ export function planBudget(heap: BudgetHeap, options: BudgetPlanOptions, op: str
   }
   const tailFraction = options.tailBudgetFraction ?? 0.125;
   if (!(typeof tailFraction === "number" && tailFraction > 0 && tailFraction < 1)) {
-    throw new RangeError(`${op}: option 'tailBudgetFraction' must be a number in (0, 1), got ${describeValue(tailFraction)}`);
+    throw new RangeError(
+      `${op}: option 'tailBudgetFraction' must be a number in (0, 1), got ${describeValue(tailFraction)}`,
+    );
   }
   const tailShare = tailSize > 0 ? Math.floor(budget * tailFraction) : 0;
   if (tailSize > 0 && tailShare < 64 * 1024) {
-    throw new RangeError(`${op}: the tail pool's share of the budget (${tailShare} bytes) is below 64 KiB: raise the budget or tailBudgetFraction, or set tailSize 0`);
+    throw new RangeError(
+      `${op}: the tail pool's share of the budget (${tailShare} bytes) is below 64 KiB: raise the budget or tailBudgetFraction, or set tailSize 0`,
+    );
   }
   const mainShare = budget - tailShare;
   const blockSize = positiveOption(op, "blockSize", options.blockSize, evenBlocks(mainShare, 32 * MiB))!;
   if (blockSize > mainShare) {
-    throw new RangeError(`${op}: option 'blockSize' (${blockSize}) must not exceed the streamed images' share of the budget (${mainShare} of ${budget} bytes)`);
+    throw new RangeError(
+      `${op}: option 'blockSize' (${blockSize}) must not exceed the streamed images' share of the budget (${mainShare} of ${budget} bytes)`,
+    );
   }
   const blockCount = Math.floor(mainShare / blockSize);
   const tailBlockSize = tailShare > 0 ? evenBlocks(tailShare, 4 * MiB) : 0;

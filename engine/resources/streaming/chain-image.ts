@@ -99,7 +99,10 @@ export class ChainImage {
       }),
     });
     const result = nvk.vkCreateImageView(device, info, null, view);
-    if (result < 0) throw new Error(`TextureStreamer '${this.views.label}': vkCreateImageView for '${this.label}' failed (${result})`);
+    if (result < 0)
+      throw new Error(
+        `TextureStreamer '${this.views.label}': vkCreateImageView for '${this.label}' failed (${result})`,
+      );
     frames.context.setObjectName(OBJECT_TYPE_IMAGE_VIEW, view, `${this.label} mips ${this.uploadedFrom}+`);
     this.#partialView = view;
     this.#partialFrom = this.uploadedFrom;
@@ -113,6 +116,12 @@ export class ChainImage {
     this.#partialFrom = -1;
     const { frames, device } = this.views;
     if (now) nvk.vkDestroyImageView(device, view, null);
-    else frames.destroyLater("partial view", 0, () => nvk.vkDestroyImageView(device, view, null), this.texture.lastUsedSerial);
+    else
+      frames.destroyLater(
+        "partial view",
+        0,
+        () => nvk.vkDestroyImageView(device, view, null),
+        this.texture.lastUsedSerial,
+      );
   }
 }

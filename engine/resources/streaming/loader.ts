@@ -101,7 +101,12 @@ export class LoaderPipeline {
   }
 
   /** Checks and splits loaded pixels into one view per mip; null (counted as a load error) when the sizes are wrong. */
-  #accept(r: TextureResidency, base: number, data: MipData, stats: TextureStreamerFrameStatistics): Uint8Array[] | null {
+  #accept(
+    r: TextureResidency,
+    base: number,
+    data: MipData,
+    stats: TextureStreamerFrameStatistics,
+  ): Uint8Array[] | null {
     const count = r.mipLevels - base;
     const mips: Uint8Array[] = [];
     // Anything but live bytes (a detached buffer or view included) is null: a load error, never an engine error.
@@ -111,14 +116,26 @@ export class LoaderPipeline {
     };
     if (Array.isArray(data)) {
       if (data.length !== count) {
-        this.#failed(r, new RangeError(`loader of '${r.label}' gave ${data.length} mips for mips ${base} to ${r.mipLevels - 1} (${count})`), stats);
+        this.#failed(
+          r,
+          new RangeError(
+            `loader of '${r.label}' gave ${data.length} mips for mips ${base} to ${r.mipLevels - 1} (${count})`,
+          ),
+          stats,
+        );
         return null;
       }
       for (let i = 0; i < count; i++) {
         const bytes = asBytes(data[i]);
         const want = r.mipBytes[base + i]!;
         if (bytes === null || bytes.length !== want) {
-          this.#failed(r, new RangeError(`loader of '${r.label}' gave ${bytes === null ? describeValue(data[i]) : `${bytes.length} bytes`} for mip ${base + i}, which has ${want}`), stats);
+          this.#failed(
+            r,
+            new RangeError(
+              `loader of '${r.label}' gave ${bytes === null ? describeValue(data[i]) : `${bytes.length} bytes`} for mip ${base + i}, which has ${want}`,
+            ),
+            stats,
+          );
           return null;
         }
         mips.push(bytes);
@@ -128,7 +145,13 @@ export class LoaderPipeline {
       let want = 0;
       for (let m = base; m < r.mipLevels; m++) want += r.mipBytes[m]!;
       if (bytes === null || bytes.length !== want) {
-        this.#failed(r, new RangeError(`loader of '${r.label}' gave ${bytes === null ? describeValue(data) : `${bytes.length} bytes`} for mips ${base} to ${r.mipLevels - 1}, which have ${want}`), stats);
+        this.#failed(
+          r,
+          new RangeError(
+            `loader of '${r.label}' gave ${bytes === null ? describeValue(data) : `${bytes.length} bytes`} for mips ${base} to ${r.mipLevels - 1}, which have ${want}`,
+          ),
+          stats,
+        );
         return null;
       }
       let at = 0;

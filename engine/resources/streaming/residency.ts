@@ -86,9 +86,11 @@ export class TextureResidency {
     this.info = desc.info;
     const mipLevels = desc.mipLevels;
     this.mipBytes = new Int32Array(mipLevels);
-    for (let m = 0; m < mipLevels; m++) this.mipBytes[m] = regionBytes(desc.info, mipExtent(desc.width, m), mipExtent(desc.height, m));
+    for (let m = 0; m < mipLevels; m++)
+      this.mipBytes[m] = regionBytes(desc.info, mipExtent(desc.width, m), mipExtent(desc.height, m));
     let tail = 0;
-    while (tail < mipLevels && Math.max(mipExtent(desc.width, tail), mipExtent(desc.height, tail)) > desc.tailSize) tail++;
+    while (tail < mipLevels && Math.max(mipExtent(desc.width, tail), mipExtent(desc.height, tail)) > desc.tailSize)
+      tail++;
     this.tailFirstMip = tail;
     this.large = new MipChain(this, largeLane);
     this.tail = new MipChain(this, tailLane);

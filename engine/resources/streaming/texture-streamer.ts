@@ -44,7 +44,12 @@ import type { Allocator, ImageInfo } from "../../memory/allocator.js";
 import type { Pool } from "../../memory/pool.js";
 import { MemoryPropertyFlags, MemoryUsage } from "../../memory/usage.js";
 import { ASPECT_COLOR, formatInfo } from "../../vulkan/formats.js";
-import { ALLOCATOR_EXT_MEMORY_BUDGET, FORMAT_R8G8B8A8_UNORM, IMAGE_USAGE_SAMPLED, IMAGE_USAGE_TRANSFER } from "../../vulkan/vk.js";
+import {
+  ALLOCATOR_EXT_MEMORY_BUDGET,
+  FORMAT_R8G8B8A8_UNORM,
+  IMAGE_USAGE_SAMPLED,
+  IMAGE_USAGE_TRANSFER,
+} from "../../vulkan/vk.js";
 import type { FrameManager } from "../frame-manager.js";
 import { Texture } from "../texture.js";
 import { budgetFractionOption, planBudget, positiveOption } from "./budget-plan.js";
@@ -62,10 +67,29 @@ import type {
 import { UploadScheduler } from "./upload-scheduler.js";
 
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
-  "budgetBytes", "budgetFraction", "uploadBudgetBytes", "blockSize", "frameInUseCount", "maxLoadsInFlight",
-  "requestLifetimeFrames", "placeholder", "usage", "label", "preallocate", "tailSize", "tailBudgetFraction",
+  "budgetBytes",
+  "budgetFraction",
+  "uploadBudgetBytes",
+  "blockSize",
+  "frameInUseCount",
+  "maxLoadsInFlight",
+  "requestLifetimeFrames",
+  "placeholder",
+  "usage",
+  "label",
+  "preallocate",
+  "tailSize",
+  "tailBudgetFraction",
 ]);
-const KNOWN_DESC: ReadonlySet<string> = new Set(["label", "width", "height", "format", "mipLevels", "load", "priority"]);
+const KNOWN_DESC: ReadonlySet<string> = new Set([
+  "label",
+  "width",
+  "height",
+  "format",
+  "mipLevels",
+  "load",
+  "priority",
+]);
 const MiB = 1024 * 1024;
 
 /** Streamers made in this process: a streamer's number in traces. */
@@ -131,21 +155,30 @@ export class TextureStreamer {
     if (frames === null || typeof frames !== "object" || typeof (frames as FrameManager).uploadImage !== "function") {
       throw new TypeError(`${op}: frames must be a FrameManager, got ${describeValue(frames)}`);
     }
-    if (!isOptionsObject(options)) throw new TypeError(`${op}: options must be an object, got ${describeValue(options)}`);
+    if (!isOptionsObject(options))
+      throw new TypeError(`${op}: options must be an object, got ${describeValue(options)}`);
     for (const key of Object.keys(options)) {
-      if (!KNOWN_OPTIONS.has(key)) throw new TypeError(`${op}: unknown option '${key}' (value ${describeValue((options as Record<string, unknown>)[key])})`);
+      if (!KNOWN_OPTIONS.has(key))
+        throw new TypeError(
+          `${op}: unknown option '${key}' (value ${describeValue((options as Record<string, unknown>)[key])})`,
+        );
     }
     if (frames.destroyed) throw new DestroyedResourceError("FrameManager", frames.label, op);
     budgetFractionOption(op, options.budgetFraction);
     const minimumInUse = frames.framesInFlight - 1;
     const frameInUseCount = options.frameInUseCount ?? minimumInUse;
     if (!(Number.isInteger(frameInUseCount) && frameInUseCount >= minimumInUse && frameInUseCount <= 1000)) {
-      throw new RangeError(`${op}: option 'frameInUseCount' must be an integer from framesInFlight - 1 (${minimumInUse}) to 1000, got ${describeValue(frameInUseCount)}`);
+      throw new RangeError(
+        `${op}: option 'frameInUseCount' must be an integer from framesInFlight - 1 (${minimumInUse}) to 1000, got ${describeValue(frameInUseCount)}`,
+      );
     }
-    if (options.preallocate !== undefined && typeof options.preallocate !== "boolean") throw new TypeError(`${op}: option 'preallocate' must be a boolean, got ${describeValue(options.preallocate)}`);
-    if (options.label !== undefined && typeof options.label !== "string") throw new TypeError(`${op}: option 'label' must be a string, got ${describeValue(options.label)}`);
+    if (options.preallocate !== undefined && typeof options.preallocate !== "boolean")
+      throw new TypeError(`${op}: option 'preallocate' must be a boolean, got ${describeValue(options.preallocate)}`);
+    if (options.label !== undefined && typeof options.label !== "string")
+      throw new TypeError(`${op}: option 'label' must be a string, got ${describeValue(options.label)}`);
     const usage = options.usage ?? IMAGE_USAGE_SAMPLED;
-    if (!(Number.isInteger(usage) && usage > 0 && usage <= 0x7fffffff)) throw new RangeError(`${op}: option 'usage' must be VkImageUsageFlags, got ${describeValue(usage)}`);
+    if (!(Number.isInteger(usage) && usage > 0 && usage <= 0x7fffffff))
+      throw new RangeError(`${op}: option 'usage' must be VkImageUsageFlags, got ${describeValue(usage)}`);
     this.label = options.label ?? "TextureStreamer";
     this.frames = frames;
     this.frameInUseCount = frameInUseCount;
@@ -157,8 +190,16 @@ export class TextureStreamer {
     this.#allocator = allocator;
 
     // The memory type of a typical streamed image in DEVICE_LOCAL memory, and the figures of its heap.
-    const probe: ImageInfo = { format: FORMAT_R8G8B8A8_UNORM, extent: { width: 1024, height: 1024 }, mipLevels: 11, usage: imageUsage };
-    this.memoryTypeIndex = allocator.findMemoryTypeIndexForImageInfo(probe, { usage: MemoryUsage.Auto, requiredFlags: MemoryPropertyFlags.DEVICE_LOCAL });
+    const probe: ImageInfo = {
+      format: FORMAT_R8G8B8A8_UNORM,
+      extent: { width: 1024, height: 1024 },
+      mipLevels: 11,
+      usage: imageUsage,
+    };
+    this.memoryTypeIndex = allocator.findMemoryTypeIndexForImageInfo(probe, {
+      usage: MemoryUsage.Auto,
+      requiredFlags: MemoryPropertyFlags.DEVICE_LOCAL,
+    });
     const heap = allocator.memoryTypes[this.memoryTypeIndex]!.heapIndex;
     const plan = planBudget(
       {
@@ -178,7 +219,13 @@ export class TextureStreamer {
     const preallocate = options.preallocate === true;
     const pool = allocator.createPool(
       { memoryTypeIndex: this.memoryTypeIndex },
-      { blockSize: plan.blockSize, maxBlockCount: plan.blockCount, minBlockCount: preallocate ? plan.blockCount : 0, frameInUseCount, name: `${this.label} pool` },
+      {
+        blockSize: plan.blockSize,
+        maxBlockCount: plan.blockCount,
+        minBlockCount: preallocate ? plan.blockCount : 0,
+        frameInUseCount,
+        name: `${this.label} pool`,
+      },
     );
     this.#pool = pool;
     pool._ownedBy = this._lifetimeName;
@@ -186,13 +233,21 @@ export class TextureStreamer {
       if (plan.tailBlockCount > 0) {
         this.#tailPool = allocator.createPool(
           { memoryTypeIndex: this.memoryTypeIndex },
-          { blockSize: plan.tailBlockSize, maxBlockCount: plan.tailBlockCount, minBlockCount: preallocate ? plan.tailBlockCount : 0, frameInUseCount, name: `${this.label} tail pool` },
+          {
+            blockSize: plan.tailBlockSize,
+            maxBlockCount: plan.tailBlockCount,
+            minBlockCount: preallocate ? plan.tailBlockCount : 0,
+            frameInUseCount,
+            name: `${this.label} tail pool`,
+          },
         );
         this.#tailPool._ownedBy = this._lifetimeName;
       }
       if (options.placeholder !== undefined) {
         if (!(options.placeholder instanceof Texture) || options.placeholder.destroyed) {
-          throw new TypeError(`${op}: option 'placeholder' must be a live Texture, got ${describeValue(options.placeholder)}`);
+          throw new TypeError(
+            `${op}: option 'placeholder' must be a live Texture, got ${describeValue(options.placeholder)}`,
+          );
         }
         this.#placeholder = options.placeholder;
         this.#ownsPlaceholder = false;
@@ -209,7 +264,13 @@ export class TextureStreamer {
       throw error;
     }
     const placeholder = this.#placeholder;
-    this.#placeholderShow = Object.freeze({ view: placeholder.view, texture: placeholder, firstMip: -1, lastMip: -1, placeholder: true });
+    this.#placeholderShow = Object.freeze({
+      view: placeholder.view,
+      texture: placeholder,
+      firstMip: -1,
+      lastMip: -1,
+      placeholder: true,
+    });
     // The two kinds of mip chain differ only in the mip each one should hold (mip-chain.ts) and in how an eviction
     // is counted.
     const totals = this.#totals;
@@ -237,7 +298,10 @@ export class TextureStreamer {
         totals.tailsEvicted++;
       },
     );
-    this.#loader = new LoaderPipeline(maxLoads, { live: () => this.#pool !== null, currentStatistics: () => this.#frame });
+    this.#loader = new LoaderPipeline(maxLoads, {
+      live: () => this.#pool !== null,
+      currentStatistics: () => this.#frame,
+    });
     this.#scheduler = new UploadScheduler(frames, this.uploadBudgetBytes, lifetime, imageUsage, this.#loader, {
       frames,
       device: frames.context.device,
@@ -264,7 +328,12 @@ export class TextureStreamer {
   }
 
   #makePlaceholder(): Texture {
-    const texture = this.frames.createTexture({ label: `${this.label} placeholder`, width: 4, height: 4, format: FORMAT_R8G8B8A8_UNORM });
+    const texture = this.frames.createTexture({
+      label: `${this.label} placeholder`,
+      width: 4,
+      height: 4,
+      format: FORMAT_R8G8B8A8_UNORM,
+    });
     const pixels = new Uint8Array(4 * 4 * 4);
     for (let i = 0; i < 16; i++) {
       const on = ((i & 3) + (i >> 2)) % 2 === 0;
@@ -346,30 +415,52 @@ export class TextureStreamer {
     const op = `TextureStreamer '${this.label}'.register`;
     if (!isOptionsObject(desc)) throw new TypeError(`${op}: desc must be an object, got ${describeValue(desc)}`);
     for (const key of Object.keys(desc)) {
-      if (!KNOWN_DESC.has(key)) throw new TypeError(`${op}: desc has an unknown field '${key}' (value ${describeValue((desc as unknown as Record<string, unknown>)[key])})`);
+      if (!KNOWN_DESC.has(key))
+        throw new TypeError(
+          `${op}: desc has an unknown field '${key}' (value ${describeValue((desc as unknown as Record<string, unknown>)[key])})`,
+        );
     }
     if (typeof desc.label !== "string" || desc.label.length === 0 || desc.label.includes("\0")) {
       throw new TypeError(`${op}: desc.label must be a non-empty string without NUL, got ${describeValue(desc.label)}`);
     }
     for (const name of ["width", "height"] as const) {
       const v = desc[name];
-      if (!(Number.isInteger(v) && v >= 1 && v <= 16384)) throw new RangeError(`${op}: desc.${name} must be an integer from 1 to 16384, got ${describeValue(v)}`);
+      if (!(Number.isInteger(v) && v >= 1 && v <= 16384))
+        throw new RangeError(`${op}: desc.${name} must be an integer from 1 to 16384, got ${describeValue(v)}`);
     }
     const info = formatInfo(desc.format);
     if (info === undefined || info.aspect !== ASPECT_COLOR) {
-      throw new RangeError(`${op}: desc.format must be a colour VkFormat vkmem knows (engine/vulkan/formats.ts), got ${describeValue(desc.format)}`);
+      throw new RangeError(
+        `${op}: desc.format must be a colour VkFormat vkmem knows (engine/vulkan/formats.ts), got ${describeValue(desc.format)}`,
+      );
     }
     const maxMips = Math.floor(Math.log2(Math.max(desc.width, desc.height))) + 1;
     const mipLevels = desc.mipLevels ?? maxMips;
     if (!(Number.isInteger(mipLevels) && mipLevels >= 1 && mipLevels <= maxMips)) {
-      throw new RangeError(`${op}: desc.mipLevels must be an integer from 1 to ${maxMips} for ${desc.width}x${desc.height}, got ${describeValue(desc.mipLevels)}`);
+      throw new RangeError(
+        `${op}: desc.mipLevels must be an integer from 1 to ${maxMips} for ${desc.width}x${desc.height}, got ${describeValue(desc.mipLevels)}`,
+      );
     }
-    if (typeof desc.load !== "function") throw new TypeError(`${op}: desc.load must be a function (firstMip, mipCount) => pixels, got ${describeValue(desc.load)}`);
+    if (typeof desc.load !== "function")
+      throw new TypeError(
+        `${op}: desc.load must be a function (firstMip, mipCount) => pixels, got ${describeValue(desc.load)}`,
+      );
     const priority = desc.priority ?? 0;
-    if (!(typeof priority === "number" && Number.isFinite(priority))) throw new RangeError(`${op}: desc.priority must be a finite number, got ${describeValue(priority)}`);
+    if (!(typeof priority === "number" && Number.isFinite(priority)))
+      throw new RangeError(`${op}: desc.priority must be a finite number, got ${describeValue(priority)}`);
     const residency = new TextureResidency(
       this,
-      { label: desc.label, width: desc.width, height: desc.height, format: desc.format, mipLevels, priority, load: desc.load, info, tailSize: this.#tailPool !== null ? this.tailSize : 0 },
+      {
+        label: desc.label,
+        width: desc.width,
+        height: desc.height,
+        format: desc.format,
+        mipLevels,
+        priority,
+        load: desc.load,
+        info,
+        tailSize: this.#tailPool !== null ? this.tailSize : 0,
+      },
       this.#large,
       this.#tails,
       this.#counts,
@@ -381,10 +472,14 @@ export class TextureStreamer {
       if (m >= residency.tailFirstMip) tail += residency.mipBytes[m]!;
     }
     if (residency.tailFirstMip > 0 && total > this.blockSize) {
-      throw new RangeError(`${op}: texture '${desc.label}' needs ${total} bytes with all its mips, more than the pool's block size (${this.blockSize}); raise blockSize`);
+      throw new RangeError(
+        `${op}: texture '${desc.label}' needs ${total} bytes with all its mips, more than the pool's block size (${this.blockSize}); raise blockSize`,
+      );
     }
     if (tail > this.tailBlockSize) {
-      throw new RangeError(`${op}: texture '${desc.label}' needs ${tail} bytes for its tail (mips ${residency.tailFirstMip} to ${mipLevels - 1}), more than the tail pool's block size (${this.tailBlockSize}); raise the budget or tailBudgetFraction, or lower tailSize`);
+      throw new RangeError(
+        `${op}: texture '${desc.label}' needs ${tail} bytes for its tail (mips ${residency.tailFirstMip} to ${mipLevels - 1}), more than the tail pool's block size (${this.tailBlockSize}); raise the budget or tailBudgetFraction, or lower tailSize`,
+      );
     }
     const texture = new StreamedTexture(residency);
     this.#registered.add(residency);
@@ -406,7 +501,9 @@ export class TextureStreamer {
   request(texture: StreamedTexture, mip = 0): void {
     const r = this.#checkTexture(texture, "request");
     if (!(Number.isInteger(mip) && mip >= 0 && mip < r.mipLevels)) {
-      throw new RangeError(`TextureStreamer '${this.label}'.request: mip must be an integer from 0 to ${r.mipLevels - 1} for '${r.label}', got ${describeValue(mip)}`);
+      throw new RangeError(
+        `TextureStreamer '${this.label}'.request: mip must be an integer from 0 to ${r.mipLevels - 1} for '${r.label}', got ${describeValue(mip)}`,
+      );
     }
     const frame = this.#allocator.currentFrameIndex;
     if (frame !== this.#requestedFrame) {
@@ -449,7 +546,9 @@ export class TextureStreamer {
   #checkTexture(texture: StreamedTexture, op: string): TextureResidency {
     this.#live(op);
     if (!(texture instanceof StreamedTexture) || texture._residency.owner !== this) {
-      throw new TypeError(`TextureStreamer '${this.label}'.${op}: texture must be a StreamedTexture registered with this streamer, got ${describeValue(texture)}`);
+      throw new TypeError(
+        `TextureStreamer '${this.label}'.${op}: texture must be a StreamedTexture registered with this streamer, got ${describeValue(texture)}`,
+      );
     }
     const r = texture._residency;
     if (r.destroyed) throw new DestroyedResourceError("StreamedTexture", r.label, op);
@@ -467,7 +566,11 @@ export class TextureStreamer {
   update(): TextureStreamerFrameStatistics {
     const pool = this.#live("update");
     if (this.frames.currentFrame === null) {
-      throw new InvalidStateError(`TextureStreamer '${this.label}'`, "update", "no frame is being recorded: call it between beginFrame() and endFrame()");
+      throw new InvalidStateError(
+        `TextureStreamer '${this.label}'`,
+        "update",
+        "no frame is being recorded: call it between beginFrame() and endFrame()",
+      );
     }
     const start = performance.now();
     const frame = this.#allocator.currentFrameIndex;

@@ -152,4 +152,3 @@ export interface TextureStreamerStatistics {
   loadErrors: number;
   budgetBytes: number;
 }
-

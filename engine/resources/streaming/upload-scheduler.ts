@@ -95,7 +95,13 @@ export class UploadScheduler {
    * the frame's upload budget. One mip larger than the budget goes when it is the first of the frame.
    * @returns true when the image is complete; false when the budget is spent first.
    */
-  #upload(chain: MipChain<TextureResidency>, image: ChainImage, data: Uint8Array[], dataBase: number, stats: TextureStreamerFrameStatistics): boolean {
+  #upload(
+    chain: MipChain<TextureResidency>,
+    image: ChainImage,
+    data: Uint8Array[],
+    dataBase: number,
+    stats: TextureStreamerFrameStatistics,
+  ): boolean {
     while (image.uploadedFrom > image.base) {
       if (this.#left <= 0) break;
       const m = image.uploadedFrom - 1;
@@ -122,7 +128,11 @@ export class UploadScheduler {
    * if needed, and attaches it to the chain. Null (counted as outOfBudget) when nothing more fits.
    * @throws VkError other than out of device memory.
    */
-  #createImage(chain: MipChain<TextureResidency>, base: number, stats: TextureStreamerFrameStatistics): ChainImage | null {
+  #createImage(
+    chain: MipChain<TextureResidency>,
+    base: number,
+    stats: TextureStreamerFrameStatistics,
+  ): ChainImage | null {
     const r = chain.owner;
     let texture: Texture;
     const start = performance.now();
