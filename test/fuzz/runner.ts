@@ -6,14 +6,16 @@
  * - a FUZZ-RESULT line with a failure: the failure (untyped error, validation message, content mismatch, leak, ...);
  * - no result line: a crash (killed by a signal, or exit 134 / 139), Node's exit 13 (a top-level await that never
  *   settled), or another exit code;
- * - still running after the per-seed timeout (`--timeout S`, default 60 s + 20 ms per op): a hang (killed).
+ * - no operation started for `--stall S` seconds (default 30; the seed writes each operation to its trace file as it
+ *   starts): a hang (killed). A seed that is slow but moving (the validation layer on a GPU runs ~20 ops/s) is not
+ *   one; `--timeout S` (default 300 s + 100 ms per op) still bounds the whole seed.
  *
  * Each failure is printed with its seed, category, message, the last operations (from the seed's own report, or
  * from its trace file when it died) and a one-line command that replays it. The last line is exactly
  * `N passed, M failed`, counting seeds. The exit code is 0 when none failed.
  *
  * Options: `--ops N` (default 10000), `--seed S` (default 1), `--seeds K` (default one per 4000 ops), `--jobs J`
- * (default 1), `--timeout S`, `--known-bugs all|none|ITEMS` (default all: step around every bug in known-bugs.ts),
+ * (default 1), `--stall S`, `--timeout S`, `--known-bugs all|none|ITEMS` (default all: step around every bug in known-bugs.ts),
  * `--disable PATTERNS` (comma-separated op patterns to step around as well, as in known-bugs.ts), `--json FILE` (the
  * per-seed results).
  * @module
@@ -59,7 +61,8 @@ const firstSeed = integer("seed", 1, 0);
 const seeds = integer("seeds", Math.max(1, Math.ceil(totalOps / 4000)), 1);
 const jobs = integer("jobs", 1, 1);
 const perSeed = Math.ceil(totalOps / seeds);
-const timeoutS = integer("timeout", Math.ceil(60 + perSeed * 0.02), 1);
+const timeoutS = integer("timeout", Math.ceil(300 + perSeed * 0.1), 1);
+const stallS = integer("stall", 30, 1);
 const knownBugs = argument("known-bugs") ?? "all";
 const disable = argument("disable") ?? "";
 const jsonOut = argument("json");
@@ -102,13 +105,32 @@ function runSeed(seed: number): Promise<Outcome> {
       stderr += d.toString();
       if (stderr.length > 20000) stderr = stderr.slice(-20000);
     });
-    let hung = false;
+    let hung: string | null = null;
     const timer = setTimeout(() => {
-      hung = true;
+      hung = `still running after ${timeoutS} s (killed)`;
       child.kill("SIGKILL");
     }, timeoutS * 1000);
+    // The watchdog: the trace file grows by a line per operation started; no growth for stallS seconds is a hang.
+    let lastSize = -1;
+    let lastGrowth = performance.now();
+    const watchdog = setInterval(() => {
+      let size = 0;
+      try {
+        size = fs.statSync(trace).size;
+      } catch {
+        // not created yet
+      }
+      if (size !== lastSize) {
+        lastSize = size;
+        lastGrowth = performance.now();
+      } else if (performance.now() - lastGrowth > stallS * 1000 && hung === null) {
+        hung = `no operation started for ${stallS} s (killed)`;
+        child.kill("SIGKILL");
+      }
+    }, 1000);
     child.on("close", (code, signal) => {
       clearTimeout(timer);
+      clearInterval(watchdog);
       const seconds = (performance.now() - start) / 1000;
       const line = stdout.split("\n").find((l) => l.startsWith("FUZZ-RESULT "));
       const lastOps = lastLines(trace, 30);
@@ -116,8 +138,7 @@ function runSeed(seed: number): Promise<Outcome> {
       const started = Number(/^#(\d+)/.exec(lastOps[lastOps.length - 1] ?? "")?.[1] ?? 0);
       const base = { seed, ops: started, seconds, lastOps };
       let outcome: Outcome;
-      if (hung)
-        outcome = { ...base, passed: false, category: "hang", message: `no result after ${timeoutS} s (killed)` };
+      if (hung !== null) outcome = { ...base, passed: false, category: "hang", message: hung };
       else if (line !== undefined) {
         const r = JSON.parse(line.slice("FUZZ-RESULT ".length)) as SeedResult;
         outcome = {
