@@ -25,6 +25,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import {
   createAllocator,
@@ -84,6 +85,8 @@ const FLAGS = {
 /** The targets of the spec. */
 const TARGET_RATIO_TS_VS_CPP = 1.5;
 const TARGET_SPEEDUP_VS_RAW = 10;
+/** Issue 15: the same loop on an allocator that records a trace, over the same loop not recording. */
+const TARGET_RECORD_OVERHEAD = 1.1;
 
 const BUFFER_USAGE = VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
 
@@ -332,6 +335,23 @@ export async function main(argv: readonly string[]): Promise<void> {
     console.log(`ts:      median ${formatNs(ts.median)} per pair  [${ts.samples.map((s) => s.toFixed(0)).join(" ")}]`);
     const leftAlive = allocator.allocationCount;
 
+    // The same loop on a second allocator that records every call into a trace (engine/memory/recording.ts).
+    const traceFile = join(tmpdir(), `vkmem-bench-${process.pid}.vkmtrace`);
+    let recorded: Measurement;
+    let traceBytes = 0;
+    const recording = createAllocator(context, { label: "bench recording", record: { file: traceFile } });
+    try {
+      recorded = measure(tsLoop(recording), { iterations, repetitions, warmup });
+    } finally {
+      recording.destroy();
+      traceBytes = statSync(traceFile).size;
+      rmSync(traceFile, { force: true });
+    }
+    const recordOverhead = recorded.median / ts.median;
+    console.log(
+      `record:  median ${formatNs(recorded.median)} per pair  [${recorded.samples.map((s) => s.toFixed(0)).join(" ")}], trace ${(traceBytes / 2 ** 20).toFixed(1)} MiB`,
+    );
+
     let raw: Measurement | null = null;
     if (!flags.has("--no-raw")) {
       const loop = rawLoop(context);
@@ -390,6 +410,12 @@ export async function main(argv: readonly string[]): Promise<void> {
           met(ratio === null ? null : ratio <= TARGET_RATIO_TS_VS_CPP),
         ],
         [
+          "recording / ts (record_overhead)",
+          `${recordOverhead.toFixed(2)}x`,
+          `<= ${TARGET_RECORD_OVERHEAD}x`,
+          met(recordOverhead <= TARGET_RECORD_OVERHEAD),
+        ],
+        [
           "raw nvk / ts (speedup_vs_raw_nvk)",
           speedup === null ? "n/a" : `${speedup.toFixed(1)}x`,
           `>= ${TARGET_SPEEDUP_VS_RAW}x`,
@@ -421,11 +447,19 @@ export async function main(argv: readonly string[]): Promise<void> {
       ratio_ts_vs_cpp: round(ratio, 3),
       raw_nvk_ns_per_pair: round(rawNs),
       speedup_vs_raw_nvk: round(speedup, 2),
+      record_ns_per_pair: round(recorded.median),
+      record_overhead: round(recordOverhead, 3),
+      record_trace_bytes: traceBytes,
       device: context.deviceName,
-      targets: { ratio_ts_vs_cpp_max: TARGET_RATIO_TS_VS_CPP, speedup_vs_raw_nvk_min: TARGET_SPEEDUP_VS_RAW },
+      targets: {
+        ratio_ts_vs_cpp_max: TARGET_RATIO_TS_VS_CPP,
+        speedup_vs_raw_nvk_min: TARGET_SPEEDUP_VS_RAW,
+        record_overhead_max: TARGET_RECORD_OVERHEAD,
+      },
       met: {
         ratio_ts_vs_cpp: ratio === null ? null : ratio <= TARGET_RATIO_TS_VS_CPP,
         speedup_vs_raw_nvk: speedup === null ? null : speedup >= TARGET_SPEEDUP_VS_RAW,
+        record_overhead: recordOverhead <= TARGET_RECORD_OVERHEAD,
       },
       iterations,
       repetitions,

@@ -58,15 +58,25 @@ const libasan = capture(compiler, ['-print-file-name=libasan.so']);
 if (!libasan || !fs.existsSync(libasan)) die(`${compiler} has no libasan.so (install the compiler's sanitizer runtime, e.g. libasan8)`);
 if (!SKIP_BUILD) {
   fs.mkdirSync(ASAN_DIR, { recursive: true });
-  for (const name of ['binding.gyp', 'native', 'vendor']) {
+  // native/ and vendor/ are linked in; binding.gyp is copied: gyp writes its target makefiles beside the real path
+  // of binding.gyp, so a linked one made it overwrite build/*.target.mk of the normal build with paths relative to
+  // build/asan (the next normal `node-gyp build` then failed: "No rule to make target ... addon.o").
+  for (const name of ['native', 'vendor']) {
     const link = path.join(ASAN_DIR, name);
     if (!fs.existsSync(link)) fs.symlinkSync(path.join('..', '..', name), link);
   }
+  const gypFile = path.join(ASAN_DIR, 'binding.gyp');
+  if (fs.existsSync(gypFile) && fs.lstatSync(gypFile).isSymbolicLink()) fs.rmSync(gypFile);
+  const gypText = fs.readFileSync(path.join(ROOT, 'binding.gyp'), 'utf8');
+  if (!fs.existsSync(gypFile) || fs.readFileSync(gypFile, 'utf8') !== gypText) fs.writeFileSync(gypFile, gypText);
   const gyp = findNodeGyp();
   if (!gyp) die("node-gyp not found (neither npm's own nor on PATH)");
   const flags = '-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g';
   const makefile = path.join(ASAN_DIR, 'build', 'Makefile');
-  const argv = [...gyp.slice(1), ...(fs.existsSync(makefile) ? ['build'] : ['configure', 'build'])];
+  // Configure again when binding.gyp changed since (a new target or source list leaves the old Makefile stale:
+  // "No rule to make target ... addon.o").
+  const fresh = fs.existsSync(makefile) && fs.statSync(makefile).mtimeMs >= fs.statSync(gypFile).mtimeMs;
+  const argv = [...gyp.slice(1), ...(fresh ? ['build'] : ['configure', 'build'])];
   const prefix = path.dirname(path.dirname(process.execPath));
   if (fs.existsSync(path.join(prefix, 'include/node/node_api.h'))) argv.push(`--nodedir=${prefix}`);
   argv.push('-j', String(Math.max(1, os.availableParallelism?.() ?? os.cpus().length)));

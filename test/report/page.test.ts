@@ -86,7 +86,14 @@ describe.skipIf(!haveChromium)(
     beforeAll(async () => {
       if (!existsSync(traceHtml)) vkmem("report", traceFile, "-o", traceHtml);
       if (!existsSync(dumpHtml)) vkmem("report", dumpFile, "-o", dumpHtml);
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
+      // The browser is not under test: under `npm run test:asan` it must not inherit the sanitizer preload (chromium
+      // with libasan preloaded never came up within the hook's minute).
+      const { LD_PRELOAD: _preload, ASAN_OPTIONS: _asan, UBSAN_OPTIONS: _ubsan, ...browserEnv } = process.env;
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ["--no-sandbox", "--disable-gpu"],
+        env: browserEnv as Record<string, string>,
+      });
     });
     afterAll(async () => {
       await browser?.close();
