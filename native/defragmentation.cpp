@@ -23,11 +23,25 @@
 // Whatever order things are destroyed in, no VMA call sees a freed allocation: destroying a pool or an allocator
 // first abandons the contexts over it (each move of an open pass ignored, the context ended), before their
 // allocations are freed.
-#include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <unordered_map>
 
 #include "addon.h"
+
+// A monotonic clock without <chrono>: MinGW's posix-thread libstdc++ takes steady_clock from libwinpthread-1.dll,
+// which the Windows addon must not import (scripts/build-win.mjs checks its imports).
+#ifdef _WIN32
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#else
+#include <time.h>
+#endif
 
 namespace vkmem {
 
@@ -36,8 +50,16 @@ constexpr double kMaxSafe = 9007199254740991.0;  // 2^53 - 1
 constexpr uint32_t kAlgorithmMask = 0x1 | 0x2 | 0x4 | 0x8;  // VMA_DEFRAGMENTATION_FLAG_ALGORITHM_*
 
 int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+#ifdef _WIN32
+  LARGE_INTEGER frequency, counter;
+  QueryPerformanceFrequency(&frequency);
+  QueryPerformanceCounter(&counter);
+  return static_cast<int64_t>(static_cast<double>(counter.QuadPart) * 1e9 / static_cast<double>(frequency.QuadPart));
+#else
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
+#endif
 }
 
 // VMA's break callback: true once the pass's planning has run past its limit.
