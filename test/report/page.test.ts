@@ -22,7 +22,9 @@ declare const window: any;
 declare const Event: any;
 
 const CHROMIUM = process.env.VKMEM_CHROMIUM ?? "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
+// On Windows (the suite under Wine) the browser must be a Windows build named by VKMEM_CHROMIUM: Wine shows Linux
+// paths through its Z: drive, so /usr/bin/chromium "exists" there but is a Linux program Windows cannot start.
+const haveChromium = existsSync(CHROMIUM) && (process.platform !== "win32" || process.env.VKMEM_CHROMIUM !== undefined);
 if (!haveChromium && process.env.CI && process.platform === "linux") {
   throw new Error(`chromium is missing at ${CHROMIUM}: on Linux the set-up (scripts/setup.mjs) installs it`);
 }
@@ -77,7 +79,11 @@ describe("the command", () => {
 });
 
 describe.skipIf(!haveChromium)(
-  haveChromium ? "in chromium" : `in chromium (skipped: no chromium at ${CHROMIUM}; set VKMEM_CHROMIUM)`,
+  haveChromium
+    ? "in chromium"
+    : process.platform === "win32"
+      ? "in chromium (skipped: no Windows chromium; set VKMEM_CHROMIUM to one)"
+      : `in chromium (skipped: no chromium at ${CHROMIUM}; set VKMEM_CHROMIUM)`,
   () => {
     let browser: Browser;
     const problems: string[] = [];
