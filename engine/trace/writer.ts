@@ -171,29 +171,44 @@ export class TraceWriter {
     memoryHi: number,
     blockSize: number,
   ): void {
+    if (!(resourceCount >= 0 && resourceCount <= 32))
+      throw new RangeError(`vkmem trace: resourceCount must be in [0, 32], got ${resourceCount}`);
+    // The hot record: fields go through a local position with no room check per field (#begin leaves RECORD_ROOM
+    // bytes, more than 32 + 20 varints and a double need); only the name may need more and goes through #str.
     this.#begin(RecordKind.Allocate);
-    this.#u(allocation);
-    this.#u(allocator);
-    this.#u(pool);
-    this.#u(resourceKind);
-    this.#u(resourceCount);
-    for (let i = 0; i < resourceCount; i++) this.#u(resource[resourceStart + i]!);
-    this.#u(createInfo[createInfoStart]!); // flags
-    this.#u(createInfo[createInfoStart + 1]!); // usage
-    this.#u(createInfo[createInfoStart + 2]!); // required
-    this.#u(createInfo[createInfoStart + 3]!); // preferred
-    this.#u(createInfo[createInfoStart + 4]!); // memoryTypeBits
-    this.#f64(createInfo[createInfoStart + 6]!); // priority (slot 5 is the pool handle, recorded above)
-    this.#u(createInfo[createInfoStart + 7]!); // minAlignment
-    this.#u(vkmemFlags);
+    const buf = this.#buf;
+    let pos = this.#pos;
+    pos = putU(buf, pos, allocation);
+    pos = putU(buf, pos, allocator);
+    pos = putU(buf, pos, pool);
+    pos = putU(buf, pos, resourceKind);
+    pos = putU(buf, pos, resourceCount);
+    for (let i = 0; i < resourceCount; i++) pos = putU(buf, pos, resource[resourceStart + i]!);
+    pos = putU(buf, pos, createInfo[createInfoStart]!); // flags
+    pos = putU(buf, pos, createInfo[createInfoStart + 1]!); // usage
+    pos = putU(buf, pos, createInfo[createInfoStart + 2]!); // required
+    pos = putU(buf, pos, createInfo[createInfoStart + 3]!); // preferred
+    pos = putU(buf, pos, createInfo[createInfoStart + 4]!); // memoryTypeBits
+    this.#view.setFloat64(pos, createInfo[createInfoStart + 6]!, true); // priority (slot 5 is the pool, recorded above)
+    pos += 8;
+    pos = putU(buf, pos, createInfo[createInfoStart + 7]!); // minAlignment
+    pos = putU(buf, pos, vkmemFlags);
+    this.#pos = pos;
     this.#str(name ?? "");
-    this.#i(result);
-    this.#u(memoryType);
-    this.#u(offset);
-    this.#u(size);
-    this.#u(memoryLo);
-    this.#u(memoryHi);
-    this.#u(blockSize);
+    pos = this.#pos;
+    if (pos + 64 > BUFFER_BYTES) {
+      this.#room(64);
+      pos = this.#pos;
+    }
+    const b = this.#buf;
+    pos = putU(b, pos, result >= 0 ? result * 2 : -result * 2 - 1);
+    pos = putU(b, pos, memoryType);
+    pos = putU(b, pos, offset);
+    pos = putU(b, pos, size);
+    pos = putU(b, pos, memoryLo);
+    pos = putU(b, pos, memoryHi);
+    pos = putU(b, pos, blockSize);
+    this.#pos = pos;
     this.#end();
   }
 
@@ -399,19 +414,8 @@ export class TraceWriter {
   }
 
   #u(value: number): void {
-    if (!(value >= 0 && value <= Number.MAX_SAFE_INTEGER)) value = 0; // never corrupt the stream on a bad number
-    const buf = this.#buf;
-    let pos = this.#pos;
-    if (pos + 8 > BUFFER_BYTES) {
-      this.#room(8);
-      pos = this.#pos;
-    }
-    while (value >= 128) {
-      buf[pos++] = (value % 128) | 0x80;
-      value = Math.floor(value / 128);
-    }
-    buf[pos++] = value;
-    this.#pos = pos;
+    if (this.#pos + 8 > BUFFER_BYTES) this.#room(8);
+    this.#pos = putU(this.#buf, this.#pos, value);
   }
 
   #i(value: number): void {
@@ -457,6 +461,24 @@ export class TraceWriter {
     this.#buf.set(bytes, this.#pos);
     this.#pos += bytes.length;
   }
+}
+
+/** Writes `value` as an unsigned LEB128 varint at `pos` (room already checked); returns the position after it. */
+function putU(buf: Uint8Array, pos: number, value: number): number {
+  if ((value & 0x7fffffff) === value) {
+    while (value >= 128) {
+      buf[pos++] = (value & 0x7f) | 0x80;
+      value >>>= 7;
+    }
+  } else {
+    if (!(value >= 0 && value <= Number.MAX_SAFE_INTEGER)) value = 0; // never corrupt the stream on a bad number
+    while (value >= 128) {
+      buf[pos++] = (value % 128) | 0x80;
+      value = Math.floor(value / 128);
+    }
+  }
+  buf[pos++] = value;
+  return pos;
 }
 
 function nowUs(): number {
