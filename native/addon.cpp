@@ -304,11 +304,8 @@ AllocatorSlot& Addon::AllocatorFrom(Napi::Env env, napi_value v, uint32_t* index
 }
 
 AllocationSlot* Addon::AllocationFromNumber(double h, uint32_t* indexOut) {
-  if (!(h >= 1 && h <= 9007199254740991.0) || std::floor(h) != h) return nullptr;
-  uint64_t raw = static_cast<uint64_t>(h);
-  uint32_t index = static_cast<uint32_t>(raw & ((1u << kIndexBits) - 1));
-  uint32_t gen = static_cast<uint32_t>(raw >> kIndexBits);
-  if (index == 0 || index >= allocations.size()) return nullptr;
+  uint32_t index = 0, gen = 0;
+  if (!DecodeHandle(h, &index, &gen) || index == 0 || index >= allocations.size()) return nullptr;
   AllocationSlot& s = allocations[index];
   if (s.kind == Kind::Free || s.generation != gen) return nullptr;
   if (indexOut) *indexOut = index;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <napi.h>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -143,6 +144,27 @@ struct DefragSlot {
 constexpr uint32_t kIndexBits = 24;
 constexpr double kIndexSpan = 16777216.0;  // 2^24
 constexpr uint32_t kMaxGeneration = (1u << 28) - 1;
+
+// Splits a handle Number into its index and generation; false for anything that is not a whole Number in
+// [1, 2^53) (a forged or garbage value), so no caller indexes a table with it.
+inline bool DecodeHandle(double h, uint32_t* index, uint32_t* generation) {
+  if (!(h >= 1 && h <= 9007199254740991.0) || std::floor(h) != h) return false;
+  const uint64_t raw = static_cast<uint64_t>(h);
+  *index = static_cast<uint32_t>(raw & ((1u << kIndexBits) - 1));
+  *generation = static_cast<uint32_t>(raw >> kIndexBits);
+  return true;
+}
+
+// The live slot a handle names in a table whose slots have `live` and `generation` (pools, defragmentation
+// contexts; index 0 is never used), or nullptr for a stale or forged handle.
+template <typename SlotT>
+SlotT* LiveSlotFromNumber(std::vector<SlotT>& table, double h, uint32_t* indexOut) {
+  uint32_t index = 0, generation = 0;
+  if (!DecodeHandle(h, &index, &generation)) return nullptr;
+  if (index == 0 || index >= table.size() || !table[index].live || table[index].generation != generation) return nullptr;
+  if (indexOut) *indexOut = index;
+  return &table[index];
+}
 
 // VMA's assert recorder (addon.cpp), per native call and per thread. BeginNativeCall() starts a call's record.
 void BeginNativeCall();

@@ -74,18 +74,9 @@ double NumberArg(const Napi::CallbackInfo& info, size_t i) {
   return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : -1;
 }
 
-DefragSlot* DefragFromNumber(std::vector<DefragSlot>& defrags, double h, uint32_t* indexOut) {
-  if (!(h >= 1 && h <= kMaxSafe) || std::floor(h) != h) return nullptr;
-  uint64_t raw = static_cast<uint64_t>(h);
-  uint32_t index = static_cast<uint32_t>(raw & ((1u << kIndexBits) - 1));
-  uint32_t gen = static_cast<uint32_t>(raw >> kIndexBits);
-  if (index == 0 || index >= defrags.size() || !defrags[index].live || defrags[index].generation != gen) return nullptr;
-  if (indexOut) *indexOut = index;
-  return &defrags[index];
-}
 
 DefragSlot& DefragFrom(Addon& addon, const Napi::CallbackInfo& info) {
-  DefragSlot* d = DefragFromNumber(addon.defrags, NumberArg(info, 0), nullptr);
+  DefragSlot* d = LiveSlotFromNumber(addon.defrags, NumberArg(info, 0), nullptr);
   if (d == nullptr) throw Napi::Error::New(info.Env(), "vkmem native: stale or invalid defragmentation handle");
   return *d;
 }

@@ -26,15 +26,7 @@ double NumberArg(const Napi::CallbackInfo& info, size_t i) {
 }
 }  // namespace
 
-PoolSlot* Addon::PoolFromNumber(double h, uint32_t* indexOut) {
-  if (!(h >= 1 && h <= kMaxSafe) || std::floor(h) != h) return nullptr;
-  uint64_t raw = static_cast<uint64_t>(h);
-  uint32_t index = static_cast<uint32_t>(raw & ((1u << kIndexBits) - 1));
-  uint32_t gen = static_cast<uint32_t>(raw >> kIndexBits);
-  if (index == 0 || index >= pools.size() || !pools[index].live || pools[index].generation != gen) return nullptr;
-  if (indexOut) *indexOut = index;
-  return &pools[index];
-}
+PoolSlot* Addon::PoolFromNumber(double h, uint32_t* indexOut) { return LiveSlotFromNumber(pools, h, indexOut); }
 
 static PoolSlot& PoolFrom(Addon& addon, const Napi::CallbackInfo& info, uint32_t* indexOut = nullptr) {
   double h = NumberArg(info, 0);

@@ -9,7 +9,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { formatBytes } from "../format.js";
+import { formatBytes, table } from "../format.js";
 import type { PoolAlgorithm } from "../memory/pool.js";
 import { readTrace } from "../trace/reader.js";
 import { replayTrace, type ReplayOptions, type ReplayProgress, type ReplayResult } from "../trace/replay.js";
@@ -98,7 +98,7 @@ function progressPrinter(
 
 /** The report lines: one column per run. */
 export function report(runs: readonly [string, ReplayResult][], heapCount: number): string[] {
-  const rows: [string, ...string[]][] = [];
+  const rows: string[][] = [];
   const row = (name: string, f: (r: ReplayResult) => string): void => {
     rows.push([name, ...runs.map(([, r]) => f(r))]);
   };
@@ -117,22 +117,21 @@ export function report(runs: readonly [string, ReplayResult][], heapCount: numbe
   row("failed as recorded", (r) => String(r.expectedFailures));
   row("placement differences", (r) => String(r.differenceCount));
   row("not replayed (descriptive records)", (r) => String(r.notReplayed));
-  const header: [string, ...string[]] = ["", ...runs.map(([label]) => label)];
-  const lines = table([header, ...rows]);
+  const lines = table(["", ...runs.map(([label]) => label)], rows).split("\n");
 
   const [, first] = runs[0]!;
   lines.push("", "time per call kind (as recorded):");
   const kinds = Object.entries(first.byKind).sort((a, b) => b[1].totalMs - a[1].totalMs);
   lines.push(
-    ...table([
+    ...table(
       ["kind", "calls", "total ms", "µs per call"],
-      ...kinds.map(([kind, k]): [string, ...string[]] => [
+      kinds.map(([kind, k]) => [
         kind,
         String(k.count),
         k.totalMs.toFixed(1),
         ((k.totalMs * 1000) / Math.max(k.count, 1)).toFixed(2),
       ]),
-    ]),
+    ).split("\n"),
   );
   for (const [label, r] of runs) {
     for (const f of r.failures.slice(0, 10))
@@ -145,14 +144,4 @@ export function report(runs: readonly [string, ReplayResult][], heapCount: numbe
     }
   }
   return lines;
-}
-
-function table(rows: readonly (readonly string[])[]): string[] {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
-  return rows.map((r) =>
-    r
-      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
-      .join("  ")
-      .trimEnd(),
-  );
 }

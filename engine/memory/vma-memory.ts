@@ -244,12 +244,14 @@ export class VmaMemory implements MemorySource {
     let userData: unknown = undefined;
     let pool: AllocationOptions["pool"];
     let canBecomeLost = false;
+    let canMakeOtherLost = false;
     if (options !== undefined) {
       try {
         name = options.name;
         userData = options.userData;
         pool = options.pool;
         canBecomeLost = options.canBecomeLost === true;
+        canMakeOtherLost = options.canMakeOtherLost === true;
       } catch (error) {
         addon.freeAllocation(handle);
         if (resource !== null) handleCells.recycle(resource);
@@ -289,7 +291,7 @@ export class VmaMemory implements MemorySource {
         handle,
         recording.poolId(pool),
         kind,
-        vkmemFlagsOf(options),
+        vkmemFlagsOf({ canBecomeLost, canMakeOtherLost }),
         name ?? null,
         kind === "memory" && operation !== "vmaAllocateMemory",
       );
