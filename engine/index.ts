@@ -35,6 +35,14 @@ export type {
   LeakReport,
 } from "./memory/allocator.js";
 export { Pool } from "./memory/pool.js";
+export { DefragmentationContext, DefragmentationMove } from "./memory/defragmentation.js";
+export type {
+  DefragmentationAlgorithm,
+  DefragmentationMoveOperation,
+  DefragmentationOptions,
+  DefragmentationStats,
+} from "./memory/defragmentation.js";
+export type { DefragmentationQueue, DefragmentOptions, MovedAllocation } from "./memory/defragment.js";
 export type { PoolAlgorithm, PoolOptions, PoolStatistics, PoolTarget } from "./memory/pool.js";
 export { BuddyPool, BuddyAllocation } from "./memory/buddy-pool.js";
 export type { BuddyPoolStatistics, BuddyPoolDetailedStatistics } from "./memory/buddy-pool.js";

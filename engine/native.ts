@@ -218,6 +218,8 @@ export interface NativeAddon {
   setDefragmentationMoveOperation(context: number, move: number, operation: 0 | 1 | 2): void;
   /** The replacement buffer (image) from the scratch description, bound at the destination; kOutResource. */
   createDefragmentationMoveResource(context: number, move: number, image: boolean): number;
+  /** Two transfer buffers over the move's source and destination bytes (kOutResource, kOutMemory), or a VkResult. */
+  createDefragmentationCopyBuffers(context: number, move: number): number;
   /** True when nothing more can be moved. */
   endDefragmentationPass(context: number): boolean;
   endDefragmentation(context: number): NativeDefragmentationStats;

@@ -118,6 +118,10 @@ struct DefragMove {
   uint32_t tmp = 0;          // allocation slot standing for VMA's dstTmpAllocation
   uint64_t newResource = 0;  // the replacement buffer/image vkmem created and bound at the destination, if any
   bool newIsImage = false;
+  // Transfer buffers over the source's and the destination's bytes (createDefragmentationCopyBuffers), for a GPU copy
+  // of the memory itself whatever the usage of the resource bound there; destroyed when the pass ends.
+  uint64_t copySrc = 0;
+  uint64_t copyDst = 0;
 };
 
 // Wall-clock limit of a pass's planning, read by VMA's break callback (heap-held: its address is given to VMA).
@@ -260,6 +264,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value BeginDefragmentationPass(const Napi::CallbackInfo& info);
   Napi::Value SetDefragmentationMoveOperation(const Napi::CallbackInfo& info);
   Napi::Value CreateDefragmentationMoveResource(const Napi::CallbackInfo& info);
+  Napi::Value CreateDefragmentationCopyBuffers(const Napi::CallbackInfo& info);
   Napi::Value EndDefragmentationPass(const Napi::CallbackInfo& info);
   Napi::Value EndDefragmentation(const Napi::CallbackInfo& info);
   // Ends every defragmentation of the allocator (poolIndex 0) or of one pool, as if each move of an open pass had

@@ -278,6 +278,67 @@ Napi::Value Addon::CreateDefragmentationMoveResource(const Napi::CallbackInfo& i
   return Napi::Number::New(env, VK_SUCCESS);
 }
 
+namespace {
+// A buffer with `usage` over the whole of `allocation`'s bytes, bound at its offset; VK_NULL_HANDLE (and `*result`
+// the reason) when the device's rules for such a buffer (size, alignment, memory type) do not fit the allocation.
+VkBuffer CreateBufferOver(const AllocatorSlot& slot, VmaAllocation allocation, VkBufferUsageFlags usage, VkResult* result) {
+  VmaAllocationInfo ai = {};
+  vmaGetAllocationInfo(slot.allocator, allocation, &ai);
+  VkBufferCreateInfo bci = {VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+  bci.size = ai.size;
+  bci.usage = usage;
+  bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+  VkBuffer buffer = VK_NULL_HANDLE;
+  *result = slot.createBuffer(slot.device, &bci, nullptr, &buffer);
+  if (*result != VK_SUCCESS) return VK_NULL_HANDLE;
+  VkMemoryRequirements req = {};
+  slot.getBufferMemoryRequirements(slot.device, buffer, &req);
+  if (req.size > ai.size || ai.offset % req.alignment != 0 || (req.memoryTypeBits & (1u << ai.memoryType)) == 0) {
+    slot.destroyBuffer(slot.device, buffer, nullptr);
+    *result = VK_ERROR_FORMAT_NOT_SUPPORTED;
+    return VK_NULL_HANDLE;
+  }
+  *result = vmaBindBufferMemory(slot.allocator, allocation, buffer);
+  if (*result != VK_SUCCESS) {
+    slot.destroyBuffer(slot.device, buffer, nullptr);
+    return VK_NULL_HANDLE;
+  }
+  return buffer;
+}
+}  // namespace
+
+// createDefragmentationCopyBuffers(context, moveIndex) -> VK_SUCCESS with two buffers in the scratch (kOutResource: a
+// TRANSFER_SRC buffer over the source's bytes, kOutMemory: a TRANSFER_DST buffer over the destination's), or a negative
+// VkResult (VK_ERROR_FORMAT_NOT_SUPPORTED: the device's buffer rules do not fit the allocation; nothing is left then).
+// They let a GPU copy carry the memory of any allocation, whatever its own resource's usage; the pass destroys them.
+Napi::Value Addon::CreateDefragmentationCopyBuffers(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireScratch(env);
+  DefragSlot& d = DefragFrom(*this, info);
+  DefragMove& move = MoveFrom(d, info);
+  if (move.src == 0) throw Napi::Error::New(env, "vkmem native: this move is not vkmem's to change (ignored)");
+  if (move.copySrc != 0) throw Napi::Error::New(env, "vkmem native: the move already has its copy buffers");
+  AllocatorSlot& slot = allocators[d.allocator];
+  VkResult r = VK_SUCCESS;
+  VkBuffer src = CreateBufferOver(slot, allocations[move.src].allocation, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, &r);
+  if (src == VK_NULL_HANDLE) {
+    ThrowIfVmaAsserted(env, "vmaBindBufferMemory");
+    return Napi::Number::New(env, r);
+  }
+  VkBuffer dst = CreateBufferOver(slot, allocations[move.tmp].allocation, VK_BUFFER_USAGE_TRANSFER_DST_BIT, &r);
+  if (dst == VK_NULL_HANDLE) {
+    slot.destroyBuffer(slot.device, src, nullptr);
+    ThrowIfVmaAsserted(env, "vmaBindBufferMemory");
+    return Napi::Number::New(env, r);
+  }
+  move.copySrc = reinterpret_cast<uint64_t>(src);
+  move.copyDst = reinterpret_cast<uint64_t>(dst);
+  u64[Scratch::kOutResource] = move.copySrc;
+  u64[Scratch::kOutMemory] = move.copyDst;
+  ThrowIfVmaAsserted(env, "vmaBindBufferMemory");
+  return Napi::Number::New(env, VK_SUCCESS);
+}
+
 VkResult Addon::FinishPass(DefragSlot& d, bool abandon) {
   AllocatorSlot& slot = allocators[d.allocator];
   std::vector<uint32_t> destroyed;
@@ -286,6 +347,8 @@ VkResult Addon::FinishPass(DefragSlot& d, bool abandon) {
     VmaDefragmentationMove& vm = d.pass.pMoves[m];
     if (move.src == 0) continue;
     if (abandon) vm.operation = VMA_DEFRAGMENTATION_MOVE_OPERATION_IGNORE;
+    DestroyResource(slot, move.copySrc, false);
+    DestroyResource(slot, move.copyDst, false);
     AllocationSlot& src = allocations[move.src];
     AllocationSlot& t = allocations[move.tmp];
     while (t.mapCount > 0) {

@@ -155,6 +155,19 @@ export class Allocation {
   _resourceKey: HandleKey = 0;
   /** @internal VMA lets it be mapped: created with hostAccess or a non-Auto usage (usage.ts, encodedMappingAllowed). */
   _mappingAllowed = true;
+  /**
+   * @internal The create info of the image vkmem made with it, as encoded for the native call (resource-descriptions.ts'
+   * 13 numbers), so that defragmentation can make its replacement at the new place (defragmentation.ts); else null.
+   */
+  _createInfo: Float64Array | null = null;
+  /** @internal The size, usage and create flags of the buffer vkmem made with it (for the same purpose), else 0. */
+  _bufferSize = 0;
+  /** @internal */
+  _bufferUsage = 0;
+  /** @internal */
+  _bufferFlags = 0;
+  /** @internal The open defragmentation pass moves it (defragmentation.ts): it cannot be freed until the pass ends. */
+  _moving = false;
   private _name: string | null;
   private _userData: unknown;
   /** @internal */
@@ -486,6 +499,27 @@ export class Allocation {
   /** @internal Raw handle of the buffer/image created with it or bound to it, 0n if none. */
   get _resourceHandle(): bigint {
     return this._resource === null ? 0n : rawHandle(this._resource as NvkHandle);
+  }
+
+  /**
+   * @internal Defragmentation is about to commit a move of this allocation (defragmentation.ts): the view over the old
+   * place is detached before VMA frees that memory. Returns whether it had one.
+   */
+  _detachForMove(): boolean {
+    if (this._view === null) return false;
+    this.allocator._native.detach(this._view);
+    this._view = null;
+    return true;
+  }
+
+  /**
+   * @internal The move was committed: VMA carried the map count to the new place, so a view is made over it again
+   * (a map and an unmap leave the count as it was) for an allocation that had one.
+   */
+  _remapAfterMove(): void {
+    const h = this._handle;
+    this._view = this.allocator._native.map(h, true) as ArrayBuffer;
+    this.allocator._native.unmap(h);
   }
 
   /** @internal Called by the allocator right before the native free: detach any view, mark freed. */

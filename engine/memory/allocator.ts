@@ -64,6 +64,14 @@ import { checkAllocatorCorruption, type CorruptionReport, type DebugSettings } f
 import { AllocatorRecording, type RecordedOptions } from "./recording.js";
 import type { TraceWriter } from "../trace/writer.js";
 import { packageVersion } from "../package-root.js";
+import { AllocationIndex } from "./allocation-index.js";
+import {
+  beginDefragmentation,
+  type DefragmentationContext,
+  type DefragmentationOptions,
+  type DefragmentationStats,
+} from "./defragmentation.js";
+import { defragment, type DefragmentationQueue, type DefragmentOptions } from "./defragment.js";
 
 export type { AllocatorDevice, AllocatorOptions } from "./allocator-options.js";
 export type { CreatedBuffer, CreatedImage } from "./pool-backend.js";
@@ -145,6 +153,10 @@ export class Allocator {
   readonly _vma: VmaMemory;
   /** @internal The recording, when the allocator records (engine/memory/recording.ts). */
   _recording: AllocatorRecording | null = null;
+  /** @internal The defragmentation in progress (defragmentation.ts), or null. */
+  _defragmentation: DefragmentationContext | null = null;
+  /** @internal Its allocations by handle, weakly, when made with `defragmentation: true` (allocation-index.ts). */
+  readonly _allocationIndex: AllocationIndex | null;
   /** The buffer and image flag bits this device allows (flag-bits.ts). */
   private readonly flagPolicy: DeviceFlagPolicy;
   private readonly vulkanApiVersion: number;
@@ -198,7 +210,9 @@ export class Allocator {
         this.typeQuery.forInfo(kind, info, options, "makeRoom", "info", "options"),
     });
     const { stacks, leakWatch, lost } = this;
-    this._vma = new VmaMemory(this, { stacks, leakWatch, lost, descriptions: this.descriptions });
+    this._allocationIndex = options.defragmentation === true ? new AllocationIndex() : null;
+    const index = this._allocationIndex;
+    this._vma = new VmaMemory(this, { stacks, leakWatch, lost, descriptions: this.descriptions, index });
     this.deviceDependents = dependentsOfDevice(rawHandle(source.device as NvkHandle));
     this.deviceDependents?.add(this);
     watch(this, "Allocator", this.label, creationStack(this.stacks !== null));
@@ -378,6 +392,7 @@ export class Allocator {
 
   /** @internal Frees an allocation of this allocator (checked, alive): unlinks it, then its memory source frees it. */
   _freeAllocation(allocation: Allocation): void {
+    if (this._defragmentation !== null) this._defragmentation._refuseFree(allocation, "free");
     if (allocation._domain !== null) this.lost.unlink(allocation);
     if (allocation._resourceKey !== 0) knownHandles.untrack(allocation._resourceKey, allocation);
     (allocation.pool ?? this._vma)._free(allocation);
@@ -390,6 +405,33 @@ export class Allocator {
    */
   _checkFlagBits(value: number, field: FlagField, op: string, arg: string): void {
     this.flagPolicy.check(value, field, false, op, arg);
+  }
+
+  /**
+   * Begins a defragmentation (vmaBeginDefragmentation) of the default pools or of `options.pool`: plan and commit
+   * its passes yourself (defragmentation.ts), or use {@link defragment}. Create the allocator with
+   * `defragmentation: true` so that every move names its Allocation, or list yours in `options.allocations`.
+   * @throws TypeError / RangeError naming a bad option; InvalidStateError when one is in progress or the pool is linear
+   *   or buddy.
+   */
+  beginDefragmentation(options?: DefragmentationOptions): DefragmentationContext {
+    return beginDefragmentation(this, options);
+  }
+
+  /**
+   * Defragments in one call (defragment.ts): every pass's buffers and images vkmem made are re-created at their new
+   * place and copied on the GPU through `gpu` (a Context, or a queue and command pool), waited for; `onMove` tells
+   * each moved allocation's owner to refresh descriptors. @returns the statistics.
+   */
+  defragment(gpu: DefragmentationQueue, options?: DefragmentOptions): DefragmentationStats {
+    return defragment(this, gpu, options);
+  }
+
+  /** @internal A defragmentation move with operation "destroy" freed `allocation` natively: forget it here. */
+  _forgetDefragmentedAllocation(allocation: Allocation): void {
+    if (allocation._domain !== null) this.lost.unlink(allocation);
+    if (allocation._resourceKey !== 0) knownHandles.untrack(allocation._resourceKey, allocation);
+    this._vma._forgetFreed(allocation);
   }
 
   /** @internal Allocation tells its allocator it holds a mapped view (detached on destroy). */
@@ -618,6 +660,7 @@ export class Allocator {
     const { leaks, messages } = this._native.destroyAllocator(h);
     const reports = this._reportLeaks(this._lifetimeName, [...poolLeaks, ...leaks], messages);
     this.stacks?.clear();
+    this._allocationIndex?.clear();
     return reports;
   }
 }

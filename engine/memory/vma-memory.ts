@@ -31,11 +31,15 @@ import {
   encodedMappingAllowed,
   type AllocationOptions,
 } from "./usage.js";
+import type { AllocationIndex } from "./allocation-index.js";
 import type { LostAllocations } from "./lost-allocations.js";
 import { vkmemFlagsOf } from "./recording.js";
 import type { ResourceDescriptions } from "./resource-descriptions.js";
 import type { CreatedBuffer, CreatedImage, MemorySource } from "./pool-backend.js";
 import type { BufferInfo, ImageInfo, MemoryRequirements } from "./types.js";
+
+/** How many scratch numbers an encoded image description takes (resource-descriptions.ts, encodeImage). */
+const IMAGE_CREATE_INFO_LENGTH = 13;
 
 /** Cells for the nvk handle objects of the buffers and images allocators create (shared by all allocators). */
 const handleCells = new HandleCellPool();
@@ -54,6 +58,8 @@ export interface VmaMemoryParts {
   readonly lost: LostAllocations;
   /** The description encoder, for the retries after making room. */
   readonly descriptions: ResourceDescriptions;
+  /** The weak handle index, when the allocator was made with `defragmentation: true` (allocation-index.ts). */
+  readonly index: AllocationIndex | null;
 }
 
 /**
@@ -105,6 +111,10 @@ export class VmaMemory implements MemorySource {
       scratchU32[Slot.OutResource * 2 + 1],
     );
     const allocation = this.finish(result, "buffer", buffer, flags, options, "vmaCreateBuffer");
+    // Kept for defragmentation's replacement buffer: the values just encoded (and checked) for the native call.
+    allocation._bufferSize = scratch[0];
+    allocation._bufferUsage = scratch[1];
+    allocation._bufferFlags = scratch[2];
     return { buffer, allocation, allocationInfo: this.info(allocation) };
   }
 
@@ -134,6 +144,7 @@ export class VmaMemory implements MemorySource {
     }
     const image = handleCells.make(nvk.VkImage, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
     const allocation = this.finish(result, "image", image, flags, options, "vmaCreateImage");
+    allocation._createInfo = scratch.slice(0, IMAGE_CREATE_INFO_LENGTH);
     return { image, allocation, allocationInfo: this.info(allocation) };
   }
 
@@ -215,9 +226,22 @@ export class VmaMemory implements MemorySource {
     allocation._release();
     if (this.parts.stacks !== null) this.parts.stacks.delete(h);
     this.parts.leakWatch.forget(h);
+    this.parts.index?.delete(h);
     this.nativeFree(h);
     // The buffer/image object vkmem made now names a destroyed object: it becomes a null handle and its
     // cell serves the next one (HandleCellPool).
+    if (created !== null) handleCells.recycle(created);
+  }
+
+  /** An allocation the native layer freed already (a defragmentation move's "destroy"): the same as _free without the call. */
+  _forgetFreed(allocation: Allocation): void {
+    const h = allocation._handle;
+    const created = allocation.kind !== "memory" ? allocation._resource : null;
+    this.allocator._recording?.writer.free(h);
+    allocation._release();
+    if (this.parts.stacks !== null) this.parts.stacks.delete(h);
+    this.parts.leakWatch.forget(h);
+    this.parts.index?.delete(h);
     if (created !== null) handleCells.recycle(created);
   }
 
@@ -284,6 +308,7 @@ export class VmaMemory implements MemorySource {
     if (stacks !== null) stacks.set(handle, new Error().stack?.split("\n").slice(4).join("\n") ?? "");
     // The safety net (engine/lifetime.ts): only a warning when GC finds it unfreed; its pool or allocator frees it.
     this.parts.leakWatch.watch(allocation, handle);
+    this.parts.index?.add(allocation);
     if (canBecomeLost) this.parts.lost.track(allocation, pool, scratch[Slot.OutMemoryType]);
     // Recorded last: its getAllocationInfo rewrites the scratch outputs (with the same values).
     if (recording !== null) {

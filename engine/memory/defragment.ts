@@ -1,0 +1,321 @@
+/**
+ * defragment(): a whole defragmentation in one call, its copies made on the GPU.
+ *
+ * For each pass VMA plans, every move of a buffer or image vkmem made gets a replacement at the new place with the
+ * same create info; the bytes travel by a GPU copy: buffers (and, when asked, raw memory) as the memory itself,
+ * through two transfer buffers over the old and the new place (so a buffer's own usage need not include TRANSFER);
+ * images with vkCmdCopyImage, every mip level and array layer, from the layout the caller says the image is in, and
+ * left in that same layout. The command buffer is submitted and waited for before the pass ends, so the old memory
+ * and the old resources are freed (by VMA and the native layer) only once the GPU is done with them.
+ *
+ * What is not moved (its move set to "ignore", counted in `movesIgnored`): allocations the context cannot name,
+ * raw memory unless `copyMemory`, memory the caller bound a resource of its own to (the caller would have to rebind
+ * it), allocations that can become lost, images without both TRANSFER_SRC and TRANSFER_DST usage, and any move whose
+ * replacement or transfer buffers the device refuses.
+ *
+ * The copy recording is shared with the FrameManager's live defragmentation (engine/resources), which records the
+ * same copies into a frame instead of waiting.
+ * @module
+ */
+import { describeValue } from "../errors.js";
+import { ASPECT_COLOR, formatInfo } from "../vulkan/formats.js";
+import { wrapHandle, type NvkHandle } from "../vulkan/handles.js";
+import { nvk } from "../vulkan/nvk.js";
+import { submitOneShot } from "../vulkan/one-shot.js";
+import {
+  ACCESS_MEMORY_READ,
+  ACCESS_MEMORY_WRITE,
+  ACCESS_TRANSFER_READ,
+  ACCESS_TRANSFER_WRITE,
+  LAYOUT_SHADER_READ,
+  LAYOUT_TRANSFER_DST,
+  LAYOUT_TRANSFER_SRC,
+  LAYOUT_UNDEFINED,
+  QUEUE_FAMILY_IGNORED,
+  STAGE_ALL,
+  STAGE_TRANSFER,
+} from "../vulkan/vk.js";
+import type { Allocation } from "./allocation.js";
+import {
+  beginDefragmentation,
+  type DefragmentationContext,
+  type DefragmentationMove,
+  type DefragmentationOptions,
+  type DefragmentationStats,
+} from "./defragmentation.js";
+
+/** Where defragment() records and submits its copies: a vkmem Context, or a queue and a command pool of its family. */
+export type DefragmentationQueue =
+  { submitAndWait(record: (commandBuffer: NvkHandle) => void): void } | { queue: NvkHandle; commandPool: NvkHandle };
+
+/** What moved, as onMove tells it. */
+export interface MovedAllocation {
+  /** The allocation, now at its new place (same object). */
+  allocation: Allocation;
+  /** The raw VkBuffer / VkImage before the move (destroyed now), or 0n for raw memory. */
+  previousHandle: bigint;
+  /** The raw VkBuffer / VkImage now; the nvk handle object vkmem gave you names it already. 0n for raw memory. */
+  handle: bigint;
+}
+
+/** Options of {@link defragment}: those of beginDefragmentation, and how the copies are made. */
+export interface DefragmentOptions extends DefragmentationOptions {
+  /** Called once per moved allocation after its pass ended: refresh descriptors and image views here. */
+  onMove?: (moved: MovedAllocation) => void;
+  /**
+   * The layout an image is in when defragment() is called, which it keeps (default SHADER_READ_ONLY_OPTIMAL, as
+   * VMA's sample assumes). UNDEFINED means its contents do not matter: the new image is not copied into.
+   */
+  imageLayout?: (allocation: Allocation) => number;
+  /** Move raw memory (allocateMemory, with no resource bound) by a GPU copy of its bytes (default false: ignored). */
+  copyMemory?: boolean;
+}
+
+/** One copy of a pass, ready to record. @internal */
+export type MoveCopy =
+  | { kind: "bytes"; move: DefragmentationMove; src: bigint; dst: bigint; size: number }
+  | {
+      kind: "image";
+      move: DefragmentationMove;
+      src: bigint;
+      dst: bigint;
+      createInfo: Float64Array;
+      layout: number;
+    };
+
+/**
+ * Plans the copy of one move (making its replacement and transfer buffers), or sets it to "ignore" and returns null.
+ * @internal
+ */
+export function planMoveCopy(
+  context: DefragmentationContext,
+  move: DefragmentationMove,
+  layoutOf: ((allocation: Allocation) => number) | undefined,
+  copyMemory: boolean,
+): MoveCopy | null {
+  const source = move.source;
+  if (source === null) return null;
+  const ignore = (): null => {
+    move.operation = "ignore";
+    return null;
+  };
+  if (source._canBecomeLost) return ignore();
+  if (source.kind === "memory") {
+    if (!copyMemory || source._resource !== null) return ignore();
+    const buffers = context._createCopyBuffers(move);
+    if (typeof buffers === "number") return ignore();
+    return { kind: "bytes", move, src: buffers[0], dst: buffers[1], size: source._size };
+  }
+  if (source.kind === "buffer") {
+    if (typeof context._createReplacement(move) === "number") return ignore();
+    const buffers = context._createCopyBuffers(move);
+    if (typeof buffers === "number") return ignore();
+    return { kind: "bytes", move, src: buffers[0], dst: buffers[1], size: source._size };
+  }
+  const createInfo = source._createInfo as Float64Array;
+  if ((createInfo[9] & 0x3) !== 0x3) return ignore(); // TRANSFER_SRC and TRANSFER_DST
+  const layout = layoutOf === undefined ? LAYOUT_SHADER_READ : layoutOf(source);
+  if (typeof layout !== "number" || !Number.isInteger(layout) || layout < 0 || layout > 0x7fffffff) {
+    throw new RangeError(`defragment: options.imageLayout must return a VkImageLayout, got ${describeValue(layout)}`);
+  }
+  const previous = source._resourceHandle;
+  const replacement = context._createReplacement(move);
+  if (typeof replacement === "number") return ignore();
+  return { kind: "image", move, src: previous, dst: replacement, createInfo, layout };
+}
+
+function range(createInfo: Float64Array): any {
+  return new nvk.VkImageSubresourceRange({
+    aspectMask: formatInfo(createInfo[1])?.aspect ?? ASPECT_COLOR,
+    baseMipLevel: 0,
+    levelCount: createInfo[5],
+    baseArrayLayer: 0,
+    layerCount: createInfo[6],
+  });
+}
+
+function imageBarrier(image: bigint, createInfo: Float64Array, from: number, to: number, src: number, dst: number) {
+  return new nvk.VkImageMemoryBarrier({
+    image: handleOf(nvk.VkImage, image),
+    srcAccessMask: src,
+    dstAccessMask: dst,
+    oldLayout: from,
+    newLayout: to,
+    srcQueueFamilyIndex: QUEUE_FAMILY_IGNORED,
+    dstQueueFamilyIndex: QUEUE_FAMILY_IGNORED,
+    subresourceRange: range(createInfo),
+  });
+}
+
+/** An nvk handle object of class `cls` for a raw value (a short-lived one, for recording). */
+function handleOf(cls: any, raw: bigint): any {
+  return wrapHandle(cls, raw);
+}
+
+/**
+ * Records `copies` into `cmd`: a barrier after every earlier use of the memory, the copies, and a barrier before any
+ * later use; images go from their layout to TRANSFER_SRC (old) and from UNDEFINED to TRANSFER_DST (new), and the new
+ * one back to the old one's layout.
+ * @internal
+ */
+export function recordMoveCopies(cmd: NvkHandle, copies: readonly MoveCopy[]): void {
+  if (copies.length === 0) return;
+  const before = new nvk.VkMemoryBarrier({
+    srcAccessMask: ACCESS_MEMORY_WRITE,
+    dstAccessMask: ACCESS_TRANSFER_READ | ACCESS_TRANSFER_WRITE,
+  });
+  const into: any[] = [];
+  for (const c of copies) {
+    if (c.kind !== "image" || c.layout === LAYOUT_UNDEFINED) continue;
+    into.push(
+      imageBarrier(c.src, c.createInfo, c.layout, LAYOUT_TRANSFER_SRC, ACCESS_MEMORY_WRITE, ACCESS_TRANSFER_READ),
+      imageBarrier(c.dst, c.createInfo, LAYOUT_UNDEFINED, LAYOUT_TRANSFER_DST, 0, ACCESS_TRANSFER_WRITE),
+    );
+  }
+  nvk.vkCmdPipelineBarrier(
+    cmd,
+    STAGE_ALL,
+    STAGE_TRANSFER,
+    0,
+    1,
+    [before],
+    0,
+    null,
+    into.length,
+    into.length > 0 ? into : null,
+  );
+  const back: any[] = [];
+  for (const c of copies) {
+    if (c.kind === "bytes") {
+      nvk.vkCmdCopyBuffer(cmd, handleOf(nvk.VkBuffer, c.src), handleOf(nvk.VkBuffer, c.dst), 1, [
+        new nvk.VkBufferCopy({ srcOffset: 0, dstOffset: 0, size: c.size }),
+      ]);
+      continue;
+    }
+    if (c.layout === LAYOUT_UNDEFINED) continue;
+    const info = c.createInfo;
+    const aspectMask = formatInfo(info[1])?.aspect ?? ASPECT_COLOR;
+    const regions: any[] = [];
+    for (let mip = 0; mip < info[5]; mip++) {
+      const layers = new nvk.VkImageSubresourceLayers({
+        aspectMask,
+        mipLevel: mip,
+        baseArrayLayer: 0,
+        layerCount: info[6],
+      });
+      regions.push(
+        new nvk.VkImageCopy({
+          srcSubresource: layers,
+          srcOffset: new nvk.VkOffset3D({ x: 0, y: 0, z: 0 }),
+          dstSubresource: layers,
+          dstOffset: new nvk.VkOffset3D({ x: 0, y: 0, z: 0 }),
+          extent: new nvk.VkExtent3D({
+            width: Math.max(1, info[2] >>> mip),
+            height: Math.max(1, info[3] >>> mip),
+            depth: Math.max(1, info[4] >>> mip),
+          }),
+        }),
+      );
+    }
+    nvk.vkCmdCopyImage(
+      cmd,
+      handleOf(nvk.VkImage, c.src),
+      LAYOUT_TRANSFER_SRC,
+      handleOf(nvk.VkImage, c.dst),
+      LAYOUT_TRANSFER_DST,
+      regions.length,
+      regions,
+    );
+    back.push(imageBarrier(c.dst, info, LAYOUT_TRANSFER_DST, c.layout, ACCESS_TRANSFER_WRITE, ACCESS_MEMORY_READ));
+  }
+  const after = new nvk.VkMemoryBarrier({
+    srcAccessMask: ACCESS_TRANSFER_WRITE,
+    dstAccessMask: ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE,
+  });
+  nvk.vkCmdPipelineBarrier(
+    cmd,
+    STAGE_TRANSFER,
+    STAGE_ALL,
+    0,
+    1,
+    [after],
+    0,
+    null,
+    back.length,
+    back.length > 0 ? back : null,
+  );
+}
+
+/**
+ * Runs a whole defragmentation (see the module comment): passes until VMA has nothing left to move, each one's
+ * copies on the GPU through `gpu`, waited for before the pass ends.
+ * @returns the statistics of the whole run.
+ * @throws TypeError / RangeError for bad arguments, before anything moves; whatever a Vulkan call or `onMove` throws,
+ *   after ending the defragmentation (the moves of an unfinished pass are ignored: nothing is lost).
+ */
+export function defragment(
+  allocator: Allocation["allocator"],
+  gpu: DefragmentationQueue,
+  options: DefragmentOptions = {},
+): DefragmentationStats {
+  const op = "defragment";
+  allocator._live(op);
+  const submit = submitterFor(allocator, gpu);
+  const onMove = options?.onMove;
+  if (onMove !== undefined && typeof onMove !== "function") {
+    throw new TypeError(`${op}: options.onMove must be a function, got ${describeValue(onMove)}`);
+  }
+  const layoutOf = options?.imageLayout;
+  if (layoutOf !== undefined && typeof layoutOf !== "function") {
+    throw new TypeError(`${op}: options.imageLayout must be a function, got ${describeValue(layoutOf)}`);
+  }
+  const copyMemory = options?.copyMemory ?? false;
+  if (typeof copyMemory !== "boolean") {
+    throw new TypeError(`${op}: options.copyMemory must be a boolean, got ${describeValue(copyMemory)}`);
+  }
+  const context = beginDefragmentation(allocator, options);
+  try {
+    for (;;) {
+      const moves = context.beginPass();
+      if (moves === null) break;
+      const copies: MoveCopy[] = [];
+      const previous = new Map<DefragmentationMove, bigint>();
+      for (const move of moves) {
+        if (move.source !== null) previous.set(move, move.source._resourceHandle);
+        const copy = planMoveCopy(context, move, layoutOf, copyMemory);
+        if (copy !== null) copies.push(copy);
+      }
+      if (copies.length > 0) submit((cmd) => recordMoveCopies(cmd, copies));
+      const done = context.endPass();
+      if (onMove !== undefined) {
+        for (const move of moves) {
+          if (move.source === null || move.operation !== "copy") continue;
+          onMove({ allocation: move.source, previousHandle: previous.get(move) ?? 0n, handle: move._replacement });
+        }
+      }
+      if (done) break;
+    }
+  } catch (error) {
+    if (!context.ended) context.end();
+    throw error;
+  }
+  return context.end();
+}
+
+function submitterFor(
+  allocator: Allocation["allocator"],
+  gpu: DefragmentationQueue,
+): (record: (cmd: NvkHandle) => void) => void {
+  if (gpu !== null && typeof gpu === "object") {
+    const g = gpu as { submitAndWait?: unknown; queue?: unknown; commandPool?: unknown };
+    if (typeof g.submitAndWait === "function") {
+      return (record) => (g.submitAndWait as (r: (cmd: NvkHandle) => void) => void).call(gpu, record);
+    }
+    if (g.queue instanceof nvk.VkQueue && g.commandPool instanceof nvk.VkCommandPool) {
+      return (record) => submitOneShot(allocator.device, g.commandPool as NvkHandle, g.queue as NvkHandle, record);
+    }
+  }
+  throw new TypeError(
+    `defragment: gpu must be a vkmem Context or { queue: VkQueue, commandPool: VkCommandPool }, got ${describeValue(gpu)}`,
+  );
+}
