@@ -392,7 +392,10 @@ export class Allocator {
 
   /** @internal Frees an allocation of this allocator (checked, alive): unlinks it, then its memory source frees it. */
   _freeAllocation(allocation: Allocation): void {
-    if (this._defragmentation !== null) this._defragmentation._refuseFree(allocation, "free");
+    if (this._defragmentation !== null && this._defragmentation._freeDuringPass(allocation, "free")) {
+      // An open defragmentation pass moves it: VMA frees it when the pass ends (defragmentation.ts).
+      return this._forgetDefragmentedAllocation(allocation);
+    }
     if (allocation._domain !== null) this.lost.unlink(allocation);
     if (allocation._resourceKey !== 0) knownHandles.untrack(allocation._resourceKey, allocation);
     (allocation.pool ?? this._vma)._free(allocation);

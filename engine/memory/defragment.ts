@@ -155,7 +155,7 @@ function handleOf(cls: any, raw: bigint): any {
 /**
  * Records `copies` into `cmd`: a barrier after every earlier use of the memory, the copies, and a barrier before any
  * later use; images go from their layout to TRANSFER_SRC (old) and from UNDEFINED to TRANSFER_DST (new), and the new
- * one back to the old one's layout.
+ * one and the old one back to the old one's layout.
  * @internal
  */
 export function recordMoveCopies(cmd: NvkHandle, copies: readonly MoveCopy[]): void {
@@ -226,7 +226,11 @@ export function recordMoveCopies(cmd: NvkHandle, copies: readonly MoveCopy[]): v
       regions.length,
       regions,
     );
-    back.push(imageBarrier(c.dst, info, LAYOUT_TRANSFER_DST, c.layout, ACCESS_TRANSFER_WRITE, ACCESS_MEMORY_READ));
+    back.push(
+      imageBarrier(c.dst, info, LAYOUT_TRANSFER_DST, c.layout, ACCESS_TRANSFER_WRITE, ACCESS_MEMORY_READ),
+      // The old image too: it serves until its owner switches to the new one (the FrameManager's copy frame).
+      imageBarrier(c.src, info, LAYOUT_TRANSFER_SRC, c.layout, 0, ACCESS_MEMORY_READ),
+    );
   }
   const after = new nvk.VkMemoryBarrier({
     srcAccessMask: ACCESS_TRANSFER_WRITE,
@@ -289,7 +293,7 @@ export function defragment(
       const done = context.endPass();
       if (onMove !== undefined) {
         for (const move of moves) {
-          if (move.source === null || move.operation !== "copy") continue;
+          if (move.source === null || move.operation !== "copy" || move._freedByCaller) continue;
           onMove({ allocation: move.source, previousHandle: previous.get(move) ?? 0n, handle: move._replacement });
         }
       }

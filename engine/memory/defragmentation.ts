@@ -109,6 +109,8 @@ export class DefragmentationMove {
   _replacement = 0n;
   /** @internal Whether the source's view was detached at commit (it is re-made after). */
   _hadView = false;
+  /** @internal The caller freed the source during the pass: its move became "destroy". */
+  _freedByCaller = false;
 
   /** @internal */
   constructor(
@@ -164,6 +166,8 @@ export class DefragmentationContext {
   #named: Map<number, Allocation> | null;
   #passes = 0;
   #ignored = 0;
+  /** The open pass's move index of each source handle. */
+  #moveOf = new Map<number, number>();
 
   /** @internal Use {@link beginDefragmentation}. */
   constructor(allocator: AllocatorOf, pool: Pool | null, handle: number, named: Map<number, Allocation> | null) {
@@ -227,7 +231,10 @@ export class DefragmentationContext {
       const src = pairs[i * 2];
       const tmp = pairs[i * 2 + 1];
       const source = src === 0 ? null : this.#name(src);
-      if (src !== 0) this.#busy.add(src);
+      if (src !== 0) {
+        this.#busy.add(src);
+        this.#moveOf.set(src, i);
+      }
       if (tmp !== 0) this.#busy.add(tmp);
       if (source === null && src !== 0) allocator._native.setDefragmentationMoveOperation(h, i, 1);
       if (source !== null) source._moving = true;
@@ -304,7 +311,13 @@ export class DefragmentationContext {
     if (moves === null) throw new InvalidStateError("DefragmentationContext", "endPass", "no pass is open");
     for (const move of moves) {
       const s = move.source;
-      if (s !== null && move.operation === "copy" && s.kind !== "memory" && move._replacement === 0n) {
+      if (
+        s !== null &&
+        !move._freedByCaller &&
+        move.operation === "copy" &&
+        s.kind !== "memory" &&
+        move._replacement === 0n
+      ) {
         throw new InvalidStateError(
           "DefragmentationContext",
           "endPass",
@@ -314,7 +327,9 @@ export class DefragmentationContext {
     }
     // Views over the old places go before VMA frees them.
     for (const move of moves) {
-      if (move.source !== null && move.operation !== "ignore") move._hadView = move.source._detachForMove();
+      if (move.source !== null && !move._freedByCaller && move.operation !== "ignore") {
+        move._hadView = move.source._detachForMove();
+      }
     }
     const native = this._allocator._native;
     let done: boolean;
@@ -334,6 +349,7 @@ export class DefragmentationContext {
   #commit(move: DefragmentationMove): void {
     const source = move.source;
     move.destination._handle = 0;
+    if (move._freedByCaller) return; // already forgotten; VMA freed it now
     if (source === null) {
       this.#ignored++;
       return;
@@ -362,17 +378,35 @@ export class DefragmentationContext {
     }
     this.#moves = null;
     this.#busy.clear();
+    this.#moveOf.clear();
   }
 
-  /** @internal The allocator's free path: refuses to free a source or destination of the open pass. */
-  _refuseFree(allocation: Allocation, operation: string): void {
-    if (this.#moves === null || !this.#busy.has(allocation._handle)) return;
-    if (this.ended) return this.#dropPass(); // ended with its pool or allocator: the native layer ignored the moves
-    throw new InvalidStateError(
-      `Allocation${allocation.label === undefined ? "" : ` '${allocation.label}'`}`,
-      operation,
-      "it is moved by an open defragmentation pass: end the pass (endPass) first",
-    );
+  /**
+   * @internal The allocator's free path, while a pass is open. Freeing a source is allowed: its move becomes "destroy",
+   * so VMA frees it when the pass ends (until then the memory stays, for the pass's copy), and the caller's object reads
+   * as freed at once (returns true: the allocator forgets it without a native free). A destination is the pass's and
+   * is refused. Returns false for any other allocation.
+   */
+  _freeDuringPass(allocation: Allocation, operation: string): boolean {
+    if (this.#moves === null || !this.#busy.has(allocation._handle)) return false;
+    if (this.ended) {
+      this.#dropPass(); // ended with its pool or allocator: the native layer ignored the moves
+      return false;
+    }
+    const index = this.#moveOf.get(allocation._handle);
+    if (index === undefined) {
+      throw new InvalidStateError(
+        `Allocation${allocation.label === undefined ? "" : ` '${allocation.label}'`}`,
+        operation,
+        "it is the destination of a move of an open defragmentation pass: the pass frees it",
+      );
+    }
+    this._allocator._native.setDefragmentationMoveOperation(this.#handle, index, 2);
+    const move = this.#moves[index];
+    if (move !== undefined && move.source === allocation) move._freedByCaller = true;
+    this.#busy.delete(allocation._handle);
+    allocation._moving = false;
+    return true;
   }
 
   /**

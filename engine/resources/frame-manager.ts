@@ -62,6 +62,11 @@ import {
 } from "./frame-statistics.js";
 import type { ImageRegion } from "./image-region.js";
 import { ManagedResources } from "./managed-resources.js";
+import {
+  LiveDefragmentation,
+  type LiveDefragmentationOptions,
+  type LiveDefragmentationStatus,
+} from "./live-defragmentation.js";
 import { Owner, type ResourceOwner } from "./resource.js";
 import type { BufferDescription, TextureDescription } from "./resource-creation.js";
 import type { Texture } from "./texture.js";
@@ -74,6 +79,7 @@ import { UploadRing } from "./upload-ring.js";
 export type { EndFrameOptions, FrameManagerOptions } from "./frame-options.js";
 export type { FrameManagerStatistics, FrameStatistics } from "./frame-statistics.js";
 export type { BufferDescription, TextureDescription } from "./resource-creation.js";
+export type { LiveDefragmentationOptions, LiveDefragmentationStatus } from "./live-defragmentation.js";
 export { TransientAllocation, type TransientUsage } from "./transient-memory.js";
 
 /** The frame being recorded, as {@link FrameManager.beginFrame} hands it out. Valid until its `endFrame()`. */
@@ -149,6 +155,8 @@ export class FrameManager implements ResourceOwner {
   #goneCause: string | undefined = undefined;
   /** Keeps pending downloads moving between frames. */
   readonly #downloads: DownloadWatch;
+  /** The live defragmentation in progress or last run (live-defragmentation.ts), or null. */
+  #defrag: LiveDefragmentation | null = null;
 
   /**
    * Creates the frame slots (a command pool, a primary command buffer and a signaled fence each). Same as
@@ -340,6 +348,7 @@ export class FrameManager implements ResourceOwner {
     } catch (error) {
       retireError = error;
     }
+    if (this.#defrag?.active === true) this.#defrag.step(serial, slots.completed, slot.commandBuffer);
     this.#counters.beganFrame(stats, (performance.now() - start) * 1000);
     if (retireError !== null) throw retireError;
     return frame;
@@ -379,6 +388,40 @@ export class FrameManager implements ResourceOwner {
     const stats = this.#frameStats;
     this.#counters.endedFrame(stats, (performance.now() - start) * 1000);
     recordFrameEnd(this.allocator, frame.frameNumber, stats?.uploadedBytes ?? 0);
+  }
+
+  // ------------------------------------------------------------------ live defragmentation
+
+  /**
+   * Starts a live defragmentation of this manager's Buffers and Textures (live-defragmentation.ts): from the next
+   * beginFrame on, each frame copies at most `maxMovesPerFrame` resources / `maxBytesPerFrame` bytes on the GPU at its
+   * start; the objects you hold name their new VkBuffer / VkImage / default view one frame later (`onMove` says
+   * which); the old ones are freed once no frame can use them. No frame waits for the GPU because of it.
+   * @throws InvalidStateError when one is in progress; TypeError / RangeError / InvalidStateError as
+   *   allocator.beginDefragmentation for bad options or a pool it cannot defragment.
+   */
+  defragment(options: LiveDefragmentationOptions = {}): void {
+    this.#live("defragment");
+    if (this.#defrag?.active === true) {
+      throw new InvalidStateError(
+        `FrameManager${this.#labelText()}`,
+        "defragment",
+        "a live defragmentation is in progress: see frames.defragmentation",
+      );
+    }
+    this.#defrag = new LiveDefragmentation(
+      this.allocator,
+      this.context,
+      this.#resources.list(),
+      options,
+      (label, destroy) => void this.destroyLater(label, 0, destroy),
+    );
+  }
+
+  /** Progress and figures of the live defragmentation in progress or last run; null before the first. */
+  get defragmentation(): LiveDefragmentationStatus | null {
+    this.#live("defragmentation");
+    return this.#defrag?.status ?? null;
   }
 
   // ------------------------------------------------------------------ resources
@@ -587,6 +630,11 @@ export class FrameManager implements ResourceOwner {
     const cause = this.#goneCause ?? this._lifetimeName;
     // Dependents first, while the manager still works: streamers queue their images and pools here, then the live
     // resources go through the release queue like any destroy().
+    if (this.#defrag?.active === true) {
+      // A pass whose objects switched already commits once the GPU is idle; an unswitched one is ignored.
+      if (!this.context.destroyed) this.#waitSubmitted(false);
+      this.#defrag.cancel(!this.context.destroyed);
+    }
     const cascade = cascadeReport();
     this._dependents.destroyAll(cause, cascade);
     this.#resources.destroyAll(cause, cascade);

@@ -110,6 +110,11 @@ export class ManagedResources {
     this.#deferred.releaseAfter(resource.lastUsedSerial, completed, resource._release, stats);
   }
 
+  /** The live resources (for a live defragmentation to name them). */
+  list(): (Buffer | Texture)[] {
+    return this.#live.list();
+  }
+
   /** Destroys every live resource on behalf of `cause`, adding names and errors to `report` (engine/lifetime.ts). */
   destroyAll(cause: string, report: CascadeReport): void {
     this.#live.destroyAll(cause, report);

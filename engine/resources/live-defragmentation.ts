@@ -1,0 +1,303 @@
+/**
+ * Live defragmentation: a FrameManager's Buffers and Textures moved on the GPU inside running frames, a few each
+ * frame, without a frame ever waiting for the GPU because of it (FrameManager.defragment()).
+ *
+ * One VMA pass at a time goes through three frames' beginFrame(), after the frame's retire step:
+ * 1. **copy** (frame N): VMA plans a pass of at most `maxMovesPerFrame` moves and `maxBytesPerFrame` bytes; each
+ *    movable resource gets its replacement at the new place (engine/memory/defragment.ts) and its copy is recorded at
+ *    the very start of frame N's command buffer, after a barrier that orders it after every earlier use. Frame N still
+ *    uses the old resources: uploads of frame N run before the frame's commands, into the old place, and the copy
+ *    carries them over.
+ * 2. **switch** (frame N+1): the Buffer and Texture objects the game holds now name the new VkBuffer / VkImage (the
+ *    same nvk handle objects, rewritten) and a new default view; `onMove` tells the game to refresh descriptors. The
+ *    old views are destroyed through the release queue once frame N+1 is complete.
+ * 3. **commit** (the first beginFrame where frame N is complete): VMA ends the pass; the old VkBuffer / VkImage and
+ *    the old memory are freed then, when no frame can use them any more.
+ *
+ * What is moved: live resources of this manager whose only writer on the GPU is vkmem's own transfers (buffers without
+ * STORAGE usage; textures without STORAGE or attachment usage), that are not mapped, and whose subresources all share
+ * one layout and belong to the main queue family (or to none). A shader write in the copy frame would land in the old
+ * place and be lost, which is why the others stay where they are (their moves are ignored). A resource destroyed while
+ * its allocation is being moved is freed when the pass ends (its move becomes "destroy": defragmentation.ts), which is
+ * after the copy frame's fence, and the game's object reads as destroyed at once.
+ * @module
+ */
+import { describeValue } from "../errors.js";
+import type { Allocation } from "../memory/allocation.js";
+import type { Allocator } from "../memory/allocator.js";
+import { planMoveCopy, recordMoveCopies, type MoveCopy } from "../memory/defragment.js";
+import type {
+  DefragmentationAlgorithm,
+  DefragmentationContext,
+  DefragmentationMove,
+} from "../memory/defragmentation.js";
+import type { Pool } from "../memory/pool.js";
+import type { Context } from "../vulkan/context.js";
+import { wrapHandle, type NvkHandle } from "../vulkan/handles.js";
+import { nvk } from "../vulkan/nvk.js";
+import { VIEW_TYPE_2D, VIEW_TYPE_2D_ARRAY, VIEW_TYPE_3D } from "../vulkan/vk.js";
+import { Buffer } from "./buffer.js";
+import { Owner } from "./resource.js";
+import { Texture } from "./texture.js";
+
+/** Options of FrameManager.defragment(). */
+export interface LiveDefragmentationOptions {
+  /** VMA's algorithm (default "full"). */
+  algorithm?: DefragmentationAlgorithm;
+  /** The custom pool to defragment; default the allocator's default pools. */
+  pool?: Pool;
+  /** At most this many bytes copied per frame (default 16 MiB). */
+  maxBytesPerFrame?: number;
+  /** At most this many resources moved per frame (default 64). */
+  maxMovesPerFrame?: number;
+  /** Called in beginFrame for each resource that names its new VkBuffer / VkImage from this frame on. */
+  onMove?: (resource: Buffer | Texture) => void;
+}
+
+/** Progress of a live defragmentation (FrameManager.defragmentation). */
+export interface LiveDefragmentationStatus {
+  /** False once VMA has nothing more to move (or it was cancelled). */
+  readonly active: boolean;
+  /** Frames that recorded copies. */
+  readonly copyFrames: number;
+  /** Passes committed. */
+  readonly passes: number;
+  /** Resources moved (committed). */
+  readonly resourcesMoved: number;
+  /** Bytes copied (committed). */
+  readonly bytesMoved: number;
+  /** Moves ignored (resources that cannot move live, allocations of no resource of this manager). */
+  readonly movesIgnored: number;
+  /** VMA's figures, once it ended: memory blocks freed and bytes freed. */
+  readonly deviceMemoryBlocksFreed: number;
+  readonly bytesFreed: number;
+  /** CPU microseconds the defragmentation added to the last beginFrame, and the most it added to one. */
+  readonly lastFrameMicroseconds: number;
+  readonly maxFrameMicroseconds: number;
+}
+
+/** VkBufferUsageFlags a shader may write through: STORAGE_TEXEL_BUFFER (0x8), STORAGE_BUFFER (0x20). */
+const BUFFER_GPU_WRITES = 0x8 | 0x20;
+/** VkImageUsageFlags a shader or a pass may write through: STORAGE, COLOR_ATTACHMENT, DEPTH_STENCIL_ATTACHMENT. */
+const IMAGE_GPU_WRITES = 0x8 | 0x10 | 0x20;
+
+interface Planned {
+  move: DefragmentationMove;
+  resource: Buffer | Texture;
+  copy: MoveCopy;
+}
+
+/** One live defragmentation of a FrameManager. @internal */
+export class LiveDefragmentation {
+  #context: DefragmentationContext | null;
+  readonly #resources: Map<Allocation, Buffer | Texture>;
+  readonly #onMove: ((resource: Buffer | Texture) => void) | undefined;
+  /** The pass whose copies were recorded, the serial of the frame that recorded them, and whether it switched. */
+  #pass: Planned[] | null = null;
+  #copySerial = 0;
+  #switched = false;
+  #status = {
+    active: true,
+    copyFrames: 0,
+    passes: 0,
+    resourcesMoved: 0,
+    bytesMoved: 0,
+    movesIgnored: 0,
+    deviceMemoryBlocksFreed: 0,
+    bytesFreed: 0,
+    lastFrameMicroseconds: 0,
+    maxFrameMicroseconds: 0,
+  };
+
+  constructor(
+    private readonly allocator: Allocator,
+    private readonly vulkan: Context,
+    resources: readonly (Buffer | Texture)[],
+    options: LiveDefragmentationOptions,
+    private readonly destroyLater: (label: string, destroy: () => void) => void,
+  ) {
+    const op = "FrameManager.defragment";
+    const onMove = options.onMove;
+    if (onMove !== undefined && typeof onMove !== "function") {
+      throw new TypeError(`${op}: options.onMove must be a function, got ${describeValue(onMove)}`);
+    }
+    this.#onMove = onMove;
+    this.#resources = new Map();
+    for (const r of resources) {
+      this.#resources.set(r instanceof Buffer ? r.allocation : r._parts.allocation, r);
+    }
+    this.#context = allocator.beginDefragmentation({
+      algorithm: options.algorithm ?? "full",
+      pool: options.pool,
+      maxBytesPerPass: options.maxBytesPerFrame ?? 16 * 1024 * 1024,
+      maxAllocationsPerPass: options.maxMovesPerFrame ?? 64,
+      maxPlanningMicroseconds: 200,
+      allocations: this.#resources.keys(),
+    });
+  }
+
+  /** Progress and figures. */
+  get status(): LiveDefragmentationStatus {
+    return { ...this.#status };
+  }
+
+  get active(): boolean {
+    return this.#status.active;
+  }
+
+  /**
+   * The frame's step (see the module comment), in beginFrame after the retire step: commit, switch, or copy.
+   * @param serial the serial of the frame being begun; `completed` the last complete serial; `cmd` its command buffer.
+   */
+  step(serial: number, completed: number, cmd: NvkHandle): void {
+    const context = this.#context;
+    if (context === null) return;
+    const start = performance.now();
+    if (context.ended) {
+      // Its allocator or pool went away: the native layer ignored the open pass.
+      this.#finish(null);
+    } else if (this.#pass !== null && !this.#switched) {
+      this.#switch(serial);
+    } else if (this.#pass !== null && this.#copySerial <= completed) {
+      this.#commit(context);
+    } else if (this.#pass === null) {
+      this.#copy(context, serial, cmd);
+    }
+    const us = (performance.now() - start) * 1000;
+    this.#status.lastFrameMicroseconds = us;
+    if (us > this.#status.maxFrameMicroseconds) this.#status.maxFrameMicroseconds = us;
+  }
+
+  #copy(context: DefragmentationContext, serial: number, cmd: NvkHandle): void {
+    const moves = context.beginPass();
+    if (moves === null) {
+      this.#finish(context);
+      return;
+    }
+    const planned: Planned[] = [];
+    for (const move of moves) {
+      const source = move.source;
+      const resource = source === null ? undefined : this.#resources.get(source);
+      if (resource === undefined || resource.destroyed || !movable(resource)) {
+        if (source !== null) move.operation = "ignore";
+        continue;
+      }
+      const layout = resource instanceof Texture ? resource._layouts[0]! : 0;
+      const copy = planMoveCopy(context, move, () => layout, false);
+      if (copy !== null) planned.push({ move, resource, copy });
+    }
+    recordMoveCopies(
+      cmd,
+      planned.map((p) => p.copy),
+    );
+    this.#pass = planned;
+    this.#copySerial = serial;
+    this.#switched = false;
+    this.#status.copyFrames++;
+  }
+
+  /** The frame after the copy: the game's objects name the new resources. */
+  #switch(serial: number): void {
+    const device = this.vulkan.device;
+    for (const { move, resource } of this.#pass as Planned[]) {
+      // Destroyed by the game during the pass: its move became "destroy" and its handle objects are recycled.
+      if (move._freedByCaller || resource.destroyed) continue;
+      const allocation = move.source as Allocation;
+      rewrite(allocation._resource as object, move._replacement);
+      if (resource instanceof Texture) {
+        const view = resource._parts.view;
+        const old = rawValue(view);
+        const made = createView(device, resource, move._replacement);
+        rewrite(view, made);
+        const oldView = wrapHandle(nvk.VkImageView, old);
+        this.destroyLater(`${resource.label} view (moved)`, () => nvk.vkDestroyImageView(device, oldView, null));
+      }
+      this.#onMove?.(resource);
+    }
+    this.#switched = true;
+    void serial;
+  }
+
+  #commit(context: DefragmentationContext): void {
+    const pass = this.#pass as Planned[];
+    const done = context.endPass();
+    for (const { copy } of pass) {
+      if (copy.move._freedByCaller) continue;
+      this.#status.resourcesMoved++;
+      this.#status.bytesMoved += copy.kind === "bytes" ? copy.size : (copy.move.source?._size ?? 0);
+    }
+    this.#status.passes++;
+    this.#pass = null;
+    if (done) this.#finish(context);
+  }
+
+  #finish(context: DefragmentationContext | null): void {
+    if (context !== null && !context.ended) {
+      const stats = context.end();
+      this.#status.deviceMemoryBlocksFreed = stats.deviceMemoryBlocksFreed;
+      this.#status.bytesFreed = stats.bytesFreed;
+      this.#status.movesIgnored = stats.movesIgnored;
+    }
+    this.#context = null;
+    this.#pass = null;
+    this.#status.active = false;
+  }
+
+  /**
+   * Stops (the manager is destroyed, or waits idle with a pass committed): an uncommitted pass is ended with its
+   * moves ignored (nothing was switched yet) or, once switched, only after `waitedIdle` says the GPU is done.
+   */
+  cancel(waitedIdle: boolean): void {
+    const context = this.#context;
+    if (context === null) return;
+    if (this.#pass !== null && this.#switched && waitedIdle && !context.ended) this.#commit(context);
+    if (this.#context !== null) this.#finish(this.#context);
+  }
+}
+
+/** Whether a resource may move inside running frames (see the module comment). */
+function movable(resource: Buffer | Texture): boolean {
+  if (resource instanceof Buffer) {
+    const a = resource.allocation;
+    return (resource.usage & BUFFER_GPU_WRITES) === 0 && a.mapCount === 0 && !a.persistentlyMapped;
+  }
+  if ((resource.usage & IMAGE_GPU_WRITES) !== 0) return false;
+  const layouts = resource._layouts;
+  const owners = resource._owners;
+  // UNDEFINED: never written yet, so an upload may come in the copy frame, into the old image, after nothing is copied.
+  if (layouts[0] === 0) return false;
+  for (let i = 0; i < layouts.length; i++) {
+    if (layouts[i] !== layouts[0] || owners[i] === Owner.Transfer) return false;
+  }
+  return true;
+}
+
+function rawValue(handle: object): bigint {
+  const h = handle as { memoryBuffer: ArrayBuffer; memoryOffset?: number };
+  return new DataView(h.memoryBuffer, h.memoryOffset ?? 0, 8).getBigUint64(0, true);
+}
+
+function rewrite(handle: object, raw: bigint): void {
+  const h = handle as { memoryBuffer: ArrayBuffer; memoryOffset?: number };
+  new DataView(h.memoryBuffer, h.memoryOffset ?? 0, 8).setBigUint64(0, raw, true);
+}
+
+/** A default view of the replacement image, as createTexture makes one. */
+function createView(device: NvkHandle, texture: Texture, image: bigint): bigint {
+  const view = new nvk.VkImageView();
+  const info = new nvk.VkImageViewCreateInfo({
+    image: wrapHandle(nvk.VkImage, image),
+    viewType: texture.depth > 1 ? VIEW_TYPE_3D : texture.arrayLayers > 1 ? VIEW_TYPE_2D_ARRAY : VIEW_TYPE_2D,
+    format: texture.format,
+    subresourceRange: new nvk.VkImageSubresourceRange({
+      aspectMask: texture.aspect,
+      baseMipLevel: 0,
+      levelCount: texture.mipLevels,
+      baseArrayLayer: 0,
+      layerCount: texture.arrayLayers,
+    }),
+  });
+  const r = nvk.vkCreateImageView(device, info, null, view);
+  if (r < 0) throw new Error(`vkCreateImageView failed (${r}) for the moved texture '${texture.label}'`);
+  return rawValue(view);
+}
