@@ -147,6 +147,12 @@ function imageBarrier(image: bigint, createInfo: Float64Array, from: number, to:
   });
 }
 
+/** Writes `raw` into an nvk handle object's own cell. @internal */
+export function setHandle(handle: object, raw: bigint): void {
+  const h = handle as { memoryBuffer: ArrayBuffer; memoryOffset?: number };
+  new BigUint64Array(h.memoryBuffer, h.memoryOffset ?? 0, 1)[0] = raw;
+}
+
 /** An nvk handle object of class `cls` for a raw value (a short-lived one, for recording). */
 function handleOf(cls: any, raw: bigint): any {
   return wrapHandle(cls, raw);
@@ -185,11 +191,18 @@ export function recordMoveCopies(cmd: NvkHandle, copies: readonly MoveCopy[]): v
     into.length > 0 ? into : null,
   );
   const back: any[] = [];
+  // One set of nvk objects for every buffer copy, their values rewritten per copy (nvk reads them at the call):
+  // a fresh struct and two handle objects per move cost more than the copy's recording itself.
+  const srcBuffer = handleOf(nvk.VkBuffer, 0n);
+  const dstBuffer = handleOf(nvk.VkBuffer, 0n);
+  const region = new nvk.VkBufferCopy({ srcOffset: 0, dstOffset: 0, size: 1 });
+  const oneRegion = [region];
   for (const c of copies) {
     if (c.kind === "bytes") {
-      nvk.vkCmdCopyBuffer(cmd, handleOf(nvk.VkBuffer, c.src), handleOf(nvk.VkBuffer, c.dst), 1, [
-        new nvk.VkBufferCopy({ srcOffset: 0, dstOffset: 0, size: c.size }),
-      ]);
+      setHandle(srcBuffer, c.src);
+      setHandle(dstBuffer, c.dst);
+      region.size = c.size;
+      nvk.vkCmdCopyBuffer(cmd, srcBuffer, dstBuffer, 1, oneRegion);
       continue;
     }
     if (c.layout === LAYOUT_UNDEFINED) continue;

@@ -46,9 +46,9 @@ export interface LiveDefragmentationOptions {
   algorithm?: DefragmentationAlgorithm;
   /** The custom pool to defragment; default the allocator's default pools. */
   pool?: Pool;
-  /** At most this many bytes copied per frame (default 16 MiB). */
+  /** At most this many bytes copied per frame (default 8 MiB). */
   maxBytesPerFrame?: number;
-  /** At most this many resources moved per frame (default 64). */
+  /** At most this many resources moved per frame (default 8). */
   maxMovesPerFrame?: number;
   /** Called in beginFrame for each resource that names its new VkBuffer / VkImage from this frame on. */
   onMove?: (resource: Buffer | Texture) => void;
@@ -129,9 +129,9 @@ export class LiveDefragmentation {
     this.#context = allocator.beginDefragmentation({
       algorithm: options.algorithm ?? "full",
       pool: options.pool,
-      maxBytesPerPass: options.maxBytesPerFrame ?? 16 * 1024 * 1024,
-      maxAllocationsPerPass: options.maxMovesPerFrame ?? 64,
-      maxPlanningMicroseconds: 200,
+      maxBytesPerPass: options.maxBytesPerFrame ?? 8 * 1024 * 1024,
+      maxAllocationsPerPass: options.maxMovesPerFrame ?? 8,
+      maxPlanningMicroseconds: 50,
       allocations: this.#resources.keys(),
     });
   }
