@@ -11,7 +11,7 @@
 # on, the frame-budget and streaming stress runs (validation and synchronization validation on; on the GPU the
 # dedicated transfer queue carries the first uploads), the VMA sample headless (validation on, then off for its frame times), and the
 # allocator, frame and streaming benchmarks; outputs go to $OUT when set. `--only NAME...` runs some steps only
-# (info, types, stress, sample, allocator, frame, streaming). Exit status: the number of failed steps.
+# (info, types, defrag, stress, sample, allocator, frame, streaming). Exit status: the number of failed steps.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -43,6 +43,7 @@ step() { # name, command...: runs it, tees to $out/name.txt, counts a failure
 }
 want info && step vkmem-info node bin/vkmem.js info
 want types && step memory-types node dist/bench/gpu/memory-types.js
+want defrag && step defrag-check node dist/bench/gpu/defrag-check.js
 want stress && step frame-stress node dist/bench/gpu/frame-stress.js 2000
 want stress && step streaming-stress node dist/bench/gpu/streaming-stress.js 6000 4
 want sample && step streaming-sample-validated node dist/samples/texture-streaming/main.js --headless --validation --frames 1200 --out "$out/texture-streaming-gpu.png"
@@ -53,6 +54,7 @@ want sample && step vma-sample-timing node dist/samples/vma-sample/main.js --hea
 want allocator && { bash bench/gpu/run-allocator.sh > "$out/allocator.txt" 2>&1 || failed=$((failed + 1)); tail -n 20 "$out/allocator.txt"; }
 want frame && step bench-frame node dist/bench/run.js frame
 want streaming && [ -f dist/bench/streaming.js ] && step bench-streaming node dist/bench/run.js streaming
+want defrag && step bench-defrag node dist/bench/run.js defrag
 cp bench/results/*.json "$out/" 2>/dev/null || true
 [ -n "$layer_path" ] && export VK_LAYER_PATH=$layer_path
 echo "run-checks: $failed step(s) failed"
