@@ -193,6 +193,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       live_frames: live.frameUs.length,
       live_resources_moved: live.moved,
       live_blocks_freed: live.blocksFreed,
+      live_step_max_us: live.maxUs,
       settings: { mib, bufferKiB, blockMiB, runs, resources },
       targets: { copy_vs_raw_copy: 0.8, frame_overhead_us_p99: 100, blocks_freed_fraction: 0.9 },
       runs: { ratios: ratios.map((r) => round(r, 3)) },
@@ -211,6 +212,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         ["frame_overhead_us p50", String(result.frame_overhead_us_p50), ""],
         ["frame_overhead_us p99", String(result.frame_overhead_us_p99), "≤ 100"],
         ["live: frames / moved / blocks freed", `${live.frameUs.length} / ${live.moved} / ${live.blocksFreed}`, ""],
+        ["live: max µs copy / switch / commit", `${live.maxUs.copy} / ${live.maxUs.switch} / ${live.maxUs.commit}`, ""],
       ],
     );
     console.log(`device: ${context.deviceName}; wrote ${writeResults("defrag", result)}`);
@@ -225,7 +227,7 @@ function liveOverhead(
   context: Context,
   allocator: Allocator,
   count: number,
-): { frameUs: number[]; moved: number; blocksFreed: number } {
+): { frameUs: number[]; moved: number; blocksFreed: number; maxUs: Record<string, number> } {
   const frames = createFrameManager(context, allocator, { label: "bench" });
   const rand = mulberry(5);
   const made: (Buffer | Texture)[] = [];
@@ -261,7 +263,12 @@ function liveOverhead(
     frames.waitIdle();
     const status = frames.defragmentation!;
     for (const r of made) r.destroy();
-    return { frameUs, moved: status.resourcesMoved, blocksFreed: status.deviceMemoryBlocksFreed };
+    const maxUs = {
+      copy: round(status.maxCopyMicroseconds, 0)!,
+      switch: round(status.maxSwitchMicroseconds, 0)!,
+      commit: round(status.maxCommitMicroseconds, 0)!,
+    };
+    return { frameUs, moved: status.resourcesMoved, blocksFreed: status.deviceMemoryBlocksFreed, maxUs };
   } finally {
     frames.destroy();
   }

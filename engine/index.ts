@@ -113,6 +113,8 @@ export { createFrameManager, FrameManager, TransientAllocation } from "./resourc
 export type {
   Frame,
   FrameManagerOptions,
+  LiveDefragmentationOptions,
+  LiveDefragmentationStatus,
   EndFrameOptions,
   FrameStatistics,
   FrameManagerStatistics,

@@ -142,6 +142,9 @@ struct DefragSlot {
   VmaDefragmentationPassMoveInfo pass = {};
   std::vector<DefragMove> moves;
   std::unique_ptr<DefragBreak> breaker;
+  // Our slot of each VmaAllocation, built when a pass first needs it and rebuilt when an entry is missing or stale
+  // (a slot is checked to still hold that VmaAllocation before it is used): not a scan of every slot per pass.
+  std::unordered_map<VmaAllocation, uint32_t> slotOf;
 };
 
 // Handles are Numbers: generation * 2^24 + index for allocations, the same for allocators.

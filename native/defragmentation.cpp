@@ -178,12 +178,27 @@ Napi::Value Addon::BeginDefragmentationPass(const Napi::CallbackInfo& info) {
   if (r == VK_SUCCESS) return env.Null();
   if (r != VK_INCOMPLETE) ThrowVk(env, r, "vmaBeginDefragmentationPass");
 
-  // Our slot of each source, found by its VmaAllocation (VMA's pUserData is the caller's, not ours to use).
-  std::unordered_map<VmaAllocation, uint32_t> slotOf;
-  slotOf.reserve(slot.liveAllocations);
-  for (uint32_t i = 1; i < allocations.size(); ++i) {
-    if (allocations[i].kind != Kind::Free && allocations[i].allocator == d.allocator) slotOf[allocations[i].allocation] = i;
+  // Our slot of each source, found by its VmaAllocation (VMA's pUserData is the caller's, not ours to use): the
+  // context's map, rebuilt when a source is missing from it or its entry went stale.
+  auto rebuild = [&]() {
+    d.slotOf.clear();
+    d.slotOf.reserve(slot.liveAllocations);
+    for (uint32_t i = 1; i < allocations.size(); ++i) {
+      if (allocations[i].kind != Kind::Free && allocations[i].allocator == d.allocator) d.slotOf[allocations[i].allocation] = i;
+    }
+  };
+  auto current = [&](VmaAllocation a) {
+    auto it = d.slotOf.find(a);
+    return it != d.slotOf.end() && allocations[it->second].allocation == a && allocations[it->second].kind != Kind::Free;
+  };
+  bool rebuilt = false;
+  for (uint32_t m = 0; m < d.pass.moveCount && !rebuilt; ++m) {
+    if (!current(d.pass.pMoves[m].srcAllocation)) {
+      rebuild();
+      rebuilt = true;
+    }
   }
+  std::unordered_map<VmaAllocation, uint32_t>& slotOf = d.slotOf;
   d.moves.assign(d.pass.moveCount, DefragMove{});
   d.passOpen = true;
   Napi::Float64Array out = Napi::Float64Array::New(env, static_cast<size_t>(d.pass.moveCount) * 2);
@@ -191,7 +206,8 @@ Napi::Value Addon::BeginDefragmentationPass(const Napi::CallbackInfo& info) {
     VmaDefragmentationMove& vm = d.pass.pMoves[m];
     auto found = slotOf.find(vm.srcAllocation);
     DefragMove& move = d.moves[m];
-    if (found == slotOf.end()) {
+    if (found == slotOf.end() || allocations[found->second].allocation != vm.srcAllocation ||
+        allocations[found->second].kind == Kind::Free) {
       // An allocation vkmem has no slot for (a buddy pool's block is dedicated, so never moved): leave it be.
       vm.operation = VMA_DEFRAGMENTATION_MOVE_OPERATION_IGNORE;
       out[m * 2] = 0;
@@ -424,6 +440,7 @@ Napi::Value Addon::EndDefragmentation(const Napi::CallbackInfo& info) {
   d.context = VK_NULL_HANDLE;
   d.live = false;
   d.breaker.reset();
+  d.slotOf.clear();
   d.generation = d.generation >= kMaxGeneration ? 1 : d.generation + 1;
   Napi::Object out = Napi::Object::New(env);
   out.Set("bytesMoved", static_cast<double>(stats.bytesMoved));
@@ -443,6 +460,7 @@ void Addon::AbandonDefragmentations(uint32_t allocatorIndex, uint32_t poolIndex)
     d.context = VK_NULL_HANDLE;
     d.live = false;
     d.breaker.reset();
+    d.slotOf.clear();
     d.generation = d.generation >= kMaxGeneration ? 1 : d.generation + 1;
   }
 }

@@ -58,7 +58,7 @@ export interface MovedAllocation {
   handle: bigint;
 }
 
-/** Options of {@link defragment}: those of beginDefragmentation, and how the copies are made. */
+/** Options of `allocator.defragment()`: those of beginDefragmentation, and how the copies are made. */
 export interface DefragmentOptions extends DefragmentationOptions {
   /** Called once per moved allocation after its pass ended: refresh descriptors and image views here. */
   onMove?: (moved: MovedAllocation) => void;

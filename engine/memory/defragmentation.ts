@@ -3,14 +3,16 @@
  *
  * A {@link DefragmentationContext} plans moves pass by pass. `beginPass()` names the moves of one pass: for each, the
  * source {@link Allocation} (the object the caller holds) and a temporary destination; the caller copies the data
- * (or lets {@link defragment} do it on the GPU), may set a move's operation to "ignore" or "destroy", and commits
+ * (or lets `allocator.defragment()` do it on the GPU), may set a move's operation to "ignore" or "destroy", and commits
  * with `endPass()`. Exactly as in VMA, after `endPass()` the source allocation refers to the new place: its offset
  * and memory are the destination's, its map count is carried over, and the destination object is gone.
  *
  * Invariants:
- * - One defragmentation per allocator at a time (the native layer refuses a second), and while a pass is open its
- *   sources and destinations cannot be freed: the allocator's free path asks {@link DefragmentationContext} first
- *   and refuses with InvalidStateError (VMA dereferences them when the pass ends).
+ * - One defragmentation per allocator at a time (the native layer refuses a second). While a pass is open, VMA
+ *   dereferences its sources and destinations when it ends, so neither is freed before: a destination is the pass's
+ *   (freeing it is refused with InvalidStateError), and freeing a source turns its move into "destroy", so that VMA
+ *   frees it when the pass ends while the caller's object reads as freed at once (the allocator's free path asks
+ *   {@link DefragmentationContext} first). A FrameManager's readbacks and releases therefore work during passes.
  * - Any ArrayBuffer vkmem handed out for a moved allocation's old place is detached before VMA frees that memory;
  *   a mapped allocation gets a view of its new place, with the same map count.
  * - A buffer or image vkmem made with a moved allocation is replaced by one made at the new place with the same
@@ -51,7 +53,7 @@ export type DefragmentationMoveOperation = "copy" | "ignore" | "destroy";
 
 const OPERATION_CODES: Record<DefragmentationMoveOperation, 0 | 1 | 2> = { copy: 0, ignore: 1, destroy: 2 };
 
-/** Options of {@link beginDefragmentation}. */
+/** Options of `allocator.beginDefragmentation()`. */
 export interface DefragmentationOptions {
   /** The custom pool to defragment; default: the allocator's default pools. Linear and buddy pools are refused. */
   pool?: Pool;
@@ -151,7 +153,7 @@ export class DefragmentationMove {
 }
 
 /**
- * A defragmentation in progress. Made by {@link beginDefragmentation} (Allocator.beginDefragmentation); ended by
+ * A defragmentation in progress. Made by `allocator.beginDefragmentation()`; ended by
  * {@link DefragmentationContext.end}, or with its allocator or pool.
  */
 export class DefragmentationContext {
@@ -169,7 +171,7 @@ export class DefragmentationContext {
   /** The open pass's move index of each source handle. */
   #moveOf = new Map<number, number>();
 
-  /** @internal Use {@link beginDefragmentation}. */
+  /** @internal Use `allocator.beginDefragmentation()`. */
   constructor(allocator: AllocatorOf, pool: Pool | null, handle: number, named: Map<number, Allocation> | null) {
     this._allocator = allocator;
     this.pool = pool;
@@ -303,7 +305,7 @@ export class DefragmentationContext {
    * place (see the module comment); destinations are gone.
    * @returns true when nothing more can be moved (call end()), false when another pass may move more.
    * @throws InvalidStateError when no pass is open, or when a copied allocation has a buffer or image vkmem made
-   *   and no replacement (use {@link defragment}, or ignore that move). @throws DestroyedResourceError once ended.
+   *   and no replacement (use `allocator.defragment()`, or ignore that move). @throws DestroyedResourceError once ended.
    */
   endPass(): boolean {
     const h = this._live("endPass");

@@ -74,6 +74,10 @@ export interface LiveDefragmentationStatus {
   /** CPU microseconds the defragmentation added to the last beginFrame, and the most it added to one. */
   readonly lastFrameMicroseconds: number;
   readonly maxFrameMicroseconds: number;
+  /** The most one frame's step of each kind took, in microseconds: planning and recording copies, switching, committing. */
+  readonly maxCopyMicroseconds: number;
+  readonly maxSwitchMicroseconds: number;
+  readonly maxCommitMicroseconds: number;
 }
 
 /** VkBufferUsageFlags a shader may write through: STORAGE_TEXEL_BUFFER (0x8), STORAGE_BUFFER (0x20). */
@@ -107,6 +111,9 @@ export class LiveDefragmentation {
     bytesFreed: 0,
     lastFrameMicroseconds: 0,
     maxFrameMicroseconds: 0,
+    maxCopyMicroseconds: 0,
+    maxSwitchMicroseconds: 0,
+    maxCommitMicroseconds: 0,
   };
 
   constructor(
@@ -153,19 +160,25 @@ export class LiveDefragmentation {
     const context = this.#context;
     if (context === null) return;
     const start = performance.now();
+    const status = this.#status;
+    let kind: "maxCopyMicroseconds" | "maxSwitchMicroseconds" | "maxCommitMicroseconds" | null = null;
     if (context.ended) {
       // Its allocator or pool went away: the native layer ignored the open pass.
       this.#finish(null);
     } else if (this.#pass !== null && !this.#switched) {
       this.#switch(serial);
+      kind = "maxSwitchMicroseconds";
     } else if (this.#pass !== null && this.#copySerial <= completed) {
       this.#commit(context);
+      kind = "maxCommitMicroseconds";
     } else if (this.#pass === null) {
       this.#copy(context, serial, cmd);
+      kind = "maxCopyMicroseconds";
     }
     const us = (performance.now() - start) * 1000;
-    this.#status.lastFrameMicroseconds = us;
-    if (us > this.#status.maxFrameMicroseconds) this.#status.maxFrameMicroseconds = us;
+    status.lastFrameMicroseconds = us;
+    if (us > status.maxFrameMicroseconds) status.maxFrameMicroseconds = us;
+    if (kind !== null && us > status[kind]) status[kind] = us;
   }
 
   #copy(context: DefragmentationContext, serial: number, cmd: NvkHandle): void {
