@@ -162,9 +162,10 @@ Napi::Value Addon::BeginDefragmentation(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, EncodeHandle(d.generation, index));
 }
 
-// beginDefragmentationPass(context) -> null when nothing is left to move (no pass is open then), else a Float64Array
-// [source allocation handle, destination allocation handle] per move (possibly empty: the planning was cut short);
-// the pass is then open until endDefragmentationPass. A second begin while a pass is open is refused.
+// beginDefragmentationPass(context) -> null when nothing is left to move (no pass is open then); an empty Float64Array
+// when the planning limit stopped VMA before its first move (no pass is open then either: call again); else a
+// Float64Array [source allocation handle, destination allocation handle] per move, and the pass is open until
+// endDefragmentationPass. A second begin while a pass is open is refused.
 Napi::Value Addon::BeginDefragmentationPass(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   DefragSlot& d = DefragFrom(*this, info);
@@ -175,7 +176,10 @@ Napi::Value Addon::BeginDefragmentationPass(const Napi::CallbackInfo& info) {
   d.pass = {};
   VkResult r = vmaBeginDefragmentationPass(slot.allocator, d.context, &d.pass);
   ThrowIfVmaAsserted(env, "vmaBeginDefragmentationPass");
-  if (r == VK_SUCCESS) return env.Null();
+  // VMA answers VK_SUCCESS ("nothing more to move") also when its break callback stopped the planning before the first
+  // move: that is an interrupted pass, not the end. It is told apart by our callback having fired, and answered with
+  // no moves and no pass open (the next call plans on).
+  if (r == VK_SUCCESS) return d.breaker->fired ? Napi::Float64Array::New(env, 0).As<Napi::Value>() : env.Null();
   if (r != VK_INCOMPLETE) ThrowVk(env, r, "vmaBeginDefragmentationPass");
 
   // Our slot of each source, found by its VmaAllocation (VMA's pUserData is the caller's, not ours to use): the

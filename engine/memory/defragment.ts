@@ -295,6 +295,7 @@ export function defragment(
     for (;;) {
       const moves = context.beginPass();
       if (moves === null) break;
+      if (moves.length === 0) continue; // planning interrupted before a move: plan on
       const copies: MoveCopy[] = [];
       const previous = new Map<DefragmentationMove, bigint>();
       for (const move of moves) {

@@ -215,8 +215,8 @@ export class DefragmentationContext {
 
   /**
    * Begins a pass: VMA plans the next moves.
-   * @returns the moves (possibly empty when planning was interrupted), or null when nothing is left to move (no pass
-   *   is open then: call end()).
+   * @returns the moves of the pass now open; an empty array, with no pass open, when `maxPlanningMicroseconds` stopped
+   *   the planning before its first move (call beginPass() again); or null when nothing is left to move (call end()).
    * @throws InvalidStateError when a pass is open already. @throws DestroyedResourceError once ended.
    */
   beginPass(): readonly DefragmentationMove[] | null {
@@ -227,6 +227,8 @@ export class DefragmentationContext {
     const allocator = this._allocator;
     const pairs = allocator._native.beginDefragmentationPass(h);
     if (pairs === null) return null;
+    // The planning limit stopped VMA before its first move: no pass is open; the next beginPass() plans on.
+    if (pairs.length === 0) return [];
     this.#passes++;
     const moves: DefragmentationMove[] = [];
     for (let i = 0; i < pairs.length / 2; i++) {

@@ -138,7 +138,7 @@ export class LiveDefragmentation {
       pool: options.pool,
       maxBytesPerPass: options.maxBytesPerFrame ?? 8 * 1024 * 1024,
       maxAllocationsPerPass: options.maxMovesPerFrame ?? 8,
-      maxPlanningMicroseconds: 50,
+      maxPlanningMicroseconds: 100,
       allocations: this.#resources.keys(),
     });
   }
@@ -187,6 +187,7 @@ export class LiveDefragmentation {
       this.#finish(context);
       return;
     }
+    if (moves.length === 0) return; // the planning limit stopped VMA before a move: it plans on next frame
     const planned: Planned[] = [];
     for (const move of moves) {
       const source = move.source;

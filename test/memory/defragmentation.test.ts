@@ -273,6 +273,25 @@ describe("allocator.defragment(): whole defragmentation with GPU copies", () => 
     });
   });
 
+  test("a planning limit interrupts passes without ending the defragmentation early", async () => {
+    await check(() => {
+      const all = [];
+      for (let i = 0; i < 48; i++) all.push(allocator.createBuffer({ size: 64 * KiB, usage: TRANSFER }, { pool }));
+      for (const [i, b] of all.entries()) {
+        if (i % 2 === 1) allocator.destroyBuffer(b.buffer, b.allocation);
+        else fillBuffer(b.buffer, 64 * KiB, 0xf000 + i);
+      }
+      // One microsecond: VMA's planning is cut short often, some passes with no move at all (no pass is open then).
+      const stats = allocator.defragment(gpu.context, { pool, algorithm: "full", maxPlanningMicroseconds: 1 });
+      const reference = allocator.defragment(gpu.context, { pool, algorithm: "full" });
+      expect(stats.deviceMemoryBlocksFreed + reference.deviceMemoryBlocksFreed).toBeGreaterThanOrEqual(1);
+      expect(reference.allocationsMoved).toBe(0); // the interrupted run finished the job
+      for (const [i, b] of all.entries()) {
+        if (i % 2 === 0) expect(readBuffer(b.buffer, 64 * KiB).every((w) => w === 0xf000 + i)).toBe(true);
+      }
+    });
+  });
+
   test("each algorithm runs to completion and never loses a byte", async () => {
     await check(() => {
       for (const algorithm of ["fast", "balanced", "full", "extensive"] as const) {
