@@ -220,6 +220,8 @@ export interface NativeAddon {
   createDefragmentationMoveResource(context: number, move: number, image: boolean): number;
   /** Two transfer buffers over the move's source and destination bytes (kOutResource, kOutMemory), or a VkResult. */
   createDefragmentationCopyBuffers(context: number, move: number): number;
+  /** Per move [srcBuffer, srcOffset, dstBuffer, dstOffset] over block-wide transfer buffers (scratch u64 from 0). */
+  createDefragmentationBlockCopies(context: number): Float64Array;
   /** True when nothing more can be moved. */
   endDefragmentationPass(context: number): boolean;
   endDefragmentation(context: number): NativeDefragmentationStats;

@@ -161,6 +161,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
       InstanceMethod<&Addon::Guarded<&Addon::SetDefragmentationMoveOperation>>("setDefragmentationMoveOperation"),
       InstanceMethod<&Addon::Guarded<&Addon::CreateDefragmentationMoveResource>>("createDefragmentationMoveResource"),
       InstanceMethod<&Addon::Guarded<&Addon::CreateDefragmentationCopyBuffers>>("createDefragmentationCopyBuffers"),
+      InstanceMethod<&Addon::Guarded<&Addon::CreateDefragmentationBlockCopies>>("createDefragmentationBlockCopies"),
       InstanceMethod<&Addon::Guarded<&Addon::EndDefragmentationPass>>("endDefragmentationPass"),
       InstanceMethod<&Addon::Guarded<&Addon::EndDefragmentation>>("endDefragmentation"),
       InstanceMethod<&Addon::Guarded<&Addon::CheckCorruption>>("checkCorruption"),

@@ -76,6 +76,8 @@ struct AllocatorSlot {
   PFN_vkCreateImage createImage = nullptr;
   PFN_vkGetBufferMemoryRequirements getBufferMemoryRequirements = nullptr;
   PFN_vkGetImageMemoryRequirements getImageMemoryRequirements = nullptr;
+  // For defragmentation's transfer buffers over whole memory blocks (defragmentation.cpp).
+  PFN_vkBindBufferMemory bindBufferMemory = nullptr;
   // The buffers (false) and images (true) made by createUnbound and not yet destroyed: only these may be
   // bound with bindAt or destroyed with destroyUnbound, so no JS value can name another Vulkan object.
   std::unordered_map<uint64_t, bool> unboundResources;
@@ -145,6 +147,8 @@ struct DefragSlot {
   // Our slot of each VmaAllocation, built when a pass first needs it and rebuilt when an entry is missing or stale
   // (a slot is checked to still hold that VmaAllocation before it is used): not a scan of every slot per pass.
   std::unordered_map<VmaAllocation, uint32_t> slotOf;
+  // The open pass's transfer buffers over whole memory blocks (createDefragmentationBlockCopies), by memory.
+  std::unordered_map<VkDeviceMemory, uint64_t> blockBuffers;
 };
 
 // Handles are Numbers: generation * 2^24 + index for allocations, the same for allocators.
@@ -268,6 +272,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value SetDefragmentationMoveOperation(const Napi::CallbackInfo& info);
   Napi::Value CreateDefragmentationMoveResource(const Napi::CallbackInfo& info);
   Napi::Value CreateDefragmentationCopyBuffers(const Napi::CallbackInfo& info);
+  Napi::Value CreateDefragmentationBlockCopies(const Napi::CallbackInfo& info);
   Napi::Value EndDefragmentationPass(const Napi::CallbackInfo& info);
   Napi::Value EndDefragmentation(const Napi::CallbackInfo& info);
   // Ends every defragmentation of the allocator (poolIndex 0) or of one pool, as if each move of an open pass had

@@ -114,6 +114,7 @@ Napi::Value Addon::CreateAllocator(const Napi::CallbackInfo& info) {
       getDeviceProcAddr(vkDevice, "vkGetBufferMemoryRequirements"));
   slot.getImageMemoryRequirements = reinterpret_cast<PFN_vkGetImageMemoryRequirements>(
       getDeviceProcAddr(vkDevice, "vkGetImageMemoryRequirements"));
+  slot.bindBufferMemory = reinterpret_cast<PFN_vkBindBufferMemory>(getDeviceProcAddr(vkDevice, "vkBindBufferMemory"));
   slot.unboundResources.clear();
   slot.liveAllocations = 0;
   slot.live = true;

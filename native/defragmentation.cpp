@@ -359,6 +359,83 @@ Napi::Value Addon::CreateDefragmentationCopyBuffers(const Napi::CallbackInfo& in
   return Napi::Number::New(env, VK_SUCCESS);
 }
 
+namespace {
+// A TRANSFER_SRC|DST buffer over the whole of `memory` (a block of `blockSize` bytes of `memoryType`), bound at 0;
+// VK_NULL_HANDLE when the device's rules for such a buffer do not fit the block.
+VkBuffer CreateBlockBuffer(const AllocatorSlot& slot, VkDeviceMemory memory, VkDeviceSize blockSize, uint32_t memoryType) {
+  VkBufferCreateInfo bci = {VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+  bci.size = blockSize;
+  bci.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+  VkBuffer buffer = VK_NULL_HANDLE;
+  if (slot.bindBufferMemory == nullptr || slot.createBuffer(slot.device, &bci, nullptr, &buffer) != VK_SUCCESS) {
+    return VK_NULL_HANDLE;
+  }
+  VkMemoryRequirements req = {};
+  slot.getBufferMemoryRequirements(slot.device, buffer, &req);
+  if (req.size > blockSize || (req.memoryTypeBits & (1u << memoryType)) == 0 ||
+      slot.bindBufferMemory(slot.device, buffer, memory, 0) != VK_SUCCESS) {
+    slot.destroyBuffer(slot.device, buffer, nullptr);
+    return VK_NULL_HANDLE;
+  }
+  return buffer;
+}
+}  // namespace
+
+// createDefragmentationBlockCopies(context) -> Float64Array, 4 numbers per move of the open pass: the index of the
+// transfer buffer over the source's memory block, the source's offset in it, the same for the destination (-1 for a
+// move vkmem does not name, or when the device's rules for a block-wide buffer do not fit); the buffers themselves,
+// one per memory block, are written to the scratch from kIn0 as u64 (at most 8 per call: more blocks than that give
+// -1 for the later moves, which the caller copies its other way). The pass destroys them when it ends.
+// One buffer per block lets one vkCmdCopyBuffer carry every move between two blocks.
+Napi::Value Addon::CreateDefragmentationBlockCopies(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireScratch(env);
+  DefragSlot& d = DefragFrom(*this, info);
+  if (!d.passOpen) throw Napi::Error::New(env, "vkmem native: no defragmentation pass is open");
+  AllocatorSlot& slot = allocators[d.allocator];
+  constexpr size_t kMaxBuffers = 8;
+  std::vector<uint64_t> order;  // buffer handles in index order, for the scratch
+  for (auto& [memory, buffer] : d.blockBuffers) order.push_back(buffer);
+  auto indexOf = [&](VmaAllocation a, double* offset) -> double {
+    VmaAllocationInfo2 ai = {};
+    vmaGetAllocationInfo2(slot.allocator, a, &ai);
+    *offset = static_cast<double>(ai.allocationInfo.offset);
+    if (ai.dedicatedMemory) return -1;
+    auto found = d.blockBuffers.find(ai.allocationInfo.deviceMemory);
+    uint64_t buffer = 0;
+    if (found != d.blockBuffers.end()) {
+      buffer = found->second;
+    } else {
+      if (order.size() >= kMaxBuffers) return -1;
+      buffer = reinterpret_cast<uint64_t>(
+          CreateBlockBuffer(slot, ai.allocationInfo.deviceMemory, ai.blockSize, ai.allocationInfo.memoryType));
+      d.blockBuffers[ai.allocationInfo.deviceMemory] = buffer;  // 0 remembered too: not tried again
+      if (buffer != 0) order.push_back(buffer);
+    }
+    if (buffer == 0) return -1;
+    for (size_t i = 0; i < order.size(); ++i) {
+      if (order[i] == buffer) return static_cast<double>(i);
+    }
+    return -1;
+  };
+  Napi::Float64Array out = Napi::Float64Array::New(env, d.moves.size() * 4);
+  for (size_t m = 0; m < d.moves.size(); ++m) {
+    const DefragMove& move = d.moves[m];
+    double srcOffset = 0, dstOffset = 0;
+    double src = move.src == 0 ? -1 : indexOf(allocations[move.src].allocation, &srcOffset);
+    double dst = move.src == 0 ? -1 : indexOf(allocations[move.tmp].allocation, &dstOffset);
+    if (src < 0 || dst < 0) src = dst = -1;
+    out[m * 4] = src;
+    out[m * 4 + 1] = srcOffset;
+    out[m * 4 + 2] = dst;
+    out[m * 4 + 3] = dstOffset;
+  }
+  for (size_t i = 0; i < order.size(); ++i) u64[Scratch::kIn0 + i] = order[i];
+  ThrowIfVmaAsserted(env, "vmaGetAllocationInfo2");
+  return out;
+}
+
 VkResult Addon::FinishPass(DefragSlot& d, bool abandon) {
   AllocatorSlot& slot = allocators[d.allocator];
   std::vector<uint32_t> destroyed;
@@ -399,6 +476,8 @@ VkResult Addon::FinishPass(DefragSlot& d, bool abandon) {
     }
     src.moving = false;
   }
+  for (auto& [memory, buffer] : d.blockBuffers) DestroyResource(slot, buffer, false);
+  d.blockBuffers.clear();
   VkResult r = vmaEndDefragmentationPass(slot.allocator, d.context, &d.pass);
   for (const DefragMove& move : d.moves) {
     if (move.src != 0) ReleaseAllocationSlot(move.tmp);  // VMA freed the destination (or gave it to the source)

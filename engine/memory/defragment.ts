@@ -73,7 +73,16 @@ export interface DefragmentOptions extends DefragmentationOptions {
 
 /** One copy of a pass, ready to record. @internal */
 export type MoveCopy =
-  | { kind: "bytes"; move: DefragmentationMove; src: bigint; dst: bigint; size: number }
+  | {
+      kind: "bytes";
+      move: DefragmentationMove;
+      /** Transfer buffers over the old and the new place (block-wide, or the allocation's own), and offsets in them. */
+      src: bigint;
+      dst: bigint;
+      srcOffset: number;
+      dstOffset: number;
+      size: number;
+    }
   | {
       kind: "image";
       move: DefragmentationMove;
@@ -100,17 +109,14 @@ export function planMoveCopy(
     return null;
   };
   if (source._canBecomeLost) return ignore();
+  // Bytes: their transfer buffers come for the whole pass at once (placeByteCopies).
   if (source.kind === "memory") {
     if (!copyMemory || source._resource !== null) return ignore();
-    const buffers = context._createCopyBuffers(move);
-    if (typeof buffers === "number") return ignore();
-    return { kind: "bytes", move, src: buffers[0], dst: buffers[1], size: source._size };
+    return { kind: "bytes", move, src: 0n, dst: 0n, srcOffset: 0, dstOffset: 0, size: source._size };
   }
   if (source.kind === "buffer") {
     if (typeof context._createReplacement(move) === "number") return ignore();
-    const buffers = context._createCopyBuffers(move);
-    if (typeof buffers === "number") return ignore();
-    return { kind: "bytes", move, src: buffers[0], dst: buffers[1], size: source._size };
+    return { kind: "bytes", move, src: 0n, dst: 0n, srcOffset: 0, dstOffset: 0, size: source._size };
   }
   const createInfo = source._createInfo as Float64Array;
   if ((createInfo[9] & 0x3) !== 0x3) return ignore(); // TRANSFER_SRC and TRANSFER_DST
@@ -122,6 +128,43 @@ export function planMoveCopy(
   const replacement = context._createReplacement(move);
   if (typeof replacement === "number") return ignore();
   return { kind: "image", move, src: previous, dst: replacement, createInfo, layout };
+}
+
+/**
+ * Gives the pass's byte copies their transfer buffers: one buffer over each memory block the pass touches (so that one
+ * vkCmdCopyBuffer carries every move between two blocks), or, where the device's rules do not allow a block-wide
+ * buffer, two over the move's own bytes. A move that gets neither is ignored. Returns the copies that stay.
+ * @internal
+ */
+export function placeByteCopies(context: DefragmentationContext, copies: MoveCopy[]): MoveCopy[] {
+  if (!copies.some((c) => c.kind === "bytes")) return copies;
+  const placed = context._blockCopies();
+  const kept: MoveCopy[] = [];
+  for (const c of copies) {
+    if (c.kind !== "bytes") {
+      kept.push(c);
+      continue;
+    }
+    const at = placed.places;
+    const i = c.move.index * 4;
+    if (at[i] >= 0 && at[i + 2] >= 0) {
+      c.src = placed.buffers[at[i]]!;
+      c.srcOffset = at[i + 1];
+      c.dst = placed.buffers[at[i + 2]]!;
+      c.dstOffset = at[i + 3];
+      kept.push(c);
+      continue;
+    }
+    const own = context._createCopyBuffers(c.move);
+    if (typeof own === "number") {
+      c.move.operation = "ignore";
+      continue;
+    }
+    c.src = own[0];
+    c.dst = own[1];
+    kept.push(c);
+  }
+  return kept;
 }
 
 function range(createInfo: Float64Array): any {
@@ -191,20 +234,21 @@ export function recordMoveCopies(cmd: NvkHandle, copies: readonly MoveCopy[]): v
     into.length > 0 ? into : null,
   );
   const back: any[] = [];
-  // One set of nvk objects for every buffer copy, their values rewritten per copy (nvk reads them at the call):
-  // a fresh struct and two handle objects per move cost more than the copy's recording itself.
-  const srcBuffer = handleOf(nvk.VkBuffer, 0n);
-  const dstBuffer = handleOf(nvk.VkBuffer, 0n);
-  const region = new nvk.VkBufferCopy({ srcOffset: 0, dstOffset: 0, size: 1 });
-  const oneRegion = [region];
+  // Byte copies grouped by their pair of transfer buffers: one vkCmdCopyBuffer per pair with all its regions (the
+  // pass's moves between two memory blocks go in one command, which the GPU runs as one).
+  const groups = new Map<string, { src: bigint; dst: bigint; regions: any[] }>();
   for (const c of copies) {
-    if (c.kind === "bytes") {
-      setHandle(srcBuffer, c.src);
-      setHandle(dstBuffer, c.dst);
-      region.size = c.size;
-      nvk.vkCmdCopyBuffer(cmd, srcBuffer, dstBuffer, 1, oneRegion);
-      continue;
-    }
+    if (c.kind !== "bytes") continue;
+    const key = `${c.src}:${c.dst}`;
+    let g = groups.get(key);
+    if (g === undefined) groups.set(key, (g = { src: c.src, dst: c.dst, regions: [] }));
+    g.regions.push(new nvk.VkBufferCopy({ srcOffset: c.srcOffset, dstOffset: c.dstOffset, size: c.size }));
+  }
+  for (const g of groups.values()) {
+    nvk.vkCmdCopyBuffer(cmd, handleOf(nvk.VkBuffer, g.src), handleOf(nvk.VkBuffer, g.dst), g.regions.length, g.regions);
+  }
+  for (const c of copies) {
+    if (c.kind === "bytes") continue;
     if (c.layout === LAYOUT_UNDEFINED) continue;
     const info = c.createInfo;
     const aspectMask = formatInfo(info[1])?.aspect ?? ASPECT_COLOR;
@@ -303,7 +347,8 @@ export function defragment(
         const copy = planMoveCopy(context, move, layoutOf, copyMemory);
         if (copy !== null) copies.push(copy);
       }
-      if (copies.length > 0) submit((cmd) => recordMoveCopies(cmd, copies));
+      const placed = placeByteCopies(context, copies);
+      if (placed.length > 0) submit((cmd) => recordMoveCopies(cmd, placed));
       const done = context.endPass();
       if (onMove !== undefined) {
         for (const move of moves) {

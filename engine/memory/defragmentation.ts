@@ -168,6 +168,11 @@ export class DefragmentationContext {
   #named: Map<number, Allocation> | null;
   #passes = 0;
   #ignored = 0;
+  /**
+   * @internal A last resort for naming a source (a FrameManager's resources made after the defragmentation began):
+   * a move VMA plans for an allocation nobody names must be ignored, and VMA then leaves that whole block in place.
+   */
+  _resolve: ((handle: number) => Allocation | undefined) | null = null;
   /** The open pass's move index of each source handle. */
   #moveOf = new Map<number, number>();
 
@@ -266,7 +271,7 @@ export class DefragmentationContext {
 
   /** The Allocation object of a source handle, or null. */
   #name(handle: number): Allocation | null {
-    return this.#named?.get(handle) ?? this._allocator._allocationIndex?.get(handle) ?? null;
+    return this.#named?.get(handle) ?? this._allocator._allocationIndex?.get(handle) ?? this._resolve?.(handle) ?? null;
   }
 
   /**
@@ -300,6 +305,21 @@ export class DefragmentationContext {
     const r = this._allocator._native.createDefragmentationCopyBuffers(h, move.index);
     if (r !== 0) return r;
     return [scratchU64[Slot.OutResource], scratchU64[Slot.OutMemory]];
+  }
+
+  /**
+   * @internal Transfer buffers over the whole memory blocks of the open pass's moves (native layer: at most 8 per
+   * pass): `places` has 4 numbers per move (source buffer index, offset, destination buffer index, offset; -1 where
+   * none), `buffers` the raw handles.
+   */
+  _blockCopies(): { places: Float64Array; buffers: bigint[] } {
+    const h = this._live("blockCopies");
+    const places = this._allocator._native.createDefragmentationBlockCopies(h);
+    let count = 0;
+    for (let i = 0; i < places.length; i += 4) count = Math.max(count, places[i] + 1, places[i + 2] + 1);
+    const buffers: bigint[] = [];
+    for (let i = 0; i < count; i++) buffers.push(scratchU64[i]!);
+    return { places, buffers };
   }
 
   /**

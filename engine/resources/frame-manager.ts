@@ -412,7 +412,7 @@ export class FrameManager implements ResourceOwner {
     this.#defrag = new LiveDefragmentation(
       this.allocator,
       this.context,
-      this.#resources.list(),
+      () => this.#resources.list(),
       options,
       (label, destroy) => void this.destroyLater(label, 0, destroy),
     );

@@ -25,7 +25,7 @@
 import { describeValue } from "../errors.js";
 import type { Allocation } from "../memory/allocation.js";
 import type { Allocator } from "../memory/allocator.js";
-import { planMoveCopy, recordMoveCopies, type MoveCopy } from "../memory/defragment.js";
+import { placeByteCopies, planMoveCopy, recordMoveCopies, type MoveCopy } from "../memory/defragment.js";
 import type {
   DefragmentationAlgorithm,
   DefragmentationContext,
@@ -119,7 +119,7 @@ export class LiveDefragmentation {
   constructor(
     private readonly allocator: Allocator,
     private readonly vulkan: Context,
-    resources: readonly (Buffer | Texture)[],
+    private readonly liveResources: () => readonly (Buffer | Texture)[],
     options: LiveDefragmentationOptions,
     private readonly destroyLater: (label: string, destroy: () => void) => void,
   ) {
@@ -130,9 +130,7 @@ export class LiveDefragmentation {
     }
     this.#onMove = onMove;
     this.#resources = new Map();
-    for (const r of resources) {
-      this.#resources.set(r instanceof Buffer ? r.allocation : r._parts.allocation, r);
-    }
+    this.#learn();
     this.#context = allocator.beginDefragmentation({
       algorithm: options.algorithm ?? "full",
       pool: options.pool,
@@ -141,6 +139,34 @@ export class LiveDefragmentation {
       maxPlanningMicroseconds: 100,
       allocations: this.#resources.keys(),
     });
+    // Resources made after this call are named too (VMA leaves the whole block of an ignored move in place): a
+    // source nobody names makes the manager look again, once per pass.
+    this.#context._resolve = (handle) => {
+      let found = this.#byHandle.get(handle);
+      if (found === undefined && this.#learntPass !== this.#passCount) {
+        this.#learntPass = this.#passCount;
+        this.#learn();
+        found = this.#byHandle.get(handle);
+      }
+      return found;
+    };
+  }
+
+  /** Passes planned, and the pass in which #learn last ran from a miss. */
+  #passCount = 0;
+  #learntPass = -1;
+  readonly #byHandle = new Map<number, Allocation>();
+
+  /** Names every live resource of the manager (its allocation → the resource, and by handle). */
+  #learn(): void {
+    this.#resources.clear();
+    this.#byHandle.clear();
+    for (const r of this.liveResources()) {
+      if (r.destroyed) continue;
+      const allocation = r instanceof Buffer ? r.allocation : r._parts.allocation;
+      this.#resources.set(allocation, r);
+      this.#byHandle.set(allocation._handle, allocation);
+    }
   }
 
   /** Progress and figures. */
@@ -182,6 +208,7 @@ export class LiveDefragmentation {
   }
 
   #copy(context: DefragmentationContext, serial: number, cmd: NvkHandle): void {
+    this.#passCount++;
     const moves = context.beginPass();
     if (moves === null) {
       this.#finish(context);
@@ -200,11 +227,18 @@ export class LiveDefragmentation {
       const copy = planMoveCopy(context, move, () => layout, false);
       if (copy !== null) planned.push({ move, resource, copy });
     }
+    const placed = new Set(
+      placeByteCopies(
+        context,
+        planned.map((p) => p.copy),
+      ),
+    );
+    const kept = planned.filter((p) => placed.has(p.copy));
     recordMoveCopies(
       cmd,
-      planned.map((p) => p.copy),
+      kept.map((p) => p.copy),
     );
-    this.#pass = planned;
+    this.#pass = kept;
     this.#copySerial = serial;
     this.#switched = false;
     this.#status.copyFrames++;
