@@ -155,6 +155,10 @@ export class Allocation {
   _resourceKey: HandleKey = 0;
   /** @internal VMA lets it be mapped: created with hostAccess or a non-Auto usage (usage.ts, encodedMappingAllowed). */
   _mappingAllowed = true;
+  /** @internal Created with `canAlias` (VMA's CAN_ALIAS): buffers and images may alias it (./aliasing.ts). */
+  _canAlias = false;
+  /** @internal Its live aliasing buffers and images (./aliasing.ts), null while it has none. */
+  _aliases: Set<object> | null = null;
   private _name: string | null;
   private _userData: unknown;
   /** @internal */
@@ -451,7 +455,7 @@ export class Allocation {
         `Allocation.${op}: size must be an integer with offset + size <= ${total} (offset ${offset}), got ${describeValue(size)}`,
       );
     }
-    const range = this.atomRange(offset, length);
+    const range = this._atomRange(offset, length);
     if (length === 0) return { ...range, size: 0, performed: false };
     const r = flush
       ? this.allocator._native.flush(h, offset, length)
@@ -460,8 +464,8 @@ export class Allocation {
     return range;
   }
 
-  /** The range VMA computes for a flush/invalidate of [offset, offset+size) (see VMA's GetFlushOrInvalidateRange). */
-  private atomRange(offset: number, size: number): MappedRange {
+  /** @internal The range VMA computes for a flush/invalidate of [offset, offset+size) (VMA's GetFlushOrInvalidateRange). */
+  _atomRange(offset: number, size: number): MappedRange {
     const h = this._handle;
     this.allocator._native.getAllocationInfo(h);
     const allocOffset = scratch[Slot.OutOffset];

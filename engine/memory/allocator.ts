@@ -31,10 +31,13 @@
  */
 import { DestroyedResourceError, describeValue } from "../errors.js";
 import { optionalBoolean } from "../checks.js";
-import { LostAllocations, type AllocatorLostStatistics } from "./lost-allocations.js";
+import { LostAllocations, createLostAllocation, type AllocatorLostStatistics } from "./lost-allocations.js";
 import type { NativeAddon, NativeLeak } from "../native.js";
 import { rawHandle, type NvkHandle } from "../vulkan/handles.js";
-import { Allocation } from "./allocation.js";
+import { Allocation, type MappedRange } from "./allocation.js";
+import { createAliasing, destroyAliasing, type AliasingBuffer, type AliasingImage } from "./aliasing.js";
+import * as batch from "./allocation-batch.js";
+import { createDedicated } from "./dedicated-creation.js";
 import {
   Dependents,
   HandleWatch,
@@ -92,6 +95,9 @@ declare module "./pool.js" {
     readonly allocator: Allocator;
   }
 }
+
+/** Offsets or sizes, one per allocation. */
+type Numbers = readonly number[];
 
 function isUint32(v: unknown): v is number {
   return typeof v === "number" && v >= 0 && v <= 0xffffffff && Math.floor(v) === v;
@@ -154,8 +160,8 @@ export class Allocator {
   /** Its entry in the process's list of live allocators (weak: see liveAllocators). */
   private readonly liveRef = new WeakRef<Allocator>(this);
   private readonly onLeaks: ((leaks: LeakReport[]) => void) | undefined;
-  /** The buffer and image description checks and their encoding (resource-descriptions.ts). */
-  private readonly descriptions: ResourceDescriptions;
+  /** @internal The buffer and image description checks and their encoding (resource-descriptions.ts). */
+  readonly _descriptions: ResourceDescriptions;
   /** The memory-type queries (memory-type-query.ts). */
   private readonly typeQuery: MemoryTypeQuery;
   /** Lost allocations (lost-allocations.ts): the frame index, the default pools' domains, eviction. */
@@ -187,8 +193,8 @@ export class Allocator {
     this.memoryHeaps = opened.memoryHeaps;
     this.memoryTypes = opened.memoryTypes;
     this.heapSizeLimits = opened.heapSizeLimits;
-    this.descriptions = opened.descriptions;
-    this.typeQuery = new MemoryTypeQuery(this, this.descriptions);
+    this._descriptions = opened.descriptions;
+    this.typeQuery = new MemoryTypeQuery(this, this._descriptions);
     this.stacks = options.captureStacks ? new Map() : null;
     this.onLeaks = options.onLeaks;
     this.frameInUseCount = opened.frameInUseCount;
@@ -198,7 +204,7 @@ export class Allocator {
         this.typeQuery.forInfo(kind, info, options, "makeRoom", "info", "options"),
     });
     const { stacks, leakWatch, lost } = this;
-    this._vma = new VmaMemory(this, { stacks, leakWatch, lost, descriptions: this.descriptions });
+    this._vma = new VmaMemory(this, { stacks, leakWatch, lost, descriptions: this._descriptions });
     this.deviceDependents = dependentsOfDevice(rawHandle(source.device as NvkHandle));
     this.deviceDependents?.add(this);
     watch(this, "Allocator", this.label, creationStack(this.stacks !== null));
@@ -273,7 +279,7 @@ export class Allocator {
    */
   createBuffer(bufferInfo: BufferInfo, allocationOptions?: AllocationOptions): CreatedBuffer {
     const h = this._live("createBuffer");
-    this.descriptions.encodeBuffer(bufferInfo, "createBuffer", "bufferInfo");
+    this._descriptions.encodeBuffer(bufferInfo, "createBuffer", "bufferInfo");
     if ((bufferInfo.usage & 0x20000) !== 0 && (this.flags & ALLOCATOR_FLAGS.BUFFER_DEVICE_ADDRESS) === 0) {
       // VMA asserts on SHADER_DEVICE_ADDRESS unless the allocator was made with BUFFER_DEVICE_ADDRESS.
       const why =
@@ -295,7 +301,7 @@ export class Allocator {
   createImage(imageInfo: ImageInfo, allocationOptions?: AllocationOptions): CreatedImage {
     const op = "createImage";
     const h = this._live(op);
-    this.descriptions.encodeImage(imageInfo, op, "imageInfo");
+    this._descriptions.encodeImage(imageInfo, op, "imageInfo");
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
     const created = (allocationOptions?.pool ?? this._vma)._createImage(imageInfo, allocationOptions, vmaFlags);
     knownHandles.remember(created.image, created.allocation);
@@ -313,7 +319,7 @@ export class Allocator {
   allocateMemory(requirements: MemoryRequirements, allocationOptions?: AllocationOptions): Allocation {
     const op = "allocateMemory";
     const h = this._live(op);
-    this.descriptions.checkRequirements(requirements, op);
+    this._descriptions.checkRequirements(requirements, op);
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this, true);
     return (allocationOptions?.pool ?? this._vma)._allocateMemory(requirements, allocationOptions, vmaFlags, op);
   }
@@ -339,21 +345,22 @@ export class Allocator {
 
   /**
    * Binds a buffer you created to an allocation (vmaBindBufferMemory2) at `localOffset` inside it; the buffer is then
-   * destroyed with the allocation by {@link destroyBuffer}. A handle vkmem never saw (made with nvk directly) is trusted as nvk trusts it.
+   * destroyed with the allocation by {@link destroyBuffer}. On a `canAlias` allocation bound already, it is bound as an
+   * alias beside it (checked against its memory requirements) and returned: destroy it with its destroy(). A handle vkmem never saw (made with nvk directly) is trusted as nvk trusts it.
    * @throws DestroyedResourceError when `buffer` is a handle object whose buffer vkmem destroyed.
    * @throws TypeError naming `buffer` when it is not an nvk VkBuffer, is null, or is the live buffer of an allocation.
    * @throws RangeError for a bad `localOffset` or an allocation bound already; VkError when the bind fails.
    */
-  bindBufferMemory(allocation: Allocation, buffer: unknown, localOffset = 0): void {
-    bind(this, allocation, buffer, localOffset, "bindBufferMemory", "VkBuffer");
+  bindBufferMemory(allocation: Allocation, buffer: unknown, localOffset = 0): AliasingBuffer | undefined {
+    return bind(this, allocation, buffer, localOffset, "bindBufferMemory", "VkBuffer") as AliasingBuffer | undefined;
   }
 
   /**
    * Binds an image you created to an allocation (vmaBindImageMemory2) at `localOffset` inside it. A handle vkmem never saw (made with nvk directly) is trusted as nvk trusts it.
    * @throws DestroyedResourceError / TypeError / RangeError / VkError as {@link bindBufferMemory}, for `image`.
    */
-  bindImageMemory(allocation: Allocation, image: unknown, localOffset = 0): void {
-    bind(this, allocation, image, localOffset, "bindImageMemory", "VkImage");
+  bindImageMemory(allocation: Allocation, image: unknown, localOffset = 0): AliasingImage | undefined {
+    return bind(this, allocation, image, localOffset, "bindImageMemory", "VkImage") as AliasingImage | undefined;
   }
 
   /**
@@ -369,6 +376,75 @@ export class Allocator {
   /** Destroys an image and frees its allocation (vmaDestroyImage); see {@link destroyBuffer}. A handle vkmem never saw (made with nvk directly) is trusted as nvk trusts it. */
   destroyImage(image: unknown, allocation: Allocation): void {
     destroyResource(this, image, allocation, "destroyImage", "VkImage");
+  }
+
+  /** A new buffer at `offset` in a `canAlias` allocation (vmaCreateAliasingBuffer2; aliasing.ts). @throws TypeError / RangeError / VkError */
+  createAliasingBuffer(allocation: Allocation, bufferInfo: BufferInfo, offset = 0): AliasingBuffer {
+    return createAliasing(this, allocation, bufferInfo, offset, false) as AliasingBuffer;
+  }
+
+  /** As {@link createAliasingBuffer}, for an image (vmaCreateAliasingImage2). @throws as createAliasingBuffer. */
+  createAliasingImage(allocation: Allocation, imageInfo: ImageInfo, offset = 0): AliasingImage {
+    return createAliasing(this, allocation, imageInfo, offset, true) as AliasingImage;
+  }
+
+  /** Destroys an aliasing buffer; a second call is a no-op. @throws TypeError when it is not one of this allocator. */
+  destroyAliasingBuffer(alias: AliasingBuffer): void {
+    destroyAliasing(this, alias, false);
+  }
+
+  /** Destroys an aliasing image; a second call is a no-op. @throws TypeError when it is not one of this allocator. */
+  destroyAliasingImage(alias: AliasingImage): void {
+    destroyAliasing(this, alias, true);
+  }
+
+  /** A buffer with memory of its own by vmaCreateDedicatedBuffer (see dedicated-creation.ts). @throws as createBuffer. */
+  createDedicatedBuffer(bufferInfo: BufferInfo, allocationOptions?: AllocationOptions): CreatedBuffer {
+    return createDedicated(this, bufferInfo, allocationOptions, false) as CreatedBuffer;
+  }
+
+  /** As {@link createDedicatedBuffer}, for an image (vmaCreateDedicatedImage). @throws as createImage. */
+  createDedicatedImage(imageInfo: ImageInfo, allocationOptions?: AllocationOptions): CreatedImage {
+    return createDedicated(this, imageInfo, allocationOptions, true) as CreatedImage;
+  }
+
+  /**
+   * `count` allocations for the same requirements in one call (vmaAllocateMemoryPages): all of them, or none.
+   * @throws TypeError / RangeError naming the argument; OutOfDeviceMemoryError / VkError (nothing left allocated).
+   */
+  allocateMemoryPages(requirements: MemoryRequirements, options: AllocationOptions | undefined, count: number) {
+    return batch.allocateMemoryPages(this, requirements, options, count);
+  }
+
+  /** Frees many allocations (vmaFreeMemoryPages), all checked first. @throws TypeError / InvalidStateError, nothing freed. */
+  freeMemoryPages(allocations: readonly Allocation[]): void {
+    batch.freeMemoryPages(this, allocations);
+  }
+
+  /** Flushes many allocation-relative ranges in one vmaFlushAllocations; see Allocation.flush. @throws TypeError / RangeError / VkError. */
+  flushAllocations(allocations: readonly Allocation[], offsets?: Numbers, sizes?: Numbers): MappedRange[] {
+    return batch.flushOrInvalidateAllocations(this, allocations, offsets, sizes, true);
+  }
+
+  /** Invalidates many ranges in one vmaInvalidateAllocations; see Allocation.invalidate. @throws as flushAllocations. */
+  invalidateAllocations(allocations: readonly Allocation[], offsets?: Numbers, sizes?: Numbers): MappedRange[] {
+    return batch.flushOrInvalidateAllocations(this, allocations, offsets, sizes, false);
+  }
+
+  /** Copies `src` into a host-visible allocation at `offset` (vmaCopyMemoryToAllocation). @throws TypeError / RangeError. */
+  copyMemoryToAllocation(src: ArrayBufferView, allocation: Allocation, offset = 0): void {
+    batch.copyMemoryToAllocation(this, src, allocation, offset);
+  }
+
+  /** Copies `dst.byteLength` bytes at `offset` of a host-visible allocation into `dst` (vmaCopyAllocationToMemory). @throws TypeError / RangeError. */
+  copyAllocationToMemory(allocation: Allocation, offset: number, dst: ArrayBufferView): void {
+    batch.copyAllocationToMemory(this, allocation, offset, dst);
+  }
+
+  /** An allocation lost from birth (VMA 2's vmaCreateLostAllocation), size 0; release it with freeMemory. @throws TypeError for a bad name. */
+  createLostAllocation(name?: string): Allocation {
+    this._live("createLostAllocation");
+    return createLostAllocation(this, name, this.lost.frameIndex);
   }
 
   /** Frees an allocation from allocateMemory* (vmaFreeMemory); a second call is a no-op. */
