@@ -355,6 +355,9 @@ uint32_t Addon::NewAllocationSlot(uint32_t allocatorIndex, VmaAllocation allocat
 
 void Addon::ReleaseAllocationSlot(uint32_t index) {
   AllocationSlot& s = allocations[index];
+  // A backstop for the paths that free memory without FreeAllocationNow (a defragmentation move's DESTROY): no
+  // aliasing resource may outlive its slot (destroying a buffer or image after its memory is valid Vulkan).
+  if (s.aliasCount > 0) DestroyAliasesOf(index);
   allocators[s.allocator].liveAllocations--;
   if (s.pool != 0) pools[s.pool].liveAllocations--;
   s.pool = 0;

@@ -148,6 +148,7 @@ Napi::Value Addon::DestroyAllocator(const Napi::CallbackInfo& info) {
   for (uint32_t p = 1; p < pools.size(); ++p) {
     if (pools[p].live && pools[p].allocator == index) DestroyPoolNow(env, p, nullptr);
   }
+  slot.aliases.clear();  // destroyed with their allocations above (FreeAllocationNow)
   vmaDestroyAllocator(slot.allocator);
   slot.allocator = VK_NULL_HANDLE;
   slot.live = false;
