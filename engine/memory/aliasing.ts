@@ -48,9 +48,9 @@ function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeo
 }
 
 /**
- * A buffer or image bound into an allocation beside its own resource. Made by {@link createAliasing} (the
- * allocator's createAliasingBuffer / createAliasingImage) or by a bind*Memory of a `canAlias` allocation that is bound
- * already; destroyed by {@link destroy}, or with its allocation's pool or allocator.
+ * A buffer or image bound into an allocation beside its own resource. Made by the allocator's createAliasingBuffer /
+ * createAliasingImage or by a bind*Memory of a `canAlias` allocation that is bound
+ * already; destroyed by {@link AliasingResource.destroy}, or with its allocation's pool or allocator.
  */
 export class AliasingResource {
   /** The allocation whose memory it is bound to. */
@@ -94,7 +94,7 @@ export class AliasingResource {
     return this.allocation.label;
   }
 
-  /** True once destroyed, by {@link destroy} or with its allocation's pool or allocator. */
+  /** True once destroyed, by {@link AliasingResource.destroy} or with its allocation's pool or allocator. */
   get destroyed(): boolean {
     return this.gone || this.allocation.destroyed;
   }

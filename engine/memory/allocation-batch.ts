@@ -27,6 +27,9 @@ import type { MemoryRequirements } from "./types.js";
 /** The allocator at work (the type of Allocation's upward link: this module imports nothing of allocator.ts). */
 type Allocator = Allocation["allocator"];
 
+/** Offsets or sizes in bytes, one per allocation of a batch call (flushAllocations, invalidateAllocations). */
+export type ByteList = readonly number[];
+
 /** The most allocations one allocateMemoryPages call makes. */
 export const MAX_PAGES = 65536;
 const HOST_VISIBLE = 0x2;
@@ -122,8 +125,8 @@ interface Range {
 function checkRanges(
   allocator: Allocator,
   allocations: readonly Allocation[],
-  offsets: readonly number[] | undefined,
-  sizes: readonly number[] | undefined,
+  offsets: ByteList | undefined,
+  sizes: ByteList | undefined,
   op: string,
 ): Range[] {
   allocator._live(op);
@@ -165,8 +168,8 @@ function checkRanges(
 export function flushOrInvalidateAllocations(
   allocator: Allocator,
   allocations: readonly Allocation[],
-  offsets: readonly number[] | undefined,
-  sizes: readonly number[] | undefined,
+  offsets: ByteList | undefined,
+  sizes: ByteList | undefined,
   flush: boolean,
 ): MappedRange[] {
   const op = flush ? "flushAllocations" : "invalidateAllocations";

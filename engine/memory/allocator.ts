@@ -37,6 +37,7 @@ import { rawHandle, type NvkHandle } from "../vulkan/handles.js";
 import { Allocation, type MappedRange } from "./allocation.js";
 import { createAliasing, destroyAliasing, type AliasingBuffer, type AliasingImage } from "./aliasing.js";
 import * as batch from "./allocation-batch.js";
+import type { ByteList } from "./allocation-batch.js";
 import { createDedicated } from "./dedicated-creation.js";
 import {
   Dependents,
@@ -95,9 +96,6 @@ declare module "./pool.js" {
     readonly allocator: Allocator;
   }
 }
-
-/** Offsets or sizes, one per allocation. */
-type Numbers = readonly number[];
 
 function isUint32(v: unknown): v is number {
   return typeof v === "number" && v >= 0 && v <= 0xffffffff && Math.floor(v) === v;
@@ -422,12 +420,12 @@ export class Allocator {
   }
 
   /** Flushes many allocation-relative ranges in one vmaFlushAllocations; see Allocation.flush. @throws TypeError / RangeError / VkError. */
-  flushAllocations(allocations: readonly Allocation[], offsets?: Numbers, sizes?: Numbers): MappedRange[] {
+  flushAllocations(allocations: readonly Allocation[], offsets?: ByteList, sizes?: ByteList): MappedRange[] {
     return batch.flushOrInvalidateAllocations(this, allocations, offsets, sizes, true);
   }
 
   /** Invalidates many ranges in one vmaInvalidateAllocations; see Allocation.invalidate. @throws as flushAllocations. */
-  invalidateAllocations(allocations: readonly Allocation[], offsets?: Numbers, sizes?: Numbers): MappedRange[] {
+  invalidateAllocations(allocations: readonly Allocation[], offsets?: ByteList, sizes?: ByteList): MappedRange[] {
     return batch.flushOrInvalidateAllocations(this, allocations, offsets, sizes, false);
   }
 
