@@ -217,9 +217,9 @@ export function createAliasing(
   const op = image ? "createAliasingImage" : "createAliasingBuffer";
   const arg = image ? "imageInfo" : "bufferInfo";
   const a = checkTarget(allocator, allocation, offset, op);
-  if (image) allocator._descriptions.encodeImage(info as ImageInfo, op, arg);
+  if (image) allocator._vma._descriptions.encodeImage(info as ImageInfo, op, arg);
   else {
-    allocator._descriptions.encodeBuffer(info as BufferInfo, op, arg);
+    allocator._vma._descriptions.encodeBuffer(info as BufferInfo, op, arg);
     if ((scratch[1] & 0x20000) !== 0 && (allocator.flags & ALLOCATOR_BUFFER_DEVICE_ADDRESS) === 0) {
       fail(
         op,

@@ -56,7 +56,7 @@ export function allocateMemoryPages(
 ): Allocation[] {
   const op = "allocateMemoryPages";
   allocator._live(op);
-  allocator._descriptions.checkRequirements(requirements, op);
+  allocator._vma._descriptions.checkRequirements(requirements, op);
   if (!(Number.isSafeInteger(count) && count >= 1 && count <= MAX_PAGES)) {
     fail(op, "count", `must be an integer in [1, ${MAX_PAGES}]`, count);
   }

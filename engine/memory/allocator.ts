@@ -158,8 +158,8 @@ export class Allocator {
   /** Its entry in the process's list of live allocators (weak: see liveAllocators). */
   private readonly liveRef = new WeakRef<Allocator>(this);
   private readonly onLeaks: ((leaks: LeakReport[]) => void) | undefined;
-  /** @internal The buffer and image description checks and their encoding (resource-descriptions.ts). */
-  readonly _descriptions: ResourceDescriptions;
+  /** The buffer and image description checks and their encoding (resource-descriptions.ts). */
+  private readonly descriptions: ResourceDescriptions;
   /** The memory-type queries (memory-type-query.ts). */
   private readonly typeQuery: MemoryTypeQuery;
   /** Lost allocations (lost-allocations.ts): the frame index, the default pools' domains, eviction. */
@@ -191,8 +191,8 @@ export class Allocator {
     this.memoryHeaps = opened.memoryHeaps;
     this.memoryTypes = opened.memoryTypes;
     this.heapSizeLimits = opened.heapSizeLimits;
-    this._descriptions = opened.descriptions;
-    this.typeQuery = new MemoryTypeQuery(this, this._descriptions);
+    this.descriptions = opened.descriptions;
+    this.typeQuery = new MemoryTypeQuery(this, this.descriptions);
     this.stacks = options.captureStacks ? new Map() : null;
     this.onLeaks = options.onLeaks;
     this.frameInUseCount = opened.frameInUseCount;
@@ -202,7 +202,7 @@ export class Allocator {
         this.typeQuery.forInfo(kind, info, options, "makeRoom", "info", "options"),
     });
     const { stacks, leakWatch, lost } = this;
-    this._vma = new VmaMemory(this, { stacks, leakWatch, lost, descriptions: this._descriptions });
+    this._vma = new VmaMemory(this, { stacks, leakWatch, lost, descriptions: this.descriptions });
     this.deviceDependents = dependentsOfDevice(rawHandle(source.device as NvkHandle));
     this.deviceDependents?.add(this);
     watch(this, "Allocator", this.label, creationStack(this.stacks !== null));
@@ -277,7 +277,7 @@ export class Allocator {
    */
   createBuffer(bufferInfo: BufferInfo, allocationOptions?: AllocationOptions): CreatedBuffer {
     const h = this._live("createBuffer");
-    this._descriptions.encodeBuffer(bufferInfo, "createBuffer", "bufferInfo");
+    this.descriptions.encodeBuffer(bufferInfo, "createBuffer", "bufferInfo");
     if ((bufferInfo.usage & 0x20000) !== 0 && (this.flags & ALLOCATOR_FLAGS.BUFFER_DEVICE_ADDRESS) === 0) {
       // VMA asserts on SHADER_DEVICE_ADDRESS unless the allocator was made with BUFFER_DEVICE_ADDRESS.
       const why =
@@ -299,7 +299,7 @@ export class Allocator {
   createImage(imageInfo: ImageInfo, allocationOptions?: AllocationOptions): CreatedImage {
     const op = "createImage";
     const h = this._live(op);
-    this._descriptions.encodeImage(imageInfo, op, "imageInfo");
+    this.descriptions.encodeImage(imageInfo, op, "imageInfo");
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this);
     const created = (allocationOptions?.pool ?? this._vma)._createImage(imageInfo, allocationOptions, vmaFlags);
     knownHandles.remember(created.image, created.allocation);
@@ -317,7 +317,7 @@ export class Allocator {
   allocateMemory(requirements: MemoryRequirements, allocationOptions?: AllocationOptions): Allocation {
     const op = "allocateMemory";
     const h = this._live(op);
-    this._descriptions.checkRequirements(requirements, op);
+    this.descriptions.checkRequirements(requirements, op);
     const vmaFlags = encodeAllocationOptions(allocationOptions, op, "allocationOptions", this, true);
     return (allocationOptions?.pool ?? this._vma)._allocateMemory(requirements, allocationOptions, vmaFlags, op);
   }

@@ -38,9 +38,9 @@ export function createDedicated(
 ): CreatedBuffer | CreatedImage {
   const op = image ? "createDedicatedImage" : "createDedicatedBuffer";
   allocator._live(op);
-  if (image) allocator._descriptions.encodeImage(info as ImageInfo, op, "imageInfo");
+  if (image) allocator._vma._descriptions.encodeImage(info as ImageInfo, op, "imageInfo");
   else {
-    allocator._descriptions.encodeBuffer(info as BufferInfo, op, "bufferInfo");
+    allocator._vma._descriptions.encodeBuffer(info as BufferInfo, op, "bufferInfo");
     const usage = (info as BufferInfo).usage;
     if ((usage & 0x20000) !== 0 && (allocator.flags & 0x20) === 0) {
       fail(

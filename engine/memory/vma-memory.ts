@@ -77,6 +77,11 @@ export class VmaMemory implements MemorySource {
     this.nativeFree = addon.freeAllocation;
   }
 
+  /** The allocator's description checks and encoder (resource-descriptions.ts), for the calls beside these. */
+  get _descriptions(): ResourceDescriptions {
+    return this.parts.descriptions;
+  }
+
   _createBuffer(bufferInfo: BufferInfo, options: AllocationOptions | undefined, flags: number): CreatedBuffer {
     const h = this.allocator._handle;
     let result = this.nativeCreateBuffer(h);
