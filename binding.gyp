@@ -16,11 +16,13 @@
   "target_defaults": {
     "sources": [
       "native/addon.cpp",
+      "native/aliasing.cpp",
       "native/allocator.cpp",
       "native/allocation.cpp",
       "native/corruption.cpp",
       "native/defragmentation.cpp",
       "native/buddy_pool.cpp",
+      "native/pages.cpp",
       "native/pool.cpp",
       "native/vma_impl.cpp"
     ],

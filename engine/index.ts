@@ -49,6 +49,9 @@ export type { BuddyPoolStatistics, BuddyPoolDetailedStatistics } from "./memory/
 export { DEBUG_BUILD_MARGIN } from "./memory/corruption.js";
 export type { CorruptionReport, DebugOptions, DebugSettings } from "./memory/corruption.js";
 export { Allocation, AllocationInfo } from "./memory/allocation.js";
+export { AliasingResource, AliasingBuffer, AliasingImage } from "./memory/aliasing.js";
+export { MAX_PAGES } from "./memory/allocation-batch.js";
+export type { ByteList } from "./memory/allocation-batch.js";
 export type { LostAllocationStatistics, AllocatorLostStatistics } from "./memory/lost-allocations.js";
 export type { AllocationKind, MappedRange } from "./memory/allocation.js";
 export {

@@ -242,6 +242,29 @@ export interface NativeAddon {
   unmap(allocation: number): number;
   flush(allocation: number, offset: number, size: number): number;
   invalidate(allocation: number, offset: number, size: number): number;
+  /** createBuffer / createImage through vmaCreateDedicatedBuffer / vmaCreateDedicatedImage (same scratch in and out). */
+  createDedicatedResource(allocator: number, image: boolean): number;
+  // Aliasing (native/aliasing.cpp). 0, a negative VkResult, or 1001 (memory type), 1002 (alignment), 1003 (size) with
+  // the requirements in OutSize (size), OutOffset (alignment), OutMemoryType (memoryTypeBits).
+  /** vmaCreateAliasingBuffer2 / Image2 of the scratch description at localOffset; the handle in OutResource. */
+  createAliasingResource(allocation: number, image: boolean, localOffset: number): number;
+  /** Binds the caller's buffer or image as an aliasing resource of the allocation (vmaBind*Memory2). */
+  bindAlias(allocation: number, resource: bigint, image: boolean, localOffset: number): number;
+  /** Destroys an aliasing resource of this allocator. */
+  destroyAlias(allocator: number, resource: bigint): void;
+  // Batches and host copies (native/pages.cpp).
+  /** vmaAllocateMemoryPages: [handle, size, mapped] per allocation, or a negative VkResult (nothing allocated). */
+  allocateMemoryPages(allocator: number, count: number): Float64Array | number;
+  /** vmaFlushAllocations (flush) / vmaInvalidateAllocations over allocation-relative ranges. */
+  flushAllocations(
+    allocator: number,
+    handles: Float64Array,
+    offsets: Float64Array,
+    sizes: Float64Array,
+    flush: boolean,
+  ): number;
+  copyMemoryToAllocation(allocation: number, src: ArrayBufferView, offset: number): number;
+  copyAllocationToMemory(allocation: number, offset: number, dst: ArrayBufferView): number;
   // Corruption detection (native/corruption.cpp). The VkResult of vmaCheckCorruption / vmaCheckPoolCorruption.
   checkCorruption(allocator: number, memoryTypeBits: number): number;
   checkPoolCorruption(pool: number): number;

@@ -156,6 +156,14 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
       InstanceMethod<&Addon::Guarded<&Addon::Unmap>>("unmap"),
       InstanceMethod<&Addon::Guarded<&Addon::Flush>>("flush"),
       InstanceMethod<&Addon::Guarded<&Addon::Invalidate>>("invalidate"),
+      InstanceMethod<&Addon::Guarded<&Addon::CreateDedicatedResource>>("createDedicatedResource"),
+      InstanceMethod<&Addon::Guarded<&Addon::CreateAliasingResource>>("createAliasingResource"),
+      InstanceMethod<&Addon::Guarded<&Addon::BindAlias>>("bindAlias"),
+      InstanceMethod<&Addon::Guarded<&Addon::DestroyAlias>>("destroyAlias"),
+      InstanceMethod<&Addon::Guarded<&Addon::AllocateMemoryPages>>("allocateMemoryPages"),
+      InstanceMethod<&Addon::Guarded<&Addon::FlushAllocations>>("flushAllocations"),
+      InstanceMethod<&Addon::Guarded<&Addon::CopyMemoryToAllocation>>("copyMemoryToAllocation"),
+      InstanceMethod<&Addon::Guarded<&Addon::CopyAllocationToMemory>>("copyAllocationToMemory"),
       InstanceMethod<&Addon::Guarded<&Addon::BeginDefragmentation>>("beginDefragmentation"),
       InstanceMethod<&Addon::Guarded<&Addon::BeginDefragmentationPass>>("beginDefragmentationPass"),
       InstanceMethod<&Addon::Guarded<&Addon::SetDefragmentationMoveOperation>>("setDefragmentationMoveOperation"),
@@ -341,6 +349,7 @@ uint32_t Addon::NewAllocationSlot(uint32_t allocatorIndex, VmaAllocation allocat
   s.kind = kind;
   s.ownsResource = ownsResource;
   s.mapCount = 0;
+  s.aliasCount = 0;
   s.nextFree = 0;
   allocators[allocatorIndex].liveAllocations++;
   return index;
@@ -348,6 +357,9 @@ uint32_t Addon::NewAllocationSlot(uint32_t allocatorIndex, VmaAllocation allocat
 
 void Addon::ReleaseAllocationSlot(uint32_t index) {
   AllocationSlot& s = allocations[index];
+  // A backstop for the paths that free memory without FreeAllocationNow (a defragmentation move's DESTROY): no
+  // aliasing resource may outlive its slot (destroying a buffer or image after its memory is valid Vulkan).
+  if (s.aliasCount > 0) DestroyAliasesOf(index);
   allocators[s.allocator].liveAllocations--;
   if (s.pool != 0) pools[s.pool].liveAllocations--;
   s.pool = 0;
@@ -356,6 +368,7 @@ void Addon::ReleaseAllocationSlot(uint32_t index) {
   s.kind = Kind::Free;
   s.ownsResource = false;
   s.mapCount = 0;
+  s.aliasCount = 0;
   s.moving = false;
   s.defragTemp = false;
   s.generation = s.generation >= kMaxGeneration ? 1 : s.generation + 1;

@@ -81,6 +81,13 @@ struct AllocatorSlot {
   // The buffers (false) and images (true) made by createUnbound and not yet destroyed: only these may be
   // bound with bindAt or destroyed with destroyUnbound, so no JS value can name another Vulkan object.
   std::unordered_map<uint64_t, bool> unboundResources;
+  // Aliasing resources (aliasing.cpp): buffers and images bound beside an allocation's own resource, by value. Each
+  // is destroyed by destroyAlias or, at the latest, just before its allocation is freed (FreeAllocationNow).
+  struct Alias {
+    uint32_t allocation = 0;  // index into allocations
+    bool image = false;
+  };
+  std::unordered_map<uint64_t, Alias> aliases;
   uint32_t generation = 1;
   uint32_t liveAllocations = 0;
   bool live = false;
@@ -106,6 +113,7 @@ struct AllocationSlot {
   uint32_t pool = 0;            // index into pools; 0: the allocator's default pools
   uint32_t nextFree = 0;        // free-list link (index + 1; 0 ends the list)
   uint32_t mapCount = 0;        // our own count of vmaMapMemory calls not yet unmapped
+  uint32_t aliasCount = 0;      // aliasing resources bound to it (AllocatorSlot::aliases), destroyed before it is freed
   Kind kind = Kind::Free;
   bool ownsResource = false;    // resource was created by vkmem and is destroyed with the allocation
   // Defragmentation (defragmentation.cpp): the source of a move in an open pass, or a pass's temporary destination.
@@ -310,6 +318,20 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value Unmap(const Napi::CallbackInfo& info);
   Napi::Value Flush(const Napi::CallbackInfo& info);
   Napi::Value Invalidate(const Napi::CallbackInfo& info);
+  Napi::Value CreateDedicatedResource(const Napi::CallbackInfo& info);
+
+  // aliasing.cpp
+  Napi::Value CreateAliasingResource(const Napi::CallbackInfo& info);
+  Napi::Value BindAlias(const Napi::CallbackInfo& info);
+  Napi::Value DestroyAlias(const Napi::CallbackInfo& info);
+  // Destroys every aliasing resource of an allocation (it is about to be freed).
+  void DestroyAliasesOf(uint32_t allocationIndex);
+
+  // pages.cpp
+  Napi::Value AllocateMemoryPages(const Napi::CallbackInfo& info);
+  Napi::Value FlushAllocations(const Napi::CallbackInfo& info);
+  Napi::Value CopyMemoryToAllocation(const Napi::CallbackInfo& info);
+  Napi::Value CopyAllocationToMemory(const Napi::CallbackInfo& info);
 
  private:
   Napi::Value FindMemoryTypeIndexFor(const Napi::CallbackInfo& info, bool image);

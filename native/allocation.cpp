@@ -203,6 +203,43 @@ Napi::Value Addon::CreateImage(Napi::Env env, napi_value arg) {
   return FinishAllocation(env, "vmaCreateImage", ai, r, allocation, Kind::Image, reinterpret_cast<uint64_t>(image), true, poolIndex);
 }
 
+// createDedicatedResource(allocator, image: boolean) -> VkResult: as createBuffer / createImage (the same scratch
+// inputs and outputs), through VMA 3.4's vmaCreateDedicatedBuffer / vmaCreateDedicatedImage, which imply
+// VMA_ALLOCATION_CREATE_DEDICATED_MEMORY_BIT. Their pMemoryAllocateNext chain (external memory import) is not
+// exposed: vkmem passes null, so the allocation is the one the dedicated flag makes, in a call of its own.
+Napi::Value Addon::CreateDedicatedResource(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireScratch(env);
+  uint32_t ai = 0;
+  AllocatorSlot& slot = AllocatorFrom(env, info[0], &ai);
+  const bool image = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+  const char* op = image ? "vmaCreateDedicatedImage" : "vmaCreateDedicatedBuffer";
+  VkImageCreateInfo ici;
+  VkBufferCreateInfo bci;
+  if (image) ReadImageCreateInfo(env, ici);
+  else ReadBufferCreateInfo(env, bci);
+  VmaAllocationCreateInfo aci;
+  uint32_t poolIndex = 0;
+  ReadAllocationCreateInfo(env, aci, op, ai, &poolIndex);
+  // The preconditions of the dedicated flag these calls imply (ReadAllocationCreateInfo checks them when it is given).
+  if ((aci.flags & VMA_ALLOCATION_CREATE_NEVER_ALLOCATE_BIT) != 0) {
+    throw RangeErrorFor(env, std::string(op) + ": neverAllocate contradicts dedicated memory");
+  }
+  if (poolIndex != 0 && pools[poolIndex].explicitBlockSize) {
+    throw RangeErrorFor(env, std::string(op) + ": a pool with a fixed block size cannot make dedicated allocations");
+  }
+  VmaAllocation allocation = VK_NULL_HANDLE;
+  if (image) {
+    VkImage handle = VK_NULL_HANDLE;
+    VkResult r = vmaCreateDedicatedImage(slot.allocator, &ici, &aci, nullptr, &handle, &allocation, nullptr);
+    return FinishAllocation(env, op, ai, r, allocation, Kind::Image, reinterpret_cast<uint64_t>(handle), true, poolIndex);
+  }
+  aci.minAlignment = ReadMinAlignment(env);
+  VkBuffer handle = VK_NULL_HANDLE;
+  VkResult r = vmaCreateDedicatedBuffer(slot.allocator, &bci, &aci, nullptr, &handle, &allocation, nullptr);
+  return FinishAllocation(env, op, ai, r, allocation, Kind::Buffer, reinterpret_cast<uint64_t>(handle), true, poolIndex);
+}
+
 // allocateMemory(allocator): in[0] size, in[1] alignment, in[2] memoryTypeBits (a VkMemoryRequirements).
 Napi::Value Addon::AllocateMemory(Napi::Env env, napi_value arg) {
   RequireScratch(env);
@@ -295,6 +332,9 @@ Napi::Value Addon::FreeAllocation(Napi::Env env, napi_value arg) {
 void Addon::FreeAllocationNow(uint32_t index) {
   AllocationSlot& a = allocations[index];
   VmaAllocator allocator = allocators[a.allocator].allocator;
+  // Its aliasing resources first: none may outlive the memory it is bound to (TS refuses an explicit free while
+  // they live; this is the path of pool and allocator destruction).
+  if (a.aliasCount > 0) DestroyAliasesOf(index);
   while (a.mapCount > 0) {
     vmaUnmapMemory(allocator, a.allocation);
     a.mapCount--;

@@ -149,6 +149,7 @@ Napi::Value Addon::DestroyAllocator(const Napi::CallbackInfo& info) {
   for (uint32_t p = 1; p < pools.size(); ++p) {
     if (pools[p].live && pools[p].allocator == index) DestroyPoolNow(env, p, nullptr);
   }
+  slot.aliases.clear();  // destroyed with their allocations above (FreeAllocationNow)
   vmaDestroyAllocator(slot.allocator);
   slot.allocator = VK_NULL_HANDLE;
   slot.live = false;
@@ -177,7 +178,17 @@ Napi::Value Addon::FindResource(const Napi::CallbackInfo& info) {
     return out;
   }
   for (uint32_t i = 1; i < allocators.size(); ++i) {
-    if (!allocators[i].live || allocators[i].unboundResources.count(value) == 0) continue;
+    if (!allocators[i].live) continue;
+    auto alias = allocators[i].aliases.find(value);  // an aliasing resource (aliasing.cpp): named by its allocation
+    if (alias != allocators[i].aliases.end()) {
+      Napi::Object out = Napi::Object::New(env);
+      out.Set("allocator", EncodeHandle(allocators[i].generation, i));
+      VmaAllocationInfo ai;
+      vmaGetAllocationInfo(allocators[i].allocator, allocations[alias->second.allocation].allocation, &ai);
+      out.Set("name", ai.pName ? Napi::Value(Napi::String::New(env, ai.pName)) : env.Null());
+      return out;
+    }
+    if (allocators[i].unboundResources.count(value) == 0) continue;
     Napi::Object out = Napi::Object::New(env);
     out.Set("allocator", EncodeHandle(allocators[i].generation, i));
     out.Set("name", env.Null());

@@ -166,8 +166,12 @@ export class Allocation {
   _bufferUsage = 0;
   /** @internal */
   _bufferFlags = 0;
-  /** @internal The open defragmentation pass moves it (defragmentation.ts): it cannot be freed until the pass ends. */
+  /** @internal An open defragmentation pass moves it (defragmentation.ts). */
   _moving = false;
+  /** @internal Created with `canAlias` (VMA's CAN_ALIAS): buffers and images may alias it (./aliasing.ts). */
+  _canAlias = false;
+  /** @internal Its live aliasing buffers and images (./aliasing.ts), null while it has none. */
+  _aliases: Set<object> | null = null;
   private _name: string | null;
   private _userData: unknown;
   /** @internal */
@@ -464,7 +468,7 @@ export class Allocation {
         `Allocation.${op}: size must be an integer with offset + size <= ${total} (offset ${offset}), got ${describeValue(size)}`,
       );
     }
-    const range = this.atomRange(offset, length);
+    const range = this._atomRange(offset, length);
     if (length === 0) return { ...range, size: 0, performed: false };
     const r = flush
       ? this.allocator._native.flush(h, offset, length)
@@ -473,8 +477,8 @@ export class Allocation {
     return range;
   }
 
-  /** The range VMA computes for a flush/invalidate of [offset, offset+size) (see VMA's GetFlushOrInvalidateRange). */
-  private atomRange(offset: number, size: number): MappedRange {
+  /** @internal The range VMA computes for a flush/invalidate of [offset, offset+size) (VMA's GetFlushOrInvalidateRange). */
+  _atomRange(offset: number, size: number): MappedRange {
     const h = this._handle;
     this.allocator._native.getAllocationInfo(h);
     const allocOffset = scratch[Slot.OutOffset];

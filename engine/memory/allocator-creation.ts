@@ -24,6 +24,59 @@ import { ResourceDescriptions } from "./resource-descriptions.js";
 import type { MemoryHeap, MemoryType } from "./types.js";
 
 /** A native allocator just made, and what the Allocator keeps of its device. */
+/**
+ * What an {@link Allocator} tells of its device and of how it was made: fixed at creation. The Allocator class
+ * declares these as its own public fields by merging this interface (allocator.ts).
+ */
+export interface AllocatorFacts {
+  /** The label given at creation, if any. */
+  readonly label: string | undefined;
+  /** The nvk VkDevice it allocates from. */
+  readonly device: any;
+  /** The nvk VkPhysicalDevice. */
+  readonly physicalDevice: any;
+  /** The VmaAllocatorCreateFlags it was created with (VMA adds EXTERNALLY_SYNCHRONIZED itself). */
+  readonly flags: number;
+  /** nonCoherentAtomSize of the device: flush/invalidate granularity. */
+  readonly nonCoherentAtomSize: number;
+  /** bufferImageGranularity of the device. */
+  readonly bufferImageGranularity: number;
+  /** The device's name. */
+  readonly deviceName: string;
+  /** Memory heaps. */
+  readonly memoryHeaps: readonly MemoryHeap[];
+  /** Memory types. */
+  readonly memoryTypes: readonly MemoryType[];
+  /** The heap size limits it was created with (0: none). */
+  readonly heapSizeLimits: readonly number[];
+  /** The debug settings it runs with (all off for the normal build); see {@link AllocatorOptions.debug}. */
+  readonly debug: DebugSettings;
+  /** Frames after its last use during which a lost-able allocation of the default pools cannot be made lost. */
+  readonly frameInUseCount: number;
+}
+
+/** The facts of an allocator just opened, as its fields. @internal */
+export function allocatorFacts(
+  opened: OpenedAllocator,
+  source: AllocatorDevice,
+  options: AllocatorOptions,
+): AllocatorFacts {
+  return {
+    label: options.label,
+    device: source.device,
+    physicalDevice: source.physicalDevice,
+    flags: opened.flags,
+    nonCoherentAtomSize: opened.nonCoherentAtomSize,
+    bufferImageGranularity: opened.bufferImageGranularity,
+    deviceName: opened.deviceName,
+    memoryHeaps: opened.memoryHeaps,
+    memoryTypes: opened.memoryTypes,
+    heapSizeLimits: opened.heapSizeLimits,
+    debug: opened.debug,
+    frameInUseCount: opened.frameInUseCount,
+  };
+}
+
 export interface OpenedAllocator {
   /** The addon build it lives in (normal or debug). */
   readonly addon: NativeAddon;

@@ -29,21 +29,18 @@
  * allocations to lost-allocations.ts, pool teardown to pool.ts, leak reports to leak-report.ts.
  * @module
  */
-import { DestroyedResourceError, describeValue } from "../errors.js";
-import { optionalBoolean } from "../checks.js";
-import { LostAllocations, type AllocatorLostStatistics } from "./lost-allocations.js";
+import { DestroyedResourceError } from "../errors.js";
+import { argumentError, isIntegerIn, optionalBoolean } from "../checks.js";
+import { LostAllocations, createLostAllocation, type AllocatorLostStatistics } from "./lost-allocations.js";
 import type { NativeAddon, NativeLeak } from "../native.js";
 import { rawHandle, type NvkHandle } from "../vulkan/handles.js";
-import { Allocation } from "./allocation.js";
-import {
-  Dependents,
-  HandleWatch,
-  cascadeReport,
-  creationStack,
-  dependentsOfDevice,
-  lifetimeName,
-} from "../lifetime.js";
-import { reportCascade, unwatch, watch } from "../lifetime.js";
+import { Allocation, type MappedRange } from "./allocation.js";
+import { createAliasing, destroyAliasing, type AliasingBuffer, type AliasingImage } from "./aliasing.js";
+import * as batch from "./allocation-batch.js";
+import type { ByteList } from "./allocation-batch.js";
+import { createDedicated } from "./dedicated-creation.js";
+import { Dependents, HandleWatch, cascadeReport, creationStack, dependentsOfDevice } from "../lifetime.js";
+import { lifetimeName, reportCascade, unwatch, watch } from "../lifetime.js";
 import { encodeAllocationOptions, type AllocationOptions } from "./usage.js";
 import { Pool, releasePools, resolvePoolTarget, type PoolOptions, type PoolTarget } from "./pool.js";
 import { parseStatsString, type StatsDump } from "./dump.js";
@@ -54,7 +51,7 @@ import type { BufferInfo, HeapBudget, ImageInfo, LeakReport, MemoryHeap, MemoryR
 import type { MemoryType, TotalStatistics } from "./types.js";
 import { reportCollectedAllocation, reportLeaks } from "./leak-report.js";
 import { ALLOCATOR_FLAGS, type AllocatorDevice, type AllocatorOptions } from "./allocator-options.js";
-import { openAllocator } from "./allocator-creation.js";
+import { allocatorFacts, openAllocator, type AllocatorFacts } from "./allocator-creation.js";
 import type { CreatedBuffer, CreatedImage } from "./pool-backend.js";
 import type { ResourceDescriptions } from "./resource-descriptions.js";
 import { knownHandles, registerAllocator, unregisterAllocator } from "./resource-registry.js";
@@ -74,6 +71,7 @@ import {
 import { defragment, type DefragmentationQueue, type DefragmentOptions } from "./defragment.js";
 
 export type { AllocatorDevice, AllocatorOptions } from "./allocator-options.js";
+export type { AllocatorFacts } from "./allocator-creation.js";
 export type { CreatedBuffer, CreatedImage } from "./pool-backend.js";
 export type {
   BufferInfo,
@@ -101,13 +99,6 @@ declare module "./pool.js" {
   }
 }
 
-function isUint32(v: unknown): v is number {
-  return typeof v === "number" && v >= 0 && v <= 0xffffffff && Math.floor(v) === v;
-}
-function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeof TypeError = RangeError): never {
-  throw new Ctor(`${op}: ${arg} ${what}, got ${describeValue(value)}`);
-}
-
 /**
  * Creates an allocator over a device.
  * @param source a Context (from createContext) or `{ instance, physicalDevice, device, vulkanApiVersion }` nvk handles.
@@ -120,31 +111,9 @@ export function createAllocator(source: AllocatorDevice, options: AllocatorOptio
 /**
  * One VmaAllocator. Made by {@link createAllocator}; destroyed by {@link Allocator.destroy}.
  */
+// Its public facts (label, device, memory types, ...) are declared in allocator-creation.ts and merged here.
+export interface Allocator extends AllocatorFacts {}
 export class Allocator {
-  /** The label given at creation, if any. */
-  readonly label: string | undefined;
-  /** The nvk VkDevice it allocates from. */
-  readonly device: any;
-  /** The nvk VkPhysicalDevice. */
-  readonly physicalDevice: any;
-  /** The VmaAllocatorCreateFlags it was created with (VMA adds EXTERNALLY_SYNCHRONIZED itself). */
-  readonly flags: number;
-  /** nonCoherentAtomSize of the device: flush/invalidate granularity. */
-  readonly nonCoherentAtomSize: number;
-  /** bufferImageGranularity of the device. */
-  readonly bufferImageGranularity: number;
-  /** The device's name. */
-  readonly deviceName: string;
-  /** Memory heaps. */
-  readonly memoryHeaps: readonly MemoryHeap[];
-  /** Memory types. */
-  readonly memoryTypes: readonly MemoryType[];
-  /** The heap size limits it was created with (0: none). */
-  readonly heapSizeLimits: readonly number[];
-  /** The debug settings it runs with (all off for the normal build); see {@link AllocatorOptions.debug}. */
-  readonly debug: DebugSettings;
-  /** Frames after its last use during which a lost-able allocation of the default pools cannot be made lost. */
-  readonly frameInUseCount: number;
   /** @internal */
   _handle: number;
   /** @internal The addon build this allocator, its pools and allocations live in; all their calls go through it. */
@@ -184,26 +153,15 @@ export class Allocator {
   /** @internal Use {@link createAllocator}. */
   constructor(source: AllocatorDevice, options: AllocatorOptions) {
     const opened = openAllocator(source, options);
+    Object.assign(this, allocatorFacts(opened, source, options));
     this._native = opened.addon;
     this._handle = opened.handle;
-    this.debug = opened.debug;
-    this.flags = opened.flags;
     this.vulkanApiVersion = opened.vulkanApiVersion;
     this.flagPolicy = opened.flagPolicy;
-    this.label = options.label;
-    this.device = source.device;
-    this.physicalDevice = source.physicalDevice;
-    this.nonCoherentAtomSize = opened.nonCoherentAtomSize;
-    this.bufferImageGranularity = opened.bufferImageGranularity;
-    this.deviceName = opened.deviceName;
-    this.memoryHeaps = opened.memoryHeaps;
-    this.memoryTypes = opened.memoryTypes;
-    this.heapSizeLimits = opened.heapSizeLimits;
     this.descriptions = opened.descriptions;
     this.typeQuery = new MemoryTypeQuery(this, this.descriptions);
     this.stacks = options.captureStacks ? new Map() : null;
     this.onLeaks = options.onLeaks;
-    this.frameInUseCount = opened.frameInUseCount;
     this.lost = new LostAllocations(this.frameInUseCount, this.memoryTypes, source.device, {
       free: (allocation) => this._freeAllocation(allocation),
       memoryTypeFor: (kind, info, options) =>
@@ -271,9 +229,9 @@ export class Allocator {
 
   /** @internal Refuses what is not an Allocation of this allocator (TypeError naming `arg`). */
   _checkAllocation(allocation: unknown, op: string, arg = "allocation"): Allocation {
-    if (!(allocation instanceof Allocation)) fail(op, arg, "must be an Allocation", allocation, TypeError);
+    if (!(allocation instanceof Allocation)) argumentError(op, arg, "must be an Allocation", allocation);
     if (allocation.allocator !== this) {
-      fail(op, arg, "belongs to another allocator", allocation.label ?? "(unnamed allocation)", TypeError);
+      argumentError(op, arg, "belongs to another allocator", allocation.label ?? "(unnamed allocation)");
     }
     return allocation;
   }
@@ -292,7 +250,7 @@ export class Allocator {
       // VMA asserts on SHADER_DEVICE_ADDRESS unless the allocator was made with BUFFER_DEVICE_ADDRESS.
       const why =
         "has SHADER_DEVICE_ADDRESS (0x20000), but the allocator was created without the bufferDeviceAddress feature";
-      fail("createBuffer", "bufferInfo.usage", why, bufferInfo.usage);
+      argumentError("createBuffer", "bufferInfo.usage", why, bufferInfo.usage, RangeError);
     }
     const vmaFlags = encodeAllocationOptions(allocationOptions, "createBuffer", "allocationOptions", this);
     const created = (allocationOptions?.pool ?? this._vma)._createBuffer(bufferInfo, allocationOptions, vmaFlags);
@@ -353,21 +311,22 @@ export class Allocator {
 
   /**
    * Binds a buffer you created to an allocation (vmaBindBufferMemory2) at `localOffset` inside it; the buffer is then
-   * destroyed with the allocation by {@link destroyBuffer}. A handle vkmem never saw (made with nvk directly) is trusted as nvk trusts it.
+   * destroyed with the allocation by {@link destroyBuffer}. On a `canAlias` allocation bound already, it is bound as an
+   * alias beside it (checked against its memory requirements) and returned: destroy it with its destroy(). A handle vkmem never saw (made with nvk directly) is trusted as nvk trusts it.
    * @throws DestroyedResourceError when `buffer` is a handle object whose buffer vkmem destroyed.
    * @throws TypeError naming `buffer` when it is not an nvk VkBuffer, is null, or is the live buffer of an allocation.
    * @throws RangeError for a bad `localOffset` or an allocation bound already; VkError when the bind fails.
    */
-  bindBufferMemory(allocation: Allocation, buffer: unknown, localOffset = 0): void {
-    bind(this, allocation, buffer, localOffset, "bindBufferMemory", "VkBuffer");
+  bindBufferMemory(allocation: Allocation, buffer: unknown, localOffset = 0): AliasingBuffer | undefined {
+    return bind(this, allocation, buffer, localOffset, "bindBufferMemory", "VkBuffer") as AliasingBuffer | undefined;
   }
 
   /**
    * Binds an image you created to an allocation (vmaBindImageMemory2) at `localOffset` inside it. A handle vkmem never saw (made with nvk directly) is trusted as nvk trusts it.
    * @throws DestroyedResourceError / TypeError / RangeError / VkError as {@link bindBufferMemory}, for `image`.
    */
-  bindImageMemory(allocation: Allocation, image: unknown, localOffset = 0): void {
-    bind(this, allocation, image, localOffset, "bindImageMemory", "VkImage");
+  bindImageMemory(allocation: Allocation, image: unknown, localOffset = 0): AliasingImage | undefined {
+    return bind(this, allocation, image, localOffset, "bindImageMemory", "VkImage") as AliasingImage | undefined;
   }
 
   /**
@@ -383,6 +342,75 @@ export class Allocator {
   /** Destroys an image and frees its allocation (vmaDestroyImage); see {@link destroyBuffer}. A handle vkmem never saw (made with nvk directly) is trusted as nvk trusts it. */
   destroyImage(image: unknown, allocation: Allocation): void {
     destroyResource(this, image, allocation, "destroyImage", "VkImage");
+  }
+
+  /** A new buffer at `offset` in a `canAlias` allocation (vmaCreateAliasingBuffer2; aliasing.ts). @throws TypeError / RangeError / VkError */
+  createAliasingBuffer(allocation: Allocation, bufferInfo: BufferInfo, offset = 0): AliasingBuffer {
+    return createAliasing(this, allocation, bufferInfo, offset, false) as AliasingBuffer;
+  }
+
+  /** As {@link createAliasingBuffer}, for an image (vmaCreateAliasingImage2). @throws as createAliasingBuffer. */
+  createAliasingImage(allocation: Allocation, imageInfo: ImageInfo, offset = 0): AliasingImage {
+    return createAliasing(this, allocation, imageInfo, offset, true) as AliasingImage;
+  }
+
+  /** Destroys an aliasing buffer; a second call is a no-op. @throws TypeError when it is not one of this allocator. */
+  destroyAliasingBuffer(alias: AliasingBuffer): void {
+    destroyAliasing(this, alias, false);
+  }
+
+  /** Destroys an aliasing image; a second call is a no-op. @throws TypeError when it is not one of this allocator. */
+  destroyAliasingImage(alias: AliasingImage): void {
+    destroyAliasing(this, alias, true);
+  }
+
+  /** A buffer with memory of its own by vmaCreateDedicatedBuffer (see dedicated-creation.ts). @throws as createBuffer. */
+  createDedicatedBuffer(bufferInfo: BufferInfo, allocationOptions?: AllocationOptions): CreatedBuffer {
+    return createDedicated(this, bufferInfo, allocationOptions, false) as CreatedBuffer;
+  }
+
+  /** As {@link createDedicatedBuffer}, for an image (vmaCreateDedicatedImage). @throws as createImage. */
+  createDedicatedImage(imageInfo: ImageInfo, allocationOptions?: AllocationOptions): CreatedImage {
+    return createDedicated(this, imageInfo, allocationOptions, true) as CreatedImage;
+  }
+
+  /**
+   * `count` allocations for the same requirements in one call (vmaAllocateMemoryPages): all of them, or none.
+   * @throws TypeError / RangeError naming the argument; OutOfDeviceMemoryError / VkError (nothing left allocated).
+   */
+  allocateMemoryPages(requirements: MemoryRequirements, options: AllocationOptions | undefined, count: number) {
+    return batch.allocateMemoryPages(this, requirements, options, count);
+  }
+
+  /** Frees many allocations (vmaFreeMemoryPages), all checked first. @throws TypeError / InvalidStateError, nothing freed. */
+  freeMemoryPages(allocations: readonly Allocation[]): void {
+    batch.freeMemoryPages(this, allocations);
+  }
+
+  /** Flushes many allocation-relative ranges in one vmaFlushAllocations; see Allocation.flush. @throws TypeError / RangeError / VkError. */
+  flushAllocations(allocations: readonly Allocation[], offsets?: ByteList, sizes?: ByteList): MappedRange[] {
+    return batch.flushOrInvalidateAllocations(this, allocations, offsets, sizes, true);
+  }
+
+  /** Invalidates many ranges in one vmaInvalidateAllocations; see Allocation.invalidate. @throws as flushAllocations. */
+  invalidateAllocations(allocations: readonly Allocation[], offsets?: ByteList, sizes?: ByteList): MappedRange[] {
+    return batch.flushOrInvalidateAllocations(this, allocations, offsets, sizes, false);
+  }
+
+  /** Copies `src` into a host-visible allocation at `offset` (vmaCopyMemoryToAllocation). @throws TypeError / RangeError. */
+  copyMemoryToAllocation(src: ArrayBufferView, allocation: Allocation, offset = 0): void {
+    batch.copyMemoryToAllocation(this, src, allocation, offset);
+  }
+
+  /** Copies `dst.byteLength` bytes at `offset` of a host-visible allocation into `dst` (vmaCopyAllocationToMemory). @throws TypeError / RangeError. */
+  copyAllocationToMemory(allocation: Allocation, offset: number, dst: ArrayBufferView): void {
+    batch.copyAllocationToMemory(this, allocation, offset, dst);
+  }
+
+  /** An allocation lost from birth (VMA 2's vmaCreateLostAllocation), size 0; release it with freeMemory. @throws TypeError for a bad name. */
+  createLostAllocation(name?: string): Allocation {
+    this._live("createLostAllocation");
+    return createLostAllocation(this, name, this.lost.frameIndex);
   }
 
   /** Frees an allocation from allocateMemory* (vmaFreeMemory); a second call is a no-op. */
@@ -452,8 +480,8 @@ export class Allocator {
    */
   setCurrentFrameIndex(frameIndex: number): void {
     const h = this._live("setCurrentFrameIndex");
-    if (!isUint32(frameIndex))
-      fail("setCurrentFrameIndex", "frameIndex", "must be an integer in [0, 2^32)", frameIndex);
+    if (!isIntegerIn(frameIndex, 0, 0xffffffff))
+      argumentError("setCurrentFrameIndex", "frameIndex", "must be an integer in [0, 2^32)", frameIndex, RangeError);
     this._native.setCurrentFrameIndex(h, frameIndex);
     this.lost.frameIndex = frameIndex;
     this._recording?.writer.frameBegin(frameIndex);
@@ -495,9 +523,9 @@ export class Allocator {
   makePoolAllocationsLost(pool: Pool): number {
     const op = "makePoolAllocationsLost";
     this._live(op);
-    if (!(pool instanceof Pool)) fail(op, "pool", "must be a Pool", pool, TypeError);
+    if (!(pool instanceof Pool)) argumentError(op, "pool", "must be a Pool", pool);
     if (pool.allocator !== this)
-      fail(op, "pool", "belongs to another allocator", pool.label ?? "(unnamed pool)", TypeError);
+      argumentError(op, "pool", "belongs to another allocator", pool.label ?? "(unnamed pool)");
     pool._live(op);
     const domain = pool._lostDomain;
     return domain === null ? 0 : this.lost.makeAllLost(domain);

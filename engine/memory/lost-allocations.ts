@@ -46,6 +46,11 @@
  *   lost-able allocations: a mapped view could outlive the memory), map() of a lost-able allocation, and buddy pools.
  *   An exception thrown by onLost does not stop the eviction: it is reported as a process warning.
  *
+ * - Born lost (VMA 2's vmaCreateLostAllocation): {@link createLostAllocation} makes an allocation that is lost from the
+ *   start, for a caller that needs a non-null placeholder. It has no memory, no memory type and size 0; it is in no
+ *   domain; `touch()` returns false and it is released with freeMemory like any lost allocation. It can never become
+ *   a real allocation.
+ *
  * Frame indices are plain numbers compared as such; the FrameManager wraps them below 2^32 - 1, which at 60 frames
  * per second takes over two years.
  *
@@ -57,7 +62,8 @@
  * @module
  */
 import { nvk } from "../vulkan/nvk.js";
-import type { Allocation } from "./allocation.js";
+import { Allocation } from "./allocation.js";
+import { describeValue } from "../errors.js";
 import { LostDomain, type LostAllocationStatistics } from "./lost-domain.js";
 import type { AllocationOptions } from "./usage.js";
 import type { BufferInfo, ImageInfo, MemoryType } from "./types.js";
@@ -315,4 +321,25 @@ export class LostAllocations {
     }
     return size;
   }
+}
+
+/**
+ * An allocation that is lost from the start (VMA 2's vmaCreateLostAllocation): `lost` true, `lostInFrame` the
+ * allocator's current frame, size 0, kind "memory", `canBecomeLost` true. Release it with freeMemory.
+ * @throws TypeError naming `name` when it is not a string without NUL characters.
+ */
+export function createLostAllocation(
+  allocator: Allocation["allocator"],
+  name: string | undefined,
+  frameIndex: number,
+): Allocation {
+  if (name !== undefined && (typeof name !== "string" || name.includes("\0"))) {
+    throw new TypeError(
+      `createLostAllocation: name must be a string without NUL characters, got ${describeValue(name)}`,
+    );
+  }
+  const allocation = new Allocation(allocator, "memory", 0, 0, null, false, name ?? null, undefined, null);
+  allocation._canBecomeLost = true;
+  allocation._lostFrame = frameIndex;
+  return allocation;
 }

@@ -9,7 +9,8 @@
  * - A raw handle from the caller is checked against the process's registry (resource-registry.ts) before any VMA
  *   call: one vkmem destroyed is a DestroyedResourceError, the live buffer or image of an allocation a TypeError
  *   naming its owner, one vkmem never saw is trusted as nvk trusts it.
- * - An allocation is bound at most once; from the bind on, the registry knows the resource as its allocation's, and
+ * - An allocation is bound at most once, unless made with `canAlias`: then each further bind makes an aliasing
+ *   resource (aliasing.ts), and an explicit free is refused while aliases live. From the first bind on, the registry knows the resource as its allocation's, and
  *   destroyBuffer / destroyImage destroy it with the allocation (VMA's vmaDestroyBuffer semantics: exactly
  *   vkDestroyBuffer plus vmaFreeMemory); its handle object then stays known as dead.
  * - Releasing twice does nothing; releasing a lost allocation only marks it released (its memory is gone already).
@@ -22,6 +23,7 @@ import { handleKeyOfRaw, isNvkHandle, rawHandle } from "../vulkan/handles.js";
 import { encodeAllocationOptions, type AllocationOptions } from "./usage.js";
 import { checkRawResource, knownHandles } from "./resource-registry.js";
 import { Allocation } from "./allocation.js";
+import { bindAlias, refuseFreeWithAliases, type AliasingResource } from "./aliasing.js";
 
 /** The allocator at work (the type of Allocation's upward link: this module imports nothing of allocator.ts). */
 type Allocator = Allocation["allocator"];
@@ -61,22 +63,31 @@ export function bind(
   localOffset: number,
   op: string,
   cls: "VkBuffer" | "VkImage",
-): void {
+): AliasingResource | undefined {
   allocator._live(op);
   const a = allocator._checkAllocation(allocation, op);
   a._live(op);
   const arg = cls === "VkBuffer" ? "buffer" : "image";
   if (!isNvkHandle(resource, cls)) fail(op, arg, `must be an nvk ${cls}`, resource, TypeError);
-  if (a.kind !== "memory" || a._resourceHandle !== 0n) {
-    fail(op, "allocation", "is already bound to a resource", a.label ?? "(unnamed)");
+  const bound = a.kind !== "memory" || a._resourceHandle !== 0n;
+  if (bound && !a._canAlias) {
+    fail(
+      op,
+      "allocation",
+      "is already bound to a resource (create it with canAlias to bind several)",
+      a.label ?? "(unnamed)",
+    );
   }
   const raw = checkRawResource(allocator, resource, op, arg, cls);
   if (!(Number.isSafeInteger(localOffset) && localOffset >= 0 && localOffset < a.size)) {
     fail(op, "localOffset", `must be an integer in [0, ${a.size})`, localOffset);
   }
+  // A canAlias allocation with its resource already: this one is an alias beside it (aliasing.ts).
+  if (bound) return bindAlias(allocator, a, resource as object, raw, localOffset, cls === "VkImage", op);
   (a.pool ?? allocator._vma)._bind(a, resource as object, raw, localOffset, cls === "VkImage");
   a._resourceKey = handleKeyOfRaw(raw);
   knownHandles.track(a._resourceKey, a);
+  return undefined;
 }
 
 /**
@@ -113,6 +124,7 @@ export function destroyResource(
   if (allocation.kind !== kind && allocation.kind !== "memory") {
     fail(op, "allocation", `backs an ${allocation.kind}, not a ${kind}`, allocation.label ?? "(unnamed)", TypeError);
   }
+  refuseFreeWithAliases(allocation, op);
   if (allocation.kind === "memory" && allocation._resource !== null) {
     // A resource the caller created and bound: VMA's destroy semantics destroy it too. Its object is dead from now.
     knownHandles.remember(allocation._resource, allocation);
@@ -137,5 +149,6 @@ export function freeMemory(allocator: Allocator, allocation: Allocation): void {
     const use = `backs a ${allocation.kind}: use destroy${allocation.kind === "buffer" ? "Buffer" : "Image"}()`;
     fail("freeMemory", "allocation", use, allocation.label ?? "(unnamed)", TypeError);
   }
+  refuseFreeWithAliases(allocation, "freeMemory");
   allocator._freeAllocation(allocation);
 }

@@ -11,7 +11,7 @@
  */
 import { DestroyedResourceError, describeValue } from "../errors.js";
 import type { NativeAddon } from "../native.js";
-import { HandleRegistry, handleKeyOfRaw, isNvkHandle, rawHandle } from "../vulkan/handles.js";
+import { HandleRegistry, handleKeyOfRaw, isNvkHandle, rawHandle, type HandleKey } from "../vulkan/handles.js";
 import type { Allocation } from "./allocation.js";
 
 /** What the registry knows of an allocator: its addon build and native handle, its label and device. */
@@ -27,11 +27,23 @@ function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeo
 }
 
 /**
- * The buffers and images of every allocator of the process (created by vkmem, or bound with bindBufferMemory /
- * bindImageMemory), for the calls that take raw handles: dead ones by handle object, live ones by value
- * (engine/vulkan/handles.ts, HandleRegistry).
+ * What owns a buffer or image the registry knows: an {@link Allocation} (its own resource), or an aliasing resource
+ * bound beside it (./aliasing.ts), which names its allocation's allocator and label.
  */
-export const knownHandles = new HandleRegistry<Allocation>();
+export interface RegisteredOwner {
+  readonly _handle: number;
+  readonly destroyed: boolean;
+  readonly _resourceKey: HandleKey;
+  readonly allocator: RegisteredAllocator;
+  readonly label: string | undefined;
+}
+
+/**
+ * The buffers and images of every allocator of the process (created by vkmem, or bound with bindBufferMemory /
+ * bindImageMemory, or aliasing an allocation), for the calls that take raw handles: dead ones by handle object, live
+ * ones by value (engine/vulkan/handles.ts, HandleRegistry).
+ */
+export const knownHandles = new HandleRegistry<RegisteredOwner | Allocation>();
 
 /**
  * The allocators alive in this process (few), to name the owner of a live handle found natively; weakly, so that an

@@ -127,6 +127,11 @@ export interface AllocationOptions {
   /** Allocate at the top of a linear pool with maxBlockCount 1 (a double stack); VMA's UPPER_ADDRESS. */
   upperAddress?: boolean;
   /**
+   * Several buffers and images may be bound to the allocation (VMA's CAN_ALIAS): bind*Memory more than once, and
+   * createAliasingBuffer / createAliasingImage (engine/memory/aliasing.ts). Not with canBecomeLost, not in buddy pools.
+   */
+  canAlias?: boolean;
+  /**
    * The allocation may be made lost by a later `canMakeOtherLost` allocation of its pool or memory type once it has
    * not been touched for more than frameInUseCount frames (VMA 2's CAN_BECOME_LOST; engine/memory/lost-allocations.ts).
    * Not with `mapped`, not in buddy pools.
@@ -185,6 +190,7 @@ const BOOLEAN_OPTIONS = [
   "mapped",
   "withinBudget",
   "upperAddress",
+  "canAlias",
 ] as const;
 
 /**
@@ -252,6 +258,7 @@ export function encodeAllocationOptions(
     if (o.mapped) flags |= AllocationCreateFlags.MAPPED;
     if (o.withinBudget) flags |= AllocationCreateFlags.WITHIN_BUDGET;
     if (o.upperAddress) flags |= AllocationCreateFlags.UPPER_ADDRESS;
+    if (o.canAlias) flags |= AllocationCreateFlags.CAN_ALIAS;
     if (o.canBecomeLost !== undefined || o.canMakeOtherLost !== undefined) {
       if (o.canBecomeLost !== undefined && typeof o.canBecomeLost !== "boolean")
         bad(op, `${arg}.canBecomeLost`, "must be a boolean", o.canBecomeLost, TypeError);
@@ -311,6 +318,17 @@ export function encodeAllocationOptions(
       minAlignment = a;
     }
     if ((flags & 0x3) === 0x3) bad(op, arg, "cannot ask for dedicated memory together with neverAllocate", options);
+    if ((flags & AllocationCreateFlags.CAN_ALIAS) !== 0) {
+      if (o.canBecomeLost === true)
+        bad(
+          op,
+          `${arg}.canAlias`,
+          "cannot be combined with canBecomeLost (aliases would outlive lost memory)",
+          options,
+        );
+      if (o.pool !== undefined && o.pool.algorithm === "buddy")
+        bad(op, `${arg}.canAlias`, "is not supported in buddy pools", o.pool.label ?? "(unnamed pool)", TypeError);
+    }
     if ((flags & AllocationCreateFlags.UPPER_ADDRESS) !== 0) {
       const p = o.pool;
       if (p === undefined || p.algorithm !== "linear" || p.maxBlockCount !== 1) {

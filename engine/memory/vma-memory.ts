@@ -83,6 +83,11 @@ export class VmaMemory implements MemorySource {
     this.nativeFree = addon.freeAllocation;
   }
 
+  /** The allocator's description checks and encoder (resource-descriptions.ts), for the calls beside these. */
+  get _descriptions(): ResourceDescriptions {
+    return this.parts.descriptions;
+  }
+
   _createBuffer(bufferInfo: BufferInfo, options: AllocationOptions | undefined, flags: number): CreatedBuffer {
     const h = this.allocator._handle;
     let result = this.nativeCreateBuffer(h);
@@ -211,6 +216,77 @@ export class VmaMemory implements MemorySource {
     );
   }
 
+  /**
+   * vmaAllocateMemoryPages: `count` allocations of the checked requirements and the encoded options, all or none
+   * (VMA frees a batch it could not complete; one that fails to be adopted here takes the rest back with it).
+   */
+  _allocatePages(
+    requirements: MemoryRequirements,
+    options: AllocationOptions | undefined,
+    flags: number,
+    count: number,
+  ): Allocation[] {
+    const addon = this.allocator._native;
+    scratch[0] = requirements.size;
+    scratch[1] = requirements.alignment;
+    scratch[2] = requirements.memoryTypeBits;
+    const out = addon.allocateMemoryPages(this.allocator._handle, count);
+    if (typeof out === "number") return [this.finish(out, "memory", null, flags, options, "vmaAllocateMemoryPages")];
+    const made: Allocation[] = [];
+    try {
+      for (let i = 0; i < count; i++) {
+        scratch[Slot.OutAllocation] = out[i * 3];
+        scratch[Slot.OutSize] = out[i * 3 + 1];
+        scratch[Slot.OutMapped] = out[i * 3 + 2];
+        made.push(this.finish(0, "memory", null, flags, options, "vmaAllocateMemoryPages"));
+      }
+    } catch (error) {
+      // finish() freed the one it failed on; give back the adopted ones and the ones not reached.
+      for (const a of made) this._free(a);
+      for (let i = made.length + 1; i < count; i++) addon.freeAllocation(out[i * 3]);
+      throw error;
+    }
+    return made;
+  }
+
+  /**
+   * vmaCreateDedicatedBuffer / vmaCreateDedicatedImage of the description and options in the scratch: as
+   * {@link _createBuffer} / {@link _createImage} (making room when `canMakeOtherLost`), through VMA 3.4's dedicated calls.
+   */
+  _createDedicated(
+    info: BufferInfo | ImageInfo,
+    options: AllocationOptions | undefined,
+    flags: number,
+    image: boolean,
+  ): CreatedBuffer | CreatedImage {
+    const op = image ? "createDedicatedImage" : "createDedicatedBuffer";
+    const vmaOp = image ? "vmaCreateDedicatedImage" : "vmaCreateDedicatedBuffer";
+    const addon = this.allocator._native;
+    const h = this.allocator._handle;
+    let result = addon.createDedicatedResource(h, image);
+    if (result === -2 && options?.canMakeOtherLost === true) {
+      const lost = this.parts.lost;
+      const size = image ? lost.imageSize(info as ImageInfo) : (info as BufferInfo).size;
+      result = lost.makeRoom(image ? "image" : "buffer", info, size, options, () => {
+        if (image) this.parts.descriptions.encodeImage(info as ImageInfo, op, "imageInfo");
+        else this.parts.descriptions.encodeBuffer(info as BufferInfo, op, "bufferInfo");
+        encodeAllocationOptions(options, op, "allocationOptions", this.allocator);
+        return addon.createDedicatedResource(h, image);
+      });
+    }
+    const kind = image ? "image" : "buffer";
+    if (result !== 0) {
+      const recording = this.allocator._recording;
+      recording?.failed(recording.poolId(options?.pool), kind, vkmemFlagsOf(options), options?.name, result);
+      throw vkErrorFor(result, vmaOp, options?.name);
+    }
+    const cls = image ? nvk.VkImage : nvk.VkBuffer;
+    const resource = handleCells.make(cls, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
+    const allocation = this.finish(0, kind, resource, flags, options, vmaOp);
+    const allocationInfo = this.info(allocation);
+    return image ? { image: resource, allocation, allocationInfo } : { buffer: resource, allocation, allocationInfo };
+  }
+
   _bind(allocation: Allocation, resource: object, raw: bigint, localOffset: number, image: boolean): void {
     const addon = this.allocator._native;
     const h = allocation._handle;
@@ -304,6 +380,7 @@ export class VmaMemory implements MemorySource {
       pool ?? null,
     );
     allocation._mappingAllowed = encodedMappingAllowed();
+    allocation._canAlias = (vmaFlags & AllocationCreateFlags.CAN_ALIAS) !== 0;
     const stacks = this.parts.stacks;
     if (stacks !== null) stacks.set(handle, new Error().stack?.split("\n").slice(4).join("\n") ?? "");
     // The safety net (engine/lifetime.ts): only a warning when GC finds it unfreed; its pool or allocator frees it.

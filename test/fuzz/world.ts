@@ -461,6 +461,10 @@ export class World {
     [5, () => this.opUnmap()],
     [6, () => this.opCheckContents()],
     [3, () => this.opFlushInvalidate()],
+    [2, () => this.opPages()],
+    [3, () => this.opHostCopy()],
+    [2, () => this.opBatchFlush()],
+    [1, () => this.opAlias()],
     [4, () => this.opNameUserData()],
     [3, () => this.opInfo()],
     [12, () => this.opFree()],
@@ -927,6 +931,146 @@ export class World {
     const r = this.call(`${name}(${m.name}, ${offset}, ${n})`, { kind: "ok" }, () => m.a[name](offset, n));
     if (r.ok && n > 0 && r.value.performed && r.value.offset % m.owner.a.nonCoherentAtomSize !== 0)
       this.fail("model-mismatch", `${name} range offset ${r.value.offset} not atom-aligned`);
+  }
+
+  /** allocateMemoryPages: a batch of raw allocations, all or none; sometimes freed at once with freeMemoryPages. */
+  private opPages(): void {
+    const owner = this.anyAllocator();
+    if (owner === null) return;
+    const name = `pages${++this.ids}`;
+    const size = this.size(owner.limited ? 1 * MiB : 2 * MiB);
+    const count = this.int(1, 8);
+    const { options, pool } = this.allocationOptions(owner, "memory", name);
+    delete options.canBecomeLost; // pages refuse both (a lost page would break the set)
+    delete options.canMakeOtherLost;
+    const before = owner.a.allocationCount;
+    const r = this.call(
+      `allocateMemoryPages(${owner.a.label}, size=${size}, count=${count}, ${show(options)})`,
+      OOM_OK,
+      () => owner.a.allocateMemoryPages({ size, alignment: 256, memoryTypeBits: 0xffffffff }, options, count),
+    );
+    if (!r.ok) {
+      if (pool?.algorithm !== "buddy" && owner.a.allocationCount !== before)
+        this.fail(
+          "model-mismatch",
+          `a failed allocateMemoryPages left ${owner.a.allocationCount - before} allocation(s)`,
+        );
+      return;
+    }
+    if (r.value.length !== count) this.fail("model-mismatch", `allocateMemoryPages gave ${r.value.length} of ${count}`);
+    const models = r.value.map((a) => this.register(owner, pool, "memory", name, a, null, options));
+    if (!this.chance(0.4)) return;
+    this.call(`freeMemoryPages(${name})`, { kind: "ok" }, () => owner.a.freeMemoryPages(r.value));
+    for (const m of models) {
+      m.alive = false;
+      if (!m.a.destroyed) this.fail("model-mismatch", `'${m.name}'.destroyed is false after freeMemoryPages`);
+    }
+  }
+
+  /** copyMemoryToAllocation / copyAllocationToMemory against the shadow of a host-visible allocation. */
+  private opHostCopy(): void {
+    const m = this.liveAllocation((x) => x.hostVisible && !x.lost && !x.canBecomeLost && !x.noHostAccess && !x.dropped);
+    if (m === null) return;
+    const a = m.owner.a;
+    const size = m.a.size;
+    if (this.chance(0.15)) {
+      const bad = this.pick([-1, size + 1, 1.5, NaN]);
+      this.call(`copyMemoryToAllocation(${m.name}, offset=${bad})`, { kind: "hostile", arg: "offset" }, () =>
+        a.copyMemoryToAllocation(new Uint8Array(1), m.a, bad),
+      );
+      return;
+    }
+    if (m.shadow === null) {
+      const whole = this.bytes(size);
+      const r = this.call(`copyMemoryToAllocation(${m.name}, all ${size} bytes)`, { kind: "ok" }, () =>
+        a.copyMemoryToAllocation(whole, m.a, 0),
+      );
+      if (r.ok) m.shadow = whole;
+      return;
+    }
+    const shadow = m.shadow;
+    const offset = this.int(0, size - 1);
+    const n = this.int(1, Math.min(size - offset, 64 * KiB));
+    if (this.chance(0.5)) {
+      const data = this.bytes(n);
+      const r = this.call(`copyMemoryToAllocation(${m.name}, ${offset}, ${n} bytes)`, { kind: "ok" }, () =>
+        a.copyMemoryToAllocation(data, m.a, offset),
+      );
+      if (r.ok) shadow.set(data, offset);
+      return;
+    }
+    const out = new Uint8Array(n);
+    const r = this.call(`copyAllocationToMemory(${m.name}, ${offset}, ${n} bytes)`, { kind: "ok" }, () =>
+      a.copyAllocationToMemory(m.a, offset, out),
+    );
+    this.counts.contentChecks++;
+    const at = r.ok ? firstDifference(out, shadow.subarray(offset, offset + n), null) : -1;
+    if (at >= 0)
+      this.fail(
+        "content-mismatch",
+        `copyAllocationToMemory(${m.name}) byte ${offset + at}: read ${out[at]}, wrote ${shadow[offset + at]}`,
+      );
+  }
+
+  /** flushAllocations / invalidateAllocations over a few live allocations of one allocator. */
+  private opBatchFlush(): void {
+    const owner = this.anyAllocator();
+    if (owner === null) return;
+    for (const o of this.allocators) if (o.alive) this.checkLostRule(o);
+    const live = this.allocations.filter((x) => x.owner === owner && x.alive && !x.lost && !x.dropped);
+    if (live.length === 0) return;
+    const chosen = Array.from({ length: this.int(1, Math.min(4, live.length)) }, () => this.pick(live));
+    const offsets = chosen.map((m) => this.int(0, m.a.size));
+    const sizes = chosen.map((m, i) => this.int(0, m.a.size - offsets[i]!));
+    const flush = this.chance(0.5);
+    const name = flush ? "flushAllocations" : "invalidateAllocations";
+    const list = chosen.map((m) => m.a);
+    const desc = `${name}(${chosen.map((m) => m.name).join(", ")}; ${offsets.join(",")}; ${sizes.join(",")})`;
+    if (this.chance(0.2)) {
+      const i = this.int(0, chosen.length - 1);
+      offsets[i] = chosen[i]!.a.size + 1;
+      this.call(`${desc} [offsets[${i}] past the end]`, { kind: "hostile", arg: `offsets[${i}]` }, () =>
+        owner.a[name](list, offsets, sizes),
+      );
+      return;
+    }
+    const r = this.call(desc, { kind: "ok" }, () => owner.a[name](list, offsets, sizes));
+    if (r.ok && (r.value.length !== chosen.length || r.value.some((x, i) => x.performed && sizes[i] === 0)))
+      this.fail("model-mismatch", `${name} gave ranges that do not match the request: ${show(r.value)}`);
+  }
+
+  /**
+   * Aliasing, self-contained: host-visible raw memory made with canAlias, buffers aliasing it at random offsets (a
+   * misfit is a RangeError naming the offset), a free refused while they live, then everything destroyed.
+   */
+  private opAlias(): void {
+    const owner = this.anyAllocator();
+    if (owner === null) return;
+    const a = owner.a;
+    const size = this.size(owner.limited ? 256 * KiB : 1 * MiB);
+    const r = this.call(`allocateMemory(${a.label}, size=${size}, canAlias)`, OOM_OK, () =>
+      a.allocateMemory(
+        { size, alignment: 256, memoryTypeBits: 0xffffffff },
+        { usage: MemoryUsage.CpuToGpu, canAlias: true },
+      ),
+    );
+    if (!r.ok) return;
+    const memory = r.value;
+    const aliases: { destroy(): void }[] = [];
+    for (let i = this.int(1, 3); i > 0; i--) {
+      const offset = this.chance(0.7) ? 256 * this.int(0, Math.floor((size - 1) / 256)) : this.int(0, size - 1);
+      const bytes = this.int(1, size);
+      const c = this.call(
+        `createAliasingBuffer(offset=${offset}, size=${bytes})`,
+        { kind: "ok", allow: [RangeError] }, // a misfit (alignment, size, memory type) is a RangeError
+        () => a.createAliasingBuffer(memory, { size: bytes, usage: this.pick(BUFFER_USAGES) }, offset),
+      );
+      if (c.ok) aliases.push(c.value);
+    }
+    if (aliases.length > 0)
+      this.call(`freeMemory(aliased)`, { kind: "state", prefix: "Allocation" }, () => a.freeMemory(memory));
+    for (const alias of aliases) this.call(`alias.destroy()`, { kind: "ok" }, () => alias.destroy());
+    this.call(`freeMemory(aliased)`, { kind: "ok" }, () => a.freeMemory(memory));
   }
 
   private opNameUserData(): void {
