@@ -51,7 +51,8 @@ export const USAGE = `usage: defragmentation [--headless | --window] [--frames N
 
   --headless / --window   offscreen to a PNG (default without DISPLAY) / a window (default with DISPLAY)
   --frames N              frames in all (headless default 300; windowed default: until closed); the levels stream
-                          in and out for the first ~70, the defragmentation starts 48 frames after the last one
+                          in and out for the first 12 per level + 9 (81 for 6), the defragmentation starts 48
+                          frames later
   --out FILE              the headless PNG (default out/defragmentation.png); the memory maps go next to it
   --width W, --height H   image or window size (default 960 x 540)
   --levels N              levels streamed in and out, 1 to 8 (default ${LEVEL_COUNT})

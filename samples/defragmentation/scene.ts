@@ -8,9 +8,10 @@
  * {@link LOAD_FRAMES} frames from frame k * {@link LEVEL_PERIOD}; a few frames later level k - 1 is unloaded, except
  * its "trophies" (about one quad in four, picked by a hash), which stay for the rest of the game. Because level k is
  * loaded while level k - 1 still holds its memory, each level lands in fresh memory and the trophies left behind are
- * scattered over every block the game ever used: the fragmentation a defragmentation should undo. The last level
- * stays. The scene is complete at {@link loadingFrames}; what is drawn from then on no longer changes (apart from a
- * slow pulse driven by the scene time), so a picture of a late frame depends only on its frame number and time.
+ * scattered over every block the game ever used: the fragmentation a defragmentation should undo. The last level is
+ * unloaded too, {@link LEVEL_PERIOD} frames after it started: the game ends in its trophy room. The scene is complete
+ * at {@link loadingFrames}; what is drawn from then on no longer changes (apart from a slow pulse driven by the scene
+ * time), so a picture of a late frame depends only on its frame number and time.
  *
  * Cells: the screen is a grid of {@link GRID_COLUMNS} x {@link GRID_ROWS} cells; a quad takes the lowest free cell
  * when it is loaded and keeps it until it is unloaded.
@@ -83,18 +84,18 @@ export function levelQuads(level: number): Quad[] {
   });
 }
 
-/** The frame from which the scene no longer changes: the last level loaded and the one before it unloaded. */
+/** The frame from which the scene no longer changes: the last level unloaded, its trophies left. */
 export function loadingFrames(levels: number): number {
-  return (levels - 1) * LEVEL_PERIOD + Math.max(UNLOAD_AT, LOAD_FRAMES) + 1;
+  return levels * LEVEL_PERIOD + UNLOAD_AT + 1;
 }
 
 /** What the game does at frame `frame` of a game of `levels` levels. */
 export function scheduleAt(frame: number, levels: number): ScheduleStep {
   const level = Math.floor(frame / LEVEL_PERIOD);
   const at = frame - level * LEVEL_PERIOD;
-  if (level >= levels) return { load: [], unload: -1 };
+  if (level > levels) return { load: [], unload: -1 };
   let load: Quad[] = [];
-  if (at < LOAD_FRAMES) {
+  if (at < LOAD_FRAMES && level < levels) {
     const per = Math.ceil(LEVEL_QUADS / LOAD_FRAMES);
     load = levelQuads(level).slice(at * per, (at + 1) * per);
   }
