@@ -22,7 +22,6 @@ import {
   type Allocator,
   type Buffer,
   type DefragmentationAlgorithm,
-  type Frame,
   type FrameManager,
   type Texture,
 } from "../../engine/index.js";
@@ -73,7 +72,7 @@ export interface GameReport {
 }
 
 /**
- * Plays the schedule of scene.ts over a FrameManager. Made by the sample after the frame manager; `update(frame)` is
+ * Plays the schedule of scene.ts over a FrameManager. Made by the sample after the frame manager; `update()` is
  * called by the renderer at the start of each frame's recording; `destroy()` after the last frame completed.
  */
 export class LevelGame {
@@ -121,8 +120,7 @@ export class LevelGame {
    * The game's part of a frame, between beginFrame and the drawing: files the previous frame's time, loads and
    * unloads what the schedule says, starts the defragmentation or notices that it ended.
    */
-  update(frame: Frame): void {
-    void frame;
+  update(): void {
     const now = performance.now();
     if (this.#frameNumber >= 0) this.#times[this.#phase].push(now - this.#lastUpdate);
     this.#lastUpdate = now;

@@ -151,7 +151,7 @@ export class QuadRenderer implements SampleRenderer {
     const framebuffer = this.#framebuffers[imageIndex];
     if (framebuffer === undefined)
       throw new RangeError(`QuadRenderer.record: no framebuffer for image ${imageIndex} (setTarget first)`);
-    this.#game.update(frame);
+    this.#game.update();
 
     // Refresh this slot's sets of new quads and of moved textures.
     const sets = this.#sets[frame.index]!;
