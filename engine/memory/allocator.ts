@@ -64,6 +64,7 @@ import { checkAllocatorCorruption, type CorruptionReport, type DebugSettings } f
 import { AllocatorRecording, type RecordedOptions } from "./recording.js";
 import type { TraceWriter } from "../trace/writer.js";
 import { packageVersion } from "../package-root.js";
+import { Inspector, type InspectorOptions } from "../report/inspector.js";
 
 export type { AllocatorDevice, AllocatorOptions } from "./allocator-options.js";
 export type { CreatedBuffer, CreatedImage } from "./pool-backend.js";
@@ -145,6 +146,8 @@ export class Allocator {
   readonly _vma: VmaMemory;
   /** @internal The recording, when the allocator records (engine/memory/recording.ts). */
   _recording: AllocatorRecording | null = null;
+  /** @internal The live inspector serving its memory (engine/report/inspector.ts), or null. */
+  _inspector: Inspector | null = null;
   /** The buffer and image flag bits this device allows (flag-bits.ts). */
   private readonly flagPolicy: DeviceFlagPolicy;
   private readonly vulkanApiVersion: number;
@@ -204,6 +207,24 @@ export class Allocator {
     watch(this, "Allocator", this.label, creationStack(this.stacks !== null));
     registerAllocator(this.liveRef);
     if (options.record !== undefined) this._startRecording(options.record.file, options);
+    if (options.inspector !== undefined) {
+      try {
+        this._startInspector("createAllocator", options.inspector);
+      } catch (error) {
+        this.destroy(); // nothing made here outlives a refused option
+        throw error;
+      }
+    }
+  }
+
+  /** @internal Starts the live inspector (createAllocator's `inspector`, or a FrameManager's). */
+  _startInspector(op: string, options: InspectorOptions): Inspector {
+    return (this._inspector = Inspector.start(op, options, this));
+  }
+
+  /** The live inspector serving this allocator's memory (`inspector` option; its `url`), or null. */
+  get inspector(): Inspector | null {
+    return this._inspector;
   }
 
   /** @internal Starts recording into `file` (createAllocator's `record`, or a FrameManager's). */
@@ -412,6 +433,7 @@ export class Allocator {
     this._native.setCurrentFrameIndex(h, frameIndex);
     this.lost.frameIndex = frameIndex;
     this._recording?.writer.frameBegin(frameIndex);
+    this._inspector?._frameIndexSet(frameIndex);
   }
 
   /** The frame index last given to {@link setCurrentFrameIndex} (0 before the first). */
@@ -615,6 +637,8 @@ export class Allocator {
     unregisterAllocator(this.liveRef);
     this._recording?.stop();
     this._recording = null;
+    this._inspector?.close();
+    this._inspector = null;
     const { leaks, messages } = this._native.destroyAllocator(h);
     const reports = this._reportLeaks(this._lifetimeName, [...poolLeaks, ...leaks], messages);
     this.stacks?.clear();

@@ -287,6 +287,7 @@ export class TextureStreamer {
         totals.evictedBytes += bytes;
         // Into the allocator's trace when it records (the texture is not named: the lane knows only the bytes).
         frames.allocator._recording?.writer.streamerEvict(streamerNumber, 0, bytes);
+        frames.allocator._inspector?._evicted(bytes);
       },
     );
     this.#tails = new ChainLane<TextureResidency>(
