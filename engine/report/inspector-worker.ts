@@ -61,6 +61,11 @@ const server = http.createServer((req, res) => {
     res.end(html);
     return;
   }
+  if (path === "/favicon.ico") {
+    res.writeHead(204);
+    res.end();
+    return;
+  }
   if (path === "/events") {
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
     res.write("retry: 1000\n: vkmem inspector\n\n");

@@ -231,6 +231,7 @@ export const PAGE_SCRIPT = String.raw`
 
   /** Draws everything from the model; the slider stays where it is unless it was on the newest position. */
   function render(follow) {
+    window.vkmemReport.renders++;
     var last = lastPosition();
     summarize();
     tables();
@@ -241,23 +242,35 @@ export const PAGE_SCRIPT = String.raw`
     show(p);
   }
 
-  window.vkmemReport = { model: model, map: map, show: function (p) { slider.value = String(p); show(p); }, charts: charts, updates: 0 };
+  window.vkmemReport = { model: model, map: map, show: function (p) { slider.value = String(p); show(p); }, charts: charts, updates: 0, renders: 0 };
   if (!live) {
     render(true);
   } else {
     $("live-status").hidden = false;
     $("leaks").querySelector("h2").textContent = "Alive now";
     render(true);
+    // Deltas apply at once (cheap); drawing is coalesced to at most RENDER_MS apart, so a page that draws slower
+    // than updates come stays responsive.
+    var RENDER_MS = 250, lastRender = 0, renderTimer = null, follow = true;
     var following = function () { return Number(slider.value) >= lastPosition(); };
+    var scheduleRender = function () {
+      if (renderTimer !== null) return;
+      renderTimer = setTimeout(function () {
+        renderTimer = null;
+        lastRender = performance.now();
+        render(follow);
+        follow = true;
+      }, Math.max(0, RENDER_MS - (performance.now() - lastRender)));
+    };
     connectLive(function (m) {
       model = m;
       map.setModel(m);
       window.vkmemReport.model = m;
-      render(true);
+      scheduleRender();
     }, function (d) {
-      var follow = following();
+      if (renderTimer === null) follow = following();
       applyDelta(model, d);
-      render(follow);
+      scheduleRender();
     }, function (status, updates) {
       window.vkmemReport.updates = updates;
       $("live-status").textContent = "live: " + status + " (" + updates + " updates)";
