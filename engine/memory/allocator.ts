@@ -206,14 +206,12 @@ export class Allocator {
     this.deviceDependents?.add(this);
     watch(this, "Allocator", this.label, creationStack(this.stacks !== null));
     registerAllocator(this.liveRef);
-    if (options.record !== undefined) this._startRecording(options.record.file, options);
-    if (options.inspector !== undefined) {
-      try {
-        this._startInspector("createAllocator", options.inspector);
-      } catch (error) {
-        this.destroy(); // nothing made here outlives a refused option
-        throw error;
-      }
+    try {
+      if (options.record !== undefined) this._startRecording(options.record.file, options);
+      if (options.inspector !== undefined) this._startInspector("createAllocator", options.inspector);
+    } catch (error) {
+      this.destroy(); // a trace that cannot be written or a port in use: nothing made here outlives the error
+      throw error;
     }
   }
 

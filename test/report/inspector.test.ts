@@ -20,6 +20,8 @@ import { LIVE_SCRIPT } from "../../engine/report/page-live.js";
 import { stateAt, type ReportModel } from "../../engine/report/model.js";
 import * as vk from "../../engine/vulkan/constants.js";
 import { useGpuContext } from "../helpers/gpu.js";
+import { dependentsOfDevice } from "../../engine/lifetime.js";
+import { rawHandle } from "../../engine/vulkan/handles.js";
 
 const gpu = useGpuContext({ applicationName: "vkmem inspector tests" });
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vkmem-inspector-"));
@@ -107,10 +109,13 @@ describe("options", () => {
     const taken = net.createServer();
     await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
     const port = (taken.address() as net.AddressInfo).port;
+    const dependents = dependentsOfDevice(rawHandle(gpu.context.device))!;
+    const before = dependents.size;
     try {
       expect(() => createAllocator(gpu.context, { label: "busy", inspector: { port } })).toThrow(
         new RegExp(`^createAllocator: options\\.inspector: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`),
       );
+      expect(dependents.size).toBe(before);
     } finally {
       await new Promise((r) => taken.close(r));
     }
