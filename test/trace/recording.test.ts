@@ -251,4 +251,49 @@ describe("recording", () => {
     expect(replay.unknownObjects).toBe(0);
     expect(replay.byKind.VirtualAllocate!.count).toBe(allocates.length);
   });
+
+  test("a buddy pool's sub-allocations are recorded in their pool, its blocks are not; the replay places them identically", () => {
+    const file = path.join(dir, "buddy.vkmtrace");
+    const allocator = createAllocator(gpu.context, { record: { file } });
+    const type = allocator.findMemoryTypeIndexForBufferInfo({ size: 1024, usage: USAGE }, { usage: MemoryUsage.Auto });
+    const pool = allocator.createPool(
+      { memoryTypeIndex: type },
+      { algorithm: "buddy", blockSize: 1 * MiB, name: "mips" },
+    );
+    const kept = [];
+    for (let i = 0; i < 30; i++) {
+      const b = allocator.createBuffer({ size: (3 + (i % 7) * 5) * KiB, usage: USAGE }, { pool, name: `node ${i}` });
+      if (i % 3 === 0) allocator.destroyBuffer(b.buffer, b.allocation);
+      else kept.push(b);
+    }
+    const image = allocator.createImage(
+      { format: vk.VK_FORMAT_R8G8B8A8_UNORM, extent: { width: 64, height: 64 }, usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT },
+      { pool, name: "mip 3" },
+    );
+    const raw = allocator.allocateMemory({ size: 100 * KiB, alignment: 256, memoryTypeBits: 2 ** type }, { pool });
+    kept[0]!.allocation.map(); // maps the block under it: not in the trace
+    kept[0]!.allocation.unmap();
+    allocator.freeMemory(raw);
+    for (const b of kept.splice(0, 8)) allocator.destroyBuffer(b.buffer, b.allocation);
+    allocator.destroyImage(image.image, image.allocation);
+    for (const b of kept) allocator.destroyBuffer(b.buffer, b.allocation);
+    pool.destroy();
+    allocator.destroy();
+
+    const trace = readTrace(fs.readFileSync(file));
+    const poolId = byKind(trace.records, RecordKind.PoolCreate)[0]!.pool;
+    const allocates = byKind(trace.records, RecordKind.Allocate);
+    expect(allocates).toHaveLength(32);
+    expect(allocates.every((r) => r.pool === poolId && r.result === 0 && r.blockSize === 1 * MiB)).toBe(true);
+    expect(allocates.filter((r) => r.resourceKind === 0).map((r) => r.resource)).toEqual([[100 * KiB, 256, 2 ** type]]);
+    expect(allocates.some((r) => /block/.test(r.name))).toBe(false);
+    expect(byKind(trace.records, RecordKind.Map)).toHaveLength(0);
+    expect(byKind(trace.records, RecordKind.Free)).toHaveLength(32);
+
+    const replay = replayTrace(gpu.context, trace);
+    expect(replay.failures).toEqual([]);
+    expect(replay.differences).toEqual([]);
+    expect(replay.unknownObjects).toBe(0);
+    expect(replay.byKind.Allocate!.count).toBe(32);
+  });
 });
