@@ -5,6 +5,7 @@
  * refused again), and the same calls are compared under other algorithms: the default pools' allocations sent to
  * one linear or buddy pool per memory type (`defaultPoolAlgorithm`), side by side with the recorded run.
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -19,6 +20,7 @@ const gpu = useGpuContext({ applicationName: "vkmem stress trace" });
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vkmem-stress-trace-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const MiB = 1024 * 1024;
+const vkmem = path.resolve(import.meta.dirname, "../../bin/vkmem.js");
 
 test("the frame-stress run's trace replays identically, and is compared under linear and buddy pools", async () => {
   const file = path.join(dir, "stress.vkmtrace");
@@ -60,6 +62,17 @@ test("the frame-stress run's trace replays identically, and is compared under li
     expect(other.peakBlockBytesPerHeap).not.toEqual(same.peakBlockBytesPerHeap);
   }
   console.log(lines.join("\n"));
+
+  // The same from the command line: both runs side by side.
+  const cli = spawnSync(process.execPath, [vkmem, "replay", file, "--default-pools", "buddy", "--block-size", "16M"], {
+    encoding: "utf8",
+  });
+  expect(cli.status).toBe(0);
+  expect(cli.stdout).toMatch(/as recorded/);
+  expect(cli.stdout).toMatch(/default pools buddy, block 16 MiB/);
+  const bad = spawnSync(process.execPath, [vkmem, "replay", file, "--default-pools", "best"], { encoding: "utf8" });
+  expect(bad.status).toBe(2);
+  expect(bad.stderr).toMatch(/^vkmem replay: --default-pools needs tlsf, linear or buddy, got best\n/);
 }, 240_000);
 
 function fmt(r: ReturnType<typeof replayTrace>): string {
