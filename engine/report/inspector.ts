@@ -84,8 +84,9 @@ export class Inspector {
 
   /**
    * Starts the server and waits (blocking, a few tens of milliseconds) until it listens, so {@link url} is known
-   * when this returns. `options` must have been checked ({@link checkInspectorOptions}).
+   * when this returns. `options` must have been checked (checkInspectorOptions).
    * @throws Error naming `op`, the address and the system's reason when it cannot listen (a port in use, say).
+   * @internal Use the `inspector` option of createAllocator or createFrameManager.
    */
   static start(op: string, options: InspectorOptions, source: InspectedAllocator): Inspector {
     const shared = new Int32Array(new SharedArrayBuffer(SHARED.length * 4));
