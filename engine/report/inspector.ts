@@ -11,8 +11,9 @@
  * (VMA's detailed dump, the delta and its JSON: time in the number of live allocations, about 15 ms for 500 and
  * 60 ms for 5,000 on lavapipe's machine) happens at most `maxUpdatesPerSecond` times a second (10 by default), at a
  * frame's end, and the next one waits at least nine times as long as updates take on average (so they take about a
- * tenth of the program's thread); frames between two updates add their uploads and evictions to the next. When no frame comes (a program that is idle, or an allocator used without
- * frames), the clock adds a position once a second while a page is connected, if Node's event loop runs.
+ * tenth of the program's thread at most); frames between two updates add their uploads and evictions to the next.
+ * When no frame comes (a program that is idle, or an allocator used without frames), the clock adds a position once
+ * a second while a page is connected, if Node's event loop runs.
  *
  * Lifetime: the allocator (or FrameManager) that started it closes it in its destroy(); close() ends the worker,
  * with the server and every connection. The worker is unref'd: an inspector never keeps a process alive by itself.
