@@ -163,6 +163,12 @@ export class Inspector {
     this.#counts.evictedBytes += bytes;
   }
 
+  /** @internal An allocation was made lost (counted only while a page looks). */
+  _lost(): void {
+    if (this.#closed || Atomics.load(this.#shared, SHARED.clients) === 0) return;
+    this.#counts.lost++;
+  }
+
   /**
    * A note for the timeline at the next update ("level 2 loaded"); dropped when no page is connected.
    * @throws TypeError when `text` is not a string.
