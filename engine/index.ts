@@ -174,3 +174,5 @@ export {
   type ReplayProgress,
   type ReplayResult,
 } from "./trace/replay.js";
+// The live inspector (createAllocator's or createFrameManager's `inspector` option serves one).
+export { Inspector, type InspectorOptions } from "./report/inspector.js";

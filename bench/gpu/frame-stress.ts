@@ -42,6 +42,8 @@ export interface FrameStressOptions {
   checkEvery?: number;
   /** Called with each failed check (default: collected in the report only). */
   onFailure?: (message: string) => void;
+  /** Record the run's allocator into this trace file (`vkmem replay`, `vkmem report`; issue 15). */
+  record?: string;
 }
 
 /** What {@link runFrameStress} saw. */
@@ -127,6 +129,7 @@ export async function runFrameStress(options: FrameStressOptions): Promise<Frame
     heapSizeLimits: heaps.map((h) =>
       (h.flags & MemoryHeapFlags.DEVICE_LOCAL) !== 0 ? Math.min(heapLimit, h.size) : null,
     ),
+    ...(options.record === undefined ? {} : { record: { file: options.record } }),
   });
   const manager = createFrameManager(context, allocator, {
     label: "stress",

@@ -36,12 +36,19 @@ const VIS_OPTIONS = {
 
 const REPLAY_OPTIONS = {
   algorithm: { type: "string", value: "tlsf|linear|buddy" },
+  "default-pools": { type: "string", value: "tlsf|linear|buddy" },
   "block-size": { type: "string", value: "BYTES" },
   "heap-limit": { type: "string", value: "BYTES" },
   budget: { type: "string", value: "BYTES" },
   validation: { type: "boolean" },
   help: HELP,
 } as const satisfies Record<string, OptionSpec>;
+
+/** A what-if's pool algorithm from the command line; UsageError for anything else. */
+function poolAlgorithm(flag: string, v: unknown): "tlsf" | "linear" | "buddy" | undefined {
+  if (v === undefined || v === "tlsf" || v === "linear" || v === "buddy") return v;
+  throw new UsageError(`--${flag} needs tlsf, linear or buddy, got ${String(v)}`);
+}
 
 const REPORT_OPTIONS = {
   output: { type: "string", short: "o", value: "report.html" },
@@ -73,10 +80,12 @@ const COMMANDS: Record<string, Command> = {
   replay: {
     summary:
       "replays a recorded trace on this device: calls per second, peak memory, failures; what-if runs side by side",
-    usage: `usage: vkmem replay TRACE [--algorithm A] [--block-size BYTES] [--heap-limit BYTES] [--budget BYTES] [--validation]
+    usage: `usage: vkmem replay TRACE [--algorithm A] [--default-pools A] [--block-size BYTES] [--heap-limit BYTES]
+                   [--budget BYTES] [--validation]
 
   TRACE               a trace recorded with { record: { file } } (createAllocator, createFrameManager)
   --algorithm A       what-if: custom pools use tlsf, linear or buddy
+  --default-pools A   what-if: what went to the default pools goes to one tlsf, linear or buddy pool per memory type
   --block-size BYTES  what-if: pools' block size and the allocator's preferred block size (e.g. 64M)
   --heap-limit BYTES  what-if: cap every memory heap (VMA's heapSizeLimit)
   --budget BYTES      what-if: refuse allocations that take a heap's memory past BYTES
@@ -167,14 +176,13 @@ export async function run(argv: string[]): Promise<number> {
         const { values, positionals } = parseCommandLine(args, REPLAY_OPTIONS, 1);
         if (values.help) return help(spec);
         if (positionals.length === 0) throw new UsageError("missing the trace file (TRACE)");
-        const algorithm = values.algorithm;
-        if (algorithm !== undefined && algorithm !== "tlsf" && algorithm !== "linear" && algorithm !== "buddy") {
-          throw new UsageError(`--algorithm needs tlsf, linear or buddy, got ${String(algorithm)}`);
-        }
+        const algorithm = poolAlgorithm("algorithm", values.algorithm);
+        const defaultPools = poolAlgorithm("default-pools", values["default-pools"]);
         const { replay } = await import("./replay.js");
         return replay({
           input: positionals[0]!,
           ...(algorithm === undefined ? {} : { algorithm }),
+          ...(defaultPools === undefined ? {} : { defaultPoolAlgorithm: defaultPools }),
           ...optional("blockSize", byteCount("block-size", values["block-size"])),
           ...optional("heapLimit", byteCount("heap-limit", values["heap-limit"])),
           ...optional("budget", byteCount("budget", values.budget)),

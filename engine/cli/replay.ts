@@ -1,5 +1,5 @@
 /**
- * `vkmem replay TRACE [--algorithm A] [--block-size N] [--heap-limit N] [--budget N] [--validation]`: replays a
+ * `vkmem replay TRACE [--algorithm A] [--default-pools A] [--block-size N] [--heap-limit N] [--budget N] [--validation]`: replays a
  * recorded trace (engine/trace) on this machine's device and prints what happened: calls per second, time per call
  * kind, peak memory per heap, failures and placement differences. With a what-if option it replays the trace twice,
  * as recorded and with the change, and prints the two side by side.
@@ -19,6 +19,8 @@ import { createContext } from "../vulkan/context.js";
 export interface ReplayCommandOptions {
   input: string;
   algorithm?: PoolAlgorithm;
+  /** What-if: the default pools' allocations through one pool of this algorithm per memory type. */
+  defaultPoolAlgorithm?: PoolAlgorithm;
   blockSize?: number;
   heapLimit?: number;
   budget?: number;
@@ -44,6 +46,7 @@ export function replay(options: ReplayCommandOptions): number {
   }
   const whatIf: ReplayOptions = {};
   if (options.algorithm !== undefined) whatIf.algorithm = options.algorithm;
+  if (options.defaultPoolAlgorithm !== undefined) whatIf.defaultPoolAlgorithm = options.defaultPoolAlgorithm;
   if (options.blockSize !== undefined) whatIf.blockSize = options.blockSize;
   if (options.heapLimit !== undefined) whatIf.heapLimit = options.heapLimit;
   if (options.budget !== undefined) whatIf.budget = options.budget;
@@ -70,6 +73,7 @@ export function replay(options: ReplayCommandOptions): number {
 function describeWhatIf(o: ReplayOptions): string {
   const parts: string[] = [];
   if (o.algorithm !== undefined) parts.push(`algorithm ${o.algorithm}`);
+  if (o.defaultPoolAlgorithm !== undefined) parts.push(`default pools ${o.defaultPoolAlgorithm}`);
   if (o.blockSize !== undefined) parts.push(`block ${formatBytes(o.blockSize)}`);
   if (o.heapLimit !== undefined) parts.push(`heap limit ${formatBytes(o.heapLimit)}`);
   if (o.budget !== undefined) parts.push(`budget ${formatBytes(o.budget)}`);

@@ -13,6 +13,7 @@ import { isNvkHandle } from "../vulkan/handles.js";
 import { checkFrameInUseCount } from "./lost-allocations.js";
 import { parseDebugOptions, type DebugOptions } from "./corruption.js";
 import type { LeakReport } from "./types.js";
+import { checkInspectorOptions, type InspectorOptions } from "../report/inspector.js";
 
 /** Where an allocator gets its device from: a Context, or raw nvk handles and the instance's apiVersion. */
 export interface AllocatorDevice {
@@ -91,6 +92,11 @@ export interface AllocatorOptions {
    * `vkmem report`. Written at every frame's end and at destroy(); see engine/memory/recording.ts.
    */
   record?: { file: string };
+  /**
+   * Serve a live view of its memory (the report page, updated as it runs) on http://127.0.0.1:PORT/; off by
+   * default. `port` 0 picks a free port: read `allocator.inspector.url`. See engine/report/inspector.ts.
+   */
+  inspector?: InspectorOptions;
 }
 
 /** VmaAllocatorCreateFlagBits that vkmem sets from the device. */
@@ -238,6 +244,7 @@ export function checkAllocatorOptions(source: AllocatorDevice, options: Allocato
     if (typeof file !== "string" || file.length === 0)
       fail(op, "options.record.file", "must be a non-empty path string", file, TypeError);
   }
+  checkInspectorOptions(op, options.inspector, describeValue);
   const wanted = parseDebugOptions(options.debug, op);
   const frameInUseCount = checkFrameInUseCount(options.frameInUseCount ?? 1, `${op}: options.frameInUseCount`);
 

@@ -34,11 +34,8 @@ import { argumentError, isIntegerIn, optionalBoolean } from "../checks.js";
 import { LostAllocations, createLostAllocation, type AllocatorLostStatistics } from "./lost-allocations.js";
 import type { NativeAddon, NativeLeak } from "../native.js";
 import { rawHandle, type NvkHandle } from "../vulkan/handles.js";
-import { Allocation, type MappedRange } from "./allocation.js";
-import { createAliasing, destroyAliasing, type AliasingBuffer, type AliasingImage } from "./aliasing.js";
-import * as batch from "./allocation-batch.js";
-import type { ByteList } from "./allocation-batch.js";
-import { createDedicated } from "./dedicated-creation.js";
+import { Allocation } from "./allocation.js";
+import type { AliasingBuffer, AliasingImage } from "./aliasing.js";
 import { Dependents, HandleWatch, cascadeReport, creationStack, dependentsOfDevice } from "../lifetime.js";
 import { lifetimeName, reportCascade, unwatch, watch } from "../lifetime.js";
 import { encodeAllocationOptions, type AllocationOptions } from "./usage.js";
@@ -62,13 +59,9 @@ import { AllocatorRecording, type RecordedOptions } from "./recording.js";
 import type { TraceWriter } from "../trace/writer.js";
 import { packageVersion } from "../package-root.js";
 import { AllocationIndex } from "./allocation-index.js";
-import {
-  beginDefragmentation,
-  type DefragmentationContext,
-  type DefragmentationOptions,
-  type DefragmentationStats,
-} from "./defragmentation.js";
-import { defragment, type DefragmentationQueue, type DefragmentOptions } from "./defragment.js";
+import type { DefragmentationContext } from "./defragmentation.js";
+import { allocatorExtras, type AllocatorExtras } from "./allocator-extras.js";
+import { Inspector, type InspectorOptions } from "../report/inspector.js";
 
 export type { AllocatorDevice, AllocatorOptions } from "./allocator-options.js";
 export type { AllocatorFacts } from "./allocator-creation.js";
@@ -112,7 +105,8 @@ export function createAllocator(source: AllocatorDevice, options: AllocatorOptio
  * One VmaAllocator. Made by {@link createAllocator}; destroyed by {@link Allocator.destroy}.
  */
 // Its public facts (label, device, memory types, ...) are declared in allocator-creation.ts and merged here.
-export interface Allocator extends AllocatorFacts {}
+// So are the methods of allocator-extras.ts (aliasing, pages, batches, defragmentation), installed below the class.
+export interface Allocator extends AllocatorFacts, AllocatorExtras {}
 export class Allocator {
   /** @internal */
   _handle: number;
@@ -126,6 +120,8 @@ export class Allocator {
   _defragmentation: DefragmentationContext | null = null;
   /** @internal Its allocations by handle, weakly, when made with `defragmentation: true` (allocation-index.ts). */
   readonly _allocationIndex: AllocationIndex | null;
+  /** @internal The live inspector serving its memory (engine/report/inspector.ts), or null. */
+  _inspector: Inspector | null = null;
   /** The buffer and image flag bits this device allows (flag-bits.ts). */
   private readonly flagPolicy: DeviceFlagPolicy;
   private readonly vulkanApiVersion: number;
@@ -175,7 +171,23 @@ export class Allocator {
     this.deviceDependents?.add(this);
     watch(this, "Allocator", this.label, creationStack(this.stacks !== null));
     registerAllocator(this.liveRef);
-    if (options.record !== undefined) this._startRecording(options.record.file, options);
+    try {
+      if (options.record !== undefined) this._startRecording(options.record.file, options);
+      if (options.inspector !== undefined) this._startInspector("createAllocator", options.inspector);
+    } catch (error) {
+      this.destroy(); // a trace that cannot be written or a port in use: nothing made here outlives the error
+      throw error;
+    }
+  }
+
+  /** @internal Starts the live inspector (createAllocator's `inspector`, or a FrameManager's). */
+  _startInspector(op: string, options: InspectorOptions): Inspector {
+    return (this._inspector = Inspector.start(op, options, this));
+  }
+
+  /** The live inspector serving this allocator's memory (`inspector` option; its `url`), or null. */
+  get inspector(): Inspector | null {
+    return this._inspector;
   }
 
   /** @internal Starts recording into `file` (createAllocator's `record`, or a FrameManager's). */
@@ -344,69 +356,6 @@ export class Allocator {
     destroyResource(this, image, allocation, "destroyImage", "VkImage");
   }
 
-  /** A new buffer at `offset` in a `canAlias` allocation (vmaCreateAliasingBuffer2; aliasing.ts). @throws TypeError / RangeError / VkError */
-  createAliasingBuffer(allocation: Allocation, bufferInfo: BufferInfo, offset = 0): AliasingBuffer {
-    return createAliasing(this, allocation, bufferInfo, offset, false) as AliasingBuffer;
-  }
-
-  /** As {@link createAliasingBuffer}, for an image (vmaCreateAliasingImage2). @throws as createAliasingBuffer. */
-  createAliasingImage(allocation: Allocation, imageInfo: ImageInfo, offset = 0): AliasingImage {
-    return createAliasing(this, allocation, imageInfo, offset, true) as AliasingImage;
-  }
-
-  /** Destroys an aliasing buffer; a second call is a no-op. @throws TypeError when it is not one of this allocator. */
-  destroyAliasingBuffer(alias: AliasingBuffer): void {
-    destroyAliasing(this, alias, false);
-  }
-
-  /** Destroys an aliasing image; a second call is a no-op. @throws TypeError when it is not one of this allocator. */
-  destroyAliasingImage(alias: AliasingImage): void {
-    destroyAliasing(this, alias, true);
-  }
-
-  /** A buffer with memory of its own by vmaCreateDedicatedBuffer (see dedicated-creation.ts). @throws as createBuffer. */
-  createDedicatedBuffer(bufferInfo: BufferInfo, allocationOptions?: AllocationOptions): CreatedBuffer {
-    return createDedicated(this, bufferInfo, allocationOptions, false) as CreatedBuffer;
-  }
-
-  /** As {@link createDedicatedBuffer}, for an image (vmaCreateDedicatedImage). @throws as createImage. */
-  createDedicatedImage(imageInfo: ImageInfo, allocationOptions?: AllocationOptions): CreatedImage {
-    return createDedicated(this, imageInfo, allocationOptions, true) as CreatedImage;
-  }
-
-  /**
-   * `count` allocations for the same requirements in one call (vmaAllocateMemoryPages): all of them, or none.
-   * @throws TypeError / RangeError naming the argument; OutOfDeviceMemoryError / VkError (nothing left allocated).
-   */
-  allocateMemoryPages(requirements: MemoryRequirements, options: AllocationOptions | undefined, count: number) {
-    return batch.allocateMemoryPages(this, requirements, options, count);
-  }
-
-  /** Frees many allocations (vmaFreeMemoryPages), all checked first. @throws TypeError / InvalidStateError, nothing freed. */
-  freeMemoryPages(allocations: readonly Allocation[]): void {
-    batch.freeMemoryPages(this, allocations);
-  }
-
-  /** Flushes many allocation-relative ranges in one vmaFlushAllocations; see Allocation.flush. @throws TypeError / RangeError / VkError. */
-  flushAllocations(allocations: readonly Allocation[], offsets?: ByteList, sizes?: ByteList): MappedRange[] {
-    return batch.flushOrInvalidateAllocations(this, allocations, offsets, sizes, true);
-  }
-
-  /** Invalidates many ranges in one vmaInvalidateAllocations; see Allocation.invalidate. @throws as flushAllocations. */
-  invalidateAllocations(allocations: readonly Allocation[], offsets?: ByteList, sizes?: ByteList): MappedRange[] {
-    return batch.flushOrInvalidateAllocations(this, allocations, offsets, sizes, false);
-  }
-
-  /** Copies `src` into a host-visible allocation at `offset` (vmaCopyMemoryToAllocation). @throws TypeError / RangeError. */
-  copyMemoryToAllocation(src: ArrayBufferView, allocation: Allocation, offset = 0): void {
-    batch.copyMemoryToAllocation(this, src, allocation, offset);
-  }
-
-  /** Copies `dst.byteLength` bytes at `offset` of a host-visible allocation into `dst` (vmaCopyAllocationToMemory). @throws TypeError / RangeError. */
-  copyAllocationToMemory(allocation: Allocation, offset: number, dst: ArrayBufferView): void {
-    batch.copyAllocationToMemory(this, allocation, offset, dst);
-  }
-
   /** An allocation lost from birth (VMA 2's vmaCreateLostAllocation), size 0; release it with freeMemory. @throws TypeError for a bad name. */
   createLostAllocation(name?: string): Allocation {
     this._live("createLostAllocation");
@@ -438,26 +387,6 @@ export class Allocator {
     this.flagPolicy.check(value, field, false, op, arg);
   }
 
-  /**
-   * Begins a defragmentation (vmaBeginDefragmentation) of the default pools or of `options.pool`: plan and commit
-   * its passes yourself (defragmentation.ts), or use {@link defragment}. Create the allocator with
-   * `defragmentation: true` so that every move names its Allocation, or list yours in `options.allocations`.
-   * @throws TypeError / RangeError naming a bad option; InvalidStateError when one is in progress or the pool is linear
-   *   or buddy.
-   */
-  beginDefragmentation(options?: DefragmentationOptions): DefragmentationContext {
-    return beginDefragmentation(this, options);
-  }
-
-  /**
-   * Defragments in one call (defragment.ts): every pass's buffers and images vkmem made are re-created at their new
-   * place and copied on the GPU through `gpu` (a Context, or a queue and command pool), waited for; `onMove` tells
-   * each moved allocation's owner to refresh descriptors. @returns the statistics.
-   */
-  defragment(gpu: DefragmentationQueue, options?: DefragmentOptions): DefragmentationStats {
-    return defragment(this, gpu, options);
-  }
-
   /** @internal A defragmentation move with operation "destroy" freed `allocation` natively: forget it here. */
   _forgetDefragmentedAllocation(allocation: Allocation): void {
     if (allocation._domain !== null) this.lost.unlink(allocation);
@@ -485,6 +414,7 @@ export class Allocator {
     this._native.setCurrentFrameIndex(h, frameIndex);
     this.lost.frameIndex = frameIndex;
     this._recording?.writer.frameBegin(frameIndex);
+    this._inspector?._frameIndexSet(frameIndex);
   }
 
   /** The frame index last given to {@link setCurrentFrameIndex} (0 before the first). */
@@ -688,6 +618,8 @@ export class Allocator {
     unregisterAllocator(this.liveRef);
     this._recording?.stop();
     this._recording = null;
+    this._inspector?.close();
+    this._inspector = null;
     const { leaks, messages } = this._native.destroyAllocator(h);
     const reports = this._reportLeaks(this._lifetimeName, [...poolLeaks, ...leaks], messages);
     this.stacks?.clear();
@@ -695,3 +627,5 @@ export class Allocator {
     return reports;
   }
 }
+
+Object.assign(Allocator.prototype, allocatorExtras);

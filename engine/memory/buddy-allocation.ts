@@ -12,6 +12,7 @@
  * allocation at the node's offset.
  * @module
  */
+import { withoutRecording } from "./recording.js";
 import { describeValue, vkErrorFor, InvalidStateError } from "../errors.js";
 import { native } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
@@ -53,7 +54,8 @@ export class BuddyBlock {
 
   /** A view over [offset, offset + size) of the block, mapping the block if no view is out yet. */
   view(offset: number, size: number): ArrayBuffer {
-    if (this.mapUsers === 0) this.memory.map(); // the block's own whole view stays inside its Allocation
+    // The block's own whole view stays inside its Allocation; a trace has the pool's nodes, not its blocks.
+    if (this.mapUsers === 0) withoutRecording(this.memory.allocator, () => this.memory.map());
     this.mapUsers++;
     try {
       return this.memory.allocator._native.mappedRange(this.memory._handle, offset, size);
@@ -65,7 +67,7 @@ export class BuddyBlock {
 
   /** One view fewer (already detached by the caller); the last one unmaps the block. */
   unview(): void {
-    if (--this.mapUsers === 0) this.memory.unmap();
+    if (--this.mapUsers === 0) withoutRecording(this.memory.allocator, () => this.memory.unmap());
   }
 }
 

@@ -83,6 +83,7 @@ import { Pool, type PoolOptions } from "./pool.js";
 import { AllocationCreateFlags, MemoryUsage, type AllocationOptions } from "./usage.js";
 import { createVirtualBlock, type VirtualBlock } from "./virtual-block.js";
 import { unwatch } from "../lifetime.js";
+import { vkmemFlagsOf, withoutRecording } from "./recording.js";
 
 export { BuddyAllocation } from "./buddy-allocation.js";
 
@@ -134,6 +135,8 @@ export class BuddyPool extends Pool {
   private allocationCount = 0;
   private allocationBytes = 0;
   private wasteBytes = 0;
+  /** Trace numbers of its allocations made while the allocator records (engine/memory/recording.ts). */
+  private readonly traceIds = new WeakMap<BuddyAllocation, number>();
   // nvk structs cost ~0.6-0.9 us each to construct; the create path fills these in place instead.
 
   /** @internal Use {@link Allocator.createPool} with `algorithm: "buddy"`. */
@@ -288,21 +291,24 @@ export class BuddyPool extends Pool {
     for (const b of this._blocks) {
       b.buddy.clear();
       b.buddy.destroy();
-      this.allocator.freeMemory(b.memory);
+      this.freeBlockMemory(b.memory);
     }
     this._blocks.length = 0;
   }
 
   private addBlock(op: string, withinBudget: boolean): BuddyBlock {
-    const memory = this.allocator.allocateMemory(
-      { size: this.blockSize, alignment: 1, memoryTypeBits: 2 ** this.memoryTypeIndex },
-      {
-        usage: MemoryUsage.Unknown,
-        dedicated: true,
-        withinBudget,
-        priority: this.priority,
-        name: `buddy pool${this.bLabel !== undefined ? ` '${this.bLabel}'` : ""} block`,
-      },
+    // A trace has the pool's nodes, not its blocks: a replay's buddy pool makes its own.
+    const memory = withoutRecording(this.allocator, () =>
+      this.allocator.allocateMemory(
+        { size: this.blockSize, alignment: 1, memoryTypeBits: 2 ** this.memoryTypeIndex },
+        {
+          usage: MemoryUsage.Unknown,
+          dedicated: true,
+          withinBudget,
+          priority: this.priority,
+          name: `buddy pool${this.bLabel !== undefined ? ` '${this.bLabel}'` : ""} block`,
+        },
+      ),
     );
     let buddy: VirtualBlock;
     try {
@@ -318,7 +324,7 @@ export class BuddyPool extends Pool {
         label: this.bLabel,
       });
     } catch (e) {
-      this.allocator.freeMemory(memory);
+      this.freeBlockMemory(memory);
       throw e;
     }
     const block = new BuddyBlock(memory, buddy);
@@ -330,7 +336,41 @@ export class BuddyPool extends Pool {
     const i = this._blocks.indexOf(block);
     this._blocks.splice(i, 1);
     block.buddy.destroy();
-    this.allocator.freeMemory(block.memory);
+    this.freeBlockMemory(block.memory);
+  }
+
+  private freeBlockMemory(memory: BuddyBlock["memory"]): void {
+    withoutRecording(this.allocator, () => this.allocator.freeMemory(memory));
+  }
+
+  /** Writes the allocation `a` just made into the allocator's trace, when it records. */
+  private record(
+    a: BuddyAllocation,
+    description: ArrayLike<number>,
+    options: AllocationOptions | undefined,
+    flags: number,
+  ): BuddyAllocation {
+    const recording = this.allocator._recording;
+    if (recording === null) return a;
+    const o = options ?? {};
+    const createInfo = [flags, o.usage ?? 0, o.requiredFlags ?? 0, o.preferredFlags ?? 0, o.memoryTypeBits ?? 0, 0];
+    createInfo.push(o.priority ?? 0.5, o.minAlignment ?? 0);
+    const id = recording.buddyAllocated(
+      this,
+      a.kind,
+      description,
+      createInfo,
+      vkmemFlagsOf(options),
+      a.label ?? null,
+      this.memoryTypeIndex,
+      a._offset,
+      a.size,
+      a._block.memoryLo,
+      a._block.memoryHi,
+      this.blockSize,
+    );
+    this.traceIds.set(a, id);
+    return a;
   }
 
   /**
@@ -473,6 +513,8 @@ export class BuddyPool extends Pool {
   /** @internal allocator.destroyBuffer / destroyImage / freeMemory of one of its allocations. */
   override _free(a: BuddyAllocation): void {
     if (!this.live.delete(a)) return;
+    const id = this.traceIds.get(a);
+    if (id !== undefined) this.allocator._recording?.writer.free(id);
     this.destroyCreatedResource(a);
     const block = a._block;
     const handle = a._handle;
@@ -510,6 +552,8 @@ export class BuddyPool extends Pool {
     const allocator = this.allocator;
     const addon = allocator._native;
     const image = kind === "image";
+    // The description in the scratch, for the trace (the native calls below write only their output slots).
+    const description = allocator._recording === null ? [] : Array.from(scratch.subarray(0, image ? 13 : 4));
     const r = addon.createUnbound(allocator._handle, image);
     if (r !== 0) throw vkErrorFor(r, image ? "vkCreateImage" : "vkCreateBuffer", options.name);
     const raw = scratchU64[Slot.OutResource];
@@ -518,9 +562,10 @@ export class BuddyPool extends Pool {
     const typeBits = scratch[Slot.OutMemoryType];
     const resource = wrapHandle(image ? nvk.VkImage : nvk.VkBuffer, raw);
     try {
-      return this.suballocate(op, kind, size, alignment, typeBits, options, flags, resource, (_memory, offset, block) =>
+      const a = this.suballocate(op, kind, size, alignment, typeBits, options, flags, resource, (_m, offset, block) =>
         addon.bindAt(block.memory._handle, raw, offset),
       );
+      return this.record(a, description, options, flags);
     } catch (e) {
       addon.destroyUnbound(allocator._handle, raw);
       throw e;
@@ -535,7 +580,7 @@ export class BuddyPool extends Pool {
     op: string,
   ): BuddyAllocation {
     const alignment = Math.max(requirements.alignment, options.minAlignment ?? 1);
-    return this.suballocate(
+    const a = this.suballocate(
       op,
       "memory",
       requirements.size,
@@ -546,6 +591,7 @@ export class BuddyPool extends Pool {
       null,
       null,
     );
+    return this.record(a, [requirements.size, requirements.alignment, requirements.memoryTypeBits], options, flags);
   }
 
   /** @internal allocator.allocateMemoryForBuffer / ForImage with `{ pool: this }`: the caller's resource's requirements. */
@@ -561,7 +607,19 @@ export class BuddyPool extends Pool {
     if (image) nvk.vkGetImageMemoryRequirements(this.allocator.device, resource, req);
     else nvk.vkGetBufferMemoryRequirements(this.allocator.device, resource, req);
     const alignment = Math.max(Number(req.alignment), options.minAlignment ?? 1);
-    return this.suballocate(op, "memory", Number(req.size), alignment, req.memoryTypeBits, options, flags, null, null);
+    const a = this.suballocate(
+      op,
+      "memory",
+      Number(req.size),
+      alignment,
+      req.memoryTypeBits,
+      options,
+      flags,
+      null,
+      null,
+    );
+    // The caller's own resource: recorded as raw memory of what it needs, as for the default pools.
+    return this.record(a, [Number(req.size), Number(req.alignment), req.memoryTypeBits], options, flags);
   }
 
   /**

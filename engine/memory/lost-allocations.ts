@@ -217,6 +217,7 @@ export class LostAllocations {
     domain.lostBytes += victim._size;
     victim._lostFrame = this.frameIndex;
     victim.allocator._recording?.writer.lost(victim._handle, this.frameIndex);
+    victim.allocator._inspector?._lost();
     const onLost = victim.onLost;
     if (onLost !== null) {
       try {

@@ -9,8 +9,11 @@
  *   flags, and the result: the placement on success (with the block's size, one getAllocationInfo call), the
  *   VkResult on failure. Memory allocated for a caller's own buffer or image is recorded as raw memory of the size,
  *   alignment 1 and memory type it got, since its description is the caller's.
- * - Frees, maps, unmaps, names (VmaMemory, Allocation); pools of VMA's algorithms and buddy pools (Pool, BuddyPool;
- *   a buddy pool's own sub-allocations are not recorded yet: its blocks appear as raw memory); lost allocations
+ * - Frees, maps, unmaps, names (VmaMemory, Allocation); pools of VMA's algorithms and buddy pools (Pool, BuddyPool);
+ *   a buddy pool's sub-allocations as allocations in that pool (numbered from {@link BUDDY_IDS}, apart from VMA's
+ *   handles), while the VMA blocks under them, which the pool makes and maps itself, are left out
+ *   ({@link withoutRecording}): a replay's buddy pool makes its own. Not recorded of buddy sub-allocations: their
+ *   maps, unmaps and renames, and refusals; of buddy pools: minNodeSize (the format has no field for it); lost allocations
  *   (LostAllocations); the frame index (setCurrentFrameIndex: FrameBegin); frame ends, with budgets, and uploads
  *   (the FrameManager).
  *
@@ -67,6 +70,7 @@ export const ALGORITHM_CODE: Readonly<Record<string, number>> = { tlsf: 0, linea
 export class AllocatorRecording {
   private readonly poolIds = new WeakMap<object, number>();
   private nextPool = 1;
+  private buddyAllocations = 0;
   /** The allocator's number in the trace: its handle when recording started (it reads 0 once destroyed). */
   private readonly id: number;
 
@@ -186,6 +190,49 @@ export class AllocatorRecording {
     );
   }
 
+  /**
+   * A buddy pool's sub-allocation (not a VMA allocation): `description` as the native layer reads the resource
+   * (raw memory: size, alignment, memoryTypeBits), `createInfo` the eight VmaAllocationCreateInfo slots (pool
+   * ignored). Returns its number in the trace, for its Free record.
+   */
+  buddyAllocated(
+    pool: object,
+    kind: AllocationKind,
+    description: ArrayLike<number>,
+    createInfo: ArrayLike<number>,
+    vkmemFlags: number,
+    name: string | null,
+    memoryType: number,
+    offset: number,
+    size: number,
+    memoryLo: number,
+    memoryHi: number,
+    blockSize: number,
+  ): number {
+    const id = BUDDY_IDS + ++this.buddyAllocations;
+    this.writer.allocate(
+      id,
+      this.id,
+      this.poolId(pool),
+      KIND_CODE[kind],
+      description,
+      0,
+      RESOURCE_COUNT[kind],
+      createInfo,
+      0,
+      vkmemFlags,
+      name,
+      0,
+      memoryType,
+      offset,
+      size,
+      memoryLo,
+      memoryHi,
+      blockSize,
+    );
+    return id;
+  }
+
   /** The trace's number for a pool (0: the default pools); pools are numbered as they are recorded. */
   poolId(pool: object | null | undefined): number {
     return pool === null || pool === undefined ? 0 : (this.poolIds.get(pool) ?? 0);
@@ -219,6 +266,21 @@ export class AllocatorRecording {
     if (this.writer.closed) return;
     this.writer.allocatorDestroy(this.id);
     this.writer.close();
+  }
+}
+
+/** The first trace number of a buddy pool's sub-allocations (VMA's allocation handles stay far below it). */
+export const BUDDY_IDS = 2 ** 52;
+
+/** Runs `fn` with `allocator`'s recording paused: what a pool does for itself that a replay redoes by itself. */
+export function withoutRecording<T>(allocator: { _recording: AllocatorRecording | null }, fn: () => T): T {
+  const recording = allocator._recording;
+  if (recording === null) return fn();
+  allocator._recording = null;
+  try {
+    return fn();
+  } finally {
+    allocator._recording = recording;
   }
 }
 

@@ -42,6 +42,11 @@ import { BuddyAllocator } from "./buddy-allocator.js";
 import { LinearAllocator } from "./linear-allocator.js";
 import { TlsfAllocator } from "./tlsf-allocator.js";
 import { unwatch, watch } from "../lifetime.js";
+import { TraceWriter } from "../trace/writer.js";
+
+/** Virtual blocks made so far: a recorded block's number in its trace. */
+let blocksMade = 0;
+const ALGORITHM_CODES: Readonly<Record<VirtualBlockAlgorithm, number>> = { tlsf: 0, linear: 1, buddy: 2 };
 
 /**
  * The algorithm of a virtual block.
@@ -87,6 +92,12 @@ export interface VirtualBlockOptions {
   label?: string;
   /** Called by destroy() with the allocations still alive; default: one process warning listing them. */
   onLeaks?: (leaks: VirtualLeakReport[]) => void;
+  /**
+   * Record the block's calls into this trace, e.g. `allocator.recording` (engine/trace/format.ts: VirtualBlockCreate,
+   * VirtualAllocate, VirtualFree, VirtualBlockDestroy; clear() is recorded as the block destroyed and made again).
+   * null or undefined: not recorded.
+   */
+  record?: TraceWriter | null;
 }
 
 /** Options of {@link VirtualBlock.allocate}. */
@@ -228,6 +239,9 @@ export class VirtualBlock {
   /** The algorithm's allocator: places and frees; this class checks arguments and owns the objects. */
   private readonly alloc: OffsetAllocator;
   private readonly onLeaks: ((leaks: VirtualLeakReport[]) => void) | undefined;
+  /** The trace it records into (`record`), or null; and its number there. */
+  private readonly trace: TraceWriter | null;
+  private readonly traceId: number;
 
   /** @internal Use {@link createVirtualBlock}. */
   constructor(options: VirtualBlockOptions) {
@@ -260,6 +274,10 @@ export class VirtualBlock {
       fail(op, "options.label", "must be a string", options.label, TypeError);
     if (options.onLeaks !== undefined && typeof options.onLeaks !== "function")
       fail(op, "options.onLeaks", "must be a function", options.onLeaks, TypeError);
+    const record = options.record ?? null;
+    if (record !== null && !(record instanceof TraceWriter))
+      fail(op, "options.record", "must be a TraceWriter (allocator.recording) or null", record, TypeError);
+    if (record?.closed) fail(op, "options.record", `is closed (trace '${record.file}')`, record, TypeError);
     this.size = size;
     this.algorithm = algorithm;
     this.minNodeSize = minNodeSize;
@@ -267,7 +285,26 @@ export class VirtualBlock {
     this.onLeaks = options.onLeaks;
     this.alloc = ALGORITHMS[algorithm](size, minNodeSize);
     this._handle = 1;
+    this.trace = record;
+    this.traceId = ++blocksMade;
+    this.recordCreate();
     watch(this, "VirtualBlock", this.label);
+  }
+
+  private recordCreate(): void {
+    this.trace?.virtualBlockCreate(this.traceId, this.size, ALGORITHM_CODES[this.algorithm], this.label ?? null);
+  }
+
+  /** Writes an allocation's record (`offset` < 0: refused) when the block records and its trace is open. */
+  private recordAllocate(size: number, alignment: number, flags: number, offset: number): void {
+    const t = this.trace;
+    if (t === null || t.closed) return;
+    if (offset >= 0) t.virtualAllocate(this.traceId, scratch[Slot.OutVbAllocation], size, alignment, flags, 0, offset);
+    else t.virtualAllocate(this.traceId, 0, size, alignment, flags, -2, 0); // VK_ERROR_OUT_OF_DEVICE_MEMORY
+  }
+
+  private recordFree(handle: number): void {
+    if (this.trace !== null && !this.trace.closed) this.trace.virtualFree(this.traceId, handle);
   }
 
   /** True once destroyed. */
@@ -351,6 +388,7 @@ export class VirtualBlock {
     }
     const offset =
       size > this.size ? NO_FIT : this.place(op, size, alignment, flags, isNativeUserData(userData) ? userData : 0);
+    if (this.trace !== null) this.recordAllocate(size, alignment, flags, offset);
     if (offset < 0) {
       throw vkErrorFor(
         -2,
@@ -381,14 +419,19 @@ export class VirtualBlock {
       flags !== 0
     ) {
       alignment = this.checkAllocateOffset(size, alignment, flags);
-      if (size > this.size) return -1;
+      if (size > this.size) {
+        if (this.trace !== null) this.recordAllocate(size, alignment, flags, NO_FIT);
+        return -1;
+      }
     }
     const alloc = this.alloc;
     const offset = alloc.allocate(size, alignment, flags, 0);
     if (offset >= 0) {
       scratch[Slot.OutVbAllocation] = alloc.lastHandle;
+      if (this.trace !== null) this.recordAllocate(size, alignment, flags, offset);
       return offset;
     }
+    if (offset === NO_FIT && this.trace !== null) this.recordAllocate(size, alignment, flags, NO_FIT);
     return offset === NO_FIT ? NO_FIT : this.refused("VirtualBlock.allocateOffset", offset);
   }
 
@@ -457,6 +500,7 @@ export class VirtualBlock {
       fail("VirtualBlock.freeHandle", "handle", "must be a Number from allocateOffset (lastHandle)", handle, TypeError);
     if (handle === 0) return;
     if (!this.alloc.free(handle)) this.staleHandle("VirtualBlock.freeHandle", handle);
+    if (this.trace !== null) this.recordFree(handle);
   }
 
   private checkAllocation(op: string, allocation: unknown): VirtualAllocation {
@@ -479,6 +523,7 @@ export class VirtualBlock {
     const handle = allocation._handle;
     allocation._handle = 0;
     if (!this.alloc.free(handle)) this.staleHandle("VirtualBlock.free", handle);
+    if (this.trace !== null) this.recordFree(handle);
   }
 
   /** Frees every allocation at once (vmaClearVirtualBlock); their objects read as freed. Returns how many. */
@@ -487,6 +532,10 @@ export class VirtualBlock {
     this._epoch++;
     const n = this.alloc.allocationCount;
     this.alloc.clear();
+    if (this.trace !== null && !this.trace.closed) {
+      this.trace.virtualBlockDestroy(this.traceId); // a cleared block is a new one: the replay makes it again
+      this.recordCreate();
+    }
     return n;
   }
 
@@ -586,6 +635,7 @@ export class VirtualBlock {
     this._epoch++;
     const reports: VirtualLeakReport[] = this.alloc.liveAllocations();
     this.alloc.clear();
+    if (this.trace !== null && !this.trace.closed) this.trace.virtualBlockDestroy(this.traceId);
     const messages: string[] = [];
     if (reports.length > 0 || messages.length > 0) {
       if (this.onLeaks !== undefined) this.onLeaks(reports);

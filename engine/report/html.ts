@@ -13,6 +13,7 @@ import { createRequire } from "node:module";
 import { DUMP_COLORS } from "../memory/dump-picture.js";
 import type { AllocationKind, ReportModel } from "./model.js";
 import { MAP_SCRIPT } from "./page-map.js";
+import { LIVE_SCRIPT } from "./page-live.js";
 import { PAGE_SCRIPT } from "./page-script.js";
 
 const KIND_LABELS: Record<AllocationKind, string> = {
@@ -80,6 +81,7 @@ h1 { margin: 0 0 4px; font-size: 22px; }
 h2 { font-size: 17px; margin: 22px 0 8px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
 h3 { font-size: 13px; margin: 0 0 4px; font-weight: 600; }
 #title, #summary, #timeline-summary { margin: 2px 0; color: #444; }
+#live-status { margin: 2px 0; color: #1a7f37; font-weight: 600; }
 #charts { display: flex; flex-wrap: wrap; gap: 12px; }
 .chart { background: #fff; border: 1px solid #ddd; padding: 8px; }
 .no-timeline { background: #fff8dc; border: 1px solid #e6d68a; padding: 8px 12px; }
@@ -102,6 +104,11 @@ td:nth-child(2), td:nth-child(3) { white-space: nowrap; }
 export interface ReportHtmlOptions {
   /** Where the model came from, shown under the title (a file name). */
   sourceName?: string;
+  /**
+   * The live inspector's page (./inspector.ts): it connects to `events` beside it and grows the model from there
+   * (./page-live.ts). A report file never sets it.
+   */
+  live?: boolean;
 }
 
 /**
@@ -120,9 +127,9 @@ export function renderReportHtml(model: ReportModel, options: ReportHtmlOptions 
 <style>${uplot.css}</style>
 <style>${STYLE}</style>
 </head>
-<body>
+<body${options.live ? ' data-live="1"' : ""}>
 <h1>${escapeHtml(heading)}</h1>
-<p id="title"></p>
+<p id="title"></p>${options.live ? '\n<p id="live-status" hidden></p>' : ""}
 <p id="summary"></p>
 <section id="timeline">
 <h2>Timeline</h2>
@@ -161,7 +168,7 @@ export function renderReportHtml(model: ReportModel, options: ReportHtmlOptions 
 <script id="report-data" type="application/json">${scriptJson(model)}</script>
 <script id="report-kinds" type="application/json">${scriptJson(kindTable())}</script>
 <script>${scriptText(uplot.js)}</script>
-<script>${scriptText(FORMAT_BYTES + MAP_SCRIPT + PAGE_SCRIPT)}</script>
+<script>${scriptText(FORMAT_BYTES + MAP_SCRIPT + (options.live ? LIVE_SCRIPT : "") + PAGE_SCRIPT)}</script>
 </body>
 </html>
 `;

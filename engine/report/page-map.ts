@@ -16,13 +16,14 @@
  * @module
  */
 
-/** `createMap(canvas, model, onDraw)`: returns `{ setPosition(p), zoomBy(f, x), resetZoom(), hit(x, y), locate(name), drawn() }`. */
+/** `createMap(canvas, model, onDraw)`: returns `{ setPosition(p), setModel(m), zoomBy(f, x), resetZoom(), hit(x, y), locate(name), drawn() }`. */
 export const MAP_SCRIPT = String.raw`
 function createMap(canvas, model, kinds) {
   var LEFT = 8, RIGHT = 8, BAR = 24, LABEL = 16, HEADING = 26, GAP = 6;
   var FREE = "rgb(220,220,220)", OUTLINE = "rgb(155,155,155)";
   var maxBlock = 1;
-  model.blocks.forEach(function (b) { if (b.size > maxBlock) maxBlock = b.size; });
+  function measure() { maxBlock = 1; model.blocks.forEach(function (b) { if (b.size > maxBlock) maxBlock = b.size; }); }
+  measure();
   var st = { position: 0, zoom: 1, viewStart: 0, hits: [], rows: 0 };
 
   function alive(o, p) { return o.born <= p && (o.died === null || o.died > p); }
@@ -62,6 +63,7 @@ function createMap(canvas, model, kinds) {
   }
 
   function draw() {
+    measure(); // a live model grows: its largest block may be new
     var types = layout(st.position);
     var height = 4;
     types.forEach(function (t) { height += HEADING + t.rows.length * (LABEL + BAR + GAP); });
@@ -148,6 +150,7 @@ function createMap(canvas, model, kinds) {
     state: st,
     draw: draw,
     setPosition: function (p) { st.position = p; return draw(); },
+    setModel: function (m) { model = m; st.hits = []; },
     zoomBy: function (factor, atX) {
       var ppb = pxPerByte();
       var anchor = st.viewStart + ((atX === undefined ? widthPx() / 2 : atX) - LEFT) / ppb;

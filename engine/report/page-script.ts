@@ -9,6 +9,10 @@
  * - The tooltip follows the pointer over the map: name, size, kind, usage flags, offset, pool and age.
  * - Tables of the largest allocations and of the leaks.
  *
+ * - Live (the page served by the inspector, ./inspector.ts: `data-live` on the body): the model starts empty and
+ *   grows through ./page-live.ts; every update draws the page again from the model (the charts through uPlot's
+ *   setData while their set is the same), and the slider follows the newest position unless moved back.
+ *
  * `window.vkmemReport` gives scripts and the browser test the model and the map (`setPosition`, `locate`).
  * @module
  */
@@ -17,24 +21,27 @@ export const PAGE_SCRIPT = String.raw`
 (function () {
   var model = JSON.parse(document.getElementById("report-data").textContent);
   var kinds = JSON.parse(document.getElementById("report-kinds").textContent);
-  var last = model.frames.length - 1;
+  var live = document.body.dataset.live === "1";
+  function lastPosition() { return model.frames.length - 1; }
   function $(id) { return document.getElementById(id); }
   function el(tag, text, cls) { var e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; }
 
-  $("title").textContent = model.title;
-  var totalMade = new Set(model.allocations.map(function (a) { return a.id; })).size;
-  $("summary").textContent = model.source === "trace"
-    ? model.frames.length + " positions (" + model.frames[0].label + " to " + model.frames[last].label + "), " + totalMade + " allocations made, " +
-      (model.leaks ? model.leaks.length : 0) + " alive at the end"
-    : "one moment: " + model.allocations.length + " allocations in " + model.blocks.length + " blocks";
+  function summarize() {
+    var last = lastPosition();
+    $("title").textContent = model.title;
+    if (last < 0) { $("summary").textContent = "waiting for the first update"; return; }
+    var totalMade = new Set(model.allocations.map(function (a) { return a.id; })).size;
+    $("summary").textContent = model.source === "trace"
+      ? model.frames.length + " positions (" + model.frames[0].label + " to " + model.frames[last].label + "), " + totalMade + " allocations " + (live ? "seen" : "made") + ", " +
+        (model.leaks ? model.leaks.length : 0) + (live ? " alive now" : " alive at the end")
+      : "one moment: " + model.allocations.length + " allocations in " + model.blocks.length + " blocks";
+  }
 
   // ---- the map ----
   var canvas = $("map");
   var map = createMap(canvas, model, kinds);
   var slider = $("frame-slider");
   slider.min = "0";
-  slider.max = String(last);
-  slider.value = String(last);
   function ageText(a, p) {
     if (a.bornUs === null || model.frames[p].timeUs === null) return "unknown (a dump has no time)";
     var frames = p - a.made;
@@ -42,6 +49,7 @@ export const PAGE_SCRIPT = String.raw`
     return frames + " frame" + (frames === 1 ? "" : "s") + " (" + (ms < 1000 ? ms.toFixed(1) + " ms" : (ms / 1000).toFixed(2) + " s") + ")";
   }
   function show(p) {
+    if (p < 0) { $("map-status").textContent = "waiting for the first update"; return; }
     var drawn = map.setPosition(p);
     $("frame-label").textContent = model.frames[p].label + " (" + (p + 1) + " of " + model.frames.length + ")";
     $("map-status").textContent = model.frames[p].label + ": " + drawn.allocations + " allocations in " + drawn.blocks + " blocks";
@@ -53,7 +61,7 @@ export const PAGE_SCRIPT = String.raw`
   function formatZoom(z) { return z >= 100 ? Math.round(z) + "x" : (Math.round(z * 10) / 10) + "x"; }
   slider.addEventListener("input", function () { show(Number(slider.value)); });
   $("frame-prev").addEventListener("click", function () { slider.value = String(Math.max(0, Number(slider.value) - 1)); show(Number(slider.value)); });
-  $("frame-next").addEventListener("click", function () { slider.value = String(Math.min(last, Number(slider.value) + 1)); show(Number(slider.value)); });
+  $("frame-next").addEventListener("click", function () { slider.value = String(Math.min(lastPosition(), Number(slider.value) + 1)); show(Number(slider.value)); });
   if (model.source === "dump") $("frame-controls").hidden = true;
 
   function zoomed() { $("zoom-label").textContent = "zoom " + formatZoom(map.state.zoom); hideTooltip(); }
@@ -120,6 +128,7 @@ export const PAGE_SCRIPT = String.raw`
   // ---- the tables ----
   function fill(tableId, rows, columns) {
     var tbody = $(tableId).querySelector("tbody");
+    tbody.replaceChildren();
     rows.forEach(function (i, n) {
       var a = model.allocations[i], tr = el("tr");
       tr.dataset.allocation = String(i);
@@ -128,51 +137,45 @@ export const PAGE_SCRIPT = String.raw`
     });
   }
   function where(a) { var b = model.blocks[a.block]; return model.memoryTypes[b.memoryType].label + (b.dedicated ? ", dedicated" : ""); }
-  fill("largest-table", model.largest, function (a, n) {
-    return [String(n + 1), a.name || "(unnamed)", formatBytes(a.size), kinds[a.kind].label, where(a), a.pool === null ? "default" : a.pool,
-      model.source === "trace" ? model.frames[Math.min(a.made, last)].label : "-", model.source === "dump" ? "-" : a.died === null ? "alive at the end" : model.frames[Math.min(a.died, last)].label];
-  });
-  if (model.leaks === null) {
-    $("leaks-note").textContent = "A JSON dump is one moment: it cannot tell leaks. Record a trace to see what is alive at the end.";
-    $("leaks-table").hidden = true;
-  } else {
-    var leakBytes = model.leaks.reduce(function (s, i) { return s + model.allocations[i].size; }, 0);
-    $("leaks-note").textContent = model.leaks.length === 0 ? "Nothing was alive at the end of the trace." :
-      model.leaks.length + " allocation" + (model.leaks.length === 1 ? "" : "s") + " (" + formatBytes(leakBytes) + ") never freed by the end of the trace.";
-    fill("leaks-table", model.leaks, function (a) {
-      return [a.name || "(unnamed)", formatBytes(a.size), kinds[a.kind].label, where(a), a.pool === null ? "default" : a.pool, model.frames[Math.min(a.made, last)].label, ageText(a, last)];
+  function tables() {
+    var last = lastPosition();
+    if (last < 0) return;
+    fill("largest-table", model.largest, function (a, n) {
+      return [String(n + 1), a.name || "(unnamed)", formatBytes(a.size), kinds[a.kind].label, where(a), a.pool === null ? "default" : a.pool,
+        model.source === "trace" ? model.frames[Math.min(a.made, last)].label : "-", model.source === "dump" ? "-" : a.died === null ? (live ? "alive now" : "alive at the end") : model.frames[Math.min(a.died, last)].label];
     });
+    if (model.leaks === null) {
+      $("leaks-note").textContent = "A JSON dump is one moment: it cannot tell leaks. Record a trace to see what is alive at the end.";
+      $("leaks-table").hidden = true;
+    } else {
+      var leakBytes = model.leaks.reduce(function (s, i) { return s + model.allocations[i].size; }, 0);
+      var n = model.leaks.length, s = n === 1 ? "" : "s";
+      $("leaks-note").textContent = live
+        ? n + " allocation" + s + " (" + formatBytes(leakBytes) + ") alive now."
+        : n === 0 ? "Nothing was alive at the end of the trace." : n + " allocation" + s + " (" + formatBytes(leakBytes) + ") never freed by the end of the trace.";
+      fill("leaks-table", model.leaks, function (a) {
+        return [a.name || "(unnamed)", formatBytes(a.size), kinds[a.kind].label, where(a), a.pool === null ? "default" : a.pool, model.frames[Math.min(a.made, last)].label, ageText(a, last)];
+      });
+    }
   }
 
   // ---- the timeline ----
-  var charts = [];
+  var charts = [], chartsKey = null;
   if (model.source === "dump") {
     $("timeline").appendChild(el("p", "This is a JSON dump: one moment, so there is no timeline. Record a trace for usage, budgets, fragmentation, uploads and evictions over frames.", "no-timeline"));
     $("timeline").querySelector("p.no-timeline").id = "no-timeline";
-  } else {
-    var xs = model.frames.map(function (_, i) { return i; });
-    var palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"];
-    var axisX = { values: function (u, ticks) { return ticks.map(function (t) { var f = model.frames[t]; return f ? (f.frame === null ? f.label : String(f.frame)) : ""; }); } };
-    // Byte axes step in powers of two, as memory sizes do.
-    var incrs = [];
-    for (var e = 0; e < 50; e++) incrs.push(Math.pow(2, e));
-    var bytesAxis = { size: 84, incrs: incrs, values: function (u, ticks) { return ticks.map(formatBytes); } };
-    function chart(title, series, data, yAxis, id) {
-      var box = el("div", undefined, "chart");
-      box.id = id;
-      box.appendChild(el("h3", title));
-      $("charts").appendChild(box);
-      var u = new uPlot({
-        width: 560, height: 220,
-        scales: { x: { time: false }, y: { range: function (u, min, max) { return [Math.min(0, min), max > 0 ? max * 1.08 : 1]; } } },
-        axes: [axisX, yAxis || {}],
-        series: [{ label: "frame", value: function (u, v) { return v === null || !model.frames[v] ? "" : model.frames[v].label; } }].concat(series),
-        cursor: { drag: { x: false, y: false } },
-      }, [xs].concat(data), box);
-      u.over.addEventListener("click", function () { if (u.cursor.idx !== null && u.cursor.idx !== undefined) { slider.value = String(u.cursor.idx); show(u.cursor.idx); } });
-      charts.push(u);
-    }
-    var bytesValue = function (u, v) { return v === null ? "-" : formatBytes(v); };
+  }
+  var palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"];
+  var axisX = { values: function (u, ticks) { return ticks.map(function (t) { var f = model.frames[t]; return f ? (f.frame === null ? f.label : String(f.frame)) : ""; }); } };
+  // Byte axes step in powers of two, as memory sizes do.
+  var incrs = [];
+  for (var e = 0; e < 50; e++) incrs.push(Math.pow(2, e));
+  var bytesAxis = { size: 84, incrs: incrs, values: function (u, ticks) { return ticks.map(formatBytes); } };
+  var bytesValue = function (u, v) { return v === null ? "-" : formatBytes(v); };
+  /** The charts the model calls for: id, title, series, data, y axis. */
+  function chartSpecs() {
+    var specs = [];
+    function chart(title, series, data, yAxis, id) { specs.push({ title: title, series: series, data: data, yAxis: yAxis, id: id }); }
     model.heaps.forEach(function (h, hi) {
       if (!h.usage.some(function (v) { return v !== null && v > 0; })) return;
       chart(h.label + ": usage against budget", [
@@ -190,12 +193,88 @@ export const PAGE_SCRIPT = String.raw`
       { label: "uploaded", stroke: "#2ca02c", width: 2, value: bytesValue },
       { label: "evicted", stroke: "#ff7f0e", width: 2, value: bytesValue },
     ], [model.counts.uploadBytes, model.counts.evictedBytes], bytesAxis, "chart-traffic");
-    var ev = model.counts.evictions.reduce(function (s, v) { return s + v; }, 0), lost = model.counts.lost.reduce(function (s, v) { return s + v; }, 0);
-    var failed = model.counts.failedAllocations.reduce(function (s, v) { return s + v; }, 0);
-    $("timeline-summary").textContent = ev + " evictions, " + lost + " lost allocations, " + failed + " failed allocations in the whole trace.";
+    return specs;
+  }
+  function timeline() {
+    if (model.source === "dump" || model.frames.length === 0) return;
+    var xs = model.frames.map(function (_, i) { return i; });
+    var specs = chartSpecs();
+    var key = specs.map(function (c) { return c.id + ":" + c.series.map(function (x) { return x.label; }).join(","); }).join(";");
+    if (key === chartsKey) {
+      // The same charts: new data only (a live update).
+      specs.forEach(function (c, i) { charts[i].setData([xs].concat(c.data)); });
+    } else {
+      charts.forEach(function (u) { u.destroy(); });
+      charts.length = 0;
+      $("charts").replaceChildren();
+      chartsKey = key;
+      specs.forEach(function (c) {
+        var box = el("div", undefined, "chart");
+        box.id = c.id;
+        box.appendChild(el("h3", c.title));
+        $("charts").appendChild(box);
+        var u = new uPlot({
+          width: 560, height: 220,
+          scales: { x: { time: false }, y: { range: function (u, min, max) { return [Math.min(0, min), max > 0 ? max * 1.08 : 1]; } } },
+          axes: [axisX, c.yAxis || {}],
+          series: [{ label: "frame", value: function (u, v) { return v === null || !model.frames[v] ? "" : model.frames[v].label; } }].concat(c.series),
+          cursor: { drag: { x: false, y: false } },
+        }, [xs].concat(c.data), box);
+        u.over.addEventListener("click", function () { if (u.cursor.idx !== null && u.cursor.idx !== undefined) { slider.value = String(u.cursor.idx); show(u.cursor.idx); } });
+        charts.push(u);
+      });
+    }
+    var sum = function (list) { return list.reduce(function (s, v) { return s + v; }, 0); };
+    $("timeline-summary").textContent = sum(model.counts.evictions) + " evictions, " + sum(model.counts.lost) + " lost allocations, " +
+      sum(model.counts.failedAllocations) + " failed allocations in the whole " + (live ? "view" : "trace") + ".";
   }
 
-  show(last);
-  window.vkmemReport = { model: model, map: map, show: function (p) { slider.value = String(p); show(p); }, charts: charts };
+  /** Draws everything from the model; the slider stays where it is unless it was on the newest position. */
+  function render(follow) {
+    window.vkmemReport.renders++;
+    var last = lastPosition();
+    summarize();
+    tables();
+    timeline();
+    slider.max = String(Math.max(0, last));
+    var p = follow ? last : Math.min(Number(slider.value), last);
+    slider.value = String(Math.max(0, p));
+    show(p);
+  }
+
+  window.vkmemReport = { model: model, map: map, show: function (p) { slider.value = String(p); show(p); }, charts: charts, updates: 0, renders: 0 };
+  if (!live) {
+    render(true);
+  } else {
+    $("live-status").hidden = false;
+    $("leaks").querySelector("h2").textContent = "Alive now";
+    render(true);
+    // Deltas apply at once (cheap); drawing is coalesced to at most RENDER_MS apart, so a page that draws slower
+    // than updates come stays responsive.
+    var RENDER_MS = 250, lastRender = 0, renderTimer = null, follow = true;
+    var following = function () { return Number(slider.value) >= lastPosition(); };
+    var scheduleRender = function () {
+      if (renderTimer !== null) return;
+      renderTimer = setTimeout(function () {
+        renderTimer = null;
+        lastRender = performance.now();
+        render(follow);
+        follow = true;
+      }, Math.max(0, RENDER_MS - (performance.now() - lastRender)));
+    };
+    connectLive(function (m) {
+      model = m;
+      map.setModel(m);
+      window.vkmemReport.model = m;
+      scheduleRender();
+    }, function (d) {
+      if (renderTimer === null) follow = following();
+      applyDelta(model, d);
+      scheduleRender();
+    }, function (status, updates) {
+      window.vkmemReport.updates = updates;
+      $("live-status").textContent = "live: " + status + " (" + updates + " updates)";
+    });
+  }
 })();
 `;

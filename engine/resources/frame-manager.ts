@@ -36,7 +36,8 @@
  * @module
  */
 import { DestroyedResourceError, InvalidStateError, check } from "../errors.js";
-import { recordFrameEnd, startFrameRecording } from "./frame-recording.js";
+import type { Inspector } from "../report/inspector.js";
+import { recordFrameEnd, startFrameInspector, startFrameRecording, stopFrameInspector } from "./frame-recording.js";
 import { Dependents, cascadeReport, creationStack, lifetimeName, reportCascade, unwatch, watch } from "../lifetime.js";
 import type { Allocator } from "../memory/allocator.js";
 import type { Context } from "../vulkan/context.js";
@@ -157,6 +158,8 @@ export class FrameManager implements ResourceOwner {
   readonly #downloads: DownloadWatch;
   /** The live defragmentation in progress or last run (live-defragmentation.ts), or null. */
   #defrag: LiveDefragmentation | null = null;
+  /** Whether its `inspector` option started the allocator's inspector (destroy() closes it then). */
+  readonly #ownsInspector: boolean;
 
   /**
    * Creates the frame slots (a command pool, a primary command buffer and a signaled fence each). Same as
@@ -179,6 +182,7 @@ export class FrameManager implements ResourceOwner {
     const limits = context.properties;
     this.#checks = new TransferChecks(this, `FrameManager${this.#labelText()}`, transientAlignments(limits));
     startFrameRecording(op, allocator, options.record);
+    this.#ownsInspector = startFrameInspector(op, allocator, options.inspector);
     const name = this.label ?? "FrameManager";
     const slots = new FrameSlots(context, device, framesInFlight, name, this.label);
     this.#slots = slots;
@@ -242,6 +246,11 @@ export class FrameManager implements ResourceOwner {
   #live(operation: string): FrameSlots {
     if (this.#destroyed) throw new DestroyedResourceError("FrameManager", this.label, operation, this.#goneCause);
     return this.#slots;
+  }
+
+  /** The live inspector serving its allocator's memory (its `inspector` option or the allocator's), or null. */
+  get inspector(): Inspector | null {
+    return this.allocator._inspector;
   }
 
   /** Whether `destroy()` has run. */
@@ -659,6 +668,7 @@ export class FrameManager implements ResourceOwner {
     }
     if (deviceAlive) slots.destroy();
     this.allocator._dependents.delete(this);
+    stopFrameInspector(this.allocator, this.#ownsInspector);
     unwatch(this);
     reportCascade(this._lifetimeName, cascade);
     if (error !== null) throw error;

@@ -14,6 +14,7 @@ import type { Context } from "../vulkan/context.js";
 import { isNvkHandle, rawHandle, type NvkHandle } from "../vulkan/handles.js";
 import { STAGE_ALL } from "../vulkan/vk.js";
 import type { UploadRingOptions } from "./upload-ring.js";
+import { checkInspectorOptions, type InspectorOptions } from "../report/inspector.js";
 
 /** Options of {@link createFrameManager}. Every member is optional. */
 export interface FrameManagerOptions {
@@ -27,6 +28,12 @@ export interface FrameManagerOptions {
   transientRing?: UploadRingOptions;
   /** Record the allocator's calls and the frames into a trace file (see engine/resources/frame-recording.ts). */
   record?: { file: string };
+  /**
+   * Serve a live view of the allocator's memory on http://127.0.0.1:PORT/, updated at frame ends (see
+   * engine/report/inspector.ts and engine/resources/frame-recording.ts); port 0 picks a free one
+   * (`frames.inspector.url`). Closed by destroy() when this option started it.
+   */
+  inspector?: InspectorOptions;
 }
 
 /** Options of {@link FrameManager.endFrame}: the synchronization with presentation (or other queues). */
@@ -45,6 +52,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   "stagingRing",
   "transientRing",
   "record",
+  "inspector",
 ]);
 const KNOWN_RING_OPTIONS: ReadonlySet<string> = new Set(["size", "maxSize", "policy"]);
 const KNOWN_END_OPTIONS: ReadonlySet<string> = new Set(["waitSemaphores", "waitStages", "signalSemaphores"]);
@@ -131,6 +139,7 @@ function checkArgumentTypes(op: string, context: unknown, allocator: unknown, op
         `${op}: options.record must be { file: string } with a non-empty path, got ${describeValue(options.record)}`,
       );
   }
+  checkInspectorOptions(op, options.inspector, describeValue);
   const framesInFlight = options.framesInFlight ?? 2;
   if (framesInFlight !== 2 && framesInFlight !== 3) {
     throw new RangeError(`${op}: option 'framesInFlight' must be 2 or 3, got ${describeValue(framesInFlight)}`);

@@ -26,10 +26,11 @@ import { describeValue } from "../errors.js";
 import type { Allocation } from "../memory/allocation.js";
 import type { Allocator } from "../memory/allocator.js";
 import { placeByteCopies, planMoveCopy, recordMoveCopies, type MoveCopy } from "../memory/defragment.js";
-import type {
-  DefragmentationAlgorithm,
-  DefragmentationContext,
-  DefragmentationMove,
+import {
+  beginDefragmentation,
+  type DefragmentationAlgorithm,
+  type DefragmentationContext,
+  type DefragmentationMove,
 } from "../memory/defragmentation.js";
 import type { Pool } from "../memory/pool.js";
 import type { Context } from "../vulkan/context.js";
@@ -131,7 +132,7 @@ export class LiveDefragmentation {
     this.#onMove = onMove;
     this.#resources = new Map();
     this.#learn();
-    this.#context = allocator.beginDefragmentation({
+    this.#context = beginDefragmentation(allocator, {
       algorithm: options.algorithm ?? "full",
       pool: options.pool,
       maxBytesPerPass: options.maxBytesPerFrame ?? 8 * 1024 * 1024,

@@ -1,6 +1,6 @@
 /**
  * The vkmem trace format, version 1: what a recording writes (./writer.ts) and what the replay and the report read
- * (./reader.ts). This table is the one definition of every record; writer, reader and docs/trace-format.md follow it.
+ * (./reader.ts). This table is the one definition of every record; the writer and the reader follow it.
  *
  * A trace is a header and a stream of records, little-endian:
  *
@@ -22,7 +22,9 @@
  * Identifiers: allocators, pools, allocations, virtual blocks and streamers are named by the numbers vkmem gives them
  * (an allocation's native handle, a pool's handle, ...), unique among live objects of their kind in one trace; a
  * reader must not assume they are never reused after the object is gone. `memoryLo`/`memoryHi` are the two halves of
- * the VkDeviceMemory handle: equal pairs mean the same block while it lives.
+ * the VkDeviceMemory handle: equal pairs mean the same block while it lives. A buddy pool's sub-allocations are
+ * numbered from 2^52 (apart from VMA's handles); the VMA blocks under them are not in the trace. A virtual block's
+ * clear() is written as its VirtualBlockDestroy and a new VirtualBlockCreate of the same number.
  * @module
  */
 
@@ -177,7 +179,10 @@ export const FIELDS = {
     ["allocation", "u"],
   ],
   [RecordKind.VirtualBlockDestroy]: [["block", "u"]],
-  /** A TextureStreamer asked for `mip` of `texture` (its registration number). */
+  /**
+   * A TextureStreamer asked for `mip` of `texture` (its registration number, from 1) in the current frame: the
+   * first request of the texture in the frame, or one for a larger mip than the frame wanted so far.
+   */
   [RecordKind.StreamerRequest]: [
     ["streamer", "u"],
     ["texture", "u"],

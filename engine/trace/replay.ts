@@ -20,7 +20,13 @@ import type { Allocation } from "../memory/allocation.js";
 import { createAllocator, type Allocator, type AllocatorOptions } from "../memory/allocator.js";
 import type { Pool, PoolAlgorithm } from "../memory/pool.js";
 import type { AllocationOptions, MemoryUsage } from "../memory/usage.js";
-import { createVirtualBlock, type VirtualAllocation, type VirtualBlock } from "../memory/virtual-block.js";
+import {
+  createVirtualBlock,
+  VirtualAllocationCreateFlags,
+  type VirtualAllocation,
+  type VirtualBlock,
+} from "../memory/virtual-block.js";
+import type { AllocationStrategy } from "../memory/types.js";
 import type { Context } from "../vulkan/context.js";
 import { KIND_NAMES, RecordKind, type RecordOf, type TraceRecord } from "./format.js";
 import type { Trace } from "./reader.js";
@@ -29,6 +35,13 @@ import type { Trace } from "./reader.js";
 export interface ReplayOptions {
   /** Replace the algorithm of every custom pool. */
   algorithm?: PoolAlgorithm;
+  /**
+   * Send what went to the default pools to one custom pool of this algorithm per memory type instead (the memory
+   * type the recording got; `blockSize`, or 64 MiB, per block; no dedicated allocations): how the same calls fare
+   * under another algorithm when the program used no custom pool. Allocations that failed when recorded stay in
+   * the default pools.
+   */
+  defaultPoolAlgorithm?: PoolAlgorithm;
   /** Block size for custom pools and the allocator's preferred large-heap block size, in bytes. */
   blockSize?: number;
   /** Cap every memory heap at this many bytes (VMA's heapSizeLimit). */
@@ -107,7 +120,15 @@ interface LiveAllocation {
 }
 
 const ALGORITHMS: readonly PoolAlgorithm[] = ["tlsf", "linear", "buddy"];
+/** A virtual allocation's strategy from its recorded flags (VirtualAllocationCreateFlags). */
+const VIRTUAL_STRATEGIES: ReadonlyArray<readonly [number, AllocationStrategy]> = [
+  [VirtualAllocationCreateFlags.STRATEGY_MIN_MEMORY, "minMemory"],
+  [VirtualAllocationCreateFlags.STRATEGY_MIN_TIME, "minTime"],
+  [VirtualAllocationCreateFlags.STRATEGY_MIN_OFFSET, "minOffset"],
+];
 const CAN_BECOME_LOST = 1;
+/** VMA_ALLOCATION_CREATE_DEDICATED_MEMORY_BIT: a custom pool standing for the default ones places everything. */
+const DEDICATED_MEMORY = 0x1;
 const CAN_MAKE_OTHER_LOST = 2;
 const MAX_DIFFERENCES = 100;
 
@@ -121,10 +142,10 @@ export function replayTrace(context: Context, trace: Trace, options: ReplayOptio
     if (v !== undefined && !(Number.isSafeInteger(v) && v > 0))
       throw new RangeError(`replayTrace: options.${key} must be a positive integer number of bytes, got ${String(v)}`);
   }
-  if (options.algorithm !== undefined && !ALGORITHMS.includes(options.algorithm)) {
-    throw new RangeError(
-      `replayTrace: options.algorithm must be 'tlsf', 'linear' or 'buddy', got ${String(options.algorithm)}`,
-    );
+  for (const key of ["algorithm", "defaultPoolAlgorithm"] as const) {
+    const v = options[key];
+    if (v !== undefined && !ALGORITHMS.includes(v))
+      throw new RangeError(`replayTrace: options.${key} must be 'tlsf', 'linear' or 'buddy', got ${String(v)}`);
   }
   return new Replay(context, trace, options).run();
 }
@@ -132,6 +153,8 @@ export function replayTrace(context: Context, trace: Trace, options: ReplayOptio
 class Replay {
   readonly allocators = new Map<number, Allocator>();
   readonly pools = new Map<number, Pool>();
+  /** The pools standing for the default pools under `defaultPoolAlgorithm`: per allocator, per memory type. */
+  readonly defaultPools = new Map<Allocator, Map<number, Pool>>();
   readonly allocations = new Map<number, LiveAllocation>();
   readonly blocks = new Map<number, VirtualBlock>();
   readonly virtual = new Map<string, VirtualAllocation>();
@@ -232,6 +255,8 @@ class Replay {
         const a = this.allocators.get(record.allocator);
         if (a === undefined) return this.unknown();
         for (const [id, live] of this.allocations) if (live.allocator === a) this.allocations.delete(id);
+        for (const p of this.defaultPools.get(a)?.values() ?? []) p.destroy(); // as the allocator's own pools would go
+        this.defaultPools.delete(a);
         a.destroy();
         this.allocators.delete(record.allocator);
         return true;
@@ -288,12 +313,17 @@ class Replay {
         const block = this.blocks.get(record.block);
         if (block === undefined) return this.unknown();
         try {
+          const strategy = VIRTUAL_STRATEGIES.find(([bit]) => (record.flags & bit) !== 0)?.[1];
           const v = block.allocate(record.size, {
             alignment: record.alignment || 1,
-            upperAddress: (record.flags & 0x40) !== 0,
+            ...(block.algorithm === "linear" ? { upperAddress: (record.flags & 0x40) !== 0 } : {}),
+            ...(strategy !== undefined ? { strategy } : {}),
           });
-          if (record.result === 0) this.virtual.set(`${record.block}:${record.allocation}`, v);
-          else block.free(v);
+          if (record.result === 0) {
+            this.virtual.set(`${record.block}:${record.allocation}`, v);
+            if (v.offset !== record.offset)
+              this.difference(`virtual ${record.size} B in block ${record.block}`, 0, record.offset, 0, v.offset);
+          } else block.free(v);
         } catch (e) {
           if (record.result === 0) this.fail(record.fileOffset, `virtual ${record.size} B in block ${record.block}`, e);
         }
@@ -311,6 +341,7 @@ class Replay {
         const block = this.blocks.get(record.block);
         if (block === undefined) return this.unknown();
         for (const key of [...this.virtual.keys()]) if (key.startsWith(`${record.block}:`)) this.virtual.delete(key);
+        block.clear(); // what the recorded program left alive was reported there: not again here
         block.destroy();
         this.blocks.delete(record.block);
         return true;
@@ -371,7 +402,12 @@ class Replay {
   allocate(r: RecordOf<RecordKind.Allocate>): boolean {
     const allocator = this.allocators.get(r.allocator);
     if (allocator === undefined) return this.unknown();
-    const pool = r.pool === 0 ? undefined : this.pools.get(r.pool);
+    const rerouted = r.pool === 0 && r.result === 0 && this.options.defaultPoolAlgorithm !== undefined;
+    const pool = rerouted
+      ? this.defaultPool(allocator, r.memoryType)
+      : r.pool === 0
+        ? undefined
+        : this.pools.get(r.pool);
     const name = r.name || `#${r.allocation}`;
     if (r.pool !== 0 && pool === undefined) {
       if (r.result === 0) this.fail(r.fileOffset, name, new Error("its pool was not created in the replay"));
@@ -380,7 +416,7 @@ class Replay {
     }
     const options: AllocationOptions = {
       usage: r.vmaUsage as MemoryUsage,
-      flags: r.vmaFlags,
+      flags: rerouted ? r.vmaFlags & ~DEDICATED_MEMORY : r.vmaFlags,
       requiredFlags: r.requiredFlags,
       preferredFlags: r.preferredFlags,
       memoryTypeBits: r.memoryTypeBits,
@@ -430,18 +466,42 @@ class Replay {
       return true;
     }
     if (r.result !== 0) this.result.newSuccesses++;
-    else if (live.allocation.memoryType !== r.memoryType || live.allocation.offset !== r.offset) {
-      this.result.differenceCount++;
-      if (this.result.differences.length < MAX_DIFFERENCES) {
-        this.result.differences.push({
-          name,
-          recorded: { memoryType: r.memoryType, offset: r.offset },
-          replayed: { memoryType: live.allocation.memoryType, offset: live.allocation.offset },
-        });
-      }
-    }
+    else if (live.allocation.memoryType !== r.memoryType || live.allocation.offset !== r.offset)
+      this.difference(name, r.memoryType, r.offset, live.allocation.memoryType, live.allocation.offset);
     this.allocations.set(r.allocation, live);
     return true;
+  }
+
+  /** The pool that takes the default pools' allocations of `memoryType` under `defaultPoolAlgorithm`. */
+  defaultPool(allocator: Allocator, memoryType: number): Pool | undefined {
+    let pools = this.defaultPools.get(allocator);
+    if (pools === undefined) this.defaultPools.set(allocator, (pools = new Map()));
+    let pool = pools.get(memoryType);
+    if (pool === undefined) {
+      const algorithm = this.options.defaultPoolAlgorithm!;
+      const size = this.options.blockSize ?? 64 * 1024 * 1024;
+      pool = allocator.createPool(
+        { memoryTypeIndex: memoryType },
+        {
+          algorithm,
+          blockSize: algorithm === "buddy" ? 2 ** Math.ceil(Math.log2(size)) : size,
+          name: `default pool of type ${memoryType} (${algorithm})`,
+        },
+      );
+      pools.set(memoryType, pool);
+    }
+    return pool;
+  }
+
+  /** A placement that differs from the recorded one (a virtual allocation's memory type reads 0). */
+  difference(name: string, recordedType: number, recordedOffset: number, type: number, offset: number): void {
+    this.result.differenceCount++;
+    if (this.result.differences.length < MAX_DIFFERENCES)
+      this.result.differences.push({
+        name,
+        recorded: { memoryType: recordedType, offset: recordedOffset },
+        replayed: { memoryType: type, offset },
+      });
   }
 
   overBudget(allocator: Allocator, memoryType: number): boolean {
@@ -505,6 +565,7 @@ class Replay {
     }
     this.allocations.clear();
     for (const p of this.pools.values()) if (!p.destroyed) p.destroy();
+    for (const pools of this.defaultPools.values()) for (const p of pools.values()) if (!p.destroyed) p.destroy();
     for (const b of this.blocks.values()) b.destroy();
     for (const a of this.allocators.values()) if (!a.destroyed) a.destroy();
   }

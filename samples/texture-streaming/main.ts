@@ -46,7 +46,7 @@ const MiB = 1024 * 1024;
 
 export const USAGE = `usage: texture-streaming [--headless | --window] [--frames N] [--settle N] [--time T] [--out FILE]
                          [--width W] [--height H] [--budget MIB] [--upload-budget MIB] [--panels N] [--validation] [--quiet]
-                         [--record TRACE]
+                         [--record TRACE] [--inspector PORT]
 
   --headless / --window   offscreen to a PNG (default without DISPLAY) / a window (default with DISPLAY)
   --frames N              frames with the camera moving (headless default 600; windowed default: until closed)
@@ -59,7 +59,9 @@ export const USAGE = `usage: texture-streaming [--headless | --window] [--frames
   --panels N              panels in the gallery (default ${PANEL_COUNT})
   --validation            validation layer with synchronization validation; any message fails the run (exit 1)
   --quiet                 only the summary lines
-  --record TRACE          record every call that changes memory into TRACE ('vkmem replay', 'vkmem report')`;
+  --record TRACE          record every call that changes memory into TRACE ('vkmem replay', 'vkmem report')
+  --inspector PORT        serve the live memory inspector on http://127.0.0.1:PORT/ while it runs (0: a free port;
+                          the address is printed)`;
 
 /** Parsed command line. */
 export interface StreamingOptions {
@@ -77,6 +79,8 @@ export interface StreamingOptions {
   quiet: boolean;
   /** Record the allocator's calls into this trace file (`vkmem replay`, `vkmem report`). */
   record: string | undefined;
+  /** Serve the live inspector on this port of 127.0.0.1 (0: a free one; the URL is printed). */
+  inspector: number | undefined;
 }
 
 /** Parses `argv` with `node:util` parseArgs (engine/cli/args.ts); returns the options, "help", or an error message. */
@@ -105,6 +109,7 @@ function parseStreamingOptions(argv: readonly string[]): StreamingOptions | "hel
     validation: { type: "boolean" },
     quiet: { type: "boolean" },
     record: { type: "string", value: "TRACE" },
+    inspector: { type: "string", value: "PORT" },
     help: { type: "boolean", short: "h" },
   }).values as Record<string, string | boolean | undefined>;
   if (parsed.help) return "help";
@@ -117,6 +122,7 @@ function parseStreamingOptions(argv: readonly string[]): StreamingOptions | "hel
     budgetMiB: wholeNumber("budget", parsed.budget, 128, 8, 1 << 20),
     uploadBudgetMiB: wholeNumber("upload-budget", parsed["upload-budget"], 8, 1, 1024),
     panels: wholeNumber("panels", parsed.panels, PANEL_COUNT, 1, 100000),
+    inspector: wholeNumber("inspector", parsed.inspector, undefined, 0, 65535),
   };
   const time = decimalNumber("time", parsed.time, 0, "a number of seconds", 0)!;
   return {
@@ -133,6 +139,7 @@ function parseStreamingOptions(argv: readonly string[]): StreamingOptions | "hel
     validation: parsed.validation === true,
     quiet: parsed.quiet === true,
     record: typeof parsed.record === "string" && parsed.record !== "" ? parsed.record : undefined,
+    inspector: o.inspector as number | undefined,
   };
 }
 
@@ -214,7 +221,9 @@ export function runStreamingSample(
     frames = createFrameManager(context, allocator, {
       framesInFlight: FRAMES_IN_FLIGHT,
       label: "texture-streaming frames",
+      ...(options.inspector === undefined ? {} : { inspector: { port: options.inspector } }),
     });
+    if (frames.inspector !== null) print(`Inspector: ${frames.inspector.url}`);
     streamer = createTextureStreamer(frames, {
       label: "gallery",
       budgetBytes: options.budgetMiB * MiB,

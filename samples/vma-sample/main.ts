@@ -58,10 +58,13 @@ export interface SampleOptions {
   quiet: boolean;
   /** Record the allocator's calls into this trace file (`vkmem replay`, `vkmem report`). */
   record?: string;
+  /** Serve the live inspector on this port of 127.0.0.1 (0: a free one; the URL is printed). */
+  inspector?: number;
 }
 
 export const USAGE = `usage: vma-sample [--headless | --window] [--frames N] [--time T] [--out FILE] [--width W] [--height H]
                   [--validation] [--resize-at N:WxH] [--pause-after N] [--quiet] [--record TRACE]
+                  [--inspector PORT]
 
   --headless         render offscreen and write a PNG (the default when DISPLAY is not set)
   --window           open a window (the default when DISPLAY is set); Escape or closing it ends the sample
@@ -74,7 +77,9 @@ export const USAGE = `usage: vma-sample [--headless | --window] [--frames N] [--
   --pause-after N    after presenting frame N print "paused after frame N" and wait for a line on stdin
                      (for taking a screenshot of the display; windowed; repeatable)
   --quiet            leave out the memory report and the statistics
-  --record TRACE     record every call that changes memory into TRACE ('vkmem replay', 'vkmem report')`;
+  --record TRACE     record every call that changes memory into TRACE ('vkmem replay', 'vkmem report')
+  --inspector PORT   serve the live memory inspector on http://127.0.0.1:PORT/ while it runs (0: a free port;
+                     the address is printed); use with --frames N or a window`;
 
 /**
  * Parses `argv` (without node and the script) with `node:util` parseArgs (engine/cli/args.ts).
@@ -95,6 +100,7 @@ export function parseArgs(argv: readonly string[]): SampleOptions | string {
       "pause-after": { type: "string", value: "N", multiple: true },
       quiet: { type: "boolean" },
       record: { type: "string", value: "TRACE" },
+      inspector: { type: "string", value: "PORT" },
       help: { type: "boolean", short: "h" },
     });
     if (v.help) return "help";
@@ -112,6 +118,8 @@ export function parseArgs(argv: readonly string[]): SampleOptions | string {
       quiet: v.quiet === true,
     };
     if (typeof v.record === "string") o.record = v.record;
+    const inspector = wholeNumber("inspector", v.inspector, undefined, 0, 65535);
+    if (inspector !== undefined) o.inspector = inspector;
     const frames = wholeNumber("frames", v.frames, undefined);
     if (frames !== undefined) o.frames = frames;
     const time = decimalNumber("time", v.time, undefined, "a number of seconds");
@@ -196,7 +204,9 @@ export function runSample(options: SampleOptions, print: (line: string) => void 
     allocator = createAllocator(context, {
       label: "vma-sample",
       ...(options.record === undefined ? {} : { record: { file: options.record } }),
+      ...(options.inspector === undefined ? {} : { inspector: { port: options.inspector } }),
     });
+    if (allocator.inspector !== null) print(`Inspector: ${allocator.inspector.url}`);
     say(TITLE);
     say(`Device: ${context.deviceName} (${context.deviceType})`);
     for (const line of [...memoryTypeLines(allocator), ...conclusionLines(context, allocator)]) say(line);

@@ -8,13 +8,21 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { createAllocator, createFrameManager, InvalidStateError, MemoryUsage } from "../../engine/index.js";
+import {
+  createAllocator,
+  createFrameManager,
+  createVirtualBlock,
+  InvalidStateError,
+  MemoryUsage,
+} from "../../engine/index.js";
 import { RecordKind, type RecordOf } from "../../engine/trace/format.js";
 import { readTrace } from "../../engine/trace/reader.js";
 import { replayTrace } from "../../engine/trace/replay.js";
 import { modelFromTrace } from "../../engine/report/from-trace.js";
 import * as vk from "../../engine/vulkan/constants.js";
 import { useGpuContext } from "../helpers/gpu.js";
+import { dependentsOfDevice } from "../../engine/lifetime.js";
+import { rawHandle } from "../../engine/vulkan/handles.js";
 
 const gpu = useGpuContext({ applicationName: "vkmem recording tests" });
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vkmem-record-"));
@@ -167,13 +175,125 @@ describe("recording", () => {
     expect(() => createAllocator(gpu.context, { record: "trace.bin" as never })).toThrow(
       /options\.record must be \{ file: string \}/,
     );
+    // A trace that cannot be created: the error, and the allocator made before it is destroyed again (it used to
+    // stay alive until the context's destroy() took it along).
+    const dependents = dependentsOfDevice(rawHandle(gpu.context.device))!;
+    const before = dependents.size;
     expect(() => createAllocator(gpu.context, { record: { file: path.join(dir, "missing", "x.vkmtrace") } })).toThrow(
       /missing/,
     );
+    expect(dependents.size).toBe(before);
     const allocator = createAllocator(gpu.context);
     expect(() => createFrameManager(gpu.context, allocator, { record: { file: 7 } as never })).toThrow(
       /createFrameManager: options\.record must be \{ file: string \}/,
     );
     allocator.destroy();
+  });
+
+  test("virtual blocks given the allocator's trace record every call; the replay places them identically", () => {
+    const file = path.join(dir, "virtual.vkmtrace");
+    const allocator = createAllocator(gpu.context, { label: "virtual", record: { file } });
+    const record = allocator.recording;
+    const tlsf = createVirtualBlock({ size: 1 * MiB, label: "suballocator", record });
+    const linear = createVirtualBlock({ size: 64 * KiB, algorithm: "linear", record });
+    const buddy = createVirtualBlock({ size: 256 * KiB, algorithm: "buddy", record, onLeaks: () => {} });
+    const quiet = createVirtualBlock({ size: 4 * KiB }); // not given the trace: not in it
+    const kept = [];
+    for (let i = 0; i < 40; i++) {
+      const a = tlsf.allocate(1000 + 97 * i, {
+        alignment: 2 ** (i % 6),
+        strategy: i % 3 === 0 ? "minOffset" : undefined,
+      });
+      if (i % 4 === 1) tlsf.free(a);
+      else kept.push(a);
+      const offset = buddy.allocateOffset(3000 + i * 11);
+      if (i % 2 === 0) buddy.freeHandle(buddy.lastHandle);
+      expect(offset).toBeGreaterThanOrEqual(0);
+    }
+    linear.allocate(1024);
+    linear.allocate(2048, { upperAddress: true });
+    expect(() => linear.allocate(128 * KiB)).toThrow(/no free range/); // refused, and recorded as refused
+    expect(linear.clear()).toBe(2);
+    const last = linear.allocate(512);
+    quiet.free(quiet.allocate(16));
+    for (const a of kept.splice(0, 10)) tlsf.free(a);
+    linear.free(last);
+    linear.destroy();
+    expect(buddy.destroy().length).toBe(20); // left alive on purpose: reported, recorded as destroyed
+    for (const a of kept) tlsf.free(a);
+    tlsf.destroy();
+    quiet.destroy();
+    allocator.destroy();
+    expect(() => createVirtualBlock({ size: 4 * KiB, record })).toThrow(/options\.record is closed/);
+    expect(() => createVirtualBlock({ size: 4 * KiB, record: file as never })).toThrow(
+      /createVirtualBlock: options\.record must be a TraceWriter \(allocator\.recording\) or null, got/,
+    );
+
+    const trace = readTrace(fs.readFileSync(file));
+    const creates = byKind(trace.records, RecordKind.VirtualBlockCreate);
+    expect(creates.map((r) => [r.size, r.algorithm, r.name])).toEqual([
+      [1 * MiB, 0, "suballocator"],
+      [64 * KiB, 1, ""],
+      [256 * KiB, 2, ""],
+      [64 * KiB, 1, ""], // the linear block after clear()
+    ]);
+    const allocates = byKind(trace.records, RecordKind.VirtualAllocate);
+    expect(allocates).toHaveLength(40 + 40 + 3 + 1);
+    expect(allocates.filter((r) => r.result !== 0).map((r) => r.size)).toEqual([128 * KiB]);
+    expect(allocates.some((r) => (r.flags & 0x40) !== 0)).toBe(true); // the upper-address one
+    expect(allocates.some((r) => (r.flags & 0x40000) !== 0)).toBe(true); // minOffset
+    expect(byKind(trace.records, RecordKind.VirtualFree)).toHaveLength(10 + 20 + 30 + 1);
+    expect(byKind(trace.records, RecordKind.VirtualBlockDestroy)).toHaveLength(4);
+
+    const replay = replayTrace(gpu.context, trace);
+    expect(replay.failures).toEqual([]);
+    expect(replay.differences).toEqual([]);
+    expect(replay.unknownObjects).toBe(0);
+    expect(replay.byKind.VirtualAllocate!.count).toBe(allocates.length);
+  });
+
+  test("a buddy pool's sub-allocations are recorded in their pool, its blocks are not; the replay places them identically", () => {
+    const file = path.join(dir, "buddy.vkmtrace");
+    const allocator = createAllocator(gpu.context, { record: { file } });
+    const type = allocator.findMemoryTypeIndexForBufferInfo({ size: 1024, usage: USAGE }, { usage: MemoryUsage.Auto });
+    const pool = allocator.createPool(
+      { memoryTypeIndex: type },
+      { algorithm: "buddy", blockSize: 1 * MiB, name: "mips" },
+    );
+    const kept = [];
+    for (let i = 0; i < 30; i++) {
+      const b = allocator.createBuffer({ size: (3 + (i % 7) * 5) * KiB, usage: USAGE }, { pool, name: `node ${i}` });
+      if (i % 3 === 0) allocator.destroyBuffer(b.buffer, b.allocation);
+      else kept.push(b);
+    }
+    const image = allocator.createImage(
+      { format: vk.VK_FORMAT_R8G8B8A8_UNORM, extent: { width: 64, height: 64 }, usage: vk.VK_IMAGE_USAGE_SAMPLED_BIT },
+      { pool, name: "mip 3" },
+    );
+    const raw = allocator.allocateMemory({ size: 100 * KiB, alignment: 256, memoryTypeBits: 2 ** type }, { pool });
+    kept[0]!.allocation.map(); // maps the block under it: not in the trace
+    kept[0]!.allocation.unmap();
+    allocator.freeMemory(raw);
+    for (const b of kept.splice(0, 8)) allocator.destroyBuffer(b.buffer, b.allocation);
+    allocator.destroyImage(image.image, image.allocation);
+    for (const b of kept) allocator.destroyBuffer(b.buffer, b.allocation);
+    pool.destroy();
+    allocator.destroy();
+
+    const trace = readTrace(fs.readFileSync(file));
+    const poolId = byKind(trace.records, RecordKind.PoolCreate)[0]!.pool;
+    const allocates = byKind(trace.records, RecordKind.Allocate);
+    expect(allocates).toHaveLength(32);
+    expect(allocates.every((r) => r.pool === poolId && r.result === 0 && r.blockSize === 1 * MiB)).toBe(true);
+    expect(allocates.filter((r) => r.resourceKind === 0).map((r) => r.resource)).toEqual([[100 * KiB, 256, 2 ** type]]);
+    expect(allocates.some((r) => /block/.test(r.name))).toBe(false);
+    expect(byKind(trace.records, RecordKind.Map)).toHaveLength(0);
+    expect(byKind(trace.records, RecordKind.Free)).toHaveLength(32);
+
+    const replay = replayTrace(gpu.context, trace);
+    expect(replay.failures).toEqual([]);
+    expect(replay.differences).toEqual([]);
+    expect(replay.unknownObjects).toBe(0);
+    expect(replay.byKind.Allocate!.count).toBe(32);
   });
 });

@@ -67,6 +67,10 @@ describe("traces recorded by the samples", () => {
         expect(parsed.records.at(-1)!.kind).toBe(RecordKind.AllocatorDestroy);
         // Under an 8 MiB budget the streamer evicts, and says so in the trace.
         expect(parsed.records.some((r) => r.kind === RecordKind.StreamerEvict)).toBe(sample.evicts);
+        // The streamer's requests are recorded too (those that change what a frame wants), each naming a texture.
+        const requests = parsed.records.filter((r) => r.kind === RecordKind.StreamerRequest);
+        expect(requests.length > 0).toBe(sample.evicts);
+        expect(requests.every((r) => r.texture >= 1 && r.streamer >= 1)).toBe(true);
         // An eviction is the allocator making the image lost: both are recorded, and the replay makes it lost again.
         expect(parsed.records.filter((r) => r.kind === RecordKind.Lost).length).toBe(
           parsed.records.filter((r) => r.kind === RecordKind.StreamerEvict).length,

@@ -145,6 +145,10 @@ export class TextureStreamer {
   readonly #scheduler: UploadScheduler;
   #requestedFrame = -1;
   #requested = 0;
+  /** Its number in the allocator's trace, and each registered texture's (StreamerRequest records). */
+  #number = 0;
+  #textureNumbers = new WeakMap<TextureResidency, number>();
+  #texturesRegistered = 0;
   #frame: TextureStreamerFrameStatistics;
   #last: TextureStreamerFrameStatistics | null = null;
   readonly #totals = { evicted: 0, evictedBytes: 0, tailsEvicted: 0, uploads: 0, uploadedBytes: 0 };
@@ -274,7 +278,7 @@ export class TextureStreamer {
     // The two kinds of mip chain differ only in the mip each one should hold (mip-chain.ts) and in how an eviction
     // is counted.
     const totals = this.#totals;
-    const streamerNumber = ++streamersMade;
+    const streamerNumber = (this.#number = ++streamersMade);
     this.#large = new ChainLane<TextureResidency>(
       "mips",
       pool,
@@ -287,6 +291,7 @@ export class TextureStreamer {
         totals.evictedBytes += bytes;
         // Into the allocator's trace when it records (the texture is not named: the lane knows only the bytes).
         frames.allocator._recording?.writer.streamerEvict(streamerNumber, 0, bytes);
+        frames.allocator._inspector?._evicted(bytes);
       },
     );
     this.#tails = new ChainLane<TextureResidency>(
@@ -483,6 +488,7 @@ export class TextureStreamer {
     }
     const texture = new StreamedTexture(residency);
     this.#registered.add(residency);
+    this.#textureNumbers.set(residency, ++this.#texturesRegistered);
     return texture;
   }
 
@@ -510,12 +516,12 @@ export class TextureStreamer {
       this.#requestedFrame = frame;
       this.#requested = 0;
     }
-    if (r.lastRequest !== frame) {
+    if (r.lastRequest !== frame || mip < r.wantMip) {
+      if (r.lastRequest !== frame) this.#requested++;
       r.lastRequest = frame;
       r.wantMip = mip;
-      this.#requested++;
-    } else if (mip < r.wantMip) {
-      r.wantMip = mip;
+      // Into the allocator's trace when it records: the requests that change what the frame wants.
+      this.#allocator._recording?.writer.streamerRequest(this.#number, this.#textureNumbers.get(r) ?? 0, mip);
     }
     r.large.touch();
     r.tail.touch();
