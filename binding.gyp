@@ -18,10 +18,12 @@
       "native/addon.cpp",
       "native/allocator.cpp",
       "native/allocation.cpp",
+      "native/copy_commands.cpp",
       "native/corruption.cpp",
       "native/defragmentation.cpp",
       "native/buddy_pool.cpp",
       "native/pool.cpp",
+      "native/upload_workers.cpp",
       "native/vma_impl.cpp"
     ],
     "include_dirs": [

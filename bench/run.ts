@@ -32,6 +32,11 @@ const BENCHMARKS: Record<string, { description: string; load: () => Promise<Benc
       "frame manager CPU time per frame (10k live, 1k deferred destroys, 1k transients) and upload throughput vs memcpy",
     load: () => import("./frame.js"),
   },
+  uploads: {
+    description:
+      "FrameManager.upload() vs memcpy into the same staging memory (contiguous, scattered), and a 64 MiB upload with native threads",
+    load: () => import("./uploads.js"),
+  },
   streaming: {
     description: "TextureStreamer CPU time per frame with 1,000 / 10,000 registered textures, and cost per eviction",
     load: () => import("./streaming.js"),

@@ -156,7 +156,7 @@ export class FrameManager implements ResourceOwner {
    */
   constructor(context: Context, allocator: Allocator, options: FrameManagerOptions = {}) {
     const op = "createFrameManager";
-    const { framesInFlight, device, stagingRing, transientRing } = checkManagerArguments(
+    const { framesInFlight, device, stagingRing, transientRing, uploadThreads } = checkManagerArguments(
       op,
       context,
       allocator,
@@ -184,6 +184,7 @@ export class FrameManager implements ResourceOwner {
         slots.list.map((s) => s.pool),
         stagingRing,
         waitSerial,
+        uploadThreads,
       );
       this.#transient = new UploadRing(
         allocator,

@@ -14,6 +14,7 @@ import type { Context } from "../vulkan/context.js";
 import { isNvkHandle, rawHandle, type NvkHandle } from "../vulkan/handles.js";
 import { STAGE_ALL } from "../vulkan/vk.js";
 import type { UploadRingOptions } from "./upload-ring.js";
+import { uploadThreadsOption } from "./upload-workers.js";
 
 /** Options of {@link createFrameManager}. Every member is optional. */
 export interface FrameManagerOptions {
@@ -27,6 +28,11 @@ export interface FrameManagerOptions {
   transientRing?: UploadRingOptions;
   /** Record the allocator's calls and the frames into a trace file (see engine/resources/frame-recording.ts). */
   record?: { file: string };
+  /**
+   * Threads that copy large uploads (1 MiB and more) into the staging ring, the caller's included: 1 copies on the
+   * calling thread only. Default: `VKMEM_UPLOAD_THREADS`, else min(8, cores - 1) (engine/resources/upload-workers.ts).
+   */
+  uploadThreads?: number;
 }
 
 /** Options of {@link FrameManager.endFrame}: the synchronization with presentation (or other queues). */
@@ -45,6 +51,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   "stagingRing",
   "transientRing",
   "record",
+  "uploadThreads",
 ]);
 const KNOWN_RING_OPTIONS: ReadonlySet<string> = new Set(["size", "maxSize", "policy"]);
 const KNOWN_END_OPTIONS: ReadonlySet<string> = new Set(["waitSemaphores", "waitStages", "signalSemaphores"]);
@@ -57,6 +64,7 @@ export interface ManagerSetup {
   readonly device: NvkHandle;
   readonly stagingRing: Required<UploadRingOptions>;
   readonly transientRing: Required<UploadRingOptions>;
+  readonly uploadThreads: number;
 }
 
 /**
@@ -100,7 +108,8 @@ export function checkManagerArguments(
         "(its frame index, by which lost allocations are judged, is the manager's frame number); destroy that one first or make another allocator",
     );
   }
-  return { framesInFlight, device, stagingRing, transientRing };
+  const uploadThreads = uploadThreadsOption(op, options.uploadThreads);
+  return { framesInFlight, device, stagingRing, transientRing, uploadThreads };
 }
 
 /** The types of createFrameManager's arguments and its options; returns `framesInFlight`, defaulted. */
