@@ -52,7 +52,7 @@
     },
     {
       "target_name": "vkmem_oracles",
-      "sources": ["native/virtual_block.cpp", "native/buddy.cpp"],
+      "sources": ["native/virtual_block.cpp", "native/buddy.cpp", "native/image_bench.cpp"],
       "defines": ["VKMEM_ORACLES"]
     }
   ]

@@ -299,6 +299,19 @@ export interface NativeOracles extends NativeAddon {
   setVirtualAllocationUserData(block: number, allocation: number, value: number): void;
   virtualBlockStatistics(block: number, detailed: boolean): NativeVirtualBlockStatistics;
   buildVirtualBlockStatsString(block: number, detailed: boolean): string;
+  /**
+   * `count` times vmaCreateImage (2D, optimal, usage AUTO) + vkCreateImageView + destroys on the allocator, in C++;
+   * returns ns per iteration (native/image_bench.cpp).
+   */
+  createImagesLoop(
+    allocator: number,
+    width: number,
+    height: number,
+    mipLevels: number,
+    format: number,
+    usage: number,
+    count: number,
+  ): number;
 }
 
 export { packageRoot } from "./package-root.js";

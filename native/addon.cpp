@@ -3,6 +3,9 @@
 #include "addon.h"
 #include "buddy_pool.h"
 #include "copy_commands.h"
+#ifdef VKMEM_ORACLES
+#include "image_bench.h"
+#endif
 #include "upload_workers.h"
 
 #include <cmath>
@@ -183,6 +186,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   RegisterCopyCommands(env, exports, this);
 #ifdef VKMEM_ORACLES
   RegisterVirtualBlocks(env, exports, this);  // the oracles build only (addon.h)
+  RegisterImageBench(env, exports, this);
 #endif
 }
 
