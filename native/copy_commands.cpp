@@ -5,11 +5,11 @@
 // (source allocation, destination allocation, srcOffset, dstOffset, size), become one vkCmdCopyBuffer per run of
 // consecutive copies with the same source and destination buffer.
 //
-// The buffers are named by their allocation handles, never by raw Vulkan handles: each is looked up in the slot
-// table (a stale or forged handle is an error) and must be a buffer vkmem created (Kind::Buffer), and each range is
-// checked against the allocation's size, so no value in the table can make Vulkan touch another object or memory
-// outside a buffer. A copy whose allocation is of another kind (a buffer bound into memory, a buddy pool's) stops
-// the call: the caller records it through nvk and calls again after it. `cmd` must be a command buffer in the
+// The buffers are named by their allocation handles, never by raw Vulkan handles: each is looked up in this addon's
+// slot table and must be a live buffer vkmem created (Kind::Buffer) of a live allocator, and each range is checked
+// against the allocation's size, so no value in the table can make Vulkan touch another object or memory outside a
+// buffer. A copy whose handles do not pass (a buffer bound into memory, a buddy pool's, one of an allocator on the
+// other build of the addon) stops the call: the caller records that run through nvk and calls again after it. `cmd` must be a command buffer in the
 // recording state (the caller's, from its own pool); it cannot be checked here.
 #include "copy_commands.h"
 
@@ -46,11 +46,11 @@ Napi::Value CmdCopyBuffers(const Napi::CallbackInfo& info) {
     const double* row = t + i * 5;
     AllocationSlot* src = addon->AllocationFromNumber(row[0], nullptr);
     AllocationSlot* dst = addon->AllocationFromNumber(row[1], nullptr);
-    if (src == nullptr || dst == nullptr) throw Napi::Error::New(env, "vkmem native: cmdCopyBuffers: stale or invalid allocation handle");
-    if (src->kind != Kind::Buffer || dst->kind != Kind::Buffer || src->resource == 0 || dst->resource == 0) break;
+    if (src == nullptr || dst == nullptr || src->kind != Kind::Buffer || dst->kind != Kind::Buffer ||
+        src->resource == 0 || dst->resource == 0 || src->allocator != dst->allocator ||
+        !addon->allocators[dst->allocator].live)
+      break;
     const AllocatorSlot& owner = addon->allocators[dst->allocator];
-    if (src->allocator != dst->allocator || !owner.live)
-      throw Napi::Error::New(env, "vkmem native: cmdCopyBuffers: buffers of different allocators");
     if (copy == nullptr || device != owner.device) {
       device = owner.device;
       copy = reinterpret_cast<PFN_vkCmdCopyBuffer>(vkGetDeviceProcAddr(device, "vkCmdCopyBuffer"));

@@ -15,7 +15,7 @@
  * @internal
  * @module
  */
-import { native } from "../native.js";
+import { BuddyAllocation } from "../memory/buddy-allocation.js";
 import { rawHandle, type NvkHandle } from "../vulkan/handles.js";
 import { nvk } from "../vulkan/nvk.js";
 import {
@@ -173,6 +173,8 @@ export class Batch {
     const images = this.imageCopies;
     const table = copies.length > 0 ? this.#fillTable() : this.#table;
     const raw = copies.length > 0 ? rawHandle(cmd) : 0n;
+    // The addon of the manager's allocator (a debug allocator runs on the debug build, with its own handles).
+    const addon = copies.length > 0 ? copies[0]!.dst._parts.allocation.allocator._native : null;
     let i = 0;
     let k = 0;
     for (let phase = 0; phase <= this.phase; phase++) {
@@ -189,7 +191,7 @@ export class Batch {
       let end = i;
       while (end < copies.length && copies[end]!.phase === phase) end++;
       while (i < end) {
-        i = native.cmdCopyBuffers(raw, table, i, end);
+        i = addon!.cmdCopyBuffers(raw, table, i, end);
         if (i < end) i = this.#recordRun(cmd, i, end);
       }
       while (k < images.length && images[k]!.phase === phase) {
@@ -237,7 +239,9 @@ export class Batch {
       const c = copies[i]!;
       if (c.dst !== lastDst) {
         lastDst = c.dst;
-        dstHandle = c.dst._parts.allocation._handle;
+        // A buddy pool's allocation handle names a node of its block, not a slot of the addon: -1 sends it to nvk.
+        const allocation = c.dst._parts.allocation;
+        dstHandle = allocation instanceof BuddyAllocation ? -1 : allocation._handle;
       }
       t[o] = c.srcAllocation;
       t[o + 1] = dstHandle;

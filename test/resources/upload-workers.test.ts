@@ -217,6 +217,43 @@ describe("FrameManager with upload threads", () => {
     }
   });
 
+  test("copies into a debug allocator's buffers (another build of the addon) and a buddy pool's are recorded right", async () => {
+    // The fuzzer found the first: the native recording looked the debug addon's handles up in the normal one.
+    const debug = createAllocator(context, { label: "upload workers, debug", debug: {} });
+    const m = createFrameManager(context, debug, { uploadThreads: 2 });
+    const pool = debug.createPool(
+      { forBuffer: { size: 4096, usage: STORAGE } },
+      { algorithm: "buddy", blockSize: MiB, name: "buddy uploads" },
+    );
+    try {
+      const plain = [0, 1, 2].map((i) => m.createBuffer({ label: `debug ${i}`, size: 16 * KiB, usage: STORAGE }));
+      const pooled = [0, 1].map((i) =>
+        m.createBuffer({ label: `buddy ${i}`, size: 8 * KiB, usage: STORAGE, memory: { pool } }),
+      );
+      const all = [...plain, ...pooled];
+      const models = all.map((b, i) => patterned(b.size, 40 + i));
+      m.beginFrame();
+      // Interleaved, so that runs of plain buffers and pooled ones alternate within one phase.
+      for (let k = 0; k < 4; k++)
+        all.forEach((b, i) => {
+          const quarter = b.size / 4;
+          m.upload(b, models[i]!.subarray(k * quarter, (k + 1) * quarter), k * quarter);
+        });
+      m.endFrame();
+      const reads = all.map((b) => m.download(b));
+      m.beginFrame();
+      m.endFrame();
+      m.waitIdle();
+      const got = await Promise.all(reads);
+      all.forEach((_, i) => expect(firstDifference(got[i]!, models[i]!)).toBe(-1));
+      for (const b of all) b.destroy();
+    } finally {
+      m.destroy();
+      pool.destroy();
+      expect(debug.destroy()).toEqual([]);
+    }
+  });
+
   test("destroying the manager mid-frame, right after a large upload went out in pieces, waits and frees all", () => {
     const m = createFrameManager(context, allocator, { uploadThreads: 4, stagingRing: { size: 32 * MiB } });
     const target = m.createBuffer({ label: "mid-frame", size: 24 * MiB, usage: STORAGE });
