@@ -31,6 +31,7 @@ import {
   type Context,
   type FrameManager,
 } from "../engine/index.js";
+import type { RingMemory } from "../engine/resources/upload-ring.js";
 import { defaultUploadThreads, UploadWorkers } from "../engine/resources/upload-workers.js";
 import {
   describeDevice,
@@ -53,9 +54,11 @@ export const USAGE = `usage: npm run bench -- uploads [options]
   --threads LIST       upload thread counts for the large upload, comma-separated (default 1,<default>; the last is
                        the headline). The default is VKMEM_UPLOAD_THREADS, else min(8, cores - 1).
   --repetitions N      timed repetitions per row; the median is reported (default 11)
-  --large-mib N        size of the large upload in MiB (default 64)`;
+  --large-mib N        size of the large upload in MiB (default 64)
+  --staging WHERE      the staging ring's memory: device (default; ReBAR on discrete GPUs) or host; results go to
+                       bench/results/uploads.json, or uploads-host.json for host`;
 
-const FLAGS = { "--threads": "value", "--repetitions": "value", "--large-mib": "value" } as const;
+const FLAGS = { "--threads": "value", "--repetitions": "value", "--large-mib": "value", "--staging": "value" } as const;
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const PER_FRAME = 64 * MiB;
@@ -118,10 +121,11 @@ function smallUploads(
   source: Uint8Array,
   repetitions: number,
   threads: number,
+  staging: RingMemory,
 ): Row[] {
   const manager = createFrameManager(context, allocator, {
     label: "bench uploads",
-    stagingRing: { size: 80 * MiB, maxSize: 80 * MiB },
+    stagingRing: { size: 80 * MiB, maxSize: 80 * MiB, memory: staging },
     uploadThreads: threads,
   });
   const rows: Row[] = [];
@@ -238,11 +242,12 @@ function largeUpload(
   source: Uint8Array,
   threads: number,
   repetitions: number,
+  staging: RingMemory,
 ): LargeRow {
   const size = source.length;
   const manager = createFrameManager(context, allocator, {
     label: `bench large upload ${threads}`,
-    stagingRing: { size: size + 16 * MiB, maxSize: size + 16 * MiB },
+    stagingRing: { size: size + 16 * MiB, maxSize: size + 16 * MiB, memory: staging },
     uploadThreads: threads,
   });
   const workers = threads > 1 ? new UploadWorkers(threads) : null;
@@ -304,6 +309,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     throw new UsageError(`--threads wants integers from 1 to 64, got '${String(list)}'\n${USAGE}`);
   if (largeMiB < 1 || largeMiB > 1024) throw new UsageError(`--large-mib wants 1..1024, got ${largeMiB}\n${USAGE}`);
   const headlineThreads = threadCounts[threadCounts.length - 1]!;
+  const staging = (flags.get("--staging") ?? "device") as RingMemory;
+  if (staging !== "device" && staging !== "host")
+    throw new UsageError(`--staging wants device or host, got '${String(staging)}'\n${USAGE}`);
   const layers = layersFromEnvironment();
   if (layers.length > 0)
     console.warn(
@@ -318,9 +326,10 @@ export async function main(argv: readonly string[]): Promise<void> {
       console.log(`device: ${device.name} (${device.type}, Vulkan ${device.apiVersion})`);
       const source = new Uint8Array(Math.max(16 * MiB, largeMiB * MiB));
       for (let i = 0; i < source.length; i++) source[i] = (i * 31) & 0xff;
-      const rows = smallUploads(context, allocator, source, repetitions, headlineThreads);
+      console.log(`staging ring memory: ${staging}`);
+      const rows = smallUploads(context, allocator, source, repetitions, headlineThreads, staging);
       const large = threadCounts.map((t) =>
-        largeUpload(context, allocator, source.subarray(0, largeMiB * MiB), t, repetitions),
+        largeUpload(context, allocator, source.subarray(0, largeMiB * MiB), t, repetitions, staging),
       );
       const bytes = largeMiB * MiB;
       const gbs = (ms: number) => bytes / 1e9 / (ms / 1000);
@@ -397,7 +406,7 @@ export async function main(argv: readonly string[]): Promise<void> {
           ],
         ],
       );
-      const file = writeResults("uploads", {
+      const file = writeResults(staging === "host" ? "uploads-host" : "uploads", {
         benchmark: "uploads",
         timestamp: new Date().toISOString(),
         upload_vs_memcpy_min: round(minRatio, 3),
@@ -405,6 +414,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         upload_large_gb_s: round(largeGbs, 2),
         upload_large_vs_memcpy: round(largeVsMemcpy, 3),
         upload_threads: head.threads,
+        staging_memory: staging,
         device: context.deviceName,
         targets: {
           upload_vs_memcpy_min: TARGET_VS_MEMCPY,

@@ -56,6 +56,7 @@ want allocator && { bash bench/gpu/run-allocator.sh > "$out/allocator.txt" 2>&1 
 want frame && step bench-frame node dist/bench/run.js frame
 want streaming && [ -f dist/bench/streaming.js ] && step bench-streaming node dist/bench/run.js streaming
 want uploads && step bench-uploads node dist/bench/run.js uploads --threads 1,2,4,16,8
+want uploads && step bench-uploads-host node dist/bench/run.js uploads --threads 1,2,4,16,8 --staging host
 cp bench/results/*.json "$out/" 2>/dev/null || true
 [ -n "$layer_path" ] && export VK_LAYER_PATH=$layer_path
 echo "run-checks: $failed step(s) failed"

@@ -53,7 +53,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   "record",
   "uploadThreads",
 ]);
-const KNOWN_RING_OPTIONS: ReadonlySet<string> = new Set(["size", "maxSize", "policy"]);
+const KNOWN_RING_OPTIONS: ReadonlySet<string> = new Set(["size", "maxSize", "policy", "memory"]);
 const KNOWN_END_OPTIONS: ReadonlySet<string> = new Set(["waitSemaphores", "waitStages", "signalSemaphores"]);
 const MiB = 1024 * 1024;
 
@@ -151,7 +151,8 @@ function checkArgumentTypes(op: string, context: unknown, allocator: unknown, op
 }
 
 /**
- * Checks the ring option `name` and completes it: 4 MiB, growing up to 64 MiB (or `size` when larger), policy grow.
+ * Checks the ring option `name` and completes it: 4 MiB, growing up to 64 MiB (or `size` when larger), policy grow,
+ * memory device.
  * @throws TypeError / RangeError for a bad member.
  * @internal
  */
@@ -179,7 +180,10 @@ export function ringOptions(op: string, name: string, value: unknown): Required<
   const policy = o.policy ?? "grow";
   if (policy !== "grow" && policy !== "wait")
     throw new RangeError(`${op}: option '${name}.policy' must be "grow" or "wait", got ${describeValue(o.policy)}`);
-  return { size, maxSize, policy };
+  const memory = o.memory ?? "device";
+  if (memory !== "device" && memory !== "host")
+    throw new RangeError(`${op}: option '${name}.memory' must be "device" or "host", got ${describeValue(o.memory)}`);
+  return { size, maxSize, policy, memory };
 }
 
 /** What {@link endFrameSync} makes of EndFrameOptions: the semaphores, and one stage mask per wait. @internal */

@@ -165,6 +165,28 @@ describe("FrameManager with upload threads", () => {
     expect(allocator.allocationCount).toBe(0);
   });
 
+  test("a staging ring in host memory (stagingRing.memory) carries large uploads intact; a bad value is refused", async () => {
+    expect(() => createFrameManager(context, allocator, { stagingRing: { memory: "vram" as "host" } })).toThrow(
+      /option 'stagingRing.memory' must be "device" or "host", got "vram"/,
+    );
+    const m = createFrameManager(context, allocator, {
+      uploadThreads: 2,
+      stagingRing: { size: 16 * MiB, memory: "host" },
+    });
+    try {
+      expect(m.stagingRing.memory).toBe("host");
+      const target = m.createBuffer({ label: "host staging", size: 12 * MiB, usage: STORAGE });
+      const data = patterned(target.size, 77);
+      m.beginFrame();
+      m.upload(target, data);
+      m.endFrame();
+      expect(firstDifference(await readBack(m, target), data)).toBe(-1);
+      target.destroy();
+    } finally {
+      m.destroy();
+    }
+  });
+
   test("one thread keeps the plain path: no pieces, same bytes", async () => {
     const m = createFrameManager(context, allocator, { uploadThreads: 1, stagingRing: { size: 4 * MiB } });
     try {
