@@ -19,11 +19,13 @@
       "native/aliasing.cpp",
       "native/allocator.cpp",
       "native/allocation.cpp",
+      "native/copy_commands.cpp",
       "native/corruption.cpp",
       "native/defragmentation.cpp",
       "native/buddy_pool.cpp",
       "native/pages.cpp",
       "native/pool.cpp",
+      "native/upload_workers.cpp",
       "native/vma_impl.cpp"
     ],
     "include_dirs": [
@@ -52,7 +54,7 @@
     },
     {
       "target_name": "vkmem_oracles",
-      "sources": ["native/virtual_block.cpp", "native/buddy.cpp"],
+      "sources": ["native/virtual_block.cpp", "native/buddy.cpp", "native/image_bench.cpp"],
       "defines": ["VKMEM_ORACLES"]
     }
   ]

@@ -37,6 +37,11 @@ const BENCHMARKS: Record<string, { description: string; load: () => Promise<Benc
       "defragmentation: defragment() bytes/s vs a raw vkCmdCopyBuffer, blocks freed vs a perfect packing, live CPU per frame",
     load: () => import("./defrag.js"),
   },
+  uploads: {
+    description:
+      "FrameManager.upload() vs memcpy into the same staging memory (contiguous, scattered), and a 64 MiB upload with native threads",
+    load: () => import("./uploads.js"),
+  },
   streaming: {
     description: "TextureStreamer CPU time per frame with 1,000 / 10,000 registered textures, and cost per eviction",
     load: () => import("./streaming.js"),

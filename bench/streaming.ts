@@ -35,11 +35,16 @@ import {
   MemoryUsage,
   VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
   VK_FORMAT_R8G8B8A8_UNORM,
+  VK_IMAGE_USAGE_SAMPLED_BIT,
+  VK_IMAGE_USAGE_TRANSFER_DST_BIT,
+  makeApiVersion,
   type Allocator,
   type Context,
   type StreamedTexture,
 } from "../engine/index.js";
 import { mipExtent } from "../engine/vulkan/formats.js";
+import { rawHandle } from "../engine/vulkan/handles.js";
+import { oracleNative } from "../engine/native.js";
 import {
   describeDevice,
   describeHost,
@@ -87,6 +92,9 @@ interface FrameRun {
   budgetBytes: number;
   maxBudgetUsed: number;
   registerUs: number;
+  /** µs inside FrameManager.createTexture over the measured frames, and the images it made. */
+  createUs: number;
+  creates: number;
 }
 
 function runFrames(context: Context, registered: number, frames: number, warmup: number): FrameRun {
@@ -139,6 +147,8 @@ function runFrames(context: Context, registered: number, frames: number, warmup:
       budgetBytes: streamer.budgetBytes,
       maxBudgetUsed: 0,
       registerUs,
+      createUs: 0,
+      creates: 0,
     };
     const span = Math.min(SWEEP_SPAN, registered);
     const window = Math.min(WINDOW, span);
@@ -167,6 +177,8 @@ function runFrames(context: Context, registered: number, frames: number, warmup:
       run.evictions.push(stats.evicted);
       run.uploads.push(stats.uploads);
       run.uploadedBytes += stats.uploadedBytes;
+      run.createUs += stats.createUs;
+      run.creates += stats.creates;
       run.maxBudgetUsed = Math.max(run.maxBudgetUsed, stats.budgetUsedBytes);
       scans.push(scanUs);
     }
@@ -255,6 +267,38 @@ function runEvictions(context: Context, lostable: number, steps: number): Evicti
   }
 }
 
+/**
+ * The in-process C++ baseline of image creation (native/image_bench.cpp, oracles build): vmaCreateImage +
+ * vkCreateImageView + destroys of the streamer's image shapes (64, 128 and 256 px RGBA8, full mip chains), on an
+ * allocator of the oracles addon over the same device. Returns µs per image, the mean over the three sizes.
+ */
+function cppCreateImageUs(context: Context): number {
+  const o = oracleNative();
+  const allocator = o.createAllocator(
+    rawHandle(context.instance),
+    rawHandle(context.physicalDevice),
+    rawHandle(context.device),
+    Math.min(context.apiVersion, makeApiVersion(1, 3)),
+    0,
+    undefined as unknown as number[],
+    0,
+  );
+  try {
+    const usage = VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT;
+    const perSize = SIZES.map((size) => {
+      const mips = Math.floor(Math.log2(size)) + 1;
+      o.createImagesLoop(allocator, size, size, mips, VK_FORMAT_R8G8B8A8_UNORM, usage, 200); // warm-up
+      const samples: number[] = [];
+      for (let r = 0; r < 5; r++)
+        samples.push(o.createImagesLoop(allocator, size, size, mips, VK_FORMAT_R8G8B8A8_UNORM, usage, 500));
+      return median(samples) / 1000;
+    });
+    return perSize.reduce((a, b) => a + b, 0) / perSize.length;
+  } finally {
+    o.destroyAllocator(allocator);
+  }
+}
+
 export async function main(argv: readonly string[]): Promise<void> {
   const flags = parseFlags(argv, FLAGS, USAGE);
   const frames = intFlag(flags, "--frames", 1500, USAGE);
@@ -289,8 +333,10 @@ export async function main(argv: readonly string[]): Promise<void> {
       );
       return r;
     });
-    const evictions = [1024, 10240].map((n) => runEvictions(context, n, evictionSteps));
     const head = runs[runs.length - 1]!;
+    const evictions = [1024, 10240].map((n) => runEvictions(context, n, evictionSteps));
+    const cppCreateUs = cppCreateImageUs(context);
+    const createUsPerImage = head.creates > 0 ? head.createUs / head.creates : NaN;
     const p99 = percentile(head.streamerUs, 0.99);
     const perEviction = (e: EvictionRun) => (e.evictNs - e.baselineNs) / 1000;
     const usPerEviction = perEviction(evictions[evictions.length - 1]!);
@@ -356,6 +402,12 @@ export async function main(argv: readonly string[]): Promise<void> {
           "",
         ],
         [
+          "createTexture µs per image (streamer, pool + eviction)",
+          createUsPerImage.toFixed(1),
+          `C++ vmaCreateImage+view: ${cppCreateUs.toFixed(1)}`,
+          `${(createUsPerImage / cppCreateUs).toFixed(2)}x`,
+        ],
+        [
           "p99 ratio, most/fewest registered",
           (p99 / percentile(runs[0]!.streamerUs, 0.99)).toFixed(2),
           "~1 (flat)",
@@ -372,6 +424,10 @@ export async function main(argv: readonly string[]): Promise<void> {
       us_per_eviction: round(usPerEviction, 3),
       streamer_own_us_per_frame_p99: round(percentile(head.ownUs, 0.99), 2),
       streamer_own_us_per_frame_median: round(median(head.ownUs), 2),
+      create_texture_us_per_image: round(createUsPerImage, 2),
+      cpp_create_image_us: round(cppCreateUs, 2),
+      create_texture_vs_cpp: round(createUsPerImage / cppCreateUs, 3),
+      images_created: head.creates,
       device: context.deviceName,
       targets: { streamer_us_per_frame_p99_max: TARGET_US_PER_FRAME_P99, us_per_eviction_max: TARGET_US_PER_EVICTION },
       met: {

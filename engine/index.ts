@@ -129,7 +129,13 @@ export { Buffer } from "./resources/buffer.js";
 export { Texture } from "./resources/texture.js";
 export type { ImageRegion, TransferStatistics } from "./resources/transfers.js";
 export { UploadRing } from "./resources/upload-ring.js";
-export type { RingBlock, RingPolicy, UploadRingOptions, UploadRingStatistics } from "./resources/upload-ring.js";
+export type {
+  RingBlock,
+  RingMemory,
+  RingPolicy,
+  UploadRingOptions,
+  UploadRingStatistics,
+} from "./resources/upload-ring.js";
 export {
   formatInfo,
   knownFormats,

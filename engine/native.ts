@@ -283,6 +283,29 @@ export interface NativeAddon {
   bindAt(allocation: number, resource: bigint, localOffset: number): number;
   /** Buddy pools: destroys a createUnbound resource. */
   destroyUnbound(allocator: number, resource: bigint): void;
+  /**
+   * Records copies [first, end) of `table` (5 numbers per copy: source allocation, destination allocation,
+   * srcOffset, dstOffset, size) into `cmd`, one vkCmdCopyBuffer per run of one source and destination
+   * (native/copy_commands.cpp). Returns the index of the first copy not recorded (a buffer that is not one vkmem
+   * created: the caller records it itself), `end` when all were.
+   */
+  cmdCopyBuffers(cmd: bigint, table: Float64Array, first: number, end: number): number;
+  // Upload workers (native/upload_workers.cpp).
+  /** Starts `threads - 1` copy threads (the caller is the last); returns the pool's id. */
+  createUploadWorkers(threads: number): number;
+  /** Copies `size` bytes from `src` at `srcOffset` to `dst` at `dstOffset` with every thread; returns when done. */
+  uploadWorkersCopy(
+    id: number,
+    dst: ArrayBufferView,
+    dstOffset: number,
+    src: ArrayBufferView,
+    srcOffset: number,
+    size: number,
+  ): void;
+  /** Stops and joins the pool's threads; an unknown id does nothing. */
+  destroyUploadWorkers(id: number): void;
+  /** Threads copying (workers + the caller) of a live pool, else 0. */
+  uploadWorkerThreads(id: number): number;
 }
 
 /**
@@ -303,6 +326,19 @@ export interface NativeOracles extends NativeAddon {
   setVirtualAllocationUserData(block: number, allocation: number, value: number): void;
   virtualBlockStatistics(block: number, detailed: boolean): NativeVirtualBlockStatistics;
   buildVirtualBlockStatsString(block: number, detailed: boolean): string;
+  /**
+   * `count` times vmaCreateImage (2D, optimal, usage AUTO) + vkCreateImageView + destroys on the allocator, in C++;
+   * returns ns per iteration (native/image_bench.cpp).
+   */
+  createImagesLoop(
+    allocator: number,
+    width: number,
+    height: number,
+    mipLevels: number,
+    format: number,
+    usage: number,
+    count: number,
+  ): number;
 }
 
 export { packageRoot } from "./package-root.js";

@@ -2,6 +2,11 @@
 // the bridge to the JS error classes (built in TS: engine/errors.ts, handed over by engine/native.ts).
 #include "addon.h"
 #include "buddy_pool.h"
+#include "copy_commands.h"
+#ifdef VKMEM_ORACLES
+#include "image_bench.h"
+#endif
+#include "upload_workers.h"
 
 #include <cmath>
 #include <cstring>
@@ -187,8 +192,11 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   DefineHot<&Addon::FreeAllocation>(env, exports, this, "freeAllocation");
   DefineHot<&Addon::GetAllocationInfo>(env, exports, this, "getAllocationInfo");
   RegisterBuddyPools(env, exports, this);
+  RegisterUploadWorkers(env, exports, this);
+  RegisterCopyCommands(env, exports, this);
 #ifdef VKMEM_ORACLES
   RegisterVirtualBlocks(env, exports, this);  // the oracles build only (addon.h)
+  RegisterImageBench(env, exports, this);
 #endif
 }
 

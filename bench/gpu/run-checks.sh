@@ -11,7 +11,8 @@
 # on, the frame-budget and streaming stress runs (validation and synchronization validation on; on the GPU the
 # dedicated transfer queue carries the first uploads), the VMA sample headless (validation on, then off for its frame times), and the
 # allocator, frame and streaming benchmarks; outputs go to $OUT when set. `--only NAME...` runs some steps only
-# (info, types, defrag, stress, sample, allocator, frame, streaming). Exit status: the number of failed steps.
+# (info, types, defrag, stress, sample, allocator, frame, streaming, uploads: the threaded-upload check with validation,
+# then the uploads benchmark at 1-16 threads, 8 the headline). Exit status: the number of failed steps.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -46,6 +47,7 @@ want types && step memory-types node dist/bench/gpu/memory-types.js
 want defrag && step defrag-check node dist/bench/gpu/defrag-check.js
 want stress && step frame-stress node dist/bench/gpu/frame-stress.js 2000
 want stress && step streaming-stress node dist/bench/gpu/streaming-stress.js 6000 4
+want uploads && step upload-check node dist/bench/gpu/upload-check.js 8
 want sample && step streaming-sample-validated node dist/samples/texture-streaming/main.js --headless --validation --frames 1200 --out "$out/texture-streaming-gpu.png"
 want sample && step vma-sample-validated node dist/samples/vma-sample/main.js --headless --validation --frames 60 --out "$out/vma-sample-gpu.png"
 layer_path=${VK_LAYER_PATH:-}
@@ -55,6 +57,8 @@ want allocator && { bash bench/gpu/run-allocator.sh > "$out/allocator.txt" 2>&1 
 want frame && step bench-frame node dist/bench/run.js frame
 want streaming && [ -f dist/bench/streaming.js ] && step bench-streaming node dist/bench/run.js streaming
 want defrag && step bench-defrag node dist/bench/run.js defrag
+want uploads && step bench-uploads node dist/bench/run.js uploads --threads 1,2,4,16,8
+want uploads && step bench-uploads-host node dist/bench/run.js uploads --threads 1,2,4,16,8 --staging host
 cp bench/results/*.json "$out/" 2>/dev/null || true
 [ -n "$layer_path" ] && export VK_LAYER_PATH=$layer_path
 echo "run-checks: $failed step(s) failed"

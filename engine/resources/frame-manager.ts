@@ -167,7 +167,7 @@ export class FrameManager implements ResourceOwner {
    */
   constructor(context: Context, allocator: Allocator, options: FrameManagerOptions = {}) {
     const op = "createFrameManager";
-    const { framesInFlight, device, stagingRing, transientRing } = checkManagerArguments(
+    const { framesInFlight, device, stagingRing, transientRing, uploadThreads } = checkManagerArguments(
       op,
       context,
       allocator,
@@ -196,6 +196,7 @@ export class FrameManager implements ResourceOwner {
         slots.list.map((s) => s.pool),
         stagingRing,
         waitSerial,
+        uploadThreads,
       );
       this.#transient = new UploadRing(
         allocator,

@@ -15,6 +15,7 @@ import { isNvkHandle, rawHandle, type NvkHandle } from "../vulkan/handles.js";
 import { STAGE_ALL } from "../vulkan/vk.js";
 import type { UploadRingOptions } from "./upload-ring.js";
 import { checkInspectorOptions, type InspectorOptions } from "../report/inspector.js";
+import { uploadThreadsOption } from "./upload-workers.js";
 
 /** Options of {@link createFrameManager}. Every member is optional. */
 export interface FrameManagerOptions {
@@ -34,6 +35,11 @@ export interface FrameManagerOptions {
    * (`frames.inspector.url`). Closed by destroy() when this option started it.
    */
   inspector?: InspectorOptions;
+  /**
+   * Threads that copy large uploads (1 MiB and more) into the staging ring, the caller's included: 1 copies on the
+   * calling thread only. Default: `VKMEM_UPLOAD_THREADS`, else min(8, cores - 1) (engine/resources/upload-workers.ts).
+   */
+  uploadThreads?: number;
 }
 
 /** Options of {@link FrameManager.endFrame}: the synchronization with presentation (or other queues). */
@@ -53,8 +59,9 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   "transientRing",
   "record",
   "inspector",
+  "uploadThreads",
 ]);
-const KNOWN_RING_OPTIONS: ReadonlySet<string> = new Set(["size", "maxSize", "policy"]);
+const KNOWN_RING_OPTIONS: ReadonlySet<string> = new Set(["size", "maxSize", "policy", "memory"]);
 const KNOWN_END_OPTIONS: ReadonlySet<string> = new Set(["waitSemaphores", "waitStages", "signalSemaphores"]);
 const MiB = 1024 * 1024;
 
@@ -65,6 +72,7 @@ export interface ManagerSetup {
   readonly device: NvkHandle;
   readonly stagingRing: Required<UploadRingOptions>;
   readonly transientRing: Required<UploadRingOptions>;
+  readonly uploadThreads: number;
 }
 
 /**
@@ -108,7 +116,8 @@ export function checkManagerArguments(
         "(its frame index, by which lost allocations are judged, is the manager's frame number); destroy that one first or make another allocator",
     );
   }
-  return { framesInFlight, device, stagingRing, transientRing };
+  const uploadThreads = uploadThreadsOption(op, options.uploadThreads);
+  return { framesInFlight, device, stagingRing, transientRing, uploadThreads };
 }
 
 /** The types of createFrameManager's arguments and its options; returns `framesInFlight`, defaulted. */
@@ -151,7 +160,8 @@ function checkArgumentTypes(op: string, context: unknown, allocator: unknown, op
 }
 
 /**
- * Checks the ring option `name` and completes it: 4 MiB, growing up to 64 MiB (or `size` when larger), policy grow.
+ * Checks the ring option `name` and completes it: 4 MiB, growing up to 64 MiB (or `size` when larger), policy grow,
+ * memory device.
  * @throws TypeError / RangeError for a bad member.
  * @internal
  */
@@ -179,7 +189,10 @@ export function ringOptions(op: string, name: string, value: unknown): Required<
   const policy = o.policy ?? "grow";
   if (policy !== "grow" && policy !== "wait")
     throw new RangeError(`${op}: option '${name}.policy' must be "grow" or "wait", got ${describeValue(o.policy)}`);
-  return { size, maxSize, policy };
+  const memory = o.memory ?? "device";
+  if (memory !== "device" && memory !== "host")
+    throw new RangeError(`${op}: option '${name}.memory' must be "device" or "host", got ${describeValue(o.memory)}`);
+  return { size, maxSize, policy, memory };
 }
 
 /** What {@link endFrameSync} makes of EndFrameOptions: the semaphores, and one stage mask per wait. @internal */

@@ -23,7 +23,7 @@ import { check } from "../errors.js";
 import type { Context } from "../vulkan/context.js";
 import type { NvkHandle } from "../vulkan/handles.js";
 import { nvk } from "../vulkan/nvk.js";
-import { COMMAND_BUFFER_ONE_TIME_SUBMIT, COMMAND_POOL_CREATE_TRANSIENT } from "../vulkan/vk.js";
+import { COMMAND_BUFFER_ONE_TIME_SUBMIT, COMMAND_POOL_CREATE_TRANSIENT, NO_TIMEOUT, STAGE_ALL } from "../vulkan/vk.js";
 
 /** The command buffers of one frame slot: the main queue's from the slot's pool, the transfer queue's from its own. */
 interface SlotCommands {
@@ -43,6 +43,8 @@ export class TransferCommands {
   readonly #slots: SlotCommands[] = [];
   readonly #beginInfo = new nvk.VkCommandBufferBeginInfo({ flags: COMMAND_BUFFER_ONE_TIME_SUBMIT });
   #slot = 0;
+  /** The fence of {@link submitAndWait}, made on first use; unsignaled between its calls. */
+  #fence: NvkHandle | null = null;
 
   /**
    * Takes the slots' command pools (`slotPools`, in slot order) and, when `dedicated`, creates a transfer pool and a
@@ -129,8 +131,43 @@ export class TransferCommands {
     return cmd;
   }
 
-  /** Destroys the transfer pools and the semaphores. The GPU must be done with them. */
+  /**
+   * Submits `cmd` (none when null) to `queue`, waiting on `semaphore` (at ALL_COMMANDS) when given and signaling
+   * `fence` when given.
+   * @throws VkError when the submission fails.
+   */
+  submit(queue: NvkHandle, cmd: NvkHandle | null, semaphore: NvkHandle | null, fence: NvkHandle | null): void {
+    const info = new nvk.VkSubmitInfo({
+      waitSemaphoreCount: semaphore !== null ? 1 : 0,
+      pWaitSemaphores: semaphore !== null ? [semaphore] : null,
+      pWaitDstStageMask: semaphore !== null ? new Int32Array([STAGE_ALL]) : null,
+      commandBufferCount: cmd !== null ? 1 : 0,
+      pCommandBuffers: cmd !== null ? [cmd] : null,
+    });
+    check(nvk.vkQueueSubmit(queue, 1, [info], fence), "vkQueueSubmit", this.#label);
+  }
+
+  /**
+   * {@link submit} with the early-submission fence (made on first use, destroyed by destroy()), then waits for it
+   * and resets it: everything submitted to `queue` before has completed when this returns.
+   * @throws VkError when creating the fence, submitting or waiting fails.
+   */
+  submitAndWait(queue: NvkHandle, cmd: NvkHandle | null, semaphore: NvkHandle | null): void {
+    const device = this.#device;
+    if (this.#fence === null) {
+      const fence = new nvk.VkFence();
+      check(nvk.vkCreateFence(device, new nvk.VkFenceCreateInfo(), null, fence), "vkCreateFence", this.#label);
+      this.#fence = fence;
+    }
+    this.submit(queue, cmd, semaphore, this.#fence);
+    check(nvk.vkWaitForFences(device, 1, [this.#fence], true, NO_TIMEOUT), "vkWaitForFences", this.#label);
+    check(nvk.vkResetFences(device, 1, [this.#fence]), "vkResetFences", this.#label);
+  }
+
+  /** Destroys the transfer pools, the semaphores and the fence. The GPU must be done with them. */
   destroy(): void {
+    if (this.#fence !== null) nvk.vkDestroyFence(this.#device, this.#fence, null);
+    this.#fence = null;
     for (const s of this.#slots) {
       if (s.transferPool !== null) nvk.vkDestroyCommandPool(this.#device, s.transferPool, null);
       if (s.semaphore !== null) nvk.vkDestroySemaphore(this.#device, s.semaphore, null);

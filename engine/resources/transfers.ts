@@ -22,6 +22,8 @@
  *   frame's fence. When one frame's uploads exceed the ring (and it may not grow), the batch so far is submitted at
  *   once with a fence of its own, waited for, and the ring's bytes of this frame are given back; uploads larger
  *   than the ring are split into pieces (whole rows for images) that go through it one after the other.
+ * - Large uploads past one core: copied by native threads, and inside a frame submitted in pieces without a fence
+ *   while the next piece is copied; the rules that keep that safe are in upload-workers.ts.
  * - Readback. Downloads are recorded after the frame's commands, into the frame's own command buffer, and settle
  *   after its fence (engine/resources/readback.ts states their rules). A download queued between frames, when the
  *   manager finds no frame coming (engine/resources/download-watch.ts), is submitted on its own:
@@ -65,6 +67,12 @@ import type { Texture } from "./texture.js";
 import { TransferCommands } from "./transfer-commands.js";
 import { Batch } from "./upload-batch.js";
 import { UploadRing, type UploadRingOptions } from "./upload-ring.js";
+import { UploadWorkers } from "./upload-workers.js";
+
+/** Uploads of at least this many bytes are copied by every upload thread (smaller ones are not worth waking them). */
+const PARALLEL_MIN_BYTES = 1 << 20;
+/** Large uploads inside a frame are copied and submitted in pieces of this size (see the module comment). */
+const PIECE_BYTES = 8 << 20;
 
 // Still importable from here, where they lived before image-region.ts.
 export { completeRegion, type ImageRegion } from "./image-region.js";
@@ -81,6 +89,10 @@ export interface TransferStatistics {
   downloads: number;
   /** Batches submitted early because one frame's uploads filled the staging ring. */
   earlySubmits: number;
+  /** Pieces of large uploads submitted as soon as they were copied, without waiting (see the module comment). */
+  uploadPieces: number;
+  /** Threads that copy large uploads into the staging ring (1: the calling thread only). */
+  uploadThreads: number;
 }
 
 /**
@@ -104,7 +116,6 @@ export class Transfers {
   /** The command buffers of each frame slot, and the transfer queue's pools and semaphores. */
   readonly #commands: TransferCommands;
   readonly #copyAlign: number;
-  #flushFence: NvkHandle | null = null;
   /** The fence of the download-only submission (flushDownloads), made on first use. */
   #downloadFence: NvkHandle | null = null;
   /** The slot whose command pool holds that submission's command buffer while it may run, else -1. */
@@ -113,6 +124,13 @@ export class Transfers {
   #uploadedBytes = 0;
   #transferQueueUploads = 0;
   #earlySubmits = 0;
+  #pieces = 0;
+  /** The copy threads of large uploads; null with one upload thread (every copy on the calling thread). */
+  readonly #workers: UploadWorkers | null;
+  /** Between beginSlot() and submitted(): a frame is being recorded, whose fence will cover early pieces. */
+  #inFrame = false;
+  /** Pieces were submitted in this frame with no fence yet: an early submission must wait for them too. */
+  #unfencedPieces = false;
 
   constructor(
     context: Context,
@@ -121,6 +139,7 @@ export class Transfers {
     slotPools: readonly NvkHandle[],
     ring: Required<UploadRingOptions>,
     waitSerial: (serial: number) => void,
+    uploadThreads = 1,
   ) {
     this.#context = context;
     this.#allocator = allocator;
@@ -142,6 +161,12 @@ export class Transfers {
       this.#commands.destroy();
       throw error;
     }
+    this.#workers = uploadThreads > 1 ? new UploadWorkers(uploadThreads) : null;
+  }
+
+  /** Threads that copy large uploads into the staging ring (1: the calling thread only). */
+  get uploadThreads(): number {
+    return this.#workers?.threads ?? 1;
   }
 
   get statistics(): TransferStatistics {
@@ -151,6 +176,8 @@ export class Transfers {
       transferQueueUploads: this.#transferQueueUploads,
       downloads: this.readbacks.count,
       earlySubmits: this.#earlySubmits,
+      uploadPieces: this.#pieces,
+      uploadThreads: this.uploadThreads,
     };
   }
   get earlySubmits(): number {
@@ -167,6 +194,7 @@ export class Transfers {
   /** The slot whose command buffers the next recording uses; its pools were reset after its fence. */
   beginSlot(index: number): void {
     this.#commands.beginSlot(index);
+    this.#inFrame = true;
   }
 
   // ------------------------------------------------------------------ uploads
@@ -174,11 +202,16 @@ export class Transfers {
   /** Queues a copy of `bytes` into `buffer` at `offset`. Arguments are checked by the manager. */
   upload(buffer: Buffer, bytes: Uint8Array, offset: number): void {
     const viaTransfer = this.dedicatedQueue && buffer._owner !== Owner.Main;
-    const batch = viaTransfer ? this.#transfer : this.#main;
+    let batch = viaTransfer ? this.#transfer : this.#main;
     const dst = buffer;
     let done = 0;
     const total = bytes.length;
-    let chunk = Math.min(total, this.staging.maxSize);
+    const workers = this.#workers;
+    const parallel = workers !== null && total >= PARALLEL_MIN_BYTES;
+    // Large uploads inside a frame go in pieces, each submitted as soon as it is copied, so that the GPU copies one
+    // piece while the threads copy the next (see the module comment).
+    const pipelined = parallel && this.#inFrame && total > PIECE_BYTES;
+    let chunk = Math.min(total, pipelined ? PIECE_BYTES : this.staging.maxSize);
     while (done < total) {
       const want = Math.min(chunk, total - done);
       if (!this.#reserve(want, this.#copyAlign)) {
@@ -186,9 +219,12 @@ export class Transfers {
         chunk = Math.max(1, chunk >>> 1);
         continue;
       }
+      // A submission on the way (an early one, or a piece) handed the buffer to the main queue: the rest goes there.
+      if (batch === this.#transfer && buffer._owner === Owner.Main) batch = this.#main;
       const block = this.staging.block;
       const at = this.staging.offset;
-      block.bytes.set(done === 0 && want === total ? bytes : bytes.subarray(done, done + want), at);
+      if (parallel && want >= PARALLEL_MIN_BYTES) workers.copy(block.bytes, at, bytes, done, want);
+      else block.bytes.set(done === 0 && want === total ? bytes : bytes.subarray(done, done + want), at);
       const dstOffset = offset + done;
       const phase = batch.phaseFor(dst, dstOffset, dstOffset + want);
       // A copy that continues the previous one in the ring and in the buffer (a stream of uploads) extends it.
@@ -204,17 +240,24 @@ export class Transfers {
       ) {
         last.size += want;
       } else {
-        copies.push({ phase, src: block.buffer, dst, srcOffset: at, dstOffset, size: want });
+        copies.push({
+          phase,
+          src: block.buffer,
+          srcAllocation: block.allocation._handle,
+          dst,
+          srcOffset: at,
+          dstOffset,
+          size: want,
+        });
       }
-      done += want;
-    }
-    if (viaTransfer) {
-      if (!batch.buffers.has(buffer)) {
+      if (batch === this.#transfer && !batch.buffers.has(buffer)) {
         batch.buffers.add(buffer);
         buffer._owner = Owner.Transfer;
       }
-      this.#transferQueueUploads++;
+      done += want;
+      if (pipelined && done < total) this.#submitPiece();
     }
+    if (viaTransfer) this.#transferQueueUploads++;
     this.#uploads++;
     this.#uploadedBytes += total;
   }
@@ -328,28 +371,28 @@ export class Transfers {
    * Returns false when there was nothing to submit.
    */
   #submitEarly(): boolean {
-    if (!this.pending) return false;
+    // Pieces of a large upload already submitted hold ring bytes of this frame too: waiting for them frees those.
+    if (!this.pending && !this.#unfencedPieces) return false;
     const { transferCmd, mainCmd } = this.record();
-    const device = this.#device;
-    if (this.#flushFence === null) {
-      const fence = new nvk.VkFence();
-      check(nvk.vkCreateFence(device, new nvk.VkFenceCreateInfo(), null, fence), "vkCreateFence", this.#label);
-      this.#flushFence = fence;
-    }
     const semaphore = transferCmd !== null ? this.submitTransfer(transferCmd) : null;
-    const submit = new nvk.VkSubmitInfo({
-      waitSemaphoreCount: semaphore !== null ? 1 : 0,
-      pWaitSemaphores: semaphore !== null ? [semaphore] : null,
-      pWaitDstStageMask: semaphore !== null ? new Int32Array([STAGE_ALL]) : null,
-      commandBufferCount: 1,
-      pCommandBuffers: [mainCmd],
-    });
-    check(nvk.vkQueueSubmit(this.#context.queue, 1, [submit], this.#flushFence), "vkQueueSubmit", this.#label);
-    check(nvk.vkWaitForFences(device, 1, [this.#flushFence], true, NO_TIMEOUT), "vkWaitForFences", this.#label);
-    check(nvk.vkResetFences(device, 1, [this.#flushFence]), "vkResetFences", this.#label);
+    this.#commands.submitAndWait(this.#context.queue, mainCmd, semaphore);
+    this.#unfencedPieces = false;
     this.staging.releasePending();
     this.#earlySubmits++;
     return true;
+  }
+
+  /**
+   * Submits what is pending now without waiting (a piece of a large upload, inside a frame): the GPU copies it while
+   * the CPU copies the next piece. Its command buffers are the current slot's, and its staging bytes stay the
+   * frame's; both come back after the frame's fence, which the queue signals after this submission.
+   */
+  #submitPiece(): void {
+    const { transferCmd, mainCmd } = this.record();
+    const semaphore = transferCmd !== null ? this.submitTransfer(transferCmd) : null;
+    this.#commands.submit(this.#context.queue, mainCmd, semaphore, null);
+    this.#pieces++;
+    this.#unfencedPieces = true;
   }
 
   // ------------------------------------------------------------------ recording
@@ -515,6 +558,8 @@ export class Transfers {
   /** The batch recorded now is submitted under `serial`: the staging ring's bytes become that frame's. */
   submitted(serial: number): void {
     this.staging.endFrame(serial);
+    this.#inFrame = false;
+    this.#unfencedPieces = false;
   }
 
   /** Frees what every serial up to `completedSerial` held and resolves their downloads. */
@@ -601,6 +646,7 @@ export class Transfers {
    * command pool is reset or destroyed, and resolves its downloads.
    */
   waitFlush(index?: number): void {
+    if (index === undefined) this.#waitPieces();
     if (this.#flushSlot < 0 || (index !== undefined && index !== this.#flushSlot)) return;
     check(
       nvk.vkWaitForFences(this.#device, 1, [this.#downloadFence!], true, NO_TIMEOUT),
@@ -608,6 +654,17 @@ export class Transfers {
       this.#label,
     );
     this.#flushDone();
+  }
+
+  /**
+   * Waits for the pieces of large uploads submitted in this frame without a fence (the manager waits for everything:
+   * waitIdle, destroy), with an empty submission of the flush fence: the queue signals it after them. Their staging
+   * bytes stay the frame's.
+   */
+  #waitPieces(): void {
+    if (!this.#unfencedPieces) return;
+    this.#unfencedPieces = false;
+    this.#commands.submitAndWait(this.#context.queue, null, null);
   }
 
   #flushDone(): void {
@@ -623,6 +680,9 @@ export class Transfers {
    * the ancestor that destroyed it).
    */
   destroy(deviceAlive: boolean, cause: string): void {
+    // No copy is ever in flight here (each returns complete), so the threads can go first, whatever else is gone.
+    this.#workers?.destroy();
+    this.#inFrame = false;
     if (deviceAlive) this.waitFlush();
     this.readbacks.destroy(deviceAlive && !this.#allocator.destroyed, cause);
     this.#main.clear();
@@ -633,8 +693,6 @@ export class Transfers {
 
   #destroyObjects(): void {
     this.#commands.destroy();
-    if (this.#flushFence !== null) nvk.vkDestroyFence(this.#device, this.#flushFence, null);
-    this.#flushFence = null;
     if (this.#downloadFence !== null) nvk.vkDestroyFence(this.#device, this.#downloadFence, null);
     this.#downloadFence = null;
   }

@@ -9,12 +9,14 @@
  * hull of the phase's ranges, and a range outside it (uploads filling a buffer in order) skips the scan; the last
  * destination's list is cached so that a run of uploads into one buffer does no map lookup.
  *
- * Recording merges what can be merged: one vkCmdCopyBuffer per run of copies from one ring block into one buffer,
- * and one region per run of copies that continue each other in both buffers.
+ * Recording merges what can be merged: a copy that continues the previous one in both buffers was already extended
+ * by the transfers; the buffer copies are recorded by one native call per phase (native/copy_commands.cpp), one
+ * vkCmdCopyBuffer per run of copies from one ring block into one buffer, with no nvk object per copy.
  * @internal
  * @module
  */
-import type { NvkHandle } from "../vulkan/handles.js";
+import { BuddyAllocation } from "../memory/buddy-allocation.js";
+import { rawHandle, type NvkHandle } from "../vulkan/handles.js";
 import { nvk } from "../vulkan/nvk.js";
 import {
   ACCESS_MEMORY_WRITE,
@@ -34,6 +36,8 @@ import type { Texture } from "./texture.js";
 export interface BufferCopy {
   phase: number;
   src: NvkHandle;
+  /** The allocation handle of the ring block `src` (for the native recording). */
+  srcAllocation: number;
   dst: Buffer;
   srcOffset: number;
   dstOffset: number;
@@ -69,6 +73,8 @@ export class Batch {
   phase = 0;
   /** What the current phase wrote: per buffer [start, end) pairs; per texture [sub, x0, y0, x1, y1] tuples. */
   readonly #written = new Map<object, number[]>();
+  /** The buffer copies as rows for the native recording (grown as needed, reused). */
+  #table = new Float64Array(320);
   #lastDst: object | null = null;
   #lastList: number[] | null = null;
 
@@ -165,6 +171,10 @@ export class Batch {
   recordCopies(cmd: NvkHandle): void {
     const copies = this.bufferCopies;
     const images = this.imageCopies;
+    const table = copies.length > 0 ? this.#fillTable() : this.#table;
+    const raw = copies.length > 0 ? rawHandle(cmd) : 0n;
+    // The addon of the manager's allocator (a debug allocator runs on the debug build, with its own handles).
+    const addon = copies.length > 0 ? copies[0]!.dst._parts.allocation.allocator._native : null;
     let i = 0;
     let k = 0;
     for (let phase = 0; phase <= this.phase; phase++) {
@@ -175,37 +185,14 @@ export class Batch {
         });
         nvk.vkCmdPipelineBarrier(cmd, STAGE_TRANSFER, STAGE_TRANSFER, 0, 1, [barrier], 0, null, 0, null);
       }
-      // One vkCmdCopyBuffer per run of copies from one ring block into one buffer: many uploads into few buffers
-      // cost one call each, not one per upload. Regions of one phase never overlap.
-      while (i < copies.length && copies[i]!.phase === phase) {
-        const first = copies[i]!;
-        const regions = [];
-        let j = i;
-        while (
-          j < copies.length &&
-          copies[j]!.phase === phase &&
-          copies[j]!.src === first.src &&
-          copies[j]!.dst === first.dst
-        ) {
-          // Copies that continue each other in both buffers (a stream of uploads packed in the ring) become one region.
-          const c = copies[j]!;
-          let size = c.size;
-          j++;
-          while (
-            j < copies.length &&
-            copies[j]!.phase === phase &&
-            copies[j]!.src === c.src &&
-            copies[j]!.dst === c.dst &&
-            copies[j]!.srcOffset === c.srcOffset + size &&
-            copies[j]!.dstOffset === c.dstOffset + size
-          ) {
-            size += copies[j]!.size;
-            j++;
-          }
-          regions.push(new nvk.VkBufferCopy({ srcOffset: c.srcOffset, dstOffset: c.dstOffset, size }));
-        }
-        nvk.vkCmdCopyBuffer(cmd, first.src, first.dst._parts.handle, regions.length, regions);
-        i = j;
+      // The phase's buffer copies are recorded natively, one vkCmdCopyBuffer per run of copies from one ring block
+      // into one buffer (native/copy_commands.cpp); a buffer it does not take (not created by vkmem's allocator
+      // alone) is recorded here through nvk, and the native call goes on after it.
+      let end = i;
+      while (end < copies.length && copies[end]!.phase === phase) end++;
+      while (i < end) {
+        i = addon!.cmdCopyBuffers(raw, table, i, end);
+        if (i < end) i = this.#recordRun(cmd, i, end);
       }
       while (k < images.length && images[k]!.phase === phase) {
         const c = images[k++]!;
@@ -225,6 +212,44 @@ export class Batch {
         nvk.vkCmdCopyBufferToImage(cmd, c.src, c.dst._parts.image, LAYOUT_TRANSFER_DST, 1, [region]);
       }
     }
+  }
+
+  /** Records copies [i, j) of one source and destination through nvk, where j ends the run; returns j. */
+  #recordRun(cmd: NvkHandle, i: number, end: number): number {
+    const copies = this.bufferCopies;
+    const first = copies[i]!;
+    const regions = [];
+    let j = i;
+    while (j < end && copies[j]!.src === first.src && copies[j]!.dst === first.dst) {
+      const c = copies[j++]!;
+      regions.push(new nvk.VkBufferCopy({ srcOffset: c.srcOffset, dstOffset: c.dstOffset, size: c.size }));
+    }
+    nvk.vkCmdCopyBuffer(cmd, first.src, first.dst._parts.handle, regions.length, regions);
+    return j;
+  }
+
+  /** The copies as rows of 5 numbers (source allocation, destination allocation, offsets, size), for the addon. */
+  #fillTable(): Float64Array {
+    const copies = this.bufferCopies;
+    if (this.#table.length < copies.length * 5) this.#table = new Float64Array(Math.max(64, copies.length * 2) * 5);
+    const t = this.#table;
+    let lastDst: Buffer | null = null;
+    let dstHandle = 0;
+    for (let i = 0, o = 0; i < copies.length; i++, o += 5) {
+      const c = copies[i]!;
+      if (c.dst !== lastDst) {
+        lastDst = c.dst;
+        // A buddy pool's allocation handle names a node of its block, not a slot of the addon: -1 sends it to nvk.
+        const allocation = c.dst._parts.allocation;
+        dstHandle = allocation instanceof BuddyAllocation ? -1 : allocation._handle;
+      }
+      t[o] = c.srcAllocation;
+      t[o + 1] = dstHandle;
+      t[o + 2] = c.srcOffset;
+      t[o + 3] = c.dstOffset;
+      t[o + 4] = c.size;
+    }
+    return t;
   }
 
   /** Whether it holds no copy. */

@@ -180,6 +180,8 @@ describe("streaming", () => {
     expect(first.stats.uploads).toBe(6 + 8);
     expect(first.stats.tails).toBe(1);
     expect(first.stats.pendingRequests).toBe(1);
+    // The images made for it (createUs paid for them); the next frame only uploads into the large one.
+    expect(first.stats.creates).toBeGreaterThan(0);
     expect(t.firstResidentMip).toBe(1);
     const partial = frame(s, () => {
       s.request(t);
@@ -188,6 +190,7 @@ describe("streaming", () => {
     });
     expect(partial.value).toMatchObject({ placeholder: false, firstMip: 1, lastMip: 8 });
     expect(partial.stats.uploads).toBe(1); // mip 0, alone
+    expect(partial.stats.creates).toBe(0);
     expect(partial.stats.residentTextures).toBe(1);
     expect(partial.stats.pendingRequests).toBe(0);
     const whole = frame(s, () => ({ ...s.show(t) }));

@@ -39,7 +39,7 @@ function simulate(policy: "grow" | "wait", nonCoherent: boolean, seed: number) {
     allocator,
     "test",
     atom,
-    { size: 64 * 1024, maxSize: policy === "grow" ? 256 * 1024 : 64 * 1024, policy },
+    { size: 64 * 1024, maxSize: policy === "grow" ? 256 * 1024 : 64 * 1024, policy, memory: "device" },
     retire,
     nonCoherent,
   );

@@ -373,6 +373,7 @@ export class TextureStreamer {
       updateUs: 0,
       uploadUs: 0,
       createUs: 0,
+      creates: 0,
     };
   }
 

@@ -134,6 +134,8 @@ export interface TextureStreamerFrameStatistics {
   uploadUs: number;
   /** Of those, microseconds inside `FrameManager.createTexture` (VMA and the driver; evictions it caused included). */
   createUs: number;
+  /** Images `FrameManager.createTexture` made for the streamer during the frame (what `createUs` paid for). */
+  creates: number;
 }
 
 /** Totals since creation. */

@@ -153,6 +153,7 @@ export class UploadScheduler {
     } finally {
       stats.createUs += (performance.now() - start) * 1000;
     }
+    stats.creates++;
     const image = new ChainImage(texture, base, r.mipLevels, r.label, this.views);
     r.attach(chain, image);
     return image;

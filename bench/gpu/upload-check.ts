@@ -1,0 +1,134 @@
+/**
+ * The upload check for the GPU machine: large uploads on native threads, in pieces submitted while the next is copied
+ * (engine/resources/upload-workers.ts), and scattered uploads recorded natively, with the validation layer and
+ * synchronization validation on when the layer is there. On a GPU with a dedicated transfer queue (the H200) the
+ * first piece of an upload into an unused buffer goes on that queue and the rest on the main queue after the
+ * ownership transfer: lavapipe, which has one queue, never runs that path in CI (test/resources/upload-workers.test.ts
+ * runs the rest of it).
+ *
+ * `node dist/bench/gpu/upload-check.js [threads]` (default 8): prints what it checked and exits with the number of
+ * failed checks (a byte that differs, a validation message, a leak). The validation layer must be there
+ * (`run-checks.sh --pack-layer`), unless VKMEM_NO_VALIDATION=1.
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+import {
+  createAllocator,
+  createContext,
+  createFrameManager,
+  type Buffer,
+  type FrameManager,
+} from "../../engine/index.js";
+
+const MiB = 1024 * 1024;
+
+function patterned(size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = seed | 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) return -2;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
+  return -1;
+}
+
+async function readBack(m: FrameManager, buffer: Buffer): Promise<Uint8Array> {
+  const read = m.download(buffer);
+  m.beginFrame();
+  m.endFrame();
+  m.waitIdle();
+  return read;
+}
+
+/** Runs the checks; returns the failures (messages). */
+export async function runUploadCheck(threads: number): Promise<string[]> {
+  const failures: string[] = [];
+  const context = createContext({
+    applicationName: "vkmem upload check",
+    synchronizationValidation: process.env.VKMEM_NO_VALIDATION !== "1",
+  });
+  try {
+    console.log(
+      `device: ${context.deviceName}; dedicated transfer queue: ${context.transferQueueFamilyIndex !== context.queueFamilyIndex}; validation: ${context.validation}`,
+    );
+    const allocator = createAllocator(context, { label: "upload check" });
+    const m = createFrameManager(context, allocator, { uploadThreads: threads, stagingRing: { size: 64 * MiB } });
+    try {
+      // Large uploads into fresh buffers (the transfer queue's case) and into used ones, inside and between frames.
+      for (const [i, size] of [3 * MiB, 24 * MiB + 5, 64 * MiB, 100 * MiB + 4096].entries()) {
+        const target = m.createBuffer({ label: `large ${i}`, size: size + 8192, usage: 0x20 | 0x2 });
+        const data = patterned(size, i + 1);
+        const inFrame = i !== 1;
+        if (inFrame) m.beginFrame();
+        m.upload(target, data, 4096);
+        if (inFrame) m.endFrame();
+        // Again into the same buffer, now owned by the main queue.
+        m.beginFrame();
+        const again = patterned(size, i + 100);
+        m.upload(target, again, 4096);
+        m.endFrame();
+        const got = (await readBack(m, target)).subarray(4096, 4096 + size);
+        const at = firstDifference(got, again);
+        if (at !== -1) failures.push(`large upload ${i} (${size} bytes): first difference at ${at}`);
+        target.destroy();
+      }
+      // Scattered: 1,000 uploads a frame into 250 buffers.
+      const buffers = Array.from({ length: 250 }, (_, i) =>
+        m.createBuffer({ label: `s${i}`, size: 64 * 1024, usage: 0x20 }),
+      );
+      const models = buffers.map((b) => new Uint8Array(b.size));
+      buffers.forEach((b, i) => m.upload(b, models[i]!));
+      let seed = 1000;
+      for (let f = 0; f < 5; f++) {
+        m.beginFrame();
+        for (let k = 0; k < 1000; k++) {
+          const i = (k * 97 + f) % buffers.length;
+          const size = 4096;
+          const offset = ((k * 13 + f * 7) % 16) * 4096;
+          const data = patterned(size, seed++);
+          m.upload(buffers[i]!, data, offset);
+          models[i]!.set(data, offset);
+        }
+        m.endFrame();
+      }
+      const reads = buffers.map((b) => m.download(b));
+      m.beginFrame();
+      m.endFrame();
+      m.waitIdle();
+      const got = await Promise.all(reads);
+      for (let i = 0; i < buffers.length; i++) {
+        const at = firstDifference(got[i]!, models[i]!);
+        if (at !== -1) failures.push(`scattered buffer ${i}: first difference at ${at}`);
+      }
+      for (const b of buffers) b.destroy();
+      const t = m.statistics.transfers;
+      console.log(
+        `uploads ${t.uploads}, ${(t.uploadedBytes / MiB).toFixed(1)} MiB, ${t.transferQueueUploads} via the transfer queue, ${t.uploadPieces} pieces, ${t.uploadThreads} threads, ${t.earlySubmits} early submits`,
+      );
+    } finally {
+      m.destroy();
+      const leaks = allocator.destroy();
+      if (leaks.length > 0) failures.push(`${leaks.length} allocations leaked`);
+    }
+  } finally {
+    context.destroy();
+    for (const msg of context.validationMessages) failures.push(`validation: ${msg.message}`);
+  }
+  return failures;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const threads = Number(process.argv[2] ?? 8);
+  const failures = await runUploadCheck(threads);
+  for (const f of failures.slice(0, 20)) console.log(`FAIL ${f}`);
+  console.log(failures.length === 0 ? "upload check: all bytes intact, no message" : `${failures.length} failure(s)`);
+  process.exitCode = Math.min(failures.length, 100);
+}

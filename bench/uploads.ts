@@ -1,0 +1,463 @@
+/**
+ * bench/uploads: what `FrameManager.upload()` costs against a plain copy of the same bytes into the same mapped
+ * staging memory, and how fast one large upload reaches the GPU with the native upload threads (issue 14, target 4).
+ *
+ * Three measurements, each against its baseline in the same run (the two alternate which goes first):
+ * - Contiguous. Uploads of 4 KiB to 16 MiB into consecutive ranges of one device buffer, 64 MiB per frame, timed from
+ *   the first upload to the end of endFrame (which records the copies); the baseline is `Uint8Array.set` of the same
+ *   bytes at the same offsets of the staging ring's own mapped block. Ratio = memcpy time / upload time.
+ * - Scattered. The same sizes, about 1,000 uploads a frame (at most 64 MiB), each into another buffer (of up to 250)
+ *   than the one before, at another offset, no two writing the same bytes; the baseline copies the same bytes into
+ *   the ring where the uploads put them (packed).
+ * - Large. One 64 MiB upload through a FrameManager with `uploadThreads` threads, timed from upload() to the end of
+ *   waitIdle() after endFrame() (the GPU has copied it into the device buffer), against a one-thread memcpy of the
+ *   same bytes into the same ring memory in the same run; beside it, the upload threads copying into the ring alone
+ *   (no GPU), their ceiling.
+ *
+ * `upload_vs_memcpy_min` is the minimum ratio over the contiguous and scattered rows (target >= 0.9); beside it,
+ * `upload_vs_memcpy_min_without_frame_submit` leaves out what an empty frame costs from beginFrame to endFrame
+ * (measured the same way in the same run), which a game pays whether or not it uploads;
+ * `upload_large_gb_s` and `upload_large_vs_memcpy` are the large upload with the headline thread count (targets on
+ * the GPU machine: >= 30 GB/s and >= 3). GB are 10^9 bytes. Validation stays off. Writes bench/results/uploads.json.
+ * @module
+ */
+import {
+  createAllocator,
+  createContext,
+  createFrameManager,
+  VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+  type Allocator,
+  type Buffer,
+  type Context,
+  type FrameManager,
+} from "../engine/index.js";
+import type { RingMemory } from "../engine/resources/upload-ring.js";
+import { defaultUploadThreads, UploadWorkers } from "../engine/resources/upload-workers.js";
+import {
+  describeDevice,
+  describeHost,
+  intFlag,
+  layersFromEnvironment,
+  median,
+  nowNs,
+  parseFlags,
+  printTable,
+  round,
+  UsageError,
+  writeResults,
+} from "./lib.js";
+
+export const description =
+  "FrameManager.upload() vs memcpy into the same staging memory (contiguous, scattered), and a 64 MiB upload with native threads";
+
+export const USAGE = `usage: npm run bench -- uploads [options]
+  --threads LIST       upload thread counts for the large upload, comma-separated (default 1,<default>; the last is
+                       the headline). The default is VKMEM_UPLOAD_THREADS, else min(8, cores - 1).
+  --repetitions N      timed repetitions per row; the median is reported (default 11)
+  --large-mib N        size of the large upload in MiB (default 64)
+  --staging WHERE      the staging ring's memory: device (default; ReBAR on discrete GPUs) or host; results go to
+                       bench/results/uploads.json, or uploads-host.json for host`;
+
+const FLAGS = { "--threads": "value", "--repetitions": "value", "--large-mib": "value", "--staging": "value" } as const;
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const PER_FRAME = 64 * MiB;
+const SIZES = [4 * KiB, 64 * KiB, 1 * MiB, 16 * MiB];
+const SCATTER_PER_FRAME = 1000;
+const SCATTER_BUFFERS = 250;
+const TARGET_VS_MEMCPY = 0.9;
+const TARGET_LARGE_GB_S = 30;
+const TARGET_LARGE_VS_MEMCPY = 3;
+
+interface Row {
+  layout: "contiguous" | "scattered";
+  size: number;
+  count: number;
+  uploadMs: number;
+  memcpyMs: number;
+  ratio: number;
+  /** memcpy / (upload - an empty frame's beginFrame-to-endFrame), the frame's own submission left out. */
+  ratioWithoutFrame: number;
+}
+
+/** Times `a` and `b` alternately (`repetitions` + 2 warm-up rounds); returns their medians in ms. */
+function alternate(repetitions: number, a: () => number, b: () => number): [number, number] {
+  const as: number[] = [];
+  const bs: number[] = [];
+  for (let rep = 0; rep < repetitions + 2; rep++) {
+    let x: number;
+    let y: number;
+    if (rep % 2 === 0) {
+      x = a();
+      y = b();
+    } else {
+      y = b();
+      x = a();
+    }
+    if (rep >= 2) {
+      as.push(x);
+      bs.push(y);
+    }
+  }
+  return [median(as), median(bs)];
+}
+
+/** Staging offsets the ring gives a frame's uploads of `size` bytes: packed from 0, each aligned like Transfers. */
+function packedOffsets(manager: FrameManager, size: number, count: number): Float64Array {
+  const align = Math.max(16, manager.context.properties.optimalBufferCopyOffsetAlignment);
+  const out = new Float64Array(count);
+  let at = 0;
+  for (let k = 0; k < count; k++) {
+    at = Math.ceil(at / align) * align;
+    out[k] = at;
+    at += size;
+  }
+  return out;
+}
+
+function smallUploads(
+  context: Context,
+  allocator: Allocator,
+  source: Uint8Array,
+  repetitions: number,
+  threads: number,
+  staging: RingMemory,
+): Row[] {
+  const manager = createFrameManager(context, allocator, {
+    label: "bench uploads",
+    stagingRing: { size: 80 * MiB, maxSize: 80 * MiB, memory: staging },
+    uploadThreads: threads,
+  });
+  const rows: Row[] = [];
+  try {
+    const ringBytes = manager.stagingRing.currentBlock.bytes;
+    const usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+    // What a frame costs with no upload in it (timed the same way): submitted whether or not anything is uploaded.
+    const empty: number[] = [];
+    for (let rep = 0; rep < 3 * repetitions; rep++) {
+      manager.waitIdle();
+      manager.beginFrame();
+      const t0 = nowNs();
+      manager.endFrame();
+      empty.push(Number(nowNs() - t0) / 1e6);
+    }
+    const emptyMs = median(empty);
+    const row = (layout: Row["layout"], size: number, count: number, uploadMs: number, memcpyMs: number): Row => ({
+      layout,
+      size,
+      count,
+      uploadMs,
+      memcpyMs,
+      ratio: memcpyMs / uploadMs,
+      ratioWithoutFrame: memcpyMs / Math.max(uploadMs - emptyMs, 1e-6),
+    });
+    const target = manager.createBuffer({ label: "contiguous target", size: PER_FRAME, usage });
+    for (const size of SIZES) {
+      const count = PER_FRAME / size;
+      const chunk = source.subarray(0, size);
+      const offsets = packedOffsets(manager, size, count);
+      const [uploadMs, memcpyMs] = alternate(
+        repetitions,
+        () => {
+          manager.waitIdle();
+          manager.beginFrame();
+          const t0 = nowNs();
+          for (let k = 0; k < count; k++) manager.upload(target, chunk, k * size);
+          manager.endFrame();
+          const ms = Number(nowNs() - t0) / 1e6;
+          manager.waitIdle();
+          return ms;
+        },
+        () => {
+          const t0 = nowNs();
+          for (let k = 0; k < count; k++) ringBytes.set(chunk, offsets[k]!);
+          return Number(nowNs() - t0) / 1e6;
+        },
+      );
+      rows.push(row("contiguous", size, count, uploadMs, memcpyMs));
+    }
+    target.destroy();
+
+    for (const size of SIZES) {
+      const count = Math.min(SCATTER_PER_FRAME, PER_FRAME / size);
+      const nb = Math.min(count, SCATTER_BUFFERS);
+      const slots = Math.ceil(count / nb);
+      const buffers: Buffer[] = [];
+      for (let i = 0; i < nb; i++)
+        buffers.push(manager.createBuffer({ label: `scatter ${i}`, size: slots * size, usage }));
+      // Upload k: buffer k*97 mod nb (another one each time), at slot k / nb of it taken in a shuffled order: no two
+      // uploads of a frame write the same bytes (no barrier between them) and none continues the one before.
+      const dst = new Int32Array(count);
+      const at = new Float64Array(count);
+      for (let k = 0; k < count; k++) {
+        dst[k] = (k * 97) % nb;
+        const slot = Math.floor(k / nb);
+        at[k] = ((slot * 7 + 3) % slots) * size;
+      }
+      const chunk = source.subarray(0, size);
+      const offsets = packedOffsets(manager, size, count);
+      const [uploadMs, memcpyMs] = alternate(
+        repetitions,
+        () => {
+          manager.waitIdle();
+          manager.beginFrame();
+          const t0 = nowNs();
+          for (let k = 0; k < count; k++) manager.upload(buffers[dst[k]!]!, chunk, at[k]!);
+          manager.endFrame();
+          const ms = Number(nowNs() - t0) / 1e6;
+          manager.waitIdle();
+          return ms;
+        },
+        () => {
+          const t0 = nowNs();
+          for (let k = 0; k < count; k++) ringBytes.set(chunk, offsets[k]!);
+          return Number(nowNs() - t0) / 1e6;
+        },
+      );
+      rows.push(row("scattered", size, count, uploadMs, memcpyMs));
+      for (const b of buffers) b.destroy();
+    }
+  } finally {
+    manager.destroy();
+  }
+  return rows;
+}
+
+interface LargeRow {
+  threads: number;
+  /** upload() to waitIdle() after endFrame(): on the GPU. */
+  uploadMs: number;
+  /** upload() to the return of endFrame(): the CPU's part. */
+  cpuMs: number;
+  /** One-thread Uint8Array.set of the same bytes into the ring. */
+  memcpyMs: number;
+  /** The upload threads copying into the ring alone. */
+  threadedCopyMs: number;
+  pieces: number;
+}
+
+function largeUpload(
+  context: Context,
+  allocator: Allocator,
+  source: Uint8Array,
+  threads: number,
+  repetitions: number,
+  staging: RingMemory,
+): LargeRow {
+  const size = source.length;
+  const manager = createFrameManager(context, allocator, {
+    label: `bench large upload ${threads}`,
+    stagingRing: { size: size + 16 * MiB, maxSize: size + 16 * MiB, memory: staging },
+    uploadThreads: threads,
+  });
+  const workers = threads > 1 ? new UploadWorkers(threads) : null;
+  try {
+    const target = manager.createBuffer({ label: "large target", size, usage: VK_BUFFER_USAGE_TRANSFER_DST_BIT });
+    const ringBytes = manager.stagingRing.currentBlock.bytes;
+    const cpu: number[] = [];
+    const [uploadMs, memcpyMs] = alternate(
+      repetitions,
+      () => {
+        manager.waitIdle();
+        manager.beginFrame();
+        const t0 = nowNs();
+        manager.upload(target, source, 0);
+        manager.endFrame();
+        const t1 = nowNs();
+        manager.waitIdle();
+        cpu.push(Number(t1 - t0) / 1e6);
+        return Number(nowNs() - t0) / 1e6;
+      },
+      () => {
+        const t0 = nowNs();
+        ringBytes.set(source, 0);
+        return Number(nowNs() - t0) / 1e6;
+      },
+    );
+    let threadedCopyMs = memcpyMs;
+    if (workers !== null) {
+      const samples: number[] = [];
+      for (let rep = 0; rep < repetitions + 2; rep++) {
+        const t0 = nowNs();
+        workers.copy(ringBytes, 0, source, 0, size);
+        if (rep >= 2) samples.push(Number(nowNs() - t0) / 1e6);
+      }
+      threadedCopyMs = median(samples);
+    }
+    const { uploadPieces: pieces, uploadThreads } = manager.statistics.transfers;
+    target.destroy();
+    return { threads: uploadThreads, uploadMs, cpuMs: median(cpu), memcpyMs, threadedCopyMs, pieces };
+  } finally {
+    workers?.destroy();
+    manager.destroy();
+  }
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const flags = parseFlags(argv, FLAGS, USAGE);
+  const repetitions = intFlag(flags, "--repetitions", 11, USAGE);
+  const largeMiB = intFlag(flags, "--large-mib", 64, USAGE);
+  const fallback = defaultUploadThreads();
+  const list = flags.get("--threads");
+  const threadCounts =
+    list === undefined
+      ? [...new Set([1, fallback])]
+      : String(list)
+          .split(",")
+          .map((s) => Number(s));
+  if (threadCounts.some((n) => !Number.isInteger(n) || n < 1 || n > 64))
+    throw new UsageError(`--threads wants integers from 1 to 64, got '${String(list)}'\n${USAGE}`);
+  if (largeMiB < 1 || largeMiB > 1024) throw new UsageError(`--large-mib wants 1..1024, got ${largeMiB}\n${USAGE}`);
+  const headlineThreads = threadCounts[threadCounts.length - 1]!;
+  const staging = (flags.get("--staging") ?? "device") as RingMemory;
+  if (staging !== "device" && staging !== "host")
+    throw new UsageError(`--staging wants device or host, got '${String(staging)}'\n${USAGE}`);
+  const layers = layersFromEnvironment();
+  if (layers.length > 0)
+    console.warn(
+      `bench uploads: warning: the environment enables Vulkan layers (${layers.join(", ")}): numbers will be off`,
+    );
+
+  const context = createContext({ applicationName: "vkmem bench uploads", validation: false });
+  try {
+    const allocator = createAllocator(context, { label: "bench uploads" });
+    try {
+      const device = describeDevice(context);
+      console.log(`device: ${device.name} (${device.type}, Vulkan ${device.apiVersion})`);
+      const source = new Uint8Array(Math.max(16 * MiB, largeMiB * MiB));
+      for (let i = 0; i < source.length; i++) source[i] = (i * 31) & 0xff;
+      console.log(`staging ring memory: ${staging}`);
+      const rows = smallUploads(context, allocator, source, repetitions, headlineThreads, staging);
+      const large = threadCounts.map((t) =>
+        largeUpload(context, allocator, source.subarray(0, largeMiB * MiB), t, repetitions, staging),
+      );
+      const bytes = largeMiB * MiB;
+      const gbs = (ms: number) => bytes / 1e9 / (ms / 1000);
+      const head = large[large.length - 1]!;
+      const minRatio = Math.min(...rows.map((r) => r.ratio));
+      const minRatioWithoutFrame = Math.min(...rows.map((r) => r.ratioWithoutFrame));
+      const largeGbs = gbs(head.uploadMs);
+      const largeVsMemcpy = head.memcpyMs / head.uploadMs;
+      const met = (ok: boolean) => (ok ? "yes" : "NO");
+
+      console.log(`\nsmall uploads (upload threads ${headlineThreads}); ratio = memcpy time / upload time\n`);
+      printTable(
+        [
+          "layout",
+          "upload size",
+          "uploads/frame",
+          "upload ms",
+          "memcpy ms",
+          "GB/s",
+          "upload vs memcpy",
+          "without frame submit",
+        ],
+        rows.map((r) => [
+          r.layout,
+          r.size >= MiB ? `${r.size / MiB} MiB` : `${r.size / KiB} KiB`,
+          String(r.count),
+          r.uploadMs.toFixed(3),
+          r.memcpyMs.toFixed(3),
+          ((r.size * r.count) / 1e9 / (r.uploadMs / 1000)).toFixed(2),
+          r.ratio.toFixed(3),
+          r.ratioWithoutFrame.toFixed(3),
+        ]),
+      );
+      console.log(`\nlarge upload: ${largeMiB} MiB in one upload(), timed to GPU completion\n`);
+      printTable(
+        [
+          "threads",
+          "to GPU ms",
+          "GB/s",
+          "CPU part ms",
+          "pieces",
+          "memcpy 1 thread ms",
+          "threads copy alone ms",
+          "vs memcpy",
+        ],
+        large.map((r) => [
+          String(r.threads),
+          r.uploadMs.toFixed(2),
+          gbs(r.uploadMs).toFixed(2),
+          r.cpuMs.toFixed(2),
+          String(r.pieces),
+          r.memcpyMs.toFixed(2),
+          r.threadedCopyMs.toFixed(2),
+          (r.memcpyMs / r.uploadMs).toFixed(2),
+        ]),
+      );
+      console.log("");
+      printTable(
+        ["figure", "value", "target", "met"],
+        [
+          ["upload_vs_memcpy_min", minRatio.toFixed(3), `>= ${TARGET_VS_MEMCPY}`, met(minRatio >= TARGET_VS_MEMCPY)],
+          ["  the same, an empty frame's submission left out", minRatioWithoutFrame.toFixed(3), "", ""],
+          [
+            `upload_large_gb_s (${head.threads} threads)`,
+            largeGbs.toFixed(2),
+            `>= ${TARGET_LARGE_GB_S} (GPU machine)`,
+            met(largeGbs >= TARGET_LARGE_GB_S),
+          ],
+          [
+            "upload_large_vs_memcpy",
+            largeVsMemcpy.toFixed(2),
+            `>= ${TARGET_LARGE_VS_MEMCPY} (GPU machine)`,
+            met(largeVsMemcpy >= TARGET_LARGE_VS_MEMCPY),
+          ],
+        ],
+      );
+      const file = writeResults(staging === "host" ? "uploads-host" : "uploads", {
+        benchmark: "uploads",
+        timestamp: new Date().toISOString(),
+        upload_vs_memcpy_min: round(minRatio, 3),
+        upload_vs_memcpy_min_without_frame_submit: round(minRatioWithoutFrame, 3),
+        upload_large_gb_s: round(largeGbs, 2),
+        upload_large_vs_memcpy: round(largeVsMemcpy, 3),
+        upload_threads: head.threads,
+        staging_memory: staging,
+        device: context.deviceName,
+        targets: {
+          upload_vs_memcpy_min: TARGET_VS_MEMCPY,
+          upload_large_gb_s: TARGET_LARGE_GB_S,
+          upload_large_vs_memcpy: TARGET_LARGE_VS_MEMCPY,
+        },
+        met: {
+          upload_vs_memcpy_min: minRatio >= TARGET_VS_MEMCPY,
+          upload_large_gb_s: largeGbs >= TARGET_LARGE_GB_S,
+          upload_large_vs_memcpy: largeVsMemcpy >= TARGET_LARGE_VS_MEMCPY,
+        },
+        small: rows.map((r) => ({
+          layout: r.layout,
+          size: r.size,
+          uploads_per_frame: r.count,
+          upload_ms: round(r.uploadMs, 4),
+          memcpy_ms: round(r.memcpyMs, 4),
+          ratio: round(r.ratio, 4),
+          ratio_without_frame_submit: round(r.ratioWithoutFrame, 4),
+        })),
+        large: large.map((r) => ({
+          threads: r.threads,
+          to_gpu_ms: round(r.uploadMs, 3),
+          gb_s: round(gbs(r.uploadMs), 3),
+          cpu_ms: round(r.cpuMs, 3),
+          pieces: r.pieces,
+          memcpy_one_thread_ms: round(r.memcpyMs, 3),
+          threads_copy_alone_ms: round(r.threadedCopyMs, 3),
+          vs_memcpy: round(r.memcpyMs / r.uploadMs, 3),
+        })),
+        workload: {
+          small: `64 MiB per frame (scattered: at most ${SCATTER_PER_FRAME} uploads, into up to ${SCATTER_BUFFERS} buffers at varying offsets); timed first upload to end of endFrame; ${repetitions} repetitions, median`,
+          large: `${largeMiB} MiB, one upload() in a frame, timed to waitIdle(); ${repetitions} repetitions, median`,
+        },
+        device_info: device,
+        host: describeHost(),
+        validation_layers: layers.length > 0 ? layers : "off",
+      });
+      console.log(`\nwrote ${file}`);
+    } finally {
+      allocator.destroy();
+    }
+  } finally {
+    context.destroy();
+  }
+}

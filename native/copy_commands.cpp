@@ -1,0 +1,87 @@
+// cmdCopyBuffers(cmd, table, first, end) -> the index of the first copy not recorded (end when all were).
+//
+// Records the staging copies of an upload batch (engine/resources/upload-batch.ts) with one call, instead of one
+// nvk call and a VkBufferCopy object per region: copies [first, end) of `table`, a Float64Array of 5 numbers per copy
+// (source allocation, destination allocation, srcOffset, dstOffset, size), become one vkCmdCopyBuffer per run of
+// consecutive copies with the same source and destination buffer.
+//
+// The buffers are named by their allocation handles, never by raw Vulkan handles: each is looked up in this addon's
+// slot table and must be a live buffer vkmem created (Kind::Buffer) of a live allocator, and each range is checked
+// against the allocation's size, so no value in the table can make Vulkan touch another object or memory outside a
+// buffer. A copy whose handles do not pass (a buffer bound into memory, a buddy pool's, one of an allocator on the
+// other build of the addon) stops the call: the caller records that run through nvk and calls again after it. `cmd` must be a command buffer in the
+// recording state (the caller's, from its own pool); it cannot be checked here.
+#include "copy_commands.h"
+
+#include <vector>
+
+#include "addon.h"
+
+namespace vkmem {
+
+namespace {
+
+Napi::Value CmdCopyBuffers(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Addon* addon = static_cast<Addon*>(info.Data());
+  const uint64_t cmd = BigIntArg(info, 0, "cmd");
+  if (cmd == 0) throw TypeErrorFor(env, "cmdCopyBuffers: null command buffer");
+  if (info.Length() < 4 || !info[1].IsTypedArray() ||
+      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array || !info[2].IsNumber() ||
+      !info[3].IsNumber())
+    throw TypeErrorFor(env, "cmdCopyBuffers(cmd, table: Float64Array, first, end)");
+  Napi::Float64Array table = info[1].As<Napi::Float64Array>();
+  const double firstD = info[2].As<Napi::Number>().DoubleValue();
+  const double endD = info[3].As<Napi::Number>().DoubleValue();
+  const double rows = static_cast<double>(table.ElementLength() / 5);
+  if (!IsUint(firstD, rows) || !IsUint(endD, rows) || firstD > endD)
+    throw RangeErrorFor(env, "cmdCopyBuffers: first and end must be copy indices, first <= end");
+  const size_t end = static_cast<size_t>(endD);
+  const double* t = table.Data();
+  PFN_vkCmdCopyBuffer copy = nullptr;
+  VkDevice device = VK_NULL_HANDLE;
+  std::vector<VkBufferCopy> regions;
+  size_t i = static_cast<size_t>(firstD);
+  while (i < end) {
+    const double* row = t + i * 5;
+    AllocationSlot* src = addon->AllocationFromNumber(row[0], nullptr);
+    AllocationSlot* dst = addon->AllocationFromNumber(row[1], nullptr);
+    if (src == nullptr || dst == nullptr || src->kind != Kind::Buffer || dst->kind != Kind::Buffer ||
+        src->resource == 0 || dst->resource == 0 || src->allocator != dst->allocator ||
+        !addon->allocators[dst->allocator].live)
+      break;
+    const AllocatorSlot& owner = addon->allocators[dst->allocator];
+    if (copy == nullptr || device != owner.device) {
+      device = owner.device;
+      copy = reinterpret_cast<PFN_vkCmdCopyBuffer>(vkGetDeviceProcAddr(device, "vkCmdCopyBuffer"));
+      if (copy == nullptr) throw Napi::Error::New(env, "vkmem native: cmdCopyBuffers: no vkCmdCopyBuffer");
+    }
+    VmaAllocationInfo srcInfo;
+    VmaAllocationInfo dstInfo;
+    vmaGetAllocationInfo(owner.allocator, src->allocation, &srcInfo);
+    vmaGetAllocationInfo(owner.allocator, dst->allocation, &dstInfo);
+    regions.clear();
+    size_t j = i;
+    for (; j < end; ++j) {
+      const double* r = t + j * 5;
+      if (r[0] != row[0] || r[1] != row[1]) break;
+      constexpr double kMaxSafe = 9007199254740991.0;
+      if (!IsUint(r[2], kMaxSafe) || !IsUint(r[3], kMaxSafe) || !IsUint(r[4], kMaxSafe) || r[4] < 1 ||
+          r[2] + r[4] > static_cast<double>(srcInfo.size) || r[3] + r[4] > static_cast<double>(dstInfo.size))
+        throw RangeErrorFor(env, "cmdCopyBuffers: a copy lies outside its buffers");
+      regions.push_back({static_cast<VkDeviceSize>(r[2]), static_cast<VkDeviceSize>(r[3]), static_cast<VkDeviceSize>(r[4])});
+    }
+    copy(reinterpret_cast<VkCommandBuffer>(cmd), reinterpret_cast<VkBuffer>(src->resource),
+         reinterpret_cast<VkBuffer>(dst->resource), static_cast<uint32_t>(regions.size()), regions.data());
+    i = j;
+  }
+  return Napi::Number::New(env, static_cast<double>(i));
+}
+
+}  // namespace
+
+void RegisterCopyCommands(Napi::Env env, Napi::Object exports, Addon* addon) {
+  exports.Set("cmdCopyBuffers", Napi::Function::New(env, GuardedFunction<CmdCopyBuffers>, "cmdCopyBuffers", addon));
+}
+
+}  // namespace vkmem

@@ -1,0 +1,321 @@
+// Upload workers: a bounded pool of native threads that copy one large upload into mapped staging memory together
+// with the calling thread (engine/resources/transfers.ts uses them for uploads past a threshold).
+//
+//   createUploadWorkers(threads) -> id      threads - 1 worker threads are started (the caller is the last one)
+//   uploadWorkersCopy(id, dst, dstOffset, src, srcOffset, size)
+//                                           copies size bytes from the typed array src into the typed array dst
+//   destroyUploadWorkers(id)                stops and joins the threads; an unknown or destroyed id does nothing
+//
+// The invariants, and why they hold:
+// - A copy never outlives the call that asked for it. uploadWorkersCopy splits the range into pieces that the
+//   workers and the caller take in turn from one atomic counter, and returns only once every worker has reported
+//   that it left the job; no worker holds a pointer between jobs. So nothing the pool touches can be unmapped or
+//   freed while it copies (mapped memory is unmapped on the JS thread, which is inside this call), and destroying
+//   the pool, the frame manager or the allocator in any order never meets a copy in flight.
+// - Pointers and bounds are checked here again: dst and src must be typed arrays (a detached or unmapped view has
+//   length 0 and fails the bounds check), and the ranges must lie inside them.
+// - Ids are never reused (a counter), so a stale id names no pool. Each pool is also joined when its Node
+//   environment is torn down (an env cleanup hook), so a pool nobody destroyed never leaves threads behind.
+// - Threads come from the platform (pthreads, or Win32 threads and condition variables), not from <thread> or
+//   <mutex>: MinGW's posix-thread libstdc++ would make the Windows addon import libwinpthread-1.dll.
+#include <napi.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <unordered_map>
+#include <vector>
+
+#ifdef _WIN32
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#else
+#include <pthread.h>
+#endif
+
+#include "upload_workers.h"
+
+#include "addon.h"
+
+namespace vkmem {
+
+namespace {
+
+#ifdef _WIN32
+struct Lock {
+  CRITICAL_SECTION cs;
+  Lock() { InitializeCriticalSection(&cs); }
+  ~Lock() { DeleteCriticalSection(&cs); }
+  void lock() { EnterCriticalSection(&cs); }
+  void unlock() { LeaveCriticalSection(&cs); }
+};
+struct Cond {
+  CONDITION_VARIABLE cv;
+  Cond() { InitializeConditionVariable(&cv); }
+  void wait(Lock& l) { SleepConditionVariableCS(&cv, &l.cs, INFINITE); }
+  void broadcast() { WakeAllConditionVariable(&cv); }
+};
+using ThreadHandle = HANDLE;
+#else
+struct Lock {
+  pthread_mutex_t m;
+  Lock() { pthread_mutex_init(&m, nullptr); }
+  ~Lock() { pthread_mutex_destroy(&m); }
+  void lock() { pthread_mutex_lock(&m); }
+  void unlock() { pthread_mutex_unlock(&m); }
+};
+struct Cond {
+  pthread_cond_t cv;
+  Cond() { pthread_cond_init(&cv, nullptr); }
+  ~Cond() { pthread_cond_destroy(&cv); }
+  void wait(Lock& l) { pthread_cond_wait(&cv, &l.m); }
+  void broadcast() { pthread_cond_broadcast(&cv); }
+};
+using ThreadHandle = pthread_t;
+#endif
+
+struct Held {
+  Lock& l;
+  explicit Held(Lock& lock) : l(lock) { l.lock(); }
+  ~Held() { l.unlock(); }
+};
+
+// Pieces smaller than this are not worth another thread's cache misses and wake-up.
+constexpr size_t kMinPiece = 256 * 1024;
+
+struct Pool {
+  Lock lock;
+  Cond work;  // a new job, or stop
+  Cond done;  // a worker left the job
+  std::vector<ThreadHandle> threads;
+  // The job: valid while `busy` > 0 or the caller is inside Copy. Workers copy only between seeing a new
+  // `generation` and decrementing `busy`.
+  uint64_t generation = 0;
+  int busy = 0;
+  bool stop = false;
+  uint8_t* dst = nullptr;
+  const uint8_t* src = nullptr;
+  size_t size = 0;
+  size_t piece = 0;
+  size_t pieces = 0;
+  std::atomic<size_t> next{0};
+  napi_env env = nullptr;
+
+  // Takes pieces until none is left.
+  void Drain() {
+    for (;;) {
+      const size_t i = next.fetch_add(1, std::memory_order_relaxed);
+      if (i >= pieces) return;
+      const size_t at = i * piece;
+      const size_t n = at + piece <= size ? piece : size - at;
+      std::memcpy(dst + at, src + at, n);
+    }
+  }
+
+  void Worker() {
+    uint64_t seen = 0;
+    lock.lock();
+    for (;;) {
+      while (!stop && generation == seen) work.wait(lock);
+      if (stop) break;
+      seen = generation;
+      lock.unlock();
+      Drain();
+      lock.lock();
+      if (--busy == 0) done.broadcast();
+    }
+    lock.unlock();
+  }
+
+  // Copies with every worker; returns when all of them have left the job.
+  void Copy(uint8_t* d, const uint8_t* s, size_t n) {
+    const size_t parties = threads.size() + 1;
+    size_t p = (n + parties - 1) / parties;
+    if (p < kMinPiece) p = kMinPiece;
+    p = (p + 4095) & ~static_cast<size_t>(4095);
+    if (threads.empty() || p >= n) {
+      std::memcpy(d, s, n);
+      return;
+    }
+    {
+      Held h(lock);
+      dst = d;
+      src = s;
+      size = n;
+      piece = p;
+      pieces = (n + p - 1) / p;
+      next.store(0, std::memory_order_relaxed);
+      busy = static_cast<int>(threads.size());
+      generation++;
+      work.broadcast();
+    }
+    Drain();
+    Held h(lock);
+    while (busy > 0) done.wait(lock);
+    dst = nullptr;
+    src = nullptr;
+  }
+
+  // Stops and joins every thread (idempotent).
+  void Join() {
+    {
+      Held h(lock);
+      stop = true;
+      work.broadcast();
+    }
+    for (ThreadHandle t : threads) {
+#ifdef _WIN32
+      WaitForSingleObject(t, INFINITE);
+      CloseHandle(t);
+#else
+      pthread_join(t, nullptr);
+#endif
+    }
+    threads.clear();
+  }
+};
+
+#ifdef _WIN32
+DWORD WINAPI ThreadMain(LPVOID p) {
+  static_cast<Pool*>(p)->Worker();
+  return 0;
+}
+#else
+void* ThreadMain(void* p) {
+  static_cast<Pool*>(p)->Worker();
+  return nullptr;
+}
+#endif
+
+// Every live pool by id. JS calls come from one thread per environment, but environments (worker_threads) may
+// run at once, so the table has a lock of its own; a copy holds no table lock while it runs.
+Lock& TableLock() {
+  static Lock* l = new Lock();
+  return *l;
+}
+std::unordered_map<double, Pool*>& Table() {
+  static auto* t = new std::unordered_map<double, Pool*>();
+  return *t;
+}
+double nextId = 1;
+
+Pool* Find(double id) {
+  Held h(TableLock());
+  auto it = Table().find(id);
+  return it == Table().end() ? nullptr : it->second;
+}
+
+void DestroyPool(Pool* pool, bool removeHook);
+
+void CleanupHook(void* arg) { DestroyPool(static_cast<Pool*>(arg), false); }
+
+void DestroyPool(Pool* pool, bool removeHook) {
+  {
+    Held h(TableLock());
+    for (auto it = Table().begin(); it != Table().end(); ++it) {
+      if (it->second == pool) {
+        Table().erase(it);
+        break;
+      }
+    }
+  }
+  if (removeHook) napi_remove_env_cleanup_hook(pool->env, CleanupHook, pool);
+  pool->Join();
+  delete pool;
+}
+
+double NumberArg(const Napi::CallbackInfo& info, size_t i) {
+  return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : -1;
+}
+
+// The bytes of typed array argument i (any element type): its data pointer and byte length.
+uint8_t* BytesArg(const Napi::CallbackInfo& info, size_t i, const char* name, size_t* length) {
+  if (info.Length() <= i || !info[i].IsTypedArray()) throw TypeErrorFor(info.Env(), std::string(name) + " must be a typed array");
+  napi_typedarray_type type;
+  size_t count = 0;
+  void* data = nullptr;
+  napi_value ab;
+  size_t byteOffset = 0;
+  NAPI_THROW_IF_FAILED(info.Env(), napi_get_typedarray_info(info.Env(), info[i], &type, &count, &data, &ab, &byteOffset),
+                       nullptr);
+  size_t elem = 1;
+  switch (type) {
+    case napi_int16_array: case napi_uint16_array: elem = 2; break;
+    case napi_int32_array: case napi_uint32_array: case napi_float32_array: elem = 4; break;
+    case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: elem = 8; break;
+    default: elem = 1;
+  }
+  *length = count * elem;
+  return static_cast<uint8_t*>(data);
+}
+
+Napi::Value CreateUploadWorkers(const Napi::CallbackInfo& info) {
+  const double threads = NumberArg(info, 0);
+  if (!IsUint(threads, 64) || threads < 1) throw RangeErrorFor(info.Env(), "createUploadWorkers: threads must be an integer in [1, 64]");
+  auto* pool = new Pool();
+  pool->env = info.Env();
+  for (int i = 1; i < static_cast<int>(threads); i++) {
+#ifdef _WIN32
+    HANDLE t = CreateThread(nullptr, 0, ThreadMain, pool, 0, nullptr);
+    const bool ok = t != nullptr;
+#else
+    pthread_t t;
+    const bool ok = pthread_create(&t, nullptr, ThreadMain, pool) == 0;
+#endif
+    if (!ok) break;  // fewer threads than asked: the copy still works with what started
+    pool->threads.push_back(t);
+  }
+  double id;
+  {
+    Held h(TableLock());
+    id = nextId++;
+    Table()[id] = pool;
+  }
+  napi_add_env_cleanup_hook(info.Env(), CleanupHook, pool);
+  return Napi::Number::New(info.Env(), id);
+}
+
+Napi::Value UploadWorkersCopy(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Pool* pool = Find(NumberArg(info, 0));
+  if (pool == nullptr) throw Napi::Error::New(env, "vkmem native: uploadWorkersCopy: the upload workers were destroyed");
+  size_t dstLength = 0;
+  size_t srcLength = 0;
+  uint8_t* dst = BytesArg(info, 1, "dst", &dstLength);
+  const double dstOffset = NumberArg(info, 2);
+  const uint8_t* src = BytesArg(info, 3, "src", &srcLength);
+  const double srcOffset = NumberArg(info, 4);
+  const double size = NumberArg(info, 5);
+  constexpr double kMaxSafe = 9007199254740991.0;
+  if (!IsUint(dstOffset, kMaxSafe) || !IsUint(srcOffset, kMaxSafe) || !IsUint(size, kMaxSafe))
+    throw RangeErrorFor(env, "uploadWorkersCopy: offsets and size must be non-negative integers");
+  if (dstOffset + size > static_cast<double>(dstLength) || srcOffset + size > static_cast<double>(srcLength))
+    throw RangeErrorFor(env, "uploadWorkersCopy: a range ends beyond its array");
+  if (size > 0)
+    pool->Copy(dst + static_cast<size_t>(dstOffset), src + static_cast<size_t>(srcOffset), static_cast<size_t>(size));
+  return env.Undefined();
+}
+
+Napi::Value DestroyUploadWorkers(const Napi::CallbackInfo& info) {
+  Pool* pool = Find(NumberArg(info, 0));
+  if (pool != nullptr) DestroyPool(pool, true);
+  return info.Env().Undefined();
+}
+
+Napi::Value UploadWorkerThreads(const Napi::CallbackInfo& info) {
+  Pool* pool = Find(NumberArg(info, 0));
+  return Napi::Number::New(info.Env(), pool == nullptr ? 0 : static_cast<double>(pool->threads.size() + 1));
+}
+
+}  // namespace
+
+void RegisterUploadWorkers(Napi::Env env, Napi::Object exports, Addon* addon) {
+  exports.Set("createUploadWorkers", Napi::Function::New(env, GuardedFunction<CreateUploadWorkers>, "createUploadWorkers", addon));
+  exports.Set("uploadWorkersCopy", Napi::Function::New(env, GuardedFunction<UploadWorkersCopy>, "uploadWorkersCopy", addon));
+  exports.Set("destroyUploadWorkers", Napi::Function::New(env, GuardedFunction<DestroyUploadWorkers>, "destroyUploadWorkers", addon));
+  exports.Set("uploadWorkerThreads", Napi::Function::New(env, GuardedFunction<UploadWorkerThreads>, "uploadWorkerThreads", addon));
+}
+
+}  // namespace vkmem
