@@ -99,7 +99,10 @@ export interface DefragmentationStats {
 export class DefragmentationMove {
   /** Its index in the pass. */
   readonly index: number;
-  /** The allocation being moved, or null when the context cannot name it (then the move is ignored). */
+  /**
+   * The allocation being moved, or null when the context cannot name it or it has live aliasing resources (then the
+   * move is ignored).
+   */
   readonly source: Allocation | null;
   /**
    * The temporary allocation at the new place (kind "memory"): map it, or bind your own buffer or image to it and
@@ -239,7 +242,9 @@ export class DefragmentationContext {
     for (let i = 0; i < pairs.length / 2; i++) {
       const src = pairs[i * 2];
       const tmp = pairs[i * 2 + 1];
-      const source = src === 0 ? null : this.#name(src);
+      // An allocation with live aliasing buffers or images (aliasing.ts) stays put: they are bound to its old place.
+      const named = src === 0 ? null : this.#name(src);
+      const source = named !== null && named._aliases !== null && named._aliases.size > 0 ? null : named;
       if (src !== 0) {
         this.#busy.add(src);
         this.#moveOf.set(src, i);

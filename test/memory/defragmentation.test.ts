@@ -476,6 +476,30 @@ describe("the pass API", () => {
     });
   });
 
+  test("an allocation with live aliases stays where it is; its aliases keep working", async () => {
+    await check(() => {
+      const all = [];
+      for (let i = 0; i < 32; i++) {
+        all.push(allocator.createBuffer({ size: 64 * KiB, usage: TRANSFER }, { pool, canAlias: true }));
+      }
+      for (const [i, b] of all.entries()) {
+        if (i % 2 === 1) allocator.destroyBuffer(b.buffer, b.allocation);
+        else fillBuffer(b.buffer, 64 * KiB, 0x7000 + i);
+      }
+      const aliased = all[30];
+      const alias = allocator.createAliasingBuffer(aliased.allocation, { size: 64 * KiB, usage: TRANSFER });
+      const offset = aliased.allocation.offset;
+      const stats = allocator.defragment(gpu.context, { pool, algorithm: "full" });
+      expect(stats.allocationsMoved).toBeGreaterThan(0);
+      expect(aliased.allocation.offset).toBe(offset);
+      expect(readBuffer(alias.buffer, 64 * KiB).every((w) => w === 0x7000 + 30)).toBe(true);
+      alias.destroy();
+      for (const [i, b] of all.entries()) {
+        if (i % 2 === 0) expect(readBuffer(b.buffer, 64 * KiB).every((w) => w === 0x7000 + i)).toBe(true);
+      }
+    });
+  });
+
   test("refusals: linear and buddy pools, a second defragmentation, bad options", async () => {
     await check(() => {
       const memoryTypeIndex = pool.memoryTypeIndex;
