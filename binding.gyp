@@ -18,6 +18,7 @@
       "native/addon.cpp",
       "native/allocator.cpp",
       "native/allocation.cpp",
+      "native/batch.cpp",
       "native/corruption.cpp",
       "native/defragmentation.cpp",
       "native/buddy_pool.cpp",

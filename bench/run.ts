@@ -32,6 +32,10 @@ const BENCHMARKS: Record<string, { description: string; load: () => Promise<Benc
       "frame manager CPU time per frame (10k live, 1k deferred destroys, 1k transients) and upload throughput vs memcpy",
     load: () => import("./frame.js"),
   },
+  resources: {
+    description: "FrameManager createBuffer/createTexture + destroy() against the allocator's create + destroy",
+    load: () => import("./resources.js"),
+  },
   streaming: {
     description: "TextureStreamer CPU time per frame with 1,000 / 10,000 registered textures, and cost per eviction",
     load: () => import("./streaming.js"),

@@ -256,6 +256,14 @@ export interface NativeAddon {
   bindAt(allocation: number, resource: bigint, localOffset: number): number;
   /** Buddy pools: destroys a createUnbound resource. */
   destroyUnbound(allocator: number, resource: bigint): void;
+  // Batches (native/batch.cpp): the batch ArrayBuffer's layout is engine/memory/buffer-batch.ts's.
+  /** VkResult; on failure nothing is kept and kOutAllocation holds the index of the buffer that failed. */
+  createBuffers(allocator: number, batch: ArrayBuffer, count: number, name: string | null): number;
+  destroyBuffers(allocator: number, batch: ArrayBuffer, count: number): void;
+  /** Turns the native call timer on or off (benchmarks: the time spent inside VMA and Vulkan). */
+  setNativeTiming(on: boolean): void;
+  /** Nanoseconds the timed native calls took since the last take. */
+  takeNativeTime(): number;
 }
 
 /**
@@ -276,6 +284,8 @@ export interface NativeOracles extends NativeAddon {
   setVirtualAllocationUserData(block: number, allocation: number, value: number): void;
   virtualBlockStatistics(block: number, detailed: boolean): NativeVirtualBlockStatistics;
   buildVirtualBlockStatsString(block: number, detailed: boolean): string;
+  /** bench/allocator's C++ loop in this process: vmaCreateBuffer + vmaDestroyBuffer pairs; returns nanoseconds. */
+  benchBufferPairs(allocator: number, iterations: number, usage: number, memoryUsage: number): number;
 }
 
 export { packageRoot } from "./package-root.js";

@@ -50,7 +50,7 @@ constexpr int kOutOffset = 36;
 constexpr int kOutSize = 37;
 constexpr int kOutMapped = 38;     // pointer as a Number (0 when not mapped)
 constexpr int kOutUserData = 39;
-constexpr int kOutBlockSize = 40;  // written by getAllocationInfo only
+constexpr int kOutBlockSize = 40;  // the VkDeviceMemory block's size (creations and getAllocationInfo)
 constexpr int kOutDedicated = 41;  // 1 when the allocation owns its VkDeviceMemory
 // Virtual blocks (native/virtual_block.cpp): inputs 52..56, outputs 58..61, all f64.
 constexpr int kVbSize = 52;
@@ -166,6 +166,19 @@ SlotT* LiveSlotFromNumber(std::vector<SlotT>& table, double h, uint32_t* indexOu
   return &table[index];
 }
 
+// The timer of native calls (batch.cpp): while a benchmark has it on (setNativeTiming), every exported call adds
+// the nanoseconds it took to gNativeNs, so that the time JS spent inside VMA and the Vulkan calls VMA makes can be
+// told from the time spent in TypeScript. Off, it costs one branch per call.
+extern thread_local bool gNativeTiming;
+extern thread_local int64_t gNativeNs;
+int64_t MonotonicNs();
+struct NativeCallTimer {
+  int64_t start = gNativeTiming ? MonotonicNs() : 0;
+  ~NativeCallTimer() {
+    if (start != 0) gNativeNs += MonotonicNs() - start;
+  }
+};
+
 // VMA's assert recorder (addon.cpp), per native call and per thread. BeginNativeCall() starts a call's record.
 void BeginNativeCall();
 bool VmaAssertedThisCall();
@@ -213,6 +226,7 @@ class Addon : public Napi::Addon<Addon> {
   // fired and was not turned into an error by the method becomes a VmaAssertionError as it returns.
   template <Napi::Value (Addon::*Method)(const Napi::CallbackInfo&)>
   Napi::Value Guarded(const Napi::CallbackInfo& info) {
+    NativeCallTimer timer;
     BeginNativeCall();
     Napi::Value result = (this->*Method)(info);
     EndNativeCall(info.Env(), "vkmem native call");
@@ -298,6 +312,15 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value Flush(const Napi::CallbackInfo& info);
   Napi::Value Invalidate(const Napi::CallbackInfo& info);
 
+  // batch.cpp
+  Napi::Value CreateBuffers(const Napi::CallbackInfo& info);
+  Napi::Value DestroyBuffers(const Napi::CallbackInfo& info);
+  Napi::Value SetNativeTiming(const Napi::CallbackInfo& info);
+  Napi::Value TakeNativeTime(const Napi::CallbackInfo& info);
+#ifdef VKMEM_ORACLES
+  Napi::Value BenchBufferPairs(const Napi::CallbackInfo& info);
+#endif
+
  private:
   Napi::Value FindMemoryTypeIndexFor(const Napi::CallbackInfo& info, bool image);
   Napi::Value AllocateMemoryFor(const Napi::CallbackInfo& info, bool image);
@@ -343,6 +366,7 @@ napi_value HotCall(napi_env env, napi_callback_info cbinfo) {
   napi_value arg = nullptr;
   void* data = nullptr;
   napi_get_cb_info(env, cbinfo, &argc, &arg, nullptr, &data);
+  NativeCallTimer timer;
   BeginNativeCall();
   try {
     Addon& addon = *static_cast<Addon*>(data);
@@ -360,6 +384,7 @@ void DefineHotFunction(Napi::Env env, Napi::Object exports, Addon* addon, const 
 // The plain functions (virtual blocks, buddy pools) run inside GuardedFunction, as methods run inside Guarded.
 template <Napi::Value (*Fn)(const Napi::CallbackInfo&)>
 Napi::Value GuardedFunction(const Napi::CallbackInfo& info) {
+  NativeCallTimer timer;
   BeginNativeCall();
   Napi::Value result = Fn(info);
   static_cast<Addon*>(info.Data())->EndNativeCall(info.Env(), "vkmem native call");

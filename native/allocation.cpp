@@ -73,9 +73,14 @@ VkDeviceSize Addon::ReadMinAlignment(Napi::Env env) {
   return static_cast<VkDeviceSize>(v);
 }
 
+// Every creation writes the block's size and whether it is dedicated too (VmaAllocationInfo2): a recording needs
+// them for each allocation, and a second native call to learn them cost more than the whole record.
 void Addon::FillAllocationOutputs(VmaAllocator allocator, VmaAllocation allocation, double handle) {
-  VmaAllocationInfo ai;
-  vmaGetAllocationInfo(allocator, allocation, &ai);
+  VmaAllocationInfo2 ai2;
+  vmaGetAllocationInfo2(allocator, allocation, &ai2);
+  const VmaAllocationInfo& ai = ai2.allocationInfo;
+  f64[Scratch::kOutBlockSize] = static_cast<double>(ai2.blockSize);
+  f64[Scratch::kOutDedicated] = ai2.dedicatedMemory ? 1 : 0;
   f64[Scratch::kOutAllocation] = handle;
   u64[Scratch::kOutMemory] = reinterpret_cast<uint64_t>(ai.deviceMemory);
   f64[Scratch::kOutMemoryType] = ai.memoryType;
@@ -334,10 +339,6 @@ Napi::Value Addon::GetAllocationInfo(Napi::Env env, napi_value arg) {
   u64[Scratch::kOutResource] = a.resource;
   VmaAllocator allocator = allocators[a.allocator].allocator;
   FillAllocationOutputs(allocator, a.allocation, EncodeHandle(a.generation, index));
-  VmaAllocationInfo2 ai2;
-  vmaGetAllocationInfo2(allocator, a.allocation, &ai2);
-  f64[Scratch::kOutBlockSize] = static_cast<double>(ai2.blockSize);
-  f64[Scratch::kOutDedicated] = ai2.dedicatedMemory ? 1 : 0;
   return env.Undefined();
 }
 

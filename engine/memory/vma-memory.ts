@@ -78,6 +78,20 @@ export class VmaMemory implements MemorySource {
   }
 
   _createBuffer(bufferInfo: BufferInfo, options: AllocationOptions | undefined, flags: number): CreatedBuffer {
+    const allocation = this._createBufferAllocation(bufferInfo, options, flags, undefined);
+    return { buffer: allocation._resource, allocation, allocationInfo: this.info(allocation) };
+  }
+
+  /**
+   * vmaCreateBuffer from the encoded scratch: the allocation (its `_resource` is the buffer), no result object.
+   * `name`, when given, is the allocation's name instead of `options.name` (a FrameManager's label, checked).
+   */
+  _createBufferAllocation(
+    bufferInfo: BufferInfo,
+    options: AllocationOptions | undefined,
+    flags: number,
+    name: string | undefined,
+  ): Allocation {
     const h = this.allocator._handle;
     let result = this.nativeCreateBuffer(h);
     if (result !== 0) {
@@ -104,11 +118,21 @@ export class VmaMemory implements MemorySource {
       scratchU32[Slot.OutResource * 2],
       scratchU32[Slot.OutResource * 2 + 1],
     );
-    const allocation = this.finish(result, "buffer", buffer, flags, options, "vmaCreateBuffer");
-    return { buffer, allocation, allocationInfo: this.info(allocation) };
+    return this.finish(result, "buffer", buffer, flags, options, "vmaCreateBuffer", name);
   }
 
   _createImage(imageInfo: ImageInfo, options: AllocationOptions | undefined, flags: number): CreatedImage {
+    const allocation = this._createImageAllocation(imageInfo, options, flags, undefined);
+    return { image: allocation._resource, allocation, allocationInfo: this.info(allocation) };
+  }
+
+  /** vmaCreateImage from the encoded scratch: the allocation (its `_resource` is the image); `name` as for buffers. */
+  _createImageAllocation(
+    imageInfo: ImageInfo,
+    options: AllocationOptions | undefined,
+    flags: number,
+    name: string | undefined,
+  ): Allocation {
     const op = "createImage";
     const h = this.allocator._handle;
     let result = this.nativeCreateImage(h);
@@ -133,8 +157,7 @@ export class VmaMemory implements MemorySource {
       }
     }
     const image = handleCells.make(nvk.VkImage, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
-    const allocation = this.finish(result, "image", image, flags, options, "vmaCreateImage");
-    return { image, allocation, allocationInfo: this.info(allocation) };
+    return this.finish(result, "image", image, flags, options, "vmaCreateImage", name);
   }
 
   _allocateMemory(
@@ -229,6 +252,7 @@ export class VmaMemory implements MemorySource {
     vmaFlags: number,
     options: AllocationOptions | undefined,
     operation: string,
+    nameOverride?: string,
   ): Allocation {
     const recording = this.allocator._recording;
     if (result !== 0) {
@@ -268,6 +292,10 @@ export class VmaMemory implements MemorySource {
       if (Number.isSafeInteger(userData) && (userData as number) >= 0)
         addon.setAllocationUserData(handle, userData as number);
     }
+    if (nameOverride !== undefined) {
+      name = nameOverride; // checked by the caller: a string without NUL
+      addon.setAllocationName(handle, name);
+    }
     const allocation = new Allocation(
       this.allocator,
       kind,
@@ -281,17 +309,17 @@ export class VmaMemory implements MemorySource {
     );
     allocation._mappingAllowed = encodedMappingAllowed();
     const stacks = this.parts.stacks;
-    if (stacks !== null) stacks.set(handle, new Error().stack?.split("\n").slice(4).join("\n") ?? "");
+    if (stacks !== null) stacks.set(handle, callerStack());
     // The safety net (engine/lifetime.ts): only a warning when GC finds it unfreed; its pool or allocator frees it.
     this.parts.leakWatch.watch(allocation, handle);
     if (canBecomeLost) this.parts.lost.track(allocation, pool, scratch[Slot.OutMemoryType]);
-    // Recorded last: its getAllocationInfo rewrites the scratch outputs (with the same values).
+    // Recorded last, from the scratch outputs of the creation (block size included).
     if (recording !== null) {
       recording.allocated(
         handle,
         recording.poolId(pool),
         kind,
-        vkmemFlagsOf({ canBecomeLost, canMakeOtherLost }),
+        (canBecomeLost ? 1 : 0) | (canMakeOtherLost ? 2 : 0), // vkmemFlagsOf's codes, without an object per call
         name ?? null,
         kind === "memory" && operation !== "vmaAllocateMemory",
       );
@@ -307,4 +335,12 @@ export class VmaMemory implements MemorySource {
     const view = allocation.persistentlyMapped ? allocation.mappedData : null;
     return AllocationInfo.fromScratch(view, allocation.name, allocation.userData);
   }
+}
+
+/** The stack of the caller that made an allocation: the frames inside engine/memory dropped from its top. */
+function callerStack(): string {
+  const lines = (new Error().stack ?? "").split("\n").slice(1);
+  let k = 0;
+  while (k < lines.length - 1 && /[\\/]engine[\\/]memory[\\/]/.test(lines[k]!)) k++;
+  return lines.slice(k).join("\n");
 }

@@ -206,6 +206,7 @@ export class FrameManager implements ResourceOwner {
       allocator,
       this.#counters,
       this.#deferred,
+      options.debugNames ?? context.validation,
     );
     const openFrame = (): number => (this.#open === null ? -1 : this.#open.frameNumber);
     this.#downloads = new DownloadWatch(

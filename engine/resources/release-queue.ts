@@ -147,6 +147,14 @@ export class ReleaseQueue {
     this.#insert(item);
   }
 
+  /**
+   * @internal {@link enqueueItem} without the checks, for the records vkmem makes itself (a FrameManager's resources,
+   * whose `label` is built only when read).
+   */
+  _enqueueTrusted(item: ReleaseItem): void {
+    this.#insert(item);
+  }
+
   #insert(item: ReleaseItem): void {
     const serial = item.serial;
     const size = item.size;

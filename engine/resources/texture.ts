@@ -13,7 +13,7 @@ import { DestroyedResourceError, describeValue } from "../errors.js";
 import type { Allocation } from "../memory/allocation.js";
 import type { FormatInfo } from "../vulkan/formats.js";
 import type { NvkHandle } from "../vulkan/handles.js";
-import { Owner, type ResourceOwner, type ResourceRelease } from "./resource.js";
+import { Owner, type ListedResource, type ResourceOwner, type ResourceRelease } from "./resource.js";
 
 /**
  * The VkImageLayout values a texture may be said to be in: the core ones, PRESENT_SRC_KHR, the depth/stencil
@@ -43,6 +43,10 @@ export class Texture {
   readonly formatInfo: FormatInfo;
   /** Serial of the last frame that used it; 0 when none did. */
   lastUsedSerial = 0;
+  /** @internal Its manager's list of live resources (managed-resources.ts). */
+  _prev: ListedResource | null = null;
+  /** @internal */
+  _next: ListedResource | null = null;
   /** @internal Layout per subresource, index mip * arrayLayers + layer. */
   readonly _layouts: Int32Array;
   /** @internal Queue-family owner per subresource. */

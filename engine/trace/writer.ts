@@ -10,6 +10,11 @@
  * varints byte by byte, ASCII names char by char (others through TextEncoder), and each record's payload length is
  * a 3-byte varint patched in when the payload is done (so payloads are limited to 2 MiB; the longest, an
  * allocator's options, is a few hundred bytes).
+ *
+ * Time: a clock read costs about as much as a small record, so the clock is read for the first record after every
+ * {@link CLOCK_EVERY} records and for every frame boundary (FrameBegin, FrameEnd) and Session record; the records in
+ * between carry `dt` 0, i.e. the time of the last reading. A record's time is thus never later than the truth and
+ * at most that many records, or one frame, earlier.
  * @module
  */
 import * as fs from "node:fs";
@@ -19,6 +24,8 @@ const BUFFER_BYTES = 256 * 1024;
 /** Room kept free for one record before it starts (larger records flush first, then check again). */
 const RECORD_ROOM = 4096;
 const MAX_PAYLOAD = 2 ** 21 - 1;
+/** The clock is read once per this many records (and at every frame boundary): see the module comment. */
+export const CLOCK_EVERY = 16;
 const encoder = new TextEncoder();
 
 /** Options of {@link TraceWriter.open}. */
@@ -43,6 +50,8 @@ export class TraceWriter {
   readonly #view = new DataView(this.#buf.buffer);
   #pos = 0;
   #lastUs = 0;
+  /** Records left before the next clock read (0: read it for the next record). */
+  #clockSkip = 0;
   #recordStart = 0;
   #bytesWritten = 0;
   #records = 0;
@@ -239,11 +248,13 @@ export class TraceWriter {
   }
 
   frameBegin(frame: number): void {
+    this.#clockSkip = 0; // frame boundaries carry their own time
     this.#one(RecordKind.FrameBegin, frame);
   }
 
   /** The end of a frame with `allocator`'s heaps' [usage, budget] pairs; writes the buffered records to the file. */
   frameEnd(frame: number, allocator: number, budgets: ArrayLike<number>, budgetCount: number): void {
+    this.#clockSkip = 0;
     this.#begin(RecordKind.FrameEnd);
     this.#u(frame);
     this.#u(allocator);
@@ -378,6 +389,12 @@ export class TraceWriter {
     this.#recordStart = this.#pos;
     buf[this.#pos] = kind;
     this.#pos += 4; // kind, then a 3-byte payload length patched by #end
+    if (this.#clockSkip > 0) {
+      this.#clockSkip--;
+      buf[this.#pos++] = 0; // dt 0: the time of the last clock read
+      return;
+    }
+    this.#clockSkip = CLOCK_EVERY - 1;
     const now = nowUs();
     this.#u(now - this.#lastUs);
     this.#lastUs = now;
