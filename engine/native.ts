@@ -418,6 +418,22 @@ export function oracleNative(): NativeOracles {
   return addon;
 }
 
+let allocatorAddonOverride: NativeAddon | null = null;
+
+/**
+ * @internal For benchmarks: the addon build that allocators made from now on (without debug options) live in, e.g.
+ * {@link oracleNative}, whose in-process C++ loops then run on the very allocator the TypeScript loop uses; null
+ * goes back to {@link native}.
+ */
+export function setAllocatorAddon(addon: NativeAddon | null): void {
+  allocatorAddonOverride = addon;
+}
+
+/** @internal The addon build a new allocator without debug options lives in (see {@link setAllocatorAddon}). */
+export function allocatorAddon(): NativeAddon {
+  return allocatorAddonOverride ?? native;
+}
+
 const scratchBuffer = new ArrayBuffer(64 * 8);
 /** Numbers in and out of the hot calls. */
 export const scratch = new Float64Array(scratchBuffer);

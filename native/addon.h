@@ -10,6 +10,7 @@
 #pragma once
 
 #include <napi.h>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -169,13 +170,14 @@ SlotT* LiveSlotFromNumber(std::vector<SlotT>& table, double h, uint32_t* indexOu
 // The timer of native calls (batch.cpp): while a benchmark has it on (setNativeTiming), every exported call adds
 // the nanoseconds it took to gNativeNs, so that the time JS spent inside VMA and the Vulkan calls VMA makes can be
 // told from the time spent in TypeScript. Off, it costs one branch per call.
-extern thread_local bool gNativeTiming;
-extern thread_local int64_t gNativeNs;
+// Process-wide plain globals (benchmarks only; a thread_local costs a TLS lookup per call in a shared library).
+extern bool gNativeTiming;
+extern std::atomic<int64_t> gNativeNs;
 int64_t MonotonicNs();
 struct NativeCallTimer {
   int64_t start = gNativeTiming ? MonotonicNs() : 0;
   ~NativeCallTimer() {
-    if (start != 0) gNativeNs += MonotonicNs() - start;
+    if (start != 0) gNativeNs.fetch_add(MonotonicNs() - start, std::memory_order_relaxed);
   }
 };
 

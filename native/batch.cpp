@@ -27,8 +27,8 @@
 
 namespace vkmem {
 
-thread_local bool gNativeTiming = false;
-thread_local int64_t gNativeNs = 0;
+bool gNativeTiming = false;
+std::atomic<int64_t> gNativeNs{0};
 
 int64_t MonotonicNs() {
 #ifdef _WIN32
@@ -194,8 +194,7 @@ Napi::Value Addon::SetNativeTiming(const Napi::CallbackInfo& info) {
 
 // takeNativeTime() -> nanoseconds the timed native calls took since the last take; resets the counter.
 Napi::Value Addon::TakeNativeTime(const Napi::CallbackInfo& info) {
-  const int64_t ns = gNativeNs;
-  gNativeNs = 0;
+  const int64_t ns = gNativeNs.exchange(0, std::memory_order_relaxed);
   return Napi::Number::New(info.Env(), static_cast<double>(ns));
 }
 

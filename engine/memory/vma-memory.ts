@@ -48,7 +48,7 @@ function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeo
 export interface VmaMemoryParts {
   /** Creation stacks by allocation handle, when the allocator captures them. */
   readonly stacks: Map<number, string> | null;
-  /** The GC safety net of the allocator's allocations (engine/lifetime.ts). */
+  /** The GC safety net of the allocator's allocations (engine/lifetime.ts), used when it captures stacks. */
   readonly leakWatch: HandleWatch;
   /** Lost allocations: tracking new lost-able ones, making room. */
   readonly lost: LostAllocations;
@@ -311,7 +311,10 @@ export class VmaMemory implements MemorySource {
     const stacks = this.parts.stacks;
     if (stacks !== null) stacks.set(handle, callerStack());
     // The safety net (engine/lifetime.ts): only a warning when GC finds it unfreed; its pool or allocator frees it.
-    this.parts.leakWatch.watch(allocation, handle);
+    // Only for an allocator that captures creation stacks (the debugging mode): a FinalizationRegistry cell per
+    // allocation cost the hot path as much GC time as the rest of the call, and without it a dropped allocation is
+    // still freed and reported, by name, when its allocator is destroyed.
+    if (stacks !== null) this.parts.leakWatch.watch(allocation, handle);
     if (canBecomeLost) this.parts.lost.track(allocation, pool, scratch[Slot.OutMemoryType]);
     // Recorded last, from the scratch outputs of the creation (block size included).
     if (recording !== null) {

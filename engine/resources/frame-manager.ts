@@ -502,6 +502,42 @@ export class FrameManager implements ResourceOwner {
   }
 
   /**
+   * {@link allocateTransient} without the object it returns, for loops that make thousands a frame: the offset of
+   * `size` bytes in {@link transientBuffer}, whose mapped bytes are {@link transientMapped}. Read those two after the
+   * call (the ring may have moved to another block for it); the memory is valid as allocateTransient's.
+   * @throws as {@link allocateTransient}.
+   */
+  allocateTransientOffset(size: number, usage: TransientUsage = "uniform"): number {
+    if (this.#destroyed)
+      throw new DestroyedResourceError("FrameManager", this.label, "allocateTransientOffset", this.#goneCause);
+    const align = this.#checks.transient(size, usage);
+    const ring = this.#transient;
+    if (!ring.allocate(size, align)) {
+      throw new RangeError(
+        `FrameManager${this.#labelText()}.allocateTransient: ${size} bytes do not fit: this frame's transient data fill the ring (max ${ring.maxSize} bytes; raise transientRing.maxSize)`,
+      );
+    }
+    countTransient(this.#frameStats, size);
+    return ring.offset;
+  }
+
+  /**
+   * The VkBuffer of the transient ring's block the last {@link allocateTransient} or {@link allocateTransientOffset}
+   * came from (the ring's first block before any).
+   * @throws DestroyedResourceError after destroy().
+   */
+  get transientBuffer(): NvkHandle {
+    this.#live("transientBuffer");
+    return this.#transient.block.buffer;
+  }
+
+  /** The mapped bytes of {@link transientBuffer}'s block. @throws DestroyedResourceError after destroy(). */
+  get transientMapped(): ArrayBuffer {
+    this.#live("transientMapped");
+    return this.#transient.block.bytes.buffer as ArrayBuffer;
+  }
+
+  /**
    * Destroys a resource once the GPU is done with it: calls `destroy` now when the submission `lastUsedSerial` is
    * already complete (or 0: never used), else queues it until the fence of that submission has signaled.
    *

@@ -14,7 +14,10 @@
  * pays for a hash table or a closure: the live resources are an intrusive doubly linked list through the resources'
  * own `_prev` / `_next` fields (oldest first, O(1) to unlink), and the GC safety net is one registration per resource
  * whose held value is its ResourceWatch (a name, never the resource or anything that reaches it), and whose
- * `released` flag, set by `destroy()`, silences it: no unregister token. The message prefixes are made once.
+ * `released` flag, set by `destroy()`, silences it: no unregister token; and that only when the allocator captures
+ * creation stacks (`captureStacks`, the debugging mode), since each registration is GC work. Without it a resource
+ * dropped with its manager is still destroyed and named by the manager's (or its parents') destroy(). The message
+ * prefixes are made once.
  * @internal
  * @module
  */
@@ -103,7 +106,8 @@ export class ManagedResources {
     else tail._next = resource;
     this.#tail = resource;
     this.#count++;
-    collectedResources.register(resource, resource._release.watch);
+    // As the allocator's allocations, only when it captures creation stacks (a registration is GC work per resource).
+    if (this.#allocator._capturesStacks) collectedResources.register(resource, resource._release.watch);
   }
 
   #unlink(resource: ListedResource): void {

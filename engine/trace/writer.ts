@@ -185,23 +185,53 @@ export class TraceWriter {
     // The hot record: fields go through a local position with no room check per field (#begin leaves RECORD_ROOM
     // bytes, more than 32 + 20 varints and a double need); only the name may need more and goes through #str.
     this.#begin(RecordKind.Allocate);
+    // Each field below 128 (most are) is one byte written in place; larger ones go through putU.
+    let v: number;
     const buf = this.#buf;
     let pos = this.#pos;
-    pos = putU(buf, pos, allocation);
-    pos = putU(buf, pos, allocator);
-    pos = putU(buf, pos, pool);
-    pos = putU(buf, pos, resourceKind);
-    pos = putU(buf, pos, resourceCount);
-    for (let i = 0; i < resourceCount; i++) pos = putU(buf, pos, resource[resourceStart + i]!);
-    pos = putU(buf, pos, createInfo[createInfoStart]!); // flags
-    pos = putU(buf, pos, createInfo[createInfoStart + 1]!); // usage
-    pos = putU(buf, pos, createInfo[createInfoStart + 2]!); // required
-    pos = putU(buf, pos, createInfo[createInfoStart + 3]!); // preferred
-    pos = putU(buf, pos, createInfo[createInfoStart + 4]!); // memoryTypeBits
+    v = allocation;
+    if (v === (v & 127)) buf[pos++] = v;
+    else pos = putU(buf, pos, v);
+    v = allocator;
+    if (v === (v & 127)) buf[pos++] = v;
+    else pos = putU(buf, pos, v);
+    v = pool;
+    if (v === (v & 127)) buf[pos++] = v;
+    else pos = putU(buf, pos, v);
+    v = resourceKind;
+    if (v === (v & 127)) buf[pos++] = v;
+    else pos = putU(buf, pos, v);
+    v = resourceCount;
+    if (v === (v & 127)) buf[pos++] = v;
+    else pos = putU(buf, pos, v);
+    for (let i = 0; i < resourceCount; i++) {
+      v = resource[resourceStart + i]!;
+      if (v === (v & 127)) buf[pos++] = v;
+      else pos = putU(buf, pos, v);
+    }
+    v = createInfo[createInfoStart]!; // flags
+    if (v === (v & 127)) buf[pos++] = v;
+    else pos = putU(buf, pos, v);
+    v = createInfo[createInfoStart + 1]!; // usage
+    if (v === (v & 127)) buf[pos++] = v;
+    else pos = putU(buf, pos, v);
+    v = createInfo[createInfoStart + 2]!; // required
+    if (v === (v & 127)) buf[pos++] = v;
+    else pos = putU(buf, pos, v);
+    v = createInfo[createInfoStart + 3]!; // preferred
+    if (v === (v & 127)) buf[pos++] = v;
+    else pos = putU(buf, pos, v);
+    v = createInfo[createInfoStart + 4]!; // memoryTypeBits
+    if (v === (v & 127)) buf[pos++] = v;
+    else pos = putU(buf, pos, v);
     this.#view.setFloat64(pos, createInfo[createInfoStart + 6]!, true); // priority (slot 5 is the pool, recorded above)
     pos += 8;
-    pos = putU(buf, pos, createInfo[createInfoStart + 7]!); // minAlignment
-    pos = putU(buf, pos, vkmemFlags);
+    v = createInfo[createInfoStart + 7]!; // minAlignment
+    if (v === (v & 127)) buf[pos++] = v;
+    else pos = putU(buf, pos, v);
+    v = vkmemFlags;
+    if (v === (v & 127)) buf[pos++] = v;
+    else pos = putU(buf, pos, v);
     this.#pos = pos;
     this.#str(name ?? "");
     pos = this.#pos;
@@ -210,13 +240,27 @@ export class TraceWriter {
       pos = this.#pos;
     }
     const b = this.#buf;
-    pos = putU(b, pos, result >= 0 ? result * 2 : -result * 2 - 1);
-    pos = putU(b, pos, memoryType);
-    pos = putU(b, pos, offset);
-    pos = putU(b, pos, size);
-    pos = putU(b, pos, memoryLo);
-    pos = putU(b, pos, memoryHi);
-    pos = putU(b, pos, blockSize);
+    v = result >= 0 ? result * 2 : -result * 2 - 1;
+    if (v === (v & 127)) b[pos++] = v;
+    else pos = putU(b, pos, v);
+    v = memoryType;
+    if (v === (v & 127)) b[pos++] = v;
+    else pos = putU(b, pos, v);
+    v = offset;
+    if (v === (v & 127)) b[pos++] = v;
+    else pos = putU(b, pos, v);
+    v = size;
+    if (v === (v & 127)) b[pos++] = v;
+    else pos = putU(b, pos, v);
+    v = memoryLo;
+    if (v === (v & 127)) b[pos++] = v;
+    else pos = putU(b, pos, v);
+    v = memoryHi;
+    if (v === (v & 127)) b[pos++] = v;
+    else pos = putU(b, pos, v);
+    v = blockSize;
+    if (v === (v & 127)) b[pos++] = v;
+    else pos = putU(b, pos, v);
     this.#pos = pos;
     this.#end();
   }
@@ -432,7 +476,8 @@ export class TraceWriter {
 
   #u(value: number): void {
     if (this.#pos + 8 > BUFFER_BYTES) this.#room(8);
-    this.#pos = putU(this.#buf, this.#pos, value);
+    if (value === (value & 127)) this.#buf[this.#pos++] = value;
+    else this.#pos = putU(this.#buf, this.#pos, value);
   }
 
   #i(value: number): void {
