@@ -284,8 +284,11 @@ export interface NativeOracles extends NativeAddon {
   setVirtualAllocationUserData(block: number, allocation: number, value: number): void;
   virtualBlockStatistics(block: number, detailed: boolean): NativeVirtualBlockStatistics;
   buildVirtualBlockStatsString(block: number, detailed: boolean): string;
-  /** bench/allocator's C++ loop in this process: vmaCreateBuffer + vmaDestroyBuffer pairs; returns nanoseconds. */
-  benchBufferPairs(allocator: number, iterations: number, usage: number, memoryUsage: number): number;
+  /**
+   * bench/allocator's C++ loop in this process: vmaCreateBuffer + vmaDestroyBuffer pairs (or `batch` creations, then
+   * their destructions); returns nanoseconds.
+   */
+  benchBufferPairs(allocator: number, iterations: number, usage: number, memoryUsage: number, batch?: number): number;
 }
 
 export { packageRoot } from "./package-root.js";

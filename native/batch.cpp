@@ -199,9 +199,11 @@ Napi::Value Addon::TakeNativeTime(const Napi::CallbackInfo& info) {
 }
 
 #ifdef VKMEM_ORACLES
-// benchBufferPairs(allocator, iterations, usage, memoryUsage) -> nanoseconds: the loop of bench/native/allocator_bench.cpp
-// (vmaCreateBuffer + vmaDestroyBuffer, size 256 << (i % 9), exclusive, no flags) run in this process on the
-// allocator JS made, so that the TypeScript loop and this one share the allocator, the build and the machine's state.
+// benchBufferPairs(allocator, iterations, usage, memoryUsage, batch = 1) -> nanoseconds: the loop of
+// bench/native/allocator_bench.cpp (vmaCreateBuffer + vmaDestroyBuffer, size 256 << (i % 9), exclusive, no flags) run
+// in this process on the allocator JS made, so that the TypeScript loop and this one share the allocator, the build
+// and the machine's state. With `batch` > 1, `batch` buffers are created and then destroyed in the same order: the
+// pattern of createBuffers / destroyBuffers, whose VMA work differs from a pair's (more blocks of the metadata live).
 Napi::Value Addon::BenchBufferPairs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t ai = 0;
@@ -215,15 +217,26 @@ Napi::Value Addon::BenchBufferPairs(const Napi::CallbackInfo& info) {
   bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
   VmaAllocationCreateInfo aci = {};
   aci.usage = static_cast<VmaMemoryUsage>(static_cast<int>(memoryUsage));
+  const double batchArg = info.Length() > 4 ? NumberAt(info, 4) : 1;
+  if (!(batchArg >= 1 && batchArg <= 65536) || std::floor(batchArg) != batchArg) {
+    throw RangeErrorFor(env, "benchBufferPairs: batch out of range");
+  }
   const uint64_t n = static_cast<uint64_t>(iterations);
+  const uint64_t batch = static_cast<uint64_t>(batchArg);
+  std::vector<VkBuffer> buffers(batch);
+  std::vector<VmaAllocation> allocations(batch);
   const int64_t start = MonotonicNs();
-  for (uint64_t i = 0; i < n; ++i) {
-    bci.size = VkDeviceSize(256) << (i % 9);
-    VkBuffer buffer = VK_NULL_HANDLE;
-    VmaAllocation allocation = VK_NULL_HANDLE;
-    const VkResult r = vmaCreateBuffer(slot.allocator, &bci, &aci, &buffer, &allocation, nullptr);
-    if (r != VK_SUCCESS) ThrowVk(env, r, "vmaCreateBuffer");
-    vmaDestroyBuffer(slot.allocator, buffer, allocation);
+  for (uint64_t i = 0; i < n; i += batch) {
+    const uint64_t count = n - i < batch ? n - i : batch;
+    for (uint64_t k = 0; k < count; ++k) {
+      bci.size = VkDeviceSize(256) << ((batch > 1 ? k : i) % 9);  // a batch: the same list each time, as the TS loop
+      const VkResult r = vmaCreateBuffer(slot.allocator, &bci, &aci, &buffers[k], &allocations[k], nullptr);
+      if (r != VK_SUCCESS) {
+        for (uint64_t j = 0; j < k; ++j) vmaDestroyBuffer(slot.allocator, buffers[j], allocations[j]);
+        ThrowVk(env, r, "vmaCreateBuffer");
+      }
+    }
+    for (uint64_t k = 0; k < count; ++k) vmaDestroyBuffer(slot.allocator, buffers[k], allocations[k]);
   }
   const int64_t ns = MonotonicNs() - start;
   ThrowIfVmaAsserted(env, "benchBufferPairs");

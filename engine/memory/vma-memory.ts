@@ -79,7 +79,7 @@ export class VmaMemory implements MemorySource {
 
   _createBuffer(bufferInfo: BufferInfo, options: AllocationOptions | undefined, flags: number): CreatedBuffer {
     const allocation = this._createBufferAllocation(bufferInfo, options, flags, undefined);
-    return { buffer: allocation._resource, allocation, allocationInfo: this.info(allocation) };
+    return new CreatedBufferResult(allocation._resource, allocation);
   }
 
   /**
@@ -123,7 +123,7 @@ export class VmaMemory implements MemorySource {
 
   _createImage(imageInfo: ImageInfo, options: AllocationOptions | undefined, flags: number): CreatedImage {
     const allocation = this._createImageAllocation(imageInfo, options, flags, undefined);
-    return { image: allocation._resource, allocation, allocationInfo: this.info(allocation) };
+    return new CreatedImageResult(allocation._resource, allocation);
   }
 
   /** vmaCreateImage from the encoded scratch: the allocation (its `_resource` is the image); `name` as for buffers. */
@@ -329,15 +329,6 @@ export class VmaMemory implements MemorySource {
     }
     return allocation;
   }
-
-  /**
-   * The info snapshot of a just-created allocation: the scratch outputs are still those of its creation
-   * (naming, user data and mapping do not write the scratch).
-   */
-  private info(allocation: Allocation): AllocationInfo {
-    const view = allocation.persistentlyMapped ? allocation.mappedData : null;
-    return AllocationInfo.fromScratch(view, allocation.name, allocation.userData);
-  }
 }
 
 /** The stack of the caller that made an allocation: the frames inside engine/memory dropped from its top. */
@@ -346,4 +337,57 @@ function callerStack(): string {
   let k = 0;
   while (k < lines.length - 1 && /[\\/]engine[\\/]memory[\\/]/.test(lines[k]!)) k++;
   return lines.slice(k).join("\n");
+}
+
+/**
+ * What createBuffer / createImage return: the allocation's info snapshot is taken from the scratch outputs when the
+ * call returns (as numbers: naming, user data and mapping do not write the scratch) and made into an AllocationInfo
+ * only when `allocationInfo` is read, which most callers never do: one object fewer per creation.
+ */
+class CreatedResult {
+  readonly #memoryType = scratch[Slot.OutMemoryType]!;
+  readonly #offset = scratch[Slot.OutOffset]!;
+  readonly #size = scratch[Slot.OutSize]!;
+  readonly #memoryLo = scratchU32[Slot.OutMemory * 2]!;
+  readonly #memoryHi = scratchU32[Slot.OutMemory * 2 + 1]!;
+  readonly #view: ArrayBuffer | null;
+  readonly #name: string | null;
+  readonly #userData: unknown;
+  #info: AllocationInfo | null = null;
+  constructor(readonly allocation: Allocation) {
+    this.#view = allocation.persistentlyMapped ? allocation.mappedData : null;
+    this.#name = allocation.name;
+    this.#userData = allocation.userData;
+  }
+  /** A snapshot of where the allocation went, as the creation left it. */
+  get allocationInfo(): AllocationInfo {
+    return (this.#info ??= new AllocationInfo(
+      this.#memoryType,
+      this.#offset,
+      this.#size,
+      this.#memoryLo,
+      this.#memoryHi,
+      this.#view,
+      this.#name,
+      this.#userData,
+    ));
+  }
+}
+
+class CreatedBufferResult extends CreatedResult implements CreatedBuffer {
+  constructor(
+    readonly buffer: any,
+    allocation: Allocation,
+  ) {
+    super(allocation);
+  }
+}
+
+class CreatedImageResult extends CreatedResult implements CreatedImage {
+  constructor(
+    readonly image: any,
+    allocation: Allocation,
+  ) {
+    super(allocation);
+  }
 }
