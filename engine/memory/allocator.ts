@@ -326,37 +326,6 @@ export class Allocator {
   }
 
   /**
-   * @internal {@link createBuffer} for a FrameManager, whose label is the allocation's `name` (a string without NUL,
-   * checked by the caller) without an options object per call; returns the allocation (`_resource` is the buffer).
-   */
-  _createNamedBuffer(
-    bufferInfo: BufferInfo,
-    allocationOptions: AllocationOptions | undefined,
-    name: string,
-  ): Allocation {
-    if (allocationOptions?.pool !== undefined)
-      return this.createBuffer(bufferInfo, { ...allocationOptions, name }).allocation;
-    this._live("createBuffer");
-    this._encodeBuffer(bufferInfo, "createBuffer", "bufferInfo");
-    const vmaFlags = encodeAllocationOptions(allocationOptions, "createBuffer", "allocationOptions", this);
-    const allocation = this._vma._createBufferAllocation(bufferInfo, allocationOptions, vmaFlags, name);
-    knownHandles.remember(allocation._resource!, allocation);
-    return allocation;
-  }
-
-  /** @internal {@link createImage} for a FrameManager, as {@link _createNamedBuffer}. */
-  _createNamedImage(imageInfo: ImageInfo, allocationOptions: AllocationOptions | undefined, name: string): Allocation {
-    if (allocationOptions?.pool !== undefined)
-      return this.createImage(imageInfo, { ...allocationOptions, name }).allocation;
-    this._live("createImage");
-    this.descriptions.encodeImage(imageInfo, "createImage", "imageInfo");
-    const vmaFlags = encodeAllocationOptions(allocationOptions, "createImage", "allocationOptions", this);
-    const allocation = this._vma._createImageAllocation(imageInfo, allocationOptions, vmaFlags, name);
-    knownHandles.remember(allocation._resource!, allocation);
-    return allocation;
-  }
-
-  /**
    * Creates an image, allocates memory for it and binds them (vmaCreateImage). The format, type, tiling,
    * usage and extent are first checked against vkGetPhysicalDeviceImageFormatProperties.
    * @throws TypeError / RangeError for bad arguments, an unsupported format or an extent beyond the device's limit.

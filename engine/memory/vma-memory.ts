@@ -32,6 +32,7 @@ import {
   type AllocationOptions,
 } from "./usage.js";
 import type { LostAllocations } from "./lost-allocations.js";
+import { knownHandles } from "./resource-registry.js";
 import { vkmemFlagsOf } from "./recording.js";
 import type { ResourceDescriptions } from "./resource-descriptions.js";
 import type { CreatedBuffer, CreatedImage, MemorySource } from "./pool-backend.js";
@@ -75,6 +76,34 @@ export class VmaMemory implements MemorySource {
     this.nativeCreateBuffer = addon.createBuffer;
     this.nativeCreateImage = addon.createImage;
     this.nativeFree = addon.freeAllocation;
+  }
+
+  /**
+   * The allocator's createBuffer for a FrameManager, whose label is the allocation's `name` (a string without NUL,
+   * checked by the caller) without an options object per call; returns the allocation (`_resource` is the buffer).
+   * @throws as Allocator.createBuffer.
+   */
+  createNamedBuffer(bufferInfo: BufferInfo, options: AllocationOptions | undefined, name: string): Allocation {
+    const allocator = this.allocator;
+    if (options?.pool !== undefined) return allocator.createBuffer(bufferInfo, { ...options, name }).allocation;
+    allocator._live("createBuffer");
+    allocator._encodeBuffer(bufferInfo, "createBuffer", "bufferInfo");
+    const flags = encodeAllocationOptions(options, "createBuffer", "allocationOptions", allocator);
+    const allocation = this._createBufferAllocation(bufferInfo, options, flags, name);
+    knownHandles.remember(allocation._resource!, allocation);
+    return allocation;
+  }
+
+  /** The allocator's createImage for a FrameManager, as {@link createNamedBuffer}. */
+  createNamedImage(imageInfo: ImageInfo, options: AllocationOptions | undefined, name: string): Allocation {
+    const allocator = this.allocator;
+    if (options?.pool !== undefined) return allocator.createImage(imageInfo, { ...options, name }).allocation;
+    allocator._live("createImage");
+    this.parts.descriptions.encodeImage(imageInfo, "createImage", "imageInfo");
+    const flags = encodeAllocationOptions(options, "createImage", "allocationOptions", allocator);
+    const allocation = this._createImageAllocation(imageInfo, options, flags, name);
+    knownHandles.remember(allocation._resource!, allocation);
+    return allocation;
   }
 
   _createBuffer(bufferInfo: BufferInfo, options: AllocationOptions | undefined, flags: number): CreatedBuffer {

@@ -145,6 +145,13 @@ export class ManagedResources {
     this.#deferred.releaseAfter(resource.lastUsedSerial, completed, release, stats);
   }
 
+  /** The live resources, oldest first (a copy). */
+  list(): (Buffer | Texture)[] {
+    const out: (Buffer | Texture)[] = [];
+    for (let r = this.#head; r !== null; r = r._next) out.push(r as Buffer | Texture);
+    return out;
+  }
+
   /** Destroys every live resource on behalf of `cause`, adding names and errors to `report` (engine/lifetime.ts). */
   destroyAll(cause: string, report: CascadeReport): void {
     // Oldest first, as engine/lifetime.ts's Dependents: each destroy() unlinks the head.

@@ -145,7 +145,7 @@ export class ResourceMaker {
     const info = this.#bufferInfo;
     info.size = size;
     info.usage = usage;
-    const allocation = this.#allocator._createNamedBuffer(info, memory, label);
+    const allocation = this.#allocator._vma.createNamedBuffer(info, memory, label);
     const buffer = allocation._resource as NvkHandle;
     if (this.#debugNames) this.#context.setObjectName(OBJECT_TYPE_BUFFER, buffer, label);
     const release = new ResourceRelease(
@@ -220,21 +220,22 @@ export class ResourceMaker {
     imageInfo.mipLevels = mipLevels;
     imageInfo.arrayLayers = arrayLayers;
     imageInfo.usage = usage;
-    const allocation = this.#allocator._createNamedImage(imageInfo, memory, label);
+    const allocation = this.#allocator._vma.createNamedImage(imageInfo, memory, label);
     const image = allocation._resource as NvkHandle;
-    const range = this.#range;
-    range.aspectMask = info.aspect;
-    range.levelCount = mipLevels;
-    range.layerCount = arrayLayers;
     const viewInfo = this.#viewInfo;
+    const range = this.#range;
+    if (range.aspectMask !== info.aspect || range.levelCount !== mipLevels || range.layerCount !== arrayLayers) {
+      range.aspectMask = info.aspect;
+      range.levelCount = mipLevels;
+      range.layerCount = arrayLayers;
+      viewInfo.subresourceRange = range; // nvk copies a nested struct when it is assigned: only when it changed
+    }
     viewInfo.image = image;
     viewInfo.viewType = viewType;
     viewInfo.format = desc.format;
-    viewInfo.subresourceRange = range; // nvk copies a nested struct when it is assigned
     const view = new nvk.VkImageView();
     const context = this.#context;
     const made = nvk.vkCreateImageView(context.device, viewInfo, null, view);
-    viewInfo.image = null; // the create info must not keep the image object alive
     if (made < 0) {
       this.#allocator.destroyImage(image, allocation);
       check(made, "vkCreateImageView", label);

@@ -47,10 +47,13 @@ export class Texture {
   _prev: ListedResource | null = null;
   /** @internal */
   _next: ListedResource | null = null;
-  /** @internal Layout per subresource, index mip * arrayLayers + layer. */
-  readonly _layouts: Int32Array;
+  /**
+   * @internal Layout per subresource, index mip * arrayLayers + layer. Plain arrays, not typed ones: a typed array
+   * costs an ArrayBuffer (a runtime allocation) per texture, more than the rest of createTexture's own work.
+   */
+  readonly _layouts: number[];
   /** @internal Queue-family owner per subresource. */
-  readonly _owners: Uint8Array;
+  readonly _owners: Owner[];
   /** @internal How the manager frees it. */
   readonly _release: ResourceRelease;
 
@@ -100,8 +103,9 @@ export class Texture {
     this.#image = image;
     this.#view = view;
     this.#allocation = allocation;
-    this._layouts = new Int32Array(desc.mipLevels * desc.arrayLayers);
-    this._owners = new Uint8Array(desc.mipLevels * desc.arrayLayers).fill(Owner.None);
+    const subresources = desc.mipLevels * desc.arrayLayers;
+    this._layouts = new Array<number>(subresources).fill(0);
+    this._owners = new Array<Owner>(subresources).fill(Owner.None);
   }
 
   get destroyed(): boolean {
