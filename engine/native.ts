@@ -221,8 +221,9 @@ export interface NativeAddon {
   /** True when nothing more can be moved. */
   endDefragmentationPass(context: number): boolean;
   endDefragmentation(context: number): NativeDefragmentationStats;
-  createBuffer(allocator: number): number;
-  createImage(allocator: number): number;
+  /** vmaCreateBuffer from the scratch; a string `name` becomes the allocation's name. */
+  createBuffer(allocator: number, name?: string): number;
+  createImage(allocator: number, name?: string): number;
   allocateMemory(allocator: number): number;
   allocateMemoryForBuffer(allocator: number, buffer: bigint): number;
   allocateMemoryForImage(allocator: number, image: bigint): number;

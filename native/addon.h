@@ -242,6 +242,10 @@ class Addon : public Napi::Addon<Addon> {
   void ThrowIfVmaAsserted(Napi::Env env, const char* operation);
   void RequireScratch(Napi::Env env);
 
+  // The second argument of the hot call running now (createBuffer / createImage take the allocation's name there),
+  // or nullptr; set by HotCall for the duration of one call only.
+  napi_value hotSecondArg = nullptr;
+
   // Exported methods.
   Napi::Value SetScratch(const Napi::CallbackInfo& info);
   Napi::Value SetErrorFactory(const Napi::CallbackInfo& info);
@@ -334,7 +338,7 @@ class Addon : public Napi::Addon<Addon> {
                                 uint32_t allocatorIndex, uint32_t* poolIndexOut = nullptr);
   Napi::Value FinishAllocation(Napi::Env env, const char* operation, uint32_t allocatorIndex, VkResult result,
                                VmaAllocation allocation, Kind kind, uint64_t resource, bool ownsResource,
-                               uint32_t poolIndex);
+                               uint32_t poolIndex, napi_value name = nullptr);
 
  public:
   // Resource descriptions in the scratch (kIn0..), as createBuffer / createImage lay them out.
@@ -364,18 +368,21 @@ using HotFn = napi_value (*)(Addon&, Napi::Env, napi_value);
 
 template <HotFn Fn>
 napi_value HotCall(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 1;
-  napi_value arg = nullptr;
+  size_t argc = 2;
+  napi_value args[2] = {nullptr, nullptr};
   void* data = nullptr;
-  napi_get_cb_info(env, cbinfo, &argc, &arg, nullptr, &data);
+  napi_get_cb_info(env, cbinfo, &argc, args, nullptr, &data);
   NativeCallTimer timer;
   BeginNativeCall();
+  Addon& addon = *static_cast<Addon*>(data);
+  addon.hotSecondArg = argc >= 2 ? args[1] : nullptr;
   try {
-    Addon& addon = *static_cast<Addon*>(data);
-    napi_value result = Fn(addon, Napi::Env(env), argc >= 1 ? arg : nullptr);
+    napi_value result = Fn(addon, Napi::Env(env), argc >= 1 ? args[0] : nullptr);
+    addon.hotSecondArg = nullptr;
     if (VmaAssertedThisCall()) addon.EndNativeCall(Napi::Env(env), "vkmem native call");
     return result;
   } catch (const Napi::Error& e) {
+    addon.hotSecondArg = nullptr;
     e.ThrowAsJavaScriptException();
     return nullptr;
   }

@@ -64,8 +64,8 @@ export interface VmaMemoryParts {
 export class VmaMemory implements MemorySource {
   // The hot native functions of the allocator's addon build, held directly: the addon's exports object is large
   // enough to be a dictionary, and a lookup on it per call showed in profiles.
-  private readonly nativeCreateBuffer: (allocator: number) => number;
-  private readonly nativeCreateImage: (allocator: number) => number;
+  private readonly nativeCreateBuffer: (allocator: number, name?: string) => number;
+  private readonly nativeCreateImage: (allocator: number, name?: string) => number;
   private readonly nativeFree: (allocation: number) => void;
 
   constructor(
@@ -122,13 +122,13 @@ export class VmaMemory implements MemorySource {
     name: string | undefined,
   ): Allocation {
     const h = this.allocator._handle;
-    let result = this.nativeCreateBuffer(h);
+    let result = this.nativeCreateBuffer(h, name);
     if (result !== 0) {
       if (result === -2 && options?.canMakeOtherLost === true) {
         result = this.parts.lost.makeRoom("buffer", bufferInfo, bufferInfo.size, options, () => {
           this.parts.descriptions.encodeBuffer(bufferInfo, "createBuffer", "bufferInfo");
           encodeAllocationOptions(options, "createBuffer", "allocationOptions", this.allocator);
-          return this.nativeCreateBuffer(h);
+          return this.nativeCreateBuffer(h, name);
         });
       }
       if (result !== 0) {
@@ -164,14 +164,14 @@ export class VmaMemory implements MemorySource {
   ): Allocation {
     const op = "createImage";
     const h = this.allocator._handle;
-    let result = this.nativeCreateImage(h);
+    let result = this.nativeCreateImage(h, name);
     if (result !== 0) {
       if (result === -2 && options?.canMakeOtherLost === true) {
         const lost = this.parts.lost;
         result = lost.makeRoom("image", imageInfo, lost.imageSize(imageInfo), options, () => {
           this.parts.descriptions.encodeImage(imageInfo, op, "imageInfo");
           encodeAllocationOptions(options, op, "allocationOptions", this.allocator);
-          return this.nativeCreateImage(h);
+          return this.nativeCreateImage(h, name);
         });
       }
       if (result !== 0) {
@@ -321,10 +321,8 @@ export class VmaMemory implements MemorySource {
       if (Number.isSafeInteger(userData) && (userData as number) >= 0)
         addon.setAllocationUserData(handle, userData as number);
     }
-    if (nameOverride !== undefined) {
-      name = nameOverride; // checked by the caller: a string without NUL
-      addon.setAllocationName(handle, name);
-    }
+    // Checked by the caller (a string without NUL) and given to VMA by the native create call itself.
+    if (nameOverride !== undefined) name = nameOverride;
     const allocation = new Allocation(
       this.allocator,
       kind,

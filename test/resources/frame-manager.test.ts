@@ -521,6 +521,24 @@ describe("creation", () => {
     }
   });
 
+  test("a buffer's and a texture's VMA allocation are named after their labels, long ones too", () => {
+    const manager = createFrameManager(context, allocator, { label: "names" });
+    try {
+      const long = "t".repeat(400);
+      const buffer = manager.createBuffer({ label: "vma named buffer", size: 64, usage: 0x20 });
+      const texture = manager.createTexture({ label: long, width: 4, height: 4, format: 37 });
+      const dump = allocator.buildStatsString(true);
+      expect(dump).toContain('"vma named buffer"');
+      expect(dump).toContain(`"${long}"`);
+      expect(buffer.allocation.name).toBe("vma named buffer");
+      expect(texture.allocation.name).toBe(long);
+      buffer.destroy();
+      texture.destroy();
+    } finally {
+      manager.destroy();
+    }
+  });
+
   test("allocateTransientOffset hands out the same aligned, disjoint ring space as allocateTransient, without an object", () => {
     const manager = createFrameManager(context, allocator, { label: "offsets" });
     try {
