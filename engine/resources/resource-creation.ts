@@ -231,8 +231,9 @@ export class ResourceMaker {
       viewInfo.subresourceRange = range; // nvk copies a nested struct when it is assigned: only when it changed
     }
     viewInfo.image = image;
-    viewInfo.viewType = viewType;
-    viewInfo.format = desc.format;
+    // nvk's setters check and write on every assignment: only the members that changed.
+    if (viewInfo.viewType !== viewType) viewInfo.viewType = viewType;
+    if (viewInfo.format !== desc.format) viewInfo.format = desc.format;
     const view = new nvk.VkImageView();
     const context = this.#context;
     const made = nvk.vkCreateImageView(context.device, viewInfo, null, view);
