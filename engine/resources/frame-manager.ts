@@ -385,8 +385,9 @@ export class FrameManager implements ResourceOwner {
   // ------------------------------------------------------------------ resources
 
   /**
-   * Creates a buffer and its memory in one call (VMA's vmaCreateBuffer), named after `desc.label` both as the VMA
-   * allocation name and the Vulkan object name. The caller destroys it with {@link Buffer.destroy}.
+   * Creates a buffer and its memory in one call (VMA's vmaCreateBuffer), named after `desc.label` as the VMA
+   * allocation name, and as the Vulkan object name when the manager names objects (`debugNames`, by default with a
+   * debug-utils messenger). The caller destroys it with {@link Buffer.destroy}.
    * @throws TypeError / RangeError for a bad description (nothing is created then).
    * @throws VkError (OutOfDeviceMemoryError, ...) when the allocation fails.
    * @throws DestroyedResourceError after destroy().
