@@ -20,6 +20,7 @@
       "native/allocator.cpp",
       "native/allocation.cpp",
       "native/copy_commands.cpp",
+      "native/batch.cpp",
       "native/corruption.cpp",
       "native/defragmentation.cpp",
       "native/buddy_pool.cpp",

@@ -25,6 +25,9 @@ import {
   type Texture,
 } from "../engine/index.js";
 import { PerformanceObserver } from "node:perf_hooks";
+import { getHeapStatistics, setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { native } from "../engine/native.js";
 import {
   describeDevice,
   describeHost,
@@ -98,13 +101,20 @@ export async function main(argv: readonly string[]): Promise<void> {
       for (const e of list.getEntries()) gcs.push([e.startTime, e.startTime + e.duration]);
     });
     observer.observe({ entryTypes: ["gc"] });
+    // The native call timer (native/batch.cpp): the time the manager's calls spend inside VMA and the Vulkan calls
+    // VMA makes, taken after each timed part and thrown away after each untimed one.
+    native.setNativeTiming(true);
+    const nativeUs: number[] = [];
     for (let frame = 0; frame < warmup + frames; frame++) {
+      native.takeNativeTime();
       const t0 = nowNs();
       const tStart = performance.now();
       manager.beginFrame();
       const t1 = nowNs();
+      let inside = native.takeNativeTime();
       const fs = manager.frameStatistics!;
       for (const r of doomed) r.markUsed(); // the app records this frame's uses (untimed)
+      native.takeNativeTime();
       const t1b = nowNs();
       // Destroy 1,000 resources this frame used (the app marked them before): each goes to the release queue.
       for (let k = 0; k < 1000; k++) {
@@ -114,12 +124,16 @@ export async function main(argv: readonly string[]): Promise<void> {
       const t2 = nowNs();
       for (let k = 0; k < 1000; k++) manager.allocateTransient(64 + rand(192), "uniform");
       const t3 = nowNs();
+      inside += native.takeNativeTime();
       // The app's work, untimed: replacements (the same mix), and the next frame's victims, used by it.
       for (let k = 0; k < 1000; k++) live.push(made % 10 === 0 ? makeTexture(made++) : makeBuffer(made++));
       pickDoomed();
+      native.takeNativeTime();
       const t4 = nowNs();
       manager.endFrame();
       const t5 = nowNs();
+      inside += native.takeNativeTime();
+      if (frame >= warmup) nativeUs.push(inside / 1000);
       if (frame >= warmup) {
         const us = (ns: bigint): number => Number(ns) / 1000;
         beginUs.push(us(t1 - t0));
@@ -134,11 +148,50 @@ export async function main(argv: readonly string[]): Promise<void> {
         frameSpans.push([tStart, performance.now()]);
       }
     }
+    native.setNativeTiming(false);
     manager.waitIdle();
     await new Promise((resolve) => setTimeout(resolve, 100)); // let the observer deliver the GC entries
-    observer.disconnect();
     const gcHit = frameSpans.map(([a, b]) => gcs.some(([c, d]) => c < b && a < d));
     const ownNoGc = ownUs.filter((_, i) => !gcHit[i]);
+    // GC pause per frame: the GC entries inside each frame's span (the app's work included: its garbage is not the
+    // manager's, so frames GC ran in are left out of the overhead's p99 instead of charged).
+    const gcUsPerFrame = frameSpans.map(([a, b]) =>
+      gcs.reduce((sum, [c, d]) => sum + Math.max(0, Math.min(b, d) - Math.max(a, c)) * 1000, 0),
+    );
+    // Heap bytes the manager allocates per operation, in steady state: frames of the same workload, the app's own
+    // work (replacements, picking victims) done before each window, a full GC forced, then the window: beginFrame,
+    // 1,000 markUsed, 1,000 destroy(), 1,000 allocateTransient() (whose returned objects count), endFrame. The growth
+    // of the used heap over the window, per destroy or transient call; windows a GC ran in are left out. The
+    // transient calls are allocateTransientOffset (no object per call); allocateTransient's objects, which the caller
+    // gets, are counted separately in alternate windows.
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const heapWindows: { bytes: number; span: [number, number]; objects: boolean }[] = [];
+    const kept: unknown[] = new Array(1000).fill(null);
+    const offsets = new Float64Array(1000);
+    for (let rep = 0; rep < 48; rep++) {
+      gc();
+      const start = performance.now();
+      const before = getHeapStatistics().used_heap_size;
+      manager.beginFrame();
+      for (const r of doomed) r.markUsed();
+      for (let k = 0; k < 1000; k++) doomed[k]!.destroy();
+      // Odd windows: allocateTransient (an object per call, the caller's); even ones: allocateTransientOffset.
+      const objects = rep % 2 === 1;
+      if (objects) for (let k = 0; k < 1000; k++) kept[k] = manager.allocateTransient(64 + (k & 127), "uniform");
+      else for (let k = 0; k < 1000; k++) offsets[k] = manager.allocateTransientOffset(64 + (k & 127), "uniform");
+      manager.endFrame();
+      const after = getHeapStatistics().used_heap_size;
+      if (rep >= 8) heapWindows.push({ bytes: after - before, span: [start, performance.now()], objects });
+      for (let k = 0; k < 1000; k++) live.push(made % 10 === 0 ? makeTexture(made++) : makeBuffer(made++));
+      pickDoomed(); // the next window's victims
+    }
+    manager.waitIdle();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    observer.disconnect();
+    const cleanWindows = heapWindows.filter(({ span: [a, b] }) => !gcs.some(([c, d]) => c < b && a < d && d > a));
+    const heapBytesPerOp = median(cleanWindows.filter((w) => !w.objects).map((w) => w.bytes / 2000));
+    const heapBytesPerOpObjects = median(cleanWindows.filter((w) => w.objects).map((w) => w.bytes / 2000));
     // The same frees, called directly: a population of 10,000 made the same way (9 buffers to 1 texture with its
     // view), 1,000 of them destroyed at random per repetition and replaced. This is what retiring pays VMA and
     // Vulkan anyway, with or without a manager.
@@ -390,6 +443,50 @@ export async function main(argv: readonly string[]): Promise<void> {
       ],
     );
     const ownP99 = percentile(ownUs, 0.99);
+    // Issue 14, target 3: the manager's own CPU per frame = its calls' total, less the time they spent inside VMA and
+    // the Vulkan calls VMA makes (the native timer), less the back-pressure wait (the GPU's time), less the frame's
+    // own Vulkan calls through nvk (fence, command pool and buffer, submit: the raw nvk frame under the same churn).
+    const rawMedian = median(rawUs);
+    const overheadUs = managerUs.map((t, i) => t - nativeUs[i]! - waitUs[i]! - rawMedian);
+    const overheadNoGc = overheadUs.filter((_, i) => !gcHit[i]);
+    const overheadP50 = median(overheadUs);
+    const overheadP99NoGc = percentile(overheadNoGc, 0.99);
+    const retireVsDirect = median(retireUs) / freeMedian;
+    const gcMean = gcUsPerFrame.reduce((a, b) => a + b, 0) / Math.max(1, gcUsPerFrame.length);
+    const targetMet = (ok: boolean) => (ok ? "yes" : "NO");
+    console.log("");
+    printTable(
+      ["the manager's own cost (issue 14)", "value", "target", "met"],
+      [
+        ["manager_overhead_us_p50", overheadP50.toFixed(1), "<= 150", targetMet(overheadP50 <= 150)],
+        [
+          `manager_overhead_us_p99_no_gc (${overheadNoGc.length} frames without GC)`,
+          overheadP99NoGc.toFixed(1),
+          "<= 300",
+          targetMet(overheadP99NoGc <= 300),
+        ],
+        [
+          "retire_vs_direct_frees (deferred frees run / the same frees called directly)",
+          retireVsDirect.toFixed(3),
+          "<= 1.1",
+          targetMet(retireVsDirect <= 1.1),
+        ],
+        [
+          `manager_heap_bytes_per_op (${cleanWindows.length} windows without GC)`,
+          heapBytesPerOp.toFixed(1),
+          "<= 16",
+          targetMet(heapBytesPerOp <= 16),
+        ],
+        ["  the same with allocateTransient (its returned objects counted)", heapBytesPerOpObjects.toFixed(1), "", ""],
+        ["time inside VMA and Vulkan (native timer), µs per frame, median", median(nativeUs).toFixed(1), "", ""],
+        [
+          "GC pause per frame, µs: mean / p50 / p99",
+          `${gcMean.toFixed(1)} / ${median(gcUsPerFrame).toFixed(1)} / ${percentile(gcUsPerFrame, 0.99).toFixed(1)}`,
+          "",
+          "",
+        ],
+      ],
+    );
     console.log(
       `target: manager p99 <= 100 µs: ${ownP99 <= 100 ? "met" : "NOT MET"} for the manager's own work (${ownP99.toFixed(1)} µs; ${percentile(ownNoGc, 0.99).toFixed(1)} µs in frames without GC); with the frees it runs: ${p99.toFixed(1)} µs\n`,
     );
@@ -411,6 +508,22 @@ export async function main(argv: readonly string[]): Promise<void> {
       // The manager's own CPU time per frame: beginFrame + destroy() x1000 + allocateTransient() x1000 + endFrame,
       // less the deferred frees beginFrame runs (VMA/Vulkan work the app pays with or without a manager) and the
       // back-pressure wait (the GPU's time). The totals with the frees are manager_total_us_*.
+      manager_overhead_us_p50: overheadP50,
+      manager_overhead_us_p99_no_gc: overheadP99NoGc,
+      retire_vs_direct_frees: retireVsDirect,
+      manager_heap_bytes_per_op: heapBytesPerOp,
+      heap_bytes_per_op_with_transient_objects: heapBytesPerOpObjects,
+      native_us_per_frame_p50: median(nativeUs),
+      gc_pause_us_per_frame_mean: gcMean,
+      gc_pause_us_per_frame_p50: median(gcUsPerFrame),
+      gc_pause_us_per_frame_p99: percentile(gcUsPerFrame, 0.99),
+      heap_windows: cleanWindows.length,
+      targets: {
+        manager_overhead_us_p50_max: 150,
+        manager_overhead_us_p99_no_gc_max: 300,
+        retire_vs_direct_frees_max: 1.1,
+        manager_heap_bytes_per_op_max: 16,
+      },
       manager_us_p50: median(ownUs),
       manager_us_p99: ownP99,
       manager_us_p99_frames_without_gc: percentile(ownNoGc, 0.99),

@@ -42,6 +42,10 @@ const BENCHMARKS: Record<string, { description: string; load: () => Promise<Benc
       "FrameManager.upload() vs memcpy into the same staging memory (contiguous, scattered), and a 64 MiB upload with native threads",
     load: () => import("./uploads.js"),
   },
+  resources: {
+    description: "FrameManager createBuffer/createTexture + destroy() against the allocator's create + destroy",
+    load: () => import("./resources.js"),
+  },
   streaming: {
     description: "TextureStreamer CPU time per frame with 1,000 / 10,000 registered textures, and cost per eviction",
     load: () => import("./streaming.js"),

@@ -19,6 +19,7 @@ export type { NvkHandle, NvkHandleClass } from "./vulkan/handles.js";
 export { nvk } from "./vulkan/nvk.js";
 export * from "./vulkan/constants.js";
 export { createAllocator, Allocator } from "./memory/allocator.js";
+export { BufferBatch, MAX_BATCH } from "./memory/buffer-batch.js";
 export type {
   AllocatorDevice,
   AllocatorOptions,

@@ -34,10 +34,11 @@
  * What GC does is report it: a FinalizationRegistry emits "Buffer 'x' was collected without destroy()" (with the
  * creation stack when the allocator was made with `captureStacks`). Parents hold their dependents, so a dependent
  * dropped while its parent lives is found when the parent is destroyed (and reported there); the registry reports
- * what is dropped with its whole subtree, and allocations, which only the native side holds. Allocations are made
- * and freed on the hottest path, so theirs is the cheaper {@link HandleWatch} (a registration without an unregister
- * token, and a table of live handles: ~0.1 us per createBuffer / destroyBuffer pair); an allocation freed with its
- * pool or allocator was reported by that destroy() and is not reported again. A registry's held value never
+ * what is dropped with its whole subtree, and allocations, which only the native side holds. Allocations, and a
+ * FrameManager's Buffers and Textures, are made and freed on the hottest path, so they are watched only when their
+ * allocator captures creation stacks (the debugging mode; each registration is GC work), and then by the cheaper
+ * {@link HandleWatch} (a registration without an unregister token, and a table of live handles); an allocation freed
+ * with its pool or allocator was reported by that destroy() and is not reported again. A registry's held value never
  * reaches its target (it would keep the target alive forever).
  * @module
  */

@@ -225,8 +225,9 @@ export interface NativeAddon {
   /** True when nothing more can be moved. */
   endDefragmentationPass(context: number): boolean;
   endDefragmentation(context: number): NativeDefragmentationStats;
-  createBuffer(allocator: number): number;
-  createImage(allocator: number): number;
+  /** vmaCreateBuffer from the scratch; a string `name` becomes the allocation's name. */
+  createBuffer(allocator: number, name?: string): number;
+  createImage(allocator: number, name?: string): number;
   allocateMemory(allocator: number): number;
   allocateMemoryForBuffer(allocator: number, buffer: bigint): number;
   allocateMemoryForImage(allocator: number, image: bigint): number;
@@ -306,6 +307,14 @@ export interface NativeAddon {
   destroyUploadWorkers(id: number): void;
   /** Threads copying (workers + the caller) of a live pool, else 0. */
   uploadWorkerThreads(id: number): number;
+  // Batches (native/batch.cpp): the batch ArrayBuffer's layout is engine/memory/buffer-batch.ts's.
+  /** VkResult; on failure nothing is kept and kOutAllocation holds the index of the buffer that failed. */
+  createBuffers(allocator: number, batch: ArrayBuffer, count: number, name: string | null): number;
+  destroyBuffers(allocator: number, batch: ArrayBuffer, count: number): void;
+  /** Turns the native call timer on or off (benchmarks: the time spent inside VMA and Vulkan). */
+  setNativeTiming(on: boolean): void;
+  /** Nanoseconds the timed native calls took since the last take. */
+  takeNativeTime(): number;
 }
 
 /**
@@ -339,6 +348,11 @@ export interface NativeOracles extends NativeAddon {
     usage: number,
     count: number,
   ): number;
+  /**
+   * bench/allocator's C++ loop in this process: vmaCreateBuffer + vmaDestroyBuffer pairs (or `batch` creations, then
+   * their destructions); returns nanoseconds.
+   */
+  benchBufferPairs(allocator: number, iterations: number, usage: number, memoryUsage: number, batch?: number): number;
 }
 
 export { packageRoot } from "./package-root.js";
@@ -469,6 +483,22 @@ export function oracleNative(): NativeOracles {
   addon.setScratch(scratchBuffer);
   oracleAddon = addon;
   return addon;
+}
+
+let allocatorAddonOverride: NativeAddon | null = null;
+
+/**
+ * @internal For benchmarks: the addon build that allocators made from now on (without debug options) live in, e.g.
+ * {@link oracleNative}, whose in-process C++ loops then run on the very allocator the TypeScript loop uses; null
+ * goes back to {@link native}.
+ */
+export function setAllocatorAddon(addon: NativeAddon | null): void {
+  allocatorAddonOverride = addon;
+}
+
+/** @internal The addon build a new allocator without debug options lives in (see {@link setAllocatorAddon}). */
+export function allocatorAddon(): NativeAddon {
+  return allocatorAddonOverride ?? native;
 }
 
 const scratchBuffer = new ArrayBuffer(64 * 8);

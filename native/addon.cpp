@@ -180,6 +180,14 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
       InstanceMethod<&Addon::Guarded<&Addon::CheckCorruption>>("checkCorruption"),
       InstanceMethod<&Addon::Guarded<&Addon::CheckPoolCorruption>>("checkPoolCorruption"),
       InstanceMethod<&Addon::Guarded<&Addon::CorruptedAllocations>>("corruptedAllocations"),
+      InstanceMethod<&Addon::Guarded<&Addon::CreateBuffers>>("createBuffers"),
+      InstanceMethod<&Addon::Guarded<&Addon::DestroyBuffers>>("destroyBuffers"),
+      InstanceMethod<&Addon::Guarded<&Addon::SetNativeTiming>>("setNativeTiming"),
+      InstanceMethod<&Addon::Guarded<&Addon::TakeNativeTime>>("takeNativeTime"),
+#ifdef VKMEM_ORACLES
+      // The in-process C++ loop bench/allocator compares the TypeScript loop with: the oracles build only.
+      InstanceMethod<&Addon::Guarded<&Addon::BenchBufferPairs>>("benchBufferPairs"),
+#endif
 #ifdef VKMEM_DEBUG_BUILD
       // Test hooks that write and read outside an allocation's bounds: the debug build only.
       InstanceMethod<&Addon::Guarded<&Addon::DebugPoke>>("debugPoke"),

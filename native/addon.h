@@ -10,6 +10,7 @@
 #pragma once
 
 #include <napi.h>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -50,7 +51,7 @@ constexpr int kOutOffset = 36;
 constexpr int kOutSize = 37;
 constexpr int kOutMapped = 38;     // pointer as a Number (0 when not mapped)
 constexpr int kOutUserData = 39;
-constexpr int kOutBlockSize = 40;  // written by getAllocationInfo only
+constexpr int kOutBlockSize = 40;  // the VkDeviceMemory block's size (creations and getAllocationInfo)
 constexpr int kOutDedicated = 41;  // 1 when the allocation owns its VkDeviceMemory
 // Virtual blocks (native/virtual_block.cpp): inputs 52..56, outputs 58..61, all f64.
 constexpr int kVbSize = 52;
@@ -185,6 +186,20 @@ SlotT* LiveSlotFromNumber(std::vector<SlotT>& table, double h, uint32_t* indexOu
   return &table[index];
 }
 
+// The timer of native calls (batch.cpp): while a benchmark has it on (setNativeTiming), every exported call adds
+// the nanoseconds it took to gNativeNs, so that the time JS spent inside VMA and the Vulkan calls VMA makes can be
+// told from the time spent in TypeScript. Off, it costs one branch per call.
+// Process-wide plain globals (benchmarks only; a thread_local costs a TLS lookup per call in a shared library).
+extern bool gNativeTiming;
+extern std::atomic<int64_t> gNativeNs;
+int64_t MonotonicNs();
+struct NativeCallTimer {
+  int64_t start = gNativeTiming ? MonotonicNs() : 0;
+  ~NativeCallTimer() {
+    if (start != 0) gNativeNs.fetch_add(MonotonicNs() - start, std::memory_order_relaxed);
+  }
+};
+
 // VMA's assert recorder (addon.cpp), per native call and per thread. BeginNativeCall() starts a call's record.
 void BeginNativeCall();
 bool VmaAssertedThisCall();
@@ -232,6 +247,7 @@ class Addon : public Napi::Addon<Addon> {
   // fired and was not turned into an error by the method becomes a VmaAssertionError as it returns.
   template <Napi::Value (Addon::*Method)(const Napi::CallbackInfo&)>
   Napi::Value Guarded(const Napi::CallbackInfo& info) {
+    NativeCallTimer timer;
     BeginNativeCall();
     Napi::Value result = (this->*Method)(info);
     EndNativeCall(info.Env(), "vkmem native call");
@@ -244,6 +260,10 @@ class Addon : public Napi::Addon<Addon> {
   // the slot tables in step with what VMA did before calling this, so state stays consistent after the throw.
   void ThrowIfVmaAsserted(Napi::Env env, const char* operation);
   void RequireScratch(Napi::Env env);
+
+  // The second argument of the hot call running now (createBuffer / createImage take the allocation's name there),
+  // or nullptr; set by HotCall for the duration of one call only.
+  napi_value hotSecondArg = nullptr;
 
   // Exported methods.
   Napi::Value SetScratch(const Napi::CallbackInfo& info);
@@ -333,6 +353,15 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value CopyMemoryToAllocation(const Napi::CallbackInfo& info);
   Napi::Value CopyAllocationToMemory(const Napi::CallbackInfo& info);
 
+  // batch.cpp
+  Napi::Value CreateBuffers(const Napi::CallbackInfo& info);
+  Napi::Value DestroyBuffers(const Napi::CallbackInfo& info);
+  Napi::Value SetNativeTiming(const Napi::CallbackInfo& info);
+  Napi::Value TakeNativeTime(const Napi::CallbackInfo& info);
+#ifdef VKMEM_ORACLES
+  Napi::Value BenchBufferPairs(const Napi::CallbackInfo& info);
+#endif
+
  private:
   Napi::Value FindMemoryTypeIndexFor(const Napi::CallbackInfo& info, bool image);
   Napi::Value AllocateMemoryFor(const Napi::CallbackInfo& info, bool image);
@@ -344,7 +373,7 @@ class Addon : public Napi::Addon<Addon> {
                                 uint32_t allocatorIndex, uint32_t* poolIndexOut = nullptr);
   Napi::Value FinishAllocation(Napi::Env env, const char* operation, uint32_t allocatorIndex, VkResult result,
                                VmaAllocation allocation, Kind kind, uint64_t resource, bool ownsResource,
-                               uint32_t poolIndex);
+                               uint32_t poolIndex, napi_value name = nullptr);
 
  public:
   // Resource descriptions in the scratch (kIn0..), as createBuffer / createImage lay them out.
@@ -374,17 +403,21 @@ using HotFn = napi_value (*)(Addon&, Napi::Env, napi_value);
 
 template <HotFn Fn>
 napi_value HotCall(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 1;
-  napi_value arg = nullptr;
+  size_t argc = 2;
+  napi_value args[2] = {nullptr, nullptr};
   void* data = nullptr;
-  napi_get_cb_info(env, cbinfo, &argc, &arg, nullptr, &data);
+  napi_get_cb_info(env, cbinfo, &argc, args, nullptr, &data);
+  NativeCallTimer timer;
   BeginNativeCall();
+  Addon& addon = *static_cast<Addon*>(data);
+  addon.hotSecondArg = argc >= 2 ? args[1] : nullptr;
   try {
-    Addon& addon = *static_cast<Addon*>(data);
-    napi_value result = Fn(addon, Napi::Env(env), argc >= 1 ? arg : nullptr);
+    napi_value result = Fn(addon, Napi::Env(env), argc >= 1 ? args[0] : nullptr);
+    addon.hotSecondArg = nullptr;
     if (VmaAssertedThisCall()) addon.EndNativeCall(Napi::Env(env), "vkmem native call");
     return result;
   } catch (const Napi::Error& e) {
+    addon.hotSecondArg = nullptr;
     e.ThrowAsJavaScriptException();
     return nullptr;
   }
@@ -395,6 +428,7 @@ void DefineHotFunction(Napi::Env env, Napi::Object exports, Addon* addon, const 
 // The plain functions (virtual blocks, buddy pools) run inside GuardedFunction, as methods run inside Guarded.
 template <Napi::Value (*Fn)(const Napi::CallbackInfo&)>
 Napi::Value GuardedFunction(const Napi::CallbackInfo& info) {
+  NativeCallTimer timer;
   BeginNativeCall();
   Napi::Value result = Fn(info);
   static_cast<Addon*>(info.Data())->EndNativeCall(info.Env(), "vkmem native call");

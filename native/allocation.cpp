@@ -73,9 +73,14 @@ VkDeviceSize Addon::ReadMinAlignment(Napi::Env env) {
   return static_cast<VkDeviceSize>(v);
 }
 
+// Every creation writes the block's size and whether it is dedicated too (VmaAllocationInfo2): a recording needs
+// them for each allocation, and a second native call to learn them cost more than the whole record.
 void Addon::FillAllocationOutputs(VmaAllocator allocator, VmaAllocation allocation, double handle) {
-  VmaAllocationInfo ai;
-  vmaGetAllocationInfo(allocator, allocation, &ai);
+  VmaAllocationInfo2 ai2;
+  vmaGetAllocationInfo2(allocator, allocation, &ai2);
+  const VmaAllocationInfo& ai = ai2.allocationInfo;
+  f64[Scratch::kOutBlockSize] = static_cast<double>(ai2.blockSize);
+  f64[Scratch::kOutDedicated] = ai2.dedicatedMemory ? 1 : 0;
   f64[Scratch::kOutAllocation] = handle;
   u64[Scratch::kOutMemory] = reinterpret_cast<uint64_t>(ai.deviceMemory);
   f64[Scratch::kOutMemoryType] = ai.memoryType;
@@ -88,7 +93,7 @@ void Addon::FillAllocationOutputs(VmaAllocator allocator, VmaAllocation allocati
 // Records a successful allocation in the slot table; on failure returns the VkResult for TS to throw.
 Napi::Value Addon::FinishAllocation(Napi::Env env, const char* operation, uint32_t allocatorIndex, VkResult result,
                                     VmaAllocation allocation, Kind kind, uint64_t resource, bool ownsResource,
-                                    uint32_t poolIndex) {
+                                    uint32_t poolIndex, napi_value name) {
   AllocatorSlot& slot = allocators[allocatorIndex];
   if (result != VK_SUCCESS) {
     // A linear pool of one block is a ring buffer or a double stack, whichever its allocations made it; which one it
@@ -122,6 +127,22 @@ Napi::Value Addon::FinishAllocation(Napi::Env env, const char* operation, uint32
     allocations[index].pool = poolIndex;
     pools[poolIndex].liveAllocations++;
   }
+  if (name != nullptr) {
+    // The allocation's name, given with the call (a FrameManager's label: TS checked it is a string without NUL),
+    // saves a setAllocationName call per resource.
+    napi_valuetype type = napi_undefined;
+    if (napi_typeof(env, name, &type) == napi_ok && type == napi_string) {
+      char small[256];
+      size_t length = 0;
+      napi_get_value_string_utf8(env, name, small, sizeof small, &length);
+      if (length < sizeof small - 1) {
+        vmaSetAllocationName(slot.allocator, allocation, small);
+      } else {
+        std::string full = Napi::Value(env, name).As<Napi::String>().Utf8Value();
+        vmaSetAllocationName(slot.allocator, allocation, full.c_str());
+      }
+    }
+  }
   u64[Scratch::kOutResource] = resource;
   FillAllocationOutputs(slot.allocator, allocation, EncodeHandle(allocations[index].generation, index));
   return Napi::Number::New(env, VK_SUCCESS);
@@ -142,7 +163,8 @@ void Addon::ReadBufferCreateInfo(Napi::Env env, VkBufferCreateInfo& bci) {
   bci.sharingMode = static_cast<VkSharingMode>(static_cast<int>(in[3]));
 }
 
-// createBuffer(allocator): the buffer description (ReadBufferCreateInfo) and the allocation create info.
+// createBuffer(allocator, name?): the buffer description (ReadBufferCreateInfo) and the allocation create info; a
+// string `name` becomes the allocation's name.
 Napi::Value Addon::CreateBuffer(Napi::Env env, napi_value arg) {
   RequireScratch(env);
   uint32_t ai = 0;
@@ -159,7 +181,8 @@ Napi::Value Addon::CreateBuffer(Napi::Env env, napi_value arg) {
                    ? vmaCreateBufferWithAlignment(slot.allocator, &bci, &aci, minAlignment,
                                                   &buffer, &allocation, nullptr)
                    : vmaCreateBuffer(slot.allocator, &bci, &aci, &buffer, &allocation, nullptr);
-  return FinishAllocation(env, "vmaCreateBuffer", ai, r, allocation, Kind::Buffer, reinterpret_cast<uint64_t>(buffer), true, poolIndex);
+  return FinishAllocation(env, "vmaCreateBuffer", ai, r, allocation, Kind::Buffer, reinterpret_cast<uint64_t>(buffer), true, poolIndex,
+                          hotSecondArg);
 }
 
 // A VkImageCreateInfo from the scratch: in[0] imageType, [1] format, [2..4] extent, [5] mipLevels,
@@ -187,7 +210,7 @@ void Addon::ReadImageCreateInfo(Napi::Env env, VkImageCreateInfo& ici) {
   ici.sharingMode = static_cast<VkSharingMode>(static_cast<uint32_t>(in[12]));
 }
 
-// createImage(allocator): the image description (ReadImageCreateInfo) and the allocation create info.
+// createImage(allocator, name?): the image description (ReadImageCreateInfo) and the allocation create info, and name.
 Napi::Value Addon::CreateImage(Napi::Env env, napi_value arg) {
   RequireScratch(env);
   uint32_t ai = 0;
@@ -200,7 +223,8 @@ Napi::Value Addon::CreateImage(Napi::Env env, napi_value arg) {
   VkImage image = VK_NULL_HANDLE;
   VmaAllocation allocation = VK_NULL_HANDLE;
   VkResult r = vmaCreateImage(slot.allocator, &ici, &aci, &image, &allocation, nullptr);
-  return FinishAllocation(env, "vmaCreateImage", ai, r, allocation, Kind::Image, reinterpret_cast<uint64_t>(image), true, poolIndex);
+  return FinishAllocation(env, "vmaCreateImage", ai, r, allocation, Kind::Image, reinterpret_cast<uint64_t>(image), true, poolIndex,
+                          hotSecondArg);
 }
 
 // createDedicatedResource(allocator, image: boolean) -> VkResult: as createBuffer / createImage (the same scratch
@@ -374,10 +398,6 @@ Napi::Value Addon::GetAllocationInfo(Napi::Env env, napi_value arg) {
   u64[Scratch::kOutResource] = a.resource;
   VmaAllocator allocator = allocators[a.allocator].allocator;
   FillAllocationOutputs(allocator, a.allocation, EncodeHandle(a.generation, index));
-  VmaAllocationInfo2 ai2;
-  vmaGetAllocationInfo2(allocator, a.allocation, &ai2);
-  f64[Scratch::kOutBlockSize] = static_cast<double>(ai2.blockSize);
-  f64[Scratch::kOutDedicated] = ai2.dedicatedMemory ? 1 : 0;
   return env.Undefined();
 }
 

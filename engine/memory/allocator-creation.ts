@@ -10,7 +10,7 @@
  * @module
  */
 import { describeValue } from "../errors.js";
-import { debugNative, native, type NativeAddon } from "../native.js";
+import { allocatorAddon, debugNative, type NativeAddon } from "../native.js";
 import { rawHandle, type NvkHandle } from "../vulkan/handles.js";
 import { DeviceFlagPolicy } from "../vulkan/flag-bits.js";
 import {
@@ -111,7 +111,7 @@ export function openAllocator(source: AllocatorDevice, options: AllocatorOptions
   const { apiVersion, extensions, features, flags, limits } = checked;
   const vmaApiVersion = Math.min(apiVersion, MAX_VMA_API_VERSION);
   const flagPolicy = new DeviceFlagPolicy({ apiVersion: vmaApiVersion, extensions, features });
-  const addon = checked.debug.enabled ? debugNative() : native;
+  const addon = checked.debug.enabled ? debugNative() : allocatorAddon();
   const debug = settingsOf(addon);
   const instance = rawHandle(source.instance as NvkHandle);
   const physicalDevice = rawHandle(source.physicalDevice as NvkHandle);

@@ -62,10 +62,12 @@ import { AllocationIndex } from "./allocation-index.js";
 import type { DefragmentationContext } from "./defragmentation.js";
 import { allocatorExtras, type AllocatorExtras } from "./allocator-extras.js";
 import { Inspector, type InspectorOptions } from "../report/inspector.js";
+import { BufferBatch, createBufferBatch, destroyBufferBatch } from "./buffer-batch.js";
 
 export type { AllocatorDevice, AllocatorOptions } from "./allocator-options.js";
 export type { AllocatorFacts } from "./allocator-creation.js";
 export type { CreatedBuffer, CreatedImage } from "./pool-backend.js";
+
 export type {
   BufferInfo,
   DetailedStatistics,
@@ -257,17 +259,54 @@ export class Allocator {
    */
   createBuffer(bufferInfo: BufferInfo, allocationOptions?: AllocationOptions): CreatedBuffer {
     const h = this._live("createBuffer");
-    this.descriptions.encodeBuffer(bufferInfo, "createBuffer", "bufferInfo");
-    if ((bufferInfo.usage & 0x20000) !== 0 && (this.flags & ALLOCATOR_FLAGS.BUFFER_DEVICE_ADDRESS) === 0) {
-      // VMA asserts on SHADER_DEVICE_ADDRESS unless the allocator was made with BUFFER_DEVICE_ADDRESS.
-      const why =
-        "has SHADER_DEVICE_ADDRESS (0x20000), but the allocator was created without the bufferDeviceAddress feature";
-      argumentError("createBuffer", "bufferInfo.usage", why, bufferInfo.usage, RangeError);
-    }
+    this._encodeBuffer(bufferInfo, "createBuffer", "bufferInfo");
     const vmaFlags = encodeAllocationOptions(allocationOptions, "createBuffer", "allocationOptions", this);
     const created = (allocationOptions?.pool ?? this._vma)._createBuffer(bufferInfo, allocationOptions, vmaFlags);
     knownHandles.remember(created.buffer, created.allocation);
     return created;
+  }
+
+  /**
+   * @internal Checks a buffer description (resource-descriptions.ts) and VMA's device-address precondition, and
+   * encodes it into the scratch; messages name `op` and `arg`.
+   */
+  _encodeBuffer(bufferInfo: BufferInfo, op: string, arg: string): void {
+    this.descriptions.encodeBuffer(bufferInfo, op, arg);
+    if ((bufferInfo.usage & 0x20000) !== 0 && (this.flags & ALLOCATOR_FLAGS.BUFFER_DEVICE_ADDRESS) === 0) {
+      // VMA asserts on SHADER_DEVICE_ADDRESS unless the allocator was made with BUFFER_DEVICE_ADDRESS.
+      const why =
+        "has SHADER_DEVICE_ADDRESS (0x20000), but the allocator was created without the bufferDeviceAddress feature";
+      argumentError(op, `${arg}.usage`, why, bufferInfo.usage, RangeError);
+    }
+  }
+
+  /**
+   * Creates many buffers in one call (vmaCreateBuffer each, one native call): `count` buffers of one description, or
+   * one per description, all with the same options. The results are typed arrays in a {@link BufferBatch} (no
+   * Allocation or nvk handle object per buffer). All or nothing: when one fails, none is kept. Destroy the batch with
+   * {@link destroyBuffers} (or it goes, reported as leaks, with the allocator). See engine/memory/buffer-batch.ts.
+   * @throws TypeError / RangeError for a bad count, description or option (pools, `mapped` and lost allocations are
+   *   refused for batches), naming it and the value; nothing is made.
+   * @throws OutOfDeviceMemoryError / VkError when VMA fails on a buffer (its index in the message); nothing is kept.
+   * @throws DestroyedResourceError after destroy().
+   */
+  createBuffers(count: number, description: BufferInfo, allocationOptions?: AllocationOptions): BufferBatch;
+  createBuffers(descriptions: readonly BufferInfo[], allocationOptions?: AllocationOptions): BufferBatch;
+  createBuffers(
+    first: number | readonly BufferInfo[],
+    second?: BufferInfo | AllocationOptions,
+    third?: AllocationOptions,
+  ): BufferBatch {
+    return createBufferBatch(this, first, second, third);
+  }
+
+  /**
+   * Destroys every buffer of a batch from {@link createBuffers} and frees their memory (vmaDestroyBuffer each). A
+   * second call, or one after the allocator's destroy(), does nothing.
+   * @throws TypeError when `batch` is not a BufferBatch of this allocator.
+   */
+  destroyBuffers(batch: BufferBatch): void {
+    destroyBufferBatch(this, batch);
   }
 
   /**

@@ -6,8 +6,8 @@
  * What it records and from where:
  * - Allocations (VmaMemory): the description and VMA create info exactly as the allocator encoded them in the scratch
  *   for its native call (they are still there: the native layer writes outputs elsewhere), the name, vkmem's own
- *   flags, and the result: the placement on success (with the block's size, one getAllocationInfo call), the
- *   VkResult on failure. Memory allocated for a caller's own buffer or image is recorded as raw memory of the size,
+ *   flags, and the result: the placement on success (with the block's size, which the creation call writes into the
+ *   scratch beside the placement), the VkResult on failure. Memory allocated for a caller's own buffer or image is recorded as raw memory of the size,
  *   alignment 1 and memory type it got, since its description is the caller's.
  * - Frees, maps, unmaps, names (VmaMemory, Allocation); pools of VMA's algorithms and buddy pools (Pool, BuddyPool);
  *   a buddy pool's sub-allocations as allocations in that pool (numbered from {@link BUDDY_IDS}, apart from VMA's
@@ -135,8 +135,7 @@ export class AllocatorRecording {
       scratch[1] = 1;
       scratch[2] = 2 ** type;
     }
-    // The block's size: the one figure the creation call does not give back.
-    this.allocator._native.getAllocationInfo(handle);
+    // The block's size: the creation call wrote it beside the placement (native FillAllocationOutputs).
     const blockSize = scratch[Slot.OutBlockSize]!;
     this.writer.allocate(
       handle,

@@ -248,17 +248,30 @@ export function encodeAllocationOptions(
         bad(op, `${arg}.hostAccess`, "must be 'none', 'sequentialWrite' or 'random'", o.hostAccess);
       }
     }
-    for (const key of BOOLEAN_OPTIONS) {
-      const v = o[key];
-      if (v !== undefined && typeof v !== "boolean") bad(op, `${arg}.${key}`, "must be a boolean", v, TypeError);
+    // Read by name, not through a loop over the keys: a keyed load with a changing key is megamorphic (it showed in
+    // profiles of createBuffer).
+    const { allowTransferInstead, dedicated, neverAllocate, mapped, withinBudget, upperAddress, canAlias } = o;
+    if (
+      (allowTransferInstead !== undefined && typeof allowTransferInstead !== "boolean") ||
+      (dedicated !== undefined && typeof dedicated !== "boolean") ||
+      (neverAllocate !== undefined && typeof neverAllocate !== "boolean") ||
+      (mapped !== undefined && typeof mapped !== "boolean") ||
+      (withinBudget !== undefined && typeof withinBudget !== "boolean") ||
+      (upperAddress !== undefined && typeof upperAddress !== "boolean") ||
+      (canAlias !== undefined && typeof canAlias !== "boolean")
+    ) {
+      for (const key of BOOLEAN_OPTIONS) {
+        const v = o[key];
+        if (v !== undefined && typeof v !== "boolean") bad(op, `${arg}.${key}`, "must be a boolean", v, TypeError);
+      }
     }
-    if (o.allowTransferInstead) flags |= AllocationCreateFlags.HOST_ACCESS_ALLOW_TRANSFER_INSTEAD;
-    if (o.dedicated) flags |= AllocationCreateFlags.DEDICATED_MEMORY;
-    if (o.neverAllocate) flags |= AllocationCreateFlags.NEVER_ALLOCATE;
-    if (o.mapped) flags |= AllocationCreateFlags.MAPPED;
-    if (o.withinBudget) flags |= AllocationCreateFlags.WITHIN_BUDGET;
-    if (o.upperAddress) flags |= AllocationCreateFlags.UPPER_ADDRESS;
-    if (o.canAlias) flags |= AllocationCreateFlags.CAN_ALIAS;
+    if (allowTransferInstead) flags |= AllocationCreateFlags.HOST_ACCESS_ALLOW_TRANSFER_INSTEAD;
+    if (dedicated) flags |= AllocationCreateFlags.DEDICATED_MEMORY;
+    if (neverAllocate) flags |= AllocationCreateFlags.NEVER_ALLOCATE;
+    if (mapped) flags |= AllocationCreateFlags.MAPPED;
+    if (withinBudget) flags |= AllocationCreateFlags.WITHIN_BUDGET;
+    if (upperAddress) flags |= AllocationCreateFlags.UPPER_ADDRESS;
+    if (canAlias) flags |= AllocationCreateFlags.CAN_ALIAS;
     if (o.canBecomeLost !== undefined || o.canMakeOtherLost !== undefined) {
       if (o.canBecomeLost !== undefined && typeof o.canBecomeLost !== "boolean")
         bad(op, `${arg}.canBecomeLost`, "must be a boolean", o.canBecomeLost, TypeError);

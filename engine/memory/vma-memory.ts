@@ -33,6 +33,7 @@ import {
 } from "./usage.js";
 import type { AllocationIndex } from "./allocation-index.js";
 import type { LostAllocations } from "./lost-allocations.js";
+import { knownHandles } from "./resource-registry.js";
 import { vkmemFlagsOf } from "./recording.js";
 import type { ResourceDescriptions } from "./resource-descriptions.js";
 import type { CreatedBuffer, CreatedImage, MemorySource } from "./pool-backend.js";
@@ -52,7 +53,7 @@ function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeo
 export interface VmaMemoryParts {
   /** Creation stacks by allocation handle, when the allocator captures them. */
   readonly stacks: Map<number, string> | null;
-  /** The GC safety net of the allocator's allocations (engine/lifetime.ts). */
+  /** The GC safety net of the allocator's allocations (engine/lifetime.ts), used when it captures stacks. */
   readonly leakWatch: HandleWatch;
   /** Lost allocations: tracking new lost-able ones, making room. */
   readonly lost: LostAllocations;
@@ -69,8 +70,8 @@ export interface VmaMemoryParts {
 export class VmaMemory implements MemorySource {
   // The hot native functions of the allocator's addon build, held directly: the addon's exports object is large
   // enough to be a dictionary, and a lookup on it per call showed in profiles.
-  private readonly nativeCreateBuffer: (allocator: number) => number;
-  private readonly nativeCreateImage: (allocator: number) => number;
+  private readonly nativeCreateBuffer: (allocator: number, name?: string) => number;
+  private readonly nativeCreateImage: (allocator: number, name?: string) => number;
   private readonly nativeFree: (allocation: number) => void;
 
   constructor(
@@ -88,15 +89,57 @@ export class VmaMemory implements MemorySource {
     return this.parts.descriptions;
   }
 
+  /**
+   * The allocator's createBuffer for a FrameManager, whose label is the allocation's `name` (a string without NUL,
+   * checked by the caller) without an options object per call; returns the allocation (`_resource` is the buffer).
+   * @throws as Allocator.createBuffer.
+   */
+  createNamedBuffer(bufferInfo: BufferInfo, options: AllocationOptions | undefined, name: string): Allocation {
+    const allocator = this.allocator;
+    if (options?.pool !== undefined) return allocator.createBuffer(bufferInfo, { ...options, name }).allocation;
+    allocator._live("createBuffer");
+    allocator._encodeBuffer(bufferInfo, "createBuffer", "bufferInfo");
+    const flags = encodeAllocationOptions(options, "createBuffer", "allocationOptions", allocator);
+    const allocation = this._createBufferAllocation(bufferInfo, options, flags, name);
+    knownHandles.remember(allocation._resource!, allocation);
+    return allocation;
+  }
+
+  /** The allocator's createImage for a FrameManager, as {@link createNamedBuffer}. */
+  createNamedImage(imageInfo: ImageInfo, options: AllocationOptions | undefined, name: string): Allocation {
+    const allocator = this.allocator;
+    if (options?.pool !== undefined) return allocator.createImage(imageInfo, { ...options, name }).allocation;
+    allocator._live("createImage");
+    this.parts.descriptions.encodeImage(imageInfo, "createImage", "imageInfo");
+    const flags = encodeAllocationOptions(options, "createImage", "allocationOptions", allocator);
+    const allocation = this._createImageAllocation(imageInfo, options, flags, name);
+    knownHandles.remember(allocation._resource!, allocation);
+    return allocation;
+  }
+
   _createBuffer(bufferInfo: BufferInfo, options: AllocationOptions | undefined, flags: number): CreatedBuffer {
+    const allocation = this._createBufferAllocation(bufferInfo, options, flags, undefined);
+    return new CreatedBufferResult(allocation._resource, allocation);
+  }
+
+  /**
+   * vmaCreateBuffer from the encoded scratch: the allocation (its `_resource` is the buffer), no result object.
+   * `name`, when given, is the allocation's name instead of `options.name` (a FrameManager's label, checked).
+   */
+  _createBufferAllocation(
+    bufferInfo: BufferInfo,
+    options: AllocationOptions | undefined,
+    flags: number,
+    name: string | undefined,
+  ): Allocation {
     const h = this.allocator._handle;
-    let result = this.nativeCreateBuffer(h);
+    let result = this.nativeCreateBuffer(h, name);
     if (result !== 0) {
       if (result === -2 && options?.canMakeOtherLost === true) {
         result = this.parts.lost.makeRoom("buffer", bufferInfo, bufferInfo.size, options, () => {
           this.parts.descriptions.encodeBuffer(bufferInfo, "createBuffer", "bufferInfo");
           encodeAllocationOptions(options, "createBuffer", "allocationOptions", this.allocator);
-          return this.nativeCreateBuffer(h);
+          return this.nativeCreateBuffer(h, name);
         });
       }
       if (result !== 0) {
@@ -115,25 +158,36 @@ export class VmaMemory implements MemorySource {
       scratchU32[Slot.OutResource * 2],
       scratchU32[Slot.OutResource * 2 + 1],
     );
-    const allocation = this.finish(result, "buffer", buffer, flags, options, "vmaCreateBuffer");
+    const allocation = this.finish(result, "buffer", buffer, flags, options, "vmaCreateBuffer", name);
     // Kept for defragmentation's replacement buffer: the values just encoded (and checked) for the native call.
     allocation._bufferSize = scratch[0];
     allocation._bufferUsage = scratch[1];
     allocation._bufferFlags = scratch[2];
-    return { buffer, allocation, allocationInfo: this.info(allocation) };
+    return allocation;
   }
 
   _createImage(imageInfo: ImageInfo, options: AllocationOptions | undefined, flags: number): CreatedImage {
+    const allocation = this._createImageAllocation(imageInfo, options, flags, undefined);
+    return new CreatedImageResult(allocation._resource, allocation);
+  }
+
+  /** vmaCreateImage from the encoded scratch: the allocation (its `_resource` is the image); `name` as for buffers. */
+  _createImageAllocation(
+    imageInfo: ImageInfo,
+    options: AllocationOptions | undefined,
+    flags: number,
+    name: string | undefined,
+  ): Allocation {
     const op = "createImage";
     const h = this.allocator._handle;
-    let result = this.nativeCreateImage(h);
+    let result = this.nativeCreateImage(h, name);
     if (result !== 0) {
       if (result === -2 && options?.canMakeOtherLost === true) {
         const lost = this.parts.lost;
         result = lost.makeRoom("image", imageInfo, lost.imageSize(imageInfo), options, () => {
           this.parts.descriptions.encodeImage(imageInfo, op, "imageInfo");
           encodeAllocationOptions(options, op, "allocationOptions", this.allocator);
-          return this.nativeCreateImage(h);
+          return this.nativeCreateImage(h, name);
         });
       }
       if (result !== 0) {
@@ -148,9 +202,9 @@ export class VmaMemory implements MemorySource {
       }
     }
     const image = handleCells.make(nvk.VkImage, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
-    const allocation = this.finish(result, "image", image, flags, options, "vmaCreateImage");
+    const allocation = this.finish(result, "image", image, flags, options, "vmaCreateImage", name);
     allocation._createInfo = scratch.slice(0, IMAGE_CREATE_INFO_LENGTH);
-    return { image, allocation, allocationInfo: this.info(allocation) };
+    return allocation;
   }
 
   _allocateMemory(
@@ -283,8 +337,7 @@ export class VmaMemory implements MemorySource {
     const cls = image ? nvk.VkImage : nvk.VkBuffer;
     const resource = handleCells.make(cls, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
     const allocation = this.finish(0, kind, resource, flags, options, vmaOp);
-    const allocationInfo = this.info(allocation);
-    return image ? { image: resource, allocation, allocationInfo } : { buffer: resource, allocation, allocationInfo };
+    return image ? new CreatedImageResult(resource, allocation) : new CreatedBufferResult(resource, allocation);
   }
 
   _bind(allocation: Allocation, resource: object, raw: bigint, localOffset: number, image: boolean): void {
@@ -329,6 +382,7 @@ export class VmaMemory implements MemorySource {
     vmaFlags: number,
     options: AllocationOptions | undefined,
     operation: string,
+    nameOverride?: string,
   ): Allocation {
     const recording = this.allocator._recording;
     if (result !== 0) {
@@ -368,6 +422,8 @@ export class VmaMemory implements MemorySource {
       if (Number.isSafeInteger(userData) && (userData as number) >= 0)
         addon.setAllocationUserData(handle, userData as number);
     }
+    // Checked by the caller (a string without NUL) and given to VMA by the native create call itself.
+    if (nameOverride !== undefined) name = nameOverride;
     const allocation = new Allocation(
       this.allocator,
       kind,
@@ -382,31 +438,86 @@ export class VmaMemory implements MemorySource {
     allocation._mappingAllowed = encodedMappingAllowed();
     allocation._canAlias = (vmaFlags & AllocationCreateFlags.CAN_ALIAS) !== 0;
     const stacks = this.parts.stacks;
-    if (stacks !== null) stacks.set(handle, new Error().stack?.split("\n").slice(4).join("\n") ?? "");
+    if (stacks !== null) stacks.set(handle, callerStack());
     // The safety net (engine/lifetime.ts): only a warning when GC finds it unfreed; its pool or allocator frees it.
-    this.parts.leakWatch.watch(allocation, handle);
+    // Only for an allocator that captures creation stacks (the debugging mode): a FinalizationRegistry cell per
+    // allocation cost the hot path as much GC time as the rest of the call, and without it a dropped allocation is
+    // still freed and reported, by name, when its allocator is destroyed.
+    if (stacks !== null) this.parts.leakWatch.watch(allocation, handle);
     this.parts.index?.add(allocation);
     if (canBecomeLost) this.parts.lost.track(allocation, pool, scratch[Slot.OutMemoryType]);
-    // Recorded last: its getAllocationInfo rewrites the scratch outputs (with the same values).
+    // Recorded last, from the scratch outputs of the creation (block size included).
     if (recording !== null) {
       recording.allocated(
         handle,
         recording.poolId(pool),
         kind,
-        vkmemFlagsOf({ canBecomeLost, canMakeOtherLost }),
+        (canBecomeLost ? 1 : 0) | (canMakeOtherLost ? 2 : 0), // vkmemFlagsOf's codes, without an object per call
         name ?? null,
         kind === "memory" && operation !== "vmaAllocateMemory",
       );
     }
     return allocation;
   }
+}
 
-  /**
-   * The info snapshot of a just-created allocation: the scratch outputs are still those of its creation
-   * (naming, user data and mapping do not write the scratch).
-   */
-  private info(allocation: Allocation): AllocationInfo {
-    const view = allocation.persistentlyMapped ? allocation.mappedData : null;
-    return AllocationInfo.fromScratch(view, allocation.name, allocation.userData);
+/** The stack of the caller that made an allocation: the frames inside engine/memory dropped from its top. */
+function callerStack(): string {
+  const lines = (new Error().stack ?? "").split("\n").slice(1);
+  let k = 0;
+  while (k < lines.length - 1 && /[\\/]engine[\\/]memory[\\/]/.test(lines[k]!)) k++;
+  return lines.slice(k).join("\n");
+}
+
+/**
+ * What createBuffer / createImage return: the allocation's info snapshot is taken from the scratch outputs when the
+ * call returns (as numbers: naming, user data and mapping do not write the scratch) and made into an AllocationInfo
+ * only when `allocationInfo` is read, which most callers never do: one object fewer per creation.
+ */
+class CreatedResult {
+  readonly #memoryType = scratch[Slot.OutMemoryType]!;
+  readonly #offset = scratch[Slot.OutOffset]!;
+  readonly #size = scratch[Slot.OutSize]!;
+  readonly #memoryLo = scratchU32[Slot.OutMemory * 2]!;
+  readonly #memoryHi = scratchU32[Slot.OutMemory * 2 + 1]!;
+  readonly #view: ArrayBuffer | null;
+  readonly #name: string | null;
+  readonly #userData: unknown;
+  #info: AllocationInfo | null = null;
+  constructor(readonly allocation: Allocation) {
+    this.#view = allocation.persistentlyMapped ? allocation.mappedData : null;
+    this.#name = allocation.name;
+    this.#userData = allocation.userData;
+  }
+  /** A snapshot of where the allocation went, as the creation left it. */
+  get allocationInfo(): AllocationInfo {
+    return (this.#info ??= new AllocationInfo(
+      this.#memoryType,
+      this.#offset,
+      this.#size,
+      this.#memoryLo,
+      this.#memoryHi,
+      this.#view,
+      this.#name,
+      this.#userData,
+    ));
+  }
+}
+
+class CreatedBufferResult extends CreatedResult implements CreatedBuffer {
+  constructor(
+    readonly buffer: any,
+    allocation: Allocation,
+  ) {
+    super(allocation);
+  }
+}
+
+class CreatedImageResult extends CreatedResult implements CreatedImage {
+  constructor(
+    readonly image: any,
+    allocation: Allocation,
+  ) {
+    super(allocation);
   }
 }

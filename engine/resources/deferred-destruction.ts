@@ -12,8 +12,8 @@
  *   by the next frame) or until the manager's `destroy()`, which runs everything left once the GPU is idle.
  * - The same resource is never destroyed twice: the release queue does not deduplicate, so resources guard their own
  *   `destroy()` (see engine/resources/release-queue.ts).
- * - Destroying allocates nothing: a Buffer or Texture carries its {@link ResourceRelease} from creation, and the
- *   queue holds that record itself. `destroyLater()` makes one record per call, after checking its arguments here:
+ * - Destroying allocates nothing: a Buffer or Texture carries its ResourceRelease from creation, and the
+ *   queue holds that record itself (unchecked: vkmem made it). `destroyLater()` makes one record per call, after checking its arguments here:
  *   a bad one throws with nothing queued or run.
  * @internal
  * @module
@@ -21,7 +21,7 @@
 import { describeValue } from "../errors.js";
 import type { FrameStatistics } from "./frame-statistics.js";
 import { ReleaseQueue } from "./release-queue.js";
-import { ResourceRelease } from "./resource.js";
+import { CallbackRelease, type QueuedRelease } from "./resource.js";
 
 /** The deferred destructions of one FrameManager, made with it; its destroy() drains them. @internal */
 export class DeferredDestruction {
@@ -36,7 +36,7 @@ export class DeferredDestruction {
    * Returns true when queued.
    * @throws whatever `release` throws when it runs at once.
    */
-  releaseAfter(serial: number, completed: number, release: ResourceRelease, stats: FrameStatistics | null): boolean {
+  releaseAfter(serial: number, completed: number, release: QueuedRelease, stats: FrameStatistics | null): boolean {
     if (serial <= completed) {
       this.immediate++;
       if (stats !== null) stats.deferredImmediate++;
@@ -44,7 +44,7 @@ export class DeferredDestruction {
       return false;
     }
     release.serial = serial;
-    this.queue.enqueueItem(release);
+    this.queue._enqueueTrusted(release); // made by vkmem: its fields need no check
     if (stats !== null) stats.deferredQueued++;
     return true;
   }
@@ -77,7 +77,7 @@ export class DeferredDestruction {
         `${op}: lastUsedSerial must be an integer from 0 to ${newest} (the newest frame's serial), got ${describeValue(serial)}`,
       );
     }
-    return this.releaseAfter(serial, completed, new ResourceRelease(label, size, destroy), stats);
+    return this.releaseAfter(serial, completed, new CallbackRelease(label, size, destroy), stats);
   }
 
   /**

@@ -63,11 +63,8 @@ import {
 } from "./frame-statistics.js";
 import type { ImageRegion } from "./image-region.js";
 import { ManagedResources } from "./managed-resources.js";
-import {
-  LiveDefragmentation,
-  type LiveDefragmentationOptions,
-  type LiveDefragmentationStatus,
-} from "./live-defragmentation.js";
+import { LiveDefragmentation } from "./live-defragmentation.js";
+import type { LiveDefragmentationOptions, LiveDefragmentationStatus } from "./live-defragmentation.js";
 import { Owner, type ResourceOwner } from "./resource.js";
 import type { BufferDescription, TextureDescription } from "./resource-creation.js";
 import type { Texture } from "./texture.js";
@@ -219,6 +216,7 @@ export class FrameManager implements ResourceOwner {
       allocator,
       this.#counters,
       this.#deferred,
+      options.debugNames ?? context.validation,
     );
     const openFrame = (): number => (this.#open === null ? -1 : this.#open.frameNumber);
     this.#downloads = new DownloadWatch(
@@ -401,7 +399,6 @@ export class FrameManager implements ResourceOwner {
   }
 
   // ------------------------------------------------------------------ live defragmentation
-
   /**
    * Starts a live defragmentation of this manager's Buffers and Textures (live-defragmentation.ts): from the next
    * beginFrame on, each frame copies at most `maxMovesPerFrame` resources / `maxBytesPerFrame` bytes on the GPU at its
@@ -412,20 +409,7 @@ export class FrameManager implements ResourceOwner {
    */
   defragment(options: LiveDefragmentationOptions = {}): void {
     this.#live("defragment");
-    if (this.#defrag?.active === true) {
-      throw new InvalidStateError(
-        `FrameManager${this.#labelText()}`,
-        "defragment",
-        "a live defragmentation is in progress: see frames.defragmentation",
-      );
-    }
-    this.#defrag = new LiveDefragmentation(
-      this.allocator,
-      this.context,
-      () => this.#resources.list(),
-      options,
-      (label, destroy) => void this.destroyLater(label, 0, destroy),
-    );
+    this.#defrag = LiveDefragmentation.start(this.#defrag, this, () => this.#resources.list(), options);
   }
 
   /** Progress and figures of the live defragmentation in progress or last run; null before the first. */
@@ -437,8 +421,9 @@ export class FrameManager implements ResourceOwner {
   // ------------------------------------------------------------------ resources
 
   /**
-   * Creates a buffer and its memory in one call (VMA's vmaCreateBuffer), named after `desc.label` both as the VMA
-   * allocation name and the Vulkan object name. The caller destroys it with {@link Buffer.destroy}.
+   * Creates a buffer and its memory in one call (VMA's vmaCreateBuffer), named after `desc.label` as the VMA
+   * allocation name, and as the Vulkan object name when the manager names objects (`debugNames`, by default with a
+   * debug-utils messenger). The caller destroys it with {@link Buffer.destroy}.
    * @throws TypeError / RangeError for a bad description (nothing is created then).
    * @throws VkError (OutOfDeviceMemoryError, ...) when the allocation fails.
    * @throws DestroyedResourceError after destroy().
@@ -554,6 +539,42 @@ export class FrameManager implements ResourceOwner {
   }
 
   /**
+   * {@link allocateTransient} without the object it returns, for loops that make thousands a frame: the offset of
+   * `size` bytes in {@link transientBuffer}, whose mapped bytes are {@link transientMapped}. Read those two after the
+   * call (the ring may have moved to another block for it); the memory is valid as allocateTransient's.
+   * @throws as {@link allocateTransient}.
+   */
+  allocateTransientOffset(size: number, usage: TransientUsage = "uniform"): number {
+    if (this.#destroyed)
+      throw new DestroyedResourceError("FrameManager", this.label, "allocateTransientOffset", this.#goneCause);
+    const align = this.#checks.transient(size, usage);
+    const ring = this.#transient;
+    if (!ring.allocate(size, align)) {
+      throw new RangeError(
+        `FrameManager${this.#labelText()}.allocateTransient: ${size} bytes do not fit: this frame's transient data fill the ring (max ${ring.maxSize} bytes; raise transientRing.maxSize)`,
+      );
+    }
+    countTransient(this.#frameStats, size);
+    return ring.offset;
+  }
+
+  /**
+   * The VkBuffer of the transient ring's block the last {@link allocateTransient} or {@link allocateTransientOffset}
+   * came from (the ring's first block before any).
+   * @throws DestroyedResourceError after destroy().
+   */
+  get transientBuffer(): NvkHandle {
+    this.#live("transientBuffer");
+    return this.#transient.block.buffer;
+  }
+
+  /** The mapped bytes of {@link transientBuffer}'s block. @throws DestroyedResourceError after destroy(). */
+  get transientMapped(): ArrayBuffer {
+    this.#live("transientMapped");
+    return this.#transient.block.bytes.buffer as ArrayBuffer;
+  }
+
+  /**
    * Destroys a resource once the GPU is done with it: calls `destroy` now when the submission `lastUsedSerial` is
    * already complete (or 0: never used), else queues it until the fence of that submission has signaled.
    *
@@ -640,11 +661,7 @@ export class FrameManager implements ResourceOwner {
     const cause = this.#goneCause ?? this._lifetimeName;
     // Dependents first, while the manager still works: streamers queue their images and pools here, then the live
     // resources go through the release queue like any destroy().
-    if (this.#defrag?.active === true) {
-      // A pass whose objects switched already commits once the GPU is idle; an unswitched one is ignored.
-      if (!this.context.destroyed) this.#waitSubmitted(false);
-      this.#defrag.cancel(!this.context.destroyed);
-    }
+    this.#defrag?.stop(() => this.#waitSubmitted(false));
     const cascade = cascadeReport();
     this._dependents.destroyAll(cause, cascade);
     this.#resources.destroyAll(cause, cascade);

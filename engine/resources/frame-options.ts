@@ -40,6 +40,12 @@ export interface FrameManagerOptions {
    * calling thread only. Default: `VKMEM_UPLOAD_THREADS`, else min(8, cores - 1) (engine/resources/upload-workers.ts).
    */
   uploadThreads?: number;
+  /**
+   * Name the Vulkan objects of its buffers and textures after their labels (vkSetDebugUtilsObjectNameEXT), for the
+   * validation layer and debuggers. Default: when the context has a debug-utils messenger (`validation: true`);
+   * `true` for a tool attached otherwise (RenderDoc, Nsight). Naming costs a Vulkan call per object.
+   */
+  debugNames?: boolean;
 }
 
 /** Options of {@link FrameManager.endFrame}: the synchronization with presentation (or other queues). */
@@ -60,6 +66,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   "record",
   "inspector",
   "uploadThreads",
+  "debugNames",
 ]);
 const KNOWN_RING_OPTIONS: ReadonlySet<string> = new Set(["size", "maxSize", "policy", "memory"]);
 const KNOWN_END_OPTIONS: ReadonlySet<string> = new Set(["waitSemaphores", "waitStages", "signalSemaphores"]);
@@ -155,6 +162,9 @@ function checkArgumentTypes(op: string, context: unknown, allocator: unknown, op
   }
   if (options.label !== undefined && typeof options.label !== "string") {
     throw new TypeError(`${op}: option 'label' must be a string, got ${describeValue(options.label)}`);
+  }
+  if (options.debugNames !== undefined && typeof options.debugNames !== "boolean") {
+    throw new TypeError(`${op}: option 'debugNames' must be a boolean, got ${describeValue(options.debugNames)}`);
   }
   return framesInFlight;
 }

@@ -22,7 +22,7 @@
  * after the copy frame's fence, and the game's object reads as destroyed at once.
  * @module
  */
-import { describeValue } from "../errors.js";
+import { describeValue, InvalidStateError } from "../errors.js";
 import type { Allocation } from "../memory/allocation.js";
 import type { Allocator } from "../memory/allocator.js";
 import { placeByteCopies, planMoveCopy, recordMoveCopies, type MoveCopy } from "../memory/defragment.js";
@@ -92,8 +92,48 @@ interface Planned {
   copy: MoveCopy;
 }
 
+/** What a live defragmentation needs of its FrameManager. @internal */
+export interface LiveDefragmentationOwner {
+  readonly allocator: Allocator;
+  readonly context: Context;
+  readonly label: string | undefined;
+  destroyLater(label: string, size: number, destroy: () => void): boolean;
+}
+
 /** One live defragmentation of a FrameManager. @internal */
 export class LiveDefragmentation {
+  /**
+   * FrameManager.defragment(): a new one, unless `current` is still running.
+   * @throws InvalidStateError when `current` is active; what beginDefragmentation throws for bad options.
+   */
+  static start(
+    current: LiveDefragmentation | null,
+    owner: LiveDefragmentationOwner,
+    resources: () => readonly (Buffer | Texture)[],
+    options: LiveDefragmentationOptions,
+  ): LiveDefragmentation {
+    if (current?.active === true) {
+      throw new InvalidStateError(
+        `FrameManager${owner.label === undefined ? "" : ` '${owner.label}'`}`,
+        "defragment",
+        "a live defragmentation is in progress: see frames.defragmentation",
+      );
+    }
+    const later = (label: string, destroy: () => void) => void owner.destroyLater(label, 0, destroy);
+    return new LiveDefragmentation(owner.allocator, owner.context, resources, options, later);
+  }
+
+  /**
+   * The manager is being destroyed: a pass whose objects switched already commits once the GPU is idle (`waitIdle`
+   * is called then), an unswitched one is ended with its moves ignored.
+   */
+  stop(waitIdle: () => void): void {
+    if (!this.active) return;
+    const deviceAlive = !this.vulkan.destroyed;
+    if (deviceAlive) waitIdle();
+    this.cancel(deviceAlive);
+  }
+
   #context: DefragmentationContext | null;
   readonly #resources: Map<Allocation, Buffer | Texture>;
   readonly #onMove: ((resource: Buffer | Texture) => void) | undefined;

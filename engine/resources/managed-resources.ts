@@ -10,41 +10,51 @@
  * or the context is destroyed already. The manager's `destroy()` destroys the resources still alive, oldest first,
  * through that same path, and names them in its one warning.
  *
- * Making and releasing run per resource and may be frequent: the message prefixes are made once, and neither path
- * makes an object of its own (the release record was made with the resource).
+ * Making and releasing run per resource and may be frequent (a game makes and drops thousands a frame), so neither
+ * pays for a hash table or a closure: the live resources are an intrusive doubly linked list through the resources'
+ * own `_prev` / `_next` fields (oldest first, O(1) to unlink), and the GC safety net is one registration per resource
+ * whose held value is its ResourceWatch (a name, never the resource or anything that reaches it), and whose
+ * `released` flag, set by `destroy()`, silences it: no unregister token; and that only when the allocator captures
+ * creation stacks (`captureStacks`, the debugging mode), since each registration is GC work. Without it a resource
+ * dropped with its manager is still destroyed and named by the manager's (or its parents') destroy(). The message
+ * prefixes are made once.
  * @internal
  * @module
  */
 import { describeValue } from "../errors.js";
-import { Dependents, creationStack, unwatch, watch, type CascadeReport } from "../lifetime.js";
+import { reportCollected, type CascadeReport } from "../lifetime.js";
 import type { Allocator } from "../memory/allocator.js";
 import type { Context } from "../vulkan/context.js";
 import { Buffer } from "./buffer.js";
 import type { DeferredDestruction } from "./deferred-destruction.js";
 import type { FrameCounters, FrameStatistics } from "./frame-statistics.js";
-import {
-  createBufferResource,
-  createTextureResource,
-  type BufferDescription,
-  type TextureDescription,
-} from "./resource-creation.js";
-import type { ResourceOwner } from "./resource.js";
+import { ResourceMaker, type BufferDescription, type TextureDescription } from "./resource-creation.js";
+import type { ListedResource, ResourceOwner, ResourceWatch } from "./resource.js";
 import { Texture } from "./texture.js";
+
+/** GC's safety net of every manager's resources: a collected resource whose release never ran is reported. */
+const collectedResources = new FinalizationRegistry<ResourceWatch>((held) => {
+  if (!held.released) reportCollected(held.kind, held.name, held.stack);
+});
 
 /** The live resources of one FrameManager: made by its constructor; its destroy() destroys what is left. @internal */
 export class ManagedResources {
-  readonly #manager: ResourceOwner;
   readonly #context: Context;
   readonly #allocator: Allocator;
   readonly #counters: FrameCounters;
   readonly #deferred: DeferredDestruction;
-  readonly #live = new Dependents<Buffer | Texture>();
-  /** "FrameManager 'label'.createBuffer", ...: the message prefixes. */
-  readonly #createBufferOp: string;
-  readonly #createTextureOp: string;
+  readonly #maker: ResourceMaker;
+  /** The oldest and newest live resource (the list runs through their `_prev` / `_next`). */
+  #head: ListedResource | null = null;
+  #tail: ListedResource | null = null;
+  #count = 0;
+  /** "FrameManager 'label'.releaseResource": the message prefix. */
   readonly #releaseOp: string;
 
-  /** `name` is the manager's ("FrameManager 'label'"); the counters and the deferred destruction are its own. */
+  /**
+   * `name` is the manager's ("FrameManager 'label'"); the counters and the deferred destruction are its own;
+   * `debugNames`: name the Vulkan objects after the labels (FrameManagerOptions.debugNames).
+   */
   constructor(
     manager: ResourceOwner,
     name: string,
@@ -52,41 +62,64 @@ export class ManagedResources {
     allocator: Allocator,
     counters: FrameCounters,
     deferred: DeferredDestruction,
+    debugNames: boolean,
   ) {
-    this.#manager = manager;
     this.#context = context;
     this.#allocator = allocator;
     this.#counters = counters;
     this.#deferred = deferred;
-    this.#createBufferOp = `${name}.createBuffer`;
-    this.#createTextureOp = `${name}.createTexture`;
+    this.#maker = new ResourceMaker(manager, name, context, allocator, debugNames);
     this.#releaseOp = `${name}.releaseResource`;
+  }
+
+  /** How many resources are alive. */
+  get size(): number {
+    return this.#count;
   }
 
   /**
    * Makes a Buffer (resource-creation.ts), counts it into the totals and `stats`, and holds and watches it.
-   * @throws what createBufferResource throws, with nothing made.
+   * @throws what ResourceMaker.buffer throws, with nothing made.
    */
   createBuffer(desc: BufferDescription, stats: FrameStatistics | null): Buffer {
-    const made = createBufferResource(this.#manager, this.#context, this.#allocator, this.#createBufferOp, desc);
-    this.#add(made, "Buffer", stats);
+    const made = this.#maker.buffer(desc);
+    this.#add(made, stats);
     return made;
   }
 
   /**
    * Makes a Texture (resource-creation.ts), counts it into the totals and `stats`, and holds and watches it.
-   * @throws what createTextureResource throws, with nothing made.
+   * @throws what ResourceMaker.texture throws, with nothing made.
    */
   createTexture(desc: TextureDescription, stats: FrameStatistics | null): Texture {
-    const made = createTextureResource(this.#manager, this.#context, this.#allocator, this.#createTextureOp, desc);
-    this.#add(made, "Texture", stats);
+    const made = this.#maker.texture(desc);
+    this.#add(made, stats);
     return made;
   }
 
-  #add(resource: Buffer | Texture, kind: string, stats: FrameStatistics | null): void {
+  #add(resource: Buffer | Texture, stats: FrameStatistics | null): void {
     this.#counters.countResource(stats, true);
-    this.#live.add(resource);
-    watch(resource, kind, resource.label, creationStack(this.#allocator._capturesStacks));
+    const tail = this.#tail;
+    resource._prev = tail;
+    resource._next = null;
+    if (tail === null) this.#head = resource;
+    else tail._next = resource;
+    this.#tail = resource;
+    this.#count++;
+    // As the allocator's allocations, only when it captures creation stacks (a registration is GC work per resource).
+    if (this.#allocator._capturesStacks) collectedResources.register(resource, resource._release.watch);
+  }
+
+  #unlink(resource: ListedResource): void {
+    const prev = resource._prev;
+    const next = resource._next;
+    if (prev === null) this.#head = next;
+    else prev._next = next;
+    if (next === null) this.#tail = prev;
+    else next._prev = prev;
+    resource._prev = null;
+    resource._next = null;
+    this.#count--;
   }
 
   /**
@@ -99,24 +132,37 @@ export class ManagedResources {
     if (!(resource instanceof Buffer || resource instanceof Texture) || resource._release === undefined) {
       throw new TypeError(`${this.#releaseOp}: resource must be a Buffer or Texture, got ${describeValue(resource)}`);
     }
-    this.#live.delete(resource);
-    unwatch(resource);
+    const release = resource._release;
+    if (release.watch.released) return;
+    release.watch.released = true;
+    this.#unlink(resource);
     if (managerGone) {
       // The manager is gone: it waited for the GPU when it was destroyed, so nothing can be in flight.
-      if (!this.#allocator.destroyed && !this.#context.destroyed) resource._release.destroy();
+      if (!this.#allocator.destroyed && !this.#context.destroyed) release.destroy();
       return;
     }
     this.#counters.countResource(stats, false);
-    this.#deferred.releaseAfter(resource.lastUsedSerial, completed, resource._release, stats);
+    this.#deferred.releaseAfter(resource.lastUsedSerial, completed, release, stats);
   }
 
-  /** The live resources (for a live defragmentation to name them). */
+  /** The live resources, oldest first (a copy). */
   list(): (Buffer | Texture)[] {
-    return this.#live.list();
+    const out: (Buffer | Texture)[] = [];
+    for (let r = this.#head; r !== null; r = r._next) out.push(r as Buffer | Texture);
+    return out;
   }
 
   /** Destroys every live resource on behalf of `cause`, adding names and errors to `report` (engine/lifetime.ts). */
   destroyAll(cause: string, report: CascadeReport): void {
-    this.#live.destroyAll(cause, report);
+    // Oldest first, as engine/lifetime.ts's Dependents: each destroy() unlinks the head.
+    for (let r = this.#head as Buffer | Texture | null; r !== null; r = this.#head as Buffer | Texture | null) {
+      report.names.push(r._lifetimeName);
+      try {
+        r._destroyWithParent(cause);
+      } catch (error) {
+        report.errors.push(error);
+      }
+      if (this.#head === r) this.#unlink(r); // its destroy() did not get as far as releaseResource
+    }
   }
 }

@@ -76,9 +76,12 @@ function isSerial(v: unknown): v is number {
  * is dropped are simply never run (their resources leak, which the allocator's leak report then shows).
  */
 export class ReleaseQueue {
-  // Sorted by serial, stable; the live part is items[head..]. The head index spares an O(n) shift per retire;
-  // the array is compacted when the dead prefix grows past half of it.
-  private items: ReleaseItem[] = [];
+  // Sorted by serial, stable; the live part is items[head..tail). The head index spares an O(n) shift per retire;
+  // the array keeps its length (its high-water mark, slots past tail undefined) so that a queue emptied every frame
+  // does not give its backing store back and grow it again the next frame (heap churn per destroy()); the live part
+  // is moved to the front, in place, when the dead prefix grows past half of it.
+  private items: (ReleaseItem | undefined)[] = [];
+  private tail = 0;
   private head = 0;
   private queuedCount = 0;
   private queuedBytes = 0;
@@ -88,12 +91,12 @@ export class ReleaseQueue {
 
   /** Items waiting now. */
   get pending(): number {
-    return this.items.length - this.head;
+    return this.tail - this.head;
   }
 
   /** The lowest serial an item is waiting for, or null when the queue is empty. */
   get oldestSerial(): number | null {
-    return this.head < this.items.length ? this.items[this.head]!.serial : null;
+    return this.head < this.tail ? this.items[this.head]!.serial : null;
   }
 
   /**
@@ -147,14 +150,29 @@ export class ReleaseQueue {
     this.#insert(item);
   }
 
+  /**
+   * @internal {@link enqueueItem} without the checks, for the records vkmem makes itself (a FrameManager's resources,
+   * whose `label` is built only when read).
+   */
+  _enqueueTrusted(item: ReleaseItem): void {
+    this.#insert(item);
+  }
+
   #insert(item: ReleaseItem): void {
     const serial = item.serial;
     const size = item.size;
     const items = this.items;
-    let at = items.length;
+    const tail = this.tail;
+    let at = tail;
     while (at > this.head && items[at - 1]!.serial > serial) at--;
-    if (at === items.length) items.push(item);
-    else items.splice(at, 0, item);
+    if (at === tail) {
+      if (tail === items.length) items.push(item);
+      else items[tail] = item;
+    } else {
+      items.length = tail; // rare (an item older than the newest): drop the spare slots, then insert in order
+      items.splice(at, 0, item);
+    }
+    this.tail = tail + 1;
     this.queuedCount++;
     this.queuedBytes += size;
     this.pendingBytes += size;
@@ -201,9 +219,9 @@ export class ReleaseQueue {
     let ran = 0;
     let errors: unknown[] | null = null;
     // items and head are re-read on each turn: a callback may enqueue (possibly due) items.
-    while (this.head < this.items.length && this.items[this.head]!.serial <= limit) {
+    while (this.head < this.tail && this.items[this.head]!.serial <= limit) {
       const item = this.items[this.head]!;
-      (this.items as (ReleaseItem | undefined)[])[this.head] = undefined;
+      this.items[this.head] = undefined;
       this.head++;
       this.retiredCount++;
       this.retiredBytes += item.size;
@@ -225,12 +243,16 @@ export class ReleaseQueue {
   }
 
   private compact(): void {
-    if (this.head === this.items.length) {
-      this.items.length = 0;
+    if (this.head === this.tail) {
       this.head = 0;
-    } else if (this.head > 64 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
+      this.tail = 0;
+    } else if (this.head > 64 && this.head * 2 > this.tail) {
+      const items = this.items;
+      const live = this.tail - this.head;
+      items.copyWithin(0, this.head, this.tail);
+      items.fill(undefined, live, this.tail);
       this.head = 0;
+      this.tail = live;
     }
   }
 }

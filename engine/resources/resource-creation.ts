@@ -7,14 +7,20 @@
  * vmaCreateImage) named after its label, with TRANSFER_SRC and TRANSFER_DST added to its usage so that the manager
  * can upload to it and read it back; a texture also gets its default view, and when the view fails the image is
  * destroyed before the error is thrown. The Vulkan objects are named after the label for the validation layer and
- * debuggers. The {@link ResourceRelease} that frees them is made here, once, so that destroying the resource later
- * allocates nothing. The manager counts the resource, registers it as its dependent, and watches it for leaks.
+ * debuggers when the manager names objects (FrameManagerOptions.debugNames: by default when the context has a
+ * debug-utils messenger), since naming is a Vulkan call per object. The {@link ResourceRelease} that frees them is
+ * made here, once, so that destroying the resource later allocates nothing.
+ *
+ * Cost: a game may make thousands of resources a frame, so one {@link ResourceMaker} per manager keeps what every
+ * creation can share: the message prefixes, the description objects handed to the allocator and the view's create
+ * info (nvk structs, refilled per call). Per call it makes only what it returns: the resource, its release record,
+ * its allocation and handle objects.
  * @module
  */
 import { check, describeValue } from "../errors.js";
 import { isOptionsObject } from "../checks.js";
 import type { Allocator } from "../memory/allocator.js";
-import { MemoryUsage, type AllocationOptions } from "../memory/usage.js";
+import type { AllocationOptions } from "../memory/usage.js";
 import type { Context } from "../vulkan/context.js";
 import { formatInfo } from "../vulkan/formats.js";
 import { nvk } from "../vulkan/nvk.js";
@@ -33,7 +39,8 @@ import {
   VIEW_TYPE_3D,
 } from "../vulkan/vk.js";
 import { Buffer } from "./buffer.js";
-import { ResourceRelease, type ResourceOwner } from "./resource.js";
+import { ResourceRelease, ResourceWatch, type ResourceOwner } from "./resource.js";
+import type { NvkHandle } from "../vulkan/handles.js";
 import { Texture } from "./texture.js";
 
 /** A buffer description for {@link FrameManager.createBuffer}. */
@@ -72,184 +79,241 @@ export interface TextureDescription {
   viewType?: number;
 }
 
-const KNOWN_BUFFER_DESC: ReadonlySet<string> = new Set(["label", "size", "usage", "memory"]);
-const KNOWN_TEXTURE_DESC: ReadonlySet<string> = new Set([
-  "label",
-  "width",
-  "height",
-  "depth",
-  "format",
-  "mipLevels",
-  "arrayLayers",
-  "usage",
-  "memory",
-  "viewType",
-]);
-
 /**
- * Checks `desc` and creates the buffer it describes for `owner` (`op` names the call in messages).
- * @throws TypeError / RangeError for a bad description (nothing is created then).
- * @throws VkError (OutOfDeviceMemoryError, ...) when the allocation fails.
+ * The creations of one manager: made by its ManagedResources; holds the objects every creation reuses.
  * @internal
  */
-export function createBufferResource(
-  owner: ResourceOwner,
-  context: Context,
-  allocator: Allocator,
-  op: string,
-  desc: BufferDescription,
-): Buffer {
-  checkDescription(op, desc, KNOWN_BUFFER_DESC);
-  const label = checkLabel(op, desc.label);
-  if (!Number.isSafeInteger(desc.size) || desc.size <= 0)
-    throw new RangeError(
-      `${op}: desc.size must be a positive integer number of bytes, got ${describeValue(desc.size)}`,
-    );
-  if (!Number.isInteger(desc.usage) || desc.usage <= 0 || desc.usage > 0x7fffffff)
-    throw new RangeError(`${op}: desc.usage must be non-zero VkBufferUsageFlags, got ${describeValue(desc.usage)}`);
-  const memory = checkMemory(op, desc.memory);
-  const usage = desc.usage | BUFFER_USAGE_TRANSFER;
-  const { buffer, allocation } = allocator.createBuffer({ size: desc.size, usage }, { ...memory, name: label });
-  context.setObjectName(OBJECT_TYPE_BUFFER, buffer, label);
-  const release = new ResourceRelease(`Buffer '${label}'`, allocation.size, () =>
-    allocator.destroyBuffer(buffer, allocation),
-  );
-  return new Buffer(owner, label, desc.size, usage, buffer, allocation, release);
-}
-
-/**
- * Checks `desc` and creates the texture it describes, with its default view, for `owner`.
- * @throws TypeError / RangeError for a bad description, including a format vkmem does not know.
- * @throws VkError when the allocation or the view fails (nothing is left allocated then).
- * @internal
- */
-export function createTextureResource(
-  owner: ResourceOwner,
-  context: Context,
-  allocator: Allocator,
-  op: string,
-  desc: TextureDescription,
-): Texture {
-  checkDescription(op, desc, KNOWN_TEXTURE_DESC);
-  const label = checkLabel(op, desc.label);
-  const dim = (
-    name: "width" | "height" | "depth" | "mipLevels" | "arrayLayers",
-    fallback: number | undefined,
-  ): number => {
-    const v = desc[name] ?? fallback;
-    if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 65536)
-      throw new RangeError(`${op}: desc.${name} must be an integer from 1 to 65536, got ${describeValue(v)}`);
-    return v as number;
+export class ResourceMaker {
+  readonly #owner: ResourceOwner;
+  readonly #context: Context;
+  readonly #allocator: Allocator;
+  readonly #debugNames: boolean;
+  /** "FrameManager 'label'.createBuffer", ...: the message prefixes. */
+  readonly #bufferOp: string;
+  readonly #textureOp: string;
+  /** The descriptions handed to the allocator, refilled per call (the allocator reads them within the call). */
+  readonly #bufferInfo = { size: 1, usage: 1 };
+  readonly #extent = { width: 1, height: 1, depth: 1 };
+  readonly #imageInfo = {
+    imageType: IMAGE_TYPE_2D,
+    format: 0,
+    extent: this.#extent,
+    mipLevels: 1,
+    arrayLayers: 1,
+    usage: 0,
   };
-  const width = dim("width", undefined);
-  const height = dim("height", undefined);
-  const depth = dim("depth", 1);
-  const arrayLayers = dim("arrayLayers", 1);
-  const mipLevels = dim("mipLevels", 1);
-  const maxMips = Math.floor(Math.log2(Math.max(width, height, depth))) + 1;
-  if (mipLevels > maxMips)
-    throw new RangeError(
-      `${op}: desc.mipLevels must be at most ${maxMips} for a ${width}x${height}x${depth} texture, got ${mipLevels}`,
-    );
-  if (depth > 1 && arrayLayers > 1)
-    throw new RangeError(
-      `${op}: a 3D texture (depth ${depth}) cannot have array layers, got arrayLayers ${arrayLayers}`,
-    );
-  const info = formatInfo(desc.format);
-  if (info === undefined)
-    throw new RangeError(
-      `${op}: desc.format ${describeValue(desc.format)} is not a VkFormat vkmem knows (see engine/vulkan/formats.ts)`,
-    );
-  const baseUsage = desc.usage ?? IMAGE_USAGE_SAMPLED;
-  if (!Number.isInteger(baseUsage) || baseUsage < 0 || baseUsage > 0x7fffffff)
-    throw new RangeError(`${op}: desc.usage must be VkImageUsageFlags, got ${describeValue(desc.usage)}`);
-  // The default view needs a usage a view can have (VUID-VkImageViewCreateInfo-image-04441): transfers alone are not.
-  if ((baseUsage & IMAGE_USAGE_VIEWABLE) === 0) {
-    throw new RangeError(
-      `${op}: desc.usage must include a usage an image view can have (SAMPLED, STORAGE, an attachment, ...) for the texture's view, got ${describeValue(desc.usage)}`,
-    );
-  }
-  const usage = baseUsage | IMAGE_USAGE_TRANSFER;
-  const viewType = desc.viewType ?? (depth > 1 ? VIEW_TYPE_3D : arrayLayers > 1 ? VIEW_TYPE_2D_ARRAY : VIEW_TYPE_2D);
-  if (!Number.isInteger(viewType) || viewType < 0 || viewType > 6)
-    throw new RangeError(`${op}: desc.viewType must be a VkImageViewType, got ${describeValue(desc.viewType)}`);
-  // The view covers the whole image, which is 2D (3D with depth > 1) without create flags: 2D takes one layer,
-  // 2D_ARRAY any count, 3D a 3D image; 1D and cube views need an image createTexture does not make.
-  const fits =
-    depth > 1
-      ? viewType === VIEW_TYPE_3D
-      : viewType === VIEW_TYPE_2D_ARRAY || (viewType === VIEW_TYPE_2D && arrayLayers === 1);
-  if (!fits) {
-    throw new RangeError(
-      `${op}: desc.viewType must suit a ${depth > 1 ? "3D" : "2D"} image of ${arrayLayers} layer(s) (${depth > 1 ? "3D: 2" : arrayLayers === 1 ? "2D: 1, or 2D_ARRAY: 5" : "2D_ARRAY: 5"}), got ${describeValue(desc.viewType)}`,
-    );
-  }
-  const memory = checkMemory(op, desc.memory);
-  const { image, allocation } = allocator.createImage(
-    {
-      imageType: depth > 1 ? IMAGE_TYPE_3D : IMAGE_TYPE_2D,
-      format: desc.format,
-      extent: { width, height, depth },
-      mipLevels,
-      arrayLayers,
-      usage,
-    },
-    { ...memory, name: label },
-  );
-  const view = new nvk.VkImageView();
-  const viewInfo = new nvk.VkImageViewCreateInfo({
-    image,
-    viewType,
-    format: desc.format,
-    subresourceRange: new nvk.VkImageSubresourceRange({
-      aspectMask: info.aspect,
-      baseMipLevel: 0,
-      levelCount: mipLevels,
-      baseArrayLayer: 0,
-      layerCount: arrayLayers,
-    }),
+  readonly #range = new nvk.VkImageSubresourceRange({
+    aspectMask: 1,
+    baseMipLevel: 0,
+    levelCount: 1,
+    baseArrayLayer: 0,
+    layerCount: 1,
   });
-  const device = context.device;
-  const made = nvk.vkCreateImageView(device, viewInfo, null, view);
-  if (made < 0) {
-    allocator.destroyImage(image, allocation);
-    check(made, "vkCreateImageView", label);
-  }
-  context.setObjectName(OBJECT_TYPE_IMAGE, image, label);
-  context.setObjectName(OBJECT_TYPE_IMAGE_VIEW, view, `${label} view`);
-  const release = new ResourceRelease(`Texture '${label}'`, allocation.size, () => {
-    nvk.vkDestroyImageView(device, view, null);
-    allocator.destroyImage(image, allocation);
+  readonly #viewInfo = new nvk.VkImageViewCreateInfo({
+    viewType: VIEW_TYPE_2D,
+    format: 0,
+    subresourceRange: this.#range,
   });
-  return new Texture(
-    owner,
-    { label, width, height, depth, format: desc.format, mipLevels, arrayLayers, usage },
-    info,
-    image,
-    view,
-    allocation,
-    release,
+
+  /** `name` is the manager's ("FrameManager 'label'"); `debugNames`: name the Vulkan objects after the labels. */
+  constructor(owner: ResourceOwner, name: string, context: Context, allocator: Allocator, debugNames: boolean) {
+    this.#owner = owner;
+    this.#context = context;
+    this.#allocator = allocator;
+    this.#debugNames = debugNames;
+    this.#bufferOp = `${name}.createBuffer`;
+    this.#textureOp = `${name}.createTexture`;
+  }
+
+  /**
+   * Checks `desc` and creates the buffer it describes.
+   * @throws TypeError / RangeError for a bad description (nothing is created then).
+   * @throws VkError (OutOfDeviceMemoryError, ...) when the allocation fails.
+   */
+  buffer(desc: BufferDescription): Buffer {
+    const op = this.#bufferOp;
+    if (!isOptionsObject(desc)) throw new TypeError(`${op}: desc must be an object, got ${describeValue(desc)}`);
+    for (const key in desc) if (!isBufferKey(key)) unknownMember(op, desc, key);
+    const label = checkLabel(op, desc.label);
+    const size = desc.size;
+    if (!Number.isSafeInteger(size) || size <= 0)
+      throw new RangeError(`${op}: desc.size must be a positive integer number of bytes, got ${describeValue(size)}`);
+    if (!Number.isInteger(desc.usage) || desc.usage <= 0 || desc.usage > 0x7fffffff)
+      throw new RangeError(`${op}: desc.usage must be non-zero VkBufferUsageFlags, got ${describeValue(desc.usage)}`);
+    const memory = checkMemory(op, desc.memory);
+    const usage = desc.usage | BUFFER_USAGE_TRANSFER;
+    const info = this.#bufferInfo;
+    info.size = size;
+    info.usage = usage;
+    const allocation = this.#allocator._vma.createNamedBuffer(info, memory, label);
+    const buffer = allocation._resource as NvkHandle;
+    if (this.#debugNames) this.#context.setObjectName(OBJECT_TYPE_BUFFER, buffer, label);
+    const release = new ResourceRelease(
+      new ResourceWatch("Buffer", label, this.#stack()),
+      allocation.size,
+      allocation,
+      null,
+    );
+    return new Buffer(this.#owner, label, size, usage, buffer, allocation, release);
+  }
+
+  /**
+   * Checks `desc` and creates the texture it describes, with its default view.
+   * @throws TypeError / RangeError for a bad description, including a format vkmem does not know.
+   * @throws VkError when the allocation or the view fails (nothing is left allocated then).
+   */
+  texture(desc: TextureDescription): Texture {
+    const op = this.#textureOp;
+    if (!isOptionsObject(desc)) throw new TypeError(`${op}: desc must be an object, got ${describeValue(desc)}`);
+    for (const key in desc) if (!isTextureKey(key)) unknownMember(op, desc, key);
+    const label = checkLabel(op, desc.label);
+    const width = dimension(op, "width", desc.width, undefined);
+    const height = dimension(op, "height", desc.height, undefined);
+    const depth = dimension(op, "depth", desc.depth, 1);
+    const arrayLayers = dimension(op, "arrayLayers", desc.arrayLayers, 1);
+    const mipLevels = dimension(op, "mipLevels", desc.mipLevels, 1);
+    const maxMips = Math.floor(Math.log2(Math.max(width, height, depth))) + 1;
+    if (mipLevels > maxMips)
+      throw new RangeError(
+        `${op}: desc.mipLevels must be at most ${maxMips} for a ${width}x${height}x${depth} texture, got ${mipLevels}`,
+      );
+    if (depth > 1 && arrayLayers > 1)
+      throw new RangeError(
+        `${op}: a 3D texture (depth ${depth}) cannot have array layers, got arrayLayers ${arrayLayers}`,
+      );
+    const info = formatInfo(desc.format);
+    if (info === undefined)
+      throw new RangeError(
+        `${op}: desc.format ${describeValue(desc.format)} is not a VkFormat vkmem knows (see engine/vulkan/formats.ts)`,
+      );
+    const baseUsage = desc.usage ?? IMAGE_USAGE_SAMPLED;
+    if (!Number.isInteger(baseUsage) || baseUsage < 0 || baseUsage > 0x7fffffff)
+      throw new RangeError(`${op}: desc.usage must be VkImageUsageFlags, got ${describeValue(desc.usage)}`);
+    // The default view needs a usage a view can have (VUID-VkImageViewCreateInfo-image-04441): transfers alone are not.
+    if ((baseUsage & IMAGE_USAGE_VIEWABLE) === 0) {
+      throw new RangeError(
+        `${op}: desc.usage must include a usage an image view can have (SAMPLED, STORAGE, an attachment, ...) for the texture's view, got ${describeValue(desc.usage)}`,
+      );
+    }
+    const usage = baseUsage | IMAGE_USAGE_TRANSFER;
+    const viewType = desc.viewType ?? (depth > 1 ? VIEW_TYPE_3D : arrayLayers > 1 ? VIEW_TYPE_2D_ARRAY : VIEW_TYPE_2D);
+    if (!Number.isInteger(viewType) || viewType < 0 || viewType > 6)
+      throw new RangeError(`${op}: desc.viewType must be a VkImageViewType, got ${describeValue(desc.viewType)}`);
+    // The view covers the whole image, which is 2D (3D with depth > 1) without create flags: 2D takes one layer,
+    // 2D_ARRAY any count, 3D a 3D image; 1D and cube views need an image createTexture does not make.
+    const fits =
+      depth > 1
+        ? viewType === VIEW_TYPE_3D
+        : viewType === VIEW_TYPE_2D_ARRAY || (viewType === VIEW_TYPE_2D && arrayLayers === 1);
+    if (!fits) {
+      throw new RangeError(
+        `${op}: desc.viewType must suit a ${depth > 1 ? "3D" : "2D"} image of ${arrayLayers} layer(s) (${depth > 1 ? "3D: 2" : arrayLayers === 1 ? "2D: 1, or 2D_ARRAY: 5" : "2D_ARRAY: 5"}), got ${describeValue(desc.viewType)}`,
+      );
+    }
+    const memory = checkMemory(op, desc.memory);
+    const imageInfo = this.#imageInfo;
+    imageInfo.imageType = depth > 1 ? IMAGE_TYPE_3D : IMAGE_TYPE_2D;
+    imageInfo.format = desc.format;
+    this.#extent.width = width;
+    this.#extent.height = height;
+    this.#extent.depth = depth;
+    imageInfo.mipLevels = mipLevels;
+    imageInfo.arrayLayers = arrayLayers;
+    imageInfo.usage = usage;
+    const allocation = this.#allocator._vma.createNamedImage(imageInfo, memory, label);
+    const image = allocation._resource as NvkHandle;
+    const viewInfo = this.#viewInfo;
+    const range = this.#range;
+    if (range.aspectMask !== info.aspect || range.levelCount !== mipLevels || range.layerCount !== arrayLayers) {
+      range.aspectMask = info.aspect;
+      range.levelCount = mipLevels;
+      range.layerCount = arrayLayers;
+      viewInfo.subresourceRange = range; // nvk copies a nested struct when it is assigned: only when it changed
+    }
+    viewInfo.image = image;
+    // nvk's setters check and write on every assignment: only the members that changed.
+    if (viewInfo.viewType !== viewType) viewInfo.viewType = viewType;
+    if (viewInfo.format !== desc.format) viewInfo.format = desc.format;
+    const view = new nvk.VkImageView();
+    const context = this.#context;
+    const made = nvk.vkCreateImageView(context.device, viewInfo, null, view);
+    if (made < 0) {
+      this.#allocator.destroyImage(image, allocation);
+      check(made, "vkCreateImageView", label);
+    }
+    if (this.#debugNames) {
+      context.setObjectName(OBJECT_TYPE_IMAGE, image, label);
+      context.setObjectName(OBJECT_TYPE_IMAGE_VIEW, view, `${label} view`);
+    }
+    const release = new ResourceRelease(
+      new ResourceWatch("Texture", label, this.#stack()),
+      allocation.size,
+      allocation,
+      view,
+    );
+    return new Texture(
+      this.#owner,
+      { label, width, height, depth, format: desc.format, mipLevels, arrayLayers, usage },
+      info,
+      image,
+      view,
+      allocation,
+      release,
+    );
+  }
+
+  /** The creation stack, when the allocator captures them. */
+  #stack(): string | undefined {
+    return this.#allocator._capturesStacks ? new Error("created here").stack : undefined;
+  }
+}
+
+function isBufferKey(key: string): boolean {
+  return key === "label" || key === "size" || key === "usage" || key === "memory";
+}
+
+function isTextureKey(key: string): boolean {
+  switch (key) {
+    case "label":
+    case "width":
+    case "height":
+    case "depth":
+    case "format":
+    case "mipLevels":
+    case "arrayLayers":
+    case "usage":
+    case "memory":
+    case "viewType":
+      return true;
+    default:
+      return false;
+  }
+}
+
+function unknownMember(op: string, desc: object, key: string): never {
+  throw new TypeError(
+    `${op}: unknown member desc.${key} (value ${describeValue((desc as Record<string, unknown>)[key])})`,
   );
 }
 
-function checkDescription(op: string, desc: unknown, known: ReadonlySet<string>): void {
-  if (!isOptionsObject(desc)) throw new TypeError(`${op}: desc must be an object, got ${describeValue(desc)}`);
-  for (const key of Object.keys(desc)) {
-    if (!known.has(key))
-      throw new TypeError(
-        `${op}: unknown member desc.${key} (value ${describeValue((desc as Record<string, unknown>)[key])})`,
-      );
-  }
+function dimension(op: string, name: string, value: unknown, fallback: number | undefined): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 65536)
+    throw new RangeError(`${op}: desc.${name} must be an integer from 1 to 65536, got ${describeValue(v)}`);
+  return v as number;
 }
 
 function checkLabel(op: string, label: unknown): string {
   if (typeof label !== "string" || label.length === 0)
     throw new TypeError(`${op}: desc.label must be a non-empty string, got ${describeValue(label)}`);
+  if (label.includes("\0"))
+    throw new TypeError(`${op}: desc.label must be a string without NUL characters, got ${describeValue(label)}`);
   return label;
 }
 
-function checkMemory(op: string, memory: unknown): AllocationOptions {
-  if (memory === undefined) return { usage: MemoryUsage.Auto };
+/** The allocation options of a description; undefined means `{ usage: MemoryUsage.Auto }` (the allocator's default). */
+function checkMemory(op: string, memory: unknown): AllocationOptions | undefined {
+  if (memory === undefined) return undefined;
   if (!isOptionsObject(memory))
     throw new TypeError(`${op}: desc.memory must be AllocationOptions, got ${describeValue(memory)}`);
   if ((memory as AllocationOptions).name !== undefined)

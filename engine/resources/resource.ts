@@ -12,13 +12,22 @@
  * @internal
  * @module
  */
+import type { Allocation } from "../memory/allocation.js";
+import type { NvkHandle } from "../vulkan/handles.js";
+import { nvk } from "../vulkan/nvk.js";
 
 /** What the owner needs of a resource it releases: the record that frees it and the frame that last used it. @internal */
 export interface ManagedResource {
   /** Serial of the last frame that used it; 0 when none did. */
   readonly lastUsedSerial: number;
   /** How the owner frees it. */
-  readonly _release: ResourceRelease;
+  readonly _release: QueuedRelease;
+}
+
+/** A resource in its manager's list of live resources (managed-resources.ts): the links, in creation order. @internal */
+export interface ListedResource {
+  _prev: ListedResource | null;
+  _next: ListedResource | null;
 }
 
 /** What a Buffer or a Texture needs from the manager that made it. @internal */
@@ -29,19 +38,71 @@ export interface ResourceOwner {
   releaseResource(resource: ManagedResource): void;
 }
 
-/**
- * How a resource is freed, made once when it is created so that destroying it allocates nothing: the release
- * queue holds this record itself. @internal
- */
-export class ResourceRelease {
+/** What a queued release needs: the release queue's item, with the serial the owner sets when it queues it. @internal */
+export interface QueuedRelease {
   /** The serial it is queued under (set by the owner when it queues the record). */
+  serial: number;
+  readonly label: string;
+  readonly size: number;
+  destroy(): void;
+}
+
+/**
+ * What the GC safety net knows of a Buffer or Texture (managed-resources.ts): its name, creation stack, and whether
+ * its destroy() ran. It names nothing else: a held value that reached the resource would keep it alive. @internal
+ */
+export class ResourceWatch {
+  /** Set when the resource's destroy() hands it over: from then on a collected resource is not reported. */
+  released = false;
+  constructor(
+    /** "Buffer" or "Texture". */
+    readonly kind: string,
+    /** The resource's label. */
+    readonly name: string,
+    /** The creation stack, when its allocator captures them. */
+    readonly stack: string | undefined,
+  ) {}
+}
+
+/**
+ * How a Buffer or Texture is freed, made once when it is created so that destroying it allocates nothing: the release
+ * queue holds this record itself. `label` ("Buffer 'name'") is built only when read. @internal
+ */
+export class ResourceRelease implements QueuedRelease {
+  serial = 0;
+  constructor(
+    /** The resource's safety-net record, its name and whether destroy() ran. */
+    readonly watch: ResourceWatch,
+    /** The bytes it frees (the allocation's size). */
+    readonly size: number,
+    /** The allocation (with the buffer or image VMA created with it). */
+    private readonly allocation: Allocation,
+    /** The texture's default view, destroyed first (null for a buffer). */
+    private readonly view: NvkHandle | null,
+  ) {}
+  /** What is freed, for messages: "Buffer 'name'". */
+  get label(): string {
+    return `${this.watch.kind} '${this.watch.name}'`;
+  }
+  /** Frees the resource: its view (vkDestroyImageView), then its buffer or image and memory (vmaDestroy*). */
+  destroy(): void {
+    const allocation = this.allocation;
+    const allocator = allocation.allocator;
+    if (this.view !== null) {
+      nvk.vkDestroyImageView(allocator.device, this.view, null);
+      allocator.destroyImage(null, allocation);
+    } else allocator.destroyBuffer(null, allocation);
+  }
+}
+
+/** A release made of a callback (FrameManager.destroyLater). @internal */
+export class CallbackRelease implements QueuedRelease {
   serial = 0;
   constructor(
     readonly label: string,
     readonly size: number,
     private readonly free: () => void,
   ) {}
-  /** Frees the resource: the Vulkan and VMA calls made at creation, undone. */
   destroy(): void {
     this.free();
   }

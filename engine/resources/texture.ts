@@ -13,7 +13,7 @@ import { DestroyedResourceError, describeValue } from "../errors.js";
 import type { Allocation } from "../memory/allocation.js";
 import type { FormatInfo } from "../vulkan/formats.js";
 import type { NvkHandle } from "../vulkan/handles.js";
-import { Owner, type ResourceOwner, type ResourceRelease } from "./resource.js";
+import { Owner, type ListedResource, type ResourceOwner, type ResourceRelease } from "./resource.js";
 
 /**
  * The VkImageLayout values a texture may be said to be in: the core ones, PRESENT_SRC_KHR, the depth/stencil
@@ -43,10 +43,17 @@ export class Texture {
   readonly formatInfo: FormatInfo;
   /** Serial of the last frame that used it; 0 when none did. */
   lastUsedSerial = 0;
-  /** @internal Layout per subresource, index mip * arrayLayers + layer. */
-  readonly _layouts: Int32Array;
+  /** @internal Its manager's list of live resources (managed-resources.ts). */
+  _prev: ListedResource | null = null;
+  /** @internal */
+  _next: ListedResource | null = null;
+  /**
+   * @internal Layout per subresource, index mip * arrayLayers + layer. Plain arrays, not typed ones: a typed array
+   * costs an ArrayBuffer (a runtime allocation) per texture, more than the rest of createTexture's own work.
+   */
+  readonly _layouts: number[];
   /** @internal Queue-family owner per subresource. */
-  readonly _owners: Uint8Array;
+  readonly _owners: Owner[];
   /** @internal How the manager frees it. */
   readonly _release: ResourceRelease;
 
@@ -96,8 +103,9 @@ export class Texture {
     this.#image = image;
     this.#view = view;
     this.#allocation = allocation;
-    this._layouts = new Int32Array(desc.mipLevels * desc.arrayLayers);
-    this._owners = new Uint8Array(desc.mipLevels * desc.arrayLayers).fill(Owner.None);
+    const subresources = desc.mipLevels * desc.arrayLayers;
+    this._layouts = new Array<number>(subresources).fill(0);
+    this._owners = new Array<Owner>(subresources).fill(Owner.None);
   }
 
   get destroyed(): boolean {

@@ -157,6 +157,12 @@ export function wrapHandle<T extends NvkHandle = NvkHandle>(cls: NvkHandleClass,
   return handle as unknown as T;
 }
 
+/** One 8-byte cell of a {@link HandleCellPool}: its ArrayBuffer and a view of its two 32-bit words. */
+interface HandleCell {
+  readonly buffer: ArrayBuffer;
+  readonly words: Uint32Array<ArrayBuffer>;
+}
+
 /**
  * Recycles the 8-byte cells of handle objects whose Vulkan object was destroyed, so that making a handle
  * object on the allocator's hot path costs an object, not a fresh ArrayBuffer (an 8-byte ArrayBuffer costs
@@ -171,9 +177,12 @@ export function wrapHandle<T extends NvkHandle = NvkHandle>(cls: NvkHandleClass,
  *   on every recycle in case something wrote through a dead handle.
  */
 export class HandleCellPool {
-  private readonly free: Uint32Array<ArrayBuffer>[] = [];
+  // A cell is its 8 bytes and their two words; the ArrayBuffer is kept beside the view because reading a typed
+  // array's `.buffer` is a call into V8's runtime (it showed in profiles of the allocator's hot path).
+  private readonly free: HandleCell[] = [];
   private static readonly nullWords = new Uint32Array(new ArrayBuffer(8));
-  private static readonly nullView = new DataView(HandleCellPool.nullWords.buffer);
+  private static readonly nullBuffer = HandleCellPool.nullWords.buffer;
+  private static readonly nullView = new DataView(HandleCellPool.nullBuffer);
   private static readonly cellOf = Symbol("vkmem.handleCell");
 
   /** @param capacity the most cells kept for reuse */
@@ -183,13 +192,17 @@ export class HandleCellPool {
   make<T extends NvkHandle = NvkHandle>(cls: NvkHandleClass, lo: number, hi: number): T {
     let Ctor = this.constructors.get(cls);
     if (Ctor === undefined) Ctor = this.constructorFor(cls);
-    const words = this.free.pop() ?? new Uint32Array(new ArrayBuffer(8));
-    words[0] = lo;
-    words[1] = hi;
-    return new Ctor(words) as T;
+    let cell = this.free.pop();
+    if (cell === undefined) {
+      const buffer = new ArrayBuffer(8);
+      cell = { buffer, words: new Uint32Array(buffer) };
+    }
+    cell.words[0] = lo;
+    cell.words[1] = hi;
+    return new Ctor(cell) as T;
   }
 
-  private readonly constructors = new Map<NvkHandleClass, new (words: Uint32Array<ArrayBuffer>) => NvkHandle>();
+  private readonly constructors = new Map<NvkHandleClass, new (cell: HandleCell) => NvkHandle>();
 
   /**
    * A plain constructor whose instances share one hidden class and whose prototype is the one wrapHandle
@@ -201,14 +214,14 @@ export class HandleCellPool {
       throw new TypeError(`HandleCellPool.make: cls must be an nvk handle class, got ${describeValue(cls)}`);
     }
     const cellOf = HandleCellPool.cellOf;
-    function PooledHandle(this: Record<string | symbol, unknown>, words: Uint32Array<ArrayBuffer>) {
-      this.memoryBuffer = words.buffer;
+    function PooledHandle(this: Record<string | symbol, unknown>, cell: HandleCell) {
+      this.memoryBuffer = cell.buffer;
       this.memoryOffset = 0;
-      this[cellOf] = words;
+      this[cellOf] = cell;
       this[HANDLE_OWNER] = null;
     }
     PooledHandle.prototype = proto;
-    const Ctor = PooledHandle as unknown as new (words: Uint32Array<ArrayBuffer>) => NvkHandle;
+    const Ctor = PooledHandle as unknown as new (cell: HandleCell) => NvkHandle;
     this.constructors.set(cls, Ctor);
     return Ctor;
   }
@@ -221,15 +234,15 @@ export class HandleCellPool {
       memoryAddress?: bigint;
       [k: symbol]: unknown;
     };
-    const words = h[HandleCellPool.cellOf] as Uint32Array<ArrayBuffer> | undefined;
-    if (words === undefined) return;
+    const cell = h[HandleCellPool.cellOf] as HandleCell | undefined;
+    if (cell === undefined) return;
     h[HandleCellPool.cellOf] = undefined;
     HandleCellPool.nullWords[0] = 0;
     HandleCellPool.nullWords[1] = 0;
-    h.memoryBuffer = HandleCellPool.nullWords.buffer;
+    h.memoryBuffer = HandleCellPool.nullBuffer;
     if (Object.hasOwn(h, "memoryView")) h.memoryView = HandleCellPool.nullView;
     if (Object.hasOwn(h, "memoryAddress")) delete h.memoryAddress;
-    if (this.free.length < this.capacity) this.free.push(words);
+    if (this.free.length < this.capacity) this.free.push(cell);
   }
 }
 

@@ -495,6 +495,78 @@ describe("creation", () => {
     expect(() => createFrameManager(context, {} as never)).toThrow(/allocator must be an Allocator/);
   });
 
+  test("Vulkan objects are named only with a messenger or debugNames; debugNames must be a boolean", () => {
+    expect(() => createFrameManager(context, allocator, { debugNames: "yes" as never })).toThrow(
+      new TypeError(`createFrameManager: option 'debugNames' must be a boolean, got "yes"`),
+    );
+    const named = vi.spyOn(context, "setObjectName");
+    try {
+      for (const [debugNames, calls] of [
+        [undefined, context.validation ? 4 : 0],
+        [false, 0],
+        [true, 4],
+      ] as const) {
+        named.mockClear();
+        const manager = createFrameManager(context, allocator, { debugNames });
+        manager.createBuffer({ label: "named buffer", size: 64, usage: 0x20 }).destroy();
+        manager.createTexture({ label: "named texture", width: 4, height: 4, format: 37 }).destroy();
+        manager.createBuffer({ label: "named buffer 2", size: 64, usage: 0x20 }).destroy();
+        manager.destroy();
+        // The manager's own objects (command pools, fences, rings) are named as before; count the resources'.
+        const resources = named.mock.calls.filter((call) => String(call[2]).startsWith("named "));
+        expect(resources.length, `debugNames ${debugNames}`).toBe(calls);
+      }
+    } finally {
+      named.mockRestore();
+    }
+  });
+
+  test("a buffer's and a texture's VMA allocation are named after their labels, long ones too", () => {
+    const manager = createFrameManager(context, allocator, { label: "names" });
+    try {
+      const long = "t".repeat(400);
+      const buffer = manager.createBuffer({ label: "vma named buffer", size: 64, usage: 0x20 });
+      const texture = manager.createTexture({ label: long, width: 4, height: 4, format: 37 });
+      const dump = allocator.buildStatsString(true);
+      expect(dump).toContain('"vma named buffer"');
+      expect(dump).toContain(`"${long}"`);
+      expect(buffer.allocation.name).toBe("vma named buffer");
+      expect(texture.allocation.name).toBe(long);
+      buffer.destroy();
+      texture.destroy();
+    } finally {
+      manager.destroy();
+    }
+  });
+
+  test("allocateTransientOffset hands out the same aligned, disjoint ring space as allocateTransient, without an object", () => {
+    const manager = createFrameManager(context, allocator, { label: "offsets" });
+    try {
+      manager.beginFrame();
+      const align = Math.max(16, context.properties.minUniformBufferOffsetAlignment);
+      const ranges: [number, number][] = [];
+      for (let k = 0; k < 50; k++) {
+        const size = 24 + k;
+        const offset = k % 2 === 0 ? manager.allocateTransientOffset(size) : manager.allocateTransient(size).offset;
+        expect(offset % align).toBe(0);
+        expect(offset + size).toBeLessThanOrEqual(manager.transientMapped.byteLength);
+        ranges.push([offset, offset + size]);
+      }
+      ranges.sort((a, b) => a[0] - b[0]);
+      for (let k = 1; k < ranges.length; k++) expect(ranges[k]![0]).toBeGreaterThanOrEqual(ranges[k - 1]![1]);
+      const offset = manager.allocateTransientOffset(16, "storage");
+      new Uint8Array(manager.transientMapped, offset, 16).fill(7);
+      expect(manager.transientBuffer).toBeDefined();
+      expect(() => manager.allocateTransientOffset(0)).toThrow(RangeError);
+      manager.endFrame();
+      manager.waitIdle();
+    } finally {
+      manager.destroy();
+    }
+    expect(() => manager.allocateTransientOffset(16)).toThrow(DestroyedResourceError);
+    expect(() => manager.transientBuffer).toThrow(DestroyedResourceError);
+  });
+
   test("a destroyed allocator is refused; new FrameManager works like createFrameManager", () => {
     const dead = createAllocator(context, { label: "dead" });
     dead.destroy();

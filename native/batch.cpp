@@ -1,0 +1,247 @@
+// Batches of buffers (createBuffers / destroyBuffers: one native call for many vmaCreateBuffer / vmaDestroyBuffer),
+// the timer of native calls that benchmarks switch on, and, in the oracles build only, the in-process C++ loop that
+// bench/allocator.ts compares the TypeScript loop with.
+//
+// A batch's ArrayBuffer, laid out by engine/memory/buffer-batch.ts (change both together), for n buffers, in 8-byte
+// slots (u64 where it says so, f64 otherwise):
+//   [0, 4n)    in:  per buffer size, usage, create flags, sharing mode (as ReadBufferCreateInfo reads them)
+//   [4n, 5n)   out: allocation handle
+//   [5n, 6n)   out: offset in its VkDeviceMemory
+//   [6n, 7n)   out: allocation size
+//   [7n, 8n)   out: memory type index
+//   [8n, 9n)   out: size of its VkDeviceMemory block
+//   [9n, 10n)  out: VkBuffer (u64)
+//   [10n, 11n) out: VkDeviceMemory (u64)
+// The VmaAllocationCreateInfo is the scratch's, as for createBuffer: one for the whole batch.
+//
+// All or nothing: every description is checked before the first VMA call, and when a creation fails the buffers the
+// call already made are destroyed before it returns the VkResult (or throws), so JS never holds part of a batch.
+#include <cmath>
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <time.h>
+#endif
+
+#include "addon.h"
+
+namespace vkmem {
+
+bool gNativeTiming = false;
+std::atomic<int64_t> gNativeNs{0};
+
+int64_t MonotonicNs() {
+#ifdef _WIN32
+  LARGE_INTEGER frequency, counter;
+  QueryPerformanceFrequency(&frequency);
+  QueryPerformanceCounter(&counter);
+  return static_cast<int64_t>(static_cast<double>(counter.QuadPart) * 1e9 / static_cast<double>(frequency.QuadPart));
+#else
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
+#endif
+}
+
+namespace {
+constexpr double kMaxU32 = 4294967295.0;
+constexpr double kMaxSafe = 9007199254740991.0;
+constexpr uint32_t kBatchSlots = 11;
+constexpr double kMaxBatch = 16777216.0;  // 2^24: no more than the slot table can hold
+
+double NumberAt(const Napi::CallbackInfo& info, size_t i) {
+  return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : -1;
+}
+
+// The batch ArrayBuffer of argument 1 for `count` (argument 2) buffers.
+double* BatchFrom(const Napi::CallbackInfo& info, uint32_t* countOut) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[1].IsArrayBuffer()) throw TypeErrorFor(env, "batch must be an ArrayBuffer");
+  const double count = NumberAt(info, 2);
+  if (!(count >= 1 && count <= kMaxBatch) || std::floor(count) != count) throw RangeErrorFor(env, "batch count out of range");
+  Napi::ArrayBuffer ab = info[1].As<Napi::ArrayBuffer>();
+  const uint32_t n = static_cast<uint32_t>(count);
+  if (ab.ByteLength() < static_cast<size_t>(n) * kBatchSlots * 8) throw RangeErrorFor(env, "batch buffer is too small");
+  *countOut = n;
+  return static_cast<double*>(ab.Data());
+}
+}  // namespace
+
+// createBuffers(allocator, batch, count, name|null) -> VkResult (0: every buffer made; else none is left).
+Napi::Value Addon::CreateBuffers(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireScratch(env);
+  uint32_t ai = 0;
+  AllocatorFrom(env, info[0], &ai);
+  uint32_t n = 0;
+  double* batch = BatchFrom(info, &n);
+  std::string name;
+  const bool named = info.Length() > 3 && info[3].IsString();
+  if (named) {
+    name = info[3].As<Napi::String>().Utf8Value();
+    if (name.find('\0') != std::string::npos) throw RangeErrorFor(env, "allocation name must not contain NUL");
+  }
+  VmaAllocationCreateInfo aci;
+  uint32_t poolIndex = 0;
+  ReadAllocationCreateInfo(env, aci, "vmaCreateBuffer", ai, &poolIndex);
+  const VkDeviceSize minAlignment = ReadMinAlignment(env);
+  for (uint32_t i = 0; i < n; ++i) {
+    const double* in = batch + 4 * static_cast<size_t>(i);
+    if (!(in[0] >= 1 && in[0] <= kMaxSafe) || std::floor(in[0]) != in[0]) throw RangeErrorFor(env, "buffer size out of range");
+    if (!IsUint(in[1], kMaxU32) || !IsUint(in[2], kMaxU32) || in[3] != 0) {
+      throw RangeErrorFor(env, "buffer usage, flags or sharing mode out of range");
+    }
+  }
+  double* outAllocation = batch + 4 * static_cast<size_t>(n);
+  double* outOffset = outAllocation + n;
+  double* outSize = outOffset + n;
+  double* outType = outSize + n;
+  double* outBlock = outType + n;
+  uint64_t* outBuffer = reinterpret_cast<uint64_t*>(outBlock + n);
+  uint64_t* outMemory = outBuffer + n;
+  // Destroys the first `made` buffers of this call: a failure leaves nothing behind.
+  auto undo = [&](uint32_t made) {
+    for (uint32_t j = 0; j < made; ++j) {
+      uint32_t index = 0;
+      if (AllocationFromNumber(outAllocation[j], &index) != nullptr) FreeAllocationNow(index);
+      outAllocation[j] = 0;
+    }
+  };
+  VkBufferCreateInfo bci = {VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+  for (uint32_t i = 0; i < n; ++i) {
+    const double* in = batch + 4 * static_cast<size_t>(i);
+    bci.size = static_cast<VkDeviceSize>(in[0]);
+    bci.usage = static_cast<VkBufferUsageFlags>(in[1]);
+    bci.flags = static_cast<VkBufferCreateFlags>(in[2]);
+    bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+    VmaAllocator allocator = allocators[ai].allocator;
+    VkBuffer buffer = VK_NULL_HANDLE;
+    VmaAllocation allocation = VK_NULL_HANDLE;
+    const VkResult r = minAlignment > 0
+                           ? vmaCreateBufferWithAlignment(allocator, &bci, &aci, minAlignment, &buffer, &allocation, nullptr)
+                           : vmaCreateBuffer(allocator, &bci, &aci, &buffer, &allocation, nullptr);
+    if (r == VK_SUCCESS && VmaAssertedThisCall()) vmaDestroyBuffer(allocator, buffer, allocation);
+    if (r != VK_SUCCESS || VmaAssertedThisCall()) {
+      undo(i);
+      if (VmaAssertMentions("already being used as ring buffer")) {
+        TakeVmaMessagesSince(VmaMessageMark{0, false});
+        throw RangeErrorFor(env, "createBuffers: allocationOptions.upperAddress cannot be used while the linear pool is in "
+                                 "use as a ring buffer");
+      }
+      ThrowIfVmaAsserted(env, "vmaCreateBuffer");
+      f64[Scratch::kOutAllocation] = i;  // which buffer failed
+      return Napi::Number::New(env, r);
+    }
+    const uint32_t index = NewAllocationSlot(ai, allocation, Kind::Buffer, reinterpret_cast<uint64_t>(buffer), true);
+    if (index == 0) {
+      vmaDestroyBuffer(allocator, buffer, allocation);
+      undo(i);
+      f64[Scratch::kOutAllocation] = i;
+      return Napi::Number::New(env, VK_ERROR_TOO_MANY_OBJECTS);
+    }
+    if (poolIndex != 0) {
+      allocations[index].pool = poolIndex;
+      pools[poolIndex].liveAllocations++;
+    }
+    if (named) vmaSetAllocationName(allocator, allocation, name.c_str());
+    VmaAllocationInfo2 ai2;
+    vmaGetAllocationInfo2(allocator, allocation, &ai2);
+    outAllocation[i] = EncodeHandle(allocations[index].generation, index);
+    outOffset[i] = static_cast<double>(ai2.allocationInfo.offset);
+    outSize[i] = static_cast<double>(ai2.allocationInfo.size);
+    outType[i] = ai2.allocationInfo.memoryType;
+    outBlock[i] = static_cast<double>(ai2.blockSize);
+    outBuffer[i] = reinterpret_cast<uint64_t>(buffer);
+    outMemory[i] = reinterpret_cast<uint64_t>(ai2.allocationInfo.deviceMemory);
+  }
+  return Napi::Number::New(env, VK_SUCCESS);
+}
+
+// destroyBuffers(allocator, batch, count): checks that every handle of the batch's output names a live buffer
+// allocation of this allocator that no defragmentation pass holds, then destroys them all (vmaDestroyBuffer each).
+// A batch the allocator freed already (its destroy(), a pool's) fails the check: nothing is freed then.
+Napi::Value Addon::DestroyBuffers(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t ai = 0;
+  AllocatorFrom(env, info[0], &ai);
+  uint32_t n = 0;
+  double* batch = BatchFrom(info, &n);
+  const double* handles = batch + 4 * static_cast<size_t>(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    const AllocationSlot* a = AllocationFromNumber(handles[i], nullptr);
+    if (a == nullptr || a->allocator != ai || a->kind != Kind::Buffer || !a->ownsResource) {
+      throw Napi::Error::New(env, "vkmem native: destroyBuffers: stale or invalid allocation handle in the batch");
+    }
+    if (a->moving || a->defragTemp) {
+      throw Napi::Error::New(env, "vkmem native: destroyBuffers: an allocation of the batch is being moved by an open "
+                                  "defragmentation pass");
+    }
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    uint32_t index = 0;
+    // A handle listed twice was freed by its first entry.
+    if (AllocationFromNumber(handles[i], &index) != nullptr) FreeAllocationNow(index);
+  }
+  ThrowIfVmaAsserted(env, "vmaDestroyBuffer");
+  return env.Undefined();
+}
+
+// setNativeTiming(on): from now on (or no longer) every native call adds the time it took to a counter.
+Napi::Value Addon::SetNativeTiming(const Napi::CallbackInfo& info) {
+  gNativeTiming = info.Length() > 0 && info[0].ToBoolean().Value();
+  return info.Env().Undefined();
+}
+
+// takeNativeTime() -> nanoseconds the timed native calls took since the last take; resets the counter.
+Napi::Value Addon::TakeNativeTime(const Napi::CallbackInfo& info) {
+  const int64_t ns = gNativeNs.exchange(0, std::memory_order_relaxed);
+  return Napi::Number::New(info.Env(), static_cast<double>(ns));
+}
+
+#ifdef VKMEM_ORACLES
+// benchBufferPairs(allocator, iterations, usage, memoryUsage, batch = 1) -> nanoseconds: the loop of
+// bench/native/allocator_bench.cpp (vmaCreateBuffer + vmaDestroyBuffer, size 256 << (i % 9), exclusive, no flags) run
+// in this process on the allocator JS made, so that the TypeScript loop and this one share the allocator, the build
+// and the machine's state. With `batch` > 1, `batch` buffers are created and then destroyed in the same order: the
+// pattern of createBuffers / destroyBuffers, whose VMA work differs from a pair's (more blocks of the metadata live).
+Napi::Value Addon::BenchBufferPairs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t ai = 0;
+  AllocatorSlot& slot = AllocatorFrom(env, info[0], &ai);
+  const double iterations = NumberAt(info, 1), usage = NumberAt(info, 2), memoryUsage = NumberAt(info, 3);
+  if (!IsUint(iterations, kMaxSafe) || !IsUint(usage, kMaxU32) || !IsUint(memoryUsage, VMA_MEMORY_USAGE_AUTO_PREFER_HOST)) {
+    throw RangeErrorFor(env, "benchBufferPairs: iterations, usage or memory usage out of range");
+  }
+  VkBufferCreateInfo bci = {VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+  bci.usage = static_cast<VkBufferUsageFlags>(usage);
+  bci.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+  VmaAllocationCreateInfo aci = {};
+  aci.usage = static_cast<VmaMemoryUsage>(static_cast<int>(memoryUsage));
+  const double batchArg = info.Length() > 4 ? NumberAt(info, 4) : 1;
+  if (!(batchArg >= 1 && batchArg <= 65536) || std::floor(batchArg) != batchArg) {
+    throw RangeErrorFor(env, "benchBufferPairs: batch out of range");
+  }
+  const uint64_t n = static_cast<uint64_t>(iterations);
+  const uint64_t batch = static_cast<uint64_t>(batchArg);
+  std::vector<VkBuffer> buffers(batch);
+  std::vector<VmaAllocation> allocations(batch);
+  const int64_t start = MonotonicNs();
+  for (uint64_t i = 0; i < n; i += batch) {
+    const uint64_t count = n - i < batch ? n - i : batch;
+    for (uint64_t k = 0; k < count; ++k) {
+      bci.size = VkDeviceSize(256) << ((batch > 1 ? k : i) % 9);  // a batch: the same list each time, as the TS loop
+      const VkResult r = vmaCreateBuffer(slot.allocator, &bci, &aci, &buffers[k], &allocations[k], nullptr);
+      if (r != VK_SUCCESS) {
+        for (uint64_t j = 0; j < k; ++j) vmaDestroyBuffer(slot.allocator, buffers[j], allocations[j]);
+        ThrowVk(env, r, "vmaCreateBuffer");
+      }
+    }
+    for (uint64_t k = 0; k < count; ++k) vmaDestroyBuffer(slot.allocator, buffers[k], allocations[k]);
+  }
+  const int64_t ns = MonotonicNs() - start;
+  ThrowIfVmaAsserted(env, "benchBufferPairs");
+  return Napi::Number::New(env, static_cast<double>(ns));
+}
+#endif
+
+}  // namespace vkmem

@@ -1,0 +1,194 @@
+/**
+ * Batches of buffers (allocator.createBuffers / destroyBuffers, engine/memory/buffer-batch.ts) on real Vulkan with the
+ * validation layer on: results in typed arrays that agree with VMA's statistics and with each other, nvk handles made
+ * on request, all-or-nothing on bad input and on out-of-memory, a batch freed once, and recorded like single calls.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import {
+  BufferBatch,
+  createAllocator,
+  DestroyedResourceError,
+  MemoryUsage,
+  nvk,
+  OutOfDeviceMemoryError,
+  rawHandle,
+  readTrace,
+  RecordKind,
+  type Allocator,
+  type Context,
+} from "../../engine/index.js";
+import { useGpuContext } from "../helpers/gpu.js";
+
+let context: Context;
+let allocator: Allocator;
+const gpu = useGpuContext({ applicationName: "vkmem buffer batch tests" });
+
+beforeAll(() => {
+  context = gpu.context;
+  allocator = createAllocator(context, { label: "batches" });
+});
+afterAll(() => {
+  expect(allocator.destroy()).toEqual([]);
+});
+
+const VERTEX = 0x80;
+
+test("count + description: every buffer gets its own memory, the arrays agree with VMA, destroyBuffers frees them all", () => {
+  const before = allocator.allocationCount;
+  const batch = allocator.createBuffers(
+    64,
+    { size: 1000, usage: VERTEX },
+    { usage: MemoryUsage.Auto, name: "particles" },
+  );
+  expect(batch).toBeInstanceOf(BufferBatch);
+  expect(batch.count).toBe(64);
+  expect(allocator.allocationCount).toBe(before + 64);
+  // No two allocations of one VkDeviceMemory overlap, and each is at least the buffer's size.
+  const ranges = new Map<bigint, [number, number][]>();
+  for (let i = 0; i < 64; i++) {
+    expect(batch.sizes[i]).toBeGreaterThanOrEqual(1000);
+    expect(batch.memoryTypes[i]).toBeLessThan(allocator.memoryTypes.length);
+    expect(batch.buffers[i]).not.toBe(0n);
+    const list = ranges.get(batch.memories[i]!) ?? [];
+    list.push([batch.offsets[i]!, batch.offsets[i]! + batch.sizes[i]!]);
+    ranges.set(batch.memories[i]!, list);
+  }
+  for (const list of ranges.values()) {
+    list.sort((a, b) => a[0] - b[0]);
+    for (let k = 1; k < list.length; k++) expect(list[k]![0]).toBeGreaterThanOrEqual(list[k - 1]![1]);
+  }
+  expect(new Set(batch.allocations).size).toBe(64);
+  // The dump names them after the options' name.
+  expect(allocator.buildStatsString(true).split('"particles"').length - 1).toBe(64);
+  // An nvk handle, made when asked for, names the same buffer; nvk accepts it.
+  const handle = batch.buffer(5);
+  expect(rawHandle(handle)).toBe(batch.buffers[5]);
+  const requirements = new nvk.VkMemoryRequirements();
+  nvk.vkGetBufferMemoryRequirements(context.device, handle, requirements);
+  expect(Number(requirements.size)).toBeGreaterThanOrEqual(1000);
+  expect(() => batch.buffer(64)).toThrow(RangeError);
+  allocator.destroyBuffers(batch);
+  expect(batch.destroyed).toBe(true);
+  expect(allocator.allocationCount).toBe(before);
+  allocator.destroyBuffers(batch); // a second call does nothing
+  expect(allocator.allocationCount).toBe(before);
+  expect(() => batch.buffer(0)).toThrow(DestroyedResourceError);
+});
+
+test("one description per buffer: sizes and usages as given, in order", () => {
+  const descriptions = [1, 300, 4096, 70000].map((size, i) => ({ size, usage: i % 2 === 0 ? VERTEX : 0x20 }));
+  const batch = allocator.createBuffers(descriptions);
+  expect(Array.from(batch.sizes, (s, i) => s >= descriptions[i]!.size)).toEqual([true, true, true, true]);
+  allocator.destroyBuffers(batch);
+});
+
+test("bad input names the argument and value, and nothing is made", () => {
+  const before = allocator.allocationCount;
+  const bad: [() => unknown, RegExp, typeof TypeError][] = [
+    [
+      () => allocator.createBuffers(0, { size: 64, usage: VERTEX }),
+      /count must be an integer from 1 to \d+, got 0/,
+      RangeError,
+    ],
+    [() => allocator.createBuffers(2.5, { size: 64, usage: VERTEX }), /count must be an integer/, RangeError],
+    [() => allocator.createBuffers([]), /descriptions must hold 1 to \d+ buffer descriptions, got 0/, RangeError],
+    [
+      () =>
+        allocator.createBuffers([
+          { size: 64, usage: VERTEX },
+          { size: -1, usage: VERTEX },
+        ]),
+      /createBuffers: descriptions\[1\]\.size must be a positive integer number of bytes, got -1/,
+      RangeError,
+    ],
+    [
+      () => allocator.createBuffers(3, null as never),
+      /createBuffers: description must be an object, got null/,
+      TypeError,
+    ],
+    [() => allocator.createBuffers("x" as never), /first argument must be a count or an array/, TypeError],
+    [
+      () => allocator.createBuffers(2, { size: 64, usage: VERTEX }, { usage: MemoryUsage.CpuToGpu, mapped: true }),
+      /allocationOptions\.mapped is not supported for a batch/,
+      TypeError,
+    ],
+    [
+      () => allocator.createBuffers(2, { size: 64, usage: VERTEX }, { canBecomeLost: true }),
+      /allocationOptions\.canBecomeLost is not supported for a batch/,
+      TypeError,
+    ],
+    [
+      () => allocator.createBuffers(2, { size: 64, usage: VERTEX }, { name: "a\0b" }),
+      /allocationOptions\.name must be a string without NUL characters/,
+      TypeError,
+    ],
+    [() => allocator.destroyBuffers({} as never), /destroyBuffers: batch must be a BufferBatch/, TypeError],
+  ];
+  for (const [call, message, Ctor] of bad) {
+    let thrown: unknown;
+    try {
+      call();
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown, String(message)).toBeInstanceOf(Ctor);
+    expect((thrown as Error).message).toMatch(message);
+  }
+  expect(allocator.allocationCount).toBe(before);
+});
+
+test("out of memory on buffer 16 of 100: an OutOfDeviceMemoryError, none of the batch kept, the allocator works on", () => {
+  const small = createAllocator(context, {
+    label: "small heap",
+    heapSizeLimits: allocator.memoryHeaps.map(() => 1 << 20),
+  });
+  try {
+    let thrown: unknown;
+    try {
+      small.createBuffers(100, { size: 64 << 10, usage: VERTEX });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(OutOfDeviceMemoryError);
+    expect((thrown as Error).message).toMatch(/buffer \d+ of a batch of 100; none was kept/);
+    expect(small.allocationCount).toBe(0);
+    const fits = small.createBuffers(8, { size: 64 << 10, usage: VERTEX });
+    expect(small.allocationCount).toBe(8);
+    small.destroyBuffers(fits);
+  } finally {
+    expect(small.destroy()).toEqual([]);
+  }
+});
+
+test("a batch of another allocator is refused; one left alive is freed and reported by its allocator's destroy()", () => {
+  const other = createAllocator(context, { label: "other", onLeaks: () => {} });
+  const batch = other.createBuffers(3, { size: 256, usage: VERTEX }, { name: "left" });
+  expect(() => allocator.destroyBuffers(batch)).toThrow(/batch belongs to another allocator/);
+  const leaks = other.destroy();
+  expect(leaks.map((l) => l.name)).toEqual(["left", "left", "left"]);
+  expect(batch.destroyed).toBe(true);
+  other.destroyBuffers(batch); // nothing left to do
+});
+
+test("a recording allocator records one Allocate and one Free per buffer of a batch", () => {
+  const dir = mkdtempSync(join(tmpdir(), "vkmem-batch-"));
+  const file = join(dir, "batch.vkmtrace");
+  try {
+    const recording = createAllocator(context, { label: "recorded", record: { file } });
+    const batch = recording.createBuffers(5, { size: 512, usage: VERTEX }, { name: "wave" });
+    recording.destroyBuffers(batch);
+    recording.destroy();
+    const trace = readTrace(readFileSync(file));
+    const allocs = trace.records.filter((r) => r.kind === RecordKind.Allocate);
+    expect(allocs.length).toBe(5);
+    expect(allocs.every((r) => r.kind === RecordKind.Allocate && r.name === "wave" && r.result === 0)).toBe(true);
+    const offsets = allocs.map((r) => (r.kind === RecordKind.Allocate ? r.offset : -1));
+    expect(offsets).toEqual(Array.from(batch.offsets));
+    expect(trace.records.filter((r) => r.kind === RecordKind.Free).length).toBe(5);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
