@@ -22,7 +22,7 @@
  * size [6n, 7n), memory type [7n, 8n), block size [8n, 9n), VkBuffer (u64) [9n, 10n), VkDeviceMemory (u64) [10n, 11n).
  * @module
  */
-import { DestroyedResourceError, describeValue, vkErrorFor } from "../errors.js";
+import { DestroyedResourceError, InvalidStateError, describeValue, vkErrorFor } from "../errors.js";
 import { reportCollected } from "../lifetime.js";
 import { scratch, scratchU32, Slot } from "../native.js";
 import { wrapHandle, type NvkHandle } from "../vulkan/handles.js";
@@ -198,6 +198,20 @@ export function destroyBufferBatch(allocator: Allocator, batch: BufferBatch): vo
       `${op}: batch belongs to another allocator, got ${describeValue(batch._name ?? "(unnamed batch)")}`,
     );
   if (batch.destroyed) return;
+  if (allocator._defragmentation?.passOpen === true) {
+    // VMA may plan a batch's buffers into a pass (they are not Allocations, so their moves are ignored), and it
+    // dereferences a pass's sources when the pass ends: the native layer then frees none of the batch.
+    const handles = new Float64Array(batch._data, 4 * batch.count * 8, batch.count);
+    for (let i = 0; i < batch.count; i++) {
+      if (allocator._defragmentation._isBusy(handles[i]!)) {
+        throw new InvalidStateError(
+          `BufferBatch${batch._name === null ? "" : ` '${batch._name}'`}`,
+          op,
+          `its buffer ${i} is a source of the open defragmentation pass: end the pass (endPass) first; nothing was freed`,
+        );
+      }
+    }
+  }
   allocator._native.destroyBuffers(allocator._handle, batch._data, batch.count);
   batch._markFreed();
   collectedBatches.unregister(batch);

@@ -410,6 +410,11 @@ export class DefragmentationContext {
     this.#moveOf.clear();
   }
 
+  /** @internal Whether the open pass names the allocation handle `handle` as a source or a destination. */
+  _isBusy(handle: number): boolean {
+    return this.#moves !== null && !this.ended && this.#busy.has(handle);
+  }
+
   /**
    * @internal The allocator's free path, while a pass is open. Freeing a source is allowed: its move becomes "destroy",
    * so VMA frees it when the pass ends (until then the memory stays, for the pass's copy), and the caller's object reads

@@ -500,6 +500,29 @@ describe("the pass API", () => {
     });
   });
 
+  test("a buffer batch planned into a pass cannot be destroyed until the pass ends, and nothing of it is lost", async () => {
+    await check(() => {
+      const own = createAllocator(gpu.context, { label: "batches", preferredLargeHeapBlockSize: 1024 * KiB });
+      const first = own.createBuffers(8, { size: 64 * KiB, usage: TRANSFER });
+      const singles = [];
+      for (let i = 0; i < 16; i++) singles.push(own.createBuffer({ size: 64 * KiB, usage: TRANSFER }));
+      const batch = own.createBuffers(24, { size: 64 * KiB, usage: TRANSFER });
+      for (const b of singles) own.destroyBuffer(b.buffer, b.allocation);
+      const context = own.beginDefragmentation({ algorithm: "full" });
+      const moves = context.beginPass()!;
+      expect(moves.length).toBeGreaterThan(0);
+      expect(moves.every((m) => m.source === null)).toBe(true); // batch members are not Allocations: never moved
+      expect(() => own.destroyBuffers(batch)).toThrow(InvalidStateError);
+      expect(own.allocationCount).toBe(32 + moves.length);
+      context.endPass();
+      context.end();
+      own.destroyBuffers(batch);
+      own.destroyBuffers(first);
+      expect(own.allocationCount).toBe(0);
+      own.destroy();
+    });
+  });
+
   test("refusals: linear and buddy pools, a second defragmentation, bad options", async () => {
     await check(() => {
       const memoryTypeIndex = pool.memoryTypeIndex;
