@@ -13,6 +13,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, test } from "vitest";
 import { createAllocator, createFrameManager, InvalidStateError, type Allocator } from "../../engine/index.js";
 import { LiveModel, type LiveDelta } from "../../engine/report/live-model.js";
@@ -142,6 +143,27 @@ describe("options", () => {
   });
 });
 
+/**
+ * A request through node:http (not fetch): Node's fetch cannot connect to a loopback server under Wine (connect
+ * UNKNOWN, also against a plain http server), while node:http can, so the test runs the same on both platforms.
+ */
+function request(
+  url: string,
+  method = "GET",
+  body?: string,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (text += chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
 describe("serving", () => {
   test("the page on 127.0.0.1 at the port picked; 404 and 405 for the rest; no client, no update", async () => {
     const allocator = createAllocator(gpu.context, { label: "served" });
@@ -151,20 +173,20 @@ describe("serving", () => {
       expect(inspector.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
       expect(inspector.url).toBe(`http://127.0.0.1:${inspector.port}/`);
       expect(allocator.inspector).toBe(inspector);
-      const page = await fetch(inspector.url);
+      const page = await request(inspector.url);
       expect(page.status).toBe(200);
-      expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
-      const html = await page.text();
+      expect(page.headers["content-type"]).toBe("text/html; charset=utf-8");
+      const html = page.text;
       expect(html).toContain('<body data-live="1">');
       expect(html).toContain("function applyDelta(model, d)");
-      expect((await fetch(`${inspector.url}nothing`)).status).toBe(404);
-      expect((await fetch(inspector.url, { method: "POST", body: "x" })).status).toBe(405);
+      expect((await request(`${inspector.url}nothing`)).status).toBe(404);
+      expect((await request(inspector.url, "POST", "x")).status).toBe(405);
       // Only the loopback interface: another address of this machine refuses.
       const other = Object.values(os.networkInterfaces())
         .flat()
         .find((a) => a !== undefined && a.family === "IPv4" && !a.internal);
       if (other !== undefined) {
-        await expect(fetch(`http://${other.address}:${inspector.port}/`)).rejects.toThrow();
+        await expect(request(`http://${other.address}:${inspector.port}/`)).rejects.toThrow();
       }
       // Frames with nobody looking: no model, no update.
       for (let f = 0; f < 5; f++) {
@@ -179,7 +201,7 @@ describe("serving", () => {
       allocator.destroy();
     }
     expect(inspector.closed).toBe(true);
-    await expect(fetch(inspector.url)).rejects.toThrow(); // the server is gone with the FrameManager that made it
+    await expect(request(inspector.url)).rejects.toThrow(); // the server is gone with the FrameManager that made it
   });
 
   test("a client gets the model, then deltas that rebuild exactly the server's model as frames advance", async () => {
@@ -323,7 +345,7 @@ describe("lifetime", () => {
     fs.writeFileSync(
       script,
       `import * as http from "node:http";
-import { createContext, createAllocator, createFrameManager } from ${JSON.stringify(engine)};
+import { createContext, createAllocator, createFrameManager } from ${JSON.stringify(pathToFileURL(engine).href)};
 const context = createContext();
 const allocator = createAllocator(context, { inspector: { port: 0 } });
 const frames = createFrameManager(context, allocator);
