@@ -159,6 +159,13 @@ Napi::Value Addon::BeginDefragmentation(const Napi::CallbackInfo& info) {
   d.live = true;
   d.passOpen = false;
   d.moves.clear();
+  // The slot of each live allocation, built now rather than in the first pass (a live defragmentation's passes run
+  // inside frames; this call is made between them).
+  d.slotOf.clear();
+  d.slotOf.reserve(slot.liveAllocations);
+  for (uint32_t i = 1; i < allocations.size(); ++i) {
+    if (allocations[i].kind != Kind::Free && allocations[i].allocator == ai) d.slotOf[allocations[i].allocation] = i;
+  }
   return Napi::Number::New(env, EncodeHandle(d.generation, index));
 }
 

@@ -202,6 +202,29 @@ function handleOf(cls: any, raw: bigint): any {
 }
 
 /**
+ * Makes one of each nvk struct the copies use, so that nvk's first-use set-up of those types (milliseconds) happens
+ * when a live defragmentation starts, not inside a frame. @internal
+ */
+export function warmMoveRecording(): void {
+  void new nvk.VkMemoryBarrier({ srcAccessMask: 0, dstAccessMask: 0 });
+  void new nvk.VkBufferCopy({ srcOffset: 0, dstOffset: 0, size: 1 });
+  void new nvk.VkImageMemoryBarrier({
+    subresourceRange: new nvk.VkImageSubresourceRange({ levelCount: 1, layerCount: 1 }),
+  });
+  void new nvk.VkImageCopy({
+    srcSubresource: new nvk.VkImageSubresourceLayers({ layerCount: 1 }),
+    srcOffset: new nvk.VkOffset3D({ x: 0, y: 0, z: 0 }),
+    dstSubresource: new nvk.VkImageSubresourceLayers({ layerCount: 1 }),
+    dstOffset: new nvk.VkOffset3D({ x: 0, y: 0, z: 0 }),
+    extent: new nvk.VkExtent3D({ width: 1, height: 1, depth: 1 }),
+  });
+  void new nvk.VkImageViewCreateInfo({});
+  void handleOf(nvk.VkBuffer, 0n);
+  void handleOf(nvk.VkImage, 0n);
+  void handleOf(nvk.VkImageView, 0n);
+}
+
+/**
  * Records `copies` into `cmd`: a barrier after every earlier use of the memory, the copies, and a barrier before any
  * later use; images go from their layout to TRANSFER_SRC (old) and from UNDEFINED to TRANSFER_DST (new), and the new
  * one and the old one back to the old one's layout.

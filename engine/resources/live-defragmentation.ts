@@ -25,7 +25,13 @@
 import { describeValue, InvalidStateError } from "../errors.js";
 import type { Allocation } from "../memory/allocation.js";
 import type { Allocator } from "../memory/allocator.js";
-import { placeByteCopies, planMoveCopy, recordMoveCopies, type MoveCopy } from "../memory/defragment.js";
+import {
+  placeByteCopies,
+  planMoveCopy,
+  recordMoveCopies,
+  warmMoveRecording,
+  type MoveCopy,
+} from "../memory/defragment.js";
 import {
   beginDefragmentation,
   type DefragmentationAlgorithm,
@@ -170,6 +176,7 @@ export class LiveDefragmentation {
       throw new TypeError(`${op}: options.onMove must be a function, got ${describeValue(onMove)}`);
     }
     this.#onMove = onMove;
+    warmMoveRecording(); // nvk's first use of the copy structs, here rather than in the first copy frame
     this.#resources = new Map();
     this.#learn();
     this.#context = beginDefragmentation(allocator, {
