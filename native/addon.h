@@ -308,6 +308,7 @@ class Addon : public Napi::Addon<Addon> {
   void AbandonDefragmentations(uint32_t allocatorIndex, uint32_t poolIndex);
   // Commits or abandons the open pass of a context: `abandon` turns every move into IGNORE first.
   VkResult FinishPass(DefragSlot& d, bool abandon);
+  void MapAllocationSlots(DefragSlot& d);
 
   // corruption.cpp
   Napi::Value CheckCorruption(const Napi::CallbackInfo& info);

@@ -97,6 +97,15 @@ void DestroyResource(const AllocatorSlot& slot, uint64_t raw, bool image) {
 }
 }  // namespace
 
+// The slot of each live allocation of the context's allocator, by its VmaAllocation (VMA's pUserData is the caller's).
+void Addon::MapAllocationSlots(DefragSlot& d) {
+  d.slotOf.clear();
+  d.slotOf.reserve(allocators[d.allocator].liveAllocations);
+  for (uint32_t i = 1; i < allocations.size(); ++i) {
+    if (allocations[i].kind != Kind::Free && allocations[i].allocator == d.allocator) d.slotOf[allocations[i].allocation] = i;
+  }
+}
+
 // beginDefragmentation(allocator, pool (0: the default pools), algorithmFlags, maxBytesPerPass, maxAllocationsPerPass,
 //                      maxPlanningMicroseconds (0: none)) -> the context handle, or the negative VkResult of VMA.
 Napi::Value Addon::BeginDefragmentation(const Napi::CallbackInfo& info) {
@@ -161,11 +170,7 @@ Napi::Value Addon::BeginDefragmentation(const Napi::CallbackInfo& info) {
   d.moves.clear();
   // The slot of each live allocation, built now rather than in the first pass (a live defragmentation's passes run
   // inside frames; this call is made between them).
-  d.slotOf.clear();
-  d.slotOf.reserve(slot.liveAllocations);
-  for (uint32_t i = 1; i < allocations.size(); ++i) {
-    if (allocations[i].kind != Kind::Free && allocations[i].allocator == ai) d.slotOf[allocations[i].allocation] = i;
-  }
+  MapAllocationSlots(d);
   return Napi::Number::New(env, EncodeHandle(d.generation, index));
 }
 
@@ -191,13 +196,6 @@ Napi::Value Addon::BeginDefragmentationPass(const Napi::CallbackInfo& info) {
 
   // Our slot of each source, found by its VmaAllocation (VMA's pUserData is the caller's, not ours to use): the
   // context's map, rebuilt when a source is missing from it or its entry went stale.
-  auto rebuild = [&]() {
-    d.slotOf.clear();
-    d.slotOf.reserve(slot.liveAllocations);
-    for (uint32_t i = 1; i < allocations.size(); ++i) {
-      if (allocations[i].kind != Kind::Free && allocations[i].allocator == d.allocator) d.slotOf[allocations[i].allocation] = i;
-    }
-  };
   auto current = [&](VmaAllocation a) {
     auto it = d.slotOf.find(a);
     return it != d.slotOf.end() && allocations[it->second].allocation == a && allocations[it->second].kind != Kind::Free;
@@ -205,7 +203,7 @@ Napi::Value Addon::BeginDefragmentationPass(const Napi::CallbackInfo& info) {
   bool rebuilt = false;
   for (uint32_t m = 0; m < d.pass.moveCount && !rebuilt; ++m) {
     if (!current(d.pass.pMoves[m].srcAllocation)) {
-      rebuild();
+      MapAllocationSlots(d);
       rebuilt = true;
     }
   }

@@ -179,7 +179,7 @@ function range(createInfo: Float64Array): any {
 
 function imageBarrier(image: bigint, createInfo: Float64Array, from: number, to: number, src: number, dst: number) {
   return new nvk.VkImageMemoryBarrier({
-    image: handleOf(nvk.VkImage, image),
+    image: wrapHandle(nvk.VkImage, image),
     srcAccessMask: src,
     dstAccessMask: dst,
     oldLayout: from,
@@ -188,17 +188,6 @@ function imageBarrier(image: bigint, createInfo: Float64Array, from: number, to:
     dstQueueFamilyIndex: QUEUE_FAMILY_IGNORED,
     subresourceRange: range(createInfo),
   });
-}
-
-/** Writes `raw` into an nvk handle object's own cell. @internal */
-export function setHandle(handle: object, raw: bigint): void {
-  const h = handle as { memoryBuffer: ArrayBuffer; memoryOffset?: number };
-  new BigUint64Array(h.memoryBuffer, h.memoryOffset ?? 0, 1)[0] = raw;
-}
-
-/** An nvk handle object of class `cls` for a raw value (a short-lived one, for recording). */
-function handleOf(cls: any, raw: bigint): any {
-  return wrapHandle(cls, raw);
 }
 
 /**
@@ -219,9 +208,9 @@ export function warmMoveRecording(): void {
     extent: new nvk.VkExtent3D({ width: 1, height: 1, depth: 1 }),
   });
   void new nvk.VkImageViewCreateInfo({});
-  void handleOf(nvk.VkBuffer, 0n);
-  void handleOf(nvk.VkImage, 0n);
-  void handleOf(nvk.VkImageView, 0n);
+  void wrapHandle(nvk.VkBuffer, 0n);
+  void wrapHandle(nvk.VkImage, 0n);
+  void wrapHandle(nvk.VkImageView, 0n);
 }
 
 /**
@@ -268,7 +257,13 @@ export function recordMoveCopies(cmd: NvkHandle, copies: readonly MoveCopy[]): v
     g.regions.push(new nvk.VkBufferCopy({ srcOffset: c.srcOffset, dstOffset: c.dstOffset, size: c.size }));
   }
   for (const g of groups.values()) {
-    nvk.vkCmdCopyBuffer(cmd, handleOf(nvk.VkBuffer, g.src), handleOf(nvk.VkBuffer, g.dst), g.regions.length, g.regions);
+    nvk.vkCmdCopyBuffer(
+      cmd,
+      wrapHandle(nvk.VkBuffer, g.src),
+      wrapHandle(nvk.VkBuffer, g.dst),
+      g.regions.length,
+      g.regions,
+    );
   }
   for (const c of copies) {
     if (c.kind === "bytes") continue;
@@ -299,9 +294,9 @@ export function recordMoveCopies(cmd: NvkHandle, copies: readonly MoveCopy[]): v
     }
     nvk.vkCmdCopyImage(
       cmd,
-      handleOf(nvk.VkImage, c.src),
+      wrapHandle(nvk.VkImage, c.src),
       LAYOUT_TRANSFER_SRC,
-      handleOf(nvk.VkImage, c.dst),
+      wrapHandle(nvk.VkImage, c.dst),
       LAYOUT_TRANSFER_DST,
       regions.length,
       regions,

@@ -33,6 +33,7 @@ import { isOptionsObject } from "../checks.js";
 import { DestroyedResourceError, InvalidStateError, describeValue, vkErrorFor } from "../errors.js";
 import { scratch, scratchU64, Slot } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
+import { setRawHandle, type NvkHandle } from "../vulkan/handles.js";
 import { Allocation } from "./allocation.js";
 import type { Pool } from "./pool.js";
 
@@ -393,7 +394,8 @@ export class DefragmentationContext {
         this._allocator._forgetDefragmentedAllocation(source);
         break;
       default:
-        if (move._replacement !== 0n && source._resource !== null) rewriteHandle(source._resource, move._replacement);
+        if (move._replacement !== 0n && source._resource !== null)
+          setRawHandle(source._resource as NvkHandle, move._replacement);
         if (move._hadView) source._remapAfterMove();
     }
   }
@@ -465,12 +467,6 @@ export class DefragmentationContext {
       abandonedPass: abandoned || stats.abandonedPass,
     };
   }
-}
-
-/** Writes a new 64-bit value into an nvk handle object's own cell: the same object now names another Vulkan object. */
-function rewriteHandle(handle: object, raw: bigint): void {
-  const h = handle as { memoryBuffer: ArrayBuffer; memoryOffset?: number };
-  new DataView(h.memoryBuffer, h.memoryOffset ?? 0, 8).setBigUint64(0, raw, true);
 }
 
 function fail(arg: string, what: string, value: unknown, Ctor: typeof TypeError = RangeError): never {

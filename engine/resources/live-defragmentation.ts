@@ -40,7 +40,7 @@ import {
 } from "../memory/defragmentation.js";
 import type { Pool } from "../memory/pool.js";
 import type { Context } from "../vulkan/context.js";
-import { wrapHandle, type NvkHandle } from "../vulkan/handles.js";
+import { rawHandle, setRawHandle, wrapHandle, type NvkHandle } from "../vulkan/handles.js";
 import { nvk } from "../vulkan/nvk.js";
 import { VIEW_TYPE_2D, VIEW_TYPE_2D_ARRAY, VIEW_TYPE_3D } from "../vulkan/vk.js";
 import { Buffer } from "./buffer.js";
@@ -299,12 +299,12 @@ export class LiveDefragmentation {
       // Destroyed by the game during the pass: its move became "destroy" and its handle objects are recycled.
       if (move._freedByCaller || resource.destroyed) continue;
       const allocation = move.source as Allocation;
-      rewrite(allocation._resource as object, move._replacement);
+      setRawHandle(allocation._resource as NvkHandle, move._replacement);
       if (resource instanceof Texture) {
         const view = resource._parts.view;
-        const old = rawValue(view);
+        const old = rawHandle(view);
         const made = createView(device, resource, move._replacement);
-        rewrite(view, made);
+        setRawHandle(view, made);
         const oldView = wrapHandle(nvk.VkImageView, old);
         this.destroyLater(`${resource.label} view (moved)`, () => nvk.vkDestroyImageView(device, oldView, null));
       }
@@ -368,16 +368,6 @@ function movable(resource: Buffer | Texture): boolean {
   return true;
 }
 
-function rawValue(handle: object): bigint {
-  const h = handle as { memoryBuffer: ArrayBuffer; memoryOffset?: number };
-  return new DataView(h.memoryBuffer, h.memoryOffset ?? 0, 8).getBigUint64(0, true);
-}
-
-function rewrite(handle: object, raw: bigint): void {
-  const h = handle as { memoryBuffer: ArrayBuffer; memoryOffset?: number };
-  new DataView(h.memoryBuffer, h.memoryOffset ?? 0, 8).setBigUint64(0, raw, true);
-}
-
 /** A default view of the replacement image, as createTexture makes one. */
 function createView(device: NvkHandle, texture: Texture, image: bigint): bigint {
   const view = new nvk.VkImageView();
@@ -395,5 +385,5 @@ function createView(device: NvkHandle, texture: Texture, image: bigint): bigint 
   });
   const r = nvk.vkCreateImageView(device, info, null, view);
   if (r < 0) throw new Error(`vkCreateImageView failed (${r}) for the moved texture '${texture.label}'`);
-  return rawValue(view);
+  return rawHandle(view);
 }

@@ -129,6 +129,16 @@ export function rawHandle(handle: NvkHandle): bigint {
 }
 
 /**
+ * Writes `raw` into an nvk handle object's own cell: the same object names another Vulkan object from now on (what
+ * defragmentation does to the handles a caller holds when their buffer or image is replaced). Internal: only for
+ * objects vkmem made.
+ * @internal
+ */
+export function setRawHandle(handle: NvkHandle, raw: bigint): void {
+  handle.memoryView.setBigUint64(0, raw, true);
+}
+
+/**
  * A fresh nvk handle object of class `cls` holding `raw`, accepted by nvk's functions like one nvk made.
  *
  * The object owns nothing: destroying the Vulkan object it names stays the caller's job (through any object that

@@ -7,7 +7,7 @@
  * everything at once.
  * @module
  */
-import { nvk, type FrameManager, type NvkHandle } from "../../engine/index.js";
+import { createContext, nvk, type Context, type FrameManager, type NvkHandle } from "../../engine/index.js";
 import { FrameTimer } from "./frame-timer.js";
 import type { SampleRenderer } from "./sample-renderer.js";
 import type { SurfaceWindow, Swapchain } from "./swapchain.js";
@@ -16,6 +16,25 @@ import type { SurfaceWindow, Swapchain } from "./swapchain.js";
 export const KEY_ESCAPE = 256;
 
 /** What the loop needs of nvk's VulkanWindow. */
+/**
+ * The Context of a sample: validation (and synchronization validation) when asked, and, with a window, not headless
+ * and with the instance extensions the window's surface needs. Destroyed by the sample.
+ */
+export function createSampleContext(title: string, validation: boolean, window: LoopWindow | null): Context {
+  return createContext({
+    applicationName: title,
+    ...(validation ? { validation: true, synchronizationValidation: true } : {}),
+    ...(window !== null
+      ? {
+          headless: false,
+          instanceExtensions: (
+            window as unknown as { getRequiredInstanceExtensions(): string[] }
+          ).getRequiredInstanceExtensions(),
+        }
+      : {}),
+  });
+}
+
 export interface LoopWindow extends SurfaceWindow {
   width: number;
   height: number;

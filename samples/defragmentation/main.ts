@@ -18,7 +18,6 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import {
   createAllocator,
-  createContext,
   createFrameManager,
   formatStatistics,
   nvk,
@@ -33,7 +32,7 @@ import { finishSample, sampleMain } from "../common/sample-exit.js";
 import { OffscreenTarget } from "../common/offscreen-target.js";
 import { writePng } from "../common/png.js";
 import { Swapchain } from "../common/swapchain.js";
-import { runWindowLoop, type LoopWindow } from "../common/window-loop.js";
+import { runWindowLoop, type LoopWindow, createSampleContext } from "../common/window-loop.js";
 import { LevelGame, type GameReport } from "./game.js";
 import { QuadRenderer } from "./renderer.js";
 import { LEVEL_COUNT } from "./scene.js";
@@ -199,18 +198,7 @@ export function runDefragmentationSample(
         title: TITLE,
         resizable: true,
       }) as LoopWindow;
-    context = createContext({
-      applicationName: TITLE,
-      ...(options.validation ? { validation: true, synchronizationValidation: true } : {}),
-      ...(window !== null
-        ? {
-            headless: false,
-            instanceExtensions: (
-              window as unknown as { getRequiredInstanceExtensions(): string[] }
-            ).getRequiredInstanceExtensions(),
-          }
-        : {}),
-    });
+    context = createSampleContext(TITLE, options.validation, window);
     allocator = createAllocator(context, {
       label: "defragmentation",
       preferredLargeHeapBlockSize: BLOCK_BYTES,

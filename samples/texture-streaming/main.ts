@@ -17,7 +17,6 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import {
   createAllocator,
-  createContext,
   createFrameManager,
   createTextureStreamer,
   formatStatistics,
@@ -36,7 +35,7 @@ import { runHeadless } from "../common/headless-loop.js";
 import { OffscreenTarget } from "../common/offscreen-target.js";
 import { writePng } from "../common/png.js";
 import { Swapchain } from "../common/swapchain.js";
-import { runWindowLoop, type LoopWindow } from "../common/window-loop.js";
+import { runWindowLoop, type LoopWindow, createSampleContext } from "../common/window-loop.js";
 import { GalleryRenderer } from "./renderer.js";
 import { PANEL_COUNT } from "./scene.js";
 
@@ -202,18 +201,7 @@ export function runStreamingSample(
         title: TITLE,
         resizable: true,
       }) as LoopWindow;
-    context = createContext({
-      applicationName: TITLE,
-      ...(options.validation ? { validation: true, synchronizationValidation: true } : {}),
-      ...(window !== null
-        ? {
-            headless: false,
-            instanceExtensions: (
-              window as unknown as { getRequiredInstanceExtensions(): string[] }
-            ).getRequiredInstanceExtensions(),
-          }
-        : {}),
-    });
+    context = createSampleContext(TITLE, options.validation, window);
     allocator = createAllocator(context, {
       label: "texture-streaming",
       ...(options.record === undefined ? {} : { record: { file: options.record } }),

@@ -15,7 +15,6 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import {
   createAllocator,
-  createContext,
   createFrameManager,
   formatStatistics,
   nvk,
@@ -30,7 +29,7 @@ import { runHeadless } from "../common/headless-loop.js";
 import { OffscreenTarget } from "../common/offscreen-target.js";
 import { writePng } from "../common/png.js";
 import { Swapchain } from "../common/swapchain.js";
-import { runWindowLoop, type LoopWindow, type ScriptedResize } from "../common/window-loop.js";
+import { runWindowLoop, type LoopWindow, type ScriptedResize, createSampleContext } from "../common/window-loop.js";
 import { conclusionLines, memoryTypeLines } from "./memory-report.js";
 import { CubeRenderer } from "./renderer.js";
 
@@ -189,18 +188,7 @@ export function runSample(options: SampleOptions, print: (line: string) => void 
         print(`No usable display (DISPLAY=${process.env.DISPLAY}: ${(error as Error).message}); rendering headless`);
       }
     }
-    context = createContext({
-      applicationName: TITLE,
-      ...(options.validation ? { validation: true, synchronizationValidation: true } : {}),
-      ...(window !== null
-        ? {
-            headless: false,
-            instanceExtensions: (
-              window as unknown as { getRequiredInstanceExtensions(): string[] }
-            ).getRequiredInstanceExtensions(),
-          }
-        : {}),
-    });
+    context = createSampleContext(TITLE, options.validation, window);
     allocator = createAllocator(context, {
       label: "vma-sample",
       ...(options.record === undefined ? {} : { record: { file: options.record } }),
