@@ -291,6 +291,11 @@ export interface NativeAddon {
    * created: the caller records it itself), `end` when all were.
    */
   cmdCopyBuffers(cmd: bigint, table: Float64Array, first: number, end: number): number;
+  /**
+   * [queued, done]: device-memory frees the background freer has queued and not yet done, and has done since the
+   * process started (native/deferred_free.cpp; the ends of defragmentation passes queue theirs).
+   */
+  deferredFrees(): [number, number];
   // Upload workers (native/upload_workers.cpp).
   /** Starts `threads - 1` copy threads (the caller is the last); returns the pool's id. */
   createUploadWorkers(threads: number): number;

@@ -7,6 +7,7 @@
 #include "image_bench.h"
 #endif
 #include "upload_workers.h"
+#include "deferred_free.h"
 
 #include <cmath>
 #include <cstring>
@@ -201,6 +202,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   DefineHot<&Addon::GetAllocationInfo>(env, exports, this, "getAllocationInfo");
   RegisterBuddyPools(env, exports, this);
   RegisterUploadWorkers(env, exports, this);
+  RegisterDeferredFrees(env, exports);
   RegisterCopyCommands(env, exports, this);
 #ifdef VKMEM_ORACLES
   RegisterVirtualBlocks(env, exports, this);  // the oracles build only (addon.h)

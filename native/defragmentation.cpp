@@ -28,20 +28,7 @@
 #include <unordered_map>
 
 #include "addon.h"
-
-// A monotonic clock without <chrono>: MinGW's posix-thread libstdc++ takes steady_clock from libwinpthread-1.dll,
-// which the Windows addon must not import (scripts/build-win.mjs checks its imports).
-#ifdef _WIN32
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#include <windows.h>
-#else
-#include <time.h>
-#endif
+#include "deferred_free.h"
 
 namespace vkmem {
 
@@ -49,23 +36,10 @@ namespace {
 constexpr double kMaxSafe = 9007199254740991.0;  // 2^53 - 1
 constexpr uint32_t kAlgorithmMask = 0x1 | 0x2 | 0x4 | 0x8;  // VMA_DEFRAGMENTATION_FLAG_ALGORITHM_*
 
-int64_t NowNs() {
-#ifdef _WIN32
-  LARGE_INTEGER frequency, counter;
-  QueryPerformanceFrequency(&frequency);
-  QueryPerformanceCounter(&counter);
-  return static_cast<int64_t>(static_cast<double>(counter.QuadPart) * 1e9 / static_cast<double>(frequency.QuadPart));
-#else
-  timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
-#endif
-}
-
 // VMA's break callback: true once the pass's planning has run past its limit.
 VkBool32 VKAPI_PTR BreakWhenLate(void* userData) {
   DefragBreak* b = static_cast<DefragBreak*>(userData);
-  if (b->limitNs <= 0 || NowNs() - b->startNs < b->limitNs) return VK_FALSE;
+  if (b->limitNs <= 0 || MonotonicNs() - b->startNs < b->limitNs) return VK_FALSE;
   b->fired = true;
   return VK_TRUE;
 }
@@ -183,7 +157,7 @@ Napi::Value Addon::BeginDefragmentationPass(const Napi::CallbackInfo& info) {
   DefragSlot& d = DefragFrom(*this, info);
   if (d.passOpen) throw Napi::Error::New(env, "vkmem native: a defragmentation pass is already open");
   AllocatorSlot& slot = allocators[d.allocator];
-  d.breaker->startNs = NowNs();
+  d.breaker->startNs = MonotonicNs();
   d.breaker->fired = false;
   d.pass = {};
   VkResult r = vmaBeginDefragmentationPass(slot.allocator, d.context, &d.pass);
@@ -483,7 +457,13 @@ VkResult Addon::FinishPass(DefragSlot& d, bool abandon) {
   }
   for (auto& [memory, buffer] : d.blockBuffers) DestroyResource(slot, buffer, false);
   d.blockBuffers.clear();
-  VkResult r = vmaEndDefragmentationPass(slot.allocator, d.context, &d.pass);
+  VkResult r;
+  {
+    // The blocks this pass empties are freed on the background freer (native/deferred_free.cpp): their
+    // vkFreeMemory is the costly part of a pass's end, and nothing refers to them any more.
+    DeferFrees defer;
+    r = vmaEndDefragmentationPass(slot.allocator, d.context, &d.pass);
+  }
   for (const DefragMove& move : d.moves) {
     if (move.src != 0) ReleaseAllocationSlot(move.tmp);  // VMA freed the destination (or gave it to the source)
   }
