@@ -222,6 +222,14 @@ export interface NativeAddon {
   createDefragmentationCopyBuffers(context: number, move: number): number;
   /** Per move [srcBuffer, srcOffset, dstBuffer, dstOffset] over block-wide transfer buffers (scratch u64 from 0). */
   createDefragmentationBlockCopies(context: number): Float64Array;
+  /**
+   * Records the open pass's copies into `cmd` (barriers, vkCmdCopyBuffer per pair of transfer buffers,
+   * vkCmdCopyImage per image row): `rows` rows of `table`, 6 numbers each (move index; for an image its subresource
+   * range: base mip, mip count, base layer, layer count; and the layout it is in). Checked against the pass.
+   */
+  recordDefragmentationCopies(context: number, cmd: bigint, table: Float64Array, rows: number): void;
+  /** A view of the whole of a move's replacement image (the caller destroys it); VkResult, the view in kOutResource. */
+  createDefragmentationView(context: number, moveIndex: number, viewType: number, aspect: number): number;
   /** True when nothing more can be moved. */
   endDefragmentationPass(context: number): boolean;
   endDefragmentation(context: number): NativeDefragmentationStats;

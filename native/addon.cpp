@@ -176,6 +176,8 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
       InstanceMethod<&Addon::Guarded<&Addon::CreateDefragmentationMoveResource>>("createDefragmentationMoveResource"),
       InstanceMethod<&Addon::Guarded<&Addon::CreateDefragmentationCopyBuffers>>("createDefragmentationCopyBuffers"),
       InstanceMethod<&Addon::Guarded<&Addon::CreateDefragmentationBlockCopies>>("createDefragmentationBlockCopies"),
+      InstanceMethod<&Addon::Guarded<&Addon::RecordDefragmentationCopies>>("recordDefragmentationCopies"),
+      InstanceMethod<&Addon::Guarded<&Addon::CreateDefragmentationView>>("createDefragmentationView"),
       InstanceMethod<&Addon::Guarded<&Addon::EndDefragmentationPass>>("endDefragmentationPass"),
       InstanceMethod<&Addon::Guarded<&Addon::EndDefragmentation>>("endDefragmentation"),
       InstanceMethod<&Addon::Guarded<&Addon::CheckCorruption>>("checkCorruption"),
