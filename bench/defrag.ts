@@ -201,6 +201,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       live_resources_moved: live.moved,
       live_blocks_freed: live.blocksFreed,
       live_step_max_us: live.maxUs,
+      live_step_us: live.stepUs,
       settings: { mib, bufferKiB, blockMiB, runs, resources },
       targets: { copy_vs_raw_copy: 0.8, frame_overhead_us_p99: 100, blocks_freed_fraction: 0.9 },
       runs: { ratios: ratios.map((r) => round(r, 3)) },
@@ -229,6 +230,11 @@ export async function main(argv: readonly string[]): Promise<void> {
         ],
         ["live: frames / moved / blocks freed", `${live.frameUs.length} / ${live.moved} / ${live.blocksFreed}`, ""],
         ["live: max µs copy / switch / commit", `${live.maxUs.copy} / ${live.maxUs.switch} / ${live.maxUs.commit}`, ""],
+        ...Object.entries(live.stepUs).map(([k, v]) => [
+          `  ${k} frames: n / p50 / p99 µs`,
+          `${v.frames} / ${v.p50} / ${v.p99}`,
+          "",
+        ]),
       ],
     );
     console.log(`device: ${context.deviceName}; wrote ${writeResults("defrag", result)}`);
@@ -243,7 +249,14 @@ async function liveOverhead(
   context: Context,
   allocator: Allocator,
   count: number,
-): Promise<{ frameUs: number[]; noGcUs: number[]; moved: number; blocksFreed: number; maxUs: Record<string, number> }> {
+): Promise<{
+  frameUs: number[];
+  noGcUs: number[];
+  moved: number;
+  blocksFreed: number;
+  maxUs: Record<string, number>;
+  stepUs: Record<string, { frames: number; p50: number | null; p99: number | null }>;
+}> {
   const frames = createFrameManager(context, allocator, { label: "bench" });
   const rand = mulberry(5);
   const made: (Buffer | Texture)[] = [];
@@ -277,11 +290,20 @@ async function liveOverhead(
       for (const e of list.getEntries()) gcs.push([e.startTime, e.startTime + e.duration]);
     });
     observer.observe({ entryTypes: ["gc"] });
+    // Each frame's step told by the counters it moved: a copy frame counts copyFrames, a commit counts passes (or
+    // ends the run), a switch neither.
+    const byStep: Record<string, number[]> = { copy: [], switch: [], commit: [] };
+    let before = frames.defragmentation!;
     for (let f = 0; f < 20000 && frames.defragmentation!.active; f++) {
       const start = performance.now();
       frames.beginFrame();
       windows.push([start, performance.now()]);
-      frameUs.push(frames.defragmentation!.lastFrameMicroseconds);
+      const now = frames.defragmentation!;
+      frameUs.push(now.lastFrameMicroseconds);
+      const step =
+        now.copyFrames > before.copyFrames ? "copy" : now.passes > before.passes || !now.active ? "commit" : "switch";
+      byStep[step]!.push(now.lastFrameMicroseconds);
+      before = now;
       frames.endFrame();
     }
     frames.waitIdle();
@@ -296,7 +318,24 @@ async function liveOverhead(
       switch: round(status.maxSwitchMicroseconds, 0)!,
       commit: round(status.maxCommitMicroseconds, 0)!,
     };
-    return { frameUs, noGcUs, moved: status.resourcesMoved, blocksFreed: status.deviceMemoryBlocksFreed, maxUs };
+    const stepUs = Object.fromEntries(
+      Object.entries(byStep).map(([k, v]) => [
+        k,
+        {
+          frames: v.length,
+          p50: v.length > 0 ? round(percentile(v, 0.5), 1) : null,
+          p99: v.length > 0 ? round(percentile(v, 0.99), 1) : null,
+        },
+      ]),
+    );
+    return {
+      frameUs,
+      noGcUs,
+      moved: status.resourcesMoved,
+      blocksFreed: status.deviceMemoryBlocksFreed,
+      maxUs,
+      stepUs,
+    };
   } finally {
     frames.destroy();
   }
