@@ -398,8 +398,8 @@ describe("live defragmentation of textures", () => {
 });
 
 /** A streamer of 64x64 textures: 384 KiB of 128 KiB blocks for the large images, 128 KiB for the tails. */
-function streamer(): TextureStreamer {
-  return createTextureStreamer(frames, {
+function streamer(manager: FrameManager = frames): TextureStreamer {
+  return createTextureStreamer(manager, {
     label: "livetex streamer",
     budgetBytes: 512 * KiB,
     blockSize: 128 * KiB,
@@ -637,23 +637,31 @@ describe("live defragmentation of a TextureStreamer's images and tails", () => {
       expect(frames.defragmentation!.copyFrames).toBe(1);
     }
 
-    // The frame manager destroyed after the copy frame, with a streamer alive and its pool's pass in progress.
-    const s = streamer();
-    const list = Array.from({ length: 8 }, (_, id) => register(s, id));
-    for (let i = 0; i < 10; i++) {
-      frames.beginFrame();
-      for (const t of list) s.request(t);
-      s.update();
-      frames.endFrame();
+    // The frame manager destroyed after the copy frame, then (another one) after the switch frame, with a streamer
+    // alive and its pool's pass in progress: an unswitched pass is ignored, a switched one committed once idle.
+    for (const framesRun of [1, 2]) {
+      const manager = framesRun === 1 ? frames : createFrameManager(gpu.context, allocator, { label: "second" });
+      const s = streamer(manager);
+      const list = Array.from({ length: 8 }, (_, id) => register(s, id));
+      for (let i = 0; i < 10; i++) {
+        manager.beginFrame();
+        for (const t of list) s.request(t);
+        s.update();
+        manager.endFrame();
+      }
+      list.filter((_, i) => i % 2 === 1).forEach((t) => t.destroy());
+      let moved = 0;
+      manager.defragment({ pool: s.pool, maxMovesPerFrame: 8, onMove: () => moved++ });
+      for (let f = 0; f < framesRun; f++) {
+        manager.beginFrame();
+        s.update();
+        manager.endFrame();
+      }
+      expect(manager.defragmentation!.copyFrames).toBe(1);
+      expect(moved > 0).toBe(framesRun === 2);
+      manager.destroy();
+      expect(s.destroyed).toBe(true);
     }
-    list.filter((_, i) => i % 2 === 1).forEach((t) => t.destroy());
-    frames.defragment({ pool: s.pool, maxMovesPerFrame: 8 });
-    frames.beginFrame();
-    s.update();
-    frames.endFrame();
-    expect(frames.defragmentation!.copyFrames).toBe(1);
-    frames.destroy();
-    expect(s.destroyed).toBe(true);
     await new Promise((r) => setImmediate(r));
     process.off("warning", onWarning);
     expect(leaks).toEqual([]);
