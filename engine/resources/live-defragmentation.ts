@@ -25,7 +25,7 @@
  * frame would land in the old place and be lost, which is why the others stay where they are (their moves are
  * ignored). A resource destroyed while its allocation is being moved is freed when the pass ends (its move becomes
  * "destroy": defragmentation.ts), which is after the copy frame's fence, and the game's object reads as destroyed at
- * once; one whose release waits for its frames has its move ignored at the switch.
+ * once; one whose release waits for its frames is not switched, and its release frees it at its new place.
  *
  * Lost-able textures move too, the TextureStreamer's images and tails among them (defragment its pools:
  * `{ pool: streamer.pool }`, then `streamer.tailPool`). VMA 2 never moved allocations that can become lost, since one
@@ -88,7 +88,7 @@ export interface LiveDefragmentationStatus {
   readonly copyFrames: number;
   /** Passes committed. */
   readonly passes: number;
-  /** Resources moved (committed). */
+  /** Resources moved (committed): those onMove was called for, but for any destroyed since. */
   readonly resourcesMoved: number;
   /** Bytes copied (committed). */
   readonly bytesMoved: number;
@@ -123,8 +123,10 @@ interface Planned {
   texture: TextureMove | null;
   /** The serial of the frame that recorded its last copy. */
   copySerial: number;
-  /** Settled: the resource names its new place, or the move was given up (ignored) or its source freed. */
+  /** Settled: the resource names its new place, or the move was given up (ignored) or its resource destroyed. */
   switched: boolean;
+  /** The resource names its new place (counted in resourcesMoved when the pass commits). */
+  moved: boolean;
 }
 
 /** Frames a texture written in its copy frame is copied again before its move is given up (ignored). */
@@ -321,12 +323,12 @@ export class LiveDefragmentation {
         // Lost-able ones too (the TextureStreamer's): see the module comment.
         const texture = planTextureMove(context, move, resource);
         if (texture !== null)
-          planned.push({ move, resource, copy: null, texture, copySerial: serial, switched: false });
+          planned.push({ move, resource, copy: null, texture, copySerial: serial, switched: false, moved: false });
       } else {
         const copy = planMoveCopy(context, move, undefined, false);
         if (copy === null) continue;
         bytes.push(copy);
-        planned.push({ move, resource, copy, texture: null, copySerial: serial, switched: false });
+        planned.push({ move, resource, copy, texture: null, copySerial: serial, switched: false, moved: false });
       }
     }
     const placed = new Set(placeByteCopies(context, bytes));
@@ -359,12 +361,9 @@ export class LiveDefragmentation {
       if (p.switched || p.copySerial >= serial) continue;
       p.switched = true;
       // Destroyed by the game during the pass: a freed source's move became "destroy" and its handle objects are
-      // recycled; one whose release waits for its frames stays where it is until then.
-      if (move._freedByCaller) continue;
-      if (resource.destroyed) {
-        move.operation = "ignore";
-        continue;
-      }
+      // recycled; one whose release waits for its frames is moved all the same (so that VMA can empty its block: an
+      // ignored move leaves the whole block where it is) and freed at its new place, but never switched.
+      if (move._freedByCaller || resource.destroyed) continue;
       const texture = p.texture;
       if (texture !== null && texture.written()) {
         if (texture.copies >= MAX_TEXTURE_COPIES) {
@@ -380,6 +379,7 @@ export class LiveDefragmentation {
         this.#status.texturesCopiedAgain++;
         continue;
       }
+      p.moved = true;
       const allocation = move.source as Allocation;
       setRawHandle(allocation._resource as NvkHandle, move._replacement);
       if (resource instanceof Texture) {
@@ -399,8 +399,8 @@ export class LiveDefragmentation {
   #commit(context: DefragmentationContext): void {
     const pass = this.#pass as Planned[];
     const done = context.endPass();
-    for (const { move, copy } of pass) {
-      if (move._freedByCaller || move.operation !== "copy") continue;
+    for (const { move, copy, moved } of pass) {
+      if (!moved || move._freedByCaller || move.operation !== "copy") continue;
       this.#status.resourcesMoved++;
       this.#status.bytesMoved += copy !== null && copy.kind === "bytes" ? copy.size : (move.source?._size ?? 0);
     }
