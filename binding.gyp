@@ -23,6 +23,7 @@
       "native/batch.cpp",
       "native/corruption.cpp",
       "native/defragmentation.cpp",
+      "native/deferred_free.cpp",
       "native/buddy_pool.cpp",
       "native/pages.cpp",
       "native/pool.cpp",

@@ -222,6 +222,14 @@ export interface NativeAddon {
   createDefragmentationCopyBuffers(context: number, move: number): number;
   /** Per move [srcBuffer, srcOffset, dstBuffer, dstOffset] over block-wide transfer buffers (scratch u64 from 0). */
   createDefragmentationBlockCopies(context: number): Float64Array;
+  /**
+   * Records the open pass's copies into `cmd` (barriers, vkCmdCopyBuffer per pair of transfer buffers,
+   * vkCmdCopyImage per image row): `rows` rows of `table`, 6 numbers each (move index; for an image its subresource
+   * range: base mip, mip count, base layer, layer count; and the layout it is in). Checked against the pass.
+   */
+  recordDefragmentationCopies(context: number, cmd: bigint, table: Float64Array, rows: number): void;
+  /** A view of the whole of a move's replacement image (the caller destroys it); VkResult, the view in kOutResource. */
+  createDefragmentationView(context: number, moveIndex: number, viewType: number, aspect: number): number;
   /** True when nothing more can be moved. */
   endDefragmentationPass(context: number): boolean;
   endDefragmentation(context: number): NativeDefragmentationStats;
@@ -291,6 +299,11 @@ export interface NativeAddon {
    * created: the caller records it itself), `end` when all were.
    */
   cmdCopyBuffers(cmd: bigint, table: Float64Array, first: number, end: number): number;
+  /**
+   * [queued, done]: device-memory frees the background freer has queued and not yet done, and has done since the
+   * process started (native/deferred_free.cpp; the ends of defragmentation passes queue theirs).
+   */
+  deferredFrees(): [number, number];
   // Upload workers (native/upload_workers.cpp).
   /** Starts `threads - 1` copy threads (the caller is the last); returns the pool's id. */
   createUploadWorkers(threads: number): number;

@@ -7,6 +7,7 @@
 #include "image_bench.h"
 #endif
 #include "upload_workers.h"
+#include "deferred_free.h"
 
 #include <cmath>
 #include <cstring>
@@ -175,6 +176,8 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
       InstanceMethod<&Addon::Guarded<&Addon::CreateDefragmentationMoveResource>>("createDefragmentationMoveResource"),
       InstanceMethod<&Addon::Guarded<&Addon::CreateDefragmentationCopyBuffers>>("createDefragmentationCopyBuffers"),
       InstanceMethod<&Addon::Guarded<&Addon::CreateDefragmentationBlockCopies>>("createDefragmentationBlockCopies"),
+      InstanceMethod<&Addon::Guarded<&Addon::RecordDefragmentationCopies>>("recordDefragmentationCopies"),
+      InstanceMethod<&Addon::Guarded<&Addon::CreateDefragmentationView>>("createDefragmentationView"),
       InstanceMethod<&Addon::Guarded<&Addon::EndDefragmentationPass>>("endDefragmentationPass"),
       InstanceMethod<&Addon::Guarded<&Addon::EndDefragmentation>>("endDefragmentation"),
       InstanceMethod<&Addon::Guarded<&Addon::CheckCorruption>>("checkCorruption"),
@@ -201,6 +204,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   DefineHot<&Addon::GetAllocationInfo>(env, exports, this, "getAllocationInfo");
   RegisterBuddyPools(env, exports, this);
   RegisterUploadWorkers(env, exports, this);
+  RegisterDeferredFrees(env, exports);
   RegisterCopyCommands(env, exports, this);
 #ifdef VKMEM_ORACLES
   RegisterVirtualBlocks(env, exports, this);  // the oracles build only (addon.h)

@@ -133,6 +133,12 @@ struct DefragMove {
   // of the memory itself whatever the usage of the resource bound there; destroyed when the pass ends.
   uint64_t copySrc = 0;
   uint64_t copyDst = 0;
+  // The replacement image's description (createDefragmentationMoveResource), for recordDefragmentationCopies and
+  // createDefragmentationView: the ranges and views JS asks for are checked against it.
+  VkFormat format = VK_FORMAT_UNDEFINED;
+  VkExtent3D extent = {0, 0, 0};
+  uint32_t mipLevels = 0;
+  uint32_t arrayLayers = 0;
 };
 
 // Wall-clock limit of a pass's planning, read by VMA's break callback (heap-held: its address is given to VMA).
@@ -301,6 +307,8 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value CreateDefragmentationMoveResource(const Napi::CallbackInfo& info);
   Napi::Value CreateDefragmentationCopyBuffers(const Napi::CallbackInfo& info);
   Napi::Value CreateDefragmentationBlockCopies(const Napi::CallbackInfo& info);
+  Napi::Value RecordDefragmentationCopies(const Napi::CallbackInfo& info);
+  Napi::Value CreateDefragmentationView(const Napi::CallbackInfo& info);
   Napi::Value EndDefragmentationPass(const Napi::CallbackInfo& info);
   Napi::Value EndDefragmentation(const Napi::CallbackInfo& info);
   // Ends every defragmentation of the allocator (poolIndex 0) or of one pool, as if each move of an open pass had

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "addon.h"
+#include "deferred_free.h"
 
 namespace vkmem {
 
@@ -72,6 +73,10 @@ Napi::Value Addon::CreateAllocator(const Napi::CallbackInfo& info) {
   VmaVulkanFunctions functions = {};
   functions.vkGetInstanceProcAddr = vkGetInstanceProcAddr;
   functions.vkGetDeviceProcAddr = getDeviceProcAddr;
+  // Device memory goes through native/deferred_free.cpp, which can free it off this thread (defragmentation).
+  functions.vkAllocateMemory = AllocateDeviceMemory;
+  functions.vkFreeMemory = FreeDeviceMemory;
+  RegisterDevice(vkDevice, getDeviceProcAddr);
 
   VmaAllocatorCreateInfo ci = {};
   // Every call into an allocator comes from the one JS thread that owns it (handles are per
@@ -91,9 +96,13 @@ Napi::Value Addon::CreateAllocator(const Napi::CallbackInfo& info) {
   VkResult r = vmaCreateAllocator(&ci, &allocator);
   if (VmaAssertedThisCall()) {
     if (r == VK_SUCCESS) vmaDestroyAllocator(allocator);  // never handed out: nothing may be left behind
+    UnregisterDevice(vkDevice);
     ThrowIfVmaAsserted(env, "vmaCreateAllocator");
   }
-  if (r != VK_SUCCESS) ThrowVk(env, r, "vmaCreateAllocator");
+  if (r != VK_SUCCESS) {
+    UnregisterDevice(vkDevice);
+    ThrowVk(env, r, "vmaCreateAllocator");
+  }
 
   uint32_t index = 0;
   for (uint32_t i = 1; i < allocators.size(); ++i) {
@@ -151,6 +160,7 @@ Napi::Value Addon::DestroyAllocator(const Napi::CallbackInfo& info) {
   }
   slot.aliases.clear();  // destroyed with their allocations above (FreeAllocationNow)
   vmaDestroyAllocator(slot.allocator);
+  UnregisterDevice(slot.device);  // after every free of the allocator's memory, deferred ones included
   slot.allocator = VK_NULL_HANDLE;
   slot.live = false;
   slot.generation = slot.generation >= kMaxGeneration ? 1 : slot.generation + 1;

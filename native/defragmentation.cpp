@@ -23,25 +23,13 @@
 // Whatever order things are destroyed in, no VMA call sees a freed allocation: destroying a pool or an allocator
 // first abandons the contexts over it (each move of an open pass ignored, but a source the caller freed during the
 // pass is freed, its move being DESTROY; the context ended), before their allocations are freed.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <unordered_map>
 
 #include "addon.h"
-
-// A monotonic clock without <chrono>: MinGW's posix-thread libstdc++ takes steady_clock from libwinpthread-1.dll,
-// which the Windows addon must not import (scripts/build-win.mjs checks its imports).
-#ifdef _WIN32
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#include <windows.h>
-#else
-#include <time.h>
-#endif
+#include "deferred_free.h"
 
 namespace vkmem {
 
@@ -49,23 +37,10 @@ namespace {
 constexpr double kMaxSafe = 9007199254740991.0;  // 2^53 - 1
 constexpr uint32_t kAlgorithmMask = 0x1 | 0x2 | 0x4 | 0x8;  // VMA_DEFRAGMENTATION_FLAG_ALGORITHM_*
 
-int64_t NowNs() {
-#ifdef _WIN32
-  LARGE_INTEGER frequency, counter;
-  QueryPerformanceFrequency(&frequency);
-  QueryPerformanceCounter(&counter);
-  return static_cast<int64_t>(static_cast<double>(counter.QuadPart) * 1e9 / static_cast<double>(frequency.QuadPart));
-#else
-  timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
-#endif
-}
-
 // VMA's break callback: true once the pass's planning has run past its limit.
 VkBool32 VKAPI_PTR BreakWhenLate(void* userData) {
   DefragBreak* b = static_cast<DefragBreak*>(userData);
-  if (b->limitNs <= 0 || NowNs() - b->startNs < b->limitNs) return VK_FALSE;
+  if (b->limitNs <= 0 || MonotonicNs() - b->startNs < b->limitNs) return VK_FALSE;
   b->fired = true;
   return VK_TRUE;
 }
@@ -183,7 +158,7 @@ Napi::Value Addon::BeginDefragmentationPass(const Napi::CallbackInfo& info) {
   DefragSlot& d = DefragFrom(*this, info);
   if (d.passOpen) throw Napi::Error::New(env, "vkmem native: a defragmentation pass is already open");
   AllocatorSlot& slot = allocators[d.allocator];
-  d.breaker->startNs = NowNs();
+  d.breaker->startNs = MonotonicNs();
   d.breaker->fired = false;
   d.pass = {};
   VkResult r = vmaBeginDefragmentationPass(slot.allocator, d.context, &d.pass);
@@ -282,6 +257,10 @@ Napi::Value Addon::CreateDefragmentationMoveResource(const Napi::CallbackInfo& i
     if (r != VK_SUCCESS) return Napi::Number::New(env, r);
     r = vmaBindImageMemory(slot.allocator, t.allocation, handle);
     raw = reinterpret_cast<uint64_t>(handle);
+    move.format = ici.format;
+    move.extent = ici.extent;
+    move.mipLevels = ici.mipLevels;
+    move.arrayLayers = ici.arrayLayers;
   } else {
     VkBufferCreateInfo bci;
     ReadBufferCreateInfo(env, bci);
@@ -441,6 +420,229 @@ Napi::Value Addon::CreateDefragmentationBlockCopies(const Napi::CallbackInfo& in
   return out;
 }
 
+namespace {
+// The aspects of an image of `format`: depth and/or stencil for those formats, color otherwise.
+VkImageAspectFlags AspectOf(VkFormat format) {
+  switch (format) {
+    case VK_FORMAT_D16_UNORM:
+    case VK_FORMAT_X8_D24_UNORM_PACK32:
+    case VK_FORMAT_D32_SFLOAT:
+      return VK_IMAGE_ASPECT_DEPTH_BIT;
+    case VK_FORMAT_S8_UINT:
+      return VK_IMAGE_ASPECT_STENCIL_BIT;
+    case VK_FORMAT_D16_UNORM_S8_UINT:
+    case VK_FORMAT_D24_UNORM_S8_UINT:
+    case VK_FORMAT_D32_SFLOAT_S8_UINT:
+      return VK_IMAGE_ASPECT_DEPTH_BIT | VK_IMAGE_ASPECT_STENCIL_BIT;
+    default:
+      return VK_IMAGE_ASPECT_COLOR_BIT;
+  }
+}
+
+VkImageMemoryBarrier ImageBarrier(VkImage image, const VkImageSubresourceRange& range, VkImageLayout from,
+                                  VkImageLayout to, VkAccessFlags src, VkAccessFlags dst) {
+  VkImageMemoryBarrier b = {VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER};
+  b.srcAccessMask = src;
+  b.dstAccessMask = dst;
+  b.oldLayout = from;
+  b.newLayout = to;
+  b.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
+  b.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
+  b.image = image;
+  b.subresourceRange = range;
+  return b;
+}
+
+struct ByteCopy {
+  VkBuffer src;
+  VkBuffer dst;
+  VkBufferCopy region;
+};
+struct ImageCopy {
+  VkImage src;
+  VkImage dst;
+  VkImageSubresourceRange range;
+  VkImageLayout layout;
+  VkExtent3D extent;
+};
+}  // namespace
+
+// recordDefragmentationCopies(context, cmd, table: Float64Array, rows): records the open pass's GPU copies into `cmd`
+// (a command buffer in the recording state, of the caller's), in one call instead of an nvk call and struct per
+// region. `table` has 6 numbers per row: the move's index, then for an image the subresource range (base mip, mip
+// count, base layer, layer count) and the layout those subresources are in (their copy leaves them in it, in the old
+// image and in the new one; UNDEFINED: nothing to copy); for memory (a buffer, or raw memory) the other five are
+// ignored and the move's bytes are copied through its transfer buffers (createDefragmentationCopyBuffers, or the
+// block-wide ones of createDefragmentationBlockCopies). Recorded: one barrier after every earlier use of the memory
+// (with each copied range of the old image to TRANSFER_SRC and of the new one from UNDEFINED to TRANSFER_DST), one
+// vkCmdCopyBuffer per pair of transfer buffers with all its regions, one vkCmdCopyImage per row (a region per mip),
+// and one barrier before any later use (each range back to its layout in both images).
+// Checked here: each row names a move of the open pass that vkmem copies (its operation COPY, its source live), an
+// image row's range lies inside the replacement's description and its image has a replacement, a memory row's move
+// has transfer buffers; anything else throws before anything is recorded.
+Napi::Value Addon::RecordDefragmentationCopies(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  DefragSlot& d = DefragFrom(*this, info);
+  if (!d.passOpen) throw Napi::Error::New(env, "vkmem native: no defragmentation pass is open");
+  const uint64_t cmd = BigIntArg(info, 1, "cmd");
+  if (cmd == 0) throw TypeErrorFor(env, "recordDefragmentationCopies: null command buffer");
+  if (info.Length() < 4 || !info[2].IsTypedArray() ||
+      info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array || !info[3].IsNumber())
+    throw TypeErrorFor(env, "recordDefragmentationCopies(context, cmd, table: Float64Array, rows)");
+  Napi::Float64Array table = info[2].As<Napi::Float64Array>();
+  const double rowsD = info[3].As<Napi::Number>().DoubleValue();
+  if (!IsUint(rowsD, static_cast<double>(table.ElementLength() / 6)))
+    throw RangeErrorFor(env, "recordDefragmentationCopies: rows must be an integer within the table");
+  const size_t rows = static_cast<size_t>(rowsD);
+  AllocatorSlot& slot = allocators[d.allocator];
+  const double* t = table.Data();
+  std::vector<ByteCopy> bytes;
+  std::vector<ImageCopy> images;
+  for (size_t i = 0; i < rows; ++i) {
+    const double* row = t + i * 6;
+    if (!IsUint(row[0], static_cast<double>(d.moves.size()) - 1))
+      throw RangeErrorFor(env, "recordDefragmentationCopies: row " + std::to_string(i) + " names no move of the pass");
+    const size_t m = static_cast<size_t>(row[0]);
+    const DefragMove& move = d.moves[m];
+    if (move.src == 0 || d.pass.pMoves[m].operation != VMA_DEFRAGMENTATION_MOVE_OPERATION_COPY)
+      throw Napi::Error::New(env, "vkmem native: recordDefragmentationCopies: move " + std::to_string(m) + " is not copied");
+    const AllocationSlot& src = allocations[move.src];
+    if (src.kind == Kind::Image) {
+      for (int k = 1; k <= 5; ++k) {
+        if (!IsUint(row[k], 4294967295.0))
+          throw RangeErrorFor(env, "recordDefragmentationCopies: row " + std::to_string(i) + " has a bad range or layout");
+      }
+      const uint32_t baseMip = static_cast<uint32_t>(row[1]), mips = static_cast<uint32_t>(row[2]);
+      const uint32_t baseLayer = static_cast<uint32_t>(row[3]), layers = static_cast<uint32_t>(row[4]);
+      if (move.newResource == 0 || !move.newIsImage || src.resource == 0 || mips < 1 || layers < 1 ||
+          static_cast<uint64_t>(baseMip) + mips > move.mipLevels ||
+          static_cast<uint64_t>(baseLayer) + layers > move.arrayLayers)
+        throw RangeErrorFor(env, "recordDefragmentationCopies: row " + std::to_string(i) +
+                                     ": the range is outside the image, or the move has no replacement image");
+      const VkImageLayout layout = static_cast<VkImageLayout>(static_cast<uint32_t>(row[5]));
+      if (layout == VK_IMAGE_LAYOUT_UNDEFINED) continue;  // nothing written there yet: nothing to copy
+      images.push_back({reinterpret_cast<VkImage>(src.resource), reinterpret_cast<VkImage>(move.newResource),
+                        {AspectOf(move.format), baseMip, mips, baseLayer, layers}, layout, move.extent});
+      continue;
+    }
+    // Memory: through the move's own transfer buffers, or the block-wide ones.
+    VmaAllocationInfo2 from = {}, to = {};
+    vmaGetAllocationInfo2(slot.allocator, src.allocation, &from);
+    vmaGetAllocationInfo2(slot.allocator, allocations[move.tmp].allocation, &to);
+    ByteCopy c = {};
+    c.region.size = from.allocationInfo.size;
+    if (move.copySrc != 0) {
+      c.src = reinterpret_cast<VkBuffer>(move.copySrc);
+      c.dst = reinterpret_cast<VkBuffer>(move.copyDst);
+    } else {
+      auto s = d.blockBuffers.find(from.allocationInfo.deviceMemory);
+      auto e = d.blockBuffers.find(to.allocationInfo.deviceMemory);
+      if (s == d.blockBuffers.end() || e == d.blockBuffers.end() || s->second == 0 || e->second == 0)
+        throw Napi::Error::New(env, "vkmem native: recordDefragmentationCopies: move " + std::to_string(m) +
+                                        " has no transfer buffers");
+      c.src = reinterpret_cast<VkBuffer>(s->second);
+      c.dst = reinterpret_cast<VkBuffer>(e->second);
+      c.region.srcOffset = from.allocationInfo.offset;
+      c.region.dstOffset = to.allocationInfo.offset;
+    }
+    bytes.push_back(c);
+  }
+  ThrowIfVmaAsserted(env, "vmaGetAllocationInfo2");
+  if (bytes.empty() && images.empty()) return env.Undefined();
+
+  VkDevice device = slot.device;
+  auto barrier = reinterpret_cast<PFN_vkCmdPipelineBarrier>(vkGetDeviceProcAddr(device, "vkCmdPipelineBarrier"));
+  auto copyBuffer = reinterpret_cast<PFN_vkCmdCopyBuffer>(vkGetDeviceProcAddr(device, "vkCmdCopyBuffer"));
+  auto copyImage = reinterpret_cast<PFN_vkCmdCopyImage>(vkGetDeviceProcAddr(device, "vkCmdCopyImage"));
+  if (barrier == nullptr || copyBuffer == nullptr || copyImage == nullptr)
+    throw Napi::Error::New(env, "vkmem native: recordDefragmentationCopies: the device has no copy commands");
+  VkCommandBuffer cb = reinterpret_cast<VkCommandBuffer>(cmd);
+
+  std::vector<VkImageMemoryBarrier> into;
+  for (const ImageCopy& c : images) {
+    into.push_back(ImageBarrier(c.src, c.range, c.layout, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL,
+                                VK_ACCESS_MEMORY_WRITE_BIT, VK_ACCESS_TRANSFER_READ_BIT));
+    into.push_back(ImageBarrier(c.dst, c.range, VK_IMAGE_LAYOUT_UNDEFINED, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 0,
+                                VK_ACCESS_TRANSFER_WRITE_BIT));
+  }
+  VkMemoryBarrier before = {VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_MEMORY_WRITE_BIT,
+                            VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT};
+  barrier(cb, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &before, 0, nullptr,
+          static_cast<uint32_t>(into.size()), into.empty() ? nullptr : into.data());
+
+  // Byte copies grouped by their pair of transfer buffers: the pass's moves between two blocks in one command.
+  std::vector<bool> done(bytes.size(), false);
+  std::vector<VkBufferCopy> regions;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    if (done[i]) continue;
+    regions.clear();
+    for (size_t j = i; j < bytes.size(); ++j) {
+      if (!done[j] && bytes[j].src == bytes[i].src && bytes[j].dst == bytes[i].dst) {
+        regions.push_back(bytes[j].region);
+        done[j] = true;
+      }
+    }
+    copyBuffer(cb, bytes[i].src, bytes[i].dst, static_cast<uint32_t>(regions.size()), regions.data());
+  }
+  std::vector<VkImageCopy> imageRegions;
+  std::vector<VkImageMemoryBarrier> back;
+  for (const ImageCopy& c : images) {
+    imageRegions.clear();
+    for (uint32_t mip = c.range.baseMipLevel; mip < c.range.baseMipLevel + c.range.levelCount; ++mip) {
+      VkImageCopy r = {};
+      r.srcSubresource = {c.range.aspectMask, mip, c.range.baseArrayLayer, c.range.layerCount};
+      r.dstSubresource = r.srcSubresource;
+      r.extent = {std::max(1u, c.extent.width >> mip), std::max(1u, c.extent.height >> mip),
+                  std::max(1u, c.extent.depth >> mip)};
+      imageRegions.push_back(r);
+    }
+    copyImage(cb, c.src, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, c.dst, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
+              static_cast<uint32_t>(imageRegions.size()), imageRegions.data());
+    back.push_back(ImageBarrier(c.dst, c.range, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, c.layout,
+                                VK_ACCESS_TRANSFER_WRITE_BIT, VK_ACCESS_MEMORY_READ_BIT));
+    // The old image too: it serves until its owner switches to the new one (the FrameManager's copy frame).
+    back.push_back(ImageBarrier(c.src, c.range, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, c.layout, 0,
+                                VK_ACCESS_MEMORY_READ_BIT));
+  }
+  VkMemoryBarrier after = {VK_STRUCTURE_TYPE_MEMORY_BARRIER, nullptr, VK_ACCESS_TRANSFER_WRITE_BIT,
+                           VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT};
+  barrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, 0, 1, &after, 0, nullptr,
+          static_cast<uint32_t>(back.size()), back.empty() ? nullptr : back.data());
+  return env.Undefined();
+}
+
+// createDefragmentationView(context, moveIndex, viewType, aspect) -> VkResult: a view of the whole of the move's
+// replacement image (every mip and layer, `aspect`: some of its format's aspects, identity swizzle), written to
+// kOutResource as u64. The caller owns it (destroys it with vkDestroyImageView); what FrameManager textures use as
+// their default view after a move.
+Napi::Value Addon::CreateDefragmentationView(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireScratch(env);
+  DefragSlot& d = DefragFrom(*this, info);
+  DefragMove& move = MoveFrom(d, info);
+  const double viewType = NumberArg(info, 2);
+  const double aspect = NumberArg(info, 3);
+  if (!IsUint(viewType, VK_IMAGE_VIEW_TYPE_CUBE_ARRAY))
+    throw RangeErrorFor(env, "createDefragmentationView: viewType must be a VkImageViewType");
+  if (move.newResource == 0 || !move.newIsImage)
+    throw Napi::Error::New(env, "vkmem native: createDefragmentationView: the move has no replacement image");
+  if (!IsUint(aspect, 4294967295.0) || aspect == 0 ||
+      (static_cast<uint32_t>(aspect) & ~static_cast<uint32_t>(AspectOf(move.format))) != 0)
+    throw RangeErrorFor(env, "createDefragmentationView: aspect must be some of the image format's aspects");
+  AllocatorSlot& slot = allocators[d.allocator];
+  auto create = reinterpret_cast<PFN_vkCreateImageView>(vkGetDeviceProcAddr(slot.device, "vkCreateImageView"));
+  if (create == nullptr) throw Napi::Error::New(env, "vkmem native: the device has no vkCreateImageView");
+  VkImageViewCreateInfo vi = {VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO};
+  vi.image = reinterpret_cast<VkImage>(move.newResource);
+  vi.viewType = static_cast<VkImageViewType>(static_cast<uint32_t>(viewType));
+  vi.format = move.format;
+  vi.subresourceRange = {static_cast<VkImageAspectFlags>(aspect), 0, move.mipLevels, 0, move.arrayLayers};
+  VkImageView view = VK_NULL_HANDLE;
+  VkResult r = create(slot.device, &vi, nullptr, &view);
+  if (r == VK_SUCCESS) u64[Scratch::kOutResource] = reinterpret_cast<uint64_t>(view);
+  return Napi::Number::New(env, r);
+}
+
 VkResult Addon::FinishPass(DefragSlot& d, bool abandon) {
   AllocatorSlot& slot = allocators[d.allocator];
   std::vector<uint32_t> destroyed;
@@ -487,7 +689,13 @@ VkResult Addon::FinishPass(DefragSlot& d, bool abandon) {
   }
   for (auto& [memory, buffer] : d.blockBuffers) DestroyResource(slot, buffer, false);
   d.blockBuffers.clear();
-  VkResult r = vmaEndDefragmentationPass(slot.allocator, d.context, &d.pass);
+  VkResult r;
+  {
+    // The blocks this pass empties are freed on the background freer (native/deferred_free.cpp): their
+    // vkFreeMemory is the costly part of a pass's end, and nothing refers to them any more.
+    DeferFrees defer;
+    r = vmaEndDefragmentationPass(slot.allocator, d.context, &d.pass);
+  }
   for (const DefragMove& move : d.moves) {
     if (move.src != 0) ReleaseAllocationSlot(move.tmp);  // VMA freed the destination (or gave it to the source)
   }

@@ -6,33 +6,11 @@
 // below TypeScript, so the driver's and VMA's share of the streamer's image creation can be told from its own.
 #include "image_bench.h"
 
-#ifdef _WIN32
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#include <windows.h>
-#else
-#include <time.h>
-#endif
-
 #include "addon.h"
 
 namespace vkmem {
 
 namespace {
-
-int64_t NowNs() {
-#ifdef _WIN32
-  LARGE_INTEGER frequency, counter;
-  QueryPerformanceFrequency(&frequency);
-  QueryPerformanceCounter(&counter);
-  return static_cast<int64_t>(static_cast<double>(counter.QuadPart) * 1e9 / static_cast<double>(frequency.QuadPart));
-#else
-  timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
-#endif
-}
 
 double Arg(const Napi::CallbackInfo& info, size_t i) {
   return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : -1;
@@ -67,7 +45,7 @@ Napi::Value CreateImagesLoop(const Napi::CallbackInfo& info) {
   vi.viewType = VK_IMAGE_VIEW_TYPE_2D;
   vi.format = ii.format;
   vi.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, ii.mipLevels, 0, 1};
-  const int64_t start = NowNs();
+  const int64_t start = MonotonicNs();
   const uint32_t n = static_cast<uint32_t>(count);
   for (uint32_t i = 0; i < n; ++i) {
     VkImage image = VK_NULL_HANDLE;
@@ -81,7 +59,7 @@ Napi::Value CreateImagesLoop(const Napi::CallbackInfo& info) {
     vmaDestroyImage(slot.allocator, image, allocation);
     if (r != VK_SUCCESS) addon->ThrowVk(env, r, "vkCreateImageView");
   }
-  return Napi::Number::New(env, static_cast<double>(NowNs() - start) / count);
+  return Napi::Number::New(env, static_cast<double>(MonotonicNs() - start) / count);
 }
 
 }  // namespace

@@ -16,7 +16,7 @@
 //   length 0 and fails the bounds check), and the ranges must lie inside them.
 // - Ids are never reused (a counter), so a stale id names no pool. Each pool is also joined when its Node
 //   environment is torn down (an env cleanup hook), so a pool nobody destroyed never leaves threads behind.
-// - Threads come from the platform (pthreads, or Win32 threads and condition variables), not from <thread> or
+// - Threads come from the platform (native/threads.h: pthreads, or Win32 threads and condition variables), not from <thread> or
 //   <mutex>: MinGW's posix-thread libstdc++ would make the Windows addon import libwinpthread-1.dll.
 #include <napi.h>
 
@@ -26,15 +26,7 @@
 #include <unordered_map>
 #include <vector>
 
-#ifdef _WIN32
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#include <windows.h>
-#else
-#include <pthread.h>
-#endif
-
+#include "threads.h"
 #include "upload_workers.h"
 
 #include "addon.h"
@@ -42,45 +34,6 @@
 namespace vkmem {
 
 namespace {
-
-#ifdef _WIN32
-struct Lock {
-  CRITICAL_SECTION cs;
-  Lock() { InitializeCriticalSection(&cs); }
-  ~Lock() { DeleteCriticalSection(&cs); }
-  void lock() { EnterCriticalSection(&cs); }
-  void unlock() { LeaveCriticalSection(&cs); }
-};
-struct Cond {
-  CONDITION_VARIABLE cv;
-  Cond() { InitializeConditionVariable(&cv); }
-  void wait(Lock& l) { SleepConditionVariableCS(&cv, &l.cs, INFINITE); }
-  void broadcast() { WakeAllConditionVariable(&cv); }
-};
-using ThreadHandle = HANDLE;
-#else
-struct Lock {
-  pthread_mutex_t m;
-  Lock() { pthread_mutex_init(&m, nullptr); }
-  ~Lock() { pthread_mutex_destroy(&m); }
-  void lock() { pthread_mutex_lock(&m); }
-  void unlock() { pthread_mutex_unlock(&m); }
-};
-struct Cond {
-  pthread_cond_t cv;
-  Cond() { pthread_cond_init(&cv, nullptr); }
-  ~Cond() { pthread_cond_destroy(&cv); }
-  void wait(Lock& l) { pthread_cond_wait(&cv, &l.m); }
-  void broadcast() { pthread_cond_broadcast(&cv); }
-};
-using ThreadHandle = pthread_t;
-#endif
-
-struct Held {
-  Lock& l;
-  explicit Held(Lock& lock) : l(lock) { l.lock(); }
-  ~Held() { l.unlock(); }
-};
 
 // Pieces smaller than this are not worth another thread's cache misses and wake-up.
 constexpr size_t kMinPiece = 256 * 1024;
@@ -165,29 +118,10 @@ struct Pool {
       stop = true;
       work.broadcast();
     }
-    for (ThreadHandle t : threads) {
-#ifdef _WIN32
-      WaitForSingleObject(t, INFINITE);
-      CloseHandle(t);
-#else
-      pthread_join(t, nullptr);
-#endif
-    }
+    for (ThreadHandle t : threads) JoinThread(t);
     threads.clear();
   }
 };
-
-#ifdef _WIN32
-DWORD WINAPI ThreadMain(LPVOID p) {
-  static_cast<Pool*>(p)->Worker();
-  return 0;
-}
-#else
-void* ThreadMain(void* p) {
-  static_cast<Pool*>(p)->Worker();
-  return nullptr;
-}
-#endif
 
 // Every live pool by id. JS calls come from one thread per environment, but environments (worker_threads) may
 // run at once, so the table has a lock of its own; a copy holds no table lock while it runs.
@@ -257,13 +191,8 @@ Napi::Value CreateUploadWorkers(const Napi::CallbackInfo& info) {
   auto* pool = new Pool();
   pool->env = info.Env();
   for (int i = 1; i < static_cast<int>(threads); i++) {
-#ifdef _WIN32
-    HANDLE t = CreateThread(nullptr, 0, ThreadMain, pool, 0, nullptr);
-    const bool ok = t != nullptr;
-#else
-    pthread_t t;
-    const bool ok = pthread_create(&t, nullptr, ThreadMain, pool) == 0;
-#endif
+    ThreadHandle t;
+    const bool ok = StartThread([](void* p) { static_cast<Pool*>(p)->Worker(); }, pool, &t);
     if (!ok) break;  // fewer threads than asked: the copy still works with what started
     pool->threads.push_back(t);
   }

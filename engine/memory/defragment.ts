@@ -18,23 +18,10 @@
  * @module
  */
 import { describeValue } from "../errors.js";
-import { ASPECT_COLOR, formatInfo } from "../vulkan/formats.js";
-import { wrapHandle, type NvkHandle } from "../vulkan/handles.js";
+import { rawHandle, wrapHandle, type NvkHandle } from "../vulkan/handles.js";
 import { nvk } from "../vulkan/nvk.js";
 import { submitOneShot } from "../vulkan/one-shot.js";
-import {
-  ACCESS_MEMORY_READ,
-  ACCESS_MEMORY_WRITE,
-  ACCESS_TRANSFER_READ,
-  ACCESS_TRANSFER_WRITE,
-  LAYOUT_SHADER_READ,
-  LAYOUT_TRANSFER_DST,
-  LAYOUT_TRANSFER_SRC,
-  LAYOUT_UNDEFINED,
-  QUEUE_FAMILY_IGNORED,
-  STAGE_ALL,
-  STAGE_TRANSFER,
-} from "../vulkan/vk.js";
+import { LAYOUT_SHADER_READ } from "../vulkan/vk.js";
 import type { Allocation } from "./allocation.js";
 import {
   beginDefragmentation,
@@ -167,162 +154,45 @@ export function placeByteCopies(context: DefragmentationContext, copies: MoveCop
   return kept;
 }
 
-function range(createInfo: Float64Array): any {
-  return new nvk.VkImageSubresourceRange({
-    aspectMask: formatInfo(createInfo[1])?.aspect ?? ASPECT_COLOR,
-    baseMipLevel: 0,
-    levelCount: createInfo[5],
-    baseArrayLayer: 0,
-    layerCount: createInfo[6],
-  });
-}
-
-function imageBarrier(image: bigint, createInfo: Float64Array, from: number, to: number, src: number, dst: number) {
-  return new nvk.VkImageMemoryBarrier({
-    image: wrapHandle(nvk.VkImage, image),
-    srcAccessMask: src,
-    dstAccessMask: dst,
-    oldLayout: from,
-    newLayout: to,
-    srcQueueFamilyIndex: QUEUE_FAMILY_IGNORED,
-    dstQueueFamilyIndex: QUEUE_FAMILY_IGNORED,
-    subresourceRange: range(createInfo),
-  });
-}
+/** The native recorder's table (6 numbers per row), grown as passes need. */
+let table = new Float64Array(6 * 64);
 
 /**
- * Makes one of each nvk struct the copies use, so that nvk's first-use set-up of those types (milliseconds) happens
- * when a live defragmentation starts, not inside a frame. @internal
+ * Makes the nvk handle objects the copies and the live switch use once, so that nvk's first-use set-up of those
+ * types happens when a live defragmentation starts, not inside a frame. @internal
  */
 export function warmMoveRecording(): void {
-  void new nvk.VkMemoryBarrier({ srcAccessMask: 0, dstAccessMask: 0 });
-  void new nvk.VkBufferCopy({ srcOffset: 0, dstOffset: 0, size: 1 });
-  void new nvk.VkImageMemoryBarrier({
-    subresourceRange: new nvk.VkImageSubresourceRange({ levelCount: 1, layerCount: 1 }),
-  });
-  void new nvk.VkImageCopy({
-    srcSubresource: new nvk.VkImageSubresourceLayers({ layerCount: 1 }),
-    srcOffset: new nvk.VkOffset3D({ x: 0, y: 0, z: 0 }),
-    dstSubresource: new nvk.VkImageSubresourceLayers({ layerCount: 1 }),
-    dstOffset: new nvk.VkOffset3D({ x: 0, y: 0, z: 0 }),
-    extent: new nvk.VkExtent3D({ width: 1, height: 1, depth: 1 }),
-  });
-  void new nvk.VkImageViewCreateInfo({});
-  void wrapHandle(nvk.VkBuffer, 0n);
   void wrapHandle(nvk.VkImage, 0n);
   void wrapHandle(nvk.VkImageView, 0n);
 }
 
 /**
- * Records `copies` into `cmd`: a barrier after every earlier use of the memory, the copies, and a barrier before any
- * later use; images go from their layout to TRANSFER_SRC (old) and from UNDEFINED to TRANSFER_DST (new), and the new
- * one and the old one back to the old one's layout.
+ * Records `copies` into `cmd` with one native call (recordDefragmentationCopies): a barrier after every earlier use
+ * of the memory, the copies (one vkCmdCopyBuffer per pair of transfer buffers: the pass's moves between two memory
+ * blocks go in one command, which the GPU runs as one; one vkCmdCopyImage per image, every mip and layer), and a
+ * barrier before any later use. Images go from their layout to TRANSFER_SRC (old) and from UNDEFINED to TRANSFER_DST
+ * (new), and both back to the old one's layout; an image in UNDEFINED is not copied.
  * @internal
  */
 export function recordMoveCopies(cmd: NvkHandle, copies: readonly MoveCopy[]): void {
   if (copies.length === 0) return;
-  const before = new nvk.VkMemoryBarrier({
-    srcAccessMask: ACCESS_MEMORY_WRITE,
-    dstAccessMask: ACCESS_TRANSFER_READ | ACCESS_TRANSFER_WRITE,
-  });
-  const into: any[] = [];
+  if (table.length < copies.length * 6) table = new Float64Array(copies.length * 12);
+  const t = table;
+  let rows = 0;
   for (const c of copies) {
-    if (c.kind !== "image" || c.layout === LAYOUT_UNDEFINED) continue;
-    into.push(
-      imageBarrier(c.src, c.createInfo, c.layout, LAYOUT_TRANSFER_SRC, ACCESS_MEMORY_WRITE, ACCESS_TRANSFER_READ),
-      imageBarrier(c.dst, c.createInfo, LAYOUT_UNDEFINED, LAYOUT_TRANSFER_DST, 0, ACCESS_TRANSFER_WRITE),
-    );
-  }
-  nvk.vkCmdPipelineBarrier(
-    cmd,
-    STAGE_ALL,
-    STAGE_TRANSFER,
-    0,
-    1,
-    [before],
-    0,
-    null,
-    into.length,
-    into.length > 0 ? into : null,
-  );
-  const back: any[] = [];
-  // Byte copies grouped by their pair of transfer buffers: one vkCmdCopyBuffer per pair with all its regions (the
-  // pass's moves between two memory blocks go in one command, which the GPU runs as one).
-  const groups = new Map<string, { src: bigint; dst: bigint; regions: any[] }>();
-  for (const c of copies) {
-    if (c.kind !== "bytes") continue;
-    const key = `${c.src}:${c.dst}`;
-    let g = groups.get(key);
-    if (g === undefined) groups.set(key, (g = { src: c.src, dst: c.dst, regions: [] }));
-    g.regions.push(new nvk.VkBufferCopy({ srcOffset: c.srcOffset, dstOffset: c.dstOffset, size: c.size }));
-  }
-  for (const g of groups.values()) {
-    nvk.vkCmdCopyBuffer(
-      cmd,
-      wrapHandle(nvk.VkBuffer, g.src),
-      wrapHandle(nvk.VkBuffer, g.dst),
-      g.regions.length,
-      g.regions,
-    );
-  }
-  for (const c of copies) {
-    if (c.kind === "bytes") continue;
-    if (c.layout === LAYOUT_UNDEFINED) continue;
-    const info = c.createInfo;
-    const aspectMask = formatInfo(info[1])?.aspect ?? ASPECT_COLOR;
-    const regions: any[] = [];
-    for (let mip = 0; mip < info[5]; mip++) {
-      const layers = new nvk.VkImageSubresourceLayers({
-        aspectMask,
-        mipLevel: mip,
-        baseArrayLayer: 0,
-        layerCount: info[6],
-      });
-      regions.push(
-        new nvk.VkImageCopy({
-          srcSubresource: layers,
-          srcOffset: new nvk.VkOffset3D({ x: 0, y: 0, z: 0 }),
-          dstSubresource: layers,
-          dstOffset: new nvk.VkOffset3D({ x: 0, y: 0, z: 0 }),
-          extent: new nvk.VkExtent3D({
-            width: Math.max(1, info[2] >>> mip),
-            height: Math.max(1, info[3] >>> mip),
-            depth: Math.max(1, info[4] >>> mip),
-          }),
-        }),
-      );
+    const at = rows++ * 6;
+    t[at] = c.move.index;
+    if (c.kind === "image") {
+      t[at + 1] = 0;
+      t[at + 2] = c.createInfo[5]!;
+      t[at + 3] = 0;
+      t[at + 4] = c.createInfo[6]!;
+      t[at + 5] = c.layout;
+    } else {
+      t[at + 1] = t[at + 2] = t[at + 3] = t[at + 4] = t[at + 5] = 0;
     }
-    nvk.vkCmdCopyImage(
-      cmd,
-      wrapHandle(nvk.VkImage, c.src),
-      LAYOUT_TRANSFER_SRC,
-      wrapHandle(nvk.VkImage, c.dst),
-      LAYOUT_TRANSFER_DST,
-      regions.length,
-      regions,
-    );
-    back.push(
-      imageBarrier(c.dst, info, LAYOUT_TRANSFER_DST, c.layout, ACCESS_TRANSFER_WRITE, ACCESS_MEMORY_READ),
-      // The old image too: it serves until its owner switches to the new one (the FrameManager's copy frame).
-      imageBarrier(c.src, info, LAYOUT_TRANSFER_SRC, c.layout, 0, ACCESS_MEMORY_READ),
-    );
   }
-  const after = new nvk.VkMemoryBarrier({
-    srcAccessMask: ACCESS_TRANSFER_WRITE,
-    dstAccessMask: ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE,
-  });
-  nvk.vkCmdPipelineBarrier(
-    cmd,
-    STAGE_TRANSFER,
-    STAGE_ALL,
-    0,
-    1,
-    [after],
-    0,
-    null,
-    back.length,
-    back.length > 0 ? back : null,
-  );
+  copies[0]!.move._context._recordCopies(rawHandle(cmd), t, rows);
 }
 
 /**

@@ -131,6 +131,11 @@ export class DefragmentationMove {
     this.#operation = source === null ? "ignore" : "copy";
   }
 
+  /** @internal The context whose pass this move is of. */
+  get _context(): DefragmentationContext {
+    return this.context;
+  }
+
   /** "copy" (default): commit the move; "ignore": leave the allocation where it is; "destroy": free the source. */
   get operation(): DefragmentationMoveOperation {
     return this.#operation;
@@ -326,6 +331,26 @@ export class DefragmentationContext {
     const buffers: bigint[] = [];
     for (let i = 0; i < count; i++) buffers.push(scratchU64[i]!);
     return { places, buffers };
+  }
+
+  /**
+   * @internal Records the open pass's copies into `cmd` (native recordDefragmentationCopies): `rows` rows of `table`,
+   * 6 numbers each (move index; for images the subresource range and its layout).
+   */
+  _recordCopies(cmd: bigint, table: Float64Array, rows: number): void {
+    const h = this._live("recordCopies");
+    this._allocator._native.recordDefragmentationCopies(h, cmd, table, rows);
+  }
+
+  /**
+   * @internal A view of the whole of `move`'s replacement image, of `viewType` and `aspect` (native
+   * createDefragmentationView).
+   * @returns its raw handle (the caller destroys it), or a negative VkResult as a number.
+   */
+  _createView(move: DefragmentationMove, viewType: number, aspect: number): bigint | number {
+    const h = this._openPass("createView", move);
+    const r = this._allocator._native.createDefragmentationView(h, move.index, viewType, aspect);
+    return r !== 0 ? r : scratchU64[Slot.OutResource];
   }
 
   /**

@@ -409,7 +409,7 @@ export class FrameManager implements ResourceOwner {
    */
   defragment(options: LiveDefragmentationOptions = {}): void {
     this.#live("defragment");
-    this.#defrag = LiveDefragmentation.start(this.#defrag, this, () => this.#resources.list(), options);
+    this.#defrag = LiveDefragmentation.start(this.#defrag, this, this.#resources, options);
   }
 
   /** Progress and figures of the live defragmentation in progress or last run; null before the first. */

@@ -132,6 +132,13 @@ interface Planned {
 /** Frames a texture written in its copy frame is copied again before its move is given up (ignored). */
 const MAX_TEXTURE_COPIES = 4;
 
+/** The FrameManager's live resources, oldest first (ManagedResources). @internal */
+export interface LiveResourceList {
+  list(): readonly (Buffer | Texture)[];
+  /** The newest; each one's `_prev` is the one made before it. */
+  readonly newest: Buffer | Texture | null;
+}
+
 /** What a live defragmentation needs of its FrameManager. @internal */
 export interface LiveDefragmentationOwner {
   readonly allocator: Allocator;
@@ -149,7 +156,7 @@ export class LiveDefragmentation {
   static start(
     current: LiveDefragmentation | null,
     owner: LiveDefragmentationOwner,
-    resources: () => readonly (Buffer | Texture)[],
+    resources: LiveResourceList,
     options: LiveDefragmentationOptions,
   ): LiveDefragmentation {
     if (current?.active === true) {
@@ -200,7 +207,7 @@ export class LiveDefragmentation {
   constructor(
     private readonly allocator: Allocator,
     private readonly vulkan: Context,
-    private readonly liveResources: () => readonly (Buffer | Texture)[],
+    private readonly liveResources: LiveResourceList,
     options: LiveDefragmentationOptions,
     private readonly destroyLater: (label: string, destroy: () => void) => void,
   ) {
@@ -222,12 +229,12 @@ export class LiveDefragmentation {
       allocations: this.#resources.keys(),
     });
     // Resources made after this call are named too (VMA leaves the whole block of an ignored move in place): a
-    // source nobody names makes the manager look again, once per pass.
+    // source nobody names makes the manager learn the resources made since it last looked, once per pass.
     this.#context._resolve = (handle) => {
       let found = this.#byHandle.get(handle);
       if (found === undefined && this.#learntPass !== this.#passCount) {
         this.#learntPass = this.#passCount;
-        this.#learn();
+        this.#learnNew();
         found = this.#byHandle.get(handle);
       }
       return found;
@@ -243,12 +250,27 @@ export class LiveDefragmentation {
   #learn(): void {
     this.#resources.clear();
     this.#byHandle.clear();
-    for (const r of this.liveResources()) {
-      if (r.destroyed) continue;
-      const allocation = r instanceof Buffer ? r.allocation : r._parts.allocation;
-      this.#resources.set(allocation, r);
-      this.#byHandle.set(allocation._handle, allocation);
+    for (const r of this.liveResources.list()) this.#name(r);
+  }
+
+  /**
+   * Names the resources made since the last look: from the newest back to the first one already named (the list is
+   * oldest first and only grows at its end, so everything before that one was there then). Costs what is new, not
+   * what is live: a pass that meets an allocation of no resource of this manager (a staging ring's, another
+   * manager's) must not walk ten thousand resources inside a frame.
+   */
+  #learnNew(): void {
+    for (let r = this.liveResources.newest; r !== null; r = r._prev as Buffer | Texture | null) {
+      if (this.#resources.get(r instanceof Buffer ? r.allocation : r._parts.allocation) === r) break;
+      this.#name(r);
     }
+  }
+
+  #name(r: Buffer | Texture): void {
+    if (r.destroyed) return;
+    const allocation = r instanceof Buffer ? r.allocation : r._parts.allocation;
+    this.#resources.set(allocation, r);
+    this.#byHandle.set(allocation._handle, allocation);
   }
 
   /** Progress and figures. */
@@ -385,7 +407,7 @@ export class LiveDefragmentation {
       if (resource instanceof Texture) {
         const view = resource._parts.view;
         const old = rawHandle(view);
-        const made = createView(device, resource, move._replacement);
+        const made = createView(move, resource);
         setRawHandle(view, made);
         const oldView = wrapHandle(nvk.VkImageView, old);
         this.destroyLater(`${resource.label} view (moved)`, () => nvk.vkDestroyImageView(device, oldView, null));
@@ -445,22 +467,12 @@ function movable(resource: Buffer | Texture): boolean {
   return (resource.usage & BUFFER_GPU_WRITES) === 0 && a.mapCount === 0 && !a.persistentlyMapped;
 }
 
-/** A default view of the replacement image, as createTexture makes one. */
-function createView(device: NvkHandle, texture: Texture, image: bigint): bigint {
-  const view = new nvk.VkImageView();
-  const info = new nvk.VkImageViewCreateInfo({
-    image: wrapHandle(nvk.VkImage, image),
-    viewType: texture.depth > 1 ? VIEW_TYPE_3D : texture.arrayLayers > 1 ? VIEW_TYPE_2D_ARRAY : VIEW_TYPE_2D,
-    format: texture.format,
-    subresourceRange: new nvk.VkImageSubresourceRange({
-      aspectMask: texture.aspect,
-      baseMipLevel: 0,
-      levelCount: texture.mipLevels,
-      baseArrayLayer: 0,
-      layerCount: texture.arrayLayers,
-    }),
-  });
-  const r = nvk.vkCreateImageView(device, info, null, view);
-  if (r < 0) throw new Error(`vkCreateImageView failed (${r}) for the moved texture '${texture.label}'`);
-  return rawHandle(view);
+/** A default view of the move's replacement image, as createTexture makes one (one native call). */
+function createView(move: DefragmentationMove, texture: Texture): bigint {
+  const viewType = texture.depth > 1 ? VIEW_TYPE_3D : texture.arrayLayers > 1 ? VIEW_TYPE_2D_ARRAY : VIEW_TYPE_2D;
+  const made = move._context._createView(move, viewType, texture.aspect);
+  if (typeof made === "number") {
+    throw new Error(`vkCreateImageView failed (${made}) for the moved texture '${texture.label}'`);
+  }
+  return made;
 }

@@ -1,0 +1,216 @@
+// Device-memory frees off the JS thread.
+//
+// VMA frees a VkDeviceMemory block when its last allocation goes. vkFreeMemory of memory the device has used is not
+// cheap: measured here, lavapipe gives the pages back to the kernel (about 0.7 ms for a touched 8 MiB block), and a
+// GPU driver unmaps and returns the range. A defragmentation pass empties blocks by design, so its end
+// (vmaEndDefragmentationPass) would pay that inside a frame, or inside defragment()'s copy time.
+//
+// VMA calls Vulkan through the function table it is given (native/allocator.cpp): its vkFreeMemory is
+// FreeDeviceMemory below. Inside a DeferFrees scope (the end of a defragmentation pass) the free is queued for one
+// background thread and VMA goes on; anywhere else it happens at once, as before.
+//
+// Why this is safe:
+// - VMA calls vkFreeMemory only for a block it has forgotten: nothing of VMA's, and nothing of vkmem's, refers to that
+//   memory any more (vkmem destroyed the buffers and images bound there and detached every JS view first; the GPU
+//   finished its copies before the pass ended). Only the memory object itself is touched by the freer thread, and
+//   Vulkan requires external synchronization of that object only, not of the device.
+// - Every queued free of a device is done before that device can be destroyed: destroying an allocator
+//   (native/allocator.cpp) waits for the queue, and an allocator is destroyed before its device (engine/lifetime).
+// - A deferred free never makes an allocation fail that would have succeeded: AllocateDeviceMemory waits for the
+//   queue and tries again when the device answers out of memory while frees are queued.
+// - The thread starts with the first queued free and is stopped and joined when the last device is unregistered.
+//   Threads, locks and condition variables come from native/threads.h.
+#include "deferred_free.h"
+
+#include <napi.h>
+
+#include <atomic>
+#include <vector>
+
+#include "threads.h"
+
+namespace vkmem {
+
+namespace {
+
+struct DeviceFunctions {
+  VkDevice device;
+  PFN_vkFreeMemory freeMemory;
+  PFN_vkAllocateMemory allocateMemory;
+  int allocators;
+};
+
+struct Queued {
+  PFN_vkFreeMemory freeMemory;
+  VkDevice device;
+  VkDeviceMemory memory;
+  const VkAllocationCallbacks* callbacks;
+};
+
+struct Freer {
+  Lock lock;
+  Cond work;  // something queued, or stop
+  Cond idle;  // a batch was freed
+  std::vector<DeviceFunctions> devices;
+  std::vector<Queued> queue;
+  size_t inFlight = 0;  // taken from the queue by the thread, not freed yet
+  bool running = false;
+  bool stop = false;
+  ThreadHandle thread{};
+  std::atomic<unsigned long long> pending{0};
+  std::atomic<unsigned long long> done{0};
+
+  void Run() {
+    std::vector<Queued> batch;
+    lock.lock();
+    for (;;) {
+      while (!stop && queue.empty()) work.wait(lock);
+      if (queue.empty()) break;  // stop, and nothing left
+      batch.swap(queue);
+      inFlight = batch.size();
+      lock.unlock();
+      for (const Queued& q : batch) q.freeMemory(q.device, q.memory, q.callbacks);
+      lock.lock();
+      pending.fetch_sub(batch.size(), std::memory_order_relaxed);
+      done.fetch_add(batch.size(), std::memory_order_relaxed);
+      batch.clear();
+      inFlight = 0;
+      idle.broadcast();
+    }
+    lock.unlock();
+  }
+
+  // Under the lock.
+  const DeviceFunctions* Find(VkDevice device) const {
+    for (const DeviceFunctions& d : devices) {
+      if (d.device == device) return &d;
+    }
+    return nullptr;
+  }
+
+  // Under the lock: returns once the queue is empty and nothing is in flight.
+  void WaitIdle() {
+    while (!queue.empty() || inFlight > 0) idle.wait(lock);
+  }
+};
+
+// Never destroyed: FreeDeviceMemory may run during static destruction at exit.
+Freer& TheFreer() {
+  static Freer* f = new Freer();
+  return *f;
+}
+
+// DeferFrees scopes open on this thread.
+thread_local int deferDepth = 0;
+
+}  // namespace
+
+void RegisterDevice(VkDevice device, PFN_vkGetDeviceProcAddr getDeviceProcAddr) {
+  Freer& f = TheFreer();
+  Held h(f.lock);
+  for (DeviceFunctions& d : f.devices) {
+    if (d.device == device) {
+      d.allocators++;
+      return;
+    }
+  }
+  f.devices.push_back({device, reinterpret_cast<PFN_vkFreeMemory>(getDeviceProcAddr(device, "vkFreeMemory")),
+                       reinterpret_cast<PFN_vkAllocateMemory>(getDeviceProcAddr(device, "vkAllocateMemory")), 1});
+}
+
+void UnregisterDevice(VkDevice device) {
+  Freer& f = TheFreer();
+  bool join = false;
+  ThreadHandle thread{};
+  {
+    Held h(f.lock);
+    f.WaitIdle();
+    for (size_t i = 0; i < f.devices.size(); ++i) {
+      if (f.devices[i].device == device && --f.devices[i].allocators == 0) {
+        f.devices.erase(f.devices.begin() + static_cast<std::ptrdiff_t>(i));
+        break;
+      }
+    }
+    if (f.devices.empty() && f.running) {
+      f.stop = true;
+      f.work.broadcast();
+      join = true;
+      thread = f.thread;
+    }
+  }
+  if (join) {
+    JoinThread(thread);
+    Held h(f.lock);
+    f.running = false;
+    f.stop = false;
+  }
+}
+
+void VKAPI_PTR FreeDeviceMemory(VkDevice device, VkDeviceMemory memory, const VkAllocationCallbacks* callbacks) {
+  Freer& f = TheFreer();
+  PFN_vkFreeMemory fn = nullptr;
+  {
+    Held h(f.lock);
+    const DeviceFunctions* d = f.Find(device);
+    if (d != nullptr) fn = d->freeMemory;
+    if (fn != nullptr && deferDepth > 0 && !f.stop) {
+      if (!f.running) {
+        f.running = StartThread([](void* p) { static_cast<Freer*>(p)->Run(); }, &f, &f.thread);
+      }
+      if (f.running) {
+        f.queue.push_back({fn, device, memory, callbacks});
+        f.pending.fetch_add(1, std::memory_order_relaxed);
+        f.work.broadcast();
+        return;
+      }
+    }
+  }
+  if (fn != nullptr) fn(device, memory, callbacks);
+}
+
+VkResult VKAPI_PTR AllocateDeviceMemory(VkDevice device, const VkMemoryAllocateInfo* info,
+                                        const VkAllocationCallbacks* callbacks, VkDeviceMemory* memory) {
+  Freer& f = TheFreer();
+  PFN_vkAllocateMemory fn = nullptr;
+  {
+    Held h(f.lock);
+    const DeviceFunctions* d = f.Find(device);
+    if (d != nullptr) fn = d->allocateMemory;
+  }
+  if (fn == nullptr) return VK_ERROR_INITIALIZATION_FAILED;
+  VkResult r = fn(device, info, callbacks, memory);
+  if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY && f.pending.load(std::memory_order_relaxed) > 0) {
+    WaitForDeferredFrees(device);
+    r = fn(device, info, callbacks, memory);
+  }
+  return r;
+}
+
+void WaitForDeferredFrees(VkDevice) {
+  Freer& f = TheFreer();
+  if (f.pending.load(std::memory_order_relaxed) == 0) return;
+  Held h(f.lock);
+  f.WaitIdle();
+}
+
+unsigned long long PendingDeferredFrees() { return TheFreer().pending.load(std::memory_order_relaxed); }
+unsigned long long DeferredFreesDone() { return TheFreer().done.load(std::memory_order_relaxed); }
+
+namespace {
+// deferredFrees() -> [queued, done]: the background freer's counts, for tests and diagnostics.
+Napi::Value DeferredFreesValue(const Napi::CallbackInfo& info) {
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, Napi::Number::New(info.Env(), static_cast<double>(PendingDeferredFrees())));
+  out.Set(1u, Napi::Number::New(info.Env(), static_cast<double>(DeferredFreesDone())));
+  return out;
+}
+}  // namespace
+
+void RegisterDeferredFrees(Napi::Env env, Napi::Object exports) {
+  exports.Set("deferredFrees", Napi::Function::New(env, DeferredFreesValue, "deferredFrees"));
+}
+
+DeferFrees::DeferFrees() { deferDepth++; }
+DeferFrees::~DeferFrees() { deferDepth--; }
+
+}  // namespace vkmem

@@ -1,0 +1,44 @@
+// Device-memory frees off the JS thread (native/deferred_free.cpp).
+#pragma once
+
+#include <napi.h>
+
+#include "vma_config.h"
+
+namespace vkmem {
+
+// Makes FreeDeviceMemory / AllocateDeviceMemory able to call `device`'s own functions. Called for each allocator
+// created over `device`; UnregisterDevice, after WaitForDeferredFrees, for each one destroyed.
+void RegisterDevice(VkDevice device, PFN_vkGetDeviceProcAddr getDeviceProcAddr);
+void UnregisterDevice(VkDevice device);
+
+// The vkFreeMemory VMA is given: inside a DeferFrees scope on this thread, the memory is queued for the background
+// freer and the call returns at once; elsewhere it is freed here, as VMA would.
+void VKAPI_PTR FreeDeviceMemory(VkDevice device, VkDeviceMemory memory, const VkAllocationCallbacks* callbacks);
+
+// The vkAllocateMemory VMA is given: when the device is out of memory while frees of it are queued, waits for
+// them and tries once more, so that a deferred free never makes an allocation fail that would have succeeded.
+VkResult VKAPI_PTR AllocateDeviceMemory(VkDevice device, const VkMemoryAllocateInfo* info,
+                                        const VkAllocationCallbacks* callbacks, VkDeviceMemory* memory);
+
+// Returns once every queued free of `device` is done.
+void WaitForDeferredFrees(VkDevice device);
+
+// Frees of device memory queued and not yet done (all devices).
+unsigned long long PendingDeferredFrees();
+// Frees done by the background freer since the process started (all devices).
+unsigned long long DeferredFreesDone();
+
+// Adds deferredFrees() -> [queued, done] to the addon's exports (called once from Addon's constructor).
+void RegisterDeferredFrees(Napi::Env env, Napi::Object exports);
+
+// While one lives, FreeDeviceMemory calls on this thread are queued.
+class DeferFrees {
+ public:
+  DeferFrees();
+  ~DeferFrees();
+  DeferFrees(const DeferFrees&) = delete;
+  DeferFrees& operator=(const DeferFrees&) = delete;
+};
+
+}  // namespace vkmem
