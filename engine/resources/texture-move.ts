@@ -26,21 +26,8 @@
  * @module
  */
 import type { DefragmentationContext, DefragmentationMove } from "../memory/defragmentation.js";
-import { wrapHandle, type NvkHandle } from "../vulkan/handles.js";
-import { nvk } from "../vulkan/nvk.js";
-import {
-  ACCESS_MEMORY_READ,
-  ACCESS_MEMORY_WRITE,
-  ACCESS_TRANSFER_READ,
-  ACCESS_TRANSFER_WRITE,
-  LAYOUT_PREINITIALIZED,
-  LAYOUT_TRANSFER_DST,
-  LAYOUT_TRANSFER_SRC,
-  LAYOUT_UNDEFINED,
-  QUEUE_FAMILY_IGNORED,
-  STAGE_ALL,
-  STAGE_TRANSFER,
-} from "../vulkan/vk.js";
+import { rawHandle, type NvkHandle } from "../vulkan/handles.js";
+import { LAYOUT_PREINITIALIZED, LAYOUT_UNDEFINED } from "../vulkan/vk.js";
 import { Owner } from "./resource.js";
 import type { Texture } from "./texture.js";
 
@@ -127,92 +114,34 @@ export function planTextureMove(
   return new TextureMove(move, texture, source._resourceHandle, replacement);
 }
 
-function barrier(
-  image: bigint,
-  aspectMask: number,
-  r: { mip: number; layer: number; count: number },
-  from: number,
-  to: number,
-  src: number,
-  dst: number,
-) {
-  return new nvk.VkImageMemoryBarrier({
-    image: wrapHandle(nvk.VkImage, image),
-    srcAccessMask: src,
-    dstAccessMask: dst,
-    oldLayout: from,
-    newLayout: to,
-    srcQueueFamilyIndex: QUEUE_FAMILY_IGNORED,
-    dstQueueFamilyIndex: QUEUE_FAMILY_IGNORED,
-    subresourceRange: new nvk.VkImageSubresourceRange({
-      aspectMask,
-      baseMipLevel: r.mip,
-      levelCount: 1,
-      baseArrayLayer: r.layer,
-      layerCount: r.count,
-    }),
-  });
-}
+/** The native recorder's table (6 numbers per row: move, base mip, mips, base layer, layers, layout), grown as needed. */
+let table = new Float64Array(6 * 64);
 
 /**
- * Records the copies of `moves` into `cmd` (see the module comment): one barrier after every earlier use of the old
- * images (and of the new ones, which an earlier frame may have copied into already), one vkCmdCopyImage per texture
- * with a region per range, and one barrier back to the tracked layouts before any later use.
+ * Records the copies of `moves` into `cmd` with one native call (the DefragmentationContext's recordCopies, see
+ * native/defragmentation.cpp): a row per range, so one barrier after every earlier use of the old images (and of the
+ * new ones, which an earlier frame may have copied into already: the barrier's memory dependency covers all memory),
+ * one vkCmdCopyImage per range, and one barrier back to each range's tracked layout before any later use.
  * @internal
  */
 export function recordTextureMoves(cmd: NvkHandle, moves: readonly TextureMove[]): void {
-  const into: unknown[] = [];
-  const back: unknown[] = [];
-  const copies: { src: bigint; dst: bigint; regions: unknown[] }[] = [];
+  let rows = 0;
   for (const m of moves) {
     m.copies++;
-    const t = m.texture;
-    const aspect = t.aspect;
-    const regions: unknown[] = [];
     for (const r of m.ranges()) {
-      into.push(
-        barrier(m.src, aspect, r, r.layout, LAYOUT_TRANSFER_SRC, ACCESS_MEMORY_WRITE, ACCESS_TRANSFER_READ),
-        barrier(m.dst, aspect, r, LAYOUT_UNDEFINED, LAYOUT_TRANSFER_DST, ACCESS_MEMORY_WRITE, ACCESS_TRANSFER_WRITE),
-      );
-      back.push(
-        barrier(m.dst, aspect, r, LAYOUT_TRANSFER_DST, r.layout, ACCESS_TRANSFER_WRITE, ACCESS_MEMORY_READ),
-        // The old image serves until the texture switches to the new one.
-        barrier(m.src, aspect, r, LAYOUT_TRANSFER_SRC, r.layout, 0, ACCESS_MEMORY_READ),
-      );
-      const layers = new nvk.VkImageSubresourceLayers({
-        aspectMask: aspect,
-        mipLevel: r.mip,
-        baseArrayLayer: r.layer,
-        layerCount: r.count,
-      });
-      regions.push(
-        new nvk.VkImageCopy({
-          srcSubresource: layers,
-          srcOffset: new nvk.VkOffset3D({ x: 0, y: 0, z: 0 }),
-          dstSubresource: layers,
-          dstOffset: new nvk.VkOffset3D({ x: 0, y: 0, z: 0 }),
-          extent: new nvk.VkExtent3D({
-            width: Math.max(1, t.width >>> r.mip),
-            height: Math.max(1, t.height >>> r.mip),
-            depth: Math.max(1, t.depth >>> r.mip),
-          }),
-        }),
-      );
+      if (table.length < (rows + 1) * 6) {
+        const grown = new Float64Array(table.length * 2);
+        grown.set(table);
+        table = grown;
+      }
+      const at = rows++ * 6;
+      table[at] = m.move.index;
+      table[at + 1] = r.mip;
+      table[at + 2] = 1;
+      table[at + 3] = r.layer;
+      table[at + 4] = r.count;
+      table[at + 5] = r.layout;
     }
-    if (regions.length > 0) copies.push({ src: m.src, dst: m.dst, regions });
   }
-  if (copies.length === 0) return;
-  nvk.vkCmdPipelineBarrier(cmd, STAGE_ALL, STAGE_TRANSFER, 0, 0, null, 0, null, into.length, into);
-  for (const c of copies) {
-    nvk.vkCmdCopyImage(
-      cmd,
-      wrapHandle(nvk.VkImage, c.src),
-      LAYOUT_TRANSFER_SRC,
-      wrapHandle(nvk.VkImage, c.dst),
-      LAYOUT_TRANSFER_DST,
-      c.regions.length,
-      c.regions,
-    );
-  }
-  nvk.vkCmdPipelineBarrier(cmd, STAGE_TRANSFER, STAGE_ALL, 0, 0, null, 0, null, back.length, back);
+  if (rows > 0) moves[0]!.move._context._recordCopies(rawHandle(cmd), table, rows);
 }
