@@ -10,7 +10,7 @@
  *   written) is neither copied nor transitioned on either image: the replacement is created UNDEFINED, so it is in
  *   that state already, and the old image's contents there are undefined anyway. Every other run goes from its layout
  *   to TRANSFER_SRC (old image) and from UNDEFINED to TRANSFER_DST (new image), is copied, and both go back to the
- *   run's layout. The copy is recorded on the main queue, where every subresource with a defined layout is owned
+ *   run's layout (the native recorder does it, a table row per run: native/defragmentation.cpp). The copy is recorded on the main queue, where every subresource with a defined layout is owned
  *   already (transfers.ts gives the main queue any subresource the transfer queue wrote, and a texture with a
  *   transfer-queue write pending is not moved), so no ownership changes and the owners are kept as they are.
  * - Writes of the copy frame. The layouts are kept when the copy is planned. The frame's uploads run before the
