@@ -250,12 +250,23 @@ function transition(cmd: unknown, t: Texture, mip: number, layer: number, from: 
 }
 
 /**
- * Eight 16 KiB fillers fill block 0, `make` makes the test's textures (at most 48 KiB, in block 1), then fillers 1 to
- * 3 go: block 1 is then the emptier one, which VMA's "full" algorithm empties into block 0's 48 KiB hole. Returns the
- * fillers left.
+ * 16 KiB fillers fill block 0 (one that lands in another block is destroyed at once), `make` makes the test's
+ * textures (at most 48 KiB, in block 1), then fillers 1 to 3 go: block 1 is then the emptier one, which VMA's "full"
+ * algorithm empties into block 0's 48 KiB hole. Returns the fillers left.
  */
 function fragmentAround(pool: Pool, make: () => void): Texture[] {
-  const fillers = Array.from({ length: 8 }, (_, i) => texture(pool, `filler${i}`, 64));
+  const fillers: Texture[] = [];
+  for (;;) {
+    const filler = texture(pool, `filler${fillers.length}`, 64);
+    if (
+      fillers.length > 0 &&
+      filler.allocation.info.deviceMemoryHandle !== fillers[0].allocation.info.deviceMemoryHandle
+    ) {
+      filler.destroy();
+      break;
+    }
+    fillers.push(filler);
+  }
   make();
   for (let i = 1; i <= 3; i++) fillers[i].destroy();
   return fillers.filter((t) => !t.destroyed);
