@@ -21,8 +21,8 @@
 // The destination's own maps are undone in every case. The temporary slots are released after VMA's call.
 //
 // Whatever order things are destroyed in, no VMA call sees a freed allocation: destroying a pool or an allocator
-// first abandons the contexts over it (each move of an open pass ignored, the context ended), before their
-// allocations are freed.
+// first abandons the contexts over it (each move of an open pass ignored, but a source the caller freed during the
+// pass is freed, its move being DESTROY; the context ended), before their allocations are freed.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -650,7 +650,11 @@ VkResult Addon::FinishPass(DefragSlot& d, bool abandon) {
     DefragMove& move = d.moves[m];
     VmaDefragmentationMove& vm = d.pass.pMoves[m];
     if (move.src == 0) continue;
-    if (abandon) vm.operation = VMA_DEFRAGMENTATION_MOVE_OPERATION_IGNORE;
+    // A DESTROY move's source was freed by the caller during the pass (JS forgot it already): it is freed all the
+    // same, or it would stay allocated with nobody to free it until its pool or allocator goes.
+    if (abandon && vm.operation != VMA_DEFRAGMENTATION_MOVE_OPERATION_DESTROY) {
+      vm.operation = VMA_DEFRAGMENTATION_MOVE_OPERATION_IGNORE;
+    }
     DestroyResource(slot, move.copySrc, false);
     DestroyResource(slot, move.copyDst, false);
     AllocationSlot& src = allocations[move.src];
@@ -725,7 +729,7 @@ Napi::Value Addon::EndDefragmentationPass(const Napi::CallbackInfo& info) {
 }
 
 // endDefragmentation(context) -> { bytesMoved, bytesFreed, allocationsMoved, deviceMemoryBlocksFreed,
-// abandonedPass }. An open pass is ended first with every move ignored (abandonedPass: true).
+// abandonedPass }. An open pass is ended first with every move ignored but DESTROY (abandonedPass: true).
 Napi::Value Addon::EndDefragmentation(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   DefragSlot& d = DefragFrom(*this, info);

@@ -21,8 +21,8 @@
  *   without its replacement is refused by the native layer, so no buffer is ever left bound to freed memory.
  * - Moves of allocations the context cannot name (the allocator was made without `defragmentation: true` and the
  *   allocation was not in `options.allocations`) are set to "ignore": nothing the caller holds changes behind it.
- * - Destroying the pool or the allocator mid-pass ends the pass with every move ignored (native layer); the context
- *   then throws DestroyedResourceError.
+ * - Destroying the pool or the allocator mid-pass ends the pass with every move ignored but those whose source was
+ *   freed during it, which are freed then (native layer); the context then throws DestroyedResourceError.
  * - Linear pools are refused (VMA does not defragment them); buddy pools too: their blocks are dedicated VMA
  *   allocations, which VMA never moves, and vkmem's buddy allocator has no move of its own.
  *
@@ -471,7 +471,8 @@ export class DefragmentationContext {
   }
 
   /**
-   * Ends the defragmentation (vmaEndDefragmentation). An open pass is ended first with every move ignored.
+   * Ends the defragmentation (vmaEndDefragmentation). An open pass is ended first with every move ignored (a source
+   * freed during it is freed then).
    * @returns what it did. @throws DestroyedResourceError when already ended.
    */
   end(): DefragmentationStats {

@@ -2,24 +2,37 @@
  * Live defragmentation: a FrameManager's Buffers and Textures moved on the GPU inside running frames, a few each
  * frame, without a frame ever waiting for the GPU because of it (FrameManager.defragment()).
  *
- * One VMA pass at a time goes through three frames' beginFrame(), after the frame's retire step:
+ * One VMA pass at a time goes through at least three frames' beginFrame(), after the frame's retire step:
  * 1. **copy** (frame N): VMA plans a pass of at most `maxMovesPerFrame` moves and `maxBytesPerFrame` bytes; each
  *    movable resource gets its replacement at the new place (engine/memory/defragment.ts) and its copy is recorded at
- *    the very start of frame N's command buffer, after a barrier that orders it after every earlier use. Frame N still
- *    uses the old resources: uploads of frame N run before the frame's commands, into the old place, and the copy
- *    carries them over.
+ *    the very start of frame N's command buffer, after a barrier that orders it after every earlier use: buffers as
+ *    bytes, textures range by range from their tracked layouts (texture-move.ts). Frame N still uses the old
+ *    resources: uploads of frame N run before the frame's commands, into the old place, and the copy carries them
+ *    over. The copy counts as a use of frame N (`lastUsedSerial`; a lost-able source is touched in every frame its
+ *    pass is open).
  * 2. **switch** (frame N+1): the Buffer and Texture objects the game holds now name the new VkBuffer / VkImage (the
- *    same nvk handle objects, rewritten) and a new default view; `onMove` tells the game to refresh descriptors. The
- *    old views are destroyed through the release queue once frame N+1 is complete.
- * 3. **commit** (the first beginFrame where frame N is complete): VMA ends the pass; the old VkBuffer / VkImage and
- *    the old memory are freed then, when no frame can use them any more.
+ *    same nvk handle objects, rewritten) and a new default view; `onMove` tells the game to refresh descriptors, and a
+ *    texture's `_onMove` its TextureStreamer (which remakes the partial view it had over the old image). The old views
+ *    are destroyed through the release queue once frame N+1 is complete. A texture that frame N wrote where the copy
+ *    could not carry it (an upload into a never-written mip, a layout change) does not switch: it is copied again in
+ *    frame N+1 and switches in N+2, and after MAX_TEXTURE_COPIES copies its move is given up (ignored).
+ * 3. **commit** (the first beginFrame where every copy's frame is complete): VMA ends the pass; the old VkBuffer /
+ *    VkImage and the old memory are freed then, when no frame can use them any more.
  *
  * What is moved: live resources of this manager whose only writer on the GPU is vkmem's own transfers (buffers without
- * STORAGE usage; textures without STORAGE or attachment usage), that are not mapped, and whose subresources all share
- * one layout and belong to the main queue family (or to none). A shader write in the copy frame would land in the old
- * place and be lost, which is why the others stay where they are (their moves are ignored). A resource destroyed while
- * its allocation is being moved is freed when the pass ends (its move becomes "destroy": defragmentation.ts), which is
- * after the copy frame's fence, and the game's object reads as destroyed at once.
+ * STORAGE usage; textures without STORAGE or attachment usage) and that are not mapped; textures in any mix of tracked
+ * layouts, with their queue-family owners kept (texture-move.ts says which textures wait). A shader write in the copy
+ * frame would land in the old place and be lost, which is why the others stay where they are (their moves are
+ * ignored). A resource destroyed while its allocation is being moved is freed when the pass ends (its move becomes
+ * "destroy": defragmentation.ts), which is after the copy frame's fence, and the game's object reads as destroyed at
+ * once; one whose release waits for its frames is not switched, and its release frees it at its new place.
+ *
+ * Lost-able textures move too, the TextureStreamer's images and tails among them (defragment its pools:
+ * `{ pool: streamer.pool }`, then `streamer.tailPool`). VMA 2 never moved allocations that can become lost, since one
+ * taken mid-move would leave its move dangling; `allocator.defragment()` keeps that rule. Here every beginFrame in
+ * which a pass is open touches its lost-able sources (the current frame index is their last use, as the copy is a
+ * use), and the allocator takes an allocation only frameInUseCount frames after its last use, so none is taken while
+ * its move is open. Lost-able buffers stay where they are (engine/memory/defragment.ts ignores them).
  * @module
  */
 import { describeValue, InvalidStateError } from "../errors.js";
@@ -44,20 +57,26 @@ import { rawHandle, setRawHandle, wrapHandle, type NvkHandle } from "../vulkan/h
 import { nvk } from "../vulkan/nvk.js";
 import { VIEW_TYPE_2D, VIEW_TYPE_2D_ARRAY, VIEW_TYPE_3D } from "../vulkan/vk.js";
 import { Buffer } from "./buffer.js";
-import { Owner } from "./resource.js";
 import { Texture } from "./texture.js";
+import { movableTexture, planTextureMove, recordTextureMoves, type TextureMove } from "./texture-move.js";
 
 /** Options of FrameManager.defragment(). */
 export interface LiveDefragmentationOptions {
   /** VMA's algorithm (default "full"). */
   algorithm?: DefragmentationAlgorithm;
-  /** The custom pool to defragment; default the allocator's default pools. */
+  /**
+   * The custom pool to defragment; default the allocator's default pools. A TextureStreamer's `pool` (its images)
+   * or `tailPool` (its tails) moves the streamer's textures.
+   */
   pool?: Pool;
   /** At most this many bytes copied per frame (default 8 MiB). */
   maxBytesPerFrame?: number;
   /** At most this many resources moved per frame (default 8). */
   maxMovesPerFrame?: number;
-  /** Called in beginFrame for each resource that names its new VkBuffer / VkImage from this frame on. */
+  /**
+   * Called in beginFrame for each resource that names its new VkBuffer / VkImage from this frame on (a streamer's
+   * textures too: what its show() returns names the new image and views from then on).
+   */
   onMove?: (resource: Buffer | Texture) => void;
 }
 
@@ -69,12 +88,19 @@ export interface LiveDefragmentationStatus {
   readonly copyFrames: number;
   /** Passes committed. */
   readonly passes: number;
-  /** Resources moved (committed). */
+  /** Resources moved (committed): those onMove was called for, but for any destroyed since. */
   readonly resourcesMoved: number;
   /** Bytes copied (committed). */
   readonly bytesMoved: number;
   /** Moves ignored (resources that cannot move live, allocations of no resource of this manager). */
   readonly movesIgnored: number;
+  /**
+   * Textures copied again because their copy frame wrote them where the copy could not carry it (an upload into a
+   * never-written mip, a layout change: texture-move.ts); each switches one frame later.
+   */
+  readonly texturesCopiedAgain: number;
+  /** Moves given up (ignored; the texture stays) after a texture was written in each of its copy frames. */
+  readonly movesGivenUp: number;
   /** VMA's figures, once it ended: memory blocks freed and bytes freed. */
   readonly deviceMemoryBlocksFreed: number;
   readonly bytesFreed: number;
@@ -89,14 +115,22 @@ export interface LiveDefragmentationStatus {
 
 /** VkBufferUsageFlags a shader may write through: STORAGE_TEXEL_BUFFER (0x8), STORAGE_BUFFER (0x20). */
 const BUFFER_GPU_WRITES = 0x8 | 0x20;
-/** VkImageUsageFlags a shader or a pass may write through: STORAGE, COLOR_ATTACHMENT, DEPTH_STENCIL_ATTACHMENT. */
-const IMAGE_GPU_WRITES = 0x8 | 0x10 | 0x20;
-
+/** One move of the pass in progress: a buffer's byte copy or a texture's copy (texture-move.ts). */
 interface Planned {
   move: DefragmentationMove;
   resource: Buffer | Texture;
-  copy: MoveCopy;
+  copy: MoveCopy | null;
+  texture: TextureMove | null;
+  /** The serial of the frame that recorded its last copy. */
+  copySerial: number;
+  /** Settled: the resource names its new place, or the move was given up (ignored) or its resource destroyed. */
+  switched: boolean;
+  /** The resource names its new place (counted in resourcesMoved when the pass commits). */
+  moved: boolean;
 }
+
+/** Frames a texture written in its copy frame is copied again before its move is given up (ignored). */
+const MAX_TEXTURE_COPIES = 4;
 
 /** The FrameManager's live resources, oldest first (ManagedResources). @internal */
 export interface LiveResourceList {
@@ -150,10 +184,8 @@ export class LiveDefragmentation {
   #context: DefragmentationContext | null;
   readonly #resources: Map<Allocation, Buffer | Texture>;
   readonly #onMove: ((resource: Buffer | Texture) => void) | undefined;
-  /** The pass whose copies were recorded, the serial of the frame that recorded them, and whether it switched. */
+  /** The pass in progress: its moves, each with the frame of its last copy and whether it switched. */
   #pass: Planned[] | null = null;
-  #copySerial = 0;
-  #switched = false;
   #status = {
     active: true,
     copyFrames: 0,
@@ -161,6 +193,8 @@ export class LiveDefragmentation {
     resourcesMoved: 0,
     bytesMoved: 0,
     movesIgnored: 0,
+    texturesCopiedAgain: 0,
+    movesGivenUp: 0,
     deviceMemoryBlocksFreed: 0,
     bytesFreed: 0,
     lastFrameMicroseconds: 0,
@@ -258,23 +292,36 @@ export class LiveDefragmentation {
     const start = performance.now();
     const status = this.#status;
     let kind: "maxCopyMicroseconds" | "maxSwitchMicroseconds" | "maxCommitMicroseconds" | null = null;
+    const pass = this.#pass;
     if (context.ended) {
       // Its allocator or pool went away: the native layer ignored the open pass.
       this.#finish(null);
-    } else if (this.#pass !== null && !this.#switched) {
-      this.#switch(serial);
+    } else if (pass !== null && pass.some((p) => !p.switched)) {
+      this.#switch(serial, cmd);
       kind = "maxSwitchMicroseconds";
-    } else if (this.#pass !== null && this.#copySerial <= completed) {
+    } else if (pass !== null && pass.every((p) => p.copySerial <= completed)) {
       this.#commit(context);
       kind = "maxCommitMicroseconds";
-    } else if (this.#pass === null) {
+    } else if (pass === null) {
       this.#copy(context, serial, cmd);
       kind = "maxCopyMicroseconds";
     }
+    if (this.#pass !== null) this.#pin(this.#pass);
     const us = (performance.now() - start) * 1000;
     status.lastFrameMicroseconds = us;
     if (us > status.maxFrameMicroseconds) status.maxFrameMicroseconds = us;
     if (kind !== null && us > status[kind]) status[kind] = us;
+  }
+
+  /**
+   * Touches the lost-able sources of the open pass, in each frame it is open (see the module comment): the allocator
+   * takes an allocation only frameInUseCount frames after its last use, so none is taken while its move is open.
+   */
+  #pin(pass: readonly Planned[]): void {
+    for (const { move } of pass) {
+      const source = move.source;
+      if (source !== null && source._canBecomeLost && !move._freedByCaller && !source.destroyed) source.touch();
+    }
   }
 
   #copy(context: DefragmentationContext, serial: number, cmd: NvkHandle): void {
@@ -286,6 +333,7 @@ export class LiveDefragmentation {
     }
     if (moves.length === 0) return; // the planning limit stopped VMA before a move: it plans on next frame
     const planned: Planned[] = [];
+    const bytes: MoveCopy[] = [];
     for (const move of moves) {
       const source = move.source;
       const resource = source === null ? undefined : this.#resources.get(source);
@@ -293,33 +341,67 @@ export class LiveDefragmentation {
         if (source !== null) move.operation = "ignore";
         continue;
       }
-      const layout = resource instanceof Texture ? resource._layouts[0]! : 0;
-      const copy = planMoveCopy(context, move, () => layout, false);
-      if (copy !== null) planned.push({ move, resource, copy });
+      if (resource instanceof Texture) {
+        // Lost-able ones too (the TextureStreamer's): see the module comment.
+        const texture = planTextureMove(context, move, resource);
+        if (texture !== null)
+          planned.push({ move, resource, copy: null, texture, copySerial: serial, switched: false, moved: false });
+      } else {
+        const copy = planMoveCopy(context, move, undefined, false);
+        if (copy === null) continue;
+        bytes.push(copy);
+        planned.push({ move, resource, copy, texture: null, copySerial: serial, switched: false, moved: false });
+      }
     }
-    const placed = new Set(
-      placeByteCopies(
-        context,
-        planned.map((p) => p.copy),
-      ),
-    );
-    const kept = planned.filter((p) => placed.has(p.copy));
+    const placed = new Set(placeByteCopies(context, bytes));
+    const kept = planned.filter((p) => p.copy === null || placed.has(p.copy));
     recordMoveCopies(
       cmd,
-      kept.map((p) => p.copy),
+      kept.flatMap((p) => (p.copy === null ? [] : [p.copy])),
     );
+    recordTextureMoves(
+      cmd,
+      kept.flatMap((p) => (p.texture === null ? [] : [p.texture])),
+    );
+    for (const { resource, move } of kept) {
+      // The copy is a use of this frame: a destroy() waits for it, and a lost-able allocation is not taken before.
+      resource.lastUsedSerial = Math.max(resource.lastUsedSerial, serial);
+    }
     this.#pass = kept;
-    this.#copySerial = serial;
-    this.#switched = false;
     this.#status.copyFrames++;
   }
 
-  /** The frame after the copy: the game's objects name the new resources. */
-  #switch(serial: number): void {
+  /**
+   * The frames after the copy: the game's objects name the new resources. A texture written in its copy frame where
+   * the copy could not carry it (texture-move.ts) is copied again in this frame instead, and switches in the next.
+   */
+  #switch(serial: number, cmd: NvkHandle): void {
     const device = this.vulkan.device;
-    for (const { move, resource } of this.#pass as Planned[]) {
-      // Destroyed by the game during the pass: its move became "destroy" and its handle objects are recycled.
+    const again: TextureMove[] = [];
+    for (const p of this.#pass as Planned[]) {
+      const { move, resource } = p;
+      if (p.switched || p.copySerial >= serial) continue;
+      p.switched = true;
+      // Destroyed by the game during the pass: a freed source's move became "destroy" and its handle objects are
+      // recycled; one whose release waits for its frames is moved all the same (so that VMA can empty its block: an
+      // ignored move leaves the whole block where it is) and freed at its new place, but never switched.
       if (move._freedByCaller || resource.destroyed) continue;
+      const texture = p.texture;
+      if (texture !== null && texture.written()) {
+        if (texture.copies >= MAX_TEXTURE_COPIES) {
+          move.operation = "ignore";
+          this.#status.movesGivenUp++;
+          continue;
+        }
+        texture.again();
+        again.push(texture);
+        p.copySerial = serial;
+        p.switched = false;
+        resource.lastUsedSerial = Math.max(resource.lastUsedSerial, serial);
+        this.#status.texturesCopiedAgain++;
+        continue;
+      }
+      p.moved = true;
       const allocation = move.source as Allocation;
       setRawHandle(allocation._resource as NvkHandle, move._replacement);
       if (resource instanceof Texture) {
@@ -331,18 +413,18 @@ export class LiveDefragmentation {
         this.destroyLater(`${resource.label} view (moved)`, () => nvk.vkDestroyImageView(device, oldView, null));
       }
       this.#onMove?.(resource);
+      if (resource instanceof Texture) resource._onMove?.();
     }
-    this.#switched = true;
-    void serial;
+    if (again.length > 0) recordTextureMoves(cmd, again);
   }
 
   #commit(context: DefragmentationContext): void {
     const pass = this.#pass as Planned[];
     const done = context.endPass();
-    for (const { copy } of pass) {
-      if (copy.move._freedByCaller) continue;
+    for (const { move, copy, moved } of pass) {
+      if (!moved || move._freedByCaller || move.operation !== "copy") continue;
       this.#status.resourcesMoved++;
-      this.#status.bytesMoved += copy.kind === "bytes" ? copy.size : (copy.move.source?._size ?? 0);
+      this.#status.bytesMoved += copy !== null && copy.kind === "bytes" ? copy.size : (move.source?._size ?? 0);
     }
     this.#status.passes++;
     this.#pass = null;
@@ -362,32 +444,27 @@ export class LiveDefragmentation {
   }
 
   /**
-   * Stops (the manager is destroyed, or waits idle with a pass committed): an uncommitted pass is ended with its
-   * moves ignored (nothing was switched yet) or, once switched, only after `waitedIdle` says the GPU is done.
+   * Stops (the manager is destroyed, or waits idle with a pass committed): the moves not switched yet are ignored;
+   * those switched are committed, but only after `waitedIdle` says the GPU is done (else the whole pass is ended with
+   * its moves ignored: the device is gone).
    */
   cancel(waitedIdle: boolean): void {
     const context = this.#context;
     if (context === null) return;
-    if (this.#pass !== null && this.#switched && waitedIdle && !context.ended) this.#commit(context);
+    const pass = this.#pass;
+    if (pass !== null && waitedIdle && !context.ended && pass.some((p) => p.switched && !p.move._freedByCaller)) {
+      for (const p of pass) if (!p.switched && !p.move._freedByCaller) p.move.operation = "ignore";
+      this.#commit(context);
+    }
     if (this.#context !== null) this.#finish(this.#context);
   }
 }
 
-/** Whether a resource may move inside running frames (see the module comment). */
+/** Whether a resource may move inside running frames (see the module comment; textures: texture-move.ts). */
 function movable(resource: Buffer | Texture): boolean {
-  if (resource instanceof Buffer) {
-    const a = resource.allocation;
-    return (resource.usage & BUFFER_GPU_WRITES) === 0 && a.mapCount === 0 && !a.persistentlyMapped;
-  }
-  if ((resource.usage & IMAGE_GPU_WRITES) !== 0) return false;
-  const layouts = resource._layouts;
-  const owners = resource._owners;
-  // UNDEFINED: never written yet, so an upload may come in the copy frame, into the old image, after nothing is copied.
-  if (layouts[0] === 0) return false;
-  for (let i = 0; i < layouts.length; i++) {
-    if (layouts[i] !== layouts[0] || owners[i] === Owner.Transfer) return false;
-  }
-  return true;
+  if (resource instanceof Texture) return movableTexture(resource);
+  const a = resource.allocation;
+  return (resource.usage & BUFFER_GPU_WRITES) === 0 && a.mapCount === 0 && !a.persistentlyMapped;
 }
 
 /** A default view of the move's replacement image, as createTexture makes one (one native call). */

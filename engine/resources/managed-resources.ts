@@ -145,12 +145,12 @@ export class ManagedResources {
     this.#deferred.releaseAfter(resource.lastUsedSerial, completed, release, stats);
   }
 
-  /** The live resources, oldest first (a copy). */
   /** The newest live resource (resources are listed oldest first, each new one at the end), or null. */
   get newest(): Buffer | Texture | null {
     return this.#tail as Buffer | Texture | null;
   }
 
+  /** The live resources, oldest first (a copy). */
   list(): (Buffer | Texture)[] {
     const out: (Buffer | Texture)[] = [];
     for (let r = this.#head; r !== null; r = r._next) out.push(r as Buffer | Texture);

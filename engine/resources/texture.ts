@@ -56,6 +56,11 @@ export class Texture {
   readonly _owners: Owner[];
   /** @internal How the manager frees it. */
   readonly _release: ResourceRelease;
+  /**
+   * @internal Called when a live defragmentation has switched the texture to its new image and default view (after
+   * the game's onMove): the TextureStreamer remakes views it made over the old image (streaming/chain-image.ts).
+   */
+  _onMove: (() => void) | null = null;
 
   /** @internal The manager that made it (uploads and readbacks check it). */
   get _manager(): ResourceOwner {

@@ -3,7 +3,9 @@
  * mip up, and the partial view that shows the mips uploaded so far while it is being filled.
  *
  * Invariants: `uploadedFrom` only decreases, from mipLevels (nothing uploaded) to `base` (complete); a partial view
- * exists only for the `uploadedFrom` it was made for (`partialFrom`) and is remade when more mips arrive; the view is
+ * exists only for the `uploadedFrom` it was made for (`partialFrom`) and over the image the Texture names now: it is
+ * remade when more mips arrive, and when a live defragmentation moved the Texture (the FrameManager's
+ * live-defragmentation.ts calls `texture._onMove` in the frame it switches; show() remakes the view then); the view is
  * destroyed through the frame manager's release queue after the last frame that used the image, or at once when the
  * image is being lost (the allocator takes only images unused for frameInUseCount frames, so the GPU is done with
  * it). The image does not destroy its Texture: the residency that holds it does (engine/resources/streaming/residency.ts).
@@ -56,6 +58,9 @@ export class ChainImage {
     this.allocation = texture.allocation;
     this.bytes = this.allocation.size;
     this.#show = { view: texture.view, texture, firstMip: -1, lastMip: mipLevels - 1, placeholder: false };
+    // A live defragmentation moved the texture (its image and default view handle objects name the new ones now):
+    // the partial view still names the old image, which is freed once the copy frame is complete.
+    texture._onMove = () => this.dropPartialView(false);
   }
 
   /** Whether every mip from base is uploaded. */

@@ -18,7 +18,9 @@
  *   limit, so memory never goes above the budget. Images are created `canBecomeLost` and `canMakeOtherLost`: a new
  *   one that does not fit makes the least recently used images of its pool lost, never one used in the last
  *   frameInUseCount frames (the pools', framesInFlight - 1 by default, so the GPU is done with whatever is taken).
- *   Tails only compete with other tails.
+ *   Tails only compete with other tails. A FrameManager's live defragmentation of either pool moves the images
+ *   (engine/resources/live-defragmentation.ts): the chains keep the same Texture and Allocation objects, so the counts,
+ *   the LRU lists and the requests stay as they are, and the image's partial view is remade over the new image.
  * - Use. `request()` touches the texture's images (O(1), the allocator's LRU move) and `show()` touches and marks
  *   used what it returns; uploading touches too. An image shown or requested in frame F therefore cannot be lost
  *   before F + frameInUseCount + 1, by which time the frame that sampled it has completed: no lost texture is ever
