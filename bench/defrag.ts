@@ -17,7 +17,10 @@
  * - Frame overhead. A FrameManager with `--resources` buffers and textures, three quarters destroyed at random, then
  *   `frames.defragment()` at its default budget while frames run (no draws: the frame is the manager's own work).
  *   Each frame's CPU time that the defragmentation added to beginFrame (planning, replacements, recording, the switch,
- *   the commit) is `frame_overhead_us_*` (target p99 ≤ 100 µs); frames until done and blocks freed beside it.
+ *   the commit) is `frame_overhead_us_*` (target p99 ≤ 100 µs); frames until done and blocks freed beside it. This
+ *   first run in the process also pays V8's first compilation of the defragmentation's code inside its first frames;
+ *   the same workload defragmented a second time (a game defragments more than once in its life) gives
+ *   `frame_overhead_us_p99_warm`, so the two costs can be told apart. The headline stays the first run's.
  *
  * Writes bench/results/defrag.json with those names and `device`.
  * @module
@@ -182,6 +185,7 @@ export async function main(argv: readonly string[]): Promise<void> {
 
     // Live defragmentation's CPU per frame.
     const live = await liveOverhead(context, allocator, resources);
+    const warm = await liveOverhead(context, allocator, resources);
 
     const result = {
       copy_vs_raw_copy: round(median(ratios), 3),
@@ -197,6 +201,10 @@ export async function main(argv: readonly string[]): Promise<void> {
       frame_overhead_us_max: round(Math.max(...live.frameUs), 1),
       frame_overhead_us_p99_no_gc: round(percentile(live.noGcUs, 0.99), 1),
       frame_overhead_frames_with_gc: live.frameUs.length - live.noGcUs.length,
+      frame_overhead_us_p50_warm: round(percentile(warm.frameUs, 0.5), 1),
+      frame_overhead_us_p99_warm: round(percentile(warm.frameUs, 0.99), 1),
+      frame_overhead_us_max_warm: round(Math.max(...warm.frameUs), 1),
+      live_step_us_warm: warm.stepUs,
       live_frames: live.frameUs.length,
       live_resources_moved: live.moved,
       live_blocks_freed: live.blocksFreed,
@@ -227,6 +235,11 @@ export async function main(argv: readonly string[]): Promise<void> {
           `  p99 without the ${result.frame_overhead_frames_with_gc} frames a GC overlapped`,
           String(result.frame_overhead_us_p99_no_gc),
           "",
+        ],
+        [
+          "frame_overhead_us p50 / p99 / max, second run (warm)",
+          `${result.frame_overhead_us_p50_warm} / ${result.frame_overhead_us_p99_warm} / ${result.frame_overhead_us_max_warm}`,
+          "≤ 100",
         ],
         ["live: frames / moved / blocks freed", `${live.frameUs.length} / ${live.moved} / ${live.blocksFreed}`, ""],
         ["live: max µs copy / switch / commit", `${live.maxUs.copy} / ${live.maxUs.switch} / ${live.maxUs.commit}`, ""],
