@@ -127,7 +127,7 @@ export class TextureResidency {
     image.allocation.onLost = () => this.lost(chain, image);
   }
 
-  /** Mip `mip` of `image` is uploaded (the next finer one: uploads go smallest first). */
+  /** Mips `mip` and coarser of `image` are uploaded (uploads go smallest first). */
   uploaded(image: ChainImage, mip: number): void {
     const was = this.resident;
     image.uploadedFrom = mip;
