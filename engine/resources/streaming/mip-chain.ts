@@ -19,6 +19,7 @@
  * (residency.ts) adds and removes images, because that changes the texture's counts.
  * @module
  */
+import type { Allocation } from "../../memory/allocation.js";
 import type { Pool } from "../../memory/pool.js";
 import type { ChainImage } from "./chain-image.js";
 import { RequestHeap, type HeapEntry } from "./request-heap.js";
@@ -69,12 +70,34 @@ export class MipChain<O extends ChainOwner> implements HeapEntry {
   heapIndex = -1;
   sequence = 0;
   readonly priority: number;
+  /**
+   * The resident image's allocation and base, read once per resident image: request() touches the allocation and
+   * compares the base every frame for every requested texture, and with thousands registered each image read there
+   * is a cache miss. Valid while `#seen` is `resident` (a pointer comparison, no read of the image); dropped when the
+   * image leaves the chain, so that a released image is not kept alive.
+   */
+  #seen: ChainImage | null = null;
+  #seenAllocation: Allocation | null = null;
+  #seenBase = 0;
 
   constructor(
     readonly owner: O,
     readonly lane: ChainLane<O>,
   ) {
     this.priority = owner.priority;
+  }
+
+  #see(image: ChainImage): void {
+    this.#seen = image;
+    this.#seenAllocation = image.allocation;
+    this.#seenBase = image.base;
+  }
+
+  /** `image` leaves the chain (released or lost): forgets what was read of it. */
+  forget(image: ChainImage): void {
+    if (this.#seen !== image) return;
+    this.#seen = null;
+    this.#seenAllocation = null;
   }
 
   /** The finest mip the chain should hold now; -1 when none. */
@@ -86,7 +109,10 @@ export class MipChain<O extends ChainOwner> implements HeapEntry {
   needsWork(): boolean {
     if (this.filling !== null) return true;
     const base = this.lane.baseFor(this.owner);
-    return base >= 0 && (this.resident === null || this.resident.base > base);
+    const resident = this.resident;
+    if (resident === null) return base >= 0;
+    if (resident !== this.#seen) this.#see(resident);
+    return base >= 0 && this.#seenBase > base;
   }
 
   /** Whether at least one of its mips is uploaded. */
@@ -107,7 +133,11 @@ export class MipChain<O extends ChainOwner> implements HeapEntry {
 
   /** Moves its images to the warm end of their pool's LRU list (O(1)). */
   touch(): void {
-    if (this.resident !== null) this.resident.allocation.touch();
+    const resident = this.resident;
+    if (resident !== null) {
+      if (resident !== this.#seen) this.#see(resident);
+      this.#seenAllocation!.touch();
+    }
     if (this.filling !== null) this.filling.allocation.touch();
   }
 

@@ -184,6 +184,7 @@ export class TextureResidency {
       chain.filling = null;
       chain.data = null;
     }
+    chain.forget(image);
     chain.lane.images--;
     chain.lane.bytes -= image.bytes;
     if (was && !this.resident) this.counts.residentTextures--;
