@@ -56,20 +56,16 @@ export class ChainLane<O extends ChainOwner> {
 
 /** One texture's images of one kind (its tail, or its large image); see the module comment. Made by the residency. */
 export class MipChain<O extends ChainOwner> implements HeapEntry {
+  // What request() reads of every requested texture's chains every frame comes first (V8 lays the fields out in the
+  // order they are declared, so these share a cache line or two).
   /** The complete image on show, if any. */
   resident: ChainImage | null = null;
   /** An image being filled (first load, or more mips than the resident one). */
   filling: ChainImage | null = null;
-  /** Loaded pixels (per mip, from dataBase), kept until the filling image is complete. */
-  data: Uint8Array[] | null = null;
-  dataBase = 0;
-  /** An asynchronous load is in flight; its generation (a newer one supersedes older results). */
-  loading = false;
-  loadGeneration = 0;
-  /** Position in the lane's heap (-1: not queued) and order of the last push: written by the heap. */
+  /** Position in the lane's heap (-1: not queued); written by the heap. */
   heapIndex = -1;
-  sequence = 0;
-  readonly priority: number;
+  /** An asynchronous load is in flight. */
+  loading = false;
   /**
    * The resident image's allocation and base, read once per resident image: request() touches the allocation and
    * compares the base every frame for every requested texture, and with thousands registered each image read there
@@ -79,6 +75,14 @@ export class MipChain<O extends ChainOwner> implements HeapEntry {
   #seen: ChainImage | null = null;
   #seenAllocation: Allocation | null = null;
   #seenBase = 0;
+  /** Loaded pixels (per mip, from dataBase), kept until the filling image is complete. */
+  data: Uint8Array[] | null = null;
+  dataBase = 0;
+  /** The generation of the latest load (a newer one supersedes older results). */
+  loadGeneration = 0;
+  /** Order of the last push, for equal priorities: written by the heap. */
+  sequence = 0;
+  readonly priority: number;
 
   constructor(
     readonly owner: O,
