@@ -44,6 +44,7 @@ import {
   type Context,
   type StreamedTexture,
 } from "../engine/index.js";
+import { closeSync, openSync, readSync } from "node:fs";
 import { mipExtent } from "../engine/vulkan/formats.js";
 import { rawHandle } from "../engine/vulkan/handles.js";
 import { oracleNative } from "../engine/native.js";
@@ -79,6 +80,34 @@ const WINDOW = 150;
 const SWEEP_SPAN = 2000;
 const SIZES = [64, 128, 256];
 
+/**
+ * Whether the bench's thread left its CPU, from Linux's /proc/thread-self/schedstat: its second field is the time the
+ * thread spent runnable but waiting for a CPU and its third the number of times it was put on one, so the line
+ * changes when the thread was descheduled (preempted by another process, or blocked and woken). On a shared machine
+ * such a frame's time is mostly someone else's; the figures without them are reported beside the full ones. Reading
+ * costs a few µs, outside the timed part. Elsewhere (no such file) `read()` returns "" and no frame is flagged.
+ */
+const offCpu = (() => {
+  let fd = -1;
+  try {
+    fd = openSync("/proc/thread-self/schedstat", "r");
+  } catch {
+    fd = -1;
+  }
+  const buf = Buffer.alloc(128);
+  return {
+    read(): string {
+      if (fd < 0) return "";
+      const n = readSync(fd, buf, 0, buf.length, 0);
+      return buf.toString("latin1", buf.indexOf(32), n);
+    },
+    close(): void {
+      if (fd >= 0) closeSync(fd);
+      fd = -1;
+    },
+  };
+})();
+
 interface FrameRun {
   registered: number;
   /** µs per frame without the staging copies, per measured frame. */
@@ -87,6 +116,8 @@ interface FrameRun {
   totalUs: number[];
   /** µs per frame of the streamer's own work: without the copies and without FrameManager.createTexture. */
   ownUs: number[];
+  /** Per measured frame: whether the bench's thread was off its CPU during the timed part (see {@link offCpu}). */
+  offCpu: boolean[];
   evictions: number[];
   uploads: number[];
   uploadedBytes: number;
@@ -143,6 +174,7 @@ function runFrames(context: Context, registered: number, frames: number, warmup:
       streamerUs: [],
       totalUs: [],
       ownUs: [],
+      offCpu: [],
       evictions: [],
       uploads: [],
       uploadedBytes: 0,
@@ -169,11 +201,13 @@ function runFrames(context: Context, registered: number, frames: number, warmup:
     for (let f = 0; f < warmup + frames; f++) {
       const start = (f * 2) % span;
       manager.beginFrame();
+      const sched = offCpu.read();
       const a = performance.now();
       for (let k = 0; k < window; k++) streamer.request(textures[(start + k) % span]!);
       const stats = streamer.update();
       for (let k = 0; k < window; k++) streamer.show(textures[(start + k) % span]!);
       const us = (performance.now() - a) * 1000;
+      const descheduled = offCpu.read() !== sched;
       const uploadUs = stats.uploadUs;
       // The baseline, in the warm-up frames only: its pass over every registration reads R textures' state, which
       // pushes the streamer's own out of the caches and would charge the bench's work to the streamer's next frame.
@@ -183,6 +217,7 @@ function runFrames(context: Context, registered: number, frames: number, warmup:
       run.totalUs.push(us);
       run.streamerUs.push(us - uploadUs);
       run.ownUs.push(us - uploadUs - stats.createUs);
+      run.offCpu.push(descheduled);
       run.evictions.push(stats.evicted);
       run.uploads.push(stats.uploads);
       run.uploadedBytes += stats.uploadedBytes;
@@ -346,6 +381,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     const cppCreateUs = cppCreateImageUs(context);
     const createUsPerImage = head.creates > 0 ? head.createUs / head.creates : NaN;
     const p99 = percentile(head.streamerUs, 0.99);
+    const onCpu = (r: FrameRun) => r.ownUs.filter((_, i) => !r.offCpu[i]);
+    const offCpuFrames = (r: FrameRun) => r.offCpu.filter((x) => x).length;
     const perEviction = (e: EvictionRun) => (e.evictNs - e.baselineNs) / 1000;
     const usPerEviction = perEviction(evictions[evictions.length - 1]!);
     const met = (ok: boolean) => (ok ? "yes" : "NO");
@@ -410,6 +447,12 @@ export async function main(argv: readonly string[]): Promise<void> {
           "",
         ],
         [
+          `  the same over the ${head.ownUs.length - offCpuFrames(head)} frames the thread kept its CPU`,
+          percentile(onCpu(head), 0.99).toFixed(1),
+          "",
+          "",
+        ],
+        [
           "createTexture µs per image (streamer, pool + eviction)",
           createUsPerImage.toFixed(1),
           `C++ vmaCreateImage+view: ${cppCreateUs.toFixed(1)}`,
@@ -432,6 +475,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       us_per_eviction: round(usPerEviction, 3),
       streamer_own_us_per_frame_p99: round(percentile(head.ownUs, 0.99), 2),
       streamer_own_us_per_frame_median: round(median(head.ownUs), 2),
+      streamer_own_us_per_frame_p99_on_cpu: round(percentile(onCpu(head), 0.99), 2),
+      frames_off_cpu: offCpuFrames(head),
       create_texture_us_per_image: round(createUsPerImage, 2),
       cpp_create_image_us: round(cppCreateUs, 2),
       create_texture_vs_cpp: round(createUsPerImage / cppCreateUs, 3),
@@ -448,6 +493,8 @@ export async function main(argv: readonly string[]): Promise<void> {
         p99_us: round(percentile(r.streamerUs, 0.99)),
         p99_with_copies_us: round(percentile(r.totalUs, 0.99)),
         p99_own_us: round(percentile(r.ownUs, 0.99)),
+        p99_own_on_cpu_us: round(percentile(onCpu(r), 0.99)),
+        frames_off_cpu: offCpuFrames(r),
         scan_baseline_us: round(r.scanUs, 3),
         evictions_per_frame: round(r.evictions.reduce((a, b) => a + b, 0) / r.evictions.length, 3),
         uploads_per_frame: round(r.uploads.reduce((a, b) => a + b, 0) / r.uploads.length, 3),
@@ -470,6 +517,8 @@ export async function main(argv: readonly string[]): Promise<void> {
         headline: "streamer_us_per_frame excludes the time inside FrameManager.uploadImage (the streamer's uploadUs)",
         scan_baseline:
           "one pass over the registrations after the timed part of each warm-up frame, none in measured frames",
+        on_cpu:
+          "frames whose timed part the thread spent on its CPU throughout (/proc/thread-self/schedstat unchanged; Linux only)",
         evictions: `${evictionSteps} steps x 5 repetitions (median), 4 KiB buffers in a full pool; minus the same create after a destroy`,
       },
       device_info: device,
@@ -479,5 +528,6 @@ export async function main(argv: readonly string[]): Promise<void> {
     console.log(`\nwrote ${file}`);
   } finally {
     context.destroy();
+    offCpu.close();
   }
 }
