@@ -70,11 +70,12 @@ export class ChainImage {
 
   /**
    * What the image shows now: its whole view when complete, else a view over the uploaded mips (made when they
-   * changed). Touches the allocation and marks the texture used by the frame being recorded.
+   * changed). Marks the texture used by the frame being recorded, and touches the allocation when `touch` is true
+   * (false: it was touched in this frame already).
    * @throws Error when vkCreateImageView fails.
    */
-  show(): TextureShow {
-    this.allocation.touch();
+  show(touch: boolean): TextureShow {
+    if (touch) this.allocation.touch();
     this.texture.markUsed();
     const show = this.#show;
     if (this.uploadedFrom === this.base) {

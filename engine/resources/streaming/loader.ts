@@ -16,6 +16,12 @@ import type { MipChain } from "./mip-chain.js";
 import type { TextureResidency } from "./residency.js";
 import type { MipData, TextureStreamerFrameStatistics } from "./types.js";
 
+/** Loaded data as bytes; anything but live bytes (a detached buffer or view included) is null: a load error. */
+function asBytes(d: unknown): Uint8Array | null {
+  if (!(d instanceof ArrayBuffer || ArrayBuffer.isView(d))) return null;
+  return isDetached(ArrayBuffer.isView(d) ? d.buffer : d) ? null : checkBytes(d, "load", "data");
+}
+
 /** What the pipeline asks of its streamer. */
 export interface LoaderHost {
   /** Whether the streamer is alive (not destroyed). */
@@ -109,11 +115,6 @@ export class LoaderPipeline {
   ): Uint8Array[] | null {
     const count = r.mipLevels - base;
     const mips: Uint8Array[] = [];
-    // Anything but live bytes (a detached buffer or view included) is null: a load error, never an engine error.
-    const asBytes = (d: unknown): Uint8Array | null => {
-      if (!(d instanceof ArrayBuffer || ArrayBuffer.isView(d))) return null;
-      return isDetached(ArrayBuffer.isView(d) ? d.buffer : d) ? null : checkBytes(d, "load", "data");
-    };
     if (Array.isArray(data)) {
       if (data.length !== count) {
         this.#failed(

@@ -19,6 +19,7 @@
  * (residency.ts) adds and removes images, because that changes the texture's counts.
  * @module
  */
+import type { Allocation } from "../../memory/allocation.js";
 import type { Pool } from "../../memory/pool.js";
 import type { ChainImage } from "./chain-image.js";
 import { RequestHeap, type HeapEntry } from "./request-heap.js";
@@ -55,18 +56,31 @@ export class ChainLane<O extends ChainOwner> {
 
 /** One texture's images of one kind (its tail, or its large image); see the module comment. Made by the residency. */
 export class MipChain<O extends ChainOwner> implements HeapEntry {
+  // What request() reads of every requested texture's chains every frame comes first (V8 lays the fields out in the
+  // order they are declared, so these share a cache line or two).
   /** The complete image on show, if any. */
   resident: ChainImage | null = null;
   /** An image being filled (first load, or more mips than the resident one). */
   filling: ChainImage | null = null;
+  /** Position in the lane's heap (-1: not queued); written by the heap. */
+  heapIndex = -1;
+  /** An asynchronous load is in flight. */
+  loading = false;
+  /**
+   * The resident image's allocation and base, read once per resident image: request() touches the allocation and
+   * compares the base every frame for every requested texture, and with thousands registered each image read there
+   * is a cache miss. Valid while `#seen` is `resident` (a pointer comparison, no read of the image); dropped when the
+   * image leaves the chain, so that a released image is not kept alive.
+   */
+  #seen: ChainImage | null = null;
+  #seenAllocation: Allocation | null = null;
+  #seenBase = 0;
   /** Loaded pixels (per mip, from dataBase), kept until the filling image is complete. */
   data: Uint8Array[] | null = null;
   dataBase = 0;
-  /** An asynchronous load is in flight; its generation (a newer one supersedes older results). */
-  loading = false;
+  /** The generation of the latest load (a newer one supersedes older results). */
   loadGeneration = 0;
-  /** Position in the lane's heap (-1: not queued) and order of the last push: written by the heap. */
-  heapIndex = -1;
+  /** Order of the last push, for equal priorities: written by the heap. */
   sequence = 0;
   readonly priority: number;
 
@@ -75,6 +89,19 @@ export class MipChain<O extends ChainOwner> implements HeapEntry {
     readonly lane: ChainLane<O>,
   ) {
     this.priority = owner.priority;
+  }
+
+  #see(image: ChainImage): void {
+    this.#seen = image;
+    this.#seenAllocation = image.allocation;
+    this.#seenBase = image.base;
+  }
+
+  /** `image` leaves the chain (released or lost): forgets what was read of it. */
+  forget(image: ChainImage): void {
+    if (this.#seen !== image) return;
+    this.#seen = null;
+    this.#seenAllocation = null;
   }
 
   /** The finest mip the chain should hold now; -1 when none. */
@@ -86,7 +113,10 @@ export class MipChain<O extends ChainOwner> implements HeapEntry {
   needsWork(): boolean {
     if (this.filling !== null) return true;
     const base = this.lane.baseFor(this.owner);
-    return base >= 0 && (this.resident === null || this.resident.base > base);
+    const resident = this.resident;
+    if (resident === null) return base >= 0;
+    if (resident !== this.#seen) this.#see(resident);
+    return base >= 0 && this.#seenBase > base;
   }
 
   /** Whether at least one of its mips is uploaded. */
@@ -107,7 +137,11 @@ export class MipChain<O extends ChainOwner> implements HeapEntry {
 
   /** Moves its images to the warm end of their pool's LRU list (O(1)). */
   touch(): void {
-    if (this.resident !== null) this.resident.allocation.touch();
+    const resident = this.resident;
+    if (resident !== null) {
+      if (resident !== this.#seen) this.#see(resident);
+      this.#seenAllocation!.touch();
+    }
     if (this.filling !== null) this.filling.allocation.touch();
   }
 

@@ -12,6 +12,8 @@ import type { TextureResidency } from "./residency.js";
  * `TextureStreamer.register`; released by {@link StreamedTexture.destroy} (or with its streamer).
  */
 export class StreamedTexture {
+  /** @internal Its state, owned by the streamer (declared first: every request() and show() reads it). */
+  readonly _residency: TextureResidency;
   readonly label: string;
   readonly width: number;
   readonly height: number;
@@ -20,8 +22,6 @@ export class StreamedTexture {
   readonly priority: number;
   /** The finest mip its resident tail holds (every mip from it on is no larger than the streamer's tailSize); mipLevels when it has no tail. */
   readonly tailFirstMip: number;
-  /** @internal Its state, owned by the streamer. */
-  readonly _residency: TextureResidency;
 
   /** @internal Use TextureStreamer.register. */
   constructor(residency: TextureResidency) {

@@ -21,8 +21,9 @@
  *   Tails only compete with other tails. A FrameManager's live defragmentation of either pool moves the images
  *   (engine/resources/live-defragmentation.ts): the chains keep the same Texture and Allocation objects, so the counts,
  *   the LRU lists and the requests stay as they are, and the image's partial view is remade over the new image.
- * - Use. `request()` touches the texture's images (O(1), the allocator's LRU move) and `show()` touches and marks
- *   used what it returns; uploading touches too. An image shown or requested in frame F therefore cannot be lost
+ * - Use. `request()` touches the texture's images (O(1), the allocator's LRU move; once per frame) and `show()`
+ *   marks used what it returns, and touches it when the texture was not requested in the frame; uploading and
+ *   creating touch too. An image shown or requested in frame F therefore cannot be lost
  *   before F + frameInUseCount + 1, by which time the frame that sampled it has completed: no lost texture is ever
  *   sampled.
  * - Showing. `show()` gives the complete large image; else the finer of a filling large image's uploaded mips and the
@@ -519,15 +520,20 @@ export class TextureStreamer {
       this.#requestedFrame = frame;
       this.#requested = 0;
     }
-    if (r.lastRequest !== frame || mip < r.wantMip) {
-      if (r.lastRequest !== frame) this.#requested++;
+    const first = r.lastRequest !== frame;
+    if (first || mip < r.wantMip) {
+      if (first) this.#requested++;
       r.lastRequest = frame;
       r.wantMip = mip;
       // Into the allocator's trace when it records: the requests that change what the frame wants.
       this.#allocator._recording?.writer.streamerRequest(this.#number, this.#textureNumbers.get(r) ?? 0, mip);
     }
-    r.large.touch();
-    r.tail.touch();
+    // Once per frame: a second request in the frame finds its images touched by the first, or made since (an image
+    // enters its pool's LRU list at the warm end).
+    if (first) {
+      r.large.touch();
+      r.tail.touch();
+    }
     r.tail.queueIfNeeded();
     r.large.queueIfNeeded();
   }
@@ -540,11 +546,12 @@ export class TextureStreamer {
    */
   show(texture: StreamedTexture): TextureShow {
     const r = this.#checkTexture(texture, "show");
-    // Only what is returned is touched and marked used: a tail behind a large image is never sampled (request()
-    // keeps it warm in the LRU).
-    const image = r.shownImage();
-    if (image !== null) return image.show();
     const frame = this.#allocator.currentFrameIndex;
+    // Only what is returned is marked used: a tail behind a large image is never sampled (request() keeps it warm in
+    // the LRU). It is touched unless the texture was requested in this frame: request() touched its images then,
+    // and an image made since entered its pool's LRU list at the warm end.
+    const image = r.shownImage();
+    if (image !== null) return image.show(r.lastRequest !== frame);
     if (r.placeholderFrame !== frame) {
       r.placeholderFrame = frame;
       this.#statisticsOf(frame).placeholders++;
