@@ -6,7 +6,8 @@
  * through two transfer buffers over the old and the new place (so a buffer's own usage need not include TRANSFER);
  * images with vkCmdCopyImage, every mip level and array layer, from the layout the caller says the image is in, and
  * left in that same layout. The command buffer is submitted and waited for before the pass ends, so the old memory
- * and the old resources are freed (by VMA and the native layer) only once the GPU is done with them.
+ * and the old resources are freed (by VMA and the native layer) only once the GPU is done with them. A buffer's copy
+ * needs only the transfer buffers, so its replacement is made while the GPU copies (submitAndWait's `whileRunning`).
  *
  * What is not moved (its move set to "ignore", counted in `movesIgnored`): allocations the context cannot name,
  * raw memory unless `copyMemory`, memory the caller bound a resource of its own to (the caller would have to rebind
@@ -33,7 +34,8 @@ import {
 
 /** Where defragment() records and submits its copies: a vkmem Context, or a queue and a command pool of its family. */
 export type DefragmentationQueue =
-  { submitAndWait(record: (commandBuffer: NvkHandle) => void): void } | { queue: NvkHandle; commandPool: NvkHandle };
+  | { submitAndWait(record: (commandBuffer: NvkHandle) => void, whileRunning?: () => void): void }
+  | { queue: NvkHandle; commandPool: NvkHandle };
 
 /** What moved, as onMove tells it. */
 export interface MovedAllocation {
@@ -88,6 +90,7 @@ export function planMoveCopy(
   move: DefragmentationMove,
   layoutOf: ((allocation: Allocation) => number) | undefined,
   copyMemory: boolean,
+  replacementLater = false,
 ): MoveCopy | null {
   const source = move.source;
   if (source === null) return null;
@@ -102,7 +105,8 @@ export function planMoveCopy(
     return { kind: "bytes", move, src: 0n, dst: 0n, srcOffset: 0, dstOffset: 0, size: source._size };
   }
   if (source.kind === "buffer") {
-    if (typeof context._createReplacement(move) === "number") return ignore();
+    // The copy goes through transfer buffers over the memory, so the replacement can come while the GPU copies.
+    if (!replacementLater && typeof context._createReplacement(move) === "number") return ignore();
     return { kind: "bytes", move, src: 0n, dst: 0n, srcOffset: 0, dstOffset: 0, size: source._size };
   }
   const createInfo = source._createInfo as Float64Array;
@@ -232,11 +236,24 @@ export function defragment(
       const previous = new Map<DefragmentationMove, bigint>();
       for (const move of moves) {
         if (move.source !== null) previous.set(move, move.source._resourceHandle);
-        const copy = planMoveCopy(context, move, layoutOf, copyMemory);
+        const copy = planMoveCopy(context, move, layoutOf, copyMemory, true);
         if (copy !== null) copies.push(copy);
       }
       const placed = placeByteCopies(context, copies);
-      if (placed.length > 0) submit((cmd) => recordMoveCopies(cmd, placed));
+      // Buffers' replacements are made while the GPU copies their bytes (a move whose replacement the device refuses
+      // is ignored: its copy is wasted, nothing else).
+      let replaced = false;
+      const replace = () => {
+        if (replaced) return;
+        replaced = true;
+        for (const c of placed) {
+          const source = c.move.source;
+          if (source === null || source.kind !== "buffer" || c.move.operation !== "copy") continue;
+          if (typeof context._createReplacement(c.move) === "number") c.move.operation = "ignore";
+        }
+      };
+      if (placed.length > 0) submit((cmd) => recordMoveCopies(cmd, placed), replace);
+      replace(); // a caller's submitAndWait that does not take whileRunning
       const done = context.endPass();
       if (onMove !== undefined) {
         for (const move of moves) {
@@ -256,14 +273,16 @@ export function defragment(
 function submitterFor(
   allocator: Allocation["allocator"],
   gpu: DefragmentationQueue,
-): (record: (cmd: NvkHandle) => void) => void {
+): (record: (cmd: NvkHandle) => void, whileRunning: () => void) => void {
   if (gpu !== null && typeof gpu === "object") {
     const g = gpu as { submitAndWait?: unknown; queue?: unknown; commandPool?: unknown };
     if (typeof g.submitAndWait === "function") {
-      return (record) => (g.submitAndWait as (r: (cmd: NvkHandle) => void) => void).call(gpu, record);
+      type Submit = (r: (cmd: NvkHandle) => void, w: () => void) => void;
+      return (record, whileRunning) => (g.submitAndWait as Submit).call(gpu, record, whileRunning);
     }
     if (g.queue instanceof nvk.VkQueue && g.commandPool instanceof nvk.VkCommandPool) {
-      return (record) => submitOneShot(allocator.device, g.commandPool as NvkHandle, g.queue as NvkHandle, record);
+      return (record, whileRunning) =>
+        submitOneShot(allocator.device, g.commandPool as NvkHandle, g.queue as NvkHandle, record, whileRunning);
     }
   }
   throw new TypeError(

@@ -280,17 +280,22 @@ export class Context {
    * Records a one-shot command buffer with `record`, submits it to `queue` and waits for it to finish.
    *
    * The command buffer (allocated from `commandPool`) and the fence are freed before this returns, also when
-   * `record` throws. For tests, uploads at load time and other rare work: it stalls the queue.
-   * @throws TypeError when `record` is not a function.
-   * @throws VkError when a Vulkan call fails; whatever `record` throws is rethrown.
+   * `record` throws. For tests, uploads at load time and other rare work: it stalls the queue. `whileRunning`, when
+   * given, is called after the submission and before the wait: CPU work that overlaps the GPU's (the wait still
+   * happens, also when it throws).
+   * @throws TypeError when `record` or `whileRunning` is not a function.
+   * @throws VkError when a Vulkan call fails; whatever `record` or `whileRunning` throws is rethrown.
    * @throws DestroyedResourceError after destroy().
    */
-  submitAndWait(record: (commandBuffer: NvkHandle) => void): void {
+  submitAndWait(record: (commandBuffer: NvkHandle) => void, whileRunning?: () => void): void {
     const live = this.#use("submitAndWait");
     if (typeof record !== "function") {
       throw new TypeError(`submitAndWait: record must be a function, got ${describeValue(record)}`);
     }
-    submitOneShot(live.device, live.commandPool, live.queue, record);
+    if (whileRunning !== undefined && typeof whileRunning !== "function") {
+      throw new TypeError(`submitAndWait: whileRunning must be a function, got ${describeValue(whileRunning)}`);
+    }
+    submitOneShot(live.device, live.commandPool, live.queue, record, whileRunning);
   }
 
   /**

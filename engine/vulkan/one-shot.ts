@@ -13,8 +13,9 @@ import { nvk } from "./nvk.js";
 import { COMMAND_BUFFER_ONE_TIME_SUBMIT, NO_TIMEOUT } from "./vk.js";
 
 /**
- * Records a command buffer of `commandPool` with `record`, submits it to `queue` and waits for it to finish.
- * @throws VkError when a Vulkan call fails; whatever `record` throws is rethrown.
+ * Records a command buffer of `commandPool` with `record`, submits it to `queue`, runs `whileRunning` (CPU work that
+ * overlaps the GPU's) and waits for it to finish (also when `whileRunning` throws).
+ * @throws VkError when a Vulkan call fails; whatever `record` or `whileRunning` throws is rethrown.
  * @internal
  */
 export function submitOneShot(
@@ -22,6 +23,7 @@ export function submitOneShot(
   commandPool: NvkHandle,
   queue: NvkHandle,
   record: (commandBuffer: NvkHandle) => void,
+  whileRunning?: () => void,
 ): void {
   const cmd = new nvk.VkCommandBuffer();
   check(
@@ -48,7 +50,11 @@ export function submitOneShot(
     check(nvk.vkCreateFence(device, new nvk.VkFenceCreateInfo(), null, fence), "vkCreateFence");
     const submit = new nvk.VkSubmitInfo({ commandBufferCount: 1, pCommandBuffers: [cmd] });
     check(nvk.vkQueueSubmit(queue, 1, [submit], fence), "vkQueueSubmit");
-    check(nvk.vkWaitForFences(device, 1, [fence], true, NO_TIMEOUT), "vkWaitForFences");
+    try {
+      whileRunning?.();
+    } finally {
+      check(nvk.vkWaitForFences(device, 1, [fence], true, NO_TIMEOUT), "vkWaitForFences");
+    }
   } finally {
     if (fence !== null) nvk.vkDestroyFence(device, fence, null);
     nvk.vkFreeCommandBuffers(device, commandPool, 1, [cmd]);

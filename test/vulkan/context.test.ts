@@ -141,6 +141,26 @@ describe("a validated context on the test device", () => {
     context.submitAndWait(() => {}); // the pool is still usable
   });
 
+  it("submitAndWait runs whileRunning after the submission and waits for the GPU also when it throws", () => {
+    const { context } = gpu;
+    const order: string[] = [];
+    context.submitAndWait(
+      () => order.push("record"),
+      () => order.push("while"),
+    );
+    expect(order).toEqual(["record", "while"]);
+    expect(() =>
+      context.submitAndWait(
+        () => {},
+        () => {
+          throw new Error("overlapped work failed");
+        },
+      ),
+    ).toThrow("overlapped work failed");
+    expect(() => context.submitAndWait(() => {}, 7 as never)).toThrow(/whileRunning must be a function, got 7/);
+    context.submitAndWait(() => {}); // the pool and the queue are still usable (the fence was waited for and freed)
+  });
+
   // Tests of the validation layer itself run where it exists: not on Windows here (helpers/gpu.ts).
   it.runIf(validationAvailable)("collects a provoked validation error (vkCreateBuffer with size 0)", () => {
     const { context } = gpu;
