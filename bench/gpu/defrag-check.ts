@@ -235,7 +235,11 @@ async function live(context: Context, loading: boolean): Promise<void> {
     await frame(() => unload(0.6));
   }
   frames.waitIdle();
-  const before = allocator.calculateStatistics().total.blockCount;
+  // Blocks of the memory types the game's resources live in (the readbacks' host-visible memory comes and goes).
+  const types = new Set(made.map((e) => e.r.allocation.memoryType));
+  const gameBlocks = () =>
+    allocator.calculateStatistics().memoryType.reduce((n, t, i) => n + (types.has(i) ? t.blockCount : 0), 0);
+  const before = gameBlocks();
   frames.defragment();
   let f = 0;
   for (; f < 5000 && frames.defragmentation!.active; f++) {
@@ -248,7 +252,7 @@ async function live(context: Context, loading: boolean): Promise<void> {
   frames.waitIdle();
   await Promise.all(pending);
   const status = frames.defragmentation!;
-  const after = allocator.calculateStatistics().total.blockCount;
+  const after = gameBlocks();
   for (const e of made) e.r.destroy();
   frames.destroy();
   allocator.destroy();
