@@ -10,9 +10,10 @@
  *   written) is neither copied nor transitioned on either image: the replacement is created UNDEFINED, so it is in
  *   that state already, and the old image's contents there are undefined anyway. Every other run goes from its layout
  *   to TRANSFER_SRC (old image) and from UNDEFINED to TRANSFER_DST (new image), is copied, and both go back to the
- *   run's layout (the native recorder does it, a table row per run: native/defragmentation.cpp). The copy is recorded on the main queue, where every subresource with a defined layout is owned
- *   already (transfers.ts gives the main queue any subresource the transfer queue wrote, and a texture with a
- *   transfer-queue write pending is not moved), so no ownership changes and the owners are kept as they are.
+ *   run's layout (the native recorder does it, a table row per run: native/defragmentation.cpp). The copy is
+ *   recorded on the main queue, where every subresource with a defined layout is owned already (transfers.ts gives
+ *   the main queue any subresource the transfer queue wrote, and a texture with a transfer-queue write pending is not
+ *   moved), so no ownership changes and the owners are kept as they are.
  * - Writes of the copy frame. The layouts are kept when the copy is planned. The frame's uploads run before the
  *   frame's commands, and the copy is the first of those: an upload into a range the copy carries is carried; one into
  *   an UNDEFINED range (which the copy skipped) changes that range's tracked layout, as does a readback of a
