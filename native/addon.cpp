@@ -202,6 +202,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   RegisterBuddyPools(env, exports, this);
   RegisterUploadWorkers(env, exports, this);
   RegisterCopyCommands(env, exports, this);
+  RegisterTraceSinks(env, exports, this);
 #ifdef VKMEM_ORACLES
   RegisterVirtualBlocks(env, exports, this);  // the oracles build only (addon.h)
   RegisterImageBench(env, exports, this);

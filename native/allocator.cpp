@@ -150,6 +150,7 @@ Napi::Value Addon::DestroyAllocator(const Napi::CallbackInfo& info) {
     if (pools[p].live && pools[p].allocator == index) DestroyPoolNow(env, p, nullptr);
   }
   slot.aliases.clear();  // destroyed with their allocations above (FreeAllocationNow)
+  slot.trace.reset();
   vmaDestroyAllocator(slot.allocator);
   slot.allocator = VK_NULL_HANDLE;
   slot.live = false;

@@ -1,0 +1,188 @@
+// Allocate and Free records encoded in the native creation and free calls (see trace_sink.h for the protocol with
+// engine/trace/writer.ts). Every byte is what the writer's JS encoder writes for the same call: unsigned LEB128
+// varints of the Numbers as JS holds them (anything not in [0, 2^53) is 0, a fraction its integer part), the
+// priority as a little-endian double, names as a length and their bytes.
+#include "trace_sink.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "addon.h"
+
+namespace vkmem {
+
+namespace {
+
+constexpr uint8_t kAllocateRecord = 6;  // RecordKind.Allocate (engine/trace/format.ts)
+constexpr uint8_t kFreeRecord = 7;      // RecordKind.Free
+constexpr double kMaxSafe = 9007199254740991.0;
+// Resource description slots per kind (memory, buffer, image), as engine/memory/recording.ts RESOURCE_COUNT.
+constexpr int kResourceCount[3] = {3, 4, 13};
+// The longest name written here; a longer one (rare) is left to TS.
+constexpr size_t kMaxName = 254;
+
+inline uint8_t* PutU(uint8_t* p, double v) {
+  if (!(v >= 0 && v <= kMaxSafe)) v = 0;  // as the JS encoder: never corrupt the stream on a bad number
+  uint64_t u = static_cast<uint64_t>(v);
+  while (u >= 0x80) {
+    *p++ = static_cast<uint8_t>((u & 0x7f) | 0x80);
+    u >>= 7;
+  }
+  *p++ = static_cast<uint8_t>(u);
+  return p;
+}
+
+inline uint8_t* PutF64(uint8_t* p, double v) {
+  uint64_t bits = 0;
+  std::memcpy(&bits, &v, 8);
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<uint8_t>(bits >> (8 * i));
+  return p + 8;
+}
+
+// The record's header at `p`: kind, a 3-byte payload length (patched by EndRecord), dt: 0, or the time since the
+// last reading when the clock is due (then *reading is the new reading, else -1). Returns the payload's start.
+inline uint8_t* BeginRecord(const double* s, uint8_t* p, uint8_t kind, double* reading) {
+  p[0] = kind;
+  p += 4;
+  if (s[TraceState::kClockSkip] > 0) {
+    *reading = -1;
+    *p++ = 0;
+    return p;
+  }
+  *reading = TraceClockUs();
+  return PutU(p, *reading - s[TraceState::kLastUs]);
+}
+
+// A written record's effect on the clock countdown, as the writer's #begin.
+inline void CountRecord(double* s, double reading) {
+  if (reading < 0) {
+    s[TraceState::kClockSkip] -= 1;
+  } else {
+    s[TraceState::kClockSkip] = s[TraceState::kClockEvery] - 1;
+    s[TraceState::kLastUs] = reading;
+  }
+}
+
+inline size_t EndRecord(uint8_t* start, uint8_t* end) {
+  const size_t length = static_cast<size_t>(end - start) - 4;
+  start[1] = static_cast<uint8_t>((length & 0x7f) | 0x80);
+  start[2] = static_cast<uint8_t>(((length >> 7) & 0x7f) | 0x80);
+  start[3] = static_cast<uint8_t>((length >> 14) & 0x7f);
+  return length + 4;
+}
+
+// Where a record may start now, or nullptr when TS must write it (closed, or too little room).
+inline uint8_t* RecordStart(TraceSink& sink) {
+  const double* s = sink.state;
+  if (s[TraceState::kOpen] != 1) return nullptr;
+  const double pos = s[TraceState::kPos];
+  if (!(pos >= 0 && pos + kTraceRoom <= static_cast<double>(sink.capacity))) return nullptr;
+  return sink.bytes + static_cast<size_t>(pos);
+}
+
+}  // namespace
+
+void TraceAllocate(TraceSink& sink, const double* f64, uint64_t memory, int kind, const char* name, size_t nameLength) {
+  if (kind < 0 || kind > 2 || nameLength > kMaxName) return;
+  for (size_t i = 0; i < nameLength; ++i) {
+    if (static_cast<unsigned char>(name[i]) >= 0x80) return;  // TS encodes other names (TextEncoder)
+  }
+  uint8_t* const start = RecordStart(sink);
+  if (start == nullptr) return;
+  double reading = -1;
+  uint8_t* p = BeginRecord(sink.state, start, kAllocateRecord, &reading);
+  p = PutU(p, f64[Scratch::kOutAllocation]);
+  p = PutU(p, sink.allocatorId);
+  *p++ = 0;  // pool: the default pools
+  *p++ = static_cast<uint8_t>(kind);
+  const int count = kResourceCount[kind];
+  *p++ = static_cast<uint8_t>(count);
+  for (int i = 0; i < count; ++i) p = PutU(p, f64[Scratch::kIn0 + i]);
+  p = PutU(p, f64[Scratch::kAllocFlags]);
+  p = PutU(p, f64[Scratch::kAllocUsage]);
+  p = PutU(p, f64[Scratch::kAllocRequired]);
+  p = PutU(p, f64[Scratch::kAllocPreferred]);
+  p = PutU(p, f64[Scratch::kAllocTypeBits]);
+  p = PutF64(p, f64[Scratch::kAllocPriority]);
+  p = PutU(p, f64[Scratch::kAllocMinAlignment]);
+  *p++ = 0;  // vkmem flags (canBecomeLost, canMakeOtherLost): none
+  p = PutU(p, static_cast<double>(nameLength));
+  std::memcpy(p, name, nameLength);
+  p += nameLength;
+  *p++ = 0;  // result: VK_SUCCESS (zigzag)
+  p = PutU(p, f64[Scratch::kOutMemoryType]);
+  p = PutU(p, f64[Scratch::kOutOffset]);
+  p = PutU(p, f64[Scratch::kOutSize]);
+  p = PutU(p, static_cast<double>(static_cast<uint32_t>(memory)));
+  p = PutU(p, static_cast<double>(static_cast<uint32_t>(memory >> 32)));
+  p = PutU(p, f64[Scratch::kOutBlockSize]);
+  double* s = sink.state;
+  s[TraceState::kPendingLength] = static_cast<double>(EndRecord(start, p));
+  s[TraceState::kPendingAt] = s[TraceState::kPos];
+  s[TraceState::kPendingClock] = reading;
+  s[TraceState::kPendingHandle] = f64[Scratch::kOutAllocation];
+}
+
+void TraceFree(TraceSink& sink, double handle) {
+  double* s = sink.state;
+  if (s[TraceState::kFreeArm] != handle) return;
+  uint8_t* const start = RecordStart(sink);
+  if (start == nullptr) return;
+  double reading = -1;
+  uint8_t* p = BeginRecord(s, start, kFreeRecord, &reading);
+  p = PutU(p, handle);
+  s[TraceState::kPos] += static_cast<double>(EndRecord(start, p));
+  s[TraceState::kRecords] += 1;
+  CountRecord(s, reading);
+  s[TraceState::kFreeArm] = 0;
+}
+
+double TraceClockUs() { return std::floor(static_cast<double>(MonotonicNs()) / 1000.0); }
+
+namespace {
+
+// setTraceSink(allocator, bytes, state, traceAllocator): from now on the allocator's hot creations and frees write
+// their records into `bytes` as trace_sink.h says; `bytes` null takes the sink away.
+Napi::Value SetTraceSink(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Addon& addon = *static_cast<Addon*>(info.Data());
+  AllocatorSlot& slot = addon.AllocatorFrom(env, info[0]);
+  if (info.Length() < 2 || info[1].IsNull() || info[1].IsUndefined()) {
+    slot.trace.reset();
+    return env.Undefined();
+  }
+  if (info.Length() < 4 || !info[1].IsArrayBuffer() || !info[2].IsArrayBuffer() || !info[3].IsNumber()) {
+    throw TypeErrorFor(env, "setTraceSink: (allocator, bytes: ArrayBuffer, state: ArrayBuffer, traceAllocator: number)");
+  }
+  Napi::ArrayBuffer bytes = info[1].As<Napi::ArrayBuffer>();
+  Napi::ArrayBuffer state = info[2].As<Napi::ArrayBuffer>();
+  if (bytes.ByteLength() < kTraceRoom || state.ByteLength() < TraceState::kSlots * sizeof(double) ||
+      reinterpret_cast<uintptr_t>(state.Data()) % alignof(double) != 0) {
+    throw RangeErrorFor(env, "setTraceSink: a buffer too small or a misaligned state");
+  }
+  auto sink = std::make_unique<TraceSink>();
+  sink->bytes = static_cast<uint8_t*>(bytes.Data());
+  sink->capacity = bytes.ByteLength();
+  sink->state = static_cast<double*>(state.Data());
+  sink->allocatorId = info[3].As<Napi::Number>().DoubleValue();
+  sink->bytesRef = Napi::Persistent(bytes);
+  sink->stateRef = Napi::Persistent(state);
+  slot.trace = std::move(sink);
+  return env.Undefined();
+}
+
+// traceClock(): TraceClockUs, for the writer's own records (no VMA call, so no guard).
+napi_value TraceClock(napi_env env, napi_callback_info) {
+  napi_value value = nullptr;
+  napi_create_double(env, TraceClockUs(), &value);
+  return value;
+}
+
+}  // namespace
+
+void RegisterTraceSinks(Napi::Env env, Napi::Object exports, Addon* addon) {
+  exports.Set("setTraceSink", Napi::Function::New(env, GuardedFunction<SetTraceSink>, "setTraceSink", addon));
+  DefineHotFunction(env, exports, addon, "traceClock", TraceClock);
+}
+
+}  // namespace vkmem
