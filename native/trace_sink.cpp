@@ -15,21 +15,30 @@ namespace {
 
 constexpr uint8_t kAllocateRecord = 6;  // RecordKind.Allocate (engine/trace/format.ts)
 constexpr uint8_t kFreeRecord = 7;      // RecordKind.Free
+constexpr uint8_t kAllocateLikeRecord = 23;  // RecordKind.AllocateLike (format 1.1)
 constexpr double kMaxSafe = 9007199254740991.0;
 // Resource description slots per kind (memory, buffer, image), as engine/memory/recording.ts RESOURCE_COUNT.
 constexpr int kResourceCount[3] = {3, 4, 13};
 // The longest name written here; a longer one (rare) is left to TS.
 constexpr size_t kMaxName = 254;
 
-inline uint8_t* PutU(uint8_t* p, double v) {
-  if (!(v >= 0 && v <= kMaxSafe)) v = 0;  // as the JS encoder: never corrupt the stream on a bad number
-  uint64_t u = static_cast<uint64_t>(v);
+inline uint8_t* PutU64(uint8_t* p, uint64_t u) {
   while (u >= 0x80) {
     *p++ = static_cast<uint8_t>((u & 0x7f) | 0x80);
     u >>= 7;
   }
   *p++ = static_cast<uint8_t>(u);
   return p;
+}
+
+// Most fields are below 128: one byte, no loop. Otherwise as the JS encoder: anything outside [0, 2^53) is 0
+// (never corrupt the stream on a bad number), a fraction its integer part.
+inline uint8_t* PutU(uint8_t* p, double v) {
+  if (v >= 0 && v < 128) {
+    *p = static_cast<uint8_t>(static_cast<int32_t>(v));
+    return p + 1;
+  }
+  return PutU64(p, v >= 0 && v <= kMaxSafe ? static_cast<uint64_t>(static_cast<int64_t>(v)) : 0);
 }
 
 inline uint8_t* PutF64(uint8_t* p, double v) {
@@ -89,34 +98,72 @@ void TraceAllocate(TraceSink& sink, const double* f64, uint64_t memory, int kind
   }
   uint8_t* const start = RecordStart(sink);
   if (start == nullptr) return;
-  double reading = -1;
-  uint8_t* p = BeginRecord(sink.state, start, kAllocateRecord, &reading);
-  p = PutU(p, f64[Scratch::kOutAllocation]);
-  p = PutU(p, sink.allocatorId);
-  *p++ = 0;  // pool: the default pools
-  *p++ = static_cast<uint8_t>(kind);
-  const int count = kResourceCount[kind];
-  *p++ = static_cast<uint8_t>(count);
-  for (int i = 0; i < count; ++i) p = PutU(p, f64[Scratch::kIn0 + i]);
-  p = PutU(p, f64[Scratch::kAllocFlags]);
-  p = PutU(p, f64[Scratch::kAllocUsage]);
-  p = PutU(p, f64[Scratch::kAllocRequired]);
-  p = PutU(p, f64[Scratch::kAllocPreferred]);
-  p = PutU(p, f64[Scratch::kAllocTypeBits]);
-  p = PutF64(p, f64[Scratch::kAllocPriority]);
-  p = PutU(p, f64[Scratch::kAllocMinAlignment]);
-  *p++ = 0;  // vkmem flags (canBecomeLost, canMakeOtherLost): none
-  p = PutU(p, static_cast<double>(nameLength));
-  std::memcpy(p, name, nameLength);
-  p += nameLength;
-  *p++ = 0;  // result: VK_SUCCESS (zigzag)
-  p = PutU(p, f64[Scratch::kOutMemoryType]);
-  p = PutU(p, f64[Scratch::kOutOffset]);
-  p = PutU(p, f64[Scratch::kOutSize]);
-  p = PutU(p, static_cast<double>(static_cast<uint32_t>(memory)));
-  p = PutU(p, static_cast<double>(static_cast<uint32_t>(memory >> 32)));
-  p = PutU(p, f64[Scratch::kOutBlockSize]);
   double* s = sink.state;
+  const double* in = f64 + Scratch::kIn0;
+  const double* info = f64 + Scratch::kAllocFlags;
+  const double memoryType = f64[Scratch::kOutMemoryType];
+  const double blockSize = f64[Scratch::kOutBlockSize];
+  const int count = kResourceCount[kind];
+  TraceSink::Reference& ref = sink.ref;
+  // AllocateLike (format 1.1) when the trace's previous Allocate record is this sink's last one (kept: kAllocateRef)
+  // and this allocation differs from it only in its handle, first description value, offset and size.
+  bool like = s[TraceState::kAllocateRef] == 1 && ref.valid && !ref.named && nameLength == 0 && ref.kind == kind &&
+              sink.infoValid && std::memcmp(sink.infoKey, info, sizeof sink.infoKey) == 0 &&
+              ref.memoryType == memoryType && ref.memory == memory && ref.blockSize == blockSize;
+  for (int i = 1; like && i < count; ++i) like = ref.resource[i] == in[i];
+  double reading = -1;
+  uint8_t* p = BeginRecord(s, start, like ? kAllocateLikeRecord : kAllocateRecord, &reading);
+  p = PutU(p, f64[Scratch::kOutAllocation]);
+  if (like) {
+    p = PutU(p, in[0]);
+    p = PutU(p, f64[Scratch::kOutOffset]);
+    p = PutU(p, f64[Scratch::kOutSize]);
+  } else {
+    // Fixed-size copies (inlined; the room check left far more than that): the bytes past the length are
+    // overwritten.
+    std::memcpy(p, sink.allocatorBytes, sizeof sink.allocatorBytes);
+    p += sink.allocatorLength;
+    *p++ = 0;  // pool: the default pools
+    *p++ = static_cast<uint8_t>(kind);
+    *p++ = static_cast<uint8_t>(count);
+    for (int i = 0; i < count; ++i) p = PutU(p, in[i]);
+    // The create info (slots kAllocFlags..kAllocMinAlignment, the pool's slot skipped): most allocations repeat the
+    // previous one's, whose bytes are kept.
+    if (!sink.infoValid || std::memcmp(sink.infoKey, info, sizeof sink.infoKey) != 0) {
+      std::memcpy(sink.infoKey, info, sizeof sink.infoKey);
+      uint8_t* q = sink.infoBytes;
+      q = PutU(q, info[0]);    // flags
+      q = PutU(q, info[1]);    // usage
+      q = PutU(q, info[2]);    // required
+      q = PutU(q, info[3]);    // preferred
+      q = PutU(q, info[4]);    // memoryTypeBits
+      q = PutF64(q, info[6]);  // priority (slot 5 is the pool, recorded above)
+      q = PutU(q, info[7]);    // minAlignment
+      sink.infoLength = static_cast<size_t>(q - sink.infoBytes);
+      sink.infoValid = true;
+    }
+    std::memcpy(p, sink.infoBytes, sizeof sink.infoBytes);
+    p += sink.infoLength;
+    *p++ = 0;  // vkmem flags (canBecomeLost, canMakeOtherLost): none
+    p = PutU(p, static_cast<double>(nameLength));
+    if (nameLength > 0) std::memcpy(p, name, nameLength);
+    p += nameLength;
+    *p++ = 0;  // result: VK_SUCCESS (zigzag)
+    p = PutU(p, memoryType);
+    p = PutU(p, f64[Scratch::kOutOffset]);
+    p = PutU(p, f64[Scratch::kOutSize]);
+    p = PutU64(p, static_cast<uint32_t>(memory));
+    p = PutU64(p, static_cast<uint32_t>(memory >> 32));
+    p = PutU(p, blockSize);
+    ref.kind = kind;
+    ref.named = nameLength > 0;
+    ref.memoryType = memoryType;
+    ref.memory = memory;
+    ref.blockSize = blockSize;
+    ref.valid = true;
+  }
+  std::memcpy(ref.resource, in, sizeof ref.resource);
+  s[TraceState::kAllocateRef] = 0;  // until TS keeps this record
   s[TraceState::kPendingLength] = static_cast<double>(EndRecord(start, p));
   s[TraceState::kPendingAt] = s[TraceState::kPos];
   s[TraceState::kPendingClock] = reading;
@@ -164,7 +211,8 @@ Napi::Value SetTraceSink(const Napi::CallbackInfo& info) {
   sink->bytes = static_cast<uint8_t*>(bytes.Data());
   sink->capacity = bytes.ByteLength();
   sink->state = static_cast<double*>(state.Data());
-  sink->allocatorId = info[3].As<Napi::Number>().DoubleValue();
+  const double allocatorId = info[3].As<Napi::Number>().DoubleValue();
+  sink->allocatorLength = static_cast<size_t>(PutU(sink->allocatorBytes, allocatorId) - sink->allocatorBytes);
   sink->bytesRef = Napi::Persistent(bytes);
   sink->stateRef = Napi::Persistent(state);
   slot.trace = std::move(sink);

@@ -19,7 +19,8 @@
  * Native records: even so, encoding a createBuffer + destroyBuffer pair's Allocate and Free records in JS cost a
  * quarter of the pair itself, so a recording allocator hands this writer's buffer to its native addon
  * (`setTraceSink`, engine/memory/recording.ts), whose creation and free calls encode those records themselves,
- * byte for byte as {@link TraceWriter.allocate} and {@link TraceWriter.free} would (native/trace_sink.h). The
+ * as {@link TraceWriter.allocate} and {@link TraceWriter.free} would, or, for an allocation like the one before, as
+ * the short AllocateLike record of format 1.1 (./format.ts; native/trace_sink.h). The
  * position, the clock countdown and the record count live in a shared Float64Array for that ({@link TraceWriter.nativeState});
  * the native side never flushes, reads the writer's own clock (the `clock` option) when a record is due for a
  * reading, and never writes a record it is not sure of: an Allocate
@@ -40,8 +41,9 @@ const encoder = new TextEncoder();
 /**
  * Slots of the state shared with the native encoder (native/trace_sink.h TraceState: change both together):
  * position, clock countdown, record count, the pending Allocate record (handle, start, length), the armed Free
- * record's handle, 1 while the writer is open, the clock's last reading, CLOCK_EVERY, and the pending record's
- * clock reading (-1: none).
+ * record's handle, 1 while the writer is open, the clock's last reading, CLOCK_EVERY, the pending record's clock
+ * reading (-1: none), and 1 while the trace's last Allocate record is the native encoder's last one (which an
+ * AllocateLike record may then repeat; cleared by every Allocate record written here).
  */
 const POS = 0;
 const CLOCK_SKIP = 1;
@@ -54,7 +56,8 @@ const OPEN = 7;
 const LAST_US = 8;
 const CLOCK_EVERY_SLOT = 9;
 const PENDING_CLOCK = 10;
-const STATE_SLOTS = 11;
+const ALLOCATE_REF = 11;
+const STATE_SLOTS = 12;
 
 /** Options of {@link TraceWriter.open}. */
 export interface TraceWriterOptions {
@@ -243,6 +246,7 @@ export class TraceWriter {
   ): void {
     if (!(resourceCount >= 0 && resourceCount <= 32))
       throw new RangeError(`vkmem trace: resourceCount must be in [0, 32], got ${resourceCount}`);
+    this.#state[ALLOCATE_REF] = 0; // the native encoder's last record is no longer the last Allocate record
     // The hot record: fields go through a local position with no room check per field (#begin leaves RECORD_ROOM
     // bytes, more than 32 + 20 varints and a double need); only the name may need more and goes through #str.
     this.#begin(RecordKind.Allocate);
@@ -480,6 +484,7 @@ export class TraceWriter {
     if (state[PENDING_AT] !== state[POS] || state[OPEN] !== 1) return false;
     state[POS] += state[PENDING_LENGTH]!;
     state[RECORDS]++;
+    state[ALLOCATE_REF] = 1;
     const reading = state[PENDING_CLOCK]!;
     if (reading < 0) {
       state[CLOCK_SKIP]--;
