@@ -1,7 +1,7 @@
-// Allocate and Free records encoded in the native creation and free calls (see trace_sink.h for the protocol with
-// engine/trace/writer.ts). Every byte is what the writer's JS encoder writes for the same call: unsigned LEB128
-// varints of the Numbers as JS holds them (anything not in [0, 2^53) is 0, a fraction its integer part), the
-// priority as a little-endian double, names as a length and their bytes.
+// Allocate, AllocateLike and Free records encoded in the native creation and free calls (see trace_sink.h for the
+// protocol with engine/trace/writer.ts). A full record is what the writer's JS encoder writes for the same call:
+// unsigned LEB128 varints of the Numbers as JS holds them (anything not in [0, 2^53) is 0, a fraction its integer
+// part), the priority as a little-endian double, names as a length and their bytes.
 #include "trace_sink.h"
 
 #include <cmath>
@@ -199,7 +199,8 @@ Napi::Value SetTraceSink(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   if (info.Length() < 4 || !info[1].IsArrayBuffer() || !info[2].IsArrayBuffer() || !info[3].IsNumber()) {
-    throw TypeErrorFor(env, "setTraceSink: (allocator, bytes: ArrayBuffer, state: ArrayBuffer, traceAllocator: number)");
+    throw TypeErrorFor(env,
+                       "setTraceSink: (allocator, bytes: ArrayBuffer, state: ArrayBuffer, traceAllocator: number)");
   }
   Napi::ArrayBuffer bytes = info[1].As<Napi::ArrayBuffer>();
   Napi::ArrayBuffer state = info[2].As<Napi::ArrayBuffer>();
