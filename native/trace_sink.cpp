@@ -85,7 +85,7 @@ inline uint8_t* RecordStart(TraceSink& sink) {
   const double* s = sink.state;
   if (s[TraceState::kOpen] != 1) return nullptr;
   const double pos = s[TraceState::kPos];
-  if (!(pos >= 0 && pos + kTraceRoom <= static_cast<double>(sink.capacity))) return nullptr;
+  if (!(pos >= 0 && pos <= sink.lastStart)) return nullptr;
   return sink.bytes + static_cast<size_t>(pos);
 }
 
@@ -115,6 +115,7 @@ void TraceAllocate(TraceSink& sink, const double* f64, uint64_t memory, int kind
   uint8_t* p = BeginRecord(s, start, like ? kAllocateLikeRecord : kAllocateRecord, &reading);
   p = PutU(p, f64[Scratch::kOutAllocation]);
   if (like) {
+    ref.resource[0] = in[0];
     p = PutU(p, in[0]);
     p = PutU(p, f64[Scratch::kOutOffset]);
     p = PutU(p, f64[Scratch::kOutSize]);
@@ -126,7 +127,10 @@ void TraceAllocate(TraceSink& sink, const double* f64, uint64_t memory, int kind
     *p++ = 0;  // pool: the default pools
     *p++ = static_cast<uint8_t>(kind);
     *p++ = static_cast<uint8_t>(count);
-    for (int i = 0; i < count; ++i) p = PutU(p, in[i]);
+    for (int i = 0; i < count; ++i) {
+      ref.resource[i] = in[i];
+      p = PutU(p, in[i]);
+    }
     // The create info (slots kAllocFlags..kAllocMinAlignment, the pool's slot skipped): most allocations repeat the
     // previous one's, whose bytes are kept.
     if (!sink.infoValid || std::memcmp(sink.infoKey, info, sizeof sink.infoKey) != 0) {
@@ -162,7 +166,6 @@ void TraceAllocate(TraceSink& sink, const double* f64, uint64_t memory, int kind
     ref.blockSize = blockSize;
     ref.valid = true;
   }
-  std::memcpy(ref.resource, in, sizeof ref.resource);
   s[TraceState::kAllocateRef] = 0;  // until TS keeps this record
   s[TraceState::kPendingLength] = static_cast<double>(EndRecord(start, p));
   s[TraceState::kPendingAt] = s[TraceState::kPos];
@@ -211,6 +214,7 @@ Napi::Value SetTraceSink(const Napi::CallbackInfo& info) {
   auto sink = std::make_unique<TraceSink>();
   sink->bytes = static_cast<uint8_t*>(bytes.Data());
   sink->capacity = bytes.ByteLength();
+  sink->lastStart = static_cast<double>(sink->capacity - kTraceRoom);
   sink->state = static_cast<double*>(state.Data());
   const double allocatorId = info[3].As<Napi::Number>().DoubleValue();
   sink->allocatorLength = static_cast<size_t>(PutU(sink->allocatorBytes, allocatorId) - sink->allocatorBytes);

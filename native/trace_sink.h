@@ -60,6 +60,7 @@ constexpr size_t kTraceRoom = 4096;
 struct TraceSink {
   uint8_t* bytes = nullptr;
   size_t capacity = 0;
+  double lastStart = 0;  // capacity - kTraceRoom: where the last record written here may start
   double* state = nullptr;
   // The allocator's number in the trace, encoded.
   uint8_t allocatorBytes[16] = {};
