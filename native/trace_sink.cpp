@@ -48,11 +48,12 @@ inline uint8_t* PutF64(uint8_t* p, double v) {
   return p + 8;
 }
 
-// The record's header at `p`: kind, a 3-byte payload length (patched by EndRecord), dt: 0, or the time since the
-// last reading when the clock is due (then *reading is the new reading, else -1). Returns the payload's start.
+// The record's header at `p`: kind, room for a 1-byte payload length (EndRecord writes it, and moves a longer
+// payload to make room for its length), dt: 0, or the time since the last reading when the clock is due (then
+// *reading is the new reading, else -1). Returns where the fields go.
 inline uint8_t* BeginRecord(const double* s, uint8_t* p, uint8_t kind, double* reading) {
   p[0] = kind;
-  p += 4;
+  p += 2;
   if (s[TraceState::kClockSkip] > 0) {
     *reading = -1;
     *p++ = 0;
@@ -72,8 +73,15 @@ inline void CountRecord(double* s, double reading) {
   }
 }
 
+// The payload's length after the kind: one byte for the records written here (a few dozen bytes), else the
+// 3-byte varint the JS encoder writes, the payload moved to make room. Returns the record's size.
 inline size_t EndRecord(uint8_t* start, uint8_t* end) {
-  const size_t length = static_cast<size_t>(end - start) - 4;
+  const size_t length = static_cast<size_t>(end - start) - 2;
+  if (length < 0x80) {
+    start[1] = static_cast<uint8_t>(length);
+    return length + 2;
+  }
+  std::memmove(start + 4, start + 2, length);
   start[1] = static_cast<uint8_t>((length & 0x7f) | 0x80);
   start[2] = static_cast<uint8_t>(((length >> 7) & 0x7f) | 0x80);
   start[3] = static_cast<uint8_t>((length >> 14) & 0x7f);

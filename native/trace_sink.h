@@ -1,7 +1,8 @@
 // The hot records of a recording allocator, encoded here (native/trace_sink.cpp) straight into the buffer of its
 // TraceWriter (engine/trace/writer.ts), in the trace format that writer writes (engine/trace/format.ts): a full
-// record is byte for byte what the JS encoder writes for it; an AllocateLike record (see Bytes below) is what the
-// reader turns back into that full record.
+// record's fields are byte for byte what the JS encoder writes for them (its payload length takes one byte where the
+// JS encoder pads it to three); an AllocateLike record (see Bytes below) is what the reader turns back into that
+// full record.
 //
 // Why: a createBuffer + destroyBuffer pair costs about a microsecond, and encoding its Allocate and Free records
 // (some 30 varints) in JS cost a quarter of that again; here, inside the creation and free calls that already

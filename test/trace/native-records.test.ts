@@ -1,8 +1,8 @@
 /**
  * The native encoder of a recording allocator's hot records (native/trace_sink.h, engine/trace/writer.ts): the same
  * calls recorded by an allocator whose addon encodes its Allocate and Free records, and by one that encodes none
- * (its sink taken away, so the JS encoder writes everything), read back as the same records; every full record the
- * native side wrote is byte for byte what the JS encoder writes for its fields, and the short AllocateLike records
+ * (its sink taken away, so the JS encoder writes everything), read back as the same records; the fields of every
+ * full record the native side wrote are byte for byte what the JS encoder writes for them, and the short AllocateLike records
  * (format 1.1) stand for exactly the allocations they replace. The calls cover what the native side must leave to
  * JS (names it was not given, non-ASCII and long names, pools, failures, vkmem flags, memory for a caller's buffer)
  * and handles above 2^31.
@@ -107,16 +107,18 @@ function normalized(records: readonly TraceRecord[]): unknown[] {
   });
 }
 
-/** The bytes of record i after its kind, length and dt. */
+/** The bytes of record i after its kind, payload length and dt: its fields. */
 function afterDt(bytes: Uint8Array, records: readonly TraceRecord[], i: number): number[] {
   const r = records[i]!;
   const end = i + 1 < records.length ? records[i + 1]!.fileOffset : bytes.length;
-  let at = r.fileOffset + 4; // kind, then the writer's 3-byte payload length
+  let at = r.fileOffset + 1; // after the kind: the payload length (1 byte natively, 3 from the JS encoder)
+  while (bytes[at]! & 0x80) at++;
+  at++;
   while (bytes[at]! & 0x80) at++; // dt
   return [...bytes.subarray(at + 1, end)];
 }
 
-test("native records read back as the JS encoder's, its full records are the JS encoder's bytes, AllocateLike stands for them", () => {
+test("native records read back as the JS encoder's, its full records' fields are the JS encoder's bytes, AllocateLike stands for them", () => {
   const js = recorded(false);
   const native = recorded(true);
   expect(normalized(native.records)).toEqual(normalized(js.records));
@@ -128,7 +130,7 @@ test("native records read back as the JS encoder's, its full records are the JS 
   expect(native.bytes.length).toBeLessThan(js.bytes.length * 0.7);
   expect(Math.max(...native.records.map((r) => ("allocation" in r ? r.allocation : 0)))).toBeGreaterThan(2 ** 31);
 
-  // Every full Allocate and Free record, encoded again by the JS encoder from what was read: the same bytes.
+  // Every full Allocate and Free record, encoded again by the JS encoder from what was read: the same field bytes.
   const file = path.join(dir, "again.vkmtrace");
   const w = TraceWriter.open(file);
   const full = native.records.filter(
