@@ -242,6 +242,13 @@ export interface NativeAddon {
   bindBufferMemory(allocation: number, buffer: bigint, offset: number): number;
   bindImageMemory(allocation: number, image: bigint, offset: number): number;
   freeAllocation(allocation: number): void;
+  /**
+   * Hands a recording allocator's trace buffer and shared state to its hot calls, which then encode their Allocate
+   * and Free records themselves (native/trace_sink.h, engine/trace/writer.ts); `bytes` null takes them away.
+   */
+  setTraceSink(allocator: number, bytes: ArrayBuffer | null, state?: ArrayBuffer, traceAllocator?: number): void;
+  /** The trace writers' clock of native records: a monotonic clock in whole microseconds. */
+  traceClock(): number;
   getAllocationInfo(allocation: number): void;
   setAllocationName(allocation: number, name: string | null): void;
   getAllocationName(allocation: number): string | null;

@@ -206,6 +206,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   RegisterUploadWorkers(env, exports, this);
   RegisterDeferredFrees(env, exports);
   RegisterCopyCommands(env, exports, this);
+  RegisterTraceSinks(env, exports, this);
 #ifdef VKMEM_ORACLES
   RegisterVirtualBlocks(env, exports, this);  // the oracles build only (addon.h)
   RegisterImageBench(env, exports, this);

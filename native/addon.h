@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "trace_sink.h"
 #include "vma_config.h"
 #ifdef VKMEM_ORACLES
 // The cross-check oracles (VMA's virtual blocks, vkmem's C++ buddy allocator) exist only in the vkmem_oracles
@@ -89,6 +90,8 @@ struct AllocatorSlot {
     bool image = false;
   };
   std::unordered_map<uint64_t, Alias> aliases;
+  // The writer of a recording allocator (trace_sink.h): its hot creations and frees encode their records into it.
+  std::unique_ptr<TraceSink> trace;
   uint32_t generation = 1;
   uint32_t liveAllocations = 0;
   bool live = false;
@@ -382,7 +385,7 @@ class Addon : public Napi::Addon<Addon> {
                                 uint32_t allocatorIndex, uint32_t* poolIndexOut = nullptr);
   Napi::Value FinishAllocation(Napi::Env env, const char* operation, uint32_t allocatorIndex, VkResult result,
                                VmaAllocation allocation, Kind kind, uint64_t resource, bool ownsResource,
-                               uint32_t poolIndex, napi_value name = nullptr);
+                               uint32_t poolIndex, napi_value name = nullptr, bool traced = false);
 
  public:
   // Resource descriptions in the scratch (kIn0..), as createBuffer / createImage lay them out.

@@ -93,7 +93,7 @@ void Addon::FillAllocationOutputs(VmaAllocator allocator, VmaAllocation allocati
 // Records a successful allocation in the slot table; on failure returns the VkResult for TS to throw.
 Napi::Value Addon::FinishAllocation(Napi::Env env, const char* operation, uint32_t allocatorIndex, VkResult result,
                                     VmaAllocation allocation, Kind kind, uint64_t resource, bool ownsResource,
-                                    uint32_t poolIndex, napi_value name) {
+                                    uint32_t poolIndex, napi_value name, bool traced) {
   AllocatorSlot& slot = allocators[allocatorIndex];
   if (result != VK_SUCCESS) {
     // A linear pool of one block is a ring buffer or a double stack, whichever its allocations made it; which one it
@@ -127,24 +127,33 @@ Napi::Value Addon::FinishAllocation(Napi::Env env, const char* operation, uint32
     allocations[index].pool = poolIndex;
     pools[poolIndex].liveAllocations++;
   }
+  // The name as the trace records it (trace_sink.h): none, or the short one converted here; a long one is left to TS.
+  char small[256];
+  size_t traceNameLength = 0;
+  bool traceable = traced && slot.trace != nullptr && poolIndex == 0;
   if (name != nullptr) {
     // The allocation's name, given with the call (a FrameManager's label: TS checked it is a string without NUL),
     // saves a setAllocationName call per resource.
     napi_valuetype type = napi_undefined;
     if (napi_typeof(env, name, &type) == napi_ok && type == napi_string) {
-      char small[256];
       size_t length = 0;
       napi_get_value_string_utf8(env, name, small, sizeof small, &length);
       if (length < sizeof small - 1) {
         vmaSetAllocationName(slot.allocator, allocation, small);
+        traceNameLength = length;
       } else {
         std::string full = Napi::Value(env, name).As<Napi::String>().Utf8Value();
         vmaSetAllocationName(slot.allocator, allocation, full.c_str());
+        traceable = false;
       }
     }
   }
   u64[Scratch::kOutResource] = resource;
   FillAllocationOutputs(slot.allocator, allocation, EncodeHandle(allocations[index].generation, index));
+  if (traceable) {
+    TraceAllocate(*slot.trace, f64, u64[Scratch::kOutMemory], static_cast<int>(kind) - static_cast<int>(Kind::Memory),
+                  small, traceNameLength);
+  }
   return Napi::Number::New(env, VK_SUCCESS);
 }
 
@@ -182,7 +191,7 @@ Napi::Value Addon::CreateBuffer(Napi::Env env, napi_value arg) {
                                                   &buffer, &allocation, nullptr)
                    : vmaCreateBuffer(slot.allocator, &bci, &aci, &buffer, &allocation, nullptr);
   return FinishAllocation(env, "vmaCreateBuffer", ai, r, allocation, Kind::Buffer, reinterpret_cast<uint64_t>(buffer), true, poolIndex,
-                          hotSecondArg);
+                          hotSecondArg, true);
 }
 
 // A VkImageCreateInfo from the scratch: in[0] imageType, [1] format, [2..4] extent, [5] mipLevels,
@@ -224,7 +233,7 @@ Napi::Value Addon::CreateImage(Napi::Env env, napi_value arg) {
   VmaAllocation allocation = VK_NULL_HANDLE;
   VkResult r = vmaCreateImage(slot.allocator, &ici, &aci, &image, &allocation, nullptr);
   return FinishAllocation(env, "vmaCreateImage", ai, r, allocation, Kind::Image, reinterpret_cast<uint64_t>(image), true, poolIndex,
-                          hotSecondArg);
+                          hotSecondArg, true);
 }
 
 // createDedicatedResource(allocator, image: boolean) -> VkResult: as createBuffer / createImage (the same scratch
@@ -280,7 +289,7 @@ Napi::Value Addon::AllocateMemory(Napi::Env env, napi_value arg) {
   aci.minAlignment = ReadMinAlignment(env);
   VmaAllocation allocation = VK_NULL_HANDLE;
   VkResult r = vmaAllocateMemory(slot.allocator, &req, &aci, &allocation, nullptr);
-  return FinishAllocation(env, "vmaAllocateMemory", ai, r, allocation, Kind::Memory, 0, false, poolIndex);
+  return FinishAllocation(env, "vmaAllocateMemory", ai, r, allocation, Kind::Memory, 0, false, poolIndex, nullptr, true);
 }
 
 // allocateMemoryForBuffer(allocator, buffer: bigint) / allocateMemoryForImage(allocator, image: bigint).
@@ -336,6 +345,8 @@ Napi::Value Addon::FreeAllocation(Napi::Env env, napi_value arg) {
     throw Napi::Error::New(env, slot.moving ? "vkmem native: the allocation is being moved by an open defragmentation pass"
                                             : "vkmem native: a defragmentation pass's destination is freed by that pass");
   }
+  // Its Free record, when the allocator records and TS armed it (trace_sink.h).
+  if (TraceSink* trace = allocators[slot.allocator].trace.get()) TraceFree(*trace, EncodeHandle(slot.generation, index));
 #if VMA_DEBUG_MARGIN > 0 && VMA_DEBUG_DETECT_CORRUPTION
   // The debug build: VMA checks the margin as it frees and only asserts; name the allocation instead,
   // free it all the same (the memory is not lost), and throw a CorruptionError.

@@ -159,6 +159,7 @@ Napi::Value Addon::DestroyAllocator(const Napi::CallbackInfo& info) {
     if (pools[p].live && pools[p].allocator == index) DestroyPoolNow(env, p, nullptr);
   }
   slot.aliases.clear();  // destroyed with their allocations above (FreeAllocationNow)
+  slot.trace.reset();
   vmaDestroyAllocator(slot.allocator);
   UnregisterDevice(slot.device);  // after every free of the allocator's memory, deferred ones included
   slot.allocator = VK_NULL_HANDLE;

@@ -18,7 +18,12 @@
  *   (the FrameManager).
  *
  * Cost: nothing happens when an allocator does not record (one null check per call). When it does, the writer
- * allocates nothing per record (engine/trace/writer.ts); `npm run bench -- allocator` measures record_overhead.
+ * allocates nothing per record (engine/trace/writer.ts), and the hot records are encoded by the native calls
+ * themselves: the allocator's addon gets the writer's buffer (`setTraceSink`), its createBuffer, createImage and
+ * allocateMemory leave their Allocate record pending there, which {@link AllocatorRecording.nativeAllocated} keeps
+ * when it says what {@link AllocatorRecording.allocated} would have written (no pool, no vkmem flags, the name the
+ * call was given), and freeAllocation writes the Free record that VmaMemory armed (native/trace_sink.h).
+ * `npm run bench -- allocator` measures record_overhead.
  * @module
  */
 import { scratch, scratchU32, Slot, type NativeAddon } from "../native.js";
@@ -93,7 +98,9 @@ export class AllocatorRecording {
     producer: string,
     apiVersion: number,
   ): AllocatorRecording {
-    const writer = TraceWriter.open(file, { producer, device: allocator.deviceName, apiVersion });
+    // The addon's clock: its native records read the same one (engine/trace/writer.ts).
+    const clock = allocator._native.traceClock;
+    const writer = TraceWriter.open(file, { producer, device: allocator.deviceName, apiVersion, clock });
     writer.allocatorCreate(
       allocator._handle,
       allocator.label ?? null,
@@ -110,7 +117,25 @@ export class AllocatorRecording {
       }),
     );
     writer.flush();
+    allocator._native.setTraceSink(allocator._handle, writer.nativeBuffer, writer.nativeState, allocator._handle);
     return new AllocatorRecording(writer, allocator);
+  }
+
+  /**
+   * After a successful creation, instead of {@link allocated}: keeps the Allocate record the native call wrote
+   * for `handle` when the allocation is what that record says: no pool, vkmem flags 0 and the name the native
+   * call was given (`name` is `nameGiven`). A forResource allocation never has one (its native call writes none).
+   * @returns false when it kept none: call {@link allocated}.
+   */
+  nativeAllocated(
+    handle: number,
+    pool: object | null | undefined,
+    vkmemFlags: number,
+    name: string | undefined,
+    nameGiven: string | undefined,
+  ): boolean {
+    if ((pool !== undefined && pool !== null) || vkmemFlags !== 0 || name !== nameGiven) return false;
+    return this.writer.commitNativeAllocate(handle);
   }
 
   /**

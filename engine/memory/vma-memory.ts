@@ -351,12 +351,18 @@ export class VmaMemory implements MemorySource {
   _free(allocation: Allocation): void {
     const h = allocation._handle;
     const created = allocation.kind !== "memory" ? allocation._resource : null;
-    this.allocator._recording?.writer.free(h);
+    // The Free record: written by the native free call (recording.ts), or after it when that call did not.
+    const writer = this.allocator._recording?.writer;
+    writer?.armNativeFree(h);
     allocation._release();
     if (this.parts.stacks !== null) this.parts.stacks.delete(h);
     this.parts.leakWatch.forget(h);
     this.parts.index?.delete(h);
-    this.nativeFree(h);
+    try {
+      this.nativeFree(h);
+    } finally {
+      writer?.endNativeFree(h);
+    }
     // The buffer/image object vkmem made now names a destroyed object: it becomes a null handle and its
     // cell serves the next one (HandleCellPool).
     if (created !== null) handleCells.recycle(created);
@@ -446,16 +452,20 @@ export class VmaMemory implements MemorySource {
     if (stacks !== null) this.parts.leakWatch.watch(allocation, handle);
     this.parts.index?.add(allocation);
     if (canBecomeLost) this.parts.lost.track(allocation, pool, scratch[Slot.OutMemoryType]);
-    // Recorded last, from the scratch outputs of the creation (block size included).
+    // Recorded last, from the scratch outputs of the creation (block size included): the record the native call
+    // encoded when it is the right one (recording.ts), else here.
     if (recording !== null) {
-      recording.allocated(
-        handle,
-        recording.poolId(pool),
-        kind,
-        (canBecomeLost ? 1 : 0) | (canMakeOtherLost ? 2 : 0), // vkmemFlagsOf's codes, without an object per call
-        name ?? null,
-        kind === "memory" && operation !== "vmaAllocateMemory",
-      );
+      const vkmemFlags = (canBecomeLost ? 1 : 0) | (canMakeOtherLost ? 2 : 0); // vkmemFlagsOf's codes, no object
+      if (!recording.nativeAllocated(handle, pool, vkmemFlags, name, nameOverride)) {
+        recording.allocated(
+          handle,
+          recording.poolId(pool),
+          kind,
+          vkmemFlags,
+          name ?? null,
+          kind === "memory" && operation !== "vmaAllocateMemory",
+        );
+      }
     }
     return allocation;
   }

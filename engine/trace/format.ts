@@ -1,5 +1,5 @@
 /**
- * The vkmem trace format, version 1: what a recording writes (./writer.ts) and what the replay and the report read
+ * The vkmem trace format, version 1.1: what a recording writes (./writer.ts) and what the replay and the report read
  * (./reader.ts). This table is the one definition of every record; the writer and the reader follow it.
  *
  * A trace is a header and a stream of records, little-endian:
@@ -19,6 +19,16 @@
  * may append fields at the end of a payload (a reader skips what it does not know, the length says how much) and
  * may add record kinds (a reader skips unknown kinds and counts them). Fields are never removed or reordered.
  *
+ * Minor version 1 adds AllocateLike (kind 23), an Allocate record written short: `dt`, then `allocation`,
+ * `resource0`, `offset` and `size` ({@link ALLOCATE_LIKE_FIELDS}). It stands for the previous Allocate record of
+ * the trace (an AllocateLike one as it stands for) with those four fields replaced, `resource0` being the first
+ * value of `resource` (a buffer's size); every other field, the rest of `resource` included, is the previous
+ * record's. The reader returns it as that Allocate record, so nothing after the reader ever sees the kind; one with
+ * no Allocate record before it is damage. The native encoder of a recording allocator writes it for allocations
+ * that repeat the one before but for those fields (native/trace_sink.h), which halves a trace's bytes when a game
+ * allocates the same kind of buffer over and over. A 1.0 trace has none and reads as before; a 1.0 reader skips
+ * these records (and counts them).
+ *
  * Identifiers: allocators, pools, allocations, virtual blocks and streamers are named by the numbers vkmem gives them
  * (an allocation's native handle, a pool's handle, ...), unique among live objects of their kind in one trace; a
  * reader must not assume they are never reused after the object is gone. `memoryLo`/`memoryHi` are the two halves of
@@ -33,7 +43,7 @@ export const TRACE_MAGIC = "VKMTRACE";
 /** The major version this code writes and reads. */
 export const TRACE_MAJOR = 1;
 /** The minor version this code writes. */
-export const TRACE_MINOR = 0;
+export const TRACE_MINOR = 1;
 /** Header length in bytes. */
 export const TRACE_HEADER_BYTES = 16;
 
@@ -61,6 +71,8 @@ export enum RecordKind {
   Upload = 20,
   Move = 21,
   Note = 22,
+  /** Minor version 1: an Allocate record written short (see the module comment); the reader expands it. */
+  AllocateLike = 23,
 }
 
 /** A field's wire type (see the module comment). */
@@ -210,7 +222,18 @@ export const FIELDS = {
   ],
   /** A marker the application wrote (e.g. "level 2 loaded"). */
   [RecordKind.Note]: [["text", "s"]],
-} as const satisfies Record<RecordKind, readonly (readonly [string, FieldType])[]>;
+} as const satisfies Record<Exclude<RecordKind, RecordKind.AllocateLike>, readonly (readonly [string, FieldType])[]>;
+
+/**
+ * The fields of an AllocateLike record after `dt`, in wire order (see the module comment): the reader returns the
+ * Allocate record it stands for, never a record of this kind.
+ */
+export const ALLOCATE_LIKE_FIELDS = [
+  ["allocation", "u"],
+  ["resource0", "u"],
+  ["offset", "u"],
+  ["size", "u"],
+] as const satisfies readonly (readonly [string, FieldType])[];
 
 /** The JS type of a field of wire type T. */
 export type FieldValue<T extends FieldType> = T extends "s" ? string : T extends "u*" ? number[] : number;
@@ -254,6 +277,7 @@ export const KIND_NAMES: Readonly<Record<RecordKind, string>> = {
   [RecordKind.Upload]: "Upload",
   [RecordKind.Move]: "Move",
   [RecordKind.Note]: "Note",
+  [RecordKind.AllocateLike]: "AllocateLike",
 };
 
 /**

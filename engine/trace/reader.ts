@@ -6,10 +6,12 @@
  * returns the whole records before the cut and says where it was.
  *
  * Unknown record kinds (a newer minor version) are skipped and counted; fields appended to a known kind's payload
- * are skipped by its length.
+ * are skipped by its length. An AllocateLike record (minor version 1) is returned as the Allocate record it stands
+ * for: the previous Allocate record with its four fields replaced.
  * @module
  */
 import {
+  ALLOCATE_LIKE_FIELDS,
   FIELDS,
   KIND_NAMES,
   RecordKind,
@@ -18,6 +20,7 @@ import {
   TRACE_MAJOR,
   TraceFormatError,
   type FieldType,
+  type RecordOf,
   type TraceRecord,
 } from "./format.js";
 
@@ -152,6 +155,8 @@ export function readTrace(bytes: Uint8Array, options: ReadTraceOptions = {}): Tr
   if (major !== TRACE_MAJOR) throw new TraceFormatError(8, `major version ${TRACE_MAJOR}`, `version ${major}.${minor}`);
 
   const records: TraceRecord[] = [];
+  /** The last Allocate record, which an AllocateLike record repeats. */
+  let lastAllocate: RecordOf<RecordKind.Allocate> | null = null;
   let skipped = 0;
   let timeUs = 0;
   const cursor = new Cursor(bytes, TRACE_HEADER_BYTES, bytes.length);
@@ -166,6 +171,30 @@ export function readTrace(bytes: Uint8Array, options: ReadTraceOptions = {}): Tr
       const length = cursor.varint("a record's payload length");
       if (cursor.offset + length > bytes.length) throw new Truncation(start, `a record of ${length} payload bytes`);
       const payloadEnd = cursor.offset + length;
+      if (kind === RecordKind.AllocateLike) {
+        cursor.end = payloadEnd;
+        inPayload = true;
+        timeUs += cursor.varint("field 'dt' of an AllocateLike record");
+        const read: Record<string, number> = {};
+        for (const [field] of ALLOCATE_LIKE_FIELDS)
+          read[field] = cursor.varint(`field '${field}' of an AllocateLike record`);
+        const previous = lastAllocate as RecordOf<RecordKind.Allocate> | null;
+        if (previous === null)
+          throw new TraceFormatError(start, "an Allocate record before an AllocateLike record", "none");
+        const expanded: RecordOf<RecordKind.Allocate> = {
+          ...previous,
+          fileOffset: start,
+          timeUs,
+          allocation: read.allocation!,
+          resource: [read.resource0!, ...previous.resource.slice(1)],
+          offset: read.offset!,
+          size: read.size!,
+        };
+        lastAllocate = expanded;
+        records.push(expanded);
+        cursor.offset = payloadEnd;
+        continue;
+      }
       const fields = (FIELDS as Record<number, readonly (readonly [string, FieldType])[]>)[kind];
       if (kind === 0 || fields === undefined) {
         skipped++;
@@ -181,6 +210,7 @@ export function readTrace(bytes: Uint8Array, options: ReadTraceOptions = {}): Tr
         record[field] = readField(cursor, type, `field '${field}' of a ${name} record`);
       cursor.offset = payloadEnd; // fields a newer minor version appended
       records.push(record as TraceRecord);
+      if (kind === RecordKind.Allocate) lastAllocate = record as RecordOf<RecordKind.Allocate>;
     }
   } catch (e) {
     // A read that ran out at the file's end is a cut (a crash); one that ran out inside a payload whose length

@@ -15,6 +15,17 @@
  * {@link CLOCK_EVERY} records and for every frame boundary (FrameBegin, FrameEnd) and Session record; the records in
  * between carry `dt` 0, i.e. the time of the last reading. A record's time is thus never later than the truth and
  * at most that many records, or one frame, earlier.
+ *
+ * Native records: even so, encoding a createBuffer + destroyBuffer pair's Allocate and Free records in JS cost a
+ * quarter of the pair itself, so a recording allocator hands this writer's buffer to its native addon
+ * (`setTraceSink`, engine/memory/recording.ts), whose creation and free calls encode those records themselves,
+ * as {@link TraceWriter.allocate} and {@link TraceWriter.free} would, or, for an allocation like the one before, as
+ * the short AllocateLike record of format 1.1 (./format.ts; native/trace_sink.h). The
+ * position, the clock countdown and the record count live in a shared Float64Array for that ({@link TraceWriter.nativeState});
+ * the native side never flushes, reads the writer's own clock (the `clock` option) when a record is due for a
+ * reading, and never writes a record it is not sure of: an Allocate
+ * record waits past the position until {@link TraceWriter.commitNativeAllocate} keeps it, a Free record is written
+ * only when {@link TraceWriter.armNativeFree} asked for it; every other case is written here.
  * @module
  */
 import * as fs from "node:fs";
@@ -27,6 +38,26 @@ const MAX_PAYLOAD = 2 ** 21 - 1;
 /** The clock is read once per this many records (and at every frame boundary): see the module comment. */
 export const CLOCK_EVERY = 16;
 const encoder = new TextEncoder();
+/**
+ * Slots of the state shared with the native encoder (native/trace_sink.h TraceState: change both together):
+ * position, clock countdown, record count, the pending Allocate record (handle, start, length), the armed Free
+ * record's handle, 1 while the writer is open, the clock's last reading, CLOCK_EVERY, the pending record's clock
+ * reading (-1: none), and 1 while the trace's last Allocate record is the native encoder's last one (which an
+ * AllocateLike record may then repeat; cleared by every Allocate record written here).
+ */
+const POS = 0;
+const CLOCK_SKIP = 1;
+const RECORDS = 2;
+const PENDING_HANDLE = 3;
+const PENDING_AT = 4;
+const PENDING_LENGTH = 5;
+const FREE_ARM = 6;
+const OPEN = 7;
+const LAST_US = 8;
+const CLOCK_EVERY_SLOT = 9;
+const PENDING_CLOCK = 10;
+const ALLOCATE_REF = 11;
+const STATE_SLOTS = 12;
 
 /** Options of {@link TraceWriter.open}. */
 export interface TraceWriterOptions {
@@ -36,6 +67,11 @@ export interface TraceWriterOptions {
   device?: string;
   /** The Vulkan API version of the device. */
   apiVersion?: number;
+  /**
+   * The clock, in whole microseconds (default: `performance.now()`'s). A recording allocator passes its addon's,
+   * which the native records read too (see the module comment).
+   */
+  clock?: () => number;
 }
 
 /**
@@ -46,19 +82,47 @@ export class TraceWriter {
   /** The file being written. */
   readonly file: string;
   #fd: number;
-  readonly #buf = new Uint8Array(BUFFER_BYTES);
+  readonly #buf = new Uint8Array(new ArrayBuffer(BUFFER_BYTES));
   readonly #view = new DataView(this.#buf.buffer);
-  #pos = 0;
-  #lastUs = 0;
-  /** Records left before the next clock read (0: read it for the next record). */
-  #clockSkip = 0;
+  /** Shared with the native encoder (see the module comment): position, clock countdown, record count, ... */
+  readonly #state = new Float64Array(new ArrayBuffer(STATE_SLOTS * 8));
+  readonly #clock: () => number;
   #recordStart = 0;
   #bytesWritten = 0;
-  #records = 0;
 
-  private constructor(file: string, fd: number) {
+  private constructor(file: string, fd: number, clock: () => number) {
     this.file = file;
     this.#fd = fd;
+    this.#clock = clock;
+    this.#state[OPEN] = 1;
+    this.#state[CLOCK_EVERY_SLOT] = CLOCK_EVERY;
+  }
+
+  get #lastUs(): number {
+    return this.#state[LAST_US]!;
+  }
+  set #lastUs(value: number) {
+    this.#state[LAST_US] = value;
+  }
+
+  get #pos(): number {
+    return this.#state[POS]!;
+  }
+  set #pos(value: number) {
+    this.#state[POS] = value;
+  }
+  /** Records left before the next clock read (0: read it for the next record). */
+  get #clockSkip(): number {
+    return this.#state[CLOCK_SKIP]!;
+  }
+  set #clockSkip(value: number) {
+    this.#state[CLOCK_SKIP] = value;
+  }
+  get #records(): number {
+    return this.#state[RECORDS]!;
+  }
+  set #records(value: number) {
+    this.#state[RECORDS] = value;
   }
 
   /**
@@ -67,13 +131,13 @@ export class TraceWriter {
    */
   static open(file: string, options: TraceWriterOptions = {}): TraceWriter {
     const fd = fs.openSync(file, "w");
-    const w = new TraceWriter(file, fd);
+    const w = new TraceWriter(file, fd, options.clock ?? nowUs);
     for (let i = 0; i < 8; i++) w.#buf[i] = TRACE_MAGIC.charCodeAt(i);
     w.#view.setUint16(8, TRACE_MAJOR, true);
     w.#view.setUint16(10, TRACE_MINOR, true);
     w.#view.setUint32(12, 0, true);
     w.#pos = 16;
-    w.#lastUs = nowUs();
+    w.#lastUs = w.#clock();
     w.#begin(RecordKind.Session);
     w.#f64(Date.now());
     w.#str(options.producer ?? "vkmem");
@@ -182,6 +246,7 @@ export class TraceWriter {
   ): void {
     if (!(resourceCount >= 0 && resourceCount <= 32))
       throw new RangeError(`vkmem trace: resourceCount must be in [0, 32], got ${resourceCount}`);
+    this.#state[ALLOCATE_REF] = 0; // the native encoder's last record is no longer the last Allocate record
     // The hot record: fields go through a local position with no room check per field (#begin leaves RECORD_ROOM
     // bytes, more than 32 + 20 varints and a double need); only the name may need more and goes through #str.
     this.#begin(RecordKind.Allocate);
@@ -395,6 +460,54 @@ export class TraceWriter {
     this.#end();
   }
 
+  // --- native records (see the module comment) -------------------------------------------------------------
+
+  /** @internal The buffer and the shared state that a native encoder writes into (`setTraceSink`). */
+  get nativeBuffer(): ArrayBuffer {
+    return this.#buf.buffer as ArrayBuffer;
+  }
+
+  /** @internal See {@link nativeBuffer}. */
+  get nativeState(): ArrayBuffer {
+    return this.#state.buffer as ArrayBuffer;
+  }
+
+  /**
+   * @internal Keeps the Allocate record the native creation call left pending for `allocation`, when it is still
+   * there (nothing was written since). The caller checked that the record says what {@link allocate} would write.
+   * @returns false when there is none: write the record with {@link allocate}.
+   */
+  commitNativeAllocate(allocation: number): boolean {
+    const state = this.#state;
+    if (state[PENDING_HANDLE] !== allocation) return false;
+    state[PENDING_HANDLE] = 0;
+    if (state[PENDING_AT] !== state[POS] || state[OPEN] !== 1) return false;
+    state[POS] += state[PENDING_LENGTH]!;
+    state[RECORDS]++;
+    state[ALLOCATE_REF] = 1;
+    const reading = state[PENDING_CLOCK]!;
+    if (reading < 0) {
+      state[CLOCK_SKIP]--;
+    } else {
+      state[CLOCK_SKIP] = CLOCK_EVERY - 1;
+      state[LAST_US] = reading;
+    }
+    return true;
+  }
+
+  /** @internal Asks the native free call of `allocation` for its Free record; {@link endNativeFree} after the call. */
+  armNativeFree(allocation: number): void {
+    this.#state[FREE_ARM] = allocation;
+  }
+
+  /** @internal After the native free call of `allocation`: writes its Free record if that call did not. */
+  endNativeFree(allocation: number): void {
+    const state = this.#state;
+    if (state[FREE_ARM] === 0) return;
+    state[FREE_ARM] = 0;
+    this.free(allocation);
+  }
+
   // --- file --------------------------------------------------------------------------------------------------
 
   /**
@@ -421,6 +534,7 @@ export class TraceWriter {
     } finally {
       fs.closeSync(this.#fd);
       this.#fd = -1;
+      this.#state[OPEN] = 0;
     }
   }
 
@@ -439,7 +553,7 @@ export class TraceWriter {
       return;
     }
     this.#clockSkip = CLOCK_EVERY - 1;
-    const now = nowUs();
+    const now = this.#clock();
     this.#u(now - this.#lastUs);
     this.#lastUs = now;
   }

@@ -8,7 +8,14 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { FIELDS, RecordKind, TRACE_HEADER_BYTES, TraceFormatError, type RecordOf } from "../../engine/trace/format.js";
+import {
+  FIELDS,
+  RecordKind,
+  TRACE_HEADER_BYTES,
+  TRACE_MINOR,
+  TraceFormatError,
+  type RecordOf,
+} from "../../engine/trace/format.js";
 import { readTrace } from "../../engine/trace/reader.js";
 import { TraceWriter } from "../../engine/trace/writer.js";
 
@@ -82,7 +89,7 @@ describe("trace format", () => {
     w.close();
     expect(w.closed).toBe(true);
     const trace = readTrace(fs.readFileSync(file));
-    expect(trace.version).toEqual({ major: 1, minor: 0 });
+    expect(trace.version).toEqual({ major: 1, minor: TRACE_MINOR });
     expect(trace.truncated).toBeNull();
     expect(trace.skippedRecords).toBe(0);
     const kinds = trace.records.map((r) => r.kind);
@@ -270,7 +277,7 @@ describe("trace format", () => {
     const bytes = new Uint8Array(fs.readFileSync(file));
     const newer = bytes.slice();
     new DataView(newer.buffer).setUint16(8, 2, true);
-    expect(() => readTrace(newer)).toThrow(/at byte 8: expected major version 1, found version 2\.0/);
+    expect(() => readTrace(newer)).toThrow(/at byte 8: expected major version 1, found version 2\.\d+/);
 
     // The Free record: its payload claims one byte less than its fields need (damage, not a cut: partial refuses too).
     const records = readTrace(bytes).records;
@@ -293,6 +300,59 @@ describe("trace format", () => {
     const utf = new Uint8Array(fs.readFileSync(file));
     utf[utf.length - 1] = 0xff;
     expect(() => readTrace(utf)).toThrow(/expected valid UTF-8 \(field 'text' of a Note record\)/);
+  });
+
+  test("an AllocateLike record (1.1) reads as the previous Allocate record with its four fields replaced", () => {
+    const file = tmp();
+    const w = TraceWriter.open(file);
+    const createInfo = [0, 1, 2, 4, 0b11, 0, 0.25, 256];
+    w.allocate(
+      2 ** 40 + 1,
+      7,
+      3,
+      1,
+      [4096, 130, 0, 0],
+      0,
+      4,
+      createInfo,
+      0,
+      1,
+      "vb",
+      0,
+      1,
+      0,
+      4096,
+      0xcafe,
+      1,
+      2 ** 25,
+    );
+    w.close();
+    const base = new Uint8Array(fs.readFileSync(file));
+    // An AllocateLike record by hand: kind 23, a 1-byte payload length, dt 0, allocation 2^35 + 1 (6 bytes),
+    // resource0 300, offset 8192, size 512.
+    const like = [23, 13, 0, 0x81, 0x80, 0x80, 0x80, 0x80, 0x01, 0xac, 0x02, 0x80, 0x40, 0x80, 0x04];
+    const bytes = new Uint8Array([...base, ...like, ...like]);
+    const trace = readTrace(bytes);
+    const [first, second, third] = trace.records.slice(1) as RecordOf<RecordKind.Allocate>[];
+    expect(trace.skippedRecords).toBe(0);
+    const { fileOffset: _a, timeUs: _b, ...same } = first!;
+    for (const r of [second!, third!]) {
+      expect(r).toEqual({
+        ...same,
+        fileOffset: r.fileOffset,
+        timeUs: r.timeUs,
+        allocation: 2 ** 35 + 1,
+        resource: [300, 130, 0, 0],
+        offset: 8192,
+        size: 512,
+      });
+    }
+    expect(third!.fileOffset).toBe(second!.fileOffset + like.length);
+    // With no Allocate record before it, it is damage, named at its offset.
+    const session = base.subarray(0, first!.fileOffset);
+    expect(() => readTrace(new Uint8Array([...session, ...like]))).toThrow(
+      new RegExp(`at byte ${first!.fileOffset}: expected an Allocate record before an AllocateLike record`),
+    );
   });
 
   test("unknown record kinds and fields appended by a newer minor version are skipped", () => {
