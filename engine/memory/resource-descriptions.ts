@@ -65,8 +65,22 @@ export interface DescribedDevice {
  */
 export class ResourceDescriptions {
   private readonly formatCache = new Map<string, { result: number; props: any }>();
+  /**
+   * The device's allowed bits per field, [any, bindable] (DeviceFlagPolicy.mask, fixed for the device): a value
+   * within them passes without a call, so the argument names of the messages are only built for a bad value.
+   */
+  readonly #bufferUsage: readonly [number, number];
+  readonly #bufferCreate: readonly [number, number];
+  readonly #imageUsage: readonly [number, number];
+  readonly #imageCreate: readonly [number, number];
 
-  constructor(private readonly device: DescribedDevice) {}
+  constructor(private readonly device: DescribedDevice) {
+    const p = device.flagPolicy;
+    this.#bufferUsage = [p.mask("bufferUsage", false), p.mask("bufferUsage", true)];
+    this.#bufferCreate = [p.mask("bufferCreate", false), p.mask("bufferCreate", true)];
+    this.#imageUsage = [p.mask("imageUsage", false), p.mask("imageUsage", true)];
+    this.#imageCreate = [p.mask("imageCreate", false), p.mask("imageCreate", true)];
+  }
 
   /** Checks a buffer description (messages name `arg`) and writes it into the scratch (kIn0..). */
   encodeBuffer(bufferInfo: BufferInfo, op: string, arg: string, bind = true): void {
@@ -85,8 +99,11 @@ export class ResourceDescriptions {
     }
     if (!isUint32(usage) || usage === 0) fail(op, `${arg}.usage`, "must be non-zero VkBufferUsageFlags", usage);
     if (!isUint32(flags)) fail(op, `${arg}.flags`, "must be VkBufferCreateFlags", flags);
-    this.device.flagPolicy.check(usage, "bufferUsage", bind, op, `${arg}.usage`);
-    this.device.flagPolicy.check(flags, "bufferCreate", bind, op, `${arg}.flags`);
+    const b = bind ? 1 : 0;
+    if ((usage & ~this.#bufferUsage[b]!) !== 0)
+      this.device.flagPolicy.check(usage, "bufferUsage", bind, op, `${arg}.usage`);
+    if ((flags & ~this.#bufferCreate[b]!) !== 0)
+      this.device.flagPolicy.check(flags, "bufferCreate", bind, op, `${arg}.flags`);
     if (sharingMode !== 0) fail(op, `${arg}.sharingMode`, CONCURRENT_UNSUPPORTED, sharingMode);
     scratch[0] = size;
     scratch[1] = usage;
@@ -131,8 +148,11 @@ export class ResourceDescriptions {
     if (tiling !== 0 && tiling !== 1) fail(op, `${arg}.tiling`, "must be 0 (optimal) or 1 (linear)", tiling);
     if (!isUint32(usage) || usage === 0) fail(op, `${arg}.usage`, "must be non-zero VkImageUsageFlags", usage);
     if (!isUint32(flags)) fail(op, `${arg}.flags`, "must be VkImageCreateFlags", flags);
-    this.device.flagPolicy.check(usage, "imageUsage", bind, op, `${arg}.usage`);
-    this.device.flagPolicy.check(flags, "imageCreate", bind, op, `${arg}.flags`);
+    const b = bind ? 1 : 0;
+    if ((usage & ~this.#imageUsage[b]!) !== 0)
+      this.device.flagPolicy.check(usage, "imageUsage", bind, op, `${arg}.usage`);
+    if ((flags & ~this.#imageCreate[b]!) !== 0)
+      this.device.flagPolicy.check(flags, "imageCreate", bind, op, `${arg}.flags`);
     if (initialLayout !== 0 && initialLayout !== 8)
       fail(op, `${arg}.initialLayout`, "must be 0 (UNDEFINED) or 8 (PREINITIALIZED)", initialLayout);
     if (sharingMode !== 0) fail(op, `${arg}.sharingMode`, CONCURRENT_UNSUPPORTED, sharingMode);
