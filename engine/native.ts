@@ -220,7 +220,10 @@ export interface NativeAddon {
   createDefragmentationMoveResource(context: number, move: number, image: boolean): number;
   /** Two transfer buffers over the move's source and destination bytes (kOutResource, kOutMemory), or a VkResult. */
   createDefragmentationCopyBuffers(context: number, move: number): number;
-  /** Per move [srcBuffer, srcOffset, dstBuffer, dstOffset] over block-wide transfer buffers (scratch u64 from 0). */
+  /**
+   * Per move [srcBuffer, srcOffset, dstBuffer, dstOffset] over block-wide transfer buffers (indices, -1: none), then
+   * the buffers' handles as u64 bit patterns in the trailing elements.
+   */
   createDefragmentationBlockCopies(context: number): Float64Array;
   /**
    * Records the open pass's copies into `cmd` (barriers, vkCmdCopyBuffer per pair of transfer buffers,

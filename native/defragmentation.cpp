@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <unordered_map>
 
 #include "addon.h"
@@ -368,9 +369,9 @@ VkBuffer CreateBlockBuffer(const AllocatorSlot& slot, VkDeviceMemory memory, VkD
 
 // createDefragmentationBlockCopies(context) -> Float64Array, 4 numbers per move of the open pass: the index of the
 // transfer buffer over the source's memory block, the source's offset in it, the same for the destination (-1 for a
-// move vkmem does not name, or when the device's rules for a block-wide buffer do not fit); the buffers themselves,
-// one per memory block, are written to the scratch from kIn0 as u64 (at most 8 per call: more blocks than that give
-// -1 for the later moves, which the caller copies its other way). The pass destroys them when it ends.
+// move vkmem does not name, or when the device's rules for a block-wide buffer do not fit); then the buffers
+// themselves, one per memory block, as u64 bit patterns in the array's trailing elements (at most 256: more blocks than
+// that give -1 for the later moves, which the caller copies its other way). The pass destroys them when it ends.
 // One buffer per block lets one vkCmdCopyBuffer carry every move between two blocks.
 Napi::Value Addon::CreateDefragmentationBlockCopies(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -378,8 +379,8 @@ Napi::Value Addon::CreateDefragmentationBlockCopies(const Napi::CallbackInfo& in
   DefragSlot& d = DefragFrom(*this, info);
   if (!d.passOpen) throw Napi::Error::New(env, "vkmem native: no defragmentation pass is open");
   AllocatorSlot& slot = allocators[d.allocator];
-  constexpr size_t kMaxBuffers = 8;
-  std::vector<uint64_t> order;  // buffer handles in index order, for the scratch
+  constexpr size_t kMaxBuffers = 256;
+  std::vector<uint64_t> order;  // buffer handles in index order
   for (auto& [memory, buffer] : d.blockBuffers) order.push_back(buffer);
   auto indexOf = [&](VmaAllocation a, double* offset) -> double {
     VmaAllocationInfo2 ai = {};
@@ -403,20 +404,22 @@ Napi::Value Addon::CreateDefragmentationBlockCopies(const Napi::CallbackInfo& in
     }
     return -1;
   };
-  Napi::Float64Array out = Napi::Float64Array::New(env, d.moves.size() * 4);
+  std::vector<double> places(d.moves.size() * 4);
   for (size_t m = 0; m < d.moves.size(); ++m) {
     const DefragMove& move = d.moves[m];
     double srcOffset = 0, dstOffset = 0;
     double src = move.src == 0 ? -1 : indexOf(allocations[move.src].allocation, &srcOffset);
     double dst = move.src == 0 ? -1 : indexOf(allocations[move.tmp].allocation, &dstOffset);
     if (src < 0 || dst < 0) src = dst = -1;
-    out[m * 4] = src;
-    out[m * 4 + 1] = srcOffset;
-    out[m * 4 + 2] = dst;
-    out[m * 4 + 3] = dstOffset;
+    places[m * 4] = src;
+    places[m * 4 + 1] = srcOffset;
+    places[m * 4 + 2] = dst;
+    places[m * 4 + 3] = dstOffset;
   }
-  for (size_t i = 0; i < order.size(); ++i) u64[Scratch::kIn0 + i] = order[i];
   ThrowIfVmaAsserted(env, "vmaGetAllocationInfo2");
+  Napi::Float64Array out = Napi::Float64Array::New(env, places.size() + order.size());
+  std::memcpy(out.Data(), places.data(), places.size() * sizeof(double));
+  std::memcpy(out.Data() + places.size(), order.data(), order.size() * sizeof(uint64_t));
   return out;
 }
 

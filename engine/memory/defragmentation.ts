@@ -319,18 +319,18 @@ export class DefragmentationContext {
   }
 
   /**
-   * @internal Transfer buffers over the whole memory blocks of the open pass's moves (native layer: at most 8 per
+   * @internal Transfer buffers over the whole memory blocks of the open pass's moves (native layer: at most 256 per
    * pass): `places` has 4 numbers per move (source buffer index, offset, destination buffer index, offset; -1 where
    * none), `buffers` the raw handles.
    */
-  _blockCopies(): { places: Float64Array; buffers: bigint[] } {
+  _blockCopies(): { places: Float64Array; buffers: BigUint64Array } {
     const h = this._live("blockCopies");
-    const places = this._allocator._native.createDefragmentationBlockCopies(h);
-    let count = 0;
-    for (let i = 0; i < places.length; i += 4) count = Math.max(count, places[i] + 1, places[i + 2] + 1);
-    const buffers: bigint[] = [];
-    for (let i = 0; i < count; i++) buffers.push(scratchU64[i]!);
-    return { places, buffers };
+    const out = this._allocator._native.createDefragmentationBlockCopies(h);
+    const n = (this.#moves?.length ?? 0) * 4;
+    return {
+      places: out.subarray(0, n),
+      buffers: new BigUint64Array(out.buffer, out.byteOffset + n * 8, out.length - n),
+    };
   }
 
   /**

@@ -143,6 +143,32 @@ describe("allocator.defragment(): whole defragmentation with GPU copies", () => 
     });
   });
 
+  test("a pass over more memory blocks than a handful copies through one transfer buffer per block, bytes intact", async () => {
+    await check(() => {
+      const small = makePool("many blocks", 64 * KiB);
+      const size = 16 * KiB;
+      const all = [];
+      for (let i = 0; i < 48; i++) {
+        all.push(allocator.createBuffer({ size, usage: TRANSFER | STORAGE }, { pool: small, name: `m${i}` }));
+      }
+      expect(blockCount(small)).toBe(12);
+      const live = all.filter((_, i) => i % 2 === 0);
+      for (const [i, b] of all.entries()) {
+        if (i % 2 === 1) allocator.destroyBuffer(b.buffer, b.allocation);
+        else fillBuffer(b.buffer, size, 0xb000 + i);
+      }
+      const stats = allocator.defragment(gpu.context, { pool: small, algorithm: "full" });
+      expect(stats.passes).toBe(1);
+      expect(stats.allocationsMoved).toBeGreaterThanOrEqual(9);
+      expect(stats.deviceMemoryBlocksFreed).toBeGreaterThanOrEqual(5);
+      for (const [k, b] of live.entries()) {
+        expect(readBuffer(b.buffer, size).every((w) => w === 0xb000 + k * 2)).toBe(true);
+        allocator.destroyBuffer(b.buffer, b.allocation);
+      }
+      small.destroy();
+    });
+  });
+
   test("images move with every mip level and array layer, and keep their layout", async () => {
     await check(() => {
       const imagePool = allocator.createPool(
