@@ -310,8 +310,9 @@ export interface NativeAddon {
    */
   cmdCopyBuffers(cmd: bigint, table: Float64Array, first: number, end: number): number;
   /**
-   * [queued, done]: device-memory frees the background freer has queued and not yet done, and has done since the
-   * process started (native/deferred_free.cpp; the ends of defragmentation passes queue theirs).
+   * [queued, done]: device-memory frees and buffer / image destroys the background thread has queued and not yet
+   * done, and has done since the process started (native/deferred_free.cpp; the ends of defragmentation passes queue
+   * theirs).
    */
   deferredFrees(): [number, number];
   // Upload workers (native/upload_workers.cpp).

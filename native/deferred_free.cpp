@@ -1,4 +1,4 @@
-// Device-memory frees off the JS thread.
+// Device-memory frees (and the destroys of the buffers and images bound there) off the JS thread.
 //
 // VMA frees a VkDeviceMemory block when its last allocation goes. vkFreeMemory of memory the device has used is not
 // cheap: measured here, lavapipe gives the pages back to the kernel (about 0.7 ms for a touched 8 MiB block), and a
@@ -7,7 +7,9 @@
 //
 // VMA calls Vulkan through the function table it is given (native/allocator.cpp): its vkFreeMemory is
 // FreeDeviceMemory below. Inside a DeferFrees scope (the end of a defragmentation pass) the free is queued for one
-// background thread and VMA goes on; anywhere else it happens at once, as before.
+// background thread and VMA goes on; anywhere else it happens at once, as before. The pass's old buffers and images
+// and its transfer buffers are destroyed the same way (DestroyBufferOrImage), queued before the memory they were
+// bound to, in one queue that the thread runs in order.
 //
 // Why this is safe:
 // - VMA calls vkFreeMemory only for a block it has forgotten: nothing of VMA's, and nothing of vkmem's, refers to that
@@ -40,11 +42,20 @@ struct DeviceFunctions {
   int allocators;
 };
 
+// One object to free or destroy: device memory (freeMemory set), or a buffer or an image (the other one set).
 struct Queued {
   PFN_vkFreeMemory freeMemory;
+  PFN_vkDestroyBuffer destroyBuffer;
+  PFN_vkDestroyImage destroyImage;
   VkDevice device;
-  VkDeviceMemory memory;
+  uint64_t handle;
   const VkAllocationCallbacks* callbacks;
+
+  void Run() const {
+    if (freeMemory != nullptr) freeMemory(device, reinterpret_cast<VkDeviceMemory>(handle), callbacks);
+    else if (destroyBuffer != nullptr) destroyBuffer(device, reinterpret_cast<VkBuffer>(handle), callbacks);
+    else destroyImage(device, reinterpret_cast<VkImage>(handle), callbacks);
+  }
 };
 
 struct Freer {
@@ -69,7 +80,7 @@ struct Freer {
       batch.swap(queue);
       inFlight = batch.size();
       lock.unlock();
-      for (const Queued& q : batch) q.freeMemory(q.device, q.memory, q.callbacks);
+      for (const Queued& q : batch) q.Run();
       lock.lock();
       pending.fetch_sub(batch.size(), std::memory_order_relaxed);
       done.fetch_add(batch.size(), std::memory_order_relaxed);
@@ -92,6 +103,10 @@ struct Freer {
   void WaitIdle() {
     while (!queue.empty() || inFlight > 0) idle.wait(lock);
   }
+
+  // Under the lock: queues `q` when this thread is inside a DeferFrees scope and the thread runs (started now if
+  // need be); false when the caller must do it itself.
+  bool Queue(const Queued& q);
 };
 
 // Never destroyed: FreeDeviceMemory may run during static destruction at exit.
@@ -146,6 +161,16 @@ void UnregisterDevice(VkDevice device) {
   }
 }
 
+bool Freer::Queue(const Queued& q) {
+  if (deferDepth == 0 || stop) return false;
+  if (!running) running = StartThread([](void* p) { static_cast<Freer*>(p)->Run(); }, this, &thread);
+  if (!running) return false;
+  queue.push_back(q);
+  pending.fetch_add(1, std::memory_order_relaxed);
+  work.broadcast();
+  return true;
+}
+
 void VKAPI_PTR FreeDeviceMemory(VkDevice device, VkDeviceMemory memory, const VkAllocationCallbacks* callbacks) {
   Freer& f = TheFreer();
   PFN_vkFreeMemory fn = nullptr;
@@ -153,19 +178,21 @@ void VKAPI_PTR FreeDeviceMemory(VkDevice device, VkDeviceMemory memory, const Vk
     Held h(f.lock);
     const DeviceFunctions* d = f.Find(device);
     if (d != nullptr) fn = d->freeMemory;
-    if (fn != nullptr && deferDepth > 0 && !f.stop) {
-      if (!f.running) {
-        f.running = StartThread([](void* p) { static_cast<Freer*>(p)->Run(); }, &f, &f.thread);
-      }
-      if (f.running) {
-        f.queue.push_back({fn, device, memory, callbacks});
-        f.pending.fetch_add(1, std::memory_order_relaxed);
-        f.work.broadcast();
-        return;
-      }
-    }
+    if (fn != nullptr && f.Queue({fn, nullptr, nullptr, device, reinterpret_cast<uint64_t>(memory), callbacks})) return;
   }
   if (fn != nullptr) fn(device, memory, callbacks);
+}
+
+void DestroyBufferOrImage(VkDevice device, uint64_t raw, bool image, PFN_vkDestroyBuffer destroyBuffer,
+                          PFN_vkDestroyImage destroyImage) {
+  if (raw == 0) return;
+  Freer& f = TheFreer();
+  if (deferDepth > 0) {
+    Held h(f.lock);
+    if (f.Queue({nullptr, image ? nullptr : destroyBuffer, image ? destroyImage : nullptr, device, raw, nullptr})) return;
+  }
+  if (image) destroyImage(device, reinterpret_cast<VkImage>(raw), nullptr);
+  else destroyBuffer(device, reinterpret_cast<VkBuffer>(raw), nullptr);
 }
 
 VkResult VKAPI_PTR AllocateDeviceMemory(VkDevice device, const VkMemoryAllocateInfo* info,
@@ -197,7 +224,7 @@ unsigned long long PendingDeferredFrees() { return TheFreer().pending.load(std::
 unsigned long long DeferredFreesDone() { return TheFreer().done.load(std::memory_order_relaxed); }
 
 namespace {
-// deferredFrees() -> [queued, done]: the background freer's counts, for tests and diagnostics.
+// deferredFrees() -> [queued, done]: the background thread's counts (frees and destroys), for tests and diagnostics.
 Napi::Value DeferredFreesValue(const Napi::CallbackInfo& info) {
   Napi::Array out = Napi::Array::New(info.Env(), 2);
   out.Set(0u, Napi::Number::New(info.Env(), static_cast<double>(PendingDeferredFrees())));

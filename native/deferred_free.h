@@ -21,6 +21,12 @@ void VKAPI_PTR FreeDeviceMemory(VkDevice device, VkDeviceMemory memory, const Vk
 VkResult VKAPI_PTR AllocateDeviceMemory(VkDevice device, const VkMemoryAllocateInfo* info,
                                         const VkAllocationCallbacks* callbacks, VkDeviceMemory* memory);
 
+// vkDestroyBuffer / vkDestroyImage of `raw` (nothing for 0): queued, inside a DeferFrees scope on this thread, for
+// the background thread, which runs its queue in order (so a buffer goes before the memory freed after it);
+// done here otherwise. Only for objects nothing uses any more, the GPU included.
+void DestroyBufferOrImage(VkDevice device, uint64_t raw, bool image, PFN_vkDestroyBuffer destroyBuffer,
+                          PFN_vkDestroyImage destroyImage);
+
 // Returns once every queued free of `device` is done.
 void WaitForDeferredFrees(VkDevice device);
 
@@ -32,7 +38,7 @@ unsigned long long DeferredFreesDone();
 // Adds deferredFrees() -> [queued, done] to the addon's exports (called once from Addon's constructor).
 void RegisterDeferredFrees(Napi::Env env, Napi::Object exports);
 
-// While one lives, FreeDeviceMemory calls on this thread are queued.
+// While one lives, FreeDeviceMemory and DestroyBufferOrImage calls on this thread are queued.
 class DeferFrees {
  public:
   DeferFrees();

@@ -66,10 +66,9 @@ DefragMove& MoveFrom(DefragSlot& d, const Napi::CallbackInfo& info) {
   return d.moves[static_cast<size_t>(i)];
 }
 
+// Destroys a buffer or image of the pass: at once, or inside FinishPass's DeferFrees scope on the background thread.
 void DestroyResource(const AllocatorSlot& slot, uint64_t raw, bool image) {
-  if (raw == 0) return;
-  if (image) slot.destroyImage(slot.device, reinterpret_cast<VkImage>(raw), nullptr);
-  else slot.destroyBuffer(slot.device, reinterpret_cast<VkBuffer>(raw), nullptr);
+  DestroyBufferOrImage(slot.device, raw, image, slot.destroyBuffer, slot.destroyImage);
 }
 }  // namespace
 
@@ -649,6 +648,10 @@ Napi::Value Addon::CreateDefragmentationView(const Napi::CallbackInfo& info) {
 VkResult Addon::FinishPass(DefragSlot& d, bool abandon) {
   AllocatorSlot& slot = allocators[d.allocator];
   std::vector<uint32_t> destroyed;
+  // The old buffers and images, the transfer buffers and the blocks the pass empties are destroyed and freed on the
+  // background thread (native/deferred_free.cpp), in this order: the GPU is done with all of them (the caller waited
+  // for the copies) and nothing else refers to them; vkFreeMemory of a used block is the costly part.
+  DeferFrees defer;
   for (uint32_t m = 0; m < d.moves.size(); ++m) {
     DefragMove& move = d.moves[m];
     VmaDefragmentationMove& vm = d.pass.pMoves[m];
@@ -692,13 +695,7 @@ VkResult Addon::FinishPass(DefragSlot& d, bool abandon) {
   }
   for (auto& [memory, buffer] : d.blockBuffers) DestroyResource(slot, buffer, false);
   d.blockBuffers.clear();
-  VkResult r;
-  {
-    // The blocks this pass empties are freed on the background freer (native/deferred_free.cpp): their
-    // vkFreeMemory is the costly part of a pass's end, and nothing refers to them any more.
-    DeferFrees defer;
-    r = vmaEndDefragmentationPass(slot.allocator, d.context, &d.pass);
-  }
+  VkResult r = vmaEndDefragmentationPass(slot.allocator, d.context, &d.pass);
   for (const DefragMove& move : d.moves) {
     if (move.src != 0) ReleaseAllocationSlot(move.tmp);  // VMA freed the destination (or gave it to the source)
   }

@@ -134,12 +134,13 @@ describe("allocator.defragment(): whole defragmentation with GPU copies", () => 
       expect(changed).toBe(stats.allocationsMoved);
       for (const b of live) allocator.destroyBuffer(b.buffer, b.allocation);
       expect(pool.getStatistics().allocationCount).toBe(0);
-      // The emptied blocks were freed off the JS thread (native/deferred_free.cpp), and all of them before the
-      // allocator's destroy() returned (the validation layer would report memory left at the device's end).
+      // The emptied blocks, the old buffers and the transfer buffers went off the JS thread (native/deferred_free.cpp),
+      // all of them before the allocator's destroy() returned (the validation layer would report objects left at
+      // the device's end).
       allocator.destroy();
       const [queued, done] = native.deferredFrees();
       expect(queued).toBe(0);
-      expect(done - freesBefore).toBe(stats.deviceMemoryBlocksFreed);
+      expect(done - freesBefore).toBeGreaterThanOrEqual(stats.deviceMemoryBlocksFreed + stats.allocationsMoved);
     });
   });
 
