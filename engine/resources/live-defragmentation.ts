@@ -72,8 +72,10 @@ export interface LiveDefragmentationOptions {
   /** At most this many bytes copied per frame (default 8 MiB). */
   maxBytesPerFrame?: number;
   /**
-   * At most this many resources moved per frame (default 4: on the H200 a pass of 8 cost up to twice the CPU per
-   * frame at p99, the replacements' creation and the copies' recording growing with it, for twice the progress).
+   * At most this many resources moved per frame (default 2). A copy frame's CPU grows with its pass (replacements,
+   * recording, the driver's occasional spikes in vkCreateImage): on the H200, the bench's workload at 8, 4 and 2 moves
+   * a frame had a p99 of 682, 231-274 and 112-148 µs (one run per process, first frames' compilation included). A
+   * live defragmentation is meant to go unnoticed, so the default favours the frame; raise it to finish sooner.
    */
   maxMovesPerFrame?: number;
   /**
@@ -227,7 +229,7 @@ export class LiveDefragmentation {
       algorithm: options.algorithm ?? "full",
       pool: options.pool,
       maxBytesPerPass: options.maxBytesPerFrame ?? 8 * 1024 * 1024,
-      maxAllocationsPerPass: options.maxMovesPerFrame ?? 4,
+      maxAllocationsPerPass: options.maxMovesPerFrame ?? 2,
       // VMA's planning stops after this long and goes on in the next copy frame (its break callback). Not less: under
       // AddressSanitizer on lavapipe 50 µs interrupted most passes' planning, and the sample's run did not finish.
       maxPlanningMicroseconds: 100,
