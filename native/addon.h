@@ -80,6 +80,12 @@ struct AllocatorSlot {
   PFN_vkGetImageMemoryRequirements getImageMemoryRequirements = nullptr;
   // For defragmentation's transfer buffers over whole memory blocks (defragmentation.cpp).
   PFN_vkBindBufferMemory bindBufferMemory = nullptr;
+  // For recording copies (copy_commands.cpp, defragmentation.cpp) and a moved texture's view, looked up once here
+  // rather than on every recording (a live defragmentation records in every copy frame).
+  PFN_vkCmdPipelineBarrier cmdPipelineBarrier = nullptr;
+  PFN_vkCmdCopyBuffer cmdCopyBuffer = nullptr;
+  PFN_vkCmdCopyImage cmdCopyImage = nullptr;
+  PFN_vkCreateImageView createImageView = nullptr;
   // The buffers (false) and images (true) made by createUnbound and not yet destroyed: only these may be
   // bound with bindAt or destroyed with destroyUnbound, so no JS value can name another Vulkan object.
   std::unordered_map<uint64_t, bool> unboundResources;

@@ -124,6 +124,11 @@ Napi::Value Addon::CreateAllocator(const Napi::CallbackInfo& info) {
   slot.getImageMemoryRequirements = reinterpret_cast<PFN_vkGetImageMemoryRequirements>(
       getDeviceProcAddr(vkDevice, "vkGetImageMemoryRequirements"));
   slot.bindBufferMemory = reinterpret_cast<PFN_vkBindBufferMemory>(getDeviceProcAddr(vkDevice, "vkBindBufferMemory"));
+  slot.cmdPipelineBarrier =
+      reinterpret_cast<PFN_vkCmdPipelineBarrier>(getDeviceProcAddr(vkDevice, "vkCmdPipelineBarrier"));
+  slot.cmdCopyBuffer = reinterpret_cast<PFN_vkCmdCopyBuffer>(getDeviceProcAddr(vkDevice, "vkCmdCopyBuffer"));
+  slot.cmdCopyImage = reinterpret_cast<PFN_vkCmdCopyImage>(getDeviceProcAddr(vkDevice, "vkCmdCopyImage"));
+  slot.createImageView = reinterpret_cast<PFN_vkCreateImageView>(getDeviceProcAddr(vkDevice, "vkCreateImageView"));
   slot.unboundResources.clear();
   slot.liveAllocations = 0;
   slot.live = true;

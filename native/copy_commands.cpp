@@ -38,8 +38,6 @@ Napi::Value CmdCopyBuffers(const Napi::CallbackInfo& info) {
     throw RangeErrorFor(env, "cmdCopyBuffers: first and end must be copy indices, first <= end");
   const size_t end = static_cast<size_t>(endD);
   const double* t = table.Data();
-  PFN_vkCmdCopyBuffer copy = nullptr;
-  VkDevice device = VK_NULL_HANDLE;
   std::vector<VkBufferCopy> regions;
   size_t i = static_cast<size_t>(firstD);
   while (i < end) {
@@ -51,11 +49,8 @@ Napi::Value CmdCopyBuffers(const Napi::CallbackInfo& info) {
         !addon->allocators[dst->allocator].live)
       break;
     const AllocatorSlot& owner = addon->allocators[dst->allocator];
-    if (copy == nullptr || device != owner.device) {
-      device = owner.device;
-      copy = reinterpret_cast<PFN_vkCmdCopyBuffer>(vkGetDeviceProcAddr(device, "vkCmdCopyBuffer"));
-      if (copy == nullptr) throw Napi::Error::New(env, "vkmem native: cmdCopyBuffers: no vkCmdCopyBuffer");
-    }
+    const PFN_vkCmdCopyBuffer copy = owner.cmdCopyBuffer;
+    if (copy == nullptr) throw Napi::Error::New(env, "vkmem native: cmdCopyBuffers: no vkCmdCopyBuffer");
     VmaAllocationInfo srcInfo;
     VmaAllocationInfo dstInfo;
     vmaGetAllocationInfo(owner.allocator, src->allocation, &srcInfo);

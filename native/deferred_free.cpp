@@ -207,13 +207,13 @@ VkResult VKAPI_PTR AllocateDeviceMemory(VkDevice device, const VkMemoryAllocateI
   if (fn == nullptr) return VK_ERROR_INITIALIZATION_FAILED;
   VkResult r = fn(device, info, callbacks, memory);
   if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY && f.pending.load(std::memory_order_relaxed) > 0) {
-    WaitForDeferredFrees(device);
+    WaitForDeferredFrees();
     r = fn(device, info, callbacks, memory);
   }
   return r;
 }
 
-void WaitForDeferredFrees(VkDevice) {
+void WaitForDeferredFrees() {
   Freer& f = TheFreer();
   if (f.pending.load(std::memory_order_relaxed) == 0) return;
   Held h(f.lock);

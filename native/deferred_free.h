@@ -8,7 +8,7 @@
 namespace vkmem {
 
 // Makes FreeDeviceMemory / AllocateDeviceMemory able to call `device`'s own functions. Called for each allocator
-// created over `device`; UnregisterDevice, after WaitForDeferredFrees, for each one destroyed.
+// created over `device`; UnregisterDevice, which waits for the queue first, for each one destroyed.
 void RegisterDevice(VkDevice device, PFN_vkGetDeviceProcAddr getDeviceProcAddr);
 void UnregisterDevice(VkDevice device);
 
@@ -27,8 +27,8 @@ VkResult VKAPI_PTR AllocateDeviceMemory(VkDevice device, const VkMemoryAllocateI
 void DestroyBufferOrImage(VkDevice device, uint64_t raw, bool image, PFN_vkDestroyBuffer destroyBuffer,
                           PFN_vkDestroyImage destroyImage);
 
-// Returns once every queued free of `device` is done.
-void WaitForDeferredFrees(VkDevice device);
+// Returns once every queued free and destroy (of every device: one queue serves them all) is done.
+void WaitForDeferredFrees();
 
 // Frees of device memory queued and not yet done (all devices).
 unsigned long long PendingDeferredFrees();

@@ -552,10 +552,9 @@ Napi::Value Addon::RecordDefragmentationCopies(const Napi::CallbackInfo& info) {
   ThrowIfVmaAsserted(env, "vmaGetAllocationInfo2");
   if (bytes.empty() && images.empty()) return env.Undefined();
 
-  VkDevice device = slot.device;
-  auto barrier = reinterpret_cast<PFN_vkCmdPipelineBarrier>(vkGetDeviceProcAddr(device, "vkCmdPipelineBarrier"));
-  auto copyBuffer = reinterpret_cast<PFN_vkCmdCopyBuffer>(vkGetDeviceProcAddr(device, "vkCmdCopyBuffer"));
-  auto copyImage = reinterpret_cast<PFN_vkCmdCopyImage>(vkGetDeviceProcAddr(device, "vkCmdCopyImage"));
+  const PFN_vkCmdPipelineBarrier barrier = slot.cmdPipelineBarrier;
+  const PFN_vkCmdCopyBuffer copyBuffer = slot.cmdCopyBuffer;
+  const PFN_vkCmdCopyImage copyImage = slot.cmdCopyImage;
   if (barrier == nullptr || copyBuffer == nullptr || copyImage == nullptr)
     throw Napi::Error::New(env, "vkmem native: recordDefragmentationCopies: the device has no copy commands");
   VkCommandBuffer cb = reinterpret_cast<VkCommandBuffer>(cmd);
@@ -632,7 +631,7 @@ Napi::Value Addon::CreateDefragmentationView(const Napi::CallbackInfo& info) {
       (static_cast<uint32_t>(aspect) & ~static_cast<uint32_t>(AspectOf(move.format))) != 0)
     throw RangeErrorFor(env, "createDefragmentationView: aspect must be some of the image format's aspects");
   AllocatorSlot& slot = allocators[d.allocator];
-  auto create = reinterpret_cast<PFN_vkCreateImageView>(vkGetDeviceProcAddr(slot.device, "vkCreateImageView"));
+  const PFN_vkCreateImageView create = slot.createImageView;
   if (create == nullptr) throw Napi::Error::New(env, "vkmem native: the device has no vkCreateImageView");
   VkImageViewCreateInfo vi = {VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO};
   vi.image = reinterpret_cast<VkImage>(move.newResource);

@@ -158,9 +158,6 @@ export function placeByteCopies(context: DefragmentationContext, copies: MoveCop
   return kept;
 }
 
-/** The native recorder's table (6 numbers per row), grown as passes need. */
-let table = new Float64Array(6 * 64);
-
 /**
  * Makes the nvk handle objects the copies and the live switch use once, so that nvk's first-use set-up of those
  * types happens when a live defragmentation starts, not inside a frame. @internal
@@ -171,32 +168,52 @@ export function warmMoveRecording(): void {
 }
 
 /**
- * Records `copies` into `cmd` with one native call (recordDefragmentationCopies): a barrier after every earlier use
- * of the memory, the copies (one vkCmdCopyBuffer per pair of transfer buffers: the pass's moves between two memory
- * blocks go in one command, which the GPU runs as one; one vkCmdCopyImage per image, every mip and layer), and a
- * barrier before any later use. Images go from their layout to TRANSFER_SRC (old) and from UNDEFINED to TRANSFER_DST
- * (new), and both back to the old one's layout; an image in UNDEFINED is not copied.
+ * The rows of one native recording of a pass's copies (recordDefragmentationCopies, native/defragmentation.cpp), 6
+ * numbers each: the move's index, then for an image the subresource range (base mip, mips, base layer, layers) and the
+ * layout it is in. {@link record} makes one call for every row added since the last: a barrier after every earlier
+ * use of the memory, the copies (one vkCmdCopyBuffer per pair of transfer buffers: the pass's moves between two
+ * memory blocks go in one command; one vkCmdCopyImage per image range, a region per mip), and a barrier before any
+ * later use. Images go from their layout to TRANSFER_SRC (old) and from UNDEFINED to TRANSFER_DST (new), and both
+ * back to that layout; a range in UNDEFINED is not copied. One per user, reused (its table grows as passes need).
  * @internal
  */
-export function recordMoveCopies(cmd: NvkHandle, copies: readonly MoveCopy[]): void {
-  if (copies.length === 0) return;
-  if (table.length < copies.length * 6) table = new Float64Array(copies.length * 12);
-  const t = table;
-  let rows = 0;
-  for (const c of copies) {
-    const at = rows++ * 6;
-    t[at] = c.move.index;
-    if (c.kind === "image") {
-      t[at + 1] = 0;
-      t[at + 2] = c.createInfo[5]!;
-      t[at + 3] = 0;
-      t[at + 4] = c.createInfo[6]!;
-      t[at + 5] = c.layout;
-    } else {
-      t[at + 1] = t[at + 2] = t[at + 3] = t[at + 4] = t[at + 5] = 0;
+export class CopyRows {
+  #table = new Float64Array(6 * 64);
+  #rows = 0;
+  #context: DefragmentationContext | null = null;
+
+  /** A row: a move of memory (the range ignored), or a range of an image move in `layout`. */
+  add(move: DefragmentationMove, baseMip = 0, mips = 0, baseLayer = 0, layers = 0, layout = 0): void {
+    if (this.#table.length < (this.#rows + 1) * 6) {
+      const grown = new Float64Array(this.#table.length * 2);
+      grown.set(this.#table);
+      this.#table = grown;
     }
+    const t = this.#table;
+    const at = this.#rows++ * 6;
+    t[at] = move.index;
+    t[at + 1] = baseMip;
+    t[at + 2] = mips;
+    t[at + 3] = baseLayer;
+    t[at + 4] = layers;
+    t[at + 5] = layout;
+    this.#context = move._context;
   }
-  copies[0]!.move._context._recordCopies(rawHandle(cmd), t, rows);
+
+  /** A row for a copy: the bytes of a buffer or raw memory, or every mip and layer of an image from its layout. */
+  addCopy(c: MoveCopy): void {
+    if (c.kind === "image") this.add(c.move, 0, c.createInfo[5]!, 0, c.createInfo[6]!, c.layout);
+    else this.add(c.move);
+  }
+
+  /** Records the rows added since the last call into `cmd` (nothing when there are none), and starts over. */
+  record(cmd: NvkHandle): void {
+    const context = this.#context;
+    const rows = this.#rows;
+    this.#rows = 0;
+    this.#context = null;
+    if (context !== null && rows > 0) context._recordCopies(rawHandle(cmd), this.#table, rows);
+  }
 }
 
 /**
@@ -252,7 +269,9 @@ export function defragment(
           if (typeof context._createReplacement(c.move) === "number") c.move.operation = "ignore";
         }
       };
-      if (placed.length > 0) submit((cmd) => recordMoveCopies(cmd, placed), replace);
+      const rows = new CopyRows();
+      for (const c of placed) rows.addCopy(c);
+      if (placed.length > 0) submit((cmd) => rows.record(cmd), replace);
       replace(); // a caller's submitAndWait that does not take whileRunning
       const done = context.endPass();
       if (onMove !== undefined) {

@@ -142,16 +142,7 @@ export class VmaMemory implements MemorySource {
           return this.nativeCreateBuffer(h, name);
         });
       }
-      if (result !== 0) {
-        this.allocator._recording?.failed(
-          this.allocator._recording.poolId(options?.pool),
-          "buffer",
-          vkmemFlagsOf(options),
-          options?.name,
-          result,
-        );
-        throw vkErrorFor(result, "vmaCreateBuffer", options?.name);
-      }
+      if (result !== 0) this.refused(result, "buffer", options, "vmaCreateBuffer");
     }
     const buffer = handleCells.make(
       nvk.VkBuffer,
@@ -190,16 +181,7 @@ export class VmaMemory implements MemorySource {
           return this.nativeCreateImage(h, name);
         });
       }
-      if (result !== 0) {
-        this.allocator._recording?.failed(
-          this.allocator._recording.poolId(options?.pool),
-          "image",
-          vkmemFlagsOf(options),
-          options?.name,
-          result,
-        );
-        throw vkErrorFor(result, "vmaCreateImage", options?.name);
-      }
+      if (result !== 0) this.refused(result, "image", options, "vmaCreateImage");
     }
     const image = handleCells.make(nvk.VkImage, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
     const allocation = this.finish(result, "image", image, flags, options, "vmaCreateImage", name);
@@ -329,11 +311,7 @@ export class VmaMemory implements MemorySource {
       });
     }
     const kind = image ? "image" : "buffer";
-    if (result !== 0) {
-      const recording = this.allocator._recording;
-      recording?.failed(recording.poolId(options?.pool), kind, vkmemFlagsOf(options), options?.name, result);
-      throw vkErrorFor(result, vmaOp, options?.name);
-    }
+    if (result !== 0) this.refused(result, kind, options, vmaOp);
     const cls = image ? nvk.VkImage : nvk.VkBuffer;
     const resource = handleCells.make(cls, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
     const allocation = this.finish(0, kind, resource, flags, options, vmaOp);
@@ -380,6 +358,18 @@ export class VmaMemory implements MemorySource {
     if (created !== null) handleCells.recycle(created);
   }
 
+  /** A creation VMA refused with `result`: recorded (when recording) and thrown as the VkError of `operation`. */
+  private refused(
+    result: number,
+    kind: AllocationKind,
+    options: AllocationOptions | undefined,
+    operation: string,
+  ): never {
+    const recording = this.allocator._recording;
+    recording?.failed(recording.poolId(options?.pool), kind, vkmemFlagsOf(options), options?.name, result);
+    throw vkErrorFor(result, operation, options?.name);
+  }
+
   /** Wraps the native result of a create call: the Allocation, named and with user data. */
   private finish(
     result: number,
@@ -390,11 +380,7 @@ export class VmaMemory implements MemorySource {
     operation: string,
     nameOverride?: string,
   ): Allocation {
-    const recording = this.allocator._recording;
-    if (result !== 0) {
-      recording?.failed(recording.poolId(options?.pool), kind, vkmemFlagsOf(options), options?.name, result);
-      throw vkErrorFor(result, operation, options?.name);
-    }
+    if (result !== 0) this.refused(result, kind, options, operation);
     const addon = this.allocator._native;
     const handle = scratch[Slot.OutAllocation];
     const persistent = (vmaFlags & AllocationCreateFlags.MAPPED) !== 0 && scratch[Slot.OutMapped] !== 0;
@@ -454,6 +440,7 @@ export class VmaMemory implements MemorySource {
     if (canBecomeLost) this.parts.lost.track(allocation, pool, scratch[Slot.OutMemoryType]);
     // Recorded last, from the scratch outputs of the creation (block size included): the record the native call
     // encoded when it is the right one (recording.ts), else here.
+    const recording = this.allocator._recording;
     if (recording !== null) {
       const vkmemFlags = (canBecomeLost ? 1 : 0) | (canMakeOtherLost ? 2 : 0); // vkmemFlagsOf's codes, no object
       if (!recording.nativeAllocated(handle, pool, vkmemFlags, name, nameOverride)) {

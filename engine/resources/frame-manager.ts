@@ -524,18 +524,9 @@ export class FrameManager implements ResourceOwner {
    * @throws DestroyedResourceError after destroy().
    */
   allocateTransient(size: number, usage: TransientUsage = "uniform"): TransientAllocation {
-    if (this.#destroyed)
-      throw new DestroyedResourceError("FrameManager", this.label, "allocateTransient", this.#goneCause);
-    const align = this.#checks.transient(size, usage);
-    const ring = this.#transient;
-    if (!ring.allocate(size, align)) {
-      throw new RangeError(
-        `FrameManager${this.#labelText()}.allocateTransient: ${size} bytes do not fit: this frame's transient data fill the ring (max ${ring.maxSize} bytes; raise transientRing.maxSize)`,
-      );
-    }
-    countTransient(this.#frameStats, size);
-    const block = ring.block;
-    return new TransientAllocation(block.buffer, ring.offset, size, block.bytes.buffer as ArrayBuffer);
+    const offset = this.#reserveTransient(size, usage, "allocateTransient");
+    const block = this.#transient.block;
+    return new TransientAllocation(block.buffer, offset, size, block.bytes.buffer as ArrayBuffer);
   }
 
   /**
@@ -545,8 +536,12 @@ export class FrameManager implements ResourceOwner {
    * @throws as {@link allocateTransient}.
    */
   allocateTransientOffset(size: number, usage: TransientUsage = "uniform"): number {
-    if (this.#destroyed)
-      throw new DestroyedResourceError("FrameManager", this.label, "allocateTransientOffset", this.#goneCause);
+    return this.#reserveTransient(size, usage, "allocateTransientOffset");
+  }
+
+  /** Takes `size` bytes of the transient ring for the frame being recorded: their offset in the ring's block. */
+  #reserveTransient(size: number, usage: TransientUsage, op: string): number {
+    if (this.#destroyed) throw new DestroyedResourceError("FrameManager", this.label, op, this.#goneCause);
     const align = this.#checks.transient(size, usage);
     const ring = this.#transient;
     if (!ring.allocate(size, align)) {

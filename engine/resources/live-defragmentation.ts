@@ -38,13 +38,7 @@
 import { describeValue, InvalidStateError } from "../errors.js";
 import type { Allocation } from "../memory/allocation.js";
 import type { Allocator } from "../memory/allocator.js";
-import {
-  placeByteCopies,
-  planMoveCopy,
-  recordMoveCopies,
-  warmMoveRecording,
-  type MoveCopy,
-} from "../memory/defragment.js";
+import { placeByteCopies, planMoveCopy, CopyRows, warmMoveRecording, type MoveCopy } from "../memory/defragment.js";
 import {
   beginDefragmentation,
   type DefragmentationAlgorithm,
@@ -58,7 +52,7 @@ import { nvk } from "../vulkan/nvk.js";
 import { VIEW_TYPE_2D, VIEW_TYPE_2D_ARRAY, VIEW_TYPE_3D } from "../vulkan/vk.js";
 import { Buffer } from "./buffer.js";
 import { Texture } from "./texture.js";
-import { movableTexture, planTextureMove, recordTextureMoves, type TextureMove } from "./texture-move.js";
+import { movableTexture, planTextureMove, type TextureMove } from "./texture-move.js";
 
 /** Options of FrameManager.defragment(). */
 export interface LiveDefragmentationOptions {
@@ -191,6 +185,8 @@ export class LiveDefragmentation {
   readonly #onMove: ((resource: Buffer | Texture) => void) | undefined;
   /** The pass in progress: its moves, each with the frame of its last copy and whether it switched. */
   #pass: Planned[] | null = null;
+  /** The rows of the frame's copy recording (one native call a frame). */
+  readonly #rows = new CopyRows();
   #status = {
     active: true,
     copyFrames: 0,
@@ -362,14 +358,13 @@ export class LiveDefragmentation {
     }
     const placed = new Set(placeByteCopies(context, bytes));
     const kept = planned.filter((p) => p.copy === null || placed.has(p.copy));
-    recordMoveCopies(
-      cmd,
-      kept.flatMap((p) => (p.copy === null ? [] : [p.copy])),
-    );
-    recordTextureMoves(
-      cmd,
-      kept.flatMap((p) => (p.texture === null ? [] : [p.texture])),
-    );
+    // One recording for the pass's buffers and textures: one barrier before their copies, one after.
+    const rows = this.#rows;
+    for (const p of kept) {
+      if (p.copy !== null) rows.addCopy(p.copy);
+      else p.texture?.addRows(rows);
+    }
+    rows.record(cmd);
     for (const { resource, move } of kept) {
       // The copy is a use of this frame: a destroy() waits for it, and a lost-able allocation is not taken before.
       resource.lastUsedSerial = Math.max(resource.lastUsedSerial, serial);
@@ -384,7 +379,7 @@ export class LiveDefragmentation {
    */
   #switch(serial: number, cmd: NvkHandle): void {
     const device = this.vulkan.device;
-    const again: TextureMove[] = [];
+    const rows = this.#rows;
     for (const p of this.#pass as Planned[]) {
       const { move, resource } = p;
       if (p.switched || p.copySerial >= serial) continue;
@@ -401,7 +396,7 @@ export class LiveDefragmentation {
           continue;
         }
         texture.again();
-        again.push(texture);
+        texture.addRows(rows);
         p.copySerial = serial;
         p.switched = false;
         resource.lastUsedSerial = Math.max(resource.lastUsedSerial, serial);
@@ -422,7 +417,7 @@ export class LiveDefragmentation {
       this.#onMove?.(resource);
       if (resource instanceof Texture) resource._onMove?.();
     }
-    if (again.length > 0) recordTextureMoves(cmd, again);
+    rows.record(cmd);
   }
 
   #commit(context: DefragmentationContext): void {

@@ -27,7 +27,7 @@
  * @module
  */
 import type { DefragmentationContext, DefragmentationMove } from "../memory/defragmentation.js";
-import { rawHandle, type NvkHandle } from "../vulkan/handles.js";
+import type { CopyRows } from "../memory/defragment.js";
 import { LAYOUT_PREINITIALIZED, LAYOUT_UNDEFINED } from "../vulkan/vk.js";
 import { Owner } from "./resource.js";
 import type { Texture } from "./texture.js";
@@ -65,22 +65,25 @@ export class TextureMove {
     this.#layouts = this.texture._layouts.slice();
   }
 
-  /** The runs of one mip level's layers in one layout other than UNDEFINED. */
-  ranges(): { mip: number; layer: number; count: number; layout: number }[] {
+  /**
+   * Adds a row to `rows` per run of one mip level's layers in one layout other than UNDEFINED, and counts a copy. A
+   * copy again (a later frame) goes into a new image an earlier frame copied into already: the recording's first
+   * barrier is a memory dependency over all memory, so it orders that earlier copy too.
+   */
+  addRows(rows: CopyRows): void {
+    this.copies++;
     const t = this.texture;
     const layouts = this.#layouts;
-    const out: { mip: number; layer: number; count: number; layout: number }[] = [];
     for (let mip = 0; mip < t.mipLevels; mip++) {
       let layer = 0;
       while (layer < t.arrayLayers) {
         const layout = layouts[mip * t.arrayLayers + layer]!;
         let end = layer + 1;
         while (end < t.arrayLayers && layouts[mip * t.arrayLayers + end] === layout) end++;
-        if (layout !== LAYOUT_UNDEFINED) out.push({ mip, layer, count: end - layer, layout });
+        if (layout !== LAYOUT_UNDEFINED) rows.add(this.move, mip, 1, layer, end - layer, layout);
         layer = end;
       }
     }
-    return out;
   }
 }
 
@@ -113,36 +116,4 @@ export function planTextureMove(
     return null;
   }
   return new TextureMove(move, texture, source._resourceHandle, replacement);
-}
-
-/** The native recorder's table (6 numbers per row: move, base mip, mips, base layer, layers, layout), grown as needed. */
-let table = new Float64Array(6 * 64);
-
-/**
- * Records the copies of `moves` into `cmd` with one native call (the DefragmentationContext's recordCopies, see
- * native/defragmentation.cpp): a row per range, so one barrier after every earlier use of the old images (and of the
- * new ones, which an earlier frame may have copied into already: the barrier's memory dependency covers all memory),
- * one vkCmdCopyImage per range, and one barrier back to each range's tracked layout before any later use.
- * @internal
- */
-export function recordTextureMoves(cmd: NvkHandle, moves: readonly TextureMove[]): void {
-  let rows = 0;
-  for (const m of moves) {
-    m.copies++;
-    for (const r of m.ranges()) {
-      if (table.length < (rows + 1) * 6) {
-        const grown = new Float64Array(table.length * 2);
-        grown.set(table);
-        table = grown;
-      }
-      const at = rows++ * 6;
-      table[at] = m.move.index;
-      table[at + 1] = r.mip;
-      table[at + 2] = 1;
-      table[at + 3] = r.layer;
-      table[at + 4] = r.count;
-      table[at + 5] = r.layout;
-    }
-  }
-  if (rows > 0) moves[0]!.move._context._recordCopies(rawHandle(cmd), table, rows);
 }
