@@ -16,6 +16,10 @@
 //   so the first report ends the process (and fails its test); every report goes to a file under
 //   build/asan/reports/, which this script counts and prints. UBSan likewise (halt_on_error, print_stacktrace).
 //
+// - The suite leaves out the files of scripts/test-lanes.mjs (ASAN_LEFT_OUT: they run none of vkmem's native code
+//   under the sanitizers, and `npm test` ran them); the fuzz run after it is the suite's bounded one (FUZZ_ARGS),
+//   run here as its own step.
+//
 // Flags: --skip-build   use the addons in build/asan as they are
 //        --no-fuzz      skip the fuzz run
 //        any other arguments go to vitest (e.g. a test file)
@@ -24,6 +28,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ASAN_LEFT_OUT, FUZZ_ARGS, laneArgs } from './test-lanes.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ASAN_DIR = path.join(ROOT, 'build', 'asan');
@@ -108,12 +113,12 @@ const env = {
 };
 const vitest = path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
 say(`vitest under ASan + UBSan (addons from ${path.relative(ROOT, ADDON_DIR)}) ...`);
-const suite = run(process.execPath, [vitest, 'run', ...vitestArgs], { env });
+const suite = run(process.execPath, [vitest, 'run', ...laneArgs(ASAN_LEFT_OUT, vitestArgs)], { env });
 let fuzz = 0;
 const scripts = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts ?? {};
 if (!NO_FUZZ && vitestArgs.length === 0 && scripts.fuzz) {
   say('fuzz run under ASan + UBSan ...');
-  fuzz = run('npm', ['run', '--silent', 'fuzz', '--', '--ops', process.env.VKMEM_ASAN_FUZZ_OPS || '20000', '--seed', '1'], { env });
+  fuzz = run('npm', ['run', '--silent', 'fuzz', '--', ...FUZZ_ARGS], { env });
 } else if (!scripts.fuzz) {
   say('no `npm run fuzz` in package.json: fuzz run skipped');
 }

@@ -17,12 +17,14 @@
 // The Windows addons are handed to engine/native.ts by VKMEM_ADDON / VKMEM_DEBUG_ADDON (their Windows paths), and
 // the tests' oracles build (.win/vkmem_oracles.node, never in prebuilds/) by VKMEM_ORACLES_ADDON.
 // node.exe's stdout must not be a pipe under Wine (`open EBADF`): vitest writes to .win/vitest.out, printed after.
-// Arguments after `--` go to vitest (e.g. `npm run test:win -- test/memory/dump.test.ts`); with `--node` first, the
+// The suite leaves out the files of scripts/test-lanes.mjs (WIN_LEFT_OUT: checks of the sources' text, which
+// `npm test` ran). Arguments after `--` go to vitest (e.g. `npm run test:win -- test/memory/dump.test.ts`); with `--node` first, the
 // rest is a node.exe command line instead (e.g. `npm run test:win -- --node bin/vkmem.js info`).
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { WIN_LEFT_OUT, laneArgs } from './test-lanes.mjs';
 import { BuildError, ROOT, WIN, WIN_ADDONS, WIN_ORACLES, PREBUILDS, buildWin, ensureAptPackages, npmUnpack, run, say } from './build-win.mjs';
 
 const PREFIX = path.join(WIN, 'prefix');
@@ -101,7 +103,7 @@ function main() {
     fs.rmSync(outFile, { force: true });
     const extra = process.argv.slice(2).filter((a) => a !== '--');
     const plainNode = extra[0] === '--node';
-    const command = plainNode ? extra.slice(1) : [windowsPath(path.join(ROOT, 'node_modules/vitest/vitest.mjs')), 'run', ...extra];
+    const command = plainNode ? extra.slice(1) : [windowsPath(path.join(ROOT, 'node_modules/vitest/vitest.mjs')), 'run', ...laneArgs(WIN_LEFT_OUT, extra)];
     const timeout = process.env.VKMEM_WIN_TIMEOUT ?? '1500';
     const env = {
       ...WINE_ENV,

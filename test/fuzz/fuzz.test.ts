@@ -8,19 +8,16 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
+import { FUZZ_ARGS } from "../../scripts/test-lanes.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 test("the bounded fuzz run finds nothing beyond the known bugs", () => {
-  const run = spawnSync(
-    process.execPath,
-    ["test/fuzz/main.mjs", "--ops", "30000", "--seed", "1", "--seeds", "6", "--jobs", "2"],
-    {
-      cwd: root,
-      encoding: "utf8",
-      timeout: 280_000,
-    },
-  );
+  const run = spawnSync(process.execPath, ["test/fuzz/main.mjs", ...FUZZ_ARGS], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 280_000,
+  });
   const output = `${run.stdout ?? ""}${run.stderr ?? ""}`;
   const lines = output.trim().split("\n");
   const last = lines[lines.length - 1] ?? "";

@@ -1,0 +1,5 @@
+// Types of scripts/test-lanes.mjs for the tests that import it.
+export declare const ASAN_LEFT_OUT: readonly (readonly [file: string, why: string])[];
+export declare const WIN_LEFT_OUT: readonly (readonly [file: string, why: string])[];
+export declare const FUZZ_ARGS: readonly string[];
+export declare function laneArgs(leftOut: readonly (readonly [string, string])[], args: string[]): string[];

@@ -1,0 +1,40 @@
+// The suite's files that the sanitizer lane (`npm run test:asan`) and the Windows lane (`npm run test:win`) leave
+// out, and why. `npm test` runs every file; the other two lanes exist to run vkmem's native code under another
+// build or another system, and CI (.ci/run) runs all three on two cores inside its time budget. A file is listed
+// here only when it runs none of vkmem's native code that the lane would check differently: what it checks is
+// the same on every lane, and `npm test` has checked it already. Nothing else may go here.
+
+/** Checks of the sources' text alone: the same on every build and system. */
+const SOURCE_CHECKS = [
+  ['test/house/house.test.ts', 'formatting, import cycles and module length of the sources'],
+  ['test/package/docs.test.ts', 'TypeDoc over the sources, with no warning'],
+];
+
+/** Left out of the sanitizer lane. */
+export const ASAN_LEFT_OUT = [
+  ...SOURCE_CHECKS,
+  // The consumer install loads the prebuilt addons of the packed tarball: the normal build, never the sanitized one.
+  ['test/package/install.test.ts', 'installs the packed tarball, whose addons are the normal build'],
+  // A report page in chromium: the page is JavaScript in the browser; its one native step (a dump of a lavapipe
+  // allocator) is what test/memory/dump.test.ts and test/cli run under the sanitizers.
+  ['test/report/page.test.ts', 'a static report page in chromium'],
+  // scripts/test-asan.mjs runs the fuzzer itself after the suite, with the same operations, seeds and jobs.
+  ['test/fuzz/fuzz.test.ts', "the lane's own fuzz run replaces it"],
+];
+
+/** Left out of the Windows lane (the consumer install and the browser tests skip there by themselves). */
+export const WIN_LEFT_OUT = [...SOURCE_CHECKS];
+
+/** The fuzz run of test/fuzz/fuzz.test.ts, which the sanitizer lane runs as its own step. */
+export const FUZZ_ARGS = ['--ops', '30000', '--seed', '1', '--seeds', '6', '--jobs', '2'];
+
+/**
+ * vitest's arguments for a lane: the files left out are excluded, unless the caller named files of its own (then
+ * it gets what it asked for).
+ * @param {string[][]} leftOut the lane's list
+ * @param {string[]} args the caller's vitest arguments
+ */
+export function laneArgs(leftOut, args) {
+  if (args.some((a) => !a.startsWith('-'))) return args;
+  return [...leftOut.flatMap(([file]) => ['--exclude', file]), ...args];
+}
