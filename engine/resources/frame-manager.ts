@@ -64,6 +64,7 @@ import {
 import type { ImageRegion } from "./image-region.js";
 import { ManagedResources } from "./managed-resources.js";
 import { LiveDefragmentation } from "./live-defragmentation.js";
+import { rehearseFirstDefragmentation } from "./defragmentation-rehearsal.js";
 import type { LiveDefragmentationOptions, LiveDefragmentationStatus } from "./live-defragmentation.js";
 import { Owner, type ResourceOwner } from "./resource.js";
 import type { BufferDescription, TextureDescription } from "./resource-creation.js";
@@ -409,7 +410,9 @@ export class FrameManager implements ResourceOwner {
    */
   defragment(options: LiveDefragmentationOptions = {}): void {
     this.#live("defragment");
-    this.#defrag = LiveDefragmentation.start(this.#defrag, this, this.#resources, options);
+    const started = performance.now();
+    rehearseFirstDefragmentation(this.#defrag, this.context, options, FrameManager);
+    this.#defrag = LiveDefragmentation.start(this.#defrag, this, this.#resources, options, started);
   }
 
   /** Progress and figures of the live defragmentation in progress or last run; null before the first. */

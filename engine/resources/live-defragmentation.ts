@@ -77,6 +77,12 @@ export interface LiveDefragmentationOptions {
    * textures too: what its show() returns names the new image and views from then on).
    */
   onMove?: (resource: Buffer | Texture) => void;
+  /**
+   * The first live defragmentation of a process first rehearses on a pool and a FrameManager of its own, so that
+   * V8 compiles its code outside the game's frames (engine/resources/defragmentation-rehearsal.ts): a few
+   * milliseconds once, in this call (`startMicroseconds`). Default true; false skips it.
+   */
+  rehearse?: boolean;
 }
 
 /** Progress of a live defragmentation (FrameManager.defragmentation). */
@@ -100,6 +106,8 @@ export interface LiveDefragmentationStatus {
   readonly texturesCopiedAgain: number;
   /** Moves given up (ignored; the texture stays) after a texture was written in each of its copy frames. */
   readonly movesGivenUp: number;
+  /** CPU microseconds that defragment() itself took: the rehearsal of a process's first one, the planning's start. */
+  readonly startMicroseconds: number;
   /** VMA's figures, once it ended: memory blocks freed and bytes freed. */
   readonly deviceMemoryBlocksFreed: number;
   readonly bytesFreed: number;
@@ -157,6 +165,7 @@ export class LiveDefragmentation {
     owner: LiveDefragmentationOwner,
     resources: LiveResourceList,
     options: LiveDefragmentationOptions,
+    started = performance.now(),
   ): LiveDefragmentation {
     if (current?.active === true) {
       throw new InvalidStateError(
@@ -166,7 +175,9 @@ export class LiveDefragmentation {
       );
     }
     const later = (label: string, destroy: () => void) => void owner.destroyLater(label, 0, destroy);
-    return new LiveDefragmentation(owner.allocator, owner.context, resources, options, later);
+    const live = new LiveDefragmentation(owner.allocator, owner.context, resources, options, later);
+    live.#status.startMicroseconds = (performance.now() - started) * 1000;
+    return live;
   }
 
   /**
@@ -196,6 +207,7 @@ export class LiveDefragmentation {
     movesIgnored: 0,
     texturesCopiedAgain: 0,
     movesGivenUp: 0,
+    startMicroseconds: 0,
     deviceMemoryBlocksFreed: 0,
     bytesFreed: 0,
     lastFrameMicroseconds: 0,

@@ -1,0 +1,95 @@
+/**
+ * The rehearsal of a process's first live defragmentation (engine/resources/defragmentation-rehearsal.ts), on
+ * lavapipe with validation and synchronization validation on: a bad `rehearse` option is a typed error and starts
+ * nothing; `rehearse: false` skips it; the first defragment() of the process rehearses on an allocator and a manager
+ * of its own, leaving the game's allocator exactly as it was and the context free of them; the game's defragmentation
+ * then moves its own resources with their bytes; a later defragment() does not rehearse again. One process per test
+ * file (vitest's forks), so "the first of the process" is this file's first.
+ */
+import { expect, test } from "vitest";
+import { createAllocator, createFrameManager, type Buffer } from "../../engine/index.js";
+import { defragmentationRehearsed } from "../../engine/resources/defragmentation-rehearsal.js";
+import { useGpuContext } from "../helpers/gpu.js";
+
+const gpu = useGpuContext({ applicationName: "vkmem rehearsal tests", synchronizationValidation: true });
+const KiB = 1024;
+
+test("a process rehearses its first live defragmentation once, on memory of its own", async () => {
+  const allocator = createAllocator(gpu.context, { label: "game", preferredLargeHeapBlockSize: 256 * KiB });
+  const frames = createFrameManager(gpu.context, allocator, { label: "game" });
+  // A fragmented game: 32 buffers of 32 KiB, every other one destroyed, each keeping its own word.
+  const kept: { buffer: Buffer; word: number }[] = [];
+  frames.beginFrame();
+  for (let i = 0; i < 32; i++) {
+    const buffer = frames.createBuffer({ label: `b${i}`, size: 32 * KiB, usage: 0x80 });
+    frames.upload(buffer, new Uint32Array(8 * KiB).fill(0x1000 + i));
+    if (i % 2 === 0) buffer.destroy();
+    else kept.push({ buffer, word: 0x1000 + i });
+  }
+  frames.endFrame();
+  frames.waitIdle();
+  frames.beginFrame();
+  frames.endFrame();
+  frames.waitIdle();
+
+  expect(() => frames.defragment({ rehearse: "yes" as unknown as boolean })).toThrow(
+    /FrameManager\.defragment: options\.rehearse must be a boolean, got .*yes/,
+  );
+  expect(frames.defragmentation).toBeNull();
+  expect(defragmentationRehearsed()).toBe(false);
+
+  // rehearse: false starts at once, without the rehearsal.
+  frames.defragment({ rehearse: false });
+  expect(defragmentationRehearsed()).toBe(false);
+  for (let f = 0; f < 200 && frames.defragmentation!.active; f++) {
+    frames.beginFrame();
+    frames.endFrame();
+  }
+  expect(frames.defragmentation!.active).toBe(false);
+  expect(frames.defragmentation!.resourcesMoved).toBeGreaterThan(0);
+
+  // Fragment again, then the first rehearsed start.
+  frames.beginFrame();
+  for (let i = 0; i < 16; i++) {
+    const buffer = frames.createBuffer({ label: `c${i}`, size: 32 * KiB, usage: 0x80 });
+    frames.upload(buffer, new Uint32Array(8 * KiB).fill(0x2000 + i));
+    if (i % 2 === 0) buffer.destroy();
+    else kept.push({ buffer, word: 0x2000 + i });
+  }
+  frames.endFrame();
+  frames.waitIdle();
+  frames.beginFrame();
+  frames.endFrame();
+  frames.waitIdle();
+  const ready = allocator.calculateStatistics().total;
+  frames.defragment();
+  expect(defragmentationRehearsed()).toBe(true);
+  const started = frames.defragmentation!;
+  expect(started.startMicroseconds).toBeGreaterThan(0);
+  // The rehearsal's allocator, manager, pool and memory are gone; the game's allocator is as it was.
+  const after = allocator.calculateStatistics().total;
+  expect(after.allocationCount).toBe(ready.allocationCount);
+  expect(after.blockCount).toBe(ready.blockCount);
+  expect(after.allocationBytes).toBe(ready.allocationBytes);
+  for (let f = 0; f < 200 && frames.defragmentation!.active; f++) {
+    frames.beginFrame();
+    frames.endFrame();
+  }
+  expect(frames.defragmentation!.active).toBe(false);
+  expect(frames.defragmentation!.resourcesMoved).toBeGreaterThan(0);
+
+  // Every kept buffer still holds its word, wherever it went.
+  const read = Promise.all(kept.map(({ buffer }) => frames.download(buffer, 0, 16)));
+  frames.beginFrame();
+  frames.endFrame();
+  frames.waitIdle();
+  const words = (await read).map((bytes) => new Uint32Array(bytes.buffer, bytes.byteOffset, 4)[3]);
+  expect(words).toEqual(kept.map(({ word }) => word));
+  // A second start in this process goes without a rehearsal (the flag stays); it starts as any other.
+  frames.defragment();
+  expect(defragmentationRehearsed()).toBe(true);
+  expect(frames.defragmentation!.startMicroseconds).toBeGreaterThan(0);
+  for (const { buffer } of kept) buffer.destroy();
+  frames.destroy();
+  expect(allocator.destroy()).toEqual([]);
+});
