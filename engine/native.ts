@@ -377,6 +377,12 @@ export interface NativeOracles extends NativeAddon {
    * their destructions); returns nanoseconds.
    */
   benchBufferPairs(allocator: number, iterations: number, usage: number, memoryUsage: number, batch?: number): number;
+  /**
+   * Fault injection for the tests (native/deferred_free.cpp): `hold` keeps the background freer from taking its queue
+   * until something waits for it; the next `refusals` allocations of device memory are refused as a full device
+   * would. Returns the allocations retried after waiting for queued frees, since the process started.
+   */
+  deferredFreeFaults(hold: boolean, refusals: number): number;
 }
 
 export { packageRoot } from "./package-root.js";

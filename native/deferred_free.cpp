@@ -67,6 +67,8 @@ struct Freer {
   size_t inFlight = 0;  // taken from the queue by the thread, not freed yet
   bool running = false;
   bool stop = false;
+  // Held back (the oracles build's fault injection, below): the queue stays pending until somebody waits for it.
+  bool held = false;
   ThreadHandle thread{};
   std::atomic<unsigned long long> pending{0};
   std::atomic<unsigned long long> done{0};
@@ -75,7 +77,7 @@ struct Freer {
     std::vector<Queued> batch;
     lock.lock();
     for (;;) {
-      while (!stop && queue.empty()) work.wait(lock);
+      while (!stop && (queue.empty() || held)) work.wait(lock);
       if (queue.empty()) break;  // stop, and nothing left
       batch.swap(queue);
       inFlight = batch.size();
@@ -101,6 +103,10 @@ struct Freer {
 
   // Under the lock: returns once the queue is empty and nothing is in flight.
   void WaitIdle() {
+    if (held) {
+      held = false;
+      work.broadcast();
+    }
     while (!queue.empty() || inFlight > 0) idle.wait(lock);
   }
 
@@ -117,6 +123,13 @@ Freer& TheFreer() {
 
 // DeferFrees scopes open on this thread.
 thread_local int deferDepth = 0;
+
+#ifdef VKMEM_ORACLES
+// Fault injection for the tests (the oracles build only): allocations of device memory to refuse as a full device
+// would, and the retries AllocateDeviceMemory made after waiting for the queue.
+std::atomic<int> refusalsLeft{0};
+std::atomic<unsigned long long> retries{0};
+#endif
 
 }  // namespace
 
@@ -205,9 +218,17 @@ VkResult VKAPI_PTR AllocateDeviceMemory(VkDevice device, const VkMemoryAllocateI
     if (d != nullptr) fn = d->allocateMemory;
   }
   if (fn == nullptr) return VK_ERROR_INITIALIZATION_FAILED;
+#ifdef VKMEM_ORACLES
+  const bool refused = refusalsLeft.load() > 0 && refusalsLeft.fetch_sub(1) > 0;
+  VkResult r = refused ? VK_ERROR_OUT_OF_DEVICE_MEMORY : fn(device, info, callbacks, memory);
+#else
   VkResult r = fn(device, info, callbacks, memory);
+#endif
   if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY && f.pending.load(std::memory_order_relaxed) > 0) {
     WaitForDeferredFrees();
+#ifdef VKMEM_ORACLES
+    retries.fetch_add(1);
+#endif
     r = fn(device, info, callbacks, memory);
   }
   return r;
@@ -231,10 +252,36 @@ Napi::Value DeferredFreesValue(const Napi::CallbackInfo& info) {
   out.Set(1u, Napi::Number::New(info.Env(), static_cast<double>(DeferredFreesDone())));
   return out;
 }
+
+#ifdef VKMEM_ORACLES
+// deferredFreeFaults(hold, refusals) -> retries (the oracles build only, for the tests): `hold` keeps the background
+// freer from taking its queue until somebody waits for it (WaitIdle lets it go); the next `refusals` allocations of
+// device memory are refused with VK_ERROR_OUT_OF_DEVICE_MEMORY before the driver is asked (a retry after the wait
+// asks it). Returns how many allocations were retried after waiting for the queue, since the process started.
+Napi::Value DeferredFreeFaults(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsBoolean() || !info[1].IsNumber()) {
+    throw Napi::TypeError::New(env, "deferredFreeFaults(hold: boolean, refusals: number)");
+  }
+  const double refusals = info[1].As<Napi::Number>().DoubleValue();
+  if (!(refusals >= 0 && refusals <= 1000)) throw Napi::RangeError::New(env, "deferredFreeFaults: refusals in [0, 1000]");
+  Freer& f = TheFreer();
+  {
+    Held h(f.lock);
+    f.held = info[0].As<Napi::Boolean>().Value();
+    if (!f.held) f.work.broadcast();
+  }
+  refusalsLeft.store(static_cast<int>(refusals));
+  return Napi::Number::New(env, static_cast<double>(retries.load()));
+}
+#endif
 }  // namespace
 
 void RegisterDeferredFrees(Napi::Env env, Napi::Object exports) {
   exports.Set("deferredFrees", Napi::Function::New(env, DeferredFreesValue, "deferredFrees"));
+#ifdef VKMEM_ORACLES
+  exports.Set("deferredFreeFaults", Napi::Function::New(env, DeferredFreeFaults, "deferredFreeFaults"));
+#endif
 }
 
 DeferFrees::DeferFrees() { deferDepth++; }

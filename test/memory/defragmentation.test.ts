@@ -12,11 +12,12 @@ import {
   DestroyedResourceError,
   InvalidStateError,
   MemoryUsage,
+  OutOfDeviceMemoryError,
   type Allocation,
   type Allocator,
   type Pool,
 } from "../../engine/index.js";
-import { native } from "../../engine/native.js";
+import { native, oracleNative, setAllocatorAddon } from "../../engine/native.js";
 import { rawHandle } from "../../engine/vulkan/handles.js";
 import { nvk } from "../../engine/vulkan/nvk.js";
 import * as vk from "../../engine/vulkan/constants.js";
@@ -629,6 +630,56 @@ describe("destroy orders mid-pass never crash", () => {
       expect(pool.getStatistics().allocationCount).toBe(bufs.length - 1);
       context.end();
       expect(move.destination.destroyed).toBe(true);
+    });
+  });
+});
+
+describe("deferred frees and a device that refuses memory (native/deferred_free.cpp)", () => {
+  test("an allocation the device refuses while frees are queued waits for them and is made; with none queued it fails typed", async () => {
+    await check(() => {
+      // The oracles build's fault injection: its background freer held back, its next device allocation refused.
+      const oracles = oracleNative();
+      setAllocatorAddon(oracles);
+      let own: Allocator;
+      try {
+        own = createAllocator(gpu.context, { label: "refusing device", defragmentation: true });
+      } finally {
+        setAllocatorAddon(null);
+      }
+      try {
+        const memoryTypeIndex = own.findMemoryTypeIndexForBufferInfo(
+          { size: 1024, usage: TRANSFER },
+          { usage: MemoryUsage.Auto },
+        );
+        const small = own.createPool({ memoryTypeIndex }, { name: "small", blockSize: 64 * KiB });
+        const all = [];
+        for (let i = 0; i < 16; i++) all.push(own.createBuffer({ size: 16 * KiB, usage: TRANSFER }, { pool: small }));
+        for (const [i, b] of all.entries()) if (i % 2 === 1) own.destroyBuffer(b.buffer, b.allocation);
+        oracles.deferredFreeFaults(true, 0);
+        const stats = own.defragment(gpu.context, { pool: small, algorithm: "full" });
+        expect(stats.deviceMemoryBlocksFreed).toBeGreaterThanOrEqual(1);
+        // Held back: the emptied blocks (and the pass's old buffers) are still queued.
+        expect(oracles.deferredFrees()[0]).toBeGreaterThan(0);
+        const retried = oracles.deferredFreeFaults(true, 1);
+        const big = own.createDedicatedBuffer({ size: 256 * KiB, usage: TRANSFER }, { name: "after the refusal" });
+        expect(big.allocation.size).toBe(256 * KiB);
+        // It waited for the queue (which let the freer go) and asked the device again.
+        expect(oracles.deferredFrees()[0]).toBe(0);
+        expect(oracles.deferredFreeFaults(false, 0)).toBe(retried + 1);
+        // Nothing queued: the refusal is the caller's typed error, and what was made stays.
+        oracles.deferredFreeFaults(false, 1);
+        expect(() => own.createDedicatedBuffer({ size: 256 * KiB, usage: TRANSFER }, { name: "refused" })).toThrow(
+          OutOfDeviceMemoryError,
+        );
+        expect(oracles.deferredFreeFaults(false, 0)).toBe(retried + 1);
+        expect(big.allocation.destroyed).toBe(false);
+        own.destroyBuffer(big.buffer, big.allocation);
+        for (const [i, b] of all.entries()) if (i % 2 === 0) own.destroyBuffer(b.buffer, b.allocation);
+        small.destroy();
+      } finally {
+        oracles.deferredFreeFaults(false, 0);
+        own.destroy();
+      }
     });
   });
 });
