@@ -14,8 +14,10 @@
  *
  * Nothing of the game's is touched: the rehearsal has an allocator of its own on the game's device (a FrameManager
  * owns its allocator's frame index, and VMA defragments one allocator's memory), with its own memory blocks, and a
- * manager with its own command buffers and fences; all of it is destroyed before the call returns, its frames
- * waited for (its own work only).
+ * manager with its own command buffers and fences; all of it is destroyed before the call returns. Its frames are
+ * waited for, and since they share the game's queue, that call also waits once for the frames the game submitted
+ * before it: call the first defragment() where a hitch is acceptable (after a level load, say), or pass
+ * `rehearse: false`. The frames of the defragmentation itself never wait for the GPU, rehearsed or not.
  * @module
  */
 import { describeValue, OutOfDeviceMemoryError, OutOfHostMemoryError } from "../errors.js";
