@@ -120,6 +120,10 @@ export function isNvkHandle(value: unknown, className?: string): value is NvkHan
  * @throws TypeError when `handle` is not an nvk handle object.
  */
 export function rawHandle(handle: NvkHandle): bigint {
+  // An object of HandleCellPool's: its cell's two words, without the DataView (and the defineProperty) that the
+  // first read of `memoryView` makes on each object; defragment() reads the handle of every buffer it moves.
+  const cell = (handle as { [CELL_OF]?: HandleCell } | null)?.[CELL_OF];
+  if (cell !== undefined) return cell.value[0]!;
   if (!isNvkHandle(handle)) {
     throw new TypeError(
       `rawHandle: expected an nvk handle object (VkBuffer, VkDevice, ...), got ${describeValue(handle)}`,
@@ -167,10 +171,14 @@ export function wrapHandle<T extends NvkHandle = NvkHandle>(cls: NvkHandleClass,
   return handle as unknown as T;
 }
 
-/** One 8-byte cell of a {@link HandleCellPool}: its ArrayBuffer and a view of its two 32-bit words. */
+/** The slot of a HandleCellPool object that holds its cell (undefined once recycled). */
+const CELL_OF = Symbol("vkmem.handleCell");
+
+/** One 8-byte cell of a {@link HandleCellPool}: its ArrayBuffer, a view of its two 32-bit words and of its value. */
 interface HandleCell {
   readonly buffer: ArrayBuffer;
   readonly words: Uint32Array<ArrayBuffer>;
+  readonly value: BigUint64Array<ArrayBuffer>;
 }
 
 /**
@@ -193,7 +201,7 @@ export class HandleCellPool {
   private static readonly nullWords = new Uint32Array(new ArrayBuffer(8));
   private static readonly nullBuffer = HandleCellPool.nullWords.buffer;
   private static readonly nullView = new DataView(HandleCellPool.nullBuffer);
-  private static readonly cellOf = Symbol("vkmem.handleCell");
+  private static readonly cellOf = CELL_OF;
 
   /** @param capacity the most cells kept for reuse */
   constructor(private readonly capacity = 4096) {}
@@ -205,7 +213,7 @@ export class HandleCellPool {
     let cell = this.free.pop();
     if (cell === undefined) {
       const buffer = new ArrayBuffer(8);
-      cell = { buffer, words: new Uint32Array(buffer) };
+      cell = { buffer, words: new Uint32Array(buffer), value: new BigUint64Array(buffer) };
     }
     cell.words[0] = lo;
     cell.words[1] = hi;
