@@ -17,20 +17,23 @@ const KiB = 1024;
 test("a process rehearses its first live defragmentation once, on memory of its own", async () => {
   const allocator = createAllocator(gpu.context, { label: "game", preferredLargeHeapBlockSize: 256 * KiB });
   const frames = createFrameManager(gpu.context, allocator, { label: "game" });
-  // A fragmented game: 32 buffers of 32 KiB, every other one destroyed, each keeping its own word.
+  // A fragmented game: buffers of 32 KiB, every other one destroyed, each kept one holding its own word.
   const kept: { buffer: Buffer; word: number }[] = [];
-  frames.beginFrame();
-  for (let i = 0; i < 32; i++) {
-    const buffer = frames.createBuffer({ label: `b${i}`, size: 32 * KiB, usage: 0x80 });
-    frames.upload(buffer, new Uint32Array(8 * KiB).fill(0x1000 + i));
-    if (i % 2 === 0) buffer.destroy();
-    else kept.push({ buffer, word: 0x1000 + i });
-  }
-  frames.endFrame();
-  frames.waitIdle();
-  frames.beginFrame();
-  frames.endFrame();
-  frames.waitIdle();
+  const fragment = (prefix: string, count: number, base: number) => {
+    frames.beginFrame();
+    for (let i = 0; i < count; i++) {
+      const buffer = frames.createBuffer({ label: `${prefix}${i}`, size: 32 * KiB, usage: 0x80 });
+      frames.upload(buffer, new Uint32Array(8 * KiB).fill(base + i));
+      if (i % 2 === 0) buffer.destroy();
+      else kept.push({ buffer, word: base + i });
+    }
+    frames.endFrame();
+    frames.waitIdle();
+    frames.beginFrame(); // the release queue frees the destroyed ones
+    frames.endFrame();
+    frames.waitIdle();
+  };
+  fragment("b", 32, 0x1000);
 
   expect(() => frames.defragment({ rehearse: "yes" as unknown as boolean })).toThrow(
     /FrameManager\.defragment: options\.rehearse must be a boolean, got .*yes/,
@@ -49,18 +52,7 @@ test("a process rehearses its first live defragmentation once, on memory of its 
   expect(frames.defragmentation!.resourcesMoved).toBeGreaterThan(0);
 
   // Fragment again, then the first rehearsed start.
-  frames.beginFrame();
-  for (let i = 0; i < 16; i++) {
-    const buffer = frames.createBuffer({ label: `c${i}`, size: 32 * KiB, usage: 0x80 });
-    frames.upload(buffer, new Uint32Array(8 * KiB).fill(0x2000 + i));
-    if (i % 2 === 0) buffer.destroy();
-    else kept.push({ buffer, word: 0x2000 + i });
-  }
-  frames.endFrame();
-  frames.waitIdle();
-  frames.beginFrame();
-  frames.endFrame();
-  frames.waitIdle();
+  fragment("c", 16, 0x2000);
   const ready = allocator.calculateStatistics().total;
   frames.defragment();
   expect(defragmentationRehearsed()).toBe(true);
