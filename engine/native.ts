@@ -214,7 +214,7 @@ export interface NativeAddon {
     maxPlanningMicroseconds: number,
   ): number;
   /** null: nothing left to move (no pass open); else [source, destination] allocation handles per move. */
-  beginDefragmentationPass(context: number): Float64Array | null;
+  beginDefragmentationPass(context: number, maxPlanningMicroseconds?: number): Float64Array | null;
   setDefragmentationMoveOperation(context: number, move: number, operation: 0 | 1 | 2): void;
   /** The replacement buffer (image) from the scratch description, bound at the destination; kOutResource. */
   createDefragmentationMoveResource(context: number, move: number, image: boolean): number;

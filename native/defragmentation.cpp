@@ -149,14 +149,21 @@ Napi::Value Addon::BeginDefragmentation(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, EncodeHandle(d.generation, index));
 }
 
-// beginDefragmentationPass(context) -> null when nothing is left to move (no pass is open then); an empty Float64Array
-// when the planning limit stopped VMA before its first move (no pass is open then either: call again); else a
-// Float64Array [source allocation handle, destination allocation handle] per move, and the pass is open until
-// endDefragmentationPass. A second begin while a pass is open is refused.
+// beginDefragmentationPass(context, maxPlanningMicroseconds?) -> null when nothing is left to move (no pass is open
+// then); an empty Float64Array when the planning limit stopped VMA before its first move (no pass is open then
+// either: call again); else a Float64Array [source allocation handle, destination allocation handle] per move, and
+// the pass is open until endDefragmentationPass. A second begin while a pass is open is refused. A planning limit
+// given here replaces the context's from this pass on (a context begun without one has no break callback: refused).
 Napi::Value Addon::BeginDefragmentationPass(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   DefragSlot& d = DefragFrom(*this, info);
   if (d.passOpen) throw Napi::Error::New(env, "vkmem native: a defragmentation pass is already open");
+  if (info.Length() > 1 && !info[1].IsUndefined()) {
+    const double limit = NumberArg(info, 1);
+    if (!IsUint(limit, 1e12) || limit == 0) throw RangeErrorFor(env, "beginDefragmentationPass: planning time limit out of range");
+    if (d.breaker->limitNs <= 0) throw Napi::Error::New(env, "vkmem native: the defragmentation was begun without a planning limit");
+    d.breaker->limitNs = static_cast<int64_t>(limit) * 1000;
+  }
   AllocatorSlot& slot = allocators[d.allocator];
   d.breaker->startNs = MonotonicNs();
   d.breaker->fired = false;

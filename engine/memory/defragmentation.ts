@@ -172,6 +172,8 @@ export class DefragmentationContext {
   readonly pool: Pool | null;
   #handle: number;
   #moves: DefragmentationMove[] | null = null;
+  /** @internal Begun with maxPlanningMicroseconds: a pass may set its own (beginPass). */
+  _planningLimited = false;
   /** Handles of the open pass's sources and destinations (all moves, named or not). */
   #busy = new Set<number>();
   #named: Map<number, Allocation> | null;
@@ -229,17 +231,35 @@ export class DefragmentationContext {
 
   /**
    * Begins a pass: VMA plans the next moves.
+   * @param maxPlanningMicroseconds this pass's planning limit, kept for the passes after it; only for a context begun
+   *   with `maxPlanningMicroseconds` (VMA's break callback is installed at the beginning or never).
    * @returns the moves of the pass now open; an empty array, with no pass open, when `maxPlanningMicroseconds` stopped
    *   the planning before its first move (call beginPass() again); or null when nothing is left to move (call end()).
-   * @throws InvalidStateError when a pass is open already. @throws DestroyedResourceError once ended.
+   * @throws RangeError for a limit that is not an integer in [1, 1e12]. @throws InvalidStateError when a pass is open
+   *   already, or for a limit on a context begun without one. @throws DestroyedResourceError once ended.
    */
-  beginPass(): readonly DefragmentationMove[] | null {
+  beginPass(maxPlanningMicroseconds?: number): readonly DefragmentationMove[] | null {
     const h = this._live("beginPass");
     if (this.#moves !== null) {
       throw new InvalidStateError("DefragmentationContext", "beginPass", "a pass is open already: end it first");
     }
+    if (maxPlanningMicroseconds !== undefined) {
+      const limit = maxPlanningMicroseconds as unknown;
+      if (typeof limit !== "number" || !Number.isSafeInteger(limit) || limit < 1 || limit > 1e12) {
+        throw new RangeError(
+          `DefragmentationContext.beginPass: maxPlanningMicroseconds must be an integer in [1, 1e12], got ${describeValue(limit)}`,
+        );
+      }
+      if (!this._planningLimited) {
+        throw new InvalidStateError(
+          "DefragmentationContext",
+          "beginPass",
+          "it was begun without maxPlanningMicroseconds, so VMA has no break callback for a pass's limit",
+        );
+      }
+    }
     const allocator = this._allocator;
-    const pairs = allocator._native.beginDefragmentationPass(h);
+    const pairs = allocator._native.beginDefragmentationPass(h, maxPlanningMicroseconds);
     if (pairs === null) return null;
     // The planning limit stopped VMA before its first move: no pass is open; the next beginPass() plans on.
     if (pairs.length === 0) return [];
@@ -572,6 +592,7 @@ export function beginDefragmentation(
   const r = allocator._native.beginDefragmentation(h, pool?._handle ?? 0, flags, maxBytes, maxAllocations, maxMicros);
   if (r < 0) throw vkErrorFor(r, "vmaBeginDefragmentation", allocator.label);
   const context = new DefragmentationContext(allocator, pool, r, named);
+  context._planningLimited = maxMicros > 0;
   allocator._defragmentation = context;
   return context;
 }

@@ -137,6 +137,18 @@ interface Planned {
   moved: boolean;
 }
 
+/**
+ * VMA's planning limit of a copy frame, in microseconds, adapted as the passes go: it starts at PLAN_MIN_US; a pass
+ * whose planning it stopped before any move doubles it for the next frame (up to PLAN_MAX_US), and a pass that moved
+ * brings it back down by a quarter. A fixed limit was either too short for a slow machine (under AddressSanitizer on
+ * lavapipe, 50 µs stopped most passes before their first move and the sample did not finish) or, at 100 µs, the
+ * whole of a fast machine's frame budget: on the H200 VMA's "full" planning takes about 15 µs a pass, but 40 to 120 µs
+ * in the last dozen passes, which made those frames the slowest of the run. With this, the bench's first-run p99 per
+ * frame there was 82-98 µs (three runs) and its frames to finish 1,116 instead of 1,112.
+ */
+const PLAN_MIN_US = 40;
+const PLAN_MAX_US = 2000;
+
 /** Frames a texture written in its copy frame is copied again before its move is given up (ignored). */
 const MAX_TEXTURE_COPIES = 4;
 
@@ -239,9 +251,9 @@ export class LiveDefragmentation {
       pool: options.pool,
       maxBytesPerPass: options.maxBytesPerFrame ?? 8 * 1024 * 1024,
       maxAllocationsPerPass: options.maxMovesPerFrame ?? 2,
-      // VMA's planning stops after this long and goes on in the next copy frame (its break callback). Not less: under
-      // AddressSanitizer on lavapipe 50 µs interrupted most passes' planning, and the sample's run did not finish.
-      maxPlanningMicroseconds: 100,
+      // VMA's planning stops after this long and goes on in the next copy frame (its break callback); each pass
+      // sets its own limit (#planLimit).
+      maxPlanningMicroseconds: PLAN_MIN_US,
       allocations: this.#resources.keys(),
     });
     // Resources made after this call are named too (VMA leaves the whole block of an ignored move in place): a
@@ -257,6 +269,8 @@ export class LiveDefragmentation {
     };
   }
 
+  /** VMA's planning limit for the next copy frame (see PLAN_MIN_US). */
+  #planLimit = PLAN_MIN_US;
   /** Passes planned, and the pass in which #learn last ran from a miss. */
   #passCount = 0;
   #learntPass = -1;
@@ -342,12 +356,17 @@ export class LiveDefragmentation {
 
   #copy(context: DefragmentationContext, serial: number, cmd: NvkHandle): void {
     this.#passCount++;
-    const moves = context.beginPass();
+    const moves = context.beginPass(Math.round(this.#planLimit));
     if (moves === null) {
       this.#finish(context);
       return;
     }
-    if (moves.length === 0) return; // the planning limit stopped VMA before a move: it plans on next frame
+    if (moves.length === 0) {
+      // The planning limit stopped VMA before a move: it plans on next frame, with twice the time.
+      this.#planLimit = Math.min(PLAN_MAX_US, this.#planLimit * 2);
+      return;
+    }
+    this.#planLimit = Math.max(PLAN_MIN_US, this.#planLimit * 0.75);
     const planned: Planned[] = [];
     const bytes: MoveCopy[] = [];
     for (const move of moves) {

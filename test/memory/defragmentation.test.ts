@@ -328,6 +328,32 @@ describe("allocator.defragment(): whole defragmentation with GPU copies", () => 
     });
   });
 
+  test("a pass sets its own planning limit, only on a context begun with one", async () => {
+    await check(() => {
+      const all = [];
+      for (let i = 0; i < 32; i++) all.push(allocator.createBuffer({ size: 64 * KiB, usage: TRANSFER }, { pool }));
+      for (const [i, b] of all.entries()) if (i % 2 === 1) allocator.destroyBuffer(b.buffer, b.allocation);
+      const limited = allocator.beginDefragmentation({ pool, algorithm: "full", maxPlanningMicroseconds: 50 });
+      for (const bad of [0, 1.5, -1, "5"]) {
+        expect(() => limited.beginPass(bad as number)).toThrow(
+          /DefragmentationContext\.beginPass: maxPlanningMicroseconds must be an integer in \[1, 1e12\], got/,
+        );
+      }
+      // Passes at 1 µs, then at an hour: each plans under its own limit, and the defragmentation runs to its end.
+      let passes = 0;
+      for (let moves = limited.beginPass(1); moves !== null; moves = limited.beginPass(passes < 3 ? 1 : 3.6e9)) {
+        for (const m of moves) m.operation = "ignore";
+        if (moves.length > 0) limited.endPass();
+        if (++passes > 200) throw new Error("the defragmentation never ended");
+      }
+      expect(limited.end().allocationsMoved).toBe(0);
+      const unlimited = allocator.beginDefragmentation({ pool, algorithm: "full" });
+      expect(() => unlimited.beginPass(100)).toThrow(InvalidStateError);
+      unlimited.end();
+      for (const [i, b] of all.entries()) if (i % 2 === 0) allocator.destroyBuffer(b.buffer, b.allocation);
+    });
+  });
+
   test("each algorithm runs to completion and never loses a byte", async () => {
     await check(() => {
       for (const algorithm of ["fast", "balanced", "full", "extensive"] as const) {
