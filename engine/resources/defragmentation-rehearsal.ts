@@ -6,11 +6,11 @@
  * 3 to 4 times that of the same workload defragmented a second time (bench/defrag.ts, `frame_overhead_us_p99` against
  * `_warm`), and most of it went away with V8's `--no-lazy`. A game cannot be asked to start Node with V8 flags, and a
  * live defragmentation is meant to go unnoticed. So the first `defragment()` of a process first runs the whole thing,
- * start to end, on a FrameManager and a pool of its own: a dozen small buffers and two textures (one mip written, one
- * not, as a streamed texture is), every other one freed, then frames until VMA has nothing left to move. Every step
+ * start to end, on a FrameManager and a pool of its own: 96 small buffers and 16 textures (of two mips, one written,
+ * as a streamed texture is), every other one freed, then frames until VMA has nothing left to move. Every step
  * the game's frames will run (planning, replacements, buffer and texture copies, the switch, the commit, the end) has
- * then run and been compiled with the same object shapes, outside the game's frames. It costs a few milliseconds once,
- * inside that defragment() call, which `startMicroseconds` of the status reports; `rehearse: false` skips it.
+ * then run and been compiled with the same object shapes, outside the game's frames. It costs a few tens of
+ * milliseconds once (40-50 on the H200), inside that defragment() call, which `startMicroseconds` of the status reports; `rehearse: false` skips it.
  *
  * Nothing of the game's is touched: the rehearsal has an allocator of its own on the game's device (a FrameManager
  * owns its allocator's frame index, and VMA defragments one allocator's memory), with its own memory blocks, and a
@@ -53,17 +53,20 @@ export type RehearsalManagerClass = new (
 
 const KiB = 1024;
 /**
- * The rehearsal's pool: blocks of 64 KiB, each holding four of its 16 KiB buffers. With every other resource freed,
- * VMA plans about four passes of two moves (more passes compiled more of the code, and cost more).
+ * The rehearsal's pool: blocks of 64 KiB, each holding four of its 16 KiB buffers; with every other resource freed,
+ * VMA plans a pass of two moves a frame for about thirty frames. On the H200, rehearsing with 96 buffers rather than 24
+ * took the first live run's p99 per frame from 150-194 to 117-146 µs (three runs each, `.gpu`-style diagnostic of the
+ * bench's workload, on a slow machine lease) for 37-50 ms once instead of 25 ms: more passes let V8 compile and
+ * optimize more of the code before the game's frames run it.
  */
 const BLOCK_BYTES = 64 * KiB;
 const BUFFER_BYTES = 16 * KiB;
-const BUFFERS = 24;
+const BUFFERS = 96;
 /** TRANSFER_SRC | TRANSFER_DST | VERTEX_BUFFER: a buffer that moves live (no shader writes). */
 const BUFFER_USAGE = 0x1 | 0x2 | 0x80;
 const TEXTURE: Omit<TextureDescription, "label"> = { width: 16, height: 16, format: 37, mipLevels: 2 }; // RGBA8
-/** More than the rehearsal needs (about 3 frames a pass, a few passes). */
-const MAX_FRAMES = 64;
+/** More than the rehearsal needs (about 3 frames a pass, a few dozen passes). */
+const MAX_FRAMES = 256;
 const MANAGER_OPTIONS: FrameManagerOptions = {
   label: "vkmem defragmentation rehearsal",
   stagingRing: { size: 64 * KiB, maxSize: 256 * KiB },

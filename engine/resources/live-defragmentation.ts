@@ -80,7 +80,7 @@ export interface LiveDefragmentationOptions {
   /**
    * The first live defragmentation of a process first rehearses on a pool and a FrameManager of its own, so that
    * V8 compiles its code outside the game's frames (engine/resources/defragmentation-rehearsal.ts): a few
-   * milliseconds once, in this call (`startMicroseconds`), which also waits once for the frames already submitted
+   * tens of milliseconds once, in this call (`startMicroseconds`), which also waits once for the frames already submitted
    * (the rehearsal's share the queue). Default true; false skips it.
    */
   rehearse?: boolean;
