@@ -218,12 +218,9 @@ export interface NativeAddon {
   setDefragmentationMoveOperation(context: number, move: number, operation: 0 | 1 | 2): void;
   /** The replacement buffer (image) from the scratch description, bound at the destination; kOutResource. */
   createDefragmentationMoveResource(context: number, move: number, image: boolean): number;
-  /** Two transfer buffers over the move's source and destination bytes (kOutResource, kOutMemory), or a VkResult. */
+  /** Two transfer buffers over the move's source and destination bytes (the pass keeps them): a VkResult. */
   createDefragmentationCopyBuffers(context: number, move: number): number;
-  /**
-   * Per move [srcBuffer, srcOffset, dstBuffer, dstOffset] over block-wide transfer buffers (indices, -1: none), then
-   * the buffers' handles as u64 bit patterns in the trailing elements.
-   */
+  /** Per move 1 when its bytes go through transfer buffers over whole memory blocks (made now), else 0. */
   createDefragmentationBlockCopies(context: number): Float64Array;
   /**
    * Records the open pass's copies into `cmd` (barriers, vkCmdCopyBuffer per pair of transfer buffers,

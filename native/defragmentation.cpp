@@ -373,59 +373,40 @@ VkBuffer CreateBlockBuffer(const AllocatorSlot& slot, VkDeviceMemory memory, VkD
 }
 }  // namespace
 
-// createDefragmentationBlockCopies(context) -> Float64Array, 4 numbers per move of the open pass: the index of the
-// transfer buffer over the source's memory block, the source's offset in it, the same for the destination (-1 for a
-// move vkmem does not name, or when the device's rules for a block-wide buffer do not fit); then the buffers
-// themselves, one per memory block, as u64 bit patterns in the array's trailing elements (at most 256: more blocks than
-// that give -1 for the later moves, which the caller copies its other way). The pass destroys them when it ends.
-// One buffer per block lets one vkCmdCopyBuffer carry every move between two blocks.
+// createDefragmentationBlockCopies(context) -> Float64Array, one number per move of the open pass: 1 when the move's
+// bytes go through transfer buffers over the whole memory blocks of its source and its destination (made here, at
+// most 256 per pass; recordDefragmentationCopies finds them by memory), 0 when not (a move vkmem does not name, a
+// dedicated allocation, more blocks than that, or a block whose size the device's buffer rules do not fit): the caller
+// copies those its other way (createDefragmentationCopyBuffers). The pass destroys the buffers when it ends. One
+// buffer per block lets one vkCmdCopyBuffer carry every move between two blocks.
 Napi::Value Addon::CreateDefragmentationBlockCopies(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  RequireScratch(env);
   DefragSlot& d = DefragFrom(*this, info);
   if (!d.passOpen) throw Napi::Error::New(env, "vkmem native: no defragmentation pass is open");
   AllocatorSlot& slot = allocators[d.allocator];
   constexpr size_t kMaxBuffers = 256;
-  std::vector<uint64_t> order;  // buffer handles in index order
-  for (auto& [memory, buffer] : d.blockBuffers) order.push_back(buffer);
-  auto indexOf = [&](VmaAllocation a, double* offset) -> double {
+  size_t made = 0;
+  for (const auto& entry : d.blockBuffers) made += entry.second != 0 ? 1 : 0;
+  // Whether `a` lies in a block with a transfer buffer over it (made now when need be).
+  auto placed = [&](VmaAllocation a) -> bool {
     VmaAllocationInfo2 ai = {};
     vmaGetAllocationInfo2(slot.allocator, a, &ai);
-    *offset = static_cast<double>(ai.allocationInfo.offset);
-    if (ai.dedicatedMemory) return -1;
+    if (ai.dedicatedMemory) return false;
     auto found = d.blockBuffers.find(ai.allocationInfo.deviceMemory);
-    uint64_t buffer = 0;
-    if (found != d.blockBuffers.end()) {
-      buffer = found->second;
-    } else {
-      if (order.size() >= kMaxBuffers) return -1;
-      buffer = reinterpret_cast<uint64_t>(
-          CreateBlockBuffer(slot, ai.allocationInfo.deviceMemory, ai.blockSize, ai.allocationInfo.memoryType));
-      d.blockBuffers[ai.allocationInfo.deviceMemory] = buffer;  // 0 remembered too: not tried again
-      if (buffer != 0) order.push_back(buffer);
-    }
-    if (buffer == 0) return -1;
-    for (size_t i = 0; i < order.size(); ++i) {
-      if (order[i] == buffer) return static_cast<double>(i);
-    }
-    return -1;
+    if (found != d.blockBuffers.end()) return found->second != 0;
+    if (made >= kMaxBuffers) return false;
+    const uint64_t buffer = reinterpret_cast<uint64_t>(
+        CreateBlockBuffer(slot, ai.allocationInfo.deviceMemory, ai.blockSize, ai.allocationInfo.memoryType));
+    d.blockBuffers[ai.allocationInfo.deviceMemory] = buffer;  // 0 remembered too: not tried again
+    if (buffer != 0) made++;
+    return buffer != 0;
   };
-  std::vector<double> places(d.moves.size() * 4);
+  Napi::Float64Array out = Napi::Float64Array::New(env, d.moves.size());
   for (size_t m = 0; m < d.moves.size(); ++m) {
     const DefragMove& move = d.moves[m];
-    double srcOffset = 0, dstOffset = 0;
-    double src = move.src == 0 ? -1 : indexOf(allocations[move.src].allocation, &srcOffset);
-    double dst = move.src == 0 ? -1 : indexOf(allocations[move.tmp].allocation, &dstOffset);
-    if (src < 0 || dst < 0) src = dst = -1;
-    places[m * 4] = src;
-    places[m * 4 + 1] = srcOffset;
-    places[m * 4 + 2] = dst;
-    places[m * 4 + 3] = dstOffset;
+    out[m] = move.src != 0 && placed(allocations[move.src].allocation) && placed(allocations[move.tmp].allocation);
   }
   ThrowIfVmaAsserted(env, "vmaGetAllocationInfo2");
-  Napi::Float64Array out = Napi::Float64Array::New(env, places.size() + order.size());
-  std::memcpy(out.Data(), places.data(), places.size() * sizeof(double));
-  std::memcpy(out.Data() + places.size(), order.data(), order.size() * sizeof(uint64_t));
   return out;
 }
 

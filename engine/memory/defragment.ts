@@ -60,26 +60,13 @@ export interface DefragmentOptions extends DefragmentationOptions {
   copyMemory?: boolean;
 }
 
-/** One copy of a pass, ready to record. @internal */
+/**
+ * One copy of a pass, ready to record: the native recorder finds the transfer buffers (bytes) and the old and new
+ * images itself, from the move. @internal
+ */
 export type MoveCopy =
-  | {
-      kind: "bytes";
-      move: DefragmentationMove;
-      /** Transfer buffers over the old and the new place (block-wide, or the allocation's own), and offsets in them. */
-      src: bigint;
-      dst: bigint;
-      srcOffset: number;
-      dstOffset: number;
-      size: number;
-    }
-  | {
-      kind: "image";
-      move: DefragmentationMove;
-      src: bigint;
-      dst: bigint;
-      createInfo: Float64Array;
-      layout: number;
-    };
+  | { kind: "bytes"; move: DefragmentationMove; size: number }
+  | { kind: "image"; move: DefragmentationMove; createInfo: Float64Array; layout: number };
 
 /**
  * Plans the copy of one move (making its replacement and transfer buffers), or sets it to "ignore" and returns null.
@@ -102,12 +89,12 @@ export function planMoveCopy(
   // Bytes: their transfer buffers come for the whole pass at once (placeByteCopies).
   if (source.kind === "memory") {
     if (!copyMemory || source._resource !== null) return ignore();
-    return { kind: "bytes", move, src: 0n, dst: 0n, srcOffset: 0, dstOffset: 0, size: source._size };
+    return { kind: "bytes", move, size: source._size };
   }
   if (source.kind === "buffer") {
     // The copy goes through transfer buffers over the memory, so the replacement can come while the GPU copies.
     if (!replacementLater && typeof context._createReplacement(move) === "number") return ignore();
-    return { kind: "bytes", move, src: 0n, dst: 0n, srcOffset: 0, dstOffset: 0, size: source._size };
+    return { kind: "bytes", move, size: source._size };
   }
   const createInfo = source._createInfo as Float64Array;
   if ((createInfo[9] & 0x3) !== 0x3) return ignore(); // TRANSFER_SRC and TRANSFER_DST
@@ -115,10 +102,8 @@ export function planMoveCopy(
   if (typeof layout !== "number" || !Number.isInteger(layout) || layout < 0 || layout > 0x7fffffff) {
     throw new RangeError(`defragment: options.imageLayout must return a VkImageLayout, got ${describeValue(layout)}`);
   }
-  const previous = source._resourceHandle;
-  const replacement = context._createReplacement(move);
-  if (typeof replacement === "number") return ignore();
-  return { kind: "image", move, src: previous, dst: replacement, createInfo, layout };
+  if (typeof context._createReplacement(move) === "number") return ignore();
+  return { kind: "image", move, createInfo, layout };
 }
 
 /**
@@ -129,33 +114,12 @@ export function planMoveCopy(
  */
 export function placeByteCopies(context: DefragmentationContext, copies: MoveCopy[]): MoveCopy[] {
   if (!copies.some((c) => c.kind === "bytes")) return copies;
-  const placed = context._blockCopies();
-  const kept: MoveCopy[] = [];
-  for (const c of copies) {
-    if (c.kind !== "bytes") {
-      kept.push(c);
-      continue;
-    }
-    const at = placed.places;
-    const i = c.move.index * 4;
-    if (at[i] >= 0 && at[i + 2] >= 0) {
-      c.src = placed.buffers[at[i]]!;
-      c.srcOffset = at[i + 1];
-      c.dst = placed.buffers[at[i + 2]]!;
-      c.dstOffset = at[i + 3];
-      kept.push(c);
-      continue;
-    }
-    const own = context._createCopyBuffers(c.move);
-    if (typeof own === "number") {
-      c.move.operation = "ignore";
-      continue;
-    }
-    c.src = own[0];
-    c.dst = own[1];
-    kept.push(c);
-  }
-  return kept;
+  const blockWide = context._blockCopies();
+  return copies.filter((c) => {
+    if (c.kind !== "bytes" || blockWide[c.move.index] === 1 || context._createCopyBuffers(c.move) === 0) return true;
+    c.move.operation = "ignore";
+    return false;
+  });
 }
 
 /**

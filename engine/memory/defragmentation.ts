@@ -329,28 +329,20 @@ export class DefragmentationContext {
 
   /**
    * @internal Two transfer buffers over the source's and the destination's bytes, for a GPU copy of the memory
-   * itself. @returns [src, dst] raw handles, or a negative VkResult when the device's buffer rules do not fit.
+   * itself (the pass keeps them). @returns 0, or a negative VkResult when the device's buffer rules do not fit.
    */
-  _createCopyBuffers(move: DefragmentationMove): [bigint, bigint] | number {
+  _createCopyBuffers(move: DefragmentationMove): number {
     const h = this._openPass("createCopyBuffers", move);
-    const r = this._allocator._native.createDefragmentationCopyBuffers(h, move.index);
-    if (r !== 0) return r;
-    return [scratchU64[Slot.OutResource], scratchU64[Slot.OutMemory]];
+    return this._allocator._native.createDefragmentationCopyBuffers(h, move.index);
   }
 
   /**
    * @internal Transfer buffers over the whole memory blocks of the open pass's moves (native layer: at most 256 per
-   * pass): `places` has 4 numbers per move (source buffer index, offset, destination buffer index, offset; -1 where
-   * none), `buffers` the raw handles.
+   * pass): per move index, 1 when its bytes go through them, 0 when the move needs its own
+   * ({@link _createCopyBuffers}).
    */
-  _blockCopies(): { places: Float64Array; buffers: BigUint64Array } {
-    const h = this._live("blockCopies");
-    const out = this._allocator._native.createDefragmentationBlockCopies(h);
-    const n = (this.#moves?.length ?? 0) * 4;
-    return {
-      places: out.subarray(0, n),
-      buffers: new BigUint64Array(out.buffer, out.byteOffset + n * 8, out.length - n),
-    };
+  _blockCopies(): Float64Array {
+    return this._allocator._native.createDefragmentationBlockCopies(this._live("blockCopies"));
   }
 
   /**

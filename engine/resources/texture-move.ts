@@ -45,9 +45,6 @@ export class TextureMove {
   constructor(
     readonly move: DefragmentationMove,
     readonly texture: Texture,
-    /** Raw VkImage handles: the texture's image, and the replacement at the move's destination. */
-    readonly src: bigint,
-    readonly dst: bigint,
   ) {
     this.#layouts = texture._layouts.slice();
   }
@@ -108,12 +105,10 @@ export function planTextureMove(
   move: DefragmentationMove,
   texture: Texture,
 ): TextureMove | null {
-  const source = move.source!;
-  const createInfo = source._createInfo as Float64Array;
-  const replacement = (createInfo[9] & 0x3) === 0x3 ? context._createReplacement(move) : -1;
-  if (typeof replacement === "number") {
+  const createInfo = move.source!._createInfo as Float64Array;
+  if ((createInfo[9] & 0x3) !== 0x3 || typeof context._createReplacement(move) === "number") {
     move.operation = "ignore";
     return null;
   }
-  return new TextureMove(move, texture, source._resourceHandle, replacement);
+  return new TextureMove(move, texture);
 }

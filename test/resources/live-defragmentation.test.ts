@@ -430,6 +430,16 @@ function register(s: TextureStreamer, id: number): StreamedTexture {
   });
 }
 
+/** `n` frames of `manager` in which `s` is asked for every texture of `list`. */
+function stream(manager: FrameManager, s: TextureStreamer, list: readonly StreamedTexture[], n: number): void {
+  for (let i = 0; i < n; i++) {
+    manager.beginFrame();
+    for (const t of list) s.request(t);
+    s.update();
+    manager.endFrame();
+  }
+}
+
 /** The streamer's counts against its textures' images, and its budget use against its pools. */
 function expectConsistent(s: TextureStreamer, textures: Map<StreamedTexture, number>): void {
   const stats = s.statistics;
@@ -553,14 +563,7 @@ describe("live defragmentation of a TextureStreamer's images and tails", () => {
       format: RGBA8,
       load: (f, n) => mipRange(3, 32, 32, f, n),
     });
-    const run = (list: StreamedTexture[], n: number) => {
-      for (let i = 0; i < n; i++) {
-        frames.beginFrame();
-        for (const t of list) s.request(t);
-        s.update();
-        frames.endFrame();
-      }
-    };
+    const run = (list: StreamedTexture[], n: number) => stream(frames, s, list, n);
     run([t0, t1, t3], 20);
     expect([t0, t1, t3].map((t) => t.firstResidentMip)).toEqual([0, 0, 0]);
     run([t2], 3);
@@ -629,12 +632,7 @@ describe("live defragmentation of a TextureStreamer's images and tails", () => {
     for (const at of [0, 1]) {
       const s = streamer();
       const list = Array.from({ length: 8 }, (_, id) => register(s, id));
-      for (let i = 0; i < 10; i++) {
-        frames.beginFrame();
-        for (const t of list) s.request(t);
-        s.update();
-        frames.endFrame();
-      }
+      stream(frames, s, list, 10);
       list.filter((_, i) => i % 2 === 0).forEach((t) => t.destroy());
       frames.defragment({ pool: s.pool, maxMovesPerFrame: 8 });
       for (let f = 0; f < 4; f++) {
@@ -654,12 +652,7 @@ describe("live defragmentation of a TextureStreamer's images and tails", () => {
       const manager = framesRun === 1 ? frames : createFrameManager(gpu.context, allocator, { label: "second" });
       const s = streamer(manager);
       const list = Array.from({ length: 8 }, (_, id) => register(s, id));
-      for (let i = 0; i < 10; i++) {
-        manager.beginFrame();
-        for (const t of list) s.request(t);
-        s.update();
-        manager.endFrame();
-      }
+      stream(manager, s, list, 10);
       list.filter((_, i) => i % 2 === 1).forEach((t) => t.destroy());
       let moved = 0;
       manager.defragment({ pool: s.pool, maxMovesPerFrame: 8, onMove: () => moved++ });
