@@ -128,7 +128,8 @@ export type {
 } from "./resources/frame-manager.js";
 export { Buffer } from "./resources/buffer.js";
 export { Texture } from "./resources/texture.js";
-export type { ImageRegion, TransferStatistics } from "./resources/transfers.js";
+export type { TransferStatistics } from "./resources/transfers.js";
+export type { ImageRegion } from "./resources/image-region.js";
 export { UploadRing } from "./resources/upload-ring.js";
 export type {
   RingBlock,

@@ -324,7 +324,18 @@ export interface NativeAddon {
     srcOffset: number,
     size: number,
   ): void;
-  /** Stops and joins the pool's threads; an unknown id does nothing. */
+  /** The same copy begun on the workers alone; returns at once (a copy too small to share is made now). */
+  uploadWorkersStart(
+    id: number,
+    dst: ArrayBufferView,
+    dstOffset: number,
+    src: ArrayBufferView,
+    srcOffset: number,
+    size: number,
+  ): void;
+  /** The caller joins the copy begun last; returns when it is done (at once when none is running). */
+  uploadWorkersFinish(id: number): void;
+  /** Stops and joins the pool's threads (after the copy running, if any); an unknown id does nothing. */
   destroyUploadWorkers(id: number): void;
   /** Threads copying (workers + the caller) of a live pool, else 0. */
   uploadWorkerThreads(id: number): number;

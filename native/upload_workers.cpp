@@ -4,14 +4,21 @@
 //   createUploadWorkers(threads) -> id      threads - 1 worker threads are started (the caller is the last one)
 //   uploadWorkersCopy(id, dst, dstOffset, src, srcOffset, size)
 //                                           copies size bytes from the typed array src into the typed array dst
+//   uploadWorkersStart(id, dst, dstOffset, src, srcOffset, size)
+//                                           the same copy begun on the workers alone; returns at once
+//   uploadWorkersFinish(id)                 the caller joins the copy begun last; returns when it is done
 //   destroyUploadWorkers(id)                stops and joins the threads; an unknown or destroyed id does nothing
 //
 // The invariants, and why they hold:
-// - A copy never outlives the call that asked for it. uploadWorkersCopy splits the range into pieces that the
-//   workers and the caller take in turn from one atomic counter, and returns only once every worker has reported
-//   that it left the job; no worker holds a pointer between jobs. So nothing the pool touches can be unmapped or
-//   freed while it copies (mapped memory is unmapped on the JS thread, which is inside this call), and destroying
-//   the pool, the frame manager or the allocator in any order never meets a copy in flight.
+// - A copy never outlives the JS code that asked for it. The range is split into chunks that the workers and the
+//   caller take in turn from one atomic counter. uploadWorkersCopy returns only once every worker has reported that
+//   it left the job; no worker holds a pointer between jobs. uploadWorkersStart hands the job to the workers and
+//   returns, so that the JS thread can submit the piece copied before while they copy the next one; its one caller
+//   (engine/resources/transfers.ts) calls uploadWorkersFinish before anything else can unmap the ring or before it
+//   returns or throws, and runs nothing of the user's in between. Every other entry point finishes a job still
+//   running first: a new copy or start, and destroying the pool (its workers leave only between jobs). So nothing
+//   the pool touches is unmapped or freed while it copies, and destroying the pool, the frame manager or the
+//   allocator in any order never meets a copy in flight.
 // - Pointers and bounds are checked here again: dst and src must be typed arrays (a detached or unmapped view has
 //   length 0 and fails the bounds check), and the ranges must lie inside them.
 // - Ids are never reused (a counter), so a stale id names no pool. Each pool is also joined when its Node
@@ -21,10 +28,18 @@
 #include <napi.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <unordered_map>
 #include <vector>
+
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86)
+#include <immintrin.h>
+#define VKMEM_CPU_RELAX() _mm_pause()
+#else
+#define VKMEM_CPU_RELAX() ((void)0)
+#endif
 
 #include "threads.h"
 #include "upload_workers.h"
@@ -35,15 +50,16 @@ namespace vkmem {
 
 namespace {
 
-// Pieces smaller than this are not worth another thread's cache misses and wake-up.
-constexpr size_t kMinPiece = 256 * 1024;
+// Chunks smaller than this are not worth another thread's cache misses; a copy is cut into about four chunks per
+// thread so that a thread that wakes late does not hold the others up.
+constexpr size_t kMinChunk = 256 * 1024;
 
 struct Pool {
   Lock lock;
   Cond work;  // a new job, or stop
   Cond done;  // a worker left the job
   std::vector<ThreadHandle> threads;
-  // The job: valid while `busy` > 0 or the caller is inside Copy. Workers copy only between seeing a new
+  // The job: valid while `busy` > 0 or the caller is inside Copy or Finish. Workers copy only between seeing a new
   // `generation` and decrementing `busy`.
   uint64_t generation = 0;
   int busy = 0;
@@ -51,68 +67,106 @@ struct Pool {
   uint8_t* dst = nullptr;
   const uint8_t* src = nullptr;
   size_t size = 0;
-  size_t piece = 0;
-  size_t pieces = 0;
+  size_t chunk = 0;
+  size_t chunks = 0;
   std::atomic<size_t> next{0};
+  // Mirrors of `generation` and `busy` that threads spin on for a moment before they sleep (see Spin).
+  std::atomic<uint64_t> posted{0};
+  std::atomic<int> remaining{0};
   napi_env env = nullptr;
 
-  // Takes pieces until none is left.
+  // Busy-waits until `ready()` or for at most kSpinMicroseconds: a sleeping thread takes tens of microseconds to
+  // wake, as long as a few chunks take to copy. The caller then blocks on the lock and condition as before, so the
+  // spin only saves time and never decides anything.
+  template <typename Ready>
+  static void Spin(Ready ready) {
+    constexpr int kSpinMicroseconds = 200;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicroseconds);
+    for (int i = 0; !ready(); i++) {
+      VKMEM_CPU_RELAX();
+      if ((i & 63) == 63 && std::chrono::steady_clock::now() >= until) return;
+    }
+  }
+
+  // Takes chunks until none is left.
   void Drain() {
     for (;;) {
       const size_t i = next.fetch_add(1, std::memory_order_relaxed);
-      if (i >= pieces) return;
-      const size_t at = i * piece;
-      const size_t n = at + piece <= size ? piece : size - at;
+      if (i >= chunks) return;
+      const size_t at = i * chunk;
+      const size_t n = at + chunk <= size ? chunk : size - at;
       std::memcpy(dst + at, src + at, n);
     }
   }
 
   void Worker() {
     uint64_t seen = 0;
-    lock.lock();
     for (;;) {
+      // A large upload begins its pieces back to back: a worker that has just left one waits for the next awake.
+      Spin([&] { return posted.load(std::memory_order_acquire) != seen; });
+      lock.lock();
       while (!stop && generation == seen) work.wait(lock);
       if (stop) break;
       seen = generation;
       lock.unlock();
       Drain();
       lock.lock();
+      remaining.fetch_sub(1, std::memory_order_release);
       if (--busy == 0) done.broadcast();
+      lock.unlock();
     }
     lock.unlock();
   }
 
-  // Copies with every worker; returns when all of them have left the job.
-  void Copy(uint8_t* d, const uint8_t* s, size_t n) {
+  // Hands a copy to the workers and returns; false when it is too small to share (nothing was begun).
+  bool Begin(uint8_t* d, const uint8_t* s, size_t n) {
+    Finish();
     const size_t parties = threads.size() + 1;
-    size_t p = (n + parties - 1) / parties;
-    if (p < kMinPiece) p = kMinPiece;
-    p = (p + 4095) & ~static_cast<size_t>(4095);
-    if (threads.empty() || p >= n) {
-      std::memcpy(d, s, n);
-      return;
-    }
-    {
-      Held h(lock);
-      dst = d;
-      src = s;
-      size = n;
-      piece = p;
-      pieces = (n + p - 1) / p;
-      next.store(0, std::memory_order_relaxed);
-      busy = static_cast<int>(threads.size());
-      generation++;
-      work.broadcast();
-    }
+    size_t c = n / (parties * 4);
+    if (c < kMinChunk) c = kMinChunk;
+    c = (c + 4095) & ~static_cast<size_t>(4095);
+    if (threads.empty() || c >= n) return false;
+    Held h(lock);
+    dst = d;
+    src = s;
+    size = n;
+    chunk = c;
+    chunks = (n + c - 1) / c;
+    next.store(0, std::memory_order_relaxed);
+    busy = static_cast<int>(threads.size());
+    remaining.store(busy, std::memory_order_relaxed);
+    generation++;
+    posted.store(generation, std::memory_order_release);
+    work.broadcast();
+    return true;
+  }
+
+  // Joins the job begun last, if any; returns when every worker has left it.
+  void Finish() {
+    if (dst == nullptr) return;
     Drain();
+    // The others hold at most a chunk each by now: wait for them awake rather than through a wake-up.
+    Spin([&] { return remaining.load(std::memory_order_acquire) == 0; });
     Held h(lock);
     while (busy > 0) done.wait(lock);
     dst = nullptr;
     src = nullptr;
   }
 
+  // Copies with every worker; returns when all of them have left the job.
+  void Copy(uint8_t* d, const uint8_t* s, size_t n) {
+    if (Begin(d, s, n)) Finish();
+    else std::memcpy(d, s, n);
+  }
+
+  // Begins a copy on the workers alone (the caller joins in Finish); a copy too small to share is made now.
+  void Start(uint8_t* d, const uint8_t* s, size_t n) {
+    if (!Begin(d, s, n)) std::memcpy(d, s, n);
+  }
+
   // Stops and joins every thread (idempotent).
   void Join() {
+    Finish();
     {
       Held h(lock);
       stop = true;
@@ -206,10 +260,18 @@ Napi::Value CreateUploadWorkers(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), id);
 }
 
-Napi::Value UploadWorkersCopy(const Napi::CallbackInfo& info) {
+// The checked arguments of a copy: (id, dst, dstOffset, src, srcOffset, size) from argument 0.
+struct CopyArgs {
+  Pool* pool;
+  uint8_t* dst;
+  const uint8_t* src;
+  size_t size;
+};
+
+CopyArgs ParseCopy(const Napi::CallbackInfo& info, const char* op) {
   Napi::Env env = info.Env();
   Pool* pool = Find(NumberArg(info, 0));
-  if (pool == nullptr) throw Napi::Error::New(env, "vkmem native: uploadWorkersCopy: the upload workers were destroyed");
+  if (pool == nullptr) throw Napi::Error::New(env, std::string("vkmem native: ") + op + ": the upload workers were destroyed");
   size_t dstLength = 0;
   size_t srcLength = 0;
   uint8_t* dst = BytesArg(info, 1, "dst", &dstLength);
@@ -219,12 +281,28 @@ Napi::Value UploadWorkersCopy(const Napi::CallbackInfo& info) {
   const double size = NumberArg(info, 5);
   constexpr double kMaxSafe = 9007199254740991.0;
   if (!IsUint(dstOffset, kMaxSafe) || !IsUint(srcOffset, kMaxSafe) || !IsUint(size, kMaxSafe))
-    throw RangeErrorFor(env, "uploadWorkersCopy: offsets and size must be non-negative integers");
+    throw RangeErrorFor(env, std::string(op) + ": offsets and size must be non-negative integers");
   if (dstOffset + size > static_cast<double>(dstLength) || srcOffset + size > static_cast<double>(srcLength))
-    throw RangeErrorFor(env, "uploadWorkersCopy: a range ends beyond its array");
-  if (size > 0)
-    pool->Copy(dst + static_cast<size_t>(dstOffset), src + static_cast<size_t>(srcOffset), static_cast<size_t>(size));
-  return env.Undefined();
+    throw RangeErrorFor(env, std::string(op) + ": a range ends beyond its array");
+  return {pool, dst + static_cast<size_t>(dstOffset), src + static_cast<size_t>(srcOffset), static_cast<size_t>(size)};
+}
+
+Napi::Value UploadWorkersCopy(const Napi::CallbackInfo& info) {
+  const CopyArgs a = ParseCopy(info, "uploadWorkersCopy");
+  if (a.size > 0) a.pool->Copy(a.dst, a.src, a.size);
+  return info.Env().Undefined();
+}
+
+Napi::Value UploadWorkersStart(const Napi::CallbackInfo& info) {
+  const CopyArgs a = ParseCopy(info, "uploadWorkersStart");
+  if (a.size > 0) a.pool->Start(a.dst, a.src, a.size);
+  return info.Env().Undefined();
+}
+
+Napi::Value UploadWorkersFinish(const Napi::CallbackInfo& info) {
+  Pool* pool = Find(NumberArg(info, 0));
+  if (pool != nullptr) pool->Finish();
+  return info.Env().Undefined();
 }
 
 Napi::Value DestroyUploadWorkers(const Napi::CallbackInfo& info) {
@@ -243,6 +321,8 @@ Napi::Value UploadWorkerThreads(const Napi::CallbackInfo& info) {
 void RegisterUploadWorkers(Napi::Env env, Napi::Object exports, Addon* addon) {
   exports.Set("createUploadWorkers", Napi::Function::New(env, GuardedFunction<CreateUploadWorkers>, "createUploadWorkers", addon));
   exports.Set("uploadWorkersCopy", Napi::Function::New(env, GuardedFunction<UploadWorkersCopy>, "uploadWorkersCopy", addon));
+  exports.Set("uploadWorkersStart", Napi::Function::New(env, GuardedFunction<UploadWorkersStart>, "uploadWorkersStart", addon));
+  exports.Set("uploadWorkersFinish", Napi::Function::New(env, GuardedFunction<UploadWorkersFinish>, "uploadWorkersFinish", addon));
   exports.Set("destroyUploadWorkers", Napi::Function::New(env, GuardedFunction<DestroyUploadWorkers>, "destroyUploadWorkers", addon));
   exports.Set("uploadWorkerThreads", Napi::Function::New(env, GuardedFunction<UploadWorkerThreads>, "uploadWorkerThreads", addon));
 }

@@ -624,10 +624,11 @@ export class FrameManager implements ResourceOwner {
   /** Waits for the fence of `serial` (a ring under policy `wait` needs the oldest frame's bytes back). */
   #waitForSerial(serial: number): void {
     const slots = this.#slots;
-    if (this.#destroyed || serial <= slots.completed) return;
-    if (!slots.waitForSerial(serial)) this.#waitSubmitted(true);
+    if (this.#destroyed) return;
+    // A serial already complete may still hold bytes in a ring that was not retired since (the bulk staging ring).
+    if (serial > slots.completed && !slots.waitForSerial(serial)) this.#waitSubmitted(true);
     this.#transient.retire(slots.completed);
-    this.#transfers.staging.retire(slots.completed);
+    this.#transfers.retireStaging(slots.completed);
   }
 
   /** Waits for every submitted frame and the download-only submission; then every submitted serial is complete. */

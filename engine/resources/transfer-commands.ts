@@ -148,6 +148,23 @@ export class TransferCommands {
   }
 
   /**
+   * Submits `cmd` to `queue` (the dedicated transfer queue), signaling the current slot's semaphore, and returns that
+   * semaphore for the main queue's submission to wait on.
+   * @throws VkError when the submission fails.
+   */
+  submitSignaling(queue: NvkHandle, cmd: NvkHandle): NvkHandle {
+    const semaphore = this.semaphore;
+    const info = new nvk.VkSubmitInfo({
+      commandBufferCount: 1,
+      pCommandBuffers: [cmd],
+      signalSemaphoreCount: 1,
+      pSignalSemaphores: [semaphore],
+    });
+    check(nvk.vkQueueSubmit(queue, 1, [info], null), "vkQueueSubmit", this.#label);
+    return semaphore;
+  }
+
+  /**
    * {@link submit} with the early-submission fence (made on first use, destroyed by destroy()), then waits for it
    * and resets it: everything submitted to `queue` before has completed when this returns.
    * @throws VkError when creating the fence, submitting or waiting fails.

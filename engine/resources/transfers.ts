@@ -23,7 +23,8 @@
  *   once with a fence of its own, waited for, and the ring's bytes of this frame are given back; uploads larger
  *   than the ring are split into pieces (whole rows for images) that go through it one after the other.
  * - Large uploads past one core: copied by native threads, and inside a frame submitted in pieces without a fence
- *   while the next piece is copied; the rules that keep that safe are in upload-workers.ts.
+ *   while the next piece is copied; the rules that keep that safe are in upload-workers.ts. Inside a frame they go
+ *   through the bulk ring, in host memory (staging-rings.ts says why).
  * - Readback. Downloads are recorded after the frame's commands, into the frame's own command buffer, and settle
  *   after its fence (engine/resources/readback.ts states their rules). A download queued between frames, when the
  *   manager finds no frame coming (engine/resources/download-watch.ts), is submitted on its own:
@@ -66,16 +67,14 @@ import { Owner } from "./resource.js";
 import type { Texture } from "./texture.js";
 import { TransferCommands } from "./transfer-commands.js";
 import { Batch } from "./upload-batch.js";
-import { UploadRing, type UploadRingOptions } from "./upload-ring.js";
+import type { UploadRing, UploadRingOptions } from "./upload-ring.js";
 import { UploadWorkers } from "./upload-workers.js";
+import { StagingRings } from "./staging-rings.js";
 
 /** Uploads of at least this many bytes are copied by every upload thread (smaller ones are not worth waking them). */
 const PARALLEL_MIN_BYTES = 1 << 20;
 /** Large uploads inside a frame are copied and submitted in pieces of this size (see the module comment). */
 const PIECE_BYTES = 8 << 20;
-
-// Still importable from here, where they lived before image-region.ts.
-export { completeRegion, type ImageRegion } from "./image-region.js";
 
 /** Counters of uploads and downloads. */
 export interface TransferStatistics {
@@ -101,6 +100,8 @@ export interface TransferStatistics {
  */
 export class Transfers {
   readonly staging: UploadRing;
+  /** The main ring (`staging`) and the bulk ring that large threaded uploads go through (staging-rings.ts). */
+  readonly #rings: StagingRings;
   readonly dedicatedQueue: boolean;
   readonly #context: Context;
   readonly #allocator: Allocator;
@@ -150,13 +151,8 @@ export class Transfers {
     this.#copyAlign = Math.max(16, context.properties.optimalBufferCopyOffsetAlignment);
     this.#commands = new TransferCommands(context, label, slotPools, this.dedicatedQueue);
     try {
-      this.staging = new UploadRing(
-        allocator,
-        `${label} staging`,
-        context.properties.nonCoherentAtomSize,
-        ring,
-        waitSerial,
-      );
+      this.#rings = new StagingRings(allocator, label, context.properties.nonCoherentAtomSize, ring, waitSerial);
+      this.staging = this.#rings.main;
     } catch (error) {
       this.#commands.destroy();
       throw error;
@@ -212,19 +208,28 @@ export class Transfers {
     // piece while the threads copy the next (see the module comment).
     const pipelined = parallel && this.#inFrame && total > PIECE_BYTES;
     let chunk = Math.min(total, pipelined ? PIECE_BYTES : this.staging.maxSize);
+    const ring = pipelined ? this.#rings.forLargeUpload() : this.staging;
     while (done < total) {
       const want = Math.min(chunk, total - done);
-      if (!this.#reserve(want, this.#copyAlign)) {
+      if (!this.#reserve(want, this.#copyAlign, ring)) {
         if (want === 1) throw new RangeError(`${this.#label}: the staging ring cannot hold a single byte`);
         chunk = Math.max(1, chunk >>> 1);
         continue;
       }
+      const block = ring.block;
+      const at = ring.offset;
+      if (pipelined && done > 0) {
+        // The workers copy this piece while this thread submits the one before; it then joins them.
+        workers.start(block.bytes, at, bytes, done, want);
+        try {
+          this.#submitPiece();
+        } finally {
+          workers.finish();
+        }
+      } else if (parallel && want >= PARALLEL_MIN_BYTES) workers.copy(block.bytes, at, bytes, done, want);
+      else block.bytes.set(done === 0 && want === total ? bytes : bytes.subarray(done, done + want), at);
       // A submission on the way (an early one, or a piece) handed the buffer to the main queue: the rest goes there.
       if (batch === this.#transfer && buffer._owner === Owner.Main) batch = this.#main;
-      const block = this.staging.block;
-      const at = this.staging.offset;
-      if (parallel && want >= PARALLEL_MIN_BYTES) workers.copy(block.bytes, at, bytes, done, want);
-      else block.bytes.set(done === 0 && want === total ? bytes : bytes.subarray(done, done + want), at);
       const dstOffset = offset + done;
       const phase = batch.phaseFor(dst, dstOffset, dstOffset + want);
       // A copy that continues the previous one in the ring and in the buffer (a stream of uploads) extends it.
@@ -255,7 +260,6 @@ export class Transfers {
         buffer._owner = Owner.Transfer;
       }
       done += want;
-      if (pipelined && done < total) this.#submitPiece();
     }
     if (viaTransfer) this.#transferQueueUploads++;
     this.#uploads++;
@@ -355,12 +359,12 @@ export class Transfers {
   }
 
   /**
-   * Reserves `size` staging bytes (left in `staging.block` / `staging.offset`); when the ring is full of this frame's
-   * bytes, submits what is pending early and tries again. False when the request does not fit even in the emptied
+   * Reserves `size` bytes of `ring` (left in its `block` / `offset`); when the ring is full of this frame's bytes,
+   * submits what is pending early and tries again. False when the request does not fit even in the emptied
    * ring: the caller splits it.
    */
-  #reserve(size: number, alignment: number): boolean {
-    while (!this.staging.allocate(size, alignment)) {
+  #reserve(size: number, alignment: number, ring = this.staging): boolean {
+    while (!ring.allocate(size, alignment)) {
       if (!this.#submitEarly()) return false;
     }
     return true;
@@ -377,7 +381,7 @@ export class Transfers {
     const semaphore = transferCmd !== null ? this.submitTransfer(transferCmd) : null;
     this.#commands.submitAndWait(this.#context.queue, mainCmd, semaphore);
     this.#unfencedPieces = false;
-    this.staging.releasePending();
+    this.#rings.releasePending();
     this.#earlySubmits++;
     return true;
   }
@@ -514,7 +518,7 @@ export class Transfers {
       }
       check(nvk.vkEndCommandBuffer(mainCmd), "vkEndCommandBuffer", this.#label);
     }
-    if (!this.staging.coherent) this.staging.flushPending();
+    this.#rings.flushPending();
     return { transferCmd, mainCmd };
   }
 
@@ -524,15 +528,7 @@ export class Transfers {
    * the acquire barriers run.
    */
   submitTransfer(transferCmd: NvkHandle): NvkHandle {
-    const semaphore = this.#commands.semaphore;
-    const submit = new nvk.VkSubmitInfo({
-      commandBufferCount: 1,
-      pCommandBuffers: [transferCmd],
-      signalSemaphoreCount: 1,
-      pSignalSemaphores: [semaphore],
-    });
-    check(nvk.vkQueueSubmit(this.#context.transferQueue, 1, [submit], null), "vkQueueSubmit", this.#label);
-    return semaphore;
+    return this.#commands.submitSignaling(this.#context.transferQueue, transferCmd);
   }
 
   // ------------------------------------------------------------------ downloads
@@ -557,15 +553,20 @@ export class Transfers {
 
   /** The batch recorded now is submitted under `serial`: the staging ring's bytes become that frame's. */
   submitted(serial: number): void {
-    this.staging.endFrame(serial);
+    this.#rings.endFrame(serial);
     this.#inFrame = false;
     this.#unfencedPieces = false;
   }
 
   /** Frees what every serial up to `completedSerial` held and resolves their downloads. */
   retire(completedSerial: number): void {
-    this.staging.retire(completedSerial);
+    this.retireStaging(completedSerial);
     this.settleDownloads(completedSerial);
+  }
+
+  /** Frees the staging bytes of every serial up to `completedSerial`, in both rings. */
+  retireStaging(completedSerial: number): void {
+    this.#rings.retire(completedSerial);
   }
 
   /** Resolves the downloads of the frames up to `completedSerial` (their fences have signaled). */
@@ -687,7 +688,7 @@ export class Transfers {
     this.readbacks.destroy(deviceAlive && !this.#allocator.destroyed, cause);
     this.#main.clear();
     this.#transfer.clear();
-    if (deviceAlive) this.staging.destroy();
+    if (deviceAlive) this.#rings.destroy();
     if (deviceAlive) this.#destroyObjects();
   }
 
