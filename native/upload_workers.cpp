@@ -28,7 +28,6 @@
 #include <napi.h>
 
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <unordered_map>
@@ -75,16 +74,17 @@ struct Pool {
   std::atomic<int> remaining{0};
   napi_env env = nullptr;
 
-  // Busy-waits until `ready()` or for at most kSpinMicroseconds: a sleeping thread takes tens of microseconds to
+  // Busy-waits until `ready()` or for at most 200 microseconds: a sleeping thread takes tens of microseconds to
   // wake, as long as a few chunks take to copy. The caller then blocks on the lock and condition as before, so the
   // spin only saves time and never decides anything.
   template <typename Ready>
   static void Spin(Ready ready) {
-    constexpr int kSpinMicroseconds = 200;
-    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicroseconds);
+    // The addon's clock (native/batch.cpp), not <chrono>: MinGW's steady_clock comes from libwinpthread.
+    constexpr int64_t kSpinNs = 200 * 1000;
+    const int64_t until = MonotonicNs() + kSpinNs;
     for (int i = 0; !ready(); i++) {
       VKMEM_CPU_RELAX();
-      if ((i & 63) == 63 && std::chrono::steady_clock::now() >= until) return;
+      if ((i & 63) == 63 && MonotonicNs() >= until) return;
     }
   }
 
