@@ -73,8 +73,10 @@ import { StagingRings } from "./staging-rings.js";
 
 /** Uploads of at least this many bytes are copied by every upload thread (smaller ones are not worth waking them). */
 const PARALLEL_MIN_BYTES = 1 << 20;
-/** Large uploads inside a frame are copied and submitted in pieces of this size (see the module comment). */
+/** Large uploads inside a frame go in pieces of this size (see the module comment)... */
 const PIECE_BYTES = 8 << 20;
+/** ...but the first, which the GPU waits for with nothing else to copy. */
+const FIRST_PIECE_BYTES = 2 << 20;
 
 /** Counters of uploads and downloads. */
 export interface TransferStatistics {
@@ -199,15 +201,12 @@ export class Transfers {
   upload(buffer: Buffer, bytes: Uint8Array, offset: number): void {
     const viaTransfer = this.dedicatedQueue && buffer._owner !== Owner.Main;
     let batch = viaTransfer ? this.#transfer : this.#main;
-    const dst = buffer;
     let done = 0;
     const total = bytes.length;
     const workers = this.#workers;
     const parallel = workers !== null && total >= PARALLEL_MIN_BYTES;
-    // Large uploads inside a frame go in pieces, each submitted as soon as it is copied, so that the GPU copies one
-    // piece while the threads copy the next (see the module comment).
     const pipelined = parallel && this.#inFrame && total > PIECE_BYTES;
-    let chunk = Math.min(total, pipelined ? PIECE_BYTES : this.staging.maxSize);
+    let chunk = Math.min(total, pipelined ? FIRST_PIECE_BYTES : this.staging.maxSize);
     const ring = pipelined ? this.#rings.forLargeUpload() : this.staging;
     while (done < total) {
       const want = Math.min(chunk, total - done);
@@ -231,14 +230,14 @@ export class Transfers {
       // A submission on the way (an early one, or a piece) handed the buffer to the main queue: the rest goes there.
       if (batch === this.#transfer && buffer._owner === Owner.Main) batch = this.#main;
       const dstOffset = offset + done;
-      const phase = batch.phaseFor(dst, dstOffset, dstOffset + want);
+      const phase = batch.phaseFor(buffer, dstOffset, dstOffset + want);
       // A copy that continues the previous one in the ring and in the buffer (a stream of uploads) extends it.
       const copies = batch.bufferCopies;
       const last = copies.length > 0 ? copies[copies.length - 1]! : null;
       if (
         last !== null &&
         last.phase === phase &&
-        last.dst === dst &&
+        last.dst === buffer &&
         last.src === block.buffer &&
         last.srcOffset + last.size === at &&
         last.dstOffset + last.size === dstOffset
@@ -249,7 +248,7 @@ export class Transfers {
           phase,
           src: block.buffer,
           srcAllocation: block.allocation._handle,
-          dst,
+          dst: buffer,
           srcOffset: at,
           dstOffset,
           size: want,
@@ -260,6 +259,7 @@ export class Transfers {
         buffer._owner = Owner.Transfer;
       }
       done += want;
+      if (pipelined && chunk === FIRST_PIECE_BYTES) chunk = PIECE_BYTES;
     }
     if (viaTransfer) this.#transferQueueUploads++;
     this.#uploads++;
