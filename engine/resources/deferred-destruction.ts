@@ -14,12 +14,15 @@
  *   `destroy()` (see engine/resources/release-queue.ts).
  * - Destroying allocates nothing: a Buffer or Texture carries its ResourceRelease from creation, and the
  *   queue holds that record itself (unchecked: vkmem made it). `destroyLater()` makes one record per call, after checking its arguments here:
- *   a bad one throws with nothing queued or run.
+ *   a bad one throws with nothing queued or run. Retiring frees the Buffers and Textures that are due in runs, one
+ *   native call per run (release-batch.ts), in queue order with the callbacks between them.
  * @internal
  * @module
  */
 import { describeValue } from "../errors.js";
 import type { FrameStatistics } from "./frame-statistics.js";
+import type { Allocator } from "../memory/allocator.js";
+import { ReleaseBatch } from "./release-batch.js";
 import { ReleaseQueue } from "./release-queue.js";
 import { CallbackRelease, type QueuedRelease } from "./resource.js";
 
@@ -29,6 +32,11 @@ export class DeferredDestruction {
   readonly queue = new ReleaseQueue();
   /** Destructions run at once because their last use was already complete. */
   immediate = 0;
+
+  /** `allocator`: the manager's; its resources' queued frees are freed in runs (release-batch.ts). */
+  constructor(allocator: Allocator) {
+    this.queue._batcher = new ReleaseBatch(allocator);
+  }
 
   /**
    * Runs `release` now when submission `serial` is complete (`serial <= completed`), else queues it under `serial`

@@ -28,6 +28,9 @@
  * - An item is taken off the queue before its callback runs, so a callback that throws is not run again. `retire`
  *   and `drainAll` run every item that is due even when some throw, and then rethrow the first error (or an
  *   AggregateError when several threw). A callback may queue more items: those that are due run in the same call.
+ * - A FrameManager's queue frees its Buffers and Textures in runs, one native call per run (release-batch.ts): a run
+ *   is freed before the next item the batch does not take runs, and before `retire` / `drainAll` return, so the order
+ *   above holds for them too.
  *
  * Counting: the queue keeps the number and bytes of items queued and retired since it was made, and of those
  * pending now; the byte size is what the caller declares (for memory accounting and statistics), not measured.
@@ -46,6 +49,22 @@ export interface ReleaseItem {
   readonly size: number;
   /** Destroys the resource. Called exactly once, by `retire` or `drainAll`. */
   readonly destroy: () => void;
+}
+
+/**
+ * @internal What frees a run of a queue's items together (a FrameManager's: engine/resources/release-batch.ts). The
+ * queue offers it each due item in order; an item it takes counts as run, and is freed by the next `flush`, which the
+ * queue calls before it runs an item the batcher left, and at the end of each retire or drain, so that the items of
+ * one call are freed in queue order either way.
+ */
+export interface ReleaseBatcher {
+  /** Takes `item` to free at the next flush (true), or leaves it for the queue to run (false); never throws. */
+  take(item: ReleaseItem): boolean;
+  /**
+   * Frees what was taken, in order, each exactly once; adds what freeing threw to `errors` (made when null) and
+   * returns it.
+   */
+  flush(errors: unknown[] | null): unknown[] | null;
 }
 
 /** Counters of a {@link ReleaseQueue} since it was made, and what is pending now. */
@@ -88,6 +107,8 @@ export class ReleaseQueue {
   private retiredCount = 0;
   private retiredBytes = 0;
   private pendingBytes = 0;
+  /** @internal Frees runs of items together (a FrameManager's queue: release-batch.ts), or null. */
+  _batcher: ReleaseBatcher | null = null;
 
   /** Items waiting now. */
   get pending(): number {
@@ -227,12 +248,18 @@ export class ReleaseQueue {
       this.retiredBytes += item.size;
       this.pendingBytes -= item.size;
       ran++;
+      const batcher = this._batcher;
+      if (batcher !== null) {
+        if (batcher.take(item)) continue;
+        errors = batcher.flush(errors); // what it took goes first
+      }
       try {
         item.destroy();
       } catch (error) {
         (errors ??= []).push(error);
       }
     }
+    if (this._batcher !== null) errors = this._batcher.flush(errors);
     this.compact();
     if (errors !== null) {
       throw errors.length === 1

@@ -76,20 +76,23 @@ export class ResourceRelease implements QueuedRelease {
     /** The bytes it frees (the allocation's size). */
     readonly size: number,
     /** The allocation (with the buffer or image VMA created with it). */
-    private readonly allocation: Allocation,
+    readonly _allocation: Allocation,
     /** The texture's default view, destroyed first (null for a buffer). */
-    private readonly view: NvkHandle | null,
+    readonly _view: NvkHandle | null,
   ) {}
   /** What is freed, for messages: "Buffer 'name'". */
   get label(): string {
     return `${this.watch.kind} '${this.watch.name}'`;
   }
-  /** Frees the resource: its view (vkDestroyImageView), then its buffer or image and memory (vmaDestroy*). */
+  /**
+   * Frees the resource: its view (vkDestroyImageView), then its buffer or image and memory (vmaDestroy*). A release
+   * queue with a batch (release-batch.ts) frees a run of these in one native call instead, the same way.
+   */
   destroy(): void {
-    const allocation = this.allocation;
+    const allocation = this._allocation;
     const allocator = allocation.allocator;
-    if (this.view !== null) {
-      nvk.vkDestroyImageView(allocator.device, this.view, null);
+    if (this._view !== null) {
+      nvk.vkDestroyImageView(allocator.device, this._view, null);
       allocator.destroyImage(null, allocation);
     } else allocator.destroyBuffer(null, allocation);
   }
