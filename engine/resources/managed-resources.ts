@@ -15,9 +15,10 @@
  * own `_prev` / `_next` fields (oldest first, O(1) to unlink), and the GC safety net is one registration per resource
  * whose held value is its ResourceWatch (a name, never the resource or anything that reaches it), and whose
  * `released` flag, set by `destroy()`, silences it: no unregister token; and that only when the allocator captures
- * creation stacks (`captureStacks`, the debugging mode), since each registration is GC work. Without it a resource
- * dropped with its manager is still destroyed and named by the manager's (or its parents') destroy(). The message
- * prefixes are made once.
+ * creation stacks (`captureStacks`, the debugging mode), since each registration is GC work: only then is a
+ * ResourceWatch made at all, and otherwise the release record's own `released` flag is the only one `destroy()` sets.
+ * Without it a resource dropped with its manager is still destroyed and named by the manager's (or its parents')
+ * destroy(). The message prefixes are made once.
  * @internal
  * @module
  */
@@ -107,7 +108,8 @@ export class ManagedResources {
     this.#tail = resource;
     this.#count++;
     // As the allocator's allocations, only when it captures creation stacks (a registration is GC work per resource).
-    if (this.#allocator._capturesStacks) collectedResources.register(resource, resource._release.watch);
+    const watch = resource._release.watch;
+    if (watch !== null) collectedResources.register(resource, watch);
   }
 
   #unlink(resource: ListedResource): void {
@@ -133,8 +135,9 @@ export class ManagedResources {
       throw new TypeError(`${this.#releaseOp}: resource must be a Buffer or Texture, got ${describeValue(resource)}`);
     }
     const release = resource._release;
-    if (release.watch.released) return;
-    release.watch.released = true;
+    if (release.released) return;
+    release.released = true;
+    if (release.watch !== null) release.watch.released = true;
     this.#unlink(resource);
     if (managerGone) {
       // The manager is gone: it waited for the GPU when it was destroyed, so nothing can be in flight.

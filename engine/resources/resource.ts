@@ -70,9 +70,18 @@ export class ResourceWatch {
  */
 export class ResourceRelease implements QueuedRelease {
   serial = 0;
+  /** Set when the resource's destroy() hands it over to its manager (which releases a resource once). */
+  released = false;
   constructor(
-    /** The resource's safety-net record, its name and whether destroy() ran. */
-    readonly watch: ResourceWatch,
+    /** "Buffer" or "Texture". */
+    readonly kind: string,
+    /** The resource's label. */
+    readonly name: string,
+    /**
+     * Its GC safety-net record (managed-resources.ts), made only when the allocator captures creation stacks (the
+     * debugging mode); null otherwise, so that neither making nor destroying a resource touches a second object.
+     */
+    readonly watch: ResourceWatch | null,
     /** The bytes it frees (the allocation's size). */
     readonly size: number,
     /** The allocation (with the buffer or image VMA created with it). */
@@ -82,7 +91,7 @@ export class ResourceRelease implements QueuedRelease {
   ) {}
   /** What is freed, for messages: "Buffer 'name'". */
   get label(): string {
-    return `${this.watch.kind} '${this.watch.name}'`;
+    return `${this.kind} '${this.name}'`;
   }
   /**
    * Frees the resource: its view (vkDestroyImageView), then its buffer or image and memory (vmaDestroy*). A release
