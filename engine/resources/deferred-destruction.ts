@@ -40,19 +40,24 @@ export class DeferredDestruction {
 
   /**
    * Runs `release` now when submission `serial` is complete (`serial <= completed`), else queues it under `serial`
-   * (which may be the next submission's, for uploads recorded between frames). Counts it into `stats` when given.
-   * Returns true when queued.
+   * (which may be the next submission's, for uploads recorded between frames), counting `size` bytes (its `size`,
+   * passed so that queueing does not read the record). Counts it into `stats` when given. Returns true when queued.
    * @throws whatever `release` throws when it runs at once.
    */
-  releaseAfter(serial: number, completed: number, release: QueuedRelease, stats: FrameStatistics | null): boolean {
+  releaseAfter(
+    serial: number,
+    completed: number,
+    release: QueuedRelease,
+    size: number,
+    stats: FrameStatistics | null,
+  ): boolean {
     if (serial <= completed) {
       this.immediate++;
       if (stats !== null) stats.deferredImmediate++;
       release.destroy();
       return false;
     }
-    release.serial = serial;
-    this.queue._enqueueTrusted(release); // made by vkmem: its fields need no check
+    this.queue._enqueueAt(release, serial, size); // made by vkmem: its fields need no check
     if (stats !== null) stats.deferredQueued++;
     return true;
   }
@@ -85,7 +90,7 @@ export class DeferredDestruction {
         `${op}: lastUsedSerial must be an integer from 0 to ${newest} (the newest frame's serial), got ${describeValue(serial)}`,
       );
     }
-    return this.releaseAfter(serial, completed, new CallbackRelease(label, size, destroy), stats);
+    return this.releaseAfter(serial, completed, new CallbackRelease(label, size, destroy), size, stats);
   }
 
   /**

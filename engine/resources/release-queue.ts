@@ -98,8 +98,12 @@ export class ReleaseQueue {
   // Sorted by serial, stable; the live part is items[head..tail). The head index spares an O(n) shift per retire;
   // the array keeps its length (its high-water mark, slots past tail undefined) so that a queue emptied every frame
   // does not give its backing store back and grow it again the next frame (heap churn per destroy()); the live part
-  // is moved to the front, in place, when the dead prefix grows past half of it.
+  // is moved to the front, in place, when the dead prefix grows past half of it. The serial and the size of each
+  // item are kept beside it, in `serials` and `sizes` (the same indices): queueing and retiring read those, and the
+  // record vkmem queues for a Buffer or Texture is not touched by the destroy() that queues it (_enqueueAt).
   private items: (ReleaseItem | undefined)[] = [];
+  private serials: number[] = [];
+  private sizes: number[] = [];
   private tail = 0;
   private head = 0;
   private queuedCount = 0;
@@ -117,7 +121,7 @@ export class ReleaseQueue {
 
   /** The lowest serial an item is waiting for, or null when the queue is empty. */
   get oldestSerial(): number | null {
-    return this.head < this.tail ? this.items[this.head]!.serial : null;
+    return this.head < this.tail ? this.serials[this.head]! : null;
   }
 
   /**
@@ -141,7 +145,7 @@ export class ReleaseQueue {
       );
     if (typeof destroy !== "function")
       throw new TypeError(`ReleaseQueue.enqueue: destroy must be a function, got ${describeValue(destroy)}`);
-    this.#insert({ serial, label, size, destroy });
+    this.#insert({ serial, label, size, destroy }, serial, size);
   }
 
   /**
@@ -154,21 +158,24 @@ export class ReleaseQueue {
   enqueueItem(item: ReleaseItem): void {
     if (!isOptionsObject(item))
       throw new TypeError(`ReleaseQueue.enqueueItem: item must be a ReleaseItem object, got ${describeValue(item)}`);
-    if (!isSerial(item.serial))
+    // Each field read once: the queue keeps the serial and the size it checked.
+    const serial = item.serial;
+    if (!isSerial(serial))
       throw new RangeError(
-        `ReleaseQueue.enqueueItem: item.serial must be a non-negative safe integer, got ${describeValue(item.serial)}`,
+        `ReleaseQueue.enqueueItem: item.serial must be a non-negative safe integer, got ${describeValue(serial)}`,
       );
     if (typeof item.label !== "string")
       throw new TypeError(`ReleaseQueue.enqueueItem: item.label must be a string, got ${describeValue(item.label)}`);
-    if (!isSerial(item.size))
+    const size = item.size;
+    if (!isSerial(size))
       throw new RangeError(
-        `ReleaseQueue.enqueueItem: item.size must be a non-negative safe integer number of bytes, got ${describeValue(item.size)}`,
+        `ReleaseQueue.enqueueItem: item.size must be a non-negative safe integer number of bytes, got ${describeValue(size)}`,
       );
     if (typeof item.destroy !== "function")
       throw new TypeError(
         `ReleaseQueue.enqueueItem: item.destroy must be a function, got ${describeValue(item.destroy)}`,
       );
-    this.#insert(item);
+    this.#insert(item, serial, size);
   }
 
   /**
@@ -176,22 +183,43 @@ export class ReleaseQueue {
    * whose `label` is built only when read).
    */
   _enqueueTrusted(item: ReleaseItem): void {
-    this.#insert(item);
+    this.#insert(item, item.serial, item.size);
   }
 
-  #insert(item: ReleaseItem): void {
-    const serial = item.serial;
-    const size = item.size;
+  /**
+   * @internal {@link _enqueueTrusted} of a record whose `serial` and `size` the caller passes, so that queueing it
+   * does not read it (a FrameManager's Buffer or Texture: its record is made at creation and is cold by the time it
+   * is destroyed). The record's own `serial` field is not written: the queue keeps the serial beside it.
+   */
+  _enqueueAt(item: ReleaseItem, serial: number, size: number): void {
+    this.#insert(item, serial, size);
+  }
+
+  #insert(item: ReleaseItem, serial: number, size: number): void {
     const items = this.items;
+    const serials = this.serials;
+    const sizes = this.sizes;
     const tail = this.tail;
     let at = tail;
-    while (at > this.head && items[at - 1]!.serial > serial) at--;
+    while (at > this.head && serials[at - 1]! > serial) at--;
     if (at === tail) {
-      if (tail === items.length) items.push(item);
-      else items[tail] = item;
+      if (tail === items.length) {
+        items.push(item);
+        serials.push(serial);
+        sizes.push(size);
+      } else {
+        items[tail] = item;
+        serials[tail] = serial;
+        sizes[tail] = size;
+      }
     } else {
-      items.length = tail; // rare (an item older than the newest): drop the spare slots, then insert in order
+      // Rare (an item older than the newest): drop the spare slots, then insert in order.
+      items.length = tail;
+      serials.length = tail;
+      sizes.length = tail;
       items.splice(at, 0, item);
+      serials.splice(at, 0, serial);
+      sizes.splice(at, 0, size);
     }
     this.tail = tail + 1;
     this.queuedCount++;
@@ -240,13 +268,15 @@ export class ReleaseQueue {
     let ran = 0;
     let errors: unknown[] | null = null;
     // items and head are re-read on each turn: a callback may enqueue (possibly due) items.
-    while (this.head < this.tail && this.items[this.head]!.serial <= limit) {
-      const item = this.items[this.head]!;
-      this.items[this.head] = undefined;
-      this.head++;
+    while (this.head < this.tail && this.serials[this.head]! <= limit) {
+      const head = this.head;
+      const item = this.items[head]!;
+      const size = this.sizes[head]!;
+      this.items[head] = undefined;
+      this.head = head + 1;
       this.retiredCount++;
-      this.retiredBytes += item.size;
-      this.pendingBytes -= item.size;
+      this.retiredBytes += size;
+      this.pendingBytes -= size;
       ran++;
       const batcher = this._batcher;
       if (batcher !== null) {
@@ -278,6 +308,8 @@ export class ReleaseQueue {
       const live = this.tail - this.head;
       items.copyWithin(0, this.head, this.tail);
       items.fill(undefined, live, this.tail);
+      this.serials.copyWithin(0, this.head, this.tail);
+      this.sizes.copyWithin(0, this.head, this.tail);
       this.head = 0;
       this.tail = live;
     }

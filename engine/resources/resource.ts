@@ -22,6 +22,8 @@ export interface ManagedResource {
   readonly lastUsedSerial: number;
   /** How the owner frees it. */
   readonly _release: QueuedRelease;
+  /** The bytes its release frees (the release's `size`, kept on the resource so that queueing it reads only this). */
+  readonly _bytes: number;
 }
 
 /** A resource in its manager's list of live resources (managed-resources.ts): the links, in creation order. @internal */
@@ -38,10 +40,13 @@ export interface ResourceOwner {
   releaseResource(resource: ManagedResource): void;
 }
 
-/** What a queued release needs: the release queue's item, with the serial the owner sets when it queues it. @internal */
+/** What a queued release needs: the release queue's item. @internal */
 export interface QueuedRelease {
-  /** The serial it is queued under (set by the owner when it queues the record). */
-  serial: number;
+  /**
+   * 0: its owner passes the serial it is queued under to the queue, which keeps it beside the record
+   * (ReleaseQueue._enqueueAt), so that queueing does not write the record.
+   */
+  readonly serial: number;
   readonly label: string;
   readonly size: number;
   destroy(): void;
@@ -69,9 +74,8 @@ export class ResourceWatch {
  * queue holds this record itself. `label` ("Buffer 'name'") is built only when read. @internal
  */
 export class ResourceRelease implements QueuedRelease {
-  serial = 0;
-  /** Set when the resource's destroy() hands it over to its manager (which releases a resource once). */
-  released = false;
+  /** 0: see {@link QueuedRelease.serial}. */
+  readonly serial = 0;
   constructor(
     /** "Buffer" or "Texture". */
     readonly kind: string,
@@ -109,7 +113,8 @@ export class ResourceRelease implements QueuedRelease {
 
 /** A release made of a callback (FrameManager.destroyLater). @internal */
 export class CallbackRelease implements QueuedRelease {
-  serial = 0;
+  /** 0: see {@link QueuedRelease.serial}. */
+  readonly serial = 0;
   constructor(
     readonly label: string,
     readonly size: number,

@@ -156,3 +156,25 @@ test("freeResources refuses bad arguments with typed errors and stops at an entr
   }
   expect(allocator.allocationCount).toBe(count - 2);
 });
+
+test("a resource is released once: releaseResource again, after destroy() or its retirement, does nothing", () => {
+  const before = allocator.allocationCount;
+  manager.beginFrame();
+  const a = manager.createBuffer({ label: "once a", size: 256, usage: STORAGE });
+  const b = manager.createTexture({ label: "once b", width: 16, height: 16, format: RGBA8 });
+  a.markUsed();
+  b.markUsed();
+  a.destroy();
+  b.destroy();
+  manager.releaseResource(a);
+  manager.releaseResource(b);
+  expect(manager.frameStatistics!.deferredQueued).toBe(2);
+  manager.endFrame();
+  manager.waitIdle();
+  expect(allocator.allocationCount).toBe(before);
+  manager.releaseResource(a);
+  b.destroy();
+  manager.waitIdle();
+  expect(manager.statistics.deferredPending).toBe(0);
+  expect(allocator.allocationCount).toBe(before);
+});
