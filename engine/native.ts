@@ -343,6 +343,17 @@ export interface NativeAddon {
   /** VkResult; on failure nothing is kept and kOutAllocation holds the index of the buffer that failed. */
   createBuffers(allocator: number, batch: ArrayBuffer, count: number, name: string | null): number;
   destroyBuffers(allocator: number, batch: ArrayBuffer, count: number): void;
+  /**
+   * Frees entries [first, end) in order (each an allocation handle, with a texture's view bytes or null), zeroing the
+   * handle of each freed; returns the index of the first not freed (end when all were). engine/resources/release-batch.ts.
+   */
+  freeResources(
+    allocator: number,
+    handles: Float64Array,
+    views: (ArrayBuffer | null)[],
+    first: number,
+    end: number,
+  ): number;
   /** Turns the native call timer on or off (benchmarks: the time spent inside VMA and Vulkan). */
   setNativeTiming(on: boolean): void;
   /** Nanoseconds the timed native calls took since the last take. */

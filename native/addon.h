@@ -86,6 +86,8 @@ struct AllocatorSlot {
   PFN_vkCmdCopyBuffer cmdCopyBuffer = nullptr;
   PFN_vkCmdCopyImage cmdCopyImage = nullptr;
   PFN_vkCreateImageView createImageView = nullptr;
+  // For a FrameManager texture's default view, destroyed just before its image by freeResources (batch.cpp).
+  PFN_vkDestroyImageView destroyImageView = nullptr;
   // The buffers (false) and images (true) made by createUnbound and not yet destroyed: only these may be
   // bound with bindAt or destroyed with destroyUnbound, so no JS value can name another Vulkan object.
   std::unordered_map<uint64_t, bool> unboundResources;
@@ -374,6 +376,7 @@ class Addon : public Napi::Addon<Addon> {
   // batch.cpp
   Napi::Value CreateBuffers(const Napi::CallbackInfo& info);
   Napi::Value DestroyBuffers(const Napi::CallbackInfo& info);
+  Napi::Value FreeResources(const Napi::CallbackInfo& info);
   Napi::Value SetNativeTiming(const Napi::CallbackInfo& info);
   Napi::Value TakeNativeTime(const Napi::CallbackInfo& info);
 #ifdef VKMEM_ORACLES

@@ -129,6 +129,7 @@ Napi::Value Addon::CreateAllocator(const Napi::CallbackInfo& info) {
   slot.cmdCopyBuffer = reinterpret_cast<PFN_vkCmdCopyBuffer>(getDeviceProcAddr(vkDevice, "vkCmdCopyBuffer"));
   slot.cmdCopyImage = reinterpret_cast<PFN_vkCmdCopyImage>(getDeviceProcAddr(vkDevice, "vkCmdCopyImage"));
   slot.createImageView = reinterpret_cast<PFN_vkCreateImageView>(getDeviceProcAddr(vkDevice, "vkCreateImageView"));
+  slot.destroyImageView = reinterpret_cast<PFN_vkDestroyImageView>(getDeviceProcAddr(vkDevice, "vkDestroyImageView"));
   slot.unboundResources.clear();
   slot.liveAllocations = 0;
   slot.live = true;

@@ -17,6 +17,9 @@
 // All or nothing: every description is checked before the first VMA call, and when a creation fails the buffers the
 // call already made are destroyed before it returns the VkResult (or throws), so JS never holds part of a batch.
 #include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
 #ifdef _WIN32
 #include <windows.h>
 #else
@@ -184,6 +187,67 @@ Napi::Value Addon::DestroyBuffers(const Napi::CallbackInfo& info) {
   }
   ThrowIfVmaAsserted(env, "vmaDestroyBuffer");
   return env.Undefined();
+}
+
+// freeResources(allocator, handles: Float64Array, views: (ArrayBuffer | null)[], first, end) -> the index of the first
+// entry not freed (end when all were). The deferred frees of a FrameManager's Buffers and Textures, in one call
+// instead of one per resource (engine/resources/release-batch.ts): entries [first, end) in order, each the
+// allocation handle of a buffer or image vkmem created with its memory, and, for a texture, its default view's 8
+// bytes (the nvk handle object's memoryBuffer), destroyed just before the image. A freed entry's handle is set to 0,
+// so that the caller knows which were freed even when a VMA assert makes this call throw after them.
+//
+// The allocations are named by their handles and each is looked up in the slot table: it must be a live buffer or
+// image allocation of this allocator with the resource vkmem created, in no pool, with no aliases, not held by a
+// defragmentation pass, of an allocator that does not record (its Free records are written by TS), and (the debug
+// build) with its margin intact. An entry that does not pass stops the call there, with nothing of it done: the caller
+// frees that one on the single path (which throws the typed error when there is one) and calls again after it, so
+// the order of the frees is kept. A view can only be checked to go with an image; that it is that image's own, made
+// on this allocator's device and used by nothing, is the caller's to know (vkmem made it, and the frame that last
+// used it is complete).
+Napi::Value Addon::FreeResources(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t ai = 0;
+  AllocatorSlot& slot = AllocatorFrom(env, info[0], &ai);
+  if (info.Length() < 5 || !info[1].IsTypedArray() ||
+      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array || !info[2].IsArray() ||
+      !info[3].IsNumber() || !info[4].IsNumber())
+    throw TypeErrorFor(env, "freeResources(allocator, handles: Float64Array, views: Array, first, end)");
+  Napi::Float64Array handles = info[1].As<Napi::Float64Array>();
+  Napi::Array views = info[2].As<Napi::Array>();
+  const double firstD = info[3].As<Napi::Number>().DoubleValue();
+  const double endD = info[4].As<Napi::Number>().DoubleValue();
+  const double length = static_cast<double>(handles.ElementLength() < views.Length() ? handles.ElementLength() : views.Length());
+  if (!IsUint(firstD, length) || !IsUint(endD, length) || firstD > endD)
+    throw RangeErrorFor(env, "freeResources: first and end must be entry indices, first <= end");
+  const uint32_t first = static_cast<uint32_t>(firstD);
+  const uint32_t end = static_cast<uint32_t>(endD);
+  double* h = handles.Data();
+  // Every view entry is null, undefined or an ArrayBuffer of at least 8 bytes before anything is freed.
+  std::vector<uint64_t> viewOf(end - first, 0);
+  for (uint32_t i = first; i < end; ++i) {
+    Napi::Value v = views[i];
+    if (v.IsNull() || v.IsUndefined()) continue;
+    if (!v.IsArrayBuffer() || v.As<Napi::ArrayBuffer>().ByteLength() < 8)
+      throw TypeErrorFor(env, "freeResources: views[" + std::to_string(i) + "] must be null or an 8-byte ArrayBuffer");
+    std::memcpy(&viewOf[i - first], v.As<Napi::ArrayBuffer>().Data(), 8);
+  }
+  if (slot.trace) return Napi::Number::New(env, first);
+  for (uint32_t i = first; i < end; ++i) {
+    uint32_t index = 0;
+    const AllocationSlot* a = AllocationFromNumber(h[i], &index);
+    const uint64_t view = viewOf[i - first];
+    if (a == nullptr || a->allocator != ai || !a->ownsResource || a->pool != 0 || a->aliasCount != 0 || a->moving ||
+        a->defragTemp || !(a->kind == Kind::Image || (a->kind == Kind::Buffer && view == 0)))
+      return Napi::Number::New(env, i);
+#if VMA_DEBUG_MARGIN > 0 && VMA_DEBUG_DETECT_CORRUPTION
+    if (!MarginIntact(index)) return Napi::Number::New(env, i);  // the single free names it in a CorruptionError
+#endif
+    if (view != 0) slot.destroyImageView(slot.device, reinterpret_cast<VkImageView>(view), nullptr);
+    FreeAllocationNow(index);
+    h[i] = 0;
+  }
+  ThrowIfVmaAsserted(env, "vmaDestroyImage");
+  return Napi::Number::New(env, end);
 }
 
 // setNativeTiming(on): from now on (or no longer) every native call adds the time it took to a counter.

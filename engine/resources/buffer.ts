@@ -39,6 +39,8 @@ export class Buffer {
 
   /** @internal How the manager frees it. */
   readonly _release: ResourceRelease;
+  /** @internal The bytes its release frees (its allocation's size), for the release queue's counters. */
+  readonly _bytes: number;
 
   /** @internal The manager that made it (uploads and readbacks check it). */
   get _manager(): ResourceOwner {
@@ -57,6 +59,7 @@ export class Buffer {
   ) {
     this.#owner = owner;
     this._release = release;
+    this._bytes = release.size;
     this.label = label;
     this.size = size;
     this.usage = usage;

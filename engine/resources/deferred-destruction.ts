@@ -14,12 +14,15 @@
  *   `destroy()` (see engine/resources/release-queue.ts).
  * - Destroying allocates nothing: a Buffer or Texture carries its ResourceRelease from creation, and the
  *   queue holds that record itself (unchecked: vkmem made it). `destroyLater()` makes one record per call, after checking its arguments here:
- *   a bad one throws with nothing queued or run.
+ *   a bad one throws with nothing queued or run. Retiring frees the Buffers and Textures that are due in runs, one
+ *   native call per run (release-batch.ts), in queue order with the callbacks between them.
  * @internal
  * @module
  */
 import { describeValue } from "../errors.js";
 import type { FrameStatistics } from "./frame-statistics.js";
+import type { Allocator } from "../memory/allocator.js";
+import { ReleaseBatch } from "./release-batch.js";
 import { ReleaseQueue } from "./release-queue.js";
 import { CallbackRelease, type QueuedRelease } from "./resource.js";
 
@@ -30,21 +33,31 @@ export class DeferredDestruction {
   /** Destructions run at once because their last use was already complete. */
   immediate = 0;
 
+  /** `allocator`: the manager's; its resources' queued frees are freed in runs (release-batch.ts). */
+  constructor(allocator: Allocator) {
+    this.queue._batcher = new ReleaseBatch(allocator);
+  }
+
   /**
    * Runs `release` now when submission `serial` is complete (`serial <= completed`), else queues it under `serial`
-   * (which may be the next submission's, for uploads recorded between frames). Counts it into `stats` when given.
-   * Returns true when queued.
+   * (which may be the next submission's, for uploads recorded between frames), counting `size` bytes (its `size`,
+   * passed so that queueing does not read the record). Counts it into `stats` when given. Returns true when queued.
    * @throws whatever `release` throws when it runs at once.
    */
-  releaseAfter(serial: number, completed: number, release: QueuedRelease, stats: FrameStatistics | null): boolean {
+  releaseAfter(
+    serial: number,
+    completed: number,
+    release: QueuedRelease,
+    size: number,
+    stats: FrameStatistics | null,
+  ): boolean {
     if (serial <= completed) {
       this.immediate++;
       if (stats !== null) stats.deferredImmediate++;
       release.destroy();
       return false;
     }
-    release.serial = serial;
-    this.queue._enqueueTrusted(release); // made by vkmem: its fields need no check
+    this.queue._enqueueAt(release, serial, size); // made by vkmem: its fields need no check
     if (stats !== null) stats.deferredQueued++;
     return true;
   }
@@ -77,7 +90,7 @@ export class DeferredDestruction {
         `${op}: lastUsedSerial must be an integer from 0 to ${newest} (the newest frame's serial), got ${describeValue(serial)}`,
       );
     }
-    return this.releaseAfter(serial, completed, new CallbackRelease(label, size, destroy), stats);
+    return this.releaseAfter(serial, completed, new CallbackRelease(label, size, destroy), size, stats);
   }
 
   /**

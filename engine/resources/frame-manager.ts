@@ -136,7 +136,7 @@ export class FrameManager implements ResourceOwner {
   #destroyed = false;
   // Made once and reused: beginFrame and endFrame allocate as little as they can.
   readonly #beginInfo = new nvk.VkCommandBufferBeginInfo({ flags: COMMAND_BUFFER_ONE_TIME_SUBMIT });
-  readonly #deferred = new DeferredDestruction();
+  readonly #deferred: DeferredDestruction;
   #frameNumber = 0;
   #open: Frame | null = null;
   #frameStats: FrameStatistics | null = null;
@@ -176,6 +176,7 @@ export class FrameManager implements ResourceOwner {
     this.framesInFlight = framesInFlight;
     this.context = context;
     this.allocator = allocator;
+    this.#deferred = new DeferredDestruction(allocator);
     this.#device = device;
     const limits = context.properties;
     this.#checks = new TransferChecks(this, `FrameManager${this.#labelText()}`, transientAlignments(limits));

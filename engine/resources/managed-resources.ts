@@ -15,9 +15,10 @@
  * own `_prev` / `_next` fields (oldest first, O(1) to unlink), and the GC safety net is one registration per resource
  * whose held value is its ResourceWatch (a name, never the resource or anything that reaches it), and whose
  * `released` flag, set by `destroy()`, silences it: no unregister token; and that only when the allocator captures
- * creation stacks (`captureStacks`, the debugging mode), since each registration is GC work. Without it a resource
- * dropped with its manager is still destroyed and named by the manager's (or its parents') destroy(). The message
- * prefixes are made once.
+ * creation stacks (`captureStacks`, the debugging mode), since each registration is GC work: only then is a
+ * ResourceWatch made at all. A resource is released once: `release` lets go only of a resource still in the list.
+ * Without it a resource dropped with its manager is still destroyed and named by the manager's (or its parents')
+ * destroy(). The message prefixes are made once.
  * @internal
  * @module
  */
@@ -50,6 +51,8 @@ export class ManagedResources {
   #count = 0;
   /** "FrameManager 'label'.releaseResource": the message prefix. */
   readonly #releaseOp: string;
+  /** Whether its resources have GC safety-net records (the allocator captures creation stacks: fixed at its creation). */
+  readonly #watched: boolean;
 
   /**
    * `name` is the manager's ("FrameManager 'label'"); the counters and the deferred destruction are its own;
@@ -70,6 +73,7 @@ export class ManagedResources {
     this.#deferred = deferred;
     this.#maker = new ResourceMaker(manager, name, context, allocator, debugNames);
     this.#releaseOp = `${name}.releaseResource`;
+    this.#watched = allocator._capturesStacks;
   }
 
   /** How many resources are alive. */
@@ -107,7 +111,7 @@ export class ManagedResources {
     this.#tail = resource;
     this.#count++;
     // As the allocator's allocations, only when it captures creation stacks (a registration is GC work per resource).
-    if (this.#allocator._capturesStacks) collectedResources.register(resource, resource._release.watch);
+    if (this.#watched) collectedResources.register(resource, resource._release.watch!);
   }
 
   #unlink(resource: ListedResource): void {
@@ -132,9 +136,11 @@ export class ManagedResources {
     if (!(resource instanceof Buffer || resource instanceof Texture) || resource._release === undefined) {
       throw new TypeError(`${this.#releaseOp}: resource must be a Buffer or Texture, got ${describeValue(resource)}`);
     }
+    // Released once: a live resource is in the list (its head, or after another), a released one is not.
+    if (resource._prev === null && this.#head !== resource) return;
     const release = resource._release;
-    if (release.watch.released) return;
-    release.watch.released = true;
+    // Its record is not read unless the safety net watches it (it is cold by now in a frame that destroys many).
+    if (this.#watched) release.watch!.released = true;
     this.#unlink(resource);
     if (managerGone) {
       // The manager is gone: it waited for the GPU when it was destroyed, so nothing can be in flight.
@@ -142,7 +148,7 @@ export class ManagedResources {
       return;
     }
     this.#counters.countResource(stats, false);
-    this.#deferred.releaseAfter(resource.lastUsedSerial, completed, release, stats);
+    this.#deferred.releaseAfter(resource.lastUsedSerial, completed, release, resource._bytes, stats);
   }
 
   /** The newest live resource (resources are listed oldest first, each new one at the end), or null. */

@@ -28,6 +28,9 @@
  * - An item is taken off the queue before its callback runs, so a callback that throws is not run again. `retire`
  *   and `drainAll` run every item that is due even when some throw, and then rethrow the first error (or an
  *   AggregateError when several threw). A callback may queue more items: those that are due run in the same call.
+ * - A FrameManager's queue frees its Buffers and Textures in runs, one native call per run (release-batch.ts): a run
+ *   is freed before the next item the batch does not take runs, and before `retire` / `drainAll` return, so the order
+ *   above holds for them too.
  *
  * Counting: the queue keeps the number and bytes of items queued and retired since it was made, and of those
  * pending now; the byte size is what the caller declares (for memory accounting and statistics), not measured.
@@ -46,6 +49,22 @@ export interface ReleaseItem {
   readonly size: number;
   /** Destroys the resource. Called exactly once, by `retire` or `drainAll`. */
   readonly destroy: () => void;
+}
+
+/**
+ * @internal What frees a run of a queue's items together (a FrameManager's: engine/resources/release-batch.ts). The
+ * queue offers it each due item in order; an item it takes counts as run, and is freed by the next `flush`, which the
+ * queue calls before it runs an item the batcher left, and at the end of each retire or drain, so that the items of
+ * one call are freed in queue order either way.
+ */
+export interface ReleaseBatcher {
+  /** Takes `item` to free at the next flush (true), or leaves it for the queue to run (false); never throws. */
+  take(item: ReleaseItem): boolean;
+  /**
+   * Frees what was taken, in order, each exactly once; adds what freeing threw to `errors` (made when null) and
+   * returns it.
+   */
+  flush(errors: unknown[] | null): unknown[] | null;
 }
 
 /** Counters of a {@link ReleaseQueue} since it was made, and what is pending now. */
@@ -79,8 +98,12 @@ export class ReleaseQueue {
   // Sorted by serial, stable; the live part is items[head..tail). The head index spares an O(n) shift per retire;
   // the array keeps its length (its high-water mark, slots past tail undefined) so that a queue emptied every frame
   // does not give its backing store back and grow it again the next frame (heap churn per destroy()); the live part
-  // is moved to the front, in place, when the dead prefix grows past half of it.
+  // is moved to the front, in place, when the dead prefix grows past half of it. The serial and the size of each
+  // item are kept beside it, in `serials` and `sizes` (the same indices): queueing and retiring read those, and the
+  // record vkmem queues for a Buffer or Texture is not touched by the destroy() that queues it (_enqueueAt).
   private items: (ReleaseItem | undefined)[] = [];
+  private serials: number[] = [];
+  private sizes: number[] = [];
   private tail = 0;
   private head = 0;
   private queuedCount = 0;
@@ -88,6 +111,8 @@ export class ReleaseQueue {
   private retiredCount = 0;
   private retiredBytes = 0;
   private pendingBytes = 0;
+  /** @internal Frees runs of items together (a FrameManager's queue: release-batch.ts), or null. */
+  _batcher: ReleaseBatcher | null = null;
 
   /** Items waiting now. */
   get pending(): number {
@@ -96,7 +121,7 @@ export class ReleaseQueue {
 
   /** The lowest serial an item is waiting for, or null when the queue is empty. */
   get oldestSerial(): number | null {
-    return this.head < this.tail ? this.items[this.head]!.serial : null;
+    return this.head < this.tail ? this.serials[this.head]! : null;
   }
 
   /**
@@ -120,7 +145,7 @@ export class ReleaseQueue {
       );
     if (typeof destroy !== "function")
       throw new TypeError(`ReleaseQueue.enqueue: destroy must be a function, got ${describeValue(destroy)}`);
-    this.#insert({ serial, label, size, destroy });
+    this.#insert({ serial, label, size, destroy }, serial, size);
   }
 
   /**
@@ -133,21 +158,24 @@ export class ReleaseQueue {
   enqueueItem(item: ReleaseItem): void {
     if (!isOptionsObject(item))
       throw new TypeError(`ReleaseQueue.enqueueItem: item must be a ReleaseItem object, got ${describeValue(item)}`);
-    if (!isSerial(item.serial))
+    // Each field read once: the queue keeps the serial and the size it checked.
+    const serial = item.serial;
+    if (!isSerial(serial))
       throw new RangeError(
-        `ReleaseQueue.enqueueItem: item.serial must be a non-negative safe integer, got ${describeValue(item.serial)}`,
+        `ReleaseQueue.enqueueItem: item.serial must be a non-negative safe integer, got ${describeValue(serial)}`,
       );
     if (typeof item.label !== "string")
       throw new TypeError(`ReleaseQueue.enqueueItem: item.label must be a string, got ${describeValue(item.label)}`);
-    if (!isSerial(item.size))
+    const size = item.size;
+    if (!isSerial(size))
       throw new RangeError(
-        `ReleaseQueue.enqueueItem: item.size must be a non-negative safe integer number of bytes, got ${describeValue(item.size)}`,
+        `ReleaseQueue.enqueueItem: item.size must be a non-negative safe integer number of bytes, got ${describeValue(size)}`,
       );
     if (typeof item.destroy !== "function")
       throw new TypeError(
         `ReleaseQueue.enqueueItem: item.destroy must be a function, got ${describeValue(item.destroy)}`,
       );
-    this.#insert(item);
+    this.#insert(item, serial, size);
   }
 
   /**
@@ -155,22 +183,43 @@ export class ReleaseQueue {
    * whose `label` is built only when read).
    */
   _enqueueTrusted(item: ReleaseItem): void {
-    this.#insert(item);
+    this.#insert(item, item.serial, item.size);
   }
 
-  #insert(item: ReleaseItem): void {
-    const serial = item.serial;
-    const size = item.size;
+  /**
+   * @internal {@link _enqueueTrusted} of a record whose `serial` and `size` the caller passes, so that queueing it
+   * does not read it (a FrameManager's Buffer or Texture: its record is made at creation and is cold by the time it
+   * is destroyed). The record's own `serial` field is not written: the queue keeps the serial beside it.
+   */
+  _enqueueAt(item: ReleaseItem, serial: number, size: number): void {
+    this.#insert(item, serial, size);
+  }
+
+  #insert(item: ReleaseItem, serial: number, size: number): void {
     const items = this.items;
+    const serials = this.serials;
+    const sizes = this.sizes;
     const tail = this.tail;
     let at = tail;
-    while (at > this.head && items[at - 1]!.serial > serial) at--;
+    while (at > this.head && serials[at - 1]! > serial) at--;
     if (at === tail) {
-      if (tail === items.length) items.push(item);
-      else items[tail] = item;
+      if (tail === items.length) {
+        items.push(item);
+        serials.push(serial);
+        sizes.push(size);
+      } else {
+        items[tail] = item;
+        serials[tail] = serial;
+        sizes[tail] = size;
+      }
     } else {
-      items.length = tail; // rare (an item older than the newest): drop the spare slots, then insert in order
+      // Rare (an item older than the newest): drop the spare slots, then insert in order.
+      items.length = tail;
+      serials.length = tail;
+      sizes.length = tail;
       items.splice(at, 0, item);
+      serials.splice(at, 0, serial);
+      sizes.splice(at, 0, size);
     }
     this.tail = tail + 1;
     this.queuedCount++;
@@ -219,20 +268,28 @@ export class ReleaseQueue {
     let ran = 0;
     let errors: unknown[] | null = null;
     // items and head are re-read on each turn: a callback may enqueue (possibly due) items.
-    while (this.head < this.tail && this.items[this.head]!.serial <= limit) {
-      const item = this.items[this.head]!;
-      this.items[this.head] = undefined;
-      this.head++;
+    while (this.head < this.tail && this.serials[this.head]! <= limit) {
+      const head = this.head;
+      const item = this.items[head]!;
+      const size = this.sizes[head]!;
+      this.items[head] = undefined;
+      this.head = head + 1;
       this.retiredCount++;
-      this.retiredBytes += item.size;
-      this.pendingBytes -= item.size;
+      this.retiredBytes += size;
+      this.pendingBytes -= size;
       ran++;
+      const batcher = this._batcher;
+      if (batcher !== null) {
+        if (batcher.take(item)) continue;
+        errors = batcher.flush(errors); // what it took goes first
+      }
       try {
         item.destroy();
       } catch (error) {
         (errors ??= []).push(error);
       }
     }
+    if (this._batcher !== null) errors = this._batcher.flush(errors);
     this.compact();
     if (errors !== null) {
       throw errors.length === 1
@@ -251,6 +308,8 @@ export class ReleaseQueue {
       const live = this.tail - this.head;
       items.copyWithin(0, this.head, this.tail);
       items.fill(undefined, live, this.tail);
+      this.serials.copyWithin(0, this.head, this.tail);
+      this.sizes.copyWithin(0, this.head, this.tail);
       this.head = 0;
       this.tail = live;
     }

@@ -149,7 +149,9 @@ export class ResourceMaker {
     const buffer = allocation._resource as NvkHandle;
     if (this.#debugNames) this.#context.setObjectName(OBJECT_TYPE_BUFFER, buffer, label);
     const release = new ResourceRelease(
-      new ResourceWatch("Buffer", label, this.#stack()),
+      "Buffer",
+      label,
+      this.#watch("Buffer", label),
       allocation.size,
       allocation,
       null,
@@ -246,7 +248,9 @@ export class ResourceMaker {
       context.setObjectName(OBJECT_TYPE_IMAGE_VIEW, view, `${label} view`);
     }
     const release = new ResourceRelease(
-      new ResourceWatch("Texture", label, this.#stack()),
+      "Texture",
+      label,
+      this.#watch("Texture", label),
       allocation.size,
       allocation,
       view,
@@ -263,8 +267,9 @@ export class ResourceMaker {
   }
 
   /** The creation stack, when the allocator captures them. */
-  #stack(): string | undefined {
-    return this.#allocator._capturesStacks ? new Error("created here").stack : undefined;
+  /** The GC safety net's record of a new resource, with its creation stack: only when the allocator captures them. */
+  #watch(kind: string, label: string): ResourceWatch | null {
+    return this.#allocator._capturesStacks ? new ResourceWatch(kind, label, new Error("created here").stack) : null;
   }
 }
 

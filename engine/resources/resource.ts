@@ -22,6 +22,8 @@ export interface ManagedResource {
   readonly lastUsedSerial: number;
   /** How the owner frees it. */
   readonly _release: QueuedRelease;
+  /** The bytes its release frees (the release's `size`, kept on the resource so that queueing it reads only this). */
+  readonly _bytes: number;
 }
 
 /** A resource in its manager's list of live resources (managed-resources.ts): the links, in creation order. @internal */
@@ -38,10 +40,13 @@ export interface ResourceOwner {
   releaseResource(resource: ManagedResource): void;
 }
 
-/** What a queued release needs: the release queue's item, with the serial the owner sets when it queues it. @internal */
+/** What a queued release needs: the release queue's item. @internal */
 export interface QueuedRelease {
-  /** The serial it is queued under (set by the owner when it queues the record). */
-  serial: number;
+  /**
+   * 0: its owner passes the serial it is queued under to the queue, which keeps it beside the record
+   * (ReleaseQueue._enqueueAt), so that queueing does not write the record.
+   */
+  readonly serial: number;
   readonly label: string;
   readonly size: number;
   destroy(): void;
@@ -69,27 +74,38 @@ export class ResourceWatch {
  * queue holds this record itself. `label` ("Buffer 'name'") is built only when read. @internal
  */
 export class ResourceRelease implements QueuedRelease {
-  serial = 0;
+  /** 0: see {@link QueuedRelease.serial}. */
+  readonly serial = 0;
   constructor(
-    /** The resource's safety-net record, its name and whether destroy() ran. */
-    readonly watch: ResourceWatch,
+    /** "Buffer" or "Texture". */
+    readonly kind: string,
+    /** The resource's label. */
+    readonly name: string,
+    /**
+     * Its GC safety-net record (managed-resources.ts), made only when the allocator captures creation stacks (the
+     * debugging mode); null otherwise, so that neither making nor destroying a resource touches a second object.
+     */
+    readonly watch: ResourceWatch | null,
     /** The bytes it frees (the allocation's size). */
     readonly size: number,
     /** The allocation (with the buffer or image VMA created with it). */
-    private readonly allocation: Allocation,
+    readonly _allocation: Allocation,
     /** The texture's default view, destroyed first (null for a buffer). */
-    private readonly view: NvkHandle | null,
+    readonly _view: NvkHandle | null,
   ) {}
   /** What is freed, for messages: "Buffer 'name'". */
   get label(): string {
-    return `${this.watch.kind} '${this.watch.name}'`;
+    return `${this.kind} '${this.name}'`;
   }
-  /** Frees the resource: its view (vkDestroyImageView), then its buffer or image and memory (vmaDestroy*). */
+  /**
+   * Frees the resource: its view (vkDestroyImageView), then its buffer or image and memory (vmaDestroy*). A release
+   * queue with a batch (release-batch.ts) frees a run of these in one native call instead, the same way.
+   */
   destroy(): void {
-    const allocation = this.allocation;
+    const allocation = this._allocation;
     const allocator = allocation.allocator;
-    if (this.view !== null) {
-      nvk.vkDestroyImageView(allocator.device, this.view, null);
+    if (this._view !== null) {
+      nvk.vkDestroyImageView(allocator.device, this._view, null);
       allocator.destroyImage(null, allocation);
     } else allocator.destroyBuffer(null, allocation);
   }
@@ -97,7 +113,8 @@ export class ResourceRelease implements QueuedRelease {
 
 /** A release made of a callback (FrameManager.destroyLater). @internal */
 export class CallbackRelease implements QueuedRelease {
-  serial = 0;
+  /** 0: see {@link QueuedRelease.serial}. */
+  readonly serial = 0;
   constructor(
     readonly label: string,
     readonly size: number,

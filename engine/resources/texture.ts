@@ -56,6 +56,8 @@ export class Texture {
   readonly _owners: Owner[];
   /** @internal How the manager frees it. */
   readonly _release: ResourceRelease;
+  /** @internal The bytes its release frees (its allocation's size), for the release queue's counters. */
+  readonly _bytes: number;
   /**
    * @internal Called when a live defragmentation has switched the texture to its new image and default view (after
    * the game's onMove): the TextureStreamer remakes views it made over the old image (streaming/chain-image.ts).
@@ -95,6 +97,7 @@ export class Texture {
   ) {
     this.#owner = owner;
     this._release = release;
+    this._bytes = release.size;
     this.label = desc.label;
     this.width = desc.width;
     this.height = desc.height;

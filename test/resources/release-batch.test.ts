@@ -1,0 +1,180 @@
+/**
+ * A FrameManager's deferred frees in runs (engine/resources/release-batch.ts, native/batch.cpp's freeResources) on real
+ * Vulkan with the validation layer on: Buffers and Textures (views included) retired in one native call, in queue
+ * order with the destroyLater callbacks and the releases the batch leaves to the single path (a pool's) between them;
+ * a throwing callback neither stops the run nor runs again; the counters and the allocator's count agree; nothing
+ * leaks. The native entry point refuses bad arguments with typed errors and stops, freeing nothing, at an entry it
+ * cannot vouch for.
+ */
+import { afterAll, beforeAll, expect, test, vi } from "vitest";
+import {
+  createAllocator,
+  createFrameManager,
+  MemoryUsage,
+  type Allocator,
+  type Buffer,
+  type Context,
+  type FrameManager,
+  type Texture,
+} from "../../engine/index.js";
+import { useGpuContext } from "../helpers/gpu.js";
+
+const gpu = useGpuContext({ applicationName: "vkmem release batch tests" });
+
+let context: Context;
+let allocator: Allocator;
+let manager: FrameManager;
+
+beforeAll(() => {
+  context = gpu.context;
+  allocator = createAllocator(context, { label: "release batch" });
+  manager = createFrameManager(context, allocator, { label: "batch" });
+});
+afterAll(() => {
+  manager.destroy();
+  expect(allocator.destroy()).toEqual([]);
+});
+
+const STORAGE = 0x20;
+const RGBA8 = 37;
+
+function allocationOf(r: Buffer | Texture) {
+  return r._parts.allocation;
+}
+
+test("a frame's buffers and textures are freed in queue order, with callbacks and a pool's buffer between them", () => {
+  const pool = allocator.createPool(
+    { memoryTypeIndex: allocator.findMemoryTypeIndexForBufferInfo({ size: 256, usage: STORAGE }, {}) },
+    { blockSize: 64 * 1024, name: "batch pool" },
+  );
+  try {
+    manager.beginFrame();
+    const before = allocator.allocationCount;
+    const made: (Buffer | Texture)[] = [];
+    for (let i = 0; i < 6; i++) made.push(manager.createBuffer({ label: `b${i}`, size: 256 << i, usage: STORAGE }));
+    made.push(manager.createTexture({ label: "t0", width: 16, height: 16, format: RGBA8 }));
+    made.push(manager.createBuffer({ label: "pooled", size: 256, usage: STORAGE, memory: { pool } }));
+    made.push(manager.createTexture({ label: "t1", width: 32, height: 8, format: RGBA8 }));
+    expect(allocator.allocationCount).toBe(before + made.length);
+    // What each callback sees freed: the resources queued before it, and none after it.
+    const seen: string[] = [];
+    const look = (name: string) => () =>
+      seen.push(`${name}:${made.map((r) => (allocationOf(r).destroyed ? "x" : "-")).join("")}`);
+    let thrown = 0;
+    for (const r of made) r.markUsed();
+    made[0]!.destroy();
+    made[1]!.destroy();
+    manager.destroyLater("look a", 0, look("a"));
+    made[2]!.destroy();
+    made[6]!.destroy(); // a texture and its view
+    manager.destroyLater("throws", 0, () => {
+      thrown++;
+      throw new Error("callback failed");
+    });
+    made[7]!.destroy(); // a pool's: the single path
+    manager.destroyLater("look b", 0, look("b"));
+    for (const i of [3, 4, 5, 8]) made[i]!.destroy();
+    manager.destroyLater("look c", 0, look("c"));
+    manager.endFrame();
+    expect(allocator.allocationCount).toBe(before + made.length); // nothing before the frame's fence
+    expect(() => manager.waitIdle()).toThrow("callback failed");
+    expect(seen).toEqual(["a:xx-------", "b:xxx---xx-", "c:xxxxxxxxx"]);
+    expect(thrown).toBe(1);
+    expect(allocator.allocationCount).toBe(before);
+    for (const r of made) expect(allocationOf(r)._handle).toBe(0);
+    const stats = manager.statistics;
+    expect(stats.deferredPending).toBe(0);
+    manager.waitIdle(); // the throwing callback is not run again
+    expect(thrown).toBe(1);
+    expect(stats.deferredRetired).toBe(manager.statistics.deferredRetired);
+  } finally {
+    pool.destroy();
+  }
+});
+
+test("many at once: a batch larger than its first arrays, retired by beginFrame and counted", () => {
+  const before = allocator.allocationCount;
+  manager.beginFrame();
+  const made: (Buffer | Texture)[] = [];
+  for (let i = 0; i < 600; i++)
+    made.push(
+      i % 10 === 0
+        ? manager.createTexture({ label: `t${i}`, width: 16, height: 16, format: RGBA8 })
+        : manager.createBuffer({ label: `b${i}`, size: 256, usage: STORAGE, memory: { usage: MemoryUsage.Auto } }),
+    );
+  for (const r of made) r.markUsed();
+  for (const r of made) r.destroy();
+  // Each allocation the native call freed is forgotten by the allocator as one freed natively.
+  const spy = vi.spyOn(allocator, "_forgetDefragmentedAllocation");
+  const queued = manager.frameStatistics!.deferredQueued;
+  expect(queued).toBe(600);
+  manager.endFrame();
+  try {
+    manager.waitIdle();
+    expect(spy).toHaveBeenCalledTimes(600); // all 600 through the batch
+  } finally {
+    spy.mockRestore();
+  }
+  expect(allocator.allocationCount).toBe(before);
+  for (const r of made) expect(r.destroyed).toBe(true);
+});
+
+test("freeResources refuses bad arguments with typed errors and stops at an entry it cannot vouch for", () => {
+  const native = allocator._native;
+  const h = allocator._handle;
+  const none: (ArrayBuffer | null)[] = [null, null, null];
+  expect(() => native.freeResources(h, [1, 2] as unknown as Float64Array, none, 0, 1)).toThrow(TypeError);
+  expect(() => native.freeResources(h, new Float64Array(3), {} as unknown as [], 0, 1)).toThrow(TypeError);
+  expect(() => native.freeResources(h, new Float64Array(3), none, 2, 1)).toThrow(RangeError);
+  expect(() => native.freeResources(h, new Float64Array(3), none, 0, 4)).toThrow(RangeError);
+  expect(() => native.freeResources(h, new Float64Array(3), none, -1, 1)).toThrow(RangeError);
+  expect(() => native.freeResources(h, new Float64Array(3), [new ArrayBuffer(4), null, null], 0, 1)).toThrow(TypeError);
+  expect(() => native.freeResources(0, new Float64Array(3), none, 0, 1)).toThrow();
+  // Forged and stale handles stop the call at once: nothing is freed.
+  expect(native.freeResources(h, new Float64Array([0, 12345, 1e12]), none, 0, 3)).toBe(0);
+  const b = allocator.createBuffer({ size: 256, usage: STORAGE });
+  const c = allocator.createBuffer({ size: 256, usage: STORAGE });
+  const count = allocator.allocationCount;
+  try {
+    // A buffer given a view, or another allocator's, is refused where it stands; the entries before it are freed.
+    const other = createAllocator(context, { label: "other" });
+    const o = other.createBuffer({ size: 256, usage: STORAGE });
+    try {
+      const handles = new Float64Array([o.allocation._handle, b.allocation._handle]);
+      const view = new BigUint64Array([0x1234n]).buffer;
+      expect(native.freeResources(h, handles, [null, view], 0, 2)).toBe(0);
+      expect(native.freeResources(h, handles, [null, view], 1, 2)).toBe(1);
+      expect(allocator.allocationCount).toBe(count);
+      expect(handles[1]).toBe(b.allocation._handle);
+    } finally {
+      other.destroyBuffer(o.buffer, o.allocation);
+      expect(other.destroy()).toEqual([]);
+    }
+  } finally {
+    allocator.destroyBuffer(b.buffer, b.allocation);
+    allocator.destroyBuffer(c.buffer, c.allocation);
+  }
+  expect(allocator.allocationCount).toBe(count - 2);
+});
+
+test("a resource is released once: releaseResource again, after destroy() or its retirement, does nothing", () => {
+  const before = allocator.allocationCount;
+  manager.beginFrame();
+  const a = manager.createBuffer({ label: "once a", size: 256, usage: STORAGE });
+  const b = manager.createTexture({ label: "once b", width: 16, height: 16, format: RGBA8 });
+  a.markUsed();
+  b.markUsed();
+  a.destroy();
+  b.destroy();
+  manager.releaseResource(a);
+  manager.releaseResource(b);
+  expect(manager.frameStatistics!.deferredQueued).toBe(2);
+  manager.endFrame();
+  manager.waitIdle();
+  expect(allocator.allocationCount).toBe(before);
+  manager.releaseResource(a);
+  b.destroy();
+  manager.waitIdle();
+  expect(manager.statistics.deferredPending).toBe(0);
+  expect(allocator.allocationCount).toBe(before);
+});
