@@ -31,7 +31,7 @@
  * doubling; the hot paths create no object and call no function.
  * @module
  */
-import { ceilLog2, copyF64, copyI32, copyU8, floorLog2, HANDLE_INDEX_LIMIT, MAX_GENERATION } from "./node-table.js";
+import { ceilLog2, copyF64, copyI32, copyU8, floorLog2, Handle } from "./node-table.js";
 import type { OffsetAllocator, OffsetLeak, OffsetStatistics } from "./offset-allocator.js";
 import { allocationJson, detailsJson, freeRangeJson, statsJson } from "./virtual-block-json.js";
 
@@ -106,11 +106,11 @@ export class BuddyAllocator implements OffsetAllocator {
     this.clear();
   }
 
-  /** Grows the node arrays to at least `min` nodes (a power of two, at most HANDLE_INDEX_LIMIT). */
+  /** Grows the node arrays to at least `min` nodes (a power of two, at most Handle.IndexLimit). */
   private grow(min: number): void {
     let cap = this.cap === 0 ? 64 : this.cap * 2;
     while (cap < min) cap *= 2;
-    if (cap > HANDLE_INDEX_LIMIT) cap = HANDLE_INDEX_LIMIT;
+    if (cap > Handle.IndexLimit) cap = Handle.IndexLimit;
     this.type = copyU8(this.type, cap);
     this.prev = copyI32(this.prev, cap);
     this.next = copyI32(this.next, cap);
@@ -176,7 +176,7 @@ export class BuddyAllocator implements OffsetAllocator {
   private reserve(pairs: number): void {
     const need = this.count + 2 * (pairs - this.unusedPairCount);
     if (need <= this.cap) return;
-    if (need > HANDLE_INDEX_LIMIT) throw new RangeError("a virtual block holds at most 2^24 nodes");
+    if (need > Handle.IndexLimit) throw new RangeError("a virtual block holds at most 2^24 nodes");
     this.grow(need);
   }
 
@@ -265,12 +265,12 @@ export class BuddyAllocator implements OffsetAllocator {
     this.requested[node] = size;
     this.userData[node] = userData;
     const g = this.nextGeneration;
-    this.nextGeneration = g >= MAX_GENERATION ? 1 : g + 1;
+    this.nextGeneration = g >= Handle.MaxGeneration ? 1 : g + 1;
     this.gen[node] = g;
     this.allocationCount++;
     this.allocationBytes += size;
     this.wasteBytes += levelSize[level] - size;
-    this.lastHandle = g * HANDLE_INDEX_LIMIT + node;
+    this.lastHandle = g * Handle.IndexLimit + node;
     return base;
   }
 
@@ -280,7 +280,7 @@ export class BuddyAllocator implements OffsetAllocator {
     // string, a negative or too large number) fails the equality with the one handle the node has.
     const node = handle & 0xffffff;
     if (node >= this.count || this.type[node] !== TYPE_ALLOCATION) return -1;
-    return this.gen[node] * HANDLE_INDEX_LIMIT + node === handle ? node : -1;
+    return this.gen[node] * Handle.IndexLimit + node === handle ? node : -1;
   }
 
   /** Frees the allocation a handle names. Returns false (and changes nothing) when it is not live. */
@@ -291,7 +291,7 @@ export class BuddyAllocator implements OffsetAllocator {
     if (
       node >= this.count ||
       this.type[node] !== TYPE_ALLOCATION ||
-      this.gen[node] * HANDLE_INDEX_LIMIT + node !== handle
+      this.gen[node] * Handle.IndexLimit + node !== handle
     )
       return false;
     this.release(node);
@@ -346,7 +346,7 @@ export class BuddyAllocator implements OffsetAllocator {
   }
   /** The handle of a live allocation node. */
   handleOf(node: number): number {
-    return this.gen[node] * HANDLE_INDEX_LIMIT + node;
+    return this.gen[node] * Handle.IndexLimit + node;
   }
 
   /** VmaStatistics-like figures; `detailed` adds the allocation size extremes (a walk over the nodes). */

@@ -32,7 +32,7 @@
  * so a freed, stale or forged handle never names a live allocation. The hot paths create no object.
  * @module
  */
-import { copyF64, copyI32, copyU8, floorLog2, HANDLE_INDEX_LIMIT, liveIndex, MAX_GENERATION } from "./node-table.js";
+import { copyF64, copyI32, copyU8, floorLog2, liveIndex, Handle } from "./node-table.js";
 import type { OffsetAllocator, OffsetLeak, OffsetStatistics } from "./offset-allocator.js";
 import { allocationJson, detailsJson, freeRangeJson, statsJson } from "./virtual-block-json.js";
 
@@ -155,7 +155,7 @@ export class TlsfAllocator implements OffsetAllocator {
   }
 
   private growNodes(): void {
-    const cap = Math.min(this.gen.length * 2, HANDLE_INDEX_LIMIT);
+    const cap = Math.min(this.gen.length * 2, Handle.IndexLimit);
     this.offset = copyF64(this.offset, cap);
     this.bsize = copyF64(this.bsize, cap);
     this.userData = copyF64(this.userData, cap);
@@ -356,7 +356,7 @@ export class TlsfAllocator implements OffsetAllocator {
    * or -1 when it does not fit; the handle is {@link lastHandle}. -2: the node table (2^24 - 1) is full.
    */
   allocate(size: number, alignment: number, strategy: number, userData: number): number {
-    if (this.nodesInUse + 2 >= HANDLE_INDEX_LIMIT) return -2;
+    if (this.nodesInUse + 2 >= Handle.IndexLimit) return -2;
     if (!this.createRequest(size, alignment, strategy)) return -1;
     const cur = this.reqBlock;
     const offset = this.reqOffset;
@@ -429,9 +429,9 @@ export class TlsfAllocator implements OffsetAllocator {
     this.userData[cur] = userData;
     this.allocationCount++;
     const g = this.nextGeneration;
-    this.nextGeneration = g >= MAX_GENERATION ? 1 : g + 1;
+    this.nextGeneration = g >= Handle.MaxGeneration ? 1 : g + 1;
     this.gen[cur] = g;
-    this.lastHandle = g * HANDLE_INDEX_LIMIT + cur;
+    this.lastHandle = g * Handle.IndexLimit + cur;
     return offset;
   }
 
