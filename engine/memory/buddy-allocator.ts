@@ -58,6 +58,8 @@ export class BuddyAllocator implements OffsetAllocator {
   private readonly log2Usable: number;
   /** levelSize[L] = usable / 2^L. */
   private readonly levelSize: Float64Array;
+  /** The largest size {@link allocate}'s fast path takes: min(usable, 2^30), a small integer. */
+  private readonly fastMax: number;
 
   /** Node slots in use or on the unused-pair list: 2 * pairs. */
   private count = 0;
@@ -100,6 +102,7 @@ export class BuddyAllocator implements OffsetAllocator {
     this.usable = 2 ** this.log2Usable;
     this.minNodeSize = minNodeSize > this.usable ? this.usable : minNodeSize;
     this.levels = Math.min(64, this.log2Usable - floorLog2(this.minNodeSize) + 1);
+    this.fastMax = this.log2Usable >= 30 ? 0x40000000 : 1 << this.log2Usable;
     this.levelSize = new Float64Array(64);
     for (let l = 0; l < 64; l++) this.levelSize[l] = l <= this.log2Usable ? 2 ** (this.log2Usable - l) : 0;
     this.grow(64);
@@ -186,6 +189,37 @@ export class BuddyAllocator implements OffsetAllocator {
    * strategy) are ignored.
    */
   allocate(size: number, alignment: number, flags: number, userData: number): number {
+    // The common case first: no alignment asked, a size below 2^30 and a free node of exactly the wanted level
+    // (the smallest that fits: no split). Anything else takes the general path, which would take the same node.
+    if (alignment === 1 && size <= this.fastMax) {
+      const want = size < this.minNodeSize ? this.minNodeSize : size;
+      let level = this.log2Usable - (32 - Math.clz32(want - 1));
+      if (level >= this.levels) level = this.levels - 1;
+      const freeHead = this.freeHead;
+      const node = freeHead[level];
+      if (node !== NONE) {
+        const after = this.next[node];
+        freeHead[level] = after;
+        if (after !== NONE) this.prev[after] = NONE;
+        else if (level < 32) this.maskLo &= ~(1 << level);
+        else this.maskHi &= ~(1 << (level - 32));
+        this.freeNodeCount--;
+        const nodeSize = this.levelSize[level];
+        const pair = node >> 1;
+        const base = (node & 1) === 0 ? this.pairOffset[pair] : this.pairOffset[pair] + nodeSize;
+        this.type[node] = TYPE_ALLOCATION;
+        this.requested[node] = size;
+        this.userData[node] = userData;
+        const g = this.nextGeneration;
+        this.nextGeneration = g >= Handle.MaxGeneration ? 1 : g + 1;
+        this.gen[node] = g;
+        this.allocationCount++;
+        this.allocationBytes += size;
+        this.wasteBytes += nodeSize - size;
+        this.lastHandle = g * Handle.IndexLimit + node;
+        return base;
+      }
+    }
     const usable = this.usable;
     if (size > usable || alignment > usable) return -1;
     let want = size < this.minNodeSize ? this.minNodeSize : size;
