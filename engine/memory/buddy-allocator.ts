@@ -20,8 +20,9 @@
  * Storage. Nodes come in buddy pairs: a split takes one pair (nodes 2p and 2p + 1, left and right), so a node's
  * buddy is `node ^ 1` and its parent, level and offset are stored once per pair (the root is node 0 of pair 0,
  * whose node 1 is never used). A merge gives the pair back to a list of unused pairs. A split thus writes
- * three pair fields and the right half's free-list links; nothing else is stored per node but its type, its
- * free-list links and, for an allocation, its requested size, user data and generation. Node numbers differ
+ * three pair fields and the right half's free-list links; nothing else is stored per node but its state, its
+ * free-list links and, for an allocation, its requested size and user data. The state is one Int32: unused, free,
+ * split, or for an allocation its generation (>= 1), so that a free checks a handle with one read. Node numbers differ
  * from native/buddy.cpp's, but nodes are never chosen by number (always the head of a free list), so offsets,
  * failures, statistics and JSON are the same.
  *
@@ -35,10 +36,11 @@ import { ceilLog2, copyF64, copyI32, copyU8, floorLog2, Handle } from "./node-ta
 import type { OffsetAllocator, OffsetLeak, OffsetStatistics } from "./offset-allocator.js";
 import { allocationJson, detailsJson, freeRangeJson, statsJson } from "./virtual-block-json.js";
 
-const TYPE_UNUSED = 0;
-const TYPE_FREE = 1;
-const TYPE_SPLIT = 2;
-const TYPE_ALLOCATION = 3;
+// A node's state (one Int32 per node): unused, free, split, or an allocation, whose state is its generation (>= 1),
+// so that one read both tells an allocation and checks a handle.
+const UNUSED = 0;
+const FREE = -1;
+const SPLIT = -2;
 const NONE = -1;
 /** The figures of {@link BuddyAllocator.statistics}: {@link OffsetStatistics} plus the rounding waste. */
 export interface BuddyStatistics extends OffsetStatistics {
@@ -65,14 +67,14 @@ export class BuddyAllocator implements OffsetAllocator {
   private count = 0;
   private cap = 0;
   // Per node.
-  private type = new Uint8Array(0);
+  /** UNUSED, FREE, SPLIT, or for an allocation its generation (>= 1). */
+  private state = new Int32Array(0);
   /** Free nodes: free-list links. Split nodes: next = the left child. */
   private prev = new Int32Array(0);
   private next = new Int32Array(0);
   private requested = new Float64Array(0);
   /** userData per allocation node (the integer VMA would see; 0: none). */
   private userData = new Float64Array(0);
-  private gen = new Int32Array(0);
   // Per pair (index node >> 1).
   /** The parent of the pair's nodes (NONE for pair 0, the root's); for an unused pair, the next unused pair. */
   private pairParent = new Int32Array(0);
@@ -114,12 +116,11 @@ export class BuddyAllocator implements OffsetAllocator {
     let cap = this.cap === 0 ? 64 : this.cap * 2;
     while (cap < min) cap *= 2;
     if (cap > Handle.IndexLimit) cap = Handle.IndexLimit;
-    this.type = copyU8(this.type, cap);
+    this.state = copyI32(this.state, cap);
     this.prev = copyI32(this.prev, cap);
     this.next = copyI32(this.next, cap);
     this.requested = copyF64(this.requested, cap);
     this.userData = copyF64(this.userData, cap);
-    this.gen = copyI32(this.gen, cap);
     this.pairParent = copyI32(this.pairParent, cap >> 1);
     this.pairLevel = copyU8(this.pairLevel, cap >> 1);
     this.pairOffset = copyF64(this.pairOffset, cap >> 1);
@@ -128,8 +129,7 @@ export class BuddyAllocator implements OffsetAllocator {
 
   /** Frees everything: one free root node; every handle made so far stays dead. */
   clear(): void {
-    this.type.fill(TYPE_UNUSED);
-    this.gen.fill(0);
+    this.state.fill(UNUSED);
     this.count = 2;
     this.unusedPairHead = NONE;
     this.unusedPairCount = 0;
@@ -145,7 +145,7 @@ export class BuddyAllocator implements OffsetAllocator {
 
   private pushFree(i: number, l: number): void {
     const head = this.freeHead[l];
-    this.type[i] = TYPE_FREE;
+    this.state[i] = FREE;
     this.prev[i] = NONE;
     this.next[i] = head;
     if (head !== NONE) this.prev[head] = i;
@@ -207,12 +207,11 @@ export class BuddyAllocator implements OffsetAllocator {
         const nodeSize = this.levelSize[level];
         const pair = node >> 1;
         const base = (node & 1) === 0 ? this.pairOffset[pair] : this.pairOffset[pair] + nodeSize;
-        this.type[node] = TYPE_ALLOCATION;
         this.requested[node] = size;
         this.userData[node] = userData;
         const g = this.nextGeneration;
         this.nextGeneration = g >= Handle.MaxGeneration ? 1 : g + 1;
-        this.gen[node] = g;
+        this.state[node] = g;
         this.allocationCount++;
         this.allocationBytes += size;
         this.wasteBytes += nodeSize - size;
@@ -241,7 +240,7 @@ export class BuddyAllocator implements OffsetAllocator {
       level = 31 - Math.clz32(lo);
     }
     if (level < target) this.reserve(target - level);
-    const type = this.type;
+    const state = this.state;
     const prev = this.prev;
     const next = this.next;
     const freeHead = this.freeHead;
@@ -278,10 +277,10 @@ export class BuddyAllocator implements OffsetAllocator {
         pairOffset[p] = base;
         const left = p << 1;
         const right = left + 1;
-        type[node] = TYPE_SPLIT;
+        state[node] = SPLIT;
         next[node] = left;
         const head = freeHead[level];
-        type[right] = TYPE_FREE;
+        state[right] = FREE;
         prev[right] = NONE;
         next[right] = head;
         if (head !== NONE) prev[head] = right;
@@ -295,12 +294,11 @@ export class BuddyAllocator implements OffsetAllocator {
       this.maskHi = maskHi;
     }
     this.freeNodeCount = freeNodes;
-    type[node] = TYPE_ALLOCATION;
     this.requested[node] = size;
     this.userData[node] = userData;
     const g = this.nextGeneration;
     this.nextGeneration = g >= Handle.MaxGeneration ? 1 : g + 1;
-    this.gen[node] = g;
+    state[node] = g;
     this.allocationCount++;
     this.allocationBytes += size;
     this.wasteBytes += levelSize[level] - size;
@@ -313,8 +311,9 @@ export class BuddyAllocator implements OffsetAllocator {
     // ToInt32 keeps the low 24 bits of any integer below 2^53 exactly; anything else (NaN, a fraction, a
     // string, a negative or too large number) fails the equality with the one handle the node has.
     const node = handle & 0xffffff;
-    if (node >= this.count || this.type[node] !== TYPE_ALLOCATION) return -1;
-    return this.gen[node] * Handle.IndexLimit + node === handle ? node : -1;
+    if (node >= this.count) return -1;
+    const g = this.state[node];
+    return g > 0 && g * Handle.IndexLimit + node === handle ? node : -1;
   }
 
   /** Frees the allocation a handle names. Returns false (and changes nothing) when it is not live. */
@@ -322,19 +321,16 @@ export class BuddyAllocator implements OffsetAllocator {
     // Small on purpose, so that it inlines into its callers: the handle (a double above 2^31) then never has
     // to be boxed to be passed on; release() gets the node, a small integer.
     const node = handle & 0xffffff;
-    if (
-      node >= this.count ||
-      this.type[node] !== TYPE_ALLOCATION ||
-      this.gen[node] * Handle.IndexLimit + node !== handle
-    )
-      return false;
+    if (node >= this.count) return false;
+    const g = this.state[node];
+    if (g <= 0 || g * Handle.IndexLimit + node !== handle) return false;
     this.release(node);
     return true;
   }
 
   /** Frees live allocation node `node`. */
   private release(node: number): void {
-    const type = this.type;
+    const state = this.state;
     const pairParent = this.pairParent;
     let pair = node >> 1;
     let level = this.pairLevel[pair];
@@ -347,10 +343,10 @@ export class BuddyAllocator implements OffsetAllocator {
       const parent = pairParent[pair];
       if (parent === NONE) break;
       const b = node ^ 1;
-      if (type[b] !== TYPE_FREE) break;
+      if (state[b] !== FREE) break;
       this.removeFree(b, level);
-      type[b] = TYPE_UNUSED;
-      type[node] = TYPE_UNUSED;
+      state[b] = UNUSED;
+      state[node] = UNUSED;
       pairParent[pair] = this.unusedPairHead;
       this.unusedPairHead = pair;
       this.unusedPairCount++;
@@ -380,7 +376,7 @@ export class BuddyAllocator implements OffsetAllocator {
   }
   /** The handle of a live allocation node. */
   handleOf(node: number): number {
-    return this.gen[node] * Handle.IndexLimit + node;
+    return this.state[node] * Handle.IndexLimit + node;
   }
 
   /** VmaStatistics-like figures; `detailed` adds the allocation size extremes (a walk over the nodes). */
@@ -406,7 +402,7 @@ export class BuddyAllocator implements OffsetAllocator {
     let allocMax = 0;
     if (detailed) {
       for (let i = 0; i < this.count; i++) {
-        if (this.type[i] !== TYPE_ALLOCATION) continue;
+        if (this.state[i] <= 0) continue;
         const r = this.requested[i];
         if (r < allocMin) allocMin = r;
         if (r > allocMax) allocMax = r;
@@ -431,11 +427,12 @@ export class BuddyAllocator implements OffsetAllocator {
    */
   forEachRange(fn: (offset: number, size: number, node: number) => void): void {
     const walk = (i: number): void => {
-      if (this.type[i] === TYPE_SPLIT) {
+      const state = this.state[i];
+      if (state === SPLIT) {
         const left = this.next[i];
         walk(left);
         walk(left + 1);
-      } else fn(this.offsetOf(i), this.levelSize[this.levelOf(i)], this.type[i] === TYPE_ALLOCATION ? i : -1);
+      } else fn(this.offsetOf(i), this.levelSize[this.levelOf(i)], state > 0 ? i : -1);
     };
     walk(0);
     if (this.size > this.usable) fn(this.usable, this.size - this.usable, -1);
@@ -456,7 +453,7 @@ export class BuddyAllocator implements OffsetAllocator {
 
   /** Calls fn(node) for every live allocation, in node order. */
   forEachAllocation(fn: (node: number) => void): void {
-    for (let i = 0; i < this.count; i++) if (this.type[i] === TYPE_ALLOCATION) fn(i);
+    for (let i = 0; i < this.count; i++) if (this.state[i] > 0) fn(i);
   }
 }
 
