@@ -316,14 +316,9 @@ export class BuddyAllocator implements OffsetAllocator {
     return g > 0 && g * Handle.IndexLimit + node === handle ? node : -1;
   }
 
-  /** Frees the allocation a handle names. Returns false (and changes nothing) when it is not live. */
-  free(handle: number): boolean {
-    // Small on purpose, so that it inlines into its callers: the handle (a double above 2^31) then never has
-    // to be boxed to be passed on; release() gets the node, a small integer.
-    const node = handle & 0xffffff;
-    if (node >= this.count) return false;
-    const g = this.state[node];
-    if (g <= 0 || g * Handle.IndexLimit + node !== handle) return false;
+  /** Frees the allocation a handle (split: see node-table.ts) names. Returns false (and changes nothing) when it is not live. */
+  free(node: number, generation: number): boolean {
+    if (node >= this.count || this.state[node] !== generation || generation <= 0) return false;
     this.release(node);
     return true;
   }

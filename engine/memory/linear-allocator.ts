@@ -27,7 +27,7 @@
  * names a live allocation. The hot paths create no object.
  * @module
  */
-import { copyF64, copyI32, liveIndex, Handle } from "./node-table.js";
+import { copyF64, copyI32, liveEntry, liveIndex, Handle } from "./node-table.js";
 import { UPPER_REFUSED, type OffsetAllocator, type OffsetLeak, type OffsetStatistics } from "./offset-allocator.js";
 import { allocationJson, detailsJson, freeRangeJson, statsJson } from "./virtual-block-json.js";
 
@@ -246,9 +246,9 @@ export class LinearAllocator implements OffsetAllocator {
     return -1;
   }
 
-  /** Frees the allocation a handle names. Returns false (and changes nothing) when it is not live. */
-  free(handle: number): boolean {
-    const s = this.entryOf(handle);
+  /** Frees the allocation a handle (split: see node-table.ts) names. Returns false (and changes nothing) when it is not live. */
+  free(index: number, generation: number): boolean {
+    const s = liveEntry(index, generation, this.slotHigh, this.slotGen);
     if (s < 0) return false;
     const offset = this.slotOffset[s];
     this.allocationCount--;

@@ -32,7 +32,7 @@
  * so a freed, stale or forged handle never names a live allocation. The hot paths create no object.
  * @module
  */
-import { copyF64, copyI32, copyU8, floorLog2, liveIndex, Handle } from "./node-table.js";
+import { copyF64, copyI32, copyU8, floorLog2, liveEntry, liveIndex, Handle } from "./node-table.js";
 import type { OffsetAllocator, OffsetLeak, OffsetStatistics } from "./offset-allocator.js";
 import { allocationJson, detailsJson, freeRangeJson, statsJson } from "./virtual-block-json.js";
 
@@ -435,9 +435,9 @@ export class TlsfAllocator implements OffsetAllocator {
     return offset;
   }
 
-  /** Frees the allocation a handle names. Returns false (and changes nothing) when it is not live. */
-  free(handle: number): boolean {
-    const b = this.entryOf(handle);
+  /** Frees the allocation a handle (split: see node-table.ts) names. Returns false (and changes nothing) when it is not live. */
+  free(index: number, generation: number): boolean {
+    const b = liveEntry(index, generation, this.nodeHigh, this.gen);
     if (b < 0) return false;
     this.gen[b] = 0;
     this.userData[b] = 0;
