@@ -357,10 +357,20 @@ export class TlsfAllocator implements OffsetAllocator {
    */
   allocate(size: number, alignment: number, strategy: number, userData: number): number {
     if (this.nodesInUse + 2 >= Handle.IndexLimit) return -2;
-    if (!this.createRequest(size, alignment, strategy)) return -1;
-    const cur = this.reqBlock;
-    const offset = this.reqOffset;
-    if (cur !== this.nullBlock) this.removeFreeBlock(cur);
+    let cur: number;
+    let offset: number;
+    if (this.blocksFreeCount === 0 && alignment === 1) {
+      // createRequest's first case, written out (a stack, or a block filled from the start, lives here): with no
+      // free block in any list the null block is the only candidate, at its own offset.
+      cur = this.nullBlock;
+      if (this.bsize[cur] < size) return -1;
+      offset = this.offset[cur];
+    } else {
+      if (!this.createRequest(size, alignment, strategy)) return -1;
+      cur = this.reqBlock;
+      offset = this.reqOffset;
+      if (cur !== this.nullBlock) this.removeFreeBlock(cur);
+    }
 
     const missing = offset - this.offset[cur];
     if (missing !== 0) {
