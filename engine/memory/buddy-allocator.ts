@@ -87,7 +87,6 @@ export class BuddyAllocator implements OffsetAllocator {
   private readonly freeHead = new Int32Array(64);
   private maskLo = 0;
   private maskHi = 0;
-  private freeNodeCount = 0;
   private nextGeneration = 1;
 
   allocationCount = 0;
@@ -138,7 +137,6 @@ export class BuddyAllocator implements OffsetAllocator {
     this.pairOffset[0] = 0;
     this.freeHead.fill(NONE);
     this.maskLo = this.maskHi = 0;
-    this.freeNodeCount = 0;
     this.allocationCount = this.allocationBytes = this.wasteBytes = 0;
     this.pushFree(0, 0);
   }
@@ -152,7 +150,6 @@ export class BuddyAllocator implements OffsetAllocator {
     this.freeHead[l] = i;
     if (l < 32) this.maskLo |= 1 << l;
     else this.maskHi |= 1 << (l - 32);
-    this.freeNodeCount++;
   }
 
   /** Takes free node i of level l off its list (the level's bit goes when the list becomes empty). */
@@ -169,7 +166,6 @@ export class BuddyAllocator implements OffsetAllocator {
         else this.maskHi &= ~(1 << (l - 32));
       }
     }
-    this.freeNodeCount--;
   }
 
   /**
@@ -203,7 +199,6 @@ export class BuddyAllocator implements OffsetAllocator {
         if (after !== NONE) this.prev[after] = NONE;
         else if (level < 32) this.maskLo &= ~(1 << level);
         else this.maskHi &= ~(1 << (level - 32));
-        this.freeNodeCount--;
         const nodeSize = this.levelSize[level];
         const pair = node >> 1;
         const base = (node & 1) === 0 ? this.pairOffset[pair] : this.pairOffset[pair] + nodeSize;
@@ -252,7 +247,6 @@ export class BuddyAllocator implements OffsetAllocator {
     if (after !== NONE) prev[after] = NONE;
     else if (level < 32) this.maskLo &= ~(1 << level);
     else this.maskHi &= ~(1 << (level - 32));
-    let freeNodes = this.freeNodeCount - 1;
     const pair = node >> 1;
     const base = (node & 1) === 0 ? this.pairOffset[pair] : this.pairOffset[pair] + levelSize[this.pairLevel[pair]];
     if (level < target) {
@@ -287,13 +281,11 @@ export class BuddyAllocator implements OffsetAllocator {
         freeHead[level] = right;
         if (level < 32) maskLo |= 1 << level;
         else maskHi |= 1 << (level - 32);
-        freeNodes++;
         node = left;
       } while (level < target);
       this.maskLo = maskLo;
       this.maskHi = maskHi;
     }
-    this.freeNodeCount = freeNodes;
     this.requested[node] = size;
     this.userData[node] = userData;
     const g = this.nextGeneration;
@@ -378,7 +370,9 @@ export class BuddyAllocator implements OffsetAllocator {
   statistics(detailed: boolean): BuddyStatistics {
     let rangeMin = Infinity;
     let rangeMax = 0;
-    let ranges = this.freeNodeCount;
+    // Free nodes: the tree's leaves (one more than its split nodes, that is than its pairs in use besides the
+    // root's) that are not allocations; counted here rather than on every allocate and free.
+    let ranges = (this.count >> 1) - this.unusedPairCount - this.allocationCount;
     if (this.maskLo !== 0 || this.maskHi !== 0) {
       // The shallowest non-empty level has the largest free nodes, the deepest the smallest.
       const shallow =
