@@ -13,6 +13,13 @@
  * operation, and the ts / cpp ratio per algorithm, pattern and size class. A failure count that differs between
  * TS and C++ means the two did not run the same workload (it is printed).
  *
+ * Timing in rounds: after one untimed TS run of every loop, each of the `repetitions` rounds runs the C++ program
+ * once (it makes one untimed and one timed run of every loop) and then every TS loop once. The two sides of a
+ * ratio are thus timed within the same second or so, and a change of the machine's load (on a shared machine the
+ * ratios of one run swung from 1x to 8x when all the C++ loops ran first and all the TS loops after) falls on
+ * both. Every TS loop runs after all the others have, so each is timed in the same steady state of the JIT, in
+ * which the virtual block's code has seen all three algorithms, as in a program that uses several.
+ *
  * Fragmentation (not timed): the random pattern again in a block about twice the average live bytes
  * (1 MiB small, 64 MiB large): failed allocations in percent, and at the end of the steady state the largest
  * free range over all free bytes (1.0: all free space in one piece).
@@ -134,6 +141,9 @@ function runWorkload(
 ) {
   // xorshift32 with its state in a typed array: a closure variable above 2^30 would be a heap number,
   // allocated on every step, and the TS column would time the PRNG's garbage instead of the allocator.
+  // The remainder is taken of two unsigned 32-bit integers and used as one (`>>> 0`, `| 0`; n < 2^31), as C++'s
+  // `x % n` on uint32_t: else V8 takes it of doubles, a call to fmod of about 10 ns per draw (measured), which
+  // the C++ loop does not pay. The values are the same.
   const state = new Uint32Array(1);
   state[0] = SEED;
   const next = (n: number): number => {
@@ -142,7 +152,7 @@ function runWorkload(
     x ^= x >>> 17;
     x ^= x << 5;
     state[0] = x;
-    return (x >>> 0) % n;
+    return ((x >>> 0) % (n >>> 0)) | 0;
   };
   const large = sizes === "large";
   const slots = new Float64Array(live).fill(-1);
@@ -190,6 +200,24 @@ interface Row {
   cppFailures: number | null;
 }
 
+/** One run of a loop from TS: ns per operation and failures (see the module header). */
+function runTs(
+  algorithm: VirtualBlockAlgorithm | "vma-tlsf",
+  pattern: Pattern,
+  sizes: Sizes,
+  iterations: number,
+): { ns: number; failures: number } {
+  const cls = SIZE_CLASSES[sizes];
+  const block: FastBlock =
+    algorithm === "vma-tlsf" ? new VmaTlsfFromTs(cls.block) : createVirtualBlock({ size: cls.block, algorithm });
+  const t0 = process.hrtime.bigint();
+  const res = runWorkload(block, pattern, sizes, cls.live, iterations);
+  const ns = Number(process.hrtime.bigint() - t0);
+  block.destroy();
+  return { ns: ns / res.ops, failures: res.failures };
+}
+
+/** One untimed run, then `repetitions` timed ones of one loop (VMA's TLSF through the addon). */
 function measureTs(
   algorithm: VirtualBlockAlgorithm | "vma-tlsf",
   pattern: Pattern,
@@ -197,19 +225,13 @@ function measureTs(
   iterations: number,
   repetitions: number,
 ): { m: Measurement; failures: number } {
-  const cls = SIZE_CLASSES[sizes];
   const samples: number[] = [];
   let failures = 0;
   for (let r = 0; r <= repetitions; r++) {
-    const block: FastBlock =
-      algorithm === "vma-tlsf" ? new VmaTlsfFromTs(cls.block) : createVirtualBlock({ size: cls.block, algorithm });
-    const t0 = process.hrtime.bigint();
-    const res = runWorkload(block, pattern, sizes, cls.live, iterations);
-    const ns = Number(process.hrtime.bigint() - t0);
-    block.destroy();
+    const { ns, failures: f } = runTs(algorithm, pattern, sizes, iterations);
     if (r === 0) continue; // warm-up
-    samples.push(ns / res.ops);
-    failures = res.failures;
+    samples.push(ns);
+    failures = f;
   }
   return { m: summarize(samples, iterations, 0), failures };
 }
@@ -279,17 +301,18 @@ function cppBinary(root: string): string {
   return path;
 }
 
+/** Runs the C++ program (`repetitions` timed runs of every loop); adds its samples to `out`, keyed by loop. */
 function runCpp(
   binary: string,
   iterations: number,
   repetitions: number,
-): Map<string, { samples: number[]; failures: number }> {
+  out: Map<string, { samples: number[]; failures: number }>,
+): void {
   const r = spawnSync(binary, ["--iterations", String(iterations), "--repetitions", String(repetitions)], {
     encoding: "utf8",
     maxBuffer: 16 << 20,
   });
   if (r.status !== 0) throw new Error(`${binary} exited with ${r.status ?? r.signal}: ${r.stderr}`);
-  const out = new Map<string, { samples: number[]; failures: number }>();
   for (const line of r.stdout.split("\n")) {
     if (line.trim() === "") continue;
     const msg = JSON.parse(line) as Record<string, string | number>;
@@ -302,7 +325,6 @@ function runCpp(
     e.failures = Number(msg.failures);
     out.set(key, e);
   }
-  return out;
 }
 
 /** createBuffer + destroyBuffer pairs in a buddy pool and in a TLSF pool (see the module header). */
@@ -351,42 +373,69 @@ export async function main(argv: readonly string[]): Promise<void> {
   const root = repoRoot();
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   console.log(`virtual blocks use no GPU: device = ${cpu}`);
-  console.log(`${iterations} steps x ${repetitions} repetitions (+1 warm-up) per loop\n`);
+  console.log(
+    `${iterations} steps per loop; ${repetitions} rounds (after a TS warm-up), each timing every C++ loop then every TS loop\n`,
+  );
 
-  let cpp: Map<string, { samples: number[]; failures: number }> | null = null;
+  const loops: { algorithm: VirtualBlockAlgorithm; pattern: Pattern; sizes: Sizes }[] = [];
+  for (const sizes of ["small", "large"] as Sizes[]) {
+    for (const pattern of PATTERNS) {
+      for (const algorithm of ALGORITHMS) {
+        if (algorithm === "linear" && pattern === "random") continue;
+        loops.push({ algorithm, pattern, sizes });
+      }
+    }
+  }
+  const key = (l: { algorithm: string; pattern: Pattern; sizes: Sizes }) => `${l.algorithm}/${l.pattern}/${l.sizes}`;
+
+  // Rounds (see the module header): round 0 is the TS warm-up; each later one times the C++ loops, then the TS ones.
+  let cppRun: string | null = null;
   let cppError: string | null = null;
   if (!flags.has("--no-cpp")) {
     try {
-      cpp = runCpp(cppBinary(root), iterations, repetitions);
+      cppRun = cppBinary(root);
     } catch (error) {
       cppError = error instanceof Error ? error.message : String(error);
       console.warn(`bench algorithms: the C++ loops did not run: ${cppError}`);
     }
   }
-
-  const rows: Row[] = [];
-  for (const sizes of ["small", "large"] as Sizes[]) {
-    for (const pattern of PATTERNS) {
-      for (const algorithm of ALGORITHMS) {
-        if (algorithm === "linear" && pattern === "random") continue;
-        const { m, failures } = measureTs(algorithm, pattern, sizes, iterations, repetitions);
-        const c = cpp?.get(`${algorithm}/${pattern}/${sizes}`);
-        rows.push({
-          algorithm,
-          pattern,
-          sizes,
-          ts: m,
-          tsFailures: failures,
-          cpp: c ? summarize(c.samples, iterations, 0) : null,
-          cppFailures: c ? c.failures : null,
-        });
-        if (c && c.failures !== failures)
-          console.warn(
-            `bench algorithms: ${algorithm}/${pattern}/${sizes}: ${failures} failures in TS, ${c.failures} in C++ (not the same workload?)`,
-          );
+  const cpp = new Map<string, { samples: number[]; failures: number }>();
+  const ts = new Map<string, { samples: number[]; failures: number }>();
+  for (let round = 0; round <= repetitions; round++) {
+    if (round > 0 && cppRun !== null) {
+      try {
+        runCpp(cppRun, iterations, 1, cpp);
+      } catch (error) {
+        cppError = error instanceof Error ? error.message : String(error);
+        console.warn(`bench algorithms: the C++ loops did not run: ${cppError}`);
+        cppRun = null;
+        cpp.clear();
       }
     }
+    for (const loop of loops) {
+      const { ns, failures } = runTs(loop.algorithm, loop.pattern, loop.sizes, iterations);
+      if (round === 0) continue;
+      const e = ts.get(key(loop)) ?? { samples: [], failures };
+      e.samples.push(ns);
+      ts.set(key(loop), e);
+    }
   }
+
+  const rows: Row[] = loops.map((loop) => {
+    const t = ts.get(key(loop))!;
+    const c = cpp.get(key(loop));
+    if (c && c.failures !== t.failures)
+      console.warn(
+        `bench algorithms: ${key(loop)}: ${t.failures} failures in TS, ${c.failures} in C++ (not the same workload?)`,
+      );
+    return {
+      ...loop,
+      ts: summarize(t.samples, iterations, 0),
+      tsFailures: t.failures,
+      cpp: c ? summarize(c.samples, iterations, 0) : null,
+      cppFailures: c ? c.failures : null,
+    };
+  });
 
   // VMA's TLSF through the addon, per pattern and size: the reference of the "buddy at least as fast" target.
   const vmaTlsf = new Map<string, Measurement>();
@@ -523,6 +572,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     iterations,
     repetitions,
     statistic: "median over repetitions of ns per operation (every allocation attempt and every free)",
+    timing:
+      "in rounds: each runs the C++ program once (one untimed, one timed run of every loop), then every TS loop once",
     ts_api: "VirtualBlock.allocateOffset + VirtualBlock.freeHandle (no object per allocation)",
     loops: rows.map((r) => ({
       algorithm: r.algorithm,

@@ -20,8 +20,9 @@
  * Storage. Nodes come in buddy pairs: a split takes one pair (nodes 2p and 2p + 1, left and right), so a node's
  * buddy is `node ^ 1` and its parent, level and offset are stored once per pair (the root is node 0 of pair 0,
  * whose node 1 is never used). A merge gives the pair back to a list of unused pairs. A split thus writes
- * three pair fields and the right half's free-list links; nothing else is stored per node but its type, its
- * free-list links and, for an allocation, its requested size, user data and generation. Node numbers differ
+ * three pair fields and the right half's free-list links; nothing else is stored per node but its state, its
+ * free-list links and, for an allocation, its requested size and user data. The state is one Int32: unused, free,
+ * split, or for an allocation its generation (>= 1), so that a free checks a handle with one read. Node numbers differ
  * from native/buddy.cpp's, but nodes are never chosen by number (always the head of a free list), so offsets,
  * failures, statistics and JSON are the same.
  *
@@ -31,14 +32,15 @@
  * doubling; the hot paths create no object and call no function.
  * @module
  */
-import { ceilLog2, copyF64, copyI32, copyU8, floorLog2, HANDLE_INDEX_LIMIT, MAX_GENERATION } from "./node-table.js";
+import { ceilLog2, copyF64, copyI32, copyU8, floorLog2, Handle } from "./node-table.js";
 import type { OffsetAllocator, OffsetLeak, OffsetStatistics } from "./offset-allocator.js";
 import { allocationJson, detailsJson, freeRangeJson, statsJson } from "./virtual-block-json.js";
 
-const TYPE_UNUSED = 0;
-const TYPE_FREE = 1;
-const TYPE_SPLIT = 2;
-const TYPE_ALLOCATION = 3;
+// A node's state (one Int32 per node): unused, free, split, or an allocation, whose state is its generation (>= 1),
+// so that one read both tells an allocation and checks a handle.
+const UNUSED = 0;
+const FREE = -1;
+const SPLIT = -2;
 const NONE = -1;
 /** The figures of {@link BuddyAllocator.statistics}: {@link OffsetStatistics} plus the rounding waste. */
 export interface BuddyStatistics extends OffsetStatistics {
@@ -58,19 +60,21 @@ export class BuddyAllocator implements OffsetAllocator {
   private readonly log2Usable: number;
   /** levelSize[L] = usable / 2^L. */
   private readonly levelSize: Float64Array;
+  /** The largest size {@link allocate}'s fast path takes: min(usable, 2^30), a small integer. */
+  private readonly fastMax: number;
 
   /** Node slots in use or on the unused-pair list: 2 * pairs. */
   private count = 0;
   private cap = 0;
   // Per node.
-  private type = new Uint8Array(0);
+  /** UNUSED, FREE, SPLIT, or for an allocation its generation (>= 1). */
+  private state = new Int32Array(0);
   /** Free nodes: free-list links. Split nodes: next = the left child. */
   private prev = new Int32Array(0);
   private next = new Int32Array(0);
   private requested = new Float64Array(0);
   /** userData per allocation node (the integer VMA would see; 0: none). */
   private userData = new Float64Array(0);
-  private gen = new Int32Array(0);
   // Per pair (index node >> 1).
   /** The parent of the pair's nodes (NONE for pair 0, the root's); for an unused pair, the next unused pair. */
   private pairParent = new Int32Array(0);
@@ -83,7 +87,6 @@ export class BuddyAllocator implements OffsetAllocator {
   private readonly freeHead = new Int32Array(64);
   private maskLo = 0;
   private maskHi = 0;
-  private freeNodeCount = 0;
   private nextGeneration = 1;
 
   allocationCount = 0;
@@ -100,23 +103,23 @@ export class BuddyAllocator implements OffsetAllocator {
     this.usable = 2 ** this.log2Usable;
     this.minNodeSize = minNodeSize > this.usable ? this.usable : minNodeSize;
     this.levels = Math.min(64, this.log2Usable - floorLog2(this.minNodeSize) + 1);
+    this.fastMax = this.log2Usable >= 30 ? 0x40000000 : 1 << this.log2Usable;
     this.levelSize = new Float64Array(64);
     for (let l = 0; l < 64; l++) this.levelSize[l] = l <= this.log2Usable ? 2 ** (this.log2Usable - l) : 0;
     this.grow(64);
     this.clear();
   }
 
-  /** Grows the node arrays to at least `min` nodes (a power of two, at most HANDLE_INDEX_LIMIT). */
+  /** Grows the node arrays to at least `min` nodes (a power of two, at most Handle.IndexLimit). */
   private grow(min: number): void {
     let cap = this.cap === 0 ? 64 : this.cap * 2;
     while (cap < min) cap *= 2;
-    if (cap > HANDLE_INDEX_LIMIT) cap = HANDLE_INDEX_LIMIT;
-    this.type = copyU8(this.type, cap);
+    if (cap > Handle.IndexLimit) cap = Handle.IndexLimit;
+    this.state = copyI32(this.state, cap);
     this.prev = copyI32(this.prev, cap);
     this.next = copyI32(this.next, cap);
     this.requested = copyF64(this.requested, cap);
     this.userData = copyF64(this.userData, cap);
-    this.gen = copyI32(this.gen, cap);
     this.pairParent = copyI32(this.pairParent, cap >> 1);
     this.pairLevel = copyU8(this.pairLevel, cap >> 1);
     this.pairOffset = copyF64(this.pairOffset, cap >> 1);
@@ -125,8 +128,7 @@ export class BuddyAllocator implements OffsetAllocator {
 
   /** Frees everything: one free root node; every handle made so far stays dead. */
   clear(): void {
-    this.type.fill(TYPE_UNUSED);
-    this.gen.fill(0);
+    this.state.fill(UNUSED);
     this.count = 2;
     this.unusedPairHead = NONE;
     this.unusedPairCount = 0;
@@ -135,21 +137,19 @@ export class BuddyAllocator implements OffsetAllocator {
     this.pairOffset[0] = 0;
     this.freeHead.fill(NONE);
     this.maskLo = this.maskHi = 0;
-    this.freeNodeCount = 0;
     this.allocationCount = this.allocationBytes = this.wasteBytes = 0;
     this.pushFree(0, 0);
   }
 
   private pushFree(i: number, l: number): void {
     const head = this.freeHead[l];
-    this.type[i] = TYPE_FREE;
+    this.state[i] = FREE;
     this.prev[i] = NONE;
     this.next[i] = head;
     if (head !== NONE) this.prev[head] = i;
     this.freeHead[l] = i;
     if (l < 32) this.maskLo |= 1 << l;
     else this.maskHi |= 1 << (l - 32);
-    this.freeNodeCount++;
   }
 
   /** Takes free node i of level l off its list (the level's bit goes when the list becomes empty). */
@@ -166,7 +166,6 @@ export class BuddyAllocator implements OffsetAllocator {
         else this.maskHi &= ~(1 << (l - 32));
       }
     }
-    this.freeNodeCount--;
   }
 
   /**
@@ -176,7 +175,7 @@ export class BuddyAllocator implements OffsetAllocator {
   private reserve(pairs: number): void {
     const need = this.count + 2 * (pairs - this.unusedPairCount);
     if (need <= this.cap) return;
-    if (need > HANDLE_INDEX_LIMIT) throw new RangeError("a virtual block holds at most 2^24 nodes");
+    if (need > Handle.IndexLimit) throw new RangeError("a virtual block holds at most 2^24 nodes");
     this.grow(need);
   }
 
@@ -186,6 +185,35 @@ export class BuddyAllocator implements OffsetAllocator {
    * strategy) are ignored.
    */
   allocate(size: number, alignment: number, flags: number, userData: number): number {
+    // The common case first: no alignment asked, a size below 2^30 and a free node of exactly the wanted level
+    // (the smallest that fits: no split). Anything else takes the general path, which would take the same node.
+    if (alignment === 1 && size <= this.fastMax) {
+      const want = size < this.minNodeSize ? this.minNodeSize : size;
+      let level = this.log2Usable - (32 - Math.clz32(want - 1));
+      if (level >= this.levels) level = this.levels - 1;
+      const freeHead = this.freeHead;
+      const node = freeHead[level];
+      if (node !== NONE) {
+        const after = this.next[node];
+        freeHead[level] = after;
+        if (after !== NONE) this.prev[after] = NONE;
+        else if (level < 32) this.maskLo &= ~(1 << level);
+        else this.maskHi &= ~(1 << (level - 32));
+        const nodeSize = this.levelSize[level];
+        const pair = node >> 1;
+        const base = (node & 1) === 0 ? this.pairOffset[pair] : this.pairOffset[pair] + nodeSize;
+        this.requested[node] = size;
+        this.userData[node] = userData;
+        const g = this.nextGeneration;
+        this.nextGeneration = g >= Handle.MaxGeneration ? 1 : g + 1;
+        this.state[node] = g;
+        this.allocationCount++;
+        this.allocationBytes += size;
+        this.wasteBytes += nodeSize - size;
+        this.lastHandle = g * Handle.IndexLimit + node;
+        return base;
+      }
+    }
     const usable = this.usable;
     if (size > usable || alignment > usable) return -1;
     let want = size < this.minNodeSize ? this.minNodeSize : size;
@@ -207,7 +235,7 @@ export class BuddyAllocator implements OffsetAllocator {
       level = 31 - Math.clz32(lo);
     }
     if (level < target) this.reserve(target - level);
-    const type = this.type;
+    const state = this.state;
     const prev = this.prev;
     const next = this.next;
     const freeHead = this.freeHead;
@@ -219,7 +247,6 @@ export class BuddyAllocator implements OffsetAllocator {
     if (after !== NONE) prev[after] = NONE;
     else if (level < 32) this.maskLo &= ~(1 << level);
     else this.maskHi &= ~(1 << (level - 32));
-    let freeNodes = this.freeNodeCount - 1;
     const pair = node >> 1;
     const base = (node & 1) === 0 ? this.pairOffset[pair] : this.pairOffset[pair] + levelSize[this.pairLevel[pair]];
     if (level < target) {
@@ -244,33 +271,30 @@ export class BuddyAllocator implements OffsetAllocator {
         pairOffset[p] = base;
         const left = p << 1;
         const right = left + 1;
-        type[node] = TYPE_SPLIT;
+        state[node] = SPLIT;
         next[node] = left;
         const head = freeHead[level];
-        type[right] = TYPE_FREE;
+        state[right] = FREE;
         prev[right] = NONE;
         next[right] = head;
         if (head !== NONE) prev[head] = right;
         freeHead[level] = right;
         if (level < 32) maskLo |= 1 << level;
         else maskHi |= 1 << (level - 32);
-        freeNodes++;
         node = left;
       } while (level < target);
       this.maskLo = maskLo;
       this.maskHi = maskHi;
     }
-    this.freeNodeCount = freeNodes;
-    type[node] = TYPE_ALLOCATION;
     this.requested[node] = size;
     this.userData[node] = userData;
     const g = this.nextGeneration;
-    this.nextGeneration = g >= MAX_GENERATION ? 1 : g + 1;
-    this.gen[node] = g;
+    this.nextGeneration = g >= Handle.MaxGeneration ? 1 : g + 1;
+    state[node] = g;
     this.allocationCount++;
     this.allocationBytes += size;
     this.wasteBytes += levelSize[level] - size;
-    this.lastHandle = g * HANDLE_INDEX_LIMIT + node;
+    this.lastHandle = g * Handle.IndexLimit + node;
     return base;
   }
 
@@ -279,28 +303,21 @@ export class BuddyAllocator implements OffsetAllocator {
     // ToInt32 keeps the low 24 bits of any integer below 2^53 exactly; anything else (NaN, a fraction, a
     // string, a negative or too large number) fails the equality with the one handle the node has.
     const node = handle & 0xffffff;
-    if (node >= this.count || this.type[node] !== TYPE_ALLOCATION) return -1;
-    return this.gen[node] * HANDLE_INDEX_LIMIT + node === handle ? node : -1;
+    if (node >= this.count) return -1;
+    const g = this.state[node];
+    return g > 0 && g * Handle.IndexLimit + node === handle ? node : -1;
   }
 
-  /** Frees the allocation a handle names. Returns false (and changes nothing) when it is not live. */
-  free(handle: number): boolean {
-    // Small on purpose, so that it inlines into its callers: the handle (a double above 2^31) then never has
-    // to be boxed to be passed on; release() gets the node, a small integer.
-    const node = handle & 0xffffff;
-    if (
-      node >= this.count ||
-      this.type[node] !== TYPE_ALLOCATION ||
-      this.gen[node] * HANDLE_INDEX_LIMIT + node !== handle
-    )
-      return false;
+  /** Frees the allocation a handle (split: see node-table.ts) names. Returns false (and changes nothing) when it is not live. */
+  free(node: number, generation: number): boolean {
+    if (node >= this.count || this.state[node] !== generation || generation <= 0) return false;
     this.release(node);
     return true;
   }
 
   /** Frees live allocation node `node`. */
   private release(node: number): void {
-    const type = this.type;
+    const state = this.state;
     const pairParent = this.pairParent;
     let pair = node >> 1;
     let level = this.pairLevel[pair];
@@ -313,10 +330,10 @@ export class BuddyAllocator implements OffsetAllocator {
       const parent = pairParent[pair];
       if (parent === NONE) break;
       const b = node ^ 1;
-      if (type[b] !== TYPE_FREE) break;
+      if (state[b] !== FREE) break;
       this.removeFree(b, level);
-      type[b] = TYPE_UNUSED;
-      type[node] = TYPE_UNUSED;
+      state[b] = UNUSED;
+      state[node] = UNUSED;
       pairParent[pair] = this.unusedPairHead;
       this.unusedPairHead = pair;
       this.unusedPairCount++;
@@ -346,14 +363,16 @@ export class BuddyAllocator implements OffsetAllocator {
   }
   /** The handle of a live allocation node. */
   handleOf(node: number): number {
-    return this.gen[node] * HANDLE_INDEX_LIMIT + node;
+    return this.state[node] * Handle.IndexLimit + node;
   }
 
   /** VmaStatistics-like figures; `detailed` adds the allocation size extremes (a walk over the nodes). */
   statistics(detailed: boolean): BuddyStatistics {
     let rangeMin = Infinity;
     let rangeMax = 0;
-    let ranges = this.freeNodeCount;
+    // Free nodes: the tree's leaves (one more than its split nodes, that is than its pairs in use besides the
+    // root's) that are not allocations; counted here rather than on every allocate and free.
+    let ranges = (this.count >> 1) - this.unusedPairCount - this.allocationCount;
     if (this.maskLo !== 0 || this.maskHi !== 0) {
       // The shallowest non-empty level has the largest free nodes, the deepest the smallest.
       const shallow =
@@ -372,7 +391,7 @@ export class BuddyAllocator implements OffsetAllocator {
     let allocMax = 0;
     if (detailed) {
       for (let i = 0; i < this.count; i++) {
-        if (this.type[i] !== TYPE_ALLOCATION) continue;
+        if (this.state[i] <= 0) continue;
         const r = this.requested[i];
         if (r < allocMin) allocMin = r;
         if (r > allocMax) allocMax = r;
@@ -397,11 +416,12 @@ export class BuddyAllocator implements OffsetAllocator {
    */
   forEachRange(fn: (offset: number, size: number, node: number) => void): void {
     const walk = (i: number): void => {
-      if (this.type[i] === TYPE_SPLIT) {
+      const state = this.state[i];
+      if (state === SPLIT) {
         const left = this.next[i];
         walk(left);
         walk(left + 1);
-      } else fn(this.offsetOf(i), this.levelSize[this.levelOf(i)], this.type[i] === TYPE_ALLOCATION ? i : -1);
+      } else fn(this.offsetOf(i), this.levelSize[this.levelOf(i)], state > 0 ? i : -1);
     };
     walk(0);
     if (this.size > this.usable) fn(this.usable, this.size - this.usable, -1);
@@ -422,7 +442,7 @@ export class BuddyAllocator implements OffsetAllocator {
 
   /** Calls fn(node) for every live allocation, in node order. */
   forEachAllocation(fn: (node: number) => void): void {
-    for (let i = 0; i < this.count; i++) if (this.type[i] === TYPE_ALLOCATION) fn(i);
+    for (let i = 0; i < this.count; i++) if (this.state[i] > 0) fn(i);
   }
 }
 

@@ -27,7 +27,7 @@
  * names a live allocation. The hot paths create no object.
  * @module
  */
-import { copyF64, copyI32, HANDLE_INDEX_LIMIT, liveIndex, MAX_GENERATION } from "./node-table.js";
+import { copyF64, copyI32, liveEntry, liveIndex, Handle } from "./node-table.js";
 import { UPPER_REFUSED, type OffsetAllocator, type OffsetLeak, type OffsetStatistics } from "./offset-allocator.js";
 import { allocationJson, detailsJson, freeRangeJson, statsJson } from "./virtual-block-json.js";
 
@@ -125,23 +125,23 @@ export class LinearAllocator implements OffsetAllocator {
     else {
       s = this.slotHigh;
       if (s >= this.slotGen.length) {
-        if (s >= HANDLE_INDEX_LIMIT) return 0;
+        if (s >= Handle.IndexLimit) return 0;
         this.growSlots();
       }
       this.slotHigh = s + 1;
     }
     const g = this.nextGeneration;
-    this.nextGeneration = g >= MAX_GENERATION ? 1 : g + 1;
+    this.nextGeneration = g >= Handle.MaxGeneration ? 1 : g + 1;
     this.slotGen[s] = g;
     this.slotOffset[s] = offset;
     this.slotSize[s] = size;
     this.slotUserData[s] = userData;
-    this.lastHandle = g * HANDLE_INDEX_LIMIT + s;
+    this.lastHandle = g * Handle.IndexLimit + s;
     return s;
   }
 
   private growSlots(): void {
-    const cap = Math.min(this.slotGen.length * 2, HANDLE_INDEX_LIMIT);
+    const cap = Math.min(this.slotGen.length * 2, Handle.IndexLimit);
     this.slotOffset = copyF64(this.slotOffset, cap);
     this.slotSize = copyF64(this.slotSize, cap);
     this.slotUserData = copyF64(this.slotUserData, cap);
@@ -174,7 +174,7 @@ export class LinearAllocator implements OffsetAllocator {
     this.slotUserData[slot] = value;
   }
   handleOf(slot: number): number {
-    return this.slotGen[slot] * HANDLE_INDEX_LIMIT + slot;
+    return this.slotGen[slot] * Handle.IndexLimit + slot;
   }
 
   /**
@@ -246,9 +246,9 @@ export class LinearAllocator implements OffsetAllocator {
     return -1;
   }
 
-  /** Frees the allocation a handle names. Returns false (and changes nothing) when it is not live. */
-  free(handle: number): boolean {
-    const s = this.entryOf(handle);
+  /** Frees the allocation a handle (split: see node-table.ts) names. Returns false (and changes nothing) when it is not live. */
+  free(index: number, generation: number): boolean {
+    const s = liveEntry(index, generation, this.slotHigh, this.slotGen);
     if (s < 0) return false;
     const offset = this.slotOffset[s];
     this.allocationCount--;

@@ -10,10 +10,16 @@
  * @module
  */
 
-/** Handles are generation * 2^24 + index (as native/addon.h's EncodeHandle). */
-export const HANDLE_INDEX_LIMIT = 16777216;
-/** Generations run in [1, 2^28]: handles stay below 2^53. */
-export const MAX_GENERATION = 268435455;
+/**
+ * The handle constants, as a const enum so that tsc writes the numbers into the hot paths that use them (an
+ * imported `const` is read through a module cell, with a check that it is initialised, on every use).
+ */
+export const enum Handle {
+  /** Handles are generation * 2^24 + index (as native/addon.h's EncodeHandle). */
+  IndexLimit = 16777216,
+  /** Generations run in [1, 2^28]: handles stay below 2^53. */
+  MaxGeneration = 268435455,
+}
 
 /**
  * The index a handle names in a table whose live entries have a non-zero generation in `gen`, or -1. ToInt32
@@ -25,7 +31,34 @@ export function liveIndex(handle: number, high: number, gen: Int32Array): number
   const i = handle & 0xffffff;
   if (i === 0 || i >= high) return -1;
   const g = gen[i];
-  return g !== 0 && g * HANDLE_INDEX_LIMIT + i === handle ? i : -1;
+  return g !== 0 && g * Handle.IndexLimit + i === handle ? i : -1;
+}
+
+/**
+ * The index part of a handle: its low 24 bits (ToInt32 keeps them exactly for any integer below 2^53; any other
+ * number gives some index whose generation then does not match).
+ */
+export function handleIndex(handle: number): number {
+  return handle & 0xffffff;
+}
+
+/**
+ * The generation part of a handle whose index is `index`: an integer in [1, 2^28] for every handle an allocator
+ * made; for any other number (a fraction, NaN, a negative or too large number) something that is not such an
+ * integer, so that it matches no entry. Exact: handle - index loses no bit, and the division is by a power of two.
+ */
+export function handleGeneration(handle: number, index: number): number {
+  return (handle - index) / Handle.IndexLimit;
+}
+
+/**
+ * The index of a live entry named by (index, generation) (see {@link handleIndex}) in a table whose live entries
+ * have a non-zero generation in `gen`, or -1: the same answer as {@link liveIndex} for the handle they came from.
+ */
+export function liveEntry(index: number, generation: number, high: number, gen: Int32Array): number {
+  if (index === 0 || index >= high) return -1;
+  const g = gen[index];
+  return g !== 0 && g === generation ? index : -1;
 }
 
 /** ceil(log2(v)) for an integer v >= 1 below 2^53. */

@@ -53,8 +53,12 @@ export interface OffsetAllocator {
    * {@link NO_FIT}, {@link TABLE_FULL} or {@link UPPER_REFUSED}.
    */
   allocate(size: number, alignment: number, flags: number, userData: number): number;
-  /** Frees the allocation `handle` names; false, and nothing changed, when it names no live allocation. */
-  free(handle: number): boolean;
+  /**
+   * Frees the allocation a handle names, given as its index and generation (./node-table.ts: handleIndex,
+   * handleGeneration; small integers, which a call through this interface passes without boxing, where a handle,
+   * a double above 2^31, would be boxed); false, and nothing changed, when they name no live allocation.
+   */
+  free(index: number, generation: number): boolean;
   /** Frees every allocation at once; every handle given so far becomes stale. */
   clear(): void;
   /** The table entry of the live allocation `handle` names, or -1 (freed, stale, forged). */

@@ -32,7 +32,7 @@
  * so a freed, stale or forged handle never names a live allocation. The hot paths create no object.
  * @module
  */
-import { copyF64, copyI32, copyU8, floorLog2, HANDLE_INDEX_LIMIT, liveIndex, MAX_GENERATION } from "./node-table.js";
+import { copyF64, copyI32, copyU8, floorLog2, liveEntry, liveIndex, Handle } from "./node-table.js";
 import type { OffsetAllocator, OffsetLeak, OffsetStatistics } from "./offset-allocator.js";
 import { allocationJson, detailsJson, freeRangeJson, statsJson } from "./virtual-block-json.js";
 
@@ -155,7 +155,7 @@ export class TlsfAllocator implements OffsetAllocator {
   }
 
   private growNodes(): void {
-    const cap = Math.min(this.gen.length * 2, HANDLE_INDEX_LIMIT);
+    const cap = Math.min(this.gen.length * 2, Handle.IndexLimit);
     this.offset = copyF64(this.offset, cap);
     this.bsize = copyF64(this.bsize, cap);
     this.userData = copyF64(this.userData, cap);
@@ -356,11 +356,21 @@ export class TlsfAllocator implements OffsetAllocator {
    * or -1 when it does not fit; the handle is {@link lastHandle}. -2: the node table (2^24 - 1) is full.
    */
   allocate(size: number, alignment: number, strategy: number, userData: number): number {
-    if (this.nodesInUse + 2 >= HANDLE_INDEX_LIMIT) return -2;
-    if (!this.createRequest(size, alignment, strategy)) return -1;
-    const cur = this.reqBlock;
-    const offset = this.reqOffset;
-    if (cur !== this.nullBlock) this.removeFreeBlock(cur);
+    if (this.nodesInUse + 2 >= Handle.IndexLimit) return -2;
+    let cur: number;
+    let offset: number;
+    if (this.blocksFreeCount === 0 && alignment === 1) {
+      // createRequest's first case, written out (a stack, or a block filled from the start, lives here): with no
+      // free block in any list the null block is the only candidate, at its own offset.
+      cur = this.nullBlock;
+      if (this.bsize[cur] < size) return -1;
+      offset = this.offset[cur];
+    } else {
+      if (!this.createRequest(size, alignment, strategy)) return -1;
+      cur = this.reqBlock;
+      offset = this.reqOffset;
+      if (cur !== this.nullBlock) this.removeFreeBlock(cur);
+    }
 
     const missing = offset - this.offset[cur];
     if (missing !== 0) {
@@ -429,15 +439,15 @@ export class TlsfAllocator implements OffsetAllocator {
     this.userData[cur] = userData;
     this.allocationCount++;
     const g = this.nextGeneration;
-    this.nextGeneration = g >= MAX_GENERATION ? 1 : g + 1;
+    this.nextGeneration = g >= Handle.MaxGeneration ? 1 : g + 1;
     this.gen[cur] = g;
-    this.lastHandle = g * HANDLE_INDEX_LIMIT + cur;
+    this.lastHandle = g * Handle.IndexLimit + cur;
     return offset;
   }
 
-  /** Frees the allocation a handle names. Returns false (and changes nothing) when it is not live. */
-  free(handle: number): boolean {
-    const b = this.entryOf(handle);
+  /** Frees the allocation a handle (split: see node-table.ts) names. Returns false (and changes nothing) when it is not live. */
+  free(index: number, generation: number): boolean {
+    const b = liveEntry(index, generation, this.nodeHigh, this.gen);
     if (b < 0) return false;
     this.gen[b] = 0;
     this.userData[b] = 0;

@@ -41,6 +41,7 @@ import { NO_FIT, TABLE_FULL, UPPER_REFUSED, type OffsetAllocator } from "./offse
 import { BuddyAllocator } from "./buddy-allocator.js";
 import { LinearAllocator } from "./linear-allocator.js";
 import { TlsfAllocator } from "./tlsf-allocator.js";
+import { handleGeneration, handleIndex } from "./node-table.js";
 import { unwatch, watch } from "../lifetime.js";
 import { TraceWriter } from "../trace/writer.js";
 
@@ -499,7 +500,8 @@ export class VirtualBlock {
     if (typeof handle !== "number")
       fail("VirtualBlock.freeHandle", "handle", "must be a Number from allocateOffset (lastHandle)", handle, TypeError);
     if (handle === 0) return;
-    if (!this.alloc.free(handle)) this.staleHandle("VirtualBlock.freeHandle", handle);
+    const index = handleIndex(handle);
+    if (!this.alloc.free(index, handleGeneration(handle, index))) this.staleHandle("VirtualBlock.freeHandle", handle);
     if (this.trace !== null) this.recordFree(handle);
   }
 
@@ -522,7 +524,8 @@ export class VirtualBlock {
     if (allocation.freed || this._handle === 0) return;
     const handle = allocation._handle;
     allocation._handle = 0;
-    if (!this.alloc.free(handle)) this.staleHandle("VirtualBlock.free", handle);
+    const index = handleIndex(handle);
+    if (!this.alloc.free(index, handleGeneration(handle, index))) this.staleHandle("VirtualBlock.free", handle);
     if (this.trace !== null) this.recordFree(handle);
   }
 

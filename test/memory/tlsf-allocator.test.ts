@@ -27,6 +27,7 @@ import {
 } from "../../engine/index.js";
 import { TlsfAllocator } from "../../engine/memory/tlsf-allocator.js";
 import { tlsfStatsString } from "../../engine/memory/tlsf-allocator.js";
+import { handleGeneration, handleIndex } from "../../engine/memory/node-table.js";
 import { NativeVirtualBlock } from "./native-virtual-block.js";
 import { rng } from "../helpers/random.js";
 
@@ -53,7 +54,8 @@ function bare(size: number): Subject {
       return { offset, handle: offset >= 0 ? t.lastHandle : 0 };
     },
     free(handle) {
-      if (!t.free(handle)) throw new Error(`stale handle ${handle}`);
+      const index = handleIndex(handle);
+      if (!t.free(index, handleGeneration(handle, index))) throw new Error(`stale handle ${handle}`);
     },
     statistics(detailed) {
       const s = t.statistics(detailed);
