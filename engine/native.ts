@@ -152,6 +152,16 @@ export interface NativeVersion {
   initializeAllocations: boolean;
 }
 
+/** The arguments of a copy by the upload workers (native/upload_workers.cpp): pool id, then destination and source. */
+type UploadWorkersCopy = (
+  id: number,
+  dst: ArrayBufferView,
+  dstOffset: number,
+  src: ArrayBufferView,
+  srcOffset: number,
+  size: number,
+) => void;
+
 /** The addon's exports. Handles are Numbers; Vulkan handles cross as BigInt. */
 export interface NativeAddon {
   setScratch(buffer: ArrayBuffer): void;
@@ -316,23 +326,9 @@ export interface NativeAddon {
   /** Starts `threads - 1` copy threads (the caller is the last); returns the pool's id. */
   createUploadWorkers(threads: number): number;
   /** Copies `size` bytes from `src` at `srcOffset` to `dst` at `dstOffset` with every thread; returns when done. */
-  uploadWorkersCopy(
-    id: number,
-    dst: ArrayBufferView,
-    dstOffset: number,
-    src: ArrayBufferView,
-    srcOffset: number,
-    size: number,
-  ): void;
+  uploadWorkersCopy: UploadWorkersCopy;
   /** The same copy begun on the workers alone; returns at once (a copy too small to share is made now). */
-  uploadWorkersStart(
-    id: number,
-    dst: ArrayBufferView,
-    dstOffset: number,
-    src: ArrayBufferView,
-    srcOffset: number,
-    size: number,
-  ): void;
+  uploadWorkersStart: UploadWorkersCopy;
   /** The caller joins the copy begun last; returns when it is done (at once when none is running). */
   uploadWorkersFinish(id: number): void;
   /** Stops and joins the pool's threads (after the copy running, if any); an unknown id does nothing. */
