@@ -46,6 +46,7 @@ import {
   parseFlags,
   printTable,
   round,
+  timeNs,
   UsageError,
   writeResults,
 } from "./lib.js";
@@ -105,14 +106,14 @@ function alternate(repetitions: number, a: () => number, b: () => number): [numb
   return [median(as), median(bs)];
 }
 
-/** The median of `repetitions` runs of `run` (each returns its time), after two runs not counted. */
-function repeatedMedian(repetitions: number, run: () => number): number {
-  const samples: number[] = [];
+/** What `repetitions` runs of `run` return (their times), after two runs not counted. */
+function repeated<T>(repetitions: number, run: () => T): T[] {
+  const samples: T[] = [];
   for (let rep = 0; rep < repetitions + 2; rep++) {
-    const ms = run();
-    if (rep >= 2) samples.push(ms);
+    const sample = run();
+    if (rep >= 2) samples.push(sample);
   }
-  return median(samples);
+  return samples;
 }
 
 /** Staging offsets the ring gives a frame's uploads of `size` bytes: packed from 0, each aligned like Transfers. */
@@ -277,12 +278,11 @@ function largeUpload(
     const target = manager.createBuffer({ label: "large target", size, usage: VK_BUFFER_USAGE_TRANSFER_DST_BIT });
     const ringBytes = manager.stagingRing.currentBlock.bytes;
     const hostBytes = new Uint8Array(host.allocation.mappedData!, 0, size);
-    const cpu: number[] = [];
-    const hostSamples: number[] = [];
     // The uploads back to back, then the baselines, not alternated as elsewhere: on the H200 a 64 MiB one-thread
     // write into ReBAR right before an upload was still draining over PCIe when the upload began and took 10-15% off
     // it (27.1 against 31.8 GB/s in a diagnostic of this loop), which is the baseline's doing, not the upload's.
-    const uploadMs = repeatedMedian(repetitions, () => {
+    // [to the GPU, the CPU's part] of each upload.
+    const uploads = repeated(repetitions, () => {
       manager.waitIdle();
       manager.beginFrame();
       const t0 = nowNs();
@@ -290,37 +290,26 @@ function largeUpload(
       manager.endFrame();
       const t1 = nowNs();
       manager.waitIdle();
-      cpu.push(Number(t1 - t0) / 1e6);
-      return Number(nowNs() - t0) / 1e6;
+      return [Number(nowNs() - t0) / 1e6, Number(t1 - t0) / 1e6] as const;
     });
-    cpu.splice(0, 2); // the warm-up repetitions
-    const memcpyRingMs = repeatedMedian(repetitions, () => {
-      const t0 = nowNs();
-      hostBytes.set(source, 0);
-      hostSamples.push(Number(nowNs() - t0) / 1e6);
-      const t1 = nowNs();
-      ringBytes.set(source, 0);
-      return Number(nowNs() - t1) / 1e6;
-    });
-    hostSamples.splice(0, 2);
-    const memcpyHostMs = median(hostSamples);
+    // [host memory, ring] one-thread copies, each repetition both.
+    const copies = repeated(repetitions, () => [
+      timeNs(() => hostBytes.set(source, 0)) / 1e6,
+      timeNs(() => ringBytes.set(source, 0)) / 1e6,
+    ]);
+    const memcpyHostMs = median(copies.map((c) => c[0]!));
+    const memcpyRingMs = median(copies.map((c) => c[1]!));
     const memcpyMs = Math.min(memcpyRingMs, memcpyHostMs);
-    let threadedCopyMs = memcpyHostMs;
-    if (workers !== null) {
-      const samples: number[] = [];
-      for (let rep = 0; rep < repetitions + 2; rep++) {
-        const t0 = nowNs();
-        workers.copy(hostBytes, 0, source, 0, size);
-        if (rep >= 2) samples.push(Number(nowNs() - t0) / 1e6);
-      }
-      threadedCopyMs = median(samples);
-    }
+    const threadedCopyMs =
+      workers === null
+        ? memcpyHostMs
+        : median(repeated(repetitions, () => timeNs(() => workers.copy(hostBytes, 0, source, 0, size)) / 1e6));
     const { uploadPieces: pieces, uploadThreads } = manager.statistics.transfers;
     target.destroy();
     return {
       threads: uploadThreads,
-      uploadMs,
-      cpuMs: median(cpu),
+      uploadMs: median(uploads.map((u) => u[0])),
+      cpuMs: median(uploads.map((u) => u[1])),
       memcpyMs,
       memcpyRingMs,
       memcpyHostMs,

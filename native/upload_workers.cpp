@@ -59,9 +59,10 @@ struct Pool {
   Cond done;  // a worker left the job
   std::vector<ThreadHandle> threads;
   // The job: valid while `busy` > 0 or the caller is inside Copy or Finish. Workers copy only between seeing a new
-  // `generation` and decrementing `busy`.
-  uint64_t generation = 0;
-  int busy = 0;
+  // `generation` and decrementing `busy`. Both change under `lock` only; they are atomic so that a thread can also
+  // spin on them for a moment before it sleeps (see Spin).
+  std::atomic<uint64_t> generation{0};
+  std::atomic<int> busy{0};
   bool stop = false;
   uint8_t* dst = nullptr;
   const uint8_t* src = nullptr;
@@ -69,9 +70,6 @@ struct Pool {
   size_t chunk = 0;
   size_t chunks = 0;
   std::atomic<size_t> next{0};
-  // Mirrors of `generation` and `busy` that threads spin on for a moment before they sleep (see Spin).
-  std::atomic<uint64_t> posted{0};
-  std::atomic<int> remaining{0};
   napi_env env = nullptr;
 
   // Busy-waits until `ready()` or for at most 200 microseconds: a sleeping thread takes tens of microseconds to
@@ -79,7 +77,7 @@ struct Pool {
   // spin only saves time and never decides anything.
   template <typename Ready>
   static void Spin(Ready ready) {
-    // The addon's clock (native/batch.cpp), not <chrono>: MinGW's steady_clock comes from libwinpthread.
+    // The addon's clock (native/batch.cpp), not <chrono>, whose MinGW steady_clock may come from libwinpthread.
     constexpr int64_t kSpinNs = 200 * 1000;
     const int64_t until = MonotonicNs() + kSpinNs;
     for (int i = 0; !ready(); i++) {
@@ -103,16 +101,15 @@ struct Pool {
     uint64_t seen = 0;
     for (;;) {
       // A large upload begins its pieces back to back: a worker that has just left one waits for the next awake.
-      Spin([&] { return posted.load(std::memory_order_acquire) != seen; });
+      Spin([&] { return generation.load(std::memory_order_acquire) != seen; });
       lock.lock();
-      while (!stop && generation == seen) work.wait(lock);
+      while (!stop && generation.load(std::memory_order_relaxed) == seen) work.wait(lock);
       if (stop) break;
-      seen = generation;
+      seen = generation.load(std::memory_order_relaxed);
       lock.unlock();
       Drain();
       lock.lock();
-      remaining.fetch_sub(1, std::memory_order_release);
-      if (--busy == 0) done.broadcast();
+      if (busy.fetch_sub(1, std::memory_order_acq_rel) == 1) done.broadcast();
       lock.unlock();
     }
     lock.unlock();
@@ -133,10 +130,8 @@ struct Pool {
     chunk = c;
     chunks = (n + c - 1) / c;
     next.store(0, std::memory_order_relaxed);
-    busy = static_cast<int>(threads.size());
-    remaining.store(busy, std::memory_order_relaxed);
-    generation++;
-    posted.store(generation, std::memory_order_release);
+    busy.store(static_cast<int>(threads.size()), std::memory_order_relaxed);
+    generation.fetch_add(1, std::memory_order_release);
     work.broadcast();
     return true;
   }
@@ -146,9 +141,9 @@ struct Pool {
     if (dst == nullptr) return;
     Drain();
     // The others hold at most a chunk each by now: wait for them awake rather than through a wake-up.
-    Spin([&] { return remaining.load(std::memory_order_acquire) == 0; });
+    Spin([&] { return busy.load(std::memory_order_acquire) == 0; });
     Held h(lock);
-    while (busy > 0) done.wait(lock);
+    while (busy.load(std::memory_order_relaxed) > 0) done.wait(lock);
     dst = nullptr;
     src = nullptr;
   }

@@ -410,11 +410,16 @@ export class Allocator {
   _freeAllocation(allocation: Allocation): void {
     if (this._defragmentation !== null && this._defragmentation._freeDuringPass(allocation, "free")) {
       // An open defragmentation pass moves it: VMA frees it when the pass ends (defragmentation.ts).
-      return this._forgetDefragmentedAllocation(allocation);
+      return this._forgetFreedNatively(allocation);
     }
+    this.#unlink(allocation);
+    (allocation.pool ?? this._vma)._free(allocation);
+  }
+
+  /** What every free undoes first: the allocation's place among lost-able ones and its resource's handle. */
+  #unlink(allocation: Allocation): void {
     if (allocation._domain !== null) this.lost.unlink(allocation);
     if (allocation._resourceKey !== 0) knownHandles.untrack(allocation._resourceKey, allocation);
-    (allocation.pool ?? this._vma)._free(allocation);
   }
 
   /**
@@ -426,10 +431,12 @@ export class Allocator {
     this.flagPolicy.check(value, field, false, op, arg);
   }
 
-  /** @internal A defragmentation move with operation "destroy" freed `allocation` natively: forget it here. */
-  _forgetDefragmentedAllocation(allocation: Allocation): void {
-    if (allocation._domain !== null) this.lost.unlink(allocation);
-    if (allocation._resourceKey !== 0) knownHandles.untrack(allocation._resourceKey, allocation);
+  /**
+   * @internal The native layer freed `allocation` (a defragmentation move with operation "destroy", a FrameManager's
+   * run of deferred frees: engine/resources/release-batch.ts): forget it here.
+   */
+  _forgetFreedNatively(allocation: Allocation): void {
+    this.#unlink(allocation);
     this._vma._forgetFreed(allocation);
   }
 

@@ -428,7 +428,7 @@ export class DefragmentationContext {
         break;
       case "destroy":
         // VMA freed it: the object reads as freed, as after freeMemory.
-        this._allocator._forgetDefragmentedAllocation(source);
+        this._allocator._forgetFreedNatively(source);
         break;
       default:
         if (move._replacement !== 0n && source._resource !== null)

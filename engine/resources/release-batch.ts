@@ -9,7 +9,7 @@
  * one `freeResources` call (native/batch.cpp): per entry the texture's view (vkDestroyImageView) and then
  * vmaDestroyBuffer / vmaDestroyImage, as {@link ResourceRelease.destroy} does, in the order they were taken. Then it
  * does for each freed allocation what the allocator does after a free (its registry, leak watch, handle cell:
- * `_forgetDefragmentedAllocation`, the bookkeeping of an allocation the native layer freed).
+ * `_forgetFreedNatively`, the bookkeeping of an allocation the native layer freed).
  *
  * The invariants, and why they hold:
  *
@@ -31,7 +31,7 @@
  * @module
  */
 import type { Allocator } from "../memory/allocator.js";
-import type { ReleaseBatcher, ReleaseItem } from "./release-queue.js";
+import type { QueuedItem, ReleaseBatcher } from "./release-queue.js";
 import { ResourceRelease } from "./resource.js";
 
 /** The batch of one FrameManager's release queue, made with the manager for its allocator. @internal */
@@ -51,7 +51,7 @@ export class ReleaseBatch implements ReleaseBatcher {
   }
 
   /** Takes `item` when it is a release of this allocator that the single path would free plainly (module comment). */
-  take(item: ReleaseItem): boolean {
+  take(item: QueuedItem): boolean {
     if (!(item instanceof ResourceRelease)) return false;
     const allocation = item._allocation;
     const allocator = this.#allocator;
@@ -112,7 +112,7 @@ export class ReleaseBatch implements ReleaseBatcher {
         const item = items[i]!;
         items[i] = null;
         views[i] = null;
-        if (handles[i] === 0) allocator._forgetDefragmentedAllocation(item._allocation);
+        if (handles[i] === 0) allocator._forgetFreedNatively(item._allocation);
         else if (threw) errors = destroyAlone(item, errors);
       }
       if (stop < end) {

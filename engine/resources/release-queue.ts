@@ -52,6 +52,14 @@ export interface ReleaseItem {
 }
 
 /**
+ * @internal What the queue keeps of an item: the destruction to run (its serial and size are kept beside it, so
+ * that retiring reads only this).
+ */
+export interface QueuedItem {
+  readonly destroy: () => void;
+}
+
+/**
  * @internal What frees a run of a queue's items together (a FrameManager's: engine/resources/release-batch.ts). The
  * queue offers it each due item in order; an item it takes counts as run, and is freed by the next `flush`, which the
  * queue calls before it runs an item the batcher left, and at the end of each retire or drain, so that the items of
@@ -59,7 +67,7 @@ export interface ReleaseItem {
  */
 export interface ReleaseBatcher {
   /** Takes `item` to free at the next flush (true), or leaves it for the queue to run (false); never throws. */
-  take(item: ReleaseItem): boolean;
+  take(item: QueuedItem): boolean;
   /**
    * Frees what was taken, in order, each exactly once; adds what freeing threw to `errors` (made when null) and
    * returns it.
@@ -101,7 +109,7 @@ export class ReleaseQueue {
   // is moved to the front, in place, when the dead prefix grows past half of it. The serial and the size of each
   // item are kept beside it, in `serials` and `sizes` (the same indices): queueing and retiring read those, and the
   // record vkmem queues for a Buffer or Texture is not touched by the destroy() that queues it (_enqueueAt).
-  private items: (ReleaseItem | undefined)[] = [];
+  private items: (QueuedItem | undefined)[] = [];
   private serials: number[] = [];
   private sizes: number[] = [];
   private tail = 0;
@@ -145,7 +153,8 @@ export class ReleaseQueue {
       );
     if (typeof destroy !== "function")
       throw new TypeError(`ReleaseQueue.enqueue: destroy must be a function, got ${describeValue(destroy)}`);
-    this.#insert({ serial, label, size, destroy }, serial, size);
+    const item: ReleaseItem = { serial, label, size, destroy };
+    this.#insert(item, serial, size);
   }
 
   /**
@@ -179,23 +188,15 @@ export class ReleaseQueue {
   }
 
   /**
-   * @internal {@link enqueueItem} without the checks, for the records vkmem makes itself (a FrameManager's resources,
-   * whose `label` is built only when read).
+   * @internal {@link enqueueItem} without the checks, for the records vkmem makes itself (a FrameManager's): the
+   * caller passes the serial and the size, so that queueing does not read the record (a Buffer's or Texture's is
+   * made at creation and is cold by the time it is destroyed).
    */
-  _enqueueTrusted(item: ReleaseItem): void {
-    this.#insert(item, item.serial, item.size);
-  }
-
-  /**
-   * @internal {@link _enqueueTrusted} of a record whose `serial` and `size` the caller passes, so that queueing it
-   * does not read it (a FrameManager's Buffer or Texture: its record is made at creation and is cold by the time it
-   * is destroyed). The record's own `serial` field is not written: the queue keeps the serial beside it.
-   */
-  _enqueueAt(item: ReleaseItem, serial: number, size: number): void {
+  _enqueueAt(item: QueuedItem, serial: number, size: number): void {
     this.#insert(item, serial, size);
   }
 
-  #insert(item: ReleaseItem, serial: number, size: number): void {
+  #insert(item: QueuedItem, serial: number, size: number): void {
     const items = this.items;
     const serials = this.serials;
     const sizes = this.sizes;

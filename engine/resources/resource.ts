@@ -40,13 +40,11 @@ export interface ResourceOwner {
   releaseResource(resource: ManagedResource): void;
 }
 
-/** What a queued release needs: the release queue's item. @internal */
+/**
+ * What a queued release needs: what it frees and how. Its owner passes the serial it is queued under, and its size,
+ * to the queue (ReleaseQueue._enqueueAt), which keeps them beside the record. @internal
+ */
 export interface QueuedRelease {
-  /**
-   * 0: its owner passes the serial it is queued under to the queue, which keeps it beside the record
-   * (ReleaseQueue._enqueueAt), so that queueing does not write the record.
-   */
-  readonly serial: number;
   readonly label: string;
   readonly size: number;
   destroy(): void;
@@ -74,8 +72,6 @@ export class ResourceWatch {
  * queue holds this record itself. `label` ("Buffer 'name'") is built only when read. @internal
  */
 export class ResourceRelease implements QueuedRelease {
-  /** 0: see {@link QueuedRelease.serial}. */
-  readonly serial = 0;
   constructor(
     /** "Buffer" or "Texture". */
     readonly kind: string,
@@ -113,8 +109,6 @@ export class ResourceRelease implements QueuedRelease {
 
 /** A release made of a callback (FrameManager.destroyLater). @internal */
 export class CallbackRelease implements QueuedRelease {
-  /** 0: see {@link QueuedRelease.serial}. */
-  readonly serial = 0;
   constructor(
     readonly label: string,
     readonly size: number,

@@ -105,7 +105,7 @@ test("many at once: a batch larger than its first arrays, retired by beginFrame 
   for (const r of made) r.markUsed();
   for (const r of made) r.destroy();
   // Each allocation the native call freed is forgotten by the allocator as one freed natively.
-  const spy = vi.spyOn(allocator, "_forgetDefragmentedAllocation");
+  const spy = vi.spyOn(allocator, "_forgetFreedNatively");
   const queued = manager.frameStatistics!.deferredQueued;
   expect(queued).toBe(600);
   manager.endFrame();
