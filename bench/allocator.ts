@@ -24,9 +24,10 @@
  * runs one chunk of every loop, the order rotating: ts, cpp_inprocess, batch (`allocator.createBuffers` of 64
  * descriptions made once, then `destroyBuffers`, per buffer), cpp_batch_inprocess (the batch's pattern in C++: 64
  * vmaCreateBuffer, then their 64 vmaDestroyBuffer; VMA itself does more work for 64 live allocations than for a pair)
- * and record (the ts loop on an allocator recording a trace). `ratio_ts_vs_cpp` (ts / cpp_inprocess),
- * `ratio_batch_vs_cpp` (batch / cpp_batch_inprocess; over the pairs as ratio_batch_vs_cpp_pairs) and
- * `record_overhead` (record / ts) are medians over the rounds of the ratio of that round's chunks. Targets: ratio_ts_vs_cpp <= 2.0 on a CPU device (lavapipe), 1.3 on a GPU; ratio_batch_vs_cpp
+ * and record (the ts loop on an allocator recording a trace), each chunk cut into slices interleaved with the
+ * others' ({@link SLICES}). `ratio_ts_vs_cpp` (ts / cpp_inprocess), `ratio_batch_vs_cpp` (batch /
+ * cpp_batch_inprocess; over the pairs as ratio_batch_vs_cpp_pairs) and `record_overhead` (record / ts) are medians
+ * over the slices of the ratio of slices that ran side by side. Targets: ratio_ts_vs_cpp <= 2.0 on a CPU device (lavapipe), 1.3 on a GPU; ratio_batch_vs_cpp
  * <= 1.3; record_overhead <= 1.1.
  *
  * Options: see {@link USAGE}. `--cpp-binary PATH` uses a prebuilt C++ program as it is (the GPU machine has no
@@ -282,10 +283,23 @@ function batchLoop(allocator: Allocator): (n: number) => void {
 interface Rounds {
   /** Median ns per pair of each loop's chunks, by loop name. */
   ns: Record<string, number>;
+  /** Ns per pair of each loop in each round (all its slices together), by loop name. */
   samples: Record<string, number[]>;
+  /** Ns per pair of each loop in each slice, in the order they ran: slice i of every loop ran side by side. */
+  slices: Record<string, number[]>;
 }
 
-/** `rounds` rounds of one chunk of `iterations` pairs of every loop, the order rotating; warm-up chunks first. */
+/**
+ * Slices a round is cut into. The ratios pair slices of a few milliseconds that ran next to each other, so that the
+ * machine's changing speed (other tenants of a shared VM, which moved whole 100,000-pair chunks by 20-30% from one
+ * to the next) cancels out: with whole chunks paired, record_overhead read 1.08-1.33 in five runs of the same build.
+ */
+const SLICES = 10;
+
+/**
+ * `rounds` rounds of one chunk of `iterations` pairs of every loop, each chunk run as {@link SLICES} slices
+ * interleaved with the other loops' (the order rotating from slice to slice); warm-up chunks first.
+ */
 function sideBySide(
   loops: [string, (n: number) => void][],
   iterations: number,
@@ -294,19 +308,30 @@ function sideBySide(
 ): Rounds {
   for (const [, loop] of loops) loop(warmup);
   const samples: Record<string, number[]> = Object.fromEntries(loops.map(([name]) => [name, [] as number[]]));
+  const slices: Record<string, number[]> = Object.fromEntries(loops.map(([name]) => [name, [] as number[]]));
+  const count = Math.max(1, Math.min(SLICES, iterations));
+  const perSlice = Math.floor(iterations / count);
   for (let r = 0; r < rounds; r++) {
-    for (let k = 0; k < loops.length; k++) {
-      const [name, loop] = loops[(k + r) % loops.length]!;
-      const t0 = process.hrtime.bigint();
-      loop(iterations);
-      samples[name]!.push(Number(process.hrtime.bigint() - t0) / iterations);
+    const roundNs = new Map<string, number>();
+    for (let s = 0; s < count; s++) {
+      // The last slice takes the remainder, so that a round is exactly `iterations` pairs.
+      const n = s === count - 1 ? iterations - perSlice * (count - 1) : perSlice;
+      for (let k = 0; k < loops.length; k++) {
+        const [name, loop] = loops[(k + r * count + s) % loops.length]!;
+        const t0 = process.hrtime.bigint();
+        loop(n);
+        const ns = Number(process.hrtime.bigint() - t0);
+        slices[name]!.push(ns / n);
+        roundNs.set(name, (roundNs.get(name) ?? 0) + ns);
+      }
     }
+    for (const [name] of loops) samples[name]!.push(roundNs.get(name)! / iterations);
   }
   const ns = Object.fromEntries(loops.map(([name]) => [name, median(samples[name]!)]));
-  return { ns, samples };
+  return { ns, samples, slices };
 }
 
-/** The median over rounds of a / b. */
+/** The median over slices (or rounds) of a / b. */
 function medianRatio(a: number[], b: number[]): number {
   return median(a.map((x, i) => x / b[i]!));
 }
@@ -441,11 +466,11 @@ export async function main(argv: readonly string[]): Promise<void> {
     const inProcess = sample("cpp_inprocess");
     const batch = sample("batch");
     const recorded = sample("record");
-    const ratio = medianRatio(rounds.samples.ts!, rounds.samples.cpp_inprocess!);
-    const batchRatio = medianRatio(rounds.samples.batch!, rounds.samples.cpp_batch_inprocess!);
-    const batchVsPairs = medianRatio(rounds.samples.batch!, rounds.samples.cpp_inprocess!);
+    const ratio = medianRatio(rounds.slices.ts!, rounds.slices.cpp_inprocess!);
+    const batchRatio = medianRatio(rounds.slices.batch!, rounds.slices.cpp_batch_inprocess!);
+    const batchVsPairs = medianRatio(rounds.slices.batch!, rounds.slices.cpp_inprocess!);
     const cppBatch = sample("cpp_batch_inprocess");
-    const recordOverhead = medianRatio(rounds.samples.record!, rounds.samples.ts!);
+    const recordOverhead = medianRatio(rounds.slices.record!, rounds.slices.ts!);
     const leftAlive = allocator.allocationCount;
     const targetRatio = context.deviceType === "cpu" ? TARGET_RATIO_TS_VS_CPP_CPU : TARGET_RATIO_TS_VS_CPP_GPU;
     for (const [name, m] of [
