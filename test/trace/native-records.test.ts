@@ -4,8 +4,8 @@
  * (its sink taken away, so the JS encoder writes everything), read back as the same records; the fields of every
  * full record the native side wrote are byte for byte what the JS encoder writes for them, and the short AllocateLike records
  * (format 1.1) stand for exactly the allocations they replace. The calls cover what the native side must leave to
- * JS (names it was not given, non-ASCII and long names, pools, failures, vkmem flags, memory for a caller's buffer)
- * and handles above 2^31.
+ * JS (names it was not given, non-ASCII and long names, pools, failures, vkmem flags, memory for a caller's buffer),
+ * creations given back after their native call wrote its record (which TS then takes back), and handles above 2^31.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -41,6 +41,15 @@ function calls(allocator: Allocator): void {
     const a = allocator._vma.createNamedBuffer({ size: 8192, usage: USAGE }, undefined, name);
     allocator.destroyBuffer(null, a);
   }
+  // Creations given back after their native call (a bad name, a throwing getter): no record of them.
+  expect(() => pair(512, { usage: MemoryUsage.GpuOnly, name: "bad\0name" })).toThrow(TypeError);
+  const throwing = { usage: MemoryUsage.GpuOnly } as Parameters<Allocator["createBuffer"]>[1] & object;
+  Object.defineProperty(throwing, "userData", {
+    get() {
+      throw new Error("the caller's getter");
+    },
+  });
+  expect(() => pair(512, throwing)).toThrow("the caller's getter");
   pair(512, { usage: MemoryUsage.GpuOnly, canBecomeLost: true });
   pair(512, { usage: MemoryUsage.GpuOnly, priority: 0.75, minAlignment: 1024 });
   pair(512);
