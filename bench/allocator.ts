@@ -281,8 +281,6 @@ function batchLoop(allocator: Allocator): (n: number) => void {
 }
 
 interface Rounds {
-  /** Median ns per pair of each loop's chunks, by loop name. */
-  ns: Record<string, number>;
   /** Ns per pair of each loop in each round (all its slices together), by loop name. */
   samples: Record<string, number[]>;
   /** Ns per pair of each loop in each slice, in the order they ran: slice i of every loop ran side by side. */
@@ -327,8 +325,7 @@ function sideBySide(
     }
     for (const [name] of loops) samples[name]!.push(roundNs.get(name)! / iterations);
   }
-  const ns = Object.fromEntries(loops.map(([name]) => [name, median(samples[name]!)]));
-  return { ns, samples, slices };
+  return { samples, slices };
 }
 
 /** The median over slices (or rounds) of a / b. */

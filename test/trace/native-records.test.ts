@@ -5,7 +5,8 @@
  * full record the native side wrote are byte for byte what the JS encoder writes for them, and the short AllocateLike records
  * (format 1.1) stand for exactly the allocations they replace. The calls cover what the native side must leave to
  * JS (names it was not given, non-ASCII and long names, pools, failures, vkmem flags, memory for a caller's buffer),
- * creations given back after their native call wrote its record (which TS then takes back), and handles above 2^31.
+ * creations given back after their native call left its record pending (which TS then never keeps), and handles
+ * above 2^31.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
