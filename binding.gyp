@@ -27,6 +27,7 @@
       "native/buddy_pool.cpp",
       "native/pages.cpp",
       "native/pool.cpp",
+      "native/trace_file.cpp",
       "native/trace_sink.cpp",
       "native/upload_workers.cpp",
       "native/vma_impl.cpp"

@@ -259,6 +259,11 @@ export interface NativeAddon {
   setTraceSink(allocator: number, bytes: ArrayBuffer | null, state?: ArrayBuffer, traceAllocator?: number): void;
   /** The trace writers' clock of native records: a monotonic clock in whole microseconds. */
   traceClock(): number;
+  /** Trace files written by a background thread each (native/trace_file.cpp; engine/trace/writer.ts NativeTraceFiles). */
+  traceFileOpen(path: string): number;
+  traceFileWrite(id: number, bytes: Uint8Array, length: number): void;
+  traceFileSync(id: number): void;
+  traceFileClose(id: number): void;
   getAllocationInfo(allocation: number): void;
   setAllocationName(allocation: number, name: string | null): void;
   getAllocationName(allocation: number): string | null;

@@ -3,6 +3,7 @@
 #include "addon.h"
 #include "buddy_pool.h"
 #include "copy_commands.h"
+#include "trace_file.h"
 #ifdef VKMEM_ORACLES
 #include "image_bench.h"
 #endif
@@ -208,6 +209,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   RegisterDeferredFrees(env, exports);
   RegisterCopyCommands(env, exports, this);
   RegisterTraceSinks(env, exports, this);
+  RegisterTraceFiles(env, exports, this);
 #ifdef VKMEM_ORACLES
   RegisterVirtualBlocks(env, exports, this);  // the oracles build only (addon.h)
   RegisterImageBench(env, exports, this);

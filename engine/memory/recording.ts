@@ -100,7 +100,25 @@ export class AllocatorRecording {
   ): AllocatorRecording {
     // The addon's clock: its native records read the same one (engine/trace/writer.ts).
     const clock = allocator._native.traceClock;
-    const writer = TraceWriter.open(file, { producer, device: allocator.deviceName, apiVersion, clock });
+    // The addon's trace files: its thread writes the file (engine/trace/writer.ts).
+    const files = allocator._native;
+    const writer = TraceWriter.open(file, { producer, device: allocator.deviceName, apiVersion, clock, files });
+    try {
+      AllocatorRecording.describe(writer, allocator, options);
+    } catch (e) {
+      try {
+        writer.close(); // the file is not left open (nor its thread running) by a recording that never started
+      } catch {
+        // the first error is thrown
+      }
+      throw e;
+    }
+    allocator._native.setTraceSink(allocator._handle, writer.nativeBuffer, writer.nativeState, allocator._handle);
+    return new AllocatorRecording(writer, allocator);
+  }
+
+  /** The AllocatorCreate record: the allocator's heaps, memory types and options, written to the file. */
+  private static describe(writer: TraceWriter, allocator: RecordedAllocator, options: RecordedOptions): void {
     writer.allocatorCreate(
       allocator._handle,
       allocator.label ?? null,
@@ -117,8 +135,6 @@ export class AllocatorRecording {
       }),
     );
     writer.flush();
-    allocator._native.setTraceSink(allocator._handle, writer.nativeBuffer, writer.nativeState, allocator._handle);
-    return new AllocatorRecording(writer, allocator);
   }
 
   /**

@@ -1,10 +1,13 @@
 /**
  * Writes a vkmem trace (./format.ts) to a file as the program runs.
  *
- * Records go into one preallocated buffer and reach the file (a synchronous write) at every frame's end, when the
- * buffer fills, and at close: a crash loses at most what was recorded since the last frame ended (or the last
- * buffer's worth, for a frame that records more than the buffer holds). The reader (`readTrace(bytes, { partial:
- * true })`) returns everything before such a cut.
+ * Records go into one preallocated buffer and reach the file at every frame's end, when the buffer fills, and at
+ * close: a crash loses at most what was recorded since the last frame ended (or the last buffer's worth, for a
+ * frame that records more than the buffer holds). The reader (`readTrace(bytes, { partial: true })`) returns
+ * everything before such a cut.
+ *
+ * The file (./output.ts): written on this thread by default; a recording allocator has its addon's thread write it,
+ * and {@link TraceWriter.flush} (each frame's end, close) waits for that thread, so the loss above holds either way.
  *
  * Cost: recording sits on the allocation path, so nothing here allocates per record. Integers are written as
  * varints byte by byte, ASCII names char by char (others through TextEncoder), and each record's payload length is
@@ -28,8 +31,11 @@
  * only when {@link TraceWriter.armNativeFree} asked for it; every other case is written here.
  * @module
  */
-import * as fs from "node:fs";
 import { RecordKind, TRACE_MAGIC, TRACE_MAJOR, TRACE_MINOR } from "./format.js";
+import { openTraceOutput, type NativeTraceFiles, type TraceOutput } from "./output.js";
+import { putU } from "./varint.js";
+
+export type { NativeTraceFiles } from "./output.js";
 
 const BUFFER_BYTES = 256 * 1024;
 /** Room kept free for one record before it starts (larger records flush first, then check again). */
@@ -72,6 +78,11 @@ export interface TraceWriterOptions {
    * which the native records read too (see the module comment).
    */
   clock?: () => number;
+  /**
+   * @internal The addon's trace files (native/trace_file.cpp), whose threads write the file: a recording allocator
+   * passes its addon (./output.ts). Default: `fs.writeSync` on this thread.
+   */
+  files?: NativeTraceFiles;
 }
 
 /**
@@ -81,7 +92,8 @@ export interface TraceWriterOptions {
 export class TraceWriter {
   /** The file being written. */
   readonly file: string;
-  #fd: number;
+  /** The file (./output.ts); null once closed. */
+  #out: TraceOutput | null;
   readonly #buf = new Uint8Array(new ArrayBuffer(BUFFER_BYTES));
   readonly #view = new DataView(this.#buf.buffer);
   /** Shared with the native encoder (see the module comment): position, clock countdown, record count, ... */
@@ -90,9 +102,9 @@ export class TraceWriter {
   #recordStart = 0;
   #bytesWritten = 0;
 
-  private constructor(file: string, fd: number, clock: () => number) {
+  private constructor(file: string, out: TraceOutput, clock: () => number) {
     this.file = file;
-    this.#fd = fd;
+    this.#out = out;
     this.#clock = clock;
     this.#state[OPEN] = 1;
     this.#state[CLOCK_EVERY_SLOT] = CLOCK_EVERY;
@@ -127,11 +139,11 @@ export class TraceWriter {
 
   /**
    * Creates (or truncates) `file` and writes the header and the Session record.
-   * @throws Error from the file system (the path in its message) when the file cannot be created.
+   * @throws Error from the file system (the path in its message) when the file cannot be created or written; the
+   * file is closed again then.
    */
   static open(file: string, options: TraceWriterOptions = {}): TraceWriter {
-    const fd = fs.openSync(file, "w");
-    const w = new TraceWriter(file, fd, options.clock ?? nowUs);
+    const w = new TraceWriter(file, openTraceOutput(file, options.files ?? null), options.clock ?? nowUs);
     for (let i = 0; i < 8; i++) w.#buf[i] = TRACE_MAGIC.charCodeAt(i);
     w.#view.setUint16(8, TRACE_MAJOR, true);
     w.#view.setUint16(10, TRACE_MINOR, true);
@@ -144,16 +156,23 @@ export class TraceWriter {
     w.#str(options.device ?? "");
     w.#u(options.apiVersion ?? 0);
     w.#end();
-    w.flush();
+    try {
+      w.flush();
+    } catch (e) {
+      try {
+        w.close(); // not left open; its error would repeat this one
+      } catch {}
+      throw e;
+    }
     return w;
   }
 
   /** Whether {@link close} was called. */
   get closed(): boolean {
-    return this.#fd < 0;
+    return this.#out === null;
   }
 
-  /** Bytes written to the file so far (not counting what waits in the buffer). */
+  /** Bytes written to the file so far, or handed to its writer thread (not counting what waits in the buffer). */
   get bytesWritten(): number {
     return this.#bytesWritten;
   }
@@ -515,34 +534,51 @@ export class TraceWriter {
    * @throws Error from the file system (disk full, ...) with the trace's path.
    */
   flush(): void {
-    if (this.#fd < 0 || this.#pos === 0) return;
-    let done = 0;
-    try {
-      while (done < this.#pos) done += fs.writeSync(this.#fd, this.#buf, done, this.#pos - done);
-    } catch (e) {
-      throw new Error(`vkmem trace '${this.file}': writing failed: ${(e as Error).message}`, { cause: e });
-    }
-    this.#bytesWritten += this.#pos;
+    if (this.#out === null) return;
+    this.#handOver();
+    this.#out.sync();
+  }
+
+  /**
+   * The buffered records to the file (./output.ts): written now, or handed to the file's thread, which
+   * {@link flush} waits for. The buffer is empty after it.
+   */
+  #handOver(): void {
+    if (this.#out === null || this.#pos === 0) return;
+    const length = this.#pos;
+    this.#out.write(this.#buf, length);
+    this.#bytesWritten += length;
     this.#pos = 0;
   }
 
-  /** Writes what is buffered and closes the file. A second call does nothing. */
+  /**
+   * Writes what is buffered and closes the file. A second call does nothing. When writing fails, the file is closed
+   * all the same and the first error thrown.
+   */
   close(): void {
-    if (this.#fd < 0) return;
+    const out = this.#out;
+    if (out === null) return;
+    let failed: unknown = null;
     try {
-      this.flush();
-    } finally {
-      fs.closeSync(this.#fd);
-      this.#fd = -1;
-      this.#state[OPEN] = 0;
+      this.#handOver();
+    } catch (e) {
+      failed = e;
     }
+    this.#out = null;
+    this.#state[OPEN] = 0;
+    try {
+      out.close();
+    } catch (e) {
+      failed ??= e;
+    }
+    if (failed !== null) throw failed;
   }
 
   // --- encoding ----------------------------------------------------------------------------------------------
 
   #begin(kind: RecordKind): void {
-    if (this.#fd < 0) throw new Error(`vkmem trace '${this.file}': the trace is closed`);
-    if (this.#pos + RECORD_ROOM > BUFFER_BYTES) this.flush();
+    if (this.#out === null) throw new Error(`vkmem trace '${this.file}': the trace is closed`);
+    if (this.#pos + RECORD_ROOM > BUFFER_BYTES) this.#handOver();
     const buf = this.#buf;
     this.#recordStart = this.#pos;
     buf[this.#pos] = kind;
@@ -580,7 +616,7 @@ export class TraceWriter {
     // A record larger than what is left: move its start to the front after writing out what precedes it.
     const partial = this.#buf.slice(this.#recordStart, this.#pos);
     this.#pos = this.#recordStart;
-    this.flush();
+    this.#handOver();
     if (partial.length + bytes > BUFFER_BYTES)
       throw new Error(`vkmem trace '${this.file}': a record larger than ${BUFFER_BYTES} bytes`);
     this.#buf.set(partial, 0);
@@ -637,33 +673,6 @@ export class TraceWriter {
     this.#buf.set(bytes, this.#pos);
     this.#pos += bytes.length;
   }
-}
-
-/** Writes `value` as an unsigned LEB128 varint at `pos` (room already checked); returns the position after it. */
-function putU(buf: Uint8Array, pos: number, value: number): number {
-  if ((value & 0x7fffffff) !== value) {
-    if (!(value >= 0 && value <= Number.MAX_SAFE_INTEGER)) {
-      value = 0; // never corrupt the stream on a bad number
-    } else if (value >= 0x80000000) {
-      // 32 bits and more (handles, Vulkan pointers): four 7-bit groups from the low 32 bits in int arithmetic, then
-      // the rest, below 2^25, as an int (a division per group showed in profiles of the recording allocator).
-      const lo = value >>> 0;
-      const hi = Math.floor(value / 4294967296);
-      buf[pos++] = (lo & 0x7f) | 0x80;
-      buf[pos++] = ((lo >>> 7) & 0x7f) | 0x80;
-      buf[pos++] = ((lo >>> 14) & 0x7f) | 0x80;
-      buf[pos++] = ((lo >>> 21) & 0x7f) | 0x80;
-      value = (lo >>> 28) | (hi << 4);
-    } else {
-      value = Math.floor(value); // a fraction: its integer part
-    }
-  }
-  while (value >= 128) {
-    buf[pos++] = (value & 0x7f) | 0x80;
-    value >>>= 7;
-  }
-  buf[pos++] = value;
-  return pos;
 }
 
 function nowUs(): number {

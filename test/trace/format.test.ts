@@ -2,7 +2,7 @@
  * The trace format (engine/trace): every record kind written by TraceWriter reads back field for field; the file
  * reaches the disk at each frame's end, so a writer that dies loses at most the frame in progress; and the reader
  * refuses what is not a trace, a newer major version, damage and cuts with the byte offset and what it expected.
- * No GPU: the format is plain bytes.
+ * No GPU: the format is plain bytes. Each test runs with the file written on this thread and by the addon's thread.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -17,7 +17,8 @@ import {
   type RecordOf,
 } from "../../engine/trace/format.js";
 import { readTrace } from "../../engine/trace/reader.js";
-import { TraceWriter } from "../../engine/trace/writer.js";
+import { TraceWriter, type NativeTraceFiles } from "../../engine/trace/writer.js";
+import { native } from "../../engine/native.js";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vkmem-trace-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -81,10 +82,20 @@ function writeEveryKind(w: TraceWriter): void {
   w.allocatorDestroy(16777217);
 }
 
-describe("trace format", () => {
+// Each test runs twice: the file written on this thread (fs), and by the addon's writer thread, as a recording
+// allocator writes it (native/trace_file.cpp).
+describe.each([
+  ["fs on this thread", undefined],
+  ["the addon's writer thread", native as NativeTraceFiles],
+])("trace format, the file written by %s", (_, files) => {
   test("every record kind reads back field for field, in order, with times that only grow", () => {
     const file = tmp();
-    const w = TraceWriter.open(file, { producer: "vkmem test", device: "lavapipe", apiVersion: (1 << 22) | (3 << 12) });
+    const w = TraceWriter.open(file, {
+      producer: "vkmem test",
+      device: "lavapipe",
+      apiVersion: (1 << 22) | (3 << 12),
+      files,
+    });
     writeEveryKind(w);
     w.close();
     expect(w.closed).toBe(true);
@@ -195,7 +206,7 @@ describe("trace format", () => {
 
   test("records reach the file at each frame's end: a writer that dies loses at most the frame in progress", () => {
     const file = tmp();
-    const w = TraceWriter.open(file);
+    const w = TraceWriter.open(file, { files });
     const scratch = new Float64Array(24);
     for (let frame = 0; frame < 3; frame++) {
       w.frameBegin(frame);
@@ -220,7 +231,7 @@ describe("trace format", () => {
 
   test("a frame that records more than the buffer holds is written in pieces that still read back whole", () => {
     const file = tmp();
-    const w = TraceWriter.open(file);
+    const w = TraceWriter.open(file, { files });
     const long = "x".repeat(3000);
     for (let i = 0; i < 400; i++) w.note(`${long}${i}`); // about 1.2 MB, several buffer flushes
     w.note("é".repeat(5000)); // a non-ASCII string longer than the fast path
@@ -235,7 +246,7 @@ describe("trace format", () => {
 
   test("a file cut at any byte is refused with the offset where it was cut, or read up to it with partial", () => {
     const file = tmp();
-    const w = TraceWriter.open(file);
+    const w = TraceWriter.open(file, { files });
     writeEveryKind(w);
     w.close();
     const whole = fs.readFileSync(file);
@@ -271,7 +282,7 @@ describe("trace format", () => {
       /at byte 0: expected the magic "VKMTRACE", found "GIF89a, "/,
     );
     const file = tmp();
-    const w = TraceWriter.open(file);
+    const w = TraceWriter.open(file, { files });
     w.free(42);
     w.close();
     const bytes = new Uint8Array(fs.readFileSync(file));
@@ -294,7 +305,7 @@ describe("trace format", () => {
       expect((e as TraceFormatError).expected).toMatch(/field 'allocation' of a Free record/);
     }
     // Invalid UTF-8 in a string.
-    const wn = TraceWriter.open(file);
+    const wn = TraceWriter.open(file, { files });
     wn.note("abc");
     wn.close();
     const utf = new Uint8Array(fs.readFileSync(file));
@@ -304,7 +315,7 @@ describe("trace format", () => {
 
   test("an AllocateLike record (1.1) reads as the previous Allocate record with its four fields replaced", () => {
     const file = tmp();
-    const w = TraceWriter.open(file);
+    const w = TraceWriter.open(file, { files });
     const createInfo = [0, 1, 2, 4, 0b11, 0, 0.25, 256];
     w.allocate(
       2 ** 40 + 1,
@@ -357,7 +368,7 @@ describe("trace format", () => {
 
   test("unknown record kinds and fields appended by a newer minor version are skipped", () => {
     const file = tmp();
-    const w = TraceWriter.open(file);
+    const w = TraceWriter.open(file, { files });
     w.free(42);
     w.close();
     const base = new Uint8Array(fs.readFileSync(file));
@@ -389,10 +400,10 @@ describe("trace format", () => {
   });
 
   test("writing to a closed trace is refused; a file that cannot be created names its path", () => {
-    const w = TraceWriter.open(tmp());
+    const w = TraceWriter.open(tmp(), { files });
     w.close();
     w.close();
     expect(() => w.free(1)).toThrow(/the trace is closed/);
-    expect(() => TraceWriter.open(path.join(dir, "no-such-dir", "t.vkmtrace"))).toThrow(/no-such-dir/);
+    expect(() => TraceWriter.open(path.join(dir, "no-such-dir", "t.vkmtrace"), { files })).toThrow(/no-such-dir/);
   });
 });

@@ -183,6 +183,13 @@ describe("recording", () => {
       /missing/,
     );
     expect(dependents.size).toBe(before);
+    if (process.platform === "linux") {
+      // A file that takes no bytes (/dev/full refuses every write): the same, from the addon's writer thread.
+      expect(() => createAllocator(gpu.context, { record: { file: "/dev/full" } })).toThrow(
+        /vkmem trace '\/dev\/full': writing failed/,
+      );
+      expect(dependents.size).toBe(before);
+    }
     const allocator = createAllocator(gpu.context);
     expect(() => createFrameManager(gpu.context, allocator, { record: { file: 7 } as never })).toThrow(
       /createFrameManager: options\.record must be \{ file: string \}/,
