@@ -21,11 +21,11 @@
  * Side by side in this process (issue 14; the separate C++ program swings between runs): the TS allocator lives in
  * the oracles build of the addon (the shipped sources plus the test oracles, engine/native.ts setAllocatorAddon), so
  * that the same loop in C++ (`benchBufferPairs`, native/batch.cpp) runs on the very same VmaAllocator. Each round
- * runs one chunk of every loop, the order rotating: ts, cpp_inprocess, batch (`allocator.createBuffers` of 64
+ * runs one chunk of every loop: ts, cpp_inprocess, batch (`allocator.createBuffers` of 64
  * descriptions made once, then `destroyBuffers`, per buffer), cpp_batch_inprocess (the batch's pattern in C++: 64
  * vmaCreateBuffer, then their 64 vmaDestroyBuffer; VMA itself does more work for 64 live allocations than for a pair)
  * and record (the ts loop on an allocator recording a trace), each chunk cut into slices interleaved with the
- * others' ({@link SLICES}). `ratio_ts_vs_cpp` (ts / cpp_inprocess), `ratio_batch_vs_cpp` (batch /
+ * others' ({@link SLICES}), in an order drawn for each slice ({@link sliceOrder}). `ratio_ts_vs_cpp` (ts / cpp_inprocess), `ratio_batch_vs_cpp` (batch /
  * cpp_batch_inprocess; over the pairs as ratio_batch_vs_cpp_pairs) and `record_overhead` (record / ts) are medians
  * over the slices of the ratio of slices that ran side by side. Targets: ratio_ts_vs_cpp <= 2.0 on a CPU device (lavapipe), 1.3 on a GPU; ratio_batch_vs_cpp
  * <= 1.3; record_overhead <= 1.1.
@@ -295,8 +295,26 @@ interface Rounds {
 const SLICES = 10;
 
 /**
+ * The order of the loops in slice `slice`: a permutation drawn afresh for each slice (a fixed seed, so every run
+ * draws the same ones). A fixed order, even rotated, gives each loop the same predecessor every time, and a loop
+ * runs faster right after another run of its own code (the JIT's code and the branch predictors still warm): on
+ * lavapipe the record loop, which always followed the C++ batch loop, read 1.02 over the ts loop, which always
+ * followed it, with recording off on both (six runs, 1.00-1.04); drawn orders read 0.99 (0.98-1.01).
+ */
+function sliceOrder(count: number, slice: number): number[] {
+  const order = Array.from({ length: count }, (_, k) => k);
+  let seed = (Math.imul(slice + 1, 2654435761) ^ 0x5bd1e995) >>> 0;
+  for (let k = count - 1; k > 0; k--) {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    const j = (seed >>> 8) % (k + 1);
+    [order[k], order[j]] = [order[j]!, order[k]!];
+  }
+  return order;
+}
+
+/**
  * `rounds` rounds of one chunk of `iterations` pairs of every loop, each chunk run as {@link SLICES} slices
- * interleaved with the other loops' (the order rotating from slice to slice); warm-up chunks first.
+ * interleaved with the other loops' (in an order drawn for each slice: {@link sliceOrder}); warm-up chunks first.
  */
 function sideBySide(
   loops: [string, (n: number) => void][],
@@ -314,8 +332,9 @@ function sideBySide(
     for (let s = 0; s < count; s++) {
       // The last slice takes the remainder, so that a round is exactly `iterations` pairs.
       const n = s === count - 1 ? iterations - perSlice * (count - 1) : perSlice;
+      const order = sliceOrder(loops.length, r * count + s);
       for (let k = 0; k < loops.length; k++) {
-        const [name, loop] = loops[(k + r * count + s) % loops.length]!;
+        const [name, loop] = loops[order[k]!]!;
         const t0 = process.hrtime.bigint();
         loop(n);
         const ns = Number(process.hrtime.bigint() - t0);
