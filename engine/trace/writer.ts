@@ -17,7 +17,10 @@
  * Time: a clock read costs about as much as a small record, so the clock is read for the first record after every
  * {@link CLOCK_EVERY} records and for every frame boundary (FrameBegin, FrameEnd) and Session record; the records in
  * between carry `dt` 0, i.e. the time of the last reading. A record's time is thus never later than the truth and
- * at most that many records, or one frame, earlier.
+ * at most that many records, or one frame, earlier: at a recorded createBuffer + destroyBuffer pair's pace (about a
+ * microsecond on lavapipe), some 60 µs, well inside a frame, where the report and the replay place records. Reading
+ * it once in 16 records instead cost about 1.5% of the recorded pair on lavapipe (record_overhead in `npm run bench
+ * -- allocator`, twelve runs each: medians 1.105 against 1.09).
  *
  * Native records: even so, encoding a createBuffer + destroyBuffer pair's Allocate and Free records in JS cost a
  * quarter of the pair itself, so a recording allocator hands this writer's buffer to its native addon
@@ -42,7 +45,7 @@ const BUFFER_BYTES = 256 * 1024;
 const RECORD_ROOM = 4096;
 const MAX_PAYLOAD = 2 ** 21 - 1;
 /** The clock is read once per this many records (and at every frame boundary): see the module comment. */
-export const CLOCK_EVERY = 16;
+export const CLOCK_EVERY = 128;
 const encoder = new TextEncoder();
 /**
  * Slots of the state shared with the native encoder (native/trace_sink.h TraceState: change both together):
