@@ -71,6 +71,9 @@ const allocator = vk.createAllocator(context, { label: "kept", captureStacks: tr
   const pool = allocator.createPool({ memoryTypeIndex: type }, { name: "short-lived" });
   allocator.createBuffer({ size: 256, usage: 0x20 }, { pool, name: "freed with its pool" });
   pool.destroy();
+  // A batch of buffers (reported only by an allocator that captures stacks, as this one does).
+  allocator.createBuffers(2, { size: 256, usage: 0x20 }, { name: "dropped batch" });
+  allocator.destroyBuffers(allocator.createBuffers(2, { size: 256, usage: 0x20 }, { name: "destroyed batch" }));
   vk.createVirtualBlock({ size: 4096, label: "dropped block" }).allocate(64);
   vk.createVirtualBlock({ size: 4096, label: "destroyed block" }).destroy();
 })();
@@ -97,6 +100,7 @@ console.log("done");
     const err = r.stderr;
     for (const name of [
       "Allocation 'dropped buffer memory'",
+      "BufferBatch 'dropped batch'",
       "VirtualBlock 'dropped block'",
       "Allocator 'dropped allocator'",
       "FrameManager 'dropped frames'",
@@ -115,11 +119,13 @@ console.log("done");
       /Buffer 'dropped buffer' was collected without destroy\(\)[^\n]*\n\s+created at:\n(.*\n)*?.*dropEverything/,
     );
     expect(err).not.toContain("freed properly");
+    expect(err).not.toContain("destroyed batch");
     expect(err).not.toContain("'freed with its pool' was collected");
     expect(err).not.toContain("destroyed block");
-    // GC freed nothing: the dropped allocation is still alive, and its allocator reports it at destroy().
-    expect(r.stdout).toContain("live allocations: 1");
-    expect(r.stdout).toContain('leaks: ["dropped buffer memory"]');
+    // GC freed nothing: the dropped allocation and the dropped batch's two buffers are still alive, and their
+    // allocator reports them at destroy().
+    expect(r.stdout).toContain("live allocations: 3");
+    expect(r.stdout).toContain('leaks: ["dropped buffer memory","dropped batch","dropped batch"]');
     expect(r.stdout).toContain("validation: []");
     expect(r.stdout).toContain("done");
   });
