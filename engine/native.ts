@@ -403,6 +403,11 @@ export interface NativeOracles extends NativeAddon {
    * would. Returns the allocations retried after waiting for queued frees, since the process started.
    */
   deferredFreeFaults(hold: boolean, refusals: number): number;
+  /**
+   * Fault injection for the tests (native/trace_file.cpp): while `hold`, the trace file's thread writes nothing until
+   * something waits for it (a sync, the close, the end of the environment).
+   */
+  traceFileHold(id: number, hold: boolean): void;
 }
 
 export { packageRoot } from "./package-root.js";

@@ -120,13 +120,17 @@ struct TraceFile {
   size_t queued = 0;     // bytes in `queue` and in the thread's hands
   bool writing = false;  // the thread holds a chunk
   bool stop = false;
+  // The oracles build's fault injection (traceFileHold): the thread leaves the queue alone until somebody waits for
+  // it (a sync, the close, the exit of the environment), so a test can tell "handed over" from "written".
+  bool held = false;
+  int draining = 0;  // Drain calls waiting
   long error = 0;  // the thread's first OS error; later chunks are dropped
   ThreadHandle thread{};
 
   void Run() {
     lock.lock();
     for (;;) {
-      while (!stop && queue.empty()) work.wait(lock);
+      while (!stop && (queue.empty() || (held && draining == 0))) work.wait(lock);
       if (queue.empty()) break;  // stop, and nothing left to write
       std::vector<uint8_t> chunk = std::move(queue.front());
       queue.pop_front();
@@ -163,7 +167,10 @@ struct TraceFile {
 
   // Waits until every queued chunk is written. The lock is held by the caller.
   void Drain() {
+    draining++;
+    work.broadcast();
     while (!queue.empty() || writing) idle.wait(lock);
+    draining--;
   }
 
   // Drains, stops and joins the thread, closes the file; the thread's error, or the close's (0: none).
@@ -326,6 +333,17 @@ Napi::Value TraceFileClose(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+#ifdef VKMEM_ORACLES
+// traceFileHold(id, hold): while held, the file's thread writes nothing until something waits for it (tests only).
+Napi::Value TraceFileHold(const Napi::CallbackInfo& info) {
+  TraceFile& f = Open(info, "traceFileHold");
+  Held h(f.lock);
+  f.held = info.Length() > 1 && info[1].ToBoolean().Value();
+  f.work.broadcast();
+  return info.Env().Undefined();
+}
+#endif
+
 }  // namespace
 
 void RegisterTraceFiles(Napi::Env env, Napi::Object exports, Addon* addon) {
@@ -333,6 +351,9 @@ void RegisterTraceFiles(Napi::Env env, Napi::Object exports, Addon* addon) {
   exports.Set("traceFileWrite", Napi::Function::New(env, GuardedFunction<TraceFileWrite>, "traceFileWrite", addon));
   exports.Set("traceFileSync", Napi::Function::New(env, GuardedFunction<TraceFileSync>, "traceFileSync", addon));
   exports.Set("traceFileClose", Napi::Function::New(env, GuardedFunction<TraceFileClose>, "traceFileClose", addon));
+#ifdef VKMEM_ORACLES
+  exports.Set("traceFileHold", Napi::Function::New(env, GuardedFunction<TraceFileHold>, "traceFileHold", addon));
+#endif
 }
 
 }  // namespace vkmem

@@ -66,11 +66,36 @@ class FsOutput implements TraceOutput {
   }
 }
 
+/**
+ * The native outputs open in this thread. The process's (or worker's) 'exit' event, which also follows an uncaught
+ * exception and process.exit(), waits for their threads: a write handed over reaches the file then, as it did when
+ * this thread wrote it itself (measured: without it, process.exit() right after handing over 16 MiB left 2 MiB in
+ * the file). A native crash still loses what the thread had not written; the writer's frame-end sync bounds that.
+ */
+const openOutputs = new Set<NativeOutput>();
+let exitHooked = false;
+
+function syncAtExit(): void {
+  for (const out of openOutputs) {
+    try {
+      out.sync();
+    } catch {
+      // exiting: nobody is left to hear it, and the file keeps what was written before the error
+    }
+  }
+}
+
 class NativeOutput implements TraceOutput {
   constructor(
     private readonly files: NativeTraceFiles,
     private readonly id: number,
-  ) {}
+  ) {
+    openOutputs.add(this);
+    if (!exitHooked) {
+      exitHooked = true;
+      process.on("exit", syncAtExit);
+    }
+  }
 
   write(bytes: Uint8Array, length: number): void {
     this.files.traceFileWrite(this.id, bytes, length);
@@ -81,6 +106,7 @@ class NativeOutput implements TraceOutput {
   }
 
   close(): void {
+    openOutputs.delete(this);
     this.files.traceFileClose(this.id);
   }
 }

@@ -12,6 +12,7 @@ import { Worker } from "node:worker_threads";
 import { afterAll, describe, expect, test } from "vitest";
 import { addonPaths, native } from "../../engine/native.js";
 import { TraceWriter } from "../../engine/trace/writer.js";
+import { describeResult, runScenario } from "../lifetime/child.js";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vkmem-trace-file-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -128,6 +129,33 @@ describe("trace files written by the addon's thread", () => {
     native.traceFileClose(id);
     expect([...fs.readFileSync(file)]).toEqual([9]);
     expect(() => native.traceFileWrite(id, new Uint8Array(1), 1)).toThrow(/the trace file is closed/);
+  });
+
+  test("what was handed to the thread is in the file when the process exits early: process.exit, an uncaught throw", () => {
+    for (const [how, end] of [
+      ["exit", "process.exit(0);"],
+      ["throw", 'throw new Error("the game crashed");'],
+    ] as const) {
+      const file = tmp();
+      // A trace output on the oracles build, whose thread is held (it writes nothing until something waits for it),
+      // is handed 3 MiB, then the process ends at once: no close(), no sync. Only the output's exit hook can have
+      // the bytes written.
+      const r = runScenario(`
+import { openTraceOutput } from "./dist/engine/trace/output.js";
+import { oracleNative } from "./dist/engine/native.js";
+const files = oracleNative();
+const out = openTraceOutput(${JSON.stringify(file)}, files);
+files.traceFileHold(1, true); // id 1: the first file this process opened
+const piece = new Uint8Array(1 << 20).fill(7);
+for (let i = 0; i < 3; i++) out.write(piece, piece.length);
+console.log("handed over:", 3 << 20);
+${end}`);
+      expect(r.status, describeResult(r)).toBe(how === "exit" ? 0 : 1);
+      expect(r.stdout).toContain(`handed over: ${3 << 20}`);
+      const bytes = fs.readFileSync(file);
+      expect(bytes.length).toBe(3 << 20);
+      expect(bytes[(3 << 20) - 1]).toBe(7);
+    }
   });
 
   test("a file left open is written out, closed and its thread joined when its environment ends", async () => {
