@@ -23,8 +23,9 @@
 //   chunks.
 // - Memory is bounded: a write waits while more than kMaxQueued bytes are queued, and at most kSpareChunks chunk
 //   buffers are kept for reuse (so a steady stream of writes allocates nothing).
-// - Ids are never reused (a counter), so a stale id names no file; a file nobody closed is synced, closed and its
-//   thread joined when its Node environment is torn down (an env cleanup hook).
+// - Ids are never reused (a counter), so a stale id names no file, and a file answers only to the environment that
+//   opened it; a file nobody closed is synced, closed and its thread joined when that environment is torn down (an
+//   env cleanup hook).
 // - Threads, locks and condition variables come from native/threads.h (pthreads, or Win32), not <thread>.
 #include "trace_file.h"
 
@@ -205,20 +206,22 @@ std::unordered_map<double, TraceFile*>& Table() {
 }
 double nextId = 1;
 
-// Takes the file with `id` out of the table (nullptr when there is none): its closer owns it from then on.
-TraceFile* Take(double id) {
+// The file with `id` opened in `env`, or nullptr: ids are process-wide, but a file belongs to the environment that
+// opened it (a worker naming the main thread's file, which that thread may close meanwhile, finds nothing).
+TraceFile* Find(napi_env env, double id) {
   Held h(TableLock());
   auto it = Table().find(id);
-  if (it == Table().end()) return nullptr;
+  return it == Table().end() || it->second->env != env ? nullptr : it->second;
+}
+
+// Takes the file with `id` of `env` out of the table (nullptr when there is none): its closer owns it from then on.
+TraceFile* Take(napi_env env, double id) {
+  Held h(TableLock());
+  auto it = Table().find(id);
+  if (it == Table().end() || it->second->env != env) return nullptr;
   TraceFile* f = it->second;
   Table().erase(it);
   return f;
-}
-
-TraceFile* Find(double id) {
-  Held h(TableLock());
-  auto it = Table().find(id);
-  return it == Table().end() ? nullptr : it->second;
 }
 
 void CleanupHook(void* arg) {
@@ -245,7 +248,7 @@ double IdArg(const Napi::CallbackInfo& info) {
 }
 
 TraceFile& Open(const Napi::CallbackInfo& info, const char* op) {
-  TraceFile* f = Find(IdArg(info));
+  TraceFile* f = Find(info.Env(), IdArg(info));
   if (f == nullptr) throw Napi::Error::New(info.Env(), std::string("vkmem native: ") + op + ": the trace file is closed");
   return *f;
 }
@@ -320,7 +323,7 @@ Napi::Value TraceFileSync(const Napi::CallbackInfo& info) {
 
 Napi::Value TraceFileClose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TraceFile* f = Take(IdArg(info));
+  TraceFile* f = Take(info.Env(), IdArg(info));
   if (f == nullptr) return env.Undefined();
   napi_remove_env_cleanup_hook(f->env, CleanupHook, f);
   const long e = f->Close();

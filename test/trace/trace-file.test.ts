@@ -158,6 +158,35 @@ ${end}`);
     }
   });
 
+  test("a file answers only to the thread that opened it: a worker naming it finds nothing and changes nothing", async () => {
+    const file = tmp();
+    const id = native.traceFileOpen(file);
+    native.traceFileWrite(id, new Uint8Array([1, 2]), 2);
+    const [addon] = addonPaths();
+    const worker = new Worker(
+      `const { workerData, parentPort } = require("node:worker_threads");
+       const a = require(workerData.addon);
+       const tried = [];
+       for (const call of [() => a.traceFileWrite(workerData.id, new Uint8Array([9]), 1), () => a.traceFileSync(workerData.id)]) {
+         try { call(); tried.push("no error"); } catch (e) { tried.push(e.message); }
+       }
+       a.traceFileClose(workerData.id); // names nothing here: does nothing
+       parentPort.postMessage(tried);`,
+      { eval: true, workerData: { addon, id } },
+    );
+    const tried = await new Promise<string[]>((resolve, reject) => {
+      worker.on("message", resolve);
+      worker.on("error", reject);
+    });
+    expect(tried).toEqual([
+      "vkmem native: traceFileWrite: the trace file is closed",
+      "vkmem native: traceFileSync: the trace file is closed",
+    ]);
+    native.traceFileWrite(id, new Uint8Array([3]), 1);
+    native.traceFileClose(id);
+    expect([...fs.readFileSync(file)]).toEqual([1, 2, 3]);
+  });
+
   test("a file left open is written out, closed and its thread joined when its environment ends", async () => {
     const file = tmp();
     const [addon] = addonPaths();
