@@ -21,13 +21,13 @@
  * Side by side in this process (issue 14; the separate C++ program swings between runs): the TS allocator lives in
  * the oracles build of the addon (the shipped sources plus the test oracles, engine/native.ts setAllocatorAddon), so
  * that the same loop in C++ (`benchBufferPairs`, native/batch.cpp) runs on the very same VmaAllocator. Each round
- * runs one chunk of every loop: ts, cpp_inprocess, batch (`allocator.createBuffers` of 64
- * descriptions made once, then `destroyBuffers`, per buffer), cpp_batch_inprocess (the batch's pattern in C++: 64
- * vmaCreateBuffer, then their 64 vmaDestroyBuffer; VMA itself does more work for 64 live allocations than for a pair)
- * and record (the ts loop on an allocator recording a trace), each chunk cut into slices interleaved with the
- * others' ({@link SLICES}), in an order drawn for each slice ({@link sliceOrder}). `ratio_ts_vs_cpp` (ts / cpp_inprocess), `ratio_batch_vs_cpp` (batch /
- * cpp_batch_inprocess; over the pairs as ratio_batch_vs_cpp_pairs) and `record_overhead` (record / ts) are medians
- * over the slices of the ratio of slices that ran side by side. Targets: ratio_ts_vs_cpp <= 2.0 on a CPU device (lavapipe), 1.3 on a GPU; ratio_batch_vs_cpp
+ * runs one chunk of every loop: ts, cpp_inprocess, batch (`allocator.createBuffers` of 64 descriptions made once,
+ * then `destroyBuffers`, per buffer), cpp_batch_inprocess (the batch's pattern in C++: 64 vmaCreateBuffer, then their
+ * 64 vmaDestroyBuffer; VMA itself does more work for 64 live allocations than for a pair) and record (the ts loop on
+ * an allocator recording a trace), each chunk cut into slices interleaved with the others' ({@link SLICES}), in an
+ * order drawn for each slice ({@link sliceOrder}). `ratio_ts_vs_cpp` (ts / cpp_inprocess), `ratio_batch_vs_cpp`
+ * (batch / cpp_batch_inprocess; over the pairs as ratio_batch_vs_cpp_pairs) and `record_overhead` (record / ts) are
+ * medians over the slices of the ratio of slices that ran side by side. Targets: ratio_ts_vs_cpp <= 2.0 on a CPU device (lavapipe), 1.3 on a GPU; ratio_batch_vs_cpp
  * <= 1.3; record_overhead <= 1.1.
  *
  * Options: see {@link USAGE}. `--cpp-binary PATH` uses a prebuilt C++ program as it is (the GPU machine has no

@@ -34,19 +34,16 @@
 #include <cstring>
 #include <deque>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
-#ifdef _WIN32
-#include "threads.h"  // windows.h
-#else
+#ifndef _WIN32
 #include <fcntl.h>
 #include <unistd.h>
-
-#include "threads.h"
 #endif
 
 #include "addon.h"
+#include "id_table.h"
+#include "threads.h"  // windows.h on Windows
 
 namespace vkmem {
 
@@ -101,11 +98,12 @@ long WriteAll(FileHandle file, const uint8_t* data, size_t n) {
   return 0;
 }
 
-void CloseFile(FileHandle file) {
+// Closes `file`; 0, or the OS error code.
+long CloseFile(FileHandle file) {
 #ifdef _WIN32
-  CloseHandle(file);
+  return CloseHandle(file) ? 0 : static_cast<long>(GetLastError());
 #else
-  ::close(file);
+  return ::close(file) == 0 ? 0 : errno;
 #endif
 }
 
@@ -183,58 +181,29 @@ struct TraceFile {
       work.broadcast();
     }
     JoinThread(thread);
-    long e = error;
-#ifdef _WIN32
-    if (!CloseHandle(file) && e == 0) e = static_cast<long>(GetLastError());
-#else
-    if (::close(file) != 0 && e == 0) e = errno;
-#endif
+    const long closed = CloseFile(file);
     file = kNoFile;
-    return e;
+    return error != 0 ? error : closed;
   }
 };
 
-// Every open file by id. JS calls come from one thread per environment, but environments (worker_threads) may run
-// at once, so the table has a lock of its own; no file's work is done under it.
-Lock& TableLock() {
-  static Lock* l = new Lock();
-  return *l;
-}
-std::unordered_map<double, TraceFile*>& Table() {
-  static auto* t = new std::unordered_map<double, TraceFile*>();
+// Every open file by id (native/id_table.h).
+IdTable<TraceFile>& Files() {
+  static auto* t = new IdTable<TraceFile>();
   return *t;
 }
-double nextId = 1;
 
 // The file with `id` opened in `env`, or nullptr: ids are process-wide, but a file belongs to the environment that
-// opened it (a worker naming the main thread's file, which that thread may close meanwhile, finds nothing).
+// opened it (a worker naming the main thread's file, which that thread may close meanwhile, finds nothing). Only
+// that environment's thread removes it, so the file found stays in the table while the caller uses it.
 TraceFile* Find(napi_env env, double id) {
-  Held h(TableLock());
-  auto it = Table().find(id);
-  return it == Table().end() || it->second->env != env ? nullptr : it->second;
-}
-
-// Takes the file with `id` of `env` out of the table (nullptr when there is none): its closer owns it from then on.
-TraceFile* Take(napi_env env, double id) {
-  Held h(TableLock());
-  auto it = Table().find(id);
-  if (it == Table().end() || it->second->env != env) return nullptr;
-  TraceFile* f = it->second;
-  Table().erase(it);
-  return f;
+  TraceFile* f = Files().Find(id);
+  return f != nullptr && f->env == env ? f : nullptr;
 }
 
 void CleanupHook(void* arg) {
   TraceFile* f = static_cast<TraceFile*>(arg);
-  {
-    Held h(TableLock());
-    for (auto it = Table().begin(); it != Table().end(); ++it) {
-      if (it->second == f) {
-        Table().erase(it);
-        break;
-      }
-    }
-  }
+  Files().Remove(f);
   f->Close();  // nobody is left to hear an error
   delete f;
 }
@@ -284,12 +253,7 @@ Napi::Value TraceFileOpen(const Napi::CallbackInfo& info) {
     delete f;
     throw e;
   }
-  double id;
-  {
-    Held h(TableLock());
-    id = nextId++;
-    Table()[id] = f;
-  }
+  const double id = Files().Add(f);
   napi_add_env_cleanup_hook(env, CleanupHook, f);
   return Napi::Number::New(env, id);
 }
@@ -323,8 +287,9 @@ Napi::Value TraceFileSync(const Napi::CallbackInfo& info) {
 
 Napi::Value TraceFileClose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TraceFile* f = Take(info.Env(), IdArg(info));
+  TraceFile* f = Find(info.Env(), IdArg(info));
   if (f == nullptr) return env.Undefined();
+  Files().Remove(f);  // its closer owns it from here
   napi_remove_env_cleanup_hook(f->env, CleanupHook, f);
   const long e = f->Close();
   if (e != 0) {

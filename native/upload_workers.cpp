@@ -30,7 +30,6 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
-#include <unordered_map>
 #include <vector>
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__) || defined(_M_IX86)
@@ -40,6 +39,7 @@
 #define VKMEM_CPU_RELAX() ((void)0)
 #endif
 
+#include "id_table.h"
 #include "threads.h"
 #include "upload_workers.h"
 
@@ -172,38 +172,20 @@ struct Pool {
   }
 };
 
-// Every live pool by id. JS calls come from one thread per environment, but environments (worker_threads) may
-// run at once, so the table has a lock of its own; a copy holds no table lock while it runs.
-Lock& TableLock() {
-  static Lock* l = new Lock();
-  return *l;
-}
-std::unordered_map<double, Pool*>& Table() {
-  static auto* t = new std::unordered_map<double, Pool*>();
+// Every live pool by id (native/id_table.h).
+IdTable<Pool>& Pools() {
+  static auto* t = new IdTable<Pool>();
   return *t;
 }
-double nextId = 1;
 
-Pool* Find(double id) {
-  Held h(TableLock());
-  auto it = Table().find(id);
-  return it == Table().end() ? nullptr : it->second;
-}
+Pool* Find(double id) { return Pools().Find(id); }
 
 void DestroyPool(Pool* pool, bool removeHook);
 
 void CleanupHook(void* arg) { DestroyPool(static_cast<Pool*>(arg), false); }
 
 void DestroyPool(Pool* pool, bool removeHook) {
-  {
-    Held h(TableLock());
-    for (auto it = Table().begin(); it != Table().end(); ++it) {
-      if (it->second == pool) {
-        Table().erase(it);
-        break;
-      }
-    }
-  }
+  Pools().Remove(pool);
   if (removeHook) napi_remove_env_cleanup_hook(pool->env, CleanupHook, pool);
   pool->Join();
   delete pool;
@@ -245,12 +227,7 @@ Napi::Value CreateUploadWorkers(const Napi::CallbackInfo& info) {
     if (!ok) break;  // fewer threads than asked: the copy still works with what started
     pool->threads.push_back(t);
   }
-  double id;
-  {
-    Held h(TableLock());
-    id = nextId++;
-    Table()[id] = pool;
-  }
+  const double id = Pools().Add(pool);
   napi_add_env_cleanup_hook(info.Env(), CleanupHook, pool);
   return Napi::Number::New(info.Env(), id);
 }

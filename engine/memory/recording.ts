@@ -106,11 +106,7 @@ export class AllocatorRecording {
     try {
       AllocatorRecording.describe(writer, allocator, options);
     } catch (e) {
-      try {
-        writer.close(); // the file is not left open (nor its thread running) by a recording that never started
-      } catch {
-        // the first error is thrown
-      }
+      writer._abandon();
       throw e;
     }
     allocator._native.setTraceSink(allocator._handle, writer.nativeBuffer, writer.nativeState, allocator._handle);

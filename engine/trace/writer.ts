@@ -162,12 +162,22 @@ export class TraceWriter {
     try {
       w.flush();
     } catch (e) {
-      try {
-        w.close(); // not left open; its error would repeat this one
-      } catch {}
+      w._abandon();
       throw e;
     }
     return w;
+  }
+
+  /**
+   * @internal Closes the file after an error that the caller throws instead (close's own error would only repeat
+   * it): a writer that never started is not left open, nor its thread running.
+   */
+  _abandon(): void {
+    try {
+      this.close();
+    } catch {
+      // the caller throws the first error
+    }
   }
 
   /** Whether {@link close} was called. */
