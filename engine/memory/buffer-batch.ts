@@ -16,10 +16,17 @@
  * - The allocation handles native reads to free the batch are kept apart from the arrays the batch shows, so that
  *   writing into those arrays cannot make destroyBuffers free anything else.
  * - A recording allocator records one Allocate record per buffer and one Free per buffer, as the single calls do.
+ * - No memory outside V8's heap per batch. The native call reads and writes one ArrayBuffer per module, reused by
+ *   every batch of up to {@link REUSED_BATCH} buffers (a larger one gets its own): a fresh ArrayBuffer per batch is
+ *   allocated with calloc and freed by V8's sweeper thread, and on lavapipe that cost a 64-buffer batch about 55 ns
+ *   per buffer (glibc's consolidation of its small free chunks, and its arena lock taken from two threads), a third
+ *   of what the batch cost beyond VMA. A batch keeps its results in a plain array of numbers instead, copied from
+ *   that buffer before the call returns (nothing runs in between that could make another batch).
  *
- * The layout of the batch's ArrayBuffer is native/batch.cpp's (change both together), in 8-byte slots for n buffers:
+ * The layout of the native buffer is native/batch.cpp's (change both together), in 8-byte slots for n buffers:
  * inputs [0, 4n) size, usage, flags, sharing mode per buffer; outputs allocation handle [4n, 5n), offset [5n, 6n),
  * size [6n, 7n), memory type [7n, 8n), block size [8n, 9n), VkBuffer (u64) [9n, 10n), VkDeviceMemory (u64) [10n, 11n).
+ * destroyBuffers reads only the handles, at [4n, 5n).
  * @module
  */
 import { DestroyedResourceError, InvalidStateError, describeValue, vkErrorFor } from "../errors.js";
@@ -57,8 +64,12 @@ const OP = "createBuffers";
 export class BufferBatch {
   /** How many buffers. */
   readonly count: number;
-  /** @internal The native layout (native/batch.cpp); its handles are the ones destroyBuffers frees. */
-  readonly _data: ArrayBuffer;
+  /**
+   * @internal What the native call gave each buffer, copied out of the native buffer (module comment), n = count:
+   * allocation handles [0, n) (the ones destroyBuffers frees), offsets [n, 2n), sizes [2n, 3n), memory types
+   * [3n, 4n), then the VkBuffer values as u32 pairs (low, high) [4n, 6n) and the VkDeviceMemory values [6n, 8n).
+   */
+  readonly _results: number[];
   /** @internal */
   readonly _allocator: Allocator;
   /** @internal The name given to every allocation, or null. */
@@ -73,9 +84,9 @@ export class BufferBatch {
   #memories: BigUint64Array | null = null;
 
   /** @internal Made by createBuffers. */
-  constructor(allocator: Allocator, data: ArrayBuffer, count: number, name: string | null) {
+  constructor(allocator: Allocator, results: number[], count: number, name: string | null) {
     this._allocator = allocator;
-    this._data = data;
+    this._results = results;
     this._name = name;
     this.count = count;
   }
@@ -85,27 +96,46 @@ export class BufferBatch {
    * into it cannot change what destroyBuffers frees.
    */
   get allocations(): Float64Array {
-    return (this.#allocations ??= new Float64Array(this._data, 4 * this.count * 8, this.count).slice());
+    return (this.#allocations ??= this.#numbers(0));
   }
   /** Offset of each buffer's memory in its VkDeviceMemory. */
   get offsets(): Float64Array {
-    return (this.#offsets ??= new Float64Array(this._data, 5 * this.count * 8, this.count));
+    return (this.#offsets ??= this.#numbers(1));
   }
   /** Size of each allocation (at least the buffer's size). */
   get sizes(): Float64Array {
-    return (this.#sizes ??= new Float64Array(this._data, 6 * this.count * 8, this.count));
+    return (this.#sizes ??= this.#numbers(2));
   }
   /** Memory type index of each allocation. */
   get memoryTypes(): Float64Array {
-    return (this.#memoryTypes ??= new Float64Array(this._data, 7 * this.count * 8, this.count));
+    return (this.#memoryTypes ??= this.#numbers(3));
   }
   /** The raw VkBuffer values; {@link buffer} makes an nvk handle object of one. */
   get buffers(): BigUint64Array {
-    return (this.#buffers ??= new BigUint64Array(this._data, 9 * this.count * 8, this.count));
+    return (this.#buffers ??= this.#handles(4));
   }
   /** The raw VkDeviceMemory values. */
   get memories(): BigUint64Array {
-    return (this.#memories ??= new BigUint64Array(this._data, 10 * this.count * 8, this.count));
+    return (this.#memories ??= this.#handles(6));
+  }
+
+  /** Results [part * n, part * n + n) as a Float64Array. */
+  #numbers(part: number): Float64Array {
+    const n = this.count;
+    const out = new Float64Array(n);
+    const results = this._results;
+    for (let i = 0, at = part * n; i < n; i++, at++) out[i] = results[at]!;
+    return out;
+  }
+
+  /** The u32 pairs at [part * n, part * n + 2n) as a BigUint64Array. */
+  #handles(part: number): BigUint64Array {
+    const n = this.count;
+    const data = new ArrayBuffer(8 * n);
+    const halves = new Uint32Array(data);
+    const results = this._results;
+    for (let i = 0, at = part * n; i < 2 * n; i++, at++) halves[i] = results[at]!;
+    return new BigUint64Array(data);
   }
 
   /** True once destroyBuffers freed it, or its allocator was destroyed. */
@@ -133,6 +163,29 @@ export class BufferBatch {
 }
 
 /**
+ * The most buffers a batch may have for the native buffer to be the module's reused one (about 350 KiB at most); a
+ * larger batch gets an ArrayBuffer of its own, whose cost is small beside its buffers'.
+ */
+export const REUSED_BATCH = 4096;
+/** The module's native buffer, grown up to {@link REUSED_BATCH} buffers' worth, and views of it. */
+let reused = new ArrayBuffer(64 * SLOTS * 8);
+let reusedF64 = new Float64Array(reused);
+let reusedU32 = new Uint32Array(reused);
+
+/** The native buffer for a batch of `count`: the reused one (grown when needed), or one of its own when too large. */
+function nativeBuffer(count: number): ArrayBuffer {
+  if (count > REUSED_BATCH) return new ArrayBuffer(count * SLOTS * 8);
+  if (reused.byteLength < count * SLOTS * 8) {
+    let slots = reusedF64.length / SLOTS;
+    while (slots < count) slots *= 2;
+    reused = new ArrayBuffer(slots * SLOTS * 8);
+    reusedF64 = new Float64Array(reused);
+    reusedU32 = new Uint32Array(reused);
+  }
+  return reused;
+}
+
+/**
  * createBuffers: `count` buffers of one description, or one buffer per description, with one set of options.
  * @throws TypeError / RangeError for bad arguments (nothing made); VkError when VMA fails (nothing kept).
  */
@@ -144,68 +197,93 @@ export function createBufferBatch(
 ): BufferBatch {
   const h = allocator._live(OP);
   let count: number;
-  let options: AllocationOptions | undefined;
-  let data: ArrayBuffer;
   if (typeof first === "number") {
     count = first;
     if (!Number.isInteger(count) || count < 1 || count > MAX_BATCH)
       throw new RangeError(`${OP}: count must be an integer from 1 to ${MAX_BATCH}, got ${describeValue(first)}`);
-    allocator._encodeBuffer(second as BufferInfo, OP, "description");
-    data = new ArrayBuffer(count * SLOTS * 8);
-    const input = new Float64Array(data, 0, 4 * count);
-    const s0 = scratch[0]!;
-    const s1 = scratch[1]!;
-    const s2 = scratch[2]!;
-    const s3 = scratch[3]!;
-    for (let i = 0, at = 0; i < count; i++, at += 4) {
-      input[at] = s0;
-      input[at + 1] = s1;
-      input[at + 2] = s2;
-      input[at + 3] = s3;
-    }
-    options = third;
   } else if (Array.isArray(first)) {
     count = first.length;
     if (count < 1 || count > MAX_BATCH)
       throw new RangeError(`${OP}: descriptions must hold 1 to ${MAX_BATCH} buffer descriptions, got ${count}`);
-    data = new ArrayBuffer(count * SLOTS * 8);
-    const input = new Float64Array(data, 0, 4 * count);
-    for (let i = 0, at = 0; i < count; i++, at += 4) {
-      const d = first[i] as BufferInfo;
-      try {
-        allocator._encodeBuffer(d, OP, "descriptions[i]");
-      } catch {
-        allocator._encodeBuffer(d, OP, `descriptions[${i}]`); // the same check again, to name the index
-      }
-      input[at] = scratch[0]!;
-      input[at + 1] = scratch[1]!;
-      input[at + 2] = scratch[2]!;
-      input[at + 3] = scratch[3]!;
-    }
-    options = second as AllocationOptions | undefined;
   } else {
     throw new TypeError(
       `${OP}: the first argument must be a count or an array of buffer descriptions, got ${describeValue(first)}`,
     );
   }
-  const flags = encodeAllocationOptions(options, OP, "allocationOptions", allocator);
-  const name = checkBatchOptions(options, flags);
-  const result = allocator._native.createBuffers(h, data, count, name);
-  const recording = allocator._recording;
-  if (result !== 0) {
-    const failed = scratch[Slot.OutAllocation]!;
-    recording?.failed(0, "buffer", 0, name, result);
-    throw vkErrorFor(
-      result,
-      "vmaCreateBuffer",
-      name ?? undefined,
-      `buffer ${failed} of a batch of ${count}; none was kept`,
-    );
+  // A description's or the options' getters may make another batch: the buffer in use is then not lent again.
+  const lent = !inUse;
+  const data = lent ? nativeBuffer(count) : new ArrayBuffer(count * SLOTS * 8);
+  inUse = true;
+  try {
+    const input = new Float64Array(data, 0, 4 * count);
+    let options: AllocationOptions | undefined;
+    if (typeof first === "number") {
+      allocator._encodeBuffer(second as BufferInfo, OP, "description");
+      const s0 = scratch[0]!;
+      const s1 = scratch[1]!;
+      const s2 = scratch[2]!;
+      const s3 = scratch[3]!;
+      for (let i = 0, at = 0; i < count; i++, at += 4) {
+        input[at] = s0;
+        input[at + 1] = s1;
+        input[at + 2] = s2;
+        input[at + 3] = s3;
+      }
+      options = third;
+    } else {
+      const descriptions = first as readonly BufferInfo[];
+      for (let i = 0, at = 0; i < count; i++, at += 4) {
+        const d = descriptions[i]!;
+        try {
+          allocator._encodeBuffer(d, OP, "descriptions[i]");
+        } catch {
+          allocator._encodeBuffer(d, OP, `descriptions[${i}]`); // the same check again, to name the index
+        }
+        input[at] = scratch[0]!;
+        input[at + 1] = scratch[1]!;
+        input[at + 2] = scratch[2]!;
+        input[at + 3] = scratch[3]!;
+      }
+      options = second as AllocationOptions | undefined;
+    }
+    const flags = encodeAllocationOptions(options, OP, "allocationOptions", allocator);
+    const name = checkBatchOptions(options, flags);
+    const result = allocator._native.createBuffers(h, data, count, name);
+    const recording = allocator._recording;
+    if (result !== 0) {
+      const failed = scratch[Slot.OutAllocation]!;
+      recording?.failed(0, "buffer", 0, name, result);
+      throw vkErrorFor(
+        result,
+        "vmaCreateBuffer",
+        name ?? undefined,
+        `buffer ${failed} of a batch of ${count}; none was kept`,
+      );
+    }
+    const batch = new BufferBatch(allocator, copyResults(data, count), count, name);
+    if (recording !== null) recordBatch(data, batch, recording);
+    if (allocator._capturesStacks) collectedBatches.register(batch, { allocator, name }, batch);
+    return batch;
+  } finally {
+    if (lent) inUse = false;
   }
-  const batch = new BufferBatch(allocator, data, count, name);
-  if (recording !== null) recordBatch(batch, recording);
-  if (allocator._capturesStacks) collectedBatches.register(batch, { allocator, name }, batch);
-  return batch;
+}
+
+/** Whether the module's native buffer is in use by a createBuffers or destroyBuffers call now. */
+let inUse = false;
+
+/** The outputs of a batch of `count` in `data` (the native layout) as a BufferBatch keeps them. */
+function copyResults(data: ArrayBuffer, count: number): number[] {
+  const f64 = data === reused ? reusedF64 : new Float64Array(data);
+  const u32 = data === reused ? reusedU32 : new Uint32Array(data);
+  // Made at its full length and filled (pushes, growing it, cost a 64-buffer batch about 40 ns per buffer more).
+  const results = new Array<number>(8 * count);
+  let k = 0;
+  // Handles, offsets, sizes and memory types lie in four consecutive parts of n slots: [4n, 8n).
+  for (let at = 4 * count, end = 8 * count; at < end; at++) results[k++] = f64[at]!;
+  // The u64 values, as the u32 halves of slots [9n, 11n).
+  for (let at = 18 * count, end = 22 * count; at < end; at++) results[k++] = u32[at]!;
+  return results;
 }
 
 /** destroyBuffers: frees a batch of `allocator` (a second call, or one after its allocator's destroy(), does nothing). */
@@ -221,7 +299,7 @@ export function destroyBufferBatch(allocator: Allocator, batch: BufferBatch): vo
   if (allocator._defragmentation?.passOpen === true) {
     // VMA may plan a batch's buffers into a pass (they are not Allocations, so their moves are ignored), and it
     // dereferences a pass's sources when the pass ends: the native layer then frees none of the batch.
-    const handles = new Float64Array(batch._data, 4 * batch.count * 8, batch.count);
+    const handles = batch._results;
     for (let i = 0; i < batch.count; i++) {
       if (allocator._defragmentation._isBusy(handles[i]!)) {
         throw new InvalidStateError(
@@ -232,14 +310,17 @@ export function destroyBufferBatch(allocator: Allocator, batch: BufferBatch): vo
       }
     }
   }
-  allocator._native.destroyBuffers(allocator._handle, batch._data, batch.count);
+  // The handles go where native reads them, [4n, 5n) of a native buffer (nothing runs between the copy and the call).
+  const n = batch.count;
+  const results = batch._results;
+  const data = inUse ? new ArrayBuffer(n * SLOTS * 8) : nativeBuffer(n);
+  const handles = data === reused ? reusedF64 : new Float64Array(data);
+  for (let i = 0, at = 4 * n; i < n; i++, at++) handles[at] = results[i]!;
+  allocator._native.destroyBuffers(allocator._handle, data, n);
   batch._markFreed();
   if (allocator._capturesStacks) collectedBatches.unregister(batch);
   const writer = allocator._recording?.writer;
-  if (writer !== undefined) {
-    const handles = new Float64Array(batch._data, 4 * batch.count * 8, batch.count);
-    for (let i = 0; i < batch.count; i++) writer.free(handles[i]!);
-  }
+  if (writer !== undefined) for (let i = 0; i < n; i++) writer.free(results[i]!);
 }
 
 /** Refuses the options a batch cannot honour; returns the name for every allocation (or null). */
@@ -262,11 +343,14 @@ function checkBatchOptions(options: AllocationOptions | undefined, flags: number
   return name;
 }
 
-/** One Allocate record per buffer, from the batch's outputs laid into the scratch as a single creation leaves them. */
-function recordBatch(batch: BufferBatch, recording: NonNullable<Allocator["_recording"]>): void {
+/**
+ * One Allocate record per buffer, from the batch's inputs and outputs in `data` (the native layout), laid into the
+ * scratch as a single creation leaves them.
+ */
+function recordBatch(data: ArrayBuffer, batch: BufferBatch, recording: NonNullable<Allocator["_recording"]>): void {
   const n = batch.count;
-  const all = new Float64Array(batch._data);
-  const memory = new Uint32Array(batch._data, 10 * n * 8, 2 * n);
+  const all = new Float64Array(data);
+  const memory = new Uint32Array(data, 10 * n * 8, 2 * n);
   for (let i = 0; i < n; i++) {
     scratch[0] = all[4 * i]!;
     scratch[1] = all[4 * i + 1]!;

@@ -85,6 +85,38 @@ test("one description per buffer: sizes and usages as given, in order", () => {
   allocator.destroyBuffers(batch);
 });
 
+test("batches made and destroyed from a description's getter keep their own results (the native buffer is reused)", () => {
+  const before = allocator.allocationCount;
+  let inner: BufferBatch | null = null;
+  const sizes = [1000, 2000, 3000, 4000, 5000];
+  const descriptions = sizes.map((size, i) => ({
+    get size() {
+      if (i === 3) {
+        // A batch made, and another made and destroyed, while the outer one is being encoded.
+        allocator.destroyBuffers(allocator.createBuffers(2, { size: 70000, usage: VERTEX }));
+        inner = allocator.createBuffers(3, { size: 100000, usage: VERTEX });
+      }
+      return size;
+    },
+    usage: VERTEX,
+  }));
+  const outer = allocator.createBuffers(descriptions);
+  const made = inner as BufferBatch | null;
+  expect(made).not.toBeNull();
+  expect(Array.from(outer.sizes, (s, i) => s >= sizes[i]! && s < 65536)).toEqual([true, true, true, true, true]);
+  expect(Array.from(made!.sizes, (s) => s >= 100000)).toEqual([true, true, true]);
+  expect(new Set([...outer.allocations, ...made!.allocations]).size).toBe(8);
+  expect(allocator.allocationCount).toBe(before + 8);
+  // A batch made after both does not change what they show or what destroyBuffers frees.
+  const later = allocator.createBuffers(64, { size: 256, usage: VERTEX });
+  expect(Array.from(outer.sizes, (s) => s < 65536)).toEqual([true, true, true, true, true]);
+  allocator.destroyBuffers(made!);
+  expect(allocator.allocationCount).toBe(before + 69);
+  allocator.destroyBuffers(outer);
+  allocator.destroyBuffers(later);
+  expect(allocator.allocationCount).toBe(before);
+});
+
 test("bad input names the argument and value, and nothing is made", () => {
   const before = allocator.allocationCount;
   const bad: [() => unknown, RegExp, typeof TypeError][] = [
