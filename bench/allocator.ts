@@ -27,8 +27,8 @@
  * an allocator recording a trace), each chunk cut into slices interleaved with the others' ({@link SLICES}), in an
  * order drawn for each slice ({@link sliceOrder}). `ratio_ts_vs_cpp` (ts / cpp_inprocess), `ratio_batch_vs_cpp`
  * (batch / cpp_batch_inprocess; over the pairs as ratio_batch_vs_cpp_pairs) and `record_overhead` (record / ts) are
- * medians over the slices of the ratio of slices that ran side by side. Targets: ratio_ts_vs_cpp <= 2.0 on a CPU device (lavapipe), 1.3 on a GPU; ratio_batch_vs_cpp
- * <= 1.3; record_overhead <= 1.1.
+ * medians over the slices of the ratio of slices that ran side by side. Targets: ratio_ts_vs_cpp <= 2.0 on a CPU
+ * device (lavapipe), 1.3 on a GPU; ratio_batch_vs_cpp <= 1.3; record_overhead <= 1.1.
  *
  * Options: see {@link USAGE}. `--cpp-binary PATH` uses a prebuilt C++ program as it is (the GPU machine has no
  * compiler); without it the program is built into build/bench/allocator_bench when missing or older than its

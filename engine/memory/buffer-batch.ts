@@ -121,21 +121,19 @@ export class BufferBatch {
 
   /** Results [part * n, part * n + n) as a Float64Array. */
   #numbers(part: number): Float64Array {
-    const n = this.count;
-    const out = new Float64Array(n);
-    const results = this._results;
-    for (let i = 0, at = part * n; i < n; i++, at++) out[i] = results[at]!;
-    return out;
+    return this.#copy(new Float64Array(this.count), part);
   }
 
   /** The u32 pairs at [part * n, part * n + 2n) as a BigUint64Array. */
   #handles(part: number): BigUint64Array {
-    const n = this.count;
-    const data = new ArrayBuffer(8 * n);
-    const halves = new Uint32Array(data);
+    return new BigUint64Array(this.#copy(new Uint32Array(2 * this.count), part).buffer);
+  }
+
+  /** Fills `out` with the results from part * n on. */
+  #copy<T extends Float64Array | Uint32Array>(out: T, part: number): T {
     const results = this._results;
-    for (let i = 0, at = part * n; i < 2 * n; i++, at++) halves[i] = results[at]!;
-    return new BigUint64Array(data);
+    for (let i = 0, at = part * this.count; i < out.length; i++, at++) out[i] = results[at]!;
+    return out;
   }
 
   /** True once destroyBuffers freed it, or its allocator was destroyed. */
@@ -166,21 +164,22 @@ export class BufferBatch {
  * The most buffers a batch may have for the native buffer to be the module's reused one (about 350 KiB at most); a
  * larger batch gets an ArrayBuffer of its own, whose cost is small beside its buffers'.
  */
-export const REUSED_BATCH = 4096;
-/** The module's native buffer, grown up to {@link REUSED_BATCH} buffers' worth, and views of it. */
+const REUSED_BATCH = 4096;
+/** The module's native buffer, grown up to {@link REUSED_BATCH} buffers' worth. */
 let reused = new ArrayBuffer(64 * SLOTS * 8);
-let reusedF64 = new Float64Array(reused);
-let reusedU32 = new Uint32Array(reused);
+/** Whether the module's native buffer is in use by a createBuffers call now (a getter it calls may make another). */
+let inUse = false;
 
-/** The native buffer for a batch of `count`: the reused one (grown when needed), or one of its own when too large. */
+/**
+ * The native buffer for a batch of `count`: the reused one (grown when needed), or one of its own when that one is
+ * in use or too small to be kept.
+ */
 function nativeBuffer(count: number): ArrayBuffer {
-  if (count > REUSED_BATCH) return new ArrayBuffer(count * SLOTS * 8);
+  if (inUse || count > REUSED_BATCH) return new ArrayBuffer(count * SLOTS * 8);
   if (reused.byteLength < count * SLOTS * 8) {
-    let slots = reusedF64.length / SLOTS;
+    let slots = reused.byteLength / (SLOTS * 8);
     while (slots < count) slots *= 2;
     reused = new ArrayBuffer(slots * SLOTS * 8);
-    reusedF64 = new Float64Array(reused);
-    reusedU32 = new Uint32Array(reused);
   }
   return reused;
 }
@@ -212,7 +211,7 @@ export function createBufferBatch(
   }
   // A description's or the options' getters may make another batch: the buffer in use is then not lent again.
   const lent = !inUse;
-  const data = lent ? nativeBuffer(count) : new ArrayBuffer(count * SLOTS * 8);
+  const data = nativeBuffer(count);
   inUse = true;
   try {
     const input = new Float64Array(data, 0, 4 * count);
@@ -269,13 +268,10 @@ export function createBufferBatch(
   }
 }
 
-/** Whether the module's native buffer is in use by a createBuffers or destroyBuffers call now. */
-let inUse = false;
-
 /** The outputs of a batch of `count` in `data` (the native layout) as a BufferBatch keeps them. */
 function copyResults(data: ArrayBuffer, count: number): number[] {
-  const f64 = data === reused ? reusedF64 : new Float64Array(data);
-  const u32 = data === reused ? reusedU32 : new Uint32Array(data);
+  const f64 = new Float64Array(data);
+  const u32 = new Uint32Array(data);
   // Made at its full length and filled (pushes, growing it, cost a 64-buffer batch about 40 ns per buffer more).
   const results = new Array<number>(8 * count);
   let k = 0;
@@ -313,8 +309,8 @@ export function destroyBufferBatch(allocator: Allocator, batch: BufferBatch): vo
   // The handles go where native reads them, [4n, 5n) of a native buffer (nothing runs between the copy and the call).
   const n = batch.count;
   const results = batch._results;
-  const data = inUse ? new ArrayBuffer(n * SLOTS * 8) : nativeBuffer(n);
-  const handles = data === reused ? reusedF64 : new Float64Array(data);
+  const data = nativeBuffer(n);
+  const handles = new Float64Array(data);
   for (let i = 0, at = 4 * n; i < n; i++, at++) handles[at] = results[i]!;
   allocator._native.destroyBuffers(allocator._handle, data, n);
   batch._markFreed();
