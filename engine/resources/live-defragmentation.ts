@@ -73,6 +73,14 @@ export interface LiveDefragmentationOptions {
    */
   maxMovesPerFrame?: number;
   /**
+   * VMA's shortest planning limit of a copy frame, in microseconds (default 40): a frame whose planning found no move
+   * in time doubles the limit for the next one (up to 2 ms), a frame that moved brings it back down by a quarter, to
+   * no less than this. A pass stopped by the limit holds fewer moves than `maxMovesPerFrame`, so how the moves fall
+   * into passes, and so which blocks an ignored move leaves in place, depends on the machine's speed. 0: no limit;
+   * each pass is planned to its end, the same on every machine.
+   */
+  maxPlanningMicroseconds?: number;
+  /**
    * Called in beginFrame for each resource that names its new VkBuffer / VkImage from this frame on (a streamer's
    * textures too: what its show() returns names the new image and views from then on).
    */
@@ -138,13 +146,14 @@ interface Planned {
 }
 
 /**
- * VMA's planning limit of a copy frame, in microseconds, adapted as the passes go: it starts at PLAN_MIN_US; a pass
- * whose planning it stopped before any move doubles it for the next frame (up to PLAN_MAX_US), and a pass that moved
- * brings it back down by a quarter. A fixed limit was either too short for a slow machine (under AddressSanitizer on
- * lavapipe, 50 µs stopped most passes before their first move and the sample did not finish) or, at 100 µs, the
- * whole of a fast machine's frame budget: on the H200 VMA's "full" planning takes about 15 µs a pass, but 40 to 120 µs
- * in the last dozen passes, which made those frames the slowest of the run. With this, the bench's first-run p99 per
- * frame there was 82-98 µs (three runs) and its frames to finish 1,116 instead of 1,112.
+ * VMA's planning limit of a copy frame, in microseconds, adapted as the passes go: it starts at PLAN_MIN_US (or the
+ * caller's maxPlanningMicroseconds); a pass whose planning it stopped before any move doubles it for the next frame (up
+ * to PLAN_MAX_US), and a pass that moved brings it back down by a quarter, to no less than where it started. A fixed
+ * limit was either too short for a slow machine (under AddressSanitizer on lavapipe, 50 µs stopped most passes before
+ * their first move and the sample did not finish) or, at 100 µs, the whole of a fast machine's frame budget: on the
+ * H200 VMA's "full" planning takes about 15 µs a pass, but 40 to 120 µs in the last dozen passes, which made those
+ * frames the slowest of the run. With this, the bench's first-run p99 per frame there was 82-98 µs (three runs) and
+ * its frames to finish 1,116 instead of 1,112.
  */
 const PLAN_MIN_US = 40;
 const PLAN_MAX_US = 2000;
@@ -243,6 +252,17 @@ export class LiveDefragmentation {
       throw new TypeError(`${op}: options.onMove must be a function, got ${describeValue(onMove)}`);
     }
     this.#onMove = onMove;
+    const planning = options.maxPlanningMicroseconds as unknown;
+    if (
+      planning !== undefined &&
+      (typeof planning !== "number" || !Number.isSafeInteger(planning) || planning < 0 || planning > PLAN_MAX_US)
+    ) {
+      throw new RangeError(
+        `${op}: options.maxPlanningMicroseconds must be an integer in [0, ${PLAN_MAX_US}], got ${describeValue(planning)}`,
+      );
+    }
+    this.#planMin = (planning as number | undefined) ?? PLAN_MIN_US;
+    this.#planLimit = this.#planMin;
     warmMoveRecording(); // nvk's first use of the copy structs, here rather than in the first copy frame
     this.#resources = new Map();
     this.#learn();
@@ -251,9 +271,9 @@ export class LiveDefragmentation {
       pool: options.pool,
       maxBytesPerPass: options.maxBytesPerFrame ?? 8 * 1024 * 1024,
       maxAllocationsPerPass: options.maxMovesPerFrame ?? 2,
-      // VMA's planning stops after this long and goes on in the next copy frame (its break callback); each pass
-      // sets its own limit (#planLimit).
-      maxPlanningMicroseconds: PLAN_MIN_US,
+      // VMA's planning stops after this long and goes on in the next copy frame (its break callback); each pass sets
+      // its own limit (#planLimit). 0: no break callback.
+      maxPlanningMicroseconds: this.#planMin,
       allocations: this.#resources.keys(),
     });
     // Resources made after this call are named too (VMA leaves the whole block of an ignored move in place): a
@@ -269,8 +289,9 @@ export class LiveDefragmentation {
     };
   }
 
-  /** VMA's planning limit for the next copy frame (see PLAN_MIN_US). */
+  /** VMA's planning limit for the next copy frame (see PLAN_MIN_US), and its floor (0: no limit). */
   #planLimit = PLAN_MIN_US;
+  #planMin = PLAN_MIN_US;
   /** Passes planned, and the pass in which #learn last ran from a miss. */
   #passCount = 0;
   #learntPass = -1;
@@ -356,7 +377,7 @@ export class LiveDefragmentation {
 
   #copy(context: DefragmentationContext, serial: number, cmd: NvkHandle): void {
     this.#passCount++;
-    const moves = context.beginPass(Math.round(this.#planLimit));
+    const moves = context.beginPass(this.#planMin === 0 ? undefined : Math.round(this.#planLimit));
     if (moves === null) {
       this.#finish(context);
       return;
@@ -366,7 +387,7 @@ export class LiveDefragmentation {
       this.#planLimit = Math.min(PLAN_MAX_US, this.#planLimit * 2);
       return;
     }
-    this.#planLimit = Math.max(PLAN_MIN_US, this.#planLimit * 0.75);
+    this.#planLimit = Math.max(this.#planMin, this.#planLimit * 0.75);
     const planned: Planned[] = [];
     const bytes: MoveCopy[] = [];
     for (const move of moves) {
