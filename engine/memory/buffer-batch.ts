@@ -20,13 +20,17 @@
  *   every batch of up to {@link REUSED_BATCH} buffers (a larger one gets its own): a fresh ArrayBuffer per batch is
  *   allocated with calloc and freed by V8's sweeper thread, and on lavapipe that cost a 64-buffer batch about 55 ns
  *   per buffer (glibc's consolidation of its small free chunks, and its arena lock taken from two threads), a third
- *   of what the batch cost beyond VMA. A batch keeps its results in a plain array of numbers instead, copied from
- *   that buffer before the call returns (nothing runs in between that could make another batch).
+ *   of what the batch cost beyond VMA.
+ * - A batch's results stay where the native call wrote them until that buffer is wanted again: the next createBuffers
+ *   first copies the results of the batch that still lives there into a plain array of numbers of its own ("spills"
+ *   them). A batch destroyed before that is never copied: destroyBuffers hands native the handles where they lie.
+ *   So the arrays can be read while the batch lives; once it is destroyed, those not read before throw
+ *   DestroyedResourceError, as buffer() does.
  *
  * The layout of the native buffer is native/batch.cpp's (change both together), in 8-byte slots for n buffers:
  * inputs [0, 4n) size, usage, flags, sharing mode per buffer; outputs allocation handle [4n, 5n), offset [5n, 6n),
  * size [6n, 7n), memory type [7n, 8n), block size [8n, 9n), VkBuffer (u64) [9n, 10n), VkDeviceMemory (u64) [10n, 11n).
- * destroyBuffers reads only the handles, at [4n, 5n).
+ * destroyBuffers reads only the handles, at [4n, 5n): those of a spilled batch are copied into a buffer kept for that.
  * @module
  */
 import { DestroyedResourceError, InvalidStateError, describeValue, vkErrorFor } from "../errors.js";
@@ -65,16 +69,20 @@ export class BufferBatch {
   /** How many buffers. */
   readonly count: number;
   /**
-   * @internal What the native call gave each buffer, copied out of the native buffer (module comment), n = count:
-   * allocation handles [0, n) (the ones destroyBuffers frees), offsets [n, 2n), sizes [2n, 3n), memory types
-   * [3n, 4n), then the VkBuffer values as u32 pairs (low, high) [4n, 6n) and the VkDeviceMemory values [6n, 8n).
+   * @internal Where the results are while the batch lives: the native buffer the call wrote (its own, or the
+   * module's while this batch is its `owner`), else the copy {@link _spill} made; both null once destroyed.
    */
-  readonly _results: number[];
+  _data: ArrayBuffer | null;
+  /**
+   * @internal The spilled results, n = count: allocation handles [0, n) (the ones destroyBuffers frees), offsets
+   * [n, 2n), sizes [2n, 3n), memory types [3n, 4n), then the VkBuffer values as u32 pairs (low, high) [4n, 6n) and
+   * the VkDeviceMemory values [6n, 8n).
+   */
+  _results: number[] | null = null;
   /** @internal */
   readonly _allocator: Allocator;
   /** @internal The name given to every allocation, or null. */
   readonly _name: string | null;
-  #freed = false;
   // The arrays, each made on first use (most batches are made and destroyed without a look at them).
   #allocations: Float64Array | null = null;
   #offsets: Float64Array | null = null;
@@ -84,9 +92,9 @@ export class BufferBatch {
   #memories: BigUint64Array | null = null;
 
   /** @internal Made by createBuffers. */
-  constructor(allocator: Allocator, results: number[], count: number, name: string | null) {
+  constructor(allocator: Allocator, data: ArrayBuffer, count: number, name: string | null) {
     this._allocator = allocator;
-    this._results = results;
+    this._data = data;
     this._name = name;
     this.count = count;
   }
@@ -112,38 +120,65 @@ export class BufferBatch {
   }
   /** The raw VkBuffer values; {@link buffer} makes an nvk handle object of one. */
   get buffers(): BigUint64Array {
-    return (this.#buffers ??= this.#handles(4));
+    return (this.#buffers ??= this.#handles(0));
   }
   /** The raw VkDeviceMemory values. */
   get memories(): BigUint64Array {
-    return (this.#memories ??= this.#handles(6));
+    return (this.#memories ??= this.#handles(1));
   }
 
-  /** Results [part * n, part * n + n) as a Float64Array. */
+  /** Results part `part` (0 handles, 1 offsets, 2 sizes, 3 memory types) as a new Float64Array. */
   #numbers(part: number): Float64Array {
-    return this.#copy(new Float64Array(this.count), part);
-  }
-
-  /** The u32 pairs at [part * n, part * n + 2n) as a BigUint64Array. */
-  #handles(part: number): BigUint64Array {
-    return new BigUint64Array(this.#copy(new Uint32Array(2 * this.count), part).buffer);
-  }
-
-  /** Fills `out` with the results from part * n on. */
-  #copy<T extends Float64Array | Uint32Array>(out: T, part: number): T {
-    const results = this._results;
-    for (let i = 0, at = part * this.count; i < out.length; i++, at++) out[i] = results[at]!;
+    const n = this.count;
+    const out = new Float64Array(n);
+    const data = this.#live();
+    if (data !== null) out.set(new Float64Array(data, (4 + part) * n * 8, n));
+    else for (let i = 0, at = part * n; i < n; i++, at++) out[i] = this._results![at]!;
     return out;
+  }
+
+  /** The u64 values of part `part` (0 VkBuffer, 1 VkDeviceMemory) as a new BigUint64Array. */
+  #handles(part: number): BigUint64Array {
+    const n = this.count;
+    const out = new BigUint64Array(n);
+    const data = this.#live();
+    if (data !== null) out.set(new BigUint64Array(data, (9 + part) * n * 8, n));
+    else {
+      const u32 = new Uint32Array(out.buffer);
+      for (let i = 0, at = (4 + 2 * part) * n; i < 2 * n; i++, at++) u32[i] = this._results![at]!;
+    }
+    return out;
+  }
+
+  /** Where the results are (the native buffer, or null for the spilled copy). @throws once destroyed */
+  #live(): ArrayBuffer | null {
+    if (this.destroyed) throw new DestroyedResourceError("BufferBatch", this._name ?? undefined, "read its results");
+    return this._data;
+  }
+
+  /** @internal The allocation handles, at [0, count), wherever the results are (a live batch). */
+  _handles(): ArrayLike<number> {
+    const data = this._data;
+    return data !== null ? new Float64Array(data, 4 * this.count * 8, this.count) : this._results!;
+  }
+
+  /** @internal The module's native buffer is wanted for another batch: copies this one's results out of it. */
+  _spill(): void {
+    const data = this._data;
+    if (data === null) return;
+    if (this._allocator._handle !== 0) this._results = copyResults(data, this.count);
+    this._data = null;
   }
 
   /** True once destroyBuffers freed it, or its allocator was destroyed. */
   get destroyed(): boolean {
-    return this.#freed || this._allocator._handle === 0;
+    return (this._data === null && this._results === null) || this._allocator._handle === 0;
   }
 
-  /** @internal destroyBuffers ran. */
+  /** @internal destroyBuffers ran: its results go. */
   _markFreed(): void {
-    this.#freed = true;
+    this._data = null;
+    this._results = null;
   }
 
   /**
@@ -167,21 +202,32 @@ export class BufferBatch {
 const REUSED_BATCH = 4096;
 /** The module's native buffer, grown up to {@link REUSED_BATCH} buffers' worth. */
 let reused = new ArrayBuffer(64 * SLOTS * 8);
+/** The live batch whose results are in `reused`, if any. */
+let owner: BufferBatch | null = null;
 /** Whether the module's native buffer is in use by a createBuffers call now (a getter it calls may make another). */
 let inUse = false;
+/** Where destroyBuffers puts a spilled batch's handles for native: [4n, 5n) of the layout (grown to REUSED_BATCH). */
+let handlesOut = new ArrayBuffer(64 * SLOTS * 8);
 
 /**
- * The native buffer for a batch of `count`: the reused one (grown when needed), or one of its own when that one is
- * in use or too small to be kept.
+ * The native buffer for a new batch of `count`: the reused one (its owner's results spilled first, and grown when
+ * needed), or one of its own when that one is in use or too small to be kept.
  */
 function nativeBuffer(count: number): ArrayBuffer {
   if (inUse || count > REUSED_BATCH) return new ArrayBuffer(count * SLOTS * 8);
-  if (reused.byteLength < count * SLOTS * 8) {
-    let slots = reused.byteLength / (SLOTS * 8);
-    while (slots < count) slots *= 2;
-    reused = new ArrayBuffer(slots * SLOTS * 8);
+  if (owner !== null) {
+    owner._spill();
+    owner = null;
   }
+  if (reused.byteLength < count * SLOTS * 8) reused = new ArrayBuffer(grown(reused, count, SLOTS));
   return reused;
+}
+
+/** The byte length `buffer` of `slots` slots per buffer grows to for `count` buffers (doubling). */
+function grown(buffer: ArrayBuffer, count: number, slots: number): number {
+  let n = buffer.byteLength / (slots * 8);
+  while (n < count) n *= 2;
+  return n * slots * 8;
 }
 
 /**
@@ -259,7 +305,8 @@ export function createBufferBatch(
         `buffer ${failed} of a batch of ${count}; none was kept`,
       );
     }
-    const batch = new BufferBatch(allocator, copyResults(data, count), count, name);
+    const batch = new BufferBatch(allocator, data, count, name);
+    if (data === reused) owner = batch;
     if (recording !== null) recordBatch(data, batch, recording);
     if (allocator._capturesStacks) collectedBatches.register(batch, { allocator, name }, batch);
     return batch;
@@ -295,7 +342,7 @@ export function destroyBufferBatch(allocator: Allocator, batch: BufferBatch): vo
   if (allocator._defragmentation?.passOpen === true) {
     // VMA may plan a batch's buffers into a pass (they are not Allocations, so their moves are ignored), and it
     // dereferences a pass's sources when the pass ends: the native layer then frees none of the batch.
-    const handles = batch._results;
+    const handles = batch._handles();
     for (let i = 0; i < batch.count; i++) {
       if (allocator._defragmentation._isBusy(handles[i]!)) {
         throw new InvalidStateError(
@@ -306,17 +353,25 @@ export function destroyBufferBatch(allocator: Allocator, batch: BufferBatch): vo
       }
     }
   }
-  // The handles go where native reads them, [4n, 5n) of a native buffer (nothing runs between the copy and the call).
+  // Native reads the handles at [4n, 5n): where the batch's own call wrote them, or a spilled batch's copied there.
   const n = batch.count;
+  let data = batch._data;
   const results = batch._results;
-  const data = nativeBuffer(n);
-  const handles = new Float64Array(data);
-  for (let i = 0, at = 4 * n; i < n; i++, at++) handles[at] = results[i]!;
+  if (data === null) {
+    data = n > REUSED_BATCH ? new ArrayBuffer(n * SLOTS * 8) : handlesOut;
+    if (data.byteLength < n * SLOTS * 8) data = handlesOut = new ArrayBuffer(grown(handlesOut, n, SLOTS));
+    const handles = new Float64Array(data);
+    for (let i = 0, at = 4 * n; i < n; i++, at++) handles[at] = results![i]!;
+  }
   allocator._native.destroyBuffers(allocator._handle, data, n);
+  const writer = allocator._recording?.writer;
+  if (writer !== undefined) {
+    const handles = batch._handles();
+    for (let i = 0; i < n; i++) writer.free(handles[i]!);
+  }
+  if (owner === batch) owner = null;
   batch._markFreed();
   if (allocator._capturesStacks) collectedBatches.unregister(batch);
-  const writer = allocator._recording?.writer;
-  if (writer !== undefined) for (let i = 0; i < n; i++) writer.free(results[i]!);
 }
 
 /** Refuses the options a batch cannot honour; returns the name for every allocation (or null). */

@@ -117,6 +117,39 @@ test("batches made and destroyed from a description's getter keep their own resu
   expect(allocator.allocationCount).toBe(before);
 });
 
+test("a live batch's results survive later batches; once destroyed, arrays not read before throw", () => {
+  const before = allocator.allocationCount;
+  const first = allocator.createBuffers(16, { size: 3000, usage: VERTEX }, { name: "first" });
+  const sizesRead = first.sizes; // read while its results are where the native call wrote them
+  const seen = [first.allocations, first.offsets, first.memoryTypes, first.buffers, first.memories];
+  // Later batches reuse that native buffer: the first one's results are copied out before, and read back the same.
+  const second = allocator.createBuffers(64, { size: 100, usage: VERTEX });
+  const third = allocator.createBuffers(5000, { size: 16, usage: VERTEX }); // a larger one has a buffer of its own
+  const copy = allocator.createBuffers(16, { size: 3000, usage: VERTEX }, { name: "first" });
+  expect(Array.from(copy.sizes)).toEqual(Array.from(sizesRead));
+  expect(new Set([...first.allocations, ...second.allocations, ...third.allocations]).size).toBe(5080);
+  for (const batch of [second, third, copy]) expect(batch.sizes.every((s) => s > 0)).toBe(true);
+  expect(allocator.allocationCount).toBe(before + 5096);
+  // A spilled batch frees its own buffers, and nothing else.
+  allocator.destroyBuffers(first);
+  expect(allocator.allocationCount).toBe(before + 5080);
+  const one = allocator.createBuffers(1, { size: 8, usage: VERTEX });
+  expect(allocator.allocationCount).toBe(before + 5081);
+  // Arrays read before the destroy stay the caller's; the others throw, as buffer() does.
+  expect(first.sizes).toBe(sizesRead);
+  expect(seen[0]!.length).toBe(16);
+  for (const batch of [second, third, copy]) {
+    const allocations = batch.allocations;
+    allocator.destroyBuffers(batch);
+    expect(batch.allocations).toBe(allocations);
+    expect(() => batch.offsets).toThrow(DestroyedResourceError);
+    expect(() => batch.memories).toThrow(/BufferBatch.*has been destroyed/);
+  }
+  expect(allocator.allocationCount).toBe(before + 1);
+  allocator.destroyBuffers(one);
+  expect(allocator.allocationCount).toBe(before);
+});
+
 test("bad input names the argument and value, and nothing is made", () => {
   const before = allocator.allocationCount;
   const bad: [() => unknown, RegExp, typeof TypeError][] = [
@@ -211,14 +244,14 @@ test("a recording allocator records one Allocate and one Free per buffer of a ba
   try {
     const recording = createAllocator(context, { label: "recorded", record: { file } });
     const batch = recording.createBuffers(5, { size: 512, usage: VERTEX }, { name: "wave" });
+    const offsets = Array.from(batch.offsets);
     recording.destroyBuffers(batch);
     recording.destroy();
     const trace = readTrace(readFileSync(file));
     const allocs = trace.records.filter((r) => r.kind === RecordKind.Allocate);
     expect(allocs.length).toBe(5);
     expect(allocs.every((r) => r.kind === RecordKind.Allocate && r.name === "wave" && r.result === 0)).toBe(true);
-    const offsets = allocs.map((r) => (r.kind === RecordKind.Allocate ? r.offset : -1));
-    expect(offsets).toEqual(Array.from(batch.offsets));
+    expect(allocs.map((r) => (r.kind === RecordKind.Allocate ? r.offset : -1))).toEqual(offsets);
     expect(trace.records.filter((r) => r.kind === RecordKind.Free).length).toBe(5);
   } finally {
     rmSync(dir, { recursive: true, force: true });
