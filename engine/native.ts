@@ -320,7 +320,7 @@ export interface NativeAddon {
    * (native/copy_commands.cpp). Returns the index of the first copy not recorded (a buffer that is not one vkmem
    * created: the caller records it itself), `end` when all were.
    */
-  cmdCopyBuffers(cmd: bigint, table: Float64Array, first: number, end: number): number;
+  cmdCopyBuffers(cmd: bigint, table: Float64Array, first: number, end: number, regroup?: boolean): number;
   /**
    * [queued, done]: device-memory frees and buffer / image destroys the background thread has queued and not yet
    * done, and has done since the process started (native/deferred_free.cpp; the ends of defragmentation passes queue

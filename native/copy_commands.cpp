@@ -1,18 +1,24 @@
-// cmdCopyBuffers(cmd, table, first, end) -> the index of the first copy not recorded (end when all were).
+// cmdCopyBuffers(cmd, table, first, end, regroup?) -> the index of the first copy not recorded (end when all were).
 //
 // Records the staging copies of an upload batch (engine/resources/upload-batch.ts) with one call, instead of one
 // nvk call and a VkBufferCopy object per region: copies [first, end) of `table`, a Float64Array of 5 numbers per copy
-// (source allocation, destination allocation, srcOffset, dstOffset, size), become one vkCmdCopyBuffer per run of
-// consecutive copies with the same source and destination buffer.
+// (source allocation, destination allocation, srcOffset, dstOffset, size), all of one phase, become one
+// vkCmdCopyBuffer per run of copies with the same source and destination buffer. The copies of a phase write disjoint
+// bytes, so their order does not matter: with `regroup` they are grouped by buffer pair (stably) first, so that each
+// pair is one run. A game's uploads go to many buffers in turn
+// (a uniform here, a mesh there), and the driver's cost is per command: on lavapipe 1,000 uploads of 4 KiB into 250
+// buffers in turn took about 0.5 ms to record as 1,000 commands.
 //
 // The buffers are named by their allocation handles, never by raw Vulkan handles: each is looked up in this addon's
 // slot table and must be a live buffer vkmem created (Kind::Buffer) of a live allocator, and each range is checked
 // against the allocation's size, so no value in the table can make Vulkan touch another object or memory outside a
-// buffer. A copy whose handles do not pass (a buffer bound into memory, a buddy pool's, one of an allocator on the
-// other build of the addon) stops the call: the caller records that run through nvk and calls again after it. `cmd` must be a command buffer in the
-// recording state (the caller's, from its own pool); it cannot be checked here.
+// buffer. The first copy whose handles do not pass (a buffer bound into memory, a buddy pool's, one of an allocator on
+// the other build of the addon) ends the call: the copies before it are recorded, and its index is returned, for the
+// caller to record that run through nvk and call again after it. `cmd` must be a command buffer in the recording
+// state (the caller's, from its own pool); it cannot be checked here.
 #include "copy_commands.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "addon.h"
@@ -31,23 +37,42 @@ Napi::Value CmdCopyBuffers(const Napi::CallbackInfo& info) {
       !info[3].IsNumber())
     throw TypeErrorFor(env, "cmdCopyBuffers(cmd, table: Float64Array, first, end)");
   Napi::Float64Array table = info[1].As<Napi::Float64Array>();
+  const bool regroup = info.Length() > 4 && info[4].IsBoolean() && info[4].As<Napi::Boolean>().Value();
   const double firstD = info[2].As<Napi::Number>().DoubleValue();
   const double endD = info[3].As<Napi::Number>().DoubleValue();
   const double rows = static_cast<double>(table.ElementLength() / 5);
   if (!IsUint(firstD, rows) || !IsUint(endD, rows) || firstD > endD)
     throw RangeErrorFor(env, "cmdCopyBuffers: first and end must be copy indices, first <= end");
-  const size_t end = static_cast<size_t>(endD);
+  const size_t first = static_cast<size_t>(firstD);
   const double* t = table.Data();
-  std::vector<VkBufferCopy> regions;
-  size_t i = static_cast<size_t>(firstD);
-  while (i < end) {
-    const double* row = t + i * 5;
+  // The copies that can be recorded here: up to the first whose buffers do not pass.
+  size_t stop = first;
+  for (; stop < static_cast<size_t>(endD); ++stop) {
+    const double* row = t + stop * 5;
     AllocationSlot* src = addon->AllocationFromNumber(row[0], nullptr);
     AllocationSlot* dst = addon->AllocationFromNumber(row[1], nullptr);
     if (src == nullptr || dst == nullptr || src->kind != Kind::Buffer || dst->kind != Kind::Buffer ||
         src->resource == 0 || dst->resource == 0 || src->allocator != dst->allocator ||
         !addon->allocators[dst->allocator].live)
       break;
+  }
+  // Grouped by (source, destination), in their order otherwise, when the caller says a destination comes back after
+  // another in these copies (`regroup`); rows already grouped (uploads filling one buffer) are not sorted.
+  std::vector<uint32_t> order(stop - first);
+  for (size_t k = 0; k < order.size(); ++k) order[k] = static_cast<uint32_t>(first + k);
+  if (regroup && order.size() > 2) {
+    std::stable_sort(order.begin(), order.end(), [t](uint32_t a, uint32_t b) {
+      const double* x = t + static_cast<size_t>(a) * 5;
+      const double* y = t + static_cast<size_t>(b) * 5;
+      return x[0] != y[0] ? x[0] < y[0] : x[1] < y[1];
+    });
+  }
+  std::vector<VkBufferCopy> regions;
+  size_t i = 0;
+  while (i < order.size()) {
+    const double* row = t + static_cast<size_t>(order[i]) * 5;
+    AllocationSlot* src = addon->AllocationFromNumber(row[0], nullptr);
+    AllocationSlot* dst = addon->AllocationFromNumber(row[1], nullptr);
     const AllocatorSlot& owner = addon->allocators[dst->allocator];
     const PFN_vkCmdCopyBuffer copy = owner.cmdCopyBuffer;
     if (copy == nullptr) throw Napi::Error::New(env, "vkmem native: cmdCopyBuffers: no vkCmdCopyBuffer");
@@ -57,8 +82,8 @@ Napi::Value CmdCopyBuffers(const Napi::CallbackInfo& info) {
     vmaGetAllocationInfo(owner.allocator, dst->allocation, &dstInfo);
     regions.clear();
     size_t j = i;
-    for (; j < end; ++j) {
-      const double* r = t + j * 5;
+    for (; j < order.size(); ++j) {
+      const double* r = t + static_cast<size_t>(order[j]) * 5;
       if (r[0] != row[0] || r[1] != row[1]) break;
       constexpr double kMaxSafe = 9007199254740991.0;
       if (!IsUint(r[2], kMaxSafe) || !IsUint(r[3], kMaxSafe) || !IsUint(r[4], kMaxSafe) || r[4] < 1 ||
@@ -70,7 +95,7 @@ Napi::Value CmdCopyBuffers(const Napi::CallbackInfo& info) {
          reinterpret_cast<VkBuffer>(dst->resource), static_cast<uint32_t>(regions.size()), regions.data());
     i = j;
   }
-  return Napi::Number::New(env, static_cast<double>(i));
+  return Napi::Number::New(env, static_cast<double>(stop));
 }
 
 }  // namespace

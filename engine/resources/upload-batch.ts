@@ -11,7 +11,9 @@
  *
  * Recording merges what can be merged: a copy that continues the previous one in both buffers was already extended
  * by the transfers; the buffer copies are recorded by one native call per phase (native/copy_commands.cpp), one
- * vkCmdCopyBuffer per run of copies from one ring block into one buffer, with no nvk object per copy.
+ * vkCmdCopyBuffer per run of copies from one ring block into one buffer, with no nvk object per copy. In a phase
+ * where a buffer is written again after another (uploads to many buffers in turn), the native call first groups
+ * the copies by buffer, which any order within a phase allows: one command per buffer rather than per upload.
  * @internal
  * @module
  */
@@ -77,18 +79,25 @@ export class Batch {
   #table = new Float64Array(320);
   #lastDst: object | null = null;
   #lastList: number[] | null = null;
+  /**
+   * The phases in which a buffer was written again after another one (uploads to many buffers in turn): their copies
+   * are grouped by buffer when recorded, one vkCmdCopyBuffer per buffer instead of one per upload.
+   */
+  readonly #regroup: boolean[] = [];
 
   /** The phase a write of `dst` over the range lands in (a new one when it overlaps this phase's writes). */
   phaseFor(dst: object, a: number, b: number, c = 0, d = 0, e = 0): number {
     let list: number[] | undefined;
+    const image = !(dst instanceof Buffer);
     if (dst === this.#lastDst) list = this.#lastList!;
     else {
       list = this.#written.get(dst);
       if (list === undefined) this.#written.set(dst, (list = []));
+      // Written again after another buffer (when this write starts a new phase, the mark only costs that phase a sort).
+      else if (!image && list.length > 0) this.#regroup[this.phase] = true;
       this.#lastDst = dst;
       this.#lastList = list;
     }
-    const image = !(dst instanceof Buffer);
     const stride = image ? 5 : 2;
     // Buffers: list[0..1] hold the hull of the phase's ranges; a range outside it (the common case of uploads
     // filling a buffer in order) cannot overlap, and the scan is skipped. A range that starts where the last one
@@ -191,7 +200,7 @@ export class Batch {
       let end = i;
       while (end < copies.length && copies[end]!.phase === phase) end++;
       while (i < end) {
-        i = addon!.cmdCopyBuffers(raw, table, i, end);
+        i = addon!.cmdCopyBuffers(raw, table, i, end, this.#regroup[phase] === true);
         if (i < end) i = this.#recordRun(cmd, i, end);
       }
       while (k < images.length && images[k]!.phase === phase) {
@@ -264,6 +273,7 @@ export class Batch {
     this.touched.clear();
     this.buffers.clear();
     this.phase = 0;
+    this.#regroup.length = 0;
     this.#written.clear();
     this.#lastDst = null;
     this.#lastList = null;

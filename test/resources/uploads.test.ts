@@ -109,6 +109,35 @@ describe("buffer uploads", () => {
     });
   });
 
+  test("many small uploads a frame to buffers in turn, some overwriting earlier ones of the frame, read back exactly", async () => {
+    // Buffers written in turn make the recording group each phase's copies by buffer (native/copy_commands.cpp);
+    // a write over bytes written earlier in the frame starts a new phase, which must still land after the first.
+    await withManager({ stagingRing: { size: 1024 * KiB, maxSize: 1024 * KiB } }, async (m) => {
+      const next = rng(23);
+      const buffers = Array.from({ length: 12 }, (_, i) =>
+        m.createBuffer({ label: `turn ${i}`, size: 16 * KiB, usage: STORAGE }),
+      );
+      const model = buffers.map((b) => new Uint8Array(b.size));
+      for (let frame = 0; frame < 6; frame++) {
+        m.beginFrame();
+        for (let k = 0; k < 240; k++) {
+          const which = k % buffers.length;
+          const size = 1 + next(2 * KiB);
+          const offset = next(16 * KiB - size);
+          const data = randomBytes(next, size);
+          m.upload(buffers[which]!, data, offset);
+          model[which]!.set(data, offset);
+        }
+        m.endFrame();
+      }
+      const reads = buffers.map((b) => m.download(b));
+      submitEmptyFrameAndWait(m);
+      const got = await Promise.all(reads);
+      for (let i = 0; i < buffers.length; i++) expect(firstDifference(got[i]!, model[i]!), `buffer ${i}`).toBe(-1);
+      for (const b of buffers) b.destroy();
+    });
+  });
+
   test("one frame uploading more than the ring holds submits early and loses nothing", async () => {
     await withManager({ stagingRing: { size: 64 * KiB, maxSize: 64 * KiB } }, async (m) => {
       const big = m.createBuffer({ label: "big", size: 1024 * KiB, usage: STORAGE });
