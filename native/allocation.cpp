@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "addon.h"
+#include "deferred_free.h"
 
 namespace vkmem {
 
@@ -381,6 +382,26 @@ void Addon::FreeAllocationNow(uint32_t index) {
   } else {
     vmaFreeMemory(allocator, a.allocation);
   }
+  ReleaseAllocationSlot(index);
+}
+
+void Addon::FreeAllocationDeferringResource(uint32_t index) {
+  AllocationSlot& a = allocations[index];
+  const AllocatorSlot& slot = allocators[a.allocator];
+  if (!a.ownsResource || (a.kind != Kind::Buffer && a.kind != Kind::Image) || a.aliasCount > 0) {
+    FreeAllocationNow(index);
+    return;
+  }
+  while (a.mapCount > 0) {
+    vmaUnmapMemory(slot.allocator, a.allocation);
+    a.mapCount--;
+  }
+  // vmaDestroyBuffer / vmaDestroyImage in two steps: the Vulkan object (nothing uses it: its last frame is complete),
+  // then VMA's free, whose range the next allocation may take at once (binding there while the old object waits in
+  // the queue is aliasing memory nothing reads through the old one), and whose vkFreeMemory of a block it empties is
+  // queued after the object (deferred_free.cpp runs its queue in order).
+  DestroyBufferOrImage(slot.device, a.resource, a.kind == Kind::Image, slot.destroyBuffer, slot.destroyImage);
+  vmaFreeMemory(slot.allocator, a.allocation);
   ReleaseAllocationSlot(index);
 }
 

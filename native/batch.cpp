@@ -27,6 +27,7 @@
 #endif
 
 #include "addon.h"
+#include "deferred_free.h"
 
 namespace vkmem {
 
@@ -232,6 +233,10 @@ Napi::Value Addon::FreeResources(const Napi::CallbackInfo& info) {
     std::memcpy(&viewOf[i - first], v.As<Napi::ArrayBuffer>().Data(), 8);
   }
   if (slot.trace) return Napi::Number::New(env, first);
+  // The buffers' and images' own destruction (and the vkFreeMemory of any block VMA empties) goes to the background
+  // freer (deferred_free.h): in a frame that retires a thousand resources, the driver's part of each free is off
+  // the frame's thread. The views are destroyed here, each before its image is queued.
+  DeferFrees defer;
   for (uint32_t i = first; i < end; ++i) {
     uint32_t index = 0;
     const AllocationSlot* a = AllocationFromNumber(h[i], &index);
@@ -243,7 +248,7 @@ Napi::Value Addon::FreeResources(const Napi::CallbackInfo& info) {
     if (!MarginIntact(index)) return Napi::Number::New(env, i);  // the single free names it in a CorruptionError
 #endif
     if (view != 0) slot.destroyImageView(slot.device, reinterpret_cast<VkImageView>(view), nullptr);
-    FreeAllocationNow(index);
+    FreeAllocationDeferringResource(index);
     h[i] = 0;
   }
   ThrowIfVmaAsserted(env, "vmaDestroyImage");

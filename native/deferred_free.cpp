@@ -6,10 +6,11 @@
 // (vmaEndDefragmentationPass) would pay that inside a frame, or inside defragment()'s copy time.
 //
 // VMA calls Vulkan through the function table it is given (native/allocator.cpp): its vkFreeMemory is
-// FreeDeviceMemory below. Inside a DeferFrees scope (the end of a defragmentation pass) the free is queued for one
-// background thread and VMA goes on; anywhere else it happens at once, as before. The pass's old buffers and images
-// and its transfer buffers are destroyed the same way (DestroyBufferOrImage), queued before the memory they were
-// bound to, in one queue that the thread runs in order.
+// FreeDeviceMemory below. Inside a DeferFrees scope (the end of a defragmentation pass, a FrameManager's run of
+// deferred frees: native/batch.cpp's freeResources) the free is queued for one background thread and VMA goes on;
+// anywhere else it happens at once, as before. The pass's old buffers and images, its transfer buffers and the
+// retired resources are destroyed the same way (DestroyBufferOrImage), queued before the memory they were bound to,
+// in one queue that the thread runs in order.
 //
 // Why this is safe:
 // - VMA calls vkFreeMemory only for a block it has forgotten: nothing of VMA's, and nothing of vkmem's, refers to that
