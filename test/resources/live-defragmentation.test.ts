@@ -137,6 +137,9 @@ describe("FrameManager.defragment(): live, inside running frames", () => {
     let moves = 0;
     frames.defragment({
       maxMovesPerFrame: 8,
+      // Whole passes on any machine: with VMA's planning cut to a move or two a frame (a slow machine under ASan),
+      // the first move given up leaves its block in place, and what this test counts depends on the machine.
+      maxPlanningMicroseconds: 0,
       onMove: (r) => {
         moved.add(r);
         moves++;
