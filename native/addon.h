@@ -251,11 +251,9 @@ class Addon : public Napi::Addon<Addon> {
                              bool ownsResource);
   void ReleaseAllocationSlot(uint32_t index);
   PoolSlot* PoolFromNumber(double handle, uint32_t* indexOut);
-  // Unmaps, destroys the resource vkmem created with it, frees the memory and releases the slot.
+  // Unmaps, destroys the resource vkmem created with it (on the background freer inside a DeferFrees scope:
+  // deferred_free.h), frees the memory and releases the slot.
   void FreeAllocationNow(uint32_t index);
-  // The same, with the buffer or image destroyed through DestroyBufferOrImage (deferred_free.h): on the background
-  // freer inside a DeferFrees scope. VMA's free itself runs here.
-  void FreeAllocationDeferringResource(uint32_t index);
   // { handle, name, size, offset, memoryType, kind, pool } of a live allocation, for leak reports.
   Napi::Object DescribeLeak(Napi::Env env, uint32_t index);
   // Frees the pool's live allocations (described into leaks) and destroys it (pool.cpp).

@@ -375,33 +375,16 @@ void Addon::FreeAllocationNow(uint32_t index) {
     vmaUnmapMemory(allocator, a.allocation);
     a.mapCount--;
   }
-  if (a.ownsResource && a.kind == Kind::Buffer) {
-    vmaDestroyBuffer(allocator, reinterpret_cast<VkBuffer>(a.resource), a.allocation);
-  } else if (a.ownsResource && a.kind == Kind::Image) {
-    vmaDestroyImage(allocator, reinterpret_cast<VkImage>(a.resource), a.allocation);
-  } else {
-    vmaFreeMemory(allocator, a.allocation);
+  // vmaDestroyBuffer / vmaDestroyImage in two steps: the Vulkan object through DestroyBufferOrImage, which queues it
+  // for the background freer inside a DeferFrees scope (a FrameManager's retired resources, a defragmentation pass's
+  // end) and destroys it here elsewhere; then VMA's free, at once, so that the next allocation may take the range
+  // (binding there while the old object waits in the queue aliases memory nothing reads through the old one). A block
+  // VMA empties is freed after the objects queued before it (deferred_free.cpp runs its queue in order).
+  if (a.ownsResource && (a.kind == Kind::Buffer || a.kind == Kind::Image)) {
+    const AllocatorSlot& slot = allocators[a.allocator];
+    DestroyBufferOrImage(slot.device, a.resource, a.kind == Kind::Image, slot.destroyBuffer, slot.destroyImage);
   }
-  ReleaseAllocationSlot(index);
-}
-
-void Addon::FreeAllocationDeferringResource(uint32_t index) {
-  AllocationSlot& a = allocations[index];
-  const AllocatorSlot& slot = allocators[a.allocator];
-  if (!a.ownsResource || (a.kind != Kind::Buffer && a.kind != Kind::Image) || a.aliasCount > 0) {
-    FreeAllocationNow(index);
-    return;
-  }
-  while (a.mapCount > 0) {
-    vmaUnmapMemory(slot.allocator, a.allocation);
-    a.mapCount--;
-  }
-  // vmaDestroyBuffer / vmaDestroyImage in two steps: the Vulkan object (nothing uses it: its last frame is complete),
-  // then VMA's free, whose range the next allocation may take at once (binding there while the old object waits in
-  // the queue is aliasing memory nothing reads through the old one), and whose vkFreeMemory of a block it empties is
-  // queued after the object (deferred_free.cpp runs its queue in order).
-  DestroyBufferOrImage(slot.device, a.resource, a.kind == Kind::Image, slot.destroyBuffer, slot.destroyImage);
-  vmaFreeMemory(slot.allocator, a.allocation);
+  vmaFreeMemory(allocator, a.allocation);
   ReleaseAllocationSlot(index);
 }
 

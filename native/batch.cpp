@@ -248,7 +248,7 @@ Napi::Value Addon::FreeResources(const Napi::CallbackInfo& info) {
     if (!MarginIntact(index)) return Napi::Number::New(env, i);  // the single free names it in a CorruptionError
 #endif
     if (view != 0) slot.destroyImageView(slot.device, reinterpret_cast<VkImageView>(view), nullptr);
-    FreeAllocationDeferringResource(index);
+    FreeAllocationNow(index);
     h[i] = 0;
   }
   ThrowIfVmaAsserted(env, "vmaDestroyImage");

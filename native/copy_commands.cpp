@@ -5,9 +5,9 @@
 // (source allocation, destination allocation, srcOffset, dstOffset, size), all of one phase, become one
 // vkCmdCopyBuffer per run of copies with the same source and destination buffer. The copies of a phase write disjoint
 // bytes, so their order does not matter: with `regroup` they are grouped by buffer pair (stably) first, so that each
-// pair is one run. A game's uploads go to many buffers in turn
-// (a uniform here, a mesh there), and the driver's cost is per command: on lavapipe 1,000 uploads of 4 KiB into 250
-// buffers in turn took about 0.5 ms to record as 1,000 commands.
+// pair is one run. A game's uploads go to many buffers in turn (a uniform here, a mesh there), and lavapipe's cost is
+// per command (1,000 uploads of 4 KiB into 250 buffers in turn: endFrame about 300 µs as 1,000 commands, about 210
+// as 250; NVIDIA's follows the regions instead).
 //
 // The buffers are named by their allocation handles, never by raw Vulkan handles: each is looked up in this addon's
 // slot table and must be a live buffer vkmem created (Kind::Buffer) of a live allocator, and each range is checked
@@ -49,6 +49,7 @@ Napi::Value CmdCopyBuffers(const Napi::CallbackInfo& info) {
   size_t stop = first;
   for (; stop < static_cast<size_t>(endD); ++stop) {
     const double* row = t + stop * 5;
+    if (stop > first && row[0] == row[-5] && row[1] == row[-4]) continue;  // the pair of the row before, checked
     AllocationSlot* src = addon->AllocationFromNumber(row[0], nullptr);
     AllocationSlot* dst = addon->AllocationFromNumber(row[1], nullptr);
     if (src == nullptr || dst == nullptr || src->kind != Kind::Buffer || dst->kind != Kind::Buffer ||

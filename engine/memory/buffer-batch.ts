@@ -16,21 +16,21 @@
  * - The allocation handles native reads to free the batch are kept apart from the arrays the batch shows, so that
  *   writing into those arrays cannot make destroyBuffers free anything else.
  * - A recording allocator records one Allocate record per buffer and one Free per buffer, as the single calls do.
- * - No memory outside V8's heap per batch. The native call reads and writes one ArrayBuffer per module, reused by
- *   every batch of up to {@link REUSED_BATCH} buffers (a larger one gets its own): a fresh ArrayBuffer per batch is
- *   allocated with calloc and freed by V8's sweeper thread, and on lavapipe that cost a 64-buffer batch about 55 ns
- *   per buffer (glibc's consolidation of its small free chunks, and its arena lock taken from two threads), a third
- *   of what the batch cost beyond VMA.
+ * - No ArrayBuffer per batch made and destroyed in turn. The native call reads and writes one ArrayBuffer per module,
+ *   reused by every batch of up to {@link REUSED_BATCH} buffers (a larger one gets its own): a fresh ArrayBuffer per
+ *   batch is allocated with calloc and freed by V8's sweeper thread, and on lavapipe that cost a 64-buffer batch about
+ *   55 ns per buffer (glibc's consolidation of its small free chunks, and its arena lock taken from two threads), a
+ *   third of what the batch cost beyond VMA.
  * - A batch's results stay where the native call wrote them until that buffer is wanted again: the next createBuffers
- *   first copies the results of the batch that still lives there into a plain array of numbers of its own ("spills"
- *   them). A batch destroyed before that is never copied: destroyBuffers hands native the handles where they lie.
- *   So the arrays can be read while the batch lives; once it is destroyed, those not read before throw
+ *   first gives the batch that still lives there a copy of its part of the buffer ("spills" it), in the same layout.
+ *   A batch destroyed before that is never copied, and destroyBuffers hands native the handles where they lie. So
+ *   the arrays can be read while the batch lives; once it is destroyed, those not read before throw
  *   DestroyedResourceError, as buffer() does.
  *
  * The layout of the native buffer is native/batch.cpp's (change both together), in 8-byte slots for n buffers:
  * inputs [0, 4n) size, usage, flags, sharing mode per buffer; outputs allocation handle [4n, 5n), offset [5n, 6n),
  * size [6n, 7n), memory type [7n, 8n), block size [8n, 9n), VkBuffer (u64) [9n, 10n), VkDeviceMemory (u64) [10n, 11n).
- * destroyBuffers reads only the handles, at [4n, 5n): those of a spilled batch are copied into a buffer kept for that.
+ * destroyBuffers reads only the handles, at [4n, 5n).
  * @module
  */
 import { DestroyedResourceError, InvalidStateError, describeValue, vkErrorFor } from "../errors.js";
@@ -69,16 +69,10 @@ export class BufferBatch {
   /** How many buffers. */
   readonly count: number;
   /**
-   * @internal Where the results are while the batch lives: the native buffer the call wrote (its own, or the
-   * module's while this batch is its `owner`), else the copy {@link _spill} made; both null once destroyed.
+   * @internal The batch's results in the native layout (module comment) while it lives: the buffer the call wrote
+   * (its own, or the module's while this batch is its `owner`), or the copy {@link _spill} made; null once destroyed.
    */
   _data: ArrayBuffer | null;
-  /**
-   * @internal The spilled results, n = count: allocation handles [0, n) (the ones destroyBuffers frees), offsets
-   * [n, 2n), sizes [2n, 3n), memory types [3n, 4n), then the VkBuffer values as u32 pairs (low, high) [4n, 6n) and
-   * the VkDeviceMemory values [6n, 8n).
-   */
-  _results: number[] | null = null;
   /** @internal */
   readonly _allocator: Allocator;
   /** @internal The name given to every allocation, or null. */
@@ -104,81 +98,58 @@ export class BufferBatch {
    * into it cannot change what destroyBuffers frees.
    */
   get allocations(): Float64Array {
-    return (this.#allocations ??= this.#numbers(0));
+    return (this.#allocations ??= this.#numbers(4));
   }
   /** Offset of each buffer's memory in its VkDeviceMemory. */
   get offsets(): Float64Array {
-    return (this.#offsets ??= this.#numbers(1));
+    return (this.#offsets ??= this.#numbers(5));
   }
   /** Size of each allocation (at least the buffer's size). */
   get sizes(): Float64Array {
-    return (this.#sizes ??= this.#numbers(2));
+    return (this.#sizes ??= this.#numbers(6));
   }
   /** Memory type index of each allocation. */
   get memoryTypes(): Float64Array {
-    return (this.#memoryTypes ??= this.#numbers(3));
+    return (this.#memoryTypes ??= this.#numbers(7));
   }
   /** The raw VkBuffer values; {@link buffer} makes an nvk handle object of one. */
   get buffers(): BigUint64Array {
-    return (this.#buffers ??= this.#handles(0));
+    return (this.#buffers ??= this.#handles(9));
   }
   /** The raw VkDeviceMemory values. */
   get memories(): BigUint64Array {
-    return (this.#memories ??= this.#handles(1));
+    return (this.#memories ??= this.#handles(10));
   }
 
-  /** Results part `part` (0 handles, 1 offsets, 2 sizes, 3 memory types) as a new Float64Array. */
-  #numbers(part: number): Float64Array {
-    const n = this.count;
-    const out = new Float64Array(n);
-    const data = this.#live();
-    if (data !== null) out.set(new Float64Array(data, (4 + part) * n * 8, n));
-    else for (let i = 0, at = part * n; i < n; i++, at++) out[i] = this._results![at]!;
-    return out;
+  /** Slots [slot * n, slot * n + n) of the results (4: handles, 5: offsets, 6: sizes, 7: memory types), copied. */
+  #numbers(slot: number): Float64Array {
+    return new Float64Array(this.#live().slice(slot * this.count * 8, (slot + 1) * this.count * 8));
   }
 
-  /** The u64 values of part `part` (0 VkBuffer, 1 VkDeviceMemory) as a new BigUint64Array. */
-  #handles(part: number): BigUint64Array {
-    const n = this.count;
-    const out = new BigUint64Array(n);
-    const data = this.#live();
-    if (data !== null) out.set(new BigUint64Array(data, (9 + part) * n * 8, n));
-    else {
-      const u32 = new Uint32Array(out.buffer);
-      for (let i = 0, at = (4 + 2 * part) * n; i < 2 * n; i++, at++) u32[i] = this._results![at]!;
-    }
-    return out;
+  /** The u64 values at slots [slot * n, slot * n + n) (9: VkBuffer, 10: VkDeviceMemory), copied. */
+  #handles(slot: number): BigUint64Array {
+    return new BigUint64Array(this.#live().slice(slot * this.count * 8, (slot + 1) * this.count * 8));
   }
 
-  /** Where the results are (the native buffer, or null for the spilled copy). @throws once destroyed */
-  #live(): ArrayBuffer | null {
+  /** The results. @throws DestroyedResourceError once destroyed */
+  #live(): ArrayBuffer {
     if (this.destroyed) throw new DestroyedResourceError("BufferBatch", this._name ?? undefined, "read its results");
-    return this._data;
+    return this._data!;
   }
 
-  /** @internal The allocation handles, at [0, count), wherever the results are (a live batch). */
-  _handles(): ArrayLike<number> {
-    const data = this._data;
-    return data !== null ? new Float64Array(data, 4 * this.count * 8, this.count) : this._results!;
+  /** @internal The allocation handles (a live batch). */
+  _handles(): Float64Array {
+    return new Float64Array(this._data!, 4 * this.count * 8, this.count);
   }
 
-  /** @internal The module's native buffer is wanted for another batch: copies this one's results out of it. */
+  /** @internal The module's native buffer is wanted for another batch: this one takes a copy of its part of it. */
   _spill(): void {
-    const data = this._data;
-    if (data === null) return;
-    if (this._allocator._handle !== 0) this._results = copyResults(data, this.count);
-    this._data = null;
+    if (this._data !== null) this._data = this.destroyed ? null : this._data.slice(0, this.count * SLOTS * 8);
   }
 
   /** True once destroyBuffers freed it, or its allocator was destroyed. */
   get destroyed(): boolean {
-    return (this._data === null && this._results === null) || this._allocator._handle === 0;
-  }
-
-  /** @internal destroyBuffers ran: its results go. */
-  _markFreed(): void {
-    this._data = null;
-    this._results = null;
+    return this._data === null || this._allocator._handle === 0;
   }
 
   /**
@@ -206,8 +177,6 @@ let reused = new ArrayBuffer(64 * SLOTS * 8);
 let owner: BufferBatch | null = null;
 /** Whether the module's native buffer is in use by a createBuffers call now (a getter it calls may make another). */
 let inUse = false;
-/** Where destroyBuffers puts a spilled batch's handles for native: [4n, 5n) of the layout (grown to REUSED_BATCH). */
-let handlesOut = new ArrayBuffer(64 * SLOTS * 8);
 
 /**
  * The native buffer for a new batch of `count`: the reused one (its owner's results spilled first, and grown when
@@ -219,15 +188,12 @@ function nativeBuffer(count: number): ArrayBuffer {
     owner._spill();
     owner = null;
   }
-  if (reused.byteLength < count * SLOTS * 8) reused = new ArrayBuffer(grown(reused, count, SLOTS));
+  if (reused.byteLength < count * SLOTS * 8) {
+    let slots = reused.byteLength / (SLOTS * 8);
+    while (slots < count) slots *= 2;
+    reused = new ArrayBuffer(slots * SLOTS * 8);
+  }
   return reused;
-}
-
-/** The byte length `buffer` of `slots` slots per buffer grows to for `count` buffers (doubling). */
-function grown(buffer: ArrayBuffer, count: number, slots: number): number {
-  let n = buffer.byteLength / (slots * 8);
-  while (n < count) n *= 2;
-  return n * slots * 8;
 }
 
 /**
@@ -315,20 +281,6 @@ export function createBufferBatch(
   }
 }
 
-/** The outputs of a batch of `count` in `data` (the native layout) as a BufferBatch keeps them. */
-function copyResults(data: ArrayBuffer, count: number): number[] {
-  const f64 = new Float64Array(data);
-  const u32 = new Uint32Array(data);
-  // Made at its full length and filled (pushes, growing it, cost a 64-buffer batch about 40 ns per buffer more).
-  const results = new Array<number>(8 * count);
-  let k = 0;
-  // Handles, offsets, sizes and memory types lie in four consecutive parts of n slots: [4n, 8n).
-  for (let at = 4 * count, end = 8 * count; at < end; at++) results[k++] = f64[at]!;
-  // The u64 values, as the u32 halves of slots [9n, 11n).
-  for (let at = 18 * count, end = 22 * count; at < end; at++) results[k++] = u32[at]!;
-  return results;
-}
-
 /** destroyBuffers: frees a batch of `allocator` (a second call, or one after its allocator's destroy(), does nothing). */
 export function destroyBufferBatch(allocator: Allocator, batch: BufferBatch): void {
   const op = "destroyBuffers";
@@ -353,24 +305,16 @@ export function destroyBufferBatch(allocator: Allocator, batch: BufferBatch): vo
       }
     }
   }
-  // Native reads the handles at [4n, 5n): where the batch's own call wrote them, or a spilled batch's copied there.
+  // Native reads the handles at [4n, 5n) of the batch's results, where its call wrote them (or their spilled copy).
   const n = batch.count;
-  let data = batch._data;
-  const results = batch._results;
-  if (data === null) {
-    data = n > REUSED_BATCH ? new ArrayBuffer(n * SLOTS * 8) : handlesOut;
-    if (data.byteLength < n * SLOTS * 8) data = handlesOut = new ArrayBuffer(grown(handlesOut, n, SLOTS));
-    const handles = new Float64Array(data);
-    for (let i = 0, at = 4 * n; i < n; i++, at++) handles[at] = results![i]!;
-  }
-  allocator._native.destroyBuffers(allocator._handle, data, n);
+  allocator._native.destroyBuffers(allocator._handle, batch._data!, n);
   const writer = allocator._recording?.writer;
   if (writer !== undefined) {
     const handles = batch._handles();
     for (let i = 0; i < n; i++) writer.free(handles[i]!);
   }
   if (owner === batch) owner = null;
-  batch._markFreed();
+  batch._data = null;
   if (allocator._capturesStacks) collectedBatches.unregister(batch);
 }
 

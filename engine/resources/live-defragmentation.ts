@@ -290,8 +290,8 @@ export class LiveDefragmentation {
   }
 
   /** VMA's planning limit for the next copy frame (see PLAN_MIN_US), and its floor (0: no limit). */
-  #planLimit = PLAN_MIN_US;
-  #planMin = PLAN_MIN_US;
+  #planLimit: number;
+  #planMin: number;
   /** Passes planned, and the pass in which #learn last ran from a miss. */
   #passCount = 0;
   #learntPass = -1;

@@ -93,18 +93,32 @@ test("a frame's buffers and textures are freed in queue order, with callbacks an
   }
 });
 
-test("many at once: a batch larger than its first arrays, retired by beginFrame and counted", () => {
-  const before = allocator.allocationCount;
+/**
+ * In a frame begun here: `count` resources, a 16x16 texture every `textureEvery` and buffers of `bufferSize` bytes
+ * between them, used by the frame and destroyed, so that they wait in the release queue.
+ */
+function usedAndDestroyed(count: number, textureEvery: number, bufferSize: number): (Buffer | Texture)[] {
   manager.beginFrame();
   const made: (Buffer | Texture)[] = [];
-  for (let i = 0; i < 600; i++)
+  for (let i = 0; i < count; i++)
     made.push(
-      i % 10 === 0
+      i % textureEvery === 0
         ? manager.createTexture({ label: `t${i}`, width: 16, height: 16, format: RGBA8 })
-        : manager.createBuffer({ label: `b${i}`, size: 256, usage: STORAGE, memory: { usage: MemoryUsage.Auto } }),
+        : manager.createBuffer({
+            label: `b${i}`,
+            size: bufferSize,
+            usage: STORAGE,
+            memory: { usage: MemoryUsage.Auto },
+          }),
     );
   for (const r of made) r.markUsed();
   for (const r of made) r.destroy();
+  return made;
+}
+
+test("many at once: a batch larger than its first arrays, retired by beginFrame and counted", () => {
+  const before = allocator.allocationCount;
+  const made = usedAndDestroyed(600, 10, 256);
   // Each allocation the native call freed is forgotten by the allocator as one freed natively.
   const spy = vi.spyOn(allocator, "_forgetFreedNatively");
   const queued = manager.frameStatistics!.deferredQueued;
@@ -130,16 +144,7 @@ test("the retired buffers and images are destroyed by the background freer; thei
   manager.waitIdle();
   const [, doneBefore] = native.deferredFrees();
   const blocks = allocator.calculateStatistics().total.blockCount;
-  manager.beginFrame();
-  const made: (Buffer | Texture)[] = [];
-  for (let i = 0; i < 40; i++)
-    made.push(
-      i % 4 === 0
-        ? manager.createTexture({ label: `ft${i}`, width: 16, height: 16, format: RGBA8 })
-        : manager.createBuffer({ label: `fb${i}`, size: 4096, usage: STORAGE }),
-    );
-  for (const r of made) r.markUsed();
-  for (const r of made) r.destroy();
+  usedAndDestroyed(40, 4, 4096);
   manager.endFrame();
   manager.waitIdle(); // retires the 40 through freeResources
   // The same sizes again, at once: VMA's free was immediate, so no new block is needed while the old objects may
