@@ -13,8 +13,12 @@
  *   tells when presentation is done with it except that the same image is acquired again. An image is acquired
  *   again only after its previous presentation released it, so the next signal of that image's semaphore cannot
  *   overtake the previous wait.
- * - Recreation (`recreate()`) requires the queue to be idle (FrameManager.waitIdle()): it destroys the views and
- *   semaphores of the old images and passes the old swapchain as `oldSwapchain`, then destroys it.
+ * - Recreation (`recreate()`) and `destroy()` first wait for the queue to be idle (vkQueueWaitIdle), not only for
+ *   the frames' fences: a presentation's wait on a render-finished semaphore has no fence, and an idle queue is
+ *   the only proof that it is over (without VK_EXT_swapchain_maintenance1). Destroying the semaphore after the
+ *   fences alone was reported by the validation layer, at times (VUID-vkDestroySemaphore-semaphore-01137, once
+ *   in about 1,400 recreations here). Recreation then destroys the views and semaphores of the old images and passes the
+ *   old swapchain as `oldSwapchain`, then destroys it.
  * - nvk's extension functions (the *KHR ones) go through pointers global to the process: every call below is
  *   preceded by `context.makeCurrent()`.
  * @module
@@ -54,7 +58,7 @@ export interface AcquiredImage {
 
 /**
  * A window surface with its swapchain. Made after the Context (which must have been created with
- * `headless: false` and the window's instance extensions); destroyed with `destroy()` once the queue is idle,
+ * `headless: false` and the window's instance extensions); destroyed with `destroy()` (which waits for the queue)
  * before the Context.
  */
 export class Swapchain implements ColorTarget {
@@ -219,22 +223,28 @@ export class Swapchain implements ColorTarget {
    * Replaces the swapchain with one at the window's current framebuffer size. Returns false (and changes
    * nothing) when that size is 0 (minimized): try again later.
    *
-   * Precondition: no submitted work still uses the old images or semaphores (FrameManager.waitIdle()).
+   * Waits for the queue to be idle first (presentations included). The caller retires its frames as it needs to
+   * (FrameManager.waitIdle()).
    * @throws VkError when a Vulkan call fails.
    */
   recreate(): boolean {
     this.#live("recreate");
     if (this.#window.frameBufferWidth === 0 || this.#window.frameBufferHeight === 0) return false;
+    this.#waitQueueIdle();
     this.#create();
     return true;
   }
 
-  /** Destroys views, semaphores, the swapchain and the surface. Precondition: the queue is idle. Second call: no-op. */
+  /**
+   * Waits for the queue to be idle (presentations included), then destroys views, semaphores, the swapchain and the
+   * surface. Second call: no-op.
+   */
   destroy(): void {
     const surface = this.#surface;
     if (surface === null) return;
     const device = this.#context.device;
     this.#context.makeCurrent();
+    nvk.vkQueueWaitIdle(this.#context.queue); // best effort: a lost device still lets everything be destroyed
     this.#destroyImages();
     for (const s of this.#acquired) nvk.vkDestroySemaphore(device, s, null);
     this.#acquired.length = 0;
@@ -308,6 +318,12 @@ export class Swapchain implements ColorTarget {
     this.#views = [];
     this.#renderFinished = [];
     this.#images = [];
+  }
+
+  /** vkQueueWaitIdle: the only wait that covers presentation, whose semaphore waits signal no fence. */
+  #waitQueueIdle(): void {
+    this.#context.makeCurrent();
+    check(nvk.vkQueueWaitIdle(this.#context.queue), "vkQueueWaitIdle", this.label);
   }
 
   #semaphore(name: string): NvkHandle {
