@@ -215,6 +215,14 @@ export function unwatch(target: object): void {
 const INDEX_SPAN = 2 ** 24;
 
 /**
+ * The slot index of a native handle. Not `handle % INDEX_SPAN`: a handle passes 2^31 once its slot's generation does
+ * 128, and V8 takes a double's remainder through a C call (fmod); a division by a power of two and its floor are exact.
+ */
+function slotOf(handle: number): number {
+  return handle - Math.floor(handle / INDEX_SPAN) * INDEX_SPAN;
+}
+
+/**
  * The safety net for objects named by a native handle (generation * 2^24 + slot index, engine/native.ts), made and
  * freed on hot paths: allocations. Watching costs one registration without an unregister token and one store in a
  * table of the live handle per slot index; forgetting (the free) one store. When GC collects an object whose handle
@@ -223,11 +231,13 @@ const INDEX_SPAN = 2 ** 24;
  */
 export class HandleWatch {
   #live = new Float64Array(256);
+  /** Whether anything was ever watched: an allocator without creation stacks watches nothing, and frees skip the table. */
+  #watching = false;
   readonly #registry: FinalizationRegistry<number>;
 
   constructor(report: (handle: number) => void) {
     this.#registry = new FinalizationRegistry<number>((handle) => {
-      const i = handle % INDEX_SPAN;
+      const i = slotOf(handle);
       if (i < this.#live.length && this.#live[i] === handle) {
         this.#live[i] = 0;
         report(handle);
@@ -237,7 +247,8 @@ export class HandleWatch {
 
   /** `target` now holds the live `handle`. */
   watch(target: object, handle: number): void {
-    const i = handle % INDEX_SPAN;
+    this.#watching = true;
+    const i = slotOf(handle);
     if (i >= this.#live.length) {
       const grown = new Float64Array(Math.max(i + 1, this.#live.length * 2));
       grown.set(this.#live);
@@ -249,7 +260,8 @@ export class HandleWatch {
 
   /** `handle` was freed: its object is not reported when collected. */
   forget(handle: number): void {
-    const i = handle % INDEX_SPAN;
+    if (!this.#watching) return;
+    const i = slotOf(handle);
     if (i < this.#live.length && this.#live[i] === handle) this.#live[i] = 0;
   }
 }
