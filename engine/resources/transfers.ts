@@ -231,29 +231,7 @@ export class Transfers {
       if (batch === this.#transfer && buffer._owner === Owner.Main) batch = this.#main;
       const dstOffset = offset + done;
       const phase = batch.phaseFor(buffer, dstOffset, dstOffset + want);
-      // A copy that continues the previous one in the ring and in the buffer (a stream of uploads) extends it.
-      const copies = batch.bufferCopies;
-      const last = copies.length > 0 ? copies[copies.length - 1]! : null;
-      if (
-        last !== null &&
-        last.phase === phase &&
-        last.dst === buffer &&
-        last.src === block.buffer &&
-        last.srcOffset + last.size === at &&
-        last.dstOffset + last.size === dstOffset
-      ) {
-        last.size += want;
-      } else {
-        copies.push({
-          phase,
-          src: block.buffer,
-          srcAllocation: block.allocation._handle,
-          dst: buffer,
-          srcOffset: at,
-          dstOffset,
-          size: want,
-        });
-      }
+      batch.addBufferCopy(phase, block.buffer, block.allocation._handle, buffer, at, dstOffset, want);
       if (batch === this.#transfer && !batch.buffers.has(buffer)) {
         batch.buffers.add(buffer);
         buffer._owner = Owner.Transfer;
@@ -474,7 +452,7 @@ export class Transfers {
       if (!m.empty) {
         const pre = m.layoutBarriers(true, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
         const global =
-          m.bufferCopies.length > 0
+          m.bufferCopyCount > 0
             ? [new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_MEMORY_WRITE, dstAccessMask: ACCESS_TRANSFER_WRITE })]
             : null;
         nvk.vkCmdPipelineBarrier(
@@ -492,7 +470,7 @@ export class Transfers {
         m.recordCopies(mainCmd);
         const post = m.layoutBarriers(false, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
         const after =
-          m.bufferCopies.length > 0
+          m.bufferCopyCount > 0
             ? [
                 new nvk.VkMemoryBarrier({
                   srcAccessMask: ACCESS_TRANSFER_WRITE,

@@ -9,8 +9,13 @@
  * hull of the phase's ranges, and a range outside it (uploads filling a buffer in order) skips the scan; the last
  * destination's list is cached so that a run of uploads into one buffer does no map lookup.
  *
- * Recording merges what can be merged: a copy that continues the previous one in both buffers was already extended
- * by the transfers; the buffer copies are recorded by one native call per phase (native/copy_commands.cpp), one
+ * The buffer copies are columns, not an object each: the rows the native recording reads (a Float64Array grown as
+ * needed and kept), their phases, and their source and destination objects in arrays overwritten in place. Queuing
+ * an upload allocates nothing once the columns have grown to a frame's count (an object per copy cost 170-250 heap
+ * bytes per scattered upload, measured with 1,000 a frame).
+ *
+ * Recording merges what can be merged: a copy that continues the previous one in both buffers extends it as it is
+ * queued ({@link Batch.addBufferCopy}); the buffer copies are recorded by one native call per phase (native/copy_commands.cpp), one
  * vkCmdCopyBuffer per run of copies from one ring block into one buffer, with no nvk object per copy. In a phase
  * where a buffer is written again after another (uploads to many buffers in turn), the native call first groups
  * the copies by buffer, which any order within a phase allows: one command per buffer rather than per upload.
@@ -34,17 +39,14 @@ import { imageBarrier } from "./barriers.js";
 import { Buffer } from "./buffer.js";
 import type { Texture } from "./texture.js";
 
-/** A copy from a staging ring block into a buffer. */
-export interface BufferCopy {
-  phase: number;
-  src: NvkHandle;
-  /** The allocation handle of the ring block `src` (for the native recording). */
-  srcAllocation: number;
-  dst: Buffer;
-  srcOffset: number;
-  dstOffset: number;
-  size: number;
-}
+/** Numbers per buffer copy in the rows the native recording reads (native/copy_commands.cpp). */
+const ROW = 5;
+/** Columns of a row: the ring block's allocation handle, the destination's (filled when recorded), offsets, size. */
+const SRC_ALLOCATION = 0;
+const DST_ALLOCATION = 1;
+const SRC_OFFSET = 2;
+const DST_OFFSET = 3;
+const SIZE = 4;
 /** A copy from a staging ring block into one region of one image subresource. */
 export interface ImageCopy {
   phase: number;
@@ -62,7 +64,15 @@ export interface ImageCopy {
 
 /** Copies waiting for one queue, made once per queue by the Transfers and cleared after each recording. */
 export class Batch {
-  readonly bufferCopies: BufferCopy[] = [];
+  /** The buffer copies queued: rows [0, bufferCopyCount) of the columns below. */
+  bufferCopyCount = 0;
+  /** The rows, ROW numbers per copy, in the native recording's layout (grown as needed, kept). */
+  #rows = new Float64Array(64 * ROW);
+  /** Each copy's phase. */
+  #phases = new Float64Array(64);
+  /** Each copy's source (a ring block's buffer) and destination; entries past the count are null. */
+  readonly #srcs: (NvkHandle | null)[] = [];
+  readonly #dsts: (Buffer | null)[] = [];
   readonly imageCopies: ImageCopy[] = [];
   /** Image subresources the batch writes, with the layout each had before it: texture -> sub -> old layout. */
   readonly touched = new Map<Texture, Map<number, number>>();
@@ -75,8 +85,6 @@ export class Batch {
   phase = 0;
   /** What the current phase wrote: per buffer [start, end) pairs; per texture [sub, x0, y0, x1, y1] tuples. */
   readonly #written = new Map<object, number[]>();
-  /** The buffer copies as rows for the native recording (grown as needed, reused). */
-  #table = new Float64Array(320);
   #lastDst: object | null = null;
   #lastList: number[] | null = null;
   /**
@@ -140,6 +148,54 @@ export class Batch {
   }
 
   /**
+   * Queues a copy of `size` bytes from `src` (a ring block's buffer, whose allocation handle is `srcAllocation`) at
+   * `srcOffset` into `dst` at `dstOffset`, in `phase`. A copy that continues the previous one in the ring and in the
+   * buffer, in the same phase (a stream of uploads), extends it instead.
+   */
+  addBufferCopy(
+    phase: number,
+    src: NvkHandle,
+    srcAllocation: number,
+    dst: Buffer,
+    srcOffset: number,
+    dstOffset: number,
+    size: number,
+  ): void {
+    const n = this.bufferCopyCount;
+    let rows = this.#rows;
+    if (n > 0) {
+      const o = (n - 1) * ROW;
+      if (
+        this.#phases[n - 1] === phase &&
+        this.#dsts[n - 1] === dst &&
+        this.#srcs[n - 1] === src &&
+        rows[o + SRC_OFFSET]! + rows[o + SIZE]! === srcOffset &&
+        rows[o + DST_OFFSET]! + rows[o + SIZE]! === dstOffset
+      ) {
+        rows[o + SIZE] += size;
+        return;
+      }
+    }
+    if ((n + 1) * ROW > rows.length) {
+      const grown = new Float64Array(rows.length * 2);
+      grown.set(rows);
+      this.#rows = rows = grown;
+      const phases = new Float64Array(this.#phases.length * 2);
+      phases.set(this.#phases);
+      this.#phases = phases;
+    }
+    const o = n * ROW;
+    rows[o + SRC_ALLOCATION] = srcAllocation;
+    rows[o + SRC_OFFSET] = srcOffset;
+    rows[o + DST_OFFSET] = dstOffset;
+    rows[o + SIZE] = size;
+    this.#phases[n] = phase;
+    this.#srcs[n] = src;
+    this.#dsts[n] = dst;
+    this.bufferCopyCount = n + 1;
+  }
+
+  /**
    * The image barriers around the batch's copies, one per subresource it writes: `before`, from the layout each had
    * to TRANSFER_DST_OPTIMAL (on one queue); after, from TRANSFER_DST_OPTIMAL to SHADER_READ_ONLY_OPTIMAL, a release
    * to `dstFamily` when the families differ.
@@ -178,12 +234,13 @@ export class Batch {
 
   /** Records the batch's copies into `cmd`, phase by phase, with a TRANSFER -> TRANSFER barrier between phases. */
   recordCopies(cmd: NvkHandle): void {
-    const copies = this.bufferCopies;
+    const count = this.bufferCopyCount;
     const images = this.imageCopies;
-    const table = copies.length > 0 ? this.#fillTable() : this.#table;
-    const raw = copies.length > 0 ? rawHandle(cmd) : 0n;
+    const table = this.#rows;
+    if (count > 0) this.#fillDestinations();
+    const raw = count > 0 ? rawHandle(cmd) : 0n;
     // The addon of the manager's allocator (a debug allocator runs on the debug build, with its own handles).
-    const addon = copies.length > 0 ? copies[0]!.dst._parts.allocation.allocator._native : null;
+    const addon = count > 0 ? this.#dsts[0]!._parts.allocation.allocator._native : null;
     let i = 0;
     let k = 0;
     for (let phase = 0; phase <= this.phase; phase++) {
@@ -198,7 +255,7 @@ export class Batch {
       // into one buffer (native/copy_commands.cpp); a buffer it does not take (not created by vkmem's allocator
       // alone) is recorded here through nvk, and the native call goes on after it.
       let end = i;
-      while (end < copies.length && copies[end]!.phase === phase) end++;
+      while (end < count && this.#phases[end] === phase) end++;
       while (i < end) {
         i = addon!.cmdCopyBuffers(raw, table, i, end, this.#regroup[phase] === true);
         if (i < end) i = this.#recordRun(cmd, i, end);
@@ -225,50 +282,59 @@ export class Batch {
 
   /** Records copies [i, j) of one source and destination through nvk, where j ends the run; returns j. */
   #recordRun(cmd: NvkHandle, i: number, end: number): number {
-    const copies = this.bufferCopies;
-    const first = copies[i]!;
+    const srcs = this.#srcs;
+    const dsts = this.#dsts;
+    const rows = this.#rows;
+    const src = srcs[i]!;
+    const dst = dsts[i]!;
     const regions = [];
     let j = i;
-    while (j < end && copies[j]!.src === first.src && copies[j]!.dst === first.dst) {
-      const c = copies[j++]!;
-      regions.push(new nvk.VkBufferCopy({ srcOffset: c.srcOffset, dstOffset: c.dstOffset, size: c.size }));
+    for (; j < end && srcs[j] === src && dsts[j] === dst; j++) {
+      const o = j * ROW;
+      regions.push(
+        new nvk.VkBufferCopy({
+          srcOffset: rows[o + SRC_OFFSET]!,
+          dstOffset: rows[o + DST_OFFSET]!,
+          size: rows[o + SIZE]!,
+        }),
+      );
     }
-    nvk.vkCmdCopyBuffer(cmd, first.src, first.dst._parts.handle, regions.length, regions);
+    nvk.vkCmdCopyBuffer(cmd, src, dst._parts.handle, regions.length, regions);
     return j;
   }
 
-  /** The copies as rows of 5 numbers (source allocation, destination allocation, offsets, size), for the addon. */
-  #fillTable(): Float64Array {
-    const copies = this.bufferCopies;
-    if (this.#table.length < copies.length * 5) this.#table = new Float64Array(Math.max(64, copies.length * 2) * 5);
-    const t = this.#table;
+  /**
+   * Writes each copy's destination allocation handle into its row, as the allocation is now (read when recorded, not
+   * when queued: a live defragmentation may have moved the buffer in between).
+   */
+  #fillDestinations(): void {
+    const rows = this.#rows;
+    const dsts = this.#dsts;
     let lastDst: Buffer | null = null;
     let dstHandle = 0;
-    for (let i = 0, o = 0; i < copies.length; i++, o += 5) {
-      const c = copies[i]!;
-      if (c.dst !== lastDst) {
-        lastDst = c.dst;
+    for (let i = 0, o = DST_ALLOCATION; i < this.bufferCopyCount; i++, o += ROW) {
+      const dst = dsts[i]!;
+      if (dst !== lastDst) {
+        lastDst = dst;
         // A buddy pool's allocation handle names a node of its block, not a slot of the addon: -1 sends it to nvk.
-        const allocation = c.dst._parts.allocation;
+        const allocation = dst._parts.allocation;
         dstHandle = allocation instanceof BuddyAllocation ? -1 : allocation._handle;
       }
-      t[o] = c.srcAllocation;
-      t[o + 1] = dstHandle;
-      t[o + 2] = c.srcOffset;
-      t[o + 3] = c.dstOffset;
-      t[o + 4] = c.size;
+      rows[o] = dstHandle;
     }
-    return t;
   }
 
   /** Whether it holds no copy. */
   get empty(): boolean {
-    return this.bufferCopies.length === 0 && this.imageCopies.length === 0;
+    return this.bufferCopyCount === 0 && this.imageCopies.length === 0;
   }
 
   /** Forgets every copy and phase (after recording, or when the manager is destroyed). */
   clear(): void {
-    this.bufferCopies.length = 0;
+    // The objects are let go (a destroyed buffer must not stay reachable from here); the arrays keep their length.
+    this.#srcs.fill(null, 0, this.bufferCopyCount);
+    this.#dsts.fill(null, 0, this.bufferCopyCount);
+    this.bufferCopyCount = 0;
     this.imageCopies.length = 0;
     this.touched.clear();
     this.buffers.clear();
