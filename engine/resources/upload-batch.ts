@@ -62,6 +62,36 @@ export interface ImageCopy {
   height: number;
 }
 
+/** The ranges one phase wrote into one destination: numbers in a Float64Array that keeps its capacity when reused. */
+class WrittenRanges {
+  values = new Float64Array(16);
+  count = 0;
+
+  push2(a: number, b: number): void {
+    if (this.count + 2 > this.values.length) this.#grow();
+    this.values[this.count++] = a;
+    this.values[this.count++] = b;
+  }
+
+  push5(a: number, b: number, c: number, d: number, e: number): void {
+    if (this.count + 5 > this.values.length) this.#grow();
+    const v = this.values;
+    const n = this.count;
+    v[n] = a;
+    v[n + 1] = b;
+    v[n + 2] = c;
+    v[n + 3] = d;
+    v[n + 4] = e;
+    this.count = n + 5;
+  }
+
+  #grow(): void {
+    const grown = new Float64Array(this.values.length * 2);
+    grown.set(this.values);
+    this.values = grown;
+  }
+}
+
 /** Copies waiting for one queue, made once per queue by the Transfers and cleared after each recording. */
 export class Batch {
   /** The buffer copies queued: rows [0, bufferCopyCount) of the columns below. */
@@ -84,9 +114,11 @@ export class Batch {
    */
   phase = 0;
   /** What the current phase wrote: per buffer [start, end) pairs; per texture [sub, x0, y0, x1, y1] tuples. */
-  readonly #written = new Map<object, number[]>();
+  readonly #written = new Map<object, WrittenRanges>();
+  /** Lists of written ranges a past phase or frame used, kept for the next (their arrays keep their capacity). */
+  readonly #spareLists: WrittenRanges[] = [];
   #lastDst: object | null = null;
-  #lastList: number[] | null = null;
+  #lastList: WrittenRanges | null = null;
   /**
    * The phases in which a buffer was written again after another one (uploads to many buffers in turn): their copies
    * are grouped by buffer when recorded, one vkCmdCopyBuffer per buffer instead of one per upload.
@@ -95,56 +127,73 @@ export class Batch {
 
   /** The phase a write of `dst` over the range lands in (a new one when it overlaps this phase's writes). */
   phaseFor(dst: object, a: number, b: number, c = 0, d = 0, e = 0): number {
-    let list: number[] | undefined;
+    let list: WrittenRanges | undefined;
     const image = !(dst instanceof Buffer);
     if (dst === this.#lastDst) list = this.#lastList!;
     else {
       list = this.#written.get(dst);
-      if (list === undefined) this.#written.set(dst, (list = []));
+      if (list === undefined) this.#written.set(dst, (list = this.#newList()));
       // Written again after another buffer (when this write starts a new phase, the mark only costs that phase a sort).
-      else if (!image && list.length > 0) this.#regroup[this.phase] = true;
+      else if (!image && list.count > 0) this.#regroup[this.phase] = true;
       this.#lastDst = dst;
       this.#lastList = list;
     }
     const stride = image ? 5 : 2;
-    // Buffers: list[0..1] hold the hull of the phase's ranges; a range outside it (the common case of uploads
-    // filling a buffer in order) cannot overlap, and the scan is skipped. A range that starts where the last one
-    // ended extends it.
+    // Buffers: the list's first pair holds the hull of the phase's ranges; a range outside it (the common case of
+    // uploads filling a buffer in order) cannot overlap, and the scan is skipped. A range that starts where the last
+    // one ended extends it.
+    let v = list.values;
     if (!image) {
-      if (list.length === 0) {
-        list.push(a, b);
-      } else if (b <= list[0]! || a >= list[1]!) {
-        list[0] = Math.min(list[0]!, a);
-        list[1] = Math.max(list[1]!, b);
-        if (list.length > 2 && list[list.length - 1] === a) list[list.length - 1] = b;
-        else list.push(a, b);
+      if (list.count === 0) {
+        list.push2(a, b);
+      } else if (b <= v[0]! || a >= v[1]!) {
+        v[0] = Math.min(v[0]!, a);
+        v[1] = Math.max(v[1]!, b);
+        if (list.count > 2 && v[list.count - 1] === a) v[list.count - 1] = b;
+        else list.push2(a, b);
         return this.phase;
       }
     }
-    for (let i = image ? 0 : 2; i < list.length; i += stride) {
+    for (let i = image ? 0 : 2; i < list.count; i += stride) {
       const overlap = image
-        ? list[i] === a && list[i + 1]! < d && b < list[i + 3]! && list[i + 2]! < e && c < list[i + 4]!
-        : list[i]! < b && a < list[i + 1]!;
+        ? v[i] === a && v[i + 1]! < d && b < v[i + 3]! && v[i + 2]! < e && c < v[i + 4]!
+        : v[i]! < b && a < v[i + 1]!;
       if (overlap) {
         this.phase++;
-        this.#written.clear();
-        this.#written.set(dst, (list = []));
+        this.#forgetWritten();
+        this.#written.set(dst, (list = this.#newList()));
         this.#lastDst = dst;
         this.#lastList = list;
         break;
       }
     }
-    if (image) list.push(a, b, c, d, e);
+    if (image) list.push5(a, b, c, d, e);
     else {
-      if (list.length === 0)
-        list.push(a, b); // the hull of a new phase
+      v = list.values;
+      if (list.count === 0)
+        list.push2(a, b); // the hull of a new phase
       else {
-        list[0] = Math.min(list[0]!, a);
-        list[1] = Math.max(list[1]!, b);
+        v[0] = Math.min(v[0]!, a);
+        v[1] = Math.max(v[1]!, b);
       }
-      list.push(a, b);
+      list.push2(a, b);
     }
     return this.phase;
+  }
+
+  /** An empty list of written ranges, from those a past phase or frame used. */
+  #newList(): WrittenRanges {
+    const list = this.#spareLists.pop() ?? new WrittenRanges();
+    list.count = 0;
+    return list;
+  }
+
+  /** Ends the current phase's record of written ranges; its lists serve the next. */
+  #forgetWritten(): void {
+    for (const list of this.#written.values()) this.#spareLists.push(list);
+    this.#written.clear();
+    this.#lastDst = null;
+    this.#lastList = null;
   }
 
   /**
@@ -340,8 +389,6 @@ export class Batch {
     this.buffers.clear();
     this.phase = 0;
     this.#regroup.length = 0;
-    this.#written.clear();
-    this.#lastDst = null;
-    this.#lastList = null;
+    this.#forgetWritten();
   }
 }
