@@ -12,7 +12,7 @@
 import { DestroyedResourceError } from "../errors.js";
 import type { Allocation } from "../memory/allocation.js";
 import type { NvkHandle } from "../vulkan/handles.js";
-import { Owner, type ListedResource, type ResourceOwner, type ResourceRelease } from "./resource.js";
+import { Owner, type ResourceOwner, type ResourceRelease } from "./resource.js";
 
 // Still importable from here, where they lived before resource.ts.
 export { Owner, ResourceRelease, type ResourceOwner } from "./resource.js";
@@ -27,10 +27,10 @@ export class Buffer {
   readonly usage: number;
   /** Serial of the last frame that used it; 0 when none did. */
   lastUsedSerial = 0;
-  /** @internal Its manager's list of live resources (managed-resources.ts). */
-  _prev: ListedResource | null = null;
-  /** @internal */
-  _next: ListedResource | null = null;
+  /** @internal Its slot in its manager's table of live resources (managed-resources.ts); -1 once released. */
+  _slot = -1;
+  /** @internal Its creation number in its manager. */
+  _made = 0;
   /** @internal */ _owner: Owner = Owner.None;
   #handle: NvkHandle;
   #allocation: Allocation;

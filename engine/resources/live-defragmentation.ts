@@ -161,11 +161,14 @@ const PLAN_MAX_US = 2000;
 /** Frames a texture written in its copy frame is copied again before its move is given up (ignored). */
 const MAX_TEXTURE_COPIES = 4;
 
-/** The FrameManager's live resources, oldest first (ManagedResources). @internal */
+/** The FrameManager's live resources (ManagedResources). @internal */
 export interface LiveResourceList {
+  /** The live resources, oldest first. */
   list(): readonly (Buffer | Texture)[];
-  /** The newest; each one's `_prev` is the one made before it. */
-  readonly newest: Buffer | Texture | null;
+  /** Starts (and empties) or stops the log of resources made, read by takeCreated. */
+  logCreations(on: boolean): void;
+  /** The resources made since the last call, or null when the log cannot tell (then look at list()). */
+  takeCreated(): readonly (Buffer | Texture)[] | null;
 }
 
 /** What a live defragmentation needs of its FrameManager. @internal */
@@ -297,24 +300,23 @@ export class LiveDefragmentation {
   #learntPass = -1;
   readonly #byHandle = new Map<number, Allocation>();
 
-  /** Names every live resource of the manager (its allocation → the resource, and by handle). */
+  /** Names every live resource of the manager (its allocation → the resource, and by handle); logs what is made next. */
   #learn(): void {
     this.#resources.clear();
     this.#byHandle.clear();
+    this.liveResources.logCreations(true);
     for (const r of this.liveResources.list()) this.#name(r);
   }
 
   /**
-   * Names the resources made since the last look: from the newest back to the first one already named (the list is
-   * oldest first and only grows at its end, so everything before that one was there then). Costs what is new, not
-   * what is live: a pass that meets an allocation of no resource of this manager (a staging ring's, another
-   * manager's) must not walk ten thousand resources inside a frame.
+   * Names the resources made since the last look, from the manager's log of creations. Costs what is new, not what is
+   * live: a pass that meets an allocation of no resource of this manager (a staging ring's, another manager's) must
+   * not walk ten thousand resources inside a frame. When the log cannot tell (too many made), names them all.
    */
   #learnNew(): void {
-    for (let r = this.liveResources.newest; r !== null; r = r._prev as Buffer | Texture | null) {
-      if (this.#resources.get(r instanceof Buffer ? r.allocation : r._parts.allocation) === r) break;
-      this.#name(r);
-    }
+    const made = this.liveResources.takeCreated();
+    if (made === null) this.#learn();
+    else for (const r of made) this.#name(r);
   }
 
   #name(r: Buffer | Texture): void {
@@ -496,6 +498,7 @@ export class LiveDefragmentation {
     this.#context = null;
     this.#pass = null;
     this.#status.active = false;
+    this.liveResources.logCreations(false);
   }
 
   /**

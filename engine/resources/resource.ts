@@ -26,10 +26,12 @@ export interface ManagedResource {
   readonly _bytes: number;
 }
 
-/** A resource in its manager's list of live resources (managed-resources.ts): the links, in creation order. @internal */
+/** A resource in its manager's table of live resources (managed-resources.ts). @internal */
 export interface ListedResource {
-  _prev: ListedResource | null;
-  _next: ListedResource | null;
+  /** Its slot in the table; -1 once released (or before it is listed). */
+  _slot: number;
+  /** Its creation number in its manager: the table's order, oldest first, when one is asked for. */
+  _made: number;
 }
 
 /** What a Buffer or a Texture needs from the manager that made it. @internal */

@@ -13,7 +13,7 @@ import { DestroyedResourceError, describeValue } from "../errors.js";
 import type { Allocation } from "../memory/allocation.js";
 import type { FormatInfo } from "../vulkan/formats.js";
 import type { NvkHandle } from "../vulkan/handles.js";
-import { Owner, type ListedResource, type ResourceOwner, type ResourceRelease } from "./resource.js";
+import { Owner, type ResourceOwner, type ResourceRelease } from "./resource.js";
 
 /**
  * The VkImageLayout values a texture may be said to be in: the core ones, PRESENT_SRC_KHR, the depth/stencil
@@ -43,10 +43,10 @@ export class Texture {
   readonly formatInfo: FormatInfo;
   /** Serial of the last frame that used it; 0 when none did. */
   lastUsedSerial = 0;
-  /** @internal Its manager's list of live resources (managed-resources.ts). */
-  _prev: ListedResource | null = null;
-  /** @internal */
-  _next: ListedResource | null = null;
+  /** @internal Its slot in its manager's table of live resources (managed-resources.ts); -1 once released. */
+  _slot = -1;
+  /** @internal Its creation number in its manager. */
+  _made = 0;
   /**
    * @internal Layout per subresource, index mip * arrayLayers + layer. Plain arrays, not typed ones: a typed array
    * costs an ArrayBuffer (a runtime allocation) per texture, more than the rest of createTexture's own work.
