@@ -43,6 +43,7 @@
  * @module
  */
 import { DestroyedResourceError } from "./errors.js";
+import { withRoom } from "./typed-arrays.js";
 
 /** Something a parent destroys before itself: an Allocator, a FrameManager, a Pool, a Buffer, ... @internal */
 export interface Dependent {
@@ -231,7 +232,7 @@ function slotOf(handle: number): number {
  */
 export class HandleWatch {
   #live = new Float64Array(256);
-  /** Whether anything was ever watched: an allocator without creation stacks watches nothing, and frees skip the table. */
+  /** Whether anything was ever watched (not without creation stacks): until then frees skip the table. */
   #watching = false;
   readonly #registry: FinalizationRegistry<number>;
 
@@ -249,12 +250,7 @@ export class HandleWatch {
   watch(target: object, handle: number): void {
     this.#watching = true;
     const i = slotOf(handle);
-    if (i >= this.#live.length) {
-      const grown = new Float64Array(Math.max(i + 1, this.#live.length * 2));
-      grown.set(this.#live);
-      this.#live = grown;
-    }
-    this.#live[i] = handle;
+    (this.#live = withRoom(this.#live, i + 1))[i] = handle;
     this.#registry.register(target, handle);
   }
 

@@ -19,6 +19,7 @@
  * @module
  */
 import { describeValue } from "../errors.js";
+import { withRoom } from "../typed-arrays.js";
 import { rawHandle, wrapHandle, type NvkHandle } from "../vulkan/handles.js";
 import { nvk } from "../vulkan/nvk.js";
 import { submitOneShot } from "../vulkan/one-shot.js";
@@ -148,12 +149,7 @@ export class CopyRows {
 
   /** A row: a move of memory (the range ignored), or a range of an image move in `layout`. */
   add(move: DefragmentationMove, baseMip = 0, mips = 0, baseLayer = 0, layers = 0, layout = 0): void {
-    if (this.#table.length < (this.#rows + 1) * 6) {
-      const grown = new Float64Array(this.#table.length * 2);
-      grown.set(this.#table);
-      this.#table = grown;
-    }
-    const t = this.#table;
+    const t = (this.#table = withRoom(this.#table, (this.#rows + 1) * 6));
     const at = this.#rows++ * 6;
     t[at] = move.index;
     t[at + 1] = baseMip;

@@ -300,7 +300,7 @@ export class LiveDefragmentation {
   #learntPass = -1;
   readonly #byHandle = new Map<number, Allocation>();
 
-  /** Names every live resource of the manager (its allocation → the resource, and by handle); logs what is made next. */
+  /** Names every live resource of the manager (its allocation → the resource, and by handle); logs those made next. */
   #learn(): void {
     this.#resources.clear();
     this.#byHandle.clear();

@@ -16,13 +16,13 @@
  * other resource. (A doubly linked list through the resources did that in O(1) too, but wrote both neighbours, cold
  * objects in a frame that destroys 1,000 of 10,000: about half of what 1,000 destroy() cost on lavapipe.) The order
  * of creation is each resource's `_made` number, read only where an order is asked for (the manager's destroy(),
- * `list()`); what is made while a live defragmentation looks is logged for it (`takeCreated`). The GC safety net is one registration per resource
- * whose held value is its ResourceWatch (a name, never the resource or anything that reaches it), and whose
- * `released` flag, set by `destroy()`, silences it: no unregister token; and that only when the allocator captures
- * creation stacks (`captureStacks`, the debugging mode), since each registration is GC work: only then is a
- * ResourceWatch made at all. A resource is released once: `release` lets go only of a resource still in the list.
- * Without it a resource dropped with its manager is still destroyed and named by the manager's (or its parents')
- * destroy(). The message prefixes are made once.
+ * `list()`); what is made while a live defragmentation looks is logged for it (`takeCreated`). The GC safety net is
+ * one registration per resource whose held value is its ResourceWatch (a name, never the resource or anything that
+ * reaches it), and whose `released` flag, set by `destroy()`, silences it: no unregister token; and that only when
+ * the allocator captures creation stacks (`captureStacks`, the debugging mode), since each registration is GC work:
+ * only then is a ResourceWatch made at all. A resource is released once: `release` lets go only of a resource still
+ * in the table. Without it a resource dropped with its manager is still destroyed and named by the manager's (or its
+ * parents') destroy(). The message prefixes are made once.
  * @internal
  * @module
  */
@@ -37,7 +37,7 @@ import { ResourceMaker, type BufferDescription, type TextureDescription } from "
 import type { ResourceOwner, ResourceWatch } from "./resource.js";
 import { Texture } from "./texture.js";
 
-/** The most creations logged between two looks of a live defragmentation; past it, the next look names every resource. */
+/** The most creations logged between two looks of a live defragmentation; past it, the next look names them all. */
 const CREATION_LOG_CAP = 4096;
 
 /** GC's safety net of every manager's resources: a collected resource whose release never ran is reported. */

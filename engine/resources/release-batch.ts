@@ -34,6 +34,7 @@
  */
 import type { Allocator } from "../memory/allocator.js";
 import type { QueuedItem, ReleaseBatcher } from "./release-queue.js";
+import { withRoom } from "../typed-arrays.js";
 import { ResourceRelease } from "./resource.js";
 
 /** The batch of one FrameManager's release queue, made with the manager for its allocator. @internal */
@@ -71,12 +72,7 @@ export class ReleaseBatch implements ReleaseBatcher {
     const view = item._view;
     if (allocation.kind !== (view === null ? "buffer" : "image")) return false;
     const n = this.#count;
-    if (n === this.#handles.length) {
-      const grown = new Float64Array(n * 2);
-      grown.set(this.#handles);
-      this.#handles = grown;
-    }
-    this.#handles[n] = allocation._handle;
+    (this.#handles = withRoom(this.#handles, n + 1))[n] = allocation._handle;
     const views = this.#views;
     const bytes = view === null ? null : (view as unknown as { memoryBuffer: ArrayBuffer }).memoryBuffer;
     if (n === views.length) {

@@ -26,14 +26,6 @@ export interface ManagedResource {
   readonly _bytes: number;
 }
 
-/** A resource in its manager's table of live resources (managed-resources.ts). @internal */
-export interface ListedResource {
-  /** Its slot in the table; -1 once released (or before it is listed). */
-  _slot: number;
-  /** Its creation number in its manager: the table's order, oldest first, when one is asked for. */
-  _made: number;
-}
-
 /** What a Buffer or a Texture needs from the manager that made it. @internal */
 export interface ResourceOwner {
   /** The serial a use recorded now belongs to: the frame being recorded, or the next one between frames. */

@@ -15,8 +15,9 @@
  * bytes per scattered upload, measured with 1,000 a frame).
  *
  * Recording merges what can be merged: a copy that continues the previous one in both buffers extends it as it is
- * queued ({@link Batch.addBufferCopy}); the buffer copies are recorded by one native call per phase (native/copy_commands.cpp), one
- * vkCmdCopyBuffer per run of copies from one ring block into one buffer, with no nvk object per copy. In a phase
+ * queued ({@link Batch.addBufferCopy}); the buffer copies are recorded by one native call per phase
+ * (native/copy_commands.cpp), one vkCmdCopyBuffer per run of copies from one ring block into one buffer, with no nvk
+ * object per copy. In a phase
  * where a buffer is written again after another (uploads to many buffers in turn), the native call first groups
  * the copies by buffer, which any order within a phase allows: one command per buffer rather than per upload.
  * @internal
@@ -35,6 +36,7 @@ import {
   QUEUE_FAMILY_IGNORED,
   STAGE_TRANSFER,
 } from "../vulkan/vk.js";
+import { withRoom } from "../typed-arrays.js";
 import { imageBarrier } from "./barriers.js";
 import { Buffer } from "./buffer.js";
 import type { Texture } from "./texture.js";
@@ -68,14 +70,13 @@ class WrittenRanges {
   count = 0;
 
   push2(a: number, b: number): void {
-    if (this.count + 2 > this.values.length) this.#grow();
-    this.values[this.count++] = a;
-    this.values[this.count++] = b;
+    const v = (this.values = withRoom(this.values, this.count + 2));
+    v[this.count++] = a;
+    v[this.count++] = b;
   }
 
   push5(a: number, b: number, c: number, d: number, e: number): void {
-    if (this.count + 5 > this.values.length) this.#grow();
-    const v = this.values;
+    const v = (this.values = withRoom(this.values, this.count + 5));
     const n = this.count;
     v[n] = a;
     v[n + 1] = b;
@@ -83,12 +84,6 @@ class WrittenRanges {
     v[n + 3] = d;
     v[n + 4] = e;
     this.count = n + 5;
-  }
-
-  #grow(): void {
-    const grown = new Float64Array(this.values.length * 2);
-    grown.set(this.values);
-    this.values = grown;
   }
 }
 
@@ -211,8 +206,8 @@ export class Batch {
     size: number,
   ): void {
     const n = this.bufferCopyCount;
-    let rows = this.#rows;
     if (n > 0) {
+      const rows = this.#rows;
       const o = (n - 1) * ROW;
       if (
         this.#phases[n - 1] === phase &&
@@ -225,14 +220,8 @@ export class Batch {
         return;
       }
     }
-    if ((n + 1) * ROW > rows.length) {
-      const grown = new Float64Array(rows.length * 2);
-      grown.set(rows);
-      this.#rows = rows = grown;
-      const phases = new Float64Array(this.#phases.length * 2);
-      phases.set(this.#phases);
-      this.#phases = phases;
-    }
+    const rows = (this.#rows = withRoom(this.#rows, (n + 1) * ROW));
+    this.#phases = withRoom(this.#phases, n + 1);
     const o = n * ROW;
     rows[o + SRC_ALLOCATION] = srcAllocation;
     rows[o + SRC_OFFSET] = srcOffset;

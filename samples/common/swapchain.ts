@@ -13,12 +13,12 @@
  *   tells when presentation is done with it except that the same image is acquired again. An image is acquired
  *   again only after its previous presentation released it, so the next signal of that image's semaphore cannot
  *   overtake the previous wait.
- * - Recreation (`recreate()`) and `destroy()` first wait for the queue to be idle (vkQueueWaitIdle), not only for
+ * - Recreation (`recreate()`) and `destroy()` first wait for the device to be idle (Context.waitIdle), not only for
  *   the frames' fences: a presentation's wait on a render-finished semaphore has no fence, and an idle queue is
  *   the only proof that it is over (without VK_EXT_swapchain_maintenance1). Destroying the semaphore after the
- *   fences alone was reported by the validation layer, at times (VUID-vkDestroySemaphore-semaphore-01137, once
- *   in about 1,400 recreations here). Recreation then destroys the views and semaphores of the old images and passes the
- *   old swapchain as `oldSwapchain`, then destroys it.
+ *   fences alone was reported by the validation layer, at times (VUID-vkDestroySemaphore-semaphore-01137, once in
+ *   about 1,400 recreations here). Recreation then destroys the views and semaphores of the old images and passes
+ *   the old swapchain as `oldSwapchain`, then destroys it.
  * - nvk's extension functions (the *KHR ones) go through pointers global to the process: every call below is
  *   preceded by `context.makeCurrent()`.
  * @module
@@ -223,20 +223,20 @@ export class Swapchain implements ColorTarget {
    * Replaces the swapchain with one at the window's current framebuffer size. Returns false (and changes
    * nothing) when that size is 0 (minimized): try again later.
    *
-   * Waits for the queue to be idle first (presentations included). The caller retires its frames as it needs to
+   * Waits for the device to be idle first (presentations included). The caller retires its frames as it needs to
    * (FrameManager.waitIdle()).
    * @throws VkError when a Vulkan call fails.
    */
   recreate(): boolean {
     this.#live("recreate");
     if (this.#window.frameBufferWidth === 0 || this.#window.frameBufferHeight === 0) return false;
-    this.#waitQueueIdle();
+    this.#context.waitIdle();
     this.#create();
     return true;
   }
 
   /**
-   * Waits for the queue to be idle (presentations included), then destroys views, semaphores, the swapchain and the
+   * Waits for the device to be idle (presentations included), then destroys views, semaphores, the swapchain and the
    * surface. Second call: no-op.
    */
   destroy(): void {
@@ -244,7 +244,7 @@ export class Swapchain implements ColorTarget {
     if (surface === null) return;
     const device = this.#context.device;
     this.#context.makeCurrent();
-    nvk.vkQueueWaitIdle(this.#context.queue); // best effort: a lost device still lets everything be destroyed
+    nvk.vkDeviceWaitIdle(device); // unchecked, as Context.destroy(): a lost device still lets everything be destroyed
     this.#destroyImages();
     for (const s of this.#acquired) nvk.vkDestroySemaphore(device, s, null);
     this.#acquired.length = 0;
@@ -318,12 +318,6 @@ export class Swapchain implements ColorTarget {
     this.#views = [];
     this.#renderFinished = [];
     this.#images = [];
-  }
-
-  /** vkQueueWaitIdle: the only wait that covers presentation, whose semaphore waits signal no fence. */
-  #waitQueueIdle(): void {
-    this.#context.makeCurrent();
-    check(nvk.vkQueueWaitIdle(this.#context.queue), "vkQueueWaitIdle", this.label);
   }
 
   #semaphore(name: string): NvkHandle {
