@@ -15,7 +15,12 @@
  *   large threaded uploads, engine/resources/staging-rings.ts), the faster of the two being the baseline; beside it,
  *   the upload threads copying into that host memory alone (no GPU), their ceiling.
  *
- * `upload_vs_memcpy_min` is the minimum ratio over the contiguous and scattered rows (target >= 0.9); beside it,
+ * - Scattered, mapped. The same scattered uploads into buffers created persistently mapped (VMA's "advanced data
+ *   uploading": device-local host-visible memory where there is some), which no frame in flight uses, so upload()
+ *   writes them in place; the baseline copies the same bytes into those buffers' mapped memory at the same offsets.
+ *
+ * `upload_vs_memcpy_min` is the minimum ratio over the contiguous and scattered rows (target >= 0.9), the mapped ones
+ * left out (`upload_in_place_vs_memcpy_min`, beside it); beside it,
  * `upload_vs_memcpy_min_without_frame_submit` leaves out what an empty frame costs from beginFrame to endFrame
  * (measured the same way in the same run), which a game pays whether or not it uploads;
  * `upload_large_gb_s` and `upload_large_vs_memcpy` are the large upload with the headline thread count (targets on
@@ -70,11 +75,13 @@ const SIZES = [4 * KiB, 64 * KiB, 1 * MiB, 16 * MiB];
 const SCATTER_PER_FRAME = 1000;
 const SCATTER_BUFFERS = 250;
 const TARGET_VS_MEMCPY = 0.9;
+/** Destinations that uploads write in place: VMA's "advanced data uploading" buffers, persistently mapped. */
+const MAPPED_DESTINATION = { hostAccess: "sequentialWrite", allowTransferInstead: true, mapped: true } as const;
 const TARGET_LARGE_GB_S = 30;
 const TARGET_LARGE_VS_MEMCPY = 3;
 
 interface Row {
-  layout: "contiguous" | "scattered";
+  layout: "contiguous" | "scattered" | "scattered, mapped";
   size: number;
   count: number;
   uploadMs: number;
@@ -165,6 +172,23 @@ function smallUploads(
       ratio: memcpyMs / uploadMs,
       ratioWithoutFrame: memcpyMs / Math.max(uploadMs - emptyMs, 1e-6),
     });
+    // A frame of `count` uploads, timed from the first to the end of endFrame (the GPU idle before and after), and
+    // `count` plain copies timed alike: the two sides of a row.
+    const uploadFrame = (count: number, upload: (k: number) => void) => (): number => {
+      manager.waitIdle();
+      manager.beginFrame();
+      const t0 = nowNs();
+      for (let k = 0; k < count; k++) upload(k);
+      manager.endFrame();
+      const ms = Number(nowNs() - t0) / 1e6;
+      manager.waitIdle();
+      return ms;
+    };
+    const copies = (count: number, copy: (k: number) => void) => (): number => {
+      const t0 = nowNs();
+      for (let k = 0; k < count; k++) copy(k);
+      return Number(nowNs() - t0) / 1e6;
+    };
     const target = manager.createBuffer({ label: "contiguous target", size: PER_FRAME, usage });
     for (const size of SIZES) {
       const count = PER_FRAME / size;
@@ -172,65 +196,51 @@ function smallUploads(
       const offsets = packedOffsets(manager, size, count);
       const [uploadMs, memcpyMs] = alternate(
         repetitions,
-        () => {
-          manager.waitIdle();
-          manager.beginFrame();
-          const t0 = nowNs();
-          for (let k = 0; k < count; k++) manager.upload(target, chunk, k * size);
-          manager.endFrame();
-          const ms = Number(nowNs() - t0) / 1e6;
-          manager.waitIdle();
-          return ms;
-        },
-        () => {
-          const t0 = nowNs();
-          for (let k = 0; k < count; k++) ringBytes.set(chunk, offsets[k]!);
-          return Number(nowNs() - t0) / 1e6;
-        },
+        uploadFrame(count, (k) => manager.upload(target, chunk, k * size)),
+        copies(count, (k) => ringBytes.set(chunk, offsets[k]!)),
       );
       rows.push(row("contiguous", size, count, uploadMs, memcpyMs));
     }
     target.destroy();
 
-    for (const size of SIZES) {
-      const count = Math.min(SCATTER_PER_FRAME, PER_FRAME / size);
-      const nb = Math.min(count, SCATTER_BUFFERS);
-      const slots = Math.ceil(count / nb);
-      const buffers: Buffer[] = [];
-      for (let i = 0; i < nb; i++)
-        buffers.push(manager.createBuffer({ label: `scatter ${i}`, size: slots * size, usage }));
-      // Upload k: buffer k*97 mod nb (another one each time), at slot k / nb of it taken in a shuffled order: no two
-      // uploads of a frame write the same bytes (no barrier between them) and none continues the one before.
-      const dst = new Int32Array(count);
-      const at = new Float64Array(count);
-      for (let k = 0; k < count; k++) {
-        dst[k] = (k * 97) % nb;
-        const slot = Math.floor(k / nb);
-        at[k] = ((slot * 7 + 3) % slots) * size;
+    const scattered = (layout: "scattered" | "scattered, mapped"): void => {
+      const memory = layout === "scattered" ? undefined : MAPPED_DESTINATION;
+      for (const size of SIZES) {
+        const count = Math.min(SCATTER_PER_FRAME, PER_FRAME / size);
+        const nb = Math.min(count, SCATTER_BUFFERS);
+        const slots = Math.ceil(count / nb);
+        const buffers: Buffer[] = [];
+        for (let i = 0; i < nb; i++)
+          buffers.push(manager.createBuffer({ label: `scatter ${i}`, size: slots * size, usage, memory }));
+        // Upload k: buffer k*97 mod nb (another one each time), at slot k / nb of it taken in a shuffled order: no two
+        // uploads of a frame write the same bytes (no barrier between them) and none continues the one before.
+        const dst = new Int32Array(count);
+        const at = new Float64Array(count);
+        for (let k = 0; k < count; k++) {
+          dst[k] = (k * 97) % nb;
+          const slot = Math.floor(k / nb);
+          at[k] = ((slot * 7 + 3) % slots) * size;
+        }
+        const chunk = source.subarray(0, size);
+        // The baseline writes the same bytes where the upload's own memcpy puts them: packed into the staging ring,
+        // or, for mapped destinations (written in place), into each buffer's mapped memory at its offset.
+        const offsets = packedOffsets(manager, size, count);
+        const mapped = memory === undefined ? [] : buffers.map((b) => new Uint8Array(b.allocation.mappedData!));
+        const [uploadMs, memcpyMs] = alternate(
+          repetitions,
+          uploadFrame(count, (k) => manager.upload(buffers[dst[k]!]!, chunk, at[k]!)),
+          memory === undefined
+            ? copies(count, (k) => ringBytes.set(chunk, offsets[k]!))
+            : copies(count, (k) => mapped[dst[k]!]!.set(chunk, at[k]!)),
+        );
+        if (memory !== undefined && manager.frameStatistics!.uploadsInPlace !== count)
+          throw new Error(`bench uploads: ${layout} ${size} B: not every upload was written in place`);
+        rows.push(row(layout, size, count, uploadMs, memcpyMs));
+        for (const b of buffers) b.destroy();
       }
-      const chunk = source.subarray(0, size);
-      const offsets = packedOffsets(manager, size, count);
-      const [uploadMs, memcpyMs] = alternate(
-        repetitions,
-        () => {
-          manager.waitIdle();
-          manager.beginFrame();
-          const t0 = nowNs();
-          for (let k = 0; k < count; k++) manager.upload(buffers[dst[k]!]!, chunk, at[k]!);
-          manager.endFrame();
-          const ms = Number(nowNs() - t0) / 1e6;
-          manager.waitIdle();
-          return ms;
-        },
-        () => {
-          const t0 = nowNs();
-          for (let k = 0; k < count; k++) ringBytes.set(chunk, offsets[k]!);
-          return Number(nowNs() - t0) / 1e6;
-        },
-      );
-      rows.push(row("scattered", size, count, uploadMs, memcpyMs));
-      for (const b of buffers) b.destroy();
-    }
+    };
+    scattered("scattered");
+    scattered("scattered, mapped");
   } finally {
     manager.destroy();
   }
@@ -364,8 +374,12 @@ export async function main(argv: readonly string[]): Promise<void> {
       const bytes = largeMiB * MiB;
       const gbs = (ms: number) => bytes / 1e9 / (ms / 1000);
       const head = large[large.length - 1]!;
-      const minRatio = Math.min(...rows.map((r) => r.ratio));
-      const minRatioWithoutFrame = Math.min(...rows.map((r) => r.ratioWithoutFrame));
+      // The headline is the issue's case: device-local destinations, every upload through the staging ring.
+      const staged = rows.filter((r) => r.layout !== "scattered, mapped");
+      const inPlace = rows.filter((r) => r.layout === "scattered, mapped");
+      const minRatio = Math.min(...staged.map((r) => r.ratio));
+      const minRatioWithoutFrame = Math.min(...staged.map((r) => r.ratioWithoutFrame));
+      const minInPlace = Math.min(...inPlace.map((r) => r.ratio));
       const largeGbs = gbs(head.uploadMs);
       const largeVsMemcpy = head.memcpyMs / head.uploadMs;
       const met = (ok: boolean) => (ok ? "yes" : "NO");
@@ -422,6 +436,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         [
           ["upload_vs_memcpy_min", minRatio.toFixed(3), `>= ${TARGET_VS_MEMCPY}`, met(minRatio >= TARGET_VS_MEMCPY)],
           ["  the same, an empty frame's submission left out", minRatioWithoutFrame.toFixed(3), "", ""],
+          ["upload_in_place_vs_memcpy_min (mapped destinations)", minInPlace.toFixed(3), "", ""],
           [
             `upload_large_gb_s (${head.threads} threads)`,
             largeGbs.toFixed(2),
@@ -441,6 +456,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         timestamp: new Date().toISOString(),
         upload_vs_memcpy_min: round(minRatio, 3),
         upload_vs_memcpy_min_without_frame_submit: round(minRatioWithoutFrame, 3),
+        upload_in_place_vs_memcpy_min: round(minInPlace, 3),
         upload_large_gb_s: round(largeGbs, 2),
         upload_large_vs_memcpy: round(largeVsMemcpy, 3),
         upload_threads: head.threads,

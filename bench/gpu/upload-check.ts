@@ -6,6 +6,7 @@
  * ownership transfer: lavapipe, which has one queue, never runs that path in CI (test/resources/upload-workers.test.ts
  * runs the rest of it).
  *
+ * Persistently mapped buffers are written in place unless a frame not yet complete used them, then staged.
  * `node dist/bench/gpu/upload-check.js [threads]` (default 8): prints what it checked and exits with the number of
  * failed checks (a byte that differs, a validation message, a leak). The validation layer must be there
  * (`run-checks.sh --pack-layer`), unless VKMEM_NO_VALIDATION=1.
@@ -109,6 +110,46 @@ export async function runUploadCheck(threads: number): Promise<string[]> {
         if (at !== -1) failures.push(`scattered buffer ${i}: first difference at ${at}`);
       }
       for (const b of buffers) b.destroy();
+      // In place: persistently mapped buffers (VMA's "advanced data uploading": ReBAR on this GPU), written by memcpy
+      // unless a frame not yet complete used them (markUsed() here, as a game's draw would), then staged.
+      const mapped = Array.from({ length: 64 }, (_, i) =>
+        m.createBuffer({
+          label: `m${i}`,
+          size: 64 * 1024,
+          usage: 0x20,
+          memory: { hostAccess: "sequentialWrite", allowTransferInstead: true, mapped: true },
+        }),
+      );
+      const mappedModels = mapped.map((b) => new Uint8Array(b.size));
+      mapped.forEach((b, i) => m.upload(b, mappedModels[i]!));
+      let inPlace = 0;
+      for (let f = 0; f < 8; f++) {
+        m.beginFrame();
+        for (let k = 0; k < 400; k++) {
+          const i = (k * 31 + f) % mapped.length;
+          if (k % 40 === f) mapped[i]!.markUsed();
+          const offset = ((k * 11 + f) % 16) * 4096;
+          const data = patterned(4096, seed++);
+          m.upload(mapped[i]!, data, offset);
+          mappedModels[i]!.set(data, offset);
+        }
+        m.endFrame();
+        inPlace += m.frameStatistics!.uploadsInPlace;
+      }
+      const mappedReads = mapped.map((b) => m.download(b));
+      m.beginFrame();
+      m.endFrame();
+      m.waitIdle();
+      const mappedGot = await Promise.all(mappedReads);
+      for (let i = 0; i < mapped.length; i++) {
+        const at = firstDifference(mappedGot[i]!, mappedModels[i]!);
+        if (at !== -1) failures.push(`mapped buffer ${i}: first difference at ${at}`);
+      }
+      console.log(
+        `in place: memory properties 0x${mapped[0]!.allocation.memoryProperties.toString(16)}, ${inPlace} of 3200 uploads written in place, the rest staged`,
+      );
+      if (inPlace === 0 || inPlace === 3200) failures.push(`in place: ${inPlace} of 3200 uploads: one path never ran`);
+      for (const b of mapped) b.destroy();
       const t = m.statistics.transfers;
       console.log(
         `uploads ${t.uploads}, ${(t.uploadedBytes / MiB).toFixed(1)} MiB, ${t.transferQueueUploads} via the transfer queue, ${t.uploadPieces} pieces, ${t.uploadThreads} threads, ${t.earlySubmits} early submits`,

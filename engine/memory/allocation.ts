@@ -369,6 +369,14 @@ export class Allocation {
   }
 
   /**
+   * @internal The persistent mapping's bytes, for a FrameManager upload written in place (frame-manager.ts): null when
+   * it is not persistently mapped or when buffers or images alias it (their uses are not the owner's to know).
+   */
+  _persistentView(): ArrayBuffer | null {
+    return this._persistent && this._aliases === null ? this.mappedData : null;
+  }
+
+  /**
    * Maps the memory (reference-counted, as VMA does) and returns its bytes as an ArrayBuffer.
    * @throws VkError (VK_ERROR_MEMORY_MAP_FAILED when the memory type is not host-visible)
    * @throws TypeError when it was created with `canBecomeLost`.

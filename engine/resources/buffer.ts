@@ -36,6 +36,10 @@ export class Buffer {
   #allocation: Allocation;
   #owner: ResourceOwner;
   #destroyed = false;
+  /** Its persistent mapping as bytes, made by the first upload written in place and remade when the mapping moves. */
+  #inPlace: Uint8Array | null = null;
+  /** Whether that memory is not HOST_COHERENT, so that a write in place is flushed. */
+  #inPlaceFlush = false;
 
   /** @internal How the manager frees it. */
   readonly _release: ResourceRelease;
@@ -121,6 +125,26 @@ export class Buffer {
     if (this.#destroyed) return;
     this._goneCause = cause;
     this.destroy();
+  }
+
+  /**
+   * @internal Writes `bytes` at `offset` straight into its persistently mapped memory (flushed where not coherent) and
+   * returns true; false when it is not persistently mapped. The manager calls it only when no frame that is not
+   * complete used it, so the GPU cannot be reading or writing those bytes.
+   */
+  _writeInPlace(bytes: Uint8Array, offset: number): boolean {
+    const allocation = this.#allocation;
+    const view = allocation._persistentView();
+    if (view === null) return false;
+    let target = this.#inPlace;
+    if (target === null || target.buffer !== view) {
+      // First write, or defragmentation moved the allocation and mapped it again (engine/memory/defragment.ts).
+      target = this.#inPlace = new Uint8Array(view);
+      this.#inPlaceFlush = (allocation.memoryProperties & 0x6) === 0x2;
+    }
+    target.set(bytes, offset);
+    if (this.#inPlaceFlush) allocation.flush(offset, bytes.length);
+    return true;
   }
 
   /** @internal The handle and allocation, for the manager's deferred destruction (no destroyed check). */

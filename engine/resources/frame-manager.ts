@@ -29,6 +29,8 @@
  *   Textures it made: `destroy()` destroys those still alive first (streamers, then resources, through the release
  *   queue) and names them in one warning. Every method but `destroy()` and `destroyed` then throws
  *   {@link DestroyedResourceError}, naming the parent when one took the manager along.
+ * - An upload never changes bytes a frame still on the GPU may use: it writes a mapped buffer in place only when the
+ *   buffer's `lastUsedSerial` is complete, and otherwise copies through the staging ring inside the frame.
  * - A download settles without the application's help: the manager polls the fences while one is pending, submits
  *   one queued between frames on its own when no frame comes, and rejects one that never can complete
  *   (download-watch.ts). `destroy()` waits for the submitted downloads and resolves them, and rejects those never
@@ -457,9 +459,11 @@ export class FrameManager implements ResourceOwner {
   // ------------------------------------------------------------------ uploads and readback
 
   /**
-   * Copies `data` into `buffer` at `offset` through the staging ring. The copy runs before the commands of the frame
-   * being recorded (or, between frames, of the next one), and everything after it sees the data. The bytes are
-   * taken at once: the caller may reuse `data` when this returns. Marks the buffer used by that frame.
+   * Copies `data` into `buffer` at `offset`: the frame being recorded (or, between frames, the next) and everything
+   * after it see it. The bytes are taken at once. A persistently mapped buffer (`memory: { hostAccess, mapped: true }`,
+   * with `allowTransferInstead` in device-local host-visible memory where there is some: VMA's "advanced data
+   * uploading") that no incomplete frame used (`lastUsedSerial`; the game's uses count through `markUsed()`) is
+   * written in place, a memcpy. Any other is copied from the staging ring before the frame's commands (a use).
    * @throws TypeError / RangeError for bad arguments (nothing is copied then), including a range past the end.
    * @throws DestroyedResourceError for a destroyed buffer, or after destroy().
    */
@@ -468,9 +472,9 @@ export class FrameManager implements ResourceOwner {
     const bytes = this.#checks.upload(buffer, data, offset);
     const length = bytes.length;
     if (length === 0) return;
-    this.#transfers.upload(buffer, bytes, offset);
-    buffer.lastUsedSerial = this.#useSerial();
-    countUpload(this.#frameStats, length);
+    const inPlace = this.#transfers.upload(buffer, bytes, offset, this.#slots.completed);
+    if (!inPlace) buffer.lastUsedSerial = this.#useSerial();
+    countUpload(this.#frameStats, length, inPlace);
   }
 
   /**
@@ -579,9 +583,7 @@ export class FrameManager implements ResourceOwner {
    *
    * `lastUsedSerial` defaults to the frame being recorded, or between frames to the last submitted one: the safe
    * choice when the caller does not track uses. Returns true when the destruction was queued, false when it ran.
-   *
-   * Precondition: the resource is not queued already; the caller (usually the resource's own `destroy()`, which
-   * marks it destroyed first) guarantees it.
+   * Precondition: the resource is not queued already (the resource's own `destroy()` marks it destroyed first).
    * @throws TypeError / RangeError for a bad argument, including a `lastUsedSerial` beyond the frame being recorded.
    * @throws whatever `destroy` throws when it runs at once.
    * @throws DestroyedResourceError after destroy().

@@ -53,6 +53,11 @@ export interface FrameStatistics {
   uploads: number;
   /** Bytes they copied. */
   uploadedBytes: number;
+  /**
+   * Of those `upload()` calls, the ones written straight into the buffer's persistently mapped memory: no staging
+   * copy and no GPU command (FrameManager.upload says when).
+   */
+  uploadsInPlace: number;
   /** `allocateTransient()` calls during the frame. */
   transientAllocations: number;
   /** Bytes they handed out. */
@@ -127,6 +132,7 @@ export function newFrameStatistics(frameNumber: number, index: number, serial: n
     resourcesDestroyed: 0,
     uploads: 0,
     uploadedBytes: 0,
+    uploadsInPlace: 0,
     transientAllocations: 0,
     transientBytes: 0,
     ringWraps: 0,
@@ -240,11 +246,12 @@ export function managerStatistics(
   };
 }
 
-/** Counts an upload of `bytes` into the frame's statistics, if a frame has begun. @internal */
-export function countUpload(stats: FrameStatistics | null, bytes: number): void {
+/** Counts an upload of `bytes` (written in place or not) into the frame's statistics, if a frame has begun. @internal */
+export function countUpload(stats: FrameStatistics | null, bytes: number, inPlace = false): void {
   if (stats !== null) {
     stats.uploads++;
     stats.uploadedBytes += bytes;
+    if (inPlace) stats.uploadsInPlace++;
   }
 }
 

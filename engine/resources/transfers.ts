@@ -80,12 +80,14 @@ const FIRST_PIECE_BYTES = 2 << 20;
 
 /** Counters of uploads and downloads. */
 export interface TransferStatistics {
-  /** `upload()` and `uploadImage()` calls that copied something. */
+  /** `upload()` and `uploadImage()` calls that copied something (in place or through staging). */
   uploads: number;
   /** Bytes they copied. */
   uploadedBytes: number;
   /** Uploads that went through the dedicated transfer queue. */
   transferQueueUploads: number;
+  /** Uploads written straight into a persistently mapped buffer, without a copy (FrameManager.upload). */
+  uploadsInPlace: number;
   /** `download()` and `downloadImage()` calls. */
   downloads: number;
   /** Batches submitted early because one frame's uploads filled the staging ring. */
@@ -126,6 +128,7 @@ export class Transfers {
   #uploads = 0;
   #uploadedBytes = 0;
   #transferQueueUploads = 0;
+  #uploadsInPlace = 0;
   #earlySubmits = 0;
   #pieces = 0;
   /** The copy threads of large uploads; null with one upload thread (every copy on the calling thread). */
@@ -172,6 +175,7 @@ export class Transfers {
       uploads: this.#uploads,
       uploadedBytes: this.#uploadedBytes,
       transferQueueUploads: this.#transferQueueUploads,
+      uploadsInPlace: this.#uploadsInPlace,
       downloads: this.readbacks.count,
       earlySubmits: this.#earlySubmits,
       uploadPieces: this.#pieces,
@@ -197,8 +201,18 @@ export class Transfers {
 
   // ------------------------------------------------------------------ uploads
 
-  /** Queues a copy of `bytes` into `buffer` at `offset`. Arguments are checked by the manager. */
-  upload(buffer: Buffer, bytes: Uint8Array, offset: number): void {
+  /**
+   * Writes `bytes` into `buffer` at `offset` in place when it is persistently mapped and its last use is complete
+   * (`completedSerial`), and returns true; else queues a copy from the staging ring and returns false (the caller
+   * then marks the buffer used by the frame). Arguments are checked by the manager.
+   */
+  upload(buffer: Buffer, bytes: Uint8Array, offset: number, completedSerial: number): boolean {
+    if (buffer.lastUsedSerial <= completedSerial && buffer._writeInPlace(bytes, offset)) {
+      this.#uploadsInPlace++;
+      this.#uploads++;
+      this.#uploadedBytes += bytes.length;
+      return true;
+    }
     const viaTransfer = this.dedicatedQueue && buffer._owner !== Owner.Main;
     let batch = viaTransfer ? this.#transfer : this.#main;
     let done = 0;
@@ -242,6 +256,7 @@ export class Transfers {
     if (viaTransfer) this.#transferQueueUploads++;
     this.#uploads++;
     this.#uploadedBytes += total;
+    return false;
   }
 
   /** Queues a copy of `bytes` (tightly packed rows) into a region of one subresource of `texture`. */

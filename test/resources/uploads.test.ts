@@ -195,6 +195,117 @@ describe("buffer uploads", () => {
   });
 });
 
+describe("uploads written in place (persistently mapped buffers)", () => {
+  const MAPPED = { hostAccess: "sequentialWrite", allowTransferInstead: true, mapped: true } as const;
+
+  function mappedBytes(buffer: Buffer): Uint8Array {
+    return new Uint8Array(buffer.allocation.mappedData!, 0, buffer.size);
+  }
+
+  test("a mapped buffer no frame in flight used is written at once, with no staging copy, and the GPU reads it", async () => {
+    await withManager({ framesInFlight: 2 }, async (m) => {
+      const buffer = m.createBuffer({ label: "in place", size: 8 * KiB, usage: STORAGE, memory: MAPPED });
+      expect(buffer.allocation.persistentlyMapped).toBe(true);
+      const data = randomBytes(rng(11), 3 * KiB);
+      m.beginFrame();
+      m.upload(buffer, data, 2 * KiB);
+      // Already there when upload() returns: no copy waits for the frame.
+      expect(firstDifference(mappedBytes(buffer).subarray(2 * KiB, 5 * KiB), data)).toBe(-1);
+      expect(buffer.lastUsedSerial).toBe(0);
+      const read = m.download(buffer, 2 * KiB, 3 * KiB);
+      m.endFrame();
+      const stats = m.frameStatistics!;
+      expect(stats.uploads).toBe(1);
+      expect(stats.uploadsInPlace).toBe(1);
+      expect(stats.uploadedBytes).toBe(3 * KiB);
+      expect(stats.ringUsedBytes).toBe(0);
+      expect(m.statistics.transfers).toMatchObject({ uploads: 1, uploadsInPlace: 1, uploadedBytes: 3 * KiB });
+      m.waitIdle();
+      m.beginFrame();
+      m.endFrame();
+      m.waitIdle();
+      expect(firstDifference(await read, data)).toBe(-1);
+      buffer.destroy();
+    });
+  });
+
+  test("a mapped buffer the frame being recorded uses goes through staging: its bytes change only when the copy runs", async () => {
+    await withManager({ framesInFlight: 2 }, async (m) => {
+      const buffer = m.createBuffer({ label: "in use", size: 4 * KiB, usage: STORAGE, memory: MAPPED });
+      const first = randomBytes(rng(12), 4 * KiB);
+      const second = randomBytes(rng(13), 4 * KiB);
+      m.upload(buffer, first);
+      m.beginFrame();
+      buffer.markUsed(); // the game's commands of this frame read it
+      m.upload(buffer, second);
+      expect(firstDifference(mappedBytes(buffer), first)).toBe(-1);
+      m.endFrame();
+      const stats = m.frameStatistics!;
+      expect(stats.uploadsInPlace).toBe(0);
+      expect(stats.uploads).toBe(1);
+      expect(buffer.lastUsedSerial).toBe(stats.serial);
+      m.waitIdle();
+      expect(firstDifference(mappedBytes(buffer), second)).toBe(-1);
+      // Its frame is complete: the next upload is written in place again.
+      m.beginFrame();
+      m.upload(buffer, first, 0);
+      expect(firstDifference(mappedBytes(buffer), first)).toBe(-1);
+      m.endFrame();
+      expect(m.frameStatistics!.uploadsInPlace).toBe(1);
+      m.waitIdle();
+      buffer.destroy();
+    });
+  });
+
+  test("a write in place, then a staged upload of the same bytes in one frame: the staged one lands last", async () => {
+    await withManager({}, async (m) => {
+      const buffer = m.createBuffer({ label: "order", size: 4 * KiB, usage: STORAGE, memory: MAPPED });
+      const a = randomBytes(rng(14), 4 * KiB);
+      const b = randomBytes(rng(15), 1 * KiB);
+      m.beginFrame();
+      m.upload(buffer, a);
+      buffer.markUsed();
+      m.upload(buffer, b, KiB);
+      const read = m.download(buffer);
+      m.endFrame();
+      expect(m.frameStatistics!.uploadsInPlace).toBe(1);
+      m.waitIdle();
+      submitEmptyFrameAndWait(m);
+      const expected = a.slice();
+      expected.set(b, KiB);
+      expect(firstDifference(await read, expected)).toBe(-1);
+      expect(firstDifference(mappedBytes(buffer), expected)).toBe(-1);
+      buffer.destroy();
+    });
+  });
+
+  test("buffers that are not persistently mapped always go through staging", async () => {
+    await withManager({}, async (m) => {
+      const plain = m.createBuffer({ label: "plain", size: 4 * KiB, usage: STORAGE });
+      const hostOnly = m.createBuffer({
+        label: "host, not mapped",
+        size: 4 * KiB,
+        usage: STORAGE,
+        memory: { hostAccess: "sequentialWrite" },
+      });
+      const data = randomBytes(rng(16), 4 * KiB);
+      m.beginFrame();
+      m.upload(plain, data);
+      m.upload(hostOnly, data);
+      const reads = [m.download(plain), m.download(hostOnly)];
+      m.endFrame();
+      const stats = m.frameStatistics!;
+      expect(stats.uploads).toBe(2);
+      expect(stats.uploadsInPlace).toBe(0);
+      m.waitIdle();
+      submitEmptyFrameAndWait(m);
+      for (const read of reads) expect(firstDifference(await read, data)).toBe(-1);
+      plain.destroy();
+      hostOnly.destroy();
+    });
+  });
+});
+
 describe("image uploads", () => {
   const supported = (format: number): boolean => {
     const props = new nvk.VkFormatProperties();
