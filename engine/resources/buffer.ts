@@ -128,23 +128,26 @@ export class Buffer {
   }
 
   /**
-   * @internal Writes `bytes` at `offset` straight into its persistently mapped memory (flushed where not coherent) and
-   * returns true; false when it is not persistently mapped. The manager calls it only when no frame that is not
-   * complete used it, so the GPU cannot be reading or writing those bytes.
+   * @internal Its persistently mapped memory as bytes, for an upload written in place (transfers.ts), or null when it
+   * is not persistently mapped. The manager writes there only when no frame that is not complete used it, so the GPU
+   * cannot be reading or writing those bytes; {@link _flushMapped} then makes the write visible.
    */
-  _writeInPlace(bytes: Uint8Array, offset: number): boolean {
+  _mappedBytes(): Uint8Array | null {
     const allocation = this.#allocation;
     const view = allocation._persistentView();
-    if (view === null) return false;
+    if (view === null) return null;
     let target = this.#inPlace;
     if (target === null || target.buffer !== view) {
       // First write, or defragmentation moved the allocation and mapped it again (engine/memory/defragment.ts).
       target = this.#inPlace = new Uint8Array(view);
       this.#inPlaceFlush = (allocation.memoryProperties & 0x6) === 0x2;
     }
-    target.set(bytes, offset);
-    if (this.#inPlaceFlush) allocation.flush(offset, bytes.length);
-    return true;
+    return target;
+  }
+
+  /** @internal Flushes what an upload wrote in place, where the memory is not HOST_COHERENT. */
+  _flushMapped(offset: number, size: number): void {
+    if (this.#inPlaceFlush) this.#allocation.flush(offset, size);
   }
 
   /** @internal The handle and allocation, for the manager's deferred destruction (no destroyed check). */

@@ -203,14 +203,19 @@ export class Transfers {
 
   /**
    * Writes `bytes` into `buffer` at `offset` in place when it is persistently mapped and its last use is complete
-   * (`completedSerial`), and returns true; else queues a copy from the staging ring and returns false (the caller
+   * (`completedSerial`), on the upload threads from 1 MiB, and returns true; else queues a copy from the staging ring and returns false (the caller
    * then marks the buffer used by the frame). Arguments are checked by the manager.
    */
   upload(buffer: Buffer, bytes: Uint8Array, offset: number, completedSerial: number): boolean {
-    if (buffer.lastUsedSerial <= completedSerial && buffer._writeInPlace(bytes, offset)) {
+    const mapped = buffer.lastUsedSerial <= completedSerial ? buffer._mappedBytes() : null;
+    if (mapped !== null) {
+      const length = bytes.length;
+      if (this.#workers !== null && length >= PARALLEL_MIN_BYTES) this.#workers.copy(mapped, offset, bytes, 0, length);
+      else mapped.set(bytes, offset);
+      buffer._flushMapped(offset, length);
       this.#uploadsInPlace++;
       this.#uploads++;
-      this.#uploadedBytes += bytes.length;
+      this.#uploadedBytes += length;
       return true;
     }
     const viaTransfer = this.dedicatedQueue && buffer._owner !== Owner.Main;

@@ -279,6 +279,21 @@ describe("uploads written in place (persistently mapped buffers)", () => {
     });
   });
 
+  test("a large write in place is shared out to the upload threads and lands whole", async () => {
+    await withManager({ uploadThreads: 3 }, async (m) => {
+      const size = 3 * 1024 * KiB + 5;
+      const buffer = m.createBuffer({ label: "large in place", size: size + 16, usage: STORAGE, memory: MAPPED });
+      const data = randomBytes(rng(17), size);
+      m.upload(buffer, data, 16);
+      expect(m.statistics.transfers).toMatchObject({ uploadsInPlace: 1, uploadThreads: 3, uploadPieces: 0 });
+      expect(firstDifference(mappedBytes(buffer).subarray(16), data)).toBe(-1);
+      const read = m.download(buffer, 16, size);
+      submitEmptyFrameAndWait(m);
+      expect(firstDifference(await read, data)).toBe(-1);
+      buffer.destroy();
+    });
+  });
+
   test("buffers that are not persistently mapped always go through staging", async () => {
     await withManager({}, async (m) => {
       const plain = m.createBuffer({ label: "plain", size: 4 * KiB, usage: STORAGE });
