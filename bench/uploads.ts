@@ -91,6 +91,8 @@ interface Row {
   ratio: number;
   /** memcpy / (upload - an empty frame's beginFrame-to-endFrame), the frame's own submission left out. */
   ratioWithoutFrame: number;
+  /** How many of the last frame's uploads were written in place (the rest staged: FrameManager.upload says when). */
+  inPlace: number;
 }
 
 /** Times `a` and `b` alternately (`repetitions` + 2 warm-up rounds); returns their medians in ms. */
@@ -173,6 +175,7 @@ function smallUploads(
       memcpyMs,
       ratio: memcpyMs / uploadMs,
       ratioWithoutFrame: memcpyMs / Math.max(uploadMs - emptyMs, 1e-6),
+      inPlace: manager.frameStatistics!.uploadsInPlace,
     });
     // A frame of `count` uploads, timed from the first to the end of endFrame (the GPU idle before and after), and
     // `count` plain copies timed alike: the two sides of a row.
@@ -235,8 +238,6 @@ function smallUploads(
             ? copies(count, (k) => ringBytes.set(chunk, offsets[k]!))
             : copies(count, (k) => mapped[dst[k]!]!.set(chunk, at[k]!)),
         );
-        if (memory !== undefined && manager.frameStatistics!.uploadsInPlace !== count)
-          throw new Error(`bench uploads: ${layout} ${size} B: not every upload was written in place`);
         rows.push(row(layout, size, count, uploadMs, memcpyMs));
         for (const b of buffers) b.destroy();
       }
@@ -268,6 +269,8 @@ interface LargeRow {
    * frame copying it on the GPU into the device buffer.
    */
   inPlaceMs: number;
+  /** Whether that upload was written in place (false: staged, as a discrete GPU's ReBAR gets large uploads). */
+  inPlaceWritten: boolean;
   pieces: number;
 }
 
@@ -342,7 +345,7 @@ function largeUpload(
       manager.waitIdle();
       return Number(nowNs() - t0) / 1e6;
     });
-    if (manager.frameStatistics!.uploadsInPlace !== 1) throw new Error("bench uploads: the mapped one was staged");
+    const inPlaceWritten = manager.frameStatistics!.uploadsInPlace === 1;
     mapped.destroy();
     target.destroy();
     return {
@@ -354,6 +357,7 @@ function largeUpload(
       memcpyHostMs,
       threadedCopyMs,
       inPlaceMs: median(inPlace),
+      inPlaceWritten,
       pieces,
     };
   } finally {
@@ -425,6 +429,7 @@ export async function main(argv: readonly string[]): Promise<void> {
           "GB/s",
           "upload vs memcpy",
           "without frame submit",
+          "in place",
         ],
         rows.map((r) => [
           r.layout,
@@ -435,6 +440,7 @@ export async function main(argv: readonly string[]): Promise<void> {
           ((r.size * r.count) / 1e9 / (r.uploadMs / 1000)).toFixed(2),
           r.ratio.toFixed(3),
           r.ratioWithoutFrame.toFixed(3),
+          String(r.inPlace),
         ]),
       );
       console.log(`\nlarge upload: ${largeMiB} MiB in one upload(), timed to GPU completion\n`);
@@ -448,8 +454,8 @@ export async function main(argv: readonly string[]): Promise<void> {
           "memcpy 1 thread ms: ring / host",
           "threads copy to host alone ms",
           "vs memcpy",
-          "in place ms",
-          "in place vs memcpy",
+          "mapped target ms",
+          "mapped vs memcpy",
         ],
         large.map((r) => [
           String(r.threads),
@@ -460,7 +466,7 @@ export async function main(argv: readonly string[]): Promise<void> {
           `${r.memcpyRingMs.toFixed(2)} / ${r.memcpyHostMs.toFixed(2)}`,
           r.threadedCopyMs.toFixed(2),
           (r.memcpyMs / r.uploadMs).toFixed(2),
-          r.inPlaceMs.toFixed(2),
+          `${r.inPlaceMs.toFixed(2)}${r.inPlaceWritten ? "" : " (staged)"}`,
           (r.memcpyMs / r.inPlaceMs).toFixed(2),
         ]),
       );
@@ -478,7 +484,7 @@ export async function main(argv: readonly string[]): Promise<void> {
             met(largeGbs >= TARGET_LARGE_GB_S),
           ],
           [
-            `upload_large_in_place_gb_s (mapped destination), vs memcpy`,
+            `upload_large_in_place_gb_s (mapped destination${head.inPlaceWritten ? "" : ", staged"}), vs memcpy`,
             `${gbs(head.inPlaceMs).toFixed(2)}, ${(head.memcpyMs / head.inPlaceMs).toFixed(2)}`,
             "",
             "",
@@ -501,6 +507,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         upload_large_vs_memcpy: round(largeVsMemcpy, 3),
         upload_large_in_place_gb_s: round(gbs(head.inPlaceMs), 2),
         upload_large_in_place_vs_memcpy: round(head.memcpyMs / head.inPlaceMs, 3),
+        upload_large_in_place_written: head.inPlaceWritten,
         upload_threads: head.threads,
         staging_memory: staging,
         device: context.deviceName,
@@ -522,6 +529,7 @@ export async function main(argv: readonly string[]): Promise<void> {
           memcpy_ms: round(r.memcpyMs, 4),
           ratio: round(r.ratio, 4),
           ratio_without_frame_submit: round(r.ratioWithoutFrame, 4),
+          written_in_place: r.inPlace,
         })),
         large: large.map((r) => ({
           threads: r.threads,
@@ -532,6 +540,8 @@ export async function main(argv: readonly string[]): Promise<void> {
           memcpy_one_thread_ms: round(r.memcpyMs, 3),
           threads_copy_alone_ms: round(r.threadedCopyMs, 3),
           vs_memcpy: round(r.memcpyMs / r.uploadMs, 3),
+          mapped_target_ms: round(r.inPlaceMs, 3),
+          mapped_target_written_in_place: r.inPlaceWritten,
         })),
         workload: {
           small: `64 MiB per frame (scattered: at most ${SCATTER_PER_FRAME} uploads, into up to ${SCATTER_BUFFERS} buffers at varying offsets); timed first upload to end of endFrame; ${repetitions} repetitions, median`,

@@ -40,6 +40,8 @@ export class Buffer {
   #inPlace: Uint8Array | null = null;
   /** Whether that memory is not HOST_COHERENT, so that a write in place is flushed. */
   #inPlaceFlush = false;
+  /** @internal Whether that memory is DEVICE_LOCAL (on a discrete GPU: ReBAR, written over the bus). */
+  _mappedDeviceLocal = false;
 
   /** @internal How the manager frees it. */
   readonly _release: ResourceRelease;
@@ -140,7 +142,9 @@ export class Buffer {
     if (target === null || target.buffer !== view) {
       // First write, or defragmentation moved the allocation and mapped it again (engine/memory/defragment.ts).
       target = this.#inPlace = new Uint8Array(view);
-      this.#inPlaceFlush = (allocation.memoryProperties & 0x6) === 0x2;
+      const properties = allocation.memoryProperties;
+      this.#inPlaceFlush = (properties & 0x6) === 0x2;
+      this._mappedDeviceLocal = (properties & 0x1) !== 0;
     }
     return target;
   }

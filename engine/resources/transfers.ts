@@ -68,11 +68,11 @@ import type { Texture } from "./texture.js";
 import { TransferCommands } from "./transfer-commands.js";
 import { Batch } from "./upload-batch.js";
 import type { UploadRing, UploadRingOptions } from "./upload-ring.js";
-import { UploadWorkers } from "./upload-workers.js";
+import { PARALLEL_MIN_BYTES, UploadWorkers } from "./upload-workers.js";
+import { inPlaceLimit, writeInPlace } from "./in-place-upload.js";
 import { StagingRings } from "./staging-rings.js";
 
-/** Uploads of at least this many bytes are copied by every upload thread (smaller ones are not worth waking them). */
-const PARALLEL_MIN_BYTES = 1 << 20;
+
 /** Large uploads inside a frame go in pieces of this size (see the module comment)... */
 const PIECE_BYTES = 8 << 20;
 /** ...but the first, which the GPU waits for with nothing else to copy. */
@@ -129,6 +129,8 @@ export class Transfers {
   #uploadedBytes = 0;
   #transferQueueUploads = 0;
   #uploadsInPlace = 0;
+  /** Uploads from this size into DEVICE_LOCAL memory are staged rather than written in place (in-place-upload.ts). */
+  readonly #inPlaceLimit: number;
   #earlySubmits = 0;
   #pieces = 0;
   /** The copy threads of large uploads; null with one upload thread (every copy on the calling thread). */
@@ -154,6 +156,7 @@ export class Transfers {
     this.readbacks = new Readbacks(allocator, label);
     this.dedicatedQueue = context.transferQueueFamilyIndex !== context.queueFamilyIndex;
     this.#copyAlign = Math.max(16, context.properties.optimalBufferCopyOffsetAlignment);
+    this.#inPlaceLimit = inPlaceLimit(context);
     this.#commands = new TransferCommands(context, label, slotPools, this.dedicatedQueue);
     try {
       this.#rings = new StagingRings(allocator, label, context.properties.nonCoherentAtomSize, ring, waitSerial);
@@ -202,20 +205,18 @@ export class Transfers {
   // ------------------------------------------------------------------ uploads
 
   /**
-   * Writes `bytes` into `buffer` at `offset` in place when it is persistently mapped and its last use is complete
-   * (`completedSerial`), on the upload threads from 1 MiB, and returns true; else queues a copy from the staging ring and returns false (the caller
-   * then marks the buffer used by the frame). Arguments are checked by the manager.
+   * Writes `bytes` into `buffer` at `offset` in place when its last use is complete (`completedSerial`) and
+   * in-place-upload.ts says so, and returns true; else queues a copy from the staging ring and returns false (the
+   * caller then marks the buffer used by the frame). Arguments are checked by the manager.
    */
   upload(buffer: Buffer, bytes: Uint8Array, offset: number, completedSerial: number): boolean {
-    const mapped = buffer.lastUsedSerial <= completedSerial ? buffer._mappedBytes() : null;
-    if (mapped !== null) {
-      const length = bytes.length;
-      if (this.#workers !== null && length >= PARALLEL_MIN_BYTES) this.#workers.copy(mapped, offset, bytes, 0, length);
-      else mapped.set(bytes, offset);
-      buffer._flushMapped(offset, length);
+    if (
+      buffer.lastUsedSerial <= completedSerial &&
+      writeInPlace(buffer, bytes, offset, this.#workers, this.#inPlaceLimit)
+    ) {
       this.#uploadsInPlace++;
       this.#uploads++;
-      this.#uploadedBytes += length;
+      this.#uploadedBytes += bytes.length;
       return true;
     }
     const viaTransfer = this.dedicatedQueue && buffer._owner !== Owner.Main;

@@ -31,6 +31,9 @@
  */
 import os from "node:os";
 import { describeValue } from "../errors.js";
+
+/** Uploads of at least this many bytes are copied by every upload thread (smaller ones are not worth waking them). */
+export const PARALLEL_MIN_BYTES = 1 << 20;
 import { native } from "../native.js";
 
 /** The most threads a pool may have. */
