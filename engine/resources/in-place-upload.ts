@@ -10,11 +10,12 @@
  * Mapped buffers never move under live defragmentation, and a move by `allocator.defragment()` maps them again
  * (Buffer._mappedBytes follows the new view). Memory that buffers or images alias is never written in place.
  *
- * On a discrete GPU a large write into DEVICE_LOCAL memory crosses the bus as the CPU's write-combined stores: on the
- * H200, eight threads delivered 23.6-25.1 GB/s that way (timed to a GPU copy of the result), while staging through
- * host memory and the GPU's own copy delivered 33-36 GB/s (bench uploads, the large upload's two figures). So there,
- * uploads from 1 MiB into DEVICE_LOCAL mapped memory are staged; into host memory, and on integrated and CPU
- * devices (one memory), every size is written in place.
+ * On a discrete GPU a large write into DEVICE_LOCAL memory (ReBAR) crosses the bus as the CPU's write-combined
+ * stores. On the H200, 64 MiB written in place by eight threads into ReBAR reached a GPU copy of it in 2.37-2.42 ms
+ * (27.7-28.3 GB/s, the CPU busy 2.05 ms), while the staged upload (eight threads into host memory, then the GPU's own
+ * copy in pieces) took 2.08-2.37 ms (28.4-32.3 GB/s, the CPU busy about 1.4 ms), in the same runs. So there, uploads
+ * from 1 MiB into DEVICE_LOCAL mapped memory are staged; into host memory (where VMA puts a large `allowTransferInstead`
+ * buffer on that machine), and on integrated and CPU devices (one memory), every size is written in place.
  * @internal
  * @module
  */

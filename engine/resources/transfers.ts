@@ -72,7 +72,6 @@ import { PARALLEL_MIN_BYTES, UploadWorkers } from "./upload-workers.js";
 import { inPlaceLimit, writeInPlace } from "./in-place-upload.js";
 import { StagingRings } from "./staging-rings.js";
 
-
 /** Large uploads inside a frame go in pieces of this size (see the module comment)... */
 const PIECE_BYTES = 8 << 20;
 /** ...but the first, which the GPU waits for with nothing else to copy. */
