@@ -32,6 +32,12 @@ export class Buffer {
   /** @internal Its creation number in its manager. */
   _made = 0;
   /** @internal */ _owner: Owner = Owner.None;
+  /**
+   * @internal The ranges an upload batch's current phase wrote into it (upload-batch.ts), valid while
+   * `_writtenPhase` is that phase's id; kept between phases so that its array keeps its capacity.
+   */
+  _written: object | null = null;
+  /** @internal */ _writtenPhase = 0;
   #handle: NvkHandle;
   #allocation: Allocation;
   #owner: ResourceOwner;

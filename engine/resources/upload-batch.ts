@@ -64,6 +64,12 @@ export interface ImageCopy {
   height: number;
 }
 
+/**
+ * Ids of the phases of every Batch (of every manager): a buffer's list of written ranges belongs to the phase whose id
+ * it holds, so that no two batches, nor two phases of one, take each other's ranges.
+ */
+let phaseIds = 0;
+
 /** The ranges one phase wrote into one destination: numbers in a Float64Array that keeps its capacity when reused. */
 class WrittenRanges {
   values = new Float64Array(16);
@@ -108,7 +114,12 @@ export class Batch {
    * phase, and a TRANSFER -> TRANSFER barrier separates phases, so the later upload wins (write-after-write).
    */
   phase = 0;
-  /** What the current phase wrote: per buffer [start, end) pairs; per texture [sub, x0, y0, x1, y1] tuples. */
+  /**
+   * What the current phase wrote. Per buffer, [start, end) pairs in a list the Buffer itself holds (`_written`),
+   * valid while its `_writtenPhase` is this batch's {@link #phaseId}: a field read instead of a map lookup per upload.
+   * Per texture, [sub, x0, y0, x1, y1] tuples in {@link #written}.
+   */
+  #phaseId = ++phaseIds;
   readonly #written = new Map<object, WrittenRanges>();
   /** Lists of written ranges a past phase or frame used, kept for the next (their arrays keep their capacity). */
   readonly #spareLists: WrittenRanges[] = [];
@@ -124,12 +135,17 @@ export class Batch {
   phaseFor(dst: object, a: number, b: number, c = 0, d = 0, e = 0): number {
     let list: WrittenRanges | undefined;
     const image = !(dst instanceof Buffer);
-    if (dst === this.#lastDst) list = this.#lastList!;
+    if (!image) {
+      if (dst._writtenPhase === this.#phaseId) {
+        list = dst._written as WrittenRanges;
+        // Written again after another buffer (should this write start a new phase, the mark costs that one a sort).
+        if (dst !== this.#lastDst) this.#regroup[this.phase] = true;
+      } else list = this.#bufferList(dst);
+      this.#lastDst = dst;
+    } else if (dst === this.#lastDst) list = this.#lastList!;
     else {
       list = this.#written.get(dst);
       if (list === undefined) this.#written.set(dst, (list = this.#newList()));
-      // Written again after another buffer (when this write starts a new phase, the mark only costs that phase a sort).
-      else if (!image && list.count > 0) this.#regroup[this.phase] = true;
       this.#lastDst = dst;
       this.#lastList = list;
     }
@@ -156,9 +172,9 @@ export class Batch {
       if (overlap) {
         this.phase++;
         this.#forgetWritten();
-        this.#written.set(dst, (list = this.#newList()));
         this.#lastDst = dst;
-        this.#lastList = list;
+        if (image) this.#written.set(dst, (this.#lastList = list = this.#newList()));
+        else list = this.#bufferList(dst as Buffer);
         break;
       }
     }
@@ -176,6 +192,15 @@ export class Batch {
     return this.phase;
   }
 
+  /** `buffer`'s list of written ranges, emptied and claimed for the current phase. */
+  #bufferList(buffer: Buffer): WrittenRanges {
+    let list = buffer._written as WrittenRanges | null;
+    if (list === null) buffer._written = list = new WrittenRanges();
+    else list.count = 0;
+    buffer._writtenPhase = this.#phaseId;
+    return list;
+  }
+
   /** An empty list of written ranges, from those a past phase or frame used. */
   #newList(): WrittenRanges {
     const list = this.#spareLists.pop() ?? new WrittenRanges();
@@ -185,6 +210,8 @@ export class Batch {
 
   /** Ends the current phase's record of written ranges; its lists serve the next. */
   #forgetWritten(): void {
+    // A new id leaves every buffer's list stale at once.
+    this.#phaseId = ++phaseIds;
     for (const list of this.#written.values()) this.#spareLists.push(list);
     this.#written.clear();
     this.#lastDst = null;
