@@ -1904,8 +1904,14 @@ export class World {
     if (this.chance(0.6)) {
       const size = this.size(f.owner.limited ? MiB : 4 * MiB);
       const usage = this.pick([0x80, 0x40, 0x10, 0x20]);
+      // Some persistently mapped, as VMA's "advanced data uploading" makes them: their uploads may be written in place.
       const memory = this.chance(0.3)
-        ? { usage: this.pick([MemoryUsage.GpuOnly, MemoryUsage.Auto, MemoryUsage.AutoPreferDevice]) }
+        ? this.pick([
+            { usage: MemoryUsage.GpuOnly },
+            { usage: MemoryUsage.Auto },
+            { usage: MemoryUsage.AutoPreferDevice },
+            { hostAccess: "sequentialWrite", allowTransferInstead: true, mapped: true } as const,
+          ])
         : undefined;
       const r = this.call(
         `${f.fm.label}.createBuffer(fb${n}, ${size})`,
