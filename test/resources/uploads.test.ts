@@ -17,6 +17,7 @@ import {
   type Context,
   type FrameManager,
   InvalidStateError,
+  MemoryUsage,
 } from "../../engine/index.js";
 import * as vk from "../../engine/vulkan/constants.js";
 import { useGpuContext } from "../helpers/gpu.js";
@@ -292,6 +293,45 @@ describe("uploads written in place (persistently mapped buffers)", () => {
       expect(firstDifference(await read, data)).toBe(-1);
       buffer.destroy();
     });
+  });
+
+  test("after allocator.defragment() moved mapped buffers, uploads are written in place at their new places", async () => {
+    const movable = createAllocator(context, { label: "uploads, defragmented", defragmentation: true });
+    const usage = STORAGE | vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+    const memoryTypeIndex = movable.findMemoryTypeIndexForBufferInfo(
+      { size: 64 * KiB, usage },
+      { usage: MemoryUsage.Auto, hostAccess: "sequentialWrite" },
+    );
+    const pool = movable.createPool({ memoryTypeIndex }, { name: "mapped uploads", blockSize: 512 * KiB });
+    const m = createFrameManager(context, movable, { label: "defragmented" });
+    try {
+      const memory = { pool, hostAccess: "sequentialWrite", mapped: true } as const;
+      const all = Array.from({ length: 16 }, (_, i) =>
+        m.createBuffer({ label: `d${i}`, size: 64 * KiB, usage: STORAGE, memory }),
+      );
+      const next = rng(18);
+      for (const b of all) m.upload(b, randomBytes(next, b.size)); // in place: each buffer's view is made
+      for (const [i, b] of all.entries()) if (i % 2 === 1) b.destroy();
+      const live = all.filter((_, i) => i % 2 === 0);
+      const views = live.map((b) => b.allocation.mappedData!);
+      const stats = movable.defragment(context, { pool, algorithm: "full" });
+      expect(stats.allocationsMoved).toBeGreaterThan(0);
+      // A moved buffer's old view is detached; the next upload writes its new place, which the GPU then reads.
+      expect(views.filter((v) => v.byteLength === 0).length).toBe(stats.allocationsMoved);
+      const data = live.map((b) => randomBytes(next, b.size));
+      m.beginFrame();
+      for (const [k, b] of live.entries()) m.upload(b, data[k]!);
+      const reads = live.map((b) => m.download(b));
+      m.endFrame();
+      expect(m.frameStatistics!.uploadsInPlace).toBe(live.length);
+      submitEmptyFrameAndWait(m);
+      for (const [k, read] of reads.entries()) expect(firstDifference(await read, data[k]!)).toBe(-1);
+      for (const b of live) b.destroy();
+    } finally {
+      m.destroy();
+      pool.destroy();
+      expect(movable.destroy()).toEqual([]);
+    }
   });
 
   test("buffers that are not persistently mapped always go through staging", async () => {
