@@ -41,12 +41,28 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
   return -1;
 }
 
-async function readBack(m: FrameManager, buffer: Buffer): Promise<Uint8Array> {
-  const read = m.download(buffer);
+/** Reads `buffers` back in one frame (waited for). */
+async function readBack(m: FrameManager, buffers: Buffer[]): Promise<Uint8Array[]> {
+  const reads = buffers.map((b) => m.download(b));
   m.beginFrame();
   m.endFrame();
   m.waitIdle();
-  return read;
+  return Promise.all(reads);
+}
+
+/** Reads `buffers` back and adds a failure for each that differs from its model. */
+async function compareWithModels(
+  m: FrameManager,
+  buffers: Buffer[],
+  models: Uint8Array[],
+  what: string,
+  failures: string[],
+): Promise<void> {
+  const got = await readBack(m, buffers);
+  for (let i = 0; i < buffers.length; i++) {
+    const at = firstDifference(got[i]!, models[i]!);
+    if (at !== -1) failures.push(`${what} ${i}: first difference at ${at}`);
+  }
 }
 
 /** Runs the checks; returns the failures (messages). */
@@ -76,7 +92,7 @@ export async function runUploadCheck(threads: number): Promise<string[]> {
         const again = patterned(size, i + 100);
         m.upload(target, again, 4096);
         m.endFrame();
-        const got = (await readBack(m, target)).subarray(4096, 4096 + size);
+        const got = (await readBack(m, [target]))[0]!.subarray(4096, 4096 + size);
         const at = firstDifference(got, again);
         if (at !== -1) failures.push(`large upload ${i} (${size} bytes): first difference at ${at}`);
         target.destroy();
@@ -100,15 +116,7 @@ export async function runUploadCheck(threads: number): Promise<string[]> {
         }
         m.endFrame();
       }
-      const reads = buffers.map((b) => m.download(b));
-      m.beginFrame();
-      m.endFrame();
-      m.waitIdle();
-      const got = await Promise.all(reads);
-      for (let i = 0; i < buffers.length; i++) {
-        const at = firstDifference(got[i]!, models[i]!);
-        if (at !== -1) failures.push(`scattered buffer ${i}: first difference at ${at}`);
-      }
+      await compareWithModels(m, buffers, models, "scattered buffer", failures);
       for (const b of buffers) b.destroy();
       // In place: persistently mapped buffers (VMA's "advanced data uploading": ReBAR on this GPU), written by memcpy
       // unless a frame not yet complete used them (markUsed() here, as a game's draw would), then staged.
@@ -136,15 +144,7 @@ export async function runUploadCheck(threads: number): Promise<string[]> {
         m.endFrame();
         inPlace += m.frameStatistics!.uploadsInPlace;
       }
-      const mappedReads = mapped.map((b) => m.download(b));
-      m.beginFrame();
-      m.endFrame();
-      m.waitIdle();
-      const mappedGot = await Promise.all(mappedReads);
-      for (let i = 0; i < mapped.length; i++) {
-        const at = firstDifference(mappedGot[i]!, mappedModels[i]!);
-        if (at !== -1) failures.push(`mapped buffer ${i}: first difference at ${at}`);
-      }
+      await compareWithModels(m, mapped, mappedModels, "mapped buffer", failures);
       console.log(
         `in place: memory properties 0x${mapped[0]!.allocation.memoryProperties.toString(16)}, ${inPlace} of 3200 uploads written in place, the rest staged`,
       );

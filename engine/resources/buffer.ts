@@ -46,7 +46,7 @@ export class Buffer {
   #inPlace: Uint8Array | null = null;
   /** Whether that memory is not HOST_COHERENT, so that a write in place is flushed. */
   #inPlaceFlush = false;
-  /** @internal Whether that memory is DEVICE_LOCAL (on a discrete GPU: ReBAR, written over the bus). */
+  /** @internal Whether that memory is DEVICE_LOCAL (ReBAR on a discrete GPU); set with the view by _mappedBytes. */
   _mappedDeviceLocal = false;
 
   /** @internal How the manager frees it. */

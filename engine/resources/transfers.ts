@@ -209,15 +209,18 @@ export class Transfers {
    * caller then marks the buffer used by the frame). Arguments are checked by the manager.
    */
   upload(buffer: Buffer, bytes: Uint8Array, offset: number, completedSerial: number): boolean {
-    if (
+    const inPlace =
       buffer.lastUsedSerial <= completedSerial &&
-      writeInPlace(buffer, bytes, offset, this.#workers, this.#inPlaceLimit)
-    ) {
-      this.#uploadsInPlace++;
-      this.#uploads++;
-      this.#uploadedBytes += bytes.length;
-      return true;
-    }
+      writeInPlace(buffer, bytes, offset, this.#workers, this.#inPlaceLimit);
+    if (inPlace) this.#uploadsInPlace++;
+    else this.#stage(buffer, bytes, offset);
+    this.#uploads++;
+    this.#uploadedBytes += bytes.length;
+    return inPlace;
+  }
+
+  /** Queues the copies of an upload from the staging ring (in pieces, on the threads, as its size wants). */
+  #stage(buffer: Buffer, bytes: Uint8Array, offset: number): void {
     const viaTransfer = this.dedicatedQueue && buffer._owner !== Owner.Main;
     let batch = viaTransfer ? this.#transfer : this.#main;
     let done = 0;
@@ -259,9 +262,6 @@ export class Transfers {
       if (pipelined && chunk === FIRST_PIECE_BYTES) chunk = PIECE_BYTES;
     }
     if (viaTransfer) this.#transferQueueUploads++;
-    this.#uploads++;
-    this.#uploadedBytes += total;
-    return false;
   }
 
   /** Queues a copy of `bytes` (tightly packed rows) into a region of one subresource of `texture`. */

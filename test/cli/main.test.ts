@@ -9,9 +9,10 @@ import { expect, test } from "vitest";
  * is kept for the message of a test that still fails. Anything the command itself did is checked as it came.
  */
 const vkmem = (...args: string[]) => {
-  let r = spawnSync(process.execPath, ["bin/vkmem.js", ...args], { encoding: "utf8" });
-  for (let again = 0; again < 2 && r.error !== undefined && r.status === null && r.stdout === null; again++)
-    r = spawnSync(process.execPath, ["bin/vkmem.js", ...args], { encoding: "utf8" });
+  let r;
+  let tries = 0;
+  do r = spawnSync(process.execPath, ["bin/vkmem.js", ...args], { encoding: "utf8" });
+  while (++tries < 3 && r.error !== undefined && r.status === null && r.stdout === null);
   return r;
 };
 const version = (JSON.parse(readFileSync("package.json", "utf8")) as { version: string }).version;
