@@ -32,9 +32,6 @@
  * every algorithm from TS within 3x of the same algorithm in C++.
  * @module
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
 import os from "node:os";
 import {
   createAllocator,
@@ -60,6 +57,7 @@ import {
   writeResults,
   type Measurement,
 } from "./lib.js";
+import { cppBinary, cppCompileCommand, runJsonLines, type CppProgram } from "./cpp-program.js";
 import { oracleNative, scratch, Slot } from "../engine/native.js";
 
 export const description =
@@ -254,52 +252,20 @@ function fragmentation(algorithm: VirtualBlockAlgorithm, sizes: Sizes, iteration
   return { failedPercent: (100 * res.failures) / attempts, largestFreeOverFree: largestOverFree, fill, waste };
 }
 
-const CPP_SOURCE = "bench/native/algorithms_bench.cpp";
-const CPP_BINARY = "build/bench/algorithms_bench";
-const CPP_FLAGS = ["-O2", "-DNDEBUG", "-std=c++17", "-Inative", "-Ivendor/vma/include"];
-const CPP_INPUTS = [
-  CPP_SOURCE,
-  "native/buddy.cpp",
-  "native/buddy.h",
-  "native/vma_config.h",
-  "vendor/vma/include/vk_mem_alloc.h",
-];
-
-function mtime(path: string): number {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return -1;
-  }
-}
-
-/** Builds the C++ program when missing or older than its sources; returns its path. */
-function cppBinary(root: string): string {
-  const path = join(root, CPP_BINARY);
-  if (mtime(path) >= Math.max(...CPP_INPUTS.map((f) => mtime(join(root, f))))) return path;
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  const r = spawnSync("g++", [...CPP_FLAGS, CPP_SOURCE, "native/buddy.cpp", "-o", tmp, "-lvulkan"], {
-    cwd: root,
-    encoding: "utf8",
-  });
-  if (r.status !== 0) {
-    rmSync(tmp, { force: true });
-    if (existsSync(path)) return path;
-    throw new Error(
-      `cannot build ${CPP_BINARY}: ${
-        r.error?.message ??
-        r.stderr
-          .split("\n")
-          .filter((l) => /error/.test(l))
-          .slice(0, 5)
-          .join("\n")
-      }`,
-    );
-  }
-  renameSync(tmp, path);
-  return path;
-}
+/** The C++ program: VMA's virtual blocks and vkmem's C++ buddy allocator, with the addon's optimisation. */
+const CPP_PROGRAM: CppProgram = {
+  bench: "algorithms",
+  sources: ["bench/native/algorithms_bench.cpp", "native/buddy.cpp"],
+  inputs: [
+    "bench/native/algorithms_bench.cpp",
+    "native/buddy.cpp",
+    "native/buddy.h",
+    "native/vma_config.h",
+    "vendor/vma/include/vk_mem_alloc.h",
+  ],
+  binary: "build/bench/algorithms_bench",
+  flags: ["-O2", "-DNDEBUG", "-std=c++17", "-Inative", "-Ivendor/vma/include"],
+};
 
 /** Runs the C++ program (`repetitions` timed runs of every loop); adds its samples to `out`, keyed by loop. */
 function runCpp(
@@ -308,14 +274,12 @@ function runCpp(
   repetitions: number,
   out: Map<string, { samples: number[]; failures: number }>,
 ): void {
-  const r = spawnSync(binary, ["--iterations", String(iterations), "--repetitions", String(repetitions)], {
-    encoding: "utf8",
-    maxBuffer: 16 << 20,
-  });
-  if (r.status !== 0) throw new Error(`${binary} exited with ${r.status ?? r.signal}: ${r.stderr}`);
-  for (const line of r.stdout.split("\n")) {
-    if (line.trim() === "") continue;
-    const msg = JSON.parse(line) as Record<string, string | number>;
+  for (const msg of runJsonLines("algorithms", binary, [
+    "--iterations",
+    String(iterations),
+    "--repetitions",
+    String(repetitions),
+  ])) {
     if (msg.type === "done" && Number(msg.vmaAsserts) > 0)
       console.warn(`bench algorithms: VMA checks failed ${msg.vmaAsserts} time(s) in C++`);
     if (msg.type !== "sample") continue;
@@ -393,7 +357,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   let cppError: string | null = null;
   if (!flags.has("--no-cpp")) {
     try {
-      cppRun = cppBinary(root);
+      cppRun = cppBinary(root, CPP_PROGRAM).path;
     } catch (error) {
       cppError = error instanceof Error ? error.message : String(error);
       console.warn(`bench algorithms: the C++ loops did not run: ${cppError}`);
@@ -606,8 +570,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       sizes: SIZE_CLASSES[f.sizes].label,
     })),
     cpp: {
-      binary: relative(root, join(root, CPP_BINARY)),
-      compile: `g++ ${CPP_FLAGS.join(" ")} ${CPP_SOURCE} native/buddy.cpp -o ${CPP_BINARY} -lvulkan`,
+      binary: CPP_PROGRAM.binary,
+      compile: cppCompileCommand(CPP_PROGRAM),
       error: cppError,
     },
     host: describeHost(),

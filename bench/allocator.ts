@@ -35,16 +35,14 @@
  * sources.
  * @module
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
+import { join, relative } from "node:path";
 import {
   createAllocator,
   createContext,
   MemoryUsage,
   nvk,
-  rawHandle,
   VK_BUFFER_USAGE_TRANSFER_DST_BIT,
   VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
   VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT,
@@ -71,6 +69,7 @@ import {
   writeResults,
   type Measurement,
 } from "./lib.js";
+import { cppBinary, physicalDeviceIndex, runJsonLines, type CppBinary, type CppProgram } from "./cpp-program.js";
 
 export const description =
   "100,000 createBuffer + destroyBuffer pairs (256 B - 64 KiB): vkmem TS API vs the same loop in C++ on VMA vs raw nvk";
@@ -115,81 +114,14 @@ export function allocatorBenchSize(i: number): number {
   return 256 << (i % 9);
 }
 
-/** How the C++ program is compiled: the addon's optimisation and NDEBUG, VMA's header and vkmem's configuration. */
-const CPP_SOURCE = "bench/native/allocator_bench.cpp";
-const CPP_DEFAULT_BINARY = "build/bench/allocator_bench";
-const CPP_FLAGS = ["-O2", "-DNDEBUG", "-std=c++17", "-Inative", "-Ivendor/vma/include"];
-const CPP_INPUTS = [CPP_SOURCE, "native/vma_config.h", "vendor/vma/include/vk_mem_alloc.h"];
-
-interface CppBinary {
-  path: string;
-  /** What happened: "built", "up to date", "prebuilt (--cpp-binary)", "stale but no compiler". */
-  state: string;
-  compileCommand: string;
-}
-
-function mtime(path: string): number {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return -1;
-  }
-}
-
-/** Finds or builds the C++ program. Throws with the reason when there is none to run. */
-function cppBinary(root: string, explicit: string | undefined): CppBinary {
-  const compileCommand = `g++ ${CPP_FLAGS.join(" ")} ${CPP_SOURCE} -o ${CPP_DEFAULT_BINARY} -lvulkan`;
-  if (explicit !== undefined) {
-    const path = resolve(explicit);
-    if (!existsSync(path)) throw new Error(`--cpp-binary ${explicit}: no such file`);
-    return { path, state: "prebuilt (--cpp-binary)", compileCommand };
-  }
-  const path = join(root, CPP_DEFAULT_BINARY);
-  const built = mtime(path);
-  const newestInput = Math.max(...CPP_INPUTS.map((f) => mtime(join(root, f))));
-  if (built >= 0 && built >= newestInput) return { path, state: "up to date", compileCommand };
-  const missingInputs = CPP_INPUTS.filter((f) => mtime(join(root, f)) < 0);
-  const tmp = `${path}.tmp-${process.pid}`;
-  mkdirSync(dirname(path), { recursive: true });
-  const r =
-    missingInputs.length > 0
-      ? null
-      : spawnSync("g++", [...CPP_FLAGS, CPP_SOURCE, "-o", tmp, "-lvulkan"], { cwd: root, encoding: "utf8" });
-  if (r !== null && r.status === 0) {
-    renameSync(tmp, path);
-    return { path, state: "built", compileCommand };
-  }
-  rmSync(tmp, { force: true });
-  const why =
-    r === null
-      ? `missing ${missingInputs.join(", ")}`
-      : r.error !== undefined
-        ? `g++: ${r.error.message}`
-        : `g++ exited with ${r.status ?? r.signal}:\n${`${r.stderr}`
-            .split("\n")
-            .filter((l) => /error/.test(l))
-            .slice(0, 10)
-            .join("\n")}`;
-  if (built >= 0) {
-    console.warn(
-      `bench allocator: warning: ${CPP_DEFAULT_BINARY} is older than its sources and cannot be rebuilt (${why}); using it as it is`,
-    );
-    return { path, state: "stale but no compiler", compileCommand };
-  }
-  throw new Error(`cannot build ${CPP_DEFAULT_BINARY} (${why})`);
-}
-
-/** The index of the context's physical device in vkEnumeratePhysicalDevices' list (for the C++ program). */
-function physicalDeviceIndex(context: Context): number {
-  const count = { $: 0 };
-  nvk.vkEnumeratePhysicalDevices(context.instance, count, null);
-  const handles = Array.from({ length: count.$ }, () => new nvk.VkPhysicalDevice());
-  nvk.vkEnumeratePhysicalDevices(context.instance, count, handles);
-  const want = rawHandle(context.physicalDevice);
-  const index = handles.findIndex((h) => rawHandle(h) === want);
-  if (index < 0) throw new Error("the context's physical device is not in vkEnumeratePhysicalDevices' list");
-  return index;
-}
+/** The C++ program: the addon's optimisation and NDEBUG, VMA's header and vkmem's configuration. */
+const CPP_PROGRAM: CppProgram = {
+  bench: "allocator",
+  sources: ["bench/native/allocator_bench.cpp"],
+  inputs: ["bench/native/allocator_bench.cpp", "native/vma_config.h", "vendor/vma/include/vk_mem_alloc.h"],
+  binary: "build/bench/allocator_bench",
+  flags: ["-O2", "-DNDEBUG", "-std=c++17", "-Inative", "-Ivendor/vma/include"],
+};
 
 interface CppRun {
   measurement: Measurement;
@@ -226,24 +158,18 @@ function runCpp(
     "--features",
     features.join(","),
   ];
-  const r = spawnSync(binary, args, { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 });
-  if (r.error !== undefined) throw new Error(`${binary}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${binary} exited with ${r.status ?? r.signal}: ${r.stderr.trim()}`);
   let deviceName = "";
   let vmaFlags = 0;
   let vmaAsserts = 0;
   const samples: number[] = [];
-  for (const line of r.stdout.split("\n")) {
-    if (line.trim() === "") continue;
-    const msg = JSON.parse(line) as Record<string, unknown>;
+  for (const msg of runJsonLines("allocator", binary, args)) {
     if (msg.type === "device") {
       deviceName = String(msg.name);
       vmaFlags = Number(msg.vmaFlags);
     } else if (msg.type === "sample") samples.push(Number(msg.ns_per_pair));
     else if (msg.type === "done") vmaAsserts = Number(msg.vmaAsserts);
   }
-  if (samples.length === 0) throw new Error(`${binary} printed no samples:\n${r.stdout}\n${r.stderr}`);
-  if (r.stderr.trim() !== "") console.warn(`bench allocator: the C++ program said:\n${r.stderr.trim()}`);
+  if (samples.length === 0) throw new Error(`${binary} printed no samples`);
   return { measurement: summarize(samples, o.iterations, o.warmup), deviceName, vmaFlags, vmaAsserts };
 }
 
@@ -430,7 +356,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     let cppError: string | null = null;
     if (!flags.has("--no-cpp")) {
       try {
-        cppInfo = cppBinary(root, explicitBinary);
+        cppInfo = cppBinary(root, CPP_PROGRAM, explicitBinary);
         console.log(`cpp:     ${relative(process.cwd(), cppInfo.path) || cppInfo.path} (${cppInfo.state})`);
         cpp = runCpp(cppInfo.path, context, allocator, { iterations, repetitions, warmup });
         if (cpp.deviceName !== context.deviceName) {

@@ -14,7 +14,10 @@
  *   same bytes in the same run: into the staging ring's memory and into plain host memory (where the manager stages
  *   large threaded uploads, engine/resources/staging-rings.ts), the faster of the two being the baseline; beside it,
  *   the upload threads copying into that host memory alone (no GPU), their ceiling; and the same upload into a
- *   persistently mapped buffer instead (written in place by the threads; `upload_large_in_place_gb_s`).
+ *   persistently mapped buffer instead (written in place by the threads; `upload_large_in_place_gb_s`). Beside it,
+ *   where the device has VK_EXT_external_memory_host, the GPU reading the caller's own memory instead
+ *   (bench/host-import.ts: import, copy, release, in C++ on the same device); `upload_large_vs_host_import` is that
+ *   path's time to GPU completion over vkmem's.
  *
  * - Scattered, mapped. The same scattered uploads into buffers created persistently mapped (VMA's "advanced data
  *   uploading": device-local host-visible memory where there is some), which no frame in flight uses, so upload()
@@ -52,11 +55,13 @@ import {
   nowNs,
   parseFlags,
   printTable,
+  repoRoot,
   round,
   timeNs,
   UsageError,
   writeResults,
 } from "./lib.js";
+import { measureHostImport } from "./host-import.js";
 
 export const description =
   "FrameManager.upload() vs memcpy into the same staging memory (contiguous, scattered), and a 64 MiB upload with native threads";
@@ -67,9 +72,16 @@ export const USAGE = `usage: npm run bench -- uploads [options]
   --repetitions N      timed repetitions per row; the median is reported (default 11)
   --large-mib N        size of the large upload in MiB (default 64)
   --staging WHERE      the staging ring's memory: device (default; ReBAR on discrete GPUs) or host; results go to
-                       bench/results/uploads.json, or uploads-host.json for host`;
+                       bench/results/uploads.json, or uploads-host.json for host
+  --no-host-import     skip the comparison with the GPU reading the caller's memory (bench/host-import.ts)`;
 
-const FLAGS = { "--threads": "value", "--repetitions": "value", "--large-mib": "value", "--staging": "value" } as const;
+const FLAGS = {
+  "--threads": "value",
+  "--repetitions": "value",
+  "--large-mib": "value",
+  "--staging": "value",
+  "--no-host-import": "boolean",
+} as const;
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const PER_FRAME = 64 * MiB;
@@ -409,6 +421,9 @@ export async function main(argv: readonly string[]): Promise<void> {
       const large = threadCounts.map((t) =>
         largeUpload(context, allocator, source.subarray(0, largeMiB * MiB), t, repetitions, staging),
       );
+      const hostImport = flags.has("--no-host-import")
+        ? null
+        : measureHostImport(repoRoot(), context, largeMiB, repetitions);
       const bytes = largeMiB * MiB;
       const gbs = (ms: number) => bytes / 1e9 / (ms / 1000);
       const head = large[large.length - 1]!;
@@ -474,6 +489,24 @@ export async function main(argv: readonly string[]): Promise<void> {
           (r.memcpyMs / r.inPlaceMs).toFixed(2),
         ]),
       );
+      if (hostImport !== null) {
+        console.log(`\nthe GPU reading the caller's ${largeMiB} MiB (VK_EXT_external_memory_host, C++, same device)\n`);
+        printTable(
+          ["import ms", "GPU copy ms", "to GPU ms", "GB/s", "copy again ms", "release ms", "memcpy 1 thread ms"],
+          [
+            [
+              hostImport.importMs.toFixed(2),
+              hostImport.copyMs.toFixed(2),
+              hostImport.toGpuMs.toFixed(2),
+              gbs(hostImport.toGpuMs).toFixed(2),
+              `${hostImport.reusedCopyMs.toFixed(2)} (${gbs(hostImport.reusedCopyMs).toFixed(1)} GB/s)`,
+              hostImport.releaseMs.toFixed(2),
+              hostImport.memcpyMs.toFixed(2),
+            ],
+          ],
+        );
+      }
+      const vsHostImport = hostImport === null ? null : hostImport.toGpuMs / head.uploadMs;
       console.log("");
       printTable(
         ["figure", "value", "target", "met"],
@@ -499,6 +532,7 @@ export async function main(argv: readonly string[]): Promise<void> {
             `>= ${TARGET_LARGE_VS_MEMCPY} (GPU machine)`,
             met(largeVsMemcpy >= TARGET_LARGE_VS_MEMCPY),
           ],
+          ["upload_large_vs_host_import (host import's time / vkmem's)", vsHostImport?.toFixed(2) ?? "-", "", ""],
         ],
       );
       const file = writeResults(staging === "host" ? "uploads-host" : "uploads", {
@@ -512,6 +546,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         upload_large_in_place_gb_s: round(gbs(head.inPlaceMs), 2),
         upload_large_in_place_vs_memcpy: round(head.memcpyMs / head.inPlaceMs, 3),
         upload_large_in_place_written: head.inPlaceWritten,
+        upload_large_vs_host_import: round(vsHostImport, 3),
         upload_threads: head.threads,
         staging_memory: staging,
         device: context.deviceName,
@@ -548,6 +583,20 @@ export async function main(argv: readonly string[]): Promise<void> {
           mapped_target_written_in_place: r.inPlaceWritten,
           mapped_target_device_local: r.mappedDeviceLocal,
         })),
+        host_import:
+          hostImport === null
+            ? null
+            : {
+                alignment: hostImport.alignment,
+                import_ms: round(hostImport.importMs, 3),
+                copy_ms: round(hostImport.copyMs, 3),
+                to_gpu_ms: round(hostImport.toGpuMs, 3),
+                gb_s: round(gbs(hostImport.toGpuMs), 3),
+                reused_copy_ms: round(hostImport.reusedCopyMs, 3),
+                release_ms: round(hostImport.releaseMs, 3),
+                memcpy_one_thread_ms: round(hostImport.memcpyMs, 3),
+                vs_memcpy: round(hostImport.memcpyMs / hostImport.toGpuMs, 3),
+              },
         workload: {
           small: `64 MiB per frame (scattered: at most ${SCATTER_PER_FRAME} uploads, into up to ${SCATTER_BUFFERS} buffers at varying offsets); timed first upload to end of endFrame; ${repetitions} repetitions, median`,
           large: `${largeMiB} MiB, one upload() in a frame, timed to waitIdle(); ${repetitions} repetitions, median`,
