@@ -10,6 +10,7 @@
 #include "upload_workers.h"
 #include "deferred_free.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <iterator>
@@ -375,8 +376,22 @@ uint32_t Addon::NewAllocationSlot(uint32_t allocatorIndex, VmaAllocation allocat
   s.mapCount = 0;
   s.aliasCount = 0;
   s.nextFree = 0;
+  s.serial = nextAllocationSerial++;
   allocators[allocatorIndex].liveAllocations++;
   return index;
+}
+
+std::vector<uint32_t> Addon::LiveSlotsOldestFirst(uint32_t allocatorIndex, uint32_t poolIndex, uint32_t count) const {
+  std::vector<uint32_t> out;
+  out.reserve(count);
+  for (uint32_t i = 1; i < allocations.size() && out.size() < count; ++i) {
+    const AllocationSlot& a = allocations[i];
+    if (a.kind == Kind::Free || a.allocator != allocatorIndex || (poolIndex != 0 && a.pool != poolIndex)) continue;
+    out.push_back(i);
+  }
+  // Slots are reused after frees, so their order is the history's; the serial is the order of creation.
+  std::sort(out.begin(), out.end(), [this](uint32_t a, uint32_t b) { return allocations[a].serial < allocations[b].serial; });
+  return out;
 }
 
 void Addon::ReleaseAllocationSlot(uint32_t index) {

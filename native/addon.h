@@ -132,6 +132,7 @@ struct AllocationSlot {
   // Neither may be freed until the pass ends (VMA would then touch a freed allocation).
   bool moving = false;
   bool defragTemp = false;
+  uint64_t serial = 0;          // creation order (Addon::nextAllocationSerial): leak reports list the oldest first
 };
 
 // One move of an open defragmentation pass: VMA's VmaDefragmentationMove, with our slot indices.
@@ -238,6 +239,7 @@ class Addon : public Napi::Addon<Addon> {
   std::vector<AllocatorSlot> allocators;
   std::vector<AllocationSlot> allocations;
   uint32_t freeAllocationHead = 0;  // index + 1 of the first free slot; 0: none
+  uint64_t nextAllocationSerial = 1;
 #ifdef VKMEM_ORACLES
   VirtualBlocks virtualBlocks;      // virtual_block.cpp
 #endif
@@ -256,6 +258,9 @@ class Addon : public Napi::Addon<Addon> {
   void FreeAllocationNow(uint32_t index);
   // { handle, name, size, offset, memoryType, kind, pool } of a live allocation, for leak reports.
   Napi::Object DescribeLeak(Napi::Env env, uint32_t index);
+  // The live allocation slots of an allocator (of one of its pools when `poolIndex` != 0), oldest first; `count`
+  // is how many there are (the allocator's or pool's liveAllocations), so the scan stops at the last.
+  std::vector<uint32_t> LiveSlotsOldestFirst(uint32_t allocatorIndex, uint32_t poolIndex, uint32_t count) const;
   // Frees the pool's live allocations (described into leaks) and destroys it (pool.cpp).
   void DestroyPoolNow(Napi::Env env, uint32_t poolIndex, Napi::Array* leaks);
   static double EncodeHandle(uint32_t generation, uint32_t index) {

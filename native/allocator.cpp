@@ -155,9 +155,7 @@ Napi::Value Addon::DestroyAllocator(const Napi::CallbackInfo& info) {
     else slot.destroyBuffer(slot.device, reinterpret_cast<VkBuffer>(raw), nullptr);
   }
   slot.unboundResources.clear();
-  for (uint32_t i = 1; i < allocations.size() && slot.liveAllocations > 0; ++i) {
-    AllocationSlot& a = allocations[i];
-    if (a.kind == Kind::Free || a.allocator != index) continue;
+  for (uint32_t i : LiveSlotsOldestFirst(index, 0, slot.liveAllocations)) {
     leaks.Set(n++, DescribeLeak(env, i));
     FreeAllocationNow(i);
   }

@@ -104,9 +104,7 @@ void Addon::DestroyPoolNow(Napi::Env env, uint32_t poolIndex, Napi::Array* leaks
   AbandonDefragmentations(pools[poolIndex].allocator, poolIndex);
   PoolSlot& p = pools[poolIndex];
   uint32_t n = leaks != nullptr ? leaks->Length() : 0;
-  for (uint32_t i = 1; i < allocations.size() && p.liveAllocations > 0; ++i) {
-    AllocationSlot& a = allocations[i];
-    if (a.kind == Kind::Free || a.pool != poolIndex) continue;
+  for (uint32_t i : LiveSlotsOldestFirst(p.allocator, poolIndex, p.liveAllocations)) {
     if (leaks != nullptr) leaks->Set(n++, DescribeLeak(env, i));
     FreeAllocationNow(i);
   }

@@ -643,7 +643,8 @@ export class Allocator {
   /**
    * Destroys the allocator and everything made over it (engine/lifetime.ts). Live FrameManagers (with their
    * streamers, buffers and textures) and pools are destroyed first and named in one process warning. Allocations
-   * still alive are reported (returned, and passed to `onLeaks` or emitted as one process warning), their buffers
+   * still alive are reported oldest first (the pools' before the rest; returned, and passed to `onLeaks` or emitted
+   * as one process warning), their buffers
    * and images destroyed and their memory freed first, so nothing aborts. A second call does nothing and returns [].
    * Afterwards every use of the allocator or of anything it made throws {@link DestroyedResourceError}.
    */

@@ -409,7 +409,7 @@ export class Pool {
   }
 
   /**
-   * Destroys the pool and its memory blocks. Allocations still in it are reported (returned, and passed to
+   * Destroys the pool and its memory blocks. Allocations still in it are reported, oldest first (returned, and passed to
    * the allocator's `onLeaks` or emitted as one process warning), freed with their buffers and images, and
    * only then is the pool destroyed. A second call does nothing and returns [].
    * @throws Error for a pool another vkmem object made for itself (a TextureStreamer's): destroy that object.

@@ -387,4 +387,15 @@ describe("leak report", () => {
     expect(() => kept.allocation.map()).toThrow(/destroyed/);
     expect(leaky.destroy()).toEqual([]);
   });
+
+  test("leaks are listed oldest first, whatever slots earlier frees left for reuse", () => {
+    const leaky = createAllocator(context, { onLeaks: () => {} });
+    const make = (name: string) => leaky.createBuffer({ size: 256, usage: VERTEX }, { name });
+    const names = ["a", "b", "c", "d", "e", "f"];
+    const made = names.map(make);
+    // Free every other one, then make more: the new ones take the freed slots, ahead of older live ones.
+    for (const i of [4, 2, 0]) leaky.destroyBuffer(made[i].buffer, made[i].allocation);
+    for (const name of ["g", "h", "i"]) make(name);
+    expect(leaky.destroy().map((l) => l.name)).toEqual(["b", "d", "f", "g", "h", "i"]);
+  });
 });
