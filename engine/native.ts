@@ -7,7 +7,8 @@
  *
  * The hot calls (createBuffer, createImage, allocateMemory*, getAllocationInfo) do not take their
  * parameters as arguments: the caller writes them into {@link scratch} (a Float64Array over one
- * ArrayBuffer the addon keeps a pointer to) and the addon writes its results back into the same buffer.
+ * ArrayBuffer the addon keeps a pointer to, the same for every copy of this module: see scratchBuffer) and the addon
+ * writes its results back into the same buffer.
  * The slot indices below mirror `native/addon.h` (namespace Scratch) and must change together with it.
  * Both builds share the one scratch buffer: JS is single-threaded, and every hot call reads its inputs and
  * writes its results within the call, so whichever addon is called owns the bytes for that call.
@@ -164,7 +165,8 @@ type UploadWorkersCopy = (
 
 /** The addon's exports. Handles are Numbers; Vulkan handles cross as BigInt. */
 export interface NativeAddon {
-  setScratch(buffer: ArrayBuffer): void;
+  /** Hands the addon its scratch; the first buffer ever handed is kept, and returned by every call. */
+  setScratch(buffer: ArrayBuffer): ArrayBuffer;
   setErrorFactory(
     factory: typeof vkErrorFor,
     corruptionFactory?: typeof corruptionErrorFor,
@@ -506,7 +508,7 @@ export function debugNative(): NativeAddon {
   if (debugAddon !== null) return debugAddon;
   const addon = load(addonPaths()[1]);
   if (!addon.version().debugBuild) throw new Error("vkmem: the debug addon was built without VKMEM_DEBUG_BUILD");
-  addon.setScratch(scratchBuffer);
+  shareScratch(addon);
   debugAddon = addon;
   return addon;
 }
@@ -535,7 +537,7 @@ export function oracleNative(): NativeOracles {
   }
   const addon = load(file) as NativeOracles;
   if (!addon.version().oracles) throw new Error(`vkmem: ${file} was built without VKMEM_ORACLES`);
-  addon.setScratch(scratchBuffer);
+  shareScratch(addon);
   oracleAddon = addon;
   return addon;
 }
@@ -556,11 +558,24 @@ export function allocatorAddon(): NativeAddon {
   return allocatorAddonOverride ?? native;
 }
 
-const scratchBuffer = new ArrayBuffer(64 * 8);
+/**
+ * The one scratch of every build. Node loads each addon once per environment, while this module may be evaluated more
+ * than once there (a test runner resetting its module registry, a bundle carrying the package twice): the addon
+ * keeps the first buffer it was handed and returns it, so every copy of this module writes and reads the bytes the
+ * addon reads and writes. (With a buffer of its own, a second copy made the first one's calls read stale results.)
+ */
+const scratchBuffer = loadFailure === null ? native.setScratch(new ArrayBuffer(64 * 8)) : new ArrayBuffer(64 * 8);
+
+/** Gives a later-loaded build (debug, oracles) the same scratch as {@link native}. */
+function shareScratch(addon: NativeAddon): void {
+  if (addon.setScratch(scratchBuffer) !== scratchBuffer) {
+    throw new Error("vkmem: an addon build already uses another scratch buffer than the normal build's");
+  }
+}
+
 /** Numbers in and out of the hot calls. */
 export const scratch = new Float64Array(scratchBuffer);
 /** The same bytes as 64-bit unsigned integers, for Vulkan handles. */
 export const scratchU64 = new BigUint64Array(scratchBuffer);
 /** The same bytes as 32-bit halves, to move a handle without making a BigInt. */
 export const scratchU32 = new Uint32Array(scratchBuffer);
-if (loadFailure === null) native.setScratch(scratchBuffer);

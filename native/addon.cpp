@@ -217,14 +217,19 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
 #endif
 }
 
+// setScratch(buffer) -> the buffer the addon uses. The first call's buffer is kept for good: Node loads an addon
+// once per environment, but the JS that drives it can be evaluated more than once there (a test runner that resets
+// its module registry, a bundle that carries the package twice). Each copy then uses the scratch this returns, so
+// none reads results the addon wrote elsewhere or hands it inputs it does not read.
 Napi::Value Addon::SetScratch(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsArrayBuffer()) throw TypeErrorFor(info.Env(), "scratch must be an ArrayBuffer");
+  if (f64 != nullptr) return scratchRef.Value();
   Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
   if (ab.ByteLength() < Scratch::kSlots * 8) throw RangeErrorFor(info.Env(), "scratch is too small");
   scratchRef = Napi::Persistent(ab);
   f64 = static_cast<double*>(ab.Data());
   u64 = static_cast<uint64_t*>(ab.Data());
-  return info.Env().Undefined();
+  return ab;
 }
 
 void Addon::RequireScratch(Napi::Env env) {
