@@ -59,6 +59,29 @@ export function resultName(result: number): string {
   return RESULT_NAMES.get(result) ?? `VkResult(${result})`;
 }
 
+/** Under this registered symbol every vkmem error lists the names of its classes, itself first (not enumerable). */
+const KINDS = Symbol.for("vkmem.errorKinds");
+
+/** Records the classes of `error`, from `target` (its `new.target`) up to Error. */
+function brand(error: Error, target: abstract new (...args: never[]) => unknown): void {
+  const kinds: string[] = [];
+  for (let c: unknown = target; typeof c === "function" && c !== Error; c = Object.getPrototypeOf(c))
+    kinds.push(c.name);
+  Object.defineProperty(error, KINDS, { value: kinds });
+}
+
+/**
+ * `instanceof` for vkmem's error classes: their own instances, and those of another copy of vkmem's JavaScript in the
+ * same process. Two copies share the one addon Node loads (a test runner sharing workers between files, a bundle
+ * that carries the package twice), and the addon throws the classes of whichever copy handed it its error factories
+ * last; an error from one copy's objects must still be an `instanceof` the other's class of the same name.
+ */
+function isKind(cls: { name: string }, value: unknown): boolean {
+  if (Function.prototype[Symbol.hasInstance].call(cls, value)) return true;
+  const kinds = typeof value === "object" && value !== null ? (value as { [KINDS]?: unknown })[KINDS] : undefined;
+  return Array.isArray(kinds) && kinds.includes(cls.name);
+}
+
 /**
  * A Vulkan or VMA call failed with a negative VkResult.
  *
@@ -66,6 +89,11 @@ export function resultName(result: number): string {
  * (an allocation's name, a buffer's label) or is `undefined`.
  */
 export class VkError extends Error {
+  /** Also true for a VkError of another copy of vkmem in this process (see isKind). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isKind(this, value);
+  }
+
   /** The numeric VkResult, always negative. */
   readonly result: number;
   /** The VkResult's name, e.g. `"VK_ERROR_OUT_OF_DEVICE_MEMORY"`. */
@@ -80,6 +108,7 @@ export class VkError extends Error {
     const what = label === undefined ? "" : ` for '${label}'`;
     super(`${operation}${what} failed: ${code} (${result})${detail ? `: ${detail}` : ""}`);
     this.name = new.target.name;
+    brand(this, new.target);
     this.result = result;
     this.code = code;
     this.operation = operation;
@@ -138,6 +167,11 @@ export type CorruptedAllocation = AllocationDescription;
  * finding as a value instead. Needs the debug build: the normal build has no margins to check.
  */
 export class CorruptionError extends Error {
+  /** Also true for one of another copy of vkmem in this process (see isKind). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isKind(this, value);
+  }
+
   /** The operation that found it, e.g. "vmaFreeMemory". */
   readonly operation: string;
   /** The memory types where it was found, ascending. */
@@ -149,6 +183,7 @@ export class CorruptionError extends Error {
     const who = allocations.map(describeCorrupted).join("; ");
     super(`${operation}: memory corruption: ${message}${who ? `: ${who}` : ""}`);
     this.name = "CorruptionError";
+    brand(this, new.target);
     this.operation = operation;
     this.allocations = allocations;
     this.memoryTypes = [...new Set(allocations.map((a) => a.memoryType))].sort((a, b) => a - b);
@@ -187,6 +222,11 @@ export function corruptionErrorFor(
  * names that parent too: "Buffer 'shadowMap' cannot be used: its Allocator 'main' was destroyed".
  */
 export class DestroyedResourceError extends Error {
+  /** Also true for one of another copy of vkmem in this process (see isKind). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isKind(this, value);
+  }
+
   /** The kind of object, e.g. "Allocation", "Allocator", "Buffer". */
   readonly kind: string;
   /** Its label, or undefined when it had none. */
@@ -199,6 +239,7 @@ export class DestroyedResourceError extends Error {
     const what = parent === undefined ? "has been destroyed" : `cannot be used: its ${parent} was destroyed`;
     super(`${who} ${what}${operation ? ` (in ${operation})` : ""}`);
     this.name = "DestroyedResourceError";
+    brand(this, new.target);
     this.kind = kind;
     this.label = label;
     this.parent = parent;
@@ -214,6 +255,11 @@ export class DestroyedResourceError extends Error {
  * Created by vkmem, never by the user. `object` names the object ("FrameManager 'main'"), `operation` the call.
  */
 export class InvalidStateError extends Error {
+  /** Also true for one of another copy of vkmem in this process (see isKind). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isKind(this, value);
+  }
+
   /** The object, as messages name it, e.g. "FrameManager 'main'" or "Allocation"; null for a free function. */
   readonly object: string | null;
   /** The call that was refused, e.g. "beginFrame" or "createFrameManager". */
@@ -222,6 +268,7 @@ export class InvalidStateError extends Error {
   constructor(object: string | null, operation: string, message: string) {
     super(`${object === null ? "" : `${object}.`}${operation}: ${message}`);
     this.name = "InvalidStateError";
+    brand(this, new.target);
     this.object = object;
     this.operation = operation;
   }
@@ -234,6 +281,11 @@ export class InvalidStateError extends Error {
  * engine/memory/lost-allocations.ts).
  */
 export class AllocationLostError extends Error {
+  /** Also true for one of another copy of vkmem in this process (see isKind). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isKind(this, value);
+  }
+
   /** Its label, or undefined when it had none. */
   readonly label: string | undefined;
   /** The allocator frame index in which it was made lost. */
@@ -247,6 +299,7 @@ export class AllocationLostError extends Error {
       `${who} is lost (its memory was given to another allocation in frame ${lostInFrame})${operation ? ` (in ${operation})` : ""}: recreate the resource`,
     );
     this.name = "AllocationLostError";
+    brand(this, new.target);
     this.label = label;
     this.lostInFrame = lostInFrame;
     this.operation = operation;
@@ -262,6 +315,11 @@ export class AllocationLostError extends Error {
  * allocator's state is what it was before the call. Please report it: it is a vkmem bug.
  */
 export class VmaAssertionError extends Error {
+  /** Also true for one of another copy of vkmem in this process (see isKind). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isKind(this, value);
+  }
+
   /** The VMA operation during which the check failed, e.g. "vmaMapMemory". */
   readonly operation: string;
   /** The failed checks of this call, in order. */
@@ -272,6 +330,7 @@ export class VmaAssertionError extends Error {
       `${operation}: ${messages.length > 0 ? messages.join("; ") : "VMA check failed"} (a vkmem bug: please report it)`,
     );
     this.name = "VmaAssertionError";
+    brand(this, new.target);
     this.operation = operation;
     this.messages = messages;
   }
