@@ -83,6 +83,15 @@ export function defragmentationRehearsed(): boolean {
 }
 
 /**
+ * Makes the next defragment() of the process rehearse again, as its first would. For the test of the first
+ * rehearsal, which the suite's sanitizer and Windows lanes run in a process other files used before
+ * (scripts/test-lanes.mjs). @internal
+ */
+export function forgetDefragmentationRehearsal(): void {
+  rehearsed = false;
+}
+
+/**
  * Before a live defragmentation starts: the rehearsal, when this process has not had one and `options.rehearse` is
  * not false (see the module comment). A rehearsal the device has no memory for is left out.
  * @param current the manager's live defragmentation, when one is running (the real start then throws: no rehearsal)

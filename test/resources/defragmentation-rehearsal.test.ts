@@ -3,18 +3,23 @@
  * lavapipe with validation and synchronization validation on: a bad `rehearse` option is a typed error and starts
  * nothing; `rehearse: false` skips it; the first defragment() of the process rehearses on an allocator and a manager
  * of its own, leaving the game's allocator exactly as it was and the context free of them; the game's defragmentation
- * then moves its own resources with their bytes; a later defragment() does not rehearse again. One process per test
- * file (vitest's forks), so "the first of the process" is this file's first.
+ * then moves its own resources with their bytes; a later defragment() does not rehearse again. `npm test` gives each
+ * file its own process (vitest's forks); the sanitizer and Windows lanes share processes between files, so the test
+ * first makes the process forget an earlier file's rehearsal.
  */
 import { expect, test } from "vitest";
 import { createAllocator, createFrameManager, type Buffer } from "../../engine/index.js";
-import { defragmentationRehearsed } from "../../engine/resources/defragmentation-rehearsal.js";
+import {
+  defragmentationRehearsed,
+  forgetDefragmentationRehearsal,
+} from "../../engine/resources/defragmentation-rehearsal.js";
 import { useGpuContext } from "../helpers/gpu.js";
 
 const gpu = useGpuContext({ applicationName: "vkmem rehearsal tests", synchronizationValidation: true });
 const KiB = 1024;
 
 test("a process rehearses its first live defragmentation once, on memory of its own", async () => {
+  forgetDefragmentationRehearsal();
   const allocator = createAllocator(gpu.context, { label: "game", preferredLargeHeapBlockSize: 256 * KiB });
   const frames = createFrameManager(gpu.context, allocator, { label: "game" });
   // A fragmented game: buffers of 32 KiB, every other one destroyed, each kept one holding its own word.
