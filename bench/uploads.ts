@@ -93,6 +93,8 @@ const TARGET_VS_MEMCPY = 0.9;
 const MAPPED_DESTINATION = { hostAccess: "sequentialWrite", allowTransferInstead: true, mapped: true } as const;
 const TARGET_LARGE_GB_S = 30;
 const TARGET_LARGE_VS_MEMCPY = 3;
+/** upload() calls before a small-upload row is timed (see warmUpRounds). */
+const WARM_UP_CALLS = 20_000;
 
 interface Row {
   layout: "contiguous" | "scattered" | "scattered, mapped";
@@ -107,11 +109,21 @@ interface Row {
   inPlace: number;
 }
 
-/** Times `a` and `b` alternately (`repetitions` + 2 warm-up rounds); returns their medians in ms. */
-function alternate(repetitions: number, a: () => number, b: () => number): [number, number] {
+/**
+ * Warm-up rounds of a row of `count` uploads a frame: at least 2, and enough for WARM_UP_CALLS calls (at most 20
+ * rounds). A game calls upload() all the time, so its steady cost is what counts; a row whose frames hold 1,000
+ * uploads had only 2,000 calls of warm-up (the mapped 4 KiB row read 0.36-0.43 on the H200 with 11 repetitions and
+ * 0.58 with 41, the same code: its first timed frames were the slow ones).
+ */
+function warmUpRounds(count: number): number {
+  return Math.min(20, Math.max(2, Math.ceil(WARM_UP_CALLS / count)));
+}
+
+/** Times `a` and `b` alternately (`warmUp` rounds first, untimed); returns their medians in ms. */
+function alternate(repetitions: number, warmUp: number, a: () => number, b: () => number): [number, number] {
   const as: number[] = [];
   const bs: number[] = [];
-  for (let rep = 0; rep < repetitions + 2; rep++) {
+  for (let rep = 0; rep < repetitions + warmUp; rep++) {
     let x: number;
     let y: number;
     if (rep % 2 === 0) {
@@ -121,7 +133,7 @@ function alternate(repetitions: number, a: () => number, b: () => number): [numb
       y = b();
       x = a();
     }
-    if (rep >= 2) {
+    if (rep >= warmUp) {
       as.push(x);
       bs.push(y);
     }
@@ -213,6 +225,7 @@ function smallUploads(
       const offsets = packedOffsets(manager, size, count);
       const [uploadMs, memcpyMs] = alternate(
         repetitions,
+        warmUpRounds(count),
         uploadFrame(count, (k) => manager.upload(target, chunk, k * size)),
         copies(count, (k) => ringBytes.set(chunk, offsets[k]!)),
       );
@@ -245,6 +258,7 @@ function smallUploads(
         const mapped = memory === undefined ? [] : buffers.map((b) => new Uint8Array(b.allocation.mappedData!));
         const [uploadMs, memcpyMs] = alternate(
           repetitions,
+          warmUpRounds(count),
           uploadFrame(count, (k) => manager.upload(buffers[dst[k]!]!, chunk, at[k]!)),
           memory === undefined
             ? copies(count, (k) => ringBytes.set(chunk, offsets[k]!))
@@ -598,7 +612,7 @@ export async function main(argv: readonly string[]): Promise<void> {
                 vs_memcpy: round(hostImport.memcpyMs / hostImport.toGpuMs, 3),
               },
         workload: {
-          small: `64 MiB per frame (scattered: at most ${SCATTER_PER_FRAME} uploads, into up to ${SCATTER_BUFFERS} buffers at varying offsets); timed first upload to end of endFrame; ${repetitions} repetitions, median`,
+          small: `64 MiB per frame (scattered: at most ${SCATTER_PER_FRAME} uploads, into up to ${SCATTER_BUFFERS} buffers at varying offsets); timed first upload to end of endFrame; after ${WARM_UP_CALLS} warm-up calls (2-20 frames); ${repetitions} repetitions, median`,
           large: `${largeMiB} MiB, one upload() in a frame, timed to waitIdle(); ${repetitions} repetitions, median`,
         },
         device_info: device,
