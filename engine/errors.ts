@@ -76,10 +76,10 @@ function brand(error: Error, target: abstract new (...args: never[]) => unknown)
  * that carries the package twice), and the addon throws the classes of whichever copy handed it its error factories
  * last; an error from one copy's objects must still be an `instanceof` the other's class of the same name.
  */
-function isKind(cls: { name: string }, value: unknown): boolean {
-  if (Function.prototype[Symbol.hasInstance].call(cls, value)) return true;
+function isKind(this: { name: string }, value: unknown): boolean {
+  if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
   const kinds = typeof value === "object" && value !== null ? (value as { [KINDS]?: unknown })[KINDS] : undefined;
-  return Array.isArray(kinds) && kinds.includes(cls.name);
+  return Array.isArray(kinds) && kinds.includes(this.name);
 }
 
 /**
@@ -89,11 +89,6 @@ function isKind(cls: { name: string }, value: unknown): boolean {
  * (an allocation's name, a buffer's label) or is `undefined`.
  */
 export class VkError extends Error {
-  /** Also true for a VkError of another copy of vkmem in this process (see isKind). */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return isKind(this, value);
-  }
-
   /** The numeric VkResult, always negative. */
   readonly result: number;
   /** The VkResult's name, e.g. `"VK_ERROR_OUT_OF_DEVICE_MEMORY"`. */
@@ -167,11 +162,6 @@ export type CorruptedAllocation = AllocationDescription;
  * finding as a value instead. Needs the debug build: the normal build has no margins to check.
  */
 export class CorruptionError extends Error {
-  /** Also true for one of another copy of vkmem in this process (see isKind). */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return isKind(this, value);
-  }
-
   /** The operation that found it, e.g. "vmaFreeMemory". */
   readonly operation: string;
   /** The memory types where it was found, ascending. */
@@ -222,11 +212,6 @@ export function corruptionErrorFor(
  * names that parent too: "Buffer 'shadowMap' cannot be used: its Allocator 'main' was destroyed".
  */
 export class DestroyedResourceError extends Error {
-  /** Also true for one of another copy of vkmem in this process (see isKind). */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return isKind(this, value);
-  }
-
   /** The kind of object, e.g. "Allocation", "Allocator", "Buffer". */
   readonly kind: string;
   /** Its label, or undefined when it had none. */
@@ -255,11 +240,6 @@ export class DestroyedResourceError extends Error {
  * Created by vkmem, never by the user. `object` names the object ("FrameManager 'main'"), `operation` the call.
  */
 export class InvalidStateError extends Error {
-  /** Also true for one of another copy of vkmem in this process (see isKind). */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return isKind(this, value);
-  }
-
   /** The object, as messages name it, e.g. "FrameManager 'main'" or "Allocation"; null for a free function. */
   readonly object: string | null;
   /** The call that was refused, e.g. "beginFrame" or "createFrameManager". */
@@ -281,11 +261,6 @@ export class InvalidStateError extends Error {
  * engine/memory/lost-allocations.ts).
  */
 export class AllocationLostError extends Error {
-  /** Also true for one of another copy of vkmem in this process (see isKind). */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return isKind(this, value);
-  }
-
   /** Its label, or undefined when it had none. */
   readonly label: string | undefined;
   /** The allocator frame index in which it was made lost. */
@@ -315,11 +290,6 @@ export class AllocationLostError extends Error {
  * allocator's state is what it was before the call. Please report it: it is a vkmem bug.
  */
 export class VmaAssertionError extends Error {
-  /** Also true for one of another copy of vkmem in this process (see isKind). */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return isKind(this, value);
-  }
-
   /** The VMA operation during which the check failed, e.g. "vmaMapMemory". */
   readonly operation: string;
   /** The failed checks of this call, in order. */
@@ -395,4 +365,16 @@ export class VulkanUnavailableError extends VkError {
     super(-9, operation, undefined, detail);
     this.missing = missing;
   }
+}
+
+// Every vkmem error class (subclasses inherit it) answers `instanceof` through isKind.
+for (const cls of [
+  VkError,
+  CorruptionError,
+  DestroyedResourceError,
+  InvalidStateError,
+  AllocationLostError,
+  VmaAssertionError,
+]) {
+  Object.defineProperty(cls, Symbol.hasInstance, { value: isKind });
 }
