@@ -118,7 +118,9 @@ describe("buffer uploads", () => {
       const buffers = Array.from({ length: 12 }, (_, i) =>
         m.createBuffer({ label: `turn ${i}`, size: 16 * KiB, usage: STORAGE }),
       );
-      const model = buffers.map((b) => new Uint8Array(b.size));
+      // Vulkan memory starts undefined (lavapipe hands back what an earlier test freed): fill it first.
+      const model = buffers.map((b) => randomBytes(next, b.size));
+      for (let i = 0; i < buffers.length; i++) m.upload(buffers[i]!, model[i]!);
       for (let frame = 0; frame < 6; frame++) {
         m.beginFrame();
         for (let k = 0; k < 240; k++) {
