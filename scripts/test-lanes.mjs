@@ -29,21 +29,22 @@ export const WIN_LEFT_OUT = [...SOURCE_CHECKS];
 export const FUZZ_ARGS = ['--ops', '30000', '--seed', '1', '--seeds', '6', '--jobs', '2'];
 
 /**
- * vitest's arguments for a lane: the files left out are excluded, unless the caller named files of its own (then
- * it gets what it asked for).
+ * vitest's arguments for a lane: the files left out are excluded, and the files share their worker processes
+ * (`--no-isolate`, unless the caller says `--isolate`), unless the caller named files of its own (then it gets what
+ * it asked for).
  *
- * Each file still gets its own process, as in `npm test`. Sharing worker processes between files (`--no-isolate`,
- * which a caller may pass) would cut the lanes' time: measured on this two-core machine, quiet, 2026-12-04, the
- * sanitizer lane's vitest 275 -> 176 s and the Windows lane's 355 -> 228 s. It is not the default because a shared
- * process fails test/resources/uploads.test.ts ("many small uploads a frame to buffers in turn ..."; a few hundred
- * bytes per buffer read back wrong) after test/samples/texture-streaming.test.ts and test/trace/stress-replay.test.ts
- * ran in the same process, at 7efa190 already: a bug of a long-lived process not yet found (see the closing note of
- * 2026-12-04). The same sharing found three others, fixed (leak order, two copies of the engine's JS, the rehearsal
- * test's premise).
+ * Why the lanes share workers: `npm test` runs each file in a fresh process (vitest.config.ts), which the two lanes
+ * pay for dearly: a Node start under the ASan runtime, a process start under Wine, and the engine's modules loaded
+ * again, 70 times over. Measured on this two-core machine, quiet, 2026-12-04: the sanitizer lane's vitest 275 s
+ * isolated against 176 s shared, the Windows lane's 355 against 228 s. The tests are the same; what sharing adds is
+ * that a file meets what the files before it left in the process, as a game's long-lived process does. That found
+ * four bugs of the suite (leak report order, two copies of the engine's JS, the rehearsal test's premise, and an
+ * upload test that took new memory to read zero). A crash still fails the lane; rerun the file alone to see which.
  * @param {string[][]} leftOut the lane's list
  * @param {string[]} args the caller's vitest arguments
  */
 export function laneArgs(leftOut, args) {
   if (args.some((a) => !a.startsWith('-'))) return args;
-  return [...leftOut.flatMap(([file]) => ['--exclude', file]), ...args];
+  const isolation = args.some((a) => /^--(no-)?isolate\b/.test(a)) ? [] : ['--no-isolate']; // the caller's, or none
+  return [...leftOut.flatMap(([file]) => ['--exclude', file]), ...isolation, ...args];
 }
