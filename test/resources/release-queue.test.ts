@@ -69,6 +69,31 @@ describe("ReleaseQueue", () => {
     expect(order).toEqual([...Array(id).keys()]);
   });
 
+  test("late items keep their order and sizes when they land among moved and spare slots, past the first growth", () => {
+    // Compaction leaves spare slots past the tail; an item older than the newest is placed before the later ones there.
+    const queue = new ReleaseQueue();
+    const ran: string[] = [];
+    const expected: { serial: number; label: string }[] = [];
+    let bytes = 0;
+    const add = (serial: number, label: string) => {
+      queue.enqueue(serial, label, label.length, () => ran.push(label));
+      expected.push({ serial, label });
+      bytes += label.length;
+    };
+    for (let frame = 10; frame < 60; frame++) {
+      for (let k = 0; k < 7; k++) add(frame, `f${frame}-${k}`);
+      if (frame % 3 === 0) add(frame - 5, `late${frame}`); // used five frames ago, destroyed now
+      if (frame % 4 === 0) {
+        queue.retire(frame - 6);
+        const due = expected.filter((e) => e.serial <= frame - 6).map((e) => e.label);
+        expect(ran).toEqual(stableBySerial(expected).filter((l) => due.includes(l)));
+      }
+    }
+    expect(queue.statistics.pendingBytes + queue.statistics.retiredBytes).toBe(bytes);
+    queue.drainAll();
+    expect(ran).toEqual(stableBySerial(expected));
+    expect(queue.statistics.retiredBytes).toBe(bytes);
+  });
   test("the counters add up: queued = retired + pending, in items and in bytes", () => {
     const { queue, add } = logged();
     add(1, "a", 100);
@@ -189,3 +214,11 @@ describe("ReleaseQueue", () => {
     expect(queue.statistics.queued).toBe(0);
   });
 });
+
+/** The labels in the order the queue owes them: by serial, then in the order they were queued. */
+function stableBySerial(items: readonly { serial: number; label: string }[]): string[] {
+  return items
+    .map((e, i) => ({ ...e, i }))
+    .sort((a, b) => a.serial - b.serial || a.i - b.i)
+    .map((e) => e.label);
+}
