@@ -200,11 +200,12 @@ Napi::Value Addon::DestroyBuffers(const Napi::CallbackInfo& info) {
 // The allocations are named by their handles and each is looked up in the slot table: it must be a live buffer or
 // image allocation of this allocator with the resource vkmem created, in no pool, with no aliases, not held by a
 // defragmentation pass, of an allocator that does not record (its Free records are written by TS), and (the debug
-// build) with its margin intact. An entry that does not pass stops the call there, with nothing of it done: the caller
-// frees that one on the single path (which throws the typed error when there is one) and calls again after it, so
-// the order of the frees is kept. A view can only be checked to go with an image; that it is that image's own, made
-// on this allocator's device and used by nothing, is the caller's to know (vkmem made it, and the frame that last
-// used it is complete).
+// build) with its margin intact; an image's view entry must be null or an ArrayBuffer of at least 8 bytes. An entry
+// that does not pass stops the call there, with nothing of it done: the caller frees that one on the single path
+// (which throws the typed error when there is one) and calls again after it, so the order of the frees is kept. The
+// view entries are read for images only (a buffer's is never looked at, so a thousand buffers cost no array reads).
+// A view can only be checked to go with an image; that it is that image's own, made on this allocator's device and
+// used by nothing, is the caller's to know (vkmem made it, and the frame that last used it is complete).
 Napi::Value Addon::FreeResources(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t ai = 0;
@@ -223,15 +224,6 @@ Napi::Value Addon::FreeResources(const Napi::CallbackInfo& info) {
   const uint32_t first = static_cast<uint32_t>(firstD);
   const uint32_t end = static_cast<uint32_t>(endD);
   double* h = handles.Data();
-  // Every view entry is null, undefined or an ArrayBuffer of at least 8 bytes before anything is freed.
-  std::vector<uint64_t> viewOf(end - first, 0);
-  for (uint32_t i = first; i < end; ++i) {
-    Napi::Value v = views[i];
-    if (v.IsNull() || v.IsUndefined()) continue;
-    if (!v.IsArrayBuffer() || v.As<Napi::ArrayBuffer>().ByteLength() < 8)
-      throw TypeErrorFor(env, "freeResources: views[" + std::to_string(i) + "] must be null or an 8-byte ArrayBuffer");
-    std::memcpy(&viewOf[i - first], v.As<Napi::ArrayBuffer>().Data(), 8);
-  }
   if (slot.trace) return Napi::Number::New(env, first);
   // The buffers' and images' own destruction (and the vkFreeMemory of any block VMA empties) goes to the background
   // freer (deferred_free.h): in a frame that retires a thousand resources, the driver's part of each free is off
@@ -240,10 +232,25 @@ Napi::Value Addon::FreeResources(const Napi::CallbackInfo& info) {
   for (uint32_t i = first; i < end; ++i) {
     uint32_t index = 0;
     const AllocationSlot* a = AllocationFromNumber(h[i], &index);
-    const uint64_t view = viewOf[i - first];
     if (a == nullptr || a->allocator != ai || !a->ownsResource || a->pool != 0 || a->aliasCount != 0 || a->moving ||
-        a->defragTemp || !(a->kind == Kind::Image || (a->kind == Kind::Buffer && view == 0)))
+        a->defragTemp || !(a->kind == Kind::Image || a->kind == Kind::Buffer))
       return Napi::Number::New(env, i);
+    uint64_t view = 0;
+    if (a->kind == Kind::Image) {
+      napi_value v = nullptr;
+      napi_valuetype type = napi_undefined;
+      if (napi_get_element(env, views, i, &v) != napi_ok || napi_typeof(env, v, &type) != napi_ok)
+        return Napi::Number::New(env, i);
+      if (type != napi_null && type != napi_undefined) {
+        bool isBuffer = false;
+        void* data = nullptr;
+        size_t length = 0;
+        if (napi_is_arraybuffer(env, v, &isBuffer) != napi_ok || !isBuffer ||
+            napi_get_arraybuffer_info(env, v, &data, &length) != napi_ok || length < 8)
+          return Napi::Number::New(env, i);
+        std::memcpy(&view, data, 8);
+      }
+    }
 #if VMA_DEBUG_MARGIN > 0 && VMA_DEBUG_DETECT_CORRUPTION
     if (!MarginIntact(index)) return Napi::Number::New(env, i);  // the single free names it in a CorruptionError
 #endif

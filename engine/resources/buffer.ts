@@ -53,6 +53,15 @@ export class Buffer {
   readonly _release: ResourceRelease;
   /** @internal The bytes its release frees (its allocation's size), for the release queue's counters. */
   readonly _bytes: number;
+  /**
+   * @internal Its allocation's handle (fixed for the allocation's life), which destroy() hands the release queue with
+   * the allocation, so that retiring reads no other object before the native free (release-batch.ts).
+   */
+  readonly _freeHandle: number;
+  /** @internal The allocation, handed to the release queue with its handle. */
+  readonly _freeAllocation: Allocation;
+  /** @internal No view: a buffer's release frees the buffer alone. */
+  readonly _freeView: null;
 
   /** @internal The manager that made it (uploads and readbacks check it). */
   get _manager(): ResourceOwner {
@@ -70,8 +79,12 @@ export class Buffer {
     release: ResourceRelease,
   ) {
     this.#owner = owner;
+    // What destroy() reads, next to one another.
     this._release = release;
     this._bytes = release.size;
+    this._freeHandle = allocation.pool === null ? allocation._handle : 0; // a pool's: the batch looks closer
+    this._freeAllocation = allocation;
+    this._freeView = null;
     this.label = label;
     this.size = size;
     this.usage = usage;

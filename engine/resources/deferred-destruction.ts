@@ -22,6 +22,7 @@
 import { describeValue } from "../errors.js";
 import type { FrameStatistics } from "./frame-statistics.js";
 import type { Allocator } from "../memory/allocator.js";
+import type { Allocation } from "../memory/allocation.js";
 import { ReleaseBatch } from "./release-batch.js";
 import { ReleaseQueue } from "./release-queue.js";
 import { CallbackRelease, type QueuedRelease } from "./resource.js";
@@ -42,6 +43,8 @@ export class DeferredDestruction {
    * Runs `release` now when submission `serial` is complete (`serial <= completed`), else queues it under `serial`
    * (which may be the next submission's, for uploads recorded between frames), counting `size` bytes (its `size`,
    * passed so that queueing does not read the record). Counts it into `stats` when given. Returns true when queued.
+   * A Buffer's or Texture's release comes with its allocation's handle, the allocation and the view's bytes, read
+   * from the resource, for the batch of frees to take without reading the record (release-batch.ts).
    * @throws whatever `release` throws when it runs at once.
    */
   releaseAfter(
@@ -50,6 +53,9 @@ export class DeferredDestruction {
     release: QueuedRelease,
     size: number,
     stats: FrameStatistics | null,
+    handle = 0,
+    allocation: Allocation | null = null,
+    view: ArrayBuffer | null = null,
   ): boolean {
     if (serial <= completed) {
       this.immediate++;
@@ -57,7 +63,7 @@ export class DeferredDestruction {
       release.destroy();
       return false;
     }
-    this.queue._enqueueAt(release, serial, size); // made by vkmem: its fields need no check
+    this.queue._enqueueAt(release, serial, size, handle, allocation, view); // made by vkmem: no check needed
     if (stats !== null) stats.deferredQueued++;
     return true;
   }

@@ -166,7 +166,16 @@ export class ManagedResources {
       return;
     }
     this.#counters.countResource(stats, false);
-    this.#deferred.releaseAfter(resource.lastUsedSerial, completed, release, resource._bytes, stats);
+    this.#deferred.releaseAfter(
+      resource.lastUsedSerial,
+      completed,
+      release,
+      resource._bytes,
+      stats,
+      resource._freeHandle,
+      resource._freeAllocation,
+      resource._freeView,
+    );
   }
 
   /** The live resources, oldest first (a copy). */

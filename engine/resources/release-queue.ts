@@ -67,8 +67,12 @@ export interface QueuedItem {
  * one call are freed in queue order either way.
  */
 export interface ReleaseBatcher {
-  /** Takes `item` to free at the next flush (true), or leaves it for the queue to run (false); never throws. */
-  take(item: QueuedItem): boolean;
+  /**
+   * Takes `item` to free at the next flush (true), or leaves it for the queue to run (false); never throws. `key`,
+   * `ref` and `extra` are what the item was queued with for the batcher (0 and nulls when nothing: see
+   * {@link ReleaseQueue._enqueueAt}), so that taking it need not read the item.
+   */
+  take(item: QueuedItem, key: number, ref: object | null, extra: object | null): boolean;
   /**
    * Frees what was taken, in order, each exactly once; adds what freeing threw to `errors` (made when null) and
    * returns it.
@@ -113,7 +117,11 @@ export class ReleaseQueue {
   // queues it (_enqueueAt). The move to the front is a loop over the items and a memmove of the two columns: a busy
   // frame's queue moves about a thousand items each frame, and Array.prototype.copyWithin and fill on the items took
   // 130-200 µs of such a frame on the GPU machine (they take the generic path, element by element).
+  // `keys`, `refs` and `extras` hold, at the same indices, what each item was queued with for the batcher.
   private items: (QueuedItem | undefined)[] = [];
+  private keys = new Float64Array(64);
+  private readonly refs: (object | null)[] = [];
+  private readonly extras: (object | null)[] = [];
   private serials = new Float64Array(64);
   private sizes = new Float64Array(64);
   private tail = 0;
@@ -158,7 +166,7 @@ export class ReleaseQueue {
     if (typeof destroy !== "function")
       throw new TypeError(`ReleaseQueue.enqueue: destroy must be a function, got ${describeValue(destroy)}`);
     const item: ReleaseItem = { serial, label, size, destroy };
-    this.#insert(item, serial, size);
+    this._enqueueAt(item, serial, size);
   }
 
   /**
@@ -188,36 +196,79 @@ export class ReleaseQueue {
       throw new TypeError(
         `ReleaseQueue.enqueueItem: item.destroy must be a function, got ${describeValue(item.destroy)}`,
       );
-    this.#insert(item, serial, size);
+    this._enqueueAt(item, serial, size);
   }
 
   /**
    * @internal {@link enqueueItem} without the checks, for the records vkmem makes itself (a FrameManager's): the
    * caller passes the serial and the size, so that queueing does not read the record (a Buffer's or Texture's is
-   * made at creation and is cold by the time it is destroyed).
+   * made at creation and is cold by the time it is destroyed). `key`, `ref` and `extra` are kept for the batcher's
+   * `take` (a FrameManager's Buffer or Texture: its allocation's handle, the allocation and its view's bytes, read
+   * from the resource as it is destroyed).
    */
-  _enqueueAt(item: QueuedItem, serial: number, size: number): void {
-    this.#insert(item, serial, size);
+  _enqueueAt(
+    item: QueuedItem,
+    serial: number,
+    size: number,
+    key = 0,
+    ref: object | null = null,
+    extra: object | null = null,
+  ): void {
+    // The common case, kept short (a destroy() runs it): an append at the tail.
+    const tail = this.tail;
+    if (tail === this.items.length) this.#grow();
+    if (tail > this.head && this.serials[tail - 1]! > serial) {
+      this.#insertEarlier(item, serial, size, key, ref, extra);
+      return;
+    }
+    this.items[tail] = item;
+    this.refs[tail] = ref;
+    this.extras[tail] = extra;
+    this.keys[tail] = key;
+    this.serials[tail] = serial;
+    this.sizes[tail] = size;
+    this.tail = tail + 1;
+    this.queuedCount++;
+    this.queuedBytes += size;
+    this.pendingBytes += size;
   }
 
-  #insert(item: QueuedItem, serial: number, size: number): void {
-    const items = this.items;
+  /** One slot more in every column (the arrays keep their length from then on). */
+  #grow(): void {
+    this.items.push(undefined);
+    this.refs.push(null);
+    this.extras.push(null);
+    const length = this.items.length;
+    this.serials = withRoom(this.serials, length);
+    this.sizes = withRoom(this.sizes, length);
+    this.keys = withRoom(this.keys, length);
+  }
+
+  /** Rare: an item older than the newest goes after every item of its serial, and the later ones move up one place. */
+  #insertEarlier(
+    item: QueuedItem,
+    serial: number,
+    size: number,
+    key: number,
+    ref: object | null,
+    extra: object | null,
+  ): void {
+    const { items, refs, extras, serials, sizes, keys } = this;
     const tail = this.tail;
-    const serials = (this.serials = withRoom(this.serials, tail + 1));
-    const sizes = (this.sizes = withRoom(this.sizes, tail + 1));
     let at = tail;
     while (at > this.head && serials[at - 1]! > serial) at--;
-    if (at === tail) {
-      if (tail === items.length) items.push(item);
-      else items[tail] = item;
-    } else {
-      // Rare (an item older than the newest): the later ones move up one place.
-      if (tail === items.length) items.push(undefined);
-      for (let i = tail; i > at; i--) items[i] = items[i - 1];
-      serials.copyWithin(at + 1, at, tail);
-      sizes.copyWithin(at + 1, at, tail);
-      items[at] = item;
+    for (let i = tail; i > at; i--) {
+      items[i] = items[i - 1];
+      refs[i] = refs[i - 1]!;
+      extras[i] = extras[i - 1]!;
     }
+    serials.copyWithin(at + 1, at, tail);
+    sizes.copyWithin(at + 1, at, tail);
+    keys.copyWithin(at + 1, at, tail);
+    items[at] = item;
+    refs[at] = ref;
+    extras[at] = extra;
+    keys[at] = key;
     serials[at] = serial;
     sizes[at] = size;
     this.tail = tail + 1;
@@ -271,7 +322,11 @@ export class ReleaseQueue {
       const head = this.head;
       const item = this.items[head]!;
       const size = this.sizes[head]!;
+      const ref = this.refs[head]!;
+      const extra = this.extras[head]!;
       this.items[head] = undefined;
+      this.refs[head] = null;
+      this.extras[head] = null;
       this.head = head + 1;
       this.retiredCount++;
       this.retiredBytes += size;
@@ -279,7 +334,7 @@ export class ReleaseQueue {
       ran++;
       const batcher = this._batcher;
       if (batcher !== null) {
-        if (batcher.take(item)) continue;
+        if (batcher.take(item, this.keys[head]!, ref, extra)) continue;
         errors = batcher.flush(errors); // what it took goes first
       }
       try {
@@ -303,14 +358,23 @@ export class ReleaseQueue {
       this.head = 0;
       this.tail = 0;
     } else if (this.head > 64 && this.head * 2 > this.tail) {
-      const items = this.items;
+      const { items, refs, extras } = this;
       const head = this.head;
       const tail = this.tail;
       const live = tail - head;
-      for (let i = 0; i < live; i++) items[i] = items[head + i];
-      for (let i = live; i < tail; i++) items[i] = undefined;
-      this.serials.copyWithin(0, this.head, this.tail);
-      this.sizes.copyWithin(0, this.head, this.tail);
+      for (let i = 0; i < live; i++) {
+        items[i] = items[head + i];
+        refs[i] = refs[head + i]!;
+        extras[i] = extras[head + i]!;
+      }
+      for (let i = live; i < tail; i++) {
+        items[i] = undefined;
+        refs[i] = null;
+        extras[i] = null;
+      }
+      this.serials.copyWithin(0, head, tail);
+      this.sizes.copyWithin(0, head, tail);
+      this.keys.copyWithin(0, head, tail);
       this.head = 0;
       this.tail = live;
     }

@@ -58,6 +58,15 @@ export class Texture {
   readonly _release: ResourceRelease;
   /** @internal The bytes its release frees (its allocation's size), for the release queue's counters. */
   readonly _bytes: number;
+  /** @internal Its allocation's handle, handed to the release queue by destroy() (see Buffer._freeHandle). */
+  readonly _freeHandle: number;
+  /** @internal The allocation, handed to the release queue with its handle. */
+  readonly _freeAllocation: Allocation;
+  /**
+   * @internal Its default view's 8 bytes (the nvk handle object's memoryBuffer, which a move by live defragmentation
+   * rewrites in place), handed to the release queue by destroy() with the handle.
+   */
+  readonly _freeView: ArrayBuffer;
   /**
    * @internal Called when a live defragmentation has switched the texture to its new image and default view (after
    * the game's onMove): the TextureStreamer remakes views it made over the old image (streaming/chain-image.ts).
@@ -96,8 +105,12 @@ export class Texture {
     release: ResourceRelease,
   ) {
     this.#owner = owner;
+    // What destroy() reads, next to one another.
     this._release = release;
     this._bytes = release.size;
+    this._freeHandle = allocation.pool === null ? allocation._handle : 0; // a pool's: the batch looks closer
+    this._freeAllocation = allocation;
+    this._freeView = (view as unknown as { memoryBuffer: ArrayBuffer }).memoryBuffer;
     this.label = desc.label;
     this.width = desc.width;
     this.height = desc.height;
