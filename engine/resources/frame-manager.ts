@@ -534,7 +534,7 @@ export class FrameManager implements ResourceOwner {
   allocateTransient(size: number, usage: TransientUsage = "uniform"): TransientAllocation {
     const offset = this.#reserveTransient(size, usage, "allocateTransient");
     const block = this.#transient.block;
-    return new TransientAllocation(block.buffer, offset, size, block.bytes.buffer as ArrayBuffer);
+    return new TransientAllocation(block.buffer, offset, size, block.mapped);
   }
 
   /**
@@ -552,7 +552,7 @@ export class FrameManager implements ResourceOwner {
     if (this.#destroyed) throw new DestroyedResourceError("FrameManager", this.label, op, this.#goneCause);
     const align = this.#checks.transient(size, usage);
     const ring = this.#transient;
-    if (!ring.allocate(size, align)) {
+    if (!ring._allocateChecked(size, align)) {
       throw new RangeError(
         `FrameManager${this.#labelText()}.allocateTransient: ${size} bytes do not fit: this frame's transient data fill the ring (max ${ring.maxSize} bytes; raise transientRing.maxSize)`,
       );
@@ -574,7 +574,7 @@ export class FrameManager implements ResourceOwner {
   /** The mapped bytes of {@link transientBuffer}'s block. @throws DestroyedResourceError after destroy(). */
   get transientMapped(): ArrayBuffer {
     this.#live("transientMapped");
-    return this.#transient.block.bytes.buffer as ArrayBuffer;
+    return this.#transient.block.mapped;
   }
 
   /**

@@ -40,6 +40,9 @@ export class TransferChecks {
   readonly #downloadImageOp: string;
   /** The alignment of each transient usage (transient-memory.ts). */
   readonly #transientAlign: Record<TransientUsage, number>;
+  /** The usage {@link transient} last accepted, and its alignment. */
+  #lastUsage: unknown = undefined;
+  #lastAlign = 1;
 
   /** `name` is the manager's ("FrameManager 'label'"); `transientAlign` its transientAlignments(). */
   constructor(manager: ResourceOwner, name: string, transientAlign: Record<TransientUsage, number>) {
@@ -132,9 +135,18 @@ export class TransferChecks {
    * @throws RangeError for a bad size or usage.
    */
   transient(size: number, usage: TransientUsage): number {
-    // Checked as a string first: an object without a prototype or a Symbol as a property key throws inside V8.
-    const align = typeof usage === "string" ? this.#transientAlign[usage] : undefined;
-    if (align === undefined || !Object.hasOwn(this.#transientAlign, usage)) {
+    // A frame's transient allocations mostly repeat one usage: the last one that passed is compared by identity.
+    let align: number | undefined;
+    if (usage === this.#lastUsage) align = this.#lastAlign;
+    else {
+      // Checked as a string first: an object without a prototype or a Symbol as a property key throws inside V8.
+      align = typeof usage === "string" ? this.#transientAlign[usage] : undefined;
+      if (align !== undefined && Object.hasOwn(this.#transientAlign, usage)) {
+        this.#lastUsage = usage;
+        this.#lastAlign = align;
+      } else align = undefined;
+    }
+    if (align === undefined) {
       throw new RangeError(
         `${this.#name}.allocateTransient: usage must be "uniform", "storage", "vertex", "index" or "copy", got ${describeValue(usage)}`,
       );

@@ -40,10 +40,20 @@ export class TransientAllocation {
 /** The alignment of each {@link TransientUsage} on a device with `limits`. @internal */
 export function transientAlignments(limits: DeviceLimits): Record<TransientUsage, number> {
   return {
-    uniform: Math.max(16, limits.minUniformBufferOffsetAlignment),
-    storage: Math.max(16, limits.minStorageBufferOffsetAlignment),
+    uniform: powerOfTwoAtLeast(Math.max(16, limits.minUniformBufferOffsetAlignment)),
+    storage: powerOfTwoAtLeast(Math.max(16, limits.minStorageBufferOffsetAlignment)),
     vertex: 16,
     index: 16,
-    copy: Math.max(16, limits.optimalBufferCopyOffsetAlignment),
+    copy: powerOfTwoAtLeast(Math.max(16, limits.optimalBufferCopyOffsetAlignment)),
   };
+}
+
+/**
+ * The least power of two >= `value`, at most 2^30: the transient ring's alignments are checked once here, not per
+ * allocation (Vulkan requires the two offset alignments to be powers of two; the copy one is only a recommendation).
+ */
+function powerOfTwoAtLeast(value: number): number {
+  let p = 1;
+  while (p < value && p < 2 ** 30) p *= 2;
+  return p;
 }

@@ -95,12 +95,16 @@ export class RingBlock {
   /** Whether the serial being recorded wrapped around. */
   frameWrapped = false;
   readonly markers: Marker[] = [];
+  /** The ArrayBuffer of `bytes`, read once: a typed array's `.buffer` is a call into V8's runtime each time. */
+  readonly mapped: ArrayBuffer;
   constructor(
     readonly buffer: NvkHandle,
     readonly allocation: Allocation,
     readonly bytes: Uint8Array,
     readonly capacity: number,
-  ) {}
+  ) {
+    this.mapped = bytes.buffer as ArrayBuffer;
+  }
 
   /** Whether the ring has wrapped: the free space is [head, tail). */
   get wrapped(): boolean {
@@ -233,6 +237,15 @@ export class UploadRing {
       argumentError("UploadRing.allocate", "size", "must be a positive integer number of bytes", size, RangeError);
     if (!isIntegerIn(alignment, 1, 2 ** 30) || (alignment & (alignment - 1)) !== 0)
       argumentError("UploadRing.allocate", "alignment", "must be a power of two", alignment, RangeError);
+    return this._allocateChecked(size, alignment);
+  }
+
+  /**
+   * @internal {@link allocate} for callers that checked `size` (a positive safe integer) and `alignment` (a power of
+   * two up to 2^30) themselves: a FrameManager's transient allocations, a thousand a frame.
+   */
+  _allocateChecked(size: number, alignment: number): boolean {
+    if (this.#destroyed) throw new DestroyedResourceError("UploadRing", this.label);
     if (this.#tryAllocate(this.#current, size, alignment)) return true;
     if (this.policy === "wait" && this.#waitForSpace(size, alignment)) return true;
     if (this.#grow(size) && this.#tryAllocate(this.#current, size, alignment)) return true;

@@ -676,6 +676,11 @@ describe("bad input", () => {
           () => m.allocateTransient(16, "texture" as never),
           /usage must be "uniform", "storage", "vertex", "index" or "copy", got "texture"/,
         ],
+        [
+          // After a usage that passed (the one remembered), the next bad one is still refused.
+          () => (m.allocateTransient(16, "storage"), m.allocateTransient(16, "toString" as never)),
+          /usage must be "uniform", "storage", "vertex", "index" or "copy", got "toString"/,
+        ],
         [() => m.download(buffer, 64), /offset must be an integer from 0 to 63, got 64/],
         [
           () => createFrameManager(context, allocator, { stagingRing: { size: 100 } }),
