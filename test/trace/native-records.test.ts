@@ -98,7 +98,12 @@ function recorded(native: boolean): { bytes: Uint8Array; records: TraceRecord[] 
   return { bytes, records: readTrace(bytes).records };
 }
 
-/** The records with times and offsets dropped, and handles and memory blocks numbered by first appearance. */
+/**
+ * The records with times and offsets dropped, and handles numbered by first appearance. The VkDeviceMemory of a
+ * successful allocation is left out: the two runs get their blocks from the driver, which may hand a freed block's
+ * handle value to a later block in one run and not in the other (lavapipe's handles are heap addresses, and the two
+ * runs' native heaps differ); the second half of the test checks those fields byte for byte within one run.
+ */
 function normalized(records: readonly TraceRecord[]): unknown[] {
   const ids = new Map<string, number>();
   const id = (space: string, v: number) => {
@@ -110,9 +115,7 @@ function normalized(records: readonly TraceRecord[]): unknown[] {
     const { fileOffset: _offset, timeUs: _time, ...rest } = r as Record<string, unknown>;
     if ("startMs" in rest) rest.startMs = 0;
     for (const k of ["allocation", "allocator"] as const) if (typeof rest[k] === "number") rest[k] = id(k, rest[k]);
-    if (rest.memoryLo !== undefined && rest.result === 0)
-      rest.memoryLo = id("memory", (rest.memoryHi as number) * 2 ** 32 + (rest.memoryLo as number));
-    if (rest.kind === RecordKind.Allocate && rest.result === 0) rest.memoryHi = 0;
+    if (rest.memoryLo !== undefined && rest.result === 0) rest.memoryLo = rest.memoryHi = "a block";
     return rest;
   });
 }
