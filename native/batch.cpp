@@ -225,9 +225,9 @@ Napi::Value Addon::FreeResources(const Napi::CallbackInfo& info) {
   const uint32_t end = static_cast<uint32_t>(endD);
   double* h = handles.Data();
   if (slot.trace) return Napi::Number::New(env, first);
-  // The buffers' and images' own destruction (and the vkFreeMemory of any block VMA empties) goes to the background
-  // freer (deferred_free.h): in a frame that retires a thousand resources, the driver's part of each free is off
-  // the frame's thread. The views are destroyed here, each before its image is queued.
+  // The buffers', images' and views' own destruction (and the vkFreeMemory of any block VMA empties) goes to the
+  // background freer (deferred_free.h): in a frame that retires a thousand resources, the driver's part of each free
+  // is off the frame's thread. A view is queued before its image, and the queue runs in order.
   DeferFrees defer;
   for (uint32_t i = first; i < end; ++i) {
     uint32_t index = 0;
@@ -254,7 +254,7 @@ Napi::Value Addon::FreeResources(const Napi::CallbackInfo& info) {
 #if VMA_DEBUG_MARGIN > 0 && VMA_DEBUG_DETECT_CORRUPTION
     if (!MarginIntact(index)) return Napi::Number::New(env, i);  // the single free names it in a CorruptionError
 #endif
-    if (view != 0) slot.destroyImageView(slot.device, reinterpret_cast<VkImageView>(view), nullptr);
+    DestroyImageView(slot.device, view, slot.destroyImageView);  // queued before its image
     FreeAllocationNow(index);
     h[i] = 0;
   }

@@ -43,7 +43,8 @@ struct DeviceFunctions {
   int allocators;
 };
 
-// One object to free or destroy: device memory (freeMemory set), or a buffer or an image (the other one set).
+// One object to free or destroy: device memory (freeMemory set), or a buffer, an image or an image view (the one
+// function of its kind set).
 struct Queued {
   PFN_vkFreeMemory freeMemory;
   PFN_vkDestroyBuffer destroyBuffer;
@@ -51,11 +52,13 @@ struct Queued {
   VkDevice device;
   uint64_t handle;
   const VkAllocationCallbacks* callbacks;
+  PFN_vkDestroyImageView destroyImageView = nullptr;
 
   void Run() const {
     if (freeMemory != nullptr) freeMemory(device, reinterpret_cast<VkDeviceMemory>(handle), callbacks);
     else if (destroyBuffer != nullptr) destroyBuffer(device, reinterpret_cast<VkBuffer>(handle), callbacks);
-    else destroyImage(device, reinterpret_cast<VkImage>(handle), callbacks);
+    else if (destroyImage != nullptr) destroyImage(device, reinterpret_cast<VkImage>(handle), callbacks);
+    else destroyImageView(device, reinterpret_cast<VkImageView>(handle), callbacks);
   }
 };
 
@@ -204,6 +207,16 @@ void DestroyBufferOrImage(VkDevice device, uint64_t raw, bool image, PFN_vkDestr
   }
   if (image) destroyImage(device, reinterpret_cast<VkImage>(raw), nullptr);
   else destroyBuffer(device, reinterpret_cast<VkBuffer>(raw), nullptr);
+}
+
+void DestroyImageView(VkDevice device, uint64_t raw, PFN_vkDestroyImageView destroyImageView) {
+  if (raw == 0) return;
+  Freer& f = TheFreer();
+  if (deferDepth > 0) {
+    Held h(f.lock);
+    if (f.Queue({nullptr, nullptr, nullptr, device, raw, nullptr, destroyImageView})) return;
+  }
+  destroyImageView(device, reinterpret_cast<VkImageView>(raw), nullptr);
 }
 
 VkResult VKAPI_PTR AllocateDeviceMemory(VkDevice device, const VkMemoryAllocateInfo* info,

@@ -8,8 +8,9 @@
  * allocator that the single path would free without a special case, and frees them, when the queue flushes it, with
  * one `freeResources` call (native/batch.cpp): per entry the texture's view (vkDestroyImageView) and then what
  * vmaDestroyBuffer / vmaDestroyImage do, as {@link ResourceRelease.destroy} does, in the order they were taken, except
- * that the vkDestroyBuffer / vkDestroyImage calls go to the background freer (native/deferred_free.cpp; VMA's free of
- * the memory is done in the call, so that the next allocation may take it). Then it
+ * that the vkDestroyImageView / vkDestroyBuffer / vkDestroyImage calls go to the background freer, in that order
+ * (native/deferred_free.cpp; VMA's free of the memory is done in the call, so that the next allocation may take it).
+ * Then it
  * does for each freed allocation what the allocator does after a free (its registry, leak watch, handle cell:
  * `_forgetFreedNatively`, the bookkeeping of an allocation the native layer freed).
  *
