@@ -114,10 +114,11 @@ export class ReleaseQueue {
   // is moved to the front, in place, when the dead prefix grows past half of it. The serial and the size of each
   // item are kept beside it, in `serials` and `sizes` (the same indices, Float64Arrays grown by doubling): queueing
   // and retiring read those, and the record vkmem queues for a Buffer or Texture is not touched by the destroy() that
-  // queues it (_enqueueAt). The move to the front is a loop over the items and a memmove of the two columns: a busy
-  // frame's queue moves about a thousand items each frame, and Array.prototype.copyWithin and fill on the items took
-  // 130-200 µs of such a frame on the GPU machine (they take the generic path, element by element).
-  // `keys`, `refs` and `extras` hold, at the same indices, what each item was queued with for the batcher.
+  // queues it (_enqueueAt). `keys`, `refs` and `extras` hold, at the same indices, what each item was queued with for
+  // the batcher. The move to the front is a loop over the three arrays of objects and a memmove of the three
+  // Float64Arrays: a busy frame's queue moves about a thousand items each frame, and Array.prototype.copyWithin and
+  // fill on the items took 130-230 µs of such a frame on the GPU machine (they take the generic path, element by
+  // element).
   private items: (QueuedItem | undefined)[] = [];
   private keys = new Float64Array(64);
   private readonly refs: (object | null)[] = [];
