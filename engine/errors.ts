@@ -59,27 +59,26 @@ export function resultName(result: number): string {
   return RESULT_NAMES.get(result) ?? `VkResult(${result})`;
 }
 
-/** Under this registered symbol every vkmem error lists the names of its classes, itself first (not enumerable). */
-const KINDS = Symbol.for("vkmem.errorKinds");
-
-/** Records the classes of `error`, from `target` (its `new.target`) up to Error. */
-function brand(error: Error, target: abstract new (...args: never[]) => unknown): void {
-  const kinds: string[] = [];
-  for (let c: unknown = target; typeof c === "function" && c !== Error; c = Object.getPrototypeOf(c))
-    kinds.push(c.name);
-  Object.defineProperty(error, KINDS, { value: kinds });
-}
+/** Set (not enumerable) on the prototype of every vkmem error class, by whichever copy of vkmem defined it. */
+const BRAND = Symbol.for("vkmem.error");
 
 /**
  * `instanceof` for vkmem's error classes: their own instances, and those of another copy of vkmem's JavaScript in the
  * same process. Two copies share the one addon Node loads (a test runner sharing workers between files, a bundle
  * that carries the package twice), and the addon throws the classes of whichever copy handed it its error factories
- * last; an error from one copy's objects must still be an `instanceof` the other's class of the same name.
+ * last; an error from one copy's objects must still be an `instanceof` the other's class of the same name. The other
+ * copy's error is told by the brand on its prototypes, and its classes by their names along its prototype chain.
  */
 function isKind(this: { name: string }, value: unknown): boolean {
   if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
-  const kinds = typeof value === "object" && value !== null ? (value as { [KINDS]?: unknown })[KINDS] : undefined;
-  return Array.isArray(kinds) && kinds.includes(this.name);
+  if (typeof value !== "object" || value === null || (value as { [BRAND]?: unknown })[BRAND] !== true) return false;
+  for (let p: unknown = Object.getPrototypeOf(value); p !== null && p !== Error.prototype; p = Object.getPrototypeOf(p))
+    if (
+      Object.hasOwn(p as object, "constructor") &&
+      (p as { constructor: { name: string } }).constructor.name === this.name
+    )
+      return true;
+  return false;
 }
 
 /**
@@ -103,7 +102,6 @@ export class VkError extends Error {
     const what = label === undefined ? "" : ` for '${label}'`;
     super(`${operation}${what} failed: ${code} (${result})${detail ? `: ${detail}` : ""}`);
     this.name = new.target.name;
-    brand(this, new.target);
     this.result = result;
     this.code = code;
     this.operation = operation;
@@ -173,7 +171,6 @@ export class CorruptionError extends Error {
     const who = allocations.map(describeCorrupted).join("; ");
     super(`${operation}: memory corruption: ${message}${who ? `: ${who}` : ""}`);
     this.name = "CorruptionError";
-    brand(this, new.target);
     this.operation = operation;
     this.allocations = allocations;
     this.memoryTypes = [...new Set(allocations.map((a) => a.memoryType))].sort((a, b) => a - b);
@@ -224,7 +221,6 @@ export class DestroyedResourceError extends Error {
     const what = parent === undefined ? "has been destroyed" : `cannot be used: its ${parent} was destroyed`;
     super(`${who} ${what}${operation ? ` (in ${operation})` : ""}`);
     this.name = "DestroyedResourceError";
-    brand(this, new.target);
     this.kind = kind;
     this.label = label;
     this.parent = parent;
@@ -248,7 +244,6 @@ export class InvalidStateError extends Error {
   constructor(object: string | null, operation: string, message: string) {
     super(`${object === null ? "" : `${object}.`}${operation}: ${message}`);
     this.name = "InvalidStateError";
-    brand(this, new.target);
     this.object = object;
     this.operation = operation;
   }
@@ -274,7 +269,6 @@ export class AllocationLostError extends Error {
       `${who} is lost (its memory was given to another allocation in frame ${lostInFrame})${operation ? ` (in ${operation})` : ""}: recreate the resource`,
     );
     this.name = "AllocationLostError";
-    brand(this, new.target);
     this.label = label;
     this.lostInFrame = lostInFrame;
     this.operation = operation;
@@ -300,7 +294,6 @@ export class VmaAssertionError extends Error {
       `${operation}: ${messages.length > 0 ? messages.join("; ") : "VMA check failed"} (a vkmem bug: please report it)`,
     );
     this.name = "VmaAssertionError";
-    brand(this, new.target);
     this.operation = operation;
     this.messages = messages;
   }
@@ -367,7 +360,7 @@ export class VulkanUnavailableError extends VkError {
   }
 }
 
-// Every vkmem error class (subclasses inherit it) answers `instanceof` through isKind.
+// Every vkmem error class (subclasses inherit both) is branded and answers `instanceof` through isKind.
 for (const cls of [
   VkError,
   CorruptionError,
@@ -377,4 +370,5 @@ for (const cls of [
   VmaAssertionError,
 ]) {
   Object.defineProperty(cls, Symbol.hasInstance, { value: isKind });
+  Object.defineProperty(cls.prototype, BRAND, { value: true });
 }

@@ -197,26 +197,28 @@ void VKAPI_PTR FreeDeviceMemory(VkDevice device, VkDeviceMemory memory, const Vk
   if (fn != nullptr) fn(device, memory, callbacks);
 }
 
+namespace {
+
+// Queued for the background thread inside a DeferFrees scope on this thread (and while the thread runs), run here
+// otherwise.
+void QueueOrRun(const Queued& q) {
+  if (deferDepth > 0) {
+    Freer& f = TheFreer();
+    Held h(f.lock);
+    if (f.Queue(q)) return;
+  }
+  q.Run();
+}
+
+}  // namespace
+
 void DestroyBufferOrImage(VkDevice device, uint64_t raw, bool image, PFN_vkDestroyBuffer destroyBuffer,
                           PFN_vkDestroyImage destroyImage) {
-  if (raw == 0) return;
-  Freer& f = TheFreer();
-  if (deferDepth > 0) {
-    Held h(f.lock);
-    if (f.Queue({nullptr, image ? nullptr : destroyBuffer, image ? destroyImage : nullptr, device, raw, nullptr})) return;
-  }
-  if (image) destroyImage(device, reinterpret_cast<VkImage>(raw), nullptr);
-  else destroyBuffer(device, reinterpret_cast<VkBuffer>(raw), nullptr);
+  if (raw != 0) QueueOrRun({nullptr, image ? nullptr : destroyBuffer, image ? destroyImage : nullptr, device, raw, nullptr});
 }
 
 void DestroyImageView(VkDevice device, uint64_t raw, PFN_vkDestroyImageView destroyImageView) {
-  if (raw == 0) return;
-  Freer& f = TheFreer();
-  if (deferDepth > 0) {
-    Held h(f.lock);
-    if (f.Queue({nullptr, nullptr, nullptr, device, raw, nullptr, destroyImageView})) return;
-  }
-  destroyImageView(device, reinterpret_cast<VkImageView>(raw), nullptr);
+  if (raw != 0) QueueOrRun({nullptr, nullptr, nullptr, device, raw, nullptr, destroyImageView});
 }
 
 VkResult VKAPI_PTR AllocateDeviceMemory(VkDevice device, const VkMemoryAllocateInfo* info,

@@ -22,7 +22,7 @@
 // apt-get when run as root; otherwise says what to install.
 // Flags: --force  rebuild even when nothing changed; --oracles  build the tests' oracles build too.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -65,11 +65,26 @@ export function run(cmd, argv, opts = {}) {
   const r = spawnSync(cmd, argv, { cwd: ROOT, encoding: 'utf8', maxBuffer: 256 << 20, ...opts });
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
   if (r.error) throw new BuildError(`${cmd}: ${r.error.message}`);
-  if (r.status !== 0) {
-    const tail = out.trimEnd().split('\n').slice(-30).join('\n');
-    throw new BuildError(`${cmd} ${argv.join(' ')}: ${r.signal ?? `exit status ${r.status}`}\n${tail}`);
-  }
+  if (r.status !== 0) throw failed(cmd, argv, r.signal ?? `exit status ${r.status}`, out);
   return out;
+}
+
+/** run() without blocking: resolves with the output, rejects with the BuildError run() would throw. */
+export function runAsync(cmd, argv, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', (e) => reject(new BuildError(`${cmd}: ${e.message}`)));
+    child.on('close', (code, signal) => (code === 0 ? resolve(out) : reject(failed(cmd, argv, signal ?? `exit status ${code}`, out))));
+  });
+}
+
+/** The BuildError of a command that ended with `how`: the command and the last 30 lines of its output. */
+function failed(cmd, argv, how, out) {
+  const tail = out.trimEnd().split('\n').slice(-30).join('\n');
+  return new BuildError(`${cmd} ${argv.join(' ')}: ${how}\n${tail}`);
 }
 
 /**
@@ -191,7 +206,6 @@ async function buildAddon(name, config, inputs, out) {
     `-I${inputs.nodeInclude}`,
     `-I${inputs.vulkanInclude}`,
   ];
-  const { spawn } = await import('node:child_process');
   const compile = (src) =>
     new Promise((resolve, reject) => {
       const o = path.join(obj, `${path.basename(src, '.cpp')}.o`);

