@@ -120,8 +120,8 @@ export function isNvkHandle(value: unknown, className?: string): value is NvkHan
  * @throws TypeError when `handle` is not an nvk handle object.
  */
 export function rawHandle(handle: NvkHandle): bigint {
-  // An object of HandleCellPool's: its cell's two words, without the DataView (and the defineProperty) that the
-  // first read of `memoryView` makes on each object; defragment() reads the handle of every buffer it moves.
+  // An object of HandleCellPool's: its cell's value, without the getter and DataView of `memoryView`; defragment()
+  // reads the handle of every buffer it moves.
   const cell = (handle as { [CELL_OF]?: HandleCell } | null)?.[CELL_OF];
   if (cell !== undefined) return cell.value[0]!;
   if (!isNvkHandle(handle)) {
@@ -174,11 +174,59 @@ export function wrapHandle<T extends NvkHandle = NvkHandle>(cls: NvkHandleClass,
 /** The slot of a HandleCellPool object that holds its cell (undefined once recycled). */
 const CELL_OF = Symbol("vkmem.handleCell");
 
-/** One 8-byte cell of a {@link HandleCellPool}: its ArrayBuffer, a view of its two 32-bit words and of its value. */
+/**
+ * One 8-byte cell of a {@link HandleCellPool}: its ArrayBuffer, a view of its two 32-bit words and of its value, and
+ * the DataView and native address of its bytes, made on the first read of `memoryView` / `memoryAddress` of a handle
+ * object holding the cell and kept for every later holder.
+ */
 interface HandleCell {
   readonly buffer: ArrayBuffer;
   readonly words: Uint32Array<ArrayBuffer>;
   readonly value: BigUint64Array<ArrayBuffer>;
+  view: DataView | undefined;
+  address: bigint | undefined;
+}
+
+/** The shared null cell's bytes: what a recycled handle object reads (zeroed again on every recycle). */
+const NULL_WORDS = new Uint32Array(new ArrayBuffer(8));
+const NULL_BUFFER = NULL_WORDS.buffer;
+const NULL_VIEW = new DataView(NULL_BUFFER);
+let nullAddress: bigint | undefined;
+
+/**
+ * The prototype of a {@link HandleCellPool}'s objects of class `cls`: derived from nvk's (so `constructor` and
+ * `instanceof` are nvk's), with `memoryView` and `memoryAddress` read from the object's cell, or from the null cell
+ * once the object was recycled. They never become own properties, so that recycling has nothing to undo on the
+ * object (checking for them cost about 70 ns a handle on the release path), and a cell's DataView is made once for
+ * all the objects that hold it in turn (nvk reads `memoryView` each time a handle goes into a struct, e.g. every
+ * texture's image into its view's create info). Assigning either is a TypeError: nvk assigns them only in its own
+ * constructors, which these objects never run, and an own copy would outlive the cell's recycling.
+ */
+function pooledPrototypeOf(cls: NvkHandleClass): object {
+  const readOnly = (name: string) =>
+    function (this: object): never {
+      throw new TypeError(`${name} of a ${cls.name} that vkmem made is read-only`);
+    };
+  return Object.create(cls.prototype, {
+    memoryAddress: {
+      configurable: true,
+      get(this: { [CELL_OF]: HandleCell | undefined }): bigint {
+        const cell = this[CELL_OF];
+        if (cell === undefined) return (nullAddress ??= addressOf(NULL_BUFFER));
+        return (cell.address ??= addressOf(cell.buffer));
+      },
+      set: readOnly("memoryAddress"),
+    },
+    memoryView: {
+      configurable: true,
+      get(this: { [CELL_OF]: HandleCell | undefined }): DataView {
+        const cell = this[CELL_OF];
+        if (cell === undefined) return NULL_VIEW;
+        return (cell.view ??= new DataView(cell.buffer));
+      },
+      set: readOnly("memoryView"),
+    },
+  }) as object;
 }
 
 /**
@@ -189,18 +237,16 @@ interface HandleCell {
  * Invariants:
  * - Only objects made by {@link HandleCellPool.make} are ever recycled, and only by their owner, once the Vulkan
  *   object they name is destroyed.
- * - A recycled object is left pointing at the shared null cell: it reads as VK_NULL_HANDLE from then on, so a
- *   stale object held by the app can never name the new object that reuses its cell (nvk and the validation
- *   layer then see a null handle, an error, rather than another live object). The null cell is zeroed again
- *   on every recycle in case something wrote through a dead handle.
+ * - A recycled object is left pointing at the shared null cell: it reads as VK_NULL_HANDLE from then on, through
+ *   `memoryBuffer`, `memoryView` and `memoryAddress` alike (the last two are never the object's own: see
+ *   pooledPrototypeOf), so a stale object held by the app can never name the new object that reuses its cell (nvk
+ *   and the validation layer then see a null handle, an error, rather than another live object). The null cell is
+ *   zeroed again on every recycle in case something wrote through a dead handle.
  */
 export class HandleCellPool {
   // A cell is its 8 bytes and their two words; the ArrayBuffer is kept beside the view because reading a typed
   // array's `.buffer` is a call into V8's runtime (it showed in profiles of the allocator's hot path).
   private readonly free: HandleCell[] = [];
-  private static readonly nullWords = new Uint32Array(new ArrayBuffer(8));
-  private static readonly nullBuffer = HandleCellPool.nullWords.buffer;
-  private static readonly nullView = new DataView(HandleCellPool.nullBuffer);
   private static readonly cellOf = CELL_OF;
 
   /** @param capacity the most cells kept for reuse */
@@ -213,7 +259,13 @@ export class HandleCellPool {
     let cell = this.free.pop();
     if (cell === undefined) {
       const buffer = new ArrayBuffer(8);
-      cell = { buffer, words: new Uint32Array(buffer), value: new BigUint64Array(buffer) };
+      cell = {
+        buffer,
+        words: new Uint32Array(buffer),
+        value: new BigUint64Array(buffer),
+        view: undefined,
+        address: undefined,
+      };
     }
     cell.words[0] = lo;
     cell.words[1] = hi;
@@ -227,10 +279,10 @@ export class HandleCellPool {
    * uses (derived from nvk's, so `constructor` is nvk's class): cheaper than Object.create plus stores.
    */
   private constructorFor(cls: NvkHandleClass) {
-    const proto = WRAP_PROTOTYPES.get(cls);
-    if (proto === undefined) {
+    if (!HANDLE_CLASS_SET.has(cls)) {
       throw new TypeError(`HandleCellPool.make: cls must be an nvk handle class, got ${describeValue(cls)}`);
     }
+    const proto = pooledPrototypeOf(cls);
     const cellOf = HandleCellPool.cellOf;
     function PooledHandle(this: Record<string | symbol, unknown>, cell: HandleCell) {
       this.memoryBuffer = cell.buffer;
@@ -246,20 +298,13 @@ export class HandleCellPool {
 
   /** Takes back the cell of a handle made by {@link make}; the handle reads as VK_NULL_HANDLE afterwards. */
   recycle(handle: object): void {
-    const h = handle as {
-      memoryBuffer: ArrayBuffer;
-      memoryView?: DataView;
-      memoryAddress?: bigint;
-      [k: symbol]: unknown;
-    };
+    const h = handle as { memoryBuffer: ArrayBuffer; [k: symbol]: unknown };
     const cell = h[HandleCellPool.cellOf] as HandleCell | undefined;
     if (cell === undefined) return;
     h[HandleCellPool.cellOf] = undefined;
-    HandleCellPool.nullWords[0] = 0;
-    HandleCellPool.nullWords[1] = 0;
-    h.memoryBuffer = HandleCellPool.nullBuffer;
-    if (Object.hasOwn(h, "memoryView")) h.memoryView = HandleCellPool.nullView;
-    if (Object.hasOwn(h, "memoryAddress")) delete h.memoryAddress;
+    NULL_WORDS[0] = 0;
+    NULL_WORDS[1] = 0;
+    h.memoryBuffer = NULL_BUFFER;
     if (this.free.length < this.capacity) this.free.push(cell);
   }
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { isNvkHandle, rawHandle, wrapHandle, type NvkHandle } from "../../engine/vulkan/handles.js";
 import { addressOf, nvk } from "../../engine/vulkan/nvk.js";
 import { useGpuContext } from "../helpers/gpu.js";
+import { createAllocator, MemoryUsage } from "../../engine/index.js";
 
 describe("raw handles", () => {
   const gpu = useGpuContext();
@@ -55,6 +56,43 @@ describe("raw handles", () => {
     });
     expect(nvk.vkAllocateCommandBuffers(device, info, [cmd])).toBe(0);
     nvk.vkFreeCommandBuffers(device, commandPool, 1, [wrapHandle(nvk.VkCommandBuffer, rawHandle(cmd))]);
+  });
+
+  it("the allocator's handle objects read as VK_NULL_HANDLE through every field once destroyed, after reuse too", () => {
+    const allocator = createAllocator(gpu.context);
+    try {
+      const info = { size: 256, usage: nvk.VK_BUFFER_USAGE_TRANSFER_DST_BIT };
+      const first = allocator.createBuffer(info, { usage: MemoryUsage.Auto });
+      const stale = first.buffer;
+      const raw = rawHandle(stale);
+      expect(raw).not.toBe(0n);
+      const view = stale.memoryView;
+      expect(view.getBigUint64(0, true)).toBe(raw);
+      expect(stale.memoryAddress).toBe(addressOf(stale.memoryBuffer));
+      expect(new nvk.VkDescriptorBufferInfo({ buffer: stale, range: 16 }).memoryView.getBigUint64(0, true)).toBe(raw);
+      // Read from the object's cell, never stored on the object: recycling has nothing to undo there.
+      expect(Object.hasOwn(stale, "memoryView") || Object.hasOwn(stale, "memoryAddress")).toBe(false);
+      expect(() => {
+        (stale as { memoryView: DataView }).memoryView = new DataView(new ArrayBuffer(8));
+      }).toThrow(/^memoryView of a VkBuffer that vkmem made is read-only$/);
+      expect(stale.memoryView).toBe(view);
+
+      allocator.destroyBuffer(first.buffer, first.allocation);
+      const second = allocator.createBuffer(info, { usage: MemoryUsage.Auto });
+      // The new object holds the freed cell (its DataView is the cell's) and names the new buffer ...
+      expect(second.buffer.memoryView).toBe(view);
+      expect(rawHandle(second.buffer)).toBe(view.getBigUint64(0, true));
+      // ... while the stale object reads as the null handle whichever field nvk or the app reads.
+      expect(rawHandle(stale)).toBe(0n);
+      expect(new BigUint64Array(stale.memoryBuffer)[0]).toBe(0n);
+      expect(stale.memoryView.getBigUint64(0, true)).toBe(0n);
+      expect(stale.memoryAddress).toBe(addressOf(stale.memoryBuffer));
+      expect(stale.memoryAddress).not.toBe(second.buffer.memoryAddress);
+      expect(new nvk.VkDescriptorBufferInfo({ buffer: stale, range: 16 }).memoryView.getBigUint64(0, true)).toBe(0n);
+      allocator.destroyBuffer(second.buffer, second.allocation);
+    } finally {
+      allocator.destroy();
+    }
   });
 
   it("recognises handle objects and nothing else", () => {
