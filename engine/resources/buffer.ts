@@ -19,36 +19,14 @@ export { Owner, ResourceRelease, type ResourceOwner } from "./resource.js";
 
 /** A GPU buffer made by {@link FrameManager.createBuffer}; destroyed by {@link Buffer.destroy}. */
 export class Buffer {
-  /** The name given at creation, used in messages, the VMA allocation name and the debug-utils object name. */
-  readonly label: string;
-  /** Size in bytes. */
-  readonly size: number;
-  /** VkBufferUsageFlags it was created with (TRANSFER_SRC and TRANSFER_DST included). */
-  readonly usage: number;
+  // What destroy() reads and writes comes first, so that it shares the object's first cache lines: a game destroys
+  // objects it made long before, which nothing may have touched since.
+  #owner: ResourceOwner;
+  #destroyed = false;
   /** Serial of the last frame that used it; 0 when none did. */
   lastUsedSerial = 0;
   /** @internal Its slot in its manager's table of live resources (managed-resources.ts); -1 once released. */
   _slot = -1;
-  /** @internal Its creation number in its manager. */
-  _made = 0;
-  /** @internal */ _owner: Owner = Owner.None;
-  /**
-   * @internal The ranges an upload batch's current phase wrote into it (upload-batch.ts), valid while
-   * `_writtenPhase` is that phase's id; kept between phases so that its array keeps its capacity.
-   */
-  _written: object | null = null;
-  /** @internal */ _writtenPhase = 0;
-  #handle: NvkHandle;
-  #allocation: Allocation;
-  #owner: ResourceOwner;
-  #destroyed = false;
-  /** Its persistent mapping as bytes, made by the first upload written in place and remade when the mapping moves. */
-  #inPlace: Uint8Array | null = null;
-  /** Whether that memory is not HOST_COHERENT, so that a write in place is flushed. */
-  #inPlaceFlush = false;
-  /** @internal Whether that memory is DEVICE_LOCAL (ReBAR on a discrete GPU); set with the view by _mappedBytes. */
-  _mappedDeviceLocal = false;
-
   /** @internal How the manager frees it. */
   readonly _release: ResourceRelease;
   /** @internal The bytes its release frees (its allocation's size), for the release queue's counters. */
@@ -62,6 +40,29 @@ export class Buffer {
   readonly _freeAllocation: Allocation;
   /** @internal No view: a buffer's release frees the buffer alone. */
   readonly _freeView: null;
+  /** The name given at creation, used in messages, the VMA allocation name and the debug-utils object name. */
+  readonly label: string;
+  /** Size in bytes. */
+  readonly size: number;
+  /** VkBufferUsageFlags it was created with (TRANSFER_SRC and TRANSFER_DST included). */
+  readonly usage: number;
+  /** @internal Its creation number in its manager. */
+  _made = 0;
+  /** @internal */ _owner: Owner = Owner.None;
+  /**
+   * @internal The ranges an upload batch's current phase wrote into it (upload-batch.ts), valid while
+   * `_writtenPhase` is that phase's id; kept between phases so that its array keeps its capacity.
+   */
+  _written: object | null = null;
+  /** @internal */ _writtenPhase = 0;
+  #handle: NvkHandle;
+  #allocation: Allocation;
+  /** Its persistent mapping as bytes, made by the first upload written in place and remade when the mapping moves. */
+  #inPlace: Uint8Array | null = null;
+  /** Whether that memory is not HOST_COHERENT, so that a write in place is flushed. */
+  #inPlaceFlush = false;
+  /** @internal Whether that memory is DEVICE_LOCAL (ReBAR on a discrete GPU); set with the view by _mappedBytes. */
+  _mappedDeviceLocal = false;
 
   /** @internal The manager that made it (uploads and readbacks check it). */
   get _manager(): ResourceOwner {
@@ -79,7 +80,6 @@ export class Buffer {
     release: ResourceRelease,
   ) {
     this.#owner = owner;
-    // What destroy() reads, next to one another.
     this._release = release;
     this._bytes = release.size;
     this._freeHandle = allocation.pool === null ? allocation._handle : 0; // a pool's: the batch looks closer

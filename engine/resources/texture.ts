@@ -27,6 +27,27 @@ const KNOWN_LAYOUTS: ReadonlySet<unknown> = new Set([
 
 /** A GPU image made by {@link FrameManager.createTexture}; destroyed by {@link Texture.destroy}. */
 export class Texture {
+  // What destroy() reads and writes comes first, so that it shares the object's first cache lines: a game destroys
+  // objects it made long before, which nothing may have touched since.
+  #owner: ResourceOwner;
+  #destroyed = false;
+  /** Serial of the last frame that used it; 0 when none did. */
+  lastUsedSerial = 0;
+  /** @internal Its slot in its manager's table of live resources (managed-resources.ts); -1 once released. */
+  _slot = -1;
+  /** @internal How the manager frees it. */
+  readonly _release: ResourceRelease;
+  /** @internal The bytes its release frees (its allocation's size), for the release queue's counters. */
+  readonly _bytes: number;
+  /** @internal Its allocation's handle, handed to the release queue by destroy() (see Buffer._freeHandle). */
+  readonly _freeHandle: number;
+  /** @internal The allocation, handed to the release queue with its handle. */
+  readonly _freeAllocation: Allocation;
+  /**
+   * @internal Its default view's 8 bytes (the nvk handle object's memoryBuffer, which a move by live defragmentation
+   * rewrites in place), handed to the release queue by destroy() with the handle.
+   */
+  readonly _freeView: ArrayBuffer;
   readonly label: string;
   readonly width: number;
   readonly height: number;
@@ -41,10 +62,6 @@ export class Texture {
   readonly aspect: number;
   /** Texel layout of its format. */
   readonly formatInfo: FormatInfo;
-  /** Serial of the last frame that used it; 0 when none did. */
-  lastUsedSerial = 0;
-  /** @internal Its slot in its manager's table of live resources (managed-resources.ts); -1 once released. */
-  _slot = -1;
   /** @internal Its creation number in its manager. */
   _made = 0;
   /**
@@ -54,19 +71,6 @@ export class Texture {
   readonly _layouts: number[];
   /** @internal Queue-family owner per subresource. */
   readonly _owners: Owner[];
-  /** @internal How the manager frees it. */
-  readonly _release: ResourceRelease;
-  /** @internal The bytes its release frees (its allocation's size), for the release queue's counters. */
-  readonly _bytes: number;
-  /** @internal Its allocation's handle, handed to the release queue by destroy() (see Buffer._freeHandle). */
-  readonly _freeHandle: number;
-  /** @internal The allocation, handed to the release queue with its handle. */
-  readonly _freeAllocation: Allocation;
-  /**
-   * @internal Its default view's 8 bytes (the nvk handle object's memoryBuffer, which a move by live defragmentation
-   * rewrites in place), handed to the release queue by destroy() with the handle.
-   */
-  readonly _freeView: ArrayBuffer;
   /**
    * @internal Called when a live defragmentation has switched the texture to its new image and default view (after
    * the game's onMove): the TextureStreamer remakes views it made over the old image (streaming/chain-image.ts).
@@ -80,8 +84,6 @@ export class Texture {
   #image: NvkHandle;
   #view: NvkHandle;
   #allocation: Allocation;
-  #owner: ResourceOwner;
-  #destroyed = false;
   /** Whether markUsed has made the main queue the owner of every untouched subresource. */
   #usedByMain = false;
 
@@ -105,7 +107,6 @@ export class Texture {
     release: ResourceRelease,
   ) {
     this.#owner = owner;
-    // What destroy() reads, next to one another.
     this._release = release;
     this._bytes = release.size;
     this._freeHandle = allocation.pool === null ? allocation._handle : 0; // a pool's: the batch looks closer
