@@ -353,7 +353,7 @@ export interface NativeAddon {
   freeResources(
     allocator: number,
     handles: Float64Array,
-    views: (ArrayBuffer | null)[],
+    views: readonly (object | null)[],
     first: number,
     end: number,
   ): number;

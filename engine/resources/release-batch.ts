@@ -4,14 +4,13 @@
  * Retiring a frame frees about as many resources as the frame destroyed, a thousand in a busy one. Freed one by
  * one, each {@link ResourceRelease} crosses into the addon once for its allocation (and once more, through nvk, for a
  * texture's view), and each crossing and the checks around it cost more than VMA's free itself. The release queue
- * (release-queue.ts) offers this batch every due item in order: the batch takes the ResourceReleases of its own
- * allocator that the single path would free without a special case, and frees them, when the queue flushes it, with
- * one `freeResources` call (native/batch.cpp): per entry the texture's view (vkDestroyImageView) and then what
+ * (release-queue.ts) offers this batch each run of due items, in order and where they lie in the queue's columns:
+ * the batch takes the ResourceReleases of its own allocator that the single path would free without a special case,
+ * and frees them, when the queue flushes it, with one `freeResources` call (native/batch.cpp): per entry the texture's view (vkDestroyImageView) and then what
  * vmaDestroyBuffer / vmaDestroyImage do, as {@link ResourceRelease.destroy} does, in the order they were taken, except
  * that the vkDestroyImageView / vkDestroyBuffer / vkDestroyImage calls go to the background freer, in that order
  * (native/deferred_free.cpp; VMA's free of the memory is done in the call, so that the next allocation may take it).
- * Then it
- * does for each freed allocation what the allocator does after a free (its registry, leak watch, handle cell:
+ * Then it does for each freed allocation what the allocator does after a free (its registry, leak watch, handle cell:
  * `_forgetFreedNatively`, the bookkeeping of an allocation the native layer freed).
  *
  * The invariants, and why they hold:
@@ -34,29 +33,30 @@
  *   arrays can make the native call free anything else.
  * - A native error does not lose track: the call zeroes the handle of each entry it freed, so after a throw the
  *   freed ones are forgotten here, the others go to the single path, and the error joins the queue's errors.
- * - Nothing is allocated per item: the arrays keep their length between flushes (their slots are cleared, so that a
- *   freed resource is not kept alive by them).
+ * - Nothing is allocated or copied per item: the native call reads the queue's own columns (the handles are the
+ *   keys a destroy() queued, the views its extras), and the flush clears the slots it freed, so that a freed
+ *   resource is not kept alive by them. Between a take and its flush the queue runs and queues nothing
+ *   (ReleaseBatcher.takeRun), so the slots stay as taken.
  * @internal
  * @module
  */
 import type { Allocation } from "../memory/allocation.js";
 import type { Allocator } from "../memory/allocator.js";
 import type { QueuedItem, ReleaseBatcher } from "./release-queue.js";
-import { withRoom } from "../typed-arrays.js";
 import { ResourceRelease } from "./resource.js";
 
 /** The batch of one FrameManager's release queue, made with the manager for its allocator. @internal */
 export class ReleaseBatch implements ReleaseBatcher {
   readonly #allocator: Allocator;
-  /** The releases taken, [0, count); later slots null. */
-  readonly #items: (ResourceRelease | null)[] = [];
-  /** Their allocations. */
-  readonly #allocations: (Allocation | null)[] = [];
-  /** Their allocation handles, zeroed by the native call as it frees each. */
-  #handles = new Float64Array(256);
-  /** Their views' 8 bytes (the nvk handle object's memoryBuffer), null for a buffer. */
-  readonly #views: (ArrayBuffer | null)[] = [];
-  #count = 0;
+  // The run taken, [#first, #end) of the queue's columns (see ReleaseBatcher.takeRun): the items, their allocation
+  // handles (zeroed by the native call as it frees each), their allocations and their views' 8 bytes (null for a
+  // buffer). Empty arrays between runs, so that the batch keeps none of the queue's alive.
+  #items: (QueuedItem | undefined)[] = [];
+  #handles: Float64Array = EMPTY_HANDLES;
+  #allocations: (object | null)[] = [];
+  #views: (object | null)[] = [];
+  #first = 0;
+  #end = 0;
   /** What the last {@link warm} returned: kept so that its loads are used. */
   #warmed = 0;
 
@@ -66,62 +66,69 @@ export class ReleaseBatch implements ReleaseBatcher {
   }
 
   /**
-   * Takes `item` when it is a release of this allocator that the single path would free plainly (module comment).
-   * A Buffer's or Texture's destroy() queued it with its allocation's `handle`, the `allocation` and its view's
-   * `bytes`: then the item itself is not read (it is cold by now), and what only the allocation would tell is left
-   * to the native call's checks of the slot, which refuse the entry, so that the single path frees it (or throws).
+   * Takes the run of slots from `from` while each is a release of this allocator that the single path would free
+   * plainly (module comment). A Buffer's or Texture's destroy() queued it with its allocation's handle as its key,
+   * the allocation as its ref and its view's bytes as its extra: then the item itself is not read (it is cold by
+   * now), and what only the allocation would tell is left to the native call's checks of the slot, which refuse the
+   * entry, so that the single path frees it (or throws). Any other release is checked here, and its handle,
+   * allocation and view are written into its slots.
    */
-  take(item: QueuedItem, handle: number, allocation: object | null, bytes: object | null): boolean {
+  takeRun(
+    items: (QueuedItem | undefined)[],
+    keys: Float64Array,
+    refs: (object | null)[],
+    extras: (object | null)[],
+    from: number,
+    to: number,
+  ): number {
     const allocator = this.#allocator;
-    if (allocator._handle === 0 || allocator._recording !== null || allocator._defragmentation !== null) return false;
-    if (handle !== 0 && allocation !== null) {
-      this.#push(item as ResourceRelease, handle, allocation as Allocation, bytes as ArrayBuffer | null);
-      return true;
+    if (allocator._handle === 0 || allocator._recording !== null || allocator._defragmentation !== null) return from;
+    let i = from;
+    for (; i < to; i++) {
+      if (keys[i] !== 0 && refs[i] !== null) continue;
+      const item = items[i];
+      if (!(item instanceof ResourceRelease)) break;
+      const a = item._allocation;
+      if (
+        a.allocator !== allocator ||
+        a._handle === 0 ||
+        a._lostFrame >= 0 ||
+        a.pool !== null ||
+        (a._aliases !== null && a._aliases.size > 0)
+      )
+        break;
+      const view = item._view;
+      if (a.kind !== (view === null ? "buffer" : "image")) break;
+      keys[i] = a._handle;
+      refs[i] = a;
+      extras[i] = view === null ? null : (view as unknown as { memoryBuffer: ArrayBuffer }).memoryBuffer;
     }
-    if (!(item instanceof ResourceRelease)) return false;
-    const a = item._allocation;
-    if (
-      a.allocator !== allocator ||
-      a._handle === 0 ||
-      a._lostFrame >= 0 ||
-      a.pool !== null ||
-      (a._aliases !== null && a._aliases.size > 0)
-    )
-      return false;
-    const view = item._view;
-    if (a.kind !== (view === null ? "buffer" : "image")) return false;
-    const viewBytes = view === null ? null : (view as unknown as { memoryBuffer: ArrayBuffer }).memoryBuffer;
-    this.#push(item, a._handle, a, viewBytes);
-    return true;
-  }
-
-  #push(item: ResourceRelease, handle: number, allocation: Allocation, view: ArrayBuffer | null): void {
-    const n = this.#count;
-    (this.#handles = withRoom(this.#handles, n + 1))[n] = handle;
-    const views = this.#views;
-    if (n === views.length) {
-      views.push(view);
-      this.#items.push(item);
-      this.#allocations.push(allocation);
-    } else {
-      views[n] = view;
-      this.#items[n] = item;
-      this.#allocations[n] = allocation;
+    if (i > from) {
+      this.#items = items;
+      this.#handles = keys;
+      this.#allocations = refs;
+      this.#views = extras;
+      this.#first = from;
+      this.#end = i;
     }
-    this.#count = n + 1;
+    return i;
   }
 
   /** Frees what was taken (module comment); adds errors to `errors` and returns it. */
   flush(errors: unknown[] | null): unknown[] | null {
-    const end = this.#count;
-    if (end === 0) return errors;
-    this.#count = 0;
+    const end = this.#end;
+    let first = this.#first;
+    if (first === end) return errors;
     const allocator = this.#allocator;
-    const handles = this.#handles;
     const items = this.#items;
-    const allocations = this.#allocations;
+    const handles = this.#handles;
+    const allocations = this.#allocations as (Allocation | null)[];
     const views = this.#views;
-    let first = 0;
+    this.#first = this.#end = 0;
+    this.#items = [];
+    this.#handles = EMPTY_HANDLES;
+    this.#allocations = [];
+    this.#views = [];
     while (first < end) {
       let stop: number;
       let threw = false;
@@ -134,9 +141,9 @@ export class ReleaseBatch implements ReleaseBatcher {
       }
       this.#warmed = warm(allocations, first, stop);
       for (let i = first; i < stop; i++) {
-        const item = items[i]!; // not read unless freeing it natively failed
+        const item = items[i] as ResourceRelease; // not read unless freeing it natively failed
         const allocation = allocations[i]!;
-        items[i] = null;
+        items[i] = undefined;
         allocations[i] = null;
         views[i] = null;
         if (handles[i] === 0) allocator._forgetFreedNatively(allocation);
@@ -144,8 +151,8 @@ export class ReleaseBatch implements ReleaseBatcher {
       }
       if (stop < end) {
         // Refused by the native checks: the single path frees it, or throws the error that says why.
-        const item = items[stop]!;
-        items[stop] = null;
+        const item = items[stop] as ResourceRelease;
+        items[stop] = undefined;
         allocations[stop] = null;
         views[stop] = null;
         errors = destroyAlone(item, errors);
@@ -155,6 +162,9 @@ export class ReleaseBatch implements ReleaseBatcher {
     return errors;
   }
 }
+
+/** The handles of no run. */
+const EMPTY_HANDLES = new Float64Array(0);
 
 /**
  * Loads what forgetting the allocations in [first, end) reads first, each allocation's leading fields and then its

@@ -62,17 +62,28 @@ export interface QueuedItem {
 
 /**
  * @internal What frees a run of a queue's items together (a FrameManager's: engine/resources/release-batch.ts). The
- * queue offers it each due item in order; an item it takes counts as run, and is freed by the next `flush`, which the
- * queue calls before it runs an item the batcher left, and at the end of each retire or drain, so that the items of
- * one call are freed in queue order either way.
+ * queue offers it each run of due items, in its own columns; the items it takes count as run, and are freed by the
+ * next `flush`, which the queue calls before it runs an item the batcher left, and at the end of each retire or
+ * drain, so that the items of one call are freed in queue order either way.
  */
 export interface ReleaseBatcher {
   /**
-   * Takes `item` to free at the next flush (true), or leaves it for the queue to run (false); never throws. `key`,
-   * `ref` and `extra` are what the item was queued with for the batcher (0 and nulls when nothing: see
-   * {@link ReleaseQueue._enqueueAt}), so that taking it need not read the item.
+   * Takes the items of slots [from, to) of the queue's columns (`items`, and what each was queued with: `keys`,
+   * `refs`, `extras`, see {@link ReleaseQueue._enqueueAt}) in order, as long as it can free them; returns the index of
+   * the first slot it left (`to` when it took them all, `from` when none); never throws. The taken slots stay as
+   * they are in the columns until the next `flush`, which frees their items from there and clears their slots of
+   * `items`, `refs` and `extras`; until then it may write to the taken slots of `keys`, `refs` and `extras`, and the
+   * queue touches neither those slots nor its columns (it calls `flush` before it runs any item or queues any, and
+   * calls `takeRun` again only after a `flush`).
    */
-  take(item: QueuedItem, key: number, ref: object | null, extra: object | null): boolean;
+  takeRun(
+    items: (QueuedItem | undefined)[],
+    keys: Float64Array,
+    refs: (object | null)[],
+    extras: (object | null)[],
+    from: number,
+    to: number,
+  ): number;
   /**
    * Frees what was taken, in order, each exactly once; adds what freeing threw to `errors` (made when null) and
    * returns it.
@@ -302,13 +313,31 @@ export class ReleaseQueue {
   private run(limit: number): number {
     let ran = 0;
     let errors: unknown[] | null = null;
+    const batcher = this._batcher;
     // items and head are re-read on each turn: a callback may enqueue (possibly due) items.
     while (this.head < this.tail && this.serials[this.head]! <= limit) {
-      const head = this.head;
+      let head = this.head;
+      if (batcher !== null) {
+        // The due run from the head, offered to the batcher where it lies (no callback runs before its flush).
+        const { serials, tail } = this;
+        let to = head + 1;
+        while (to < tail && serials[to]! <= limit) to++;
+        const taken = batcher.takeRun(this.items, this.keys, this.refs, this.extras, head, to);
+        if (taken > head) {
+          const sizes = this.sizes;
+          let bytes = 0;
+          for (let i = head; i < taken; i++) bytes += sizes[i]!;
+          this.retiredCount += taken - head;
+          this.retiredBytes += bytes;
+          this.pendingBytes -= bytes;
+          ran += taken - head;
+          this.head = head = taken;
+        }
+        if (taken === to) continue; // nothing due is left: the loop ends, and the flush below frees them
+        errors = batcher.flush(errors); // what it took goes first; then the item it left, here
+      }
       const item = this.items[head]!;
       const size = this.sizes[head]!;
-      const ref = this.refs[head]!;
-      const extra = this.extras[head]!;
       this.items[head] = undefined;
       this.refs[head] = null;
       this.extras[head] = null;
@@ -317,11 +346,6 @@ export class ReleaseQueue {
       this.retiredBytes += size;
       this.pendingBytes -= size;
       ran++;
-      const batcher = this._batcher;
-      if (batcher !== null) {
-        if (batcher.take(item, this.keys[head]!, ref, extra)) continue;
-        errors = batcher.flush(errors); // what it took goes first
-      }
       try {
         item.destroy();
       } catch (error) {
