@@ -6,10 +6,11 @@
  * texture's view), and each crossing and the checks around it cost more than VMA's free itself. The release queue
  * (release-queue.ts) offers this batch each run of due items, in order and where they lie in the queue's columns:
  * the batch takes the ResourceReleases of its own allocator that the single path would free without a special case,
- * and frees them, when the queue flushes it, with one `freeResources` call (native/batch.cpp): per entry the texture's view (vkDestroyImageView) and then what
- * vmaDestroyBuffer / vmaDestroyImage do, as {@link ResourceRelease.destroy} does, in the order they were taken, except
- * that the vkDestroyImageView / vkDestroyBuffer / vkDestroyImage calls go to the background freer, in that order
- * (native/deferred_free.cpp; VMA's free of the memory is done in the call, so that the next allocation may take it).
+ * and frees them, when the queue flushes it, with one `freeResources` call (native/batch.cpp): per entry the
+ * texture's view (vkDestroyImageView) and then what vmaDestroyBuffer / vmaDestroyImage do, as
+ * {@link ResourceRelease.destroy} does, in the order they were taken, except that the vkDestroyImageView /
+ * vkDestroyBuffer / vkDestroyImage calls go to the background freer, in that order (native/deferred_free.cpp; VMA's
+ * free of the memory is done in the call, so that the next allocation may take it).
  * Then it does for each freed allocation what the allocator does after a free (its registry, leak watch, handle cell:
  * `_forgetFreedNatively`, the bookkeeping of an allocation the native layer freed).
  *
@@ -50,11 +51,11 @@ export class ReleaseBatch implements ReleaseBatcher {
   readonly #allocator: Allocator;
   // The run taken, [#first, #end) of the queue's columns (see ReleaseBatcher.takeRun): the items, their allocation
   // handles (zeroed by the native call as it frees each), their allocations and their views' 8 bytes (null for a
-  // buffer). Empty arrays between runs, so that the batch keeps none of the queue's alive.
-  #items: (QueuedItem | undefined)[] = [];
-  #handles: Float64Array = EMPTY_HANDLES;
-  #allocations: (object | null)[] = [];
-  #views: (object | null)[] = [];
+  // buffer). Empty between runs, so that the batch keeps none of the queue's arrays alive.
+  #items: (QueuedItem | undefined)[] = NO_SLOTS;
+  #handles: Float64Array = NO_HANDLES;
+  #allocations: (object | null)[] = NO_SLOTS;
+  #views: (object | null)[] = NO_SLOTS;
   #first = 0;
   #end = 0;
   /** What the last {@link warm} returned: kept so that its loads are used. */
@@ -125,10 +126,8 @@ export class ReleaseBatch implements ReleaseBatcher {
     const allocations = this.#allocations as (Allocation | null)[];
     const views = this.#views;
     this.#first = this.#end = 0;
-    this.#items = [];
-    this.#handles = EMPTY_HANDLES;
-    this.#allocations = [];
-    this.#views = [];
+    this.#items = this.#allocations = this.#views = NO_SLOTS;
+    this.#handles = NO_HANDLES;
     while (first < end) {
       let stop: number;
       let threw = false;
@@ -163,8 +162,9 @@ export class ReleaseBatch implements ReleaseBatcher {
   }
 }
 
-/** The handles of no run. */
-const EMPTY_HANDLES = new Float64Array(0);
+/** The columns of no run (never written: a flush with no run returns before it reads them). */
+const NO_SLOTS: never[] = [];
+const NO_HANDLES = new Float64Array(0);
 
 /**
  * Loads what forgetting the allocations in [first, end) reads first, each allocation's leading fields and then its
