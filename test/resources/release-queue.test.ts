@@ -5,6 +5,7 @@
  */
 import { describe, expect, test } from "vitest";
 import { ReleaseQueue } from "../../engine/index.js";
+import type { QueuedItem, ReleaseBatcher } from "../../engine/resources/release-queue.js";
 
 /** A queue and a log of the labels its callbacks ran, in order. */
 function logged(): { queue: ReleaseQueue; ran: string[]; add: (serial: number, label: string, size?: number) => void } {
@@ -186,6 +187,74 @@ describe("ReleaseQueue", () => {
     expect(queue.pending).toBe(1);
     expect(queue.retire(4)).toBe(1);
     expect(ran).toEqual(["parent", "child now", "child later"]);
+  });
+
+  test("a batcher is offered each due run where it lies, and flushed before anything else runs and before returning", () => {
+    const queue = new ReleaseQueue();
+    const log: string[] = [];
+    type Run = { items: (QueuedItem | undefined)[]; refs: (object | null)[]; from: number; end: number };
+    let pending: Run | null = null;
+    const label = (item: QueuedItem | undefined): string => (item as { label: string } | undefined)?.label ?? "(gone)";
+    // Takes the items queued with a key (what a FrameManager's Buffer or Texture is queued with), leaves the others.
+    const batcher: ReleaseBatcher = {
+      takeRun(items, keys, refs, _extras, from, to) {
+        if (pending !== null) log.push("offered again before a flush");
+        log.push(`offered ${items.slice(from, to).map(label).join(" ")}`);
+        let i = from;
+        while (i < to && keys[i] !== 0) i++;
+        if (i > from) pending = { items, refs, from, end: i };
+        return i;
+      },
+      flush(errors) {
+        const run = pending;
+        pending = null;
+        if (run !== null) {
+          // The taken slots are as they were taken: the queue touched none of them before this flush.
+          for (let k = run.from; k < run.end; k++) {
+            log.push(`freed ${label(run.items[k])} ${run.refs[k] === null ? "without" : "with"} its ref`);
+            run.items[k] = undefined;
+            run.refs[k] = null;
+          }
+        }
+        return errors;
+      },
+    };
+    queue._batcher = batcher;
+    const item = (name: string, then?: () => void): QueuedItem & { label: string } => ({
+      label: name,
+      destroy: () => {
+        log.push(`ran ${name}`);
+        then?.();
+      },
+    });
+    queue._enqueueAt(item("a"), 1, 10, 1, {});
+    queue._enqueueAt(item("b"), 1, 10, 2, {});
+    // A callback between them, which queues a due item and a later one when it runs.
+    queue._enqueueAt(
+      item("c", () => {
+        queue._enqueueAt(item("f"), 1, 10, 6, {});
+        queue._enqueueAt(item("g"), 3, 10, 7, {});
+      }),
+      1,
+      10,
+    );
+    queue._enqueueAt(item("d"), 1, 10, 4, {});
+    queue._enqueueAt(item("e"), 2, 10, 5, {}); // not due at 1
+    expect(queue.retire(1)).toBe(5);
+    expect(log).toEqual([
+      "offered a b c d",
+      "freed a with its ref",
+      "freed b with its ref",
+      "ran c",
+      "offered d f",
+      "freed d with its ref",
+      "freed f with its ref",
+    ]);
+    expect(queue.statistics).toMatchObject({ retired: 5, retiredBytes: 50, pending: 2, pendingBytes: 20 });
+    log.length = 0;
+    expect(queue.drainAll()).toBe(2);
+    expect(log).toEqual(["offered e g", "freed e with its ref", "freed g with its ref"]);
+    expect(queue.statistics).toMatchObject({ retired: 7, retiredBytes: 70, pending: 0, pendingBytes: 0 });
   });
 
   test("bad arguments are refused with the value in the message, and nothing is queued", () => {
