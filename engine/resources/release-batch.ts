@@ -170,9 +170,9 @@ const NO_HANDLES = new Float64Array(0);
  * Loads what forgetting the allocations in [first, end) reads first, each allocation's leading fields and then its
  * handle object, in two passes whose loads do not depend on one another, so that the CPU overlaps their cache misses.
  * The allocations of a retiring frame were made a frame or more ago and nothing has touched them since; forgetting
- * them one after the other waited for each miss in turn (a thousand took 240 µs on the two-core machine, 80 with
- * these passes and the fields a free touches first in Allocation). Returns how many have a resource, so that the
- * loads are used.
+ * them one after the other waited for each miss in turn (a thousand took 120-155 µs on the two-core machine, 80-88
+ * with these passes and the fields a free touches declared first in Allocation). Returns how many have a resource, so
+ * that the loads are used.
  */
 function warm(allocations: readonly (Allocation | null)[], first: number, end: number): number {
   let n = 0;
