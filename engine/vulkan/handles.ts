@@ -204,8 +204,8 @@ let nullAddress: bigint | undefined;
  */
 function pooledPrototypeOf(cls: NvkHandleClass): object {
   const readOnly = (name: string) =>
-    function (this: object): never {
-      throw new TypeError(`${name} of a ${cls.name} that vkmem made is read-only`);
+    function (this: object, value: unknown): never {
+      throw new TypeError(`${name} of a ${cls.name} that vkmem made is read-only, got ${describeValue(value)}`);
     };
   return Object.create(cls.prototype, {
     memoryAddress: {
