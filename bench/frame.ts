@@ -107,13 +107,17 @@ export async function main(argv: readonly string[]): Promise<void> {
     // through nvk before (and the timer did not see), is inside it now, with the call's slot-table checks.
     native.setNativeTiming(true);
     const nativeUs: number[] = [];
+    // The same split by part: beginFrame, the destroys and transients, endFrame (µs each frame).
+    const beginNativeUs: number[] = [];
+    const middleNativeUs: number[] = [];
+    const endNativeUs: number[] = [];
     for (let frame = 0; frame < warmup + frames; frame++) {
       native.takeNativeTime();
       const t0 = nowNs();
       const tStart = performance.now();
       manager.beginFrame();
       const t1 = nowNs();
-      let inside = native.takeNativeTime();
+      const beginInside = native.takeNativeTime();
       const fs = manager.frameStatistics!;
       for (const r of doomed) r.markUsed(); // the app records this frame's uses (untimed)
       native.takeNativeTime();
@@ -126,7 +130,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       const t2 = nowNs();
       for (let k = 0; k < 1000; k++) manager.allocateTransient(64 + rand(192), "uniform");
       const t3 = nowNs();
-      inside += native.takeNativeTime();
+      const middleInside = native.takeNativeTime();
       // The app's work, untimed: replacements (the same mix), and the next frame's victims, used by it.
       for (let k = 0; k < 1000; k++) live.push(made % 10 === 0 ? makeTexture(made++) : makeBuffer(made++));
       pickDoomed();
@@ -134,8 +138,13 @@ export async function main(argv: readonly string[]): Promise<void> {
       const t4 = nowNs();
       manager.endFrame();
       const t5 = nowNs();
-      inside += native.takeNativeTime();
-      if (frame >= warmup) nativeUs.push(inside / 1000);
+      const endInside = native.takeNativeTime();
+      if (frame >= warmup) {
+        nativeUs.push((beginInside + middleInside + endInside) / 1000);
+        beginNativeUs.push(beginInside / 1000);
+        middleNativeUs.push(middleInside / 1000);
+        endNativeUs.push(endInside / 1000);
+      }
       if (frame >= warmup) {
         const us = (ns: bigint): number => Number(ns) / 1000;
         beginUs.push(us(t1 - t0));
@@ -453,6 +462,11 @@ export async function main(argv: readonly string[]): Promise<void> {
     const overheadNoGc = overheadUs.filter((_, i) => !gcHit[i]);
     const overheadP50 = median(overheadUs);
     const overheadP99NoGc = percentile(overheadNoGc, 0.99);
+    // Where the overhead lies: each part's time less its native calls (beginFrame: less the back-pressure wait too).
+    // The raw nvk frame is not split: its fence wait and resets are beginFrame's, its end and submit endFrame's.
+    const beginOwnUs = median(beginUs.map((t, i) => t - beginNativeUs[i]! - waitUs[i]!));
+    const destroyOwnUs = median(destroyUs.map((t, i) => t + transientUs[i]! - middleNativeUs[i]!));
+    const endOwnUs = median(endUs.map((t, i) => t - endNativeUs[i]!));
     const retireVsDirect = median(retireUs) / freeMedian;
     const gcMean = gcUsPerFrame.reduce((a, b) => a + b, 0) / Math.max(1, gcUsPerFrame.length);
     const targetMet = (ok: boolean) => (ok ? "yes" : "NO");
@@ -481,6 +495,12 @@ export async function main(argv: readonly string[]): Promise<void> {
         ],
         ["  the same with allocateTransient (its returned objects counted)", heapBytesPerOpObjects.toFixed(1), "", ""],
         ["time inside VMA and Vulkan (native timer), µs per frame, median", median(nativeUs).toFixed(1), "", ""],
+        [
+          "  by part, each less its native calls, µs: beginFrame / destroys + transients / endFrame",
+          `${beginOwnUs.toFixed(1)} / ${destroyOwnUs.toFixed(1)} / ${endOwnUs.toFixed(1)}`,
+          `(raw nvk frame ${rawMedian.toFixed(1)})`,
+          "",
+        ],
         [
           "GC pause per frame, µs: mean / p50 / p99",
           `${gcMean.toFixed(1)} / ${median(gcUsPerFrame).toFixed(1)} / ${percentile(gcUsPerFrame, 0.99).toFixed(1)}`,
@@ -516,6 +536,9 @@ export async function main(argv: readonly string[]): Promise<void> {
       manager_heap_bytes_per_op: heapBytesPerOp,
       heap_bytes_per_op_with_transient_objects: heapBytesPerOpObjects,
       native_us_per_frame_p50: median(nativeUs),
+      begin_frame_own_us_p50: beginOwnUs,
+      destroys_and_transients_own_us_p50: destroyOwnUs,
+      end_frame_own_us_p50: endOwnUs,
       gc_pause_us_per_frame_mean: gcMean,
       gc_pause_us_per_frame_p50: median(gcUsPerFrame),
       gc_pause_us_per_frame_p99: percentile(gcUsPerFrame, 0.99),
