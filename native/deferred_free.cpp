@@ -43,22 +43,45 @@ struct DeviceFunctions {
   int allocators;
 };
 
-// One object to free or destroy: device memory (freeMemory set), or a buffer, an image or an image view (the one
-// function of its kind set).
+// One object to free or destroy: device memory, a buffer, an image or an image view, with the function of its kind.
 struct Queued {
-  PFN_vkFreeMemory freeMemory;
-  PFN_vkDestroyBuffer destroyBuffer;
-  PFN_vkDestroyImage destroyImage;
+  enum class Kind : uint8_t { Memory, Buffer, Image, ImageView };
+  Kind kind;
+  union {
+    PFN_vkFreeMemory freeMemory;
+    PFN_vkDestroyBuffer destroyBuffer;
+    PFN_vkDestroyImage destroyImage;
+    PFN_vkDestroyImageView destroyImageView;
+  };
   VkDevice device;
   uint64_t handle;
   const VkAllocationCallbacks* callbacks;
-  PFN_vkDestroyImageView destroyImageView = nullptr;
+
+  static Queued Memory(PFN_vkFreeMemory fn, VkDevice device, uint64_t handle, const VkAllocationCallbacks* callbacks) {
+    Queued q{Kind::Memory, {}, device, handle, callbacks};
+    q.freeMemory = fn;
+    return q;
+  }
+  static Queued BufferOrImage(bool image, PFN_vkDestroyBuffer buffer, PFN_vkDestroyImage img, VkDevice device,
+                              uint64_t handle) {
+    Queued q{image ? Kind::Image : Kind::Buffer, {}, device, handle, nullptr};
+    if (image) q.destroyImage = img;
+    else q.destroyBuffer = buffer;
+    return q;
+  }
+  static Queued ImageView(PFN_vkDestroyImageView fn, VkDevice device, uint64_t handle) {
+    Queued q{Kind::ImageView, {}, device, handle, nullptr};
+    q.destroyImageView = fn;
+    return q;
+  }
 
   void Run() const {
-    if (freeMemory != nullptr) freeMemory(device, reinterpret_cast<VkDeviceMemory>(handle), callbacks);
-    else if (destroyBuffer != nullptr) destroyBuffer(device, reinterpret_cast<VkBuffer>(handle), callbacks);
-    else if (destroyImage != nullptr) destroyImage(device, reinterpret_cast<VkImage>(handle), callbacks);
-    else destroyImageView(device, reinterpret_cast<VkImageView>(handle), callbacks);
+    switch (kind) {
+      case Kind::Memory: freeMemory(device, reinterpret_cast<VkDeviceMemory>(handle), callbacks); break;
+      case Kind::Buffer: destroyBuffer(device, reinterpret_cast<VkBuffer>(handle), callbacks); break;
+      case Kind::Image: destroyImage(device, reinterpret_cast<VkImage>(handle), callbacks); break;
+      case Kind::ImageView: destroyImageView(device, reinterpret_cast<VkImageView>(handle), callbacks); break;
+    }
   }
 };
 
@@ -192,7 +215,7 @@ void VKAPI_PTR FreeDeviceMemory(VkDevice device, VkDeviceMemory memory, const Vk
     Held h(f.lock);
     const DeviceFunctions* d = f.Find(device);
     if (d != nullptr) fn = d->freeMemory;
-    if (fn != nullptr && f.Queue({fn, nullptr, nullptr, device, reinterpret_cast<uint64_t>(memory), callbacks})) return;
+    if (fn != nullptr && f.Queue(Queued::Memory(fn, device, reinterpret_cast<uint64_t>(memory), callbacks))) return;
   }
   if (fn != nullptr) fn(device, memory, callbacks);
 }
@@ -214,11 +237,11 @@ void QueueOrRun(const Queued& q) {
 
 void DestroyBufferOrImage(VkDevice device, uint64_t raw, bool image, PFN_vkDestroyBuffer destroyBuffer,
                           PFN_vkDestroyImage destroyImage) {
-  if (raw != 0) QueueOrRun({nullptr, image ? nullptr : destroyBuffer, image ? destroyImage : nullptr, device, raw, nullptr});
+  if (raw != 0) QueueOrRun(Queued::BufferOrImage(image, destroyBuffer, destroyImage, device, raw));
 }
 
 void DestroyImageView(VkDevice device, uint64_t raw, PFN_vkDestroyImageView destroyImageView) {
-  if (raw != 0) QueueOrRun({nullptr, nullptr, nullptr, device, raw, nullptr, destroyImageView});
+  if (raw != 0) QueueOrRun(Queued::ImageView(destroyImageView, device, raw));
 }
 
 VkResult VKAPI_PTR AllocateDeviceMemory(VkDevice device, const VkMemoryAllocateInfo* info,

@@ -84,6 +84,7 @@ import { AllocationCreateFlags, MemoryUsage, type AllocationOptions } from "./us
 import { createVirtualBlock, type VirtualBlock } from "./virtual-block.js";
 import { unwatch } from "../lifetime.js";
 import { vkmemFlagsOf, withoutRecording } from "./recording.js";
+import { nextPowerOfTwo } from "../powers-of-two.js";
 
 export { BuddyAllocation } from "./buddy-allocation.js";
 
@@ -109,13 +110,6 @@ function isPowerOfTwo(v: unknown): v is number {
   return (
     typeof v === "number" && Number.isSafeInteger(v) && v >= 1 && v <= MAX_BLOCK_SIZE && Number.isInteger(Math.log2(v))
   );
-}
-/** The smallest power of two >= v (v >= 1, a safe integer). */
-function nextPowerOfTwo(v: number): number {
-  let p = 2 ** Math.ceil(Math.log2(v));
-  if (p < v) p *= 2;
-  else if (p / 2 >= v) p /= 2;
-  return p;
 }
 
 /**

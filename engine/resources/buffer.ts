@@ -12,34 +12,16 @@
 import { DestroyedResourceError } from "../errors.js";
 import type { Allocation } from "../memory/allocation.js";
 import type { NvkHandle } from "../vulkan/handles.js";
-import { Owner, type ResourceOwner, type ResourceRelease } from "./resource.js";
+import { ManagedResource, Owner, type ResourceOwner, type ResourceRelease } from "./resource.js";
 
 // Still importable from here, where they lived before resource.ts.
 export { Owner, ResourceRelease, type ResourceOwner } from "./resource.js";
 
 /** A GPU buffer made by {@link FrameManager.createBuffer}; destroyed by {@link Buffer.destroy}. */
-export class Buffer {
-  // What destroy() reads and writes comes first, so that it shares the object's first cache lines: a game destroys
-  // objects it made long before, which nothing may have touched since.
+export class Buffer extends ManagedResource {
+  // What destroy() reads and writes comes first, after the base's fields (see ManagedResource).
   #owner: ResourceOwner;
   #destroyed = false;
-  /** Serial of the last frame that used it; 0 when none did. */
-  lastUsedSerial = 0;
-  /** @internal Its slot in its manager's table of live resources (managed-resources.ts); -1 once released. */
-  _slot = -1;
-  /** @internal How the manager frees it. */
-  readonly _release: ResourceRelease;
-  /** @internal The bytes its release frees (its allocation's size), for the release queue's counters. */
-  readonly _bytes: number;
-  /**
-   * @internal Its allocation's handle (fixed for the allocation's life), which destroy() hands the release queue with
-   * the allocation, so that retiring reads no other object before the native free (release-batch.ts).
-   */
-  readonly _freeHandle: number;
-  /** @internal The allocation, handed to the release queue with its handle. */
-  readonly _freeAllocation: Allocation;
-  /** @internal No view: a buffer's release frees the buffer alone. */
-  readonly _freeView: null;
   /** The name given at creation, used in messages, the VMA allocation name and the debug-utils object name. */
   readonly label: string;
   /** Size in bytes. */
@@ -79,12 +61,8 @@ export class Buffer {
     allocation: Allocation,
     release: ResourceRelease,
   ) {
+    super(release, allocation, null);
     this.#owner = owner;
-    this._release = release;
-    this._bytes = release.size;
-    this._freeHandle = allocation.pool === null ? allocation._handle : 0; // a pool's: the batch looks closer
-    this._freeAllocation = allocation;
-    this._freeView = null;
     this.label = label;
     this.size = size;
     this.usage = usage;

@@ -22,10 +22,9 @@
 import { describeValue } from "../errors.js";
 import type { FrameStatistics } from "./frame-statistics.js";
 import type { Allocator } from "../memory/allocator.js";
-import type { Allocation } from "../memory/allocation.js";
 import { ReleaseBatch } from "./release-batch.js";
 import { ReleaseQueue } from "./release-queue.js";
-import { CallbackRelease, type QueuedRelease } from "./resource.js";
+import { CallbackRelease, type ManagedResource, type QueuedRelease } from "./resource.js";
 
 /** The deferred destructions of one FrameManager, made with it; its destroy() drains them. @internal */
 export class DeferredDestruction {
@@ -43,8 +42,8 @@ export class DeferredDestruction {
    * Runs `release` now when submission `serial` is complete (`serial <= completed`), else queues it under `serial`
    * (which may be the next submission's, for uploads recorded between frames), counting `size` bytes (its `size`,
    * passed so that queueing does not read the record). Counts it into `stats` when given. Returns true when queued.
-   * A Buffer's or Texture's release comes with its allocation's handle, the allocation and the view's bytes, read
-   * from the resource, for the batch of frees to take without reading the record (release-batch.ts).
+   * A Buffer's or Texture's release comes with the `resource`, whose allocation handle, allocation and view bytes
+   * are queued beside it, for the batch of frees to take without reading the record (release-batch.ts).
    * @throws whatever `release` throws when it runs at once.
    */
   releaseAfter(
@@ -53,9 +52,7 @@ export class DeferredDestruction {
     release: QueuedRelease,
     size: number,
     stats: FrameStatistics | null,
-    handle = 0,
-    allocation: Allocation | null = null,
-    view: ArrayBuffer | null = null,
+    resource: ManagedResource | null = null,
   ): boolean {
     if (serial <= completed) {
       this.immediate++;
@@ -63,7 +60,10 @@ export class DeferredDestruction {
       release.destroy();
       return false;
     }
-    this.queue._enqueueAt(release, serial, size, handle, allocation, view); // made by vkmem: no check needed
+    // Made by vkmem: no check needed.
+    if (resource === null) this.queue._enqueueAt(release, serial, size);
+    else
+      this.queue._enqueueAt(release, serial, size, resource._freeHandle, resource._freeAllocation, resource._freeView);
     if (stats !== null) stats.deferredQueued++;
     return true;
   }

@@ -166,16 +166,7 @@ export class ManagedResources {
       return;
     }
     this.#counters.countResource(stats, false);
-    this.#deferred.releaseAfter(
-      resource.lastUsedSerial,
-      completed,
-      release,
-      resource._bytes,
-      stats,
-      resource._freeHandle,
-      resource._freeAllocation,
-      resource._freeView,
-    );
+    this.#deferred.releaseAfter(resource.lastUsedSerial, completed, release, resource._bytes, stats, resource);
   }
 
   /** The live resources, oldest first (a copy). */

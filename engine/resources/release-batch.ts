@@ -23,15 +23,15 @@
  * - Only what the single path frees plainly is freed here: an allocation of this allocator, live, not lost, in no
  *   pool, with no aliases, of the kind its release expects, while the allocator is alive, records no trace (its Free
  *   records are written on the single path) and has no defragmentation context (a pass may be moving it). The
- *   allocator's state is checked as each item is taken. A Buffer's or Texture's destroy() queues its release with
- *   its allocation's handle (fixed for the allocation's life; 0 for a pool's), the allocation and its view's bytes, read
- *   from the resource it was called on: taking such an item reads no other object (the release and the allocation are
- *   cold by then: two cache misses an item, 180-320 µs of a thousand on the GPU machine), and the allocation's own
- *   state is left to the native call, which checks each entry against its slot table (a stale handle, whose
- *   allocation was freed or whose slot was reused since, another allocator's, a pool's, an aliased or moving
- *   allocation stops it there, and the single path then frees it or throws why). Any other item is checked here as
- *   before and, when it does not pass, left to the queue, which runs it as before, errors and all. No value in the
- *   arrays can make the native call free anything else.
+ *   allocator's state is checked as each run is taken (nothing runs between the items of a run). A Buffer's or
+ *   Texture's destroy() queues its release with its allocation's handle (fixed for the allocation's life; 0 for a
+ *   pool's), the allocation and its view's bytes, read from the resource it was called on: taking such an item reads
+ *   no other object (the release and the allocation are cold by then: two cache misses an item, 180-320 µs of a
+ *   thousand on the GPU machine), and the allocation's own state is left to the native call, which checks each entry
+ *   against its slot table (a stale handle, whose allocation was freed or whose slot was reused since, another
+ *   allocator's, a pool's, an aliased or moving allocation stops it there, and the single path then frees it or
+ *   throws why). Any other item is checked here as before and, when it does not pass, left to the queue, which runs
+ *   it as before, errors and all. No value in the arrays can make the native call free anything else.
  * - A native error does not lose track: the call zeroes the handle of each entry it freed, so after a throw the
  *   freed ones are forgotten here, the others go to the single path, and the error joins the queue's errors.
  * - Nothing is allocated or copied per item: the native call reads the queue's own columns (the handles are the

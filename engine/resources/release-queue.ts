@@ -215,7 +215,7 @@ export class ReleaseQueue {
    * @internal {@link enqueueItem} without the checks, for the records vkmem makes itself (a FrameManager's): the
    * caller passes the serial and the size, so that queueing does not read the record (a Buffer's or Texture's is
    * made at creation and is cold by the time it is destroyed). `key`, `ref` and `extra` are kept for the batcher's
-   * `take` (a FrameManager's Buffer or Texture: its allocation's handle, the allocation and its view's bytes, read
+   * `takeRun` (a FrameManager's Buffer or Texture: its allocation's handle, the allocation and its view's bytes, read
    * from the resource as it is destroyed).
    */
   _enqueueAt(

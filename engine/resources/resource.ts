@@ -16,14 +16,39 @@ import type { Allocation } from "../memory/allocation.js";
 import type { NvkHandle } from "../vulkan/handles.js";
 import { nvk } from "../vulkan/nvk.js";
 
-/** What the owner needs of a resource it releases: the record that frees it and the frame that last used it. @internal */
-export interface ManagedResource {
+/**
+ * What a Buffer and a Texture have for their owner to release them: the frame that last used them, their place in
+ * the owner's table, the record that frees them, and what destroy() hands the release queue with it so that the
+ * batch of frees reads nothing else (release-batch.ts). A base class, not an interface, so that these fields come
+ * first in the resources' objects (a base's fields are laid out before a subclass's): destroy() of a resource made
+ * long before, which nothing may have touched since, reads them from the object's first cache lines. @internal
+ */
+export abstract class ManagedResource {
   /** Serial of the last frame that used it; 0 when none did. */
-  readonly lastUsedSerial: number;
-  /** How the owner frees it. */
-  readonly _release: QueuedRelease;
-  /** The bytes its release frees (the release's `size`, kept on the resource so that queueing it reads only this). */
+  lastUsedSerial = 0;
+  /** @internal Its slot in its manager's table of live resources (managed-resources.ts); -1 once released. */
+  _slot = -1;
+  /** @internal How the owner frees it. */
+  readonly _release: ResourceRelease;
+  /** @internal The bytes its release frees (its allocation's size), for the release queue's counters. */
   readonly _bytes: number;
+  /** @internal Its allocation's handle (fixed for the allocation's life); 0 for a pool's, which the batch looks at closer. */
+  readonly _freeHandle: number;
+  /** @internal The allocation, handed to the release queue with its handle. */
+  readonly _freeAllocation: Allocation;
+  /**
+   * @internal A texture's default view's 8 bytes (the nvk handle object's memoryBuffer, which a move by live
+   * defragmentation rewrites in place); null for a buffer.
+   */
+  readonly _freeView: ArrayBuffer | null;
+
+  protected constructor(release: ResourceRelease, allocation: Allocation, view: NvkHandle | null) {
+    this._release = release;
+    this._bytes = release.size;
+    this._freeHandle = allocation.pool === null ? allocation._handle : 0;
+    this._freeAllocation = allocation;
+    this._freeView = view === null ? null : view.memoryBuffer;
+  }
 }
 
 /** What a Buffer or a Texture needs from the manager that made it. @internal */

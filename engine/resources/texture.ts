@@ -13,7 +13,7 @@ import { DestroyedResourceError, describeValue } from "../errors.js";
 import type { Allocation } from "../memory/allocation.js";
 import type { FormatInfo } from "../vulkan/formats.js";
 import type { NvkHandle } from "../vulkan/handles.js";
-import { Owner, type ResourceOwner, type ResourceRelease } from "./resource.js";
+import { ManagedResource, Owner, type ResourceOwner, type ResourceRelease } from "./resource.js";
 
 /**
  * The VkImageLayout values a texture may be said to be in: the core ones, PRESENT_SRC_KHR, the depth/stencil
@@ -26,28 +26,10 @@ const KNOWN_LAYOUTS: ReadonlySet<unknown> = new Set([
 ]);
 
 /** A GPU image made by {@link FrameManager.createTexture}; destroyed by {@link Texture.destroy}. */
-export class Texture {
-  // What destroy() reads and writes comes first, so that it shares the object's first cache lines: a game destroys
-  // objects it made long before, which nothing may have touched since.
+export class Texture extends ManagedResource {
+  // What destroy() reads and writes comes first, after the base's fields (see ManagedResource).
   #owner: ResourceOwner;
   #destroyed = false;
-  /** Serial of the last frame that used it; 0 when none did. */
-  lastUsedSerial = 0;
-  /** @internal Its slot in its manager's table of live resources (managed-resources.ts); -1 once released. */
-  _slot = -1;
-  /** @internal How the manager frees it. */
-  readonly _release: ResourceRelease;
-  /** @internal The bytes its release frees (its allocation's size), for the release queue's counters. */
-  readonly _bytes: number;
-  /** @internal Its allocation's handle, handed to the release queue by destroy() (see Buffer._freeHandle). */
-  readonly _freeHandle: number;
-  /** @internal The allocation, handed to the release queue with its handle. */
-  readonly _freeAllocation: Allocation;
-  /**
-   * @internal Its default view's 8 bytes (the nvk handle object's memoryBuffer, which a move by live defragmentation
-   * rewrites in place), handed to the release queue by destroy() with the handle.
-   */
-  readonly _freeView: ArrayBuffer;
   readonly label: string;
   readonly width: number;
   readonly height: number;
@@ -106,12 +88,8 @@ export class Texture {
     allocation: Allocation,
     release: ResourceRelease,
   ) {
+    super(release, allocation, view);
     this.#owner = owner;
-    this._release = release;
-    this._bytes = release.size;
-    this._freeHandle = allocation.pool === null ? allocation._handle : 0; // a pool's: the batch looks closer
-    this._freeAllocation = allocation;
-    this._freeView = (view as unknown as { memoryBuffer: ArrayBuffer }).memoryBuffer;
     this.label = desc.label;
     this.width = desc.width;
     this.height = desc.height;

@@ -10,6 +10,7 @@
  */
 import type { DeviceLimits } from "../vulkan/context.js";
 import type { NvkHandle } from "../vulkan/handles.js";
+import { nextPowerOfTwo } from "../powers-of-two.js";
 
 /** What {@link FrameManager.allocateTransient} is for: it picks the alignment. */
 export type TransientUsage = "uniform" | "storage" | "vertex" | "index" | "copy";
@@ -40,20 +41,19 @@ export class TransientAllocation {
 /** The alignment of each {@link TransientUsage} on a device with `limits`. @internal */
 export function transientAlignments(limits: DeviceLimits): Record<TransientUsage, number> {
   return {
-    uniform: powerOfTwoAtLeast(Math.max(16, limits.minUniformBufferOffsetAlignment)),
-    storage: powerOfTwoAtLeast(Math.max(16, limits.minStorageBufferOffsetAlignment)),
+    uniform: roundedAlignment(limits.minUniformBufferOffsetAlignment),
+    storage: roundedAlignment(limits.minStorageBufferOffsetAlignment),
     vertex: 16,
     index: 16,
-    copy: powerOfTwoAtLeast(Math.max(16, limits.optimalBufferCopyOffsetAlignment)),
+    copy: roundedAlignment(limits.optimalBufferCopyOffsetAlignment),
   };
 }
 
 /**
- * The least power of two >= `value`, at most 2^30: the transient ring's alignments are checked once here, not per
- * allocation (Vulkan requires the two offset alignments to be powers of two; the copy one is only a recommendation).
+ * A device's alignment, at least 16, rounded up to a power of two, at most 2^30: the transient ring's alignments are
+ * checked once here, not per allocation (Vulkan requires the two offset alignments to be powers of two; the copy one
+ * is only a recommendation).
  */
-function powerOfTwoAtLeast(value: number): number {
-  let p = 1;
-  while (p < value && p < 2 ** 30) p *= 2;
-  return p;
+function roundedAlignment(value: number): number {
+  return Math.min(nextPowerOfTwo(Math.max(16, value)), 2 ** 30);
 }
