@@ -44,6 +44,9 @@ const IMAGE_CREATE_INFO_LENGTH = 13;
 
 /** Cells for the nvk handle objects of the buffers and images allocators create (shared by all allocators). */
 const handleCells = new HandleCellPool();
+/** The pooled constructors of the objects every createBuffer / createImage makes, resolved once (HandleCellPool.makeWith). */
+const BUFFER_HANDLE = handleCells.constructorOf(nvk.VkBuffer);
+const IMAGE_HANDLE = handleCells.constructorOf(nvk.VkImage);
 
 function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeof TypeError = RangeError): never {
   throw new Ctor(`${op}: ${arg} ${what}, got ${describeValue(value)}`);
@@ -144,8 +147,8 @@ export class VmaMemory implements MemorySource {
       }
       if (result !== 0) this.refused(result, "buffer", options, "vmaCreateBuffer");
     }
-    const buffer = handleCells.make(
-      nvk.VkBuffer,
+    const buffer = handleCells.makeWith(
+      BUFFER_HANDLE,
       scratchU32[Slot.OutResource * 2],
       scratchU32[Slot.OutResource * 2 + 1],
     );
@@ -183,7 +186,11 @@ export class VmaMemory implements MemorySource {
       }
       if (result !== 0) this.refused(result, "image", options, "vmaCreateImage");
     }
-    const image = handleCells.make(nvk.VkImage, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
+    const image = handleCells.makeWith(
+      IMAGE_HANDLE,
+      scratchU32[Slot.OutResource * 2],
+      scratchU32[Slot.OutResource * 2 + 1],
+    );
     const allocation = this.finish(result, "image", image, flags, options, "vmaCreateImage", name);
     allocation._createInfo = scratch.slice(0, IMAGE_CREATE_INFO_LENGTH);
     return allocation;
@@ -312,8 +319,8 @@ export class VmaMemory implements MemorySource {
     }
     const kind = image ? "image" : "buffer";
     if (result !== 0) this.refused(result, kind, options, vmaOp);
-    const cls = image ? nvk.VkImage : nvk.VkBuffer;
-    const resource = handleCells.make(cls, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
+    const ctor = image ? IMAGE_HANDLE : BUFFER_HANDLE;
+    const resource = handleCells.makeWith(ctor, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
     const allocation = this.finish(0, kind, resource, flags, options, vmaOp);
     return image ? new CreatedImageResult(resource, allocation) : new CreatedBufferResult(resource, allocation);
   }
