@@ -5,10 +5,12 @@
  * Three measurements, each against its baseline in the same run (the small ones alternate which goes first):
  * - Contiguous. Uploads of 4 KiB to 16 MiB into consecutive ranges of one device buffer, 64 MiB per frame, timed from
  *   the first upload to the end of endFrame (which records the copies); the baseline is `Uint8Array.set` of the same
- *   bytes at the same offsets of the staging ring's own mapped block. Ratio = memcpy time / upload time.
+ *   bytes into the staging ring's own mapped block, laid out as the uploads lay them out (packed), in memory the ring
+ *   last handed out about as long ago as the memory the uploads write (baselineOffsets). Ratio = memcpy time / upload
+ *   time.
  * - Scattered. The same sizes, about 1,000 uploads a frame (at most 64 MiB), each into another buffer (of up to 250)
  *   than the one before, at another offset, no two writing the same bytes; the baseline copies the same bytes into
- *   the ring where the uploads put them (packed).
+ *   the ring as for the contiguous rows.
  * - Large. One 64 MiB upload through a FrameManager with `uploadThreads` threads, timed from upload() to the end of
  *   waitIdle() after endFrame() (the GPU has copied it into the device buffer), against a one-thread memcpy of the
  *   same bytes in the same run: into the staging ring's memory and into plain host memory (where the manager stages
@@ -164,6 +166,22 @@ function packedOffsets(manager: FrameManager, size: number, count: number): Floa
   return out;
 }
 
+/**
+ * Fills `out` with where a baseline writes its copies of `size` bytes, laid out as `offsets` (the uploads' packed
+ * layout): in the staging ring's block, from half the block away from the ring's head, where the next frame's uploads
+ * will start. The uploads write memory the ring last handed out a whole block ago; the baseline so writes memory
+ * untouched nearly as long, as cold in the caches, and not what the next upload frame writes. (Offsets from 0 every
+ * time wrote the same bytes over and over: the scattered rows' 4 MiB stayed in the caches, a memcpy the uploads,
+ * which write where the ring's head is, could never match.) Falls back to offsets from 0 when `size` does not divide
+ * the block (a piece would straddle its end).
+ */
+function baselineOffsets(manager: FrameManager, size: number, offsets: Float64Array, out: Float64Array): void {
+  const block = manager.stagingRing.currentBlock;
+  const capacity = block.capacity;
+  const start = capacity % size === 0 ? Math.floor(((block.head + capacity / 2) % capacity) / size) * size : 0;
+  for (let k = 0; k < offsets.length; k++) out[k] = start === 0 ? offsets[k]! : (start + offsets[k]!) % capacity;
+}
+
 function smallUploads(
   context: Context,
   allocator: Allocator,
@@ -213,7 +231,9 @@ function smallUploads(
       manager.waitIdle();
       return ms;
     };
-    const copies = (count: number, copy: (k: number) => void) => (): number => {
+    // `before` runs untimed (the staging baselines pick their destination there).
+    const copies = (count: number, copy: (k: number) => void, before?: () => void) => (): number => {
+      before?.();
       const t0 = nowNs();
       for (let k = 0; k < count; k++) copy(k);
       return Number(nowNs() - t0) / 1e6;
@@ -223,11 +243,16 @@ function smallUploads(
       const count = PER_FRAME / size;
       const chunk = source.subarray(0, size);
       const offsets = packedOffsets(manager, size, count);
+      const at = new Float64Array(count);
       const [uploadMs, memcpyMs] = alternate(
         repetitions,
         warmUpRounds(count),
         uploadFrame(count, (k) => manager.upload(target, chunk, k * size)),
-        copies(count, (k) => ringBytes.set(chunk, offsets[k]!)),
+        copies(
+          count,
+          (k) => ringBytes.set(chunk, at[k]!),
+          () => baselineOffsets(manager, size, offsets, at),
+        ),
       );
       rows.push(row("contiguous", size, count, uploadMs, memcpyMs));
     }
@@ -252,16 +277,22 @@ function smallUploads(
           at[k] = ((slot * 7 + 3) % slots) * size;
         }
         const chunk = source.subarray(0, size);
-        // The baseline writes the same bytes where the upload's own memcpy puts them: packed into the staging ring,
-        // or, for mapped destinations (written in place), into each buffer's mapped memory at its offset.
+        // The baseline writes the same bytes as the upload's own memcpy: packed into the staging ring as the uploads
+        // are, in memory as cold (baselineOffsets), or, for mapped destinations (written in place), into each
+        // buffer's mapped memory at its offset.
         const offsets = packedOffsets(manager, size, count);
+        const ringAt = new Float64Array(count);
         const mapped = memory === undefined ? [] : buffers.map((b) => new Uint8Array(b.allocation.mappedData!));
         const [uploadMs, memcpyMs] = alternate(
           repetitions,
           warmUpRounds(count),
           uploadFrame(count, (k) => manager.upload(buffers[dst[k]!]!, chunk, at[k]!)),
           memory === undefined
-            ? copies(count, (k) => ringBytes.set(chunk, offsets[k]!))
+            ? copies(
+                count,
+                (k) => ringBytes.set(chunk, ringAt[k]!),
+                () => baselineOffsets(manager, size, offsets, ringAt),
+              )
             : copies(count, (k) => mapped[dst[k]!]!.set(chunk, at[k]!)),
         );
         rows.push(row(layout, size, count, uploadMs, memcpyMs));
