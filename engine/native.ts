@@ -242,6 +242,12 @@ export interface NativeAddon {
   recordDefragmentationCopies(context: number, cmd: bigint, table: Float64Array, rows: number): void;
   /** A view of the whole of a move's replacement image (the caller destroys it); VkResult, the view in kOutResource. */
   createDefragmentationView(context: number, moveIndex: number, viewType: number, aspect: number): number;
+  /**
+   * A view of mips [baseMip, baseMip + levelCount) (default: all) of every layer of the image vkmem created with
+   * `allocation` (the caller destroys it); VkResult, the view in kOutResource. RangeError for an allocation, view
+   * type, aspect or mip range that does not suit the image (native/allocation.cpp).
+   */
+  createImageView(allocation: number, viewType: number, aspect: number, baseMip?: number, levelCount?: number): number;
   /** True when nothing more can be moved. */
   endDefragmentationPass(context: number): boolean;
   endDefragmentation(context: number): NativeDefragmentationStats;

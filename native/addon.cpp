@@ -180,6 +180,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
       InstanceMethod<&Addon::Guarded<&Addon::CreateDefragmentationBlockCopies>>("createDefragmentationBlockCopies"),
       InstanceMethod<&Addon::Guarded<&Addon::RecordDefragmentationCopies>>("recordDefragmentationCopies"),
       InstanceMethod<&Addon::Guarded<&Addon::CreateDefragmentationView>>("createDefragmentationView"),
+      InstanceMethod<&Addon::Guarded<&Addon::CreateImageView>>("createImageView"),
       InstanceMethod<&Addon::Guarded<&Addon::EndDefragmentationPass>>("endDefragmentationPass"),
       InstanceMethod<&Addon::Guarded<&Addon::EndDefragmentation>>("endDefragmentation"),
       InstanceMethod<&Addon::Guarded<&Addon::CheckCorruption>>("checkCorruption"),
@@ -382,6 +383,7 @@ uint32_t Addon::NewAllocationSlot(uint32_t allocatorIndex, VmaAllocation allocat
   s.aliasCount = 0;
   s.nextFree = 0;
   s.serial = nextAllocationSerial++;
+  s.imageFormat = 0;
   allocators[allocatorIndex].liveAllocations++;
   return index;
 }

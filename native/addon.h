@@ -133,6 +133,14 @@ struct AllocationSlot {
   bool moving = false;
   bool defragTemp = false;
   uint64_t serial = 0;          // creation order (Addon::nextAllocationSerial): leak reports list the oldest first
+  // An image vkmem created with it (createImage): what createImageView builds a whole-image view from and checks
+  // against. imageFormat is 0 (VK_FORMAT_UNDEFINED) for every other allocation.
+  uint32_t imageFormat = 0;
+  uint32_t imageType = 0;
+  uint32_t imageMipLevels = 0;
+  uint32_t imageArrayLayers = 0;
+  uint32_t imageUsage = 0;
+  uint32_t imageFlags = 0;
 };
 
 // One move of an open defragmentation pass: VMA's VmaDefragmentationMove, with our slot indices.
@@ -326,6 +334,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value CreateDefragmentationBlockCopies(const Napi::CallbackInfo& info);
   Napi::Value RecordDefragmentationCopies(const Napi::CallbackInfo& info);
   Napi::Value CreateDefragmentationView(const Napi::CallbackInfo& info);
+  Napi::Value CreateImageView(const Napi::CallbackInfo& info);  // allocation.cpp
   Napi::Value EndDefragmentationPass(const Napi::CallbackInfo& info);
   Napi::Value EndDefragmentation(const Napi::CallbackInfo& info);
   // Ends every defragmentation of the allocator (poolIndex 0) or of one pool, as if each move of an open pass had
@@ -400,7 +409,8 @@ class Addon : public Napi::Addon<Addon> {
                                 uint32_t allocatorIndex, uint32_t* poolIndexOut = nullptr);
   Napi::Value FinishAllocation(Napi::Env env, const char* operation, uint32_t allocatorIndex, VkResult result,
                                VmaAllocation allocation, Kind kind, uint64_t resource, bool ownsResource,
-                               uint32_t poolIndex, napi_value name = nullptr, bool traced = false);
+                               uint32_t poolIndex, napi_value name = nullptr, bool traced = false,
+                               const VkImageCreateInfo* image = nullptr);
 
  public:
   // Resource descriptions in the scratch (kIn0..), as createBuffer / createImage lay them out.
@@ -467,6 +477,8 @@ inline bool IsUint(double v, double max) { return v >= 0 && v <= max && static_c
 Napi::Error TypeErrorFor(Napi::Env env, const std::string& message);
 Napi::Error RangeErrorFor(Napi::Env env, const std::string& message);
 Napi::Object DetailedStats(Napi::Env env, const VmaDetailedStatistics& s);  // allocator.cpp
+// The aspects of an image of `format`: depth and/or stencil for those formats, color otherwise (allocation.cpp).
+VkImageAspectFlags AspectOf(VkFormat format);
 uint64_t BigIntArg(const Napi::CallbackInfo& info, size_t i, const char* name);
 
 }  // namespace vkmem

@@ -94,7 +94,8 @@ void Addon::FillAllocationOutputs(VmaAllocator allocator, VmaAllocation allocati
 // Records a successful allocation in the slot table; on failure returns the VkResult for TS to throw.
 Napi::Value Addon::FinishAllocation(Napi::Env env, const char* operation, uint32_t allocatorIndex, VkResult result,
                                     VmaAllocation allocation, Kind kind, uint64_t resource, bool ownsResource,
-                                    uint32_t poolIndex, napi_value name, bool traced) {
+                                    uint32_t poolIndex, napi_value name, bool traced,
+                                    const VkImageCreateInfo* image) {
   AllocatorSlot& slot = allocators[allocatorIndex];
   if (result != VK_SUCCESS) {
     // A linear pool of one block is a ring buffer or a double stack, whichever its allocations made it; which one it
@@ -127,6 +128,15 @@ Napi::Value Addon::FinishAllocation(Napi::Env env, const char* operation, uint32
   if (poolIndex != 0) {
     allocations[index].pool = poolIndex;
     pools[poolIndex].liveAllocations++;
+  }
+  if (image != nullptr) {
+    AllocationSlot& a = allocations[index];
+    a.imageFormat = static_cast<uint32_t>(image->format);
+    a.imageType = static_cast<uint32_t>(image->imageType);
+    a.imageMipLevels = image->mipLevels;
+    a.imageArrayLayers = image->arrayLayers;
+    a.imageUsage = image->usage;
+    a.imageFlags = image->flags;
   }
   // The name as the trace records it (trace_sink.h): none, or the short one converted here; a long one is left to TS.
   char small[256];
@@ -234,7 +244,93 @@ Napi::Value Addon::CreateImage(Napi::Env env, napi_value arg) {
   VmaAllocation allocation = VK_NULL_HANDLE;
   VkResult r = vmaCreateImage(slot.allocator, &ici, &aci, &image, &allocation, nullptr);
   return FinishAllocation(env, "vmaCreateImage", ai, r, allocation, Kind::Image, reinterpret_cast<uint64_t>(image), true, poolIndex,
-                          hotSecondArg, true);
+                          hotSecondArg, true, &ici);
+}
+
+VkImageAspectFlags AspectOf(VkFormat format) {
+  switch (format) {
+    case VK_FORMAT_D16_UNORM:
+    case VK_FORMAT_X8_D24_UNORM_PACK32:
+    case VK_FORMAT_D32_SFLOAT:
+      return VK_IMAGE_ASPECT_DEPTH_BIT;
+    case VK_FORMAT_S8_UINT:
+      return VK_IMAGE_ASPECT_STENCIL_BIT;
+    case VK_FORMAT_D16_UNORM_S8_UINT:
+    case VK_FORMAT_D24_UNORM_S8_UINT:
+    case VK_FORMAT_D32_SFLOAT_S8_UINT:
+      return VK_IMAGE_ASPECT_DEPTH_BIT | VK_IMAGE_ASPECT_STENCIL_BIT;
+    default:
+      return VK_IMAGE_ASPECT_COLOR_BIT;
+  }
+}
+
+// createImageView(allocation, viewType, aspect, baseMip?, levelCount?) -> VkResult: a view of the image vkmem created
+// with `allocation` (createImage): mips [baseMip, baseMip + levelCount) (default: all of them) of every layer,
+// `aspect`: some of its format's aspects, the image's format, identity swizzle; written to kOutResource as u64 on
+// success. The caller owns it (destroys it with vkDestroyImageView, or hands its bytes to freeResources): a FrameManager
+// texture's default view, a streamed texture's view of its uploaded mips. Made here, in one call: through nvk, the
+// handle object, the create info's setters and nvk's checks cost 2-3 µs a view on the two-core machine, several times
+// the driver's own work.
+//
+// Everything that reaches vkCreateImageView comes from this addon's record of the image (AllocationSlot, written as
+// createImage made it) or is checked against it: the allocation must be a live image allocation of a live allocator
+// with the image vkmem created, of a core format (1-184: one plane, no sampler Y'CbCr conversion), with a usage a
+// view can have (VUID-VkImageViewCreateInfo-image-04441); the view type must suit the image's layers as a whole (1D
+// or 1D_ARRAY of a 1D image, 2D of a one-layer 2D image, 2D_ARRAY of a 2D image, 3D of a 3D image: no cube, which
+// needs a cube-compatible image, and no 2D view of a 3D one); the aspect must be some of the format's; the mips must
+// lie in the image. Anything else is a RangeError, with nothing made.
+Napi::Value Addon::CreateImageView(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireScratch(env);
+  const double handle = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+  const double viewType = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
+  const double aspect = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : -1;
+  // The mip range: absent (undefined) means all of them; anything else must be a number.
+  const auto optional = [&info](size_t i, double absent) {
+    if (info.Length() <= i || info[i].IsUndefined()) return absent;
+    return info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : -1.0;
+  };
+  const AllocationSlot* a = AllocationFromNumber(handle, nullptr);
+  if (a == nullptr || a->kind != Kind::Image || !a->ownsResource || a->resource == 0 || a->imageFormat == 0)
+    throw RangeErrorFor(env, "createImageView: allocation must be a live image allocation of an image vkmem created");
+  const AllocatorSlot& slot = allocators[a->allocator];
+  if (!slot.live) throw RangeErrorFor(env, "createImageView: the allocation's allocator is destroyed");
+  if (slot.createImageView == nullptr) throw Napi::Error::New(env, "vkmem native: the device has no vkCreateImageView");
+  constexpr uint32_t kViewable = 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x1000 | 0x4000 |
+                                 0x8000 | 0x100000 | 0x200000;
+  if (a->imageFormat > VK_FORMAT_ASTC_12x12_SRGB_BLOCK || (a->imageUsage & kViewable) == 0)
+    throw RangeErrorFor(env, "createImageView: the image's format or usage allows no view made here");
+  const VkFormat format = static_cast<VkFormat>(a->imageFormat);
+  bool suits = false;
+  if (IsUint(viewType, VK_IMAGE_VIEW_TYPE_CUBE_ARRAY)) {
+    switch (static_cast<VkImageViewType>(static_cast<uint32_t>(viewType))) {
+      case VK_IMAGE_VIEW_TYPE_1D: suits = a->imageType == VK_IMAGE_TYPE_1D && a->imageArrayLayers == 1; break;
+      case VK_IMAGE_VIEW_TYPE_1D_ARRAY: suits = a->imageType == VK_IMAGE_TYPE_1D; break;
+      case VK_IMAGE_VIEW_TYPE_2D: suits = a->imageType == VK_IMAGE_TYPE_2D && a->imageArrayLayers == 1; break;
+      case VK_IMAGE_VIEW_TYPE_2D_ARRAY: suits = a->imageType == VK_IMAGE_TYPE_2D; break;
+      case VK_IMAGE_VIEW_TYPE_3D: suits = a->imageType == VK_IMAGE_TYPE_3D; break;
+      default: break;
+    }
+  }
+  if (!suits) throw RangeErrorFor(env, "createImageView: viewType must suit the image as a whole");
+  if (!IsUint(aspect, 4294967295.0) || aspect == 0 ||
+      (static_cast<uint32_t>(aspect) & ~static_cast<uint32_t>(AspectOf(format))) != 0)
+    throw RangeErrorFor(env, "createImageView: aspect must be some of the image format's aspects");
+  const double mips = a->imageMipLevels;
+  const double baseMip = optional(3, 0);
+  const double levelCount = optional(4, mips - (baseMip >= 0 ? baseMip : 0));
+  if (!IsUint(baseMip, mips - 1) || !IsUint(levelCount, mips) || levelCount < 1 || baseMip + levelCount > mips)
+    throw RangeErrorFor(env, "createImageView: baseMip and levelCount must name mips of the image");
+  VkImageViewCreateInfo vi = {VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO};
+  vi.image = reinterpret_cast<VkImage>(a->resource);
+  vi.viewType = static_cast<VkImageViewType>(static_cast<uint32_t>(viewType));
+  vi.format = format;
+  vi.subresourceRange = {static_cast<VkImageAspectFlags>(aspect), static_cast<uint32_t>(baseMip),
+                         static_cast<uint32_t>(levelCount), 0, a->imageArrayLayers};
+  VkImageView view = VK_NULL_HANDLE;
+  const VkResult r = slot.createImageView(slot.device, &vi, nullptr, &view);
+  if (r == VK_SUCCESS) u64[Scratch::kOutResource] = reinterpret_cast<uint64_t>(view);
+  return Napi::Number::New(env, r);
 }
 
 // createDedicatedResource(allocator, image: boolean) -> VkResult: as createBuffer / createImage (the same scratch
@@ -266,7 +362,8 @@ Napi::Value Addon::CreateDedicatedResource(const Napi::CallbackInfo& info) {
   if (image) {
     VkImage handle = VK_NULL_HANDLE;
     VkResult r = vmaCreateDedicatedImage(slot.allocator, &ici, &aci, nullptr, &handle, &allocation, nullptr);
-    return FinishAllocation(env, op, ai, r, allocation, Kind::Image, reinterpret_cast<uint64_t>(handle), true, poolIndex);
+    return FinishAllocation(env, op, ai, r, allocation, Kind::Image, reinterpret_cast<uint64_t>(handle), true, poolIndex,
+                            nullptr, false, &ici);
   }
   aci.minAlignment = ReadMinAlignment(env);
   VkBuffer handle = VK_NULL_HANDLE;

@@ -411,24 +411,6 @@ Napi::Value Addon::CreateDefragmentationBlockCopies(const Napi::CallbackInfo& in
 }
 
 namespace {
-// The aspects of an image of `format`: depth and/or stencil for those formats, color otherwise.
-VkImageAspectFlags AspectOf(VkFormat format) {
-  switch (format) {
-    case VK_FORMAT_D16_UNORM:
-    case VK_FORMAT_X8_D24_UNORM_PACK32:
-    case VK_FORMAT_D32_SFLOAT:
-      return VK_IMAGE_ASPECT_DEPTH_BIT;
-    case VK_FORMAT_S8_UINT:
-      return VK_IMAGE_ASPECT_STENCIL_BIT;
-    case VK_FORMAT_D16_UNORM_S8_UINT:
-    case VK_FORMAT_D24_UNORM_S8_UINT:
-    case VK_FORMAT_D32_SFLOAT_S8_UINT:
-      return VK_IMAGE_ASPECT_DEPTH_BIT | VK_IMAGE_ASPECT_STENCIL_BIT;
-    default:
-      return VK_IMAGE_ASPECT_COLOR_BIT;
-  }
-}
-
 VkImageMemoryBarrier ImageBarrier(VkImage image, const VkImageSubresourceRange& range, VkImageLayout from,
                                   VkImageLayout to, VkAccessFlags src, VkAccessFlags dst) {
   VkImageMemoryBarrier b = {VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER};

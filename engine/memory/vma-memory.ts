@@ -22,7 +22,7 @@
 import { check, describeValue, vkErrorFor } from "../errors.js";
 import { scratch, scratchU32, Slot } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
-import { HandleCellPool } from "../vulkan/handles.js";
+import { HandleCellPool, type NvkHandle } from "../vulkan/handles.js";
 import type { HandleWatch } from "../lifetime.js";
 import { Allocation, AllocationInfo, type AllocationKind } from "./allocation.js";
 import {
@@ -47,6 +47,7 @@ const handleCells = new HandleCellPool();
 /** The pooled constructors of the objects every createBuffer / createImage makes, resolved once (HandleCellPool.makeWith). */
 const BUFFER_HANDLE = handleCells.constructorOf(nvk.VkBuffer);
 const IMAGE_HANDLE = handleCells.constructorOf(nvk.VkImage);
+const VIEW_HANDLE = handleCells.constructorOf(nvk.VkImageView);
 
 function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeof TypeError = RangeError): never {
   throw new Ctor(`${op}: ${arg} ${what}, got ${describeValue(value)}`);
@@ -118,6 +119,25 @@ export class VmaMemory implements MemorySource {
     const allocation = this._createImageAllocation(imageInfo, options, flags, name);
     knownHandles.remember(allocation._resource!, allocation);
     return allocation;
+  }
+
+  /**
+   * A view of mips [baseMip, baseMip + levelCount) of every layer of the image `allocation` was created with by this
+   * allocator (`aspect`, the image's format), made in one native call (native/allocation.cpp: createImageView) as a
+   * pooled VkImageView handle object; the caller owns it. Returns the VkResult instead when vkCreateImageView fails.
+   * @throws RangeError when the allocation is not an image allocation this addon made the image of (a buddy pool's is
+   *   not: engine/resources/image-views.ts makes those through nvk), or the view type, aspect or mips do not suit it.
+   */
+  createImageView(
+    allocation: Allocation,
+    viewType: number,
+    aspect: number,
+    baseMip: number,
+    levelCount: number,
+  ): NvkHandle | number {
+    const made = this.allocator._native.createImageView(allocation._handle, viewType, aspect, baseMip, levelCount);
+    if (made !== 0) return made;
+    return handleCells.makeWith(VIEW_HANDLE, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
   }
 
   _createBuffer(bufferInfo: BufferInfo, options: AllocationOptions | undefined, flags: number): CreatedBuffer {

@@ -39,6 +39,7 @@ import {
   VIEW_TYPE_3D,
 } from "../vulkan/vk.js";
 import { Buffer } from "./buffer.js";
+import { createImageView } from "./image-views.js";
 import { ResourceRelease, ResourceWatch, type ResourceOwner } from "./resource.js";
 import type { NvkHandle } from "../vulkan/handles.js";
 import { Texture } from "./texture.js";
@@ -102,18 +103,6 @@ export class ResourceMaker {
     arrayLayers: 1,
     usage: 0,
   };
-  readonly #range = new nvk.VkImageSubresourceRange({
-    aspectMask: 1,
-    baseMipLevel: 0,
-    levelCount: 1,
-    baseArrayLayer: 0,
-    layerCount: 1,
-  });
-  readonly #viewInfo = new nvk.VkImageViewCreateInfo({
-    viewType: VIEW_TYPE_2D,
-    format: 0,
-    subresourceRange: this.#range,
-  });
 
   /** `name` is the manager's ("FrameManager 'label'"); `debugNames`: name the Vulkan objects after the labels. */
   constructor(owner: ResourceOwner, name: string, context: Context, allocator: Allocator, debugNames: boolean) {
@@ -224,25 +213,29 @@ export class ResourceMaker {
     imageInfo.usage = usage;
     const allocation = this.#allocator._vma.createNamedImage(imageInfo, memory, label);
     const image = allocation._resource as NvkHandle;
-    const viewInfo = this.#viewInfo;
-    const range = this.#range;
-    if (range.aspectMask !== info.aspect || range.levelCount !== mipLevels || range.layerCount !== arrayLayers) {
-      range.aspectMask = info.aspect;
-      range.levelCount = mipLevels;
-      range.layerCount = arrayLayers;
-      viewInfo.subresourceRange = range; // nvk copies a nested struct when it is assigned: only when it changed
-    }
-    viewInfo.image = image;
-    // nvk's setters check and write on every assignment: only the members that changed.
-    if (viewInfo.viewType !== viewType) viewInfo.viewType = viewType;
-    if (viewInfo.format !== desc.format) viewInfo.format = desc.format;
-    const view = new nvk.VkImageView();
-    const context = this.#context;
-    const made = nvk.vkCreateImageView(context.device, viewInfo, null, view);
-    if (made < 0) {
+    let view: NvkHandle | number;
+    try {
+      view = createImageView(
+        this.#allocator,
+        allocation,
+        image,
+        viewType,
+        desc.format,
+        info.aspect,
+        0,
+        mipLevels,
+        arrayLayers,
+      );
+    } catch (error) {
       this.#allocator.destroyImage(image, allocation);
-      check(made, "vkCreateImageView", label);
+      throw error;
     }
+    if (typeof view === "number") {
+      this.#allocator.destroyImage(image, allocation);
+      check(view, "vkCreateImageView", label);
+      throw new Error(`${label}: vkCreateImageView returned ${view}`); // check() threw for an error code
+    }
+    const context = this.#context;
     if (this.#debugNames) {
       context.setObjectName(OBJECT_TYPE_IMAGE, image, label);
       context.setObjectName(OBJECT_TYPE_IMAGE_VIEW, view, `${label} view`);

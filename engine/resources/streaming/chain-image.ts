@@ -18,6 +18,7 @@ import { nvk } from "../../vulkan/nvk.js";
 import { OBJECT_TYPE_IMAGE_VIEW, VIEW_TYPE_2D } from "../../vulkan/vk.js";
 import type { FrameManager } from "../frame-manager.js";
 import type { Texture } from "../texture.js";
+import { createImageView } from "../image-views.js";
 import type { TextureShow } from "./types.js";
 
 /** What an image needs to make and drop its views: shared by every image of one streamer. */
@@ -90,25 +91,21 @@ export class ChainImage {
 
   #remakePartialView(): void {
     this.dropPartialView(false);
-    const { frames, device } = this.views;
-    const view = new nvk.VkImageView();
-    const info = new nvk.VkImageViewCreateInfo({
-      image: this.texture.image,
-      viewType: VIEW_TYPE_2D,
-      format: this.texture.format,
-      subresourceRange: new nvk.VkImageSubresourceRange({
-        aspectMask: ASPECT_COLOR,
-        baseMipLevel: this.uploadedFrom - this.base,
-        levelCount: this.mipLevels - this.uploadedFrom,
-        baseArrayLayer: 0,
-        layerCount: 1,
-      }),
-    });
-    const result = nvk.vkCreateImageView(device, info, null, view);
-    if (result < 0)
-      throw new Error(
-        `TextureStreamer '${this.views.label}': vkCreateImageView for '${this.label}' failed (${result})`,
-      );
+    const { frames } = this.views;
+    const texture = this.texture;
+    const view = createImageView(
+      this.allocation.allocator,
+      this.allocation,
+      texture.image,
+      VIEW_TYPE_2D,
+      texture.format,
+      ASPECT_COLOR,
+      this.uploadedFrom - this.base,
+      texture.mipLevels,
+      1,
+    );
+    if (typeof view === "number")
+      throw new Error(`TextureStreamer '${this.views.label}': vkCreateImageView for '${this.label}' failed (${view})`);
     frames.context.setObjectName(OBJECT_TYPE_IMAGE_VIEW, view, `${this.label} mips ${this.uploadedFrom}+`);
     this.#partialView = view;
     this.#partialFrom = this.uploadedFrom;
