@@ -22,7 +22,7 @@
 import { check, describeValue, vkErrorFor } from "../errors.js";
 import { scratch, scratchU32, Slot } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
-import { HandleCellPool, type NvkHandle } from "../vulkan/handles.js";
+import { HandleCellPool, type NvkHandle, type PooledHandleConstructor } from "../vulkan/handles.js";
 import type { HandleWatch } from "../lifetime.js";
 import { Allocation, AllocationInfo, type AllocationKind } from "./allocation.js";
 import {
@@ -44,10 +44,14 @@ const IMAGE_CREATE_INFO_LENGTH = 13;
 
 /** Cells for the nvk handle objects of the buffers and images allocators create (shared by all allocators). */
 const handleCells = new HandleCellPool();
-/** The pooled constructors of the objects every createBuffer / createImage makes, resolved once (HandleCellPool.makeWith). */
-const BUFFER_HANDLE = handleCells.constructorOf(nvk.VkBuffer);
-const IMAGE_HANDLE = handleCells.constructorOf(nvk.VkImage);
-const VIEW_HANDLE = handleCells.constructorOf(nvk.VkImageView);
+/**
+ * The pooled constructors of the objects every createBuffer / createImage / createImageView makes
+ * (HandleCellPool.makeWith), resolved on first use, not at import: nvk loads on its first property read, and
+ * importing vkmem must work on a machine without a Vulkan loader (createContext then says what is missing).
+ */
+let bufferHandle: PooledHandleConstructor | null = null;
+let imageHandle: PooledHandleConstructor | null = null;
+let viewHandle: PooledHandleConstructor | null = null;
 
 function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeof TypeError = RangeError): never {
   throw new Ctor(`${op}: ${arg} ${what}, got ${describeValue(value)}`);
@@ -137,7 +141,11 @@ export class VmaMemory implements MemorySource {
   ): NvkHandle | number {
     const made = this.allocator._native.createImageView(allocation._handle, viewType, aspect, baseMip, levelCount);
     if (made !== 0) return made;
-    return handleCells.makeWith(VIEW_HANDLE, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
+    return handleCells.makeWith(
+      (viewHandle ??= handleCells.constructorOf(nvk.VkImageView)),
+      scratchU32[Slot.OutResource * 2],
+      scratchU32[Slot.OutResource * 2 + 1],
+    );
   }
 
   _createBuffer(bufferInfo: BufferInfo, options: AllocationOptions | undefined, flags: number): CreatedBuffer {
@@ -168,7 +176,7 @@ export class VmaMemory implements MemorySource {
       if (result !== 0) this.refused(result, "buffer", options, "vmaCreateBuffer");
     }
     const buffer = handleCells.makeWith(
-      BUFFER_HANDLE,
+      (bufferHandle ??= handleCells.constructorOf(nvk.VkBuffer)),
       scratchU32[Slot.OutResource * 2],
       scratchU32[Slot.OutResource * 2 + 1],
     );
@@ -207,7 +215,7 @@ export class VmaMemory implements MemorySource {
       if (result !== 0) this.refused(result, "image", options, "vmaCreateImage");
     }
     const image = handleCells.makeWith(
-      IMAGE_HANDLE,
+      (imageHandle ??= handleCells.constructorOf(nvk.VkImage)),
       scratchU32[Slot.OutResource * 2],
       scratchU32[Slot.OutResource * 2 + 1],
     );
@@ -339,7 +347,9 @@ export class VmaMemory implements MemorySource {
     }
     const kind = image ? "image" : "buffer";
     if (result !== 0) this.refused(result, kind, options, vmaOp);
-    const ctor = image ? IMAGE_HANDLE : BUFFER_HANDLE;
+    const ctor = image
+      ? (imageHandle ??= handleCells.constructorOf(nvk.VkImage))
+      : (bufferHandle ??= handleCells.constructorOf(nvk.VkBuffer));
     const resource = handleCells.makeWith(ctor, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
     const allocation = this.finish(0, kind, resource, flags, options, vmaOp);
     return image ? new CreatedImageResult(resource, allocation) : new CreatedBufferResult(resource, allocation);

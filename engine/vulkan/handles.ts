@@ -261,10 +261,9 @@ export class HandleCellPool {
   }
 
   /**
-   * {@link make} with the class's constructor resolved once ({@link constructorOf}): for the allocator's hot path,
-   * which makes a VkBuffer or VkImage per call. The constructor a caller holds in a constant is one V8 can inline
-   * where this is inlined, and no Map lookup is made per handle (with both, a createBuffer + destroyBuffer pair from
-   * TS cost 3-7% less on the two-core machine, in-process A/B).
+   * {@link make} with the class's constructor resolved once by the caller ({@link constructorOf}): for the
+   * allocator's hot path, which makes a VkBuffer or VkImage per call. No Map lookup is made per handle (a
+   * createBuffer + destroyBuffer pair from TS costs 2-6% less on the two-core machine, in-process A/B).
    */
   makeWith<T extends NvkHandle = NvkHandle>(ctor: PooledHandleConstructor, lo: number, hi: number): T {
     let cell = this.free.pop();
