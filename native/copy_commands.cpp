@@ -13,7 +13,9 @@
 // slot table and must be a live buffer vkmem created (Kind::Buffer) of a live allocator, and each range is checked
 // against the allocation's size, so no value in the table can make Vulkan touch another object or memory outside a
 // buffer. The first copy whose handles do not pass (a buffer bound into memory, a buddy pool's, one of an allocator on
-// the other build of the addon) ends the call: the copies before it are recorded, and its index is returned, for the
+// the other build of the addon, one a defragmentation pass is moving: from the frame a live defragmentation switches
+// it, the game's object names the new buffer while the slot keeps the old one until the pass ends, and only the
+// object says which one this frame's copy is for) ends the call: the copies before it are recorded, and its index is returned, for the
 // caller to record that run through nvk and call again after it. `cmd` must be a command buffer in the recording
 // state (the caller's, from its own pool); it cannot be checked here.
 #include "copy_commands.h"
@@ -54,7 +56,7 @@ Napi::Value CmdCopyBuffers(const Napi::CallbackInfo& info) {
     AllocationSlot* dst = addon->AllocationFromNumber(row[1], nullptr);
     if (src == nullptr || dst == nullptr || src->kind != Kind::Buffer || dst->kind != Kind::Buffer ||
         src->resource == 0 || dst->resource == 0 || src->allocator != dst->allocator ||
-        !addon->allocators[dst->allocator].live)
+        !addon->allocators[dst->allocator].live || src->moving || dst->moving)
       break;
   }
   // Grouped by (source, destination), in their order otherwise, when the caller says a destination comes back after
