@@ -330,6 +330,31 @@ export interface NativeAddon {
    */
   cmdCopyBuffers(cmd: bigint, table: Float64Array, first: number, end: number, regroup?: boolean): number;
   /**
+   * Records image copies [first, end) of `table` (9 numbers each: source and destination allocation handles,
+   * srcOffset, mip, layer, x, y, width, height) into `cmd`, one vkCmdCopyBufferToImage per run of one buffer and
+   * image; returns the first copy not recorded (its handles do not pass: the caller records it through nvk).
+   * RangeError for a copy outside its buffer or image (native/copy_commands.cpp).
+   */
+  cmdCopyBufferToImages(cmd: bigint, table: Float64Array, first: number, end: number): number;
+  /**
+   * Records one vkCmdPipelineBarrier into `cmd` (of the allocator's device): a global memory barrier when `memory`,
+   * and image barriers [first, end) of `table` (9 numbers each: image allocation handle, mip, layer, old and new
+   * layout, src and dst access, src and dst family); returns the first not recorded (its handle does not pass: the
+   * caller records it through nvk). RangeError for a barrier that does not suit its image (native/copy_commands.cpp).
+   */
+  cmdPipelineBarrier(
+    allocator: number,
+    cmd: bigint,
+    srcStage: number,
+    dstStage: number,
+    memory: boolean,
+    memorySrcAccess: number,
+    memoryDstAccess: number,
+    table: Float64Array,
+    first: number,
+    end: number,
+  ): number;
+  /**
    * [queued, done]: device-memory frees and buffer / image destroys the background thread has queued and not yet
    * done, and has done since the process started (native/deferred_free.cpp; the ends of defragmentation passes queue
    * theirs).

@@ -85,6 +85,9 @@ struct AllocatorSlot {
   PFN_vkCmdPipelineBarrier cmdPipelineBarrier = nullptr;
   PFN_vkCmdCopyBuffer cmdCopyBuffer = nullptr;
   PFN_vkCmdCopyImage cmdCopyImage = nullptr;
+  PFN_vkCmdCopyBufferToImage cmdCopyBufferToImage = nullptr;
+  // The physical device's queue family count: the families a barrier recorded here may name (copy_commands.cpp).
+  uint32_t queueFamilyCount = 0;
   PFN_vkCreateImageView createImageView = nullptr;
   // For a FrameManager texture's default view, destroyed just before its image by freeResources (batch.cpp).
   PFN_vkDestroyImageView destroyImageView = nullptr;
@@ -141,6 +144,9 @@ struct AllocationSlot {
   uint32_t imageArrayLayers = 0;
   uint32_t imageUsage = 0;
   uint32_t imageFlags = 0;
+  uint32_t imageWidth = 0;
+  uint32_t imageHeight = 0;
+  uint32_t imageDepth = 0;
 };
 
 // One move of an open defragmentation pass: VMA's VmaDefragmentationMove, with our slot indices.

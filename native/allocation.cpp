@@ -137,6 +137,9 @@ Napi::Value Addon::FinishAllocation(Napi::Env env, const char* operation, uint32
     a.imageArrayLayers = image->arrayLayers;
     a.imageUsage = image->usage;
     a.imageFlags = image->flags;
+    a.imageWidth = image->extent.width;
+    a.imageHeight = image->extent.height;
+    a.imageDepth = image->extent.depth;
   }
   // The name as the trace records it (trace_sink.h): none, or the short one converted here; a long one is left to TS.
   char small[256];

@@ -128,6 +128,15 @@ Napi::Value Addon::CreateAllocator(const Napi::CallbackInfo& info) {
       reinterpret_cast<PFN_vkCmdPipelineBarrier>(getDeviceProcAddr(vkDevice, "vkCmdPipelineBarrier"));
   slot.cmdCopyBuffer = reinterpret_cast<PFN_vkCmdCopyBuffer>(getDeviceProcAddr(vkDevice, "vkCmdCopyBuffer"));
   slot.cmdCopyImage = reinterpret_cast<PFN_vkCmdCopyImage>(getDeviceProcAddr(vkDevice, "vkCmdCopyImage"));
+  slot.cmdCopyBufferToImage =
+      reinterpret_cast<PFN_vkCmdCopyBufferToImage>(getDeviceProcAddr(vkDevice, "vkCmdCopyBufferToImage"));
+  {
+    auto families = reinterpret_cast<PFN_vkGetPhysicalDeviceQueueFamilyProperties>(
+        vkGetInstanceProcAddr(vkInstance, "vkGetPhysicalDeviceQueueFamilyProperties"));
+    uint32_t count = 0;
+    if (families != nullptr) families(vkPhysical, &count, nullptr);
+    slot.queueFamilyCount = count;
+  }
   slot.createImageView = reinterpret_cast<PFN_vkCreateImageView>(getDeviceProcAddr(vkDevice, "vkCreateImageView"));
   slot.destroyImageView = reinterpret_cast<PFN_vkDestroyImageView>(getDeviceProcAddr(vkDevice, "vkDestroyImageView"));
   slot.unboundResources.clear();

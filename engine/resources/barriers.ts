@@ -1,5 +1,7 @@
 /**
- * The pipeline barriers the transfers record, as nvk structs: one image subresource, or one whole buffer.
+ * The pipeline barriers the transfers record: one image subresource, or one whole buffer. Image barriers go through
+ * {@link ImageBarriers}, which has the addon record a whole vkCmdPipelineBarrier of them from rows of numbers; the nvk
+ * structs below serve the textures it does not take, and buffers.
  *
  * A {@link Texture} is tracked per subresource (mip level x array layer, index `mip * arrayLayers + layer`), so every
  * image barrier covers exactly one subresource: the layout it names as old is the one tracked for that subresource
@@ -10,10 +12,125 @@
  * @internal
  * @module
  */
+import type { Allocator } from "../memory/allocator.js";
+import { BuddyAllocation } from "../memory/buddy-allocation.js";
+import { rawHandle, type NvkHandle } from "../vulkan/handles.js";
 import { nvk } from "../vulkan/nvk.js";
 import { WHOLE_SIZE } from "../vulkan/vk.js";
+import { withRoom } from "../typed-arrays.js";
 import type { Buffer } from "./buffer.js";
 import type { Texture } from "./texture.js";
+
+/**
+ * Numbers per image barrier in the rows the addon reads (native/copy_commands.cpp: cmdPipelineBarrier): the
+ * texture's allocation handle (-1 for a buddy pool's), mip, layer, old and new layout, src and dst access, src and
+ * dst queue family.
+ */
+const BARRIER_ROW = 9;
+
+/**
+ * The image barriers of one vkCmdPipelineBarrier, collected with {@link add} and recorded with {@link record}: by the
+ * addon in one call, instead of two nvk struct objects per subresource and a call with arrays of them (with the
+ * copies, 5-15 µs an uploaded region on the two-core machine). A texture the addon does not take (a buddy pool's,
+ * whose image it does not record; one a defragmentation pass is moving, whose object may name the new image already)
+ * gets its barrier through nvk, in a barrier of its own with the same stages. The rows and the texture list are kept
+ * and reused: nothing is allocated per barrier once they have grown. One per Transfers.
+ * @internal
+ */
+export class ImageBarriers {
+  #rows = new Float64Array(16 * BARRIER_ROW);
+  readonly #textures: (Texture | null)[] = [];
+  #count = 0;
+
+  /** Adds a barrier of subresource `sub` of `texture`, as {@link imageBarrier} describes one. */
+  add(
+    texture: Texture,
+    sub: number,
+    oldLayout: number,
+    newLayout: number,
+    srcAccess: number,
+    dstAccess: number,
+    srcFamily: number,
+    dstFamily: number,
+  ): void {
+    const n = this.#count;
+    const rows = (this.#rows = withRoom(this.#rows, (n + 1) * BARRIER_ROW));
+    const allocation = texture._freeAllocation;
+    const layers = texture.arrayLayers;
+    const o = n * BARRIER_ROW;
+    rows[o] = allocation instanceof BuddyAllocation ? -1 : allocation._handle;
+    rows[o + 1] = Math.floor(sub / layers);
+    rows[o + 2] = sub % layers;
+    rows[o + 3] = oldLayout;
+    rows[o + 4] = newLayout;
+    rows[o + 5] = srcAccess;
+    rows[o + 6] = dstAccess;
+    rows[o + 7] = srcFamily;
+    rows[o + 8] = dstFamily;
+    this.#textures[n] = texture;
+    this.#count = n + 1;
+  }
+
+  /**
+   * Records the barriers added into `cmd` (a command buffer of `allocator`'s device), with a global memory barrier
+   * from `memorySrcAccess` to `memoryDstAccess` when `memory`, between `srcStage` and `dstStage`, and forgets them.
+   * Records nothing when there are none and no memory barrier.
+   */
+  record(
+    allocator: Allocator,
+    cmd: NvkHandle,
+    srcStage: number,
+    dstStage: number,
+    memory: boolean,
+    memorySrcAccess: number,
+    memoryDstAccess: number,
+  ): void {
+    const count = this.#count;
+    if (count === 0 && !memory) return;
+    const rows = this.#rows;
+    const addon = allocator._native;
+    const raw = rawHandle(cmd);
+    let i = 0;
+    let withMemory = memory;
+    try {
+      do {
+        i = addon.cmdPipelineBarrier(
+          allocator._handle,
+          raw,
+          srcStage,
+          dstStage,
+          withMemory,
+          memorySrcAccess,
+          memoryDstAccess,
+          rows,
+          i,
+          count,
+        );
+        withMemory = false;
+        if (i < count) {
+          const o = i * BARRIER_ROW;
+          const t = this.#textures[i]!;
+          const barrier = imageBarrier(
+            t,
+            rows[o + 1]! * t.arrayLayers + rows[o + 2]!,
+            rows[o + 3]!,
+            rows[o + 4]!,
+            rows[o + 5]!,
+            rows[o + 6]!,
+            rows[o + 7]!,
+            rows[o + 8]!,
+          );
+          nvk.vkCmdPipelineBarrier(cmd, srcStage, dstStage, 0, 0, null, 0, null, 1, [barrier]);
+          i++;
+        }
+      } while (i < count);
+    } finally {
+      // The textures are let go (a destroyed one must not stay reachable from here); the arrays keep their length.
+      this.#textures.fill(null, 0, count);
+      this.#count = 0;
+    }
+  }
+}
 
 /**
  * A VkImageMemoryBarrier for subresource `sub` of `texture` from `oldLayout` to `newLayout`. Pass

@@ -59,7 +59,7 @@ import {
   STAGE_TRANSFER,
   VK_SUCCESS,
 } from "../vulkan/vk.js";
-import { bufferBarrier, imageBarrier } from "./barriers.js";
+import { bufferBarrier, ImageBarriers } from "./barriers.js";
 import type { Buffer } from "./buffer.js";
 import type { ImageRegion } from "./image-region.js";
 import { FLUSHED, Readbacks } from "./readback.js";
@@ -119,6 +119,8 @@ export class Transfers {
   readonly #acquireImages: { texture: Texture; sub: number }[] = [];
   /** The command buffers of each frame slot, and the transfer queue's pools and semaphores. */
   readonly #commands: TransferCommands;
+  /** The image barriers of the recording (kept and reused: barriers.ts). */
+  readonly #barriers = new ImageBarriers();
   readonly #copyAlign: number;
   /** The fence of the download-only submission (flushDownloads), made on first use. */
   #downloadFence: NvkHandle | null = null;
@@ -344,6 +346,7 @@ export class Transfers {
     batch.imageCopies.push({
       phase,
       src: block.buffer,
+      srcAllocation: block.allocation._handle,
       dst: texture,
       srcOffset: at,
       sub,
@@ -409,27 +412,32 @@ export class Transfers {
     let mainCmd: NvkHandle | null = null;
     const fi = this.#context.transferQueueFamilyIndex;
     const mi = this.#context.queueFamilyIndex;
+    const barriers = this.#barriers;
+    const allocator = this.#allocator;
     if (!this.#transfer.empty) {
       const b = this.#transfer;
       transferCmd = this.#commands.begin(true);
-      const pre = b.layoutBarriers(true, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
-      if (pre.length > 0)
-        nvk.vkCmdPipelineBarrier(transferCmd, STAGE_TOP, STAGE_TRANSFER, 0, 0, null, 0, null, pre.length, pre);
+      b.addLayoutBarriers(barriers, true, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
+      barriers.record(allocator, transferCmd, STAGE_TOP, STAGE_TRANSFER, false, 0, 0);
       b.recordCopies(transferCmd);
-      const releaseImages = b.layoutBarriers(false, fi, mi);
-      const releaseBuffers = [...b.buffers].map((buf) => bufferBarrier(buf, ACCESS_TRANSFER_WRITE, 0, fi, mi));
-      nvk.vkCmdPipelineBarrier(
-        transferCmd,
-        STAGE_TRANSFER,
-        STAGE_BOTTOM,
-        0,
-        0,
-        null,
-        releaseBuffers.length,
-        releaseBuffers.length > 0 ? releaseBuffers : null,
-        releaseImages.length,
-        releaseImages.length > 0 ? releaseImages : null,
-      );
+      // The release to the main queue's family: the images' barriers, then the buffers' (same stages).
+      b.addLayoutBarriers(barriers, false, fi, mi);
+      barriers.record(allocator, transferCmd, STAGE_TRANSFER, STAGE_BOTTOM, false, 0, 0);
+      if (b.buffers.size > 0) {
+        const releaseBuffers = [...b.buffers].map((buf) => bufferBarrier(buf, ACCESS_TRANSFER_WRITE, 0, fi, mi));
+        nvk.vkCmdPipelineBarrier(
+          transferCmd,
+          STAGE_TRANSFER,
+          STAGE_BOTTOM,
+          0,
+          0,
+          null,
+          releaseBuffers.length,
+          releaseBuffers,
+          0,
+          null,
+        );
+      }
       check(nvk.vkEndCommandBuffer(transferCmd), "vkEndCommandBuffer", this.#label);
       for (const buf of b.buffers) {
         this.#acquireBuffers.push(buf);
@@ -447,68 +455,42 @@ export class Transfers {
     const m = this.#main;
     if (!m.empty || this.#acquireBuffers.length > 0 || this.#acquireImages.length > 0) {
       mainCmd = this.#commands.begin(false);
-      if (this.#acquireBuffers.length > 0 || this.#acquireImages.length > 0) {
+      if (this.#acquireBuffers.length > 0) {
         const bufs = this.#acquireBuffers.map((buf) =>
           bufferBarrier(buf, 0, ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE, fi, mi),
         );
-        const imgs = this.#acquireImages.map(({ texture, sub }) =>
-          imageBarrier(texture, sub, LAYOUT_TRANSFER_DST, LAYOUT_SHADER_READ, 0, ACCESS_SHADER_READ, fi, mi),
-        );
-        nvk.vkCmdPipelineBarrier(
-          mainCmd,
-          STAGE_ALL,
-          STAGE_ALL,
-          0,
-          0,
-          null,
-          bufs.length,
-          bufs.length > 0 ? bufs : null,
-          imgs.length,
-          imgs.length > 0 ? imgs : null,
-        );
+        nvk.vkCmdPipelineBarrier(mainCmd, STAGE_ALL, STAGE_ALL, 0, 0, null, bufs.length, bufs, 0, null);
         this.#acquireBuffers.length = 0;
+      }
+      if (this.#acquireImages.length > 0) {
+        for (const { texture, sub } of this.#acquireImages)
+          barriers.add(texture, sub, LAYOUT_TRANSFER_DST, LAYOUT_SHADER_READ, 0, ACCESS_SHADER_READ, fi, mi);
+        barriers.record(allocator, mainCmd, STAGE_ALL, STAGE_ALL, false, 0, 0);
         this.#acquireImages.length = 0;
       }
       if (!m.empty) {
-        const pre = m.layoutBarriers(true, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
-        const global =
-          m.bufferCopyCount > 0
-            ? [new nvk.VkMemoryBarrier({ srcAccessMask: ACCESS_MEMORY_WRITE, dstAccessMask: ACCESS_TRANSFER_WRITE })]
-            : null;
-        nvk.vkCmdPipelineBarrier(
+        // Before the copies: every subresource they write into TRANSFER_DST, and the buffers' earlier writes.
+        m.addLayoutBarriers(barriers, true, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
+        const buffers = m.bufferCopyCount > 0;
+        barriers.record(
+          allocator,
           mainCmd,
           STAGE_ALL,
           STAGE_TRANSFER,
-          0,
-          global === null ? 0 : 1,
-          global,
-          0,
-          null,
-          pre.length,
-          pre.length > 0 ? pre : null,
+          buffers,
+          ACCESS_MEMORY_WRITE,
+          ACCESS_TRANSFER_WRITE,
         );
         m.recordCopies(mainCmd);
-        const post = m.layoutBarriers(false, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
-        const after =
-          m.bufferCopyCount > 0
-            ? [
-                new nvk.VkMemoryBarrier({
-                  srcAccessMask: ACCESS_TRANSFER_WRITE,
-                  dstAccessMask: ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE,
-                }),
-              ]
-            : null;
-        nvk.vkCmdPipelineBarrier(
+        m.addLayoutBarriers(barriers, false, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
+        barriers.record(
+          allocator,
           mainCmd,
           STAGE_TRANSFER,
           STAGE_ALL,
-          0,
-          after === null ? 0 : 1,
-          after,
-          0,
-          null,
-          post.length,
-          post.length > 0 ? post : null,
+          buffers,
+          ACCESS_TRANSFER_WRITE,
+          ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE,
         );
         for (const [texture, subs] of m.touched)
           for (const sub of subs.keys()) texture._layouts[sub] = LAYOUT_SHADER_READ;

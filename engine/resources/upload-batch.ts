@@ -17,7 +17,8 @@
  * Recording merges what can be merged: a copy that continues the previous one in both buffers extends it as it is
  * queued ({@link Batch.addBufferCopy}); the buffer copies are recorded by one native call per phase
  * (native/copy_commands.cpp), one vkCmdCopyBuffer per run of copies from one ring block into one buffer, with no nvk
- * object per copy. In a phase
+ * object per copy, and the image copies likewise, one vkCmdCopyBufferToImage per run into one texture (through nvk,
+ * each region cost four struct objects and a call: 5-15 µs a region with its barriers). In a phase
  * where a buffer is written again after another (uploads to many buffers in turn), the native call first groups
  * the copies by buffer, which any order within a phase allows: one command per buffer rather than per upload.
  * @internal
@@ -37,12 +38,17 @@ import {
   STAGE_TRANSFER,
 } from "../vulkan/vk.js";
 import { withRoom } from "../typed-arrays.js";
-import { imageBarrier } from "./barriers.js";
+import type { ImageBarriers } from "./barriers.js";
 import { Buffer } from "./buffer.js";
 import type { Texture } from "./texture.js";
 
 /** Numbers per buffer copy in the rows the native recording reads (native/copy_commands.cpp). */
 const ROW = 5;
+/**
+ * Numbers per image copy in the rows cmdCopyBufferToImages reads: the ring block's allocation handle, the texture's
+ * (-1 for a buddy pool's: nvk records it), srcOffset, mip, layer, x, y, width, height.
+ */
+const IMAGE_ROW = 9;
 /** Columns of a row: the ring block's allocation handle, the destination's (filled when recorded), offsets, size. */
 const SRC_ALLOCATION = 0;
 const DST_ALLOCATION = 1;
@@ -53,6 +59,8 @@ const SIZE = 4;
 export interface ImageCopy {
   phase: number;
   src: NvkHandle;
+  /** The ring block's allocation handle (names the buffer to the native recording). */
+  srcAllocation: number;
   dst: Texture;
   srcOffset: number;
   sub: number;
@@ -105,6 +113,8 @@ export class Batch {
   readonly #srcs: (NvkHandle | null)[] = [];
   readonly #dsts: (Buffer | null)[] = [];
   readonly imageCopies: ImageCopy[] = [];
+  /** The image copies as rows for the native recording (IMAGE_ROW numbers each), filled when recorded; kept. */
+  #imageRows = new Float64Array(16 * IMAGE_ROW);
   /** Image subresources the batch writes, with the layout each had before it: texture -> sub -> old layout. */
   readonly touched = new Map<Texture, Map<number, number>>();
   /** Buffers the batch writes (for release barriers on the transfer queue). */
@@ -261,40 +271,37 @@ export class Batch {
   }
 
   /**
-   * The image barriers around the batch's copies, one per subresource it writes: `before`, from the layout each had
-   * to TRANSFER_DST_OPTIMAL (on one queue); after, from TRANSFER_DST_OPTIMAL to SHADER_READ_ONLY_OPTIMAL, a release
-   * to `dstFamily` when the families differ.
+   * Adds the image barriers around the batch's copies to `barriers`, one per subresource it writes: `before`, from the
+   * layout each had to TRANSFER_DST_OPTIMAL (on one queue); after, from TRANSFER_DST_OPTIMAL to
+   * SHADER_READ_ONLY_OPTIMAL, a release to `dstFamily` when the families differ.
    */
-  layoutBarriers(before: boolean, srcFamily: number, dstFamily: number): any[] {
-    const out: any[] = [];
+  addLayoutBarriers(barriers: ImageBarriers, before: boolean, srcFamily: number, dstFamily: number): void {
     for (const [texture, subs] of this.touched) {
       for (const [sub, oldLayout] of subs) {
-        out.push(
-          before
-            ? imageBarrier(
-                texture,
-                sub,
-                oldLayout,
-                LAYOUT_TRANSFER_DST,
-                oldLayout === LAYOUT_UNDEFINED ? 0 : ACCESS_MEMORY_WRITE,
-                ACCESS_TRANSFER_WRITE,
-                QUEUE_FAMILY_IGNORED,
-                QUEUE_FAMILY_IGNORED,
-              )
-            : imageBarrier(
-                texture,
-                sub,
-                LAYOUT_TRANSFER_DST,
-                LAYOUT_SHADER_READ,
-                ACCESS_TRANSFER_WRITE,
-                srcFamily === QUEUE_FAMILY_IGNORED ? ACCESS_SHADER_READ : 0,
-                srcFamily,
-                dstFamily,
-              ),
-        );
+        if (before)
+          barriers.add(
+            texture,
+            sub,
+            oldLayout,
+            LAYOUT_TRANSFER_DST,
+            oldLayout === LAYOUT_UNDEFINED ? 0 : ACCESS_MEMORY_WRITE,
+            ACCESS_TRANSFER_WRITE,
+            QUEUE_FAMILY_IGNORED,
+            QUEUE_FAMILY_IGNORED,
+          );
+        else
+          barriers.add(
+            texture,
+            sub,
+            LAYOUT_TRANSFER_DST,
+            LAYOUT_SHADER_READ,
+            ACCESS_TRANSFER_WRITE,
+            srcFamily === QUEUE_FAMILY_IGNORED ? ACCESS_SHADER_READ : 0,
+            srcFamily,
+            dstFamily,
+          );
       }
     }
-    return out;
   }
 
   /** Records the batch's copies into `cmd`, phase by phase, with a TRANSFER -> TRANSFER barrier between phases. */
@@ -303,9 +310,12 @@ export class Batch {
     const images = this.imageCopies;
     const table = this.#rows;
     if (count > 0) this.#fillDestinations();
-    const raw = count > 0 ? rawHandle(cmd) : 0n;
+    if (images.length > 0) this.#fillImageRows();
+    const any = count > 0 ? this.#dsts[0]! : images.length > 0 ? images[0]!.dst : null;
+    const raw = any !== null ? rawHandle(cmd) : 0n;
     // The addon of the manager's allocator (a debug allocator runs on the debug build, with its own handles).
-    const addon = count > 0 ? this.#dsts[0]!._parts.allocation.allocator._native : null;
+    const addon = any !== null ? any._freeAllocation.allocator._native : null;
+    const imageRows = this.#imageRows;
     let i = 0;
     let k = 0;
     for (let phase = 0; phase <= this.phase; phase++) {
@@ -325,23 +335,60 @@ export class Batch {
         i = addon!.cmdCopyBuffers(raw, table, i, end, this.#regroup[phase] === true);
         if (i < end) i = this.#recordRun(cmd, i, end);
       }
-      while (k < images.length && images[k]!.phase === phase) {
-        const c = images[k++]!;
-        const region = new nvk.VkBufferImageCopy({
-          bufferOffset: c.srcOffset,
-          bufferRowLength: 0,
-          bufferImageHeight: 0,
-          imageSubresource: new nvk.VkImageSubresourceLayers({
-            aspectMask: c.dst.aspect,
-            mipLevel: c.mip,
-            baseArrayLayer: c.layer,
-            layerCount: 1,
-          }),
-          imageOffset: new nvk.VkOffset3D({ x: c.x, y: c.y, z: 0 }),
-          imageExtent: new nvk.VkExtent3D({ width: c.width, height: c.height, depth: 1 }),
-        });
-        nvk.vkCmdCopyBufferToImage(cmd, c.src, c.dst._parts.image, LAYOUT_TRANSFER_DST, 1, [region]);
+      // The phase's image copies likewise (cmdCopyBufferToImages: one vkCmdCopyBufferToImage per run of copies from
+      // one ring block into one texture), a texture it does not take through nvk.
+      let imagesEnd = k;
+      while (imagesEnd < images.length && images[imagesEnd]!.phase === phase) imagesEnd++;
+      while (k < imagesEnd) {
+        k = addon!.cmdCopyBufferToImages(raw, imageRows, k, imagesEnd);
+        if (k < imagesEnd) this.#recordImageCopy(cmd, images[k++]!);
       }
+    }
+  }
+
+  /** Records one image copy through nvk (a texture the native recording does not take). */
+  #recordImageCopy(cmd: NvkHandle, c: ImageCopy): void {
+    const region = new nvk.VkBufferImageCopy({
+      bufferOffset: c.srcOffset,
+      bufferRowLength: 0,
+      bufferImageHeight: 0,
+      imageSubresource: new nvk.VkImageSubresourceLayers({
+        aspectMask: c.dst.aspect,
+        mipLevel: c.mip,
+        baseArrayLayer: c.layer,
+        layerCount: 1,
+      }),
+      imageOffset: new nvk.VkOffset3D({ x: c.x, y: c.y, z: 0 }),
+      imageExtent: new nvk.VkExtent3D({ width: c.width, height: c.height, depth: 1 }),
+    });
+    nvk.vkCmdCopyBufferToImage(cmd, c.src, c.dst._parts.image, LAYOUT_TRANSFER_DST, 1, [region]);
+  }
+
+  /**
+   * Writes the image copies' rows for cmdCopyBufferToImages, with each texture's allocation handle as it is now (a
+   * buddy pool's names a node of its block, not a slot of the addon: -1 sends it to nvk).
+   */
+  #fillImageRows(): void {
+    const images = this.imageCopies;
+    const rows = (this.#imageRows = withRoom(this.#imageRows, images.length * IMAGE_ROW));
+    let lastDst: Texture | null = null;
+    let dstHandle = 0;
+    for (let k = 0, o = 0; k < images.length; k++, o += IMAGE_ROW) {
+      const c = images[k]!;
+      if (c.dst !== lastDst) {
+        lastDst = c.dst;
+        const allocation = c.dst._freeAllocation;
+        dstHandle = allocation instanceof BuddyAllocation ? -1 : allocation._handle;
+      }
+      rows[o] = c.srcAllocation;
+      rows[o + 1] = dstHandle;
+      rows[o + 2] = c.srcOffset;
+      rows[o + 3] = c.mip;
+      rows[o + 4] = c.layer;
+      rows[o + 5] = c.x;
+      rows[o + 6] = c.y;
+      rows[o + 7] = c.width;
+      rows[o + 8] = c.height;
     }
   }
 

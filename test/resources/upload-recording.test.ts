@@ -1,0 +1,247 @@
+/**
+ * The addon's recording of an upload batch's image copies and image barriers (native/copy_commands.cpp:
+ * cmdCopyBufferToImages, cmdPipelineBarrier) on real Vulkan with the validation layer on: what they record runs and
+ * puts the bytes where they belong; a row whose handles the addon does not vouch for (a buffer where an image is
+ * named, a freed allocation, another allocator's) ends the native run at that row, for the caller to record through
+ * nvk; a row that names a region, mip, layer, layout or queue family its image or device does not have is a
+ * RangeError, with nothing recorded. (FrameManager uploads run through both in every upload test.)
+ */
+import { afterAll, beforeAll, expect, test } from "vitest";
+import {
+  createAllocator,
+  MemoryUsage,
+  type Allocator,
+  type Context,
+  type CreatedBuffer,
+  type CreatedImage,
+} from "../../engine/index.js";
+import { rawHandle } from "../../engine/vulkan/handles.js";
+import { nvk } from "../../engine/vulkan/nvk.js";
+import { useGpuContext } from "../helpers/gpu.js";
+
+const gpu = useGpuContext({ applicationName: "vkmem upload recording tests" });
+
+let context: Context;
+let allocator: Allocator;
+let other: Allocator;
+let staging: CreatedBuffer;
+let readback: CreatedBuffer;
+let image: CreatedImage;
+let bc1: CreatedImage;
+
+const RGBA8 = 37;
+const BC1 = 131;
+const SAMPLED = 0x4;
+const TRANSFER_SRC = 0x1;
+const TRANSFER_DST = 0x2;
+const IGNORED = 0xffffffff;
+const UNDEFINED = 0;
+const TRANSFER_SRC_LAYOUT = 6;
+const TRANSFER_DST_LAYOUT = 7;
+const STAGE_TRANSFER = 0x1000;
+const STAGE_ALL = 0x10000;
+const ACCESS_TRANSFER_READ = 0x800;
+const ACCESS_TRANSFER_WRITE = 0x1000;
+
+beforeAll(() => {
+  context = gpu.context;
+  allocator = createAllocator(context, { label: "upload recording" });
+  other = createAllocator(context, { label: "another allocator" });
+  const mapped = { usage: MemoryUsage.AutoPreferHost, hostAccess: "random", mapped: true } as const;
+  staging = allocator.createBuffer({ size: 64 * 1024, usage: TRANSFER_SRC | TRANSFER_DST }, mapped);
+  readback = allocator.createBuffer({ size: 64 * 1024, usage: TRANSFER_DST }, mapped);
+  const info = { imageType: 1, format: RGBA8, extent: { width: 16, height: 8, depth: 1 }, mipLevels: 3 } as const;
+  image = allocator.createImage(
+    { ...info, arrayLayers: 2, usage: SAMPLED | TRANSFER_SRC | TRANSFER_DST },
+    { usage: MemoryUsage.GpuOnly },
+  );
+  bc1 = allocator.createImage(
+    { ...info, format: BC1, extent: { width: 10, height: 10, depth: 1 }, usage: SAMPLED | TRANSFER_DST },
+    { usage: MemoryUsage.GpuOnly },
+  );
+});
+afterAll(() => {
+  allocator.destroyImage(image.image, image.allocation);
+  allocator.destroyImage(bc1.image, bc1.allocation);
+  allocator.destroyBuffer(staging.buffer, staging.allocation);
+  allocator.destroyBuffer(readback.buffer, readback.allocation);
+  expect(other.destroy()).toEqual([]);
+  expect(allocator.destroy()).toEqual([]);
+});
+
+type Row = readonly unknown[];
+const table = (rows: readonly Row[]) => new Float64Array(rows.flat() as number[]);
+const addon = () => allocator._native as unknown as Record<string, (...args: unknown[]) => number>;
+
+/** A barrier row of `image`'s subresource (mip, layer) from `from` to `to`. */
+function barrierRow(handle: number, mip: number, layer: number, from: number, to: number, families = IGNORED): Row {
+  return [handle, mip, layer, from, to, 0, ACCESS_TRANSFER_WRITE, families, families];
+}
+
+test("what the addon records runs: a region of a mip of a layer gets its bytes", () => {
+  const bytes = new Uint8Array(staging.allocation.mappedData!);
+  const model = new Uint8Array(8 * 4 * 4).map((_, i) => (i * 7 + 1) & 0xff);
+  bytes.set(model, 256);
+  const img = image.allocation._handle;
+  const out = new Uint8Array(readback.allocation.mappedData!);
+  out.fill(0xee);
+  context.submitAndWait((cmd) => {
+    const raw = rawHandle(cmd);
+    // Every subresource to TRANSFER_DST, in one native barrier with a memory barrier.
+    const all: Row[] = [];
+    for (let mip = 0; mip < 3; mip++)
+      for (let layer = 0; layer < 2; layer++) all.push(barrierRow(img, mip, layer, UNDEFINED, TRANSFER_DST_LAYOUT));
+    const before = table(all);
+    expect(
+      addon().cmdPipelineBarrier!(
+        allocator._handle,
+        raw,
+        STAGE_ALL,
+        STAGE_TRANSFER,
+        true,
+        0,
+        ACCESS_TRANSFER_WRITE,
+        before,
+        0,
+        all.length,
+      ),
+    ).toBe(all.length);
+    // 8 x 4 texels at (0, 0) of mip 1 (8 x 4), layer 1, from offset 256.
+    const copy = table([[staging.allocation._handle, img, 256, 1, 1, 0, 0, 8, 4]]);
+    expect(addon().cmdCopyBufferToImages!(raw, copy, 0, 1)).toBe(1);
+    const after = table([barrierRow(img, 1, 1, TRANSFER_DST_LAYOUT, TRANSFER_SRC_LAYOUT)]);
+    after[6] = ACCESS_TRANSFER_READ;
+    expect(
+      addon().cmdPipelineBarrier!(allocator._handle, raw, STAGE_TRANSFER, STAGE_TRANSFER, false, 0, 0, after, 0, 1),
+    ).toBe(1);
+    const region = new nvk.VkBufferImageCopy({
+      bufferOffset: 0,
+      imageSubresource: new nvk.VkImageSubresourceLayers({
+        aspectMask: 1,
+        mipLevel: 1,
+        baseArrayLayer: 1,
+        layerCount: 1,
+      }),
+      imageOffset: new nvk.VkOffset3D({ x: 0, y: 0, z: 0 }),
+      imageExtent: new nvk.VkExtent3D({ width: 8, height: 4, depth: 1 }),
+    });
+    nvk.vkCmdCopyImageToBuffer(cmd, image.image, TRANSFER_SRC_LAYOUT, readback.buffer, 1, [region]);
+  });
+  expect([...out.subarray(0, model.length)]).toEqual([...model]);
+});
+
+test("a row whose handles the addon does not vouch for ends the native run there; nothing else is recorded", () => {
+  const freed = allocator.createImage(
+    { imageType: 1, format: RGBA8, extent: { width: 4, height: 4, depth: 1 }, usage: SAMPLED | TRANSFER_DST },
+    { usage: MemoryUsage.GpuOnly },
+  );
+  const freedHandle = freed.allocation._handle;
+  allocator.destroyImage(freed.image, freed.allocation);
+  const foreign = other.createImage(
+    { imageType: 1, format: RGBA8, extent: { width: 4, height: 4, depth: 1 }, usage: SAMPLED | TRANSFER_DST },
+    { usage: MemoryUsage.GpuOnly },
+  );
+  const img = image.allocation._handle;
+  const src = staging.allocation._handle;
+  try {
+    context.submitAndWait((cmd) => {
+      const raw = rawHandle(cmd);
+      const copies = (rows: Row[]) => addon().cmdCopyBufferToImages!(raw, table(rows), 0, rows.length);
+      // The stop index: the rows before it would have been recorded (none here: the first row stops).
+      expect(copies([[src, staging.allocation._handle, 0, 0, 0, 0, 0, 4, 4]])).toBe(0); // a buffer as the image
+      expect(copies([[img, img, 0, 0, 0, 0, 0, 4, 4]])).toBe(0); // an image as the source
+      expect(copies([[src, freedHandle, 0, 0, 0, 0, 0, 4, 4]])).toBe(0);
+      expect(copies([[src, foreign.allocation._handle, 0, 0, 0, 0, 0, 4, 4]])).toBe(0); // another allocator's image
+      expect(copies([[-1, img, 0, 0, 0, 0, 0, 4, 4]])).toBe(0);
+      const barrier = (rows: Row[]) =>
+        addon().cmdPipelineBarrier!(
+          allocator._handle,
+          raw,
+          STAGE_ALL,
+          STAGE_ALL,
+          false,
+          0,
+          0,
+          table(rows),
+          0,
+          rows.length,
+        );
+      expect(barrier([barrierRow(freedHandle, 0, 0, UNDEFINED, TRANSFER_DST_LAYOUT)])).toBe(0);
+      expect(barrier([barrierRow(foreign.allocation._handle, 0, 0, UNDEFINED, TRANSFER_DST_LAYOUT)])).toBe(0);
+      expect(barrier([barrierRow(src, 0, 0, UNDEFINED, TRANSFER_DST_LAYOUT)])).toBe(0);
+    });
+  } finally {
+    other.destroyImage(foreign.image, foreign.allocation);
+  }
+});
+
+test("a copy or barrier that does not suit its image, buffer or device is a RangeError, with nothing recorded", () => {
+  const img = image.allocation._handle;
+  const src = staging.allocation._handle;
+  const comp = bc1.allocation._handle;
+  context.submitAndWait((cmd) => {
+    const raw = rawHandle(cmd);
+    const outside = /cmdCopyBufferToImages: a copy lies outside its buffer or image/;
+    const copy = (row: Row) => () => addon().cmdCopyBufferToImages!(raw, table([row]), 0, 1);
+    for (const row of [
+      [src, img, 0, 3, 0, 0, 0, 1, 1], // no mip 3
+      [src, img, 0, 0, 2, 0, 0, 1, 1], // no layer 2
+      [src, img, 0, 0, 0, 12, 0, 8, 1], // past the mip's width (16)
+      [src, img, 0, 1, 0, 0, 0, 8, 5], // past mip 1's height (4)
+      [src, img, 0, 0, 0, 0, 0, 0, 1], // empty
+      [src, img, 0, 0, 0, -1, 0, 1, 1],
+      [src, img, 0, 0, 0, 0.5, 0, 1, 1],
+      [src, img, 2, 0, 0, 0, 0, 1, 1], // not on a texel (4 bytes)
+      [src, img, 64 * 1024 - 4, 0, 0, 0, 0, 2, 1], // reads past the buffer
+      [src, img, Number.NaN, 0, 0, 0, 0, 1, 1],
+      [src, comp, 0, 0, 0, 2, 0, 4, 4], // not on a BC1 block
+      [src, comp, 0, 0, 0, 0, 0, 3, 4], // a partial block short of the edge
+    ])
+      expect(copy(row)).toThrow(outside);
+    // BC1 10 x 10: the last blocks reach the edge, so 2 texels of a block are a whole copy there.
+    const toDst = table([barrierRow(comp, 0, 0, UNDEFINED, TRANSFER_DST_LAYOUT)]);
+    expect(
+      addon().cmdPipelineBarrier!(allocator._handle, raw, STAGE_ALL, STAGE_TRANSFER, false, 0, 0, toDst, 0, 1),
+    ).toBe(1);
+    expect(addon().cmdCopyBufferToImages!(raw, table([[src, comp, 0, 0, 0, 8, 8, 2, 2]]), 0, 1)).toBe(1);
+    const unsuited = /cmdPipelineBarrier: an image barrier does not suit its image or the device/;
+    const barrier = (row: Row) => () =>
+      addon().cmdPipelineBarrier!(allocator._handle, raw, STAGE_ALL, STAGE_ALL, false, 0, 0, table([row]), 0, 1);
+    for (const row of [
+      barrierRow(img, 3, 0, UNDEFINED, TRANSFER_DST_LAYOUT),
+      barrierRow(img, 0, 2, UNDEFINED, TRANSFER_DST_LAYOUT),
+      barrierRow(img, 0, 0, 9, TRANSFER_DST_LAYOUT), // not a core layout
+      barrierRow(img, 0, 0, UNDEFINED, UNDEFINED), // a new layout may not be UNDEFINED
+      barrierRow(img, 0, 0, UNDEFINED, 8), // nor PREINITIALIZED
+      barrierRow(img, 0, 0, UNDEFINED, TRANSFER_DST_LAYOUT, 64), // no such family
+      [img, 0, 0, UNDEFINED, TRANSFER_DST_LAYOUT, 0, 0, IGNORED, 0], // one family ignored, the other not
+      [img, 0, 0, UNDEFINED, TRANSFER_DST_LAYOUT, -1, 0, IGNORED, IGNORED], // not an access mask
+    ])
+      expect(barrier(row)).toThrow(unsuited);
+    const flags = /cmdPipelineBarrier: stages and access masks must be 32-bit flags, stages not 0/;
+    const stages = (src: unknown, dst: unknown, access: unknown) => () =>
+      addon().cmdPipelineBarrier!(allocator._handle, raw, src, dst, true, access, 0, table([]), 0, 0);
+    expect(stages(0, STAGE_ALL, 0)).toThrow(flags);
+    expect(stages(STAGE_ALL, 2 ** 32, 0)).toThrow(flags);
+    expect(stages(STAGE_ALL, STAGE_ALL, 1.5)).toThrow(flags);
+    expect(() =>
+      addon().cmdPipelineBarrier!(allocator._handle, raw, STAGE_ALL, STAGE_ALL, false, 0, 0, table([]), 0, 1),
+    ).toThrow(/first and end must be barrier indices/);
+    expect(() => addon().cmdCopyBufferToImages!(raw, table([]), 0, 1)).toThrow(/first and end must be copy indices/);
+    // A family the device has, the same on both sides (no ownership transfer), is a barrier like any other.
+    expect(
+      addon().cmdPipelineBarrier!(
+        allocator._handle,
+        raw,
+        STAGE_ALL,
+        STAGE_ALL,
+        false,
+        0,
+        0,
+        table([barrierRow(img, 0, 0, UNDEFINED, TRANSFER_DST_LAYOUT, context.queueFamilyIndex)]),
+        0,
+        1,
+      ),
+    ).toBe(1);
+  });
+});
