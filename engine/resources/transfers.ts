@@ -345,8 +345,7 @@ export class Transfers {
     const phase = batch.phaseFor(texture, sub, r.x, cy, r.x + r.width, cy + ch);
     batch.imageCopies.push({
       phase,
-      src: block.buffer,
-      srcAllocation: block.allocation._handle,
+      src: block,
       dst: texture,
       srcOffset: at,
       sub,

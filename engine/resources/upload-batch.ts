@@ -38,6 +38,7 @@ import {
   STAGE_TRANSFER,
 } from "../vulkan/vk.js";
 import { withRoom } from "../typed-arrays.js";
+import type { RingBlock } from "./upload-ring.js";
 import type { ImageBarriers } from "./barriers.js";
 import { Buffer } from "./buffer.js";
 import type { Texture } from "./texture.js";
@@ -58,9 +59,8 @@ const SIZE = 4;
 /** A copy from a staging ring block into one region of one image subresource. */
 export interface ImageCopy {
   phase: number;
-  src: NvkHandle;
-  /** The ring block's allocation handle (names the buffer to the native recording). */
-  srcAllocation: number;
+  /** The ring block copied from: its buffer, and its allocation, which names the buffer to the native recording. */
+  src: RingBlock;
   dst: Texture;
   srcOffset: number;
   sub: number;
@@ -361,7 +361,7 @@ export class Batch {
       imageOffset: new nvk.VkOffset3D({ x: c.x, y: c.y, z: 0 }),
       imageExtent: new nvk.VkExtent3D({ width: c.width, height: c.height, depth: 1 }),
     });
-    nvk.vkCmdCopyBufferToImage(cmd, c.src, c.dst._parts.image, LAYOUT_TRANSFER_DST, 1, [region]);
+    nvk.vkCmdCopyBufferToImage(cmd, c.src.buffer, c.dst._parts.image, LAYOUT_TRANSFER_DST, 1, [region]);
   }
 
   /**
@@ -380,7 +380,7 @@ export class Batch {
         const allocation = c.dst._freeAllocation;
         dstHandle = allocation instanceof BuddyAllocation ? -1 : allocation._handle;
       }
-      rows[o] = c.srcAllocation;
+      rows[o] = c.src.allocation._handle;
       rows[o + 1] = dstHandle;
       rows[o + 2] = c.srcOffset;
       rows[o + 3] = c.mip;
