@@ -383,7 +383,7 @@ uint32_t Addon::NewAllocationSlot(uint32_t allocatorIndex, VmaAllocation allocat
   s.aliasCount = 0;
   s.nextFree = 0;
   s.serial = nextAllocationSerial++;
-  s.imageFormat = 0;
+  if (index < images.size()) images[index].format = 0;
   allocators[allocatorIndex].liveAllocations++;
   return index;
 }

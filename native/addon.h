@@ -136,17 +136,20 @@ struct AllocationSlot {
   bool moving = false;
   bool defragTemp = false;
   uint64_t serial = 0;          // creation order (Addon::nextAllocationSerial): leak reports list the oldest first
-  // An image vkmem created with it (createImage): what createImageView builds a whole-image view from and checks
-  // against. imageFormat is 0 (VK_FORMAT_UNDEFINED) for every other allocation.
-  uint32_t imageFormat = 0;
-  uint32_t imageType = 0;
-  uint32_t imageMipLevels = 0;
-  uint32_t imageArrayLayers = 0;
-  uint32_t imageUsage = 0;
-  uint32_t imageFlags = 0;
-  uint32_t imageWidth = 0;
-  uint32_t imageHeight = 0;
-  uint32_t imageDepth = 0;
+};
+
+// The description of an image vkmem created with an allocation (createImage), kept beside its slot
+// (Addon::images): what createImageView and the upload recording (copy_commands.cpp) build from and check against.
+struct ImageRecord {
+  uint32_t format = 0;  // 0 (VK_FORMAT_UNDEFINED): no record
+  uint32_t type = 0;
+  uint32_t mipLevels = 0;
+  uint32_t arrayLayers = 0;
+  uint32_t usage = 0;
+  uint32_t flags = 0;
+  uint32_t width = 0;
+  uint32_t height = 0;
+  uint32_t depth = 0;
 };
 
 // One move of an open defragmentation pass: VMA's VmaDefragmentationMove, with our slot indices.
@@ -252,6 +255,13 @@ class Addon : public Napi::Addon<Addon> {
 
   std::vector<AllocatorSlot> allocators;
   std::vector<AllocationSlot> allocations;
+  // The image records by allocation slot index (grown as images are made; a slot's is cleared when the slot is
+  // taken again). Beside the slot table rather than in it, so that the slots every create and free reads stay small.
+  std::vector<ImageRecord> images;
+  // The record of slot `index`'s image, or null when it has none.
+  const ImageRecord* ImageOf(uint32_t index) const {
+    return index < images.size() && images[index].format != 0 ? &images[index] : nullptr;
+  }
   uint32_t freeAllocationHead = 0;  // index + 1 of the first free slot; 0: none
   uint64_t nextAllocationSerial = 1;
 #ifdef VKMEM_ORACLES

@@ -130,16 +130,10 @@ Napi::Value Addon::FinishAllocation(Napi::Env env, const char* operation, uint32
     pools[poolIndex].liveAllocations++;
   }
   if (image != nullptr) {
-    AllocationSlot& a = allocations[index];
-    a.imageFormat = static_cast<uint32_t>(image->format);
-    a.imageType = static_cast<uint32_t>(image->imageType);
-    a.imageMipLevels = image->mipLevels;
-    a.imageArrayLayers = image->arrayLayers;
-    a.imageUsage = image->usage;
-    a.imageFlags = image->flags;
-    a.imageWidth = image->extent.width;
-    a.imageHeight = image->extent.height;
-    a.imageDepth = image->extent.depth;
+    if (images.size() <= index) images.resize(allocations.size());
+    images[index] = {static_cast<uint32_t>(image->format), static_cast<uint32_t>(image->imageType), image->mipLevels,
+                     image->arrayLayers, image->usage, image->flags, image->extent.width, image->extent.height,
+                     image->extent.depth};
   }
   // The name as the trace records it (trace_sink.h): none, or the short one converted here; a long one is left to TS.
   char small[256];
@@ -275,7 +269,7 @@ VkImageAspectFlags AspectOf(VkFormat format) {
 // handle object, the create info's setters and nvk's checks cost 2-3 µs a view on the two-core machine, several times
 // the driver's own work.
 //
-// Everything that reaches vkCreateImageView comes from this addon's record of the image (AllocationSlot, written as
+// Everything that reaches vkCreateImageView comes from this addon's record of the image (ImageRecord, written as
 // createImage made it) or is checked against it: the allocation must be a live image allocation of a live allocator
 // with the image vkmem created, of a core format (1-184: one plane, no sampler Y'CbCr conversion), with a usage a
 // view can have (VUID-VkImageViewCreateInfo-image-04441); the view type must suit the image's layers as a whole (1D
@@ -293,25 +287,27 @@ Napi::Value Addon::CreateImageView(const Napi::CallbackInfo& info) {
     if (info.Length() <= i || info[i].IsUndefined()) return absent;
     return info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : -1.0;
   };
-  const AllocationSlot* a = AllocationFromNumber(handle, nullptr);
-  if (a == nullptr || a->kind != Kind::Image || !a->ownsResource || a->resource == 0 || a->imageFormat == 0)
+  uint32_t index = 0;
+  const AllocationSlot* a = AllocationFromNumber(handle, &index);
+  const ImageRecord* img = a != nullptr ? ImageOf(index) : nullptr;
+  if (a == nullptr || a->kind != Kind::Image || !a->ownsResource || a->resource == 0 || img == nullptr)
     throw RangeErrorFor(env, "createImageView: allocation must be a live image allocation of an image vkmem created");
   const AllocatorSlot& slot = allocators[a->allocator];
   if (!slot.live) throw RangeErrorFor(env, "createImageView: the allocation's allocator is destroyed");
   if (slot.createImageView == nullptr) throw Napi::Error::New(env, "vkmem native: the device has no vkCreateImageView");
   constexpr uint32_t kViewable = 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x1000 | 0x4000 |
                                  0x8000 | 0x100000 | 0x200000;
-  if (a->imageFormat > VK_FORMAT_ASTC_12x12_SRGB_BLOCK || (a->imageUsage & kViewable) == 0)
+  if (img->format > VK_FORMAT_ASTC_12x12_SRGB_BLOCK || (img->usage & kViewable) == 0)
     throw RangeErrorFor(env, "createImageView: the image's format or usage allows no view made here");
-  const VkFormat format = static_cast<VkFormat>(a->imageFormat);
+  const VkFormat format = static_cast<VkFormat>(img->format);
   bool suits = false;
   if (IsUint(viewType, VK_IMAGE_VIEW_TYPE_CUBE_ARRAY)) {
     switch (static_cast<VkImageViewType>(static_cast<uint32_t>(viewType))) {
-      case VK_IMAGE_VIEW_TYPE_1D: suits = a->imageType == VK_IMAGE_TYPE_1D && a->imageArrayLayers == 1; break;
-      case VK_IMAGE_VIEW_TYPE_1D_ARRAY: suits = a->imageType == VK_IMAGE_TYPE_1D; break;
-      case VK_IMAGE_VIEW_TYPE_2D: suits = a->imageType == VK_IMAGE_TYPE_2D && a->imageArrayLayers == 1; break;
-      case VK_IMAGE_VIEW_TYPE_2D_ARRAY: suits = a->imageType == VK_IMAGE_TYPE_2D; break;
-      case VK_IMAGE_VIEW_TYPE_3D: suits = a->imageType == VK_IMAGE_TYPE_3D; break;
+      case VK_IMAGE_VIEW_TYPE_1D: suits = img->type == VK_IMAGE_TYPE_1D && img->arrayLayers == 1; break;
+      case VK_IMAGE_VIEW_TYPE_1D_ARRAY: suits = img->type == VK_IMAGE_TYPE_1D; break;
+      case VK_IMAGE_VIEW_TYPE_2D: suits = img->type == VK_IMAGE_TYPE_2D && img->arrayLayers == 1; break;
+      case VK_IMAGE_VIEW_TYPE_2D_ARRAY: suits = img->type == VK_IMAGE_TYPE_2D; break;
+      case VK_IMAGE_VIEW_TYPE_3D: suits = img->type == VK_IMAGE_TYPE_3D; break;
       default: break;
     }
   }
@@ -319,7 +315,7 @@ Napi::Value Addon::CreateImageView(const Napi::CallbackInfo& info) {
   if (!IsUint(aspect, 4294967295.0) || aspect == 0 ||
       (static_cast<uint32_t>(aspect) & ~static_cast<uint32_t>(AspectOf(format))) != 0)
     throw RangeErrorFor(env, "createImageView: aspect must be some of the image format's aspects");
-  const double mips = a->imageMipLevels;
+  const double mips = img->mipLevels;
   const double baseMip = optional(3, 0);
   const double levelCount = optional(4, mips - (baseMip >= 0 ? baseMip : 0));
   if (!IsUint(baseMip, mips - 1) || !IsUint(levelCount, mips) || levelCount < 1 || baseMip + levelCount > mips)
@@ -329,7 +325,7 @@ Napi::Value Addon::CreateImageView(const Napi::CallbackInfo& info) {
   vi.viewType = static_cast<VkImageViewType>(static_cast<uint32_t>(viewType));
   vi.format = format;
   vi.subresourceRange = {static_cast<VkImageAspectFlags>(aspect), static_cast<uint32_t>(baseMip),
-                         static_cast<uint32_t>(levelCount), 0, a->imageArrayLayers};
+                         static_cast<uint32_t>(levelCount), 0, img->arrayLayers};
   VkImageView view = VK_NULL_HANDLE;
   const VkResult r = slot.createImageView(slot.device, &vi, nullptr, &view);
   if (r == VK_SUCCESS) u64[Scratch::kOutResource] = reinterpret_cast<uint64_t>(view);

@@ -151,7 +151,7 @@ bool UploadBlockOf(uint32_t format, uint32_t* bytes, uint32_t* dim) {
 //
 // As cmdCopyBuffers, the buffer and the image are named by their allocation handles and looked up in this addon's
 // slot table: the source must be a live buffer vkmem created and the destination a live 2D image vkmem created
-// (createImage, whose description the slot records) with TRANSFER_DST usage, of a color format vkmem uploads into,
+// (createImage, whose description the addon records: ImageRecord) with TRANSFER_DST usage, of a color format vkmem uploads into,
 // both of one live allocator and neither being moved by a defragmentation pass (see cmdCopyBuffers); the first copy
 // whose handles do not pass (a buddy pool's image, another build's, a moving one) ends the call, the copies before it recorded, for the caller to record that one through nvk and call again after
 // it. Each copy is checked against the records: the mip and layer exist, the region lies in the mip, starts on a
@@ -181,15 +181,17 @@ Napi::Value CmdCopyBufferToImages(const Napi::CallbackInfo& info) {
   size_t i = first;
   while (i < end) {
     const double* row = t + i * kRow;
+    uint32_t dstIndex = 0;
     AllocationSlot* src = addon->AllocationFromNumber(row[0], nullptr);
-    AllocationSlot* dst = addon->AllocationFromNumber(row[1], nullptr);
+    AllocationSlot* dst = addon->AllocationFromNumber(row[1], &dstIndex);
+    const ImageRecord* img = dst != nullptr ? addon->ImageOf(dstIndex) : nullptr;
     uint32_t blockBytes = 0;
     uint32_t block = 1;
-    if (src == nullptr || dst == nullptr || src->kind != Kind::Buffer || dst->kind != Kind::Image ||
+    if (src == nullptr || dst == nullptr || img == nullptr || src->kind != Kind::Buffer || dst->kind != Kind::Image ||
         src->resource == 0 || dst->resource == 0 || !src->ownsResource || !dst->ownsResource ||
         src->allocator != dst->allocator || !addon->allocators[dst->allocator].live || src->moving || dst->moving ||
-        dst->imageType != VK_IMAGE_TYPE_2D || (dst->imageUsage & VK_IMAGE_USAGE_TRANSFER_DST_BIT) == 0 ||
-        !UploadBlockOf(dst->imageFormat, &blockBytes, &block))
+        img->type != VK_IMAGE_TYPE_2D || (img->usage & VK_IMAGE_USAGE_TRANSFER_DST_BIT) == 0 ||
+        !UploadBlockOf(img->format, &blockBytes, &block))
       break;
     const AllocatorSlot& owner = addon->allocators[dst->allocator];
     const PFN_vkCmdCopyBufferToImage copy = owner.cmdCopyBufferToImage;
@@ -202,9 +204,9 @@ Napi::Value CmdCopyBufferToImages(const Napi::CallbackInfo& info) {
       const double* r = t + j * kRow;
       if (r[0] != row[0] || r[1] != row[1]) break;
       constexpr double kMaxSafe = 9007199254740991.0;
-      const double mipW = std::max(1.0, std::floor(dst->imageWidth / std::pow(2.0, r[3])));
-      const double mipH = std::max(1.0, std::floor(dst->imageHeight / std::pow(2.0, r[3])));
-      const bool inImage = IsUint(r[3], dst->imageMipLevels - 1.0) && IsUint(r[4], dst->imageArrayLayers - 1.0) &&
+      const double mipW = std::max(1.0, std::floor(img->width / std::pow(2.0, r[3])));
+      const double mipH = std::max(1.0, std::floor(img->height / std::pow(2.0, r[3])));
+      const bool inImage = IsUint(r[3], img->mipLevels - 1.0) && IsUint(r[4], img->arrayLayers - 1.0) &&
                            IsUint(r[5], mipW - 1) && IsUint(r[6], mipH - 1) && IsUint(r[7], mipW) &&
                            IsUint(r[8], mipH) && r[7] >= 1 && r[8] >= 1 && r[5] + r[7] <= mipW && r[6] + r[8] <= mipH;
       const bool onBlocks = inImage && static_cast<uint32_t>(r[5]) % block == 0 &&
@@ -291,13 +293,15 @@ Napi::Value CmdPipelineBarrier(const Napi::CallbackInfo& info) {
   size_t i = first;
   for (; i < end; ++i) {
     const double* r = t + i * kRow;
-    const AllocationSlot* a = addon->AllocationFromNumber(r[0], nullptr);
-    if (a == nullptr || a->kind != Kind::Image || !a->ownsResource || a->resource == 0 || a->imageFormat == 0 ||
+    uint32_t index = 0;
+    const AllocationSlot* a = addon->AllocationFromNumber(r[0], &index);
+    const ImageRecord* img = a != nullptr ? addon->ImageOf(index) : nullptr;
+    if (a == nullptr || img == nullptr || a->kind != Kind::Image || !a->ownsResource || a->resource == 0 ||
         a->moving || a->allocator != ai)
       break;
     const double families = owner.queueFamilyCount;
     const bool ignored = r[7] == VK_QUEUE_FAMILY_IGNORED && r[8] == VK_QUEUE_FAMILY_IGNORED;
-    if (!IsUint(r[1], a->imageMipLevels - 1.0) || !IsUint(r[2], a->imageArrayLayers - 1.0) ||
+    if (!IsUint(r[1], img->mipLevels - 1.0) || !IsUint(r[2], img->arrayLayers - 1.0) ||
         !BarrierLayout(r[3], false) || !BarrierLayout(r[4], true) || !IsUint(r[5], kFlags) || !IsUint(r[6], kFlags) ||
         !(ignored || (IsUint(r[7], families - 1) && IsUint(r[8], families - 1))))
       throw RangeErrorFor(env, "cmdPipelineBarrier: an image barrier does not suit its image or the device");
@@ -309,7 +313,7 @@ Napi::Value CmdPipelineBarrier(const Napi::CallbackInfo& info) {
     b.srcQueueFamilyIndex = static_cast<uint32_t>(r[7]);
     b.dstQueueFamilyIndex = static_cast<uint32_t>(r[8]);
     b.image = reinterpret_cast<VkImage>(a->resource);
-    b.subresourceRange = {AspectOf(static_cast<VkFormat>(a->imageFormat)), static_cast<uint32_t>(r[1]), 1,
+    b.subresourceRange = {AspectOf(static_cast<VkFormat>(img->format)), static_cast<uint32_t>(r[1]), 1,
                           static_cast<uint32_t>(r[2]), 1};
     images.push_back(b);
   }
