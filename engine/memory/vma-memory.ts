@@ -20,9 +20,9 @@
  * @module
  */
 import { check, describeValue, vkErrorFor } from "../errors.js";
-import { scratch, scratchU32, Slot } from "../native.js";
+import { scratch, scratchU32, scratchU64, Slot } from "../native.js";
 import { nvk } from "../vulkan/nvk.js";
-import { HandleCellPool, type NvkHandle, type PooledHandleConstructor } from "../vulkan/handles.js";
+import { HandleCellPool, wrapHandle, type NvkHandle, type PooledHandleConstructor } from "../vulkan/handles.js";
 import type { HandleWatch } from "../lifetime.js";
 import { Allocation, AllocationInfo, type AllocationKind } from "./allocation.js";
 import {
@@ -45,13 +45,12 @@ const IMAGE_CREATE_INFO_LENGTH = 13;
 /** Cells for the nvk handle objects of the buffers and images allocators create (shared by all allocators). */
 const handleCells = new HandleCellPool();
 /**
- * The pooled constructors of the objects every createBuffer / createImage / createImageView makes
+ * The pooled constructors of the objects every createBuffer / createImage makes
  * (HandleCellPool.makeWith), resolved on first use, not at import: nvk loads on its first property read, and
  * importing vkmem must work on a machine without a Vulkan loader (createContext then says what is missing).
  */
 let bufferHandle: PooledHandleConstructor | null = null;
 let imageHandle: PooledHandleConstructor | null = null;
-let viewHandle: PooledHandleConstructor | null = null;
 
 function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeof TypeError = RangeError): never {
   throw new Ctor(`${op}: ${arg} ${what}, got ${describeValue(value)}`);
@@ -127,8 +126,10 @@ export class VmaMemory implements MemorySource {
 
   /**
    * A view of mips [baseMip, baseMip + levelCount) of every layer of the image `allocation` was created with by this
-   * allocator (`aspect`, the image's format), made in one native call (native/allocation.cpp: createImageView) as a
-   * pooled VkImageView handle object; the caller owns it. Returns the VkResult instead when vkCreateImageView fails.
+   * allocator (`aspect`, the image's format), made in one native call (native/allocation.cpp: createImageView); the
+   * caller owns it. Returns the VkResult instead when vkCreateImageView fails. The handle object has 8 bytes of its
+   * own (wrapHandle), not a pooled cell: views are not recycled when destroyed, so each would take a cell from the
+   * pool for good, and refilling the pool cost a FrameManager frame about 10% (in-process A/B, bench frame's load).
    * @throws RangeError when the allocation is not an image allocation this addon made the image of (a buddy pool's is
    *   not: engine/resources/image-views.ts makes those through nvk), or the view type, aspect or mips do not suit it.
    */
@@ -141,11 +142,7 @@ export class VmaMemory implements MemorySource {
   ): NvkHandle | number {
     const made = this.allocator._native.createImageView(allocation._handle, viewType, aspect, baseMip, levelCount);
     if (made !== 0) return made;
-    return handleCells.makeWith(
-      (viewHandle ??= handleCells.constructorOf(nvk.VkImageView)),
-      scratchU32[Slot.OutResource * 2],
-      scratchU32[Slot.OutResource * 2 + 1],
-    );
+    return wrapHandle(nvk.VkImageView, scratchU64[Slot.OutResource]!);
   }
 
   _createBuffer(bufferInfo: BufferInfo, options: AllocationOptions | undefined, flags: number): CreatedBuffer {
