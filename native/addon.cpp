@@ -353,6 +353,16 @@ AllocationSlot* Addon::AllocationFromNumber(double h, uint32_t* indexOut) {
   return &s;
 }
 
+const ImageRecord* Addon::RecordedImage(double handle, const AllocationSlot** slot) {
+  uint32_t index = 0;
+  const AllocationSlot* a = AllocationFromNumber(handle, &index);
+  if (a == nullptr || a->kind != Kind::Image || !a->ownsResource || a->resource == 0 || index >= images.size() ||
+      images[index].generation != a->generation)
+    return nullptr;
+  *slot = a;
+  return &images[index];
+}
+
 AllocationSlot& Addon::AllocationFrom(Napi::Env env, napi_value v, uint32_t* indexOut) {
   double h = -1;
   AllocationSlot* s =
@@ -383,7 +393,6 @@ uint32_t Addon::NewAllocationSlot(uint32_t allocatorIndex, VmaAllocation allocat
   s.aliasCount = 0;
   s.nextFree = 0;
   s.serial = nextAllocationSerial++;
-  if (index < images.size()) images[index].format = 0;
   allocators[allocatorIndex].liveAllocations++;
   return index;
 }

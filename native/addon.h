@@ -86,11 +86,11 @@ struct AllocatorSlot {
   PFN_vkCmdCopyBuffer cmdCopyBuffer = nullptr;
   PFN_vkCmdCopyImage cmdCopyImage = nullptr;
   PFN_vkCmdCopyBufferToImage cmdCopyBufferToImage = nullptr;
-  // The physical device's queue family count: the families a barrier recorded here may name (copy_commands.cpp).
-  uint32_t queueFamilyCount = 0;
   PFN_vkCreateImageView createImageView = nullptr;
   // For a FrameManager texture's default view, destroyed just before its image by freeResources (batch.cpp).
   PFN_vkDestroyImageView destroyImageView = nullptr;
+  // The physical device's queue family count: the families a barrier recorded here may name (copy_commands.cpp).
+  uint32_t queueFamilyCount = 0;
   // The buffers (false) and images (true) made by createUnbound and not yet destroyed: only these may be
   // bound with bindAt or destroyed with destroyUnbound, so no JS value can name another Vulkan object.
   std::unordered_map<uint64_t, bool> unboundResources;
@@ -141,7 +141,8 @@ struct AllocationSlot {
 // The description of an image vkmem created with an allocation (createImage), kept beside its slot
 // (Addon::images): what createImageView and the upload recording (copy_commands.cpp) build from and check against.
 struct ImageRecord {
-  uint32_t format = 0;  // 0 (VK_FORMAT_UNDEFINED): no record
+  uint32_t generation = 0;  // the slot's generation it was written for: it names no later allocation of the slot
+  uint32_t format = 0;
   uint32_t type = 0;
   uint32_t mipLevels = 0;
   uint32_t arrayLayers = 0;
@@ -255,13 +256,13 @@ class Addon : public Napi::Addon<Addon> {
 
   std::vector<AllocatorSlot> allocators;
   std::vector<AllocationSlot> allocations;
-  // The image records by allocation slot index (grown as images are made; a slot's is cleared when the slot is
-  // taken again). Beside the slot table rather than in it, so that the slots every create and free reads stay small.
+  // The image records by allocation slot index, grown as images are made. Beside the slot table rather than in it,
+  // so that the slots every create and free reads stay small; a record names the slot's generation it was written
+  // for, so that nothing clears it when the slot is freed or taken again.
   std::vector<ImageRecord> images;
-  // The record of slot `index`'s image, or null when it has none.
-  const ImageRecord* ImageOf(uint32_t index) const {
-    return index < images.size() && images[index].format != 0 ? &images[index] : nullptr;
-  }
+  // The record of the image vkmem created with the live allocation `handle` names, and its slot in `slot`; null
+  // when the handle names none (stale, freed, another kind, an image bound or made without a record).
+  const ImageRecord* RecordedImage(double handle, const AllocationSlot** slot);
   uint32_t freeAllocationHead = 0;  // index + 1 of the first free slot; 0: none
   uint64_t nextAllocationSerial = 1;
 #ifdef VKMEM_ORACLES

@@ -131,9 +131,9 @@ Napi::Value Addon::FinishAllocation(Napi::Env env, const char* operation, uint32
   }
   if (image != nullptr) {
     if (images.size() <= index) images.resize(allocations.size());
-    images[index] = {static_cast<uint32_t>(image->format), static_cast<uint32_t>(image->imageType), image->mipLevels,
-                     image->arrayLayers, image->usage, image->flags, image->extent.width, image->extent.height,
-                     image->extent.depth};
+    images[index] = {allocations[index].generation, static_cast<uint32_t>(image->format),
+                     static_cast<uint32_t>(image->imageType), image->mipLevels, image->arrayLayers, image->usage,
+                     image->flags, image->extent.width, image->extent.height, image->extent.depth};
   }
   // The name as the trace records it (trace_sink.h): none, or the short one converted here; a long one is left to TS.
   char small[256];
@@ -287,10 +287,9 @@ Napi::Value Addon::CreateImageView(const Napi::CallbackInfo& info) {
     if (info.Length() <= i || info[i].IsUndefined()) return absent;
     return info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : -1.0;
   };
-  uint32_t index = 0;
-  const AllocationSlot* a = AllocationFromNumber(handle, &index);
-  const ImageRecord* img = a != nullptr ? ImageOf(index) : nullptr;
-  if (a == nullptr || a->kind != Kind::Image || !a->ownsResource || a->resource == 0 || img == nullptr)
+  const AllocationSlot* a = nullptr;
+  const ImageRecord* img = RecordedImage(handle, &a);
+  if (img == nullptr)
     throw RangeErrorFor(env, "createImageView: allocation must be a live image allocation of an image vkmem created");
   const AllocatorSlot& slot = allocators[a->allocator];
   if (!slot.live) throw RangeErrorFor(env, "createImageView: the allocation's allocator is destroyed");

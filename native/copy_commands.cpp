@@ -21,7 +21,6 @@
 #include "copy_commands.h"
 
 #include <algorithm>
-#include <cmath>
 #include <vector>
 
 #include "addon.h"
@@ -30,27 +29,42 @@ namespace vkmem {
 
 namespace {
 
+// The table arguments of the recordings below: a Float64Array at info[at] and the row range first, end after it.
+bool TableArgs(const Napi::CallbackInfo& info, size_t at) {
+  return info.Length() > at + 2 && info[at].IsTypedArray() &&
+         info[at].As<Napi::TypedArray>().TypedArrayType() == napi_float64_array && info[at + 1].IsNumber() &&
+         info[at + 2].IsNumber();
+}
+
+// Rows [first, end) of a table of `rowSize` numbers a row (TableArgs passed): its data and the range, checked to be
+// one of the table's (RangeError `message` otherwise).
+struct TableRun {
+  const double* rows;
+  size_t first;
+  size_t end;
+};
+TableRun ReadTableRun(const Napi::CallbackInfo& info, size_t at, size_t rowSize, const char* message) {
+  Napi::Float64Array table = info[at].As<Napi::Float64Array>();
+  const double first = info[at + 1].As<Napi::Number>().DoubleValue();
+  const double end = info[at + 2].As<Napi::Number>().DoubleValue();
+  const double rows = static_cast<double>(table.ElementLength() / rowSize);
+  if (!IsUint(first, rows) || !IsUint(end, rows) || first > end) throw RangeErrorFor(info.Env(), message);
+  return {table.Data(), static_cast<size_t>(first), static_cast<size_t>(end)};
+}
+
 Napi::Value CmdCopyBuffers(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Addon* addon = static_cast<Addon*>(info.Data());
   const uint64_t cmd = BigIntArg(info, 0, "cmd");
   if (cmd == 0) throw TypeErrorFor(env, "cmdCopyBuffers: null command buffer");
-  if (info.Length() < 4 || !info[1].IsTypedArray() ||
-      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array || !info[2].IsNumber() ||
-      !info[3].IsNumber())
-    throw TypeErrorFor(env, "cmdCopyBuffers(cmd, table: Float64Array, first, end)");
-  Napi::Float64Array table = info[1].As<Napi::Float64Array>();
+  if (!TableArgs(info, 1)) throw TypeErrorFor(env, "cmdCopyBuffers(cmd, table: Float64Array, first, end)");
   const bool regroup = info.Length() > 4 && info[4].IsBoolean() && info[4].As<Napi::Boolean>().Value();
-  const double firstD = info[2].As<Napi::Number>().DoubleValue();
-  const double endD = info[3].As<Napi::Number>().DoubleValue();
-  const double rows = static_cast<double>(table.ElementLength() / 5);
-  if (!IsUint(firstD, rows) || !IsUint(endD, rows) || firstD > endD)
-    throw RangeErrorFor(env, "cmdCopyBuffers: first and end must be copy indices, first <= end");
-  const size_t first = static_cast<size_t>(firstD);
-  const double* t = table.Data();
+  const TableRun run = ReadTableRun(info, 1, 5, "cmdCopyBuffers: first and end must be copy indices, first <= end");
+  const size_t first = run.first;
+  const double* t = run.rows;
   // The copies that can be recorded here: up to the first whose buffers do not pass.
   size_t stop = first;
-  for (; stop < static_cast<size_t>(endD); ++stop) {
+  for (; stop < run.end; ++stop) {
     const double* row = t + stop * 5;
     if (stop > first && row[0] == row[-5] && row[1] == row[-4]) continue;  // the pair of the row before, checked
     AllocationSlot* src = addon->AllocationFromNumber(row[0], nullptr);
@@ -151,10 +165,10 @@ bool UploadBlockOf(uint32_t format, uint32_t* bytes, uint32_t* dim) {
 //
 // As cmdCopyBuffers, the buffer and the image are named by their allocation handles and looked up in this addon's
 // slot table: the source must be a live buffer vkmem created and the destination a live 2D image vkmem created
-// (createImage, whose description the addon records: ImageRecord) with TRANSFER_DST usage, of a color format vkmem uploads into,
-// both of one live allocator and neither being moved by a defragmentation pass (see cmdCopyBuffers); the first copy
-// whose handles do not pass (a buddy pool's image, another build's, a moving one) ends the call, the copies before it recorded, for the caller to record that one through nvk and call again after
-// it. Each copy is checked against the records: the mip and layer exist, the region lies in the mip, starts on a
+// (createImage, whose description the addon records: ImageRecord) with TRANSFER_DST usage, of a color format vkmem
+// uploads into, both of one live allocator and neither being moved by a defragmentation pass (see cmdCopyBuffers);
+// the first copy whose handles do not pass (a buddy pool's image, another build's, a moving one) ends the call, the
+// copies before it recorded, for the caller to record that one through nvk and call again after it. Each copy is checked against the records: the mip and layer exist, the region lies in the mip, starts on a
 // block and covers whole blocks or reaches the mip's edge, and the bytes it reads lie in the source buffer; one
 // that does not is a RangeError (nothing of its run is recorded). `cmd` must be a command buffer in the recording
 // state (the caller's, from its own pool); it cannot be checked here.
@@ -163,32 +177,22 @@ Napi::Value CmdCopyBufferToImages(const Napi::CallbackInfo& info) {
   Addon* addon = static_cast<Addon*>(info.Data());
   const uint64_t cmd = BigIntArg(info, 0, "cmd");
   if (cmd == 0) throw TypeErrorFor(env, "cmdCopyBufferToImages: null command buffer");
-  if (info.Length() < 4 || !info[1].IsTypedArray() ||
-      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array || !info[2].IsNumber() ||
-      !info[3].IsNumber())
-    throw TypeErrorFor(env, "cmdCopyBufferToImages(cmd, table: Float64Array, first, end)");
+  if (!TableArgs(info, 1)) throw TypeErrorFor(env, "cmdCopyBufferToImages(cmd, table: Float64Array, first, end)");
   constexpr size_t kRow = 9;
-  Napi::Float64Array table = info[1].As<Napi::Float64Array>();
-  const double firstD = info[2].As<Napi::Number>().DoubleValue();
-  const double endD = info[3].As<Napi::Number>().DoubleValue();
-  const double rows = static_cast<double>(table.ElementLength() / kRow);
-  if (!IsUint(firstD, rows) || !IsUint(endD, rows) || firstD > endD)
-    throw RangeErrorFor(env, "cmdCopyBufferToImages: first and end must be copy indices, first <= end");
-  const size_t first = static_cast<size_t>(firstD);
-  const size_t end = static_cast<size_t>(endD);
-  const double* t = table.Data();
+  const TableRun run =
+      ReadTableRun(info, 1, kRow, "cmdCopyBufferToImages: first and end must be copy indices, first <= end");
+  const size_t end = run.end;
+  const double* t = run.rows;
   std::vector<VkBufferImageCopy> regions;
-  size_t i = first;
+  size_t i = run.first;
   while (i < end) {
     const double* row = t + i * kRow;
-    uint32_t dstIndex = 0;
     AllocationSlot* src = addon->AllocationFromNumber(row[0], nullptr);
-    AllocationSlot* dst = addon->AllocationFromNumber(row[1], &dstIndex);
-    const ImageRecord* img = dst != nullptr ? addon->ImageOf(dstIndex) : nullptr;
+    const AllocationSlot* dst = nullptr;
+    const ImageRecord* img = addon->RecordedImage(row[1], &dst);
     uint32_t blockBytes = 0;
     uint32_t block = 1;
-    if (src == nullptr || dst == nullptr || img == nullptr || src->kind != Kind::Buffer || dst->kind != Kind::Image ||
-        src->resource == 0 || dst->resource == 0 || !src->ownsResource || !dst->ownsResource ||
+    if (src == nullptr || img == nullptr || src->kind != Kind::Buffer || src->resource == 0 || !src->ownsResource ||
         src->allocator != dst->allocator || !addon->allocators[dst->allocator].live || src->moving || dst->moving ||
         img->type != VK_IMAGE_TYPE_2D || (img->usage & VK_IMAGE_USAGE_TRANSFER_DST_BIT) == 0 ||
         !UploadBlockOf(img->format, &blockBytes, &block))
@@ -204,10 +208,10 @@ Napi::Value CmdCopyBufferToImages(const Napi::CallbackInfo& info) {
       const double* r = t + j * kRow;
       if (r[0] != row[0] || r[1] != row[1]) break;
       constexpr double kMaxSafe = 9007199254740991.0;
-      const double mipW = std::max(1.0, std::floor(img->width / std::pow(2.0, r[3])));
-      const double mipH = std::max(1.0, std::floor(img->height / std::pow(2.0, r[3])));
-      const bool inImage = IsUint(r[3], img->mipLevels - 1.0) && IsUint(r[4], img->arrayLayers - 1.0) &&
-                           IsUint(r[5], mipW - 1) && IsUint(r[6], mipH - 1) && IsUint(r[7], mipW) &&
+      const bool mip = IsUint(r[3], img->mipLevels - 1.0) && IsUint(r[4], img->arrayLayers - 1.0);
+      const double mipW = mip ? std::max(1u, img->width >> static_cast<uint32_t>(r[3])) : 0;
+      const double mipH = mip ? std::max(1u, img->height >> static_cast<uint32_t>(r[3])) : 0;
+      const bool inImage = mip && IsUint(r[5], mipW - 1) && IsUint(r[6], mipH - 1) && IsUint(r[7], mipW) &&
                            IsUint(r[8], mipH) && r[7] >= 1 && r[8] >= 1 && r[5] + r[7] <= mipW && r[6] + r[8] <= mipH;
       const bool onBlocks = inImage && static_cast<uint32_t>(r[5]) % block == 0 &&
                             static_cast<uint32_t>(r[6]) % block == 0 &&
@@ -246,12 +250,12 @@ bool BarrierLayout(double layout, bool isNew) {
 // vkCmdPipelineBarrier with, when `memory`, a global memory barrier, and image barriers [first, end) of
 // `table`, a Float64Array of 9 numbers per barrier (image allocation, mip, layer, old layout, new layout, src access,
 // dst access, src queue family, dst queue family: one subresource of a texture, every aspect of its format): an
-// upload batch's layout transitions and queue family transfers (engine/resources/image-barriers.ts), which through
+// upload batch's layout transitions and queue family transfers (engine/resources/barriers.ts), which through
 // nvk cost two struct objects per subresource and a call with arrays of them. The images are named by their
 // allocation handles, as in cmdCopyBufferToImages, and the first whose handle does not pass (a buddy pool's image,
-// another build's or allocator's, one a defragmentation pass is moving) ends the barrier there: the ones before it are recorded,
-// for the caller to record that one through nvk and call again after it (with `memory` false: the stages are the
-// same, so two barriers order what one would). Each barrier is checked against the record: the mip and layer
+// another build's or allocator's, one a defragmentation pass is moving) ends the barrier there: the ones before it
+// are recorded, for the caller to record that one through nvk and call again after it (with `memory` false: the
+// stages are the same, so two barriers order what one would). Each barrier is checked against the record: the mip and layer
 // exist, the layouts are core ones (a new one neither UNDEFINED nor PREINITIALIZED), the families are both
 // VK_QUEUE_FAMILY_IGNORED or both families of the device, the stages and access masks are 32-bit flags (stages not
 // 0); anything else is a RangeError, with nothing recorded. `cmd` must be a command buffer in the recording state.
@@ -263,9 +267,7 @@ Napi::Value CmdPipelineBarrier(const Napi::CallbackInfo& info) {
   const uint64_t cmd = BigIntArg(info, 1, "cmd");
   if (cmd == 0) throw TypeErrorFor(env, "cmdPipelineBarrier: null command buffer");
   if (info.Length() < 10 || !info[2].IsNumber() || !info[3].IsNumber() || !info[4].IsBoolean() ||
-      !info[5].IsNumber() || !info[6].IsNumber() || !info[7].IsTypedArray() ||
-      info[7].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array || !info[8].IsNumber() ||
-      !info[9].IsNumber())
+      !info[5].IsNumber() || !info[6].IsNumber() || !TableArgs(info, 7))
     throw TypeErrorFor(env,
                        "cmdPipelineBarrier(allocator, cmd, srcStage, dstStage, memory: boolean, memorySrcAccess, "
                        "memoryDstAccess, table: Float64Array, first, end)");
@@ -279,26 +281,18 @@ Napi::Value CmdPipelineBarrier(const Napi::CallbackInfo& info) {
       !IsUint(memSrc, kFlags) || !IsUint(memDst, kFlags))
     throw RangeErrorFor(env, "cmdPipelineBarrier: stages and access masks must be 32-bit flags, stages not 0");
   constexpr size_t kRow = 9;
-  Napi::Float64Array table = info[7].As<Napi::Float64Array>();
-  const double firstD = info[8].As<Napi::Number>().DoubleValue();
-  const double endD = info[9].As<Napi::Number>().DoubleValue();
-  const double rows = static_cast<double>(table.ElementLength() / kRow);
-  if (!IsUint(firstD, rows) || !IsUint(endD, rows) || firstD > endD)
-    throw RangeErrorFor(env, "cmdPipelineBarrier: first and end must be barrier indices, first <= end");
-  const size_t first = static_cast<size_t>(firstD);
-  const size_t end = static_cast<size_t>(endD);
-  const double* t = table.Data();
+  const TableRun run =
+      ReadTableRun(info, 7, kRow, "cmdPipelineBarrier: first and end must be barrier indices, first <= end");
+  const size_t end = run.end;
+  const double* t = run.rows;
   std::vector<VkImageMemoryBarrier> images;
-  images.reserve(end - first);
-  size_t i = first;
+  images.reserve(end - run.first);
+  size_t i = run.first;
   for (; i < end; ++i) {
     const double* r = t + i * kRow;
-    uint32_t index = 0;
-    const AllocationSlot* a = addon->AllocationFromNumber(r[0], &index);
-    const ImageRecord* img = a != nullptr ? addon->ImageOf(index) : nullptr;
-    if (a == nullptr || img == nullptr || a->kind != Kind::Image || !a->ownsResource || a->resource == 0 ||
-        a->moving || a->allocator != ai)
-      break;
+    const AllocationSlot* a = nullptr;
+    const ImageRecord* img = addon->RecordedImage(r[0], &a);
+    if (img == nullptr || a->moving || a->allocator != ai) break;
     const double families = owner.queueFamilyCount;
     const bool ignored = r[7] == VK_QUEUE_FAMILY_IGNORED && r[8] == VK_QUEUE_FAMILY_IGNORED;
     if (!IsUint(r[1], img->mipLevels - 1.0) || !IsUint(r[2], img->arrayLayers - 1.0) ||

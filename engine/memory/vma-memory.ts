@@ -51,6 +51,8 @@ const handleCells = new HandleCellPool();
  */
 let bufferHandle: PooledHandleConstructor | null = null;
 let imageHandle: PooledHandleConstructor | null = null;
+const bufferHandles = (): PooledHandleConstructor => (bufferHandle ??= handleCells.constructorOf(nvk.VkBuffer));
+const imageHandles = (): PooledHandleConstructor => (imageHandle ??= handleCells.constructorOf(nvk.VkImage));
 
 function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeof TypeError = RangeError): never {
   throw new Ctor(`${op}: ${arg} ${what}, got ${describeValue(value)}`);
@@ -173,7 +175,7 @@ export class VmaMemory implements MemorySource {
       if (result !== 0) this.refused(result, "buffer", options, "vmaCreateBuffer");
     }
     const buffer = handleCells.makeWith(
-      (bufferHandle ??= handleCells.constructorOf(nvk.VkBuffer)),
+      bufferHandles(),
       scratchU32[Slot.OutResource * 2],
       scratchU32[Slot.OutResource * 2 + 1],
     );
@@ -212,7 +214,7 @@ export class VmaMemory implements MemorySource {
       if (result !== 0) this.refused(result, "image", options, "vmaCreateImage");
     }
     const image = handleCells.makeWith(
-      (imageHandle ??= handleCells.constructorOf(nvk.VkImage)),
+      imageHandles(),
       scratchU32[Slot.OutResource * 2],
       scratchU32[Slot.OutResource * 2 + 1],
     );
@@ -344,9 +346,7 @@ export class VmaMemory implements MemorySource {
     }
     const kind = image ? "image" : "buffer";
     if (result !== 0) this.refused(result, kind, options, vmaOp);
-    const ctor = image
-      ? (imageHandle ??= handleCells.constructorOf(nvk.VkImage))
-      : (bufferHandle ??= handleCells.constructorOf(nvk.VkBuffer));
+    const ctor = image ? imageHandles() : bufferHandles();
     const resource = handleCells.makeWith(ctor, scratchU32[Slot.OutResource * 2], scratchU32[Slot.OutResource * 2 + 1]);
     const allocation = this.finish(0, kind, resource, flags, options, vmaOp);
     return image ? new CreatedImageResult(resource, allocation) : new CreatedBufferResult(resource, allocation);

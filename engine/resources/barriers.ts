@@ -13,7 +13,7 @@
  * @module
  */
 import type { Allocator } from "../memory/allocator.js";
-import { BuddyAllocation } from "../memory/buddy-allocation.js";
+import { slotHandleOf } from "../memory/buddy-allocation.js";
 import { rawHandle, type NvkHandle } from "../vulkan/handles.js";
 import { nvk } from "../vulkan/nvk.js";
 import { WHOLE_SIZE } from "../vulkan/vk.js";
@@ -55,10 +55,9 @@ export class ImageBarriers {
   ): void {
     const n = this.#count;
     const rows = (this.#rows = withRoom(this.#rows, (n + 1) * BARRIER_ROW));
-    const allocation = texture._freeAllocation;
     const layers = texture.arrayLayers;
     const o = n * BARRIER_ROW;
-    rows[o] = allocation instanceof BuddyAllocation ? -1 : allocation._handle;
+    rows[o] = slotHandleOf(texture._freeAllocation);
     rows[o + 1] = Math.floor(sub / layers);
     rows[o + 2] = sub % layers;
     rows[o + 3] = oldLayout;

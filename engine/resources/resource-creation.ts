@@ -17,7 +17,7 @@
  * its allocation and handle objects.
  * @module
  */
-import { check, describeValue } from "../errors.js";
+import { describeValue, vkErrorFor } from "../errors.js";
 import { isOptionsObject } from "../checks.js";
 import type { Allocator } from "../memory/allocator.js";
 import type { AllocationOptions } from "../memory/usage.js";
@@ -232,8 +232,7 @@ export class ResourceMaker {
     }
     if (typeof view === "number") {
       this.#allocator.destroyImage(image, allocation);
-      check(view, "vkCreateImageView", label);
-      throw new Error(`${label}: vkCreateImageView returned ${view}`); // check() threw for an error code
+      throw vkErrorFor(view, "vkCreateImageView", label);
     }
     const context = this.#context;
     if (this.#debugNames) {

@@ -24,7 +24,7 @@
  * @internal
  * @module
  */
-import { BuddyAllocation } from "../memory/buddy-allocation.js";
+import { slotHandleOf } from "../memory/buddy-allocation.js";
 import { rawHandle, type NvkHandle } from "../vulkan/handles.js";
 import { nvk } from "../vulkan/nvk.js";
 import {
@@ -365,8 +365,8 @@ export class Batch {
   }
 
   /**
-   * Writes the image copies' rows for cmdCopyBufferToImages, with each texture's allocation handle as it is now (a
-   * buddy pool's names a node of its block, not a slot of the addon: -1 sends it to nvk).
+   * Writes the image copies' rows for cmdCopyBufferToImages, with each texture's allocation handle (slotHandleOf: a
+   * buddy pool's is -1, which sends it to nvk).
    */
   #fillImageRows(): void {
     const images = this.imageCopies;
@@ -377,8 +377,7 @@ export class Batch {
       const c = images[k]!;
       if (c.dst !== lastDst) {
         lastDst = c.dst;
-        const allocation = c.dst._freeAllocation;
-        dstHandle = allocation instanceof BuddyAllocation ? -1 : allocation._handle;
+        dstHandle = slotHandleOf(c.dst._freeAllocation);
       }
       rows[o] = c.src.allocation._handle;
       rows[o + 1] = dstHandle;
@@ -428,9 +427,7 @@ export class Batch {
       const dst = dsts[i]!;
       if (dst !== lastDst) {
         lastDst = dst;
-        // A buddy pool's allocation handle names a node of its block, not a slot of the addon: -1 sends it to nvk.
-        const allocation = dst._parts.allocation;
-        dstHandle = allocation instanceof BuddyAllocation ? -1 : allocation._handle;
+        dstHandle = slotHandleOf(dst._freeAllocation); // -1 for a buddy pool's: nvk records it
       }
       rows[o] = dstHandle;
     }

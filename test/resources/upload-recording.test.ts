@@ -73,6 +73,11 @@ type Row = readonly unknown[];
 const table = (rows: readonly Row[]) => new Float64Array(rows.flat() as number[]);
 const addon = () => allocator._native as unknown as Record<string, (...args: unknown[]) => number>;
 
+/** The addon's cmdPipelineBarrier over all of `rows` into `raw`, between `src` and `dst` (ALL: every stage). */
+function barriers(raw: bigint, rows: Row[], src = STAGE_ALL, dst = STAGE_ALL, memory = false, memDst = 0): number {
+  return addon().cmdPipelineBarrier!(allocator._handle, raw, src, dst, memory, 0, memDst, table(rows), 0, rows.length);
+}
+
 /** A barrier row of `image`'s subresource (mip, layer) from `from` to `to`. */
 function barrierRow(handle: number, mip: number, layer: number, from: number, to: number, families = IGNORED): Row {
   return [handle, mip, layer, from, to, 0, ACCESS_TRANSFER_WRITE, families, families];
@@ -91,29 +96,13 @@ test("what the addon records runs: a region of a mip of a layer gets its bytes",
     const all: Row[] = [];
     for (let mip = 0; mip < 3; mip++)
       for (let layer = 0; layer < 2; layer++) all.push(barrierRow(img, mip, layer, UNDEFINED, TRANSFER_DST_LAYOUT));
-    const before = table(all);
-    expect(
-      addon().cmdPipelineBarrier!(
-        allocator._handle,
-        raw,
-        STAGE_ALL,
-        STAGE_TRANSFER,
-        true,
-        0,
-        ACCESS_TRANSFER_WRITE,
-        before,
-        0,
-        all.length,
-      ),
-    ).toBe(all.length);
+    expect(barriers(raw, all, STAGE_ALL, STAGE_TRANSFER, true, ACCESS_TRANSFER_WRITE)).toBe(all.length);
     // 8 x 4 texels at (0, 0) of mip 1 (8 x 4), layer 1, from offset 256.
     const copy = table([[staging.allocation._handle, img, 256, 1, 1, 0, 0, 8, 4]]);
     expect(addon().cmdCopyBufferToImages!(raw, copy, 0, 1)).toBe(1);
-    const after = table([barrierRow(img, 1, 1, TRANSFER_DST_LAYOUT, TRANSFER_SRC_LAYOUT)]);
+    const after = [...barrierRow(img, 1, 1, TRANSFER_DST_LAYOUT, TRANSFER_SRC_LAYOUT)];
     after[6] = ACCESS_TRANSFER_READ;
-    expect(
-      addon().cmdPipelineBarrier!(allocator._handle, raw, STAGE_TRANSFER, STAGE_TRANSFER, false, 0, 0, after, 0, 1),
-    ).toBe(1);
+    expect(barriers(raw, [after], STAGE_TRANSFER, STAGE_TRANSFER)).toBe(1);
     const region = new nvk.VkBufferImageCopy({
       bufferOffset: 0,
       imageSubresource: new nvk.VkImageSubresourceLayers({
@@ -153,19 +142,7 @@ test("a row whose handles the addon does not vouch for ends the native run there
       expect(copies([[src, freedHandle, 0, 0, 0, 0, 0, 4, 4]])).toBe(0);
       expect(copies([[src, foreign.allocation._handle, 0, 0, 0, 0, 0, 4, 4]])).toBe(0); // another allocator's image
       expect(copies([[-1, img, 0, 0, 0, 0, 0, 4, 4]])).toBe(0);
-      const barrier = (rows: Row[]) =>
-        addon().cmdPipelineBarrier!(
-          allocator._handle,
-          raw,
-          STAGE_ALL,
-          STAGE_ALL,
-          false,
-          0,
-          0,
-          table(rows),
-          0,
-          rows.length,
-        );
+      const barrier = (rows: Row[]) => barriers(raw, rows);
       expect(barrier([barrierRow(freedHandle, 0, 0, UNDEFINED, TRANSFER_DST_LAYOUT)])).toBe(0);
       expect(barrier([barrierRow(foreign.allocation._handle, 0, 0, UNDEFINED, TRANSFER_DST_LAYOUT)])).toBe(0);
       expect(barrier([barrierRow(src, 0, 0, UNDEFINED, TRANSFER_DST_LAYOUT)])).toBe(0);
@@ -199,14 +176,10 @@ test("a copy or barrier that does not suit its image, buffer or device is a Rang
     ])
       expect(copy(row)).toThrow(outside);
     // BC1 10 x 10: the last blocks reach the edge, so 2 texels of a block are a whole copy there.
-    const toDst = table([barrierRow(comp, 0, 0, UNDEFINED, TRANSFER_DST_LAYOUT)]);
-    expect(
-      addon().cmdPipelineBarrier!(allocator._handle, raw, STAGE_ALL, STAGE_TRANSFER, false, 0, 0, toDst, 0, 1),
-    ).toBe(1);
+    expect(barriers(raw, [barrierRow(comp, 0, 0, UNDEFINED, TRANSFER_DST_LAYOUT)], STAGE_ALL, STAGE_TRANSFER)).toBe(1);
     expect(addon().cmdCopyBufferToImages!(raw, table([[src, comp, 0, 0, 0, 8, 8, 2, 2]]), 0, 1)).toBe(1);
     const unsuited = /cmdPipelineBarrier: an image barrier does not suit its image or the device/;
-    const barrier = (row: Row) => () =>
-      addon().cmdPipelineBarrier!(allocator._handle, raw, STAGE_ALL, STAGE_ALL, false, 0, 0, table([row]), 0, 1);
+    const barrier = (row: Row) => () => barriers(raw, [row]);
     for (const row of [
       barrierRow(img, 3, 0, UNDEFINED, TRANSFER_DST_LAYOUT),
       barrierRow(img, 0, 2, UNDEFINED, TRANSFER_DST_LAYOUT),
@@ -229,19 +202,6 @@ test("a copy or barrier that does not suit its image, buffer or device is a Rang
     ).toThrow(/first and end must be barrier indices/);
     expect(() => addon().cmdCopyBufferToImages!(raw, table([]), 0, 1)).toThrow(/first and end must be copy indices/);
     // A family the device has, the same on both sides (no ownership transfer), is a barrier like any other.
-    expect(
-      addon().cmdPipelineBarrier!(
-        allocator._handle,
-        raw,
-        STAGE_ALL,
-        STAGE_ALL,
-        false,
-        0,
-        0,
-        table([barrierRow(img, 0, 0, UNDEFINED, TRANSFER_DST_LAYOUT, context.queueFamilyIndex)]),
-        0,
-        1,
-      ),
-    ).toBe(1);
+    expect(barriers(raw, [barrierRow(img, 0, 0, UNDEFINED, TRANSFER_DST_LAYOUT, context.queueFamilyIndex)])).toBe(1);
   });
 });
