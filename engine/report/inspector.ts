@@ -133,6 +133,14 @@ export class Inspector {
     return this.#updates;
   }
 
+  /**
+   * @internal Milliseconds until a frame's end may update again (0 when the next frame end would): the wait between
+   * updates is at least nine times their cost, which a test that wants one update per frame has to wait out.
+   */
+  get _msUntilNextUpdate(): number {
+    return Math.max(0, this.#lastUpdate + this.#gapMs - performance.now());
+  }
+
   /** Whether {@link close} ran. */
   get closed(): boolean {
     return this.#closed;

@@ -222,14 +222,17 @@ describe("serving", () => {
       expect(model.frames[0]!.frame).toBeNull(); // made by the clock, not a frame
       expect(model.title).toBe(`${allocator.deviceName}, live from allocator 'watched'`);
 
-      await sleep(300); // the first update's cost, cold, spaces the next ones a little (Inspector: nine times)
       const kept = [];
       for (let f = 0; f < 8; f++) {
+        // Past 1/120 s and nine times the last updates' cost, so that every frame's end updates (a sleep of a fixed
+        // 100 ms was not always enough on a loaded machine: two frames then arrived as one delta).
+        await sleep(inspector._msUntilNextUpdate + 5);
+        const before = inspector.updates;
         frames.beginFrame();
         kept.push(frames.createBuffer({ label: `mesh ${f}`, size: (8 + f) * KiB, usage: USAGE }));
         if (f % 3 === 2) kept.shift()!.destroy();
         frames.endFrame();
-        await sleep(100); // past 1/120 s and nine times an update of a few allocations: every frame end updates
+        expect(inspector.updates).toBe(before + 1);
       }
       await until("eight frame updates", () => client.events.filter((e) => e.data.frame?.frame === 7).length === 1);
       const deltas = client.events.slice(1).map((e) => e.data as LiveDelta);
