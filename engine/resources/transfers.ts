@@ -254,7 +254,7 @@ export class Transfers {
       // A submission on the way (an early one, or a piece) handed the buffer to the main queue: the rest goes there.
       if (batch === this.#transfer && buffer._owner === Owner.Main) batch = this.#main;
       const dstOffset = offset + done;
-      const phase = batch.phaseFor(buffer, dstOffset, dstOffset + want);
+      const phase = batch.phaseForBuffer(buffer, dstOffset, dstOffset + want);
       batch.addBufferCopy(phase, block.buffer, block.allocation._handle, buffer, at, dstOffset, want);
       if (batch === this.#transfer && !batch.buffers.has(buffer)) {
         batch.buffers.add(buffer);
@@ -342,7 +342,7 @@ export class Transfers {
     if (!subs.has(sub)) subs.set(sub, texture._layouts[sub]!);
     const cy = batch === this.#transfer ? r.y : y;
     const ch = batch === this.#transfer ? r.height : height;
-    const phase = batch.phaseFor(texture, sub, r.x, cy, r.x + r.width, cy + ch);
+    const phase = batch.phaseForImage(texture, sub, r.x, cy, r.x + r.width, cy + ch);
     batch.imageCopies.push({
       phase,
       src: block,

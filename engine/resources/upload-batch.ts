@@ -141,64 +141,79 @@ export class Batch {
    */
   readonly #regroup: boolean[] = [];
 
-  /** The phase a write of `dst` over the range lands in (a new one when it overlaps this phase's writes). */
-  phaseFor(dst: object, a: number, b: number, c = 0, d = 0, e = 0): number {
-    let list: WrittenRanges | undefined;
-    const image = !(dst instanceof Buffer);
-    if (!image) {
-      if (dst._writtenPhase === this.#phaseId) {
-        list = dst._written as WrittenRanges;
-        // Written again after another buffer (should this write start a new phase, the mark costs that one a sort).
-        if (dst !== this.#lastDst) this.#regroup[this.phase] = true;
-      } else list = this.#bufferList(dst);
-      this.#lastDst = dst;
-    } else if (dst === this.#lastDst) list = this.#lastList!;
+  /**
+   * The phase a write of `dst` over bytes [a, b) lands in (a new one when it overlaps this phase's writes). Buffers
+   * and textures have a function each: an upload's caller knows which it writes, and the buffer's, called per
+   * upload, then tests no class and takes no branch of the texture's.
+   */
+  phaseForBuffer(dst: Buffer, a: number, b: number): number {
+    let list: WrittenRanges;
+    if (dst._writtenPhase === this.#phaseId) {
+      list = dst._written as WrittenRanges;
+      // Written again after another buffer (should this write start a new phase, the mark costs that one a sort).
+      if (dst !== this.#lastDst) this.#regroup[this.phase] = true;
+    } else list = this.#bufferList(dst);
+    this.#lastDst = dst;
+    // The list's first pair holds the hull of the phase's ranges; a range outside it (the common case of uploads
+    // filling a buffer in order) cannot overlap, and the scan is skipped. A range that starts where the last one
+    // ended extends it.
+    let v = list.values;
+    const count = list.count;
+    if (count === 0) {
+      list.push2(a, b);
+    } else if (b <= v[0]! || a >= v[1]!) {
+      if (a < v[0]!) v[0] = a;
+      if (b > v[1]!) v[1] = b;
+      if (count > 2 && v[count - 1] === a) v[count - 1] = b;
+      else list.push2(a, b);
+      return this.phase;
+    } else {
+      for (let i = 2; i < count; i += 2) {
+        if (v[i]! < b && a < v[i + 1]!) {
+          this.phase++;
+          this.#forgetWritten();
+          this.#lastDst = dst;
+          list = this.#bufferList(dst);
+          break;
+        }
+      }
+    }
+    v = list.values;
+    if (list.count === 0)
+      list.push2(a, b); // the hull of a new phase
     else {
-      list = this.#written.get(dst);
-      if (list === undefined) this.#written.set(dst, (list = this.#newList()));
+      if (a < v[0]!) v[0] = a;
+      if (b > v[1]!) v[1] = b;
+    }
+    list.push2(a, b);
+    return this.phase;
+  }
+
+  /**
+   * The phase a write of region [x0, x1) x [y0, y1) of subresource `sub` of `dst` lands in (a new one when it
+   * overlaps a region of that subresource this phase wrote).
+   */
+  phaseForImage(dst: Texture, sub: number, x0: number, y0: number, x1: number, y1: number): number {
+    let list: WrittenRanges;
+    if (dst === this.#lastDst) list = this.#lastList!;
+    else {
+      const known = this.#written.get(dst);
+      if (known === undefined) this.#written.set(dst, (list = this.#newList()));
+      else list = known;
       this.#lastDst = dst;
       this.#lastList = list;
     }
-    const stride = image ? 5 : 2;
-    // Buffers: the list's first pair holds the hull of the phase's ranges; a range outside it (the common case of
-    // uploads filling a buffer in order) cannot overlap, and the scan is skipped. A range that starts where the last
-    // one ended extends it.
-    let v = list.values;
-    if (!image) {
-      if (list.count === 0) {
-        list.push2(a, b);
-      } else if (b <= v[0]! || a >= v[1]!) {
-        v[0] = Math.min(v[0]!, a);
-        v[1] = Math.max(v[1]!, b);
-        if (list.count > 2 && v[list.count - 1] === a) v[list.count - 1] = b;
-        else list.push2(a, b);
-        return this.phase;
-      }
-    }
-    for (let i = image ? 0 : 2; i < list.count; i += stride) {
-      const overlap = image
-        ? v[i] === a && v[i + 1]! < d && b < v[i + 3]! && v[i + 2]! < e && c < v[i + 4]!
-        : v[i]! < b && a < v[i + 1]!;
-      if (overlap) {
+    const v = list.values;
+    for (let i = 0; i < list.count; i += 5) {
+      if (v[i] === sub && v[i + 1]! < x1 && x0 < v[i + 3]! && v[i + 2]! < y1 && y0 < v[i + 4]!) {
         this.phase++;
         this.#forgetWritten();
         this.#lastDst = dst;
-        if (image) this.#written.set(dst, (this.#lastList = list = this.#newList()));
-        else list = this.#bufferList(dst as Buffer);
+        this.#written.set(dst, (this.#lastList = list = this.#newList()));
         break;
       }
     }
-    if (image) list.push5(a, b, c, d, e);
-    else {
-      v = list.values;
-      if (list.count === 0)
-        list.push2(a, b); // the hull of a new phase
-      else {
-        v[0] = Math.min(v[0]!, a);
-        v[1] = Math.max(v[1]!, b);
-      }
-      list.push2(a, b);
-    }
+    list.push5(sub, x0, y0, x1, y1);
     return this.phase;
   }
 
