@@ -363,6 +363,16 @@ const ImageRecord* Addon::RecordedImage(double handle, const AllocationSlot** sl
   return &images[index];
 }
 
+const BufferRecord* Addon::RecordedBuffer(double handle, AllocationSlot** slot) {
+  uint32_t index = 0;
+  AllocationSlot* a = AllocationFromNumber(handle, &index);
+  if (a == nullptr || a->kind != Kind::Buffer || !a->ownsResource || a->resource == 0 || index >= buffers.size() ||
+      buffers[index].generation != a->generation)
+    return nullptr;
+  *slot = a;
+  return &buffers[index];
+}
+
 AllocationSlot& Addon::AllocationFrom(Napi::Env env, napi_value v, uint32_t* indexOut) {
   double h = -1;
   AllocationSlot* s =

@@ -153,6 +153,15 @@ struct ImageRecord {
   uint32_t depth = 0;
 };
 
+// The size and usage of a buffer vkmem created with an allocation (createBuffer, createBuffers, a dedicated buffer),
+// kept beside its slot (Addon::buffers): the copy recordings (copy_commands.cpp) check each copy against the buffer
+// itself, not against its allocation, which VMA may have made larger, and need no VMA call to learn the size.
+struct BufferRecord {
+  uint32_t generation = 0;  // the slot's generation it was written for: it names no later allocation of the slot
+  uint32_t usage = 0;
+  uint64_t size = 0;
+};
+
 // One move of an open defragmentation pass: VMA's VmaDefragmentationMove, with our slot indices.
 struct DefragMove {
   uint32_t src = 0;          // allocation slot of the allocation being moved
@@ -263,6 +272,16 @@ class Addon : public Napi::Addon<Addon> {
   // The record of the image vkmem created with the live allocation `handle` names, and its slot in `slot`; null
   // when the handle names none (stale, freed, another kind, an image bound or made without a record).
   const ImageRecord* RecordedImage(double handle, const AllocationSlot** slot);
+  // The buffer records, as the image records: by slot index, each naming the generation it was written for.
+  std::vector<BufferRecord> buffers;
+  // Records the buffer of `size` bytes and `usage` vkmem created with the allocation in slot `index`.
+  void RecordBuffer(uint32_t index, VkDeviceSize size, VkBufferUsageFlags usage) {
+    if (buffers.size() <= index) buffers.resize(allocations.size());
+    buffers[index] = {allocations[index].generation, static_cast<uint32_t>(usage), static_cast<uint64_t>(size)};
+  }
+  // The record of the buffer vkmem created with the live allocation `handle` names, and its slot in `slot`; null
+  // when the handle names none (stale, freed, another kind, a buffer bound into memory, another build's).
+  const BufferRecord* RecordedBuffer(double handle, AllocationSlot** slot);
   uint32_t freeAllocationHead = 0;  // index + 1 of the first free slot; 0: none
   uint64_t nextAllocationSerial = 1;
 #ifdef VKMEM_ORACLES
@@ -427,7 +446,8 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value FinishAllocation(Napi::Env env, const char* operation, uint32_t allocatorIndex, VkResult result,
                                VmaAllocation allocation, Kind kind, uint64_t resource, bool ownsResource,
                                uint32_t poolIndex, napi_value name = nullptr, bool traced = false,
-                               const VkImageCreateInfo* image = nullptr);
+                               const VkImageCreateInfo* image = nullptr,
+                               const VkBufferCreateInfo* buffer = nullptr);
 
  public:
   // Resource descriptions in the scratch (kIn0..), as createBuffer / createImage lay them out.

@@ -95,7 +95,7 @@ void Addon::FillAllocationOutputs(VmaAllocator allocator, VmaAllocation allocati
 Napi::Value Addon::FinishAllocation(Napi::Env env, const char* operation, uint32_t allocatorIndex, VkResult result,
                                     VmaAllocation allocation, Kind kind, uint64_t resource, bool ownsResource,
                                     uint32_t poolIndex, napi_value name, bool traced,
-                                    const VkImageCreateInfo* image) {
+                                    const VkImageCreateInfo* image, const VkBufferCreateInfo* buffer) {
   AllocatorSlot& slot = allocators[allocatorIndex];
   if (result != VK_SUCCESS) {
     // A linear pool of one block is a ring buffer or a double stack, whichever its allocations made it; which one it
@@ -129,6 +129,7 @@ Napi::Value Addon::FinishAllocation(Napi::Env env, const char* operation, uint32
     allocations[index].pool = poolIndex;
     pools[poolIndex].liveAllocations++;
   }
+  if (buffer != nullptr) RecordBuffer(index, buffer->size, buffer->usage);
   if (image != nullptr) {
     if (images.size() <= index) images.resize(allocations.size());
     images[index] = {allocations[index].generation, static_cast<uint32_t>(image->format),
@@ -199,7 +200,7 @@ Napi::Value Addon::CreateBuffer(Napi::Env env, napi_value arg) {
                                                   &buffer, &allocation, nullptr)
                    : vmaCreateBuffer(slot.allocator, &bci, &aci, &buffer, &allocation, nullptr);
   return FinishAllocation(env, "vmaCreateBuffer", ai, r, allocation, Kind::Buffer, reinterpret_cast<uint64_t>(buffer), true, poolIndex,
-                          hotSecondArg, true);
+                          hotSecondArg, true, nullptr, &bci);
 }
 
 // A VkImageCreateInfo from the scratch: in[0] imageType, [1] format, [2..4] extent, [5] mipLevels,
@@ -366,7 +367,8 @@ Napi::Value Addon::CreateDedicatedResource(const Napi::CallbackInfo& info) {
   aci.minAlignment = ReadMinAlignment(env);
   VkBuffer handle = VK_NULL_HANDLE;
   VkResult r = vmaCreateDedicatedBuffer(slot.allocator, &bci, &aci, nullptr, &handle, &allocation, nullptr);
-  return FinishAllocation(env, op, ai, r, allocation, Kind::Buffer, reinterpret_cast<uint64_t>(handle), true, poolIndex);
+  return FinishAllocation(env, op, ai, r, allocation, Kind::Buffer, reinterpret_cast<uint64_t>(handle), true, poolIndex,
+                          nullptr, false, nullptr, &bci);
 }
 
 // allocateMemory(allocator): in[0] size, in[1] alignment, in[2] memoryTypeBits (a VkMemoryRequirements).

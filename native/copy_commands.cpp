@@ -10,9 +10,10 @@
 // as 250; NVIDIA's follows the regions instead).
 //
 // The buffers are named by their allocation handles, never by raw Vulkan handles: each is looked up in this addon's
-// slot table and must be a live buffer vkmem created (Kind::Buffer) of a live allocator, and each range is checked
-// against the allocation's size, so no value in the table can make Vulkan touch another object or memory outside a
-// buffer. The first copy whose handles do not pass (a buffer bound into memory, a buddy pool's, one of an allocator on
+// slot table and must be a live buffer vkmem created (its BufferRecord: the size and usage it was created with) of a
+// live allocator, the source with TRANSFER_SRC usage and the destination with TRANSFER_DST, and each range is checked
+// against the buffer's own size (not its allocation's, which VMA may have made larger), so no value in the table can
+// make Vulkan touch another object or bytes outside a buffer. The first copy whose handles do not pass (a buffer bound into memory, a buddy pool's, one of an allocator on
 // the other build of the addon, one a defragmentation pass is moving: from the frame a live defragmentation switches
 // it, the game's object names the new buffer while the slot keeps the old one until the pass ends, and only the
 // object says which one this frame's copy is for) ends the call: the copies before it are recorded, and its index is returned, for the
@@ -67,10 +68,12 @@ Napi::Value CmdCopyBuffers(const Napi::CallbackInfo& info) {
   for (; stop < run.end; ++stop) {
     const double* row = t + stop * 5;
     if (stop > first && row[0] == row[-5] && row[1] == row[-4]) continue;  // the pair of the row before, checked
-    AllocationSlot* src = addon->AllocationFromNumber(row[0], nullptr);
-    AllocationSlot* dst = addon->AllocationFromNumber(row[1], nullptr);
-    if (src == nullptr || dst == nullptr || src->kind != Kind::Buffer || dst->kind != Kind::Buffer ||
-        src->resource == 0 || dst->resource == 0 || src->allocator != dst->allocator ||
+    AllocationSlot* src = nullptr;
+    AllocationSlot* dst = nullptr;
+    const BufferRecord* from = addon->RecordedBuffer(row[0], &src);
+    const BufferRecord* to = addon->RecordedBuffer(row[1], &dst);
+    if (from == nullptr || to == nullptr || (from->usage & VK_BUFFER_USAGE_TRANSFER_SRC_BIT) == 0 ||
+        (to->usage & VK_BUFFER_USAGE_TRANSFER_DST_BIT) == 0 || src->allocator != dst->allocator ||
         !addon->allocators[dst->allocator].live || src->moving || dst->moving)
       break;
   }
@@ -89,15 +92,12 @@ Napi::Value CmdCopyBuffers(const Napi::CallbackInfo& info) {
   size_t i = 0;
   while (i < order.size()) {
     const double* row = t + static_cast<size_t>(order[i]) * 5;
-    AllocationSlot* src = addon->AllocationFromNumber(row[0], nullptr);
-    AllocationSlot* dst = addon->AllocationFromNumber(row[1], nullptr);
-    const AllocatorSlot& owner = addon->allocators[dst->allocator];
-    const PFN_vkCmdCopyBuffer copy = owner.cmdCopyBuffer;
+    AllocationSlot* src = nullptr;
+    AllocationSlot* dst = nullptr;
+    const double srcSize = static_cast<double>(addon->RecordedBuffer(row[0], &src)->size);
+    const double dstSize = static_cast<double>(addon->RecordedBuffer(row[1], &dst)->size);
+    const PFN_vkCmdCopyBuffer copy = addon->allocators[dst->allocator].cmdCopyBuffer;
     if (copy == nullptr) throw Napi::Error::New(env, "vkmem native: cmdCopyBuffers: no vkCmdCopyBuffer");
-    VmaAllocationInfo srcInfo;
-    VmaAllocationInfo dstInfo;
-    vmaGetAllocationInfo(owner.allocator, src->allocation, &srcInfo);
-    vmaGetAllocationInfo(owner.allocator, dst->allocation, &dstInfo);
     regions.clear();
     size_t j = i;
     for (; j < order.size(); ++j) {
@@ -105,7 +105,7 @@ Napi::Value CmdCopyBuffers(const Napi::CallbackInfo& info) {
       if (r[0] != row[0] || r[1] != row[1]) break;
       constexpr double kMaxSafe = 9007199254740991.0;
       if (!IsUint(r[2], kMaxSafe) || !IsUint(r[3], kMaxSafe) || !IsUint(r[4], kMaxSafe) || r[4] < 1 ||
-          r[2] + r[4] > static_cast<double>(srcInfo.size) || r[3] + r[4] > static_cast<double>(dstInfo.size))
+          r[2] + r[4] > srcSize || r[3] + r[4] > dstSize)
         throw RangeErrorFor(env, "cmdCopyBuffers: a copy lies outside its buffers");
       regions.push_back({static_cast<VkDeviceSize>(r[2]), static_cast<VkDeviceSize>(r[3]), static_cast<VkDeviceSize>(r[4])});
     }
@@ -187,12 +187,13 @@ Napi::Value CmdCopyBufferToImages(const Napi::CallbackInfo& info) {
   size_t i = run.first;
   while (i < end) {
     const double* row = t + i * kRow;
-    AllocationSlot* src = addon->AllocationFromNumber(row[0], nullptr);
+    AllocationSlot* src = nullptr;
+    const BufferRecord* from = addon->RecordedBuffer(row[0], &src);
     const AllocationSlot* dst = nullptr;
     const ImageRecord* img = addon->RecordedImage(row[1], &dst);
     uint32_t blockBytes = 0;
     uint32_t block = 1;
-    if (src == nullptr || img == nullptr || src->kind != Kind::Buffer || src->resource == 0 || !src->ownsResource ||
+    if (from == nullptr || img == nullptr || (from->usage & VK_BUFFER_USAGE_TRANSFER_SRC_BIT) == 0 ||
         src->allocator != dst->allocator || !addon->allocators[dst->allocator].live || src->moving || dst->moving ||
         img->type != VK_IMAGE_TYPE_2D || (img->usage & VK_IMAGE_USAGE_TRANSFER_DST_BIT) == 0 ||
         !UploadBlockOf(img->format, &blockBytes, &block))
@@ -200,8 +201,7 @@ Napi::Value CmdCopyBufferToImages(const Napi::CallbackInfo& info) {
     const AllocatorSlot& owner = addon->allocators[dst->allocator];
     const PFN_vkCmdCopyBufferToImage copy = owner.cmdCopyBufferToImage;
     if (copy == nullptr) throw Napi::Error::New(env, "vkmem native: cmdCopyBufferToImages: no vkCmdCopyBufferToImage");
-    VmaAllocationInfo srcInfo;
-    vmaGetAllocationInfo(owner.allocator, src->allocation, &srcInfo);
+    const double srcSize = static_cast<double>(from->size);
     regions.clear();
     size_t j = i;
     for (; j < end; ++j) {
@@ -219,7 +219,7 @@ Napi::Value CmdCopyBufferToImages(const Napi::CallbackInfo& info) {
                             (static_cast<uint32_t>(r[8]) % block == 0 || r[6] + r[8] == mipH);
       const double bytes = std::ceil(r[7] / block) * std::ceil(r[8] / block) * blockBytes;
       if (!onBlocks || !IsUint(r[2], kMaxSafe) || static_cast<uint64_t>(r[2]) % blockBytes != 0 ||
-          static_cast<uint64_t>(r[2]) % 4 != 0 || r[2] + bytes > static_cast<double>(srcInfo.size))
+          static_cast<uint64_t>(r[2]) % 4 != 0 || r[2] + bytes > srcSize)
         throw RangeErrorFor(env, "cmdCopyBufferToImages: a copy lies outside its buffer or image");
       VkBufferImageCopy c = {};
       c.bufferOffset = static_cast<VkDeviceSize>(r[2]);

@@ -1,6 +1,7 @@
 /**
- * The addon's recording of an upload batch's image copies and image barriers (native/copy_commands.cpp:
- * cmdCopyBufferToImages, cmdPipelineBarrier) on real Vulkan with the validation layer on: what they record runs and
+ * The addon's recording of an upload batch's buffer copies, image copies and image barriers (native/copy_commands.cpp:
+ * cmdCopyBuffers, cmdCopyBufferToImages, cmdPipelineBarrier) on real Vulkan with the validation layer on: what they
+ * record runs and
  * puts the bytes where they belong; a row whose handles the addon does not vouch for (a buffer where an image is
  * named, a freed allocation, another allocator's) ends the native run at that row, for the caller to record through
  * nvk; a row that names a region, mip, layer, layout or queue family its image or device does not have is a
@@ -149,6 +150,45 @@ test("a row whose handles the addon does not vouch for ends the native run there
     });
   } finally {
     other.destroyImage(foreign.image, foreign.allocation);
+  }
+});
+
+test("buffer copies: recorded from the buffers' own records, refused for buffers the addon does not vouch for", () => {
+  const mapped = { usage: MemoryUsage.AutoPreferHost, hostAccess: "random", mapped: true } as const;
+  // 100 bytes: a GPU's allocation of it is larger (NVIDIA rounds buffers up), a copy must still end in the buffer.
+  const small = allocator.createBuffer({ size: 100, usage: TRANSFER_SRC | TRANSFER_DST }, mapped);
+  const noDst = allocator.createBuffer({ size: 256, usage: TRANSFER_SRC }, mapped); // no TRANSFER_DST
+  const memory = allocator.allocateMemory({ size: 256, alignment: 16, memoryTypeBits: 0xffffffff });
+  const src = staging.allocation._handle;
+  const out = new Uint8Array(readback.allocation.mappedData!);
+  const bytes = new Uint8Array(staging.allocation.mappedData!);
+  try {
+    out.fill(0);
+    bytes.subarray(1000, 1064).forEach((_, i, a) => (a[i] = i + 1));
+    context.submitAndWait((cmd) => {
+      const raw = rawHandle(cmd);
+      const copies = (rows: Row[]) => addon().cmdCopyBuffers!(raw, table(rows), 0, rows.length);
+      // Two rows recorded (one run each), then a destination without TRANSFER_DST stops the run at index 2.
+      const rows: Row[] = [
+        [src, readback.allocation._handle, 1000, 0, 32],
+        [src, readback.allocation._handle, 1032, 64, 32],
+        [src, noDst.allocation._handle, 0, 0, 16],
+      ];
+      expect(copies(rows)).toBe(2);
+      expect(copies([[noDst.allocation._handle, readback.allocation._handle, 0, 200, 16]])).toBe(1); // it may be a source
+      expect(copies([[src, memory._handle, 0, 0, 16]])).toBe(0); // memory, no buffer vkmem made
+      expect(copies([[src, small.allocation._handle, 0, 96, 4]])).toBe(1); // the buffer's last 4 bytes
+      const outside = /cmdCopyBuffers: a copy lies outside its buffers/;
+      expect(() => copies([[src, small.allocation._handle, 0, 96, 8]])).toThrow(outside);
+      expect(() => copies([[small.allocation._handle, src, 96, 0, 8]])).toThrow(outside);
+    });
+    expect([...out.subarray(0, 32)]).toEqual([...bytes.subarray(1000, 1032)]);
+    expect([...out.subarray(32, 64)]).toEqual(new Array(32).fill(0));
+    expect([...out.subarray(64, 96)]).toEqual([...bytes.subarray(1032, 1064)]);
+  } finally {
+    allocator.destroyBuffer(small.buffer, small.allocation);
+    allocator.destroyBuffer(noDst.buffer, noDst.allocation);
+    allocator.freeMemory(memory);
   }
 });
 
