@@ -5,6 +5,7 @@
 #   node scripts/setup.mjs && npm run bench -- allocator     # builds dist/, the addon and build/bench/allocator_bench
 #   bash ../shared/gpu/prepare.sh build/Release build/bench build/shaders dist
 #   bash bench/gpu/run-checks.sh --pack-layer                # adds the validation layer to .gpu/layers
+#   bash bench/gpu/run-checks.sh --pack-tests                # adds vitest and what it needs (.gpu/vitest.tgz, ~14 MB)
 # There, with .gpu carried:
 #   source .gpu/prelude.sh && bash bench/gpu/run-checks.sh
 # It runs `vkmem info` (device, heaps, types, budgets, JSON dump), the memory-type checks with the validation layer
@@ -12,7 +13,9 @@
 # dedicated transfer queue carries the first uploads), the VMA sample headless (validation on, then off for its frame times), and the
 # allocator, frame and streaming benchmarks; outputs go to $OUT when set. `--only NAME...` runs some steps only
 # (info, types, defrag, stress, sample, allocator, frame, streaming, uploads: the threaded-upload check with validation,
-# then the uploads benchmark at 1-16 threads, 8 the headline). Exit status: the number of failed steps.
+# then the uploads benchmark at 1-16 threads, 8 the headline; tests: the GPU test files of test/resources and
+# test/memory under vitest, validation on as in every GPU test, where --pack-tests packed vitest; not in a plain run).
+# Exit status: the number of failed steps.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -22,6 +25,32 @@ if [ "${1:-}" = "--pack-layer" ]; then
   sed 's#"library_path": "libVkLayer_khronos_validation.so"#"library_path": "./libVkLayer_khronos_validation.so"#' \
     /usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json > .gpu/layers/VkLayer_khronos_validation.json
   gzip -f -6 .gpu/layers/libVkLayer_khronos_validation.so
+  du -sh .gpu
+  exit 0
+fi
+
+if [ "${1:-}" = "--pack-tests" ]; then
+  # vitest's dependency closure, found from the package.json files (the production bundle leaves dev dependencies out).
+  mapfile -t dirs < <(node -e '
+    const fs = require("fs"), path = require("path");
+    const seen = new Set();
+    const visit = (name, from) => {
+      for (let dir = from; ; dir = path.dirname(dir)) {
+        const p = path.join(dir, "node_modules", name);
+        if (fs.existsSync(path.join(p, "package.json"))) {
+          if (seen.has(p)) return;
+          seen.add(p);
+          const pj = JSON.parse(fs.readFileSync(path.join(p, "package.json"), "utf8"));
+          for (const d of Object.keys({ ...pj.dependencies, ...pj.optionalDependencies })) visit(d, p);
+          return;
+        }
+        if (path.dirname(dir) === dir) return;
+      }
+    };
+    visit("vitest", process.cwd());
+    for (const p of seen) console.log(path.relative(process.cwd(), p));')
+  mkdir -p .gpu
+  tar czf .gpu/vitest.tgz --exclude='*.d.ts' --exclude='*.map' "${dirs[@]}"
   du -sh .gpu
   exit 0
 fi
@@ -36,6 +65,7 @@ mkdir -p "$out"
 failed=0
 only=" ${*#--only} "
 want() { [ "$only" = "  " ] || [ "${only#* $1 }" != "$only" ]; }
+named() { [ "${only#* $1 }" != "$only" ]; } # steps a plain run leaves out
 step() { # name, command...: runs it, tees to $out/name.txt, counts a failure
   local name=$1; shift
   echo "== $name"
@@ -48,6 +78,15 @@ want defrag && step defrag-check node dist/bench/gpu/defrag-check.js
 want stress && step frame-stress node dist/bench/gpu/frame-stress.js 2000
 want stress && step streaming-stress node dist/bench/gpu/streaming-stress.js 6000 4
 want uploads && step upload-check node dist/bench/gpu/upload-check.js 8
+if named tests; then
+  if [ -f .gpu/vitest.tgz ]; then
+    tar xzf .gpu/vitest.tgz
+    step vitest node node_modules/vitest/vitest.mjs run test/resources test/memory --maxWorkers=8
+  else
+    echo "FAILED: tests: no .gpu/vitest.tgz (bash bench/gpu/run-checks.sh --pack-tests here first)"
+    failed=$((failed + 1))
+  fi
+fi
 want sample && step streaming-sample-validated node dist/samples/texture-streaming/main.js --headless --validation --frames 1200 --out "$out/texture-streaming-gpu.png"
 want sample && step vma-sample-validated node dist/samples/vma-sample/main.js --headless --validation --frames 60 --out "$out/vma-sample-gpu.png"
 layer_path=${VK_LAYER_PATH:-}
