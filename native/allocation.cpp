@@ -564,6 +564,14 @@ Napi::Value Addon::Map(const Napi::CallbackInfo& info) {
   AllocationSlot& a = AllocationFrom(env, info[0]);
   bool wantView = info.Length() > 1 && info[1].ToBoolean().Value();
   VmaAllocator allocator = allocators[a.allocator].allocator;
+  // Memory the CPU cannot map: VMA would assert (recorded here, not aborting) and call vkMapMemory on it all the
+  // same, which Vulkan forbids (VUID-vkMapMemory-memory-00682: the validation layer reported it on the H200). TS
+  // refuses such a map first; the addon refuses it too, with the VkResult a driver gives.
+  VkMemoryPropertyFlags flags = 0;
+  vmaGetAllocationMemoryProperties(allocator, a.allocation, &flags);
+  if ((flags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) == 0) {
+    ThrowVk(env, VK_ERROR_MEMORY_MAP_FAILED, "vmaMapMemory", "the allocation's memory type is not HOST_VISIBLE");
+  }
   void* p = nullptr;
   VkResult r = vmaMapMemory(allocator, a.allocation, &p);
   if (VmaAssertedThisCall()) {
