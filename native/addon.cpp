@@ -353,26 +353,6 @@ AllocationSlot* Addon::AllocationFromNumber(double h, uint32_t* indexOut) {
   return &s;
 }
 
-const ImageRecord* Addon::RecordedImage(double handle, const AllocationSlot** slot) {
-  uint32_t index = 0;
-  const AllocationSlot* a = AllocationFromNumber(handle, &index);
-  if (a == nullptr || a->kind != Kind::Image || !a->ownsResource || a->resource == 0 || index >= images.size() ||
-      images[index].generation != a->generation)
-    return nullptr;
-  *slot = a;
-  return &images[index];
-}
-
-const BufferRecord* Addon::RecordedBuffer(double handle, AllocationSlot** slot) {
-  uint32_t index = 0;
-  AllocationSlot* a = AllocationFromNumber(handle, &index);
-  if (a == nullptr || a->kind != Kind::Buffer || !a->ownsResource || a->resource == 0 || index >= buffers.size() ||
-      buffers[index].generation != a->generation)
-    return nullptr;
-  *slot = a;
-  return &buffers[index];
-}
-
 AllocationSlot& Addon::AllocationFrom(Napi::Env env, napi_value v, uint32_t* indexOut) {
   double h = -1;
   AllocationSlot* s =

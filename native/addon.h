@@ -265,23 +265,37 @@ class Addon : public Napi::Addon<Addon> {
 
   std::vector<AllocatorSlot> allocators;
   std::vector<AllocationSlot> allocations;
-  // The image records by allocation slot index, grown as images are made. Beside the slot table rather than in it,
-  // so that the slots every create and free reads stay small; a record names the slot's generation it was written
-  // for, so that nothing clears it when the slot is freed or taken again.
+  // The image and buffer records by allocation slot index, grown as resources are made. Beside the slot table rather
+  // than in it, so that the slots every create and free reads stay small; a record names the slot's generation it was
+  // written for, so that nothing clears it when the slot is freed or taken again.
   std::vector<ImageRecord> images;
-  // The record of the image vkmem created with the live allocation `handle` names, and its slot in `slot`; null
-  // when the handle names none (stale, freed, another kind, an image bound or made without a record).
-  const ImageRecord* RecordedImage(double handle, const AllocationSlot** slot);
-  // The buffer records, as the image records: by slot index, each naming the generation it was written for.
   std::vector<BufferRecord> buffers;
-  // Records the buffer of `size` bytes and `usage` vkmem created with the allocation in slot `index`.
-  void RecordBuffer(uint32_t index, VkDeviceSize size, VkBufferUsageFlags usage) {
-    if (buffers.size() <= index) buffers.resize(allocations.size());
-    buffers[index] = {allocations[index].generation, static_cast<uint32_t>(usage), static_cast<uint64_t>(size)};
+  // Keeps `record` in `records` for the allocation in slot `index`, stamped with the slot's generation.
+  template <class Record>
+  void Keep(std::vector<Record>& records, uint32_t index, Record record) {
+    if (records.size() <= index) records.resize(allocations.size());
+    record.generation = allocations[index].generation;
+    records[index] = record;
   }
-  // The record of the buffer vkmem created with the live allocation `handle` names, and its slot in `slot`; null
-  // when the handle names none (stale, freed, another kind, a buffer bound into memory, another build's).
-  const BufferRecord* RecordedBuffer(double handle, AllocationSlot** slot);
+  // The record in `records` of the resource of `kind` vkmem created with the live allocation `handle` names, and its
+  // slot in `slot`; null when the handle names none (stale, freed, another kind, a resource bound into memory or made
+  // without a record, another build's).
+  template <class Record>
+  const Record* Recorded(const std::vector<Record>& records, Kind kind, double handle, AllocationSlot** slot) {
+    uint32_t index = 0;
+    AllocationSlot* a = AllocationFromNumber(handle, &index);
+    if (a == nullptr || a->kind != kind || !a->ownsResource || a->resource == 0 || index >= records.size() ||
+        records[index].generation != a->generation)
+      return nullptr;
+    *slot = a;
+    return &records[index];
+  }
+  const ImageRecord* RecordedImage(double handle, AllocationSlot** slot) {
+    return Recorded(images, Kind::Image, handle, slot);
+  }
+  const BufferRecord* RecordedBuffer(double handle, AllocationSlot** slot) {
+    return Recorded(buffers, Kind::Buffer, handle, slot);
+  }
   uint32_t freeAllocationHead = 0;  // index + 1 of the first free slot; 0: none
   uint64_t nextAllocationSerial = 1;
 #ifdef VKMEM_ORACLES

@@ -129,12 +129,12 @@ Napi::Value Addon::FinishAllocation(Napi::Env env, const char* operation, uint32
     allocations[index].pool = poolIndex;
     pools[poolIndex].liveAllocations++;
   }
-  if (buffer != nullptr) RecordBuffer(index, buffer->size, buffer->usage);
+  if (buffer != nullptr) Keep(buffers, index, BufferRecord{0, buffer->usage, buffer->size});
   if (image != nullptr) {
-    if (images.size() <= index) images.resize(allocations.size());
-    images[index] = {allocations[index].generation, static_cast<uint32_t>(image->format),
-                     static_cast<uint32_t>(image->imageType), image->mipLevels, image->arrayLayers, image->usage,
-                     image->flags, image->extent.width, image->extent.height, image->extent.depth};
+    Keep(images, index,
+         ImageRecord{0, static_cast<uint32_t>(image->format), static_cast<uint32_t>(image->imageType),
+                     image->mipLevels, image->arrayLayers, image->usage, image->flags, image->extent.width,
+                     image->extent.height, image->extent.depth});
   }
   // The name as the trace records it (trace_sink.h): none, or the short one converted here; a long one is left to TS.
   char small[256];
@@ -288,7 +288,7 @@ Napi::Value Addon::CreateImageView(const Napi::CallbackInfo& info) {
     if (info.Length() <= i || info[i].IsUndefined()) return absent;
     return info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : -1.0;
   };
-  const AllocationSlot* a = nullptr;
+  AllocationSlot* a = nullptr;
   const ImageRecord* img = RecordedImage(handle, &a);
   if (img == nullptr)
     throw RangeErrorFor(env, "createImageView: allocation must be a live image allocation of an image vkmem created");

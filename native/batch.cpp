@@ -147,7 +147,7 @@ Napi::Value Addon::CreateBuffers(const Napi::CallbackInfo& info) {
       allocations[index].pool = poolIndex;
       pools[poolIndex].liveAllocations++;
     }
-    RecordBuffer(index, bci.size, bci.usage);
+    Keep(buffers, index, BufferRecord{0, bci.usage, bci.size});
     if (named) vmaSetAllocationName(allocator, allocation, name.c_str());
     VmaAllocationInfo2 ai2;
     vmaGetAllocationInfo2(allocator, allocation, &ai2);

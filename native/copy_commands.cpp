@@ -1,24 +1,25 @@
 // cmdCopyBuffers(cmd, table, first, end, regroup?) -> the index of the first copy not recorded (end when all were).
 //
-// Records the staging copies of an upload batch (engine/resources/upload-batch.ts) with one call, instead of one
-// nvk call and a VkBufferCopy object per region: copies [first, end) of `table`, a Float64Array of 5 numbers per copy
+// Records the staging copies of an upload batch (engine/resources/upload-batch.ts) with one call, instead of one nvk
+// call and a VkBufferCopy object per region: copies [first, end) of `table`, a Float64Array of 5 numbers per copy
 // (source allocation, destination allocation, srcOffset, dstOffset, size), all of one phase, become one
 // vkCmdCopyBuffer per run of copies with the same source and destination buffer. The copies of a phase write disjoint
 // bytes, so their order does not matter: with `regroup` they are grouped by buffer pair (stably) first, so that each
 // pair is one run. A game's uploads go to many buffers in turn (a uniform here, a mesh there), and lavapipe's cost is
-// per command (1,000 uploads of 4 KiB into 250 buffers in turn: endFrame about 300 µs as 1,000 commands, about 210
-// as 250; NVIDIA's follows the regions instead).
+// per command (1,000 uploads of 4 KiB into 250 buffers in turn: endFrame about 300 µs as 1,000 commands, about 210 as
+// 250; NVIDIA's follows the regions instead).
 //
 // The buffers are named by their allocation handles, never by raw Vulkan handles: each is looked up in this addon's
 // slot table and must be a live buffer vkmem created (its BufferRecord: the size and usage it was created with) of a
 // live allocator, the source with TRANSFER_SRC usage and the destination with TRANSFER_DST, and each range is checked
 // against the buffer's own size (not its allocation's, which VMA may have made larger), so no value in the table can
-// make Vulkan touch another object or bytes outside a buffer. The first copy whose handles do not pass (a buffer bound into memory, a buddy pool's, one of an allocator on
-// the other build of the addon, one a defragmentation pass is moving: from the frame a live defragmentation switches
-// it, the game's object names the new buffer while the slot keeps the old one until the pass ends, and only the
-// object says which one this frame's copy is for) ends the call: the copies before it are recorded, and its index is returned, for the
-// caller to record that run through nvk and call again after it. `cmd` must be a command buffer in the recording
-// state (the caller's, from its own pool); it cannot be checked here.
+// make Vulkan touch another object or bytes outside a buffer. The first copy whose handles do not pass (a buffer
+// bound into memory, a buddy pool's, one of an allocator on the other build of the addon, one a defragmentation pass
+// is moving: from the frame a live defragmentation switches it, the game's object names the new buffer while the slot
+// keeps the old one until the pass ends, and only the object says which one this frame's copy is for) ends the call:
+// the copies before it are recorded, and its index is returned, for the caller to record that run through nvk and
+// call again after it. `cmd` must be a command buffer in the recording state (the caller's, from its own pool); it
+// cannot be checked here.
 #include "copy_commands.h"
 
 #include <algorithm>
@@ -157,8 +158,8 @@ bool UploadBlockOf(uint32_t format, uint32_t* bytes, uint32_t* dim) {
 // cmdCopyBufferToImages(cmd, table, first, end) -> the index of the first copy not recorded (end when all were).
 //
 // Records the staging copies into textures of an upload batch (engine/resources/upload-batch.ts) with one call,
-// instead of an nvk call and four nvk struct objects per region (5-15 µs a region on the two-core machine, with
-// its barriers): copies [first, end) of `table`, a Float64Array of 9 numbers per copy (source allocation, destination
+// instead of an nvk call and four nvk struct objects per region (5-15 µs a region on the two-core machine, with its
+// barriers): copies [first, end) of `table`, a Float64Array of 9 numbers per copy (source allocation, destination
 // allocation, srcOffset, mip, layer, x, y, width, height: tightly packed rows of one region of one subresource), all
 // of one phase, become one vkCmdCopyBufferToImage per run of copies with the same source buffer and destination
 // image, into TRANSFER_DST_OPTIMAL (the batch's barriers put every subresource it writes there first).
@@ -168,10 +169,11 @@ bool UploadBlockOf(uint32_t format, uint32_t* bytes, uint32_t* dim) {
 // (createImage, whose description the addon records: ImageRecord) with TRANSFER_DST usage, of a color format vkmem
 // uploads into, both of one live allocator and neither being moved by a defragmentation pass (see cmdCopyBuffers);
 // the first copy whose handles do not pass (a buddy pool's image, another build's, a moving one) ends the call, the
-// copies before it recorded, for the caller to record that one through nvk and call again after it. Each copy is checked against the records: the mip and layer exist, the region lies in the mip, starts on a
-// block and covers whole blocks or reaches the mip's edge, and the bytes it reads lie in the source buffer; one
-// that does not is a RangeError (nothing of its run is recorded). `cmd` must be a command buffer in the recording
-// state (the caller's, from its own pool); it cannot be checked here.
+// copies before it recorded, for the caller to record that one through nvk and call again after it. Each copy is
+// checked against the records: the mip and layer exist, the region lies in the mip, starts on a block and covers
+// whole blocks or reaches the mip's edge, and the bytes it reads lie in the source buffer; one that does not is a
+// RangeError (nothing of its run is recorded). `cmd` must be a command buffer in the recording state (the caller's,
+// from its own pool); it cannot be checked here.
 Napi::Value CmdCopyBufferToImages(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Addon* addon = static_cast<Addon*>(info.Data());
@@ -189,7 +191,7 @@ Napi::Value CmdCopyBufferToImages(const Napi::CallbackInfo& info) {
     const double* row = t + i * kRow;
     AllocationSlot* src = nullptr;
     const BufferRecord* from = addon->RecordedBuffer(row[0], &src);
-    const AllocationSlot* dst = nullptr;
+    AllocationSlot* dst = nullptr;
     const ImageRecord* img = addon->RecordedImage(row[1], &dst);
     uint32_t blockBytes = 0;
     uint32_t block = 1;
@@ -247,18 +249,18 @@ bool BarrierLayout(double layout, bool isNew) {
 // -> the index of the first image barrier not recorded (end when all were).
 //
 // Records into `cmd` (a command buffer of the allocator's device, through the allocator's own function) one
-// vkCmdPipelineBarrier with, when `memory`, a global memory barrier, and image barriers [first, end) of
-// `table`, a Float64Array of 9 numbers per barrier (image allocation, mip, layer, old layout, new layout, src access,
-// dst access, src queue family, dst queue family: one subresource of a texture, every aspect of its format): an
-// upload batch's layout transitions and queue family transfers (engine/resources/barriers.ts), which through
-// nvk cost two struct objects per subresource and a call with arrays of them. The images are named by their
-// allocation handles, as in cmdCopyBufferToImages, and the first whose handle does not pass (a buddy pool's image,
-// another build's or allocator's, one a defragmentation pass is moving) ends the barrier there: the ones before it
-// are recorded, for the caller to record that one through nvk and call again after it (with `memory` false: the
-// stages are the same, so two barriers order what one would). Each barrier is checked against the record: the mip and layer
-// exist, the layouts are core ones (a new one neither UNDEFINED nor PREINITIALIZED), the families are both
-// VK_QUEUE_FAMILY_IGNORED or both families of the device, the stages and access masks are 32-bit flags (stages not
-// 0); anything else is a RangeError, with nothing recorded. `cmd` must be a command buffer in the recording state.
+// vkCmdPipelineBarrier with, when `memory`, a global memory barrier, and image barriers [first, end) of `table`, a
+// Float64Array of 9 numbers per barrier (image allocation, mip, layer, old layout, new layout, src access, dst
+// access, src queue family, dst queue family: one subresource of a texture, every aspect of its format): an upload
+// batch's layout transitions and queue family transfers (engine/resources/barriers.ts), which through nvk cost two
+// struct objects per subresource and a call with arrays of them. The images are named by their allocation handles, as
+// in cmdCopyBufferToImages, and the first whose handle does not pass (a buddy pool's image, another build's or
+// allocator's, one a defragmentation pass is moving) ends the barrier there: the ones before it are recorded, for the
+// caller to record that one through nvk and call again after it (with `memory` false: the stages are the same, so two
+// barriers order what one would). Each barrier is checked against the record: the mip and layer exist, the layouts
+// are core ones (a new one neither UNDEFINED nor PREINITIALIZED), the families are both VK_QUEUE_FAMILY_IGNORED or
+// both families of the device, the stages and access masks are 32-bit flags (stages not 0); anything else is a
+// RangeError, with nothing recorded. `cmd` must be a command buffer in the recording state.
 Napi::Value CmdPipelineBarrier(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Addon* addon = static_cast<Addon*>(info.Data());
@@ -290,7 +292,7 @@ Napi::Value CmdPipelineBarrier(const Napi::CallbackInfo& info) {
   size_t i = run.first;
   for (; i < end; ++i) {
     const double* r = t + i * kRow;
-    const AllocationSlot* a = nullptr;
+    AllocationSlot* a = nullptr;
     const ImageRecord* img = addon->RecordedImage(r[0], &a);
     if (img == nullptr || a->moving || a->allocator != ai) break;
     const double families = owner.queueFamilyCount;

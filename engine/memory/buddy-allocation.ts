@@ -77,15 +77,6 @@ export class BuddyBlock {
  * Made by the allocator's create calls with `{ pool: buddyPool }`; freed by destroyBuffer / destroyImage /
  * freeMemory, by the pool's destroy() or the allocator's.
  */
-/**
- * @internal The handle the addon knows `allocation` by in its slot table, for the rows its recordings read
- * (native/copy_commands.cpp); -1 for a buddy pool's, whose handle names a node of its block: the recordings then
- * leave that row to nvk.
- */
-export function slotHandleOf(allocation: Allocation): number {
-  return allocation instanceof BuddyAllocation ? -1 : allocation._handle;
-}
-
 export class BuddyAllocation extends Allocation {
   /** @internal The block it lives in. */
   readonly _block: BuddyBlock;
@@ -293,4 +284,13 @@ export class BuddyAllocation extends Allocation {
     this._handle = 0;
     this._resource = null;
   }
+}
+
+/**
+ * @internal The handle the addon knows `allocation` by in its slot table, for the rows its recordings read
+ * (native/copy_commands.cpp); -1 for a buddy pool's, whose handle names a node of its block: the recordings then
+ * leave that row to nvk.
+ */
+export function slotHandleOf(allocation: Allocation): number {
+  return allocation instanceof BuddyAllocation ? -1 : allocation._handle;
 }

@@ -101,6 +101,12 @@ class WrittenRanges {
   }
 }
 
+/** Widens the hull [v[0], v[1]) of a buffer's written ranges to take in [a, b). */
+function extendHull(v: Float64Array, a: number, b: number): void {
+  if (a < v[0]!) v[0] = a;
+  if (b > v[1]!) v[1] = b;
+}
+
 /** Copies waiting for one queue, made once per queue by the Transfers and cleared after each recording. */
 export class Batch {
   /** The buffer copies queued: rows [0, bufferCopyCount) of the columns below. */
@@ -157,34 +163,26 @@ export class Batch {
     // The list's first pair holds the hull of the phase's ranges; a range outside it (the common case of uploads
     // filling a buffer in order) cannot overlap, and the scan is skipped. A range that starts where the last one
     // ended extends it.
-    let v = list.values;
+    const v = list.values;
     const count = list.count;
-    if (count === 0) {
-      list.push2(a, b);
-    } else if (b <= v[0]! || a >= v[1]!) {
-      if (a < v[0]!) v[0] = a;
-      if (b > v[1]!) v[1] = b;
+    if (count > 0 && (b <= v[0]! || a >= v[1]!)) {
+      extendHull(v, a, b);
       if (count > 2 && v[count - 1] === a) v[count - 1] = b;
       else list.push2(a, b);
       return this.phase;
-    } else {
-      for (let i = 2; i < count; i += 2) {
-        if (v[i]! < b && a < v[i + 1]!) {
-          this.phase++;
-          this.#forgetWritten();
-          this.#lastDst = dst;
-          list = this.#bufferList(dst);
-          break;
-        }
+    }
+    for (let i = 2; i < count; i += 2) {
+      if (v[i]! < b && a < v[i + 1]!) {
+        this.phase++;
+        this.#forgetWritten();
+        this.#lastDst = dst;
+        list = this.#bufferList(dst);
+        break;
       }
     }
-    v = list.values;
     if (list.count === 0)
       list.push2(a, b); // the hull of a new phase
-    else {
-      if (a < v[0]!) v[0] = a;
-      if (b > v[1]!) v[1] = b;
-    }
+    else extendHull(list.values, a, b);
     list.push2(a, b);
     return this.phase;
   }
