@@ -32,6 +32,12 @@ export interface ContextOptions {
   deviceIndex?: number;
   /** When choosing automatically: discrete before integrated (true, default) or integrated first (false). */
   preferDiscrete?: boolean;
+  /**
+   * More instance layers, enabled after the validation layer (so nearer the driver, and validated in turn): a capture
+   * tool's layer, or one that changes what the device reports. Each must be installed (VK_ERROR_LAYER_NOT_PRESENT
+   * names the missing ones).
+   */
+  layers?: readonly string[];
   /** More instance extensions, e.g. a window system's surface extensions. */
   instanceExtensions?: readonly string[];
   /** More device extensions. */
@@ -49,6 +55,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   "onValidationMessage",
   "deviceIndex",
   "preferDiscrete",
+  "layers",
   "instanceExtensions",
   "deviceExtensions",
   "headless",
@@ -79,10 +86,14 @@ export function checkOptions(options: unknown): ContextOptions {
   if (o.onValidationMessage !== undefined && typeof o.onValidationMessage !== "function") {
     throw bad("onValidationMessage", "a function");
   }
-  for (const name of ["instanceExtensions", "deviceExtensions"]) {
+  for (const [name, what] of [
+    ["layers", "layer"],
+    ["instanceExtensions", "extension"],
+    ["deviceExtensions", "extension"],
+  ]) {
     const list = o[name];
     if (list !== undefined && (!Array.isArray(list) || list.some((e) => typeof e !== "string" || e === ""))) {
-      throw bad(name, "an array of extension names");
+      throw bad(name, `an array of ${what} names`);
     }
   }
   if (o.deviceIndex !== undefined) {

@@ -5,7 +5,8 @@
  *   1.3); asking for more than the loader supports is refused before vkCreateInstance.
  * - Validation needs the layer installed (else VK_ERROR_LAYER_NOT_PRESENT, with the package to install) and
  *   VK_EXT_debug_utils. Synchronization validation goes through VK_EXT_validation_features when the layer offers it,
- *   else through VK_LAYER_ENABLES, set only for the duration of vkCreateInstance and restored after.
+ *   else through VK_LAYER_ENABLES, set only for the duration of vkCreateInstance and restored after. The caller's
+ *   `layers` follow it (a missing one is VK_ERROR_LAYER_NOT_PRESENT naming it), their extensions offered too.
  * - Every extension asked for is checked against what the loader and the layer offer first: a missing one is
  *   VK_ERROR_EXTENSION_NOT_PRESENT naming it, never a crash inside the loader.
  * - nvk's setters refuse a pNext chain longer than one: the validation features and the messenger are linked by
@@ -73,6 +74,23 @@ export function createInstance(o: ContextOptions, validation: boolean): Instance
     layers.push(VALIDATION_LAYER);
     for (const e of instanceExtensionNames(VALIDATION_LAYER)) available.add(e);
     syncByFeature = o.synchronizationValidation === true && available.has("VK_EXT_validation_features");
+  }
+  if (o.layers !== undefined && o.layers.length > 0) {
+    const installed = instanceLayerNames();
+    const missing = o.layers.filter((name) => !installed.has(name));
+    if (missing.length > 0) {
+      throw vkErrorFor(
+        VK_ERROR_LAYER_NOT_PRESENT,
+        "vkCreateInstance",
+        undefined,
+        `instance layer(s) not installed: ${missing.join(", ")}`,
+      );
+    }
+    for (const name of o.layers) {
+      if (layers.includes(name)) continue;
+      layers.push(name);
+      for (const e of instanceExtensionNames(name)) available.add(e);
+    }
   }
   const extensions = new Set<string>();
   if (validation) extensions.add("VK_EXT_debug_utils");

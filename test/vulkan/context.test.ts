@@ -277,6 +277,8 @@ describe("createContext options", () => {
       /option 'deviceExtensions' must be an array of extension names, got "VK_KHR_swapchain"/,
     ],
     [{ instanceExtensions: [1] }, /option 'instanceExtensions' must be an array/],
+    [{ layers: "VK_LAYER_KHRONOS_validation" }, /option 'layers' must be an array of layer names/],
+    [{ layers: [""] }, /option 'layers' must be an array of layer names/],
     [{ onValidationMessage: true }, /option 'onValidationMessage' must be a function, got true/],
     [{ apiVersion: "1.3" }, /option 'apiVersion' must be a number/],
     [{ deviceIndex: "0" }, /option 'deviceIndex' must be a number, got "0"/],
@@ -336,5 +338,23 @@ describe("createContext options", () => {
     expect(() => createContext({ instanceExtensions: ["VK_NV_no_such_extension"] })).toThrow(
       /instance extension\(s\) not available/,
     );
+  });
+
+  it("enables the caller's layers after the validation layer, and names a missing one before Vulkan sees it", () => {
+    const missing = (() => {
+      try {
+        createContext({ layers: ["VK_LAYER_VKMEM_no_such_layer"] });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(missing).toBeInstanceOf(VkError);
+    expect((missing as VkError).code).toBe("VK_ERROR_LAYER_NOT_PRESENT");
+    expect((missing as VkError).message).toMatch(/instance layer\(s\) not installed: VK_LAYER_VKMEM_no_such_layer/);
+    // The validation layer named again: enabled once.
+    const context = createContext({ validation: true, layers: ["VK_LAYER_KHRONOS_validation"] });
+    expect(context.validation).toBe(true);
+    context.destroy();
+    expect(context.validationMessages.filter((m) => m.severity === "error")).toEqual([]);
   });
 });
