@@ -13,10 +13,8 @@
 # dedicated transfer queue carries the first uploads), the VMA sample headless (validation on, then off for its frame times), and the
 # allocator, frame and streaming benchmarks; outputs go to $OUT when set. `--only NAME...` runs some steps only
 # (info, types, defrag, stress, sample, allocator, frame, streaming, uploads: the threaded-upload check with validation,
-# then the uploads benchmark at 1-16 threads, 8 the headline; tests: test/resources under vitest, validation on as in
-# every GPU test, where --pack-tests packed vitest; not in a plain run). test/memory is not in it yet: on the H200, 21
-# of its tests in 11 files assume lavapipe's memory (every type host-visible and mappable, no memory budget), and
-# fail there for that reason alone (closing note of 2026-12-05); add it once they ask the device what they assume.
+# then the uploads benchmark at 1-16 threads, 8 the headline; tests: test/resources and test/memory under vitest,
+# validation on as in every GPU test, where --pack-tests packed vitest; not in a plain run).
 # Exit status: the number of failed steps.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -49,7 +47,8 @@ if [ "${1:-}" = "--pack-tests" ]; then
         if (path.dirname(dir) === dir) return;
       }
     };
-    visit("vitest", process.cwd());
+    // and the test files' own dev dependencies (dump.test.ts validates against the schema with ajv).
+    for (const root of ["vitest", "ajv", "pngjs"]) visit(root, process.cwd());
     for (const p of seen) console.log(path.relative(process.cwd(), p));')
   mkdir -p .gpu
   tar czf .gpu/vitest.tgz --exclude='*.d.ts' --exclude='*.map' "${dirs[@]}"
@@ -83,7 +82,7 @@ want uploads && step upload-check node dist/bench/gpu/upload-check.js 8
 if named tests; then
   if [ -f .gpu/vitest.tgz ]; then
     tar xzf .gpu/vitest.tgz
-    step vitest node node_modules/vitest/vitest.mjs run test/resources --maxWorkers=8
+    step vitest node node_modules/vitest/vitest.mjs run test/resources test/memory --maxWorkers=8
   else
     echo "FAILED: tests: no .gpu/vitest.tgz (bash bench/gpu/run-checks.sh --pack-tests here first)"
     failed=$((failed + 1))

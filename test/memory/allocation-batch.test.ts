@@ -34,6 +34,7 @@ const KiB = 1024;
 const SRC = vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT;
 const REQ = { size: 4 * KiB, alignment: 256, memoryTypeBits: 0xffffffff };
 const HOST = { hostAccess: "random" as const };
+const HOST_VISIBLE = vk.VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
 
 describe("allocateMemoryPages / freeMemoryPages", () => {
   test("100 pages of 4 KiB in a 1 MiB pool share one VkDeviceMemory and free in one call (VMA's BasicTestAllocatePages)", () => {
@@ -156,7 +157,9 @@ describe("flushAllocations / invalidateAllocations", () => {
   });
 
   test("buddy-pool allocations flush through their own calls, in the same batch", () => {
-    const pool = allocator.createPool({ memoryTypeIndex: 0 }, { algorithm: "buddy", blockSize: 64 * KiB });
+    // A memory type the CPU maps (type 0 is not one on a discrete GPU).
+    const memoryTypeIndex = allocator.findMemoryTypeIndex(REQ.memoryTypeBits, { requiredFlags: HOST_VISIBLE });
+    const pool = allocator.createPool({ memoryTypeIndex }, { algorithm: "buddy", blockSize: 64 * KiB });
     const node = allocator.allocateMemory(REQ, { pool });
     const plain = allocator.allocateMemory(REQ, HOST);
     expect(allocator.invalidateAllocations([node, plain], [0, 16], [64, 64])).toEqual([
@@ -208,7 +211,9 @@ describe("copyMemoryToAllocation / copyAllocationToMemory", () => {
   });
 
   test("a buddy-pool allocation copies through its own mapping", () => {
-    const pool = allocator.createPool({ memoryTypeIndex: 0 }, { algorithm: "buddy", blockSize: 64 * KiB });
+    // A memory type the CPU maps (type 0 is not one on a discrete GPU).
+    const memoryTypeIndex = allocator.findMemoryTypeIndex(REQ.memoryTypeBits, { requiredFlags: HOST_VISIBLE });
+    const pool = allocator.createPool({ memoryTypeIndex }, { algorithm: "buddy", blockSize: 64 * KiB });
     const first = allocator.allocateMemory(REQ, { pool });
     const node = allocator.allocateMemory(REQ, { pool });
     const bytes = Uint8Array.from({ length: 1000 }, (_, i) => i & 0xff);
@@ -235,12 +240,26 @@ describe("copyMemoryToAllocation / copyAllocationToMemory", () => {
     expect(() => allocator.copyAllocationToMemory(a, 0, new ArrayBuffer(4) as never)).toThrow(
       /dst must be an ArrayBufferView/,
     );
-    // An Auto buffer without hostAccess: VMA does not let it be mapped, so no copy either.
-    const gpuOnly = allocator.createBuffer({ size: 256, usage: SRC }, { name: "auto" });
-    expect(() => allocator.copyMemoryToAllocation(new Uint8Array(4), gpuOnly.allocation, 0)).toThrow(
+    // An Auto buffer without hostAccess: VMA does not let it be mapped, so no copy either, even in memory the CPU
+    // could map (HOST_VISIBLE required, so on every device).
+    const autoHost = allocator.createBuffer({ size: 256, usage: SRC }, { name: "auto", requiredFlags: HOST_VISIBLE });
+    expect(autoHost.allocation.memoryProperties & HOST_VISIBLE).toBe(HOST_VISIBLE);
+    expect(() => allocator.copyMemoryToAllocation(new Uint8Array(4), autoHost.allocation, 0)).toThrow(
       /copyMemoryToAllocation: allocation was created with an Auto usage and no hostAccess/,
     );
-    allocator.destroyBuffer(gpuOnly.buffer, gpuOnly.allocation);
+    allocator.destroyBuffer(autoHost.buffer, autoHost.allocation);
+    // Memory without HOST_VISIBLE (a discrete GPU's device memory; lavapipe has none) is refused for what it is.
+    const deviceOnly = allocator.memoryTypes.findIndex((t) => (t.propertyFlags & HOST_VISIBLE) === 0);
+    if (deviceOnly >= 0) {
+      const m = allocator.allocateMemory({ ...REQ, memoryTypeBits: 1 << deviceOnly }, { name: "device" });
+      expect(() => allocator.copyAllocationToMemory(m, 0, new Uint8Array(4))).toThrow(
+        new TypeError(
+          `copyAllocationToMemory: allocation is in memory type ${deviceOnly}, which is not HOST_VISIBLE: ` +
+            'copy through a staging buffer, got "device"',
+        ),
+      );
+      allocator.freeMemory(m);
+    }
     allocator.freeMemory(a);
     expect(() => allocator.copyMemoryToAllocation(new Uint8Array(4), a, 0)).toThrow(DestroyedResourceError);
   });

@@ -396,14 +396,19 @@ describe("bad input", () => {
 describe("debug allocators and buddy pools", () => {
   test("a buddy pool on a debug allocator maps through the debug addon", () => {
     const debugAllocator = createAllocator(gpu.context, { debug: {}, label: "debug buddy" });
+    const info = { size: 1000, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT };
+    // The pool is mapped: a host-visible type the device names for such a buffer (lavapipe 0, the H200 3).
+    const type = debugAllocator.findMemoryTypeIndexForBufferInfo(info, {
+      usage: MemoryUsage.Auto,
+      hostAccess: "random",
+    });
+    expect(debugAllocator.memoryTypes[type].propertyFlags & MemoryPropertyFlags.HOST_VISIBLE).not.toBe(0);
     const pool = debugAllocator.createPool(
-      { memoryTypeIndex: 0 },
+      { memoryTypeIndex: type },
       { algorithm: "buddy", blockSize: 1 << 20, name: "debug buddy pool" },
     );
-    const r = debugAllocator.createBuffer(
-      { size: 1000, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT },
-      { pool, mapped: true, name: "in buddy" },
-    );
+    const r = debugAllocator.createBuffer(info, { pool, mapped: true, name: "in buddy" });
+    expect(r.allocation.memoryType).toBe(type);
     const bytes = new Uint8Array(r.allocation.mappedData!);
     expect(bytes.length).toBe(1000);
     bytes.fill(7);

@@ -23,16 +23,21 @@ import { native, scratch } from "../../engine/native.js";
 import { encodeAllocationOptions } from "../../engine/memory/usage.js";
 import * as vk from "../../engine/vulkan/constants.js";
 import { useGpuContext } from "../helpers/gpu.js";
+import { acceptedTypes, bit } from "../helpers/memory-types.js";
 import { random } from "../helpers/random.js";
 
 let context: Context;
 let allocator: Allocator;
 /** The memory type VMA picks for our test buffers. */
 let bufferType: number;
+/** A HOST_VISIBLE memory type VMA picks for a mapped staging buffer: the same as bufferType only where that is mappable. */
+let mappableType: number;
 
 const gpu = useGpuContext({ applicationName: "vkmem pool tests" });
 
 const USAGE = vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+const STAGING = vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT;
+const HOST_VISIBLE = 0x2;
 const KiB = 1024;
 const MiB = 1024 * 1024;
 
@@ -40,6 +45,10 @@ beforeAll(() => {
   context = gpu.context;
   allocator = createAllocator(context, { label: "pools" });
   bufferType = allocator.findMemoryTypeIndexForBufferInfo({ size: 1024, usage: USAGE }, { usage: MemoryUsage.Auto });
+  mappableType = allocator.findMemoryTypeIndexForBufferInfo(
+    { size: 4096, usage: STAGING },
+    { usage: MemoryUsage.Auto, hostAccess: "sequentialWrite" },
+  );
 });
 afterAll(() => {
   expect(allocator.destroy()).toEqual([]);
@@ -68,6 +77,11 @@ function destroyAll(list: Iterable<{ b: CreatedBuffer } | CreatedBuffer>): void 
     const b = "b" in x ? x.b : x;
     allocator.destroyBuffer(b.buffer, b.allocation);
   }
+}
+
+/** The memoryTypeBits mask of the memory types in heap `heap`. */
+function typesOfHeap(heap: number): number {
+  return allocator.memoryTypes.reduce((bits, t, i) => (t.heapIndex === heap ? bits + bit(i) : bits), 0);
 }
 
 /** Calls `fn` and returns what it threw (failing the test when it did not throw). */
@@ -400,11 +414,24 @@ describe("allocation parameters in pools (VMA TestPool_MinAllocationAlignment, T
     expect(d.allocationInfo.offset).toBe(0);
     expect(pool.getStatistics()).toMatchObject({ allocationCount: 1, allocationBytes: 64 * KiB });
     allocator.destroyBuffer(d.buffer, d.allocation);
-    // With a pool, usage defaults to Unknown (the pool fixes the type), so mapped needs no hostAccess.
-    const m = allocator.createBuffer({ size: 256, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT }, { pool, mapped: true });
+    // With a pool, usage defaults to Unknown (the pool fixes the type), so mapped needs no hostAccess. Mapped memory
+    // needs a HOST_VISIBLE type: the same pool where the buffers' type is one (lavapipe, integrated GPUs), else a
+    // second pool with VMA-chosen block sizes in a HOST_VISIBLE type. In a type that is not HOST_VISIBLE (a discrete
+    // GPU's device-local memory) VMA ignores `mapped`, as vk_mem_alloc.h documents: the allocation is not mapped.
+    const bufferTypeMappable = (allocator.memoryTypes[bufferType].propertyFlags & HOST_VISIBLE) !== 0;
+    const mappablePool = bufferTypeMappable ? pool : allocator.createPool({ memoryTypeIndex: mappableType });
+    if (!bufferTypeMappable) {
+      const unmapped = allocator.createBuffer({ size: 256, usage: STAGING }, { pool, mapped: true });
+      expect(unmapped.allocation.memoryType).toBe(bufferType);
+      expect(unmapped.allocation.mappedData).toBeNull();
+      allocator.destroyBuffer(unmapped.buffer, unmapped.allocation);
+    }
+    const m = allocator.createBuffer({ size: 256, usage: STAGING }, { pool: mappablePool, mapped: true });
+    expect(m.allocation.memoryProperties & HOST_VISIBLE).toBe(HOST_VISIBLE);
     new Uint8Array(m.allocation.mappedData!).fill(7);
     expect(m.allocation.mappedData!.byteLength).toBe(256);
     allocator.destroyBuffer(m.buffer, m.allocation);
+    if (mappablePool !== pool) mappablePool.destroy();
     expect(native.takeVmaMessages()).toEqual([]);
 
     const imageInfo = {
@@ -496,9 +523,15 @@ describe("heap size limits with pools (VMA TestHeapSizeLimit)", () => {
       label: "limited",
       heapSizeLimits: allocator.memoryHeaps.map(() => 16 * MiB),
     });
+    // The heap the pool fills, and the memory types in it: the default pools are held to them to see that heap full.
+    const heap = allocator.memoryTypes[bufferType].heapIndex;
+    const inHeap = { memoryTypeBits: typesOfHeap(heap) };
+    const heapOf = (b: CreatedBuffer) => allocator.memoryTypes[b.allocation.memoryType].heapIndex;
     try {
       expect(() => limited.createPool({ memoryTypeIndex: bufferType }, { blockSize: 32 * MiB })).toThrow(
-        /createPool: options\.blockSize is larger than heap 0 of memory type \d+ \(16777216 bytes, limited\), got 33554432/,
+        new RegExp(
+          `createPool: options\\.blockSize is larger than heap ${heap} of memory type ${bufferType} \\(16777216 bytes, limited\\), got 33554432`,
+        ),
       );
       expect(() =>
         limited.createPool({ memoryTypeIndex: bufferType }, { blockSize: 4 * MiB, minBlockCount: 5 }),
@@ -508,11 +541,24 @@ describe("heap size limits with pools (VMA TestHeapSizeLimit)", () => {
       const made: CreatedBuffer[] = [];
       for (let i = 0; i < 16; ++i) made.push(limited.createBuffer({ size: MiB, usage: USAGE }, { pool }));
       expect(pool.getStatistics()).toMatchObject({ blockCount: 4, blockBytes: 16 * MiB });
+      expect(limited.calculateStatistics().memoryHeap[heap].blockBytes).toBe(16 * MiB);
       expect(() => limited.createBuffer({ size: MiB, usage: USAGE }, { pool })).toThrow(OutOfDeviceMemoryError);
-      expect(() => limited.createBuffer({ size: 256, usage: USAGE })).toThrow(OutOfDeviceMemoryError);
+      expect(() => limited.createBuffer({ size: 256, usage: USAGE }, inHeap)).toThrow(OutOfDeviceMemoryError);
+      // Free to use any memory type, VMA goes on past the full heap's types to the next acceptable one (VMA's
+      // fallback): in another heap, under its own limit, where the buffer accepts a type there (a discrete GPU's
+      // host memory); out of memory where the full heap is the only one the buffer can use (lavapipe).
+      const elsewhere = acceptedTypes(allocator, { size: 256, usage: USAGE }) & ~typesOfHeap(heap) & 0xffffffff;
+      if (elsewhere === 0) {
+        expect(() => limited.createBuffer({ size: 256, usage: USAGE })).toThrow(OutOfDeviceMemoryError);
+      } else {
+        const spilled = limited.createBuffer({ size: 256, usage: USAGE });
+        expect(heapOf(spilled)).not.toBe(heap);
+        limited.destroyBuffer(spilled.buffer, spilled.allocation);
+      }
       for (const b of made) limited.destroyBuffer(b.buffer, b.allocation);
       pool.destroy();
-      const small = limited.createBuffer({ size: 256, usage: USAGE });
+      const small = limited.createBuffer({ size: 256, usage: USAGE }, inHeap);
+      expect(heapOf(small)).toBe(heap);
       limited.destroyBuffer(small.buffer, small.allocation);
     } finally {
       expect(limited.destroy()).toEqual([]);
@@ -524,13 +570,11 @@ describe("lifetime", () => {
   test("destroying a pool with live allocations reports them, frees them, detaches their views", () => {
     let reported: LeakReport[] = [];
     const own = createAllocator(context, { label: "leaky pools", captureStacks: true, onLeaks: (l) => (reported = l) });
-    const pool = own.createPool({ memoryTypeIndex: bufferType }, { blockSize: MiB, name: "level 3" });
+    // A HOST_VISIBLE type, so that the allocation left behind can be mapped (bufferType is not one on a discrete GPU).
+    const pool = own.createPool({ memoryTypeIndex: mappableType }, { blockSize: MiB, name: "level 3" });
     const kept = own.createBuffer({ size: 4096, usage: USAGE }, { name: "outside the pool" });
-    const left = own.createBuffer(
-      { size: 3000, usage: vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT },
-      { pool, name: "left behind" },
-    );
-    const raw = own.allocateMemory({ size: 8192, alignment: 64, memoryTypeBits: 1 << bufferType }, { pool });
+    const left = own.createBuffer({ size: 3000, usage: STAGING }, { pool, name: "left behind" });
+    const raw = own.allocateMemory({ size: 8192, alignment: 64, memoryTypeBits: bit(mappableType) }, { pool });
     const view = left.allocation.map();
     expect(view.byteLength).toBe(left.allocation.size);
     expect(own.allocationCount).toBe(3);
@@ -622,7 +666,6 @@ describe("bad input", () => {
     [{ blockSize: 0.5 }, /createPool: options\.blockSize must be a positive integer number of bytes, got 0\.5/],
     [{ blockSize: -1 }, /options\.blockSize must be a positive integer.*got -1/],
     [{ blockSize: "1" }, /options\.blockSize .*got "1"/],
-    [{ blockSize: 2 ** 40 }, /options\.blockSize is larger than heap 0 .*got 1099511627776/],
     [{ minBlockCount: -1 }, /options\.minBlockCount must be an integer in \[0, 1000000\], got -1/],
     [{ maxBlockCount: 0 }, /options\.maxBlockCount must be an integer in \[1, 1000000\] or Infinity, got 0/],
     [
@@ -637,6 +680,19 @@ describe("bad input", () => {
     [{ name: "a\0b" }, /options\.name must be a string without NUL characters/],
   ])("createPool options %o", (options, message) => {
     expect(() => allocator.createPool(T, options as object)).toThrow(message);
+  });
+
+  test("createPool options { blockSize } larger than the heap of the memory type", () => {
+    // The heap and its size are the device's: heap 0 of 2 GiB on lavapipe, another heap on a discrete GPU.
+    const heap = allocator.memoryTypes[T.memoryTypeIndex].heapIndex;
+    const heapSize = allocator.memoryHeaps[heap].size;
+    for (const blockSize of [heapSize + 1, 2 ** 40].filter((v) => v > heapSize)) {
+      expect(() => allocator.createPool(T, { blockSize })).toThrow(
+        new RegExp(
+          `^createPool: options\\.blockSize is larger than heap ${heap} of memory type ${T.memoryTypeIndex} \\(${heapSize} bytes\\), got ${blockSize}$`,
+        ),
+      );
+    }
   });
 
   test("pool targets", () => {
