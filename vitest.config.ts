@@ -1,14 +1,38 @@
-import { defineConfig } from 'vitest/config';
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+import { layerEnvironment } from "./test/native/discrete-memory.mjs";
+
+const ROOT = path.dirname(fileURLToPath(import.meta.url));
+
+// The GPU tests of test/memory and test/resources run twice on Linux: on lavapipe as it is (one heap, one memory
+// type every resource takes, all of it host-visible), then as project `discrete-memory`, through the test layer
+// VK_LAYER_VKMEM_discrete_memory, which shows lavapipe with a discrete GPU's heaps and memory types (the H200's: device
+// memory the CPU cannot map, optimal images that take no host-visible type; test/native/discrete_memory_layer.cpp).
+// A test that assumes lavapipe's memory fails there, as it would on a GPU. scripts/setup.mjs builds the layer.
+const discreteMemory =
+  process.platform === "linux"
+    ? [
+        {
+          extends: true as const,
+          test: {
+            name: "discrete-memory",
+            include: ["test/memory/**/*.test.ts", "test/resources/**/*.test.ts"],
+            env: layerEnvironment(ROOT),
+          },
+        },
+      ]
+    : [];
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // GPU tests load a native addon: a crash (an abort in VMA or the driver) takes down one forked worker
     // and its file, not the whole run. Two workers: lavapipe is CPU-bound and the machines have two cores.
-    pool: 'forks',
+    pool: "forks",
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    reporters: ['default'],
+    reporters: ["default"],
+    projects: [{ extends: true, test: { name: "device", include: ["test/**/*.test.ts"] } }, ...discreteMemory],
   },
 });

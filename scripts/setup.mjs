@@ -12,6 +12,8 @@
 //   4. the native addons (node-gyp -> build/Release/vkmem.node and, with VMA's debug margins, corruption
 //      detection and fill patterns, build/Release/vkmem_debug.node; for the tests and benches only,
 //      build/Release/vkmem_oracles.node with the C++ cross-check oracles; make -j builds them in parallel)
+//   4b. the test layer (g++ -> build/test/libVkLayer_vkmem_discrete_memory.so and its manifest; Linux only): a
+//      discrete GPU's memory over lavapipe, for the suite's `discrete-memory` run (test/native/discrete-memory.mjs)
 //   5. TypeScript (tsc -p tsconfig.build.json -> dist/)
 //   6. shaders (glslangValidator -V -> build/shaders/**.spv)
 //
@@ -29,6 +31,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ADDONS, ORACLES, buildAddons, tail, which } from './lib/addons.mjs';
+import { LAYER_SOURCE, buildLayer, layerPending } from '../test/native/discrete-memory.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
@@ -387,6 +390,24 @@ const addonStep = {
   },
 };
 
+// ---------------------------------------------------------------------- step 4b: the test layer
+
+// VK_LAYER_VKMEM_discrete_memory (test/native/discrete-memory.mjs): a discrete GPU's memory over lavapipe, for the
+// suite's second run of its GPU tests. Linux only (the Windows lane runs the suite without it), a second or so of g++.
+const layerStep = {
+  name: 'test layer',
+  check() {
+    if (process.platform !== 'linux' || !exists(path.join(ROOT, LAYER_SOURCE))) return null;
+    const why = layerPending(ROOT);
+    return why ? { why } : null;
+  },
+  run() {
+    say("building the test layer (a discrete GPU's memory over lavapipe)...");
+    const why = buildLayer(ROOT);
+    if (why) fail(why);
+  },
+};
+
 // ---------------------------------------------------------------------- step 5: TypeScript
 
 const TS_DIRS = ['engine', 'bench', 'samples', 'examples'];
@@ -476,7 +497,7 @@ const shaderStep = {
 function steps() {
   const list = [systemStep];
   if (!FROM_INSTALL) list.push(npmStep);
-  list.push(vmaStep, addonStep, tsStep, shaderStep);
+  list.push(vmaStep, addonStep, layerStep, tsStep, shaderStep);
   return list;
 }
 

@@ -46,5 +46,9 @@ export const FUZZ_ARGS = ['--ops', '30000', '--seed', '1', '--seeds', '6', '--jo
 export function laneArgs(leftOut, args) {
   if (args.some((a) => !a.startsWith('-'))) return args;
   const isolation = args.some((a) => /^--(no-)?isolate\b/.test(a)) ? [] : ['--no-isolate']; // the caller's, or none
-  return [...leftOut.flatMap(([file]) => ['--exclude', file]), ...isolation, ...args];
+  // The project `device` only: the second run of the GPU tests through the test layer (vitest.config.ts,
+  // `discrete-memory`) sets its environment per file, which workers shared across files would carry into the others;
+  // and it checks the tests' assumptions about memory, which `npm test` has done, not the native code.
+  const project = args.some((a) => a.startsWith('--project')) ? [] : ['--project', 'device'];
+  return [...leftOut.flatMap(([file]) => ['--exclude', file]), ...isolation, ...project, ...args];
 }

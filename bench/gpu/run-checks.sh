@@ -82,7 +82,7 @@ want uploads && step upload-check node dist/bench/gpu/upload-check.js 8
 if named tests; then
   if [ -f .gpu/vitest.tgz ]; then
     tar xzf .gpu/vitest.tgz
-    step vitest node node_modules/vitest/vitest.mjs run test/resources test/memory --maxWorkers=8
+    step vitest node node_modules/vitest/vitest.mjs run --project device test/resources test/memory --maxWorkers=8
   else
     echo "FAILED: tests: no .gpu/vitest.tgz (bash bench/gpu/run-checks.sh --pack-tests here first)"
     failed=$((failed + 1))

@@ -59,10 +59,16 @@ export interface GpuFixture {
 }
 
 /**
+ * Instance layers every fixture context enables after the validation layer: VKMEM_TEST_LAYERS, comma-separated (the
+ * suite's run with a discrete GPU's memory sets it: test/helpers/discrete-memory.ts).
+ */
+export const testLayers: readonly string[] = (process.env.VKMEM_TEST_LAYERS ?? "").split(",").filter((s) => s !== "");
+
+/**
  * Registers beforeAll / afterEach / afterAll hooks that give the suite a validated {@link Context}.
  *
  * `options` are passed to `createContext` with `validation: true` ({@link validationAvailable}: not on Windows,
- * where synchronization validation is dropped too).
+ * where synchronization validation is dropped too) and {@link testLayers} added to its layers.
  */
 export function useGpuContext(options: ContextOptions = {}): GpuFixture {
   let context: Context | null = null;
@@ -71,11 +77,13 @@ export function useGpuContext(options: ContextOptions = {}): GpuFixture {
       toldNoValidation = true;
       console.log(`vkmem-test: ${process.platform}: no Vulkan validation layer here; GPU tests run without it`);
     }
+    const layers = [...(options.layers ?? []), ...testLayers];
     context = validationAvailable
-      ? createContext({ applicationName: "vkmem-test", ...options, validation: true })
+      ? createContext({ applicationName: "vkmem-test", ...options, layers, validation: true })
       : createContext({
           applicationName: "vkmem-test",
           ...options,
+          layers,
           validation: false,
           synchronizationValidation: false,
         });
