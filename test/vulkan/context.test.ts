@@ -351,10 +351,12 @@ describe("createContext options", () => {
     expect(missing).toBeInstanceOf(VkError);
     expect((missing as VkError).code).toBe("VK_ERROR_LAYER_NOT_PRESENT");
     expect((missing as VkError).message).toMatch(/instance layer\(s\) not installed: VK_LAYER_VKMEM_no_such_layer/);
-    // The validation layer named again: enabled once.
-    const context = createContext({ validation: true, layers: ["VK_LAYER_KHRONOS_validation"] });
-    expect(context.validation).toBe(true);
-    context.destroy();
-    expect(context.validationMessages.filter((m) => m.severity === "error")).toEqual([]);
+    // The validation layer named again: enabled once (where it is installed: not under Wine).
+    if (process.platform !== "win32") {
+      const context = createContext({ validation: true, layers: ["VK_LAYER_KHRONOS_validation"] });
+      expect(context.validation).toBe(true);
+      context.destroy();
+      expect(context.validationMessages.filter((m) => m.severity === "error")).toEqual([]);
+    }
   });
 });
