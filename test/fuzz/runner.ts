@@ -17,7 +17,8 @@
  * Options: `--ops N` (default 10000), `--seed S` (default 1), `--seeds K` (default one per 4000 ops), `--jobs J`
  * (default 1), `--stall S`, `--timeout S`, `--known-bugs all|none|ITEMS` (default all: step around every bug in known-bugs.ts),
  * `--disable PATTERNS` (comma-separated op patterns to step around as well, as in known-bugs.ts), `--json FILE` (the
- * per-seed results).
+ * per-seed results). With VKMEM_TEST_LAYERS and VK_ADD_LAYER_PATH from test/native/discrete-memory.mjs
+ * (layerEnvironment) in the environment, the contexts run over the test layer's discrete GPU memory.
  * @module
  */
 import { spawn } from "node:child_process";

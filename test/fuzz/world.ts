@@ -444,6 +444,8 @@ export class World {
     const context = createContext({
       applicationName: "vkmem-fuzz",
       validation: process.platform !== "win32" /* Wine has no validation layer */,
+      // The test fixture's layers (test/helpers/gpu.ts), e.g. the discrete GPU's memory of test/native/.
+      layers: (process.env.VKMEM_TEST_LAYERS ?? "").split(",").filter((s) => s !== ""),
     });
     this.contextMessages = 0;
     return context;
