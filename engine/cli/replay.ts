@@ -63,6 +63,14 @@ export function replay(options: ReplayCommandOptions): number {
       const label = describeWhatIf(whatIf);
       runs.push([label, replayTrace(context, trace, { ...whatIf, onProgress: progressPrinter(label, out) })]);
     }
+    if (recorded.memoryLayoutDifference !== null) {
+      const map = recorded.memoryTypeMap;
+      print(
+        `vkmem replay: the memory differs from the recording's (${recorded.memoryLayoutDifference})` +
+          (map === null ? "" : `; recorded memory types stand for ${map.map((d, t) => `${t} -> ${d}`).join(", ")}`) +
+          ": placements differ by design",
+      );
+    }
     for (const line of report(runs, context.memoryProperties.heaps.length)) print(line);
   } finally {
     context.destroy();

@@ -29,6 +29,7 @@ import {
 import type { AllocationStrategy } from "../memory/types.js";
 import type { Context } from "../vulkan/context.js";
 import { KIND_NAMES, RecordKind, type RecordOf, type TraceRecord } from "./format.js";
+import { layoutDifference, mapTypeBits, memoryTypeMap, recordedLayout } from "./memory-layout.js";
 import type { Trace } from "./reader.js";
 
 /** What-if settings and progress reporting for {@link replayTrace}. */
@@ -103,9 +104,22 @@ export interface ReplayResult {
   expectedFailures: number;
   /** Allocations that failed when recorded and succeed now. */
   newSuccesses: number;
-  /** Placement differences (the first 100) and their count. */
+  /**
+   * Placement differences (the first 100) and their count. Where the recording's memory types are not the device's
+   * ({@link memoryLayoutDifference}), a placement is compared with the memory type that stands for the recorded one.
+   */
   differences: ReplayDifference[];
   differenceCount: number;
+  /**
+   * How the recording's heaps and memory types (its first allocator's) differ from the device's, in words; null when
+   * they are the same. Where they differ, placements differ by design (./memory-layout.ts).
+   */
+  memoryLayoutDifference: string | null;
+  /**
+   * Where the memory types differ: the device's type that stands for each recorded one (pools, memoryTypeBits and
+   * placements go through it; ./memory-layout.ts); null when every type is itself.
+   */
+  memoryTypeMap: number[] | null;
   /** Records counted but not replayed (descriptions, notes), and frees/maps of allocations the trace never made. */
   notReplayed: number;
   unknownObjects: number;
@@ -157,6 +171,10 @@ class Replay {
   readonly defaultPools = new Map<Allocator, Map<number, Pool>>();
   readonly allocations = new Map<number, LiveAllocation>();
   readonly blocks = new Map<number, VirtualBlock>();
+  /** Per recorded allocator: the device's memory type for each recorded one, or null where every type is itself. */
+  readonly typeMaps = new Map<number, number[] | null>();
+  /** Whether an allocator's layout has been compared yet (the result reports the first's). */
+  layoutCompared = false;
   readonly virtual = new Map<string, VirtualAllocation>();
   readonly result: ReplayResult = {
     calls: 0,
@@ -170,6 +188,8 @@ class Replay {
     newSuccesses: 0,
     differences: [],
     differenceCount: 0,
+    memoryLayoutDifference: null,
+    memoryTypeMap: null,
     notReplayed: 0,
     unknownObjects: 0,
     frames: [],
@@ -366,6 +386,7 @@ class Replay {
       // A trace written by hand or damaged there: the defaults.
     }
     const options: AllocatorOptions = { ...recorded, label: r.label || recorded.label };
+    this.compareLayout(r);
     if (this.options.blockSize !== undefined) options.preferredLargeHeapBlockSize = this.options.blockSize;
     if (this.options.heapLimit !== undefined)
       options.heapSizeLimits = new Array(this.heapCount).fill(this.options.heapLimit);
@@ -382,7 +403,7 @@ class Replay {
     if (algorithm === "buddy") blockSize = 2 ** Math.ceil(Math.log2(blockSize ?? 64 * 1024 * 1024));
     try {
       const pool = allocator.createPool(
-        { memoryTypeIndex: r.memoryType },
+        { memoryTypeIndex: this.typeOf(r.allocator, r.memoryType) },
         {
           algorithm,
           blockSize,
@@ -404,7 +425,7 @@ class Replay {
     if (allocator === undefined) return this.unknown();
     const rerouted = r.pool === 0 && r.result === 0 && this.options.defaultPoolAlgorithm !== undefined;
     const pool = rerouted
-      ? this.defaultPool(allocator, r.memoryType)
+      ? this.defaultPool(allocator, this.typeOf(r.allocator, r.memoryType))
       : r.pool === 0
         ? undefined
         : this.pools.get(r.pool);
@@ -419,7 +440,7 @@ class Replay {
       flags: rerouted ? r.vmaFlags & ~DEDICATED_MEMORY : r.vmaFlags,
       requiredFlags: r.requiredFlags,
       preferredFlags: r.preferredFlags,
-      memoryTypeBits: r.memoryTypeBits,
+      memoryTypeBits: this.bitsOf(r.allocator, r.memoryTypeBits),
       priority: r.priority,
       pool,
       name: r.name || undefined,
@@ -452,7 +473,8 @@ class Replay {
         );
         live = { allocation: image.allocation, kind: 2, resource: image.image, allocator };
       } else {
-        const m = allocator.allocateMemory({ size: p[0]!, alignment: p[1]!, memoryTypeBits: p[2]! }, options);
+        const bits = this.bitsOf(r.allocator, p[2]!);
+        const m = allocator.allocateMemory({ size: p[0]!, alignment: p[1]!, memoryTypeBits: bits }, options);
         live = { allocation: m, kind: 0, resource: null, allocator };
       }
     } catch (e) {
@@ -465,11 +487,37 @@ class Replay {
       this.result.overBudget++;
       return true;
     }
+    const recordedType = this.typeOf(r.allocator, r.memoryType);
     if (r.result !== 0) this.result.newSuccesses++;
-    else if (live.allocation.memoryType !== r.memoryType || live.allocation.offset !== r.offset)
+    else if (live.allocation.memoryType !== recordedType || live.allocation.offset !== r.offset)
       this.difference(name, r.memoryType, r.offset, live.allocation.memoryType, live.allocation.offset);
     this.allocations.set(r.allocation, live);
     return true;
+  }
+
+  /** Compares an allocator's recorded heaps and memory types with the device's (./memory-layout.ts). */
+  compareLayout(r: RecordOf<RecordKind.AllocatorCreate>): void {
+    const recorded = recordedLayout(r.heaps, r.types);
+    const device = this.context.memoryProperties;
+    const map = memoryTypeMap(recorded, device);
+    const identity = map.length === device.types.length && map.every((t, i) => t === i);
+    this.typeMaps.set(r.allocator, identity ? null : map);
+    if (!this.layoutCompared) {
+      this.layoutCompared = true;
+      this.result.memoryLayoutDifference = layoutDifference(recorded, device);
+      this.result.memoryTypeMap = identity ? null : map;
+    }
+  }
+
+  /** The device's memory type for recorded type `type` of allocator `allocator`. */
+  typeOf(allocator: number, type: number): number {
+    return this.typeMaps.get(allocator)?.[type] ?? type;
+  }
+
+  /** A recorded memoryTypeBits mask of allocator `allocator` in the device's types. */
+  bitsOf(allocator: number, bits: number): number {
+    const map = this.typeMaps.get(allocator);
+    return map === null || map === undefined ? bits : mapTypeBits(bits, map);
   }
 
   /** The pool that takes the default pools' allocations of `memoryType` under `defaultPoolAlgorithm`. */
