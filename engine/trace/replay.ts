@@ -29,7 +29,7 @@ import {
 import type { AllocationStrategy } from "../memory/types.js";
 import type { Context } from "../vulkan/context.js";
 import { KIND_NAMES, RecordKind, type RecordOf, type TraceRecord } from "./format.js";
-import { layoutDifference, mapTypeBits, memoryTypeMap, recordedLayout } from "./memory-layout.js";
+import { bufferInfoOf, imageInfoOf, ReplayMemoryTypes } from "./memory-layout.js";
 import type { Trace } from "./reader.js";
 
 /** What-if settings and progress reporting for {@link replayTrace}. */
@@ -171,10 +171,8 @@ class Replay {
   readonly defaultPools = new Map<Allocator, Map<number, Pool>>();
   readonly allocations = new Map<number, LiveAllocation>();
   readonly blocks = new Map<number, VirtualBlock>();
-  /** Per recorded allocator: the device's memory type for each recorded one, or null where every type is itself. */
-  readonly typeMaps = new Map<number, number[] | null>();
-  /** Whether an allocator's layout has been compared yet (the result reports the first's). */
-  layoutCompared = false;
+  /** The recorded memory types' stand-ins and the pools' types (./memory-layout.ts). */
+  readonly types: ReplayMemoryTypes;
   readonly virtual = new Map<string, VirtualAllocation>();
   readonly result: ReplayResult = {
     calls: 0,
@@ -206,6 +204,7 @@ class Replay {
     const mp = context.memoryProperties;
     this.heapCount = mp.heaps.length;
     this.heapOfType = mp.types.map((t) => t.heapIndex);
+    this.types = new ReplayMemoryTypes(trace.records, mp);
     this.result.peakBlockBytesPerHeap = new Array<number>(this.heapCount).fill(0);
     this.framesTotal = trace.records.filter((r) => r.kind === RecordKind.FrameEnd).length;
   }
@@ -386,7 +385,9 @@ class Replay {
       // A trace written by hand or damaged there: the defaults.
     }
     const options: AllocatorOptions = { ...recorded, label: r.label || recorded.label };
-    this.compareLayout(r);
+    this.types.addAllocator(r);
+    this.result.memoryLayoutDifference = this.types.difference;
+    this.result.memoryTypeMap = this.types.map;
     if (this.options.blockSize !== undefined) options.preferredLargeHeapBlockSize = this.options.blockSize;
     if (this.options.heapLimit !== undefined)
       options.heapSizeLimits = new Array(this.heapCount).fill(this.options.heapLimit);
@@ -403,7 +404,7 @@ class Replay {
     if (algorithm === "buddy") blockSize = 2 ** Math.ceil(Math.log2(blockSize ?? 64 * 1024 * 1024));
     try {
       const pool = allocator.createPool(
-        { memoryTypeIndex: this.typeOf(r.allocator, r.memoryType) },
+        { memoryTypeIndex: this.types.poolType(allocator, r) },
         {
           algorithm,
           blockSize,
@@ -425,7 +426,7 @@ class Replay {
     if (allocator === undefined) return this.unknown();
     const rerouted = r.pool === 0 && r.result === 0 && this.options.defaultPoolAlgorithm !== undefined;
     const pool = rerouted
-      ? this.defaultPool(allocator, this.typeOf(r.allocator, r.memoryType))
+      ? this.defaultPool(allocator, this.types.defaultType(allocator, r))
       : r.pool === 0
         ? undefined
         : this.pools.get(r.pool);
@@ -440,7 +441,7 @@ class Replay {
       flags: rerouted ? r.vmaFlags & ~DEDICATED_MEMORY : r.vmaFlags,
       requiredFlags: r.requiredFlags,
       preferredFlags: r.preferredFlags,
-      memoryTypeBits: this.bitsOf(r.allocator, r.memoryTypeBits),
+      memoryTypeBits: this.types.bitsOf(r.allocator, r.memoryTypeBits),
       priority: r.priority,
       pool,
       name: r.name || undefined,
@@ -449,31 +450,23 @@ class Replay {
     if (r.vkmemFlags & CAN_BECOME_LOST) options.canBecomeLost = true;
     if (r.vkmemFlags & CAN_MAKE_OTHER_LOST) options.canMakeOtherLost = true;
     const p = r.resource;
+    const refusal = this.types.refusal(allocator, r);
+    if (refusal !== null) {
+      // Bound there, it would break Vulkan's rules: reported as what the replay could not make.
+      if (r.result === 0) this.fail(r.fileOffset, name, new Error(refusal));
+      else this.result.expectedFailures++;
+      return false;
+    }
     let live: LiveAllocation;
     try {
       if (r.resourceKind === 1) {
-        const b = allocator.createBuffer({ size: p[0]!, usage: p[1]!, flags: p[2], sharingMode: p[3] }, options);
+        const b = allocator.createBuffer(bufferInfoOf(p), options);
         live = { allocation: b.allocation, kind: 1, resource: b.buffer, allocator };
       } else if (r.resourceKind === 2) {
-        const image = allocator.createImage(
-          {
-            imageType: p[0],
-            format: p[1]!,
-            extent: { width: p[2]!, height: p[3]!, depth: p[4] },
-            mipLevels: p[5],
-            arrayLayers: p[6],
-            samples: p[7],
-            tiling: p[8],
-            usage: p[9]!,
-            flags: p[10],
-            initialLayout: p[11],
-            sharingMode: p[12],
-          },
-          options,
-        );
+        const image = allocator.createImage(imageInfoOf(p), options);
         live = { allocation: image.allocation, kind: 2, resource: image.image, allocator };
       } else {
-        const bits = this.bitsOf(r.allocator, p[2]!);
+        const bits = this.types.bitsOf(r.allocator, p[2]!);
         const m = allocator.allocateMemory({ size: p[0]!, alignment: p[1]!, memoryTypeBits: bits }, options);
         live = { allocation: m, kind: 0, resource: null, allocator };
       }
@@ -487,37 +480,12 @@ class Replay {
       this.result.overBudget++;
       return true;
     }
-    const recordedType = this.typeOf(r.allocator, r.memoryType);
+    const recordedType = this.types.typeOf(r.allocator, r.memoryType, r.pool);
     if (r.result !== 0) this.result.newSuccesses++;
     else if (live.allocation.memoryType !== recordedType || live.allocation.offset !== r.offset)
       this.difference(name, r.memoryType, r.offset, live.allocation.memoryType, live.allocation.offset);
     this.allocations.set(r.allocation, live);
     return true;
-  }
-
-  /** Compares an allocator's recorded heaps and memory types with the device's (./memory-layout.ts). */
-  compareLayout(r: RecordOf<RecordKind.AllocatorCreate>): void {
-    const recorded = recordedLayout(r.heaps, r.types);
-    const device = this.context.memoryProperties;
-    const map = memoryTypeMap(recorded, device);
-    const identity = map.length === device.types.length && map.every((t, i) => t === i);
-    this.typeMaps.set(r.allocator, identity ? null : map);
-    if (!this.layoutCompared) {
-      this.layoutCompared = true;
-      this.result.memoryLayoutDifference = layoutDifference(recorded, device);
-      this.result.memoryTypeMap = identity ? null : map;
-    }
-  }
-
-  /** The device's memory type for recorded type `type` of allocator `allocator`. */
-  typeOf(allocator: number, type: number): number {
-    return this.typeMaps.get(allocator)?.[type] ?? type;
-  }
-
-  /** A recorded memoryTypeBits mask of allocator `allocator` in the device's types. */
-  bitsOf(allocator: number, bits: number): number {
-    const map = this.typeMaps.get(allocator);
-    return map === null || map === undefined ? bits : mapTypeBits(bits, map);
   }
 
   /** The pool that takes the default pools' allocations of `memoryType` under `defaultPoolAlgorithm`. */

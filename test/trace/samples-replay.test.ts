@@ -78,7 +78,9 @@ describe("traces recorded by the samples", () => {
 
         const same = replayTrace(gpu.context, parsed);
         expect(same.failures).toEqual([]);
-        expect(same.differenceCount).toBe(0);
+        // Placed identically on the memory it was recorded on (a fixture over the discrete-memory test layer replays
+        // a recording its child process made without it: the report says how they differ, and placements may).
+        if (same.memoryLayoutDifference === null) expect(same.differenceCount).toBe(0);
         expect(same.byKind.Allocate!.count).toBe(allocations.length);
 
         const smaller = replayTrace(gpu.context, parsed, { blockSize: 1024 * 1024 });
