@@ -2,7 +2,8 @@
  * The memory the GPU tests run against. In the `device` project: the device as it is (on lavapipe, every type host-visible). In the
  * `discrete-memory` project (vitest.config.ts): the test layer's discrete GPU (test/native/discrete_memory_layer.cpp),
  * checked here to be what the other tests of that run meet: the H200's heaps and types, the memoryTypeBits it gives
- * buffers and optimal images, a map of device memory refused, and VMA choosing for each intent what it chose there.
+ * buffers and optimal images, a map of device memory refused, VK_EXT_memory_budget, and VMA choosing for each intent
+ * what it chose there.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createAllocator, MemoryUsage, type Allocator } from "../../engine/index.js";
@@ -42,6 +43,17 @@ describe.runIf(simulated)("a discrete GPU's memory (VK_LAYER_VKMEM_discrete_memo
       { propertyFlags: HV | HC | CACHED, heapIndex: 1 },
       { propertyFlags: DL | HV | HC, heapIndex: 0 },
     ]);
+  });
+
+  test("VK_EXT_memory_budget is offered, as the H200's driver does: usage follows what the process holds", () => {
+    expect(gpu.context.enabledDeviceExtensions.has("VK_EXT_memory_budget")).toBe(true);
+    const before = allocator.getHeapBudgets();
+    const big = allocator.createBuffer({ size: 64 << 20, usage: SRC }, { usage: MemoryUsage.GpuOnly });
+    const after = allocator.getHeapBudgets();
+    const heap = allocator.memoryTypes[big.allocation.memoryType]!.heapIndex;
+    expect(after[heap]!.usage - before[heap]!.usage).toBeGreaterThanOrEqual(64 << 20);
+    expect(after[heap]!.budget).toBe(allocator.memoryHeaps[heap]!.size - allocator.memoryHeaps[heap]!.size / 16);
+    allocator.destroyBuffer(big.buffer, big.allocation);
   });
 
   test("VMA chooses what it chose on the H200 for each intent", () => {

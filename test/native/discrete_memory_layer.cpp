@@ -20,15 +20,22 @@
 // a driver may; the validation layer, when it sits above this one, reports it first) and, where a heap is used up,
 // answers VK_ERROR_OUT_OF_DEVICE_MEMORY as a device would.
 //
+// It offers VK_EXT_memory_budget, as the H200's driver does, which lavapipe does not: the extension is taken out of
+// the device's create info on its way down, and the budget structure of vkGetPhysicalDeviceMemoryProperties2 is
+// filled here: each heap's usage is what the process's devices hold in it, its budget the heap less a sixteenth (what
+// other processes use, as a driver reports).
+//
 // Enabled by VK_INSTANCE_LAYERS=VK_LAYER_VKMEM_discrete_memory with its manifest on VK_ADD_LAYER_PATH (see
 // test/helpers/discrete-memory.ts, which builds it). Linux only; not part of the package.
 #include <vulkan/vk_layer.h>
 #include <vulkan/vulkan.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #define EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -48,8 +55,11 @@ constexpr VkMemoryType kTypes[kTypeCount] = {
 using Key = void*;
 Key keyOf(const void* dispatchable) { return *static_cast<void* const*>(dispatchable); }
 
+constexpr const char* kBudgetExtension = VK_EXT_MEMORY_BUDGET_EXTENSION_NAME;
+
 struct InstanceData {
   PFN_vkGetInstanceProcAddr next = nullptr;
+  PFN_vkEnumerateDeviceExtensionProperties enumerateDeviceExtensions = nullptr;
   PFN_vkDestroyInstance destroyInstance = nullptr;
   PFN_vkGetPhysicalDeviceMemoryProperties memoryProperties = nullptr;
   PFN_vkGetPhysicalDeviceMemoryProperties2 memoryProperties2 = nullptr;
@@ -70,6 +80,7 @@ struct DeviceData {
   PFN_vkGetDeviceBufferMemoryRequirements deviceBufferRequirements = nullptr;
   PFN_vkGetDeviceImageMemoryRequirements deviceImageRequirements = nullptr;
   PFN_vkGetMemoryHostPointerPropertiesEXT hostPointerProperties = nullptr;
+  Key physicalDevice = nullptr;
   VkDeviceSize heapSize[2] = {0, 0};
   VkDeviceSize heapUsed[2] = {0, 0};
   std::unordered_map<uint64_t, uint32_t> memoryType;          // VkDeviceMemory -> simulated type
@@ -151,7 +162,55 @@ VKAPI_ATTR void VKAPI_CALL GetPhysicalDeviceMemoryProperties2(VkPhysicalDevice p
     data.memoryProperties(pd, &p->memoryProperties);
   }
   fillProperties(pd, p->memoryProperties);
-  // VK_EXT_memory_budget is not passed through: the device beneath (lavapipe) does not offer it.
+  for (auto* next = static_cast<VkBaseOutStructure*>(p->pNext); next != nullptr; next = next->pNext) {
+    if (next->sType != VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT) continue;
+    auto* budget = reinterpret_cast<VkPhysicalDeviceMemoryBudgetPropertiesEXT*>(next);
+    std::lock_guard<std::mutex> guard(lock);
+    for (uint32_t h = 0; h < VK_MAX_MEMORY_HEAPS; h++) budget->heapBudget[h] = budget->heapUsage[h] = 0;
+    for (uint32_t h = 0; h < p->memoryProperties.memoryHeapCount; h++) {
+      const VkDeviceSize size = p->memoryProperties.memoryHeaps[h].size;
+      budget->heapBudget[h] = size - size / 16;
+      for (const auto& [key, d] : devices) {
+        if (d.physicalDevice == keyOf(pd) && h < 2) budget->heapUsage[h] += d.heapUsed[h];
+      }
+    }
+  }
+}
+
+VKAPI_ATTR VkResult VKAPI_CALL EnumerateDeviceExtensionProperties(VkPhysicalDevice pd, const char* layerName,
+                                                                  uint32_t* count, VkExtensionProperties* properties) {
+  InstanceData& data = instanceOf(pd);
+  if (layerName != nullptr && std::strcmp(layerName, "VK_LAYER_VKMEM_discrete_memory") == 0) {
+    const VkExtensionProperties own = {VK_EXT_MEMORY_BUDGET_EXTENSION_NAME, VK_EXT_MEMORY_BUDGET_SPEC_VERSION};
+    if (properties == nullptr) {
+      *count = 1;
+      return VK_SUCCESS;
+    }
+    if (*count < 1) return VK_INCOMPLETE;
+    properties[0] = own;
+    *count = 1;
+    return VK_SUCCESS;
+  }
+  if (layerName != nullptr) return data.enumerateDeviceExtensions(pd, layerName, count, properties);
+  // The device's own, and VK_EXT_memory_budget where it lacks it.
+  uint32_t below = 0;
+  VkResult result = data.enumerateDeviceExtensions(pd, nullptr, &below, nullptr);
+  if (result != VK_SUCCESS) return result;
+  std::vector<VkExtensionProperties> all(below);
+  result = data.enumerateDeviceExtensions(pd, nullptr, &below, all.data());
+  if (result != VK_SUCCESS) return result;
+  all.resize(below);
+  bool has = false;
+  for (const auto& e : all) has = has || std::strcmp(e.extensionName, kBudgetExtension) == 0;
+  if (!has) all.push_back({VK_EXT_MEMORY_BUDGET_EXTENSION_NAME, VK_EXT_MEMORY_BUDGET_SPEC_VERSION});
+  if (properties == nullptr) {
+    *count = static_cast<uint32_t>(all.size());
+    return VK_SUCCESS;
+  }
+  const uint32_t n = std::min<uint32_t>(*count, static_cast<uint32_t>(all.size()));
+  for (uint32_t i = 0; i < n; i++) properties[i] = all[i];
+  *count = n;
+  return n < all.size() ? VK_INCOMPLETE : VK_SUCCESS;
 }
 
 // ---- device ----
@@ -315,10 +374,20 @@ VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd, const VkDeviceC
   PFN_vkGetDeviceProcAddr gdpa = link->u.pLayerInfo->pfnNextGetDeviceProcAddr;
   link->u.pLayerInfo = link->u.pLayerInfo->pNext;
   auto create = reinterpret_cast<PFN_vkCreateDevice>(gipa(VK_NULL_HANDLE, "vkCreateDevice"));
-  const VkResult result = create(pd, info, allocator, device);
+  // VK_EXT_memory_budget is this layer's: the device beneath never sees it.
+  std::vector<const char*> extensions;
+  for (uint32_t i = 0; i < info->enabledExtensionCount; i++) {
+    if (std::strcmp(info->ppEnabledExtensionNames[i], kBudgetExtension) != 0)
+      extensions.push_back(info->ppEnabledExtensionNames[i]);
+  }
+  VkDeviceCreateInfo down = *info;
+  down.enabledExtensionCount = static_cast<uint32_t>(extensions.size());
+  down.ppEnabledExtensionNames = extensions.empty() ? nullptr : extensions.data();
+  const VkResult result = create(pd, &down, allocator, device);
   if (result != VK_SUCCESS) return result;
 
   DeviceData d;
+  d.physicalDevice = keyOf(pd);
   d.next = gdpa;
 #define NEXT(field, name) d.field = reinterpret_cast<decltype(d.field)>(gdpa(*device, name))
   NEXT(destroyDevice, "vkDestroyDevice");
@@ -409,6 +478,8 @@ VKAPI_ATTR VkResult VKAPI_CALL CreateInstance(const VkInstanceCreateInfo* info, 
   InstanceData data;
   data.next = gipa;
   data.destroyInstance = reinterpret_cast<PFN_vkDestroyInstance>(gipa(*instance, "vkDestroyInstance"));
+  data.enumerateDeviceExtensions = reinterpret_cast<PFN_vkEnumerateDeviceExtensionProperties>(
+      gipa(*instance, "vkEnumerateDeviceExtensionProperties"));
   data.memoryProperties = reinterpret_cast<PFN_vkGetPhysicalDeviceMemoryProperties>(
       gipa(*instance, "vkGetPhysicalDeviceMemoryProperties"));
   data.memoryProperties2 = reinterpret_cast<PFN_vkGetPhysicalDeviceMemoryProperties2>(
@@ -436,6 +507,7 @@ EXPORT VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL vkmemDiscreteMemory_GetInstanceP
   FN("vkCreateInstance", CreateInstance);
   FN("vkDestroyInstance", DestroyInstance);
   FN("vkCreateDevice", CreateDevice);
+  FN("vkEnumerateDeviceExtensionProperties", EnumerateDeviceExtensionProperties);
   FN("vkGetPhysicalDeviceMemoryProperties", GetPhysicalDeviceMemoryProperties);
   FN("vkGetPhysicalDeviceMemoryProperties2", GetPhysicalDeviceMemoryProperties2);
   FN("vkGetPhysicalDeviceMemoryProperties2KHR", GetPhysicalDeviceMemoryProperties2);
