@@ -18,6 +18,16 @@ const discreteMemory =
           test: {
             name: "discrete-memory",
             include: ["test/memory/**/*.test.ts", "test/resources/**/*.test.ts"],
+            // Files that make no Vulkan context (the virtual allocators, the release queue, the streaming plan):
+            // the same on any memory.
+            exclude: [
+              "test/memory/buddy-allocator.test.ts",
+              "test/memory/linear-allocator.test.ts",
+              "test/memory/tlsf-allocator.test.ts",
+              "test/memory/virtual-block.test.ts",
+              "test/resources/release-queue.test.ts",
+              "test/resources/streaming-plan.test.ts",
+            ],
             env: layerEnvironment(ROOT),
           },
         },
