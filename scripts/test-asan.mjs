@@ -28,7 +28,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ASAN_LEFT_OUT, FUZZ_ARGS, laneArgs } from './test-lanes.mjs';
+import { ASAN_LEFT_OUT, FUZZ_ARGS, LANE_ENV, laneArgs } from './test-lanes.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ASAN_DIR = path.join(ROOT, 'build', 'asan');
@@ -102,6 +102,7 @@ fs.rmSync(REPORTS, { recursive: true, force: true });
 fs.mkdirSync(REPORTS, { recursive: true });
 const env = {
   ...process.env,
+  ...LANE_ENV,
   VKMEM_ADDON_DIR: ADDON_DIR,
   LD_PRELOAD: [libasan, process.env.LD_PRELOAD].filter(Boolean).join(':'),
   ASAN_OPTIONS: [

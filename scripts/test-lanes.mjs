@@ -8,6 +8,7 @@
 const SOURCE_CHECKS = [
   ['test/house/house.test.ts', 'formatting, import cycles and module length of the sources'],
   ['test/package/docs.test.ts', 'TypeDoc over the sources, with no warning'],
+  ['test/house/vitest-projects.test.ts', "vitest.config.ts's projects, which the lanes do without"],
 ];
 
 /** Left out of the sanitizer lane. */
@@ -46,9 +47,14 @@ export const FUZZ_ARGS = ['--ops', '30000', '--seed', '1', '--seeds', '6', '--jo
 export function laneArgs(leftOut, args) {
   if (args.some((a) => !a.startsWith('-'))) return args;
   const isolation = args.some((a) => /^--(no-)?isolate\b/.test(a)) ? [] : ['--no-isolate']; // the caller's, or none
-  // The project `device` only: the second run of the GPU tests through the test layer (vitest.config.ts,
-  // `discrete-memory`) sets its environment per file, which workers shared across files would carry into the others;
-  // and it checks the tests' assumptions about memory, which `npm test` has done, not the native code.
-  const project = args.some((a) => a.startsWith('--project')) ? [] : ['--project', 'device'];
-  return [...leftOut.flatMap(([file]) => ['--exclude', file]), ...isolation, ...project, ...args];
+  return [...leftOut.flatMap(([file]) => ['--exclude', file]), ...isolation, ...args];
 }
+
+/**
+ * The environment a lane runs vitest with: VKMEM_TEST_LANE tells vitest.config.ts to define no projects, so that the
+ * lane runs the suite once, as `npm test`'s project `device` does. The second run of the GPU tests through the test
+ * layer (project `discrete-memory`) checks the tests' assumptions about memory, which `npm test` has done, not the
+ * native code; and with projects defined, vitest 4 does not share workers across files for `--no-isolate` (measured:
+ * three files, one worker, two processes), which cost each lane 20-40 s.
+ */
+export const LANE_ENV = { VKMEM_TEST_LANE: '1' };

@@ -24,7 +24,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { WIN_LEFT_OUT, laneArgs } from './test-lanes.mjs';
+import { LANE_ENV, WIN_LEFT_OUT, laneArgs } from './test-lanes.mjs';
 import { BuildError, ROOT, WIN, WIN_ADDONS, WIN_ORACLES, PREBUILDS, buildWin, ensureAptPackages, npmUnpack, run, runAsync, say } from './build-win.mjs';
 
 const PREFIX = path.join(WIN, 'prefix');
@@ -111,6 +111,7 @@ function main() {
     const timeout = process.env.VKMEM_WIN_TIMEOUT ?? '1500';
     const env = {
       ...WINE_ENV,
+      ...LANE_ENV,
       VKMEM_ADDON: windowsPath(path.join(PREBUILDS, WIN_ADDONS.vkmem)),
       VKMEM_DEBUG_ADDON: windowsPath(path.join(PREBUILDS, WIN_ADDONS.vkmem_debug)),
       VKMEM_ORACLES_ADDON: windowsPath(WIN_ORACLES),
