@@ -354,12 +354,17 @@ VKAPI_ATTR VkResult VKAPI_CALL GetMemoryHostPointerPropertiesEXT(VkDevice device
 PFN_vkVoidFunction deviceFunction(const char* name);
 
 VKAPI_ATTR PFN_vkVoidFunction VKAPI_CALL GetDeviceProcAddr(VkDevice device, const char* name) {
-  if (PFN_vkVoidFunction own = deviceFunction(name)) {
-    // Only where the device has the function: a null from below stays null.
-    if (deviceOf(device).next(device, name) != nullptr) return own;
-    return nullptr;
+  PFN_vkGetDeviceProcAddr next = nullptr;
+  if (device != VK_NULL_HANDLE) {
+    std::lock_guard<std::mutex> guard(lock);
+    auto found = devices.find(keyOf(device));
+    if (found != devices.end()) next = found->second.next;
   }
-  return deviceOf(device).next(device, name);
+  if (next == nullptr) return nullptr;  // a device this layer did not create: nothing to give
+  PFN_vkVoidFunction below = next(device, name);
+  // Only where the device has the function: a null from below stays null.
+  if (PFN_vkVoidFunction own = deviceFunction(name)) return below != nullptr ? own : nullptr;
+  return below;
 }
 
 VKAPI_ATTR void VKAPI_CALL DestroyDevice(VkDevice device, const VkAllocationCallbacks* allocator) {
