@@ -4,6 +4,7 @@ import { defineConfig } from "vitest/config";
 import { layerEnvironment } from "./test/native/discrete-memory.mjs";
 
 const ROOT = path.dirname(fileURLToPath(import.meta.url));
+const ALL = ["test/**/*.test.ts"];
 
 // The GPU tests of test/memory and test/resources run twice on Linux: on lavapipe as it is (one heap, one memory
 // type every resource takes, all of it host-visible), then as project `discrete-memory`, through the test layer
@@ -50,7 +51,7 @@ export default defineConfig({
     reporters: ["default"],
     // (A root `include` would be merged into each project's: the projects carry their own.)
     ...(discreteMemory.length > 0
-      ? { projects: [{ extends: true, test: { name: "device", include: ["test/**/*.test.ts"] } }, ...discreteMemory] }
-      : { include: ["test/**/*.test.ts"] }),
+      ? { projects: [{ extends: true, test: { name: "device", include: ALL } }, ...discreteMemory] }
+      : { include: ALL }),
   },
 });

@@ -75,6 +75,23 @@ function popcount(v: number): number {
   return n;
 }
 
+const bit = (t: number): number => 2 ** t;
+const hasBit = (bits: number, t: number): boolean => ((bits >>> t) & 1) === 1;
+
+/** The type among `takes` (a mask of `types`) sharing the most property flags with `flags`, the first among equals; -1: none. */
+function mostShared(flags: number, types: MemoryLayout["types"], takes: number): number {
+  let best = -1;
+  let bestShared = -1;
+  types.forEach((d, i) => {
+    const shared = popcount(d.propertyFlags & flags);
+    if (hasBit(takes, i) && shared > bestShared) {
+      best = i;
+      bestShared = shared;
+    }
+  });
+  return best;
+}
+
 /**
  * The device's memory type that stands for each recorded one (module comment): `map[t]` for recorded type `t`.
  * Identity where the types are the same (heap sizes aside).
@@ -84,17 +101,7 @@ export function memoryTypeMap(recorded: MemoryLayout, device: MemoryLayout): num
     const same = device.types[t];
     if (same !== undefined && same.propertyFlags === r.propertyFlags) return t;
     const exact = device.types.findIndex((d) => d.propertyFlags === r.propertyFlags);
-    if (exact >= 0) return exact;
-    let best = 0;
-    let bestShared = -1;
-    device.types.forEach((d, i) => {
-      const shared = popcount(d.propertyFlags & r.propertyFlags);
-      if (shared > bestShared) {
-        best = i;
-        bestShared = shared;
-      }
-    });
-    return best;
+    return exact >= 0 ? exact : Math.max(0, mostShared(r.propertyFlags, device.types, 0xffffffff));
   });
 }
 
@@ -129,9 +136,6 @@ export function imageInfoOf(p: readonly number[]): ImageInfo {
   };
 }
 
-const bit = (t: number): number => 2 ** t;
-const hasBit = (bits: number, t: number): boolean => Math.floor(bits / bit(t)) % 2 === 1;
-
 /**
  * The memory types of a replay (module comment): each recorded allocator's stand-ins, each pool's type, and which
  * types the device lets each recorded resource description use.
@@ -150,22 +154,26 @@ export class ReplayMemoryTypes {
   /** The first allocator's comparison: how the memory differs (null: it does not) and its stand-ins. */
   difference: string | null = null;
   map: number[] | null = null;
-  #compared = false;
+
+  /** Every type of the device, as a mask. */
+  readonly #allTypes: number;
 
   constructor(
     private readonly records: readonly TraceRecord[],
     private readonly device: MemoryLayout,
-  ) {}
+  ) {
+    this.#allTypes = bit(device.types.length) - 1;
+  }
 
   /** An allocator's AllocatorCreate: compares its heaps and types with the device's. */
   addAllocator(r: RecordOf<RecordKind.AllocatorCreate>): void {
     const recorded = recordedLayout(r.heaps, r.types);
+    const first = this.#layouts.size === 0;
     this.#layouts.set(r.allocator, recorded);
     const map = memoryTypeMap(recorded, this.device);
     const identity = map.length === this.device.types.length && map.every((t, i) => t === i);
     this.#maps.set(r.allocator, identity ? null : map);
-    if (!this.#compared) {
-      this.#compared = true;
+    if (first) {
       this.difference = layoutDifference(recorded, this.device);
       this.map = identity ? null : map;
     }
@@ -188,7 +196,7 @@ export class ReplayMemoryTypes {
 
   /** The type pool `r` gets here (module comment), on `allocator`, the replay's allocator for it. */
   poolType(allocator: Allocator, r: RecordOf<RecordKind.PoolCreate>): number {
-    let takesAll = bit(this.device.types.length) - 1;
+    let takesAll = this.#allTypes;
     if (this.#maps.get(r.allocator) != null) {
       for (const a of this.#placedIn(r.pool)) takesAll &= this.accepted(allocator, a);
     }
@@ -202,7 +210,7 @@ export class ReplayMemoryTypes {
    * where that takes it, else the type taking it that shares the most property flags with the recorded one.
    */
   defaultType(allocator: Allocator, r: RecordOf<RecordKind.Allocate>): number {
-    const takes = this.#maps.get(r.allocator) == null ? bit(this.device.types.length) - 1 : this.accepted(allocator, r);
+    const takes = this.#maps.get(r.allocator) == null ? this.#allTypes : this.accepted(allocator, r);
     return this.#closest(r.allocator, r.memoryType, takes);
   }
 
@@ -211,12 +219,8 @@ export class ReplayMemoryTypes {
     const standIn = this.typeOf(allocator, type);
     const recorded = this.#layouts.get(allocator)?.types[type];
     if (hasBit(takes, standIn) || recorded === undefined) return standIn;
-    const shared = (t: number): number => popcount(this.device.types[t]!.propertyFlags & recorded.propertyFlags);
-    let best = standIn;
-    for (let t = 0; t < this.device.types.length; t++) {
-      if (hasBit(takes, t) && (best === standIn || shared(t) > shared(best))) best = t;
-    }
-    return best;
+    const best = mostShared(recorded.propertyFlags, this.device.types, takes);
+    return best >= 0 ? best : standIn;
   }
 
   /**

@@ -244,6 +244,8 @@ class Replay {
     }
     this.sample(-1);
     const r = this.result;
+    r.memoryLayoutDifference = this.types.difference;
+    r.memoryTypeMap = this.types.map;
     r.elapsedMs = performance.now() - start;
     r.callsPerSecond = r.elapsedMs > 0 ? (r.calls * 1000) / r.elapsedMs : 0;
     this.options.onProgress?.(this.progress(total, start));
@@ -386,8 +388,6 @@ class Replay {
     }
     const options: AllocatorOptions = { ...recorded, label: r.label || recorded.label };
     this.types.addAllocator(r);
-    this.result.memoryLayoutDifference = this.types.difference;
-    this.result.memoryTypeMap = this.types.map;
     if (this.options.blockSize !== undefined) options.preferredLargeHeapBlockSize = this.options.blockSize;
     if (this.options.heapLimit !== undefined)
       options.heapSizeLimits = new Array(this.heapCount).fill(this.options.heapLimit);

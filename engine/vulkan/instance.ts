@@ -61,9 +61,11 @@ export function createInstance(o: ContextOptions, validation: boolean): Instance
 
   const available = instanceExtensionNames(null);
   const layers: string[] = [];
+  // The loader reads every layer manifest for this list: once.
+  const installed = validation || (o.layers?.length ?? 0) > 0 ? instanceLayerNames() : null;
   let syncByFeature = false;
   if (validation) {
-    if (!instanceLayerNames().has(VALIDATION_LAYER)) {
+    if (!installed!.has(VALIDATION_LAYER)) {
       throw vkErrorFor(
         VK_ERROR_LAYER_NOT_PRESENT,
         "vkCreateInstance",
@@ -76,8 +78,7 @@ export function createInstance(o: ContextOptions, validation: boolean): Instance
     syncByFeature = o.synchronizationValidation === true && available.has("VK_EXT_validation_features");
   }
   if (o.layers !== undefined && o.layers.length > 0) {
-    const installed = instanceLayerNames();
-    const missing = o.layers.filter((name) => !installed.has(name));
+    const missing = o.layers.filter((name) => !installed!.has(name));
     if (missing.length > 0) {
       throw vkErrorFor(
         VK_ERROR_LAYER_NOT_PRESENT,

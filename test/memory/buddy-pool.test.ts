@@ -27,6 +27,7 @@ import {
 import { nvk } from "../../engine/vulkan/nvk.js";
 import * as vk from "../../engine/vulkan/constants.js";
 import { useGpuContext } from "../helpers/gpu.js";
+import { acceptedTypes, bit } from "../helpers/memory-types.js";
 import { random } from "../helpers/random.js";
 
 let context: Context;
@@ -65,7 +66,7 @@ beforeAll(() => {
       extent: { width: 64, height: 32 },
       usage: vk.VK_IMAGE_USAGE_TRANSFER_DST_BIT | vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT,
     },
-    { usage: MemoryUsage.Auto, memoryTypeBits: bufferTypeBits(SRC | DST) },
+    { usage: MemoryUsage.Auto, memoryTypeBits: acceptedTypes(allocator, transfer) },
   );
   expect(allocator.memoryTypes[hostType].propertyFlags & HOST_VISIBLE).toBe(HOST_VISIBLE);
 });
@@ -78,11 +79,6 @@ function inType(t: number): { memoryTypeIndex: number } {
   return { memoryTypeIndex: t };
 }
 
-/** The memoryTypeBits mask naming type `t` alone. */
-function bit(t: number): number {
-  return 2 ** t;
-}
-
 /** Whether the CPU can map memory type `t`. */
 function mappable(t: number): boolean {
   return (allocator.memoryTypes[t].propertyFlags & HOST_VISIBLE) !== 0;
@@ -92,17 +88,6 @@ function mappable(t: number): boolean {
 function atomOf(t: number): number {
   const flags = allocator.memoryTypes[t].propertyFlags;
   return (flags & HOST_VISIBLE) !== 0 && (flags & HOST_COHERENT) === 0 ? allocator.nonCoherentAtomSize : 1;
-}
-
-/** The memoryTypeBits the device gives a buffer of this usage (vkGetBufferMemoryRequirements of a scratch buffer). */
-function bufferTypeBits(usage: number): number {
-  const buffer = new nvk.VkBuffer();
-  const info = new nvk.VkBufferCreateInfo({ size: 64 * KiB, usage, sharingMode: 0 });
-  expect(nvk.vkCreateBuffer(context.device, info, null, buffer)).toBe(0);
-  const requirements = new nvk.VkMemoryRequirements();
-  nvk.vkGetBufferMemoryRequirements(context.device, buffer, requirements);
-  nvk.vkDestroyBuffer(context.device, buffer, null);
-  return requirements.memoryTypeBits;
 }
 
 /**

@@ -395,6 +395,10 @@ VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd, const VkDeviceC
   d.physicalDevice = keyOf(pd);
   d.next = gdpa;
 #define NEXT(field, name) d.field = reinterpret_cast<decltype(d.field)>(gdpa(*device, name))
+  // A core function, else its KHR alias (maintenance4 before 1.3, get_memory_requirements2 before 1.1).
+#define NEXT_OR(field, name, alias) \
+  NEXT(field, name);                \
+  if (!d.field) NEXT(field, alias)
   NEXT(destroyDevice, "vkDestroyDevice");
   NEXT(allocateMemory, "vkAllocateMemory");
   NEXT(freeMemory, "vkFreeMemory");
@@ -402,26 +406,14 @@ VKAPI_ATTR VkResult VKAPI_CALL CreateDevice(VkPhysicalDevice pd, const VkDeviceC
   NEXT(createImage, "vkCreateImage");
   NEXT(destroyImage, "vkDestroyImage");
   NEXT(bufferRequirements, "vkGetBufferMemoryRequirements");
-  NEXT(bufferRequirements2, "vkGetBufferMemoryRequirements2");
+  NEXT_OR(bufferRequirements2, "vkGetBufferMemoryRequirements2", "vkGetBufferMemoryRequirements2KHR");
   NEXT(imageRequirements, "vkGetImageMemoryRequirements");
-  NEXT(imageRequirements2, "vkGetImageMemoryRequirements2");
-  NEXT(deviceBufferRequirements, "vkGetDeviceBufferMemoryRequirements");
-  NEXT(deviceImageRequirements, "vkGetDeviceImageMemoryRequirements");
+  NEXT_OR(imageRequirements2, "vkGetImageMemoryRequirements2", "vkGetImageMemoryRequirements2KHR");
+  NEXT_OR(deviceBufferRequirements, "vkGetDeviceBufferMemoryRequirements", "vkGetDeviceBufferMemoryRequirementsKHR");
+  NEXT_OR(deviceImageRequirements, "vkGetDeviceImageMemoryRequirements", "vkGetDeviceImageMemoryRequirementsKHR");
   NEXT(hostPointerProperties, "vkGetMemoryHostPointerPropertiesEXT");
+#undef NEXT_OR
 #undef NEXT
-  // The KHR aliases of core functions (maintenance4 before 1.3, get_memory_requirements2 before 1.1).
-  if (!d.bufferRequirements2)
-    d.bufferRequirements2 =
-        reinterpret_cast<PFN_vkGetBufferMemoryRequirements2>(gdpa(*device, "vkGetBufferMemoryRequirements2KHR"));
-  if (!d.imageRequirements2)
-    d.imageRequirements2 =
-        reinterpret_cast<PFN_vkGetImageMemoryRequirements2>(gdpa(*device, "vkGetImageMemoryRequirements2KHR"));
-  if (!d.deviceBufferRequirements)
-    d.deviceBufferRequirements = reinterpret_cast<PFN_vkGetDeviceBufferMemoryRequirements>(
-        gdpa(*device, "vkGetDeviceBufferMemoryRequirementsKHR"));
-  if (!d.deviceImageRequirements)
-    d.deviceImageRequirements = reinterpret_cast<PFN_vkGetDeviceImageMemoryRequirements>(
-        gdpa(*device, "vkGetDeviceImageMemoryRequirementsKHR"));
   {
     std::lock_guard<std::mutex> guard(lock);
     auto heap = physicalHeap.find(keyOf(pd));
@@ -487,11 +479,10 @@ VKAPI_ATTR VkResult VKAPI_CALL CreateInstance(const VkInstanceCreateInfo* info, 
       gipa(*instance, "vkEnumerateDeviceExtensionProperties"));
   data.memoryProperties = reinterpret_cast<PFN_vkGetPhysicalDeviceMemoryProperties>(
       gipa(*instance, "vkGetPhysicalDeviceMemoryProperties"));
-  data.memoryProperties2 = reinterpret_cast<PFN_vkGetPhysicalDeviceMemoryProperties2>(
-      gipa(*instance, "vkGetPhysicalDeviceMemoryProperties2"));
-  if (!data.memoryProperties2)
-    data.memoryProperties2 = reinterpret_cast<PFN_vkGetPhysicalDeviceMemoryProperties2>(
-        gipa(*instance, "vkGetPhysicalDeviceMemoryProperties2KHR"));
+  for (const char* name : {"vkGetPhysicalDeviceMemoryProperties2", "vkGetPhysicalDeviceMemoryProperties2KHR"}) {
+    if (!data.memoryProperties2)
+      data.memoryProperties2 = reinterpret_cast<PFN_vkGetPhysicalDeviceMemoryProperties2>(gipa(*instance, name));
+  }
   std::lock_guard<std::mutex> guard(lock);
   instances[keyOf(*instance)] = data;
   return VK_SUCCESS;
