@@ -6,6 +6,7 @@
 #include "trace_file.h"
 #ifdef VKMEM_ORACLES
 #include "image_bench.h"
+#include "virtual_block.h"
 #endif
 #include "upload_workers.h"
 #include "deferred_free.h"

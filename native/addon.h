@@ -20,13 +20,10 @@
 
 #include "trace_sink.h"
 #include "vma_config.h"
-#ifdef VKMEM_ORACLES
-// The cross-check oracles (VMA's virtual blocks, vkmem's C++ buddy allocator) exist only in the vkmem_oracles
-// build that tests and benches load (binding.gyp); the addons that ship neither compile nor export them.
-#include "virtual_block.h"
-#endif
 
 namespace vkmem {
+
+struct VirtualBlocks;  // virtual_block.h
 
 // Indices into the scratch buffer, in 8-byte units. Inputs and outputs do not overlap, so a call can
 // read its inputs while writing results. u64 slots carry Vulkan handles; f64 slots carry Numbers.
@@ -298,9 +295,11 @@ class Addon : public Napi::Addon<Addon> {
   }
   uint32_t freeAllocationHead = 0;  // index + 1 of the first free slot; 0: none
   uint64_t nextAllocationSerial = 1;
-#ifdef VKMEM_ORACLES
-  VirtualBlocks virtualBlocks;      // virtual_block.cpp
-#endif
+  // The cross-check oracles (VMA's virtual blocks, virtual_block.cpp) exist only in the vkmem_oracles build that
+  // tests and benches load (binding.gyp); the addons that ship neither compile nor export them, and hold null here.
+  // A pointer with its own deleter, not a member of the oracles' type, so that Addon has one layout in every build
+  // and the builds share the objects of the sources they compile alike (binding.gyp).
+  std::unique_ptr<VirtualBlocks, void (*)(VirtualBlocks*)> virtualBlocks{nullptr, nullptr};
   std::vector<PoolSlot> pools;
   std::vector<DefragSlot> defrags;  // defragmentation.cpp; index 0 unused
 
@@ -444,9 +443,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value FreeResources(const Napi::CallbackInfo& info);
   Napi::Value SetNativeTiming(const Napi::CallbackInfo& info);
   Napi::Value TakeNativeTime(const Napi::CallbackInfo& info);
-#ifdef VKMEM_ORACLES
-  Napi::Value BenchBufferPairs(const Napi::CallbackInfo& info);
-#endif
+  Napi::Value BenchBufferPairs(const Napi::CallbackInfo& info);  // defined in the oracles build only
 
  private:
   Napi::Value FindMemoryTypeIndexFor(const Napi::CallbackInfo& info, bool image);

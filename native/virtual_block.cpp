@@ -10,6 +10,7 @@
 #include <string>
 
 #include "addon.h"
+#include "virtual_block.h"
 
 namespace vkmem {
 
@@ -43,7 +44,7 @@ VirtualBlockSlot& BlockFrom(Addon& addon, Napi::Env env, napi_value v, uint32_t*
   const uint64_t raw = static_cast<uint64_t>(h);
   const uint32_t index = static_cast<uint32_t>(raw & ((1u << kIndexBits) - 1));
   const uint32_t gen = static_cast<uint32_t>(raw >> kIndexBits);
-  auto& slots = addon.virtualBlocks.slots;
+  auto& slots = addon.virtualBlocks->slots;
   if (index == 0 || index >= slots.size() || !slots[index].live || slots[index].generation != gen) {
     throw Napi::Error::New(env, "vkmem native: stale or invalid virtual block handle");
   }
@@ -247,7 +248,7 @@ Napi::Value CreateVirtualBlock(const Napi::CallbackInfo& info) {
     }
     if (minNode > size) throw RangeErrorFor(env, "buddy minimum node size must not exceed the block size");
   }
-  auto& slots = addon.virtualBlocks.slots;
+  auto& slots = addon.virtualBlocks->slots;
   uint32_t index = 0;
   for (uint32_t i = 1; i < slots.size(); ++i) {
     if (!slots[i].live) { index = i; break; }
@@ -494,6 +495,7 @@ VirtualBlocks::~VirtualBlocks() {
 }
 
 void RegisterVirtualBlocks(Napi::Env env, Napi::Object exports, Addon* addon) {
+  addon->virtualBlocks = {new VirtualBlocks(), [](VirtualBlocks* blocks) { delete blocks; }};
   DefineHotFunction(env, exports, addon, "virtualAllocate", HotCall<VirtualAllocate>);
   DefineHotFunction(env, exports, addon, "virtualFree", HotCall<VirtualFree>);
   DefineHotFunction(env, exports, addon, "virtualAllocationInfo", HotCall<VirtualAllocationInfo>);

@@ -138,20 +138,31 @@ export function readBindingGyp() {
   return JSON.parse(text);
 }
 
-/** Sources, include folders, defines and C++ flags of one binding.gyp target, as node-gyp would combine them. */
+/**
+ * What node-gyp would compile for one binding.gyp target: its include folders and C++ flags, and its objects in
+ * groups, each group a target whose sources are compiled with that target's defines: the addon's own sources, then
+ * those of the static libraries it depends on (binding.gyp compiles a source once for the addons that compile it
+ * alike; so does this script, within one run).
+ */
 function targetConfig(gyp, name) {
   const base = gyp.target_defaults ?? {};
-  const target = gyp.targets.find((t) => t.target_name === name);
-  if (!target) throw new BuildError(`binding.gyp has no target '${name}'`);
-  const list = (key) => [...(base[key] ?? []), ...(target[key] ?? [])];
-  const includes = list('include_dirs').map((dir) => {
+  const find = (n) => {
+    const t = gyp.targets.find((x) => x.target_name === n);
+    if (!t) throw new BuildError(`binding.gyp has no target '${n}'`);
+    return t;
+  };
+  const target = find(name);
+  const list = (t, key) => [...(base[key] ?? []), ...(t[key] ?? [])];
+  const includes = list(target, 'include_dirs').map((dir) => {
     if (dir.includes('node-addon-api')) return createRequire(path.join(ROOT, 'package.json'))('node-addon-api').include_dir;
     if (dir.startsWith('<')) throw new BuildError(`binding.gyp: cannot evaluate include_dirs entry ${dir}`);
     return dir;
   });
   const removed = new Set([...(base['cflags_cc!'] ?? []), ...(target['cflags_cc!'] ?? [])]);
-  const flags = list('cflags_cc').filter((f) => !removed.has(f));
-  return { sources: list('sources'), includes, defines: [...list('defines'), 'BUILDING_NODE_EXTENSION'], flags };
+  const flags = list(target, 'cflags_cc').filter((f) => !removed.has(f));
+  const group = (t) => ({ name: t.target_name, sources: t.sources ?? [], defines: [...list(t, 'defines'), 'BUILDING_NODE_EXTENSION'] });
+  const groups = [group(target), ...(target.dependencies ?? []).map((d) => group(find(d)))];
+  return { groups, includes, flags };
 }
 
 function hashInputs(config, compilerVersion) {
@@ -194,39 +205,55 @@ function prepareToolchainInputs() {
   return { nodeInclude: path.join(headers, 'include'), vulkanInclude, lib };
 }
 
-/** Compiles the sources two at a time (this machine's usual two cores), then links. */
-async function buildAddon(name, config, inputs, out) {
-  const obj = path.join(WIN, 'obj', name);
-  fs.rmSync(obj, { recursive: true, force: true });
-  fs.mkdirSync(obj, { recursive: true });
-  const cflags = [
+/**
+ * Compiles the sources two at a time (this machine's usual two cores), then links. `compiled` holds the objects of
+ * the groups compiled earlier in this run (group name -> their objects), which this addon shares rather than
+ * compiling them again.
+ */
+async function buildAddon(name, config, inputs, out, compiled) {
+  const cflags = (group) => [
     ...config.flags,
-    ...config.defines.map((d) => `-D${d}`),
+    ...group.defines.map((d) => `-D${d}`),
     ...config.includes.map((d) => `-I${path.resolve(ROOT, d)}`),
     `-I${inputs.nodeInclude}`,
     `-I${inputs.vulkanInclude}`,
   ];
-  const compile = (src) =>
+  const compile = (group, src) =>
     new Promise((resolve, reject) => {
-      const o = path.join(obj, `${path.basename(src, '.cpp')}.o`);
-      const child = spawn(CXX, [...cflags, '-c', src, '-o', o], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      const o = path.join(WIN, 'obj', group.name, `${path.basename(src, '.cpp')}.o`);
+      const child = spawn(CXX, [...cflags(group), '-c', src, '-o', o], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
       let text = '';
       child.stdout.on('data', (d) => (text += d));
       child.stderr.on('data', (d) => (text += d));
       child.on('error', (e) => reject(new BuildError(`${CXX}: ${e.message}`)));
-      child.on('exit', (code) => (code === 0 ? resolve({ o, text }) : reject(new BuildError(`${CXX} -c ${src} (${name}) failed:\n${text}`))));
+      child.on('exit', (code) => (code === 0 ? resolve({ o, text }) : reject(new BuildError(`${CXX} -c ${src} (${group.name}) failed:\n${text}`))));
     });
-  const queue = [...config.sources];
-  const results = [];
+  const queue = [];
+  for (const group of config.groups) {
+    const key = JSON.stringify(group);
+    if (compiled.has(key)) continue;
+    const dir = path.join(WIN, 'obj', group.name);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    const objects = [];
+    compiled.set(key, objects);
+    for (const src of group.sources) queue.push([group, src, objects]);
+  }
+  const texts = [];
   const worker = async () => {
-    for (let src; (src = queue.shift()) !== undefined; ) results.push(await compile(src));
+    for (let job; (job = queue.shift()) !== undefined; ) {
+      const { o, text } = await compile(job[0], job[1]);
+      job[2].push(o);
+      texts.push(text);
+    }
   };
   await Promise.all([worker(), worker()]);
-  const warnings = results.map((r) => r.text).join('').trim();
+  const warnings = texts.join('').trim();
   if (warnings) console.log(warnings);
+  const objects = config.groups.flatMap((g) => compiled.get(JSON.stringify(g)));
   const tmpOut = `${out}.tmp`;
   run(CXX, [
-    '-shared', '-o', tmpOut, ...results.map((r) => r.o).sort(),
+    '-shared', '-o', tmpOut, ...objects.sort(),
     `-L${inputs.lib}`, '-lnode', '-lvulkan-1',
     '-static-libgcc', '-static-libstdc++', '-Wl,-Bstatic', '-lwinpthread', '-Wl,-Bdynamic', '-s',
   ]);
@@ -253,6 +280,7 @@ export async function buildWin({ force = false, oracles = false } = {}) {
   let inputs = null;
   fs.mkdirSync(PREBUILDS, { recursive: true });
   const built = [];
+  const compiled = new Map(); // objects compiled in this run, by group (buildAddon)
   const targets = [...Object.entries(WIN_ADDONS).map(([name, file]) => [name, path.join(PREBUILDS, file)]), ...(oracles ? [['vkmem_oracles', WIN_ORACLES]] : [])];
   for (const [name, out] of targets) {
     const config = targetConfig(gyp, name);
@@ -264,8 +292,8 @@ export async function buildWin({ force = false, oracles = false } = {}) {
     }
     inputs ??= prepareToolchainInputs();
     const t0 = performance.now();
-    say(`building ${path.relative(ROOT, out)} (${CXX}, about 30 s)...`);
-    await buildAddon(name, config, inputs, out);
+    say(`building ${path.relative(ROOT, out)} (${CXX}, 10 to 30 s)...`);
+    await buildAddon(name, config, inputs, out, compiled);
     fs.writeFileSync(stamp, hash);
     say(`built ${path.relative(ROOT, out)} in ${((performance.now() - t0) / 1000).toFixed(1)} s; imports ${checkImports(out).join(', ')}`);
     built.push(out);
