@@ -382,7 +382,7 @@ const addonStep = {
   },
   run() {
     const started = Date.now();
-    say('building the native addons: normal, debug and the test oracles (about a minute)...');
+    say('building the native addons: normal, debug and the test oracles (about 40 s on two cores)...');
     const why = buildAddons(ROOT);
     if (why) fail(why);
     touch(path.join(ROOT, ADDON_STAMP));
