@@ -116,6 +116,7 @@ export async function runStreamingStress(options: StreamingStressOptions): Promi
   const frameCount = options.frames ?? 6000;
   const textureCount = options.textures ?? 500;
   const budget = options.budgetBytes ?? 4 * MiB;
+  const blockSize = Math.min(budget, MiB);
   const uploadBudget = options.uploadBudgetBytes ?? 256 * KiB;
   const random = mulberry(options.seed ?? 0xc0ffee);
   const int = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
@@ -156,7 +157,7 @@ export async function runStreamingStress(options: StreamingStressOptions): Promi
   const streamer = createTextureStreamer(frames, {
     label: "stress",
     budgetBytes: budget,
-    blockSize: Math.min(budget, MiB),
+    blockSize,
     uploadBudgetBytes: uploadBudget,
   });
   const fic = streamer.frameInUseCount;
@@ -191,20 +192,36 @@ export async function runStreamingStress(options: StreamingStressOptions): Promi
       const old = visible.find((v) => v.entry === entry && v.mip === mip);
       return { entry, mip, since: old?.since ?? frame };
     };
+    // The most bytes a set of wanted textures may hold: half the main pool's blocks (its share of the budget in
+    // whole blocks), so that the set fits whatever the textures resident before it left behind, and the streamer is
+    // held to a residency bound only for a set it can hold. 1.5 MiB from a 4 MiB budget up; with a 2 MiB budget the
+    // main pool is one 1 MiB block, and 40% of the budget (the limit before) was 80% of it: a set of that size
+    // waited for room past its bound there, on every device.
+    const mainPoolBytes = Math.floor((streamer.budgetBytes - streamer.tailBudgetBytes) / blockSize) * blockSize;
+    const setLimit = Math.min(1.5 * MiB, mainPoolBytes / 2);
     const pickRandom = (frame: number): void => {
       const count = int(3, 6);
       const set = new Map<number, Wanted>();
       let bytes = 0;
       while (set.size < count) {
         const e = entries[int(0, textureCount - 1)]!;
-        if (set.has(e.id) || bytes + e.bytes > Math.min(1.5 * MiB, budget * 0.4)) break;
+        if (set.has(e.id) || bytes + e.bytes > setLimit) break;
         bytes += e.bytes;
         set.set(e.id, keep(e, int(0, 1), frame));
       }
       visible = [...set.values()];
     };
+    // The window of 5 from `start`, cut where it would hold more than setLimit (5 textures of 256x256 with their
+    // mips take 1.7 MiB, more than a 2 MiB budget's one main block: no streamer could make them all resident).
     const sweep = (frame: number, start: number): void => {
-      visible = entries.slice(start % textureCount, (start % textureCount) + 5).map((entry) => keep(entry, 0, frame));
+      const window = entries.slice(start % textureCount, (start % textureCount) + 5);
+      let bytes = 0;
+      visible = [];
+      for (const entry of window) {
+        if (visible.length > 0 && bytes + entry.bytes > setLimit) break;
+        bytes += entry.bytes;
+        visible.push(keep(entry, 0, frame));
+      }
     };
 
     const shown = new Map<Allocation, { frame: number; serial: number }>();
