@@ -139,12 +139,19 @@ export class ReleaseQueue {
   private tail = 0;
   private head = 0;
   private queuedCount = 0;
-  private queuedBytes = 0;
+  // The byte totals start as 0.5 and are zeroed in the constructor, so that V8 keeps them doubles from the start:
+  // they pass 2^31 within minutes of a busy game, and a field that turns from small integers into doubles mid-run
+  // replaces the queue's map and deoptimizes what was optimized for it (newFrameStatistics, frame-statistics.ts).
+  private queuedBytes = 0.5;
   private retiredCount = 0;
-  private retiredBytes = 0;
-  private pendingBytes = 0;
+  private retiredBytes = 0.5;
+  private pendingBytes = 0.5;
   /** @internal Frees runs of items together (a FrameManager's queue: release-batch.ts), or null. */
   _batcher: ReleaseBatcher | null = null;
+
+  constructor() {
+    this.queuedBytes = this.retiredBytes = this.pendingBytes = 0;
+  }
 
   /** Items waiting now. */
   get pending(): number {

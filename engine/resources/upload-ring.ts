@@ -85,13 +85,17 @@ interface Marker {
 
 /** One block: a mapped VkBuffer and its ring state. */
 export class RingBlock {
-  head = 0;
-  tail = 0;
-  used = 0;
+  // The byte offsets and counts start as 0.5 and are zeroed in the constructor, so that V8 keeps them doubles from
+  // the first block on (newFrameStatistics, frame-statistics.ts, says why): the first wrap's arithmetic with
+  // `capacity` (a double) made `used` and `pending` doubles mid-run, which replaced the map of every RingBlock and
+  // deoptimized the functions that allocate from one.
+  head = 0.5;
+  tail = 0.5;
+  used = 0.5;
   /** Bytes handed out for the serial being recorded. */
-  pending = 0;
+  pending = 0.5;
   /** Where the serial being recorded started (for flushing non-coherent memory). */
-  frameStart = 0;
+  frameStart = 0.5;
   /** Whether the serial being recorded wrapped around. */
   frameWrapped = false;
   readonly markers: Marker[] = [];
@@ -103,6 +107,7 @@ export class RingBlock {
     readonly bytes: Uint8Array,
     readonly capacity: number,
   ) {
+    this.head = this.tail = this.used = this.pending = this.frameStart = 0;
     this.mapped = bytes.buffer as ArrayBuffer;
   }
 
@@ -136,7 +141,7 @@ export class UploadRing {
   readonly #forceNonCoherent: boolean;
   #destroyed = false;
   #allocations = 0;
-  #allocatedBytes = 0;
+  #allocatedBytes = 0.5; // a double from the start (see RingBlock): it passes 2^31 in a long run; zeroed below
   #wraps = 0;
   #grows = 0;
   #waits = 0;
@@ -155,6 +160,7 @@ export class UploadRing {
     /** Tests only: run the non-coherent path (flushes, atom-aligned frames) on coherent memory, where flushing is harmless. */
     forceNonCoherent = false,
   ) {
+    this.#allocatedBytes = 0;
     this.#allocator = allocator;
     this.label = label;
     this.policy = options.policy;
