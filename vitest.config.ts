@@ -20,9 +20,9 @@ const discreteMemory =
           extends: true as const,
           test: {
             name: "discrete-memory",
-            include: ["test/memory/**/*.test.ts", "test/resources/**/*.test.ts"],
-            // Files that make no Vulkan context (the virtual allocators, the release queue, the streaming plan):
-            // the same on any memory.
+            include: ["test/memory/**/*.test.ts", "test/resources/**/*.test.ts", "test/trace/**/*.test.ts"],
+            // Files that make no Vulkan context (the virtual allocators, the release queue, the streaming plan, the
+            // records' field representations, the trace format): the same on any memory.
             exclude: [
               "test/memory/buddy-allocator.test.ts",
               "test/memory/linear-allocator.test.ts",
@@ -30,6 +30,10 @@ const discreteMemory =
               "test/memory/virtual-block.test.ts",
               "test/resources/release-queue.test.ts",
               "test/resources/streaming-plan.test.ts",
+              "test/resources/field-representations.test.ts",
+              "test/trace/format.test.ts",
+              "test/trace/trace-file.test.ts",
+              "test/trace/writer-varints.test.ts",
             ],
             env: layerEnvironment(ROOT),
             // Its files share their two workers (each project has its own, so the layer's environment stays here):
