@@ -127,7 +127,10 @@ export class Transfers {
   /** The slot whose command pool holds that submission's command buffer while it may run, else -1. */
   #flushSlot = -1;
   #uploads = 0;
-  #uploadedBytes = 0;
+  // A double from the start (0.5, zeroed in the constructor): it passes 2^31 after 2 GiB of uploads, and a field
+  // that turns from small integers into doubles mid-run deoptimizes what was optimized for this object
+  // (newFrameStatistics, frame-statistics.ts).
+  #uploadedBytes = 0.5;
   #transferQueueUploads = 0;
   #uploadsInPlace = 0;
   /** Uploads from this size into DEVICE_LOCAL memory are staged rather than written in place (in-place-upload.ts). */
@@ -150,6 +153,7 @@ export class Transfers {
     waitSerial: (serial: number) => void,
     uploadThreads = 1,
   ) {
+    this.#uploadedBytes = 0;
     this.#context = context;
     this.#allocator = allocator;
     this.#device = context.device;
