@@ -9,6 +9,7 @@ const SOURCE_CHECKS = [
   ['test/house/house.test.ts', 'formatting, import cycles and module length of the sources'],
   ['test/package/docs.test.ts', 'TypeDoc over the sources, with no warning'],
   ['test/house/vitest-projects.test.ts', "vitest.config.ts's projects, which the lanes do without"],
+  ['test/house/types.test.ts', 'tsc over the sources and the tests'],
 ];
 
 /** Left out of the sanitizer lane. */
