@@ -206,51 +206,35 @@ function prepareToolchainInputs() {
 }
 
 /**
- * Compiles the sources two at a time (this machine's usual two cores), then links. `compiled` holds the objects of
- * the groups compiled earlier in this run (group name -> their objects), which this addon shares rather than
- * compiling them again.
+ * Compiles the sources two at a time (this machine's usual two cores), then links. `compiled` names the groups
+ * (binding.gyp targets) compiled earlier in this run: their objects are shared rather than compiled again.
  */
-async function buildAddon(name, config, inputs, out, compiled) {
-  const cflags = (group) => [
-    ...config.flags,
-    ...group.defines.map((d) => `-D${d}`),
-    ...config.includes.map((d) => `-I${path.resolve(ROOT, d)}`),
-    `-I${inputs.nodeInclude}`,
-    `-I${inputs.vulkanInclude}`,
-  ];
-  const compile = (group, src) =>
-    new Promise((resolve, reject) => {
-      const o = path.join(WIN, 'obj', group.name, `${path.basename(src, '.cpp')}.o`);
-      const child = spawn(CXX, [...cflags(group), '-c', src, '-o', o], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-      let text = '';
-      child.stdout.on('data', (d) => (text += d));
-      child.stderr.on('data', (d) => (text += d));
-      child.on('error', (e) => reject(new BuildError(`${CXX}: ${e.message}`)));
-      child.on('exit', (code) => (code === 0 ? resolve({ o, text }) : reject(new BuildError(`${CXX} -c ${src} (${group.name}) failed:\n${text}`))));
-    });
+async function buildAddon(config, inputs, out, compiled) {
+  const objectOf = (group, src) => path.join(WIN, 'obj', group.name, `${path.basename(src, '.cpp')}.o`);
   const queue = [];
   for (const group of config.groups) {
-    const key = JSON.stringify(group);
-    if (compiled.has(key)) continue;
+    if (compiled.has(group.name)) continue;
+    compiled.add(group.name);
     const dir = path.join(WIN, 'obj', group.name);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
-    const objects = [];
-    compiled.set(key, objects);
-    for (const src of group.sources) queue.push([group, src, objects]);
+    const cflags = [
+      ...config.flags,
+      ...group.defines.map((d) => `-D${d}`),
+      ...config.includes.map((d) => `-I${path.resolve(ROOT, d)}`),
+      `-I${inputs.nodeInclude}`,
+      `-I${inputs.vulkanInclude}`,
+    ];
+    for (const src of group.sources) queue.push([...cflags, '-c', src, '-o', objectOf(group, src)]);
   }
   const texts = [];
   const worker = async () => {
-    for (let job; (job = queue.shift()) !== undefined; ) {
-      const { o, text } = await compile(job[0], job[1]);
-      job[2].push(o);
-      texts.push(text);
-    }
+    for (let argv; (argv = queue.shift()) !== undefined; ) texts.push(await runAsync(CXX, argv));
   };
   await Promise.all([worker(), worker()]);
   const warnings = texts.join('').trim();
   if (warnings) console.log(warnings);
-  const objects = config.groups.flatMap((g) => compiled.get(JSON.stringify(g)));
+  const objects = config.groups.flatMap((g) => g.sources.map((src) => objectOf(g, src)));
   const tmpOut = `${out}.tmp`;
   run(CXX, [
     '-shared', '-o', tmpOut, ...objects.sort(),
@@ -280,7 +264,7 @@ export async function buildWin({ force = false, oracles = false } = {}) {
   let inputs = null;
   fs.mkdirSync(PREBUILDS, { recursive: true });
   const built = [];
-  const compiled = new Map(); // objects compiled in this run, by group (buildAddon)
+  const compiled = new Set(); // the groups compiled in this run (buildAddon)
   const targets = [...Object.entries(WIN_ADDONS).map(([name, file]) => [name, path.join(PREBUILDS, file)]), ...(oracles ? [['vkmem_oracles', WIN_ORACLES]] : [])];
   for (const [name, out] of targets) {
     const config = targetConfig(gyp, name);
@@ -293,7 +277,7 @@ export async function buildWin({ force = false, oracles = false } = {}) {
     inputs ??= prepareToolchainInputs();
     const t0 = performance.now();
     say(`building ${path.relative(ROOT, out)} (${CXX}, 10 to 30 s)...`);
-    await buildAddon(name, config, inputs, out, compiled);
+    await buildAddon(config, inputs, out, compiled);
     fs.writeFileSync(stamp, hash);
     say(`built ${path.relative(ROOT, out)} in ${((performance.now() - t0) / 1000).toFixed(1)} s; imports ${checkImports(out).join(', ')}`);
     built.push(out);

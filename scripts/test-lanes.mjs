@@ -27,15 +27,21 @@ export const ASAN_LEFT_OUT = [
 /** Left out of the Windows lane (the consumer install and the browser tests skip there by themselves). */
 export const WIN_LEFT_OUT = [...SOURCE_CHECKS];
 
-/** The fuzz run of test/fuzz/fuzz.test.ts, which the sanitizer lane runs as its own step. */
-export const FUZZ_ARGS = ['--ops', '30000', '--seed', '1', '--seeds', '6', '--jobs', '2'];
+/** The bounded fuzz run's arguments: `seeds` seeds from seed 1, 5,000 operations each, two at a time. */
+export function fuzzArgs(seeds) {
+  return ['--ops', String(5000 * seeds), '--seed', '1', '--seeds', String(seeds), '--jobs', '2'];
+}
+
+/** The seeds of test/fuzz/fuzz.test.ts's run, which the sanitizer lane runs as its own step (FUZZ_ARGS). */
+export const FUZZ_SEEDS = 6;
+export const FUZZ_ARGS = fuzzArgs(FUZZ_SEEDS);
 
 /**
  * The same run on Windows (the Windows lane), over the first three of those seeds: the operations, their checks and
  * the first 5,000 operations of each seed are the same, at half the cost. Under Wine the six seeds took 38-46 s of
  * the lane, its slowest file, while `npm test` and the sanitizer lane run all six on Linux.
  */
-export const WIN_FUZZ_ARGS = ['--ops', '15000', '--seed', '1', '--seeds', '3', '--jobs', '2'];
+export const WIN_FUZZ_SEEDS = 3;
 
 /**
  * vitest's arguments for a lane: the files left out are excluded, and the files share their worker processes

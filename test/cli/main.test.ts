@@ -9,7 +9,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { afterEach, expect, test, vi } from "vitest";
+import { expect, test, vi } from "vitest";
 import { run } from "../../engine/cli/main.js";
 
 /**
@@ -38,7 +38,6 @@ async function vkmem(...args: string[]): Promise<{ status: number; stdout: strin
     vi.restoreAllMocks();
   }
 }
-afterEach(() => vi.restoreAllMocks());
 
 const version = (JSON.parse(readFileSync("package.json", "utf8")) as { version: string }).version;
 

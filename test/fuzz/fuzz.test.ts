@@ -8,16 +8,15 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
-import { FUZZ_ARGS, WIN_FUZZ_ARGS } from "../../scripts/test-lanes.mjs";
+import { FUZZ_SEEDS, fuzzArgs, WIN_FUZZ_SEEDS } from "../../scripts/test-lanes.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** Half the seeds on Windows (scripts/test-lanes.mjs). */
-const args = process.platform === "win32" ? WIN_FUZZ_ARGS : FUZZ_ARGS;
-const seeds = Number(args[args.indexOf("--seeds") + 1]);
+const seeds = process.platform === "win32" ? WIN_FUZZ_SEEDS : FUZZ_SEEDS;
 
 test("the bounded fuzz run finds nothing beyond the known bugs", () => {
-  const run = spawnSync(process.execPath, ["test/fuzz/main.mjs", ...args], {
+  const run = spawnSync(process.execPath, ["test/fuzz/main.mjs", ...fuzzArgs(seeds)], {
     cwd: root,
     encoding: "utf8",
     timeout: 280_000,
