@@ -47,7 +47,7 @@ if [ "${1:-}" = "--pack-tests" ]; then
         if (path.dirname(dir) === dir) return;
       }
     };
-    // and the test files' own dev dependencies (dump.test.ts validates against the schema with ajv).
+    // and the dev dependencies of the test files themselves (dump.test.ts validates against the schema with ajv).
     for (const root of ["vitest", "ajv", "pngjs"]) visit(root, process.cwd());
     for (const p of seen) console.log(path.relative(process.cwd(), p));')
   mkdir -p .gpu

@@ -1,8 +1,10 @@
 /**
  * The house rules of issue 12, checked on every `npm test`: Prettier (120 columns, .prettierrc.json) decides the
  * layout of engine/, samples/, bench/ and test/ (`npm run format` applies it); no import cycle under engine/, type
- * imports included; no module under engine/ past 700 lines (scripts/check-house.mjs).
+ * imports included; no module under engine/ past 700 lines (scripts/check-house.mjs); every shell script the
+ * repository tracks parses (`bash -n`).
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as prettier from "prettier";
@@ -38,4 +40,17 @@ describe("house rules", () => {
     expect(checked).toBeGreaterThan(200);
     expect(unformatted, "run `npm run format`").toEqual([]);
   }, 120_000);
+
+  // bench/gpu/run-checks.sh carries a Node program in single quotes: an apostrophe in its comment ended the quote,
+  // and --pack-tests failed only when run on the day of a GPU lease (2026-12-05).
+  test("every tracked shell script parses (bash -n)", () => {
+    const listed = spawnSync("git", ["ls-files", "*.sh", ".ci/run"], { cwd: root, encoding: "utf8" });
+    const scripts = listed.stdout.split("\n").filter(Boolean);
+    expect(scripts).toContain("bench/gpu/run-checks.sh");
+    const failures = scripts
+      .map((script) => ({ script, r: spawnSync("bash", ["-n", script], { cwd: root, encoding: "utf8" }) }))
+      .filter(({ r }) => r.status !== 0)
+      .map(({ script, r }) => `${script}: ${r.stderr.trim()}`);
+    expect(failures).toEqual([]);
+  });
 });
