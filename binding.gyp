@@ -21,6 +21,7 @@
   # take about half as long. No header may change a type's layout by those defines (Addon::virtualBlocks is a
   # pointer for that reason): the addons share the objects compiled against it. scripts/build-win.mjs reads this
   # file and builds the same way.
+  "variables": {"vkmem_oracles%": 1},
   "target_defaults": {
     "include_dirs": [
       "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -85,20 +86,28 @@
         "native/vma_impl.cpp"
       ],
       "dependencies": ["vkmem_common", "vkmem_no_oracles"]
-    },
-    {
-      "target_name": "vkmem_oracles",
-      "defines": ["VKMEM_ORACLES"],
-      "sources": [
-        "native/addon.cpp",
-        "native/batch.cpp",
-        "native/deferred_free.cpp",
-        "native/trace_file.cpp",
-        "native/virtual_block.cpp",
-        "native/buddy.cpp",
-        "native/image_bench.cpp"
-      ],
-      "dependencies": ["vkmem_common", "vkmem_vma_defaults"]
     }
+  ],
+  # The oracles build only where `vkmem_oracles` is 1 (the default): a consumer's install from source
+  # (scripts/install.mjs) configures with 0 and compiles the two addons that ship.
+  "conditions": [
+    ["vkmem_oracles==1", {
+      "targets": [
+        {
+          "target_name": "vkmem_oracles",
+          "defines": ["VKMEM_ORACLES"],
+          "sources": [
+            "native/addon.cpp",
+            "native/batch.cpp",
+            "native/deferred_free.cpp",
+            "native/trace_file.cpp",
+            "native/virtual_block.cpp",
+            "native/buddy.cpp",
+            "native/image_bench.cpp"
+          ],
+          "dependencies": ["vkmem_common", "vkmem_vma_defaults"]
+        }
+      ]
+    }]
   ]
 }

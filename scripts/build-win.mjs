@@ -146,8 +146,11 @@ export function readBindingGyp() {
  */
 function targetConfig(gyp, name) {
   const base = gyp.target_defaults ?? {};
+  // The oracles target sits in a top-level condition on `vkmem_oracles` (a consumer's install leaves it out); this
+  // script builds it only when asked (--oracles), so every condition's targets count.
+  const targets = [...gyp.targets, ...(gyp.conditions ?? []).flatMap(([, then]) => then.targets ?? [])];
   const find = (n) => {
-    const t = gyp.targets.find((x) => x.target_name === n);
+    const t = targets.find((x) => x.target_name === n);
     if (!t) throw new BuildError(`binding.gyp has no target '${n}'`);
     return t;
   };

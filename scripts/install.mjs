@@ -72,6 +72,6 @@ if (!fs.existsSync(path.join(ROOT, 'vendor', 'vma', 'include', 'vk_mem_alloc.h')
     fail('could not obtain the VMA 3.x header (see above); set VMA_HEADER=/path/to/vk_mem_alloc.h and run `npm rebuild vkmem`');
   }
 }
-const why = buildAddons(ROOT);
+const why = buildAddons(ROOT, { oracles: false });
 if (why) fail(`building the native addon failed: ${why}`);
 say(`built ${ADDONS.join(' and ')}`);

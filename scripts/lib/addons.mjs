@@ -14,10 +14,13 @@ export const ADDONS = ['build/Release/vkmem.node', 'build/Release/vkmem_debug.no
 
 /**
  * binding.gyp's third target, for the repository's tests and benches only: the normal build plus the C++
- * cross-check oracles (VMA's virtual blocks, the C++ buddy allocator). node-gyp builds it with the others; nothing
- * copies it into prebuilds/.
+ * cross-check oracles (VMA's virtual blocks, the C++ buddy allocator). node-gyp builds it with the others unless
+ * buildAddons is told not to (a consumer's install); nothing copies it into prebuilds/.
  */
 export const ORACLES = 'build/Release/vkmem_oracles.node';
+
+/** The gyp variables of build/'s last configure (buildAddons): a build with other ones configures again. */
+const CONFIGURED_WITH = 'build/vkmem-gyp-defines.txt';
 
 /** The prebuilt layout node-gyp-build reads (prebuildify's): prebuilds/<platform>-<arch>/<name>.napi.node. */
 export function prebuiltPaths(root, platform = process.platform, arch = process.arch) {
@@ -94,14 +97,16 @@ export function missingBuildTools() {
 
 /**
  * Runs node-gyp (configure when needed, then build) in `root`. Returns null on success, else a message saying
- * why, with the first compiler errors; the whole output goes to build/node-gyp.log.
+ * why, with the first compiler errors; the whole output goes to build/node-gyp.log. `oracles: false` leaves
+ * binding.gyp's test oracles build out (its `vkmem_oracles` variable): a consumer's install from source builds the
+ * two addons that ship and nothing else, about a third less to compile.
  */
-export function buildAddons(root) {
+export function buildAddons(root, { oracles = true } = {}) {
   const gyp = findNodeGyp();
   if (!gyp) return "node-gyp not found (neither npm's own nor on PATH)";
   const [cmd, pre] = gyp;
-  // Configure when there is no Makefile yet or binding.gyp changed since. Not `rebuild`: its `clean` deletes
-  // all of build/, shaders included.
+  // Configure when there is no Makefile yet, binding.gyp changed since, or the last configure had other variables
+  // (CONFIGURED_WITH, written after it). Not `rebuild`: its `clean` deletes all of build/, shaders included.
   const mtime = (p) => {
     try {
       return fs.statSync(path.join(root, p)).mtimeMs;
@@ -109,14 +114,25 @@ export function buildAddons(root) {
       return -1;
     }
   };
-  const makefile = mtime('build/Makefile');
-  const configure = makefile < 0 || mtime('binding.gyp') > makefile || mtime('build/config.gypi') < 0;
+  const defines = `vkmem_oracles=${oracles ? 1 : 0}`;
+  const stamp = path.join(root, CONFIGURED_WITH);
+  let configuredWith = null;
+  try {
+    configuredWith = fs.readFileSync(stamp, 'utf8');
+  } catch {
+    /* never configured here, or before the stamp existed */
+  }
+  const makefile = Math.max(mtime('build/Makefile'), mtime('build/binding.sln'));
+  const configure = makefile < 0 || mtime('binding.gyp') > makefile || mtime('build/config.gypi') < 0 || configuredWith !== defines;
   const argv = [...pre, ...(configure ? ['configure', 'build'] : ['build'])];
   const prefix = path.dirname(path.dirname(process.execPath));
   if (fs.existsSync(path.join(prefix, 'include/node/node_api.h'))) argv.push(`--nodedir=${prefix}`);
   const jobs = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   argv.push('-j', String(Math.max(1, jobs)));
-  const r = spawnSync(cmd, argv, { cwd: root, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  // gyp reads GYP_DEFINES when it configures; the caller's own definitions are kept, ours come last and win.
+  const env = { ...process.env, GYP_DEFINES: [process.env.GYP_DEFINES, defines].filter(Boolean).join(' ') };
+  if (configure) fs.rmSync(stamp, { force: true });
+  const r = spawnSync(cmd, argv, { cwd: root, env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? r.error.message : ''}`;
   if (r.error || r.status !== 0) {
     // make -j interleaves its jobs' output: the first compiler errors say more than the tail alone.
@@ -131,6 +147,7 @@ export function buildAddons(root) {
       `last lines:\n${tail(out, 20)}\n(full output: build/node-gyp.log)`
     );
   }
+  if (configure) fs.writeFileSync(stamp, defines);
   const notBuilt = ADDONS.find((a) => !fs.existsSync(path.join(root, a)));
   if (notBuilt) return `node-gyp succeeded but ${notBuilt} was not produced (binding.gyp's targets must be "vkmem" and "vkmem_debug")`;
   return null;

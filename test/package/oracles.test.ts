@@ -2,11 +2,20 @@
  * The C++ cross-check oracles (VMA's virtual blocks and the C++ buddy allocator, native/virtual_block.cpp and
  * native/buddy.cpp) are a build of their own, `vkmem_oracles` (binding.gyp), for the repository's tests and benches:
  * the addons that ship (the ones engine/native.ts loads, prebuilt or local) export none of their functions, and the
- * oracles build does. That the packed tarball holds no oracles build is checked in install.test.ts.
+ * oracles build does. That the packed tarball holds no oracles build is checked in install.test.ts. A consumer's
+ * install from source (scripts/install.mjs) configures binding.gyp with `vkmem_oracles=0` and builds no oracles.
  */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import { createRequire } from "node:module";
+import * as os from "node:os";
+import * as path from "node:path";
 import { expect, test } from "vitest";
 import { addonPaths, oracleNative } from "../../engine/native.js";
+// @ts-expect-error: a plain .mjs script without types
+import { findNodeGyp } from "../../scripts/lib/addons.mjs";
+
+const root = path.resolve(import.meta.dirname, "../..");
 
 const ORACLE_FUNCTIONS = [
   "createVirtualBlock",
@@ -45,3 +54,39 @@ test("the oracles build exports every oracle function beside the normal addon's"
   expect(oracles.version()).toMatchObject({ oracles: true, debugBuild: false });
   expect(typeof oracles.createAllocator).toBe("function");
 });
+
+/** The targets node-gyp configures from binding.gyp with `defines` in GYP_DEFINES (their makefiles' names). */
+function configuredTargets(defines: string): string[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vkmem-gyp-"));
+  try {
+    fs.copyFileSync(path.join(root, "binding.gyp"), path.join(dir, "binding.gyp"));
+    fs.symlinkSync(path.join(root, "node_modules"), path.join(dir, "node_modules"));
+    const [cmd, pre] = findNodeGyp() as [string, string[]];
+    const prefix = path.dirname(path.dirname(process.execPath));
+    const nodedir = fs.existsSync(path.join(prefix, "include/node/node_api.h")) ? [`--nodedir=${prefix}`] : [];
+    const r = spawnSync(cmd, [...pre, "configure", ...nodedir], {
+      cwd: dir,
+      encoding: "utf8",
+      env: { ...process.env, GYP_DEFINES: defines },
+    });
+    expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
+    return fs
+      .readdirSync(path.join(dir, "build"))
+      .filter((f) => f.endsWith(".target.mk"))
+      .map((f) => f.slice(0, -".target.mk".length))
+      .sort();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// node-gyp and make are the Linux build's; the Windows lane cross-builds with scripts/build-win.mjs instead.
+test.skipIf(process.platform === "win32")(
+  "binding.gyp configures the oracles build by default, and leaves it out with vkmem_oracles=0",
+  () => {
+    const shipped = ["vkmem", "vkmem_common", "vkmem_debug", "vkmem_no_oracles", "vkmem_vma_defaults"];
+    expect(configuredTargets("")).toEqual([...shipped, "vkmem_oracles"].sort());
+    expect(configuredTargets("vkmem_oracles=0")).toEqual(shipped);
+  },
+  60_000,
+);
