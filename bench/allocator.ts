@@ -21,14 +21,17 @@
  * Side by side in this process (issue 14; the separate C++ program swings between runs): the TS allocator lives in
  * the oracles build of the addon (the shipped sources plus the test oracles, engine/native.ts setAllocatorAddon), so
  * that the same loop in C++ (`benchBufferPairs`, native/batch.cpp) runs on the very same VmaAllocator. Each round
- * runs one chunk of every loop: ts, cpp_inprocess, batch (`allocator.createBuffers` of 64 descriptions made once,
+ * runs one chunk of every loop: ts, cpp_inprocess, native_floor (the addon's own two calls from JS, no TS around
+ * them: {@link nativeFloorLoop}), batch (`allocator.createBuffers` of 64 descriptions made once,
  * then `destroyBuffers`, per buffer), cpp_batch_inprocess (the batch's pattern in C++: 64 vmaCreateBuffer, then their
  * 64 vmaDestroyBuffer; VMA itself does more work for 64 live allocations than for a pair) and record (the ts loop on
  * an allocator recording a trace), each chunk cut into slices interleaved with the others' ({@link SLICES}), in an
  * order drawn for each slice ({@link sliceOrder}). `ratio_ts_vs_cpp` (ts / cpp_inprocess), `ratio_batch_vs_cpp`
  * (batch / cpp_batch_inprocess; over the pairs as ratio_batch_vs_cpp_pairs) and `record_overhead` (record / ts) are
  * medians over the slices of the ratio of slices that ran side by side. Targets: ratio_ts_vs_cpp <= 2.0 on a CPU
- * device (lavapipe), 1.3 on a GPU; ratio_batch_vs_cpp <= 1.3; record_overhead <= 1.1.
+ * device (lavapipe), 1.3 on a GPU; ratio_batch_vs_cpp <= 1.3; record_overhead <= 1.1. Beside them, for reference,
+ * `ratio_native_floor_vs_cpp` (native_floor / cpp_inprocess: crossing into the addon twice a pair, before any
+ * TypeScript) and `ratio_ts_vs_native_floor` (what vkmem's TypeScript adds over that floor).
  *
  * Options: see {@link USAGE}. `--cpp-binary PATH` uses a prebuilt C++ program as it is (the GPU machine has no
  * compiler); without it the program is built into build/bench/allocator_bench when missing or older than its
@@ -49,7 +52,8 @@ import {
   type Allocator,
   type Context,
 } from "../engine/index.js";
-import { native, oracleNative, setAllocatorAddon, type NativeOracles } from "../engine/native.js";
+import { encodeAllocationOptions } from "../engine/memory/usage.js";
+import { native, oracleNative, scratch, setAllocatorAddon, Slot, type NativeOracles } from "../engine/native.js";
 import {
   calibrate,
   describeDevice,
@@ -193,6 +197,28 @@ function tsLoop(allocator: Allocator): (n: number) => void {
 function cppLoop(oracles: NativeOracles, allocator: Allocator, batch = 1): (n: number) => void {
   return (n) => {
     oracles.benchBufferPairs(allocator._handle, n, BUFFER_USAGE, MemoryUsage.GpuOnly, batch);
+  };
+}
+
+/**
+ * The native floor: the addon's own createBuffer and freeAllocation called straight from JS on the same allocator,
+ * the description encoded once per chunk and only its size written per pair. What any binding that crosses into
+ * native code once per VMA call pays (Node-API's entry and exit, the addon's checks, slot table and outputs, VMA
+ * itself), with no TS argument checked and no object made: the least a pair of calls from JS can cost, so that
+ * `ratio_ts_vs_cpp` reads against it (ts = native floor + vkmem's TypeScript).
+ */
+function nativeFloorLoop(allocator: Allocator): (n: number) => void {
+  const addon = allocator._native;
+  const h = allocator._handle;
+  return (n) => {
+    allocator._encodeBuffer({ size: allocatorBenchSize(0), usage: BUFFER_USAGE }, "bench", "bufferInfo");
+    encodeAllocationOptions({ usage: MemoryUsage.GpuOnly }, "bench", "allocationOptions", allocator);
+    for (let i = 0; i < n; i++) {
+      scratch[Slot.In0] = allocatorBenchSize(i);
+      const r = addon.createBuffer(h);
+      if (r !== 0) throw new Error(`the addon's createBuffer failed with VkResult ${r}`);
+      addon.freeAllocation(scratch[Slot.OutAllocation]!);
+    }
   };
 }
 
@@ -390,6 +416,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         [
           ["ts", tsLoop(allocator)],
           ["cpp_inprocess", cppLoop(oracles, allocator)],
+          ["native_floor", nativeFloorLoop(allocator)],
           ["batch", batchLoop(allocator)],
           ["cpp_batch_inprocess", cppLoop(oracles, allocator, BATCH)],
           ["record", tsLoop(recording)],
@@ -406,6 +433,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     const sample = (name: string): Measurement => summarize(rounds.samples[name]!, iterations, warmup);
     const ts = sample("ts");
     const inProcess = sample("cpp_inprocess");
+    const floor = sample("native_floor");
+    const floorRatio = medianRatio(rounds.slices.native_floor!, rounds.slices.cpp_inprocess!);
+    const tsVsFloor = medianRatio(rounds.slices.ts!, rounds.slices.native_floor!);
     const batch = sample("batch");
     const recorded = sample("record");
     const ratio = medianRatio(rounds.slices.ts!, rounds.slices.cpp_inprocess!);
@@ -418,6 +448,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     for (const [name, m] of [
       ["ts", ts],
       ["cpp in-process", inProcess],
+      ["native floor", floor],
       ["batch", batch],
       ["record", recorded],
     ] as const) {
@@ -460,6 +491,13 @@ export async function main(argv: readonly string[]): Promise<void> {
           formatNs(inProcess.min),
           formatNs(inProcess.max),
           `${inProcess.iterations} x ${inProcess.repetitions}`,
+        ],
+        [
+          "the addon's createBuffer + freeAllocation from JS, encoded once (native_floor)",
+          formatNs(floor.median),
+          formatNs(floor.min),
+          formatNs(floor.max),
+          `${floor.iterations} x ${floor.repetitions}`,
         ],
         [
           `vkmem createBuffers(${BATCH}) + destroyBuffers, per buffer`,
@@ -513,6 +551,13 @@ export async function main(argv: readonly string[]): Promise<void> {
           met(ratio <= targetRatio),
         ],
         [
+          "  native floor / cpp in-process (ratio_native_floor_vs_cpp: the calls from JS alone)",
+          `${floorRatio.toFixed(2)}x`,
+          "",
+          "",
+        ],
+        ["  ts / native floor (ratio_ts_vs_native_floor: vkmem's TypeScript)", `${tsVsFloor.toFixed(2)}x`, "", ""],
+        [
           `batch / the same ${BATCH}-at-a-time loop in C++ (ratio_batch_vs_cpp)`,
           `${batchRatio.toFixed(2)}x`,
           `<= ${TARGET_RATIO_BATCH_VS_CPP}x`,
@@ -561,6 +606,9 @@ export async function main(argv: readonly string[]): Promise<void> {
       ts_ns_per_pair: round(ts.median),
       cpp_inprocess_ns_per_pair: round(inProcess.median),
       ratio_ts_vs_cpp: round(ratio, 3),
+      native_floor_ns_per_pair: round(floor.median),
+      ratio_native_floor_vs_cpp: round(floorRatio, 3),
+      ratio_ts_vs_native_floor: round(tsVsFloor, 3),
       batch_ns_per_buffer: round(batch.median),
       batch_size: BATCH,
       ratio_batch_vs_cpp: round(batchRatio, 3),
@@ -600,6 +648,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       samples: {
         ts_ns_per_pair: ts.samples.map((s) => round(s, 2)),
         cpp_inprocess_ns_per_pair: inProcess.samples.map((x) => round(x, 2)),
+        native_floor_ns_per_pair: floor.samples.map((x) => round(x, 2)),
         batch_ns_per_buffer: batch.samples.map((x) => round(x, 2)),
         record_ns_per_pair: recorded.samples.map((x) => round(x, 2)),
         cpp_ns_per_pair: cpp?.measurement.samples ?? null,
