@@ -28,7 +28,9 @@
  *   takes the domain the new allocation would go to (its pool, or the memory type VMA chooses first for it), makes
  *   lost the coldest allocation that is no longer in use, and retries once the bytes freed since the last try reach
  *   the new allocation's size (fragmentation may need more); it stops when the allocation succeeds or nothing more
- *   may be taken, and then throws the OutOfDeviceMemoryError as before.
+ *   may be taken, and then throws the OutOfDeviceMemoryError as before. A request larger than its custom pool's
+ *   block size (a pool with a `blockSize` of its own, which makes no dedicated allocation) can never be placed, and
+ *   makes nothing lost (VMA 2 rejected it before looking for victims).
  * - Discrete GPUs. VMA places an allocation that does not fit its first memory type in the next acceptable one: with
  *   the Auto or GpuOnly intents that is host memory, so a device-local heap that is full (or at its size limit)
  *   never reports out-of-memory and nothing is made lost; the resource lands in system memory instead. Lost-able
@@ -236,7 +238,8 @@ export class LostAllocations {
    * An allocation with canMakeOtherLost did not fit: makes lost the coldest allocations of its domain that are not
    * in use and retries `attempt` once the bytes freed since the last try reach `needed`, then after each further
    * one. Returns the last attempt's result (-2 when nothing more could be taken). `target` is the buffer or image
-   * description, or for raw memory the acceptable memory type bits.
+   * description, or for raw memory the acceptable memory type bits. A request larger than its custom pool's block
+   * size takes nothing (-2 at once), as in VMA 2.
    */
   makeRoom(
     kind: "buffer" | "image" | "memory",
@@ -245,6 +248,10 @@ export class LostAllocations {
     options: AllocationOptions,
     attempt: () => number,
   ): number {
+    // VMA 2's early reject: a request larger than the pool's blocks can never be placed there (a pool with its own
+    // block size makes no dedicated allocation), so nothing is made lost for it.
+    const blockSize = options.pool?.blockSize ?? 0;
+    if (blockSize > 0 && needed > blockSize) return -2;
     const domain = this.domainFor(kind, target, options);
     if (domain === null) return -2;
     let freed = 0;

@@ -155,6 +155,23 @@ describe("which allocations are taken", () => {
     release(pool, fixed);
   });
 
+  // Found by the fuzzer (seed 179 of `npm run fuzz -- --seed 100 --seeds 120`, 20,000 ops each): a 488 KiB request in
+  // a pool of 128 KiB blocks made a lost-able allocation lost and then failed all the same.
+  test("a request larger than the pool's blocks makes nothing lost (VMA 2's early reject)", () => {
+    const pool = smallPool("too big");
+    const order: string[] = [];
+    allocator.setCurrentFrameIndex(550);
+    const made = fill(pool, "t", order);
+    allocator.setCurrentFrameIndex(560);
+    expect(() =>
+      allocator.createBuffer({ size: 4 * MiB + 1, usage: USAGE }, { pool, canMakeOtherLost: true, name: "huge" }),
+    ).toThrow(OutOfDeviceMemoryError);
+    expect(order).toEqual([]);
+    expect(made.every((m) => !m.allocation.lost)).toBe(true);
+    expect(pool.getLostAllocationStatistics()).toMatchObject({ canBecomeLostCount: 8, lostAllocationCount: 0 });
+    release(pool, made);
+  });
+
   test("a larger allocation takes as many smaller ones as it needs", () => {
     const pool = smallPool("sizes");
     const order: string[] = [];
