@@ -1286,6 +1286,8 @@ export class World {
       );
       return;
     }
+    // A failed canMakeOtherLost attempt may have made some of them lost: learn it before expecting the leaks.
+    this.checkLostRule(pool.owner);
     const live = this.allocations.filter((m) => m.alive && m.pool === pool);
     const dropped = this.takeDropped((m) => m.pool === pool);
     const expected = [...live.filter((m) => !m.lost).map((m) => m.name), ...dropped];
@@ -1564,6 +1566,7 @@ export class World {
   }
 
   private destroyAllocatorModel(owner: AllocatorModel): void {
+    this.checkLostRule(owner); // as in destroying a pool
     const live = this.allocations.filter((m) => m.owner === owner && m.alive && !m.lost);
     const dropped = this.takeDropped((m) => m.owner === owner);
     const before = owner.leaks.length;
