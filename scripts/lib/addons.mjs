@@ -122,7 +122,7 @@ export function buildAddons(root, { oracles = true } = {}) {
   } catch {
     /* never configured here, or before the stamp existed */
   }
-  const makefile = Math.max(mtime('build/Makefile'), mtime('build/binding.sln'));
+  const makefile = mtime('build/Makefile');
   const configure = makefile < 0 || mtime('binding.gyp') > makefile || mtime('build/config.gypi') < 0 || configuredWith !== defines;
   const argv = [...pre, ...(configure ? ['configure', 'build'] : ['build'])];
   const prefix = path.dirname(path.dirname(process.execPath));
