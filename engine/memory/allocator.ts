@@ -164,6 +164,7 @@ export class Allocator {
       free: (allocation) => this._freeAllocation(allocation),
       memoryTypeFor: (kind, info, options) =>
         this.typeQuery.forInfo(kind, info, options, "makeRoom", "info", "options"),
+      heapCapacity: (type) => this._heapCapacity(this.memoryTypes[type]!.heapIndex),
     });
     const { stacks, leakWatch, lost } = this;
     this._allocationIndex = options.defragmentation === true ? new AllocationIndex() : null;
@@ -414,6 +415,13 @@ export class Allocator {
     }
     this.#unlink(allocation);
     (allocation.pool ?? this._vma)._free(allocation);
+  }
+
+  /** @internal The bytes this allocator may hold in heap `heapIndex`: its size, or its heapSizeLimit when lower. */
+  _heapCapacity(heapIndex: number): number {
+    const size = this.memoryHeaps[heapIndex]!.size;
+    const limit = this.heapSizeLimits[heapIndex]!;
+    return limit > 0 ? Math.min(limit, size) : size;
   }
 
   /** What every free undoes first: the allocation's place among lost-able ones and its resource's handle. */

@@ -29,8 +29,9 @@
  *   lost the coldest allocation that is no longer in use, and retries once the bytes freed since the last try reach
  *   the new allocation's size (fragmentation may need more); it stops when the allocation succeeds or nothing more
  *   may be taken, and then throws the OutOfDeviceMemoryError as before. A request larger than its custom pool's
- *   block size (a pool with a `blockSize` of its own, which makes no dedicated allocation) can never be placed, and
- *   makes nothing lost (VMA 2 rejected it before looking for victims).
+ *   block size (a pool with a `blockSize` of its own, which makes no dedicated allocation), or for the default pools
+ *   larger than the heap of the memory type it competes in (its size, or its heapSizeLimit when lower), can never
+ *   be placed there, and makes nothing lost (VMA 2 rejected it before looking for victims).
  * - Discrete GPUs. VMA places an allocation that does not fit its first memory type in the next acceptable one: with
  *   the Auto or GpuOnly intents that is host memory, so a device-local heap that is full (or at its size limit)
  *   never reports out-of-memory and nothing is made lost; the resource lands in system memory instead. Lost-able
@@ -105,6 +106,8 @@ export interface LostAllocationsHost {
   free(allocation: Allocation): void;
   /** The memory type VMA would choose for a buffer or image description; throws when none fits. */
   memoryTypeFor(kind: "buffer" | "image", info: BufferInfo | ImageInfo, options: AllocationOptions): number;
+  /** The bytes the allocator may hold in the heap of `memoryType`: its size, or its heapSizeLimit when lower. */
+  heapCapacity(memoryType: number): number;
 }
 
 /**
@@ -239,7 +242,7 @@ export class LostAllocations {
    * in use and retries `attempt` once the bytes freed since the last try reach `needed`, then after each further
    * one. Returns the last attempt's result (-2 when nothing more could be taken). `target` is the buffer or image
    * description, or for raw memory the acceptable memory type bits. A request larger than its custom pool's block
-   * size takes nothing (-2 at once), as in VMA 2.
+   * size, or than the heap its default pool's memory type is in, takes nothing (-2 at once), as in VMA 2.
    */
   makeRoom(
     kind: "buffer" | "image" | "memory",
@@ -254,6 +257,9 @@ export class LostAllocations {
     if (blockSize > 0 && needed > blockSize) return -2;
     const domain = this.domainFor(kind, target, options);
     if (domain === null) return -2;
+    // Likewise a request larger than the heap (or its size limit) that its default pool's memory type is in.
+    const type = options.pool === undefined ? this.typeDomains.indexOf(domain) : -1;
+    if (type >= 0 && needed > this.host.heapCapacity(type)) return -2;
     let freed = 0;
     let sinceTry = 0;
     let tried = false;

@@ -222,9 +222,7 @@ export class Pool {
       fail(op, "options.minNodeSize", "is only for the buddy algorithm", o.minNodeSize, TypeError);
     }
     const heapIndex = allocator.memoryTypes[memoryTypeIndex].heapIndex;
-    const limit = allocator.heapSizeLimits[heapIndex];
-    const heapSize =
-      limit > 0 ? Math.min(limit, allocator.memoryHeaps[heapIndex].size) : allocator.memoryHeaps[heapIndex].size;
+    const heapSize = allocator._heapCapacity(heapIndex);
     const blockSize = o.blockSize ?? 0;
     if (!(blockSize === 0 || (Number.isSafeInteger(blockSize) && blockSize > 0))) {
       fail(op, "options.blockSize", "must be a positive integer number of bytes", blockSize);
@@ -233,7 +231,7 @@ export class Pool {
       fail(
         op,
         "options.blockSize",
-        `is larger than heap ${heapIndex} of memory type ${memoryTypeIndex} (${heapSize} bytes${limit > 0 ? ", limited" : ""})`,
+        `is larger than heap ${heapIndex} of memory type ${memoryTypeIndex} (${heapSize} bytes${allocator.heapSizeLimits[heapIndex]! > 0 ? ", limited" : ""})`,
         blockSize,
       );
     }

@@ -172,6 +172,43 @@ describe("which allocations are taken", () => {
     release(pool, made);
   });
 
+  // With one heap a request past its limit is refused before VMA is asked (larger than any heap); with more (a
+  // discrete GPU's, the discrete-memory project's), one limited to DEVICE_LOCAL memory reaches VMA, fails, and must
+  // not take the device-local allocations that could never make room for it.
+  test("a request larger than its heap's size limit makes nothing lost in the default pools either", () => {
+    const heaps = allocator.memoryHeaps;
+    const deviceHeap = heaps.findIndex((h) => (h.flags & 0x1) !== 0); // VK_MEMORY_HEAP_DEVICE_LOCAL_BIT
+    const limited = createAllocator(context, {
+      label: "limited early reject",
+      heapSizeLimits: heaps.map((_, i) => (i === deviceHeap ? 8 * MiB : 64 * MiB)),
+      frameInUseCount: 1,
+    });
+    const deviceLocal = { requiredFlags: vk.VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT };
+    const made: Made[] = [];
+    try {
+      const lost: string[] = [];
+      limited.setCurrentFrameIndex(10);
+      for (let i = 0; i < 4; i++) {
+        const r = limited.createBuffer(
+          { size: MiB, usage: USAGE },
+          { ...deviceLocal, canBecomeLost: true, name: `d${i}` },
+        );
+        r.allocation.onLost = () => lost.push(`d${i}`);
+        made.push(r);
+      }
+      limited.setCurrentFrameIndex(20);
+      const past = { size: 8 * MiB + 1, usage: USAGE };
+      expect(() =>
+        limited.createBuffer(past, { ...deviceLocal, canMakeOtherLost: true, name: "past the limit" }),
+      ).toThrow(heaps.length > 1 ? OutOfDeviceMemoryError : RangeError);
+      expect(lost).toEqual([]);
+      expect(made.every((m) => m.allocation.touch())).toBe(true);
+    } finally {
+      for (const m of made) limited.destroyBuffer(m.buffer, m.allocation);
+      expect(limited.destroy()).toEqual([]);
+    }
+  });
+
   test("a larger allocation takes as many smaller ones as it needs", () => {
     const pool = smallPool("sizes");
     const order: string[] = [];
