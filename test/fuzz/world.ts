@@ -1213,6 +1213,7 @@ export class World {
       // Frame managers and streamers allocate rings, readback buffers and images of their own: compare only
       // allocators the fuzzer alone allocates from.
       if (r.ok && owner.frames.size === 0) {
+        this.checkLostRule(owner); // what a failed canMakeOtherLost made lost no longer counts
         const mine = this.allocations.filter(
           (m) => m.owner === owner && (m.alive || m.dropped) && !m.lost && m.pool?.algorithm !== "buddy",
         ).length;
