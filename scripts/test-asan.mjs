@@ -28,6 +28,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodedirArgs } from './lib/addons.mjs';
 import { ASAN_LEFT_OUT, FUZZ_ARGS, LANE_ENV, laneArgs } from './test-lanes.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -85,8 +86,7 @@ if (!SKIP_BUILD) {
   // "No rule to make target ... addon.o").
   const fresh = fs.existsSync(makefile) && fs.statSync(makefile).mtimeMs >= fs.statSync(gypFile).mtimeMs;
   const argv = [...gyp.slice(1), ...(fresh ? ['build'] : ['configure', 'build'])];
-  const prefix = path.dirname(path.dirname(process.execPath));
-  if (fs.existsSync(path.join(prefix, 'include/node/node_api.h'))) argv.push(`--nodedir=${prefix}`);
+  argv.push(...nodedirArgs());
   argv.push('-j', String(Math.max(1, os.availableParallelism?.() ?? os.cpus().length)));
   say('building the addons with -fsanitize=address,undefined into build/asan ...');
   const env = { ...process.env, CFLAGS: flags, CXXFLAGS: flags, LDFLAGS: '-fsanitize=address,undefined' };

@@ -96,6 +96,15 @@ export function missingBuildTools() {
 }
 
 /**
+ * node-gyp's `--nodedir` for this Node's own headers when its installation has them (a distribution's Node does),
+ * else nothing (node-gyp then uses, or downloads, the headers of its cache).
+ */
+export function nodedirArgs() {
+  const prefix = path.dirname(path.dirname(process.execPath));
+  return fs.existsSync(path.join(prefix, 'include/node/node_api.h')) ? [`--nodedir=${prefix}`] : [];
+}
+
+/**
  * Runs node-gyp (configure when needed, then build) in `root`. Returns null on success, else a message saying
  * why, with the first compiler errors; the whole output goes to build/node-gyp.log. `oracles: false` leaves
  * binding.gyp's test oracles build out (its `vkmem_oracles` variable): a consumer's install from source builds the
@@ -125,8 +134,7 @@ export function buildAddons(root, { oracles = true } = {}) {
   const makefile = mtime('build/Makefile');
   const configure = makefile < 0 || mtime('binding.gyp') > makefile || mtime('build/config.gypi') < 0 || configuredWith !== defines;
   const argv = [...pre, ...(configure ? ['configure', 'build'] : ['build'])];
-  const prefix = path.dirname(path.dirname(process.execPath));
-  if (fs.existsSync(path.join(prefix, 'include/node/node_api.h'))) argv.push(`--nodedir=${prefix}`);
+  argv.push(...nodedirArgs());
   const jobs = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   argv.push('-j', String(Math.max(1, jobs)));
   // gyp reads GYP_DEFINES when it configures; the caller's own definitions are kept, ours come last and win.

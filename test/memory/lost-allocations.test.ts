@@ -66,6 +66,14 @@ function fill(pool: Pool, prefix: string, lostOrder?: string[]): Made[] {
   return Array.from({ length: 8 }, (_, i) => lostable(pool, `${prefix}${i}`, lostOrder));
 }
 
+/** A {@link smallPool} filled in frame `frame` with lost-able buffers `${prefix}0..7`, whose onLost notes their names in `order`. */
+function filledPool(name: string, prefix: string, frame: number): { pool: Pool; made: Made[]; order: string[] } {
+  const pool = smallPool(name);
+  const order: string[] = [];
+  allocator.setCurrentFrameIndex(frame);
+  return { pool, made: fill(pool, prefix, order), order };
+}
+
 function release(pool: Pool, made: Made[]): void {
   for (const m of made) allocator.destroyBuffer(m.buffer, m.allocation);
   expect(pool.destroy()).toEqual([]);
@@ -112,10 +120,7 @@ describe("frameInUseCount", () => {
 
 describe("which allocations are taken", () => {
   test("least recently used first, and allocations in use are never taken", () => {
-    const pool = smallPool("lru");
-    const order: string[] = [];
-    allocator.setCurrentFrameIndex(300);
-    const made = fill(pool, "a", order);
+    const { pool, made, order } = filledPool("lru", "a", 300);
     // Touch in a known order over frames: a5 and a2 in 301, a7 in 302, a0 in 303; a1 a3 a4 a6 keep frame 300.
     allocator.setCurrentFrameIndex(301);
     made[5].allocation.touch();
@@ -158,10 +163,7 @@ describe("which allocations are taken", () => {
   // Found by the fuzzer (seed 179 of `npm run fuzz -- --seed 100 --seeds 120`, 20,000 ops each): a 488 KiB request in
   // a pool of 128 KiB blocks made a lost-able allocation lost and then failed all the same.
   test("a request larger than the pool's blocks makes nothing lost (VMA 2's early reject)", () => {
-    const pool = smallPool("too big");
-    const order: string[] = [];
-    allocator.setCurrentFrameIndex(550);
-    const made = fill(pool, "t", order);
+    const { pool, made, order } = filledPool("too big", "t", 550);
     allocator.setCurrentFrameIndex(560);
     expect(() =>
       allocator.createBuffer({ size: 4 * MiB + 1, usage: USAGE }, { pool, canMakeOtherLost: true, name: "huge" }),
@@ -210,10 +212,7 @@ describe("which allocations are taken", () => {
   });
 
   test("a larger allocation takes as many smaller ones as it needs", () => {
-    const pool = smallPool("sizes");
-    const order: string[] = [];
-    allocator.setCurrentFrameIndex(600);
-    const made = fill(pool, "s", order);
+    const { pool, made, order } = filledPool("sizes", "s", 600);
     allocator.setCurrentFrameIndex(602);
     const big = allocator.createBuffer({ size: 3 * MiB, usage: USAGE }, { pool, canMakeOtherLost: true, name: "big" });
     // 3 MiB contiguous in a 4 MiB block: s0..s2 (block 0) free 3 MiB; fragmentation may ask for one more.

@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { expect, test } from "vitest";
 import { addonPaths, oracleNative } from "../../engine/native.js";
 // @ts-expect-error: a plain .mjs script without types
-import { findNodeGyp } from "../../scripts/lib/addons.mjs";
+import { findNodeGyp, nodedirArgs } from "../../scripts/lib/addons.mjs";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
@@ -62,9 +62,7 @@ function configuredTargets(defines: string): string[] {
     fs.copyFileSync(path.join(root, "binding.gyp"), path.join(dir, "binding.gyp"));
     fs.symlinkSync(path.join(root, "node_modules"), path.join(dir, "node_modules"));
     const [cmd, pre] = findNodeGyp() as [string, string[]];
-    const prefix = path.dirname(path.dirname(process.execPath));
-    const nodedir = fs.existsSync(path.join(prefix, "include/node/node_api.h")) ? [`--nodedir=${prefix}`] : [];
-    const r = spawnSync(cmd, [...pre, "configure", ...nodedir], {
+    const r = spawnSync(cmd, [...pre, "configure", ...(nodedirArgs() as string[])], {
       cwd: dir,
       encoding: "utf8",
       env: { ...process.env, GYP_DEFINES: defines },
