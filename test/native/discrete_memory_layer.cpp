@@ -11,7 +11,8 @@
 //   type 3: heap 1, HOST_VISIBLE | HOST_COHERENT | HOST_CACHED
 //   type 4: heap 0, DEVICE_LOCAL | HOST_VISIBLE | HOST_COHERENT (resizable BAR)
 // Buffers and linear images take every type; optimal images only types 0 and 1, so no memory an optimal image can
-// use is host-visible; imported host pointers take types 2 and 3.
+// use is host-visible; imported host pointers take types 2 and 3. A buffer's memory requirement is rounded up to 16
+// bytes, as NVIDIA's driver rounds it, where lavapipe asks for the buffer's own size.
 //
 // The memory itself is the device's: every simulated type allocates from its memory type 0 (over a device whose type 0
 // is not host-visible and coherent, as lavapipe's is, the layer reports the device's own memory and says so). What
@@ -129,6 +130,17 @@ Info* loaderLink(const void* next, VkStructureType type) {
 
 /** The simulated types a resource the device gives `realBits` may use, `wanted` the layout's set for it. */
 uint32_t translate(uint32_t realBits, uint32_t wanted) { return (realBits & 1u) ? wanted : 0; }
+
+/**
+ * A buffer's requirements as the GPU's driver gives them: its memory types translated, and its size rounded up to a
+ * multiple of 16 bytes, as NVIDIA's driver does (a 1000-byte buffer needs 1008 bytes on the H100; lavapipe asks for
+ * the size itself), so that a test that takes an allocation's size for the buffer's fails here as it would there.
+ * Asking for more than the device beneath needs is allowed; the memory is the device's, bound as before.
+ */
+void gpuBufferRequirements(VkMemoryRequirements& r) {
+  r.memoryTypeBits = translate(r.memoryTypeBits, kAllTypes);
+  r.size = (r.size + 15) & ~VkDeviceSize{15};
+}
 
 void fillProperties(VkPhysicalDevice physicalDevice, VkPhysicalDeviceMemoryProperties& p) {
   if ((p.memoryTypes[0].propertyFlags & (kHV | kHC)) != (kHV | kHC)) {
@@ -303,13 +315,13 @@ uint32_t imageTypes(DeviceData& d, VkImage image) {
 
 VKAPI_ATTR void VKAPI_CALL GetBufferMemoryRequirements(VkDevice device, VkBuffer buffer, VkMemoryRequirements* r) {
   deviceOf(device).bufferRequirements(device, buffer, r);
-  r->memoryTypeBits = translate(r->memoryTypeBits, kAllTypes);
+  gpuBufferRequirements(*r);
 }
 
 VKAPI_ATTR void VKAPI_CALL GetBufferMemoryRequirements2(VkDevice device, const VkBufferMemoryRequirementsInfo2* info,
                                                         VkMemoryRequirements2* r) {
   deviceOf(device).bufferRequirements2(device, info, r);
-  r->memoryRequirements.memoryTypeBits = translate(r->memoryRequirements.memoryTypeBits, kAllTypes);
+  gpuBufferRequirements(r->memoryRequirements);
 }
 
 VKAPI_ATTR void VKAPI_CALL GetImageMemoryRequirements(VkDevice device, VkImage image, VkMemoryRequirements* r) {
@@ -330,7 +342,7 @@ VKAPI_ATTR void VKAPI_CALL GetDeviceBufferMemoryRequirements(VkDevice device,
                                                              const VkDeviceBufferMemoryRequirements* info,
                                                              VkMemoryRequirements2* r) {
   deviceOf(device).deviceBufferRequirements(device, info, r);
-  r->memoryRequirements.memoryTypeBits = translate(r->memoryRequirements.memoryTypeBits, kAllTypes);
+  gpuBufferRequirements(r->memoryRequirements);
 }
 
 VKAPI_ATTR void VKAPI_CALL GetDeviceImageMemoryRequirements(VkDevice device,
