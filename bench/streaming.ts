@@ -45,7 +45,6 @@ import {
   type Context,
   type StreamedTexture,
 } from "../engine/index.js";
-import { closeSync, openSync, readSync } from "node:fs";
 import { mipExtent } from "../engine/vulkan/formats.js";
 import { rawHandle } from "../engine/vulkan/handles.js";
 import { oracleNative } from "../engine/native.js";
@@ -56,6 +55,7 @@ import {
   intFlag,
   layersFromEnvironment,
   median,
+  offCpuWatch,
   parseFlags,
   percentile,
   printTable,
@@ -83,33 +83,8 @@ const WINDOW = 150;
 const SWEEP_SPAN = 2000;
 const SIZES = [64, 128, 256];
 
-/**
- * Whether the bench's thread left its CPU, from Linux's /proc/thread-self/schedstat: its second field is the time the
- * thread spent runnable but waiting for a CPU and its third the number of times it was put on one, so the line
- * changes when the thread was descheduled (preempted by another process, or blocked and woken). On a shared machine
- * such a frame's time is mostly someone else's; the figures without them are reported beside the full ones. Reading
- * costs a few µs, outside the timed part. Elsewhere (no such file) `read()` returns "" and no frame is flagged.
- */
-const offCpu = (() => {
-  let fd = -1;
-  try {
-    fd = openSync("/proc/thread-self/schedstat", "r");
-  } catch {
-    fd = -1;
-  }
-  const buf = Buffer.alloc(128);
-  return {
-    read(): string {
-      if (fd < 0) return "";
-      const n = readSync(fd, buf, 0, buf.length, 0);
-      return buf.toString("latin1", buf.indexOf(32), n);
-    },
-    close(): void {
-      if (fd >= 0) closeSync(fd);
-      fd = -1;
-    },
-  };
-})();
+/** Whether the bench's thread left its CPU during a frame's timed part (see offCpuWatch in lib.ts). */
+const offCpu = offCpuWatch();
 
 interface FrameRun {
   registered: number;
