@@ -646,7 +646,7 @@ export class World {
       userData: options.userData,
     };
     this.allocations.push(m);
-    if (options.canMakeOtherLost) this.checkLostRule(owner);
+    this.learnLost(owner, options);
     if (
       options.minAlignment !== undefined &&
       kind === "buffer" &&
@@ -659,6 +659,14 @@ export class World {
       );
     }
     return m;
+  }
+
+  /**
+   * After an allocation call with canMakeOtherLost, whether it succeeded or failed (a failed one may have taken some
+   * all the same): learn what it made lost, so that no later expectation counts those as live.
+   */
+  private learnLost(owner: AllocatorModel, options: { canMakeOtherLost?: boolean }): void {
+    if (options.canMakeOtherLost === true) this.checkLostRule(owner);
   }
 
   /** After an allocation that may make others lost: every newly lost one must have been out of use. */
@@ -692,7 +700,7 @@ export class World {
       { kind: "ok", allow: [OutOfDeviceMemoryError] },
       () => owner.a.createBuffer({ size, usage }, options),
     );
-    if (!r.ok) return;
+    if (!r.ok) return this.learnLost(owner, options);
     this.register(owner, pool, "buffer", name, r.value.allocation, r.value.buffer, options);
   }
 
@@ -720,7 +728,7 @@ export class World {
       { kind: "ok", allow: [OutOfDeviceMemoryError] },
       () => owner.a.createImage(info, options),
     );
-    if (!r.ok) return;
+    if (!r.ok) return this.learnLost(owner, options);
     this.register(owner, pool, "image", name, r.value.allocation, r.value.image, options);
   }
 
@@ -750,7 +758,7 @@ export class World {
       { kind: "ok", allow: [OutOfDeviceMemoryError] },
       () => owner.a.allocateMemory({ size, alignment, memoryTypeBits: bits }, opts),
     );
-    if (!r.ok) return;
+    if (!r.ok) return this.learnLost(owner, opts);
     const m = this.register(owner, pool, "memory", name, r.value, null, opts);
     const want = Math.max(alignment, opts.minAlignment ?? 1);
     if (pool?.algorithm !== "buddy" && r.value.offset % want !== 0) {
@@ -806,8 +814,6 @@ export class World {
   }
 
   private liveAllocation(filter: (m: AllocationModel) => boolean = () => true): AllocationModel | null {
-    // Any canMakeOtherLost attempt (a failed one too) may have made lost-able allocations lost: learn it first.
-    for (const owner of this.allocators) if (owner.alive) this.checkLostRule(owner);
     const live = this.allocations.filter((m) => m.alive && filter(m));
     return live.length === 0 ? null : this.pick(live);
   }
@@ -1018,7 +1024,6 @@ export class World {
   private opBatchFlush(): void {
     const owner = this.anyAllocator();
     if (owner === null) return;
-    for (const o of this.allocators) if (o.alive) this.checkLostRule(o);
     const live = this.allocations.filter((x) => x.owner === owner && x.alive && !x.lost && !x.dropped);
     if (live.length === 0) return;
     const chosen = Array.from({ length: this.int(1, Math.min(4, live.length)) }, () => this.pick(live));
@@ -1106,7 +1111,6 @@ export class World {
   }
 
   private opInfo(): void {
-    for (const owner of this.allocators) if (owner.alive) this.checkLostRule(owner);
     const m = this.pick(this.allocations.length > 0 ? this.allocations : [null]);
     if (m === null || m.dropped) return;
     const dead = this.deadOrLostExpect(m);
@@ -1213,7 +1217,6 @@ export class World {
       // Frame managers and streamers allocate rings, readback buffers and images of their own: compare only
       // allocators the fuzzer alone allocates from.
       if (r.ok && owner.frames.size === 0) {
-        this.checkLostRule(owner); // what a failed canMakeOtherLost made lost no longer counts
         const mine = this.allocations.filter(
           (m) => m.owner === owner && (m.alive || m.dropped) && !m.lost && m.pool?.algorithm !== "buddy",
         ).length;
@@ -1287,8 +1290,6 @@ export class World {
       );
       return;
     }
-    // A failed canMakeOtherLost attempt may have made some of them lost: learn it before expecting the leaks.
-    this.checkLostRule(pool.owner);
     const live = this.allocations.filter((m) => m.alive && m.pool === pool);
     const dropped = this.takeDropped((m) => m.pool === pool);
     const expected = [...live.filter((m) => !m.lost).map((m) => m.name), ...dropped];
@@ -1567,7 +1568,6 @@ export class World {
   }
 
   private destroyAllocatorModel(owner: AllocatorModel): void {
-    this.checkLostRule(owner); // as in destroying a pool
     const live = this.allocations.filter((m) => m.owner === owner && m.alive && !m.lost);
     const dropped = this.takeDropped((m) => m.owner === owner);
     const before = owner.leaks.length;
