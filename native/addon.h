@@ -313,6 +313,9 @@ class Addon : public Napi::Addon<Addon> {
   // Unmaps, destroys the resource vkmem created with it (on the background freer inside a DeferFrees scope:
   // deferred_free.h), frees the memory and releases the slot.
   void FreeAllocationNow(uint32_t index);
+  // Starts loading what freeing the allocations of entries [first, end) of `handles` reads first (batch.cpp):
+  // their slots, VmaAllocations and metadata nodes. Reads only live slots' allocations; frees nothing.
+  void PrefetchFrees(const double* handles, uint32_t first, uint32_t end);
   // { handle, name, size, offset, memoryType, kind, pool } of a live allocation, for leak reports.
   Napi::Object DescribeLeak(Napi::Env env, uint32_t index);
   // The live allocation slots of an allocator (of one of its pools when `poolIndex` != 0), oldest first; `count`
@@ -479,6 +482,9 @@ std::vector<std::string> TakeVmaMessagesSince(const VmaMessageMark& mark);
 // vma_impl.cpp: the whole VkDeviceMemory block of an allocation, mapped through VMA's own block mapping
 // (reference-counted with VMA's other maps of it). VK_ERROR_FEATURE_NOT_PRESENT for dedicated allocations.
 VkResult MapAllocationBlock(VmaAllocator allocator, VmaAllocation allocation, char** base, VkDeviceSize* blockSize);
+// Starts loading what VMA's free of a block allocation reads first after the allocation itself: its node in the
+// block's metadata (the TLSF block, whose address is the allocation's handle there). Reads the allocation.
+void PrefetchFreeOf(VmaAllocation allocation);
 void UnmapAllocationBlock(VmaAllocator allocator, VmaAllocation allocation);
 
 // The hot-call boundary. The hot calls bypass node-addon-api's CallbackInfo (which costs tens of nanoseconds

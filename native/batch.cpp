@@ -207,6 +207,9 @@ Napi::Value Addon::DestroyBuffers(const Napi::CallbackInfo& info) {
 // view entries are read for images only (a buffer's is never looked at, so a thousand buffers cost no array reads).
 // A view can only be checked to go with an image; that it is that image's own, made on this allocator's device and
 // used by nothing, is the caller's to know (vkmem made it, and the frame that last used it is complete).
+// Entries prefetched at a time (PrefetchFrees): their lines, three or four each, stay in the caches until freed.
+constexpr uint32_t kPrefetchWindow = 256;
+
 Napi::Value Addon::FreeResources(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t ai = 0;
@@ -230,7 +233,12 @@ Napi::Value Addon::FreeResources(const Napi::CallbackInfo& info) {
   // background freer (deferred_free.h): in a frame that retires a thousand resources, the driver's part of each free
   // is off the frame's thread. A view is queued before its image, and the queue runs in order.
   DeferFrees defer;
+  uint32_t prefetched = first;
   for (uint32_t i = first; i < end; ++i) {
+    if (i == prefetched) {
+      prefetched = end - i > kPrefetchWindow ? i + kPrefetchWindow : end;
+      PrefetchFrees(h, i, prefetched);
+    }
     uint32_t index = 0;
     const AllocationSlot* a = AllocationFromNumber(h[i], &index);
     if (a == nullptr || a->allocator != ai || !a->ownsResource || a->pool != 0 || a->aliasCount != 0 || a->moving ||
@@ -261,6 +269,38 @@ Napi::Value Addon::FreeResources(const Napi::CallbackInfo& info) {
   }
   ThrowIfVmaAsserted(env, "vmaDestroyImage");
   return Napi::Number::New(env, end);
+}
+
+// A run of deferred frees (FreeResources) names allocations made a frame or more before, which nothing has touched
+// since: each free's first loads (its slot, VMA's allocation object, the allocation's node in its block's metadata)
+// miss the caches, and freeing them one after the other waited for each miss in turn. Three passes over a window of
+// entries first ask for those lines without waiting on any (a prefetch does not fault and changes nothing), so that
+// the misses overlap: the slots; then, once most have arrived, the VmaAllocations of the live ones; then their nodes.
+// A handle that names no live slot is skipped; the free loop checks every entry as before. On the two-core lavapipe
+// machine, bench frame's beginFrame (retiring 1,000 resources) went from 867-993 µs to 655-715 (medians, 3 runs each).
+void Addon::PrefetchFrees(const double* handles, uint32_t first, uint32_t end) {
+#if defined(__GNUC__) || defined(__clang__)
+  const size_t size = allocations.size();
+  const AllocationSlot* table = allocations.data();
+  for (uint32_t i = first; i < end; ++i) {
+    uint32_t index = 0, gen = 0;
+    if (DecodeHandle(handles[i], &index, &gen) && index < size) __builtin_prefetch(table + index);
+  }
+  for (uint32_t i = first; i < end; ++i) {
+    uint32_t index = 0, gen = 0;
+    if (!DecodeHandle(handles[i], &index, &gen) || index >= size) continue;
+    const AllocationSlot& s = table[index];
+    if (s.kind != Kind::Free && s.generation == gen && s.allocation != VK_NULL_HANDLE) __builtin_prefetch(s.allocation);
+  }
+  for (uint32_t i = first; i < end; ++i) {
+    uint32_t index = 0, gen = 0;
+    if (!DecodeHandle(handles[i], &index, &gen) || index >= size) continue;
+    const AllocationSlot& s = table[index];
+    if (s.kind != Kind::Free && s.generation == gen && s.allocation != VK_NULL_HANDLE) PrefetchFreeOf(s.allocation);
+  }
+#else
+  (void)handles, (void)first, (void)end;
+#endif
 }
 
 // setNativeTiming(on): from now on (or no longer) every native call adds the time it took to a counter.

@@ -60,6 +60,16 @@ VkResult MapAllocationBlock(VmaAllocator allocator, VmaAllocation allocation, ch
   return VK_SUCCESS;
 }
 
+void PrefetchFreeOf(VmaAllocation allocation) {
+#if defined(__GNUC__) || defined(__clang__)
+  // A linear or buddy-free metadata's handle is an offset, not an address: prefetching it is harmless (no fault).
+  if (allocation->GetType() == VmaAllocation_T::ALLOCATION_TYPE_BLOCK)
+    __builtin_prefetch(reinterpret_cast<const void*>(allocation->GetAllocHandle()));
+#else
+  (void)allocation;
+#endif
+}
+
 void UnmapAllocationBlock(VmaAllocator allocator, VmaAllocation allocation) {
   allocation->GetBlock()->Unmap(allocator, 1);
 }
