@@ -58,5 +58,51 @@ void RecordVmaLeak(const char* message);
   do { char vkmemLeakBuf_[512]; snprintf(vkmemLeakBuf_, sizeof vkmemLeakBuf_, (format), __VA_ARGS__); \
        ::vkmem::RecordVmaLeak(vkmemLeakBuf_); } while (0)
 
+// VMA keeps its budget counters (bytes and counts per heap, operations since the last budget fetch, device memory
+// objects, the frame index) in std::atomic, so that a budget may be read on one thread while another allocates, even
+// with VMA_ALLOCATOR_CREATE_EXTERNALLY_SYNCHRONIZED_BIT (which drops only its mutexes). vkmem calls each VmaAllocator
+// from one thread only, the JS thread of the environment that made it (the background freer, deferred_free.cpp,
+// calls the driver's vkFreeMemory / vkDestroy*, never VMA; the upload workers copy bytes), so every one of those
+// locked read-modify-writes, three or four per allocation and per free, bought nothing: plain integers with the
+// members of std::atomic that VMA uses (VMA's documented VMA_ATOMIC_UINT32 / VMA_ATOMIC_UINT64 hooks).
+#include <cstdint>
+namespace vkmem {
+template <typename T>
+class PlainCounter {
+ public:
+  PlainCounter() = default;
+  constexpr PlainCounter(T v) : value_(v) {}  // NOLINT: converts as std::atomic<T> does
+  PlainCounter& operator=(T v) {
+    value_ = v;
+    return *this;
+  }
+  operator T() const { return value_; }  // NOLINT
+  T load() const { return value_; }
+  void store(T v) { value_ = v; }
+  T fetch_add(T d) {
+    const T old = value_;
+    value_ += d;
+    return old;
+  }
+  T operator++() { return ++value_; }
+  T operator--() { return --value_; }
+  T operator+=(T d) { return value_ += d; }
+  T operator-=(T d) { return value_ -= d; }
+  bool compare_exchange_strong(T& expected, T desired) {
+    if (value_ == expected) {
+      value_ = desired;
+      return true;
+    }
+    expected = value_;
+    return false;
+  }
+
+ private:
+  T value_ = 0;
+};
+}  // namespace vkmem
+#define VMA_ATOMIC_UINT32 ::vkmem::PlainCounter<uint32_t>
+#define VMA_ATOMIC_UINT64 ::vkmem::PlainCounter<uint64_t>
+
 #include <cstdio>
 #include "vk_mem_alloc.h"
