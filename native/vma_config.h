@@ -104,5 +104,19 @@ class PlainCounter {
 #define VMA_ATOMIC_UINT32 ::vkmem::PlainCounter<uint32_t>
 #define VMA_ATOMIC_UINT64 ::vkmem::PlainCounter<uint64_t>
 
+// For the same reason, VMA's plain mutex (VMA_MUTEX) locks nothing. VMA_ALLOCATOR_CREATE_EXTERNALLY_SYNCHRONIZED_BIT
+// already turns off the locks it takes through the allocator's m_UseMutex, but the free list of VmaAllocation objects
+// (VmaAllocationObjectAllocator) locks its std::mutex on every allocation and free regardless: a lock and an unlock
+// each, 4% of a createBuffer + freeAllocation pair from JS on lavapipe.
+namespace vkmem {
+class UnlockedMutex {
+ public:
+  void Lock() {}
+  void Unlock() {}
+  bool TryLock() { return true; }
+};
+}  // namespace vkmem
+#define VMA_MUTEX ::vkmem::UnlockedMutex
+
 #include <cstdio>
 #include "vk_mem_alloc.h"
