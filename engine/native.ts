@@ -374,9 +374,14 @@ export interface NativeAddon {
   /** Threads copying (workers + the caller) of a live pool, else 0. */
   uploadWorkerThreads(id: number): number;
   // Batches (native/batch.cpp): the batch ArrayBuffer's layout is engine/memory/buffer-batch.ts's.
-  /** VkResult; on failure nothing is kept and kOutAllocation holds the index of the buffer that failed. */
-  createBuffers(allocator: number, batch: ArrayBuffer, count: number, name: string | null): number;
+  /**
+   * VkResult; on failure nothing is kept and kOutAllocation holds the index of the buffer that failed. Writes the
+   * handles and VkBuffers; the rest of the results too when `fill` (else {@link fillBufferBatch} does).
+   */
+  createBuffers(allocator: number, batch: ArrayBuffer, count: number, name: string | null, fill: boolean): number;
   destroyBuffers(allocator: number, batch: ArrayBuffer, count: number): void;
+  /** Writes the allocation info of every buffer of a live batch into its results (offsets, sizes, types, memory). */
+  fillBufferBatch(allocator: number, batch: ArrayBuffer, count: number): void;
   /**
    * Frees entries [first, end) in order (each an allocation handle, with a texture's view bytes or null), zeroing the
    * handle of each freed; returns the index of the first not freed (end when all were). engine/resources/release-batch.ts.

@@ -189,6 +189,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
       InstanceMethod<&Addon::Guarded<&Addon::CorruptedAllocations>>("corruptedAllocations"),
       InstanceMethod<&Addon::Guarded<&Addon::CreateBuffers>>("createBuffers"),
       InstanceMethod<&Addon::Guarded<&Addon::DestroyBuffers>>("destroyBuffers"),
+      InstanceMethod<&Addon::Guarded<&Addon::FillBufferBatch>>("fillBufferBatch"),
       InstanceMethod<&Addon::Guarded<&Addon::FreeResources>>("freeResources"),
       InstanceMethod<&Addon::Guarded<&Addon::SetNativeTiming>>("setNativeTiming"),
       InstanceMethod<&Addon::Guarded<&Addon::TakeNativeTime>>("takeNativeTime"),

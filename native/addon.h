@@ -443,6 +443,9 @@ class Addon : public Napi::Addon<Addon> {
   // batch.cpp
   Napi::Value CreateBuffers(const Napi::CallbackInfo& info);
   Napi::Value DestroyBuffers(const Napi::CallbackInfo& info);
+  Napi::Value FillBufferBatch(const Napi::CallbackInfo& info);
+  const double* CheckedBatchHandles(const Napi::CallbackInfo& info, const char* op, bool notMoving, uint32_t* ai,
+                                    double** batchOut, uint32_t* nOut);
   Napi::Value FreeResources(const Napi::CallbackInfo& info);
   Napi::Value SetNativeTiming(const Napi::CallbackInfo& info);
   Napi::Value TakeNativeTime(const Napi::CallbackInfo& info);

@@ -12,7 +12,10 @@
 //   [8n, 9n)   out: size of its VkDeviceMemory block
 //   [9n, 10n)  out: VkBuffer (u64)
 //   [10n, 11n) out: VkDeviceMemory (u64)
-// The VmaAllocationCreateInfo is the scratch's, as for createBuffer: one for the whole batch.
+// The VmaAllocationCreateInfo is the scratch's, as for createBuffer: one for the whole batch. The handles and the
+// VkBuffers are written by createBuffers; the rest ([5n, 9n) and [10n, 11n), what vmaGetAllocationInfo2 says) only
+// when it is asked to fill them (a recording wants them at once) or later by fillBufferBatch, when JS first reads
+// them: a level load or a particle system that never looks at its offsets does not pay VMA's info call per buffer.
 //
 // All or nothing: every description is checked before the first VMA call, and when a creation fails the buffers the
 // call already made are destroyed before it returns the VkResult (or throws), so JS never holds part of a batch.
@@ -69,9 +72,22 @@ double* BatchFrom(const Napi::CallbackInfo& info, uint32_t* countOut) {
   *countOut = n;
   return static_cast<double*>(ab.Data());
 }
+
+// Writes buffer i's allocation info into the results of a batch of n (the layout above).
+void WriteBatchInfo(VmaAllocator allocator, VmaAllocation allocation, double* batch, uint32_t n, uint32_t i) {
+  VmaAllocationInfo2 ai2;
+  vmaGetAllocationInfo2(allocator, allocation, &ai2);
+  double* out = batch + static_cast<size_t>(n) * 5;
+  out[i] = static_cast<double>(ai2.allocationInfo.offset);
+  out[n + i] = static_cast<double>(ai2.allocationInfo.size);
+  out[2 * static_cast<size_t>(n) + i] = ai2.allocationInfo.memoryType;
+  out[3 * static_cast<size_t>(n) + i] = static_cast<double>(ai2.blockSize);
+  reinterpret_cast<uint64_t*>(batch + static_cast<size_t>(n) * 10)[i] = reinterpret_cast<uint64_t>(ai2.allocationInfo.deviceMemory);
+}
 }  // namespace
 
-// createBuffers(allocator, batch, count, name|null) -> VkResult (0: every buffer made; else none is left).
+// createBuffers(allocator, batch, count, name|null, fill) -> VkResult (0: every buffer made; else none is left). `fill`:
+// write each buffer's allocation info as well (else fillBufferBatch does, when asked).
 Napi::Value Addon::CreateBuffers(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireScratch(env);
@@ -81,6 +97,7 @@ Napi::Value Addon::CreateBuffers(const Napi::CallbackInfo& info) {
   double* batch = BatchFrom(info, &n);
   std::string name;
   const bool named = info.Length() > 3 && info[3].IsString();
+  const bool fill = info.Length() > 4 && info[4].ToBoolean().Value();
   if (named) {
     name = info[3].As<Napi::String>().Utf8Value();
     if (name.find('\0') != std::string::npos) throw RangeErrorFor(env, "allocation name must not contain NUL");
@@ -97,12 +114,7 @@ Napi::Value Addon::CreateBuffers(const Napi::CallbackInfo& info) {
     }
   }
   double* outAllocation = batch + 4 * static_cast<size_t>(n);
-  double* outOffset = outAllocation + n;
-  double* outSize = outOffset + n;
-  double* outType = outSize + n;
-  double* outBlock = outType + n;
-  uint64_t* outBuffer = reinterpret_cast<uint64_t*>(outBlock + n);
-  uint64_t* outMemory = outBuffer + n;
+  uint64_t* outBuffer = reinterpret_cast<uint64_t*>(batch + 9 * static_cast<size_t>(n));
   // Destroys the first `made` buffers of this call: a failure leaves nothing behind.
   auto undo = [&](uint32_t made) {
     for (uint32_t j = 0; j < made; ++j) {
@@ -149,17 +161,47 @@ Napi::Value Addon::CreateBuffers(const Napi::CallbackInfo& info) {
     }
     Keep(buffers, index, BufferRecord{0, bci.usage, bci.size});
     if (named) vmaSetAllocationName(allocator, allocation, name.c_str());
-    VmaAllocationInfo2 ai2;
-    vmaGetAllocationInfo2(allocator, allocation, &ai2);
     outAllocation[i] = EncodeHandle(allocations[index].generation, index);
-    outOffset[i] = static_cast<double>(ai2.allocationInfo.offset);
-    outSize[i] = static_cast<double>(ai2.allocationInfo.size);
-    outType[i] = ai2.allocationInfo.memoryType;
-    outBlock[i] = static_cast<double>(ai2.blockSize);
     outBuffer[i] = reinterpret_cast<uint64_t>(buffer);
-    outMemory[i] = reinterpret_cast<uint64_t>(ai2.allocationInfo.deviceMemory);
+    if (fill) WriteBatchInfo(allocator, allocation, batch, n, i);
   }
   return Napi::Number::New(env, VK_SUCCESS);
+}
+
+// fillBufferBatch(allocator, batch, count): writes what vmaGetAllocationInfo2 says of each buffer of a live batch
+// (offset, size, memory type, block size, VkDeviceMemory) into its results, for the first read of them in JS. Every
+// handle must name a live buffer allocation of this allocator (else it throws and writes nothing).
+Napi::Value Addon::FillBufferBatch(const Napi::CallbackInfo& info) {
+  uint32_t ai = 0, n = 0;
+  double* batch = nullptr;
+  const double* handles = CheckedBatchHandles(info, "fillBufferBatch", false, &ai, &batch, &n);
+  for (uint32_t i = 0; i < n; ++i)
+    WriteBatchInfo(allocators[ai].allocator, AllocationFromNumber(handles[i], nullptr)->allocation, batch, n, i);
+  return info.Env().Undefined();
+}
+
+// The handles of a batch call's results ([4n, 5n)), once each is checked to name a live buffer allocation that
+// vkmem made on allocator `*ai` (and, when `notMoving`, that no open defragmentation pass holds): else it throws,
+// naming `op`.
+const double* Addon::CheckedBatchHandles(const Napi::CallbackInfo& info, const char* op, bool notMoving, uint32_t* ai,
+                                         double** batchOut, uint32_t* nOut) {
+  Napi::Env env = info.Env();
+  AllocatorFrom(env, info[0], ai);
+  double* batch = BatchFrom(info, nOut);
+  const uint32_t n = *nOut;
+  const double* handles = batch + 4 * static_cast<size_t>(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    const AllocationSlot* a = AllocationFromNumber(handles[i], nullptr);
+    if (a == nullptr || a->allocator != *ai || a->kind != Kind::Buffer || !a->ownsResource) {
+      throw Napi::Error::New(env, std::string("vkmem native: ") + op + ": stale or invalid allocation handle in the batch");
+    }
+    if (notMoving && (a->moving || a->defragTemp)) {
+      throw Napi::Error::New(env, std::string("vkmem native: ") + op +
+                                      ": an allocation of the batch is being moved by an open defragmentation pass");
+    }
+  }
+  *batchOut = batch;
+  return handles;
 }
 
 // destroyBuffers(allocator, batch, count): checks that every handle of the batch's output names a live buffer
@@ -167,21 +209,9 @@ Napi::Value Addon::CreateBuffers(const Napi::CallbackInfo& info) {
 // A batch the allocator freed already (its destroy(), a pool's) fails the check: nothing is freed then.
 Napi::Value Addon::DestroyBuffers(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint32_t ai = 0;
-  AllocatorFrom(env, info[0], &ai);
-  uint32_t n = 0;
-  double* batch = BatchFrom(info, &n);
-  const double* handles = batch + 4 * static_cast<size_t>(n);
-  for (uint32_t i = 0; i < n; ++i) {
-    const AllocationSlot* a = AllocationFromNumber(handles[i], nullptr);
-    if (a == nullptr || a->allocator != ai || a->kind != Kind::Buffer || !a->ownsResource) {
-      throw Napi::Error::New(env, "vkmem native: destroyBuffers: stale or invalid allocation handle in the batch");
-    }
-    if (a->moving || a->defragTemp) {
-      throw Napi::Error::New(env, "vkmem native: destroyBuffers: an allocation of the batch is being moved by an open "
-                                  "defragmentation pass");
-    }
-  }
+  uint32_t ai = 0, n = 0;
+  double* batch = nullptr;
+  const double* handles = CheckedBatchHandles(info, "destroyBuffers", true, &ai, &batch, &n);
   for (uint32_t i = 0; i < n; ++i) {
     uint32_t index = 0;
     // A handle listed twice was freed by its first entry.

@@ -30,7 +30,12 @@
  * The layout of the native buffer is native/batch.cpp's (change both together), in 8-byte slots for n buffers:
  * inputs [0, 4n) size, usage, flags, sharing mode per buffer; outputs allocation handle [4n, 5n), offset [5n, 6n),
  * size [6n, 7n), memory type [7n, 8n), block size [8n, 9n), VkBuffer (u64) [9n, 10n), VkDeviceMemory (u64) [10n, 11n).
- * destroyBuffers reads only the handles, at [4n, 5n).
+ * destroyBuffers reads only the handles, at [4n, 5n). createBuffers writes the handles and the VkBuffers; the rest
+ * (VMA's allocation info) is written when the batch's offsets, sizes, memory types or memories are first read
+ * (`fillBufferBatch`), since most batches are destroyed without a look at them (vmaGetAllocationInfo2 cost about 10 ns
+ * a buffer, 4% of a 64-buffer batch on lavapipe); a recording allocator has them written at once, for its records.
+ * Nothing moves a batch's buffers in between (they are not Allocations: a defragmentation leaves them where they are),
+ * so what is read then is what createBuffers would have written.
  * @module
  */
 import { DestroyedResourceError, InvalidStateError, describeValue, vkErrorFor } from "../errors.js";
@@ -84,13 +89,16 @@ export class BufferBatch {
   #memoryTypes: Float64Array | null = null;
   #buffers: BigUint64Array | null = null;
   #memories: BigUint64Array | null = null;
+  /** Whether the allocation info in the results (offsets, sizes, types, blocks, memories) is written. */
+  #filled: boolean;
 
-  /** @internal Made by createBuffers. */
-  constructor(allocator: Allocator, data: ArrayBuffer, count: number, name: string | null) {
+  /** @internal Made by createBuffers; `filled`: the native call wrote the allocation info too. */
+  constructor(allocator: Allocator, data: ArrayBuffer, count: number, name: string | null, filled: boolean) {
     this._allocator = allocator;
     this._data = data;
     this._name = name;
     this.count = count;
+    this.#filled = filled;
   }
 
   /**
@@ -123,12 +131,23 @@ export class BufferBatch {
 
   /** Slots [slot * n, slot * n + n) of the results (4: handles, 5: offsets, 6: sizes, 7: memory types), copied. */
   #numbers(slot: number): Float64Array {
-    return new Float64Array(this.#live().slice(slot * this.count * 8, (slot + 1) * this.count * 8));
+    return new Float64Array(this.#results(slot).slice(slot * this.count * 8, (slot + 1) * this.count * 8));
   }
 
   /** The u64 values at slots [slot * n, slot * n + n) (9: VkBuffer, 10: VkDeviceMemory), copied. */
   #handles(slot: number): BigUint64Array {
-    return new BigUint64Array(this.#live().slice(slot * this.count * 8, (slot + 1) * this.count * 8));
+    return new BigUint64Array(this.#results(slot).slice(slot * this.count * 8, (slot + 1) * this.count * 8));
+  }
+
+  /** The results, with the allocation info written first when `slot` is part of it and it is not yet. */
+  #results(slot: number): ArrayBuffer {
+    const data = this.#live();
+    if (!this.#filled && slot !== 4 && slot !== 9) {
+      const allocator = this._allocator;
+      allocator._native.fillBufferBatch(allocator._handle, data, this.count);
+      this.#filled = true;
+    }
+    return data;
   }
 
   /** The results. @throws DestroyedResourceError once destroyed */
@@ -259,8 +278,8 @@ export function createBufferBatch(
     }
     const flags = encodeAllocationOptions(options, OP, "allocationOptions", allocator);
     const name = checkBatchOptions(options, flags);
-    const result = allocator._native.createBuffers(h, data, count, name);
     const recording = allocator._recording;
+    const result = allocator._native.createBuffers(h, data, count, name, recording !== null);
     if (result !== 0) {
       const failed = scratch[Slot.OutAllocation]!;
       recording?.failed(0, "buffer", 0, name, result);
@@ -271,7 +290,7 @@ export function createBufferBatch(
         `buffer ${failed} of a batch of ${count}; none was kept`,
       );
     }
-    const batch = new BufferBatch(allocator, data, count, name);
+    const batch = new BufferBatch(allocator, data, count, name, recording !== null);
     if (data === reused) owner = batch;
     if (recording !== null) recordBatch(data, batch, recording);
     if (allocator._capturesStacks) collectedBatches.register(batch, { allocator, name }, batch);

@@ -257,3 +257,45 @@ test("a recording allocator records one Allocate and one Free per buffer of a ba
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("results written when first read (not by createBuffers) are those written at once for a recording allocator", () => {
+  // Two fresh allocators take the same steps; VMA places alike in both. The recording one has its batch's
+  // allocation info written by createBuffers (its records need it), the other when the arrays are first read: after
+  // more allocations and frees, and after a later batch took the native buffer (so from the spilled copy).
+  const dir = mkdtempSync(join(tmpdir(), "vkmem-batch-lazy-"));
+  try {
+    const eager = createAllocator(context, { label: "eager", record: { file: join(dir, "eager.vkmtrace") } });
+    const lazy = createAllocator(context, { label: "lazy" });
+    const descriptions = Array.from({ length: 40 }, (_, i) => ({ size: 256 << (i % 7), usage: VERTEX }));
+    // First a batch of as many buffers elsewhere, so that the reused native buffer holds other results.
+    const other = lazy.createBuffers(descriptions.length, { size: 1 << 17, usage: VERTEX });
+    void other.offsets;
+    lazy.destroyBuffers(other);
+    const [lazyRead, eagerRead] = [lazy, eager].map((a) => {
+      const batch = a.createBuffers(descriptions, { usage: MemoryUsage.Auto });
+      const single = a.createBuffer({ size: 4096, usage: VERTEX });
+      const later = a.createBuffers(8, { size: 1 << 16, usage: VERTEX });
+      a.destroyBuffer(single.buffer, single.allocation);
+      const read = {
+        offsets: Array.from(batch.offsets),
+        sizes: Array.from(batch.sizes),
+        memoryTypes: Array.from(batch.memoryTypes),
+        memories: Array.from(batch.memories),
+      };
+      a.destroyBuffers(later);
+      a.destroyBuffers(batch);
+      return read;
+    });
+    expect(lazyRead!.offsets).toEqual(eagerRead!.offsets);
+    expect(lazyRead!.sizes).toEqual(eagerRead!.sizes);
+    expect(lazyRead!.memoryTypes).toEqual(eagerRead!.memoryTypes);
+    // Other VkDeviceMemory objects, grouped alike.
+    const groups = (memories: bigint[]) => memories.map((m) => memories.indexOf(m));
+    expect(lazyRead!.memories.every((m) => m !== 0n)).toBe(true);
+    expect(groups(lazyRead!.memories)).toEqual(groups(eagerRead!.memories));
+    expect(eager.destroy()).toEqual([]);
+    expect(lazy.destroy()).toEqual([]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
