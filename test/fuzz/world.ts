@@ -33,6 +33,7 @@ import {
   type Allocation,
   type Allocator,
   type Buffer,
+  type BufferBatch,
   type Context,
   type FrameManager,
   type LeakReport,
@@ -106,6 +107,19 @@ interface AllocatorModel {
   leaks: LeakReport[];
   /** Frame managers made over it. */
   frames: Set<FramesModel>;
+}
+
+/** A batch of buffers (createBuffers): not Allocations, counted and reported as leaks by its allocator all the same. */
+interface BatchModel {
+  readonly b: BufferBatch;
+  readonly owner: AllocatorModel;
+  /** The leak reports' name of each of its buffers: the options' name, or "(unnamed)". */
+  readonly name: string;
+  /** The sizes asked for, in order. */
+  readonly sizes: readonly number[];
+  alive: boolean;
+  /** The arrays read so far (a getter read once returns its copy again, even once the batch is destroyed). */
+  readonly read: Set<string>;
 }
 
 interface PoolModel {
@@ -297,6 +311,7 @@ export class World {
   private allocators: AllocatorModel[] = [];
   private pools: PoolModel[] = [];
   private allocations: AllocationModel[] = [];
+  private batches: BatchModel[] = [];
   private virtuals: VirtualModel[] = [];
   private frames: FramesModel[] = [];
   private streamers: StreamerModel[] = [];
@@ -464,6 +479,7 @@ export class World {
     [6, () => this.opCheckContents()],
     [3, () => this.opFlushInvalidate()],
     [2, () => this.opPages()],
+    [3, () => this.opBufferBatch()],
     [3, () => this.opHostCopy()],
     [2, () => this.opBatchFlush()],
     [1, () => this.opAlias()],
@@ -975,6 +991,119 @@ export class World {
     }
   }
 
+  /**
+   * createBuffers / destroyBuffers and the batch's arrays: made (one description or one per buffer, all or nothing,
+   * out of memory allowed), read at random times (the results are written when first read: after later batches and
+   * frees, from a spilled copy), destroyed (sometimes twice), refused options, reads after destroy.
+   */
+  private opBufferBatch(): void {
+    const live = this.batches.filter((x) => x.alive && x.owner.alive);
+    const which = this.int(0, 9);
+    if (which <= 3 || live.length === 0) {
+      if (live.length >= 6) return;
+      const owner = this.anyAllocator();
+      if (owner === null) return;
+      const count = this.chance(0.2) ? this.int(65, 300) : this.int(1, 64);
+      const named = this.chance(0.6);
+      const name = named ? `batch${++this.ids}` : "(unnamed)";
+      const options: any = {
+        usage: this.pick([MemoryUsage.Auto, MemoryUsage.GpuOnly, MemoryUsage.CpuToGpu, MemoryUsage.AutoPreferHost]),
+      };
+      if (named) options.name = name;
+      if (options.usage === MemoryUsage.Auto && this.chance(0.4)) options.hostAccess = "sequentialWrite";
+      if (this.chance(0.1)) {
+        const bad = this.pick(["mapped", "canBecomeLost", "canMakeOtherLost", "userData"] as const);
+        const before = owner.a.allocationCount;
+        this.call(`createBuffers(${owner.a.label}, ${count}, ${bad}) [refused]`, { kind: "hostile", arg: bad }, () =>
+          owner.a.createBuffers(
+            count,
+            { size: 256, usage: 0x80 },
+            { ...options, [bad]: bad === "userData" ? 1 : true },
+          ),
+        );
+        if (owner.a.allocationCount !== before)
+          this.fail("model-mismatch", `a refused createBuffers left ${owner.a.allocationCount - before} allocation(s)`);
+        return;
+      }
+      const sizes: number[] = [];
+      const one = this.chance(0.5);
+      const first = this.int(1, owner.limited ? 64 * KiB : 256 * KiB);
+      for (let i = 0; i < count; i++) sizes.push(one ? first : this.int(1, owner.limited ? 64 * KiB : 256 * KiB));
+      const before = owner.a.allocationCount;
+      const r = this.call(
+        `createBuffers(${owner.a.label}, ${count}${one ? ` x ${first}` : " sizes"}, ${show(options)})`,
+        OOM_OK,
+        () =>
+          one
+            ? owner.a.createBuffers(count, { size: first, usage: 0x80 | 0x2 }, options)
+            : owner.a.createBuffers(
+                sizes.map((size) => ({ size, usage: 0x80 | 0x2 })),
+                options,
+              ),
+      );
+      if (!r.ok) {
+        if (owner.a.allocationCount !== before)
+          this.fail("model-mismatch", `a failed createBuffers left ${owner.a.allocationCount - before} allocation(s)`);
+        return;
+      }
+      if (r.value.count !== count) this.fail("model-mismatch", `createBuffers made ${r.value.count} of ${count}`);
+      this.batches.push({ b: r.value, owner, name, sizes, alive: true, read: new Set() });
+      return;
+    }
+    const x = this.pick(live);
+    if (which <= 7) {
+      this.readBatch(x);
+      return;
+    }
+    this.destroyBatch(x);
+    if (this.chance(0.3)) this.readBatch(x);
+  }
+
+  /** Reads one of a batch's arrays (live: checks it against the model; destroyed: expects DestroyedResourceError). */
+  private readBatch(x: BatchModel): void {
+    const field = this.pick(["allocations", "offsets", "sizes", "memoryTypes", "buffers", "memories"] as const);
+    const dead = !x.alive && !x.read.has(field);
+    const r = this.call(
+      `${x.name}.${field}${dead ? " [destroyed]" : ""}`,
+      dead ? { kind: "dead" } : { kind: "ok" },
+      () => x.b[field],
+    );
+    if (!r.ok || dead) return;
+    x.read.add(field);
+    const values = r.value as Float64Array | BigUint64Array;
+    if (values.length !== x.sizes.length)
+      this.fail("model-mismatch", `${x.name}.${field} holds ${values.length} values for ${x.sizes.length} buffers`);
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      const bad =
+        field === "sizes"
+          ? (v as number) < x.sizes[i]!
+          : field === "memoryTypes"
+            ? !((v as number) >= 0 && (v as number) < x.owner.a.memoryTypes.length)
+            : field === "offsets"
+              ? !((v as number) >= 0)
+              : field === "buffers" || field === "memories"
+                ? v === 0n
+                : !((v as number) > 0);
+      if (bad) this.fail("model-mismatch", `${x.name}.${field}[${i}] is ${String(v)} (asked ${x.sizes[i]} bytes)`);
+    }
+  }
+
+  /** destroyBuffers(batch), and sometimes again (which does nothing). */
+  private destroyBatch(x: BatchModel): void {
+    const before = x.owner.a.allocationCount;
+    this.call(`destroyBuffers(${x.name})`, { kind: "ok" }, () => x.owner.a.destroyBuffers(x.b));
+    x.alive = false;
+    if (!x.b.destroyed) this.fail("model-mismatch", `${x.name}.destroyed is false after destroyBuffers`);
+    if (x.owner.a.allocationCount !== before - x.sizes.length)
+      this.fail(
+        "model-mismatch",
+        `destroyBuffers(${x.name}) took ${before - x.owner.a.allocationCount} allocations of ${x.sizes.length}`,
+      );
+    if (this.chance(0.2))
+      this.call(`destroyBuffers(${x.name}) [again]`, { kind: "ok" }, () => x.owner.a.destroyBuffers(x.b));
+  }
+
   /** copyMemoryToAllocation / copyAllocationToMemory against the shadow of a host-visible allocation. */
   private opHostCopy(): void {
     const m = this.liveAllocation((x) => x.hostVisible && !x.lost && !x.canBecomeLost && !x.noHostAccess && !x.dropped);
@@ -1217,9 +1346,10 @@ export class World {
       // Frame managers and streamers allocate rings, readback buffers and images of their own: compare only
       // allocators the fuzzer alone allocates from.
       if (r.ok && owner.frames.size === 0) {
-        const mine = this.allocations.filter(
-          (m) => m.owner === owner && (m.alive || m.dropped) && !m.lost && m.pool?.algorithm !== "buddy",
-        ).length;
+        const mine =
+          this.allocations.filter(
+            (m) => m.owner === owner && (m.alive || m.dropped) && !m.lost && m.pool?.algorithm !== "buddy",
+          ).length + this.batchBuffers(owner);
         const buddyBlocks = this.pools.filter((p) => p.owner === owner && p.alive && p.algorithm === "buddy").length;
         if (buddyBlocks === 0 && r.value !== mine)
           this.fail("model-mismatch", `allocator ${a.label} counts ${r.value} live allocations, the model ${mine}`);
@@ -1325,6 +1455,24 @@ export class World {
   }
 
   /** The leak reports since index `before` must be exactly `names` (as a multiset). */
+  /** The buffers of `owner`'s live batches. */
+  private batchBuffers(owner: AllocatorModel): number {
+    let n = 0;
+    for (const x of this.batches) if (x.alive && x.owner === owner) n += x.sizes.length;
+    return n;
+  }
+
+  /** The leak names of `owner`'s live batches' buffers (its destroy() frees and reports them), now marked gone. */
+  private batchesGone(owner: AllocatorModel): string[] {
+    const names: string[] = [];
+    for (const x of this.batches) {
+      if (!x.alive || x.owner !== owner) continue;
+      x.alive = false;
+      for (let i = 0; i < x.sizes.length; i++) names.push(x.name);
+    }
+    return names;
+  }
+
   private expectLeaks(owner: AllocatorModel, before: number, names: string[], what: string): void {
     const got = owner.leaks
       .slice(before)
@@ -1545,6 +1693,7 @@ export class World {
     if (!framesAlive && this.chance(0.5)) {
       // The orderly way first (children before the parent), half the time.
       for (const m of this.allocations) if (m.owner === owner && m.alive) this.freeModel(m);
+      for (const x of this.batches) if (x.owner === owner && x.alive) this.destroyBatch(x);
       for (const p of this.pools)
         if (p.owner === owner && p.alive && !p.streamer)
           this.destroyPoolModel(
@@ -1570,6 +1719,7 @@ export class World {
   private destroyAllocatorModel(owner: AllocatorModel): void {
     const live = this.allocations.filter((m) => m.owner === owner && m.alive && !m.lost);
     const dropped = this.takeDropped((m) => m.owner === owner);
+    const batchLeaks = this.batchBuffers(owner);
     const before = owner.leaks.length;
     this.cascadeParents.add(`Allocator '${owner.a.label}'`);
     for (const f of owner.frames) if (f.alive) this.cascadeParents.add(`FrameManager '${f.fm.label}'`);
@@ -1580,6 +1730,8 @@ export class World {
     );
     if (!r.ok) return;
     owner.alive = false;
+    const batchNames = this.batchesGone(owner);
+    if (batchNames.length !== batchLeaks) this.fail("model-mismatch", "the batch model changed under destroy()");
     for (const m of this.allocations) {
       if (m.owner !== owner || !m.alive) continue;
       m.alive = false;
@@ -1601,7 +1753,12 @@ export class World {
     }
     // Frame managers and streamers over it allocate things the model does not name: compare names only without them.
     if (owner.frames.size === 0)
-      this.expectLeaks(owner, before, [...live.map((m) => m.name), ...dropped], `allocator ${owner.a.label}`);
+      this.expectLeaks(
+        owner,
+        before,
+        [...live.map((m) => m.name), ...dropped, ...batchNames],
+        `allocator ${owner.a.label}`,
+      );
     // Use after destroy throws.
     this.call(`${owner.a.label}.createBuffer [destroyed]`, { kind: "dead" }, () =>
       owner.a.createBuffer({ size: 16, usage: 0x80 }),
@@ -2618,6 +2775,7 @@ export class World {
         a.alive = false;
       }
     for (const m of this.allocations) m.alive = false;
+    for (const x of this.batches) x.alive = false;
     for (const p of this.pools) p.alive = false;
     for (const s of this.streamers) s.alive = false;
     this.checkValidation("context.destroy()");
@@ -2651,6 +2809,7 @@ export class World {
         this.fail("leak", `${v.vb.label}.destroy() reported ${r.value.length} leaks after everything was freed`);
     }
     for (const m of this.allocations) if (m.alive && m.owner.alive) this.freeModel(m);
+    for (const x of this.batches) if (x.alive && x.owner.alive) this.destroyBatch(x);
     for (const p of this.pools)
       if (p.alive && !p.streamer && p.owner.alive)
         this.destroyPoolModel(
