@@ -7,23 +7,10 @@
  * stream each text reaches. Each process costs a Node start, about 0.2 s here, 0.9 s under the sanitizers and
  * 1.3 s under Wine: the 38 command lines as processes took 8, 34 and 49 s of the three CI lanes.
  */
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { expect, test, vi } from "vitest";
 import { run } from "../../engine/cli/main.js";
-
-/**
- * Runs bin/vkmem.js. Under Wine, with the whole suite's workers running, starting node.exe itself failed once (status
- * and stdout null, no output of ours): a process that never started is started again, twice at most, and its error
- * is kept for the message of a test that still fails. Anything the command itself did is checked as it came.
- */
-const vkmemProcess = (...args: string[]) => {
-  let r;
-  let tries = 0;
-  do r = spawnSync(process.execPath, ["bin/vkmem.js", ...args], { encoding: "utf8" });
-  while (++tries < 3 && r.error !== undefined && r.status === null && r.stdout === null);
-  return r;
-};
+import { runVkmem } from "../helpers/cli.js";
 
 /** Runs the command line in this process: its exit code and what it printed to each stream, as a process would. */
 async function vkmem(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
@@ -42,16 +29,16 @@ async function vkmem(...args: string[]): Promise<{ status: number; stdout: strin
 const version = (JSON.parse(readFileSync("package.json", "utf8")) as { version: string }).version;
 
 test("as a process: the exit status and the stream of each text", () => {
-  const v = vkmemProcess("--version");
+  const v = runVkmem("--version");
   expect({ status: v.status, stdout: v.stdout, stderr: v.stderr }).toEqual({
     status: 0,
     stdout: `vkmem ${version}\n`,
     stderr: "",
   });
-  const h = vkmemProcess("info", "--help");
+  const h = runVkmem("info", "--help");
   expect({ status: h.status, stderr: h.stderr }).toEqual({ status: 0, stderr: "" });
   expect(h.stdout).toMatch(/^usage: vkmem info /);
-  const bad = vkmemProcess("vis", "d.json", "-o", "m.png", "--width", "10");
+  const bad = runVkmem("vis", "d.json", "-o", "m.png", "--width", "10");
   expect({ status: bad.status, stdout: bad.stdout }, String(bad.error ?? "")).toEqual({ status: 2, stdout: "" });
   expect(bad.stderr).toMatch(/^vkmem vis: --width needs a whole number from 64 to 16384, got 10\n\nusage: vkmem vis /);
 });

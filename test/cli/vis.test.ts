@@ -1,15 +1,16 @@
 /** `vkmem vis dump.json -o map.png` end to end, as processes: `vkmem info --dump-json`, then `vkmem vis`. */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PNG } from "pngjs";
 import { afterAll, expect, test } from "vitest";
+import { runVkmem } from "../helpers/cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "vkmem-vis-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const vkmem = (...args: string[]) => spawnSync(process.execPath, ["bin/vkmem.js", ...args], { encoding: "utf8" });
+const vkmem = runVkmem;
 
 test("info --dump-json writes the dump; vis draws it as a 1200-px PNG with the workload's colours", () => {
   const json = join(dir, "d.json");

@@ -8,13 +8,14 @@
  * Where chromium is missing the browser tests skip, saying so, except under CI on Linux, where the set-up installs
  * it (scripts/setup.mjs) and its absence is a failure.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { GAME_TRACE_FACTS as F, writeGameTrace } from "./game-trace.js";
+import { runVkmem } from "../helpers/cli.js";
 
 // The callbacks given to page.evaluate run in the page; this project compiles without the DOM's types.
 declare const document: any;
@@ -30,7 +31,7 @@ if (!haveChromium && process.env.CI && process.platform === "linux") {
 }
 const out = resolve("out/report");
 mkdirSync(out, { recursive: true });
-const vkmem = (...args: string[]) => spawnSync(process.execPath, ["bin/vkmem.js", ...args], { encoding: "utf8" });
+const vkmem = runVkmem;
 
 const traceFile = join(out, "game.vkmtrace");
 const traceHtml = join(out, "game.html");
