@@ -182,7 +182,7 @@ Napi::Value Addon::FillBufferBatch(const Napi::CallbackInfo& info) {
 
 // The handles of a batch call's results ([4n, 5n)), once each is checked to name a live buffer allocation that
 // vkmem made on allocator `*ai` (and, when `notMoving`, that no open defragmentation pass holds): else it throws,
-// naming `op`.
+// naming `op`. `batchOut` (may be null) receives the batch's buffer.
 const double* Addon::CheckedBatchHandles(const Napi::CallbackInfo& info, const char* op, bool notMoving, uint32_t* ai,
                                          double** batchOut, uint32_t* nOut) {
   Napi::Env env = info.Env();
@@ -200,7 +200,7 @@ const double* Addon::CheckedBatchHandles(const Napi::CallbackInfo& info, const c
                                       ": an allocation of the batch is being moved by an open defragmentation pass");
     }
   }
-  *batchOut = batch;
+  if (batchOut != nullptr) *batchOut = batch;
   return handles;
 }
 
@@ -210,8 +210,7 @@ const double* Addon::CheckedBatchHandles(const Napi::CallbackInfo& info, const c
 Napi::Value Addon::DestroyBuffers(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t ai = 0, n = 0;
-  double* batch = nullptr;
-  const double* handles = CheckedBatchHandles(info, "destroyBuffers", true, &ai, &batch, &n);
+  const double* handles = CheckedBatchHandles(info, "destroyBuffers", true, &ai, nullptr, &n);
   for (uint32_t i = 0; i < n; ++i) {
     uint32_t index = 0;
     // A handle listed twice was freed by its first entry.
@@ -317,16 +316,12 @@ void Addon::PrefetchFrees(const double* handles, uint32_t first, uint32_t end) {
     if (DecodeHandle(handles[i], &index, &gen) && index < size) __builtin_prefetch(table + index);
   }
   for (uint32_t i = first; i < end; ++i) {
-    uint32_t index = 0, gen = 0;
-    if (!DecodeHandle(handles[i], &index, &gen) || index >= size) continue;
-    const AllocationSlot& s = table[index];
-    if (s.kind != Kind::Free && s.generation == gen && s.allocation != VK_NULL_HANDLE) __builtin_prefetch(s.allocation);
+    const AllocationSlot* s = AllocationFromNumber(handles[i], nullptr);
+    if (s != nullptr && s->allocation != VK_NULL_HANDLE) __builtin_prefetch(s->allocation);
   }
   for (uint32_t i = first; i < end; ++i) {
-    uint32_t index = 0, gen = 0;
-    if (!DecodeHandle(handles[i], &index, &gen) || index >= size) continue;
-    const AllocationSlot& s = table[index];
-    if (s.kind != Kind::Free && s.generation == gen && s.allocation != VK_NULL_HANDLE) PrefetchFreeOf(s.allocation);
+    const AllocationSlot* s = AllocationFromNumber(handles[i], nullptr);
+    if (s != nullptr && s->allocation != VK_NULL_HANDLE) PrefetchFreeOf(s->allocation);
   }
 #else
   (void)handles, (void)first, (void)end;

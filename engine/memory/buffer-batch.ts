@@ -279,7 +279,9 @@ export function createBufferBatch(
     const flags = encodeAllocationOptions(options, OP, "allocationOptions", allocator);
     const name = checkBatchOptions(options, flags);
     const recording = allocator._recording;
-    const result = allocator._native.createBuffers(h, data, count, name, recording !== null);
+    // A recording writes its records from the allocation info now; others have it written when first read.
+    const filled = recording !== null;
+    const result = allocator._native.createBuffers(h, data, count, name, filled);
     if (result !== 0) {
       const failed = scratch[Slot.OutAllocation]!;
       recording?.failed(0, "buffer", 0, name, result);
@@ -290,7 +292,7 @@ export function createBufferBatch(
         `buffer ${failed} of a batch of ${count}; none was kept`,
       );
     }
-    const batch = new BufferBatch(allocator, data, count, name, recording !== null);
+    const batch = new BufferBatch(allocator, data, count, name, filled);
     if (data === reused) owner = batch;
     if (recording !== null) recordBatch(data, batch, recording);
     if (allocator._capturesStacks) collectedBatches.register(batch, { allocator, name }, batch);

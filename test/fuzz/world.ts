@@ -74,6 +74,23 @@ const FORMATS: readonly (readonly [number, number])[] = [
 /** Success, or out of device memory (staging and readback memory under a heap size limit). */
 const OOM_OK: Expect = { kind: "ok", allow: [OutOfDeviceMemoryError] };
 
+/** Whether value `v` of a batch's array `field` fits a buffer of `asked` bytes (`memoryTypes`: the device's count). */
+function batchValueSane(field: string, v: number | bigint, asked: number, memoryTypes: number): boolean {
+  switch (field) {
+    case "sizes":
+      return (v as number) >= asked;
+    case "memoryTypes":
+      return (v as number) >= 0 && (v as number) < memoryTypes;
+    case "offsets":
+      return (v as number) >= 0;
+    case "buffers":
+    case "memories":
+      return v !== 0n;
+    default: // allocation handles
+      return (v as number) > 0;
+  }
+}
+
 /** Option fields (call.arg) where null means the default, so the fuzzer does not count it as hostile. */
 const OPTIONAL: ReadonlySet<string> = new Set([
   "createPool.blockSize",
@@ -1073,19 +1090,11 @@ export class World {
     const values = r.value as Float64Array | BigUint64Array;
     if (values.length !== x.sizes.length)
       this.fail("model-mismatch", `${x.name}.${field} holds ${values.length} values for ${x.sizes.length} buffers`);
+    const memoryTypes = x.owner.a.memoryTypes.length;
     for (let i = 0; i < values.length; i++) {
       const v = values[i]!;
-      const bad =
-        field === "sizes"
-          ? (v as number) < x.sizes[i]!
-          : field === "memoryTypes"
-            ? !((v as number) >= 0 && (v as number) < x.owner.a.memoryTypes.length)
-            : field === "offsets"
-              ? !((v as number) >= 0)
-              : field === "buffers" || field === "memories"
-                ? v === 0n
-                : !((v as number) > 0);
-      if (bad) this.fail("model-mismatch", `${x.name}.${field}[${i}] is ${String(v)} (asked ${x.sizes[i]} bytes)`);
+      if (!batchValueSane(field, v, x.sizes[i]!, memoryTypes))
+        this.fail("model-mismatch", `${x.name}.${field}[${i}] is ${String(v)} (asked ${x.sizes[i]} bytes)`);
     }
   }
 
