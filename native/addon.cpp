@@ -25,62 +25,92 @@ namespace vkmem {
 // - gCall: what VMA said during the current native call. BeginNativeCall() clears it at the start of every
 //   call (HotCall, GuardedMethod and GuardedFunction in addon.h do that), so an error always carries the
 //   messages of its own call, never those of an earlier one.
-// - gCallAsserted: a VMA_ASSERT failed during this call. Checked after VMA calls on the hot path (a plain
-//   load); EndNativeCall() turns an assert nobody claimed into a VmaAssertionError as the call returns.
+// - gCall.asserted: a VMA_ASSERT failed during this call. Checked after VMA calls on the hot path (through
+//   VmaAssertedThisCall: a plain load of gThreadsWithVmaRecords, addon.h, and of the record only when that is not 0);
+//   EndNativeCall() turns an assert nobody claimed into a VmaAssertionError as the call returns.
 // - gUnclaimed: messages of earlier calls that no error or report carried out (a call that threw something
 //   else first), kept for takeVmaMessages() so they are never lost silently. Capped.
 namespace {
 struct CallRecord {
   std::vector<std::string> messages;
   bool asserted = false;
+  bool counted = false;  // this thread is counted in gThreadsWithVmaRecords
+  ~CallRecord();
 };
 thread_local CallRecord gCall;
 thread_local std::vector<std::string> gUnclaimed;
 constexpr size_t kMaxMessages = 1000;
+
+// Keeps gThreadsWithVmaRecords in step with this thread's record (addon.h), after any change to the record.
+void Recount(CallRecord& r) {
+  const bool holds = r.asserted || !r.messages.empty();
+  if (holds == r.counted) return;
+  r.counted = holds;
+  if (holds) gThreadsWithVmaRecords.fetch_add(1, std::memory_order_relaxed);
+  else gThreadsWithVmaRecords.fetch_sub(1, std::memory_order_relaxed);
+}
+
+CallRecord::~CallRecord() {
+  if (counted) gThreadsWithVmaRecords.fetch_sub(1, std::memory_order_relaxed);
+}
 }  // namespace
+
+std::atomic<uint32_t> gThreadsWithVmaRecords{0};
 
 void RecordVmaAssert(const char* expr, const char* file, int line) {
   const char* base = std::strrchr(file, '/');
   std::string msg = std::string("VMA check failed: ") + expr + " (" + (base ? base + 1 : file) + ":" +
                     std::to_string(line) + ")";
-  if (gCall.messages.size() < kMaxMessages) gCall.messages.push_back(std::move(msg));
-  gCall.asserted = true;
+  CallRecord& r = gCall;
+  if (r.messages.size() < kMaxMessages) r.messages.push_back(std::move(msg));
+  r.asserted = true;
+  Recount(r);
 }
 
 void RecordVmaLeak(const char* message) {
-  if (gCall.messages.size() < kMaxMessages) gCall.messages.push_back(std::string("VMA leak: ") + message);
+  CallRecord& r = gCall;
+  if (r.messages.size() < kMaxMessages) r.messages.push_back(std::string("VMA leak: ") + message);
+  Recount(r);
 }
 
-void BeginNativeCall() {
-  if (!gCall.messages.empty()) {
-    for (auto& m : gCall.messages) {
+void BeginNativeCallHeld() {
+  CallRecord& r = gCall;
+  if (!r.messages.empty()) {
+    for (auto& m : r.messages) {
       if (gUnclaimed.size() < kMaxMessages) gUnclaimed.push_back(std::move(m));
     }
-    gCall.messages.clear();
+    r.messages.clear();
   }
-  gCall.asserted = false;
+  r.asserted = false;
+  Recount(r);
 }
 
-bool VmaAssertedThisCall() { return gCall.asserted; }
+bool VmaAssertedHeld() { return gCall.asserted; }
 
 bool VmaAssertMentions(const char* needle) {
-  if (!gCall.asserted) return false;
+  if (!VmaAssertedThisCall()) return false;
   for (const auto& m : gCall.messages) {
     if (m.rfind("VMA check failed", 0) == 0 && m.find(needle) != std::string::npos) return true;
   }
   return false;
 }
 
-VmaMessageMark MarkVmaMessages() { return {gCall.messages.size(), gCall.asserted}; }
+VmaMessageMark MarkVmaMessages() {
+  if (!VmaRecordsHeld()) return {0, false};
+  return {gCall.messages.size(), gCall.asserted};
+}
 
 std::vector<std::string> TakeVmaMessagesSince(const VmaMessageMark& mark) {
   std::vector<std::string> taken;
-  if (gCall.messages.size() > mark.count) {
-    taken.assign(std::make_move_iterator(gCall.messages.begin() + static_cast<std::ptrdiff_t>(mark.count)),
-                 std::make_move_iterator(gCall.messages.end()));
-    gCall.messages.resize(mark.count);
+  if (!VmaRecordsHeld() && !mark.wasAsserted) return taken;  // nothing was recorded, nor is now
+  CallRecord& r = gCall;
+  if (r.messages.size() > mark.count) {
+    taken.assign(std::make_move_iterator(r.messages.begin() + static_cast<std::ptrdiff_t>(mark.count)),
+                 std::make_move_iterator(r.messages.end()));
+    r.messages.resize(mark.count);
   }
-  gCall.asserted = mark.wasAsserted;
+  r.asserted = mark.wasAsserted;
+  Recount(r);
   return taken;
 }
 
@@ -258,11 +288,12 @@ void Addon::ThrowVk(Napi::Env env, VkResult result, const char* operation, const
 }
 
 void Addon::ThrowIfVmaAsserted(Napi::Env env, const char* operation) {
-  if (!gCall.asserted) return;
+  if (!VmaAssertedThisCall()) return;
   // The messages of this call only; they are claimed by the error.
   std::vector<std::string> messages;
   messages.swap(gCall.messages);
   gCall.asserted = false;
+  Recount(gCall);
   std::vector<std::string> checks;
   for (auto& m : messages) {
     if (m.rfind("VMA check failed", 0) == 0) checks.push_back(m);
@@ -278,7 +309,7 @@ void Addon::ThrowIfVmaAsserted(Napi::Env env, const char* operation) {
 
 void Addon::EndNativeCall(Napi::Env env, const char* operation) {
   // An exception already pending (a JS error thrown by this call) wins; the messages then stay unclaimed.
-  if (gCall.asserted && !env.IsExceptionPending()) ThrowIfVmaAsserted(env, operation);
+  if (VmaAssertedThisCall() && !env.IsExceptionPending()) ThrowIfVmaAsserted(env, operation);
 }
 
 Napi::Value Addon::TakeVmaMessages(const Napi::CallbackInfo& info) {
@@ -288,6 +319,7 @@ Napi::Value Addon::TakeVmaMessages(const Napi::CallbackInfo& info) {
   for (auto& m : gCall.messages) taken.push_back(std::move(m));
   gCall.messages.clear();
   gCall.asserted = false;
+  Recount(gCall);
   Napi::Array out = Napi::Array::New(info.Env(), taken.size());
   for (size_t i = 0; i < taken.size(); ++i) out.Set(static_cast<uint32_t>(i), taken[i]);
   return out;

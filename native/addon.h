@@ -243,8 +243,19 @@ struct NativeCallTimer {
 };
 
 // VMA's assert recorder (addon.cpp), per native call and per thread. BeginNativeCall() starts a call's record.
-void BeginNativeCall();
-bool VmaAssertedThisCall();
+// gThreadsWithVmaRecords counts the threads whose record holds anything (messages or a failed check): while it is 0,
+// as it nearly always is, neither needs to look at the calling thread's record, a thread_local whose every access in
+// a shared library is a __tls_get_addr call and an init-guard check (2% of the addon's createBuffer + freeAllocation
+// pair from JS). A thread counts itself before its record's first message, so it never reads 0 while its own record
+// holds something; a count that another thread's record makes only sends it to look at its own.
+extern std::atomic<uint32_t> gThreadsWithVmaRecords;
+inline bool VmaRecordsHeld() { return gThreadsWithVmaRecords.load(std::memory_order_relaxed) != 0; }
+void BeginNativeCallHeld();
+bool VmaAssertedHeld();
+inline void BeginNativeCall() {
+  if (VmaRecordsHeld()) BeginNativeCallHeld();
+}
+inline bool VmaAssertedThisCall() { return VmaRecordsHeld() && VmaAssertedHeld(); }
 // Whether a VMA check that failed in this call mentions `needle` (VMA's asserts carry their message in the expression).
 bool VmaAssertMentions(const char* needle);
 

@@ -146,8 +146,12 @@ Freer& TheFreer() {
   return *f;
 }
 
-// DeferFrees scopes open on this thread.
+// DeferFrees scopes open on this thread, and the threads with one open: while none has, as on every call outside a
+// run of frees, QueueOrRun does not look at the thread_local (in a shared library each access is a __tls_get_addr
+// call; it is reached once per buffer or image destroyed). A thread counts itself when it opens its first scope, so
+// it never reads 0 while one of its own is open.
 thread_local int deferDepth = 0;
+std::atomic<uint32_t> deferringThreads{0};
 
 #ifdef VKMEM_ORACLES
 // Fault injection for the tests (the oracles build only): allocations of device memory to refuse as a full device
@@ -225,7 +229,7 @@ namespace {
 // Queued for the background thread inside a DeferFrees scope on this thread (and while the thread runs), run here
 // otherwise.
 void QueueOrRun(const Queued& q) {
-  if (deferDepth > 0) {
+  if (deferringThreads.load(std::memory_order_relaxed) != 0 && deferDepth > 0) {
     Freer& f = TheFreer();
     Held h(f.lock);
     if (f.Queue(q)) return;
@@ -320,13 +324,16 @@ void RegisterDeferredFrees(Napi::Env env, Napi::Object exports) {
 #endif
 }
 
-DeferFrees::DeferFrees() { deferDepth++; }
+DeferFrees::DeferFrees() {
+  if (deferDepth++ == 0) deferringThreads.fetch_add(1, std::memory_order_relaxed);
+}
 
 // The thread is woken once, when the outermost scope ends: woken per item, it started freeing while the pass was
 // still queueing the rest, its vkFreeMemory calls beside the pass's own calls into the driver. (With this and
 // rawHandle's fast path, a defragment() of 64 MiB on the H200 went from 2.1-2.5 ms to 1.7-2.3 ms.)
 DeferFrees::~DeferFrees() {
   if (--deferDepth > 0) return;
+  deferringThreads.fetch_sub(1, std::memory_order_relaxed);
   Freer& f = TheFreer();
   if (f.pending.load(std::memory_order_relaxed) == 0) return;
   Held h(f.lock);
