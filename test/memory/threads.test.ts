@@ -5,8 +5,10 @@
  * allocators and handles. Here two workers churn their own allocators at the same time (buffers one by one and in
  * batches, freed in random order), and after every round each checks that VMA's counters (getHeapBudgets: the
  * allocation and block counts and bytes the build made plain) agree with the blocks VMA walks
- * (calculateStatistics), and that everything is gone at the end. The workers run the built package (dist/), as the
- * child-process tests do.
+ * (calculateStatistics), and that everything is gone at the end. Each round also makes VMA fail one of its own
+ * checks (recorded per thread, with a process-wide count of threads holding a record that spares every other call a
+ * look at its own: native/addon.cpp), and the worker must get exactly its own typed error and no message left over.
+ * The workers run the built package (dist/), as the child-process tests do.
  */
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -33,6 +35,9 @@ const { workerData, parentPort } = require("node:worker_threads");
   };
   const live = [];
   let made = 0;
+  const ringType = allocator.memoryTypes.findIndex((t) => (t.propertyFlags & 0x2) !== 0);
+  const refusals = [];
+  const leftover = [];
   for (let round = 0; round < 12; round++) {
     for (let i = 0; i < 400; i++) {
       const usage = rand(2) === 0 ? vk.MemoryUsage.GpuOnly : vk.MemoryUsage.CpuToGpu;
@@ -51,13 +56,29 @@ const { workerData, parentPort } = require("node:worker_threads");
       live.pop();
     }
     agree(round);
+    // A precondition VMA checks itself (its assert, recorded instead of aborting: native/addon.cpp): upperAddress in
+    // a linear pool that its allocations made a ring buffer. The other worker's calls meanwhile must see nothing of it.
+    const pool = allocator.createPool({ memoryTypeIndex: ringType }, { algorithm: "linear", blockSize: 4096, maxBlockCount: 1, minBlockCount: 1 });
+    const req = { size: 1024, alignment: 1, memoryTypeBits: 1 << ringType };
+    const ring = [0, 1, 2].map(() => allocator.allocateMemory(req, { pool }));
+    allocator.freeMemory(ring.shift());
+    ring.push(allocator.allocateMemory(req, { pool }), allocator.allocateMemory(req, { pool }));
+    try {
+      allocator.allocateMemory({ ...req, size: 16 }, { pool, upperAddress: true });
+      refusals.push("round " + round + ": allowed");
+    } catch (e) {
+      refusals.push(e instanceof RangeError && /in use as a ring buffer/.test(e.message) ? "refused" : "round " + round + ": " + e);
+    }
+    leftover.push(...allocator._native.takeVmaMessages());
+    for (const a of ring) allocator.freeMemory(a);
+    pool.destroy();
   }
   for (const free of live) free();
   const left = agree("end");
   allocator.destroy();
   const messages = ctx.validationMessages.length;
   ctx.destroy();
-  parentPort.postMessage({ made, left, mismatches, messages });
+  parentPort.postMessage({ made, left, mismatches, messages, refusals, leftover });
 })().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));
 `;
 
@@ -66,6 +87,8 @@ interface Report {
   left?: number;
   mismatches?: string[];
   messages?: number;
+  refusals?: string[];
+  leftover?: string[];
   error?: string;
 }
 
@@ -88,7 +111,7 @@ function runWorker(seed: number): Promise<Report> {
 }
 
 describe("allocators in several threads at once", () => {
-  test("two workers churn their own allocators together: VMA's counters agree with its blocks, nothing is left", async () => {
+  test("two workers churn their own allocators together: VMA's counters agree with its blocks, each gets its own VMA checks' errors, nothing is left", async () => {
     const reports = await Promise.all([runWorker(101), runWorker(202)]);
     for (const r of reports) {
       expect(r.error).toBeUndefined();
@@ -96,6 +119,8 @@ describe("allocators in several threads at once", () => {
       expect(r.mismatches).toEqual([]);
       expect(r.left).toBe(0);
       expect(r.messages).toBe(0);
+      expect(r.refusals).toEqual(Array(12).fill("refused"));
+      expect(r.leftover).toEqual([]);
     }
   }, 120_000);
 });
