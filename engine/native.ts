@@ -497,9 +497,24 @@ function load(file: string): NativeAddon {
       `vkmem: the native addon ${file} is missing; run 'npm run setup' (in the repository) or 'npm rebuild vkmem'`,
     );
   }
-  const addon = createRequire(import.meta.url)(file) as NativeAddon;
+  const addon = withFastProperties(createRequire(import.meta.url)(file) as NativeAddon);
   addon.setErrorFactory(vkErrorFor, corruptionErrorFor, vmaAssertionErrorFor);
   return addon;
+}
+
+/**
+ * The addon's exports, copied into an object V8 keeps in fast mode. The exports object, about ninety functions
+ * defined on it one by one, is a dictionary in V8, so that every `native.createBuffer` of the hot paths was a hash
+ * lookup; the copy Object.fromEntries makes is laid out as an object literal is, and a load from it is a plain field
+ * load. The functions never read `this` (node-addon-api's Addon methods find their instance through the
+ * environment, the hot functions and the plain ones through their data pointer), so they work from the copy. The
+ * addon's createBuffer + freeAllocation pair from JS took 331 against 342 ns on the two-core machine (medians of five
+ * alternated runs).
+ */
+function withFastProperties<T extends object>(exports: T): T {
+  return Object.fromEntries(
+    Reflect.ownKeys(exports).map((key) => [key, (exports as Record<PropertyKey, unknown>)[key]]),
+  ) as T;
 }
 
 let loadFailure: VulkanUnavailableError | null = null;
