@@ -77,21 +77,10 @@ export interface VmaMemoryParts {
  * @internal
  */
 export class VmaMemory implements MemorySource {
-  // The hot native functions of the allocator's addon build, held directly: the addon's exports object is large
-  // enough to be a dictionary, and a lookup on it per call showed in profiles.
-  private readonly nativeCreateBuffer: (allocator: number, name?: string) => number;
-  private readonly nativeCreateImage: (allocator: number, name?: string) => number;
-  private readonly nativeFree: (allocation: number) => void;
-
   constructor(
     private readonly allocator: Allocation["allocator"],
     private readonly parts: VmaMemoryParts,
-  ) {
-    const addon = allocator._native;
-    this.nativeCreateBuffer = addon.createBuffer;
-    this.nativeCreateImage = addon.createImage;
-    this.nativeFree = addon.freeAllocation;
-  }
+  ) {}
 
   /** The allocator's description checks and encoder (resource-descriptions.ts), for the calls beside these. */
   get _descriptions(): ResourceDescriptions {
@@ -163,13 +152,13 @@ export class VmaMemory implements MemorySource {
     name: string | undefined,
   ): Allocation {
     const h = this.allocator._handle;
-    let result = this.nativeCreateBuffer(h, name);
+    let result = this.allocator._native.createBuffer(h, name);
     if (result !== 0) {
       if (result === -2 && options?.canMakeOtherLost === true) {
         result = this.parts.lost.makeRoom("buffer", bufferInfo, bufferInfo.size, options, () => {
           this.parts.descriptions.encodeBuffer(bufferInfo, "createBuffer", "bufferInfo");
           encodeAllocationOptions(options, "createBuffer", "allocationOptions", this.allocator);
-          return this.nativeCreateBuffer(h, name);
+          return this.allocator._native.createBuffer(h, name);
         });
       }
       if (result !== 0) this.refused(result, "buffer", options, "vmaCreateBuffer");
@@ -201,14 +190,14 @@ export class VmaMemory implements MemorySource {
   ): Allocation {
     const op = "createImage";
     const h = this.allocator._handle;
-    let result = this.nativeCreateImage(h, name);
+    let result = this.allocator._native.createImage(h, name);
     if (result !== 0) {
       if (result === -2 && options?.canMakeOtherLost === true) {
         const lost = this.parts.lost;
         result = lost.makeRoom("image", imageInfo, lost.imageSize(imageInfo), options, () => {
           this.parts.descriptions.encodeImage(imageInfo, op, "imageInfo");
           encodeAllocationOptions(options, op, "allocationOptions", this.allocator);
-          return this.nativeCreateImage(h, name);
+          return this.allocator._native.createImage(h, name);
         });
       }
       if (result !== 0) this.refused(result, "image", options, "vmaCreateImage");
@@ -371,7 +360,7 @@ export class VmaMemory implements MemorySource {
     this.parts.leakWatch.forget(h);
     this.parts.index?.delete(h);
     try {
-      this.nativeFree(h);
+      this.allocator._native.freeAllocation(h);
     } finally {
       writer?.endNativeFree(h);
     }

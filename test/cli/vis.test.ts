@@ -5,12 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PNG } from "pngjs";
 import { afterAll, expect, test } from "vitest";
-import { runVkmem } from "../helpers/cli.js";
+import { runVkmem as vkmem } from "../helpers/cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "vkmem-vis-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const vkmem = runVkmem;
 
 test("info --dump-json writes the dump; vis draws it as a 1200-px PNG with the workload's colours", () => {
   const json = join(dir, "d.json");

@@ -1463,7 +1463,6 @@ export class World {
     return names;
   }
 
-  /** The leak reports since index `before` must be exactly `names` (as a multiset). */
   /** The buffers of `owner`'s live batches. */
   private batchBuffers(owner: AllocatorModel): number {
     let n = 0;
@@ -1482,6 +1481,7 @@ export class World {
     return names;
   }
 
+  /** The leak reports since index `before` must be exactly `names` (as a multiset). */
   private expectLeaks(owner: AllocatorModel, before: number, names: string[], what: string): void {
     const got = owner.leaks
       .slice(before)

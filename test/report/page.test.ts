@@ -15,7 +15,7 @@ import { pathToFileURL } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { GAME_TRACE_FACTS as F, writeGameTrace } from "./game-trace.js";
-import { runVkmem } from "../helpers/cli.js";
+import { runVkmem as vkmem } from "../helpers/cli.js";
 
 // The callbacks given to page.evaluate run in the page; this project compiles without the DOM's types.
 declare const document: any;
@@ -31,7 +31,6 @@ if (!haveChromium && process.env.CI && process.platform === "linux") {
 }
 const out = resolve("out/report");
 mkdirSync(out, { recursive: true });
-const vkmem = runVkmem;
 
 const traceFile = join(out, "game.vkmtrace");
 const traceHtml = join(out, "game.html");
