@@ -26,7 +26,7 @@ namespace vkmem {
 //   call (HotCall, GuardedMethod and GuardedFunction in addon.h do that), so an error always carries the
 //   messages of its own call, never those of an earlier one.
 // - gCall.asserted: a VMA_ASSERT failed during this call. Checked after VMA calls on the hot path (through
-//   VmaAssertedThisCall: a plain load of gThreadsWithVmaRecords, addon.h, and of the record only when that is not 0);
+//   VmaAssertedThisCall: a plain load of gVmaRecordsEverHeld, addon.h, and of the record only once that is set);
 //   EndNativeCall() turns an assert nobody claimed into a VmaAssertionError as the call returns.
 // - gUnclaimed: messages of earlier calls that no error or report carried out (a call that threw something
 //   else first), kept for takeVmaMessages() so they are never lost silently. Capped.
@@ -34,43 +34,33 @@ namespace {
 struct CallRecord {
   std::vector<std::string> messages;
   bool asserted = false;
-  bool counted = false;  // this thread is counted in gThreadsWithVmaRecords
-  ~CallRecord();
 };
 thread_local CallRecord gCall;
 thread_local std::vector<std::string> gUnclaimed;
 constexpr size_t kMaxMessages = 1000;
 
-// Keeps gThreadsWithVmaRecords in step with this thread's record (addon.h), after any change to the record.
-void Recount(CallRecord& r) {
-  const bool holds = r.asserted || !r.messages.empty();
-  if (holds == r.counted) return;
-  r.counted = holds;
-  if (holds) gThreadsWithVmaRecords.fetch_add(1, std::memory_order_relaxed);
-  else gThreadsWithVmaRecords.fetch_sub(1, std::memory_order_relaxed);
-}
-
-CallRecord::~CallRecord() {
-  if (counted) gThreadsWithVmaRecords.fetch_sub(1, std::memory_order_relaxed);
+// A record is about to hold something: from now on every thread looks at its own (addon.h).
+void MarkRecordsHeld() {
+  if (!gVmaRecordsEverHeld.load(std::memory_order_relaxed)) gVmaRecordsEverHeld.store(true, std::memory_order_relaxed);
 }
 }  // namespace
 
-std::atomic<uint32_t> gThreadsWithVmaRecords{0};
+std::atomic<bool> gVmaRecordsEverHeld{false};
 
 void RecordVmaAssert(const char* expr, const char* file, int line) {
   const char* base = std::strrchr(file, '/');
   std::string msg = std::string("VMA check failed: ") + expr + " (" + (base ? base + 1 : file) + ":" +
                     std::to_string(line) + ")";
+  MarkRecordsHeld();
   CallRecord& r = gCall;
   if (r.messages.size() < kMaxMessages) r.messages.push_back(std::move(msg));
   r.asserted = true;
-  Recount(r);
 }
 
 void RecordVmaLeak(const char* message) {
+  MarkRecordsHeld();
   CallRecord& r = gCall;
   if (r.messages.size() < kMaxMessages) r.messages.push_back(std::string("VMA leak: ") + message);
-  Recount(r);
 }
 
 void BeginNativeCallHeld() {
@@ -82,7 +72,6 @@ void BeginNativeCallHeld() {
     r.messages.clear();
   }
   r.asserted = false;
-  Recount(r);
 }
 
 bool VmaAssertedHeld() { return gCall.asserted; }
@@ -102,7 +91,7 @@ VmaMessageMark MarkVmaMessages() {
 
 std::vector<std::string> TakeVmaMessagesSince(const VmaMessageMark& mark) {
   std::vector<std::string> taken;
-  if (!VmaRecordsHeld() && !mark.wasAsserted) return taken;  // nothing was recorded, nor is now
+  if (!VmaRecordsHeld()) return taken;  // nothing was ever recorded (a mark with an assert implies something was)
   CallRecord& r = gCall;
   if (r.messages.size() > mark.count) {
     taken.assign(std::make_move_iterator(r.messages.begin() + static_cast<std::ptrdiff_t>(mark.count)),
@@ -110,7 +99,6 @@ std::vector<std::string> TakeVmaMessagesSince(const VmaMessageMark& mark) {
     r.messages.resize(mark.count);
   }
   r.asserted = mark.wasAsserted;
-  Recount(r);
   return taken;
 }
 
@@ -293,7 +281,6 @@ void Addon::ThrowIfVmaAsserted(Napi::Env env, const char* operation) {
   std::vector<std::string> messages;
   messages.swap(gCall.messages);
   gCall.asserted = false;
-  Recount(gCall);
   std::vector<std::string> checks;
   for (auto& m : messages) {
     if (m.rfind("VMA check failed", 0) == 0) checks.push_back(m);
@@ -319,7 +306,6 @@ Napi::Value Addon::TakeVmaMessages(const Napi::CallbackInfo& info) {
   for (auto& m : gCall.messages) taken.push_back(std::move(m));
   gCall.messages.clear();
   gCall.asserted = false;
-  Recount(gCall);
   Napi::Array out = Napi::Array::New(info.Env(), taken.size());
   for (size_t i = 0; i < taken.size(); ++i) out.Set(static_cast<uint32_t>(i), taken[i]);
   return out;

@@ -243,13 +243,16 @@ struct NativeCallTimer {
 };
 
 // VMA's assert recorder (addon.cpp), per native call and per thread. BeginNativeCall() starts a call's record.
-// gThreadsWithVmaRecords counts the threads whose record holds anything (messages or a failed check): while it is 0,
-// as it nearly always is, neither needs to look at the calling thread's record, a thread_local whose every access in
-// a shared library is a __tls_get_addr call and an init-guard check (2% of the addon's createBuffer + freeAllocation
-// pair from JS). A thread counts itself before its record's first message, so it never reads 0 while its own record
-// holds something; a count that another thread's record makes only sends it to look at its own.
-extern std::atomic<uint32_t> gThreadsWithVmaRecords;
-inline bool VmaRecordsHeld() { return gThreadsWithVmaRecords.load(std::memory_order_relaxed) != 0; }
+// gVmaRecordsEverHeld is set, for good, the first time any thread's record holds anything (a message or a failed
+// check): until then, as in a process where VMA never complains, neither needs to look at the calling thread's record,
+// a thread_local whose every access in a shared library is a __tls_get_addr call and an init-guard check (2% of the
+// addon's createBuffer + freeAllocation pair from JS). A thread sets it before its record's first message, so it
+// never reads it unset while its own record holds something. It is never cleared: a count of the threads holding a
+// record in its place (decremented as records emptied and as threads ended) once read 0 under Wine while a record held
+// an assert, in one Windows lane of four, with workers sharing the process; the unpaired decrement was not found, and
+// a flag that only goes up has none to find. After VMA's first complaint every call looks at its record, as all did.
+extern std::atomic<bool> gVmaRecordsEverHeld;
+inline bool VmaRecordsHeld() { return gVmaRecordsEverHeld.load(std::memory_order_relaxed); }
 void BeginNativeCallHeld();
 bool VmaAssertedHeld();
 inline void BeginNativeCall() {

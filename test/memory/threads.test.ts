@@ -6,8 +6,9 @@
  * batches, freed in random order), and after every round each checks that VMA's counters (getHeapBudgets: the
  * allocation and block counts and bytes the build made plain) agree with the blocks VMA walks
  * (calculateStatistics), and that everything is gone at the end. Each round also makes VMA fail one of its own
- * checks (recorded per thread, with a process-wide count of threads holding a record that spares every other call a
- * look at its own: native/addon.cpp), and the worker must get exactly its own typed error and no message left over.
+ * checks (recorded per thread, behind a process-wide flag that spares every call a look at its own record until any
+ * record held something: native/addon.h), and the worker must get exactly its own typed error and no message left
+ * over.
  * The workers run the built package (dist/), as the child-process tests do.
  */
 import * as path from "node:path";
