@@ -44,6 +44,7 @@
 import type { Allocation } from "../memory/allocation.js";
 import type { Allocator } from "../memory/allocator.js";
 import type { QueuedItem, ReleaseBatcher } from "./release-queue.js";
+import { recycleImageView } from "../memory/vma-memory.js";
 import { ResourceRelease } from "./resource.js";
 
 /** The batch of one FrameManager's release queue, made with the manager for its allocator. @internal */
@@ -140,13 +141,18 @@ export class ReleaseBatch implements ReleaseBatcher {
       }
       this.#warmed = warm(allocations, first, stop);
       for (let i = first; i < stop; i++) {
-        const item = items[i] as ResourceRelease; // not read unless freeing it natively failed
+        const item = items[i] as ResourceRelease; // read for a texture's view, or when freeing it natively failed
         const allocation = allocations[i]!;
+        const texture = views[i] !== null;
         items[i] = undefined;
         allocations[i] = null;
         views[i] = null;
-        if (handles[i] === 0) allocator._forgetFreedNatively(allocation);
-        else if (threw) errors = destroyAlone(item, errors);
+        if (handles[i] === 0) {
+          allocator._forgetFreedNatively(allocation);
+          // A texture's view went with its image: its handle object gives its cell back (the release is read for
+          // that only for a texture, which the views column tells).
+          if (texture) recycleImageView(item._view!);
+        } else if (threw) errors = destroyAlone(item, errors);
       }
       if (stop < end) {
         // Refused by the native checks: the single path frees it, or throws the error that says why.

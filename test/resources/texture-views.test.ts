@@ -2,7 +2,7 @@
  * A FrameManager texture's default view, made by the addon in one call (native/allocation.cpp: createImageView) from
  * its record of the image, on real Vulkan with the validation layer on (which checks every view's create info and
  * destruction): 2D, 2D array, 3D, depth and compressed textures, a buddy pool's (made through nvk), freed on both
- * paths (at once, and retired after a frame); and the native entry point refuses an allocation, view type, aspect
+ * paths (at once, and retired after a frame), after which the view's handle object reads as VK_NULL_HANDLE; and the native entry point refuses an allocation, view type, aspect
  * or mip range that does not suit its image with a RangeError, making nothing. (A streamed texture's views of its
  * uploaded mips are made the same way: texture-streamer tests.)
  */
@@ -68,26 +68,42 @@ test("every kind of texture gets a whole-image view the driver and the validatio
   );
   try {
     const before = allocator.allocationCount;
+    // A destroyed view's handle object reads as VK_NULL_HANDLE (its pooled cell went back for the next view), and
+    // keeps doing so once another view took the cell; the buddy pool's view is nvk's own object and keeps its value.
+    const expectGone = (views: { view: object; label: string }[]) => {
+      for (const { view, label } of views) {
+        if (label === "buddy") expect(rawHandle(view as never), label).not.toBe(0n);
+        else expect(rawHandle(view as never), label).toBe(0n);
+      }
+    };
     // Unused by any frame: freed at once, on the single path (the view through nvk, then the image).
+    const gone: { view: object; label: string }[] = [];
     for (const t of makeTextures(pool)) {
       expect(t.view).toBeInstanceOf(nvk.VkImageView);
       expect(t.view.constructor).toBe(nvk.VkImageView);
       expect(rawHandle(t.view)).not.toBe(0n);
+      gone.push({ view: t.view, label: t.label });
       t.destroy();
     }
+    expectGone(gone);
     expect(allocator.allocationCount).toBe(before);
     // Used by a frame: retired after its fence, in one native call (the view by its bytes, then the image).
     const used = makeTextures(pool);
+    expectGone(gone);
     const views = new Set(used.map((t) => rawHandle(t.view)));
     expect(views.size).toBe(used.length);
+    expect(views.has(0n)).toBe(false);
     manager.beginFrame();
     for (const t of used) t.markUsed();
     manager.endFrame();
+    const retired = used.map((t) => ({ view: t.view as object, label: t.label }));
     for (const t of used) t.destroy();
+    for (const { view } of retired) expect(rawHandle(view as never)).not.toBe(0n); // queued: alive until retired
     manager.waitIdle();
     manager.beginFrame();
     manager.endFrame();
     manager.waitIdle();
+    expectGone(retired);
     expect(allocator.allocationCount).toBe(before);
   } finally {
     pool.destroy();

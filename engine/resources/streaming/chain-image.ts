@@ -19,6 +19,7 @@ import { OBJECT_TYPE_IMAGE_VIEW, VIEW_TYPE_2D } from "../../vulkan/vk.js";
 import type { FrameManager } from "../frame-manager.js";
 import type { Texture } from "../texture.js";
 import { createImageView } from "../image-views.js";
+import { recycleImageView } from "../../memory/vma-memory.js";
 import type { TextureShow } from "./types.js";
 
 /** What an image needs to make and drop its views: shared by every image of one streamer. */
@@ -118,13 +119,11 @@ export class ChainImage {
     this.#partialView = null;
     this.#partialFrom = -1;
     const { frames, device } = this.views;
-    if (now) nvk.vkDestroyImageView(device, view, null);
-    else
-      frames.destroyLater(
-        "partial view",
-        0,
-        () => nvk.vkDestroyImageView(device, view, null),
-        this.texture.lastUsedSerial,
-      );
+    const destroy = (): void => {
+      nvk.vkDestroyImageView(device, view, null);
+      recycleImageView(view);
+    };
+    if (now) destroy();
+    else frames.destroyLater("partial view", 0, destroy, this.texture.lastUsedSerial);
   }
 }
