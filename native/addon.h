@@ -281,6 +281,15 @@ class Addon : public Napi::Addon<Addon> {
   // written for, so that nothing clears it when the slot is freed or taken again.
   std::vector<ImageRecord> images;
   std::vector<BufferRecord> buffers;
+  // cmdCopyBuffers' scratch (copy_commands.cpp), kept between calls so that a frame's recording allocates nothing:
+  // the order rows are recorded in, the group of each destination slot (kNoCopyGroup between calls), the group of
+  // each row, the groups' starts and the slots they were given for.
+  std::vector<uint32_t> copyOrder;
+  std::vector<uint32_t> copyGroupOfSlot;
+  std::vector<uint32_t> copyRowGroup;
+  std::vector<uint32_t> copyGroupStarts;
+  std::vector<uint32_t> copyGroupSlots;
+  std::vector<VkBufferCopy> copyRegions;
   // Keeps `record` in `records` for the allocation in slot `index`, stamped with the slot's generation.
   template <class Record>
   void Keep(std::vector<Record>& records, uint32_t index, Record record) {

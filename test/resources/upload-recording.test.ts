@@ -192,6 +192,60 @@ test("buffer copies: recorded from the buffers' own records, refused for buffers
   }
 });
 
+test("regrouped buffer copies: destinations in turn, two sources, a stop mid-way; each byte lands where its row says", () => {
+  const mapped = { usage: MemoryUsage.AutoPreferHost, hostAccess: "random", mapped: true } as const;
+  const make = (usage: number) => allocator.createBuffer({ size: 256, usage }, mapped);
+  const [second, a, b, c] = [make(TRANSFER_SRC), make(TRANSFER_DST), make(TRANSFER_DST), make(TRANSFER_DST)];
+  const noDst = make(TRANSFER_SRC);
+  const s1 = staging.allocation._handle;
+  const s2 = second.allocation._handle;
+  const [A, B, C] = [a, b, c].map((x) => x.allocation._handle);
+  const one = new Uint8Array(staging.allocation.mappedData!);
+  const two = new Uint8Array(second.allocation.mappedData!);
+  const view = (x: CreatedBuffer) => new Uint8Array(x.allocation.mappedData!);
+  try {
+    one.subarray(0, 256).forEach((_, i, arr) => (arr[i] = i));
+    two.subarray(0, 256).forEach((_, i, arr) => (arr[i] = 255 - i));
+    for (const x of [a, b, c]) view(x).fill(0);
+    context.submitAndWait((cmd) => {
+      const raw = rawHandle(cmd);
+      const copies = (rows: Row[]) => addon().cmdCopyBuffers!(raw, table(rows), 0, rows.length, true);
+      // A, B, A (from the second source), C, B, A: grouped by destination, the stop at the last row (no
+      // TRANSFER_DST) leaves the six before it to record.
+      const rows: Row[] = [
+        [s1, A, 0, 0, 16],
+        [s1, B, 16, 0, 16],
+        [s2, A, 0, 16, 16],
+        [s1, C, 32, 0, 16],
+        [s1, B, 48, 16, 16],
+        [s1, A, 64, 32, 16],
+        [s1, noDst.allocation._handle, 0, 0, 16],
+      ];
+      expect(copies(rows)).toBe(6);
+      // Again, after the grouping's state was reset: C and A in turn.
+      expect(
+        copies([
+          [s1, C, 80, 16, 16],
+          [s1, A, 96, 48, 16],
+          [s1, C, 112, 32, 16],
+        ]),
+      ).toBe(3);
+    });
+    const range = (from: Uint8Array, start: number) => [...from.subarray(start, start + 16)];
+    expect([...view(a).subarray(0, 64)]).toEqual([
+      ...range(one, 0),
+      ...range(two, 0),
+      ...range(one, 64),
+      ...range(one, 96),
+    ]);
+    expect([...view(b).subarray(0, 32)]).toEqual([...range(one, 16), ...range(one, 48)]);
+    expect([...view(c).subarray(0, 48)]).toEqual([...range(one, 32), ...range(one, 80), ...range(one, 112)]);
+    expect([...view(a).subarray(64)]).toEqual(new Array(192).fill(0));
+  } finally {
+    for (const x of [second, a, b, c, noDst]) allocator.destroyBuffer(x.buffer, x.allocation);
+  }
+});
+
 test("a copy or barrier that does not suit its image, buffer or device is a RangeError, with nothing recorded", () => {
   const img = image.allocation._handle;
   const src = staging.allocation._handle;
