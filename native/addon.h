@@ -282,13 +282,13 @@ class Addon : public Napi::Addon<Addon> {
   std::vector<ImageRecord> images;
   std::vector<BufferRecord> buffers;
   // cmdCopyBuffers' scratch (copy_commands.cpp), kept between calls so that a frame's recording allocates nothing:
-  // the order rows are recorded in, the group of each destination slot (kNoCopyGroup between calls), the group of
-  // each row, the groups' starts and the slots they were given for.
+  // the order rows are recorded in, the group of each destination slot (kNoCopyGroup between calls), the slot of
+  // each row, the groups' starts, the groups' destination handles and slots, and the regions of a run.
   std::vector<uint32_t> copyOrder;
   std::vector<uint32_t> copyGroupOfSlot;
   std::vector<uint32_t> copyRowGroup;
   std::vector<uint32_t> copyGroupStarts;
-  std::vector<uint32_t> copyGroupSlots;
+  std::vector<std::pair<double, uint32_t>> copyGroups;
   std::vector<VkBufferCopy> copyRegions;
   // Keeps `record` in `records` for the allocation in slot `index`, stamped with the slot's generation.
   template <class Record>
