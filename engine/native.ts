@@ -248,6 +248,12 @@ export interface NativeAddon {
    * type, aspect or mip range that does not suit the image (native/allocation.cpp).
    */
   createImageView(allocation: number, viewType: number, aspect: number, baseMip?: number, levelCount?: number): number;
+  /**
+   * Destroys the view whose handle is the first 8 bytes of `view` (a view createImageView made, on the allocator's
+   * device, used by no pending work: the caller's to know, as for freeResources' views). TypeError / RangeError for
+   * anything but an ArrayBuffer of 8 bytes or more, or a dead allocator.
+   */
+  destroyImageView(allocator: number, view: ArrayBuffer): void;
   /** True when nothing more can be moved. */
   endDefragmentationPass(context: number): boolean;
   endDefragmentation(context: number): NativeDefragmentationStats;

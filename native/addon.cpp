@@ -200,6 +200,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
       InstanceMethod<&Addon::Guarded<&Addon::RecordDefragmentationCopies>>("recordDefragmentationCopies"),
       InstanceMethod<&Addon::Guarded<&Addon::CreateDefragmentationView>>("createDefragmentationView"),
       InstanceMethod<&Addon::Guarded<&Addon::CreateImageView>>("createImageView"),
+      InstanceMethod<&Addon::Guarded<&Addon::DestroyImageViewBytes>>("destroyImageView"),
       InstanceMethod<&Addon::Guarded<&Addon::EndDefragmentationPass>>("endDefragmentationPass"),
       InstanceMethod<&Addon::Guarded<&Addon::EndDefragmentation>>("endDefragmentation"),
       InstanceMethod<&Addon::Guarded<&Addon::CheckCorruption>>("checkCorruption"),

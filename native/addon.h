@@ -410,6 +410,7 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value RecordDefragmentationCopies(const Napi::CallbackInfo& info);
   Napi::Value CreateDefragmentationView(const Napi::CallbackInfo& info);
   Napi::Value CreateImageView(const Napi::CallbackInfo& info);  // allocation.cpp
+  Napi::Value DestroyImageViewBytes(const Napi::CallbackInfo& info);  // allocation.cpp
   Napi::Value EndDefragmentationPass(const Napi::CallbackInfo& info);
   Napi::Value EndDefragmentation(const Napi::CallbackInfo& info);
   // Ends every defragmentation of the allocator (poolIndex 0) or of one pool, as if each move of an open pass had

@@ -14,8 +14,7 @@
  */
 import type { Allocation } from "../memory/allocation.js";
 import type { NvkHandle } from "../vulkan/handles.js";
-import { nvk } from "../vulkan/nvk.js";
-import { recycleImageView } from "../memory/vma-memory.js";
+import { destroyImageView } from "../memory/vma-memory.js";
 
 /**
  * What a Buffer and a Texture have for their owner to release them: the frame that last used them, their place in
@@ -121,8 +120,7 @@ export class ResourceRelease implements QueuedRelease {
     const allocation = this._allocation;
     const allocator = allocation.allocator;
     if (this._view !== null) {
-      nvk.vkDestroyImageView(allocator.device, this._view, null);
-      recycleImageView(this._view);
+      destroyImageView(allocator, this._view);
       allocator.destroyImage(null, allocation);
     } else allocator.destroyBuffer(null, allocation);
   }

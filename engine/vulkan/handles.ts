@@ -310,6 +310,11 @@ export class HandleCellPool {
     return ctor;
   }
 
+  /** Whether `handle` holds a cell of this pool's kind: made by {@link make} or {@link makeWith}, not recycled since. */
+  static holdsCell(handle: object): boolean {
+    return (handle as { [k: symbol]: unknown })[HandleCellPool.cellOf] !== undefined;
+  }
+
   /** Takes back the cell of a handle made by {@link make}; the handle reads as VK_NULL_HANDLE afterwards. */
   recycle(handle: object): void {
     const h = handle as { memoryBuffer: ArrayBuffer; [k: symbol]: unknown };

@@ -194,3 +194,28 @@ test("the native view refuses an allocation, view type, aspect or mips that do n
     allocator.destroyBuffer(buffer.buffer, buffer.allocation);
   }
 });
+
+test("the native view destroy takes a live allocator and a handle's 8 bytes, refuses anything else, and destroys the view", () => {
+  const destroyView = (allocatorHandle: unknown, view: unknown) =>
+    (allocator._native as unknown as { destroyImageView(a: unknown, v: unknown): void }).destroyImageView(
+      allocatorHandle,
+      view,
+    );
+  expect(() => destroyView(allocator._handle, {})).toThrow(TypeError);
+  expect(() => destroyView(allocator._handle, new Uint8Array(8))).toThrow(TypeError); // a view of bytes, not the buffer
+  expect(() => destroyView(allocator._handle, new ArrayBuffer(4))).toThrow(/destroyImageView: view must hold/);
+  expect(() => destroyView(-1, new ArrayBuffer(8))).toThrow(TypeError);
+  const gone = createAllocator(context, { label: "destroyed before its view call" });
+  const goneHandle = gone._handle;
+  expect(gone.destroy()).toEqual([]);
+  expect(() => destroyView(goneHandle, new ArrayBuffer(8))).toThrow(/stale or invalid allocator handle/);
+  destroyView(allocator._handle, new ArrayBuffer(8)); // VK_NULL_HANDLE: nothing to destroy
+  // A texture's view destroyed by the native call (on the single path), and its image after it: the validation layer,
+  // on in this file, reports a view left behind or destroyed twice, and the suite fails on any message.
+  const before = allocator.allocationCount;
+  const texture = manager.createTexture({ label: "native destroy", width: 16, height: 16, format: RGBA8 });
+  const view = texture.view;
+  texture.destroy();
+  expect(rawHandle(view)).toBe(0n);
+  expect(allocator.allocationCount).toBe(before);
+});

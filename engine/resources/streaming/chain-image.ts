@@ -14,18 +14,16 @@
 import type { Allocation } from "../../memory/allocation.js";
 import { ASPECT_COLOR } from "../../vulkan/formats.js";
 import type { NvkHandle } from "../../vulkan/handles.js";
-import { nvk } from "../../vulkan/nvk.js";
 import { OBJECT_TYPE_IMAGE_VIEW, VIEW_TYPE_2D } from "../../vulkan/vk.js";
 import type { FrameManager } from "../frame-manager.js";
 import type { Texture } from "../texture.js";
 import { createImageView } from "../image-views.js";
-import { recycleImageView } from "../../memory/vma-memory.js";
+import { destroyImageView } from "../../memory/vma-memory.js";
 import type { TextureShow } from "./types.js";
 
 /** What an image needs to make and drop its views: shared by every image of one streamer. */
 export interface ViewContext {
   readonly frames: FrameManager;
-  readonly device: NvkHandle;
   /** The streamer's label, for error messages. */
   readonly label: string;
 }
@@ -118,11 +116,9 @@ export class ChainImage {
     if (view === null) return;
     this.#partialView = null;
     this.#partialFrom = -1;
-    const { frames, device } = this.views;
-    const destroy = (): void => {
-      nvk.vkDestroyImageView(device, view, null);
-      recycleImageView(view);
-    };
+    const { frames } = this.views;
+    const allocator = this.allocation.allocator;
+    const destroy = (): void => destroyImageView(allocator, view);
     if (now) destroy();
     else frames.destroyLater("partial view", 0, destroy, this.texture.lastUsedSerial);
   }

@@ -312,7 +312,6 @@ export class TextureStreamer {
     });
     this.#scheduler = new UploadScheduler(frames, this.uploadBudgetBytes, lifetime, imageUsage, this.#loader, {
       frames,
-      device: frames.context.device,
       label: this.label,
     });
     this.#frame = this.#emptyStatistics(-1);
