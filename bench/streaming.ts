@@ -26,6 +26,10 @@
  *   of the same create after a plain destroy (room already made), the difference is what the eviction costs: the
  *   failed first attempt, the choice of the victim, making it lost (onLost, destroy, free) and nothing that grows
  *   with N.
+ * - Image creation, reported beside them: the frames' createTexture per image (`create_texture_us_per_image`: the
+ *   create path run cold, twice a frame, with the pool's evictions) against the in-process C++ vmaCreateImage + view
+ *   loop (`cpp_create_image_us`), and FrameManager.createTexture + destroy() of the same images in the same hot loop
+ *   (`create_texture_hot_us_per_image`): the first ratio is mostly coldness and eviction, the second vkmem's work.
  *
  * Writes bench/results/streaming.json with `streamer_us_per_frame_p99`, `us_per_eviction` and `device` among others.
  * @module
@@ -55,6 +59,7 @@ import {
   intFlag,
   layersFromEnvironment,
   median,
+  nowNs,
   offCpuWatch,
   parseFlags,
   percentile,
@@ -320,6 +325,43 @@ function cppCreateImageUs(context: Context): number {
   }
 }
 
+/**
+ * FrameManager.createTexture + destroy() of the same images as {@link cppCreateImageUs}, in the same hot loop (no
+ * frame uses them, so destroy() frees at once): µs per image. Beside the in-frame figure, it tells how much of that is
+ * vkmem's work and how much the create path run cold, twice a frame between the frame's other work, with the pool's
+ * evictions.
+ */
+function hotCreateTextureUs(context: Context): number {
+  const allocator = createAllocator(context, { label: "bench streaming hot createTexture" });
+  const manager = createFrameManager(context, allocator, { label: "bench hot createTexture" });
+  try {
+    const usage = VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT;
+    const perSize = SIZES.map((size) => {
+      const desc = {
+        label: "hot",
+        width: size,
+        height: size,
+        format: VK_FORMAT_R8G8B8A8_UNORM,
+        mipLevels: Math.floor(Math.log2(size)) + 1,
+        usage,
+      };
+      const loop = (n: number): number => {
+        const start = nowNs();
+        for (let i = 0; i < n; i++) manager.createTexture(desc).destroy();
+        return Number(nowNs() - start) / n;
+      };
+      loop(200); // warm-up
+      const samples: number[] = [];
+      for (let r = 0; r < 5; r++) samples.push(loop(500));
+      return median(samples) / 1000;
+    });
+    return perSize.reduce((a, b) => a + b, 0) / perSize.length;
+  } finally {
+    manager.destroy();
+    allocator.destroy();
+  }
+}
+
 export async function main(argv: readonly string[]): Promise<void> {
   const flags = parseFlags(argv, FLAGS, USAGE);
   const frames = intFlag(flags, "--frames", 1500, USAGE);
@@ -357,6 +399,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     const head = runs[runs.length - 1]!;
     const evictions = [1024, 10240].map((n) => runEvictions(context, n, evictionSteps));
     const cppCreateUs = cppCreateImageUs(context);
+    const hotCreateUs = hotCreateTextureUs(context);
     const createUsPerImage = head.creates > 0 ? head.createUs / head.creates : NaN;
     const p99 = percentile(head.streamerUs, 0.99);
     const ownP99 = percentile(head.ownUs, 0.99);
@@ -438,6 +481,12 @@ export async function main(argv: readonly string[]): Promise<void> {
           `${(createUsPerImage / cppCreateUs).toFixed(2)}x`,
         ],
         [
+          "  the same in a loop (createTexture + destroy(), hot)",
+          hotCreateUs.toFixed(1),
+          `C++, the same loop: ${cppCreateUs.toFixed(1)}`,
+          `${(hotCreateUs / cppCreateUs).toFixed(2)}x`,
+        ],
+        [
           "p99 ratio, most/fewest registered",
           (p99 / percentile(runs[0]!.streamerUs, 0.99)).toFixed(2),
           "~1 (flat)",
@@ -459,6 +508,8 @@ export async function main(argv: readonly string[]): Promise<void> {
       create_texture_us_per_image: round(createUsPerImage, 2),
       cpp_create_image_us: round(cppCreateUs, 2),
       create_texture_vs_cpp: round(createUsPerImage / cppCreateUs, 3),
+      create_texture_hot_us_per_image: round(hotCreateUs, 2),
+      create_texture_hot_vs_cpp: round(hotCreateUs / cppCreateUs, 3),
       images_created: head.creates,
       device: context.deviceName,
       targets: {
