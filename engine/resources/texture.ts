@@ -118,7 +118,12 @@ export class Texture extends ManagedResource {
     return this.#image;
   }
 
-  /** The default VkImageView: every mip level and layer. @throws DestroyedResourceError after destroy(). */
+  /**
+   * The default VkImageView: every mip level and layer. Once the texture is freed (at destroy(), or when the last frame
+   * that used it completes) the object reads as VK_NULL_HANDLE, so that a holder of it never names a later view (a
+   * buddy pool's texture excepted: nvk made its view object).
+   * @throws DestroyedResourceError after destroy().
+   */
   get view(): NvkHandle {
     if (this.#destroyed) throw new DestroyedResourceError("Texture", this.label, "view", this._goneCause);
     return this.#view;
