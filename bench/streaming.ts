@@ -294,6 +294,22 @@ function runEvictions(context: Context, lostable: number, steps: number): Evicti
 }
 
 /**
+ * µs per image of `loop` (which creates and destroys `count` RGBA8 images of `size` x `size` with `mips` mips and
+ * returns the nanoseconds each took, on average), averaged over SIZES: per size, 200 images of warm-up, then the median of 5 runs
+ * of 500.
+ */
+function perImageUs(loop: (size: number, mips: number, count: number) => number): number {
+  const perSize = SIZES.map((size) => {
+    const mips = Math.floor(Math.log2(size)) + 1;
+    loop(size, mips, 200); // warm-up
+    const samples: number[] = [];
+    for (let r = 0; r < 5; r++) samples.push(loop(size, mips, 500));
+    return median(samples) / 1000;
+  });
+  return perSize.reduce((a, b) => a + b, 0) / perSize.length;
+}
+
+/**
  * The in-process C++ baseline of image creation (native/image_bench.cpp, oracles build): vmaCreateImage +
  * vkCreateImageView + destroys of the streamer's image shapes (64, 128 and 256 px RGBA8, full mip chains), on an
  * allocator of the oracles addon over the same device. Returns µs per image, the mean over the three sizes.
@@ -311,15 +327,9 @@ function cppCreateImageUs(context: Context): number {
   );
   try {
     const usage = VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT;
-    const perSize = SIZES.map((size) => {
-      const mips = Math.floor(Math.log2(size)) + 1;
-      o.createImagesLoop(allocator, size, size, mips, VK_FORMAT_R8G8B8A8_UNORM, usage, 200); // warm-up
-      const samples: number[] = [];
-      for (let r = 0; r < 5; r++)
-        samples.push(o.createImagesLoop(allocator, size, size, mips, VK_FORMAT_R8G8B8A8_UNORM, usage, 500));
-      return median(samples) / 1000;
-    });
-    return perSize.reduce((a, b) => a + b, 0) / perSize.length;
+    return perImageUs((size, mips, count) =>
+      o.createImagesLoop(allocator, size, size, mips, VK_FORMAT_R8G8B8A8_UNORM, usage, count),
+    );
   } finally {
     o.destroyAllocator(allocator);
   }
@@ -336,26 +346,12 @@ function hotCreateTextureUs(context: Context): number {
   const manager = createFrameManager(context, allocator, { label: "bench hot createTexture" });
   try {
     const usage = VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT;
-    const perSize = SIZES.map((size) => {
-      const desc = {
-        label: "hot",
-        width: size,
-        height: size,
-        format: VK_FORMAT_R8G8B8A8_UNORM,
-        mipLevels: Math.floor(Math.log2(size)) + 1,
-        usage,
-      };
-      const loop = (n: number): number => {
-        const start = nowNs();
-        for (let i = 0; i < n; i++) manager.createTexture(desc).destroy();
-        return Number(nowNs() - start) / n;
-      };
-      loop(200); // warm-up
-      const samples: number[] = [];
-      for (let r = 0; r < 5; r++) samples.push(loop(500));
-      return median(samples) / 1000;
+    return perImageUs((size, mipLevels, count) => {
+      const desc = { label: "hot", width: size, height: size, format: VK_FORMAT_R8G8B8A8_UNORM, mipLevels, usage };
+      const start = nowNs();
+      for (let i = 0; i < count; i++) manager.createTexture(desc).destroy();
+      return Number(nowNs() - start) / count;
     });
-    return perSize.reduce((a, b) => a + b, 0) / perSize.length;
   } finally {
     manager.destroy();
     allocator.destroy();

@@ -286,7 +286,7 @@ class Addon : public Napi::Addon<Addon> {
   // each row, the groups' starts, the groups' destination handles and slots, and the regions of a run.
   std::vector<uint32_t> copyOrder;
   std::vector<uint32_t> copyGroupOfSlot;
-  std::vector<uint32_t> copyRowGroup;
+  std::vector<uint32_t> copyRowSlot;
   std::vector<uint32_t> copyGroupStarts;
   std::vector<std::pair<double, uint32_t>> copyGroups;
   std::vector<VkBufferCopy> copyRegions;

@@ -70,7 +70,7 @@ void GroupByDestination(Addon* addon, const double* t, size_t first, std::vector
   const size_t n = order.size();
   std::vector<uint32_t>& groupOf = addon->copyGroupOfSlot;
   if (groupOf.size() < addon->allocations.size()) groupOf.resize(addon->allocations.size(), kNoCopyGroup);
-  std::vector<uint32_t>& rowSlot = addon->copyRowGroup;
+  std::vector<uint32_t>& rowSlot = addon->copyRowSlot;
   std::vector<uint32_t>& starts = addon->copyGroupStarts;
   std::vector<std::pair<double, uint32_t>>& groups = addon->copyGroups;
   rowSlot.resize(n);
@@ -81,7 +81,7 @@ void GroupByDestination(Addon* addon, const double* t, size_t first, std::vector
     DecodeHandle(handle, &index, &generation);  // a live slot's handle: checked by the caller
     rowSlot[k] = index;
     if (groupOf[index] == kNoCopyGroup) {
-      groupOf[index] = 0;
+      groupOf[index] = 0;  // seen: numbered once the groups are sorted
       groups.emplace_back(handle, index);
     }
   }

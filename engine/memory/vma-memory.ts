@@ -74,20 +74,6 @@ export function recycleImageView(view: object): void {
   viewCells.recycle(view);
 }
 
-/**
- * Destroys `view`, a view of an image of `allocator` that no pending work uses, and gives its cell back: in one native
- * call when {@link VmaMemory.createImageView} made it (nvk's vkDestroyImageView read the handle object's properties by
- * name, a string made per read: 1.5 µs of a texture's hot createTexture + destroy() on the two-core machine), through
- * nvk otherwise (a buddy pool's texture, whose view nvk made).
- * @internal
- */
-export function destroyImageView(allocator: Allocation["allocator"], view: NvkHandle): void {
-  if (HandleCellPool.holdsCell(view)) {
-    allocator._native.destroyImageView(allocator._handle, view.memoryBuffer);
-    viewCells.recycle(view);
-  } else nvk.vkDestroyImageView(allocator.device, view, null);
-}
-
 function fail(op: string, arg: string, what: string, value: unknown, Ctor: typeof TypeError = RangeError): never {
   throw new Ctor(`${op}: ${arg} ${what}, got ${describeValue(value)}`);
 }
@@ -152,7 +138,8 @@ export class VmaMemory implements MemorySource {
   /**
    * A view of mips [baseMip, baseMip + levelCount) of every layer of the image `allocation` was created with by this
    * allocator (`aspect`, the image's format), made in one native call (native/allocation.cpp: createImageView); the
-   * caller owns it, and gives its cell back with {@link recycleImageView} once it destroyed it. Returns the VkResult
+   * caller owns it, and gives its cell back with {@link recycleImageView} once it destroyed it (image-views.ts:
+   * destroyImageView, or the batch's native free). Returns the VkResult
    * instead when vkCreateImageView fails. The handle object holds a cell of the views' own pool: a fresh 8-byte cell
    * (wrapHandle's) cost about 1.1 µs a view on the two-core machine, a quarter of a FrameManager texture's whole
    * createTexture + destroy().

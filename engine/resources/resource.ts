@@ -14,7 +14,7 @@
  */
 import type { Allocation } from "../memory/allocation.js";
 import type { NvkHandle } from "../vulkan/handles.js";
-import { destroyImageView } from "../memory/vma-memory.js";
+import { destroyImageView } from "./image-views.js";
 
 /**
  * What a Buffer and a Texture have for their owner to release them: the frame that last used them, their place in

@@ -2,9 +2,10 @@
  * A FrameManager texture's default view, made by the addon in one call (native/allocation.cpp: createImageView) from
  * its record of the image, on real Vulkan with the validation layer on (which checks every view's create info and
  * destruction): 2D, 2D array, 3D, depth and compressed textures, a buddy pool's (made through nvk), freed on both
- * paths (at once, and retired after a frame), after which the view's handle object reads as VK_NULL_HANDLE; and the native entry point refuses an allocation, view type, aspect
- * or mip range that does not suit its image with a RangeError, making nothing. (A streamed texture's views of its
- * uploaded mips are made the same way: texture-streamer tests.)
+ * paths (at once, and retired after a frame), after which the view's handle object reads as VK_NULL_HANDLE; and the
+ * native entry point refuses an allocation, view type, aspect or mip range that does not suit its image with a
+ * RangeError, making nothing. (A streamed texture's views of its uploaded mips are made the same way:
+ * texture-streamer tests.)
  */
 import { afterAll, beforeAll, expect, test } from "vitest";
 import {
@@ -76,7 +77,8 @@ test("every kind of texture gets a whole-image view the driver and the validatio
         else expect(rawHandle(view as never), label).toBe(0n);
       }
     };
-    // Unused by any frame: freed at once, on the single path (the view through nvk, then the image).
+    // Unused by any frame: freed at once, on the single path (the view, natively but for the buddy pool's through
+    // nvk, then the image).
     const gone: { view: object; label: string }[] = [];
     for (const t of makeTextures(pool)) {
       expect(t.view).toBeInstanceOf(nvk.VkImageView);

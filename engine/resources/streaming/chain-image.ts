@@ -17,8 +17,7 @@ import type { NvkHandle } from "../../vulkan/handles.js";
 import { OBJECT_TYPE_IMAGE_VIEW, VIEW_TYPE_2D } from "../../vulkan/vk.js";
 import type { FrameManager } from "../frame-manager.js";
 import type { Texture } from "../texture.js";
-import { createImageView } from "../image-views.js";
-import { destroyImageView } from "../../memory/vma-memory.js";
+import { createImageView, destroyImageView } from "../image-views.js";
 import type { TextureShow } from "./types.js";
 
 /** What an image needs to make and drop its views: shared by every image of one streamer. */
@@ -118,8 +117,7 @@ export class ChainImage {
     this.#partialFrom = -1;
     const { frames } = this.views;
     const allocator = this.allocation.allocator;
-    const destroy = (): void => destroyImageView(allocator, view);
-    if (now) destroy();
-    else frames.destroyLater("partial view", 0, destroy, this.texture.lastUsedSerial);
+    if (now) destroyImageView(allocator, view);
+    else frames.destroyLater("partial view", 0, () => destroyImageView(allocator, view), this.texture.lastUsedSerial);
   }
 }
