@@ -152,7 +152,7 @@ export async function runUploadCheck(threads: number): Promise<string[]> {
       for (const b of mapped) b.destroy();
       const t = m.statistics.transfers;
       console.log(
-        `uploads ${t.uploads}, ${(t.uploadedBytes / MiB).toFixed(1)} MiB, ${t.transferQueueUploads} via the transfer queue, ${t.uploadPieces} pieces, ${t.uploadThreads} threads, ${t.earlySubmits} early submits`,
+        `uploads ${t.uploads}, ${(t.uploadedBytes / MiB).toFixed(1)} MiB, ${t.transferQueueUploads} via the transfer queue, ${t.uploadPieces} pieces (${t.uploadPiecesInMainRing} in the main ring), ${t.uploadThreads} threads, ${t.earlySubmits} early submits`,
       );
     } finally {
       m.destroy();

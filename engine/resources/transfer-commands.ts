@@ -23,7 +23,13 @@ import { check } from "../errors.js";
 import type { Context } from "../vulkan/context.js";
 import type { NvkHandle } from "../vulkan/handles.js";
 import { nvk } from "../vulkan/nvk.js";
-import { COMMAND_BUFFER_ONE_TIME_SUBMIT, COMMAND_POOL_CREATE_TRANSIENT, NO_TIMEOUT, STAGE_ALL } from "../vulkan/vk.js";
+import {
+  COMMAND_BUFFER_ONE_TIME_SUBMIT,
+  COMMAND_POOL_CREATE_TRANSIENT,
+  NO_TIMEOUT,
+  STAGE_ALL,
+  VK_NOT_READY,
+} from "../vulkan/vk.js";
 
 /** The command buffers of one frame slot: the main queue's from the slot's pool, the transfer queue's from its own. */
 interface SlotCommands {
@@ -34,6 +40,9 @@ interface SlotCommands {
   readonly transferCmds: NvkHandle[];
   transferUsed: number;
   readonly semaphore: NvkHandle | null;
+  /** The fences of the pieces of large uploads submitted in this slot's frames (made on first use, kept). */
+  readonly pieceFences: NvkHandle[];
+  piecesUsed: number;
 }
 
 /** The per-slot command buffers of one FrameManager's Transfers: made and destroyed by them. @internal */
@@ -79,6 +88,8 @@ export class TransferCommands {
           transferCmds: [],
           transferUsed: 0,
           semaphore,
+          pieceFences: [],
+          piecesUsed: 0,
         });
       }
     } catch (error) {
@@ -105,6 +116,47 @@ export class TransferCommands {
     s.transferUsed = 0;
     if (s.transferPool !== null)
       check(nvk.vkResetCommandPool(this.#device, s.transferPool, 0), "vkResetCommandPool", this.#label);
+    if (s.piecesUsed > 0) {
+      // Signaled when the slot's frame was (the queue completed the pieces before it); waited for all the same, in
+      // case the frame's own submission failed after its pieces went: a fence is reset only once its batch is done.
+      const used = s.pieceFences.slice(0, s.piecesUsed);
+      s.piecesUsed = 0;
+      check(nvk.vkWaitForFences(this.#device, used.length, used, true, NO_TIMEOUT), "vkWaitForFences", this.#label);
+      check(nvk.vkResetFences(this.#device, used.length, used), "vkResetFences", this.#label);
+    }
+  }
+
+  /**
+   * {@link submit} of a piece of a large upload, signaling a fence of the current slot's, which {@link piecesBehind}
+   * reads (transfers.ts). The fences are made when the slot has none left and reset by {@link beginSlot}; one whose
+   * submission failed is not counted and serves the next piece.
+   * @throws VkError when creating the fence or submitting fails.
+   */
+  submitPiece(queue: NvkHandle, cmd: NvkHandle | null, semaphore: NvkHandle | null): void {
+    const s = this.#slots[this.#slot]!;
+    let fence = s.pieceFences[s.piecesUsed];
+    if (fence === undefined) {
+      fence = new nvk.VkFence();
+      check(nvk.vkCreateFence(this.#device, new nvk.VkFenceCreateInfo(), null, fence), "vkCreateFence", this.#label);
+      s.pieceFences.push(fence);
+    }
+    this.submit(queue, cmd, semaphore, fence);
+    s.piecesUsed++;
+  }
+
+  /**
+   * Whether the GPU has not yet run the piece submitted `lag` pieces before the last one in the current slot's frame
+   * (false when there is no such piece).
+   * @throws VkError when the fence's status is an error (a lost device).
+   */
+  piecesBehind(lag: number): boolean {
+    const s = this.#slots[this.#slot]!;
+    const i = s.piecesUsed - 1 - lag;
+    if (i < 0) return false;
+    const status = nvk.vkGetFenceStatus(this.#device, s.pieceFences[i]!);
+    if (status === VK_NOT_READY) return true;
+    check(status, "vkGetFenceStatus", this.#label);
+    return false;
   }
 
   /**
@@ -181,13 +233,14 @@ export class TransferCommands {
     check(nvk.vkResetFences(device, 1, [this.#fence]), "vkResetFences", this.#label);
   }
 
-  /** Destroys the transfer pools, the semaphores and the fence. The GPU must be done with them. */
+  /** Destroys the transfer pools, the semaphores and the fences. The GPU must be done with them. */
   destroy(): void {
     if (this.#fence !== null) nvk.vkDestroyFence(this.#device, this.#fence, null);
     this.#fence = null;
     for (const s of this.#slots) {
       if (s.transferPool !== null) nvk.vkDestroyCommandPool(this.#device, s.transferPool, null);
       if (s.semaphore !== null) nvk.vkDestroySemaphore(this.#device, s.semaphore, null);
+      for (const fence of s.pieceFences) nvk.vkDestroyFence(this.#device, fence, null);
     }
     this.#slots.length = 0;
   }

@@ -22,9 +22,10 @@
  *   frame's fence. When one frame's uploads exceed the ring (and it may not grow), the batch so far is submitted at
  *   once with a fence of its own, waited for, and the ring's bytes of this frame are given back; uploads larger
  *   than the ring are split into pieces (whole rows for images) that go through it one after the other.
- * - Large uploads past one core: copied by native threads, and inside a frame submitted in pieces without a fence
- *   while the next piece is copied; the rules that keep that safe are in upload-workers.ts. Inside a frame they go
- *   through the bulk ring, in host memory (staging-rings.ts says why).
+ * - Large uploads past one core: copied by native threads, and inside a frame submitted in pieces while the next
+ *   piece is copied, never waited for; the rules that keep that safe are in upload-workers.ts. Inside a frame they
+ *   go through the bulk ring, in host memory, but while the GPU is behind through the main ring (staging-rings.ts
+ *   says why); a fence of each piece's submission tells which (transfer-commands.ts), and is never waited for.
  * - Readback. Downloads are recorded after the frame's commands, into the frame's own command buffer, and settle
  *   after its fence (engine/resources/readback.ts states their rules). A download queued between frames, when the
  *   manager finds no frame coming (engine/resources/download-watch.ts), is submitted on its own:
@@ -76,6 +77,8 @@ import { StagingRings } from "./staging-rings.js";
 const PIECE_BYTES = 8 << 20;
 /** ...but the first, which the GPU waits for with nothing else to copy. */
 const FIRST_PIECE_BYTES = 2 << 20;
+/** A piece takes the main ring when the GPU has not run the piece submitted this many before the last (#stage). */
+const LAG_PIECES = 1;
 
 /** Counters of uploads and downloads. */
 export interface TransferStatistics {
@@ -93,6 +96,8 @@ export interface TransferStatistics {
   earlySubmits: number;
   /** Pieces of large uploads submitted as soon as they were copied, without waiting (see the module comment). */
   uploadPieces: number;
+  /** Pieces of large uploads staged in the main ring, not the bulk ring, the GPU being behind (module comment). */
+  uploadPiecesInMainRing: number;
   /** Threads that copy large uploads into the staging ring (1: the calling thread only). */
   uploadThreads: number;
 }
@@ -137,12 +142,13 @@ export class Transfers {
   readonly #inPlaceLimit: number;
   #earlySubmits = 0;
   #pieces = 0;
+  #piecesInMainRing = 0;
   /** The copy threads of large uploads; null with one upload thread (every copy on the calling thread). */
   readonly #workers: UploadWorkers | null;
   /** Between beginSlot() and submitted(): a frame is being recorded, whose fence will cover early pieces. */
   #inFrame = false;
-  /** Pieces were submitted in this frame with no fence yet: an early submission must wait for them too. */
-  #unfencedPieces = false;
+  /** Pieces were submitted in this frame and not waited for: an early submission must wait for them too. */
+  #piecesInFlight = false;
 
   constructor(
     context: Context,
@@ -187,6 +193,7 @@ export class Transfers {
       downloads: this.readbacks.count,
       earlySubmits: this.#earlySubmits,
       uploadPieces: this.#pieces,
+      uploadPiecesInMainRing: this.#piecesInMainRing,
       uploadThreads: this.uploadThreads,
     };
   }
@@ -235,8 +242,12 @@ export class Transfers {
     const parallel = workers !== null && total >= PARALLEL_MIN_BYTES;
     const pipelined = parallel && this.#inFrame && total > PIECE_BYTES;
     let chunk = Math.min(total, pipelined ? FIRST_PIECE_BYTES : this.staging.maxSize);
-    const ring = pipelined ? this.#rings.forLargeUpload() : this.staging;
+    const bulk = pipelined ? this.#rings.forLargeUpload() : this.staging;
+    let ring = bulk;
     while (done < total) {
+      // The bulk ring, unless the GPU is more than LAG_PIECES behind: it reads the bulk ring's host memory slower
+      // than the threads write it, and copies the main ring's without crossing the bus (staging-rings.ts).
+      if (pipelined && bulk !== this.staging) ring = this.#commands.piecesBehind(LAG_PIECES) ? this.staging : bulk;
       const want = Math.min(chunk, total - done);
       if (!this.#reserve(want, this.#copyAlign, ring)) {
         if (want === 1) throw new RangeError(`${this.#label}: the staging ring cannot hold a single byte`);
@@ -245,6 +256,7 @@ export class Transfers {
       }
       const block = ring.block;
       const at = ring.offset;
+      if (ring !== bulk) this.#piecesInMainRing++;
       if (pipelined && done > 0) {
         // The workers copy this piece while this thread submits the one before; it then joins them.
         workers.start(block.bytes, at, bytes, done, want);
@@ -380,11 +392,11 @@ export class Transfers {
    */
   #submitEarly(): boolean {
     // Pieces of a large upload already submitted hold ring bytes of this frame too: waiting for them frees those.
-    if (!this.pending && !this.#unfencedPieces) return false;
+    if (!this.pending && !this.#piecesInFlight) return false;
     const { transferCmd, mainCmd } = this.record();
     const semaphore = transferCmd !== null ? this.submitTransfer(transferCmd) : null;
     this.#commands.submitAndWait(this.#context.queue, mainCmd, semaphore);
-    this.#unfencedPieces = false;
+    this.#piecesInFlight = false;
     this.#rings.releasePending();
     this.#earlySubmits++;
     return true;
@@ -398,9 +410,9 @@ export class Transfers {
   #submitPiece(): void {
     const { transferCmd, mainCmd } = this.record();
     const semaphore = transferCmd !== null ? this.submitTransfer(transferCmd) : null;
-    this.#commands.submit(this.#context.queue, mainCmd, semaphore, null);
+    this.#commands.submitPiece(this.#context.queue, mainCmd, semaphore);
     this.#pieces++;
-    this.#unfencedPieces = true;
+    this.#piecesInFlight = true;
   }
 
   // ------------------------------------------------------------------ recording
@@ -538,7 +550,7 @@ export class Transfers {
   submitted(serial: number): void {
     this.#rings.endFrame(serial);
     this.#inFrame = false;
-    this.#unfencedPieces = false;
+    this.#piecesInFlight = false;
   }
 
   /** Frees what every serial up to `completedSerial` held and resolves their downloads. */
@@ -641,13 +653,13 @@ export class Transfers {
   }
 
   /**
-   * Waits for the pieces of large uploads submitted in this frame without a fence (the manager waits for everything:
+   * Waits for the pieces of large uploads submitted in this frame (the manager waits for everything:
    * waitIdle, destroy), with an empty submission of the flush fence: the queue signals it after them. Their staging
    * bytes stay the frame's.
    */
   #waitPieces(): void {
-    if (!this.#unfencedPieces) return;
-    this.#unfencedPieces = false;
+    if (!this.#piecesInFlight) return;
+    this.#piecesInFlight = false;
     this.#commands.submitAndWait(this.#context.queue, null, null);
   }
 

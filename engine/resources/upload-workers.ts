@@ -14,9 +14,10 @@
  *
  * How engine/resources/transfers.ts uses them. A buffer upload of at least 1 MiB is copied into the ring by every
  * thread. Inside a frame, an upload larger than 8 MiB goes in 8 MiB pieces (the first 2 MiB, so that the GPU starts
- * sooner) through the bulk ring in host memory (staging-rings.ts), each recorded and submitted (without a fence) once it is copied, so that the GPU copies one
- * piece while the threads copy the next: the workers begin piece k + 1 before the calling thread records and
- * submits piece k, which then joins them. A piece's command buffers are the current slot's and its staging bytes
+ * sooner) through the bulk ring in host memory, or the main ring while the GPU is behind (staging-rings.ts), each
+ * recorded and submitted (never waited for) once it is copied, so that the GPU copies one piece while the threads
+ * copy the next: the workers begin piece k + 1 before the calling thread records and submits piece k, which then
+ * joins them. A piece's command buffers are the current slot's and its staging bytes
  * stay the frame's: both come back after the frame's fence, which the queue signals after every earlier
  * submission. Whatever must wait for everything (an early submission when the ring is full, waitIdle, destroy)
  * first waits for the pieces with a fenced empty submission, so no buffer they write is freed and no command pool

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   createAllocator,
   createFrameManager,
+  nvk,
   type Allocator,
   type Context,
   type FrameManager,
@@ -197,6 +198,48 @@ describe("FrameManager with upload threads", () => {
       expect(allocator.buildStatsString()).toMatch(/bulk staging ring block \d/);
       target.destroy();
     } finally {
+      m.destroy();
+    }
+    expect(allocator.allocationCount).toBe(0);
+  });
+
+  test("while the GPU is behind, a large upload's next pieces go through the main ring, and every byte arrives", async () => {
+    // The frame before holds the queue on an event the host sets only after the upload: none of the upload's pieces
+    // can run, so from the first check on (the piece submitted before the last is not done) the pieces go through
+    // the main ring (transfers.ts: LAG_PIECES). A 40 MiB upload is 6 pieces (2 MiB, 4 x 8, 6), the last submitted
+    // with the frame.
+    const m = createFrameManager(context, allocator, {
+      uploadThreads: 3,
+      framesInFlight: 2,
+      stagingRing: { size: 64 * MiB, maxSize: 64 * MiB },
+    });
+    const device = context.device;
+    const event = new nvk.VkEvent();
+    expect(nvk.vkCreateEvent(device, new nvk.VkEventCreateInfo(), null, event)).toBe(0);
+    try {
+      const target = m.createBuffer({ label: "behind target", size: 48 * MiB, usage: STORAGE });
+      const data = patterned(40 * MiB, 91);
+      const held = m.beginFrame();
+      nvk.vkCmdWaitEvents(held.commandBuffer, 1, [event], 0x4000, 0x1000, 0, null, 0, null, 0, null);
+      m.endFrame();
+      m.beginFrame();
+      try {
+        m.upload(target, data, 4 * MiB);
+      } finally {
+        expect(nvk.vkSetEvent(device, event)).toBe(0);
+      }
+      m.endFrame();
+      const stats = m.statistics.transfers;
+      expect(stats.uploadPieces).toBe(5);
+      // The first two went through the bulk ring before any check could say the GPU was behind; the rest did not.
+      expect(stats.uploadPiecesInMainRing).toBeGreaterThan(0);
+      expect(stats.uploadPiecesInMainRing).toBeLessThanOrEqual(4);
+      const got = await readBack(m, target);
+      expect(firstDifference(got.subarray(4 * MiB, 44 * MiB), data)).toBe(-1);
+      target.destroy();
+    } finally {
+      m.waitIdle();
+      nvk.vkDestroyEvent(device, event, null);
       m.destroy();
     }
     expect(allocator.allocationCount).toBe(0);
