@@ -13,9 +13,13 @@
  * - The semaphore pairs two submissions: each submission to the transfer queue signals the current slot's semaphore
  *   and is followed by the main queue's submission that waits on it (transfers.ts: `submitTransfer`), so a signal
  *   is waited on before the slot's semaphore is signaled again.
+ * - A piece's fence (each submission of a piece of a large upload signals one: {@link TransferCommands.submitPiece})
+ *   is only read until the slot comes back: {@link TransferCommands.beginSlot} waits for the slot's used ones (done
+ *   already, the slot's fence having signaled after them) and resets them, so a fence is never reset while its
+ *   batch may still run, and never submitted while it is signaled.
  * - Nothing is left behind: a constructor that fails destroys what it made before throwing, and
- *   {@link TransferCommands.destroy} frees the transfer pools (and with them their command buffers) and the
- *   semaphores; the main pools are the slots' and are freed with them.
+ *   {@link TransferCommands.destroy} frees the transfer pools (and with them their command buffers), the semaphores
+ *   and the fences; the main pools are the slots' and are freed with them.
  * @internal
  * @module
  */
