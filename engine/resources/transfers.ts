@@ -243,13 +243,16 @@ export class Transfers {
     const pipelined = parallel && this.#inFrame && total > PIECE_BYTES;
     let chunk = Math.min(total, pipelined ? FIRST_PIECE_BYTES : this.staging.maxSize);
     const bulk = pipelined ? this.#rings.forLargeUpload() : this.staging;
-    let ring = bulk;
+    const spill = bulk !== this.staging;
     while (done < total) {
-      // The bulk ring, unless the GPU is more than LAG_PIECES behind: it reads the bulk ring's host memory slower
-      // than the threads write it, and copies the main ring's without crossing the bus (staging-rings.ts).
-      if (pipelined && bulk !== this.staging) ring = this.#commands.piecesBehind(LAG_PIECES) ? this.staging : bulk;
       const want = Math.min(chunk, total - done);
-      if (!this.#reserve(want, this.#copyAlign, ring)) {
+      // The bulk ring, unless the GPU is more than LAG_PIECES behind (it reads the bulk ring's host memory slower
+      // than the threads write it, and copies the main ring's without crossing the bus: staging-rings.ts) and the
+      // main ring has room without waiting.
+      let ring = bulk;
+      if (spill && this.#commands.piecesBehind(LAG_PIECES) && this.staging.allocate(want, this.#copyAlign))
+        ring = this.staging;
+      else if (!this.#reserve(want, this.#copyAlign, bulk)) {
         if (want === 1) throw new RangeError(`${this.#label}: the staging ring cannot hold a single byte`);
         chunk = Math.max(1, chunk >>> 1);
         continue;
