@@ -5,7 +5,7 @@
  * uploads go in pieces submitted early) and between them; managers and allocators are destroyed right after large
  * uploads, in either order.
  */
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import {
   createAllocator,
   createFrameManager,
@@ -14,6 +14,7 @@ import {
   type Context,
   type FrameManager,
 } from "../../engine/index.js";
+import { TransferCommands } from "../../engine/resources/transfer-commands.js";
 import { defaultUploadThreads, UploadWorkers } from "../../engine/resources/upload-workers.js";
 import * as vk from "../../engine/vulkan/constants.js";
 import { useGpuContext } from "../helpers/gpu.js";
@@ -240,6 +241,41 @@ describe("FrameManager with upload threads", () => {
     } finally {
       m.waitIdle();
       nvk.vkDestroyEvent(device, event, null);
+      m.destroy();
+    }
+    expect(allocator.allocationCount).toBe(0);
+  });
+
+  test("with the GPU behind, a piece the main ring has no room for now stays in the bulk ring: no early submission", async () => {
+    // The GPU is made to read as behind for every piece (the transfers' own check, TransferCommands.piecesBehind), and
+    // small uploads leave the main ring 4 MiB: the first piece (2 MiB) fits there, the 8 MiB ones do not and must go
+    // through the bulk ring, not make room in the main ring by submitting early (which waits for the whole queue).
+    const m = createFrameManager(context, allocator, {
+      uploadThreads: 3,
+      stagingRing: { size: 24 * MiB, maxSize: 24 * MiB },
+    });
+    const behind = vi.spyOn(TransferCommands.prototype, "piecesBehind").mockReturnValue(true);
+    try {
+      const target = m.createBuffer({ label: "no room", size: 48 * MiB, usage: STORAGE });
+      const model = new Uint8Array(await readBack(m, target));
+      m.beginFrame();
+      const small = patterned(MiB - 16, 3);
+      for (let i = 0; i < 20; i++) {
+        m.upload(target, small, i * MiB);
+        model.set(small, i * MiB);
+      }
+      const large = patterned(24 * MiB, 4);
+      m.upload(target, large, 22 * MiB);
+      model.set(large, 22 * MiB);
+      m.endFrame();
+      const stats = m.statistics.transfers;
+      expect(behind).toHaveBeenCalled();
+      expect(stats.earlySubmits).toBe(0);
+      expect(stats.uploadPiecesInMainRing).toBe(1);
+      expect(firstDifference(await readBack(m, target), model)).toBe(-1);
+      target.destroy();
+    } finally {
+      behind.mockRestore();
       m.destroy();
     }
     expect(allocator.allocationCount).toBe(0);
