@@ -49,7 +49,8 @@ export interface UploadRingOptions {
    * Where the blocks live: `device` (default) prefers device-local host-visible memory (ReBAR on discrete GPUs:
    * the GPU reads it fastest, the CPU writes it at about 9 GB/s a thread, 30 in all); `host` prefers plain host
    * memory, which several upload threads write faster (30-60 GB/s on the GPU machine) and the GPU reads over PCIe.
-   * Large uploads copied by several threads go through a second ring in host memory either way (staging-rings.ts).
+   * Large uploads copied by several threads go through a second ring in host memory either way, but for the pieces
+   * copied while the GPU is behind on it, which go through this ring (staging-rings.ts).
    */
   memory?: RingMemory;
 }
