@@ -295,8 +295,8 @@ function runEvictions(context: Context, lostable: number, steps: number): Evicti
 
 /**
  * µs per image of `loop` (which creates and destroys `count` RGBA8 images of `size` x `size` with `mips` mips and
- * returns the nanoseconds each took, on average), averaged over SIZES: per size, 200 images of warm-up, then the median of 5 runs
- * of 500.
+ * returns the nanoseconds each took, on average), averaged over SIZES: per size, 200 images of warm-up, then the
+ * median of 5 runs of 500.
  */
 function perImageUs(loop: (size: number, mips: number, count: number) => number): number {
   const perSize = SIZES.map((size) => {

@@ -139,11 +139,7 @@ export class TransferCommands {
   submitPiece(queue: NvkHandle, cmd: NvkHandle | null, semaphore: NvkHandle | null): void {
     const s = this.#slots[this.#slot]!;
     let fence = s.pieceFences[s.piecesUsed];
-    if (fence === undefined) {
-      fence = new nvk.VkFence();
-      check(nvk.vkCreateFence(this.#device, new nvk.VkFenceCreateInfo(), null, fence), "vkCreateFence", this.#label);
-      s.pieceFences.push(fence);
-    }
+    if (fence === undefined) s.pieceFences.push((fence = this.#newFence()));
     this.submit(queue, cmd, semaphore, fence);
     s.piecesUsed++;
   }
@@ -227,14 +223,17 @@ export class TransferCommands {
    */
   submitAndWait(queue: NvkHandle, cmd: NvkHandle | null, semaphore: NvkHandle | null): void {
     const device = this.#device;
-    if (this.#fence === null) {
-      const fence = new nvk.VkFence();
-      check(nvk.vkCreateFence(device, new nvk.VkFenceCreateInfo(), null, fence), "vkCreateFence", this.#label);
-      this.#fence = fence;
-    }
-    this.submit(queue, cmd, semaphore, this.#fence);
-    check(nvk.vkWaitForFences(device, 1, [this.#fence], true, NO_TIMEOUT), "vkWaitForFences", this.#label);
-    check(nvk.vkResetFences(device, 1, [this.#fence]), "vkResetFences", this.#label);
+    const fence = (this.#fence ??= this.#newFence());
+    this.submit(queue, cmd, semaphore, fence);
+    check(nvk.vkWaitForFences(device, 1, [fence], true, NO_TIMEOUT), "vkWaitForFences", this.#label);
+    check(nvk.vkResetFences(device, 1, [fence]), "vkResetFences", this.#label);
+  }
+
+  /** A new fence, unsignaled. @throws VkError when creating it fails. */
+  #newFence(): NvkHandle {
+    const fence = new nvk.VkFence();
+    check(nvk.vkCreateFence(this.#device, new nvk.VkFenceCreateInfo(), null, fence), "vkCreateFence", this.#label);
+    return fence;
   }
 
   /** Destroys the transfer pools, the semaphores and the fences. The GPU must be done with them. */
