@@ -54,6 +54,7 @@
         "native/buddy_pool.cpp",
         "native/pages.cpp",
         "native/pool.cpp",
+        "native/scatter_copy.cpp",
         "native/trace_sink.cpp",
         "native/upload_workers.cpp"
       ]

@@ -343,6 +343,25 @@ export interface NativeAddon {
    */
   cmdCopyBufferToImages(cmd: bigint, table: Float64Array, first: number, end: number): number;
   /**
+   * Makes the allocator's scatter pipeline from `spirv` (shaders/scatter-copy.comp), once; false when the device
+   * lacks a function it needs (vkGetBufferDeviceAddress). VkError when Vulkan refuses (native/scatter_copy.cpp).
+   */
+  createScatterPipeline(allocator: number, spirv: Uint8Array): boolean;
+  /**
+   * Records copies [first, end) of `table` (as cmdCopyBuffers) as one compute dispatch, their rows written into the
+   * mapped buffer of allocation `tableBuffer` from `tableOffset`, up to the first copy that cannot be scattered
+   * (buffers without device addresses, an offset or size not a multiple of 4, over 64 KiB); returns its index.
+   * RangeError for a copy outside its buffers or a table that does not fit (native/scatter_copy.cpp).
+   */
+  cmdScatterCopies(
+    cmd: bigint,
+    table: Float64Array,
+    first: number,
+    end: number,
+    tableBuffer: number,
+    tableOffset: number,
+  ): number;
+  /**
    * Records one vkCmdPipelineBarrier into `cmd` (of the allocator's device): a global memory barrier when `memory`,
    * and image barriers [first, end) of `table` (9 numbers each: image allocation handle, mip, layer, old and new
    * layout, src and dst access, src and dst family); returns the first not recorded (its handle does not pass: the

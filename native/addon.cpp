@@ -231,6 +231,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   RegisterUploadWorkers(env, exports, this);
   RegisterDeferredFrees(env, exports);
   RegisterCopyCommands(env, exports, this);
+  RegisterScatterCopies(env, exports, this);
   RegisterTraceSinks(env, exports, this);
   RegisterTraceFiles(env, exports, this);
 #ifdef VKMEM_ORACLES

@@ -88,6 +88,15 @@ struct AllocatorSlot {
   PFN_vkDestroyImageView destroyImageView = nullptr;
   // The physical device's queue family count: the families a barrier recorded here may name (copy_commands.cpp).
   uint32_t queueFamilyCount = 0;
+  // The GPU scatter of small staging copies (scatter_copy.cpp): made by createScatterPipeline, destroyed with the
+  // allocator (DestroyScatterPipeline). The device's function lookup is kept for it.
+  PFN_vkGetDeviceProcAddr getDeviceProcAddr = nullptr;
+  PFN_vkGetBufferDeviceAddress getBufferDeviceAddress = nullptr;
+  PFN_vkCmdBindPipeline cmdBindPipeline = nullptr;
+  PFN_vkCmdPushConstants cmdPushConstants = nullptr;
+  PFN_vkCmdDispatch cmdDispatch = nullptr;
+  VkPipelineLayout scatterLayout = VK_NULL_HANDLE;
+  VkPipeline scatterPipeline = VK_NULL_HANDLE;
   // The buffers (false) and images (true) made by createUnbound and not yet destroyed: only these may be
   // bound with bindAt or destroyed with destroyUnbound, so no JS value can name another Vulkan object.
   std::unordered_map<uint64_t, bool> unboundResources;
@@ -157,6 +166,10 @@ struct BufferRecord {
   uint32_t generation = 0;  // the slot's generation it was written for: it names no later allocation of the slot
   uint32_t usage = 0;
   uint64_t size = 0;
+  // The device address of `addressOf`, the slot's resource when it was asked for (scatter_copy.cpp): a defragmentation
+  // that gives the slot another buffer makes it stale, and the address is asked for again.
+  mutable uint64_t addressOf = 0;
+  mutable uint64_t address = 0;
 };
 
 // One move of an open defragmentation pass: VMA's VmaDefragmentationMove, with our slot indices.

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "addon.h"
+#include "copy_commands.h"
 #include "deferred_free.h"
 
 namespace vkmem {
@@ -139,6 +140,7 @@ Napi::Value Addon::CreateAllocator(const Napi::CallbackInfo& info) {
   }
   slot.createImageView = reinterpret_cast<PFN_vkCreateImageView>(getDeviceProcAddr(vkDevice, "vkCreateImageView"));
   slot.destroyImageView = reinterpret_cast<PFN_vkDestroyImageView>(getDeviceProcAddr(vkDevice, "vkDestroyImageView"));
+  slot.getDeviceProcAddr = getDeviceProcAddr;
   slot.unboundResources.clear();
   slot.liveAllocations = 0;
   slot.live = true;
@@ -172,6 +174,7 @@ Napi::Value Addon::DestroyAllocator(const Napi::CallbackInfo& info) {
     if (pools[p].live && pools[p].allocator == index) DestroyPoolNow(env, p, nullptr);
   }
   slot.aliases.clear();  // destroyed with their allocations above (FreeAllocationNow)
+  DestroyScatterPipeline(slot);
   slot.trace.reset();
   vmaDestroyAllocator(slot.allocator);
   UnregisterDevice(slot.device);  // after every free of the allocator's memory, deferred ones included

@@ -33,29 +33,6 @@ namespace vkmem {
 
 namespace {
 
-// The table arguments of the recordings below: a Float64Array at info[at] and the row range first, end after it.
-bool TableArgs(const Napi::CallbackInfo& info, size_t at) {
-  return info.Length() > at + 2 && info[at].IsTypedArray() &&
-         info[at].As<Napi::TypedArray>().TypedArrayType() == napi_float64_array && info[at + 1].IsNumber() &&
-         info[at + 2].IsNumber();
-}
-
-// Rows [first, end) of a table of `rowSize` numbers a row (TableArgs passed): its data and the range, checked to be
-// one of the table's (RangeError `message` otherwise).
-struct TableRun {
-  const double* rows;
-  size_t first;
-  size_t end;
-};
-TableRun ReadTableRun(const Napi::CallbackInfo& info, size_t at, size_t rowSize, const char* message) {
-  Napi::Float64Array table = info[at].As<Napi::Float64Array>();
-  const double first = info[at + 1].As<Napi::Number>().DoubleValue();
-  const double end = info[at + 2].As<Napi::Number>().DoubleValue();
-  const double rows = static_cast<double>(table.ElementLength() / rowSize);
-  if (!IsUint(first, rows) || !IsUint(end, rows) || first > end) throw RangeErrorFor(info.Env(), message);
-  return {table.Data(), static_cast<size_t>(first), static_cast<size_t>(end)};
-}
-
 constexpr uint32_t kNoCopyGroup = 0xffffffffu;
 
 // Fills `order` (sized) with rows [first, first + order.size()) of `t`, whose destinations were all found live, grouped

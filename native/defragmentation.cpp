@@ -643,6 +643,9 @@ VkResult Addon::FinishPass(DefragSlot& d, bool abandon) {
         if (src.ownsResource) {
           DestroyResource(slot, src.resource, src.kind == Kind::Image);
           src.resource = move.newResource;
+          // The device address the scatter of uploads asked for names the old buffer, whose handle the driver may
+          // hand to a later one (scatter_copy.cpp): asked for again.
+          if (src.kind == Kind::Buffer && move.src < buffers.size()) buffers[move.src].addressOf = 0;
         } else if (t.resource != 0) {
           src.resource = t.resource;  // the caller's own buffer/image, bound at the destination
         }

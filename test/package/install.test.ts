@@ -187,7 +187,7 @@ linuxTest(
     const allowed = [
       /^dist\/engine\/.+\.(js|d\.ts)$/,
       /^dist\/samples\/(common|vma-sample)\/[\w-]+\.js$/,
-      /^build\/shaders\/vma-sample\.(vert|frag)\.spv$/,
+      /^build\/shaders\/(vma-sample\.(vert|frag)|scatter-copy\.comp)\.spv$/,
       /^prebuilds\/(linux|win32)-x64\/vkmem(_debug)?\.napi\.node$/,
       /^bin\/vkmem\.js$/,
       /^scripts\/(install\.mjs|lib\/addons\.mjs)$/,
@@ -205,6 +205,7 @@ linuxTest(
       "dist/engine/cli/main.js",
       "dist/samples/vma-sample/main.js",
       "build/shaders/vma-sample.vert.spv",
+      "build/shaders/scatter-copy.comp.spv",
       "bin/vkmem.js",
       "scripts/install.mjs",
       "LICENSE",
