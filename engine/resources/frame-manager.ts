@@ -104,8 +104,8 @@ const FRAME_INDEX_MODULUS = 0xffffffff;
  * The caller owns the manager and destroys it; destroying the allocator or the context first destroys it along
  * (engine/lifetime.ts).
  * @throws TypeError for a bad argument or an unknown option; RangeError when `framesInFlight` is not 2 or 3.
- * @throws DestroyedResourceError when the context or the allocator is destroyed.
- * @throws VkError when creating the fences or command pools fails.
+ * @throws DestroyedResourceError when the context or the allocator is destroyed; VkError when creating the fences,
+ *   the command pools or the scatter pipeline (engine/resources/scatter-copies.ts) fails.
  * @throws Error when `allocator` already has a live FrameManager: its frame index, by which lost allocations are
  *   judged, is one manager's frame number.
  */
@@ -167,13 +167,8 @@ export class FrameManager implements ResourceOwner {
    */
   constructor(context: Context, allocator: Allocator, options: FrameManagerOptions = {}) {
     const op = "createFrameManager";
-    const { framesInFlight, device, stagingRing, transientRing, uploadThreads } = checkManagerArguments(
-      op,
-      context,
-      allocator,
-      options,
-      FrameManager,
-    );
+    const setup = checkManagerArguments(op, context, allocator, options, FrameManager);
+    const { framesInFlight, device, stagingRing, transientRing, uploadThreads, scatterUploads } = setup;
     this.label = options.label;
     this.framesInFlight = framesInFlight;
     this.context = context;
@@ -198,6 +193,7 @@ export class FrameManager implements ResourceOwner {
         stagingRing,
         waitSerial,
         uploadThreads,
+        scatterUploads,
       );
       this.#transient = new UploadRing(
         allocator,
@@ -221,6 +217,7 @@ export class FrameManager implements ResourceOwner {
       this.#counters,
       this.#deferred,
       options.debugNames ?? context.validation,
+      transfers.bufferUsage,
     );
     const openFrame = (): number => (this.#open === null ? -1 : this.#open.frameNumber);
     this.#downloads = new DownloadWatch(
@@ -294,8 +291,7 @@ export class FrameManager implements ResourceOwner {
 
   /**
    * The staging ring uploads copy through, for tools and benchmarks (its statistics and mapped blocks). Allocating
-   * from it directly bypasses the upload bookkeeping: use `upload()`.
-   * @throws DestroyedResourceError after destroy().
+   * from it directly bypasses the upload bookkeeping: use `upload()`. @throws DestroyedResourceError after destroy().
    */
   get stagingRing(): UploadRing {
     this.#live("stagingRing");

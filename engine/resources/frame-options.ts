@@ -46,6 +46,13 @@ export interface FrameManagerOptions {
    * `true` for a tool attached otherwise (RenderDoc, Nsight). Naming costs a Vulkan call per object.
    */
   debugNames?: boolean;
+  /**
+   * Copy a frame's many small uploads into their buffers with one compute dispatch instead of a copy command per
+   * buffer (engine/resources/scatter-copies.ts), where the device has bufferDeviceAddress and the main queue compute:
+   * the manager's buffers then get SHADER_DEVICE_ADDRESS usage. Default: on a GPU, not on a CPU device (lavapipe runs
+   * the shader far slower than its copies); false keeps every copy a vkCmdCopyBuffer.
+   */
+  scatterUploads?: boolean;
 }
 
 /** Options of {@link FrameManager.endFrame}: the synchronization with presentation (or other queues). */
@@ -67,6 +74,7 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set([
   "inspector",
   "uploadThreads",
   "debugNames",
+  "scatterUploads",
 ]);
 const KNOWN_RING_OPTIONS: ReadonlySet<string> = new Set(["size", "maxSize", "policy", "memory"]);
 const KNOWN_END_OPTIONS: ReadonlySet<string> = new Set(["waitSemaphores", "waitStages", "signalSemaphores"]);
@@ -80,6 +88,7 @@ export interface ManagerSetup {
   readonly stagingRing: Required<UploadRingOptions>;
   readonly transientRing: Required<UploadRingOptions>;
   readonly uploadThreads: number;
+  readonly scatterUploads: boolean | undefined;
 }
 
 /**
@@ -124,7 +133,8 @@ export function checkManagerArguments(
     );
   }
   const uploadThreads = uploadThreadsOption(op, options.uploadThreads);
-  return { framesInFlight, device, stagingRing, transientRing, uploadThreads };
+  const scatterUploads = options.scatterUploads;
+  return { framesInFlight, device, stagingRing, transientRing, uploadThreads, scatterUploads };
 }
 
 /** The types of createFrameManager's arguments and its options; returns `framesInFlight`, defaulted. */
@@ -165,6 +175,11 @@ function checkArgumentTypes(op: string, context: unknown, allocator: unknown, op
   }
   if (options.debugNames !== undefined && typeof options.debugNames !== "boolean") {
     throw new TypeError(`${op}: option 'debugNames' must be a boolean, got ${describeValue(options.debugNames)}`);
+  }
+  if (options.scatterUploads !== undefined && typeof options.scatterUploads !== "boolean") {
+    throw new TypeError(
+      `${op}: option 'scatterUploads' must be a boolean, got ${describeValue(options.scatterUploads)}`,
+    );
   }
   return framesInFlight;
 }

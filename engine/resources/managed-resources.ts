@@ -78,12 +78,13 @@ export class ManagedResources {
     counters: FrameCounters,
     deferred: DeferredDestruction,
     debugNames: boolean,
+    bufferUsage: number,
   ) {
     this.#context = context;
     this.#allocator = allocator;
     this.#counters = counters;
     this.#deferred = deferred;
-    this.#maker = new ResourceMaker(manager, name, context, allocator, debugNames);
+    this.#maker = new ResourceMaker(manager, name, context, allocator, debugNames, bufferUsage);
     this.#releaseOp = `${name}.releaseResource`;
     this.#watched = allocator._capturesStacks;
   }

@@ -89,6 +89,8 @@ export class ResourceMaker {
   readonly #context: Context;
   readonly #allocator: Allocator;
   readonly #debugNames: boolean;
+  /** What every buffer's usage gets: TRANSFER_SRC and TRANSFER_DST, and the scatter's SHADER_DEVICE_ADDRESS. */
+  readonly #bufferUsage: number;
   /** "FrameManager 'label'.createBuffer", ...: the message prefixes. */
   readonly #bufferOp: string;
   readonly #textureOp: string;
@@ -104,8 +106,19 @@ export class ResourceMaker {
     usage: 0,
   };
 
-  /** `name` is the manager's ("FrameManager 'label'"); `debugNames`: name the Vulkan objects after the labels. */
-  constructor(owner: ResourceOwner, name: string, context: Context, allocator: Allocator, debugNames: boolean) {
+  /**
+   * `name` is the manager's ("FrameManager 'label'"); `debugNames`: name the Vulkan objects after the labels;
+   * `bufferUsage`: usage added to every buffer's (SHADER_DEVICE_ADDRESS for the scatter of uploads, or 0).
+   */
+  constructor(
+    owner: ResourceOwner,
+    name: string,
+    context: Context,
+    allocator: Allocator,
+    debugNames: boolean,
+    bufferUsage: number,
+  ) {
+    this.#bufferUsage = BUFFER_USAGE_TRANSFER | bufferUsage;
     this.#owner = owner;
     this.#context = context;
     this.#allocator = allocator;
@@ -130,7 +143,7 @@ export class ResourceMaker {
     if (!Number.isInteger(desc.usage) || desc.usage <= 0 || desc.usage > 0x7fffffff)
       throw new RangeError(`${op}: desc.usage must be non-zero VkBufferUsageFlags, got ${describeValue(desc.usage)}`);
     const memory = checkMemory(op, desc.memory);
-    const usage = desc.usage | BUFFER_USAGE_TRANSFER;
+    const usage = desc.usage | this.#bufferUsage;
     const info = this.#bufferInfo;
     info.size = size;
     info.usage = usage;

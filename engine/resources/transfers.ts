@@ -9,8 +9,9 @@
  * - Ordering. On the main queue the batch is one command buffer submitted in the same vkQueueSubmit as the frame,
  *   before it: a barrier at its start (every earlier command, ALL_COMMANDS / MEMORY_WRITE, before the copies) orders
  *   the copies after what earlier frames did with the same resources (write-after-read and write-after-write), and a
- *   barrier at its end (TRANSFER_WRITE before every later access) makes the data visible to the frame. Images go
- *   from their tracked layout to TRANSFER_DST_OPTIMAL and then to SHADER_READ_ONLY_OPTIMAL in those same barriers.
+ *   barrier at its end (TRANSFER_WRITE before every later access) makes the data visible to the frame; with the
+ *   scatter of small copies (scatter-copies.ts), both name its compute stage and SHADER_WRITE too. Images go from
+ *   their tracked layout to TRANSFER_DST_OPTIMAL and then to SHADER_READ_ONLY_OPTIMAL in those same barriers.
  * - The dedicated transfer queue. When the device has a transfer-only queue family, a resource (or an image
  *   subresource) that no queue has used yet is written there: its contents are undefined, so the transfer queue may
  *   take it without an ownership transfer. Its copies are followed by a release barrier to the main family, the
@@ -59,6 +60,7 @@ import {
   STAGE_TOP,
   STAGE_TRANSFER,
   VK_SUCCESS,
+  BUFFER_USAGE_DEVICE_ADDRESS,
 } from "../vulkan/vk.js";
 import { bufferBarrier, ImageBarriers } from "./barriers.js";
 import type { Buffer } from "./buffer.js";
@@ -72,6 +74,7 @@ import type { UploadRing, UploadRingOptions } from "./upload-ring.js";
 import { PARALLEL_MIN_BYTES, UploadWorkers } from "./upload-workers.js";
 import { inPlaceLimit, writeInPlace } from "./in-place-upload.js";
 import { StagingRings } from "./staging-rings.js";
+import { copyAccess, copyStages, SCATTER_MIN_COPIES, ScatterCopies } from "./scatter-copies.js";
 
 /** Large uploads inside a frame go in pieces of this size (see the module comment)... */
 const PIECE_BYTES = 8 << 20;
@@ -98,6 +101,8 @@ export interface TransferStatistics {
   uploadPieces: number;
   /** Pieces of large uploads staged in the main ring, not the bulk ring, the GPU being behind (module comment). */
   uploadPiecesInMainRing: number;
+  /** Staging copies recorded by the scatter shader instead of copy commands (scatter-copies.ts). */
+  uploadCopiesScattered: number;
   /** Threads that copy large uploads into the staging ring (1: the calling thread only). */
   uploadThreads: number;
 }
@@ -143,6 +148,8 @@ export class Transfers {
   #earlySubmits = 0;
   #pieces = 0;
   #piecesInMainRing = 0;
+  /** The scatter of small copies (scatter-copies.ts); null where it cannot run or the manager's option is false. */
+  readonly #scatter: ScatterCopies | null = null;
   /** The copy threads of large uploads; null with one upload thread (every copy on the calling thread). */
   readonly #workers: UploadWorkers | null;
   /** Between beginSlot() and submitted(): a frame is being recorded, whose fence will cover early pieces. */
@@ -158,6 +165,7 @@ export class Transfers {
     ring: Required<UploadRingOptions>,
     waitSerial: (serial: number) => void,
     uploadThreads = 1,
+    scatterUploads?: boolean,
   ) {
     this.#uploadedBytes = 0;
     this.#context = context;
@@ -169,14 +177,23 @@ export class Transfers {
     this.#copyAlign = Math.max(16, context.properties.optimalBufferCopyOffsetAlignment);
     this.#inPlaceLimit = inPlaceLimit(context);
     this.#commands = new TransferCommands(context, label, slotPools, this.dedicatedQueue);
+    let rings: StagingRings | null = null;
     try {
-      this.#rings = new StagingRings(allocator, label, context.properties.nonCoherentAtomSize, ring, waitSerial);
-      this.staging = this.#rings.main;
+      rings = new StagingRings(allocator, label, context.properties.nonCoherentAtomSize, ring, waitSerial);
+      this.#scatter = ScatterCopies.create(context, allocator, rings.main, scatterUploads);
     } catch (error) {
+      rings?.destroy();
       this.#commands.destroy();
       throw error;
     }
+    this.#rings = rings;
+    this.staging = rings.main;
     this.#workers = uploadThreads > 1 ? new UploadWorkers(uploadThreads) : null;
+  }
+
+  /** Usage the manager adds to its buffers' for the scatter of uploads: SHADER_DEVICE_ADDRESS, or 0 without it. */
+  get bufferUsage(): number {
+    return this.#scatter !== null ? BUFFER_USAGE_DEVICE_ADDRESS : 0;
   }
 
   /** Threads that copy large uploads into the staging ring (1: the calling thread only). */
@@ -194,6 +211,7 @@ export class Transfers {
       earlySubmits: this.#earlySubmits,
       uploadPieces: this.#pieces,
       uploadPiecesInMainRing: this.#piecesInMainRing,
+      uploadCopiesScattered: this.#scatter?.copies ?? 0,
       uploadThreads: this.uploadThreads,
     };
   }
@@ -437,24 +455,13 @@ export class Transfers {
       transferCmd = this.#commands.begin(true);
       b.addLayoutBarriers(barriers, true, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
       barriers.record(allocator, transferCmd, STAGE_TOP, STAGE_TRANSFER, false, 0, 0);
-      b.recordCopies(transferCmd);
+      b.recordCopies(transferCmd, null);
       // The release to the main queue's family: the images' barriers, then the buffers' (same stages).
       b.addLayoutBarriers(barriers, false, fi, mi);
       barriers.record(allocator, transferCmd, STAGE_TRANSFER, STAGE_BOTTOM, false, 0, 0);
       if (b.buffers.size > 0) {
-        const releaseBuffers = [...b.buffers].map((buf) => bufferBarrier(buf, ACCESS_TRANSFER_WRITE, 0, fi, mi));
-        nvk.vkCmdPipelineBarrier(
-          transferCmd,
-          STAGE_TRANSFER,
-          STAGE_BOTTOM,
-          0,
-          0,
-          null,
-          releaseBuffers.length,
-          releaseBuffers,
-          0,
-          null,
-        );
+        const rel = [...b.buffers].map((buf) => bufferBarrier(buf, ACCESS_TRANSFER_WRITE, 0, fi, mi));
+        nvk.vkCmdPipelineBarrier(transferCmd, STAGE_TRANSFER, STAGE_BOTTOM, 0, 0, null, rel.length, rel, 0, null);
       }
       check(nvk.vkEndCommandBuffer(transferCmd), "vkEndCommandBuffer", this.#label);
       for (const buf of b.buffers) {
@@ -487,29 +494,16 @@ export class Transfers {
         this.#acquireImages.length = 0;
       }
       if (!m.empty) {
-        // Before the copies: every subresource they write into TRANSFER_DST, and the buffers' earlier writes.
+        // Before the copies: every subresource they write into TRANSFER_DST, and the buffers' earlier writes. The
+        // scatter's copies are the compute stage's shader writes.
         m.addLayoutBarriers(barriers, true, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
         const buffers = m.bufferCopyCount > 0;
-        barriers.record(
-          allocator,
-          mainCmd,
-          STAGE_ALL,
-          STAGE_TRANSFER,
-          buffers,
-          ACCESS_MEMORY_WRITE,
-          ACCESS_TRANSFER_WRITE,
-        );
-        m.recordCopies(mainCmd);
+        const scatter = m.bufferCopyCount >= SCATTER_MIN_COPIES ? this.#scatter : null;
+        const [stage, write] = [copyStages(scatter), copyAccess(scatter)];
+        barriers.record(allocator, mainCmd, STAGE_ALL, stage, buffers, ACCESS_MEMORY_WRITE, write);
+        m.recordCopies(mainCmd, scatter);
         m.addLayoutBarriers(barriers, false, QUEUE_FAMILY_IGNORED, QUEUE_FAMILY_IGNORED);
-        barriers.record(
-          allocator,
-          mainCmd,
-          STAGE_TRANSFER,
-          STAGE_ALL,
-          buffers,
-          ACCESS_TRANSFER_WRITE,
-          ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE,
-        );
+        barriers.record(allocator, mainCmd, stage, STAGE_ALL, buffers, write, ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE);
         for (const [texture, subs] of m.touched)
           for (const sub of subs.keys()) texture._layouts[sub] = LAYOUT_SHADER_READ;
         m.clear();

@@ -42,6 +42,8 @@ import type { RingBlock } from "./upload-ring.js";
 import type { ImageBarriers } from "./barriers.js";
 import { Buffer } from "./buffer.js";
 import type { Texture } from "./texture.js";
+import type { NativeAddon } from "../native.js";
+import { copyAccess, copyStages, SCATTER_MIN_COPIES, type ScatterCopies } from "./scatter-copies.js";
 
 /** Numbers per buffer copy in the rows the native recording reads (native/copy_commands.cpp). */
 const ROW = 5;
@@ -317,8 +319,12 @@ export class Batch {
     }
   }
 
-  /** Records the batch's copies into `cmd`, phase by phase, with a TRANSFER -> TRANSFER barrier between phases. */
-  recordCopies(cmd: NvkHandle): void {
+  /**
+   * Records the batch's copies into `cmd`, phase by phase, with a TRANSFER -> TRANSFER barrier between phases; with
+   * `scatter`, a phase's buffer copies go through it where it takes them (its phases' barriers then name the compute
+   * stage too: scatter-copies.ts).
+   */
+  recordCopies(cmd: NvkHandle, scatter: ScatterCopies | null): void {
     const count = this.bufferCopyCount;
     const images = this.imageCopies;
     const table = this.#rows;
@@ -329,25 +335,27 @@ export class Batch {
     // The addon of the manager's allocator (a debug allocator runs on the debug build, with its own handles).
     const addon = any !== null ? any._freeAllocation.allocator._native : null;
     const imageRows = this.#imageRows;
+    const stage = copyStages(scatter);
+    const write = copyAccess(scatter);
+    scatter?.begin(count);
     let i = 0;
     let k = 0;
     for (let phase = 0; phase <= this.phase; phase++) {
       if (phase > 0) {
-        const barrier = new nvk.VkMemoryBarrier({
-          srcAccessMask: ACCESS_TRANSFER_WRITE,
-          dstAccessMask: ACCESS_TRANSFER_WRITE,
-        });
-        nvk.vkCmdPipelineBarrier(cmd, STAGE_TRANSFER, STAGE_TRANSFER, 0, 1, [barrier], 0, null, 0, null);
+        const barrier = new nvk.VkMemoryBarrier({ srcAccessMask: write, dstAccessMask: write });
+        nvk.vkCmdPipelineBarrier(cmd, stage, stage, 0, 1, [barrier], 0, null, 0, null);
       }
-      // The phase's buffer copies are recorded natively, one vkCmdCopyBuffer per run of copies from one ring block
-      // into one buffer (native/copy_commands.cpp); a buffer it does not take (not created by vkmem's allocator
-      // alone) is recorded here through nvk, and the native call goes on after it.
       let end = i;
       while (end < count && this.#phases[end] === phase) end++;
-      while (i < end) {
-        i = addon!.cmdCopyBuffers(raw, table, i, end, this.#regroup[phase] === true);
-        if (i < end) i = this.#recordRun(cmd, i, end);
+      // A phase of many copies: the scatter takes those it can, one copy it cannot is recorded on its own.
+      if (scatter !== null && end - i >= SCATTER_MIN_COPIES) {
+        while (i < end) {
+          const next = scatter.record(raw, table, i, end);
+          if (next < 0) break; // no room for the table: copy commands
+          i = next < end ? this.#recordCopyRange(cmd, addon!, raw, next, next + 1, false) : next;
+        }
       }
+      i = this.#recordCopyRange(cmd, addon!, raw, i, end, this.#regroup[phase] === true);
       // The phase's image copies likewise (cmdCopyBufferToImages: one vkCmdCopyBufferToImage per run of copies from
       // one ring block into one texture), a texture it does not take through nvk.
       let imagesEnd = k;
@@ -357,6 +365,20 @@ export class Batch {
         if (k < imagesEnd) this.#recordImageCopy(cmd, images[k++]!);
       }
     }
+  }
+
+  /**
+   * Records buffer copies [i, end) of one phase natively, one vkCmdCopyBuffer per run of copies from one ring block
+   * into one buffer (native/copy_commands.cpp), grouped by destination first with `regroup`; a buffer it does not
+   * take (not created by vkmem's allocator alone) is recorded here through nvk, and the native call goes on after
+   * it. Returns `end`.
+   */
+  #recordCopyRange(cmd: NvkHandle, addon: NativeAddon, raw: bigint, i: number, end: number, regroup: boolean): number {
+    while (i < end) {
+      i = addon.cmdCopyBuffers(raw, this.#rows, i, end, regroup);
+      if (i < end) i = this.#recordRun(cmd, i, end);
+    }
+    return i;
   }
 
   /** Records one image copy through nvk (a texture the native recording does not take). */

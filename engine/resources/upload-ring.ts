@@ -29,7 +29,8 @@ import type { Allocation } from "../memory/allocation.js";
 import type { Allocator } from "../memory/allocator.js";
 import { MemoryPropertyFlags, MemoryUsage } from "../memory/usage.js";
 import type { NvkHandle } from "../vulkan/handles.js";
-import { BUFFER_USAGE_RING } from "../vulkan/vk.js";
+import { BUFFER_USAGE_DEVICE_ADDRESS, BUFFER_USAGE_RING } from "../vulkan/vk.js";
+import { ALLOCATOR_FLAGS } from "../memory/allocator-options.js";
 
 /** What happens when a frame needs more ring space than is free. */
 export type RingPolicy = "grow" | "wait";
@@ -215,8 +216,11 @@ export class UploadRing {
   }
 
   #addBlock(size: number): RingBlock {
+    // With device addresses, for the scatter of small copies (scatter-copies.ts), which reads its rows and bytes here.
+    const address =
+      (this.#allocator.flags & ALLOCATOR_FLAGS.BUFFER_DEVICE_ADDRESS) !== 0 ? BUFFER_USAGE_DEVICE_ADDRESS : 0;
     const { buffer, allocation } = this.#allocator.createBuffer(
-      { size, usage: BUFFER_USAGE_RING },
+      { size, usage: BUFFER_USAGE_RING | address },
       {
         usage: this.memory === "host" ? MemoryUsage.AutoPreferHost : MemoryUsage.Auto,
         hostAccess: "sequentialWrite",
@@ -258,6 +262,16 @@ export class UploadRing {
     if (this.#grow(size) && this.#tryAllocate(this.#current, size, alignment)) return true;
     // At the maximum size: older frames' bytes are the only ones that can come back.
     return this.#waitForSpace(size, alignment);
+  }
+
+  /**
+   * @internal {@link _allocateChecked} without waiting for older frames (it may grow): for what a recording adds to
+   * its frame's bytes (the scatter's table, scatter-copies.ts), which must not wait in the middle of it.
+   */
+  _allocateNow(size: number, alignment: number): boolean {
+    if (this.#destroyed) throw new DestroyedResourceError("UploadRing", this.label);
+    if (this.#tryAllocate(this.#current, size, alignment)) return true;
+    return this.#grow(size) && this.#tryAllocate(this.#current, size, alignment);
   }
 
   /** Waits for the oldest frames in turn until the request fits; false when no older frame holds bytes. */

@@ -38,9 +38,11 @@ export const STAGE_TRANSFER = 0x1000;
 export const STAGE_BOTTOM = 0x2000;
 export const STAGE_HOST = 0x4000;
 export const STAGE_ALL = 0x10000;
+export const STAGE_COMPUTE = 0x800;
 
 // VkAccessFlagBits
 export const ACCESS_SHADER_READ = 0x20;
+export const ACCESS_SHADER_WRITE = 0x40;
 export const ACCESS_TRANSFER_READ = 0x800;
 export const ACCESS_TRANSFER_WRITE = 0x1000;
 export const ACCESS_HOST_READ = 0x2000;
@@ -58,6 +60,8 @@ export const LAYOUT_PREINITIALIZED = 8;
 // VkBufferUsageFlagBits, VkImageUsageFlagBits (the combinations vkmem's managers add)
 export const BUFFER_USAGE_TRANSFER_DST = 0x2;
 export const BUFFER_USAGE_TRANSFER = 0x1 | 0x2;
+/** SHADER_DEVICE_ADDRESS: for the scatter of uploads (engine/resources/scatter-copies.ts). */
+export const BUFFER_USAGE_DEVICE_ADDRESS = 0x20000;
 /** What an upload or transient ring block may serve: TRANSFER_SRC, UNIFORM, STORAGE, INDEX, VERTEX, INDIRECT. */
 export const BUFFER_USAGE_RING = 0x1 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100;
 export const IMAGE_USAGE_TRANSFER = 0x1 | 0x2;

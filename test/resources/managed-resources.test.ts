@@ -40,6 +40,7 @@ beforeAll(() => {
     counters as never,
     deferred as never,
     false,
+    0,
   );
 });
 afterAll(() => {
