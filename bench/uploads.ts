@@ -75,7 +75,9 @@ export const USAGE = `usage: npm run bench -- uploads [options]
   --large-mib N        size of the large upload in MiB (default 64)
   --staging WHERE      the staging ring's memory: device (default; ReBAR on discrete GPUs) or host; results go to
                        bench/results/uploads.json, or uploads-host.json for host
-  --no-host-import     skip the comparison with the GPU reading the caller's memory (bench/host-import.ts)`;
+  --no-host-import     skip the comparison with the GPU reading the caller's memory (bench/host-import.ts)
+  --scatter WHEN       the manager's scatterUploads: auto (default: the shader on a GPU, not on a CPU device), on or
+                       off (engine/resources/scatter-copies.ts)`;
 
 const FLAGS = {
   "--threads": "value",
@@ -83,6 +85,7 @@ const FLAGS = {
   "--large-mib": "value",
   "--staging": "value",
   "--no-host-import": "boolean",
+  "--scatter": "value",
 } as const;
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -109,6 +112,8 @@ interface Row {
   ratioWithoutFrame: number;
   /** How many of the last frame's uploads were written in place (the rest staged: FrameManager.upload says when). */
   inPlace: number;
+  /** How many of the last frame's copies the scatter shader made (engine/resources/scatter-copies.ts). */
+  scattered: number;
 }
 
 /**
@@ -189,12 +194,15 @@ function smallUploads(
   repetitions: number,
   threads: number,
   staging: RingMemory,
+  scatterUploads: boolean | undefined,
 ): Row[] {
   const manager = createFrameManager(context, allocator, {
     label: "bench uploads",
     stagingRing: { size: 80 * MiB, maxSize: 80 * MiB, memory: staging },
     uploadThreads: threads,
+    scatterUploads,
   });
+  let scatteredLast = 0;
   const rows: Row[] = [];
   try {
     const ringBytes = manager.stagingRing.currentBlock.bytes;
@@ -218,16 +226,19 @@ function smallUploads(
       ratio: memcpyMs / uploadMs,
       ratioWithoutFrame: memcpyMs / Math.max(uploadMs - emptyMs, 1e-6),
       inPlace: manager.frameStatistics!.uploadsInPlace,
+      scattered: scatteredLast,
     });
     // A frame of `count` uploads, timed from the first to the end of endFrame (the GPU idle before and after), and
     // `count` plain copies timed alike: the two sides of a row.
     const uploadFrame = (count: number, upload: (k: number) => void) => (): number => {
       manager.waitIdle();
       manager.beginFrame();
+      const before = manager.statistics.transfers.uploadCopiesScattered;
       const t0 = nowNs();
       for (let k = 0; k < count; k++) upload(k);
       manager.endFrame();
       const ms = Number(nowNs() - t0) / 1e6;
+      scatteredLast = manager.statistics.transfers.uploadCopiesScattered - before;
       manager.waitIdle();
       return ms;
     };
@@ -454,6 +465,10 @@ export async function main(argv: readonly string[]): Promise<void> {
   const staging = (flags.get("--staging") ?? "device") as RingMemory;
   if (staging !== "device" && staging !== "host")
     throw new UsageError(`--staging wants device or host, got '${String(staging)}'\n${USAGE}`);
+  const scatterFlag = flags.get("--scatter") ?? "auto";
+  if (scatterFlag !== "auto" && scatterFlag !== "on" && scatterFlag !== "off")
+    throw new UsageError(`--scatter wants auto, on or off, got '${String(scatterFlag)}'\n${USAGE}`);
+  const scatter = scatterFlag === "auto" ? undefined : scatterFlag === "on";
   const layers = layersFromEnvironment();
   if (layers.length > 0)
     console.warn(
@@ -469,7 +484,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       const source = new Uint8Array(Math.max(16 * MiB, largeMiB * MiB));
       for (let i = 0; i < source.length; i++) source[i] = (i * 31) & 0xff;
       console.log(`staging ring memory: ${staging}`);
-      const rows = smallUploads(context, allocator, source, repetitions, headlineThreads, staging);
+      const rows = smallUploads(context, allocator, source, repetitions, headlineThreads, staging, scatter);
       const large = threadCounts.map((t) =>
         largeUpload(context, allocator, source.subarray(0, largeMiB * MiB), t, repetitions, staging),
       );
@@ -501,6 +516,7 @@ export async function main(argv: readonly string[]): Promise<void> {
           "upload vs memcpy",
           "without frame submit",
           "in place",
+          "scattered",
         ],
         rows.map((r) => [
           r.layout,
@@ -512,6 +528,7 @@ export async function main(argv: readonly string[]): Promise<void> {
           r.ratio.toFixed(3),
           r.ratioWithoutFrame.toFixed(3),
           String(r.inPlace),
+          String(r.scattered),
         ]),
       );
       console.log(`\nlarge upload: ${largeMiB} MiB in one upload(), timed to GPU completion\n`);
@@ -601,6 +618,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         upload_large_vs_host_import: round(vsHostImport, 3),
         upload_threads: head.threads,
         staging_memory: staging,
+        scatter_uploads: scatterFlag,
         device: context.deviceName,
         targets: {
           upload_vs_memcpy_min: TARGET_VS_MEMCPY,
@@ -621,6 +639,7 @@ export async function main(argv: readonly string[]): Promise<void> {
           ratio: round(r.ratio, 4),
           ratio_without_frame_submit: round(r.ratioWithoutFrame, 4),
           written_in_place: r.inPlace,
+          copies_scattered: r.scattered,
         })),
         large: large.map((r) => ({
           threads: r.threads,
