@@ -53,6 +53,9 @@ test("a frame of many small uploads is copied by the shader; unaligned, large an
     const size = 256 * KiB;
     const buffers = Array.from({ length: 40 }, (_, i) => frames.createBuffer({ label: `b${i}`, size, usage: STORAGE }));
     expect(buffers.every((b) => (b.usage & DEVICE_ADDRESS) !== 0)).toBe(true);
+    // On the main queue from the start (a buffer no queue used takes a dedicated transfer queue's copies, where the
+    // device has one: no compute there).
+    for (const b of buffers) b.markUsed();
     const models = buffers.map(() => new Uint8Array(size));
     const random = mulberry(14);
     const kinds = { aligned: 0, unaligned: 0, large: 0, again: 0 };
@@ -107,6 +110,7 @@ test("scatterUploads false keeps copy commands; the default uses the shader on a
     try {
       const on = scatterUploads ?? context.deviceType !== "cpu";
       const buffer = frames.createBuffer({ label: "target", size: 64 * KiB, usage: STORAGE });
+      buffer.markUsed(); // the main queue's (see the first test)
       expect((buffer.usage & DEVICE_ADDRESS) !== 0).toBe(on);
       const model = new Uint8Array(64 * KiB);
       frames.beginFrame();
@@ -138,6 +142,7 @@ test("a frame whose uploads leave the staging ring no room for the table records
   });
   try {
     const buffer = frames.createBuffer({ label: "target", size: 1008 * KiB, usage: STORAGE });
+    buffer.markUsed(); // the main queue's (see the first test)
     const model = new Uint8Array(buffer.size);
     for (const uploads of [1008, 512]) {
       frames.beginFrame();
