@@ -152,7 +152,8 @@ Napi::Value CmdScatterCopies(const Napi::CallbackInfo& info) {
   table.resize((run.end - run.first) * (kRowBytes / 4));
   // The buffers of the row before, checked, and their addresses: a frame's copies come from runs of one ring block,
   // and each buffer is looked up only when it changes (a lookup is a cache miss or two in the slot tables).
-  double lastSrc = -1, lastDst = -1;
+  // NaN at first: no table value equals it (a buddy pool's buffer is -1 in the table: looked up, refused).
+  double lastSrc = std::nan(""), lastDst = std::nan("");
   AllocationSlot* src = nullptr;
   AllocationSlot* dst = nullptr;
   const BufferRecord* from = nullptr;

@@ -16,6 +16,10 @@ import {
   type Context,
   type FrameManager,
 } from "../../engine/index.js";
+import { MemoryUsage } from "../../engine/memory/usage.js";
+import { scatterShaderPath } from "../../engine/resources/scatter-copies.js";
+import { rawHandle } from "../../engine/vulkan/handles.js";
+import { readFileSync } from "node:fs";
 import { useGpuContext } from "../helpers/gpu.js";
 import { mulberry } from "../helpers/random.js";
 
@@ -43,8 +47,21 @@ async function expectModels(frames: FrameManager, buffers: Buffer[], models: Uin
   frames.endFrame();
   frames.waitIdle();
   const got = await Promise.all(reads);
-  const wrong = got.map((g, i) => (Bytes.compare(g, models[i]!) === 0 ? -1 : i)).filter((i) => i >= 0);
-  expect(wrong).toEqual([]);
+  // Each wrong buffer as "index: bytes wrong, the first at offset (got, expected)", to tell a lost copy from a shifted one.
+  const wrong: string[] = [];
+  got.forEach((g, i) => {
+    const m = models[i]!;
+    if (Bytes.compare(g, m) === 0) return;
+    let first = -1;
+    let count = 0;
+    for (let k = 0; k < m.length; k++)
+      if (g[k] !== m[k]) {
+        if (first < 0) first = k;
+        count++;
+      }
+    wrong.push(`${i}: ${count} wrong, first at ${first} (${g[first]}, ${m[first]})`);
+  });
+  expect(wrong, JSON.stringify(frames.statistics.transfers)).toEqual([]);
 }
 
 test("a frame of many small uploads is copied by the shader; unaligned, large and overlapping ones stay right", async () => {
@@ -217,4 +234,77 @@ test("uploads into buffers a live defragmentation moved land in their new place"
   const leaks = own.destroy();
   expect(frames.destroyed).toBe(true);
   expect(leaks).toEqual([]);
+});
+
+test("the native recording: rows land, a copy it cannot take stops the run, bad arguments are typed errors", () => {
+  const other = createAllocator(context, { label: "no scatter pipeline" });
+  const native = allocator._native as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const spirv = new Uint8Array(readFileSync(scatterShaderPath()));
+  expect(native.createScatterPipeline!(allocator._handle, spirv)).toBe(true); // made, or there already
+  expect(() => native.createScatterPipeline!(allocator._handle, new Uint8Array(64))).not.toThrow(); // there already
+  expect(() => native.createScatterPipeline!(other._handle, new Uint8Array(64))).toThrow(/not SPIR-V/);
+  expect(() => native.createScatterPipeline!(other._handle, "code")).toThrow(TypeError);
+  const mapped = { usage: MemoryUsage.AutoPreferHost, hostAccess: "random", mapped: true } as const;
+  const make = (usage: number, on: Allocator = allocator) => on.createBuffer({ size: 4 * KiB, usage }, mapped);
+  const src = make(0x1 | DEVICE_ADDRESS);
+  const dst = make(0x2 | DEVICE_ADDRESS);
+  const plain = make(0x2); // no device address
+  const foreign = make(0x2 | DEVICE_ADDRESS, other);
+  const table = make(0x1 | DEVICE_ADDRESS);
+  const noAddressTable = make(0x1);
+  const h = (b: { allocation: { _handle: number } }) => b.allocation._handle;
+  const rows = (r: number[][]) => new Float64Array(r.flat());
+  try {
+    new Uint8Array(src.allocation.mappedData!).forEach((_, i, a) => (a[i] = (i * 13 + 5) & 0xff));
+    const out = new Uint8Array(dst.allocation.mappedData!);
+    out.fill(0);
+    context.submitAndWait((cmd) => {
+      const raw = rawHandle(cmd);
+      const scatter = (r: number[][], tableOffset = 0, on = table) =>
+        native.cmdScatterCopies!(raw, rows(r), 0, r.length, h(on), tableOffset) as number;
+      // Two rows, then one into a buffer without a device address: the run stops at index 2.
+      expect(
+        scatter([
+          [h(src), h(dst), 0, 0, 64],
+          [h(src), h(dst), 256, 1024, 48],
+          [h(src), h(plain), 0, 0, 16],
+        ]),
+      ).toBe(2);
+      expect(scatter([[h(src), h(dst), 2, 0, 16]])).toBe(0); // an offset not a multiple of 4
+      expect(scatter([[h(src), h(dst), 0, 0, 6]])).toBe(0); // nor a size
+      expect(scatter([[h(src), h(foreign), 0, 0, 16]])).toBe(0); // another allocator's buffer
+      expect(scatter([[h(src), -1, 0, 0, 16]])).toBe(0); // no buffer at all
+      expect(() => scatter([[h(src), h(dst), 0, 4092, 8]])).toThrow(
+        /cmdScatterCopies: a copy lies outside its buffers/,
+      );
+      expect(() => scatter([[h(src), h(dst), 0, 0, 16]], 8)).toThrow(/does not fit its buffer/); // not 16-aligned
+      expect(() => scatter([[h(src), h(dst), 0, 0, 16]], 4096)).toThrow(/does not fit its buffer/);
+      expect(() => scatter([[h(src), h(dst), 0, 0, 16]], 0, noAddressTable)).toThrow(TypeError);
+      expect(() => native.cmdScatterCopies!(raw, rows([[h(src), h(dst), 0, 0, 16]]), 0, 2, h(table), 0)).toThrow(
+        /first and end must be copy indices/,
+      );
+      expect(() => native.cmdScatterCopies!(raw, [1, 2], 0, 1, h(table), 0)).toThrow(TypeError);
+    });
+    // Only the two rows recorded ran: 64 bytes at 0 from 0, 48 at 1024 from 256.
+    const bytes = new Uint8Array(src.allocation.mappedData!);
+    expect(Bytes.compare(out.subarray(0, 64), bytes.subarray(0, 64))).toBe(0);
+    expect(Bytes.compare(out.subarray(1024, 1072), bytes.subarray(256, 304))).toBe(0);
+    expect(out.subarray(64, 1024).every((v) => v === 0)).toBe(true);
+    expect(out.subarray(1072).every((v) => v === 0)).toBe(true);
+    // An allocator without the pipeline is refused with a typed error.
+    const otherTable = make(0x1 | DEVICE_ADDRESS, other);
+    try {
+      context.submitAndWait((cmd) => {
+        expect(() =>
+          native.cmdScatterCopies!(rawHandle(cmd), rows([[h(src), h(dst), 0, 0, 16]]), 0, 1, h(otherTable), 0),
+        ).toThrow(/has no scatter pipeline/);
+      });
+    } finally {
+      other.destroyBuffer(otherTable.buffer, otherTable.allocation);
+    }
+  } finally {
+    for (const b of [src, dst, plain, table, noAddressTable]) allocator.destroyBuffer(b.buffer, b.allocation);
+    other.destroyBuffer(foreign.buffer, foreign.allocation);
+    expect(other.destroy()).toEqual([]);
+  }
 });
