@@ -154,6 +154,37 @@ test("scatterUploads false keeps copy commands; the default uses the shader on a
   );
 });
 
+test("a buddy pool's buffer among many uploads: recorded through nvk, the rest scattered, every byte right", async () => {
+  // Its table rows name it -1 (no slot of the addon's): 847223f's crash when such a row came first.
+  const pool = allocator.createPool(
+    { forBuffer: { size: 16 * KiB, usage: STORAGE | 0x2 | DEVICE_ADDRESS } },
+    { algorithm: "buddy", blockSize: 1 << 20, name: "scatter buddy" },
+  );
+  const frames = createFrameManager(context, allocator, { label: "buddy", scatterUploads: true });
+  try {
+    const buddy = frames.createBuffer({ label: "buddy", size: 16 * KiB, usage: STORAGE, memory: { pool } });
+    const plain = frames.createBuffer({ label: "plain", size: 16 * KiB, usage: STORAGE });
+    const buffers = [buddy, plain];
+    for (const b of buffers) b.markUsed();
+    const models = buffers.map(() => new Uint8Array(16 * KiB));
+    frames.beginFrame();
+    // In turn, the buddy pool's first: 16 uploads of 512 bytes into each, every byte written.
+    for (let k = 0; k < 32; k++) {
+      const b = k % 2;
+      const at = (((k >> 1) * 5) % 16) * 1024;
+      const data = new Uint8Array(1024).fill((k * 11 + 3) & 0xff);
+      frames.upload(buffers[b]!, data, at);
+      models[b]!.set(data, at);
+    }
+    frames.endFrame();
+    await expectModels(frames, buffers, models);
+    expect(frames.statistics.transfers.uploadCopiesScattered).toBe(16); // the plain buffer's
+  } finally {
+    frames.destroy();
+    pool.destroy();
+  }
+});
+
 test("a frame whose uploads leave the staging ring no room for the table records copy commands instead", async () => {
   // A ring of 1 MiB that may not grow: 1,008 uploads of 1 KiB leave 16 KiB, and their table needs 31.5 KiB.
   const ring = { size: 1024 * KiB, maxSize: 1024 * KiB };
