@@ -168,7 +168,7 @@ export class FrameManager implements ResourceOwner {
   constructor(context: Context, allocator: Allocator, options: FrameManagerOptions = {}) {
     const op = "createFrameManager";
     const setup = checkManagerArguments(op, context, allocator, options, FrameManager);
-    const { framesInFlight, device, stagingRing, transientRing, uploadThreads, scatterUploads } = setup;
+    const { framesInFlight, device, stagingRing, transientRing, uploadThreads } = setup;
     this.label = options.label;
     this.framesInFlight = framesInFlight;
     this.context = context;
@@ -193,7 +193,7 @@ export class FrameManager implements ResourceOwner {
         stagingRing,
         waitSerial,
         uploadThreads,
-        scatterUploads,
+        options.scatterUploads, // checked by checkManagerArguments
       );
       this.#transient = new UploadRing(
         allocator,

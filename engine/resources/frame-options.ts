@@ -88,7 +88,6 @@ export interface ManagerSetup {
   readonly stagingRing: Required<UploadRingOptions>;
   readonly transientRing: Required<UploadRingOptions>;
   readonly uploadThreads: number;
-  readonly scatterUploads: boolean | undefined;
 }
 
 /**
@@ -133,8 +132,7 @@ export function checkManagerArguments(
     );
   }
   const uploadThreads = uploadThreadsOption(op, options.uploadThreads);
-  const scatterUploads = options.scatterUploads;
-  return { framesInFlight, device, stagingRing, transientRing, uploadThreads, scatterUploads };
+  return { framesInFlight, device, stagingRing, transientRing, uploadThreads };
 }
 
 /** The types of createFrameManager's arguments and its options; returns `framesInFlight`, defaulted. */

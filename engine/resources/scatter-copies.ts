@@ -31,8 +31,6 @@ import { ALLOCATOR_FLAGS } from "../memory/allocator-options.js";
 import type { NativeAddon } from "../native.js";
 import { packageRoot } from "../package-root.js";
 import type { Context } from "../vulkan/context.js";
-import { enumerate } from "../vulkan/enumerate.js";
-import { nvk } from "../vulkan/nvk.js";
 import {
   ACCESS_SHADER_WRITE,
   ACCESS_TRANSFER_WRITE,
@@ -73,8 +71,8 @@ export class ScatterCopies {
   #tableBuffer = 0;
   #tableOffset = 0;
   #rows = 0;
-  /** Rows the recording may still ask for: the rows of one reservation. */
-  #wanted = 0;
+  /** The buffer copies of the recording: copies [first, count) are all a later call can ask rows for. */
+  #count = 0;
 
   private constructor(native: NativeAddon, ring: UploadRing) {
     this.#native = native;
@@ -95,12 +93,7 @@ export class ScatterCopies {
   ): ScatterCopies | null {
     if (!(enabled ?? context.deviceType !== "cpu") || !context.features.bufferDeviceAddress) return null;
     if ((allocator.flags & ALLOCATOR_FLAGS.BUFFER_DEVICE_ADDRESS) === 0) return null;
-    const families = enumerate(
-      () => new nvk.VkQueueFamilyProperties(),
-      (c, out) => nvk.vkGetPhysicalDeviceQueueFamilyProperties(context.physicalDevice, c, out),
-      "vkGetPhysicalDeviceQueueFamilyProperties",
-    );
-    if (((families[context.queueFamilyIndex]?.queueFlags ?? 0) & QUEUE_COMPUTE) === 0) return null;
+    if ((context.queueFlags & QUEUE_COMPUTE) === 0) return null;
     const file = scatterShaderPath();
     if (!existsSync(file)) return null;
     const spirv = new Uint8Array(readFileSync(file));
@@ -111,7 +104,7 @@ export class ScatterCopies {
   /** Starts a recording of at most `copies` copies: the table is reserved when the first phase asks for it. */
   begin(copies: number): void {
     this.#rows = 0;
-    this.#wanted = copies;
+    this.#count = copies;
   }
 
   /**
@@ -121,8 +114,8 @@ export class ScatterCopies {
    */
   record(cmd: bigint, table: Float64Array, first: number, end: number): number {
     if (this.#rows < end - first) {
-      // One reservation for the whole recording's copies (a second only if a phase outgrows what is left).
-      const rows = Math.max(end - first, this.#wanted);
+      // One reservation for the rest of the recording's copies, from this phase's first on.
+      const rows = this.#count - first;
       const ring = this.#ring;
       if (!ring._allocateNow(rows * ROW_BYTES, ROW_ALIGN)) return -1;
       this.#tableBuffer = ring.block.allocation._handle;
@@ -134,7 +127,6 @@ export class ScatterCopies {
     if (done > 0) {
       this.#tableOffset += done * ROW_BYTES;
       this.#rows -= done;
-      this.#wanted -= done;
       this.copies += done;
     }
     return next;

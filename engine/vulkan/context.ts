@@ -108,6 +108,8 @@ interface ContextInfo {
   readonly enabledDeviceExtensions: ReadonlySet<string>;
   readonly features: ContextFeatures;
   readonly queueFamilyIndex: number;
+  /** The VkQueueFlags of queueFamilyIndex's family (the device survey's). */
+  readonly queueFlags: number;
   readonly transferQueueFamilyIndex: number;
   readonly validation: boolean;
 }
@@ -223,6 +225,14 @@ export class Context {
   /** The family of `queue`. @throws DestroyedResourceError after destroy(). */
   get queueFamilyIndex(): number {
     return this.#infoFor("queueFamilyIndex").queueFamilyIndex;
+  }
+
+  /**
+   * The VkQueueFlags of `queue`'s family (GRAPHICS 0x1, COMPUTE 0x2, ...).
+   * @throws DestroyedResourceError after destroy().
+   */
+  get queueFlags(): number {
+    return this.#infoFor("queueFlags").queueFlags;
   }
 
   /**
@@ -465,6 +475,7 @@ export function createContext(options?: ContextOptions): Context {
       enabledDeviceExtensions: new Set(plan.extensions),
       features: Object.freeze({ ...plan.features }),
       queueFamilyIndex: mainFamily,
+      queueFlags: survey.queueFamilies[mainFamily]!.flags,
       transferQueueFamilyIndex: transferFamily,
       validation,
     };

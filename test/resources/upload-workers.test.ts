@@ -17,6 +17,7 @@ import {
 import { TransferCommands } from "../../engine/resources/transfer-commands.js";
 import { defaultUploadThreads, UploadWorkers } from "../../engine/resources/upload-workers.js";
 import * as vk from "../../engine/vulkan/constants.js";
+import { firstDifference } from "../helpers/bytes.js";
 import { useGpuContext } from "../helpers/gpu.js";
 import { rng } from "../helpers/random.js";
 
@@ -46,13 +47,6 @@ function patterned(size: number, seed: number): Uint8Array {
     out[i] = x & 0xff;
   }
   return out;
-}
-
-function firstDifference(a: Uint8Array, b: Uint8Array): number {
-  if (a.length !== b.length) return -2;
-  if (Buffer.compare(a, b) === 0) return -1; // natively; the loop below only finds where
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
-  return -1;
 }
 
 /** Whether every byte of `a` is 0. */

@@ -20,6 +20,7 @@ import {
   MemoryUsage,
 } from "../../engine/index.js";
 import * as vk from "../../engine/vulkan/constants.js";
+import { firstDifference } from "../helpers/bytes.js";
 import { useGpuContext } from "../helpers/gpu.js";
 import { rng } from "../helpers/random.js";
 
@@ -64,12 +65,6 @@ function submitEmptyFrameAndWait(m: FrameManager): void {
   m.beginFrame();
   m.endFrame();
   m.waitIdle();
-}
-
-function firstDifference(a: Uint8Array, b: Uint8Array): number {
-  if (a.length !== b.length) return -2;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
-  return -1;
 }
 
 describe("buffer uploads", () => {
