@@ -268,7 +268,7 @@ export class Transfers {
       // than the threads write it, and copies the main ring's without crossing the bus: staging-rings.ts) and the
       // main ring has room without waiting.
       let ring = bulk;
-      if (spill && this.#commands.piecesBehind(LAG_PIECES) && this.staging.allocate(want, this.#copyAlign))
+      if (spill && this.#commands.piecesBehind(LAG_PIECES) && this.staging._allocateNow(want, this.#copyAlign))
         ring = this.staging;
       else if (!this.#reserve(want, this.#copyAlign, bulk)) {
         if (want === 1) throw new RangeError(`${this.#label}: the staging ring cannot hold a single byte`);

@@ -275,6 +275,55 @@ describe("FrameManager with upload threads", () => {
     expect(allocator.allocationCount).toBe(0);
   });
 
+  test("with the GPU behind and the main ring full of a frame it has not run, the pieces take the bulk ring: no wait", async () => {
+    // The frame before holds the queue on an event the host sets only after the upload, with 20 MiB of the 24 MiB
+    // main ring: a piece that tried the main ring by waiting for older frames (UploadRing.allocate) would wait for
+    // that frame's fence, which cannot signal before the event is set, and hang. Only the first piece (2 MiB) fits
+    // the 4 MiB left; the 8 MiB ones go through the bulk ring.
+    const m = createFrameManager(context, allocator, {
+      uploadThreads: 3,
+      framesInFlight: 2,
+      stagingRing: { size: 24 * MiB, maxSize: 24 * MiB },
+    });
+    const device = context.device;
+    const event = new nvk.VkEvent();
+    expect(nvk.vkCreateEvent(device, new nvk.VkEventCreateInfo(), null, event)).toBe(0);
+    const behind = vi.spyOn(TransferCommands.prototype, "piecesBehind").mockReturnValue(true);
+    try {
+      const target = m.createBuffer({ label: "full main ring", size: 48 * MiB, usage: STORAGE });
+      const model = new Uint8Array(await readBack(m, target));
+      const held = m.beginFrame();
+      nvk.vkCmdWaitEvents(held.commandBuffer, 1, [event], 0x4000, 0x1000, 0, null, 0, null, 0, null);
+      const small = patterned(MiB - 16, 5);
+      for (let i = 0; i < 20; i++) {
+        m.upload(target, small, i * MiB);
+        model.set(small, i * MiB);
+      }
+      m.endFrame();
+      m.beginFrame();
+      const large = patterned(24 * MiB, 6);
+      try {
+        m.upload(target, large, 22 * MiB);
+        model.set(large, 22 * MiB);
+      } finally {
+        expect(nvk.vkSetEvent(device, event)).toBe(0);
+      }
+      m.endFrame();
+      const stats = m.statistics.transfers;
+      expect(stats.uploadPiecesInMainRing).toBe(1);
+      expect(stats.earlySubmits).toBe(0);
+      expect(m.stagingRing.waits).toBe(0);
+      expect(firstDifference(await readBack(m, target), model)).toBe(-1);
+      target.destroy();
+    } finally {
+      behind.mockRestore();
+      m.waitIdle();
+      nvk.vkDestroyEvent(device, event, null);
+      m.destroy();
+    }
+    expect(allocator.allocationCount).toBe(0);
+  });
+
   test("a staging ring in host memory (stagingRing.memory) carries large uploads intact; a bad value is refused", async () => {
     expect(() => createFrameManager(context, allocator, { stagingRing: { memory: "vram" as "host" } })).toThrow(
       /option 'stagingRing.memory' must be "device" or "host", got "vram"/,
