@@ -42,6 +42,8 @@ import type { UploadRing } from "./upload-ring.js";
 
 /** A phase with fewer copies than this records them as copy commands (a dispatch's binding is not worth it). */
 export const SCATTER_MIN_COPIES = 16;
+/** The largest copy the shader takes (native/scatter_copy.cpp: larger ones stay copy commands). */
+const SCATTER_MAX_BYTES = 64 * 1024;
 /** Bytes of a row of the table (native/scatter_copy.cpp). */
 const ROW_BYTES = 32;
 const ROW_ALIGN = 16;
@@ -99,6 +101,16 @@ export class ScatterCopies {
     const spirv = new Uint8Array(readFileSync(file));
     if (!allocator._native.createScatterPipeline(allocator._handle, spirv)) return null;
     return new ScatterCopies(allocator._native, ring);
+  }
+
+  /**
+   * Whether an upload of `size` bytes at `offset` is one the shader can copy (a multiple of 4 bytes at a multiple of
+   * 4, at most 64 KiB). Such an upload into a buffer no queue has used stays on the main queue instead of taking a
+   * dedicated transfer queue, which has no compute (transfers.ts): a level load's many small first uploads are then
+   * scattered like any frame's.
+   */
+  takes(offset: number, size: number): boolean {
+    return size <= SCATTER_MAX_BYTES && size % 4 === 0 && offset % 4 === 0;
   }
 
   /** Starts a recording of at most `copies` copies: the table is reserved when the first phase asks for it. */

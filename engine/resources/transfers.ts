@@ -14,7 +14,8 @@
  *   their tracked layout to TRANSFER_DST_OPTIMAL and then to SHADER_READ_ONLY_OPTIMAL in those same barriers.
  * - The dedicated transfer queue. When the device has a transfer-only queue family, a resource (or an image
  *   subresource) that no queue has used yet is written there: its contents are undefined, so the transfer queue may
- *   take it without an ownership transfer. Its copies are followed by a release barrier to the main family, the
+ *   take it without an ownership transfer (a buffer's small upload that the scatter can take stays on the main queue,
+ *   which has compute: scatter-copies.ts). Its copies are followed by a release barrier to the main family, the
  *   main queue's batch starts with the matching acquire barrier (same range, same layouts), and the main submission
  *   waits on a semaphore the transfer submission signals. Anything the main queue already owns is uploaded on the
  *   main queue, which needs no transfer of ownership; so does any image upload that does not cover a whole
@@ -252,7 +253,11 @@ export class Transfers {
 
   /** Queues the copies of an upload from the staging ring (in pieces, on the threads, as its size wants). */
   #stage(buffer: Buffer, bytes: Uint8Array, offset: number): void {
-    const viaTransfer = this.dedicatedQueue && buffer._owner !== Owner.Main;
+    let viaTransfer = this.dedicatedQueue && buffer._owner !== Owner.Main;
+    if (viaTransfer && buffer._owner === Owner.None && this.#scatter?.takes(offset, bytes.length) === true) {
+      buffer._owner = Owner.Main; // a small first upload the scatter takes: the main queue (scatter-copies.ts)
+      viaTransfer = false;
+    }
     let batch = viaTransfer ? this.#transfer : this.#main;
     let done = 0;
     const total = bytes.length;

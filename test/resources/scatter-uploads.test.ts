@@ -60,8 +60,8 @@ test("a frame of many small uploads is copied by the shader; unaligned, large an
     const size = 256 * KiB;
     const buffers = Array.from({ length: 40 }, (_, i) => frames.createBuffer({ label: `b${i}`, size, usage: STORAGE }));
     expect(buffers.every((b) => (b.usage & DEVICE_ADDRESS) !== 0)).toBe(true);
-    // On the main queue from the start (a buffer no queue used takes a dedicated transfer queue's copies, where the
-    // device has one: no compute there).
+    // On the main queue from the start: a buffer no queue used takes a dedicated transfer queue's copies (where the
+    // device has one: no compute there) for uploads the shader cannot take, such as the 256 KiB zeros below.
     for (const b of buffers) b.markUsed();
     // Vulkan memory starts undefined (reused memory holds what was there: CI read other tests' bytes once, under
     // Wine and under the test layer), and the uploads below leave bytes untouched: zeros first, as the models say.
@@ -142,6 +142,41 @@ test("scatterUploads false keeps copy commands; the default uses the shader on a
   expect(() => createFrameManager(context, allocator, { scatterUploads: "yes" as never })).toThrow(
     /option 'scatterUploads' must be a boolean, got "yes"/,
   );
+});
+
+test("small first uploads into new buffers stay on the main queue and are scattered; a large one does not", async () => {
+  const frames = createFrameManager(context, allocator, { label: "first uploads", scatterUploads: true });
+  try {
+    const dedicated = context.transferQueueFamilyIndex !== context.queueFamilyIndex;
+    // A level load: 64 new buffers (no queue has used them), a small upload each, in a shuffled order.
+    const buffers = Array.from({ length: 64 }, (_, i) =>
+      frames.createBuffer({ label: `new ${i}`, size: 4 * KiB, usage: STORAGE }),
+    );
+    const large = frames.createBuffer({ label: "new large", size: 128 * KiB, usage: STORAGE });
+    const models = buffers.map((_, i) => new Uint8Array(4 * KiB).fill((i * 13 + 5) & 0xff));
+    const largeModel = new Uint8Array(large.size);
+    for (let j = 0; j < largeModel.length; j += 7) largeModel[j] = j & 0xff;
+    frames.beginFrame();
+    for (let k = 0; k < buffers.length; k++) {
+      const i = (k * 37) % buffers.length;
+      frames.upload(buffers[i]!, models[i]!);
+    }
+    frames.upload(large, largeModel);
+    // A buffer that took a small first upload is the main queue's now: an upload the shader cannot take (unaligned),
+    // over the same bytes, goes there too, after it, rather than to the transfer queue.
+    const unaligned = new Uint8Array(1001).fill(0xee);
+    frames.upload(buffers[0]!, unaligned, 3);
+    models[0]!.set(unaligned, 3);
+    frames.endFrame();
+    await expectModels(frames, [...buffers, large], [...models, largeModel]);
+    const stats = frames.statistics.transfers;
+    expect(stats.uploadCopiesScattered).toBeGreaterThanOrEqual(64);
+    // Only the 128 KiB upload took a dedicated transfer queue (the shader copies at most 64 KiB), where there is one.
+    expect(stats.transferQueueUploads).toBe(dedicated ? 1 : 0);
+    for (const b of [...buffers, large]) b.destroy();
+  } finally {
+    frames.destroy();
+  }
 });
 
 test("a buddy pool's buffer among many uploads: recorded through nvk, the rest scattered, every byte right", async () => {
