@@ -175,7 +175,7 @@ export class Transfers {
     this.#label = label;
     this.readbacks = new Readbacks(allocator, label);
     this.dedicatedQueue = context.transferQueueFamilyIndex !== context.queueFamilyIndex;
-    this.#copyAlign = Math.max(16, context.properties.optimalBufferCopyOffsetAlignment);
+    this.#copyAlign = 2 ** Math.ceil(Math.log2(Math.max(16, context.properties.optimalBufferCopyOffsetAlignment)));
     this.#inPlaceLimit = inPlaceLimit(context);
     this.#commands = new TransferCommands(context, label, slotPools, this.dedicatedQueue);
     let rings: StagingRings | null = null;
@@ -403,10 +403,10 @@ export class Transfers {
   /**
    * Reserves `size` bytes of `ring` (left in its `block` / `offset`); when the ring is full of this frame's bytes,
    * submits what is pending early and tries again. False when the request does not fit even in the emptied
-   * ring: the caller splits it.
+   * ring: the caller splits it. `alignment` is a power of two (the copy alignment, made one, or a format's block).
    */
   #reserve(size: number, alignment: number, ring = this.staging): boolean {
-    while (!ring.allocate(size, alignment)) {
+    while (!ring._allocateChecked(size, alignment)) {
       if (!this.#submitEarly()) return false;
     }
     return true;

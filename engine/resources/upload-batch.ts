@@ -86,9 +86,12 @@ class WrittenRanges {
   count = 0;
 
   push2(a: number, b: number): void {
-    const v = (this.values = withRoom(this.values, this.count + 2));
-    v[this.count++] = a;
-    v[this.count++] = b;
+    const n = this.count;
+    let v = this.values;
+    if (n + 2 > v.length) v = this.values = withRoom(v, n + 2);
+    v[n] = a;
+    v[n + 1] = b;
+    this.count = n + 2;
   }
 
   push5(a: number, b: number, c: number, d: number, e: number): void {
@@ -272,8 +275,11 @@ export class Batch {
         return;
       }
     }
-    const rows = (this.#rows = withRoom(this.#rows, (n + 1) * ROW));
-    this.#phases = withRoom(this.#phases, n + 1);
+    if (n === this.#phases.length) {
+      this.#rows = withRoom(this.#rows, (n + 1) * ROW);
+      this.#phases = withRoom(this.#phases, n + 1);
+    }
+    const rows = this.#rows;
     const o = n * ROW;
     rows[o + SRC_ALLOCATION] = srcAllocation;
     rows[o + SRC_OFFSET] = srcOffset;
