@@ -22,6 +22,7 @@
 // write disjoint bytes (the batch's phases), so the rows may run in any order; the caller's barriers name the compute
 // stage beside the transfer stage. `cmd` must be a command buffer in the recording state, of a queue with compute.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -37,6 +38,15 @@ constexpr uint32_t kRowBytes = 32;          // uvec2 source, uvec2 destination, 
 constexpr double kMaxBytes = 64.0 * 1024;   // larger copies stay vkCmdCopyBuffer's
 constexpr uint32_t kMaxGroups = 65535;      // the least maxComputeWorkGroupCount[0] a device may have
 constexpr uint32_t kSpirvMagic = 0x07230203;
+constexpr uint32_t kDestinations = 256;     // the destinations a call remembers (CmdScatterCopies)
+constexpr double kMaxHandle = 9007199254740991.0;
+
+// A destination buffer CmdScatterCopies checked, by the handle its rows name (-1: none yet), with its address.
+struct Destination {
+  double handle;
+  const BufferRecord* record;
+  uint64_t address;
+};
 
 template <class F>
 F DeviceProc(const AllocatorSlot& slot, const char* name) {
@@ -161,6 +171,11 @@ Napi::Value CmdScatterCopies(const Napi::CallbackInfo& info) {
   const BufferRecord* to = nullptr;
   uint64_t srcAddress = 0, dstAddress = 0;
   const uint32_t ai = tableSlot->allocator;
+  // The destinations checked in this call, by handle (a slot of the table per handle's low bits): a frame's uploads
+  // go to a few hundred buffers in turn, so a row's destination was most often checked a few rows before, and its
+  // slot and record have left the caches since. Valid for this call only (nothing is freed or moved during it).
+  std::array<Destination, kDestinations> destinations;
+  for (Destination& d : destinations) d.handle = -1;
   size_t i = run.first;
   for (; i < run.end; ++i) {
     const double* row = t + i * 5;
@@ -171,10 +186,18 @@ Napi::Value CmdScatterCopies(const Napi::CallbackInfo& info) {
       lastSrc = row[0];
     }
     if (row[1] != lastDst) {
-      to = addon->RecordedBuffer(row[1], &dst);
-      if (!ScatterableBuffer(dst, to, VK_BUFFER_USAGE_TRANSFER_DST_BIT, ai)) break;
-      dstAddress = AddressOf(owner, dst, to);
-      lastDst = row[1];
+      const double h = row[1];
+      Destination* seen = h >= 0 && h <= kMaxHandle ? &destinations[static_cast<uint64_t>(h) % kDestinations] : nullptr;
+      if (seen != nullptr && seen->handle == h) {
+        to = seen->record;
+        dstAddress = seen->address;
+      } else {
+        to = addon->RecordedBuffer(h, &dst);
+        if (!ScatterableBuffer(dst, to, VK_BUFFER_USAGE_TRANSFER_DST_BIT, ai)) break;
+        dstAddress = AddressOf(owner, dst, to);
+        if (seen != nullptr) *seen = Destination{h, to, dstAddress};
+      }
+      lastDst = h;
     }
     // Word-aligned and small (larger copies are the copy engine's): else the caller records it as a copy command.
     if (!IsUint(row[2], static_cast<double>(from->size)) || !IsUint(row[3], static_cast<double>(to->size)) ||
