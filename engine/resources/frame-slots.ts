@@ -44,6 +44,9 @@ export interface Slot {
   serial: number;
   /** The submit info of a frame with no semaphores and no upload batch, made once. */
   plainSubmit?: any;
+  /** The submit info of a frame with no semaphores after the upload batch in `uploadCmd`: made again when it changes. */
+  uploadSubmit?: any;
+  uploadCmd?: NvkHandle;
 }
 
 /** The slots of one FrameManager: made by its constructor, destroyed by its destroy(). @internal */
@@ -199,10 +202,17 @@ export class FrameSlots {
       waits = [transferWait, ...waits];
       stages = [STAGE_ALL, ...stages];
     }
-    const plain = waits.length === 0 && mainCmd === null && sync.signals.length === 0;
-    const submit = plain
-      ? (slot.plainSubmit ??= new nvk.VkSubmitInfo({ commandBufferCount: 1, pCommandBuffers: [slot.commandBuffer] }))
-      : new nvk.VkSubmitInfo({
+    const unsynced = waits.length === 0 && sync.signals.length === 0;
+    if (unsynced && mainCmd !== null && slot.uploadCmd !== mainCmd) {
+      // The slot's upload batch is its main pool's first command buffer in nearly every frame: made once for it.
+      slot.uploadSubmit = new nvk.VkSubmitInfo({
+        commandBufferCount: 2,
+        pCommandBuffers: [mainCmd, slot.commandBuffer],
+      });
+      slot.uploadCmd = mainCmd;
+    }
+    const submit = !unsynced
+      ? new nvk.VkSubmitInfo({
           waitSemaphoreCount: waits.length,
           pWaitSemaphores: waits.length > 0 ? [...waits] : null,
           pWaitDstStageMask: waits.length > 0 ? Int32Array.from(stages) : null,
@@ -210,7 +220,10 @@ export class FrameSlots {
           pCommandBuffers: mainCmd !== null ? [mainCmd, slot.commandBuffer] : [slot.commandBuffer],
           signalSemaphoreCount: sync.signals.length,
           pSignalSemaphores: sync.signals.length > 0 ? [...sync.signals] : null,
-        });
+        })
+      : mainCmd !== null
+        ? slot.uploadSubmit
+        : (slot.plainSubmit ??= new nvk.VkSubmitInfo({ commandBufferCount: 1, pCommandBuffers: [slot.commandBuffer] }));
     this.submit(slot, submit, serial);
   }
 
