@@ -380,6 +380,25 @@ export interface NativeAddon {
     end: number,
   ): number;
   /**
+   * Records one vkCmdPipelineBarrier into `cmd` (of the allocator's device) with a whole-buffer barrier for each
+   * buffer [first, end) of `handles` (allocation handles), all with these stages, access masks and families; returns
+   * the first not recorded (its handle does not pass: the caller records it through nvk). RangeError for flags or
+   * families that do not suit the device (native/copy_commands.cpp).
+   */
+  cmdBufferBarriers(
+    allocator: number,
+    cmd: bigint,
+    srcStage: number,
+    dstStage: number,
+    srcAccess: number,
+    dstAccess: number,
+    srcFamily: number,
+    dstFamily: number,
+    handles: Float64Array,
+    first: number,
+    end: number,
+  ): number;
+  /**
    * [queued, done]: device-memory frees and buffer / image destroys the background thread has queued and not yet
    * done, and has done since the process started (native/deferred_free.cpp; the ends of defragmentation passes queue
    * theirs).

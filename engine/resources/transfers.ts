@@ -63,7 +63,7 @@ import {
   VK_SUCCESS,
   BUFFER_USAGE_DEVICE_ADDRESS,
 } from "../vulkan/vk.js";
-import { bufferBarrier, ImageBarriers } from "./barriers.js";
+import { BufferBarriers, ImageBarriers } from "./barriers.js";
 import type { Buffer } from "./buffer.js";
 import type { ImageRegion } from "./image-region.js";
 import { FLUSHED, Readbacks } from "./readback.js";
@@ -132,6 +132,8 @@ export class Transfers {
   readonly #commands: TransferCommands;
   /** The image barriers of the recording (kept and reused: barriers.ts). */
   readonly #barriers = new ImageBarriers();
+  /** The buffers' barriers of the transfer queue's release and the main queue's acquire. */
+  readonly #bufferBarriers: BufferBarriers;
   readonly #copyAlign: number;
   /** The fence of the download-only submission (flushDownloads), made on first use. */
   #downloadFence: NvkHandle | null = null;
@@ -178,6 +180,7 @@ export class Transfers {
     this.#copyAlign = 2 ** Math.ceil(Math.log2(Math.max(16, context.properties.optimalBufferCopyOffsetAlignment)));
     this.#inPlaceLimit = inPlaceLimit(context);
     this.#commands = new TransferCommands(context, label, slotPools, this.dedicatedQueue);
+    this.#bufferBarriers = new BufferBarriers(context.transferQueueFamilyIndex, context.queueFamilyIndex);
     let rings: StagingRings | null = null;
     try {
       rings = new StagingRings(allocator, label, context.properties.nonCoherentAtomSize, ring, waitSerial);
@@ -464,10 +467,8 @@ export class Transfers {
       // The release to the main queue's family: the images' barriers, then the buffers' (same stages).
       b.addLayoutBarriers(barriers, false, fi, mi);
       barriers.record(allocator, transferCmd, STAGE_TRANSFER, STAGE_BOTTOM, false, 0, 0);
-      if (b.buffers.size > 0) {
-        const rel = [...b.buffers].map((buf) => bufferBarrier(buf, ACCESS_TRANSFER_WRITE, 0, fi, mi));
-        nvk.vkCmdPipelineBarrier(transferCmd, STAGE_TRANSFER, STAGE_BOTTOM, 0, 0, null, rel.length, rel, 0, null);
-      }
+      for (const buf of b.buffers) this.#bufferBarriers.add(buf);
+      this.#bufferBarriers.record(allocator, transferCmd, STAGE_TRANSFER, STAGE_BOTTOM, ACCESS_TRANSFER_WRITE, 0);
       check(nvk.vkEndCommandBuffer(transferCmd), "vkEndCommandBuffer", this.#label);
       for (const buf of b.buffers) {
         this.#acquireBuffers.push(buf);
@@ -486,10 +487,9 @@ export class Transfers {
     if (!m.empty || this.#acquireBuffers.length > 0 || this.#acquireImages.length > 0) {
       mainCmd = this.#commands.begin(false);
       if (this.#acquireBuffers.length > 0) {
-        const bufs = this.#acquireBuffers.map((buf) =>
-          bufferBarrier(buf, 0, ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE, fi, mi),
-        );
-        nvk.vkCmdPipelineBarrier(mainCmd, STAGE_ALL, STAGE_ALL, 0, 0, null, bufs.length, bufs, 0, null);
+        for (const buf of this.#acquireBuffers) this.#bufferBarriers.add(buf);
+        const access = ACCESS_MEMORY_READ | ACCESS_MEMORY_WRITE;
+        this.#bufferBarriers.record(allocator, mainCmd, STAGE_ALL, STAGE_ALL, 0, access);
         this.#acquireBuffers.length = 0;
       }
       if (this.#acquireImages.length > 0) {

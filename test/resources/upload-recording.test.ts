@@ -1,6 +1,7 @@
 /**
- * The addon's recording of an upload batch's buffer copies, image copies and image barriers (native/copy_commands.cpp:
- * cmdCopyBuffers, cmdCopyBufferToImages, cmdPipelineBarrier) on real Vulkan with the validation layer on: what they
+ * The addon's recording of an upload batch's buffer copies, image copies, image barriers and buffer barriers
+ * (native/copy_commands.cpp: cmdCopyBuffers, cmdCopyBufferToImages, cmdPipelineBarrier, cmdBufferBarriers) on real
+ * Vulkan with the validation layer on: what they
  * record runs and
  * puts the bytes where they belong; a row whose handles the addon does not vouch for (a buffer where an image is
  * named, a freed allocation, another allocator's) ends the native run at that row, for the caller to record through
@@ -298,4 +299,101 @@ test("a copy or barrier that does not suit its image, buffer or device is a Rang
     // A family the device has, the same on both sides (no ownership transfer), is a barrier like any other.
     expect(barriers(raw, [barrierRow(img, 0, 0, UNDEFINED, TRANSFER_DST_LAYOUT, context.queueFamilyIndex)])).toBe(1);
   });
+});
+
+test("buffer barriers: one native barrier over whole buffers; an unvouched handle ends the run; bad flags throw", () => {
+  const mapped = { usage: MemoryUsage.AutoPreferHost, hostAccess: "random", mapped: true } as const;
+  const make = () => allocator.createBuffer({ size: 256, usage: TRANSFER_SRC | TRANSFER_DST }, mapped);
+  const [a, b, freed] = [make(), make(), make()];
+  const freedHandle = freed.allocation._handle;
+  allocator.destroyBuffer(freed.buffer, freed.allocation);
+  const foreign = other.createBuffer({ size: 256, usage: TRANSFER_DST }, mapped);
+  const memory = allocator.allocateMemory({ size: 256, alignment: 16, memoryTypeBits: 0xffffffff });
+  const [A, B] = [a, b].map((x) => x.allocation._handle);
+  const src = staging.allocation._handle;
+  const bytes = new Uint8Array(staging.allocation.mappedData!);
+  const view = (x: CreatedBuffer) => new Uint8Array(x.allocation.mappedData!);
+  const family = context.queueFamilyIndex;
+  try {
+    bytes.subarray(0, 64).forEach((_, i, arr) => (arr[i] = i + 1));
+    view(a).fill(0);
+    view(b).fill(0);
+    context.submitAndWait((cmd) => {
+      const raw = rawHandle(cmd);
+      const record = (handles: number[], srcFamily = IGNORED, dstFamily = IGNORED, stage = STAGE_TRANSFER) =>
+        addon().cmdBufferBarriers!(
+          allocator._handle,
+          raw,
+          stage,
+          stage,
+          ACCESS_TRANSFER_WRITE,
+          ACCESS_TRANSFER_WRITE,
+          srcFamily,
+          dstFamily,
+          new Float64Array(handles),
+          0,
+          handles.length,
+        );
+      const copies = (rows: Row[]) => addon().cmdCopyBuffers!(raw, table(rows), 0, rows.length);
+      // A copy into each buffer, a barrier over both (write after write), then a copy of other bytes over the first.
+      expect(
+        copies([
+          [src, A, 0, 0, 32],
+          [src, B, 0, 0, 32],
+        ]),
+      ).toBe(2);
+      expect(record([A, B])).toBe(2);
+      expect(copies([[src, A, 32, 0, 32]])).toBe(1);
+      // A family the device has on both sides (no ownership transfer) is a barrier like any other.
+      expect(record([A], family, family)).toBe(1);
+      // Stops: a freed buffer's handle, another allocator's, memory with no buffer, a buddy pool's (-1).
+      expect(record([A, freedHandle, B])).toBe(1);
+      expect(record([foreign.allocation._handle, A])).toBe(0);
+      expect(record([memory._handle])).toBe(0);
+      expect(record([-1])).toBe(0);
+      expect(record([])).toBe(0);
+      const flags = /cmdBufferBarriers: stages and access masks must be 32-bit flags/;
+      expect(() => record([A], IGNORED, IGNORED, 0)).toThrow(flags);
+      expect(() => record([A], IGNORED, IGNORED, 2 ** 32)).toThrow(flags);
+      expect(() => record([A], IGNORED, family)).toThrow(flags); // one family ignored, the other not
+      expect(() => record([A], 64, family)).toThrow(flags); // no such family
+      expect(() =>
+        addon().cmdBufferBarriers!(
+          allocator._handle,
+          raw,
+          STAGE_ALL,
+          STAGE_ALL,
+          0,
+          0,
+          IGNORED,
+          IGNORED,
+          new Float64Array([A]),
+          0,
+          2,
+        ),
+      ).toThrow(/first and end must be buffer indices/);
+      expect(() => addon().cmdBufferBarriers!(allocator._handle, raw, STAGE_ALL, STAGE_ALL)).toThrow(TypeError);
+      expect(() =>
+        addon().cmdBufferBarriers!(
+          allocator._handle,
+          0n,
+          STAGE_ALL,
+          STAGE_ALL,
+          0,
+          0,
+          IGNORED,
+          IGNORED,
+          new Float64Array([A]),
+          0,
+          1,
+        ),
+      ).toThrow(/null command buffer/);
+    });
+    expect([...view(a).subarray(0, 32)]).toEqual([...bytes.subarray(32, 64)]);
+    expect([...view(b).subarray(0, 32)]).toEqual([...bytes.subarray(0, 32)]);
+  } finally {
+    for (const x of [a, b]) allocator.destroyBuffer(x.buffer, x.allocation);
+    other.destroyBuffer(foreign.buffer, foreign.allocation);
+    allocator.freeMemory(memory);
+  }
 });
