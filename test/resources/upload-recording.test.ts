@@ -11,12 +11,14 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import {
   createAllocator,
+  createFrameManager,
   MemoryUsage,
   type Allocator,
   type Context,
   type CreatedBuffer,
   type CreatedImage,
 } from "../../engine/index.js";
+import { BufferBarriers } from "../../engine/resources/barriers.js";
 import { rawHandle } from "../../engine/vulkan/handles.js";
 import { nvk } from "../../engine/vulkan/nvk.js";
 import { useGpuContext } from "../helpers/gpu.js";
@@ -395,5 +397,46 @@ test("buffer barriers: one native barrier over whole buffers; an unvouched handl
     for (const x of [a, b]) allocator.destroyBuffer(x.buffer, x.allocation);
     other.destroyBuffer(foreign.buffer, foreign.allocation);
     allocator.freeMemory(memory);
+  }
+});
+
+test("BufferBarriers: a buddy pool's buffer among others goes through nvk, the rest through the addon, in order", () => {
+  // The dedicated transfer queue's release and acquire use them (transfers.ts); here one family, no transfer.
+  const pool = allocator.createPool(
+    { forBuffer: { size: 4096, usage: TRANSFER_SRC | TRANSFER_DST } },
+    { algorithm: "buddy", blockSize: 1 << 16, name: "barrier buddy" },
+  );
+  const frames = createFrameManager(context, allocator, { label: "buffer barriers" });
+  try {
+    const make = (label: string, memory?: { pool: typeof pool }) =>
+      frames.createBuffer({ label, size: 4096, usage: TRANSFER_DST, memory });
+    const buffers = [make("a"), make("buddy", { pool }), make("b"), make("c")];
+    const native = allocator._native as unknown as Record<string, (...args: unknown[]) => number>;
+    const calls: number[][] = [];
+    const original = native.cmdBufferBarriers!;
+    native.cmdBufferBarriers = (...args: unknown[]) => {
+      const stop = original(...args);
+      calls.push([args[9] as number, stop]);
+      return stop;
+    };
+    const barriers = new BufferBarriers(IGNORED, IGNORED);
+    try {
+      context.submitAndWait((cmd) => {
+        for (const b of buffers) barriers.add(b);
+        barriers.record(allocator, cmd, STAGE_TRANSFER, STAGE_ALL, ACCESS_TRANSFER_WRITE, ACCESS_TRANSFER_READ);
+        barriers.record(allocator, cmd, STAGE_TRANSFER, STAGE_ALL, 0, 0); // none left: nothing recorded
+      });
+    } finally {
+      native.cmdBufferBarriers = original;
+    }
+    // [first, stop]: "a" natively, the buddy pool's refused (it went through nvk), then "b" and "c" natively.
+    expect(calls).toEqual([
+      [0, 1],
+      [2, 4],
+    ]);
+    for (const b of buffers) b.destroy();
+  } finally {
+    frames.destroy();
+    pool.destroy();
   }
 });
