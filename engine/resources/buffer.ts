@@ -39,6 +39,11 @@ export class Buffer extends ManagedResource {
   /** @internal */ _writtenPhase = 0;
   #handle: NvkHandle;
   #allocation: Allocation;
+  /**
+   * Whether it was created persistently mapped (never moved by live defragmentation): read here by each upload, so
+   * that one into a buffer that is not does not load its allocation, cold in a frame of uploads to many buffers.
+   */
+  readonly #persistent: boolean;
   /** Its persistent mapping as bytes, made by the first upload written in place and remade when the mapping moves. */
   #inPlace: Uint8Array | null = null;
   /** Whether that memory is not HOST_COHERENT, so that a write in place is flushed. */
@@ -68,6 +73,7 @@ export class Buffer extends ManagedResource {
     this.usage = usage;
     this.#handle = handle;
     this.#allocation = allocation;
+    this.#persistent = allocation.persistentlyMapped;
   }
 
   /** Whether destroy() has been called. */
@@ -132,6 +138,7 @@ export class Buffer extends ManagedResource {
    * cannot be reading or writing those bytes; {@link _flushMapped} then makes the write visible.
    */
   _mappedBytes(): Uint8Array | null {
+    if (!this.#persistent) return null;
     const allocation = this.#allocation;
     const view = allocation._persistentView();
     if (view === null) return null;
