@@ -49,8 +49,9 @@ export interface FrameManagerOptions {
   /**
    * Copy a frame's many small uploads into their buffers with one compute dispatch instead of a copy command per
    * buffer (engine/resources/scatter-copies.ts), where the device has bufferDeviceAddress and the main queue compute:
-   * the manager's buffers then get SHADER_DEVICE_ADDRESS usage. Default: on a GPU, not on a CPU device (lavapipe runs
-   * the shader far slower than its copies); false keeps every copy a vkCmdCopyBuffer.
+   * the manager's buffers then get SHADER_DEVICE_ADDRESS usage, and a small upload into a buffer no queue has used
+   * stays on the main queue instead of taking a dedicated transfer queue (which has no compute). Default: on a GPU, not
+   * on a CPU device (lavapipe runs the shader far slower than its copies); false keeps every copy a vkCmdCopyBuffer.
    */
   scatterUploads?: boolean;
 }
