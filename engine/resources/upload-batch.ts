@@ -276,6 +276,7 @@ export class Batch {
       }
     }
     if (n === this.#phases.length) {
+      // Full: both columns double (from 64 copies), so the rows have room exactly when the phases do.
       this.#rows = withRoom(this.#rows, (n + 1) * ROW);
       this.#phases = withRoom(this.#phases, n + 1);
     }
