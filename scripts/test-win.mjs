@@ -48,6 +48,10 @@ async function preparePrefix() {
   fs.rmSync(PREFIX, { recursive: true, force: true });
   fs.mkdirSync(WIN, { recursive: true }); // wine makes the prefix, not its parent (a clean clone has no .win yet)
   await runAsync('wineboot', ['-i'], { env: WINE_ENV });
+  // wineboot can return while the processes it started are still filling the prefix (its builtin programs among
+  // them): with the addons compiling beside it on two cores, winecfg once ran before its own .exe was there ("wine
+  // winecfg /v win10: exit status 1", ShellExecuteEx failed; CI of 57917d3). Wait for them all first.
+  await runAsync('wineserver', ['-w'], { env: WINE_ENV });
   await runAsync('wine', ['winecfg', '/v', 'win10'], { env: WINE_ENV });
   await runAsync('wineserver', ['-w'], { env: WINE_ENV });
   fs.writeFileSync(stamp, '');
