@@ -161,10 +161,10 @@ Napi::Value CmdScatterCopies(const Napi::CallbackInfo& info) {
   // 1,000 rows on the H200).
   static thread_local std::vector<uint32_t> table;
   table.resize((run.end - run.first) * (kRowBytes / 4));
-  // The buffers of the row before, checked, and their addresses: a frame's copies come from runs of one ring block,
-  // and each buffer is looked up only when it changes (a lookup is a cache miss or two in the slot tables).
-  // NaN at first: no table value equals it (a buddy pool's buffer is -1 in the table: looked up, refused).
-  double lastSrc = std::nan(""), lastDst = std::nan("");
+  // The source of the row before, checked, and its address: a frame's copies come from runs of one ring block, and
+  // it is looked up only when it changes (a lookup is a cache miss or two in the slot tables). NaN at first: no
+  // table value equals it (a buddy pool's buffer is -1 in the table: looked up, refused).
+  double lastSrc = std::nan("");
   AllocationSlot* src = nullptr;
   AllocationSlot* dst = nullptr;
   const BufferRecord* from = nullptr;
@@ -172,8 +172,9 @@ Napi::Value CmdScatterCopies(const Napi::CallbackInfo& info) {
   uint64_t srcAddress = 0, dstAddress = 0;
   const uint32_t ai = tableSlot->allocator;
   // The destinations checked in this call, by handle (a slot of the table per handle's low bits): a frame's uploads
-  // go to a few hundred buffers in turn, so a row's destination was most often checked a few rows before, and its
-  // slot and record have left the caches since. Valid for this call only (nothing is freed or moved during it).
+  // go to a few hundred buffers in turn, so a row's destination was most often checked a row or a few rows before,
+  // and its slot and record have left the caches since. Valid for this call only (nothing is freed or moved during
+  // it). A handle that fits no slot (-1, a buddy pool's buffer) is looked up, and refused.
   std::array<Destination, kDestinations> destinations;
   for (Destination& d : destinations) d.handle = -1;
   size_t i = run.first;
@@ -185,19 +186,16 @@ Napi::Value CmdScatterCopies(const Napi::CallbackInfo& info) {
       srcAddress = AddressOf(owner, src, from);
       lastSrc = row[0];
     }
-    if (row[1] != lastDst) {
-      const double h = row[1];
-      Destination* seen = h >= 0 && h <= kMaxHandle ? &destinations[static_cast<uint64_t>(h) % kDestinations] : nullptr;
-      if (seen != nullptr && seen->handle == h) {
-        to = seen->record;
-        dstAddress = seen->address;
-      } else {
-        to = addon->RecordedBuffer(h, &dst);
-        if (!ScatterableBuffer(dst, to, VK_BUFFER_USAGE_TRANSFER_DST_BIT, ai)) break;
-        dstAddress = AddressOf(owner, dst, to);
-        if (seen != nullptr) *seen = Destination{h, to, dstAddress};
-      }
-      lastDst = h;
+    const double h = row[1];
+    Destination* seen = h >= 0 && h <= kMaxHandle ? &destinations[static_cast<uint64_t>(h) % kDestinations] : nullptr;
+    if (seen != nullptr && seen->handle == h) {
+      to = seen->record;
+      dstAddress = seen->address;
+    } else {
+      to = addon->RecordedBuffer(h, &dst);
+      if (!ScatterableBuffer(dst, to, VK_BUFFER_USAGE_TRANSFER_DST_BIT, ai)) break;
+      dstAddress = AddressOf(owner, dst, to);
+      if (seen != nullptr) *seen = Destination{h, to, dstAddress};
     }
     // Word-aligned and small (larger copies are the copy engine's): else the caller records it as a copy command.
     if (!IsUint(row[2], static_cast<double>(from->size)) || !IsUint(row[3], static_cast<double>(to->size)) ||
