@@ -47,11 +47,14 @@ const STAGE_ALL = 0x10000;
 const ACCESS_TRANSFER_READ = 0x800;
 const ACCESS_TRANSFER_WRITE = 0x1000;
 
+/** Host-visible, persistently mapped: the staging, readback and test buffers, read and written through `view`. */
+const mapped = { usage: MemoryUsage.AutoPreferHost, hostAccess: "random", mapped: true } as const;
+const view = (x: CreatedBuffer) => new Uint8Array(x.allocation.mappedData!);
+
 beforeAll(() => {
   context = gpu.context;
   allocator = createAllocator(context, { label: "upload recording" });
   other = createAllocator(context, { label: "another allocator" });
-  const mapped = { usage: MemoryUsage.AutoPreferHost, hostAccess: "random", mapped: true } as const;
   staging = allocator.createBuffer({ size: 64 * 1024, usage: TRANSFER_SRC | TRANSFER_DST }, mapped);
   readback = allocator.createBuffer({ size: 64 * 1024, usage: TRANSFER_DST }, mapped);
   const info = { imageType: 1, format: RGBA8, extent: { width: 16, height: 8, depth: 1 }, mipLevels: 3 } as const;
@@ -157,7 +160,6 @@ test("a row whose handles the addon does not vouch for ends the native run there
 });
 
 test("buffer copies: recorded from the buffers' own records, refused for buffers the addon does not vouch for", () => {
-  const mapped = { usage: MemoryUsage.AutoPreferHost, hostAccess: "random", mapped: true } as const;
   // 100 bytes: a GPU's allocation of it is larger (NVIDIA rounds buffers up), a copy must still end in the buffer.
   const small = allocator.createBuffer({ size: 100, usage: TRANSFER_SRC | TRANSFER_DST }, mapped);
   const noDst = allocator.createBuffer({ size: 256, usage: TRANSFER_SRC }, mapped); // no TRANSFER_DST
@@ -196,7 +198,6 @@ test("buffer copies: recorded from the buffers' own records, refused for buffers
 });
 
 test("regrouped buffer copies: destinations in turn, two sources, a stop mid-way; each byte lands where its row says", () => {
-  const mapped = { usage: MemoryUsage.AutoPreferHost, hostAccess: "random", mapped: true } as const;
   const make = (usage: number) => allocator.createBuffer({ size: 256, usage }, mapped);
   const [second, a, b, c] = [make(TRANSFER_SRC), make(TRANSFER_DST), make(TRANSFER_DST), make(TRANSFER_DST)];
   const noDst = make(TRANSFER_SRC);
@@ -205,7 +206,6 @@ test("regrouped buffer copies: destinations in turn, two sources, a stop mid-way
   const [A, B, C] = [a, b, c].map((x) => x.allocation._handle);
   const one = new Uint8Array(staging.allocation.mappedData!);
   const two = new Uint8Array(second.allocation.mappedData!);
-  const view = (x: CreatedBuffer) => new Uint8Array(x.allocation.mappedData!);
   try {
     one.subarray(0, 256).forEach((_, i, arr) => (arr[i] = i));
     two.subarray(0, 256).forEach((_, i, arr) => (arr[i] = 255 - i));
@@ -304,7 +304,6 @@ test("a copy or barrier that does not suit its image, buffer or device is a Rang
 });
 
 test("buffer barriers: one native barrier over whole buffers; an unvouched handle ends the run; bad flags throw", () => {
-  const mapped = { usage: MemoryUsage.AutoPreferHost, hostAccess: "random", mapped: true } as const;
   const make = () => allocator.createBuffer({ size: 256, usage: TRANSFER_SRC | TRANSFER_DST }, mapped);
   const [a, b, freed] = [make(), make(), make()];
   const freedHandle = freed.allocation._handle;
@@ -314,7 +313,6 @@ test("buffer barriers: one native barrier over whole buffers; an unvouched handl
   const [A, B] = [a, b].map((x) => x.allocation._handle);
   const src = staging.allocation._handle;
   const bytes = new Uint8Array(staging.allocation.mappedData!);
-  const view = (x: CreatedBuffer) => new Uint8Array(x.allocation.mappedData!);
   const family = context.queueFamilyIndex;
   try {
     bytes.subarray(0, 64).forEach((_, i, arr) => (arr[i] = i + 1));

@@ -12,6 +12,7 @@ import {
   nvk,
   type Allocator,
   type Context,
+  type Frame,
   type FrameManager,
 } from "../../engine/index.js";
 import { TransferCommands } from "../../engine/resources/transfer-commands.js";
@@ -52,6 +53,21 @@ function patterned(size: number, seed: number): Uint8Array {
 /** Whether every byte of `a` is 0. */
 function allZero(a: Uint8Array): boolean {
   return Buffer.compare(a, new Uint8Array(a.length)) === 0;
+}
+
+/**
+ * A VkEvent the host sets: `hold(frame)` makes the frame's commands wait for it, so that the queue runs nothing after
+ * them until `set()` (the GPU made to fall behind); `destroy()` once the queue is idle.
+ */
+function hostEvent(): { hold(frame: Frame): void; set(): void; destroy(): void } {
+  const device = context.device;
+  const event = new nvk.VkEvent();
+  expect(nvk.vkCreateEvent(device, new nvk.VkEventCreateInfo(), null, event)).toBe(0);
+  return {
+    hold: (frame) => nvk.vkCmdWaitEvents(frame.commandBuffer, 1, [event], 0x4000, 0x1000, 0, null, 0, null, 0, null),
+    set: () => expect(nvk.vkSetEvent(device, event)).toBe(0),
+    destroy: () => nvk.vkDestroyEvent(device, event, null),
+  };
 }
 
 async function readBack(m: FrameManager, buffer: Parameters<FrameManager["download"]>[0]): Promise<Uint8Array> {
@@ -208,20 +224,17 @@ describe("FrameManager with upload threads", () => {
       framesInFlight: 2,
       stagingRing: { size: 64 * MiB, maxSize: 64 * MiB },
     });
-    const device = context.device;
-    const event = new nvk.VkEvent();
-    expect(nvk.vkCreateEvent(device, new nvk.VkEventCreateInfo(), null, event)).toBe(0);
+    const event = hostEvent();
     try {
       const target = m.createBuffer({ label: "behind target", size: 48 * MiB, usage: STORAGE });
       const data = patterned(40 * MiB, 91);
-      const held = m.beginFrame();
-      nvk.vkCmdWaitEvents(held.commandBuffer, 1, [event], 0x4000, 0x1000, 0, null, 0, null, 0, null);
+      event.hold(m.beginFrame());
       m.endFrame();
       m.beginFrame();
       try {
         m.upload(target, data, 4 * MiB);
       } finally {
-        expect(nvk.vkSetEvent(device, event)).toBe(0);
+        event.set();
       }
       m.endFrame();
       const stats = m.statistics.transfers;
@@ -234,7 +247,7 @@ describe("FrameManager with upload threads", () => {
       target.destroy();
     } finally {
       m.waitIdle();
-      nvk.vkDestroyEvent(device, event, null);
+      event.destroy();
       m.destroy();
     }
     expect(allocator.allocationCount).toBe(0);
@@ -285,15 +298,12 @@ describe("FrameManager with upload threads", () => {
       framesInFlight: 2,
       stagingRing: { size: 24 * MiB, maxSize: 24 * MiB },
     });
-    const device = context.device;
-    const event = new nvk.VkEvent();
-    expect(nvk.vkCreateEvent(device, new nvk.VkEventCreateInfo(), null, event)).toBe(0);
+    const event = hostEvent();
     const behind = vi.spyOn(TransferCommands.prototype, "piecesBehind").mockReturnValue(true);
     try {
       const target = m.createBuffer({ label: "full main ring", size: 48 * MiB, usage: STORAGE });
       const model = new Uint8Array(await readBack(m, target));
-      const held = m.beginFrame();
-      nvk.vkCmdWaitEvents(held.commandBuffer, 1, [event], 0x4000, 0x1000, 0, null, 0, null, 0, null);
+      event.hold(m.beginFrame());
       const small = patterned(MiB - 16, 5);
       for (let i = 0; i < 20; i++) {
         m.upload(target, small, i * MiB);
@@ -306,7 +316,7 @@ describe("FrameManager with upload threads", () => {
         m.upload(target, large, 22 * MiB);
         model.set(large, 22 * MiB);
       } finally {
-        expect(nvk.vkSetEvent(device, event)).toBe(0);
+        event.set();
       }
       m.endFrame();
       const stats = m.statistics.transfers;
@@ -318,7 +328,7 @@ describe("FrameManager with upload threads", () => {
     } finally {
       behind.mockRestore();
       m.waitIdle();
-      nvk.vkDestroyEvent(device, event, null);
+      event.destroy();
       m.destroy();
     }
     expect(allocator.allocationCount).toBe(0);
