@@ -50,6 +50,7 @@
         "native/aliasing.cpp",
         "native/allocator.cpp",
         "native/copy_commands.cpp",
+        "native/frame_commands.cpp",
         "native/defragmentation.cpp",
         "native/buddy_pool.cpp",
         "native/pages.cpp",

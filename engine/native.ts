@@ -399,6 +399,24 @@ export interface NativeAddon {
     end: number,
   ): number;
   /**
+   * A FrameManager's per-frame Vulkan calls on `allocator`'s device (native/frame_commands.cpp), with raw handles of
+   * objects it made: 0 or the failed call's VkResult, the second call's less 2^32 (frame-slots.ts: checkPair).
+   * Begin resets `pool` first unless it is 0n; submit resets and signals `fence` unless it is 0n.
+   */
+  frameFenceStatus(allocator: number, fence: bigint): number;
+  frameBeginCommands(allocator: number, pool: bigint, cmd: bigint): number;
+  frameEndCommands(allocator: number, cmd: bigint): number;
+  frameSubmit(
+    allocator: number,
+    queue: bigint,
+    fence: bigint,
+    first: bigint,
+    second: bigint,
+    waits: BigUint64Array | null,
+    stages: Uint32Array | null,
+    signals: BigUint64Array | null,
+  ): number;
+  /**
    * [queued, done]: device-memory frees and buffer / image destroys the background thread has queued and not yet
    * done, and has done since the process started (native/deferred_free.cpp; the ends of defragmentation passes queue
    * theirs).

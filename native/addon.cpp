@@ -232,6 +232,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   RegisterDeferredFrees(env, exports);
   RegisterCopyCommands(env, exports, this);
   RegisterScatterCopies(env, exports, this);
+  RegisterFrameCommands(env, exports, this);
   RegisterTraceSinks(env, exports, this);
   RegisterTraceFiles(env, exports, this);
 #ifdef VKMEM_ORACLES

@@ -86,6 +86,13 @@ struct AllocatorSlot {
   PFN_vkCreateImageView createImageView = nullptr;
   // For a FrameManager texture's default view, destroyed just before its image by freeResources (batch.cpp).
   PFN_vkDestroyImageView destroyImageView = nullptr;
+  // The Vulkan calls of a FrameManager's frame (frame_commands.cpp).
+  PFN_vkGetFenceStatus getFenceStatus = nullptr;
+  PFN_vkResetFences resetFences = nullptr;
+  PFN_vkResetCommandPool resetCommandPool = nullptr;
+  PFN_vkBeginCommandBuffer beginCommandBuffer = nullptr;
+  PFN_vkEndCommandBuffer endCommandBuffer = nullptr;
+  PFN_vkQueueSubmit queueSubmit = nullptr;
   // The physical device's queue family count: the families a barrier recorded here may name (copy_commands.cpp).
   uint32_t queueFamilyCount = 0;
   // The GPU scatter of small staging copies (scatter_copy.cpp): made by createScatterPipeline, destroyed with the

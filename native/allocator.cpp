@@ -140,6 +140,13 @@ Napi::Value Addon::CreateAllocator(const Napi::CallbackInfo& info) {
   }
   slot.createImageView = reinterpret_cast<PFN_vkCreateImageView>(getDeviceProcAddr(vkDevice, "vkCreateImageView"));
   slot.destroyImageView = reinterpret_cast<PFN_vkDestroyImageView>(getDeviceProcAddr(vkDevice, "vkDestroyImageView"));
+  slot.getFenceStatus = reinterpret_cast<PFN_vkGetFenceStatus>(getDeviceProcAddr(vkDevice, "vkGetFenceStatus"));
+  slot.resetFences = reinterpret_cast<PFN_vkResetFences>(getDeviceProcAddr(vkDevice, "vkResetFences"));
+  slot.resetCommandPool = reinterpret_cast<PFN_vkResetCommandPool>(getDeviceProcAddr(vkDevice, "vkResetCommandPool"));
+  slot.beginCommandBuffer =
+      reinterpret_cast<PFN_vkBeginCommandBuffer>(getDeviceProcAddr(vkDevice, "vkBeginCommandBuffer"));
+  slot.endCommandBuffer = reinterpret_cast<PFN_vkEndCommandBuffer>(getDeviceProcAddr(vkDevice, "vkEndCommandBuffer"));
+  slot.queueSubmit = reinterpret_cast<PFN_vkQueueSubmit>(getDeviceProcAddr(vkDevice, "vkQueueSubmit"));
   slot.getDeviceProcAddr = getDeviceProcAddr;
   slot.unboundResources.clear();
   slot.liveAllocations = 0;

@@ -41,6 +41,10 @@ void RegisterCopyCommands(Napi::Env env, Napi::Object exports, Addon* addon);
 // to the addon's exports (scatter_copy.cpp; called once from Addon's constructor).
 void RegisterScatterCopies(Napi::Env env, Napi::Object exports, Addon* addon);
 
+// Adds frameFenceStatus, frameBeginCommands, frameEndCommands and frameSubmit to the addon's exports (frame_commands.cpp;
+// called once from Addon's constructor).
+void RegisterFrameCommands(Napi::Env env, Napi::Object exports, Addon* addon);
+
 // Destroys the allocator's scatter pipeline, if it has one (from DestroyAllocator, before VMA's allocator goes).
 void DestroyScatterPipeline(AllocatorSlot& slot);
 

@@ -37,15 +37,13 @@
  *   submitted with DestroyedResourceError.
  * @module
  */
-import { DestroyedResourceError, InvalidStateError, check } from "../errors.js";
+import { DestroyedResourceError, InvalidStateError } from "../errors.js";
 import type { Inspector } from "../report/inspector.js";
 import { recordFrameEnd, startFrameInspector, startFrameRecording, stopFrameInspector } from "./frame-recording.js";
 import { Dependents, cascadeReport, creationStack, lifetimeName, reportCascade, unwatch, watch } from "../lifetime.js";
 import type { Allocator } from "../memory/allocator.js";
 import type { Context } from "../vulkan/context.js";
 import type { NvkHandle } from "../vulkan/handles.js";
-import { nvk } from "../vulkan/nvk.js";
-import { COMMAND_BUFFER_ONE_TIME_SUBMIT } from "../vulkan/vk.js";
 import type { Buffer } from "./buffer.js";
 import { DeferredDestruction } from "./deferred-destruction.js";
 import { DownloadWatch } from "./download-watch.js";
@@ -132,12 +130,9 @@ export class FrameManager implements ResourceOwner {
   readonly context: Context;
   /** The allocator it tells the frame index. */
   readonly allocator: Allocator;
-  readonly #device: NvkHandle;
   /** The frame slots and the serials their fences complete. */
   readonly #slots: FrameSlots;
   #destroyed = false;
-  // Made once and reused: beginFrame and endFrame allocate as little as they can.
-  readonly #beginInfo = new nvk.VkCommandBufferBeginInfo({ flags: COMMAND_BUFFER_ONE_TIME_SUBMIT });
   readonly #deferred: DeferredDestruction;
   #frameNumber = 0;
   #open: Frame | null = null;
@@ -174,13 +169,12 @@ export class FrameManager implements ResourceOwner {
     this.context = context;
     this.allocator = allocator;
     this.#deferred = new DeferredDestruction(allocator);
-    this.#device = device;
     const limits = context.properties;
     this.#checks = new TransferChecks(this, `FrameManager${this.#labelText()}`, transientAlignments(limits));
     startFrameRecording(op, allocator, options.record);
     this.#ownsInspector = startFrameInspector(op, allocator, options.inspector);
     const name = this.label ?? "FrameManager";
-    const slots = new FrameSlots(context, device, framesInFlight, name, this.label);
+    const slots = new FrameSlots(context, allocator, device, framesInFlight, name, this.label);
     this.#slots = slots;
     const waitSerial = (serial: number): void => this.#waitForSerial(serial);
     let transfers: Transfers | null = null;
@@ -342,9 +336,8 @@ export class FrameManager implements ResourceOwner {
     this.#counters.backPressure(stats, slots.waitForSlot(slot));
     // A download-only submission (transfers.ts, download-watch.ts) may have used this slot's pool.
     this.#transfers.waitFlush(index);
-    check(nvk.vkResetCommandPool(this.#device, slot.pool, 0), "vkResetCommandPool", this.label);
     this.#transfers.beginSlot(index);
-    check(nvk.vkBeginCommandBuffer(slot.commandBuffer, this.#beginInfo), "vkBeginCommandBuffer", this.label);
+    slots.begin(slot);
     this.allocator.setCurrentFrameIndex(frameNumber % FRAME_INDEX_MODULUS);
     const frame: Frame = Object.freeze({ index, serial, frameNumber, commandBuffer: slot.commandBuffer });
     this.#open = frame;
@@ -387,7 +380,7 @@ export class FrameManager implements ResourceOwner {
     // The upload batch first: it runs before the frame's commands, and leaves the layouts the downloads start from.
     const { transferCmd, mainCmd } = transfers.record();
     transfers.recordDownloads(slot.commandBuffer, frame.serial);
-    check(nvk.vkEndCommandBuffer(slot.commandBuffer), "vkEndCommandBuffer", this.label);
+    slots.end(slot);
     transfers.submitted(frame.serial);
     this.#transient.endFrame(frame.serial);
     const transferWait = transferCmd !== null ? transfers.submitTransfer(transferCmd) : null;

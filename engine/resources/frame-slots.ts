@@ -14,12 +14,19 @@
  *   that is begun but never submitted leaves it signaled.
  * - A failed submission changes nothing: the slot keeps its old (complete) serial, so nobody waits on the fence left
  *   unsignaled, and the next submission resets it again.
+ *
+ * The calls every frame makes (the fence's status, the pool's reset and the command buffer's begin, its end, the
+ * fence's reset and the submission) go through the addon (native/frame_commands.cpp) with the raw values of the
+ * slot's objects, read once here: through nvk they cost 60-150 µs a frame with a busy frame around them, and inside
+ * the addon they are timed as the manager's Vulkan calls, as VMA's are (issue 14's overhead figure). The rarer ones
+ * (waits, creation, destruction) go through nvk.
  * @internal
  * @module
  */
 import { check } from "../errors.js";
+import type { Allocator } from "../memory/allocator.js";
 import type { Context } from "../vulkan/context.js";
-import type { NvkHandle } from "../vulkan/handles.js";
+import { rawHandle, type NvkHandle } from "../vulkan/handles.js";
 import { nvk } from "../vulkan/nvk.js";
 import {
   COMMAND_POOL_CREATE_TRANSIENT,
@@ -40,13 +47,12 @@ export interface Slot {
   readonly fence: NvkHandle;
   /** `[fence]`, made once: the fence calls take an array. */
   readonly fences: readonly NvkHandle[];
+  /** The raw values of `pool`, `commandBuffer` and `fence`, for the addon's frame calls. */
+  readonly rawPool: bigint;
+  readonly rawCommandBuffer: bigint;
+  readonly rawFence: bigint;
   /** The serial of the last submission made with this slot's fence (0: none). */
   serial: number;
-  /** The submit info of a frame with no semaphores and no upload batch, made once. */
-  plainSubmit?: any;
-  /** The submit info of a frame with no semaphores after the upload batch in `uploadCmd`: made again when it changes. */
-  uploadSubmit?: any;
-  uploadCmd?: NvkHandle;
 }
 
 /** The slots of one FrameManager: made by its constructor, destroyed by its destroy(). @internal */
@@ -58,18 +64,32 @@ export class FrameSlots {
   /** The serial of the last submission (0 before the first). */
   submitted = 0;
   readonly #device: NvkHandle;
-  readonly #queue: NvkHandle;
+  readonly #allocator: Allocator;
+  /** The raw value of the context's queue. */
+  readonly #queue: bigint;
   /** The manager's label, for VkError messages. */
   readonly #label: string | undefined;
+  /** Per count of semaphores, the arrays a submission's waits, stages and signals are written into: made once. */
+  readonly #waits: BigUint64Array[] = [];
+  readonly #stages: Uint32Array[] = [];
+  readonly #signals: BigUint64Array[] = [];
 
   /**
    * Creates `count` slots on `context`'s queue family, naming their objects after `name`; on failure destroys what
-   * was made and rethrows.
+   * was made and rethrows. `allocator` (on the context's device) makes the frame calls: it outlives the slots.
    * @throws VkError when creating a command pool, fence or command buffer fails.
    */
-  constructor(context: Context, device: NvkHandle, count: number, name: string, label: string | undefined) {
+  constructor(
+    context: Context,
+    allocator: Allocator,
+    device: NvkHandle,
+    count: number,
+    name: string,
+    label: string | undefined,
+  ) {
     this.#device = device;
-    this.#queue = context.queue;
+    this.#allocator = allocator;
+    this.#queue = rawHandle(context.queue);
     this.#label = label;
     const slots: Slot[] = [];
     this.list = slots;
@@ -99,7 +119,16 @@ export class FrameSlots {
           commandBufferCount: 1,
         });
         const allocated = nvk.vkAllocateCommandBuffers(device, allocateInfo, [commandBuffer]);
-        slots.push({ pool, commandBuffer, fence, fences: [fence], serial: 0 });
+        slots.push({
+          pool,
+          commandBuffer,
+          fence,
+          fences: [fence],
+          rawPool: rawHandle(pool),
+          rawCommandBuffer: rawHandle(commandBuffer),
+          rawFence: rawHandle(fence),
+          serial: 0,
+        });
         check(allocated, "vkAllocateCommandBuffers", name);
         context.setObjectName(OBJECT_TYPE_COMMAND_POOL, pool, `${name} slot ${i} command pool`);
         context.setObjectName(OBJECT_TYPE_COMMAND_BUFFER, commandBuffer, `${name} slot ${i} command buffer`);
@@ -120,7 +149,8 @@ export class FrameSlots {
   waitForSlot(slot: Slot): number {
     if (slot.serial <= this.completed) return -1;
     let waited = -1;
-    const status = nvk.vkGetFenceStatus(this.#device, slot.fence);
+    const allocator = this.#allocator;
+    const status = allocator._native.frameFenceStatus(allocator._handle, slot.rawFence);
     if (status === VK_NOT_READY) {
       const waitStart = performance.now();
       check(nvk.vkWaitForFences(this.#device, 1, slot.fences, true, NO_TIMEOUT), "vkWaitForFences", this.#label);
@@ -172,21 +202,33 @@ export class FrameSlots {
   }
 
   /**
-   * Resets `slot`'s fence and submits `submit` to the queue with it; the slot and {@link submitted} then hold `serial`.
-   * @throws VkError when the reset or the submission fails (nothing was submitted then).
+   * Resets `slot`'s command pool and begins its command buffer for one submission. The slot's fence must have
+   * signaled ({@link waitForSlot}).
+   * @throws VkError when the reset or the begin fails.
    */
-  submit(slot: Slot, submit: unknown, serial: number): void {
-    check(nvk.vkResetFences(this.#device, 1, slot.fences), "vkResetFences", this.#label);
-    check(nvk.vkQueueSubmit(this.#queue, 1, [submit], slot.fence), "vkQueueSubmit", this.#label);
-    slot.serial = serial;
-    this.submitted = serial;
+  begin(slot: Slot): void {
+    const allocator = this.#allocator;
+    const result = allocator._native.frameBeginCommands(allocator._handle, slot.rawPool, slot.rawCommandBuffer);
+    if (result !== 0) checkPair(result, "vkResetCommandPool", "vkBeginCommandBuffer", this.#label);
   }
 
   /**
-   * Submits a frame with `slot`'s fence under `serial` (see {@link submit}): `mainCmd` (the upload batch, when there
-   * is one), then the slot's command buffer, waiting on `transferWait` (the transfer queue's semaphore, at
-   * ALL_COMMANDS) and on `sync`'s semaphores, signaling `sync`'s. A frame with none of those reuses the slot's
-   * submit info, made once.
+   * Ends `slot`'s command buffer.
+   * @throws VkError when it fails.
+   */
+  end(slot: Slot): void {
+    const allocator = this.#allocator;
+    check(
+      allocator._native.frameEndCommands(allocator._handle, slot.rawCommandBuffer),
+      "vkEndCommandBuffer",
+      this.#label,
+    );
+  }
+
+  /**
+   * Resets `slot`'s fence and submits with it `mainCmd` (the upload batch, when there is one), then the slot's
+   * command buffer, waiting on `transferWait` (the transfer queue's semaphore, at ALL_COMMANDS) and on `sync`'s
+   * semaphores, signaling `sync`'s. The slot and {@link submitted} then hold `serial`.
    * @throws VkError when the reset or the submission fails (nothing was submitted then).
    */
   submitFrame(
@@ -196,35 +238,42 @@ export class FrameSlots {
     transferWait: NvkHandle | null,
     sync: EndFrameSync,
   ): void {
-    let waits = sync.waits;
-    let stages = sync.stages;
-    if (transferWait !== null) {
-      waits = [transferWait, ...waits];
-      stages = [STAGE_ALL, ...stages];
+    const extra = transferWait !== null ? 1 : 0;
+    const waitCount = sync.waits.length + extra;
+    let waits: BigUint64Array | null = null;
+    let stages: Uint32Array | null = null;
+    let signals: BigUint64Array | null = null;
+    if (waitCount > 0) {
+      waits = this.#waits[waitCount] ??= new BigUint64Array(waitCount);
+      stages = this.#stages[waitCount] ??= new Uint32Array(waitCount);
+      if (transferWait !== null) {
+        waits[0] = rawHandle(transferWait);
+        stages[0] = STAGE_ALL;
+      }
+      for (let i = 0; i < sync.waits.length; i++) {
+        waits[extra + i] = rawHandle(sync.waits[i]!);
+        stages[extra + i] = sync.stages[i]!;
+      }
     }
-    const unsynced = waits.length === 0 && sync.signals.length === 0;
-    if (unsynced && mainCmd !== null && slot.uploadCmd !== mainCmd) {
-      // The slot's upload batch is its main pool's first command buffer in nearly every frame: made once for it.
-      slot.uploadSubmit = new nvk.VkSubmitInfo({
-        commandBufferCount: 2,
-        pCommandBuffers: [mainCmd, slot.commandBuffer],
-      });
-      slot.uploadCmd = mainCmd;
+    const signalCount = sync.signals.length;
+    if (signalCount > 0) {
+      signals = this.#signals[signalCount] ??= new BigUint64Array(signalCount);
+      for (let i = 0; i < signalCount; i++) signals[i] = rawHandle(sync.signals[i]!);
     }
-    const submit = !unsynced
-      ? new nvk.VkSubmitInfo({
-          waitSemaphoreCount: waits.length,
-          pWaitSemaphores: waits.length > 0 ? [...waits] : null,
-          pWaitDstStageMask: waits.length > 0 ? Int32Array.from(stages) : null,
-          commandBufferCount: mainCmd !== null ? 2 : 1,
-          pCommandBuffers: mainCmd !== null ? [mainCmd, slot.commandBuffer] : [slot.commandBuffer],
-          signalSemaphoreCount: sync.signals.length,
-          pSignalSemaphores: sync.signals.length > 0 ? [...sync.signals] : null,
-        })
-      : mainCmd !== null
-        ? slot.uploadSubmit
-        : (slot.plainSubmit ??= new nvk.VkSubmitInfo({ commandBufferCount: 1, pCommandBuffers: [slot.commandBuffer] }));
-    this.submit(slot, submit, serial);
+    const allocator = this.#allocator;
+    const result = allocator._native.frameSubmit(
+      allocator._handle,
+      this.#queue,
+      slot.rawFence,
+      mainCmd !== null ? rawHandle(mainCmd) : 0n,
+      slot.rawCommandBuffer,
+      waits,
+      stages,
+      signals,
+    );
+    if (result !== 0) checkPair(result, "vkResetFences", "vkQueueSubmit", this.#label);
+    slot.serial = serial;
+    this.submitted = serial;
   }
 
   /** Destroys every slot's fence and command pool (which frees its command buffer). The GPU must be done with them. */
@@ -234,4 +283,15 @@ export class FrameSlots {
       nvk.vkDestroyCommandPool(this.#device, slot.pool, null);
     }
   }
+}
+
+/**
+ * check() of an addon frame call that makes two Vulkan calls: 0, the first's VkResult, or the second's less 2^32
+ * (native/frame_commands.cpp), so that the VkError names the call that failed.
+ * @throws VkError for a failed call.
+ * @internal
+ */
+export function checkPair(result: number, first: string, second: string, label: string | undefined): void {
+  if (result < -0x80000000) check(result + 0x100000000, second, label);
+  else check(result, first, label);
 }

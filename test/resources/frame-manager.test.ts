@@ -4,6 +4,8 @@
  * in frame F is carried out only by the beginFrame that waits on F's fence (seen through the allocator's live
  * allocation count); shutdown with frames in flight drains everything and leaves no allocation behind; semaphores
  * pass through endFrame; bad options and misuse are refused; every method but destroy() throws after destroy().
+ * The frame's own Vulkan calls, made by the addon (native/frame_commands.cpp), refuse bad arguments before calling
+ * Vulkan and name the call that failed.
  */
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import {
@@ -20,7 +22,10 @@ import {
   type FrameStatistics,
   type NvkHandle,
   InvalidStateError,
+  DeviceLostError,
+  VkError,
 } from "../../engine/index.js";
+import { checkPair } from "../../engine/resources/frame-slots.js";
 import * as vk from "../../engine/vulkan/constants.js";
 import { useGpuContext } from "../helpers/gpu.js";
 
@@ -178,6 +183,90 @@ describe("frames in flight", () => {
     } finally {
       nvk.vkDestroySemaphore(context.device, semaphore, null);
     }
+  });
+
+  test("endFrame passes two semaphores each way at the stages given, then one again", () => {
+    // Validation refuses a wait on a semaphore with no signal pending: a semaphore the submission dropped or named
+    // wrongly fails the test.
+    const semaphores = [0, 1].map(() => {
+      const semaphore = new nvk.VkSemaphore();
+      expect(nvk.vkCreateSemaphore(context.device, new nvk.VkSemaphoreCreateInfo(), null, semaphore)).toBe(0);
+      return semaphore;
+    });
+    try {
+      withManager({}, (manager) => {
+        for (let round = 0; round < 2; round++) {
+          destroyLater(manager, filledBuffer(manager.beginFrame(), `signals two ${round}`));
+          manager.endFrame({ signalSemaphores: semaphores });
+          destroyLater(manager, filledBuffer(manager.beginFrame(), `waits for two ${round}`));
+          manager.endFrame({
+            waitSemaphores: semaphores,
+            waitStages: [nvk.VK_PIPELINE_STAGE_TRANSFER_BIT, nvk.VK_PIPELINE_STAGE_ALL_COMMANDS_BIT],
+          });
+          manager.beginFrame();
+          manager.endFrame({ signalSemaphores: [semaphores[1]!] });
+          manager.beginFrame();
+          manager.endFrame({ waitSemaphores: [semaphores[1]!] });
+        }
+        manager.waitIdle();
+        expect([manager.submittedSerial, manager.completedSerial]).toEqual([8, 8]);
+      });
+    } finally {
+      for (const semaphore of semaphores) nvk.vkDestroySemaphore(context.device, semaphore, null);
+    }
+  });
+
+  test("the addon's frame calls refuse bad arguments before calling Vulkan; the manager goes on", () => {
+    const native = allocator._native;
+    const h = allocator._handle;
+    const nullHandles = new TypeError("vkmem native: frameSubmit: null queue or command buffer");
+    const shape = /^vkmem native: frameSubmit\(allocator, queue, fence, first, second, waits: BigUint64Array \| null/;
+    expect(() => native.frameSubmit(h, 1n, 1n, 0n, 0n, null, null, null)).toThrow(nullHandles);
+    expect(() => native.frameSubmit(h, 0n, 1n, 0n, 1n, null, null, null)).toThrow(nullHandles);
+    expect(() => native.frameSubmit(h, 1n, 1n, 0n, 1n, new BigUint64Array(1), null, null)).toThrow(shape);
+    expect(() => native.frameSubmit(h, 1n, 1n, 0n, 1n, new BigUint64Array(2), new Uint32Array(1), null)).toThrow(shape);
+    expect(() => native.frameSubmit(h, 1n, 1n, 0n, 1n, [1n] as never, new Uint32Array(1), null)).toThrow(shape);
+    expect(() => native.frameSubmit(h, 1n, 1n, 0n, 1n, null, null, new Float64Array(1) as never)).toThrow(shape);
+    expect(() => native.frameSubmit(h, 1n, 1n, 0 as never, 1n, null, null, null)).toThrow(
+      new TypeError("vkmem native: first must be a BigInt handle"),
+    );
+    expect(() => native.frameFenceStatus(h, 0n)).toThrow(new TypeError("vkmem native: frameFenceStatus: null fence"));
+    expect(() => native.frameBeginCommands(h, 1n, 0n)).toThrow(
+      new TypeError("vkmem native: frameBeginCommands: null command buffer"),
+    );
+    expect(() => native.frameEndCommands(h, 0n)).toThrow(
+      new TypeError("vkmem native: frameEndCommands: null command buffer"),
+    );
+    const gone = createAllocator(context, { label: "gone" });
+    const stale = gone._handle;
+    expect(gone.destroy()).toEqual([]);
+    expect(() => native.frameFenceStatus(stale, 1n)).toThrow("vkmem native: stale or invalid allocator handle");
+    withManager({}, (manager) => {
+      destroyLater(manager, filledBuffer(manager.beginFrame(), "after the refusals"));
+      manager.endFrame();
+      manager.waitIdle();
+      expect(manager.completedSerial).toBe(1);
+    });
+  });
+
+  test("a failed frame call's VkError names the call that failed", () => {
+    const failed = (result: number): VkError | null => {
+      try {
+        checkPair(result, "vkResetFences", "vkQueueSubmit", "frames");
+        return null;
+      } catch (error) {
+        return error as VkError;
+      }
+    };
+    expect(failed(0)).toBeNull();
+    const first = failed(-4)!;
+    expect(first).toBeInstanceOf(DeviceLostError);
+    expect([first.operation, first.result, first.label]).toEqual(["vkResetFences", -4, "frames"]);
+    const second = failed(-4 - 2 ** 32)!;
+    expect(second).toBeInstanceOf(DeviceLostError);
+    expect([second.operation, second.result]).toEqual(["vkQueueSubmit", -4]);
+    const largest = failed(-1000001004 - 2 ** 32)!; // VK_ERROR_OUT_OF_DATE_KHR, from the second call
+    expect([largest.operation, largest.result]).toEqual(["vkQueueSubmit", -1000001004]);
   });
 
   test("beginFrame twice, or endFrame without a frame, is refused and leaves the manager usable", () => {
