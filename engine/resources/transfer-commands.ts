@@ -24,16 +24,11 @@
  * @module
  */
 import { check } from "../errors.js";
+import type { Allocator } from "../memory/allocator.js";
 import type { Context } from "../vulkan/context.js";
-import type { NvkHandle } from "../vulkan/handles.js";
+import { rawHandle, type NvkHandle } from "../vulkan/handles.js";
 import { nvk } from "../vulkan/nvk.js";
-import {
-  COMMAND_BUFFER_ONE_TIME_SUBMIT,
-  COMMAND_POOL_CREATE_TRANSIENT,
-  NO_TIMEOUT,
-  STAGE_ALL,
-  VK_NOT_READY,
-} from "../vulkan/vk.js";
+import { COMMAND_POOL_CREATE_TRANSIENT, NO_TIMEOUT, STAGE_ALL, VK_NOT_READY } from "../vulkan/vk.js";
 
 /** The command buffers of one frame slot: the main queue's from the slot's pool, the transfer queue's from its own. */
 interface SlotCommands {
@@ -43,7 +38,12 @@ interface SlotCommands {
   readonly transferPool: NvkHandle | null;
   readonly transferCmds: NvkHandle[];
   transferUsed: number;
+  /** The raw values of `mainCmds` and `transferCmds`, for the addon's calls (native/frame_commands.cpp). */
+  readonly mainRaw: bigint[];
+  readonly transferRaw: bigint[];
   readonly semaphore: NvkHandle | null;
+  /** `[semaphore]`'s raw value, the signal of the transfer queue's submission (empty without a transfer queue). */
+  readonly signal: BigUint64Array;
   /** The fences of the pieces of large uploads submitted in this slot's frames (made on first use, kept). */
   readonly pieceFences: NvkHandle[];
   piecesUsed: number;
@@ -52,22 +52,33 @@ interface SlotCommands {
 /** The per-slot command buffers of one FrameManager's Transfers: made and destroyed by them. @internal */
 export class TransferCommands {
   readonly #device: NvkHandle;
+  readonly #allocator: Allocator;
   readonly #label: string;
   readonly #slots: SlotCommands[] = [];
-  readonly #beginInfo = new nvk.VkCommandBufferBeginInfo({ flags: COMMAND_BUFFER_ONE_TIME_SUBMIT });
+  /** The raw value of the context's transfer queue. */
+  readonly #transferQueue: bigint;
   #slot = 0;
   /** The fence of {@link submitAndWait}, made on first use; unsignaled between its calls. */
   #fence: NvkHandle | null = null;
 
   /**
    * Takes the slots' command pools (`slotPools`, in slot order) and, when `dedicated`, creates a transfer pool and a
-   * semaphore per slot.
+   * semaphore per slot. `allocator` (on the context's device, outliving this) begins, ends and submits the command
+   * buffers through the addon (native/frame_commands.cpp), as the frame's own are (frame-slots.ts).
    * @throws VkError when creating one fails (what was made is destroyed first).
    */
-  constructor(context: Context, label: string, slotPools: readonly NvkHandle[], dedicated: boolean) {
+  constructor(
+    context: Context,
+    allocator: Allocator,
+    label: string,
+    slotPools: readonly NvkHandle[],
+    dedicated: boolean,
+  ) {
     const device = context.device;
     this.#device = device;
+    this.#allocator = allocator;
     this.#label = label;
+    this.#transferQueue = rawHandle(context.transferQueue);
     try {
       for (const pool of slotPools) {
         let transferPool: NvkHandle | null = null;
@@ -91,7 +102,10 @@ export class TransferCommands {
           transferPool,
           transferCmds: [],
           transferUsed: 0,
+          mainRaw: [],
+          transferRaw: [],
           semaphore,
+          signal: semaphore !== null ? BigUint64Array.of(rawHandle(semaphore)) : new BigUint64Array(0),
           pieceFences: [],
           piecesUsed: 0,
         });
@@ -167,6 +181,7 @@ export class TransferCommands {
   begin(transfer: boolean): NvkHandle {
     const s = this.#slots[this.#slot]!;
     const list = transfer ? s.transferCmds : s.mainCmds;
+    const raw = transfer ? s.transferRaw : s.mainRaw;
     const used = transfer ? s.transferUsed++ : s.mainUsed++;
     let cmd = list[used];
     if (cmd === undefined) {
@@ -178,9 +193,28 @@ export class TransferCommands {
       });
       check(nvk.vkAllocateCommandBuffers(this.#device, info, [cmd]), "vkAllocateCommandBuffers", this.#label);
       list.push(cmd);
+      raw.push(rawHandle(cmd));
     }
-    check(nvk.vkBeginCommandBuffer(cmd, this.#beginInfo), "vkBeginCommandBuffer", this.#label);
+    const allocator = this.#allocator;
+    check(allocator._native.frameBeginCommands(allocator._handle, 0n, raw[used]!), "vkBeginCommandBuffer", this.#label);
     return cmd;
+  }
+
+  /**
+   * Ends `cmd`, a command buffer of the current slot's that {@link begin} handed out.
+   * @throws VkError when it fails.
+   */
+  end(cmd: NvkHandle): void {
+    const allocator = this.#allocator;
+    const raw = this.#rawOf(cmd);
+    check(allocator._native.frameEndCommands(allocator._handle, raw), "vkEndCommandBuffer", this.#label);
+  }
+
+  /** The raw value of `cmd`, a command buffer of the current slot's (a slot has one or two of each kind). */
+  #rawOf(cmd: NvkHandle): bigint {
+    const s = this.#slots[this.#slot]!;
+    const main = s.mainCmds.indexOf(cmd);
+    return main >= 0 ? s.mainRaw[main]! : s.transferRaw[s.transferCmds.indexOf(cmd)]!;
   }
 
   /**
@@ -200,20 +234,26 @@ export class TransferCommands {
   }
 
   /**
-   * Submits `cmd` to `queue` (the dedicated transfer queue), signaling the current slot's semaphore, and returns that
-   * semaphore for the main queue's submission to wait on.
+   * Submits `cmd` to the dedicated transfer queue, signaling the current slot's semaphore, and returns that semaphore
+   * for the main queue's submission to wait on.
    * @throws VkError when the submission fails.
    */
-  submitSignaling(queue: NvkHandle, cmd: NvkHandle): NvkHandle {
-    const semaphore = this.semaphore;
-    const info = new nvk.VkSubmitInfo({
-      commandBufferCount: 1,
-      pCommandBuffers: [cmd],
-      signalSemaphoreCount: 1,
-      pSignalSemaphores: [semaphore],
-    });
-    check(nvk.vkQueueSubmit(queue, 1, [info], null), "vkQueueSubmit", this.#label);
-    return semaphore;
+  submitSignaling(cmd: NvkHandle): NvkHandle {
+    const s = this.#slots[this.#slot]!;
+    const allocator = this.#allocator;
+    const raw = this.#rawOf(cmd);
+    const result = allocator._native.frameSubmit(
+      allocator._handle,
+      this.#transferQueue,
+      0n,
+      0n,
+      raw,
+      null,
+      null,
+      s.signal,
+    );
+    if (result !== 0) check(result + 0x100000000, "vkQueueSubmit", this.#label);
+    return s.semaphore!;
   }
 
   /**

@@ -179,7 +179,7 @@ export class Transfers {
     this.dedicatedQueue = context.transferQueueFamilyIndex !== context.queueFamilyIndex;
     this.#copyAlign = 2 ** Math.ceil(Math.log2(Math.max(16, context.properties.optimalBufferCopyOffsetAlignment)));
     this.#inPlaceLimit = inPlaceLimit(context);
-    this.#commands = new TransferCommands(context, label, slotPools, this.dedicatedQueue);
+    this.#commands = new TransferCommands(context, allocator, label, slotPools, this.dedicatedQueue);
     this.#bufferBarriers = new BufferBarriers(context.transferQueueFamilyIndex, context.queueFamilyIndex);
     let rings: StagingRings | null = null;
     try {
@@ -469,7 +469,7 @@ export class Transfers {
       barriers.record(allocator, transferCmd, STAGE_TRANSFER, STAGE_BOTTOM, false, 0, 0);
       for (const buf of b.buffers) this.#bufferBarriers.add(buf);
       this.#bufferBarriers.record(allocator, transferCmd, STAGE_TRANSFER, STAGE_BOTTOM, ACCESS_TRANSFER_WRITE, 0);
-      check(nvk.vkEndCommandBuffer(transferCmd), "vkEndCommandBuffer", this.#label);
+      this.#commands.end(transferCmd);
       for (const buf of b.buffers) {
         this.#acquireBuffers.push(buf);
         buf._owner = Owner.Main;
@@ -513,7 +513,7 @@ export class Transfers {
           for (const sub of subs.keys()) texture._layouts[sub] = LAYOUT_SHADER_READ;
         m.clear();
       }
-      check(nvk.vkEndCommandBuffer(mainCmd), "vkEndCommandBuffer", this.#label);
+      this.#commands.end(mainCmd);
     }
     this.#rings.flushPending();
     return { transferCmd, mainCmd };
@@ -525,7 +525,7 @@ export class Transfers {
    * the acquire barriers run.
    */
   submitTransfer(transferCmd: NvkHandle): NvkHandle {
-    return this.#commands.submitSignaling(this.#context.transferQueue, transferCmd);
+    return this.#commands.submitSignaling(transferCmd);
   }
 
   // ------------------------------------------------------------------ downloads
@@ -610,7 +610,7 @@ export class Transfers {
     const { transferCmd, mainCmd } = this.record();
     const cmd = this.#commands.begin(false);
     this.recordDownloads(cmd, FLUSHED);
-    check(nvk.vkEndCommandBuffer(cmd), "vkEndCommandBuffer", this.#label);
+    this.#commands.end(cmd);
     const semaphore = transferCmd !== null ? this.submitTransfer(transferCmd) : null;
     const submit = new nvk.VkSubmitInfo({
       waitSemaphoreCount: semaphore !== null ? 1 : 0,
