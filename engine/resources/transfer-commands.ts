@@ -27,8 +27,12 @@ import { check } from "../errors.js";
 import type { Allocator } from "../memory/allocator.js";
 import type { Context } from "../vulkan/context.js";
 import { rawHandle, type NvkHandle } from "../vulkan/handles.js";
+import { checkPair } from "./frame-slots.js";
 import { nvk } from "../vulkan/nvk.js";
 import { COMMAND_POOL_CREATE_TRANSIENT, NO_TIMEOUT, STAGE_ALL, VK_NOT_READY } from "../vulkan/vk.js";
+
+/** The wait stage of a batch after the transfer queue's (one wait): made once, never written. */
+const ALL_COMMANDS_STAGE = Uint32Array.of(STAGE_ALL);
 
 /** The command buffers of one frame slot: the main queue's from the slot's pool, the transfer queue's from its own. */
 interface SlotCommands {
@@ -46,6 +50,8 @@ interface SlotCommands {
   readonly signal: BigUint64Array;
   /** The fences of the pieces of large uploads submitted in this slot's frames (made on first use, kept). */
   readonly pieceFences: NvkHandle[];
+  /** Their raw values. */
+  readonly pieceFencesRaw: bigint[];
   piecesUsed: number;
 }
 
@@ -55,8 +61,10 @@ export class TransferCommands {
   readonly #allocator: Allocator;
   readonly #label: string;
   readonly #slots: SlotCommands[] = [];
-  /** The raw value of the context's transfer queue. */
+  /** The raw values of the context's queue and transfer queue. */
+  readonly #queue: bigint;
   readonly #transferQueue: bigint;
+  readonly #queueObject: NvkHandle;
   #slot = 0;
   /** The fence of {@link submitAndWait}, made on first use; unsignaled between its calls. */
   #fence: NvkHandle | null = null;
@@ -78,6 +86,8 @@ export class TransferCommands {
     this.#device = device;
     this.#allocator = allocator;
     this.#label = label;
+    this.#queueObject = context.queue;
+    this.#queue = rawHandle(context.queue);
     this.#transferQueue = rawHandle(context.transferQueue);
     try {
       for (const pool of slotPools) {
@@ -107,6 +117,7 @@ export class TransferCommands {
           semaphore,
           signal: semaphore !== null ? BigUint64Array.of(rawHandle(semaphore)) : new BigUint64Array(0),
           pieceFences: [],
+          pieceFencesRaw: [],
           piecesUsed: 0,
         });
       }
@@ -153,8 +164,31 @@ export class TransferCommands {
   submitPiece(queue: NvkHandle, cmd: NvkHandle | null, semaphore: NvkHandle | null): void {
     const s = this.#slots[this.#slot]!;
     let fence = s.pieceFences[s.piecesUsed];
-    if (fence === undefined) s.pieceFences.push((fence = this.#newFence()));
-    this.submit(queue, cmd, semaphore, fence);
+    if (fence === undefined) {
+      s.pieceFences.push((fence = this.#newFence()));
+      s.pieceFencesRaw.push(rawHandle(fence));
+    }
+    if (cmd !== null && queue === this.#queueObject && (semaphore === null || semaphore === s.semaphore)) {
+      // The main queue's batch after the transfer queue's (whose semaphore it waits on): through the addon, which
+      // resets the fence (unsignaled already: beginSlot reset it) and submits.
+      const allocator = this.#allocator;
+      const waits = semaphore !== null ? s.signal : null;
+      const stages = semaphore !== null ? ALL_COMMANDS_STAGE : null;
+      const raw = this.#rawOf(cmd);
+      const result = allocator._native.frameSubmit(
+        allocator._handle,
+        this.#queue,
+        s.pieceFencesRaw[s.piecesUsed]!,
+        0n,
+        raw,
+        waits,
+        stages,
+        null,
+      );
+      if (result !== 0) checkPair(result, "vkResetFences", "vkQueueSubmit", this.#label);
+    } else {
+      this.submit(queue, cmd, semaphore, fence);
+    }
     s.piecesUsed++;
   }
 
@@ -167,7 +201,8 @@ export class TransferCommands {
     const s = this.#slots[this.#slot]!;
     const i = s.piecesUsed - 1 - lag;
     if (i < 0) return false;
-    const status = nvk.vkGetFenceStatus(this.#device, s.pieceFences[i]!);
+    const allocator = this.#allocator;
+    const status = allocator._native.frameFenceStatus(allocator._handle, s.pieceFencesRaw[i]!);
     if (status === VK_NOT_READY) return true;
     check(status, "vkGetFenceStatus", this.#label);
     return false;
