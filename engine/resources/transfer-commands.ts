@@ -8,8 +8,9 @@
  *
  * - A command buffer is reused only after the GPU is done with it. The buffers of a slot are handed out in order from
  *   index 0 after {@link TransferCommands.beginSlot}, which runs once the slot's fence has signaled (the main pool was
- *   reset then, and the transfer pool is reset here); a buffer is allocated only when the slot has none left, so a
- *   slot keeps as many as its busiest frame needed and allocates nothing in a steady state.
+ *   reset then, and the transfer pool is reset here when the slot's last frame began any of its buffers, the only
+ *   way they leave the initial state); a buffer is allocated only when the slot has none left, so a slot keeps as
+ *   many as its busiest frame needed and allocates nothing in a steady state.
  * - The semaphore pairs two submissions: each submission to the transfer queue signals the current slot's semaphore
  *   and is followed by the main queue's submission that waits on it (transfers.ts: `submitTransfer`), so a signal
  *   is waited on before the slot's semaphore is signaled again.
@@ -141,9 +142,12 @@ export class TransferCommands {
   beginSlot(index: number): void {
     this.#slot = index;
     const s = this.#slots[index]!;
+    // The transfer pool is reset only when the slot's last frame began one of its command buffers: a frame with no
+    // upload for the transfer queue (most frames of a game) makes no call for it.
+    const transferBegun = s.transferUsed > 0;
     s.mainUsed = 0;
     s.transferUsed = 0;
-    if (s.transferPool !== null)
+    if (s.transferPool !== null && transferBegun)
       check(nvk.vkResetCommandPool(this.#device, s.transferPool, 0), "vkResetCommandPool", this.#label);
     if (s.piecesUsed > 0) {
       // Signaled when the slot's frame was (the queue completed the pieces before it); waited for all the same, in

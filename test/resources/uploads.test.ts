@@ -191,6 +191,46 @@ describe("buffer uploads", () => {
       buffer.destroy();
     });
   });
+
+  test("a slot's transfer pool is reset after a frame that used the transfer queue, and only then", async () => {
+    // The frames' own pools are reset by the addon (native/frame_commands.cpp): nvk's vkResetCommandPool is left to
+    // the transfer pools of a device with a dedicated transfer queue (transfer-commands.ts). Elsewhere none is made.
+    const dedicated = context.transferQueueFamilyIndex !== context.queueFamilyIndex;
+    await withManager({ framesInFlight: 2 }, async (m) => {
+      const buffer = m.createBuffer({ label: "transfer queue", size: 128 * KiB, usage: STORAGE });
+      const data = randomBytes(rng(11), 128 * KiB);
+      const original = nvk.vkResetCommandPool;
+      let resets = 0;
+      nvk.vkResetCommandPool = (...args: unknown[]) => {
+        resets++;
+        return original(...args);
+      };
+      const frame = (): void => {
+        m.beginFrame();
+        m.endFrame();
+      };
+      try {
+        for (let f = 0; f < 4; f++) frame();
+        expect(resets).toBe(0);
+        m.beginFrame(); // slot 0
+        m.upload(buffer, data); // a new buffer's first large upload: the transfer queue's, where there is one
+        m.endFrame();
+        frame(); // slot 1: nothing to reset
+        expect(resets).toBe(0);
+        frame(); // slot 0 again: its transfer pool, once
+        expect(resets).toBe(dedicated ? 1 : 0);
+        for (let f = 0; f < 4; f++) frame();
+        expect(resets).toBe(dedicated ? 1 : 0);
+      } finally {
+        nvk.vkResetCommandPool = original;
+      }
+      expect(m.statistics.transfers.transferQueueUploads).toBe(dedicated ? 1 : 0);
+      const read = m.download(buffer);
+      submitEmptyFrameAndWait(m);
+      expect(firstDifference(await read, data)).toBe(-1);
+      buffer.destroy();
+    });
+  });
 });
 
 describe("uploads written in place (persistently mapped buffers)", () => {
