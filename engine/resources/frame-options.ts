@@ -254,6 +254,10 @@ export function endFrameSync(op: string, options: EndFrameOptions | undefined, a
           `${op}: option '${name}' must be an array of nvk VkSemaphore handles, got ${describeValue(list)}`,
         );
       }
+      // A semaphore object never created names VK_NULL_HANDLE, which a driver may crash on.
+      const empty = list.findIndex((s) => rawHandle(s) === 0n);
+      if (empty >= 0)
+        throw new TypeError(`${op}: option '${name}[${empty}]' is VK_NULL_HANDLE (a VkSemaphore never created)`);
       return list;
     };
     waits = semaphores("waitSemaphores");

@@ -17,8 +17,9 @@
  *
  * The calls every frame makes (the fence's status, the pool's reset and the command buffer's begin, its end, the
  * fence's reset and the submission) go through the addon (native/frame_commands.cpp) with the raw values of the
- * slot's objects, read once here: through nvk they cost 60-150 µs a frame with a busy frame around them, and inside
- * the addon they are timed as the manager's Vulkan calls, as VMA's are (issue 14's overhead figure). The rarer ones
+ * slot's objects, read once here: through nvk they cost 55-112 µs a frame on the two-core machine and 60-90 on an H100
+ * host with a busy frame around them (30-43 and 15-19 through the addon), and inside the addon they are timed as the
+ * manager's Vulkan calls, as VMA's are (issue 14's overhead figure). The rarer ones
  * (waits, creation, destruction) go through nvk.
  * @internal
  * @module

@@ -291,7 +291,7 @@ export class TransferCommands {
       null,
       s.signal,
     );
-    if (result !== 0) check(result + 0x100000000, "vkQueueSubmit", this.#label);
+    if (result !== 0) checkPair(result, "vkResetFences", "vkQueueSubmit", this.#label);
     return s.semaphore!;
   }
 

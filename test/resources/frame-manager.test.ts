@@ -306,6 +306,11 @@ describe("frames in flight", () => {
       expect(() => manager.endFrame(7 as never)).toThrow(
         new TypeError("FrameManager.endFrame: options must be an object, got 7"),
       );
+      expect(() => manager.endFrame({ signalSemaphores: [new nvk.VkSemaphore()] })).toThrow(
+        new TypeError(
+          "FrameManager.endFrame: option 'signalSemaphores[0]' is VK_NULL_HANDLE (a VkSemaphore never created)",
+        ),
+      );
       expect(manager.currentFrame).not.toBeNull();
       expect(manager.submittedSerial).toBe(0);
       manager.endFrame();
