@@ -15,9 +15,9 @@
 // separate loop.
 //
 // Every handle is a raw 64-bit value (BigInt) of an object the FrameManager created on the allocator's device (its
-// slots' command pools, command buffers and fences, its upload batches' command buffers and semaphores
+// slots' command pools, command buffers and fences, its upload batches' command buffers, semaphores and fences
 // (engine/resources/transfer-commands.ts), its context's queues, and the caller's semaphores, which endFrame checked are
-// nvk VkSemaphore objects): they cannot be checked here, as cmdCopyBuffers cannot check its command buffer.
+// created nvk VkSemaphore objects): they cannot be checked here, as cmdCopyBuffers cannot check its command buffer.
 // These functions are internal (engine/native.ts is not exported by the package). The allocator handle is checked, and
 // gives the device and the functions, looked up when the allocator was created. The shapes of the arguments are
 // checked (TypeError), with nothing called then.

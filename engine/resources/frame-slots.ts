@@ -261,9 +261,8 @@ export class FrameSlots {
       signals = this.#signals[signalCount] ??= new BigUint64Array(signalCount);
       for (let i = 0; i < signalCount; i++) signals[i] = rawHandle(sync.signals[i]!);
     }
-    const allocator = this.#allocator;
-    const result = allocator._native.frameSubmit(
-      allocator._handle,
+    submitThroughAddon(
+      this.#allocator,
       this.#queue,
       slot.rawFence,
       mainCmd !== null ? rawHandle(mainCmd) : 0n,
@@ -271,8 +270,8 @@ export class FrameSlots {
       waits,
       stages,
       signals,
+      this.#label,
     );
-    if (result !== 0) checkPair(result, "vkResetFences", "vkQueueSubmit", this.#label);
     slot.serial = serial;
     this.submitted = serial;
   }
@@ -295,4 +294,25 @@ export class FrameSlots {
 export function checkPair(result: number, first: string, second: string, label: string | undefined): void {
   if (result < -0x80000000) check(result + 0x100000000, second, label);
   else check(result, first, label);
+}
+
+/**
+ * The addon's frameSubmit on `allocator`'s device (native/frame_commands.cpp): resets `fence` (0n: none) and submits
+ * `first` (0n: none) and `second` to `queue`, waiting on `waits` at `stages` and signaling `signals` and the fence.
+ * @throws VkError naming the call that failed (`label` the manager's).
+ * @internal
+ */
+export function submitThroughAddon(
+  allocator: Allocator,
+  queue: bigint,
+  fence: bigint,
+  first: bigint,
+  second: bigint,
+  waits: BigUint64Array | null,
+  stages: Uint32Array | null,
+  signals: BigUint64Array | null,
+  label: string | undefined,
+): void {
+  const result = allocator._native.frameSubmit(allocator._handle, queue, fence, first, second, waits, stages, signals);
+  if (result !== 0) checkPair(result, "vkResetFences", "vkQueueSubmit", label);
 }

@@ -28,7 +28,7 @@ import { check } from "../errors.js";
 import type { Allocator } from "../memory/allocator.js";
 import type { Context } from "../vulkan/context.js";
 import { rawHandle, type NvkHandle } from "../vulkan/handles.js";
-import { checkPair } from "./frame-slots.js";
+import { submitThroughAddon } from "./frame-slots.js";
 import { nvk } from "../vulkan/nvk.js";
 import { COMMAND_POOL_CREATE_TRANSIENT, NO_TIMEOUT, STAGE_ALL, VK_NOT_READY } from "../vulkan/vk.js";
 
@@ -43,16 +43,11 @@ interface SlotCommands {
   readonly transferPool: NvkHandle | null;
   readonly transferCmds: NvkHandle[];
   transferUsed: number;
-  /** The raw values of `mainCmds` and `transferCmds`, for the addon's calls (native/frame_commands.cpp). */
-  readonly mainRaw: bigint[];
-  readonly transferRaw: bigint[];
   readonly semaphore: NvkHandle | null;
   /** `[semaphore]`'s raw value, the signal of the transfer queue's submission (empty without a transfer queue). */
   readonly signal: BigUint64Array;
   /** The fences of the pieces of large uploads submitted in this slot's frames (made on first use, kept). */
   readonly pieceFences: NvkHandle[];
-  /** Their raw values. */
-  readonly pieceFencesRaw: bigint[];
   piecesUsed: number;
 }
 
@@ -62,10 +57,10 @@ export class TransferCommands {
   readonly #allocator: Allocator;
   readonly #label: string;
   readonly #slots: SlotCommands[] = [];
-  /** The raw values of the context's queue and transfer queue. */
+  /** The context's queue (for nvk), and the raw values of it and the transfer queue (for the addon). */
+  readonly #queueHandle: NvkHandle;
   readonly #queue: bigint;
   readonly #transferQueue: bigint;
-  readonly #queueObject: NvkHandle;
   #slot = 0;
   /** The fence of {@link submitAndWait}, made on first use; unsignaled between its calls. */
   #fence: NvkHandle | null = null;
@@ -87,7 +82,7 @@ export class TransferCommands {
     this.#device = device;
     this.#allocator = allocator;
     this.#label = label;
-    this.#queueObject = context.queue;
+    this.#queueHandle = context.queue;
     this.#queue = rawHandle(context.queue);
     this.#transferQueue = rawHandle(context.transferQueue);
     try {
@@ -113,12 +108,9 @@ export class TransferCommands {
           transferPool,
           transferCmds: [],
           transferUsed: 0,
-          mainRaw: [],
-          transferRaw: [],
           semaphore,
           signal: semaphore !== null ? BigUint64Array.of(rawHandle(semaphore)) : new BigUint64Array(0),
           pieceFences: [],
-          pieceFencesRaw: [],
           piecesUsed: 0,
         });
       }
@@ -165,34 +157,11 @@ export class TransferCommands {
    * submission failed is not counted and serves the next piece.
    * @throws VkError when creating the fence or submitting fails.
    */
-  submitPiece(queue: NvkHandle, cmd: NvkHandle | null, semaphore: NvkHandle | null): void {
+  submitPiece(cmd: NvkHandle | null, semaphore: NvkHandle | null): void {
     const s = this.#slots[this.#slot]!;
     let fence = s.pieceFences[s.piecesUsed];
-    if (fence === undefined) {
-      s.pieceFences.push((fence = this.#newFence()));
-      s.pieceFencesRaw.push(rawHandle(fence));
-    }
-    if (cmd !== null && queue === this.#queueObject && (semaphore === null || semaphore === s.semaphore)) {
-      // The main queue's batch after the transfer queue's (whose semaphore it waits on): through the addon, which
-      // resets the fence (unsignaled already: beginSlot reset it) and submits.
-      const allocator = this.#allocator;
-      const waits = semaphore !== null ? s.signal : null;
-      const stages = semaphore !== null ? ALL_COMMANDS_STAGE : null;
-      const raw = this.#rawOf(cmd);
-      const result = allocator._native.frameSubmit(
-        allocator._handle,
-        this.#queue,
-        s.pieceFencesRaw[s.piecesUsed]!,
-        0n,
-        raw,
-        waits,
-        stages,
-        null,
-      );
-      if (result !== 0) checkPair(result, "vkResetFences", "vkQueueSubmit", this.#label);
-    } else {
-      this.submit(queue, cmd, semaphore, fence);
-    }
+    if (fence === undefined) s.pieceFences.push((fence = this.#newFence()));
+    this.submit(null, cmd, semaphore, fence);
     s.piecesUsed++;
   }
 
@@ -206,7 +175,7 @@ export class TransferCommands {
     const i = s.piecesUsed - 1 - lag;
     if (i < 0) return false;
     const allocator = this.#allocator;
-    const status = allocator._native.frameFenceStatus(allocator._handle, s.pieceFencesRaw[i]!);
+    const status = allocator._native.frameFenceStatus(allocator._handle, rawHandle(s.pieceFences[i]!));
     if (status === VK_NOT_READY) return true;
     check(status, "vkGetFenceStatus", this.#label);
     return false;
@@ -220,7 +189,6 @@ export class TransferCommands {
   begin(transfer: boolean): NvkHandle {
     const s = this.#slots[this.#slot]!;
     const list = transfer ? s.transferCmds : s.mainCmds;
-    const raw = transfer ? s.transferRaw : s.mainRaw;
     const used = transfer ? s.transferUsed++ : s.mainUsed++;
     let cmd = list[used];
     if (cmd === undefined) {
@@ -232,10 +200,13 @@ export class TransferCommands {
       });
       check(nvk.vkAllocateCommandBuffers(this.#device, info, [cmd]), "vkAllocateCommandBuffers", this.#label);
       list.push(cmd);
-      raw.push(rawHandle(cmd));
     }
     const allocator = this.#allocator;
-    check(allocator._native.frameBeginCommands(allocator._handle, 0n, raw[used]!), "vkBeginCommandBuffer", this.#label);
+    check(
+      allocator._native.frameBeginCommands(allocator._handle, 0n, rawHandle(cmd)),
+      "vkBeginCommandBuffer",
+      this.#label,
+    );
     return cmd;
   }
 
@@ -245,31 +216,41 @@ export class TransferCommands {
    */
   end(cmd: NvkHandle): void {
     const allocator = this.#allocator;
-    const raw = this.#rawOf(cmd);
-    check(allocator._native.frameEndCommands(allocator._handle, raw), "vkEndCommandBuffer", this.#label);
-  }
-
-  /** The raw value of `cmd`, a command buffer of the current slot's (a slot has one or two of each kind). */
-  #rawOf(cmd: NvkHandle): bigint {
-    const s = this.#slots[this.#slot]!;
-    const main = s.mainCmds.indexOf(cmd);
-    return main >= 0 ? s.mainRaw[main]! : s.transferRaw[s.transferCmds.indexOf(cmd)]!;
+    check(allocator._native.frameEndCommands(allocator._handle, rawHandle(cmd)), "vkEndCommandBuffer", this.#label);
   }
 
   /**
-   * Submits `cmd` (none when null) to `queue`, waiting on `semaphore` (at ALL_COMMANDS) when given and signaling
-   * `fence` when given.
+   * Submits `first` and then `cmd` (each none when null) to the main queue, waiting on `semaphore` (at ALL_COMMANDS)
+   * when given and signaling `fence` (unsignaled, not in use) when given, through the addon. A submission of no
+   * command buffer (submitAndWait's, to signal its fence) goes through nvk.
    * @throws VkError when the submission fails.
    */
-  submit(queue: NvkHandle, cmd: NvkHandle | null, semaphore: NvkHandle | null, fence: NvkHandle | null): void {
-    const info = new nvk.VkSubmitInfo({
-      waitSemaphoreCount: semaphore !== null ? 1 : 0,
-      pWaitSemaphores: semaphore !== null ? [semaphore] : null,
-      pWaitDstStageMask: semaphore !== null ? new Int32Array([STAGE_ALL]) : null,
-      commandBufferCount: cmd !== null ? 1 : 0,
-      pCommandBuffers: cmd !== null ? [cmd] : null,
-    });
-    check(nvk.vkQueueSubmit(queue, 1, [info], fence), "vkQueueSubmit", this.#label);
+  submit(first: NvkHandle | null, cmd: NvkHandle | null, semaphore: NvkHandle | null, fence: NvkHandle | null): void {
+    const last = cmd ?? first;
+    if (last === null) {
+      const info = new nvk.VkSubmitInfo({
+        waitSemaphoreCount: semaphore !== null ? 1 : 0,
+        pWaitSemaphores: semaphore !== null ? [semaphore] : null,
+        pWaitDstStageMask: semaphore !== null ? new Int32Array([STAGE_ALL]) : null,
+      });
+      check(nvk.vkQueueSubmit(this.#queueHandle, 1, [info], fence), "vkQueueSubmit", this.#label);
+      return;
+    }
+    const s = this.#slots[this.#slot]!;
+    // The semaphore is the current slot's in every submission after the transfer queue's (submitSignaling).
+    const waits =
+      semaphore === null ? null : semaphore === s.semaphore ? s.signal : BigUint64Array.of(rawHandle(semaphore));
+    submitThroughAddon(
+      this.#allocator,
+      this.#queue,
+      fence !== null ? rawHandle(fence) : 0n,
+      cmd !== null && first !== null ? rawHandle(first) : 0n,
+      rawHandle(last),
+      waits,
+      semaphore !== null ? ALL_COMMANDS_STAGE : null,
+      null,
+      this.#label,
+    );
   }
 
   /**
@@ -279,31 +260,19 @@ export class TransferCommands {
    */
   submitSignaling(cmd: NvkHandle): NvkHandle {
     const s = this.#slots[this.#slot]!;
-    const allocator = this.#allocator;
-    const raw = this.#rawOf(cmd);
-    const result = allocator._native.frameSubmit(
-      allocator._handle,
-      this.#transferQueue,
-      0n,
-      0n,
-      raw,
-      null,
-      null,
-      s.signal,
-    );
-    if (result !== 0) checkPair(result, "vkResetFences", "vkQueueSubmit", this.#label);
+    submitThroughAddon(this.#allocator, this.#transferQueue, 0n, 0n, rawHandle(cmd), null, null, s.signal, this.#label);
     return s.semaphore!;
   }
 
   /**
    * {@link submit} with the early-submission fence (made on first use, destroyed by destroy()), then waits for it
-   * and resets it: everything submitted to `queue` before has completed when this returns.
+   * and resets it: everything submitted to the main queue before has completed when this returns.
    * @throws VkError when creating the fence, submitting or waiting fails.
    */
-  submitAndWait(queue: NvkHandle, cmd: NvkHandle | null, semaphore: NvkHandle | null): void {
+  submitAndWait(cmd: NvkHandle | null, semaphore: NvkHandle | null): void {
     const device = this.#device;
     const fence = (this.#fence ??= this.#newFence());
-    this.submit(queue, cmd, semaphore, fence);
+    this.submit(null, cmd, semaphore, fence);
     check(nvk.vkWaitForFences(device, 1, [fence], true, NO_TIMEOUT), "vkWaitForFences", this.#label);
     check(nvk.vkResetFences(device, 1, [fence]), "vkResetFences", this.#label);
   }

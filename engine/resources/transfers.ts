@@ -424,7 +424,7 @@ export class Transfers {
     if (!this.pending && !this.#piecesInFlight) return false;
     const { transferCmd, mainCmd } = this.record();
     const semaphore = transferCmd !== null ? this.submitTransfer(transferCmd) : null;
-    this.#commands.submitAndWait(this.#context.queue, mainCmd, semaphore);
+    this.#commands.submitAndWait(mainCmd, semaphore);
     this.#piecesInFlight = false;
     this.#rings.releasePending();
     this.#earlySubmits++;
@@ -439,7 +439,7 @@ export class Transfers {
   #submitPiece(): void {
     const { transferCmd, mainCmd } = this.record();
     const semaphore = transferCmd !== null ? this.submitTransfer(transferCmd) : null;
-    this.#commands.submitPiece(this.#context.queue, mainCmd, semaphore);
+    this.#commands.submitPiece(mainCmd, semaphore);
     this.#pieces++;
     this.#piecesInFlight = true;
   }
@@ -612,14 +612,7 @@ export class Transfers {
     this.recordDownloads(cmd, FLUSHED);
     this.#commands.end(cmd);
     const semaphore = transferCmd !== null ? this.submitTransfer(transferCmd) : null;
-    const submit = new nvk.VkSubmitInfo({
-      waitSemaphoreCount: semaphore !== null ? 1 : 0,
-      pWaitSemaphores: semaphore !== null ? [semaphore] : null,
-      pWaitDstStageMask: semaphore !== null ? new Int32Array([STAGE_ALL]) : null,
-      commandBufferCount: mainCmd !== null ? 2 : 1,
-      pCommandBuffers: mainCmd !== null ? [mainCmd, cmd] : [cmd],
-    });
-    check(nvk.vkQueueSubmit(this.#context.queue, 1, [submit], this.#downloadFence), "vkQueueSubmit", this.#label);
+    this.#commands.submit(mainCmd, cmd, semaphore, this.#downloadFence);
     this.#flushSlot = this.#commands.slot;
   }
 
@@ -662,7 +655,7 @@ export class Transfers {
   #waitPieces(): void {
     if (!this.#piecesInFlight) return;
     this.#piecesInFlight = false;
-    this.#commands.submitAndWait(this.#context.queue, null, null);
+    this.#commands.submitAndWait(null, null);
   }
 
   #flushDone(): void {
