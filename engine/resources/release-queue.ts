@@ -38,7 +38,6 @@
  */
 import { describeValue } from "../errors.js";
 import { isOptionsObject } from "../checks.js";
-import { withRoom } from "../typed-arrays.js";
 
 /** One destruction waiting in a {@link ReleaseQueue}. */
 export interface ReleaseItem {
@@ -119,25 +118,28 @@ function isSerial(v: unknown): v is number {
  * is dropped are simply never run (their resources leak, which the allocator's leak report then shows).
  */
 export class ReleaseQueue {
-  // Sorted by serial, stable; the live part is items[head..tail). The head index spares an O(n) shift per retire;
-  // the array keeps its length (its high-water mark, slots past tail undefined) so that a queue emptied every frame
-  // does not give its backing store back and grow it again the next frame (heap churn per destroy()); the live part
-  // is moved to the front, in place, when the dead prefix grows past half of it. The serial and the size of each
-  // item are kept beside it, in `serials` and `sizes` (the same indices, Float64Arrays grown by doubling): queueing
-  // and retiring read those, and the record vkmem queues for a Buffer or Texture is not touched by the destroy() that
-  // queues it (_enqueueAt). `keys`, `refs` and `extras` hold, at the same indices, what each item was queued with for
-  // the batcher. The move to the front is a loop over the three arrays of objects and a memmove of the three
-  // Float64Arrays: a busy frame's queue moves about a thousand items each frame, and Array.prototype.copyWithin and
-  // fill on the items took 130-230 µs of such a frame on the GPU machine (they take the generic path, element by
-  // element).
-  private items: (QueuedItem | undefined)[] = [];
-  private keys = new Float64Array(64);
-  private readonly refs: (object | null)[] = [];
-  private readonly extras: (object | null)[] = [];
-  private serials = new Float64Array(64);
-  private sizes = new Float64Array(64);
-  private tail = 0;
+  // A ring of `capacity` slots (a power of two), sorted by serial, stable: the items waiting are the `count` slots from
+  // `head` on, wrapping at the end. Retiring moves `head`; nothing is moved then. (The queue used to be an array
+  // whose live part was moved to the front when the dead prefix grew past half of it: with two frames in flight that
+  // was every other frame, a thousand items' three object slots and three numbers each, 20-30 µs of every other
+  // beginFrame of `bench frame` on the two-core machine.) The columns keep their length, the high-water mark, so that
+  // a queue emptied every frame does not give its backing store back and grow it again (heap churn per destroy());
+  // they double when full. The serial and the size of each item are kept beside it, in `serials` and `sizes` (the
+  // same slots, Float64Arrays): queueing and retiring read those, and the record vkmem queues for a Buffer or Texture
+  // is not touched by the destroy() that queues it (_enqueueAt). `keys`, `refs` and `extras` hold, in the same slots,
+  // what each item was queued with for the batcher.
+  private items: (QueuedItem | undefined)[] = filled(INITIAL_CAPACITY, undefined);
+  private keys = new Float64Array(INITIAL_CAPACITY);
+  private refs: (object | null)[] = filled(INITIAL_CAPACITY, null);
+  private extras: (object | null)[] = filled(INITIAL_CAPACITY, null);
+  private serials = new Float64Array(INITIAL_CAPACITY);
+  private sizes = new Float64Array(INITIAL_CAPACITY);
+  /** The columns' length less one (their length is a power of two): `slot & mask` wraps a slot past the end. */
+  private mask = INITIAL_CAPACITY - 1;
+  /** The slot of the oldest item waiting (0 when none waits). */
   private head = 0;
+  /** The items waiting. */
+  private count = 0;
   private queuedCount = 0;
   // The byte totals start as 0.5 and are zeroed in the constructor, so that V8 keeps them doubles from the start:
   // they pass 2^31 within minutes of a busy game, and a field that turns from small integers into doubles mid-run
@@ -155,12 +157,12 @@ export class ReleaseQueue {
 
   /** Items waiting now. */
   get pending(): number {
-    return this.tail - this.head;
+    return this.count;
   }
 
   /** The lowest serial an item is waiting for, or null when the queue is empty. */
   get oldestSerial(): number | null {
-    return this.head < this.tail ? this.serials[this.head]! : null;
+    return this.count > 0 ? this.serials[this.head]! : null;
   }
 
   /**
@@ -233,50 +235,67 @@ export class ReleaseQueue {
     ref: object | null = null,
     extra: object | null = null,
   ): void {
-    // Kept short (a destroy() runs it): an append at the tail, unless the item is older than the newest.
-    let at = this.tail;
-    if (at === this.items.length) this.#grow();
-    if (at > this.head && this.serials[at - 1]! > serial) at = this.#makeRoom(serial);
+    // Kept short (a destroy() runs it): an append after the newest, unless the item is older than it.
+    if (this.count === this.serials.length) this.#grow();
+    const mask = this.mask;
+    let at = (this.head + this.count) & mask;
+    if (this.count > 0 && this.serials[(at - 1) & mask]! > serial) at = this.#makeRoom(serial);
     this.items[at] = item;
     this.refs[at] = ref;
     this.extras[at] = extra;
     this.keys[at] = key;
     this.serials[at] = serial;
     this.sizes[at] = size;
-    this.tail++;
+    this.count++;
     this.queuedCount++;
     this.queuedBytes += size;
     this.pendingBytes += size;
   }
 
-  /** One slot more in every column (the arrays keep their length from then on). */
+  /** The ring is full: twice the slots, its items moved to slots 0, 1, ... in order (the head at 0). */
   #grow(): void {
-    this.items.push(undefined);
-    this.refs.push(null);
-    this.extras.push(null);
-    const length = this.items.length;
-    this.serials = withRoom(this.serials, length);
-    this.sizes = withRoom(this.sizes, length);
-    this.keys = withRoom(this.keys, length);
+    const capacity = this.serials.length;
+    const head = this.head;
+    const unwrap = <T>(column: T[], empty: T): T[] => {
+      const next = column.slice(head);
+      for (let i = 0; i < head; i++) next.push(column[i]!);
+      for (let i = 0; i < capacity; i++) next.push(empty);
+      return next;
+    };
+    const unwrapNumbers = (column: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
+      const next = new Float64Array(2 * capacity);
+      next.set(column.subarray(head));
+      next.set(column.subarray(0, head), capacity - head);
+      return next;
+    };
+    this.items = unwrap(this.items, undefined);
+    this.refs = unwrap(this.refs, null);
+    this.extras = unwrap(this.extras, null);
+    this.serials = unwrapNumbers(this.serials);
+    this.sizes = unwrapNumbers(this.sizes);
+    this.keys = unwrapNumbers(this.keys);
+    this.mask = 2 * capacity - 1;
+    this.head = 0;
   }
 
   /**
    * Rare: a place for an item of `serial`, older than the newest, after every item of its serial; the later ones move
-   * up one place (the tail has a free slot). Returns its index.
+   * up one slot (the ring has a free one after the newest). Returns its slot.
    */
   #makeRoom(serial: number): number {
-    const { items, refs, extras, serials } = this;
-    const tail = this.tail;
-    let at = tail;
-    while (at > this.head && serials[at - 1]! > serial) at--;
-    for (let i = tail; i > at; i--) {
-      items[i] = items[i - 1];
-      refs[i] = refs[i - 1]!;
-      extras[i] = extras[i - 1]!;
+    const { items, refs, extras, serials, sizes, keys, mask } = this;
+    let at = (this.head + this.count) & mask;
+    for (let n = this.count; n > 0; n--) {
+      const before = (at - 1) & mask;
+      if (serials[before]! <= serial) break;
+      items[at] = items[before];
+      refs[at] = refs[before]!;
+      extras[at] = extras[before]!;
+      serials[at] = serials[before]!;
+      sizes[at] = sizes[before]!;
+      keys[at] = keys[before]!;
+      at = before;
     }
-    serials.copyWithin(at + 1, at, tail);
-    this.sizes.copyWithin(at + 1, at, tail);
-    this.keys.copyWithin(at + 1, at, tail);
     return at;
   }
 
@@ -321,14 +340,16 @@ export class ReleaseQueue {
     let ran = 0;
     let errors: unknown[] | null = null;
     const batcher = this._batcher;
-    // items and head are re-read on each turn: a callback may enqueue (possibly due) items.
-    while (this.head < this.tail && this.serials[this.head]! <= limit) {
+    // The columns, head and count are re-read on each turn: a callback may enqueue (possibly due) items.
+    while (this.count > 0 && this.serials[this.head]! <= limit) {
       let head = this.head;
       if (batcher !== null) {
-        // The due run from the head, offered to the batcher where it lies (no callback runs before its flush).
-        const { serials, tail } = this;
+        // The due run from the head to the columns' end at most, offered to the batcher where it lies (no callback
+        // runs before its flush); a run that wraps is offered in two.
+        const serials = this.serials;
+        const end = Math.min(head + this.count, serials.length);
         let to = head + 1;
-        while (to < tail && serials[to]! <= limit) to++;
+        while (to < end && serials[to]! <= limit) to++;
         const taken = batcher.takeRun(this.items, this.keys, this.refs, this.extras, head, to);
         if (taken > head) {
           const sizes = this.sizes;
@@ -338,9 +359,15 @@ export class ReleaseQueue {
           this.retiredBytes += bytes;
           this.pendingBytes -= bytes;
           ran += taken - head;
-          this.head = head = taken;
+          this.count -= taken - head;
+          this.head = head = taken & this.mask;
         }
-        if (taken === to) continue; // nothing due is left: the loop ends, and the flush below frees them
+        if (taken === to) {
+          // Nothing due is left before the columns' end: the loop ends, and the flush below frees the run; or the run
+          // goes on at slot 0, offered once this part is freed (the batcher takes one run between flushes).
+          if (to === serials.length) errors = batcher.flush(errors);
+          continue;
+        }
         errors = batcher.flush(errors); // what it took goes first; then the item it left, here
       }
       const item = this.items[head]!;
@@ -348,7 +375,8 @@ export class ReleaseQueue {
       this.items[head] = undefined;
       this.refs[head] = null;
       this.extras[head] = null;
-      this.head = head + 1;
+      this.head = (head + 1) & this.mask;
+      this.count--;
       this.retiredCount++;
       this.retiredBytes += size;
       this.pendingBytes -= size;
@@ -360,7 +388,7 @@ export class ReleaseQueue {
       }
     }
     if (this._batcher !== null) errors = this._batcher.flush(errors);
-    this.compact();
+    if (this.count === 0) this.head = 0; // the next items start at slot 0: a run wraps less often
     if (errors !== null) {
       throw errors.length === 1
         ? errors[0]
@@ -368,31 +396,14 @@ export class ReleaseQueue {
     }
     return ran;
   }
+}
 
-  private compact(): void {
-    if (this.head === this.tail) {
-      this.head = 0;
-      this.tail = 0;
-    } else if (this.head > 64 && this.head * 2 > this.tail) {
-      const { items, refs, extras } = this;
-      const head = this.head;
-      const tail = this.tail;
-      const live = tail - head;
-      for (let i = 0; i < live; i++) {
-        items[i] = items[head + i];
-        refs[i] = refs[head + i]!;
-        extras[i] = extras[head + i]!;
-      }
-      for (let i = live; i < tail; i++) {
-        items[i] = undefined;
-        refs[i] = null;
-        extras[i] = null;
-      }
-      this.serials.copyWithin(0, head, tail);
-      this.sizes.copyWithin(0, head, tail);
-      this.keys.copyWithin(0, head, tail);
-      this.head = 0;
-      this.tail = live;
-    }
-  }
+/** The slots of a new queue's ring. */
+const INITIAL_CAPACITY = 64;
+
+/** An array of `length` copies of `value`, made by appending (so that V8 keeps its elements packed). */
+function filled<T>(length: number, value: T): T[] {
+  const array: T[] = [];
+  for (let i = 0; i < length; i++) array.push(value);
+  return array;
 }

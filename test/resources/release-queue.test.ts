@@ -49,7 +49,7 @@ describe("ReleaseQueue", () => {
     expect(ran).toEqual(["2a", "2b", "5a", "5b", "5c", "7a", "7b"]);
   });
 
-  test("retiring serial by serial over many frames runs each item exactly once, in order (compaction included)", () => {
+  test("retiring serial by serial over many frames runs each item exactly once, in order (the ring wrapping included)", () => {
     const queue = new ReleaseQueue();
     const runs = new Map<number, number>();
     const order: number[] = [];
@@ -70,8 +70,8 @@ describe("ReleaseQueue", () => {
     expect(order).toEqual([...Array(id).keys()]);
   });
 
-  test("late items keep their order and sizes when they land among moved and spare slots, past the first growth", () => {
-    // Compaction leaves spare slots past the tail; an item older than the newest is placed before the later ones there.
+  test("late items keep their order and sizes when they land among the ring's slots, past the first growth", () => {
+    // An item older than the newest is placed before the later ones, wherever the ring's slots lie by then.
     const queue = new ReleaseQueue();
     const ran: string[] = [];
     const expected: { serial: number; label: string }[] = [];
@@ -95,6 +95,83 @@ describe("ReleaseQueue", () => {
     expect(ran).toEqual(stableBySerial(expected));
     expect(queue.statistics.retiredBytes).toBe(bytes);
   });
+  test("a batcher is offered a run that wraps past the columns' end in two parts, freed in order, a flush between", () => {
+    // The queue is a ring of 64 slots to start with: 50 items retired leave its head at slot 50, and the next 30 fill
+    // slots 60-63 and go on at 0. A late item then moves the later ones back a slot across the wrap.
+    const queue = new ReleaseQueue();
+    const log: string[] = [];
+    let taken: { items: (QueuedItem | undefined)[]; from: number; end: number } | null = null;
+    const label = (item: QueuedItem | undefined): string => (item as { label: string } | undefined)?.label ?? "(gone)";
+    queue._batcher = {
+      takeRun(items, _keys, _refs, _extras, from, to) {
+        if (taken !== null) log.push("offered again before a flush");
+        log.push(`offered ${to - from} from slot ${from}`);
+        taken = { items, from, end: to };
+        return to;
+      },
+      flush(errors) {
+        const run = taken;
+        taken = null;
+        if (run !== null)
+          for (let k = run.from; k < run.end; k++) {
+            log.push(label(run.items[k]));
+            run.items[k] = undefined;
+          }
+        return errors;
+      },
+    };
+    const add = (serial: number, name: string): void =>
+      queue._enqueueAt({ label: name, destroy: () => log.push(`ran ${name} alone`) } as QueuedItem, serial, 1, 1, {});
+    for (let i = 0; i < 50; i++) add(1, `one ${i}`);
+    for (let i = 0; i < 10; i++) add(2, `two ${i}`);
+    expect(queue.retire(1)).toBe(50);
+    log.length = 0;
+    for (let i = 0; i < 30; i++) add(3, `three ${i}`);
+    add(2, "two late"); // after the other serial 2 items, before every serial 3 one: slot 60
+    expect(queue.pending).toBe(41);
+    expect(queue.oldestSerial).toBe(2);
+    expect(queue.retire(3)).toBe(41);
+    const expected = [
+      ...Array.from({ length: 10 }, (_, i) => `two ${i}`),
+      "two late",
+      ...Array.from({ length: 30 }, (_, i) => `three ${i}`),
+    ];
+    // Slots 50-63 (ten serial 2 items, the late one, three serial 3 ones), then 0-26.
+    expect(log).toEqual([
+      "offered 14 from slot 50",
+      ...expected.slice(0, 14),
+      "offered 27 from slot 0",
+      ...expected.slice(14),
+    ]);
+    expect(queue.pending).toBe(0);
+    expect(queue.statistics).toMatchObject({ queued: 91, retired: 91, pendingBytes: 0 });
+  });
+
+  test("a full ring grows to twice its slots with its items in order, wrapped or not, and late items still fit", () => {
+    const { queue, ran, add } = logged();
+    const expected: { serial: number; label: string }[] = [];
+    const put = (serial: number, label: string): void => {
+      add(serial, label, 1);
+      expected.push({ serial, label });
+    };
+    for (let i = 0; i < 40; i++) put(1, `a${i}`);
+    for (let i = 0; i < 20; i++) put(2, `b${i}`);
+    queue.retire(1); // head at slot 40, 20 waiting
+    ran.length = 0;
+    expected.splice(0, 40);
+    // 44 more fill the ring (slots 60-63, 0-39), the next ones grow it while it wraps; late serial 2 items go among them.
+    for (let i = 0; i < 200; i++) {
+      put(3 + (i >> 6), `c${i}`);
+      if (i % 37 === 0) put(2, `late${i}`);
+    }
+    expect(queue.pending).toBe(expected.length);
+    expect(queue.oldestSerial).toBe(2);
+    expect(queue.retire(3)).toBe(expected.filter((e) => e.serial <= 3).length);
+    queue.drainAll();
+    expect(ran).toEqual(stableBySerial(expected));
+    expect(queue.statistics).toMatchObject({ pending: 0, pendingBytes: 0, retiredBytes: 40 + expected.length });
+  });
+
   test("the counters add up: queued = retired + pending, in items and in bytes", () => {
     const { queue, add } = logged();
     add(1, "a", 100);
