@@ -233,6 +233,45 @@ test("a resource is released once: releaseResource again, after destroy() or its
   expect(allocator.allocationCount).toBe(before);
 });
 
+test("releaseResource with another manager's live resource does nothing to either manager", () => {
+  // The table finds a resource by its slot, which only its own manager's table gave it: the same slot number in this
+  // manager's table holds another resource (or none), which must stay live.
+  const otherAllocator = createAllocator(context, { label: "other" });
+  const other = createFrameManager(context, otherAllocator, { label: "other" });
+  try {
+    const before = allocator.allocationCount;
+    const otherBefore = otherAllocator.allocationCount; // its rings'
+    const mine = manager.createBuffer({ label: "mine", size: 256, usage: STORAGE });
+    const theirs = other.createBuffer({ label: "theirs", size: 256, usage: STORAGE });
+    const destroyedMine = manager.statistics.resourcesDestroyed;
+    const destroyedTheirs = other.statistics.resourcesDestroyed;
+    manager.releaseResource(theirs);
+    other.releaseResource(mine);
+    expect(manager.statistics.resourcesDestroyed).toBe(destroyedMine);
+    expect(other.statistics.resourcesDestroyed).toBe(destroyedTheirs);
+    expect(manager.statistics.deferredPending).toBe(0);
+    expect(other.statistics.deferredPending).toBe(0);
+    expect(allocator.allocationCount).toBe(before + 1);
+    expect(otherAllocator.allocationCount).toBe(otherBefore + 1);
+    // Both still work in a frame of their managers, and go when destroyed.
+    for (const [m, b] of [
+      [manager, mine],
+      [other, theirs],
+    ] as const) {
+      m.beginFrame();
+      m.upload(b, new Uint8Array([1, 2, 3, 4]));
+      b.destroy();
+      m.endFrame();
+      m.waitIdle();
+    }
+    expect(allocator.allocationCount).toBe(before);
+    expect(otherAllocator.allocationCount).toBe(otherBefore);
+  } finally {
+    other.destroy();
+    expect(otherAllocator.destroy()).toEqual([]);
+  }
+});
+
 test("an entry the native call refuses goes to the single path, between the frees around it", () => {
   // b's allocation is freed behind its manager's back: destroy() queued it with a handle that is stale by retirement.
   // The native call stops there; the single path (the allocator's destroyBuffer of an allocation already freed) does
