@@ -44,18 +44,20 @@ import {
 
 export const description =
   "frame manager CPU time per frame (10k live, 1k deferred destroys, 1k transients) and upload throughput vs memcpy";
-export const USAGE = `frame [--frames N]   (default 400 measured frames after 50 warm-up frames)`;
+export const USAGE = `frame [--frames N]   (default 400 measured frames after 100 warm-up frames or so)`;
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
 export async function main(argv: readonly string[]): Promise<void> {
   const frames = intFlag(parseFlags(argv, { "--frames": "value" }, USAGE), "--frames", 400, USAGE);
-  // At least 50 warm-up frames, and more until the transient ring has wrapped once (frame 50 or so): the first wrap
+  // At least 50 warm-up frames, and 50 more after the transient ring first wrapped (frame 50 or so): the first wrap
   // runs a branch of the ring's allocation that no frame before it took, and V8 deoptimizes there and optimizes
-  // again (1-1.5 ms of the frame it falls in, once in a process). Steady state is measured, with every path the
-  // frame loop takes run at least once.
+  // again (1-1.5 ms of the frame it falls in, once in a process, and a few slower frames after it), and V8 compiles
+  // this function's frame loop again (on-stack replacement) within that span. Steady state is measured, with every
+  // path the frame loop takes run at least once.
   let warmup = 50;
+  let wrapped = false;
   const layers = layersFromEnvironment();
   const context = createContext({ applicationName: "vkmem bench frame", validation: false, headless: true });
   const allocator = createAllocator(context, { label: "bench frame" });
@@ -162,29 +164,33 @@ export async function main(argv: readonly string[]): Promise<void> {
       const t5 = nowNs();
       const endInside = native.takeNativeTime();
       const s5 = offCpu.read();
-      if (frame >= warmup) {
-        nativeUs.push((beginInside + middleInside + endInside) / 1000);
-        beginNativeUs.push(beginInside / 1000);
-        middleNativeUs.push(middleInside / 1000);
-        endNativeUs.push(endInside / 1000);
-      }
-      if (frame >= warmup) {
-        const us = (ns: bigint): number => Number(ns) / 1000;
-        beginUs.push(us(t1 - t0));
-        destroyUs.push(us(t2 - t1b));
-        transientUs.push(us(t3 - t2));
-        endUs.push(us(t5 - t4));
-        const total = us(t1 - t0 + (t3 - t1b) + (t5 - t4));
-        managerUs.push(total);
-        retireUs.push(fs.deferredRetireUs);
-        waitUs.push(fs.backPressureWaitUs);
-        ownUs.push(total - fs.deferredRetireUs - fs.backPressureWaitUs);
-        frameSpans.push([tStart, performance.now()]);
-        descheduled.push(s1 !== s0 || s3 !== s2 || s5 !== s4);
-      } else if (frame === warmup - 1 && manager.statistics.transientRing.wraps === 0 && warmup < 1000) {
-        warmup++;
+      // Recorded in the warm-up frames too, and dropped after the loop: a first run of this code at the first measured
+      // frame deoptimized this function there (no type feedback yet), and its loops inside the timed parts then ran
+      // unoptimized for the next 25-30 frames, until V8 had compiled it again.
+      nativeUs.push((beginInside + middleInside + endInside) / 1000);
+      beginNativeUs.push(beginInside / 1000);
+      middleNativeUs.push(middleInside / 1000);
+      endNativeUs.push(endInside / 1000);
+      const us = (ns: bigint): number => Number(ns) / 1000;
+      beginUs.push(us(t1 - t0));
+      destroyUs.push(us(t2 - t1b));
+      transientUs.push(us(t3 - t2));
+      endUs.push(us(t5 - t4));
+      const total = us(t1 - t0 + (t3 - t1b) + (t5 - t4));
+      managerUs.push(total);
+      retireUs.push(fs.deferredRetireUs);
+      waitUs.push(fs.backPressureWaitUs);
+      ownUs.push(total - fs.deferredRetireUs - fs.backPressureWaitUs);
+      frameSpans.push([tStart, performance.now()]);
+      descheduled.push(s1 !== s0 || s3 !== s2 || s5 !== s4);
+      if (!wrapped && frame < 1000) {
+        wrapped = manager.statistics.transientRing.wraps > 0;
+        warmup = wrapped ? Math.max(warmup, frame + 51) : Math.max(warmup, frame + 2);
       }
     }
+    const perFrame: unknown[][] = [nativeUs, beginNativeUs, middleNativeUs, endNativeUs, beginUs, destroyUs];
+    perFrame.push(transientUs, endUs, managerUs, retireUs, waitUs, ownUs, frameSpans, descheduled);
+    for (const samples of perFrame) samples.splice(0, warmup);
     native.setNativeTiming(false);
     offCpu.close();
     manager.waitIdle();
