@@ -188,8 +188,12 @@ export async function main(argv: readonly string[]): Promise<void> {
         warmup = wrapped ? Math.max(warmup, frame + 51) : Math.max(warmup, frame + 2);
       }
     }
-    const perFrame: unknown[][] = [nativeUs, beginNativeUs, middleNativeUs, endNativeUs, beginUs, destroyUs];
-    perFrame.push(transientUs, endUs, managerUs, retireUs, waitUs, ownUs, frameSpans, descheduled);
+    // The per-frame samples: the native timer's, the parts' and totals, and each frame's span and CPU.
+    const perFrame: unknown[][] = [
+      ...[nativeUs, beginNativeUs, middleNativeUs, endNativeUs],
+      ...[beginUs, destroyUs, transientUs, endUs, managerUs, retireUs, waitUs, ownUs],
+      ...[frameSpans, descheduled],
+    ];
     for (const samples of perFrame) samples.splice(0, warmup);
     native.setNativeTiming(false);
     offCpu.close();
