@@ -416,6 +416,9 @@ export interface NativeAddon {
     stages: Uint32Array | null,
     signals: BigUint64Array | null,
   ): number;
+  /** Waits for every fence of `fences` (at least one), then resets them when `reset`: 0, or as frameSubmit. */
+  frameWaitFences(allocator: number, fences: BigUint64Array, reset: boolean): number;
+  frameResetPool(allocator: number, pool: bigint): number;
   /**
    * [queued, done]: device-memory frees and buffer / image destroys the background thread has queued and not yet
    * done, and has done since the process started (native/deferred_free.cpp; the ends of defragmentation passes queue

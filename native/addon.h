@@ -88,6 +88,7 @@ struct AllocatorSlot {
   PFN_vkDestroyImageView destroyImageView = nullptr;
   // The Vulkan calls of a FrameManager's frame (frame_commands.cpp).
   PFN_vkGetFenceStatus getFenceStatus = nullptr;
+  PFN_vkWaitForFences waitForFences = nullptr;
   PFN_vkResetFences resetFences = nullptr;
   PFN_vkResetCommandPool resetCommandPool = nullptr;
   PFN_vkBeginCommandBuffer beginCommandBuffer = nullptr;

@@ -141,6 +141,7 @@ Napi::Value Addon::CreateAllocator(const Napi::CallbackInfo& info) {
   slot.createImageView = reinterpret_cast<PFN_vkCreateImageView>(getDeviceProcAddr(vkDevice, "vkCreateImageView"));
   slot.destroyImageView = reinterpret_cast<PFN_vkDestroyImageView>(getDeviceProcAddr(vkDevice, "vkDestroyImageView"));
   slot.getFenceStatus = reinterpret_cast<PFN_vkGetFenceStatus>(getDeviceProcAddr(vkDevice, "vkGetFenceStatus"));
+  slot.waitForFences = reinterpret_cast<PFN_vkWaitForFences>(getDeviceProcAddr(vkDevice, "vkWaitForFences"));
   slot.resetFences = reinterpret_cast<PFN_vkResetFences>(getDeviceProcAddr(vkDevice, "vkResetFences"));
   slot.resetCommandPool = reinterpret_cast<PFN_vkResetCommandPool>(getDeviceProcAddr(vkDevice, "vkResetCommandPool"));
   slot.beginCommandBuffer =

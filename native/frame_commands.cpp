@@ -6,6 +6,9 @@
 //   frameEndCommands(allocator, cmd) -> vkEndCommandBuffer's VkResult
 //   frameSubmit(allocator, queue, fence, first, second, waits, stages, signals)
 //       -> 0, or the failed call's VkResult (vkQueueSubmit's less 2^32) (fence 0n: none, and nothing reset)
+//   frameWaitFences(allocator, fences, reset) -> 0, or the failed call's VkResult (vkResetFences' less 2^32)
+//       (waits for every fence of a BigUint64Array, then resets them when reset is true)
+//   frameResetPool(allocator, pool) -> vkResetCommandPool's VkResult
 //
 // Through nvk each of these built its structs from JS objects and went through nvk's generated wrapper: with a busy
 // frame around them (a thousand frees and creations) the six calls of a frame took 60-150 µs on the two-core machine,
@@ -120,6 +123,41 @@ Napi::Value FrameSubmit(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, result < 0 ? static_cast<double>(result) - kSecond : 0.0);
 }
 
+// Waits for every fence of `fences` (a BigUint64Array of at least one, none 0n), and resets them when `reset` is true:
+// the back-pressure wait of a frame slot, and a slot's upload-piece fences once its frame is done
+// (engine/resources/frame-slots.ts, transfer-commands.ts).
+Napi::Value FrameWaitFences(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Addon* addon = static_cast<Addon*>(info.Data());
+  const AllocatorSlot& owner = addon->AllocatorFrom(env, info.Length() > 0 ? info[0] : env.Undefined());
+  const uint64_t* fences = nullptr;
+  size_t count = 0;
+  if (!HandleList(info, 1, &fences, &count) || count == 0 || count > UINT32_MAX || info.Length() < 3 ||
+      !info[2].IsBoolean())
+    throw TypeErrorFor(env, "frameWaitFences(allocator, fences: BigUint64Array of at least one, reset: boolean)");
+  for (size_t i = 0; i < count; i++)
+    if (fences[i] == 0) throw TypeErrorFor(env, "frameWaitFences: null fence");
+  static_assert(sizeof(VkFence) == sizeof(uint64_t), "fences are 64-bit handles");
+  const VkFence* list = reinterpret_cast<const VkFence*>(fences);
+  const uint32_t n = static_cast<uint32_t>(count);
+  VkResult result = owner.waitForFences(owner.device, n, list, VK_TRUE, UINT64_MAX);
+  if (result != VK_SUCCESS || !info[2].As<Napi::Boolean>().Value())
+    return Napi::Number::New(env, static_cast<double>(result));
+  result = owner.resetFences(owner.device, n, list);
+  return Napi::Number::New(env, result < 0 ? static_cast<double>(result) - kSecond : 0.0);
+}
+
+// Resets `pool` (flags 0): a slot's transfer command pool, after a frame that began one of its command buffers.
+Napi::Value FrameResetPool(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Addon* addon = static_cast<Addon*>(info.Data());
+  const AllocatorSlot& owner = addon->AllocatorFrom(env, info.Length() > 0 ? info[0] : env.Undefined());
+  const uint64_t pool = BigIntArg(info, 1, "pool");
+  if (pool == 0) throw TypeErrorFor(env, "frameResetPool: null command pool");
+  const VkResult result = owner.resetCommandPool(owner.device, reinterpret_cast<VkCommandPool>(pool), 0);
+  return Napi::Number::New(env, static_cast<double>(result));
+}
+
 }  // namespace
 
 void RegisterFrameCommands(Napi::Env env, Napi::Object exports, Addon* addon) {
@@ -130,6 +168,9 @@ void RegisterFrameCommands(Napi::Env env, Napi::Object exports, Addon* addon) {
   exports.Set("frameEndCommands",
               Napi::Function::New(env, GuardedFunction<FrameEndCommands>, "frameEndCommands", addon));
   exports.Set("frameSubmit", Napi::Function::New(env, GuardedFunction<FrameSubmit>, "frameSubmit", addon));
+  exports.Set("frameWaitFences",
+              Napi::Function::New(env, GuardedFunction<FrameWaitFences>, "frameWaitFences", addon));
+  exports.Set("frameResetPool", Napi::Function::New(env, GuardedFunction<FrameResetPool>, "frameResetPool", addon));
 }
 
 }  // namespace vkmem

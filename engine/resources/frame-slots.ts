@@ -19,8 +19,9 @@
  * fence's reset and the submission) go through the addon (native/frame_commands.cpp) with the raw values of the
  * slot's objects, read once here: through nvk they cost 55-112 µs a frame on the two-core machine and 60-90 on an H100
  * host with a busy frame around them (30-43 and 15-19 through the addon), and inside the addon they are timed as the
- * manager's Vulkan calls, as VMA's are (issue 14's overhead figure). The rarer ones
- * (waits, creation, destruction) go through nvk.
+ * manager's Vulkan calls, as VMA's are (issue 14's overhead figure). So does beginFrame's back-pressure wait. The
+ * rarer ones (waitIdle's and a download's waits, polling, creation, destruction) go through nvk: destroy() waits
+ * and destroys with them, whatever state the allocator is in.
  * @internal
  * @module
  */
@@ -52,6 +53,8 @@ export interface Slot {
   readonly rawPool: bigint;
   readonly rawCommandBuffer: bigint;
   readonly rawFence: bigint;
+  /** `[rawFence]`, made once: the addon's fence wait takes an array. */
+  readonly rawFences: BigUint64Array;
   /** The serial of the last submission made with this slot's fence (0: none). */
   serial: number;
 }
@@ -128,6 +131,7 @@ export class FrameSlots {
           rawPool: rawHandle(pool),
           rawCommandBuffer: rawHandle(commandBuffer),
           rawFence: rawHandle(fence),
+          rawFences: BigUint64Array.of(rawHandle(fence)),
           serial: 0,
         });
         check(allocated, "vkAllocateCommandBuffers", name);
@@ -154,7 +158,11 @@ export class FrameSlots {
     const status = allocator._native.frameFenceStatus(allocator._handle, slot.rawFence);
     if (status === VK_NOT_READY) {
       const waitStart = performance.now();
-      check(nvk.vkWaitForFences(this.#device, 1, slot.fences, true, NO_TIMEOUT), "vkWaitForFences", this.#label);
+      check(
+        allocator._native.frameWaitFences(allocator._handle, slot.rawFences, false),
+        "vkWaitForFences",
+        this.#label,
+      );
       waited = (performance.now() - waitStart) * 1000;
     } else {
       check(status, "vkGetFenceStatus", this.#label);

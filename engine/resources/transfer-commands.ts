@@ -28,7 +28,7 @@ import { check } from "../errors.js";
 import type { Allocator } from "../memory/allocator.js";
 import type { Context } from "../vulkan/context.js";
 import { rawHandle, type NvkHandle } from "../vulkan/handles.js";
-import { submitThroughAddon } from "./frame-slots.js";
+import { checkPair, submitThroughAddon } from "./frame-slots.js";
 import { nvk } from "../vulkan/nvk.js";
 import { COMMAND_POOL_CREATE_TRANSIENT, NO_TIMEOUT, STAGE_ALL, VK_NOT_READY } from "../vulkan/vk.js";
 
@@ -139,15 +139,19 @@ export class TransferCommands {
     const transferBegun = s.transferUsed > 0;
     s.mainUsed = 0;
     s.transferUsed = 0;
-    if (s.transferPool !== null && transferBegun)
-      check(nvk.vkResetCommandPool(this.#device, s.transferPool, 0), "vkResetCommandPool", this.#label);
+    const allocator = this.#allocator;
+    if (s.transferPool !== null && transferBegun) {
+      const reset = allocator._native.frameResetPool(allocator._handle, rawHandle(s.transferPool));
+      check(reset, "vkResetCommandPool", this.#label);
+    }
     if (s.piecesUsed > 0) {
       // Signaled when the slot's frame was (the queue completed the pieces before it); waited for all the same, in
       // case the frame's own submission failed after its pieces went: a fence is reset only once its batch is done.
-      const used = s.pieceFences.slice(0, s.piecesUsed);
+      const used = new BigUint64Array(s.piecesUsed);
+      for (let i = 0; i < used.length; i++) used[i] = rawHandle(s.pieceFences[i]!);
       s.piecesUsed = 0;
-      check(nvk.vkWaitForFences(this.#device, used.length, used, true, NO_TIMEOUT), "vkWaitForFences", this.#label);
-      check(nvk.vkResetFences(this.#device, used.length, used), "vkResetFences", this.#label);
+      const result = allocator._native.frameWaitFences(allocator._handle, used, true);
+      if (result !== 0) checkPair(result, "vkWaitForFences", "vkResetFences", this.#label);
     }
   }
 

@@ -237,10 +237,30 @@ describe("frames in flight", () => {
     expect(() => native.frameEndCommands(h, 0n)).toThrow(
       new TypeError("vkmem native: frameEndCommands: null command buffer"),
     );
+    const waitShape =
+      /^vkmem native: frameWaitFences\(allocator, fences: BigUint64Array of at least one, reset: boolean\)/;
+    expect(() => native.frameWaitFences(h, new BigUint64Array(0), false)).toThrow(waitShape);
+    expect(() => native.frameWaitFences(h, null as never, false)).toThrow(waitShape);
+    expect(() => native.frameWaitFences(h, [1n] as never, false)).toThrow(waitShape);
+    expect(() => native.frameWaitFences(h, new Float64Array(1) as never, false)).toThrow(waitShape);
+    expect(() => native.frameWaitFences(h, BigUint64Array.of(1n), 1 as never)).toThrow(waitShape);
+    expect(() => native.frameWaitFences(h, BigUint64Array.of(1n, 0n), true)).toThrow(
+      new TypeError("vkmem native: frameWaitFences: null fence"),
+    );
+    expect(() => native.frameResetPool(h, 0n)).toThrow(
+      new TypeError("vkmem native: frameResetPool: null command pool"),
+    );
+    expect(() => native.frameResetPool(h, 1 as never)).toThrow(
+      new TypeError("vkmem native: pool must be a BigInt handle"),
+    );
     const gone = createAllocator(context, { label: "gone" });
     const stale = gone._handle;
     expect(gone.destroy()).toEqual([]);
     expect(() => native.frameFenceStatus(stale, 1n)).toThrow("vkmem native: stale or invalid allocator handle");
+    expect(() => native.frameWaitFences(stale, BigUint64Array.of(1n), false)).toThrow(
+      "vkmem native: stale or invalid allocator handle",
+    );
+    expect(() => native.frameResetPool(stale, 1n)).toThrow("vkmem native: stale or invalid allocator handle");
     withManager({}, (manager) => {
       destroyLater(manager, filledBuffer(manager.beginFrame(), "after the refusals"));
       manager.endFrame();

@@ -193,17 +193,25 @@ describe("buffer uploads", () => {
   });
 
   test("a slot's transfer pool is reset after a frame that used the transfer queue, and only then", async () => {
-    // The frames' own pools are reset by the addon (native/frame_commands.cpp): nvk's vkResetCommandPool is left to
-    // the transfer pools of a device with a dedicated transfer queue (transfer-commands.ts). Elsewhere none is made.
+    // Every pool is reset by the addon (native/frame_commands.cpp): the frames' with their command buffers' begin, a
+    // transfer pool of a device with a dedicated transfer queue (transfer-commands.ts) by frameResetPool, counted
+    // here; nvk's vkResetCommandPool is never called. Elsewhere no transfer pool is made.
     const dedicated = context.transferQueueFamilyIndex !== context.queueFamilyIndex;
     await withManager({ framesInFlight: 2 }, async (m) => {
       const buffer = m.createBuffer({ label: "transfer queue", size: 128 * KiB, usage: STORAGE });
       const data = randomBytes(rng(11), 128 * KiB);
-      const original = nvk.vkResetCommandPool;
+      const addon = m.allocator._native as unknown as { frameResetPool: (...args: unknown[]) => number };
+      const original = addon.frameResetPool;
+      const originalNvk = nvk.vkResetCommandPool;
       let resets = 0;
-      nvk.vkResetCommandPool = (...args: unknown[]) => {
+      let nvkResets = 0;
+      addon.frameResetPool = (...args: unknown[]) => {
         resets++;
         return original(...args);
+      };
+      nvk.vkResetCommandPool = (...args: unknown[]) => {
+        nvkResets++;
+        return originalNvk(...args);
       };
       const frame = (): void => {
         m.beginFrame();
@@ -221,8 +229,10 @@ describe("buffer uploads", () => {
         expect(resets).toBe(dedicated ? 1 : 0);
         for (let f = 0; f < 4; f++) frame();
         expect(resets).toBe(dedicated ? 1 : 0);
+        expect(nvkResets).toBe(0);
       } finally {
-        nvk.vkResetCommandPool = original;
+        addon.frameResetPool = original;
+        nvk.vkResetCommandPool = originalNvk;
       }
       expect(m.statistics.transfers.transferQueueUploads).toBe(dedicated ? 1 : 0);
       const read = m.download(buffer);
