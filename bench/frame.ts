@@ -474,7 +474,11 @@ export async function main(argv: readonly string[]): Promise<void> {
           median(waitUs).toFixed(1),
           percentile(waitUs, 0.99).toFixed(1),
         ],
-        ["manager's own work (total - frees - waits)", median(ownUs).toFixed(1), percentile(ownUs, 0.99).toFixed(1)],
+        [
+          "total less the whole retire step (its JS too) and waits: the figure before issue 14",
+          median(ownUs).toFixed(1),
+          percentile(ownUs, 0.99).toFixed(1),
+        ],
         [
           `  the same, the ${ownNoGc.length} frames no GC ran in`,
           median(ownNoGc).toFixed(1),
@@ -578,7 +582,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       ],
     );
     console.log(
-      `target: manager p99 <= 100 µs: ${ownP99 <= 100 ? "met" : "NOT MET"} for the manager's own work (${ownP99.toFixed(1)} µs; ${percentile(ownNoGc, 0.99).toFixed(1)} µs in frames without GC); with the frees it runs: ${p99.toFixed(1)} µs\n`,
+      `earlier target, manager p99 <= 100 µs with the whole retire step left out: ${ownP99 <= 100 ? "met" : "NOT MET"} (${ownP99.toFixed(1)} µs; ${percentile(ownNoGc, 0.99).toFixed(1)} µs in frames without GC); with the frees it runs: ${p99.toFixed(1)} µs (issue 14's figures are below)\n`,
     );
     printTable(
       ["upload size", "uploads/frame", "upload ms", "memcpy ms", "GiB/s", "upload vs memcpy"],
