@@ -219,11 +219,14 @@ export function ringOptions(op: string, name: string, value: unknown): Required<
   return { size, maxSize, policy, memory };
 }
 
-/** What {@link endFrameSync} makes of EndFrameOptions: the semaphores, and one stage mask per wait. @internal */
+/**
+ * What {@link endFrameSync} makes of EndFrameOptions: the semaphores' raw values (read once, for the checks and the
+ * submission), and one stage mask per wait. @internal
+ */
 export interface EndFrameSync {
-  readonly waits: readonly NvkHandle[];
+  readonly waits: readonly bigint[];
   readonly stages: readonly number[];
-  readonly signals: readonly NvkHandle[];
+  readonly signals: readonly bigint[];
 }
 
 /**
@@ -233,9 +236,9 @@ export interface EndFrameSync {
  * @internal
  */
 export function endFrameSync(op: string, options: EndFrameOptions | undefined, allocator: Allocator): EndFrameSync {
-  let waits: readonly NvkHandle[] = [];
+  let waits: readonly bigint[] = [];
   let stages: readonly number[] | undefined;
-  let signals: readonly NvkHandle[] = [];
+  let signals: readonly bigint[] = [];
   if (options !== undefined) {
     if (!isOptionsObject(options)) {
       throw new TypeError(`${op}: options must be an object, got ${describeValue(options)}`);
@@ -246,7 +249,7 @@ export function endFrameSync(op: string, options: EndFrameOptions | undefined, a
           `${op}: unknown option '${key}' (value ${describeValue((options as Record<string, unknown>)[key])})`,
         );
     }
-    const semaphores = (name: "waitSemaphores" | "signalSemaphores"): readonly NvkHandle[] => {
+    const semaphores = (name: "waitSemaphores" | "signalSemaphores"): readonly bigint[] => {
       const list = options[name];
       if (list === undefined) return [];
       if (!Array.isArray(list) || !list.every((s) => isNvkHandle(s, "VkSemaphore"))) {
@@ -255,10 +258,11 @@ export function endFrameSync(op: string, options: EndFrameOptions | undefined, a
         );
       }
       // A semaphore object never created names VK_NULL_HANDLE, which a driver may crash on.
-      const empty = list.findIndex((s) => rawHandle(s) === 0n);
+      const raw = list.map(rawHandle);
+      const empty = raw.indexOf(0n);
       if (empty >= 0)
         throw new TypeError(`${op}: option '${name}[${empty}]' is VK_NULL_HANDLE (a VkSemaphore never created)`);
-      return list;
+      return raw;
     };
     waits = semaphores("waitSemaphores");
     signals = semaphores("signalSemaphores");

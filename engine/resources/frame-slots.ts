@@ -19,9 +19,10 @@
  * fence's reset and the submission) go through the addon (native/frame_commands.cpp) with the raw values of the
  * slot's objects, read once here: through nvk they cost 55-112 µs a frame on the two-core machine and 60-90 on an H100
  * host with a busy frame around them (30-43 and 15-19 through the addon), and inside the addon they are timed as the
- * manager's Vulkan calls, as VMA's are (issue 14's overhead figure). So does beginFrame's back-pressure wait. The
- * rarer ones (waitIdle's and a download's waits, polling, creation, destruction) go through nvk: destroy() waits
- * and destroys with them, whatever state the allocator is in.
+ * manager's Vulkan calls, as VMA's are (issue 14's overhead figure). So do the waits for one slot's frame (beginFrame's
+ * back-pressure, a full staging ring's), made only while the manager, and so its allocator, is alive. The others
+ * (waitIdle's wait for all, polling, creation, destruction) go through nvk: destroy() waits and destroys with them,
+ * whatever state the allocator is in.
  * @internal
  * @module
  */
@@ -47,8 +48,6 @@ export interface Slot {
   readonly pool: NvkHandle;
   readonly commandBuffer: NvkHandle;
   readonly fence: NvkHandle;
-  /** `[fence]`, made once: the fence calls take an array. */
-  readonly fences: readonly NvkHandle[];
   /** The raw values of `pool`, `commandBuffer` and `fence`, for the addon's frame calls. */
   readonly rawPool: bigint;
   readonly rawCommandBuffer: bigint;
@@ -127,7 +126,6 @@ export class FrameSlots {
           pool,
           commandBuffer,
           fence,
-          fences: [fence],
           rawPool: rawHandle(pool),
           rawCommandBuffer: rawHandle(commandBuffer),
           rawFence: rawHandle(fence),
@@ -179,7 +177,8 @@ export class FrameSlots {
   waitForSerial(serial: number): boolean {
     const slot = this.list.find((s) => s.serial === serial);
     if (slot === undefined) return false;
-    check(nvk.vkWaitForFences(this.#device, 1, slot.fences, true, NO_TIMEOUT), "vkWaitForFences", this.#label);
+    const allocator = this.#allocator;
+    check(allocator._native.frameWaitFences(allocator._handle, slot.rawFences, false), "vkWaitForFences", this.#label);
     this.completed = Math.max(this.completed, serial);
     return true;
   }
@@ -260,14 +259,14 @@ export class FrameSlots {
         stages[0] = STAGE_ALL;
       }
       for (let i = 0; i < sync.waits.length; i++) {
-        waits[extra + i] = rawHandle(sync.waits[i]!);
+        waits[extra + i] = sync.waits[i]!;
         stages[extra + i] = sync.stages[i]!;
       }
     }
     const signalCount = sync.signals.length;
     if (signalCount > 0) {
       signals = this.#signals[signalCount] ??= new BigUint64Array(signalCount);
-      for (let i = 0; i < signalCount; i++) signals[i] = rawHandle(sync.signals[i]!);
+      for (let i = 0; i < signalCount; i++) signals[i] = sync.signals[i]!;
     }
     submitThroughAddon(
       this.#allocator,
